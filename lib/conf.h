@@ -1,0 +1,166 @@
+/*
+ * conf.h: the config model, shared by every program. Settings only: the
+ * run-time state of a server lives in the daemon that keeps it, so a reload
+ * can swap settings and keep state.
+ */
+#ifndef TOCSIN_CONF_H
+#define TOCSIN_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum check_kind {
+	KIND_HTTP,	/* http, https */
+	KIND_TCP,	/* tcp */
+	KIND_DNS,	/* dns */
+	KIND_FTP,	/* ftp, ftps */
+	KIND_SMTP,	/* smtp, smtps */
+	KIND_POP3,	/* pop3, pop3s */
+	KIND_IMAP,	/* imap, imaps */
+	KIND_PING,	/* ping */
+	KIND_EXEC,	/* exec "command" */
+	KIND_MAX
+};
+
+enum balance_algo {
+	BALANCE_FASTEST,
+	BALANCE_LEASTCONN,
+	BALANCE_ROUNDROBIN,
+	BALANCE_SOURCE,
+	BALANCE_RANDOM,
+};
+
+#define STATUS_RANGES_MAX 8
+struct status_range {
+	int	 lo, hi;
+};
+
+/*
+ * The options a server line, a farm header or `set` may give. A bit in
+ * `given` says the field was written, so defaults resolve server, then farm,
+ * then set, then built-in, whatever the order of the file.
+ */
+struct options {
+	uint64_t	 given;
+	uint64_t	 interval;	/* milliseconds */
+	uint64_t	 timeout;	/* milliseconds */
+	uint64_t	 retry_interval;	/* milliseconds */
+	uint64_t	 warn;		/* milliseconds; 0 = none */
+	unsigned long	 retries;
+	unsigned long	 rise;
+	unsigned long	 cert_days;
+	unsigned long	 count;		/* ping: echoes per check */
+	unsigned long	 weight;
+	unsigned long	 max_per_host;
+	double		 loss;		/* ping: percent lost to fail */
+	int		 follow;
+	int		 insecure;
+	int		 starttls;
+	int		 tls;
+	char		*method;
+	char		*body;		/* regular expression */
+	char		*host;		/* Host header */
+	char		*user;
+	char		*password_file;
+	char		*send;
+	char		*expect;
+	char		*file;
+	char		**notify;	/* contact names */
+	size_t		 nnotify;
+	char		**depends;	/* server ids or names */
+	size_t		 ndepends;
+};
+
+struct farm_conf;
+struct contact_conf;
+
+struct server_conf {
+	char		*id;		/* "farm/name" or "name" */
+	char		*name;
+	struct farm_conf *farm;		/* NULL outside a farm */
+	const char	*file;		/* where it was defined */
+	int		 line;
+	enum check_kind	 kind;
+	char		*scheme;	/* as written: "https", "pop3s", ... */
+	char		*url;		/* as written; exec: the command */
+	char		*host;		/* NULL for exec */
+	int		 port;		/* 0 for ping and exec */
+	char		*path;		/* http: path and query; dns: name */
+	char		*dns_type;	/* dns: A, AAAA, MX, NS, TXT, SOA */
+	int		 implicit_tls;	/* https, ftps, smtps, pop3s, imaps */
+	char		**argv;		/* exec: NULL-terminated */
+	struct options	 o;		/* resolved: every field has a value */
+	struct status_range expect_status[STATUS_RANGES_MAX];
+	int		 nexpect_status;	/* http: 0 = 200-399 */
+	struct server_conf **deps;	/* resolved depends-on */
+	size_t		 ndeps;
+	struct contact_conf **contacts;	/* resolved notify */
+	size_t		 ncontacts;
+};
+
+struct listen_conf {
+	char		*addr;		/* host:port as written */
+	int		 http;		/* 1 http, 0 tcp */
+};
+
+struct farm_conf {
+	char		*name;
+	const char	*file;
+	int		 line;
+	enum balance_algo balance;
+	uint64_t	 persist;	/* milliseconds; 0 = none */
+	struct listen_conf *listens;
+	size_t		 nlistens;
+	struct options	 o;		/* defaults for its servers */
+	struct server_conf **servers;
+	size_t		 nservers;
+};
+
+struct contact_conf {
+	char		*name;
+	const char	*file;
+	int		 line;
+	char		*email;
+	char		*sms;
+	int		 quiet_from;	/* minutes after midnight; -1 none */
+	int		 quiet_to;
+};
+
+struct conf {
+	char		*path;
+	char		*state_dir;
+	char		*control;	/* control socket path */
+	char		*pidfile;
+	char		*user;
+	char		*dns_servers;	/* "host:port,..." or NULL */
+	char		*rrdcached;	/* "unix:/path" or "host:port" or NULL */
+	char		*from;
+	char		*smtp_relay;	/* host:port or NULL (Maildir) */
+	int		 smtp_starttls;
+	char		*smtp_auth_file;
+	unsigned long	 max_concurrent;
+	unsigned long	 exec_max;
+	unsigned long	 flap_low;	/* percent */
+	unsigned long	 flap_high;	/* percent */
+	struct options	 defaults;	/* from `set` */
+	struct server_conf **servers;	/* in file order */
+	size_t		 nservers;
+	struct farm_conf **farms;
+	size_t		 nfarms;
+	struct contact_conf **contacts;
+	size_t		 ncontacts;
+	char		**files;	/* every file read, owned here */
+	size_t		 nfiles;
+};
+
+struct conf	*conf_load(const char *path, char **errors);
+struct conf	*conf_parse_string(const char *name, const char *text,
+		    char **errors);
+void		 conf_free(struct conf *);
+struct server_conf *conf_find_server(const struct conf *, const char *id);
+const char	*conf_kind_str(enum check_kind);
+const char	*conf_balance_str(enum balance_algo);
+void		 conf_summary(const struct conf *, char *, size_t);
+const char	*conf_default_path(void);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * daemon.h: what every tocsin daemon does at start: the common flags,
+ * loading the config, the pidfile, detaching, dropping privileges.
+ */
+#ifndef TOCSIN_DAEMON_H
+#define TOCSIN_DAEMON_H
+
+struct conf;
+
+struct daemon_opts {
+	const char	*conf_path;
+	int		 test;		/* -t */
+	int		 foreground;	/* -f */
+	int		 debug;		/* -d */
+};
+
+void		 daemon_getopt(int, char **, const char *progname,
+		    struct daemon_opts *);
+struct conf	*daemon_load_conf(const char *path);
+int		 daemon_check_conf(const char *path);
+int		 pidfile_open(const char *path);
+void		 pidfile_remove(const char *path, int fd);
+void		 daemon_detach(void);
+int		 daemon_drop_privileges(const char *user);
+int		 mkdir_p(const char *path, int mode);
+
+#endif

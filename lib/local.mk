@@ -1,0 +1,11 @@
+# lib/: what every program shares.
+noinst_LIBRARIES += lib/libtocsin.a
+lib_libtocsin_a_SOURCES = \
+	lib/log.c lib/log.h \
+	lib/xmalloc.c lib/xmalloc.h \
+	lib/result.c lib/result.h \
+	lib/util.c lib/util.h \
+	lib/conf.c lib/conf.h \
+	lib/daemon.c lib/daemon.h \
+	lib/spool.c lib/spool.h
+lib_libtocsin_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

@@ -1,0 +1,234 @@
+/*
+ * util.c: durations ("500ms", "10s", "5m", "2h", "1d"), bounded numbers,
+ * percentages, clocks, and the config's word splitting, which exec checks
+ * use to turn a command line into an argv without a shell.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+#include "xmalloc.h"
+
+/*
+ * Parse a duration with a unit suffix (ms, s, m, h, d); a bare number is
+ * seconds. Returns 0 and stores milliseconds, or -1 on a bad value.
+ */
+int
+parse_duration_ms(const char *s, uint64_t *ms)
+{
+	char			*end;
+	unsigned long long	 n, mult;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600 * 1000;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400ULL * 1000;
+	else
+		return -1;
+	if (n > UINT64_MAX / mult / 1000)
+		return -1;
+	*ms = n * mult;
+	return 0;
+}
+
+/* Parse a decimal number no greater than max; 0 or -1. */
+int
+parse_uint(const char *s, unsigned long max, unsigned long *v)
+{
+	char		*end;
+	unsigned long	 n;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n > max)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+/* Parse "20%" or "20" (0..100, decimals allowed). */
+int
+parse_percent(const char *s, double *v)
+{
+	char	*end;
+	double	 d;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	d = strtod(s, &end);
+	if (*end == '%')
+		end++;
+	if (*end != '\0' || d < 0 || d > 100)
+		return -1;
+	*v = d;
+	return 0;
+}
+
+/* Parse "23:00-07:00" into minutes after midnight. */
+int
+parse_hhmm_range(const char *s, int *from, int *to)
+{
+	int	 h1, m1, h2, m2, n = 0;
+
+	if (sscanf(s, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &n) != 4 ||
+	    s[n] != '\0')
+		return -1;
+	if (h1 < 0 || h1 > 23 || h2 < 0 || h2 > 23 || m1 < 0 || m1 > 59 ||
+	    m2 < 0 || m2 > 59)
+		return -1;
+	*from = h1 * 60 + m1;
+	*to = h2 * 60 + m2;
+	return 0;
+}
+
+int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The shortest exact spelling: 90000 -> "90s", 120000 -> "2m". */
+void
+format_duration(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 86400000 == 0 && ms != 0)
+		snprintf(buf, len, "%llud", (unsigned long long)(ms / 86400000));
+	else if (ms % 3600000 == 0 && ms != 0)
+		snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
+	else if (ms % 60000 == 0 && ms != 0)
+		snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+}
+
+/*
+ * Split a command line into words: blanks separate, double quotes group,
+ * backslash escapes the next character inside quotes (\" and \\) and
+ * outside. Returns 0 with a NULL-terminated argv owned by the caller
+ * (free_words), or -1 with *err set.
+ */
+int
+split_words(const char *s, char ***argvp, int *argcp, const char **err)
+{
+	char	**argv = NULL, *w;
+	int	  argc = 0;
+	size_t	  len;
+
+	w = xmalloc(strlen(s) + 1);
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		len = 0;
+		while (*s != '\0' && *s != ' ' && *s != '\t') {
+			if (*s == '"') {
+				s++;
+				while (*s != '"') {
+					if (*s == '\0') {
+						*err = "unterminated string";
+						goto fail;
+					}
+					if (*s == '\\' && s[1] != '\0')
+						s++;
+					w[len++] = *s++;
+				}
+				s++;
+			} else {
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+				w[len++] = *s++;
+			}
+		}
+		argv = xreallocarray(argv, argc + 2, sizeof(*argv));
+		argv[argc++] = xstrndup(w, len);
+		argv[argc] = NULL;
+	}
+	free(w);
+	if (argc == 0) {
+		*err = "empty command";
+		return -1;
+	}
+	*argvp = argv;
+	*argcp = argc;
+	return 0;
+fail:
+	free(w);
+	if (argv != NULL) {
+		argv[argc] = NULL;
+		free_words(argv);
+	}
+	return -1;
+}
+
+void
+free_words(char **argv)
+{
+	char **p;
+
+	if (argv == NULL)
+		return;
+	for (p = argv; *p != NULL; p++)
+		free(*p);
+	free(argv);
+}
+
+/* Levenshtein distance, for "did you mean"; words are short. */
+unsigned
+edit_distance(const char *a, const char *b)
+{
+	unsigned	 row[64], prev, tmp, i, j, la, lb;
+
+	la = strlen(a);
+	lb = strlen(b);
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			row[j] = prev + (a[i - 1] != b[j - 1]);
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (tmp + 1 < row[j])
+				row[j] = tmp + 1;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
