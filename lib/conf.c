@@ -57,6 +57,7 @@ struct parser {
 	size_t		 errlen;
 	int		 nerrs;
 	int		 fatal;		/* stop: something we cannot recover */
+	int		 badtok;	/* this statement had an unterminated string */
 };
 
 enum opt_type {
@@ -144,7 +145,7 @@ static const struct {
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
 
 static const char *dns_types[] = { "A", "AAAA", "MX", "NS", "TXT", "SOA",
-    "CNAME", "PTR", NULL };
+    NULL };
 
 static void	 perr(struct parser *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -256,11 +257,12 @@ lex(struct parser *p, struct src *s, struct word *w)
 		return TOK_RBRACE;
 	case '"':
 		c++;
-		out = xmalloc(strlen(c) + 1);
+		out = xmalloc(strcspn(c, "\n") + 1);	/* ends on its line */
 		len = 0;
 		while (*c != '"') {
 			if (*c == '\0' || *c == '\n') {
 				perr(p, w->line, "unterminated string");
+				p->badtok = 1;
 				free(out);
 				s->pos = c;
 				w->s = xstrdup("");
@@ -317,13 +319,14 @@ parse_src(struct parser *p, struct src *s)
 			}
 			continue;
 		}
-		if (n > 0 && !too_many)
+		if (n > 0 && !too_many && !p->badtok)
 			statement(p, s, words, n, t == TOK_LBRACE);
 		else if (t == TOK_LBRACE)
 			perr(p, w.line, "'{' without a farm");
 		words_free(words, n);
 		n = 0;
 		too_many = 0;
+		p->badtok = 0;
 		if (t == TOK_RBRACE) {
 			if (p->farm == NULL || p->farm_src != s)
 				perr(p, w.line, "'}' without a block");
@@ -534,6 +537,9 @@ parse_options(struct parser *p, struct options *o, struct word *w, int n,
 			perr(p, w[i].line, "unknown keyword '%s'%s", w[i].s,
 			    hint);
 		i++;
+		/* Skip its likely value, so one typo is one error. */
+		if (i < n && (w[i].quoted || find_opt(w[i].s) == NULL))
+			i++;
 	}
 }
 
@@ -688,7 +694,11 @@ st_contact(struct parser *p, struct word *w, int n)
 			suggest(hint, sizeof(hint), w[i].s, contact_words, 0);
 			perr(p, w[i].line, "unknown keyword '%s'%s", w[i].s,
 			    hint);
-			i--;
+			/* Skip its value, unless the next word is a keyword. */
+			if (i + 1 < n && (strcmp(w[i + 1].s, "email") == 0 ||
+			    strcmp(w[i + 1].s, "sms") == 0 ||
+			    strcmp(w[i + 1].s, "quiet") == 0))
+				i--;
 		}
 	}
 	c->contacts = xreallocarray(c->contacts, c->ncontacts + 1,
@@ -806,7 +816,7 @@ parse_url(struct parser *p, struct server_conf *sv, int line,
 					break;
 			if (dns_types[i] == NULL) {
 				perr(p, line, "unknown DNS type '%s' (A, AAAA, "
-				    "MX, NS, TXT, SOA, CNAME, PTR)", q + 6);
+				    "MX, NS, TXT, SOA)", q + 6);
 				return -1;
 			}
 			free(sv->dns_type);
@@ -927,6 +937,8 @@ st_farm_item(struct parser *p, struct word *w, int n)
 	static const char	*algos[] = { "fastest", "leastconn",
 	    "roundrobin", "source", "random", NULL };
 	char			 hint[64];
+	const char		*port;
+	unsigned long		 ul;
 	uint64_t		 ms;
 	int			 i;
 
@@ -959,9 +971,19 @@ st_farm_item(struct parser *p, struct word *w, int n)
 			    "[http|tcp]");
 			return;
 		}
-		if (strrchr(w[1].s, ':') == NULL) {
+		if ((port = strrchr(w[1].s, ':')) == NULL) {
 			perr(p, w[1].line, "listen address '%s' needs a port",
 			    w[1].s);
+			return;
+		}
+		if (parse_uint(port + 1, ULONG_MAX, &ul) == -1) {
+			perr(p, w[1].line, "bad port '%s' in listen address "
+			    "'%s'", port + 1, w[1].s);
+			return;
+		}
+		if (ul < 1 || ul > 65535) {
+			perr(p, w[1].line, "port %s out of range (1-65535)",
+			    port + 1);
 			return;
 		}
 		f->listens = xreallocarray(f->listens, f->nlistens + 1,
@@ -972,8 +994,13 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		return;
 	}
 	if (strcmp(w[0].s, "persist") == 0) {
-		if (n != 2 || parse_duration_ms(w[1].s, &ms) == -1) {
-			perr(p, w[0].line, "'persist' needs a duration");
+		if (n != 2) {
+			perr(p, w[0].line, "'persist' needs one duration");
+			return;
+		}
+		if (parse_duration_ms(w[1].s, &ms) == -1) {
+			perr(p, w[1].line, "bad duration '%s' for 'persist' (a "
+			    "number with ms, s, m, h or d)", w[1].s);
 			return;
 		}
 		f->persist = ms;
@@ -1243,29 +1270,33 @@ find_dep(struct conf *c, struct server_conf *from, const char *name)
 	return sv;
 }
 
-/* Depth-first search for a cycle through depends-on; 1 if found. */
-static int
+/*
+ * Depth-first search for a cycle through depends-on. Returns the server
+ * where the cycle closes (path then ends with it), or NULL.
+ */
+static struct server_conf *
 dep_cycle(struct server_conf *sv, unsigned char *mark, struct conf *c,
     char *path, size_t len)
 {
-	size_t i, idx = 0, used;
+	struct server_conf	*end;
+	size_t			 i, idx = 0, used;
 
 	for (i = 0; i < c->nservers; i++)
 		if (c->servers[i] == sv)
 			idx = i;
 	if (mark[idx] == 2)
-		return 0;
+		return NULL;
 	used = strlen(path);
 	snprintf(path + used, len - used, "%s%s", used ? " -> " : "", sv->id);
 	if (mark[idx] == 1)
-		return 1;
+		return sv;
 	mark[idx] = 1;
 	for (i = 0; i < sv->ndeps; i++)
-		if (dep_cycle(sv->deps[i], mark, c, path, len))
-			return 1;
+		if ((end = dep_cycle(sv->deps[i], mark, c, path, len)) != NULL)
+			return end;
 	mark[idx] = 2;
 	path[used] = '\0';
-	return 0;
+	return NULL;
 }
 
 static void
@@ -1274,7 +1305,7 @@ validate(struct parser *p)
 	struct conf		*c = p->conf;
 	struct server_conf	*sv, *dep;
 	unsigned char		*mark;
-	char			 path[1024];
+	char			 path[1024], *cyc;
 	size_t			 i, j, k;
 
 	for (i = 0; i < c->ncontacts; i++)
@@ -1328,9 +1359,11 @@ validate(struct parser *p)
 			    sv->ncontacts + 1, sizeof(*sv->contacts));
 			for (k = 0; k < c->ncontacts; k++)
 				if (strcmp(c->contacts[k]->name,
-				    sv->o.notify[j]) == 0)
+				    sv->o.notify[j]) == 0) {
 					sv->contacts[sv->ncontacts++] =
 					    c->contacts[k];
+					break;	/* the first, if duplicated */
+				}
 		}
 		if (sv->kind == KIND_HTTP && sv->o.expect != NULL &&
 		    parse_status_list(sv->o.expect, sv) == -1)
@@ -1367,11 +1400,18 @@ validate(struct parser *p)
 	mark = xcalloc(c->nservers + 1, 1);
 	for (i = 0; i < c->nservers; i++) {
 		path[0] = '\0';
-		if (dep_cycle(c->servers[i], mark, c, path, sizeof(path))) {
-			perr_at(p, c->servers[i]->file, c->servers[i]->line,
-			    "dependency cycle: %s", path);
-			break;
-		}
+		if ((sv = dep_cycle(c->servers[i], mark, c, path,
+		    sizeof(path))) == NULL)
+			continue;
+		/* Start the message where the cycle starts. */
+		k = strlen(sv->id);
+		for (cyc = path; cyc != NULL && (strncmp(cyc, sv->id, k) != 0 ||
+		    strncmp(cyc + k, " -> ", 4) != 0);)
+			if ((cyc = strstr(cyc, " -> ")) != NULL)
+				cyc += 4;
+		perr_at(p, sv->file, sv->line, "dependency cycle: %s",
+		    cyc != NULL ? cyc : path);
+		break;
 	}
 	free(mark);
 }

@@ -155,13 +155,18 @@ daemon_drop_privileges(const char *user)
 	return 0;
 }
 
-/* mkdir -p; 0 or -1 with errno. */
+/* mkdir -p; 0 or -1 with errno (ENOTDIR if path exists but is no folder). */
 int
 mkdir_p(const char *path, int mode)
 {
-	char	*p, *s;
-	int	 r = 0;
+	struct stat	 st;
+	char		*p, *s;
+	int		 r = 0;
 
+	if (*path == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
 	s = xstrdup(path);
 	for (p = s + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
@@ -177,5 +182,11 @@ mkdir_p(const char *path, int mode)
 			break;
 	}
 	free(s);
+	if (r == 0 && stat(path, &st) == -1)
+		r = -1;
+	else if (r == 0 && !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		r = -1;
+	}
 	return r;
 }

@@ -1,4 +1,22 @@
 # probed/: the probe daemon and its client.
 sbin_PROGRAMS += probed/tocsin-probed
-probed_tocsin_probed_SOURCES = probed/main.c
-probed_tocsin_probed_LDADD = lib/libtocsin.a $(JANSSON_LIBS)
+probed_tocsin_probed_SOURCES = probed/main.c \
+	probed/probed.h probed/engine.c probed/engine.h \
+	probed/scheduler.c probed/scheduler.h \
+	probed/state.c probed/state.h \
+	probed/spoolq.c probed/spoolq.h \
+	probed/resolver.c probed/resolver.h \
+	probed/curlglue.c probed/curlglue.h \
+	probed/curlopt.c probed/curlopt.h \
+	probed/conn.c probed/conn.h \
+	probed/ctl.c \
+	probed/check_http.c probed/check_tcp.c probed/check_dns.c \
+	probed/check_ftp.c probed/check_mail.c probed/check_ping.c \
+	probed/check_exec.c
+probed_tocsin_probed_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed \
+	-I$(top_srcdir)/rrd
+probed_tocsin_probed_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CARES_CFLAGS) \
+	$(EVENT_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(RRD_CFLAGS)
+probed_tocsin_probed_LDADD = rrd/librrdarch.a lib/libtocsin.a \
+	$(CURL_LIBS) $(CARES_LIBS) $(EVENT_LIBS) $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) $(RRD_LIBS)

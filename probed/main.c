@@ -1,13 +1,128 @@
+/*
+ * main.c: tocsin-probed's start-up: flags, config, state folder, pidfile,
+ * control socket and raw socket bound as root, then privileges dropped and
+ * the loop run until SIGTERM; SIGHUP reloads.
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "xmalloc.h"
+
+#include "engine.h"
+#include "probed.h"
+
+static void	on_signal(evutil_socket_t, short, void *);
+
+struct mainctx {
+	struct event_base *base;
+	struct engine	*eng;
+};
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct mainctx	*m = arg;
+	char		*errs = NULL, *line, *save;
+
+	switch (sig) {
+	case SIGHUP:
+		if (engine_reload(m->eng, &errs) == -1) {
+			for (line = strtok_r(errs, "\n", &save); line != NULL;
+			    line = strtok_r(NULL, "\n", &save))
+				log_warnx("reload failed, keeping the running "
+				    "config: %s", line);
+			free(errs);
+		}
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("exiting on signal %d", (int)sig);
+		event_base_loopbreak(m->base);
+		break;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
-	struct daemon_opts o;
+	struct daemon_opts	 o;
+	struct mainctx		 m;
+	struct conf		*conf;
+	struct ctl		*ctl;
+	struct event		*sighup, *sigterm, *sigint;
+	char			*pidpath, *err = NULL;
+	int			 pidfd;
+
 	daemon_getopt(argc, argv, "tocsin-probed", &o);
 	if (o.test)
 		return daemon_check_conf(o.conf_path);
+	if ((conf = daemon_load_conf(o.conf_path)) == NULL)
+		return 1;
+	log_init("tocsin-probed", o.foreground, o.debug);
+	if (mkdir_p(conf->state_dir, 0750) == -1)
+		fatal("cannot make state folder %s", conf->state_dir);
+	if (conf->pidfile != NULL)
+		pidpath = xstrdup(conf->pidfile);
+	else
+		xasprintf(&pidpath, "%s/probed.pid", conf->state_dir);
+	if (!o.foreground)
+		daemon_detach();
+	if ((pidfd = pidfile_open(pidpath)) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another tocsin-probed runs (%s is locked)",
+			    pidpath);
+		fatal("pidfile %s", pidpath);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	srandom(time(NULL) ^ getpid());
+	if (evthread_use_pthreads() == -1)
+		fatalx("libevent: no pthreads support");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	if ((m.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	check_ping_init(conf);	/* raw socket while still root */
+	if ((m.eng = engine_new(m.base, conf, &err)) == NULL)
+		fatalx("%s", err);
+	if ((ctl = ctl_open(m.eng, conf->control)) == NULL)
+		fatalx("cannot open control socket %s", conf->control);
+	engine_set_ctl(m.eng, ctl);
+	if (daemon_drop_privileges(conf->user) == -1)
+		fatalx("cannot drop privileges");
+	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
+	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
+	sigint = evsignal_new(m.base, SIGINT, on_signal, &m);
+	if (sighup == NULL || sigterm == NULL || sigint == NULL ||
+	    evsignal_add(sighup, NULL) == -1 ||
+	    evsignal_add(sigterm, NULL) == -1 ||
+	    evsignal_add(sigint, NULL) == -1)
+		fatalx("cannot watch signals");
+	log_info("started: %zu servers, state in %s, control %s",
+	    engine_ntargets(m.eng), engine_conf(m.eng)->state_dir,
+	    engine_conf(m.eng)->control);
+	event_base_dispatch(m.base);
+	engine_set_ctl(m.eng, NULL);
+	ctl_close(ctl);
+	engine_free(m.eng);
+	check_ping_shutdown();
+	event_free(sighup);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(m.base);
+	curl_global_cleanup();
+	pidfile_remove(pidpath, pidfd);
+	free(pidpath);
 	return 0;
 }

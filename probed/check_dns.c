@@ -1,0 +1,220 @@
+/*
+ * check_dns.c: dns://server[:port]/name?type=T. One c-ares query of the
+ * given type to that server (or to the configured resolvers when the URL
+ * names none), its answers collected as text, and `expect` looked for
+ * among them.
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+
+#include "xmalloc.h"
+
+#include "probed.h"
+#include "resolver.h"
+
+#define ANSWERS_MAX	512	/* bytes of answer text kept */
+
+/* c-ares cannot cancel one query: a released probe leaves this behind
+ * with p = NULL and the callback frees it. */
+struct dnsq {
+	struct probe	*p;
+};
+
+static int	dns_start(struct probe *);
+static void	dns_release(struct probe *);
+static const char *dns_phase(struct probe *);
+static void	on_answer(void *, int, int, unsigned char *, int);
+
+const struct check_ops check_dns_ops = {
+	.name = "dns",
+	.needs_addr = 0,
+	.start = dns_start,
+	.release = dns_release,
+	.phase = dns_phase,
+};
+
+static int
+type_code(const char *t)
+{
+	if (strcmp(t, "AAAA") == 0)
+		return ns_t_aaaa;
+	if (strcmp(t, "MX") == 0)
+		return ns_t_mx;
+	if (strcmp(t, "NS") == 0)
+		return ns_t_ns;
+	if (strcmp(t, "TXT") == 0)
+		return ns_t_txt;
+	if (strcmp(t, "SOA") == 0)
+		return ns_t_soa;
+	return ns_t_a;
+}
+
+static int
+dns_start(struct probe *p)
+{
+	const struct server_conf *sc = p->sc;
+	struct dnschan	*chan;
+	struct dnsq	*q;
+	char		 server[300], err[200];
+
+	server[0] = '\0';
+	if (sc->host != NULL) {
+		if (strchr(sc->host, ':') != NULL)
+			snprintf(server, sizeof(server), "[%s]:%d", sc->host,
+			    sc->port);
+		else
+			snprintf(server, sizeof(server), "%s:%d", sc->host,
+			    sc->port);
+	} else if (engine_conf(p->eng)->dns_servers != NULL)
+		snprintf(server, sizeof(server), "%s",
+		    engine_conf(p->eng)->dns_servers);
+	if ((chan = engine_dnschan(p->eng, server, err, sizeof(err))) ==
+	    NULL) {
+		result_set(&p->r, CHECK_UNKNOWN, "%s", err);
+		return -1;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->p = p;
+	p->priv = q;
+	ares_query(dnschan_channel(chan), sc->path, ns_c_in,
+	    type_code(sc->dns_type), on_answer, q);
+	dnschan_kick(chan);
+	return 0;
+}
+
+static void
+dns_release(struct probe *p)
+{
+	struct dnsq *q = p->priv;
+
+	if (q != NULL)
+		q->p = NULL;	/* on_answer frees it */
+	p->priv = NULL;
+}
+
+static const char *
+dns_phase(struct probe *p)
+{
+	return "the DNS answer";
+}
+
+static void
+add(char *buf, size_t len, const char *s)
+{
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used, "%s%s", used ? " " : "", s);
+}
+
+/* Every answer as text, blank-separated. 0, or an ares status. */
+static int
+answers(const char *type, unsigned char *abuf, int alen, char *out,
+    size_t len)
+{
+	char		 a[INET6_ADDRSTRLEN + 64];
+	int		 rc, i, n = 16;
+
+	out[0] = '\0';
+	if (strcmp(type, "A") == 0) {
+		struct ares_addrttl v[16];
+		if ((rc = ares_parse_a_reply(abuf, alen, NULL, v, &n)) != 0)
+			return rc;
+		for (i = 0; i < n; i++)
+			add(out, len, inet_ntop(AF_INET, &v[i].ipaddr, a,
+			    sizeof(a)));
+	} else if (strcmp(type, "AAAA") == 0) {
+		struct ares_addr6ttl v[16];
+		if ((rc = ares_parse_aaaa_reply(abuf, alen, NULL, v, &n)) != 0)
+			return rc;
+		for (i = 0; i < n; i++)
+			add(out, len, inet_ntop(AF_INET6, &v[i].ip6addr, a,
+			    sizeof(a)));
+	} else if (strcmp(type, "MX") == 0) {
+		struct ares_mx_reply *mx, *m;
+		if ((rc = ares_parse_mx_reply(abuf, alen, &mx)) != 0)
+			return rc;
+		for (m = mx; m != NULL; m = m->next)
+			add(out, len, m->host);
+		ares_free_data(mx);
+	} else if (strcmp(type, "NS") == 0) {
+		struct hostent *h;
+		if ((rc = ares_parse_ns_reply(abuf, alen, &h)) != 0)
+			return rc;
+		for (i = 0; h->h_aliases[i] != NULL; i++)
+			add(out, len, h->h_aliases[i]);
+		ares_free_hostent(h);
+	} else if (strcmp(type, "TXT") == 0) {
+		struct ares_txt_ext *txt, *t;
+		if ((rc = ares_parse_txt_reply_ext(abuf, alen, &txt)) != 0)
+			return rc;
+		for (t = txt; t != NULL; t = t->next)
+			add(out, len, (const char *)t->txt);
+		ares_free_data(txt);
+	} else {
+		struct ares_soa_reply *soa;
+		if ((rc = ares_parse_soa_reply(abuf, alen, &soa)) != 0)
+			return rc;
+		snprintf(a, sizeof(a), "%s", soa->nsname);
+		add(out, len, a);
+		snprintf(a, sizeof(a), "%u", soa->serial);
+		add(out, len, a);
+		ares_free_data(soa);
+	}
+	return out[0] != '\0' ? 0 : ARES_ENODATA;
+}
+
+/* Is want one of the blank-separated words of list? */
+static int
+has_word(const char *list, const char *want)
+{
+	size_t		 n = strlen(want);
+	const char	*s = list;
+
+	while ((s = strstr(s, want)) != NULL) {
+		if ((s == list || s[-1] == ' ') && (s[n] == ' ' ||
+		    s[n] == '\0' || (s[n] == '.' && (s[n + 1] == ' ' ||
+		    s[n + 1] == '\0'))))
+			return 1;
+		s += n;
+	}
+	return 0;
+}
+
+static void
+on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dnsq	*q = arg;
+	struct probe	*p = q->p;
+	const struct server_conf *sc;
+	char		 text[ANSWERS_MAX];
+
+	free(q);
+	if (p == NULL)
+		return;
+	p->priv = NULL;
+	sc = p->sc;
+	p->r.dns_us = p->r.firstbyte_us = p->r.total_us = probe_elapsed_us(p);
+	if (status == ARES_SUCCESS)
+		status = answers(sc->dns_type, abuf, alen, text, sizeof(text));
+	if (status == ARES_ENOTFOUND)
+		result_set(&p->r, CHECK_CRITICAL, "%s: no such name", sc->path);
+	else if (status == ARES_ENODATA)
+		result_set(&p->r, CHECK_CRITICAL, "%s: no %s record",
+		    sc->path, sc->dns_type);
+	else if (status != ARES_SUCCESS)
+		result_set(&p->r, CHECK_CRITICAL, "%s %s: %s", sc->path,
+		    sc->dns_type, ares_strerror(status));
+	else if (sc->o.expect != NULL && !has_word(text, sc->o.expect))
+		result_set(&p->r, CHECK_CRITICAL, "%s %s is %s, expected %s",
+		    sc->path, sc->dns_type, text, sc->o.expect);
+	else
+		result_set(&p->r, CHECK_OK, "%s %s %s in %.1f ms", sc->path,
+		    sc->dns_type, text, p->r.total_us / 1000.0);
+	probe_done(p);
+}

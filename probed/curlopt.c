@@ -1,0 +1,190 @@
+/*
+ * curlopt.c: curl options and results shared by the curl-based checks
+ * (http, ftp).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "util.h"
+#include "xmalloc.h"
+
+#include "curlopt.h"
+#include "probed.h"
+
+/*
+ * Options every curl check sets: where to connect (the address c-ares
+ * found, so curl's own resolver is never used), a fresh connection, a
+ * timeout just past the engine's deadline (the engine's fires first and
+ * says what was awaited), TLS verification unless `insecure`, and the
+ * credentials from `user` + `password-file`. 0, or -1 with p->r set.
+ */
+int
+curlopt_common(struct probe *p, CURL *c, char *errbuf,
+    struct curl_slist **connect_to)
+{
+	const struct server_conf *sc = p->sc;
+	char	 line[512], pw[256], err[160];
+	long	 ms = sc->o.timeout + 1000;
+	int	 v6host = strchr(sc->host != NULL ? sc->host : "", ':') != NULL;
+	int	 v6addr = p->addr.ss_family == AF_INET6;
+
+	/* Only this host:port goes to our address; a redirect elsewhere
+	 * (follow) is resolved by curl itself. */
+	if (p->addrlen > 0) {
+		snprintf(line, sizeof(line), "%s%s%s:%d:%s%s%s:%d",
+		    v6host ? "[" : "", sc->host, v6host ? "]" : "", sc->port,
+		    v6addr ? "[" : "", p->addrstr, v6addr ? "]" : "",
+		    sc->port);
+		*connect_to = curl_slist_append(NULL, line);
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, *connect_to);
+	}
+	curl_easy_setopt(c, CURLOPT_PRIVATE, p);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(c, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
+	    "http,https,ftp,ftps");
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	if (sc->o.insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (sc->o.user != NULL) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, sc->o.user);
+		if (sc->o.password_file != NULL) {
+			if (curlopt_password(sc->o.password_file, pw,
+			    sizeof(pw), err, sizeof(err)) == -1) {
+				result_set(&p->r, CHECK_UNKNOWN, "%s", err);
+				return -1;
+			}
+			curl_easy_setopt(c, CURLOPT_PASSWORD, pw);
+			memset(pw, 0, sizeof(pw));
+		}
+	}
+	return 0;
+}
+
+/*
+ * Read a password: the first line of path. Small and local, so read as
+ * the check starts. 0, or -1 with err.
+ */
+int
+curlopt_password(const char *path, char *buf, size_t len, char *err,
+    size_t errlen)
+{
+	FILE	*fp;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "password-file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fgets(buf, len, fp) == NULL)
+		buf[0] = '\0';
+	fclose(fp);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return 0;
+}
+
+/* Latency parts from curl's timers, offset by when curl started. */
+void
+curlopt_times(struct probe *p, CURL *c, int64_t launch)
+{
+	curl_off_t v;
+
+	if (curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &v) == CURLE_OK &&
+	    v > 0)
+		p->r.connect_us = launch + v;
+	if (curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &v) == CURLE_OK &&
+	    v > 0)
+		p->r.tls_us = launch + v;
+	if (curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &v) ==
+	    CURLE_OK && v > 0)
+		p->r.firstbyte_us = launch + v;
+	if (curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &v) == CURLE_OK &&
+	    v > 0)
+		p->r.total_us = launch + v;
+}
+
+/* What the transfer was waiting for, from which timers have run. */
+const char *
+curlopt_phase(CURL *c, int tls, const char *last)
+{
+	curl_off_t v = 0;
+
+	if (c == NULL)
+		return NULL;
+	if (curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &v) != CURLE_OK ||
+	    v == 0)
+		return "the connection";
+	if (tls && (curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &v) !=
+	    CURLE_OK || v == 0))
+		return "the TLS handshake";
+	if (curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME_T, &v) !=
+	    CURLE_OK || v == 0)
+		return last;
+	return "the end of the answer";
+}
+
+/* A failed transfer's message: what a person needs to act on. */
+void
+curlopt_error(struct probe *p, CURL *c, int code, const char *errbuf,
+    const char *last)
+{
+	const char	*detail = errbuf[0] != '\0' ? errbuf :
+			    curl_easy_strerror(code);
+	char		 d[32];
+	long		 oserr = 0;
+
+	switch (code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		format_duration(p->sc->o.timeout, d, sizeof(d));
+		result_set(&p->r, CHECK_CRITICAL, "timeout after %s waiting "
+		    "for %s", d, curlopt_phase(c, p->sc->implicit_tls, last));
+		break;
+	case CURLE_COULDNT_CONNECT:
+		if (curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr) !=
+		    CURLE_OK || oserr == 0)
+			result_set(&p->r, CHECK_CRITICAL, "cannot connect to "
+			    "%s port %d: %s", p->addrstr, p->sc->port, detail);
+		else
+			result_set(&p->r, CHECK_CRITICAL, "cannot connect to "
+			    "%s port %d: %s", p->addrstr, p->sc->port,
+			    strerror(oserr));
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		result_set(&p->r, CHECK_CRITICAL, "TLS certificate not "
+		    "trusted: %s", detail);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+		result_set(&p->r, CHECK_CRITICAL, "TLS handshake failed: %s",
+		    detail);
+		break;
+	case CURLE_GOT_NOTHING:
+		result_set(&p->r, CHECK_CRITICAL, "connection closed with no "
+		    "answer");
+		break;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		result_set(&p->r, CHECK_CRITICAL, "bad answer: %s", detail);
+		break;
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+		result_set(&p->r, CHECK_CRITICAL, "connection broken "
+		    "mid-answer: %s", detail);
+		break;
+	case CURLE_LOGIN_DENIED:
+		result_set(&p->r, CHECK_CRITICAL, "login denied: %s", detail);
+		break;
+	default:
+		result_set(&p->r, CHECK_CRITICAL, "%s", detail);
+		break;
+	}
+}

@@ -1,0 +1,22 @@
+/*
+ * curlopt.h: what every check on curl shares: the options that keep curl
+ * off the network's resolver and within the check's deadline, latency
+ * parts from curl's timers, and messages for curl's errors.
+ */
+#ifndef TOCSIN_CURLOPT_H
+#define TOCSIN_CURLOPT_H
+
+#include <curl/curl.h>
+
+struct probe;
+
+int		 curlopt_common(struct probe *, CURL *, char *errbuf,
+		    struct curl_slist **connect_to);
+void		 curlopt_times(struct probe *, CURL *, int64_t launch_us);
+void		 curlopt_error(struct probe *, CURL *, int code,
+		    const char *errbuf, const char *waiting_for);
+const char	*curlopt_phase(CURL *, int tls, const char *last);
+int		 curlopt_password(const char *path, char *buf, size_t len,
+		    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * spoolq.h: the worker thread that does probed's blocking disk work: it
+ * appends events to the spool (fsync) and writes the state file, then
+ * hands each event back to the loop once it is durable.
+ */
+#ifndef TOCSIN_SPOOLQ_H
+#define TOCSIN_SPOOLQ_H
+
+#include "spool.h"
+
+struct event_base;
+struct spoolq;
+
+/* On the loop: ev is durable with its sequence number; ctx as given. */
+typedef void	(*spoolq_done_fn)(void *arg, const struct spool_event *,
+		    void *ctx);
+
+struct spoolq	*spoolq_new(struct event_base *, struct spool *,
+		    spoolq_done_fn, void *arg);
+void		 spoolq_event(struct spoolq *, const struct spool_event *,
+		    void *ctx);
+void		 spoolq_write_file(struct spoolq *, const char *path,
+		    char *data);
+size_t		 spoolq_backlog(struct spoolq *);
+void		 spoolq_free(struct spoolq *);
+
+#endif

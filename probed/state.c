@@ -1,0 +1,642 @@
+/*
+ * state.c: the state machine that turns check results into soft and hard
+ * states (retries, rise, flapping), and its persistence as JSON. Pure logic:
+ * the caller passes the time and does the I/O.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "result.h"
+#include "state.h"
+
+#if JSON_INTEGER_IS_LONG_LONG
+#define JINT_MAX	LLONG_MAX
+#else
+#define JINT_MAX	LONG_MAX
+#endif
+
+#define FLAP_PAIRS	(FLAP_WINDOW - 1)
+#define FLAP_W_LOW	0.8	/* weight of the oldest pair in the window */
+#define FLAP_W_HIGH	1.2	/* weight of the newest pair */
+
+static unsigned long	 threshold(const struct server_conf *, enum hstate,
+			    enum hstate);
+static void		 hist_push(struct state *, enum hstate);
+static double		 flap_percent(const unsigned char *, unsigned);
+static void		 copy_str(char *, size_t, const char *);
+static int		 status_parse(const char *, enum check_status *);
+static json_t		*json_text(const char *);
+static json_t		*json_uint(uint64_t);
+static int		 set_new(json_t *, const char *, json_t *);
+static int		 get_string(json_t *, const char *, const char **);
+static int		 get_int(json_t *, const char *, json_int_t *);
+static int		 get_bool(json_t *, const char *, int *);
+static int		 get_hstate(json_t *, const char *, enum hstate *);
+static json_int_t	 clamp(json_int_t, json_int_t, json_int_t);
+
+/*
+ * Start a server's state: unknown (hard, nothing seen yet), no history,
+ * no ack, no downtime.
+ */
+void
+state_init(struct state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->state = HSTATE_UNKNOWN;
+	st->type = STATE_HARD;
+	st->hard = HSTATE_UNKNOWN;
+	st->candidate = HSTATE_UNKNOWN;
+	st->last_latency_us = -1;
+	st->last_status = CHECK_UNKNOWN;
+}
+
+/*
+ * What one result says about a server, before retries and rise: ok is up,
+ * unless the server has a warn threshold and took longer than it (then
+ * degraded); warning is degraded; critical and unknown are down (a check
+ * that cannot tell is a page, not silence). Never returns HSTATE_UNKNOWN.
+ */
+enum hstate
+state_observe(const struct server_conf *sc, const struct check_result *r)
+{
+	uint64_t	 warn = sc->o.warn;
+
+	switch (r->status) {
+	case CHECK_OK:
+		if (warn > 0 && warn <= (uint64_t)INT64_MAX / 1000 &&
+		    r->total_us > (int64_t)warn * 1000)
+			return HSTATE_DEGRADED;
+		return HSTATE_UP;
+	case CHECK_WARNING:
+		return HSTATE_DEGRADED;
+	case CHECK_CRITICAL:
+	case CHECK_UNKNOWN:
+		break;
+	}
+	return HSTATE_DOWN;
+}
+
+/*
+ * How many consecutive results of o it takes to leave hard state h:
+ * retries when o is worse, rise when it is better (both at least 1). From
+ * unknown, up and degraded count at once (the first answer is the truth),
+ * while down still needs its retries, so a probe hiccup at start does not
+ * page anyone.
+ */
+static unsigned long
+threshold(const struct server_conf *sc, enum hstate h, enum hstate o)
+{
+	unsigned long	 n;
+
+	if (h == HSTATE_UNKNOWN && o != HSTATE_DOWN)
+		return 1;
+	n = o > h ? sc->o.retries : sc->o.rise;
+	return n < 1 ? 1 : n;
+}
+
+/* Append an observed state to the flap history, dropping the oldest. */
+static void
+hist_push(struct state *st, enum hstate o)
+{
+	if (st->nhist > FLAP_WINDOW)
+		st->nhist = FLAP_WINDOW;
+	if (st->nhist == FLAP_WINDOW) {
+		memmove(st->hist, st->hist + 1, FLAP_WINDOW - 1);
+		st->nhist--;
+	}
+	st->hist[st->nhist++] = (unsigned char)o;
+}
+
+/*
+ * Nagios' weighted percent state change over hist[0..n-1], oldest first.
+ * A full window holds FLAP_PAIRS (20) consecutive pairs; pair k (0 the
+ * oldest) weighs FLAP_W_LOW + k * (FLAP_W_HIGH - FLAP_W_LOW) / 19, so
+ * recent changes count more; the sum over the pairs that differ is divided
+ * by 20 and given in percent (0 to 100).
+ *
+ * With fewer than FLAP_WINDOW results (after start) the pairs present sit
+ * at the newest positions of the window, with those positions' weights,
+ * and the missing older pairs count as "no change"; the sum is still
+ * divided by 20. That is what Nagios does, since it fills its history with
+ * the first state. Dividing by the pairs present instead would call a
+ * server flapping on its first change after start (1 change in 1 pair is
+ * 100%). Needs n >= 2; returns 0 otherwise.
+ */
+static double
+flap_percent(const unsigned char *hist, unsigned n)
+{
+	double		 sum = 0;
+	unsigned	 i, npairs, k;
+
+	if (n < 2)
+		return 0;
+	if (n > FLAP_WINDOW)
+		n = FLAP_WINDOW;
+	npairs = n - 1;
+	for (i = 0; i < npairs; i++) {
+		if (hist[i] == hist[i + 1])
+			continue;
+		k = FLAP_PAIRS - npairs + i;
+		sum += FLAP_W_LOW +
+		    (double)k * (FLAP_W_HIGH - FLAP_W_LOW) / (FLAP_PAIRS - 1);
+	}
+	return sum * 100.0 / FLAP_PAIRS;
+}
+
+/*
+ * Feed one result to the state machine at time now (Unix seconds). Records
+ * the result (time, latency, status, message, counters, flap history),
+ * then moves the state:
+ *
+ * - observed == hard: hard again, any candidate forgotten;
+ * - otherwise the observed state is the candidate; a run of the same
+ *   candidate counts up (a different one restarts at 1). Below threshold()
+ *   the state is soft; at it the hard state changes and `since` is now.
+ *
+ * Flapping starts when the percent state change goes above flap_high and
+ * stops when it falls below flap_low (percent), so a value in between
+ * keeps the previous verdict. An ack is cleared when the hard state
+ * returns to up.
+ *
+ * Returns 1 when the hard state changed, and fills *chg (may be NULL) with
+ * old and new state and the flapping, downtime and ack flags as they are
+ * after this result; returns 0 otherwise and leaves *chg alone. unknown ->
+ * up makes the state hard but returns 0: finding a server up at start is
+ * not news. unknown -> degraded and unknown -> down are reported.
+ */
+int
+state_update(struct state *st, const struct server_conf *sc,
+    const struct check_result *r, unsigned flap_low, unsigned flap_high,
+    int64_t now, struct state_change *chg)
+{
+	enum hstate	 o, old;
+
+	o = state_observe(sc, r);
+
+	st->last_check = now;
+	st->last_latency_us = r->total_us;
+	st->last_status = r->status;
+	copy_str(st->message, sizeof(st->message), r->message);
+	st->checks++;
+	if (r->status != CHECK_OK)
+		st->failures++;
+
+	hist_push(st, o);
+	st->flap_pct = flap_percent(st->hist, st->nhist);
+	if (!st->flapping && st->flap_pct > flap_high)
+		st->flapping = 1;
+	else if (st->flapping && st->flap_pct < flap_low)
+		st->flapping = 0;
+
+	if (o == st->hard) {
+		st->state = o;
+		st->type = STATE_HARD;
+		st->candidate = o;
+		st->count = 0;
+		return 0;
+	}
+
+	if (st->candidate == o && st->count > 0) {
+		if (st->count < UINT_MAX)
+			st->count++;
+	} else {
+		st->candidate = o;
+		st->count = 1;
+	}
+	st->state = o;
+	if (st->count < threshold(sc, st->hard, o)) {
+		st->type = STATE_SOFT;
+		return 0;
+	}
+
+	old = st->hard;
+	st->hard = o;
+	st->type = STATE_HARD;
+	st->since = now;
+	st->count = 0;
+	if (o == HSTATE_UP) {
+		st->acked = 0;
+		st->ack_comment[0] = '\0';
+	}
+	if (old == HSTATE_UNKNOWN && o == HSTATE_UP)
+		return 0;
+	if (chg != NULL) {
+		memset(chg, 0, sizeof(*chg));
+		chg->old_state = old;
+		chg->new_state = o;
+		chg->flapping = st->flapping;
+		chg->in_downtime = state_in_downtime(st, now);
+		chg->acked = st->acked;
+	}
+	return 1;
+}
+
+/* 1 while a downtime set for the server runs at now (Unix seconds). */
+int
+state_in_downtime(const struct state *st, int64_t now)
+{
+	return st->downtime_until > now;
+}
+
+const char *
+hstate_str(enum hstate s)
+{
+	switch (s) {
+	case HSTATE_UP:
+		return "up";
+	case HSTATE_DEGRADED:
+		return "degraded";
+	case HSTATE_DOWN:
+		return "down";
+	case HSTATE_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+/* Inverse of hstate_str. Returns 0, or -1 (and leaves *s) for other text. */
+int
+hstate_parse(const char *text, enum hstate *s)
+{
+	int	 i;
+
+	if (text == NULL)
+		return -1;
+	for (i = HSTATE_UNKNOWN; i <= HSTATE_DOWN; i++) {
+		if (strcmp(text, hstate_str(i)) == 0) {
+			*s = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+state_type_str(enum state_type t)
+{
+	return t == STATE_SOFT ? "soft" : "hard";
+}
+
+/* Inverse of check_status_str. Returns 0 or -1. */
+static int
+status_parse(const char *text, enum check_status *s)
+{
+	static const enum check_status all[] = {
+		CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (strcmp(text, check_status_str(all[i])) == 0) {
+			*s = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Copy src into dst (size bytes, size > 0), NUL-terminated. Where it must
+ * cut, it cuts before a UTF-8 sequence rather than inside one.
+ */
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	size_t	 len;
+
+	len = strlen(src);
+	if (len >= size) {
+		len = size - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/*
+ * A JSON string for text that may not be UTF-8 (a message from a
+ * misbehaving server, cut by snprintf): jansson refuses such text, so each
+ * byte that does not start a valid sequence becomes '?'. NULL when out of
+ * memory.
+ */
+static json_t *
+json_text(const char *text)
+{
+	json_t			*j;
+	char			 buf[RESULT_MSG_MAX * 2];
+	const unsigned char	*p;
+	size_t			 len, i, n, k;
+
+	if ((j = json_string(text)) != NULL)
+		return j;
+	p = (const unsigned char *)text;
+	len = strlen(text);
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	for (i = 0; i < len; i += n) {
+		n = 1;
+		if (p[i] < 0x80) {
+			buf[i] = (char)p[i];
+			continue;
+		}
+		buf[i] = '?';
+		if (p[i] < 0xc2 || p[i] > 0xf4)
+			continue;
+		n = p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
+		for (k = 1; k < n; k++)
+			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
+				break;
+		if (k == n)
+			memcpy(buf + i, p + i, n);
+		else
+			n = 1;
+	}
+	buf[len] = '\0';
+	if ((j = json_string(buf)) != NULL)
+		return j;
+	/* Overlong or surrogate forms slipped through: keep ASCII only. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			buf[i] = '?';
+	return json_string(buf);
+}
+
+/* A JSON integer for an unsigned counter, capped at the largest one. */
+static json_t *
+json_uint(uint64_t v)
+{
+	return json_integer(v > (uint64_t)JINT_MAX ? JINT_MAX :
+	    (json_int_t)v);
+}
+
+/* json_object_set_new that also fails on a NULL value. 0 or -1. */
+static int
+set_new(json_t *obj, const char *key, json_t *v)
+{
+	if (v == NULL)
+		return -1;
+	return json_object_set_new(obj, key, v);
+}
+
+/*
+ * The whole state as a JSON object, one key per field of struct state
+ * (hist as an array of state names, oldest first; nhist is its length), so
+ * a restart keeps states, counters and flap history. The caller owns the
+ * result (json_decref). NULL when out of memory.
+ */
+json_t *
+state_to_json(const struct state *st)
+{
+	json_t		*obj, *hist;
+	unsigned	 i, n;
+
+	if ((obj = json_object()) == NULL)
+		return NULL;
+	if ((hist = json_array()) == NULL)
+		goto fail;
+	if (set_new(obj, "hist", hist) == -1)
+		goto fail;
+	n = st->nhist > FLAP_WINDOW ? FLAP_WINDOW : st->nhist;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(hist,
+		    json_string(hstate_str(st->hist[i]))) == -1)
+			goto fail;
+	if (set_new(obj, "state", json_string(hstate_str(st->state))) == -1 ||
+	    set_new(obj, "type", json_string(state_type_str(st->type))) == -1 ||
+	    set_new(obj, "hard", json_string(hstate_str(st->hard))) == -1 ||
+	    set_new(obj, "candidate",
+	    json_string(hstate_str(st->candidate))) == -1 ||
+	    set_new(obj, "count", json_integer(st->count)) == -1 ||
+	    set_new(obj, "since", json_integer(st->since)) == -1 ||
+	    set_new(obj, "last_check", json_integer(st->last_check)) == -1 ||
+	    set_new(obj, "last_latency_us",
+	    json_integer(st->last_latency_us)) == -1 ||
+	    set_new(obj, "last_status",
+	    json_string(check_status_str(st->last_status))) == -1 ||
+	    set_new(obj, "message", json_text(st->message)) == -1 ||
+	    set_new(obj, "flap_pct", json_real(st->flap_pct)) == -1 ||
+	    set_new(obj, "flapping", json_boolean(st->flapping)) == -1 ||
+	    set_new(obj, "acked", json_boolean(st->acked)) == -1 ||
+	    set_new(obj, "ack_comment", json_text(st->ack_comment)) == -1 ||
+	    set_new(obj, "downtime_until",
+	    json_integer(st->downtime_until)) == -1 ||
+	    set_new(obj, "downtime_comment",
+	    json_text(st->downtime_comment)) == -1 ||
+	    set_new(obj, "drained", json_boolean(st->drained)) == -1 ||
+	    set_new(obj, "checks", json_uint(st->checks)) == -1 ||
+	    set_new(obj, "failures", json_uint(st->failures)) == -1)
+		goto fail;
+	return obj;
+fail:
+	json_decref(obj);
+	return NULL;
+}
+
+/*
+ * Field readers for state_from_json. Each returns 1 and sets *v when the
+ * key is there with the right type, 0 when the key is absent (or null),
+ * -1 when it holds another type. get_bool also takes an integer (0 or
+ * not), as a person editing the file may write.
+ */
+static int
+get_string(json_t *obj, const char *key, const char **v)
+{
+	json_t	*j;
+
+	if ((j = json_object_get(obj, key)) == NULL || json_is_null(j))
+		return 0;
+	if (!json_is_string(j))
+		return -1;
+	*v = json_string_value(j);
+	return 1;
+}
+
+static int
+get_int(json_t *obj, const char *key, json_int_t *v)
+{
+	json_t	*j;
+
+	if ((j = json_object_get(obj, key)) == NULL || json_is_null(j))
+		return 0;
+	if (!json_is_integer(j))
+		return -1;
+	*v = json_integer_value(j);
+	return 1;
+}
+
+static int
+get_bool(json_t *obj, const char *key, int *v)
+{
+	json_t	*j;
+
+	if ((j = json_object_get(obj, key)) == NULL || json_is_null(j))
+		return 0;
+	if (json_is_boolean(j))
+		*v = json_is_true(j);
+	else if (json_is_integer(j))
+		*v = json_integer_value(j) != 0;
+	else
+		return -1;
+	return 1;
+}
+
+/* A state name; a name this version does not know reads as unknown. */
+static int
+get_hstate(json_t *obj, const char *key, enum hstate *v)
+{
+	const char	*s;
+	int		 rc;
+
+	if ((rc = get_string(obj, key, &s)) != 1)
+		return rc;
+	if (hstate_parse(s, v) == -1)
+		*v = HSTATE_UNKNOWN;
+	return 1;
+}
+
+static json_int_t
+clamp(json_int_t v, json_int_t lo, json_int_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/*
+ * Read back what state_to_json wrote. The file may be old, hand-edited or
+ * corrupt, so nothing in it is trusted:
+ *
+ * - Returns -1, leaving *st untouched, when obj is NULL or not an object,
+ *   when "hard" is missing, or when any known key holds the wrong JSON
+ *   type: such a file is not ours, and starting from unknown is safer
+ *   than guessing. Unknown keys are ignored; other missing keys keep
+ *   state_init's values.
+ * - Values are clamped: unknown state or status names read as unknown,
+ *   counters and times cannot go negative, strings are cut to their
+ *   buffers, hist keeps its newest FLAP_WINDOW entries.
+ * - What follows from other fields is made consistent: flap_pct is
+ *   recomputed from hist, a hard state has state == hard and no candidate
+ *   run, a soft state differs from hard, is not unknown (no result is
+ *   observed as unknown) and is its own candidate.
+ *
+ * Returns 0 with *st filled. obj stays the caller's.
+ */
+int
+state_from_json(struct state *st, json_t *obj)
+{
+	struct state	 s;
+	json_t		*hist, *e;
+	const char	*str;
+	enum hstate	 hs;
+	json_int_t	 v;
+	size_t		 n, i, first;
+	int		 rc;
+
+	if (obj == NULL || !json_is_object(obj))
+		return -1;
+	state_init(&s);
+
+	if (get_hstate(obj, "hard", &s.hard) != 1)
+		return -1;
+	s.state = s.hard;
+	s.candidate = s.hard;
+	if (get_hstate(obj, "state", &s.state) == -1 ||
+	    get_hstate(obj, "candidate", &s.candidate) == -1)
+		return -1;
+
+	if ((rc = get_string(obj, "type", &str)) == -1)
+		return -1;
+	s.type = rc == 1 && strcmp(str, "soft") == 0 ? STATE_SOFT : STATE_HARD;
+
+	if ((rc = get_int(obj, "count", &v)) == -1)
+		return -1;
+	if (rc == 1)
+		s.count = (unsigned)clamp(v, 0, UINT_MAX);
+	if ((rc = get_int(obj, "since", &v)) == -1)
+		return -1;
+	if (rc == 1)
+		s.since = clamp(v, 0, INT64_MAX);
+	if ((rc = get_int(obj, "last_check", &v)) == -1)
+		return -1;
+	if (rc == 1)
+		s.last_check = clamp(v, 0, INT64_MAX);
+	if ((rc = get_int(obj, "last_latency_us", &v)) == -1)
+		return -1;
+	if (rc == 1)
+		s.last_latency_us = clamp(v, -1, INT64_MAX);
+	if ((rc = get_int(obj, "downtime_until", &v)) == -1)
+		return -1;
+	if (rc == 1)
+		s.downtime_until = clamp(v, 0, INT64_MAX);
+	if ((rc = get_int(obj, "checks", &v)) == -1)
+		return -1;
+	if (rc == 1)
+		s.checks = (uint64_t)clamp(v, 0, JINT_MAX);
+	if ((rc = get_int(obj, "failures", &v)) == -1)
+		return -1;
+	if (rc == 1)
+		s.failures = (uint64_t)clamp(v, 0, JINT_MAX);
+	if (s.failures > s.checks)
+		s.failures = s.checks;
+
+	if ((rc = get_string(obj, "last_status", &str)) == -1)
+		return -1;
+	if (rc == 1 && status_parse(str, &s.last_status) == -1)
+		s.last_status = CHECK_UNKNOWN;
+	if ((rc = get_string(obj, "message", &str)) == -1)
+		return -1;
+	if (rc == 1)
+		copy_str(s.message, sizeof(s.message), str);
+	if ((rc = get_string(obj, "ack_comment", &str)) == -1)
+		return -1;
+	if (rc == 1)
+		copy_str(s.ack_comment, sizeof(s.ack_comment), str);
+	if ((rc = get_string(obj, "downtime_comment", &str)) == -1)
+		return -1;
+	if (rc == 1)
+		copy_str(s.downtime_comment, sizeof(s.downtime_comment), str);
+
+	if (get_bool(obj, "flapping", &s.flapping) == -1 ||
+	    get_bool(obj, "acked", &s.acked) == -1 ||
+	    get_bool(obj, "drained", &s.drained) == -1)
+		return -1;
+	/* flap_pct is recomputed below, but a wrong type is still wrong. */
+	if ((e = json_object_get(obj, "flap_pct")) != NULL &&
+	    !json_is_null(e) && !json_is_number(e))
+		return -1;
+
+	if ((hist = json_object_get(obj, "hist")) != NULL &&
+	    !json_is_null(hist)) {
+		if (!json_is_array(hist))
+			return -1;
+		n = json_array_size(hist);
+		first = n > FLAP_WINDOW ? n - FLAP_WINDOW : 0;
+		for (i = first; i < n; i++) {
+			e = json_array_get(hist, i);
+			if (!json_is_string(e))
+				return -1;
+			if (hstate_parse(json_string_value(e), &hs) == -1)
+				hs = HSTATE_UNKNOWN;
+			s.hist[s.nhist++] = (unsigned char)hs;
+		}
+	}
+	s.flap_pct = flap_percent(s.hist, s.nhist);
+
+	if (s.type == STATE_HARD || s.state == s.hard ||
+	    s.state == HSTATE_UNKNOWN) {
+		s.type = STATE_HARD;
+		s.state = s.hard;
+		s.candidate = s.hard;
+		s.count = 0;
+	} else {
+		s.candidate = s.state;
+		if (s.count < 1)
+			s.count = 1;
+	}
+	*st = s;
+	return 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * state.h: a server's run-time state and the state machine that moves it:
+ * soft and hard states, retries, rise, flapping, acknowledgement, downtime
+ * and draining. Pure logic: no I/O, no clock (callers pass the time), so it
+ * is tested on its own.
+ */
+#ifndef TOCSIN_STATE_H
+#define TOCSIN_STATE_H
+
+#include <stdint.h>
+
+#include "result.h"
+
+struct server_conf;
+struct json_t;
+
+enum hstate {
+	HSTATE_UNKNOWN = 0,	/* not checked yet */
+	HSTATE_UP,
+	HSTATE_DEGRADED,	/* answers, but slow or with a warning */
+	HSTATE_DOWN,
+};
+
+enum state_type {
+	STATE_SOFT,
+	STATE_HARD,
+};
+
+#define FLAP_WINDOW	21	/* results kept for flap detection */
+
+struct state {
+	enum hstate	 state;		/* current, soft or hard */
+	enum state_type	 type;
+	enum hstate	 hard;		/* last hard state */
+	enum hstate	 candidate;	/* state being counted towards hard */
+	unsigned	 count;		/* consecutive results of candidate */
+	int64_t		 since;		/* Unix s: hard state began */
+	int64_t		 last_check;	/* Unix s; 0 = never */
+	int64_t		 last_latency_us;	/* -1 = none */
+	enum check_status last_status;
+	char		 message[RESULT_MSG_MAX];
+	unsigned char	 hist[FLAP_WINDOW];	/* observed hstate, oldest first */
+	unsigned	 nhist;
+	double		 flap_pct;	/* weighted percent state change */
+	int		 flapping;
+	int		 acked;		/* problem acknowledged */
+	char		 ack_comment[128];
+	int64_t		 downtime_until;	/* Unix s; 0 = none */
+	char		 downtime_comment[128];
+	int		 drained;	/* balancer sends no new traffic */
+	uint64_t	 checks;	/* results seen */
+	uint64_t	 failures;	/* results that were not ok */
+};
+
+/* A hard state change, for the spool and the watchers. */
+struct state_change {
+	enum hstate	 old_state;
+	enum hstate	 new_state;
+	int		 flapping;
+	int		 in_downtime;
+	int		 acked;
+};
+
+void		 state_init(struct state *);
+int		 state_update(struct state *, const struct server_conf *,
+		    const struct check_result *, unsigned flap_low,
+		    unsigned flap_high, int64_t now, struct state_change *);
+enum hstate	 state_observe(const struct server_conf *,
+		    const struct check_result *);
+int		 state_in_downtime(const struct state *, int64_t now);
+const char	*hstate_str(enum hstate);
+int		 hstate_parse(const char *, enum hstate *);
+const char	*state_type_str(enum state_type);
+
+/* Persistence: every server's state in one file, written atomically. */
+struct json_t	*state_to_json(const struct state *);
+int		 state_from_json(struct state *, struct json_t *);
+
+#endif
