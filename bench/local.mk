@@ -1,1 +1,1 @@
-# bench/
+EXTRA_DIST += bench/probe

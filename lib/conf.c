@@ -20,7 +20,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define CONF_FILE_MAX	(4 * 1024 * 1024)	/* bytes per config file */
+#define CONF_FILE_MAX	(64 * 1024 * 1024)	/* bytes per config file */
 #define INCLUDE_DEPTH	16
 #define STMT_WORDS_MAX	64
 
@@ -112,7 +112,7 @@ static const struct optdef optdefs[] = {
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
-	"flap-high", NULL
+	"flap-high", "archives", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -354,8 +354,12 @@ statement(struct parser *p, struct src *s, struct word *w, int n, int brace)
 		return;
 	}
 	if (brace && strcmp(w[0].s, "farm") != 0) {
-		perr(p, w[0].line, "'{' after '%s': only a farm opens a "
-		    "block", w[0].s);
+		if (edit_distance(w[0].s, "farm") < 3)	/* a typo */
+			perr(p, w[0].line, "unknown keyword '%s' (did you "
+			    "mean 'farm'?)", w[0].s);
+		else
+			perr(p, w[0].line, "'{' after '%s': only a farm opens "
+			    "a block", w[0].s);
 		return;
 	}
 	if (strcmp(w[0].s, "farm") == 0) {
@@ -564,16 +568,17 @@ st_set(struct parser *p, struct word *w, int n)
 		return;
 	}
 	k = w[1].s;
-	if (find_opt(k) != NULL) {
+	/* `set user` is the daemon's user, not the servers' login user. */
+	for (i = 0; set_words[i] != NULL; i++)
+		if (strcmp(set_words[i], k) == 0)
+			break;
+	if (set_words[i] == NULL && find_opt(k) != NULL) {
 		i = 1;
 		if (parse_option(p, &c->defaults, w, n, &i) == 0 && i < n)
 			perr(p, w[i].line, "unexpected '%s' after 'set %s'",
 			    w[i].s, k);
 		return;
 	}
-	for (i = 0; set_words[i] != NULL; i++)
-		if (strcmp(set_words[i], k) == 0)
-			break;
 	if (set_words[i] == NULL) {
 		suggest(hint, sizeof(hint), k, set_words, 1);
 		perr(p, w[1].line, "unknown keyword '%s'%s", k, hint);
@@ -620,6 +625,15 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->rrdcached, v);
 	else if (strcmp(k, "from") == 0)
 		set_str(&c->from, v);
+	else if (strcmp(k, "archives") == 0) {
+		if (strcmp(v, "on") == 0)
+			c->no_archives = 0;
+		else if (strcmp(v, "off") == 0)
+			c->no_archives = 1;
+		else
+			perr(p, w[2].line, "bad value '%s' for 'archives' (on "
+			    "or off)", v);
+	}
 	else {
 		unsigned long max = strncmp(k, "flap", 4) == 0 ? 100 : 1000000;
 		if (parse_uint(v, max, &ul) == -1) {
@@ -1035,7 +1049,7 @@ read_file(const char *path, const char **err)
 	}
 	fclose(fp);
 	if (n > CONF_FILE_MAX) {
-		*err = "file larger than 4 MiB";
+		*err = "file larger than 64 MiB";
 		free(buf);
 		return NULL;
 	}
@@ -1299,6 +1313,47 @@ dep_cycle(struct server_conf *sv, unsigned char *mark, struct conf *c,
 	return NULL;
 }
 
+static unsigned
+hash_id(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/*
+ * Index servers by id; a duplicate is reported (naming both lines) and
+ * left out of the index.
+ */
+static void
+index_servers(struct parser *p)
+{
+	struct conf		*c = p->conf;
+	struct server_conf	*sv, *o;
+	size_t			 i, size = 16, h;
+
+	while (size < 2 * c->nservers + 1)
+		size *= 2;
+	c->byid = xcalloc(size, sizeof(*c->byid));
+	c->byid_size = size;
+	for (i = 0; i < c->nservers; i++) {
+		sv = c->servers[i];
+		sv->idx = i;
+		for (h = hash_id(sv->id) & (size - 1); (o = c->byid[h]) != NULL;
+		    h = (h + 1) & (size - 1))
+			if (strcmp(o->id, sv->id) == 0)
+				break;
+		if (o != NULL) {
+			perr_at(p, sv->file, sv->line, "duplicate server id "
+			    "'%s' (first at %s:%d)", sv->id, o->file, o->line);
+			continue;
+		}
+		c->byid[h] = sv;
+	}
+}
+
 static void
 validate(struct parser *p)
 {
@@ -1328,15 +1383,9 @@ validate(struct parser *p)
 				    c->farms[j]->line);
 				break;
 			}
+	index_servers(p);
 	for (i = 0; i < c->nservers; i++) {
 		sv = c->servers[i];
-		for (j = 0; j < i; j++)
-			if (strcmp(sv->id, c->servers[j]->id) == 0) {
-				perr_at(p, sv->file, sv->line, "duplicate "
-				    "server id '%s' (first at %s:%d)", sv->id,
-				    c->servers[j]->file, c->servers[j]->line);
-				break;
-			}
 		resolve(c, sv);
 		for (j = 0; j < sv->o.nnotify; j++) {
 			for (k = 0; k < c->ncontacts; k++)
@@ -1559,6 +1608,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);
+	free(c->byid);
 	options_free(&c->defaults);
 	free(c->path);
 	free(c->state_dir);
@@ -1576,11 +1626,15 @@ conf_free(struct conf *c)
 struct server_conf *
 conf_find_server(const struct conf *c, const char *id)
 {
-	size_t i;
+	struct server_conf	*sv;
+	size_t			 h;
 
-	for (i = 0; i < c->nservers; i++)
-		if (strcmp(c->servers[i]->id, id) == 0)
-			return c->servers[i];
+	if (c->byid == NULL)
+		return NULL;
+	for (h = hash_id(id) & (c->byid_size - 1); (sv = c->byid[h]) != NULL;
+	    h = (h + 1) & (c->byid_size - 1))
+		if (strcmp(sv->id, id) == 0)
+			return sv;
 	return NULL;
 }
 

@@ -77,6 +77,7 @@ struct contact_conf;
 struct server_conf {
 	char		*id;		/* "farm/name" or "name" */
 	char		*name;
+	size_t		 idx;		/* position in conf->servers */
 	struct farm_conf *farm;		/* NULL outside a farm */
 	const char	*file;		/* where it was defined */
 	int		 line;
@@ -142,6 +143,7 @@ struct conf {
 	unsigned long	 exec_max;
 	unsigned long	 flap_low;	/* percent */
 	unsigned long	 flap_high;	/* percent */
+	int		 no_archives;	/* set archives off */
 	struct options	 defaults;	/* from `set` */
 	struct server_conf **servers;	/* in file order */
 	size_t		 nservers;
@@ -151,6 +153,8 @@ struct conf {
 	size_t		 ncontacts;
 	char		**files;	/* every file read, owned here */
 	size_t		 nfiles;
+	struct server_conf **byid;	/* open-addressing table on id */
+	size_t		 byid_size;	/* a power of two, > 2 * nservers */
 };
 
 struct conf	*conf_load(const char *path, char **errors);

@@ -7,5 +7,6 @@ lib_libtocsin_a_SOURCES = \
 	lib/util.c lib/util.h \
 	lib/conf.c lib/conf.h \
 	lib/daemon.c lib/daemon.h \
-	lib/spool.c lib/spool.h
+	lib/spool.c lib/spool.h \
+	lib/ctlclient.c lib/ctlclient.h
 lib_libtocsin_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

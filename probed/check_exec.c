@@ -1,20 +1,459 @@
-/* check_exec.c: placeholder until the exec check lands. */
+/*
+ * check_exec.c: exec "CMD ARGS": run a Nagios/Icinga plugin unchanged
+ * (posix_spawn, never a shell), at most `exec-max` at once, read its
+ * output on the loop and map its exit status to ours.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+#include "perfdata.h"
 #include "probed.h"
 
-static int
-exec_start(struct probe *p)
-{
-	result_set(&p->r, CHECK_UNKNOWN, "exec checks are not built yet");
-	return -1;
-}
+#define OUT_KEEP	(64 * 1024)	/* bytes of output kept */
+#define OUT_HARD_MAX	(16 * 1024 * 1024)	/* read in all, then killed */
+#define READ_BUDGET	(256 * 1024)	/* bytes read per callback */
 
-static void
-exec_release(struct probe *p)
-{
-}
+/*
+ * A child process: its pid is also its process group. It stays here until
+ * reaped, even after its probe is gone (x NULL), so the pid (and the group)
+ * cannot be reused under us while we may still signal it.
+ */
+struct child {
+	pid_t		 pid;
+	struct exec	*x;		/* its check, or NULL once released */
+	int		 reaped;	/* pid gone: never signal it again */
+	int		 status;	/* from waitpid, once reaped */
+	struct child	*next;
+};
+
+/* One exec check: waiting for a slot, or running its plugin. */
+struct exec {
+	struct probe	*p;
+	int		 queued;	/* in the FIFO, no child yet */
+	struct exec	*qnext;
+	struct child	*child;		/* NULL before spawn and once reaped */
+	int		 fd;		/* read end of the output pipe; -1 */
+	struct event	*ev;		/* reads fd */
+	char		*buf;		/* OUT_KEEP + 1 bytes */
+	size_t		 len;		/* bytes kept in buf */
+	size_t		 total;		/* bytes read in all */
+	int		 eof;		/* the pipe is closed */
+	int		 exited;	/* status is in */
+	int		 status;	/* from waitpid */
+	int		 flooded;	/* printed over OUT_HARD_MAX: killed */
+};
+
+static int	 exec_start(struct probe *);
+static void	 exec_release(struct probe *);
+static const char *exec_phase(struct probe *);
+static int	 spawn(struct exec *);
+static int	 slot_free(struct engine *);
+static void	 run_queue(void);
+static void	 close_output(struct exec *);
+static void	 maybe_finish(struct exec *);
+static int	 watch_children(struct event_base *);
+static void	 on_output(evutil_socket_t, short, void *);
+static void	 on_sigchld(evutil_socket_t, short, void *);
 
 const struct check_ops check_exec_ops = {
 	.name = "exec",
 	.start = exec_start,
 	.release = exec_release,
+	.phase = exec_phase,
 };
+
+/* What a plugin sees: no environment of ours, just a path and a locale. */
+static char *const plugin_env[] = {
+	"PATH=/usr/bin:/bin",
+	"LANG=C",
+	NULL
+};
+
+static struct child	*children;	/* spawned and not reaped */
+static unsigned long	 nchildren;
+static struct exec	*qhead, *qtail;	/* waiting for a slot, FIFO */
+static struct event	*sigchld;	/* while children is not empty */
+
+/*
+ * Is there room for one more plugin? Children count until reaped, so
+ * the limit holds for processes, zombies included. exec-max 0 means no
+ * limit, as max-concurrent 0 does.
+ */
+static int
+slot_free(struct engine *eng)
+{
+	unsigned long max = engine_conf(eng)->exec_max;
+
+	return max == 0 || nchildren < max;
+}
+
+/* Start the plugin now if a slot is free and nobody waits; else queue. */
+static int
+exec_start(struct probe *p)
+{
+	struct exec *x;
+
+	x = xcalloc(1, sizeof(*x));
+	x->p = p;
+	x->fd = -1;
+	p->priv = x;
+	if (qhead == NULL && slot_free(p->eng))
+		return spawn(x);
+	x->queued = 1;
+	if (qtail != NULL)
+		qtail->qnext = x;
+	else
+		qhead = x;
+	qtail = x;
+	return 0;
+}
+
+/*
+ * The one teardown of an exec check: out of the queue, its process
+ * group killed if it still runs (the child stays in the table until the
+ * reaper collects it), its pipe closed. Safe at any stage.
+ */
+static void
+exec_release(struct probe *p)
+{
+	struct exec	*x = p->priv, **xp;
+
+	if (x == NULL)
+		return;
+	if (x->queued) {
+		for (xp = &qhead; *xp != NULL; xp = &(*xp)->qnext)
+			if (*xp == x) {
+				*xp = x->qnext;
+				break;
+			}
+		if (qtail == x) {
+			for (qtail = qhead; qtail != NULL &&
+			    qtail->qnext != NULL; qtail = qtail->qnext)
+				;
+		}
+	}
+	if (x->child != NULL) {
+		if (!x->child->reaped && kill(-x->child->pid, SIGKILL) == -1 &&
+		    errno != ESRCH)
+			log_warn("exec: kill process group %ld",
+			    (long)x->child->pid);
+		x->child->x = NULL;
+	}
+	close_output(x);
+	free(x->buf);
+	free(x);
+	p->priv = NULL;
+}
+
+static const char *
+exec_phase(struct probe *p)
+{
+	struct exec *x = p->priv;
+
+	if (x == NULL)
+		return NULL;
+	return x->queued ? "a free exec slot" : "the plugin";
+}
+
+/* Watch SIGCHLD on base while there are children. 0, or -1. */
+static int
+watch_children(struct event_base *base)
+{
+	if (sigchld != NULL)
+		return 0;
+	if ((sigchld = evsignal_new(base, SIGCHLD, on_sigchld, NULL)) == NULL)
+		return -1;
+	if (evsignal_add(sigchld, NULL) == -1) {
+		event_free(sigchld);
+		sigchld = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Run x's plugin: its own process group, signals at their defaults and
+ * unblocked, stdin /dev/null, stdout and stderr into one pipe, no other
+ * descriptor, a minimal environment. Returns 0, or -1 with p->r set.
+ */
+static int
+spawn(struct exec *x)
+{
+	struct probe			*p = x->p;
+	char *const			*argv = p->sc->argv;
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 attr;
+	sigset_t			 none, all;
+	struct child			*c;
+	pid_t				 pid;
+	int				 fds[2], err;
+
+	if (watch_children(engine_base(p->eng)) == -1) {
+		result_set(&p->r, CHECK_UNKNOWN, "cannot watch SIGCHLD");
+		return -1;
+	}
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		result_set(&p->r, CHECK_UNKNOWN, "cannot run %s: pipe: %s",
+		    argv[0], strerror(errno));
+		return -1;
+	}
+	/* Only our end: the plugin's stdout stays blocking. */
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK) == -1) {
+		err = errno;
+		goto fail_pipe;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	if ((err = posix_spawn_file_actions_init(&fa)) != 0)
+		goto fail_pipe;
+	if ((err = posix_spawnattr_init(&attr)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		goto fail_pipe;
+	}
+	if ((err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+	    O_RDONLY, 0)) != 0 ||
+	    (err = posix_spawn_file_actions_adddup2(&fa, fds[1], 1)) != 0 ||
+	    (err = posix_spawn_file_actions_adddup2(&fa, fds[1], 2)) != 0 ||
+	    (err = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
+	    (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
+	    (err = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
+	    (err = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
+	    (err = posix_spawnattr_setsigdefault(&attr, &all)) != 0)
+		goto fail_spawn;
+	err = posix_spawn(&pid, argv[0], &fa, &attr, argv, plugin_env);
+	if (err != 0)
+		goto fail_spawn;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(fds[1]);
+	c = xcalloc(1, sizeof(*c));
+	c->pid = pid;
+	c->x = x;
+	c->next = children;
+	children = c;
+	nchildren++;
+	x->child = c;
+	x->fd = fds[0];
+	x->buf = xmalloc(OUT_KEEP + 1);
+	if ((x->ev = event_new(engine_base(p->eng), x->fd, EV_READ | EV_PERSIST,
+	    on_output, x)) == NULL || event_add(x->ev, NULL) == -1) {
+		result_set(&p->r, CHECK_UNKNOWN, "cannot watch the output "
+		    "of %s", argv[0]);
+		return -1;	/* release kills and reaps later */
+	}
+	log_debug("%s: started %s, pid %ld", p->sc->id, argv[0], (long)pid);
+	return 0;
+fail_spawn:
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+fail_pipe:
+	close(fds[0]);
+	close(fds[1]);
+	result_set(&p->r, CHECK_UNKNOWN, "cannot run %s: %s", argv[0],
+	    strerror(err));
+	return -1;
+}
+
+/* Give free slots to the probes waiting for one, in order. */
+static void
+run_queue(void)
+{
+	struct exec *x;
+
+	while ((x = qhead) != NULL && slot_free(x->p->eng)) {
+		qhead = x->qnext;
+		if (qhead == NULL)
+			qtail = NULL;
+		x->qnext = NULL;
+		x->queued = 0;
+		if (spawn(x) == -1)
+			probe_done(x->p);	/* x is gone */
+	}
+}
+
+static void
+close_output(struct exec *x)
+{
+	if (x->ev != NULL) {
+		event_free(x->ev);
+		x->ev = NULL;
+	}
+	if (x->fd != -1) {
+		close(x->fd);
+		x->fd = -1;
+	}
+	x->eof = 1;
+}
+
+/*
+ * The plugin's output: the first OUT_KEEP bytes are kept; more is read
+ * and dropped so the plugin never blocks on a full pipe and can exit with
+ * its own status; past OUT_HARD_MAX its group is killed so a plugin that
+ * prints forever costs little of the loop. At most READ_BUDGET bytes per
+ * call, to stay fair to everything else on the loop.
+ */
+static void
+on_output(evutil_socket_t fd, short what, void *arg)
+{
+	struct exec	*x = arg;
+	char		 scratch[16384];
+	size_t		 budget = 0;
+	ssize_t		 n;
+
+	(void)what;
+	while (budget < READ_BUDGET) {
+		if (x->len < OUT_KEEP)
+			n = read(fd, x->buf + x->len, OUT_KEEP - x->len);
+		else
+			n = read(fd, scratch, sizeof(scratch));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n == -1)
+			log_warn("%s: reading plugin output", x->p->sc->id);
+		if (n <= 0)
+			break;
+		if (x->len < OUT_KEEP)
+			x->len += n;
+		x->total += n;
+		budget += n;
+		if (x->total > OUT_HARD_MAX) {
+			x->flooded = 1;
+			if (x->child != NULL && !x->child->reaped)
+				kill(-x->child->pid, SIGKILL);
+			break;
+		}
+	}
+	if (budget >= READ_BUDGET && !x->flooded)
+		return;		/* more next time round */
+	close_output(x);
+	maybe_finish(x);
+}
+
+/*
+ * With the output read to its end and the exit status in, set the result
+ * and end the probe (x is freed by then).
+ */
+static void
+maybe_finish(struct exec *x)
+{
+	struct probe	*p = x->p;
+	char		 msg[RESULT_MSG_MAX];
+	const char	*text;
+	size_t		 i;
+	int		 code;
+
+	if (!x->eof || !x->exited)
+		return;
+	for (i = 0; i < x->len; i++)
+		if (x->buf[i] == '\0')
+			x->buf[i] = '?';	/* binary output stays visible */
+	x->buf[x->len] = '\0';
+	msg[0] = '\0';
+	p->r.nperf = perfdata_output(x->buf, msg, sizeof(msg), p->r.perf,
+	    PERF_MAX);
+	text = msg[0] != '\0' ? msg : "(no output)";
+	p->r.total_us = probe_elapsed_us(p);
+	if (x->flooded) {
+		p->r.nperf = 0;
+		result_set(&p->r, CHECK_UNKNOWN, "plugin printed more than "
+		    "%d MiB, killed: %s", OUT_HARD_MAX / (1024 * 1024), text);
+	} else if (WIFSIGNALED(x->status)) {
+		p->r.nperf = 0;
+		result_set(&p->r, CHECK_CRITICAL, "killed by signal %d%s%s",
+		    WTERMSIG(x->status), msg[0] != '\0' ? ": " : "", msg);
+	} else {
+		code = WEXITSTATUS(x->status);
+		if (code >= 0 && code <= 3)
+			result_set(&p->r, (enum check_status)code, "%s", text);
+		else
+			result_set(&p->r, CHECK_UNKNOWN, "exit status %d: %s",
+			    code, text);
+	}
+	if (x->total > OUT_KEEP)
+		log_debug("%s: plugin printed %zu bytes, kept %d",
+		    p->sc->id, x->total, OUT_KEEP);
+	probe_done(p);
+}
+
+/*
+ * SIGCHLD: collect every child of ours that ended. Each is first looked
+ * at without reaping (WNOWAIT), so that its process group is killed
+ * while its pid still cannot be reused: stragglers it left holding the
+ * pipe go too, and its output reaches EOF. Only our own pids are waited
+ * for, never -1, so no other part of the process loses a child. Then the
+ * results go out, freed slots are given to the queue, and the signal is
+ * no longer watched once no child is left.
+ */
+static void
+on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+	struct child	*c, **cp, *done = NULL;
+	struct exec	*x;
+	siginfo_t	 si;
+	int		 status;
+	pid_t		 r;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	for (cp = &children; (c = *cp) != NULL;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, c->pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == 0 && si.si_pid == 0) {
+			cp = &c->next;
+			continue;	/* still running */
+		}
+		kill(-c->pid, SIGKILL);
+		status = 0;
+		while ((r = waitpid(c->pid, &status, WNOHANG)) == -1 &&
+		    errno == EINTR)
+			;
+		if (r == 0) {
+			cp = &c->next;
+			continue;
+		}
+		if (r == -1) {
+			log_warn("exec: waitpid %ld", (long)c->pid);
+			status = W_EXITCODE(3, 0);
+		}
+		*cp = c->next;
+		nchildren--;
+		c->reaped = 1;
+		c->status = status;
+		c->next = done;
+		done = c;
+	}
+	/* Finishing one probe may release another: c->x is read late. */
+	while ((c = done) != NULL) {
+		done = c->next;
+		if ((x = c->x) != NULL) {
+			x->child = NULL;
+			x->status = c->status;
+			x->exited = 1;
+			maybe_finish(x);
+		}
+		free(c);
+	}
+	run_queue();
+	if (children == NULL && sigchld != NULL) {
+		event_free(sigchld);
+		sigchld = NULL;
+	}
+}

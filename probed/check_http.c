@@ -34,6 +34,7 @@ struct http {
 	char		*body;		/* only when matching a regex */
 	size_t		 len;		/* bytes received */
 	int		 over;		/* stopped at BODY_MAX */
+	int		 hdr_end;	/* the blank line ending a header */
 	int64_t		 launch_us;	/* curl's clock starts here */
 	char		 errbuf[CURL_ERROR_SIZE];
 };
@@ -43,6 +44,7 @@ static void	 http_release(struct probe *);
 static const char *http_phase(struct probe *);
 static void	 http_done(struct probe *, int);
 static size_t	 on_body(char *, size_t, size_t, void *);
+static size_t	 on_header(char *, size_t, size_t, void *);
 
 const struct check_ops check_http_ops = {
 	.name = "http",
@@ -73,6 +75,18 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Curl takes a header cut by a close as whole; we want to know. */
+static size_t
+on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct http	*h = arg;
+	size_t		 len = size * n;
+
+	h->hdr_end = (len == 2 && data[0] == '\r' && data[1] == '\n') ||
+	    (len == 1 && data[0] == '\n');
+	return len;
+}
+
 static int
 http_start(struct probe *p)
 {
@@ -93,6 +107,8 @@ http_start(struct probe *p)
 	curl_easy_setopt(c, CURLOPT_URL, sc->url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, p);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "tocsin/" PACKAGE_VERSION);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	if (strcasecmp(sc->o.method, "HEAD") == 0)
@@ -217,6 +233,9 @@ http_done(struct probe *p, int code)
 		result_set(&p->r, CHECK_CRITICAL, "body over 1 MiB, stopped");
 	else if (code != CURLE_OK)
 		curlopt_error(p, h->easy, code, h->errbuf, "first byte");
+	else if (!h->hdr_end)
+		result_set(&p->r, CHECK_CRITICAL, "connection closed "
+		    "mid-header");
 	else if (!status_ok(sc, status))
 		result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, expected %s",
 		    status, sc->o.expect != NULL ? sc->o.expect : "2xx or 3xx");

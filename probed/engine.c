@@ -41,6 +41,8 @@
 #define SAVE_EVERY_S	60	/* state file rewritten at most this often */
 #define NOT_QUEUED	((size_t)-1)
 #define DNSCHANS_MAX	64	/* distinct servers asked by dns:// checks */
+#define ARCHIVE_QUEUE	16384	/* samples waiting for the writer; then the
+				   oldest is dropped (counted) */
 
 /* A config and the probes still using it, so a reload never pulls
  * settings from under a check in flight. */
@@ -179,6 +181,7 @@ target_new(const struct server_conf *sc)
 static void
 target_free(struct target *t)
 {
+	state_free(&t->st);
 	free(t);
 }
 
@@ -247,7 +250,10 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	if (mkdir_p(rrddir, 0750) == -1)
 		log_warn("cannot make %s", rrddir);
 	free(rrddir);
-	e->writer = writer_open(conf->state_dir, conf->rrdcached, 65536);
+	if (!conf->no_archives &&
+	    (e->writer = writer_open(conf->state_dir, conf->rrdcached,
+	    ARCHIVE_QUEUE)) == NULL)
+		log_warnx("archives off: cannot start the writer");
 	e->spoolq = spoolq_new(base, e->spool, on_durable, e);
 	e->curl = curlglue_new(base, on_curl_done);
 	e->sched = sched_new(base, on_fire, e);
@@ -350,15 +356,15 @@ engine_target(struct engine *e, size_t i)
 	return i < e->ntargets ? e->targets[i] : NULL;
 }
 
+/* targets[i] always holds the config's servers[i]. */
 struct target *
 engine_find(struct engine *e, const char *id)
 {
-	size_t i;
+	const struct server_conf *sc;
 
-	for (i = 0; i < e->ntargets; i++)
-		if (strcmp(e->targets[i]->sc->id, id) == 0)
-			return e->targets[i];
-	return NULL;
+	if ((sc = conf_find_server(e->cur->conf, id)) == NULL)
+		return NULL;
+	return e->targets[sc->idx];
 }
 
 void
@@ -596,9 +602,8 @@ on_curl_done(void *priv, CURL *easy, CURLcode code)
 	struct probe *p = priv;
 
 	if (p == NULL || p->ops->curl_done == NULL) {
+		/* Every handle we add carries its probe; never here. */
 		log_warnx("curl: finished transfer with no check");
-		curlglue_remove(p->eng->curl, easy);
-		curl_easy_cleanup(easy);
 		return;
 	}
 	p->ops->curl_done(p, code);
@@ -615,7 +620,8 @@ fill_event(struct spool_event *ev, const struct target *t,
 	    hstate_str(chg->old_state));
 	snprintf(ev->new_state, sizeof(ev->new_state), "%s",
 	    hstate_str(chg->new_state));
-	snprintf(ev->message, sizeof(ev->message), "%s", t->st.message);
+	snprintf(ev->message, sizeof(ev->message), "%s",
+	    t->st.message != NULL ? t->st.message : "");
 	ev->flapping = chg->flapping;
 }
 
@@ -783,7 +789,7 @@ load_state(struct engine *e)
 		    state_from_json(&t->st, v) == -1) {
 			log_warnx("%s: bad saved state for %s, ignored",
 			    e->state_path, t->sc->id);
-			state_init(&t->st);
+			state_free(&t->st);
 		}
 	}
 	json_decref(root);

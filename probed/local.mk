@@ -12,7 +12,7 @@ probed_tocsin_probed_SOURCES = probed/main.c \
 	probed/ctl.c \
 	probed/check_http.c probed/check_tcp.c probed/check_dns.c \
 	probed/check_ftp.c probed/check_mail.c probed/check_ping.c \
-	probed/check_exec.c
+	probed/check_exec.c probed/perfdata.c probed/perfdata.h
 probed_tocsin_probed_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed \
 	-I$(top_srcdir)/rrd
 probed_tocsin_probed_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CARES_CFLAGS) \
@@ -20,3 +20,4 @@ probed_tocsin_probed_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CARES_CFLAGS) \
 probed_tocsin_probed_LDADD = rrd/librrdarch.a lib/libtocsin.a \
 	$(CURL_LIBS) $(CARES_LIBS) $(EVENT_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(RRD_LIBS)
+include $(srcdir)/probed/tocsinctl.mk

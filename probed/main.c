@@ -3,6 +3,8 @@
  * control socket and raw socket bound as root, then privileges dropped and
  * the loop run until SIGTERM; SIGHUP reloads.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include "probed.h"
 
 static void	on_signal(evutil_socket_t, short, void *);
+static void	raise_nofile(void);
 
 struct mainctx {
 	struct event_base *base;
@@ -51,6 +54,20 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		log_info("exiting on signal %d", (int)sig);
 		event_base_loopbreak(m->base);
 		break;
+	}
+}
+
+/* Thousands of checks in flight need as many descriptors: take the hard
+ * limit. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit NOFILE");
 	}
 }
 
@@ -86,6 +103,7 @@ main(int argc, char **argv)
 		fatal("pidfile %s", pidpath);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	srandom(time(NULL) ^ getpid());
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent: no pthreads support");

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -13,6 +14,7 @@
 #include "conf.h"
 #include "result.h"
 #include "state.h"
+#include "xmalloc.h"
 
 #if JSON_INTEGER_IS_LONG_LONG
 #define JINT_MAX	LLONG_MAX
@@ -53,6 +55,35 @@ state_init(struct state *st)
 	st->candidate = HSTATE_UNKNOWN;
 	st->last_latency_us = -1;
 	st->last_status = CHECK_UNKNOWN;
+}
+
+/* Release the texts a state owns; it is then as after state_init. */
+void
+state_free(struct state *st)
+{
+	free(st->message);
+	free(st->ack_comment);
+	free(st->downtime_comment);
+	state_init(st);
+}
+
+/*
+ * Replace *dst with a copy of src cut to max-1 bytes (at a UTF-8
+ * boundary); NULL or "" leaves NULL.
+ */
+void
+state_set_text(char **dst, const char *src, size_t max)
+{
+	char *buf;
+
+	free(*dst);
+	*dst = NULL;
+	if (src == NULL || *src == '\0' || max < 2)
+		return;
+	buf = xmalloc(max);
+	copy_str(buf, max, src);
+	*dst = xstrdup(buf);
+	free(buf);
 }
 
 /*
@@ -181,7 +212,7 @@ state_update(struct state *st, const struct server_conf *sc,
 	st->last_check = now;
 	st->last_latency_us = r->total_us;
 	st->last_status = r->status;
-	copy_str(st->message, sizeof(st->message), r->message);
+	state_set_text(&st->message, r->message, STATE_MSG_MAX);
 	st->checks++;
 	if (r->status != CHECK_OK)
 		st->failures++;
@@ -221,7 +252,7 @@ state_update(struct state *st, const struct server_conf *sc,
 	st->count = 0;
 	if (o == HSTATE_UP) {
 		st->acked = 0;
-		st->ack_comment[0] = '\0';
+		state_set_text(&st->ack_comment, NULL, 0);
 	}
 	if (old == HSTATE_UNKNOWN && o == HSTATE_UP)
 		return 0;
@@ -333,6 +364,8 @@ json_text(const char *text)
 	const unsigned char	*p;
 	size_t			 len, i, n, k;
 
+	if (text == NULL)
+		return json_string("");
 	if ((j = json_string(text)) != NULL)
 		return j;
 	p = (const unsigned char *)text;
@@ -530,7 +563,7 @@ state_from_json(struct state *st, json_t *obj)
 {
 	struct state	 s;
 	json_t		*hist, *e;
-	const char	*str;
+	const char	*str, *msg = NULL, *ackc = NULL, *dtc = NULL;
 	enum hstate	 hs;
 	json_int_t	 v;
 	size_t		 n, i, first;
@@ -590,15 +623,15 @@ state_from_json(struct state *st, json_t *obj)
 	if ((rc = get_string(obj, "message", &str)) == -1)
 		return -1;
 	if (rc == 1)
-		copy_str(s.message, sizeof(s.message), str);
+		msg = str;
 	if ((rc = get_string(obj, "ack_comment", &str)) == -1)
 		return -1;
 	if (rc == 1)
-		copy_str(s.ack_comment, sizeof(s.ack_comment), str);
+		ackc = str;
 	if ((rc = get_string(obj, "downtime_comment", &str)) == -1)
 		return -1;
 	if (rc == 1)
-		copy_str(s.downtime_comment, sizeof(s.downtime_comment), str);
+		dtc = str;
 
 	if (get_bool(obj, "flapping", &s.flapping) == -1 ||
 	    get_bool(obj, "acked", &s.acked) == -1 ||
@@ -637,6 +670,10 @@ state_from_json(struct state *st, json_t *obj)
 		if (s.count < 1)
 			s.count = 1;
 	}
+	state_free(st);
 	*st = s;
+	state_set_text(&st->message, msg, STATE_MSG_MAX);
+	state_set_text(&st->ack_comment, ackc, STATE_COMMENT_MAX);
+	state_set_text(&st->downtime_comment, dtc, STATE_COMMENT_MAX);
 	return 0;
 }

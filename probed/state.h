@@ -27,6 +27,13 @@ enum state_type {
 };
 
 #define FLAP_WINDOW	21	/* results kept for flap detection */
+#define STATE_MSG_MAX	RESULT_MSG_MAX	/* bytes kept of a message, with NUL */
+#define STATE_COMMENT_MAX 128		/* bytes kept of a comment, with NUL */
+
+/*
+ * Text fields are malloc'd (and NULL when empty) so an idle server costs
+ * little: a state owns them, state_free releases them.
+ */
 
 struct state {
 	enum hstate	 state;		/* current, soft or hard */
@@ -38,15 +45,15 @@ struct state {
 	int64_t		 last_check;	/* Unix s; 0 = never */
 	int64_t		 last_latency_us;	/* -1 = none */
 	enum check_status last_status;
-	char		 message[RESULT_MSG_MAX];
+	char		*message;	/* last result's; NULL = none */
 	unsigned char	 hist[FLAP_WINDOW];	/* observed hstate, oldest first */
 	unsigned	 nhist;
 	double		 flap_pct;	/* weighted percent state change */
 	int		 flapping;
 	int		 acked;		/* problem acknowledged */
-	char		 ack_comment[128];
+	char		*ack_comment;	/* NULL = none */
 	int64_t		 downtime_until;	/* Unix s; 0 = none */
-	char		 downtime_comment[128];
+	char		*downtime_comment;	/* NULL = none */
 	int		 drained;	/* balancer sends no new traffic */
 	uint64_t	 checks;	/* results seen */
 	uint64_t	 failures;	/* results that were not ok */
@@ -62,6 +69,8 @@ struct state_change {
 };
 
 void		 state_init(struct state *);
+void		 state_free(struct state *);
+void		 state_set_text(char **, const char *, size_t max);
 int		 state_update(struct state *, const struct server_conf *,
 		    const struct check_result *, unsigned flap_low,
 		    unsigned flap_high, int64_t now, struct state_change *);

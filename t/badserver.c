@@ -75,6 +75,10 @@ static const struct mode modes[] = {
 	{ "halfheader", AT_INPUT, ALL, CLOSE,
 	  "HTTP/1.1 200 OK\r\nContent-Len",
 	  "answer a request with half a header, then close" },
+	{ "shortbody", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+	  "Content-Length: 100\r\nConnection: close\r\n\r\nhello",
+	  "answer a request with 5 of 100 promised body bytes, then close" },
 	{ "notls", AT_INPUT, ALL, CLOSE,
 	  "this is not TLS, friend\r\n\r\n",
 	  "answer a TLS ClientHello (any first bytes) with plain text" },
@@ -600,6 +604,9 @@ main(int argc, char *argv[])
 	for (i = 0; i < (size_t)nfillers; i++)
 		close(fillers[i]);
 	close(lfd);
+	free(clients);
+	free(pfd);
+	free(who);
 	if (pidfile != NULL)
 		unlink(pidfile);
 	fprintf(stderr, "badserver: %s: stopped\n", mode->name);

@@ -1,0 +1,852 @@
+/*
+ * archive.c: the archive layout (STATE_DIR/rrd/ID.rrd, its series, its
+ * round-robin archives) and every librrd or rrdcached call on one archive.
+ * Nothing here logs: a failed call returns -1 and leaves its reason, with
+ * librrd's own words, for archive_error() in the calling thread.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rrd.h>
+#include <rrd_client.h>
+
+#include "xmalloc.h"
+#include "archive.h"
+
+#define DAY		86400L
+#define ARG_MAX_LEN	64	/* one DS: or RRA: argument */
+
+/*
+ * Where archives live. With rrdcached over a Unix socket the paths sent are
+ * absolute (librrd's client resolves relative ones against our working
+ * folder); over TCP they are relative to rrdcached's base folder, which
+ * must be STATE_DIR/rrd, since it refuses absolute ones.
+ */
+struct archive_store {
+	char	*dir;		/* STATE_DIR/rrd */
+	char	*daemon;	/* rrdcached address; NULL: no rrdcached */
+	int	 remote;	/* rrdcached over TCP */
+};
+
+/*
+ * Resolutions kept, Smokeping-like: every sample for two days, then 5
+ * minute rows for two weeks, hourly rows for two months and daily rows for
+ * two years. Each tier is kept as AVERAGE, MIN and MAX.
+ */
+static const struct tier {
+	long	 span;		/* seconds of history */
+	long	 res;		/* seconds a row; 0: one step */
+} tiers[] = {
+	{ 2 * DAY, 0 },
+	{ 14 * DAY, 300 },
+	{ 62 * DAY, 3600 },
+	{ 732 * DAY, DAY },
+};
+#define NTIERS	(sizeof(tiers) / sizeof(tiers[0]))
+
+static const char *const cfs[] = { "AVERAGE", "MIN", "MAX" };
+#define NCFS	(sizeof(cfs) / sizeof(cfs[0]))
+
+#define NARGS	(ARCHIVE_DS_MAX + NTIERS * NCFS)
+
+const char *const archive_fixed_ds[ARCHIVE_NFIXED] = {
+	"total", "dns", "connect", "tls", "firstbyte", "up"
+};
+
+static _Thread_local char errbuf[1024];
+
+static void	seterr(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+static void	seterr_rrd(const char *, const char *, int);
+static int	rrd_says_missing(void);
+static int	daemon_connect(struct archive_store *);
+static int	mkdir_p(char *);
+static int	mkdir_parents(const char *);
+static int	local_missing(const struct archive_store *, const char *);
+static int	ds_name_valid(const char *);
+static int	fixed_index(const char *);
+static int	layout_add(struct archive_layout *, const char *);
+static int	layout_from_info(rrd_info_t *, struct archive_layout *);
+static size_t	rra_plan(unsigned long, unsigned long *, unsigned long *);
+static int	create_args(const struct archive_layout *,
+		    char (*)[ARG_MAX_LEN], const char **);
+static double	us_to_s(int64_t);
+
+static void
+seterr(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Keep librrd's reason for a failed call: its error text when it set one,
+ * else the errno value some rrdc_* calls return, else the bare status.
+ */
+static void
+seterr_rrd(const char *what, const char *path, int status)
+{
+	const char	*e = rrd_test_error() ? rrd_get_error() : NULL;
+
+	if (e != NULL && *e != '\0')
+		seterr("%s %s: %s", what, path, e);
+	else if (status > 0)
+		seterr("%s %s: %s", what, path, strerror(status));
+	else
+		seterr("%s %s: failed (status %d)", what, path, status);
+}
+
+/* Did the last librrd call fail because the archive does not exist? */
+static int
+rrd_says_missing(void)
+{
+	const char	*e;
+
+	if (!rrd_test_error())
+		return 0;
+	e = rrd_get_error();
+	return strstr(e, "No such file") != NULL;
+}
+
+/*
+ * The last error of an archive_* call in this thread; never NULL. Valid
+ * until the next archive_* call in the same thread.
+ */
+const char *
+archive_error(void)
+{
+	return errbuf;
+}
+
+/* Connect (or keep the connection) to the store's rrdcached. */
+static int
+daemon_connect(struct archive_store *st)
+{
+	int	rc;
+
+	rrd_clear_error();
+	if ((rc = rrdc_connect(st->daemon)) != 0 ||
+	    !rrdc_is_connected(st->daemon)) {
+		seterr_rrd("connect to rrdcached", st->daemon, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* mkdir -p on a writable copy of a path. */
+static int
+mkdir_p(char *path)
+{
+	char	*p;
+
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+			seterr("mkdir %s: %s", path, strerror(errno));
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+		seterr("mkdir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Make the folders above an archive (a farm's folder). */
+static int
+mkdir_parents(const char *path)
+{
+	char	*copy, *slash;
+	int	 rc = 0;
+
+	copy = xstrdup(path);
+	if ((slash = strrchr(copy, '/')) != NULL && slash != copy) {
+		*slash = '\0';
+		rc = mkdir_p(copy);
+	}
+	free(copy);
+	return rc;
+}
+
+/*
+ * Open a store: archives under STATE_DIR/rrd, written by librrd itself or,
+ * when rrdcached is not NULL ("unix:/path", "/path" or "host:port"),
+ * through that rrdcached. Makes STATE_DIR/rrd unless rrdcached is remote.
+ * Returns NULL, with archive_error() set, when the folder cannot be made.
+ */
+struct archive_store *
+archive_store_open(const char *state_dir, const char *rrdcached)
+{
+	struct archive_store	*st;
+	char			 real[PATH_MAX];
+
+	st = xcalloc(1, sizeof(*st));
+	if (rrdcached != NULL && *rrdcached != '\0') {
+		st->daemon = xstrdup(rrdcached);
+		st->remote = strncmp(rrdcached, "unix:", 5) != 0 &&
+		    rrdcached[0] != '/';
+	}
+	xasprintf(&st->dir, "%s/rrd", state_dir);
+	if (st->remote)
+		return st;
+	if (mkdir_p(st->dir) == -1)
+		goto fail;
+	if (st->daemon != NULL) {
+		if (realpath(st->dir, real) == NULL) {
+			seterr("realpath %s: %s", st->dir, strerror(errno));
+			goto fail;
+		}
+		free(st->dir);
+		st->dir = xstrdup(real);
+	}
+	return st;
+fail:
+	archive_store_close(st);
+	return NULL;
+}
+
+void
+archive_store_close(struct archive_store *st)
+{
+	if (st == NULL)
+		return;
+	free(st->dir);
+	free(st->daemon);
+	free(st);
+}
+
+/* The store's rrdcached address, or NULL when it writes the files. */
+const char *
+archive_store_daemon(const struct archive_store *st)
+{
+	return st->daemon;
+}
+
+/*
+ * A server id names a file under STATE_DIR/rrd: one or more segments of
+ * [A-Za-z0-9._-] joined by '/', none empty, "." or "..".
+ */
+int
+archive_id_valid(const char *id)
+{
+	const char	*p, *seg;
+	size_t		 len;
+
+	if (id == NULL || (len = strlen(id)) == 0 || len >= ARCHIVE_ID_MAX)
+		return 0;
+	for (seg = p = id;; p++) {
+		if (*p == '/' || *p == '\0') {
+			len = (size_t)(p - seg);
+			if (len == 0 || (len == 1 && seg[0] == '.') ||
+			    (len == 2 && seg[0] == '.' && seg[1] == '.'))
+				return 0;
+			if (*p == '\0')
+				return 1;
+			seg = p + 1;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-'))
+			return 0;
+	}
+}
+
+/*
+ * The name of an id's archive as librrd or rrdcached must be given it:
+ * STATE_DIR/rrd/ID.rrd, or ID.rrd for a remote rrdcached. Returns -1 for a
+ * bad id or a name that does not fit.
+ */
+int
+archive_path(const struct archive_store *st, const char *id, char *buf,
+    size_t len)
+{
+	int	n;
+
+	if (!archive_id_valid(id)) {
+		seterr("bad server id \"%.*s\"", ARCHIVE_ID_MAX,
+		    id == NULL ? "" : id);
+		return -1;
+	}
+	if (st->remote)
+		n = snprintf(buf, len, "%s.rrd", id);
+	else
+		n = snprintf(buf, len, "%s/%s.rrd", st->dir, id);
+	if (n < 0 || (size_t)n >= len) {
+		seterr("archive path for %s is too long", id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * For local files: 1 if the archive does not exist, 0 if it does (or the
+ * store is remote and cannot tell), -1 on another error.
+ */
+static int
+local_missing(const struct archive_store *st, const char *path)
+{
+	struct stat	sb;
+
+	if (st->remote)
+		return 0;
+	if (stat(path, &sb) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return 1;
+	seterr("stat %s: %s", path, strerror(errno));
+	return -1;
+}
+
+/* A data source name librrd takes: 1 to 19 of [A-Za-z0-9_]. */
+static int
+ds_name_valid(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i >= ARCHIVE_DS_NAME - 1)
+			return 0;
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+			return 0;
+	}
+	return i > 0;
+}
+
+/* Index of a fixed series by name, or -1 for a perfdata series. */
+static int
+fixed_index(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < ARCHIVE_NFIXED; i++)
+		if (strcmp(name, archive_fixed_ds[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* The fixed series for a new archive of this step. */
+void
+archive_layout_init(struct archive_layout *l, unsigned long step)
+{
+	int	i;
+
+	memset(l, 0, sizeof(*l));
+	l->step = step;
+	for (i = 0; i < ARCHIVE_NFIXED; i++)
+		strlcpy(l->ds[i], archive_fixed_ds[i], sizeof(l->ds[i]));
+	l->nds = ARCHIVE_NFIXED;
+}
+
+/* Index of a data source in a layout, or -1. */
+int
+archive_layout_ds(const struct archive_layout *l, const char *name)
+{
+	int	i;
+
+	for (i = 0; i < l->nds; i++)
+		if (strcmp(l->ds[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* Append a data source; 0 if present or added, -1 if full or bad. */
+static int
+layout_add(struct archive_layout *l, const char *name)
+{
+	if (archive_layout_ds(l, name) != -1)
+		return 0;
+	if (l->nds >= ARCHIVE_DS_MAX || !ds_name_valid(name))
+		return -1;
+	strlcpy(l->ds[l->nds++], name, sizeof(l->ds[0]));
+	return 0;
+}
+
+/*
+ * The layout an archive needs to take a result: what it has (have, NULL
+ * for no archive yet), at the given step, with every fixed series and the
+ * result's perfdata labels added at the end, at most PERF_MAX perfdata
+ * series in all. A label that names a fixed series is not a perfdata
+ * series. Returns how many labels could not be kept.
+ */
+int
+archive_layout_want(const struct archive_layout *have, unsigned long step,
+    const struct check_result *r, struct archive_layout *want)
+{
+	int	i, nperf, lost = 0;
+
+	if (have != NULL)
+		*want = *have;
+	else
+		archive_layout_init(want, step);
+	want->step = step;
+	for (i = 0; i < ARCHIVE_NFIXED; i++)
+		(void)layout_add(want, archive_fixed_ds[i]);
+	nperf = 0;
+	for (i = 0; i < want->nds; i++)
+		if (fixed_index(want->ds[i]) == -1)
+			nperf++;
+	for (i = 0; r != NULL && i < r->nperf && i < PERF_MAX; i++) {
+		const char *label = r->perf[i].label;
+
+		if (archive_layout_ds(want, label) != -1)
+			continue;
+		if (nperf >= PERF_MAX || layout_add(want, label) == -1) {
+			lost++;
+			continue;
+		}
+		nperf++;
+	}
+	return lost;
+}
+
+/* Same step and the same series in the same order? */
+int
+archive_layout_same(const struct archive_layout *a,
+    const struct archive_layout *b)
+{
+	int	i;
+
+	if (a->step != b->step || a->nds != b->nds)
+		return 0;
+	for (i = 0; i < a->nds; i++)
+		if (strcmp(a->ds[i], b->ds[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static double
+us_to_s(int64_t us)
+{
+	if (us < 0)
+		return NAN;
+	return (double)us / 1e6;
+}
+
+/*
+ * One row of values for a result, in the layout's order (v holds l->nds):
+ * latencies in seconds, NaN for a part that did not happen; up is 1 for ok
+ * or warning, 0 for critical, NaN for unknown; perfdata by label, NaN when
+ * this result does not carry it.
+ */
+void
+archive_values(const struct archive_layout *l, const struct check_result *r,
+    double *v)
+{
+	int	i, j;
+
+	for (i = 0; i < l->nds; i++) {
+		v[i] = NAN;
+		switch (fixed_index(l->ds[i])) {
+		case ARCHIVE_TOTAL:
+			v[i] = us_to_s(r->total_us);
+			break;
+		case ARCHIVE_DNS:
+			v[i] = us_to_s(r->dns_us);
+			break;
+		case ARCHIVE_CONNECT:
+			v[i] = us_to_s(r->connect_us);
+			break;
+		case ARCHIVE_TLS:
+			v[i] = us_to_s(r->tls_us);
+			break;
+		case ARCHIVE_FIRSTBYTE:
+			v[i] = us_to_s(r->firstbyte_us);
+			break;
+		case ARCHIVE_UP:
+			if (r->status == CHECK_OK || r->status == CHECK_WARNING)
+				v[i] = 1;
+			else if (r->status == CHECK_CRITICAL)
+				v[i] = 0;
+			break;
+		default:
+			for (j = 0; j < r->nperf && j < PERF_MAX; j++)
+				if (strcmp(r->perf[j].label, l->ds[i]) == 0 &&
+				    isfinite(r->perf[j].value)) {
+					v[i] = r->perf[j].value;
+					break;
+				}
+			break;
+		}
+	}
+}
+
+/* Read step, last update and data sources (in file order) from rrd info. */
+static int
+layout_from_info(rrd_info_t *info, struct archive_layout *l)
+{
+	rrd_info_t	*p;
+	const char	*key, *end;
+	size_t		 len;
+	unsigned long	 idx;
+	int		 i, seen[ARCHIVE_DS_MAX] = { 0 };
+
+	memset(l, 0, sizeof(*l));
+	for (p = info; p != NULL; p = p->next) {
+		key = p->key;
+		if (strcmp(key, "step") == 0 && p->type == RD_I_CNT)
+			l->step = p->value.u_cnt;
+		else if (strcmp(key, "last_update") == 0 &&
+		    p->type == RD_I_CNT)
+			l->last = (time_t)p->value.u_cnt;
+		else if (strncmp(key, "ds[", 3) == 0 && p->type == RD_I_CNT &&
+		    (end = strstr(key, "].index")) != NULL &&
+		    end[7] == '\0') {
+			idx = p->value.u_cnt;
+			len = (size_t)(end - (key + 3));
+			if (idx >= ARCHIVE_DS_MAX || len == 0 ||
+			    len >= ARCHIVE_DS_NAME || seen[idx]) {
+				seterr("unexpected data source %s", key);
+				return -1;
+			}
+			memcpy(l->ds[idx], key + 3, len);
+			l->ds[idx][len] = '\0';
+			seen[idx] = 1;
+			if ((int)idx + 1 > l->nds)
+				l->nds = (int)idx + 1;
+		}
+	}
+	for (i = 0; i < l->nds; i++)
+		if (!seen[i]) {
+			seterr("data source %d missing", i);
+			return -1;
+		}
+	if (l->step == 0 || l->nds == 0) {
+		seterr("no step or no data sources");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read what an archive holds. Returns 0 and fills l, 1 when there is no
+ * archive for this id, -1 on error.
+ */
+int
+archive_info(struct archive_store *st, const char *id,
+    struct archive_layout *l)
+{
+	char		 path[PATH_MAX];
+	rrd_info_t	*info;
+	int		 rc;
+
+	if (archive_path(st, id, path, sizeof(path)) == -1)
+		return -1;
+	if ((rc = local_missing(st, path)) != 0)
+		return rc;
+	if (st->daemon != NULL) {
+		if (daemon_connect(st) == -1)
+			return -1;
+		info = rrdc_info(path);
+	} else {
+		rrd_clear_error();
+		info = rrd_info_r(path);
+	}
+	if (info == NULL) {
+		if (st->remote && rrd_says_missing())
+			return 1;
+		seterr_rrd("info", path, -1);
+		return -1;
+	}
+	rc = layout_from_info(info, l);
+	rrd_info_free(info);
+	if (rc == -1) {
+		char tmp[sizeof(errbuf)];
+
+		strlcpy(tmp, errbuf, sizeof(tmp));
+		seterr("info %s: %s", path, tmp);
+	}
+	return rc;
+}
+
+/*
+ * Rows per tier for a step: pdp[i] steps a row, rows[i] rows. Tiers that
+ * come out at the same resolution (a step longer than the tier's rows) are
+ * merged, keeping the longer history. Returns the number of tiers.
+ */
+static size_t
+rra_plan(unsigned long step, unsigned long *pdp, unsigned long *rows)
+{
+	size_t		i, n = 0;
+	unsigned long	p, r;
+
+	for (i = 0; i < NTIERS; i++) {
+		p = (unsigned long)tiers[i].res <= step ? 1 :
+		    (unsigned long)tiers[i].res / step;
+		r = ((unsigned long)tiers[i].span + p * step - 1) / (p * step);
+		if (n > 0 && pdp[n - 1] == p) {
+			if (r > rows[n - 1])
+				rows[n - 1] = r;
+			continue;
+		}
+		pdp[n] = p;
+		rows[n] = r;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * librrd create arguments for a layout: a GAUGE per series with a
+ * heartbeat of two steps, then AVERAGE, MIN and MAX for every tier.
+ * Returns argc.
+ */
+static int
+create_args(const struct archive_layout *l, char (*buf)[ARG_MAX_LEN],
+    const char **argv)
+{
+	unsigned long	 pdp[NTIERS] = { 0 }, rows[NTIERS] = { 0 };
+	unsigned long	 hb = 2 * l->step;
+	size_t		 ntier, t, c;
+	int		 i, argc = 0;
+	const char	*range;
+
+	for (i = 0; i < l->nds; i++) {
+		if (strcmp(l->ds[i], archive_fixed_ds[ARCHIVE_UP]) == 0)
+			range = "0:1";
+		else if (fixed_index(l->ds[i]) != -1)
+			range = "0:U";	/* latency, seconds */
+		else
+			range = "U:U";	/* perfdata, any unit */
+		snprintf(buf[argc], ARG_MAX_LEN, "DS:%s:GAUGE:%lu:%s",
+		    l->ds[i], hb, range);
+		argv[argc] = buf[argc];
+		argc++;
+	}
+	ntier = rra_plan(l->step, pdp, rows);
+	for (t = 0; t < ntier; t++)
+		for (c = 0; c < NCFS; c++) {
+			snprintf(buf[argc], ARG_MAX_LEN, "RRA:%s:0.5:%lu:%lu",
+			    cfs[c], pdp[t], rows[t]);
+			argv[argc] = buf[argc];
+			argc++;
+		}
+	return argc;
+}
+
+/*
+ * Create an id's archive with the layout want. With old NULL it is a new
+ * archive starting after want->last (now, if 0) and an existing file is
+ * not overwritten; with old (what the archive holds now) it is re-created
+ * with the old file as source, so librrd carries the history over to the
+ * new step and series. Through rrdcached the old file is flushed first.
+ */
+int
+archive_create(struct archive_store *st, const char *id,
+    const struct archive_layout *want, const struct archive_layout *old)
+{
+	char		 path[PATH_MAX], buf[NARGS][ARG_MAX_LEN];
+	const char	*argv[NARGS], *sources[2];
+	time_t		 last;
+	int		 argc, rc;
+
+	if (archive_path(st, id, path, sizeof(path)) == -1)
+		return -1;
+	if (want->step == 0 || want->nds == 0) {
+		seterr("create %s: no step or no series", path);
+		return -1;
+	}
+	argc = create_args(want, buf, argv);
+	last = old != NULL ? old->last : want->last;
+	if (last <= 0)
+		last = time(NULL) - 10;
+	sources[0] = path;
+	sources[1] = NULL;
+	if (!st->remote && mkdir_parents(path) == -1)
+		return -1;
+	if (st->daemon != NULL) {
+		if (daemon_connect(st) == -1)
+			return -1;
+		if (old != NULL && (rc = rrdc_flush(path)) != 0) {
+			seterr_rrd("flush", path, rc);
+			return -1;
+		}
+		rrd_clear_error();
+		rc = rrdc_create_r2(path, want->step, last, old == NULL,
+		    old != NULL ? sources : NULL, NULL, argc, argv);
+	} else {
+		rrd_clear_error();
+		rc = rrd_create_r2(path, want->step, last, old == NULL,
+		    old != NULL ? sources : NULL, NULL, argc, argv);
+	}
+	if (rc != 0) {
+		seterr_rrd(old != NULL ? "re-create" : "create", path, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Write one row at time t (Unix seconds; later than the archive's last
+ * update): v holds l->nds values in the archive's order, NaN for unknown.
+ */
+int
+archive_update(struct archive_store *st, const char *id,
+    const struct archive_layout *l, time_t t, const double *v)
+{
+	char		 path[PATH_MAX], row[32 + ARCHIVE_DS_MAX * 32];
+	const char	*argv[1];
+	size_t		 off;
+	int		 i, n, rc;
+
+	if (archive_path(st, id, path, sizeof(path)) == -1)
+		return -1;
+	off = (size_t)snprintf(row, sizeof(row), "%lld", (long long)t);
+	for (i = 0; i < l->nds && i < ARCHIVE_DS_MAX; i++) {
+		if (isnan(v[i]))
+			n = snprintf(row + off, sizeof(row) - off, ":U");
+		else
+			n = snprintf(row + off, sizeof(row) - off, ":%.10g",
+			    v[i]);
+		if (n < 0 || (size_t)n >= sizeof(row) - off) {
+			seterr("update %s: row too long", path);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	argv[0] = row;
+	if (st->daemon != NULL) {
+		if (daemon_connect(st) == -1)
+			return -1;
+		rc = rrdc_update(path, 1, argv);
+	} else {
+		rrd_clear_error();
+		rc = rrd_update_r(path, NULL, 1, argv);
+	}
+	if (rc != 0) {
+		seterr_rrd("update", path, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/* Have rrdcached write what it holds for an archive; nothing otherwise. */
+int
+archive_flush(struct archive_store *st, const char *id)
+{
+	char	path[PATH_MAX];
+	int	rc;
+
+	if (archive_path(st, id, path, sizeof(path)) == -1)
+		return -1;
+	if (st->daemon == NULL)
+		return 0;
+	if (daemon_connect(st) == -1)
+		return -1;
+	if ((rc = rrdc_flush(path)) != 0) {
+		seterr_rrd("flush", path, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Fetch consolidated rows (cf "AVERAGE", "MIN" or "MAX") for (start, end]
+ * at the finest resolution of at least step seconds (1: the finest that
+ * covers the period). Through rrdcached the archive is flushed first.
+ * Returns 0 and fills out (free it with archive_series_free), 1 when the
+ * id has no archive, -1 on error.
+ */
+int
+archive_fetch(struct archive_store *st, const char *id, const char *cf,
+    time_t start, time_t end, unsigned long step, struct archive_series *out)
+{
+	char		 path[PATH_MAX], **names = NULL;
+	rrd_value_t	*data = NULL;
+	unsigned long	 nds = 0;
+	int		 rc;
+
+	memset(out, 0, sizeof(*out));
+	if (archive_path(st, id, path, sizeof(path)) == -1)
+		return -1;
+	if (end <= start) {
+		seterr("fetch %s: empty period", path);
+		return -1;
+	}
+	if ((rc = local_missing(st, path)) != 0)
+		return rc;
+	if (step == 0)
+		step = 1;
+	if (st->daemon != NULL) {
+		if (daemon_connect(st) == -1)
+			return -1;
+		if ((rc = rrdc_flush(path)) != 0) {
+			if (st->remote && rrd_says_missing())
+				return 1;
+			seterr_rrd("flush", path, rc);
+			return -1;
+		}
+		rrd_clear_error();
+		rc = rrdc_fetch(path, cf, &start, &end, &step, &nds, &names,
+		    &data);
+	} else {
+		rrd_clear_error();
+		rc = rrd_fetch_r(path, cf, &start, &end, &step, &nds, &names,
+		    &data);
+	}
+	if (rc != 0) {
+		if (st->remote && rrd_says_missing())
+			return 1;
+		seterr_rrd("fetch", path, rc);
+		return -1;
+	}
+	out->start = start;
+	out->end = end;
+	out->step = step;
+	out->nds = nds;
+	out->names = names;
+	out->data = data;
+	out->nrows = step > 0 && end > start ?
+	    (size_t)((end - start) / (time_t)step) : 0;
+	return 0;
+}
+
+/* Column of a data source in fetched rows, or -1. */
+int
+archive_series_ds(const struct archive_series *s, const char *name)
+{
+	unsigned long	i;
+
+	for (i = 0; i < s->nds; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+archive_series_free(struct archive_series *s)
+{
+	unsigned long	i;
+
+	if (s->names != NULL) {
+		for (i = 0; i < s->nds; i++)
+			rrd_freemem(s->names[i]);
+		rrd_freemem(s->names);
+	}
+	if (s->data != NULL)
+		rrd_freemem(s->data);
+	memset(s, 0, sizeof(*s));
+}

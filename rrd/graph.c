@@ -1,0 +1,417 @@
+/*
+ * graph.c: latency graphs with librrd's rrd_graph_v, Smokeping-like: the
+ * average line inside its min-max band ("smoke"), down time shaded, a
+ * legend with last, average, maximum and uptime. librrd's drawing is not
+ * thread-safe (fontconfig crashes when two graphs render at once), so every
+ * call goes through one lock.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rrd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+#include "archive.h"
+#include "graph.h"
+
+#define GRAPH_WIDTH	800
+#define GRAPH_HEIGHT	200
+#define GRAPH_MAX_PX	4000	/* either side */
+
+/* Everything that calls into librrd's graph code holds this. */
+static pthread_mutex_t graph_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct period {
+	const char	*name;
+	time_t		 span;		/* seconds */
+} periods[] = {
+	{ "3h", 3 * 3600 },
+	{ "1d", 86400 },
+	{ "1w", 7 * 86400 },
+	{ "1m", 30 * 86400 },
+	{ "1y", 365 * 86400 },
+};
+
+/* Member colours of a farm graph; red and orange mean down. */
+static const char *const palette[] = {
+	"0050c0", "2ca02c", "9467bd", "8c564b", "e377c2", "17becf",
+	"bcbd22", "1f77b4", "7f7f7f", "005030",
+};
+#define NPALETTE	(sizeof(palette) / sizeof(palette[0]))
+
+/* The argument vector handed to rrd_graph_v, built up one string a time. */
+struct args {
+	char	**v;
+	int	  n;
+	int	  cap;
+};
+
+static void	 args_add(struct args *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	 args_free(struct args *);
+static char	*escape(const char *);
+static int	 common_args(struct args *, struct archive_store *,
+		    const struct graph_req *, const char *);
+static int	 def_path(struct archive_store *, const char *, char **);
+static int	 render(struct args *, const char *, struct graph_image *);
+
+static void
+args_add(struct args *a, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	if (a->n + 1 >= a->cap) {
+		a->cap = a->cap == 0 ? 64 : a->cap * 2;
+		a->v = xreallocarray(a->v, (size_t)a->cap, sizeof(*a->v));
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+static void
+args_free(struct args *a)
+{
+	int	i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+/* A copy with ':' escaped, for paths and legends inside graph elements. */
+static char *
+escape(const char *s)
+{
+	char	*out, *p;
+
+	out = p = xmalloc(2 * strlen(s) + 1);
+	for (; *s != '\0'; s++) {
+		if (*s == ':')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p = '\0';
+	return out;
+}
+
+/*
+ * Set a request's period from its name: "3h", "1d", "1w", "1m" (30 days)
+ * or "1y" (365 days), ending now. Returns -1 for an unknown name.
+ */
+int
+graph_period(const char *name, time_t now, struct graph_req *req)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
+		if (strcmp(name, periods[i].name) == 0) {
+			req->start = now - periods[i].span;
+			req->end = now;
+			return 0;
+		}
+	return -1;
+}
+
+/*
+ * Arguments every graph has: output to memory, format, period, size,
+ * title; --daemon when the store goes through rrdcached, so that librrd
+ * reads what rrdcached holds.
+ */
+static int
+common_args(struct args *a, struct archive_store *st,
+    const struct graph_req *req, const char *title)
+{
+	time_t		end = req->end != 0 ? req->end : time(NULL);
+	unsigned	w = req->width != 0 ? req->width : GRAPH_WIDTH;
+	unsigned	h = req->height != 0 ? req->height : GRAPH_HEIGHT;
+
+	if (req->start <= 0 || end <= req->start) {
+		log_warnx("rrd: graph %s: bad period %lld..%lld", title,
+		    (long long)req->start, (long long)end);
+		return -1;
+	}
+	if (w > GRAPH_MAX_PX || h > GRAPH_MAX_PX) {
+		log_warnx("rrd: graph %s: %ux%u is too big", title, w, h);
+		return -1;
+	}
+	args_add(a, "graph");
+	args_add(a, "-");
+	args_add(a, "--imgformat");
+	args_add(a, "%s", req->format == GRAPH_SVG ? "SVG" : "PNG");
+	args_add(a, "--start");
+	args_add(a, "%lld", (long long)req->start);
+	args_add(a, "--end");
+	args_add(a, "%lld", (long long)end);
+	args_add(a, "--width");
+	args_add(a, "%u", w);
+	args_add(a, "--height");
+	args_add(a, "%u", h);
+	args_add(a, "--title");
+	args_add(a, "%s", req->title != NULL ? req->title : title);
+	args_add(a, "--vertical-label");
+	args_add(a, "seconds");
+	args_add(a, "--lower-limit");
+	args_add(a, "0");
+	if (archive_store_daemon(st) != NULL) {
+		args_add(a, "--daemon");
+		args_add(a, "%s", archive_store_daemon(st));
+	}
+	return 0;
+}
+
+/*
+ * The escaped archive name for a DEF, if the id has an archive. Returns 0
+ * (*out set, caller frees), 1 when there is no archive, -1 on error.
+ */
+static int
+def_path(struct archive_store *st, const char *id, char **out)
+{
+	struct archive_layout	l;
+	char			path[PATH_MAX];
+	int			rc;
+
+	if ((rc = archive_info(st, id, &l)) != 0) {
+		if (rc == -1)
+			log_warnx("rrd: graph %s: %s", id, archive_error());
+		return rc;
+	}
+	if (archive_path(st, id, path, sizeof(path)) == -1) {
+		log_warnx("rrd: graph %s: %s", id, archive_error());
+		return -1;
+	}
+	*out = escape(path);
+	return 0;
+}
+
+/*
+ * Draw under the graph lock and copy the image out of librrd's answer.
+ * Returns 0 with *img filled, or -1 with librrd's reason logged.
+ */
+static int
+render(struct args *a, const char *what, struct graph_image *img)
+{
+	rrd_info_t	*info, *p;
+	int		 rc = -1;
+
+	memset(img, 0, sizeof(*img));
+	pthread_mutex_lock(&graph_lock);
+	rrd_clear_error();
+	info = rrd_graph_v(a->n, a->v);
+	if (info == NULL) {
+		log_warnx("rrd: graph %s: %s", what, rrd_test_error() ?
+		    rrd_get_error() : "rrd_graph_v failed");
+		goto out;
+	}
+	for (p = info; p != NULL; p = p->next) {
+		if (strcmp(p->key, "image") == 0 && p->type == RD_I_BLO &&
+		    img->data == NULL && p->value.u_blo.size > 0) {
+			img->len = p->value.u_blo.size;
+			img->data = xmalloc(img->len);
+			memcpy(img->data, p->value.u_blo.ptr, img->len);
+		} else if (strcmp(p->key, "image_width") == 0 &&
+		    p->type == RD_I_CNT)
+			img->width = (unsigned)p->value.u_cnt;
+		else if (strcmp(p->key, "image_height") == 0 &&
+		    p->type == RD_I_CNT)
+			img->height = (unsigned)p->value.u_cnt;
+	}
+	rrd_info_free(info);
+	if (img->data == NULL)
+		log_warnx("rrd: graph %s: librrd returned no image", what);
+	else
+		rc = 0;
+out:
+	pthread_mutex_unlock(&graph_lock);
+	return rc;
+}
+
+/*
+ * One server's graph over req's period: total latency as its average line
+ * inside the min-max band, down time (any failure within a pixel) shaded
+ * red, time without data shaded grey; legend with last, average and
+ * maximum latency and uptime over the period. Returns 0 with *img filled
+ * (free it with graph_image_free), -1 on error (logged).
+ */
+int
+graph_server(struct archive_store *st, const char *id,
+    const struct graph_req *req, struct graph_image *img)
+{
+	struct args	 a = { NULL, 0, 0 };
+	char		*path = NULL;
+	int		 rc;
+
+	memset(img, 0, sizeof(*img));
+	if ((rc = def_path(st, id, &path)) != 0) {
+		if (rc == 1)
+			log_warnx("rrd: graph %s: no archive yet", id);
+		return -1;
+	}
+	if (common_args(&a, st, req, id) == -1) {
+		free(path);
+		return -1;
+	}
+	args_add(&a, "DEF:avg=%s:total:AVERAGE", path);
+	args_add(&a, "DEF:min=%s:total:MIN", path);
+	args_add(&a, "DEF:max=%s:total:MAX", path);
+	args_add(&a, "DEF:up=%s:up:AVERAGE", path);
+	args_add(&a, "CDEF:band=max,min,-");
+	args_add(&a, "CDEF:down=up,UN,UNKN,up,1,LT,INF,UNKN,IF,IF");
+	args_add(&a, "CDEF:nodata=up,UN,INF,UNKN,IF");
+	args_add(&a, "CDEF:uppct=up,100,*");
+	args_add(&a, "VDEF:vlast=avg,LAST");
+	args_add(&a, "VDEF:vavg=avg,AVERAGE");
+	args_add(&a, "VDEF:vmax=max,MAXIMUM");
+	args_add(&a, "VDEF:vup=uppct,AVERAGE");
+	/* Shading is an AREA of INF: librrd 1.7.2 garbles TICK legends. */
+	args_add(&a, "AREA:nodata#a0a0a040:no data");
+	args_add(&a, "AREA:down#ff000060:down\\l");
+	args_add(&a, "AREA:min");
+	args_add(&a, "AREA:band#c8c8c8:min-max:STACK");
+	args_add(&a, "LINE1.5:avg#0050c0:total latency");
+	args_add(&a, "GPRINT:vlast:last %%6.2lf %%ss");
+	args_add(&a, "GPRINT:vavg:avg %%6.2lf %%ss");
+	args_add(&a, "GPRINT:vmax:max %%6.2lf %%ss");
+	args_add(&a, "GPRINT:vup:uptime %%7.3lf%%%%\\l");
+	free(path);
+	rc = render(&a, id, img);
+	args_free(&a);
+	return rc;
+}
+
+/*
+ * A farm's graph: each member's average line in its colour inside its
+ * band, with last, average, maximum and uptime; shaded orange where some
+ * member was down, red where all were, grey where none has data; and the
+ * farm's uptime (some member up, all members up; unknown where any member
+ * is). Members without an archive are left out. Returns as graph_server.
+ */
+int
+graph_farm(struct archive_store *st, const char *farm,
+    const char *const *ids, size_t n, const struct graph_req *req,
+    struct graph_image *img)
+{
+	struct args	 a = { NULL, 0, 0 };
+	char		*path, *label, expr_any[4096], expr_all[4096];
+	char		 expr_some[4096], expr_every[4096], expr_nd[4096];
+	size_t		 i, used = 0, k = 0, *member;
+	int		 rc;
+
+	memset(img, 0, sizeof(*img));
+	expr_any[0] = expr_all[0] = expr_some[0] = expr_every[0] = '\0';
+	expr_nd[0] = '\0';
+	if (common_args(&a, st, req, farm) == -1)
+		return -1;
+	member = xcalloc(n > 0 ? n : 1, sizeof(*member));
+	for (i = 0; i < n; i++) {
+		if ((rc = def_path(st, ids[i], &path)) == 1)
+			continue;
+		if (rc == -1)
+			goto fail;
+		args_add(&a, "DEF:a%zu=%s:total:AVERAGE", used, path);
+		args_add(&a, "DEF:n%zu=%s:total:MIN", used, path);
+		args_add(&a, "DEF:x%zu=%s:total:MAX", used, path);
+		args_add(&a, "DEF:u%zu=%s:up:AVERAGE", used, path);
+		free(path);
+		args_add(&a, "CDEF:b%zu=x%zu,n%zu,-", used, used, used);
+		args_add(&a, "CDEF:d%zu=u%zu,UN,0,u%zu,1,LT,IF", used, used,
+		    used);
+		args_add(&a, "CDEF:z%zu=u%zu,UN,0,u%zu,0,EQ,IF", used, used,
+		    used);
+		args_add(&a, "CDEF:p%zu=u%zu,100,*", used, used);
+		args_add(&a, "VDEF:vl%zu=a%zu,LAST", used, used);
+		args_add(&a, "VDEF:va%zu=a%zu,AVERAGE", used, used);
+		args_add(&a, "VDEF:vx%zu=x%zu,MAXIMUM", used, used);
+		args_add(&a, "VDEF:vu%zu=p%zu,AVERAGE", used, used);
+		if (used == 0) {
+			snprintf(expr_any, sizeof(expr_any), "u0");
+			snprintf(expr_all, sizeof(expr_all), "u0");
+			snprintf(expr_some, sizeof(expr_some), "d0");
+			snprintf(expr_every, sizeof(expr_every), "z0");
+			snprintf(expr_nd, sizeof(expr_nd), "u0,UN");
+		} else {
+			k = strlen(expr_any);
+			snprintf(expr_any + k, sizeof(expr_any) - k,
+			    ",u%zu,MAX", used);
+			k = strlen(expr_all);
+			snprintf(expr_all + k, sizeof(expr_all) - k,
+			    ",u%zu,MIN", used);
+			k = strlen(expr_some);
+			snprintf(expr_some + k, sizeof(expr_some) - k,
+			    ",d%zu,MAX", used);
+			k = strlen(expr_every);
+			snprintf(expr_every + k, sizeof(expr_every) - k,
+			    ",z%zu,*", used);
+			k = strlen(expr_nd);
+			snprintf(expr_nd + k, sizeof(expr_nd) - k,
+			    ",u%zu,UN,*", used);
+		}
+		if (strlen(expr_nd) + 32 >= sizeof(expr_nd)) {
+			log_warnx("rrd: graph %s: too many members", farm);
+			goto fail;
+		}
+		member[used++] = i;
+	}
+	if (used == 0) {
+		log_warnx("rrd: graph %s: no member has an archive yet", farm);
+		goto fail;
+	}
+	args_add(&a, "CDEF:fany=%s,100,*", expr_any);
+	args_add(&a, "CDEF:fall=%s,100,*", expr_all);
+	args_add(&a, "CDEF:fsome=%s,0,GT,INF,UNKN,IF", expr_some);
+	args_add(&a, "CDEF:fevery=%s,0,GT,INF,UNKN,IF", expr_every);
+	args_add(&a, "CDEF:fnd=%s,0,GT,INF,UNKN,IF", expr_nd);
+	args_add(&a, "VDEF:vany=fany,AVERAGE");
+	args_add(&a, "VDEF:vall=fall,AVERAGE");
+	args_add(&a, "AREA:fnd#a0a0a040:no data");
+	args_add(&a, "AREA:fsome#ffa00050:some down");
+	args_add(&a, "AREA:fevery#ff000070:all down\\l");
+	for (k = 0; k < used; k++) {
+		args_add(&a, "AREA:n%zu", k);
+		args_add(&a, "AREA:b%zu#%s30::STACK", k,
+		    palette[k % NPALETTE]);
+	}
+	/* Lines after every band, so that no band hides a line. */
+	for (k = 0; k < used; k++) {
+		label = escape(ids[member[k]]);
+		args_add(&a, "LINE1.5:a%zu#%s:%-20s", k,
+		    palette[k % NPALETTE], label);
+		free(label);
+		args_add(&a, "GPRINT:vl%zu:last %%6.2lf %%ss", k);
+		args_add(&a, "GPRINT:va%zu:avg %%6.2lf %%ss", k);
+		args_add(&a, "GPRINT:vx%zu:max %%6.2lf %%ss", k);
+		args_add(&a, "GPRINT:vu%zu:up %%7.3lf%%%%\\l", k);
+	}
+	args_add(&a, "GPRINT:vany:farm up (some member) %%7.3lf%%%%");
+	args_add(&a, "GPRINT:vall:(all members) %%7.3lf%%%%\\l");
+	rc = render(&a, farm, img);
+	args_free(&a);
+	free(member);
+	return rc;
+fail:
+	args_free(&a);
+	free(member);
+	return -1;
+}
+
+void
+graph_image_free(struct graph_image *img)
+{
+	free(img->data);
+	memset(img, 0, sizeof(*img));
+}

@@ -1,0 +1,41 @@
+/*
+ * uptime.h: uptime figures from the archives' `up` series, for a server
+ * and for a farm (some member up, all members up). Time without data is
+ * unknown: it is left out of the percentage and reported on its own.
+ */
+#ifndef TOCSIN_UPTIME_H
+#define TOCSIN_UPTIME_H
+
+#include <time.h>
+
+#include "archive.h"
+
+enum uptime_span {
+	UPTIME_1D,
+	UPTIME_7D,
+	UPTIME_30D,
+	UPTIME_365D,
+	UPTIME_NSPANS
+};
+
+struct uptime {
+	double	 pct;		/* up / known x 100, or NaN */
+	double	 unknown_pct;	/* no data / period x 100 */
+	double	 up_s;		/* seconds up */
+	double	 known_s;	/* seconds with data */
+	double	 period_s;	/* seconds asked for */
+};
+
+time_t		 uptime_span_seconds(enum uptime_span);
+const char	*uptime_span_name(enum uptime_span);
+int		 uptime_server(struct archive_store *, const char *, time_t,
+		    time_t, struct uptime *);
+int		 uptime_farm(struct archive_store *, const char *const *,
+		    size_t, time_t, time_t, struct uptime *, struct uptime *);
+int		 uptime_server_spans(struct archive_store *, const char *,
+		    time_t, struct uptime *);
+int		 uptime_farm_spans(struct archive_store *,
+		    const char *const *, size_t, time_t, struct uptime *,
+		    struct uptime *);
+
+#endif

@@ -1,0 +1,1263 @@
+/*
+ * test_conf.c: the config language. Every error the language promises is
+ * asserted as the exact FILE:LINE: text a user sees; the model is checked
+ * for ids, defaults and their order of precedence, strings, URLs and the
+ * include rules (with real files under a mkdtemp folder).
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+static char	*errors_of(const char *);
+static struct conf *parse_ok(const char *);
+static char	*tmp;		/* the include tests' folder, or NULL */
+
+/* Parse text that must be rejected; return its errors (caller frees). */
+static char *
+errors_of(const char *text)
+{
+	struct conf	*c;
+	char		*errs = NULL;
+
+	c = conf_parse_string("t.conf", text, &errs);
+	ck_assert_msg(c == NULL, "config accepted:\n%s", text);
+	ck_assert_ptr_nonnull(errs);
+	return errs;
+}
+
+/* Parse text that must be accepted. */
+static struct conf *
+parse_ok(const char *text)
+{
+	struct conf	*c;
+	char		*errs = NULL;
+
+	c = conf_parse_string("t.conf", text, &errs);
+	ck_assert_msg(c != NULL, "config rejected:\n%s", errs);
+	ck_assert_ptr_null(errs);
+	return c;
+}
+
+/* The errors of text are exactly want (lines of FILE:LINE: message). */
+#define assert_errors(text, want) do {					\
+	char *errs_ = errors_of(text);					\
+	ck_assert_str_eq(errs_, want);					\
+	free(errs_);							\
+} while (0)
+
+/* The server with that id, which must exist. */
+static struct server_conf *
+server(const struct conf *c, const char *id)
+{
+	struct server_conf *sv = conf_find_server(c, id);
+
+	ck_assert_msg(sv != NULL, "no server '%s'", id);
+	return sv;
+}
+
+/* ---- errors: one per promise, with the exact text ---- */
+
+START_TEST(unknown_keyword_suggests_closest)
+{
+	assert_errors("sever www1 https://www1.example.net/\n",
+	    "t.conf:1: unknown keyword 'sever' (did you mean 'server'?)\n");
+	assert_errors("\n\nfram shop {\n}\n",
+	    "t.conf:3: unknown keyword 'fram' (did you mean 'farm'?)\n"
+	    "t.conf:4: '}' without a block\n");
+}
+END_TEST
+
+START_TEST(unknown_keyword_far_from_any_has_no_hint)
+{
+	assert_errors("frobnicate x\n",
+	    "t.conf:1: unknown keyword 'frobnicate'\n");
+}
+END_TEST
+
+START_TEST(unknown_server_option_suggests_closest)
+{
+	/* the typo's value is not reported as a second unknown keyword */
+	assert_errors("server a http://a wran 5s\n",
+	    "t.conf:1: unknown keyword 'wran' (did you mean 'warn'?)\n");
+	assert_errors("server a http://a insecur follow\n",
+	    "t.conf:1: unknown keyword 'insecur' (did you mean "
+	    "'insecure'?)\n");
+}
+END_TEST
+
+START_TEST(unknown_set_keyword_suggests_closest)
+{
+	assert_errors("set intervall 5s\n",
+	    "t.conf:1: unknown keyword 'intervall' (did you mean "
+	    "'interval'?)\n");
+	assert_errors("set state-dri /x\n",
+	    "t.conf:1: unknown keyword 'state-dri' (did you mean "
+	    "'state-dir'?)\n");
+	assert_errors("set smtp-relay m:25 startls\n",
+	    "t.conf:1: unknown keyword 'startls' after smtp-relay "
+	    "(starttls, auth-file)\n");
+}
+END_TEST
+
+START_TEST(unknown_contact_keyword_suggests_closest)
+{
+	assert_errors("contact k emial k@example.net sms +1555\n",
+	    "t.conf:1: unknown keyword 'emial' (did you mean 'email'?)\n");
+}
+END_TEST
+
+START_TEST(unknown_farm_keyword_suggests_closest)
+{
+	assert_errors("farm f {\n  balanse fastest\n  server a http://a\n}\n",
+	    "t.conf:2: unknown keyword 'balanse' (did you mean "
+	    "'balance'?)\n");
+	assert_errors("farm f { balance fastst }\n",
+	    "t.conf:1: unknown balance 'fastst' (did you mean "
+	    "'fastest'?)\n");
+}
+END_TEST
+
+START_TEST(missing_value_is_reported)
+{
+	assert_errors("server a http://a warn\n",
+	    "t.conf:1: 'warn' needs a value\n");
+	assert_errors("set timeout\n", "t.conf:1: 'timeout' needs a value\n");
+	assert_errors("set state-dir\n",
+	    "t.conf:1: 'state-dir' needs a value\n");
+	assert_errors("set\n", "t.conf:1: 'set' needs a keyword\n");
+	assert_errors("set smtp-relay m:25 auth-file\n",
+	    "t.conf:1: 'auth-file' needs a value\n");
+	assert_errors("contact c email\n",
+	    "t.conf:1: 'email' needs a value\n");
+	assert_errors("contact\n", "t.conf:1: 'contact' needs a name\n");
+	assert_errors("server\n",
+	    "t.conf:1: 'server' needs a name and a URL\n");
+	assert_errors("server a\n", "t.conf:1: server 'a' needs a URL\n");
+	assert_errors("include\n",
+	    "t.conf:1: 'include' needs one file name or pattern\n");
+	assert_errors("farm f { persist }\n",
+	    "t.conf:1: 'persist' needs one duration\n");
+	assert_errors("farm f { listen }\n",
+	    "t.conf:1: 'listen' needs ADDRESS:PORT [http|tcp]\n");
+}
+END_TEST
+
+START_TEST(bad_duration_is_reported)
+{
+	assert_errors("server a http://a interval 5q\n",
+	    "t.conf:1: bad duration '5q' for 'interval' (a number with ms, "
+	    "s, m, h or d)\n");
+	assert_errors("set timeout 1.5s\n",
+	    "t.conf:1: bad duration '1.5s' for 'timeout' (a number with ms, "
+	    "s, m, h or d)\n");
+	assert_errors("server a http://a warn -1s\n",
+	    "t.conf:1: bad duration '-1s' for 'warn' (a number with ms, "
+	    "s, m, h or d)\n");
+	assert_errors("server a http://a timeout 99999999999999999999s\n",
+	    "t.conf:1: bad duration '99999999999999999999s' for 'timeout' "
+	    "(a number with ms, s, m, h or d)\n");
+	assert_errors("farm f { persist 10x }\n",
+	    "t.conf:1: bad duration '10x' for 'persist' (a number with ms, "
+	    "s, m, h or d)\n");
+	assert_errors("server a http://a interval 0\n",
+	    "t.conf:1: server 'a': interval and timeout must be more "
+	    "than 0\n");
+}
+END_TEST
+
+START_TEST(bad_number_is_reported)
+{
+	assert_errors("server a http://a retries many\n",
+	    "t.conf:1: bad number 'many' for 'retries' (0 to 100)\n");
+	assert_errors("server a http://a retries 101\n",
+	    "t.conf:1: bad number '101' for 'retries' (0 to 100)\n");
+	assert_errors("farm f { server a http://a weight -1 }\n",
+	    "t.conf:1: bad number '-1' for 'weight' (0 to 256)\n");
+	assert_errors("set max-concurrent 9999999\n",
+	    "t.conf:1: bad number '9999999' for 'max-concurrent' "
+	    "(0 to 1000000)\n");
+	assert_errors("set flap-high 101\n",
+	    "t.conf:1: bad number '101' for 'flap-high' (0 to 100)\n");
+	assert_errors("server g ping://g loss 200%\n",
+	    "t.conf:1: bad percentage '200%' for 'loss'\n");
+}
+END_TEST
+
+START_TEST(port_out_of_range_is_reported)
+{
+	assert_errors("server a http://a.example.net:70000/\n",
+	    "t.conf:1: port 70000 out of range (1-65535)\n");
+	assert_errors("server a tcp://a.example.net:0\n",
+	    "t.conf:1: port 0 out of range (1-65535)\n");
+	assert_errors("server a http://a.example.net:http/\n",
+	    "t.conf:1: bad port 'http' in URL 'http://a.example.net:http/'\n");
+	assert_errors("farm f { listen 0.0.0.0:65536 }\n",
+	    "t.conf:1: port 65536 out of range (1-65535)\n");
+	assert_errors("farm f { listen 0.0.0.0 }\n",
+	    "t.conf:1: listen address '0.0.0.0' needs a port\n");
+}
+END_TEST
+
+START_TEST(unknown_url_scheme_is_reported)
+{
+	assert_errors("server a gopher://a.example.net/\n",
+	    "t.conf:1: unknown URL scheme 'gopher' (http, https, tcp, dns, "
+	    "ftp, ftps, smtp, smtps, pop3, pop3s, imap, imaps, ping, or "
+	    "exec \"command\")\n");
+	assert_errors("server a www.example.net\n",
+	    "t.conf:1: bad URL 'www.example.net' "
+	    "(scheme://host[:port][/path])\n");
+	assert_errors("server a tcp://a.example.net\n",
+	    "t.conf:1: tcp URL 'tcp://a.example.net' needs a port\n");
+	assert_errors("server a http:///x\n",
+	    "t.conf:1: URL 'http:///x' has no host\n");
+}
+END_TEST
+
+START_TEST(duplicate_id_names_both_lines)
+{
+	assert_errors("server www1 http://a\nserver www2 http://b\n"
+	    "server www1 http://c\n",
+	    "t.conf:3: duplicate server id 'www1' (first at t.conf:1)\n");
+	assert_errors("farm shop {\n server web1 http://a\n}\n"
+	    "farm shop2 {\n server web1 http://a\n}\n"
+	    "farm shop {\n server web1 http://b\n}\n",
+	    "t.conf:7: duplicate farm 'shop' (first at t.conf:1)\n"
+	    "t.conf:8: duplicate server id 'shop/web1' (first at t.conf:2)\n");
+	/* a server notifying the twice-defined contact (found by fuzzing:
+	 * it used to write past the end of the server's contact list) */
+	assert_errors("contact ops email a@b\ncontact ops email c@d\n"
+	    "server a http://a notify ops\n",
+	    "t.conf:2: duplicate contact 'ops' (first at t.conf:1)\n");
+}
+END_TEST
+
+START_TEST(unknown_contact_is_reported)
+{
+	assert_errors("contact ops email ops@example.net\n"
+	    "server a http://a notify ops,opz\n",
+	    "t.conf:2: server 'a': unknown contact 'opz'\n");
+}
+END_TEST
+
+START_TEST(unknown_depends_on_target_is_reported)
+{
+	assert_errors("server a tcp://a:1 depends-on gw\n",
+	    "t.conf:1: server 'a': unknown depends-on target 'gw'\n");
+	assert_errors("server a tcp://a:1 depends-on a\n",
+	    "t.conf:1: server 'a' depends on itself\n");
+}
+END_TEST
+
+START_TEST(dependency_cycle_names_the_cycle)
+{
+	/* x leads into the cycle but is no part of it */
+	assert_errors("server x tcp://x:1 depends-on a\n"
+	    "server a tcp://a:1 depends-on b\n"
+	    "server b tcp://b:1 depends-on c\n"
+	    "server c tcp://c:1 depends-on a\n",
+	    "t.conf:2: dependency cycle: a -> b -> c -> a\n");
+	assert_errors("farm f {\n server a tcp://a:1 depends-on b\n"
+	    " server b tcp://b:1 depends-on f/a\n}\n",
+	    "t.conf:2: dependency cycle: f/a -> f/b -> f/a\n");
+}
+END_TEST
+
+START_TEST(unterminated_string_is_reported_once)
+{
+	/* the broken statement is dropped, not reported again as empty */
+	assert_errors("server a exec \"/bin/check -x\n"
+	    "server b http://b body \"OK\n",
+	    "t.conf:1: unterminated string\n"
+	    "t.conf:2: unterminated string\n");
+	assert_errors("server a http://a body \"OK", /* no newline at end */
+	    "t.conf:1: unterminated string\n");
+}
+END_TEST
+
+START_TEST(unterminated_block_is_reported)
+{
+	assert_errors("farm shop {\n  server web1 http://a\n\n",
+	    "t.conf:1: farm 'shop': block not closed with '}'\n");
+}
+END_TEST
+
+START_TEST(stray_braces_are_reported)
+{
+	assert_errors("server a http://a\n}\n",
+	    "t.conf:2: '}' without a block\n");
+	assert_errors("server a http://a {\n}\n",
+	    "t.conf:1: '{' after 'server': only a farm opens a block\n"
+	    "t.conf:2: '}' without a block\n");
+	assert_errors("farm shop\n",
+	    "t.conf:1: farm needs a block: farm NAME { ... }\n");
+	assert_errors("farm a {\n farm b {\n }\n}\n",
+	    "t.conf:2: farm inside farm 'a'\n"
+	    "t.conf:4: '}' without a block\n");
+	assert_errors("\"server\" a http://a\n",
+	    "t.conf:1: expected a keyword, found a string\n");
+}
+END_TEST
+
+START_TEST(bad_exec_is_reported)
+{
+	assert_errors("server a exec /bin/true\n",
+	    "t.conf:1: exec needs a quoted command: exec \"/path/check_x "
+	    "ARGS\"\n");
+	assert_errors("server a exec \"check_disk -w 10%\"\n",
+	    "t.conf:1: exec command 'check_disk' must be an absolute path\n");
+	assert_errors("server a exec \"/bin/check \\\"x\"\n",
+	    "t.conf:1: bad exec command: unterminated string\n");
+	assert_errors("server a exec \"  \"\n",
+	    "t.conf:1: bad exec command: empty command\n");
+}
+END_TEST
+
+START_TEST(bad_dns_url_is_reported)
+{
+	assert_errors("server a dns://127.0.0.1/example.net?type=BOGUS\n",
+	    "t.conf:1: unknown DNS type 'BOGUS' (A, AAAA, MX, NS, TXT, "
+	    "SOA)\n");
+	assert_errors("server a dns://127.0.0.1/\n",
+	    "t.conf:1: dns URL 'dns://127.0.0.1/' needs a name to look up "
+	    "(dns://server/name?type=A)\n");
+	assert_errors("server a dns://127.0.0.1/example.net?class=IN\n",
+	    "t.conf:1: bad query 'class=IN' in dns URL "
+	    "(?type=A|AAAA|MX|NS|TXT|SOA)\n");
+}
+END_TEST
+
+START_TEST(bad_http_expect_is_reported)
+{
+	assert_errors("server a http://a expect 200-\n",
+	    "t.conf:1: server 'a': bad status list '200-' for 'expect' "
+	    "(e.g. 200, 200-299,301)\n");
+	assert_errors("server a http://a expect 302-301\n",
+	    "t.conf:1: server 'a': bad status list '302-301' for 'expect' "
+	    "(e.g. 200, 200-299,301)\n");
+	assert_errors("server a http://a expect 99\n",
+	    "t.conf:1: server 'a': bad status list '99' for 'expect' "
+	    "(e.g. 200, 200-299,301)\n");
+}
+END_TEST
+
+START_TEST(bad_names_and_contact_values_are_reported)
+{
+	assert_errors("server a/b http://a\n",
+	    "t.conf:1: bad server name 'a/b' (letters, digits, '.', '_', "
+	    "'-')\n");
+	assert_errors("farm -f { }\n",
+	    "t.conf:1: bad farm name '-f' (letters, digits, '.', '_', "
+	    "'-')\n");
+	assert_errors("contact ops email ops.example.net\n",
+	    "t.conf:1: bad email address 'ops.example.net'\n");
+	assert_errors("contact ops email a@b quiet 25:00-07:00\n",
+	    "t.conf:1: bad time range '25:00-07:00' for 'quiet' "
+	    "(HH:MM-HH:MM)\n");
+}
+END_TEST
+
+START_TEST(several_errors_are_reported_in_one_run)
+{
+	/* parse errors first, in file order; then the whole-file checks */
+	assert_errors(
+	    "sever www1 https://www1.example.net/\n"
+	    "server www2 https://www2.example.net/ warn 5q\n"
+	    "server www3 gopher://www3.example.net/\n"
+	    "server www2 http://other.example.net/ notify nobody\n"
+	    "server db tcp://db:5432 depends-on gw\n"
+	    "set retries lots\n",
+	    "t.conf:1: unknown keyword 'sever' (did you mean 'server'?)\n"
+	    "t.conf:2: bad duration '5q' for 'warn' (a number with ms, s, m, "
+	    "h or d)\n"
+	    "t.conf:3: unknown URL scheme 'gopher' (http, https, tcp, dns, "
+	    "ftp, ftps, smtp, smtps, pop3, pop3s, imap, imaps, ping, or "
+	    "exec \"command\")\n"
+	    "t.conf:6: bad number 'lots' for 'retries' (0 to 100)\n"
+	    "t.conf:4: duplicate server id 'www2' (first at t.conf:2)\n"
+	    "t.conf:4: server 'www2': unknown contact 'nobody'\n"
+	    "t.conf:5: server 'db': unknown depends-on target 'gw'\n");
+}
+END_TEST
+
+/* ---- the model ---- */
+
+static const char spec_example[] =
+    "set state-dir /var/lib/tocsin\n"
+    "set interval 60s\n"
+    "set timeout 10s\n"
+    "set retries 3\n"
+    "set retry-interval 10s\n"
+    "set dns-servers 127.0.0.1:5353\n"
+    "set smtp-relay mail.example.net:587 starttls auth-file "
+    "/etc/tocsin/smtp.secret\n"
+    "set from tocsin@example.net\n"
+    "contact ops email ops@example.net sms +15551234567\n"
+    "contact night email oncall@example.net quiet 23:00-07:00\n"
+    "server www1 https://www1.example.net/health expect 200 body \"OK\" "
+    "warn 500ms cert-days 14 notify ops\n"
+    "server ns1  dns://127.0.0.1:5353/example.net?type=A expect "
+    "192.0.2.10\n"
+    "server db1  tcp://db1.example.net:5432 interval 30s depends-on gw\n"
+    "server gw   ping://gw.example.net\n"
+    "server disk exec \"/usr/lib/nagios/plugins/check_disk -w 10% -c 5% "
+    "-p /\"\n"
+    "farm shop notify ops { balance fastest; listen 0.0.0.0:80 http; "
+    "persist 10m; server web1 http://10.0.0.11:8080/health weight 2 }\n";
+
+START_TEST(spec_example_parses)
+{
+	struct conf		*c = parse_ok(spec_example);
+	struct server_conf	*sv;
+	char			 sum[128];
+
+	conf_summary(c, sum, sizeof(sum));
+	ck_assert_str_eq(sum, "6 servers, 1 farm, 2 contacts");
+	ck_assert_str_eq(c->state_dir, "/var/lib/tocsin");
+	ck_assert_str_eq(c->control, "/var/lib/tocsin/probed.sock");
+	ck_assert_str_eq(c->dns_servers, "127.0.0.1:5353");
+	ck_assert_str_eq(c->smtp_relay, "mail.example.net:587");
+	ck_assert_int_eq(c->smtp_starttls, 1);
+	ck_assert_str_eq(c->smtp_auth_file, "/etc/tocsin/smtp.secret");
+	ck_assert_str_eq(c->from, "tocsin@example.net");
+
+	sv = server(c, "www1");
+	ck_assert_int_eq(sv->kind, KIND_HTTP);
+	ck_assert_str_eq(sv->host, "www1.example.net");
+	ck_assert_int_eq(sv->port, 443);
+	ck_assert_int_eq(sv->implicit_tls, 1);
+	ck_assert_str_eq(sv->path, "/health");
+	ck_assert_str_eq(sv->o.body, "OK");
+	ck_assert_uint_eq(sv->o.warn, 500);
+	ck_assert_uint_eq(sv->o.cert_days, 14);
+	ck_assert_uint_eq(sv->ncontacts, 1);
+	ck_assert_str_eq(sv->contacts[0]->name, "ops");
+	ck_assert_int_eq(sv->line, 11);
+	ck_assert_str_eq(sv->file, "t.conf");
+
+	sv = server(c, "db1");
+	ck_assert_uint_eq(sv->o.interval, 30000);
+	ck_assert_uint_eq(sv->ndeps, 1);
+	ck_assert_ptr_eq(sv->deps[0], server(c, "gw"));
+	ck_assert_int_eq(server(c, "gw")->kind, KIND_PING);
+	ck_assert_int_eq(server(c, "disk")->kind, KIND_EXEC);
+
+	sv = server(c, "shop/web1");
+	ck_assert_str_eq(sv->name, "web1");
+	ck_assert_uint_eq(sv->o.weight, 2);
+	ck_assert_uint_eq(sv->ncontacts, 1);
+	ck_assert_ptr_null(conf_find_server(c, "web1"));
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(farm_servers_are_named_farm_slash_name)
+{
+	struct conf	*c = parse_ok(
+	    "farm shop {\n server web1 http://a\n server web2 http://b\n}\n"
+	    "farm api {\n server web1 http://c\n}\n"
+	    "server web1 http://d\n");
+
+	ck_assert_uint_eq(c->nservers, 4);
+	ck_assert_uint_eq(c->nfarms, 2);
+	ck_assert_str_eq(c->servers[0]->id, "shop/web1");
+	ck_assert_str_eq(c->servers[1]->id, "shop/web2");
+	ck_assert_str_eq(c->servers[2]->id, "api/web1");
+	ck_assert_str_eq(c->servers[3]->id, "web1");
+	ck_assert_ptr_eq(c->servers[0]->farm, c->farms[0]);
+	ck_assert_ptr_null(c->servers[3]->farm);
+	ck_assert_uint_eq(c->farms[0]->nservers, 2);
+	ck_assert_ptr_eq(c->farms[0]->servers[1], c->servers[1]);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(farm_block_options_are_parsed)
+{
+	struct conf	*c = parse_ok(
+	    "farm shop {\n"
+	    "  balance leastconn\n"
+	    "  listen 0.0.0.0:80 http\n"
+	    "  listen [::]:8443 tcp\n"
+	    "  listen 127.0.0.1:8080\n"
+	    "  persist 10m\n"
+	    "  server web1 http://a\n"
+	    "}\n");
+	struct farm_conf *f = c->farms[0];
+
+	ck_assert_str_eq(f->name, "shop");
+	ck_assert_int_eq(f->balance, BALANCE_LEASTCONN);
+	ck_assert_str_eq(conf_balance_str(f->balance), "leastconn");
+	ck_assert_uint_eq(f->persist, 600000);
+	ck_assert_uint_eq(f->nlistens, 3);
+	ck_assert_str_eq(f->listens[0].addr, "0.0.0.0:80");
+	ck_assert_int_eq(f->listens[0].http, 1);
+	ck_assert_str_eq(f->listens[1].addr, "[::]:8443");
+	ck_assert_int_eq(f->listens[1].http, 0);
+	ck_assert_int_eq(f->listens[2].http, 1);
+	ck_assert_int_eq(f->line, 1);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(farm_defaults_are_inherited)
+{
+	struct conf	*c = parse_ok(
+	    "contact ops email ops@example.net\n"
+	    "contact dev email dev@example.net\n"
+	    "farm shop interval 15s notify ops insecure {\n"
+	    "  timeout 2s\n"
+	    "  server web1 http://a\n"
+	    "  server web2 http://b notify dev\n"
+	    "}\n");
+	struct server_conf *sv = server(c, "shop/web1");
+
+	ck_assert_uint_eq(sv->o.interval, 15000);
+	ck_assert_uint_eq(sv->o.timeout, 2000);
+	ck_assert_int_eq(sv->o.insecure, 1);
+	ck_assert_uint_eq(sv->ncontacts, 1);
+	ck_assert_str_eq(sv->contacts[0]->name, "ops");
+	/* notify adds up: the server's own and the farm's */
+	sv = server(c, "shop/web2");
+	ck_assert_uint_eq(sv->ncontacts, 2);
+	ck_assert_str_eq(sv->contacts[0]->name, "dev");
+	ck_assert_str_eq(sv->contacts[1]->name, "ops");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(server_option_overrides_farm_and_set)
+{
+	struct conf	*c = parse_ok(
+	    "set interval 2m\n"
+	    "set timeout 20s\n"
+	    "set retries 5\n"
+	    "farm shop interval 30s {\n"
+	    "  server web1 http://a interval 5s\n"
+	    "  server web2 http://b\n"
+	    "}\n"
+	    "server solo http://c\n");
+
+	ck_assert_uint_eq(server(c, "shop/web1")->o.interval, 5000);
+	ck_assert_uint_eq(server(c, "shop/web2")->o.interval, 30000);
+	ck_assert_uint_eq(server(c, "solo")->o.interval, 120000);
+	/* what the farm leaves alone comes from set */
+	ck_assert_uint_eq(server(c, "shop/web1")->o.timeout, 20000);
+	ck_assert_uint_eq(server(c, "shop/web2")->o.retries, 5);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(set_after_servers_still_applies)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://a\n"
+	    "farm f {\n server b http://b\n}\n"
+	    "set interval 5m\n"
+	    "set rise 2\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.interval, 300000);
+	ck_assert_uint_eq(server(c, "f/b")->o.interval, 300000);
+	ck_assert_uint_eq(server(c, "a")->o.rise, 2);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(builtin_defaults_apply)
+{
+	struct conf		*c = parse_ok("server a http://a\n");
+	struct server_conf	*sv = server(c, "a");
+
+	ck_assert_uint_eq(sv->o.interval, 60000);
+	ck_assert_uint_eq(sv->o.timeout, 10000);
+	ck_assert_uint_eq(sv->o.retries, 3);
+	ck_assert_uint_eq(sv->o.retry_interval, 10000);
+	ck_assert_uint_eq(sv->o.rise, 1);
+	ck_assert_uint_eq(sv->o.warn, 0);
+	ck_assert_uint_eq(sv->o.weight, 1);
+	ck_assert_str_eq(sv->o.method, "GET");
+	ck_assert_int_eq(sv->o.insecure, 0);
+	ck_assert_int_eq(sv->nexpect_status, 0);
+	ck_assert_uint_eq(c->max_concurrent, 1000);
+	ck_assert_uint_eq(c->exec_max, 8);
+	ck_assert_uint_eq(c->flap_low, 20);
+	ck_assert_uint_eq(c->flap_high, 30);
+	ck_assert_ptr_null(c->smtp_relay);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(retry_interval_defaults_to_at_most_interval)
+{
+	struct conf	*c = parse_ok(
+	    "server fast tcp://a:1 interval 5s\n"
+	    "server slow tcp://a:2 interval 5m\n"
+	    "server given tcp://a:3 interval 5s retry-interval 20s\n"
+	    "farm f retry-interval 1s {\n server b tcp://b:1 interval 500ms\n}\n");
+
+	ck_assert_uint_eq(server(c, "fast")->o.retry_interval, 5000);
+	ck_assert_uint_eq(server(c, "slow")->o.retry_interval, 10000);
+	/* written is kept, even above the interval */
+	ck_assert_uint_eq(server(c, "given")->o.retry_interval, 20000);
+	ck_assert_uint_eq(server(c, "f/b")->o.retry_interval, 1000);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(semicolons_separate_statements)
+{
+	struct conf	*c = parse_ok(
+	    "server a tcp://a:1; server b tcp://b:2 ;server c tcp://c:3;\n"
+	    ";;\n"
+	    "server d tcp://d:4\n");
+
+	ck_assert_uint_eq(c->nservers, 4);
+	ck_assert_int_eq(server(c, "c")->line, 1);
+	ck_assert_int_eq(server(c, "d")->line, 3);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(comments_are_ignored)
+{
+	struct conf	*c = parse_ok(
+	    "# a comment\n"
+	    "   # an indented one\n"
+	    "server a http://a body \"x#y\" # after a statement\n"
+	    "server b http://b#frag\n"
+	    "#server c http://c\n");
+
+	ck_assert_uint_eq(c->nservers, 2);
+	ck_assert_str_eq(server(c, "a")->o.body, "x#y");
+	ck_assert_str_eq(server(c, "b")->url, "http://b");
+	ck_assert_int_eq(server(c, "b")->line, 4);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(strings_keep_escapes_and_backslashes)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://a body \"say \\\"hi\\\"\"\n"
+	    "server b http://b body \"a\\\\b\"\n"
+	    "server c http://c body \"^OK \\d+$\"\n"
+	    "server d tcp://d:1 send \"PING\\r\\n\" expect \"\"\n"
+	    "server e http://e body \"with ; and { } inside\"\n");
+
+	ck_assert_str_eq(server(c, "a")->o.body, "say \"hi\"");
+	ck_assert_str_eq(server(c, "b")->o.body, "a\\b");
+	ck_assert_str_eq(server(c, "c")->o.body, "^OK \\d+$");
+	ck_assert_str_eq(server(c, "d")->o.send, "PING\\r\\n");
+	ck_assert_str_eq(server(c, "d")->o.expect, "");
+	ck_assert_str_eq(server(c, "e")->o.body, "with ; and { } inside");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(exec_command_is_split_into_argv)
+{
+	struct conf	*c = parse_ok(
+	    "server disk exec \"/usr/lib/nagios/plugins/check_disk -w 10% "
+	    "-c 5% -p /\" interval 5m\n"
+	    "server q exec \"/usr/bin/check -m \\\"a b\\\"  x\"\n");
+	struct server_conf *sv = server(c, "disk");
+	static const char *want[] = { "/usr/lib/nagios/plugins/check_disk",
+	    "-w", "10%", "-c", "5%", "-p", "/", NULL };
+	int	 i;
+
+	ck_assert_int_eq(sv->kind, KIND_EXEC);
+	ck_assert_str_eq(sv->scheme, "exec");
+	ck_assert_ptr_null(sv->host);
+	ck_assert_int_eq(sv->port, 0);
+	ck_assert_uint_eq(sv->o.interval, 300000);
+	for (i = 0; want[i] != NULL; i++)
+		ck_assert_str_eq(sv->argv[i], want[i]);
+	ck_assert_ptr_null(sv->argv[i]);
+
+	sv = server(c, "q");
+	ck_assert_str_eq(sv->url, "/usr/bin/check -m \"a b\"  x");
+	ck_assert_str_eq(sv->argv[0], "/usr/bin/check");
+	ck_assert_str_eq(sv->argv[1], "-m");
+	ck_assert_str_eq(sv->argv[2], "a b");
+	ck_assert_str_eq(sv->argv[3], "x");
+	ck_assert_ptr_null(sv->argv[4]);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(dns_url_gives_server_name_and_type)
+{
+	struct conf	*c = parse_ok(
+	    "server ns1 dns://127.0.0.1:5353/example.net?type=A expect "
+	    "192.0.2.10\n"
+	    "server ns2 dns:///example.org?type=mx\n"
+	    "server ns3 dns://[::1]/example.com\n"
+	    "server ns4 dns://ns.example.net/example.com?type=AAAA\n");
+	struct server_conf *sv = server(c, "ns1");
+
+	ck_assert_int_eq(sv->kind, KIND_DNS);
+	ck_assert_str_eq(sv->host, "127.0.0.1");
+	ck_assert_int_eq(sv->port, 5353);
+	ck_assert_str_eq(sv->path, "example.net");
+	ck_assert_str_eq(sv->dns_type, "A");
+	ck_assert_str_eq(sv->o.expect, "192.0.2.10");
+	sv = server(c, "ns2");
+	ck_assert_ptr_null(sv->host);	/* the system's resolvers */
+	ck_assert_int_eq(sv->port, 53);
+	ck_assert_str_eq(sv->dns_type, "MX");
+	sv = server(c, "ns3");
+	ck_assert_str_eq(sv->host, "::1");
+	ck_assert_str_eq(sv->path, "example.com");
+	ck_assert_str_eq(sv->dns_type, "A");
+	ck_assert_str_eq(server(c, "ns4")->dns_type, "AAAA");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(http_expect_is_a_status_list)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://a expect 200\n"
+	    "server b http://b expect 200-299,301,302-304\n"
+	    "server c http://c\n");
+	struct server_conf *sv = server(c, "a");
+
+	ck_assert_int_eq(sv->nexpect_status, 1);
+	ck_assert_int_eq(sv->expect_status[0].lo, 200);
+	ck_assert_int_eq(sv->expect_status[0].hi, 200);
+	sv = server(c, "b");
+	ck_assert_int_eq(sv->nexpect_status, 3);
+	ck_assert_int_eq(sv->expect_status[0].lo, 200);
+	ck_assert_int_eq(sv->expect_status[0].hi, 299);
+	ck_assert_int_eq(sv->expect_status[1].lo, 301);
+	ck_assert_int_eq(sv->expect_status[1].hi, 301);
+	ck_assert_int_eq(sv->expect_status[2].lo, 302);
+	ck_assert_int_eq(sv->expect_status[2].hi, 304);
+	ck_assert_int_eq(server(c, "c")->nexpect_status, 0);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(url_scheme_picks_check_and_default_port)
+{
+	static const struct {
+		const char	*url;
+		enum check_kind	 kind;
+		int		 port, tls;
+	} t[] = {
+		{ "http://h", KIND_HTTP, 80, 0 },
+		{ "https://h", KIND_HTTP, 443, 1 },
+		{ "tcp://h:22", KIND_TCP, 22, 0 },
+		{ "dns://h/x", KIND_DNS, 53, 0 },
+		{ "ftp://h", KIND_FTP, 21, 0 },
+		{ "ftps://h", KIND_FTP, 990, 1 },
+		{ "smtp://h", KIND_SMTP, 25, 0 },
+		{ "smtps://h", KIND_SMTP, 465, 1 },
+		{ "pop3://h", KIND_POP3, 110, 0 },
+		{ "pop3s://h", KIND_POP3, 995, 1 },
+		{ "imap://h", KIND_IMAP, 143, 0 },
+		{ "imaps://h", KIND_IMAP, 993, 1 },
+		{ "ping://h", KIND_PING, 0, 0 },
+		{ "HTTPS://h:8443", KIND_HTTP, 8443, 1 },
+	};
+	struct conf		*c;
+	struct server_conf	*sv;
+	char			 text[128];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(text, sizeof(text), "server s %s\n", t[i].url);
+		c = parse_ok(text);
+		sv = server(c, "s");
+		ck_assert_msg(sv->kind == t[i].kind, "%s: kind %s", t[i].url,
+		    conf_kind_str(sv->kind));
+		ck_assert_msg(sv->port == t[i].port, "%s: port %d", t[i].url,
+		    sv->port);
+		ck_assert_msg(sv->implicit_tls == t[i].tls, "%s: tls",
+		    t[i].url);
+		ck_assert_str_eq(sv->host, "h");
+		conf_free(c);
+	}
+}
+END_TEST
+
+START_TEST(url_parts_are_split)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://probe@[2001:db8::1]:8080/x?y=1\n"
+	    "server b http://b.example.net\n");
+	struct server_conf *sv = server(c, "a");
+
+	ck_assert_str_eq(sv->scheme, "http");
+	ck_assert_str_eq(sv->url, "http://probe@[2001:db8::1]:8080/x?y=1");
+	ck_assert_str_eq(sv->host, "2001:db8::1");
+	ck_assert_int_eq(sv->port, 8080);
+	ck_assert_str_eq(sv->path, "/x?y=1");
+	ck_assert_str_eq(sv->o.user, "probe");
+	ck_assert_str_eq(server(c, "b")->path, "/");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(every_server_option_is_parsed)
+{
+	struct conf	*c = parse_ok(
+	    "server a https://a interval 30s timeout 5s retry-interval 2s "
+	    "warn 750ms retries 4 rise 2 cert-days 21 weight 3 "
+	    "max-per-host 16 follow insecure method HEAD body \"ok\" "
+	    "host www.example.net user u password-file /etc/tocsin/a.pw "
+	    "expect 200\n"
+	    "server g ping://g count 10 loss 12.5%\n"
+	    "server m smtp://m starttls\n"
+	    "server i imap://i tls\n"
+	    "server t tcp://t:7 send \"x\" expect \"y\"\n"
+	    "server f ftp://f file /pub/README\n");
+	struct server_conf *sv = server(c, "a");
+
+	ck_assert_uint_eq(sv->o.interval, 30000);
+	ck_assert_uint_eq(sv->o.timeout, 5000);
+	ck_assert_uint_eq(sv->o.retry_interval, 2000);
+	ck_assert_uint_eq(sv->o.warn, 750);
+	ck_assert_uint_eq(sv->o.retries, 4);
+	ck_assert_uint_eq(sv->o.rise, 2);
+	ck_assert_uint_eq(sv->o.cert_days, 21);
+	ck_assert_uint_eq(sv->o.weight, 3);
+	ck_assert_uint_eq(sv->o.max_per_host, 16);
+	ck_assert_int_eq(sv->o.follow, 1);
+	ck_assert_int_eq(sv->o.insecure, 1);
+	ck_assert_str_eq(sv->o.method, "HEAD");
+	ck_assert_str_eq(sv->o.body, "ok");
+	ck_assert_str_eq(sv->o.host, "www.example.net");
+	ck_assert_str_eq(sv->o.user, "u");
+	ck_assert_str_eq(sv->o.password_file, "/etc/tocsin/a.pw");
+	sv = server(c, "g");
+	ck_assert_uint_eq(sv->o.count, 10);
+	ck_assert_double_eq_tol(sv->o.loss, 12.5, 1e-9);
+	ck_assert_int_eq(server(c, "m")->o.starttls, 1);
+	ck_assert_int_eq(server(c, "i")->o.tls, 1);
+	ck_assert_str_eq(server(c, "t")->o.send, "x");
+	ck_assert_str_eq(server(c, "t")->o.expect, "y");
+	ck_assert_str_eq(server(c, "f")->o.file, "/pub/README");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(every_set_keyword_is_parsed)
+{
+	struct conf	*c = parse_ok(
+	    "set state-dir /srv/tocsin\n"
+	    "set control /run/tocsin.sock\n"
+	    "set pidfile /run/tocsin-probed.pid\n"
+	    "set user tocsin\n"
+	    "set dns-servers 192.0.2.1:53,192.0.2.2\n"
+	    "set rrdcached unix:/run/rrdcached.sock\n"
+	    "set from \"Tocsin <tocsin@example.net>\"\n"
+	    "set smtp-relay mail.example.net:25\n"
+	    "set max-concurrent 200\n"
+	    "set exec-max 2\n"
+	    "set flap-low 10\n"
+	    "set flap-high 40\n");
+
+	ck_assert_str_eq(c->state_dir, "/srv/tocsin");
+	ck_assert_str_eq(c->control, "/run/tocsin.sock");
+	ck_assert_str_eq(c->pidfile, "/run/tocsin-probed.pid");
+	ck_assert_str_eq(c->user, "tocsin");
+	ck_assert_str_eq(c->dns_servers, "192.0.2.1:53,192.0.2.2");
+	ck_assert_str_eq(c->rrdcached, "unix:/run/rrdcached.sock");
+	ck_assert_str_eq(c->from, "Tocsin <tocsin@example.net>");
+	ck_assert_str_eq(c->smtp_relay, "mail.example.net:25");
+	ck_assert_int_eq(c->smtp_starttls, 0);
+	ck_assert_ptr_null(c->smtp_auth_file);
+	ck_assert_uint_eq(c->max_concurrent, 200);
+	ck_assert_uint_eq(c->exec_max, 2);
+	ck_assert_uint_eq(c->flap_low, 10);
+	ck_assert_uint_eq(c->flap_high, 40);
+	ck_assert_uint_eq(c->nservers, 0);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(contacts_are_parsed)
+{
+	struct conf	*c = parse_ok(
+	    "contact ops email ops@example.net sms +15551234567\n"
+	    "contact night email oncall@example.net quiet 23:00-07:00\n");
+
+	ck_assert_uint_eq(c->ncontacts, 2);
+	ck_assert_str_eq(c->contacts[0]->name, "ops");
+	ck_assert_str_eq(c->contacts[0]->email, "ops@example.net");
+	ck_assert_str_eq(c->contacts[0]->sms, "+15551234567");
+	ck_assert_int_eq(c->contacts[0]->quiet_from, -1);
+	ck_assert_int_eq(c->contacts[1]->quiet_from, 23 * 60);
+	ck_assert_int_eq(c->contacts[1]->quiet_to, 7 * 60);
+	ck_assert_ptr_null(c->contacts[1]->sms);
+	ck_assert_int_eq(c->contacts[1]->line, 2);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(depends_on_names_an_id_or_a_farm_member)
+{
+	struct conf	*c = parse_ok(
+	    "server gw ping://gw\n"
+	    "farm f {\n"
+	    "  server db tcp://db:5432\n"
+	    "  server web http://web depends-on db,gw\n"
+	    "}\n"
+	    "server x tcp://x:1 depends-on f/db\n");
+	struct server_conf *sv = server(c, "f/web");
+
+	ck_assert_uint_eq(sv->ndeps, 2);
+	ck_assert_ptr_eq(sv->deps[0], server(c, "f/db"));
+	ck_assert_ptr_eq(sv->deps[1], server(c, "gw"));
+	ck_assert_ptr_eq(server(c, "x")->deps[0], server(c, "f/db"));
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(conf_summary_counts_with_plurals)
+{
+	struct conf	*c;
+	char		 sum[128];
+
+	c = parse_ok("contact ops email a@b\nserver a http://a\n");
+	conf_summary(c, sum, sizeof(sum));
+	ck_assert_str_eq(sum, "1 server, 0 farms, 1 contact");
+	conf_free(c);
+	c = parse_ok("");
+	conf_summary(c, sum, sizeof(sum));
+	ck_assert_str_eq(sum, "0 servers, 0 farms, 0 contacts");
+	conf_free(c);
+	c = parse_ok("farm a { server x http://x }\nfarm b { }\n"
+	    "server y http://y\ncontact p email p@q\ncontact q email q@r\n");
+	conf_summary(c, sum, sizeof(sum));
+	ck_assert_str_eq(sum, "2 servers, 2 farms, 2 contacts");
+	conf_free(c);
+}
+END_TEST
+
+/* ---- includes, with real files ---- */
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+tmp_setup(void)
+{
+	char	 tmpl[PATH_MAX];
+	const char *base = getenv("TMPDIR");
+
+	snprintf(tmpl, sizeof(tmpl), "%s/test_conf.XXXXXX",
+	    base != NULL && *base != '\0' ? base : "/tmp");
+	if ((tmp = mkdtemp(tmpl)) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	tmp = strdup(tmp);
+}
+
+static void
+tmp_teardown(void)
+{
+	if (tmp != NULL)
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(tmp);
+	tmp = NULL;
+}
+
+/* Write text to the test folder's file rel (folders made as needed). */
+static void
+put(const char *rel, const char *text)
+{
+	char	 path[PATH_MAX], *slash;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, rel);
+	for (slash = path + strlen(tmp) + 1; (slash = strchr(slash, '/'));
+	    slash++) {
+		*slash = '\0';
+		ck_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
+		*slash = '/';
+	}
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	ck_assert_int_ne(fputs(text, fp), EOF);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* The test folder's path for rel, in a static buffer. */
+static const char *
+at(const char *rel)
+{
+	static char	 path[4][PATH_MAX];
+	static int	 i;
+
+	i = (i + 1) % 4;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", tmp, rel);
+	return path[i];
+}
+
+/* Load the test folder's file rel, which must fail; return its errors. */
+static char *
+load_errors(const char *rel)
+{
+	struct conf	*c;
+	char		*errs = NULL;
+
+	c = conf_load(at(rel), &errs);
+	ck_assert_msg(c == NULL, "%s accepted", rel);
+	ck_assert_ptr_nonnull(errs);
+	return errs;
+}
+
+static struct conf *
+load_ok(const char *rel)
+{
+	struct conf	*c;
+	char		*errs = NULL;
+
+	c = conf_load(at(rel), &errs);
+	ck_assert_msg(c != NULL, "%s rejected:\n%s", rel, errs);
+	ck_assert_ptr_null(errs);
+	return c;
+}
+
+/* printf into a malloc'd string. */
+static char *
+fmt(const char *f, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 r;
+
+	va_start(ap, f);
+	r = vasprintf(&s, f, ap);
+	va_end(ap);
+	ck_assert_int_ge(r, 0);
+	return s;
+}
+
+#define assert_load_errors(rel, want) do {				\
+	char *errs_ = load_errors(rel), *want_ = (want);		\
+	ck_assert_str_eq(errs_, want_);					\
+	free(errs_);							\
+	free(want_);							\
+} while (0)
+
+START_TEST(include_is_relative_to_including_file)
+{
+	struct conf	*c;
+
+	put("rel/main.conf", "include \"conf.d/*.conf\"\n"
+	    "server main http://main notify ops\n");
+	put("rel/conf.d/a.conf", "contact ops email ops@example.net\n"
+	    "include \"more/b.inc\"\n");
+	put("rel/conf.d/more/b.inc", "server b http://b\n");
+	/* the current folder is elsewhere: only the file's folder counts */
+	c = load_ok("rel/main.conf");
+	ck_assert_uint_eq(c->nservers, 2);
+	ck_assert_str_eq(c->servers[0]->id, "b");
+	ck_assert_str_eq(c->servers[0]->file, at("rel/conf.d/more/b.inc"));
+	ck_assert_int_eq(c->servers[0]->line, 1);
+	ck_assert_str_eq(c->servers[1]->file, at("rel/main.conf"));
+	ck_assert_int_eq(c->servers[1]->line, 2);
+	ck_assert_uint_eq(c->servers[1]->ncontacts, 1);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(include_glob_reads_every_match_in_order)
+{
+	struct conf	*c;
+
+	put("glob/main.conf", "include \"conf.d/*.conf\"\n");
+	put("glob/conf.d/20-b.conf", "server b http://b\n");
+	put("glob/conf.d/10-a.conf", "server a http://a\n");
+	put("glob/conf.d/README", "not a config\n");
+	c = load_ok("glob/main.conf");
+	ck_assert_uint_eq(c->nservers, 2);
+	ck_assert_str_eq(c->servers[0]->id, "a");
+	ck_assert_str_eq(c->servers[1]->id, "b");
+	ck_assert_uint_eq(c->nfiles, 3);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(include_matching_nothing_is_an_error)
+{
+	put("none/main.conf", "server a http://a\n"
+	    "include \"conf.d/*.conf\"\n");
+	assert_load_errors("none/main.conf",
+	    fmt("%s:2: include 'conf.d/*.conf' matches nothing\n",
+	    at("none/main.conf")));
+	put("none/plain.conf", "include \"missing.conf\"\n");
+	assert_load_errors("none/plain.conf",
+	    fmt("%s:1: include 'missing.conf' matches nothing\n",
+	    at("none/plain.conf")));
+}
+END_TEST
+
+START_TEST(include_of_itself_is_an_error)
+{
+	put("self/main.conf", "server a http://a\ninclude \"main.conf\"\n");
+	assert_load_errors("self/main.conf",
+	    fmt("%s:2: include '%s' includes itself\n",
+	    at("self/main.conf"), at("self/main.conf")));
+	/* through another file, and through a glob that matches itself */
+	put("loop/a.conf", "include \"b.conf\"\n");
+	put("loop/b.conf", "\ninclude \"a.conf\"\n");
+	assert_load_errors("loop/a.conf",
+	    fmt("%s:2: include '%s' includes itself\n",
+	    at("loop/b.conf"), at("loop/a.conf")));
+	put("star/main.conf", "include \"*.conf\"\n");
+	put("star/other.conf", "server o http://o\n");
+	assert_load_errors("star/main.conf",
+	    fmt("%s:1: include '%s' includes itself\n",
+	    at("star/main.conf"), at("star/main.conf")));
+}
+END_TEST
+
+START_TEST(include_nesting_is_bounded)
+{
+	char	 name[32], text[64];
+	int	 i;
+
+	for (i = 0; i <= 16; i++) {
+		snprintf(name, sizeof(name), "deep/f%d.conf", i);
+		snprintf(text, sizeof(text), "include \"f%d.conf\"\n", i + 1);
+		put(name, i < 16 ? text : "server z http://z\n");
+	}
+	assert_load_errors("deep/f0.conf",
+	    fmt("%s:1: includes nested more than 16 deep\n",
+	    at("deep/f15.conf")));
+}
+END_TEST
+
+START_TEST(error_in_included_file_names_that_file_and_line)
+{
+	put("err/main.conf", "server a http://a\n"
+	    "include \"inc.conf\"\n"
+	    "sever c http://c\n");
+	put("err/inc.conf", "# included\n"
+	    "server b http://b warn 5q\n"
+	    "server a http://a2\n");
+	assert_load_errors("err/main.conf",
+	    fmt("%s:2: bad duration '5q' for 'warn' (a number with ms, s, m, "
+	    "h or d)\n"
+	    "%s:3: unknown keyword 'sever' (did you mean 'server'?)\n"
+	    "%s:3: duplicate server id 'a' (first at %s:1)\n",
+	    at("err/inc.conf"), at("err/main.conf"), at("err/inc.conf"),
+	    at("err/main.conf")));
+}
+END_TEST
+
+START_TEST(unterminated_block_in_included_file_is_its_own)
+{
+	put("blk/main.conf", "include \"inc.conf\"\nserver a http://a\n");
+	put("blk/inc.conf", "farm f {\n server b http://b\n");
+	assert_load_errors("blk/main.conf",
+	    fmt("%s:1: farm 'f': block not closed with '}'\n",
+	    at("blk/inc.conf")));
+}
+END_TEST
+
+START_TEST(missing_config_file_is_reported)
+{
+	assert_load_errors("nowhere.conf",
+	    fmt("%s: No such file or directory\n", at("nowhere.conf")));
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite	*s = suite_create("conf");
+	TCase	*tc;
+
+	tc = tcase_create("errors");
+	tcase_add_test(tc, unknown_keyword_suggests_closest);
+	tcase_add_test(tc, unknown_keyword_far_from_any_has_no_hint);
+	tcase_add_test(tc, unknown_server_option_suggests_closest);
+	tcase_add_test(tc, unknown_set_keyword_suggests_closest);
+	tcase_add_test(tc, unknown_contact_keyword_suggests_closest);
+	tcase_add_test(tc, unknown_farm_keyword_suggests_closest);
+	tcase_add_test(tc, missing_value_is_reported);
+	tcase_add_test(tc, bad_duration_is_reported);
+	tcase_add_test(tc, bad_number_is_reported);
+	tcase_add_test(tc, port_out_of_range_is_reported);
+	tcase_add_test(tc, unknown_url_scheme_is_reported);
+	tcase_add_test(tc, duplicate_id_names_both_lines);
+	tcase_add_test(tc, unknown_contact_is_reported);
+	tcase_add_test(tc, unknown_depends_on_target_is_reported);
+	tcase_add_test(tc, dependency_cycle_names_the_cycle);
+	tcase_add_test(tc, unterminated_string_is_reported_once);
+	tcase_add_test(tc, unterminated_block_is_reported);
+	tcase_add_test(tc, stray_braces_are_reported);
+	tcase_add_test(tc, bad_exec_is_reported);
+	tcase_add_test(tc, bad_dns_url_is_reported);
+	tcase_add_test(tc, bad_http_expect_is_reported);
+	tcase_add_test(tc, bad_names_and_contact_values_are_reported);
+	tcase_add_test(tc, several_errors_are_reported_in_one_run);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("model");
+	tcase_add_test(tc, spec_example_parses);
+	tcase_add_test(tc, farm_servers_are_named_farm_slash_name);
+	tcase_add_test(tc, farm_block_options_are_parsed);
+	tcase_add_test(tc, farm_defaults_are_inherited);
+	tcase_add_test(tc, server_option_overrides_farm_and_set);
+	tcase_add_test(tc, set_after_servers_still_applies);
+	tcase_add_test(tc, builtin_defaults_apply);
+	tcase_add_test(tc, retry_interval_defaults_to_at_most_interval);
+	tcase_add_test(tc, semicolons_separate_statements);
+	tcase_add_test(tc, comments_are_ignored);
+	tcase_add_test(tc, strings_keep_escapes_and_backslashes);
+	tcase_add_test(tc, exec_command_is_split_into_argv);
+	tcase_add_test(tc, dns_url_gives_server_name_and_type);
+	tcase_add_test(tc, http_expect_is_a_status_list);
+	tcase_add_test(tc, url_scheme_picks_check_and_default_port);
+	tcase_add_test(tc, url_parts_are_split);
+	tcase_add_test(tc, every_server_option_is_parsed);
+	tcase_add_test(tc, every_set_keyword_is_parsed);
+	tcase_add_test(tc, contacts_are_parsed);
+	tcase_add_test(tc, depends_on_names_an_id_or_a_farm_member);
+	tcase_add_test(tc, conf_summary_counts_with_plurals);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("include");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, include_is_relative_to_including_file);
+	tcase_add_test(tc, include_glob_reads_every_match_in_order);
+	tcase_add_test(tc, include_matching_nothing_is_an_error);
+	tcase_add_test(tc, include_of_itself_is_an_error);
+	tcase_add_test(tc, include_nesting_is_bounded);
+	tcase_add_test(tc, error_in_included_file_names_that_file_and_line);
+	tcase_add_test(tc, unterminated_block_in_included_file_is_its_own);
+	tcase_add_test(tc, missing_config_file_is_reported);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(conf_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
