@@ -1,1 +1,2 @@
 # etc/
+EXTRA_DIST += etc/demo.conf

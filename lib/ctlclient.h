@@ -20,7 +20,7 @@
 struct json_t;
 
 #define CTL_REQUEST_MAX	4096		/* bytes in a request, without "\n" */
-#define CTL_ANSWER_MAX	(64 * 1024 * 1024)	/* longest line a client takes */
+#define CTL_ANSWER_MAX	(64 * 1024 * 1024)	/* bytes in a line, at most */
 #define CTL_TIMEOUT_MS	10000		/* a request's answer, at most */
 #define CTL_STATE_FILE	"state.json"	/* in the state folder */
 

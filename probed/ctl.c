@@ -58,10 +58,10 @@ struct ctl_client {
 	long			 uid;	/* the peer's; -1 when not known */
 	long			 pid;
 	int			 watching;
-	int			 paused;	/* output over the cap: requests wait */
-	int			 eof;		/* the peer sent its last byte */
-	int			 rejected;	/* writing a last answer, then closing */
-	int			 busy;		/* callbacks running for it */
+	int			 paused;	/* queue full: requests wait */
+	int			 eof;		/* the peer has sent all */
+	int			 rejected;	/* answering, then closing */
+	int			 busy;		/* its callbacks running */
 	int			 closed;
 };
 
@@ -76,8 +76,8 @@ struct ctl {
 	size_t			 nclients;
 	size_t			 nwatchers;
 	unsigned		 next_id;
-	uint64_t		 dropped;	/* watchers dropped as too slow */
-	size_t			 out_highwater;	/* bytes, largest output queue */
+	uint64_t		 dropped;	/* slow watchers dropped */
+	size_t			 out_highwater;	/* bytes: longest queue */
 	int			 full_logged;
 };
 
@@ -729,7 +729,8 @@ cmd_stats(struct ctl_client *c, char *args)
 	    set_new(st, "lateness_p99_ms", json_ms(es.lateness_p99_us)) == -1 ||
 	    set_new(st, "lateness_max_ms", json_ms(es.lateness_max_us)) == -1 ||
 	    set_new(st, "events", json_uint(es.events)) == -1 ||
-	    set_new(st, "archive_dropped", json_uint(es.archive_dropped)) == -1 ||
+	    set_new(st, "archive_dropped",
+	    json_uint(es.archive_dropped)) == -1 ||
 	    set_new(st, "uptime_s", json_uint(es.uptime_s)) == -1 ||
 	    set_new(st, "targets",
 	    json_uint(engine_ntargets(ctl->eng))) == -1 ||

@@ -114,11 +114,15 @@ main(int argc, char **argv)
 	check_ping_init(conf);	/* raw socket while still root */
 	if ((m.eng = engine_new(m.base, conf, &err)) == NULL)
 		fatalx("%s", err);
+	if (daemon_own_dir(conf->state_dir, conf->user) == -1)
+		fatalx("cannot give %s to user %s", conf->state_dir,
+		    conf->user);
+	if (daemon_drop_privileges(conf->user) == -1)
+		fatalx("cannot drop privileges");
+	/* After the drop, so the socket belongs to the daemon's user. */
 	if ((ctl = ctl_open(m.eng, conf->control)) == NULL)
 		fatalx("cannot open control socket %s", conf->control);
 	engine_set_ctl(m.eng, ctl);
-	if (daemon_drop_privileges(conf->user) == -1)
-		fatalx("cannot drop privileges");
 	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
 	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
 	sigint = evsignal_new(m.base, SIGINT, on_signal, &m);

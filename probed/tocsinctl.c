@@ -89,7 +89,7 @@ main(int argc, char **argv)
 {
 	struct opts		 o;
 	const struct command	*cmd;
-	const char		*conf_path = NULL, *sockpath;
+	const char		*conf_path = NULL;
 	char			*req;
 	int			 ch, fd, nargs, r;
 
@@ -129,13 +129,9 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 
 	load_conf(&o, conf_path, o.socket != NULL);
-	sockpath = o.socket;
-	if ((fd = ctlclient_connect(sockpath)) == -1) {
-		r = gone(&o, errno, argv[0], nargs > 0 ? argv[1] : NULL);
-		free(req);
-		return r;
-	}
-	if (strcmp(cmd->name, "status") == 0)
+	if ((fd = ctlclient_connect(o.socket)) == -1)
+		r = -1;
+	else if (strcmp(cmd->name, "status") == 0)
 		r = cmd_status(&o, fd, req);
 	else if (strcmp(cmd->name, "watch") == 0)
 		r = cmd_watch(&o, fd);
@@ -143,10 +139,10 @@ main(int argc, char **argv)
 		r = cmd_stats(&o, fd, req);
 	else
 		r = cmd_simple(&o, fd, req);
-	if (r == -1) {		/* the request itself failed */
+	if (r == -1)		/* no connection, or it failed */
 		r = gone(&o, errno, argv[0], nargs > 0 ? argv[1] : NULL);
-	}
-	close(fd);
+	if (fd != -1)
+		close(fd);
 	free(req);
 	free(o.state_dir);
 	conf_free(o.conf);

@@ -148,6 +148,7 @@ engine_base(struct engine *eng)
 size_t
 engine_ntargets(struct engine *eng)
 {
+	(void)eng;
 	return STUB_TARGETS;
 }
 
@@ -196,6 +197,7 @@ engine_save_state(struct engine *eng)
 void
 engine_stats(struct engine *eng, struct engine_stats *es)
 {
+	(void)eng;
 	memset(es, 0, sizeof(*es));
 	es->checks = 160;
 	es->running = 2;

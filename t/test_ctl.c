@@ -82,12 +82,16 @@ static char		 sock_path[128];
 static void
 on_stop(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
+	(void)what;
+	(void)arg;
 	event_base_loopbreak(base);
 }
 
 static void *
 loop_main(void *arg)
 {
+	(void)arg;
 	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
@@ -97,6 +101,8 @@ on_call(evutil_socket_t fd, short what, void *arg)
 {
 	struct loop_call *call = arg;
 
+	(void)fd;
+	(void)what;
 	call->fn(call->arg);
 	pthread_mutex_lock(&call->mu);
 	call->done = 1;
