@@ -191,3 +191,47 @@ mkdir_p(const char *path, int mode)
 	}
 	return r;
 }
+
+/*
+ * Before dropping root: give the state folder and what is in it (one level
+ * below too: spool/, rrd/ and farm folders) to user, so the daemon can
+ * still write there. A no-op when not root or no user is set. 0 or -1.
+ */
+int
+daemon_own_dir(const char *dir, const char *user)
+{
+	struct passwd	*pw;
+	char		 path[4096], sub[8192];
+	DIR		*d, *d2;
+	struct dirent	*de, *de2;
+
+	if (user == NULL || geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_warnx("unknown user '%s'", user);
+		return -1;
+	}
+	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1)
+		return -1;
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (lchown(path, pw->pw_uid, pw->pw_gid) == -1)
+			log_warn("chown %s", path);
+		if ((d2 = opendir(path)) == NULL)
+			continue;
+		while ((de2 = readdir(d2)) != NULL) {
+			if (de2->d_name[0] == '.')
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, de2->d_name);
+			if (lchown(sub, pw->pw_uid, pw->pw_gid) == -1)
+				log_warn("chown %s", sub);
+		}
+		closedir(d2);
+	}
+	closedir(d);
+	return 0;
+}
