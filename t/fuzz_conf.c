@@ -4,7 +4,7 @@
  * behaviour, no leak, and a model whose pointers all lead somewhere live.
  * Built and run by tools/fuzz, never by automake (clang only).
  *
- * Includes: a fuzz input may say `include "/etc/*"` or `include "/dev/tty"`,
+ * Includes: a fuzz input may say `include "/etc/passwd"` or `include "/dev/tty"`,
  * which would read (or block on) whatever the machine holds. tools/fuzz
  * links with -Wl,--wrap=glob, so the parser's glob() lands in
  * __wrap_glob below: absolute patterns and any pattern with ".." match

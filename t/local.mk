@@ -5,8 +5,17 @@ include $(srcdir)/t/badserver.mk
 include $(srcdir)/t/ctl.mk
 
 # Integration tests run the built daemons; t/servers.sh starts the servers.
-TESTS += t/test_probed.sh
+TESTS += t/test_probed.sh t/test_archives.sh
 TESTS_ENVIRONMENT = TOCSIN_BUILD=$(abs_top_builddir) \
 	TOCSIN_BUILDDIR=$(abs_top_builddir) TOCSIN_SRCDIR=$(abs_top_srcdir) \
 	srcdir=$(abs_top_srcdir)
-EXTRA_DIST += t/probed.sh t/test_probed.sh t/lsan.supp
+EXTRA_DIST += t/probed.sh t/test_probed.sh t/test_archives.sh t/lsan.supp
+
+check_PROGRAMS += t/test_spool
+TESTS += t/test_spool
+t_test_spool_SOURCES = t/test_spool.c probed/spoolq.c
+t_test_spool_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
+t_test_spool_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
+	$(JANSSON_CFLAGS)
+t_test_spool_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(JANSSON_LIBS) \
+	$(CHECK_LIBS) -lm -lpthread
