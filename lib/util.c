@@ -173,7 +173,10 @@ split_words(const char *s, char ***argvp, int *argcp, const char **err)
 			}
 		}
 		argv = xreallocarray(argv, argc + 2, sizeof(*argv));
-		argv[argc++] = xstrndup(w, len);
+		/* w is not terminated: copy len bytes, not a string. */
+		argv[argc] = xmalloc(len + 1);
+		memcpy(argv[argc], w, len);
+		argv[argc++][len] = '\0';
 		argv[argc] = NULL;
 	}
 	free(w);
