@@ -1032,15 +1032,24 @@ static char *
 read_file(const char *path, const char **err)
 {
 	FILE	*fp;
-	char	*buf;
-	size_t	 n;
+	char	*buf = NULL;
+	size_t	 n = 0, cap = 0, r;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		*err = strerror(errno);
 		return NULL;
 	}
-	buf = xmalloc(CONF_FILE_MAX + 1);
-	n = fread(buf, 1, CONF_FILE_MAX + 1, fp);
+	/* Grow with the file: includes nest, so never hold the cap each. */
+	do {
+		if (n == cap) {
+			cap = cap == 0 ? 64 * 1024 : cap * 2;
+			if (cap > CONF_FILE_MAX + 1)
+				cap = CONF_FILE_MAX + 1;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		r = fread(buf + n, 1, cap - n, fp);
+		n += r;
+	} while (r > 0 && n < CONF_FILE_MAX + 1);
 	if (ferror(fp)) {
 		*err = strerror(errno);
 		fclose(fp);

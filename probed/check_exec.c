@@ -85,7 +85,12 @@ static char *const plugin_env[] = {
 
 static struct child	*children;	/* spawned and not reaped */
 static unsigned long	 nchildren;
-static struct exec	*qhead, *qtail;	/* waiting for a slot, FIFO */
+/*
+ * Checks waiting for a slot, first in first out. Its bound is the number
+ * of exec servers (a server has one check at a time), and a check leaves
+ * it when its engine deadline passes ("waiting for a free exec slot").
+ */
+static struct exec	*qhead, *qtail;
 static struct event	*sigchld;	/* while children is not empty */
 
 /*
@@ -188,7 +193,9 @@ watch_children(struct event_base *base)
 /*
  * Run x's plugin: its own process group, signals at their defaults and
  * unblocked, stdin /dev/null, stdout and stderr into one pipe, no other
- * descriptor, a minimal environment. Returns 0, or -1 with p->r set.
+ * descriptor, in /, with a minimal environment. glibc's posix_spawn
+ * reports an exec failure (ENOENT, EACCES) as its return value. Returns
+ * 0, or -1 with p->r set.
  */
 static int
 spawn(struct exec *x)
@@ -229,6 +236,7 @@ spawn(struct exec *x)
 	    (err = posix_spawn_file_actions_adddup2(&fa, fds[1], 1)) != 0 ||
 	    (err = posix_spawn_file_actions_adddup2(&fa, fds[1], 2)) != 0 ||
 	    (err = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
+	    (err = posix_spawn_file_actions_addchdir_np(&fa, "/")) != 0 ||
 	    (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
 	    (err = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||

@@ -1,20 +1,385 @@
-/* check_ftp.c: placeholder until the ftp check lands. */
+/*
+ * check_ftp.c: ftp:// and ftps:// on the curl multi handle. Connect (TLS
+ * at once for ftps://, AUTH TLS with `starttls`), banner, login (anonymous
+ * unless `user` + `password-file`), and with `file` (or a path in the URL)
+ * SIZE of that file, never a download; then QUIT. No data connection is
+ * ever opened.
+ *
+ * Curl waits for the answer to QUIT with a blocking poll of its own that
+ * ignores every timeout but a 120 s one (lib/ftp.c, ftp_quit); a server
+ * that never answered would stop the whole loop. So the check watches the
+ * commands curl sends (its debug callback) and, once QUIT is out, shuts the
+ * read side of the control socket: the server gets its QUIT, curl's wait
+ * ends at once.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "xmalloc.h"
+
+#include "curlopt.h"
 #include "probed.h"
 
+#define FTP_REPLY_SHOWN	100	/* bytes of a server reply in a message */
+#define FTP_URL_MAX	2048
+
+struct ftp {
+	struct probe	*p;
+	CURL		*easy;
+	struct curl_slist *connect_to;
+	curl_socket_t	 ctlfd;		/* the control connection, once made */
+	int64_t		 launch_us;	/* curl's clock starts here */
+	int64_t		 banner_us;	/* banner arrived; -1 before */
+	int		 bad_banner;	/* first line is no FTP reply */
+	int		 awaiting;	/* a command is out, its reply not in */
+	unsigned	 replies;	/* complete replies, banner included */
+	char		 cmd[8];	/* verb of the last command sent */
+	char		 reply[FTP_REPLY_SHOWN + 1];	/* last reply line */
+	char		 path[1024];	/* the file checked, as written */
+	char		 phase[32];
+	char		 errbuf[CURL_ERROR_SIZE];
+};
+
+static int	 ftp_start(struct probe *);
+static void	 ftp_release(struct probe *);
+static const char *ftp_phase(struct probe *);
+static void	 ftp_done(struct probe *, int);
+static size_t	 on_reply(char *, size_t, size_t, void *);
+static size_t	 on_body(char *, size_t, size_t, void *);
+static int	 on_debug(CURL *, curl_infotype, char *, size_t, void *);
+static int	 on_sockopt(void *, curl_socket_t, curlsocktype);
+static void	 shown(char *, size_t, const char *, size_t);
+static int	 is_reply(const char *, size_t);
+static void	 closed_message(struct probe *, struct ftp *);
+
+const struct check_ops check_ftp_ops = {
+	.name = "ftp",
+	.needs_addr = 1,
+	.start = ftp_start,
+	.release = ftp_release,
+	.phase = ftp_phase,
+	.curl_done = ftp_done,
+};
+
+/* Copy at most len bytes of s into a printable one-line string. */
+static void
+shown(char *dst, size_t size, const char *s, size_t len)
+{
+	size_t	 i, o = 0;
+
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	for (i = 0; i < len && o + 1 < size; i++)
+		dst[o++] = isprint((unsigned char)s[i]) ? s[i] : '.';
+	dst[o] = '\0';
+}
+
+/* "NNN " or "NNN-": a line that starts an FTP reply. */
+static int
+is_reply(const char *s, size_t len)
+{
+	return len >= 4 && isdigit((unsigned char)s[0]) &&
+	    isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[2]) &&
+	    (s[3] == ' ' || s[3] == '-' || s[3] == '\r' || s[3] == '\n');
+}
+
+/*
+ * Curl hands every line of the server's replies to the header callback
+ * (and, after SIZE, a few made-up headers of its own). The first line is
+ * the banner: its arrival is the first-byte time, and a first line that is
+ * no FTP reply stops the transfer (returning 0 makes curl fail with
+ * CURLE_WRITE_ERROR) instead of waiting for a reply that never comes.
+ */
+static size_t
+on_reply(char *data, size_t size, size_t n, void *arg)
+{
+	struct ftp	*h = arg;
+	size_t		 len = size * n;
+
+	if (h->banner_us < 0) {
+		h->banner_us = probe_elapsed_us(h->p);
+		if (!is_reply(data, len)) {
+			h->bad_banner = 1;
+			shown(h->reply, sizeof(h->reply), data, len);
+			return 0;
+		}
+	}
+	/* The reply to QUIT (if it comes in time) is not the story. */
+	if (is_reply(data, len) && data[3] != '-' &&
+	    strcmp(h->cmd, "QUIT") != 0) {
+		shown(h->reply, sizeof(h->reply), data, len);
+		h->replies++;
+		h->awaiting = 0;
+	}
+	return len;
+}
+
+/* Curl hands the made-up headers after SIZE to the body too: drop them. */
+static size_t
+on_body(char *data, size_t size, size_t n, void *arg)
+{
+	return size * n;
+}
+
+/*
+ * Curl's debug callback, for the commands it sends: remember the verb
+ * (never its argument: PASS carries the password) for timeout messages,
+ * and after QUIT end curl's blocking wait for the answer (see the top of
+ * this file).
+ */
+static int
+on_debug(CURL *easy, curl_infotype type, char *data, size_t len, void *arg)
+{
+	struct ftp	*h = arg;
+	size_t		 i;
+
+	if (type != CURLINFO_HEADER_OUT)
+		return 0;
+	for (i = 0; i < len && i + 1 < sizeof(h->cmd) &&
+	    isalpha((unsigned char)data[i]); i++)
+		h->cmd[i] = toupper((unsigned char)data[i]);
+	h->cmd[i] = '\0';
+	h->awaiting = 1;
+	if (strcmp(h->cmd, "QUIT") == 0 && h->ctlfd != CURL_SOCKET_BAD)
+		shutdown(h->ctlfd, SHUT_RD);
+	return 0;
+}
+
+/* The first socket curl makes is the control connection (NOBODY: the
+ * only one). */
+static int
+on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	struct ftp *h = arg;
+
+	if (purpose == CURLSOCKTYPE_IPCXN && h->ctlfd == CURL_SOCKET_BAD)
+		h->ctlfd = fd;
+	return CURL_SOCKOPT_OK;
+}
+
+/*
+ * Set the transfer up: the URL names the host as written (curlopt_common
+ * sends it to the c-ares address) and, with a file, its path escaped
+ * whole, so that curl's NOCWD method asks "SIZE /pub/x" exactly as
+ * written: a leading '/' is from the server's root, none from the login
+ * folder. 0, or -1 with p->r set.
+ */
 static int
 ftp_start(struct probe *p)
 {
-	result_set(&p->r, CHECK_UNKNOWN, "ftp checks are not built yet");
-	return -1;
+	const struct server_conf *sc = p->sc;
+	struct ftp	*h;
+	CURL		*c;
+	char		 url[FTP_URL_MAX], *esc = NULL;
+	const char	*file = sc->o.file, *lb, *rb;
+	int		 n;
+
+	h = xcalloc(1, sizeof(*h));
+	p->priv = h;
+	h->p = p;
+	h->ctlfd = CURL_SOCKET_BAD;
+	h->banner_us = -1;
+	if ((c = h->easy = curlopt_get()) == NULL) {
+		result_set(&p->r, CHECK_UNKNOWN, "curl_easy_init failed");
+		return -1;
+	}
+	h->launch_us = probe_elapsed_us(p);
+	if (curlopt_common(p, c, h->errbuf, &h->connect_to) == -1)
+		return -1;
+	lb = strchr(sc->host, ':') != NULL ? "[" : "";
+	rb = *lb != '\0' ? "]" : "";
+	if (file != NULL && *file != '\0') {
+		if (file[strlen(file) - 1] == '/') {
+			result_set(&p->r, CHECK_UNKNOWN, "file %s names a "
+			    "folder; give a file", file);
+			return -1;
+		}
+		snprintf(h->path, sizeof(h->path), "%s", file);
+		if ((esc = curl_easy_escape(c, file, 0)) == NULL) {
+			result_set(&p->r, CHECK_UNKNOWN, "out of memory");
+			return -1;
+		}
+		n = snprintf(url, sizeof(url), "%s://%s%s%s:%d/%s", sc->scheme,
+		    lb, sc->host, rb, sc->port, esc);
+		curl_free(esc);
+	} else {
+		/* A path in the URL keeps curl's meaning (from the login
+		 * folder). */
+		if (sc->path != NULL && strcmp(sc->path, "/") != 0)
+			snprintf(h->path, sizeof(h->path), "%s", sc->path);
+		n = snprintf(url, sizeof(url), "%s://%s%s%s:%d%s", sc->scheme,
+		    lb, sc->host, rb, sc->port, sc->path != NULL ? sc->path :
+		    "/");
+	}
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		result_set(&p->r, CHECK_UNKNOWN, "FTP URL over %d bytes",
+		    FTP_URL_MAX);
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_FTP_FILEMETHOD, (long)CURLFTPMETHOD_NOCWD);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_reply);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, h);
+	curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+	curl_easy_setopt(c, CURLOPT_DEBUGDATA, h);
+	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+	if (sc->o.starttls && !sc->implicit_tls) {
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		curl_easy_setopt(c, CURLOPT_FTPSSLAUTH, (long)CURLFTPAUTH_TLS);
+	}
+	if (engine_curl_add(p->eng, c) == -1) {
+		result_set(&p->r, CHECK_UNKNOWN, "cannot start the transfer");
+		return -1;
+	}
+	return 0;
 }
 
 static void
 ftp_release(struct probe *p)
 {
+	struct ftp *h = p->priv;
+
+	if (h == NULL)
+		return;
+	if (h->easy != NULL) {
+		engine_curl_remove(p->eng, h->easy);
+		curlopt_put(h->easy);
+	}
+	curl_slist_free_all(h->connect_to);
+	free(h);
+	p->priv = NULL;
 }
 
-const struct check_ops check_ftp_ops = {
-	.name = "ftp",
-	.start = ftp_start,
-	.release = ftp_release,
-};
+/* What the session waits for, from curl's timers and the last command. */
+static const char *
+ftp_phase(struct probe *p)
+{
+	struct ftp	*h = p->priv;
+	const char	*ph;
+
+	if (h == NULL || h->easy == NULL)
+		return NULL;
+	if (h->banner_us < 0) {
+		ph = curlopt_phase(h->easy, p->sc->implicit_tls, "the banner");
+		return ph != NULL && strcmp(ph, "the end of the answer") != 0 ?
+		    ph : "the banner";
+	}
+	if (strcmp(h->cmd, "AUTH") == 0 && !h->awaiting)
+		return "the TLS handshake";
+	if (strcmp(h->cmd, "USER") == 0 || strcmp(h->cmd, "PASS") == 0)
+		return "the login answer";
+	if (h->cmd[0] == '\0')
+		return "the first command";
+	snprintf(h->phase, sizeof(h->phase), "the %s answer", h->cmd);
+	return h->phase;
+}
+
+/* After the banner: what curl was waiting for when the server left. */
+static void
+closed_message(struct probe *p, struct ftp *h)
+{
+	if (h->banner_us < 0)
+		result_set(&p->r, CHECK_CRITICAL, "connection closed before "
+		    "the banner");
+	else if (h->replies <= 1)
+		result_set(&p->r, CHECK_CRITICAL, "connection closed after "
+		    "the banner");
+	else
+		result_set(&p->r, CHECK_CRITICAL, "connection closed waiting "
+		    "for %s", ftp_phase(p));
+}
+
+/*
+ * The transfer ended: judge it. Curl's code says what failed; the last
+ * reply line says why, in the server's words.
+ */
+static void
+ftp_done(struct probe *p, int code)
+{
+	const struct server_conf *sc = p->sc;
+	struct ftp	*h = p->priv;
+	curl_off_t	 size = -1;
+	const char	*user = sc->o.user != NULL ? sc->o.user : "anonymous";
+	const char	*tls = sc->implicit_tls || sc->o.starttls ?
+			    " with TLS" : "";
+
+	curlopt_times(p, h->easy, h->launch_us);
+	p->r.firstbyte_us = h->banner_us;
+	switch (code) {
+	case CURLE_OK:
+		curl_easy_getinfo(h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+		    &size);
+		if (h->path[0] == '\0')
+			result_set(&p->r, CHECK_OK, "logged in as %s%s in "
+			    "%.1f ms", user, tls, p->r.total_us / 1000.0);
+		else if (size < 0)
+			result_set(&p->r, CHECK_WARNING, "logged in as %s%s; "
+			    "no size for file %s (SIZE not supported?), so "
+			    "not known to exist", user, tls, h->path);
+		else
+			result_set(&p->r, CHECK_OK, "logged in as %s%s, file "
+			    "%s %lld bytes in %.1f ms", user, tls, h->path,
+			    (long long)size, p->r.total_us / 1000.0);
+		break;
+	case CURLE_WRITE_ERROR:
+		if (h->bad_banner) {
+			result_set(&p->r, CHECK_CRITICAL, "greeting is not "
+			    "FTP: \"%s\"", h->reply);
+			break;
+		}
+		curlopt_error(p, h->easy, code, h->errbuf, ftp_phase(p));
+		break;
+	case CURLE_REMOTE_FILE_NOT_FOUND:
+		result_set(&p->r, CHECK_CRITICAL, "file %s missing (%.3s)",
+		    h->path, h->reply);
+		break;
+	case CURLE_REMOTE_ACCESS_DENIED:
+		result_set(&p->r, CHECK_CRITICAL, "access to %s denied: %s",
+		    h->path[0] != '\0' ? h->path : "/", h->reply);
+		break;
+	case CURLE_LOGIN_DENIED:
+		result_set(&p->r, CHECK_CRITICAL, "login failed as %s: %s",
+		    user, h->reply);
+		break;
+	case CURLE_USE_SSL_FAILED:
+		result_set(&p->r, CHECK_CRITICAL, "AUTH TLS refused: %s",
+		    h->reply);
+		break;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_FTP_WEIRD_PASS_REPLY:
+	case CURLE_FTP_WEIRD_PASV_REPLY:
+	case CURLE_FTP_WEIRD_227_FORMAT:
+		if (h->replies <= 1 && h->banner_us >= 0)
+			result_set(&p->r, CHECK_CRITICAL, "banner is not 220: "
+			    "%s", h->reply);
+		else
+			result_set(&p->r, CHECK_CRITICAL, "bad answer to %s: "
+			    "%s", h->cmd, h->reply);
+		break;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+		if (h->ctlfd != CURL_SOCKET_BAD && p->r.connect_us >= 0 &&
+		    (!sc->implicit_tls || p->r.tls_us >= 0)) {
+			closed_message(p, h);
+			break;
+		}
+		curlopt_error(p, h->easy, code, h->errbuf, ftp_phase(p));
+		break;
+	default:
+		curlopt_error(p, h->easy, code, h->errbuf, ftp_phase(p));
+		break;
+	}
+	probe_done(p);
+}

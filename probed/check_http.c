@@ -97,7 +97,7 @@ http_start(struct probe *p)
 
 	h = xcalloc(1, sizeof(*h));
 	p->priv = h;
-	if ((c = h->easy = curl_easy_init()) == NULL) {
+	if ((c = h->easy = curlopt_get()) == NULL) {
 		result_set(&p->r, CHECK_UNKNOWN, "curl_easy_init failed");
 		return -1;
 	}
@@ -115,11 +115,14 @@ http_start(struct probe *p)
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	else if (strcasecmp(sc->o.method, "GET") != 0)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, sc->o.method);
+	/* A new connection per check, closed by the server as it answers:
+	 * no connection left idle, no TIME_WAIT piling up on our side. */
+	h->headers = curl_slist_append(NULL, "Connection: close");
 	if (sc->o.host != NULL) {
 		snprintf(line, sizeof(line), "Host: %s", sc->o.host);
-		h->headers = curl_slist_append(NULL, line);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+		h->headers = curl_slist_append(h->headers, line);
 	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
 	if (sc->o.follow) {
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
@@ -143,7 +146,7 @@ http_release(struct probe *p)
 		return;
 	if (h->easy != NULL) {
 		engine_curl_remove(p->eng, h->easy);
-		curl_easy_cleanup(h->easy);
+		curlopt_put(h->easy);
 	}
 	curl_slist_free_all(h->connect_to);
 	curl_slist_free_all(h->headers);

@@ -111,7 +111,7 @@ const struct check_ops check_ping_ops = {
 
 static struct icmpsock	 sock4 = { AF_INET, -1, 0, NULL };
 static struct icmpsock	 sock6 = { AF_INET6, -1, 0, NULL };
-static uint16_t		 ident;		/* echo id on raw sockets */
+static uint16_t		 ident;		/* echo id on raw sockets; not 0 */
 static uint16_t		 next_seq;
 static struct ping	**slots;	/* checks in flight by slot */
 static uint32_t		 nslots;
@@ -135,7 +135,6 @@ check_ping_init(const struct conf *c)
 			any = 1;
 	if (!any)
 		return;
-	ident = (uint16_t)(random() ^ getpid());
 	if (sock_open(&sock4) == -1)
 		log_warn("ping: no ICMP socket for IPv4 yet");
 	if (sock_open(&sock6) == -1 && errno != EAFNOSUPPORT)
@@ -179,6 +178,8 @@ sock_open(struct icmpsock *s)
 		    SOCK_CLOEXEC, proto);
 	if (fd == -1)
 		return -1;
+	while (ident == 0)
+		ident = (uint16_t)random();
 	if (raw && s->family == AF_INET) {
 		mask = ~(1u << ICMP_ECHOREPLY);
 		if (setsockopt(fd, SOL_RAW, ICMP_FILTER, &mask,
@@ -311,8 +312,12 @@ ping_start(struct probe *p)
 	pg->t0 = mono_us();
 	pg->give_up = p->deadline_mono - margin;
 	window = pg->give_up - pg->t0;
-	if (window < 0)
+	if (window <= 0) {
+		/* Name resolution took the time: let the engine's deadline
+		 * say so, rather than call every echo lost. */
 		window = 0;
+		pg->give_up = p->deadline_mono + 1000000;
+	}
 	pg->spacing = SPACING_US;
 	if (pg->spacing > window / 2 / pg->count)
 		pg->spacing = window / 2 / pg->count;

@@ -111,11 +111,16 @@ on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
 		sc = xcalloc(1, sizeof(*sc));
 		sc->g = g;
 		sc->fd = fd;
+		if ((sc->ev = event_new(g->base, fd, ev, on_socket, sc)) ==
+		    NULL)
+			fatalx("curl: event_new");
 		curl_multi_assign(g->multi, fd, sc);
-	} else
-		event_free(sc->ev);
-	if ((sc->ev = event_new(g->base, fd, ev, on_socket, sc)) == NULL ||
-	    event_add(sc->ev, NULL) == -1) {
+	} else {
+		/* Same event, new interest: no free and no allocation. */
+		event_del(sc->ev);
+		event_assign(sc->ev, g->base, fd, ev, on_socket, sc);
+	}
+	if (event_add(sc->ev, NULL) == -1) {
 		log_warnx("curl: cannot watch socket %d", (int)fd);
 		return -1;
 	}

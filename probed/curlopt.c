@@ -14,6 +14,44 @@
 #include "curlopt.h"
 #include "probed.h"
 
+#define POOL_MAX	256	/* idle easy handles kept for reuse */
+
+static CURL	*pool[POOL_MAX];
+static size_t	 npool;
+
+/*
+ * An easy handle: from the pool of idle ones (reset, but with its buffers
+ * still allocated, which saves an allocation storm per check) or new.
+ * NULL if curl cannot make one.
+ */
+CURL *
+curlopt_get(void)
+{
+	if (npool > 0)
+		return pool[--npool];
+	return curl_easy_init();
+}
+
+/* Give back a handle already removed from the multi handle. */
+void
+curlopt_put(CURL *c)
+{
+	if (c == NULL)
+		return;
+	if (npool < POOL_MAX) {
+		curl_easy_reset(c);
+		pool[npool++] = c;
+	} else
+		curl_easy_cleanup(c);
+}
+
+void
+curlopt_pool_free(void)
+{
+	while (npool > 0)
+		curl_easy_cleanup(pool[--npool]);
+}
+
 /*
  * Options every curl check sets: where to connect (the address c-ares
  * found, so curl's own resolver is never used), a fresh connection, a
@@ -52,6 +90,9 @@ curlopt_common(struct probe *p, CURL *c, char *errbuf,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR,
 	    "http,https,ftp,ftps");
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	/* A check goes to the server itself, never through a proxy that
+	 * the environment happens to name. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	if (sc->o.insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -10,6 +10,9 @@
 
 struct probe;
 
+CURL		*curlopt_get(void);
+void		 curlopt_put(CURL *);
+void		 curlopt_pool_free(void);
 int		 curlopt_common(struct probe *, CURL *, char *errbuf,
 		    struct curl_slist **connect_to);
 void		 curlopt_times(struct probe *, CURL *, int64_t launch_us);

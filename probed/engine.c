@@ -29,6 +29,7 @@
 #include "xmalloc.h"
 
 #include "curlglue.h"
+#include "curlopt.h"
 #include "engine.h"
 #include "probed.h"
 #include "resolver.h"
@@ -665,7 +666,8 @@ finish(struct probe *p)
 	else if (p->priv != NULL)
 		resolver_cancel(p->priv);
 	event_free(p->timer);
-	if (p->r.total_us < 0)
+	/* A ping with no reply has no latency; anything else took this. */
+	if (p->r.total_us < 0 && p->sc->kind != KIND_PING)
 		p->r.total_us = probe_elapsed_us(p);
 	e->running--;
 	e->checks++;
@@ -893,6 +895,7 @@ engine_free(struct engine *e)
 		writer_close(e->writer);
 	sched_free(e->sched);
 	curlglue_free(e->curl);
+	curlopt_pool_free();
 	resolver_free(e->resolver);
 	for (i = 0; i < e->ndnschans; i++) {
 		dnschan_free(e->dnschans[i].chan);

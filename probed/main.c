@@ -79,6 +79,7 @@ main(int argc, char **argv)
 	struct conf		*conf;
 	struct ctl		*ctl;
 	struct event		*sighup, *sigterm, *sigint;
+	struct event_config	*cfg;
 	char			*pidpath, *err = NULL;
 	int			 pidfd;
 
@@ -109,8 +110,14 @@ main(int argc, char **argv)
 		fatalx("libevent: no pthreads support");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
-	if ((m.base = event_base_new()) == NULL)
+	if ((cfg = event_config_new()) == NULL)
+		fatalx("event_config_new");
+	/* curl changes a socket's interest often: let epoll see one change
+	 * per socket per loop turn instead of each step. */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	if ((m.base = event_base_new_with_config(cfg)) == NULL)
 		fatalx("event_base_new");
+	event_config_free(cfg);
 	check_ping_init(conf);	/* raw socket while still root */
 	if ((m.eng = engine_new(m.base, conf, &err)) == NULL)
 		fatalx("%s", err);

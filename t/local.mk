@@ -3,6 +3,7 @@ include $(srcdir)/t/conf.mk
 include $(srcdir)/t/state.mk
 include $(srcdir)/t/badserver.mk
 include $(srcdir)/t/ctl.mk
+include $(srcdir)/t/exec.mk
 
 # Integration tests run the built daemons; t/servers.sh starts the servers.
 TESTS += t/test_probed.sh t/test_archives.sh

@@ -866,7 +866,8 @@ START_TEST(every_set_keyword_is_parsed)
 	    "set max-concurrent 200\n"
 	    "set exec-max 2\n"
 	    "set flap-low 10\n"
-	    "set flap-high 40\n");
+	    "set flap-high 40\n"
+	    "set archives off\n");
 
 	ck_assert_str_eq(c->state_dir, "/srv/tocsin");
 	ck_assert_str_eq(c->control, "/run/tocsin.sock");
@@ -882,8 +883,21 @@ START_TEST(every_set_keyword_is_parsed)
 	ck_assert_uint_eq(c->exec_max, 2);
 	ck_assert_uint_eq(c->flap_low, 10);
 	ck_assert_uint_eq(c->flap_high, 40);
+	ck_assert_int_eq(c->no_archives, 1);
 	ck_assert_uint_eq(c->nservers, 0);
 	conf_free(c);
+}
+END_TEST
+
+START_TEST(set_user_is_the_daemon_user_not_a_login)
+{
+	struct conf	*c = parse_ok("set user tocsin\nserver a ftp://a\n");
+
+	ck_assert_str_eq(c->user, "tocsin");
+	ck_assert_ptr_null(server(c, "a")->o.user);
+	conf_free(c);
+	assert_errors("set archives maybe\n",
+	    "t.conf:1: bad value 'maybe' for 'archives' (on or off)\n");
 }
 END_TEST
 
@@ -1173,6 +1187,39 @@ START_TEST(unterminated_block_in_included_file_is_its_own)
 }
 END_TEST
 
+START_TEST(large_config_file_is_read_whole)
+{
+	struct conf	*c;
+	FILE		*fp;
+	char		 id[32];
+	int		 i;
+
+	/* well past the first read buffer (64 KiB) */
+	ck_assert_ptr_nonnull(fp = fopen(at("large.conf"), "w"));
+	for (i = 0; i < 4000; i++)
+		fprintf(fp, "server s%d tcp://s%d.example.net:22 # padding\n",
+		    i, i);
+	ck_assert_int_eq(fclose(fp), 0);
+	c = load_ok("large.conf");
+	ck_assert_uint_eq(c->nservers, 4000);
+	snprintf(id, sizeof(id), "s%d", 3999);
+	ck_assert_int_eq(server(c, id)->line, 4000);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(nul_byte_in_file_is_reported)
+{
+	FILE	*fp;
+
+	ck_assert_ptr_nonnull(fp = fopen(at("nul.conf"), "w"));
+	ck_assert_uint_eq(fwrite("server a\0 http://a\n", 1, 20, fp), 20);
+	ck_assert_int_eq(fclose(fp), 0);
+	assert_load_errors("nul.conf",
+	    fmt("%s: file holds a NUL byte\n", at("nul.conf")));
+}
+END_TEST
+
 START_TEST(missing_config_file_is_reported)
 {
 	assert_load_errors("nowhere.conf",
@@ -1231,6 +1278,7 @@ conf_suite(void)
 	tcase_add_test(tc, url_parts_are_split);
 	tcase_add_test(tc, every_server_option_is_parsed);
 	tcase_add_test(tc, every_set_keyword_is_parsed);
+	tcase_add_test(tc, set_user_is_the_daemon_user_not_a_login);
 	tcase_add_test(tc, contacts_are_parsed);
 	tcase_add_test(tc, depends_on_names_an_id_or_a_farm_member);
 	tcase_add_test(tc, conf_summary_counts_with_plurals);
@@ -1245,6 +1293,8 @@ conf_suite(void)
 	tcase_add_test(tc, include_nesting_is_bounded);
 	tcase_add_test(tc, error_in_included_file_names_that_file_and_line);
 	tcase_add_test(tc, unterminated_block_in_included_file_is_its_own);
+	tcase_add_test(tc, large_config_file_is_read_whole);
+	tcase_add_test(tc, nul_byte_in_file_is_reported);
 	tcase_add_test(tc, missing_config_file_is_reported);
 	suite_add_tcase(s, tc);
 	return s;

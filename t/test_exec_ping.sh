@@ -8,12 +8,19 @@
 # sockets, namespaces); exits 77 (skip) otherwise. One line per assertion,
 # then "N passed, M failed"; exits 1 on any failure.
 #
-# TOCSIN_PROBED: the daemon (default /tmp/pb/tocsin-probed).
+# TOCSIN_PROBED: the daemon (default $TOCSIN_BUILD/probed/tocsin-probed
+# under make check, else /tmp/pb/tocsin-probed).
 # TOCSIN_PLUGINS: the plugins' folder (default /usr/lib/nagios/plugins).
 # TOCSIN_KEEP=1 keeps the test folder (it is kept anyway on failure).
 set -u
 
-PROBED=${TOCSIN_PROBED:-/tmp/pb/tocsin-probed}
+if [ -n "${TOCSIN_PROBED:-}" ]; then
+    PROBED=$TOCSIN_PROBED
+elif [ -n "${TOCSIN_BUILD:-}" ]; then
+    PROBED=$TOCSIN_BUILD/probed/tocsin-probed
+else
+    PROBED=/tmp/pb/tocsin-probed
+fi
 PLUG=${TOCSIN_PLUGINS:-/usr/lib/nagios/plugins}
 srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 
@@ -232,7 +239,8 @@ result killed critical "killed by signal 9"
 result zeros ok "\\?{255}"
 result bigtext ok "BIG OK - a megabyte follows"
 result flood unknown "plugin printed more than 16 MiB, killed: y"
-result disk ok "DISK OK - free space: .*"
+# The real root file system: its state is whatever it is.
+result disk "(ok|warning|critical)" "DISK (OK|WARNING|CRITICAL) - free space: .*"
 result load ok "LOAD OK - total load average: .*"
 result lo ok "loss 0% \\(5/5 replies\\), rtt median [0-9.]+ ms min [0-9.]+ max [0-9.]+"
 if ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1'; then
@@ -248,7 +256,8 @@ result slow critical "timeout after 3s waiting for the plugin" 10
 sleep 0.5
 check "slow: the timed-out plugin (pid ${SLOWPID:-?}) is gone, not a zombie" \
     test -n "$SLOWPID" -a ! -e "/proc/${SLOWPID:-0}"
-check "slow: no $SLOW sleep survives its timeout" [ "$(sleeps $SLOW)" = 0 ]
+check "slow: at most one $SLOW sleep at a time (a retry may run)" \
+    [ "$(sleeps $SLOW)" -le 1 ]
 
 # Let every server run a few times, then look for zombies.
 sleep 4

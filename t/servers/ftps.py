@@ -3,10 +3,12 @@
 started by t/servers.sh (start_ftp). Needs python3-pyftpdlib and
 python3-openssl (pyftpdlib's TLS_FTPHandler is built on PyOpenSSL).
 
-  ftps.py PORT DIR CERT KEY USER PASSWORD
+  ftps.py PORT DIR CERT KEY USER PASSWORD [implicit]
 
 Serves DIR read-write to USER and read-only to anonymous on 127.0.0.1:PORT;
-TLS is offered, not required, on control and data connections.
+TLS is offered, not required, on control and data connections. With
+"implicit", TLS starts at connect, before the banner (ftps://, port 990
+style), and AUTH is refused.
 """
 import sys
 
@@ -27,15 +29,29 @@ class DTPHandler(TLS_DTPHandler):
         return super().readable()
 
 
+class ImplicitFTPHandler(TLS_FTPHandler):
+    """TLS before anything else; the banner follows the handshake."""
+
+    def handle(self):
+        self.secure_connection(self.ssl_context)
+
+    def handle_ssl_established(self):
+        TLS_FTPHandler.handle(self)
+
+    def ftp_AUTH(self, line):
+        self.respond("503 TLS is on already (implicit).")
+
+
 def main():
-    if len(sys.argv) != 7:
+    if len(sys.argv) not in (7, 8) or (len(sys.argv) == 8 and
+                                       sys.argv[7] != "implicit"):
         print(__doc__, file=sys.stderr)
         return 2
-    port, root, cert, key, user, password = sys.argv[1:]
+    port, root, cert, key, user, password = sys.argv[1:7]
     auth = DummyAuthorizer()
     auth.add_user(user, password, root, perm="elradfmwMT")
     auth.add_anonymous(root)
-    handler = TLS_FTPHandler
+    handler = ImplicitFTPHandler if len(sys.argv) == 8 else TLS_FTPHandler
     handler.dtp_handler = DTPHandler
     handler.certfile = cert
     handler.keyfile = key

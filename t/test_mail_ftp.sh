@@ -1,0 +1,300 @@
+#!/bin/bash
+# t/test_mail_ftp.sh: the ftp, smtp, pop3 and imap checks against real
+# servers on 127.0.0.1 high ports: pyftpdlib (anonymous, a user, explicit
+# and implicit TLS), aiosmtpd (plain, STARTTLS, implicit TLS), dovecot
+# (POP3 and IMAP, plain, STLS/STARTTLS, TLS; good and bad logins, the bad
+# ones on 127.0.0.9), pyftpdlib that never answers QUIT (curl waits for
+# that answer with a blocking poll: the daemon must not), and t/badserver
+# (banner then close, a garbage banner, silence). Asserts each server's state and message as tocsinctl
+# shows them (or, without tocsinctl, as the daemon's debug log says them),
+# the latency parts, and a clean exit (no sanitizer report).
+#
+# TOCSIN_PROBED names the daemon (default $TOCSIN_BUILD/probed/tocsin-probed,
+# else /tmp/pb/tocsin-probed); TOCSINCTL the client (default beside it).
+set -u
+if [ -z "${TOCSIN_PROBED:-}" ]; then
+    if [ -n "${TOCSIN_BUILD:-}" ]; then
+        TOCSIN_PROBED=$TOCSIN_BUILD/probed/tocsin-probed
+    else
+        TOCSIN_PROBED=/tmp/pb/tocsin-probed
+    fi
+fi
+[ -n "${TOCSINCTL:-}" ] || TOCSINCTL=$(dirname "$TOCSIN_PROBED")/tocsinctl
+export TOCSIN_PROBED TOCSINCTL
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+
+if [ ! -x "$PROBED" ]; then
+    echo "FAIL - no tocsin-probed at $PROBED (set TOCSIN_PROBED)"
+    exit 1
+fi
+
+# Without tocsinctl, read states and messages from the debug log instead:
+# "ID: STATUS N ms: MESSAGE" per result, "ID: OLD -> NEW (event N): ..."
+# per hard change.
+if [ ! -x "$TOCSINCTL" ]; then
+    echo "# no tocsinctl at $TOCSINCTL: reading the daemon's log"
+    USE_LOG=1
+    probed_start() {
+        PROBED_CONF=$1
+        "$PROBED" -f -d -c "$PROBED_CONF" >>"$T/probed.log" 2>&1 &
+        PROBED_PID=$!
+        local i=0
+        while [ $i -lt 100 ]; do
+            grep -q "started:" "$T/probed.log" && return 0
+            kill -0 "$PROBED_PID" 2>/dev/null || break
+            sleep 0.1
+            i=$((i + 1))
+        done
+        echo "tocsin-probed did not start; its log:" >&2
+        cat "$T/probed.log" >&2
+        return 1
+    }
+    field() {
+        local id=$1 re
+        re=$(printf '%s' "$id" | sed 's/[.[\*^$/]/\\&/g')
+        case $2 in
+        state)
+            sed -n "s/^tocsin-probed: $re: [a-z]* -> \([a-z]*\) (event .*/\1/p" \
+                "$T/probed.log" | tail -n 1 ;;
+        message)
+            sed -n "s/^tocsin-probed: $re: [a-z]* [0-9.]* ms: //p" \
+                "$T/probed.log" | tail -n 1 ;;
+        checks)
+            grep -c "^tocsin-probed: $re: [a-z]* [0-9.]* ms: " \
+                "$T/probed.log" ;;
+        esac
+    }
+else
+    USE_LOG=0
+fi
+
+start_ftp || exit 1
+start_smtp || exit 1
+start_dovecot || exit 1
+for m in banner-close garbage-banner silent; do
+    start_badserver "$m" || exit 1
+done
+# Implicit FTPS (TLS before the banner): t/servers/ftps.py in its implicit
+# mode, beside start_ftp's explicit one.
+if [ -n "${FTPS_PORT:-}" ]; then
+    _srv_setport FTPS_IMPLICIT_PORT &&
+        _srv_spawn ftps-implicit $SERVERS_ASUSER $SERVERS_PY \
+            "$SERVERS_TDIR/servers/ftps.py" "$FTPS_IMPLICIT_PORT" \
+            "$T/ftp/home" "$TLS_CERT" "$TLS_KEY" tocsin secret implicit &&
+        _srv_wait ftps-implicit "t:$FTPS_IMPLICIT_PORT" || exit 1
+fi
+
+# An FTP server that takes QUIT and never answers it nor closes.
+cat >"$T/ftp-noquit.py" <<'PYEOF'
+import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+
+
+class NoQuit(FTPHandler):
+    def ftp_QUIT(self, line):
+        pass
+
+
+auth = DummyAuthorizer()
+auth.add_anonymous(sys.argv[2])
+NoQuit.authorizer = auth
+FTPServer(("127.0.0.1", int(sys.argv[1])), NoQuit).serve_forever()
+PYEOF
+_srv_setport FTP_NOQUIT_PORT &&
+    _srv_spawn ftp-noquit $SERVERS_ASUSER $SERVERS_PY "$T/ftp-noquit.py" \
+        "$FTP_NOQUIT_PORT" "$T/ftp/anon" &&
+    _srv_wait ftp-noquit "t:$FTP_NOQUIT_PORT" || exit 1
+
+printf 'secret\n' >"$T/pw"
+printf 'wrong\n' >"$T/badpw"
+chmod 600 "$T/pw" "$T/badpw"
+H=127.0.0.1
+BAD=$DOVECOT_BADLOGIN_ADDR
+BC=$BAD_BANNER_CLOSE_PORT
+GB=$BAD_GARBAGE_BANNER_PORT
+SI=$BAD_SILENT_PORT
+LOGIN="user tocsin password-file $T/pw"
+BADLOGIN="user tocsin password-file $T/badpw"
+
+{
+cat <<CONF
+set state-dir $T/state
+set interval 2s
+set timeout 2s
+set retries 1
+set retry-interval 1s
+set archives off
+
+server ftp_anon ftp://$H:$FTP_PORT/
+server ftp_anon_file ftp://$H:$FTP_PORT/ file /pub/hello.txt
+server ftp_url_path ftp://$H:$FTP_PORT/pub/hello.txt
+server ftp_user ftp://$H:$FTP_AUTH_PORT/ $LOGIN file pub/hello.txt
+server ftp_missing_file ftp://$H:$FTP_PORT/ file /pub/missing.txt
+server ftp_no_anonymous ftp://$H:$FTP_AUTH_PORT/ timeout 6s
+server ftp_bad_password ftp://$H:$FTP_AUTH_PORT/ $BADLOGIN timeout 6s
+server ftp_starttls_refused ftp://$H:$FTP_PORT/ starttls
+server ftp_banner_close ftp://$H:$BC/
+server ftp_garbage_banner ftp://$H:$GB/
+server ftp_silent ftp://$H:$SI/
+server ftp_no_quit_answer ftp://$H:$FTP_NOQUIT_PORT/ file /pub/hello.txt
+
+server smtp smtp://$H:$SMTP_PORT
+server smtp_expect smtp://$H:$SMTP_PORT expect "Python SMTP"
+server smtp_expect_wrong smtp://$H:$SMTP_PORT expect "Postfix"
+server smtp_starttls smtp://localhost:$SMTP_STARTTLS_PORT starttls insecure
+server smtp_starttls_verify smtp://localhost:$SMTP_STARTTLS_PORT starttls
+server smtp_starttls_missing smtp://$H:$SMTP_PORT starttls
+server smtps smtps://localhost:$SMTPS_PORT insecure
+server smtp_banner_close smtp://$H:$BC
+server smtp_garbage_banner smtp://$H:$GB
+server smtp_silent smtp://$H:$SI
+
+server pop3 pop3://$H:$POP3_PORT
+server pop3_login pop3://$H:$POP3_PORT $LOGIN
+server pop3_bad_login pop3://$BAD:$POP3_PORT $BADLOGIN timeout 5s
+server pop3_stls pop3://$H:$POP3_PORT starttls insecure $LOGIN
+server pop3s pop3s://$H:$POP3S_PORT insecure $LOGIN
+server pop3s_verify pop3s://$H:$POP3S_PORT
+server pop3_garbage_banner pop3://$H:$GB
+
+server imap imap://$H:$IMAP_PORT
+server imap_expect imap://$H:$IMAP_PORT expect "Dovecot"
+server imap_login imap://$H:$IMAP_PORT $LOGIN
+server imap_bad_login imap://$BAD:$IMAP_PORT $BADLOGIN timeout 5s
+server imap_starttls imap://$H:$IMAP_PORT starttls insecure $LOGIN
+server imaps imaps://$H:$IMAPS_PORT insecure $LOGIN
+server imaps_verify imaps://$H:$IMAPS_PORT
+server imap_garbage_banner imap://$H:$GB
+server imap_silent imap://$H:$SI
+CONF
+if [ -n "${FTPS_PORT:-}" ]; then
+    cat <<CONF
+server ftp_starttls ftp://localhost:$FTPS_PORT/ starttls insecure $LOGIN file /pub/hello.txt
+server ftp_starttls_verify ftp://localhost:$FTPS_PORT/ starttls
+server ftps_implicit ftps://localhost:$FTPS_IMPLICIT_PORT/ insecure file /pub/hello.txt
+server ftps_implicit_verify ftps://localhost:$FTPS_IMPLICIT_PORT/
+CONF
+fi
+} >"$T/probed.conf"
+
+"$PROBED" -t -c "$T/probed.conf" | grep -q "config ok" &&
+    pass "-t says config ok" || failed "-t on the test config"
+probed_start "$T/probed.conf" || exit 1
+
+# expect ID STATE REGEX [SECONDS]: the state, then the message.
+expect() {
+    expect_state "$1" "$2" "${4:-20}"
+    assert_match "$1" message "$3"
+}
+
+# FTP
+expect ftp_anon up "^logged in as anonymous in [0-9.]+ ms$"
+expect ftp_anon_file up "^logged in as anonymous, file /pub/hello.txt 18 bytes in [0-9.]+ ms$"
+expect ftp_url_path up "file /pub/hello.txt 18 bytes"
+expect ftp_user up "^logged in as tocsin, file pub/hello.txt 18 bytes in"
+expect ftp_missing_file down "^file /pub/missing.txt missing \(550\)$"
+expect ftp_no_anonymous down "^login failed as anonymous: 530 " 30
+expect ftp_bad_password down "^login failed as tocsin: 530 Authentication failed" 30
+expect ftp_starttls_refused down "^AUTH TLS refused: 500 "
+expect ftp_banner_close down "^connection closed after the banner$"
+expect ftp_garbage_banner down "^greeting is not FTP: \"xyzzy garbage\"$"
+expect ftp_silent down "^timeout after 2s waiting for the banner$"
+expect ftp_no_quit_answer up "^logged in as anonymous, file /pub/hello.txt 18 bytes in"
+if [ -n "${FTPS_PORT:-}" ]; then
+    expect ftp_starttls up "^logged in as tocsin with TLS, file /pub/hello.txt 18 bytes in"
+    expect ftp_starttls_verify down "^TLS certificate not trusted"
+    expect ftps_implicit up "^logged in as anonymous with TLS, file /pub/hello.txt 18 bytes in"
+    expect ftps_implicit_verify down "^TLS certificate not trusted"
+else
+    echo "ok - SKIP ftp starttls, ftps: no python3-openssl, so no FTPS server"
+fi
+
+# SMTP
+expect smtp up "^banner 220 .*Python SMTP.*, EHLO ok in [0-9.]+ ms$"
+expect smtp_expect up "EHLO ok"
+expect smtp_expect_wrong down "^banner \"220 .*\" does not hold \"Postfix\"$"
+expect smtp_starttls up ", EHLO ok, STARTTLS ok in [0-9.]+ ms$"
+expect smtp_starttls_verify down "^TLS certificate not trusted"
+expect smtp_starttls_missing down "^STARTTLS required but not offered in the EHLO answer$"
+expect smtps up "^banner 220 .*, EHLO ok in"
+expect smtp_banner_close down "^connection closed after the banner$"
+expect smtp_garbage_banner down "^greeting is not SMTP: \"xyzzy garbage\"$"
+expect smtp_silent down "^timeout after 2s waiting for the banner$"
+
+# POP3
+expect pop3 up "^greeting \+OK .*Dovecot.* in [0-9.]+ ms$"
+expect pop3_login up ", logged in, 1 message, [0-9]+ bytes in"
+expect pop3_bad_login down "^login failed: -ERR \[AUTH\] Authentication failed" 30
+expect pop3_stls up ", STLS ok, logged in, 1 message"
+expect pop3s up ", logged in, 1 message"
+expect pop3s_verify down "^TLS certificate not trusted"
+expect pop3_garbage_banner down "^greeting is not POP3: \"xyzzy garbage\"$"
+
+# IMAP
+expect imap up "^greeting OK .*Dovecot.* in [0-9.]+ ms$"
+expect imap_expect up "^greeting OK"
+expect imap_login up ", logged in, 1 message in INBOX in"
+expect imap_bad_login down "^login failed: NO \[AUTHENTICATIONFAILED\]" 30
+expect imap_starttls up ", STARTTLS ok, logged in, 1 message in INBOX"
+expect imaps up ", logged in, 1 message in INBOX"
+expect imaps_verify down "^TLS certificate not trusted"
+expect imap_garbage_banner down "^greeting is not IMAP: \"xyzzy garbage\"$"
+expect imap_silent down "^timeout after 2s waiting for the greeting$"
+
+# Healthy checks kept their pace beside the hanging and failing servers
+# (and the FTP server that never answers QUIT, checked every 2 s).
+c1=$(field smtp checks)
+sleep 5
+c2=$(field smtp checks)
+[ "$((c2 - c1))" -ge 2 ] &&
+    pass "smtp checked $((c2 - c1)) times in 5 s beside bad servers" ||
+    failed "smtp checked $c1 -> $c2 in 5 s"
+
+# Latency parts: connect, TLS and banner (first byte) times.
+if [ "$USE_LOG" = 0 ]; then
+    ctl -j watch >"$T/watch.log" 2>&1 &
+    wpid=$!
+    sleep 5
+    kill "$wpid" 2>/dev/null
+    wait "$wpid" 2>/dev/null
+    if "$PY" - "$T/watch.log" <<'PYEOF'; then
+import json, sys
+seen = {}
+for line in open(sys.argv[1]):
+    try:
+        o = json.loads(line)
+    except Exception:
+        continue
+    if o.get("type") == "result":
+        seen[o["id"]] = o
+def parts(i, tls):
+    r = seen.get(i)
+    assert r, "no result for %s: %s" % (i, sorted(seen))
+    c, t, f, l = (r["connect_ms"], r["tls_ms"], r["firstbyte_ms"],
+                  r["latency_ms"])
+    assert c is not None and f is not None, r
+    assert c <= f <= l, r
+    if tls:
+        assert t is not None and c <= t <= l, r
+    else:
+        assert t is None, r
+for i in ("smtp", "pop3", "imap", "ftp_anon"):
+    parts(i, False)
+for i in ("smtps", "pop3s", "imaps", "smtp_starttls", "imap_starttls"):
+    parts(i, True)
+r = seen["smtp_banner_close"]
+assert r["firstbyte_ms"] is not None, r
+PYEOF
+        pass "latency parts: connect <= tls <= banner <= total"
+    else
+        failed "latency parts in the watch stream"
+    fi
+else
+    echo "ok - SKIP latency parts: they need tocsinctl's watch stream"
+fi
+
+finish
