@@ -187,11 +187,12 @@ spool_event_json(const struct spool_event *ev)
 	json_t	*o;
 	char	*s, *line;
 
-	o = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:b}",
+	o = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b}",
 	    "seq", (json_int_t)ev->seq, "id", ev->id,
 	    "time", (json_int_t)ev->time, "old", ev->old_state,
 	    "new", ev->new_state, "message", ev->message,
-	    "flapping", ev->flapping);
+	    "flapping", ev->flapping, "downtime", ev->downtime,
+	    "acked", ev->acked, "unreachable", ev->unreachable);
 	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
 		fatalx("spool: cannot encode event %" PRIu64, ev->seq);
 	json_decref(o);
@@ -231,6 +232,9 @@ spool_event_parse(const char *text, struct spool_event *ev)
 	copy_str(ev->new_state, sizeof(ev->new_state), o, "new");
 	copy_str(ev->message, sizeof(ev->message), o, "message");
 	ev->flapping = json_is_true(json_object_get(o, "flapping"));
+	ev->downtime = json_is_true(json_object_get(o, "downtime"));
+	ev->acked = json_is_true(json_object_get(o, "acked"));
+	ev->unreachable = json_is_true(json_object_get(o, "unreachable"));
 	json_decref(o);
 	return 0;
 }

@@ -4,7 +4,12 @@
  * STATE_DIR/spool/SEQ.json (SEQ zero-padded to 20 digits, so names sort
  * by number) holding one JSON object:
  *   {"seq":42,"id":"shop/web1","time":1700000000,"old":"up","new":"down",
- *    "message":"...","flapping":false}
+ *    "message":"...","flapping":false,"downtime":false,"acked":false,
+ *    "unreachable":false}
+ * flapping: the server flaps (the pager may hold back); downtime: inside
+ * scheduled downtime (no page); acked: the problem was acknowledged;
+ * unreachable: a server it depends on (depends-on) is hard down, so this
+ * one is probably not at fault (Nagios' UNREACHABLE).
  * A file is complete once it has its name: it is written as a temporary,
  * fsynced, renamed, and the folder fsynced. Sequence numbers only grow,
  * across restarts too (STATE_DIR/spool/seq holds the highest one reserved).
@@ -26,6 +31,9 @@ struct spool_event {
 	char		 new_state[16];
 	char		 message[256];
 	int		 flapping;
+	int		 downtime;
+	int		 acked;
+	int		 unreachable;
 };
 
 struct spool	*spool_open(const char *state_dir);

@@ -610,8 +610,22 @@ on_curl_done(void *priv, CURL *easy, CURLcode code)
 	p->ops->curl_done(p, code);
 }
 
+/* Is a server this one depends on hard down? */
+static int
+unreachable(struct engine *e, const struct target *t)
+{
+	struct target	*d;
+	size_t		 i;
+
+	for (i = 0; i < t->sc->ndeps; i++)
+		if ((d = engine_find(e, t->sc->deps[i]->id)) != NULL &&
+		    d->st.hard == HSTATE_DOWN)
+			return 1;
+	return 0;
+}
+
 static void
-fill_event(struct spool_event *ev, const struct target *t,
+fill_event(struct engine *e, struct spool_event *ev, const struct target *t,
     const struct state_change *chg)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -624,6 +638,9 @@ fill_event(struct spool_event *ev, const struct target *t,
 	snprintf(ev->message, sizeof(ev->message), "%s",
 	    t->st.message != NULL ? t->st.message : "");
 	ev->flapping = chg->flapping;
+	ev->downtime = chg->in_downtime;
+	ev->acked = chg->acked;
+	ev->unreachable = unreachable(e, t);
 }
 
 /* A change on disk: now the watchers may hear of it. */
@@ -696,7 +713,7 @@ finish(struct probe *p)
 	    time(NULL), &chg);
 	e->dirty = 1;
 	if (changed) {
-		fill_event(&ev, t, &chg);
+		fill_event(e, &ev, t, &chg);
 		copy = xmalloc(sizeof(*copy));
 		*copy = chg;
 		spoolq_event(e->spoolq, &ev, copy);

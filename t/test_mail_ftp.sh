@@ -32,7 +32,8 @@ fi
 
 # Without tocsinctl, read states and messages from the debug log instead:
 # "ID: STATUS N ms: MESSAGE" per result, "ID: OLD -> NEW (event N): ..."
-# per hard change.
+# per hard change that is spooled (a first "up" is not). With retries 1
+# and rise 1 (below), an ok result means up, else the last change says.
 if [ ! -x "$TOCSINCTL" ]; then
     echo "# no tocsinctl at $TOCSINCTL: reading the daemon's log"
     USE_LOG=1
@@ -56,8 +57,13 @@ if [ ! -x "$TOCSINCTL" ]; then
         re=$(printf '%s' "$id" | sed 's/[.[\*^$/]/\\&/g')
         case $2 in
         state)
-            sed -n "s/^tocsin-probed: $re: [a-z]* -> \([a-z]*\) (event .*/\1/p" \
-                "$T/probed.log" | tail -n 1 ;;
+            if [ "$(sed -n "s/^tocsin-probed: $re: \([a-z]*\) [0-9.]* ms: .*/\1/p" \
+                "$T/probed.log" | tail -n 1)" = ok ]; then
+                echo up
+            else
+                sed -n "s/^tocsin-probed: $re: [a-z]* -> \([a-z]*\) (event .*/\1/p" \
+                    "$T/probed.log" | tail -n 1
+            fi ;;
         message)
             sed -n "s/^tocsin-probed: $re: [a-z]* [0-9.]* ms: //p" \
                 "$T/probed.log" | tail -n 1 ;;
@@ -126,6 +132,7 @@ set state-dir $T/state
 set interval 2s
 set timeout 2s
 set retries 1
+set rise 1
 set retry-interval 1s
 set archives off
 

@@ -42,6 +42,7 @@ server tls https://localhost:$NGINX_TLS_PORT/health
 server tlsinsecure https://localhost:$NGINX_TLS_PORT/health insecure
 server expiring https://localhost:$NGINX_EXPIRING_PORT/health insecure cert-days 14
 server closed http://$H:$CLOSED/
+server behind http://$H:$N/wrong depends-on closed retries 4
 server tcpclosed tcp://$H:$CLOSED
 server tcpok tcp://$H:$N send "GET /health HTTP/1.0\\r\\n\\r\\n" expect "OK"
 server tcptls tcp://$H:$NGINX_TLS_PORT tls insecure
@@ -61,7 +62,7 @@ server notls https://$H:$BAD_NOTLS_PORT/ insecure
 server slow http://$H:$BAD_SLOW_PORT/ warn 1ms
 CONF
 
-"$PROBED" -t -c "$T/probed.conf" | grep -q "config ok: 31 servers, 0 farms, 1 contact" &&
+"$PROBED" -t -c "$T/probed.conf" | grep -q "config ok: 32 servers, 0 farms, 1 contact" &&
     pass "-t says config ok" || failed "-t on the test config"
 probed_start "$T/probed.conf" || exit 1
 
@@ -160,6 +161,11 @@ ls "$T/state/spool/"*.json >/dev/null 2>&1 && pass "spool has events" ||
     failed "spool is empty"
 grep -l '"id":"wrong"' "$T/state/spool/"*.json | xargs grep -q '"new":"down"' &&
     pass "spool: wrong went down" || failed "no spool event for wrong"
+
+expect_state behind down
+grep -l '"id":"behind"' "$T/state/spool/"*.json | xargs grep -q '"unreachable":true' &&
+    pass "spool: behind is marked unreachable (closed is down)" ||
+    failed "behind's event is not marked unreachable"
 
 # Control commands.
 ctl ack wrong "looking" >/dev/null &&

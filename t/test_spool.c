@@ -59,6 +59,8 @@ START_TEST(append_writes_a_file_that_reads_back)
 	ck_assert_ptr_nonnull(s = spool_open(dir));
 	mkevent(&ev, "shop/web1", "up", "down");
 	ev.flapping = 1;
+	ev.downtime = 1;
+	ev.unreachable = 1;
 	ck_assert_int_eq(spool_append(s, &ev), 0);
 	ck_assert_uint_eq(ev.seq, 1);
 	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
@@ -70,6 +72,9 @@ START_TEST(append_writes_a_file_that_reads_back)
 	ck_assert_str_eq(back.message, "HTTP 503 \"quoted\"\n");
 	ck_assert_int_eq(back.time, 1700000000);
 	ck_assert_int_eq(back.flapping, 1);
+	ck_assert_int_eq(back.downtime, 1);
+	ck_assert_int_eq(back.acked, 0);
+	ck_assert_int_eq(back.unreachable, 1);
 	spool_close(s);
 }
 END_TEST
