@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "daemon.h"
+#include "jsontext.h"
 #include "log.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -187,10 +188,11 @@ spool_event_json(const struct spool_event *ev)
 	json_t	*o;
 	char	*s, *line;
 
-	o = json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:b,s:b,s:b,s:b}",
-	    "seq", (json_int_t)ev->seq, "id", ev->id,
-	    "time", (json_int_t)ev->time, "old", ev->old_state,
-	    "new", ev->new_state, "message", ev->message,
+	/* jsontext: a server's message may hold any bytes. */
+	o = json_pack("{s:I,s:o,s:I,s:o,s:o,s:o,s:b,s:b,s:b,s:b}",
+	    "seq", (json_int_t)ev->seq, "id", jsontext(ev->id),
+	    "time", (json_int_t)ev->time, "old", jsontext(ev->old_state),
+	    "new", jsontext(ev->new_state), "message", jsontext(ev->message),
 	    "flapping", ev->flapping, "downtime", ev->downtime,
 	    "acked", ev->acked, "unreachable", ev->unreachable);
 	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)

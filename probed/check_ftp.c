@@ -367,6 +367,17 @@ ftp_done(struct probe *p, int code)
 			result_set(&p->r, CHECK_CRITICAL, "bad answer to %s: "
 			    "%s", h->cmd, h->reply);
 		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		/* Curl reports a 421 ("service not available, closing")
+		 * as a timeout. */
+		if (strncmp(h->reply, "421", 3) == 0) {
+			result_set(&p->r, CHECK_CRITICAL, "%s: %s",
+			    h->replies <= 1 ? "banner is not 220" :
+			    "server closing", h->reply);
+			break;
+		}
+		curlopt_error(p, h->easy, code, h->errbuf, ftp_phase(p));
+		break;
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:

@@ -59,8 +59,8 @@ struct proto {
 	const char	*name;		/* in "greeting is not SMTP" */
 	const char	*greeting;	/* "banner", "greeting" */
 	const char	*stls;		/* its STARTTLS command */
-	const char	*mailbox;	/* its mailbox command */
-	const char	*quit;
+	const char	*mailbox;	/* its mailbox command, after login */
+	const char	*quit;		/* its goodbye */
 	enum next	 (*line)(struct mail *, char *, size_t);
 };
 
@@ -70,14 +70,20 @@ struct mail {
 	const struct proto *pr;
 	enum step	 step;
 	int		 login;		/* user + password-file given */
+	int		 preauth;	/* IMAP: logged in by the greeting */
 	int		 stls_done;	/* STARTTLS or STLS succeeded */
 	int		 helo;		/* SMTP: EHLO refused, HELO used */
 	int		 offers_tls;	/* SMTP: STARTTLS in the EHLO answer */
 	int		 expect_seen;	/* `expect` found in the greeting */
+	int		 done;		/* p->r is set; finish when depth is 0 */
+	int		 depth;		/* on_conn frames running (conn calls
+					   back from within conn_starttls) */
 	unsigned	 lines;		/* lines of the reply being read */
+	int		 code;		/* SMTP: that reply's code */
 	unsigned	 sent;		/* commands sent; IMAP: the last tag */
 	char		 greeting[SHOWN_MAX + 1];
-	char		 mailbox[64];	/* "2 messages, 320 bytes" */
+	char		 mailbox[64];	/* ", logged in, 2 messages, ..." */
+	char		 phase[32];	/* what step_name() said last */
 	char		 password[PASSWORD_MAX];
 };
 
@@ -85,6 +91,7 @@ static int	 mail_start(struct probe *);
 static void	 mail_release(struct probe *);
 static const char *mail_phase(struct probe *);
 static void	 on_conn(struct conn *, enum conn_event, void *);
+static enum next session_event(struct mail *, struct conn *, enum conn_event);
 static enum next read_lines(struct mail *);
 static enum next smtp_line(struct mail *, char *, size_t);
 static enum next pop3_line(struct mail *, char *, size_t);
@@ -106,7 +113,7 @@ static enum next imap_next(struct mail *);
 static int	 pop3_status(const char *);
 static const char *skip_code(const char *);
 static void	 shown(char *, size_t, const char *);
-static const char *step_name(const struct mail *);
+static const char *step_name(struct mail *);
 static const char *hello_name(void);
 static int	 imap_quote(char *, size_t, const char *);
 static int	 has_crlf(const char *);
@@ -259,36 +266,45 @@ mail_release(struct probe *p)
 	p->priv = NULL;
 }
 
-/* What step m waits for, in words for "timeout ... waiting for X". */
+/*
+ * What step m waits for, in words for "timeout ... waiting for X"; the
+ * string lives in m until the next call.
+ */
 static const char *
-step_name(const struct mail *m)
+step_name(struct mail *m)
 {
-	const int	 is_smtp = m->pr == &smtp;
+	const char *cmd;
 
 	switch (m->step) {
 	case ST_CONNECT:
 		return "the connection";
 	case ST_GREETING:
-		return is_smtp ? "the banner" : "the greeting";
-	case ST_HELLO:
-		return m->helo ? "the HELO answer" : "the EHLO answer";
-	case ST_STARTTLS:
-		return m->pr == &pop3 ? "the STLS answer" :
-		    "the STARTTLS answer";
+		snprintf(m->phase, sizeof(m->phase), "the %s",
+		    m->pr->greeting);
+		return m->phase;
 	case ST_TLS:
 		return "the TLS handshake";
 	case ST_USER:
 		return "the USER answer";
 	case ST_LOGIN:
 		return "the login answer";
+	case ST_HELLO:
+		cmd = m->helo ? "HELO" : "EHLO";
+		break;
+	case ST_STARTTLS:
+		cmd = m->pr->stls;
+		break;
 	case ST_MAILBOX:
-		return m->pr == &pop3 ? "the STAT answer" :
-		    "the STATUS answer";
+		cmd = m->pr->mailbox;
+		break;
 	case ST_QUIT:
-		return m->pr == &imap ? "the LOGOUT answer" :
-		    "the QUIT answer";
+		cmd = m->pr->quit;
+		break;
+	default:
+		return "an answer";
 	}
-	return "an answer";
+	snprintf(m->phase, sizeof(m->phase), "the %s answer", cmd);
+	return m->phase;
 }
 
 static const char *
@@ -304,18 +320,21 @@ mail_phase(struct probe *p)
 	return step_name(m);
 }
 
-/* The check failed: set p->r. */
+/* The check failed: set p->r (unless a result is set already). */
 static enum next
 fail(struct mail *m, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	 msg[RESULT_MSG_MAX];
 
+	if (m->done)
+		return NX_DONE;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	m->p->r.total_us = probe_elapsed_us(m->p);
 	result_set(&m->p->r, CHECK_CRITICAL, "%s", msg);
+	m->done = 1;
 	return NX_DONE;
 }
 
@@ -326,6 +345,9 @@ succeed(struct mail *m)
 	struct probe	*p = m->p;
 	const char	*hello = "";
 
+	if (m->done)
+		return NX_DONE;
+	m->done = 1;
 	p->r.total_us = probe_elapsed_us(p);
 	if (m->pr == &smtp)
 		hello = m->helo ? ", HELO ok" : ", EHLO ok";
@@ -352,35 +374,42 @@ send_cmd(struct mail *m, enum step st, const char *fmt, ...)
 		return too_long(m);
 	}
 	memcpy(line + n, "\r\n", 2);
+	m->step = st;
+	m->lines = 0;
+	m->sent++;
 	if (conn_write(m->c, line, n + 2) == -1) {
 		explicit_bzero(line, sizeof(line));
 		return fail(m, "cannot send to the server");
 	}
 	explicit_bzero(line, sizeof(line));
-	m->step = st;
-	m->lines = 0;
-	m->sent++;
-	return NX_MORE;
+	return m->done ? NX_DONE : NX_MORE;
 }
 
-/* A command would not fit: the config asks too much (a long name). */
+/* A command would not fit: a user name or password far too long. */
 static enum next
 too_long(struct mail *m)
 {
+	if (m->done)
+		return NX_DONE;
+	m->done = 1;
 	m->p->r.total_us = probe_elapsed_us(m->p);
-	result_set(&m->p->r, CHECK_UNKNOWN, "%s too long for a command line",
-	    m->login ? "user or password" : "host name");
+	result_set(&m->p->r, CHECK_UNKNOWN, "user or password too long for "
+	    "a command line");
 	return NX_DONE;
 }
 
-/* Begin TLS on the open connection after the server said yes. */
+/*
+ * Begin TLS on the open connection after the server said yes. The
+ * handshake may fail at once (bytes the server sent after its yes are
+ * taken as TLS), calling on_conn from within: m->done says so.
+ */
 static enum next
 start_tls(struct mail *m)
 {
+	m->step = ST_TLS;
 	if (conn_starttls(m->c) == -1)
 		return fail(m, "%s", conn_error(m->c));
-	m->step = ST_TLS;
-	return NX_WAIT;
+	return m->done ? NX_DONE : NX_WAIT;
 }
 
 /*
@@ -423,14 +452,19 @@ smtp_line(struct mail *m, char *line, size_t len)
 	    !isdigit((unsigned char)line[2]) ||
 	    (len > 3 && line[3] != ' ' && line[3] != '-')) {
 		if (m->step == ST_GREETING && first)
-			return fail(m, "greeting is not SMTP: \"%.*s\"",
-			    SHOWN_MAX, line);
+			return fail(m, "greeting is not %s: \"%.*s\"",
+			    m->pr->name, SHOWN_MAX, line);
 		return fail(m, "bad line in %s: \"%.*s\"", step_name(m),
 		    SHOWN_MAX, line);
 	}
 	code = atoi(line);
 	last = len == 3 || line[3] == ' ';
 	text = len > 4 ? line + 4 : "";
+	if (first)
+		m->code = code;
+	else if (code != m->code)
+		return fail(m, "bad line in %s: \"%.*s\" after code %d",
+		    step_name(m), SHOWN_MAX, line, m->code);
 	if (++m->lines > REPLY_LINES_MAX)
 		return fail(m, "%s over %d lines, stopped", step_name(m),
 		    REPLY_LINES_MAX);
@@ -476,8 +510,8 @@ smtp_line(struct mail *m, char *line, size_t len)
 		if (!last)
 			return NX_MORE;
 		if (code != 220)
-			return fail(m, "STARTTLS refused: %.*s", SHOWN_MAX,
-			    line);
+			return fail(m, "%s refused: %.*s", m->pr->stls,
+			    SHOWN_MAX, line);
 		return start_tls(m);
 	case ST_QUIT:
 		if (!last)
@@ -521,8 +555,8 @@ pop3_line(struct mail *m, char *line, size_t len)
 
 	if (st == 0) {
 		if (m->step == ST_GREETING)
-			return fail(m, "greeting is not POP3: \"%.*s\"",
-			    SHOWN_MAX, line);
+			return fail(m, "greeting is not %s: \"%.*s\"",
+			    m->pr->name, SHOWN_MAX, line);
 		if (m->step == ST_QUIT)
 			return succeed(m);
 		return fail(m, "bad line in %s: \"%.*s\"", step_name(m),
@@ -541,7 +575,8 @@ pop3_line(struct mail *m, char *line, size_t len)
 		return pop3_next(m);
 	case ST_STARTTLS:
 		if (st < 0)
-			return fail(m, "STLS refused: %.*s", SHOWN_MAX, line);
+			return fail(m, "%s refused: %.*s", m->pr->stls,
+			    SHOWN_MAX, line);
 		return start_tls(m);
 	case ST_USER:
 		if (st < 0)
@@ -554,7 +589,8 @@ pop3_line(struct mail *m, char *line, size_t len)
 		return send_cmd(m, ST_MAILBOX, "STAT");
 	case ST_MAILBOX:
 		if (st < 0 || sscanf(line + 3, " %lu %lu", &n, &bytes) != 2)
-			return fail(m, "STAT failed: %.*s", SHOWN_MAX, line);
+			return fail(m, "%s failed: %.*s", m->pr->mailbox,
+			    SHOWN_MAX, line);
 		snprintf(m->mailbox, sizeof(m->mailbox), ", logged in, %lu "
 		    "message%s, %lu bytes", n, n == 1 ? "" : "s", bytes);
 		return send_cmd(m, ST_QUIT, "QUIT");
@@ -588,7 +624,7 @@ imap_cmd(struct mail *m, enum step st, const char *fmt, ...)
 	return nx;
 }
 
-/* LOGIN with both names quoted, or leave. */
+/* LOGIN with both names quoted (STATUS if PREAUTH let us in), or leave. */
 static enum next
 imap_next(struct mail *m)
 {
@@ -597,6 +633,8 @@ imap_next(struct mail *m)
 
 	if (!m->login)
 		return imap_cmd(m, ST_QUIT, "LOGOUT");
+	if (m->preauth)
+		return imap_cmd(m, ST_MAILBOX, "STATUS INBOX (MESSAGES)");
 	if (imap_quote(user, sizeof(user), m->p->sc->o.user) == -1 ||
 	    imap_quote(pw, sizeof(pw), m->password) == -1) {
 		explicit_bzero(pw, sizeof(pw));
@@ -630,7 +668,7 @@ skip_code(const char *s)
 static enum next
 imap_line(struct mail *m, char *line, size_t len)
 {
-	char		 tag[16], show[SHOWN_MAX + 1], *cond, *text;
+	char		 tag[16], show[SHOWN_MAX + 1], *cond;
 	unsigned long	 n;
 	const char	*s;
 	int		 ok;
@@ -648,12 +686,12 @@ imap_line(struct mail *m, char *line, size_t len)
 		} else if (strncmp(line, "* PREAUTH", 9) == 0 &&
 		    (line[9] == '\0' || line[9] == ' ')) {
 			greeted(m, line, line + 2);
-			m->login = 0;	/* already in */
+			m->preauth = 1;
 		} else if (strncmp(line, "* BYE", 5) == 0)
 			return fail(m, "greeting is %.*s", SHOWN_MAX, line + 2);
 		else
-			return fail(m, "greeting is not IMAP: \"%.*s\"",
-			    SHOWN_MAX, line);
+			return fail(m, "greeting is not %s: \"%.*s\"",
+			    m->pr->name, SHOWN_MAX, line);
 		if (expect_missing(m))
 			return fail(m, "greeting \"%s\" does not hold \"%s\"",
 			    m->greeting, m->p->sc->o.expect);
@@ -675,13 +713,12 @@ imap_line(struct mail *m, char *line, size_t len)
 			    "s");
 		return NX_MORE;
 	}
+	if (m->step == ST_QUIT)
+		return succeed(m);	/* any answer: we are leaving */
 	snprintf(tag, sizeof(tag), "a%u ", m->sent);
-	if (strncmp(line, tag, strlen(tag)) != 0) {
-		if (m->step == ST_QUIT)
-			return NX_MORE;
+	if (strncmp(line, tag, strlen(tag)) != 0)
 		return fail(m, "bad line in %s: \"%.*s\"", step_name(m),
 		    SHOWN_MAX, line);
-	}
 	cond = line + strlen(tag);
 	ok = strncasecmp(cond, "OK", 2) == 0 && (cond[2] == ' ' ||
 	    cond[2] == '\0');
@@ -689,28 +726,25 @@ imap_line(struct mail *m, char *line, size_t len)
 	    strncasecmp(cond, "BAD", 3) != 0)
 		return fail(m, "bad line in %s: \"%.*s\"", step_name(m),
 		    SHOWN_MAX, line);
-	text = cond;
 	switch (m->step) {
 	case ST_STARTTLS:
 		if (!ok)
-			return fail(m, "STARTTLS refused: %.*s", SHOWN_MAX,
-			    text);
+			return fail(m, "%s refused: %.*s", m->pr->stls,
+			    SHOWN_MAX, cond);
 		return start_tls(m);
 	case ST_LOGIN:
 		if (!ok)
-			return fail(m, "login failed: %.*s", SHOWN_MAX, text);
+			return fail(m, "login failed: %.*s", SHOWN_MAX, cond);
 		return imap_cmd(m, ST_MAILBOX,
 		    "STATUS INBOX (MESSAGES)");
 	case ST_MAILBOX:
 		if (!ok)
-			return fail(m, "STATUS INBOX failed: %.*s", SHOWN_MAX,
-			    text);
+			return fail(m, "%s INBOX failed: %.*s",
+			    m->pr->mailbox, SHOWN_MAX, cond);
 		if (m->mailbox[0] == '\0')
 			snprintf(m->mailbox, sizeof(m->mailbox), ", logged "
 			    "in");
 		return imap_cmd(m, ST_QUIT, "LOGOUT");
-	case ST_QUIT:
-		return succeed(m);
 	default:
 		break;
 	}
@@ -744,28 +778,44 @@ read_lines(struct mail *m)
 	size_t		 len;
 	enum next	 nx = NX_MORE;
 
-	while (nx == NX_MORE && (line = conn_readline(m->c, &len)) != NULL) {
+	while (nx == NX_MORE && !m->done &&
+	    (line = conn_readline(m->c, &len)) != NULL) {
 		nx = m->pr->line(m, line, len);
 		free(line);
 	}
-	return nx;
+	return m->done ? NX_DONE : nx;
 }
 
 /*
- * The connection's events. After probe_done the probe and m are gone, so
- * every path ends right after it.
+ * The connection's events. The outermost frame ends the probe once a
+ * result is set (after probe_done, m and the probe are gone); a frame
+ * nested in conn_starttls only sets the result.
  */
 static void
 on_conn(struct conn *c, enum conn_event ev, void *arg)
 {
 	struct mail	*m = arg;
+
+	if (m->done)
+		return;
+	m->depth++;
+	session_event(m, c, ev);
+	m->depth--;
+	if (m->done && m->depth == 0)
+		probe_done(m->p);
+}
+
+/* One event of the session; NX_DONE once p->r is set. */
+static enum next
+session_event(struct mail *m, struct conn *c, enum conn_event ev)
+{
 	struct probe	*p = m->p;
 	enum next	 nx = NX_MORE;
 
 	switch (ev) {
 	case CONN_CONNECTED:
 		m->step = ST_GREETING;
-		return;
+		return NX_MORE;
 	case CONN_TLS:
 		nx = after_tls(m);
 		break;
@@ -798,6 +848,5 @@ on_conn(struct conn *c, enum conn_event ev, void *arg)
 			    step_name(m));
 		break;
 	}
-	if (nx == NX_DONE)
-		probe_done(p);
+	return nx;
 }

@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 #include "ctlclient.h"
+#include "jsontext.h"
 #include "log.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -107,7 +108,6 @@ static void	 broadcast(struct ctl *, json_t *);
 static void	 publish_server(struct ctl *, const struct target *,
 		    const char *);
 static char	*json_line(json_t *, size_t *);
-static json_t	*json_text(const char *);
 static json_t	*json_ms(int64_t);
 static json_t	*json_uint(uint64_t);
 static int	 set_new(json_t *, const char *, json_t *);
@@ -945,13 +945,13 @@ ctl_target_json(const struct target *t, int64_t now)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	indt = state_in_downtime(st, now);
-	if (set_new(o, "id", json_text(sc->id)) == -1 ||
-	    set_new(o, "name", json_text(sc->name)) == -1 ||
+	if (set_new(o, "id", jsontext(sc->id)) == -1 ||
+	    set_new(o, "name", jsontext(sc->name)) == -1 ||
 	    set_new(o, "farm", sc->farm != NULL ?
-	    json_text(sc->farm->name) : json_null()) == -1 ||
+	    jsontext(sc->farm->name) : json_null()) == -1 ||
 	    set_new(o, "kind", json_string(conf_kind_str(sc->kind))) == -1 ||
 	    set_new(o, "url", sc->url != NULL ?
-	    json_text(sc->url) : json_null()) == -1 ||
+	    jsontext(sc->url) : json_null()) == -1 ||
 	    set_new(o, "state", json_string(hstate_str(st->state))) == -1 ||
 	    set_new(o, "state_type",
 	    json_string(state_type_str(st->type))) == -1 ||
@@ -960,16 +960,16 @@ ctl_target_json(const struct target *t, int64_t now)
 	    set_new(o, "last_check", st->last_check != 0 ?
 	    json_integer(st->last_check) : json_null()) == -1 ||
 	    set_new(o, "latency_ms", json_ms(st->last_latency_us)) == -1 ||
-	    set_new(o, "message", json_text(st->message)) == -1 ||
+	    set_new(o, "message", jsontext(st->message)) == -1 ||
 	    set_new(o, "flapping", json_boolean(st->flapping)) == -1 ||
 	    set_new(o, "flap_pct", json_real(st->flap_pct)) == -1 ||
 	    set_new(o, "acked", json_boolean(st->acked)) == -1 ||
 	    set_new(o, "ack_comment", st->acked ?
-	    json_text(st->ack_comment) : json_null()) == -1 ||
+	    jsontext(st->ack_comment) : json_null()) == -1 ||
 	    set_new(o, "downtime_until", indt ?
 	    json_integer(st->downtime_until) : json_null()) == -1 ||
 	    set_new(o, "downtime_comment", indt ?
-	    json_text(st->downtime_comment) : json_null()) == -1 ||
+	    jsontext(st->downtime_comment) : json_null()) == -1 ||
 	    set_new(o, "drained", json_boolean(st->drained)) == -1 ||
 	    set_new(o, "checks", json_uint(st->checks)) == -1 ||
 	    set_new(o, "failures", json_uint(st->failures)) == -1) {
@@ -994,7 +994,7 @@ ctl_publish_result(struct ctl *ctl, const struct target *t,
 	if ((o = json_object()) == NULL)
 		return;
 	if (set_new(o, "type", json_string("result")) == -1 ||
-	    set_new(o, "id", json_text(t->sc->id)) == -1 ||
+	    set_new(o, "id", jsontext(t->sc->id)) == -1 ||
 	    set_new(o, "time", json_real((double)r->started / 1e6)) == -1 ||
 	    set_new(o, "status",
 	    json_string(check_status_str(r->status))) == -1 ||
@@ -1006,7 +1006,7 @@ ctl_publish_result(struct ctl *ctl, const struct target *t,
 	    set_new(o, "connect_ms", json_ms(r->connect_us)) == -1 ||
 	    set_new(o, "tls_ms", json_ms(r->tls_us)) == -1 ||
 	    set_new(o, "firstbyte_ms", json_ms(r->firstbyte_us)) == -1 ||
-	    set_new(o, "message", json_text(r->message)) == -1) {
+	    set_new(o, "message", jsontext(r->message)) == -1) {
 		json_decref(o);
 		return;
 	}
@@ -1030,14 +1030,14 @@ ctl_publish_event(struct ctl *ctl, const struct target *t, uint64_t seq,
 		return;
 	if (set_new(o, "type", json_string("event")) == -1 ||
 	    set_new(o, "seq", json_uint(seq)) == -1 ||
-	    set_new(o, "id", json_text(t->sc->id)) == -1 ||
+	    set_new(o, "id", jsontext(t->sc->id)) == -1 ||
 	    set_new(o, "time", json_real((double)now_us() / 1e6)) == -1 ||
 	    set_new(o, "old", json_string(hstate_str(chg->old_state))) == -1 ||
 	    set_new(o, "new", json_string(hstate_str(chg->new_state))) == -1 ||
 	    set_new(o, "flapping", json_boolean(chg->flapping)) == -1 ||
 	    set_new(o, "downtime", json_boolean(chg->in_downtime)) == -1 ||
 	    set_new(o, "acked", json_boolean(chg->acked)) == -1 ||
-	    set_new(o, "message", json_text(t->st.message)) == -1) {
+	    set_new(o, "message", jsontext(t->st.message)) == -1) {
 		json_decref(o);
 		return;
 	}
@@ -1130,31 +1130,6 @@ json_line(json_t *j, size_t *len)
 	return line;
 }
 
-/*
- * A JSON string for text that may not be UTF-8 (a server's banner, a
- * comment typed in another charset): jansson refuses such text, so then
- * every byte outside ASCII becomes '?'. NULL text (a state's empty
- * message) is "". Returns NULL when out of memory.
- */
-static json_t *
-json_text(const char *text)
-{
-	json_t	*j;
-	char	*copy, *p;
-
-	if (text == NULL)
-		text = "";
-	if ((j = json_string(text)) != NULL)
-		return j;
-	if ((copy = strdup(text)) == NULL)
-		return NULL;
-	for (p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
 
 /* Microseconds as milliseconds; null when negative (did not happen). */
 static json_t *
@@ -1218,7 +1193,7 @@ answer_errstr(const char *msg)
 	if ((j = json_object()) == NULL)
 		return NULL;
 	if (set_new(j, "ok", json_false()) == -1 ||
-	    set_new(j, "error", json_text(msg)) == -1) {
+	    set_new(j, "error", jsontext(msg)) == -1) {
 		json_decref(j);
 		return NULL;
 	}

@@ -723,9 +723,13 @@ finish(struct probe *p)
 		    t->sc->o.interval / 1000 : 1, &p->r);
 	if (e->ctl != NULL)
 		ctl_publish_result(e->ctl, t, &p->r);
-	log_debug("%s: %s %.1f ms: %s", t->sc->id,
-	    check_status_str(p->r.status), p->r.total_us / 1000.0,
-	    p->r.message);
+	if (p->r.total_us >= 0)
+		log_debug("%s: %s %.1f ms: %s", t->sc->id,
+		    check_status_str(p->r.status), p->r.total_us / 1000.0,
+		    p->r.message);
+	else
+		log_debug("%s: %s - ms: %s", t->sc->id,
+		    check_status_str(p->r.status), p->r.message);
 	soft_fail = t->st.type == STATE_SOFT && t->st.state != HSTATE_UP;
 	free(p);
 	reschedule(e, t, soft_fail);

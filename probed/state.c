@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "result.h"
+#include "jsontext.h"
 #include "state.h"
 #include "xmalloc.h"
 
@@ -32,7 +33,6 @@ static void		 hist_push(struct state *, enum hstate);
 static double		 flap_percent(const unsigned char *, unsigned);
 static void		 copy_str(char *, size_t, const char *);
 static int		 status_parse(const char *, enum check_status *);
-static json_t		*json_text(const char *);
 static json_t		*json_uint(uint64_t);
 static int		 set_new(json_t *, const char *, json_t *);
 static int		 get_string(json_t *, const char *, const char **);
@@ -350,55 +350,6 @@ copy_str(char *dst, size_t size, const char *src)
 	dst[len] = '\0';
 }
 
-/*
- * A JSON string for text that may not be UTF-8 (a message from a
- * misbehaving server, cut by snprintf): jansson refuses such text, so each
- * byte that does not start a valid sequence becomes '?'. NULL when out of
- * memory.
- */
-static json_t *
-json_text(const char *text)
-{
-	json_t			*j;
-	char			 buf[RESULT_MSG_MAX * 2];
-	const unsigned char	*p;
-	size_t			 len, i, n, k;
-
-	if (text == NULL)
-		return json_string("");
-	if ((j = json_string(text)) != NULL)
-		return j;
-	p = (const unsigned char *)text;
-	len = strlen(text);
-	if (len >= sizeof(buf))
-		len = sizeof(buf) - 1;
-	for (i = 0; i < len; i += n) {
-		n = 1;
-		if (p[i] < 0x80) {
-			buf[i] = (char)p[i];
-			continue;
-		}
-		buf[i] = '?';
-		if (p[i] < 0xc2 || p[i] > 0xf4)
-			continue;
-		n = p[i] < 0xe0 ? 2 : p[i] < 0xf0 ? 3 : 4;
-		for (k = 1; k < n; k++)
-			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
-				break;
-		if (k == n)
-			memcpy(buf + i, p + i, n);
-		else
-			n = 1;
-	}
-	buf[len] = '\0';
-	if ((j = json_string(buf)) != NULL)
-		return j;
-	/* Overlong or surrogate forms slipped through: keep ASCII only. */
-	for (i = 0; i < len; i++)
-		if ((unsigned char)buf[i] >= 0x80)
-			buf[i] = '?';
-	return json_string(buf);
-}
 
 /* A JSON integer for an unsigned counter, capped at the largest one. */
 static json_t *
@@ -452,15 +403,15 @@ state_to_json(const struct state *st)
 	    json_integer(st->last_latency_us)) == -1 ||
 	    set_new(obj, "last_status",
 	    json_string(check_status_str(st->last_status))) == -1 ||
-	    set_new(obj, "message", json_text(st->message)) == -1 ||
+	    set_new(obj, "message", jsontext(st->message)) == -1 ||
 	    set_new(obj, "flap_pct", json_real(st->flap_pct)) == -1 ||
 	    set_new(obj, "flapping", json_boolean(st->flapping)) == -1 ||
 	    set_new(obj, "acked", json_boolean(st->acked)) == -1 ||
-	    set_new(obj, "ack_comment", json_text(st->ack_comment)) == -1 ||
+	    set_new(obj, "ack_comment", jsontext(st->ack_comment)) == -1 ||
 	    set_new(obj, "downtime_until",
 	    json_integer(st->downtime_until)) == -1 ||
 	    set_new(obj, "downtime_comment",
-	    json_text(st->downtime_comment)) == -1 ||
+	    jsontext(st->downtime_comment)) == -1 ||
 	    set_new(obj, "drained", json_boolean(st->drained)) == -1 ||
 	    set_new(obj, "checks", json_uint(st->checks)) == -1 ||
 	    set_new(obj, "failures", json_uint(st->failures)) == -1)

@@ -147,6 +147,23 @@ START_TEST(list_skips_temporaries_and_sorts)
 }
 END_TEST
 
+START_TEST(message_that_is_not_utf8_is_kept_readable)
+{
+	struct spool		*s;
+	struct spool_event	 ev, back;
+	char			 sdir[128];
+
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	mkevent(&ev, "mx1", "up", "down");
+	snprintf(ev.message, sizeof(ev.message), "banner caf\xe9 \xff ok");
+	ck_assert_int_eq(spool_append(s, &ev), 0);
+	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
+	ck_assert_int_eq(spool_read(sdir, ev.seq, &back), 0);
+	ck_assert_str_eq(back.message, "banner caf? ? ok");
+	spool_close(s);
+}
+END_TEST
+
 START_TEST(bad_event_text_is_rejected)
 {
 	struct spool_event ev;
@@ -219,6 +236,7 @@ spool_suite(void)
 	tcase_add_test(tc, append_writes_a_file_that_reads_back);
 	tcase_add_test(tc, sequence_never_repeats_across_reopen);
 	tcase_add_test(tc, list_skips_temporaries_and_sorts);
+	tcase_add_test(tc, message_that_is_not_utf8_is_kept_readable);
 	tcase_add_test(tc, bad_event_text_is_rejected);
 	tcase_add_test(tc, event_is_on_disk_before_the_loop_hears_of_it);
 	suite_add_tcase(s, tc);
