@@ -6,11 +6,12 @@ include $(srcdir)/t/ctl.mk
 include $(srcdir)/t/exec.mk
 
 # Integration tests run the built daemons; t/servers.sh starts the servers.
-TESTS += t/test_probed.sh t/test_archives.sh
+TESTS += t/test_probed.sh t/test_archives.sh t/test_mail_ftp.sh
 TESTS_ENVIRONMENT = TOCSIN_BUILD=$(abs_top_builddir) \
 	TOCSIN_BUILDDIR=$(abs_top_builddir) TOCSIN_SRCDIR=$(abs_top_srcdir) \
 	srcdir=$(abs_top_srcdir)
-EXTRA_DIST += t/probed.sh t/test_probed.sh t/test_archives.sh t/lsan.supp
+EXTRA_DIST += t/probed.sh t/test_probed.sh t/test_archives.sh \
+	t/test_mail_ftp.sh t/lsan.supp
 
 check_PROGRAMS += t/test_spool
 TESTS += t/test_spool

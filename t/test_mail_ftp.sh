@@ -24,6 +24,9 @@ export TOCSIN_PROBED TOCSINCTL
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
 servers_trap
+# Also stop the daemon if we leave early (servers_trap's handler after).
+trap 'rc=$?; [ -z "${PROBED_PID:-}" ] || kill -TERM "$PROBED_PID" 2>/dev/null
+(exit $rc); _srv_on_exit' EXIT
 
 if [ ! -x "$PROBED" ]; then
     echo "FAIL - no tocsin-probed at $PROBED (set TOCSIN_PROBED)"
@@ -192,65 +195,65 @@ fi
     pass "-t says config ok" || failed "-t on the test config"
 probed_start "$T/probed.conf" || exit 1
 
-# expect ID STATE REGEX [SECONDS]: the state, then the message.
-expect() {
+# expect_case ID STATE REGEX [SECONDS]: the state, then the message.
+expect_case() {
     expect_state "$1" "$2" "${4:-20}"
     assert_match "$1" message "$3"
 }
 
 # FTP
-expect ftp_anon up "^logged in as anonymous in [0-9.]+ ms$"
-expect ftp_anon_file up "^logged in as anonymous, file /pub/hello.txt 18 bytes in [0-9.]+ ms$"
-expect ftp_url_path up "file /pub/hello.txt 18 bytes"
-expect ftp_user up "^logged in as tocsin, file pub/hello.txt 18 bytes in"
-expect ftp_missing_file down "^file /pub/missing.txt missing \(550\)$"
-expect ftp_no_anonymous down "^login failed as anonymous: 530 " 30
-expect ftp_bad_password down "^login failed as tocsin: 530 Authentication failed" 30
-expect ftp_starttls_refused down "^AUTH TLS refused: 500 "
-expect ftp_banner_close down "^connection closed after the banner$"
-expect ftp_garbage_banner down "^greeting is not FTP: \"xyzzy garbage\"$"
-expect ftp_silent down "^timeout after 2s waiting for the banner$"
-expect ftp_no_quit_answer up "^logged in as anonymous, file /pub/hello.txt 18 bytes in"
+expect_case ftp_anon up "^logged in as anonymous in [0-9.]+ ms$"
+expect_case ftp_anon_file up "^logged in as anonymous, file /pub/hello.txt 18 bytes in [0-9.]+ ms$"
+expect_case ftp_url_path up "file /pub/hello.txt 18 bytes"
+expect_case ftp_user up "^logged in as tocsin, file pub/hello.txt 18 bytes in"
+expect_case ftp_missing_file down "^file /pub/missing.txt missing \(550\)$"
+expect_case ftp_no_anonymous down "^login failed as anonymous: 530 " 30
+expect_case ftp_bad_password down "^login failed as tocsin: 530 Authentication failed" 30
+expect_case ftp_starttls_refused down "^AUTH TLS refused: 500 "
+expect_case ftp_banner_close down "^connection closed after the banner$"
+expect_case ftp_garbage_banner down "^greeting is not FTP: \"xyzzy garbage\"$"
+expect_case ftp_silent down "^timeout after 2s waiting for the banner$"
+expect_case ftp_no_quit_answer up "^logged in as anonymous, file /pub/hello.txt 18 bytes in"
 if [ -n "${FTPS_PORT:-}" ]; then
-    expect ftp_starttls up "^logged in as tocsin with TLS, file /pub/hello.txt 18 bytes in"
-    expect ftp_starttls_verify down "^TLS certificate not trusted"
-    expect ftps_implicit up "^logged in as anonymous with TLS, file /pub/hello.txt 18 bytes in"
-    expect ftps_implicit_verify down "^TLS certificate not trusted"
+    expect_case ftp_starttls up "^logged in as tocsin with TLS, file /pub/hello.txt 18 bytes in"
+    expect_case ftp_starttls_verify down "^TLS certificate not trusted"
+    expect_case ftps_implicit up "^logged in as anonymous with TLS, file /pub/hello.txt 18 bytes in"
+    expect_case ftps_implicit_verify down "^TLS certificate not trusted"
 else
     echo "ok - SKIP ftp starttls, ftps: no python3-openssl, so no FTPS server"
 fi
 
 # SMTP
-expect smtp up "^banner 220 .*Python SMTP.*, EHLO ok in [0-9.]+ ms$"
-expect smtp_expect up "EHLO ok"
-expect smtp_expect_wrong down "^banner \"220 .*\" does not hold \"Postfix\"$"
-expect smtp_starttls up ", EHLO ok, STARTTLS ok in [0-9.]+ ms$"
-expect smtp_starttls_verify down "^TLS certificate not trusted"
-expect smtp_starttls_missing down "^STARTTLS required but not offered in the EHLO answer$"
-expect smtps up "^banner 220 .*, EHLO ok in"
-expect smtp_banner_close down "^connection closed after the banner$"
-expect smtp_garbage_banner down "^greeting is not SMTP: \"xyzzy garbage\"$"
-expect smtp_silent down "^timeout after 2s waiting for the banner$"
+expect_case smtp up "^banner 220 .*Python SMTP.*, EHLO ok in [0-9.]+ ms$"
+expect_case smtp_expect up "EHLO ok"
+expect_case smtp_expect_wrong down "^banner \"220 .*\" does not hold \"Postfix\"$"
+expect_case smtp_starttls up ", EHLO ok, STARTTLS ok in [0-9.]+ ms$"
+expect_case smtp_starttls_verify down "^TLS certificate not trusted"
+expect_case smtp_starttls_missing down "^STARTTLS required but not offered in the EHLO answer$"
+expect_case smtps up "^banner 220 .*, EHLO ok in"
+expect_case smtp_banner_close down "^connection closed after the banner$"
+expect_case smtp_garbage_banner down "^greeting is not SMTP: \"xyzzy garbage\"$"
+expect_case smtp_silent down "^timeout after 2s waiting for the banner$"
 
 # POP3
-expect pop3 up "^greeting \+OK .*Dovecot.* in [0-9.]+ ms$"
-expect pop3_login up ", logged in, 1 message, [0-9]+ bytes in"
-expect pop3_bad_login down "^login failed: -ERR \[AUTH\] Authentication failed" 30
-expect pop3_stls up ", STLS ok, logged in, 1 message"
-expect pop3s up ", logged in, 1 message"
-expect pop3s_verify down "^TLS certificate not trusted"
-expect pop3_garbage_banner down "^greeting is not POP3: \"xyzzy garbage\"$"
+expect_case pop3 up "^greeting \+OK .*Dovecot.* in [0-9.]+ ms$"
+expect_case pop3_login up ", logged in, 1 message, [0-9]+ bytes in"
+expect_case pop3_bad_login down "^login failed: -ERR \[AUTH\] Authentication failed" 30
+expect_case pop3_stls up ", STLS ok, logged in, 1 message"
+expect_case pop3s up ", logged in, 1 message"
+expect_case pop3s_verify down "^TLS certificate not trusted"
+expect_case pop3_garbage_banner down "^greeting is not POP3: \"xyzzy garbage\"$"
 
 # IMAP
-expect imap up "^greeting OK .*Dovecot.* in [0-9.]+ ms$"
-expect imap_expect up "^greeting OK"
-expect imap_login up ", logged in, 1 message in INBOX in"
-expect imap_bad_login down "^login failed: NO \[AUTHENTICATIONFAILED\]" 30
-expect imap_starttls up ", STARTTLS ok, logged in, 1 message in INBOX"
-expect imaps up ", logged in, 1 message in INBOX"
-expect imaps_verify down "^TLS certificate not trusted"
-expect imap_garbage_banner down "^greeting is not IMAP: \"xyzzy garbage\"$"
-expect imap_silent down "^timeout after 2s waiting for the greeting$"
+expect_case imap up "^greeting OK .*Dovecot.* in [0-9.]+ ms$"
+expect_case imap_expect up "^greeting OK"
+expect_case imap_login up ", logged in, 1 message in INBOX in"
+expect_case imap_bad_login down "^login failed: NO \[AUTHENTICATIONFAILED\]" 30
+expect_case imap_starttls up ", STARTTLS ok, logged in, 1 message in INBOX"
+expect_case imaps up ", logged in, 1 message in INBOX"
+expect_case imaps_verify down "^TLS certificate not trusted"
+expect_case imap_garbage_banner down "^greeting is not IMAP: \"xyzzy garbage\"$"
+expect_case imap_silent down "^timeout after 2s waiting for the greeting$"
 
 # Healthy checks kept their pace beside the hanging and failing servers
 # (and the FTP server that never answers QUIT, checked every 2 s).
