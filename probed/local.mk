@@ -1,6 +1,7 @@
 # probed/: the probe daemon and its client.
 sbin_PROGRAMS += probed/tocsin-probed
-probed_tocsin_probed_SOURCES = probed/main.c \
+# Everything but main(), so tests can link the engine.
+probed_engine_sources = \
 	probed/probed.h probed/engine.c probed/engine.h \
 	probed/scheduler.c probed/scheduler.h \
 	probed/state.c probed/state.h \
@@ -13,6 +14,7 @@ probed_tocsin_probed_SOURCES = probed/main.c \
 	probed/check_http.c probed/check_tcp.c probed/check_dns.c \
 	probed/check_ftp.c probed/check_mail.c probed/check_ping.c \
 	probed/check_exec.c probed/perfdata.c probed/perfdata.h
+probed_tocsin_probed_SOURCES = probed/main.c $(probed_engine_sources)
 probed_tocsin_probed_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed \
 	-I$(top_srcdir)/rrd
 probed_tocsin_probed_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CARES_CFLAGS) \

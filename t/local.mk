@@ -21,3 +21,12 @@ t_test_spool_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
 	$(JANSSON_CFLAGS)
 t_test_spool_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(JANSSON_LIBS) \
 	$(CHECK_LIBS) -lm -lpthread
+
+# The engine's reload, on a real engine (no daemon, no socket).
+check_PROGRAMS += t/test_reload
+TESTS += t/test_reload
+t_test_reload_SOURCES = t/test_reload.c $(probed_engine_sources)
+t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
+t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
+t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
+	-lpthread
