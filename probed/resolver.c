@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ares.h>
 #include <event2/event.h>
@@ -210,6 +211,19 @@ resolver_new(struct event_base *base, const char *servers, char **err)
 	return r;
 }
 
+/* "localhost", "localhost." or a name under .localhost. */
+static int
+is_localhost(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n > 0 && h[n - 1] == '.')
+		n--;
+	if (n == 9 && strncasecmp(h, "localhost", 9) == 0)
+		return 1;
+	return n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0;
+}
+
 static unsigned
 hash_str(const char *s)
 {
@@ -322,6 +336,14 @@ resolver_lookup(struct resolver *r, const char *host, int port,
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(port);
 		*len = sizeof(*sin6);
+		return 1;
+	}
+	/* RFC 6761: localhost is loopback, with or without /etc/hosts. */
+	if (is_localhost(host)) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
 		return 1;
 	}
 	b = hash_str(host) % CACHE_BUCKETS;
