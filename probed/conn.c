@@ -250,18 +250,6 @@ conn_write(struct conn *c, const void *data, size_t len)
 	return bufferevent_write(c->bev, data, len);
 }
 
-int
-conn_printf(struct conn *c, const char *fmt, ...)
-{
-	va_list	 ap;
-	int	 r;
-
-	va_start(ap, fmt);
-	r = evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
-	va_end(ap);
-	return r < 0 ? -1 : 0;
-}
-
 /* One line without its CRLF or LF, malloc'd, or NULL if none is whole. */
 char *
 conn_readline(struct conn *c, size_t *len)

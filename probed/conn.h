@@ -29,8 +29,6 @@ typedef void	(*conn_cb)(struct conn *, enum conn_event, void *arg);
 struct conn	*conn_open(struct probe *, int tls, conn_cb, void *arg);
 int		 conn_starttls(struct conn *);
 int		 conn_write(struct conn *, const void *, size_t);
-int		 conn_printf(struct conn *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 char		*conn_readline(struct conn *, size_t *);
 struct evbuffer	*conn_input(struct conn *);
 const char	*conn_error(const struct conn *);

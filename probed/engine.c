@@ -285,12 +285,6 @@ engine_base(struct engine *e)
 	return e->base;
 }
 
-void *
-engine_curl_multi(struct engine *e)
-{
-	return curlglue_multi(e->curl);
-}
-
 int
 engine_curl_add(struct engine *e, void *easy)
 {
@@ -301,12 +295,6 @@ void
 engine_curl_remove(struct engine *e, void *easy)
 {
 	curlglue_remove(e->curl, easy);
-}
-
-struct resolver *
-engine_resolver(struct engine *e)
-{
-	return e->resolver;
 }
 
 const struct conf *

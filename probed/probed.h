@@ -97,8 +97,6 @@ struct probe {
 
 /* Engine services for the check kinds. */
 struct event_base *engine_base(struct engine *);
-void		*engine_curl_multi(struct engine *);	/* CURLM * */
-struct resolver	*engine_resolver(struct engine *);
 const struct conf *engine_conf(struct engine *);
 void		 probe_done(struct probe *);
 int64_t		 probe_elapsed_us(const struct probe *);

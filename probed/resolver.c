@@ -65,7 +65,6 @@ struct cache_entry {
 struct resolver {
 	struct dnschan	*chan;
 	struct cache_entry *buckets[CACHE_BUCKETS];
-	uint64_t	 hits;
 };
 
 static void	on_sock(evutil_socket_t, short, void *);
@@ -358,7 +357,6 @@ resolver_lookup(struct resolver *r, const char *host, int port,
 		r->buckets[b] = ce;
 	}
 	if (!ce->running && ce->expires > mono_us()) {
-		r->hits++;
 		if (!ce->ok)
 			goto failed;
 		*ss = ce->addr;
@@ -403,12 +401,6 @@ resolver_cancel(struct resolve_req *q)
 {
 	if (q != NULL)
 		q->cb = NULL;
-}
-
-uint64_t
-resolver_cache_hits(const struct resolver *r)
-{
-	return r->hits;
 }
 
 void

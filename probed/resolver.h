@@ -38,6 +38,5 @@ int		 resolver_lookup(struct resolver *, const char *host, int port,
 		    resolve_cb, void *arg, struct resolve_req **,
 		    char *err, size_t errlen);
 void		 resolver_cancel(struct resolve_req *);
-uint64_t	 resolver_cache_hits(const struct resolver *);
 
 #endif

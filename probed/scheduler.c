@@ -160,12 +160,6 @@ sched_remove(struct sched *s, struct target *t)
 	rearm(s);
 }
 
-size_t
-sched_size(const struct sched *s)
-{
-	return s->n;
-}
-
 /* Fire every target that is due; each leaves the heap before it runs. */
 static void
 on_due(evutil_socket_t fd, short what, void *arg)

@@ -19,6 +19,5 @@ struct sched	*sched_new(struct event_base *, sched_fire_fn, void *arg);
 void		 sched_free(struct sched *);
 void		 sched_set(struct sched *, struct target *, int64_t due);
 void		 sched_remove(struct sched *, struct target *);
-size_t		 sched_size(const struct sched *);
 
 #endif

@@ -36,7 +36,6 @@ struct spoolq {
 	pthread_cond_t	 cv;
 	struct job	*in_head, *in_tail;
 	struct job	*out_head, *out_tail;
-	size_t		 backlog;
 	int		 stop;
 	struct event	*done_ev;
 	spoolq_done_fn	 done;
@@ -110,7 +109,6 @@ worker(void *arg)
 		}
 
 		pthread_mutex_lock(&q->mu);
-		q->backlog--;
 		if (j->kind == 0) {
 			j->next = NULL;
 			if (q->out_tail != NULL)
@@ -173,7 +171,6 @@ push(struct spoolq *q, struct job *j)
 	else
 		q->in_head = j;
 	q->in_tail = j;
-	q->backlog++;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 }
@@ -202,17 +199,6 @@ spoolq_write_file(struct spoolq *q, const char *path, char *data)
 	j->path = xstrdup(path);
 	j->data = data;
 	push(q, j);
-}
-
-size_t
-spoolq_backlog(struct spoolq *q)
-{
-	size_t n;
-
-	pthread_mutex_lock(&q->mu);
-	n = q->backlog;
-	pthread_mutex_unlock(&q->mu);
-	return n;
 }
 
 /* Finish what is queued, join the thread, deliver the last events. */

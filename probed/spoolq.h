@@ -21,7 +21,6 @@ void		 spoolq_event(struct spoolq *, const struct spool_event *,
 		    void *ctx);
 void		 spoolq_write_file(struct spoolq *, const char *path,
 		    char *data);
-size_t		 spoolq_backlog(struct spoolq *);
 void		 spoolq_free(struct spoolq *);
 
 #endif
