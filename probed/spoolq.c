@@ -188,12 +188,26 @@ spoolq_event(struct spoolq *q, const struct spool_event *ev, void *ctx)
 	push(q, j);
 }
 
-/* Queue an atomic write of path; takes ownership of data. */
+/*
+ * Queue an atomic write of path; takes ownership of data. A write of the
+ * same path still waiting is replaced, so a slow disk never piles up
+ * copies of the state file: the queue holds at most one per path, plus
+ * events, which are never dropped (one per hard change, small).
+ */
 void
 spoolq_write_file(struct spoolq *q, const char *path, char *data)
 {
 	struct job *j;
 
+	pthread_mutex_lock(&q->mu);
+	for (j = q->in_head; j != NULL; j = j->next)
+		if (j->kind == 1 && strcmp(j->path, path) == 0) {
+			free(j->data);
+			j->data = data;
+			pthread_mutex_unlock(&q->mu);
+			return;
+		}
+	pthread_mutex_unlock(&q->mu);
 	j = xcalloc(1, sizeof(*j));
 	j->kind = 1;
 	j->path = xstrdup(path);
