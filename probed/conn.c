@@ -127,14 +127,17 @@ start_tls(struct conn *c)
 		SSL_set1_host(c->ssl, host);
 	}
 	tls = bufferevent_openssl_filter_new(engine_base(c->p->eng), c->bev,
-	    c->ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	    c->ssl, BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (tls == NULL) {
 		snprintf(c->err, sizeof(c->err), "cannot start TLS");
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 		return -1;
 	}
-	/* The filter owns the socket's bufferevent and the SSL now. */
+	/* The filter owns the socket's bufferevent and the SSL now. Its
+	 * callbacks are deferred to the loop: a handshake that fails at once
+	 * must not call back into a check still inside conn_starttls. */
 	c->bev = tls;
 	c->phase = PH_TLS;
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
