@@ -1302,11 +1302,8 @@ dep_cycle(struct server_conf *sv, unsigned char *mark, struct conf *c,
     char *path, size_t len)
 {
 	struct server_conf	*end;
-	size_t			 i, idx = 0, used;
+	size_t			 i, idx = sv->idx, used;
 
-	for (i = 0; i < c->nservers; i++)
-		if (c->servers[i] == sv)
-			idx = i;
 	if (mark[idx] == 2)
 		return NULL;
 	used = strlen(path);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "spool.h"
 #include "util.h"
+#include "jsontext.h"
 #include "xmalloc.h"
 
 #include "curlglue.h"
@@ -42,6 +43,7 @@
 #define SAVE_EVERY_S	60	/* state file rewritten at most this often */
 #define NOT_QUEUED	((size_t)-1)
 #define DNSCHANS_MAX	64	/* distinct servers asked by dns:// checks */
+#define SAVE_SLICE	500	/* targets added to the state file per turn */
 #define ARCHIVE_QUEUE	16384	/* samples waiting for the writer; then the
 				   oldest is dropped (counted) */
 
@@ -91,6 +93,12 @@ struct engine {
 	char		*state_path;
 	struct event	*save_timer;
 	int		 dirty;
+	struct event	*save_ev;	/* next slice of the state file */
+	char		*save_buf;	/* the state file being built */
+	size_t		 save_len, save_cap;
+	size_t		 save_next;	/* next target to add */
+	int		 saving;
+	int		 save_again;	/* asked for while saving */
 };
 
 static void	 on_fire(struct target *, void *);
@@ -98,6 +106,8 @@ static void	 on_deadline(evutil_socket_t, short, void *);
 static void	 on_resolved(void *, int, const struct sockaddr *, socklen_t,
 		    const char *);
 static void	 on_save(evutil_socket_t, short, void *);
+static void	 on_save_step(evutil_socket_t, short, void *);
+static void	 save_step(struct engine *, int);
 static void	 on_durable(void *, const struct spool_event *, void *);
 static void	 on_curl_done(void *, CURL *, CURLcode);
 static void	 start_probe(struct engine *, struct target *);
@@ -262,6 +272,8 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	build_targets(e);
 	load_state(e);
 	schedule_initial(e);
+	if ((e->save_ev = event_new(base, -1, 0, on_save_step, e)) == NULL)
+		fatalx("engine: save event");
 	if ((e->save_timer = event_new(base, -1, EV_PERSIST, on_save, e)) ==
 	    NULL || event_add(e->save_timer, &tv) == -1)
 		fatalx("engine: save timer");
@@ -741,33 +753,112 @@ reschedule(struct engine *e, struct target *t, int soft_fail)
 	sched_set(e->sched, t, due);
 }
 
-/* The state file as JSON text; the caller frees it. */
-static char *
-state_json(struct engine *e)
+/* Append to the state file being built. */
+static void
+save_add(struct engine *e, const char *text, size_t len)
 {
-	json_t	*root, *servers;
-	char	*s;
-	size_t	 i;
-
-	servers = json_object();
-	for (i = 0; i < e->ntargets; i++)
-		json_object_set_new(servers, e->targets[i]->sc->id,
-		    state_to_json(&e->targets[i]->st));
-	root = json_pack("{s:i,s:I,s:o}", "version", 1, "written",
-	    (json_int_t)time(NULL), "servers", servers);
-	s = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (s == NULL)
-		fatalx("engine: cannot encode state");
-	return s;
+	if (e->save_len + len + 1 > e->save_cap) {
+		while (e->save_len + len + 1 > e->save_cap)
+			e->save_cap = e->save_cap ? e->save_cap * 2 : 65536;
+		e->save_buf = xreallocarray(e->save_buf, e->save_cap, 1);
+	}
+	memcpy(e->save_buf + e->save_len, text, len);
+	e->save_len += len;
+	e->save_buf[e->save_len] = '\0';
 }
 
-/* Queue a write of the state file (the worker fsyncs, not the loop). */
+/* One target's entry: "ID":{state}, with a comma before all but the first. */
+static void
+save_target(struct engine *e, const struct target *t)
+{
+	json_t	*id, *st;
+	char	*a, *b;
+
+	id = jsontext(t->sc->id);
+	st = state_to_json(&t->st);
+	if (id == NULL || st == NULL ||
+	    (a = json_dumps(id, JSON_ENCODE_ANY)) == NULL ||
+	    (b = json_dumps(st, JSON_COMPACT)) == NULL)
+		fatalx("engine: cannot encode the state of %s", t->sc->id);
+	if (e->save_next > 0)
+		save_add(e, ",", 1);
+	save_add(e, a, strlen(a));
+	save_add(e, ":", 1);
+	save_add(e, b, strlen(b));
+	free(a);
+	free(b);
+	json_decref(id);
+	json_decref(st);
+}
+
+/*
+ * Build the state file a slice of SAVE_SLICE targets per loop turn, so
+ * a hundred thousand servers never stall the checks (each entry is one
+ * server's state at one moment); when whole, hand it to the worker, which
+ * writes it atomically. all: finish in one go (at exit).
+ */
+static void
+save_step(struct engine *e, int all)
+{
+	char	head[96];
+	size_t	n = 0;
+	int	len;
+
+	if (e->save_next == 0 && e->save_len == 0) {
+		len = snprintf(head, sizeof(head), "{\"version\":1,"
+		    "\"written\":%lld,\"servers\":{", (long long)time(NULL));
+		save_add(e, head, len);
+	}
+	while (e->save_next < e->ntargets && (all || n++ < SAVE_SLICE)) {
+		save_target(e, e->targets[e->save_next]);
+		e->save_next++;
+	}
+	if (e->save_next < e->ntargets) {
+		event_active(e->save_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	save_add(e, "}}\n", 3);
+	spoolq_write_file(e->spoolq, e->state_path, e->save_buf);
+	e->save_buf = NULL;
+	e->save_len = e->save_cap = e->save_next = 0;
+	e->saving = 0;
+	if (e->save_again) {
+		e->save_again = 0;
+		engine_save_state(e);
+	}
+}
+
+static void
+on_save_step(evutil_socket_t fd, short what, void *arg)
+{
+	save_step(arg, 0);
+}
+
+/* Drop a save under way (the target list changed); start again later. */
+static void
+save_abort(struct engine *e)
+{
+	if (!e->saving)
+		return;
+	event_del(e->save_ev);
+	free(e->save_buf);
+	e->save_buf = NULL;
+	e->save_len = e->save_cap = e->save_next = 0;
+	e->saving = 0;
+	e->save_again = 1;
+}
+
+/* Write the state file soon (the worker fsyncs, never the loop). */
 void
 engine_save_state(struct engine *e)
 {
-	spoolq_write_file(e->spoolq, e->state_path, state_json(e));
 	e->dirty = 0;
+	if (e->saving) {
+		e->save_again = 1;
+		return;
+	}
+	e->saving = 1;
+	save_step(e, 0);
 }
 
 static void
@@ -824,6 +915,7 @@ engine_reload(struct engine *e, char **errors)
 
 	if ((nc = conf_load(e->cur->conf->path, errors)) == NULL)
 		return -1;
+	save_abort(e);
 	nt = xcalloc(nc->nservers, sizeof(*nt));
 	for (i = 0; i < nc->nservers; i++) {
 		if ((t = engine_find(e, nc->servers[i]->id)) != NULL) {
@@ -898,7 +990,10 @@ engine_free(struct engine *e)
 		if (!t->alive)
 			target_free(t);
 	}
-	engine_save_state(e);
+	save_abort(e);
+	e->save_again = 0;
+	e->saving = 1;
+	save_step(e, 1);
 	spoolq_free(e->spoolq);
 	if (e->writer != NULL)
 		writer_close(e->writer);
@@ -912,6 +1007,7 @@ engine_free(struct engine *e)
 	}
 	spool_close(e->spool);
 	event_free(e->save_timer);
+	event_free(e->save_ev);
 	for (i = 0; i < e->ntargets; i++)
 		target_free(e->targets[i]);
 	free(e->targets);
