@@ -32,10 +32,8 @@
 
 struct ftp {
 	struct probe	*p;
-	CURL		*easy;
-	struct curl_slist *connect_to;
+	struct curlxfer	 x;		/* the transfer */
 	curl_socket_t	 ctlfd;		/* the control connection, once made */
-	int64_t		 launch_us;	/* curl's clock starts here */
 	int64_t		 banner_us;	/* banner arrived; -1 before */
 	int		 bad_banner;	/* first line is no FTP reply */
 	int		 awaiting;	/* a command is out, its reply not in */
@@ -44,7 +42,6 @@ struct ftp {
 	char		 reply[FTP_REPLY_SHOWN + 1];	/* last reply line */
 	char		 path[1024];	/* the file checked, as written */
 	char		 phase[32];
-	char		 errbuf[CURL_ERROR_SIZE];
 };
 
 static int	 ftp_start(struct probe *);
@@ -165,7 +162,7 @@ on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 }
 
 /*
- * Set the transfer up: the URL names the host as written (curlopt_common
+ * Set the transfer up: the URL names the host as written (curlopt_open
  * sends it to the c-ares address) and, with a file, its path escaped
  * whole, so that curl's NOCWD method asks "SIZE /pub/x" exactly as
  * written: a leading '/' is from the server's root, none from the login
@@ -186,13 +183,9 @@ ftp_start(struct probe *p)
 	h->p = p;
 	h->ctlfd = CURL_SOCKET_BAD;
 	h->banner_us = -1;
-	if ((c = h->easy = curlopt_get()) == NULL) {
-		result_set(&p->r, CHECK_UNKNOWN, "curl_easy_init failed");
+	if (curlopt_open(p, &h->x) == -1)
 		return -1;
-	}
-	h->launch_us = probe_elapsed_us(p);
-	if (curlopt_common(p, c, h->errbuf, &h->connect_to) == -1)
-		return -1;
+	c = h->x.easy;
 	lb = strchr(sc->host, ':') != NULL ? "[" : "";
 	rb = *lb != '\0' ? "]" : "";
 	if (file != NULL && *file != '\0') {
@@ -252,11 +245,7 @@ ftp_release(struct probe *p)
 
 	if (h == NULL)
 		return;
-	if (h->easy != NULL) {
-		engine_curl_remove(p->eng, h->easy);
-		curlopt_put(h->easy);
-	}
-	curl_slist_free_all(h->connect_to);
+	curlopt_close(p, &h->x);
 	free(h);
 	p->priv = NULL;
 }
@@ -268,10 +257,10 @@ ftp_phase(struct probe *p)
 	struct ftp	*h = p->priv;
 	const char	*ph;
 
-	if (h == NULL || h->easy == NULL)
+	if (h == NULL || h->x.easy == NULL)
 		return NULL;
 	if (h->banner_us < 0) {
-		ph = curlopt_phase(h->easy, p->sc->implicit_tls, "the banner");
+		ph = curlopt_phase(h->x.easy, p->sc->implicit_tls, "the banner");
 		return ph != NULL && strcmp(ph, "the end of the answer") != 0 ?
 		    ph : "the banner";
 	}
@@ -314,11 +303,11 @@ ftp_done(struct probe *p, int code)
 	const char	*tls = sc->implicit_tls || sc->o.starttls ?
 			    " with TLS" : "";
 
-	curlopt_times(p, h->easy, h->launch_us);
+	curlopt_times(p, h->x.easy, h->x.launch_us);
 	p->r.firstbyte_us = h->banner_us;
 	switch (code) {
 	case CURLE_OK:
-		curl_easy_getinfo(h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+		curl_easy_getinfo(h->x.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
 		    &size);
 		if (h->path[0] == '\0')
 			result_set(&p->r, CHECK_OK, "logged in as %s%s in "
@@ -338,7 +327,7 @@ ftp_done(struct probe *p, int code)
 			    "FTP: \"%s\"", h->reply);
 			break;
 		}
-		curlopt_error(p, h->easy, code, h->errbuf, ftp_phase(p));
+		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
 		break;
 	case CURLE_REMOTE_FILE_NOT_FOUND:
 		result_set(&p->r, CHECK_CRITICAL, "file %s missing (%.3s)",
@@ -376,7 +365,7 @@ ftp_done(struct probe *p, int code)
 			    "server closing", h->reply);
 			break;
 		}
-		curlopt_error(p, h->easy, code, h->errbuf, ftp_phase(p));
+		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
 		break;
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
@@ -386,10 +375,10 @@ ftp_done(struct probe *p, int code)
 			closed_message(p, h);
 			break;
 		}
-		curlopt_error(p, h->easy, code, h->errbuf, ftp_phase(p));
+		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
 		break;
 	default:
-		curlopt_error(p, h->easy, code, h->errbuf, ftp_phase(p));
+		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
 		break;
 	}
 	probe_done(p);

@@ -29,15 +29,12 @@
 #define BODY_MAX	(1024 * 1024)
 
 struct http {
-	CURL		*easy;
-	struct curl_slist *connect_to;
+	struct curlxfer	 x;		/* the transfer */
 	struct curl_slist *headers;
 	char		*body;		/* only when matching a regex */
 	size_t		 len;		/* bytes received */
 	int		 over;		/* stopped at BODY_MAX */
 	int		 hdr_end;	/* the blank line ending a header */
-	int64_t		 launch_us;	/* curl's clock starts here */
-	char		 errbuf[CURL_ERROR_SIZE];
 };
 
 static int	 http_start(struct probe *);
@@ -115,13 +112,9 @@ http_start(struct probe *p)
 
 	h = xcalloc(1, sizeof(*h));
 	p->priv = h;
-	if ((c = h->easy = curlopt_get()) == NULL) {
-		result_set(&p->r, CHECK_UNKNOWN, "curl_easy_init failed");
+	if (curlopt_open(p, &h->x) == -1)
 		return -1;
-	}
-	h->launch_us = probe_elapsed_us(p);
-	if (curlopt_common(p, c, h->errbuf, &h->connect_to) == -1)
-		return -1;
+	c = h->x.easy;
 	curl_easy_setopt(c, CURLOPT_URL, sc->url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, p);
@@ -162,11 +155,7 @@ http_release(struct probe *p)
 
 	if (h == NULL)
 		return;
-	if (h->easy != NULL) {
-		engine_curl_remove(p->eng, h->easy);
-		curlopt_put(h->easy);
-	}
-	curl_slist_free_all(h->connect_to);
+	curlopt_close(p, &h->x);
 	curl_slist_free_all(h->headers);
 	free(h->body);
 	free(h);
@@ -178,7 +167,7 @@ http_phase(struct probe *p)
 {
 	struct http *h = p->priv;
 
-	return h != NULL ? curlopt_phase(h->easy, p->sc->implicit_tls,
+	return h != NULL ? curlopt_phase(h->x.easy, p->sc->implicit_tls,
 	    "first byte") : NULL;
 }
 
@@ -248,12 +237,12 @@ http_done(struct probe *p, int code)
 	int		 days, m;
 	char		 date[32], err[128];
 
-	curlopt_times(p, h->easy, h->launch_us);
-	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+	curlopt_times(p, h->x.easy, h->x.launch_us);
+	curl_easy_getinfo(h->x.easy, CURLINFO_RESPONSE_CODE, &status);
 	if (code == CURLE_WRITE_ERROR && h->over)
 		result_set(&p->r, CHECK_CRITICAL, "body over 1 MiB, stopped");
 	else if (code != CURLE_OK)
-		curlopt_error(p, h->easy, code, h->errbuf, "first byte");
+		curlopt_error(p, h->x.easy, code, h->x.errbuf, "first byte");
 	else if (!h->hdr_end)
 		result_set(&p->r, CHECK_CRITICAL, "connection closed "
 		    "mid-header");
@@ -269,7 +258,7 @@ http_done(struct probe *p, int code)
 			result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, body does "
 			    "not match \"%s\"", status, sc->o.body);
 	} else if (sc->o.cert_days > 0 && sc->implicit_tls &&
-	    (days = cert_days_left(h->easy, date, sizeof(date))) >= 0 &&
+	    (days = cert_days_left(h->x.easy, date, sizeof(date))) >= 0 &&
 	    (unsigned long)days < sc->o.cert_days)
 		result_set(&p->r, CHECK_WARNING, "HTTP %ld, certificate "
 		    "expires in %d day%s (%s)", status, days,

@@ -14,6 +14,9 @@
 #include "curlopt.h"
 #include "probed.h"
 
+static int	curlopt_common(struct probe *, CURL *, char *,
+		    struct curl_slist **);
+
 #define POOL_MAX	256	/* idle easy handles kept for reuse */
 
 static CURL	*pool[POOL_MAX];
@@ -59,7 +62,7 @@ curlopt_pool_free(void)
  * says what was awaited), TLS verification unless `insecure`, and the
  * credentials from `user` + `password-file`. 0, or -1 with p->r set.
  */
-int
+static int
 curlopt_common(struct probe *p, CURL *c, char *errbuf,
     struct curl_slist **connect_to)
 {
@@ -110,6 +113,35 @@ curlopt_common(struct probe *p, CURL *c, char *errbuf,
 		}
 	}
 	return 0;
+}
+
+/*
+ * Begin a transfer for p: a handle from the pool and the options every
+ * curl check sets. The kind adds its own, then engine_curl_add. 0, or -1
+ * with p->r set (curlopt_close still cleans up).
+ */
+int
+curlopt_open(struct probe *p, struct curlxfer *x)
+{
+	if ((x->easy = curlopt_get()) == NULL) {
+		result_set(&p->r, CHECK_UNKNOWN, "curl_easy_init failed");
+		return -1;
+	}
+	x->launch_us = probe_elapsed_us(p);
+	return curlopt_common(p, x->easy, x->errbuf, &x->connect_to);
+}
+
+/* End a transfer, finished or not: off the multi handle, back to the pool. */
+void
+curlopt_close(struct probe *p, struct curlxfer *x)
+{
+	if (x->easy != NULL) {
+		engine_curl_remove(p->eng, x->easy);
+		curlopt_put(x->easy);
+		x->easy = NULL;
+	}
+	curl_slist_free_all(x->connect_to);
+	x->connect_to = NULL;
 }
 
 /*

@@ -6,15 +6,25 @@
 #ifndef TOCSIN_CURLOPT_H
 #define TOCSIN_CURLOPT_H
 
+#include <stdint.h>
+
 #include <curl/curl.h>
 
 struct probe;
 
+/* One transfer on the multi handle: what every curl kind keeps. */
+struct curlxfer {
+	CURL		*easy;		/* pooled; NULL once closed */
+	struct curl_slist *connect_to;
+	int64_t		 launch_us;	/* curl's clock starts here */
+	char		 errbuf[CURL_ERROR_SIZE];
+};
+
 CURL		*curlopt_get(void);
 void		 curlopt_put(CURL *);
 void		 curlopt_pool_free(void);
-int		 curlopt_common(struct probe *, CURL *, char *errbuf,
-		    struct curl_slist **connect_to);
+int		 curlopt_open(struct probe *, struct curlxfer *);
+void		 curlopt_close(struct probe *, struct curlxfer *);
 void		 curlopt_times(struct probe *, CURL *, int64_t launch_us);
 void		 curlopt_error(struct probe *, CURL *, int code,
 		    const char *errbuf, const char *waiting_for);
