@@ -1319,16 +1319,6 @@ dep_cycle(struct server_conf *sv, unsigned char *mark, struct conf *c,
 	return NULL;
 }
 
-static unsigned
-hash_id(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 /*
  * Index servers by id; a duplicate is reported (naming both lines) and
  * left out of the index.
@@ -1347,7 +1337,7 @@ index_servers(struct parser *p)
 	for (i = 0; i < c->nservers; i++) {
 		sv = c->servers[i];
 		sv->idx = i;
-		for (h = hash_id(sv->id) & (size - 1); (o = c->byid[h]) != NULL;
+		for (h = hash_str(sv->id) & (size - 1); (o = c->byid[h]) != NULL;
 		    h = (h + 1) & (size - 1))
 			if (strcmp(o->id, sv->id) == 0)
 				break;
@@ -1637,7 +1627,7 @@ conf_find_server(const struct conf *c, const char *id)
 
 	if (c->byid == NULL)
 		return NULL;
-	for (h = hash_id(id) & (c->byid_size - 1); (sv = c->byid[h]) != NULL;
+	for (h = hash_str(id) & (c->byid_size - 1); (sv = c->byid[h]) != NULL;
 	    h = (h + 1) & (c->byid_size - 1))
 		if (strcmp(sv->id, id) == 0)
 			return sv;

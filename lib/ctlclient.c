@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "ctlclient.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define READ_CHUNK	65536	/* bytes asked of the socket at a time */
@@ -30,7 +31,6 @@ static int64_t	 mono_ms(void);
 static int	 wait_fd(int, short, int64_t);
 static void	 seterr(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static void	 copy_text(char *, size_t, const char *);
 static int	 get_str(json_t *, const char *, char *, size_t);
 static int64_t	 get_int(json_t *, const char *);
 static int	 get_flag(json_t *, const char *);
@@ -336,25 +336,6 @@ ctlclient_parse(const char *line, json_t **obj, char *err, size_t errlen)
 	return kind;
 }
 
-/*
- * Copy text into dst (size > 0); where it must cut, cut before a UTF-8
- * sequence rather than inside one.
- */
-static void
-copy_text(char *dst, size_t size, const char *src)
-{
-	size_t	 len;
-
-	len = strlen(src);
-	if (len >= size) {
-		len = size - 1;
-		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
-			len--;
-	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
 /* Copy a string member into dst; 1 when there, 0 when absent or null or
  * of another type (dst then ""). */
 static int
@@ -366,7 +347,7 @@ get_str(json_t *obj, const char *key, char *dst, size_t size)
 		dst[0] = '\0';
 		return 0;
 	}
-	copy_text(dst, size, s);
+	copy_utf8(dst, size, s);
 	return 1;
 }
 
@@ -425,7 +406,7 @@ ctlclient_server_from_json(json_t *obj, const char *id, struct ctl_server *s)
 		type = json_string_value(json_object_get(obj, "type"));
 		if (type != NULL && (strcmp(type, "soft") == 0 ||
 		    strcmp(type, "hard") == 0))
-			copy_text(s->state_type, sizeof(s->state_type), type);
+			copy_utf8(s->state_type, sizeof(s->state_type), type);
 	}
 	get_str(obj, "kind", s->kind, sizeof(s->kind));
 	get_str(obj, "message", s->message, sizeof(s->message));

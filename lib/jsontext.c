@@ -4,6 +4,7 @@
  * middle of a character), so each byte that does not start a valid
  * sequence becomes '?'.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -59,4 +60,21 @@ jsontext(const char *text)
 		if ((unsigned char)buf[i] >= 0x80)
 			buf[i] = '?';
 	return json_string(buf);
+}
+
+/* A counter as a JSON integer, capped at the largest one. */
+json_t *
+jsontext_u64(uint64_t v)
+{
+	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX :
+	    (json_int_t)v);
+}
+
+/* json_object_set_new that also fails on a NULL value. 0 or -1. */
+int
+jsontext_set(json_t *obj, const char *key, json_t *v)
+{
+	if (v == NULL)
+		return -1;
+	return json_object_set_new(obj, key, v);
 }

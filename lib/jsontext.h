@@ -4,8 +4,12 @@
 #ifndef TOCSIN_JSONTEXT_H
 #define TOCSIN_JSONTEXT_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 json_t	*jsontext(const char *);
+json_t	*jsontext_u64(uint64_t);
+int	 jsontext_set(json_t *, const char *, json_t *);
 
 #endif

@@ -235,3 +235,33 @@ edit_distance(const char *a, const char *b)
 	}
 	return row[lb];
 }
+
+/* FNV-1a: a string's hash for the small tables (ids, hosts, names). */
+unsigned
+hash_str(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/*
+ * Copy src into dst (size bytes, size > 0), NUL-terminated; where it must
+ * cut, it cuts before a UTF-8 sequence rather than inside one.
+ */
+void
+copy_utf8(char *dst, size_t size, const char *src)
+{
+	size_t	 len;
+
+	len = strlen(src);
+	if (len >= size) {
+		len = size - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}

@@ -17,5 +17,7 @@ void	 format_duration(uint64_t ms, char *, size_t);
 int	 split_words(const char *, char ***argv, int *argc, const char **err);
 void	 free_words(char **);
 unsigned edit_distance(const char *, const char *);
+unsigned hash_str(const char *);
+void	 copy_utf8(char *, size_t, const char *);
 
 #endif

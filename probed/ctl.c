@@ -109,8 +109,6 @@ static void	 publish_server(struct ctl *, const struct target *,
 		    const char *);
 static char	*json_line(json_t *, size_t *);
 static json_t	*json_ms(int64_t);
-static json_t	*json_uint(uint64_t);
-static int	 set_new(json_t *, const char *, json_t *);
 static json_t	*answer_ok(void);
 static json_t	*answer_err(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
@@ -698,7 +696,7 @@ cmd_status(struct ctl_client *c, char *args)
 	}
 	if ((ans = answer_ok()) == NULL)
 		goto fail;
-	if (set_new(ans, "servers", arr) == -1) {	/* arr is freed */
+	if (jsontext_set(ans, "servers", arr) == -1) {	/* arr is freed */
 		json_decref(ans);
 		return NULL;
 	}
@@ -722,23 +720,23 @@ cmd_stats(struct ctl_client *c, char *args)
 	engine_stats(ctl->eng, &es);
 	if ((st = json_object()) == NULL)
 		return NULL;
-	if (set_new(st, "checks", json_uint(es.checks)) == -1 ||
-	    set_new(st, "running", json_uint(es.running)) == -1 ||
-	    set_new(st, "pending", json_uint(es.pending)) == -1 ||
-	    set_new(st, "lateness_p50_ms", json_ms(es.lateness_p50_us)) == -1 ||
-	    set_new(st, "lateness_p99_ms", json_ms(es.lateness_p99_us)) == -1 ||
-	    set_new(st, "lateness_max_ms", json_ms(es.lateness_max_us)) == -1 ||
-	    set_new(st, "events", json_uint(es.events)) == -1 ||
-	    set_new(st, "archive_dropped",
-	    json_uint(es.archive_dropped)) == -1 ||
-	    set_new(st, "uptime_s", json_uint(es.uptime_s)) == -1 ||
-	    set_new(st, "targets",
-	    json_uint(engine_ntargets(ctl->eng))) == -1 ||
-	    set_new(st, "clients", json_uint(ctl->nclients)) == -1 ||
-	    set_new(st, "watchers", json_uint(ctl->nwatchers)) == -1 ||
-	    set_new(st, "clients_dropped", json_uint(ctl->dropped)) == -1 ||
-	    set_new(st, "output_highwater",
-	    json_uint(ctl->out_highwater)) == -1) {
+	if (jsontext_set(st, "checks", jsontext_u64(es.checks)) == -1 ||
+	    jsontext_set(st, "running", jsontext_u64(es.running)) == -1 ||
+	    jsontext_set(st, "pending", jsontext_u64(es.pending)) == -1 ||
+	    jsontext_set(st, "lateness_p50_ms", json_ms(es.lateness_p50_us)) == -1 ||
+	    jsontext_set(st, "lateness_p99_ms", json_ms(es.lateness_p99_us)) == -1 ||
+	    jsontext_set(st, "lateness_max_ms", json_ms(es.lateness_max_us)) == -1 ||
+	    jsontext_set(st, "events", jsontext_u64(es.events)) == -1 ||
+	    jsontext_set(st, "archive_dropped",
+	    jsontext_u64(es.archive_dropped)) == -1 ||
+	    jsontext_set(st, "uptime_s", jsontext_u64(es.uptime_s)) == -1 ||
+	    jsontext_set(st, "targets",
+	    jsontext_u64(engine_ntargets(ctl->eng))) == -1 ||
+	    jsontext_set(st, "clients", jsontext_u64(ctl->nclients)) == -1 ||
+	    jsontext_set(st, "watchers", jsontext_u64(ctl->nwatchers)) == -1 ||
+	    jsontext_set(st, "clients_dropped", jsontext_u64(ctl->dropped)) == -1 ||
+	    jsontext_set(st, "output_highwater",
+	    jsontext_u64(ctl->out_highwater)) == -1) {
 		json_decref(st);
 		return NULL;
 	}
@@ -746,7 +744,7 @@ cmd_stats(struct ctl_client *c, char *args)
 		json_decref(st);
 		return NULL;
 	}
-	if (set_new(ans, "stats", st) == -1) {	/* st is freed */
+	if (jsontext_set(ans, "stats", st) == -1) {	/* st is freed */
 		json_decref(ans);
 		return NULL;
 	}
@@ -766,7 +764,7 @@ cmd_watch(struct ctl_client *c, char *args)
 		c->ctl->nwatchers++;
 	}
 	if ((ans = answer_ok()) == NULL ||
-	    set_new(ans, "watching", json_true()) == -1) {
+	    jsontext_set(ans, "watching", json_true()) == -1) {
 		json_decref(ans);
 		return NULL;
 	}
@@ -855,7 +853,7 @@ cmd_downtime(struct ctl_client *c, char *args)
 	}
 	engine_save_state(c->ctl->eng);
 	publish_server(c->ctl, t, "downtime");
-	if ((ans = answer_ok()) == NULL || set_new(ans, "downtime_until",
+	if ((ans = answer_ok()) == NULL || jsontext_set(ans, "downtime_until",
 	    ms == 0 ? json_null() : json_integer(t->st.downtime_until)) == -1) {
 		json_decref(ans);
 		return NULL;
@@ -945,34 +943,34 @@ ctl_target_json(const struct target *t, int64_t now)
 	if ((o = json_object()) == NULL)
 		return NULL;
 	indt = state_in_downtime(st, now);
-	if (set_new(o, "id", jsontext(sc->id)) == -1 ||
-	    set_new(o, "name", jsontext(sc->name)) == -1 ||
-	    set_new(o, "farm", sc->farm != NULL ?
+	if (jsontext_set(o, "id", jsontext(sc->id)) == -1 ||
+	    jsontext_set(o, "name", jsontext(sc->name)) == -1 ||
+	    jsontext_set(o, "farm", sc->farm != NULL ?
 	    jsontext(sc->farm->name) : json_null()) == -1 ||
-	    set_new(o, "kind", json_string(conf_kind_str(sc->kind))) == -1 ||
-	    set_new(o, "url", sc->url != NULL ?
+	    jsontext_set(o, "kind", json_string(conf_kind_str(sc->kind))) == -1 ||
+	    jsontext_set(o, "url", sc->url != NULL ?
 	    jsontext(sc->url) : json_null()) == -1 ||
-	    set_new(o, "state", json_string(hstate_str(st->state))) == -1 ||
-	    set_new(o, "state_type",
+	    jsontext_set(o, "state", json_string(hstate_str(st->state))) == -1 ||
+	    jsontext_set(o, "state_type",
 	    json_string(state_type_str(st->type))) == -1 ||
-	    set_new(o, "since", st->since != 0 ?
+	    jsontext_set(o, "since", st->since != 0 ?
 	    json_integer(st->since) : json_null()) == -1 ||
-	    set_new(o, "last_check", st->last_check != 0 ?
+	    jsontext_set(o, "last_check", st->last_check != 0 ?
 	    json_integer(st->last_check) : json_null()) == -1 ||
-	    set_new(o, "latency_ms", json_ms(st->last_latency_us)) == -1 ||
-	    set_new(o, "message", jsontext(st->message)) == -1 ||
-	    set_new(o, "flapping", json_boolean(st->flapping)) == -1 ||
-	    set_new(o, "flap_pct", json_real(st->flap_pct)) == -1 ||
-	    set_new(o, "acked", json_boolean(st->acked)) == -1 ||
-	    set_new(o, "ack_comment", st->acked ?
+	    jsontext_set(o, "latency_ms", json_ms(st->last_latency_us)) == -1 ||
+	    jsontext_set(o, "message", jsontext(st->message)) == -1 ||
+	    jsontext_set(o, "flapping", json_boolean(st->flapping)) == -1 ||
+	    jsontext_set(o, "flap_pct", json_real(st->flap_pct)) == -1 ||
+	    jsontext_set(o, "acked", json_boolean(st->acked)) == -1 ||
+	    jsontext_set(o, "ack_comment", st->acked ?
 	    jsontext(st->ack_comment) : json_null()) == -1 ||
-	    set_new(o, "downtime_until", indt ?
+	    jsontext_set(o, "downtime_until", indt ?
 	    json_integer(st->downtime_until) : json_null()) == -1 ||
-	    set_new(o, "downtime_comment", indt ?
+	    jsontext_set(o, "downtime_comment", indt ?
 	    jsontext(st->downtime_comment) : json_null()) == -1 ||
-	    set_new(o, "drained", json_boolean(st->drained)) == -1 ||
-	    set_new(o, "checks", json_uint(st->checks)) == -1 ||
-	    set_new(o, "failures", json_uint(st->failures)) == -1) {
+	    jsontext_set(o, "drained", json_boolean(st->drained)) == -1 ||
+	    jsontext_set(o, "checks", jsontext_u64(st->checks)) == -1 ||
+	    jsontext_set(o, "failures", jsontext_u64(st->failures)) == -1) {
 		json_decref(o);
 		return NULL;
 	}
@@ -993,20 +991,20 @@ ctl_publish_result(struct ctl *ctl, const struct target *t,
 		return;
 	if ((o = json_object()) == NULL)
 		return;
-	if (set_new(o, "type", json_string("result")) == -1 ||
-	    set_new(o, "id", jsontext(t->sc->id)) == -1 ||
-	    set_new(o, "time", json_real((double)r->started / 1e6)) == -1 ||
-	    set_new(o, "status",
+	if (jsontext_set(o, "type", json_string("result")) == -1 ||
+	    jsontext_set(o, "id", jsontext(t->sc->id)) == -1 ||
+	    jsontext_set(o, "time", json_real((double)r->started / 1e6)) == -1 ||
+	    jsontext_set(o, "status",
 	    json_string(check_status_str(r->status))) == -1 ||
-	    set_new(o, "state", json_string(hstate_str(t->st.state))) == -1 ||
-	    set_new(o, "state_type",
+	    jsontext_set(o, "state", json_string(hstate_str(t->st.state))) == -1 ||
+	    jsontext_set(o, "state_type",
 	    json_string(state_type_str(t->st.type))) == -1 ||
-	    set_new(o, "latency_ms", json_ms(r->total_us)) == -1 ||
-	    set_new(o, "dns_ms", json_ms(r->dns_us)) == -1 ||
-	    set_new(o, "connect_ms", json_ms(r->connect_us)) == -1 ||
-	    set_new(o, "tls_ms", json_ms(r->tls_us)) == -1 ||
-	    set_new(o, "firstbyte_ms", json_ms(r->firstbyte_us)) == -1 ||
-	    set_new(o, "message", jsontext(r->message)) == -1) {
+	    jsontext_set(o, "latency_ms", json_ms(r->total_us)) == -1 ||
+	    jsontext_set(o, "dns_ms", json_ms(r->dns_us)) == -1 ||
+	    jsontext_set(o, "connect_ms", json_ms(r->connect_us)) == -1 ||
+	    jsontext_set(o, "tls_ms", json_ms(r->tls_us)) == -1 ||
+	    jsontext_set(o, "firstbyte_ms", json_ms(r->firstbyte_us)) == -1 ||
+	    jsontext_set(o, "message", jsontext(r->message)) == -1) {
 		json_decref(o);
 		return;
 	}
@@ -1028,16 +1026,16 @@ ctl_publish_event(struct ctl *ctl, const struct target *t, uint64_t seq,
 		return;
 	if ((o = json_object()) == NULL)
 		return;
-	if (set_new(o, "type", json_string("event")) == -1 ||
-	    set_new(o, "seq", json_uint(seq)) == -1 ||
-	    set_new(o, "id", jsontext(t->sc->id)) == -1 ||
-	    set_new(o, "time", json_real((double)now_us() / 1e6)) == -1 ||
-	    set_new(o, "old", json_string(hstate_str(chg->old_state))) == -1 ||
-	    set_new(o, "new", json_string(hstate_str(chg->new_state))) == -1 ||
-	    set_new(o, "flapping", json_boolean(chg->flapping)) == -1 ||
-	    set_new(o, "downtime", json_boolean(chg->in_downtime)) == -1 ||
-	    set_new(o, "acked", json_boolean(chg->acked)) == -1 ||
-	    set_new(o, "message", jsontext(t->st.message)) == -1) {
+	if (jsontext_set(o, "type", json_string("event")) == -1 ||
+	    jsontext_set(o, "seq", jsontext_u64(seq)) == -1 ||
+	    jsontext_set(o, "id", jsontext(t->sc->id)) == -1 ||
+	    jsontext_set(o, "time", json_real((double)now_us() / 1e6)) == -1 ||
+	    jsontext_set(o, "old", json_string(hstate_str(chg->old_state))) == -1 ||
+	    jsontext_set(o, "new", json_string(hstate_str(chg->new_state))) == -1 ||
+	    jsontext_set(o, "flapping", json_boolean(chg->flapping)) == -1 ||
+	    jsontext_set(o, "downtime", json_boolean(chg->in_downtime)) == -1 ||
+	    jsontext_set(o, "acked", json_boolean(chg->acked)) == -1 ||
+	    jsontext_set(o, "message", jsontext(t->st.message)) == -1) {
 		json_decref(o);
 		return;
 	}
@@ -1059,8 +1057,8 @@ publish_server(struct ctl *ctl, const struct target *t, const char *what)
 		return;
 	if ((o = json_object()) == NULL)
 		return;
-	if (set_new(o, "type", json_string("server")) == -1 ||
-	    set_new(o, "change", json_string(what)) == -1 ||
+	if (jsontext_set(o, "type", json_string("server")) == -1 ||
+	    jsontext_set(o, "change", json_string(what)) == -1 ||
 	    (srv = ctl_target_json(t, time(NULL))) == NULL) {
 		json_decref(o);
 		return;
@@ -1140,23 +1138,6 @@ json_ms(int64_t us)
 	return json_real((double)us / 1000.0);
 }
 
-/* A counter; json_int_t is 64 bits on every platform we build on. */
-static json_t *
-json_uint(uint64_t v)
-{
-	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX :
-	    (json_int_t)v);
-}
-
-/* json_object_set_new that also fails on a NULL value. 0 or -1. */
-static int
-set_new(json_t *obj, const char *key, json_t *v)
-{
-	if (v == NULL)
-		return -1;
-	return json_object_set_new(obj, key, v);
-}
-
 static json_t *
 answer_ok(void)
 {
@@ -1164,7 +1145,7 @@ answer_ok(void)
 
 	if ((j = json_object()) == NULL)
 		return NULL;
-	if (set_new(j, "ok", json_true()) == -1) {
+	if (jsontext_set(j, "ok", json_true()) == -1) {
 		json_decref(j);
 		return NULL;
 	}
@@ -1192,8 +1173,8 @@ answer_errstr(const char *msg)
 
 	if ((j = json_object()) == NULL)
 		return NULL;
-	if (set_new(j, "ok", json_false()) == -1 ||
-	    set_new(j, "error", jsontext(msg)) == -1) {
+	if (jsontext_set(j, "ok", json_false()) == -1 ||
+	    jsontext_set(j, "error", jsontext(msg)) == -1) {
 		json_decref(j);
 		return NULL;
 	}

@@ -113,6 +113,7 @@ static void	 on_curl_done(void *, CURL *, CURLcode);
 static void	 start_probe(struct engine *, struct target *);
 static void	 launch(struct probe *);
 static void	 finish(struct probe *);
+static void	 probe_stop(struct probe *);
 static void	 reschedule(struct engine *, struct target *, int soft_fail);
 static void	 run_pending(struct engine *);
 static const struct check_ops *ops_for(enum check_kind);
@@ -144,16 +145,6 @@ ops_for(enum check_kind k)
 		break;
 	}
 	return NULL;
-}
-
-static unsigned
-hash_str(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
 }
 
 /* The per-host counter of running checks; made on first use, kept. */
@@ -590,6 +581,19 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 	finish(p);
 }
 
+/* The one teardown of what a probe holds: its kind's state (or its name
+ * lookup) and its deadline. The probe itself is the caller's to free. */
+static void
+probe_stop(struct probe *p)
+{
+	p->finished = 1;
+	if (p->started)
+		p->ops->release(p);
+	else if (p->priv != NULL)
+		resolver_cancel(p->priv);
+	event_free(p->timer);
+}
+
 /* Called by a kind when its check is over; p is freed. */
 void
 probe_done(struct probe *p)
@@ -672,17 +676,11 @@ finish(struct probe *p)
 	struct spool_event	 ev;
 	struct confref		*cr, **prevp;
 	const struct conf	*c;
-
 	int			 changed, soft_fail;
 
 	if (p->finished)
 		return;
-	p->finished = 1;
-	if (p->started)
-		p->ops->release(p);
-	else if (p->priv != NULL)
-		resolver_cancel(p->priv);
-	event_free(p->timer);
+	probe_stop(p);
 	/* A ping with no reply has no latency; anything else took this. */
 	if (p->r.total_us < 0 && p->sc->kind != KIND_PING)
 		p->r.total_us = probe_elapsed_us(p);
@@ -976,12 +974,7 @@ engine_free(struct engine *e)
 		struct probe *p = e->targets[i]->probe;
 		if (p == NULL)
 			continue;
-		p->finished = 1;
-		if (p->started)
-			p->ops->release(p);
-		else if (p->priv != NULL)
-			resolver_cancel(p->priv);
-		event_free(p->timer);
+		probe_stop(p);
 		free(p);
 		e->targets[i]->probe = NULL;
 	}

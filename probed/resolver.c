@@ -223,16 +223,6 @@ is_localhost(const char *h)
 	return n > 10 && strncasecmp(h + n - 10, ".localhost", 10) == 0;
 }
 
-static unsigned
-hash_str(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static void
 set_port(struct sockaddr_storage *ss, int port)
 {

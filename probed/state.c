@@ -15,6 +15,7 @@
 #include "result.h"
 #include "jsontext.h"
 #include "state.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #if JSON_INTEGER_IS_LONG_LONG
@@ -31,10 +32,7 @@ static unsigned long	 threshold(const struct server_conf *, enum hstate,
 			    enum hstate);
 static void		 hist_push(struct state *, enum hstate);
 static double		 flap_percent(const unsigned char *, unsigned);
-static void		 copy_str(char *, size_t, const char *);
 static int		 status_parse(const char *, enum check_status *);
-static json_t		*json_uint(uint64_t);
-static int		 set_new(json_t *, const char *, json_t *);
 static int		 get_string(json_t *, const char *, const char **);
 static int		 get_int(json_t *, const char *, json_int_t *);
 static int		 get_bool(json_t *, const char *, int *);
@@ -81,7 +79,7 @@ state_set_text(char **dst, const char *src, size_t max)
 	if (src == NULL || *src == '\0' || max < 2)
 		return;
 	buf = xmalloc(max);
-	copy_str(buf, max, src);
+	copy_utf8(buf, max, src);
 	*dst = xstrdup(buf);
 	free(buf);
 }
@@ -331,42 +329,6 @@ status_parse(const char *text, enum check_status *s)
 	return -1;
 }
 
-/*
- * Copy src into dst (size bytes, size > 0), NUL-terminated. Where it must
- * cut, it cuts before a UTF-8 sequence rather than inside one.
- */
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-	size_t	 len;
-
-	len = strlen(src);
-	if (len >= size) {
-		len = size - 1;
-		while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
-			len--;
-	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
-
-/* A JSON integer for an unsigned counter, capped at the largest one. */
-static json_t *
-json_uint(uint64_t v)
-{
-	return json_integer(v > (uint64_t)JINT_MAX ? JINT_MAX :
-	    (json_int_t)v);
-}
-
-/* json_object_set_new that also fails on a NULL value. 0 or -1. */
-static int
-set_new(json_t *obj, const char *key, json_t *v)
-{
-	if (v == NULL)
-		return -1;
-	return json_object_set_new(obj, key, v);
-}
 
 /*
  * The whole state as a JSON object, one key per field of struct state
@@ -384,37 +346,37 @@ state_to_json(const struct state *st)
 		return NULL;
 	if ((hist = json_array()) == NULL)
 		goto fail;
-	if (set_new(obj, "hist", hist) == -1)
+	if (jsontext_set(obj, "hist", hist) == -1)
 		goto fail;
 	n = st->nhist > FLAP_WINDOW ? FLAP_WINDOW : st->nhist;
 	for (i = 0; i < n; i++)
 		if (json_array_append_new(hist,
 		    json_string(hstate_str(st->hist[i]))) == -1)
 			goto fail;
-	if (set_new(obj, "state", json_string(hstate_str(st->state))) == -1 ||
-	    set_new(obj, "type", json_string(state_type_str(st->type))) == -1 ||
-	    set_new(obj, "hard", json_string(hstate_str(st->hard))) == -1 ||
-	    set_new(obj, "candidate",
+	if (jsontext_set(obj, "state", json_string(hstate_str(st->state))) == -1 ||
+	    jsontext_set(obj, "type", json_string(state_type_str(st->type))) == -1 ||
+	    jsontext_set(obj, "hard", json_string(hstate_str(st->hard))) == -1 ||
+	    jsontext_set(obj, "candidate",
 	    json_string(hstate_str(st->candidate))) == -1 ||
-	    set_new(obj, "count", json_integer(st->count)) == -1 ||
-	    set_new(obj, "since", json_integer(st->since)) == -1 ||
-	    set_new(obj, "last_check", json_integer(st->last_check)) == -1 ||
-	    set_new(obj, "last_latency_us",
+	    jsontext_set(obj, "count", json_integer(st->count)) == -1 ||
+	    jsontext_set(obj, "since", json_integer(st->since)) == -1 ||
+	    jsontext_set(obj, "last_check", json_integer(st->last_check)) == -1 ||
+	    jsontext_set(obj, "last_latency_us",
 	    json_integer(st->last_latency_us)) == -1 ||
-	    set_new(obj, "last_status",
+	    jsontext_set(obj, "last_status",
 	    json_string(check_status_str(st->last_status))) == -1 ||
-	    set_new(obj, "message", jsontext(st->message)) == -1 ||
-	    set_new(obj, "flap_pct", json_real(st->flap_pct)) == -1 ||
-	    set_new(obj, "flapping", json_boolean(st->flapping)) == -1 ||
-	    set_new(obj, "acked", json_boolean(st->acked)) == -1 ||
-	    set_new(obj, "ack_comment", jsontext(st->ack_comment)) == -1 ||
-	    set_new(obj, "downtime_until",
+	    jsontext_set(obj, "message", jsontext(st->message)) == -1 ||
+	    jsontext_set(obj, "flap_pct", json_real(st->flap_pct)) == -1 ||
+	    jsontext_set(obj, "flapping", json_boolean(st->flapping)) == -1 ||
+	    jsontext_set(obj, "acked", json_boolean(st->acked)) == -1 ||
+	    jsontext_set(obj, "ack_comment", jsontext(st->ack_comment)) == -1 ||
+	    jsontext_set(obj, "downtime_until",
 	    json_integer(st->downtime_until)) == -1 ||
-	    set_new(obj, "downtime_comment",
+	    jsontext_set(obj, "downtime_comment",
 	    jsontext(st->downtime_comment)) == -1 ||
-	    set_new(obj, "drained", json_boolean(st->drained)) == -1 ||
-	    set_new(obj, "checks", json_uint(st->checks)) == -1 ||
-	    set_new(obj, "failures", json_uint(st->failures)) == -1)
+	    jsontext_set(obj, "drained", json_boolean(st->drained)) == -1 ||
+	    jsontext_set(obj, "checks", jsontext_u64(st->checks)) == -1 ||
+	    jsontext_set(obj, "failures", jsontext_u64(st->failures)) == -1)
 		goto fail;
 	return obj;
 fail:
