@@ -256,6 +256,29 @@ conf_parse_list_add(char ***list, size_t *n, const char *s)
 }
 
 /*
+ * Parse the duration v of keyword name into *ms. A bare number is refused
+ * with a hint: "5" reads as seconds to some and as minutes to a Nagios
+ * admin. Returns 0, or -1 after reporting.
+ */
+static int
+parse_duration(struct parser *p, int line, const char *name, const char *v,
+    uint64_t *ms)
+{
+	switch (parse_duration_ms(v, ms)) {
+	case 0:
+		return 0;
+	case DURATION_BARE:
+		conf_err(p, line, "bad duration '%s' for '%s': a number needs "
+		    "a unit (write %ss or %sm)", v, name, v, v);
+		return -1;
+	default:
+		conf_err(p, line, "bad duration '%s' for '%s' (a number with "
+		    "ms, s, m, h or d)", v, name);
+		return -1;
+	}
+}
+
+/*
  * cert-days: "WARN" or "WARN,CRIT" (as check_http -C 14,7), each up to max
  * days, CRIT below WARN. Returns 0, or -1 on a bad value.
  */
@@ -315,11 +338,8 @@ parse_option(struct parser *p, struct options *o, struct word *w, int n,
 	v = w[*i + 1].s;
 	switch (d->type) {
 	case OT_DURATION:
-		if (parse_duration_ms(v, &ms) == -1) {
-			conf_err(p, w[*i].line, "bad duration '%s' for '%s' (a "
-			    "number with ms, s, m, h or d)", v, d->name);
+		if (parse_duration(p, w[*i].line, d->name, v, &ms) == -1)
 			goto bad;
-		}
 		*(uint64_t *)(base + d->off) = ms;
 		break;
 	case OT_UINT:
@@ -923,12 +943,8 @@ st_farm_item(struct parser *p, struct word *w, int n)
 			conf_err(p, w[0].line, "'persist' needs one duration");
 			return;
 		}
-		if (parse_duration_ms(w[1].s, &ms) == -1) {
-			conf_err(p, w[1].line,
-			    "bad duration '%s' for 'persist' (a "
-			    "number with ms, s, m, h or d)", w[1].s);
+		if (parse_duration(p, w[1].line, "persist", w[1].s, &ms) == -1)
 			return;
-		}
 		f->persist = ms;
 		return;
 	}

@@ -175,6 +175,50 @@ START_TEST(bad_duration_is_reported)
 }
 END_TEST
 
+START_TEST(bare_number_duration_is_refused_with_a_hint)
+{
+	assert_errors("server a http://a interval 5\n"
+	    "farm f { persist 30 }\n"
+	    "set retry-interval 10\n",
+	    "t.conf:1: bad duration '5' for 'interval': a number needs a unit "
+	    "(write 5s or 5m)\n"
+	    "t.conf:2: bad duration '30' for 'persist': a number needs a unit "
+	    "(write 30s or 30m)\n"
+	    "t.conf:3: bad duration '10' for 'retry-interval': a number needs "
+	    "a unit (write 10s or 10m)\n");
+}
+END_TEST
+
+START_TEST(compound_durations_are_accepted)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://a interval 1h30m timeout 1m30s warn 1s500ms\n"
+	    "server b http://b interval 2d4h timeout 90s warn 0\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.interval, 5400000);
+	ck_assert_uint_eq(server(c, "a")->o.timeout, 90000);
+	ck_assert_uint_eq(server(c, "a")->o.warn, 1500);
+	ck_assert_uint_eq(server(c, "b")->o.interval, 187200000);
+	ck_assert_uint_eq(server(c, "b")->o.timeout, 90000);
+	ck_assert_uint_eq(server(c, "b")->o.warn, 0);
+	conf_free(c);
+	assert_errors("server a http://a interval 30m1h\n",
+	    "t.conf:1: bad duration '30m1h' for 'interval' (a number with "
+	    "ms, s, m, h or d)\n");
+}
+END_TEST
+
+START_TEST(timeout_zero_is_refused)
+{
+	assert_errors("server a http://a timeout 0\n",
+	    "t.conf:1: server 'a': interval and timeout must be more "
+	    "than 0\n");
+	assert_errors("set timeout 0ms\nserver a http://a\n",
+	    "t.conf:2: server 'a': interval and timeout must be more "
+	    "than 0\n");
+}
+END_TEST
+
 START_TEST(bad_number_is_reported)
 {
 	assert_errors("server a http://a retries many\n",
@@ -1306,6 +1350,9 @@ conf_suite(void)
 	tcase_add_test(tc, unknown_farm_keyword_suggests_closest);
 	tcase_add_test(tc, missing_value_is_reported);
 	tcase_add_test(tc, bad_duration_is_reported);
+	tcase_add_test(tc, bare_number_duration_is_refused_with_a_hint);
+	tcase_add_test(tc, compound_durations_are_accepted);
+	tcase_add_test(tc, timeout_zero_is_refused);
 	tcase_add_test(tc, bad_number_is_reported);
 	tcase_add_test(tc, port_out_of_range_is_reported);
 	tcase_add_test(tc, unknown_url_scheme_is_reported);
