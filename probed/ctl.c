@@ -36,6 +36,8 @@
 #include "log.h"
 #include "util.h"
 #include "xmalloc.h"
+
+#include "ctl.h"
 #include "probed.h"
 
 #define CTL_CLIENTS_MAX	256		/* connected at once; more refused */

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#include "ctl.h"
 #include "engine.h"
 #include "probed.h"
 

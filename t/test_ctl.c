@@ -28,6 +28,8 @@
 #include "ctlclient.h"
 #include "util.h"
 #include "xmalloc.h"
+
+#include "ctl.h"
 #include "probed.h"
 
 #define OUT_CAP		(1024 * 1024)	/* CTL_OUT_MAX in ctl.c */
