@@ -51,13 +51,20 @@ struct loop_call {
 	pthread_cond_t	 cv;
 };
 
-/* A copy of a target's state; its text fields are NULL, the comments
- * copied beside it ("" for none). */
+/* A copy of a target's state; its text fields and downtimes are NULL,
+ * the comments copied beside it ("" for none), the downtimes' times and
+ * numbers too. */
 struct snap {
 	const char	*id;
 	struct state	 st;
 	char		 ack_comment[STATE_COMMENT_MAX];
-	char		 downtime_comment[STATE_COMMENT_MAX];
+	unsigned	 ndt;
+	struct {
+		unsigned	 id;
+		int64_t		 from, until;
+		char		 comment[STATE_COMMENT_MAX];
+		char		 farm[32];
+	}		 dt[STATE_DOWNTIMES_MAX];
 	int		 check_now;
 	unsigned	 saves;
 	unsigned	 checks_now;
@@ -233,6 +240,7 @@ do_snap(void *arg)
 {
 	struct snap	*s = arg;
 	struct target	*t;
+	unsigned	 i;
 
 	if (s->id != NULL) {
 		t = engine_find(eng, s->id);
@@ -241,9 +249,20 @@ do_snap(void *arg)
 		s->st.message = NULL;
 		strlcpy(s->ack_comment, t->st.ack_comment != NULL ?
 		    t->st.ack_comment : "", sizeof(s->ack_comment));
-		strlcpy(s->downtime_comment, t->st.downtime_comment != NULL ?
-		    t->st.downtime_comment : "", sizeof(s->downtime_comment));
-		s->st.ack_comment = s->st.downtime_comment = NULL;
+		s->ndt = t->st.ndowntimes;
+		for (i = 0; i < s->ndt; i++) {
+			s->dt[i].id = t->st.downtimes[i].id;
+			s->dt[i].from = t->st.downtimes[i].from;
+			s->dt[i].until = t->st.downtimes[i].until;
+			strlcpy(s->dt[i].comment, t->st.downtimes[i].comment ?
+			    t->st.downtimes[i].comment : "",
+			    sizeof(s->dt[i].comment));
+			strlcpy(s->dt[i].farm, t->st.downtimes[i].scope ?
+			    t->st.downtimes[i].scope : "",
+			    sizeof(s->dt[i].farm));
+		}
+		s->st.ack_comment = NULL;
+		s->st.downtimes = NULL;
 		s->check_now = t->check_now;
 	}
 	s->saves = stub_engine_saves(eng);
@@ -491,7 +510,7 @@ START_TEST(ack_sets_flag_and_comment_and_saves)
 }
 END_TEST
 
-START_TEST(downtime_sets_until_and_zero_cancels)
+START_TEST(downtime_sets_until_and_cancel_ends_it)
 {
 	struct snap	 s;
 	json_t		*ans;
@@ -503,21 +522,24 @@ START_TEST(downtime_sets_until_and_zero_cancels)
 	ans = ask_ok(fd, "downtime db1 2h kernel upgrade");
 	after = time(NULL);
 	s = snapshot("db1");
-	ck_assert(s.st.downtime_until >= before + 7200 &&
-	    s.st.downtime_until <= after + 7200);
-	ck_assert_str_eq(s.downtime_comment, "kernel upgrade");
+	ck_assert_uint_eq(s.ndt, 1);
+	ck_assert(s.dt[0].until >= before + 7200 &&
+	    s.dt[0].until <= after + 7200);
+	ck_assert_str_eq(s.dt[0].comment, "kernel upgrade");
 	ck_assert_int_eq(json_integer_value(json_object_get(ans,
-	    "downtime_until")), s.st.downtime_until);
+	    "downtime_until")), s.dt[0].until);
 	json_decref(ans);
 	ans = ask_ok(fd, "status db1");
 	ck_assert_int_eq(json_integer_value(json_object_get(server_of(ans, 0),
-	    "downtime_until")), s.st.downtime_until);
+	    "downtime_until")), s.dt[0].until);
 	json_decref(ans);
 
-	json_decref(ask_ok(fd, "downtime db1 0"));
+	ans = ask_ok(fd, "downtime-cancel db1");
+	ck_assert_int_eq(json_integer_value(json_object_get(ans,
+	    "cancelled")), 1);
+	json_decref(ans);
 	s = snapshot("db1");
-	ck_assert_int_eq(s.st.downtime_until, 0);
-	ck_assert_str_eq(s.downtime_comment, "");
+	ck_assert_uint_eq(s.ndt, 0);
 	ck_assert_uint_eq(s.saves, 2);
 	ans = ask_ok(fd, "status db1");
 	ck_assert(json_is_null(json_object_get(server_of(ans, 0),
@@ -538,11 +560,11 @@ START_TEST(downtime_with_a_bad_duration_fails)
 	ck_assert_ptr_nonnull(strstr(ask_err(fd, "downtime db1 -5m"),
 	    "bad duration"));
 	ck_assert_str_eq(ask_err(fd, "downtime db1"),
-	    "usage: downtime ID DURATION [COMMENT]");
+	    "usage: downtime ID|FARM [from WHEN] [for] DURATION [COMMENT]");
 	ck_assert_str_eq(ask_err(fd, "downtime nope 1h"),
-	    "unknown server 'nope'");
+	    "unknown server or farm 'nope'");
 	s = snapshot("db1");
-	ck_assert_int_eq(s.st.downtime_until, 0);
+	ck_assert_uint_eq(s.ndt, 0);
 	ck_assert_uint_eq(s.saves, 0);
 	close(fd);
 }
@@ -678,8 +700,9 @@ START_TEST(watch_streams_results_and_events_in_order)
 	ck_assert_str_eq(json_string_value(json_object_get(j, "state")), "up");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "state_type")),
 	    "hard");
+	/* 15 significant digits: 10 µs at today's Unix times. */
 	ck_assert_double_eq_tol(json_real_value(json_object_get(j, "time")),
-	    1700000000.123456, 1e-6);
+	    1700000000.123456, 1e-5);
 	ck_assert_double_eq_tol(json_real_value(json_object_get(j,
 	    "latency_ms")), 12.345, 1e-9);
 	ck_assert_double_eq_tol(json_real_value(json_object_get(j,
@@ -1176,7 +1199,7 @@ ctl_suite(void)
 	tcase_add_test(tc, status_lists_every_server_with_required_fields);
 	tcase_add_test(tc, status_of_one_server_and_of_an_unknown_one);
 	tcase_add_test(tc, ack_sets_flag_and_comment_and_saves);
-	tcase_add_test(tc, downtime_sets_until_and_zero_cancels);
+	tcase_add_test(tc, downtime_sets_until_and_cancel_ends_it);
 	tcase_add_test(tc, downtime_with_a_bad_duration_fails);
 	tcase_add_test(tc, drain_and_enable_toggle_drained);
 	tcase_add_test(tc, check_asks_the_engine_for_a_check_now);
