@@ -30,3 +30,7 @@ t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
+
+# tocsinctl against a running probed (t/test_ctlsock.sh).
+TESTS += t/test_ctlsock.sh
+EXTRA_DIST += t/test_ctlsock.sh
