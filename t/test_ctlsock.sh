@@ -164,4 +164,36 @@ printf '%s\n' "$out" | grep -qE "default control socket|not running" &&
     failed "reload printed noise: $out" || pass "no 'default socket' or 'not running' noise"
 cp "$T/good.conf" "$T/probed.conf"
 
+# --- set control-group ----------------------------------------------------------
+printf 'set control-group no-such-group-here\n' >"$T/badgroup.conf"
+printf 'server x exec "/bin/true"\n' >>"$T/badgroup.conf"
+if out=$("$PROBED" -t -c "$T/badgroup.conf" 2>&1); then
+    failed "-t took an unknown control-group: $out"
+else
+    printf '%s\n' "$out" | grep -q "badgroup.conf:1: unknown group" &&
+        pass "-t: unknown control-group is a FILE:LINE error" ||
+        failed "-t said: $out"
+fi
+if [ "$(id -u)" = 0 ]; then
+    probed_stop
+    sed -i "1i set control-group nogroup" "$T/probed.conf"
+    probed_start "$T/probed.conf" || exit 1
+    chmod 755 "$T/state"; chmod 666 "$PROBED_SOCK"
+    as() { setpriv --reuid=65534 --regid=65534 --clear-groups "$TOCSINCTL" -s "$PROBED_SOCK" "$@"; }
+    out=$(as status fine 2>&1) &&
+        pass "outside the control group: status is open" ||
+        failed "status as nobody: $out"
+    out=$(setpriv --reuid=65534 --regid=1 --clear-groups "$TOCSINCTL" -s "$PROBED_SOCK" drain fine 2>&1) &&
+        failed "outside the control group, drain was taken: $out" ||
+        { printf '%s\n' "$out" | grep -q "permission denied" &&
+            pass "outside the control group: drain refused ($out)" ||
+            failed "drain as nobody said: $out"; }
+    out=$(as drain fine 2>&1) &&
+        pass "in the control group (primary): drain taken" ||
+        failed "drain as nogroup member: $out"
+    cp "$T/good.conf" "$T/probed.conf"
+else
+    echo "# skipped control-group as another user: needs root"
+fi
+
 finish
