@@ -860,10 +860,11 @@ target_unreachable(struct engine *eng, const struct target *t)
 }
 
 /*
- * A downtime's length in seconds: a number with its unit (30m, 2h, 1d).
- * A bare number is refused: a Nagios admin reads minutes where tocsin
- * would read seconds. This is the one call of the duration parser.
- * Returns 0, or -1 with why.
+ * A downtime's length in seconds: numbers with their units (30m, 2h,
+ * 1h30m, 1d), as the config writes durations (lib/util.c). A bare number,
+ * 0 included, is refused: a Nagios admin reads minutes where tocsin would
+ * read seconds, and 0 once ended a downtime. The one call of the duration
+ * parser here. Returns 0, or -1 with why.
  */
 static int
 parse_length(const char *w, int64_t *secs, char *why, size_t whylen)
@@ -879,8 +880,8 @@ parse_length(const char *w, int64_t *secs, char *why, size_t whylen)
 		return -1;
 	}
 	if (parse_duration_ms(w, &ms) == -1 || ms == 0) {
-		snprintf(why, whylen, "bad duration '%s': use e.g. 30m, 2h "
-		    "or 1d", w);
+		snprintf(why, whylen, "bad duration '%s': use e.g. 30m, 2h, "
+		    "1h30m or 1d", w);
 		return -1;
 	}
 	if (ms / 1000 > CTL_DOWNTIME_MAX_S) {

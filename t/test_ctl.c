@@ -593,7 +593,10 @@ START_TEST(downtime_never_replaces_a_running_one)
 	ck_assert_uint_eq(s.ndt, 1);
 	ck_assert_str_eq(s.dt[0].comment, "kernel upgrade");
 
-	ans = ask_ok(fd, "downtime db1 for 30m \"disk swap\"");
+	ans = ask_ok(fd, "downtime db1 for 1h30m \"disk swap\"");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+	    ans, "downtime"), "until")) - json_integer_value(json_object_get(
+	    json_object_get(ans, "downtime"), "from")), 5400);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
 	    ans, "downtime"), "id")), 2);
 	over = json_object_get(ans, "overlaps");
