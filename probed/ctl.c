@@ -148,6 +148,7 @@ static struct target *find_target(struct ctl_client *, const char *,
 static size_t	 find_scope(struct ctl_client *, const char *,
 		    struct target ***, int *);
 static int	 target_unreachable(struct engine *, const struct target *);
+static unsigned	 next_downtime_id(struct engine *);
 static int	 parse_length(const char *, int64_t *, char *, size_t);
 static int	 parse_when(const char *, int64_t, int64_t *, char *, size_t);
 static char	*unquote(char *);
@@ -860,6 +861,24 @@ target_unreachable(struct engine *eng, const struct target *t)
 }
 
 /*
+ * The number for a new downtime: one above every number in use, so a
+ * number names one downtime (a farm's on each member) until it ends.
+ */
+static unsigned
+next_downtime_id(struct engine *eng)
+{
+	struct target	*t;
+	size_t		 i, n = engine_ntargets(eng);
+	unsigned	 max = 0;
+
+	for (i = 0; i < n; i++)
+		if ((t = engine_target(eng, i)) != NULL &&
+		    state_downtime_max_id(&t->st) > max)
+			max = state_downtime_max_id(&t->st);
+	return max + 1;
+}
+
+/*
  * A downtime's length in seconds: numbers with their units (30m, 2h,
  * 1h30m, 1d), as the config writes durations (lib/util.c). A bare number,
  * 0 included, is refused: a Nagios admin reads minutes where tocsin would
@@ -1202,22 +1221,13 @@ cmd_downtime(struct ctl_client *c, char *args)
 	if ((n = find_scope(c, scope, &ts, &farm)) == 0)
 		return answer_err("unknown server or farm '%s'", scope);
 	d.scope = farm ? (char *)scope : NULL;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (ts[i]->st.ndowntimes >= STATE_DOWNTIMES_MAX) {
 			ans = answer_err("%s has %d downtimes already: cancel "
 			    "one first", ts[i]->sc->id, STATE_DOWNTIMES_MAX);
 			goto out;
 		}
-		if (state_downtime_max_id(&ts[i]->st) > d.id)
-			d.id = state_downtime_max_id(&ts[i]->st);
-	}
-	/* Numbers are unique across servers: one above all in use. */
-	for (i = 0; i < engine_ntargets(c->ctl->eng); i++)
-		if (engine_target(c->ctl->eng, i) != NULL && state_downtime_max_id(
-		    &engine_target(c->ctl->eng, i)->st) > d.id)
-			d.id = state_downtime_max_id(
-			    &engine_target(c->ctl->eng, i)->st);
-	d.id++;
+	d.id = next_downtime_id(c->ctl->eng);
 	if ((over = json_array()) == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
