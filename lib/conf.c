@@ -233,6 +233,7 @@ conf_free(struct conf *c)
 	free(c->path);
 	free(c->state_dir);
 	free(c->control);
+	free(c->control_group);
 	free(c->pidfile);
 	free(c->user);
 	free(c->dns_servers);

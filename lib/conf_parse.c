@@ -54,7 +54,7 @@ const size_t conf_parse_noptdefs =
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
-	"flap-high", "archives", NULL
+	"flap-high", "archives", "control-group", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -500,6 +500,11 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->state_dir, v);
 	else if (strcmp(k, "control") == 0)
 		set_str(&c->control, v);
+	else if (strcmp(k, "control-group") == 0) {
+		set_str(&c->control_group, v);
+		c->control_group_file = p->stack[p->depth - 1]->name;
+		c->control_group_line = w[2].line;
+	}
 	else if (strcmp(k, "pidfile") == 0)
 		set_str(&c->pidfile, v);
 	else if (strcmp(k, "user") == 0) {

@@ -34,6 +34,7 @@ static void	 seterr(char *, size_t, const char *, ...)
 static int	 get_str(json_t *, const char *, char *, size_t);
 static int64_t	 get_int(json_t *, const char *);
 static int	 get_flag(json_t *, const char *);
+static int64_t	 downtime_running(json_t *);
 
 static int64_t
 mono_ms(void)
@@ -379,6 +380,22 @@ get_flag(json_t *obj, const char *key)
 	return 0;
 }
 
+/* Of a state file's "downtimes", the end of the one running now that
+ * ends last; 0 when none runs. */
+static int64_t
+downtime_running(json_t *arr)
+{
+	json_t	*d;
+	size_t	 i;
+	int64_t	 now = time(NULL), until = 0;
+
+	json_array_foreach(arr, i, d)
+		if (get_int(d, "from") <= now && get_int(d, "until") > now &&
+		    get_int(d, "until") > until)
+			until = get_int(d, "until");
+	return until;
+}
+
 /*
  * Fill s from a server object: an element of `status`'s "servers", a
  * watch "result" or "server" line, or a state-file entry (which has no id
@@ -414,6 +431,10 @@ ctlclient_server_from_json(json_t *obj, const char *id, struct ctl_server *s)
 	s->since = get_int(obj, "since");
 	s->last_check = get_int(obj, "last_check");
 	s->downtime_until = get_int(obj, "downtime_until");
+	if (s->downtime_until == 0)
+		s->downtime_until = downtime_running(json_object_get(obj,
+		    "downtimes"));
+	s->unreachable = get_flag(obj, "unreachable");
 	s->flapping = get_flag(obj, "flapping");
 	s->acked = get_flag(obj, "acked");
 	s->drained = get_flag(obj, "drained");

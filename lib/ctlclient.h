@@ -38,6 +38,7 @@ struct ctl_server {
 	int		 acked;
 	int		 drained;
 	int64_t		 downtime_until;	/* Unix s; 0 = none */
+	int		 unreachable;	/* a server it depends on is down */
 	char		 ack_comment[128];
 	char		 message[RESULT_MSG_MAX];
 };

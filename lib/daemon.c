@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -21,16 +22,40 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* The common flags' usage, to f. */
+static void
+daemon_usage(FILE *f, const char *progname)
+{
+	fprintf(f, "usage: %s [-dftV] [-c file]\n"
+	    "  -c, --config FILE   the config (default %s)\n"
+	    "  -d, --debug         log debug lines\n"
+	    "  -f, --foreground    stay in the foreground, log to stderr\n"
+	    "  -t, --test          check the config and exit\n"
+	    "  -V, --version       print the version and exit\n"
+	    "  -h, --help          this help\n", progname,
+	    conf_default_path());
+}
+
 /* Parse the common flags; prints usage and exits on a bad one. */
 void
 daemon_getopt(int argc, char **argv, const char *progname,
     struct daemon_opts *o)
 {
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "debug",	no_argument,		NULL, 'd' },
+		{ "foreground",	no_argument,		NULL, 'f' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "test",	no_argument,		NULL, 't' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 },
+	};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	o->conf_path = conf_default_path();
-	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dfhtV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->conf_path = optarg;
@@ -41,6 +66,9 @@ daemon_getopt(int argc, char **argv, const char *progname,
 		case 'f':
 			o->foreground = 1;
 			break;
+		case 'h':
+			daemon_usage(stdout, progname);
+			exit(0);
 		case 't':
 			o->test = 1;
 			break;
@@ -48,13 +76,12 @@ daemon_getopt(int argc, char **argv, const char *progname,
 			printf("%s %s\n", progname, PACKAGE_VERSION);
 			exit(0);
 		default:
-			fprintf(stderr, "usage: %s [-dftV] [-c file]\n",
-			    progname);
+			daemon_usage(stderr, progname);
 			exit(2);
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: %s [-dftV] [-c file]\n", progname);
+		daemon_usage(stderr, progname);
 		exit(2);
 	}
 }

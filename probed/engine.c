@@ -29,6 +29,7 @@
 #include "jsontext.h"
 #include "xmalloc.h"
 
+#include "ctl.h"
 #include "curlglue.h"
 #include "curlopt.h"
 #include "engine.h"

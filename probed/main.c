@@ -22,6 +22,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#include "ctl.h"
 #include "engine.h"
 #include "probed.h"
 
@@ -78,6 +79,7 @@ main(int argc, char **argv)
 	struct mainctx		 m;
 	struct conf		*conf;
 	struct ctl		*ctl;
+	struct ctl_access	 access;
 	struct event		*sighup, *sigterm, *sigint;
 	struct event_config	*cfg;
 	char			*pidpath, *err = NULL;
@@ -129,6 +131,10 @@ main(int argc, char **argv)
 	/* After the drop, so the socket belongs to the daemon's user. */
 	if ((ctl = ctl_open(m.eng, conf->control)) == NULL)
 		fatalx("cannot open control socket %s", conf->control);
+	if (conf->control_group != NULL && conf->control_gid >= 0) {
+		access.group = conf->control_gid;
+		ctl_set_access(ctl, &access);
+	}
 	engine_set_ctl(m.eng, ctl);
 	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
 	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);

@@ -29,6 +29,21 @@ enum state_type {
 #define FLAP_WINDOW	21	/* results kept for flap detection */
 #define STATE_MSG_MAX	RESULT_MSG_MAX	/* bytes kept of a message, with NUL */
 #define STATE_COMMENT_MAX 128		/* bytes kept of a comment, with NUL */
+#define STATE_DOWNTIMES_MAX 16		/* scheduled downtimes a server keeps */
+
+/*
+ * A downtime: no pages for the server from `from` until `until`. Numbered
+ * so a person can cancel it; a farm's downtime is one number on each of
+ * its members, with scope naming the farm.
+ */
+struct downtime {
+	unsigned	 id;		/* 1, 2, ...; 0 from an old state file */
+	int64_t		 from;		/* Unix s */
+	int64_t		 until;		/* Unix s; > from */
+	long		 uid;		/* who set it; -1 = not known */
+	char		*scope;		/* farm's name; NULL = this server */
+	char		*comment;	/* NULL = none */
+};
 
 /*
  * Text fields are malloc'd (and NULL when empty) so an idle server costs
@@ -52,8 +67,8 @@ struct state {
 	int		 flapping;
 	int		 acked;		/* problem acknowledged */
 	char		*ack_comment;	/* NULL = none */
-	int64_t		 downtime_until;	/* Unix s; 0 = none */
-	char		*downtime_comment;	/* NULL = none */
+	struct downtime	*downtimes;	/* by start time; NULL when none */
+	unsigned	 ndowntimes;
 	int		 drained;	/* balancer sends no new traffic */
 	uint64_t	 checks;	/* results seen */
 	uint64_t	 failures;	/* results that were not ok */
@@ -84,5 +99,19 @@ const char	*state_type_str(enum state_type);
 /* Persistence: every server's state in one file, written atomically. */
 struct json_t	*state_to_json(const struct state *);
 int		 state_from_json(struct state *, struct json_t *);
+struct json_t	*state_downtimes_to_json(const struct state *);
+struct json_t	*state_downtime_json(const struct downtime *);
+int		 state_downtimes_from_json(struct state *, struct json_t *);
+
+/* What a person asks for (the control socket). */
+int		 state_ack(struct state *, const char *comment);
+void		 state_drain(struct state *);
+void		 state_enable(struct state *);
+int		 state_downtime_add(struct state *, const struct downtime *);
+unsigned	 state_downtime_cancel(struct state *, unsigned id);
+void		 state_downtime_expire(struct state *, int64_t now);
+const struct downtime *state_downtime_current(const struct state *,
+		    int64_t now);
+unsigned	 state_downtime_max_id(const struct state *);
 
 #endif

@@ -9,7 +9,7 @@
 #     finish                     # prints "N passed, M failed"; exit status
 
 PROBED=${TOCSIN_PROBED:-${TOCSIN_BUILD:-.}/probed/tocsin-probed}
-TOCSINCTL=${TOCSINCTL:-${TOCSIN_BUILD:-.}/probed/tocsinctl}
+TOCSINCTL=${TOCSINCTL:-${TOCSIN_BUILD:-.}/tocsinctl/tocsinctl}
 PY=/usr/bin/python3
 npass=0
 nfail=0

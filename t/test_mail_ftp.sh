@@ -19,7 +19,7 @@ if [ -z "${TOCSIN_PROBED:-}" ]; then
         TOCSIN_PROBED=/tmp/pb/tocsin-probed
     fi
 fi
-[ -n "${TOCSINCTL:-}" ] || TOCSINCTL=$(dirname "$TOCSIN_PROBED")/tocsinctl
+[ -n "${TOCSINCTL:-}" ] || TOCSINCTL=$(dirname "$(dirname "$TOCSIN_PROBED")")/tocsinctl/tocsinctl
 export TOCSIN_PROBED TOCSINCTL
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
