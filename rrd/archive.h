@@ -27,12 +27,15 @@ enum archive_fixed {
 };
 
 /*
- * What an archive holds: its step, its data sources in file order, and when
- * it was last updated.
+ * What an archive holds: its step, its data sources in file order, when
+ * it was last updated, and whether its round-robin archives are the ones
+ * this build makes for its step (an older layout is re-created, history
+ * kept, on the next write).
  */
 struct archive_layout {
 	unsigned long	 step;		/* seconds a data point */
 	time_t		 last;		/* last update, Unix s */
+	int		 current;	/* 1: this build's round-robin archives */
 	int		 nds;
 	char		 ds[ARCHIVE_DS_MAX][ARCHIVE_DS_NAME];
 };
@@ -87,6 +90,8 @@ int		 archive_flush(struct archive_store *, const char *);
 int		 archive_fetch(struct archive_store *, const char *,
 		    const char *, time_t, time_t, unsigned long,
 		    struct archive_series *);
+int		 archive_single_samples(struct archive_store *,
+		    const char *, time_t, time_t, unsigned long);
 int		 archive_series_ds(const struct archive_series *,
 		    const char *);
 void		 archive_series_free(struct archive_series *);
