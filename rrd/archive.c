@@ -47,8 +47,9 @@ struct archive_store {
  * hour at a 1 s step, two days at 60 s), then minute rows for two days,
  * 5 minute rows for two weeks, hourly rows for two months and daily rows
  * for two years. A tier whose row holds one sample is kept as AVERAGE
- * only (its MIN and MAX would be the same numbers); one whose row
- * consolidates several samples also as MIN and MAX.
+ * only: its MIN and MAX would be the same numbers, and librrd answers a
+ * MIN or MAX fetch (a graph's too) from such AVERAGE rows. A tier whose
+ * row consolidates several samples is also kept as MIN and MAX.
  */
 static const struct tier {
 	long	 span;		/* seconds of history */
@@ -103,9 +104,6 @@ static int	fetch_rows(struct archive_store *, const char *, const char *,
 		    time_t, time_t, unsigned long, struct archive_series *);
 static int	fetch_prepare(struct archive_store *, const char *, time_t,
 		    time_t, char *, size_t);
-static int	fetch_pair(struct archive_store *, const char *, time_t,
-		    time_t, unsigned long, struct archive_series *,
-		    struct archive_series *, int *);
 
 static void
 seterr(const char *fmt, ...)
@@ -368,6 +366,20 @@ fixed_index(const char *name)
 		if (strcmp(name, archive_fixed_ds[i]) == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * The step of a server's archive for its check interval: whole seconds,
+ * at least 1 (librrd's finest), so a 500 ms interval archives at 1 s.
+ */
+unsigned
+archive_step(unsigned long interval_ms)
+{
+	unsigned long	s = interval_ms / 1000;
+
+	if (s == 0)
+		return 1;
+	return s > UINT_MAX ? UINT_MAX : (unsigned)s;
 }
 
 /* The fixed series for a new archive of this step. */
@@ -922,92 +934,26 @@ fetch_prepare(struct archive_store *st, const char *id, time_t start,
 }
 
 /*
- * Fetch the AVERAGE and the MIN rows librrd picks for (start, end] and a
- * step; *finer is set when the AVERAGE rows are finer than the MIN ones,
- * which happens only where AVERAGE rows hold one sample each (no MIN or
- * MAX is kept there), or when the archive keeps no MIN at all (a step of
- * a day or more: every row is one sample). On 0 the caller frees both
- * series.
- */
-static int
-fetch_pair(struct archive_store *st, const char *path, time_t start,
-    time_t end, unsigned long step, struct archive_series *avg,
-    struct archive_series *min, int *finer)
-{
-	int	rc;
-
-	if ((rc = fetch_rows(st, path, "AVERAGE", start, end, step, avg)) != 0)
-		return rc;
-	if ((rc = fetch_rows(st, path, "MIN", start, end, step, min)) == -1) {
-		*finer = 1;
-		return 0;
-	}
-	if (rc != 0) {
-		archive_series_free(avg);
-		return rc;
-	}
-	*finer = avg->step < min->step;
-	return 0;
-}
-
-/*
  * Fetch consolidated rows (cf "AVERAGE", "MIN" or "MAX") for (start, end]
  * at the finest resolution of at least step seconds (1: the finest that
- * covers the period). Where librrd would give AVERAGE rows finer than MIN
- * or MAX rows, those rows hold one sample each, so they are the MIN and
- * the MAX too, and are what a MIN or MAX fetch returns. Through rrdcached
- * the archive is flushed first. Returns 0 and fills out (free it with
+ * covers the period). Where no MIN or MAX is kept (rows of one sample),
+ * librrd (1.5 and later) answers MIN and MAX from those AVERAGE rows,
+ * which are the samples themselves. Through rrdcached the archive is
+ * flushed first. Returns 0 and fills out (free it with
  * archive_series_free), 1 when the id has no archive, -1 on error.
  */
 int
 archive_fetch(struct archive_store *st, const char *id, const char *cf,
     time_t start, time_t end, unsigned long step, struct archive_series *out)
 {
-	struct archive_series	 avg, min;
-	char			 path[PATH_MAX];
-	int			 rc, finer;
+	char	path[PATH_MAX];
+	int	rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = fetch_prepare(st, id, start, end, path, sizeof(path))) != 0)
 		return rc;
-	if (step == 0)
-		step = 1;
-	if (strcmp(cf, "MIN") != 0 && strcmp(cf, "MAX") != 0)
-		return fetch_rows(st, path, cf, start, end, step, out);
-	if ((rc = fetch_pair(st, path, start, end, step, &avg, &min,
-	    &finer)) != 0)
-		return rc;
-	archive_series_free(&min);
-	if (finer) {
-		*out = avg;
-		return 0;
-	}
-	archive_series_free(&avg);
-	return fetch_rows(st, path, cf, start, end, step, out);
-}
-
-/*
- * Would librrd, for (start, end] at this step, give an archive's AVERAGE
- * rows at a finer resolution than its MIN and MAX rows? Then those rows
- * hold one sample each, and a graph takes its min-max band from them.
- * Returns 1 or 0 (0 when the id has no archive), -1 on error.
- */
-int
-archive_single_samples(struct archive_store *st, const char *id,
-    time_t start, time_t end, unsigned long step)
-{
-	struct archive_series	 avg, min;
-	char			 path[PATH_MAX];
-	int			 rc, finer;
-
-	if ((rc = fetch_prepare(st, id, start, end, path, sizeof(path))) != 0)
-		return rc == 1 ? 0 : -1;
-	if ((rc = fetch_pair(st, path, start, end, step == 0 ? 1 : step,
-	    &avg, &min, &finer)) != 0)
-		return rc == 1 ? 0 : -1;
-	archive_series_free(&avg);
-	archive_series_free(&min);
-	return finer;
+	return fetch_rows(st, path, cf, start, end, step == 0 ? 1 : step,
+	    out);
 }
 
 /* Column of a data source in fetched rows, or -1. */

@@ -67,6 +67,7 @@ int		 archive_id_valid(const char *);
 int		 archive_path(const struct archive_store *, const char *,
 		    char *, size_t);
 
+unsigned	 archive_step(unsigned long);
 void		 archive_layout_init(struct archive_layout *,
 		    unsigned long);
 int		 archive_layout_ds(const struct archive_layout *,
@@ -90,8 +91,6 @@ int		 archive_flush(struct archive_store *, const char *);
 int		 archive_fetch(struct archive_store *, const char *,
 		    const char *, time_t, time_t, unsigned long,
 		    struct archive_series *);
-int		 archive_single_samples(struct archive_store *,
-		    const char *, time_t, time_t, unsigned long);
 int		 archive_series_ds(const struct archive_series *,
 		    const char *);
 void		 archive_series_free(struct archive_series *);

@@ -63,9 +63,6 @@ static char	*escape(const char *);
 static int	 common_args(struct args *, struct archive_store *,
 		    const struct graph_req *, const char *);
 static int	 def_path(struct archive_store *, const char *, char **);
-static void	 resolve(const struct graph_req *, struct graph_req *);
-static int	 band_from_average(struct archive_store *, const char *,
-		    const struct graph_req *);
 static int	 render(struct args *, const char *, struct graph_image *);
 
 static void
@@ -202,39 +199,6 @@ def_path(struct archive_store *st, const char *id, char **out)
 	return 0;
 }
 
-/* A request with its end (now) and size filled in. */
-static void
-resolve(const struct graph_req *req, struct graph_req *out)
-{
-	*out = *req;
-	if (out->end == 0)
-		out->end = time(NULL);
-	if (out->width == 0)
-		out->width = GRAPH_WIDTH;
-	if (out->height == 0)
-		out->height = GRAPH_HEIGHT;
-}
-
-/*
- * Does the band (min and max) of an id's graph come from its AVERAGE rows?
- * So it does where librrd would draw the AVERAGE from rows that hold one
- * sample each, where no MIN or MAX is kept: those rows, reduced to a pixel
- * by MIN and by MAX, are the band. Elsewhere the band is the MIN and MAX
- * rows of the same resolution as the AVERAGE. librrd asks for a pixel's
- * seconds as the step, as computed here.
- */
-static int
-band_from_average(struct archive_store *st, const char *id,
-    const struct graph_req *req)
-{
-	unsigned long	px;
-
-	if (req->end <= req->start || req->width == 0)
-		return 0;
-	px = (unsigned long)(req->end - req->start) / req->width;
-	return archive_single_samples(st, id, req->start, req->end, px) == 1;
-}
-
 /*
  * Draw under the graph lock and copy the image out of librrd's answer.
  * Returns 0 with *img filled, or -1 with librrd's reason logged.
@@ -286,15 +250,13 @@ out:
  */
 int
 graph_server(struct archive_store *st, const char *id,
-    const struct graph_req *request, struct graph_image *img)
+    const struct graph_req *req, struct graph_image *img)
 {
 	struct args	 a = { NULL, 0, 0 };
-	struct graph_req r, *req = &r;
 	char		*path = NULL;
-	int		 rc, avgband;
+	int		 rc;
 
 	memset(img, 0, sizeof(*img));
-	resolve(request, &r);
 	if ((rc = def_path(st, id, &path)) != 0) {
 		if (rc == 1)
 			log_warnx("rrd: graph %s: no archive yet", id);
@@ -305,11 +267,8 @@ graph_server(struct archive_store *st, const char *id,
 		return -1;
 	}
 	args_add(&a, "DEF:avg=%s:total:AVERAGE", path);
-	avgband = band_from_average(st, id, req);
-	args_add(&a, "DEF:min=%s:total:%s", path, avgband ?
-	    "AVERAGE:reduce=MIN" : "MIN");
-	args_add(&a, "DEF:max=%s:total:%s", path, avgband ?
-	    "AVERAGE:reduce=MAX" : "MAX");
+	args_add(&a, "DEF:min=%s:total:MIN", path);
+	args_add(&a, "DEF:max=%s:total:MAX", path);
 	args_add(&a, "DEF:up=%s:up:AVERAGE", path);
 	args_add(&a, "CDEF:band=max,min,-");
 	args_add(&a, "CDEF:down=up,UN,UNKN,up,1,LT,INF,UNKN,IF,IF");
@@ -344,18 +303,16 @@ graph_server(struct archive_store *st, const char *id,
  */
 int
 graph_farm(struct archive_store *st, const char *farm,
-    const char *const *ids, size_t n, const struct graph_req *request,
+    const char *const *ids, size_t n, const struct graph_req *req,
     struct graph_image *img)
 {
 	struct args	 a = { NULL, 0, 0 };
-	struct graph_req r, *req = &r;
 	char		*path, *label, expr_any[4096], expr_all[4096];
 	char		 expr_some[4096], expr_every[4096], expr_nd[4096];
 	size_t		 i, used = 0, k = 0, *member;
-	int		 rc, avgband;
+	int		 rc;
 
 	memset(img, 0, sizeof(*img));
-	resolve(request, &r);
 	expr_any[0] = expr_all[0] = expr_some[0] = expr_every[0] = '\0';
 	expr_nd[0] = '\0';
 	if (common_args(&a, st, req, farm) == -1)
@@ -367,11 +324,8 @@ graph_farm(struct archive_store *st, const char *farm,
 		if (rc == -1)
 			goto fail;
 		args_add(&a, "DEF:a%zu=%s:total:AVERAGE", used, path);
-		avgband = band_from_average(st, ids[i], req);
-		args_add(&a, "DEF:n%zu=%s:total:%s", used, path, avgband ?
-		    "AVERAGE:reduce=MIN" : "MIN");
-		args_add(&a, "DEF:x%zu=%s:total:%s", used, path, avgband ?
-		    "AVERAGE:reduce=MAX" : "MAX");
+		args_add(&a, "DEF:n%zu=%s:total:MIN", used, path);
+		args_add(&a, "DEF:x%zu=%s:total:MAX", used, path);
 		args_add(&a, "DEF:u%zu=%s:up:AVERAGE", used, path);
 		free(path);
 		args_add(&a, "CDEF:b%zu=x%zu,n%zu,-", used, used, used);
