@@ -1597,6 +1597,54 @@ START_TEST(min_max_of_single_sample_rows_are_the_samples)
 }
 END_TEST
 
+START_TEST(graphs_of_a_1s_archive)
+{
+	struct writer		*w;
+	struct writer_stats	 ws;
+	struct archive_store	*st;
+	struct graph_req	 req;
+	struct graph_image	 img;
+	struct uptime		 u;
+	struct check_result	 r;
+	const char		*ids[] = { "fast/a", "fast/b" };
+	const char		*periods[] = { "3h", "1d", "1w" };
+	time_t			 now = time(NULL), t0 = now - 1200;
+	size_t			 i;
+	int			 k;
+
+	w = writer_open(tmp, NULL, 3000);
+	ck_assert_ptr_nonnull(w);
+	for (k = 1; k <= 1100; k++) {
+		result_at(&r, t0 + k, k % 100 < 10 ? CHECK_CRITICAL : CHECK_OK,
+		    k % 100 < 10 ? -1 : 10000 + k % 37 * 100);
+		ck_assert_int_ge(writer_submit(w, ids[0], 1, &r), 0);
+		ck_assert_int_ge(writer_submit(w, ids[1], 1, &r), 0);
+	}
+	drain_close(w, &ws);
+	ck_assert_uint_eq(ws.written, 2200);
+
+	st = archive_store_open(tmp, NULL);
+	memset(&req, 0, sizeof(req));
+	for (i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
+		ck_assert_int_eq(graph_period(periods[i], now, &req), 0);
+		req.format = GRAPH_PNG;
+		ck_assert_int_eq(graph_server(st, ids[0], &req, &img), 0);
+		check_png(&img);
+		graph_image_free(&img);
+		req.format = GRAPH_SVG;
+		ck_assert_int_eq(graph_farm(st, "fast", ids, 2, &req, &img), 0);
+		check_svg(&img);
+		graph_image_free(&img);
+	}
+	/* Uptime from the 1 s rows: 10 % of the samples were down. */
+	ck_assert_int_eq(uptime_server(st, ids[0], t0 + 100, t0 + 1100, &u),
+	    0);
+	ck_assert_double_eq_tol(u.known_s, 1000, 1e-6);
+	ck_assert_double_eq_tol(u.pct, 90, 1e-9);
+	archive_store_close(st);
+}
+END_TEST
+
 static Suite *
 rrd_suite(void)
 {
@@ -1623,6 +1671,7 @@ rrd_suite(void)
 	tcase_add_test(tc, old_layout_is_recreated_with_history);
 	tcase_add_test(tc, interval_5s_to_1s_keeps_minute_history);
 	tcase_add_test(tc, min_max_of_single_sample_rows_are_the_samples);
+	tcase_add_test(tc, graphs_of_a_1s_archive);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("writer");
