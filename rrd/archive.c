@@ -583,16 +583,18 @@ layout_from_info(rrd_info_t *info, struct archive_layout *l)
 }
 
 /*
- * Are an archive's round-robin archives (from rrd info) exactly those
- * rra_plan makes for its step? An archive made by an older layout is not,
- * and is re-created from itself on its next write.
+ * Are an archive's round-robin archives (from rrd info) those rra_plan
+ * makes for its step: the same consolidation functions and rows of the
+ * same steps, in the same order? An archive made by an older layout is
+ * not, and is re-created from itself on its next write. Row counts are
+ * not compared, so an archive resized by hand (rrdtool resize) stays so.
  */
 static int
 rras_current(rrd_info_t *info, unsigned long step)
 {
 	struct rra	 plan[NRRA];
 	char		 cf[NRRA][16];
-	unsigned long	 pdp[NRRA] = { 0 }, rows[NRRA] = { 0 };
+	unsigned long	 pdp[NRRA] = { 0 };
 	size_t		 nplan, n = 0, k;
 	rrd_info_t	*p;
 	const char	*dot;
@@ -611,8 +613,6 @@ rras_current(rrd_info_t *info, unsigned long step)
 		dot = end + 2;
 		if (strcmp(dot, "cf") == 0 && p->type == RD_I_STR)
 			strlcpy(cf[idx], p->value.u_str, sizeof(cf[idx]));
-		else if (strcmp(dot, "rows") == 0 && p->type == RD_I_CNT)
-			rows[idx] = p->value.u_cnt;
 		else if (strcmp(dot, "pdp_per_row") == 0 &&
 		    p->type == RD_I_CNT)
 			pdp[idx] = p->value.u_cnt;
@@ -625,8 +625,7 @@ rras_current(rrd_info_t *info, unsigned long step)
 	if (n != nplan)
 		return 0;
 	for (k = 0; k < n; k++)
-		if (strcmp(cf[k], plan[k].cf) != 0 || pdp[k] != plan[k].pdp ||
-		    rows[k] != plan[k].rows)
+		if (strcmp(cf[k], plan[k].cf) != 0 || pdp[k] != plan[k].pdp)
 			return 0;
 	return 1;
 }

@@ -28,14 +28,14 @@ enum archive_fixed {
 
 /*
  * What an archive holds: its step, its data sources in file order, when
- * it was last updated, and whether its round-robin archives are the ones
- * this build makes for its step (an older layout is re-created, history
+ * it was last updated, and whether its round-robin archives consolidate
+ * as this build's do for its step (an older layout is re-created, history
  * kept, on the next write).
  */
 struct archive_layout {
 	unsigned long	 step;		/* seconds a data point */
 	time_t		 last;		/* last update, Unix s */
-	int		 current;	/* 1: this build's round-robin archives */
+	int		 current;	/* 1: this build's consolidations */
 	int		 nds;
 	char		 ds[ARCHIVE_DS_MAX][ARCHIVE_DS_NAME];
 };
