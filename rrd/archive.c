@@ -424,8 +424,9 @@ layout_add(struct archive_layout *l, const char *name)
  * The layout an archive needs to take a result: what it has (have, NULL
  * for no archive yet), at the given step and with this build's round-robin
  * archives, with every fixed series and the result's perfdata labels added
- * at the end, at most PERF_MAX perfdata series in all. A label that names a fixed series is not a perfdata
- * series. Returns how many labels could not be kept.
+ * at the end, at most PERF_MAX perfdata series in all. A label that names
+ * a fixed series is not a perfdata series. Returns how many labels could
+ * not be kept.
  */
 int
 archive_layout_want(const struct archive_layout *have, unsigned long step,
@@ -460,8 +461,8 @@ archive_layout_want(const struct archive_layout *have, unsigned long step,
 }
 
 /*
- * Same step, the same series in the same order, and both with the
- * round-robin archives this build makes?
+ * Same step, the same series in the same order, and both consolidating as
+ * this build does?
  */
 int
 archive_layout_same(const struct archive_layout *a,
