@@ -15,11 +15,12 @@ fetch_check() {
         failed "$what: no archive at $rrd"
         return
     fi
-    rrdtool info "$rrd" | grep -q '^ds\[firstbyte\]' &&
-        pass "$what: archive has the latency series" ||
-        failed "$what: series missing"
+    rrdtool info "$rrd" >"$T/info.txt"
+    check "$what: archive has the latency series" \
+        grep -q '^ds\[firstbyte\]' "$T/info.txt"
     rrdtool fetch "$rrd" AVERAGE -s -120 -r 1 >"$T/fetch.txt"
-    "$PY" - "$T/fetch.txt" "$what" <<'PYEOF' && pass "$what: fetch shows measured latencies with up=1" || failed "$what: no measured latency in rrdtool fetch"
+    check "$what: fetch shows measured latencies with up=1" \
+        "$PY" - "$T/fetch.txt" "$what" <<'PYEOF'
 import math, sys
 names = None
 vals = []
@@ -64,9 +65,8 @@ sleep 6
 probed_stop
 fetch_check "$T/direct/rrd/www.rrd" direct
 fetch_check "$T/direct/rrd/shop/web1.rrd" "direct, farm member"
-rrdtool fetch "$T/direct/rrd/wrong.rrd" AVERAGE -s -60 -r 1 |
-    grep -Eq ' 0\.0+e\+00$' && pass "wrong: up is 0 in its archive" ||
-    failed "wrong: no up=0 row"
+rrdtool fetch "$T/direct/rrd/wrong.rrd" AVERAGE -s -60 -r 1 >"$T/wrong.txt"
+check "wrong: up is 0 in its archive" grep -Eq ' 0\.0+e\+00$' "$T/wrong.txt"
 
 # Through rrdcached (its base folder holds the state folder's archives).
 mkdir -p "$RRDCACHED_DIR/state/rrd"
