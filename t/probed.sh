@@ -28,14 +28,14 @@
 # goes to standard error, which lands in the test's log, so no line a
 # command prints can pass for a result.
 exec 7>&1 1>&2
-
-TOCSIN_BUILD=${TOCSIN_BUILD:-.}
-PROBED=${TOCSIN_PROBED:-$TOCSIN_BUILD/probed/tocsin-probed}
-TOCSINCTL=${TOCSINCTL:-$TOCSIN_BUILD/probed/tocsinctl}
-PY=/usr/bin/python3
 ntest=0
+
+PROBED=${TOCSIN_PROBED:-${TOCSIN_BUILD:-.}/probed/tocsin-probed}
+TOCSINCTL=${TOCSINCTL:-${TOCSIN_BUILD:-.}/probed/tocsinctl}
+PY=/usr/bin/python3
 npass=0
 nfail=0
+
 nskip=0
 harness_done=
 
