@@ -40,3 +40,7 @@ t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
+
+# tools/demo stops everything it started, however it stops.
+TESTS += t/test_demo.sh
+EXTRA_DIST += t/test_demo.sh
