@@ -44,3 +44,8 @@ t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 # tools/demo stops everything it started, however it stops.
 TESTS += t/test_demo.sh
 EXTRA_DIST += t/test_demo.sh
+
+# make install keeps an edited config; the man pages, the unit and its
+# sysusers.d and tmpfiles.d files show this build's folders.
+TESTS += t/test_install.sh
+EXTRA_DIST += t/test_install.sh
