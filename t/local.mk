@@ -18,10 +18,13 @@ TESTS_ENVIRONMENT = TOCSIN_BUILD=$(abs_top_builddir) \
 	TOCSIN_SRCDIR=$(abs_top_srcdir) srcdir=$(abs_top_srcdir)
 
 # Integration tests run the built daemons; t/servers.sh starts the servers.
+# t/test_demo.sh: tools/demo stops everything it started, however it stops.
+# t/test_install.sh: make install keeps an edited config; the man pages,
+# the unit and its sysusers.d and tmpfiles.d files show this build's folders.
 TESTS += t/test_servers.sh t/test_probed.sh t/test_archives.sh \
-	t/test_mail_ftp.sh
+	t/test_mail_ftp.sh t/test_demo.sh t/test_install.sh
 EXTRA_DIST += t/probed.sh t/test_probed.sh t/test_archives.sh \
-	t/test_mail_ftp.sh t/lsan.supp
+	t/test_mail_ftp.sh t/test_demo.sh t/test_install.sh t/lsan.supp
 
 check_PROGRAMS += t/test_spool
 TESTS += t/test_spool
@@ -40,12 +43,3 @@ t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
-
-# tools/demo stops everything it started, however it stops.
-TESTS += t/test_demo.sh
-EXTRA_DIST += t/test_demo.sh
-
-# make install keeps an edited config; the man pages, the unit and its
-# sysusers.d and tmpfiles.d files show this build's folders.
-TESTS += t/test_install.sh
-EXTRA_DIST += t/test_install.sh

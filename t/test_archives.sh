@@ -65,8 +65,9 @@ sleep 6
 probed_stop
 fetch_check "$T/direct/rrd/www.rrd" direct
 fetch_check "$T/direct/rrd/shop/web1.rrd" "direct, farm member"
-rrdtool fetch "$T/direct/rrd/wrong.rrd" AVERAGE -s -60 -r 1 >"$T/wrong.txt"
-check "wrong: up is 0 in its archive" grep -Eq ' 0\.0+e\+00$' "$T/wrong.txt"
+rrdtool fetch "$T/direct/rrd/wrong.rrd" AVERAGE -s -60 -r 1 |
+    grep -Eq ' 0\.0+e\+00$' && pass "wrong: up is 0 in its archive" ||
+    failed "wrong: no up=0 row"
 
 # Through rrdcached (its base folder holds the state folder's archives).
 mkdir -p "$RRDCACHED_DIR/state/rrd"
