@@ -110,13 +110,18 @@ _harness_summary() {
 }
 
 # harness_on_exit STATUS: called by the exit handler (t/servers.sh's, or a
-# test's own). A script that leaves before finish fails, saying so; one
-# that exits 77 before any assertion is a skip.
+# test's own). A script that leaves without finish fails, saying so,
+# unless it exits 0 after assertions that all passed; one that exits 77
+# before any assertion is a skip.
 harness_on_exit() {
     [ -z "$harness_done" ] || return 0
     if [ "$1" = 77 ] && [ "$ntest" = 0 ]; then
         harness_done=1
         echo "1..0 # SKIP exit status 77 (see the log)" >&7
+        return 0
+    fi
+    if [ "$1" = 0 ] && [ "$nfail" = 0 ] && [ "$ntest" -gt 0 ]; then
+        _harness_summary
         return 0
     fi
     failed "the script ended (exit status $1) before finish" \
