@@ -37,11 +37,12 @@ DLOG=
 NETNS=
 NETNS2=
 RPID=
-# Plugins that sleep get odd durations, so pgrep finds ours and no one
-# else's.
-SLOW=29.4173
-QSLOW=28.9371
-MSLOW=1.4379
+# Plugins that sleep get odd durations with our pid in them, so pgrep finds
+# ours and no one else's (not even this test's, run at once from another
+# build).
+SLOW=29.41$$
+QSLOW=28.93$$
+MSLOW=1.43$$
 
 cleanup() {
     local rc=$?
