@@ -5,13 +5,26 @@ include $(srcdir)/t/badserver.mk
 include $(srcdir)/t/ctl.mk
 include $(srcdir)/t/exec.mk
 
-# Integration tests run the built daemons; t/servers.sh starts the servers.
-TESTS += t/test_probed.sh t/test_archives.sh t/test_mail_ftp.sh
+# Every test is registered here or in a t/*.mk included above. Check
+# suites print "NN%: Checks: N, Failures: N, Errors: N" in their log; the
+# t/*.sh tests source t/probed.sh and print TAP, read by automake's
+# tap-driver.sh: one result per assertion in make check's summary, a skip
+# with its reason. TOCSIN_BUILD is the build folder, srcdir the source's.
+TEST_EXTENSIONS = .sh
+SH_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) \
+	$(top_srcdir)/build-aux/tap-driver.sh
+AM_SH_LOG_DRIVER_FLAGS = --ignore-exit
 TESTS_ENVIRONMENT = TOCSIN_BUILD=$(abs_top_builddir) \
-	TOCSIN_BUILDDIR=$(abs_top_builddir) TOCSIN_SRCDIR=$(abs_top_srcdir) \
-	srcdir=$(abs_top_srcdir)
+	TOCSIN_SRCDIR=$(abs_top_srcdir) srcdir=$(abs_top_srcdir)
+
+# Integration tests run the built daemons; t/servers.sh starts the servers.
+# t/test_demo.sh: tools/demo stops everything it started, however it stops.
+# t/test_install.sh: make install keeps an edited config; the man pages,
+# the unit and its sysusers.d and tmpfiles.d files show this build's folders.
+TESTS += t/test_servers.sh t/test_probed.sh t/test_archives.sh \
+	t/test_mail_ftp.sh t/test_demo.sh t/test_install.sh
 EXTRA_DIST += t/probed.sh t/test_probed.sh t/test_archives.sh \
-	t/test_mail_ftp.sh t/lsan.supp
+	t/test_mail_ftp.sh t/test_demo.sh t/test_install.sh t/lsan.supp
 
 check_PROGRAMS += t/test_spool
 TESTS += t/test_spool

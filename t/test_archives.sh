@@ -15,11 +15,12 @@ fetch_check() {
         failed "$what: no archive at $rrd"
         return
     fi
-    rrdtool info "$rrd" | grep -q '^ds\[firstbyte\]' &&
-        pass "$what: archive has the latency series" ||
-        failed "$what: series missing"
+    rrdtool info "$rrd" >"$T/info.txt"
+    check "$what: archive has the latency series" \
+        grep -q '^ds\[firstbyte\]' "$T/info.txt"
     rrdtool fetch "$rrd" AVERAGE -s -120 -r 1 >"$T/fetch.txt"
-    "$PY" - "$T/fetch.txt" "$what" <<'PYEOF' && pass "$what: fetch shows measured latencies with up=1" || failed "$what: no measured latency in rrdtool fetch"
+    check "$what: fetch shows measured latencies with up=1" \
+        "$PY" - "$T/fetch.txt" "$what" <<'PYEOF'
 import math, sys
 names = None
 vals = []
