@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "paths.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -1464,7 +1465,7 @@ validate(struct parser *p)
 static void
 conf_defaults(struct conf *c)
 {
-	c->state_dir = xstrdup(LOCALSTATEDIR "/lib/tocsin");
+	c->state_dir = xstrdup(PATH_STATE_DIR);
 	c->max_concurrent = 1000;
 	c->exec_max = 8;
 	c->flap_low = 20;
@@ -1476,7 +1477,7 @@ static void
 conf_finish(struct conf *c)
 {
 	if (c->control == NULL)
-		xasprintf(&c->control, "%s/probed.sock", c->state_dir);
+		xasprintf(&c->control, "%s/%s", c->state_dir, PATH_CTL_SOCKET);
 	if (c->from == NULL)
 		c->from = xstrdup("tocsin@localhost");
 }

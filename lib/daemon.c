@@ -156,42 +156,6 @@ daemon_drop_privileges(const char *user)
 	return 0;
 }
 
-/* mkdir -p; 0 or -1 with errno (ENOTDIR if path exists but is no folder). */
-int
-mkdir_p(const char *path, int mode)
-{
-	struct stat	 st;
-	char		*p, *s;
-	int		 r = 0;
-
-	if (*path == '\0') {
-		errno = ENOENT;
-		return -1;
-	}
-	s = xstrdup(path);
-	for (p = s + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(s, mode) == -1 && errno != EEXIST) {
-			r = -1;
-			break;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	free(s);
-	if (r == 0 && stat(path, &st) == -1)
-		r = -1;
-	else if (r == 0 && !S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		r = -1;
-	}
-	return r;
-}
-
 /*
  * Before dropping root: give the state folder and what is in it (one level
  * below too: spool/, rrd/ and farm folders) to user, so the daemon can

@@ -23,6 +23,5 @@ void		 pidfile_remove(const char *path, int fd);
 void		 daemon_detach(void);
 int		 daemon_drop_privileges(const char *user);
 int		 daemon_own_dir(const char *dir, const char *user);
-int		 mkdir_p(const char *path, int mode);
 
 #endif

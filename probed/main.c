@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -89,7 +90,7 @@ main(int argc, char **argv)
 	if ((conf = daemon_load_conf(o.conf_path)) == NULL)
 		return 1;
 	log_init("tocsin-probed", o.foreground, o.debug);
-	if (mkdir_p(conf->state_dir, 0750) == -1)
+	if (fsutil_mkdir_p(conf->state_dir, 0750) == -1)
 		fatal("cannot make state folder %s", conf->state_dir);
 	if (conf->pidfile != NULL)
 		pidpath = xstrdup(conf->pidfile);
