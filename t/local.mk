@@ -30,3 +30,6 @@ t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
+
+# Crash safety and the state folder.
+include $(srcdir)/t/durability.mk

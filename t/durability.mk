@@ -1,0 +1,9 @@
+# t/durability.mk: crash safety of events and state, the state folder's
+# security. Included from t/local.mk.
+check_PROGRAMS += t/test_statefile
+TESTS += t/test_statefile
+t_test_statefile_SOURCES = t/test_statefile.c $(probed_engine_sources)
+t_test_statefile_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
+t_test_statefile_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
+t_test_statefile_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
+	-lpthread
