@@ -7,3 +7,6 @@ t_test_statefile_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_statefile_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_statefile_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
+
+TESTS += t/test_crash.sh
+EXTRA_DIST += t/test_crash.sh t/crash_check.py
