@@ -63,13 +63,16 @@ _srv_spawn flapper "$PY" "$T/flap.py" $PORTS
     done
 } >"$T/probed.conf"
 
-# The state file is written at every drain and enable: keep it busy, so
-# kills land between events and state-file writes.
+# The state file is written at every drain and enable: write it a few
+# times a second, so kills land both between an event and the state file
+# that follows from it and long after the last state file.
 churn() {
     while :; do
         for i in $(seq $NSERVERS); do
             "$TOCSINCTL" -s "$T/state/probed.sock" drain "f$i" >/dev/null 2>&1
+            sleep 0.2
             "$TOCSINCTL" -s "$T/state/probed.sock" enable "f$i" >/dev/null 2>&1
+            sleep 0.2
         done
     done
 }
@@ -82,16 +85,16 @@ checks_failed=0
 for r in $(seq "$ROUNDS"); do
     probed_start "$T/probed.conf" || { failed "start $r"; break; }
     # The leftovers of the previous kill are gone once it answers.
-    # (by inode: the state file's temporary is made again and again)
+    # (by inode and time: the state file's temporary is made again and again)
     while read -r f ino; do
-        [ "$(stat -c %i "$f" 2>/dev/null)" = "$ino" ] &&
+        [ "$(stat -c %i.%y "$f" 2>/dev/null)" = "$ino" ] &&
             failed "round $r: $f left after restart"
     done <"$T/tmps"
     sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 1.7 }')"
     kill -KILL "$PROBED_PID"
     wait "$PROBED_PID" 2>/dev/null
     PROBED_PID=
-    stat -c '%n %i' "$T/state/spool/".tmp* "$T/state/".tmp* \
+    stat -c '%n %i.%y' "$T/state/spool/".tmp* "$T/state/".tmp* \
         "$T/state/"*.tmp 2>/dev/null >"$T/tmps"
     if ! out=$("$PY" "$SERVERS_TDIR/crash_check.py" "$T/state" killed); then
         failed "round $r: $(echo "$out" | grep FAIL)"
