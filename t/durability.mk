@@ -10,3 +10,5 @@ t_test_statefile_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 
 TESTS += t/test_crash.sh
 EXTRA_DIST += t/test_crash.sh t/crash_check.py
+TESTS += t/test_statedir.sh
+EXTRA_DIST += t/test_statedir.sh
