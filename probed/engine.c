@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "paths.h"
 #include "spool.h"
 #include "util.h"
 #include "jsontext.h"
@@ -234,7 +235,7 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	}
 	if ((e->resolver = resolver_new(base, conf->dns_servers, err)) == NULL)
 		goto fail;
-	xasprintf(&rrddir, "%s/rrd", conf->state_dir);
+	xasprintf(&rrddir, "%s/%s", conf->state_dir, PATH_RRD_DIR);
 	if (fsutil_mkdir_p(rrddir, 0750) == -1)
 		log_warn("cannot make %s", rrddir);
 	free(rrddir);
