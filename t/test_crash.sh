@@ -115,6 +115,8 @@ echo "$out" | grep -q '^FAIL' && failed "final checks (see above)" ||
     pass "final checks"
 [ "${nev:-0}" -ge "$ROUNDS" ] && pass "$nev events over $ROUNDS kills" ||
     failed "only ${nev:-0} events over $ROUNDS kills: nothing was tested"
-grep -c "older than event" "$T/probed.log" | sed 's/^/state caught up with the spool at start: /'
+echo "state caught up with the spool at start: $(grep -c "older than event" \
+    "$T/probed.log") times; crash leftovers removed at start: $(grep -c \
+    "a write cut short" "$T/probed.log")"
 echo "$npass passed, $nfail failed"
 [ "$nfail" -eq 0 ]
