@@ -12,3 +12,10 @@ TESTS += t/test_crash.sh
 EXTRA_DIST += t/test_crash.sh t/crash_check.py
 TESTS += t/test_statedir.sh
 EXTRA_DIST += t/test_statedir.sh
+
+check_PROGRAMS += t/test_fsutil
+TESTS += t/test_fsutil
+t_test_fsutil_SOURCES = t/test_fsutil.c
+t_test_fsutil_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_test_fsutil_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
+	-lpthread
