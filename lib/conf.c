@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "conf_impl.h"
 #include "secret.h"
+#include "paths.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -82,7 +83,7 @@ conf_warn_at(struct parser *p, const char *file, int line, const char *fmt,
 static void
 conf_defaults(struct conf *c)
 {
-	c->state_dir = xstrdup(LOCALSTATEDIR "/lib/tocsin");
+	c->state_dir = xstrdup(PATH_STATE_DIR);
 	c->max_concurrent = 1000;
 	c->exec_max = 8;
 	c->flap_low = 20;
@@ -94,7 +95,7 @@ static void
 conf_finish(struct conf *c)
 {
 	if (c->control == NULL)
-		xasprintf(&c->control, "%s/probed.sock", c->state_dir);
+		xasprintf(&c->control, "%s/%s", c->state_dir, PATH_CTL_SOCKET);
 	if (c->from == NULL)
 		c->from = xstrdup("tocsin@localhost");
 }

@@ -21,11 +21,11 @@
 #include <jansson.h>
 
 #include "ctlclient.h"
+#include "stateread.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define READ_CHUNK	65536	/* bytes asked of the socket at a time */
-#define STATE_FILE_MAX	(256 * 1024 * 1024)	/* a sane state file */
 
 static int64_t	 mono_ms(void);
 static int	 wait_fd(int, short, int64_t);
@@ -483,8 +483,8 @@ ctlclient_servers_from_answer(json_t *answer, struct ctl_server **servers,
 }
 
 /*
- * Read the state file probed writes ({"version":1,"written":UNIX,
- * "servers":{"ID":{...},...}}), for when probed is gone. Returns 0 with
+ * Read the state file probed writes (lib/stateread.c: the same rules as
+ * probed's own reading), for when probed is gone. Returns 0 with
  * *servers in the file's order, *n and *written (Unix s), or -1 with err
  * set and errno (ENOENT when there is no file; EINVAL when it is not a
  * state file).
@@ -493,68 +493,33 @@ int
 ctlclient_state_load(const char *path, struct ctl_server **servers,
     size_t *n, int64_t *written, char *err, size_t errlen)
 {
-	FILE			*f;
-	struct stat		 sb;
-	json_error_t		 je;
-	json_t			*root, *map, *v;
+	struct stateread	 sr;
+	json_t			*v;
 	const char		*id;
 	struct ctl_server	*s;
 	size_t			 i, len;
-	int			 saved;
 
 	*servers = NULL;
 	*n = 0;
 	*written = 0;
-	if ((f = fopen(path, "re")) == NULL) {
-		saved = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(saved));
-		errno = saved;
+	if (stateread_load(AT_FDCWD, path, &sr, err, errlen) == -1)
 		return -1;
-	}
-	if (fstat(fileno(f), &sb) == -1) {
-		saved = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(saved));
-		fclose(f);
-		errno = saved;
-		return -1;
-	}
-	if (sb.st_size > STATE_FILE_MAX) {
-		seterr(err, errlen, "%s: too large for a state file", path);
-		fclose(f);
-		errno = EINVAL;
-		return -1;
-	}
-	root = json_loadf(f, 0, &je);
-	fclose(f);
-	if (root == NULL) {
-		seterr(err, errlen, "%s:%d: %s", path, je.line, je.text);
-		errno = EINVAL;
-		return -1;
-	}
-	if (!json_is_object(root) ||
-	    json_integer_value(json_object_get(root, "version")) != 1 ||
-	    !json_is_object(map = json_object_get(root, "servers"))) {
-		seterr(err, errlen, "%s: not a version 1 state file", path);
-		json_decref(root);
-		errno = EINVAL;
-		return -1;
-	}
-	len = json_object_size(map);
+	len = json_object_size(sr.servers);
 	s = xcalloc(len == 0 ? 1 : len, sizeof(*s));
 	i = 0;
-	json_object_foreach(map, id, v) {
+	json_object_foreach(sr.servers, id, v) {
 		if (ctlclient_server_from_json(v, id, &s[i]) == -1) {
 			seterr(err, errlen, "%s: server '%s' has no state",
 			    path, id);
 			ctlclient_servers_free(s, i);
-			json_decref(root);
+			stateread_free(&sr);
 			errno = EINVAL;
 			return -1;
 		}
 		i++;
 	}
-	*written = get_int(root, "written");
-	json_decref(root);
+	*written = sr.written;
+	stateread_free(&sr);
 	*servers = s;
 	*n = len;
 	return 0;

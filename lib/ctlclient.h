@@ -22,7 +22,6 @@ struct json_t;
 #define CTL_REQUEST_MAX	4096		/* bytes in a request, without "\n" */
 #define CTL_ANSWER_MAX	(64 * 1024 * 1024)	/* bytes in a line, at most */
 #define CTL_TIMEOUT_MS	10000		/* a request's answer, at most */
-#define CTL_STATE_FILE	"state.json"	/* in the state folder */
 
 /* One server as a client sees it: from `status`, a watch line, or the
  * state file. Strings are never NULL; id is owned (ctlclient_servers_free). */

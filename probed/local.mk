@@ -6,6 +6,7 @@ probed_engine_sources = \
 	probed/scheduler.c probed/scheduler.h \
 	probed/state.c probed/state.h \
 	probed/spoolq.c probed/spoolq.h \
+	probed/statefile.c probed/statefile.h \
 	probed/resolver.c probed/resolver.h \
 	probed/curlglue.c probed/curlglue.h \
 	probed/curlopt.c probed/curlopt.h \

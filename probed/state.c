@@ -270,6 +270,26 @@ state_update(struct state *st, const struct server_conf *sc,
 	return 1;
 }
 
+/*
+ * Make h the hard state since `since` (Unix s), as a hard change does,
+ * without a result: for a start that finds a newer event in the spool
+ * than in the state file. The flap history and counters stay.
+ */
+void
+state_set_hard(struct state *st, enum hstate h, int64_t since)
+{
+	st->hard = h;
+	st->state = h;
+	st->candidate = h;
+	st->type = STATE_HARD;
+	st->count = 0;
+	st->since = since;
+	if (h == HSTATE_UP) {
+		st->acked = 0;
+		state_set_text(&st->ack_comment, NULL, 0);
+	}
+}
+
 /* 1 while a downtime set for the server runs at now (Unix seconds). */
 int
 state_in_downtime(const struct state *st, int64_t now)

@@ -92,6 +92,7 @@ int		 state_update(struct state *, const struct server_conf *,
 enum hstate	 state_observe(const struct server_conf *,
 		    const struct check_result *);
 int		 state_in_downtime(const struct state *, int64_t now);
+void		 state_set_hard(struct state *, enum hstate, int64_t since);
 const char	*hstate_str(enum hstate);
 int		 hstate_parse(const char *, enum hstate *);
 const char	*state_type_str(enum state_type);

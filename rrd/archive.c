@@ -23,6 +23,7 @@
 #include <rrd.h>
 #include <rrd_client.h>
 
+#include "fsutil.h"
 #include "xmalloc.h"
 #include "archive.h"
 
@@ -88,7 +89,6 @@ static void	seterr(const char *, ...)
 static void	seterr_rrd(const char *, const char *, int);
 static int	rrd_says_missing(void);
 static int	daemon_connect(struct archive_store *);
-static int	mkdir_p(char *);
 static int	mkdir_parents(const char *);
 static int	local_missing(const struct archive_store *, const char *);
 static int	ds_name_valid(const char *);
@@ -169,30 +169,6 @@ daemon_connect(struct archive_store *st)
 	return 0;
 }
 
-/* mkdir -p on a writable copy of a path. */
-static int
-mkdir_p(char *path)
-{
-	char	*p;
-
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
-			seterr("mkdir %s: %s", path, strerror(errno));
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, 0755) == -1 && errno != EEXIST) {
-		seterr("mkdir %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Make the folders above an archive (a farm's folder). */
 static int
 mkdir_parents(const char *path)
@@ -203,7 +179,8 @@ mkdir_parents(const char *path)
 	copy = xstrdup(path);
 	if ((slash = strrchr(copy, '/')) != NULL && slash != copy) {
 		*slash = '\0';
-		rc = mkdir_p(copy);
+		if ((rc = fsutil_mkdir_p(copy, 0755)) == -1)
+			seterr("mkdir %s: %s", copy, strerror(errno));
 	}
 	free(copy);
 	return rc;
@@ -230,8 +207,10 @@ archive_store_open(const char *state_dir, const char *rrdcached)
 	xasprintf(&st->dir, "%s/rrd", state_dir);
 	if (st->remote)
 		return st;
-	if (mkdir_p(st->dir) == -1)
+	if (fsutil_mkdir_p(st->dir, 0755) == -1) {
+		seterr("mkdir %s: %s", st->dir, strerror(errno));
 		goto fail;
+	}
 	if (st->daemon != NULL) {
 		if (realpath(st->dir, real) == NULL) {
 			seterr("realpath %s: %s", st->dir, strerror(errno));

@@ -51,3 +51,6 @@ EXTRA_DIST += t/test_ctlsock.sh
 # tocsin-probed -t on configs that must be refused or warned about.
 TESTS += t/test_conf_check.sh
 EXTRA_DIST += t/test_conf_check.sh
+
+# Crash safety and the state folder.
+include $(srcdir)/t/durability.mk

@@ -26,13 +26,13 @@
 #include "config.h"
 #include "conf.h"
 #include "ctlclient.h"
+#include "paths.h"
 #include "xmalloc.h"
 
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2
 #define EXIT_GONE	3
 
-#define DEFAULT_STATE_DIR	LOCALSTATEDIR "/lib/tocsin"
 #define MSG_WIDTH	60	/* message column when not on a terminal */
 #define MSG_WIDTH_MIN	20
 #define ACK_WIDTH	20	/* the ACK column's comment, at most */
@@ -301,8 +301,8 @@ load_conf(struct opts *o, const char *path, int have_socket)
 		return;
 	}
 	if (o->socket == NULL) {
-		o->state_dir = xstrdup(DEFAULT_STATE_DIR);
-		o->socket = DEFAULT_STATE_DIR "/probed.sock";
+		o->state_dir = xstrdup(PATH_STATE_DIR);
+		o->socket = PATH_STATE_DIR "/" PATH_CTL_SOCKET;
 		return;
 	}
 	if (o->state_dir != NULL)
@@ -453,7 +453,7 @@ last_known(struct opts *o, const char *why, const char *id)
 	time_t				 tw;
 	struct tm			 tm;
 
-	snprintf(path, sizeof(path), "%s/%s", o->state_dir, CTL_STATE_FILE);
+	snprintf(path, sizeof(path), "%s/%s", o->state_dir, PATH_STATE_FILE);
 	if (ctlclient_state_load(path, &s, &n, &written, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "tocsinctl: %s; no last known state (%s)\n",
