@@ -184,6 +184,27 @@ conf_options_free(struct options *o)
 	free(o->depends);
 }
 
+/* Free one server's settings (NULL fields allowed; sv may be NULL). */
+void
+conf_server_free(struct server_conf *sv)
+{
+	if (sv == NULL)
+		return;
+	free(sv->id);
+	free(sv->name);
+	free(sv->scheme);
+	free(sv->url);
+	free(sv->host);
+	free(sv->path);
+	free(sv->dns_type);
+	free_words(sv->argv);
+	secret_free(sv->password);
+	conf_options_free(&sv->o);
+	free(sv->deps);
+	free(sv->contacts);
+	free(sv);
+}
+
 void
 conf_free(struct conf *c)
 {
@@ -191,22 +212,8 @@ conf_free(struct conf *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->nservers; i++) {
-		struct server_conf *sv = c->servers[i];
-		free(sv->id);
-		free(sv->name);
-		free(sv->scheme);
-		free(sv->url);
-		free(sv->host);
-		free(sv->path);
-		free(sv->dns_type);
-		free_words(sv->argv);
-		secret_free(sv->password);
-		conf_options_free(&sv->o);
-		free(sv->deps);
-		free(sv->contacts);
-		free(sv);
-	}
+	for (i = 0; i < c->nservers; i++)
+		conf_server_free(c->servers[i]);
 	free(c->servers);
 	for (i = 0; i < c->nfarms; i++) {
 		struct farm_conf *f = c->farms[i];

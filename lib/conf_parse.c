@@ -860,16 +860,7 @@ st_server(struct parser *p, struct word *w, int n)
 	}
 	return;
 drop:
-	free(sv->id);
-	free(sv->name);
-	free(sv->scheme);
-	free(sv->url);
-	free(sv->host);
-	free(sv->path);
-	free(sv->dns_type);
-	free_words(sv->argv);
-	conf_options_free(&sv->o);
-	free(sv);
+	conf_server_free(sv);
 }
 
 static void

@@ -220,6 +220,22 @@ daemon_detach(void)
 }
 
 /*
+ * The passwd entry of the user a root daemon becomes, or NULL: when not
+ * root or no user is set (nothing to do), or after logging an unknown user.
+ */
+static struct passwd *
+root_as_user(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL || geteuid() != 0)
+		return NULL;
+	if ((pw = getpwnam(user)) == NULL)
+		log_warnx("unknown user '%s'", user);
+	return pw;
+}
+
+/*
  * Become the named user (groups included) if running as root; a no-op
  * otherwise. Returns 0, or -1 after logging.
  */
@@ -228,12 +244,8 @@ daemon_drop_privileges(const char *user)
 {
 	struct passwd *pw;
 
-	if (user == NULL || geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		log_warnx("unknown user '%s'", user);
-		return -1;
-	}
+	if ((pw = root_as_user(user)) == NULL)
+		return user == NULL || geteuid() != 0 ? 0 : -1;
 	if (setgroups(1, &pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
@@ -468,12 +480,8 @@ daemon_own_dir(int dirfd, const char *dir, const char *user)
 {
 	struct passwd	*pw;
 
-	if (user == NULL || geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		log_warnx("unknown user '%s'", user);
-		return -1;
-	}
+	if ((pw = root_as_user(user)) == NULL)
+		return user == NULL || geteuid() != 0 ? 0 : -1;
 	if (fchown(dirfd, pw->pw_uid, pw->pw_gid) == -1) {
 		log_warn("chown %s", dir);
 		return -1;

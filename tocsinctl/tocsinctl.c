@@ -76,6 +76,7 @@ static int		 gone(struct opts *, int, const char *, const char *);
 static int		 cmd_status(struct opts *, int, const char *);
 static int		 cmd_watch(struct opts *, int);
 static json_t		*request(const struct opts *, int, const char *, int *);
+static json_t		*request_table(const struct opts *, int, const char *, int *);
 static int		 cmd_stats(struct opts *, int, const char *);
 static int		 cmd_simple(struct opts *, int, const char *);
 static int		 cmd_reload(struct opts *, int, const char *);
@@ -375,6 +376,24 @@ request(const struct opts *o, int fd, const char *req, int *code)
 	free(line);
 	json_decref(j);
 	*code = EXIT_REFUSED;
+	return NULL;
+}
+
+/*
+ * request() for a command that prints a table: with -j the answer is
+ * printed as it came and NULL returned with *code 0; NULL on failure as
+ * request(); else the answer for the caller to print and free.
+ */
+static json_t *
+request_table(const struct opts *o, int fd, const char *req, int *code)
+{
+	json_t	*ans;
+
+	if ((ans = request(o, fd, req, code)) == NULL || !o->json)
+		return ans;
+	json_dumpf(ans, stdout, JSON_FLAGS);
+	putchar('\n');
+	json_decref(ans);
 	return NULL;
 }
 
@@ -722,14 +741,8 @@ cmd_stats(struct opts *o, int fd, const char *req)
 	const char	*key;
 	int		 code;
 
-	if ((ans = request(o, fd, req, &code)) == NULL)
+	if ((ans = request_table(o, fd, req, &code)) == NULL)
 		return code;
-	if (o->json) {
-		json_dumpf(ans, stdout, JSON_FLAGS);
-		putchar('\n');
-		json_decref(ans);
-		return 0;
-	}
 	json_object_foreach(json_object_get(ans, "stats"), key, v) {
 		if (json_is_integer(v))
 			printf("%-18s %lld\n", key,
@@ -962,14 +975,8 @@ cmd_downtime(struct opts *o, int fd, const char *req)
 	int64_t		 now = time(NULL);
 	int		 code;
 
-	if ((ans = request(o, fd, req, &code)) == NULL)
+	if ((ans = request_table(o, fd, req, &code)) == NULL)
 		return code;
-	if (o->json) {
-		json_dumpf(ans, stdout, JSON_FLAGS);
-		putchar('\n');
-		json_decref(ans);
-		return 0;
-	}
 	d = json_object_get(ans, "downtime");
 	fmt_when(from, sizeof(from), json_integer_value(json_object_get(d,
 	    "from")), now);
@@ -1008,14 +1015,8 @@ cmd_downtimes(struct opts *o, int fd, const char *req)
 	int64_t		 now = time(NULL);
 	int		 code;
 
-	if ((ans = request(o, fd, req, &code)) == NULL)
+	if ((ans = request_table(o, fd, req, &code)) == NULL)
 		return code;
-	if (o->json) {
-		json_dumpf(ans, stdout, JSON_FLAGS);
-		putchar('\n');
-		json_decref(ans);
-		return 0;
-	}
 	printf("%-4s  %-16s  %-16s  %-10s  %-20s  %s\n", "N", "FROM", "UNTIL",
 	    "WHO", "SERVERS", "COMMENT");
 	json_array_foreach(json_object_get(ans, "downtimes"), i, d) {
