@@ -320,6 +320,8 @@ ftp_done(struct probe *p, int code)
 			result_set(&p->r, CHECK_OK, "logged in as %s%s, file "
 			    "%s %lld bytes in %.1f ms", user, tls, h->path,
 			    (long long)size, p->r.total_us / 1000.0);
+		if (*tls != '\0')
+			(void)tlsinfo_cert_days(&h->x.tls, sc, &p->r, "FTP");
 		break;
 	case CURLE_WRITE_ERROR:
 		if (h->bad_banner) {
@@ -368,6 +370,15 @@ ftp_done(struct probe *p, int code)
 		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
 		break;
 	case CURLE_RECV_ERROR:
+		/* Curl strips a line past its buffer and gives up at 300
+		 * KiB of reply: a flood, not a close. */
+		if (strcasestr(h->x.errbuf, "too large response") != NULL) {
+			result_set(&p->r, CHECK_CRITICAL, "reply line too "
+			    "long: no line end in %s", h->banner_us < 0 ?
+			    "the greeting" : "the reply");
+			break;
+		}
+		/* FALLTHROUGH */
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:
 		if (h->ctlfd != CURL_SOCKET_BAD && p->r.connect_us >= 0 &&
@@ -378,7 +389,9 @@ ftp_done(struct probe *p, int code)
 		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
 		break;
 	default:
-		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
+		if (!curlopt_tls_error(p, &h->x, code))
+			curlopt_error(p, h->x.easy, code, h->x.errbuf,
+			    ftp_phase(p));
 		break;
 	}
 	probe_done(p);

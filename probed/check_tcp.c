@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "probed.h"
+#include "tlsinfo.h"
 
 struct tcp {
 	struct conn	*c;
@@ -120,6 +121,15 @@ sample(struct evbuffer *in, char *buf, size_t len)
 	buf[o] = '\0';
 }
 
+/* With `tls`, cert-days judges the certificate of a check that passed. */
+static void
+cert_days(struct probe *p, struct conn *c)
+{
+	if (conn_tlsinfo(c) != NULL)
+		(void)tlsinfo_cert_days(conn_tlsinfo(c), p->sc, &p->r,
+		    "connected with TLS");
+}
+
 static void
 on_conn(struct conn *c, enum conn_event ev, void *arg)
 {
@@ -142,6 +152,7 @@ on_conn(struct conn *c, enum conn_event ev, void *arg)
 			result_set(&p->r, CHECK_OK, "connected%s in %.1f ms",
 			    conn_is_tls(c) ? " with TLS" : "",
 			    p->r.total_us / 1000.0);
+			cert_days(p, c);
 			probe_done(p);
 		}
 		return;
@@ -155,6 +166,7 @@ on_conn(struct conn *c, enum conn_event ev, void *arg)
 		p->r.total_us = probe_elapsed_us(p);
 		result_set(&p->r, CHECK_OK, "answer holds \"%s\" after %.1f ms",
 		    p->sc->o.expect, p->r.total_us / 1000.0);
+		cert_days(p, c);
 		probe_done(p);
 		return;
 	case CONN_EOF:
