@@ -30,3 +30,8 @@ t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
+
+# The check kinds' second pass: TLS verdicts, cert-days, http body and
+# redirects, FTP floods (t/test_checks2.sh).
+TESTS += t/test_checks2.sh
+EXTRA_DIST += t/test_checks2.sh

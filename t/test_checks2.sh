@@ -13,7 +13,7 @@ trap 'rc=$?; [ -z "${PROBED_PID:-}" ] || kill -TERM "$PROBED_PID" 2>/dev/null
 
 start_nginx || exit 1
 start_dnsmasq || exit 1
-for m in silent longline; do
+for m in silent longline flood; do
     start_badserver "$m" || exit 1
 done
 
@@ -91,7 +91,75 @@ server ftpsstall ftps://$H:$BAD_SILENT_PORT/
 server ftpflood ftp://$H:$BAD_LONGLINE_PORT/
 server s400 http://$H:$N/s400
 server s399 http://$H:$N/s399
+server bigbody http://$H:$BAD_FLOOD_PORT/
+server bigmiss http://$H:$BAD_FLOOD_PORT/ body "^nothing like it"
+server loop http://$H:$N/loop follow
+server chain5 http://$H:$N/r5 follow body "^OK"
+server chain6 http://$H:$N/r6 follow
 CONF
 probed_start "$T/probed.conf" || exit 1
-sleep 6
-ctl status
+
+# host names the TLS server and the name verified, not only Host.
+expect_state tls up
+expect_state sni up
+assert_match sni message "^HTTP 200"
+expect_state sniname up
+expect_state snibad down
+assert_match snibad message "TLS certificate name mismatch: the certificate does not name vhost.test"
+
+# A wrong name and an expired certificate say which.
+expect_state wrongname down
+assert_match wrongname message "^TLS certificate name mismatch: the certificate does not name localhost"
+expect_state expired down
+assert_match expired message "^TLS certificate expired on 2025-02-01"
+expect_state tcpwrongname down
+assert_match tcpwrongname message "^TLS certificate name mismatch"
+expect_state tcpexpired down
+assert_match tcpexpired message "^TLS certificate expired on 2025-02-01"
+
+# cert-days: degraded before expiry, down once expired (insecure too), on
+# https and on tcp tls alike.
+expect_state expiring degraded
+assert_match expiring message "certificate expires in [0-9] days? "
+expect_state tcpexpiring degraded
+assert_match tcpexpiring message "certificate expires in [0-9] days? "
+expect_state expiredins down
+assert_match expiredins message "certificate expired on 2025-02-01"
+expect_state tcpexpiredins down
+assert_match tcpexpiredins message "certificate expired on 2025-02-01"
+
+# A TLS 1.0-only server is named for its protocol.
+expect_state tls10 down
+assert_match tls10 message "server offers only TLSv1.0"
+expect_state tcptls10 down
+assert_match tcptls10 message "server offers only TLSv1.0"
+
+# A stalled handshake, an FTP greeting that never ends.
+expect_state stall down 20
+assert_match stall message "timeout after 2s waiting for the TLS handshake"
+expect_state ftpsstall down 20
+assert_match ftpsstall message "timeout after 2s waiting for the TLS handshake"
+expect_state ftpflood down 20
+assert_match ftpflood message "^reply line too long"
+
+# The status boundary without expect: 399 passes, 400 fails.
+expect_state s399 up
+assert_match s399 message "^HTTP 399"
+expect_state s400 down
+assert_match s400 message "^HTTP 400, expected 2xx or 3xx"
+
+# A body over 1 MiB: judged on its status without a pattern; with one,
+# no match in the first 1 MiB.
+expect_state bigbody up 20
+assert_match bigbody message "^HTTP 200, 1048576 bytes \(stopped at 1 MiB\)"
+expect_state bigmiss down 20
+assert_match bigmiss message "no match for .* in the first 1 MiB"
+
+# follow: a loop is called one; five redirects pass by default, six not.
+expect_state loop down
+assert_match loop message "^redirect loop: back to http://$H:$N/loop"
+expect_state chain5 up
+expect_state chain6 down
+assert_match chain6 message "more than 5 redirects"
+
+finish
