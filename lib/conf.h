@@ -48,7 +48,9 @@ struct options {
 	uint64_t	 warn;		/* milliseconds; 0 = none */
 	unsigned long	 retries;
 	unsigned long	 rise;
-	unsigned long	 cert_days;
+	unsigned long	 cert_days_warn;	/* degraded below; 0 = no check */
+	unsigned long	 cert_days_crit;	/* down below; 0 = once expired */
+	unsigned long	 max_redirects;	/* http follow */
 	unsigned long	 count;		/* ping: echoes per check */
 	unsigned long	 weight;
 	unsigned long	 max_per_host;

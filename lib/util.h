@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define DURATION_BARE	(-2)	/* parse_duration_ms: a number, no unit */
+
 int	 parse_duration_ms(const char *, uint64_t *);
 int	 parse_uint(const char *, unsigned long max, unsigned long *);
 int	 parse_percent(const char *, double *);

@@ -29,9 +29,6 @@
 #define BODY_MAX	(1024 * 1024)
 #define VISITED_MAX	64	/* URLs remembered to tell a redirect loop */
 
-/* How many redirections `follow` takes. */
-#define CONF_MAX_REDIRECTS(sc)	5L
-
 struct http {
 	struct curlxfer	 x;		/* the transfer */
 	struct curl_slist *headers;
@@ -187,7 +184,7 @@ http_start(struct probe *p)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
 	if (sc->o.follow) {
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS, CONF_MAX_REDIRECTS(sc));
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)sc->o.max_redirects);
 		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	}
 	if (engine_curl_add(p->eng, c) == -1) {
@@ -272,7 +269,7 @@ redirects_message(struct probe *p, struct http *h)
 				return;
 			}
 	result_set(&p->r, CHECK_CRITICAL, "more than %ld redirects "
-	    "(max-redirects)", CONF_MAX_REDIRECTS(p->sc));
+	    "(max-redirects)", (long)p->sc->o.max_redirects);
 }
 
 /* The answer came: judge its body, then its certificate. */

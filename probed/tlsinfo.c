@@ -18,10 +18,6 @@
 
 #define SERVER_HELLO	2	/* handshake message type */
 
-/* cert-days' thresholds: warn below the first, critical below the second. */
-#define CONF_CERT_DAYS_WARN(sc)	((sc)->o.cert_days)
-#define CONF_CERT_DAYS_CRIT(sc)	0UL
-
 static int	 ex_index(void);
 static struct tlsinfo *info_of(SSL *);
 static void	 on_msg(int, int, int, const void *, size_t, SSL *, void *);
@@ -204,8 +200,8 @@ int
 tlsinfo_cert_days(const struct tlsinfo *ti, const struct server_conf *sc,
     struct check_result *r, const char *what)
 {
-	unsigned long	 warn = CONF_CERT_DAYS_WARN(sc);
-	unsigned long	 crit = CONF_CERT_DAYS_CRIT(sc);
+	unsigned long	 warn = sc->o.cert_days_warn;
+	unsigned long	 crit = sc->o.cert_days_crit;
 	time_t		 now = time(NULL);
 	long long	 days;
 	char		 d[32];

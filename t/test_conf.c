@@ -175,6 +175,50 @@ START_TEST(bad_duration_is_reported)
 }
 END_TEST
 
+START_TEST(bare_number_duration_is_refused_with_a_hint)
+{
+	assert_errors("server a http://a interval 5\n"
+	    "farm f { persist 30 }\n"
+	    "set retry-interval 10\n",
+	    "t.conf:1: bad duration '5' for 'interval': a number needs a unit "
+	    "(write 5s or 5m)\n"
+	    "t.conf:2: bad duration '30' for 'persist': a number needs a unit "
+	    "(write 30s or 30m)\n"
+	    "t.conf:3: bad duration '10' for 'retry-interval': a number needs "
+	    "a unit (write 10s or 10m)\n");
+}
+END_TEST
+
+START_TEST(compound_durations_are_accepted)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://a interval 1h30m timeout 1m30s warn 1s500ms\n"
+	    "server b http://b interval 2d4h timeout 90s warn 0\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.interval, 5400000);
+	ck_assert_uint_eq(server(c, "a")->o.timeout, 90000);
+	ck_assert_uint_eq(server(c, "a")->o.warn, 1500);
+	ck_assert_uint_eq(server(c, "b")->o.interval, 187200000);
+	ck_assert_uint_eq(server(c, "b")->o.timeout, 90000);
+	ck_assert_uint_eq(server(c, "b")->o.warn, 0);
+	conf_free(c);
+	assert_errors("server a http://a interval 30m1h\n",
+	    "t.conf:1: bad duration '30m1h' for 'interval' (a number with "
+	    "ms, s, m, h or d)\n");
+}
+END_TEST
+
+START_TEST(timeout_zero_is_refused)
+{
+	assert_errors("server a http://a timeout 0\n",
+	    "t.conf:1: server 'a': interval and timeout must be more "
+	    "than 0\n");
+	assert_errors("set timeout 0ms\nserver a http://a\n",
+	    "t.conf:2: server 'a': interval and timeout must be more "
+	    "than 0\n");
+}
+END_TEST
+
 START_TEST(bad_number_is_reported)
 {
 	assert_errors("server a http://a retries many\n",
@@ -439,7 +483,7 @@ START_TEST(spec_example_parses)
 	ck_assert_str_eq(sv->path, "/health");
 	ck_assert_str_eq(sv->o.body, "OK");
 	ck_assert_uint_eq(sv->o.warn, 500);
-	ck_assert_uint_eq(sv->o.cert_days, 14);
+	ck_assert_uint_eq(sv->o.cert_days_warn, 14);
 	ck_assert_uint_eq(sv->ncontacts, 1);
 	ck_assert_str_eq(sv->contacts[0]->name, "ops");
 	ck_assert_int_eq(sv->line, 11);
@@ -830,7 +874,7 @@ START_TEST(every_server_option_is_parsed)
 	ck_assert_uint_eq(sv->o.warn, 750);
 	ck_assert_uint_eq(sv->o.retries, 4);
 	ck_assert_uint_eq(sv->o.rise, 2);
-	ck_assert_uint_eq(sv->o.cert_days, 21);
+	ck_assert_uint_eq(sv->o.cert_days_warn, 21);
 	ck_assert_uint_eq(sv->o.weight, 3);
 	ck_assert_uint_eq(sv->o.max_per_host, 16);
 	ck_assert_int_eq(sv->o.follow, 1);
@@ -1227,6 +1271,70 @@ START_TEST(missing_config_file_is_reported)
 }
 END_TEST
 
+/* ---- keywords and checks added with issue 13 ---- */
+
+START_TEST(cert_days_takes_a_warning_and_a_critical_threshold)
+{
+	struct conf	*c = parse_ok(
+	    "server a https://a cert-days 14,7\n"
+	    "server b https://b cert-days 21\n"
+	    "server c https://c\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.cert_days_warn, 14);
+	ck_assert_uint_eq(server(c, "a")->o.cert_days_crit, 7);
+	ck_assert_uint_eq(server(c, "b")->o.cert_days_warn, 21);
+	ck_assert_uint_eq(server(c, "b")->o.cert_days_crit, 0);
+	ck_assert_uint_eq(server(c, "c")->o.cert_days_warn, 0);
+	conf_free(c);
+	assert_errors("server a https://a cert-days 7,14\n"
+	    "server b https://b cert-days 14,x\n",
+	    "t.conf:1: bad days '7,14' for 'cert-days' (WARN or WARN,CRIT, "
+	    "CRIT below WARN, 0 to 3650)\n"
+	    "t.conf:2: bad days '14,x' for 'cert-days' (WARN or WARN,CRIT, "
+	    "CRIT below WARN, 0 to 3650)\n");
+}
+END_TEST
+
+START_TEST(cert_days_is_inherited_with_both_thresholds)
+{
+	struct conf	*c = parse_ok(
+	    "set cert-days 30,10\n"
+	    "server a https://a\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.cert_days_warn, 30);
+	ck_assert_uint_eq(server(c, "a")->o.cert_days_crit, 10);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(max_redirects_defaults_to_five)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://a follow\n"
+	    "server b http://b follow max-redirects 12\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.max_redirects, 5);
+	ck_assert_uint_eq(server(c, "b")->o.max_redirects, 12);
+	conf_free(c);
+	assert_errors("server a http://a follow max-redirects 51\n",
+	    "t.conf:1: bad number '51' for 'max-redirects' (0 to 50)\n");
+}
+END_TEST
+
+START_TEST(ftp_user_means_log_in)
+{
+	struct conf	*c = parse_ok(
+	    "server a ftp://a\n"
+	    "server b ftp://b user bob\n"
+	    "server d ftp://dan@d\n");
+
+	ck_assert_ptr_null(server(c, "a")->o.user);
+	ck_assert_str_eq(server(c, "b")->o.user, "bob");
+	ck_assert_str_eq(server(c, "d")->o.user, "dan");
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1242,6 +1350,9 @@ conf_suite(void)
 	tcase_add_test(tc, unknown_farm_keyword_suggests_closest);
 	tcase_add_test(tc, missing_value_is_reported);
 	tcase_add_test(tc, bad_duration_is_reported);
+	tcase_add_test(tc, bare_number_duration_is_refused_with_a_hint);
+	tcase_add_test(tc, compound_durations_are_accepted);
+	tcase_add_test(tc, timeout_zero_is_refused);
 	tcase_add_test(tc, bad_number_is_reported);
 	tcase_add_test(tc, port_out_of_range_is_reported);
 	tcase_add_test(tc, unknown_url_scheme_is_reported);
@@ -1296,6 +1407,14 @@ conf_suite(void)
 	tcase_add_test(tc, large_config_file_is_read_whole);
 	tcase_add_test(tc, nul_byte_in_file_is_reported);
 	tcase_add_test(tc, missing_config_file_is_reported);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("issue13");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, cert_days_takes_a_warning_and_a_critical_threshold);
+	tcase_add_test(tc, cert_days_is_inherited_with_both_thresholds);
+	tcase_add_test(tc, max_redirects_defaults_to_five);
+	tcase_add_test(tc, ftp_user_means_log_in);
 	suite_add_tcase(s, tc);
 	return s;
 }
