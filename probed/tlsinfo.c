@@ -22,6 +22,8 @@ static int	 ex_index(void);
 static struct tlsinfo *info_of(SSL *);
 static void	 on_msg(int, int, int, const void *, size_t, SSL *, void *);
 static int	 on_verify(int, X509_STORE_CTX *);
+static void	 on_info(const SSL *, int, int);
+static void	 peer_expiry(struct tlsinfo *, X509 *);
 static const char *version_name(int);
 static void	 date(time_t, char *, size_t);
 
@@ -77,20 +79,46 @@ on_verify(int ok, X509_STORE_CTX *x)
 	SSL		*ssl;
 	struct tlsinfo	*ti;
 	X509		*cert;
-	struct tm	 tm;
 
 	ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
 	if (ssl == NULL || (ti = info_of(ssl)) == NULL)
 		return ok;
 	if (X509_STORE_CTX_get_error_depth(x) == 0 &&
-	    (cert = X509_STORE_CTX_get_current_cert(x)) != NULL &&
-	    ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) {
-		ti->not_after = timegm(&tm);
-		ti->have_cert = 1;
-	}
+	    (cert = X509_STORE_CTX_get_current_cert(x)) != NULL)
+		peer_expiry(ti, cert);
 	if (!ok && ti->verify_err == 0)
 		ti->verify_err = X509_STORE_CTX_get_error(x);
 	return ok;
+}
+
+/* Keep cert's expiry as the peer's. */
+static void
+peer_expiry(struct tlsinfo *ti, X509 *cert)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1) {
+		ti->not_after = timegm(&tm);
+		ti->have_cert = 1;
+	}
+}
+
+/*
+ * A handshake done: a resumed session verifies nothing, so its peer
+ * certificate (kept in the session) is read here.
+ */
+static void
+on_info(const SSL *ssl, int where, int ret)
+{
+	struct tlsinfo	*ti;
+	X509		*cert;
+
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_DONE) ||
+	    (ti = info_of((SSL *)ssl)) == NULL || ti->have_cert)
+		return;
+	if ((cert = SSL_get0_peer_certificate(ssl)) != NULL)
+		peer_expiry(ti, cert);
 }
 
 /* Watch the handshake of ssl (conn.c's own SSL) into ti. */
@@ -102,6 +130,7 @@ tlsinfo_attach(struct tlsinfo *ti, SSL *ssl)
 	SSL_set_msg_callback(ssl, on_msg);
 	SSL_set_msg_callback_arg(ssl, ti);
 	SSL_set_verify(ssl, SSL_get_verify_mode(ssl), on_verify);
+	SSL_set_info_callback(ssl, on_info);
 }
 
 /*
@@ -117,6 +146,7 @@ tlsinfo_attach_ctx(struct tlsinfo *ti, SSL_CTX *ctx)
 	SSL_CTX_set_msg_callback(ctx, on_msg);
 	SSL_CTX_set_msg_callback_arg(ctx, ti);
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
+	SSL_CTX_set_info_callback(ctx, on_info);
 }
 
 static const char *

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t/test_checks2.sh: the check kinds' second pass against real servers on
 # 127.0.0.1: nginx (with the test CA trusted through SSL_CERT_FILE),
-# openssl s_server (an expired certificate, a TLS 1.0-only server) and
+# aiosmtpd (smtps, STARTTLS), openssl s_server (an expired certificate, a
+# TLS 1.0-only server) and
 # t/badserver (a stalled TLS handshake, an FTP greeting without end).
 # Asserts states and messages as tocsinctl shows them.
 set -u
@@ -13,6 +14,7 @@ trap 'rc=$?; [ -z "${PROBED_PID:-}" ] || kill -TERM "$PROBED_PID" 2>/dev/null
 
 start_nginx || exit 1
 start_dnsmasq || exit 1
+start_smtp || exit 1
 for m in silent longline flood; do
     start_badserver "$m" || exit 1
 done
@@ -86,6 +88,11 @@ server tcptls10 tcp://localhost:$TLS10_PORT tls insecure
 server tcpexpiring tcp://localhost:$NGINX_EXPIRING_PORT tls cert-days 14
 server tcpexpiredins tcp://localhost:$EXPIRED_PORT tls insecure cert-days 14
 server expiring https://localhost:$NGINX_EXPIRING_PORT/health cert-days 14
+server expiringcrit https://localhost:$NGINX_EXPIRING_PORT/health cert-days 14,7
+server longwarn https://localhost:$NGINX_TLS_PORT/health cert-days 400
+server longok https://localhost:$NGINX_TLS_PORT/health cert-days 30,7
+server smtpsdays smtps://localhost:$SMTPS_PORT cert-days 400
+server starttlsdays smtp://localhost:$SMTP_STARTTLS_PORT starttls cert-days 400,380
 server stall https://$H:$BAD_SILENT_PORT/
 server ftpsstall ftps://$H:$BAD_SILENT_PORT/
 server ftpflood ftp://$H:$BAD_LONGLINE_PORT/
@@ -96,6 +103,7 @@ server bigmiss http://$H:$BAD_FLOOD_PORT/ body "^nothing like it"
 server loop http://$H:$N/loop follow
 server chain5 http://$H:$N/r5 follow body "^OK"
 server chain6 http://$H:$N/r6 follow
+server chain6ok http://$H:$N/r6 follow max-redirects 6 body "^OK"
 CONF
 probed_start "$T/probed.conf" || exit 1
 
@@ -127,6 +135,17 @@ expect_state expiredins down
 assert_match expiredins message "certificate expired on 2025-02-01"
 expect_state tcpexpiredins down
 assert_match tcpexpiredins message "certificate expired on 2025-02-01"
+# cert-days WARN,CRIT: down under the critical threshold.
+expect_state expiringcrit down
+assert_match expiringcrit message "certificate expires in [0-9] days? "
+expect_state longwarn degraded
+assert_match longwarn message "certificate expires in 36[0-9] days"
+expect_state longok up
+# STARTTLS and implicit TLS mail checks read the certificate too.
+expect_state smtpsdays degraded
+assert_match smtpsdays message "^SMTP, certificate expires in 36[0-9] days"
+expect_state starttlsdays down
+assert_match starttlsdays message "^SMTP, certificate expires in 36[0-9] days"
 
 # A TLS 1.0-only server is named for its protocol.
 expect_state tls10 down
@@ -161,5 +180,6 @@ assert_match loop message "^redirect loop: back to http://$H:$N/loop"
 expect_state chain5 up
 expect_state chain6 down
 assert_match chain6 message "more than 5 redirects"
+expect_state chain6ok up
 
 finish
