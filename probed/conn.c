@@ -312,6 +312,13 @@ conn_is_tls(const struct conn *c)
 	return c->ssl != NULL;
 }
 
+/* The connection's socket, or -1. */
+int
+conn_fd(const struct conn *c)
+{
+	return (int)bufferevent_getfd(c->bev);
+}
+
 /* What the TLS handshake showed; NULL without TLS. */
 const struct tlsinfo *
 conn_tlsinfo(const struct conn *c)

@@ -35,6 +35,7 @@ struct evbuffer	*conn_input(struct conn *);
 const char	*conn_error(const struct conn *);
 const char	*conn_phase(const struct conn *);
 int		 conn_is_tls(const struct conn *);
+int		 conn_fd(const struct conn *);
 const struct tlsinfo *conn_tlsinfo(const struct conn *);
 void		 conn_free(struct conn *);
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t/test_checks2.sh: the check kinds' second pass against real servers on
 # 127.0.0.1: nginx (with the test CA trusted through SSL_CERT_FILE),
-# aiosmtpd (smtps, STARTTLS), openssl s_server (an expired certificate, a
+# aiosmtpd (smtps, STARTTLS), pyftpdlib, openssl s_server (an expired certificate, a
 # TLS 1.0-only server) and
 # t/badserver (a stalled TLS handshake, an FTP greeting without end).
 # Asserts states and messages as tocsinctl shows them.
@@ -15,6 +15,7 @@ trap 'rc=$?; [ -z "${PROBED_PID:-}" ] || kill -TERM "$PROBED_PID" 2>/dev/null
 start_nginx || exit 1
 start_dnsmasq || exit 1
 start_smtp || exit 1
+start_ftp || exit 1
 for m in silent longline flood; do
     start_badserver "$m" || exit 1
 done
@@ -65,6 +66,9 @@ s_server tls10 TLS10_PORT -cert "$T/certs2/old.crt" -key "$T/certs2/old.key" \
 export SSL_CERT_FILE=$TLS_CA
 H=127.0.0.1
 N=$NGINX_PORT
+printf 'secret\n' >"$T/pw"
+chmod 600 "$T/pw"
+LOGIN="user tocsin password-file $T/pw"
 
 cat >"$T/probed.conf" <<CONF
 set state-dir $T/state
@@ -96,6 +100,12 @@ server starttlsdays smtp://localhost:$SMTP_STARTTLS_PORT starttls cert-days 400,
 server stall https://$H:$BAD_SILENT_PORT/
 server ftpsstall ftps://$H:$BAD_SILENT_PORT/
 server ftpflood ftp://$H:$BAD_LONGLINE_PORT/
+server ftpfloodlogin ftp://$H:$BAD_LONGLINE_PORT/ $LOGIN
+server ftpgreet ftp://$H:$FTP_AUTH_PORT/
+server ftpexpect ftp://$H:$FTP_PORT/ expect "pyftpdlib"
+server ftpexpectbad ftp://$H:$FTP_PORT/ expect "vsFTPd"
+server ftploginexpect ftp://$H:$FTP_AUTH_PORT/ $LOGIN expect "Login successful"
+server ftploginexpectbad ftp://$H:$FTP_AUTH_PORT/ $LOGIN expect "nope"
 server s400 http://$H:$N/s400
 server s399 http://$H:$N/s399
 server bigbody http://$H:$BAD_FLOOD_PORT/
@@ -159,7 +169,21 @@ assert_match stall message "timeout after 2s waiting for the TLS handshake"
 expect_state ftpsstall down 20
 assert_match ftpsstall message "timeout after 2s waiting for the TLS handshake"
 expect_state ftpflood down 20
-assert_match ftpflood message "^reply line too long"
+assert_match ftpflood message "^reply line too long: no line end in the greeting"
+expect_state ftpfloodlogin down 20
+assert_match ftpfloodlogin message "^reply line too long: no line end in the greeting"
+
+# ftp: the greeting alone unless user is given; expect is honoured, by
+# the greeting or the login reply.
+expect_state ftpgreet up
+assert_match ftpgreet message "^banner 220 pyftpdlib"
+expect_state ftpexpect up
+expect_state ftpexpectbad down
+assert_match ftpexpectbad message "^banner \"220 pyftpdlib.*\" does not hold \"vsFTPd\""
+expect_state ftploginexpect up
+assert_match ftploginexpect message "^logged in as tocsin in"
+expect_state ftploginexpectbad down
+assert_match ftploginexpectbad message "^neither greeting .* nor login reply \"230 Login successful.\" holds \"nope\""
 
 # The status boundary without expect: 399 passes, 400 fails.
 expect_state s399 up
