@@ -326,7 +326,8 @@ engine_dnschan(struct engine *e, const char *server, char *err, size_t len)
 		    DNSCHANS_MAX);
 		return NULL;
 	}
-	if ((c = dnschan_new(e->base, *server ? server : NULL, &msg)) == NULL) {
+	if ((c = dnschan_new_check(e->base, *server ? server : NULL, &msg)) ==
+	    NULL) {
 		snprintf(err, len, "%s", msg);
 		free(msg);
 		return NULL;

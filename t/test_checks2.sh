@@ -3,7 +3,8 @@
 # 127.0.0.1: nginx (with the test CA trusted through SSL_CERT_FILE),
 # aiosmtpd (smtps, STARTTLS), pyftpdlib, openssl s_server (an expired certificate, a
 # TLS 1.0-only server) and
-# t/badserver (a stalled TLS handshake, an FTP greeting without end).
+# dnsmasq (SERVFAIL from a validating one, REFUSED) and t/badserver (a
+# stalled TLS handshake, an FTP greeting without end, a wrong banner).
 # Asserts states and messages as tocsinctl shows them.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
@@ -16,7 +17,7 @@ start_nginx || exit 1
 start_dnsmasq || exit 1
 start_smtp || exit 1
 start_ftp || exit 1
-for m in silent longline flood; do
+for m in silent longline flood garbage-banner; do
     start_badserver "$m" || exit 1
 done
 
@@ -63,6 +64,26 @@ s_server expired EXPIRED_PORT -cert "$T/certs2/expired.crt" \
 s_server tls10 TLS10_PORT -cert "$T/certs2/old.crt" -key "$T/certs2/old.key" \
     -tls1 -cipher "DEFAULT:@SECLEVEL=0" || exit 1
 
+# A validating dnsmasq whose only upstream (another dnsmasq) serves
+# unsigned answers: it cannot prove them, so it answers SERVFAIL; names
+# outside .test the upstream refuses, and so it passes REFUSED on.
+_srv_setport UPSTREAM_DNS_PORT && _srv_setport SERVFAIL_DNS_PORT || exit 1
+_srv_spawn dns-upstream dnsmasq --keep-in-foreground --conf-file=/dev/null \
+    --no-resolv --no-hosts --no-poll --bind-interfaces \
+    --listen-address=127.0.0.1 --port="$UPSTREAM_DNS_PORT" \
+    --pid-file="$T/dns-upstream.pidfile" --local=/test/ \
+    --host-record=x.fail.test,192.0.2.1 || exit 1
+_srv_wait dns-upstream "u:$UPSTREAM_DNS_PORT" || exit 1
+_srv_spawn dns-servfail dnsmasq --keep-in-foreground --conf-file=/dev/null \
+    --no-resolv --no-hosts --no-poll --bind-interfaces \
+    --listen-address=127.0.0.1 --port="$SERVFAIL_DNS_PORT" \
+    --pid-file="$T/dns-servfail.pidfile" \
+    --server="127.0.0.1#$UPSTREAM_DNS_PORT" --dnssec \
+    --dnssec-check-unsigned \
+    --trust-anchor=.,20326,8,2,E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D ||
+    exit 1
+_srv_wait dns-servfail "u:$SERVFAIL_DNS_PORT" || exit 1
+
 export SSL_CERT_FILE=$TLS_CA
 H=127.0.0.1
 N=$NGINX_PORT
@@ -106,6 +127,10 @@ server ftpexpect ftp://$H:$FTP_PORT/ expect "pyftpdlib"
 server ftpexpectbad ftp://$H:$FTP_PORT/ expect "vsFTPd"
 server ftploginexpect ftp://$H:$FTP_AUTH_PORT/ $LOGIN expect "Login successful"
 server ftploginexpectbad ftp://$H:$FTP_AUTH_PORT/ $LOGIN expect "nope"
+server servfail dns://127.0.0.1:$SERVFAIL_DNS_PORT/x.fail.test?type=A
+server refused dns://127.0.0.1:$SERVFAIL_DNS_PORT/example.com?type=A
+server tcpwait tcp://$H:$BAD_GARBAGE_BANNER_PORT expect "220 "
+server tcpsilent tcp://$H:$BAD_SILENT_PORT expect "220 "
 server s400 http://$H:$N/s400
 server s399 http://$H:$N/s399
 server bigbody http://$H:$BAD_FLOOD_PORT/
@@ -184,6 +209,18 @@ expect_state ftploginexpect up
 assert_match ftploginexpect message "^logged in as tocsin in"
 expect_state ftploginexpectbad down
 assert_match ftploginexpectbad message "^neither greeting .* nor login reply \"230 Login successful.\" holds \"nope\""
+
+# DNS: SERVFAIL and REFUSED are named, with the server asked.
+expect_state servfail down
+assert_match servfail message "^x.fail.test A: SERVFAIL from 127.0.0.1:$SERVFAIL_DNS_PORT$"
+expect_state refused down
+assert_match refused message "^example.com A: REFUSED by 127.0.0.1:$SERVFAIL_DNS_PORT$"
+
+# tcp: a timeout waiting for expect shows what did arrive, escaped.
+expect_state tcpwait down 20
+assert_match tcpwait message 'waiting for the expected answer \(got "xyzzy garbage\\r\\n"\)$'
+expect_state tcpsilent down 20
+assert_match tcpsilent message "waiting for the expected answer \(nothing arrived\)$"
 
 # The status boundary without expect: 399 passes, 400 fails.
 expect_state s399 up
