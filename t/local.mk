@@ -35,3 +35,8 @@ t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 # redirects, FTP floods (t/test_checks2.sh).
 TESTS += t/test_checks2.sh
 EXTRA_DIST += t/test_checks2.sh
+
+# Exec checks, second pass: unknown, long output, leftovers
+# (t/test_exec_checks.sh).
+TESTS += t/test_exec_checks.sh
+EXTRA_DIST += t/test_exec_checks.sh
