@@ -14,21 +14,30 @@
 
 #include "conf.h"
 #include "conf_impl.h"
+#include "secret.h"
 #include "util.h"
 #include "xmalloc.h"
 
+/* Append "FILE:LINE: [prefix]message\n" to the list *buf of *len bytes. */
 static void
-vperr(struct parser *p, const char *file, int line, const char *fmt,
-    va_list ap)
+vappend(char **buf, size_t *len, const char *prefix, const char *file,
+    int line, const char *fmt, va_list ap)
 {
 	char	 msg[512];
 	int	 n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = snprintf(NULL, 0, "%s:%d: %s\n", file, line, msg);
-	p->errs = xreallocarray(p->errs, p->errlen + n + 1, 1);
-	snprintf(p->errs + p->errlen, n + 1, "%s:%d: %s\n", file, line, msg);
-	p->errlen += n;
+	n = snprintf(NULL, 0, "%s:%d: %s%s\n", file, line, prefix, msg);
+	*buf = xreallocarray(*buf, *len + n + 1, 1);
+	snprintf(*buf + *len, n + 1, "%s:%d: %s%s\n", file, line, prefix, msg);
+	*len += n;
+}
+
+static void
+vperr(struct parser *p, const char *file, int line, const char *fmt,
+    va_list ap)
+{
+	vappend(&p->errs, &p->errlen, "", file, line, fmt, ap);
 	p->nerrs++;
 }
 
@@ -52,6 +61,21 @@ conf_err_at(struct parser *p, const char *file, int line, const char *fmt,
 
 	va_start(ap, fmt);
 	vperr(p, file, line, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A warning: something that runs, though likely not as meant (a secret
+ * others may read). It does not refuse the config.
+ */
+void
+conf_warn_at(struct parser *p, const char *file, int line, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vappend(&p->warns, &p->warnlen, "warning: ", file, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -87,13 +111,16 @@ parse_common(const char *name, const char *real, const char *text,
 	c->path = xstrdup(name);
 	conf_defaults(c);
 	conf_parse_src(&p, name, real, text);
-	conf_validate(&p);
+	if (!p.fatal)
+		conf_validate(&p);
 	if (p.nerrs > 0) {
 		*errors = p.errs;
+		free(p.warns);
 		conf_free(c);
 		return NULL;
 	}
 	conf_finish(c);
+	c->warnings = p.warns;
 	*errors = NULL;
 	free(p.errs);
 	return c;
@@ -110,8 +137,9 @@ conf_load(const char *path, char **errors)
 	struct conf	*c;
 	const char	*err;
 	char		*text, real[PATH_MAX];
+	size_t		 size;
 
-	if ((text = conf_lex_read_file(path, &err)) == NULL ||
+	if ((text = conf_lex_read_file(path, &size, &err)) == NULL ||
 	    realpath(path, real) == NULL) {
 		if (text == NULL)
 			xasprintf(errors, "%s: %s\n", path, err);
@@ -172,6 +200,7 @@ conf_free(struct conf *c)
 		free(sv->path);
 		free(sv->dns_type);
 		free_words(sv->argv);
+		secret_free(sv->password);
 		conf_options_free(&sv->o);
 		free(sv->deps);
 		free(sv->contacts);
@@ -211,6 +240,7 @@ conf_free(struct conf *c)
 	free(c->from);
 	free(c->smtp_relay);
 	free(c->smtp_auth_file);
+	free(c->warnings);
 	free(c);
 }
 

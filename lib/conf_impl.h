@@ -13,6 +13,8 @@
 
 #define CONF_FILE_MAX	(64 * 1024 * 1024)	/* bytes per config file */
 #define INCLUDE_DEPTH	16
+#define INCLUDE_FILES_MAX 1000		/* files read through include, total */
+#define INCLUDE_BYTES_MAX (128 * 1024 * 1024)	/* and their bytes, total */
 #define STMT_WORDS_MAX	64
 
 enum tok {
@@ -47,6 +49,10 @@ struct parser {
 	char		*errs;
 	size_t		 errlen;
 	int		 nerrs;
+	char		*warns;		/* "FILE:LINE: warning: ...\n" lines */
+	size_t		 warnlen;
+	size_t		 nincluded;	/* files read through include */
+	size_t		 included_bytes;	/* and their size */
 	int		 fatal;		/* stop: something we cannot recover */
 	int		 badtok;	/* this statement had an unterminated string */
 };
@@ -65,9 +71,11 @@ struct optdef {
 	const char	*name;
 	enum opt_type	 type;
 	size_t		 off;
-	unsigned long	 max;		/* OT_UINT */
+	unsigned long	 max;		/* OT_UINT, OT_DAYS */
+	unsigned long	 min;		/* OT_UINT */
 };
 
+#define TIMEOUT_BIT (1ULL << 1)	/* optdefs[1] is timeout */
 #define RETRY_BIT (1ULL << 2)	/* optdefs[2] is retry-interval */
 
 /* conf.c */
@@ -75,12 +83,14 @@ void		 conf_err(struct parser *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 void		 conf_err_at(struct parser *, const char *, int,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
+void		 conf_warn_at(struct parser *, const char *, int,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
 void		 conf_options_free(struct options *);
 
 /* conf_lex.c */
 enum tok	 conf_lex_next(struct parser *, struct src *, struct word *);
 void		 conf_lex_words_free(struct word *, int);
-char		*conf_lex_read_file(const char *, const char **);
+char		*conf_lex_read_file(const char *, size_t *, const char **);
 
 /* conf_parse.c */
 extern const struct optdef conf_parse_optdefs[];

@@ -2,12 +2,16 @@
  * conf_lex.c: the config language's lexer. It reads a config file whole
  * and turns its text into words, strings, braces and ends of statements.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf_impl.h"
+#include "util.h"
 #include "xmalloc.h"
 
 /*
@@ -97,38 +101,43 @@ conf_lex_words_free(struct word *w, int n)
 }
 
 /*
- * Read a config file whole into a NUL-terminated buffer the caller frees.
- * Returns NULL with *err set to a static message on failure.
+ * Read a config file whole into a NUL-terminated buffer the caller frees;
+ * only a regular file, opened without blocking (a FIFO named by an include
+ * must not hang the loop or -t). *size is the file's length. Returns NULL
+ * with *err set to a static message on failure.
  */
 char *
-conf_lex_read_file(const char *path, const char **err)
+conf_lex_read_file(const char *path, size_t *size, const char **err)
 {
-	FILE	*fp;
-	char	*buf = NULL;
-	size_t	 n = 0, cap = 0, r;
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 n = 0, cap = 0;
+	ssize_t		 r;
+	int		 fd;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		*err = strerror(errno);
+	if ((fd = open_regular(path, &st, err)) == -1)
 		return NULL;
-	}
 	/* Grow with the file: includes nest, so never hold the cap each. */
-	do {
+	while (n < CONF_FILE_MAX + 1) {
 		if (n == cap) {
 			cap = cap == 0 ? 64 * 1024 : cap * 2;
 			if (cap > CONF_FILE_MAX + 1)
 				cap = CONF_FILE_MAX + 1;
 			buf = xreallocarray(buf, cap, 1);
 		}
-		r = fread(buf + n, 1, cap - n, fp);
+		if ((r = read(fd, buf + n, cap - n)) == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			*err = strerror(errno);
+			close(fd);
+			free(buf);
+			return NULL;
+		}
+		if (r == 0)
+			break;
 		n += r;
-	} while (r > 0 && n < CONF_FILE_MAX + 1);
-	if (ferror(fp)) {
-		*err = strerror(errno);
-		fclose(fp);
-		free(buf);
-		return NULL;
 	}
-	fclose(fp);
+	close(fd);
 	if (n > CONF_FILE_MAX) {
 		*err = "file larger than 64 MiB";
 		free(buf);
@@ -140,6 +149,6 @@ conf_lex_read_file(const char *path, const char **err)
 		free(buf);
 		return NULL;
 	}
+	*size = n;
 	return buf;
 }
-

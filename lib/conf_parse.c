@@ -19,32 +19,32 @@
 
 #define O(f)	offsetof(struct options, f)
 const struct optdef conf_parse_optdefs[] = {
-	{ "interval",		OT_DURATION,	O(interval), 0 },
-	{ "timeout",		OT_DURATION,	O(timeout), 0 },
-	{ "retry-interval",	OT_DURATION,	O(retry_interval), 0 },
-	{ "warn",		OT_DURATION,	O(warn), 0 },
-	{ "retries",		OT_UINT,	O(retries), 100 },
-	{ "rise",		OT_UINT,	O(rise), 100 },
-	{ "cert-days",		OT_DAYS,	O(cert_days_warn), 3650 },
-	{ "count",		OT_UINT,	O(count), 100 },
-	{ "weight",		OT_UINT,	O(weight), 256 },
-	{ "max-per-host",	OT_UINT,	O(max_per_host), 100000 },
-	{ "loss",		OT_PERCENT,	O(loss), 0 },
-	{ "follow",		OT_FLAG,	O(follow), 0 },
-	{ "insecure",		OT_FLAG,	O(insecure), 0 },
-	{ "starttls",		OT_FLAG,	O(starttls), 0 },
-	{ "tls",		OT_FLAG,	O(tls), 0 },
-	{ "method",		OT_STRING,	O(method), 0 },
-	{ "body",		OT_STRING,	O(body), 0 },
-	{ "host",		OT_STRING,	O(host), 0 },
-	{ "user",		OT_STRING,	O(user), 0 },
-	{ "password-file",	OT_STRING,	O(password_file), 0 },
-	{ "send",		OT_STRING,	O(send), 0 },
-	{ "expect",		OT_STRING,	O(expect), 0 },
-	{ "file",		OT_STRING,	O(file), 0 },
-	{ "notify",		OT_LIST,	O(notify), 0 },
-	{ "depends-on",		OT_LIST,	O(depends), 0 },
-	{ "max-redirects",	OT_UINT,	O(max_redirects), 50 },
+	{ "interval",		OT_DURATION,	O(interval), 0, 0 },
+	{ "timeout",		OT_DURATION,	O(timeout), 0, 0 },
+	{ "retry-interval",	OT_DURATION,	O(retry_interval), 0, 0 },
+	{ "warn",		OT_DURATION,	O(warn), 0, 0 },
+	{ "retries",		OT_UINT,	O(retries), 100, 0 },
+	{ "rise",		OT_UINT,	O(rise), 100, 0 },
+	{ "cert-days",		OT_DAYS,	O(cert_days_warn), 3650, 0 },
+	{ "count",		OT_UINT,	O(count), 100, 1 },
+	{ "weight",		OT_UINT,	O(weight), 256, 0 },
+	{ "max-per-host",	OT_UINT,	O(max_per_host), 100000, 0 },
+	{ "loss",		OT_PERCENT,	O(loss), 0, 0 },
+	{ "follow",		OT_FLAG,	O(follow), 0, 0 },
+	{ "insecure",		OT_FLAG,	O(insecure), 0, 0 },
+	{ "starttls",		OT_FLAG,	O(starttls), 0, 0 },
+	{ "tls",		OT_FLAG,	O(tls), 0, 0 },
+	{ "method",		OT_STRING,	O(method), 0, 0 },
+	{ "body",		OT_STRING,	O(body), 0, 0 },
+	{ "host",		OT_STRING,	O(host), 0, 0 },
+	{ "user",		OT_STRING,	O(user), 0, 0 },
+	{ "password-file",	OT_STRING,	O(password_file), 0, 0 },
+	{ "send",		OT_STRING,	O(send), 0, 0 },
+	{ "expect",		OT_STRING,	O(expect), 0, 0 },
+	{ "file",		OT_STRING,	O(file), 0, 0 },
+	{ "notify",		OT_LIST,	O(notify), 0, 0 },
+	{ "depends-on",		OT_LIST,	O(depends), 0, 0 },
+	{ "max-redirects",	OT_UINT,	O(max_redirects), 50, 0 },
 };
 #undef O
 const size_t conf_parse_noptdefs =
@@ -343,9 +343,9 @@ parse_option(struct parser *p, struct options *o, struct word *w, int n,
 		*(uint64_t *)(base + d->off) = ms;
 		break;
 	case OT_UINT:
-		if (parse_uint(v, d->max, &ul) == -1) {
+		if (parse_uint(v, d->max, &ul) == -1 || ul < d->min) {
 			conf_err(p, w[*i].line, "bad number '%s' for '%s' "
-			    "(0 to %lu)", v, d->name, d->max);
+			    "(%lu to %lu)", v, d->name, d->min, d->max);
 			goto bad;
 		}
 		*(unsigned long *)(base + d->off) = ul;
@@ -394,15 +394,27 @@ bad:
 	return -1;
 }
 
-/* Parse the options from w[i] on; report words that are not options. */
+/*
+ * Parse the options from w[i] on; report words that are not options, and
+ * an option given twice in one statement (which of the two was meant?).
+ */
 static void
 parse_options(struct parser *p, struct options *o, struct word *w, int n,
     int i, const char **extra)
 {
-	char	 hint[64];
-	int	 r;
+	const struct optdef	*d;
+	char			 hint[64];
+	uint64_t		 seen = 0, bit;
+	int			 r;
 
 	while (i < n) {
+		if (!w[i].quoted && (d = find_opt(w[i].s)) != NULL) {
+			bit = 1ULL << (d - conf_parse_optdefs);
+			if (seen & bit)
+				conf_err(p, w[i].line, "'%s' given twice",
+				    d->name);
+			seen |= bit;
+		}
 		r = parse_option(p, o, w, n, &i);
 		if (r != 1)
 			continue;
@@ -490,8 +502,11 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->control, v);
 	else if (strcmp(k, "pidfile") == 0)
 		set_str(&c->pidfile, v);
-	else if (strcmp(k, "user") == 0)
+	else if (strcmp(k, "user") == 0) {
 		set_str(&c->user, v);
+		c->user_file = p->stack[p->depth - 1]->name;
+		c->user_line = w[2].line;
+	}
 	else if (strcmp(k, "dns-servers") == 0)
 		set_str(&c->dns_servers, v);
 	else if (strcmp(k, "rrdcached") == 0)
@@ -799,6 +814,11 @@ st_server(struct parser *p, struct word *w, int n)
 		sv->id = xstrdup(sv->name);
 	sv->file = p->stack[p->depth - 1]->name;
 	sv->line = w[0].line;
+	if (strlen(sv->id) > SERVER_ID_MAX) {
+		conf_err(p, w[1].line, "server id '%.32s...' is %zu bytes "
+		    "long (at most %d)", sv->id, strlen(sv->id), SERVER_ID_MAX);
+		goto drop;
+	}
 	if (!w[2].quoted && strcmp(w[2].s, "exec") == 0) {
 		sv->kind = KIND_EXEC;
 		sv->scheme = xstrdup("exec");
@@ -990,6 +1010,34 @@ conf_parse_src(struct parser *p, const char *name, const char *real,
 	free(s.real);
 }
 
+/*
+ * Count an included file of size bytes (0: before reading it) against
+ * the totals, so a few files that include each other many times fail
+ * fast. Returns 0, or -1 after reporting and stopping the parse.
+ */
+static int
+include_bounded(struct parser *p, int line, size_t size)
+{
+	if (size == 0 && p->nincluded >= INCLUDE_FILES_MAX) {
+		conf_err(p, line, "includes read more than %d files in total",
+		    INCLUDE_FILES_MAX);
+		p->fatal = 1;
+		return -1;
+	}
+	if (size == 0) {
+		p->nincluded++;
+		return 0;
+	}
+	if (size > INCLUDE_BYTES_MAX - p->included_bytes) {
+		conf_err(p, line, "included files hold more than %d MiB in "
+		    "total", INCLUDE_BYTES_MAX / (1024 * 1024));
+		p->fatal = 1;
+		return -1;
+	}
+	p->included_bytes += size;
+	return 0;
+}
+
 static void
 st_include(struct parser *p, struct src *s, struct word *w, int n)
 {
@@ -997,7 +1045,7 @@ st_include(struct parser *p, struct src *s, struct word *w, int n)
 	const char	*err;
 	char		*text;
 	glob_t		 g;
-	size_t		 i;
+	size_t		 i, size;
 	int		 d, r;
 
 	if (n != 2) {
@@ -1047,14 +1095,20 @@ st_include(struct parser *p, struct src *s, struct word *w, int n)
 			    INCLUDE_DEPTH);
 			break;
 		}
-		if ((text = conf_lex_read_file(g.gl_pathv[i], &err)) == NULL) {
+		if (include_bounded(p, w[1].line, 0) == -1)
+			break;
+		if ((text = conf_lex_read_file(g.gl_pathv[i], &size, &err)) ==
+		    NULL) {
 			conf_err(p, w[1].line,
 			    "include '%s': %s", g.gl_pathv[i],
 			    err);
 			continue;
 		}
-		conf_parse_src(p, g.gl_pathv[i], real, text);
+		if (include_bounded(p, w[1].line, size) == 0)
+			conf_parse_src(p, g.gl_pathv[i], real, text);
 		free(text);
+		if (p->fatal)
+			break;
 	}
 	globfree(&g);
 }

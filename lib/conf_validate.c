@@ -3,6 +3,7 @@
  * contacts, dependencies and their cycles), and the resolution of each
  * server's options: its own, its farm's, `set`, then built-in defaults.
  */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,16 +115,18 @@ out:
 static void
 resolve(struct conf *c, struct server_conf *sv)
 {
-	int given;
+	uint64_t given;
 
 	if (sv->farm != NULL)
 		options_inherit(&sv->o, &sv->farm->o);
 	options_inherit(&sv->o, &c->defaults);
-	given = (sv->o.given & RETRY_BIT) != 0;
+	given = sv->o.given;
 	options_builtin(&sv->o);
-	/* An unset retry interval never exceeds the interval. */
-	if (!given && sv->o.retry_interval > sv->o.interval)
+	/* An unset retry interval or timeout never exceeds the interval. */
+	if (!(given & RETRY_BIT) && sv->o.retry_interval > sv->o.interval)
 		sv->o.retry_interval = sv->o.interval;
+	if (!(given & TIMEOUT_BIT) && sv->o.timeout > sv->o.interval)
+		sv->o.timeout = sv->o.interval;
 }
 
 static struct server_conf *
@@ -269,6 +272,41 @@ link_contacts(struct parser *p, struct server_conf *sv)
 	}
 }
 
+/*
+ * A timeout longer than the interval runs, each check starting late: a
+ * warning.
+ */
+static void
+check_timeout(struct parser *p, struct server_conf *sv)
+{
+	char t[32], iv[32];
+
+	if (sv->o.timeout <= sv->o.interval)
+		return;
+	format_duration(sv->o.timeout, t, sizeof(t));
+	format_duration(sv->o.interval, iv, sizeof(iv));
+	conf_warn_at(p, sv->file, sv->line, "server '%s': timeout %s is "
+	    "longer than the interval %s (checks will start late)", sv->id,
+	    t, iv);
+}
+
+/* The body pattern must compile as the http check compiles it. */
+static void
+check_body_regex(struct parser *p, struct server_conf *sv)
+{
+	regex_t	 rx;
+	char	 why[128];
+	int	 rc;
+
+	if ((rc = regcomp(&rx, sv->o.body, REG_EXTENDED | REG_NOSUB)) == 0) {
+		regfree(&rx);
+		return;
+	}
+	regerror(rc, &rx, why, sizeof(why));
+	conf_err_at(p, sv->file, sv->line, "server '%s': bad regular "
+	    "expression \"%s\" for 'body': %s", sv->id, sv->o.body, why);
+}
+
 /* Check a server's resolved options against its kind. */
 static void
 check_server_options(struct parser *p, struct server_conf *sv)
@@ -281,8 +319,10 @@ check_server_options(struct parser *p, struct server_conf *sv)
 	if (sv->o.timeout == 0 || sv->o.interval == 0)
 		conf_err_at(p, sv->file, sv->line, "server '%s': interval "
 		    "and timeout must be more than 0", sv->id);
-	if (sv->o.count == 0)
-		sv->o.count = 1;
+	else
+		check_timeout(p, sv);
+	if (sv->o.body != NULL)
+		check_body_regex(p, sv);
 }
 
 /* Resolve a server's depends-on names into sv->deps. */

@@ -1,14 +1,19 @@
 /*
  * util.c: durations ("500ms", "90s", "1h30m", "2d4h"), bounded numbers,
  * percentages, clocks, and the config's word splitting, which exec checks
- * use to turn a command line into an argv without a shell.
+ * use to turn a command line into an argv without a shell; opening a
+ * file that must be a regular one without blocking on anything else.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "xmalloc.h"
@@ -305,4 +310,40 @@ copy_utf8(char *dst, size_t size, const char *src)
 	}
 	memcpy(dst, src, len);
 	dst[len] = '\0';
+}
+
+/*
+ * Open path for reading only if it is a regular file. The open never
+ * blocks (O_NONBLOCK: a FIFO with no writer, a tty) and a FIFO, device,
+ * socket or folder is refused after fstat, before anything is read.
+ * Returns the fd (close-on-exec, blocking again) with *st filled, or -1
+ * with *err set to a static message.
+ */
+int
+open_regular(const char *path, struct stat *st, const char **err)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
+	    -1) {
+		*err = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		*err = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		*err = S_ISDIR(st->st_mode) ? "a folder, not a regular file" :
+		    "not a regular file";
+		close(fd);
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, 0) == -1) {
+		*err = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

@@ -31,6 +31,10 @@ t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
 
+# tocsin-probed -t on configs that must be refused or warned about.
+TESTS += t/test_conf_check.sh
+EXTRA_DIST += t/test_conf_check.sh
+
 # The check kinds' second pass: TLS verdicts, cert-days, http body and
 # redirects, FTP floods (t/test_checks2.sh).
 TESTS += t/test_checks2.sh
