@@ -17,6 +17,10 @@ start_nginx || exit 1
 start_dnsmasq || exit 1
 start_smtp || exit 1
 start_ftp || exit 1
+if [ -z "${FTPS_PORT:-}" ]; then
+    echo "FAIL - no FTPS server (python3-openssl for /usr/bin/python3)"
+    exit 1
+fi
 for m in silent longline flood garbage-banner; do
     start_badserver "$m" || exit 1
 done
@@ -117,6 +121,8 @@ server expiringcrit https://localhost:$NGINX_EXPIRING_PORT/health cert-days 14,7
 server longwarn https://localhost:$NGINX_TLS_PORT/health cert-days 400
 server longok https://localhost:$NGINX_TLS_PORT/health cert-days 30,7
 server smtpsdays smtps://localhost:$SMTPS_PORT cert-days 400
+server ftpsdays ftp://localhost:$FTPS_PORT/ starttls cert-days 400
+server ftpsdayslogin ftp://localhost:$FTPS_PORT/ starttls $LOGIN cert-days 400,380
 server starttlsdays smtp://localhost:$SMTP_STARTTLS_PORT starttls cert-days 400,380
 server stall https://$H:$BAD_SILENT_PORT/
 server ftpsstall ftps://$H:$BAD_SILENT_PORT/
@@ -181,6 +187,10 @@ expect_state smtpsdays degraded
 assert_match smtpsdays message "^SMTP, certificate expires in 36[0-9] days"
 expect_state starttlsdays down
 assert_match starttlsdays message "^SMTP, certificate expires in 36[0-9] days"
+expect_state ftpsdays degraded
+assert_match ftpsdays message "^FTP, certificate expires in 36[0-9] days"
+expect_state ftpsdayslogin down
+assert_match ftpsdayslogin message "^FTP, certificate expires in 36[0-9] days"
 
 # A TLS 1.0-only server is named for its protocol.
 expect_state tls10 down
