@@ -18,7 +18,7 @@
 
 #define SERVER_HELLO	2	/* handshake message type */
 
-static int	 ex_index(void);
+static int	 ex_index(int);
 static struct tlsinfo *info_of(SSL *);
 static void	 on_msg(int, int, int, const void *, size_t, SSL *, void *);
 static int	 on_verify(int, X509_STORE_CTX *);
@@ -27,16 +27,20 @@ static void	 peer_expiry(struct tlsinfo *, X509 *);
 static const char *version_name(int);
 static void	 date(time_t, char *, size_t);
 
-/* The ex_data slot that points an SSL (or curl's SSL_CTX) at its info. */
+/*
+ * The ex_data slots that point an SSL (conn.c's) or an SSL_CTX (curl's,
+ * one per connection) at its info; each class has its own indexes.
+ */
 static int
-ex_index(void)
+ex_index(int class)
 {
-	static int idx = -1;
+	static int ssl_idx = -1, ctx_idx = -1;
+	int *idx = class == CRYPTO_EX_INDEX_SSL ? &ssl_idx : &ctx_idx;
 
-	if (idx == -1)
-		idx = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, NULL,
-		    NULL, NULL, NULL);
-	return idx;
+	if (*idx == -1)
+		*idx = CRYPTO_get_ex_new_index(class, 0, NULL, NULL, NULL,
+		    NULL);
+	return *idx;
 }
 
 static struct tlsinfo *
@@ -44,9 +48,10 @@ info_of(SSL *ssl)
 {
 	struct tlsinfo *ti;
 
-	if ((ti = SSL_get_ex_data(ssl, ex_index())) != NULL)
+	if ((ti = SSL_get_ex_data(ssl, ex_index(CRYPTO_EX_INDEX_SSL))) != NULL)
 		return ti;
-	return SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index());
+	return SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
+	    ex_index(CRYPTO_EX_INDEX_SSL_CTX));
 }
 
 /*
@@ -126,7 +131,7 @@ void
 tlsinfo_attach(struct tlsinfo *ti, SSL *ssl)
 {
 	memset(ti, 0, sizeof(*ti));
-	SSL_set_ex_data(ssl, ex_index(), ti);
+	SSL_set_ex_data(ssl, ex_index(CRYPTO_EX_INDEX_SSL), ti);
 	SSL_set_msg_callback(ssl, on_msg);
 	SSL_set_msg_callback_arg(ssl, ti);
 	SSL_set_verify(ssl, SSL_get_verify_mode(ssl), on_verify);
@@ -142,7 +147,7 @@ void
 tlsinfo_attach_ctx(struct tlsinfo *ti, SSL_CTX *ctx)
 {
 	memset(ti, 0, sizeof(*ti));
-	SSL_CTX_set_ex_data(ctx, ex_index(), ti);
+	SSL_CTX_set_ex_data(ctx, ex_index(CRYPTO_EX_INDEX_SSL_CTX), ti);
 	SSL_CTX_set_msg_callback(ctx, on_msg);
 	SSL_CTX_set_msg_callback_arg(ctx, ti);
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
