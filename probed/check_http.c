@@ -38,6 +38,7 @@ struct http {
 	int		 over;		/* stopped at BODY_MAX */
 	int		 hdr_end;	/* the blank line ending a header */
 	CURL		*easy;		/* for on_header */
+	int		 follow;	/* the server's `follow` */
 	char		*visited[VISITED_MAX];	/* URLs answered, in order */
 	int		 nvisited;
 };
@@ -103,19 +104,22 @@ on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 	return CURL_SOCKOPT_OK;
 }
 
-/* Curl takes a header cut by a close as whole; we want to know. */
+/*
+ * Curl takes a header cut by a close as whole; we want to know. With
+ * follow, also which URLs answered (a loop goes back to one).
+ */
 static size_t
 on_header(char *data, size_t size, size_t n, void *arg)
 {
 	struct http	*h = arg;
 	size_t		 len = size * n;
-
 	char		*url = NULL;
 
 	h->hdr_end = (len == 2 && data[0] == '\r' && data[1] == '\n') ||
 	    (len == 1 && data[0] == '\n');
-	/* A status line: remember which URL answered, to tell a loop. */
-	if (len > 5 && strncmp(data, "HTTP/", 5) == 0 &&
+	/* With follow, a status line: remember which URL answered, to tell
+	 * a loop. */
+	if (h->follow && len > 5 && strncmp(data, "HTTP/", 5) == 0 &&
 	    h->nvisited < VISITED_MAX &&
 	    curl_easy_getinfo(h->easy, CURLINFO_EFFECTIVE_URL, &url) ==
 	    CURLE_OK && url != NULL)
@@ -159,6 +163,7 @@ http_start(struct probe *p)
 	if (curlopt_open(p, &h->x) == -1)
 		return -1;
 	c = h->easy = h->x.easy;
+	h->follow = sc->o.follow;
 	if (sc->o.host != NULL) {
 		if ((h->url = url_with_host(sc->url, sc->o.host)) == NULL) {
 			result_set(&p->r, CHECK_UNKNOWN, "cannot put host %s "
