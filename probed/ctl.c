@@ -1093,6 +1093,8 @@ cmd_stats(struct ctl_client *c, char *args)
 	    jsontext_set(st, "archive_dropped",
 	    jsontext_u64(es.archive_dropped)) == -1 ||
 	    jsontext_set(st, "uptime_s", jsontext_u64(es.uptime_s)) == -1 ||
+	    jsontext_set(st, "exec_leftovers",
+	    jsontext_u64(es.exec_leftovers)) == -1 ||
 	    jsontext_set(st, "targets",
 	    jsontext_u64(engine_ntargets(ctl->eng))) == -1 ||
 	    jsontext_set(st, "clients", jsontext_u64(ctl->nclients)) == -1 ||
@@ -1539,6 +1541,8 @@ ctl_target_json(struct engine *eng, const struct target *t, int64_t now)
 	    json_integer(st->last_check) : json_null()) == -1 ||
 	    jsontext_set(o, "latency_ms", json_ms(st->last_latency_us)) == -1 ||
 	    jsontext_set(o, "message", jsontext(st->message)) == -1 ||
+	    jsontext_set(o, "long_output", st->long_output != NULL ?
+	    jsontext(st->long_output) : json_null()) == -1 ||
 	    jsontext_set(o, "flapping", json_boolean(st->flapping)) == -1 ||
 	    jsontext_set(o, "flap_pct", json_real(st->flap_pct)) == -1 ||
 	    jsontext_set(o, "acked", json_boolean(st->acked)) == -1 ||

@@ -311,7 +311,8 @@ engine_dnschan(struct engine *e, const char *server, char *err, size_t len)
 		    DNSCHANS_MAX);
 		return NULL;
 	}
-	if ((c = dnschan_new(e->base, *server ? server : NULL, &msg)) == NULL) {
+	if ((c = dnschan_new_check(e->base, *server ? server : NULL, &msg)) ==
+	    NULL) {
 		snprintf(err, len, "%s", msg);
 		free(msg);
 		return NULL;
@@ -372,6 +373,7 @@ engine_stats(struct engine *e, struct engine_stats *s)
 	s->pending = e->npending;
 	s->events = e->events;
 	s->uptime_s = time(NULL) - e->started;
+	s->exec_leftovers = check_exec_leftovers();
 	if (e->writer != NULL) {
 		struct writer_stats ws;
 		writer_stats(e->writer, &ws);
@@ -686,6 +688,7 @@ finish(struct probe *p)
 	}
 	t->probe = NULL;
 	if (!t->alive) {
+		result_release(&p->r);
 		free(p);
 		target_free(t);
 		run_pending(e);
@@ -714,6 +717,7 @@ finish(struct probe *p)
 		log_debug("%s: %s - ms: %s", t->sc->id,
 		    check_status_str(p->r.status), p->r.message);
 	soft_fail = t->st.type == STATE_SOFT && t->st.state != HSTATE_UP;
+	result_release(&p->r);
 	free(p);
 	reschedule(e, t, soft_fail);
 	run_pending(e);
@@ -829,6 +833,7 @@ engine_free(struct engine *e)
 		if (p == NULL)
 			continue;
 		probe_stop(p);
+		result_release(&p->r);
 		free(p);
 		e->targets[i]->probe = NULL;
 	}

@@ -23,3 +23,5 @@ probed_tocsin_probed_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CARES_CFLAGS) \
 probed_tocsin_probed_LDADD = rrd/librrdarch.a lib/libtocsin.a \
 	$(CURL_LIBS) $(CARES_LIBS) $(EVENT_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(RRD_LIBS)
+# TLS handshake facts for the checks' verdicts (curl kinds and conn.c).
+probed_engine_sources += probed/tlsinfo.c probed/tlsinfo.h

@@ -54,6 +54,9 @@ extern const struct check_ops check_mail_ops;	/* smtp, pop3, imap */
 extern const struct check_ops check_ping_ops;
 extern const struct check_ops check_exec_ops;
 
+/* check_exec.c */
+uint64_t	 check_exec_leftovers(void);
+
 /* check_ping.c: the raw socket is opened before privileges go. */
 void		 check_ping_init(const struct conf *);
 void		 check_ping_shutdown(void);
@@ -122,6 +125,7 @@ struct engine_stats {
 	uint64_t	 events;	/* hard changes spooled */
 	uint64_t	 archive_dropped;
 	uint64_t	 uptime_s;
+	uint64_t	 exec_leftovers;	/* plugins' leftovers killed */
 };
 void		 engine_stats(struct engine *, struct engine_stats *);
 

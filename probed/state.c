@@ -30,6 +30,7 @@
 
 static unsigned long	 threshold(const struct server_conf *, enum hstate,
 			    enum hstate);
+static int		 severity(enum hstate);
 static void		 hist_push(struct state *, enum hstate);
 static double		 flap_percent(const unsigned char *, unsigned);
 static int		 status_parse(const char *, enum check_status *);
@@ -40,6 +41,7 @@ static int		 get_hstate(json_t *, const char *, enum hstate *);
 static json_int_t	 clamp(json_int_t, json_int_t, json_int_t);
 static void		 downtime_free(struct downtime *);
 static int		 downtime_from_json(struct downtime *, json_t *);
+static void		 unknowns(struct state *);
 
 /*
  * Start a server's state: unknown (hard, nothing seen yet), no history,
@@ -62,6 +64,7 @@ void
 state_free(struct state *st)
 {
 	free(st->message);
+	free(st->long_output);
 	free(st->ack_comment);
 	while (st->ndowntimes > 0)
 		downtime_free(&st->downtimes[--st->ndowntimes]);
@@ -91,8 +94,9 @@ state_set_text(char **dst, const char *src, size_t max)
 /*
  * What one result says about a server, before retries and rise: ok is up,
  * unless the server has a warn threshold and took longer than it (then
- * degraded); warning is degraded; critical and unknown are down (a check
- * that cannot tell is a page, not silence). Never returns HSTATE_UNKNOWN.
+ * degraded); warning is degraded; critical is down; unknown is
+ * HSTATE_UNKNOWN_STATUS (a check that cannot tell is a problem and a
+ * page, not silence, and not a down either). Never returns HSTATE_UNKNOWN.
  */
 enum hstate
 state_observe(const struct server_conf *sc, const struct check_result *r)
@@ -107,28 +111,49 @@ state_observe(const struct server_conf *sc, const struct check_result *r)
 		return HSTATE_UP;
 	case CHECK_WARNING:
 		return HSTATE_DEGRADED;
-	case CHECK_CRITICAL:
 	case CHECK_UNKNOWN:
+		return HSTATE_UNKNOWN_STATUS;
+	case CHECK_CRITICAL:
 		break;
 	}
 	return HSTATE_DOWN;
+}
+
+/* How bad a state is: a worse one takes retries, a better one rise. */
+static int
+severity(enum hstate s)
+{
+	switch (s) {
+	case HSTATE_UNKNOWN:
+		return 0;
+	case HSTATE_UP:
+		return 1;
+	case HSTATE_DEGRADED:
+		return 2;
+	case HSTATE_UNKNOWN_STATUS:
+		return 3;
+	case HSTATE_DOWN:
+		break;
+	}
+	return 4;
 }
 
 /*
  * How many consecutive results of o it takes to leave hard state h:
  * retries when o is worse, rise when it is better (both at least 1). From
  * unknown, up and degraded count at once (the first answer is the truth),
- * while down still needs its retries, so a probe hiccup at start does not
- * page anyone.
+ * while down and a check's unknown still need their retries, so a probe
+ * hiccup at start does not page anyone.
  */
 static unsigned long
 threshold(const struct server_conf *sc, enum hstate h, enum hstate o)
 {
 	unsigned long	 n;
 
-	if (h == HSTATE_UNKNOWN && o != HSTATE_DOWN)
+	if (h == HSTATE_UNKNOWN && o != HSTATE_DOWN &&
+	    o != HSTATE_UNKNOWN_STATUS)
 		return 1;
-	n = o > h ? sc->o.retries : sc->o.rise;
+	n = severity(o) > severity(h) ? sc->o.retries : sc->o.rise;
 	return n < 1 ? 1 : n;
 }
 
@@ -216,6 +241,7 @@ state_update(struct state *st, const struct server_conf *sc,
 	st->last_latency_us = r->total_us;
 	st->last_status = r->status;
 	state_set_text(&st->message, r->message, STATE_MSG_MAX);
+	state_set_text(&st->long_output, r->long_output, STATE_LONG_MAX);
 	st->checks++;
 	if (r->status != CHECK_OK)
 		st->failures++;
@@ -308,12 +334,17 @@ hstate_str(enum hstate s)
 	case HSTATE_DOWN:
 		return "down";
 	case HSTATE_UNKNOWN:
+	case HSTATE_UNKNOWN_STATUS:
 		break;
 	}
 	return "unknown";
 }
 
-/* Inverse of hstate_str. Returns 0, or -1 (and leaves *s) for other text. */
+/*
+ * Inverse of hstate_str. Returns 0, or -1 (and leaves *s) for other text.
+ * "unknown" reads as HSTATE_UNKNOWN; the state file's reader tells the
+ * two unknowns apart.
+ */
 int
 hstate_parse(const char *text, enum hstate *s)
 {
@@ -475,6 +506,24 @@ clamp(json_int_t v, json_int_t lo, json_int_t hi)
 }
 
 /*
+ * Tell the two unknowns apart in a state read back (both are written
+ * "unknown"): a hard unknown that began at some time (since) was a
+ * check's; observed states (a soft state, a candidate of a run; the flap
+ * history is read so as it is parsed) are never "not checked yet".
+ */
+static void
+unknowns(struct state *s)
+{
+	if (s->hard == HSTATE_UNKNOWN && s->since > 0)
+		s->hard = HSTATE_UNKNOWN_STATUS;
+	if (s->state == HSTATE_UNKNOWN && (s->type == STATE_SOFT ||
+	    s->hard != HSTATE_UNKNOWN))
+		s->state = HSTATE_UNKNOWN_STATUS;
+	if (s->candidate == HSTATE_UNKNOWN && s->hard != HSTATE_UNKNOWN)
+		s->candidate = HSTATE_UNKNOWN_STATUS;
+}
+
+/*
  * Read back what state_to_json wrote. The file may be old, hand-edited or
  * corrupt, so nothing in it is trusted:
  *
@@ -488,8 +537,8 @@ clamp(json_int_t v, json_int_t lo, json_int_t hi)
  *   buffers, hist keeps its newest FLAP_WINDOW entries.
  * - What follows from other fields is made consistent: flap_pct is
  *   recomputed from hist, a hard state has state == hard and no candidate
- *   run, a soft state differs from hard, is not unknown (no result is
- *   observed as unknown) and is its own candidate.
+ *   run, a soft state differs from hard and is its own candidate; the
+ *   two unknowns are told apart (unknowns()).
  *
  * Returns 0 with *st filled. obj stays the caller's.
  */
@@ -592,13 +641,15 @@ state_from_json(struct state *st, json_t *obj)
 				return -1;
 			if (hstate_parse(json_string_value(e), &hs) == -1)
 				hs = HSTATE_UNKNOWN;
+			else if (hs == HSTATE_UNKNOWN)
+				hs = HSTATE_UNKNOWN_STATUS;	/* observed */
 			s.hist[s.nhist++] = (unsigned char)hs;
 		}
 	}
 	s.flap_pct = flap_percent(s.hist, s.nhist);
+	unknowns(&s);
 
-	if (s.type == STATE_HARD || s.state == s.hard ||
-	    s.state == HSTATE_UNKNOWN) {
+	if (s.type == STATE_HARD || s.state == s.hard) {
 		s.type = STATE_HARD;
 		s.state = s.hard;
 		s.candidate = s.hard;

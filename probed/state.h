@@ -14,11 +14,19 @@
 struct server_conf;
 struct json_t;
 
+/*
+ * Both unknowns read "unknown" outside: HSTATE_UNKNOWN is a server not
+ * checked yet (no news when it turns up), HSTATE_UNKNOWN_STATUS one whose
+ * check said it could not tell (a plugin's UNKNOWN): a problem, with its
+ * retries and pages, as Nagios treats it. The state file tells them
+ * apart by `since` (set once a hard state was reached).
+ */
 enum hstate {
 	HSTATE_UNKNOWN = 0,	/* not checked yet */
 	HSTATE_UP,
 	HSTATE_DEGRADED,	/* answers, but slow or with a warning */
 	HSTATE_DOWN,
+	HSTATE_UNKNOWN_STATUS,	/* the check could not tell */
 };
 
 enum state_type {
@@ -45,6 +53,8 @@ struct downtime {
 	char		*comment;	/* NULL = none */
 };
 
+#define STATE_LONG_MAX	RESULT_LONG_MAX	/* bytes kept of long output */
+
 /*
  * Text fields are malloc'd (and NULL when empty) so an idle server costs
  * little: a state owns them, state_free releases them.
@@ -61,6 +71,7 @@ struct state {
 	int64_t		 last_latency_us;	/* -1 = none */
 	enum check_status last_status;
 	char		*message;	/* last result's; NULL = none */
+	char		*long_output;	/* last result's; NULL = none */
 	unsigned char	 hist[FLAP_WINDOW];	/* observed hstate, oldest first */
 	unsigned	 nhist;
 	double		 flap_pct;	/* weighted percent state change */

@@ -54,3 +54,13 @@ EXTRA_DIST += t/test_conf_check.sh
 
 # Crash safety and the state folder.
 include $(srcdir)/t/durability.mk
+
+# The check kinds' second pass: TLS verdicts, cert-days, http body and
+# redirects, FTP floods (t/test_checks2.sh).
+TESTS += t/test_checks2.sh
+EXTRA_DIST += t/test_checks2.sh
+
+# Exec checks, second pass: unknown, long output, leftovers
+# (t/test_exec_checks.sh).
+TESTS += t/test_exec_checks.sh
+EXTRA_DIST += t/test_exec_checks.sh

@@ -321,7 +321,9 @@ servers_certs() {
 #   NGINX_WRONGNAME_PORT  HTTPS, TLS_WRONGNAME_CERT (name mismatch)
 # Paths: /health 200 "OK" (vhost.test: "vhost ok"), /wrong 503,
 # /body 200 "hello world", /auth basic auth tocsin:secret (200 "auth ok",
-# else 401), /redirect 302 to /health, anything else 404.
+# else 401), /redirect 302 to /health, /s399 399, /s400 400, /loop 302 to
+# itself, /rN 302 to /r(N-1) (N 2 to 6), /r1 302 to /health, anything
+# else 404.
 start_nginx() {
     local d=$T/nginx
     servers_certs || return 1

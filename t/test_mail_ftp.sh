@@ -82,6 +82,7 @@ server ftp_url_path ftp://$H:$FTP_PORT/pub/hello.txt
 server ftp_user ftp://$H:$FTP_AUTH_PORT/ $LOGIN file pub/hello.txt
 server ftp_missing_file ftp://$H:$FTP_PORT/ file /pub/missing.txt
 server ftp_no_anonymous ftp://$H:$FTP_AUTH_PORT/ timeout 6s
+server ftp_anon_refused ftp://$H:$FTP_AUTH_PORT/ user anonymous timeout 6s
 server ftp_bad_password ftp://$H:$FTP_AUTH_PORT/ $BADLOGIN timeout 6s
 server ftp_starttls_refused ftp://$H:$FTP_PORT/ starttls
 server ftp_banner_close ftp://$H:$BC/
@@ -139,15 +140,16 @@ expect_case() {
 }
 
 # FTP
-expect_case ftp_anon up "^logged in as anonymous in [0-9.]+ ms$"
+expect_case ftp_anon up "^banner 220 .* in [0-9.]+ ms$"
 expect_case ftp_anon_file up "^logged in as anonymous, file /pub/hello.txt 18 bytes in [0-9.]+ ms$"
 expect_case ftp_url_path up "file /pub/hello.txt 18 bytes"
 expect_case ftp_user up "^logged in as tocsin, file pub/hello.txt 18 bytes in"
 expect_case ftp_missing_file down "^file /pub/missing.txt missing \(550\)$"
-expect_case ftp_no_anonymous down "^login failed as anonymous: 530 " 30
+expect_case ftp_no_anonymous up "^banner 220 "
+expect_case ftp_anon_refused down "^login failed as anonymous: 530 " 30
 expect_case ftp_bad_password down "^login failed as tocsin: 530 Authentication failed" 30
 expect_case ftp_starttls_refused down "^AUTH TLS refused: 500 "
-expect_case ftp_banner_close down "^connection closed after the banner$"
+expect_case ftp_banner_close up "^banner 220 hello in "
 expect_case ftp_garbage_banner down "^greeting is not FTP: \"xyzzy garbage\"$"
 expect_case ftp_silent down "^timeout after 2s waiting for the banner$"
 expect_case ftp_no_quit_answer up "^logged in as anonymous, file /pub/hello.txt 18 bytes in"

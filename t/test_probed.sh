@@ -113,8 +113,8 @@ expect_state silent down 20
 assert_match silent message "timeout after 2s waiting for first byte"
 expect_state drip down 20
 assert_match drip message "timeout after 2s"
-expect_state flood down 20
-assert_match flood message "body over 1 MiB, stopped"
+expect_state flood up 20
+assert_match flood message "stopped at 1 MiB"
 expect_state garbage down 20
 assert_match garbage message "bad answer|Unsupported|weird|HTTP"
 expect_state halfheader down 20

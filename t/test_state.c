@@ -97,15 +97,15 @@ assert_sane(const struct state *st)
 	unsigned	 i;
 
 	ck_assert_int_ge(st->state, HSTATE_UNKNOWN);
-	ck_assert_int_le(st->state, HSTATE_DOWN);
+	ck_assert_int_le(st->state, HSTATE_UNKNOWN_STATUS);
 	ck_assert_int_ge(st->hard, HSTATE_UNKNOWN);
-	ck_assert_int_le(st->hard, HSTATE_DOWN);
+	ck_assert_int_le(st->hard, HSTATE_UNKNOWN_STATUS);
 	ck_assert_int_ge(st->candidate, HSTATE_UNKNOWN);
-	ck_assert_int_le(st->candidate, HSTATE_DOWN);
+	ck_assert_int_le(st->candidate, HSTATE_UNKNOWN_STATUS);
 	ck_assert(st->type == STATE_SOFT || st->type == STATE_HARD);
 	ck_assert_uint_le(st->nhist, FLAP_WINDOW);
 	for (i = 0; i < st->nhist; i++)
-		ck_assert_uint_le(st->hist[i], HSTATE_DOWN);
+		ck_assert_uint_le(st->hist[i], HSTATE_UNKNOWN_STATUS);
 	ck_assert(st->flap_pct >= 0 && st->flap_pct <= 100.0 + PCT_TOL);
 	ck_assert(st->message == NULL ||
 	    strlen(st->message) < STATE_MSG_MAX);
@@ -344,7 +344,7 @@ START_TEST(warning_result_is_degraded)
 	r.status = CHECK_CRITICAL;
 	ck_assert_int_eq(state_observe(sc, &r), HSTATE_DOWN);
 	r.status = CHECK_UNKNOWN;
-	ck_assert_int_eq(state_observe(sc, &r), HSTATE_DOWN);
+	ck_assert_int_eq(state_observe(sc, &r), HSTATE_UNKNOWN_STATUS);
 	r.status = CHECK_OK;
 	ck_assert_int_eq(state_observe(sc, &r), HSTATE_UP);
 
@@ -880,6 +880,122 @@ START_TEST(names_parse_back)
 }
 END_TEST
 
+/*
+ * A check's unknown (a plugin's exit 3) is its own state, "unknown", not
+ * down: worse than up, so it waits for its retries and is an event both
+ * ways, and recovery from it is news (unlike a first up after start).
+ */
+START_TEST(unknown_result_is_unknown_with_retries_and_events)
+{
+	struct state		 st;
+	struct state_change	 chg;
+	struct server_conf	*sc = mkconf(2, 1, 0);
+
+	state_init(&st);
+	ck_assert_int_eq(res_ok(&st, sc, T0, &chg), 0);
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 10, &chg), 0);
+	ck_assert_int_eq(st.type, STATE_SOFT);
+	ck_assert_int_eq(st.state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_str_eq(hstate_str(st.state), "unknown");
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 20, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UP);
+	ck_assert_int_eq(chg.new_state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(st.since, T0 + 20);
+	/* Critical from unknown is worse: its retries again. */
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 30, &chg), 0);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 40, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(chg.new_state, HSTATE_DOWN);
+	/* Back to unknown is better than down: rise (1). */
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 50, &chg), 1);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN_STATUS);
+	/* Recovery from a check's unknown is an event. */
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 60, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(chg.new_state, HSTATE_UP);
+
+	/* From start, unknown waits for its retries and is reported. */
+	state_init(&st);
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0, &chg), 0);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN);
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 10, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN);
+	ck_assert_int_eq(chg.new_state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 20, &chg), 1);
+	ck_assert_int_eq(chg.new_state, HSTATE_UP);
+	state_free(&st);
+}
+END_TEST
+
+/* Both unknowns are written "unknown"; reading back tells them apart. */
+START_TEST(unknown_result_survives_the_state_file)
+{
+	struct state		 st, back;
+	struct state_change	 chg;
+	struct server_conf	*sc = mkconf(1, 1, 0);
+	json_t			*j;
+
+	state_init(&st);
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0, &chg), 1);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN_STATUS);
+	j = state_to_json(&st);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "hard")),
+	    "unknown");
+	state_init(&back);
+	ck_assert_int_eq(state_from_json(&back, j), 0);
+	ck_assert_int_eq(back.hard, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(back.hist[back.nhist - 1], HSTATE_UNKNOWN_STATUS);
+	/* So its recovery is still an event after a restart. */
+	ck_assert_int_eq(res_ok(&back, sc, T0 + 10, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN_STATUS);
+	json_decref(j);
+
+	/* A server never checked reads back as such: its first up is quiet. */
+	state_free(&back);
+	state_free(&st);
+	state_init(&st);
+	j = state_to_json(&st);
+	state_init(&back);
+	ck_assert_int_eq(state_from_json(&back, j), 0);
+	ck_assert_int_eq(back.hard, HSTATE_UNKNOWN);
+	ck_assert_int_eq(res_ok(&back, sc, T0, &chg), 0);
+	json_decref(j);
+	state_free(&back);
+	state_free(&st);
+}
+END_TEST
+
+/* Long output is kept with the state, cut to its cap. */
+START_TEST(long_output_kept_and_capped)
+{
+	struct state		 st;
+	struct check_result	 r;
+	struct server_conf	*sc = mkconf(1, 1, 0);
+	char			*big;
+
+	state_init(&st);
+	result_init(&r, (int64_t)T0 * 1000000);
+	result_set(&r, CHECK_OK, "OK");
+	result_set_long(&r, "line 2\nline 3\n", 14);
+	state_update(&st, sc, &r, FLAP_LOW, FLAP_HIGH, T0, NULL);
+	ck_assert_str_eq(st.long_output, "line 2\nline 3");
+	big = malloc(3 * RESULT_LONG_MAX);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 3 * RESULT_LONG_MAX);
+	result_set_long(&r, big, 3 * RESULT_LONG_MAX);
+	state_update(&st, sc, &r, FLAP_LOW, FLAP_HIGH, T0 + 1, NULL);
+	ck_assert_uint_eq(strlen(st.long_output), RESULT_LONG_MAX - 1);
+	result_release(&r);
+	ck_assert_ptr_null(r.long_output);
+	state_update(&st, sc, &r, FLAP_LOW, FLAP_HIGH, T0 + 2, NULL);
+	ck_assert_ptr_null(st.long_output);
+	free(big);
+	state_free(&st);
+}
+END_TEST
+
 static Suite *
 state_suite(void)
 {
@@ -902,6 +1018,9 @@ state_suite(void)
 	tcase_add_test(tc, old_state_file_downtime_is_kept);
 	tcase_add_test(tc, ack_drain_enable_change_state);
 	tcase_add_test(tc, names_parse_back);
+	tcase_add_test(tc, unknown_result_is_unknown_with_retries_and_events);
+	tcase_add_test(tc, unknown_result_survives_the_state_file);
+	tcase_add_test(tc, long_output_kept_and_capped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flapping");
