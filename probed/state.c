@@ -422,6 +422,8 @@ state_to_json(const struct state *st)
 	    jsontext_set(obj, "last_status",
 	    json_string(check_status_str(st->last_status))) == -1 ||
 	    jsontext_set(obj, "message", jsontext(st->message)) == -1 ||
+	    (st->long_output != NULL && jsontext_set(obj, "long_output",
+	    jsontext(st->long_output)) == -1) ||
 	    jsontext_set(obj, "flap_pct", json_real(st->flap_pct)) == -1 ||
 	    jsontext_set(obj, "flapping", json_boolean(st->flapping)) == -1 ||
 	    jsontext_set(obj, "acked", json_boolean(st->acked)) == -1 ||
@@ -547,7 +549,7 @@ state_from_json(struct state *st, json_t *obj)
 {
 	struct state	 s;
 	json_t		*hist, *e;
-	const char	*str, *msg = NULL, *ackc = NULL, *dtc = NULL;
+	const char	*str, *msg = NULL, *lng = NULL, *ackc = NULL, *dtc = NULL;
 	struct downtime	 old;
 	enum hstate	 hs;
 	json_int_t	 v;
@@ -611,6 +613,10 @@ state_from_json(struct state *st, json_t *obj)
 		return -1;
 	if (rc == 1)
 		msg = str;
+	if ((rc = get_string(obj, "long_output", &str)) == -1)
+		return -1;
+	if (rc == 1)
+		lng = str;
 	if ((rc = get_string(obj, "ack_comment", &str)) == -1)
 		return -1;
 	if (rc == 1)
@@ -670,6 +676,7 @@ state_from_json(struct state *st, json_t *obj)
 	state_free(st);
 	*st = s;
 	state_set_text(&st->message, msg, STATE_MSG_MAX);
+	state_set_text(&st->long_output, lng, STATE_LONG_MAX);
 	state_set_text(&st->ack_comment, ackc, STATE_COMMENT_MAX);
 	return 0;
 }
