@@ -5,6 +5,7 @@ lib_libtocsin_a_SOURCES = \
 	lib/xmalloc.c lib/xmalloc.h \
 	lib/result.c lib/result.h \
 	lib/util.c lib/util.h \
+	lib/hash.c lib/hash.h \
 	lib/conf.c lib/conf.h \
 	lib/daemon.c lib/daemon.h \
 	lib/spool.c lib/spool.h \

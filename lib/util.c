@@ -3,6 +3,8 @@
  * percentages, clocks, and the config's word splitting, which exec checks
  * use to turn a command line into an argv without a shell.
  */
+#include <sys/time.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -115,6 +117,23 @@ mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A span of microseconds as a struct timeval (negative: zero). */
+void
+us_to_timeval(int64_t us, struct timeval *tv)
+{
+	if (us < 0)
+		us = 0;
+	tv->tv_sec = us / 1000000;
+	tv->tv_usec = us % 1000000;
+}
+
+/* A span of milliseconds as a struct timeval (negative: zero). */
+void
+ms_to_timeval(int64_t ms, struct timeval *tv)
+{
+	us_to_timeval(ms * 1000, tv);
 }
 
 /* The shortest exact spelling: 90000 -> "90s", 120000 -> "2m". */

@@ -7,12 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct timeval;
+
 int	 parse_duration_ms(const char *, uint64_t *);
 int	 parse_uint(const char *, unsigned long max, unsigned long *);
 int	 parse_percent(const char *, double *);
 int	 parse_hhmm_range(const char *, int *from_min, int *to_min);
 int64_t	 now_us(void);		/* CLOCK_REALTIME, microseconds */
 int64_t	 mono_us(void);		/* CLOCK_MONOTONIC, microseconds */
+void	 us_to_timeval(int64_t, struct timeval *);
+void	 ms_to_timeval(int64_t, struct timeval *);
 void	 format_duration(uint64_t ms, char *, size_t);
 int	 split_words(const char *, char ***argv, int *argc, const char **err);
 void	 free_words(char **);

@@ -24,6 +24,7 @@
 #include "xmalloc.h"
 
 #include "probed.h"
+#include "curlmulti.h"
 #include "curlopt.h"
 
 #define BODY_MAX	(1024 * 1024)
@@ -141,7 +142,7 @@ http_start(struct probe *p)
 	}
 	if (sc->o.cert_days > 0 && sc->implicit_tls)
 		curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
-	if (engine_curl_add(p->eng, c) == -1) {
+	if (curlmulti_add(c) == -1) {
 		result_set(&p->r, CHECK_UNKNOWN, "cannot start the transfer");
 		return -1;
 	}

@@ -654,7 +654,7 @@ find_target(struct ctl_client *c, const char *id, json_t **err)
 {
 	struct target	*t;
 
-	if ((t = engine_find(c->ctl->eng, id)) == NULL || !t->alive) {
+	if ((t = engine_find(c->ctl->eng, id)) == NULL) {
 		*err = answer_err("unknown server '%s'", id);
 		return NULL;
 	}
@@ -687,7 +687,7 @@ cmd_status(struct ctl_client *c, char *args)
 	} else {
 		n = engine_ntargets(eng);
 		for (i = 0; i < n; i++) {
-			if ((t = engine_target(eng, i)) == NULL || !t->alive)
+			if ((t = engine_target(eng, i)) == NULL)
 				continue;
 			if (json_array_append_new(arr,
 			    ctl_target_json(t, now)) == -1)

@@ -20,9 +20,6 @@ struct curlxfer {
 	char		 errbuf[CURL_ERROR_SIZE];
 };
 
-CURL		*curlopt_get(void);
-void		 curlopt_put(CURL *);
-void		 curlopt_pool_free(void);
 int		 curlopt_open(struct probe *, struct curlxfer *);
 void		 curlopt_close(struct probe *, struct curlxfer *);
 void		 curlopt_times(struct probe *, CURL *, int64_t launch_us);
