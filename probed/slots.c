@@ -325,6 +325,8 @@ slots_want(struct slots *s, struct target *t)
 		return;
 	}
 	place(s, t);
+	/* Queuing t may have released hung slots: start who can. */
+	pump(s);
 }
 
 /* t no longer waits (removed by a reload, or shutdown). */
@@ -338,6 +340,7 @@ slots_cancel(struct slots *s, struct target *t)
 	unwait(s, t);
 	if (h != NULL)
 		host_update(h);
+	pump(s);
 }
 
 /*

@@ -30,3 +30,7 @@ t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
+
+# The engine's timing, reload with checks in flight, slots per address.
+TESTS += t/test_engine.sh t/test_slots.sh
+EXTRA_DIST += t/test_engine.sh t/test_slots.sh
