@@ -58,6 +58,7 @@ struct engine {
 	struct target	**targets;
 	size_t		 ntargets;
 	TAILQ_HEAD(, target) gone;	/* removed, check still in flight */
+	TAILQ_HEAD(, target) parked;	/* failures waiting for a parent */
 	struct sched	*sched;
 	struct slots	*slots;
 	struct probe	*spares;	/* probes to reuse, timers made */
@@ -197,6 +198,7 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	e->base = base;
 	e->cur = confref_new(conf);
 	TAILQ_INIT(&e->gone);
+	TAILQ_INIT(&e->parked);
 	e->started = time(NULL);
 	if (mkdir_p(conf->state_dir, 0750) == -1) {
 		xasprintf(err, "cannot make state folder %s: %s",
@@ -313,7 +315,7 @@ engine_find(struct engine *e, const char *id)
 void
 engine_check_now(struct engine *e, struct target *t)
 {
-	if (t->probe != NULL || t->waiting)
+	if (t->probe != NULL || t->waiting || t->parked != NULL)
 		return;
 	sched_set(e->sched, t, mono_us());
 }
@@ -362,7 +364,7 @@ on_fire(struct target *t, void *arg)
 {
 	struct engine *e = arg;
 
-	if (t->probe != NULL)
+	if (t->probe != NULL || t->parked != NULL)
 		return;
 	slots_want(e->slots, t);
 }
@@ -539,7 +541,10 @@ probe_done(struct probe *p)
 	finish(p);
 }
 
-/* Is a server this one depends on hard down? */
+/*
+ * Is a server this one depends on down? Hard down, or failing by its
+ * latest result, which a child's failure made fresh (see park()).
+ */
 static int
 unreachable(struct engine *e, const struct target *t)
 {
@@ -548,7 +553,7 @@ unreachable(struct engine *e, const struct target *t)
 
 	for (i = 0; i < t->sc->ndeps; i++)
 		if ((d = engine_find(e, t->sc->deps[i]->id)) != NULL &&
-		    d->st.hard == HSTATE_DOWN)
+		    (d->st.hard == HSTATE_DOWN || d->st.state == HSTATE_DOWN))
 			return 1;
 	return 0;
 }
@@ -647,15 +652,103 @@ target_gone(struct engine *e, struct target *t)
 }
 
 /*
- * End a probe: stop it, then state, spool, archive, control, reschedule;
- * last its slots go back, which may start what waits. Idempotent.
+ * A parent of t whose state is not known to be fresh for t's failure
+ * started at start_mono: not hard down (that answer needs no check) and
+ * not checked since. NULL when t's result can be judged now.
+ */
+static struct target *
+stale_parent(struct engine *e, struct target *t, int64_t start_mono)
+{
+	struct target	*d;
+	size_t		 i;
+
+	for (i = 0; i < t->sc->ndeps; i++)
+		if ((d = engine_find(e, t->sc->deps[i]->id)) != NULL &&
+		    d->st.hard != HSTATE_DOWN && d->done_mono < start_mono)
+			return d;
+	return NULL;
+}
+
+/*
+ * As Nagios does: a failure that counts towards t going hard down waits
+ * while its parent d is checked at once, so the change is judged
+ * `unreachable` (or not) from d's fresh result, not a stale one. The
+ * result is kept (t is neither scheduled nor checked meanwhile) until
+ * d's check ends (unpark_children) or d leaves the config.
+ */
+static int
+park(struct engine *e, struct target *t, const struct check_result *r,
+    int64_t start_mono)
+{
+	struct target *d;
+
+	if (t->st.hard == HSTATE_DOWN || state_observe(t->sc, r) !=
+	    HSTATE_DOWN || (d = stale_parent(e, t, start_mono)) == NULL)
+		return 0;
+	t->parked = xmalloc(sizeof(*t->parked));
+	*t->parked = *r;
+	t->parked_on = d;
+	t->parked_start = start_mono;
+	TAILQ_INSERT_TAIL(&e->parked, t, park_link);
+	log_debug("%s: failed; checking %s first", t->sc->id, d->sc->id);
+	if (d->probe == NULL && !d->waiting) {
+		d->check_now = 1;
+		sched_set(e->sched, d, mono_us());
+	}
+	return 1;
+}
+
+/* state, spool, archive, control, reschedule: t's result r is final. */
+static void
+conclude(struct engine *e, struct target *t, const struct check_result *r)
+{
+	struct state_change chg;
+
+	if (judge(e, t, r, &chg))
+		spool_change(e, t, &chg);
+	archive(e, t, r);
+	publish(e, t, r);
+	reschedule(e, t);
+}
+
+/* Take t's held failure back; concluded unless another parent is stale
+ * or t is gone. */
+static void
+unpark(struct engine *e, struct target *t, int conclude_it)
+{
+	struct check_result	*r = t->parked;
+
+	TAILQ_REMOVE(&e->parked, t, park_link);
+	t->parked = NULL;
+	t->parked_on = NULL;
+	if (conclude_it && !park(e, t, r, t->parked_start))
+		conclude(e, t, r);
+	free(r);
+}
+
+/* d's check ended (or d left): the failures waiting on it go on. */
+static void
+unpark_children(struct engine *e, struct target *d)
+{
+	struct target *t, *next;
+
+	for (t = TAILQ_FIRST(&e->parked); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, park_link);
+		if (t->parked_on == d)
+			unpark(e, t, 1);
+	}
+}
+
+/*
+ * End a probe: stop it, then state, spool, archive, control, reschedule
+ * (unless the result waits for a parent); last its slots go back, which
+ * may start what waits. Idempotent.
  */
 static void
 finish(struct probe *p)
 {
 	struct engine		*e = p->eng;
 	struct target		*t = p->t;
-	struct state_change	 chg;
 	int64_t			 ok_us;
 
 	if (p->finished)
@@ -667,15 +760,14 @@ finish(struct probe *p)
 	ok_us = p->r.status == CHECK_OK ? p->r.total_us : -1;
 	e->checks++;
 	t->probe = NULL;
+	t->done_mono = mono_us();
 	slots_release(e->slots, t, ok_us);
 	if (t->life == TARGET_REMOVED)
 		target_gone(e, t);
 	else {
-		if (judge(e, t, &p->r, &chg))
-			spool_change(e, t, &chg);
-		archive(e, t, &p->r);
-		publish(e, t, &p->r);
-		reschedule(e, t);
+		if (!park(e, t, &p->r, p->start_mono))
+			conclude(e, t, &p->r);
+		unpark_children(e, t);
 	}
 	probe_put(e, p);
 	slots_pump(e->slots);
@@ -851,9 +943,16 @@ load_state(struct engine *e)
 static void
 target_remove(struct engine *e, struct target *t)
 {
+	struct target *c;
+
 	t->life = TARGET_REMOVED;
 	sched_remove(e->sched, t);
 	slots_cancel(e->slots, t);
+	if (t->parked != NULL)
+		unpark(e, t, 0);
+	TAILQ_FOREACH(c, &e->parked, park_link)
+		if (c->parked_on == t)
+			c->parked_on = NULL;	/* concluded after the reload */
 	if (t->probe != NULL)
 		TAILQ_INSERT_TAIL(&e->gone, t, gone_link);
 	else
@@ -903,6 +1002,7 @@ engine_reload(struct engine *e, char **errors)
 	confref_retire(e->cur);
 	e->cur = confref_new(nc);
 	slots_set_limit(e->slots, nc->max_concurrent);
+	unpark_children(e, NULL);
 	conf_summary(nc, sum, sizeof(sum));
 	log_info("reloaded %s: %s", nc->path, sum);
 	e->dirty = 1;
@@ -932,6 +1032,8 @@ engine_free(struct engine *e)
 		return;
 	for (i = 0; i < e->ntargets; i++)
 		target_drop_probe(e, e->targets[i]);
+	while ((t = TAILQ_FIRST(&e->parked)) != NULL)
+		unpark(e, t, 0);
 	while ((t = TAILQ_FIRST(&e->gone)) != NULL) {
 		target_drop_probe(e, t);
 		target_gone(e, t);

@@ -88,6 +88,13 @@ struct target {
 	TAILQ_ENTRY(target) wait_link;
 	TAILQ_ENTRY(target) hold_link;
 	TAILQ_ENTRY(target) gone_link;	/* removed, check in flight */
+	int64_t		 done_mono;	/* monotonic µs its last check ended */
+	struct check_result *parked;	/* a failure held until ... */
+	struct target	*parked_on;	/* ... this parent's fresh result
+					   (NULL: the parent left) */
+	int64_t		 parked_start;	/* monotonic µs the failed check
+					   started */
+	TAILQ_ENTRY(target) park_link;
 	int		 check_now;	/* asked for by `check ID` */
 	enum target_life life;
 };

@@ -32,5 +32,5 @@ t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
 
 # The engine's timing, reload with checks in flight, slots per address.
-TESTS += t/test_engine.sh t/test_slots.sh
-EXTRA_DIST += t/test_engine.sh t/test_slots.sh
+TESTS += t/test_engine.sh t/test_slots.sh t/test_depends.sh
+EXTRA_DIST += t/test_engine.sh t/test_slots.sh t/test_depends.sh
