@@ -34,3 +34,10 @@ t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 # The engine's timing, reload with checks in flight, slots per address.
 TESTS += t/test_engine.sh t/test_slots.sh t/test_depends.sh
 EXTRA_DIST += t/test_engine.sh t/test_slots.sh t/test_depends.sh
+
+# lib/hash.c, the one string-keyed table.
+check_PROGRAMS += t/test_hash
+TESTS += t/test_hash
+t_test_hash_SOURCES = t/test_hash.c
+t_test_hash_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_test_hash_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
