@@ -5,6 +5,7 @@ lib_libtocsin_a_SOURCES = \
 	lib/xmalloc.c lib/xmalloc.h \
 	lib/result.c lib/result.h \
 	lib/util.c lib/util.h \
+	lib/hash.c lib/hash.h \
 	lib/conf.c lib/conf.h lib/conf_impl.h \
 	lib/conf_lex.c lib/conf_parse.c lib/conf_validate.c lib/conf_host.c \
 	lib/secret.c lib/secret.h \

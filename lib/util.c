@@ -5,6 +5,7 @@
  * file that must be a regular one without blocking on anything else.
  */
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -161,6 +162,23 @@ mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A span of microseconds as a struct timeval (negative: zero). */
+void
+us_to_timeval(int64_t us, struct timeval *tv)
+{
+	if (us < 0)
+		us = 0;
+	tv->tv_sec = us / 1000000;
+	tv->tv_usec = us % 1000000;
+}
+
+/* A span of milliseconds as a struct timeval (negative: zero). */
+void
+ms_to_timeval(int64_t ms, struct timeval *tv)
+{
+	us_to_timeval(ms * 1000, tv);
 }
 
 /* The shortest exact spelling: 90000 -> "90s", 120000 -> "2m". */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct stat;
+struct timeval;
 
 #define DURATION_BARE	(-2)	/* parse_duration_ms: a number, no unit */
 
@@ -17,6 +18,8 @@ int	 parse_percent(const char *, double *);
 int	 parse_hhmm_range(const char *, int *from_min, int *to_min);
 int64_t	 now_us(void);		/* CLOCK_REALTIME, microseconds */
 int64_t	 mono_us(void);		/* CLOCK_MONOTONIC, microseconds */
+void	 us_to_timeval(int64_t, struct timeval *);
+void	 ms_to_timeval(int64_t, struct timeval *);
 void	 format_duration(uint64_t ms, char *, size_t);
 int	 split_words(const char *, char ***argv, int *argc, const char **err);
 void	 free_words(char **);

@@ -31,6 +31,7 @@
 #include "xmalloc.h"
 
 #include "conn.h"
+#include "curlmulti.h"
 #include "curlopt.h"
 #include "probed.h"
 #include "tlsinfo.h"
@@ -284,7 +285,7 @@ ftp_start(struct probe *p)
 		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 		curl_easy_setopt(c, CURLOPT_FTPSSLAUTH, (long)CURLFTPAUTH_TLS);
 	}
-	if (engine_curl_add(p->eng, c) == -1) {
+	if (curlmulti_add(c) == -1) {
 		result_set(&p->r, CHECK_UNKNOWN, "cannot start the transfer");
 		return -1;
 	}

@@ -24,6 +24,7 @@
 #include "xmalloc.h"
 
 #include "probed.h"
+#include "curlmulti.h"
 #include "curlopt.h"
 
 #define BODY_MAX	(1024 * 1024)
@@ -192,7 +193,7 @@ http_start(struct probe *p)
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)sc->o.max_redirects);
 		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	}
-	if (engine_curl_add(p->eng, c) == -1) {
+	if (curlmulti_add(c) == -1) {
 		result_set(&p->r, CHECK_UNKNOWN, "cannot start the transfer");
 		return -1;
 	}

@@ -806,7 +806,7 @@ find_target(struct ctl_client *c, const char *id, json_t **err)
 {
 	struct target	*t;
 
-	if ((t = engine_find(c->ctl->eng, id)) == NULL || !t->alive) {
+	if ((t = engine_find(c->ctl->eng, id)) == NULL) {
 		*err = answer_err("unknown server '%s'", id);
 		return NULL;
 	}
@@ -828,15 +828,16 @@ find_scope(struct ctl_client *c, const char *name, struct target ***ts,
 
 	*ts = NULL;
 	*farm = 0;
-	if ((t = engine_find(eng, name)) != NULL && t->alive) {
+	if ((t = engine_find(eng, name)) != NULL &&
+	    t->life != TARGET_REMOVED) {
 		*ts = xcalloc(1, sizeof(**ts));
 		(*ts)[0] = t;
 		return 1;
 	}
 	n = engine_ntargets(eng);
 	for (i = 0; i < n; i++) {
-		if ((t = engine_target(eng, i)) == NULL || !t->alive ||
-		    t->sc->farm == NULL || strcmp(t->sc->farm->name, name) != 0)
+		if ((t = engine_target(eng, i)) == NULL ||
+		    t->life == TARGET_REMOVED || t->sc->farm == NULL || strcmp(t->sc->farm->name, name) != 0)
 			continue;
 		if (*ts == NULL)
 			*ts = xcalloc(n, sizeof(**ts));
@@ -1050,7 +1051,7 @@ cmd_status(struct ctl_client *c, char *args)
 	} else {
 		n = engine_ntargets(eng);
 		for (i = 0; i < n; i++) {
-			if ((t = engine_target(eng, i)) == NULL || !t->alive)
+			if ((t = engine_target(eng, i)) == NULL)
 				continue;
 			if (json_array_append_new(arr,
 			    ctl_target_json(eng, t, now)) == -1)
@@ -1361,7 +1362,7 @@ cmd_downtimes(struct ctl_client *c, char *args)
 	if ((byid = json_object()) == NULL)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if (ts[i] == NULL || !ts[i]->alive)
+		if (ts[i] == NULL || ts[i]->life == TARGET_REMOVED)
 			continue;
 		for (k = 0; k < ts[i]->st.ndowntimes; k++) {
 			if (ts[i]->st.downtimes[k].until <= now)

@@ -12,50 +12,13 @@
 #include "util.h"
 #include "xmalloc.h"
 
+#include "curlmulti.h"
 #include "curlopt.h"
 #include "probed.h"
 
 static int	curlopt_common(struct probe *, CURL *, char *,
 		    struct curl_slist **);
 static CURLcode	on_ssl_ctx(CURL *, void *, void *);
-
-#define POOL_MAX	256	/* idle easy handles kept for reuse */
-
-static CURL	*pool[POOL_MAX];
-static size_t	 npool;
-
-/*
- * An easy handle: from the pool of idle ones (reset, but with its buffers
- * still allocated, which saves an allocation storm per check) or new.
- * NULL if curl cannot make one.
- */
-CURL *
-curlopt_get(void)
-{
-	if (npool > 0)
-		return pool[--npool];
-	return curl_easy_init();
-}
-
-/* Give back a handle already removed from the multi handle. */
-void
-curlopt_put(CURL *c)
-{
-	if (c == NULL)
-		return;
-	if (npool < POOL_MAX) {
-		curl_easy_reset(c);
-		pool[npool++] = c;
-	} else
-		curl_easy_cleanup(c);
-}
-
-void
-curlopt_pool_free(void)
-{
-	while (npool > 0)
-		curl_easy_cleanup(pool[--npool]);
-}
 
 /*
  * Options every curl check sets: where to connect (the address c-ares
@@ -142,13 +105,13 @@ on_ssl_ctx(CURL *c, void *ctx, void *arg)
 
 /*
  * Begin a transfer for p: a handle from the pool and the options every
- * curl check sets. The kind adds its own, then engine_curl_add. 0, or -1
+ * curl check sets. The kind adds its own, then curlmulti_add. 0, or -1
  * with p->r set (curlopt_close still cleans up).
  */
 int
 curlopt_open(struct probe *p, struct curlxfer *x)
 {
-	if ((x->easy = curlopt_get()) == NULL) {
+	if ((x->easy = curlmulti_get()) == NULL) {
 		result_set(&p->r, CHECK_UNKNOWN, "curl_easy_init failed");
 		return -1;
 	}
@@ -182,11 +145,8 @@ curlopt_tls_error(struct probe *p, struct curlxfer *x, int code)
 void
 curlopt_close(struct probe *p, struct curlxfer *x)
 {
-	if (x->easy != NULL) {
-		engine_curl_remove(p->eng, x->easy);
-		curlopt_put(x->easy);
-		x->easy = NULL;
-	}
+	curlmulti_put(x->easy);
+	x->easy = NULL;
 	curl_slist_free_all(x->connect_to);
 	x->connect_to = NULL;
 }

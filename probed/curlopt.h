@@ -24,9 +24,6 @@ struct curlxfer {
 	char		 errbuf[CURL_ERROR_SIZE];
 };
 
-CURL		*curlopt_get(void);
-void		 curlopt_put(CURL *);
-void		 curlopt_pool_free(void);
 const char	*curlopt_host(const struct server_conf *);
 int		 curlopt_open(struct probe *, struct curlxfer *);
 void		 curlopt_close(struct probe *, struct curlxfer *);

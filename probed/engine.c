@@ -17,11 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #include <jansson.h>
 
 #include "conf.h"
+#include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
 #include "paths.h"
@@ -30,37 +30,23 @@
 #include "jsontext.h"
 #include "xmalloc.h"
 
+#include "confref.h"
 #include "ctl.h"
-#include "curlglue.h"
-#include "curlopt.h"
+#include "curlmulti.h"
 #include "engine.h"
 #include "probed.h"
 #include "resolver.h"
 #include "scheduler.h"
+#include "slots.h"
 #include "spoolq.h"
 #include "statefile.h"
 #include "writer.h"
 
 #define LATE_RING	8192	/* lateness samples kept for percentiles */
-#define HOST_BUCKETS	4096
 #define NOT_QUEUED	((size_t)-1)
 #define DNSCHANS_MAX	64	/* distinct servers asked by dns:// checks */
 #define ARCHIVE_QUEUE	16384	/* samples waiting for the writer; then the
 				   oldest is dropped (counted) */
-
-/* A config and the probes still using it, so a reload never pulls
- * settings from under a check in flight. */
-struct confref {
-	struct conf	*conf;
-	unsigned	 refs;
-	struct confref	*next;
-};
-
-struct hostslot {
-	char		*host;
-	unsigned	 active;
-	struct hostslot	*next;
-};
 
 struct dnschan_slot {
 	char		*server;
@@ -70,11 +56,13 @@ struct dnschan_slot {
 struct engine {
 	struct event_base *base;
 	struct confref	*cur;		/* current config */
-	struct confref	*old;		/* retired, still referenced */
 	struct target	**targets;
 	size_t		 ntargets;
+	TAILQ_HEAD(, target) gone;	/* removed, check still in flight */
+	TAILQ_HEAD(, target) parked;	/* failures waiting for a parent */
 	struct sched	*sched;
-	struct curlglue	*curl;
+	struct slots	*slots;
+	struct probe	*spares;	/* probes to reuse, timers made */
 	struct resolver	*resolver;
 	struct dnschan_slot dnschans[DNSCHANS_MAX];
 	size_t		 ndnschans;
@@ -82,10 +70,6 @@ struct engine {
 	struct spoolq	*spoolq;
 	struct writer	*writer;
 	struct ctl	*ctl;
-	struct hostslot	*hosts[HOST_BUCKETS];
-	struct target	*pend_head, *pend_tail;
-	uint64_t	 npending;
-	uint64_t	 running;
 	uint64_t	 checks;
 	uint64_t	 events;
 	int64_t		 late[LATE_RING];
@@ -99,15 +83,12 @@ static void	 on_deadline(evutil_socket_t, short, void *);
 static void	 on_resolved(void *, int, const struct sockaddr *, socklen_t,
 		    const char *);
 static void	 on_durable(void *, const struct spool_event *, void *);
-static void	 on_curl_done(void *, CURL *, CURLcode);
-static void	 start_probe(struct engine *, struct target *);
+static void	 start_probe(struct target *, void *);
 static void	 launch(struct probe *);
 static void	 finish(struct probe *);
 static void	 probe_stop(struct probe *);
-static void	 reschedule(struct engine *, struct target *, int soft_fail);
-static void	 run_pending(struct engine *);
+static void	 reschedule(struct engine *, struct target *);
 static const struct check_ops *ops_for(enum check_kind);
-static struct hostslot *host_slot(struct engine *, const char *);
 static void	 target_free(struct target *);
 
 static const struct check_ops *
@@ -136,35 +117,16 @@ ops_for(enum check_kind k)
 	return NULL;
 }
 
-/* The per-host counter of running checks; made on first use, kept. */
-static struct hostslot *
-host_slot(struct engine *e, const char *host)
-{
-	struct hostslot	*h;
-	unsigned	 b;
-
-	if (host == NULL)
-		host = "";
-	b = hash_str(host) % HOST_BUCKETS;
-	for (h = e->hosts[b]; h != NULL; h = h->next)
-		if (strcmp(h->host, host) == 0)
-			return h;
-	h = xcalloc(1, sizeof(*h));
-	h->host = xstrdup(host);
-	h->next = e->hosts[b];
-	e->hosts[b] = h;
-	return h;
-}
-
 static struct target *
-target_new(const struct server_conf *sc)
+target_new(struct engine *e, const struct server_conf *sc)
 {
 	struct target *t;
 
 	t = xcalloc(1, sizeof(*t));
 	t->sc = sc;
 	t->heap_idx = NOT_QUEUED;
-	t->alive = 1;
+	t->host = slots_host(e->slots, sc->host);
+	t->life = TARGET_LIVE;
 	state_init(&t->st);
 	return t;
 }
@@ -201,12 +163,12 @@ schedule_initial(struct engine *e)
 static void
 build_targets(struct engine *e)
 {
-	struct conf	*c = e->cur->conf;
+	struct conf	*c = confref_conf(e->cur);
 	size_t		 i;
 
 	e->targets = xcalloc(c->nservers, sizeof(*e->targets));
 	for (i = 0; i < c->nservers; i++)
-		e->targets[i] = target_new(c->servers[i]);
+		e->targets[i] = target_new(e, c->servers[i]);
 	e->ntargets = c->nservers;
 }
 
@@ -222,8 +184,9 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 
 	e = xcalloc(1, sizeof(*e));
 	e->base = base;
-	e->cur = xcalloc(1, sizeof(*e->cur));
-	e->cur->conf = conf;
+	e->cur = confref_new(conf);
+	TAILQ_INIT(&e->gone);
+	TAILQ_INIT(&e->parked);
 	e->started = time(NULL);
 	if (fsutil_mkdir_p(conf->state_dir, 0750) == -1) {
 		xasprintf(err, "cannot make state folder %s: %s",
@@ -245,8 +208,10 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	    ARCHIVE_QUEUE)) == NULL)
 		log_warnx("archives off: cannot start the writer");
 	e->spoolq = spoolq_new(base, e->spool, on_durable, e);
-	e->curl = curlglue_new(base, on_curl_done);
+	curlmulti_init(base);
 	e->sched = sched_new(base, on_fire, e);
+	e->slots = slots_new(base, start_probe, e);
+	slots_set_limit(e->slots, conf->max_concurrent);
 	build_targets(e);
 	if ((e->statefile = statefile_open(e, e->spoolq, conf->state_dir,
 	    err)) == NULL)
@@ -256,7 +221,7 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	return e;
 fail:
 	spool_close(e->spool);
-	free(e->cur);
+	free(e->cur);	/* conf stays the caller's on failure */
 	free(e);
 	return NULL;
 }
@@ -273,22 +238,10 @@ engine_base(struct engine *e)
 	return e->base;
 }
 
-int
-engine_curl_add(struct engine *e, void *easy)
-{
-	return curlglue_add(e->curl, easy);
-}
-
-void
-engine_curl_remove(struct engine *e, void *easy)
-{
-	curlglue_remove(e->curl, easy);
-}
-
 const struct conf *
 engine_conf(struct engine *e)
 {
-	return e->cur->conf;
+	return confref_conf(e->cur);
 }
 
 /*
@@ -340,7 +293,7 @@ engine_find(struct engine *e, const char *id)
 {
 	const struct server_conf *sc;
 
-	if ((sc = conf_find_server(e->cur->conf, id)) == NULL)
+	if ((sc = conf_find_server(confref_conf(e->cur), id)) == NULL)
 		return NULL;
 	return e->targets[sc->idx];
 }
@@ -348,7 +301,7 @@ engine_find(struct engine *e, const char *id)
 void
 engine_check_now(struct engine *e, struct target *t)
 {
-	if (t->probe != NULL || t->pending)
+	if (t->probe != NULL || t->waiting || t->parked != NULL)
 		return;
 	sched_set(e->sched, t, mono_us());
 }
@@ -369,8 +322,8 @@ engine_stats(struct engine *e, struct engine_stats *s)
 
 	memset(s, 0, sizeof(*s));
 	s->checks = e->checks;
-	s->running = e->running;
-	s->pending = e->npending;
+	s->running = slots_running(e->slots);
+	s->pending = slots_waiting(e->slots);
 	s->events = e->events;
 	s->uptime_s = time(NULL) - e->started;
 	s->exec_leftovers = check_exec_leftovers();
@@ -392,86 +345,77 @@ engine_stats(struct engine *e, struct engine_stats *s)
 	free(v);
 }
 
-/* The scheduler says t is due: start it, or queue it for a free slot. */
+/* The scheduler says t is due: start it when its slots allow. */
 static void
 on_fire(struct target *t, void *arg)
 {
-	struct engine	*e = arg;
-	const struct conf *c = e->cur->conf;
+	struct engine *e = arg;
 
-	if (t->probe != NULL || t->pending)
+	if (t->probe != NULL || t->parked != NULL)
 		return;
-	if ((c->max_concurrent > 0 && e->running >= c->max_concurrent) ||
-	    (t->sc->o.max_per_host > 0 && t->sc->host != NULL &&
-	    host_slot(e, t->sc->host)->active >= t->sc->o.max_per_host)) {
-		t->pending = 1;
-		t->pending_next = NULL;
-		if (e->pend_tail != NULL)
-			e->pend_tail->pending_next = t;
-		else
-			e->pend_head = t;
-		e->pend_tail = t;
-		e->npending++;
-		return;
-	}
-	start_probe(e, t);
+	slots_want(e->slots, t);
 }
 
-/*
- * Start what waits for a slot, in order. A target whose host is still
- * full is skipped for now; at most a bounded number are looked at per call.
- */
-static void
-run_pending(struct engine *e)
+/* A spare probe, or a new one with its deadline timer. */
+static struct probe *
+probe_get(struct engine *e)
 {
-	const struct conf	*c = e->cur->conf;
-	struct target		*t, *prev = NULL, *next;
-	unsigned		 looked = 0;
+	struct probe	*p;
+	struct event	*timer;
 
-	for (t = e->pend_head; t != NULL && looked < 256; t = next) {
-		next = t->pending_next;
-		looked++;
-		if (c->max_concurrent > 0 && e->running >= c->max_concurrent)
-			return;
-		if (t->alive && t->sc->o.max_per_host > 0 &&
-		    t->sc->host != NULL &&
-		    host_slot(e, t->sc->host)->active >= t->sc->o.max_per_host) {
-			prev = t;
-			continue;
-		}
-		if (prev != NULL)
-			prev->pending_next = next;
-		else
-			e->pend_head = next;
-		if (e->pend_tail == t)
-			e->pend_tail = prev;
-		t->pending = 0;
-		e->npending--;
-		if (t->alive)
-			start_probe(e, t);
-		else
-			target_free(t);
+	if ((p = e->spares) != NULL) {
+		e->spares = p->next_spare;
+		timer = p->timer;
+	} else {
+		p = xmalloc(sizeof(*p));
+		if ((timer = evtimer_new(e->base, on_deadline, p)) == NULL)
+			fatalx("engine: probe timer");
 	}
+	memset(p, 0, sizeof(*p));
+	p->timer = timer;
+	p->eng = e;
+	return p;
 }
 
+/* Keep a stopped probe for the next check. */
 static void
-start_probe(struct engine *e, struct target *t)
+probe_put(struct engine *e, struct probe *p)
 {
-	struct probe		*p;
-	struct timeval		 tv;
-	int64_t			 now = mono_us(), late;
-	char			 err[128];
-	struct resolve_req	*req;
-	int			 r;
+	result_release(&p->r);
+	p->next_spare = e->spares;
+	e->spares = p;
+}
 
-	late = now - t->due;
+/* Count how late t starts (not for `check ID`, which is early). */
+static void
+note_lateness(struct engine *e, struct target *t, int64_t now)
+{
+	int64_t late = now - t->due;
+
 	if (!t->check_now && late >= 0) {
 		e->late[e->nlate % LATE_RING] = late;
 		e->nlate++;
 	}
 	t->check_now = 0;
-	p = xcalloc(1, sizeof(*p));
-	p->eng = e;
+}
+
+/*
+ * Slots are taken for t (slots.c): start its check, under the config of
+ * now, with its deadline; resolve the name first if the kind needs it.
+ */
+static void
+start_probe(struct target *t, void *arg)
+{
+	struct engine		*e = arg;
+	struct probe		*p;
+	struct timeval		 tv;
+	int64_t			 now = mono_us();
+	char			 err[128];
+	struct resolve_req	*req;
+	int			 r;
+
+	note_lateness(e, t, now);
+	p = probe_get(e);
 	p->t = t;
 	p->sc = t->sc;
 	p->ops = ops_for(t->sc->kind);
@@ -480,15 +424,9 @@ start_probe(struct engine *e, struct target *t)
 	result_init(&p->r, now_us());
 	t->probe = p;
 	t->started_mono = now;
-	p->cref = e->cur;
-	e->cur->refs++;
-	e->running++;
-	if (t->sc->host != NULL)
-		host_slot(e, t->sc->host)->active++;
-	tv.tv_sec = t->sc->o.timeout / 1000;
-	tv.tv_usec = (t->sc->o.timeout % 1000) * 1000;
-	if ((p->timer = evtimer_new(e->base, on_deadline, p)) == NULL ||
-	    evtimer_add(p->timer, &tv) == -1)
+	p->cref = confref_hold(e->cur);
+	ms_to_timeval(t->sc->o.timeout, &tv);
+	if (evtimer_add(p->timer, &tv) == -1)
 		fatalx("engine: probe timer");
 	if (!p->ops->needs_addr || t->sc->host == NULL) {
 		launch(p);
@@ -569,7 +507,8 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The one teardown of what a probe holds: its kind's state (or its name
- * lookup) and its deadline. The probe itself is the caller's to free. */
+ * lookup), its deadline and its config. The probe itself is the caller's
+ * to put back. */
 static void
 probe_stop(struct probe *p)
 {
@@ -578,7 +517,9 @@ probe_stop(struct probe *p)
 		p->ops->release(p);
 	else if (p->priv != NULL)
 		resolver_cancel(p->priv);
-	event_free(p->timer);
+	evtimer_del(p->timer);
+	confref_drop(p->cref);
+	p->cref = NULL;
 }
 
 /* Called by a kind when its check is over; p is freed. */
@@ -588,20 +529,10 @@ probe_done(struct probe *p)
 	finish(p);
 }
 
-static void
-on_curl_done(void *priv, CURL *easy, CURLcode code)
-{
-	struct probe *p = priv;
-
-	if (p == NULL || p->ops->curl_done == NULL) {
-		/* Every handle we add carries its probe; never here. */
-		log_warnx("curl: finished transfer with no check");
-		return;
-	}
-	p->ops->curl_done(p, code);
-}
-
-/* Is a server this one depends on hard down? */
+/*
+ * Is a server this one depends on down? Hard down, or failing by its
+ * latest result, which a child's failure made fresh (see park()).
+ */
 static int
 unreachable(struct engine *e, const struct target *t)
 {
@@ -610,7 +541,7 @@ unreachable(struct engine *e, const struct target *t)
 
 	for (i = 0; i < t->sc->ndeps; i++)
 		if ((d = engine_find(e, t->sc->deps[i]->id)) != NULL &&
-		    d->st.hard == HSTATE_DOWN)
+		    (d->st.hard == HSTATE_DOWN || d->st.state == HSTATE_DOWN))
 			return 1;
 	return 0;
 }
@@ -650,20 +581,166 @@ on_durable(void *arg, const struct spool_event *ev, void *ctx)
 	free(chg);
 }
 
+/* Feed the state machine; 1 with *chg when the hard state changed. */
+static int
+judge(struct engine *e, struct target *t, const struct check_result *r,
+    struct state_change *chg)
+{
+	const struct conf *c = confref_conf(e->cur);
+
+	statefile_touch(e->statefile);
+	return state_update(&t->st, t->sc, r, c->flap_low, c->flap_high,
+	    time(NULL), chg);
+}
+
+/* A hard change goes to the spool; the watchers hear once durable. */
+static void
+spool_change(struct engine *e, struct target *t,
+    const struct state_change *chg)
+{
+	struct spool_event	 ev;
+	struct state_change	*copy;
+
+	fill_event(e, &ev, t, chg);
+	copy = xmalloc(sizeof(*copy));
+	*copy = *chg;
+	spoolq_event(e->spoolq, &ev, copy);
+}
+
+/* The sample goes to the archive writer (off the loop). */
+static void
+archive(struct engine *e, struct target *t, const struct check_result *r)
+{
+	if (e->writer != NULL)
+		writer_submit(e->writer, t->sc->id, t->sc->o.interval / 1000 ?
+		    t->sc->o.interval / 1000 : 1, r);
+}
+
+/* The result goes to the watchers and the debug log. */
+static void
+publish(struct engine *e, struct target *t, const struct check_result *r)
+{
+	if (e->ctl != NULL)
+		ctl_publish_result(e->ctl, t, r);
+	if (r->total_us >= 0)
+		log_debug("%s: %s %.1f ms: %s", t->sc->id,
+		    check_status_str(r->status), r->total_us / 1000.0,
+		    r->message);
+	else
+		log_debug("%s: %s - ms: %s", t->sc->id,
+		    check_status_str(r->status), r->message);
+}
+
+/* A removed target's last check ended: it goes. */
+static void
+target_gone(struct engine *e, struct target *t)
+{
+	TAILQ_REMOVE(&e->gone, t, gone_link);
+	target_free(t);
+}
+
 /*
- * End a probe: release the kind's state, count it, feed the state machine,
- * hand the result on, schedule the next run, start what waits.
+ * A parent of t whose state is not known to be fresh for t's failure
+ * started at start_mono: not hard down (that answer needs no check) and
+ * not checked since. NULL when t's result can be judged now.
+ */
+static struct target *
+stale_parent(struct engine *e, struct target *t, int64_t start_mono)
+{
+	struct target	*d;
+	size_t		 i;
+
+	for (i = 0; i < t->sc->ndeps; i++)
+		if ((d = engine_find(e, t->sc->deps[i]->id)) != NULL &&
+		    d->st.hard != HSTATE_DOWN && d->done_mono < start_mono)
+			return d;
+	return NULL;
+}
+
+/*
+ * As Nagios does: a failure that counts towards t going hard down waits
+ * while its parent d is checked at once, so the change is judged
+ * `unreachable` (or not) from d's fresh result, not a stale one. The
+ * result is kept (t is neither scheduled nor checked meanwhile) until
+ * d's check ends (unpark_children) or d leaves the config.
+ */
+static int
+park(struct engine *e, struct target *t, const struct check_result *r,
+    int64_t start_mono)
+{
+	struct target *d;
+
+	if (t->st.hard == HSTATE_DOWN || state_observe(t->sc, r) !=
+	    HSTATE_DOWN || (d = stale_parent(e, t, start_mono)) == NULL)
+		return 0;
+	t->parked = xmalloc(sizeof(*t->parked));
+	*t->parked = *r;
+	if (r->long_output != NULL)
+		t->parked->long_output = xstrdup(r->long_output);
+	t->parked_on = d;
+	t->parked_start = start_mono;
+	TAILQ_INSERT_TAIL(&e->parked, t, park_link);
+	log_debug("%s: failed; checking %s first", t->sc->id, d->sc->id);
+	if (d->probe == NULL && !d->waiting) {
+		d->check_now = 1;
+		sched_set(e->sched, d, mono_us());
+	}
+	return 1;
+}
+
+/* state, spool, archive, control, reschedule: t's result r is final. */
+static void
+conclude(struct engine *e, struct target *t, const struct check_result *r)
+{
+	struct state_change chg;
+
+	if (judge(e, t, r, &chg))
+		spool_change(e, t, &chg);
+	archive(e, t, r);
+	publish(e, t, r);
+	reschedule(e, t);
+}
+
+/* Take t's held failure back; concluded unless another parent is stale
+ * or t is gone. */
+static void
+unpark(struct engine *e, struct target *t, int conclude_it)
+{
+	struct check_result	*r = t->parked;
+
+	TAILQ_REMOVE(&e->parked, t, park_link);
+	t->parked = NULL;
+	t->parked_on = NULL;
+	if (conclude_it && !park(e, t, r, t->parked_start))
+		conclude(e, t, r);
+	result_release(r);
+	free(r);
+}
+
+/* d's check ended (or d left): the failures waiting on it go on. */
+static void
+unpark_children(struct engine *e, struct target *d)
+{
+	struct target *t, *next;
+
+	for (t = TAILQ_FIRST(&e->parked); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, park_link);
+		if (t->parked_on == d)
+			unpark(e, t, 1);
+	}
+}
+
+/*
+ * End a probe: stop it, then state, spool, archive, control, reschedule
+ * (unless the result waits for a parent); last its slots go back, which
+ * may start what waits. Idempotent.
  */
 static void
 finish(struct probe *p)
 {
 	struct engine		*e = p->eng;
 	struct target		*t = p->t;
-	struct state_change	 chg, *copy;
-	struct spool_event	 ev;
-	struct confref		*cr, **prevp;
-	const struct conf	*c;
-	int			 changed, soft_fail;
+	int64_t			 ok_us;
 
 	if (p->finished)
 		return;
@@ -671,64 +748,29 @@ finish(struct probe *p)
 	/* A ping with no reply has no latency; anything else took this. */
 	if (p->r.total_us < 0 && p->sc->kind != KIND_PING)
 		p->r.total_us = probe_elapsed_us(p);
-	e->running--;
+	ok_us = p->r.status == CHECK_OK ? p->r.total_us : -1;
 	e->checks++;
-	if (t->sc->host != NULL)
-		host_slot(e, t->sc->host)->active--;
-	/* Drop the reference on the config the probe started under. */
-	cr = p->cref;
-	if (--cr->refs == 0 && cr != e->cur) {
-		for (prevp = &e->old; *prevp != NULL; prevp = &(*prevp)->next)
-			if (*prevp == cr) {
-				*prevp = cr->next;
-				break;
-			}
-		conf_free(cr->conf);
-		free(cr);
-	}
 	t->probe = NULL;
-	if (!t->alive) {
-		result_release(&p->r);
-		free(p);
-		target_free(t);
-		run_pending(e);
-		return;
+	t->done_mono = mono_us();
+	slots_release(e->slots, t, ok_us);
+	if (t->life == TARGET_REMOVED)
+		target_gone(e, t);
+	else {
+		if (!park(e, t, &p->r, p->start_mono))
+			conclude(e, t, &p->r);
+		unpark_children(e, t);
 	}
-	c = e->cur->conf;
-	changed = state_update(&t->st, t->sc, &p->r, c->flap_low, c->flap_high,
-	    time(NULL), &chg);
-	statefile_touch(e->statefile);
-	if (changed) {
-		fill_event(e, &ev, t, &chg);
-		copy = xmalloc(sizeof(*copy));
-		*copy = chg;
-		spoolq_event(e->spoolq, &ev, copy);
-	}
-	if (e->writer != NULL)
-		writer_submit(e->writer, t->sc->id, t->sc->o.interval / 1000 ?
-		    t->sc->o.interval / 1000 : 1, &p->r);
-	if (e->ctl != NULL)
-		ctl_publish_result(e->ctl, t, &p->r);
-	if (p->r.total_us >= 0)
-		log_debug("%s: %s %.1f ms: %s", t->sc->id,
-		    check_status_str(p->r.status), p->r.total_us / 1000.0,
-		    p->r.message);
-	else
-		log_debug("%s: %s - ms: %s", t->sc->id,
-		    check_status_str(p->r.status), p->r.message);
-	soft_fail = t->st.type == STATE_SOFT && t->st.state != HSTATE_UP;
-	result_release(&p->r);
-	free(p);
-	reschedule(e, t, soft_fail);
-	run_pending(e);
+	probe_put(e, p);
+	slots_pump(e->slots);
 }
 
 /* Next run: one interval after the planned start, or a retry interval
  * while a failure is soft; never in the past. */
 static void
-reschedule(struct engine *e, struct target *t, int soft_fail)
+reschedule(struct engine *e, struct target *t)
 {
 	int64_t now = mono_us(), step, due;
+	int	soft_fail = t->st.type == STATE_SOFT && t->st.state != HSTATE_UP;
 
 	step = (int64_t)(soft_fail ? t->sc->o.retry_interval :
 	    t->sc->o.interval) * 1000;
@@ -748,6 +790,30 @@ engine_save_state(struct engine *e)
 }
 
 /*
+ * A reload dropped t: it leaves the schedule and the slot queues, and goes
+ * now, or when its check in flight ends (then it waits in e->gone, so a
+ * shutdown before that still frees it).
+ */
+static void
+target_remove(struct engine *e, struct target *t)
+{
+	struct target *c;
+
+	t->life = TARGET_REMOVED;
+	sched_remove(e->sched, t);
+	slots_cancel(e->slots, t);
+	if (t->parked != NULL)
+		unpark(e, t, 0);
+	TAILQ_FOREACH(c, &e->parked, park_link)
+		if (c->parked_on == t)
+			c->parked_on = NULL;	/* concluded after the reload */
+	if (t->probe != NULL)
+		TAILQ_INSERT_TAIL(&e->gone, t, gone_link);
+	else
+		target_free(t);
+}
+
+/*
  * Swap in a new config. Targets kept by id keep their state and schedule
  * (a changed interval applies from the next run); removed ones go (a check
  * in flight finishes first); new ones start unknown. On a bad config
@@ -758,12 +824,11 @@ engine_reload(struct engine *e, char **errors)
 {
 	struct conf	*nc;
 	struct target	**nt, *t;
-	struct confref	*cr;
 	size_t		 i;
 	int64_t		 now = mono_us();
 	char		 sum[128];
 
-	if ((nc = conf_load(e->cur->conf->path, errors)) == NULL)
+	if ((nc = conf_load(confref_conf(e->cur)->path, errors)) == NULL)
 		return -1;
 	if (conf_host_check(nc, errors) == -1) {
 		conf_free(nc);
@@ -776,71 +841,62 @@ engine_reload(struct engine *e, char **errors)
 	for (i = 0; i < nc->nservers; i++) {
 		if ((t = engine_find(e, nc->servers[i]->id)) != NULL) {
 			t->sc = nc->servers[i];
-			t->alive = 2;	/* kept */
+			t->host = slots_host(e->slots, t->sc->host);
+			t->life = TARGET_KEPT;
 		} else {
-			t = target_new(nc->servers[i]);
+			t = target_new(e, nc->servers[i]);
 			sched_set(e->sched, t, now + (int64_t)
 			    t->sc->o.interval * 1000 * i / nc->nservers);
 		}
 		nt[i] = t;
 	}
-	for (i = 0; i < e->ntargets; i++) {
-		t = e->targets[i];
-		if (t->alive == 2) {
-			t->alive = 1;
-			continue;
-		}
-		t->alive = 0;
-		sched_remove(e->sched, t);
-		if (t->probe == NULL && !t->pending)
-			target_free(t);
-	}
+	for (i = 0; i < e->ntargets; i++)
+		if (e->targets[i]->life != TARGET_KEPT)
+			target_remove(e, e->targets[i]);
 	for (i = 0; i < nc->nservers; i++)
-		nt[i]->alive = 1;
+		nt[i]->life = TARGET_LIVE;
 	free(e->targets);
 	e->targets = nt;
 	e->ntargets = nc->nservers;
 	/* The old config lives on while probes still use it. */
-	cr = e->cur;
-	if (cr->refs == 0) {
-		conf_free(cr->conf);
-		free(cr);
-	} else {
-		cr->next = e->old;
-		e->old = cr;
-	}
-	e->cur = xcalloc(1, sizeof(*e->cur));
-	e->cur->conf = nc;
+	confref_retire(e->cur);
+	e->cur = confref_new(nc);
+	slots_set_limit(e->slots, nc->max_concurrent);
+	unpark_children(e, NULL);
 	conf_summary(nc, sum, sizeof(sum));
 	log_info("reloaded %s: %s", nc->path, sum);
 	statefile_touch(e->statefile);
 	return 0;
 }
 
+/* Drop t's check in flight, if any (shutdown). */
+static void
+target_drop_probe(struct engine *e, struct target *t)
+{
+	if (t->probe == NULL)
+		return;
+	probe_stop(t->probe);
+	probe_put(e, t->probe);
+	t->probe = NULL;
+}
+
 /* Stop everything: checks in flight are dropped, state is written. */
 void
 engine_free(struct engine *e)
 {
-	struct confref	*cr;
-	struct hostslot	*h, *hn;
 	struct target	*t;
+	struct probe	*p;
 	size_t		 i;
 
 	if (e == NULL)
 		return;
-	for (i = 0; i < e->ntargets; i++) {
-		struct probe *p = e->targets[i]->probe;
-		if (p == NULL)
-			continue;
-		probe_stop(p);
-		result_release(&p->r);
-		free(p);
-		e->targets[i]->probe = NULL;
-	}
-	while ((t = e->pend_head) != NULL) {
-		e->pend_head = t->pending_next;
-		if (!t->alive)
-			target_free(t);
+	for (i = 0; i < e->ntargets; i++)
+		target_drop_probe(e, e->targets[i]);
+	while ((t = TAILQ_FIRST(&e->parked)) != NULL)
+		unpark(e, t, 0);
+	while ((t = TAILQ_FIRST(&e->gone)) != NULL) {
+		target_drop_probe(e, t);
+		target_gone(e, t);
 	}
 	statefile_flush(e->statefile);
 	spoolq_free(e->spoolq);
@@ -848,8 +904,8 @@ engine_free(struct engine *e)
 	if (e->writer != NULL)
 		writer_close(e->writer);
 	sched_free(e->sched);
-	curlglue_free(e->curl);
-	curlopt_pool_free();
+	slots_free(e->slots);
+	curlmulti_shutdown();
 	resolver_free(e->resolver);
 	for (i = 0; i < e->ndnschans; i++) {
 		dnschan_free(e->dnschans[i].chan);
@@ -859,18 +915,11 @@ engine_free(struct engine *e)
 	for (i = 0; i < e->ntargets; i++)
 		target_free(e->targets[i]);
 	free(e->targets);
-	while ((cr = e->old) != NULL) {
-		e->old = cr->next;
-		conf_free(cr->conf);
-		free(cr);
+	while ((p = e->spares) != NULL) {
+		e->spares = p->next_spare;
+		event_free(p->timer);
+		free(p);
 	}
-	conf_free(e->cur->conf);
-	free(e->cur);
-	for (i = 0; i < HOST_BUCKETS; i++)
-		for (h = e->hosts[i]; h != NULL; h = hn) {
-			hn = h->next;
-			free(h->host);
-			free(h);
-		}
+	confref_retire(e->cur);
 	free(e);
 }

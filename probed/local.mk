@@ -8,7 +8,9 @@ probed_engine_sources = \
 	probed/spoolq.c probed/spoolq.h \
 	probed/statefile.c probed/statefile.h \
 	probed/resolver.c probed/resolver.h \
-	probed/curlglue.c probed/curlglue.h \
+	probed/curlmulti.c probed/curlmulti.h \
+	probed/slots.c probed/slots.h \
+	probed/confref.c probed/confref.h \
 	probed/curlopt.c probed/curlopt.h \
 	probed/conn.c probed/conn.h \
 	probed/ctl.c probed/ctl.h \

@@ -6,6 +6,7 @@
 #ifndef TOCSIN_PROBED_H
 #define TOCSIN_PROBED_H
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -23,6 +24,7 @@ struct resolver;
 struct dnschan;
 struct writer;
 struct confref;
+struct hostq;
 
 /*
  * A check kind: one file, one table. start() begins the check on the
@@ -61,6 +63,14 @@ uint64_t	 check_exec_leftovers(void);
 void		 check_ping_init(const struct conf *);
 void		 check_ping_shutdown(void);
 
+/* Where a target stands after a reload. */
+enum target_life {
+	TARGET_LIVE,		/* in the current config */
+	TARGET_KEPT,		/* kept by the reload under way */
+	TARGET_REMOVED,		/* gone from the config; freed when its
+				   check in flight ends */
+};
+
 /*
  * A target: one server. Settings are a pointer into the current config
  * (swapped on reload); everything else survives a reload.
@@ -72,13 +82,27 @@ struct target {
 	int64_t		 started_mono;	/* monotonic µs the probe started */
 	size_t		 heap_idx;	/* position in the scheduler's heap */
 	struct probe	*probe;		/* in flight, or NULL */
-	struct target	*pending_next;	/* waiting for a free slot */
-	int		 pending;
+	struct hostq	*host;		/* its address's slots (slots.c) */
+	struct hostq	*held;		/* holds a slot of this address */
+	struct hostq	*wait_on;	/* waits in this address's queue */
+	int		 waiting;	/* where it waits (slots.c) */
+	int64_t		 wait_since;	/* monotonic µs */
+	TAILQ_ENTRY(target) wait_link;
+	TAILQ_ENTRY(target) hold_link;
+	TAILQ_ENTRY(target) gone_link;	/* removed, check in flight */
+	int64_t		 done_mono;	/* monotonic µs its last check ended */
+	struct check_result *parked;	/* a failure held until ... */
+	struct target	*parked_on;	/* ... this parent's fresh result
+					   (NULL: the parent left) */
+	int64_t		 parked_start;	/* monotonic µs the failed check
+					   started */
+	TAILQ_ENTRY(target) park_link;
 	int		 check_now;	/* asked for by `check ID` */
-	int		 alive;		/* 0 once removed by a reload */
+	enum target_life life;
 };
 
-/* One check in flight. The engine owns it; the kind keeps priv. */
+/* One check in flight. The engine owns it (and reuses it); the kind
+ * keeps priv. */
 struct probe {
 	struct engine		*eng;
 	struct target		*t;
@@ -95,6 +119,7 @@ struct probe {
 	struct confref		*cref;		/* config it started under */
 	int			 started;	/* handed to its kind */
 	int			 finished;
+	struct probe		*next_spare;	/* in the engine's spares */
 };
 
 /* engine.c: services for the check kinds. */
@@ -102,8 +127,6 @@ struct event_base *engine_base(struct engine *);
 const struct conf *engine_conf(struct engine *);
 void		 probe_done(struct probe *);
 int64_t		 probe_elapsed_us(const struct probe *);
-int		 engine_curl_add(struct engine *, void *easy);
-void		 engine_curl_remove(struct engine *, void *easy);
 struct dnschan	*engine_dnschan(struct engine *, const char *server,
 		    char *err, size_t errlen);
 

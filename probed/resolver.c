@@ -18,13 +18,13 @@
 #include <ares.h>
 #include <event2/event.h>
 
+#include "hash.h"
 #include "log.h"
 #include "resolver.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define DNSCHAN_SOCKS	16	/* sockets c-ares uses at once per channel */
-#define CACHE_BUCKETS	1024
 #define TTL_MIN_S	1
 #define TTL_MAX_S	3600
 #define TTL_FAIL_S	5	/* failures are remembered this long */
@@ -50,7 +50,6 @@ struct resolve_req {
 };
 
 struct cache_entry {
-	char		*host;
 	struct sockaddr_storage addr;	/* port 0 */
 	socklen_t	 addrlen;
 	int		 ok;
@@ -58,13 +57,12 @@ struct cache_entry {
 	int64_t		 expires;	/* monotonic µs; 0 = lookup running */
 	int		 running;
 	struct resolve_req *waiting;
-	struct cache_entry *next;
 	struct resolver	*r;
 };
 
 struct resolver {
 	struct dnschan	*chan;
-	struct cache_entry *buckets[CACHE_BUCKETS];
+	struct hash	*cache;		/* host name -> struct cache_entry */
 };
 
 static void	on_sock(evutil_socket_t, short, void *);
@@ -228,6 +226,7 @@ resolver_new(struct event_base *base, const char *servers, char **err)
 		free(r);
 		return NULL;
 	}
+	r->cache = hash_new();
 	return r;
 }
 
@@ -332,7 +331,6 @@ resolver_lookup(struct resolver *r, const char *host, int port,
 	struct cache_entry	*ce;
 	struct resolve_req	*q;
 	struct ares_addrinfo_hints hints;
-	unsigned		 b;
 
 	*reqp = NULL;
 	memset(ss, 0, sizeof(*ss));
@@ -356,16 +354,10 @@ resolver_lookup(struct resolver *r, const char *host, int port,
 		*len = sizeof(*sin);
 		return 1;
 	}
-	b = hash_str(host) % CACHE_BUCKETS;
-	for (ce = r->buckets[b]; ce != NULL; ce = ce->next)
-		if (strcmp(ce->host, host) == 0)
-			break;
-	if (ce == NULL) {
+	if ((ce = hash_get(r->cache, host)) == NULL) {
 		ce = xcalloc(1, sizeof(*ce));
-		ce->host = xstrdup(host);
 		ce->r = r;
-		ce->next = r->buckets[b];
-		r->buckets[b] = ce;
+		hash_put(r->cache, host, ce);
 	}
 	if (!ce->running && ce->expires > mono_us()) {
 		if (!ce->ok)
@@ -417,17 +409,9 @@ resolver_cancel(struct resolve_req *q)
 void
 resolver_free(struct resolver *r)
 {
-	struct cache_entry	*ce, *next;
-	unsigned		 b;
-
 	if (r == NULL)
 		return;
 	dnschan_free(r->chan);	/* runs pending callbacks */
-	for (b = 0; b < CACHE_BUCKETS; b++)
-		for (ce = r->buckets[b]; ce != NULL; ce = next) {
-			next = ce->next;
-			free(ce->host);
-			free(ce);
-		}
+	hash_free(r->cache, free);
 	free(r);
 }

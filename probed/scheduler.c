@@ -101,7 +101,6 @@ static void
 rearm(struct sched *s)
 {
 	struct timeval	 tv;
-	int64_t		 wait;
 
 	if (s->n == 0) {
 		evtimer_del(s->timer);
@@ -110,11 +109,7 @@ rearm(struct sched *s)
 	}
 	if (s->armed == s->heap[0]->due && evtimer_pending(s->timer, NULL))
 		return;
-	wait = s->heap[0]->due - mono_us();
-	if (wait < 0)
-		wait = 0;
-	tv.tv_sec = wait / 1000000;
-	tv.tv_usec = wait % 1000000;
+	us_to_timeval(s->heap[0]->due - mono_us(), &tv);
 	evtimer_add(s->timer, &tv);
 	s->armed = s->heap[0]->due;
 }

@@ -79,16 +79,25 @@ state_free(struct state *st)
 void
 state_set_text(char **dst, const char *src, size_t max)
 {
-	char *buf;
+	char	 small[STATE_MSG_MAX], *buf = small;
+	size_t	 len;
 
-	free(*dst);
-	*dst = NULL;
-	if (src == NULL || *src == '\0' || max < 2)
+	if (src == NULL || *src == '\0' || max < 2) {
+		free(*dst);
+		*dst = NULL;
 		return;
-	buf = xmalloc(max);
+	}
+	/* Once a check: no allocation but the text's own, resized. */
+	if (max > sizeof(small))
+		buf = xmalloc(max);
 	copy_utf8(buf, max, src);
-	*dst = xstrdup(buf);
-	free(buf);
+	len = strlen(buf) + 1;
+	if (*dst == NULL || strcmp(*dst, buf) != 0) {
+		*dst = xreallocarray(*dst, len, 1);
+		memcpy(*dst, buf, len);
+	}
+	if (buf != small)
+		free(buf);
 }
 
 /*

@@ -57,7 +57,7 @@ stub_engine_new(struct event_base *base)
 	eng->base = base;
 	for (i = 0; i < STUB_TARGETS; i++) {
 		eng->targets[i].sc = &stub_confs[i];
-		eng->targets[i].alive = 1;
+		eng->targets[i].life = TARGET_LIVE;
 		state_init(&eng->targets[i].st);
 	}
 

@@ -64,3 +64,22 @@ EXTRA_DIST += t/test_checks2.sh
 # (t/test_exec_checks.sh).
 TESTS += t/test_exec_checks.sh
 EXTRA_DIST += t/test_exec_checks.sh
+
+# The engine's timing, reload with checks in flight, slots per address.
+TESTS += t/test_engine.sh t/test_slots.sh t/test_depends.sh
+EXTRA_DIST += t/test_engine.sh t/test_slots.sh t/test_depends.sh
+
+# lib/hash.c, the one string-keyed table.
+check_PROGRAMS += t/test_hash
+TESTS += t/test_hash
+t_test_hash_SOURCES = t/test_hash.c
+t_test_hash_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_test_hash_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
+
+# probed/slots.c: global and per-address limits, turns, hung checks.
+check_PROGRAMS += t/test_slots
+TESTS += t/test_slots
+t_test_slots_SOURCES = t/test_slots.c probed/slots.c probed/slots.h
+t_test_slots_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
+t_test_slots_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS)
+t_test_slots_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(CHECK_LIBS) -lm -lpthread

@@ -1,26 +1,39 @@
 /*
- * curlglue.c: libcurl multi_socket on libevent, in the shape of curl's
+ * curlmulti.c: libcurl multi_socket on libevent, in the shape of curl's
  * hiperfifo example: curl says which sockets to watch (socket callback) and
  * when to wake it (timer callback); we tell it what happened with
  * curl_multi_socket_action and then read the finished transfers with
- * curl_multi_info_read. No polling, no thread per transfer.
+ * curl_multi_info_read. No polling, no thread per transfer. It also keeps
+ * the easy handles: idle ones wait in a pool, reset but with their buffers
+ * still allocated, which saves an allocation storm per check.
+ *
+ * One multi handle per process (one loop), so the module's state is
+ * static: check kinds reach it without going through the engine.
  */
 #include <stdlib.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
 
-#include "curlglue.h"
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
+
+#include "curlmulti.h"
+#include "probed.h"
+
+#define POOL_MAX	1024	/* idle easy handles kept for reuse */
 
 struct curlglue {
 	struct event_base *base;
 	CURLM		*multi;
 	struct event	*timer;
-	curlglue_done_fn done;
 	int		 running;
+	CURL		*pool[POOL_MAX];
+	size_t		 npool;
 };
+
+static struct curlglue	*glue;
 
 /* What we keep per socket curl uses (curl_multi_assign). */
 struct sockctx {
@@ -36,22 +49,29 @@ static void	on_timeout(evutil_socket_t, short, void *);
 static void	drain_done(struct curlglue *);
 
 /*
- * Drain finished transfers. The done callback removes and frees the easy
- * handle (through curlglue_remove), which curl allows while reading.
+ * Drain finished transfers: each goes to its probe's kind, which gives
+ * the handle back (curlmulti_put), as curl allows while reading.
  */
 static void
 drain_done(struct curlglue *g)
 {
-	CURLMsg	*m;
-	int	 left;
-	void	*priv;
+	CURLMsg		*m;
+	int		 left;
+	void		*priv;
+	struct probe	*p;
 
 	while ((m = curl_multi_info_read(g->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		priv = NULL;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-		g->done(priv, m->easy_handle, m->data.result);
+		if ((p = priv) == NULL || p->ops->curl_done == NULL) {
+			/* Every handle we add carries its probe; never here. */
+			log_warnx("curl: finished transfer with no check");
+			curl_multi_remove_handle(g->multi, m->easy_handle);
+			continue;
+		}
+		p->ops->curl_done(p, m->data.result);
 	}
 }
 
@@ -138,19 +158,20 @@ on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 		evtimer_del(g->timer);
 		return 0;
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	ms_to_timeval(timeout_ms, &tv);
 	return evtimer_add(g->timer, &tv) == 0 ? 0 : -1;
 }
 
-struct curlglue *
-curlglue_new(struct event_base *base, curlglue_done_fn done)
+/* Make the multi handle on base; once, before any check starts. */
+void
+curlmulti_init(struct event_base *base)
 {
 	struct curlglue *g;
 
+	if (glue != NULL)
+		fatalx("curl: initialised twice");
 	g = xcalloc(1, sizeof(*g));
 	g->base = base;
-	g->done = done;
 	if ((g->multi = curl_multi_init()) == NULL)
 		fatalx("curl_multi_init");
 	if ((g->timer = evtimer_new(base, on_timeout, g)) == NULL)
@@ -161,44 +182,73 @@ curlglue_new(struct event_base *base, curlglue_done_fn done)
 	curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g);
 	/* Checks measure new connections: never reuse one between checks. */
 	curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, 0L);
-	return g;
+	glue = g;
 }
 
-/* Start a transfer; 0, or -1 after logging. */
+/*
+ * An easy handle: from the pool of idle ones or new. NULL if curl cannot
+ * make one. The caller gives it back with curlmulti_put, added or not.
+ */
+CURL *
+curlmulti_get(void)
+{
+	if (glue != NULL && glue->npool > 0)
+		return glue->pool[--glue->npool];
+	return curl_easy_init();
+}
+
+/* Start the handle's transfer; 0, or -1 after logging. */
 int
-curlglue_add(struct curlglue *g, CURL *easy)
+curlmulti_add(CURL *easy)
 {
 	CURLMcode rc;
 
-	if ((rc = curl_multi_add_handle(g->multi, easy)) != CURLM_OK) {
+	if (glue == NULL)
+		return -1;
+	if ((rc = curl_multi_add_handle(glue->multi, easy)) != CURLM_OK) {
 		log_warnx("curl: add_handle: %s", curl_multi_strerror(rc));
 		return -1;
 	}
 	return 0;
 }
 
-/* Stop a transfer (finished or not); the caller then frees the handle. */
+/*
+ * Give a handle back: its transfer (finished or not) stops, and the handle
+ * is reset into the pool or freed. NULL is ignored.
+ */
 void
-curlglue_remove(struct curlglue *g, CURL *easy)
+curlmulti_put(CURL *easy)
 {
 	CURLMcode rc;
 
-	if ((rc = curl_multi_remove_handle(g->multi, easy)) != CURLM_OK)
+	if (easy == NULL)
+		return;
+	if (glue == NULL) {
+		curl_easy_cleanup(easy);
+		return;
+	}
+	/* A handle never added is "already removed": CURLM_OK. */
+	if ((rc = curl_multi_remove_handle(glue->multi, easy)) != CURLM_OK)
 		log_warnx("curl: remove_handle: %s", curl_multi_strerror(rc));
+	if (glue->npool < POOL_MAX) {
+		curl_easy_reset(easy);
+		glue->pool[glue->npool++] = easy;
+	} else
+		curl_easy_cleanup(easy);
 }
 
-CURLM *
-curlglue_multi(struct curlglue *g)
-{
-	return g->multi;
-}
-
+/* Free the pool and the multi handle; every handle must be back. */
 void
-curlglue_free(struct curlglue *g)
+curlmulti_shutdown(void)
 {
+	struct curlglue *g = glue;
+
 	if (g == NULL)
 		return;
+	while (g->npool > 0)
+		curl_easy_cleanup(g->pool[--g->npool]);
 	curl_multi_cleanup(g->multi);
 	event_free(g->timer);
 	free(g);
+	glue = NULL;
 }

@@ -1,0 +1,22 @@
+/*
+ * hash.h: the one string-keyed hash table of tocsin (hosts, names, ids):
+ * keys are copied, values belong to the caller; it grows as it fills.
+ */
+#ifndef TOCSIN_HASH_H
+#define TOCSIN_HASH_H
+
+#include <stddef.h>
+
+struct hash;
+
+typedef void	(*hash_each_fn)(const char *key, void *value, void *arg);
+
+struct hash	*hash_new(void);
+void		 hash_free(struct hash *, void (*free_value)(void *));
+void		*hash_get(const struct hash *, const char *key);
+void		 hash_put(struct hash *, const char *key, void *value);
+void		*hash_remove(struct hash *, const char *key);
+size_t		 hash_count(const struct hash *);
+void		 hash_each(const struct hash *, hash_each_fn, void *arg);
+
+#endif
