@@ -367,6 +367,10 @@ ftp_done(struct probe *p, int code)
 
 	curlopt_times(p, h->x.easy, h->x.launch_us);
 	p->r.firstbyte_us = h->banner_us;
+	/* The banner is timed on our clock, the total on curl's: keep the
+	 * parts in order (connect <= first byte <= total) under load. */
+	if (p->r.total_us < p->r.firstbyte_us)
+		p->r.total_us = probe_elapsed_us(p);
 	switch (code) {
 	case CURLE_OK:
 		curl_easy_getinfo(h->x.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
