@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "conf_impl.h"
+#include "hash.h"
 #include "secret.h"
 #include "paths.h"
 #include "util.h"
@@ -236,7 +237,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
 	free(c->files);
-	free(c->byid);
+	hash_free(c->byid, NULL);
 	conf_options_free(&c->defaults);
 	free(c->path);
 	free(c->state_dir);
@@ -256,16 +257,7 @@ conf_free(struct conf *c)
 struct server_conf *
 conf_find_server(const struct conf *c, const char *id)
 {
-	struct server_conf	*sv;
-	size_t			 h;
-
-	if (c->byid == NULL)
-		return NULL;
-	for (h = hash_str(id) & (c->byid_size - 1); (sv = c->byid[h]) != NULL;
-	    h = (h + 1) & (c->byid_size - 1))
-		if (strcmp(sv->id, id) == 0)
-			return sv;
-	return NULL;
+	return c->byid != NULL ? hash_get(c->byid, id) : NULL;
 }
 
 const char *

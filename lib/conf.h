@@ -82,6 +82,7 @@ struct options {
 
 struct farm_conf;
 struct contact_conf;
+struct hash;
 
 struct server_conf {
 	char		*id;		/* "farm/name" or "name" */
@@ -170,8 +171,7 @@ struct conf {
 	size_t		 ncontacts;
 	char		**files;	/* every file read, owned here */
 	size_t		 nfiles;
-	struct server_conf **byid;	/* open-addressing table on id */
-	size_t		 byid_size;	/* a power of two, > 2 * nservers */
+	struct hash	*byid;		/* id -> struct server_conf */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
 					   that do not refuse it; or NULL */
 };

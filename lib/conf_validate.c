@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf_impl.h"
+#include "hash.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -180,26 +181,19 @@ index_servers(struct parser *p)
 {
 	struct conf		*c = p->conf;
 	struct server_conf	*sv, *o;
-	size_t			 i, size = 16, h;
+	size_t			 i;
 
-	while (size < 2 * c->nservers + 1)
-		size *= 2;
-	c->byid = xcalloc(size, sizeof(*c->byid));
-	c->byid_size = size;
+	c->byid = hash_new();
 	for (i = 0; i < c->nservers; i++) {
 		sv = c->servers[i];
 		sv->idx = i;
-		for (h = hash_str(sv->id) & (size - 1); (o = c->byid[h]) != NULL;
-		    h = (h + 1) & (size - 1))
-			if (strcmp(o->id, sv->id) == 0)
-				break;
-		if (o != NULL) {
+		if ((o = hash_get(c->byid, sv->id)) != NULL) {
 			conf_err_at(p, sv->file, sv->line,
 			    "duplicate server id "
 			    "'%s' (first at %s:%d)", sv->id, o->file, o->line);
 			continue;
 		}
-		c->byid[h] = sv;
+		hash_put(c->byid, sv->id, sv);
 	}
 }
 

@@ -27,7 +27,6 @@
 
 #define READ_CHUNK	65536	/* bytes asked of the socket at a time */
 
-static int64_t	 mono_ms(void);
 static int	 wait_fd(int, short, int64_t);
 static void	 seterr(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -35,15 +34,6 @@ static int	 get_str(json_t *, const char *, char *, size_t);
 static int64_t	 get_int(json_t *, const char *);
 static int	 get_flag(json_t *, const char *);
 static int64_t	 downtime_running(json_t *);
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /*
  * Wait until fd is ready for events, or the deadline (monotonic ms; -1 =
@@ -59,7 +49,7 @@ wait_fd(int fd, short events, int64_t deadline)
 	for (;;) {
 		left = -1;
 		if (deadline >= 0) {
-			left = deadline - mono_ms();
+			left = deadline - mono_us() / 1000;
 			if (left < 0)
 				left = 0;
 		}
@@ -153,7 +143,7 @@ ctlclient_send(int fd, const char *line, int timeout_ms)
 	}
 	memcpy(buf, line, len);
 	buf[len++] = '\n';
-	deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	deadline = timeout_ms < 0 ? -1 : mono_us() / 1000 + timeout_ms;
 	for (off = 0; off < len; off += (size_t)n) {
 		n = send(fd, buf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n >= 0)
@@ -193,7 +183,7 @@ ctlclient_readline(int fd, int timeout_ms, char **line)
 	int		 saved;
 
 	*line = NULL;
-	deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	deadline = timeout_ms < 0 ? -1 : mono_us() / 1000 + timeout_ms;
 	for (;;) {
 		if (cap - len < READ_CHUNK) {
 			cap = cap * 2 > len + READ_CHUNK ? cap * 2 :
@@ -260,11 +250,11 @@ ctlclient_request(int fd, const char *line, char **answer)
 	int		 r;
 
 	*answer = NULL;
-	deadline = mono_ms() + CTL_TIMEOUT_MS;
+	deadline = mono_us() / 1000 + CTL_TIMEOUT_MS;
 	if (ctlclient_send(fd, line, CTL_TIMEOUT_MS) == -1)
 		return -1;
 	for (;;) {
-		left = deadline - mono_ms();
+		left = deadline - mono_us() / 1000;
 		if (left < 0)
 			left = 0;
 		if ((r = ctlclient_readline(fd, (int)left, &l)) == -1)

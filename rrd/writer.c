@@ -20,7 +20,9 @@
 #include <rrd.h>
 #include <rrd_client.h>
 
+#include "hash.h"
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 #include "archive.h"
 #include "writer.h"
@@ -34,7 +36,6 @@
  * writer_close, so a queued sample may point at it.
  */
 struct idstate {
-	struct idstate		*next;		/* hash chain */
 	char			 id[ARCHIVE_ID_MAX];
 	uint64_t		 qseq;	/* newest queued sample; 0 none */
 	size_t			 qslot;	/* ... and its ring slot */
@@ -76,33 +77,20 @@ struct writer {
 	uint64_t		 seq;	/* of the newest sample pushed */
 	int			 closing;
 	struct writer_stats	 stats;
-	struct idstate		**table;
-	size_t			 nbuckets;
-	size_t			 nids;
+	struct hash		*ids;	/* id -> struct idstate */
 	struct ratelimit	 droplog;
 	struct ratelimit	 badlog;
 	/* writer thread only */
 	struct ratelimit	 errlog;
 };
 
-static time_t		 mono_now(void);
 static int		 ratelimit_ok(struct ratelimit *, uint64_t *);
-static uint64_t		 hash_id(const char *);
 static struct idstate	*idstate_get(struct writer *, const char *);
 static time_t		 sample_sec(const struct check_result *);
 static enum outcome	 fail(struct writer *, struct idstate *);
 static enum outcome	 write_sample(struct writer *, const struct sample *,
 			    int *);
 static void		*writer_main(void *);
-
-static time_t
-mono_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 /*
  * May a message go out now? *held gets how many were held back since the
@@ -111,7 +99,7 @@ mono_now(void)
 static int
 ratelimit_ok(struct ratelimit *rl, uint64_t *held)
 {
-	time_t	now = mono_now();
+	time_t	now = (time_t)(mono_us() / 1000000);
 
 	if (rl->window == 0 || now - rl->window >= RATE_WINDOW) {
 		rl->window = now;
@@ -127,52 +115,19 @@ ratelimit_ok(struct ratelimit *rl, uint64_t *held)
 	return 1;
 }
 
-/* FNV-1a. */
-static uint64_t
-hash_id(const char *id)
-{
-	uint64_t	h = 14695981039346656037ULL;
-
-	for (; *id != '\0'; id++) {
-		h ^= (unsigned char)*id;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /*
- * The state of an id, made on first sight; the table doubles when chains
- * grow past two on average. Call with the lock held.
+ * The state of an id, made on first sight. Call with the lock held.
  */
 static struct idstate *
 idstate_get(struct writer *w, const char *id)
 {
-	struct idstate	**nt, *st, *next;
-	size_t		  i, n;
+	struct idstate	*st;
 
-	for (st = w->table[hash_id(id) % w->nbuckets]; st != NULL;
-	    st = st->next)
-		if (strcmp(st->id, id) == 0)
-			return st;
-	if (w->nids >= 2 * w->nbuckets) {
-		n = 2 * w->nbuckets;
-		nt = xcalloc(n, sizeof(*nt));
-		for (i = 0; i < w->nbuckets; i++)
-			for (st = w->table[i]; st != NULL; st = next) {
-				next = st->next;
-				st->next = nt[hash_id(st->id) % n];
-				nt[hash_id(st->id) % n] = st;
-			}
-		free(w->table);
-		w->table = nt;
-		w->nbuckets = n;
-	}
+	if ((st = hash_get(w->ids, id)) != NULL)
+		return st;
 	st = xcalloc(1, sizeof(*st));
 	strlcpy(st->id, id, sizeof(st->id));
-	i = hash_id(id) % w->nbuckets;
-	st->next = w->table[i];
-	w->table[i] = st;
-	w->nids++;
+	hash_put(w->ids, id, st);
 	return st;
 }
 
@@ -205,8 +160,7 @@ writer_open(const char *state_dir, const char *rrdcached, size_t queue_cap)
 	}
 	w->cap = queue_cap > 0 ? queue_cap : 1;
 	w->ring = xcalloc(w->cap, sizeof(*w->ring));
-	w->nbuckets = 64;
-	w->table = xcalloc(w->nbuckets, sizeof(*w->table));
+	w->ids = hash_new();
 	if ((rc = pthread_mutex_init(&w->lock, NULL)) != 0)
 		fatalx("rrd: pthread_mutex_init: %s", strerror(rc));
 	if ((rc = pthread_cond_init(&w->wake, NULL)) != 0)
@@ -222,7 +176,7 @@ writer_open(const char *state_dir, const char *rrdcached, size_t queue_cap)
 		    strerror(rc));
 		pthread_cond_destroy(&w->wake);
 		pthread_mutex_destroy(&w->lock);
-		free(w->table);
+		hash_free(w->ids, free);
 		free(w->ring);
 		archive_store_close(w->store);
 		free(w);
@@ -321,8 +275,6 @@ writer_stats(struct writer *w, struct writer_stats *out)
 void
 writer_close(struct writer *w)
 {
-	struct idstate	*st, *next;
-	size_t		 i;
 	int		 rc;
 
 	if (w == NULL)
@@ -335,12 +287,7 @@ writer_close(struct writer *w)
 		log_warnx("rrd: pthread_join: %s", strerror(rc));
 	if (archive_store_daemon(w->store) != NULL)
 		rrdc_disconnect();
-	for (i = 0; i < w->nbuckets; i++)
-		for (st = w->table[i]; st != NULL; st = next) {
-			next = st->next;
-			free(st);
-		}
-	free(w->table);
+	hash_free(w->ids, free);
 	free(w->ring);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);

@@ -59,7 +59,7 @@ server flood http://$H:$BAD_FLOOD_PORT/
 server garbage http://$H:$BAD_GARBAGE_PORT/
 server halfheader http://$H:$BAD_HALFHEADER_PORT/
 server notls https://$H:$BAD_NOTLS_PORT/ insecure
-server slow http://$H:$BAD_SLOW_PORT/ warn 1ms
+server slow http://$H:$BAD_SLOW_PORT/ warn 1ms timeout 5s interval 6s
 CONF
 
 "$PROBED" -t -c "$T/probed.conf" >"$T/t.out" 2>&1
