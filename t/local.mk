@@ -34,3 +34,7 @@ t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 # tocsin-probed -t on configs that must be refused or warned about.
 TESTS += t/test_conf_check.sh
 EXTRA_DIST += t/test_conf_check.sh
+
+# tocsin.cgi under lighttpd and --serve, against a running probed.
+TESTS += t/test_web.sh
+EXTRA_DIST += t/test_web.sh t/web.sh
