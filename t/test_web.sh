@@ -61,7 +61,7 @@ pages() {
     body_has "$m overview: 5 servers counted" 'id="count-all"[^>]*><b>5</b>'
     body_has "$m overview: 2 down" 'id="count-down"[^>]*><b>2</b>'
     body_has "$m overview: www is up" 'class="row-up".*href="[^"]*/server/www"'
-    body_has "$m overview: web2 in farm shop" '<h2>farm shop</h2>'
+    body_has "$m overview: web2 in farm shop" '<h2>farm <a href="[^"]*/farm/shop">shop</a></h2>'
     body_has "$m overview: web2 down and acked" 'row-down.*/server/shop/web2">web2</a>.*acked'
     body_has "$m overview: www in downtime" '/server/www">www</a>.*downtime until'
     body_has "$m overview: meta refresh" '<meta http-equiv="refresh"'
@@ -105,6 +105,18 @@ pages() {
     body_lacks "$m server page: no raw script" '<script'
     expect_code "$m server page web2" 200 "$b/server/shop/web2"
     body_has "$m server page: ack comment escaped" 'on it &lt;b&gt;now&lt;/b&gt;'
+
+    expect_code "$m farm page" 200 "$b/farm/shop"
+    body_has "$m farm page: both members" '/server/shop/web1">web1</a>.*' 
+    body_has "$m farm page: web2 down" 'row-down.*/server/shop/web2">web2</a>'
+    body_lacks "$m farm page: no other server" '/server/www"'
+    body_has "$m farm page: farm graph" '/farmgraph/shop.png\?period=1d'
+    body_has "$m farm page: farm uptime" 'some member up.*all members up'
+    expect_code "$m unknown farm" 404 "$b/farm/nosuch"
+    expect_code "$m farm graph" 200 "$b/farmgraph/shop.png?period=3h"
+    hdr_has "$m farm graph: type" '^Content-Type: image/png'
+    expect_code "$m farm graph svg" 200 "$b/farmgraph/shop.svg?period=1d&size=small"
+    expect_code "$m farm graph unknown" 404 "$b/farmgraph/nosuch.png"
 
     expect_code "$m graph png" 200 "$b/graph/shop/web1.png?period=1d"
     hdr_has "$m graph png: type" '^Content-Type: image/png'
@@ -232,6 +244,38 @@ if curl -sv -o /dev/null -o /dev/null "$SERVE_URL/" "$SERVE_URL/style.css" \
 else
     failed "serve: the second request did not reuse the connection"
 fi
+
+# The customers' page: --serve --public, and the CGI with TOCSIN_PUBLIC=1.
+_srv_setport PUBLIC_PORT || exit 1
+_srv_spawn public "$WEBCGI" -c "$T/probed.conf" --public \
+    --serve "127.0.0.1:$PUBLIC_PORT" || exit 1
+_srv_wait public "t:$PUBLIC_PORT" || exit 1
+cat >"$T/public.lighttpd" <<LCONF
+\$HTTP["url"] =~ "^/public.cgi" {
+    setenv.add-environment = ("TOCSIN_CONF" => "$T/probed.conf",
+        "TOCSIN_PUBLIC" => "1")
+}
+LCONF
+servers_stop lighttpd
+ln -s tocsin.cgi "$T/lighttpd/www/public.cgi"
+start_lighttpd "$T/probed.conf" "$T/public.lighttpd" || exit 1
+for b in "http://127.0.0.1:$PUBLIC_PORT" \
+    "http://127.0.0.1:$LIGHTTPD_PORT/public.cgi"; do
+    for p in / /server/evil /server/shop/web2 /farm/shop; do
+        expect_code "public $p" 200 "$b$p"
+        body_lacks "public $p: no message" 'alert|HTTP 503|expected 2xx'
+        body_lacks "public $p: no URL" "127\.0\.0\.1:$N|evil\.sh"
+        body_lacks "public $p: no ack comment" 'on it'
+    done
+    fetch "$b/"
+    body_has "public overview: states" 'row-down.*/server/shop/web2"'
+    for p in /api/status /api/server/www /metrics; do
+        expect_code "public $p" 404 "$b$p"
+    done
+    expect_code "public badge" 200 "$b/badge/www.svg?show=latency"
+    expect_code "public graph" 200 "$b/graph/www.svg?period=3h"
+done
+servers_stop public
 
 # probed gone: the state file.
 probed_stop

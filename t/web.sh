@@ -3,7 +3,8 @@
 # t/servers.sh and t/probed.sh.
 #
 #     start_serve CONF [ARGS]   # exports SERVE_PORT, SERVE_URL
-#     start_lighttpd CONF       # exports LIGHTTPD_PORT, CGI_URL
+#     start_lighttpd CONF [MORE] # exports LIGHTTPD_PORT, CGI_URL; MORE is
+#                               # a file of lighttpd config to add
 #     fetch URL [CURL ARGS]     # sets CODE; body in $T/body, headers $T/hdrs
 #     expect_code WHAT CODE URL [CURL ARGS]
 #     body_has WHAT REGEX | body_lacks WHAT REGEX | hdr_has WHAT REGEX
@@ -22,7 +23,7 @@ start_serve() {
     _srv_wait serve "t:$SERVE_PORT"
 }
 
-# start_lighttpd CONF: lighttpd on a free port, running tocsin.cgi (a copy,
+# start_lighttpd CONF [MORE]: lighttpd on a free port, running tocsin.cgi (a copy,
 # in its document root) as a CGI with TOCSIN_CONF=CONF. It runs as we do,
 # so the CGI reaches probed's socket as tocsinctl does.
 start_lighttpd() {
@@ -39,6 +40,9 @@ server.modules = ("mod_cgi", "mod_setenv")
 cgi.assign = (".cgi" => "")
 setenv.add-environment = ("TOCSIN_CONF" => "$1")
 LCONF
+    if [ -n "${2:-}" ]; then
+        cat "$2" >>"$d/lighttpd.conf" || return 1
+    fi
     _srv_spawn lighttpd lighttpd -D -f "$d/lighttpd.conf" || return 1
     CGI_URL=http://127.0.0.1:$LIGHTTPD_PORT/tocsin.cgi
     export CGI_URL

@@ -43,6 +43,22 @@ static int	 parse(const char *, time_t, struct graph_req *, char *,
 		    size_t, const char **);
 static struct entry *lookup(struct graphcache *, const char *);
 static struct entry *slot(struct graphcache *);
+static int	 newest(struct web *, const char *const *, size_t,
+		    struct timespec *);
+
+/* The ids of a farm's members, malloc'd (the strings are the config's). */
+const char **
+farm_ids(const struct farm_conf *f, size_t *n)
+{
+	const char	**ids;
+	size_t		  i;
+
+	ids = xcalloc(f->nservers == 0 ? 1 : f->nservers, sizeof(*ids));
+	for (i = 0; i < f->nservers; i++)
+		ids[i] = f->servers[i]->id;
+	*n = f->nservers;
+	return ids;
+}
 
 /* A cache of at most n images; NULL never (fatal on no memory). */
 struct graphcache *
@@ -148,19 +164,52 @@ parse(const char *q, time_t now, struct graph_req *req, char *name,
 }
 
 /*
- * Answer a graph request for sc (a configured server: its id, not the
- * request's text, names the archive).
+ * The newest mtime of the archives of ids (0 for a remote store, which
+ * cannot tell). Returns 0, or -1 when none of them has an archive.
+ */
+static int
+newest(struct web *w, const char *const *ids, size_t n, struct timespec *ts)
+{
+	struct stat	 sb;
+	char		 path[PATH_MAX];
+	size_t		 i;
+	int		 found = 0;
+
+	memset(ts, 0, sizeof(*ts));
+	for (i = 0; i < n; i++) {
+		if (archive_path(w->store, ids[i], path, sizeof(path)) == -1)
+			continue;
+		if (archive_store_daemon(w->store) != NULL)
+			return 0;
+		if (stat(path, &sb) == -1)
+			continue;
+		found = 1;
+		if (sb.st_mtim.tv_sec > ts->tv_sec ||
+		    (sb.st_mtim.tv_sec == ts->tv_sec &&
+		    sb.st_mtim.tv_nsec > ts->tv_nsec))
+			*ts = sb.st_mtim;
+	}
+	return found ? 0 : -1;
+}
+
+/*
+ * Answer a graph request for sc, or for farm when sc is NULL (configured
+ * ones: their ids, not the request's text, name the archives).
  */
 void
-graphcache_reply(struct web *w, const struct server_conf *sc, int svg,
-    const char *query, const struct web_req *q, struct web_resp *r)
+graphcache_reply(struct web *w, const struct server_conf *sc,
+    const struct farm_conf *farm, int svg, const char *query,
+    const struct web_req *q, struct web_resp *r)
 {
 	struct graph_req	 req;
 	struct graph_image	 img;
 	struct entry		*e;
-	struct stat		 sb;
-	char			 path[PATH_MAX], name[64], key[sizeof(e->key)];
-	const char		*why;
+	struct timespec		 ts;
+	char			 name[64], key[sizeof(e->key)];
+	const char		*why, *one, *const *ids;
+	const char		*label;
+	size_t			 n;
+	int			 rc;
 	time_t			 now = time(NULL);
 
 	if (w->store == NULL) {
@@ -173,33 +222,52 @@ graphcache_reply(struct web *w, const struct server_conf *sc, int svg,
 		return;
 	}
 	req.format = svg ? GRAPH_SVG : GRAPH_PNG;
-	if (archive_path(w->store, sc->id, path, sizeof(path)) == -1 ||
-	    (archive_store_daemon(w->store) == NULL &&
-	    stat(path, &sb) == -1)) {
-		html_error(w, r, 404, "No graph yet", "This server has no "
-		    "archive yet: it has not been checked.");
+	if (sc != NULL) {
+		one = sc->id;
+		ids = &one;
+		n = 1;
+		label = sc->id;
+	} else {
+		ids = farm_ids(farm, &n);
+		label = farm->name;
+	}
+	rc = newest(w, ids, n, &ts);
+	if (rc == -1) {
+		if (sc == NULL)
+			free((void *)ids);
+		html_error(w, r, 404, "No graph yet", "No archive yet: not "
+		    "checked so far.");
 		return;
 	}
-	if (archive_store_daemon(w->store) != NULL)
-		memset(&sb, 0, sizeof(sb));
-	snprintf(r->etag, sizeof(r->etag), "\"%x-%llx.%lx-%s-%c\"",
-	    hash_str(sc->id), (long long)sb.st_mtim.tv_sec,
-	    (long)sb.st_mtim.tv_nsec, name, svg ? 's' : 'p');
+	snprintf(r->etag, sizeof(r->etag), "\"%c%x-%llx.%lx-%s-%c\"",
+	    sc != NULL ? 's' : 'f', hash_str(label), (long long)ts.tv_sec,
+	    (long)ts.tv_nsec, name, svg ? 's' : 'p');
 	snprintf(r->cache, sizeof(r->cache), "public, max-age=%d",
 	    GRAPH_TTL_S);
 	r->ctype = svg ? "image/svg+xml" : "image/png";
 	if (strcmp(q->if_none_match, r->etag) == 0) {
 		r->code = 304;
+		if (sc == NULL)
+			free((void *)ids);
 		return;
 	}
-	snprintf(key, sizeof(key), "%s %s %c", sc->id, name, svg ? 's' : 'p');
+	snprintf(key, sizeof(key), "%c%s %s %c", sc != NULL ? 's' : 'f',
+	    label, name, svg ? 's' : 'p');
 	if ((e = lookup(w->cache, key)) != NULL &&
 	    strcmp(e->etag, r->etag) == 0 && now - e->made < GRAPH_TTL_S) {
 		e->used = ++w->cache->tick;
 		evbuffer_add(r->body, e->img.data, e->img.len);
+		if (sc == NULL)
+			free((void *)ids);
 		return;
 	}
-	if (graph_server(w->store, sc->id, &req, &img) == -1) {
+	if (sc != NULL)
+		rc = graph_server(w->store, sc->id, &req, &img);
+	else {
+		rc = graph_farm(w->store, farm->name, ids, n, &req, &img);
+		free((void *)ids);
+	}
+	if (rc == -1) {
 		html_error(w, r, 503, "Graph failed", "The graph could not be "
 		    "drawn; see the log.");
 		r->etag[0] = '\0';

@@ -248,3 +248,26 @@ html_css(void)
 "@media (max-width:40rem){main{padding:.5rem}.wide{display:none}"
 "th,td{padding:.35rem .4rem}.st{min-width:0}}\n";
 }
+
+/*
+ * A graph as a link to its SVG around its PNG: what is "graph" or
+ * "farmgraph", name the server id or farm name (from the config), period
+ * one of graph_period's; small ones are drawn small.
+ */
+void
+html_graph_img(struct evbuffer *b, struct web *w, const char *what,
+    const char *name, const char *period, int small)
+{
+	const char	*size = small ? "&amp;size=small" : "";
+
+	evbuffer_add_printf(b, "<a href=\"");
+	html_url(b, w->base);
+	evbuffer_add_printf(b, "/%s/", what);
+	html_url(b, name);
+	evbuffer_add_printf(b, ".svg?period=%s\"><img src=\"", period);
+	html_url(b, w->base);
+	evbuffer_add_printf(b, "/%s/", what);
+	html_url(b, name);
+	evbuffer_add_printf(b, ".png?period=%s%s\" alt=\"latency, %s\" "
+	    "loading=\"lazy\"></a>", period, size, period);
+}

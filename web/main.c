@@ -2,7 +2,8 @@
  * main.c: tocsin.cgi. As a CGI (REQUEST_METHOD set) it answers one
  * request from the environment; with --serve ADDR:PORT it is an HTTP
  * server of its own (serve.c). The config comes from -c, TOCSIN_CONF or
- * the default path.
+ * the default path; --public or TOCSIN_PUBLIC=1 makes the customers' page
+ * (no URL, message, comment, JSON or metrics).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,9 @@ main(int argc, char *argv[])
 	}
 	if (serve == NULL && getenv("REQUEST_METHOD") == NULL)
 		usage();
+	if (getenv("TOCSIN_PUBLIC") != NULL &&
+	    strcmp(getenv("TOCSIN_PUBLIC"), "1") == 0)
+		w.public = 1;
 	log_init("tocsin.cgi", 1, 0);
 	if (path == NULL && (path = getenv("TOCSIN_CONF")) == NULL)
 		path = conf_default_path();

@@ -138,19 +138,27 @@ wanted(const struct ctl_server *s, const char *state, const char *name)
 	return name[0] == '\0' || strcasestr(s->id, name) != NULL;
 }
 
-/* One table of rows, all of one farm (or of none). */
-static void
-group(struct evbuffer *b, struct web *w, const struct web_data *d,
-    struct row *rows, size_t n)
+/*
+ * One table of servers under a heading: title (a farm's name, linked to
+ * its page, or NULL for servers outside farms).
+ */
+void
+overview_table(struct evbuffer *b, struct web *w, const struct web_data *d,
+    const char *farm, const struct ctl_server *const *list, size_t n)
 {
+	const struct server_conf *sc;
 	const struct ctl_server	*s;
 	char			 ago[32], when[32], lat[32], until[32];
 	size_t			 i;
 
-	if (rows[0].farm != 0) {
-		evbuffer_add_printf(b, "<h2>farm ");
-		html_esc(b, w->conf->farms[rows[0].farm - 1]->name);
-		evbuffer_add_printf(b, "</h2>");
+	if (farm != NULL) {
+		evbuffer_add_printf(b, "<h2>farm <a href=\"");
+		html_url(b, w->base);
+		evbuffer_add_printf(b, "/farm/");
+		html_url(b, farm);
+		evbuffer_add_printf(b, "\">");
+		html_esc(b, farm);
+		evbuffer_add_printf(b, "</a></h2>");
 	} else
 		evbuffer_add_printf(b, "<h2>servers</h2>");
 	evbuffer_add_printf(b, "<table><thead><tr><th>state</th><th>server"
@@ -158,7 +166,8 @@ group(struct evbuffer *b, struct web *w, const struct web_data *d,
 	    "<th class=\"wide\">checked</th>%s</tr></thead><tbody>\n",
 	    w->public ? "" : "<th class=\"wide\">message</th>");
 	for (i = 0; i < n; i++) {
-		s = rows[i].s;
+		s = list[i];
+		sc = conf_find_server(w->conf, s->id);
 		html_ago(ago, sizeof(ago), (time_t)s->since, d->now);
 		html_time(when, sizeof(when), (time_t)s->since);
 		overview_latency(lat, sizeof(lat), s->latency_ms);
@@ -169,7 +178,7 @@ group(struct evbuffer *b, struct web *w, const struct web_data *d,
 		evbuffer_add_printf(b, "/server/");
 		html_url(b, s->id);
 		evbuffer_add_printf(b, "\">");
-		html_esc(b, rows[i].sc != NULL ? rows[i].sc->name : s->id);
+		html_esc(b, sc != NULL ? sc->name : s->id);
 		evbuffer_add_printf(b, "</a>");
 		if (strcmp(s->state_type, "soft") == 0)
 			evbuffer_add_printf(b, " <span class=\"tag\">soft"
@@ -202,6 +211,23 @@ group(struct evbuffer *b, struct web *w, const struct web_data *d,
 		evbuffer_add_printf(b, "</tr>\n");
 	}
 	evbuffer_add_printf(b, "</tbody></table>\n");
+}
+
+/* One table of rows, all of one farm (or of none). */
+static void
+group(struct evbuffer *b, struct web *w, const struct web_data *d,
+    struct row *rows, size_t n)
+{
+	const struct ctl_server	**list;
+	size_t			  i;
+
+	if ((list = calloc(n, sizeof(*list))) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		list[i] = rows[i].s;
+	overview_table(b, w, d, rows[0].farm != 0 ?
+	    w->conf->farms[rows[0].farm - 1]->name : NULL, list, n);
+	free(list);
 }
 
 /*

@@ -18,8 +18,6 @@ static const char *const small[] = { "3h", "1w", "1m", "1y" };
 static void	 facts(struct evbuffer *, struct web *,
 		    const struct web_data *, const struct server_conf *,
 		    const struct ctl_server *);
-static void	 graph_img(struct evbuffer *, struct web *,
-		    const struct server_conf *, const char *, unsigned);
 static void	 uptime_table(struct evbuffer *, struct web *,
 		    const struct web_data *, const struct server_conf *);
 
@@ -56,7 +54,7 @@ facts(struct evbuffer *b, struct web *w, const struct web_data *d,
 		html_esc(b, s->message);
 		evbuffer_add_printf(b, "</dd>");
 	}
-	if (s->acked) {
+	if (s->acked && !w->public) {
 		evbuffer_add_printf(b, "<dt>acknowledged</dt><dd>");
 		html_esc(b, s->ack_comment[0] != '\0' ? s->ack_comment : "yes");
 		evbuffer_add_printf(b, "</dd>");
@@ -70,22 +68,6 @@ facts(struct evbuffer *b, struct web *w, const struct web_data *d,
 	if (s->flapping)
 		evbuffer_add_printf(b, "<dt>flapping</dt><dd>yes</dd>");
 	evbuffer_add_printf(b, "</dl>\n");
-}
-
-static void
-graph_img(struct evbuffer *b, struct web *w, const struct server_conf *sc,
-    const char *period, unsigned width)
-{
-	evbuffer_add_printf(b, "<a href=\"");
-	html_url(b, w->base);
-	evbuffer_add_printf(b, "/graph/");
-	html_url(b, sc->id);
-	evbuffer_add_printf(b, ".svg?period=%s\"><img src=\"", period);
-	html_url(b, w->base);
-	evbuffer_add_printf(b, "/graph/");
-	html_url(b, sc->id);
-	evbuffer_add_printf(b, ".png?period=%s\" width=\"%u\" alt=\"latency, "
-	    "%s\" loading=\"lazy\"></a>", period, width, period);
 }
 
 /* Uptime over 1, 7, 30 and 365 days, from the archive's up series. */
@@ -139,10 +121,11 @@ page_server(struct web *w, const struct web_data *d,
 	if (w->store != NULL) {
 		evbuffer_add_printf(r->body, "<h2>latency</h2><div "
 		    "class=\"graphs\" id=\"graphs\">");
-		graph_img(r->body, w, sc, "1d", 800);
+		html_graph_img(r->body, w, "graph", sc->id, "1d", 0);
 		evbuffer_add_printf(r->body, "<div class=\"small\">");
 		for (i = 0; i < sizeof(small) / sizeof(small[0]); i++)
-			graph_img(r->body, w, sc, small[i], 400);
+			html_graph_img(r->body, w, "graph", sc->id, small[i],
+			    1);
 		evbuffer_add_printf(r->body, "</div></div>\n");
 		uptime_table(r->body, w, d, sc);
 	} else

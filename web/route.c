@@ -16,6 +16,8 @@ static int	 hexval(int);
 static int	 path_ok(const char *, char *, size_t);
 static const struct server_conf *find_server(struct web *, const char *,
 		    struct web_resp *);
+static const struct farm_conf *find_farm(struct web *, const char *,
+		    struct web_resp *);
 static int	 strip_suffix(char *, const char *);
 static void	 style(struct web_resp *);
 
@@ -104,6 +106,22 @@ find_server(struct web *w, const char *id, struct web_resp *r)
 	return NULL;
 }
 
+/* The configured farm of this name, or NULL after a 404 page. */
+static const struct farm_conf *
+find_farm(struct web *w, const char *name, struct web_resp *r)
+{
+	char	 msg[SERVER_ID_MAX + 64];
+	size_t	 i;
+
+	for (i = 0; i < w->conf->nfarms; i++)
+		if (strcmp(w->conf->farms[i]->name, name) == 0)
+			return w->conf->farms[i];
+	snprintf(msg, sizeof(msg), "No farm '%.*s' in the config.",
+	    SERVER_ID_MAX, name);
+	html_error(w, r, 404, "No such farm", msg);
+	return NULL;
+}
+
 /* Cut suffix off s; 1 when it was there. */
 static int
 strip_suffix(char *s, const char *suffix)
@@ -131,6 +149,7 @@ void
 route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 {
 	const struct server_conf	*sc;
+	const struct farm_conf		*f;
 	struct web_data			 d;
 	char				 path[WEB_PATH_MAX], arg[256];
 	char				*id;
@@ -161,7 +180,19 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 			return;
 		}
 		if ((sc = find_server(w, id, r)) != NULL)
-			graphcache_reply(w, sc, svg, q->query, q, r);
+			graphcache_reply(w, sc, NULL, svg, q->query, q, r);
+		return;
+	}
+	if (strncmp(path, "/farmgraph/", 11) == 0) {
+		id = path + 11;
+		if (!(svg = strip_suffix(id, ".svg")) &&
+		    !strip_suffix(id, ".png")) {
+			html_error(w, r, 404, "No such graph", "A farm graph "
+			    "is /farmgraph/NAME.png or /farmgraph/NAME.svg.");
+			return;
+		}
+		if ((f = find_farm(w, id, r)) != NULL)
+			graphcache_reply(w, NULL, f, svg, q->query, q, r);
 		return;
 	}
 	data_load(w, &d);
@@ -170,6 +201,9 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 	} else if (strncmp(path, "/server/", 8) == 0) {
 		if ((sc = find_server(w, path + 8, r)) != NULL)
 			page_server(w, &d, sc, r);
+	} else if (strncmp(path, "/farm/", 6) == 0) {
+		if ((f = find_farm(w, path + 6, r)) != NULL)
+			page_farm(w, &d, f, r);
 	} else if (strncmp(path, "/badge/", 7) == 0) {
 		id = path + 7;
 		if (!strip_suffix(id, ".svg"))

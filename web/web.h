@@ -95,11 +95,20 @@ void	 html_time(char *, size_t, time_t);
 void	 html_error(struct web *, struct web_resp *, int, const char *,
 	    const char *);
 const char *html_css(void);
+void	 html_graph_img(struct evbuffer *, struct web *, const char *,
+	    const char *, const char *, int);
 
 /* page_overview.c */
 void	 overview_latency(char *, size_t, double);
+void	 overview_table(struct evbuffer *, struct web *,
+	    const struct web_data *, const char *,
+	    const struct ctl_server *const *, size_t);
 void	 page_overview(struct web *, const struct web_data *, const char *,
 	    struct web_resp *);
+
+/* page_farm.c */
+void	 page_farm(struct web *, const struct web_data *,
+	    const struct farm_conf *, struct web_resp *);
 
 /* page_server.c */
 void	 page_server(struct web *, const struct web_data *,
@@ -122,8 +131,10 @@ void	 badge_svg(struct web *, const struct web_data *,
 struct graphcache *graphcache_new(size_t);
 void	 graphcache_free(struct graphcache *);
 void	 graphcache_warm(struct web *);
-void	 graphcache_reply(struct web *, const struct server_conf *, int svg,
-	    const char *query, const struct web_req *, struct web_resp *);
+void	 graphcache_reply(struct web *, const struct server_conf *,
+	    const struct farm_conf *, int svg, const char *query,
+	    const struct web_req *, struct web_resp *);
+const char **farm_ids(const struct farm_conf *, size_t *);
 
 /* serve.c */
 int	 serve_run(struct web *, const char *);
