@@ -38,3 +38,8 @@ EXTRA_DIST += t/test_conf_check.sh
 # tocsin.cgi under lighttpd and --serve, against a running probed.
 TESTS += t/test_web.sh
 EXTRA_DIST += t/test_web.sh t/web.sh
+
+# Headless Chromium on tocsin.cgi's pages: DOM asserts and screenshots.
+TESTS += t/test_web_browser.sh
+EXTRA_DIST += t/test_web_browser.sh
+CLEANFILES += t/web-screens/*.png

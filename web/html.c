@@ -12,6 +12,8 @@
 #include "util.h"
 #include "web.h"
 
+static const char *period_name(const char *);
+
 /*
  * Text for an HTML element or a quoted attribute (also SVG/XML text):
  * & < > " ' as entities, control characters other than tab and line feed
@@ -224,7 +226,12 @@ html_css(void)
 "th{font-weight:600;color:var(--mute);font-size:.85rem;border-top:0}\n"
 "td.id{overflow-wrap:anywhere}\n"
 "td.msg{color:var(--mute);overflow-wrap:anywhere;max-width:28rem}\n"
-"td.num{text-align:right;white-space:nowrap}\n"
+"th.num,td.num{text-align:right;white-space:nowrap}\n"
+"table.servers{table-layout:fixed}\n"
+".c-state{width:6.5rem}.c-since{width:5.5rem}.c-lat{width:6rem}"
+".c-checked{width:5rem}.c-msg{width:45%}\n"
+"#uptime{max-width:32rem}\n"
+"figure{margin:0}figcaption{font-size:.85rem;color:var(--mute)}\n"
 ".st{display:inline-block;min-width:5.2rem;text-align:center;"
 "padding:.05rem .4rem;border-radius:4px;color:#fff;font-weight:600;"
 "font-size:.85rem}\n"
@@ -246,7 +253,24 @@ html_css(void)
 "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--card);"
 "border:1px solid var(--line);padding:.5rem;border-radius:6px}\n"
 "@media (max-width:40rem){main{padding:.5rem}.wide{display:none}"
-"th,td{padding:.35rem .4rem}.st{min-width:0}}\n";
+"th,td{padding:.35rem .4rem}.st{min-width:0}.c-state{width:4.6rem}"
+".c-since{width:4.2rem}.c-lat{width:5rem}}\n";
+}
+
+static const char *
+period_name(const char *p)
+{
+	if (strcmp(p, "3h") == 0)
+		return "last 3 hours";
+	if (strcmp(p, "1d") == 0)
+		return "last day";
+	if (strcmp(p, "1w") == 0)
+		return "last week";
+	if (strcmp(p, "1m") == 0)
+		return "last month";
+	if (strcmp(p, "1y") == 0)
+		return "last year";
+	return p;
 }
 
 /*
@@ -260,7 +284,7 @@ html_graph_img(struct evbuffer *b, struct web *w, const char *what,
 {
 	const char	*size = small ? "&amp;size=small" : "";
 
-	evbuffer_add_printf(b, "<a href=\"");
+	evbuffer_add_printf(b, "<figure><a href=\"");
 	html_url(b, w->base);
 	evbuffer_add_printf(b, "/%s/", what);
 	html_url(b, name);
@@ -269,5 +293,6 @@ html_graph_img(struct evbuffer *b, struct web *w, const char *what,
 	evbuffer_add_printf(b, "/%s/", what);
 	html_url(b, name);
 	evbuffer_add_printf(b, ".png?period=%s%s\" alt=\"latency, %s\" "
-	    "loading=\"lazy\"></a>", period, size, period);
+	    "loading=\"lazy\"></a><figcaption>%s</figcaption></figure>",
+	    period, size, period, period_name(period));
 }

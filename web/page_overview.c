@@ -161,10 +161,12 @@ overview_table(struct evbuffer *b, struct web *w, const struct web_data *d,
 		evbuffer_add_printf(b, "</a></h2>");
 	} else
 		evbuffer_add_printf(b, "<h2>servers</h2>");
-	evbuffer_add_printf(b, "<table><thead><tr><th>state</th><th>server"
-	    "</th><th>since</th><th class=\"num\">latency</th>"
-	    "<th class=\"wide\">checked</th>%s</tr></thead><tbody>\n",
-	    w->public ? "" : "<th class=\"wide\">message</th>");
+	evbuffer_add_printf(b, "<table class=\"servers\"><thead><tr>"
+	    "<th class=\"c-state\">state</th><th class=\"c-id\">server</th>"
+	    "<th class=\"c-since\">since</th><th class=\"num c-lat\">"
+	    "latency</th><th class=\"wide c-checked\">checked</th>%s</tr>"
+	    "</thead><tbody>\n", w->public ? "" :
+	    "<th class=\"wide c-msg\">message</th>");
 	for (i = 0; i < n; i++) {
 		s = list[i];
 		sc = conf_find_server(w->conf, s->id);
