@@ -4,6 +4,11 @@
  * cache. Requests are answered one at a time on the loop: probed answers
  * a status at once, and librrd draws one graph at a time anyway.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +119,9 @@ serve_run(struct web *w, const char *addr)
 	char			 host[256], *colon;
 	unsigned long		 port;
 	char			*end;
+	struct evhttp_bound_socket *bound;
+	evutil_socket_t		 fd;
+	int			 one = 1;
 
 	if (strlen(addr) >= sizeof(host) || (colon = strrchr(addr, ':')) ==
 	    NULL) {
@@ -143,12 +151,17 @@ serve_run(struct web *w, const char *addr)
 	evhttp_set_max_body_size(http, SERVE_BODY_MAX);
 	evhttp_set_timeout(http, SERVE_TIMEOUT_S);
 	evhttp_set_gencb(http, on_request, w);
-	if (evhttp_bind_socket(http, host, (ev_uint16_t)port) == -1) {
+	if ((bound = evhttp_bind_socket_with_handle(http, host,
+	    (ev_uint16_t)port)) == NULL) {
 		fprintf(stderr, "tocsin.cgi: cannot listen on %s\n", addr);
 		evhttp_free(http);
 		event_base_free(base);
 		return 1;
 	}
+	/* Accepted sockets inherit it: no 40 ms wait for a delayed ACK
+	 * before the end of a reply (Nagle) on keep-alive connections. */
+	fd = evhttp_bound_socket_get_fd(bound);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	graphcache_warm(w);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
