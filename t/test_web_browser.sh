@@ -102,9 +102,13 @@ PYEOF
     fi
 }
 
-shot() { # shot NAME URL WxH
-    rm -f "$SHOTS/$1.png"
-    chrome --screenshot="$SHOTS/$1.png" --window-size="$3" "$2" >/dev/null
+shot() { # shot NAME URL WxH [CHROMIUM ARGS]
+    local name=$1 url=$2 size=$3
+    shift 3
+    rm -f "$SHOTS/$name.png"
+    chrome --screenshot="$SHOTS/$name.png" --window-size="$size" "$@" \
+        "$url" >/dev/null
+    set -- "$name" "$url" "$size"
     if [ -s "$SHOTS/$1.png" ]; then
         pass "screenshot $1 ($3)"
     else
@@ -144,6 +148,8 @@ dom_has public "states shown" 'len(cls("row-down")) == 2'
 
 shot overview-phone "$B/" 390,844
 shot overview-desktop "$B/" 1280,900
+shot overview-dark "$B/" 1280,900 --force-dark-mode \
+    --blink-settings=preferredColorScheme=0
 shot server-phone "$B/server/shop/web1" 390,844
 shot server-desktop "$B/server/shop/web1" 1280,1400
 shot farm-desktop "$B/farm/shop" 1280,1400

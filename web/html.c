@@ -194,7 +194,7 @@ html_css(void)
 "--link:#0550ae}\n"
 "@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;"
 "--mute:#8d96a0;--line:#30363d;--card:#161b22;--up:#3fb950;--deg:#d29922;"
-"--down:#f85149;--unk:#8b949e;--link:#58a6ff}}\n"
+"--down:#f85149;--unk:#8b949e;--link:#58a6ff}:root .st{color:#0d1117}}\n"
 "*{box-sizing:border-box}\n"
 "body{margin:0;background:var(--bg);color:var(--fg);"
 "font:15px/1.4 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}\n"

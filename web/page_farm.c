@@ -72,7 +72,7 @@ page_farm(struct web *w, const struct web_data *d, const struct farm_conf *f,
 		if ((list[n] = data_find(d, f->servers[i]->id, NULL)) != NULL)
 			n++;
 	if (list != NULL)
-		overview_table(r->body, w, d, f->name, list, n);
+		overview_table(r->body, w, d, f->name, 0, list, n);
 	free(list);
 	if (w->store != NULL) {
 		evbuffer_add_printf(r->body, "<h2>latency</h2><div "

@@ -139,19 +139,23 @@ wanted(const struct ctl_server *s, const char *state, const char *name)
 }
 
 /*
- * One table of servers under a heading: title (a farm's name, linked to
- * its page, or NULL for servers outside farms).
+ * One table of servers under a heading: farm (a farm's name, linked to
+ * its page, or NULL for servers outside farms); no heading when heading
+ * is 0.
  */
 void
 overview_table(struct evbuffer *b, struct web *w, const struct web_data *d,
-    const char *farm, const struct ctl_server *const *list, size_t n)
+    const char *farm, int heading, const struct ctl_server *const *list,
+    size_t n)
 {
 	const struct server_conf *sc;
 	const struct ctl_server	*s;
 	char			 ago[32], when[32], lat[32], until[32];
 	size_t			 i;
 
-	if (farm != NULL) {
+	if (!heading)
+		;
+	else if (farm != NULL) {
 		evbuffer_add_printf(b, "<h2>farm <a href=\"");
 		html_url(b, w->base);
 		evbuffer_add_printf(b, "/farm/");
@@ -228,7 +232,7 @@ group(struct evbuffer *b, struct web *w, const struct web_data *d,
 	for (i = 0; i < n; i++)
 		list[i] = rows[i].s;
 	overview_table(b, w, d, rows[0].farm != 0 ?
-	    w->conf->farms[rows[0].farm - 1]->name : NULL, list, n);
+	    w->conf->farms[rows[0].farm - 1]->name : NULL, 1, list, n);
 	free(list);
 }
 

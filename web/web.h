@@ -101,7 +101,7 @@ void	 html_graph_img(struct evbuffer *, struct web *, const char *,
 /* page_overview.c */
 void	 overview_latency(char *, size_t, double);
 void	 overview_table(struct evbuffer *, struct web *,
-	    const struct web_data *, const char *,
+	    const struct web_data *, const char *, int,
 	    const struct ctl_server *const *, size_t);
 void	 page_overview(struct web *, const struct web_data *, const char *,
 	    struct web_resp *);
