@@ -37,7 +37,7 @@ EXTRA_DIST += t/test_conf_check.sh
 
 # tocsin.cgi under lighttpd and --serve, against a running probed.
 TESTS += t/test_web.sh
-EXTRA_DIST += t/test_web.sh t/web.sh
+EXTRA_DIST += t/test_web.sh t/web.sh t/web-lsan.supp
 
 # Headless Chromium on tocsin.cgi's pages: DOM asserts and screenshots.
 TESTS += t/test_web_browser.sh

@@ -247,13 +247,14 @@ fi
 
 # The customers' page: --serve --public, and the CGI with TOCSIN_PUBLIC=1.
 _srv_setport PUBLIC_PORT || exit 1
-_srv_spawn public "$WEBCGI" -c "$T/probed.conf" --public \
+LSAN_OPTIONS=$WEB_LSAN ASAN_OPTIONS=$WEB_ASAN _srv_spawn public "$WEBCGI" -c "$T/probed.conf" --public \
     --serve "127.0.0.1:$PUBLIC_PORT" || exit 1
 _srv_wait public "t:$PUBLIC_PORT" || exit 1
 cat >"$T/public.lighttpd" <<LCONF
 \$HTTP["url"] =~ "^/public.cgi" {
     setenv.add-environment = ("TOCSIN_CONF" => "$T/probed.conf",
-        "TOCSIN_PUBLIC" => "1")
+        "TOCSIN_PUBLIC" => "1", "LSAN_OPTIONS" => "$WEB_LSAN",
+        "ASAN_OPTIONS" => "$WEB_ASAN")
 }
 LCONF
 servers_stop lighttpd
@@ -306,10 +307,10 @@ fi
 servers_stop serve
 servers_stop lighttpd
 if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/serve.log" \
-    "$T/lighttpd/error.log" 2>/dev/null; then
+    "$T/public.log" "$T/lighttpd/error.log" 2>/dev/null; then
     failed "sanitizer report from tocsin.cgi"
     grep -h -A20 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
-        "$T/serve.log" "$T/lighttpd/error.log" | head -40
+        "$T/serve.log" "$T/public.log" "$T/lighttpd/error.log" | head -40
 else
     pass "tocsin.cgi: no sanitizer report"
 fi

@@ -51,7 +51,7 @@ ctl ack shop/web4 "looking into it" >/dev/null || failed "ack"
 sleep 4
 start_serve "$T/probed.conf" || exit 1
 _srv_setport PUBLIC_PORT || exit 1
-_srv_spawn public "$WEBCGI" -c "$T/probed.conf" --public \
+LSAN_OPTIONS=$WEB_LSAN ASAN_OPTIONS=$WEB_ASAN _srv_spawn public "$WEBCGI" -c "$T/probed.conf" --public \
     --serve "127.0.0.1:$PUBLIC_PORT" || exit 1
 _srv_wait public "t:$PUBLIC_PORT" || exit 1
 

@@ -10,13 +10,17 @@
 #     body_has WHAT REGEX | body_lacks WHAT REGEX | hdr_has WHAT REGEX
 
 WEBCGI=${TOCSIN_WEBCGI:-${TOCSIN_BUILD:-.}/web/tocsin.cgi}
+# In a sanitizer build: librrd's graph code keeps memory for good.
+# Full stacks, so the suppressions see librrd's frames.
+WEB_LSAN="suppressions=$SERVERS_TDIR/web-lsan.supp:print_suppressions=0"
+WEB_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 
 # start_serve CONF [ARGS...]: tocsin.cgi --serve on a free port.
 start_serve() {
     local conf=$1
     shift
     _srv_setport SERVE_PORT || return 1
-    _srv_spawn serve "$WEBCGI" -c "$conf" --serve "127.0.0.1:$SERVE_PORT" \
+    LSAN_OPTIONS=$WEB_LSAN ASAN_OPTIONS=$WEB_ASAN _srv_spawn serve "$WEBCGI" -c "$conf" --serve "127.0.0.1:$SERVE_PORT" \
         "$@" || return 1
     SERVE_URL=http://127.0.0.1:$SERVE_PORT
     export SERVE_URL
@@ -38,7 +42,8 @@ server.port = $LIGHTTPD_PORT
 server.errorlog = "$d/error.log"
 server.modules = ("mod_cgi", "mod_setenv")
 cgi.assign = (".cgi" => "")
-setenv.add-environment = ("TOCSIN_CONF" => "$1")
+setenv.add-environment = ("TOCSIN_CONF" => "$1",
+    "LSAN_OPTIONS" => "$WEB_LSAN", "ASAN_OPTIONS" => "$WEB_ASAN")
 LCONF
     if [ -n "${2:-}" ]; then
         cat "$2" >>"$d/lighttpd.conf" || return 1
