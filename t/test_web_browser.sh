@@ -156,4 +156,11 @@ shot farm-desktop "$B/farm/shop" 1280,1400
 shot public-phone "http://127.0.0.1:$PUBLIC_PORT/" 390,844
 echo "# screenshots in $SHOTS"
 servers_stop public
+servers_stop serve
+if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/serve.log" \
+    "$T/public.log"; then
+    failed "sanitizer report from tocsin.cgi"
+else
+    pass "tocsin.cgi: no sanitizer report"
+fi
 finish
