@@ -245,6 +245,23 @@ else
     failed "serve: the second request did not reuse the connection"
 fi
 
+# SIGHUP makes --serve read its config again, and keep it when broken.
+cp "$T/probed.conf" "$T/probed.conf.keep"
+echo "server later http://$H:$N/health" >>"$T/probed.conf"
+expect_code "serve: a server not yet in the config" 404 "$SERVE_URL/server/later"
+kill -HUP "$(servers_pid serve)"
+sleep 0.5
+expect_code "serve: after SIGHUP the new server" 200 "$SERVE_URL/server/later"
+body_has "serve: the new server is not checked yet" 'not checked yet'
+echo "server broken nonsense://" >>"$T/probed.conf"
+kill -HUP "$(servers_pid serve)"
+sleep 0.5
+expect_code "serve: a broken config is not taken" 200 "$SERVE_URL/server/later"
+cp "$T/probed.conf.keep" "$T/probed.conf"
+kill -HUP "$(servers_pid serve)"
+sleep 0.5
+expect_code "serve: the server gone again" 404 "$SERVE_URL/server/later"
+
 # The customers' page: --serve --public, and the CGI with TOCSIN_PUBLIC=1.
 _srv_setport PUBLIC_PORT || exit 1
 LSAN_OPTIONS=$WEB_LSAN ASAN_OPTIONS=$WEB_ASAN _srv_spawn public "$WEBCGI" -c "$T/probed.conf" --public \

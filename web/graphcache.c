@@ -72,6 +72,16 @@ graphcache_new(size_t n)
 	return c;
 }
 
+/* Forget every image (the config changed). */
+void
+graphcache_clear(struct graphcache *c)
+{
+	size_t	i;
+
+	for (i = 0; c != NULL && i < c->n; i++)
+		graph_image_free(&c->e[i].img);
+}
+
 void
 graphcache_free(struct graphcache *c)
 {
@@ -245,7 +255,9 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	snprintf(r->cache, sizeof(r->cache), "public, max-age=%d",
 	    GRAPH_TTL_S);
 	r->ctype = svg ? "image/svg+xml" : "image/png";
-	if (strcmp(q->if_none_match, r->etag) == 0) {
+	/* If-None-Match may list several tags, or be "*". */
+	if (strstr(q->if_none_match, r->etag) != NULL ||
+	    strcmp(q->if_none_match, "*") == 0) {
 		r->code = 304;
 		if (sc == NULL)
 			free((void *)ids);

@@ -106,6 +106,7 @@ main(int argc, char *argv[])
 	log_init("tocsin.cgi", 1, 0);
 	if (path == NULL && (path = getenv("TOCSIN_CONF")) == NULL)
 		path = conf_default_path();
+	w.conf_path = path;
 	if ((w.conf = conf_load(path, &errors)) == NULL) {
 		fprintf(stderr, "tocsin.cgi: %s", errors != NULL ? errors :
 		    "cannot read the config\n");

@@ -19,7 +19,9 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "conf.h"
 #include "log.h"
+#include "archive.h"
 #include "web.h"
 
 #define SERVE_HEADERS_MAX	8192	/* bytes of request headers */
@@ -28,6 +30,7 @@
 
 static void	 on_request(struct evhttp_request *, void *);
 static void	 on_signal(evutil_socket_t, short, void *);
+static void	 on_hup(evutil_socket_t, short, void *);
 static void	 add_header(void *, const char *, const char *);
 static const char *method_str(enum evhttp_cmd_type);
 
@@ -107,7 +110,42 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * Serve on addr ("host:port", "[v6]:port") until SIGINT or SIGTERM.
+ * SIGHUP: read the config again; on errors keep the one running. The
+ * archive store is opened again (the state folder may have moved) and the
+ * graph cache emptied.
+ */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct web		*w = arg;
+	struct conf		*nc;
+	struct archive_store	*st = NULL;
+	char			*errors = NULL;
+
+	(void)sig;
+	(void)what;
+	if ((nc = conf_load(w->conf_path, &errors)) == NULL) {
+		log_warnx("reload: %s: kept the running config:\n%s",
+		    w->conf_path, errors != NULL ? errors : "");
+		free(errors);
+		return;
+	}
+	free(errors);
+	if (!nc->no_archives && (st = archive_store_open(nc->state_dir,
+	    nc->rrdcached)) == NULL)
+		log_warnx("reload: archives: %s", archive_error());
+	if (w->store != NULL)
+		archive_store_close(w->store);
+	conf_free(w->conf);
+	w->conf = nc;
+	w->store = st;
+	graphcache_clear(w->cache);
+	log_info("reload: %s: %zu servers", w->conf_path, nc->nservers);
+}
+
+/*
+ * Serve on addr ("host:port", "[v6]:port") until SIGINT or SIGTERM;
+ * SIGHUP reads the config again.
  * Returns the exit code.
  */
 int
@@ -115,7 +153,7 @@ serve_run(struct web *w, const char *addr)
 {
 	struct event_base	*base;
 	struct evhttp		*http;
-	struct event		*sigint, *sigterm;
+	struct event		*sigint, *sigterm, *sighup;
 	char			 host[256], *colon;
 	unsigned long		 port;
 	char			*end;
@@ -165,12 +203,15 @@ serve_run(struct web *w, const char *addr)
 	graphcache_warm(w);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	sighup = evsignal_new(base, SIGHUP, on_hup, w);
 	event_add(sigint, NULL);
 	event_add(sigterm, NULL);
+	event_add(sighup, NULL);
 	fprintf(stderr, "tocsin.cgi: serving http://%s/\n", addr);
 	event_base_dispatch(base);
 	event_free(sigint);
 	event_free(sigterm);
+	event_free(sighup);
 	evhttp_free(http);
 	event_base_free(base);
 	return 0;

@@ -32,6 +32,7 @@ struct web {
 	struct archive_store	*store;		/* NULL: archives off */
 	struct graphcache	*cache;		/* --serve only; else NULL */
 	const char		*base;		/* SCRIPT_NAME, "" in --serve */
+	const char		*conf_path;	/* to read again on SIGHUP */
 	int			 public;	/* --public: no URL, message */
 };
 
@@ -130,6 +131,7 @@ void	 badge_svg(struct web *, const struct web_data *,
 /* graphcache.c */
 struct graphcache *graphcache_new(size_t);
 void	 graphcache_free(struct graphcache *);
+void	 graphcache_clear(struct graphcache *);
 void	 graphcache_warm(struct web *);
 void	 graphcache_reply(struct web *, const struct server_conf *,
 	    const struct farm_conf *, int svg, const char *query,
