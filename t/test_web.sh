@@ -118,6 +118,21 @@ pages() {
     expect_code "$m farm graph svg" 200 "$b/farmgraph/shop.svg?period=1d&size=small"
     expect_code "$m farm graph unknown" 404 "$b/farmgraph/nosuch.png"
 
+    expect_code "$m events" 200 "$b/events"
+    body_has "$m events: web2 went down" '/server/shop/web2">shop/web2</a></td><td>unknown &rarr; down'
+    body_has "$m events: evil's message escaped" "$EVIL_ESC"
+    body_lacks "$m events: no raw script" '<script'
+    expect_code "$m events of web2" 200 "$b/events?server=shop/web2"
+    body_lacks "$m events of web2: not evil" '/server/evil"'
+    expect_code "$m events bad before" 400 "$b/events?before=x1"
+    expect_code "$m events unknown server" 404 "$b/events?server=nosuch"
+    expect_code "$m api events" 200 "$b/api/events"
+    if "$PY" -c 'import json,sys; a=json.load(open(sys.argv[1])); ids={o["id"] for o in a}; assert {"shop/web2","evil"} <= ids, ids; s=[o["seq"] for o in a]; assert s == sorted(s, reverse=True)' "$T/body"; then
+        pass "$m api events: web2 and evil, newest first"
+    else
+        failed "$m api events: $(head -c 300 "$T/body")"
+    fi
+
     expect_code "$m graph png" 200 "$b/graph/shop/web1.png?period=1d"
     hdr_has "$m graph png: type" '^Content-Type: image/png'
     hdr_has "$m graph png: cache" '^Cache-Control: public, max-age='
@@ -279,7 +294,7 @@ ln -s tocsin.cgi "$T/lighttpd/www/public.cgi"
 start_lighttpd "$T/probed.conf" "$T/public.lighttpd" || exit 1
 for b in "http://127.0.0.1:$PUBLIC_PORT" \
     "http://127.0.0.1:$LIGHTTPD_PORT/public.cgi"; do
-    for p in / /server/evil /server/shop/web2 /farm/shop; do
+    for p in / /server/evil /server/shop/web2 /farm/shop /events; do
         expect_code "public $p" 200 "$b$p"
         body_lacks "public $p: no message" 'alert|HTTP 503|expected 2xx'
         body_lacks "public $p: no URL" "127\.0\.0\.1:$N|evil\.sh"
@@ -287,7 +302,7 @@ for b in "http://127.0.0.1:$PUBLIC_PORT" \
     done
     fetch "$b/"
     body_has "public overview: states" 'row-down.*/server/shop/web2"'
-    for p in /api/status /api/server/www /metrics; do
+    for p in /api/status /api/server/www /api/events /metrics; do
         expect_code "public $p" 404 "$b$p"
     done
     expect_code "public badge" 200 "$b/badge/www.svg?show=latency"
@@ -319,6 +334,42 @@ if cmp -s "$T/body" "$T/ctl-stale.json"; then
 else
     failed "stale api differs from tocsinctl -j status"
     diff "$T/body" "$T/ctl-stale.json" | head -5
+fi
+
+# Paging: 120 events in a spool of their own, 50 a page, newest first.
+mkdir -p "$T/paged/spool"
+printf 'set state-dir %s\nserver a http://%s:%s/\nserver b http://%s:%s/\n' \
+    "$T/paged" $H $N $H $N >"$T/paged.conf"
+for i in $(seq 1 120); do
+    id=a; [ $((i % 3)) = 0 ] && id=b
+    printf '{"seq":%d,"id":"%s","time":%d,"old":"up","new":"down","message":"m%d","flapping":false,"downtime":false,"acked":false,"unreachable":false}\n' \
+        "$i" "$id" $((1700000000 + i)) "$i" >"$T/paged/spool/$(printf %020d "$i").json"
+done
+printf 'junk' >"$T/paged/spool/00000000000000000999.json"
+printf '{}' >"$T/paged/spool/notanevent.json"
+cgi_get() { # cgi_get PATH QUERY: the CGI run by hand, its output in $T/body
+    REQUEST_METHOD=GET PATH_INFO=$1 QUERY_STRING=$2 TOCSIN_CONF=$T/paged.conf \
+        "$WEBCGI" >"$T/body"
+}
+cgi_get /api/events ""
+if "$PY" -c 'import json,sys; t=open(sys.argv[1], newline="").read(); a=json.loads(t[t.index("\r\n\r\n")+4:]); assert [o["seq"] for o in a] == list(range(120, 70, -1)), [o["seq"] for o in a]' "$T/body"; then
+    pass "events: the newest 50, junk skipped"
+else
+    failed "events: first page wrong"
+fi
+cgi_get /events ""
+body_has "events: a link to older ones" 'id="older" href="[^"]*/events\?before=71"'
+cgi_get /api/events "before=71"
+if "$PY" -c 'import json,sys; t=open(sys.argv[1], newline="").read(); a=json.loads(t[t.index("\r\n\r\n")+4:]); assert [o["seq"] for o in a] == list(range(70, 20, -1))' "$T/body"; then
+    pass "events: the second page"
+else
+    failed "events: second page wrong"
+fi
+cgi_get /api/events "server=b"
+if "$PY" -c 'import json,sys; t=open(sys.argv[1], newline="").read(); a=json.loads(t[t.index("\r\n\r\n")+4:]); assert len(a) == 40 and all(o["id"] == "b" for o in a)' "$T/body"; then
+    pass "events: filtered by server"
+else
+    failed "events: filter by server wrong"
 fi
 
 servers_stop serve

@@ -128,15 +128,17 @@ html_head(struct evbuffer *b, struct web *w, const char *title, int refresh)
 	evbuffer_add_printf(b, "/style.css\"></head>\n<body><header>"
 	    "<a class=\"brand\" href=\"");
 	html_url(b, w->base);
-	evbuffer_add_printf(b, "/\">tocsin</a>");
+	evbuffer_add_printf(b, "/\">tocsin</a><nav><a href=\"");
+	html_url(b, w->base);
+	evbuffer_add_printf(b, "/events\">events</a>");
 	if (!w->public) {
-		evbuffer_add_printf(b, "<nav><a href=\"");
+		evbuffer_add_printf(b, " <a href=\"");
 		html_url(b, w->base);
 		evbuffer_add_printf(b, "/api/status\">JSON</a> <a href=\"");
 		html_url(b, w->base);
-		evbuffer_add_printf(b, "/metrics\">metrics</a></nav>");
+		evbuffer_add_printf(b, "/metrics\">metrics</a>");
 	}
-	evbuffer_add_printf(b, "</header>\n<main>");
+	evbuffer_add_printf(b, "</nav></header>\n<main>");
 }
 
 void

@@ -118,6 +118,11 @@ page_server(struct web *w, const struct web_data *d,
 	html_esc(r->body, sc->name);
 	evbuffer_add_printf(r->body, "</h1>\n");
 	facts(r->body, w, d, sc, s);
+	evbuffer_add_printf(r->body, "<p><a id=\"events-link\" href=\"");
+	html_url(r->body, w->base);
+	evbuffer_add_printf(r->body, "/events?server=");
+	html_url(r->body, sc->id);
+	evbuffer_add_printf(r->body, "\">state changes</a></p>\n");
 	if (w->store != NULL) {
 		evbuffer_add_printf(r->body, "<h2>latency</h2><div "
 		    "class=\"graphs\" id=\"graphs\">");

@@ -217,6 +217,10 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 			    "latency or uptime.");
 		else if ((sc = find_server(w, id, r)) != NULL)
 			badge_svg(w, &d, sc, have == 1 ? arg : "state", r);
+	} else if (strcmp(path, "/events") == 0) {
+		events_page(w, &d, q->query, 0, r);
+	} else if (strcmp(path, "/api/events") == 0 && !w->public) {
+		events_page(w, &d, q->query, 1, r);
 	} else if (strcmp(path, "/api/status") == 0 && !w->public) {
 		api_status(w, &d, r);
 	} else if (strncmp(path, "/api/server/", 12) == 0 && !w->public) {

@@ -120,6 +120,10 @@ void	 api_status(struct web *, const struct web_data *, struct web_resp *);
 void	 api_server(struct web *, const struct web_data *,
 	    const struct server_conf *, struct web_resp *);
 
+/* events.c */
+void	 events_page(struct web *, const struct web_data *, const char *,
+	    int, struct web_resp *);
+
 /* metrics.c */
 void	 metrics_page(struct web *, const struct web_data *,
 	    struct web_resp *);
