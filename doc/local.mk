@@ -15,3 +15,6 @@ doc/tocsin-probed.8: $(srcdir)/doc/tocsin-probed.8.in Makefile
 doc/tocsinctl.8: $(srcdir)/doc/tocsinctl.8.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) doc && \
 	$(etc_sed) $(srcdir)/doc/tocsinctl.8.in >$@.tmp && mv $@.tmp $@
+
+# tocsin.cgi(8) names no configured folder: shipped as written.
+dist_man_MANS += doc/tocsin.cgi.8

@@ -83,3 +83,12 @@ t_test_slots_SOURCES = t/test_slots.c probed/slots.c probed/slots.h
 t_test_slots_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
 t_test_slots_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS)
 t_test_slots_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(CHECK_LIBS) -lm -lpthread
+
+# tocsin.cgi under lighttpd and --serve, against a running probed.
+TESTS += t/test_web.sh
+EXTRA_DIST += t/test_web.sh t/web.sh t/web-lsan.supp
+
+# Headless Chromium on tocsin.cgi's pages: DOM asserts and screenshots.
+TESTS += t/test_web_browser.sh
+EXTRA_DIST += t/test_web_browser.sh
+CLEANFILES += t/web-screens/*.png

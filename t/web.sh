@@ -1,0 +1,102 @@
+# t/web.sh: what the web tests share: start tocsin.cgi --serve and lighttpd
+# running tocsin.cgi as a CGI, fetch pages, assert on them. Source it after
+# t/servers.sh and t/probed.sh.
+#
+#     start_serve CONF [ARGS]   # exports SERVE_PORT, SERVE_URL
+#     start_lighttpd CONF [MORE] # exports LIGHTTPD_PORT, CGI_URL; MORE is
+#                               # a file of lighttpd config to add
+#     fetch URL [CURL ARGS]     # sets CODE; body in $T/body, headers $T/hdrs
+#     expect_code WHAT CODE URL [CURL ARGS]
+#     body_has WHAT REGEX | body_lacks WHAT REGEX | hdr_has WHAT REGEX
+
+WEBCGI=${TOCSIN_WEBCGI:-${TOCSIN_BUILD:-.}/web/tocsin.cgi}
+# In a sanitizer build: librrd's graph code keeps memory for good.
+# Full stacks, so the suppressions see librrd's frames.
+WEB_LSAN="suppressions=$SERVERS_TDIR/web-lsan.supp:print_suppressions=0"
+WEB_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+
+# start_serve CONF [ARGS...]: tocsin.cgi --serve on a free port.
+start_serve() {
+    local conf=$1
+    shift
+    _srv_setport SERVE_PORT || return 1
+    LSAN_OPTIONS=$WEB_LSAN ASAN_OPTIONS=$WEB_ASAN _srv_spawn serve "$WEBCGI" -c "$conf" --serve "127.0.0.1:$SERVE_PORT" \
+        "$@" || return 1
+    SERVE_URL=http://127.0.0.1:$SERVE_PORT
+    export SERVE_URL
+    _srv_wait serve "t:$SERVE_PORT"
+}
+
+# start_lighttpd CONF [MORE]: lighttpd on a free port, running tocsin.cgi (a copy,
+# in its document root) as a CGI with TOCSIN_CONF=CONF. It runs as we do,
+# so the CGI reaches probed's socket as tocsinctl does.
+start_lighttpd() {
+    local d=$T/lighttpd
+    _srv_setport LIGHTTPD_PORT || return 1
+    mkdir -p "$d/www" || return 1
+    cp "$WEBCGI" "$d/www/tocsin.cgi" || return 1
+    cat >"$d/lighttpd.conf" <<LCONF
+server.document-root = "$d/www"
+server.bind = "127.0.0.1"
+server.port = $LIGHTTPD_PORT
+server.errorlog = "$d/error.log"
+server.modules = ("mod_cgi", "mod_setenv")
+cgi.assign = (".cgi" => "")
+setenv.add-environment = ("TOCSIN_CONF" => "$1",
+    "LSAN_OPTIONS" => "$WEB_LSAN", "ASAN_OPTIONS" => "$WEB_ASAN")
+LCONF
+    if [ -n "${2:-}" ]; then
+        cat "$2" >>"$d/lighttpd.conf" || return 1
+    fi
+    _srv_spawn lighttpd lighttpd -D -f "$d/lighttpd.conf" || return 1
+    CGI_URL=http://127.0.0.1:$LIGHTTPD_PORT/tocsin.cgi
+    export CGI_URL
+    _srv_wait lighttpd "t:$LIGHTTPD_PORT" "log:$d/error.log"
+}
+
+# fetch URL [ARGS...]: GET it; CODE gets the status.
+fetch() {
+    local url=$1
+    shift
+    CODE=$(curl -s -o "$T/body" -D "$T/hdrs" -w '%{http_code}' \
+        --max-time 20 "$@" "$url") || CODE=000
+}
+
+expect_code() {
+    local what=$1 want=$2
+    shift 2
+    fetch "$@"
+    if [ "$CODE" = "$want" ]; then
+        pass "$what: $want"
+    else
+        failed "$what: got $CODE, expected $want ($1)"
+        head -c 600 "$T/body"
+        echo
+    fi
+}
+
+body_has() {
+    if grep -qE -- "$2" "$T/body"; then
+        pass "$1"
+    else
+        failed "$1: no /$2/ in the body"
+    fi
+}
+
+body_lacks() {
+    if grep -qE -- "$2" "$T/body"; then
+        failed "$1: /$2/ in the body: $(grep -oE -- ".{0,40}$2.{0,40}" \
+            "$T/body" | head -n 1)"
+    else
+        pass "$1"
+    fi
+}
+
+hdr_has() {
+    if tr -d '\r' <"$T/hdrs" | grep -qiE -- "$2"; then
+        pass "$1"
+    else
+        failed "$1: no /$2/ in the headers"
+        cat "$T/hdrs"
+    fi
+}

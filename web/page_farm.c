@@ -1,0 +1,89 @@
+/*
+ * page_farm.c: "/farm/NAME": the members, the farm graph (every member's
+ * latency) and the farm's uptime: some member up, all members up.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "conf.h"
+#include "archive.h"
+#include "uptime.h"
+#include "web.h"
+
+static void	 farm_uptime(struct evbuffer *, struct web *,
+		    const struct web_data *, const struct farm_conf *);
+static void	 pct(struct evbuffer *, int, const struct uptime *);
+
+static void
+pct(struct evbuffer *b, int have, const struct uptime *u)
+{
+	if (have && !isnan(u->pct))
+		evbuffer_add_printf(b, "<td class=\"num\">%.3f%%</td>", u->pct);
+	else
+		evbuffer_add_printf(b, "<td class=\"num\">-</td>");
+}
+
+static void
+farm_uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
+    const struct farm_conf *f)
+{
+	struct uptime	 any[UPTIME_NSPANS], all[UPTIME_NSPANS];
+	const char	**ids;
+	size_t		  n;
+	int		  i, have;
+
+	ids = farm_ids(f, &n);
+	have = w->store != NULL && n > 0 && uptime_farm_spans(w->store, ids,
+	    n, d->now, any, all) == 0;
+	free(ids);
+	evbuffer_add_printf(b, "<h2>uptime</h2><table id=\"uptime\"><thead>"
+	    "<tr><th>period</th><th class=\"num\">some member up</th>"
+	    "<th class=\"num\">all members up</th></tr></thead><tbody>");
+	for (i = 0; i < UPTIME_NSPANS; i++) {
+		evbuffer_add_printf(b, "<tr><td>%s</td>",
+		    uptime_span_name((enum uptime_span)i));
+		pct(b, have, &any[i]);
+		pct(b, have, &all[i]);
+		evbuffer_add_printf(b, "</tr>");
+	}
+	evbuffer_add_printf(b, "</tbody></table>\n");
+}
+
+void
+page_farm(struct web *w, const struct web_data *d, const struct farm_conf *f,
+    struct web_resp *r)
+{
+	const struct ctl_server	**list;
+	size_t			  i, n;
+	static const char *const small[] = { "3h", "1w", "1m", "1y" };
+
+	r->ctype = "text/html; charset=utf-8";
+	html_head(r->body, w, f->name, WEB_REFRESH_S * 2);
+	html_status_banner(r->body, d);
+	evbuffer_add_printf(r->body, "<h1><span class=\"muted\">farm</span> ");
+	html_esc(r->body, f->name);
+	evbuffer_add_printf(r->body, "</h1>\n");
+	list = calloc(f->nservers == 0 ? 1 : f->nservers, sizeof(*list));
+	for (i = n = 0; list != NULL && i < f->nservers; i++)
+		if ((list[n] = data_find(d, f->servers[i]->id, NULL)) != NULL)
+			n++;
+	if (list != NULL)
+		overview_table(r->body, w, d, f->name, 0, list, n);
+	free(list);
+	if (w->store != NULL) {
+		evbuffer_add_printf(r->body, "<h2>latency</h2><div "
+		    "class=\"graphs\" id=\"graphs\">");
+		html_graph_img(r->body, w, "farmgraph", f->name, "1d", 0);
+		evbuffer_add_printf(r->body, "<div class=\"small\">");
+		for (i = 0; i < sizeof(small) / sizeof(small[0]); i++)
+			html_graph_img(r->body, w, "farmgraph", f->name,
+			    small[i], 1);
+		evbuffer_add_printf(r->body, "</div></div>\n");
+		farm_uptime(r->body, w, d, f);
+	}
+	html_foot(r->body);
+}

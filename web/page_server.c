@@ -1,0 +1,140 @@
+/*
+ * page_server.c: "/server/ID": the last result, the graphs (1 d large; 3 h,
+ * 1 w, 1 m, 1 y below) and the uptime table from the archive.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "conf.h"
+#include "archive.h"
+#include "uptime.h"
+#include "web.h"
+
+static const char *const small[] = { "3h", "1w", "1m", "1y" };
+
+static void	 facts(struct evbuffer *, struct web *,
+		    const struct web_data *, const struct server_conf *,
+		    const struct ctl_server *);
+static void	 uptime_table(struct evbuffer *, struct web *,
+		    const struct web_data *, const struct server_conf *);
+
+/* What probed says of the server, as a list of terms. */
+static void
+facts(struct evbuffer *b, struct web *w, const struct web_data *d,
+    const struct server_conf *sc, const struct ctl_server *s)
+{
+	char	 t1[32], t2[32], lat[32];
+
+	evbuffer_add_printf(b, "<dl class=\"kv\" id=\"facts\">");
+	if (s == NULL) {
+		evbuffer_add_printf(b, "<dt>state</dt><dd><span class=\"st "
+		    "st-unknown\">unknown</span> not checked yet</dd></dl>");
+		return;
+	}
+	html_time(t1, sizeof(t1), (time_t)s->since);
+	html_ago(t2, sizeof(t2), (time_t)s->since, d->now);
+	evbuffer_add_printf(b, "<dt>state</dt><dd><span id=\"state\" "
+	    "class=\"st st-%s\">%s</span> %s</dd><dt>since</dt><dd>%s "
+	    "<span class=\"muted\">(%s)</span></dd>", s->state, s->state,
+	    s->state_type, t1, t2);
+	html_time(t1, sizeof(t1), (time_t)s->last_check);
+	html_ago(t2, sizeof(t2), (time_t)s->last_check, d->now);
+	overview_latency(lat, sizeof(lat), s->latency_ms);
+	evbuffer_add_printf(b, "<dt>last check</dt><dd>%s <span "
+	    "class=\"muted\">(%s ago)</span></dd><dt>latency</dt><dd>%s</dd>"
+	    "<dt>kind</dt><dd>%s</dd>", t1, t2, lat,
+	    conf_kind_str(sc->kind));
+	if (!w->public) {
+		evbuffer_add_printf(b, "<dt>check</dt><dd class=\"url\">");
+		html_esc(b, sc->url);
+		evbuffer_add_printf(b, "</dd><dt>message</dt><dd id=\"message\">");
+		html_esc(b, s->message);
+		evbuffer_add_printf(b, "</dd>");
+	}
+	if (s->acked && !w->public) {
+		evbuffer_add_printf(b, "<dt>acknowledged</dt><dd>");
+		html_esc(b, s->ack_comment[0] != '\0' ? s->ack_comment : "yes");
+		evbuffer_add_printf(b, "</dd>");
+	}
+	if (s->downtime_until > d->now) {
+		html_time(t1, sizeof(t1), (time_t)s->downtime_until);
+		evbuffer_add_printf(b, "<dt>downtime</dt><dd>until %s</dd>", t1);
+	}
+	if (s->drained)
+		evbuffer_add_printf(b, "<dt>drained</dt><dd>yes</dd>");
+	if (s->flapping)
+		evbuffer_add_printf(b, "<dt>flapping</dt><dd>yes</dd>");
+	evbuffer_add_printf(b, "</dl>\n");
+}
+
+/* Uptime over 1, 7, 30 and 365 days, from the archive's up series. */
+static void
+uptime_table(struct evbuffer *b, struct web *w, const struct web_data *d,
+    const struct server_conf *sc)
+{
+	struct uptime	 u[UPTIME_NSPANS];
+	int		 i, have;
+
+	have = w->store != NULL &&
+	    uptime_server_spans(w->store, sc->id, d->now, u) == 0;
+	evbuffer_add_printf(b, "<h2>uptime</h2><table id=\"uptime\"><thead>"
+	    "<tr><th>period</th><th class=\"num\">uptime</th>"
+	    "<th class=\"num\">no data</th></tr></thead><tbody>");
+	for (i = 0; i < UPTIME_NSPANS; i++) {
+		evbuffer_add_printf(b, "<tr><td>%s</td>",
+		    uptime_span_name((enum uptime_span)i));
+		if (have && !isnan(u[i].pct))
+			evbuffer_add_printf(b, "<td class=\"num\">%.3f%%</td>"
+			    "<td class=\"num\">%.1f%%</td></tr>", u[i].pct,
+			    u[i].unknown_pct);
+		else
+			evbuffer_add_printf(b, "<td class=\"num\">-</td>"
+			    "<td class=\"num\">%s</td></tr>",
+			    have ? "100%" : "-");
+	}
+	evbuffer_add_printf(b, "</tbody></table>\n");
+}
+
+void
+page_server(struct web *w, const struct web_data *d,
+    const struct server_conf *sc, struct web_resp *r)
+{
+	const struct ctl_server	*s;
+	size_t			 i;
+
+	s = data_find(d, sc->id, NULL);
+	r->ctype = "text/html; charset=utf-8";
+	html_head(r->body, w, sc->id, WEB_REFRESH_S * 2);
+	html_status_banner(r->body, d);
+	evbuffer_add_printf(r->body, "<h1>");
+	if (sc->farm != NULL) {
+		evbuffer_add_printf(r->body, "<span class=\"muted\">");
+		html_esc(r->body, sc->farm->name);
+		evbuffer_add_printf(r->body, " /</span> ");
+	}
+	html_esc(r->body, sc->name);
+	evbuffer_add_printf(r->body, "</h1>\n");
+	facts(r->body, w, d, sc, s);
+	evbuffer_add_printf(r->body, "<p><a id=\"events-link\" href=\"");
+	html_url(r->body, w->base);
+	evbuffer_add_printf(r->body, "/events?server=");
+	html_url(r->body, sc->id);
+	evbuffer_add_printf(r->body, "\">state changes</a></p>\n");
+	if (w->store != NULL) {
+		evbuffer_add_printf(r->body, "<h2>latency</h2><div "
+		    "class=\"graphs\" id=\"graphs\">");
+		html_graph_img(r->body, w, "graph", sc->id, "1d", 0);
+		evbuffer_add_printf(r->body, "<div class=\"small\">");
+		for (i = 0; i < sizeof(small) / sizeof(small[0]); i++)
+			html_graph_img(r->body, w, "graph", sc->id, small[i],
+			    1);
+		evbuffer_add_printf(r->body, "</div></div>\n");
+		uptime_table(r->body, w, d, sc);
+	} else
+		evbuffer_add_printf(r->body, "<p class=\"muted\">Archives are "
+		    "off: no graphs or uptime.</p>");
+	html_foot(r->body);
+}

@@ -1,0 +1,218 @@
+/*
+ * serve.c: tocsin.cgi --serve ADDR:PORT, the pages on libevent's evhttp
+ * (keep-alive, bounded headers and bodies, a timeout), with the graph
+ * cache. Requests are answered one at a time on the loop: probed answers
+ * a status at once, and librrd draws one graph at a time anyway.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "conf.h"
+#include "log.h"
+#include "archive.h"
+#include "web.h"
+
+#define SERVE_HEADERS_MAX	8192	/* bytes of request headers */
+#define SERVE_BODY_MAX		4096	/* bytes of a request body */
+#define SERVE_TIMEOUT_S		30	/* an idle or slow connection */
+
+static void	 on_request(struct evhttp_request *, void *);
+static void	 on_signal(evutil_socket_t, short, void *);
+static void	 on_hup(evutil_socket_t, short, void *);
+static void	 add_header(void *, const char *, const char *);
+static const char *method_str(enum evhttp_cmd_type);
+
+static const char *
+method_str(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	}
+	return "OTHER";
+}
+
+static void
+add_header(void *arg, const char *name, const char *value)
+{
+	evhttp_add_header(arg, name, value);
+}
+
+/* One request: decode the path, route it, send the reply. */
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	struct web			*w = arg;
+	const struct evhttp_uri		*uri;
+	struct web_req			 q;
+	struct web_resp			 r;
+	const char			*p, *inm;
+	char				*path = NULL;
+	size_t				 len = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.code = 200;
+	r.ctype = "text/html; charset=utf-8";
+	if ((r.body = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	uri = evhttp_request_get_evhttp_uri(req);
+	p = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (p != NULL)
+		path = evhttp_uridecode(p, 0, &len);
+	q.method = method_str(evhttp_request_get_command(req));
+	q.query = uri != NULL && evhttp_uri_get_query(uri) != NULL ?
+	    evhttp_uri_get_query(uri) : "";
+	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "If-None-Match");
+	q.if_none_match = inm != NULL ? inm : "";
+	if (path == NULL || strlen(path) != len) {
+		q.path = "";
+		html_error(w, &r, 400, "Bad request", "The address could not "
+		    "be decoded.");
+	} else {
+		q.path = path;
+		route_request(w, &q, &r);
+	}
+	route_headers(&r, add_header, evhttp_request_get_output_headers(req));
+	evhttp_send_reply(req, r.code, route_reason(r.code),
+	    r.code == 304 ? NULL : r.body);
+	evbuffer_free(r.body);
+	free(path);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	event_base_loopexit(arg, NULL);
+}
+
+/*
+ * SIGHUP: read the config again; on errors keep the one running. The
+ * archive store is opened again (the state folder may have moved) and the
+ * graph cache emptied.
+ */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct web		*w = arg;
+	struct conf		*nc;
+	struct archive_store	*st = NULL;
+	char			*errors = NULL;
+
+	(void)sig;
+	(void)what;
+	if ((nc = conf_load(w->conf_path, &errors)) == NULL) {
+		log_warnx("reload: %s: kept the running config:\n%s",
+		    w->conf_path, errors != NULL ? errors : "");
+		free(errors);
+		return;
+	}
+	free(errors);
+	if (!nc->no_archives && (st = archive_store_open(nc->state_dir,
+	    nc->rrdcached)) == NULL)
+		log_warnx("reload: archives: %s", archive_error());
+	if (w->store != NULL)
+		archive_store_close(w->store);
+	conf_free(w->conf);
+	w->conf = nc;
+	w->store = st;
+	graphcache_clear(w->cache);
+	log_info("reload: %s: %zu servers", w->conf_path, nc->nservers);
+}
+
+/*
+ * Serve on addr ("host:port", "[v6]:port") until SIGINT or SIGTERM;
+ * SIGHUP reads the config again.
+ * Returns the exit code.
+ */
+int
+serve_run(struct web *w, const char *addr)
+{
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct event		*sigint, *sigterm, *sighup;
+	char			 host[256], *colon;
+	unsigned long		 port;
+	char			*end;
+	struct evhttp_bound_socket *bound;
+	evutil_socket_t		 fd;
+	int			 one = 1;
+
+	if (strlen(addr) >= sizeof(host) || (colon = strrchr(addr, ':')) ==
+	    NULL) {
+		fprintf(stderr, "tocsin.cgi: --serve wants ADDR:PORT\n");
+		return 2;
+	}
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] == '\0' || port > 65535) {
+		fprintf(stderr, "tocsin.cgi: --serve: bad port '%s'\n",
+		    colon + 1);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((base = event_base_new()) == NULL || (http = evhttp_new(base)) ==
+	    NULL)
+		fatalx("libevent: cannot make the HTTP server");
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH | EVHTTP_REQ_TRACE);
+	evhttp_set_max_headers_size(http, SERVE_HEADERS_MAX);
+	evhttp_set_max_body_size(http, SERVE_BODY_MAX);
+	evhttp_set_timeout(http, SERVE_TIMEOUT_S);
+	evhttp_set_gencb(http, on_request, w);
+	if ((bound = evhttp_bind_socket_with_handle(http, host,
+	    (ev_uint16_t)port)) == NULL) {
+		fprintf(stderr, "tocsin.cgi: cannot listen on %s\n", addr);
+		evhttp_free(http);
+		event_base_free(base);
+		return 1;
+	}
+	/* Accepted sockets inherit it: no 40 ms wait for a delayed ACK
+	 * before the end of a reply (Nagle) on keep-alive connections. */
+	fd = evhttp_bound_socket_get_fd(bound);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	graphcache_warm(w);
+	sigint = evsignal_new(base, SIGINT, on_signal, base);
+	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	sighup = evsignal_new(base, SIGHUP, on_hup, w);
+	event_add(sigint, NULL);
+	event_add(sigterm, NULL);
+	event_add(sighup, NULL);
+	fprintf(stderr, "tocsin.cgi: serving http://%s/\n", addr);
+	event_base_dispatch(base);
+	event_free(sigint);
+	event_free(sigterm);
+	event_free(sighup);
+	evhttp_free(http);
+	event_base_free(base);
+	return 0;
+}

@@ -1,0 +1,148 @@
+/*
+ * web.h: tocsin.cgi, the status page. One request in (struct web_req),
+ * one reply out (struct web_resp), the same in CGI mode (main.c) and on
+ * evhttp (serve.c); what is known of the servers in struct web_data.
+ */
+#ifndef TOCSIN_WEB_H
+#define TOCSIN_WEB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "conf.h"
+#include "ctlclient.h"
+
+#define WEB_PATH_MAX	1024	/* bytes of a path we look at */
+#define WEB_QUERY_MAX	1024	/* bytes of a query string */
+#define WEB_REFRESH_S	30	/* the pages' meta refresh */
+#define WEB_CSP		"default-src 'none'; img-src 'self' data:; " \
+			"style-src 'self'; base-uri 'none'; " \
+			"form-action 'self'; frame-ancestors 'none'"
+
+struct archive_store;
+struct graphcache;
+
+/* What the program was started with; lives as long as it runs. */
+struct web {
+	struct conf		*conf;
+	struct archive_store	*store;		/* NULL: archives off */
+	struct graphcache	*cache;		/* --serve only; else NULL */
+	const char		*base;		/* SCRIPT_NAME, "" in --serve */
+	const char		*conf_path;	/* to read again on SIGHUP */
+	int			 public;	/* --public: no URL, message */
+};
+
+/* One request; strings never NULL. path is already %-decoded. */
+struct web_req {
+	const char	*method;
+	const char	*path;
+	const char	*query;		/* raw, without '?' */
+	const char	*if_none_match;
+};
+
+/* One reply. body is an evbuffer the caller made; headers are fixed. */
+struct web_resp {
+	int		 code;
+	const char	*ctype;
+	char		 etag[80];	/* "" none; with its quotes */
+	char		 cache[64];	/* Cache-Control; "" = no-store */
+	char		 allow[32];	/* Allow, for 405; "" none */
+	struct evbuffer	*body;
+};
+
+/*
+ * What is known of the servers at this request: from probed ("live") or
+ * from the state file probed left. objs[i] is the JSON object `tocsinctl
+ * -j status` prints for servers[i].
+ */
+struct web_data {
+	struct ctl_server	*servers;
+	size_t			 n;
+	json_t			*objs;		/* array, same order */
+	json_t			*stats;		/* probed's stats, or NULL */
+	int			 live;
+	int64_t			 written;	/* state file, Unix s */
+	char			 why[256];	/* why not live */
+	time_t			 now;
+};
+
+/* route.c */
+void	 route_request(struct web *, const struct web_req *,
+	    struct web_resp *);
+int	 route_query(const char *, const char *, char *, size_t);
+const char *route_reason(int);
+void	 route_headers(const struct web_resp *,
+	    void (*)(void *, const char *, const char *), void *);
+
+/* data.c */
+int	 data_load(struct web *, struct web_data *);
+void	 data_free(struct web_data *);
+const struct ctl_server *data_find(const struct web_data *, const char *,
+	    json_t **);
+int	 data_severity(const char *);
+
+/* html.c */
+void	 html_esc(struct evbuffer *, const char *);
+void	 html_url(struct evbuffer *, const char *);
+void	 html_head(struct evbuffer *, struct web *, const char *, int);
+void	 html_foot(struct evbuffer *);
+void	 html_status_banner(struct evbuffer *, const struct web_data *);
+void	 html_ago(char *, size_t, time_t, time_t);
+void	 html_time(char *, size_t, time_t);
+void	 html_error(struct web *, struct web_resp *, int, const char *,
+	    const char *);
+const char *html_css(void);
+void	 html_graph_img(struct evbuffer *, struct web *, const char *,
+	    const char *, const char *, int);
+
+/* page_overview.c */
+void	 overview_latency(char *, size_t, double);
+void	 overview_table(struct evbuffer *, struct web *,
+	    const struct web_data *, const char *, int,
+	    const struct ctl_server *const *, size_t);
+void	 page_overview(struct web *, const struct web_data *, const char *,
+	    struct web_resp *);
+
+/* page_farm.c */
+void	 page_farm(struct web *, const struct web_data *,
+	    const struct farm_conf *, struct web_resp *);
+
+/* page_server.c */
+void	 page_server(struct web *, const struct web_data *,
+	    const struct server_conf *, struct web_resp *);
+
+/* api.c */
+void	 api_status(struct web *, const struct web_data *, struct web_resp *);
+void	 api_server(struct web *, const struct web_data *,
+	    const struct server_conf *, struct web_resp *);
+
+/* events.c */
+void	 events_page(struct web *, const struct web_data *, const char *,
+	    int, struct web_resp *);
+
+/* metrics.c */
+void	 metrics_page(struct web *, const struct web_data *,
+	    struct web_resp *);
+
+/* badge.c */
+void	 badge_svg(struct web *, const struct web_data *,
+	    const struct server_conf *, const char *, struct web_resp *);
+
+/* graphcache.c */
+struct graphcache *graphcache_new(size_t);
+void	 graphcache_free(struct graphcache *);
+void	 graphcache_clear(struct graphcache *);
+void	 graphcache_warm(struct web *);
+void	 graphcache_reply(struct web *, const struct server_conf *,
+	    const struct farm_conf *, int svg, const char *query,
+	    const struct web_req *, struct web_resp *);
+const char **farm_ids(const struct farm_conf *, size_t *);
+
+/* serve.c */
+int	 serve_run(struct web *, const char *);
+
+#endif
