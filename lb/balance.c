@@ -21,8 +21,7 @@
 static size_t	candidates(struct farm *, struct backend **tried, size_t,
 		    struct backend **out, int64_t now);
 static struct backend *pick_fastest(struct backend **, size_t, int64_t);
-static struct backend *pick_leastconn(struct farm *, struct backend **,
-		    size_t);
+static struct backend *pick_leastconn(struct backend **, size_t);
 static struct backend *pick_roundrobin(struct backend **, size_t);
 static struct backend *pick_source(struct backend **, size_t,
 		    const struct sockaddr *);
@@ -74,24 +73,25 @@ pick_fastest(struct backend **c, size_t n, int64_t now)
 	    c[a] : c[b];
 }
 
-/* Fewest sessions per weight; ties go round the farm. */
+/* Fewest sessions per weight; members tied on it share by smooth
+ * weighted round robin (so an idle farm still spreads by weight). */
 static struct backend *
-pick_leastconn(struct farm *f, struct backend **c, size_t n)
+pick_leastconn(struct backend **c, size_t n)
 {
-	struct backend	*best = NULL;
-	double		 load, bestload = 0;
-	size_t		 i, k;
+	struct backend	*tied[CAND_MAX];
+	double		 load, best = 0;
+	size_t		 i, ntied = 0;
 
-	f->rr_next++;
-	for (k = 0; k < n; k++) {
-		i = (k + f->rr_next) % n;
-		load = (double)(c[i]->inflight + 1) / backend_weight(c[i]);
-		if (best == NULL || load < bestload) {
-			best = c[i];
-			bestload = load;
+	for (i = 0; i < n; i++) {
+		load = (double)c[i]->inflight / backend_weight(c[i]);
+		if (ntied == 0 || load < best) {
+			ntied = 0;
+			best = load;
 		}
+		if (load == best)
+			tied[ntied++] = c[i];
 	}
-	return best;
+	return pick_roundrobin(tied, ntied);
 }
 
 /* Smooth weighted round robin: each turn every candidate gains its
@@ -199,7 +199,7 @@ balance_pick(struct farm *f, const struct sockaddr *sa, socklen_t salen,
 		return NULL;
 	switch (f->algo) {
 	case BALANCE_LEASTCONN:
-		return pick_leastconn(f, c, n);
+		return pick_leastconn(c, n);
 	case BALANCE_ROUNDROBIN:
 		return pick_roundrobin(c, n);
 	case BALANCE_SOURCE:

@@ -68,7 +68,6 @@ struct farm {
 	struct backend	**be;
 	size_t		 nbe;
 	int		 refs;
-	unsigned	 rr_next;	/* leastconn's tie breaker */
 };
 
 struct lb {

@@ -38,3 +38,7 @@ EXTRA_DIST += t/test_ctlsock.sh
 # tocsin-probed -t on configs that must be refused or warned about.
 TESTS += t/test_conf_check.sh
 EXTRA_DIST += t/test_conf_check.sh
+
+# tocsin-lb in tcp mode before three nginx, probed watching them.
+TESTS += t/test_lb.sh
+EXTRA_DIST += t/test_lb.sh t/lbclient.py t/servers/nginx_lb.conf

@@ -1,0 +1,291 @@
+#!/bin/bash
+# t/test_lb.sh: tocsin-lb (tcp mode) in front of three real nginx backends
+# on 127.0.0.1, tocsin-probed watching them through the same config: each
+# algorithm spreads as it should, a backend killed under load costs no
+# request, one probed marks down or one drained gets no new connection
+# within 1 s, all down closes, SIGHUP under load drops nothing, probed
+# gone keeps its last word.
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+
+LB=${TOCSIN_LB:-${TOCSIN_BUILD:-.}/lb/tocsin-lb}
+LBCLIENT="$PY $SERVERS_TDIR/lbclient.py"
+LB_PID=
+
+# start_lb_backends N: nginx lb_b1..lb_bN, each on LB_Bi_PORT (kept when
+# set, so a stopped one comes back on its port), answering its name.
+start_lb_backends() {
+    local i d
+    for i in $(seq 1 "$1"); do
+        d=$T/lb_b$i
+        _srv_setport "LB_B${i}_PORT" || return 1
+        mkdir -p "$d/tmp" || return 1
+        _srv_fill nginx_lb.conf "$d/nginx.conf" DIR="$d" NAME="b$i" \
+            PORT="$(eval echo "\$LB_B${i}_PORT")" || return 1
+        touch "$d/access.log"
+        _srv_chown "$d"
+        _srv_spawn "lb_b$i" $SERVERS_ASUSER nginx -p "$d" -c nginx.conf \
+            -e "$d/error.log" || return 1
+        _srv_wait "lb_b$i" "t:$(eval echo "\$LB_B${i}_PORT")" \
+            "log:$d/error.log" || return 1
+    done
+}
+
+# hits I: requests backend I has logged.
+hits() {
+    wc -l <"$T/lb_b$1/access.log"
+}
+
+lb_start() {
+    : >>"$T/lb.log"
+    "$LB" -f -d -c "$1" >>"$T/lb.log" 2>&1 &
+    LB_PID=$!
+    local i=0
+    while [ $i -lt 100 ]; do
+        grep -q "started:" "$T/lb.log" && return 0
+        kill -0 "$LB_PID" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "tocsin-lb did not start; its log:" >&2
+    cat "$T/lb.log" >&2
+    return 1
+}
+
+lb_stop() {
+    [ -n "$LB_PID" ] || return 0
+    kill -TERM "$LB_PID" 2>/dev/null
+    local i=0
+    while kill -0 "$LB_PID" 2>/dev/null && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if kill -0 "$LB_PID" 2>/dev/null; then
+        failed "tocsin-lb did not exit within 10 s of SIGTERM"
+        kill -KILL "$LB_PID" 2>/dev/null
+    fi
+    wait "$LB_PID" 2>/dev/null
+    LB_PID=
+    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
+        "$T/lb.log"; then
+        failed "sanitizer report in tocsin-lb's log"
+        grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
+            "$T/lb.log" | head -60
+    else
+        pass "tocsin-lb exited cleanly"
+    fi
+}
+trap 'lb_stop >/dev/null; servers_stop_all' EXIT
+
+# jq_ JSON EXPR: a Python expression on the parsed JSON as d.
+jq_() {
+    "$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# check DESC JSON EXPR: pass when EXPR (on d) is True.
+check() {
+    local v
+    v=$(jq_ "$2" "$3" 2>&1)
+    if [ "$v" = True ]; then
+        pass "$1"
+    else
+        failed "$1: $3 is '$v' on $2"
+    fi
+}
+
+start_lb_backends 3 || exit 1
+RR=$(servers_port) LC=$(servers_port) SRC=$(servers_port)
+RND=$(servers_port) FAST=$(servers_port)
+B1=$LB_B1_PORT B2=$LB_B2_PORT B3=$LB_B3_PORT
+H=127.0.0.1
+
+# farm NAME ALGO PORT [W1 W2 W3]
+farm() {
+    cat <<F
+farm $1 {
+    balance $2
+    listen $H:$3 tcp
+    server b1 http://$H:$B1/health weight ${4:-1}
+    server b2 http://$H:$B2/health weight ${5:-1}
+    server b3 http://$H:$B3/health weight ${6:-1}
+}
+F
+}
+write_conf() {
+    {
+        cat <<CONF
+set state-dir $T/state
+set interval 1s
+set timeout 1s
+set retries 1
+set retry-interval 1s
+CONF
+        farm rr roundrobin "$RR" 1 2 1
+        farm lc leastconn "$LC"
+        farm src source "$SRC"
+        farm rnd random "$RND" 2 1 1
+        farm fast fastest "$FAST" "$@"
+    } >"$T/lb.conf"
+}
+write_conf
+
+# --- flags ---------------------------------------------------------------
+if out=$("$LB" -t -c "$T/lb.conf" 2>&1) && [ "${out#config ok}" != "$out" ]
+then pass "-t: $out"; else failed "-t: $out"; fi
+if "$LB" --version | grep -q '^tocsin-lb '; then pass "--version"
+else failed "--version"; fi
+if "$LB" --help | grep -q 'usage: tocsin-lb'; then pass "--help"
+else failed "--help"; fi
+sed 's/listen \(.*\) tcp/listen \1 http/' "$T/lb.conf" >"$T/http.conf"
+if out=$("$LB" -t -c "$T/http.conf" 2>&1); then
+    failed "-t takes listen http before it works"
+else
+    pass "-t refuses listen http for now: $out"
+fi
+
+probed_start "$T/lb.conf" || exit 1
+lb_start "$T/lb.conf" || exit 1
+for f in rr lc src rnd fast; do
+    for b in b1 b2 b3; do wait_field "$f/$b" state up 15; done
+done
+assert_field fast/b3 state up
+
+# --- algorithms ----------------------------------------------------------
+r=$($LBCLIENT "$RR" 400 1)
+check "roundrobin 1:2:1 over 400 sequential requests is 100/200/100" "$r" \
+    'd["failed"] == 0 and d["by"] == {"b1": 100, "b2": 200, "b3": 100}'
+
+r=$($LBCLIENT "$RND" 3000 4)
+check "random 2:1:1 over 3000 requests within 20 % of its share" "$r" \
+    'd["failed"] == 0 and 1200 <= d["by"]["b1"] <= 1800 and 600 <= d["by"]["b2"] <= 900 and 600 <= d["by"]["b3"] <= 900'
+
+# leastconn: two clients held open take two members; the third gets all.
+exec 7<>/dev/tcp/$H/"$LC" 8<>/dev/tcp/$H/"$LC"
+sleep 0.3
+r=$($LBCLIENT "$LC" 30 1)
+check "leastconn: with two members busy, 30 requests go to the third" \
+    "$r" 'd["failed"] == 0 and sorted(d["by"].values()) == [30]'
+exec 7>&- 8>&-
+sleep 0.3
+r=$($LBCLIENT "$LC" 3000 16)
+check "leastconn, 16 at once: each member within 30 % of 1000" "$r" \
+    'd["failed"] == 0 and len(d["by"]) == 3 and min(d["by"].values()) >= 700 and max(d["by"].values()) <= 1300'
+
+# source: each client address sticks to one member; addresses spread.
+map=""
+for i in $(seq 1 12); do
+    r=$($LBCLIENT "$SRC" 10 1 --source 127.0.0.$i)
+    map="$map $(jq_ "$r" '",".join(sorted(d["by"])) if d["failed"] == 0 and sum(d["by"].values()) == 10 else "bad"')"
+done
+if ! printf '%s\n' $map | grep -qv '^b[123]$'; then
+    pass "source: each of 12 addresses always on one member ($map)"
+else
+    failed "source: an address moved or failed ($map)"
+fi
+if [ "$(printf '%s\n' $map | sort -u | wc -l)" -ge 2 ]; then
+    pass "source: 12 addresses use more than one member"
+else
+    failed "source: 12 addresses all on one member ($map)"
+fi
+
+# fastest, identical backends: no herding (each ≥ half its share).
+r=$($LBCLIENT "$FAST" 3000 16)
+check "fastest: 3000 requests, 16 at once, each member ≥ 500" "$r" \
+    'd["failed"] == 0 and len(d["by"]) == 3 and min(d["by"].values()) >= 500'
+
+# --- a backend killed under load -----------------------------------------
+$LBCLIENT "$FAST" 4000 16 --duration 60 >"$T/kill.json" &
+cpid=$!
+sleep 0.7
+servers_stop lb_b3 KILL
+wait "$cpid"
+r=$(cat "$T/kill.json")
+check "b3 killed (SIGKILL) under load: 4000 requests, 0 failed" "$r" \
+    'd["failed"] == 0 and d["ok"] == 4000'
+check "b3 had taken some before it died" "$r" 'd["by"].get("b3", 0) > 0'
+expect_state fast/b3 down 10
+r=$($LBCLIENT "$FAST" 300 8)
+check "b3 down: 300 requests, 0 failed, none to b3" "$r" \
+    'd["failed"] == 0 and "b3" not in d["by"]'
+start_lb_backends 3 || exit 1
+expect_state fast/b3 up 10
+r=$($LBCLIENT "$RR" 400 1)
+check "b3 back: it takes traffic again" "$r" \
+    'd["failed"] == 0 and d["by"].get("b3", 0) > 0'
+
+# --- probed says down: no new connection within 1 s ----------------------
+touch "$T/lb_b2/down"
+expect_state rr/b2 down 10
+sleep 1
+n0=$(hits 2)
+r=$($LBCLIENT "$RR" 300 4)
+n1=$(hits 2)
+check "b2 down by probed: 300 requests, 0 failed" "$r" 'd["failed"] == 0'
+if [ "$n0" = "$n1" ]; then pass "b2 down by probed: no new connection"
+else failed "b2 down by probed still got $((n1 - n0)) requests"; fi
+rm -f "$T/lb_b2/down"
+expect_state rr/b2 up 10
+r=$($LBCLIENT "$RR" 400 1)
+check "b2 up again: roundrobin back to 100/200/100" "$r" \
+    'd["by"] == {"b1": 100, "b2": 200, "b3": 100}'
+
+# --- drain ---------------------------------------------------------------
+if ctl drain lc/b1 >/dev/null; then pass "tocsinctl drain lc/b1"
+else failed "tocsinctl drain lc/b1"; fi
+sleep 1
+n0=$(hits 1)
+r=$($LBCLIENT "$LC" 300 4)
+n1=$(hits 1)
+check "lc/b1 drained: 300 requests, 0 failed" "$r" 'd["failed"] == 0'
+if [ "$n0" = "$n1" ]; then pass "drained lc/b1 gets no new connection"
+else failed "drained lc/b1 still got $((n1 - n0)) requests"; fi
+ctl enable lc/b1 >/dev/null
+sleep 1
+r=$($LBCLIENT "$LC" 300 4)
+check "lc/b1 enabled: it takes traffic again" "$r" \
+    'd["by"].get("b1", 0) >= 50'
+
+# --- SIGHUP under load ---------------------------------------------------
+$LBCLIENT "$FAST" 3000 8 >"$T/reload.json" &
+cpid=$!
+for w in 2 3 1; do
+    sleep 0.3
+    write_conf "$w" 1 1
+    kill -HUP "$LB_PID"
+done
+wait "$cpid"
+r=$(cat "$T/reload.json")
+check "3 reloads under load: 3000 requests, 0 failed" "$r" \
+    'd["failed"] == 0 and d["ok"] == 3000'
+if [ "$(grep -c 'reloaded:' "$T/lb.log")" -ge 3 ]; then
+    pass "3 reloads logged"
+else
+    failed "reloads not logged"
+fi
+
+# --- everything down: clients are closed ---------------------------------
+touch "$T/lb_b1/down" "$T/lb_b2/down" "$T/lb_b3/down"
+for b in b1 b2 b3; do wait_field "rr/$b" state down 10; done
+r=$($LBCLIENT "$RR" 5 1 --timeout 2)
+check "all down: each client closed at once (5 of 5 fail fast)" "$r" \
+    'd["failed"] == 5 and all(k.startswith(("ValueError", "ConnectionReset")) for k in d["errors"])'
+
+# --- probed gone: its last word stays ------------------------------------
+rm -f "$T/lb_b1/down" "$T/lb_b3/down"
+for b in b1 b3; do wait_field "rr/$b" state up 10; done
+probed_stop
+sleep 1.5
+r=$($LBCLIENT "$RR" 300 4)
+check "probed gone: b2 (its last word: down) still gets nothing" "$r" \
+    'd["failed"] == 0 and "b2" not in d["by"] and len(d["by"]) == 2'
+if grep -q "keeping its last word" "$T/lb.log"; then
+    pass "tocsin-lb logs that probed is gone"
+else
+    failed "no word in tocsin-lb's log about probed being gone"
+fi
+
+lb_stop
+echo "$npass passed, $nfail failed"
+[ "$nfail" -eq 0 ]
