@@ -53,6 +53,7 @@ struct session {
 	int		 cfd, sfd;
 	struct event	*cr, *cw, *sr, *sw, *idle;
 	int64_t		 t_start;	/* mono_us the member's connect began */
+	int64_t		 t_sent;	/* mono_us the first bytes went; 0 */
 	int64_t		 last;		/* mono_us of the last byte moved */
 	int		 answered;	/* the member sent a byte */
 	int		 buffered;	/* c2s goes through replay, not splice */
@@ -173,6 +174,7 @@ start_connect(struct session *s)
 		s->state = S_CONNECTING;
 		s->answered = 0;
 		s->t_start = mono_us();
+		s->t_sent = 0;
 		s->sfd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		if (s->sfd == -1) {
@@ -257,6 +259,8 @@ flush_replay(struct session *s)
 		if (n == -1)
 			return -1;
 		s->rsent += n;
+		if (s->t_sent == 0)
+			s->t_sent = mono_us();
 	}
 	if (s->c_eof && !s->c2s.shut) {
 		shutdown(s->sfd, SHUT_WR);
@@ -292,14 +296,17 @@ start_splice(struct session *s)
 	return pump(s, &s->c2s);
 }
 
-/* The member's first byte: its time to answer feeds the EWMA. */
+/* The member's first byte: its time to answer (from the client's first
+ * bytes sent, or from the connect when the member speaks first) feeds the
+ * EWMA. */
 static void
 on_answered(struct session *s)
 {
 	int64_t	 now = mono_us();
 
 	s->answered = 1;
-	backend_sample(s->be, (double)(now - s->t_start) / 1000.0, now);
+	backend_sample(s->be, (double)(now - (s->t_sent != 0 ? s->t_sent :
+	    s->t_start)) / 1000.0, now);
 	if (s->buffered && s->rsent == s->rlen && start_splice(s) == -1)
 		s->answered = -1;
 }
