@@ -117,6 +117,11 @@ void		 proxy_tcp_accept(struct lb *, struct farm *, int fd,
 		    const struct sockaddr *, socklen_t);
 size_t		 proxy_tcp_sessions(void);
 
+/* proxy_http.c */
+void		 proxy_http_accept(struct lb *, struct farm *, int fd,
+		    const struct sockaddr *, socklen_t);
+void		 proxy_http_shutdown(void);
+
 /* health.c */
 struct health	*health_start(struct lb *, const char *sockpath);
 void		 health_set_path(struct health *, const char *sockpath);

@@ -180,8 +180,12 @@ on_accept(evutil_socket_t fd, short what, void *arg)
 				log_warn("listen %s: accept", l->addr);
 			return;
 		}
-		proxy_tcp_accept(l->lb, l->farm, c, (struct sockaddr *)&ss,
-		    len);
+		if (l->http)
+			proxy_http_accept(l->lb, l->farm, c,
+			    (struct sockaddr *)&ss, len);
+		else
+			proxy_tcp_accept(l->lb, l->farm, c,
+			    (struct sockaddr *)&ss, len);
 	}
 }
 

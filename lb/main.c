@@ -32,27 +32,17 @@ static void	raise_nofile(void);
 static struct conf *load(const char *path, int quiet);
 
 /*
- * What tocsin-lb needs beyond the config language: HTTP mode and persist
- * are not there yet, so a farm asking for them is refused rather than
- * served otherwise. Returns 0, or -1 with err (FILE:LINE: ...).
+ * What tocsin-lb needs beyond the config language: persist is not there
+ * yet, so a farm asking for it is refused rather than served otherwise. Returns 0, or -1 with err (FILE:LINE: ...).
  */
 static int
 lb_check(const struct conf *c, char *err, size_t errlen)
 {
 	const struct farm_conf	*f;
-	size_t			 i, j;
+	size_t			 i;
 
 	for (i = 0; i < c->nfarms; i++) {
 		f = c->farms[i];
-		for (j = 0; j < f->nlistens; j++)
-			if (f->listens[j].http) {
-				snprintf(err, errlen, "%s:%d: farm %s: listen "
-				    "%s http: tocsin-lb relays tcp only so "
-				    "far; write 'listen %s tcp'", f->file,
-				    f->line, f->name, f->listens[j].addr,
-				    f->listens[j].addr);
-				return -1;
-			}
 		if (f->nlistens > 0 && f->persist > 0) {
 			snprintf(err, errlen, "%s:%d: farm %s: persist is not "
 			    "supported by tocsin-lb yet", f->file, f->line,
@@ -282,6 +272,7 @@ main(int argc, char **argv)
 	    lb.nls);
 	event_base_dispatch(lb.base);
 	health_stop(lb.health);
+	proxy_http_shutdown();
 	for (i = 0; i < lb.nls; i++)
 		listener_close(lb.ls[i]);
 	free(lb.ls);
