@@ -18,7 +18,7 @@ struct event_base;
 
 #define LB_CONNECT_TIMEOUT_MS	3000	/* a server's connect, at most */
 #define LB_IDLE_TIMEOUT_MS	60000	/* a session with no byte either way */
-#define LB_EWMA_TAU_MS		2000	/* EWMA time constant; also its decay */
+#define LB_EWMA_TAU_MS		1000	/* EWMA time constant; also its decay */
 #define LB_ERROR_PENALTY_MS	1000	/* what an error counts as */
 #define LB_SUSPECT_MS		10000	/* a passive mark lasts, at most */
 #define LB_REPLAY_MAX		16384	/* client bytes kept for a retry */

@@ -33,7 +33,8 @@ static struct conf *load(const char *path, int quiet);
 
 /*
  * What tocsin-lb needs beyond the config language: persist is not there
- * yet, so a farm asking for it is refused rather than served otherwise. Returns 0, or -1 with err (FILE:LINE: ...).
+ * yet, so a farm asking for it is refused rather than served otherwise.
+ * Returns 0, or -1 with err (FILE:LINE: ...).
  */
 static int
 lb_check(const struct conf *c, char *err, size_t errlen)

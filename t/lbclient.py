@@ -2,13 +2,16 @@
 """t/lbclient.py: a bounded HTTP/1.0 client for tocsin-lb's tests.
 
     lbclient.py PORT COUNT CONCURRENCY [--timeout S] [--source IP]
-                [--duration S]
+                [--duration S] [--keepalive]
 
-Sends COUNT requests (one connection each) to 127.0.0.1:PORT from
+Sends COUNT requests (one connection each, or with --keepalive HTTP/1.1
+on one connection a thread, opened again after a failure) to
+127.0.0.1:PORT from
 CONCURRENCY threads, each with a TIMEOUT (default 5 s), and stops after
 DURATION seconds (default 60) whatever is left. Prints one JSON object:
 {"ok": N, "failed": N, "by": {"b1": N, ...}, "errors": {"why": N}}.
 """
+import http.client
 import json
 import socket
 import sys
@@ -38,13 +41,42 @@ def one(port, timeout, source):
     return body.decode().strip()
 
 
+class KeepAlive:
+    """One thread's HTTP/1.1 connection, kept between requests."""
+
+    def __init__(self, port, timeout, source):
+        self.port, self.timeout, self.source = port, timeout, source
+        self.conn = None
+
+    def one(self):
+        if self.conn is None:
+            src = (self.source, 0) if self.source else None
+            self.conn = http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=self.timeout,
+                source_address=src)
+        try:
+            self.conn.request("GET", "/", headers={"Host": "lb.test"})
+            r = self.conn.getresponse()
+            body = r.read()
+        except Exception:
+            self.conn.close()
+            self.conn = None
+            raise
+        if r.status != 200:
+            raise ValueError("status %d" % r.status)
+        return body.decode().strip()
+
+
 def main():
     args = sys.argv[1:]
     opts = {"--timeout": "5", "--source": "", "--duration": "60"}
+    keepalive = False
     pos = []
     while args:
         a = args.pop(0)
-        if a in opts:
+        if a == "--keepalive":
+            keepalive = True
+        elif a in opts:
             opts[a] = args.pop(0)
         else:
             pos.append(a)
@@ -56,13 +88,17 @@ def main():
     left = [count]
 
     def worker():
+        ka = KeepAlive(port, timeout, opts["--source"]) if keepalive else None
         while True:
             with lock:
                 if left[0] == 0 or time.monotonic() > deadline:
                     return
                 left[0] -= 1
             try:
-                name = one(port, timeout, opts["--source"])
+                if ka is not None:
+                    name = ka.one()
+                else:
+                    name = one(port, timeout, opts["--source"])
                 with lock:
                     res["ok"] += 1
                     res["by"][name] = res["by"].get(name, 0) + 1

@@ -42,3 +42,5 @@ EXTRA_DIST += t/test_conf_check.sh
 # tocsin-lb in tcp mode before three nginx, probed watching them.
 TESTS += t/test_lb.sh
 EXTRA_DIST += t/test_lb.sh t/lbclient.py t/servers/nginx_lb.conf
+TESTS += t/test_lb_http.sh
+EXTRA_DIST += t/test_lb_http.sh t/lb.sh
