@@ -232,6 +232,15 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 	f->name = xstrdup(fc->name);
 	f->algo = fc->balance;
 	f->refs = 1;
+	f->persist_ms = fc->persist;
+	if (f->persist_ms > 0) {
+		for (i = 0; i < nold; i++)
+			if (strcmp(old[i]->name, fc->name) == 0 &&
+			    old[i]->persist != NULL)
+				break;
+		f->persist = persist_new(i < nold ? old[i]->persist :
+		    NULL);
+	}
 	f->be = xcalloc(fc->nservers == 0 ? 1 : fc->nservers, sizeof(*f->be));
 	for (i = 0; i < fc->nservers; i++) {
 		if ((b = backend_new(fc->servers[i], err, errlen)) == NULL) {
@@ -264,6 +273,7 @@ farm_unref(struct farm *f)
 		return;
 	for (i = 0; i < f->nbe; i++)
 		backend_unref(f->be[i]);
+	persist_unref(f->persist);
 	free(f->be);
 	free(f->name);
 	free(f);

@@ -59,6 +59,7 @@ struct backend {
 };
 
 struct listener;
+struct persist;
 
 /* A farm that has at least one listen line. Referenced by main and each
  * session, so a reload can replace it while sessions finish. */
@@ -68,6 +69,8 @@ struct farm {
 	struct backend	**be;
 	size_t		 nbe;
 	int		 refs;
+	uint64_t	 persist_ms;	/* 0 = none */
+	struct persist	*persist;	/* tcp clients' members; or NULL */
 };
 
 struct lb {
@@ -116,6 +119,16 @@ const char	*listener_addr(const struct listener *);
 void		 proxy_tcp_accept(struct lb *, struct farm *, int fd,
 		    const struct sockaddr *, socklen_t);
 size_t		 proxy_tcp_sessions(void);
+
+/* persist.c */
+uint64_t	 persist_key(const char *id);
+struct persist	*persist_new(struct persist *old);
+void		 persist_unref(struct persist *);
+struct backend	*persist_lookup(struct persist *, struct farm *,
+		    const struct sockaddr *, uint64_t ttl_ms);
+void		 persist_note(struct persist *, const struct sockaddr *,
+		    const struct backend *);
+struct backend	*persist_by_key(struct farm *, uint64_t key);
 
 /* proxy_http.c */
 void		 proxy_http_accept(struct lb *, struct farm *, int fd,

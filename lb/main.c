@@ -32,24 +32,22 @@ static void	raise_nofile(void);
 static struct conf *load(const char *path, int quiet);
 
 /*
- * What tocsin-lb needs beyond the config language: persist is not there
- * yet, so a farm asking for it is refused rather than served otherwise.
+ * What tocsin-lb needs beyond the config language: nothing yet, but the
+ * place for it (a farm's members must have a port: checked by farm_new).
  * Returns 0, or -1 with err (FILE:LINE: ...).
  */
 static int
 lb_check(const struct conf *c, char *err, size_t errlen)
 {
-	const struct farm_conf	*f;
-	size_t			 i;
+	struct farm	*f;
+	size_t		 i;
 
 	for (i = 0; i < c->nfarms; i++) {
-		f = c->farms[i];
-		if (f->nlistens > 0 && f->persist > 0) {
-			snprintf(err, errlen, "%s:%d: farm %s: persist is not "
-			    "supported by tocsin-lb yet", f->file, f->line,
-			    f->name);
+		if (c->farms[i]->nlistens == 0)
+			continue;
+		if ((f = farm_new(c->farms[i], NULL, 0, err, errlen)) == NULL)
 			return -1;
-		}
+		farm_unref(f);
 	}
 	return 0;
 }

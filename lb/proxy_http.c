@@ -8,7 +8,7 @@
  * (connect failed) is retried on another at once; one whose server closed
  * without a byte of answer is retried only when idempotent. Bad input
  * gets 400, 413, 414 or 431 and costs only its connection; no member up
- * gets 503.
+ * gets 503. With persist, a cookie keeps a client on its member.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -39,6 +39,7 @@
 #define LB_HTTP_BODY_MAX	(1024 * 1024)	/* a request body, bytes */
 #define LB_HTTP_POOL_IDLE_MS	4000	/* a pooled server connection */
 #define LB_HTTP_POOL_MAX	512	/* pooled connections, in all */
+#define LB_HTTP_COOKIE		"tocsin_lb"	/* persist's cookie */
 
 struct hconn;
 
@@ -80,6 +81,8 @@ struct hconn {
 	int		 in_value;
 	int		 has_host;
 	char		*xff;		/* X-Forwarded-For as received */
+	int		 has_cookie;	/* it carried our persist cookie */
+	uint64_t	 cookie_key;	/* its member's persist_key */
 	struct backend	*tried[LB_TRIES_MAX];
 	size_t		 ntried;
 	struct sconn	*sc;
@@ -112,6 +115,9 @@ static void	on_server_event(struct bufferevent *, short, void *);
 static void	on_pool_event(struct bufferevent *, short, void *);
 static void	on_pool_read(struct bufferevent *, void *);
 static void	settings_init(void);
+static void	read_cookie(struct hconn *, const char *);
+static size_t	set_cookie(struct hconn *, struct evbuffer *, const char *,
+		    size_t);
 
 static const char *hop_by_hop[] = {
 	"connection", "keep-alive", "proxy-connection", "transfer-encoding",
@@ -155,6 +161,24 @@ on_req_url(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/* Our persist cookie in a Cookie header, if there: tocsin_lb=16 hex. */
+static void
+read_cookie(struct hconn *hc, const char *v)
+{
+	const char	*p = v;
+	char		*end;
+
+	while ((p = strstr(p, LB_HTTP_COOKIE "=")) != NULL) {
+		if (p == v || p[-1] == ' ' || p[-1] == ';') {
+			hc->cookie_key = strtoull(p + strlen(LB_HTTP_COOKIE) + 1,
+			    &end, 16);
+			hc->has_cookie = end == p + strlen(LB_HTTP_COOKIE) + 17;
+			return;
+		}
+		p++;
+	}
+}
+
 /* The header just read whole: keep it, or note what it says. */
 static void
 end_header(struct hconn *hc)
@@ -173,6 +197,8 @@ end_header(struct hconn *hc)
 			break;
 	if (strcasecmp(f, "expect") == 0 && strcasecmp(v, "100-continue") == 0)
 		bufferevent_write(hc->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	if (strcasecmp(f, "cookie") == 0)
+		read_cookie(hc, v);
 	if (strcasecmp(f, "x-forwarded-for") == 0) {
 		free(hc->xff);
 		hc->xff = xstrdup(v);
@@ -361,6 +387,7 @@ hc_reset_request(struct hconn *hc)
 	hc->xff = NULL;
 	hc->urllen = hc->hdrlen = 0;
 	hc->has_host = hc->in_value = hc->complete = hc->answered = 0;
+	hc->has_cookie = 0;
 	hc->ntried = 0;
 	evbuffer_drain(hc->hdrs, evbuffer_get_length(hc->hdrs));
 	evbuffer_drain(hc->body, evbuffer_get_length(hc->body));
@@ -525,9 +552,14 @@ hc_dispatch(struct hconn *hc)
 
 	bufferevent_disable(hc->bev, EV_READ);
 	for (;;) {
-		if (hc->ntried == LB_TRIES_MAX || (b = balance_pick(hc->farm,
-		    (struct sockaddr *)&hc->client, hc->clientlen, hc->tried,
-		    hc->ntried)) == NULL) {
+		b = NULL;
+		if (hc->ntried == 0 && hc->farm->persist_ms > 0 &&
+		    hc->has_cookie)
+			b = persist_by_key(hc->farm, hc->cookie_key);
+		if (b == NULL && hc->ntried < LB_TRIES_MAX)
+			b = balance_pick(hc->farm, (struct sockaddr *)&hc->client,
+			    hc->clientlen, hc->tried, hc->ntried);
+		if (b == NULL) {
 			if (hc->ntried == 0)
 				hc_reply(hc, 503, "Service Unavailable",
 				    "<h1>503 Service Unavailable</h1>\n<p>No "
@@ -678,6 +710,29 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 	hc_dispatch(hc);
 }
 
+/*
+ * persist: pass on the answer's status line (in its first n bytes at
+ * base), then a Set-Cookie naming its member, good for the persist time
+ * from now. Returns the bytes passed on (0 when the line is not whole).
+ */
+static size_t
+set_cookie(struct hconn *hc, struct evbuffer *in, const char *base,
+    size_t n)
+{
+	const char	*crlf;
+	size_t		 k;
+
+	if ((crlf = memmem(base, n, "\r\n", 2)) == NULL)
+		return 0;
+	k = crlf - base + 2;
+	evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev), k);
+	evbuffer_add_printf(bufferevent_get_output(hc->bev),
+	    "Set-Cookie: %s=%016llx; Max-Age=%llu; Path=/; HttpOnly\r\n",
+	    LB_HTTP_COOKIE, (unsigned long long)persist_key(hc->sc->be->id),
+	    (unsigned long long)(hc->farm->persist_ms + 999) / 1000);
+	return k;
+}
+
 /* Answer bytes: parse to find their end, pass them on as they are. */
 static void
 on_server_read(struct bufferevent *bev, void *arg)
@@ -688,16 +743,19 @@ on_server_read(struct bufferevent *bev, void *arg)
 	struct evbuffer_iovec v;
 	size_t		 n;
 	enum http_errno	 e;
+	int		 first;
 
 	while (!sc->done && evbuffer_peek(in, -1, NULL, &v, 1) > 0 &&
 	    v.iov_len > 0) {
-		if (!hc->answered) {
+		if ((first = !hc->answered)) {
 			hc->answered = 1;
 			backend_sample(sc->be, (double)(mono_us() -
 			    hc->t_sent) / 1000.0, mono_us());
 		}
 		n = http_parser_execute(&sc->parser, &resp_settings,
 		    v.iov_base, v.iov_len);
+		if (first && hc->farm->persist_ms > 0)
+			n -= set_cookie(hc, in, v.iov_base, n);
 		evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev), n);
 		e = HTTP_PARSER_ERRNO(&sc->parser);
 		if (e != HPE_OK && e != HPE_PAUSED) {

@@ -159,9 +159,14 @@ start_connect(struct session *s)
 	int		 on = 1;
 
 	for (;;) {
-		if (s->ntried == LB_TRIES_MAX ||
-		    (b = balance_pick(s->farm, (struct sockaddr *)&s->client,
-		    s->clientlen, s->tried, s->ntried)) == NULL) {
+		b = NULL;
+		if (s->ntried == 0 && s->farm->persist != NULL)
+			b = persist_lookup(s->farm->persist, s->farm,
+			    (struct sockaddr *)&s->client, s->farm->persist_ms);
+		if (b == NULL && s->ntried < LB_TRIES_MAX)
+			b = balance_pick(s->farm, (struct sockaddr *)&s->client,
+			    s->clientlen, s->tried, s->ntried);
+		if (b == NULL) {
 			session_close(s, s->ntried == 0 ? "no server up" :
 			    "every server tried failed");
 			return;
@@ -470,6 +475,9 @@ on_server_write(evutil_socket_t fd, short what, void *arg)
 		}
 		s->state = S_OPEN;
 		backend_ok(s->be);
+		if (s->farm->persist != NULL)
+			persist_note(s->farm->persist,
+			    (struct sockaddr *)&s->client, s->be);
 		if (s->s2c.pipe[0] == -1 && pipe2(s->s2c.pipe,
 		    O_NONBLOCK | O_CLOEXEC) == -1) {
 			log_warn("pipe");

@@ -15,6 +15,7 @@ servers_trap
 start_lb_backends 3 || exit 1
 RR=$(servers_port) LC=$(servers_port) SRC=$(servers_port)
 RND=$(servers_port) FAST=$(servers_port) PAN=$(servers_port)
+PER=$(servers_port)
 EM=$(servers_port)
 B1=$LB_B1_PORT B2=$LB_B2_PORT B3=$LB_B3_PORT
 H=127.0.0.1
@@ -46,6 +47,7 @@ CONF
         farm rnd random "$RND" 2 1 1
         farm fast fastest "$FAST" "$@"
         farm pan fastest "$PAN" | sed 's/^    balance/    interval 1h\n&/'
+        farm per roundrobin "$PER" | sed 's/^    balance/    persist 2s\n&/'
     } >"$T/lb.conf"
 }
 write_conf
@@ -59,9 +61,19 @@ if "$LB" --help | grep -q 'usage: tocsin-lb'; then pass "--help"
 else failed "--help"; fi
 sed 's/listen \(.*\) tcp/listen \1 http/' "$T/lb.conf" >"$T/http.conf"
 if out=$("$LB" -t -c "$T/http.conf" 2>&1); then
-    failed "-t takes listen http before it works"
+    pass "-t takes listen http: $out"
 else
-    pass "-t refuses listen http for now: $out"
+    failed "-t refuses listen http: $out"
+fi
+printf 'set state-dir %s\nfarm p {\n    listen 127.0.0.1:1 tcp\n    server a ping://127.0.0.1\n}\n' \
+    "$T/state" >"$T/ping.conf"
+if out=$("$LB" -t -c "$T/ping.conf" 2>&1); then
+    failed "-t takes a member with no port: $out"
+elif printf '%s\n' "$out" | grep -q 'ping.conf:4: p/a: a ping check gives no port'
+then
+    pass "-t refuses a member with no port: $out"
+else
+    failed "-t on a member with no port says: $out"
 fi
 
 probed_start "$T/lb.conf" || exit 1
@@ -184,6 +196,35 @@ if [ "$(grep -c 'reloaded:' "$T/lb.log")" -ge 3 ]; then
 else
     failed "reloads not logged"
 fi
+
+# --- persist: a client address stays on its member -----------------------
+member_of() {   # SOURCE: the one member 10 connections from it went to
+    local r
+    r=$($LBCLIENT "$PER" 10 1 --source "$1")
+    jq_ "$r" '",".join(sorted(d["by"])) if d["failed"] == 0 else "failed"'
+}
+m50=$(member_of 127.0.0.50) m51=$(member_of 127.0.0.51)
+m52=$(member_of 127.0.0.52) m53=$(member_of 127.0.0.53)
+case "$m50 $m51 $m52 $m53" in
+"b1 b2 b3 b1") pass "persist: 4 addresses, 10 connections each, each on one member in turn ($m50 $m51 $m52 $m53)" ;;
+*) failed "persist: addresses on '$m50 $m51 $m52 $m53', expected 'b1 b2 b3 b1'" ;;
+esac
+kill -HUP "$LB_PID"
+sleep 0.5
+m=$(member_of 127.0.0.51)
+[ "$m" = "$m51" ] && pass "persist survives a reload (127.0.0.51 still on $m)" ||
+    failed "persist after reload: 127.0.0.51 on '$m', was $m51"
+ctl drain per/b2 >/dev/null
+sleep 1
+m=$(member_of 127.0.0.51)
+[ "$m" = b3 ] || [ "$m" = b1 ] && pass "persist: its member drained, 127.0.0.51 moves ($m)" ||
+    failed "persist with its member drained: 127.0.0.51 on '$m'"
+ctl enable per/b2 >/dev/null
+sleep 2.5
+m=$(member_of 127.0.0.50)
+[ "$m" != "$m50" ] && [ "$m" != failed ] &&
+    pass "persist: after 2 s idle the entry expired ($m50, then $m)" ||
+    failed "persist: after 2 s idle 127.0.0.50 still on '$m'"
 
 # --- panic threshold: passive marks never take out the last members ------
 # Farm pan is checked once an hour: only our own traffic judges it. Every

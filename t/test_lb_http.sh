@@ -11,7 +11,7 @@ servers_trap
 . "${srcdir:-.}/t/lb.sh" || exit 1
 
 start_lb_backends 3 || exit 1
-RR=$(servers_port) FAST=$(servers_port)
+RR=$(servers_port) FAST=$(servers_port) PH=$(servers_port)
 B1=$LB_B1_PORT B2=$LB_B2_PORT B3=$LB_B3_PORT
 H=127.0.0.1
 cat >"$T/lb.conf" <<CONF
@@ -26,6 +26,14 @@ farm rr {
     server b1 http://$H:$B1/health weight 1
     server b2 http://$H:$B2/health weight 2
     server b3 http://$H:$B3/health weight 1
+}
+farm ph {
+    balance roundrobin
+    persist 30s
+    listen $H:$PH http
+    server b1 http://$H:$B1/health
+    server b2 http://$H:$B2/health
+    server b3 http://$H:$B3/health
 }
 farm fast {
     listen $H:$FAST
@@ -67,6 +75,21 @@ else failed "client keep-alive: connects $n"; fi
 r=$($LBCLIENT "$FAST" 3000 16 --keepalive)
 check "http fastest, keep-alive, 16 at once: each member ≥ 500" "$r" \
     'd["failed"] == 0 and len(d["by"]) == 3 and min(d["by"].values()) >= 500'
+
+# --- persist: a cookie keeps a client on its member -------------------------
+first=$(curl -s -c "$T/jar" "http://$H:$PH/")
+if grep -q 'tocsin_lb' "$T/jar"; then pass "persist sets a cookie"
+else failed "persist set no cookie: $(cat "$T/jar")"; fi
+same=0
+for i in $(seq 1 20); do
+    [ "$(curl -s -b "$T/jar" "http://$H:$PH/")" = "$first" ] &&
+        same=$((same + 1))
+done
+[ "$same" = 20 ] && pass "persist: 20 requests with the cookie all on $first" ||
+    failed "persist: only $same of 20 requests with the cookie on $first"
+names=$(for i in 1 2 3; do curl -s "http://$H:$PH/"; done | sort -u | wc -l)
+[ "$names" = 3 ] && pass "persist: without the cookie, roundrobin" ||
+    failed "persist: without the cookie, $names members of 3"
 
 # --- bad requests cost only their connection --------------------------------
 raw() {
