@@ -1,1 +1,2 @@
 EXTRA_DIST += bench/probe
+EXTRA_DIST += bench/lb

@@ -641,6 +641,10 @@ sc_send(struct hconn *hc)
 	if (blen > 0 || hc->parser.method == HTTP_POST ||
 	    hc->parser.method == HTTP_PUT)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
+	/* A client that closes after this answer must be told so by it: the
+	 * member says it, for this once. */
+	if (!hc->keepalive)
+		evbuffer_add_printf(out, "Connection: close\r\n");
 	evbuffer_add(out, "\r\n", 2);
 	if (blen > 0)
 		evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
