@@ -1,6 +1,6 @@
 /*
  * backend.c: a farm's members and what tocsin-lb knows of each: address
- * from the check URL, probed's word, passive marks, the peak EWMA of
+ * from the check URL, probed's word, passive marks, the EWMA of
  * response times and the sessions in flight; farms built from the config.
  */
 #include <sys/types.h>
@@ -110,16 +110,18 @@ backend_usable(const struct backend *b, int64_t now)
 }
 
 /*
- * Feed a response time (ms) into the peak EWMA: a slower sample is taken
- * at once, a faster one blends in with a weight that grows with the time
- * since the last sample (tau LB_EWMA_TAU_MS).
+ * Feed a response time (ms) into the EWMA. A sample's weight grows with
+ * the time since the last one (1 - e^(-dt/tau), tau LB_EWMA_TAU_MS): a
+ * busy member's average moves smoothly, so one slow answer among many
+ * does not drive its traffic away (herding the rest onto the others),
+ * while a member heard from rarely takes its new time almost whole.
  */
 void
 backend_sample(struct backend *b, double ms, int64_t now)
 {
 	double	 w;
 
-	if (!b->has_ewma || ms > b->ewma_ms) {
+	if (!b->has_ewma) {
 		b->ewma_ms = ms;
 	} else {
 		w = exp(-(double)(now - b->ewma_at) /
@@ -130,12 +132,16 @@ backend_sample(struct backend *b, double ms, int64_t now)
 	b->ewma_at = now;
 }
 
-/* A connect failure or reset: counts as a slow answer, never a fast one. */
+/* A connect failure or reset counts as a slow answer, never a fast one,
+ * and weighs half the average at once, however busy the member is. */
 void
 backend_error(struct backend *b, int64_t now)
 {
 	b->errors++;
-	backend_sample(b, LB_ERROR_PENALTY_MS, now);
+	b->ewma_ms = b->has_ewma ? (b->ewma_ms + LB_ERROR_PENALTY_MS) / 2 :
+	    LB_ERROR_PENALTY_MS;
+	b->has_ewma = 1;
+	b->ewma_at = now;
 }
 
 /* A connect that worked: our passive mark, if any, is lifted. */
@@ -154,19 +160,30 @@ backend_weight(const struct backend *b)
 	return b->weight;
 }
 
+/* The EWMA now: decayed toward 0 while no sample comes, so a member once
+ * slow is tried again. */
+double
+backend_ewma(const struct backend *b, int64_t now)
+{
+	if (!b->has_ewma)
+		return 0;
+	return b->ewma_ms * exp(-(double)(now - b->ewma_at) /
+	    (LB_EWMA_TAU_MS * 1000.0));
+}
+
 /*
- * Expected cost of one more session: the EWMA, decayed toward 0 while no
- * sample comes (so a server once slow is tried again), times the sessions
- * it would then have, over its weight. Lower is better.
+ * Expected cost of one more session: the EWMA, raised to band (response
+ * times that close to the fastest member's are noise, and load alone
+ * should decide between them), times the sessions it would then have,
+ * over its weight. Lower is better.
  */
 double
-backend_cost(const struct backend *b, int64_t now)
+backend_cost(const struct backend *b, int64_t now, double band)
 {
-	double	 ewma = 0;
+	double	 ewma = backend_ewma(b, now);
 
-	if (b->has_ewma)
-		ewma = b->ewma_ms * exp(-(double)(now - b->ewma_at) /
-		    (LB_EWMA_TAU_MS * 1000.0));
+	if (ewma < band)
+		ewma = band;
 	return (ewma + 0.05) * (b->inflight + 1) / backend_weight(b);
 }
 

@@ -1,6 +1,6 @@
 /*
- * balance.c: choosing a farm's member for a new session: fastest (peak
- * EWMA times load, power of two choices), leastconn, smooth weighted
+ * balance.c: choosing a farm's member for a new session: fastest (EWMA
+ * times load, power of two choices), leastconn, smooth weighted
  * round robin, source (weighted rendezvous hash of the client address)
  * and random; weights count in each.
  */
@@ -57,20 +57,32 @@ candidates(struct farm *f, struct backend **tried, size_t ntried,
 	return 0;
 }
 
-/* Power of two choices on the expected cost. */
+/*
+ * Power of two choices on the expected cost, with response times within
+ * LB_BAND_FACTOR or LB_BAND_MS of the fastest candidate's taken as equal:
+ * measured noise must not herd traffic away from a member, while one
+ * truly slower is avoided.
+ */
 static struct backend *
 pick_fastest(struct backend **c, size_t n, int64_t now)
 {
-	size_t	 a, b;
+	double	 best = -1, e, band;
+	size_t	 a, b, i;
 
 	if (n == 1)
 		return c[0];
+	for (i = 0; i < n; i++)
+		if ((e = backend_ewma(c[i], now)) < best || best < 0)
+			best = e;
+	band = best * LB_BAND_FACTOR;
+	if (band < best + LB_BAND_MS)
+		band = best + LB_BAND_MS;
 	a = random() % n;
 	b = random() % (n - 1);
 	if (b >= a)
 		b++;
-	return backend_cost(c[a], now) <= backend_cost(c[b], now) ?
-	    c[a] : c[b];
+	return backend_cost(c[a], now, band) <= backend_cost(c[b], now,
+	    band) ? c[a] : c[b];
 }
 
 /* Fewest sessions per weight; members tied on it share by smooth

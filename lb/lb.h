@@ -20,6 +20,8 @@ struct event_base;
 #define LB_IDLE_TIMEOUT_MS	60000	/* a session with no byte either way */
 #define LB_EWMA_TAU_MS		1000	/* EWMA time constant; also its decay */
 #define LB_ERROR_PENALTY_MS	1000	/* what an error counts as */
+#define LB_BAND_FACTOR		2.0	/* fastest: times within this factor */
+#define LB_BAND_MS		1.0	/* or this much of the best are equal */
 #define LB_SUSPECT_MS		10000	/* a passive mark lasts, at most */
 #define LB_REPLAY_MAX		16384	/* client bytes kept for a retry */
 #define LB_TRIES_MAX		8	/* servers one session may try */
@@ -49,7 +51,7 @@ struct backend {
 	int		 drained;	/* probed's drained flag */
 	int64_t		 health_at;	/* mono_us of the last word */
 	int64_t		 suspect_until;	/* mono_us; 0 = not suspect */
-	double		 ewma_ms;	/* peak EWMA of response times */
+	double		 ewma_ms;	/* EWMA of response times */
 	int64_t		 ewma_at;	/* mono_us of its last update */
 	int		 has_ewma;
 	unsigned	 inflight;	/* sessions on it now */
@@ -92,7 +94,9 @@ int		 backend_eligible(const struct backend *);
 void		 backend_sample(struct backend *, double ms, int64_t now);
 void		 backend_error(struct backend *, int64_t now);
 void		 backend_ok(struct backend *);
-double		 backend_cost(const struct backend *, int64_t now);
+double		 backend_ewma(const struct backend *, int64_t now);
+double		 backend_cost(const struct backend *, int64_t now,
+		    double band);
 unsigned	 backend_weight(const struct backend *);
 const char	*backend_health_str(enum be_health);
 enum be_health	 backend_health_parse(const char *);

@@ -111,8 +111,10 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	s->buffered = 1;
 	s->replay = xmalloc(LB_REPLAY_MAX);
 	s->last = mono_us();
-	s->cr = event_new(lb->base, fd, EV_READ, on_client_read, s);
-	s->cw = event_new(lb->base, fd, EV_WRITE, on_client_write, s);
+	s->cr = event_new(lb->base, fd, EV_READ | EV_PERSIST, on_client_read,
+	    s);
+	s->cw = event_new(lb->base, fd, EV_WRITE | EV_PERSIST, on_client_write,
+	    s);
 	s->idle = evtimer_new(lb->base, on_idle, s);
 	if (s->cr == NULL || s->cw == NULL || s->idle == NULL)
 		fatalx("out of memory for a session's events");
@@ -197,8 +199,10 @@ start_connect(struct session *s)
 		log_debug("%s: connect: %s", b->id, strerror(errno));
 		release_server(s);
 	}
-	s->sr = event_new(s->lb->base, s->sfd, EV_READ, on_server_read, s);
-	s->sw = event_new(s->lb->base, s->sfd, EV_WRITE, on_server_write, s);
+	s->sr = event_new(s->lb->base, s->sfd, EV_READ | EV_PERSIST,
+	    on_server_read, s);
+	s->sw = event_new(s->lb->base, s->sfd, EV_WRITE | EV_PERSIST,
+	    on_server_write, s);
 	if (s->sr == NULL || s->sw == NULL)
 		fatalx("out of memory for a session's events");
 	event_add(s->sw, &tv);
@@ -267,6 +271,7 @@ flush_replay(struct session *s)
 		if (s->t_sent == 0)
 			s->t_sent = mono_us();
 	}
+	event_del(s->sw);
 	if (s->c_eof && !s->c2s.shut) {
 		shutdown(s->sfd, SHUT_WR);
 		s->c2s.shut = 1;
@@ -275,6 +280,8 @@ flush_replay(struct session *s)
 		return start_splice(s);
 	if (!s->c_eof && s->rlen < LB_REPLAY_MAX)
 		event_add(s->cr, NULL);
+	else
+		event_del(s->cr);
 	return 0;
 }
 
@@ -326,8 +333,9 @@ on_answered(struct session *s)
 static int
 pump(struct session *s, struct half *h)
 {
-	ssize_t	 n;
-	int	 s2c = h == &s->s2c;
+	ssize_t		 n;
+	int		 s2c = h == &s->s2c, more = 1;
+	struct event	*rev = s2c ? s->sr : s->cr, *wev = s2c ? s->cw : s->sw;
 
 	for (;;) {
 		if (h->inpipe > 0) {
@@ -338,22 +346,33 @@ pump(struct session *s, struct half *h)
 				continue;
 			}
 			if (n == -1 && errno == EAGAIN) {
-				event_add(s2c ? s->cw : s->sw, NULL);
+				/* Read no more until the other side drains. */
+				event_del(rev);
+				event_add(wev, NULL);
 				return 0;
 			}
 			return -1;
 		}
+		event_del(wev);
 		if (h->eof) {
+			event_del(rev);
 			if (!h->shut) {
 				shutdown(h->to, SHUT_WR);
 				h->shut = 1;
 			}
 			return 0;
 		}
+		if (!more) {
+			/* The last read took less than asked: the socket is
+			 * likely empty, and the read event says when not. */
+			event_add(rev, NULL);
+			return 0;
+		}
 		n = splice(h->from, NULL, h->pipe[1], NULL, SPLICE_CHUNK,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			h->inpipe += n;
+			more = n == SPLICE_CHUNK;
 			s->last = mono_us();
 			if (s2c && !s->answered) {
 				on_answered(s);
@@ -363,7 +382,7 @@ pump(struct session *s, struct half *h)
 			continue;
 		}
 		if (n == -1 && errno == EAGAIN) {
-			event_add(s2c ? s->sr : s->cr, NULL);
+			event_add(rev, NULL);
 			return 0;
 		}
 		if (s2c && !s->answered && s->replay != NULL)
@@ -407,10 +426,8 @@ on_client_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	n = read(fd, s->replay + s->rlen, LB_REPLAY_MAX - s->rlen);
-	if (n == -1 && errno == EAGAIN) {
-		event_add(s->cr, NULL);
+	if (n == -1 && errno == EAGAIN)
 		return;
-	}
 	if (n == -1) {
 		session_close(s, strerror(errno));
 		return;
@@ -474,6 +491,7 @@ on_server_write(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		s->state = S_OPEN;
+		event_del(s->sw);	/* and its connect timeout */
 		backend_ok(s->be);
 		if (s->farm->persist != NULL)
 			persist_note(s->farm->persist,
@@ -494,6 +512,9 @@ on_server_write(evutil_socket_t fd, short what, void *arg)
 	if (s->buffered) {
 		if (flush_replay(s) == -1)
 			server_failed(s, strerror(errno));
+		else if (s->buffered && s->rlen == LB_REPLAY_MAX &&
+		    s->rsent == s->rlen && start_splice(s) == -1)
+			session_close(s, "out of pipes");
 		return;
 	}
 	after_pump(s, pump(s, &s->c2s));

@@ -23,6 +23,8 @@ start_lb_backends() {
         _srv_fill nginx_lb.conf "$d/nginx.conf" DIR="$d" NAME="b$i" \
             PORT="$(eval echo "\$LB_B${i}_PORT")" || return 1
         touch "$d/access.log"
+        [ -f "$T/big" ] || head -c 4194304 /dev/urandom >"$T/big"
+        cp "$T/big" "$d/big"
         _srv_chown "$d"
         _srv_spawn "lb_b$i" $SERVERS_ASUSER nginx -p "$d" -c nginx.conf \
             -e "$d/error.log" || return 1

@@ -126,6 +126,17 @@ r=$($LBCLIENT "$FAST" 3000 16)
 check "fastest: 3000 requests, 16 at once, each member ≥ 500" "$r" \
     'd["failed"] == 0 and len(d["by"]) == 3 and min(d["by"].values()) >= 500'
 
+# --- big bodies both ways -------------------------------------------------
+want=$(sha256sum <"$T/big")
+got=$(curl -s "http://$H:$FAST/big" | sha256sum)
+[ "$got" = "$want" ] && pass "4 MiB answer arrives whole" ||
+    failed "4 MiB answer: sha256 differs"
+head -c 524288 "$T/big" >"$T/half"
+got=$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' \
+    --data-binary @"$T/half" -H 'Expect:' "http://$H:$FAST/upload")
+[ "$got" = "200 524288" ] && pass "512 KiB upload: 200" ||
+    failed "512 KiB upload: $got"
+
 # --- a backend killed under load -----------------------------------------
 $LBCLIENT "$FAST" 4000 16 --duration 60 >"$T/kill.json" &
 cpid=$!

@@ -131,6 +131,23 @@ else
     failed "pipelined requests: $(grep -h 'GET /p[12] ' "$T"/lb_b*/access.log)"
 fi
 
+# --- big bodies both ways -------------------------------------------------
+want=$(sha256sum <"$T/big")
+got=$(curl -s "http://$H:$RR/big" | sha256sum)
+[ "$got" = "$want" ] && pass "4 MiB answer arrives whole" ||
+    failed "4 MiB answer: sha256 differs"
+head -c 524288 "$T/big" >"$T/half"
+got=$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' \
+    --data-binary @"$T/half" -H 'Expect:' "http://$H:$RR/upload")
+[ "$got" = "200 524288" ] && pass "512 KiB upload: 200" ||
+    failed "512 KiB upload: $got"
+got=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/big" \
+    "http://$H:$RR/upload")
+[ "$got" = 413 ] && pass "a 4 MiB request body gets 413" ||
+    failed "a 4 MiB request body got $got"
+r=$($LBCLIENT "$RR" 20 2)
+check "after the 413, the next clients are served" "$r" 'd["failed"] == 0'
+
 # --- a backend killed under keep-alive load ---------------------------------
 $LBCLIENT "$FAST" 4000 16 --keepalive >"$T/kill.json" &
 cpid=$!
