@@ -44,3 +44,4 @@ TESTS += t/test_lb.sh
 EXTRA_DIST += t/test_lb.sh t/lbclient.py t/servers/nginx_lb.conf
 TESTS += t/test_lb_http.sh
 EXTRA_DIST += t/test_lb_http.sh t/lb.sh
+EXTRA_DIST += t/lbslow.py

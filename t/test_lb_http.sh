@@ -12,6 +12,10 @@ servers_trap
 
 start_lb_backends 3 || exit 1
 RR=$(servers_port) FAST=$(servers_port) PH=$(servers_port)
+LAT=$(servers_port) SLOW=$(servers_port)
+_srv_spawn slow $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbslow.py" "$SLOW" 50 ||
+    exit 1
+_srv_wait slow "t:$SLOW" || exit 1
 B1=$LB_B1_PORT B2=$LB_B2_PORT B3=$LB_B3_PORT
 H=127.0.0.1
 cat >"$T/lb.conf" <<CONF
@@ -34,6 +38,13 @@ farm ph {
     server b1 http://$H:$B1/health
     server b2 http://$H:$B2/health
     server b3 http://$H:$B3/health
+}
+farm lat {
+    listen $H:$LAT http
+    interval 1h
+    server b1 http://$H:$B1/health
+    server b2 http://$H:$B2/health
+    server slow http://$H:$SLOW/health
 }
 farm fast {
     listen $H:$FAST
@@ -75,6 +86,12 @@ else failed "client keep-alive: connects $n"; fi
 r=$($LBCLIENT "$FAST" 3000 16 --keepalive)
 check "http fastest, keep-alive, 16 at once: each member ≥ 500" "$r" \
     'd["failed"] == 0 and len(d["by"]) == 3 and min(d["by"].values()) >= 500'
+
+# --- latency routing: a member 50 ms slower gets little ---------------------
+r=$($LBCLIENT "$LAT" 1500 8 --keepalive)
+echo "# lat: $r"
+check "fastest: a member answering in 50 ms gets under 5 % of 1500" "$r" \
+    'd["failed"] == 0 and d["by"].get("slow", 0) < 75'
 
 # --- persist: a cookie keeps a client on its member -------------------------
 first=$(curl -s -c "$T/jar" "http://$H:$PH/")
