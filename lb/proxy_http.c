@@ -40,6 +40,7 @@
 #define LB_HTTP_POOL_IDLE_MS	4000	/* a pooled server connection */
 #define LB_HTTP_POOL_MAX	512	/* pooled connections, in all */
 #define LB_HTTP_COOKIE		"tocsin_lb"	/* persist's cookie */
+#define LB_HTTP_LINGER_MS	2000	/* reading after our last answer */
 
 struct hconn;
 
@@ -69,6 +70,8 @@ struct hconn {
 	int		 reading;	/* between requests or in one */
 	int		 complete;	/* the request is read whole */
 	int		 closing;	/* close once the output is written */
+	int		 lingering;	/* written and half-closed: reading
+					   what is left, then close */
 	int		 error;		/* status to answer on a bad request */
 	int		 keepalive;
 	int		 idempotent;
@@ -101,6 +104,7 @@ static void	hc_reply(struct hconn *, int status, const char *reason,
 static void	hc_parse(struct hconn *);
 static void	hc_dispatch(struct hconn *);
 static void	hc_next(struct hconn *);
+static void	hc_linger(struct hconn *);
 static void	hc_reset_request(struct hconn *);
 static void	sc_free(struct sconn *);
 static void	sc_release(struct hconn *, int reusable);
@@ -489,10 +493,27 @@ static void
 on_client_read(struct bufferevent *bev, void *arg)
 {
 	struct hconn	*hc = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
 
-	(void)bev;
-	if (hc->reading)
+	if (hc->lingering)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	else if (hc->reading)
 		hc_parse(hc);
+}
+
+/*
+ * Our answer is written and the client is to be closed: half-close, and
+ * read what it still sends (for LB_HTTP_LINGER_MS at most) before the
+ * close, lest unread bytes make the kernel reset the connection and
+ * discard the answer before the client reads it.
+ */
+static void
+hc_linger(struct hconn *hc)
+{
+	hc->lingering = 1;
+	shutdown(bufferevent_getfd(hc->bev), SHUT_WR);
+	set_timeout(hc->bev, LB_HTTP_LINGER_MS);
+	bufferevent_enable(hc->bev, EV_READ);
 }
 
 /* Output written: close when asked, else take the next request. */
@@ -502,8 +523,8 @@ on_client_write(struct bufferevent *bev, void *arg)
 	struct hconn	*hc = arg;
 
 	(void)bev;
-	if (hc->closing && hc->sc == NULL)
-		hc_free(hc);
+	if (hc->closing && hc->sc == NULL && !hc->lingering)
+		hc_linger(hc);
 }
 
 /* The client closed or failed. Having sent a whole request and only its
@@ -515,7 +536,7 @@ on_client_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) &&
-	    !hc->reading && !hc->closing) {
+	    !hc->reading && !hc->closing && !hc->lingering) {
 		hc->keepalive = 0;
 		bufferevent_disable(hc->bev, EV_READ);
 		return;
@@ -531,7 +552,7 @@ hc_next(struct hconn *hc)
 		hc->closing = 1;
 		bufferevent_disable(hc->bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0)
-			hc_free(hc);
+			hc_linger(hc);
 		return;
 	}
 	hc_reset_request(hc);
