@@ -4,7 +4,8 @@
  * write none), buffered whole (LB_HTTP_BODY_MAX), rewritten (hop-by-hop
  * headers dropped, X-Forwarded-For added, chunked bodies sent with a
  * length) and sent to a member over a pooled keep-alive connection; the
- * answer is streamed back as it comes. A request that reached no server
+ * answer is streamed back as it comes, its head's Connection rewritten
+ * for the client. A request that reached no server
  * (connect failed) is retried on another at once; one whose server closed
  * without a byte of answer is retried only when idempotent. Bad input
  * gets 400, 413, 414 or 431 and costs only its connection; no member up
@@ -18,6 +19,7 @@
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,8 @@ struct sconn {
 	int		 reused;	/* served a request before */
 	int		 done;		/* the answer ended */
 	int		 keepalive;	/* the member keeps it open */
+	int		 head_done;	/* the answer's head went on */
+	int		 needs_eof;	/* its body ends with the connection */
 };
 TAILQ_HEAD(sconnq, sconn);
 
@@ -120,8 +124,8 @@ static void	on_pool_event(struct bufferevent *, short, void *);
 static void	on_pool_read(struct bufferevent *, void *);
 static void	settings_init(void);
 static void	read_cookie(struct hconn *, const char *);
-static size_t	set_cookie(struct hconn *, struct evbuffer *, const char *,
-		    size_t);
+static void	write_head(struct hconn *, const char *, size_t);
+static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
 
 static const char *hop_by_hop[] = {
 	"connection", "keep-alive", "proxy-connection", "transfer-encoding",
@@ -301,9 +305,13 @@ static int
 on_resp_headers(http_parser *p)
 {
 	struct sconn	*sc = p->data;
+	int		 head = sc->hc != NULL && sc->hc->head;
 
+	sc->needs_eof = !head && !(p->flags & F_CHUNKED) &&
+	    p->content_length == ULLONG_MAX && p->status_code >= 200 &&
+	    p->status_code != 204 && p->status_code != 304;
 	/* A HEAD's answer has no body whatever its length says. */
-	return sc->hc != NULL && sc->hc->head ? 1 : 0;
+	return head ? 1 : 0;
 }
 
 static int
@@ -633,7 +641,7 @@ sc_get(struct hconn *hc, struct backend *b)
 		}
 	}
 	sc->hc = hc;
-	sc->done = 0;
+	sc->done = sc->head_done = sc->needs_eof = 0;
 	http_parser_init(&sc->parser, HTTP_RESPONSE);
 	sc->parser.data = sc;
 	bufferevent_setcb(sc->bev, on_server_read, NULL, on_server_event, hc);
@@ -662,10 +670,6 @@ sc_send(struct hconn *hc)
 	if (blen > 0 || hc->parser.method == HTTP_POST ||
 	    hc->parser.method == HTTP_PUT)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
-	/* A client that closes after this answer must be told so by it: the
-	 * member says it, for this once. */
-	if (!hc->keepalive)
-		evbuffer_add_printf(out, "Connection: close\r\n");
 	evbuffer_add(out, "\r\n", 2);
 	if (blen > 0)
 		evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
@@ -736,26 +740,85 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 }
 
 /*
- * persist: pass on the answer's status line (in its first n bytes at
- * base), then a Set-Cookie naming its member, good for the persist time
- * from now. Returns the bytes passed on (0 when the line is not whole).
+ * The answer's head, hlen bytes at head, parsed already, goes to the
+ * client rewritten: the member's Connection and Keep-Alive headers (and
+ * lines folded onto them) dropped, ours added (close when the client
+ * asked it or the body ends with the connection; keep-alive spelled out
+ * for HTTP/1.0), and with persist a Set-Cookie naming the member, good
+ * for the persist time from now.
  */
-static size_t
-set_cookie(struct hconn *hc, struct evbuffer *in, const char *base,
-    size_t n)
+static void
+write_head(struct hconn *hc, const char *head, size_t hlen)
 {
-	const char	*crlf;
-	size_t		 k;
+	struct evbuffer	*out = bufferevent_get_output(hc->bev);
+	const char	*line = head, *end = head + hlen, *eol;
+	int		 first = 1, dropping = 0;
 
-	if ((crlf = memmem(base, n, "\r\n", 2)) == NULL)
-		return 0;
-	k = crlf - base + 2;
-	evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev), k);
-	evbuffer_add_printf(bufferevent_get_output(hc->bev),
-	    "Set-Cookie: %s=%016llx; Max-Age=%llu; Path=/; HttpOnly\r\n",
-	    LB_HTTP_COOKIE, (unsigned long long)persist_key(hc->sc->be->id),
-	    (unsigned long long)(hc->farm->persist_ms + 999) / 1000);
-	return k;
+	while (line < end && (eol = memchr(line, '\n', end - line)) != NULL) {
+		eol++;
+		if (eol - line <= 2 && (*line == '\r' || *line == '\n'))
+			break;	/* the blank line */
+		if (!first && (*line == ' ' || *line == '\t')) {
+			if (!dropping)
+				evbuffer_add(out, line, eol - line);
+		} else {
+			dropping = !first &&
+			    (strncasecmp(line, "connection:", 11) == 0 ||
+			    strncasecmp(line, "keep-alive:", 11) == 0);
+			if (!dropping)
+				evbuffer_add(out, line, eol - line);
+		}
+		first = 0;
+		line = eol;
+	}
+	if (hc->sc->needs_eof)
+		hc->keepalive = 0;
+	if (!hc->keepalive)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+	else if (hc->parser.http_major == 1 && hc->parser.http_minor == 0)
+		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+	if (hc->farm->persist_ms > 0)
+		evbuffer_add_printf(out, "Set-Cookie: %s=%016llx; Max-Age=%llu; "
+		    "Path=/; HttpOnly\r\n", LB_HTTP_COOKIE,
+		    (unsigned long long)persist_key(hc->sc->be->id),
+		    (unsigned long long)(hc->farm->persist_ms + 999) / 1000);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/*
+ * The answer's head, once whole in the input: parse it, write it to the
+ * client rewritten, drop it. Returns 1 when done, 2 after an interim
+ * head (passed on as it is; the real one follows), 0 when more is
+ * needed, -1 on a bad answer.
+ */
+static int
+read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
+{
+	struct evbuffer_ptr	 p;
+	unsigned char		*head;
+	size_t			 hlen, n;
+	enum http_errno		 e;
+
+	p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (p.pos == -1)
+		return evbuffer_get_length(in) > LB_HTTP_HEADERS_MAX ? -1 : 0;
+	hlen = p.pos + 4;
+	head = evbuffer_pullup(in, hlen);
+	n = http_parser_execute(&sc->parser, &resp_settings, (char *)head,
+	    hlen);
+	e = HTTP_PARSER_ERRNO(&sc->parser);
+	if ((e != HPE_OK && e != HPE_PAUSED) || (e == HPE_OK && n != hlen))
+		return -1;
+	if (sc->parser.status_code < 200) {
+		/* Interim (100): on as it is; the real head follows. */
+		evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev),
+		    hlen);
+		return 2;
+	}
+	write_head(hc, (char *)head, hlen);
+	evbuffer_drain(in, hlen);
+	sc->head_done = 1;
+	return 1;
 }
 
 /* Answer bytes: parse to find their end, pass them on as they are. */
@@ -767,29 +830,37 @@ on_server_read(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct evbuffer_iovec v;
 	size_t		 n;
-	enum http_errno	 e;
-	int		 first;
+	enum http_errno	 e = HPE_OK;
+	int		 rc;
 
-	while (!sc->done && evbuffer_peek(in, -1, NULL, &v, 1) > 0 &&
-	    v.iov_len > 0) {
-		if ((first = !hc->answered)) {
-			hc->answered = 1;
-			backend_sample(sc->be, (double)(mono_us() -
-			    hc->t_sent) / 1000.0, mono_us());
+	if (!hc->answered && evbuffer_get_length(in) > 0) {
+		hc->answered = 1;
+		backend_sample(sc->be, (double)(mono_us() - hc->t_sent) /
+		    1000.0, mono_us());
+	}
+	while (!sc->head_done && evbuffer_get_length(in) > 0 &&
+	    (rc = read_head(hc, sc, in)) != 1) {
+		if (rc == -1) {
+			e = HPE_UNKNOWN;
+			break;
 		}
+		if (rc == 0)
+			return;	/* the head is not whole yet */
+	}
+	while (e == HPE_OK && !sc->done &&
+	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
 		n = http_parser_execute(&sc->parser, &resp_settings,
 		    v.iov_base, v.iov_len);
-		if (first && hc->farm->persist_ms > 0)
-			n -= set_cookie(hc, in, v.iov_base, n);
 		evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev), n);
 		e = HTTP_PARSER_ERRNO(&sc->parser);
-		if (e != HPE_OK && e != HPE_PAUSED) {
-			log_info("%s: bad answer: %s", sc->be->id,
-			    http_errno_name(e));
-			sc_release(hc, 0);
-			hc_free(hc);
-			return;
-		}
+		if (e == HPE_PAUSED)
+			e = HPE_OK;
+	}
+	if (e != HPE_OK) {
+		log_info("%s: bad answer: %s", sc->be->id, http_errno_name(e));
+		sc_release(hc, 0);
+		hc_free(hc);
+		return;
 	}
 	if (sc->done) {
 		sc_release(hc, 1);

@@ -83,6 +83,20 @@ n=$(curl -s -w '%{num_connects}' -o /dev/null "http://$H:$RR/a" \
     -o /dev/null "http://$H:$RR/b" -o /dev/null "http://$H:$RR/c")
 if [ "$n" = 100 ]; then pass "three requests on one client connection"
 else failed "client keep-alive: connects $n"; fi
+h=$(curl -s -D - -o /dev/null -H 'Connection: close' "http://$H:$RR/" |
+    tr -d '\r' | grep -i '^connection:')
+[ "$h" = "Connection: close" ] &&
+    pass "a closing client's answer says Connection: close, once" ||
+    failed "a closing client's answer has: $h"
+h=$(curl -s -D - -o /dev/null "http://$H:$RR/" | tr -d '\r' |
+    grep -ci '^connection: close')
+[ "$h" = 0 ] && pass "a keep-alive client's answer does not say close" ||
+    failed "a keep-alive client's answer says close"
+h=$(curl -s -0 -D - -o /dev/null -H 'Connection: keep-alive' \
+    "http://$H:$RR/" | tr -d '\r' | grep -i '^connection:')
+[ "$h" = "Connection: keep-alive" ] &&
+    pass "an HTTP/1.0 keep-alive client is told keep-alive" ||
+    failed "an HTTP/1.0 keep-alive client's answer has: $h"
 r=$($LBCLIENT "$FAST" 3000 16 --keepalive)
 check "http fastest, keep-alive, 16 at once: each member ≥ 500" "$r" \
     'd["failed"] == 0 and len(d["by"]) == 3 and min(d["by"].values()) >= 500'
