@@ -217,6 +217,50 @@ check "http, b1 drained: 300 requests, 0 failed" "$r" 'd["failed"] == 0'
     failed "http, drained b1 still got $((n1 - n0)) requests"
 ctl enable rr/b1 >/dev/null
 
+# --- a member that resets: GET retried elsewhere, POST never replayed ------
+# A second tocsin-lb with no probed to ask: only its own traffic judges.
+start_badserver reset || exit 1
+RG=$(servers_port) RP=$(servers_port)
+cat >"$T/rst.conf" <<CONF
+set state-dir $T/state3
+set control $T/state3/none.sock
+farm rg {
+    balance roundrobin
+    listen $H:$RG http
+    server rst http://$H:$BAD_RESET_PORT/
+    server b1 http://$H:$B1/health
+}
+farm rp {
+    balance roundrobin
+    listen $H:$RP http
+    server rst http://$H:$BAD_RESET_PORT/
+    server b1 http://$H:$B1/health
+}
+CONF
+"$LB" -f -d -c "$T/rst.conf" >"$T/rst.log" 2>&1 &
+rpid=$!
+for i in $(seq 1 50); do
+    grep -q started: "$T/rst.log" && break
+    sleep 0.1
+done
+out=$(curl -s -w ' %{http_code}' "http://$H:$RG/retry" | tr -d '\n')
+[ "$out" = "b1 200" ] &&
+    pass "GET reset by its first member is answered by another" ||
+    failed "GET on a resetting member: '$out'"
+out=$(curl -s -o /dev/null -w '%{http_code}' -d x "http://$H:$RP/once")
+n=$(grep -c 'POST /once' "$T/lb_b1/access.log")
+[ "$out" = 502 ] && [ "$n" = 0 ] &&
+    pass "POST reset by its member gets 502 and is not replayed" ||
+    failed "POST on a resetting member: $out, replayed $n times"
+r=$($LBCLIENT "$RP" 20 2 --keepalive)
+check "then the resetting member is suspect: 20 requests served" "$r" \
+    'd["failed"] == 0 and d["by"] == {"b1": 20}'
+kill -TERM "$rpid"
+wait "$rpid"
+if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/rst.log"
+then failed "sanitizer report in the second tocsin-lb's log"
+else pass "the second tocsin-lb exited cleanly"; fi
+
 # --- all down: 503 with a page ----------------------------------------------
 touch "$T/lb_b1/down" "$T/lb_b2/down" "$T/lb_b3/down"
 for b in b1 b2 b3; do wait_field "rr/$b" state down 10; done
