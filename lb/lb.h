@@ -20,8 +20,8 @@ struct event_base;
 #define LB_IDLE_TIMEOUT_MS	60000	/* a session with no byte either way */
 #define LB_EWMA_TAU_MS		1000	/* EWMA time constant; also its decay */
 #define LB_ERROR_PENALTY_MS	1000	/* what an error counts as */
-#define LB_BAND_FACTOR		2.0	/* fastest: times within this factor */
-#define LB_BAND_MS		1.0	/* or this much of the best are equal */
+#define LB_BAND_FACTOR		3.0	/* fastest: times within this factor */
+#define LB_BAND_MS		2.0	/* or this much of the best are equal */
 #define LB_SUSPECT_MS		10000	/* a passive mark lasts, at most */
 #define LB_REPLAY_MAX		16384	/* client bytes kept for a retry */
 #define LB_TRIES_MAX		8	/* servers one session may try */
