@@ -1,2 +1,3 @@
 EXTRA_DIST += bench/probe
 EXTRA_DIST += bench/web
+EXTRA_DIST += bench/lb

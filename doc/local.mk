@@ -16,5 +16,6 @@ doc/tocsinctl.8: $(srcdir)/doc/tocsinctl.8.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) doc && \
 	$(etc_sed) $(srcdir)/doc/tocsinctl.8.in >$@.tmp && mv $@.tmp $@
 
-# tocsin.cgi(8) names no configured folder: shipped as written.
-dist_man_MANS += doc/tocsin.cgi.8
+# tocsin.cgi(8) and tocsin-lb(8) name no configured folder: shipped as
+# written.
+dist_man_MANS += doc/tocsin.cgi.8 doc/tocsin-lb.8

@@ -92,3 +92,10 @@ EXTRA_DIST += t/test_web.sh t/web.sh t/web-lsan.supp
 TESTS += t/test_web_browser.sh
 EXTRA_DIST += t/test_web_browser.sh
 CLEANFILES += t/web-screens/*.png
+
+# tocsin-lb in tcp mode before three nginx, probed watching them.
+TESTS += t/test_lb.sh
+EXTRA_DIST += t/test_lb.sh t/lbclient.py t/servers/nginx_lb.conf
+TESTS += t/test_lb_http.sh
+EXTRA_DIST += t/test_lb_http.sh t/lb.sh
+EXTRA_DIST += t/lbslow.py

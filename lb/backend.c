@@ -1,0 +1,333 @@
+/*
+ * backend.c: a farm's members and what tocsin-lb knows of each: address
+ * from the check URL, probed's word, passive marks, the EWMA of
+ * response times and the sessions in flight; farms built from the config.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <math.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#include "lb.h"
+
+static int	resolve(const char *host, int port, struct backend *,
+		    char *err, size_t);
+static struct backend *old_backend(struct farm **, size_t, const char *id,
+		    const struct backend *fresh);
+
+/*
+ * The member's address is its check URL's host and port: blocking
+ * getaddrinfo, so only at start and on reload. Returns 0 or -1 with err.
+ */
+static int
+resolve(const char *host, int port, struct backend *b, char *err,
+    size_t errlen)
+{
+	struct addrinfo	 hints, *res;
+	char		 serv[16];
+	int		 rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%d", port);
+	if ((rc = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: cannot resolve %s: %s", b->id, host,
+		    gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
+	b->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	snprintf(b->addrstr, sizeof(b->addrstr), "%s:%d", host, port);
+	return 0;
+}
+
+/*
+ * A member from a server line, with one reference (the caller's). Returns
+ * NULL with err when the server has no host and port to send traffic to
+ * (ping, exec) or its host does not resolve.
+ */
+struct backend *
+backend_new(const struct server_conf *s, char *err, size_t errlen)
+{
+	struct backend	*b;
+
+	if (s->host == NULL || s->port <= 0) {
+		snprintf(err, errlen, "%s:%d: %s: a %s check gives no port to "
+		    "send traffic to", s->file, s->line, s->id,
+		    conf_kind_str(s->kind));
+		return NULL;
+	}
+	b = xcalloc(1, sizeof(*b));
+	b->id = xstrdup(s->id);
+	b->refs = 1;
+	b->weight = s->o.weight == 0 ? 1 : (unsigned)s->o.weight;
+	if (resolve(s->host, s->port, b, err, errlen) == -1) {
+		free(b->id);
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void
+backend_ref(struct backend *b)
+{
+	b->refs++;
+}
+
+void
+backend_unref(struct backend *b)
+{
+	if (b == NULL || --b->refs > 0)
+		return;
+	free(b->id);
+	free(b);
+}
+
+/* May take new traffic as probed sees it: not drained, not down. */
+int
+backend_eligible(const struct backend *b)
+{
+	return !b->drained && b->health != BE_DOWN;
+}
+
+/* Eligible and not marked suspect by our own traffic. */
+int
+backend_usable(const struct backend *b, int64_t now)
+{
+	return backend_eligible(b) && b->suspect_until <= now;
+}
+
+/*
+ * Feed a response time (ms) into the EWMA. A sample's weight grows with
+ * the time since the last one (1 - e^(-dt/tau), tau LB_EWMA_TAU_MS): a
+ * busy member's average moves smoothly, so one slow answer among many
+ * does not drive its traffic away (herding the rest onto the others),
+ * while a member heard from rarely takes its new time almost whole.
+ */
+void
+backend_sample(struct backend *b, double ms, int64_t now)
+{
+	double	 w;
+
+	if (!b->has_ewma) {
+		b->ewma_ms = ms;
+	} else {
+		w = exp(-(double)(now - b->ewma_at) /
+		    (LB_EWMA_TAU_MS * 1000.0));
+		b->ewma_ms = b->ewma_ms * w + ms * (1.0 - w);
+	}
+	b->has_ewma = 1;
+	b->ewma_at = now;
+}
+
+/* A connect failure or reset counts as a slow answer, never a fast one,
+ * and weighs half the average at once, however busy the member is. */
+void
+backend_error(struct backend *b, int64_t now)
+{
+	b->errors++;
+	b->ewma_ms = b->has_ewma ? (b->ewma_ms + LB_ERROR_PENALTY_MS) / 2 :
+	    LB_ERROR_PENALTY_MS;
+	b->has_ewma = 1;
+	b->ewma_at = now;
+}
+
+/* A connect that worked: our passive mark, if any, is lifted. */
+void
+backend_ok(struct backend *b)
+{
+	b->suspect_until = 0;
+}
+
+/* The weight as balancing uses it: halved while probed says degraded. */
+unsigned
+backend_weight(const struct backend *b)
+{
+	if (b->health == BE_DEGRADED)
+		return b->weight > 1 ? b->weight / 2 : 1;
+	return b->weight;
+}
+
+/* The EWMA now: decayed toward 0 while no sample comes, so a member once
+ * slow is tried again. */
+double
+backend_ewma(const struct backend *b, int64_t now)
+{
+	if (!b->has_ewma)
+		return 0;
+	return b->ewma_ms * exp(-(double)(now - b->ewma_at) /
+	    (LB_EWMA_TAU_MS * 1000.0));
+}
+
+/*
+ * Expected cost of one more session: the EWMA, raised to band (response
+ * times that close to the fastest member's are noise, and load alone
+ * should decide between them), times the sessions it would then have,
+ * over its weight. Lower is better.
+ */
+double
+backend_cost(const struct backend *b, int64_t now, double band)
+{
+	double	 ewma = backend_ewma(b, now);
+
+	if (ewma < band)
+		ewma = band;
+	return (ewma + 0.05) * (b->inflight + 1) / backend_weight(b);
+}
+
+const char *
+backend_health_str(enum be_health h)
+{
+	switch (h) {
+	case BE_UP:
+		return "up";
+	case BE_DEGRADED:
+		return "degraded";
+	case BE_DOWN:
+		return "down";
+	default:
+		return "unknown";
+	}
+}
+
+enum be_health
+backend_health_parse(const char *s)
+{
+	if (strcmp(s, "up") == 0)
+		return BE_UP;
+	if (strcmp(s, "degraded") == 0)
+		return BE_DEGRADED;
+	if (strcmp(s, "down") == 0)
+		return BE_DOWN;
+	return BE_UNKNOWN;
+}
+
+/* The old farms' member of that id and address, to keep its state. */
+static struct backend *
+old_backend(struct farm **old, size_t nold, const char *id,
+    const struct backend *fresh)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < nold; i++)
+		for (j = 0; j < old[i]->nbe; j++)
+			if (strcmp(old[i]->be[j]->id, id) == 0 &&
+			    old[i]->be[j]->addrlen == fresh->addrlen &&
+			    memcmp(&old[i]->be[j]->addr, &fresh->addr,
+			    fresh->addrlen) == 0)
+				return old[i]->be[j];
+	return NULL;
+}
+
+/*
+ * A farm from its config, one reference (the caller's). Members that the
+ * old farms (a reload's) have with the same id and address are shared, so
+ * health, EWMA and load carry over; their weight is the new one. Returns
+ * NULL with err when a member cannot take traffic.
+ */
+struct farm *
+farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
+    char *err, size_t errlen)
+{
+	struct farm	*f;
+	struct backend	*b, *ob;
+	size_t		 i;
+
+	f = xcalloc(1, sizeof(*f));
+	f->name = xstrdup(fc->name);
+	f->algo = fc->balance;
+	f->refs = 1;
+	f->persist_ms = fc->persist;
+	if (f->persist_ms > 0) {
+		for (i = 0; i < nold; i++)
+			if (strcmp(old[i]->name, fc->name) == 0 &&
+			    old[i]->persist != NULL)
+				break;
+		f->persist = persist_new(i < nold ? old[i]->persist :
+		    NULL);
+	}
+	f->be = xcalloc(fc->nservers == 0 ? 1 : fc->nservers, sizeof(*f->be));
+	for (i = 0; i < fc->nservers; i++) {
+		if ((b = backend_new(fc->servers[i], err, errlen)) == NULL) {
+			farm_unref(f);
+			return NULL;
+		}
+		if ((ob = old_backend(old, nold, b->id, b)) != NULL) {
+			ob->weight = b->weight;
+			backend_unref(b);
+			backend_ref(ob);
+			b = ob;
+		}
+		f->be[f->nbe++] = b;
+	}
+	return f;
+}
+
+void
+farm_ref(struct farm *f)
+{
+	f->refs++;
+}
+
+void
+farm_unref(struct farm *f)
+{
+	size_t	 i;
+
+	if (f == NULL || --f->refs > 0)
+		return;
+	for (i = 0; i < f->nbe; i++)
+		backend_unref(f->be[i]);
+	persist_unref(f->persist);
+	free(f->be);
+	free(f->name);
+	free(f);
+}
+
+/*
+ * Mark b suspect after a failure of our own traffic, unless that would
+ * leave the farm with no usable member (the panic threshold: passive
+ * marks never take out the last healthy servers).
+ */
+void
+farm_mark_suspect(struct farm *f, struct backend *b, int64_t now)
+{
+	size_t	 i, others = 0;
+
+	for (i = 0; i < f->nbe; i++)
+		if (f->be[i] != b && backend_usable(f->be[i], now))
+			others++;
+	if (others == 0) {
+		log_debug("%s: not marked suspect: the last usable member",
+		    b->id);
+		return;
+	}
+	if (b->suspect_until <= now)
+		log_info("%s: suspect after a failed connection", b->id);
+	b->suspect_until = now + LB_SUSPECT_MS * 1000;
+}
+
+/* The member of that id in the running farms, or NULL. */
+struct backend *
+lb_find_backend(struct lb *lb, const char *id)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < lb->nfarms; i++)
+		for (j = 0; j < lb->farms[i]->nbe; j++)
+			if (strcmp(lb->farms[i]->be[j]->id, id) == 0)
+				return lb->farms[i]->be[j];
+	return NULL;
+}

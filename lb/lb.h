@@ -1,0 +1,147 @@
+/*
+ * lb.h: tocsin-lb's run-time model: farms made from the config, their
+ * members (backends) with health and load, listeners, and the prototypes
+ * of each file, grouped by the file that defines them.
+ */
+#ifndef TOCSIN_LB_H
+#define TOCSIN_LB_H
+
+#include <sys/socket.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+struct event;
+struct event_base;
+
+#define LB_CONNECT_TIMEOUT_MS	3000	/* a server's connect, at most */
+#define LB_IDLE_TIMEOUT_MS	60000	/* a session with no byte either way */
+#define LB_EWMA_TAU_MS		1000	/* EWMA time constant; also its decay */
+#define LB_ERROR_PENALTY_MS	1000	/* what an error counts as */
+#define LB_BAND_FACTOR		3.0	/* fastest: times within this factor */
+#define LB_BAND_MS		2.0	/* or this much of the best are equal */
+#define LB_SUSPECT_MS		10000	/* a passive mark lasts, at most */
+#define LB_REPLAY_MAX		16384	/* client bytes kept for a retry */
+#define LB_TRIES_MAX		8	/* servers one session may try */
+
+/* What probed says of a server; unknown until it has said anything. */
+enum be_health {
+	BE_UNKNOWN,
+	BE_UP,
+	BE_DEGRADED,
+	BE_DOWN,
+};
+
+/*
+ * A member: a server of a farm that takes traffic. Its settings (address,
+ * weight) come from the config; its state (health, EWMA, load) is kept
+ * across a reload when the id and address stay. Referenced by its farm and
+ * by each session on it; freed at the last reference.
+ */
+struct backend {
+	char		*id;		/* "farm/name" */
+	struct sockaddr_storage addr;
+	socklen_t	 addrlen;
+	char		 addrstr[64];	/* "host:port" for logs */
+	unsigned	 weight;	/* 1..256 */
+	int		 refs;
+	enum be_health	 health;	/* probed's word */
+	int		 drained;	/* probed's drained flag */
+	int64_t		 health_at;	/* mono_us of the last word */
+	int64_t		 suspect_until;	/* mono_us; 0 = not suspect */
+	double		 ewma_ms;	/* EWMA of response times */
+	int64_t		 ewma_at;	/* mono_us of its last update */
+	int		 has_ewma;
+	unsigned	 inflight;	/* sessions on it now */
+	int		 rr_current;	/* smooth weighted round robin */
+	uint64_t	 conns;		/* sessions sent to it */
+	uint64_t	 errors;	/* connect failures and resets */
+};
+
+struct listener;
+struct persist;
+
+/* A farm that has at least one listen line. Referenced by main and each
+ * session, so a reload can replace it while sessions finish. */
+struct farm {
+	char		*name;
+	enum balance_algo algo;
+	struct backend	**be;
+	size_t		 nbe;
+	int		 refs;
+	uint64_t	 persist_ms;	/* 0 = none */
+	struct persist	*persist;	/* tcp clients' members; or NULL */
+};
+
+struct lb {
+	struct event_base *base;
+	struct conf	*conf;
+	struct farm	**farms;
+	size_t		 nfarms;
+	struct listener	**ls;
+	size_t		 nls;
+	struct health	*health;
+};
+
+/* backend.c */
+struct backend	*backend_new(const struct server_conf *, char *err, size_t);
+void		 backend_ref(struct backend *);
+void		 backend_unref(struct backend *);
+int		 backend_usable(const struct backend *, int64_t now);
+int		 backend_eligible(const struct backend *);
+void		 backend_sample(struct backend *, double ms, int64_t now);
+void		 backend_error(struct backend *, int64_t now);
+void		 backend_ok(struct backend *);
+double		 backend_ewma(const struct backend *, int64_t now);
+double		 backend_cost(const struct backend *, int64_t now,
+		    double band);
+unsigned	 backend_weight(const struct backend *);
+const char	*backend_health_str(enum be_health);
+enum be_health	 backend_health_parse(const char *);
+struct farm	*farm_new(const struct farm_conf *, struct farm **old,
+		    size_t nold, char *err, size_t);
+void		 farm_ref(struct farm *);
+void		 farm_unref(struct farm *);
+void		 farm_mark_suspect(struct farm *, struct backend *, int64_t);
+struct backend	*lb_find_backend(struct lb *, const char *id);
+
+/* balance.c */
+struct backend	*balance_pick(struct farm *, const struct sockaddr *,
+		    socklen_t, struct backend **tried, size_t ntried);
+
+/* listener.c */
+struct listener	*listener_open(struct lb *, const char *addr, int http,
+		    struct farm *, char *err, size_t);
+struct listener	*listener_take(struct lb *, const char *addr, int http);
+void		 listener_set_farm(struct listener *, struct farm *);
+void		 listener_close(struct listener *);
+const char	*listener_addr(const struct listener *);
+
+/* proxy_tcp.c */
+void		 proxy_tcp_accept(struct lb *, struct farm *, int fd,
+		    const struct sockaddr *, socklen_t);
+size_t		 proxy_tcp_sessions(void);
+
+/* persist.c */
+uint64_t	 persist_key(const char *id);
+struct persist	*persist_new(struct persist *old);
+void		 persist_unref(struct persist *);
+struct backend	*persist_lookup(struct persist *, struct farm *,
+		    const struct sockaddr *, uint64_t ttl_ms);
+void		 persist_note(struct persist *, const struct sockaddr *,
+		    const struct backend *);
+struct backend	*persist_by_key(struct farm *, uint64_t key);
+
+/* proxy_http.c */
+void		 proxy_http_accept(struct lb *, struct farm *, int fd,
+		    const struct sockaddr *, socklen_t);
+void		 proxy_http_shutdown(void);
+
+/* health.c */
+struct health	*health_start(struct lb *, const char *sockpath);
+void		 health_set_path(struct health *, const char *sockpath);
+void		 health_stop(struct health *);
+
+#endif

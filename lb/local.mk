@@ -1,0 +1,8 @@
+# lb/: tocsin-lb, the balancer in front of a farm's servers.
+sbin_PROGRAMS += lb/tocsin-lb
+lb_tocsin_lb_SOURCES = lb/lb.h lb/main.c lb/listener.c lb/backend.c \
+	lb/balance.c lb/health.c lb/proxy_tcp.c lb/proxy_http.c \
+	lb/persist.c
+lb_tocsin_lb_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JANSSON_CFLAGS)
+lb_tocsin_lb_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(JANSSON_LIBS) \
+	$(HTTP_PARSER_LIBS) -lm

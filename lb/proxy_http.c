@@ -1,0 +1,934 @@
+/*
+ * proxy_http.c: HTTP/1.1 sessions. A client's requests are read one at a
+ * time with Debian's http_parser (a proven parser, fuzzed upstream, so we
+ * write none), buffered whole (LB_HTTP_BODY_MAX), rewritten (hop-by-hop
+ * headers dropped, X-Forwarded-For added, chunked bodies sent with a
+ * length) and sent to a member over a pooled keep-alive connection; the
+ * answer is streamed back as it comes, its head's Connection rewritten
+ * for the client. A request that reached no server
+ * (connect failed) is retried on another at once; one whose server closed
+ * without a byte of answer is retried only when idempotent. Bad input
+ * gets 400, 413, 414 or 431 and costs only its connection; no member up
+ * gets 503. With persist, a cookie keeps a client on its member.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <http_parser.h>
+
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#include "lb.h"
+
+#define LB_HTTP_URL_MAX		8192	/* request target, bytes */
+#define LB_HTTP_HEADERS_MAX	32768	/* all header lines, bytes */
+#define LB_HTTP_BODY_MAX	(1024 * 1024)	/* a request body, bytes */
+#define LB_HTTP_POOL_IDLE_MS	4000	/* a pooled server connection */
+#define LB_HTTP_POOL_MAX	512	/* pooled connections, in all */
+#define LB_HTTP_COOKIE		"tocsin_lb"	/* persist's cookie */
+#define LB_HTTP_LINGER_MS	2000	/* reading after our last answer */
+
+struct hconn;
+
+/* A connection to a member: serving one request, or idle in the pool. */
+struct sconn {
+	TAILQ_ENTRY(sconn) entry;	/* in the pool while idle */
+	struct backend	*be;		/* referenced */
+	struct bufferevent *bev;
+	struct hconn	*hc;		/* NULL while idle */
+	http_parser	 parser;	/* the answer */
+	int		 connected;
+	int		 reused;	/* served a request before */
+	int		 done;		/* the answer ended */
+	int		 keepalive;	/* the member keeps it open */
+	int		 head_done;	/* the answer's head went on */
+	int		 needs_eof;	/* its body ends with the connection */
+};
+TAILQ_HEAD(sconnq, sconn);
+
+/* One client connection and the request it is on. */
+struct hconn {
+	struct lb	*lb;
+	struct farm	*farm;		/* referenced */
+	struct bufferevent *bev;
+	struct sockaddr_storage client;
+	socklen_t	 clientlen;
+	char		 ip[64];
+	http_parser	 parser;	/* the requests */
+	int		 reading;	/* between requests or in one */
+	int		 complete;	/* the request is read whole */
+	int		 closing;	/* close once the output is written */
+	int		 lingering;	/* written and half-closed: reading
+					   what is left, then close */
+	int		 error;		/* status to answer on a bad request */
+	int		 keepalive;
+	int		 idempotent;
+	int		 head;		/* method HEAD */
+	size_t		 urllen, hdrlen;
+	char		*url;
+	struct evbuffer	*hdrs;		/* kept header lines */
+	struct evbuffer	*body;
+	struct evbuffer	*field, *value;	/* the header being read */
+	int		 in_value;
+	int		 has_host;
+	char		*xff;		/* X-Forwarded-For as received */
+	int		 has_cookie;	/* it carried our persist cookie */
+	uint64_t	 cookie_key;	/* its member's persist_key */
+	struct backend	*tried[LB_TRIES_MAX];
+	size_t		 ntried;
+	struct sconn	*sc;
+	int		 answered;	/* a byte of answer went to the client */
+	int64_t		 t_sent;
+};
+
+static struct sconnq	pool = TAILQ_HEAD_INITIALIZER(pool);
+static size_t		npool;
+
+static http_parser_settings req_settings, resp_settings;
+
+static void	hc_free(struct hconn *);
+static void	hc_reply(struct hconn *, int status, const char *reason,
+		    const char *body);
+static void	hc_parse(struct hconn *);
+static void	hc_dispatch(struct hconn *);
+static void	hc_next(struct hconn *);
+static void	hc_linger(struct hconn *);
+static void	hc_reset_request(struct hconn *);
+static void	sc_free(struct sconn *);
+static void	sc_release(struct hconn *, int reusable);
+static void	sc_failed(struct hconn *, const char *why, int reached);
+static struct sconn *sc_get(struct hconn *, struct backend *);
+static void	sc_send(struct hconn *);
+static void	on_client_read(struct bufferevent *, void *);
+static void	on_client_write(struct bufferevent *, void *);
+static void	on_client_event(struct bufferevent *, short, void *);
+static void	on_server_read(struct bufferevent *, void *);
+static void	on_server_event(struct bufferevent *, short, void *);
+static void	on_pool_event(struct bufferevent *, short, void *);
+static void	on_pool_read(struct bufferevent *, void *);
+static void	settings_init(void);
+static void	read_cookie(struct hconn *, const char *);
+static void	write_head(struct hconn *, const char *, size_t);
+static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
+
+static const char *hop_by_hop[] = {
+	"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+	"te", "trailer", "upgrade", "content-length", "expect", NULL
+};
+
+static void
+set_timeout(struct bufferevent *bev, int64_t ms)
+{
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	bufferevent_set_timeouts(bev, &tv, &tv);
+}
+
+/* --- the request --------------------------------------------------------- */
+
+static int
+on_req_begin(http_parser *p)
+{
+	struct hconn	*hc = p->data;
+
+	hc_reset_request(hc);
+	return 0;
+}
+
+static int
+on_req_url(http_parser *p, const char *at, size_t len)
+{
+	struct hconn	*hc = p->data;
+
+	if (hc->urllen + len > LB_HTTP_URL_MAX) {
+		hc->error = 414;
+		return -1;
+	}
+	hc->url = realloc(hc->url, hc->urllen + len + 1);
+	if (hc->url == NULL)
+		fatal("realloc");
+	memcpy(hc->url + hc->urllen, at, len);
+	hc->urllen += len;
+	hc->url[hc->urllen] = '\0';
+	return 0;
+}
+
+/* Our persist cookie in a Cookie header, if there: tocsin_lb=16 hex. */
+static void
+read_cookie(struct hconn *hc, const char *v)
+{
+	const char	*p = v;
+	char		*end;
+
+	while ((p = strstr(p, LB_HTTP_COOKIE "=")) != NULL) {
+		if (p == v || p[-1] == ' ' || p[-1] == ';') {
+			hc->cookie_key = strtoull(p + strlen(LB_HTTP_COOKIE) + 1,
+			    &end, 16);
+			hc->has_cookie = end == p + strlen(LB_HTTP_COOKIE) + 17;
+			return;
+		}
+		p++;
+	}
+}
+
+/* The header just read whole: keep it, or note what it says. */
+static void
+end_header(struct hconn *hc)
+{
+	char		*f, *v;
+	size_t		 i;
+
+	if (evbuffer_get_length(hc->field) == 0)
+		return;
+	evbuffer_add(hc->field, "", 1);
+	evbuffer_add(hc->value, "", 1);
+	f = (char *)evbuffer_pullup(hc->field, -1);
+	v = (char *)evbuffer_pullup(hc->value, -1);
+	for (i = 0; hop_by_hop[i] != NULL; i++)
+		if (strcasecmp(f, hop_by_hop[i]) == 0)
+			break;
+	if (strcasecmp(f, "expect") == 0 && strcasecmp(v, "100-continue") == 0)
+		bufferevent_write(hc->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	if (strcasecmp(f, "cookie") == 0)
+		read_cookie(hc, v);
+	if (strcasecmp(f, "x-forwarded-for") == 0) {
+		free(hc->xff);
+		hc->xff = xstrdup(v);
+	} else if (hop_by_hop[i] == NULL) {
+		if (strcasecmp(f, "host") == 0)
+			hc->has_host = 1;
+		evbuffer_add_printf(hc->hdrs, "%s: %s\r\n", f, v);
+	}
+	evbuffer_drain(hc->field, evbuffer_get_length(hc->field));
+	evbuffer_drain(hc->value, evbuffer_get_length(hc->value));
+}
+
+static int
+header_bytes(struct hconn *hc, size_t len)
+{
+	hc->hdrlen += len;
+	if (hc->hdrlen > LB_HTTP_HEADERS_MAX) {
+		hc->error = 431;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_req_field(http_parser *p, const char *at, size_t len)
+{
+	struct hconn	*hc = p->data;
+
+	if (hc->in_value) {
+		end_header(hc);
+		hc->in_value = 0;
+	}
+	if (header_bytes(hc, len) == -1)
+		return -1;
+	evbuffer_add(hc->field, at, len);
+	return 0;
+}
+
+static int
+on_req_value(http_parser *p, const char *at, size_t len)
+{
+	struct hconn	*hc = p->data;
+
+	hc->in_value = 1;
+	if (header_bytes(hc, len) == -1)
+		return -1;
+	evbuffer_add(hc->value, at, len);
+	return 0;
+}
+
+static int
+on_req_headers(http_parser *p)
+{
+	struct hconn	*hc = p->data;
+
+	end_header(hc);
+	hc->in_value = 0;
+	hc->keepalive = http_should_keep_alive(p);
+	hc->head = p->method == HTTP_HEAD;
+	hc->idempotent = p->method == HTTP_GET || p->method == HTTP_HEAD ||
+	    p->method == HTTP_PUT || p->method == HTTP_DELETE ||
+	    p->method == HTTP_OPTIONS || p->method == HTTP_TRACE;
+	if (p->upgrade) {
+		hc->error = 501;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+on_req_body(http_parser *p, const char *at, size_t len)
+{
+	struct hconn	*hc = p->data;
+
+	if (evbuffer_get_length(hc->body) + len > LB_HTTP_BODY_MAX) {
+		hc->error = 413;
+		return -1;
+	}
+	evbuffer_add(hc->body, at, len);
+	return 0;
+}
+
+static int
+on_req_complete(http_parser *p)
+{
+	struct hconn	*hc = p->data;
+
+	hc->complete = 1;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+/* --- the answer ---------------------------------------------------------- */
+
+static int
+on_resp_headers(http_parser *p)
+{
+	struct sconn	*sc = p->data;
+	int		 head = sc->hc != NULL && sc->hc->head;
+
+	sc->needs_eof = !head && !(p->flags & F_CHUNKED) &&
+	    p->content_length == ULLONG_MAX && p->status_code >= 200 &&
+	    p->status_code != 204 && p->status_code != 304;
+	/* A HEAD's answer has no body whatever its length says. */
+	return head ? 1 : 0;
+}
+
+static int
+on_resp_complete(http_parser *p)
+{
+	struct sconn	*sc = p->data;
+
+	if (p->status_code >= 100 && p->status_code < 200)
+		return 0;	/* an interim answer; the real one follows */
+	sc->done = 1;
+	sc->keepalive = http_should_keep_alive(p);
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static void
+settings_init(void)
+{
+	static int	 done;
+
+	if (done)
+		return;
+	done = 1;
+	http_parser_settings_init(&req_settings);
+	req_settings.on_message_begin = on_req_begin;
+	req_settings.on_url = on_req_url;
+	req_settings.on_header_field = on_req_field;
+	req_settings.on_header_value = on_req_value;
+	req_settings.on_headers_complete = on_req_headers;
+	req_settings.on_body = on_req_body;
+	req_settings.on_message_complete = on_req_complete;
+	http_parser_settings_init(&resp_settings);
+	resp_settings.on_headers_complete = on_resp_headers;
+	resp_settings.on_message_complete = on_resp_complete;
+}
+
+/* --- the client ---------------------------------------------------------- */
+
+/* Take an accepted HTTP client of farm f. */
+void
+proxy_http_accept(struct lb *lb, struct farm *f, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct hconn	*hc;
+	int		 on = 1;
+
+	settings_init();
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	hc = xcalloc(1, sizeof(*hc));
+	hc->lb = lb;
+	farm_ref(f);
+	hc->farm = f;
+	memcpy(&hc->client, sa, salen);
+	hc->clientlen = salen;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    hc->ip, sizeof(hc->ip));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, hc->ip,
+		    sizeof(hc->ip));
+	hc->hdrs = evbuffer_new();
+	hc->body = evbuffer_new();
+	hc->field = evbuffer_new();
+	hc->value = evbuffer_new();
+	hc->bev = bufferevent_socket_new(lb->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (hc->hdrs == NULL || hc->body == NULL || hc->field == NULL ||
+	    hc->value == NULL || hc->bev == NULL)
+		fatalx("out of memory for an HTTP client");
+	http_parser_init(&hc->parser, HTTP_REQUEST);
+	hc->parser.data = hc;
+	hc->reading = 1;
+	bufferevent_setcb(hc->bev, on_client_read, on_client_write,
+	    on_client_event, hc);
+	set_timeout(hc->bev, LB_IDLE_TIMEOUT_MS);
+	bufferevent_enable(hc->bev, EV_READ);
+}
+
+static void
+hc_reset_request(struct hconn *hc)
+{
+	free(hc->url);
+	hc->url = NULL;
+	free(hc->xff);
+	hc->xff = NULL;
+	hc->urllen = hc->hdrlen = 0;
+	hc->has_host = hc->in_value = hc->complete = hc->answered = 0;
+	hc->has_cookie = 0;
+	hc->ntried = 0;
+	evbuffer_drain(hc->hdrs, evbuffer_get_length(hc->hdrs));
+	evbuffer_drain(hc->body, evbuffer_get_length(hc->body));
+	evbuffer_drain(hc->field, evbuffer_get_length(hc->field));
+	evbuffer_drain(hc->value, evbuffer_get_length(hc->value));
+}
+
+/* The one teardown of a client: its server connection, if on one,
+ * closes too (its answer can no longer go anywhere). */
+static void
+hc_free(struct hconn *hc)
+{
+	if (hc->sc != NULL)
+		sc_release(hc, 0);
+	bufferevent_free(hc->bev);
+	evbuffer_free(hc->hdrs);
+	evbuffer_free(hc->body);
+	evbuffer_free(hc->field);
+	evbuffer_free(hc->value);
+	free(hc->url);
+	free(hc->xff);
+	farm_unref(hc->farm);
+	free(hc);
+}
+
+/* A short answer of our own; the connection closes after it. */
+static void
+hc_reply(struct hconn *hc, int status, const char *reason, const char *body)
+{
+	struct evbuffer	*out = bufferevent_get_output(hc->bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
+	    reason, strlen(body), body);
+	hc->closing = 1;
+	hc->reading = 0;
+	bufferevent_disable(hc->bev, EV_READ);
+	bufferevent_enable(hc->bev, EV_WRITE);
+}
+
+static void
+bad_request(struct hconn *hc)
+{
+	switch (hc->error) {
+	case 413:
+		hc_reply(hc, 413, "Content Too Large",
+		    "<h1>413 Content Too Large</h1>\n");
+		break;
+	case 414:
+		hc_reply(hc, 414, "URI Too Long", "<h1>414 URI Too Long</h1>\n");
+		break;
+	case 431:
+		hc_reply(hc, 431, "Request Header Fields Too Large",
+		    "<h1>431 Request Header Fields Too Large</h1>\n");
+		break;
+	case 501:
+		hc_reply(hc, 501, "Not Implemented",
+		    "<h1>501 Not Implemented</h1>\n");
+		break;
+	default:
+		hc_reply(hc, 400, "Bad Request", "<h1>400 Bad Request</h1>\n");
+		break;
+	}
+}
+
+/* Feed what the client sent to the parser until a request is whole. */
+static void
+hc_parse(struct hconn *hc)
+{
+	struct evbuffer	*in = bufferevent_get_input(hc->bev);
+	struct evbuffer_iovec v;
+	size_t		 n;
+	enum http_errno	 e;
+
+	while (hc->reading && !hc->complete &&
+	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		n = http_parser_execute(&hc->parser, &req_settings,
+		    v.iov_base, v.iov_len);
+		evbuffer_drain(in, n);
+		e = HTTP_PARSER_ERRNO(&hc->parser);
+		if (e == HPE_PAUSED)
+			break;
+		if (e != HPE_OK) {
+			if (hc->error == 0 && e == HPE_HEADER_OVERFLOW)
+				hc->error = 431;
+			log_debug("client %s: bad request: %s", hc->ip,
+			    http_errno_name(e));
+			bad_request(hc);
+			return;
+		}
+	}
+	if (hc->complete) {
+		hc->reading = 0;
+		hc_dispatch(hc);
+	}
+}
+
+static void
+on_client_read(struct bufferevent *bev, void *arg)
+{
+	struct hconn	*hc = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	if (hc->lingering)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	else if (hc->reading)
+		hc_parse(hc);
+}
+
+/*
+ * Our answer is written and the client is to be closed: half-close, and
+ * read what it still sends (for LB_HTTP_LINGER_MS at most) before the
+ * close, lest unread bytes make the kernel reset the connection and
+ * discard the answer before the client reads it.
+ */
+static void
+hc_linger(struct hconn *hc)
+{
+	hc->lingering = 1;
+	shutdown(bufferevent_getfd(hc->bev), SHUT_WR);
+	set_timeout(hc->bev, LB_HTTP_LINGER_MS);
+	bufferevent_enable(hc->bev, EV_READ);
+}
+
+/* Output written: close when asked, else take the next request. */
+static void
+on_client_write(struct bufferevent *bev, void *arg)
+{
+	struct hconn	*hc = arg;
+
+	(void)bev;
+	if (hc->closing && hc->sc == NULL && !hc->lingering)
+		hc_linger(hc);
+}
+
+/* The client closed or failed. Having sent a whole request and only its
+ * sending side closed, it still gets the answer, then the close. */
+static void
+on_client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct hconn	*hc = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) &&
+	    !hc->reading && !hc->closing && !hc->lingering) {
+		hc->keepalive = 0;
+		bufferevent_disable(hc->bev, EV_READ);
+		return;
+	}
+	hc_free(hc);
+}
+
+/* The answer is all written: next request, or close. */
+static void
+hc_next(struct hconn *hc)
+{
+	if (!hc->keepalive) {
+		hc->closing = 1;
+		bufferevent_disable(hc->bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0)
+			hc_linger(hc);
+		return;
+	}
+	hc_reset_request(hc);
+	hc->reading = 1;
+	http_parser_pause(&hc->parser, 0);
+	set_timeout(hc->bev, LB_IDLE_TIMEOUT_MS);
+	bufferevent_enable(hc->bev, EV_READ);
+	hc_parse(hc);
+}
+
+/* --- members ------------------------------------------------------------- */
+
+/* Pick a member (none tried yet by this request) and send it there. */
+static void
+hc_dispatch(struct hconn *hc)
+{
+	struct backend	*b;
+
+	bufferevent_disable(hc->bev, EV_READ);
+	for (;;) {
+		b = NULL;
+		if (hc->ntried == 0 && hc->farm->persist_ms > 0 &&
+		    hc->has_cookie)
+			b = persist_by_key(hc->farm, hc->cookie_key);
+		if (b == NULL && hc->ntried < LB_TRIES_MAX)
+			b = balance_pick(hc->farm, (struct sockaddr *)&hc->client,
+			    hc->clientlen, hc->tried, hc->ntried);
+		if (b == NULL) {
+			if (hc->ntried == 0)
+				hc_reply(hc, 503, "Service Unavailable",
+				    "<h1>503 Service Unavailable</h1>\n<p>No "
+				    "server of this farm is up.</p>\n");
+			else
+				hc_reply(hc, 503, "Service Unavailable",
+				    "<h1>503 Service Unavailable</h1>\n<p>Every "
+				    "server tried failed.</p>\n");
+			return;
+		}
+		hc->tried[hc->ntried++] = b;
+		if ((hc->sc = sc_get(hc, b)) != NULL)
+			break;
+	}
+	b->inflight++;
+	b->conns++;
+	if (hc->sc->connected)
+		sc_send(hc);
+}
+
+/* A pooled connection to b, or a new one being connected; NULL when no
+ * socket could be made (b then counts an error). */
+static struct sconn *
+sc_get(struct hconn *hc, struct backend *b)
+{
+	struct sconn	*sc;
+
+	TAILQ_FOREACH(sc, &pool, entry)
+		if (sc->be == b)
+			break;
+	if (sc != NULL) {
+		TAILQ_REMOVE(&pool, sc, entry);
+		npool--;
+		sc->reused = 1;
+	} else {
+		sc = xcalloc(1, sizeof(*sc));
+		backend_ref(b);
+		sc->be = b;
+		sc->bev = bufferevent_socket_new(hc->lb->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (sc->bev == NULL)
+			fatalx("out of memory for a server connection");
+		set_timeout(sc->bev, LB_CONNECT_TIMEOUT_MS);
+		if (bufferevent_socket_connect(sc->bev,
+		    (struct sockaddr *)&b->addr, b->addrlen) == -1) {
+			backend_error(b, mono_us());
+			farm_mark_suspect(hc->farm, b, mono_us());
+			sc_free(sc);
+			return NULL;
+		}
+	}
+	sc->hc = hc;
+	sc->done = sc->head_done = sc->needs_eof = 0;
+	http_parser_init(&sc->parser, HTTP_RESPONSE);
+	sc->parser.data = sc;
+	bufferevent_setcb(sc->bev, on_server_read, NULL, on_server_event, hc);
+	bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
+	return sc;
+}
+
+/* Write the request, rewritten, to the member. */
+static void
+sc_send(struct hconn *hc)
+{
+	struct evbuffer	*out = bufferevent_get_output(hc->sc->bev);
+	size_t		 blen = evbuffer_get_length(hc->body);
+
+	evbuffer_add_printf(out, "%s %s HTTP/1.1\r\n",
+	    http_method_str(hc->parser.method), hc->url != NULL ? hc->url : "/");
+	evbuffer_add(out, evbuffer_pullup(hc->hdrs, -1),
+	    evbuffer_get_length(hc->hdrs));
+	if (!hc->has_host)
+		evbuffer_add_printf(out, "Host: %s\r\n", hc->sc->be->addrstr);
+	if (hc->xff != NULL)
+		evbuffer_add_printf(out, "X-Forwarded-For: %s, %s\r\n",
+		    hc->xff, hc->ip);
+	else
+		evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n", hc->ip);
+	if (blen > 0 || hc->parser.method == HTTP_POST ||
+	    hc->parser.method == HTTP_PUT)
+		evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
+	evbuffer_add(out, "\r\n", 2);
+	if (blen > 0)
+		evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
+	hc->t_sent = mono_us();
+	set_timeout(hc->sc->bev, LB_IDLE_TIMEOUT_MS);
+}
+
+static void
+sc_free(struct sconn *sc)
+{
+	bufferevent_free(sc->bev);
+	backend_unref(sc->be);
+	free(sc);
+}
+
+/* The request is over on its member: pool the connection when the
+ * member keeps it and the answer ended cleanly, else close it. */
+static void
+sc_release(struct hconn *hc, int reusable)
+{
+	struct sconn	*sc = hc->sc;
+
+	hc->sc = NULL;
+	sc->be->inflight--;
+	sc->hc = NULL;
+	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
+	    evbuffer_get_length(bufferevent_get_input(sc->bev)) > 0) {
+		sc_free(sc);
+		return;
+	}
+	bufferevent_setcb(sc->bev, on_pool_read, NULL, on_pool_event, sc);
+	set_timeout(sc->bev, LB_HTTP_POOL_IDLE_MS);
+	bufferevent_enable(sc->bev, EV_READ);
+	TAILQ_INSERT_HEAD(&pool, sc, entry);
+	npool++;
+}
+
+/*
+ * The member failed this request. reached: the request may have got
+ * there (the connection was up). Retry on another member when it did not,
+ * or when it is idempotent and no answer byte came; mark the member
+ * suspect unless the failure was a stale pooled connection.
+ */
+static void
+sc_failed(struct hconn *hc, const char *why, int reached)
+{
+	struct sconn	*sc = hc->sc;
+	int		 stale = sc->reused && reached;
+	int64_t		 now = mono_us();
+
+	log_info("%s: %s", sc->be->id, why);
+	if (!stale) {
+		backend_error(sc->be, now);
+		farm_mark_suspect(hc->farm, sc->be, now);
+	}
+	sc_release(hc, 0);
+	if (hc->answered) {
+		hc_free(hc);
+		return;
+	}
+	if (reached && !hc->idempotent) {
+		hc_reply(hc, 502, "Bad Gateway", "<h1>502 Bad Gateway</h1>\n");
+		return;
+	}
+	if (stale)
+		hc->ntried--;	/* the same member may be tried afresh */
+	hc_dispatch(hc);
+}
+
+/*
+ * The answer's head, hlen bytes at head, parsed already, goes to the
+ * client rewritten: the member's Connection and Keep-Alive headers (and
+ * lines folded onto them) dropped, ours added (close when the client
+ * asked it or the body ends with the connection; keep-alive spelled out
+ * for HTTP/1.0), and with persist a Set-Cookie naming the member, good
+ * for the persist time from now.
+ */
+static void
+write_head(struct hconn *hc, const char *head, size_t hlen)
+{
+	struct evbuffer	*out = bufferevent_get_output(hc->bev);
+	const char	*line = head, *end = head + hlen, *eol;
+	int		 first = 1, dropping = 0;
+
+	while (line < end && (eol = memchr(line, '\n', end - line)) != NULL) {
+		eol++;
+		if (eol - line <= 2 && (*line == '\r' || *line == '\n'))
+			break;	/* the blank line */
+		if (!first && (*line == ' ' || *line == '\t')) {
+			if (!dropping)
+				evbuffer_add(out, line, eol - line);
+		} else {
+			dropping = !first &&
+			    (strncasecmp(line, "connection:", 11) == 0 ||
+			    strncasecmp(line, "keep-alive:", 11) == 0);
+			if (!dropping)
+				evbuffer_add(out, line, eol - line);
+		}
+		first = 0;
+		line = eol;
+	}
+	if (hc->sc->needs_eof)
+		hc->keepalive = 0;
+	if (!hc->keepalive)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+	else if (hc->parser.http_major == 1 && hc->parser.http_minor == 0)
+		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+	if (hc->farm->persist_ms > 0)
+		evbuffer_add_printf(out, "Set-Cookie: %s=%016llx; Max-Age=%llu; "
+		    "Path=/; HttpOnly\r\n", LB_HTTP_COOKIE,
+		    (unsigned long long)persist_key(hc->sc->be->id),
+		    (unsigned long long)(hc->farm->persist_ms + 999) / 1000);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/*
+ * The answer's head, once whole in the input: parse it, write it to the
+ * client rewritten, drop it. Returns 1 when done, 2 after an interim
+ * head (passed on as it is; the real one follows), 0 when more is
+ * needed, -1 on a bad answer.
+ */
+static int
+read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
+{
+	struct evbuffer_ptr	 p;
+	unsigned char		*head;
+	size_t			 hlen, n;
+	enum http_errno		 e;
+
+	p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (p.pos == -1)
+		return evbuffer_get_length(in) > LB_HTTP_HEADERS_MAX ? -1 : 0;
+	hlen = p.pos + 4;
+	head = evbuffer_pullup(in, hlen);
+	n = http_parser_execute(&sc->parser, &resp_settings, (char *)head,
+	    hlen);
+	e = HTTP_PARSER_ERRNO(&sc->parser);
+	if ((e != HPE_OK && e != HPE_PAUSED) || (e == HPE_OK && n != hlen))
+		return -1;
+	if (sc->parser.status_code < 200) {
+		/* Interim (100): on as it is; the real head follows. */
+		evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev),
+		    hlen);
+		return 2;
+	}
+	write_head(hc, (char *)head, hlen);
+	evbuffer_drain(in, hlen);
+	sc->head_done = 1;
+	return 1;
+}
+
+/* Answer bytes: parse to find their end, pass them on as they are. */
+static void
+on_server_read(struct bufferevent *bev, void *arg)
+{
+	struct hconn	*hc = arg;
+	struct sconn	*sc = hc->sc;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct evbuffer_iovec v;
+	size_t		 n;
+	enum http_errno	 e = HPE_OK;
+	int		 rc;
+
+	if (!hc->answered && evbuffer_get_length(in) > 0) {
+		hc->answered = 1;
+		backend_sample(sc->be, (double)(mono_us() - hc->t_sent) /
+		    1000.0, mono_us());
+	}
+	while (!sc->head_done && evbuffer_get_length(in) > 0 &&
+	    (rc = read_head(hc, sc, in)) != 1) {
+		if (rc == -1) {
+			e = HPE_UNKNOWN;
+			break;
+		}
+		if (rc == 0)
+			return;	/* the head is not whole yet */
+	}
+	while (e == HPE_OK && !sc->done &&
+	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		n = http_parser_execute(&sc->parser, &resp_settings,
+		    v.iov_base, v.iov_len);
+		evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev), n);
+		e = HTTP_PARSER_ERRNO(&sc->parser);
+		if (e == HPE_PAUSED)
+			e = HPE_OK;
+	}
+	if (e != HPE_OK) {
+		log_info("%s: bad answer: %s", sc->be->id, http_errno_name(e));
+		sc_release(hc, 0);
+		hc_free(hc);
+		return;
+	}
+	if (sc->done) {
+		sc_release(hc, 1);
+		hc_next(hc);
+	}
+}
+
+static void
+on_server_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct hconn	*hc = arg;
+	struct sconn	*sc = hc->sc;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		sc->connected = 1;
+		backend_ok(sc->be);
+		sc_send(hc);
+		return;
+	}
+	if (!sc->connected) {
+		sc_failed(hc, (what & BEV_EVENT_TIMEOUT) ? "connect timed out" :
+		    "connect failed", 0);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && hc->answered) {
+		/* An answer that ends with the connection. */
+		http_parser_execute(&sc->parser, &resp_settings, NULL, 0);
+		if (sc->done) {
+			sc->keepalive = 0;
+			sc_release(hc, 0);
+			hc_next(hc);
+			return;
+		}
+	}
+	sc_failed(hc, (what & BEV_EVENT_TIMEOUT) ? "no answer in time" :
+	    "closed before answering", 1);
+}
+
+/* An idle pooled connection that talks or closes is done. */
+static void
+on_pool_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	on_pool_event(NULL, 0, arg);
+}
+
+static void
+on_pool_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct sconn	*sc = arg;
+
+	(void)bev;
+	(void)what;
+	TAILQ_REMOVE(&pool, sc, entry);
+	npool--;
+	sc_free(sc);
+}
+
+/* At exit: close the pooled connections. */
+void
+proxy_http_shutdown(void)
+{
+	struct sconn	*sc;
+
+	while ((sc = TAILQ_FIRST(&pool)) != NULL) {
+		TAILQ_REMOVE(&pool, sc, entry);
+		npool--;
+		sc_free(sc);
+	}
+}

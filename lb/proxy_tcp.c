@@ -1,0 +1,547 @@
+/*
+ * proxy_tcp.c: layer 4 sessions. A client is sent to a member chosen by
+ * balance.c; until that member answers its first byte the client's bytes
+ * are kept (LB_REPLAY_MAX at most), so a connect failure, a reset or a
+ * close before any answer retries at once on another member. After the
+ * first answer bytes go both ways with splice(2) through two pipes, and
+ * each side's end of stream is passed on as a half-close.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#include "lb.h"
+
+#define SPLICE_CHUNK	65536
+
+enum sess_state {
+	S_CONNECTING,		/* waiting for the member's connect */
+	S_OPEN,			/* connected */
+};
+
+/* One direction of the relay. */
+struct half {
+	int		 from, to;
+	int		 pipe[2];	/* -1 until splicing starts */
+	size_t		 inpipe;	/* bytes in the pipe */
+	int		 eof;		/* from has ended */
+	int		 shut;		/* to was half-closed */
+};
+
+struct session {
+	struct lb	*lb;
+	struct farm	*farm;		/* referenced */
+	struct backend	*be;		/* referenced, counted in inflight */
+	struct backend	*tried[LB_TRIES_MAX];
+	size_t		 ntried;
+	struct sockaddr_storage client;
+	socklen_t	 clientlen;
+	enum sess_state	 state;
+	int		 cfd, sfd;
+	struct event	*cr, *cw, *sr, *sw, *idle;
+	int64_t		 t_start;	/* mono_us the member's connect began */
+	int64_t		 t_sent;	/* mono_us the first bytes went; 0 */
+	int64_t		 last;		/* mono_us of the last byte moved */
+	int		 answered;	/* the member sent a byte */
+	int		 buffered;	/* c2s goes through replay, not splice */
+	char		*replay;	/* client bytes so far; NULL after */
+	size_t		 rlen, rsent;
+	int		 c_eof;		/* client ended while buffered */
+	struct half	 c2s, s2c;
+};
+
+static size_t	nsessions;
+
+static void	start_connect(struct session *);
+static void	server_failed(struct session *, const char *why);
+static void	release_server(struct session *);
+static void	session_close(struct session *, const char *why);
+static int	flush_replay(struct session *);
+static int	pump(struct session *, struct half *);
+static int	start_splice(struct session *);
+static void	on_answered(struct session *);
+static void	on_client_read(evutil_socket_t, short, void *);
+static void	on_client_write(evutil_socket_t, short, void *);
+static void	on_server_read(evutil_socket_t, short, void *);
+static void	on_server_write(evutil_socket_t, short, void *);
+static void	on_idle(evutil_socket_t, short, void *);
+static void	arm_idle(struct session *, int64_t ms);
+
+size_t
+proxy_tcp_sessions(void)
+{
+	return nsessions;
+}
+
+/*
+ * Take an accepted client of farm f: choose a member and connect. With no
+ * member to take it (all down or drained) the client is closed at once.
+ */
+void
+proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	struct session	*s;
+	int		 on = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	s = xcalloc(1, sizeof(*s));
+	s->lb = lb;
+	farm_ref(f);
+	s->farm = f;
+	memcpy(&s->client, sa, salen);
+	s->clientlen = salen;
+	s->cfd = fd;
+	s->sfd = -1;
+	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
+	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
+	s->buffered = 1;
+	s->replay = xmalloc(LB_REPLAY_MAX);
+	s->last = mono_us();
+	s->cr = event_new(lb->base, fd, EV_READ | EV_PERSIST, on_client_read,
+	    s);
+	s->cw = event_new(lb->base, fd, EV_WRITE | EV_PERSIST, on_client_write,
+	    s);
+	s->idle = evtimer_new(lb->base, on_idle, s);
+	if (s->cr == NULL || s->cw == NULL || s->idle == NULL)
+		fatalx("out of memory for a session's events");
+	nsessions++;
+	arm_idle(s, LB_IDLE_TIMEOUT_MS);
+	start_connect(s);
+}
+
+static void
+arm_idle(struct session *s, int64_t ms)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(s->idle, &tv);
+}
+
+/* Idle deadline: close when nothing moved for LB_IDLE_TIMEOUT_MS, else
+ * wait for what is left of it. */
+static void
+on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	int64_t		 left;
+
+	(void)fd;
+	(void)what;
+	left = LB_IDLE_TIMEOUT_MS - (mono_us() - s->last) / 1000;
+	if (left <= 0) {
+		session_close(s, "idle timeout");
+		return;
+	}
+	arm_idle(s, left);
+}
+
+/* Connect to the next member; with none left, close the client. */
+static void
+start_connect(struct session *s)
+{
+	struct timeval	 tv = { LB_CONNECT_TIMEOUT_MS / 1000,
+			    (LB_CONNECT_TIMEOUT_MS % 1000) * 1000 };
+	struct backend	*b;
+	int		 on = 1;
+
+	for (;;) {
+		b = NULL;
+		if (s->ntried == 0 && s->farm->persist != NULL)
+			b = persist_lookup(s->farm->persist, s->farm,
+			    (struct sockaddr *)&s->client, s->farm->persist_ms);
+		if (b == NULL && s->ntried < LB_TRIES_MAX)
+			b = balance_pick(s->farm, (struct sockaddr *)&s->client,
+			    s->clientlen, s->tried, s->ntried);
+		if (b == NULL) {
+			session_close(s, s->ntried == 0 ? "no server up" :
+			    "every server tried failed");
+			return;
+		}
+		s->tried[s->ntried++] = b;
+		backend_ref(b);
+		b->inflight++;
+		b->conns++;
+		s->be = b;
+		s->state = S_CONNECTING;
+		s->answered = 0;
+		s->t_start = mono_us();
+		s->t_sent = 0;
+		s->sfd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (s->sfd == -1) {
+			log_warn("%s: socket", b->id);
+			release_server(s);
+			session_close(s, "no socket");
+			return;
+		}
+		setsockopt(s->sfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		if (connect(s->sfd, (struct sockaddr *)&b->addr, b->addrlen) ==
+		    0 || errno == EINPROGRESS)
+			break;
+		backend_error(b, mono_us());
+		farm_mark_suspect(s->farm, b, mono_us());
+		log_debug("%s: connect: %s", b->id, strerror(errno));
+		release_server(s);
+	}
+	s->sr = event_new(s->lb->base, s->sfd, EV_READ | EV_PERSIST,
+	    on_server_read, s);
+	s->sw = event_new(s->lb->base, s->sfd, EV_WRITE | EV_PERSIST,
+	    on_server_write, s);
+	if (s->sr == NULL || s->sw == NULL)
+		fatalx("out of memory for a session's events");
+	event_add(s->sw, &tv);
+}
+
+/* Let go of the current member: its socket, events and our count. */
+static void
+release_server(struct session *s)
+{
+	if (s->sr != NULL)
+		event_free(s->sr);
+	if (s->sw != NULL)
+		event_free(s->sw);
+	s->sr = s->sw = NULL;
+	if (s->sfd != -1)
+		close(s->sfd);
+	s->sfd = -1;
+	if (s->be != NULL) {
+		s->be->inflight--;
+		backend_unref(s->be);
+		s->be = NULL;
+	}
+}
+
+/*
+ * The member failed before answering a byte (connect refused or timed out,
+ * reset, closed): it counts as slow, is marked suspect (panic threshold
+ * permitting), and the client's kept bytes go to another member at once.
+ * Once the kept bytes overflowed, nothing can be replayed: close.
+ */
+static void
+server_failed(struct session *s, const char *why)
+{
+	int64_t	 now = mono_us();
+
+	log_info("%s: %s; %s", s->be->id, why, s->replay != NULL ?
+	    "trying another server" : "closing the client");
+	backend_error(s->be, now);
+	farm_mark_suspect(s->farm, s->be, now);
+	release_server(s);
+	if (s->replay == NULL) {
+		session_close(s, why);
+		return;
+	}
+	event_del(s->cr);
+	s->rsent = 0;
+	start_connect(s);
+}
+
+/* Write the kept client bytes not yet sent; pass on the client's end.
+ * Returns 0, or -1 when the member failed (the caller retries). */
+static int
+flush_replay(struct session *s)
+{
+	ssize_t	 n;
+
+	while (s->rsent < s->rlen) {
+		n = write(s->sfd, s->replay + s->rsent, s->rlen - s->rsent);
+		if (n == -1 && errno == EAGAIN) {
+			event_add(s->sw, NULL);
+			return 0;
+		}
+		if (n == -1)
+			return -1;
+		s->rsent += n;
+		if (s->t_sent == 0)
+			s->t_sent = mono_us();
+	}
+	event_del(s->sw);
+	if (s->c_eof && !s->c2s.shut) {
+		shutdown(s->sfd, SHUT_WR);
+		s->c2s.shut = 1;
+	}
+	if (s->answered)
+		return start_splice(s);
+	if (!s->c_eof && s->rlen < LB_REPLAY_MAX)
+		event_add(s->cr, NULL);
+	else
+		event_del(s->cr);
+	return 0;
+}
+
+/*
+ * From kept bytes to splicing, once they are all sent and the member has
+ * answered, or when the client sends more than can be kept. Returns 0 or
+ * -1 (out of pipes: the session cannot go on).
+ */
+static int
+start_splice(struct session *s)
+{
+	if (!s->buffered)
+		return 0;
+	if (pipe2(s->c2s.pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		log_warn("pipe");
+		return -1;
+	}
+	s->buffered = 0;
+	s->c2s.from = s->cfd;
+	s->c2s.to = s->sfd;
+	s->c2s.eof = s->c_eof;
+	free(s->replay);
+	s->replay = NULL;
+	return pump(s, &s->c2s);
+}
+
+/* The member's first byte: its time to answer (from the client's first
+ * bytes sent, or from the connect when the member speaks first) feeds the
+ * EWMA. */
+static void
+on_answered(struct session *s)
+{
+	int64_t	 now = mono_us();
+
+	s->answered = 1;
+	backend_sample(s->be, (double)(now - (s->t_sent != 0 ? s->t_sent :
+	    s->t_start)) / 1000.0, now);
+	if (s->buffered && s->rsent == s->rlen && start_splice(s) == -1)
+		s->answered = -1;
+}
+
+/*
+ * Move what can move in one direction: from the socket into the pipe,
+ * from the pipe to the other socket, until one would block (then wait
+ * for it) or the source ends (then half-close the other side). Returns 0;
+ * -1 on an error (errno set); -2 when the member failed before answering
+ * and the session may retry.
+ */
+static int
+pump(struct session *s, struct half *h)
+{
+	ssize_t		 n;
+	int		 s2c = h == &s->s2c, more = 1;
+	struct event	*rev = s2c ? s->sr : s->cr, *wev = s2c ? s->cw : s->sw;
+
+	for (;;) {
+		if (h->inpipe > 0) {
+			n = splice(h->pipe[0], NULL, h->to, NULL, h->inpipe,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				h->inpipe -= n;
+				continue;
+			}
+			if (n == -1 && errno == EAGAIN) {
+				/* Read no more until the other side drains. */
+				event_del(rev);
+				event_add(wev, NULL);
+				return 0;
+			}
+			return -1;
+		}
+		event_del(wev);
+		if (h->eof) {
+			event_del(rev);
+			if (!h->shut) {
+				shutdown(h->to, SHUT_WR);
+				h->shut = 1;
+			}
+			return 0;
+		}
+		if (!more) {
+			/* The last read took less than asked: the socket is
+			 * likely empty, and the read event says when not. */
+			event_add(rev, NULL);
+			return 0;
+		}
+		n = splice(h->from, NULL, h->pipe[1], NULL, SPLICE_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			h->inpipe += n;
+			more = n == SPLICE_CHUNK;
+			s->last = mono_us();
+			if (s2c && !s->answered) {
+				on_answered(s);
+				if (s->answered == -1)
+					return -1;
+			}
+			continue;
+		}
+		if (n == -1 && errno == EAGAIN) {
+			event_add(rev, NULL);
+			return 0;
+		}
+		if (s2c && !s->answered && s->replay != NULL)
+			return -2;
+		if (n == 0) {
+			h->eof = 1;
+			continue;
+		}
+		return -1;
+	}
+}
+
+/* Both directions ended and flushed: the session is over. */
+static int
+finished(struct session *s)
+{
+	return s->c2s.shut && s->s2c.shut && s->s2c.inpipe == 0 &&
+	    s->c2s.inpipe == 0;
+}
+
+static void
+after_pump(struct session *s, int rc)
+{
+	if (rc == -2)
+		server_failed(s, "closed before answering");
+	else if (rc == -1)
+		session_close(s, strerror(errno));
+	else if (finished(s))
+		session_close(s, NULL);
+}
+
+static void
+on_client_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	ssize_t		 n;
+
+	(void)what;
+	if (!s->buffered) {
+		after_pump(s, pump(s, &s->c2s));
+		return;
+	}
+	n = read(fd, s->replay + s->rlen, LB_REPLAY_MAX - s->rlen);
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n == -1) {
+		session_close(s, strerror(errno));
+		return;
+	}
+	s->last = mono_us();
+	if (n == 0)
+		s->c_eof = 1;
+	s->rlen += n;
+	if (flush_replay(s) == -1) {
+		server_failed(s, strerror(errno));
+		return;
+	}
+	/* More than can be kept: no retry from here on, splice the rest. */
+	if (s->buffered && s->rlen == LB_REPLAY_MAX && s->rsent == s->rlen &&
+	    start_splice(s) == -1) {
+		session_close(s, "out of pipes");
+		return;
+	}
+	if (finished(s))
+		session_close(s, NULL);
+}
+
+static void
+on_client_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	after_pump(s, pump(s, &s->s2c));
+}
+
+static void
+on_server_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	after_pump(s, pump(s, &s->s2c));
+}
+
+/* Connected (or not), or the member can take more bytes. */
+static void
+on_server_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	socklen_t	 len = sizeof(int);
+	int		 err = 0;
+
+	if (s->state == S_CONNECTING) {
+		if (what & EV_TIMEOUT) {
+			server_failed(s, "connect timed out");
+			return;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = errno;
+		if (err != 0) {
+			errno = err;
+			server_failed(s, strerror(err));
+			return;
+		}
+		s->state = S_OPEN;
+		event_del(s->sw);	/* and its connect timeout */
+		backend_ok(s->be);
+		if (s->farm->persist != NULL)
+			persist_note(s->farm->persist,
+			    (struct sockaddr *)&s->client, s->be);
+		if (s->s2c.pipe[0] == -1 && pipe2(s->s2c.pipe,
+		    O_NONBLOCK | O_CLOEXEC) == -1) {
+			log_warn("pipe");
+			session_close(s, "out of pipes");
+			return;
+		}
+		s->s2c.from = s->sfd;
+		s->s2c.to = s->cfd;
+		s->s2c.inpipe = 0;
+		s->s2c.eof = 0;
+		s->c2s.shut = 0;
+		event_add(s->sr, NULL);
+	}
+	if (s->buffered) {
+		if (flush_replay(s) == -1)
+			server_failed(s, strerror(errno));
+		else if (s->buffered && s->rlen == LB_REPLAY_MAX &&
+		    s->rsent == s->rlen && start_splice(s) == -1)
+			session_close(s, "out of pipes");
+		return;
+	}
+	after_pump(s, pump(s, &s->c2s));
+}
+
+/* The one teardown: frees all the session owns, logs once when why. */
+static void
+session_close(struct session *s, const char *why)
+{
+	if (why != NULL)
+		log_debug("session from farm %s closed: %s", s->farm->name,
+		    why);
+	release_server(s);
+	event_free(s->cr);
+	event_free(s->cw);
+	event_free(s->idle);
+	close(s->cfd);
+	if (s->c2s.pipe[0] != -1) {
+		close(s->c2s.pipe[0]);
+		close(s->c2s.pipe[1]);
+	}
+	if (s->s2c.pipe[0] != -1) {
+		close(s->s2c.pipe[0]);
+		close(s->s2c.pipe[1]);
+	}
+	farm_unref(s->farm);
+	free(s->replay);
+	free(s);
+	nsessions--;
+}

@@ -1,0 +1,97 @@
+# t/lb.sh: what tocsin-lb's tests share (after t/servers.sh and
+# t/probed.sh): nginx backends that answer their name, tocsin-lb started
+# and stopped, the bounded client t/lbclient.py, and JSON assertions.
+#
+#     start_lb_backends N        # lb_b1..lb_bN on LB_B1_PORT..
+#     hits I                     # requests backend I logged
+#     lb_start CONF | lb_stop    # log in $T/lb.log; LB_PID
+#     $LBCLIENT PORT COUNT CONC [--keepalive] ...   # prints JSON
+#     check DESC JSON EXPR       # pass when the Python EXPR on d is True
+
+LB=${TOCSIN_LB:-${TOCSIN_BUILD:-.}/lb/tocsin-lb}
+LBCLIENT="$PY $SERVERS_TDIR/lbclient.py"
+LB_PID=
+
+# start_lb_backends N: nginx lb_b1..lb_bN, each on LB_Bi_PORT (kept when
+# set, so a stopped one comes back on its port), answering its name.
+start_lb_backends() {
+    local i d
+    for i in $(seq 1 "$1"); do
+        d=$T/lb_b$i
+        _srv_setport "LB_B${i}_PORT" || return 1
+        mkdir -p "$d/tmp" || return 1
+        _srv_fill nginx_lb.conf "$d/nginx.conf" DIR="$d" NAME="b$i" \
+            PORT="$(eval echo "\$LB_B${i}_PORT")" || return 1
+        touch "$d/access.log"
+        [ -f "$T/big" ] || head -c 4194304 /dev/urandom >"$T/big"
+        cp "$T/big" "$d/big"
+        _srv_chown "$d"
+        _srv_spawn "lb_b$i" $SERVERS_ASUSER nginx -p "$d" -c nginx.conf \
+            -e "$d/error.log" || return 1
+        _srv_wait "lb_b$i" "t:$(eval echo "\$LB_B${i}_PORT")" \
+            "log:$d/error.log" || return 1
+    done
+}
+
+# hits I: requests backend I has logged.
+hits() {
+    wc -l <"$T/lb_b$1/access.log"
+}
+
+lb_start() {
+    : >>"$T/lb.log"
+    "$LB" -f -d -c "$1" >>"$T/lb.log" 2>&1 &
+    LB_PID=$!
+    local i=0
+    while [ $i -lt 100 ]; do
+        grep -q "started:" "$T/lb.log" && return 0
+        kill -0 "$LB_PID" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "tocsin-lb did not start; its log:" >&2
+    cat "$T/lb.log" >&2
+    return 1
+}
+
+lb_stop() {
+    [ -n "$LB_PID" ] || return 0
+    kill -TERM "$LB_PID" 2>/dev/null
+    local i=0
+    while kill -0 "$LB_PID" 2>/dev/null && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if kill -0 "$LB_PID" 2>/dev/null; then
+        failed "tocsin-lb did not exit within 10 s of SIGTERM"
+        kill -KILL "$LB_PID" 2>/dev/null
+    fi
+    wait "$LB_PID" 2>/dev/null
+    LB_PID=
+    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
+        "$T/lb.log"; then
+        failed "sanitizer report in tocsin-lb's log"
+        grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
+            "$T/lb.log" | head -60
+    else
+        pass "tocsin-lb exited cleanly"
+    fi
+}
+trap 'lb_stop >/dev/null; servers_stop_all' EXIT
+
+# jq_ JSON EXPR: a Python expression on the parsed JSON as d.
+jq_() {
+    "$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# check DESC JSON EXPR: pass when EXPR (on d) is True.
+check() {
+    local v
+    v=$(jq_ "$2" "$3" 2>&1)
+    if [ "$v" = True ]; then
+        pass "$1"
+    else
+        failed "$1: $3 is '$v' on $2"
+    fi
+}
+
