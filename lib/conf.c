@@ -112,7 +112,7 @@ static const struct optdef optdefs[] = {
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
-	"flap-high", "archives", NULL
+	"flap-high", "archives", "web-url", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -120,7 +120,8 @@ static const char *top_words[] = {
 static const char *farm_words[] = {
 	"server", "balance", "listen", "persist", NULL
 };
-static const char *contact_words[] = { "email", "sms", "quiet", NULL };
+static const char *contact_words[] = { "email", "sms", "quiet", "webhook",
+	NULL };
 
 static const struct {
 	const char	*scheme;
@@ -625,6 +626,8 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->rrdcached, v);
 	else if (strcmp(k, "from") == 0)
 		set_str(&c->from, v);
+	else if (strcmp(k, "web-url") == 0)
+		set_str(&c->web_url, v);
 	else if (strcmp(k, "archives") == 0) {
 		if (strcmp(v, "on") == 0)
 			c->no_archives = 0;
@@ -688,7 +691,8 @@ st_contact(struct parser *p, struct word *w, int n)
 	ct->quiet_from = ct->quiet_to = -1;
 	for (i = 2; i < n; i += 2) {
 		if (i + 1 >= n && (strcmp(w[i].s, "email") == 0 ||
-		    strcmp(w[i].s, "sms") == 0 || strcmp(w[i].s, "quiet") == 0)) {
+		    strcmp(w[i].s, "sms") == 0 || strcmp(w[i].s, "quiet") == 0 ||
+		    strcmp(w[i].s, "webhook") == 0)) {
 			perr(p, w[i].line, "'%s' needs a value", w[i].s);
 			break;
 		}
@@ -699,6 +703,13 @@ st_contact(struct parser *p, struct word *w, int n)
 			set_str(&ct->email, w[i + 1].s);
 		} else if (strcmp(w[i].s, "sms") == 0)
 			set_str(&ct->sms, w[i + 1].s);
+		else if (strcmp(w[i].s, "webhook") == 0) {
+			if (strncmp(w[i + 1].s, "http://", 7) != 0 &&
+			    strncmp(w[i + 1].s, "https://", 8) != 0)
+				perr(p, w[i].line, "bad webhook URL '%s' "
+				    "(http:// or https://)", w[i + 1].s);
+			set_str(&ct->webhook, w[i + 1].s);
+		}
 		else if (strcmp(w[i].s, "quiet") == 0) {
 			if (parse_hhmm_range(w[i + 1].s, &ct->quiet_from,
 			    &ct->quiet_to) == -1)
@@ -1598,6 +1609,7 @@ conf_free(struct conf *c)
 		free(c->contacts[i]->name);
 		free(c->contacts[i]->email);
 		free(c->contacts[i]->sms);
+		free(c->contacts[i]->webhook);
 		free(c->contacts[i]);
 	}
 	free(c->contacts);
@@ -1616,6 +1628,7 @@ conf_free(struct conf *c)
 	free(c->from);
 	free(c->smtp_relay);
 	free(c->smtp_auth_file);
+	free(c->web_url);
 	free(c);
 }
 

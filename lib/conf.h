@@ -125,6 +125,7 @@ struct contact_conf {
 	char		*sms;
 	int		 quiet_from;	/* minutes after midnight; -1 none */
 	int		 quiet_to;
+	char		*webhook;	/* URL or NULL */
 };
 
 struct conf {
@@ -155,6 +156,7 @@ struct conf {
 	size_t		 nfiles;
 	struct server_conf **byid;	/* open-addressing table on id */
 	size_t		 byid_size;	/* a power of two, > 2 * nservers */
+	char		*web_url;	/* set web-url: links in pages */
 };
 
 struct conf	*conf_load(const char *path, char **errors);
