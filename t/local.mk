@@ -30,3 +30,15 @@ t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
+
+# tocsin-pager: its pure logic (queue, rules, texts), and the daemon
+# against real probed, nginx, aiosmtpd and an HTTP receiver.
+check_PROGRAMS += t/test_pager
+TESTS += t/test_pager t/test_pager.sh
+t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
+	pager/format.c pager/sms.c
+t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
+t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
+t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
+	-lpthread
+EXTRA_DIST += t/test_pager.sh t/servers/hookd.py t/servers/smtpd.py
