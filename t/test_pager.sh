@@ -1,1 +1,265 @@
-exit 77
+#!/bin/sh
+# t/test_pager.sh: tocsin-pager end to end. Real tocsin-probed watches a
+# real nginx; the pager delivers its events into the Maildir (no relay),
+# then through a real aiosmtpd (STARTTLS required, AUTH) and to a real HTTP
+# receiver for the webhook (which answers 500 to its first calls). Stopping
+# nginx must give one down page per channel, starting it one recovery page;
+# kill -9 of the pager at random moments must lose no page and send none
+# twice (Message-IDs counted at the SMTP server, Idempotency-Keys at the
+# HTTP server).
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+
+PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
+H=127.0.0.1
+PAGER_PID=
+
+# start_hookd FAIL_FIRST: the webhook receiver; POSTs in $T/hookd/hook.log.
+start_hookd() {
+    mkdir -p "$T/hookd" && _srv_chown "$T/hookd" &&
+        _srv_setport HOOK_PORT || return 1
+    _srv_spawn hookd $SERVERS_ASUSER $SERVERS_PY \
+        "$SERVERS_TDIR/servers/hookd.py" "$HOOK_PORT" "$T/hookd/hook.log" \
+        "$1" || return 1
+    _srv_wait hookd "t:$HOOK_PORT"
+}
+
+# start_smtpd: aiosmtpd requiring STARTTLS and AUTH pager:s3cret; what it
+# receives in $T/smtpd/mail.log.
+start_smtpd() {
+    servers_certs && mkdir -p "$T/smtpd" && _srv_chown "$T/smtpd" &&
+        _srv_setport SMTPD_PORT || return 1
+    _srv_spawn smtpd $SERVERS_ASUSER $SERVERS_PY \
+        "$SERVERS_TDIR/servers/smtpd.py" "$SMTPD_PORT" "$T/smtpd/mail.log" \
+        --starttls "$TLS_CERT" "$TLS_KEY" --auth pager:s3cret || return 1
+    _srv_wait smtpd "t:$SMTPD_PORT"
+}
+
+# pager_start: run the pager in the foreground (our child, backgrounded),
+# wait until it says it started.
+pager_start() {
+    local n i=0
+    n=$(grep -c 'started:' "$T/pager.log" 2>/dev/null)
+    "$PAGER" -f -d -c "$T/tocsin.conf" >>"$T/pager.log" 2>&1 &
+    PAGER_PID=$!
+    while [ $i -lt 100 ]; do
+        [ "$(grep -c 'started:' "$T/pager.log")" -gt "${n:-0}" ] && return 0
+        kill -0 "$PAGER_PID" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "tocsin-pager did not start; its log ends:" >&2
+    tail -20 "$T/pager.log" >&2
+    return 1
+}
+
+pager_kill9() {
+    kill -KILL "$PAGER_PID" 2>/dev/null
+    wait "$PAGER_PID" 2>/dev/null
+    PAGER_PID=
+}
+
+pager_stop() {
+    [ -n "$PAGER_PID" ] || return 0
+    kill -TERM "$PAGER_PID" 2>/dev/null
+    wait "$PAGER_PID"
+    PAGER_PID=
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+    local limit=$1 i=0
+    shift
+    while [ $i -lt $((limit * 5)) ]; do
+        "$@" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+
+maildir_has() {
+    grep -l -- "$2" "$T/state/maildir/new/"*"-ops-$1" 2>/dev/null | wc -l
+}
+has_pages() { [ "$(maildir_has "$1" "$2")" -ge "$3" ]; }
+hook_ok() {
+    grep -c "\"status\": 200" "$T/hookd/hook.log" 2>/dev/null | grep -qx "$1"
+}
+# The queue is empty: nothing queued, the spool down to its seq file.
+drained() {
+    [ -z "$(ls "$T/state/pager/queue")" ] &&
+        [ "$(ls "$T/state/spool")" = seq ]
+}
+
+start_nginx || exit 1
+start_hookd 2 || exit 1
+start_smtpd || exit 1
+
+cat >"$T/base.conf" <<CONF
+set state-dir $T/state
+set interval 1s
+set timeout 1s
+set retries 1
+set retry-interval 1s
+set from tocsin@example.net
+set web-url http://tocsin.example.net/status
+contact ops email ops@example.net sms 5551234@sms.example.net webhook http://$H:$HOOK_PORT/hook
+contact gone webhook http://$H:$HOOK_PORT/gone
+server web1 http://$H:$NGINX_PORT/health notify ops,gone
+CONF
+cp "$T/base.conf" "$T/tocsin.conf"
+
+# --- no relay: the Maildir ----------------------------------------------------
+"$PAGER" -t -c "$T/tocsin.conf" >/dev/null 2>&1 &&
+    pass "-t accepts the config" || failed "-t refuses the config"
+probed_start "$T/tocsin.conf" || exit 1
+expect_state web1 up
+pager_start || exit 1
+grep -q "no smtp-relay in the config: email and SMS pages go to the Maildir $T/state/maildir" \
+    "$T/pager.log" && pass "the pager says pages go to the Maildir" ||
+    failed "no word of the Maildir at start"
+
+servers_stop nginx
+if wait_for 20 has_pages email "DOWN web1" 1; then
+    pass "down page in the Maildir"
+else
+    failed "no down page in the Maildir"
+fi
+wait_for 10 has_pages sms "DOWN web1" 1
+[ "$(maildir_has email 'DOWN web1')" = 1 ] && [ "$(maildir_has sms 'DOWN web1')" = 1 ] &&
+    pass "one down email and one down SMS" ||
+    failed "down pages: $(maildir_has email 'DOWN web1') email, $(maildir_has sms 'DOWN web1') SMS"
+f=$(grep -l "DOWN web1" "$T/state/maildir/new/"*-ops-email | head -1)
+grep -q "^link: *http://tocsin.example.net/status/server/web1$" "$f" &&
+    grep -q "^since: " "$f" && grep -q "^latency: " "$f" &&
+    grep -q "^message: " "$f" &&
+    pass "the down page says since, message, latency and link" ||
+    failed "the down page lacks a field: $(cat "$f")"
+sms=$(sed '1,/^$/d' "$(grep -l 'DOWN web1' "$T/state/maildir/new/"*-ops-sms | head -1)")
+[ "${#sms}" -le 160 ] && pass "SMS text fits one segment (${#sms})" ||
+    failed "SMS text is ${#sms} characters"
+
+# The webhook: two 500s, then delivered once after the back-off.
+if wait_for 20 hook_ok 1; then
+    pass "webhook delivered after the receiver's 500s"
+else
+    failed "webhook not delivered: $(cat "$T/hookd/hook.log" 2>/dev/null)"
+fi
+[ "$(grep -c '"status": 500' "$T/hookd/hook.log")" -ge 2 ] &&
+    pass "the 500s were retried" || failed "no 500 seen"
+"$PY" - "$T/hookd/hook.log" <<'PY' && pass "webhook JSON has text, server, state and the same key on every try" || failed "webhook JSON"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+hook = [r for r in rows if r["path"] == "/hook"]
+keys = {r["key"] for r in hook}
+ok = hook[-1]["status"] == 200 and len(keys) == 1
+b = hook[-1]["body"]
+ok = ok and b["text"].startswith("DOWN web1") and b["server"] == "web1" \
+    and b["state"] == "down" and list(keys)[0].endswith("-ops-webhook")
+sys.exit(0 if ok else 1)
+PY
+# A 410 is final: listed as failed, not retried.
+wait_for 10 sh -c "'$PAGER' -l -c '$T/tocsin.conf' | grep -q 'gone	webhook	failed'" &&
+    pass "a 410 is final and listed" ||
+    failed "410 not listed as failed: $("$PAGER" -l -c "$T/tocsin.conf")"
+n410=$(grep -c '"status": 410' "$T/hookd/hook.log")
+[ "$n410" = 1 ] && pass "the 410 was asked once" || failed "410 asked $n410 times"
+
+start_nginx || exit 1
+if wait_for 20 has_pages email "RECOVERED web1" 1; then
+    pass "recovery page in the Maildir"
+else
+    failed "no recovery page in the Maildir"
+fi
+wait_for 20 drained && pass "spool and queue emptied; spool/seq kept" ||
+    failed "left: $(ls "$T/state/spool" "$T/state/pager/queue")"
+[ "$(maildir_has email 'DOWN web1')" = 1 ] &&
+    [ "$(maildir_has email 'RECOVERED web1')" = 1 ] &&
+    pass "one down and one recovery email, no more" ||
+    failed "emails: $(ls "$T/state/maildir/new")"
+pager_stop
+
+# --- the relay: auth-file mode, STARTTLS, AUTH --------------------------------
+printf 'pager:s3cret\n' >"$T/auth"
+chmod 644 "$T/auth"
+{ cat "$T/base.conf"; echo "set smtp-relay localhost:$SMTPD_PORT starttls auth-file $T/auth"; } \
+    >"$T/tocsin.conf"
+out=$("$PAGER" -t -c "$T/tocsin.conf" 2>&1) && failed "-t accepts a 0644 auth-file" ||
+    { echo "$out" | grep -q "is mode 0644: it must be 0600" &&
+        pass "-t refuses a 0644 auth-file and says why" ||
+        failed "-t says: $out"; }
+"$PAGER" -f -c "$T/tocsin.conf" >"$T/refused.log" 2>&1 &&
+    failed "the pager starts with a 0644 auth-file" ||
+    { grep -q "must be 0600" "$T/refused.log" &&
+        pass "the pager refuses to start with a 0644 auth-file" ||
+        failed "refusal: $(cat "$T/refused.log")"; }
+chmod 600 "$T/auth"
+SSL_CERT_FILE=$TLS_CA
+export SSL_CERT_FILE
+pager_start || exit 1
+grep -q "pages go through localhost:$SMTPD_PORT (STARTTLS required) with AUTH" \
+    "$T/pager.log" && pass "the pager names its relay" || failed "relay not named"
+
+# Events while the pager is killed at random moments.
+first=$(grep -c ' (event ' "$T/probed.log")
+for round in 1 2 3; do
+    servers_stop nginx
+    sleep "0.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')"
+    pager_kill9
+    pager_start || exit 1
+    sleep 2
+    pager_kill9
+    pager_start || exit 1
+    start_nginx || exit 1
+    sleep "1.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')"
+    pager_kill9
+    pager_start || exit 1
+    sleep 2
+done
+wait_for 30 drained && pass "everything delivered after 9 kills" ||
+    failed "left after the kills: $(ls "$T/state/pager/queue")"
+sed -n 's/.* (event \([0-9]*\)).*/\1/p' "$T/probed.log" | tail -n +$((first + 1)) \
+    >"$T/seqs"
+echo "events during the kills: $(tr '\n' ' ' <"$T/seqs")"
+"$PY" - "$T/seqs" "$T/smtpd/mail.log" "$T/hookd/hook.log" <<'PY'
+import collections, json, sys
+seqs = [int(l) for l in open(sys.argv[1]) if l.strip()]
+mail = [json.loads(l) for l in open(sys.argv[2])]
+hook = [json.loads(l) for l in open(sys.argv[3])]
+mids = collections.Counter(m["message_id"] for m in mail)
+keys = collections.Counter(h["key"] for h in hook
+                           if h["status"] == 200 and h["path"] == "/hook")
+bad = []
+if len(seqs) < 6:
+    bad.append("only %d events" % len(seqs))
+for s in seqs:
+    for ch in ("email", "sms"):
+        mid = "<%d.ops.%s@tocsin-pager.example.net>" % (s, ch)
+        if mids[mid] != 1:
+            bad.append("%s seen %d times" % (mid, mids[mid]))
+    k = "tocsin-%d-ops-webhook" % s
+    if keys[k] != 1:
+        bad.append("%s seen %d times" % (k, keys[k]))
+if not all(m["tls"] and m["auth"] for m in mail):
+    bad.append("a message came without STARTTLS or AUTH")
+print("%d events, %d messages, %d webhook calls" % (len(seqs), len(mail),
+                                                    sum(keys.values())))
+for b in bad:
+    print("  " + b)
+sys.exit(1 if bad else 0)
+PY
+[ $? = 0 ] && pass "every (event, channel) exactly once at the SMTP and HTTP servers" ||
+    failed "deliveries lost or doubled"
+
+# A recovery page through the relay says it.
+grep -q '"subject": "\[tocsin\] RECOVERED web1' "$T/smtpd/mail.log" &&
+    pass "recovery email through the relay" || failed "no recovery email at the relay"
+
+pager_stop
+if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log"; then
+    failed "sanitizer report in tocsin-pager's log"
+    grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log" | head -60
+fi
+finish
