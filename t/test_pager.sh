@@ -41,11 +41,12 @@ start_smtpd() {
 # wait until it says it started.
 pager_start() {
     local n i=0
-    n=$(grep -c 'started:' "$T/pager.log" 2>/dev/null)
+    : >>"$T/pager.log"
+    n=$(grep -c 'started:' "$T/pager.log")
     "$PAGER" -f -d -c "$T/tocsin.conf" >>"$T/pager.log" 2>&1 &
     PAGER_PID=$!
     while [ $i -lt 100 ]; do
-        [ "$(grep -c 'started:' "$T/pager.log")" -gt "${n:-0}" ] && return 0
+        [ "$(grep -c 'started:' "$T/pager.log")" -gt "$n" ] && return 0
         kill -0 "$PAGER_PID" 2>/dev/null || break
         sleep 0.1
         i=$((i + 1))
@@ -167,7 +168,24 @@ wait_for 10 sh -c "'$PAGER' -l -c '$T/tocsin.conf' | grep -q 'gone	webhook	faile
 n410=$(grep -c '"status": 410' "$T/hookd/hook.log")
 [ "$n410" = 1 ] && pass "the 410 was asked once" || failed "410 asked $n410 times"
 
+# SIGHUP: a bad config is refused and the old one kept; a good one adds a
+# contact, who gets the recovery page.
+echo "contact broken emial x@example.net" >>"$T/tocsin.conf"
+kill -HUP "$PAGER_PID"
+wait_for 5 grep -q "reload failed, keeping the running config" "$T/pager.log" &&
+    kill -0 "$PAGER_PID" && pass "a bad config on SIGHUP is refused, the pager runs on" ||
+    failed "bad reload: $(tail -3 "$T/pager.log")"
+sed -e 's/^contact broken.*//' \
+    -e 's/notify ops,gone$/notify ops,gone,late/' "$T/base.conf" >"$T/tocsin.conf"
+echo "contact late email late@example.net" >>"$T/tocsin.conf"
+kill -HUP "$PAGER_PID"
+wait_for 5 grep -q "reloaded $T/tocsin.conf" "$T/pager.log" &&
+    pass "SIGHUP reloads" || failed "no reload: $(tail -3 "$T/pager.log")"
+
 start_nginx || exit 1
+wait_for 20 sh -c "grep -q RECOVERED '$T/state/maildir/new/'*-late-email" &&
+    pass "the contact added by the reload gets the recovery page" ||
+    failed "no page for the contact added by the reload"
 if wait_for 20 has_pages email "RECOVERED web1" 1; then
     pass "recovery page in the Maildir"
 else
