@@ -18,3 +18,14 @@ etc/systemd/tocsin-probed.service: $(srcdir)/etc/tocsin-probed.service Makefile
 	sed -e 's|@sbindir[@]|$(sbindir)|g' \
 	    -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	    $(srcdir)/etc/tocsin-probed.service >$@.tmp && mv $@.tmp $@
+
+# The pager's unit, written out the same way.
+unit_DATA += etc/systemd/tocsin-pager.service
+EXTRA_DIST += etc/tocsin-pager.service
+CLEANFILES += etc/systemd/tocsin-pager.service
+
+etc/systemd/tocsin-pager.service: $(srcdir)/etc/tocsin-pager.service Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc/systemd && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	    -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    $(srcdir)/etc/tocsin-pager.service >$@.tmp && mv $@.tmp $@

@@ -400,6 +400,26 @@ START_TEST(sms_is_one_gsm7_segment)
 }
 END_TEST
 
+START_TEST(webhook_and_web_url_parse)
+{
+	struct conf	*c;
+	char		*errs = NULL;
+
+	c = parse("set web-url http://mon.example.net\n"
+	    "contact ops webhook https://hooks.example.net/x\n");
+	ck_assert_str_eq(c->web_url, "http://mon.example.net");
+	ck_assert_str_eq(c->contacts[0]->webhook,
+	    "https://hooks.example.net/x");
+	conf_free(c);
+	c = conf_parse_string("t.conf", "contact ops webhook ftp://x/\n",
+	    &errs);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(errs, "t.conf:1: bad webhook URL "
+	    "'ftp://x/'"));
+	free(errs);
+}
+END_TEST
+
 static Suite *
 pager_suite(void)
 {
@@ -420,6 +440,7 @@ pager_suite(void)
 	tcase_add_test(tc, recovery_and_flapping_pages);
 	tcase_add_test(tc, webhook_json_has_text_and_key);
 	tcase_add_test(tc, sms_is_one_gsm7_segment);
+	tcase_add_test(tc, webhook_and_web_url_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }
