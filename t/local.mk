@@ -42,3 +42,4 @@ t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
 	-lpthread
 EXTRA_DIST += t/test_pager.sh t/servers/hookd.py t/servers/smtpd.py
+EXTRA_DIST += t/asan-pager.supp
