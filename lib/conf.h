@@ -48,7 +48,9 @@ struct options {
 	uint64_t	 warn;		/* milliseconds; 0 = none */
 	unsigned long	 retries;
 	unsigned long	 rise;
-	unsigned long	 cert_days;
+	unsigned long	 cert_days_warn;	/* degraded below; 0 = none */
+	unsigned long	 cert_days_crit;	/* down below; 0 = expired */
+	unsigned long	 max_redirects;	/* http follow */
 	unsigned long	 count;		/* ping: echoes per check */
 	unsigned long	 weight;
 	unsigned long	 max_per_host;
@@ -71,6 +73,13 @@ struct options {
 	size_t		 ndepends;
 };
 
+/*
+ * Bytes in a server id ("farm/name"), at most: the spool, the archives and
+ * the control socket put it in file names and lines of their own, which
+ * must neither cut nor confuse two ids.
+ */
+#define SERVER_ID_MAX	200
+
 struct farm_conf;
 struct contact_conf;
 
@@ -90,6 +99,8 @@ struct server_conf {
 	char		*dns_type;	/* dns: A, AAAA, MX, NS, TXT, SOA */
 	int		 implicit_tls;	/* https, ftps, smtps, pop3s, imaps */
 	char		**argv;		/* exec: NULL-terminated */
+	char		*password;	/* of o.password_file, read once by
+					   conf_host_check; NULL before */
 	struct options	 o;		/* resolved: every field has a value */
 	struct status_range expect_status[STATUS_RANGES_MAX];
 	int		 nexpect_status;	/* http: 0 = 200-399 */
@@ -126,6 +137,7 @@ struct contact_conf {
 	int		 quiet_from;	/* minutes after midnight; -1 none */
 	int		 quiet_to;
 	char		*webhook;	/* URL or NULL */
+	int		 min_down;	/* min-state down: only pages about down */
 };
 
 struct conf {
@@ -134,6 +146,8 @@ struct conf {
 	char		*control;	/* control socket path */
 	char		*pidfile;
 	char		*user;
+	const char	*user_file;	/* where `set user` was written */
+	int		 user_line;
 	char		*dns_servers;	/* "host:port,..." or NULL */
 	char		*rrdcached;	/* "unix:/path" or "host:port" or NULL */
 	char		*from;
@@ -157,6 +171,8 @@ struct conf {
 	struct server_conf **byid;	/* open-addressing table on id */
 	size_t		 byid_size;	/* a power of two, > 2 * nservers */
 	char		*web_url;	/* set web-url: links in pages */
+	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
+					   that do not refuse it; or NULL */
 };
 
 struct conf	*conf_load(const char *path, char **errors);
@@ -168,5 +184,8 @@ const char	*conf_kind_str(enum check_kind);
 const char	*conf_balance_str(enum balance_algo);
 void		 conf_summary(const struct conf *, char *, size_t);
 const char	*conf_default_path(void);
+
+/* conf_host.c */
+int		 conf_host_check(struct conf *, char **errors);
 
 #endif

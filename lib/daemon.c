@@ -59,17 +59,27 @@ daemon_getopt(int argc, char **argv, const char *progname,
 	}
 }
 
-/* Load the config; on error print every FILE:LINE message, return NULL. */
+/*
+ * Load the config and check it against this machine (reading its
+ * secrets); print the warnings, and on error every FILE:LINE message and
+ * return NULL.
+ */
 struct conf *
 daemon_load_conf(const char *path)
 {
 	struct conf	*c;
 	char		*errs;
 
-	if ((c = conf_load(path, &errs)) == NULL) {
+	if ((c = conf_load(path, &errs)) != NULL &&
+	    conf_host_check(c, &errs) == -1) {
+		conf_free(c);
+		c = NULL;
+	}
+	if (c == NULL) {
 		fputs(errs, stderr);
 		free(errs);
-	}
+	} else if (c->warnings != NULL)
+		fputs(c->warnings, stderr);
 	return c;
 }
 

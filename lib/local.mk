@@ -5,7 +5,9 @@ lib_libtocsin_a_SOURCES = \
 	lib/xmalloc.c lib/xmalloc.h \
 	lib/result.c lib/result.h \
 	lib/util.c lib/util.h \
-	lib/conf.c lib/conf.h \
+	lib/conf.c lib/conf.h lib/conf_impl.h \
+	lib/conf_lex.c lib/conf_parse.c lib/conf_validate.c lib/conf_host.c \
+	lib/secret.c lib/secret.h \
 	lib/daemon.c lib/daemon.h \
 	lib/spool.c lib/spool.h \
 	lib/ctlclient.c lib/ctlclient.h \

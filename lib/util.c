@@ -1,49 +1,95 @@
 /*
- * util.c: durations ("500ms", "10s", "5m", "2h", "1d"), bounded numbers,
+ * util.c: durations ("500ms", "90s", "1h30m", "2d4h"), bounded numbers,
  * percentages, clocks, and the config's word splitting, which exec checks
- * use to turn a command line into an argv without a shell.
+ * use to turn a command line into an argv without a shell; opening a
+ * file that must be a regular one without blocking on anything else.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "xmalloc.h"
 
+/* The units of a duration, largest first; a compound goes down this list. */
+static const struct {
+	const char	*name;
+	uint64_t	 ms;
+} duration_units[] = {
+	{ "d", 86400000 }, { "h", 3600000 }, { "ms", 1 }, { "m", 60000 },
+	{ "s", 1000 },
+};
+#define NDURATION_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+
+/* The unit s starts with (ms before m), its length in *len, or -1. */
+static int
+duration_unit(const char *s, size_t *len)
+{
+	size_t i, n;
+
+	for (i = 0; i < NDURATION_UNITS; i++) {
+		n = strlen(duration_units[i].name);
+		if (strncmp(s, duration_units[i].name, n) == 0 &&
+		    !isalpha((unsigned char)s[n])) {
+			*len = n;
+			return i;
+		}
+	}
+	return -1;
+}
+
 /*
- * Parse a duration with a unit suffix (ms, s, m, h, d); a bare number is
- * seconds. Returns 0 and stores milliseconds, or -1 on a bad value.
+ * Parse a duration: one or more whole numbers each with a unit (d, h, m,
+ * s, ms), larger units first, each unit once: "500ms", "90s", "1m30s",
+ * "1h30m", "2d4h". A bare "0" is zero. Returns 0 and stores milliseconds
+ * (never more than UINT64_MAX / 1000, so it converts to microseconds);
+ * DURATION_BARE for a bare number other than 0, whose unit a reader would
+ * have to guess; -1 for any other bad text. *ms is untouched on error.
  */
 int
 parse_duration_ms(const char *s, uint64_t *ms)
 {
+	const char		*c = s;
 	char			*end;
-	unsigned long long	 n, mult;
+	unsigned long long	 n;
+	uint64_t		 total = 0, mult, last = UINT64_MAX;
+	size_t			 len;
+	int			 u;
 
-	if (!isdigit((unsigned char)*s))
+	if (!isdigit((unsigned char)*c))
 		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (*end == '\0' || strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600 * 1000;
-	else if (strcmp(end, "d") == 0)
-		mult = 86400ULL * 1000;
-	else
-		return -1;
-	if (n > UINT64_MAX / mult / 1000)
-		return -1;
-	*ms = n * mult;
+	do {
+		if (!isdigit((unsigned char)*c))
+			return -1;
+		errno = 0;
+		n = strtoull(c, &end, 10);
+		if (errno != 0)
+			return -1;
+		if (*end == '\0' && c == s) {
+			if (n != 0)
+				return DURATION_BARE;
+			*ms = 0;
+			return 0;
+		}
+		if ((u = duration_unit(end, &len)) == -1)
+			return -1;
+		mult = duration_units[u].ms;
+		if (mult >= last)	/* "30m1h", "1m1m" */
+			return -1;
+		last = mult;
+		if (n > (UINT64_MAX / 1000 - total) / mult)
+			return -1;
+		total += n * mult;
+		c = end + len;
+	} while (*c != '\0');
+	*ms = total;
 	return 0;
 }
 
@@ -264,4 +310,40 @@ copy_utf8(char *dst, size_t size, const char *src)
 	}
 	memcpy(dst, src, len);
 	dst[len] = '\0';
+}
+
+/*
+ * Open path for reading only if it is a regular file. The open never
+ * blocks (O_NONBLOCK: a FIFO with no writer, a tty) and a FIFO, device,
+ * socket or folder is refused after fstat, before anything is read.
+ * Returns the fd (close-on-exec, blocking again) with *st filled, or -1
+ * with *err set to a static message.
+ */
+int
+open_regular(const char *path, struct stat *st, const char **err)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
+	    -1) {
+		*err = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		*err = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		*err = S_ISDIR(st->st_mode) ? "a folder, not a regular file" :
+		    "not a regular file";
+		close(fd);
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, 0) == -1) {
+		*err = strerror(errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

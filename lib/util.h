@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct stat;
+
+#define DURATION_BARE	(-2)	/* parse_duration_ms: a number, no unit */
+
 int	 parse_duration_ms(const char *, uint64_t *);
 int	 parse_uint(const char *, unsigned long max, unsigned long *);
 int	 parse_percent(const char *, double *);
@@ -19,5 +23,6 @@ void	 free_words(char **);
 unsigned edit_distance(const char *, const char *);
 unsigned hash_str(const char *);
 void	 copy_utf8(char *, size_t, const char *);
+int	 open_regular(const char *, struct stat *, const char **err);
 
 #endif

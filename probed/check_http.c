@@ -136,10 +136,11 @@ http_start(struct probe *p)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
 	if (sc->o.follow) {
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS,
+		    (long)sc->o.max_redirects);
 		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	}
-	if (sc->o.cert_days > 0 && sc->implicit_tls)
+	if (sc->o.cert_days_warn > 0 && sc->implicit_tls)
 		curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
 	if (engine_curl_add(p->eng, c) == -1) {
 		result_set(&p->r, CHECK_UNKNOWN, "cannot start the transfer");
@@ -257,9 +258,9 @@ http_done(struct probe *p, int code)
 		else
 			result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, body does "
 			    "not match \"%s\"", status, sc->o.body);
-	} else if (sc->o.cert_days > 0 && sc->implicit_tls &&
+	} else if (sc->o.cert_days_warn > 0 && sc->implicit_tls &&
 	    (days = cert_days_left(h->x.easy, date, sizeof(date))) >= 0 &&
-	    (unsigned long)days < sc->o.cert_days)
+	    (unsigned long)days < sc->o.cert_days_warn)
 		result_set(&p->r, CHECK_WARNING, "HTTP %ld, certificate "
 		    "expires in %d day%s (%s)", status, days,
 		    days == 1 ? "" : "s", date);

@@ -202,7 +202,7 @@ imap_quote(char *dst, size_t size, const char *s)
 }
 
 /*
- * Begin: pick the protocol, read the password (a small local file, as
+ * Begin: pick the protocol, take the password (read once at load, as
  * the curl checks do), connect. 0, or -1 with p->r set.
  */
 static int
@@ -210,7 +210,6 @@ mail_start(struct probe *p)
 {
 	const struct server_conf *sc = p->sc;
 	struct mail	*m;
-	char		 err[160];
 
 	m = xcalloc(1, sizeof(*m));
 	p->priv = m;
@@ -241,9 +240,12 @@ mail_start(struct probe *p)
 			    "line break");
 			return -1;
 		}
-		if (curlopt_password(sc->o.password_file, m->password,
-		    sizeof(m->password), err, sizeof(err)) == -1) {
-			result_set(&p->r, CHECK_UNKNOWN, "%s", err);
+		if (sc->password == NULL || snprintf(m->password,
+		    sizeof(m->password), "%s", sc->password) >=
+		    (int)sizeof(m->password)) {
+			result_set(&p->r, CHECK_UNKNOWN, "password-file %s: "
+			    "not read at load, or too long",
+			    sc->o.password_file);
 			return -1;
 		}
 		m->login = 1;

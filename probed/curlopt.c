@@ -67,7 +67,7 @@ curlopt_common(struct probe *p, CURL *c, char *errbuf,
     struct curl_slist **connect_to)
 {
 	const struct server_conf *sc = p->sc;
-	char	 line[512], pw[256], err[160];
+	char	 line[512];
 	long	 ms = sc->o.timeout + 1000;
 	int	 v6host = strchr(sc->host != NULL ? sc->host : "", ':') != NULL;
 	int	 v6addr = p->addr.ss_family == AF_INET6;
@@ -102,15 +102,8 @@ curlopt_common(struct probe *p, CURL *c, char *errbuf,
 	}
 	if (sc->o.user != NULL) {
 		curl_easy_setopt(c, CURLOPT_USERNAME, sc->o.user);
-		if (sc->o.password_file != NULL) {
-			if (curlopt_password(sc->o.password_file, pw,
-			    sizeof(pw), err, sizeof(err)) == -1) {
-				result_set(&p->r, CHECK_UNKNOWN, "%s", err);
-				return -1;
-			}
-			curl_easy_setopt(c, CURLOPT_PASSWORD, pw);
-			memset(pw, 0, sizeof(pw));
-		}
+		if (sc->password != NULL)	/* read at load */
+			curl_easy_setopt(c, CURLOPT_PASSWORD, sc->password);
 	}
 	return 0;
 }
@@ -142,28 +135,6 @@ curlopt_close(struct probe *p, struct curlxfer *x)
 	}
 	curl_slist_free_all(x->connect_to);
 	x->connect_to = NULL;
-}
-
-/*
- * Read a password: the first line of path. Small and local, so read as
- * the check starts. 0, or -1 with err.
- */
-int
-curlopt_password(const char *path, char *buf, size_t len, char *err,
-    size_t errlen)
-{
-	FILE	*fp;
-
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "password-file %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (fgets(buf, len, fp) == NULL)
-		buf[0] = '\0';
-	fclose(fp);
-	buf[strcspn(buf, "\r\n")] = '\0';
-	return 0;
 }
 
 /* Latency parts from curl's timers, offset by when curl started. */

@@ -29,7 +29,5 @@ void		 curlopt_times(struct probe *, CURL *, int64_t launch_us);
 void		 curlopt_error(struct probe *, CURL *, int code,
 		    const char *errbuf, const char *waiting_for);
 const char	*curlopt_phase(CURL *, int tls, const char *last);
-int		 curlopt_password(const char *path, char *buf, size_t len,
-		    char *err, size_t errlen);
 
 #endif

@@ -913,6 +913,12 @@ engine_reload(struct engine *e, char **errors)
 
 	if ((nc = conf_load(e->cur->conf->path, errors)) == NULL)
 		return -1;
+	if (conf_host_check(nc, errors) == -1) {
+		conf_free(nc);
+		return -1;
+	}
+	if (nc->warnings != NULL)
+		log_warnx("reload: %s", nc->warnings);
 	save_abort(e);
 	nt = xcalloc(nc->nservers, sizeof(*nt));
 	for (i = 0; i < nc->nservers; i++) {

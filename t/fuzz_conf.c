@@ -1,7 +1,8 @@
 /*
  * fuzz_conf.c: libFuzzer target for the config language. Each input is
  * parsed as a config file; what must hold is no crash, no undefined
- * behaviour, no leak, and a model whose pointers all lead somewhere live.
+ * behaviour, no leak, a model whose pointers all lead somewhere live and
+ * whose ids fit SERVER_ID_MAX, and errors and warnings as FILE:LINE:.
  * Built and run by tools/fuzz, never by automake (clang only).
  *
  * Includes: a fuzz input may say `include "/etc/passwd"` or `include "/dev/tty"`,
@@ -51,8 +52,9 @@ walk(const struct conf *c)
 		sv = c->servers[i];
 		sum += strlen(sv->id) + strlen(sv->file) + strlen(sv->url);
 		sum += strlen(conf_kind_str(sv->kind));
-		if (conf_find_server(c, sv->id) == NULL)
-			abort();
+		if (conf_find_server(c, sv->id) == NULL ||
+		    strlen(sv->id) > SERVER_ID_MAX)
+			abort();	/* an id the spool could not keep */
 		if (sv->farm != NULL)
 			sum += strlen(sv->farm->name);
 		for (j = 0; j < sv->ndeps; j++)
@@ -112,6 +114,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (errors != NULL)
 			abort();	/* success leaves no errors */
 		(void)walk(c);
+		if (c->warnings != NULL && !well_formed(c->warnings))
+			abort();	/* warnings read FILE:LINE: too */
 		conf_free(c);
 	} else if (!well_formed(errors))
 		abort();		/* failure says why, as FILE:LINE: */

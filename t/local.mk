@@ -31,6 +31,10 @@ t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
 
+# tocsin-probed -t on configs that must be refused or warned about.
+TESTS += t/test_conf_check.sh
+EXTRA_DIST += t/test_conf_check.sh
+
 # tocsin-pager: its pure logic (queue, rules, texts), and the daemon
 # against real probed, nginx, aiosmtpd and an HTTP receiver.
 check_PROGRAMS += t/test_pager

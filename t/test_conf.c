@@ -175,6 +175,50 @@ START_TEST(bad_duration_is_reported)
 }
 END_TEST
 
+START_TEST(bare_number_duration_is_refused_with_a_hint)
+{
+	assert_errors("server a http://a interval 5\n"
+	    "farm f { persist 30 }\n"
+	    "set retry-interval 10\n",
+	    "t.conf:1: bad duration '5' for 'interval': a number needs a unit "
+	    "(write 5s or 5m)\n"
+	    "t.conf:2: bad duration '30' for 'persist': a number needs a unit "
+	    "(write 30s or 30m)\n"
+	    "t.conf:3: bad duration '10' for 'retry-interval': a number needs "
+	    "a unit (write 10s or 10m)\n");
+}
+END_TEST
+
+START_TEST(compound_durations_are_accepted)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://a interval 1h30m timeout 1m30s warn 1s500ms\n"
+	    "server b http://b interval 2d4h timeout 90s warn 0\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.interval, 5400000);
+	ck_assert_uint_eq(server(c, "a")->o.timeout, 90000);
+	ck_assert_uint_eq(server(c, "a")->o.warn, 1500);
+	ck_assert_uint_eq(server(c, "b")->o.interval, 187200000);
+	ck_assert_uint_eq(server(c, "b")->o.timeout, 90000);
+	ck_assert_uint_eq(server(c, "b")->o.warn, 0);
+	conf_free(c);
+	assert_errors("server a http://a interval 30m1h\n",
+	    "t.conf:1: bad duration '30m1h' for 'interval' (a number with "
+	    "ms, s, m, h or d)\n");
+}
+END_TEST
+
+START_TEST(timeout_zero_is_refused)
+{
+	assert_errors("server a http://a timeout 0\n",
+	    "t.conf:1: server 'a': interval and timeout must be more "
+	    "than 0\n");
+	assert_errors("set timeout 0ms\nserver a http://a\n",
+	    "t.conf:2: server 'a': interval and timeout must be more "
+	    "than 0\n");
+}
+END_TEST
+
 START_TEST(bad_number_is_reported)
 {
 	assert_errors("server a http://a retries many\n",
@@ -439,7 +483,7 @@ START_TEST(spec_example_parses)
 	ck_assert_str_eq(sv->path, "/health");
 	ck_assert_str_eq(sv->o.body, "OK");
 	ck_assert_uint_eq(sv->o.warn, 500);
-	ck_assert_uint_eq(sv->o.cert_days, 14);
+	ck_assert_uint_eq(sv->o.cert_days_warn, 14);
 	ck_assert_uint_eq(sv->ncontacts, 1);
 	ck_assert_str_eq(sv->contacts[0]->name, "ops");
 	ck_assert_int_eq(sv->line, 11);
@@ -652,14 +696,14 @@ START_TEST(strings_keep_escapes_and_backslashes)
 	    "server b http://b body \"a\\\\b\"\n"
 	    "server c http://c body \"^OK \\d+$\"\n"
 	    "server d tcp://d:1 send \"PING\\r\\n\" expect \"\"\n"
-	    "server e http://e body \"with ; and { } inside\"\n");
+	    "server e tcp://e:1 send \"with ; and { } inside\"\n");
 
 	ck_assert_str_eq(server(c, "a")->o.body, "say \"hi\"");
 	ck_assert_str_eq(server(c, "b")->o.body, "a\\b");
 	ck_assert_str_eq(server(c, "c")->o.body, "^OK \\d+$");
 	ck_assert_str_eq(server(c, "d")->o.send, "PING\\r\\n");
 	ck_assert_str_eq(server(c, "d")->o.expect, "");
-	ck_assert_str_eq(server(c, "e")->o.body, "with ; and { } inside");
+	ck_assert_str_eq(server(c, "e")->o.send, "with ; and { } inside");
 	conf_free(c);
 }
 END_TEST
@@ -830,7 +874,7 @@ START_TEST(every_server_option_is_parsed)
 	ck_assert_uint_eq(sv->o.warn, 750);
 	ck_assert_uint_eq(sv->o.retries, 4);
 	ck_assert_uint_eq(sv->o.rise, 2);
-	ck_assert_uint_eq(sv->o.cert_days, 21);
+	ck_assert_uint_eq(sv->o.cert_days_warn, 21);
 	ck_assert_uint_eq(sv->o.weight, 3);
 	ck_assert_uint_eq(sv->o.max_per_host, 16);
 	ck_assert_int_eq(sv->o.follow, 1);
@@ -1227,6 +1271,350 @@ START_TEST(missing_config_file_is_reported)
 }
 END_TEST
 
+/* ---- keywords and checks added with issue 13 ---- */
+
+START_TEST(cert_days_takes_a_warning_and_a_critical_threshold)
+{
+	struct conf	*c = parse_ok(
+	    "server a https://a cert-days 14,7\n"
+	    "server b https://b cert-days 21\n"
+	    "server c https://c\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.cert_days_warn, 14);
+	ck_assert_uint_eq(server(c, "a")->o.cert_days_crit, 7);
+	ck_assert_uint_eq(server(c, "b")->o.cert_days_warn, 21);
+	ck_assert_uint_eq(server(c, "b")->o.cert_days_crit, 0);
+	ck_assert_uint_eq(server(c, "c")->o.cert_days_warn, 0);
+	conf_free(c);
+	assert_errors("server a https://a cert-days 7,14\n"
+	    "server b https://b cert-days 14,x\n",
+	    "t.conf:1: bad days '7,14' for 'cert-days' (WARN or WARN,CRIT, "
+	    "CRIT below WARN, 0 to 3650)\n"
+	    "t.conf:2: bad days '14,x' for 'cert-days' (WARN or WARN,CRIT, "
+	    "CRIT below WARN, 0 to 3650)\n");
+}
+END_TEST
+
+START_TEST(cert_days_is_inherited_with_both_thresholds)
+{
+	struct conf	*c = parse_ok(
+	    "set cert-days 30,10\n"
+	    "server a https://a\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.cert_days_warn, 30);
+	ck_assert_uint_eq(server(c, "a")->o.cert_days_crit, 10);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(max_redirects_defaults_to_five)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://a follow\n"
+	    "server b http://b follow max-redirects 12\n");
+
+	ck_assert_uint_eq(server(c, "a")->o.max_redirects, 5);
+	ck_assert_uint_eq(server(c, "b")->o.max_redirects, 12);
+	conf_free(c);
+	assert_errors("server a http://a follow max-redirects 51\n",
+	    "t.conf:1: bad number '51' for 'max-redirects' (0 to 50)\n");
+}
+END_TEST
+
+START_TEST(ftp_user_means_log_in)
+{
+	struct conf	*c = parse_ok(
+	    "server a ftp://a\n"
+	    "server b ftp://b user bob\n"
+	    "server d ftp://dan@d\n");
+
+	ck_assert_ptr_null(server(c, "a")->o.user);
+	ck_assert_str_eq(server(c, "b")->o.user, "bob");
+	ck_assert_str_eq(server(c, "d")->o.user, "dan");
+	conf_free(c);
+}
+END_TEST
+
+
+/* Parse text (which is freed) and check it against this machine, which
+ * must fail; return the errors. */
+static char *
+host_errors(char *text)
+{
+	struct conf	*c = parse_ok(text);
+	char		*errs = NULL;
+
+	ck_assert_msg(conf_host_check(c, &errs) == -1, "host check passed:\n%s",
+	    text);
+	ck_assert_ptr_nonnull(errs);
+	conf_free(c);
+	free(text);
+	return errs;
+}
+
+/* Parse text (which is freed) and check it against this machine, which
+ * must pass. */
+static struct conf *
+host_ok(char *text)
+{
+	struct conf	*c = parse_ok(text);
+	char		*errs = NULL;
+
+	ck_assert_msg(conf_host_check(c, &errs) == 0, "host check failed:\n%s",
+	    errs);
+	ck_assert_ptr_null(errs);
+	free(text);
+	return c;
+}
+
+#define assert_host_errors(text, want) do {				\
+	char *errs_ = host_errors(text), *w_ = (want);			\
+	ck_assert_str_eq(errs_, w_);					\
+	free(errs_);							\
+	free(w_);							\
+} while (0)
+
+/* The warnings of a config that passes are exactly want ("" for none). */
+#define assert_warnings(c, want) do {					\
+	char *w_ = (want);						\
+	ck_assert_str_eq((c)->warnings != NULL ? (c)->warnings : "", w_); \
+	free(w_);							\
+} while (0)
+
+START_TEST(body_regex_that_does_not_compile_is_an_error)
+{
+	assert_errors("server a http://a body \"(\"\n"
+	    "set body \"x{1\"\nserver b http://b\n",
+	    "t.conf:1: server 'a': bad regular expression \"(\" for 'body': "
+	    "Unmatched ( or \\(\n"
+	    "t.conf:3: server 'b': bad regular expression \"x{1\" for "
+	    "'body': Unmatched \\{\n");
+}
+END_TEST
+
+START_TEST(exec_plugin_missing_or_not_executable_is_a_warning)
+{
+	struct conf	*c;
+
+	put("plain", "#!/bin/sh\n");
+	ck_assert_int_eq(chmod(at("plain"), 0644), 0);
+	c = host_ok(fmt("server a exec \"/nonexistent/check_x -w 1\"\n"
+	    "server b exec \"%s\"\nserver c exec \"%s\"\n"
+	    "server d exec \"/bin/sh -c true\"\n", at("plain"), tmp));
+	assert_warnings(c, fmt("t.conf:1: warning: server 'a': exec plugin "
+	    "/nonexistent/check_x: No such file or directory\n"
+	    "t.conf:2: warning: server 'b': exec plugin %s is not an "
+	    "executable file\n"
+	    "t.conf:3: warning: server 'c': exec plugin %s is not an "
+	    "executable file\n", at("plain"), tmp));
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(password_file_missing_or_not_a_file_is_an_error)
+{
+	put("pwdir/x", "");
+	assert_host_errors(fmt("server a pop3://a user u password-file "
+	    "/nonexistent/pw\nserver b imap://b user u password-file %s\n",
+	    at("pwdir")),
+	    fmt("t.conf:1: server 'a': password-file /nonexistent/pw: No such "
+	    "file or directory\n"
+	    "t.conf:2: server 'b': password-file %s: a folder, not a regular "
+	    "file\n", at("pwdir")));
+	/* Root reads a mode 000 file; for anyone else it is unreadable. */
+	if (geteuid() != 0) {
+		put("locked", "pw\n");
+		ck_assert_int_eq(chmod(at("locked"), 0), 0);
+		assert_host_errors(fmt("server a ftp://a user u password-file "
+		    "%s\n", at("locked")),
+		    fmt("t.conf:1: server 'a': password-file %s: Permission "
+		    "denied\n", at("locked")));
+	}
+}
+END_TEST
+
+START_TEST(password_file_fifo_is_refused_without_blocking)
+{
+	ck_assert_int_eq(mkfifo(at("pwfifo"), 0600), 0);
+	/* A blocking open or read would hang here past Check's timeout. */
+	assert_host_errors(fmt("server a ftp://a user u password-file %s\n",
+	    at("pwfifo")),
+	    fmt("t.conf:1: server 'a': password-file %s: not a regular "
+	    "file\n", at("pwfifo")));
+}
+END_TEST
+
+START_TEST(password_is_read_once_at_load)
+{
+	struct conf	*c;
+
+	put("pw", "s3cret\r\nsecond line\n");
+	ck_assert_int_eq(chmod(at("pw"), 0600), 0);
+	c = host_ok(fmt("set password-file %s\n"
+	    "server a pop3://a user u\nserver b imap://b user v\n",
+	    at("pw")));
+	ck_assert_str_eq(server(c, "a")->password, "s3cret");
+	ck_assert_str_eq(server(c, "b")->password, "s3cret");
+	assert_warnings(c, fmt("%s", ""));
+	/* Changing the file changes nothing until the next load. */
+	put("pw", "other\n");
+	ck_assert_str_eq(server(c, "a")->password, "s3cret");
+	conf_free(c);
+	c = parse_ok("server a pop3://a user u password-file /nonexistent\n");
+	ck_assert_ptr_null(server(c, "a")->password);	/* not read yet */
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(world_readable_password_file_is_a_warning)
+{
+	struct conf	*c;
+
+	put("open.pw", "pw\n");
+	ck_assert_int_eq(chmod(at("open.pw"), 0644), 0);
+	c = host_ok(fmt("server a pop3://a user u password-file %s\n"
+	    "server b pop3://b user u password-file %s\n", at("open.pw"),
+	    at("open.pw")));
+	assert_warnings(c, fmt("t.conf:1: warning: server 'a': password-file "
+	    "%s is readable by every user (chmod o-r it)\n", at("open.pw")));
+	ck_assert_str_eq(server(c, "b")->password, "pw");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(set_user_naming_no_user_is_an_error)
+{
+	assert_host_errors(fmt("server a http://a\n"
+	    "set user no-such-user-tocsin\n"),
+	    fmt("t.conf:2: unknown user 'no-such-user-tocsin' for 'set "
+	    "user'\n"));
+	conf_free(host_ok(fmt("set user root\n")));
+}
+END_TEST
+
+START_TEST(timeout_longer_than_interval_is_a_warning)
+{
+	struct conf	*c = parse_ok(
+	    "server a http://a interval 2s timeout 3s\n"
+	    "server b http://b interval 5s\n"
+	    "server c http://c interval 5s timeout 5s\n");
+
+	assert_warnings(c, fmt("t.conf:1: warning: server 'a': timeout 3s is "
+	    "longer than the interval 2s (checks will start late)\n"));
+	/* The built-in 10s never exceeds a shorter interval. */
+	ck_assert_uint_eq(server(c, "b")->o.timeout, 5000);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(option_given_twice_on_one_line_is_an_error)
+{
+	assert_errors("server a http://a timeout 5s timeout 6s\n"
+	    "farm f interval 1m interval 2m {\n"
+	    "  follow follow\n"
+	    "}\n"
+	    "server b http://b notify x notify y\n"
+	    "contact x email x@example.net\ncontact y email y@example.net\n",
+	    "t.conf:1: 'timeout' given twice\n"
+	    "t.conf:2: 'interval' given twice\n"
+	    "t.conf:3: 'follow' given twice\n"
+	    "t.conf:5: 'notify' given twice\n");
+}
+END_TEST
+
+START_TEST(count_zero_is_an_error)
+{
+	assert_errors("server a ping://a count 0\nset count 0\n",
+	    "t.conf:1: bad number '0' for 'count' (1 to 100)\n"
+	    "t.conf:2: bad number '0' for 'count' (1 to 100)\n");
+}
+END_TEST
+
+START_TEST(server_id_length_is_bounded)
+{
+	char		 name[SERVER_ID_MAX + 2], half[SERVER_ID_MAX / 2 + 1];
+	char		*text, *want;
+	struct conf	*c;
+
+	memset(name, 'n', sizeof(name));
+	name[SERVER_ID_MAX] = '\0';
+	text = fmt("server %s http://a\n", name);
+	c = parse_ok(text);				/* 200 bytes: fits */
+	conf_free(c);
+	free(text);
+	name[SERVER_ID_MAX] = 'n';
+	name[SERVER_ID_MAX + 1] = '\0';
+	memset(half, 'h', sizeof(half));
+	half[SERVER_ID_MAX / 2] = '\0';
+	/* farm/name: 100 + 1 + 100 bytes */
+	text = fmt("server %s http://a\nfarm %s {\n server %s http://b\n}\n",
+	    name, half, half);
+	want = fmt("t.conf:1: server id '%.32s...' is 201 bytes long (at most "
+	    "200)\nt.conf:3: server id '%.32s...' is 201 bytes long (at most "
+	    "200)\n", name, half);
+	assert_errors(text, want);
+	free(text);
+	free(want);
+}
+END_TEST
+
+START_TEST(include_fifo_is_refused_without_blocking)
+{
+	ck_assert_int_eq(mkfifo(at("fifo/in.conf"), 0600) == 0 ||
+	    (mkdir(at("fifo"), 0755) == 0 &&
+	    mkfifo(at("fifo/in.conf"), 0600) == 0), 1);
+	put("fifo/main.conf", "include \"in.conf\"\n");
+	assert_load_errors("fifo/main.conf",
+	    fmt("%s:1: include '%s': not a regular file\n",
+	    at("fifo/main.conf"), at("fifo/in.conf")));
+	/* The config itself too. */
+	assert_load_errors("fifo/in.conf",
+	    fmt("%s: not a regular file\n", at("fifo/in.conf")));
+}
+END_TEST
+
+START_TEST(includes_are_bounded_in_total)
+{
+	char	 rel[32], text[512];
+	int	 i, j;
+
+	/* 16 files, each including the next ten times: 10^15 reads. */
+	for (i = 0; i < 16; i++) {
+		text[0] = '\0';
+		for (j = 0; j < 10 && i < 15; j++)
+			snprintf(text + strlen(text), sizeof(text) -
+			    strlen(text), "include \"f%d.conf\"\n", i + 1);
+		snprintf(rel, sizeof(rel), "many/f%d.conf", i);
+		put(rel, text);
+	}
+	assert_load_errors("many/f0.conf",
+	    fmt("%s:9: includes read more than 1000 files in total\n",
+	    at("many/f14.conf")));
+}
+END_TEST
+
+START_TEST(included_bytes_are_bounded_in_total)
+{
+	FILE	*fp;
+	char	 line[1024];
+	int	 i;
+
+	put("big/main.conf", "include \"big.inc\"\ninclude \"big.inc\"\n"
+	    "include \"big.inc\"\ninclude \"big.inc\"\n"
+	    "include \"big.inc\"\n");
+	/* 30 MiB of comments, 5 times: over the 128 MiB in total */
+	ck_assert_ptr_nonnull(fp = fopen(at("big/big.inc"), "w"));
+	memset(line, '#', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	for (i = 0; i < 30 * 1024; i++)
+		ck_assert_int_eq(fwrite(line, sizeof(line), 1, fp), 1);
+	ck_assert_int_eq(fclose(fp), 0);
+	assert_load_errors("big/main.conf",
+	    fmt("%s:5: included files hold more than 128 MiB in total\n",
+	    at("big/main.conf")));
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1242,6 +1630,9 @@ conf_suite(void)
 	tcase_add_test(tc, unknown_farm_keyword_suggests_closest);
 	tcase_add_test(tc, missing_value_is_reported);
 	tcase_add_test(tc, bad_duration_is_reported);
+	tcase_add_test(tc, bare_number_duration_is_refused_with_a_hint);
+	tcase_add_test(tc, compound_durations_are_accepted);
+	tcase_add_test(tc, timeout_zero_is_refused);
 	tcase_add_test(tc, bad_number_is_reported);
 	tcase_add_test(tc, port_out_of_range_is_reported);
 	tcase_add_test(tc, unknown_url_scheme_is_reported);
@@ -1296,6 +1687,28 @@ conf_suite(void)
 	tcase_add_test(tc, large_config_file_is_read_whole);
 	tcase_add_test(tc, nul_byte_in_file_is_reported);
 	tcase_add_test(tc, missing_config_file_is_reported);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("issue13");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, cert_days_takes_a_warning_and_a_critical_threshold);
+	tcase_add_test(tc, cert_days_is_inherited_with_both_thresholds);
+	tcase_add_test(tc, max_redirects_defaults_to_five);
+	tcase_add_test(tc, ftp_user_means_log_in);
+	tcase_add_test(tc, body_regex_that_does_not_compile_is_an_error);
+	tcase_add_test(tc, exec_plugin_missing_or_not_executable_is_a_warning);
+	tcase_add_test(tc, password_file_missing_or_not_a_file_is_an_error);
+	tcase_add_test(tc, password_file_fifo_is_refused_without_blocking);
+	tcase_add_test(tc, password_is_read_once_at_load);
+	tcase_add_test(tc, world_readable_password_file_is_a_warning);
+	tcase_add_test(tc, set_user_naming_no_user_is_an_error);
+	tcase_add_test(tc, timeout_longer_than_interval_is_a_warning);
+	tcase_add_test(tc, option_given_twice_on_one_line_is_an_error);
+	tcase_add_test(tc, count_zero_is_an_error);
+	tcase_add_test(tc, server_id_length_is_bounded);
+	tcase_add_test(tc, include_fifo_is_refused_without_blocking);
+	tcase_add_test(tc, includes_are_bounded_in_total);
+	tcase_add_test(tc, included_bytes_are_bounded_in_total);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -256,8 +256,6 @@ START_TEST(duration_units_are_understood)
 	ck_assert_uint_eq(ms, 500);
 	ck_assert_int_eq(parse_duration_ms("10s", &ms), 0);
 	ck_assert_uint_eq(ms, 10000);
-	ck_assert_int_eq(parse_duration_ms("10", &ms), 0);	/* seconds */
-	ck_assert_uint_eq(ms, 10000);
 	ck_assert_int_eq(parse_duration_ms("5m", &ms), 0);
 	ck_assert_uint_eq(ms, 300000);
 	ck_assert_int_eq(parse_duration_ms("2h", &ms), 0);
@@ -268,6 +266,55 @@ START_TEST(duration_units_are_understood)
 	ck_assert_uint_eq(ms, 0);
 	ck_assert_int_eq(parse_duration_ms("007s", &ms), 0);
 	ck_assert_uint_eq(ms, 7000);
+}
+END_TEST
+
+START_TEST(compound_durations_add_up)
+{
+	uint64_t ms;
+
+	ck_assert_int_eq(parse_duration_ms("1h30m", &ms), 0);
+	ck_assert_uint_eq(ms, 5400000);
+	ck_assert_int_eq(parse_duration_ms("2d4h", &ms), 0);
+	ck_assert_uint_eq(ms, 2 * 86400000ULL + 4 * 3600000ULL);
+	ck_assert_int_eq(parse_duration_ms("90s", &ms), 0);
+	ck_assert_uint_eq(ms, 90000);
+	ck_assert_int_eq(parse_duration_ms("1m30s", &ms), 0);
+	ck_assert_uint_eq(ms, 90000);
+	ck_assert_int_eq(parse_duration_ms("1s500ms", &ms), 0);
+	ck_assert_uint_eq(ms, 1500);
+	ck_assert_int_eq(parse_duration_ms("1d2h3m4s5ms", &ms), 0);
+	ck_assert_uint_eq(ms, 86400000ULL + 7200000 + 180000 + 4000 + 5);
+}
+END_TEST
+
+START_TEST(compound_durations_go_down_the_units_once_each)
+{
+	static const char *bad[] = { "30m1h", "1m1m", "1s1m", "1ms1s",
+	    "1h30", "1h 30m", "1h-30m", "h30m", NULL };
+	uint64_t	 ms = 42;
+	int		 i;
+
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(parse_duration_ms(bad[i], &ms) == -1,
+		    "'%s' accepted", bad[i]);
+	ck_assert_uint_eq(ms, 42);
+	/* the sum is bounded as each part is */
+	ck_assert_int_eq(parse_duration_ms("213503982d28909552ms", &ms), -1);
+	ck_assert_int_eq(parse_duration_ms("213503982d28909551ms", &ms), 0);
+	ck_assert_uint_eq(ms, UINT64_MAX / 1000);
+}
+END_TEST
+
+START_TEST(bare_number_is_no_duration_but_zero_is)
+{
+	uint64_t ms = 42;
+
+	ck_assert_int_eq(parse_duration_ms("10", &ms), DURATION_BARE);
+	ck_assert_int_eq(parse_duration_ms("5", &ms), DURATION_BARE);
+	ck_assert_uint_eq(ms, 42);
+	ck_assert_int_eq(parse_duration_ms("0", &ms), 0);
+	ck_assert_uint_eq(ms, 0);
 }
 END_TEST
 
@@ -526,6 +573,9 @@ daemon_suite(void)
 	tc = tcase_create("units");
 	tcase_add_test(tc, duration_units_are_understood);
 	tcase_add_test(tc, duration_rejects_bad_text);
+	tcase_add_test(tc, compound_durations_add_up);
+	tcase_add_test(tc, compound_durations_go_down_the_units_once_each);
+	tcase_add_test(tc, bare_number_is_no_duration_but_zero_is);
 	tcase_add_test(tc, duration_rejects_overflow);
 	tcase_add_test(tc, uint_accepts_up_to_max);
 	tcase_add_test(tc, uint_rejects_bad_text_and_overflow);

@@ -1,0 +1,402 @@
+/*
+ * conf_validate.c: the checks that need the whole config (duplicates,
+ * contacts, dependencies and their cycles), and the resolution of each
+ * server's options: its own, its farm's, `set`, then built-in defaults.
+ */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_impl.h"
+#include "util.h"
+#include "xmalloc.h"
+
+static void
+options_inherit(struct options *to, const struct options *from)
+{
+	size_t	 i;
+	char	*tb = (char *)to;
+	const char *fb = (const char *)from;
+
+	for (i = 0; i < conf_parse_noptdefs; i++) {
+		const struct optdef *d = &conf_parse_optdefs[i];
+		if ((to->given & (1ULL << i)) || !(from->given & (1ULL << i)))
+			continue;
+		switch (d->type) {
+		case OT_DURATION:
+			*(uint64_t *)(tb + d->off) =
+			    *(const uint64_t *)(fb + d->off);
+			break;
+		case OT_UINT:
+			*(unsigned long *)(tb + d->off) =
+			    *(const unsigned long *)(fb + d->off);
+			break;
+		case OT_DAYS:
+			to->cert_days_warn = from->cert_days_warn;
+			to->cert_days_crit = from->cert_days_crit;
+			break;
+		case OT_PERCENT:
+			*(double *)(tb + d->off) =
+			    *(const double *)(fb + d->off);
+			break;
+		case OT_FLAG:
+			*(int *)(tb + d->off) = *(const int *)(fb + d->off);
+			break;
+		case OT_STRING:
+			if (*(char *const *)(fb + d->off) != NULL)
+				*(char **)(tb + d->off) =
+				    xstrdup(*(char *const *)(fb + d->off));
+			break;
+		case OT_LIST:
+			break;
+		}
+		to->given |= 1ULL << i;
+	}
+	/* Lists add up: a farm's notify and the server's own. */
+	for (i = 0; i < from->nnotify; i++)
+		conf_parse_list_add(&to->notify, &to->nnotify, from->notify[i]);
+	for (i = 0; i < from->ndepends; i++)
+		conf_parse_list_add(&to->depends, &to->ndepends,
+		    from->depends[i]);
+}
+
+/* Fill the options nothing gave with the built-in defaults. */
+static void
+options_builtin(struct options *o)
+{
+	struct options b;
+
+	memset(&b, 0, sizeof(b));
+	b.given = ~0ULL;
+	b.interval = 60000;
+	b.timeout = 10000;
+	b.retry_interval = 10000;
+	b.retries = 3;
+	b.rise = 1;
+	b.count = 5;
+	b.weight = 1;
+	b.max_per_host = 8;
+	b.max_redirects = 5;
+	b.loss = 20;
+	b.method = (char *)"GET";	/* copied, never freed from b */
+	options_inherit(o, &b);
+}
+
+static int
+parse_status_list(const char *s, struct server_conf *sv)
+{
+	char		*copy, *tok, *save, *dash;
+	unsigned long	 lo, hi;
+	int		 ok = 0;
+
+	copy = xstrdup(s);
+	for (save = copy; (tok = strsep(&save, ",")) != NULL;) {
+		if (sv->nexpect_status >= STATUS_RANGES_MAX)
+			goto out;
+		if ((dash = strchr(tok, '-')) != NULL)
+			*dash++ = '\0';
+		if (parse_uint(tok, 599, &lo) == -1 || lo < 100)
+			goto out;
+		hi = lo;
+		if (dash != NULL && (parse_uint(dash, 599, &hi) == -1 ||
+		    hi < lo))
+			goto out;
+		sv->expect_status[sv->nexpect_status].lo = lo;
+		sv->expect_status[sv->nexpect_status++].hi = hi;
+	}
+	ok = 1;
+out:
+	free(copy);
+	return ok ? 0 : -1;
+}
+
+/* Resolve one server's options: its own, its farm's, `set`, built-in. */
+static void
+resolve(struct conf *c, struct server_conf *sv)
+{
+	uint64_t given;
+
+	if (sv->farm != NULL)
+		options_inherit(&sv->o, &sv->farm->o);
+	options_inherit(&sv->o, &c->defaults);
+	given = sv->o.given;
+	options_builtin(&sv->o);
+	/* An unset retry interval or timeout never exceeds the interval. */
+	if (!(given & RETRY_BIT) && sv->o.retry_interval > sv->o.interval)
+		sv->o.retry_interval = sv->o.interval;
+	if (!(given & TIMEOUT_BIT) && sv->o.timeout > sv->o.interval)
+		sv->o.timeout = sv->o.interval;
+}
+
+static struct server_conf *
+find_dep(struct conf *c, struct server_conf *from, const char *name)
+{
+	struct server_conf	*sv;
+	char			*id;
+
+	if ((sv = conf_find_server(c, name)) != NULL)
+		return sv;
+	if (from->farm != NULL && strchr(name, '/') == NULL) {
+		xasprintf(&id, "%s/%s", from->farm->name, name);
+		sv = conf_find_server(c, id);
+		free(id);
+	}
+	return sv;
+}
+
+/*
+ * Depth-first search for a cycle through depends-on. Returns the server
+ * where the cycle closes (path then ends with it), or NULL.
+ */
+static struct server_conf *
+dep_cycle(struct server_conf *sv, unsigned char *mark, struct conf *c,
+    char *path, size_t len)
+{
+	struct server_conf	*end;
+	size_t			 i, idx = sv->idx, used;
+
+	if (mark[idx] == 2)
+		return NULL;
+	used = strlen(path);
+	snprintf(path + used, len - used, "%s%s", used ? " -> " : "", sv->id);
+	if (mark[idx] == 1)
+		return sv;
+	mark[idx] = 1;
+	for (i = 0; i < sv->ndeps; i++)
+		if ((end = dep_cycle(sv->deps[i], mark, c, path, len)) != NULL)
+			return end;
+	mark[idx] = 2;
+	path[used] = '\0';
+	return NULL;
+}
+
+/*
+ * Index servers by id; a duplicate is reported (naming both lines) and
+ * left out of the index.
+ */
+static void
+index_servers(struct parser *p)
+{
+	struct conf		*c = p->conf;
+	struct server_conf	*sv, *o;
+	size_t			 i, size = 16, h;
+
+	while (size < 2 * c->nservers + 1)
+		size *= 2;
+	c->byid = xcalloc(size, sizeof(*c->byid));
+	c->byid_size = size;
+	for (i = 0; i < c->nservers; i++) {
+		sv = c->servers[i];
+		sv->idx = i;
+		for (h = hash_str(sv->id) & (size - 1); (o = c->byid[h]) != NULL;
+		    h = (h + 1) & (size - 1))
+			if (strcmp(o->id, sv->id) == 0)
+				break;
+		if (o != NULL) {
+			conf_err_at(p, sv->file, sv->line,
+			    "duplicate server id "
+			    "'%s' (first at %s:%d)", sv->id, o->file, o->line);
+			continue;
+		}
+		c->byid[h] = sv;
+	}
+}
+
+/* Report contacts and farms defined twice, naming both lines. */
+static void
+check_duplicate_names(struct parser *p)
+{
+	struct conf	*c = p->conf;
+	size_t		 i, j;
+
+	for (i = 0; i < c->ncontacts; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(c->contacts[i]->name,
+			    c->contacts[j]->name) == 0) {
+				conf_err_at(p, c->contacts[i]->file,
+				    c->contacts[i]->line, "duplicate contact "
+				    "'%s' (first at %s:%d)",
+				    c->contacts[i]->name, c->contacts[j]->file,
+				    c->contacts[j]->line);
+				break;
+			}
+	for (i = 0; i < c->nfarms; i++)
+		for (j = 0; j < i; j++)
+			if (strcmp(c->farms[i]->name, c->farms[j]->name) == 0) {
+				conf_err_at(p, c->farms[i]->file,
+				    c->farms[i]->line,
+				    "duplicate farm '%s' (first at %s:%d)",
+				    c->farms[i]->name, c->farms[j]->file,
+				    c->farms[j]->line);
+				break;
+			}
+}
+
+/* The first contact called name, or NULL. */
+static struct contact_conf *
+find_contact(struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ncontacts; i++)
+		if (strcmp(c->contacts[i]->name, name) == 0)
+			return c->contacts[i];
+	return NULL;
+}
+
+/*
+ * Resolve a server's notify list into sv->contacts, once each; an unknown
+ * name is reported.
+ */
+static void
+link_contacts(struct parser *p, struct server_conf *sv)
+{
+	struct contact_conf	*ct;
+	size_t			 j, k;
+
+	for (j = 0; j < sv->o.nnotify; j++) {
+		if ((ct = find_contact(p->conf, sv->o.notify[j])) == NULL) {
+			conf_err_at(p, sv->file, sv->line, "server '%s': "
+			    "unknown contact '%s'", sv->id, sv->o.notify[j]);
+			continue;
+		}
+		for (k = 0; k < sv->ncontacts; k++)
+			if (sv->contacts[k] == ct)
+				break;
+		if (k < sv->ncontacts)
+			continue;
+		sv->contacts = xreallocarray(sv->contacts, sv->ncontacts + 1,
+		    sizeof(*sv->contacts));
+		sv->contacts[sv->ncontacts++] = ct;
+	}
+}
+
+/*
+ * A timeout longer than the interval runs, each check starting late: a
+ * warning.
+ */
+static void
+check_timeout(struct parser *p, struct server_conf *sv)
+{
+	char t[32], iv[32];
+
+	if (sv->o.timeout <= sv->o.interval)
+		return;
+	format_duration(sv->o.timeout, t, sizeof(t));
+	format_duration(sv->o.interval, iv, sizeof(iv));
+	conf_warn_at(p, sv->file, sv->line, "server '%s': timeout %s is "
+	    "longer than the interval %s (checks will start late)", sv->id,
+	    t, iv);
+}
+
+/* The body pattern must compile as the http check compiles it. */
+static void
+check_body_regex(struct parser *p, struct server_conf *sv)
+{
+	regex_t	 rx;
+	char	 why[128];
+	int	 rc;
+
+	if ((rc = regcomp(&rx, sv->o.body, REG_EXTENDED | REG_NOSUB)) == 0) {
+		regfree(&rx);
+		return;
+	}
+	regerror(rc, &rx, why, sizeof(why));
+	conf_err_at(p, sv->file, sv->line, "server '%s': bad regular "
+	    "expression \"%s\" for 'body': %s", sv->id, sv->o.body, why);
+}
+
+/* Check a server's resolved options against its kind. */
+static void
+check_server_options(struct parser *p, struct server_conf *sv)
+{
+	if (sv->kind == KIND_HTTP && sv->o.expect != NULL &&
+	    parse_status_list(sv->o.expect, sv) == -1)
+		conf_err_at(p, sv->file, sv->line, "server '%s': bad "
+		    "status list '%s' for 'expect' (e.g. 200, "
+		    "200-299,301)", sv->id, sv->o.expect);
+	if (sv->o.timeout == 0 || sv->o.interval == 0)
+		conf_err_at(p, sv->file, sv->line, "server '%s': interval "
+		    "and timeout must be more than 0", sv->id);
+	else
+		check_timeout(p, sv);
+	if (sv->o.body != NULL)
+		check_body_regex(p, sv);
+}
+
+/* Resolve a server's depends-on names into sv->deps. */
+static void
+link_depends(struct parser *p, struct server_conf *sv)
+{
+	struct server_conf	*dep;
+	size_t			 j;
+
+	for (j = 0; j < sv->o.ndepends; j++) {
+		if ((dep = find_dep(p->conf, sv, sv->o.depends[j])) == NULL) {
+			conf_err_at(p, sv->file, sv->line, "server '%s': "
+			    "unknown depends-on target '%s'", sv->id,
+			    sv->o.depends[j]);
+			continue;
+		}
+		if (dep == sv) {
+			conf_err_at(p, sv->file, sv->line, "server '%s' "
+			    "depends on itself", sv->id);
+			continue;
+		}
+		sv->deps = xreallocarray(sv->deps, sv->ndeps + 1,
+		    sizeof(*sv->deps));
+		sv->deps[sv->ndeps++] = dep;
+	}
+}
+
+/* Report the first dependency cycle, starting where the cycle starts. */
+static void
+check_cycles(struct parser *p)
+{
+	struct conf		*c = p->conf;
+	struct server_conf	*sv;
+	unsigned char		*mark;
+	char			 path[1024], *cyc;
+	size_t			 i, k;
+
+	mark = xcalloc(c->nservers + 1, 1);
+	for (i = 0; i < c->nservers; i++) {
+		path[0] = '\0';
+		if ((sv = dep_cycle(c->servers[i], mark, c, path,
+		    sizeof(path))) == NULL)
+			continue;
+		k = strlen(sv->id);
+		for (cyc = path; cyc != NULL && (strncmp(cyc, sv->id, k) != 0 ||
+		    strncmp(cyc + k, " -> ", 4) != 0);)
+			if ((cyc = strstr(cyc, " -> ")) != NULL)
+				cyc += 4;
+		conf_err_at(p, sv->file, sv->line, "dependency cycle: %s",
+		    cyc != NULL ? cyc : path);
+		break;
+	}
+	free(mark);
+}
+
+/*
+ * Check what needs the whole file and resolve every server's options.
+ * Errors go to p; the cycle search runs only on an otherwise clean file.
+ */
+void
+conf_validate(struct parser *p)
+{
+	struct conf	*c = p->conf;
+	size_t		 i;
+
+	check_duplicate_names(p);
+	index_servers(p);
+	for (i = 0; i < c->nservers; i++) {
+		resolve(c, c->servers[i]);
+		link_contacts(p, c->servers[i]);
+		check_server_options(p, c->servers[i]);
+	}
+	for (i = 0; i < c->nservers; i++)
+		link_depends(p, c->servers[i]);
+	if (p->nerrs == 0)
+		check_cycles(p);
+}
