@@ -36,12 +36,6 @@
 #define SCAN_EVERY_MS	250	/* spool scan and due-delivery check */
 #define SCAN_MAX	1000	/* events read per scan */
 #define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
-#define FLAP_MAX	65536	/* servers whose flapping flag we keep */
-
-struct flap {
-	char	*id;
-	int	 flapping;
-};
 
 struct dispatch {
 	struct event_base	*base;
@@ -63,9 +57,9 @@ struct dispatch {
 	int			 scanning;
 	int			 stopping;
 	size_t			 inflight;
+	int			 pagerfd;	/* STATE/pager */
 	/* Owned by the scan (one at a time, on the I/O worker). */
-	struct flap		*flaps;
-	size_t			 nflaps;
+	struct memo		*memo;
 };
 
 /* A scan of the spool, on the I/O worker. */
@@ -107,7 +101,6 @@ static int	 make_deliveries(struct dispatch *, const struct conf *,
 		    const struct spool_event *, struct deliveries *);
 static void	 server_info(const struct conf *, const char *,
 		    struct server_info *);
-static int	 flap_swap(struct dispatch *, const char *, int);
 static void	 run(struct dispatch *);
 static void	 start(struct dispatch *, struct delivery *);
 static void	 mail_work(void *);
@@ -154,11 +147,13 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	d->base = base;
 	d->conf = conf;
 	TAILQ_INIT(&d->q);
-	d->qfd = d->failfd = d->spoolfd = -1;
+	d->qfd = d->failfd = d->spoolfd = d->pagerfd = -1;
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
 	    conf->smtp_relay != NULL)
 		goto fail;
-	if ((d->qfd = open_dir(conf->state_dir, "pager/queue", path,
+	if ((d->pagerfd = open_dir(conf->state_dir, "pager", path,
+	    sizeof(path))) == -1 ||
+	    (d->qfd = open_dir(conf->state_dir, "pager/queue", path,
 	    sizeof(path))) == -1 ||
 	    (d->failfd = open_dir(conf->state_dir, "pager/failed", path,
 	    sizeof(path))) == -1 ||
@@ -180,6 +175,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	}
 	if (why[0] != '\0')
 		log_warnx("queue: %s", why);
+	d->memo = memo_load(d->pagerfd);
 	/* What a crash left: events whose records are not all made. */
 	memset(&s, 0, sizeof(s));
 	s.d = d;
@@ -223,7 +219,6 @@ void
 dispatch_free(struct dispatch *d)
 {
 	struct delivery *del;
-	size_t		 i;
 
 	if (d == NULL)
 		return;
@@ -242,9 +237,9 @@ dispatch_free(struct dispatch *d)
 	if (d->next_conf != NULL)
 		conf_free(d->next_conf);
 	conf_free(d->conf);
-	for (i = 0; i < d->nflaps; i++)
-		free(d->flaps[i].id);
-	free(d->flaps);
+	memo_free(d->memo);
+	if (d->pagerfd != -1)
+		close(d->pagerfd);
 	if (d->qfd != -1)
 		close(d->qfd);
 	if (d->failfd != -1)
@@ -365,6 +360,7 @@ scan_work(void *arg)
 		}
 	}
 	free(seqs);
+	memo_save(s->d->memo, s->d->pagerfd);
 }
 
 /*
@@ -380,17 +376,34 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	struct server_info	 info;
 	struct page_ctx		 p;
 	struct delivery		*del;
+	struct memo_entry	*me;
 	const char		*why;
 	size_t			 n, i;
-	int			 was, count = 0, have_info = 0;
+	int			 was, count = 0, have_info = 0, recovery;
 
-	was = flap_swap(d, ev->id, ev->flapping);
+	recovery = strcmp(ev->new_state, "up") == 0;
+	if ((me = memo_get(d->memo, ev->id)) != NULL) {
+		was = me->flapping;
+		me->flapping = ev->flapping;
+		if (recovery && !rules_page_worthy(ev, was, &why))
+			me->sms[0] = '\0';	/* no recovery page to send */
+		memo_touch(d->memo);
+	} else
+		was = 0;
 	if (!rules_page_worthy(ev, was, &why)) {
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
 		return 0;
 	}
-	n = rules_wants(conf, ev, wants, WANT_MAX);
+	n = rules_wants(conf, ev, me != NULL ? me->sms : NULL, wants,
+	    WANT_MAX);
+	/* Who got the problem by SMS is who gets the recovery by SMS. */
+	if (me != NULL && recovery)
+		me->sms[0] = '\0';
+	for (i = 0; me != NULL && !recovery && i < n; i++)
+		if (wants[i].ch == CH_SMS)
+			memo_list_add(me->sms, sizeof(me->sms),
+			    wants[i].contact->name);
 	for (i = 0; i < n; i++) {
 		del = xcalloc(1, sizeof(*del));
 		del->seq = ev->seq;
@@ -477,27 +490,6 @@ server_info(const struct conf *conf, const char *id, struct server_info *si)
 			break;
 		}
 	ctlclient_servers_free(sv, n);
-}
-
-/* Remember the server's flapping flag; return the one before. */
-static int
-flap_swap(struct dispatch *d, const char *id, int flapping)
-{
-	size_t	i;
-	int	was;
-
-	for (i = 0; i < d->nflaps; i++)
-		if (strcmp(d->flaps[i].id, id) == 0) {
-			was = d->flaps[i].flapping;
-			d->flaps[i].flapping = flapping;
-			return was;
-		}
-	if (!flapping || d->nflaps == FLAP_MAX)
-		return 0;
-	d->flaps = xreallocarray(d->flaps, d->nflaps + 1, sizeof(*d->flaps));
-	d->flaps[d->nflaps].id = xstrdup(id);
-	d->flaps[d->nflaps++].flapping = flapping;
-	return 0;
 }
 
 /* On the loop: take what a scan made. */

@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/ssl.h>
 /* libesmtp.h declares smtp_starttls_set_ctx only when it sees this symbol,
@@ -53,30 +55,40 @@ static int
 read_auth(struct mail_conf *mc, const char *path, char *err, size_t errlen)
 {
 	struct stat	 st;
-	FILE		*f;
-	char		 buf[AUTH_FILE_MAX], *colon;
+	char		 buf[AUTH_FILE_MAX + 1], *colon;
+	ssize_t		 n;
+	int		 fd;
 
-	if ((f = fopen(path, "re")) == NULL || fstat(fileno(f), &st) == -1) {
+	/* O_NONBLOCK: a FIFO put there must not hang the start. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "auth-file %s: %s", path,
 		    strerror(errno));
-		if (f != NULL)
-			fclose(f);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "auth-file %s is not a regular file",
+		    path);
+		close(fd);
 		return -1;
 	}
 	if ((st.st_mode & 077) != 0) {
 		snprintf(err, errlen, "auth-file %s is mode %04o: it must "
 		    "be 0600, readable by its owner only (chmod 600 %s)",
 		    path, (unsigned)(st.st_mode & 07777), path);
-		fclose(f);
+		close(fd);
 		return -1;
 	}
-	if (fgets(buf, sizeof(buf), f) == NULL) {
+	n = read(fd, buf, AUTH_FILE_MAX);
+	close(fd);
+	if (n <= 0) {
 		snprintf(err, errlen, "auth-file %s is empty (user:password)",
 		    path);
-		fclose(f);
 		return -1;
 	}
-	fclose(f);
+	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if ((colon = strchr(buf, ':')) == NULL || colon == buf) {
 		snprintf(err, errlen, "auth-file %s: expected user:password "

@@ -108,6 +108,21 @@ size_t		 queue_ready(struct deliveries *, int64_t now,
 int		 write_atomic_at(int dirfd, const char *name,
 		    const char *data, size_t len, int mode);
 
+/* memo.c */
+struct memo_entry {
+	char		 id[256];
+	int		 flapping;
+	char		 sms[256];	/* contacts SMSed for the open problem */
+};
+struct memo;
+struct memo	*memo_load(int dirfd);
+struct memo_entry *memo_get(struct memo *, const char *id);
+void		 memo_touch(struct memo *);
+int		 memo_save(struct memo *, int dirfd);
+void		 memo_free(struct memo *);
+int		 memo_listed(const char *list, const char *name);
+void		 memo_list_add(char *list, size_t len, const char *name);
+
 /* rules.c */
 struct want {
 	const struct contact_conf *contact;
@@ -118,7 +133,7 @@ struct want {
 int		 rules_page_worthy(const struct spool_event *, int was_flapping,
 		    const char **why);
 size_t		 rules_wants(const struct conf *, const struct spool_event *,
-		    struct want *, size_t max);
+		    const char *sms_sent, struct want *, size_t max);
 int		 rules_in_quiet(const struct contact_conf *, int64_t when);
 
 /* format.c */

@@ -55,27 +55,36 @@ rules_in_quiet(const struct contact_conf *ct, int64_t when)
 
 /*
  * The deliveries an event wants: every contact its server names (notify on
- * the server, its farm or `set`), each channel the contact has. SMS is left
- * out in the contact's quiet hours, and when the sms value is not an email
- * gateway address (an SMS API is not built yet). Returns how many went in
- * out (at most max); none when the server is not in the config.
+ * the server, its farm or `set`), each channel the contact has. A contact
+ * with `min-state down` gets only events into or out of down. SMS needs an
+ * email gateway address (an SMS API is not built yet) and is held in the
+ * contact's quiet hours, except a recovery to a contact whose problem went
+ * by SMS (sms_sent: the comma-separated contacts it went to; may be NULL).
+ * Returns how many went in out (at most max); none when the server is not
+ * in the config.
  */
 size_t
 rules_wants(const struct conf *c, const struct spool_event *ev,
-    struct want *out, size_t max)
+    const char *sms_sent, struct want *out, size_t max)
 {
 	const struct server_conf	*sv;
 	const struct contact_conf	*ct;
 	size_t				 i, n = 0;
+	int				 recovery, sms_ok;
 
 	if ((sv = conf_find_server(c, ev->id)) == NULL)
 		return 0;
+	recovery = strcmp(ev->new_state, "up") == 0;
 	for (i = 0; i < sv->ncontacts && n + 3 <= max; i++) {
 		ct = sv->contacts[i];
+		if (ct->min_down && strcmp(ev->new_state, "down") != 0 &&
+		    strcmp(ev->old_state, "down") != 0)
+			continue;
 		if (ct->email != NULL)
 			out[n++] = (struct want){ ct, CH_EMAIL, ct->email };
-		if (ct->sms != NULL && sms_is_gateway(ct->sms) &&
-		    !rules_in_quiet(ct, ev->time))
+		sms_ok = !rules_in_quiet(ct, ev->time) || (recovery &&
+		    sms_sent != NULL && memo_listed(sms_sent, ct->name));
+		if (ct->sms != NULL && sms_is_gateway(ct->sms) && sms_ok)
 			out[n++] = (struct want){ ct, CH_SMS, ct->sms };
 		if (ct->webhook != NULL)
 			out[n++] = (struct want){ ct, CH_WEBHOOK,

@@ -40,7 +40,7 @@ EXTRA_DIST += t/test_conf_check.sh
 check_PROGRAMS += t/test_pager
 TESTS += t/test_pager t/test_pager.sh
 t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
-	pager/format.c pager/sms.c
+	pager/format.c pager/sms.c pager/memo.c
 t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
 t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \

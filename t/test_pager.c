@@ -236,7 +236,7 @@ START_TEST(contacts_and_channels_from_notify)
 	    "server web1 http://127.0.0.1/ notify ops\n"
 	    "server web2 http://127.0.0.1/ notify boss\n");
 	event(&ev, 1, "web1", "up", "down");
-	n = rules_wants(c, &ev, w, WANT_MAX);
+	n = rules_wants(c, &ev, NULL, w, WANT_MAX);
 	ck_assert_uint_eq(n, 4);	/* its own, and set notify's boss */
 	ck_assert_int_eq(w[0].ch, CH_EMAIL);
 	ck_assert_int_eq(w[1].ch, CH_SMS);
@@ -244,11 +244,11 @@ START_TEST(contacts_and_channels_from_notify)
 	ck_assert_int_eq(w[2].ch, CH_WEBHOOK);
 	/* A phone number needs an SMS API: email only. */
 	event(&ev, 2, "web2", "up", "down");
-	n = rules_wants(c, &ev, w, WANT_MAX);
+	n = rules_wants(c, &ev, NULL, w, WANT_MAX);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(w[0].contact->name, "boss");
 	event(&ev, 3, "nosuch", "up", "down");
-	ck_assert_uint_eq(rules_wants(c, &ev, w, WANT_MAX), 0);
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 0);
 	conf_free(c);
 }
 END_TEST
@@ -269,11 +269,17 @@ START_TEST(quiet_hours_hold_sms_not_email)
 	event(&ev, 1, "web1", "up", "down");
 	ev.time = 1700000000;	/* 22:13 UTC */
 	ck_assert_int_eq(rules_in_quiet(c->contacts[0], ev.time), 1);
-	ck_assert_uint_eq(rules_wants(c, &ev, w, WANT_MAX), 1);
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 1);
 	ck_assert_int_eq(w[0].ch, CH_EMAIL);
+	/* The recovery reaches by SMS, quiet or not, who got the problem
+	 * by SMS. */
+	event(&ev, 2, "web1", "down", "up");
+	ck_assert_uint_eq(rules_wants(c, &ev, "boss,ops", w, WANT_MAX), 2);
+	ck_assert_int_eq(w[1].ch, CH_SMS);
+	ck_assert_uint_eq(rules_wants(c, &ev, "boss", w, WANT_MAX), 1);
 	ev.time = 1700000000 + 10 * 3600;	/* 08:13 */
 	ck_assert_int_eq(rules_in_quiet(c->contacts[0], ev.time), 0);
-	ck_assert_uint_eq(rules_wants(c, &ev, w, WANT_MAX), 2);
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 2);
 	conf_free(c);
 }
 END_TEST
@@ -420,6 +426,67 @@ START_TEST(webhook_and_web_url_parse)
 }
 END_TEST
 
+START_TEST(min_state_down_gets_only_down)
+{
+	struct conf		*c;
+	struct spool_event	 ev;
+	struct want		 w[WANT_MAX];
+	char			*errs = NULL;
+
+	c = parse("contact ops email o@x.net min-state down\n"
+	    "contact all email a@x.net\n"
+	    "server web1 http://127.0.0.1/ notify ops,all\n");
+	event(&ev, 1, "web1", "up", "degraded");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 1);
+	ck_assert_str_eq(w[0].contact->name, "all");
+	event(&ev, 2, "web1", "degraded", "down");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 2);
+	event(&ev, 3, "web1", "down", "up");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 2);
+	event(&ev, 4, "web1", "degraded", "up");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 1);
+	conf_free(c);
+	ck_assert_ptr_null(conf_parse_string("t.conf",
+	    "contact ops min-state up\n", &errs));
+	ck_assert_ptr_nonnull(strstr(errs, "bad value 'up' for 'min-state'"));
+	free(errs);
+}
+END_TEST
+
+START_TEST(memo_survives_save_and_load)
+{
+	struct memo		*m;
+	struct memo_entry	*e;
+	char			 list[16] = "";
+	int			 fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	m = memo_load(fd);
+	e = memo_get(m, "shop/web1");
+	e->flapping = 1;
+	memo_list_add(e->sms, sizeof(e->sms), "ops");
+	memo_list_add(e->sms, sizeof(e->sms), "night");
+	memo_list_add(e->sms, sizeof(e->sms), "ops");
+	ck_assert_str_eq(e->sms, "ops,night");
+	memo_get(m, "quiet/one");	/* nothing to keep: not written */
+	ck_assert_int_eq(memo_save(m, fd), 0);
+	memo_free(m);
+	m = memo_load(fd);
+	e = memo_get(m, "shop/web1");
+	ck_assert_int_eq(e->flapping, 1);
+	ck_assert_str_eq(e->sms, "ops,night");
+	ck_assert_int_eq(memo_listed(e->sms, "night"), 1);
+	ck_assert_int_eq(memo_listed(e->sms, "nigh"), 0);
+	ck_assert_int_eq(memo_listed(e->sms, "op"), 0);
+	memo_free(m);
+	/* A list that is full keeps what it has. */
+	memo_list_add(list, sizeof(list), "abcdefgh");
+	memo_list_add(list, sizeof(list), "ijklmnop");
+	ck_assert_str_eq(list, "abcdefgh");
+	close(fd);
+}
+END_TEST
+
 static Suite *
 pager_suite(void)
 {
@@ -441,6 +508,8 @@ pager_suite(void)
 	tcase_add_test(tc, webhook_json_has_text_and_key);
 	tcase_add_test(tc, sms_is_one_gsm7_segment);
 	tcase_add_test(tc, webhook_and_web_url_parse);
+	tcase_add_test(tc, min_state_down_gets_only_down);
+	tcase_add_test(tc, memo_survives_save_and_load);
 	suite_add_tcase(s, tc);
 	return s;
 }
