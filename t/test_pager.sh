@@ -279,6 +279,25 @@ PY
 grep -q '"subject": "\[tocsin\] RECOVERED web1' "$T/smtpd/mail.log" &&
     pass "recovery email through the relay" || failed "no recovery email at the relay"
 
+# The relay down: pages wait, retried with back-off, and go when it is back.
+servers_stop smtpd
+nmail=$(wc -l <"$T/smtpd/mail.log")
+servers_stop nginx
+wait_for 20 sh -c "'$PAGER' -l -c '$T/tocsin.conf' | grep -q 'ops	email	retrying'" &&
+    pass "relay down: the email is listed as retrying" ||
+    failed "relay down: $("$PAGER" -l -c "$T/tocsin.conf")"
+sleep 3
+start_smtpd || exit 1
+wait_for 30 drained && pass "relay back: the queue drains" ||
+    failed "relay back: left $(ls "$T/state/pager/queue")"
+[ $(($(wc -l <"$T/smtpd/mail.log") - nmail)) = 2 ] &&
+    tail -2 "$T/smtpd/mail.log" | grep -q '"subject": "\[tocsin\] .*DOWN' &&
+    pass "relay back: the down email and SMS arrive, once each" ||
+    failed "relay back: $(tail -3 "$T/smtpd/mail.log")"
+grep -q "email page to ops (ops@example.net) failed (try [0-9]*), next in [0-9]* s: relay localhost:$SMTPD_PORT" \
+    "$T/pager.log" && pass "relay down: each failed try is logged with the next" ||
+    failed "no retry logged"
+
 pager_stop
 if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log"; then
     failed "sanitizer report in tocsin-pager's log"
