@@ -99,6 +99,9 @@ static void	 scan_work(void *);
 static void	 scan_done(void *);
 static int	 make_deliveries(struct dispatch *, const struct conf *,
 		    const struct spool_event *, struct deliveries *);
+static int	 make_record(struct dispatch *, const struct conf *,
+		    const struct spool_event *, const struct want *, int,
+		    struct server_info *, int *, struct deliveries *);
 static void	 server_info(const struct conf *, const char *,
 		    struct server_info *);
 static void	 run(struct dispatch *);
@@ -111,6 +114,8 @@ static void	 finalize(struct dispatch *, uint64_t);
 static void	 final_work(void *);
 static void	 final_done(void *);
 static int	 open_dir(const char *, const char *, char *, size_t);
+static int	 open_folders(struct dispatch *, const struct conf *, char *,
+		    size_t);
 static struct conf *swap_conf(struct dispatch *);
 static void	 scan_done_sync(struct dispatch *, struct scan *);
 
@@ -127,6 +132,35 @@ open_dir(const char *base, const char *sub, char *path, size_t len)
 	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* Open (making them) pager/, pager/queue, pager/failed, spool/ and, with
+ * no relay, the Maildir. Returns 0, or -1 with err set. */
+static int
+open_folders(struct dispatch *d, const struct conf *conf, char *err,
+    size_t errlen)
+{
+	char path[1100];
+
+	if ((d->pagerfd = open_dir(conf->state_dir, "pager", path,
+	    sizeof(path))) == -1 ||
+	    (d->qfd = open_dir(conf->state_dir, "pager/queue", path,
+	    sizeof(path))) == -1 ||
+	    (d->failfd = open_dir(conf->state_dir, "pager/failed", path,
+	    sizeof(path))) == -1 ||
+	    (d->spoolfd = open_dir(conf->state_dir, "spool", path,
+	    sizeof(path))) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	strlcpy(d->spool_dir, path, sizeof(d->spool_dir));
+	if (d->mc == NULL && maildir_open(conf->state_dir, d->maildir,
+	    sizeof(d->maildir)) == -1) {
+		snprintf(err, errlen, "maildir under %s: %s", conf->state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Set up the folders, load the queue left on disk, make the records the
  * spool still lacks, and start the scan timer. Blocks (start-up only).
@@ -140,7 +174,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	struct dispatch	*d;
 	struct scan	 s;
 	struct timeval	 tv = { 0, SCAN_EVERY_MS * 1000 };
-	char		 path[1100], why[512];
+	char		 why[512];
 	int		 n;
 
 	d = xcalloc(1, sizeof(*d));
@@ -151,23 +185,8 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
 	    conf->smtp_relay != NULL)
 		goto fail;
-	if ((d->pagerfd = open_dir(conf->state_dir, "pager", path,
-	    sizeof(path))) == -1 ||
-	    (d->qfd = open_dir(conf->state_dir, "pager/queue", path,
-	    sizeof(path))) == -1 ||
-	    (d->failfd = open_dir(conf->state_dir, "pager/failed", path,
-	    sizeof(path))) == -1 ||
-	    (d->spoolfd = open_dir(conf->state_dir, "spool", d->spool_dir,
-	    sizeof(d->spool_dir))) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (open_folders(d, conf, err, errlen) == -1)
 		goto fail;
-	}
-	if (d->mc == NULL && maildir_open(conf->state_dir, d->maildir,
-	    sizeof(d->maildir)) == -1) {
-		snprintf(err, errlen, "maildir under %s: %s", conf->state_dir,
-		    strerror(errno));
-		goto fail;
-	}
 	if ((n = queue_load(d->qfd, &d->q, why, sizeof(why))) == -1) {
 		snprintf(err, errlen, "%s/pager/queue: %s", conf->state_dir,
 		    strerror(errno));
@@ -364,9 +383,60 @@ scan_work(void *arg)
 }
 
 /*
- * Make the records an event wants that are not on disk yet. Returns how
- * many deliveries the event has (made now or before), or -1 when a record
- * could not be written (the event is retried at the next scan).
+ * Make one record, unless it is on disk already. info is filled the first
+ * time a record needs it (*have_info). Returns 0, or -1 when the record
+ * could not be written.
+ */
+static int
+make_record(struct dispatch *d, const struct conf *conf,
+    const struct spool_event *ev, const struct want *w, int flap_stopped,
+    struct server_info *info, int *have_info, struct deliveries *made)
+{
+	struct delivery	*del;
+	struct page_ctx	 p;
+
+	del = xcalloc(1, sizeof(*del));
+	del->seq = ev->seq;
+	strlcpy(del->contact, w->contact->name, sizeof(del->contact));
+	del->ch = w->ch;
+	strlcpy(del->server, ev->id, sizeof(del->server));
+	strlcpy(del->to, w->to, sizeof(del->to));
+	del->created = now_us() / 1000000;
+	if (queue_exists(d->qfd, del)) {
+		queue_free(del);
+		return 0;
+	}
+	if (!*have_info) {
+		server_info(conf, ev->id, info);
+		*have_info = 1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.conf = conf;
+	p.contact = del->contact;
+	p.to = del->to;
+	p.ch = del->ch;
+	p.info = info;
+	p.flap_stopped = flap_stopped;
+	p.now = del->created;
+	del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
+	    format_email(ev, &p);
+	if (del->payload == NULL || queue_write(d->qfd, del) == -1) {
+		log_warn("queue: cannot write the delivery of event %" PRIu64
+		    " to %s (%s)", ev->seq, del->contact,
+		    queue_channel_str(del->ch));
+		queue_free(del);
+		return -1;
+	}
+	queue_insert(made, del);
+	return 0;
+}
+
+/*
+ * Make the records an event wants that are not on disk yet, and note in
+ * the server's memo whether it flaps and who got its problem by SMS (who
+ * then gets the recovery by SMS, quiet hours or not). Returns how many
+ * deliveries the event has (made now or before), or -1 when a record could
+ * not be written (the event is retried at the next scan).
  */
 static int
 make_deliveries(struct dispatch *d, const struct conf *conf,
@@ -374,77 +444,35 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 {
 	struct want		 wants[WANT_MAX];
 	struct server_info	 info;
-	struct page_ctx		 p;
-	struct delivery		*del;
 	struct memo_entry	*me;
 	const char		*why;
-	size_t			 n, i;
-	int			 was, count = 0, have_info = 0, recovery;
+	size_t			 n = 0, i;
+	int			 was = 0, have_info = 0, recovery, worthy;
 
 	recovery = strcmp(ev->new_state, "up") == 0;
 	if ((me = memo_get(d->memo, ev->id)) != NULL) {
 		was = me->flapping;
 		me->flapping = ev->flapping;
-		if (recovery && !rules_page_worthy(ev, was, &why))
-			me->sms[0] = '\0';	/* no recovery page to send */
 		memo_touch(d->memo);
-	} else
-		was = 0;
-	if (!rules_page_worthy(ev, was, &why)) {
-		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
-		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
-		return 0;
 	}
-	n = rules_wants(conf, ev, me != NULL ? me->sms : NULL, wants,
-	    WANT_MAX);
-	/* Who got the problem by SMS is who gets the recovery by SMS. */
+	if ((worthy = rules_page_worthy(ev, was, &why)))
+		n = rules_wants(conf, ev, me != NULL ? me->sms : NULL, wants,
+		    WANT_MAX);
 	if (me != NULL && recovery)
-		me->sms[0] = '\0';
+		me->sms[0] = '\0';	/* the problem is over */
 	for (i = 0; me != NULL && !recovery && i < n; i++)
 		if (wants[i].ch == CH_SMS)
 			memo_list_add(me->sms, sizeof(me->sms),
 			    wants[i].contact->name);
-	for (i = 0; i < n; i++) {
-		del = xcalloc(1, sizeof(*del));
-		del->seq = ev->seq;
-		strlcpy(del->contact, wants[i].contact->name,
-		    sizeof(del->contact));
-		del->ch = wants[i].ch;
-		strlcpy(del->server, ev->id, sizeof(del->server));
-		strlcpy(del->to, wants[i].to, sizeof(del->to));
-		del->created = now_us() / 1000000;
-		count++;
-		if (queue_exists(d->qfd, del)) {
-			queue_free(del);
-			continue;
-		}
-		if (!have_info) {
-			server_info(conf, ev->id, &info);
-			have_info = 1;
-		}
-		memset(&p, 0, sizeof(p));
-		p.conf = conf;
-		p.contact = del->contact;
-		p.to = del->to;
-		p.ch = del->ch;
-		p.info = &info;
-		p.flap_stopped = was && !ev->flapping;
-		p.now = del->created;
-		del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
-		    format_email(ev, &p);
-		if (del->payload == NULL || queue_write(d->qfd, del) == -1) {
-			log_warn("queue: cannot write the delivery of event "
-			    "%" PRIu64 " to %s (%s)", ev->seq, del->contact,
-			    queue_channel_str(del->ch));
-			queue_free(del);
+	if (!worthy || n == 0)
+		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
+		    ev->seq, ev->id, ev->old_state, ev->new_state,
+		    worthy ? "no contact for it" : why);
+	for (i = 0; i < n; i++)
+		if (make_record(d, conf, ev, &wants[i], was && !ev->flapping,
+		    &info, &have_info, made) == -1)
 			return -1;
-		}
-		queue_insert(made, del);
-	}
-	if (n == 0)
-		log_info("event %" PRIu64 " %s %s -> %s: no contact to page",
-		    ev->seq, ev->id, ev->old_state, ev->new_state);
-	return count;
+	return n;
 }
 
 /*
@@ -561,6 +589,11 @@ start(struct dispatch *d, struct delivery *del)
 	s->mc = d->mc;
 	del->busy = 1;
 	d->inflight++;
+	/* Tests read this line: a try cut by a crash, between it and the
+	 * outcome, is the one that may be sent twice. */
+	log_debug("event %" PRIu64 " %s: sending %s page to %s (try %u)",
+	    del->seq, del->server, queue_channel_str(del->ch), del->contact,
+	    del->tries + 1);
 	if (del->ch != CH_WEBHOOK) {
 		worker_submit(d->mail, mail_work, send_done, s);
 		return;

@@ -129,6 +129,12 @@ mail_conf_new(const struct conf *c, char *err, size_t errlen)
 	/* Required STARTTLS is verified against the system's CAs (or
 	 * SSL_CERT_FILE); opportunistic STARTTLS is not. */
 	SSL_CTX_set_default_verify_paths(mc->ctx);
+	/*
+	 * TLS 1.2 at most: a TLS 1.3 server sends session tickets after the
+	 * handshake, and libesmtp 1.1 may take them for the answer to a
+	 * command it has not sent yet, then wait for it until the timeout.
+	 */
+	SSL_CTX_set_max_proto_version(mc->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(mc->ctx, mc->starttls ? SSL_VERIFY_PEER :
 	    SSL_VERIFY_NONE, NULL);
 	return mc;
