@@ -320,6 +320,66 @@ grep -q "email page to ops (ops@example.net) failed (try [0-9]*), next in [0-9]*
     "$T/pager.log" && pass "relay down: each failed try is logged with the next" ||
     failed "no retry logged"
 
+# What a crash leaves, made by hand: an event whose deliveries are all
+# final is removed without a page; an event with only some records made
+# sends the one on disk as it is (same bytes) and makes the others.
+probed_stop
+pager_stop
+"$PY" - "$T/state" <<'PY'
+import json, sys
+st = sys.argv[1]
+q = st + "/pager/queue/"
+def ev(seq):
+    return {"seq": seq, "id": "web1", "time": 1700000000, "old": "up",
+            "new": "down", "message": "by hand", "flapping": False,
+            "downtime": False, "acked": False, "unreachable": False}
+def rec(seq, contact, ch, to, state, payload):
+    json.dump({"seq": seq, "contact": contact, "channel": ch,
+               "server": "web1", "to": to, "state": state, "tries": 0,
+               "next": 0, "created": 0, "error": "", "payload": payload},
+              open(q + "%020d-%s-%s.json" % (seq, contact, ch), "w"))
+for seq in (5001, 5002):
+    with open("%s/spool/%020d.json" % (st, seq), "w") as f:
+        f.write(json.dumps(ev(seq)) + "\n")
+for ch, to in (("email", "ops@example.net"),
+               ("sms", "5551234@sms.example.net"),
+               ("webhook", "http://127.0.0.1:1/hook")):
+    rec(5001, "ops", ch, to, "done", "")
+rec(5001, "gone", "webhook", "http://127.0.0.1:1/gone", "failed", "")
+rec(5002, "ops", "email", "ops@example.net", "queued",
+    "From: tocsin@example.net\nTo: ops@example.net\n"
+    "Subject: made by hand\n"
+    "Message-ID: <5002.ops.email@tocsin-pager.example.net>\n\nby hand\n")
+PY
+pager_start || exit 1
+wait_for 20 drained && pass "a restart finishes the events a crash left" ||
+    failed "left after the restart: $(ls "$T/state/spool" "$T/state/pager/queue")"
+"$PY" - "$T/smtpd/mail.log" "$T/hookd/hook.log" <<'PY'
+import collections, json, sys
+mail = [json.loads(l) for l in open(sys.argv[1])]
+hook = [json.loads(l) for l in open(sys.argv[2])]
+mids = collections.Counter(m["message_id"] for m in mail)
+keys = collections.Counter(h["key"] for h in hook if h["status"] == 200)
+bad = [k for k in mids if k.startswith("<5001.")]
+bad += [k for k in keys if k.startswith("tocsin-5001-")]
+mine = [m for m in mail if m["message_id"] ==
+        "<5002.ops.email@tocsin-pager.example.net>"]
+if len(mine) != 1 or mine[0]["subject"] != "made by hand":
+    bad.append("5002 email: %r" % mine)
+if mids["<5002.ops.sms@tocsin-pager.example.net>"] != 1:
+    bad.append("5002 sms missing")
+if keys["tocsin-5002-ops-webhook"] != 1:
+    bad.append("5002 webhook missing")
+if bad:
+    print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+[ $? = 0 ] && pass "final records are not sent again; a record on disk goes as written, the missing ones are made" ||
+    failed "crash leftovers handled wrongly"
+[ -f "$T/state/pager/failed/00000000000000005001-gone-webhook.json" ] &&
+    pass "a refused delivery is kept in pager/failed" ||
+    failed "no pager/failed record for 5001"
+
 pager_stop
 if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log"; then
     failed "sanitizer report in tocsin-pager's log"
