@@ -1,7 +1,8 @@
 /*
  * bench_rrd.c: archive updates a second through the writer, for 10,000
  * archives, written straight with librrd and through an rrdcached started
- * here, in one run. Prints figures; never part of pass or fail.
+ * here, in one run; or (-s) the size of one archive at given steps.
+ * Prints figures; never part of pass or fail.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -35,6 +36,7 @@
 #define RRDCACHED	"/usr/bin/rrdcached"
 #define STEP		60
 #define DEADLINE	50	/* seconds for everything, at most */
+#define NRRA_MAX	32	/* round-robin archives of an archive */
 
 static char	 dir[64];
 static pid_t	 cached = -1;
@@ -44,7 +46,9 @@ static double	 now_s(void);
 static int	 rm_entry(const char *, const struct stat *, int,
 		    struct FTW *);
 static void	 cleanup(void);
+static int	 plan_args(unsigned long, unsigned long, char (*)[64], int);
 static void	 make_archives(int, time_t);
+static void	 archive_sizes(const char *);
 static int	 drain(struct writer *, uint64_t);
 static double	 run(const char *, int, int, time_t *);
 static int	 start_rrdcached(const char *);
@@ -86,21 +90,70 @@ cleanup(void)
 }
 
 /*
- * n archives with the series the writer writes and the same consolidation
- * steps as real ones (1, 5, 60 and 1440 rows of a minute, AVERAGE, MIN and
- * MAX), but 10 rows each: an update touches the same places, and 10,000
- * full-size archives would take 13 GB.
+ * The round-robin archives of a real archive of this step, as librrd
+ * create arguments with at most maxrows rows each (0: as they are).
+ * Returns how many, at most max.
+ */
+static int
+plan_args(unsigned long step, unsigned long maxrows, char (*args)[64],
+    int max)
+{
+	struct archive_store	*st;
+	struct archive_layout	 l;
+	rrd_info_t		*info, *p;
+	char			 path[256], cf[NRRA_MAX][16], field[32];
+	unsigned long		 pdp[NRRA_MAX] = { 0 }, rows[NRRA_MAX] = { 0 };
+	unsigned long		 idx;
+	int			 i, n = 0;
+
+	memset(cf, 0, sizeof(cf));
+	if ((st = archive_store_open(dir, NULL)) == NULL)
+		fatalx("%s", archive_error());
+	archive_layout_init(&l, step);
+	l.last = time(NULL) - 10;
+	if (archive_create(st, "plan", &l, NULL) == -1 ||
+	    archive_path(st, "plan", path, sizeof(path)) == -1)
+		fatalx("%s", archive_error());
+	if ((info = rrd_info_r(path)) == NULL)
+		fatalx("info %s: %s", path, rrd_get_error());
+	for (p = info; p != NULL; p = p->next) {
+		if (sscanf(p->key, "rra[%lu].%31s", &idx, field) != 2)
+			continue;
+		if (idx >= NRRA_MAX || (int)idx >= max)
+			fatalx("%s: too many archives", path);
+		if (strcmp(field, "cf") == 0)
+			strlcpy(cf[idx], p->value.u_str, sizeof(cf[idx]));
+		else if (strcmp(field, "pdp_per_row") == 0)
+			pdp[idx] = p->value.u_cnt;
+		else if (strcmp(field, "rows") == 0)
+			rows[idx] = p->value.u_cnt;
+		if ((int)idx + 1 > n)
+			n = (int)idx + 1;
+	}
+	rrd_info_free(info);
+	unlink(path);
+	archive_store_close(st);
+	for (i = 0; i < n; i++)
+		snprintf(args[i], sizeof(args[0]), "RRA:%s:0.5:%lu:%lu", cf[i],
+		    pdp[i], maxrows != 0 && rows[i] > maxrows ? maxrows :
+		    rows[i]);
+	return n;
+}
+
+/*
+ * n archives with the series the writer writes and the consolidations of
+ * real ones (archive.c's plan for STEP), but 10 rows each: an update
+ * touches the same places, and 10,000 full-size archives would take 10 GB.
+ * Their row counts differ from the plan's, which the writer leaves alone.
  */
 static void
 make_archives(int n, time_t last)
 {
-	static const int	 pdp[] = { 1, 5, 60, 1440 };
-	static const char	*cf[] = { "AVERAGE", "MIN", "MAX" };
-	char			 args[ARCHIVE_NFIXED + 12][64], path[256];
+	char			 args[ARCHIVE_NFIXED + NRRA_MAX][64], path[256];
 	char			 id[64], sub[128];
-	const char		*argv[ARCHIVE_NFIXED + 12];
+	const char		*argv[ARCHIVE_NFIXED + NRRA_MAX];
 	struct archive_store	*st;
-	int			 i, j, k, argc = 0;
+	int			 i, nrra, argc = 0;
 	double			 t;
 
 	for (i = 0; i < ARCHIVE_NFIXED; i++) {
@@ -110,13 +163,11 @@ make_archives(int n, time_t last)
 		argv[argc] = args[argc];
 		argc++;
 	}
-	for (j = 0; j < 4; j++)
-		for (k = 0; k < 3; k++) {
-			snprintf(args[argc], sizeof(args[0]),
-			    "RRA:%s:0.5:%d:10", cf[k], pdp[j]);
-			argv[argc] = args[argc];
-			argc++;
-		}
+	nrra = plan_args(STEP, 10, args + argc, NRRA_MAX);
+	for (i = 0; i < nrra; i++) {
+		argv[argc] = args[argc];
+		argc++;
+	}
 	if ((st = archive_store_open(dir, NULL)) == NULL)
 		fatalx("%s", archive_error());
 	t = now_s();
@@ -137,6 +188,43 @@ make_archives(int n, time_t last)
 	}
 	printf("rrd create: %.0f archives/s (%d archives)\n",
 	    n / (now_s() - t), n);
+	archive_store_close(st);
+}
+
+/*
+ * The size of one server's archive (the six fixed series) as the writer
+ * makes it, for each step in a comma-separated list of seconds: one line
+ * "archive STEP s: BYTES bytes" each.
+ */
+static void
+archive_sizes(const char *list)
+{
+	struct archive_store	*st;
+	struct archive_layout	 l;
+	struct stat		 sb;
+	char			 id[32], path[256], *copy, *tok, *save, *end;
+	unsigned long		 step;
+
+	if ((st = archive_store_open(dir, NULL)) == NULL)
+		fatalx("%s", archive_error());
+	copy = xstrdup(list);
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		step = strtoul(tok, &end, 10);
+		if (*end != '\0' || step == 0 || step > 86400)
+			usage();
+		snprintf(id, sizeof(id), "size%lu", step);
+		archive_layout_init(&l, step);
+		l.last = time(NULL) - 10;
+		if (archive_create(st, id, &l, NULL) == -1 ||
+		    archive_path(st, id, path, sizeof(path)) == -1)
+			fatalx("%s", archive_error());
+		if (stat(path, &sb) == -1)
+			fatal("stat %s", path);
+		printf("archive %lu s: %lld bytes\n", step,
+		    (long long)sb.st_size);
+	}
+	free(copy);
 	archive_store_close(st);
 }
 
@@ -247,7 +335,8 @@ start_rrdcached(const char *sock)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench_rrd [-n archives] [-r rounds]\n");
+	fprintf(stderr, "usage: bench_rrd [-n archives] [-r rounds]\n"
+	    "       bench_rrd -s step[,step...]\n");
 	exit(2);
 }
 
@@ -257,15 +346,19 @@ main(int argc, char **argv)
 	char	 sock[128], addr[160];
 	time_t	 t;
 	double	 direct, viacached = -1;
+	const char *sizes = NULL;
 	int	 ch, n = 10000, rounds = 3;
 
-	while ((ch = getopt(argc, argv, "n:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:r:s:")) != -1) {
 		switch (ch) {
 		case 'n':
 			n = atoi(optarg);
 			break;
 		case 'r':
 			rounds = atoi(optarg);
+			break;
+		case 's':
+			sizes = optarg;
 			break;
 		default:
 			usage();
@@ -279,6 +372,10 @@ main(int argc, char **argv)
 	if (mkdtemp(dir) == NULL)
 		fatal("mkdtemp");
 	atexit(cleanup);
+	if (sizes != NULL) {
+		archive_sizes(sizes);
+		return 0;
+	}
 
 	t = started - 86400;
 	t -= t % STEP;

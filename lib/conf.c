@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "conf_impl.h"
 #include "secret.h"
+#include "paths.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -82,7 +83,7 @@ conf_warn_at(struct parser *p, const char *file, int line, const char *fmt,
 static void
 conf_defaults(struct conf *c)
 {
-	c->state_dir = xstrdup(LOCALSTATEDIR "/lib/tocsin");
+	c->state_dir = xstrdup(PATH_STATE_DIR);
 	c->max_concurrent = 1000;
 	c->exec_max = 8;
 	c->flap_low = 20;
@@ -94,7 +95,7 @@ static void
 conf_finish(struct conf *c)
 {
 	if (c->control == NULL)
-		xasprintf(&c->control, "%s/probed.sock", c->state_dir);
+		xasprintf(&c->control, "%s/%s", c->state_dir, PATH_CTL_SOCKET);
 	if (c->from == NULL)
 		c->from = xstrdup("tocsin@localhost");
 }
@@ -183,6 +184,27 @@ conf_options_free(struct options *o)
 	free(o->depends);
 }
 
+/* Free one server's settings (NULL fields allowed; sv may be NULL). */
+void
+conf_server_free(struct server_conf *sv)
+{
+	if (sv == NULL)
+		return;
+	free(sv->id);
+	free(sv->name);
+	free(sv->scheme);
+	free(sv->url);
+	free(sv->host);
+	free(sv->path);
+	free(sv->dns_type);
+	free_words(sv->argv);
+	secret_free(sv->password);
+	conf_options_free(&sv->o);
+	free(sv->deps);
+	free(sv->contacts);
+	free(sv);
+}
+
 void
 conf_free(struct conf *c)
 {
@@ -190,22 +212,8 @@ conf_free(struct conf *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->nservers; i++) {
-		struct server_conf *sv = c->servers[i];
-		free(sv->id);
-		free(sv->name);
-		free(sv->scheme);
-		free(sv->url);
-		free(sv->host);
-		free(sv->path);
-		free(sv->dns_type);
-		free_words(sv->argv);
-		secret_free(sv->password);
-		conf_options_free(&sv->o);
-		free(sv->deps);
-		free(sv->contacts);
-		free(sv);
-	}
+	for (i = 0; i < c->nservers; i++)
+		conf_server_free(c->servers[i]);
 	free(c->servers);
 	for (i = 0; i < c->nfarms; i++) {
 		struct farm_conf *f = c->farms[i];
@@ -234,6 +242,7 @@ conf_free(struct conf *c)
 	free(c->path);
 	free(c->state_dir);
 	free(c->control);
+	free(c->control_group);
 	free(c->pidfile);
 	free(c->user);
 	free(c->dns_servers);

@@ -148,6 +148,10 @@ struct conf {
 	char		*user;
 	const char	*user_file;	/* where `set user` was written */
 	int		 user_line;
+	char		*control_group;	/* may change things; NULL = any */
+	const char	*control_group_file;
+	int		 control_group_line;
+	long		 control_gid;	/* its gid once checked; -1 = none */
 	char		*dns_servers;	/* "host:port,..." or NULL */
 	char		*rrdcached;	/* "unix:/path" or "host:port" or NULL */
 	char		*from;

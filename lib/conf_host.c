@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,27 @@ check_user(struct parser *p)
 		conf_err_at(p, c->user_file, c->user_line, "unknown user '%s' "
 		    "for 'set user'%s%s", c->user, errno != 0 ? ": " : "",
 		    errno != 0 ? strerror(errno) : "");
+}
+
+/* `set control-group` must name a group of this machine: its gid is
+ * kept in control_gid. */
+static void
+check_control_group(struct parser *p)
+{
+	struct conf	*c = p->conf;
+	struct group	*gr;
+
+	c->control_gid = -1;
+	if (c->control_group == NULL)
+		return;
+	errno = 0;
+	if ((gr = getgrnam(c->control_group)) == NULL)
+		conf_err_at(p, c->control_group_file, c->control_group_line,
+		    "unknown group '%s' for 'set control-group'%s%s",
+		    c->control_group, errno != 0 ? ": " : "",
+		    errno != 0 ? strerror(errno) : "");
+	else
+		c->control_gid = (long)gr->gr_gid;
 }
 
 /*
@@ -116,6 +138,7 @@ conf_host_check(struct conf *c, char **errors)
 		p.warnlen = strlen(c->warnings);
 	}
 	check_user(&p);
+	check_control_group(&p);
 	for (i = 0; i < c->nservers; i++) {
 		check_plugin(&p, c->servers[i]);
 		read_password(&p, c->servers[i], &sc);

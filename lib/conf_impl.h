@@ -86,6 +86,7 @@ void		 conf_err_at(struct parser *, const char *, int,
 void		 conf_warn_at(struct parser *, const char *, int,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 void		 conf_options_free(struct options *);
+void		 conf_server_free(struct server_conf *);
 
 /* conf_lex.c */
 enum tok	 conf_lex_next(struct parser *, struct src *, struct word *);

@@ -54,7 +54,7 @@ const size_t conf_parse_noptdefs =
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
-	"flap-high", "archives", "web-url", NULL
+	"flap-high", "archives", "control-group", "web-url", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -501,6 +501,11 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->state_dir, v);
 	else if (strcmp(k, "control") == 0)
 		set_str(&c->control, v);
+	else if (strcmp(k, "control-group") == 0) {
+		set_str(&c->control_group, v);
+		c->control_group_file = p->stack[p->depth - 1]->name;
+		c->control_group_line = w[2].line;
+	}
 	else if (strcmp(k, "pidfile") == 0)
 		set_str(&c->pidfile, v);
 	else if (strcmp(k, "user") == 0) {
@@ -874,16 +879,7 @@ st_server(struct parser *p, struct word *w, int n)
 	}
 	return;
 drop:
-	free(sv->id);
-	free(sv->name);
-	free(sv->scheme);
-	free(sv->url);
-	free(sv->host);
-	free(sv->path);
-	free(sv->dns_type);
-	free_words(sv->argv);
-	conf_options_free(&sv->o);
-	free(sv);
+	conf_server_free(sv);
 }
 
 static void

@@ -21,11 +21,11 @@
 #include <jansson.h>
 
 #include "ctlclient.h"
+#include "stateread.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define READ_CHUNK	65536	/* bytes asked of the socket at a time */
-#define STATE_FILE_MAX	(256 * 1024 * 1024)	/* a sane state file */
 
 static int64_t	 mono_ms(void);
 static int	 wait_fd(int, short, int64_t);
@@ -34,6 +34,7 @@ static void	 seterr(char *, size_t, const char *, ...)
 static int	 get_str(json_t *, const char *, char *, size_t);
 static int64_t	 get_int(json_t *, const char *);
 static int	 get_flag(json_t *, const char *);
+static int64_t	 downtime_running(json_t *);
 
 static int64_t
 mono_ms(void)
@@ -379,6 +380,22 @@ get_flag(json_t *obj, const char *key)
 	return 0;
 }
 
+/* Of a state file's "downtimes", the end of the one running now that
+ * ends last; 0 when none runs. */
+static int64_t
+downtime_running(json_t *arr)
+{
+	json_t	*d;
+	size_t	 i;
+	int64_t	 now = time(NULL), until = 0;
+
+	json_array_foreach(arr, i, d)
+		if (get_int(d, "from") <= now && get_int(d, "until") > now &&
+		    get_int(d, "until") > until)
+			until = get_int(d, "until");
+	return until;
+}
+
 /*
  * Fill s from a server object: an element of `status`'s "servers", a
  * watch "result" or "server" line, or a state-file entry (which has no id
@@ -414,6 +431,10 @@ ctlclient_server_from_json(json_t *obj, const char *id, struct ctl_server *s)
 	s->since = get_int(obj, "since");
 	s->last_check = get_int(obj, "last_check");
 	s->downtime_until = get_int(obj, "downtime_until");
+	if (s->downtime_until == 0)
+		s->downtime_until = downtime_running(json_object_get(obj,
+		    "downtimes"));
+	s->unreachable = get_flag(obj, "unreachable");
 	s->flapping = get_flag(obj, "flapping");
 	s->acked = get_flag(obj, "acked");
 	s->drained = get_flag(obj, "drained");
@@ -462,8 +483,8 @@ ctlclient_servers_from_answer(json_t *answer, struct ctl_server **servers,
 }
 
 /*
- * Read the state file probed writes ({"version":1,"written":UNIX,
- * "servers":{"ID":{...},...}}), for when probed is gone. Returns 0 with
+ * Read the state file probed writes (lib/stateread.c: the same rules as
+ * probed's own reading), for when probed is gone. Returns 0 with
  * *servers in the file's order, *n and *written (Unix s), or -1 with err
  * set and errno (ENOENT when there is no file; EINVAL when it is not a
  * state file).
@@ -472,68 +493,33 @@ int
 ctlclient_state_load(const char *path, struct ctl_server **servers,
     size_t *n, int64_t *written, char *err, size_t errlen)
 {
-	FILE			*f;
-	struct stat		 sb;
-	json_error_t		 je;
-	json_t			*root, *map, *v;
+	struct stateread	 sr;
+	json_t			*v;
 	const char		*id;
 	struct ctl_server	*s;
 	size_t			 i, len;
-	int			 saved;
 
 	*servers = NULL;
 	*n = 0;
 	*written = 0;
-	if ((f = fopen(path, "re")) == NULL) {
-		saved = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(saved));
-		errno = saved;
+	if (stateread_load(AT_FDCWD, path, &sr, err, errlen) == -1)
 		return -1;
-	}
-	if (fstat(fileno(f), &sb) == -1) {
-		saved = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(saved));
-		fclose(f);
-		errno = saved;
-		return -1;
-	}
-	if (sb.st_size > STATE_FILE_MAX) {
-		seterr(err, errlen, "%s: too large for a state file", path);
-		fclose(f);
-		errno = EINVAL;
-		return -1;
-	}
-	root = json_loadf(f, 0, &je);
-	fclose(f);
-	if (root == NULL) {
-		seterr(err, errlen, "%s:%d: %s", path, je.line, je.text);
-		errno = EINVAL;
-		return -1;
-	}
-	if (!json_is_object(root) ||
-	    json_integer_value(json_object_get(root, "version")) != 1 ||
-	    !json_is_object(map = json_object_get(root, "servers"))) {
-		seterr(err, errlen, "%s: not a version 1 state file", path);
-		json_decref(root);
-		errno = EINVAL;
-		return -1;
-	}
-	len = json_object_size(map);
+	len = json_object_size(sr.servers);
 	s = xcalloc(len == 0 ? 1 : len, sizeof(*s));
 	i = 0;
-	json_object_foreach(map, id, v) {
+	json_object_foreach(sr.servers, id, v) {
 		if (ctlclient_server_from_json(v, id, &s[i]) == -1) {
 			seterr(err, errlen, "%s: server '%s' has no state",
 			    path, id);
 			ctlclient_servers_free(s, i);
-			json_decref(root);
+			stateread_free(&sr);
 			errno = EINVAL;
 			return -1;
 		}
 		i++;
 	}
-	*written = get_int(root, "written");
-	json_decref(root);
+	*written = sr.written;
+	stateread_free(&sr);
 	*servers = s;
 	*n = len;
 	return 0;

@@ -22,7 +22,6 @@ struct json_t;
 #define CTL_REQUEST_MAX	4096		/* bytes in a request, without "\n" */
 #define CTL_ANSWER_MAX	(64 * 1024 * 1024)	/* bytes in a line, at most */
 #define CTL_TIMEOUT_MS	10000		/* a request's answer, at most */
-#define CTL_STATE_FILE	"state.json"	/* in the state folder */
 
 /* One server as a client sees it: from `status`, a watch line, or the
  * state file. Strings are never NULL; id is owned (ctlclient_servers_free). */
@@ -38,6 +37,7 @@ struct ctl_server {
 	int		 acked;
 	int		 drained;
 	int64_t		 downtime_until;	/* Unix s; 0 = none */
+	int		 unreachable;	/* a server it depends on is down */
 	char		 ack_comment[128];
 	char		 message[RESULT_MSG_MAX];
 };

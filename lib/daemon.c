@@ -8,7 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +20,44 @@
 #include "config.h"
 #include "conf.h"
 #include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
 #include "xmalloc.h"
+
+/* The common flags' usage, to f. */
+static void
+daemon_usage(FILE *f, const char *progname)
+{
+	fprintf(f, "usage: %s [-dftV] [-c file]\n"
+	    "  -c, --config FILE   the config (default %s)\n"
+	    "  -d, --debug         log debug lines\n"
+	    "  -f, --foreground    stay in the foreground, log to stderr\n"
+	    "  -t, --test          check the config and exit\n"
+	    "  -V, --version       print the version and exit\n"
+	    "  -h, --help          this help\n", progname,
+	    conf_default_path());
+}
 
 /* Parse the common flags; prints usage and exits on a bad one. */
 void
 daemon_getopt(int argc, char **argv, const char *progname,
     struct daemon_opts *o)
 {
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "debug",	no_argument,		NULL, 'd' },
+		{ "foreground",	no_argument,		NULL, 'f' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "test",	no_argument,		NULL, 't' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 },
+	};
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	o->conf_path = conf_default_path();
-	while ((ch = getopt(argc, argv, "c:dftV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dfhtV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->conf_path = optarg;
@@ -41,6 +68,9 @@ daemon_getopt(int argc, char **argv, const char *progname,
 		case 'f':
 			o->foreground = 1;
 			break;
+		case 'h':
+			daemon_usage(stdout, progname);
+			exit(0);
 		case 't':
 			o->test = 1;
 			break;
@@ -48,13 +78,12 @@ daemon_getopt(int argc, char **argv, const char *progname,
 			printf("%s %s\n", progname, PACKAGE_VERSION);
 			exit(0);
 		default:
-			fprintf(stderr, "usage: %s [-dftV] [-c file]\n",
-			    progname);
+			daemon_usage(stderr, progname);
 			exit(2);
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: %s [-dftV] [-c file]\n", progname);
+		daemon_usage(stderr, progname);
 		exit(2);
 	}
 }
@@ -99,26 +128,74 @@ daemon_check_conf(const char *path)
 }
 
 /*
- * Create and lock the pidfile. Returns its fd (kept open to hold the lock),
- * or -1 with errno set; EWOULDBLOCK means another instance runs.
+ * Open name below dirfd for the pidfile: a regular file with one link,
+ * made if missing. A link, a hard-linked file or anything else in its
+ * place is removed (it is not ours) and a new file made, so root never
+ * writes through what another user planted. -1 with errno.
+ */
+static int
+pidfile_openat(int dirfd, const char *name)
+{
+	struct stat	 sb;
+	int		 fd, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
+		if (fd != -1 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_nlink == 1)
+			return fd;
+		if (fd == -1 && errno != ELOOP && errno != ENXIO &&
+		    errno != EISDIR)
+			return -1;
+		if (fd != -1)
+			close(fd);
+		log_warnx("pidfile %s is not a plain file of ours; replacing "
+		    "it", name);
+		if (unlinkat(dirfd, name, 0) == -1)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+/*
+ * Create and lock the pidfile, never following a link at its name.
+ * Returns its fd (kept open to hold the lock), or -1 with errno set;
+ * EWOULDBLOCK means another instance runs.
  */
 int
 pidfile_open(const char *path)
 {
-	char	 buf[32];
-	int	 fd, n;
+	char	 buf[32], *dir, *slash;
+	int	 dfd, fd, n, saved;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strlcpy(dir, ".", strlen(dir) + 1);
+	else
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd == -1)
 		return -1;
+	slash = strrchr(path, '/');
+	fd = pidfile_openat(dfd, slash != NULL ? slash + 1 : path);
+	saved = errno;
+	close(dfd);
+	if (fd == -1) {
+		errno = saved;
+		return -1;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		int saved = errno;
+		saved = errno;
 		close(fd);
 		errno = saved;
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || write(fd, buf, n) != n) {
-		int saved = errno;
+		saved = errno;
 		close(fd);
 		errno = saved;
 		return -1;
@@ -143,6 +220,22 @@ daemon_detach(void)
 }
 
 /*
+ * The passwd entry of the user a root daemon becomes, or NULL: when not
+ * root or no user is set (nothing to do), or after logging an unknown user.
+ */
+static struct passwd *
+root_as_user(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL || geteuid() != 0)
+		return NULL;
+	if ((pw = getpwnam(user)) == NULL)
+		log_warnx("unknown user '%s'", user);
+	return pw;
+}
+
+/*
  * Become the named user (groups included) if running as root; a no-op
  * otherwise. Returns 0, or -1 after logging.
  */
@@ -151,12 +244,8 @@ daemon_drop_privileges(const char *user)
 {
 	struct passwd *pw;
 
-	if (user == NULL || geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		log_warnx("unknown user '%s'", user);
-		return -1;
-	}
+	if ((pw = root_as_user(user)) == NULL)
+		return user == NULL || geteuid() != 0 ? 0 : -1;
 	if (setgroups(1, &pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
@@ -166,82 +255,237 @@ daemon_drop_privileges(const char *user)
 	return 0;
 }
 
-/* mkdir -p; 0 or -1 with errno (ENOTDIR if path exists but is no folder). */
-int
-mkdir_p(const char *path, int mode)
-{
-	struct stat	 st;
-	char		*p, *s;
-	int		 r = 0;
+/* The daemon user: uid, gid and groups, for the checks below. */
+struct duser {
+	const char	*name;
+	uid_t		 uid;
+	gid_t		 gid;
+	gid_t		 groups[64];
+	int		 ngroups;
+};
 
-	if (*path == '\0') {
-		errno = ENOENT;
+static int
+duser_get(const char *name, struct duser *u)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(name)) == NULL) {
+		log_warnx("unknown user '%s'", name);
 		return -1;
 	}
-	s = xstrdup(path);
-	for (p = s + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(s, mode) == -1 && errno != EEXIST) {
-			r = -1;
-			break;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
+	u->name = name;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	u->ngroups = 64;
+	if (getgrouplist(name, pw->pw_gid, u->groups, &u->ngroups) == -1) {
+		u->groups[0] = pw->pw_gid;
+		u->ngroups = 1;
 	}
-	free(s);
-	if (r == 0 && stat(path, &st) == -1)
-		r = -1;
-	else if (r == 0 && !S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		r = -1;
-	}
-	return r;
+	return 0;
+}
+
+/* Can the user write in (add, remove, rename entries of) folder sb? */
+static int
+duser_writes(const struct duser *u, const struct stat *sb)
+{
+	int	 i;
+
+	if (sb->st_uid == u->uid)
+		return 1;	/* owner: can chmod it writable */
+	if (sb->st_mode & S_IWOTH)
+		return 1;
+	if (sb->st_mode & S_IWGRP)
+		for (i = 0; i < u->ngroups; i++)
+			if (u->groups[i] == sb->st_gid)
+				return 1;
+	return 0;
 }
 
 /*
- * Before dropping root: give the state folder and what is in it (one level
- * below too: spool/, rrd/ and farm folders) to user, so the daemon can
- * still write there. A no-op when not root or no user is set. 0 or -1.
+ * Could the user swap child (whose stat is csb) in the folder parent?
+ * Yes when the user owns parent, or may write in it and either it is not
+ * sticky or the user owns child (the sticky bit spares only others'
+ * entries). Says why in why.
+ */
+static int
+swappable(const struct duser *u, const char *parent, const struct stat *psb,
+    const char *child, const struct stat *csb, char *why, size_t len)
+{
+	if (psb->st_uid == u->uid) {
+		snprintf(why, len, "%s belongs to %s, who could replace %s",
+		    parent, u->name, child);
+		return 1;
+	}
+	if (duser_writes(u, psb) && (!(psb->st_mode & S_ISVTX) ||
+	    csb->st_uid == u->uid)) {
+		snprintf(why, len, "%s is writable by %s, who could replace "
+		    "%s", parent, u->name, child);
+		return 1;
+	}
+	return 0;
+}
+
+/* Check the folder itself and every folder above it. 0 or -1 (logged). */
+static int
+check_state_dir(const char *real, const struct stat *sb,
+    const struct duser *u)
+{
+	char		 child[PATH_MAX], parent[PATH_MAX], why[2 * PATH_MAX + 64];
+	struct stat	 csb, psb;
+	char		*slash;
+
+	if (sb->st_uid != 0 && sb->st_uid != u->uid) {
+		log_warnx("state folder %s belongs to uid %ld, neither root "
+		    "nor %s: refused", real, (long)sb->st_uid, u->name);
+		return -1;
+	}
+	if (sb->st_mode & S_IWOTH) {
+		log_warnx("state folder %s is writable by anyone: refused "
+		    "(chmod o-w)", real);
+		return -1;
+	}
+	strlcpy(child, real, sizeof(child));
+	csb = *sb;
+	while (strcmp(child, "/") != 0) {
+		strlcpy(parent, child, sizeof(parent));
+		slash = strrchr(parent, '/');
+		*(slash == parent ? slash + 1 : slash) = '\0';
+		if (lstat(parent, &psb) == -1) {
+			log_warn("state folder: %s", parent);
+			return -1;
+		}
+		if (swappable(u, parent, &psb, child, &csb, why,
+		    sizeof(why))) {
+			log_warnx("state folder %s refused: %s (running as "
+			    "root for %s, it would follow what %s put there)",
+			    real, why, u->name, u->name);
+			return -1;
+		}
+		strlcpy(child, parent, sizeof(child));
+		csb = psb;
+	}
+	return 0;
+}
+
+/*
+ * Make (as needed), check and open the state folder, before anything is
+ * written there. Run as root for `user`, the folder must be one that user
+ * could not have swapped for another: owned by root or user, not
+ * writable by anyone, and no folder above it owned or writable by user
+ * (sticky folders excepted, for what user does not own). Returns the
+ * folder's descriptor, or -1 after logging why.
  */
 int
-daemon_own_dir(const char *dir, const char *user)
+daemon_state_dir(const char *path, const char *user)
 {
-	struct passwd	*pw;
-	char		 path[4096], sub[8192];
-	DIR		*d, *d2;
-	struct dirent	*de, *de2;
+	struct duser	 u;
+	struct stat	 sb, fsb;
+	char		 real[PATH_MAX];
+	int		 fd;
 
-	if (user == NULL || geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(user)) == NULL) {
-		log_warnx("unknown user '%s'", user);
+	if (fsutil_mkdir_p(path, 0750) == -1) {
+		log_warn("cannot make state folder %s", path);
 		return -1;
 	}
-	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1)
+	if (realpath(path, real) == NULL) {
+		log_warn("state folder %s", path);
 		return -1;
-	if ((d = opendir(dir)) == NULL)
+	}
+	if (lstat(real, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		log_warnx("state folder %s is not a folder", real);
 		return -1;
+	}
+	if (user != NULL && geteuid() == 0 && (duser_get(user, &u) == -1 ||
+	    check_state_dir(real, &sb, &u) == -1))
+		return -1;
+	fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &fsb) == -1 || fsb.st_dev != sb.st_dev ||
+	    fsb.st_ino != sb.st_ino) {
+		log_warnx("state folder %s changed while it was checked", real);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Give what is in the folder dirfd (named name, for the log) to uid:gid,
+ * depth folders down, through descriptors only: a link is neither changed
+ * nor followed, a file with more than one link (it may be another's) is
+ * left alone.
+ */
+static void
+own_tree(int dirfd, const char *name, uid_t uid, gid_t gid, int depth)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 sb;
+	int		 fd, dfd;
+
+	if ((dfd = dup(dirfd)) == -1 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		log_warn("cannot list %s", name);
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (lchown(path, pw->pw_uid, pw->pw_gid) == -1)
-			log_warn("chown %s", path);
-		if ((d2 = opendir(path)) == NULL)
+		if (fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
-		while ((de2 = readdir(d2)) != NULL) {
-			if (de2->d_name[0] == '.')
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, de2->d_name);
-			if (lchown(sub, pw->pw_uid, pw->pw_gid) == -1)
-				log_warn("chown %s", sub);
+		if (S_ISLNK(sb.st_mode)) {
+			log_warnx("%s/%s is a link: not followed, not given "
+			    "to the daemon user", name, de->d_name);
+			continue;
 		}
-		closedir(d2);
+		if (S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode)) {
+			fd = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW |
+			    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			if (fd == -1 || fstat(fd, &sb) == -1) {
+				log_warn("%s/%s", name, de->d_name);
+				if (fd != -1)
+					close(fd);
+				continue;
+			}
+			if (S_ISREG(sb.st_mode) && sb.st_nlink != 1)
+				log_warnx("%s/%s has %ld links: left alone",
+				    name, de->d_name, (long)sb.st_nlink);
+			else if (fchown(fd, uid, gid) == -1)
+				log_warn("chown %s/%s", name, de->d_name);
+			else if (S_ISDIR(sb.st_mode) && depth > 0) {
+				char sub[PATH_MAX];
+
+				snprintf(sub, sizeof(sub), "%s/%s", name,
+				    de->d_name);
+				own_tree(fd, sub, uid, gid, depth - 1);
+			}
+			close(fd);
+		} else if (fchownat(dirfd, de->d_name, uid, gid,
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			log_warn("chown %s/%s", name, de->d_name);
 	}
 	closedir(d);
+}
+
+/*
+ * Before dropping root: give the state folder dirfd (named dir) and what
+ * is in it (spool/, rrd/ and farm folders, three levels down) to user,
+ * so the daemon can still write there. A no-op when not root or no user
+ * is set. 0 or -1.
+ */
+int
+daemon_own_dir(int dirfd, const char *dir, const char *user)
+{
+	struct passwd	*pw;
+
+	if ((pw = root_as_user(user)) == NULL)
+		return user == NULL || geteuid() != 0 ? 0 : -1;
+	if (fchown(dirfd, pw->pw_uid, pw->pw_gid) == -1) {
+		log_warn("chown %s", dir);
+		return -1;
+	}
+	own_tree(dirfd, dir, pw->pw_uid, pw->pw_gid, 3);
 	return 0;
 }

@@ -22,7 +22,7 @@ int		 pidfile_open(const char *path);
 void		 pidfile_remove(const char *path, int fd);
 void		 daemon_detach(void);
 int		 daemon_drop_privileges(const char *user);
-int		 daemon_own_dir(const char *dir, const char *user);
-int		 mkdir_p(const char *path, int mode);
+int		 daemon_state_dir(const char *path, const char *user);
+int		 daemon_own_dir(int dirfd, const char *dir, const char *user);
 
 #endif

@@ -10,6 +10,8 @@ lib_libtocsin_a_SOURCES = \
 	lib/secret.c lib/secret.h \
 	lib/daemon.c lib/daemon.h \
 	lib/spool.c lib/spool.h \
+	lib/fsutil.c lib/fsutil.h lib/paths.h \
+	lib/stateread.c lib/stateread.h \
 	lib/ctlclient.c lib/ctlclient.h \
 	lib/jsontext.c lib/jsontext.h
 lib_libtocsin_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

@@ -3,9 +3,12 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "result.h"
+#include "util.h"
+#include "xmalloc.h"
 
 const char *
 check_status_str(enum check_status s)
@@ -47,4 +50,39 @@ result_set(struct check_result *r, enum check_status s, const char *fmt, ...)
 	for (p = r->message; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+}
+
+/*
+ * Keep len bytes of text as the long output, cut to RESULT_LONG_MAX - 1
+ * bytes at a UTF-8 boundary; NUL bytes become '?'. An empty text keeps
+ * none.
+ */
+void
+result_set_long(struct check_result *r, const char *text, size_t len)
+{
+	char	*buf;
+	size_t	 i;
+
+	result_release(r);
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return;
+	if (len > RESULT_LONG_MAX - 1)
+		len = RESULT_LONG_MAX - 1;
+	buf = xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		buf[i] = text[i] != '\0' ? text[i] : '?';
+	buf[len] = '\0';
+	r->long_output = xmalloc(len + 1);
+	copy_utf8(r->long_output, len + 1, buf);
+	free(buf);
+}
+
+/* Free what the result owns (its long output). */
+void
+result_release(struct check_result *r)
+{
+	free(r->long_output);
+	r->long_output = NULL;
 }

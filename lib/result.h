@@ -16,6 +16,7 @@ enum check_status {
 };
 
 #define RESULT_MSG_MAX	256
+#define RESULT_LONG_MAX	4096	/* bytes kept of long output, with NUL */
 #define PERF_MAX	8	/* perfdata series kept per result */
 #define PERF_LABEL_MAX	20	/* RRD data source names are at most 19 chars */
 
@@ -39,11 +40,20 @@ struct check_result {
 	int		 nperf;
 	struct perf_value perf[PERF_MAX];
 	char		 message[RESULT_MSG_MAX];	/* one line */
+	/*
+	 * More lines (a plugin's long output), malloc'd, at most
+	 * RESULT_LONG_MAX bytes with its NUL, or NULL. The result owns it
+	 * (result_release frees it); a copy of the struct does not.
+	 */
+	char		*long_output;
 };
 
 const char	*check_status_str(enum check_status);
 void		 result_init(struct check_result *, int64_t started);
 void		 result_set(struct check_result *, enum check_status,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
+void		 result_set_long(struct check_result *, const char *,
+		    size_t);
+void		 result_release(struct check_result *);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * spool.c: durable events. spool_append blocks on fsync, so probed calls it
- * from a worker thread, never from its event loop.
+ * from a worker thread, never from its event loop. Every file in the spool
+ * folder is opened through the folder's descriptor, without following
+ * links.
  */
 #include <sys/stat.h>
 
@@ -15,14 +17,16 @@
 
 #include <jansson.h>
 
-#include "daemon.h"
+#include "fsutil.h"
 #include "jsontext.h"
 #include "log.h"
+#include "paths.h"
 #include "spool.h"
 #include "xmalloc.h"
 
 #define SEQ_BLOCK	1000	/* numbers reserved per write of the seq file */
 #define EVENT_FILE_MAX	8192
+#define SKIP_MAX	1000	/* numbers skipped when names are taken */
 
 struct spool {
 	char		*dir;
@@ -31,70 +35,87 @@ struct spool {
 	uint64_t	 reserved;	/* highest number on disk in seq */
 };
 
-static int	write_atomic(struct spool *, const char *, const char *,
-		    size_t);
+static int	parse_seq(const char *, const char *, uint64_t *);
+static int	list_at(int, uint64_t, uint64_t **, size_t *, int);
+static int	reserve(struct spool *);
+static uint64_t	read_seq_file(struct spool *);
 
 /*
- * Write name in the spool folder: temporary file, fsync, rename, fsync of
- * the folder. Returns 0 or -1 with errno set.
+ * A sequence number from the digits in [s, end): 0, or -1 when it is
+ * empty, holds anything but digits, or is above SPOOL_SEQ_MAX.
  */
 static int
-write_atomic(struct spool *s, const char *name, const char *data, size_t len)
+parse_seq(const char *s, const char *end, uint64_t *seq)
 {
-	char	 tmp[64];
-	int	 fd, saved;
-	ssize_t	 n;
+	uint64_t	 v = 0;
 
-	snprintf(tmp, sizeof(tmp), ".tmp.%s", name);
-	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640);
-	if (fd == -1)
+	if (s == end)
 		return -1;
-	while (len > 0) {
-		if ((n = write(fd, data, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		data += n;
-		len -= n;
+	for (; s < end; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (v > (SPOOL_SEQ_MAX - (uint64_t)(*s - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
 	}
-	if (fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(s->dirfd, tmp, s->dirfd, name) == -1)
-		goto fail;
-	return fsync(s->dirfd);
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlinkat(s->dirfd, tmp, 0);
-	errno = saved;
-	return -1;
-}
-
-static int
-reserve(struct spool *s)
-{
-	char buf[32];
-	int n;
-
-	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n",
-	    s->reserved + SEQ_BLOCK);
-	if (write_atomic(s, "seq", buf, n) == -1)
-		return -1;
-	s->reserved += SEQ_BLOCK;
+	*seq = v;
 	return 0;
 }
 
+/* Reserve the next block of numbers in seq (never beyond the maximum). */
+static int
+reserve(struct spool *s)
+{
+	char		 buf[32];
+	uint64_t	 to;
+	int		 n;
+
+	to = s->reserved > SPOOL_SEQ_MAX - SEQ_BLOCK ? SPOOL_SEQ_MAX :
+	    s->reserved + SEQ_BLOCK;
+	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", to);
+	if (fsutil_write_atomic(s->dirfd, PATH_SPOOL_SEQ, buf, n, 0640, 0) ==
+	    -1)
+		return -1;
+	s->reserved = to;
+	return 0;
+}
+
+/* The number in spool/seq; 0 when it is missing or not a number (said). */
+static uint64_t
+read_seq_file(struct spool *s)
+{
+	char		 buf[32], *end;
+	ssize_t		 len;
+	uint64_t	 v;
+	int		 fd;
+
+	fd = openat(s->dirfd, PATH_SPOOL_SEQ, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno != ENOENT)
+			log_warn("spool: %s/%s", s->dir, PATH_SPOOL_SEQ);
+		return 0;
+	}
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len < 0)
+		len = 0;
+	buf[len] = '\0';
+	end = buf + strcspn(buf, "\n");
+	if (parse_seq(buf, end, &v) == -1) {
+		log_warnx("spool: %s/%s is not a sequence number up to %" PRIu64
+		    "; numbers go on above the events on disk", s->dir,
+		    PATH_SPOOL_SEQ, (uint64_t)SPOOL_SEQ_MAX);
+		return 0;
+	}
+	return v;
+}
+
 /*
- * Open (creating) STATE_DIR/spool. The next number is above both the
- * reserved bound in `seq` and any event file present. NULL after logging.
+ * Open (creating) STATE_DIR/spool, removing the temporaries a crash left.
+ * The next number is above both the reserved bound in `seq` and every
+ * event file present, so an event not yet delivered is never overwritten
+ * even when `seq` is lost. NULL after logging.
  */
 struct spool *
 spool_open(const char *state_dir)
@@ -102,31 +123,28 @@ spool_open(const char *state_dir)
 	struct spool	*s;
 	uint64_t	*seqs = NULL;
 	size_t		 n = 0;
-	char		 buf[32];
-	ssize_t		 len;
-	int		 fd;
+	int		 sfd;
 
 	s = xcalloc(1, sizeof(*s));
-	xasprintf(&s->dir, "%s/spool", state_dir);
-	if (mkdir_p(s->dir, 0750) == -1) {
-		log_warn("spool: mkdir %s", s->dir);
+	xasprintf(&s->dir, "%s/%s", state_dir, PATH_SPOOL_DIR);
+	if ((sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("spool: open %s", state_dir);
 		goto fail;
 	}
-	if ((s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1) {
-		log_warn("spool: open %s", s->dir);
+	s->dirfd = fsutil_open_dir(sfd, PATH_SPOOL_DIR, 0750);
+	close(sfd);
+	if (s->dirfd == -1) {
+		log_warn("spool: open %s (a link is not followed)", s->dir);
 		goto fail;
 	}
-	if ((fd = openat(s->dirfd, "seq", O_RDONLY | O_CLOEXEC)) != -1) {
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len > 0) {
-			buf[len] = '\0';
-			s->reserved = strtoull(buf, NULL, 10);
-		}
+	fsutil_clean_tmp(s->dirfd, s->dir);
+	s->reserved = read_seq_file(s);
+	if (list_at(s->dirfd, 0, &seqs, &n, 1) == -1) {
+		log_warn("spool: cannot list %s", s->dir);
+		close(s->dirfd);
+		goto fail;
 	}
-	if (spool_list(s->dir, 0, &seqs, &n) == 0 && n > 0 &&
-	    seqs[n - 1] > s->reserved)
+	if (n > 0 && seqs[n - 1] > s->reserved)
 		s->reserved = seqs[n - 1];
 	free(seqs);
 	s->last = s->reserved;
@@ -138,31 +156,54 @@ fail:
 }
 
 /*
- * Give ev the next sequence number and make it durable. Returns 0, or -1
- * after logging (the caller keeps the event and tries again).
+ * Give ev the next sequence number and make it durable (fsutil_write_atomic
+ * with FSUTIL_NOREPLACE: a name already taken is skipped, never
+ * overwritten). Returns 0, or -1 after logging (the caller keeps the event
+ * and tries again); past SPOOL_SEQ_MAX every append fails: numbers never
+ * wrap.
  */
 int
 spool_append(struct spool *s, struct spool_event *ev)
 {
 	char	 name[40], *json;
-	int	 r;
+	int	 r, skips = 0;
 
-	if (s->last + 1 > s->reserved && reserve(s) == -1) {
-		log_warn("spool: cannot reserve sequence numbers in %s",
-		    s->dir);
-		return -1;
+	json = NULL;
+	for (;;) {
+		if (s->last >= SPOOL_SEQ_MAX) {
+			log_warnx("spool: %s: sequence numbers exhausted (%"
+			    PRIu64 "); events are kept in memory", s->dir,
+			    (uint64_t)SPOOL_SEQ_MAX);
+			errno = EOVERFLOW;
+			r = -1;
+			break;
+		}
+		if (s->last + 1 > s->reserved && reserve(s) == -1) {
+			log_warn("spool: cannot reserve sequence numbers in %s",
+			    s->dir);
+			r = -1;
+			break;
+		}
+		ev->seq = s->last + 1;
+		snprintf(name, sizeof(name), "%020" PRIu64 ".json", ev->seq);
+		free(json);
+		json = spool_event_json(ev);
+		r = fsutil_write_atomic(s->dirfd, name, json, strlen(json), 0640,
+		    FSUTIL_NOREPLACE);
+		if (r == 0 || errno != EEXIST || ++skips > SKIP_MAX) {
+			if (r == -1)
+				log_warn("spool: cannot write %s/%s", s->dir,
+				    name);
+			break;
+		}
+		log_warnx("spool: %s/%s exists; skipping that number", s->dir,
+		    name);
+		s->last = ev->seq;
 	}
-	ev->seq = s->last + 1;
-	snprintf(name, sizeof(name), "%020" PRIu64 ".json", ev->seq);
-	json = spool_event_json(ev);
-	r = write_atomic(s, name, json, strlen(json));
 	free(json);
-	if (r == -1) {
-		log_warn("spool: cannot write %s/%s", s->dir, name);
-		return -1;
-	}
-	s->last = ev->seq;
-	return 0;
+	if (r == 0)
+		s->last = ev->seq;
+	return r;
 }
 
 uint64_t
@@ -228,6 +269,11 @@ spool_event_parse(const char *text, struct spool_event *ev)
 		return -1;
 	}
 	ev->seq = json_integer_value(json_object_get(o, "seq"));
+	if (json_integer_value(json_object_get(o, "seq")) < 1 ||
+	    ev->seq > SPOOL_SEQ_MAX) {
+		json_decref(o);
+		return -1;
+	}
 	ev->time = json_integer_value(json_object_get(o, "time"));
 	copy_str(ev->id, sizeof(ev->id), o, "id");
 	copy_str(ev->old_state, sizeof(ev->old_state), o, "old");
@@ -250,25 +296,40 @@ cmp_u64(const void *a, const void *b)
 }
 
 /*
- * The sequence numbers of complete events above `after`, in order, in a
- * malloc'd array. 0, or -1 with errno set.
+ * The numbers of complete events above after in the folder dirfd, sorted,
+ * in a malloc'd array: names of digits ending in ".json". A name whose
+ * number is above SPOOL_SEQ_MAX is left alone (logged when loud). 0, or
+ * -1 with errno.
  */
-int
-spool_list(const char *dir, uint64_t after, uint64_t **seqs, size_t *n)
+static int
+list_at(int dirfd, uint64_t after, uint64_t **seqs, size_t *n, int loud)
 {
 	DIR		*d;
 	struct dirent	*de;
 	uint64_t	*v = NULL, seq;
-	size_t		 cnt = 0;
-	char		*end;
+	size_t		 cnt = 0, len;
+	int		 fd;
 
-	if ((d = opendir(dir)) == NULL)
+	if ((fd = dup(dirfd)) == -1)
 		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+		len = strlen(de->d_name);
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || len <= 5 ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
-		seq = strtoull(de->d_name, &end, 10);
-		if (strcmp(end, ".json") != 0 || seq <= after)
+		if (parse_seq(de->d_name, de->d_name + len - 5, &seq) == -1) {
+			if (loud)
+				log_warnx("spool: %s is not an event name (a "
+				    "number up to %" PRIu64 "); left alone",
+				    de->d_name, (uint64_t)SPOOL_SEQ_MAX);
+			continue;
+		}
+		if (seq <= after)
 			continue;
 		v = xreallocarray(v, cnt + 1, sizeof(*v));
 		v[cnt++] = seq;
@@ -281,6 +342,24 @@ spool_list(const char *dir, uint64_t after, uint64_t **seqs, size_t *n)
 	return 0;
 }
 
+/*
+ * The sequence numbers of complete events above `after` in the spool
+ * folder dir, in order, in a malloc'd array. 0, or -1 with errno set.
+ */
+int
+spool_list(const char *dir, uint64_t after, uint64_t **seqs, size_t *n)
+{
+	int	 fd, r, saved;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	r = list_at(fd, after, seqs, n, 0);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r;
+}
+
 /* Read event seq; 0, or -1 (missing or not valid). */
 int
 spool_read(const char *dir, uint64_t seq, struct spool_event *ev)
@@ -290,7 +369,8 @@ spool_read(const char *dir, uint64_t seq, struct spool_event *ev)
 	int	 fd;
 
 	snprintf(path, sizeof(path), "%s/%020" PRIu64 ".json", dir, seq);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
 		return -1;
 	len = read(fd, buf, sizeof(buf) - 1);
 	close(fd);

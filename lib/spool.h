@@ -11,15 +11,22 @@
  * unreachable: a server it depends on (depends-on) is hard down, so this
  * one is probably not at fault (Nagios' UNREACHABLE).
  * A file is complete once it has its name: it is written as a temporary,
- * fsynced, renamed, and the folder fsynced. Sequence numbers only grow,
- * across restarts too (STATE_DIR/spool/seq holds the highest one reserved).
- * The reader owns what happens after: it may delete delivered files.
+ * fsynced, linked to its name (never replacing a file), and the folder
+ * fsynced. Sequence numbers only grow, across restarts too
+ * (STATE_DIR/spool/seq holds the highest one reserved; the files on disk
+ * count too when it is lost), up to SPOOL_SEQ_MAX, and never wrap.
+ * The reader owns what happens after: it may delete delivered files that
+ * the state file covers (see tocsin-probed(8), EVENT SPOOL).
  */
 #ifndef TOCSIN_SPOOL_H
 #define TOCSIN_SPOOL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The largest sequence number (2^53 - 1: exact in any JSON reader). A
+ * file named above it is left alone and numbers stop there. */
+#define SPOOL_SEQ_MAX	UINT64_C(9007199254740991)
 
 struct spool;
 

@@ -25,8 +25,9 @@
 
 #include "conf.h"
 #include "ctlclient.h"
-#include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
+#include "paths.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -127,7 +128,7 @@ open_dir(const char *base, const char *sub, char *path, size_t len)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (mkdir_p(path, 0750) == -1)
+	if (fsutil_mkdir_p(path, 0750) == -1)
 		return -1;
 	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
@@ -146,7 +147,7 @@ open_folders(struct dispatch *d, const struct conf *conf, char *err,
 	    sizeof(path))) == -1 ||
 	    (d->failfd = open_dir(conf->state_dir, "pager/failed", path,
 	    sizeof(path))) == -1 ||
-	    (d->spoolfd = open_dir(conf->state_dir, "spool", path,
+	    (d->spoolfd = open_dir(conf->state_dir, PATH_SPOOL_DIR, path,
 	    sizeof(path))) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -504,7 +505,7 @@ server_info(const struct conf *conf, const char *id, struct server_info *si)
 	}
 	if (sv == NULL) {
 		snprintf(path, sizeof(path), "%s/%s", conf->state_dir,
-		    CTL_STATE_FILE);
+		    PATH_STATE_FILE);
 		if (ctlclient_state_load(path, &sv, &n, &written, err,
 		    sizeof(err)) == -1)
 			return;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "fsutil.h"
 
 #include "pager.h"
 
@@ -30,7 +30,7 @@ maildir_open(const char *state_dir, char *path, size_t len)
 	}
 	for (i = 0; i < 3; i++) {
 		snprintf(sub, sizeof(sub), "%s/%s", path, subs[i]);
-		if (mkdir_p(sub, 0750) == -1)
+		if (fsutil_mkdir_p(sub, 0750) == -1)
 			return -1;
 	}
 	return 0;

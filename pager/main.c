@@ -181,7 +181,7 @@ main(int argc, char **argv)
 	struct conf		*conf;
 	struct event		*sighup, *sigterm, *sigint;
 	char			*pidpath, err[512];
-	int			 ch, pidfd, list = 0;
+	int			 ch, pidfd, statefd, list = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.conf_path = conf_default_path();
@@ -221,8 +221,9 @@ main(int argc, char **argv)
 	if ((conf = daemon_load_conf(o.conf_path)) == NULL)
 		return 1;
 	log_init("tocsin-pager", o.foreground, o.debug);
-	if (mkdir_p(conf->state_dir, 0750) == -1)
-		fatal("cannot make state folder %s", conf->state_dir);
+	/* Checked before root writes anything there: see daemon_state_dir. */
+	if ((statefd = daemon_state_dir(conf->state_dir, conf->user)) == -1)
+		fatalx("cannot use state folder %s", conf->state_dir);
 	xasprintf(&pidpath, "%s/pager.pid", conf->state_dir);
 	if (!o.foreground)
 		daemon_detach();
@@ -240,9 +241,10 @@ main(int argc, char **argv)
 	auth_client_init();
 	if ((m.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (daemon_own_dir(conf->state_dir, conf->user) == -1)
+	if (daemon_own_dir(statefd, conf->state_dir, conf->user) == -1)
 		fatalx("cannot give %s to user %s", conf->state_dir,
 		    conf->user);
+	close(statefd);
 	if (daemon_drop_privileges(conf->user) == -1)
 		fatalx("cannot drop privileges");
 	m.conf_path = o.conf_path;

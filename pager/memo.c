@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "fsutil.h"
 #include "jsontext.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -125,7 +126,7 @@ memo_save(struct memo *m, int dirfd)
 	json_decref(o);
 	if (s == NULL)
 		return -1;
-	r = write_atomic_at(dirfd, MEMO_FILE, s, strlen(s), 0640);
+	r = fsutil_write_atomic(dirfd, MEMO_FILE, s, strlen(s), 0640, 0);
 	free(s);
 	if (r == -1)
 		log_warn("memo: cannot write %s", MEMO_FILE);

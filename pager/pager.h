@@ -105,8 +105,6 @@ int64_t		 queue_backoff(unsigned tries);
 int		 queue_event_final(const struct deliveries *, uint64_t seq);
 size_t		 queue_ready(struct deliveries *, int64_t now,
 		    struct delivery **, size_t max);
-int		 write_atomic_at(int dirfd, const char *name,
-		    const char *data, size_t len, int mode);
 
 /* memo.c */
 struct memo_entry {

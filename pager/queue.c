@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "fsutil.h"
 #include "jsontext.h"
 #include "xmalloc.h"
 
@@ -158,52 +159,6 @@ bad:
 	return NULL;
 }
 
-/*
- * Write name in the folder dirfd: temporary, fsync, rename, fsync of the
- * folder. Returns 0, or -1 with errno set (nothing half-written has the
- * name).
- */
-int
-write_atomic_at(int dirfd, const char *name, const char *data, size_t len,
-    int mode)
-{
-	char	 tmp[300];
-	ssize_t	 n;
-	int	 fd, saved;
-
-	snprintf(tmp, sizeof(tmp), ".tmp.%s", name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    mode);
-	if (fd == -1)
-		return -1;
-	while (len > 0) {
-		if ((n = write(fd, data, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		data += n;
-		len -= n;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) == -1)
-		goto fail;
-	return fsync(dirfd);
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlinkat(dirfd, tmp, 0);
-	errno = saved;
-	return -1;
-}
-
 /* Write the record durably. Returns 0 or -1 with errno set. */
 int
 queue_write(int dirfd, const struct delivery *d)
@@ -216,7 +171,7 @@ queue_write(int dirfd, const struct delivery *d)
 		return -1;
 	}
 	queue_name(d, name, sizeof(name));
-	r = write_atomic_at(dirfd, name, s, strlen(s), 0640);
+	r = fsutil_write_atomic(dirfd, name, s, strlen(s), 0640, 0);
 	free(s);
 	return r;
 }

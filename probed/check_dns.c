@@ -24,6 +24,7 @@
  * with p = NULL and the callback frees it. */
 struct dnsq {
 	struct probe	*p;
+	char		 server[300];	/* who is asked, for messages */
 };
 
 static int	dns_start(struct probe *);
@@ -81,6 +82,8 @@ dns_start(struct probe *p)
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->p = p;
+	snprintf(q->server, sizeof(q->server), "%s", server[0] != '\0' ?
+	    server : "the system's name servers");
 	p->priv = q;
 	ares_query(dnschan_channel(chan), sc->path, ns_c_in,
 	    type_code(sc->dns_type), on_answer, q);
@@ -192,8 +195,9 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	struct dnsq	*q = arg;
 	struct probe	*p = q->p;
 	const struct server_conf *sc;
-	char		 text[ANSWERS_MAX];
+	char		 text[ANSWERS_MAX], server[sizeof(q->server)];
 
+	snprintf(server, sizeof(server), "%s", q->server);
 	free(q);
 	if (p == NULL)
 		return;
@@ -207,6 +211,15 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	else if (status == ARES_ENODATA)
 		result_set(&p->r, CHECK_CRITICAL, "%s: no %s record",
 		    sc->path, sc->dns_type);
+	else if (status == ARES_ESERVFAIL)
+		result_set(&p->r, CHECK_CRITICAL, "%s %s: SERVFAIL from %s",
+		    sc->path, sc->dns_type, server);
+	else if (status == ARES_EREFUSED)
+		result_set(&p->r, CHECK_CRITICAL, "%s %s: REFUSED by %s",
+		    sc->path, sc->dns_type, server);
+	else if (status == ARES_ECONNREFUSED)
+		result_set(&p->r, CHECK_CRITICAL, "%s %s: no answer from %s "
+		    "(connection refused)", sc->path, sc->dns_type, server);
 	else if (status != ARES_SUCCESS)
 		result_set(&p->r, CHECK_CRITICAL, "%s %s: %s", sc->path,
 		    sc->dns_type, ares_strerror(status));

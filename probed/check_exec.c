@@ -2,10 +2,19 @@
  * check_exec.c: exec "CMD ARGS": run a Nagios/Icinga plugin unchanged
  * (posix_spawn, never a shell), at most `exec-max` at once, read its
  * output on the loop and map its exit status to ours.
+ *
+ * The plugin's exit ends its check: output still coming EXIT_GRACE_MS
+ * after it is not waited for. Each plugin leads a session of its own;
+ * tocsin-probed is a child subreaper, so what a plugin leaves running
+ * (also what left its session with setsid) becomes our child once its
+ * parent is gone, and is killed and reaped here, and counted
+ * (check_exec_leftovers).
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -26,6 +35,7 @@
 #define OUT_KEEP	(64 * 1024)	/* bytes of output kept */
 #define OUT_HARD_MAX	(16 * 1024 * 1024)	/* read in all, then killed */
 #define READ_BUDGET	(256 * 1024)	/* bytes read per callback */
+#define EXIT_GRACE_MS	200	/* output read after the plugin's exit */
 
 /*
  * A child process: its pid is also its process group. It stays here until
@@ -55,6 +65,7 @@ struct exec {
 	int		 exited;	/* status is in */
 	int		 status;	/* from waitpid */
 	int		 flooded;	/* printed over OUT_HARD_MAX: killed */
+	struct event	*grace;		/* after exit, the output's last wait */
 };
 
 static int	 exec_start(struct probe *);
@@ -65,9 +76,14 @@ static int	 slot_free(struct engine *);
 static void	 run_queue(void);
 static void	 close_output(struct exec *);
 static void	 maybe_finish(struct exec *);
+static void	 long_output(struct probe *, const char *);
 static int	 watch_children(struct event_base *);
 static void	 on_output(evutil_socket_t, short, void *);
 static void	 on_sigchld(evutil_socket_t, short, void *);
+static void	 on_grace(evutil_socket_t, short, void *);
+static int	 read_output(struct exec *);
+static int	 reap_leftovers(void);
+static int	 is_leftover(pid_t);
 
 const struct check_ops check_exec_ops = {
 	.name = "exec",
@@ -91,7 +107,9 @@ static unsigned long	 nchildren;
  * it when its engine deadline passes ("waiting for a free exec slot").
  */
 static struct exec	*qhead, *qtail;
-static struct event	*sigchld;	/* while children is not empty */
+static struct event	*sigchld;	/* while children or leftovers live */
+static uint64_t		 leftovers;	/* plugins' leftovers reaped */
+static int		 leftovers_pending;	/* killed, not yet reaped */
 
 /*
  * Is there room for one more plugin? Children count until reaped, so
@@ -159,6 +177,8 @@ exec_release(struct probe *p)
 		x->child->x = NULL;
 	}
 	close_output(x);
+	if (x->grace != NULL)
+		event_free(x->grace);
 	free(x->buf);
 	free(x);
 	p->priv = NULL;
@@ -178,6 +198,14 @@ exec_phase(struct probe *p)
 static int
 watch_children(struct event_base *base)
 {
+	static int subreaper;
+
+	if (!subreaper) {
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+			log_warn("exec: cannot become a child subreaper; "
+			    "plugins' leftovers go to init");
+		subreaper = 1;
+	}
 	if (sigchld != NULL)
 		return 0;
 	if ((sigchld = evsignal_new(base, SIGCHLD, on_sigchld, NULL)) == NULL)
@@ -191,7 +219,8 @@ watch_children(struct event_base *base)
 }
 
 /*
- * Run x's plugin: its own process group, signals at their defaults and
+ * Run x's plugin: its own session (and so process group), signals at
+ * their defaults and
  * unblocked, stdin /dev/null, stdout and stderr into one pipe, no other
  * descriptor, in /, with a minimal environment. glibc's posix_spawn
  * reports an exec failure (ENOENT, EACCES) as its return value. Returns
@@ -237,9 +266,8 @@ spawn(struct exec *x)
 	    (err = posix_spawn_file_actions_adddup2(&fa, fds[1], 2)) != 0 ||
 	    (err = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
 	    (err = posix_spawn_file_actions_addchdir_np(&fa, "/")) != 0 ||
-	    (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+	    (err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) != 0 ||
-	    (err = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
 	    (err = posix_spawnattr_setsigmask(&attr, &none)) != 0 ||
 	    (err = posix_spawnattr_setsigdefault(&attr, &all)) != 0)
 		goto fail_spawn;
@@ -319,11 +347,29 @@ static void
 on_output(evutil_socket_t fd, short what, void *arg)
 {
 	struct exec	*x = arg;
+
+	(void)fd;
+	(void)what;
+	if (!read_output(x))
+		return;
+	close_output(x);
+	maybe_finish(x);
+}
+
+/*
+ * Read what the pipe holds now, within READ_BUDGET. Returns 1 at its end
+ * (EOF, an error, or a flood), 0 when more may come.
+ */
+static int
+read_output(struct exec *x)
+{
 	char		 scratch[16384];
 	size_t		 budget = 0;
 	ssize_t		 n;
+	int		 fd = x->fd;
 
-	(void)what;
+	if (fd == -1)
+		return 1;
 	while (budget < READ_BUDGET) {
 		if (x->len < OUT_KEEP)
 			n = read(fd, x->buf + x->len, OUT_KEEP - x->len);
@@ -332,7 +378,7 @@ on_output(evutil_socket_t fd, short what, void *arg)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
-			return;
+			return 0;
 		if (n == -1)
 			log_warn("%s: reading plugin output", x->p->sc->id);
 		if (n <= 0)
@@ -349,9 +395,40 @@ on_output(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	if (budget >= READ_BUDGET && !x->flooded)
-		return;		/* more next time round */
+		return 0;	/* more next time round */
+	return 1;
+}
+
+/*
+ * The plugin exited EXIT_GRACE_MS ago and something it left still holds
+ * its output open: what came is the output; the check ends.
+ */
+static void
+on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct exec *x = arg;
+
+	(void)fd;
+	(void)what;
+	(void)read_output(x);
 	close_output(x);
 	maybe_finish(x);
+}
+
+/*
+ * The plugin's long output: the lines after the first, up to a '|' that
+ * starts their performance data, kept (capped) in the result.
+ */
+static void
+long_output(struct probe *p, const char *out)
+{
+	const char	*s, *bar;
+
+	if ((s = strchr(out, '\n')) == NULL)
+		return;
+	s++;
+	bar = strchr(s, '|');
+	result_set_long(&p->r, s, bar != NULL ? (size_t)(bar - s) : strlen(s));
 }
 
 /*
@@ -362,11 +439,20 @@ static void
 maybe_finish(struct exec *x)
 {
 	struct probe	*p = x->p;
+	struct timeval	 grace = { 0, EXIT_GRACE_MS * 1000 };
 	char		 msg[RESULT_MSG_MAX];
 	const char	*text;
 	size_t		 i;
 	int		 code;
 
+	if (x->exited && !x->eof && x->grace == NULL) {
+		if ((x->grace = evtimer_new(engine_base(p->eng), on_grace,
+		    x)) != NULL && evtimer_add(x->grace, &grace) == 0)
+			return;
+		log_warnx("%s: no timer for the plugin's output", p->sc->id);
+		(void)read_output(x);
+		close_output(x);
+	}
 	if (!x->eof || !x->exited)
 		return;
 	for (i = 0; i < x->len; i++)
@@ -394,6 +480,7 @@ maybe_finish(struct exec *x)
 			result_set(&p->r, CHECK_UNKNOWN, "exit status %d: %s",
 			    code, text);
 	}
+	long_output(p, x->buf);
 	if (x->total > OUT_KEEP)
 		log_debug("%s: plugin printed %zu bytes, kept %d",
 		    p->sc->id, x->total, OUT_KEEP);
@@ -459,9 +546,77 @@ on_sigchld(evutil_socket_t sig, short what, void *arg)
 		}
 		free(c);
 	}
+	leftovers_pending = reap_leftovers();
 	run_queue();
-	if (children == NULL && sigchld != NULL) {
+	if (children == NULL && !leftovers_pending && sigchld != NULL) {
 		event_free(sigchld);
 		sigchld = NULL;
 	}
+}
+
+/*
+ * Is pid, a child of ours, something a plugin left behind? Plugins lead
+ * their own sessions, so anything of theirs is in another session than
+ * ours; a child of ours that no plugin table knows and that is in
+ * another session came to us as an orphan (we are a subreaper).
+ */
+static int
+is_leftover(pid_t pid)
+{
+	struct child	*c;
+	pid_t		 sid;
+
+	for (c = children; c != NULL; c = c->next)
+		if (c->pid == pid)
+			return 0;
+	return (sid = getsid(pid)) != -1 ? sid != getsid(0) : errno == ESRCH;
+}
+
+/*
+ * Kill and reap what plugins left behind: our children (as listed in
+ * /proc/self/task/TID/children) that are leftovers. A pid stays ours
+ * until reaped, so signalling it is safe. Returns 1 while some killed
+ * one is not reaped yet (its SIGCHLD is still to come).
+ */
+static int
+reap_leftovers(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	FILE		*fp;
+	char		 path[64];
+	long		 pid;
+	int		 pending = 0, status;
+
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%.16s/children",
+		    de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		while (fscanf(fp, "%ld", &pid) == 1) {
+			if (pid <= 0 || !is_leftover((pid_t)pid))
+				continue;
+			(void)kill((pid_t)pid, SIGKILL);
+			if (waitpid((pid_t)pid, &status, WNOHANG) == pid) {
+				leftovers++;
+				log_debug("exec: killed pid %ld, left by a "
+				    "plugin", pid);
+			} else
+				pending = 1;
+		}
+		fclose(fp);
+	}
+	closedir(d);
+	return pending;
+}
+
+/* Processes plugins left behind, killed and reaped since start. */
+uint64_t
+check_exec_leftovers(void)
+{
+	return leftovers;
 }

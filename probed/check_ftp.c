@@ -1,9 +1,13 @@
 /*
- * check_ftp.c: ftp:// and ftps:// on the curl multi handle. Connect (TLS
- * at once for ftps://, AUTH TLS with `starttls`), banner, login (anonymous
- * unless `user` + `password-file`), and with `file` (or a path in the URL)
- * SIZE of that file, never a download; then QUIT. No data connection is
- * ever opened.
+ * check_ftp.c: ftp:// and ftps://. Without `user` (or `file`) the check
+ * reads the greeting only, as check_ftp does: connect (TLS at once for
+ * ftps://), the 220 greeting, AUTH TLS with `starttls`, then QUIT; a
+ * small line client on conn.c speaks it. With `user` or `file` it logs in
+ * on the curl multi handle (as `user` with `password-file`, else as
+ * anonymous) and with `file` (or a path in the URL) asks the SIZE of that
+ * file, never a download; then QUIT. No data connection is ever opened.
+ * `expect` must be held by the greeting (or, after a login, by the
+ * greeting or the login reply).
  *
  * Curl waits for the answer to QUIT with a blocking poll of its own that
  * ignores every timeout but a 120 s one (lib/ftp.c, ftp_quit); a server
@@ -16,19 +20,34 @@
 #include <sys/socket.h>
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
+#include <event2/buffer.h>
 
 #include "xmalloc.h"
 
+#include "conn.h"
 #include "curlopt.h"
 #include "probed.h"
+#include "tlsinfo.h"
 
 #define FTP_REPLY_SHOWN	100	/* bytes of a server reply in a message */
 #define FTP_URL_MAX	2048
+#define FTP_TEXT_MAX	512	/* bytes kept of the greeting for `expect` */
+#define FTP_LINE_MAX	2048	/* a reply line longer than this is a flood */
+#define FTP_LINES_MAX	100	/* lines of one reply before we give up */
+
+/* Where a greeting-only session is. */
+enum gstep {
+	G_CONNECT,	/* TCP, and TLS for ftps:// */
+	G_GREETING,	/* the 220 reply, maybe several lines */
+	G_AUTH,		/* the answer to AUTH TLS */
+	G_TLS,		/* the handshake that follows it */
+};
 
 struct ftp {
 	struct probe	*p;
@@ -42,6 +61,14 @@ struct ftp {
 	char		 reply[FTP_REPLY_SHOWN + 1];	/* last reply line */
 	char		 path[1024];	/* the file checked, as written */
 	char		 phase[32];
+	char		 greeting[FTP_TEXT_MAX];	/* all its lines */
+	char		 login[FTP_REPLY_SHOWN + 1];	/* the login reply */
+	/* Greeting only (no login): the line client on conn.c. */
+	struct conn	*c;
+	enum gstep	 gstep;
+	unsigned	 lines;		/* of the reply being read */
+	char		 code[4];	/* its code */
+	int		 done;		/* p->r is set */
 };
 
 static int	 ftp_start(struct probe *);
@@ -55,6 +82,13 @@ static int	 on_sockopt(void *, curl_socket_t, curlsocktype);
 static void	 shown(char *, size_t, const char *, size_t);
 static int	 is_reply(const char *, size_t);
 static void	 closed_message(struct probe *, struct ftp *);
+static void	 add_text(char *, size_t, const char *, size_t);
+static int	 greet_start(struct probe *, struct ftp *);
+static void	 on_greet(struct conn *, enum conn_event, void *);
+static int	 greet_line(struct probe *, struct ftp *, const char *, size_t);
+static int	 greet_fail(struct probe *, struct ftp *, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	 greet_ok(struct probe *, struct ftp *);
 
 const struct check_ops check_ftp_ops = {
 	.name = "ftp",
@@ -87,6 +121,17 @@ is_reply(const char *s, size_t len)
 	    (s[3] == ' ' || s[3] == '-' || s[3] == '\r' || s[3] == '\n');
 }
 
+/* Append a printable copy of a reply line to text, blank-separated. */
+static void
+add_text(char *text, size_t size, const char *s, size_t len)
+{
+	size_t used = strlen(text);
+
+	if (used > 0 && used + 1 < size)
+		text[used++] = ' ';
+	shown(text + used, size - used, s, len);
+}
+
 /*
  * Curl hands every line of the server's replies to the header callback
  * (and, after SIZE, a few made-up headers of its own). The first line is
@@ -108,10 +153,15 @@ on_reply(char *data, size_t size, size_t n, void *arg)
 			return 0;
 		}
 	}
+	if (h->replies == 0)
+		add_text(h->greeting, sizeof(h->greeting), data, len);
 	/* The reply to QUIT (if it comes in time) is not the story. */
 	if (is_reply(data, len) && data[3] != '-' &&
 	    strcmp(h->cmd, "QUIT") != 0) {
 		shown(h->reply, sizeof(h->reply), data, len);
+		if (strcmp(h->cmd, "PASS") == 0 || (strcmp(h->cmd, "USER") ==
+		    0 && strncmp(data, "230", 3) == 0))
+			shown(h->login, sizeof(h->login), data, len);
 		h->replies++;
 		h->awaiting = 0;
 	}
@@ -183,6 +233,9 @@ ftp_start(struct probe *p)
 	h->p = p;
 	h->ctlfd = CURL_SOCKET_BAD;
 	h->banner_us = -1;
+	if (sc->o.user == NULL && (file == NULL || *file == '\0') &&
+	    (sc->path == NULL || strcmp(sc->path, "/") == 0))
+		return greet_start(p, h);
 	if (curlopt_open(p, &h->x) == -1)
 		return -1;
 	c = h->x.easy;
@@ -246,6 +299,7 @@ ftp_release(struct probe *p)
 	if (h == NULL)
 		return;
 	curlopt_close(p, &h->x);
+	conn_free(h->c);
 	free(h);
 	p->priv = NULL;
 }
@@ -257,7 +311,14 @@ ftp_phase(struct probe *p)
 	struct ftp	*h = p->priv;
 	const char	*ph;
 
-	if (h == NULL || h->x.easy == NULL)
+	if (h == NULL)
+		return NULL;
+	if (h->c != NULL) {
+		if ((ph = conn_phase(h->c)) != NULL)
+			return ph;
+		return h->gstep == G_AUTH ? "the AUTH answer" : "the banner";
+	}
+	if (h->x.easy == NULL)
 		return NULL;
 	if (h->banner_us < 0) {
 		ph = curlopt_phase(h->x.easy, p->sc->implicit_tls, "the banner");
@@ -309,7 +370,13 @@ ftp_done(struct probe *p, int code)
 	case CURLE_OK:
 		curl_easy_getinfo(h->x.easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
 		    &size);
-		if (h->path[0] == '\0')
+		if (sc->o.expect != NULL &&
+		    strstr(h->greeting, sc->o.expect) == NULL &&
+		    strstr(h->login, sc->o.expect) == NULL)
+			result_set(&p->r, CHECK_CRITICAL, "neither greeting "
+			    "\"%s\" nor login reply \"%s\" holds \"%s\"",
+			    h->greeting, h->login, sc->o.expect);
+		else if (h->path[0] == '\0')
 			result_set(&p->r, CHECK_OK, "logged in as %s%s in "
 			    "%.1f ms", user, tls, p->r.total_us / 1000.0);
 		else if (size < 0)
@@ -320,6 +387,8 @@ ftp_done(struct probe *p, int code)
 			result_set(&p->r, CHECK_OK, "logged in as %s%s, file "
 			    "%s %lld bytes in %.1f ms", user, tls, h->path,
 			    (long long)size, p->r.total_us / 1000.0);
+		if (*tls != '\0')
+			(void)tlsinfo_cert_days(&h->x.tls, sc, &p->r, "FTP");
 		break;
 	case CURLE_WRITE_ERROR:
 		if (h->bad_banner) {
@@ -368,6 +437,15 @@ ftp_done(struct probe *p, int code)
 		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
 		break;
 	case CURLE_RECV_ERROR:
+		/* Curl strips a line past its buffer and gives up at 300
+		 * KiB of reply: a flood, not a close. */
+		if (strcasestr(h->x.errbuf, "too large response") != NULL) {
+			result_set(&p->r, CHECK_CRITICAL, "reply line too "
+			    "long: no line end in %s", h->banner_us < 0 ?
+			    "the greeting" : "the reply");
+			break;
+		}
+		/* FALLTHROUGH */
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:
 		if (h->ctlfd != CURL_SOCKET_BAD && p->r.connect_us >= 0 &&
@@ -378,7 +456,162 @@ ftp_done(struct probe *p, int code)
 		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
 		break;
 	default:
-		curlopt_error(p, h->x.easy, code, h->x.errbuf, ftp_phase(p));
+		if (!curlopt_tls_error(p, &h->x, code))
+			curlopt_error(p, h->x.easy, code, h->x.errbuf,
+			    ftp_phase(p));
+		break;
+	}
+	probe_done(p);
+}
+
+/*
+ * Greeting only: connect (conn.c does TLS at once for ftps://) and read
+ * the greeting. 0, or -1 with p->r set.
+ */
+static int
+greet_start(struct probe *p, struct ftp *h)
+{
+	h->gstep = G_CONNECT;
+	if ((h->c = conn_open(p, p->sc->implicit_tls, on_greet, p)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The check failed: set p->r once. Returns 1 (stop reading). */
+static int
+greet_fail(struct probe *p, struct ftp *h, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[RESULT_MSG_MAX];
+
+	if (h->done)
+		return 1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->r.total_us = probe_elapsed_us(p);
+	result_set(&p->r, CHECK_CRITICAL, "%s", msg);
+	h->done = 1;
+	return 1;
+}
+
+/*
+ * The greeting passed (and TLS is up, if asked for): the verdict, then a
+ * QUIT. The QUIT goes straight to a plain socket, best effort, since the
+ * connection is closed at once; over TLS the close alone ends it.
+ * Returns 1.
+ */
+static int
+greet_ok(struct probe *p, struct ftp *h)
+{
+	int	 tls = conn_is_tls(h->c);
+	int	 fd;
+
+	p->r.total_us = probe_elapsed_us(p);
+	result_set(&p->r, CHECK_OK, "banner %s%s in %.1f ms", h->greeting,
+	    tls ? (p->sc->implicit_tls ? ", with TLS" : ", AUTH TLS ok") : "",
+	    p->r.total_us / 1000.0);
+	if (tls && conn_tlsinfo(h->c) != NULL)
+		(void)tlsinfo_cert_days(conn_tlsinfo(h->c), p->sc, &p->r,
+		    "FTP");
+	if (!tls && (fd = conn_fd(h->c)) != -1)
+		(void)send(fd, "QUIT\r\n", 6, MSG_DONTWAIT | MSG_NOSIGNAL);
+	h->done = 1;
+	return 1;
+}
+
+/*
+ * One whole reply line. The greeting must be a 220 reply (its text, all
+ * lines of it, must hold `expect`); the answer to AUTH TLS a 234. Returns
+ * 1 when the session is decided (p->r set, or TLS starting), else 0.
+ */
+static int
+greet_line(struct probe *p, struct ftp *h, const char *line, size_t len)
+{
+	const struct server_conf *sc = p->sc;
+	char	 got[FTP_REPLY_SHOWN + 1];
+
+	shown(got, sizeof(got), line, len);
+	if (h->lines == 0) {
+		if (!is_reply(line, len) && !(len == 3 &&
+		    isdigit((unsigned char)line[0]) &&
+		    isdigit((unsigned char)line[1]) &&
+		    isdigit((unsigned char)line[2])))
+			return greet_fail(p, h, h->gstep == G_GREETING ?
+			    "greeting is not FTP: \"%s\"" :
+			    "bad answer to AUTH TLS: \"%s\"", got);
+		memcpy(h->code, line, 3);
+	}
+	if (h->gstep == G_GREETING)
+		add_text(h->greeting, sizeof(h->greeting), line, len);
+	if (++h->lines > FTP_LINES_MAX)
+		return greet_fail(p, h, "reply over %d lines", FTP_LINES_MAX);
+	/* A reply ends with a line "NNN " (or "NNN"), its first line's code. */
+	if (len < 3 || memcmp(line, h->code, 3) != 0 ||
+	    (len > 3 && line[3] != ' '))
+		return 0;
+	h->lines = 0;
+	if (h->gstep == G_AUTH) {
+		if (strncmp(line, "234", 3) != 0)
+			return greet_fail(p, h, "AUTH TLS refused: %s", got);
+		if (conn_starttls(h->c) == -1)
+			return greet_fail(p, h, "%s", conn_error(h->c));
+		h->gstep = G_TLS;
+		return 1;
+	}
+	h->banner_us = probe_elapsed_us(p);
+	if (strncmp(line, "220", 3) != 0)
+		return greet_fail(p, h, "banner is not 220: %s", got);
+	if (sc->o.expect != NULL && strstr(h->greeting, sc->o.expect) == NULL)
+		return greet_fail(p, h, "banner \"%s\" does not hold \"%s\"",
+		    h->greeting, sc->o.expect);
+	if (sc->o.starttls && !sc->implicit_tls) {
+		if (conn_write(h->c, "AUTH TLS\r\n", 10) == -1)
+			return greet_fail(p, h, "cannot send AUTH TLS");
+		h->gstep = G_AUTH;
+		return 0;
+	}
+	return greet_ok(p, h);
+}
+
+/* The greeting session's connection events. */
+static void
+on_greet(struct conn *c, enum conn_event ev, void *arg)
+{
+	struct probe	*p = arg;
+	struct ftp	*h = p->priv;
+	char		*line;
+	size_t		 len;
+	int		 stop = 0;
+
+	switch (ev) {
+	case CONN_CONNECTED:
+		h->gstep = G_GREETING;
+		return;
+	case CONN_TLS:
+		(void)greet_ok(p, h);
+		break;
+	case CONN_DATA:
+		while (!stop && (line = conn_readline(c, &len)) != NULL) {
+			stop = greet_line(p, h, line, len);
+			free(line);
+		}
+		if (stop && !h->done)
+			return;		/* TLS under way */
+		if (!stop && evbuffer_get_length(conn_input(c)) >
+		    FTP_LINE_MAX)
+			greet_fail(p, h, "reply line too long: no line end in "
+			    "%s", h->gstep == G_GREETING ? "the greeting" :
+			    "the reply");
+		else if (!stop)
+			return;
+		break;
+	case CONN_EOF:
+		greet_fail(p, h, "connection closed %s", h->gstep == G_GREETING ?
+		    "before the banner" : "waiting for the AUTH answer");
+		break;
+	case CONN_ERROR:
+		greet_fail(p, h, "%s", conn_error(c));
 		break;
 	}
 	probe_done(p);

@@ -1,10 +1,11 @@
 /*
  * check_http.c: http:// and https:// on the curl multi handle. Curl never
  * resolves: the engine's c-ares answer goes in through CURLOPT_CONNECT_TO.
- * The body is read into a buffer capped at 1 MiB (only when a regular
- * expression needs it; otherwise it is counted and dropped), the status is
- * matched against `expect`, and with `cert-days` the peer certificate's
- * expiry is read from curl's certificate info.
+ * The body is read up to 1 MiB (kept only when a regular expression
+ * needs it; otherwise counted and dropped), then reading stops and what
+ * came is judged; the status is matched against `expect`, and with
+ * `cert-days` the peer certificate's expiry (tlsinfo.c) is judged.
+ * `follow` follows at most `max-redirects` redirections and tells a loop.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
@@ -27,14 +27,20 @@
 #include "curlopt.h"
 
 #define BODY_MAX	(1024 * 1024)
+#define VISITED_MAX	64	/* URLs remembered to tell a redirect loop */
 
 struct http {
 	struct curlxfer	 x;		/* the transfer */
 	struct curl_slist *headers;
+	char		*url;		/* with `host`: the URL naming it */
 	char		*body;		/* only when matching a regex */
 	size_t		 len;		/* bytes received */
 	int		 over;		/* stopped at BODY_MAX */
 	int		 hdr_end;	/* the blank line ending a header */
+	CURL		*easy;		/* for on_header */
+	int		 follow;	/* the server's `follow` */
+	char		*visited[VISITED_MAX];	/* URLs answered, in order */
+	int		 nvisited;
 };
 
 static int	 http_start(struct probe *);
@@ -44,6 +50,9 @@ static void	 http_done(struct probe *, int);
 static size_t	 on_body(char *, size_t, size_t, void *);
 static size_t	 on_header(char *, size_t, size_t, void *);
 static int	 on_sockopt(void *, curl_socket_t, curlsocktype);
+static char	*url_with_host(const char *, const char *);
+static void	 redirects_message(struct probe *, struct http *);
+static void	 judge_answer(struct probe *, struct http *, long);
 
 const struct check_ops check_http_ops = {
 	.name = "http",
@@ -54,6 +63,11 @@ const struct check_ops check_http_ops = {
 	.curl_done = http_done,
 };
 
+/*
+ * The body: at most BODY_MAX bytes are read (kept only for a `body`
+ * pattern); then reading stops (curl ends with CURLE_WRITE_ERROR and
+ * h->over says it was us) and what came is judged.
+ */
 static size_t
 on_body(char *data, size_t size, size_t n, void *arg)
 {
@@ -62,8 +76,8 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	size_t		 len = size * n;
 
 	if (h->len + len > BODY_MAX) {
+		len = BODY_MAX - h->len;
 		h->over = 1;
-		return 0;	/* curl stops with CURLE_WRITE_ERROR */
 	}
 	if (p->sc->o.body != NULL) {
 		h->body = xreallocarray(h->body, h->len + len + 1, 1);
@@ -71,7 +85,7 @@ on_body(char *data, size_t size, size_t n, void *arg)
 		h->body[h->len + len] = '\0';
 	}
 	h->len += len;
-	return len;
+	return h->over ? 0 : len;
 }
 
 /*
@@ -90,16 +104,51 @@ on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 	return CURL_SOCKOPT_OK;
 }
 
-/* Curl takes a header cut by a close as whole; we want to know. */
+/*
+ * Curl takes a header cut by a close as whole; we want to know. With
+ * follow, also which URLs answered (a loop goes back to one).
+ */
 static size_t
 on_header(char *data, size_t size, size_t n, void *arg)
 {
 	struct http	*h = arg;
 	size_t		 len = size * n;
+	char		*url = NULL;
 
 	h->hdr_end = (len == 2 && data[0] == '\r' && data[1] == '\n') ||
 	    (len == 1 && data[0] == '\n');
+	/* With follow, a status line: remember which URL answered, to tell
+	 * a loop. */
+	if (h->follow && len > 5 && strncmp(data, "HTTP/", 5) == 0 &&
+	    h->nvisited < VISITED_MAX &&
+	    curl_easy_getinfo(h->easy, CURLINFO_EFFECTIVE_URL, &url) ==
+	    CURLE_OK && url != NULL)
+		h->visited[h->nvisited++] = xstrdup(url);
 	return len;
+}
+
+/*
+ * url with its host part replaced by host: curl then sends that name in
+ * the Host header and as the TLS server name, and verifies the
+ * certificate against it, while curlopt's CONNECT_TO still sends the
+ * connection to the address resolved for the URL's own host. A malloc'd
+ * string, or NULL if curl's URL parser refuses either.
+ */
+static char *
+url_with_host(const char *url, const char *host)
+{
+	CURLU	*u;
+	char	*full = NULL, *out = NULL;
+
+	if ((u = curl_url()) == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_HOST, host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK)
+		out = xstrdup(full);
+	curl_free(full);
+	curl_url_cleanup(u);
+	return out;
 }
 
 static int
@@ -108,14 +157,22 @@ http_start(struct probe *p)
 	const struct server_conf *sc = p->sc;
 	struct http	*h;
 	CURL		*c;
-	char		 line[512];
 
 	h = xcalloc(1, sizeof(*h));
 	p->priv = h;
 	if (curlopt_open(p, &h->x) == -1)
 		return -1;
-	c = h->x.easy;
-	curl_easy_setopt(c, CURLOPT_URL, sc->url);
+	c = h->easy = h->x.easy;
+	h->follow = sc->o.follow;
+	if (sc->o.host != NULL) {
+		if ((h->url = url_with_host(sc->url, sc->o.host)) == NULL) {
+			result_set(&p->r, CHECK_UNKNOWN, "cannot put host %s "
+			    "in URL %s", sc->o.host, sc->url);
+			return -1;
+		}
+		curl_easy_setopt(c, CURLOPT_URL, h->url);
+	} else
+		curl_easy_setopt(c, CURLOPT_URL, sc->url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, p);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -129,19 +186,12 @@ http_start(struct probe *p)
 	/* A new connection per check, closed by the server as it answers:
 	 * no connection left idle, no TIME_WAIT piling up on our side. */
 	h->headers = curl_slist_append(NULL, "Connection: close");
-	if (sc->o.host != NULL) {
-		snprintf(line, sizeof(line), "Host: %s", sc->o.host);
-		h->headers = curl_slist_append(h->headers, line);
-	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
 	if (sc->o.follow) {
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS,
-		    (long)sc->o.max_redirects);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)sc->o.max_redirects);
 		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	}
-	if (sc->o.cert_days_warn > 0 && sc->implicit_tls)
-		curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
 	if (engine_curl_add(p->eng, c) == -1) {
 		result_set(&p->r, CHECK_UNKNOWN, "cannot start the transfer");
 		return -1;
@@ -158,6 +208,9 @@ http_release(struct probe *p)
 		return;
 	curlopt_close(p, &h->x);
 	curl_slist_free_all(h->headers);
+	while (h->nvisited > 0)
+		free(h->visited[--h->nvisited]);
+	free(h->url);
 	free(h->body);
 	free(h);
 	p->priv = NULL;
@@ -186,33 +239,6 @@ status_ok(const struct server_conf *sc, long code)
 	return 0;
 }
 
-/* Days until the peer certificate expires, or -1 if curl has none. */
-static int
-cert_days_left(CURL *c, char *date, size_t len)
-{
-	struct curl_certinfo	*ci = NULL;
-	struct curl_slist	*s;
-	struct tm		 tm;
-	const char		*v;
-	time_t			 t;
-
-	if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
-	    ci == NULL || ci->num_of_certs < 1)
-		return -1;
-	for (s = ci->certinfo[0]; s != NULL; s = s->next) {
-		if (strncmp(s->data, "Expire date:", 12) != 0)
-			continue;
-		v = s->data + 12;
-		memset(&tm, 0, sizeof(tm));
-		if (strptime(v, "%b %d %H:%M:%S %Y", &tm) == NULL)
-			return -1;
-		t = timegm(&tm);
-		strftime(date, len, "%Y-%m-%d", &tm);
-		return (int)((t - time(NULL)) / 86400);
-	}
-	return -1;
-}
-
 static int
 body_matches(const char *re, const char *body, char *err, size_t len)
 {
@@ -229,43 +255,83 @@ body_matches(const char *re, const char *body, char *err, size_t len)
 	return rc == 0;
 }
 
+/*
+ * Too many redirections: a loop when the next one goes to a URL that
+ * already answered, else just too many.
+ */
+static void
+redirects_message(struct probe *p, struct http *h)
+{
+	char	*next = NULL;
+	int	 i;
+
+	if (curl_easy_getinfo(h->x.easy, CURLINFO_REDIRECT_URL, &next) ==
+	    CURLE_OK && next != NULL)
+		for (i = 0; i < h->nvisited; i++)
+			if (strcmp(h->visited[i], next) == 0) {
+				result_set(&p->r, CHECK_CRITICAL, "redirect "
+				    "loop: back to %s", next);
+				return;
+			}
+	result_set(&p->r, CHECK_CRITICAL, "more than %ld redirects "
+	    "(max-redirects)", (long)p->sc->o.max_redirects);
+}
+
+/* The answer came: judge its body, then its certificate. */
+static void
+judge_answer(struct probe *p, struct http *h, long status)
+{
+	const struct server_conf *sc = p->sc;
+	char		 err[128], what[32];
+	int		 m;
+
+	if (sc->o.body != NULL &&
+	    (m = body_matches(sc->o.body, h->body, err, sizeof(err))) != 1) {
+		if (m == -1)
+			result_set(&p->r, CHECK_UNKNOWN, "bad body regular "
+			    "expression \"%s\": %s", sc->o.body, err);
+		else if (h->over)
+			result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, no match "
+			    "for \"%s\" in the first 1 MiB", status,
+			    sc->o.body);
+		else
+			result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, body does "
+			    "not match \"%s\"", status, sc->o.body);
+		return;
+	}
+	snprintf(what, sizeof(what), "HTTP %ld", status);
+	if (sc->implicit_tls &&
+	    tlsinfo_cert_days(&h->x.tls, sc, &p->r, what))
+		return;
+	result_set(&p->r, CHECK_OK, "HTTP %ld, %zu bytes%s in %.1f ms",
+	    status, h->len, h->over ? " (stopped at 1 MiB)" : "",
+	    p->r.total_us / 1000.0);
+}
+
 static void
 http_done(struct probe *p, int code)
 {
 	const struct server_conf *sc = p->sc;
 	struct http	*h = p->priv;
 	long		 status = 0;
-	int		 days, m;
-	char		 date[32], err[128];
 
 	curlopt_times(p, h->x.easy, h->x.launch_us);
 	curl_easy_getinfo(h->x.easy, CURLINFO_RESPONSE_CODE, &status);
 	if (code == CURLE_WRITE_ERROR && h->over)
-		result_set(&p->r, CHECK_CRITICAL, "body over 1 MiB, stopped");
-	else if (code != CURLE_OK)
-		curlopt_error(p, h->x.easy, code, h->x.errbuf, "first byte");
-	else if (!h->hdr_end)
+		code = CURLE_OK;	/* we stopped reading: judge it */
+	if (code == CURLE_TOO_MANY_REDIRECTS)
+		redirects_message(p, h);
+	else if (code != CURLE_OK) {
+		if (!curlopt_tls_error(p, &h->x, code))
+			curlopt_error(p, h->x.easy, code, h->x.errbuf,
+			    "first byte");
+	} else if (!h->hdr_end)
 		result_set(&p->r, CHECK_CRITICAL, "connection closed "
 		    "mid-header");
 	else if (!status_ok(sc, status))
 		result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, expected %s",
 		    status, sc->o.expect != NULL ? sc->o.expect : "2xx or 3xx");
-	else if (sc->o.body != NULL &&
-	    (m = body_matches(sc->o.body, h->body, err, sizeof(err))) != 1) {
-		if (m == -1)
-			result_set(&p->r, CHECK_UNKNOWN, "bad body regular "
-			    "expression \"%s\": %s", sc->o.body, err);
-		else
-			result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, body does "
-			    "not match \"%s\"", status, sc->o.body);
-	} else if (sc->o.cert_days_warn > 0 && sc->implicit_tls &&
-	    (days = cert_days_left(h->x.easy, date, sizeof(date))) >= 0 &&
-	    (unsigned long)days < sc->o.cert_days_warn)
-		result_set(&p->r, CHECK_WARNING, "HTTP %ld, certificate "
-		    "expires in %d day%s (%s)", status, days,
-		    days == 1 ? "" : "s", date);
 	else
-		result_set(&p->r, CHECK_OK, "HTTP %ld, %zu bytes in %.1f ms",
-		    status, h->len, p->r.total_us / 1000.0);
+		judge_answer(p, h, status);
 	probe_done(p);
 }

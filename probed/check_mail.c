@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "curlopt.h"
 #include "probed.h"
+#include "tlsinfo.h"
 
 #define SHOWN_MAX	100	/* bytes of a server line in a message */
 #define REPLY_LINES_MAX	512	/* lines of one reply before we give up */
@@ -357,6 +358,10 @@ succeed(struct mail *m)
 	    m->pr->greeting, m->greeting, hello,
 	    m->stls_done ? ", " : "", m->stls_done ? m->pr->stls : "",
 	    m->stls_done ? " ok" : "", m->mailbox, p->r.total_us / 1000.0);
+	/* cert-days: on smtps/pop3s/imaps and after STARTTLS alike. */
+	if (conn_tlsinfo(m->c) != NULL)
+		(void)tlsinfo_cert_days(conn_tlsinfo(m->c), p->sc, &p->r,
+		    m->pr->name);
 	return NX_DONE;
 }
 

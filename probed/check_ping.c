@@ -1,7 +1,8 @@
 /*
  * check_ping.c: ping://host: `count` ICMP echoes, Smokeping-like loss,
  * median, min and max round trip. One shared socket per address family,
- * raw when the daemon starts as root (opened before privileges go), else
+ * raw when the daemon has CAP_NET_RAW (root, opened before privileges go,
+ * or a user given that capability alone, as the systemd unit does), else
  * an unprivileged ICMP datagram socket (net.ipv4.ping_group_range).
  */
 #include <sys/types.h>
@@ -119,7 +120,7 @@ static uint32_t		 slot_hint;
 
 /*
  * Open the ICMP sockets while still root, if any server pings: raw ones
- * as root (needs CAP_NET_RAW), else (or when raw is refused) datagram
+ * with CAP_NET_RAW, else (when raw is refused) datagram
  * ping sockets, which the kernel allows when our group is in
  * net.ipv4.ping_group_range at the time they are made. A family that
  * cannot be opened now is tried again at its first check.
@@ -153,7 +154,8 @@ check_ping_shutdown(void)
 }
 
 /*
- * Open s: raw when we are root, falling back to a datagram ping socket.
+ * Open s: raw when the kernel lets us (CAP_NET_RAW, which root has and
+ * the systemd unit gives its user alone), else a datagram ping socket.
  * Raw sockets only pass echo replies up (ICMP_FILTER, ICMP6_FILTER), and
  * every socket asks for kernel receive timestamps. 0, or -1 with errno
  * from the last attempt.
@@ -168,11 +170,8 @@ sock_open(struct icmpsock *s)
 	if (s->fd != -1)
 		return 0;
 	proto = s->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
-	if (geteuid() == 0) {
-		fd = socket(s->family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    proto);
-		raw = fd != -1;
-	}
+	fd = socket(s->family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	raw = fd != -1;
 	if (fd == -1)
 		fd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, proto);

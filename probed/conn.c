@@ -26,6 +26,7 @@
 
 #include "conn.h"
 #include "probed.h"
+#include "tlsinfo.h"
 
 enum conn_phase {
 	PH_CONNECT,
@@ -42,6 +43,7 @@ struct conn {
 	void			*arg;
 	enum conn_phase		 phase;
 	int			 tls_at_connect;
+	struct tlsinfo		 tls;		/* what the handshake showed */
 	char			 err[200];
 };
 
@@ -60,7 +62,11 @@ ssl_ctx(int insecure)
 		return *ctx;
 	if ((*ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		fatalx("SSL_CTX_new failed");
-	SSL_CTX_set_min_proto_version(*ctx, TLS1_2_VERSION);
+	/* Offer the old versions so that a server stuck on one answers
+	 * and the failure names its version (tlsinfo.c); OpenSSL's
+	 * security level refuses their signatures, and on_event refuses
+	 * anything below TLS 1.2 that still got through. */
+	SSL_CTX_set_min_proto_version(*ctx, TLS1_VERSION);
 	if (insecure)
 		SSL_CTX_set_verify(*ctx, SSL_VERIFY_NONE, NULL);
 	else {
@@ -126,6 +132,7 @@ start_tls(struct conn *c)
 		SSL_set_tlsext_host_name(c->ssl, host);
 		SSL_set1_host(c->ssl, host);
 	}
+	tlsinfo_attach(&c->tls, c->ssl);
 	tls = bufferevent_openssl_filter_new(engine_base(c->p->eng), c->bev,
 	    c->ssl, BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -162,8 +169,11 @@ tls_error(struct conn *c)
 	long		 vr;
 	char		 buf[160] = "";
 
-	if (c->ssl != NULL && (vr = SSL_get_verify_result(c->ssl)) !=
-	    X509_V_OK) {
+	vr = c->ssl != NULL ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+	if (tlsinfo_failure(&c->tls, c->p->sc->host, vr != X509_V_OK,
+	    c->err, sizeof(c->err)))
+		return;
+	if (vr != X509_V_OK) {
 		snprintf(c->err, sizeof(c->err), "TLS certificate not "
 		    "trusted: %s", X509_verify_cert_error_string(vr));
 		return;
@@ -194,6 +204,14 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			c->cb(c, CONN_CONNECTED, c->arg);
 		} else if (c->phase == PH_TLS) {
 			p->r.tls_us = probe_elapsed_us(p);
+			if (SSL_version(c->ssl) < TLS1_2_VERSION) {
+				snprintf(c->err, sizeof(c->err), "TLS handshake "
+				    "failed: server offers only %s",
+				    SSL_get_version(c->ssl));
+				c->phase = PH_CLOSED;
+				c->cb(c, CONN_ERROR, c->arg);
+				return;
+			}
 			c->phase = PH_OPEN;
 			c->cb(c, c->tls_at_connect ? CONN_CONNECTED : CONN_TLS,
 			    c->arg);
@@ -292,6 +310,20 @@ int
 conn_is_tls(const struct conn *c)
 {
 	return c->ssl != NULL;
+}
+
+/* The connection's socket, or -1. */
+int
+conn_fd(const struct conn *c)
+{
+	return (int)bufferevent_getfd(c->bev);
+}
+
+/* What the TLS handshake showed; NULL without TLS. */
+const struct tlsinfo *
+conn_tlsinfo(const struct conn *c)
+{
+	return c->ssl != NULL ? &c->tls : NULL;
 }
 
 /* Close and free; the SSL goes with the filter that owns it. */

@@ -13,6 +13,7 @@
 struct conn;
 struct evbuffer;
 struct probe;
+struct tlsinfo;
 
 #define CONN_INPUT_MAX	(64 * 1024)	/* buffered input before we give up */
 
@@ -34,6 +35,8 @@ struct evbuffer	*conn_input(struct conn *);
 const char	*conn_error(const struct conn *);
 const char	*conn_phase(const struct conn *);
 int		 conn_is_tls(const struct conn *);
+int		 conn_fd(const struct conn *);
+const struct tlsinfo *conn_tlsinfo(const struct conn *);
 void		 conn_free(struct conn *);
 
 #endif

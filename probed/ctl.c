@@ -8,7 +8,12 @@
  * request line is at most CTL_REQUEST_MAX bytes, at most CTL_IN_MAX bytes
  * are read ahead, a client's requests wait while its answers fill
  * CTL_OUT_MAX, and a watcher whose stream would pass CTL_OUT_MAX is
- * dropped.
+ * dropped. Nor can clients lock others out: one that is not watching
+ * and sends nothing for CTL_IDLE_S is closed, and the last CTL_RESERVED
+ * places are kept for root and the daemon's own user.
+ *
+ * The commands are one table (ctl_cmds): those that change anything need
+ * the peer's uid to be root, the daemon's, or in the control group.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -16,6 +21,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,15 +43,23 @@
 #include "log.h"
 #include "util.h"
 #include "xmalloc.h"
+
+#include "ctl.h"
 #include "probed.h"
 
 #define CTL_CLIENTS_MAX	256		/* connected at once; more refused */
+#define CTL_RESERVED	16		/* of those, kept for root and us */
+#define CTL_IDLE_S	10		/* a silent non-watcher is closed */
+#define CTL_GROUPS_MAX	64		/* the peer's groups we look at */
+#define CTL_DOWNTIME_MAX_S (366LL * 86400)	/* the longest downtime */
 #define CTL_OUT_MAX	(1024 * 1024)	/* bytes queued for one client */
 #define CTL_IN_MAX	(2 * CTL_REQUEST_MAX)	/* bytes read ahead */
 #define CTL_BACKLOG	64
 #define CTL_BACKOFF_S	1		/* accept pause after EMFILE */
 #define CTL_FLUSH_S	5		/* to write a last answer, then close */
-#define CTL_JSON_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(16))
+/* 15 digits: a double shows a decimal of up to 15 digits exactly, so
+ * 0.687 ms prints as 0.687 (16 would print 0.6870000000000001). */
+#define CTL_JSON_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(15))
 #define CTL_FULL_LINE	"{\"ok\":false,\"error\":\"too many clients\"}\n"
 
 /*
@@ -58,6 +73,9 @@ struct ctl_client {
 	unsigned		 id;	/* for log lines */
 	long			 uid;	/* the peer's; -1 when not known */
 	long			 pid;
+	long			 gid;	/* the peer's primary group; -1 */
+	gid_t			 groups[CTL_GROUPS_MAX];	/* supplementary */
+	int			 ngroups;
 	int			 watching;
 	int			 paused;	/* queue full: requests wait */
 	int			 eof;		/* the peer has sent all */
@@ -80,11 +98,16 @@ struct ctl {
 	uint64_t		 dropped;	/* slow watchers dropped */
 	size_t			 out_highwater;	/* bytes: longest queue */
 	int			 full_logged;
+	long			 group;		/* control group; -1 = none */
+	int			 idle_ms;	/* CTL_IDLE_S, or a test's */
 };
 
+/* One command: its handler gets the words after the name. */
 struct ctl_cmd {
 	const char	*name;
 	json_t		*(*fn)(struct ctl_client *, char *);
+	int		 changes;	/* needs the right to change things */
+	const char	*help;		/* its usage */
 };
 
 static int	 clear_stale(const char *, const struct sockaddr_un *);
@@ -103,6 +126,11 @@ static void	 client_finish(struct ctl_client *);
 static void	 client_close(struct ctl_client *, const char *);
 static void	 client_release(struct ctl_client *);
 static const char *client_name(const struct ctl_client *);
+static int	 client_privileged(const struct ctl_client *);
+static int	 client_may_change(const struct ctl_client *);
+static void	 client_idle_timer(struct ctl_client *);
+static const struct ctl_cmd *find_cmd(const char *);
+static json_t	*answer_usage(const char *);
 static void	 note_queue(struct ctl *, struct evbuffer *);
 static void	 broadcast(struct ctl *, json_t *);
 static void	 publish_server(struct ctl *, const struct target *,
@@ -117,6 +145,17 @@ static char	*next_word(char **);
 static char	*rest_of_line(char **);
 static struct target *find_target(struct ctl_client *, const char *,
 		    json_t **);
+static size_t	 find_scope(struct ctl_client *, const char *,
+		    struct target ***, int *);
+static int	 target_unreachable(struct engine *, const struct target *);
+static unsigned	 next_downtime_id(struct engine *);
+static int	 parse_length(const char *, int64_t *, char *, size_t);
+static int	 parse_when(const char *, int64_t, int64_t *, char *, size_t);
+static char	*unquote(char *);
+static int	 cmp_downtime(const void *, const void *);
+static void	 qsort_downtimes(json_t *);
+static void	 save_and_publish(struct ctl_client *, struct target **,
+		    size_t, const char *);
 static json_t	*cmd_status(struct ctl_client *, char *);
 static json_t	*cmd_stats(struct ctl_client *, char *);
 static json_t	*cmd_watch(struct ctl_client *, char *);
@@ -126,18 +165,27 @@ static json_t	*cmd_downtime(struct ctl_client *, char *);
 static json_t	*cmd_drain(struct ctl_client *, char *);
 static json_t	*cmd_enable(struct ctl_client *, char *);
 static json_t	*cmd_reload(struct ctl_client *, char *);
+static json_t	*cmd_downtimes(struct ctl_client *, char *);
+static json_t	*cmd_downtime_cancel(struct ctl_client *, char *);
+static json_t	*cmd_help(struct ctl_client *, char *);
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "status",	cmd_status },
-	{ "stats",	cmd_stats },
-	{ "watch",	cmd_watch },
-	{ "check",	cmd_check },
-	{ "ack",	cmd_ack },
-	{ "downtime",	cmd_downtime },
-	{ "drain",	cmd_drain },
-	{ "enable",	cmd_enable },
-	{ "reload",	cmd_reload },
+	{ "status",	cmd_status,	0, "status [ID]" },
+	{ "stats",	cmd_stats,	0, "stats" },
+	{ "watch",	cmd_watch,	0, "watch" },
+	{ "downtimes",	cmd_downtimes,	0, "downtimes [ID|FARM]" },
+	{ "help",	cmd_help,	0, "help" },
+	{ "check",	cmd_check,	1, "check ID" },
+	{ "ack",	cmd_ack,	1, "ack ID [COMMENT]" },
+	{ "downtime",	cmd_downtime,	1, "downtime ID|FARM [from WHEN] "
+	    "[for] DURATION [COMMENT]" },
+	{ "downtime-cancel", cmd_downtime_cancel, 1,
+	    "downtime-cancel N|ID|FARM" },
+	{ "drain",	cmd_drain,	1, "drain ID" },
+	{ "enable",	cmd_enable,	1, "enable ID" },
+	{ "reload",	cmd_reload,	1, "reload" },
 };
+#define CTL_NCMDS	(sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
 
 /*
  * Open the control socket at path on the engine's loop: mode 0660 (the
@@ -194,6 +242,8 @@ ctl_open(struct engine *eng, const char *path)
 	ctl->path = xstrdup(path);
 	ctl->dev = sb.st_dev;
 	ctl->ino = sb.st_ino;
+	ctl->group = -1;
+	ctl->idle_ms = CTL_IDLE_S * 1000;
 	TAILQ_INIT(&ctl->clients);
 	ctl->listener = evconnlistener_new(engine_base(eng), on_accept, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, CTL_BACKLOG, fd);
@@ -216,6 +266,25 @@ fail:
 	ctl_close(ctl);
 	errno = saved;
 	return NULL;
+}
+
+/*
+ * Who may change things beyond root and the daemon's user: the members of
+ * a->group, or anyone who can connect when it is -1. Applies to the next
+ * request of every client, connected or not.
+ */
+void
+ctl_set_access(struct ctl *ctl, const struct ctl_access *a)
+{
+	ctl->group = a->group;
+}
+
+/* Close a silent client that is not watching after ms (CTL_IDLE_S by
+ * default); for the clients that connect from now on. */
+void
+ctl_set_idle_timeout(struct ctl *ctl, int ms)
+{
+	ctl->idle_ms = ms;
 }
 
 /*
@@ -300,33 +369,39 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct ctl		*ctl = arg;
 	struct ctl_client	*c;
-#ifdef SO_PEERCRED
 	struct ucred		 uc;
-	socklen_t		 uclen = sizeof(uc);
-#endif
+	socklen_t		 len = sizeof(uc);
 
 	(void)sa;
 	(void)salen;
-	if (ctl->nclients >= CTL_CLIENTS_MAX) {
+	c = xcalloc(1, sizeof(*c));
+	c->ctl = ctl;
+	c->uid = c->pid = c->gid = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
+		c->uid = (long)uc.uid;
+		c->pid = (long)uc.pid;
+		c->gid = (long)uc.gid;
+	}
+#ifdef SO_PEERGROUPS
+	len = sizeof(c->groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0)
+		c->ngroups = (int)(len / sizeof(c->groups[0]));
+#endif
+	if (ctl->nclients >= CTL_CLIENTS_MAX || (ctl->nclients >=
+	    CTL_CLIENTS_MAX - CTL_RESERVED && !client_privileged(c))) {
 		if (!ctl->full_logged)
-			log_warnx("control: %d clients connected; refusing "
-			    "more", CTL_CLIENTS_MAX);
+			log_warnx("control: %zu clients connected; refusing "
+			    "more%s", ctl->nclients,
+			    ctl->nclients < CTL_CLIENTS_MAX ? " but from root "
+			    "and the daemon's user" : "");
 		ctl->full_logged = 1;
 		(void)send(fd, CTL_FULL_LINE, sizeof(CTL_FULL_LINE) - 1,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		evutil_closesocket(fd);
+		free(c);
 		return;
 	}
-	c = xcalloc(1, sizeof(*c));
-	c->ctl = ctl;
 	c->id = ++ctl->next_id;
-	c->uid = c->pid = -1;
-#ifdef SO_PEERCRED
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &uclen) == 0) {
-		c->uid = (long)uc.uid;
-		c->pid = (long)uc.pid;
-	}
-#endif
 	c->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -338,6 +413,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_setcb(c->bev, on_client_read, on_client_write,
 	    on_client_event, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_IN_MAX);
+	client_idle_timer(c);
 	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1) {
 		log_warnx("control: bufferevent_enable failed");
 		bufferevent_free(c->bev);
@@ -421,6 +497,10 @@ on_client_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		c->eof = 1;
 		client_finish(c);
+	} else if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+		log_debug("control: %s idle for %d ms; closing",
+		    client_name(c), c->ctl->idle_ms);
+		client_close(c, NULL);
 	} else if (what & BEV_EVENT_TIMEOUT)
 		client_close(c, "last answer not read in time");
 	else if (what & BEV_EVENT_ERROR) {
@@ -501,7 +581,7 @@ client_close(struct ctl_client *c, const char *why)
 	c->closed = 1;
 	TAILQ_REMOVE(&ctl->clients, c, entry);
 	ctl->nclients--;
-	if (ctl->nclients < CTL_CLIENTS_MAX)
+	if (ctl->nclients < CTL_CLIENTS_MAX - CTL_RESERVED)
 		ctl->full_logged = 0;
 	if (c->watching)
 		ctl->nwatchers--;
@@ -530,6 +610,47 @@ client_name(const struct ctl_client *c)
 	else
 		snprintf(buf, sizeof(buf), "client %u", c->id);
 	return buf;
+}
+
+/*
+ * Root and the daemon's own user: the reserved places are theirs, and
+ * they may always change things.
+ */
+static int
+client_privileged(const struct ctl_client *c)
+{
+	return c->uid == 0 || (c->uid >= 0 && (uid_t)c->uid == geteuid());
+}
+
+/* Whether c may send the commands that change things (ctl_set_access). */
+static int
+client_may_change(const struct ctl_client *c)
+{
+	int	 i;
+
+	if (c->ctl->group < 0 || client_privileged(c))
+		return 1;
+	if (c->gid == c->ctl->group)
+		return 1;
+	for (i = 0; i < c->ngroups; i++)
+		if ((long)c->groups[i] == c->ctl->group)
+			return 1;
+	return 0;
+}
+
+/*
+ * A client that does not watch is closed after idle_ms without a byte
+ * from it (libevent restarts the read timeout at each read); a watcher
+ * may stay silent for ever.
+ */
+static void
+client_idle_timer(struct ctl_client *c)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = c->ctl->idle_ms / 1000;
+	tv.tv_usec = (c->ctl->idle_ms % 1000) * 1000;
+	bufferevent_set_timeouts(c->bev, c->watching ? NULL : &tv, NULL);
 }
 
 /*
@@ -593,8 +714,9 @@ note_queue(struct ctl *ctl, struct evbuffer *out)
 static void
 client_request(struct ctl_client *c, char *line)
 {
-	char	*p, *word;
-	size_t	 i, len;
+	const struct ctl_cmd	*cmd;
+	char			*p, *word, names[256];
+	size_t			 i, len, off;
 
 	len = strlen(line);
 	if (len > 0 && line[len - 1] == '\r')
@@ -604,14 +726,44 @@ client_request(struct ctl_client *c, char *line)
 		client_send(c, answer_err("empty request"));
 		return;
 	}
-	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
-		if (strcmp(word, ctl_cmds[i].name) == 0) {
-			client_send(c, ctl_cmds[i].fn(c, p));
-			return;
-		}
+	if ((cmd = find_cmd(word)) == NULL) {
+		for (i = 0, off = 0; i < CTL_NCMDS && off < sizeof(names);
+		    i++)
+			off += (size_t)snprintf(names + off, sizeof(names) - off,
+			    "%s%s", i > 0 ? ", " : "", ctl_cmds[i].name);
+		client_send(c, answer_err("unknown command '%s' (%s)", word,
+		    names));
+		return;
 	}
-	client_send(c, answer_err("unknown command '%s' (status, watch, "
-	    "check, ack, downtime, drain, enable, reload, stats)", word));
+	if (cmd->changes && !client_may_change(c)) {
+		log_warnx("control: %s may not %s: not in the control group "
+		    "%ld", client_name(c), cmd->name, c->ctl->group);
+		client_send(c, answer_err("permission denied: %s changes "
+		    "things, and uid %ld is not in the control group",
+		    cmd->name, c->uid));
+		return;
+	}
+	client_send(c, cmd->fn(c, p));
+}
+
+static const struct ctl_cmd *
+find_cmd(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < CTL_NCMDS; i++)
+		if (strcmp(name, ctl_cmds[i].name) == 0)
+			return &ctl_cmds[i];
+	return NULL;
+}
+
+/* {"ok":false,"error":"usage: ..."} for the command called name. */
+static json_t *
+answer_usage(const char *name)
+{
+	const struct ctl_cmd	*cmd = find_cmd(name);
+
+	return answer_err("usage: %s", cmd != NULL ? cmd->help : name);
 }
 
 /* The next blank-separated word of *p, NUL-terminated in place; NULL at
@@ -661,6 +813,217 @@ find_target(struct ctl_client *c, const char *id, json_t **err)
 	return t;
 }
 
+/*
+ * The live targets name covers: the server called name, or else every
+ * member of the farm called name (*farm then 1). Returns how many, with
+ * *ts malloc'd (the caller frees it), or 0 with *ts NULL.
+ */
+static size_t
+find_scope(struct ctl_client *c, const char *name, struct target ***ts,
+    int *farm)
+{
+	struct engine	*eng = c->ctl->eng;
+	struct target	*t;
+	size_t		 i, n, k = 0;
+
+	*ts = NULL;
+	*farm = 0;
+	if ((t = engine_find(eng, name)) != NULL && t->alive) {
+		*ts = xcalloc(1, sizeof(**ts));
+		(*ts)[0] = t;
+		return 1;
+	}
+	n = engine_ntargets(eng);
+	for (i = 0; i < n; i++) {
+		if ((t = engine_target(eng, i)) == NULL || !t->alive ||
+		    t->sc->farm == NULL || strcmp(t->sc->farm->name, name) != 0)
+			continue;
+		if (*ts == NULL)
+			*ts = xcalloc(n, sizeof(**ts));
+		(*ts)[k++] = t;
+	}
+	*farm = k > 0;
+	return k;
+}
+
+/* 1 when a server t depends on (depends-on) is hard down. */
+static int
+target_unreachable(struct engine *eng, const struct target *t)
+{
+	const struct target	*d;
+	size_t			 i;
+
+	for (i = 0; i < t->sc->ndeps; i++)
+		if ((d = engine_find(eng, t->sc->deps[i]->id)) != NULL &&
+		    d->st.hard == HSTATE_DOWN)
+			return 1;
+	return 0;
+}
+
+/*
+ * The number for a new downtime: one above every number in use, so a
+ * number names one downtime (a farm's on each member) until it ends.
+ */
+static unsigned
+next_downtime_id(struct engine *eng)
+{
+	struct target	*t;
+	size_t		 i, n = engine_ntargets(eng);
+	unsigned	 max = 0;
+
+	for (i = 0; i < n; i++)
+		if ((t = engine_target(eng, i)) != NULL &&
+		    state_downtime_max_id(&t->st) > max)
+			max = state_downtime_max_id(&t->st);
+	return max + 1;
+}
+
+/*
+ * A downtime's length in seconds: numbers with their units (30m, 2h,
+ * 1h30m, 1d), as the config writes durations (lib/util.c). A bare number,
+ * 0 included, is refused: a Nagios admin reads minutes where tocsin would
+ * read seconds, and 0 once ended a downtime. The one call of the duration
+ * parser here. Returns 0, or -1 with why.
+ */
+static int
+parse_length(const char *w, int64_t *secs, char *why, size_t whylen)
+{
+	uint64_t	 ms;
+	const char	*p;
+
+	for (p = w; isdigit((unsigned char)*p); p++)
+		;
+	if (*p == '\0' && p != w) {
+		snprintf(why, whylen, "'%s' has no unit: write %ss or %sm "
+		    "(or %sh); downtime-cancel N ends a downtime", w, w, w, w);
+		return -1;
+	}
+	if (parse_duration_ms(w, &ms) == -1 || ms == 0) {
+		snprintf(why, whylen, "bad duration '%s': use e.g. 30m, 2h, "
+		    "1h30m or 1d", w);
+		return -1;
+	}
+	if (ms / 1000 > CTL_DOWNTIME_MAX_S) {
+		snprintf(why, whylen, "downtime of '%s' is longer than %lld "
+		    "days", w, CTL_DOWNTIME_MAX_S / 86400);
+		return -1;
+	}
+	*secs = (int64_t)((ms + 999) / 1000);
+	return 0;
+}
+
+/*
+ * When a downtime starts, in the daemon's local time: HH:MM (the next
+ * such time: today, or tomorrow when it has passed by more than a
+ * minute), YYYY-MM-DDTHH:MM (or with a space for the T), "now", or
+ * @UNIXSECONDS. Returns 0 with *when, or -1 with why.
+ */
+static int
+parse_when(const char *w, int64_t now, int64_t *when, char *why,
+    size_t whylen)
+{
+	struct tm	 tm;
+	time_t		 tn = (time_t)now, t;
+	char		*end;
+	long long	 v;
+	int		 hh, mm, n = 0;
+
+	if (strcmp(w, "now") == 0) {
+		*when = now;
+		return 0;
+	}
+	if (w[0] == '@' && isdigit((unsigned char)w[1])) {
+		v = strtoll(w + 1, &end, 10);
+		if (*end == '\0' && v > 0) {
+			*when = v;
+			return 0;
+		}
+	}
+	if (localtime_r(&tn, &tm) == NULL)
+		goto bad;
+	if (sscanf(w, "%2d:%2d%n", &hh, &mm, &n) == 2 && w[n] == '\0') {
+		tm.tm_hour = hh;
+		tm.tm_min = mm;
+	} else if (sscanf(w, "%4d-%2d-%2d%*1[T ]%2d:%2d%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &hh, &mm, &n) == 5 && w[n] == '\0') {
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		tm.tm_hour = hh;
+		tm.tm_min = mm;
+		if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+		    tm.tm_mday > 31)
+			goto bad;
+		n = -1;		/* a date: no rolling to tomorrow */
+	} else
+		goto bad;
+	if (hh < 0 || hh > 23 || mm < 0 || mm > 59)
+		goto bad;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	if ((t = mktime(&tm)) == (time_t)-1)
+		goto bad;
+	if (n != -1 && (int64_t)t < now - 60) {
+		tm.tm_mday++;
+		tm.tm_isdst = -1;
+		if ((t = mktime(&tm)) == (time_t)-1)
+			goto bad;
+	}
+	*when = (int64_t)t;
+	return 0;
+bad:
+	snprintf(why, whylen, "bad start '%s': use HH:MM, YYYY-MM-DDTHH:MM "
+	    "or now", w);
+	return -1;
+}
+
+/* A comment without the quotes a person may have put around it. */
+static char *
+unquote(char *s)
+{
+	size_t	 len = strlen(s);
+
+	if (len >= 2 && (s[0] == '"' || s[0] == '\'') && s[len - 1] == s[0]) {
+		s[len - 1] = '\0';
+		return s + 1;
+	}
+	return s;
+}
+
+/* By start, then number. */
+static int
+cmp_downtime(const void *a, const void *b)
+{
+	json_t * const	*x = a, * const *y = b;
+	json_int_t	 fx, fy, ix, iy;
+
+	fx = json_integer_value(json_object_get(*x, "from"));
+	fy = json_integer_value(json_object_get(*y, "from"));
+	ix = json_integer_value(json_object_get(*x, "id"));
+	iy = json_integer_value(json_object_get(*y, "id"));
+	if (fx != fy)
+		return fx < fy ? -1 : 1;
+	return ix < iy ? -1 : ix > iy;
+}
+
+/* Sort a JSON array of downtimes in place (cmp_downtime). */
+static void
+qsort_downtimes(json_t *arr)
+{
+	json_t	**v;
+	size_t	 i, n = json_array_size(arr);
+
+	if (n < 2)
+		return;
+	v = xcalloc(n, sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), cmp_downtime);
+	json_array_clear(arr);
+	for (i = 0; i < n; i++)
+		(void)json_array_append_new(arr, v[i]);
+	free(v);
+}
+
 /* status [ID] */
 static json_t *
 cmd_status(struct ctl_client *c, char *args)
@@ -674,7 +1037,7 @@ cmd_status(struct ctl_client *c, char *args)
 
 	id = next_word(&args);
 	if (next_word(&args) != NULL)
-		return answer_err("usage: status [ID]");
+		return answer_usage("status");
 	if ((arr = json_array()) == NULL)
 		return NULL;
 	if (id != NULL) {
@@ -682,7 +1045,7 @@ cmd_status(struct ctl_client *c, char *args)
 			json_decref(arr);
 			return err;
 		}
-		if (json_array_append_new(arr, ctl_target_json(t, now)) == -1)
+		if (json_array_append_new(arr, ctl_target_json(eng, t, now)) == -1)
 			goto fail;
 	} else {
 		n = engine_ntargets(eng);
@@ -690,7 +1053,7 @@ cmd_status(struct ctl_client *c, char *args)
 			if ((t = engine_target(eng, i)) == NULL || !t->alive)
 				continue;
 			if (json_array_append_new(arr,
-			    ctl_target_json(t, now)) == -1)
+			    ctl_target_json(eng, t, now)) == -1)
 				goto fail;
 		}
 	}
@@ -715,7 +1078,7 @@ cmd_stats(struct ctl_client *c, char *args)
 	json_t			*ans, *st;
 
 	if (next_word(&args) != NULL)
-		return answer_err("usage: stats");
+		return answer_usage("stats");
 	memset(&es, 0, sizeof(es));
 	engine_stats(ctl->eng, &es);
 	if ((st = json_object()) == NULL)
@@ -730,6 +1093,8 @@ cmd_stats(struct ctl_client *c, char *args)
 	    jsontext_set(st, "archive_dropped",
 	    jsontext_u64(es.archive_dropped)) == -1 ||
 	    jsontext_set(st, "uptime_s", jsontext_u64(es.uptime_s)) == -1 ||
+	    jsontext_set(st, "exec_leftovers",
+	    jsontext_u64(es.exec_leftovers)) == -1 ||
 	    jsontext_set(st, "targets",
 	    jsontext_u64(engine_ntargets(ctl->eng))) == -1 ||
 	    jsontext_set(st, "clients", jsontext_u64(ctl->nclients)) == -1 ||
@@ -758,10 +1123,11 @@ cmd_watch(struct ctl_client *c, char *args)
 	json_t	*ans;
 
 	if (next_word(&args) != NULL)
-		return answer_err("usage: watch");
+		return answer_usage("watch");
 	if (!c->watching) {
 		c->watching = 1;
 		c->ctl->nwatchers++;
+		client_idle_timer(c);
 	}
 	if ((ans = answer_ok()) == NULL ||
 	    jsontext_set(ans, "watching", json_true()) == -1) {
@@ -780,7 +1146,7 @@ cmd_check(struct ctl_client *c, char *args)
 	json_t		*err;
 
 	if ((id = next_word(&args)) == NULL || next_word(&args) != NULL)
-		return answer_err("usage: check ID");
+		return answer_usage("check");
 	if ((t = find_target(c, id, &err)) == NULL)
 		return err;
 	log_debug("control: %s asks to check %s now", client_name(c), id);
@@ -788,12 +1154,8 @@ cmd_check(struct ctl_client *c, char *args)
 	return answer_ok();
 }
 
-/*
- * ack ID [COMMENT]: a person is on the problem; the pager stops
- * repeating it. The state machine clears it when the server is back up,
- * so acknowledging a server that is up would only hide its next problem:
- * refused.
- */
+/* ack ID [COMMENT]: a person is on the problem; the pager stops
+ * repeating it (state_ack says when that makes no sense). */
 static json_t *
 cmd_ack(struct ctl_client *c, char *args)
 {
@@ -802,63 +1164,245 @@ cmd_ack(struct ctl_client *c, char *args)
 	json_t		*err;
 
 	if ((id = next_word(&args)) == NULL)
-		return answer_err("usage: ack ID [COMMENT]");
-	comment = rest_of_line(&args);
+		return answer_usage("ack");
+	comment = unquote(rest_of_line(&args));
 	if ((t = find_target(c, id, &err)) == NULL)
 		return err;
-	if (t->st.state == HSTATE_UP && t->st.hard == HSTATE_UP)
+	if (state_ack(&t->st, comment) == -1)
 		return answer_err("%s is up: nothing to acknowledge", id);
-	t->st.acked = 1;
-	state_set_text(&t->st.ack_comment, comment, STATE_COMMENT_MAX);
 	log_info("control: %s acknowledged by %s%s%s", id, client_name(c),
 	    *comment != '\0' ? ": " : "", comment);
-	engine_save_state(c->ctl->eng);
-	publish_server(c->ctl, t, "ack");
+	save_and_publish(c, &t, 1, "ack");
 	return answer_ok();
 }
 
 /*
- * downtime ID DURATION [COMMENT]: no pages for the server until now +
- * DURATION (30m, 2h, 1d; a bare number is seconds); 0 ends a downtime.
+ * downtime ID|FARM [from WHEN] [for] DURATION [COMMENT]: no pages for the
+ * server, or for every member of the farm, from WHEN (default now) for
+ * DURATION. Downtimes already there stay: the new one is added beside
+ * them, under a new number, and the answer names those it overlaps.
+ * Refused as a whole when a server has STATE_DOWNTIMES_MAX already.
  */
 static json_t *
 cmd_downtime(struct ctl_client *c, char *args)
 {
-	struct target	*t;
-	const char	*id, *dur, *comment;
-	json_t		*err, *ans;
-	uint64_t	 ms;
-	int64_t		 now = time(NULL);
+	struct target	**ts = NULL;
+	struct downtime	 d;
+	const struct downtime *o;
+	const char	*scope, *w, *when = NULL;
+	json_t		*ans = NULL, *over, *e;
+	int64_t		 now = time(NULL), len;
+	char		 why[256];
+	size_t		 n, i;
+	unsigned	 k;
+	int		 farm;
 
-	if ((id = next_word(&args)) == NULL ||
-	    (dur = next_word(&args)) == NULL)
-		return answer_err("usage: downtime ID DURATION [COMMENT]");
-	comment = rest_of_line(&args);
-	if ((t = find_target(c, id, &err)) == NULL)
-		return err;
-	if (parse_duration_ms(dur, &ms) == -1)
-		return answer_err("bad duration '%s': use e.g. 30m, 2h or 1d; "
-		    "0 ends a downtime", dur);
-	if (ms == 0) {
-		t->st.downtime_until = 0;
-		state_set_text(&t->st.downtime_comment, NULL, 0);
-		log_info("control: %s downtime ended by %s", id,
-		    client_name(c));
-	} else {
-		t->st.downtime_until = now + (int64_t)((ms + 999) / 1000);
-		state_set_text(&t->st.downtime_comment, comment,
-		    STATE_COMMENT_MAX);
-		log_info("control: %s in downtime for %s by %s%s%s", id, dur,
-		    client_name(c), *comment != '\0' ? ": " : "", comment);
+	memset(&d, 0, sizeof(d));
+	if ((scope = next_word(&args)) == NULL ||
+	    (w = next_word(&args)) == NULL)
+		return answer_usage("downtime");
+	if (strcmp(w, "from") == 0) {
+		if ((when = next_word(&args)) == NULL ||
+		    (w = next_word(&args)) == NULL)
+			return answer_usage("downtime");
 	}
-	engine_save_state(c->ctl->eng);
-	publish_server(c->ctl, t, "downtime");
-	if ((ans = answer_ok()) == NULL || jsontext_set(ans, "downtime_until",
-	    ms == 0 ? json_null() : json_integer(t->st.downtime_until)) == -1) {
+	if (strcmp(w, "for") == 0 && (w = next_word(&args)) == NULL)
+		return answer_usage("downtime");
+	d.from = now;
+	if (when != NULL && parse_when(when, now, &d.from, why,
+	    sizeof(why)) == -1)
+		return answer_err("%s", why);
+	if (parse_length(w, &len, why, sizeof(why)) == -1)
+		return answer_err("%s", why);
+	d.until = d.from + len;
+	if (d.until <= now)
+		return answer_err("that downtime would be over already "
+		    "(it ends %lld s ago)", (long long)(now - d.until));
+	d.comment = unquote(rest_of_line(&args));
+	d.uid = c->uid;
+	if ((n = find_scope(c, scope, &ts, &farm)) == 0)
+		return answer_err("unknown server or farm '%s'", scope);
+	d.scope = farm ? (char *)scope : NULL;
+	for (i = 0; i < n; i++)
+		if (ts[i]->st.ndowntimes >= STATE_DOWNTIMES_MAX) {
+			ans = answer_err("%s has %d downtimes already: cancel "
+			    "one first", ts[i]->sc->id, STATE_DOWNTIMES_MAX);
+			goto out;
+		}
+	d.id = next_downtime_id(c->ctl->eng);
+	if ((over = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < ts[i]->st.ndowntimes; k++) {
+			o = &ts[i]->st.downtimes[k];
+			if (o->until <= d.from || o->from >= d.until ||
+			    (e = state_downtime_json(o)) == NULL)
+				continue;
+			if (jsontext_set(e, "server", jsontext(ts[i]->sc->id)) == -1 ||
+			    json_array_append_new(over, e) == -1) {
+				json_decref(over);
+				goto out;
+			}
+		}
+		(void)state_downtime_add(&ts[i]->st, &d);
+	}
+	log_info("control: %s%s: downtime %u from %lld until %lld set by "
+	    "%s%s%s", farm ? "farm " : "", scope, d.id, (long long)d.from,
+	    (long long)d.until, client_name(c), *d.comment != '\0' ? ": " : "",
+	    d.comment);
+	save_and_publish(c, ts, n, "downtime");
+	if ((ans = answer_ok()) == NULL ||
+	    jsontext_set(ans, "downtime", state_downtime_json(&d)) == -1 ||
+	    jsontext_set(ans, "servers", json_array()) == -1 ||
+	    jsontext_set(ans, "overlaps", over) == -1 ||
+	    jsontext_set(ans, "downtime_until", json_integer(d.until)) == -1) {
+		json_decref(ans);
+		ans = NULL;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(json_object_get(ans, "servers"),
+		    jsontext(ts[i]->sc->id)) == -1) {
+			json_decref(ans);
+			ans = NULL;
+			goto out;
+		}
+out:
+	free(ts);
+	return ans;
+}
+
+/*
+ * downtime-cancel N|ID|FARM: end downtime number N on every server that
+ * has it, or every downtime of a server or of a farm's members.
+ */
+static json_t *
+cmd_downtime_cancel(struct ctl_client *c, char *args)
+{
+	struct engine	*eng = c->ctl->eng;
+	struct target	**ts = NULL, *t;
+	const char	*arg;
+	json_t		*ans;
+	unsigned long	 id;
+	unsigned	 gone = 0, k;
+	size_t		 i, n, nt = 0;
+	int		 farm;
+
+	if ((arg = next_word(&args)) == NULL || next_word(&args) != NULL)
+		return answer_usage("downtime-cancel");
+	if (parse_uint(arg, UINT_MAX, &id) == 0) {
+		n = engine_ntargets(eng);
+		ts = xcalloc(n == 0 ? 1 : n, sizeof(*ts));
+		for (i = 0; i < n; i++) {
+			if ((t = engine_target(eng, i)) == NULL ||
+			    (k = state_downtime_cancel(&t->st,
+			    (unsigned)id)) == 0)
+				continue;
+			gone += k;
+			ts[nt++] = t;
+		}
+		if (gone == 0) {
+			free(ts);
+			return answer_err("no downtime numbered %lu", id);
+		}
+	} else {
+		if ((nt = find_scope(c, arg, &ts, &farm)) == 0)
+			return answer_err("unknown server or farm '%s'", arg);
+		for (i = 0; i < nt; i++) {
+			k = ts[i]->st.ndowntimes;
+			while (ts[i]->st.ndowntimes > 0)
+				(void)state_downtime_cancel(&ts[i]->st,
+				    ts[i]->st.downtimes[0].id);
+			gone += k;
+		}
+	}
+	log_info("control: %s: %u downtime%s cancelled by %s", arg, gone,
+	    gone == 1 ? "" : "s", client_name(c));
+	save_and_publish(c, ts, nt, "downtime");
+	free(ts);
+	if ((ans = answer_ok()) == NULL ||
+	    jsontext_set(ans, "cancelled", json_integer(gone)) == -1) {
 		json_decref(ans);
 		return NULL;
 	}
 	return ans;
+}
+
+/*
+ * downtimes [ID|FARM]: what is scheduled and running, each downtime once
+ * (a farm's with all its servers), by start time:
+ * {"ok":true,"downtimes":[{"id","from","until","uid","farm","comment",
+ * "servers":[ID,...]},...]}.
+ */
+static json_t *
+cmd_downtimes(struct ctl_client *c, char *args)
+{
+	struct target	**ts = NULL;
+	const char	*arg;
+	json_t		*byid, *arr = NULL, *e, *ans;
+	const char	*key;
+	char		 kbuf[32];
+	size_t		 i, n;
+	unsigned	 k;
+	int		 farm;
+	int64_t		 now = time(NULL);
+
+	arg = next_word(&args);
+	if (next_word(&args) != NULL)
+		return answer_usage("downtimes");
+	if (arg != NULL && (n = find_scope(c, arg, &ts, &farm)) == 0)
+		return answer_err("unknown server or farm '%s'", arg);
+	if (arg == NULL) {
+		n = engine_ntargets(c->ctl->eng);
+		ts = xcalloc(n == 0 ? 1 : n, sizeof(*ts));
+		for (i = 0; i < n; i++)
+			ts[i] = engine_target(c->ctl->eng, i);
+	}
+	if ((byid = json_object()) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (ts[i] == NULL || !ts[i]->alive)
+			continue;
+		for (k = 0; k < ts[i]->st.ndowntimes; k++) {
+			if (ts[i]->st.downtimes[k].until <= now)
+				continue;
+			snprintf(kbuf, sizeof(kbuf), "%u",
+			    ts[i]->st.downtimes[k].id);
+			if ((e = json_object_get(byid, kbuf)) == NULL) {
+				if ((e = state_downtime_json(
+				    &ts[i]->st.downtimes[k])) == NULL ||
+				    jsontext_set(e, "servers",
+				    json_array()) == -1 ||
+				    json_object_set_new(byid, kbuf, e) == -1)
+					goto fail;
+			}
+			if (json_array_append_new(json_object_get(e,
+			    "servers"), jsontext(ts[i]->sc->id)) == -1)
+				goto fail;
+		}
+	}
+	if ((arr = json_array()) == NULL)
+		goto fail;
+	json_object_foreach(byid, key, e)
+		if (json_array_append(arr, e) == -1)
+			goto fail;
+	qsort_downtimes(arr);
+	json_decref(byid);
+	free(ts);
+	if ((ans = answer_ok()) == NULL) {
+		json_decref(arr);
+		return NULL;
+	}
+	if (jsontext_set(ans, "downtimes", arr) == -1) {
+		json_decref(ans);
+		return NULL;
+	}
+	return ans;
+fail:
+	json_decref(arr);
+	json_decref(byid);
+	free(ts);
+	return NULL;
 }
 
 /* drain ID: the balancer sends the server no new traffic. */
@@ -870,13 +1414,12 @@ cmd_drain(struct ctl_client *c, char *args)
 	json_t		*err;
 
 	if ((id = next_word(&args)) == NULL || next_word(&args) != NULL)
-		return answer_err("usage: drain ID");
+		return answer_usage("drain");
 	if ((t = find_target(c, id, &err)) == NULL)
 		return err;
-	t->st.drained = 1;
+	state_drain(&t->st);
 	log_info("control: %s drained by %s", id, client_name(c));
-	engine_save_state(c->ctl->eng);
-	publish_server(c->ctl, t, "drain");
+	save_and_publish(c, &t, 1, "drain");
 	return answer_ok();
 }
 
@@ -889,14 +1432,52 @@ cmd_enable(struct ctl_client *c, char *args)
 	json_t		*err;
 
 	if ((id = next_word(&args)) == NULL || next_word(&args) != NULL)
-		return answer_err("usage: enable ID");
+		return answer_usage("enable");
 	if ((t = find_target(c, id, &err)) == NULL)
 		return err;
-	t->st.drained = 0;
+	state_enable(&t->st);
 	log_info("control: %s enabled by %s", id, client_name(c));
-	engine_save_state(c->ctl->eng);
-	publish_server(c->ctl, t, "enable");
+	save_and_publish(c, &t, 1, "enable");
 	return answer_ok();
+}
+
+/* help: every command with its usage, and whether it changes things. */
+static json_t *
+cmd_help(struct ctl_client *c, char *args)
+{
+	json_t	*arr, *ans;
+	size_t	 i;
+
+	(void)c;
+	if (next_word(&args) != NULL)
+		return answer_usage("help");
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < CTL_NCMDS; i++)
+		if (json_array_append_new(arr, json_pack("{s:s,s:s,s:b}",
+		    "name", ctl_cmds[i].name, "usage", ctl_cmds[i].help,
+		    "changes", ctl_cmds[i].changes)) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	if ((ans = answer_ok()) == NULL ||
+	    jsontext_set(ans, "commands", arr) == -1) {
+		json_decref(ans);
+		return NULL;
+	}
+	return ans;
+}
+
+/* After a change by a person: save the state file soon, tell watchers. */
+static void
+save_and_publish(struct ctl_client *c, struct target **ts, size_t n,
+    const char *what)
+{
+	size_t	 i;
+
+	engine_save_state(c->ctl->eng);
+	for (i = 0; i < n; i++)
+		publish_server(c->ctl, ts[i], what);
 }
 
 /* reload: read the config again; a bad one keeps the old, and says why. */
@@ -908,7 +1489,7 @@ cmd_reload(struct ctl_client *c, char *args)
 	json_t	*ans;
 
 	if (next_word(&args) != NULL)
-		return answer_err("usage: reload");
+		return answer_usage("reload");
 	log_info("control: reload asked by %s", client_name(c));
 	if (engine_reload(c->ctl->eng, &errors) == 0) {
 		free(errors);
@@ -928,21 +1509,22 @@ cmd_reload(struct ctl_client *c, char *args)
 
 /*
  * A server for `status` and the watch stream: settings, state, flags and
- * counters; now (Unix s) decides whether a downtime still runs. Absent
+ * counters; now (Unix s) decides whether a downtime still runs; eng
+ * says whether a server it depends on is down (unreachable). Absent
  * things are null, never 0 or "". The caller owns the result; NULL when
  * out of memory.
  */
 json_t *
-ctl_target_json(const struct target *t, int64_t now)
+ctl_target_json(struct engine *eng, const struct target *t, int64_t now)
 {
 	const struct server_conf	*sc = t->sc;
 	const struct state		*st = &t->st;
+	const struct downtime		*dt;
 	json_t				*o;
-	int				 indt;
 
 	if ((o = json_object()) == NULL)
 		return NULL;
-	indt = state_in_downtime(st, now);
+	dt = state_downtime_current(st, now);
 	if (jsontext_set(o, "id", jsontext(sc->id)) == -1 ||
 	    jsontext_set(o, "name", jsontext(sc->name)) == -1 ||
 	    jsontext_set(o, "farm", sc->farm != NULL ?
@@ -959,16 +1541,21 @@ ctl_target_json(const struct target *t, int64_t now)
 	    json_integer(st->last_check) : json_null()) == -1 ||
 	    jsontext_set(o, "latency_ms", json_ms(st->last_latency_us)) == -1 ||
 	    jsontext_set(o, "message", jsontext(st->message)) == -1 ||
+	    jsontext_set(o, "long_output", st->long_output != NULL ?
+	    jsontext(st->long_output) : json_null()) == -1 ||
 	    jsontext_set(o, "flapping", json_boolean(st->flapping)) == -1 ||
 	    jsontext_set(o, "flap_pct", json_real(st->flap_pct)) == -1 ||
 	    jsontext_set(o, "acked", json_boolean(st->acked)) == -1 ||
 	    jsontext_set(o, "ack_comment", st->acked ?
 	    jsontext(st->ack_comment) : json_null()) == -1 ||
-	    jsontext_set(o, "downtime_until", indt ?
-	    json_integer(st->downtime_until) : json_null()) == -1 ||
-	    jsontext_set(o, "downtime_comment", indt ?
-	    jsontext(st->downtime_comment) : json_null()) == -1 ||
+	    jsontext_set(o, "downtime_until", dt != NULL ?
+	    json_integer(dt->until) : json_null()) == -1 ||
+	    jsontext_set(o, "downtime_comment", dt != NULL ?
+	    jsontext(dt->comment) : json_null()) == -1 ||
+	    jsontext_set(o, "downtimes", state_downtimes_to_json(st)) == -1 ||
 	    jsontext_set(o, "drained", json_boolean(st->drained)) == -1 ||
+	    jsontext_set(o, "unreachable",
+	    json_boolean(target_unreachable(eng, t))) == -1 ||
 	    jsontext_set(o, "checks", jsontext_u64(st->checks)) == -1 ||
 	    jsontext_set(o, "failures", jsontext_u64(st->failures)) == -1) {
 		json_decref(o);
@@ -1059,7 +1646,7 @@ publish_server(struct ctl *ctl, const struct target *t, const char *what)
 		return;
 	if (jsontext_set(o, "type", json_string("server")) == -1 ||
 	    jsontext_set(o, "change", json_string(what)) == -1 ||
-	    (srv = ctl_target_json(t, time(NULL))) == NULL) {
+	    (srv = ctl_target_json(ctl->eng, t, time(NULL))) == NULL) {
 		json_decref(o);
 		return;
 	}
@@ -1129,7 +1716,10 @@ json_line(json_t *j, size_t *len)
 }
 
 
-/* Microseconds as milliseconds; null when negative (did not happen). */
+/*
+ * Microseconds as milliseconds with three decimals (printed exactly, see
+ * CTL_JSON_FLAGS); null when negative (did not happen).
+ */
 static json_t *
 json_ms(int64_t us)
 {

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -16,6 +17,7 @@
 
 static int	curlopt_common(struct probe *, CURL *, char *,
 		    struct curl_slist **);
+static CURLcode	on_ssl_ctx(CURL *, void *, void *);
 
 #define POOL_MAX	256	/* idle easy handles kept for reuse */
 
@@ -67,16 +69,19 @@ curlopt_common(struct probe *p, CURL *c, char *errbuf,
     struct curl_slist **connect_to)
 {
 	const struct server_conf *sc = p->sc;
+	const char *name = curlopt_host(sc), *ca;
 	char	 line[512];
 	long	 ms = sc->o.timeout + 1000;
-	int	 v6host = strchr(sc->host != NULL ? sc->host : "", ':') != NULL;
+	int	 v6host = strchr(name, ':') != NULL;
 	int	 v6addr = p->addr.ss_family == AF_INET6;
 
 	/* Only this host:port goes to our address; a redirect elsewhere
-	 * (follow) is resolved by curl itself. */
+	 * (follow) is resolved by curl itself. The name is the one the URL
+	 * carries (`host` when given), so curl sends it as the TLS server
+	 * name and verifies the certificate against it. */
 	if (p->addrlen > 0) {
 		snprintf(line, sizeof(line), "%s%s%s:%d:%s%s%s:%d",
-		    v6host ? "[" : "", sc->host, v6host ? "]" : "", sc->port,
+		    v6host ? "[" : "", name, v6host ? "]" : "", sc->port,
 		    v6addr ? "[" : "", p->addrstr, v6addr ? "]" : "",
 		    sc->port);
 		*connect_to = curl_slist_append(NULL, line);
@@ -96,6 +101,12 @@ curlopt_common(struct probe *p, CURL *c, char *errbuf,
 	/* A check goes to the server itself, never through a proxy that
 	 * the environment happens to name. */
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	/* The trust store OpenSSL's defaults name, as conn.c uses: the
+	 * environment's SSL_CERT_FILE and SSL_CERT_DIR when set. */
+	if ((ca = getenv("SSL_CERT_FILE")) != NULL && *ca != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	if ((ca = getenv("SSL_CERT_DIR")) != NULL && *ca != '\0')
+		curl_easy_setopt(c, CURLOPT_CAPATH, ca);
 	if (sc->o.insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -106,6 +117,27 @@ curlopt_common(struct probe *p, CURL *c, char *errbuf,
 			curl_easy_setopt(c, CURLOPT_PASSWORD, sc->password);
 	}
 	return 0;
+}
+
+/*
+ * The host name a curl check's URL carries: `host` when given (the
+ * virtual host, the TLS server name and the name the certificate must
+ * hold), else the URL's own. The connection still goes to the address
+ * the engine resolved for the URL's host.
+ */
+const char *
+curlopt_host(const struct server_conf *sc)
+{
+	return sc->o.host != NULL ? sc->o.host : sc->host;
+}
+
+/* Curl's SSL_CTX for a connection of ours: watch its handshakes. */
+static CURLcode
+on_ssl_ctx(CURL *c, void *ctx, void *arg)
+{
+	(void)c;
+	tlsinfo_attach_ctx(arg, ctx);
+	return CURLE_OK;
 }
 
 /*
@@ -121,7 +153,29 @@ curlopt_open(struct probe *p, struct curlxfer *x)
 		return -1;
 	}
 	x->launch_us = probe_elapsed_us(p);
+	memset(&x->tls, 0, sizeof(x->tls));
+	curl_easy_setopt(x->easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	curl_easy_setopt(x->easy, CURLOPT_SSL_CTX_DATA, &x->tls);
 	return curlopt_common(p, x->easy, x->errbuf, &x->connect_to);
+}
+
+/*
+ * A failed TLS transfer in words that name the cause (tlsinfo_failure):
+ * sets p->r and returns 1, or returns 0 for curlopt_error to explain.
+ */
+int
+curlopt_tls_error(struct probe *p, struct curlxfer *x, int code)
+{
+	char	 msg[RESULT_MSG_MAX];
+
+	if (code != CURLE_PEER_FAILED_VERIFICATION &&
+	    code != CURLE_SSL_CONNECT_ERROR)
+		return 0;
+	if (!tlsinfo_failure(&x->tls, curlopt_host(p->sc),
+	    code == CURLE_PEER_FAILED_VERIFICATION, msg, sizeof(msg)))
+		return 0;
+	result_set(&p->r, CHECK_CRITICAL, "%s", msg);
+	return 1;
 }
 
 /* End a transfer, finished or not: off the multi handle, back to the pool. */
@@ -157,17 +211,27 @@ curlopt_times(struct probe *p, CURL *c, int64_t launch)
 		p->r.total_us = launch + v;
 }
 
-/* What the transfer was waiting for, from which timers have run. */
+/*
+ * What the transfer was waiting for, from which timers have run. Curl
+ * starts the connect timer only once TLS is up too, but it knows its
+ * local port as soon as TCP is: a port and no TLS time is a handshake
+ * under way.
+ */
 const char *
 curlopt_phase(CURL *c, int tls, const char *last)
 {
-	curl_off_t v = 0;
+	curl_off_t	 v = 0;
+	long		 port = 0;
 
 	if (c == NULL)
 		return NULL;
 	if (curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &v) != CURLE_OK ||
-	    v == 0)
-		return "the connection";
+	    v == 0) {
+		if (!tls || curl_easy_getinfo(c, CURLINFO_LOCAL_PORT, &port) !=
+		    CURLE_OK || port <= 0)
+			return "the connection";
+		return "the TLS handshake";
+	}
 	if (tls && (curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &v) !=
 	    CURLE_OK || v == 0))
 		return "the TLS handshake";

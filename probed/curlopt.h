@@ -10,21 +10,27 @@
 
 #include <curl/curl.h>
 
+#include "tlsinfo.h"
+
 struct probe;
+struct server_conf;
 
 /* One transfer on the multi handle: what every curl kind keeps. */
 struct curlxfer {
 	CURL		*easy;		/* pooled; NULL once closed */
 	struct curl_slist *connect_to;
 	int64_t		 launch_us;	/* curl's clock starts here */
+	struct tlsinfo	 tls;		/* what the handshake showed */
 	char		 errbuf[CURL_ERROR_SIZE];
 };
 
 CURL		*curlopt_get(void);
 void		 curlopt_put(CURL *);
 void		 curlopt_pool_free(void);
+const char	*curlopt_host(const struct server_conf *);
 int		 curlopt_open(struct probe *, struct curlxfer *);
 void		 curlopt_close(struct probe *, struct curlxfer *);
+int		 curlopt_tls_error(struct probe *, struct curlxfer *, int code);
 void		 curlopt_times(struct probe *, CURL *, int64_t launch_us);
 void		 curlopt_error(struct probe *, CURL *, int code,
 		    const char *errbuf, const char *waiting_for);

@@ -22,13 +22,15 @@
 #include <jansson.h>
 
 #include "conf.h"
-#include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
+#include "paths.h"
 #include "spool.h"
 #include "util.h"
 #include "jsontext.h"
 #include "xmalloc.h"
 
+#include "ctl.h"
 #include "curlglue.h"
 #include "curlopt.h"
 #include "engine.h"
@@ -36,14 +38,13 @@
 #include "resolver.h"
 #include "scheduler.h"
 #include "spoolq.h"
+#include "statefile.h"
 #include "writer.h"
 
 #define LATE_RING	8192	/* lateness samples kept for percentiles */
 #define HOST_BUCKETS	4096
-#define SAVE_EVERY_S	60	/* state file rewritten at most this often */
 #define NOT_QUEUED	((size_t)-1)
 #define DNSCHANS_MAX	64	/* distinct servers asked by dns:// checks */
-#define SAVE_SLICE	500	/* targets added to the state file per turn */
 #define ARCHIVE_QUEUE	16384	/* samples waiting for the writer; then the
 				   oldest is dropped (counted) */
 
@@ -90,24 +91,13 @@ struct engine {
 	int64_t		 late[LATE_RING];
 	uint64_t	 nlate;
 	int64_t		 started;	/* Unix s */
-	char		*state_path;
-	struct event	*save_timer;
-	int		 dirty;
-	struct event	*save_ev;	/* next slice of the state file */
-	char		*save_buf;	/* the state file being built */
-	size_t		 save_len, save_cap;
-	size_t		 save_next;	/* next target to add */
-	int		 saving;
-	int		 save_again;	/* asked for while saving */
+	struct statefile *statefile;
 };
 
 static void	 on_fire(struct target *, void *);
 static void	 on_deadline(evutil_socket_t, short, void *);
 static void	 on_resolved(void *, int, const struct sockaddr *, socklen_t,
 		    const char *);
-static void	 on_save(evutil_socket_t, short, void *);
-static void	 on_save_step(evutil_socket_t, short, void *);
-static void	 save_step(struct engine *, int);
 static void	 on_durable(void *, const struct spool_event *, void *);
 static void	 on_curl_done(void *, CURL *, CURLcode);
 static void	 start_probe(struct engine *, struct target *);
@@ -118,7 +108,6 @@ static void	 reschedule(struct engine *, struct target *, int soft_fail);
 static void	 run_pending(struct engine *);
 static const struct check_ops *ops_for(enum check_kind);
 static struct hostslot *host_slot(struct engine *, const char *);
-static void	 load_state(struct engine *);
 static void	 target_free(struct target *);
 
 static const struct check_ops *
@@ -229,7 +218,6 @@ struct engine *
 engine_new(struct event_base *base, struct conf *conf, char **err)
 {
 	struct engine	*e;
-	struct timeval	 tv = { SAVE_EVERY_S, 0 };
 	char		*rrddir;
 
 	e = xcalloc(1, sizeof(*e));
@@ -237,7 +225,7 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	e->cur = xcalloc(1, sizeof(*e->cur));
 	e->cur->conf = conf;
 	e->started = time(NULL);
-	if (mkdir_p(conf->state_dir, 0750) == -1) {
+	if (fsutil_mkdir_p(conf->state_dir, 0750) == -1) {
 		xasprintf(err, "cannot make state folder %s: %s",
 		    conf->state_dir, strerror(errno));
 		goto fail;
@@ -248,8 +236,8 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	}
 	if ((e->resolver = resolver_new(base, conf->dns_servers, err)) == NULL)
 		goto fail;
-	xasprintf(&rrddir, "%s/rrd", conf->state_dir);
-	if (mkdir_p(rrddir, 0750) == -1)
+	xasprintf(&rrddir, "%s/%s", conf->state_dir, PATH_RRD_DIR);
+	if (fsutil_mkdir_p(rrddir, 0750) == -1)
 		log_warn("cannot make %s", rrddir);
 	free(rrddir);
 	if (!conf->no_archives &&
@@ -259,15 +247,12 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	e->spoolq = spoolq_new(base, e->spool, on_durable, e);
 	e->curl = curlglue_new(base, on_curl_done);
 	e->sched = sched_new(base, on_fire, e);
-	xasprintf(&e->state_path, "%s/state.json", conf->state_dir);
 	build_targets(e);
-	load_state(e);
+	if ((e->statefile = statefile_open(e, e->spoolq, conf->state_dir,
+	    err)) == NULL)
+		goto fail;
+	statefile_load(e->statefile);
 	schedule_initial(e);
-	if ((e->save_ev = event_new(base, -1, 0, on_save_step, e)) == NULL)
-		fatalx("engine: save event");
-	if ((e->save_timer = event_new(base, -1, EV_PERSIST, on_save, e)) ==
-	    NULL || event_add(e->save_timer, &tv) == -1)
-		fatalx("engine: save timer");
 	return e;
 fail:
 	spool_close(e->spool);
@@ -326,7 +311,8 @@ engine_dnschan(struct engine *e, const char *server, char *err, size_t len)
 		    DNSCHANS_MAX);
 		return NULL;
 	}
-	if ((c = dnschan_new(e->base, *server ? server : NULL, &msg)) == NULL) {
+	if ((c = dnschan_new_check(e->base, *server ? server : NULL, &msg)) ==
+	    NULL) {
 		snprintf(err, len, "%s", msg);
 		free(msg);
 		return NULL;
@@ -387,6 +373,7 @@ engine_stats(struct engine *e, struct engine_stats *s)
 	s->pending = e->npending;
 	s->events = e->events;
 	s->uptime_s = time(NULL) - e->started;
+	s->exec_leftovers = check_exec_leftovers();
 	if (e->writer != NULL) {
 		struct writer_stats ws;
 		writer_stats(e->writer, &ws);
@@ -701,6 +688,7 @@ finish(struct probe *p)
 	}
 	t->probe = NULL;
 	if (!t->alive) {
+		result_release(&p->r);
 		free(p);
 		target_free(t);
 		run_pending(e);
@@ -709,7 +697,7 @@ finish(struct probe *p)
 	c = e->cur->conf;
 	changed = state_update(&t->st, t->sc, &p->r, c->flap_low, c->flap_high,
 	    time(NULL), &chg);
-	e->dirty = 1;
+	statefile_touch(e->statefile);
 	if (changed) {
 		fill_event(e, &ev, t, &chg);
 		copy = xmalloc(sizeof(*copy));
@@ -729,6 +717,7 @@ finish(struct probe *p)
 		log_debug("%s: %s - ms: %s", t->sc->id,
 		    check_status_str(p->r.status), p->r.message);
 	soft_fail = t->st.type == STATE_SOFT && t->st.state != HSTATE_UP;
+	result_release(&p->r);
 	free(p);
 	reschedule(e, t, soft_fail);
 	run_pending(e);
@@ -751,148 +740,11 @@ reschedule(struct engine *e, struct target *t, int soft_fail)
 	sched_set(e->sched, t, due);
 }
 
-/* Append to the state file being built. */
-static void
-save_add(struct engine *e, const char *text, size_t len)
-{
-	if (e->save_len + len + 1 > e->save_cap) {
-		while (e->save_len + len + 1 > e->save_cap)
-			e->save_cap = e->save_cap ? e->save_cap * 2 : 65536;
-		e->save_buf = xreallocarray(e->save_buf, e->save_cap, 1);
-	}
-	memcpy(e->save_buf + e->save_len, text, len);
-	e->save_len += len;
-	e->save_buf[e->save_len] = '\0';
-}
-
-/* One target's entry: "ID":{state}, with a comma before all but the first. */
-static void
-save_target(struct engine *e, const struct target *t)
-{
-	json_t	*id, *st;
-	char	*a, *b;
-
-	id = jsontext(t->sc->id);
-	st = state_to_json(&t->st);
-	if (id == NULL || st == NULL ||
-	    (a = json_dumps(id, JSON_ENCODE_ANY)) == NULL ||
-	    (b = json_dumps(st, JSON_COMPACT)) == NULL)
-		fatalx("engine: cannot encode the state of %s", t->sc->id);
-	if (e->save_next > 0)
-		save_add(e, ",", 1);
-	save_add(e, a, strlen(a));
-	save_add(e, ":", 1);
-	save_add(e, b, strlen(b));
-	free(a);
-	free(b);
-	json_decref(id);
-	json_decref(st);
-}
-
-/*
- * Build the state file a slice of SAVE_SLICE targets per loop turn, so
- * a hundred thousand servers never stall the checks (each entry is one
- * server's state at one moment); when whole, hand it to the worker, which
- * writes it atomically. all: finish in one go (at exit).
- */
-static void
-save_step(struct engine *e, int all)
-{
-	char	head[96];
-	size_t	n = 0;
-	int	len;
-
-	if (e->save_next == 0 && e->save_len == 0) {
-		len = snprintf(head, sizeof(head), "{\"version\":1,"
-		    "\"written\":%lld,\"servers\":{", (long long)time(NULL));
-		save_add(e, head, len);
-	}
-	while (e->save_next < e->ntargets && (all || n++ < SAVE_SLICE)) {
-		save_target(e, e->targets[e->save_next]);
-		e->save_next++;
-	}
-	if (e->save_next < e->ntargets) {
-		event_active(e->save_ev, EV_TIMEOUT, 0);
-		return;
-	}
-	save_add(e, "}}\n", 3);
-	spoolq_write_file(e->spoolq, e->state_path, e->save_buf);
-	e->save_buf = NULL;
-	e->save_len = e->save_cap = e->save_next = 0;
-	e->saving = 0;
-	if (e->save_again) {
-		e->save_again = 0;
-		engine_save_state(e);
-	}
-}
-
-static void
-on_save_step(evutil_socket_t fd, short what, void *arg)
-{
-	save_step(arg, 0);
-}
-
-/* Drop a save under way (the target list changed); start again later. */
-static void
-save_abort(struct engine *e)
-{
-	if (!e->saving)
-		return;
-	event_del(e->save_ev);
-	free(e->save_buf);
-	e->save_buf = NULL;
-	e->save_len = e->save_cap = e->save_next = 0;
-	e->saving = 0;
-	e->save_again = 1;
-}
-
 /* Write the state file soon (the worker fsyncs, never the loop). */
 void
 engine_save_state(struct engine *e)
 {
-	e->dirty = 0;
-	if (e->saving) {
-		e->save_again = 1;
-		return;
-	}
-	e->saving = 1;
-	save_step(e, 0);
-}
-
-static void
-on_save(evutil_socket_t fd, short what, void *arg)
-{
-	struct engine *e = arg;
-
-	if (e->dirty)
-		engine_save_state(e);
-}
-
-static void
-load_state(struct engine *e)
-{
-	json_t		*root, *servers, *v;
-	json_error_t	 err;
-	struct target	*t;
-	size_t		 i;
-
-	if ((root = json_load_file(e->state_path, 0, &err)) == NULL) {
-		if (access(e->state_path, F_OK) == 0)
-			log_warnx("%s:%d: %s; starting with every server "
-			    "unknown", e->state_path, err.line, err.text);
-		return;
-	}
-	servers = json_object_get(root, "servers");
-	for (i = 0; i < e->ntargets && json_is_object(servers); i++) {
-		t = e->targets[i];
-		if ((v = json_object_get(servers, t->sc->id)) != NULL &&
-		    state_from_json(&t->st, v) == -1) {
-			log_warnx("%s: bad saved state for %s, ignored",
-			    e->state_path, t->sc->id);
-			state_free(&t->st);
-		}
-	}
-	json_decref(root);
+	statefile_save(e->statefile);
 }
 
 /*
@@ -919,7 +771,7 @@ engine_reload(struct engine *e, char **errors)
 	}
 	if (nc->warnings != NULL)
 		log_warnx("reload: %s", nc->warnings);
-	save_abort(e);
+	statefile_abort(e->statefile);
 	nt = xcalloc(nc->nservers, sizeof(*nt));
 	for (i = 0; i < nc->nservers; i++) {
 		if ((t = engine_find(e, nc->servers[i]->id)) != NULL) {
@@ -961,7 +813,7 @@ engine_reload(struct engine *e, char **errors)
 	e->cur->conf = nc;
 	conf_summary(nc, sum, sizeof(sum));
 	log_info("reloaded %s: %s", nc->path, sum);
-	e->dirty = 1;
+	statefile_touch(e->statefile);
 	return 0;
 }
 
@@ -981,6 +833,7 @@ engine_free(struct engine *e)
 		if (p == NULL)
 			continue;
 		probe_stop(p);
+		result_release(&p->r);
 		free(p);
 		e->targets[i]->probe = NULL;
 	}
@@ -989,11 +842,9 @@ engine_free(struct engine *e)
 		if (!t->alive)
 			target_free(t);
 	}
-	save_abort(e);
-	e->save_again = 0;
-	e->saving = 1;
-	save_step(e, 1);
+	statefile_flush(e->statefile);
 	spoolq_free(e->spoolq);
+	statefile_free(e->statefile);
 	if (e->writer != NULL)
 		writer_close(e->writer);
 	sched_free(e->sched);
@@ -1005,8 +856,6 @@ engine_free(struct engine *e)
 		free(e->dnschans[i].server);
 	}
 	spool_close(e->spool);
-	event_free(e->save_timer);
-	event_free(e->save_ev);
 	for (i = 0; i < e->ntargets; i++)
 		target_free(e->targets[i]);
 	free(e->targets);
@@ -1023,6 +872,5 @@ engine_free(struct engine *e)
 			free(h->host);
 			free(h);
 		}
-	free(e->state_path);
 	free(e);
 }

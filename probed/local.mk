@@ -1,4 +1,4 @@
-# probed/: the probe daemon and its client.
+# probed/: the probe daemon.
 sbin_PROGRAMS += probed/tocsin-probed
 # Everything but main(), so tests can link the engine.
 probed_engine_sources = \
@@ -6,11 +6,12 @@ probed_engine_sources = \
 	probed/scheduler.c probed/scheduler.h \
 	probed/state.c probed/state.h \
 	probed/spoolq.c probed/spoolq.h \
+	probed/statefile.c probed/statefile.h \
 	probed/resolver.c probed/resolver.h \
 	probed/curlglue.c probed/curlglue.h \
 	probed/curlopt.c probed/curlopt.h \
 	probed/conn.c probed/conn.h \
-	probed/ctl.c \
+	probed/ctl.c probed/ctl.h \
 	probed/check_http.c probed/check_tcp.c probed/check_dns.c \
 	probed/check_ftp.c probed/check_mail.c probed/check_ping.c \
 	probed/check_exec.c probed/perfdata.c probed/perfdata.h
@@ -22,4 +23,5 @@ probed_tocsin_probed_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CARES_CFLAGS) \
 probed_tocsin_probed_LDADD = rrd/librrdarch.a lib/libtocsin.a \
 	$(CURL_LIBS) $(CARES_LIBS) $(EVENT_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(RRD_LIBS)
-include $(srcdir)/probed/tocsinctl.mk
+# TLS handshake facts for the checks' verdicts (curl kinds and conn.c).
+probed_engine_sources += probed/tlsinfo.c probed/tlsinfo.h

@@ -20,8 +20,10 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "paths.h"
 #include "xmalloc.h"
 
+#include "ctl.h"
 #include "engine.h"
 #include "probed.h"
 
@@ -78,10 +80,11 @@ main(int argc, char **argv)
 	struct mainctx		 m;
 	struct conf		*conf;
 	struct ctl		*ctl;
+	struct ctl_access	 access;
 	struct event		*sighup, *sigterm, *sigint;
 	struct event_config	*cfg;
 	char			*pidpath, *err = NULL;
-	int			 pidfd;
+	int			 pidfd, statefd;
 
 	daemon_getopt(argc, argv, "tocsin-probed", &o);
 	if (o.test)
@@ -89,12 +92,13 @@ main(int argc, char **argv)
 	if ((conf = daemon_load_conf(o.conf_path)) == NULL)
 		return 1;
 	log_init("tocsin-probed", o.foreground, o.debug);
-	if (mkdir_p(conf->state_dir, 0750) == -1)
-		fatal("cannot make state folder %s", conf->state_dir);
+	/* Checked before root writes anything there: see daemon_state_dir. */
+	if ((statefd = daemon_state_dir(conf->state_dir, conf->user)) == -1)
+		fatalx("cannot use state folder %s", conf->state_dir);
 	if (conf->pidfile != NULL)
 		pidpath = xstrdup(conf->pidfile);
 	else
-		xasprintf(&pidpath, "%s/probed.pid", conf->state_dir);
+		xasprintf(&pidpath, "%s/%s", conf->state_dir, PATH_PIDFILE);
 	if (!o.foreground)
 		daemon_detach();
 	if ((pidfd = pidfile_open(pidpath)) == -1) {
@@ -119,16 +123,22 @@ main(int argc, char **argv)
 		fatalx("event_base_new");
 	event_config_free(cfg);
 	check_ping_init(conf);	/* raw socket while still root */
-	if ((m.eng = engine_new(m.base, conf, &err)) == NULL)
-		fatalx("%s", err);
-	if (daemon_own_dir(conf->state_dir, conf->user) == -1)
+	if (daemon_own_dir(statefd, conf->state_dir, conf->user) == -1)
 		fatalx("cannot give %s to user %s", conf->state_dir,
 		    conf->user);
+	close(statefd);
 	if (daemon_drop_privileges(conf->user) == -1)
 		fatalx("cannot drop privileges");
+	/* Everything in the state folder is opened as the daemon's user. */
+	if ((m.eng = engine_new(m.base, conf, &err)) == NULL)
+		fatalx("%s", err);
 	/* After the drop, so the socket belongs to the daemon's user. */
 	if ((ctl = ctl_open(m.eng, conf->control)) == NULL)
 		fatalx("cannot open control socket %s", conf->control);
+	if (conf->control_group != NULL && conf->control_gid >= 0) {
+		access.group = conf->control_gid;
+		ctl_set_access(ctl, &access);
+	}
 	engine_set_ctl(m.eng, ctl);
 	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
 	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);

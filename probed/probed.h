@@ -22,7 +22,6 @@ struct engine;
 struct resolver;
 struct dnschan;
 struct writer;
-struct ctl;
 struct confref;
 
 /*
@@ -55,7 +54,10 @@ extern const struct check_ops check_mail_ops;	/* smtp, pop3, imap */
 extern const struct check_ops check_ping_ops;
 extern const struct check_ops check_exec_ops;
 
-/* ping needs its socket before privileges go (check_ping.c). */
+/* check_exec.c */
+uint64_t	 check_exec_leftovers(void);
+
+/* check_ping.c: the raw socket is opened before privileges go. */
 void		 check_ping_init(const struct conf *);
 void		 check_ping_shutdown(void);
 
@@ -95,7 +97,7 @@ struct probe {
 	int			 finished;
 };
 
-/* Engine services for the check kinds. */
+/* engine.c: services for the check kinds. */
 struct event_base *engine_base(struct engine *);
 const struct conf *engine_conf(struct engine *);
 void		 probe_done(struct probe *);
@@ -105,7 +107,7 @@ void		 engine_curl_remove(struct engine *, void *easy);
 struct dnschan	*engine_dnschan(struct engine *, const char *server,
 		    char *err, size_t errlen);
 
-/* Target table, for the control socket. */
+/* engine.c: the target table, for the control socket. */
 size_t		 engine_ntargets(struct engine *);
 struct target	*engine_target(struct engine *, size_t);
 struct target	*engine_find(struct engine *, const char *id);
@@ -123,16 +125,8 @@ struct engine_stats {
 	uint64_t	 events;	/* hard changes spooled */
 	uint64_t	 archive_dropped;
 	uint64_t	 uptime_s;
+	uint64_t	 exec_leftovers;	/* plugins' leftovers killed */
 };
 void		 engine_stats(struct engine *, struct engine_stats *);
-
-/* Control socket (ctl.c): the engine tells it what happened. */
-struct ctl	*ctl_open(struct engine *, const char *path);
-void		 ctl_close(struct ctl *);
-void		 ctl_publish_result(struct ctl *, const struct target *,
-		    const struct check_result *);
-void		 ctl_publish_event(struct ctl *, const struct target *,
-		    uint64_t seq, const struct state_change *);
-struct json_t	*ctl_target_json(const struct target *, int64_t now);
 
 #endif

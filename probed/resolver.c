@@ -71,6 +71,8 @@ static void	on_sock(evutil_socket_t, short, void *);
 static void	on_timer(evutil_socket_t, short, void *);
 static void	on_sock_state(void *, ares_socket_t, int, int);
 static void	on_addrinfo(void *, int, int, struct ares_addrinfo *);
+static struct dnschan *chan_new(struct event_base *, const char *, int,
+		    char **);
 
 static void
 on_sock_state(void *arg, ares_socket_t fd, int readable, int writable)
@@ -144,6 +146,24 @@ dnschan_kick(struct dnschan *c)
 struct dnschan *
 dnschan_new(struct event_base *base, const char *servers, char **err)
 {
+	return chan_new(base, servers, 0, err);
+}
+
+/*
+ * A channel for dns checks: answers reach the query's callback whatever
+ * their rcode (ARES_FLAG_NOCHECKRESP), so SERVFAIL and REFUSED are told
+ * apart from a server that never answered, instead of c-ares moving on
+ * and reporting that it could not contact any server.
+ */
+struct dnschan *
+dnschan_new_check(struct event_base *base, const char *servers, char **err)
+{
+	return chan_new(base, servers, ARES_FLAG_NOCHECKRESP, err);
+}
+
+static struct dnschan *
+chan_new(struct event_base *base, const char *servers, int flags, char **err)
+{
 	struct dnschan		*c;
 	struct ares_options	 opts;
 	int			 rc;
@@ -155,8 +175,9 @@ dnschan_new(struct event_base *base, const char *servers, char **err)
 	opts.sock_state_cb_data = c;
 	opts.timeout = 2000;
 	opts.tries = 2;
+	opts.flags = flags;
 	rc = ares_init_options(&c->ch, &opts, ARES_OPT_SOCK_STATE_CB |
-	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
 	if (rc != ARES_SUCCESS) {
 		xasprintf(err, "c-ares: %s", ares_strerror(rc));
 		free(c);

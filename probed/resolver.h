@@ -19,6 +19,8 @@ struct resolve_req;
 
 struct dnschan	*dnschan_new(struct event_base *, const char *servers,
 		    char **err);
+struct dnschan	*dnschan_new_check(struct event_base *, const char *servers,
+		    char **err);
 ares_channel	 dnschan_channel(struct dnschan *);
 void		 dnschan_kick(struct dnschan *);
 void		 dnschan_free(struct dnschan *);

@@ -1,13 +1,15 @@
 /*
  * spoolq.c: one worker thread for fsync-bound work. Jobs go in through a
- * mutex-protected list; finished events come back through another list and
- * an event made active from the thread (libevent is set up with
- * evthread_use_pthreads). An event that cannot be written is retried every
- * second, never dropped: "nothing lost" wins over memory, and each event
- * is small.
+ * mutex-protected list and are done strictly in the order queued, so a
+ * state file queued after an event is never on disk before it; finished
+ * events come back through another list and an event made active from the
+ * thread (libevent is set up with evthread_use_pthreads). An event that
+ * cannot be written is retried every second, never dropped: "nothing
+ * lost" wins over memory, and each event is small. Once one is lost (at
+ * shutdown) no state file is written after it: the state file must never
+ * get ahead of the spool.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "fsutil.h"
 #include "log.h"
 #include "spoolq.h"
 #include "xmalloc.h"
@@ -24,7 +27,8 @@ struct job {
 	int			 kind;	/* 0 event, 1 file */
 	struct spool_event	 ev;
 	void			*ctx;
-	char			*path;
+	int			 dirfd;	/* file: in this folder */
+	char			*name;
 	char			*data;
 	struct job		*next;
 };
@@ -37,6 +41,8 @@ struct spoolq {
 	struct job	*in_head, *in_tail;
 	struct job	*out_head, *out_tail;
 	int		 stop;
+	int		 lost;		/* an event was dropped: no more files */
+	uint64_t	 told;		/* highest seq handed to the loop */
 	struct event	*done_ev;
 	spoolq_done_fn	 done;
 	void		*arg;
@@ -44,34 +50,21 @@ struct spoolq {
 
 static void	*worker(void *);
 static void	 on_done(evutil_socket_t, short, void *);
-static int	 write_file_atomic(const char *, const char *);
+static void	 write_file(struct spoolq *, struct job *);
 
-/* Write path through a temporary file, fsync and rename. */
-static int
-write_file_atomic(const char *path, const char *data)
+/* A file job, on the worker: written atomically, unless an event was lost
+ * before it. */
+static void
+write_file(struct spoolq *q, struct job *j)
 {
-	char	 tmp[4096];
-	size_t	 len = strlen(data);
-	ssize_t	 n;
-	int	 fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) ==
-	    -1)
-		return -1;
-	while (len > 0) {
-		if ((n = write(fd, data, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
-		data += n;
-		len -= n;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1)
-		return -1;
-	return rename(tmp, path);
+	if (q->lost)
+		log_warnx("%s not written: an event before it was lost",
+		    j->name);
+	else if (fsutil_write_atomic(j->dirfd, j->name, j->data,
+	    strlen(j->data), 0640, 0) == -1)
+		log_warn("cannot write %s", j->name);
+	free(j->name);
+	free(j->data);
 }
 
 static void *
@@ -97,16 +90,13 @@ worker(void *arg)
 				if (q->stop) {
 					log_warnx("spool: event for %s lost at "
 					    "shutdown", j->ev.id);
+					q->lost = 1;
 					break;
 				}
 				sleep(1);
 			}
-		} else {
-			if (write_file_atomic(j->path, j->data) == -1)
-				log_warn("cannot write %s", j->path);
-			free(j->path);
-			free(j->data);
-		}
+		} else
+			write_file(q, j);
 
 		pthread_mutex_lock(&q->mu);
 		if (j->kind == 0) {
@@ -137,6 +127,8 @@ on_done(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&q->mu);
 	while ((j = list) != NULL) {
 		list = j->next;
+		if (j->ev.seq > q->told)
+			q->told = j->ev.seq;
 		q->done(q->arg, &j->ev, j->ctx);
 		free(j);
 	}
@@ -150,6 +142,7 @@ spoolq_new(struct event_base *base, struct spool *spool, spoolq_done_fn done,
 
 	q = xcalloc(1, sizeof(*q));
 	q->spool = spool;
+	q->told = spool_last_seq(spool);
 	q->done = done;
 	q->arg = arg;
 	pthread_mutex_init(&q->mu, NULL);
@@ -189,30 +182,55 @@ spoolq_event(struct spoolq *q, const struct spool_event *ev, void *ctx)
 }
 
 /*
- * Queue an atomic write of path; takes ownership of data. A write of the
- * same path still waiting is replaced, so a slow disk never piles up
- * copies of the state file: the queue holds at most one per path, plus
- * events, which are never dropped (one per hard change, small).
+ * Queue an atomic write of name in the folder dirfd (which must stay open
+ * until spoolq_free); takes ownership of data. The file is written after
+ * every event queued before it. A write of the same file still waiting is
+ * dropped and this one goes to the end of the queue, so a slow disk never
+ * piles up copies of the state file (at most one per file waits, plus
+ * events, which are never dropped: one per hard change, small) and the
+ * order holds.
  */
 void
-spoolq_write_file(struct spoolq *q, const char *path, char *data)
+spoolq_write_file(struct spoolq *q, int dirfd, const char *name, char *data)
 {
-	struct job *j;
+	struct job	*j, *prev = NULL, *nj;
 
+	nj = xcalloc(1, sizeof(*nj));
+	nj->kind = 1;
+	nj->dirfd = dirfd;
+	nj->name = xstrdup(name);
+	nj->data = data;
 	pthread_mutex_lock(&q->mu);
-	for (j = q->in_head; j != NULL; j = j->next)
-		if (j->kind == 1 && strcmp(j->path, path) == 0) {
-			free(j->data);
-			j->data = data;
-			pthread_mutex_unlock(&q->mu);
-			return;
-		}
+	for (j = q->in_head; j != NULL; prev = j, j = j->next)
+		if (j->kind == 1 && j->dirfd == dirfd &&
+		    strcmp(j->name, name) == 0)
+			break;
+	if (j != NULL) {
+		if (prev != NULL)
+			prev->next = j->next;
+		else
+			q->in_head = j->next;
+		if (q->in_tail == j)
+			q->in_tail = prev;
+	}
 	pthread_mutex_unlock(&q->mu);
-	j = xcalloc(1, sizeof(*j));
-	j->kind = 1;
-	j->path = xstrdup(path);
-	j->data = data;
-	push(q, j);
+	if (j != NULL) {
+		free(j->name);
+		free(j->data);
+		free(j);
+	}
+	push(q, nj);
+}
+
+/*
+ * On the loop: the highest sequence number whose event the loop has been
+ * told of (or that was on disk at start). Every event up to it is durable
+ * and its change is in the servers' state.
+ */
+uint64_t
+spoolq_durable_seq(const struct spoolq *q)
+{
+	return q->told;
 }
 
 /* Finish what is queued, join the thread, deliver the last events. */

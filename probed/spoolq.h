@@ -6,6 +6,8 @@
 #ifndef TOCSIN_SPOOLQ_H
 #define TOCSIN_SPOOLQ_H
 
+#include <stdint.h>
+
 #include "spool.h"
 
 struct event_base;
@@ -19,8 +21,9 @@ struct spoolq	*spoolq_new(struct event_base *, struct spool *,
 		    spoolq_done_fn, void *arg);
 void		 spoolq_event(struct spoolq *, const struct spool_event *,
 		    void *ctx);
-void		 spoolq_write_file(struct spoolq *, const char *path,
-		    char *data);
+void		 spoolq_write_file(struct spoolq *, int dirfd,
+		    const char *name, char *data);
+uint64_t	 spoolq_durable_seq(const struct spoolq *);
 void		 spoolq_free(struct spoolq *);
 
 #endif

@@ -30,6 +30,7 @@
 
 static unsigned long	 threshold(const struct server_conf *, enum hstate,
 			    enum hstate);
+static int		 severity(enum hstate);
 static void		 hist_push(struct state *, enum hstate);
 static double		 flap_percent(const unsigned char *, unsigned);
 static int		 status_parse(const char *, enum check_status *);
@@ -38,6 +39,9 @@ static int		 get_int(json_t *, const char *, json_int_t *);
 static int		 get_bool(json_t *, const char *, int *);
 static int		 get_hstate(json_t *, const char *, enum hstate *);
 static json_int_t	 clamp(json_int_t, json_int_t, json_int_t);
+static void		 downtime_free(struct downtime *);
+static int		 downtime_from_json(struct downtime *, json_t *);
+static void		 unknowns(struct state *);
 
 /*
  * Start a server's state: unknown (hard, nothing seen yet), no history,
@@ -60,8 +64,11 @@ void
 state_free(struct state *st)
 {
 	free(st->message);
+	free(st->long_output);
 	free(st->ack_comment);
-	free(st->downtime_comment);
+	while (st->ndowntimes > 0)
+		downtime_free(&st->downtimes[--st->ndowntimes]);
+	free(st->downtimes);
 	state_init(st);
 }
 
@@ -87,8 +94,9 @@ state_set_text(char **dst, const char *src, size_t max)
 /*
  * What one result says about a server, before retries and rise: ok is up,
  * unless the server has a warn threshold and took longer than it (then
- * degraded); warning is degraded; critical and unknown are down (a check
- * that cannot tell is a page, not silence). Never returns HSTATE_UNKNOWN.
+ * degraded); warning is degraded; critical is down; unknown is
+ * HSTATE_UNKNOWN_STATUS (a check that cannot tell is a problem and a
+ * page, not silence, and not a down either). Never returns HSTATE_UNKNOWN.
  */
 enum hstate
 state_observe(const struct server_conf *sc, const struct check_result *r)
@@ -103,28 +111,49 @@ state_observe(const struct server_conf *sc, const struct check_result *r)
 		return HSTATE_UP;
 	case CHECK_WARNING:
 		return HSTATE_DEGRADED;
-	case CHECK_CRITICAL:
 	case CHECK_UNKNOWN:
+		return HSTATE_UNKNOWN_STATUS;
+	case CHECK_CRITICAL:
 		break;
 	}
 	return HSTATE_DOWN;
+}
+
+/* How bad a state is: a worse one takes retries, a better one rise. */
+static int
+severity(enum hstate s)
+{
+	switch (s) {
+	case HSTATE_UNKNOWN:
+		return 0;
+	case HSTATE_UP:
+		return 1;
+	case HSTATE_DEGRADED:
+		return 2;
+	case HSTATE_UNKNOWN_STATUS:
+		return 3;
+	case HSTATE_DOWN:
+		break;
+	}
+	return 4;
 }
 
 /*
  * How many consecutive results of o it takes to leave hard state h:
  * retries when o is worse, rise when it is better (both at least 1). From
  * unknown, up and degraded count at once (the first answer is the truth),
- * while down still needs its retries, so a probe hiccup at start does not
- * page anyone.
+ * while down and a check's unknown still need their retries, so a probe
+ * hiccup at start does not page anyone.
  */
 static unsigned long
 threshold(const struct server_conf *sc, enum hstate h, enum hstate o)
 {
 	unsigned long	 n;
 
-	if (h == HSTATE_UNKNOWN && o != HSTATE_DOWN)
+	if (h == HSTATE_UNKNOWN && o != HSTATE_DOWN &&
+	    o != HSTATE_UNKNOWN_STATUS)
 		return 1;
-	n = o > h ? sc->o.retries : sc->o.rise;
+	n = severity(o) > severity(h) ? sc->o.retries : sc->o.rise;
 	return n < 1 ? 1 : n;
 }
 
@@ -207,10 +236,12 @@ state_update(struct state *st, const struct server_conf *sc,
 
 	o = state_observe(sc, r);
 
+	state_downtime_expire(st, now);
 	st->last_check = now;
 	st->last_latency_us = r->total_us;
 	st->last_status = r->status;
 	state_set_text(&st->message, r->message, STATE_MSG_MAX);
+	state_set_text(&st->long_output, r->long_output, STATE_LONG_MAX);
 	st->checks++;
 	if (r->status != CHECK_OK)
 		st->failures++;
@@ -265,11 +296,31 @@ state_update(struct state *st, const struct server_conf *sc,
 	return 1;
 }
 
+/*
+ * Make h the hard state since `since` (Unix s), as a hard change does,
+ * without a result: for a start that finds a newer event in the spool
+ * than in the state file. The flap history and counters stay.
+ */
+void
+state_set_hard(struct state *st, enum hstate h, int64_t since)
+{
+	st->hard = h;
+	st->state = h;
+	st->candidate = h;
+	st->type = STATE_HARD;
+	st->count = 0;
+	st->since = since;
+	if (h == HSTATE_UP) {
+		st->acked = 0;
+		state_set_text(&st->ack_comment, NULL, 0);
+	}
+}
+
 /* 1 while a downtime set for the server runs at now (Unix seconds). */
 int
 state_in_downtime(const struct state *st, int64_t now)
 {
-	return st->downtime_until > now;
+	return state_downtime_current(st, now) != NULL;
 }
 
 const char *
@@ -283,12 +334,17 @@ hstate_str(enum hstate s)
 	case HSTATE_DOWN:
 		return "down";
 	case HSTATE_UNKNOWN:
+	case HSTATE_UNKNOWN_STATUS:
 		break;
 	}
 	return "unknown";
 }
 
-/* Inverse of hstate_str. Returns 0, or -1 (and leaves *s) for other text. */
+/*
+ * Inverse of hstate_str. Returns 0, or -1 (and leaves *s) for other text.
+ * "unknown" reads as HSTATE_UNKNOWN; the state file's reader tells the
+ * two unknowns apart.
+ */
 int
 hstate_parse(const char *text, enum hstate *s)
 {
@@ -370,10 +426,7 @@ state_to_json(const struct state *st)
 	    jsontext_set(obj, "flapping", json_boolean(st->flapping)) == -1 ||
 	    jsontext_set(obj, "acked", json_boolean(st->acked)) == -1 ||
 	    jsontext_set(obj, "ack_comment", jsontext(st->ack_comment)) == -1 ||
-	    jsontext_set(obj, "downtime_until",
-	    json_integer(st->downtime_until)) == -1 ||
-	    jsontext_set(obj, "downtime_comment",
-	    jsontext(st->downtime_comment)) == -1 ||
+	    jsontext_set(obj, "downtimes", state_downtimes_to_json(st)) == -1 ||
 	    jsontext_set(obj, "drained", json_boolean(st->drained)) == -1 ||
 	    jsontext_set(obj, "checks", jsontext_u64(st->checks)) == -1 ||
 	    jsontext_set(obj, "failures", jsontext_u64(st->failures)) == -1)
@@ -453,6 +506,24 @@ clamp(json_int_t v, json_int_t lo, json_int_t hi)
 }
 
 /*
+ * Tell the two unknowns apart in a state read back (both are written
+ * "unknown"): a hard unknown that began at some time (since) was a
+ * check's; observed states (a soft state, a candidate of a run; the flap
+ * history is read so as it is parsed) are never "not checked yet".
+ */
+static void
+unknowns(struct state *s)
+{
+	if (s->hard == HSTATE_UNKNOWN && s->since > 0)
+		s->hard = HSTATE_UNKNOWN_STATUS;
+	if (s->state == HSTATE_UNKNOWN && (s->type == STATE_SOFT ||
+	    s->hard != HSTATE_UNKNOWN))
+		s->state = HSTATE_UNKNOWN_STATUS;
+	if (s->candidate == HSTATE_UNKNOWN && s->hard != HSTATE_UNKNOWN)
+		s->candidate = HSTATE_UNKNOWN_STATUS;
+}
+
+/*
  * Read back what state_to_json wrote. The file may be old, hand-edited or
  * corrupt, so nothing in it is trusted:
  *
@@ -466,8 +537,8 @@ clamp(json_int_t v, json_int_t lo, json_int_t hi)
  *   buffers, hist keeps its newest FLAP_WINDOW entries.
  * - What follows from other fields is made consistent: flap_pct is
  *   recomputed from hist, a hard state has state == hard and no candidate
- *   run, a soft state differs from hard, is not unknown (no result is
- *   observed as unknown) and is its own candidate.
+ *   run, a soft state differs from hard and is its own candidate; the
+ *   two unknowns are told apart (unknowns()).
  *
  * Returns 0 with *st filled. obj stays the caller's.
  */
@@ -477,6 +548,7 @@ state_from_json(struct state *st, json_t *obj)
 	struct state	 s;
 	json_t		*hist, *e;
 	const char	*str, *msg = NULL, *ackc = NULL, *dtc = NULL;
+	struct downtime	 old;
 	enum hstate	 hs;
 	json_int_t	 v;
 	size_t		 n, i, first;
@@ -514,10 +586,12 @@ state_from_json(struct state *st, json_t *obj)
 		return -1;
 	if (rc == 1)
 		s.last_latency_us = clamp(v, -1, INT64_MAX);
+	/* Before scheduled downtimes: one running, no number. */
+	memset(&old, 0, sizeof(old));
 	if ((rc = get_int(obj, "downtime_until", &v)) == -1)
 		return -1;
 	if (rc == 1)
-		s.downtime_until = clamp(v, 0, INT64_MAX);
+		old.until = clamp(v, 0, INT64_MAX);
 	if ((rc = get_int(obj, "checks", &v)) == -1)
 		return -1;
 	if (rc == 1)
@@ -567,13 +641,15 @@ state_from_json(struct state *st, json_t *obj)
 				return -1;
 			if (hstate_parse(json_string_value(e), &hs) == -1)
 				hs = HSTATE_UNKNOWN;
+			else if (hs == HSTATE_UNKNOWN)
+				hs = HSTATE_UNKNOWN_STATUS;	/* observed */
 			s.hist[s.nhist++] = (unsigned char)hs;
 		}
 	}
 	s.flap_pct = flap_percent(s.hist, s.nhist);
+	unknowns(&s);
 
-	if (s.type == STATE_HARD || s.state == s.hard ||
-	    s.state == HSTATE_UNKNOWN) {
+	if (s.type == STATE_HARD || s.state == s.hard) {
 		s.type = STATE_HARD;
 		s.state = s.hard;
 		s.candidate = s.hard;
@@ -583,10 +659,255 @@ state_from_json(struct state *st, json_t *obj)
 		if (s.count < 1)
 			s.count = 1;
 	}
+	if (state_downtimes_from_json(&s, json_object_get(obj,
+	    "downtimes")) == -1)
+		return -1;
+	if (s.ndowntimes == 0 && old.until > 0) {
+		old.uid = -1;
+		old.comment = (char *)dtc;
+		(void)state_downtime_add(&s, &old);
+	}
 	state_free(st);
 	*st = s;
 	state_set_text(&st->message, msg, STATE_MSG_MAX);
 	state_set_text(&st->ack_comment, ackc, STATE_COMMENT_MAX);
-	state_set_text(&st->downtime_comment, dtc, STATE_COMMENT_MAX);
 	return 0;
+}
+
+/*
+ * The server's downtimes as a JSON array of {"id","from","until","uid",
+ * "farm","comment"} (absent things null), by start time. NULL when out
+ * of memory. Ended ones are listed until state_downtime_expire drops
+ * them.
+ */
+json_t *
+state_downtimes_to_json(const struct state *st)
+{
+	json_t		*arr;
+	unsigned	 i;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < st->ndowntimes; i++)
+		if (json_array_append_new(arr,
+		    state_downtime_json(&st->downtimes[i])) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	return arr;
+}
+
+/* One downtime as {"id","from","until","uid","farm","comment"}, absent
+ * things null; NULL when out of memory. */
+json_t *
+state_downtime_json(const struct downtime *d)
+{
+	json_t	*o;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if (jsontext_set(o, "id", json_integer(d->id)) == -1 ||
+	    jsontext_set(o, "from", json_integer(d->from)) == -1 ||
+	    jsontext_set(o, "until", json_integer(d->until)) == -1 ||
+	    jsontext_set(o, "uid", d->uid >= 0 ? json_integer(d->uid) :
+	    json_null()) == -1 ||
+	    jsontext_set(o, "farm", d->scope != NULL ? jsontext(d->scope) :
+	    json_null()) == -1 ||
+	    jsontext_set(o, "comment", d->comment != NULL ?
+	    jsontext(d->comment) : json_null()) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * Read back what state_downtimes_to_json wrote into st (whose list is
+ * empty). arr may be NULL or null (no downtimes). Returns -1, with st's
+ * list freed, when arr or an entry has the wrong types or an entry has
+ * no time span; entries past STATE_DOWNTIMES_MAX are dropped.
+ */
+int
+state_downtimes_from_json(struct state *st, json_t *arr)
+{
+	struct downtime	 d;
+	size_t		 i;
+
+	if (arr == NULL || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr))
+		return -1;
+	for (i = 0; i < json_array_size(arr); i++) {
+		if (downtime_from_json(&d, json_array_get(arr, i)) == -1) {
+			while (st->ndowntimes > 0)
+				downtime_free(&st->downtimes[--st->ndowntimes]);
+			free(st->downtimes);
+			st->downtimes = NULL;
+			return -1;
+		}
+		(void)state_downtime_add(st, &d);
+	}
+	return 0;
+}
+
+/* One entry of the array, pointing into obj's strings; 0 or -1. */
+static int
+downtime_from_json(struct downtime *d, json_t *obj)
+{
+	json_int_t	 v = 0;
+	const char	*str = NULL;
+
+	memset(d, 0, sizeof(*d));
+	d->uid = -1;
+	if (!json_is_object(obj) || get_int(obj, "from", &v) != 1)
+		return -1;
+	d->from = clamp(v, 0, INT64_MAX);
+	if (get_int(obj, "until", &v) != 1 || v <= d->from)
+		return -1;
+	d->until = v;
+	if (get_int(obj, "id", &v) == -1)
+		return -1;
+	d->id = (unsigned)clamp(v, 0, UINT_MAX);
+	if (get_int(obj, "uid", &v) == -1)
+		return -1;
+	else if (json_is_integer(json_object_get(obj, "uid")))
+		d->uid = (long)clamp(v, -1, LONG_MAX);
+	if (get_string(obj, "farm", &str) == -1)
+		return -1;
+	else if (json_is_string(json_object_get(obj, "farm")))
+		d->scope = (char *)str;
+	if (get_string(obj, "comment", &str) == -1)
+		return -1;
+	else if (json_is_string(json_object_get(obj, "comment")))
+		d->comment = (char *)str;
+	return 0;
+}
+
+static void
+downtime_free(struct downtime *d)
+{
+	free(d->scope);
+	free(d->comment);
+	memset(d, 0, sizeof(*d));
+}
+
+/*
+ * A person is on the problem: ack with comment (may be NULL or ""). The
+ * state machine clears it when the server is back up, so acknowledging a
+ * server that is up would only hide its next problem: returns -1 then,
+ * 0 when acknowledged.
+ */
+int
+state_ack(struct state *st, const char *comment)
+{
+	if (st->state == HSTATE_UP && st->hard == HSTATE_UP)
+		return -1;
+	st->acked = 1;
+	state_set_text(&st->ack_comment, comment, STATE_COMMENT_MAX);
+	return 0;
+}
+
+/* The balancer sends the server no new traffic. */
+void
+state_drain(struct state *st)
+{
+	st->drained = 1;
+}
+
+/* Undo state_drain. */
+void
+state_enable(struct state *st)
+{
+	st->drained = 0;
+}
+
+/*
+ * Add a copy of d (its texts are copied, comment cut to
+ * STATE_COMMENT_MAX) to the server's downtimes, kept by start time; the
+ * downtimes already there stay as they are. Returns 0, or -1 when d has
+ * no time span or the server has STATE_DOWNTIMES_MAX already.
+ */
+int
+state_downtime_add(struct state *st, const struct downtime *d)
+{
+	struct downtime	*n;
+	unsigned	 i;
+
+	if (d->until <= d->from || st->ndowntimes >= STATE_DOWNTIMES_MAX)
+		return -1;
+	st->downtimes = xreallocarray(st->downtimes, st->ndowntimes + 1,
+	    sizeof(*st->downtimes));
+	for (i = st->ndowntimes; i > 0 &&
+	    st->downtimes[i - 1].from > d->from; i--)
+		st->downtimes[i] = st->downtimes[i - 1];
+	n = &st->downtimes[i];
+	*n = *d;
+	n->scope = d->scope != NULL ? xstrdup(d->scope) : NULL;
+	n->comment = NULL;
+	state_set_text(&n->comment, d->comment, STATE_COMMENT_MAX);
+	st->ndowntimes++;
+	return 0;
+}
+
+/* Remove the downtimes numbered id; returns how many went (0 or 1). */
+unsigned
+state_downtime_cancel(struct state *st, unsigned id)
+{
+	unsigned	 i, k, n = 0;
+
+	for (i = k = 0; i < st->ndowntimes; i++) {
+		if (st->downtimes[i].id == id) {
+			downtime_free(&st->downtimes[i]);
+			n++;
+		} else
+			st->downtimes[k++] = st->downtimes[i];
+	}
+	st->ndowntimes = k;
+	return n;
+}
+
+/* Drop the downtimes that ended by now (Unix s). */
+void
+state_downtime_expire(struct state *st, int64_t now)
+{
+	unsigned	 i, k;
+
+	for (i = k = 0; i < st->ndowntimes; i++) {
+		if (st->downtimes[i].until <= now)
+			downtime_free(&st->downtimes[i]);
+		else
+			st->downtimes[k++] = st->downtimes[i];
+	}
+	st->ndowntimes = k;
+}
+
+/*
+ * The downtime running at now (Unix s): of those that do, the one that
+ * ends last, so its end is when pages resume. NULL when none runs.
+ */
+const struct downtime *
+state_downtime_current(const struct state *st, int64_t now)
+{
+	const struct downtime	*d, *best = NULL;
+	unsigned		 i;
+
+	for (i = 0; i < st->ndowntimes; i++) {
+		d = &st->downtimes[i];
+		if (d->from <= now && now < d->until &&
+		    (best == NULL || d->until > best->until))
+			best = d;
+	}
+	return best;
+}
+
+/* The highest downtime number the server holds; 0 when none. */
+unsigned
+state_downtime_max_id(const struct state *st)
+{
+	unsigned	 i, max = 0;
+
+	for (i = 0; i < st->ndowntimes; i++)
+		if (st->downtimes[i].id > max)
+			max = st->downtimes[i].id;
+	return max;
 }

@@ -23,6 +23,7 @@
 #include <rrd.h>
 #include <rrd_client.h>
 
+#include "fsutil.h"
 #include "xmalloc.h"
 #include "archive.h"
 
@@ -42,25 +43,40 @@ struct archive_store {
 };
 
 /*
- * Resolutions kept, Smokeping-like: every sample for two days, then 5
- * minute rows for two weeks, hourly rows for two months and daily rows for
- * two years. Each tier is kept as AVERAGE, MIN and MAX.
+ * Resolutions kept, Smokeping-like, so that one archive stays under 2 MB
+ * at any step: every sample for two days but at most FULL_ROWS rows (an
+ * hour at a 1 s step, two days at 60 s), then minute rows for two days,
+ * 5 minute rows for two weeks, hourly rows for two months and daily rows
+ * for two years. A tier whose row holds one sample is kept as AVERAGE
+ * only: its MIN and MAX would be the same numbers, and librrd answers a
+ * MIN or MAX fetch (a graph's too) from such AVERAGE rows. A tier whose
+ * row consolidates several samples is also kept as MIN and MAX.
  */
 static const struct tier {
 	long	 span;		/* seconds of history */
 	long	 res;		/* seconds a row; 0: one step */
 } tiers[] = {
 	{ 2 * DAY, 0 },
+	{ 2 * DAY, 60 },
 	{ 14 * DAY, 300 },
 	{ 62 * DAY, 3600 },
 	{ 732 * DAY, DAY },
 };
-#define NTIERS	(sizeof(tiers) / sizeof(tiers[0]))
+#define NTIERS		(sizeof(tiers) / sizeof(tiers[0]))
+#define FULL_ROWS	3600UL	/* rows of the full-resolution tier, at most */
 
 static const char *const cfs[] = { "AVERAGE", "MIN", "MAX" };
 #define NCFS	(sizeof(cfs) / sizeof(cfs[0]))
 
-#define NARGS	(ARCHIVE_DS_MAX + NTIERS * NCFS)
+#define NRRA	(NTIERS * NCFS)
+#define NARGS	(ARCHIVE_DS_MAX + NRRA)
+
+/* One round-robin archive of a layout's plan, or as read from a file. */
+struct rra {
+	const char	*cf;
+	unsigned long	 pdp;		/* steps a row */
+	unsigned long	 rows;
+};
 
 const char *const archive_fixed_ds[ARCHIVE_NFIXED] = {
 	"total", "dns", "connect", "tls", "firstbyte", "up"
@@ -73,17 +89,21 @@ static void	seterr(const char *, ...)
 static void	seterr_rrd(const char *, const char *, int);
 static int	rrd_says_missing(void);
 static int	daemon_connect(struct archive_store *);
-static int	mkdir_p(char *);
 static int	mkdir_parents(const char *);
 static int	local_missing(const struct archive_store *, const char *);
 static int	ds_name_valid(const char *);
 static int	fixed_index(const char *);
 static int	layout_add(struct archive_layout *, const char *);
 static int	layout_from_info(rrd_info_t *, struct archive_layout *);
-static size_t	rra_plan(unsigned long, unsigned long *, unsigned long *);
+static size_t	rra_plan(unsigned long, struct rra *);
+static int	rras_current(rrd_info_t *, unsigned long);
 static int	create_args(const struct archive_layout *,
 		    char (*)[ARG_MAX_LEN], const char **);
 static double	us_to_s(int64_t);
+static int	fetch_rows(struct archive_store *, const char *, const char *,
+		    time_t, time_t, unsigned long, struct archive_series *);
+static int	fetch_prepare(struct archive_store *, const char *, time_t,
+		    time_t, char *, size_t);
 
 static void
 seterr(const char *fmt, ...)
@@ -149,30 +169,6 @@ daemon_connect(struct archive_store *st)
 	return 0;
 }
 
-/* mkdir -p on a writable copy of a path. */
-static int
-mkdir_p(char *path)
-{
-	char	*p;
-
-	for (p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
-			seterr("mkdir %s: %s", path, strerror(errno));
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, 0755) == -1 && errno != EEXIST) {
-		seterr("mkdir %s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Make the folders above an archive (a farm's folder). */
 static int
 mkdir_parents(const char *path)
@@ -183,7 +179,8 @@ mkdir_parents(const char *path)
 	copy = xstrdup(path);
 	if ((slash = strrchr(copy, '/')) != NULL && slash != copy) {
 		*slash = '\0';
-		rc = mkdir_p(copy);
+		if ((rc = fsutil_mkdir_p(copy, 0755)) == -1)
+			seterr("mkdir %s: %s", copy, strerror(errno));
 	}
 	free(copy);
 	return rc;
@@ -210,8 +207,10 @@ archive_store_open(const char *state_dir, const char *rrdcached)
 	xasprintf(&st->dir, "%s/rrd", state_dir);
 	if (st->remote)
 		return st;
-	if (mkdir_p(st->dir) == -1)
+	if (fsutil_mkdir_p(st->dir, 0755) == -1) {
+		seterr("mkdir %s: %s", st->dir, strerror(errno));
 		goto fail;
+	}
 	if (st->daemon != NULL) {
 		if (realpath(st->dir, real) == NULL) {
 			seterr("realpath %s: %s", st->dir, strerror(errno));
@@ -348,6 +347,20 @@ fixed_index(const char *name)
 	return -1;
 }
 
+/*
+ * The step of a server's archive for its check interval: whole seconds,
+ * at least 1 (librrd's finest), so a 500 ms interval archives at 1 s.
+ */
+unsigned
+archive_step(unsigned long interval_ms)
+{
+	unsigned long	s = interval_ms / 1000;
+
+	if (s == 0)
+		return 1;
+	return s > UINT_MAX ? UINT_MAX : (unsigned)s;
+}
+
 /* The fixed series for a new archive of this step. */
 void
 archive_layout_init(struct archive_layout *l, unsigned long step)
@@ -359,6 +372,7 @@ archive_layout_init(struct archive_layout *l, unsigned long step)
 	for (i = 0; i < ARCHIVE_NFIXED; i++)
 		strlcpy(l->ds[i], archive_fixed_ds[i], sizeof(l->ds[i]));
 	l->nds = ARCHIVE_NFIXED;
+	l->current = 1;
 }
 
 /* Index of a data source in a layout, or -1. */
@@ -387,10 +401,11 @@ layout_add(struct archive_layout *l, const char *name)
 
 /*
  * The layout an archive needs to take a result: what it has (have, NULL
- * for no archive yet), at the given step, with every fixed series and the
- * result's perfdata labels added at the end, at most PERF_MAX perfdata
- * series in all. A label that names a fixed series is not a perfdata
- * series. Returns how many labels could not be kept.
+ * for no archive yet), at the given step and with this build's round-robin
+ * archives, with every fixed series and the result's perfdata labels added
+ * at the end, at most PERF_MAX perfdata series in all. A label that names
+ * a fixed series is not a perfdata series. Returns how many labels could
+ * not be kept.
  */
 int
 archive_layout_want(const struct archive_layout *have, unsigned long step,
@@ -403,6 +418,7 @@ archive_layout_want(const struct archive_layout *have, unsigned long step,
 	else
 		archive_layout_init(want, step);
 	want->step = step;
+	want->current = 1;
 	for (i = 0; i < ARCHIVE_NFIXED; i++)
 		(void)layout_add(want, archive_fixed_ds[i]);
 	nperf = 0;
@@ -423,13 +439,18 @@ archive_layout_want(const struct archive_layout *have, unsigned long step,
 	return lost;
 }
 
-/* Same step and the same series in the same order? */
+/*
+ * Same step, the same series in the same order, and both consolidating as
+ * this build does?
+ */
 int
 archive_layout_same(const struct archive_layout *a,
     const struct archive_layout *b)
 {
 	int	i;
 
+	if (!a->current || !b->current)
+		return 0;
 	if (a->step != b->step || a->nds != b->nds)
 		return 0;
 	for (i = 0; i < a->nds; i++)
@@ -542,6 +563,54 @@ layout_from_info(rrd_info_t *info, struct archive_layout *l)
 }
 
 /*
+ * Are an archive's round-robin archives (from rrd info) those rra_plan
+ * makes for its step: the same consolidation functions and rows of the
+ * same steps, in the same order? An archive made by an older layout is
+ * not, and is re-created from itself on its next write. Row counts are
+ * not compared, so an archive resized by hand (rrdtool resize) stays so.
+ */
+static int
+rras_current(rrd_info_t *info, unsigned long step)
+{
+	struct rra	 plan[NRRA];
+	char		 cf[NRRA][16];
+	unsigned long	 pdp[NRRA] = { 0 };
+	size_t		 nplan, n = 0, k;
+	rrd_info_t	*p;
+	const char	*dot;
+	char		*end;
+	unsigned long	 idx;
+
+	memset(cf, 0, sizeof(cf));
+	for (p = info; p != NULL; p = p->next) {
+		if (strncmp(p->key, "rra[", 4) != 0)
+			continue;
+		idx = strtoul(p->key + 4, &end, 10);
+		if (end == p->key + 4 || strncmp(end, "].", 2) != 0)
+			continue;
+		if (idx >= NRRA)
+			return 0;
+		dot = end + 2;
+		if (strcmp(dot, "cf") == 0 && p->type == RD_I_STR)
+			strlcpy(cf[idx], p->value.u_str, sizeof(cf[idx]));
+		else if (strcmp(dot, "pdp_per_row") == 0 &&
+		    p->type == RD_I_CNT)
+			pdp[idx] = p->value.u_cnt;
+		else
+			continue;
+		if (idx + 1 > n)
+			n = idx + 1;
+	}
+	nplan = rra_plan(step, plan);
+	if (n != nplan)
+		return 0;
+	for (k = 0; k < n; k++)
+		if (strcmp(cf[k], plan[k].cf) != 0 || pdp[k] != plan[k].pdp)
+			return 0;
+	return 1;
+}
+
+/*
  * Read what an archive holds. Returns 0 and fills l, 1 when there is no
  * archive for this id, -1 on error.
  */
@@ -572,6 +641,8 @@ archive_info(struct archive_store *st, const char *id,
 		return -1;
 	}
 	rc = layout_from_info(info, l);
+	if (rc == 0)
+		l->current = rras_current(info, l->step);
 	rrd_info_free(info);
 	if (rc == -1) {
 		char tmp[sizeof(errbuf)];
@@ -583,20 +654,25 @@ archive_info(struct archive_store *st, const char *id,
 }
 
 /*
- * Rows per tier for a step: pdp[i] steps a row, rows[i] rows. Tiers that
- * come out at the same resolution (a step longer than the tier's rows) are
- * merged, keeping the longer history. Returns the number of tiers.
+ * The round-robin archives for a step, in file order: per tier its
+ * AVERAGE, then MIN and MAX when a row holds several samples. A tier's
+ * row is p steps, p = max(1, floor(res / step)), and it holds
+ * ceil(span / (p * step)) rows (the first tier at most FULL_ROWS); tiers
+ * with the same p merge, keeping the longer history. Returns the number
+ * of archives, at most NRRA.
  */
 static size_t
-rra_plan(unsigned long step, unsigned long *pdp, unsigned long *rows)
+rra_plan(unsigned long step, struct rra *out)
 {
-	size_t		i, n = 0;
-	unsigned long	p, r;
+	unsigned long	pdp[NTIERS], rows[NTIERS], p, r;
+	size_t		i, c, n = 0, nrra = 0;
 
 	for (i = 0; i < NTIERS; i++) {
 		p = (unsigned long)tiers[i].res <= step ? 1 :
 		    (unsigned long)tiers[i].res / step;
 		r = ((unsigned long)tiers[i].span + p * step - 1) / (p * step);
+		if (i == 0 && r > FULL_ROWS)
+			r = FULL_ROWS;
 		if (n > 0 && pdp[n - 1] == p) {
 			if (r > rows[n - 1])
 				rows[n - 1] = r;
@@ -606,21 +682,28 @@ rra_plan(unsigned long step, unsigned long *pdp, unsigned long *rows)
 		rows[n] = r;
 		n++;
 	}
-	return n;
+	for (i = 0; i < n; i++)
+		for (c = 0; c < (pdp[i] > 1 ? NCFS : 1); c++) {
+			out[nrra].cf = cfs[c];
+			out[nrra].pdp = pdp[i];
+			out[nrra].rows = rows[i];
+			nrra++;
+		}
+	return nrra;
 }
 
 /*
  * librrd create arguments for a layout: a GAUGE per series with a
- * heartbeat of two steps, then AVERAGE, MIN and MAX for every tier.
+ * heartbeat of two steps, then the archives of rra_plan, xff 0.5.
  * Returns argc.
  */
 static int
 create_args(const struct archive_layout *l, char (*buf)[ARG_MAX_LEN],
     const char **argv)
 {
-	unsigned long	 pdp[NTIERS] = { 0 }, rows[NTIERS] = { 0 };
+	struct rra	 plan[NRRA];
 	unsigned long	 hb = 2 * l->step;
-	size_t		 ntier, t, c;
+	size_t		 nrra, k;
 	int		 i, argc = 0;
 	const char	*range;
 
@@ -636,14 +719,13 @@ create_args(const struct archive_layout *l, char (*buf)[ARG_MAX_LEN],
 		argv[argc] = buf[argc];
 		argc++;
 	}
-	ntier = rra_plan(l->step, pdp, rows);
-	for (t = 0; t < ntier; t++)
-		for (c = 0; c < NCFS; c++) {
-			snprintf(buf[argc], ARG_MAX_LEN, "RRA:%s:0.5:%lu:%lu",
-			    cfs[c], pdp[t], rows[t]);
-			argv[argc] = buf[argc];
-			argc++;
-		}
+	nrra = rra_plan(l->step, plan);
+	for (k = 0; k < nrra; k++) {
+		snprintf(buf[argc], ARG_MAX_LEN, "RRA:%s:0.5:%lu:%lu",
+		    plan[k].cf, plan[k].pdp, plan[k].rows);
+		argv[argc] = buf[argc];
+		argc++;
+	}
 	return argc;
 }
 
@@ -764,32 +846,20 @@ archive_flush(struct archive_store *st, const char *id)
 }
 
 /*
- * Fetch consolidated rows (cf "AVERAGE", "MIN" or "MAX") for (start, end]
- * at the finest resolution of at least step seconds (1: the finest that
- * covers the period). Through rrdcached the archive is flushed first.
- * Returns 0 and fills out (free it with archive_series_free), 1 when the
- * id has no archive, -1 on error.
+ * One rrd_fetch of an archive's rows, straight or through rrdcached
+ * (flushed first). Returns 0 and fills out, 1 when a remote rrdcached
+ * has no such archive, -1 on error.
  */
-int
-archive_fetch(struct archive_store *st, const char *id, const char *cf,
+static int
+fetch_rows(struct archive_store *st, const char *path, const char *cf,
     time_t start, time_t end, unsigned long step, struct archive_series *out)
 {
-	char		 path[PATH_MAX], **names = NULL;
+	char		**names = NULL;
 	rrd_value_t	*data = NULL;
 	unsigned long	 nds = 0;
 	int		 rc;
 
 	memset(out, 0, sizeof(*out));
-	if (archive_path(st, id, path, sizeof(path)) == -1)
-		return -1;
-	if (end <= start) {
-		seterr("fetch %s: empty period", path);
-		return -1;
-	}
-	if ((rc = local_missing(st, path)) != 0)
-		return rc;
-	if (step == 0)
-		step = 1;
 	if (st->daemon != NULL) {
 		if (daemon_connect(st) == -1)
 			return -1;
@@ -822,6 +892,47 @@ archive_fetch(struct archive_store *st, const char *id, const char *cf,
 	out->nrows = step > 0 && end > start ?
 	    (size_t)((end - start) / (time_t)step) : 0;
 	return 0;
+}
+
+/*
+ * Checks common to every fetch: the id's path, a non-empty period, and
+ * whether a local archive exists. Returns 0, 1 when there is no archive,
+ * -1 on error.
+ */
+static int
+fetch_prepare(struct archive_store *st, const char *id, time_t start,
+    time_t end, char *path, size_t len)
+{
+	if (archive_path(st, id, path, len) == -1)
+		return -1;
+	if (end <= start) {
+		seterr("fetch %s: empty period", path);
+		return -1;
+	}
+	return local_missing(st, path);
+}
+
+/*
+ * Fetch consolidated rows (cf "AVERAGE", "MIN" or "MAX") for (start, end]
+ * at the finest resolution of at least step seconds (1: the finest that
+ * covers the period). Where no MIN or MAX is kept (rows of one sample),
+ * librrd (1.5 and later) answers MIN and MAX from those AVERAGE rows,
+ * which are the samples themselves. Through rrdcached the archive is
+ * flushed first. Returns 0 and fills out (free it with
+ * archive_series_free), 1 when the id has no archive, -1 on error.
+ */
+int
+archive_fetch(struct archive_store *st, const char *id, const char *cf,
+    time_t start, time_t end, unsigned long step, struct archive_series *out)
+{
+	char	path[PATH_MAX];
+	int	rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = fetch_prepare(st, id, start, end, path, sizeof(path))) != 0)
+		return rc;
+	return fetch_rows(st, path, cf, start, end, step == 0 ? 1 : step,
+	    out);
 }
 
 /* Column of a data source in fetched rows, or -1. */

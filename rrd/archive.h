@@ -27,12 +27,15 @@ enum archive_fixed {
 };
 
 /*
- * What an archive holds: its step, its data sources in file order, and when
- * it was last updated.
+ * What an archive holds: its step, its data sources in file order, when
+ * it was last updated, and whether its round-robin archives consolidate
+ * as this build's do for its step (an older layout is re-created, history
+ * kept, on the next write).
  */
 struct archive_layout {
 	unsigned long	 step;		/* seconds a data point */
 	time_t		 last;		/* last update, Unix s */
+	int		 current;	/* 1: this build's consolidations */
 	int		 nds;
 	char		 ds[ARCHIVE_DS_MAX][ARCHIVE_DS_NAME];
 };
@@ -64,6 +67,7 @@ int		 archive_id_valid(const char *);
 int		 archive_path(const struct archive_store *, const char *,
 		    char *, size_t);
 
+unsigned	 archive_step(unsigned long);
 void		 archive_layout_init(struct archive_layout *,
 		    unsigned long);
 int		 archive_layout_ds(const struct archive_layout *,

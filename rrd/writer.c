@@ -369,7 +369,8 @@ fail(struct writer *w, struct idstate *st)
 /*
  * Write one sample: read the archive's layout the first time (or after an
  * error), create the archive if there is none, re-create it from itself
- * when the step changed or a new perfdata label came, then add the row.
+ * when the step changed, a new perfdata label came or it consolidates as
+ * an older layout did, then add the row.
  * A sample not later than the last update is skipped: librrd takes at most
  * one row a second. Sets *recreated when it re-created the archive.
  */

@@ -92,6 +92,8 @@ static const struct mode modes[] = {
 	  "answer a request correctly, but after -d milliseconds" },
 	{ "reset", AT_INPUT, ALL, RESET, NULL,
 	  "answer a request with a TCP reset" },
+	{ "longline", AT_ACCEPT, FLOOD, KEEP, "220 ",
+	  "send \"220 \" and then one line without end, at full speed" },
 };
 
 /* Where a client is in its life. */
@@ -493,7 +495,8 @@ main(int argc, char *argv[])
 	reply = mode->reply != NULL ? mode->reply : "";
 	replylen = strlen(reply);
 	for (i = 0; i < sizeof(body); i++)
-		body[i] = (i % 64 == 63) ? '\n' : 'A' + (char)(i % 26);
+		body[i] = (i % 64 == 63 && strcmp(mode->name, "longline") != 0) ?
+		    '\n' : 'A' + (char)(i % 26);
 
 	/* As many clients as descriptors allow, within MAX_CLIENTS. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {

@@ -5,13 +5,26 @@ include $(srcdir)/t/badserver.mk
 include $(srcdir)/t/ctl.mk
 include $(srcdir)/t/exec.mk
 
-# Integration tests run the built daemons; t/servers.sh starts the servers.
-TESTS += t/test_probed.sh t/test_archives.sh t/test_mail_ftp.sh
+# Every test is registered here or in a t/*.mk included above. Check
+# suites print "NN%: Checks: N, Failures: N, Errors: N" in their log; the
+# t/*.sh tests source t/probed.sh and print TAP, read by automake's
+# tap-driver.sh: one result per assertion in make check's summary, a skip
+# with its reason. TOCSIN_BUILD is the build folder, srcdir the source's.
+TEST_EXTENSIONS = .sh
+SH_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) \
+	$(top_srcdir)/build-aux/tap-driver.sh
+AM_SH_LOG_DRIVER_FLAGS = --ignore-exit
 TESTS_ENVIRONMENT = TOCSIN_BUILD=$(abs_top_builddir) \
-	TOCSIN_BUILDDIR=$(abs_top_builddir) TOCSIN_SRCDIR=$(abs_top_srcdir) \
-	srcdir=$(abs_top_srcdir)
+	TOCSIN_SRCDIR=$(abs_top_srcdir) srcdir=$(abs_top_srcdir)
+
+# Integration tests run the built daemons; t/servers.sh starts the servers.
+# t/test_demo.sh: tools/demo stops everything it started, however it stops.
+# t/test_install.sh: make install keeps an edited config; the man pages,
+# the unit and its sysusers.d and tmpfiles.d files show this build's folders.
+TESTS += t/test_servers.sh t/test_probed.sh t/test_archives.sh \
+	t/test_mail_ftp.sh t/test_demo.sh t/test_install.sh
 EXTRA_DIST += t/probed.sh t/test_probed.sh t/test_archives.sh \
-	t/test_mail_ftp.sh t/lsan.supp
+	t/test_mail_ftp.sh t/test_demo.sh t/test_install.sh t/lsan.supp
 
 check_PROGRAMS += t/test_spool
 TESTS += t/test_spool
@@ -31,19 +44,36 @@ t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 	-lpthread
 
+# tocsinctl against a running probed (t/test_ctlsock.sh).
+TESTS += t/test_ctlsock.sh
+EXTRA_DIST += t/test_ctlsock.sh
+
 # tocsin-probed -t on configs that must be refused or warned about.
 TESTS += t/test_conf_check.sh
 EXTRA_DIST += t/test_conf_check.sh
 
+# Crash safety and the state folder.
+include $(srcdir)/t/durability.mk
+
+# The check kinds' second pass: TLS verdicts, cert-days, http body and
+# redirects, FTP floods (t/test_checks2.sh).
+TESTS += t/test_checks2.sh
+EXTRA_DIST += t/test_checks2.sh
+
+# Exec checks, second pass: unknown, long output, leftovers
+# (t/test_exec_checks.sh).
+TESTS += t/test_exec_checks.sh
+EXTRA_DIST += t/test_exec_checks.sh
+
 # tocsin-pager: its pure logic (queue, rules, texts), and the daemon
 # against real probed, nginx, aiosmtpd and an HTTP receiver.
 check_PROGRAMS += t/test_pager
-TESTS += t/test_pager t/test_pager.sh
+TESTS += t/test_pager t/test_paging.sh
 t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
 	pager/format.c pager/sms.c pager/memo.c
 t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
 t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
 	-lpthread
-EXTRA_DIST += t/test_pager.sh t/servers/hookd.py t/servers/smtpd.py
+EXTRA_DIST += t/test_paging.sh t/servers/hookd.py t/servers/smtpd.py
 EXTRA_DIST += t/asan-pager.supp

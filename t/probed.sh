@@ -1,22 +1,133 @@
-# t/probed.sh: what the integration tests share: run tocsin-probed on a
-# config, ask tocsinctl what it sees, and count assertions. Source it after
-# t/servers.sh (which makes $T and stops servers on exit).
+# t/probed.sh: the one harness every t/*.sh uses. It prints TAP (read by
+# automake's tap-driver.sh, see t/local.mk): one "ok N - what" or
+# "not ok N - what" line per assertion, "ok N - what # SKIP why" for an
+# assertion that cannot run here, then the plan "1..N" and a summary
+# comment "# t/NAME.sh: N passed, M failed, K skipped". A file that cannot
+# run at all says why with skip_all. It also runs tocsin-probed on a config
+# and asks tocsinctl what it sees. Source it after t/servers.sh (which makes
+# $T, stops servers on exit and, through harness_on_exit, ends the TAP
+# stream when a script leaves before finish).
 #
+#     pass WHAT | failed WHAT [DETAIL] | fail WHAT [DETAIL]
+#     check WHAT CMD...          # passes if CMD succeeds
+#     check_not WHAT CMD...      # passes if CMD fails
+#     skip WHAT WHY              # one assertion that cannot run here
+#     skip_all WHY               # the whole file cannot run here; exits
 #     probed_start CONF          # background, -f -d; log in $T/probed.log
 #     wait_field ID FIELD VALUE [SECONDS]
 #     assert_field ID FIELD VALUE | assert_match ID FIELD REGEX
+#     expect_state ID STATE [SECONDS]
 #     probed_stop                # TERM; fails on sanitizer reports
-#     finish                     # prints "N passed, M failed"; exit status
+#     finish                     # plan and summary; status 0 if none failed
+#
+# The build folder is TOCSIN_BUILD (make check sets it to the top build
+# folder); the source folder is srcdir. POSIX sh: sourced by bash and dash.
+#
+# Only the harness writes to the TAP stream (file descriptor 7, the
+# script's standard output); from here on the script's own standard output
+# goes to standard error, which lands in the test's log, so no line a
+# command prints can pass for a result.
+exec 7>&1 1>&2
+ntest=0
 
 PROBED=${TOCSIN_PROBED:-${TOCSIN_BUILD:-.}/probed/tocsin-probed}
-TOCSINCTL=${TOCSINCTL:-${TOCSIN_BUILD:-.}/probed/tocsinctl}
+TOCSINCTL=${TOCSINCTL:-${TOCSIN_BUILD:-.}/tocsinctl/tocsinctl}
 PY=/usr/bin/python3
 npass=0
 nfail=0
 
-pass() { npass=$((npass + 1)); echo "ok - $*"; }
-failed() { nfail=$((nfail + 1)); echo "FAIL - $*"; }
+nskip=0
+harness_done=
 
+# _tap_text TEXT: TEXT on one line, its '#' escaped (TAP reads an
+# unescaped '# SKIP' or '# TODO' as a directive).
+_tap_text() {
+    printf '%s' "$*" | tr '\n' ' ' | sed 's/#/\\#/g'
+}
+
+pass() {
+    ntest=$((ntest + 1))
+    npass=$((npass + 1))
+    echo "ok $ntest - $(_tap_text "$*")" >&7
+}
+
+# failed WHAT [DETAIL]: a failed assertion; DETAIL (any lines) is printed
+# as TAP comments under it.
+failed() {
+    ntest=$((ntest + 1))
+    nfail=$((nfail + 1))
+    echo "not ok $ntest - $(_tap_text "$1")" >&7
+    [ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/#   /' >&7
+    return 0
+}
+
+fail() {
+    failed "$@"
+}
+
+# skip WHAT WHY: WHAT is not asserted here, because WHY (shown in make
+# check's summary).
+skip() {
+    ntest=$((ntest + 1))
+    nskip=$((nskip + 1))
+    echo "ok $ntest - $(_tap_text "$1") # SKIP $(_tap_text "${2:-no reason given}")" >&7
+}
+
+# skip_all WHY: nothing in this file can run here; say why and exit.
+skip_all() {
+    harness_done=1
+    echo "1..0 # SKIP $(_tap_text "$*")" >&7
+    exit 0
+}
+
+# check WHAT CMD...: run CMD (its output goes to the log); pass if it
+# succeeds. check_not: pass if it fails.
+check() {
+    local what=$1
+    shift
+    if "$@"; then
+        pass "$what"
+    else
+        failed "$what" "exit status $?: $*"
+    fi
+}
+
+check_not() {
+    local what=$1
+    shift
+    if "$@"; then
+        failed "$what" "succeeded: $*"
+    else
+        pass "$what"
+    fi
+}
+
+# _harness_summary: the plan and the summary comment.
+_harness_summary() {
+    harness_done=1
+    echo "1..$ntest" >&7
+    echo "# ${0##*/}: $npass passed, $nfail failed, $nskip skipped" >&7
+}
+
+# harness_on_exit STATUS: called by the exit handler (t/servers.sh's, or a
+# test's own). A script that leaves without finish fails, saying so,
+# unless it exits 0 after assertions that all passed; one that exits 77
+# before any assertion is a skip.
+harness_on_exit() {
+    [ -z "$harness_done" ] || return 0
+    if [ "$1" = 77 ] && [ "$ntest" = 0 ]; then
+        harness_done=1
+        echo "1..0 # SKIP exit status 77 (see the log)" >&7
+        return 0
+    fi
+    if [ "$1" = 0 ] && [ "$nfail" = 0 ] && [ "$ntest" -gt 0 ]; then
+        _harness_summary
+        return 0
+    fi
+    failed "the script ended (exit status $1) before finish" \
+        "see its log; logs of servers are kept in ${T:-?}"
+    _harness_summary
+}
 # probed_start CONF: start the daemon in the foreground (our child, in the
 # background), wait until its control socket answers.
 probed_start() {
@@ -24,7 +135,7 @@ probed_start() {
     PROBED_SOCK=$(sed -n 's/^set control //p' "$1")
     [ -n "$PROBED_SOCK" ] ||
         PROBED_SOCK=$(sed -n 's/^set state-dir //p' "$1")/probed.sock
-    "$PROBED" -f -d -c "$PROBED_CONF" >>"$T/probed.log" 2>&1 &
+    "$PROBED" -f -d -c "$PROBED_CONF" >>"$T/probed.log" 2>&1 7>&- &
     PROBED_PID=$!
     echo "$PROBED_PID" >"$T/probed.pid"
     local i=0
@@ -58,9 +169,9 @@ probed_stop() {
     PROBED_PID=
     if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
         "$T/probed.log"; then
-        failed "sanitizer report in tocsin-probed's log"
-        grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
-            "$T/probed.log" | head -60
+        failed "sanitizer report in tocsin-probed's log" \
+            "$(grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
+            "$T/probed.log" | head -60)"
     else
         pass "tocsin-probed exited cleanly"
     fi
@@ -131,6 +242,6 @@ expect_state() {
 
 finish() {
     probed_stop
-    echo "$npass passed, $nfail failed"
+    _harness_summary
     [ "$nfail" -eq 0 ]
 }

@@ -170,8 +170,8 @@ _srv_spawn() {
     shift
     servers_running "$name" && return 0
     case $- in
-    *m*) "$@" </dev/null >>"$T/$name.log" 2>&1 & ;;
-    *) setsid "$@" </dev/null >>"$T/$name.log" 2>&1 & ;;
+    *m*) "$@" </dev/null >>"$T/$name.log" 2>&1 7>&- & ;;
+    *) setsid "$@" </dev/null >>"$T/$name.log" 2>&1 7>&- & ;;
     esac
     pid=$!
     echo "$pid" >"$T/$name.pid"
@@ -321,7 +321,9 @@ servers_certs() {
 #   NGINX_WRONGNAME_PORT  HTTPS, TLS_WRONGNAME_CERT (name mismatch)
 # Paths: /health 200 "OK" (vhost.test: "vhost ok"), /wrong 503,
 # /body 200 "hello world", /auth basic auth tocsin:secret (200 "auth ok",
-# else 401), /redirect 302 to /health, anything else 404.
+# else 401), /redirect 302 to /health, /s399 399, /s400 400, /loop 302 to
+# itself, /rN 302 to /r(N-1) (N 2 to 6), /r1 302 to /health, anything
+# else 404.
 start_nginx() {
     local d=$T/nginx
     servers_certs || return 1
@@ -493,7 +495,7 @@ start_rrdcached() {
 # start_badserver MODE [OPTION...]: t/badserver in MODE (see its usage;
 # OPTIONs such as "-i 200" or "-d 500" are passed on) on BAD_<MODE>_PORT,
 # e.g. BAD_SILENT_PORT, BAD_BANNER_CLOSE_PORT. Recorded as bad-MODE. The
-# program is $TOCSIN_BADSERVER, else $TOCSIN_BUILDDIR/t/badserver,
+# program is $TOCSIN_BADSERVER, else $TOCSIN_BUILD/t/badserver,
 # ./t/badserver, or t/badserver next to this file; failing all, it is
 # compiled from t/badserver.c into $T/bin.
 start_badserver() {
@@ -521,7 +523,7 @@ start_badserver() {
 _srv_badserver_bin() {
     local b
     for b in "${TOCSIN_BADSERVER:-}" \
-        "${TOCSIN_BUILDDIR:+$TOCSIN_BUILDDIR/t/badserver}" \
+        "${TOCSIN_BUILD:+$TOCSIN_BUILD/t/badserver}" \
         "$(pwd)/t/badserver" "$SERVERS_TDIR/badserver"; do
         [ -n "$b" ] && [ -x "$b" ] && [ -f "$b" ] && { echo "$b"; return 0; }
     done
@@ -605,7 +607,8 @@ servers_stop_all() {
 # servers_trap: on exit stop all servers; remove $T if this library made it
 # and the script succeeded (TOCSIN_KEEP=1 keeps it), else say where it is.
 # INT, TERM and HUP exit through the same path. It replaces the caller's
-# EXIT trap: a test with its own should call servers_stop_all from it.
+# EXIT trap: a test with its own should call _srv_on_exit at its end (with
+# $? as it was on entry), which also ends t/probed.sh's TAP stream.
 servers_trap() {
     trap '_srv_on_exit' EXIT
     trap 'exit 129' HUP
@@ -615,6 +618,7 @@ servers_trap() {
 
 _srv_on_exit() {
     local rc=$?
+    ! command -v harness_on_exit >/dev/null || harness_on_exit "$rc"
     servers_stop_all || true
     if [ $_srv_made_T = 1 ] && [ $rc = 0 ] && [ -z "${TOCSIN_KEEP:-}" ]; then
         rm -rf "$T"

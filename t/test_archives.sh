@@ -15,11 +15,12 @@ fetch_check() {
         failed "$what: no archive at $rrd"
         return
     fi
-    rrdtool info "$rrd" | grep -q '^ds\[firstbyte\]' &&
-        pass "$what: archive has the latency series" ||
-        failed "$what: series missing"
+    rrdtool info "$rrd" >"$T/info.txt"
+    check "$what: archive has the latency series" \
+        grep -q '^ds\[firstbyte\]' "$T/info.txt"
     rrdtool fetch "$rrd" AVERAGE -s -120 -r 1 >"$T/fetch.txt"
-    "$PY" - "$T/fetch.txt" "$what" <<'PYEOF' && pass "$what: fetch shows measured latencies with up=1" || failed "$what: no measured latency in rrdtool fetch"
+    check "$what: fetch shows measured latencies with up=1" \
+        "$PY" - "$T/fetch.txt" "$what" <<'PYEOF'
 import math, sys
 names = None
 vals = []
@@ -57,13 +58,56 @@ farm shop {
 CONF
 }
 
-# Directly, by the writer thread.
+# Directly, by the writer thread. www's archive is there already, made by
+# the layout before (every sample for two days, AVERAGE, MIN and MAX each:
+# 25 MB at 1 s), with ten minutes of samples of 0.5 s ending 400 s ago
+# (out of fetch_check's window): probed re-creates it in today's layout,
+# under 2 MB, and the old samples stay.
+old=$(( $(date +%s) - 1000 ))
+mkdir -p "$T/direct/rrd"
+rrdtool create "$T/direct/rrd/www.rrd" --step 1 --start "$old" \
+    DS:total:GAUGE:2:0:U DS:dns:GAUGE:2:0:U DS:connect:GAUGE:2:0:U \
+    DS:tls:GAUGE:2:0:U DS:firstbyte:GAUGE:2:0:U DS:up:GAUGE:2:0:1 \
+    RRA:AVERAGE:0.5:1:172800 RRA:MIN:0.5:1:172800 RRA:MAX:0.5:1:172800 \
+    RRA:AVERAGE:0.5:300:4032 RRA:MIN:0.5:300:4032 RRA:MAX:0.5:300:4032 \
+    RRA:AVERAGE:0.5:3600:1488 RRA:MIN:0.5:3600:1488 RRA:MAX:0.5:3600:1488 \
+    RRA:AVERAGE:0.5:86400:732 RRA:MIN:0.5:86400:732 RRA:MAX:0.5:86400:732 ||
+    failed "rrdtool create of an old-layout archive"
+"$PY" -c "
+for t in range($old + 1, $old + 601):
+    print('%d:0.5:U:U:U:U:1' % t)" | xargs -n 100 rrdtool update "$T/direct/rrd/www.rrd" ||
+    failed "rrdtool update of the old-layout archive"
+before=$(stat -c %s "$T/direct/rrd/www.rrd")
+[ "$before" -gt 20000000 ] && pass "old-layout archive is $before bytes" ||
+    failed "old-layout archive is only $before bytes"
 conf "$T/direct.conf" "$T/direct"
 probed_start "$T/direct.conf" || exit 1
 sleep 6
 probed_stop
 fetch_check "$T/direct/rrd/www.rrd" direct
 fetch_check "$T/direct/rrd/shop/web1.rrd" "direct, farm member"
+for rrd in www shop/web1; do
+    size=$(stat -c %s "$T/direct/rrd/$rrd.rrd")
+    [ "$size" -le 2097152 ] && pass "$rrd: archive at 1 s is $size bytes (<= 2 MB)" ||
+        failed "$rrd: archive at 1 s is $size bytes, over 2 MB"
+    rrdtool info "$T/direct/rrd/$rrd.rrd" >"$T/info.txt"
+    "$PY" - "$T/info.txt" <<'PYEOF' && pass "$rrd: MIN and MAX only where a row holds several samples" || failed "$rrd: MIN or MAX on single-sample rows"
+import re, sys
+rra = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'rra\[(\d+)\]\.(cf|pdp_per_row) = "?([A-Z0-9]+)"?', line)
+    if m:
+        rra.setdefault(int(m.group(1)), {})[m.group(2)] = m.group(3)
+assert rra, "no rra in rrd info"
+assert all(r["cf"] == "AVERAGE" for r in rra.values() if r["pdp_per_row"] == "1"), rra
+assert any(r["cf"] == "MIN" for r in rra.values()), rra
+PYEOF
+done
+rrdtool fetch "$T/direct/rrd/www.rrd" AVERAGE -s $((old + 100)) \
+    -e $((old + 500)) -r 1 >"$T/old.txt"
+n=$(grep -c ': 5\.0000000000e-01 ' "$T/old.txt")
+[ "$n" -ge 400 ] && pass "www: the old samples are there after the re-create ($n rows of 0.5 s)" ||
+    failed "www: $n old samples of 400 after the re-create"
 rrdtool fetch "$T/direct/rrd/wrong.rrd" AVERAGE -s -60 -r 1 |
     grep -Eq ' 0\.0+e\+00$' && pass "wrong: up is 0 in its archive" ||
     failed "wrong: no up=0 row"

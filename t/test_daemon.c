@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "fsutil.h"
 #include "util.h"
 
 static char	*tmp;		/* this test's folder */
@@ -136,14 +137,14 @@ START_TEST(pidfile_in_missing_folder_fails)
 }
 END_TEST
 
-/* ---- mkdir_p ---- */
+/* ---- fsutil_mkdir_p ---- */
 
 START_TEST(mkdir_p_creates_every_level)
 {
 	struct stat	 st;
 
 	umask(022);
-	ck_assert_int_eq(mkdir_p(at("a/b/c"), 0750), 0);
+	ck_assert_int_eq(fsutil_mkdir_p(at("a/b/c"), 0750), 0);
 	ck_assert_int_eq(stat(at("a/b/c"), &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert_int_eq(st.st_mode & 0777, 0750);
@@ -154,12 +155,12 @@ END_TEST
 
 START_TEST(mkdir_p_accepts_existing_and_odd_slashes)
 {
-	ck_assert_int_eq(mkdir_p(at("x/y"), 0755), 0);
-	ck_assert_int_eq(mkdir_p(at("x/y"), 0755), 0);
-	ck_assert_int_eq(mkdir_p(at("x/y/"), 0755), 0);
-	ck_assert_int_eq(mkdir_p(at("x//y//z"), 0755), 0);
+	ck_assert_int_eq(fsutil_mkdir_p(at("x/y"), 0755), 0);
+	ck_assert_int_eq(fsutil_mkdir_p(at("x/y"), 0755), 0);
+	ck_assert_int_eq(fsutil_mkdir_p(at("x/y/"), 0755), 0);
+	ck_assert_int_eq(fsutil_mkdir_p(at("x//y//z"), 0755), 0);
 	ck_assert_int_eq(access(at("x/y/z"), F_OK), 0);
-	ck_assert_int_eq(mkdir_p("/", 0755), 0);
+	ck_assert_int_eq(fsutil_mkdir_p("/", 0755), 0);
 }
 END_TEST
 
@@ -167,10 +168,10 @@ START_TEST(mkdir_p_fails_on_a_file_in_the_way)
 {
 	put(at("file"), "x\n");
 	errno = 0;
-	ck_assert_int_eq(mkdir_p(at("file"), 0755), -1);
+	ck_assert_int_eq(fsutil_mkdir_p(at("file"), 0755), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
 	errno = 0;
-	ck_assert_int_eq(mkdir_p(at("file/sub"), 0755), -1);
+	ck_assert_int_eq(fsutil_mkdir_p(at("file/sub"), 0755), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
 }
 END_TEST
@@ -178,7 +179,7 @@ END_TEST
 START_TEST(mkdir_p_rejects_empty_path)
 {
 	errno = 0;
-	ck_assert_int_eq(mkdir_p("", 0755), -1);
+	ck_assert_int_eq(fsutil_mkdir_p("", 0755), -1);
 	ck_assert_int_eq(errno, ENOENT);
 }
 END_TEST

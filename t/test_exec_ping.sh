@@ -5,28 +5,21 @@
 # exec-max; it pings loopback through a raw socket and, in a network
 # namespace, through an unprivileged ICMP datagram socket and at a host
 # that ignores echoes. Perfdata must land in the archives. Needs root (raw
-# sockets, namespaces); exits 77 (skip) otherwise. One line per assertion,
-# then "N passed, M failed"; exits 1 on any failure.
+# sockets, namespaces); skipped otherwise, saying why. Results as TAP
+# through t/probed.sh's harness.
 #
-# TOCSIN_PROBED: the daemon (default $TOCSIN_BUILD/probed/tocsin-probed
-# under make check, else /tmp/pb/tocsin-probed).
 # TOCSIN_PLUGINS: the plugins' folder (default /usr/lib/nagios/plugins).
 # TOCSIN_KEEP=1 keeps the test folder (it is kept anyway on failure).
 set -u
-
-if [ -n "${TOCSIN_PROBED:-}" ]; then
-    PROBED=$TOCSIN_PROBED
-elif [ -n "${TOCSIN_BUILD:-}" ]; then
-    PROBED=$TOCSIN_BUILD/probed/tocsin-probed
-else
-    PROBED=/tmp/pb/tocsin-probed
-fi
 PLUG=${TOCSIN_PLUGINS:-/usr/lib/nagios/plugins}
-srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+srcdir=${srcdir:-.}
+
+. "$srcdir/t/servers.sh" || exit 99
+. "$srcdir/t/probed.sh" || exit 99
+servers_trap
 
 if [ "$(id -u)" != 0 ]; then
-    echo "skip: needs root (raw ICMP sockets, network namespaces)"
-    exit 77
+    skip_all "needs root (raw ICMP sockets, network namespaces)"
 fi
 # check_disk reads the mount table from /etc/mtab, which a minimal root
 # made with debootstrap does not have (and where / is no mount point):
@@ -35,27 +28,21 @@ DISK_PATH=/ DISK_DS=_ HAVE_DISK=1
 [ -e /etc/mtab ] && grep -q ' / ' /etc/mtab 2>/dev/null || HAVE_DISK=0
 for f in "$PROBED" "$PLUG/check_dummy" "$PLUG/check_tcp" "$PLUG/check_disk" \
     "$PLUG/check_load"; do
-    if [ ! -x "$f" ]; then
-        echo "skip: $f is missing (monitoring-plugins, or TOCSIN_PROBED)"
-        exit 77
-    fi
+    [ -x "$f" ] || skip_all "$f is missing (monitoring-plugins)"
 done
-command -v rrdtool >/dev/null || { echo "skip: rrdtool is missing"; exit 77; }
+command -v rrdtool >/dev/null || skip_all "rrdtool is missing"
 
-. "$srcdir/t/servers.sh" || exit 99
-
-PASS=0
-FAIL=0
 DPID=
 DLOG=
 NETNS=
 NETNS2=
 RPID=
-# Plugins that sleep get odd durations, so pgrep finds ours and no one
-# else's.
-SLOW=29.4173
-QSLOW=28.9371
-MSLOW=1.4379
+# Plugins that sleep get odd durations with our pid in them, so pgrep finds
+# ours and no one else's (not even this test's, run at once from another
+# build).
+SLOW=29.41$$
+QSLOW=28.93$$
+MSLOW=1.43$$
 
 cleanup() {
     local rc=$?
@@ -66,43 +53,13 @@ cleanup() {
     [ -z "$RPID" ] || { kill "$RPID"; wait "$RPID"; } 2>/dev/null
     [ -z "$NETNS" ] || ip netns del "$NETNS" 2>/dev/null
     [ -z "$NETNS2" ] || ip netns del "$NETNS2" 2>/dev/null
-    servers_stop_all || true
-    if [ "$rc" = 0 ] && [ -z "${TOCSIN_KEEP:-}" ]; then
-        rm -rf "$T"
-    else
-        echo "logs kept in $T" >&2
-    fi
+    (exit "$rc")
+    _srv_on_exit
 }
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-pass() {
-    PASS=$((PASS + 1))
-    echo "ok $((PASS + FAIL)) - $1"
-}
-
-fail() {
-    FAIL=$((FAIL + 1))
-    echo "not ok $((PASS + FAIL)) - $1"
-    [ -z "${2:-}" ] || echo "#   $2"
-}
-
-skip() {
-    echo "skip - $1"
-}
-
-# check NAME COMMAND...: one assertion.
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        pass "$name"
-    else
-        fail "$name"
-    fi
-}
 
 # wait_log REGEX [SECONDS]: until the daemon's log has a line matching
 # REGEX (extended), 15 s by default.
@@ -135,7 +92,7 @@ start() {
     shift 2
     DLOG=$T/$name.log
     : >"$DLOG"
-    "$@" "$PROBED" -f -d -c "$conf" >"$DLOG" 2>&1 &
+    "$@" "$PROBED" -f -d -c "$conf" >"$DLOG" 2>&1 7>&- &
     DPID=$!
     if wait_log "started: " 10; then
         pass "$name: daemon starts"
@@ -248,14 +205,14 @@ result flood unknown "plugin printed more than 16 MiB, killed: y"
 if [ $HAVE_DISK = 1 ]; then
     result disk "(ok|warning|critical)" "DISK (OK|WARNING|CRITICAL) - free space: .*"
 else
-    skip "disk: no /etc/mtab here, check_disk cannot see a file system"
+    skip "disk" "no /etc/mtab here, check_disk cannot see a file system"
 fi
 result load ok "LOAD OK - total load average: .*"
 result lo ok "loss 0% \\(5/5 replies\\), rtt median [0-9.]+ ms min [0-9.]+ max [0-9.]+"
 if ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1'; then
     result lo6 ok "loss 0% \\(5/5 replies\\), rtt median [0-9.]+ ms min [0-9.]+ max [0-9.]+"
 else
-    skip "lo6: loopback has no ::1 here"
+    skip "lo6" "loopback has no ::1 here"
 fi
 
 # The plugin that sleeps past its timeout: critical, its process killed.
@@ -281,7 +238,7 @@ if [ $HAVE_DISK = 1 ]; then
         rrd_has_ds disk "$DISK_DS"
     check "disk: fetch shows a value for '$DISK_DS'" rrd_value disk "$DISK_DS"
 else
-    skip "disk: perfdata '/' as data source '_' (no check_disk here)"
+    skip "disk: perfdata '/' as data source '_'" "no /etc/mtab here, so no check_disk"
 fi
 check "load: perfdata load1, load5, load15 are data sources" \
     eval 'rrd_has_ds load load1 && rrd_has_ds load load5 && rrd_has_ds load load15'
@@ -416,7 +373,7 @@ EOF
 # each daemon so that its counts start at the first echo.
 responder_start() {
     ip netns exec "$NETNS2" /usr/bin/python3 -u "$T/responder.py" \
-        192.0.2.2:30: 192.0.2.3:0:02 192.0.2.4:0:13 >"$T/responder.log" 2>&1 &
+        192.0.2.2:30: 192.0.2.3:0:02 192.0.2.4:0:13 >"$T/responder.log" 2>&1 7>&- &
     RPID=$!
     for i in $(seq 1 50); do
         grep -q ready "$T/responder.log" && return 0
@@ -447,7 +404,7 @@ if ! ip netns add "$NETNS" 2>/dev/null ||
     ! ip netns add "$NETNS2" ||
     ! ip link add tct$$ netns "$NETNS" type veth peer name tcr$$ \
         netns "$NETNS2"; then
-    skip "ping in namespaces: cannot make network namespaces and a veth pair"
+    skip "ping in namespaces" "cannot make network namespaces and a veth pair"
 else
     NS="ip netns exec $NETNS"
     NS2="ip netns exec $NETNS2"
@@ -497,7 +454,7 @@ EOF
     if $NS ip -6 addr show dev lo | grep -q 'inet6 ::1'; then
         result lo6 ok "loss 0% \\(5/5 replies\\), rtt median [0-9.]+ ms min [0-9.]+ max [0-9.]+"
     else
-        skip "d2: lo6: the namespace's loopback has no ::1"
+        skip "d2: lo6" "the namespace's loopback has no ::1"
     fi
     stop d2
     responder_stop
@@ -529,5 +486,4 @@ EOF
     NETNS2=
 fi
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+finish

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <rrd.h>
 
 #include "log.h"
 #include "result.h"
@@ -264,7 +265,7 @@ START_TEST(update_then_fetch_returns_same_values)
 	}
 	archive_series_free(&s);
 
-	/* At full resolution MIN and MAX are the samples too. */
+	/* At full resolution MIN and MAX are the samples too (from AVERAGE). */
 	ck_assert_int_eq(archive_fetch(st, "shop/web1", "MAX", t0,
 	    t0 + 60 * STEP, STEP, &s), 0);
 	ck_assert_double_eq_tol(row_at(&s, t0 + 30 * STEP, "total"),
@@ -1301,6 +1302,349 @@ START_TEST(tcp_rrdcached_takes_relative_paths)
 }
 END_TEST
 
+/*
+ * The round-robin archives of an archive file, from rrd info: cf, steps a
+ * row and rows of each, in file order; returns how many (at most max).
+ */
+struct rra_info {
+	char		cf[16];
+	unsigned long	pdp;
+	unsigned long	rows;
+};
+
+static int
+read_rras(const char *path, struct rra_info *out, int max)
+{
+	rrd_info_t	*info, *p;
+	unsigned long	 idx;
+	char		 field[32];
+	int		 n = 0;
+
+	memset(out, 0, sizeof(*out) * (size_t)max);
+	info = rrd_info_r(path);
+	ck_assert_msg(info != NULL, "rrd info %s", path);
+	for (p = info; p != NULL; p = p->next) {
+		if (sscanf(p->key, "rra[%lu].%31s", &idx, field) != 2)
+			continue;
+		ck_assert_int_lt(idx, max);
+		if (strcmp(field, "cf") == 0)
+			strlcpy(out[idx].cf, p->value.u_str,
+			    sizeof(out[idx].cf));
+		else if (strcmp(field, "pdp_per_row") == 0)
+			out[idx].pdp = p->value.u_cnt;
+		else if (strcmp(field, "rows") == 0)
+			out[idx].rows = p->value.u_cnt;
+		if ((int)idx + 1 > n)
+			n = (int)idx + 1;
+	}
+	rrd_info_free(info);
+	return n;
+}
+
+/* The size of a file in bytes; fails the test if it is not there. */
+static off_t
+file_size(const char *path)
+{
+	struct stat	sb;
+
+	ck_assert_msg(stat(path, &sb) == 0, "%s: %s", path, strerror(errno));
+	return sb.st_size;
+}
+
+#define TWO_MB	(2L * 1024 * 1024)
+
+START_TEST(archive_is_under_2mb_at_any_interval)
+{
+	static const unsigned long intervals_ms[] = { 60000, 5000, 1000, 500 };
+	struct archive_store	*st;
+	struct archive_layout	 l, got;
+	struct rra_info		 rra[32];
+	char			 id[32], path[512];
+	size_t			 i;
+	off_t			 size;
+	int			 k, n, minmax;
+	unsigned		 step;
+
+	ck_assert_uint_eq(archive_step(60000), 60);
+	ck_assert_uint_eq(archive_step(5000), 5);
+	ck_assert_uint_eq(archive_step(1000), 1);
+	ck_assert_uint_eq(archive_step(500), 1);
+	st = archive_store_open(tmp, NULL);
+	ck_assert_ptr_nonnull(st);
+	for (i = 0; i < sizeof(intervals_ms) / sizeof(intervals_ms[0]); i++) {
+		step = archive_step(intervals_ms[i]);
+		snprintf(id, sizeof(id), "iv%lums", intervals_ms[i]);
+		archive_layout_init(&l, step);
+		l.last = time(NULL) - 10;
+		ck_assert_int_eq(archive_create(st, id, &l, NULL), 0);
+		ck_assert_int_eq(archive_path(st, id, path, sizeof(path)), 0);
+		size = file_size(path);
+		fprintf(stderr, "archive at %lu ms: %lld bytes\n",
+		    intervals_ms[i], (long long)size);
+		ck_assert_msg(size <= TWO_MB, "%lu ms: %lld bytes",
+		    intervals_ms[i], (long long)size);
+		ck_assert_int_eq(archive_info(st, id, &got), 0);
+		ck_assert_int_eq(got.current, 1);
+		ck_assert(archive_layout_same(&got, &l));
+
+		/* Full resolution first: two days, but at most 3600 rows. */
+		n = read_rras(path, rra, 32);
+		ck_assert_str_eq(rra[0].cf, "AVERAGE");
+		ck_assert_uint_eq(rra[0].pdp, 1);
+		ck_assert_uint_eq(rra[0].rows, step >= 60 ? 2 * 86400 / step :
+		    3600);
+		/* MIN and MAX only where a row holds several samples. */
+		minmax = 0;
+		for (k = 0; k < n; k++) {
+			if (rra[k].pdp == 1)
+				ck_assert_str_eq(rra[k].cf, "AVERAGE");
+			else if (strcmp(rra[k].cf, "AVERAGE") != 0)
+				minmax++;
+		}
+		ck_assert_int_eq(minmax, step < 60 ? 8 : 6);
+		/* Two years of daily rows at the end. */
+		ck_assert_uint_eq(rra[n - 1].pdp * step, 86400);
+		ck_assert_uint_ge(rra[n - 1].rows, 732);
+	}
+	archive_store_close(st);
+}
+END_TEST
+
+/*
+ * An archive as the layout before this one made it at a 1 s step (every
+ * sample for two days, each tier as AVERAGE, MIN and MAX): 25 MB.
+ */
+static void
+create_old_layout(const char *path, time_t last)
+{
+	static const char *const rras[] = {
+		"RRA:AVERAGE:0.5:1:172800", "RRA:MIN:0.5:1:172800",
+		"RRA:MAX:0.5:1:172800", "RRA:AVERAGE:0.5:300:4032",
+		"RRA:MIN:0.5:300:4032", "RRA:MAX:0.5:300:4032",
+		"RRA:AVERAGE:0.5:3600:1488", "RRA:MIN:0.5:3600:1488",
+		"RRA:MAX:0.5:3600:1488", "RRA:AVERAGE:0.5:86400:732",
+		"RRA:MIN:0.5:86400:732", "RRA:MAX:0.5:86400:732",
+	};
+	const char	*argv[ARCHIVE_NFIXED + 12];
+	char		 ds[ARCHIVE_NFIXED][64];
+	int		 i, argc = 0;
+
+	for (i = 0; i < ARCHIVE_NFIXED; i++) {
+		snprintf(ds[i], sizeof(ds[i]), "DS:%s:GAUGE:2:%s",
+		    archive_fixed_ds[i], i == ARCHIVE_UP ? "0:1" : "0:U");
+		argv[argc++] = ds[i];
+	}
+	for (i = 0; i < 12; i++)
+		argv[argc++] = rras[i];
+	rrd_clear_error();
+	ck_assert_msg(rrd_create_r2(path, 1, last, 0, NULL, NULL, argc,
+	    argv) == 0, "create %s: %s", path, rrd_get_error());
+}
+
+START_TEST(old_layout_is_recreated_with_history)
+{
+	struct writer		*w;
+	struct writer_stats	 ws;
+	struct archive_store	*st;
+	struct archive_layout	 l;
+	struct archive_series	 s;
+	struct check_result	 r;
+	char			 path[512];
+	double			 v[ARCHIVE_DS_MAX];
+	time_t			 t0 = time(NULL) - 1800, t;
+	int			 k, i;
+
+	st = archive_store_open(tmp, NULL);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(archive_path(st, "old", path, sizeof(path)), 0);
+	create_old_layout(path, t0);
+	ck_assert_int_gt(file_size(path), 10 * TWO_MB);
+	ck_assert_int_eq(archive_info(st, "old", &l), 0);
+	ck_assert_int_eq(l.current, 0);
+	for (k = 1; k <= 600; k++) {
+		for (i = 0; i < l.nds; i++)
+			v[i] = NAN;
+		v[ARCHIVE_TOTAL] = k / 1e4;
+		v[ARCHIVE_UP] = 1;
+		ck_assert_int_eq(archive_update(st, "old", &l, t0 + k,
+		    v), 0);
+	}
+
+	w = writer_open(tmp, NULL, 10);
+	ck_assert_ptr_nonnull(w);
+	result_at(&r, t0 + 601, CHECK_OK, 77000);
+	ck_assert_int_eq(writer_submit(w, "old", 1, &r), 0);
+	drain_close(w, &ws);
+	ck_assert_uint_eq(ws.written, 1);
+	ck_assert_uint_eq(ws.recreated, 1);
+	ck_assert_int_le(file_size(path), TWO_MB);
+	ck_assert_int_eq(archive_info(st, "old", &l), 0);
+	ck_assert_int_eq(l.current, 1);
+	ck_assert_uint_eq(l.step, 1);
+
+	/* The old samples, second by second, then the new one. */
+	ck_assert_int_eq(archive_fetch(st, "old", "AVERAGE", t0,
+	    t0 + 601, 1, &s), 0);
+	ck_assert_uint_eq(s.step, 1);
+	for (k = 1; k <= 600; k++) {
+		t = t0 + k;
+		ck_assert_double_eq_tol(row_at(&s, t, "total"), k / 1e4, 1e-9);
+		ck_assert_double_eq_tol(row_at(&s, t, "up"), 1, 1e-12);
+	}
+	ck_assert_double_eq_tol(row_at(&s, t0 + 601, "total"), 0.077, 1e-9);
+	archive_series_free(&s);
+	archive_store_close(st);
+}
+END_TEST
+
+START_TEST(interval_5s_to_1s_keeps_minute_history)
+{
+	struct writer		*w;
+	struct writer_stats	 ws;
+	struct archive_store	*st;
+	struct archive_layout	 l;
+	struct archive_series	 s;
+	struct check_result	 r;
+	time_t			 t0 = hour_ago(3), t1, t;
+	int			 k, known = 0;
+
+	/* 30 minutes at 5 s, one latency a minute (12 samples each). */
+	w = writer_open(tmp, NULL, 1000);
+	ck_assert_ptr_nonnull(w);
+	for (k = 1; k <= 360; k++) {
+		result_at(&r, t0 + k * 5, CHECK_OK, 1000 * ((k - 1) / 12 + 1));
+		ck_assert_int_ge(writer_submit(w, "fast", 5, &r), 0);
+	}
+	t1 = t0 + 360 * 5;
+	for (k = 1; k <= 30; k++) {
+		result_at(&r, t1 + k, CHECK_OK, 55000);
+		ck_assert_int_ge(writer_submit(w, "fast", 1, &r), 0);
+	}
+	drain_close(w, &ws);
+	ck_assert_uint_eq(ws.written, 390);
+	ck_assert_uint_eq(ws.recreated, 1);
+
+	st = archive_store_open(tmp, NULL);
+	ck_assert_int_eq(archive_info(st, "fast", &l), 0);
+	ck_assert_uint_eq(l.step, 1);
+	ck_assert_int_eq(l.current, 1);
+
+	/* Minute rows of the old 5 s samples, in the new layout. */
+	ck_assert_int_eq(archive_fetch(st, "fast", "AVERAGE", t0, t1, 60,
+	    &s), 0);
+	ck_assert_uint_eq(s.step, 60);
+	for (k = 1; k <= 30; k++) {
+		t = t0 + k * 60;
+		if (isnan(row_at(&s, t, "total")))
+			continue;
+		known++;
+		ck_assert_double_eq_tol(row_at(&s, t, "total"), k / 1e3, 1e-9);
+	}
+	ck_assert_int_ge(known, 29);
+	archive_series_free(&s);
+
+	/* Those rows hold 12 samples: their MAX is kept, and the same. */
+	ck_assert_int_eq(archive_fetch(st, "fast", "MAX", t0, t1, 60, &s), 0);
+	ck_assert_uint_eq(s.step, 60);
+	ck_assert_double_eq_tol(row_at(&s, t0 + 600, "total"), 0.010, 1e-9);
+	archive_series_free(&s);
+
+	/* The new samples at full resolution. */
+	ck_assert_int_eq(archive_fetch(st, "fast", "AVERAGE", t1, t1 + 30, 1,
+	    &s), 0);
+	ck_assert_uint_eq(s.step, 1);
+	for (k = 1; k <= 30; k++)
+		ck_assert_double_eq_tol(row_at(&s, t1 + k, "total"), 0.055,
+		    1e-9);
+	archive_series_free(&s);
+	archive_store_close(st);
+}
+END_TEST
+
+START_TEST(min_max_of_single_sample_rows_are_the_samples)
+{
+	struct writer		*w;
+	struct writer_stats	 ws;
+	struct archive_store	*st;
+	struct archive_series	 s;
+	struct check_result	 r;
+	time_t			 now = time(NULL);
+	time_t			 t0 = now - 3 * 3600 - now % STEP;
+	int			 k;
+
+	w = writer_open(tmp, NULL, 1000);
+	ck_assert_ptr_nonnull(w);
+	for (k = 1; k <= 150; k++) {
+		result_at(&r, t0 + k * STEP, CHECK_OK, 1000 * (k % 17 + 1));
+		ck_assert_int_eq(writer_submit(w, "one", STEP, &r), 0);
+	}
+	drain_close(w, &ws);
+	ck_assert_uint_eq(ws.written, 150);
+
+	st = archive_store_open(tmp, NULL);
+	/*
+	 * No MIN or MAX at 60 s: librrd answers them from the 60 s AVERAGE
+	 * rows (as it does a graph's DEF), which are the samples.
+	 */
+	ck_assert_int_eq(archive_fetch(st, "one", "MIN", t0, t0 + 150 * STEP,
+	    STEP, &s), 0);
+	ck_assert_uint_eq(s.step, STEP);
+	for (k = 1; k <= 150; k++)
+		ck_assert_double_eq_tol(row_at(&s, t0 + k * STEP, "total"),
+		    (k % 17 + 1) / 1e3, 1e-9);
+	archive_series_free(&s);
+	archive_store_close(st);
+}
+END_TEST
+
+START_TEST(graphs_of_a_1s_archive)
+{
+	struct writer		*w;
+	struct writer_stats	 ws;
+	struct archive_store	*st;
+	struct graph_req	 req;
+	struct graph_image	 img;
+	struct uptime		 u;
+	struct check_result	 r;
+	const char		*ids[] = { "fast/a", "fast/b" };
+	const char		*periods[] = { "3h", "1d", "1w" };
+	time_t			 now = time(NULL), t0 = now - 1200;
+	size_t			 i;
+	int			 k;
+
+	w = writer_open(tmp, NULL, 3000);
+	ck_assert_ptr_nonnull(w);
+	for (k = 1; k <= 1100; k++) {
+		result_at(&r, t0 + k, k % 100 < 10 ? CHECK_CRITICAL : CHECK_OK,
+		    k % 100 < 10 ? -1 : 10000 + k % 37 * 100);
+		ck_assert_int_ge(writer_submit(w, ids[0], 1, &r), 0);
+		ck_assert_int_ge(writer_submit(w, ids[1], 1, &r), 0);
+	}
+	drain_close(w, &ws);
+	ck_assert_uint_eq(ws.written, 2200);
+
+	st = archive_store_open(tmp, NULL);
+	memset(&req, 0, sizeof(req));
+	for (i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
+		ck_assert_int_eq(graph_period(periods[i], now, &req), 0);
+		req.format = GRAPH_PNG;
+		ck_assert_int_eq(graph_server(st, ids[0], &req, &img), 0);
+		check_png(&img);
+		graph_image_free(&img);
+		req.format = GRAPH_SVG;
+		ck_assert_int_eq(graph_farm(st, "fast", ids, 2, &req, &img), 0);
+		check_svg(&img);
+		graph_image_free(&img);
+	}
+	/* Uptime from the 1 s rows: 10 % of the samples were down. */
+	ck_assert_int_eq(uptime_server(st, ids[0], t0 + 100, t0 + 1100, &u),
+	    0);
+	ck_assert_double_eq_tol(u.known_s, 1000, 1e-6);
+	ck_assert_double_eq_tol(u.pct, 90, 1e-9);
+	archive_store_close(st);
+}
+END_TEST
+
 static Suite *
 rrd_suite(void)
 {
@@ -1317,6 +1661,17 @@ rrd_suite(void)
 	tcase_add_test(tc, new_perf_label_adds_series_and_keeps_history);
 	tcase_add_test(tc, too_many_perf_labels_are_capped);
 	tcase_add_test(tc, bad_ids_are_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("layout");
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, archive_is_under_2mb_at_any_interval);
+	tcase_add_test(tc, old_layout_is_recreated_with_history);
+	tcase_add_test(tc, interval_5s_to_1s_keeps_minute_history);
+	tcase_add_test(tc, min_max_of_single_sample_rows_are_the_samples);
+	tcase_add_test(tc, graphs_of_a_1s_archive);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("writer");

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "fsutil.h"
 #include "spool.h"
 #include "spoolq.h"
 
@@ -225,6 +227,291 @@ START_TEST(event_is_on_disk_before_the_loop_hears_of_it)
 }
 END_TEST
 
+
+/* Write text to the spool folder's file name (made by hand, as a crash or
+ * a person would leave it). */
+static void
+put(const char *name, const char *text)
+{
+	char	 path[256];
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/spool/%s", dir, name);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fputs(text, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+static int
+exists(const char *name)
+{
+	char	 path[256];
+
+	snprintf(path, sizeof(path), "%s/spool/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+START_TEST(lost_seq_file_numbers_go_above_events_on_disk)
+{
+	struct spool		*s;
+	struct spool_event	 ev, back;
+	char			 sdir[128], path[256];
+
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	mkevent(&ev, "www", "up", "down");
+	ck_assert_int_eq(spool_append(s, &ev), 0);
+	spool_close(s);
+	/* An undelivered event far above the block, then seq is lost. */
+	put("00000000000000005000.json", "{\"seq\":5000,\"id\":\"old\","
+	    "\"old\":\"up\",\"new\":\"down\"}\n");
+	snprintf(path, sizeof(path), "%s/spool/seq", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	mkevent(&ev, "www", "down", "up");
+	ck_assert_int_eq(spool_append(s, &ev), 0);
+	ck_assert_uint_gt(ev.seq, 5000);
+	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
+	ck_assert_int_eq(spool_read(sdir, 5000, &back), 0);
+	ck_assert_str_eq(back.id, "old");
+	spool_close(s);
+}
+END_TEST
+
+START_TEST(seq_file_with_garbage_still_goes_above_events)
+{
+	struct spool		*s;
+	struct spool_event	 ev;
+
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	spool_close(s);
+	put("00000000000000000777.json", "{\"seq\":777,\"id\":\"a\"}\n");
+	put("seq", "99999999999999999999999999\n");
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	mkevent(&ev, "www", "up", "down");
+	ck_assert_int_eq(spool_append(s, &ev), 0);
+	ck_assert_uint_gt(ev.seq, 777);
+	ck_assert_uint_le(ev.seq, SPOOL_SEQ_MAX);
+	spool_close(s);
+}
+END_TEST
+
+START_TEST(huge_file_name_is_left_alone_and_never_wraps)
+{
+	struct spool		*s;
+	struct spool_event	 ev, back;
+	uint64_t		*seqs;
+	size_t			 n;
+	char			 sdir[128];
+
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	mkevent(&ev, "www", "up", "down");
+	ck_assert_int_eq(spool_append(s, &ev), 0);
+	ck_assert_uint_eq(ev.seq, 1);
+	spool_close(s);
+	put("18446744073709551615.json", "{\"seq\":1,\"id\":\"huge\"}\n");
+	put("99999999999999999999999.json", "{\"seq\":1,\"id\":\"huger\"}\n");
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	mkevent(&ev, "www", "down", "up");
+	ck_assert_int_eq(spool_append(s, &ev), 0);
+	ck_assert_uint_gt(ev.seq, 1);
+	ck_assert_uint_lt(ev.seq, 100000);
+	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
+	ck_assert_int_eq(spool_read(sdir, 1, &back), 0);
+	ck_assert_str_eq(back.new_state, "down");	/* not overwritten */
+	ck_assert(exists("18446744073709551615.json"));
+	ck_assert(exists("99999999999999999999999.json"));
+	ck_assert_int_eq(spool_list(sdir, 0, &seqs, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	free(seqs);
+	spool_close(s);
+}
+END_TEST
+
+START_TEST(numbers_stop_at_the_maximum)
+{
+	struct spool		*s;
+	struct spool_event	 ev;
+	char			 name[64], sdir[128];
+	uint64_t		*seqs;
+	size_t			 n;
+
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	spool_close(s);
+	snprintf(name, sizeof(name), "%020llu.json",
+	    (unsigned long long)SPOOL_SEQ_MAX);
+	put(name, "{\"seq\":9007199254740991,\"id\":\"last\"}\n");
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	mkevent(&ev, "www", "up", "down");
+	ck_assert_int_eq(spool_append(s, &ev), -1);
+	ck_assert_int_eq(spool_append(s, &ev), -1);
+	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
+	ck_assert_int_eq(spool_list(sdir, 0, &seqs, &n), 0);
+	ck_assert_uint_eq(n, 1);	/* nothing wrapped to 0 or 1 */
+	ck_assert_uint_eq(seqs[0], SPOOL_SEQ_MAX);
+	free(seqs);
+	spool_close(s);
+}
+END_TEST
+
+START_TEST(crash_leftovers_are_removed_at_open)
+{
+	struct spool	*s;
+
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	spool_close(s);
+	put(".tmp.00000000000000000007.json", "{\"seq\":");
+	put(".tmp.seq", "10");
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	ck_assert(!exists(".tmp.00000000000000000007.json"));
+	ck_assert(!exists(".tmp.seq"));
+	spool_close(s);
+}
+END_TEST
+
+START_TEST(taken_name_is_skipped_not_replaced)
+{
+	struct spool		*s;
+	struct spool_event	 ev, back;
+	char			 sdir[128];
+
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	/* Appears after the open, as a second writer would make it. */
+	put("00000000000000000001.json", "{\"seq\":1,\"id\":\"first\"}\n");
+	mkevent(&ev, "www", "up", "down");
+	ck_assert_int_eq(spool_append(s, &ev), 0);
+	ck_assert_uint_eq(ev.seq, 2);
+	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
+	ck_assert_int_eq(spool_read(sdir, 1, &back), 0);
+	ck_assert_str_eq(back.id, "first");
+	spool_close(s);
+}
+END_TEST
+
+/*
+ * The calls that make a write durable, recorded in order: "F" fsync of a
+ * regular file, "D" fsync of a folder, "R name" rename, "L name" link.
+ * hold: the first fsync waits until it is cleared (to queue behind it).
+ */
+static char		 calls[4096];
+static volatile int	 hold;
+
+static void
+record(const char *what)
+{
+	strncat(calls, what, sizeof(calls) - strlen(calls) - 1);
+}
+
+static int
+rec_fsync(int fd)
+{
+	struct stat st;
+
+	while (hold)
+		usleep(1000);
+	if (fstat(fd, &st) == 0)
+		record(S_ISDIR(st.st_mode) ? "D " : "F ");
+	return fsync(fd);
+}
+
+static int
+rec_renameat(int a, const char *from, int b, const char *to)
+{
+	record("R ");
+	record(to);
+	record(" ");
+	return renameat(a, from, b, to);
+}
+
+static int
+rec_linkat(int a, const char *from, int b, const char *to, int flags)
+{
+	record("L ");
+	record(to);
+	record(" ");
+	return linkat(a, from, b, to, flags);
+}
+
+static const struct fsutil_sys rec_sys = { rec_fsync, rec_renameat,
+	rec_linkat };
+
+START_TEST(event_is_synced_before_its_name_and_folder_after)
+{
+	struct spool		*s;
+	struct spool_event	 ev;
+
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	mkevent(&ev, "www", "up", "down");
+	ck_assert_int_eq(spool_append(s, &ev), 0);	/* reserves seq */
+	calls[0] = '\0';
+	fsutil_set_sys(&rec_sys);
+	mkevent(&ev, "www", "down", "up");
+	ck_assert_int_eq(spool_append(s, &ev), 0);
+	fsutil_set_sys(NULL);
+	ck_assert_str_eq(calls, "F L 00000000000000000002.json D ");
+	spool_close(s);
+}
+END_TEST
+
+static void
+on_done_count(void *arg, const struct spool_event *ev, void *ctx)
+{
+	if (++ndone == 2)
+		event_base_loopbreak(arg);
+}
+
+/*
+ * The state file never reaches the disk before an event queued ahead of
+ * it, even when a newer copy replaces one still waiting.
+ */
+START_TEST(state_file_waits_for_events_queued_before_it)
+{
+	struct event_base	*base;
+	struct spool		*s;
+	struct spoolq		*q;
+	struct spool_event	 ev;
+	struct timeval		 tv = { 10, 0 };
+	char			 path[256], buf[64];
+	int			 dfd;
+	FILE			*fp;
+
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(s = spool_open(dir));
+	ck_assert_int_ne(dfd = open(dir, O_RDONLY | O_DIRECTORY), -1);
+	calls[0] = '\0';
+	hold = 1;
+	fsutil_set_sys(&rec_sys);
+	q = spoolq_new(base, s, on_done_count, base);
+	ndone = 0;
+	mkevent(&ev, "a", "up", "down");
+	spoolq_event(q, &ev, NULL);		/* the worker holds here */
+	spoolq_write_file(q, dfd, "state.json", strdup("one\n"));
+	mkevent(&ev, "a", "down", "up");
+	spoolq_event(q, &ev, NULL);
+	spoolq_write_file(q, dfd, "state.json", strdup("two\n"));
+	hold = 0;
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	spoolq_free(q);
+	fsutil_set_sys(NULL);
+	ck_assert_int_eq(ndone, 2);
+	ck_assert_ptr_nonnull(strstr(calls, "L 00000000000000000002.json"));
+	ck_assert_ptr_nonnull(strstr(calls, "R state.json"));
+	ck_assert(strstr(calls, "L 00000000000000000002.json") <
+	    strstr(calls, "R state.json"));
+	ck_assert_ptr_null(strstr(strstr(calls, "R state.json") + 1,
+	    "R state.json"));			/* written once */
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), fp));
+	fclose(fp);
+	ck_assert_str_eq(buf, "two\n");
+	close(dfd);
+	spool_close(s);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 spool_suite(void)
 {
@@ -239,6 +526,14 @@ spool_suite(void)
 	tcase_add_test(tc, message_that_is_not_utf8_is_kept_readable);
 	tcase_add_test(tc, bad_event_text_is_rejected);
 	tcase_add_test(tc, event_is_on_disk_before_the_loop_hears_of_it);
+	tcase_add_test(tc, lost_seq_file_numbers_go_above_events_on_disk);
+	tcase_add_test(tc, seq_file_with_garbage_still_goes_above_events);
+	tcase_add_test(tc, huge_file_name_is_left_alone_and_never_wraps);
+	tcase_add_test(tc, numbers_stop_at_the_maximum);
+	tcase_add_test(tc, crash_leftovers_are_removed_at_open);
+	tcase_add_test(tc, taken_name_is_skipped_not_replaced);
+	tcase_add_test(tc, event_is_synced_before_its_name_and_folder_after);
+	tcase_add_test(tc, state_file_waits_for_events_queued_before_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

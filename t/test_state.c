@@ -97,22 +97,26 @@ assert_sane(const struct state *st)
 	unsigned	 i;
 
 	ck_assert_int_ge(st->state, HSTATE_UNKNOWN);
-	ck_assert_int_le(st->state, HSTATE_DOWN);
+	ck_assert_int_le(st->state, HSTATE_UNKNOWN_STATUS);
 	ck_assert_int_ge(st->hard, HSTATE_UNKNOWN);
-	ck_assert_int_le(st->hard, HSTATE_DOWN);
+	ck_assert_int_le(st->hard, HSTATE_UNKNOWN_STATUS);
 	ck_assert_int_ge(st->candidate, HSTATE_UNKNOWN);
-	ck_assert_int_le(st->candidate, HSTATE_DOWN);
+	ck_assert_int_le(st->candidate, HSTATE_UNKNOWN_STATUS);
 	ck_assert(st->type == STATE_SOFT || st->type == STATE_HARD);
 	ck_assert_uint_le(st->nhist, FLAP_WINDOW);
 	for (i = 0; i < st->nhist; i++)
-		ck_assert_uint_le(st->hist[i], HSTATE_DOWN);
+		ck_assert_uint_le(st->hist[i], HSTATE_UNKNOWN_STATUS);
 	ck_assert(st->flap_pct >= 0 && st->flap_pct <= 100.0 + PCT_TOL);
 	ck_assert(st->message == NULL ||
 	    strlen(st->message) < STATE_MSG_MAX);
 	ck_assert(st->ack_comment == NULL ||
 	    strlen(st->ack_comment) < STATE_COMMENT_MAX);
-	ck_assert(st->downtime_comment == NULL ||
-	    strlen(st->downtime_comment) < STATE_COMMENT_MAX);
+	ck_assert_uint_le(st->ndowntimes, STATE_DOWNTIMES_MAX);
+	for (i = 0; i < st->ndowntimes; i++) {
+		ck_assert(st->downtimes[i].comment == NULL ||
+		    strlen(st->downtimes[i].comment) < STATE_COMMENT_MAX);
+		ck_assert(st->downtimes[i].until > st->downtimes[i].from);
+	}
 	ck_assert_uint_le(st->failures, st->checks);
 }
 
@@ -340,7 +344,7 @@ START_TEST(warning_result_is_degraded)
 	r.status = CHECK_CRITICAL;
 	ck_assert_int_eq(state_observe(sc, &r), HSTATE_DOWN);
 	r.status = CHECK_UNKNOWN;
-	ck_assert_int_eq(state_observe(sc, &r), HSTATE_DOWN);
+	ck_assert_int_eq(state_observe(sc, &r), HSTATE_UNKNOWN_STATUS);
 	r.status = CHECK_OK;
 	ck_assert_int_eq(state_observe(sc, &r), HSTATE_UP);
 
@@ -462,6 +466,99 @@ START_TEST(event_marked_flapping)
 }
 END_TEST
 
+/*
+ * A second downtime is added beside the first, which keeps its comment
+ * and end; a scheduled one runs only from its start; cancel and expire
+ * drop what they name; a server holds STATE_DOWNTIMES_MAX at most.
+ */
+START_TEST(downtimes_add_beside_schedule_cancel_expire)
+{
+	struct state		 st;
+	const struct downtime	*cur;
+	int			 i;
+
+	state_init(&st);
+	ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){ .id = 1,
+	    .from = T0, .until = T0 + 7200, .comment = "kernel" }), 0);
+	ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){ .id = 2,
+	    .from = T0, .until = T0 + 600 }), 0);
+	ck_assert_uint_eq(st.ndowntimes, 2);
+	ck_assert_ptr_nonnull(cur = state_downtime_current(&st, T0 + 1));
+	ck_assert_uint_eq(cur->id, 1);		/* the one that ends last */
+	ck_assert_str_eq(cur->comment, "kernel");
+	ck_assert_int_eq(state_in_downtime(&st, T0 + 7199), 1);
+	ck_assert_int_eq(state_in_downtime(&st, T0 + 7200), 0);
+
+	/* Scheduled: from 02:00 for an hour, say. */
+	ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){ .id = 3,
+	    .from = T0 + 10000, .until = T0 + 13600 }), 0);
+	ck_assert_int_eq(state_in_downtime(&st, T0 + 9999), 0);
+	ck_assert_int_eq(state_in_downtime(&st, T0 + 10000), 1);
+	ck_assert_uint_eq(state_downtime_max_id(&st), 3);
+
+	ck_assert_uint_eq(state_downtime_cancel(&st, 1), 1);
+	ck_assert_uint_eq(state_downtime_cancel(&st, 1), 0);
+	ck_assert_int_eq(state_in_downtime(&st, T0 + 601), 0);
+	state_downtime_expire(&st, T0 + 600);
+	ck_assert_uint_eq(st.ndowntimes, 1);
+	ck_assert_uint_eq(st.downtimes[0].id, 3);
+
+	/* No time span: refused. Full: refused. */
+	ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){ .id = 9,
+	    .from = T0, .until = T0 }), -1);
+	for (i = 1; i < STATE_DOWNTIMES_MAX; i++)
+		ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){
+		    .id = 10 + i, .from = T0 + i, .until = T0 + 100000 }), 0);
+	ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){
+	    .id = 99, .from = T0, .until = T0 + 1 }), -1);
+	assert_sane(&st);
+	state_free(&st);
+	ck_assert_uint_eq(st.ndowntimes, 0);
+}
+END_TEST
+
+/* A state file from before scheduled downtimes: its running downtime
+ * and comment are kept. */
+START_TEST(old_state_file_downtime_is_kept)
+{
+	struct state	 st;
+	json_t		*j;
+
+	state_init(&st);
+	j = json_pack("{s:s,s:I,s:s}", "hard", "down", "downtime_until",
+	    (json_int_t)(T0 + 3600), "downtime_comment", "old comment");
+	ck_assert_int_eq(state_from_json(&st, j), 0);
+	json_decref(j);
+	ck_assert_uint_eq(st.ndowntimes, 1);
+	ck_assert_int_eq(st.downtimes[0].until, T0 + 3600);
+	ck_assert_str_eq(st.downtimes[0].comment, "old comment");
+	ck_assert_int_eq(state_in_downtime(&st, T0), 1);
+	state_free(&st);
+}
+END_TEST
+
+/* ack refuses a server that is up; drain and enable toggle. */
+START_TEST(ack_drain_enable_change_state)
+{
+	struct state		 st;
+	struct server_conf	*sc = mkconf(1, 1, 0);
+
+	state_init(&st);
+	res_ok(&st, sc, T0, NULL);
+	ck_assert_int_eq(state_ack(&st, "x"), -1);
+	ck_assert_int_eq(st.acked, 0);
+	res_fail(&st, sc, T0 + 1, NULL);
+	ck_assert_int_eq(state_ack(&st, "on it"), 0);
+	ck_assert_int_eq(st.acked, 1);
+	ck_assert_str_eq(st.ack_comment, "on it");
+	state_drain(&st);
+	ck_assert_int_eq(st.drained, 1);
+	state_enable(&st);
+	ck_assert_int_eq(st.drained, 0);
+	state_free(&st);
+}
+END_TEST
+
 START_TEST(downtime_marks_change)
 {
 	struct state		 st;
@@ -470,9 +567,8 @@ START_TEST(downtime_marks_change)
 
 	state_init(&st);
 	res_ok(&st, sc, T0, &chg);
-	st.downtime_until = T0 + 100;
-	state_set_text(&st.downtime_comment, "kernel upgrade",
-	    STATE_COMMENT_MAX);
+	ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){ .id = 1,
+	    .from = T0, .until = T0 + 100, .comment = "kernel upgrade" }), 0);
 	ck_assert_int_eq(state_in_downtime(&st, T0 + 99), 1);
 	ck_assert_int_eq(state_in_downtime(&st, T0 + 100), 0);
 
@@ -537,9 +633,12 @@ START_TEST(json_round_trip_keeps_everything)
 	ck_assert_uint_eq(st.count, 1);
 	st.acked = 1;
 	state_set_text(&st.ack_comment, "bob: \"quoted\"", STATE_COMMENT_MAX);
-	st.downtime_until = T0 + 86400;
-	state_set_text(&st.downtime_comment, "moving racks \xc3\xa9t\xc3\xa9",
-	    STATE_COMMENT_MAX);
+	ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){ .id = 7,
+	    .from = T0 + 3600, .until = T0 + 86400, .uid = 1000,
+	    .scope = "shop", .comment = "moving racks \xc3\xa9t\xc3\xa9" }),
+	    0);
+	ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){ .id = 3,
+	    .from = T0, .until = T0 + 60, .uid = -1 }), 0);
 	st.drained = 1;
 	st.flapping = 1;
 
@@ -570,8 +669,19 @@ START_TEST(json_round_trip_keeps_everything)
 	ck_assert_int_eq(back.flapping, st.flapping);
 	ck_assert_int_eq(back.acked, st.acked);
 	ck_assert_str_eq(back.ack_comment, st.ack_comment);
-	ck_assert_int_eq(back.downtime_until, st.downtime_until);
-	ck_assert_str_eq(back.downtime_comment, st.downtime_comment);
+	ck_assert_uint_eq(back.ndowntimes, 2);
+	ck_assert_uint_eq(back.downtimes[0].id, 3);	/* by start time */
+	ck_assert_int_eq(back.downtimes[0].until, T0 + 60);
+	ck_assert_int_eq(back.downtimes[0].uid, -1);
+	ck_assert_ptr_null(back.downtimes[0].comment);
+	ck_assert_ptr_null(back.downtimes[0].scope);
+	ck_assert_uint_eq(back.downtimes[1].id, 7);
+	ck_assert_int_eq(back.downtimes[1].from, T0 + 3600);
+	ck_assert_int_eq(back.downtimes[1].until, T0 + 86400);
+	ck_assert_int_eq(back.downtimes[1].uid, 1000);
+	ck_assert_str_eq(back.downtimes[1].scope, "shop");
+	ck_assert_str_eq(back.downtimes[1].comment,
+	    "moving racks \xc3\xa9t\xc3\xa9");
 	ck_assert_int_eq(back.drained, st.drained);
 	ck_assert_uint_eq(back.checks, st.checks);
 	ck_assert_uint_eq(back.checks, 31);
@@ -641,8 +751,8 @@ START_TEST(corrupt_json_is_rejected_without_crash)
 		"state", "type", "hard", "candidate", "count", "since",
 		"last_check", "last_latency_us", "last_status", "message",
 		"hist", "flap_pct", "flapping", "acked", "ack_comment",
-		"downtime_until", "downtime_comment", "drained", "checks",
-		"failures",
+		"downtime_until", "downtime_comment", "downtimes", "drained",
+		"checks", "failures",
 	};
 	struct state		 st, before;
 	struct server_conf	*sc = mkconf(2, 2, 0);
@@ -701,7 +811,7 @@ START_TEST(corrupt_json_is_rejected_without_crash)
 	/* 1 change (down -> unknown) in the newest pair. */
 	ck_assert_double_eq_tol(st.flap_pct, 6.0, PCT_TOL);
 	ck_assert_uint_eq(st.failures, 3);
-	ck_assert_int_eq(st.downtime_until, 0);
+	ck_assert_uint_eq(st.ndowntimes, 0);
 	ck_assert_int_eq(state_in_downtime(&st, T0), 0);
 
 	/* It still works as a state after that. */
@@ -770,6 +880,122 @@ START_TEST(names_parse_back)
 }
 END_TEST
 
+/*
+ * A check's unknown (a plugin's exit 3) is its own state, "unknown", not
+ * down: worse than up, so it waits for its retries and is an event both
+ * ways, and recovery from it is news (unlike a first up after start).
+ */
+START_TEST(unknown_result_is_unknown_with_retries_and_events)
+{
+	struct state		 st;
+	struct state_change	 chg;
+	struct server_conf	*sc = mkconf(2, 1, 0);
+
+	state_init(&st);
+	ck_assert_int_eq(res_ok(&st, sc, T0, &chg), 0);
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 10, &chg), 0);
+	ck_assert_int_eq(st.type, STATE_SOFT);
+	ck_assert_int_eq(st.state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_str_eq(hstate_str(st.state), "unknown");
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 20, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UP);
+	ck_assert_int_eq(chg.new_state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(st.since, T0 + 20);
+	/* Critical from unknown is worse: its retries again. */
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 30, &chg), 0);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 40, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(chg.new_state, HSTATE_DOWN);
+	/* Back to unknown is better than down: rise (1). */
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 50, &chg), 1);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN_STATUS);
+	/* Recovery from a check's unknown is an event. */
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 60, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(chg.new_state, HSTATE_UP);
+
+	/* From start, unknown waits for its retries and is reported. */
+	state_init(&st);
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0, &chg), 0);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN);
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 10, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN);
+	ck_assert_int_eq(chg.new_state, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 20, &chg), 1);
+	ck_assert_int_eq(chg.new_state, HSTATE_UP);
+	state_free(&st);
+}
+END_TEST
+
+/* Both unknowns are written "unknown"; reading back tells them apart. */
+START_TEST(unknown_result_survives_the_state_file)
+{
+	struct state		 st, back;
+	struct state_change	 chg;
+	struct server_conf	*sc = mkconf(1, 1, 0);
+	json_t			*j;
+
+	state_init(&st);
+	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0, &chg), 1);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN_STATUS);
+	j = state_to_json(&st);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "hard")),
+	    "unknown");
+	state_init(&back);
+	ck_assert_int_eq(state_from_json(&back, j), 0);
+	ck_assert_int_eq(back.hard, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(back.hist[back.nhist - 1], HSTATE_UNKNOWN_STATUS);
+	/* So its recovery is still an event after a restart. */
+	ck_assert_int_eq(res_ok(&back, sc, T0 + 10, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN_STATUS);
+	json_decref(j);
+
+	/* A server never checked reads back as such: its first up is quiet. */
+	state_free(&back);
+	state_free(&st);
+	state_init(&st);
+	j = state_to_json(&st);
+	state_init(&back);
+	ck_assert_int_eq(state_from_json(&back, j), 0);
+	ck_assert_int_eq(back.hard, HSTATE_UNKNOWN);
+	ck_assert_int_eq(res_ok(&back, sc, T0, &chg), 0);
+	json_decref(j);
+	state_free(&back);
+	state_free(&st);
+}
+END_TEST
+
+/* Long output is kept with the state, cut to its cap. */
+START_TEST(long_output_kept_and_capped)
+{
+	struct state		 st;
+	struct check_result	 r;
+	struct server_conf	*sc = mkconf(1, 1, 0);
+	char			*big;
+
+	state_init(&st);
+	result_init(&r, (int64_t)T0 * 1000000);
+	result_set(&r, CHECK_OK, "OK");
+	result_set_long(&r, "line 2\nline 3\n", 14);
+	state_update(&st, sc, &r, FLAP_LOW, FLAP_HIGH, T0, NULL);
+	ck_assert_str_eq(st.long_output, "line 2\nline 3");
+	big = malloc(3 * RESULT_LONG_MAX);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 3 * RESULT_LONG_MAX);
+	result_set_long(&r, big, 3 * RESULT_LONG_MAX);
+	state_update(&st, sc, &r, FLAP_LOW, FLAP_HIGH, T0 + 1, NULL);
+	ck_assert_uint_eq(strlen(st.long_output), RESULT_LONG_MAX - 1);
+	result_release(&r);
+	ck_assert_ptr_null(r.long_output);
+	state_update(&st, sc, &r, FLAP_LOW, FLAP_HIGH, T0 + 2, NULL);
+	ck_assert_ptr_null(st.long_output);
+	free(big);
+	state_free(&st);
+}
+END_TEST
+
 static Suite *
 state_suite(void)
 {
@@ -788,7 +1014,13 @@ state_suite(void)
 	tcase_add_test(tc, warning_result_is_degraded);
 	tcase_add_test(tc, ack_cleared_on_recovery);
 	tcase_add_test(tc, downtime_marks_change);
+	tcase_add_test(tc, downtimes_add_beside_schedule_cancel_expire);
+	tcase_add_test(tc, old_state_file_downtime_is_kept);
+	tcase_add_test(tc, ack_drain_enable_change_state);
 	tcase_add_test(tc, names_parse_back);
+	tcase_add_test(tc, unknown_result_is_unknown_with_retries_and_events);
+	tcase_add_test(tc, unknown_result_survives_the_state_file);
+	tcase_add_test(tc, long_output_kept_and_capped);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flapping");

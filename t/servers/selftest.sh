@@ -1,8 +1,9 @@
 # t/servers/selftest.sh: servers_selftest, sourced by t/servers.sh. It
 # starts every server, talks to each as a client would and checks the
 # answer, stops them all (also after a crash) and checks that no process is
-# left. Prints "ok N - what" / "not ok N - what" lines; returns 0 if all
-# passed. Every step is bounded (curl --max-time, timeout, probe.py).
+# left. Each step is an assertion of t/probed.sh's harness (pass, failed),
+# which the caller sources; returns 0 if all passed. Every step is bounded
+# (curl --max-time, timeout, probe.py).
 
 _st_n=0
 _st_bad=0
@@ -23,11 +24,10 @@ _st() {
         -) [ ! -s "$o" ] && [ ! -s "$e" ] ;;
         *) grep -Eq -- "$pat" "$o" || grep -Eq -- "$pat" "$e" ;;
         esac; then
-        echo "ok $_st_n - $what"
+        pass "$what"
     else
-        echo "not ok $_st_n - $what" \
-            "(exit $got, wanted $rc${pat:+, output /$pat/})"
-        { head -c 600 "$o"; echo; head -c 600 "$e"; } | sed 's/^/#   /'
+        failed "$what (exit $got, wanted $rc${pat:+, output /$pat/})" \
+            "$(head -c 600 "$o"; echo; head -c 600 "$e")"
         _st_bad=$((_st_bad + 1))
     fi
 }

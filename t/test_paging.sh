@@ -1,5 +1,5 @@
 #!/bin/sh
-# t/test_pager.sh: tocsin-pager end to end. Real tocsin-probed watches a
+# t/test_paging.sh: tocsin-pager end to end. Real tocsin-probed watches a
 # real nginx; the pager delivers its events into the Maildir (no relay),
 # then through a real aiosmtpd (STARTTLS required, AUTH) and to a real HTTP
 # receiver for the webhook (which answers 500 to its first calls). Stopping

@@ -1,8 +1,9 @@
 /*
  * tocsinctl.c: probed's control socket for people. status as an aligned
- * table, the watch stream as it comes, and the commands (check, ack,
- * downtime, drain, enable, reload, stats); -j prints probed's JSON
- * instead. When probed is gone, status shows the last state it wrote.
+ * table, the watch stream as it comes, scheduled downtimes as a list,
+ * and the commands (check, ack, downtime, downtime-cancel, drain, enable,
+ * reload, stats); -j prints probed's JSON instead. When probed is gone,
+ * status shows the last state it wrote.
  *
  * Exit: 0 done, 1 probed refused the request, 2 usage, 3 probed not
  * reachable (status printed the last known state first).
@@ -10,7 +11,9 @@
 #include <sys/ioctl.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +26,17 @@
 #include "config.h"
 #include "conf.h"
 #include "ctlclient.h"
+#include "paths.h"
 #include "xmalloc.h"
 
 #define EXIT_REFUSED	1
 #define EXIT_USAGE	2
 #define EXIT_GONE	3
 
-#define DEFAULT_STATE_DIR	LOCALSTATEDIR "/lib/tocsin"
 #define MSG_WIDTH	60	/* message column when not on a terminal */
 #define MSG_WIDTH_MIN	20
+#define ACK_WIDTH	20	/* the ACK column's comment, at most */
+#define JSON_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(15))
 
 struct command {
 	const char	*name;
@@ -46,7 +51,10 @@ static const struct command commands[] = {
 	{ "stats",	0, 0,	"stats" },
 	{ "check",	1, 1,	"check ID" },
 	{ "ack",	1, -1,	"ack ID [COMMENT]" },
-	{ "downtime",	2, -1,	"downtime ID DURATION [COMMENT]" },
+	{ "downtime",	2, -1,	"downtime ID|FARM [from WHEN] [for] DURATION "
+	    "[COMMENT]" },
+	{ "downtimes",	0, 1,	"downtimes [ID|FARM]" },
+	{ "downtime-cancel", 1, 1, "downtime-cancel N|ID|FARM" },
 	{ "drain",	1, 1,	"drain ID" },
 	{ "enable",	1, 1,	"enable ID" },
 	{ "reload",	0, 0,	"reload" },
@@ -57,6 +65,7 @@ struct opts {
 	const char	*socket;
 	char		*state_dir;
 	struct conf	*conf;		/* NULL when it could not be read */
+	char		*conf_errors;	/* FILE:LINE lines when it could not */
 };
 
 static void		 usage(FILE *, int) __attribute__((noreturn));
@@ -67,8 +76,17 @@ static int		 gone(struct opts *, int, const char *, const char *);
 static int		 cmd_status(struct opts *, int, const char *);
 static int		 cmd_watch(struct opts *, int);
 static json_t		*request(const struct opts *, int, const char *, int *);
+static json_t		*request_table(const struct opts *, int, const char *, int *);
 static int		 cmd_stats(struct opts *, int, const char *);
 static int		 cmd_simple(struct opts *, int, const char *);
+static int		 cmd_reload(struct opts *, int, const char *);
+static int		 cmd_downtime(struct opts *, int, const char *);
+static int		 cmd_downtimes(struct opts *, int, const char *);
+static void		 scan_paths(struct opts *, const char *);
+static void		 fmt_when(char *, size_t, int64_t, int64_t);
+static void		 fmt_who(char *, size_t, json_t *);
+static void		 word_cut(char *, size_t);
+static void		 print_long_output(json_t *);
 static void		 append(char *, size_t, const char *, ...)
 			    __attribute__((format(printf, 3, 4)));
 static int		 last_known(struct opts *, const char *, const char *);
@@ -78,7 +96,6 @@ static void		 print_json_servers(struct ctl_server *, size_t);
 static void		 print_watch_line(const char *, int);
 static void		 clean(char *, const char *, size_t);
 static size_t		 utf8_len(const char *);
-static void		 utf8_cut(char *, size_t);
 static void		 fmt_ago(char *, size_t, int64_t, int64_t);
 static void		 fmt_ms(char *, size_t, double);
 static void		 fmt_clock(char *, size_t, double);
@@ -92,15 +109,27 @@ main(int argc, char **argv)
 	const char		*conf_path = NULL;
 	char			*req;
 	int			 ch, fd, nargs, r;
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 },
+	};
 
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt(argc, argv, "c:hjs:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:hjs:V", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			conf_path = optarg;
 			break;
 		case 'h':
 			usage(stdout, 0);
+		case 'V':
+			printf("tocsinctl %s\n", PACKAGE_VERSION);
+			return 0;
 		case 'j':
 			o.json = 1;
 			break;
@@ -121,7 +150,7 @@ main(int argc, char **argv)
 	}
 	nargs = argc - 1;
 	if (nargs < cmd->min || (cmd->max >= 0 && nargs > cmd->max)) {
-		fprintf(stderr, "usage: tocsinctl [-j] [-c file] [-s socket] "
+		fprintf(stderr, "usage: tocsinctl [-jV] [-c file] [-s socket] "
 		    "%s\n", cmd->usage);
 		return EXIT_USAGE;
 	}
@@ -137,6 +166,12 @@ main(int argc, char **argv)
 		r = cmd_watch(&o, fd);
 	else if (strcmp(cmd->name, "stats") == 0)
 		r = cmd_stats(&o, fd, req);
+	else if (strcmp(cmd->name, "reload") == 0)
+		r = cmd_reload(&o, fd, req);
+	else if (strcmp(cmd->name, "downtime") == 0)
+		r = cmd_downtime(&o, fd, req);
+	else if (strcmp(cmd->name, "downtimes") == 0)
+		r = cmd_downtimes(&o, fd, req);
 	else
 		r = cmd_simple(&o, fd, req);
 	if (r == -1)		/* no connection, or it failed */
@@ -145,6 +180,7 @@ main(int argc, char **argv)
 		close(fd);
 	free(req);
 	free(o.state_dir);
+	free(o.conf_errors);
 	conf_free(o.conf);
 	return r;
 }
@@ -152,21 +188,31 @@ main(int argc, char **argv)
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: tocsinctl [-j] [-c file] [-s socket] command "
+	fprintf(f, "usage: tocsinctl [-jV] [-c file] [-s socket] command "
 	    "[args]\n"
+	    "  -c, --config FILE   the config (for the socket's path)\n"
+	    "  -j, --json          print probed's JSON\n"
+	    "  -s, --socket PATH   probed's control socket\n"
+	    "  -V, --version       print the version\n"
+	    "  -h, --help          this help\n"
 	    "commands:\n"
-	    "  status [ID]                     servers and their states\n"
-	    "  watch                           results and state changes, "
-	    "as they come\n"
-	    "  check ID                        check now\n"
-	    "  ack ID [COMMENT]                acknowledge a problem\n"
-	    "  downtime ID DURATION [COMMENT]  no pages for DURATION "
-	    "(0 ends it)\n"
-	    "  drain ID                        the balancer sends no new "
-	    "traffic\n"
-	    "  enable ID                       undo drain\n"
-	    "  reload                          read the config again\n"
-	    "  stats                           the engine's figures\n");
+	    "  status [ID]               servers and their states\n"
+	    "  watch                     results and state changes, as they "
+	    "come\n"
+	    "  check ID                  check now\n"
+	    "  ack ID [COMMENT]          acknowledge a problem\n"
+	    "  downtime ID|FARM [from WHEN] [for] DURATION [COMMENT]\n"
+	    "                            no pages from WHEN (HH:MM, "
+	    "YYYY-MM-DDTHH:MM;\n"
+	    "                            default now) for DURATION (30m, "
+	    "2h, 1d)\n"
+	    "  downtimes [ID|FARM]       downtimes running and scheduled\n"
+	    "  downtime-cancel N|ID|FARM end downtime N, or all of a server "
+	    "or farm\n"
+	    "  drain ID                  the balancer sends no new traffic\n"
+	    "  enable ID                 undo drain\n"
+	    "  reload                    read the config again\n"
+	    "  stats                     the engine's figures\n");
 	exit(code);
 }
 
@@ -227,18 +273,20 @@ build_request(int argc, char **argv)
 static void
 load_conf(struct opts *o, const char *path, int have_socket)
 {
-	char	*errs = NULL, *nl, *slash;
+	char	*errs = NULL, *slash;
 	int	 asked = path != NULL;
 
 	if (path == NULL)
 		path = conf_default_path();
 	if (asked || access(path, F_OK) == 0) {
 		o->conf = conf_load(path, &errs);
-		if (o->conf == NULL && !have_socket) {
-			if (errs != NULL && (nl = strchr(errs, '\n')) != NULL)
-				*nl = '\0';
-			fprintf(stderr, "tocsinctl: %s; using the default "
-			    "control socket\n", errs != NULL ? errs : path);
+		if (o->conf == NULL) {
+			/* Kept for reload; the socket is found as well as
+			 * a broken file allows. */
+			o->conf_errors = errs != NULL ? errs : xstrdup(path);
+			errs = NULL;
+			if (!have_socket)
+				scan_paths(o, path);
 		}
 		free(errs);
 	}
@@ -248,11 +296,18 @@ load_conf(struct opts *o, const char *path, int have_socket)
 			o->socket = o->conf->control;
 		return;
 	}
-	if (o->socket == NULL) {
-		o->state_dir = xstrdup(DEFAULT_STATE_DIR);
-		o->socket = DEFAULT_STATE_DIR "/probed.sock";
+	if (o->socket == NULL && o->state_dir != NULL) {
+		xasprintf(&slash, "%s/probed.sock", o->state_dir);
+		o->socket = slash;	/* lives as long as the program */
 		return;
 	}
+	if (o->socket == NULL) {
+		o->state_dir = xstrdup(PATH_STATE_DIR);
+		o->socket = PATH_STATE_DIR "/" PATH_CTL_SOCKET;
+		return;
+	}
+	if (o->state_dir != NULL)
+		return;
 	o->state_dir = xstrdup(o->socket);
 	if ((slash = strrchr(o->state_dir, '/')) != NULL)
 		*(slash == o->state_dir ? slash + 1 : slash) = '\0';
@@ -282,6 +337,8 @@ gone(struct opts *o, int err, const char *cmd, const char *id)
 	    strerror(err));
 	if (strcmp(cmd, "status") == 0)
 		return last_known(o, why, id);
+	if (o->conf_errors != NULL)
+		fputs(o->conf_errors, stderr);
 	fprintf(stderr, "tocsinctl: %s\n", why);
 	return EXIT_GONE;
 }
@@ -322,6 +379,24 @@ request(const struct opts *o, int fd, const char *req, int *code)
 	return NULL;
 }
 
+/*
+ * request() for a command that prints a table: with -j the answer is
+ * printed as it came and NULL returned with *code 0; NULL on failure as
+ * request(); else the answer for the caller to print and free.
+ */
+static json_t *
+request_table(const struct opts *o, int fd, const char *req, int *code)
+{
+	json_t	*ans;
+
+	if ((ans = request(o, fd, req, code)) == NULL || !o->json)
+		return ans;
+	json_dumpf(ans, stdout, JSON_FLAGS);
+	putchar('\n');
+	json_decref(ans);
+	return NULL;
+}
+
 /* Returns the exit code, or -1 (errno set) when probed went away. */
 static int
 cmd_status(struct opts *o, int fd, const char *req)
@@ -336,7 +411,7 @@ cmd_status(struct opts *o, int fd, const char *req)
 		return code;
 	if (o->json) {
 		json_dumpf(json_object_get(ans, "servers"), stdout,
-		    JSON_COMPACT | JSON_REAL_PRECISION(16));
+		    JSON_FLAGS);
 		putchar('\n');
 		json_decref(ans);
 		return 0;
@@ -347,10 +422,41 @@ cmd_status(struct opts *o, int fd, const char *req)
 		json_decref(ans);
 		return EXIT_REFUSED;
 	}
-	json_decref(ans);
 	print_table(o, s, n);
+	if (n == 1)
+		print_long_output(json_array_get(json_object_get(ans,
+		    "servers"), 0));
+	json_decref(ans);
 	ctlclient_servers_free(s, n);
 	return 0;
+}
+
+/* status ID: a plugin's long output (the lines after the first), if the
+ * check kept any, under the table. */
+static void
+print_long_output(json_t *srv)
+{
+	const char	*text, *nl;
+	char		 line[1024];
+	size_t		 len;
+
+	text = json_string_value(json_object_get(srv, "long_output"));
+	if (text == NULL || *text == '\0')
+		return;
+	printf("\n");
+	while (*text != '\0') {
+		nl = strchr(text, '\n');
+		len = nl != NULL ? (size_t)(nl - text) : strlen(text);
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+		memcpy(line, text, len);
+		line[len] = '\0';
+		clean(line, line, sizeof(line));
+		printf("  %s\n", line);
+		if (nl == NULL)
+			break;
+		text = nl + 1;
+	}
 }
 
 /* The last state probed wrote, after saying why it is the last. */
@@ -366,7 +472,7 @@ last_known(struct opts *o, const char *why, const char *id)
 	time_t				 tw;
 	struct tm			 tm;
 
-	snprintf(path, sizeof(path), "%s/%s", o->state_dir, CTL_STATE_FILE);
+	snprintf(path, sizeof(path), "%s/%s", o->state_dir, PATH_STATE_FILE);
 	if (ctlclient_state_load(path, &s, &n, &written, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "tocsinctl: %s; no last known state (%s)\n",
@@ -435,83 +541,92 @@ print_json_servers(struct ctl_server *s, size_t n)
 		if (o != NULL)
 			json_array_append_new(arr, o);
 	}
-	json_dumpf(arr, stdout, JSON_COMPACT | JSON_REAL_PRECISION(16));
+	json_dumpf(arr, stdout, JSON_FLAGS);
 	putchar('\n');
 	json_decref(arr);
 }
 
 /*
- * The status table: ID KIND STATE TYPE SINCE LATENCY MESSAGE, columns as
- * wide as their widest cell, the message cut to what the terminal has
- * left (MSG_WIDTH characters when not on one) and prefixed with the
- * server's flags.
+ * The status table: ID KIND STATE TYPE SINCE LATENCY ACK DOWNTIME
+ * MESSAGE, columns as wide as their widest cell. STATE says unreachable
+ * for a server down while one it depends on is down; ACK holds the ack's
+ * comment (cut to ACK_WIDTH), DOWNTIME the running downtime's end; the
+ * message, after [drained] and [flapping], is cut at a word to what the
+ * terminal has left (MSG_WIDTH characters when not on one).
  */
 static void
 print_table(const struct opts *o, struct ctl_server *s, size_t n)
 {
 	static const char *head[] = { "ID", "KIND", "STATE", "TYPE", "SINCE",
-	    "LATENCY", "MESSAGE" };
-	char		 since[32], lat[32], msg[1024], id[256];
-	size_t		 w[6], i, k, used, room;
+	    "LATENCY", "ACK", "DOWNTIME", "MESSAGE" };
+	enum { NCOLS = 8 };
+	char		 cell[NCOLS][256], msg[1024];
+	size_t		 w[NCOLS], i, k, used, room;
 	int64_t		 now = time(NULL);
-	int		 cols;
+	int		 cols, pass, pad;
 
-	for (k = 0; k < 6; k++)
+	for (k = 0; k < NCOLS; k++)
 		w[k] = strlen(head[k]);
-	for (i = 0; i < n; i++) {
-		clean(id, s[i].id, sizeof(id));
-		fmt_ago(since, sizeof(since), s[i].since, now);
-		fmt_ms(lat, sizeof(lat), s[i].latency_ms);
-		if (utf8_len(id) > w[0])
-			w[0] = utf8_len(id);
-		if (strlen(s[i].kind) > w[1])
-			w[1] = strlen(s[i].kind);
-		if (strlen(s[i].state) > w[2])
-			w[2] = strlen(s[i].state);
-		if (strlen(s[i].state_type) > w[3])
-			w[3] = strlen(s[i].state_type);
-		if (strlen(since) > w[4])
-			w[4] = strlen(since);
-		if (strlen(lat) > w[5])
-			w[5] = strlen(lat);
-	}
 	used = 0;
-	for (k = 0; k < 6; k++)
-		used += w[k] + 2;
 	room = MSG_WIDTH;
-	if ((cols = term_width()) > 0)
-		room = (size_t)cols > used + MSG_WIDTH_MIN ?
-		    (size_t)cols - used : MSG_WIDTH_MIN;
-
-	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %*s  %s\n", (int)w[0], head[0],
-	    (int)w[1], head[1], (int)w[2], head[2], (int)w[3], head[3],
-	    (int)w[4], head[4], (int)w[5], head[5], head[6]);
-	for (i = 0; i < n; i++) {
-		clean(id, s[i].id, sizeof(id));
-		fmt_ago(since, sizeof(since), s[i].since, now);
-		fmt_ms(lat, sizeof(lat), s[i].latency_ms);
-		msg[0] = '\0';
-		if (s[i].acked && s[i].ack_comment[0] != '\0')
-			append(msg, sizeof(msg), "[ack: %s] ",
-			    s[i].ack_comment);
-		else if (s[i].acked)
-			append(msg, sizeof(msg), "[ack] ");
-		if (s[i].downtime_until > now)
-			append(msg, sizeof(msg), "[downtime] ");
-		if (s[i].drained)
-			append(msg, sizeof(msg), "[drained] ");
-		if (s[i].flapping)
-			append(msg, sizeof(msg), "[flapping] ");
-		append(msg, sizeof(msg), "%s", s[i].message);
-		clean(msg, msg, sizeof(msg));
-		utf8_cut(msg, room);
-		printf("%s%*s  %-*s  %-*s  %-*s  %-*s  %*s  %s\n", id,
-		    (int)(w[0] - utf8_len(id)), "",
-		    (int)w[1], s[i].kind[0] != '\0' ? s[i].kind : "-",
-		    (int)w[2], s[i].state,
-		    (int)w[3], s[i].state_type[0] != '\0' ?
-		    s[i].state_type : "-",
-		    (int)w[4], since, (int)w[5], lat, msg);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			for (k = 0; k < NCOLS; k++)
+				used += w[k] + 2;
+			if ((cols = term_width()) > 0)
+				room = (size_t)cols > used + MSG_WIDTH_MIN ?
+				    (size_t)cols - used : MSG_WIDTH_MIN;
+			for (k = 0; k < NCOLS; k++)
+				printf(k == 5 ? "%*s  " : "%-*s  ", (int)w[k],
+				    head[k]);
+			printf("%s\n", head[NCOLS]);
+		}
+		for (i = 0; i < n; i++) {
+			clean(cell[0], s[i].id, sizeof(cell[0]));
+			strlcpy(cell[1], s[i].kind[0] != '\0' ? s[i].kind :
+			    "-", sizeof(cell[1]));
+			strlcpy(cell[2], s[i].unreachable &&
+			    strcmp(s[i].state, "down") == 0 ? "unreachable" :
+			    s[i].state, sizeof(cell[2]));
+			strlcpy(cell[3], s[i].state_type[0] != '\0' ?
+			    s[i].state_type : "-", sizeof(cell[3]));
+			fmt_ago(cell[4], sizeof(cell[4]), s[i].since, now);
+			fmt_ms(cell[5], sizeof(cell[5]), s[i].latency_ms);
+			if (!s[i].acked)
+				strlcpy(cell[6], "-", sizeof(cell[6]));
+			else {
+				clean(cell[6], s[i].ack_comment[0] != '\0' ?
+				    s[i].ack_comment : "yes", sizeof(cell[6]));
+				word_cut(cell[6], ACK_WIDTH);
+			}
+			if (s[i].downtime_until > now)
+				fmt_when(cell[7], sizeof(cell[7]),
+				    s[i].downtime_until, now);
+			else
+				strlcpy(cell[7], "-", sizeof(cell[7]));
+			if (pass == 0) {
+				for (k = 0; k < NCOLS; k++)
+					if (utf8_len(cell[k]) > w[k])
+						w[k] = utf8_len(cell[k]);
+				continue;
+			}
+			msg[0] = '\0';
+			if (s[i].drained)
+				append(msg, sizeof(msg), "[drained] ");
+			if (s[i].flapping)
+				append(msg, sizeof(msg), "[flapping] ");
+			append(msg, sizeof(msg), "%s", s[i].message);
+			clean(msg, msg, sizeof(msg));
+			word_cut(msg, room);
+			for (k = 0; k < NCOLS; k++) {
+				pad = (int)(w[k] - utf8_len(cell[k]));
+				if (k == 5)	/* LATENCY: to the right */
+					printf("%*s%s  ", pad, "", cell[k]);
+				else
+					printf("%s%*s  ", cell[k], pad, "");
+			}
+			printf("%s\n", msg);
+		}
 	}
 	(void)o;
 }
@@ -626,14 +741,8 @@ cmd_stats(struct opts *o, int fd, const char *req)
 	const char	*key;
 	int		 code;
 
-	if ((ans = request(o, fd, req, &code)) == NULL)
+	if ((ans = request_table(o, fd, req, &code)) == NULL)
 		return code;
-	if (o->json) {
-		json_dumpf(ans, stdout, JSON_COMPACT | JSON_REAL_PRECISION(16));
-		putchar('\n');
-		json_decref(ans);
-		return 0;
-	}
 	json_object_foreach(json_object_get(ans, "stats"), key, v) {
 		if (json_is_integer(v))
 			printf("%-18s %lld\n", key,
@@ -657,7 +766,7 @@ cmd_simple(struct opts *o, int fd, const char *req)
 	if ((ans = request(o, fd, req, &code)) == NULL)
 		return code;
 	if (o->json) {
-		json_dumpf(ans, stdout, JSON_COMPACT | JSON_REAL_PRECISION(16));
+		json_dumpf(ans, stdout, JSON_FLAGS);
 		putchar('\n');
 	} else
 		printf("ok\n");
@@ -710,19 +819,37 @@ utf8_len(const char *s)
 	return n;
 }
 
-/* Cut s to at most max characters, the last three "..." if cut. */
+/*
+ * Cut s to at most max characters (max >= 4), at the end of a word when
+ * one ends in the last third, and end it with "..." when cut.
+ */
 static void
-utf8_cut(char *s, size_t max)
+word_cut(char *s, size_t max)
 {
-	size_t	 i, n = 0;
+	size_t	 i, n = 0, cut = 0, word = 0;
 
 	if (utf8_len(s) <= max || max < 4)
 		return;
 	for (i = 0; s[i] != '\0'; i++) {
-		if (((unsigned char)s[i] & 0xc0) != 0x80 && n++ == max - 3)
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue;
+		if (n == max - 3) {
+			cut = i;
 			break;
+		}
+		if (s[i] == ' ' && n > 0 && s[i - 1] != ' ' &&
+		    n >= (max - 3) * 2 / 3)
+			word = i;
+		n++;
 	}
-	strlcpy(s + i, "...", 4);
+	if (s[cut] == ' ')
+		word = cut;
+	if (word > 0)
+		cut = word;
+	while (cut > 0 && (s[cut - 1] == ' ' || s[cut - 1] == ',' ||
+	    s[cut - 1] == ';' || s[cut - 1] == ':'))
+		cut--;
+	strlcpy(s + cut, "...", 4);
 }
 
 /* "3m ago"; "-" for 0 (not known). */
@@ -743,14 +870,14 @@ fmt_ago(char *buf, size_t len, int64_t when, int64_t now)
 		snprintf(buf, len, "%lldd ago", (long long)(d / 86400));
 }
 
-/* "12.3 ms"; "-" when there is none. */
+/* "12.300 ms" (to the microsecond); "-" when there is none. */
 static void
 fmt_ms(char *buf, size_t len, double ms)
 {
 	if (ms < 0)
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, "%.1f ms", ms);
+		snprintf(buf, len, "%.3f ms", ms);
 }
 
 /* Unix seconds as local "HH:MM:SS". */
@@ -776,4 +903,177 @@ term_width(void)
 	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == -1 || ws.ws_col == 0)
 		return 0;
 	return ws.ws_col;
+}
+
+/*
+ * Where the socket and state folder are, from a config that does not
+ * load: the first `set control` and `set state-dir` lines of the file
+ * itself, if any. Good enough to reach the daemon that runs the old
+ * config and ask it to reload.
+ */
+static void
+scan_paths(struct opts *o, const char *path)
+{
+	FILE	*f;
+	char	 line[1024], k[32], v[PATH_MAX];
+
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, " set %31s %1023s", k, v) != 2)
+			continue;
+		if (strcmp(k, "control") == 0 && o->socket == NULL)
+			o->socket = xstrdup(v);	/* lives as long as we do */
+		else if (strcmp(k, "state-dir") == 0 && o->state_dir == NULL)
+			o->state_dir = xstrdup(v);
+	}
+	fclose(f);
+}
+
+/*
+ * reload: "ok", or probed's FILE:LINE errors and that it keeps running
+ * the config it had (exit 1). The daemon reads the file itself, so its
+ * errors are the ones that count, whatever tocsinctl made of the file.
+ */
+static int
+cmd_reload(struct opts *o, int fd, const char *req)
+{
+	char		*line, err[64 * 1024];
+	json_t		*j;
+	enum ctl_line	 k;
+
+	if (ctlclient_request(fd, req, &line) == -1)
+		return -1;
+	k = ctlclient_parse(line, &j, err, sizeof(err));
+	if (o->json)
+		printf("%s\n", line);
+	free(line);
+	json_decref(j);
+	if (k == CTL_LINE_OK) {
+		if (!o->json)
+			printf("ok\n");
+		return 0;
+	}
+	if (k == CTL_LINE_BAD) {
+		fprintf(stderr, "tocsinctl: a bad answer from probed: %s\n",
+		    err);
+		return EXIT_REFUSED;
+	}
+	if (!o->json)
+		fprintf(stderr, "%s\ntocsinctl: reload failed: tocsin-probed "
+		    "keeps running the config it had\n", err);
+	return EXIT_REFUSED;
+}
+
+/* downtime: what was set, on which servers, and what it overlaps. */
+static int
+cmd_downtime(struct opts *o, int fd, const char *req)
+{
+	json_t		*ans, *d, *v;
+	char		 from[64], until[64], id[256], text[256];
+	size_t		 i;
+	int64_t		 now = time(NULL);
+	int		 code;
+
+	if ((ans = request_table(o, fd, req, &code)) == NULL)
+		return code;
+	d = json_object_get(ans, "downtime");
+	fmt_when(from, sizeof(from), json_integer_value(json_object_get(d,
+	    "from")), now);
+	fmt_when(until, sizeof(until), json_integer_value(json_object_get(d,
+	    "until")), now);
+	printf("downtime %lld from %s until %s:",
+	    (long long)json_integer_value(json_object_get(d, "id")), from,
+	    until);
+	json_array_foreach(json_object_get(ans, "servers"), i, v) {
+		clean(id, json_string_value(v), sizeof(id));
+		printf(" %s", id);
+	}
+	printf("\n");
+	json_array_foreach(json_object_get(ans, "overlaps"), i, v) {
+		clean(id, json_string_value(json_object_get(v, "server")),
+		    sizeof(id));
+		clean(text, json_string_value(json_object_get(v, "comment")),
+		    sizeof(text));
+		fmt_when(until, sizeof(until), json_integer_value(
+		    json_object_get(v, "until")), now);
+		printf("  %s also has downtime %lld until %s%s%s\n", id,
+		    (long long)json_integer_value(json_object_get(v, "id")),
+		    until, text[0] != '\0' ? ": " : "", text);
+	}
+	json_decref(ans);
+	return 0;
+}
+
+/* downtimes: one line each, by start: N FROM UNTIL WHO SERVERS COMMENT. */
+static int
+cmd_downtimes(struct opts *o, int fd, const char *req)
+{
+	json_t		*ans, *d, *v;
+	char		 from[64], until[64], who[64], servers[512], text[256];
+	size_t		 i, k, off;
+	int64_t		 now = time(NULL);
+	int		 code;
+
+	if ((ans = request_table(o, fd, req, &code)) == NULL)
+		return code;
+	printf("%-4s  %-16s  %-16s  %-10s  %-20s  %s\n", "N", "FROM", "UNTIL",
+	    "WHO", "SERVERS", "COMMENT");
+	json_array_foreach(json_object_get(ans, "downtimes"), i, d) {
+		fmt_when(from, sizeof(from), json_integer_value(
+		    json_object_get(d, "from")), now);
+		fmt_when(until, sizeof(until), json_integer_value(
+		    json_object_get(d, "until")), now);
+		fmt_who(who, sizeof(who), json_object_get(d, "uid"));
+		if (json_is_string(json_object_get(d, "farm")))
+			snprintf(servers, sizeof(servers), "farm %s",
+			    json_string_value(json_object_get(d, "farm")));
+		else {
+			servers[0] = '\0';
+			off = 0;
+			json_array_foreach(json_object_get(d, "servers"), k, v)
+				if (off < sizeof(servers))
+					off += (size_t)snprintf(servers + off,
+					    sizeof(servers) - off, "%s%s",
+					    k > 0 ? "," : "",
+					    json_string_value(v));
+		}
+		clean(servers, servers, sizeof(servers));
+		clean(text, json_string_value(json_object_get(d, "comment")),
+		    sizeof(text));
+		printf("%-4lld  %-16s  %-16s  %-10s  %-20s  %s\n",
+		    (long long)json_integer_value(json_object_get(d, "id")),
+		    from, until, who, servers, text);
+	}
+	json_decref(ans);
+	return 0;
+}
+
+/* Unix s as local "14:30" today, else "2026-12-03 14:30". */
+static void
+fmt_when(char *buf, size_t len, int64_t when, int64_t now)
+{
+	time_t		 tw = (time_t)when, tn = (time_t)now;
+	struct tm	 tm, tmn;
+
+	if (localtime_r(&tw, &tm) == NULL || localtime_r(&tn, &tmn) == NULL)
+		snprintf(buf, len, "@%lld", (long long)when);
+	else if (tm.tm_year == tmn.tm_year && tm.tm_yday == tmn.tm_yday)
+		strftime(buf, len, "%H:%M", &tm);
+	else
+		strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* A uid as its user's name, else the number; "-" when not known. */
+static void
+fmt_who(char *buf, size_t len, json_t *uid)
+{
+	struct passwd	*pw;
+
+	if (!json_is_integer(uid))
+		snprintf(buf, len, "-");
+	else if ((pw = getpwuid((uid_t)json_integer_value(uid))) != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "%lld", (long long)json_integer_value(uid));
 }

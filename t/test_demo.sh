@@ -1,0 +1,136 @@
+#!/bin/bash
+# t/test_demo.sh: tools/demo leaves nothing running after it stops, however
+# it stops: SIGTERM to the script, Ctrl-C (SIGINT to its process group),
+# SIGKILL of its process group (its guard cleans up), and tocsin-probed
+# stopping. Each time every server it started, tocsin-probed and the guard
+# are gone, and net.ipv4.ping_group_range is what it was. The demo runs on
+# this build (DEMO_BUILD: no packages, no rebuild) in a folder of $T, on
+# its fixed ports (skipped, saying why, when one is taken or a server
+# program is missing).
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+
+for p in nginx dnsmasq dovecot /usr/bin/python3; do
+    command -v "$p" >/dev/null || skip_all "$p is missing (tools/deps installs it)"
+done
+/usr/bin/python3 -c 'import pyftpdlib, aiosmtpd' 2>/dev/null ||
+    skip_all "python3-pyftpdlib or python3-aiosmtpd is missing"
+for port in 18080 18443 18444 18445 18053 18021 18022 18990 18025 18587 \
+    18465 18110 18143 18995 18993; do
+    [ -z "$(ss -Hantu "sport = :$port" 2>/dev/null)" ] ||
+        skip_all "port $port is taken (is a demo running?)"
+done
+
+DD=$T/demo
+DEMO=
+ping_range() { cat /proc/sys/net/ipv4/ping_group_range 2>/dev/null; }
+RANGE=$(ping_range)
+
+# On any exit: no demo left behind by this test either.
+demo_cleanup() {
+    local rc=$?
+    if [ -n "$DEMO" ]; then
+        kill -KILL -- "-$DEMO" 2>/dev/null
+        wait "$DEMO" 2>/dev/null
+    fi
+    (T=$DD; servers_stop_all) >/dev/null 2>&1
+    (exit $rc)
+    _srv_on_exit
+}
+trap demo_cleanup EXIT
+
+# demo_start WHAT: run tools/demo in a session of its own until it says it
+# runs (DEMO_SHOW=0: no wait before its first table); record the pids it
+# started in $T/WHAT.pids as "NAME PID START" lines.
+demo_start() {
+    local i=0 f n g
+    : >"$T/$1.out"
+    DEMO_BUILD=$TOCSIN_BUILD DEMO_DIR=$DD DEMO_SHOW=0 \
+        setsid "$srcdir/tools/demo" </dev/null >"$T/$1.out" 2>&1 7>&- &
+    DEMO=$!
+    while ! grep -q '^Running; Ctrl-C stops' "$T/$1.out"; do
+        if ! kill -0 "$DEMO" 2>/dev/null || [ $i -ge 600 ]; then
+            failed "$1: the demo starts" "$(tail -20 "$T/$1.out")"
+            return 1
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    : >"$T/$1.pids"
+    for f in "$DD"/*.pid; do
+        n=${f##*/}
+        echo "${n%.pid} $(cat "$f") $(cat "$DD/${n%.pid}.start")" >>"$T/$1.pids"
+    done
+    pass "$1: the demo runs ($(wc -l <"$T/$1.pids") processes recorded)"
+    g=$(cat "$DD/guard.run" 2>/dev/null)
+    if [ -n "$g" ] && [ -e "/proc/$g" ]; then
+        echo "guard $g $(_srv_stat "$g" 20)" >>"$T/$1.pids"
+        pass "$1: the demo's guard runs"
+        check "$1: the guard is in another process group" \
+            test "$(_srv_stat "$g" 3)" != "$DEMO"
+    else
+        failed "$1: the demo's guard runs"
+    fi
+}
+
+# left WHAT: print what of $T/WHAT.pids still runs (a server's group counts
+# while any member lives).
+left() {
+    local name pid start
+    while read -r name pid start; do
+        if _srv_alive "$pid" "$start" ||
+            { [ "$name" != probed ] && [ "$name" != guard ] &&
+                _srv_ours "$pid" "$start"; }; then
+            echo "$name ($pid)"
+        fi
+    done <"$T/$1.pids"
+}
+
+# demo_gone WHAT SECONDS: the demo has exited and nothing it started runs,
+# within SECONDS.
+demo_gone() {
+    local i=0 l
+    while [ $i -lt $(($2 * 10)) ]; do
+        l=$(left "$1")
+        if [ -z "$l" ] && ! kill -0 "$DEMO" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    wait "$DEMO" 2>/dev/null
+    check "$1: the demo has exited" test ! -e "/proc/$DEMO"
+    DEMO=
+    l=$(left "$1")
+    check "$1: no server, tocsin-probed or guard is left (${l:-none})" \
+        test -z "$l"
+    check "$1: no pid file is left" sh -c '! ls "$1"/*.pid' sh "$DD"
+    check "$1: ping_group_range is unchanged ($RANGE)" \
+        test "$(ping_range)" = "$RANGE"
+}
+
+# An ordinary kill of the script.
+demo_start term || exit 1
+check "term: SIGTERM to the demo script" kill -TERM "$DEMO"
+demo_gone term 20
+check "term: the demo said it stopped everything" \
+    grep -q 'stopped tocsin-probed and the servers' "$T/term.out"
+
+# Ctrl-C: SIGINT to its process group.
+demo_start int || exit 1
+check "int: SIGINT to the demo's process group" kill -INT -- "-$DEMO"
+demo_gone int 20
+
+# SIGKILL of the whole process group: no trap runs, the guard cleans up.
+demo_start kill || exit 1
+check "kill: SIGKILL to the demo's process group" kill -KILL -- "-$DEMO"
+demo_gone kill 20
+
+# tocsin-probed stops: the demo ends and takes its servers with it.
+demo_start probed || exit 1
+check "probed: SIGTERM to tocsin-probed" \
+    kill -TERM "$(awk '$1 == "probed" { print $2 }' "$T/probed.pids")"
+demo_gone probed 20
+finish
