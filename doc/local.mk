@@ -19,3 +19,11 @@ doc/tocsinctl.8: $(srcdir)/doc/tocsinctl.8.in Makefile
 # tocsin.cgi(8) and tocsin-lb(8) name no configured folder: shipped as
 # written.
 dist_man_MANS += doc/tocsin.cgi.8 doc/tocsin-lb.8
+
+# tocsin-pager(8), with the build's folders like the pages above.
+man_MANS += doc/tocsin-pager.8
+EXTRA_DIST += doc/tocsin-pager.8.in
+CLEANFILES += doc/tocsin-pager.8
+doc/tocsin-pager.8: $(srcdir)/doc/tocsin-pager.8.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) doc && \
+	$(etc_sed) $(srcdir)/doc/tocsin-pager.8.in >$@.tmp && mv $@.tmp $@

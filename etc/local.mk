@@ -56,3 +56,10 @@ etc/systemd/sysusers.d/tocsin.conf: $(srcdir)/etc/tocsin.sysusers Makefile
 etc/systemd/tmpfiles.d/tocsin.conf: $(srcdir)/etc/tocsin.tmpfiles Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc/systemd/tmpfiles.d && \
 	$(etc_sed) $(srcdir)/etc/tocsin.tmpfiles >$@.tmp && mv $@.tmp $@
+
+# The pager's unit, the same way.
+unit_DATA += etc/systemd/tocsin-pager.service
+EXTRA_DIST += etc/tocsin-pager.service
+etc/systemd/tocsin-pager.service: $(srcdir)/etc/tocsin-pager.service Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc/systemd && \
+	$(etc_sed) $(srcdir)/etc/tocsin-pager.service >$@.tmp && mv $@.tmp $@

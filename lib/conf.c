@@ -231,6 +231,7 @@ conf_free(struct conf *c)
 		free(c->contacts[i]->name);
 		free(c->contacts[i]->email);
 		free(c->contacts[i]->sms);
+		free(c->contacts[i]->webhook);
 		free(c->contacts[i]);
 	}
 	free(c->contacts);
@@ -250,6 +251,7 @@ conf_free(struct conf *c)
 	free(c->from);
 	free(c->smtp_relay);
 	free(c->smtp_auth_file);
+	free(c->web_url);
 	free(c->warnings);
 	free(c);
 }

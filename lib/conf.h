@@ -137,6 +137,8 @@ struct contact_conf {
 	char		*sms;
 	int		 quiet_from;	/* minutes after midnight; -1 none */
 	int		 quiet_to;
+	char		*webhook;	/* URL or NULL */
+	int		 min_down;	/* min-state down: only pages about down */
 };
 
 struct conf {
@@ -172,6 +174,7 @@ struct conf {
 	char		**files;	/* every file read, owned here */
 	size_t		 nfiles;
 	struct hash	*byid;		/* id -> struct server_conf */
+	char		*web_url;	/* set web-url: links in pages */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
 					   that do not refuse it; or NULL */
 };

@@ -54,7 +54,7 @@ const size_t conf_parse_noptdefs =
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
-	"flap-high", "archives", "control-group", NULL
+	"flap-high", "archives", "control-group", "web-url", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -62,7 +62,8 @@ static const char *top_words[] = {
 static const char *farm_words[] = {
 	"server", "balance", "listen", "persist", NULL
 };
-static const char *contact_words[] = { "email", "sms", "quiet", NULL };
+static const char *contact_words[] = { "email", "sms", "quiet", "webhook",
+	"min-state", NULL };
 
 static const struct {
 	const char	*scheme;
@@ -518,6 +519,8 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->rrdcached, v);
 	else if (strcmp(k, "from") == 0)
 		set_str(&c->from, v);
+	else if (strcmp(k, "web-url") == 0)
+		set_str(&c->web_url, v);
 	else if (strcmp(k, "archives") == 0) {
 		if (strcmp(v, "on") == 0)
 			c->no_archives = 0;
@@ -583,7 +586,9 @@ st_contact(struct parser *p, struct word *w, int n)
 	ct->quiet_from = ct->quiet_to = -1;
 	for (i = 2; i < n; i += 2) {
 		if (i + 1 >= n && (strcmp(w[i].s, "email") == 0 ||
-		    strcmp(w[i].s, "sms") == 0 || strcmp(w[i].s, "quiet") == 0)) {
+		    strcmp(w[i].s, "sms") == 0 || strcmp(w[i].s, "quiet") == 0 ||
+		    strcmp(w[i].s, "webhook") == 0 ||
+		    strcmp(w[i].s, "min-state") == 0)) {
 			conf_err(p, w[i].line, "'%s' needs a value", w[i].s);
 			break;
 		}
@@ -594,7 +599,21 @@ st_contact(struct parser *p, struct word *w, int n)
 			set_str(&ct->email, w[i + 1].s);
 		} else if (strcmp(w[i].s, "sms") == 0)
 			set_str(&ct->sms, w[i + 1].s);
-		else if (strcmp(w[i].s, "quiet") == 0) {
+		else if (strcmp(w[i].s, "webhook") == 0) {
+			if (strncmp(w[i + 1].s, "http://", 7) != 0 &&
+			    strncmp(w[i + 1].s, "https://", 8) != 0)
+				conf_err(p, w[i].line, "bad webhook URL '%s' "
+				    "(http:// or https://)", w[i + 1].s);
+			set_str(&ct->webhook, w[i + 1].s);
+		} else if (strcmp(w[i].s, "min-state") == 0) {
+			if (strcmp(w[i + 1].s, "down") == 0)
+				ct->min_down = 1;
+			else if (strcmp(w[i + 1].s, "degraded") == 0)
+				ct->min_down = 0;
+			else
+				conf_err(p, w[i].line, "bad value '%s' for "
+				    "'min-state' (degraded or down)", w[i + 1].s);
+		} else if (strcmp(w[i].s, "quiet") == 0) {
 			if (parse_hhmm_range(w[i + 1].s, &ct->quiet_from,
 			    &ct->quiet_to) == -1)
 				conf_err(p, w[i].line,

@@ -99,3 +99,16 @@ EXTRA_DIST += t/test_lb.sh t/lbclient.py t/servers/nginx_lb.conf
 TESTS += t/test_lb_http.sh
 EXTRA_DIST += t/test_lb_http.sh t/lb.sh
 EXTRA_DIST += t/lbslow.py
+
+# tocsin-pager: its pure logic (queue, rules, texts), and the daemon
+# against real probed, nginx, aiosmtpd and an HTTP receiver.
+check_PROGRAMS += t/test_pager
+TESTS += t/test_pager t/test_paging.sh
+t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
+	pager/format.c pager/sms.c pager/memo.c
+t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
+t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
+t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
+	-lpthread
+EXTRA_DIST += t/test_paging.sh t/servers/hookd.py t/servers/smtpd.py
+EXTRA_DIST += t/asan-pager.supp

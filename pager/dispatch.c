@@ -1,0 +1,790 @@
+/*
+ * dispatch.c: the pager's core on the event loop. It scans the spool for
+ * new events (on the I/O worker), turns each into delivery records on disk,
+ * starts the deliveries that are due (email and SMS on the mail worker,
+ * webhooks on the loop through libcurl), records each outcome durably, and
+ * when every delivery of an event is final deletes the event's spool file,
+ * then its records. Nothing here blocks: fsync, SMTP and the control
+ * socket are worker jobs.
+ *
+ * Crash safety: a spool file is deleted only after all its deliveries are
+ * final on disk; records are made by name, so a rescan after a crash makes
+ * only the missing ones; a delivery whose outcome was not yet on disk is
+ * sent again with the same Message-ID or Idempotency-Key.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <event2/event.h>
+
+#include "conf.h"
+#include "ctlclient.h"
+#include "fsutil.h"
+#include "log.h"
+#include "paths.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#include "dispatch.h"
+#include "pager.h"
+
+#define SCAN_EVERY_MS	250	/* spool scan and due-delivery check */
+#define SCAN_MAX	1000	/* events read per scan */
+#define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
+
+struct dispatch {
+	struct event_base	*base;
+	struct conf		*conf;
+	struct conf		*next_conf;	/* a reload waiting for a scan */
+	struct mail_conf	*mc;		/* NULL: Maildir */
+	struct mail_conf	*next_mc;
+	struct worker		*io;		/* spool, records */
+	struct worker		*mail;		/* SMTP, Maildir */
+	struct webhook		*wh;
+	struct event		*tick;
+	struct deliveries	 q;
+	char			 spool_dir[1024];
+	char			 maildir[1024];
+	int			 qfd;		/* STATE/pager/queue */
+	int			 failfd;	/* STATE/pager/failed */
+	int			 spoolfd;
+	uint64_t		 last_seq;	/* highest event with records */
+	int			 scanning;
+	int			 stopping;
+	size_t			 inflight;
+	int			 pagerfd;	/* STATE/pager */
+	/* Owned by the scan (one at a time, on the I/O worker). */
+	struct memo		*memo;
+};
+
+/* A scan of the spool, on the I/O worker. */
+struct scan {
+	struct dispatch		*d;
+	const struct conf	*conf;
+	uint64_t		 after;
+	uint64_t		 last;		/* highest seq handled */
+	struct deliveries	 made;
+};
+
+/* One try of one delivery; the copy is what the worker writes. */
+struct send {
+	struct dispatch		*d;
+	struct delivery		*del;		/* the loop's; not touched */
+	struct delivery		 copy;		/* payload shared, read only */
+	struct mail_conf	*mc;
+	enum send_result	 r;
+	char			 err[ERROR_MAX];
+	int			 saved;		/* the record write worked */
+};
+
+/* Removing an event's spool file and records, on the I/O worker: the
+ * names are copied, so the worker never reads the loop's queue. */
+struct final {
+	struct dispatch		*d;
+	uint64_t		 seq;
+	size_t			 n;
+	struct {
+		char	 name[200];
+		int	 failed;
+	}			*recs;
+};
+
+static void	 on_tick(evutil_socket_t, short, void *);
+static void	 scan_work(void *);
+static void	 scan_done(void *);
+static int	 make_deliveries(struct dispatch *, const struct conf *,
+		    const struct spool_event *, struct deliveries *);
+static int	 make_record(struct dispatch *, const struct conf *,
+		    const struct spool_event *, const struct want *, int,
+		    struct server_info *, int *, struct deliveries *);
+static void	 server_info(const struct conf *, const char *,
+		    struct server_info *);
+static void	 run(struct dispatch *);
+static void	 start(struct dispatch *, struct delivery *);
+static void	 mail_work(void *);
+static void	 send_done(void *);
+static void	 on_webhook(void *, enum send_result, const char *);
+static void	 save_work(void *);
+static void	 finalize(struct dispatch *, uint64_t);
+static void	 final_work(void *);
+static void	 final_done(void *);
+static int	 open_dir(const char *, const char *, char *, size_t);
+static int	 open_folders(struct dispatch *, const struct conf *, char *,
+		    size_t);
+static struct conf *swap_conf(struct dispatch *);
+static void	 scan_done_sync(struct dispatch *, struct scan *);
+
+/* mkdir -p base/sub and open it; returns the fd or -1. */
+static int
+open_dir(const char *base, const char *sub, char *path, size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s/%s", base, sub) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (fsutil_mkdir_p(path, 0750) == -1)
+		return -1;
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Open (making them) pager/, pager/queue, pager/failed, spool/ and, with
+ * no relay, the Maildir. Returns 0, or -1 with err set. */
+static int
+open_folders(struct dispatch *d, const struct conf *conf, char *err,
+    size_t errlen)
+{
+	char path[1100];
+
+	if ((d->pagerfd = open_dir(conf->state_dir, "pager", path,
+	    sizeof(path))) == -1 ||
+	    (d->qfd = open_dir(conf->state_dir, "pager/queue", path,
+	    sizeof(path))) == -1 ||
+	    (d->failfd = open_dir(conf->state_dir, "pager/failed", path,
+	    sizeof(path))) == -1 ||
+	    (d->spoolfd = open_dir(conf->state_dir, PATH_SPOOL_DIR, path,
+	    sizeof(path))) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	strlcpy(d->spool_dir, path, sizeof(d->spool_dir));
+	if (d->mc == NULL && maildir_open(conf->state_dir, d->maildir,
+	    sizeof(d->maildir)) == -1) {
+		snprintf(err, errlen, "maildir under %s: %s", conf->state_dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Set up the folders, load the queue left on disk, make the records the
+ * spool still lacks, and start the scan timer. Blocks (start-up only).
+ * The dispatch owns conf from here on, even when it fails. Returns NULL
+ * with err set.
+ */
+struct dispatch *
+dispatch_new(struct event_base *base, struct conf *conf, char *err,
+    size_t errlen)
+{
+	struct dispatch	*d;
+	struct scan	 s;
+	struct timeval	 tv = { 0, SCAN_EVERY_MS * 1000 };
+	char		 why[512];
+	int		 n;
+
+	d = xcalloc(1, sizeof(*d));
+	d->base = base;
+	d->conf = conf;
+	TAILQ_INIT(&d->q);
+	d->qfd = d->failfd = d->spoolfd = d->pagerfd = -1;
+	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
+	    conf->smtp_relay != NULL)
+		goto fail;
+	if (open_folders(d, conf, err, errlen) == -1)
+		goto fail;
+	if ((n = queue_load(d->qfd, &d->q, why, sizeof(why))) == -1) {
+		snprintf(err, errlen, "%s/pager/queue: %s", conf->state_dir,
+		    strerror(errno));
+		goto fail;
+	}
+	if (why[0] != '\0')
+		log_warnx("queue: %s", why);
+	d->memo = memo_load(d->pagerfd);
+	/* What a crash left: events whose records are not all made. */
+	memset(&s, 0, sizeof(s));
+	s.d = d;
+	s.conf = conf;
+	TAILQ_INIT(&s.made);
+	scan_work(&s);
+	scan_done_sync(d, &s);
+	d->io = worker_new(base, "io");
+	d->mail = worker_new(base, "mail");
+	if ((d->wh = webhook_new(base)) == NULL) {
+		snprintf(err, errlen, "cannot start libcurl");
+		goto fail;
+	}
+	if ((d->tick = event_new(base, -1, EV_PERSIST, on_tick, d)) == NULL ||
+	    event_add(d->tick, &tv) == -1) {
+		snprintf(err, errlen, "cannot add the scan timer");
+		goto fail;
+	}
+	log_info("queue: %d deliveries pending from before, spool up to "
+	    "event %" PRIu64, n, d->last_seq);
+	return d;
+fail:
+	dispatch_free(d);
+	return NULL;
+}
+
+/* Where pages go when there is no relay ("" with a relay). */
+const char *
+dispatch_maildir(const struct dispatch *d)
+{
+	return d->maildir;
+}
+
+/*
+ * Stop: sends in flight on the mail worker finish (bounded by its
+ * timeouts) and their outcomes are written; webhooks in flight are
+ * abandoned and stay queued on disk. Frees the config in use too (the
+ * dispatch owns it from dispatch_new on).
+ */
+void
+dispatch_free(struct dispatch *d)
+{
+	struct delivery *del;
+
+	if (d == NULL)
+		return;
+	d->stopping = 1;
+	if (d->tick != NULL)
+		event_free(d->tick);
+	webhook_free(d->wh);
+	worker_free(d->mail);
+	worker_free(d->io);
+	while ((del = TAILQ_FIRST(&d->q)) != NULL) {
+		TAILQ_REMOVE(&d->q, del, entry);
+		queue_free(del);
+	}
+	mail_conf_free(d->mc);
+	mail_conf_free(d->next_mc);
+	if (d->next_conf != NULL)
+		conf_free(d->next_conf);
+	conf_free(d->conf);
+	memo_free(d->memo);
+	if (d->pagerfd != -1)
+		close(d->pagerfd);
+	if (d->qfd != -1)
+		close(d->qfd);
+	if (d->failfd != -1)
+		close(d->failfd);
+	if (d->spoolfd != -1)
+		close(d->spoolfd);
+	free(d);
+}
+
+/*
+ * Take a new config (after SIGHUP). Returns the config that is no longer
+ * used, for the caller to free, or NULL when the swap waits for the scan
+ * in flight (dispatch then frees the old one). On error (the relay's
+ * settings are refused) returns conf itself with err set: nothing changed.
+ */
+struct conf *
+dispatch_reload(struct dispatch *d, struct conf *conf, char *err,
+    size_t errlen)
+{
+	struct mail_conf *mc;
+
+	mc = mail_conf_new(conf, err, errlen);
+	if (mc == NULL && conf->smtp_relay != NULL)
+		return conf;
+	if ((mc == NULL) != (d->mc == NULL) ||
+	    strcmp(conf->state_dir, d->conf->state_dir) != 0)
+		log_warnx("reload: a change of smtp-relay on or off, or of "
+		    "state-dir, takes effect at the next start");
+	if (d->next_conf != NULL)
+		conf_free(d->next_conf);
+	mail_conf_free(d->next_mc);
+	d->next_conf = conf;
+	d->next_mc = mc;
+	if (d->scanning)
+		return NULL;
+	return swap_conf(d);
+}
+
+/* Put the waiting config in place; return the old one. The old relay
+ * settings are freed on the mail worker, after the jobs that use them. */
+static struct conf *
+swap_conf(struct dispatch *d)
+{
+	struct conf *old = d->conf;
+
+	d->conf = d->next_conf;
+	d->next_conf = NULL;
+	if ((d->next_mc == NULL) == (d->mc == NULL)) {
+		if (d->mc != NULL)
+			worker_submit(d->mail, mail_conf_free_job, NULL, d->mc);
+		d->mc = d->next_mc;
+	} else
+		mail_conf_free(d->next_mc);
+	d->next_mc = NULL;
+	return old;
+}
+
+/* Every SCAN_EVERY_MS: scan the spool unless a scan runs, start what is
+ * due. */
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch	*d = arg;
+	struct scan	*s;
+
+	if (!d->scanning && !d->stopping) {
+		s = xcalloc(1, sizeof(*s));
+		s->d = d;
+		s->conf = d->conf;
+		s->after = d->last_seq;
+		TAILQ_INIT(&s->made);
+		d->scanning = 1;
+		worker_submit(d->io, scan_work, scan_done, s);
+	}
+	run(d);
+}
+
+/*
+ * On the I/O worker: read the events after s->after and make their
+ * deliveries on disk. An event with nothing to page is deleted at once. A
+ * record that cannot be written stops the scan there; the next one
+ * resumes at that event.
+ */
+static void
+scan_work(void *arg)
+{
+	struct scan		*s = arg;
+	struct spool_event	 ev;
+	uint64_t		*seqs = NULL;
+	size_t			 n = 0, i;
+	char			 name[64];
+	int			 r;
+
+	s->last = s->after;
+	if (spool_list(s->d->spool_dir, s->after, &seqs, &n) == -1) {
+		log_warn("spool %s", s->d->spool_dir);
+		return;
+	}
+	for (i = 0; i < n && i < SCAN_MAX; i++) {
+		if (spool_read(s->d->spool_dir, seqs[i], &ev) == -1) {
+			log_warnx("spool: event %" PRIu64 " cannot be read; "
+			    "left in place", seqs[i]);
+			s->last = seqs[i];
+			continue;
+		}
+		if ((r = make_deliveries(s->d, s->conf, &ev, &s->made)) == -1)
+			break;
+		s->last = seqs[i];
+		if (r == 0) {
+			/* Nothing to page. */
+			snprintf(name, sizeof(name), "%020" PRIu64 ".json",
+			    ev.seq);
+			if (unlinkat(s->d->spoolfd, name, 0) == -1 &&
+			    errno != ENOENT)
+				log_warn("spool: cannot delete %s", name);
+			else
+				fsync(s->d->spoolfd);
+		}
+	}
+	free(seqs);
+	memo_save(s->d->memo, s->d->pagerfd);
+}
+
+/*
+ * Make one record, unless it is on disk already. info is filled the first
+ * time a record needs it (*have_info). Returns 0, or -1 when the record
+ * could not be written.
+ */
+static int
+make_record(struct dispatch *d, const struct conf *conf,
+    const struct spool_event *ev, const struct want *w, int flap_stopped,
+    struct server_info *info, int *have_info, struct deliveries *made)
+{
+	struct delivery	*del;
+	struct page_ctx	 p;
+
+	del = xcalloc(1, sizeof(*del));
+	del->seq = ev->seq;
+	strlcpy(del->contact, w->contact->name, sizeof(del->contact));
+	del->ch = w->ch;
+	strlcpy(del->server, ev->id, sizeof(del->server));
+	strlcpy(del->to, w->to, sizeof(del->to));
+	del->created = now_us() / 1000000;
+	if (queue_exists(d->qfd, del)) {
+		queue_free(del);
+		return 0;
+	}
+	if (!*have_info) {
+		server_info(conf, ev->id, info);
+		*have_info = 1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.conf = conf;
+	p.contact = del->contact;
+	p.to = del->to;
+	p.ch = del->ch;
+	p.info = info;
+	p.flap_stopped = flap_stopped;
+	p.now = del->created;
+	del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
+	    format_email(ev, &p);
+	if (del->payload == NULL || queue_write(d->qfd, del) == -1) {
+		log_warn("queue: cannot write the delivery of event %" PRIu64
+		    " to %s (%s)", ev->seq, del->contact,
+		    queue_channel_str(del->ch));
+		queue_free(del);
+		return -1;
+	}
+	queue_insert(made, del);
+	return 0;
+}
+
+/*
+ * Make the records an event wants that are not on disk yet, and note in
+ * the server's memo whether it flaps and who got its problem by SMS (who
+ * then gets the recovery by SMS, quiet hours or not). Returns how many
+ * deliveries the event has (made now or before), or -1 when a record could
+ * not be written (the event is retried at the next scan).
+ */
+static int
+make_deliveries(struct dispatch *d, const struct conf *conf,
+    const struct spool_event *ev, struct deliveries *made)
+{
+	struct want		 wants[WANT_MAX];
+	struct server_info	 info;
+	struct memo_entry	*me;
+	const char		*why;
+	size_t			 n = 0, i;
+	int			 was = 0, have_info = 0, recovery, worthy;
+
+	recovery = strcmp(ev->new_state, "up") == 0;
+	if ((me = memo_get(d->memo, ev->id)) != NULL) {
+		was = me->flapping;
+		me->flapping = ev->flapping;
+		memo_touch(d->memo);
+	}
+	if ((worthy = rules_page_worthy(ev, was, &why)))
+		n = rules_wants(conf, ev, me != NULL ? me->sms : NULL, wants,
+		    WANT_MAX);
+	if (me != NULL && recovery)
+		me->sms[0] = '\0';	/* the problem is over */
+	for (i = 0; me != NULL && !recovery && i < n; i++)
+		if (wants[i].ch == CH_SMS)
+			memo_list_add(me->sms, sizeof(me->sms),
+			    wants[i].contact->name);
+	if (!worthy || n == 0)
+		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
+		    ev->seq, ev->id, ev->old_state, ev->new_state,
+		    worthy ? "no contact for it" : why);
+	for (i = 0; i < n; i++)
+		if (make_record(d, conf, ev, &wants[i], was && !ev->flapping,
+		    &info, &have_info, made) == -1)
+			return -1;
+	return n;
+}
+
+/*
+ * The server's latency and last message, from probed's `status` or, when
+ * probed is gone, the state file. Unknown fields stay unknown.
+ */
+static void
+server_info(const struct conf *conf, const char *id, struct server_info *si)
+{
+	struct ctl_server	*sv = NULL;
+	json_t			*obj = NULL;
+	size_t			 n = 0, i;
+	int64_t			 written;
+	char			 req[300], *ans = NULL, err[128], path[1100];
+	int			 fd;
+
+	memset(si, 0, sizeof(*si));
+	si->latency_ms = -1;
+	snprintf(req, sizeof(req), "status %s", id);
+	if ((fd = ctlclient_connect(conf->control)) != -1) {
+		if (ctlclient_request(fd, req, &ans) == 0 &&
+		    ctlclient_parse(ans, &obj, err, sizeof(err)) ==
+		    CTL_LINE_OK)
+			ctlclient_servers_from_answer(obj, &sv, &n, err,
+			    sizeof(err));
+		close(fd);
+		free(ans);
+		json_decref(obj);
+	}
+	if (sv == NULL) {
+		snprintf(path, sizeof(path), "%s/%s", conf->state_dir,
+		    PATH_STATE_FILE);
+		if (ctlclient_state_load(path, &sv, &n, &written, err,
+		    sizeof(err)) == -1)
+			return;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(sv[i].id, id) == 0) {
+			si->since = sv[i].since;
+			si->latency_ms = sv[i].latency_ms;
+			strlcpy(si->message, sv[i].message,
+			    sizeof(si->message));
+			break;
+		}
+	ctlclient_servers_free(sv, n);
+}
+
+/* On the loop: take what a scan made. */
+static void
+scan_done(void *arg)
+{
+	struct scan	*s = arg;
+	struct dispatch	*d = s->d;
+	struct conf	*old;
+
+	scan_done_sync(d, s);
+	free(s);
+	d->scanning = 0;
+	if (d->next_conf != NULL && (old = swap_conf(d)) != NULL)
+		conf_free(old);
+	run(d);
+}
+
+/* Move what the scan made into the queue; events already final (all
+ * delivered before a crash) are finalized. */
+static void
+scan_done_sync(struct dispatch *d, struct scan *s)
+{
+	struct delivery	*del;
+
+	while ((del = TAILQ_FIRST(&s->made)) != NULL) {
+		TAILQ_REMOVE(&s->made, del, entry);
+		queue_insert(&d->q, del);
+	}
+	if (s->last > d->last_seq)
+		d->last_seq = s->last;
+	/* Records left final by a crash before their event was removed. */
+again:
+	TAILQ_FOREACH(del, &d->q, entry)
+		if (!del->closing && del->state != D_QUEUED &&
+		    queue_event_final(&d->q, del->seq)) {
+			finalize(d, del->seq);
+			if (d->io == NULL)
+				goto again;	/* done at once; list changed */
+		}
+}
+
+/* Start every delivery that is due, within PAGER_INFLIGHT_MAX. */
+static void
+run(struct dispatch *d)
+{
+	struct delivery	*ready[PAGER_INFLIGHT_MAX];
+	size_t		 n, i;
+
+	if (d->stopping || d->inflight >= PAGER_INFLIGHT_MAX)
+		return;
+	n = queue_ready(&d->q, now_us() / 1000000, ready,
+	    PAGER_INFLIGHT_MAX - d->inflight);
+	for (i = 0; i < n; i++)
+		start(d, ready[i]);
+}
+
+/* One try: email and SMS on the mail worker, a webhook on the loop. */
+static void
+start(struct dispatch *d, struct delivery *del)
+{
+	struct send	*s;
+	char		 key[200];
+
+	s = xcalloc(1, sizeof(*s));
+	s->d = d;
+	s->del = del;
+	s->copy = *del;
+	s->mc = d->mc;
+	del->busy = 1;
+	d->inflight++;
+	/* Tests read this line: a try cut by a crash, between it and the
+	 * outcome, is the one that may be sent twice. */
+	log_debug("event %" PRIu64 " %s: sending %s page to %s (try %u)",
+	    del->seq, del->server, queue_channel_str(del->ch), del->contact,
+	    del->tries + 1);
+	if (del->ch != CH_WEBHOOK) {
+		worker_submit(d->mail, mail_work, send_done, s);
+		return;
+	}
+	format_idempotency_key(del->seq, del->contact, del->ch, key,
+	    sizeof(key));
+	if (webhook_post(d->wh, del->to, key, del->payload, on_webhook,
+	    s) == -1)
+		on_webhook(s, SEND_RETRY, "cannot start the HTTP request");
+}
+
+/* On the mail worker: send through the relay or into the Maildir, then
+ * write the outcome. */
+static void
+mail_work(void *arg)
+{
+	struct send	*s = arg;
+	struct delivery	*c = &s->copy;
+	char		 name[200];
+
+	if (s->mc != NULL) {
+		s->r = mail_send(s->mc, c->to, c->payload, s->err,
+		    sizeof(s->err));
+	} else {
+		queue_name(c, name, sizeof(name));
+		name[strlen(name) - 5] = '\0';	/* no ".json" */
+		s->r = maildir_deliver(s->d->maildir, name, c->payload,
+		    s->err, sizeof(s->err)) == 0 ? SEND_OK : SEND_RETRY;
+	}
+	save_work(s);
+}
+
+/* Record the outcome in the copy and write it (any worker). */
+static void
+save_work(void *arg)
+{
+	struct send *s = arg;
+
+	queue_outcome(&s->copy, s->r, s->err, now_us() / 1000000);
+	s->saved = queue_write(s->d->qfd, &s->copy) == 0;
+	if (!s->saved)
+		snprintf(s->err + strlen(s->err), sizeof(s->err) -
+		    strlen(s->err), "%srecord not written: %s",
+		    s->err[0] ? "; " : "", strerror(errno));
+}
+
+/* The webhook's answer, on the loop: write the outcome on the I/O
+ * worker. */
+static void
+on_webhook(void *arg, enum send_result r, const char *err)
+{
+	struct send *s = arg;
+
+	s->r = r;
+	strlcpy(s->err, err ? err : "", sizeof(s->err));
+	if (s->d->stopping) {
+		send_done(s);
+		return;
+	}
+	worker_submit(s->d->io, save_work, send_done, s);
+}
+
+/* On the loop: the try is over and on disk. Log it, take the new state,
+ * and close the event when all its deliveries are final. */
+static void
+send_done(void *arg)
+{
+	struct send	*s = arg;
+	struct dispatch	*d = s->d;
+	struct delivery	*del = s->del, *c = &s->copy;
+
+	del->busy = 0;
+	d->inflight--;
+	del->state = c->state;
+	del->tries = c->tries;
+	del->next = c->next;
+	strlcpy(del->error, c->error, sizeof(del->error));
+	switch (c->state) {
+	case D_DONE:
+		log_info("event %" PRIu64 " %s: %s page to %s (%s) delivered%s",
+		    del->seq, del->server, queue_channel_str(del->ch),
+		    del->contact, del->to, d->mc == NULL &&
+		    del->ch != CH_WEBHOOK ? " to the Maildir" : "");
+		break;
+	case D_FAILED:
+		log_warnx("event %" PRIu64 " %s: %s page to %s (%s) refused "
+		    "for good: %s", del->seq, del->server,
+		    queue_channel_str(del->ch), del->contact, del->to,
+		    del->error);
+		break;
+	case D_QUEUED:
+		log_warnx("event %" PRIu64 " %s: %s page to %s (%s) failed "
+		    "(try %u), next in %" PRId64 " s: %s", del->seq,
+		    del->server, queue_channel_str(del->ch), del->contact,
+		    del->to, del->tries, del->next - now_us() / 1000000,
+		    del->error);
+		break;
+	}
+	if (!s->saved) {
+		/* Not on disk: try the write again with the next try. */
+		log_warnx("queue: %s", s->err);
+		if (del->state != D_QUEUED) {
+			del->state = D_QUEUED;
+			del->next = now_us() / 1000000 + BACKOFF_MIN;
+		}
+	}
+	free(s);
+	if (del->state != D_QUEUED && queue_event_final(&d->q, del->seq))
+		finalize(d, del->seq);
+	run(d);
+}
+
+/* Every delivery of seq is final: remove the event, then its records (at
+ * once while starting, when there is no worker yet). */
+static void
+finalize(struct dispatch *d, uint64_t seq)
+{
+	struct delivery	*del;
+	struct final	*f;
+
+	if (d->stopping)
+		return;		/* done at the next start */
+	f = xcalloc(1, sizeof(*f));
+	f->d = d;
+	f->seq = seq;
+	TAILQ_FOREACH(del, &d->q, entry)
+		if (del->seq == seq)
+			f->n++;
+	f->recs = xcalloc(f->n + 1, sizeof(*f->recs));
+	f->n = 0;
+	TAILQ_FOREACH(del, &d->q, entry)
+		if (del->seq == seq) {
+			del->closing = 1;
+			queue_name(del, f->recs[f->n].name,
+			    sizeof(f->recs[f->n].name));
+			f->recs[f->n++].failed = del->state == D_FAILED;
+		}
+	if (d->io == NULL) {
+		final_work(f);
+		final_done(f);
+	} else
+		worker_submit(d->io, final_work, final_done, f);
+}
+
+/*
+ * On the I/O worker: delete the spool file and fsync the spool folder
+ * first; only then remove the records (failed ones are moved to
+ * pager/failed, where they stay listed). A crash between the two leaves
+ * final records without an event, which the next start removes.
+ */
+static void
+final_work(void *arg)
+{
+	struct final	*f = arg;
+	struct dispatch	*d = f->d;
+	char		 name[64];
+	size_t		 i;
+
+	snprintf(name, sizeof(name), "%020" PRIu64 ".json", f->seq);
+	if (unlinkat(d->spoolfd, name, 0) == -1 && errno != ENOENT) {
+		log_warn("spool: cannot delete %s", name);
+		return;
+	}
+	if (fsync(d->spoolfd) == -1)
+		log_warn("spool: fsync");
+	for (i = 0; i < f->n; i++) {
+		if (f->recs[i].failed)
+			renameat(d->qfd, f->recs[i].name, d->failfd,
+			    f->recs[i].name);
+		else
+			unlinkat(d->qfd, f->recs[i].name, 0);
+	}
+	fsync(d->failfd);
+	fsync(d->qfd);
+}
+
+/* On the loop: forget the event. */
+static void
+final_done(void *arg)
+{
+	struct final	*f = arg;
+	struct delivery	*del, *next;
+
+	for (del = TAILQ_FIRST(&f->d->q); del != NULL; del = next) {
+		next = TAILQ_NEXT(del, entry);
+		if (del->seq == f->seq) {
+			TAILQ_REMOVE(&f->d->q, del, entry);
+			queue_free(del);
+		}
+	}
+	free(f->recs);
+	free(f);
+}

@@ -1,0 +1,258 @@
+/*
+ * format.c: the texts of a page: the kind, the subject, the body a person
+ * reads, the whole email, and the webhook's JSON. Pure functions; the
+ * caller frees what they return.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "jsontext.h"
+#include "xmalloc.h"
+
+#include "pager.h"
+
+#define BODY_MAX	4096
+
+static void	 upper(const char *, char *, size_t);
+static void	 stamp(int64_t, char *, size_t);
+static void	 header_safe(const char *, char *, size_t);
+
+/*
+ * What the page is about. A flapping event opens a flapping page; one that
+ * ends the flapping (flap_stopped) says the state it settled in; otherwise
+ * up is a recovery and anything else a problem.
+ */
+enum page_kind
+format_kind(const struct spool_event *ev, int flap_stopped)
+{
+	if (flap_stopped)
+		return PAGE_FLAP_STOP;
+	if (ev->flapping)
+		return PAGE_FLAP_START;
+	if (strcmp(ev->new_state, "up") == 0)
+		return PAGE_RECOVERY;
+	return PAGE_PROBLEM;
+}
+
+static void
+upper(const char *s, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		out[i] = s[i] >= 'a' && s[i] <= 'z' ? s[i] - 'a' + 'A' : s[i];
+	out[i] = '\0';
+}
+
+/* "2026-12-01 03:04:05 UTC" */
+static void
+stamp(int64_t t, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 tt = t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, len, "%" PRId64, t);
+}
+
+/* Copy for a header: controls and non-ASCII become '?' or a space. */
+static void
+header_safe(const char *s, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++) {
+		unsigned char c = s[i];
+		out[i] = c < 0x20 || c == 0x7f ? ' ' : c >= 0x80 ? '?' : c;
+	}
+	out[i] = '\0';
+}
+
+/* <42.ops.email@tocsin-pager.example.net>: the domain is the one of
+ * `set from` (or localhost). */
+void
+format_message_id(const struct conf *c, uint64_t seq, const char *contact,
+    enum channel ch, char *buf, size_t len)
+{
+	const char *dom = NULL;
+
+	if (c != NULL && c->from != NULL && (dom = strrchr(c->from, '@')))
+		dom++;
+	if (dom == NULL || *dom == '\0' || strchr(dom, '>') != NULL)
+		dom = "localhost";
+	snprintf(buf, len, "<%" PRIu64 ".%s.%s@tocsin-pager.%s>", seq,
+	    contact, queue_channel_str(ch), dom);
+}
+
+/* tocsin-42-ops-webhook */
+void
+format_idempotency_key(uint64_t seq, const char *contact, enum channel ch,
+    char *buf, size_t len)
+{
+	snprintf(buf, len, "tocsin-%" PRIu64 "-%s-%s", seq, contact,
+	    queue_channel_str(ch));
+}
+
+/* "DOWN shop/web1: connect: Connection refused" and the like. */
+void
+format_subject(const struct spool_event *ev, int flap_stopped, char *buf,
+    size_t len)
+{
+	char st[16];
+
+	upper(ev->new_state, st, sizeof(st));
+	switch (format_kind(ev, flap_stopped)) {
+	case PAGE_FLAP_START:
+		snprintf(buf, len, "FLAPPING %s (now %s): %s", ev->id, st,
+		    ev->message);
+		break;
+	case PAGE_FLAP_STOP:
+		snprintf(buf, len, "FLAPPING STOPPED %s, settled %s", ev->id,
+		    st);
+		break;
+	case PAGE_RECOVERY:
+		snprintf(buf, len, "RECOVERED %s is up: %s", ev->id,
+		    ev->message);
+		break;
+	case PAGE_PROBLEM:
+		snprintf(buf, len, "%s %s: %s", st, ev->id, ev->message);
+		break;
+	}
+}
+
+/*
+ * The text a person reads: what, since when, the last message and
+ * latency, and the link to the server's page when `set web-url` is given.
+ */
+char *
+format_page(const struct spool_event *ev, const struct page_ctx *p)
+{
+	char	 buf[BODY_MAX], subj[512], when[40], lat[48] = "";
+	size_t	 n;
+
+	format_subject(ev, p->flap_stopped, subj, sizeof(subj));
+	stamp(ev->time, when, sizeof(when));
+	if (p->info != NULL && p->info->latency_ms >= 0)
+		snprintf(lat, sizeof(lat), "%.1f ms", p->info->latency_ms);
+	else
+		snprintf(lat, sizeof(lat), "not known");
+	n = snprintf(buf, sizeof(buf),
+	    "%s\n\n"
+	    "server:   %s\n"
+	    "state:    %s (was %s)%s\n"
+	    "since:    %s\n"
+	    "message:  %s\n"
+	    "latency:  %s\n"
+	    "event:    %" PRIu64 "\n",
+	    subj, ev->id, ev->new_state, ev->old_state,
+	    ev->unreachable ? ", unreachable: a server it depends on is down"
+	    : "", when, ev->message, lat, ev->seq);
+	if (n < sizeof(buf) && p->conf != NULL && p->conf->web_url != NULL)
+		snprintf(buf + n, sizeof(buf) - n, "link:     %s/server/%s\n",
+		    p->conf->web_url, ev->id);
+	return xstrdup(buf);
+}
+
+/*
+ * The whole email (headers, blank line, body), lines ending in LF.
+ * SMS through a gateway gets the short text as its body and no subject
+ * (gateways put the subject in front of the text).
+ */
+char *
+format_email(const struct spool_event *ev, const struct page_ctx *p)
+{
+	struct tm	 tm;
+	time_t		 t = p->now;
+	char		 date[64], mid[300], subj[512], safe[512];
+	char		 sms[SMS_MAX * 2 + 1], *body, *msg;
+	const char	*from;
+
+	from = p->conf != NULL && p->conf->from != NULL ? p->conf->from :
+	    "tocsin@localhost";
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
+	    &tm) == 0)
+		date[0] = '\0';
+	format_message_id(p->conf, ev->seq, p->contact, p->ch, mid,
+	    sizeof(mid));
+	format_subject(ev, p->flap_stopped, subj, sizeof(subj));
+	header_safe(subj, safe, sizeof(safe));
+	if (p->ch == CH_SMS) {
+		sms_text(ev, p->flap_stopped, sms, sizeof(sms));
+		body = xstrdup(sms);
+	} else
+		body = format_page(ev, p);
+	xasprintf(&msg,
+	    "From: %s\n"
+	    "To: %s\n"
+	    "%s%s%s"
+	    "Date: %s\n"
+	    "Message-ID: %s\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "Auto-Submitted: auto-generated\n"
+	    "X-Tocsin-Event: %" PRIu64 "\n"
+	    "\n"
+	    "%s%s",
+	    from, p->to, p->ch == CH_SMS ? "" : "Subject: [tocsin] ",
+	    p->ch == CH_SMS ? "" : safe, p->ch == CH_SMS ? "" : "\n", date,
+	    mid, ev->seq,
+	    body, body[0] != '\0' && body[strlen(body) - 1] == '\n' ? "" :
+	    "\n");
+	free(body);
+	return msg;
+}
+
+/*
+ * The webhook's JSON object: `text` for Slack and Mattermost, and the
+ * event's fields for anything else.
+ */
+char *
+format_webhook(const struct spool_event *ev, const struct page_ctx *p)
+{
+	json_t	*o;
+	char	 subj[512], link[1024], key[200], *body, *s;
+
+	format_subject(ev, p->flap_stopped, subj, sizeof(subj));
+	body = format_page(ev, p);
+	format_idempotency_key(ev->seq, p->contact, p->ch, key, sizeof(key));
+	link[0] = '\0';
+	if (p->conf != NULL && p->conf->web_url != NULL)
+		snprintf(link, sizeof(link), "%s/server/%s",
+		    p->conf->web_url, ev->id);
+	if ((o = json_object()) == NULL) {
+		free(body);
+		return NULL;
+	}
+	if (jsontext_set(o, "text", jsontext(body)) == -1 ||
+	    jsontext_set(o, "summary", jsontext(subj)) == -1 ||
+	    jsontext_set(o, "event", jsontext_u64(ev->seq)) == -1 ||
+	    jsontext_set(o, "key", jsontext(key)) == -1 ||
+	    jsontext_set(o, "server", jsontext(ev->id)) == -1 ||
+	    jsontext_set(o, "state", jsontext(ev->new_state)) == -1 ||
+	    jsontext_set(o, "old_state", jsontext(ev->old_state)) == -1 ||
+	    jsontext_set(o, "time", json_integer(ev->time)) == -1 ||
+	    jsontext_set(o, "message", jsontext(ev->message)) == -1 ||
+	    jsontext_set(o, "flapping", json_boolean(ev->flapping)) == -1 ||
+	    jsontext_set(o, "latency_ms", p->info != NULL &&
+	    p->info->latency_ms >= 0 ? json_real(p->info->latency_ms) :
+	    json_null()) == -1 ||
+	    jsontext_set(o, "link", link[0] ? jsontext(link) :
+	    json_null()) == -1) {
+		json_decref(o);
+		free(body);
+		return NULL;
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	free(body);
+	return s;
+}

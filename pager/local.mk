@@ -1,0 +1,13 @@
+# pager/: the paging daemon.
+sbin_PROGRAMS += pager/tocsin-pager
+# Everything but main(), so tests can link the logic.
+pager_core_sources = \
+	pager/pager.h pager/dispatch.c pager/dispatch.h \
+	pager/queue.c pager/rules.c pager/format.c pager/sms.c pager/memo.c \
+	pager/maildir.c pager/mail.c pager/webhook.c pager/worker.c
+pager_tocsin_pager_SOURCES = pager/main.c $(pager_core_sources)
+pager_tocsin_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
+pager_tocsin_pager_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(EVENT_CFLAGS) \
+	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(ESMTP_CFLAGS)
+pager_tocsin_pager_LDADD = lib/libtocsin.a $(CURL_LIBS) $(EVENT_LIBS) \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(ESMTP_LIBS) -lpthread

@@ -1,0 +1,286 @@
+/*
+ * mail.c: email through `set smtp-relay` with libesmtp. libesmtp blocks,
+ * so mail_send runs on the pager's mail worker, never on the loop, with
+ * every protocol timeout set short (a dead relay costs seconds). STARTTLS
+ * is required and verified with `starttls`, else used when offered
+ * (opportunistic, unverified). AUTH takes user:password from the
+ * auth-file, which must be mode 0600 (or stricter): anything else refuses
+ * the start.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+/* libesmtp.h declares smtp_starttls_set_ctx only when it sees this symbol,
+ * which OpenSSL 3 no longer defines in its public headers. */
+#ifndef SSL_SESSION_ASN1_VERSION
+#define SSL_SESSION_ASN1_VERSION 0x0001
+#endif
+#include <auth-client.h>
+#include <libesmtp.h>
+
+#include "conf.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include "pager.h"
+
+#define SMTP_TIMEOUT_MS	10000	/* each protocol step, at most */
+#define AUTH_FILE_MAX	1024
+
+struct mail_conf {
+	char	*relay;		/* host:port */
+	char	*from;
+	int	 starttls;	/* 1 required */
+	char	*user;		/* NULL: no AUTH */
+	char	*password;
+	SSL_CTX	*ctx;
+};
+
+static int	 read_auth(struct mail_conf *, const char *, char *, size_t);
+static int	 interact(auth_client_request_t, char **, int, void *);
+static char	*crlf(const char *);
+
+/*
+ * Read user:password from the auth-file, refusing a file others may read
+ * or write. Returns 0, or -1 with err saying why.
+ */
+static int
+read_auth(struct mail_conf *mc, const char *path, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		 buf[AUTH_FILE_MAX + 1], *colon;
+	ssize_t		 n;
+	int		 fd;
+
+	/* O_NONBLOCK: a FIFO put there must not hang the start. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "auth-file %s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "auth-file %s is not a regular file",
+		    path);
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "auth-file %s is mode %04o: it must "
+		    "be 0600, readable by its owner only (chmod 600 %s)",
+		    path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, AUTH_FILE_MAX);
+	close(fd);
+	if (n <= 0) {
+		snprintf(err, errlen, "auth-file %s is empty (user:password)",
+		    path);
+		return -1;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if ((colon = strchr(buf, ':')) == NULL || colon == buf) {
+		snprintf(err, errlen, "auth-file %s: expected user:password "
+		    "on the first line", path);
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	*colon = '\0';
+	mc->user = xstrdup(buf);
+	mc->password = xstrdup(colon + 1);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+/*
+ * The relay's settings, checked: NULL when there is no relay (Maildir;
+ * err "") or with err set when they are refused (the auth-file).
+ */
+struct mail_conf *
+mail_conf_new(const struct conf *c, char *err, size_t errlen)
+{
+	struct mail_conf *mc;
+
+	err[0] = '\0';
+	if (c->smtp_relay == NULL)
+		return NULL;
+	mc = xcalloc(1, sizeof(*mc));
+	mc->relay = xstrdup(c->smtp_relay);
+	mc->from = xstrdup(c->from != NULL ? c->from : "tocsin@localhost");
+	mc->starttls = c->smtp_starttls;
+	if (c->smtp_auth_file != NULL &&
+	    read_auth(mc, c->smtp_auth_file, err, errlen) == -1)
+		goto fail;
+	if ((mc->ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err, errlen, "cannot make a TLS context");
+		goto fail;
+	}
+	/* Required STARTTLS is verified against the system's CAs (or
+	 * SSL_CERT_FILE); opportunistic STARTTLS is not. */
+	SSL_CTX_set_default_verify_paths(mc->ctx);
+	/*
+	 * TLS 1.2 at most: a TLS 1.3 server sends session tickets after the
+	 * handshake, and libesmtp 1.1 may take them for the answer to a
+	 * command it has not sent yet, then wait for it until the timeout.
+	 */
+	SSL_CTX_set_max_proto_version(mc->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(mc->ctx, mc->starttls ? SSL_VERIFY_PEER :
+	    SSL_VERIFY_NONE, NULL);
+	return mc;
+fail:
+	mail_conf_free(mc);
+	return NULL;
+}
+
+void
+mail_conf_free(struct mail_conf *mc)
+{
+	if (mc == NULL)
+		return;
+	free(mc->relay);
+	free(mc->from);
+	free(mc->user);
+	if (mc->password != NULL) {
+		explicit_bzero(mc->password, strlen(mc->password));
+		free(mc->password);
+	}
+	if (mc->ctx != NULL)
+		SSL_CTX_free(mc->ctx);
+	free(mc);
+}
+
+/* mail_conf_free as a worker job. */
+void
+mail_conf_free_job(void *arg)
+{
+	mail_conf_free(arg);
+}
+
+/* libesmtp asks for the user and password. */
+static int
+interact(auth_client_request_t req, char **result, int fields, void *arg)
+{
+	struct mail_conf	*mc = arg;
+	int			 i;
+
+	for (i = 0; i < fields; i++) {
+		if (req[i].flags & AUTH_USER)
+			result[i] = mc->user;
+		else if (req[i].flags & AUTH_PASS)
+			result[i] = mc->password;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+/* The message with CRLF line ends, as SMTP wants; the caller frees it. */
+static char *
+crlf(const char *s)
+{
+	size_t	 n = 0, i;
+	char	*out, *o;
+
+	for (i = 0; s[i] != '\0'; i++)
+		n += s[i] == '\n' ? 2 : 1;
+	out = o = xmalloc(n + 1);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			*o++ = '\r';
+		*o++ = s[i];
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * Send one message to one address. Blocks up to the timeouts. Returns
+ * SEND_OK when the relay took it, SEND_REFUSED on a 5xx for the message or
+ * the address, SEND_RETRY for the rest (connection, TLS, AUTH, 4xx), with
+ * err set.
+ */
+enum send_result
+mail_send(const struct mail_conf *mc, const char *to, const char *msg,
+    char *err, size_t errlen)
+{
+	smtp_session_t		 ses;
+	smtp_message_t		 m;
+	smtp_recipient_t	 r;
+	auth_context_t		 auth = NULL;
+	const smtp_status_t	*st, *rst;
+	enum send_result	 res = SEND_RETRY;
+	char			*text, ebuf[128];
+	int			 i;
+	static const int	 steps[] = { Timeout_GREETING,
+	    Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER, Timeout_DATA2 };
+
+	err[0] = '\0';
+	if ((ses = smtp_create_session()) == NULL) {
+		snprintf(err, errlen, "libesmtp: cannot make a session");
+		return SEND_RETRY;
+	}
+	text = crlf(msg);
+	for (i = 0; i < 5; i++)
+		smtp_set_timeout(ses, steps[i] | Timeout_OVERRIDE_RFC2822_MINIMUM,
+		    SMTP_TIMEOUT_MS);
+	smtp_set_hostname(ses, NULL);
+	if (smtp_set_server(ses, mc->relay) == 0 ||
+	    (m = smtp_add_message(ses)) == NULL ||
+	    smtp_set_reverse_path(m, mc->from) == 0 ||
+	    (r = smtp_add_recipient(m, to)) == NULL ||
+	    smtp_set_message_str(m, text) == 0) {
+		snprintf(err, errlen, "libesmtp: %s", smtp_strerror(
+		    smtp_errno(), ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	smtp_starttls_set_ctx(ses, mc->ctx);
+	smtp_starttls_enable(ses, mc->starttls ? Starttls_REQUIRED :
+	    Starttls_ENABLED);
+	if (mc->user != NULL) {
+		auth = auth_create_context();
+		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(auth, interact, (void *)mc);
+		smtp_auth_set_context(ses, auth);
+	}
+	if (smtp_start_session(ses) == 0) {
+		snprintf(err, errlen, "relay %s: %s", mc->relay,
+		    smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	st = smtp_message_transfer_status(m);
+	rst = smtp_recipient_status(r);
+	if (st != NULL && st->code >= 200 && st->code < 300)
+		res = SEND_OK;
+	else if (rst != NULL && rst->code >= 500) {
+		snprintf(err, errlen, "relay %s refused %s: %d %s", mc->relay,
+		    to, rst->code, rst->text ? rst->text : "");
+		res = SEND_REFUSED;
+	} else if (st != NULL && st->code >= 500) {
+		snprintf(err, errlen, "relay %s refused the message: %d %s",
+		    mc->relay, st->code, st->text ? st->text : "");
+		res = SEND_REFUSED;
+	} else
+		snprintf(err, errlen, "relay %s: %d %s", mc->relay,
+		    st != NULL ? st->code : 0,
+		    st != NULL && st->text != NULL ? st->text :
+		    "no answer (TLS or AUTH failed?)");
+	if (err[0] != '\0')
+		err[strcspn(err, "\r\n")] = '\0';
+out:
+	smtp_destroy_session(ses);
+	if (auth != NULL)
+		auth_destroy_context(auth);
+	free(text);
+	return res;
+}

@@ -1,0 +1,282 @@
+/*
+ * main.c: tocsin-pager's start-up: flags, config, state folder, pidfile,
+ * privileges dropped, then the loop until SIGTERM; SIGHUP reloads. -l
+ * lists the deliveries queued, retrying and refused.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <auth-client.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "config.h"
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include "dispatch.h"
+#include "pager.h"
+
+struct mainctx {
+	struct event_base	*base;
+	struct dispatch		*disp;
+	const char		*conf_path;
+};
+
+static void	on_signal(evutil_socket_t, short, void *);
+static void	usage(FILE *, int) __attribute__((noreturn));
+static int	check_conf(const char *);
+static int	list_queue(const char *);
+
+static void
+usage(FILE *f, int code)
+{
+	fprintf(f, "usage: tocsin-pager [-dfltV] [-c file]\n"
+	    "  -c file    the config (default %s)\n"
+	    "  -d         debug logging\n"
+	    "  -f         stay in the foreground, log to stderr\n"
+	    "  -l         list deliveries queued, retrying and refused\n"
+	    "  -t         check the config (and the relay's auth-file), exit\n"
+	    "  -V, --version  print the version\n"
+	    "  --help     this text\n", conf_default_path());
+	exit(code);
+}
+
+/* -t: the config, and what only the pager checks: the auth-file. */
+static int
+check_conf(const char *path)
+{
+	struct mail_conf	*mc;
+	struct conf		*c;
+	char			 err[512];
+
+	if (daemon_check_conf(path) != 0)
+		return 1;
+	if ((c = daemon_load_conf(path)) == NULL)
+		return 1;
+	mc = mail_conf_new(c, err, sizeof(err));
+	if (mc == NULL && c->smtp_relay != NULL) {
+		fprintf(stderr, "tocsin-pager: %s\n", err);
+		conf_free(c);
+		return 1;
+	}
+	mail_conf_free(mc);
+	conf_free(c);
+	return 0;
+}
+
+/* Print one folder's records: SEQ CONTACT CHANNEL STATE TRIES NEXT ERROR. */
+static int
+list_dir(const char *dir)
+{
+	struct deliveries	 q;
+	struct delivery		*d;
+	char			 err[512], next[32];
+	struct tm		 tm;
+	time_t			 t;
+	int			 fd, n;
+
+	TAILQ_INIT(&q);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	n = queue_load(fd, &q, err, sizeof(err));
+	close(fd);
+	while ((d = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, d, entry);
+		t = d->next;
+		if (d->state == D_QUEUED && d->next > 0 &&
+		    localtime_r(&t, &tm) != NULL)
+			strftime(next, sizeof(next), "%Y-%m-%d %H:%M:%S", &tm);
+		else
+			strlcpy(next, d->state == D_QUEUED ? "now" : "-",
+			    sizeof(next));
+		printf("%" PRIu64 "\t%s\t%s\t%s\t%s\t%u\t%s\t%s\n", d->seq,
+		    d->server, d->contact, queue_channel_str(d->ch),
+		    d->state == D_QUEUED && d->tries > 0 ? "retrying" :
+		    queue_state_str(d->state), d->tries, next, d->error);
+		queue_free(d);
+	}
+	return n;
+}
+
+/* -l: the queue, then the deliveries refused for good. */
+static int
+list_queue(const char *path)
+{
+	struct conf	*c;
+	char		 dir[1100];
+	int		 rc = 0;
+
+	if ((c = daemon_load_conf(path)) == NULL)
+		return 1;
+	printf("event\tserver\tcontact\tchannel\tstate\ttries\tnext\terror\n");
+	snprintf(dir, sizeof(dir), "%s/pager/queue", c->state_dir);
+	if (list_dir(dir) == -1)
+		rc = 1;
+	snprintf(dir, sizeof(dir), "%s/pager/failed", c->state_dir);
+	if (list_dir(dir) == -1)
+		rc = 1;
+	conf_free(c);
+	return rc;
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct mainctx	*m = arg;
+	struct conf	*c, *old;
+	char		*errs = NULL, *line, *save, err[512];
+
+	switch (sig) {
+	case SIGHUP:
+		if ((c = conf_load(m->conf_path, &errs)) == NULL) {
+			for (line = strtok_r(errs, "\n", &save); line != NULL;
+			    line = strtok_r(NULL, "\n", &save))
+				log_warnx("reload failed, keeping the running "
+				    "config: %s", line);
+			free(errs);
+			break;
+		}
+		if ((old = dispatch_reload(m->disp, c, err, sizeof(err))) ==
+		    c) {
+			log_warnx("reload failed, keeping the running config: "
+			    "%s", err);
+			conf_free(c);
+			break;
+		}
+		if (old != NULL)
+			conf_free(old);
+		log_info("reloaded %s", m->conf_path);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("exiting on signal %d", (int)sig);
+		event_base_loopbreak(m->base);
+		break;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct daemon_opts	 o;
+	struct mainctx		 m;
+	struct conf		*conf;
+	struct event		*sighup, *sigterm, *sigint;
+	char			*pidpath, err[512];
+	int			 ch, pidfd, statefd, list = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.conf_path = conf_default_path();
+	while ((ch = getopt_long(argc, argv, "c:dfltV", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'c':
+			o.conf_path = optarg;
+			break;
+		case 'd':
+			o.debug = 1;
+			break;
+		case 'f':
+			o.foreground = 1;
+			break;
+		case 'l':
+			list = 1;
+			break;
+		case 't':
+			o.test = 1;
+			break;
+		case 'V':
+			printf("tocsin-pager %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout, 0);
+		default:
+			usage(stderr, 2);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, 2);
+	if (o.test)
+		return check_conf(o.conf_path);
+	if (list)
+		return list_queue(o.conf_path);
+	if ((conf = daemon_load_conf(o.conf_path)) == NULL)
+		return 1;
+	log_init("tocsin-pager", o.foreground, o.debug);
+	/* Checked before root writes anything there: see daemon_state_dir. */
+	if ((statefd = daemon_state_dir(conf->state_dir, conf->user)) == -1)
+		fatalx("cannot use state folder %s", conf->state_dir);
+	xasprintf(&pidpath, "%s/pager.pid", conf->state_dir);
+	if (!o.foreground)
+		daemon_detach();
+	if ((pidfd = pidfile_open(pidpath)) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another tocsin-pager runs (%s is locked)",
+			    pidpath);
+		fatal("pidfile %s", pidpath);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() == -1)
+		fatalx("libevent: no pthreads support");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	auth_client_init();
+	if ((m.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if (daemon_own_dir(statefd, conf->state_dir, conf->user) == -1)
+		fatalx("cannot give %s to user %s", conf->state_dir,
+		    conf->user);
+	close(statefd);
+	if (daemon_drop_privileges(conf->user) == -1)
+		fatalx("cannot drop privileges");
+	m.conf_path = o.conf_path;
+	if ((m.disp = dispatch_new(m.base, conf, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
+	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
+	sigint = evsignal_new(m.base, SIGINT, on_signal, &m);
+	if (sighup == NULL || sigterm == NULL || sigint == NULL ||
+	    evsignal_add(sighup, NULL) == -1 ||
+	    evsignal_add(sigterm, NULL) == -1 ||
+	    evsignal_add(sigint, NULL) == -1)
+		fatalx("cannot watch signals");
+	if (conf->smtp_relay == NULL)
+		log_info("no smtp-relay in the config: email and SMS pages go "
+		    "to the Maildir %s", dispatch_maildir(m.disp));
+	else
+		log_info("email and SMS pages go through %s%s%s",
+		    conf->smtp_relay, conf->smtp_starttls ?
+		    " (STARTTLS required)" : " (STARTTLS when offered)",
+		    conf->smtp_auth_file ? " with AUTH" : "");
+	log_info("started: %zu contacts, spool %s/spool", conf->ncontacts,
+	    conf->state_dir);
+	event_base_dispatch(m.base);
+	dispatch_free(m.disp);
+	event_free(sighup);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(m.base);
+	auth_client_exit();
+	curl_global_cleanup();
+	pidfile_remove(pidpath, pidfd);
+	free(pidpath);
+	return 0;
+}

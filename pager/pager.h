@@ -1,0 +1,196 @@
+/*
+ * pager.h: what tocsin-pager's files share: one delivery (an event, a
+ * contact, a channel) with its state and retries, and the prototypes of
+ * each file, grouped by the file that defines them.
+ */
+#ifndef TOCSIN_PAGER_H
+#define TOCSIN_PAGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "spool.h"
+
+struct conf;
+struct contact_conf;
+struct event_base;
+
+enum channel {
+	CH_EMAIL,
+	CH_SMS,		/* an email-to-SMS gateway address */
+	CH_WEBHOOK,
+	CH_MAX
+};
+
+enum dstate {
+	D_QUEUED,	/* not sent yet, or to be retried at `next` */
+	D_DONE,		/* the far side took it (final) */
+	D_FAILED,	/* refused for good: bad address, a 4xx (final) */
+};
+
+/* How one try ended. */
+enum send_result {
+	SEND_OK,
+	SEND_RETRY,	/* far side down or busy: back off and try again */
+	SEND_REFUSED,	/* refused for good */
+};
+
+#define CONTACT_MAX	64
+#define ADDR_MAX	512
+#define ERROR_MAX	256
+#define BACKOFF_MIN	2	/* seconds before the first retry */
+#define BACKOFF_MAX	600	/* seconds: the cap */
+
+/*
+ * One delivery. The page (payload) is rendered once, when the record is
+ * made, and kept in it: a resend after a crash sends the same bytes, with
+ * the same Message-ID or Idempotency-Key.
+ */
+struct delivery {
+	uint64_t	 seq;		/* the event's sequence number */
+	char		 contact[CONTACT_MAX];
+	enum channel	 ch;
+	char		 server[256];	/* server id */
+	char		 to[ADDR_MAX];	/* address or URL */
+	enum dstate	 state;
+	unsigned	 tries;		/* tries that failed */
+	int64_t		 next;		/* Unix s: not before */
+	int64_t		 created;	/* Unix s */
+	char		 error[ERROR_MAX];	/* the last failure */
+	char		*payload;	/* message (LF lines) or JSON; owned */
+	/* Run-time only. */
+	int		 busy;		/* a send or a write is in flight */
+	int		 closing;	/* final; the event is being removed */
+	TAILQ_ENTRY(delivery) entry;
+};
+TAILQ_HEAD(deliveries, delivery);
+
+/* The server's state when the page is made (probed's status, or the
+ * state file). */
+struct server_info {
+	int64_t		 since;		/* Unix s; 0 = not known */
+	double		 latency_ms;	/* < 0 = not known */
+	char		 message[256];
+};
+
+/* What the texts need besides the event. */
+struct page_ctx {
+	const struct conf	*conf;
+	const char		*contact;
+	const char		*to;
+	enum channel		 ch;
+	const struct server_info *info;	/* may be NULL */
+	int			 flap_stopped;	/* flapping ended with this */
+	int64_t			 now;		/* Unix s: the Date header */
+};
+
+/* queue.c */
+const char	*queue_channel_str(enum channel);
+int		 queue_channel_parse(const char *, enum channel *);
+const char	*queue_state_str(enum dstate);
+void		 queue_name(const struct delivery *, char *, size_t);
+char		*queue_to_json(const struct delivery *);
+struct delivery	*queue_from_json(const char *, char *err, size_t errlen);
+int		 queue_write(int dirfd, const struct delivery *);
+int		 queue_exists(int dirfd, const struct delivery *);
+int		 queue_load(int dirfd, struct deliveries *, char *err,
+		    size_t errlen);
+int		 queue_remove(int dirfd, const struct delivery *);
+void		 queue_insert(struct deliveries *, struct delivery *);
+void		 queue_free(struct delivery *);
+void		 queue_outcome(struct delivery *, enum send_result,
+		    const char *error, int64_t now);
+int64_t		 queue_backoff(unsigned tries);
+int		 queue_event_final(const struct deliveries *, uint64_t seq);
+size_t		 queue_ready(struct deliveries *, int64_t now,
+		    struct delivery **, size_t max);
+
+/* memo.c */
+struct memo_entry {
+	char		 id[256];
+	int		 flapping;
+	char		 sms[256];	/* contacts SMSed for the open problem */
+};
+struct memo;
+struct memo	*memo_load(int dirfd);
+struct memo_entry *memo_get(struct memo *, const char *id);
+void		 memo_touch(struct memo *);
+int		 memo_save(struct memo *, int dirfd);
+void		 memo_free(struct memo *);
+int		 memo_listed(const char *list, const char *name);
+void		 memo_list_add(char *list, size_t len, const char *name);
+
+/* rules.c */
+struct want {
+	const struct contact_conf *contact;
+	enum channel	 ch;
+	const char	*to;
+};
+#define WANT_MAX	(3 * 64)
+int		 rules_page_worthy(const struct spool_event *, int was_flapping,
+		    const char **why);
+size_t		 rules_wants(const struct conf *, const struct spool_event *,
+		    const char *sms_sent, struct want *, size_t max);
+int		 rules_in_quiet(const struct contact_conf *, int64_t when);
+
+/* format.c */
+enum page_kind {
+	PAGE_PROBLEM,
+	PAGE_RECOVERY,
+	PAGE_FLAP_START,
+	PAGE_FLAP_STOP,
+};
+enum page_kind	 format_kind(const struct spool_event *, int flap_stopped);
+void		 format_message_id(const struct conf *, uint64_t seq,
+		    const char *contact, enum channel, char *, size_t);
+void		 format_idempotency_key(uint64_t seq, const char *contact,
+		    enum channel, char *, size_t);
+void		 format_subject(const struct spool_event *, int flap_stopped,
+		    char *, size_t);
+char		*format_page(const struct spool_event *,
+		    const struct page_ctx *);
+char		*format_email(const struct spool_event *,
+		    const struct page_ctx *);
+char		*format_webhook(const struct spool_event *,
+		    const struct page_ctx *);
+
+/* sms.c */
+#define SMS_MAX		160	/* GSM-7 septets in one segment */
+size_t		 sms_gsm7(const char *utf8, char *out, size_t outlen,
+		    size_t max_septets);
+void		 sms_text(const struct spool_event *, int flap_stopped,
+		    char *, size_t);
+int		 sms_is_gateway(const char *);
+
+/* maildir.c */
+int		 maildir_open(const char *state_dir, char *path, size_t);
+int		 maildir_deliver(const char *dir, const char *name,
+		    const char *msg, char *err, size_t errlen);
+
+/* mail.c */
+struct mail_conf;
+struct mail_conf *mail_conf_new(const struct conf *, char *err,
+		    size_t errlen);
+void		 mail_conf_free(struct mail_conf *);
+void		 mail_conf_free_job(void *);
+enum send_result mail_send(const struct mail_conf *, const char *to,
+		    const char *msg, char *err, size_t errlen);
+
+/* webhook.c */
+struct webhook;
+typedef void	 webhook_cb(void *arg, enum send_result, const char *err);
+struct webhook	*webhook_new(struct event_base *);
+void		 webhook_free(struct webhook *);
+int		 webhook_post(struct webhook *, const char *url,
+		    const char *key, const char *json, webhook_cb *, void *);
+
+/* worker.c */
+struct worker;
+typedef void	 worker_fn(void *);
+struct worker	*worker_new(struct event_base *, const char *name);
+void		 worker_submit(struct worker *, worker_fn *work,
+		    worker_fn *done, void *arg);
+void		 worker_free(struct worker *);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * rules.c: who gets what. From an event and the config: whether the event
+ * is paged at all, and the (contact, channel, address) it goes to. Pure
+ * functions, no I/O.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+
+#include "pager.h"
+
+/*
+ * 1 if the event is paged, else 0 with *why saying why not: inside a
+ * downtime, already acknowledged, or an unknown-to-up start. was_flapping
+ * says the server flapped at its previous event, so a change that ends the
+ * flapping is paged even when it would not be otherwise.
+ */
+int
+rules_page_worthy(const struct spool_event *ev, int was_flapping,
+    const char **why)
+{
+	*why = NULL;
+	if (ev->downtime) {
+		*why = "in downtime";
+		return 0;
+	}
+	if (ev->acked && strcmp(ev->new_state, "up") != 0) {
+		*why = "acknowledged";
+		return 0;
+	}
+	if (strcmp(ev->old_state, "unknown") == 0 &&
+	    strcmp(ev->new_state, "up") == 0 && !was_flapping) {
+		*why = "first state is up";
+		return 0;
+	}
+	return 1;
+}
+
+/* 1 if `when` (Unix s, local time) falls in the contact's quiet hours. */
+int
+rules_in_quiet(const struct contact_conf *ct, int64_t when)
+{
+	struct tm	 tm;
+	time_t		 t = when;
+	int		 m;
+
+	if (ct->quiet_from < 0 || localtime_r(&t, &tm) == NULL)
+		return 0;
+	m = tm.tm_hour * 60 + tm.tm_min;
+	if (ct->quiet_from <= ct->quiet_to)
+		return m >= ct->quiet_from && m < ct->quiet_to;
+	return m >= ct->quiet_from || m < ct->quiet_to;	/* over midnight */
+}
+
+/*
+ * The deliveries an event wants: every contact its server names (notify on
+ * the server, its farm or `set`), each channel the contact has. A contact
+ * with `min-state down` gets only events into or out of down. SMS needs an
+ * email gateway address (an SMS API is not built yet) and is held in the
+ * contact's quiet hours, except a recovery to a contact whose problem went
+ * by SMS (sms_sent: the comma-separated contacts it went to; may be NULL).
+ * Returns how many went in out (at most max); none when the server is not
+ * in the config.
+ */
+size_t
+rules_wants(const struct conf *c, const struct spool_event *ev,
+    const char *sms_sent, struct want *out, size_t max)
+{
+	const struct server_conf	*sv;
+	const struct contact_conf	*ct;
+	size_t				 i, n = 0;
+	int				 recovery, sms_ok;
+
+	if ((sv = conf_find_server(c, ev->id)) == NULL)
+		return 0;
+	recovery = strcmp(ev->new_state, "up") == 0;
+	for (i = 0; i < sv->ncontacts && n + 3 <= max; i++) {
+		ct = sv->contacts[i];
+		if (ct->min_down && strcmp(ev->new_state, "down") != 0 &&
+		    strcmp(ev->old_state, "down") != 0)
+			continue;
+		if (ct->email != NULL)
+			out[n++] = (struct want){ ct, CH_EMAIL, ct->email };
+		sms_ok = !rules_in_quiet(ct, ev->time) || (recovery &&
+		    sms_sent != NULL && memo_listed(sms_sent, ct->name));
+		if (ct->sms != NULL && sms_is_gateway(ct->sms) && sms_ok)
+			out[n++] = (struct want){ ct, CH_SMS, ct->sms };
+		if (ct->webhook != NULL)
+			out[n++] = (struct want){ ct, CH_WEBHOOK,
+			    ct->webhook };
+	}
+	return n;
+}

@@ -1,0 +1,528 @@
+/*
+ * test_pager.c: tocsin-pager's pure logic: delivery records and their
+ * order (pager/queue.c), who gets what (pager/rules.c), and the texts
+ * (pager/format.c, pager/sms.c).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "conf.h"
+#include "xmalloc.h"
+
+#include "pager.h"
+
+static char	 dir[64];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/tocsin-pager.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct conf *
+parse(const char *text)
+{
+	struct conf	*c;
+	char		*errs = NULL;
+
+	c = conf_parse_string("test.conf", text, &errs);
+	if (c == NULL)
+		ck_abort_msg("config: %s", errs);
+	return c;
+}
+
+static void
+event(struct spool_event *ev, uint64_t seq, const char *id,
+    const char *old, const char *new)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->seq = seq;
+	strlcpy(ev->id, id, sizeof(ev->id));
+	ev->time = 1700000000;
+	strlcpy(ev->old_state, old, sizeof(ev->old_state));
+	strlcpy(ev->new_state, new, sizeof(ev->new_state));
+	strlcpy(ev->message, "connect: Connection refused",
+	    sizeof(ev->message));
+}
+
+static struct delivery *
+delivery(uint64_t seq, const char *contact, enum channel ch)
+{
+	struct delivery *d = xcalloc(1, sizeof(*d));
+
+	d->seq = seq;
+	strlcpy(d->contact, contact, sizeof(d->contact));
+	d->ch = ch;
+	strlcpy(d->server, "shop/web1", sizeof(d->server));
+	strlcpy(d->to, "ops@example.net", sizeof(d->to));
+	d->payload = xstrdup("Subject: x\n\nbody \"quoted\"\n");
+	return d;
+}
+
+static void
+free_all(struct deliveries *q)
+{
+	struct delivery *d;
+
+	while ((d = TAILQ_FIRST(q)) != NULL) {
+		TAILQ_REMOVE(q, d, entry);
+		queue_free(d);
+	}
+}
+
+START_TEST(record_survives_write_and_load)
+{
+	struct deliveries	 q;
+	struct delivery		*d = delivery(42, "ops", CH_WEBHOOK), *l;
+	char			 err[128];
+	int			 fd;
+
+	TAILQ_INIT(&q);
+	d->tries = 3;
+	d->next = 1700000123;
+	strlcpy(d->error, "HTTP 500", sizeof(d->error));
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(queue_exists(fd, d), 0);
+	ck_assert_int_eq(queue_write(fd, d), 0);
+	ck_assert_int_eq(queue_exists(fd, d), 1);
+	ck_assert_int_eq(queue_load(fd, &q, err, sizeof(err)), 1);
+	l = TAILQ_FIRST(&q);
+	ck_assert_uint_eq(l->seq, 42);
+	ck_assert_str_eq(l->contact, "ops");
+	ck_assert_int_eq(l->ch, CH_WEBHOOK);
+	ck_assert_int_eq(l->state, D_QUEUED);
+	ck_assert_uint_eq(l->tries, 3);
+	ck_assert_int_eq(l->next, 1700000123);
+	ck_assert_str_eq(l->error, "HTTP 500");
+	ck_assert_str_eq(l->payload, d->payload);
+	free_all(&q);
+	queue_free(d);
+	close(fd);
+}
+END_TEST
+
+START_TEST(record_name_is_seq_contact_channel)
+{
+	struct delivery	*d = delivery(7, "night-ops", CH_SMS);
+	char		 name[200];
+
+	queue_name(d, name, sizeof(name));
+	ck_assert_str_eq(name, "00000000000000000007-night-ops-sms.json");
+	queue_free(d);
+}
+END_TEST
+
+START_TEST(broken_record_and_temporary_are_set_aside)
+{
+	struct deliveries	 q;
+	char			 err[256], path[128];
+	FILE			*f;
+	int			 fd;
+
+	TAILQ_INIT(&q);
+	snprintf(path, sizeof(path), "%s/00000000000000000001-a-email.json",
+	    dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("{\"seq\":1,", f);	/* cut short */
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/.tmp.x.json", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fclose(f);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_eq(queue_load(fd, &q, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "set aside"));
+	ck_assert_int_eq(access(path, F_OK), -1);
+	snprintf(path, sizeof(path),
+	    "%s/00000000000000000001-a-email.json.bad", dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(backoff_doubles_up_to_ten_minutes)
+{
+	ck_assert_int_eq(queue_backoff(1), 2);
+	ck_assert_int_eq(queue_backoff(2), 4);
+	ck_assert_int_eq(queue_backoff(3), 8);
+	ck_assert_int_eq(queue_backoff(9), 512);
+	ck_assert_int_eq(queue_backoff(10), 600);
+	ck_assert_int_eq(queue_backoff(1000), 600);
+}
+END_TEST
+
+START_TEST(outcome_sets_state_tries_and_next)
+{
+	struct delivery *d = delivery(1, "ops", CH_WEBHOOK);
+
+	queue_outcome(d, SEND_RETRY, "HTTP 500", 1000);
+	ck_assert_int_eq(d->state, D_QUEUED);
+	ck_assert_uint_eq(d->tries, 1);
+	ck_assert_int_eq(d->next, 1002);
+	queue_outcome(d, SEND_RETRY, "HTTP 500", 1002);
+	ck_assert_int_eq(d->next, 1006);
+	queue_outcome(d, SEND_REFUSED, "HTTP 404", 1006);
+	ck_assert_int_eq(d->state, D_FAILED);
+	ck_assert_str_eq(d->error, "HTTP 404");
+	queue_free(d);
+}
+END_TEST
+
+START_TEST(lane_waits_for_its_head_and_others_go_on)
+{
+	struct deliveries	 q;
+	struct delivery		*a1, *a2, *b1, *out[8];
+	size_t			 n;
+
+	TAILQ_INIT(&q);
+	a1 = delivery(1, "ops", CH_WEBHOOK);
+	a2 = delivery(2, "ops", CH_WEBHOOK);
+	b1 = delivery(2, "ops", CH_EMAIL);
+	queue_insert(&q, a2);
+	queue_insert(&q, b1);
+	queue_insert(&q, a1);
+	ck_assert_ptr_eq(TAILQ_FIRST(&q), a1);
+	/* a1 backs off: a2 must wait behind it; the email lane goes. */
+	a1->next = 2000;
+	n = queue_ready(&q, 1000, out, 8);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_eq(out[0], b1);
+	/* Due again: a1, never a2 before it. */
+	n = queue_ready(&q, 2000, out, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_ptr_eq(out[0], a1);
+	/* In flight: nothing more in that lane. */
+	a1->busy = 1;
+	b1->busy = 1;
+	ck_assert_uint_eq(queue_ready(&q, 2000, out, 8), 0);
+	a1->busy = 0;
+	a1->state = D_DONE;
+	n = queue_ready(&q, 2000, out, 8);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_eq(out[0], a2);
+	ck_assert_int_eq(queue_event_final(&q, 1), 1);
+	ck_assert_int_eq(queue_event_final(&q, 2), 0);
+	free_all(&q);
+}
+END_TEST
+
+START_TEST(contacts_and_channels_from_notify)
+{
+	struct conf		*c;
+	struct spool_event	 ev;
+	struct want		 w[WANT_MAX];
+	size_t			 n;
+
+	c = parse("contact ops email ops@example.net sms 555@sms.example.net "
+	    "webhook http://127.0.0.1/hook\n"
+	    "contact boss email boss@example.net sms +15551234567\n"
+	    "set notify boss\n"
+	    "server web1 http://127.0.0.1/ notify ops\n"
+	    "server web2 http://127.0.0.1/ notify boss\n");
+	event(&ev, 1, "web1", "up", "down");
+	n = rules_wants(c, &ev, NULL, w, WANT_MAX);
+	ck_assert_uint_eq(n, 4);	/* its own, and set notify's boss */
+	ck_assert_int_eq(w[0].ch, CH_EMAIL);
+	ck_assert_int_eq(w[1].ch, CH_SMS);
+	ck_assert_str_eq(w[1].to, "555@sms.example.net");
+	ck_assert_int_eq(w[2].ch, CH_WEBHOOK);
+	/* A phone number needs an SMS API: email only. */
+	event(&ev, 2, "web2", "up", "down");
+	n = rules_wants(c, &ev, NULL, w, WANT_MAX);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(w[0].contact->name, "boss");
+	event(&ev, 3, "nosuch", "up", "down");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 0);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(quiet_hours_hold_sms_not_email)
+{
+	struct conf		*c;
+	struct spool_event	 ev;
+	struct want		 w[WANT_MAX];
+	char			 text[300];
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	snprintf(text, sizeof(text), "contact ops email o@x.net "
+	    "sms 5@sms.x.net quiet 22:00-07:00\n"
+	    "server web1 http://127.0.0.1/ notify ops\n");
+	c = parse(text);
+	event(&ev, 1, "web1", "up", "down");
+	ev.time = 1700000000;	/* 22:13 UTC */
+	ck_assert_int_eq(rules_in_quiet(c->contacts[0], ev.time), 1);
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 1);
+	ck_assert_int_eq(w[0].ch, CH_EMAIL);
+	/* The recovery reaches by SMS, quiet or not, who got the problem
+	 * by SMS. */
+	event(&ev, 2, "web1", "down", "up");
+	ck_assert_uint_eq(rules_wants(c, &ev, "boss,ops", w, WANT_MAX), 2);
+	ck_assert_int_eq(w[1].ch, CH_SMS);
+	ck_assert_uint_eq(rules_wants(c, &ev, "boss", w, WANT_MAX), 1);
+	ev.time = 1700000000 + 10 * 3600;	/* 08:13 */
+	ck_assert_int_eq(rules_in_quiet(c->contacts[0], ev.time), 0);
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 2);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(downtime_ack_and_first_up_are_not_paged)
+{
+	struct spool_event	 ev;
+	const char		*why;
+
+	event(&ev, 1, "web1", "up", "down");
+	ck_assert_int_eq(rules_page_worthy(&ev, 0, &why), 1);
+	ev.downtime = 1;
+	ck_assert_int_eq(rules_page_worthy(&ev, 0, &why), 0);
+	ck_assert_str_eq(why, "in downtime");
+	ev.downtime = 0;
+	ev.acked = 1;
+	ck_assert_int_eq(rules_page_worthy(&ev, 0, &why), 0);
+	event(&ev, 2, "web1", "down", "up");
+	ck_assert_int_eq(rules_page_worthy(&ev, 0, &why), 1);
+	event(&ev, 3, "web1", "unknown", "up");
+	ck_assert_int_eq(rules_page_worthy(&ev, 0, &why), 0);
+}
+END_TEST
+
+START_TEST(problem_page_says_what_since_message_latency_link)
+{
+	struct conf		*c;
+	struct spool_event	 ev;
+	struct server_info	 si = { 0, 12.5, "" };
+	struct page_ctx		 p = { 0 };
+	char			*msg;
+
+	c = parse("set web-url https://mon.example.net/tocsin\n"
+	    "set from pager@example.net\n"
+	    "contact ops email ops@example.net\n"
+	    "server web1 http://127.0.0.1/ notify ops\n");
+	event(&ev, 42, "web1", "up", "down");
+	p.conf = c;
+	p.contact = "ops";
+	p.to = "ops@example.net";
+	p.ch = CH_EMAIL;
+	p.info = &si;
+	p.now = 1700000000;
+	msg = format_email(&ev, &p);
+	ck_assert_ptr_nonnull(strstr(msg, "Subject: [tocsin] DOWN web1: "
+	    "connect: Connection refused\n"));
+	ck_assert_ptr_nonnull(strstr(msg, "Message-ID: "
+	    "<42.ops.email@tocsin-pager.example.net>\n"));
+	ck_assert_ptr_nonnull(strstr(msg, "From: pager@example.net\n"));
+	ck_assert_ptr_nonnull(strstr(msg, "since:    2023-11-14 22:13:20 UTC"));
+	ck_assert_ptr_nonnull(strstr(msg, "latency:  12.5 ms"));
+	ck_assert_ptr_nonnull(strstr(msg, "message:  connect: Connection "
+	    "refused"));
+	ck_assert_ptr_nonnull(strstr(msg,
+	    "link:     https://mon.example.net/tocsin/server/web1"));
+	free(msg);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(recovery_and_flapping_pages)
+{
+	struct spool_event	 ev;
+	char			 s[512];
+
+	event(&ev, 2, "web1", "down", "up");
+	strlcpy(ev.message, "HTTP 200 in 3 ms", sizeof(ev.message));
+	ck_assert_int_eq(format_kind(&ev, 0), PAGE_RECOVERY);
+	format_subject(&ev, 0, s, sizeof(s));
+	ck_assert_str_eq(s, "RECOVERED web1 is up: HTTP 200 in 3 ms");
+	ev.flapping = 1;
+	ck_assert_int_eq(format_kind(&ev, 0), PAGE_FLAP_START);
+	format_subject(&ev, 0, s, sizeof(s));
+	ck_assert_ptr_nonnull(strstr(s, "FLAPPING web1"));
+	ev.flapping = 0;
+	format_subject(&ev, 1, s, sizeof(s));
+	ck_assert_str_eq(s, "FLAPPING STOPPED web1, settled UP");
+	event(&ev, 3, "web1", "up", "degraded");
+	format_subject(&ev, 0, s, sizeof(s));
+	ck_assert_ptr_nonnull(strstr(s, "DEGRADED web1"));
+}
+END_TEST
+
+START_TEST(webhook_json_has_text_and_key)
+{
+	struct spool_event	 ev;
+	struct page_ctx		 p = { 0 };
+	char			*j, key[100];
+
+	event(&ev, 9, "web1", "up", "down");
+	p.contact = "ops";
+	p.to = "http://127.0.0.1/hook";
+	p.ch = CH_WEBHOOK;
+	j = format_webhook(&ev, &p);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_nonnull(strstr(j, "{\"text\":\"DOWN web1: connect"));
+	ck_assert_ptr_nonnull(strstr(j, "\"key\":\"tocsin-9-ops-webhook\""));
+	ck_assert_ptr_nonnull(strstr(j, "\"state\":\"down\""));
+	free(j);
+	format_idempotency_key(9, "ops", CH_WEBHOOK, key, sizeof(key));
+	ck_assert_str_eq(key, "tocsin-9-ops-webhook");
+}
+END_TEST
+
+START_TEST(sms_is_one_gsm7_segment)
+{
+	struct spool_event	 ev;
+	char			 out[400], big[400];
+	size_t			 n;
+
+	n = sms_gsm7("caf\xc3\xa9 \xe2\x82\xac 5\xe2\x80\x99s {x}", out,
+	    sizeof(out), SMS_MAX);
+	ck_assert_str_eq(out, "caf\xc3\xa9 ? 5?s {x}");
+	ck_assert_uint_eq(n, 16);	/* { and } cost two septets each */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	event(&ev, 1, "web1", "up", "down");
+	strlcpy(ev.message, big, sizeof(ev.message));
+	sms_text(&ev, 0, out, sizeof(out));
+	ck_assert_uint_eq(strlen(out), SMS_MAX);
+	ck_assert_ptr_nonnull(strstr(out, "22:13 UTC DOWN web1: aaa"));
+	ck_assert_int_eq(sms_is_gateway("5551234@sms.example.net"), 1);
+	ck_assert_int_eq(sms_is_gateway("+15551234567"), 0);
+}
+END_TEST
+
+START_TEST(webhook_and_web_url_parse)
+{
+	struct conf	*c;
+	char		*errs = NULL;
+
+	c = parse("set web-url http://mon.example.net\n"
+	    "contact ops webhook https://hooks.example.net/x\n");
+	ck_assert_str_eq(c->web_url, "http://mon.example.net");
+	ck_assert_str_eq(c->contacts[0]->webhook,
+	    "https://hooks.example.net/x");
+	conf_free(c);
+	c = conf_parse_string("t.conf", "contact ops webhook ftp://x/\n",
+	    &errs);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(errs, "t.conf:1: bad webhook URL "
+	    "'ftp://x/'"));
+	free(errs);
+}
+END_TEST
+
+START_TEST(min_state_down_gets_only_down)
+{
+	struct conf		*c;
+	struct spool_event	 ev;
+	struct want		 w[WANT_MAX];
+	char			*errs = NULL;
+
+	c = parse("contact ops email o@x.net min-state down\n"
+	    "contact all email a@x.net\n"
+	    "server web1 http://127.0.0.1/ notify ops,all\n");
+	event(&ev, 1, "web1", "up", "degraded");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 1);
+	ck_assert_str_eq(w[0].contact->name, "all");
+	event(&ev, 2, "web1", "degraded", "down");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 2);
+	event(&ev, 3, "web1", "down", "up");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 2);
+	event(&ev, 4, "web1", "degraded", "up");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 1);
+	conf_free(c);
+	ck_assert_ptr_null(conf_parse_string("t.conf",
+	    "contact ops min-state up\n", &errs));
+	ck_assert_ptr_nonnull(strstr(errs, "bad value 'up' for 'min-state'"));
+	free(errs);
+}
+END_TEST
+
+START_TEST(memo_survives_save_and_load)
+{
+	struct memo		*m;
+	struct memo_entry	*e;
+	char			 list[16] = "";
+	int			 fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	m = memo_load(fd);
+	e = memo_get(m, "shop/web1");
+	e->flapping = 1;
+	memo_list_add(e->sms, sizeof(e->sms), "ops");
+	memo_list_add(e->sms, sizeof(e->sms), "night");
+	memo_list_add(e->sms, sizeof(e->sms), "ops");
+	ck_assert_str_eq(e->sms, "ops,night");
+	memo_get(m, "quiet/one");	/* nothing to keep: not written */
+	ck_assert_int_eq(memo_save(m, fd), 0);
+	memo_free(m);
+	m = memo_load(fd);
+	e = memo_get(m, "shop/web1");
+	ck_assert_int_eq(e->flapping, 1);
+	ck_assert_str_eq(e->sms, "ops,night");
+	ck_assert_int_eq(memo_listed(e->sms, "night"), 1);
+	ck_assert_int_eq(memo_listed(e->sms, "nigh"), 0);
+	ck_assert_int_eq(memo_listed(e->sms, "op"), 0);
+	memo_free(m);
+	/* A list that is full keeps what it has. */
+	memo_list_add(list, sizeof(list), "abcdefgh");
+	memo_list_add(list, sizeof(list), "ijklmnop");
+	ck_assert_str_eq(list, "abcdefgh");
+	close(fd);
+}
+END_TEST
+
+static Suite *
+pager_suite(void)
+{
+	Suite	*s = suite_create("pager");
+	TCase	*tc = tcase_create("pager");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, record_survives_write_and_load);
+	tcase_add_test(tc, record_name_is_seq_contact_channel);
+	tcase_add_test(tc, broken_record_and_temporary_are_set_aside);
+	tcase_add_test(tc, backoff_doubles_up_to_ten_minutes);
+	tcase_add_test(tc, outcome_sets_state_tries_and_next);
+	tcase_add_test(tc, lane_waits_for_its_head_and_others_go_on);
+	tcase_add_test(tc, contacts_and_channels_from_notify);
+	tcase_add_test(tc, quiet_hours_hold_sms_not_email);
+	tcase_add_test(tc, downtime_ack_and_first_up_are_not_paged);
+	tcase_add_test(tc, problem_page_says_what_since_message_latency_link);
+	tcase_add_test(tc, recovery_and_flapping_pages);
+	tcase_add_test(tc, webhook_json_has_text_and_key);
+	tcase_add_test(tc, sms_is_one_gsm7_segment);
+	tcase_add_test(tc, webhook_and_web_url_parse);
+	tcase_add_test(tc, min_state_down_gets_only_down);
+	tcase_add_test(tc, memo_survives_save_and_load);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(pager_suite());
+	int	 failed;
+
+	setenv("TZ", "UTC", 1);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
