@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "fsutil.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -236,7 +237,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("tocsin-lb", o.foreground, o.debug);
-	if (mkdir_p(lb.conf->state_dir, 0750) == -1)
+	if (fsutil_mkdir_p(lb.conf->state_dir, 0750) == -1)
 		fatal("cannot make state folder %s", lb.conf->state_dir);
 	xasprintf(&pidpath, "%s/lb.pid", lb.conf->state_dir);
 	if (!o.foreground)

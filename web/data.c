@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "ctlclient.h"
+#include "paths.h"
 #include "util.h"
 #include "xmalloc.h"
 #include "web.h"
@@ -119,7 +120,7 @@ load_state(struct web *w, struct web_data *d)
 	size_t				 i;
 
 	snprintf(path, sizeof(path), "%s/%s", w->conf->state_dir,
-	    CTL_STATE_FILE);
+	    PATH_STATE_FILE);
 	if (ctlclient_state_load(path, &d->servers, &d->n, &d->written, err,
 	    sizeof(err)) == -1) {
 		d->servers = NULL;
