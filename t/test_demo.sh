@@ -114,23 +114,23 @@ demo_gone() {
 # An ordinary kill of the script.
 demo_start term || exit 1
 check "term: SIGTERM to the demo script" kill -TERM "$DEMO"
-demo_gone term 20
+demo_gone term 60
 check "term: the demo said it stopped everything" \
     grep -q 'stopped tocsin-probed and the servers' "$T/term.out"
 
 # Ctrl-C: SIGINT to its process group.
 demo_start int || exit 1
 check "int: SIGINT to the demo's process group" kill -INT -- "-$DEMO"
-demo_gone int 20
+demo_gone int 60
 
 # SIGKILL of the whole process group: no trap runs, the guard cleans up.
 demo_start kill || exit 1
 check "kill: SIGKILL to the demo's process group" kill -KILL -- "-$DEMO"
-demo_gone kill 20
+demo_gone kill 60
 
 # tocsin-probed stops: the demo ends and takes its servers with it.
 demo_start probed || exit 1
 check "probed: SIGTERM to tocsin-probed" \
     kill -TERM "$(awk '$1 == "probed" { print $2 }' "$T/probed.pids")"
-demo_gone probed 20
+demo_gone probed 60
 finish

@@ -332,7 +332,8 @@ fetch "$SERVE_URL/api/status"
 if cmp -s "$T/body" "$T/ctl-stale.json"; then
     pass "stale api is what tocsinctl -j status prints"
 else
-    failed "stale api differs from tocsinctl -j status"
+    failed "stale api differs from tocsinctl -j status" \
+        "$(diff <(tr ',' '\n' <"$T/body") <(tr ',' '\n' <"$T/ctl-stale.json") | head -20)"
     diff "$T/body" "$T/ctl-stale.json" | head -5
 fi
 
