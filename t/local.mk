@@ -115,3 +115,7 @@ t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
 	-lpthread
 EXTRA_DIST += t/test_paging.sh t/servers/hookd.py t/servers/smtpd.py
 EXTRA_DIST += t/asan-pager.supp
+
+# Downtime against real servers: farm scope, scheduled, spooled flags.
+TESTS += t/test_downtime.sh
+EXTRA_DIST += t/test_downtime.sh
