@@ -4,13 +4,21 @@
  * starts the deliveries that are due (email and SMS on the mail worker,
  * webhooks on the loop through libcurl), records each outcome durably, and
  * when every delivery of an event is final deletes the event's spool file,
- * then its records. Nothing here blocks: fsync, SMTP and the control
- * socket are worker jobs.
+ * then its records. Nothing here blocks: fsync, SMTP, the state file and
+ * the control socket are worker jobs.
  *
  * Crash safety: a spool file is deleted only after all its deliveries are
  * final on disk; records are made by name, so a rescan after a crash makes
  * only the missing ones; a delivery whose outcome was not yet on disk is
  * sent again with the same Message-ID or Idempotency-Key.
+ *
+ * Probed's contract (EVENT SPOOL, STATE FILE): an event may be deleted
+ * only once its number is at most state.json's "spooled", since probed
+ * re-derives its state at start from the events above it. An event
+ * delivered (or with nothing to page) above it stays in the spool, its
+ * records final, so it is never sent again; the sweep (at start and every
+ * SWEEP_EVERY_MS) reads "spooled" on the I/O worker and deletes what it
+ * now covers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +36,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "paths.h"
+#include "stateread.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -37,6 +46,7 @@
 #define SCAN_EVERY_MS	250	/* spool scan and due-delivery check */
 #define SCAN_MAX	1000	/* events read per scan */
 #define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
+#define SWEEP_EVERY_MS	10000	/* state.json's "spooled" read again */
 
 struct dispatch {
 	struct event_base	*base;
@@ -59,6 +69,13 @@ struct dispatch {
 	int			 stopping;
 	size_t			 inflight;
 	int			 pagerfd;	/* STATE/pager */
+	int			 statefd;	/* STATE */
+	/* Deletion waits for state.json's "spooled" (loop's copy). */
+	struct event		*sweep;
+	int			 sweeping;
+	uint64_t		 spooled;
+	uint64_t		*idle;		/* nothing to page, kept */
+	size_t			 nidle, idlecap;
 	/* Owned by the scan (one at a time, on the I/O worker). */
 	struct memo		*memo;
 };
@@ -69,7 +86,17 @@ struct scan {
 	const struct conf	*conf;
 	uint64_t		 after;
 	uint64_t		 last;		/* highest seq handled */
+	uint64_t		 spooled;	/* deletable up to it */
 	struct deliveries	 made;
+	uint64_t		*idle;		/* nothing to page, above spooled */
+	size_t			 nidle, idlecap;
+};
+
+/* A read of state.json's "spooled", on the I/O worker. */
+struct sweep {
+	struct dispatch		*d;
+	uint64_t		 spooled;
+	int			 ok;
 };
 
 /* One try of one delivery; the copy is what the worker writes. */
@@ -111,7 +138,14 @@ static void	 mail_work(void *);
 static void	 send_done(void *);
 static void	 on_webhook(void *, enum send_result, const char *);
 static void	 save_work(void *);
-static void	 finalize(struct dispatch *, uint64_t);
+static int	 finalize(struct dispatch *, uint64_t);
+static int	 read_spooled(int, uint64_t *);
+static void	 on_sweep(evutil_socket_t, short, void *);
+static void	 sweep_work(void *);
+static void	 sweep_done(void *);
+static void	 release(struct dispatch *);
+static void	 idle_add(uint64_t **, size_t *, size_t *, uint64_t);
+static void	 delete_event(struct dispatch *, uint64_t);
 static void	 final_work(void *);
 static void	 final_done(void *);
 static int	 open_dir(const char *, const char *, char *, size_t);
@@ -147,12 +181,14 @@ open_folders(struct dispatch *d, const struct conf *conf, char *err,
 	    sizeof(path))) == -1 ||
 	    (d->failfd = open_dir(conf->state_dir, "pager/failed", path,
 	    sizeof(path))) == -1 ||
+	    (d->statefd = open_dir(conf->state_dir, ".", path,
+	    sizeof(path))) == -1 ||
 	    (d->spoolfd = open_dir(conf->state_dir, PATH_SPOOL_DIR, path,
 	    sizeof(path))) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	strlcpy(d->spool_dir, path, sizeof(d->spool_dir));
+	strlcpy(d->spool_dir, path, sizeof(d->spool_dir));	/* opened last */
 	if (d->mc == NULL && maildir_open(conf->state_dir, d->maildir,
 	    sizeof(d->maildir)) == -1) {
 		snprintf(err, errlen, "maildir under %s: %s", conf->state_dir,
@@ -175,6 +211,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	struct dispatch	*d;
 	struct scan	 s;
 	struct timeval	 tv = { 0, SCAN_EVERY_MS * 1000 };
+	struct timeval	 stv = { SWEEP_EVERY_MS / 1000, 0 };
 	char		 why[512];
 	int		 n;
 
@@ -182,7 +219,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	d->base = base;
 	d->conf = conf;
 	TAILQ_INIT(&d->q);
-	d->qfd = d->failfd = d->spoolfd = d->pagerfd = -1;
+	d->qfd = d->failfd = d->spoolfd = d->pagerfd = d->statefd = -1;
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
 	    conf->smtp_relay != NULL)
 		goto fail;
@@ -196,10 +233,14 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	if (why[0] != '\0')
 		log_warnx("queue: %s", why);
 	d->memo = memo_load(d->pagerfd);
-	/* What a crash left: events whose records are not all made. */
+	/* What may be deleted; read again by every sweep. */
+	read_spooled(d->statefd, &d->spooled);
+	/* What a crash left: events whose records are not all made, and
+	 * events kept for "spooled" that it covers now. */
 	memset(&s, 0, sizeof(s));
 	s.d = d;
 	s.conf = conf;
+	s.spooled = d->spooled;
 	TAILQ_INIT(&s.made);
 	scan_work(&s);
 	scan_done_sync(d, &s);
@@ -214,8 +255,14 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 		snprintf(err, errlen, "cannot add the scan timer");
 		goto fail;
 	}
+	if ((d->sweep = event_new(base, -1, EV_PERSIST, on_sweep, d)) ==
+	    NULL || event_add(d->sweep, &stv) == -1) {
+		snprintf(err, errlen, "cannot add the sweep timer");
+		goto fail;
+	}
 	log_info("queue: %d deliveries pending from before, spool up to "
-	    "event %" PRIu64, n, d->last_seq);
+	    "event %" PRIu64 ", state.json's spooled %" PRIu64, n,
+	    d->last_seq, d->spooled);
 	return d;
 fail:
 	dispatch_free(d);
@@ -245,6 +292,8 @@ dispatch_free(struct dispatch *d)
 	d->stopping = 1;
 	if (d->tick != NULL)
 		event_free(d->tick);
+	if (d->sweep != NULL)
+		event_free(d->sweep);
 	webhook_free(d->wh);
 	worker_free(d->mail);
 	worker_free(d->io);
@@ -266,6 +315,9 @@ dispatch_free(struct dispatch *d)
 		close(d->failfd);
 	if (d->spoolfd != -1)
 		close(d->spoolfd);
+	if (d->statefd != -1)
+		close(d->statefd);
+	free(d->idle);
 	free(d);
 }
 
@@ -330,6 +382,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		s->d = d;
 		s->conf = d->conf;
 		s->after = d->last_seq;
+		s->spooled = d->spooled;
 		TAILQ_INIT(&s->made);
 		d->scanning = 1;
 		worker_submit(d->io, scan_work, scan_done, s);
@@ -339,7 +392,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 /*
  * On the I/O worker: read the events after s->after and make their
- * deliveries on disk. An event with nothing to page is deleted at once. A
+ * deliveries on disk. An event with nothing to page is deleted at once
+ * when s->spooled covers it, else listed in s->idle for the sweep. A
  * record that cannot be written stops the scan there; the next one
  * resumes at that event.
  */
@@ -368,7 +422,9 @@ scan_work(void *arg)
 		if ((r = make_deliveries(s->d, s->conf, &ev, &s->made)) == -1)
 			break;
 		s->last = seqs[i];
-		if (r == 0) {
+		if (r == 0 && ev.seq > s->spooled)
+			idle_add(&s->idle, &s->nidle, &s->idlecap, ev.seq);
+		else if (r == 0) {
 			/* Nothing to page. */
 			snprintf(name, sizeof(name), "%020" PRIu64 ".json",
 			    ev.seq);
@@ -543,6 +599,7 @@ static void
 scan_done_sync(struct dispatch *d, struct scan *s)
 {
 	struct delivery	*del;
+	size_t		 i;
 
 	while ((del = TAILQ_FIRST(&s->made)) != NULL) {
 		TAILQ_REMOVE(&s->made, del, entry);
@@ -550,15 +607,114 @@ scan_done_sync(struct dispatch *d, struct scan *s)
 	}
 	if (s->last > d->last_seq)
 		d->last_seq = s->last;
+	for (i = 0; i < s->nidle; i++)
+		idle_add(&d->idle, &d->nidle, &d->idlecap, s->idle[i]);
+	free(s->idle);
+	s->idle = NULL;
+	s->nidle = s->idlecap = 0;
 	/* Records left final by a crash before their event was removed. */
+	if (d->io == NULL)
+		release(d);
+}
+
+/* Add seq to a growing list. */
+static void
+idle_add(uint64_t **v, size_t *n, size_t *cap, uint64_t seq)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xreallocarray(*v, *cap, sizeof(**v));
+	}
+	(*v)[(*n)++] = seq;
+}
+
+/*
+ * Read state.json's "spooled" into *out. A missing state file is 0 (no
+ * event may go); an unreadable one leaves *out as it was and says why.
+ * Blocks: on the I/O worker, or at start.
+ */
+static int
+read_spooled(int dirfd, uint64_t *out)
+{
+	struct stateread	 sr;
+	char			 err[256];
+
+	if (faccessat(dirfd, PATH_STATE_FILE, F_OK, 0) == -1 &&
+	    errno == ENOENT) {
+		*out = 0;
+		return 0;
+	}
+	if (stateread_load(dirfd, PATH_STATE_FILE, &sr, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: %s; spool events kept", PATH_STATE_FILE, err);
+		return -1;
+	}
+	*out = sr.spooled;
+	stateread_free(&sr);
+	return 0;
+}
+
+/* Every SWEEP_EVERY_MS: when events wait for "spooled", read it again. */
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch	*d = arg;
+	struct delivery	*del;
+	struct sweep	*w;
+	int		 waiting = d->nidle > 0;
+
+	TAILQ_FOREACH(del, &d->q, entry)
+		if (!waiting && !del->closing && del->state != D_QUEUED)
+			waiting = 1;
+	if (!waiting || d->sweeping || d->stopping)
+		return;
+	w = xcalloc(1, sizeof(*w));
+	w->d = d;
+	d->sweeping = 1;
+	worker_submit(d->io, sweep_work, sweep_done, w);
+}
+
+static void
+sweep_work(void *arg)
+{
+	struct sweep *w = arg;
+
+	w->ok = read_spooled(w->d->statefd, &w->spooled) == 0;
+}
+
+/* On the loop: take the new "spooled" and delete what it covers. */
+static void
+sweep_done(void *arg)
+{
+	struct sweep	*w = arg;
+	struct dispatch	*d = w->d;
+
+	d->sweeping = 0;
+	if (w->ok)
+		d->spooled = w->spooled;
+	free(w);
+	release(d);
+}
+
+/* Delete the events kept for "spooled" that d->spooled covers now. */
+static void
+release(struct dispatch *d)
+{
+	struct delivery	*del;
+	size_t		 i, j;
+
+	for (i = j = 0; i < d->nidle; i++)
+		if (d->idle[i] <= d->spooled)
+			delete_event(d, d->idle[i]);
+		else
+			d->idle[j++] = d->idle[i];
+	d->nidle = j;
 again:
 	TAILQ_FOREACH(del, &d->q, entry)
 		if (!del->closing && del->state != D_QUEUED &&
-		    queue_event_final(&d->q, del->seq)) {
-			finalize(d, del->seq);
-			if (d->io == NULL)
-				goto again;	/* done at once; list changed */
-		}
+		    queue_event_final(&d->q, del->seq) &&
+		    finalize(d, del->seq) && d->io == NULL)
+			goto again;	/* done at once; list changed */
 }
 
 /* Start every delivery that is due, within PAGER_INFLIGHT_MAX. */
@@ -707,16 +863,26 @@ send_done(void *arg)
 	run(d);
 }
 
-/* Every delivery of seq is final: remove the event, then its records (at
- * once while starting, when there is no worker yet). */
-static void
+/*
+ * Every delivery of seq is final: remove the event, then its records (at
+ * once while starting, when there is no worker yet). An event above
+ * state.json's "spooled" is kept, records and all, for the sweep. Returns
+ * 1 when the removal started, 0 when the event is kept.
+ */
+static int
 finalize(struct dispatch *d, uint64_t seq)
 {
 	struct delivery	*del;
 	struct final	*f;
 
 	if (d->stopping)
-		return;		/* done at the next start */
+		return 0;	/* done at the next start */
+	if (seq > d->spooled) {
+		log_debug("event %" PRIu64 ": delivered; kept in the spool "
+		    "until state.json's spooled (%" PRIu64 ") reaches it",
+		    seq, d->spooled);
+		return 0;
+	}
 	f = xcalloc(1, sizeof(*f));
 	f->d = d;
 	f->seq = seq;
@@ -732,6 +898,24 @@ finalize(struct dispatch *d, uint64_t seq)
 			    sizeof(f->recs[f->n].name));
 			f->recs[f->n++].failed = del->state == D_FAILED;
 		}
+	if (d->io == NULL) {
+		final_work(f);
+		final_done(f);
+	} else
+		worker_submit(d->io, final_work, final_done, f);
+	return 1;
+}
+
+/* Delete an event that has no records (nothing was paged for it). */
+static void
+delete_event(struct dispatch *d, uint64_t seq)
+{
+	struct final *f;
+
+	f = xcalloc(1, sizeof(*f));
+	f->d = d;
+	f->seq = seq;
+	f->recs = xcalloc(1, sizeof(*f->recs));
 	if (d->io == NULL) {
 		final_work(f);
 		final_done(f);

@@ -77,3 +77,7 @@ t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
 	-lpthread
 EXTRA_DIST += t/test_paging.sh t/servers/hookd.py t/servers/smtpd.py
 EXTRA_DIST += t/asan-pager.supp
+
+# tocsin-pager deletes spool events only up to state.json's "spooled".
+TESTS += t/test_pager_spooled.sh
+EXTRA_DIST += t/test_pager_spooled.sh
