@@ -78,6 +78,7 @@ struct dispatch {
 	size_t			 nidle, idlecap;
 	/* Owned by the scan (one at a time, on the I/O worker). */
 	struct memo		*memo;
+	struct storm		 storm;
 };
 
 /* A scan of the spool, on the I/O worker. */
@@ -90,6 +91,20 @@ struct scan {
 	struct deliveries	 made;
 	uint64_t		*idle;		/* nothing to page, above spooled */
 	size_t			 nidle, idlecap;
+};
+
+/* A storm window's held deliveries for one contact and channel, folded
+ * on the I/O worker: the last one's record becomes the digest (unless a
+ * crash left it made already: last == -1), then the others are done. */
+struct fold {
+	struct dispatch		*d;
+	size_t			 n;
+	struct delivery		**orig;		/* the loop's; not touched */
+	struct delivery		*copy;		/* what the worker writes */
+	int			*ok;
+	ssize_t			 last;		/* becomes the digest; or -1 */
+	char			*digest;	/* its payload */
+	uint64_t		 digest_seq;
 };
 
 /* A read of state.json's "spooled", on the I/O worker. */
@@ -129,7 +144,11 @@ static int	 make_deliveries(struct dispatch *, const struct conf *,
 		    const struct spool_event *, struct deliveries *);
 static int	 make_record(struct dispatch *, const struct conf *,
 		    const struct spool_event *, const struct want *, int,
-		    struct server_info *, int *, struct deliveries *);
+		    int64_t, struct server_info *, int *, struct deliveries *);
+static void	 fold_due(struct dispatch *);
+static void	 fold_work(void *);
+static void	 fold_done(void *);
+static int	 same_lane(const struct delivery *, const struct delivery *);
 static void	 server_info(const struct conf *, const char *,
 		    struct server_info *);
 static void	 run(struct dispatch *);
@@ -387,6 +406,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		d->scanning = 1;
 		worker_submit(d->io, scan_work, scan_done, s);
 	}
+	if (!d->stopping)
+		fold_due(d);
 	run(d);
 }
 
@@ -441,16 +462,19 @@ scan_work(void *arg)
 
 /*
  * Make one record, unless it is on disk already. info is filled the first
- * time a record needs it (*have_info). Returns 0, or -1 when the record
- * could not be written.
+ * time a record needs it (*have_info). held: the end of the storm window
+ * whose digest lists the event (the record holds its line), or 0. Returns
+ * 0, or -1 when the record could not be written.
  */
 static int
 make_record(struct dispatch *d, const struct conf *conf,
     const struct spool_event *ev, const struct want *w, int flap_stopped,
-    struct server_info *info, int *have_info, struct deliveries *made)
+    int64_t held, struct server_info *info, int *have_info,
+    struct deliveries *made)
 {
 	struct delivery	*del;
 	struct page_ctx	 p;
+	char		 line[1024];
 
 	del = xcalloc(1, sizeof(*del));
 	del->seq = ev->seq;
@@ -462,6 +486,13 @@ make_record(struct dispatch *d, const struct conf *conf,
 	if (queue_exists(d->qfd, del)) {
 		queue_free(del);
 		return 0;
+	}
+	if (held != 0) {
+		format_digest_line(ev, line, sizeof(line));
+		del->payload = xstrdup(line);
+		del->state = D_HELD;
+		del->next = del->window = held;
+		goto write;
 	}
 	if (!*have_info) {
 		server_info(conf, ev->id, info);
@@ -477,6 +508,7 @@ make_record(struct dispatch *d, const struct conf *conf,
 	p.now = del->created;
 	del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
 	    format_email(ev, &p);
+write:
 	if (del->payload == NULL || queue_write(d->qfd, del) == -1) {
 		log_warn("queue: cannot write the delivery of event %" PRIu64
 		    " to %s (%s)", ev->seq, del->contact,
@@ -504,6 +536,7 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	struct memo_entry	*me;
 	const char		*why;
 	size_t			 n = 0, i;
+	int64_t			 held = 0;
 	int			 was = 0, have_info = 0, recovery, worthy;
 
 	recovery = strcmp(ev->new_state, "up") == 0;
@@ -525,9 +558,17 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state,
 		    worthy ? "no contact for it" : why);
+	else if (rules_storm(&d->storm, conf, ev, &held) == STORM_FOLD)
+		log_info("event %" PRIu64 " %s %s -> %s: listed in the "
+		    "storm digest at the window's end (%s)", ev->seq, ev->id,
+		    ev->old_state, ev->new_state, ev->unreachable ?
+		    "unreachable: a server it depends on is down" :
+		    "more changes than set storm pages alone");
+	else
+		held = 0;
 	for (i = 0; i < n; i++)
 		if (make_record(d, conf, ev, &wants[i], was && !ev->flapping,
-		    &info, &have_info, made) == -1)
+		    held, &info, &have_info, made) == -1)
 			return -1;
 	return n;
 }
@@ -664,7 +705,8 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 	int		 waiting = d->nidle > 0;
 
 	TAILQ_FOREACH(del, &d->q, entry)
-		if (!waiting && !del->closing && del->state != D_QUEUED)
+		if (!waiting && !del->closing && (del->state == D_DONE ||
+		    del->state == D_FAILED))
 			waiting = 1;
 	if (!waiting || d->sweeping || d->stopping)
 		return;
@@ -711,7 +753,8 @@ release(struct dispatch *d)
 	d->nidle = j;
 again:
 	TAILQ_FOREACH(del, &d->q, entry)
-		if (!del->closing && del->state != D_QUEUED &&
+		if (!del->closing && (del->state == D_DONE ||
+		    del->state == D_FAILED) &&
 		    queue_event_final(&d->q, del->seq) &&
 		    finalize(d, del->seq) && d->io == NULL)
 			goto again;	/* done at once; list changed */
@@ -840,6 +883,8 @@ send_done(void *arg)
 		    "for good: %s", del->seq, del->server,
 		    queue_channel_str(del->ch), del->contact, del->to,
 		    del->error);
+		break;
+	case D_HELD:
 		break;
 	case D_QUEUED:
 		log_warnx("event %" PRIu64 " %s: %s page to %s (%s) failed "
@@ -971,4 +1016,162 @@ final_done(void *arg)
 	}
 	free(f->recs);
 	free(f);
+}
+
+/* Same contact and channel. */
+static int
+same_lane(const struct delivery *a, const struct delivery *b)
+{
+	return a->ch == b->ch && strcmp(a->contact, b->contact) == 0;
+}
+
+/*
+ * On the loop, each tick: the storm windows that have ended. The held
+ * deliveries of one (contact, channel, window) are folded on the I/O
+ * worker into one digest page: the record of the window's last event
+ * becomes the digest, then the others are done ("listed in the storm
+ * digest of event N"). When a digest of that window is on disk already (a
+ * crash came between the two writes), the held ones are only marked done:
+ * nothing is listed twice.
+ */
+static void
+fold_due(struct dispatch *d)
+{
+	struct delivery	*del, *o;
+	struct fold	*f;
+	struct page_ctx	 p;
+	const char	**lines;
+	int64_t		 now = now_us() / 1000000;
+	size_t		 i;
+
+#define IN_GROUP(o)	((o)->state == D_HELD && !(o)->busy &&		\
+			    (o)->window == del->window && same_lane(o, del))
+	TAILQ_FOREACH(del, &d->q, entry) {
+		if (del->state != D_HELD || del->busy || del->next > now)
+			continue;
+		f = xcalloc(1, sizeof(*f));
+		f->d = d;
+		f->last = -1;
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (IN_GROUP(o))
+				f->n++;
+		f->orig = xcalloc(f->n, sizeof(*f->orig));
+		f->copy = xcalloc(f->n, sizeof(*f->copy));
+		f->ok = xcalloc(f->n, sizeof(*f->ok));
+		f->n = 0;
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (IN_GROUP(o)) {
+				f->orig[f->n] = o;
+				f->copy[f->n++] = *o;
+			}
+		for (i = 0; i < f->n; i++)
+			f->orig[i]->busy = 1;
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (o->digest && o->window == del->window &&
+			    same_lane(o, del))
+				f->digest_seq = o->seq;
+		if (f->digest_seq == 0) {
+			for (i = 0; i < f->n; i++)
+				if (f->last == -1 ||
+				    f->orig[i]->seq > f->orig[f->last]->seq)
+					f->last = i;
+			f->digest_seq = f->orig[f->last]->seq;
+			lines = xcalloc(f->n, sizeof(*lines));
+			for (i = 0; i < f->n; i++)
+				lines[i] = f->orig[i]->payload;
+			memset(&p, 0, sizeof(p));
+			p.conf = d->conf;
+			p.contact = del->contact;
+			p.to = f->orig[f->last]->to;
+			p.ch = del->ch;
+			p.now = now;
+			f->digest = format_digest(&p, f->digest_seq, lines,
+			    f->n);
+			free(lines);
+		}
+		worker_submit(d->io, fold_work, fold_done, f);
+	}
+#undef IN_GROUP
+}
+
+/* On the I/O worker: the digest first, then the others done. */
+static void
+fold_work(void *arg)
+{
+	struct fold	*f = arg;
+	struct delivery	*c;
+	size_t		 i;
+
+	if (f->last >= 0) {
+		c = &f->copy[f->last];
+		c->state = D_QUEUED;
+		c->digest = 1;
+		c->payload = f->digest;
+		c->next = 0;
+		c->tries = 0;
+		c->error[0] = '\0';
+		if (f->digest == NULL || queue_write(f->d->qfd, c) == -1) {
+			log_warn("queue: cannot write the storm digest of "
+			    "event %" PRIu64 " to %s (%s)", c->seq, c->contact,
+			    queue_channel_str(c->ch));
+			return;		/* all held; tried again */
+		}
+		f->ok[f->last] = 1;
+	}
+	for (i = 0; i < f->n; i++) {
+		if ((ssize_t)i == f->last)
+			continue;
+		c = &f->copy[i];
+		c->state = D_DONE;
+		snprintf(c->error, sizeof(c->error), "listed in the storm "
+		    "digest of event %" PRIu64, f->digest_seq);
+		f->ok[i] = queue_write(f->d->qfd, c) == 0;
+	}
+}
+
+/* On the loop: take the new states; close the events now final. */
+static void
+fold_done(void *arg)
+{
+	struct fold	*f = arg;
+	struct dispatch	*d = f->d;
+	struct delivery	*o;
+	size_t		 i;
+
+	for (i = 0; i < f->n; i++) {
+		o = f->orig[i];
+		o->busy = 0;
+		if (!f->ok[i]) {
+			o->next = now_us() / 1000000 + BACKOFF_MIN;
+			continue;
+		}
+		if ((ssize_t)i == f->last) {
+			free(o->payload);
+			o->payload = f->digest;
+			f->digest = NULL;
+			o->state = D_QUEUED;
+			o->digest = 1;
+			o->next = 0;
+			o->tries = 0;
+			o->error[0] = '\0';
+			log_info("event %" PRIu64 " %s: storm digest of %zu "
+			    "changes for %s (%s)", o->seq, o->server, f->n,
+			    o->contact, queue_channel_str(o->ch));
+		} else {
+			o->state = D_DONE;
+			strlcpy(o->error, f->copy[i].error, sizeof(o->error));
+		}
+	}
+	for (i = 0; i < f->n; i++) {
+		o = f->orig[i];
+		if (f->ok[i] && (ssize_t)i != f->last && !o->closing &&
+		    queue_event_final(&d->q, o->seq))
+			finalize(d, o->seq);
+	}
+	free(f->digest);
+	free(f->orig);
+	free(f->copy);
+	free(f->ok);
+	free(f);
+	run(d);
 }

@@ -114,6 +114,8 @@ set retries 1
 set retry-interval 1s
 set from tocsin@example.net
 set web-url http://tocsin.example.net/status
+# Every event paged alone (the storm digest is t/test_pager_storm.sh's).
+set storm 0 in 60s
 contact ops email ops@example.net sms 5551234@sms.example.net webhook http://$H:$HOOK_PORT/hook
 contact gone webhook http://$H:$HOOK_PORT/gone
 server web1 http://$H:$NGINX_PORT/health notify ops,gone
