@@ -81,3 +81,7 @@ EXTRA_DIST += t/asan-pager.supp
 # tocsin-pager deletes spool events only up to state.json's "spooled".
 TESTS += t/test_pager_spooled.sh
 EXTRA_DIST += t/test_pager_spooled.sh
+
+# tocsin-pager's storm digest and unreachable folding, end to end.
+TESTS += t/test_pager_storm.sh
+EXTRA_DIST += t/test_pager_storm.sh
