@@ -89,6 +89,8 @@ conf_defaults(struct conf *c)
 	c->exec_max = 8;
 	c->flap_low = 20;
 	c->flap_high = 30;
+	c->storm_n = 10;
+	c->storm_ms = 60000;
 }
 
 /* After parsing: fill paths that derive from the state folder. */

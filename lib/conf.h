@@ -175,6 +175,8 @@ struct conf {
 	size_t		 nfiles;
 	struct hash	*byid;		/* id -> struct server_conf */
 	char		*web_url;	/* set web-url: links in pages */
+	unsigned long	 storm_n;	/* set storm N DURATION: changes */
+	uint64_t	 storm_ms;	/* paged alone per window; 0 = off */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
 					   that do not refuse it; or NULL */
 };

@@ -54,7 +54,7 @@ const size_t conf_parse_noptdefs =
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
-	"flap-high", "archives", "control-group", "web-url", NULL
+	"flap-high", "archives", "control-group", "web-url", "storm", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -490,6 +490,23 @@ st_set(struct parser *p, struct word *w, int n)
 				    "after smtp-relay (starttls, auth-file)",
 				    w[i].s);
 		}
+		return;
+	}
+	if (strcmp(k, "storm") == 0) {
+		/* set storm N [in] DURATION */
+		i = n > 3 && strcmp(w[3].s, "in") == 0 ? 4 : 3;
+		if (parse_uint(v, 1000000, &ul) == -1)
+			conf_err(p, w[2].line, "bad number '%s' for 'storm' "
+			    "(0 to 1000000)", v);
+		else if (i >= n)
+			conf_err(p, w[2].line, "'storm' needs a duration: "
+			    "set storm N in DURATION");
+		else if (i + 1 < n)
+			conf_err(p, w[i + 1].line, "unexpected '%s' after "
+			    "'set storm'", w[i + 1].s);
+		else if (parse_duration(p, w[i].line, "storm", w[i].s,
+		    &c->storm_ms) == 0)
+			c->storm_n = ul;
 		return;
 	}
 	if (n > 3) {

@@ -4,13 +4,21 @@
  * starts the deliveries that are due (email and SMS on the mail worker,
  * webhooks on the loop through libcurl), records each outcome durably, and
  * when every delivery of an event is final deletes the event's spool file,
- * then its records. Nothing here blocks: fsync, SMTP and the control
- * socket are worker jobs.
+ * then its records. Nothing here blocks: fsync, SMTP, the state file and
+ * the control socket are worker jobs.
  *
  * Crash safety: a spool file is deleted only after all its deliveries are
  * final on disk; records are made by name, so a rescan after a crash makes
  * only the missing ones; a delivery whose outcome was not yet on disk is
  * sent again with the same Message-ID or Idempotency-Key.
+ *
+ * Probed's contract (EVENT SPOOL, STATE FILE): an event may be deleted
+ * only once its number is at most state.json's "spooled", since probed
+ * re-derives its state at start from the events above it. An event
+ * delivered (or with nothing to page) above it stays in the spool, its
+ * records final, so it is never sent again; the sweep (at start and every
+ * SWEEP_EVERY_MS) reads "spooled" on the I/O worker and deletes what it
+ * now covers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +36,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "paths.h"
+#include "stateread.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -37,6 +46,7 @@
 #define SCAN_EVERY_MS	250	/* spool scan and due-delivery check */
 #define SCAN_MAX	1000	/* events read per scan */
 #define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
+#define SWEEP_EVERY_MS	10000	/* state.json's "spooled" read again */
 
 struct dispatch {
 	struct event_base	*base;
@@ -59,8 +69,16 @@ struct dispatch {
 	int			 stopping;
 	size_t			 inflight;
 	int			 pagerfd;	/* STATE/pager */
+	int			 statefd;	/* STATE */
+	/* Deletion waits for state.json's "spooled" (loop's copy). */
+	struct event		*sweep;
+	int			 sweeping;
+	uint64_t		 spooled;
+	uint64_t		*idle;		/* nothing to page, kept */
+	size_t			 nidle, idlecap;
 	/* Owned by the scan (one at a time, on the I/O worker). */
 	struct memo		*memo;
+	struct storm		 storm;
 };
 
 /* A scan of the spool, on the I/O worker. */
@@ -69,7 +87,31 @@ struct scan {
 	const struct conf	*conf;
 	uint64_t		 after;
 	uint64_t		 last;		/* highest seq handled */
+	uint64_t		 spooled;	/* deletable up to it */
 	struct deliveries	 made;
+	uint64_t		*idle;		/* nothing to page, above spooled */
+	size_t			 nidle, idlecap;
+};
+
+/* A storm window's held deliveries for one contact and channel, folded
+ * on the I/O worker: the last one's record becomes the digest (unless a
+ * crash left it made already: last == -1), then the others are done. */
+struct fold {
+	struct dispatch		*d;
+	size_t			 n;
+	struct delivery		**orig;		/* the loop's; not touched */
+	struct delivery		*copy;		/* what the worker writes */
+	int			*ok;
+	ssize_t			 last;		/* becomes the digest; or -1 */
+	char			*digest;	/* its payload */
+	uint64_t		 digest_seq;
+};
+
+/* A read of state.json's "spooled", on the I/O worker. */
+struct sweep {
+	struct dispatch		*d;
+	uint64_t		 spooled;
+	int			 ok;
 };
 
 /* One try of one delivery; the copy is what the worker writes. */
@@ -102,7 +144,11 @@ static int	 make_deliveries(struct dispatch *, const struct conf *,
 		    const struct spool_event *, struct deliveries *);
 static int	 make_record(struct dispatch *, const struct conf *,
 		    const struct spool_event *, const struct want *, int,
-		    struct server_info *, int *, struct deliveries *);
+		    int64_t, struct server_info *, int *, struct deliveries *);
+static void	 fold_due(struct dispatch *);
+static void	 fold_work(void *);
+static void	 fold_done(void *);
+static int	 same_lane(const struct delivery *, const struct delivery *);
 static void	 server_info(const struct conf *, const char *,
 		    struct server_info *);
 static void	 run(struct dispatch *);
@@ -111,7 +157,14 @@ static void	 mail_work(void *);
 static void	 send_done(void *);
 static void	 on_webhook(void *, enum send_result, const char *);
 static void	 save_work(void *);
-static void	 finalize(struct dispatch *, uint64_t);
+static int	 finalize(struct dispatch *, uint64_t);
+static int	 read_spooled(int, uint64_t *);
+static void	 on_sweep(evutil_socket_t, short, void *);
+static void	 sweep_work(void *);
+static void	 sweep_done(void *);
+static void	 release(struct dispatch *);
+static void	 idle_add(uint64_t **, size_t *, size_t *, uint64_t);
+static void	 delete_event(struct dispatch *, uint64_t);
 static void	 final_work(void *);
 static void	 final_done(void *);
 static int	 open_dir(const char *, const char *, char *, size_t);
@@ -147,12 +200,14 @@ open_folders(struct dispatch *d, const struct conf *conf, char *err,
 	    sizeof(path))) == -1 ||
 	    (d->failfd = open_dir(conf->state_dir, "pager/failed", path,
 	    sizeof(path))) == -1 ||
+	    (d->statefd = open_dir(conf->state_dir, ".", path,
+	    sizeof(path))) == -1 ||
 	    (d->spoolfd = open_dir(conf->state_dir, PATH_SPOOL_DIR, path,
 	    sizeof(path))) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	strlcpy(d->spool_dir, path, sizeof(d->spool_dir));
+	strlcpy(d->spool_dir, path, sizeof(d->spool_dir));	/* opened last */
 	if (d->mc == NULL && maildir_open(conf->state_dir, d->maildir,
 	    sizeof(d->maildir)) == -1) {
 		snprintf(err, errlen, "maildir under %s: %s", conf->state_dir,
@@ -175,6 +230,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	struct dispatch	*d;
 	struct scan	 s;
 	struct timeval	 tv = { 0, SCAN_EVERY_MS * 1000 };
+	struct timeval	 stv = { SWEEP_EVERY_MS / 1000, 0 };
 	char		 why[512];
 	int		 n;
 
@@ -182,7 +238,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	d->base = base;
 	d->conf = conf;
 	TAILQ_INIT(&d->q);
-	d->qfd = d->failfd = d->spoolfd = d->pagerfd = -1;
+	d->qfd = d->failfd = d->spoolfd = d->pagerfd = d->statefd = -1;
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
 	    conf->smtp_relay != NULL)
 		goto fail;
@@ -196,10 +252,14 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	if (why[0] != '\0')
 		log_warnx("queue: %s", why);
 	d->memo = memo_load(d->pagerfd);
-	/* What a crash left: events whose records are not all made. */
+	/* What may be deleted; read again by every sweep. */
+	read_spooled(d->statefd, &d->spooled);
+	/* What a crash left: events whose records are not all made, and
+	 * events kept for "spooled" that it covers now. */
 	memset(&s, 0, sizeof(s));
 	s.d = d;
 	s.conf = conf;
+	s.spooled = d->spooled;
 	TAILQ_INIT(&s.made);
 	scan_work(&s);
 	scan_done_sync(d, &s);
@@ -214,8 +274,14 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 		snprintf(err, errlen, "cannot add the scan timer");
 		goto fail;
 	}
+	if ((d->sweep = event_new(base, -1, EV_PERSIST, on_sweep, d)) ==
+	    NULL || event_add(d->sweep, &stv) == -1) {
+		snprintf(err, errlen, "cannot add the sweep timer");
+		goto fail;
+	}
 	log_info("queue: %d deliveries pending from before, spool up to "
-	    "event %" PRIu64, n, d->last_seq);
+	    "event %" PRIu64 ", state.json's spooled %" PRIu64, n,
+	    d->last_seq, d->spooled);
 	return d;
 fail:
 	dispatch_free(d);
@@ -245,6 +311,8 @@ dispatch_free(struct dispatch *d)
 	d->stopping = 1;
 	if (d->tick != NULL)
 		event_free(d->tick);
+	if (d->sweep != NULL)
+		event_free(d->sweep);
 	webhook_free(d->wh);
 	worker_free(d->mail);
 	worker_free(d->io);
@@ -266,6 +334,9 @@ dispatch_free(struct dispatch *d)
 		close(d->failfd);
 	if (d->spoolfd != -1)
 		close(d->spoolfd);
+	if (d->statefd != -1)
+		close(d->statefd);
+	free(d->idle);
 	free(d);
 }
 
@@ -330,16 +401,20 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		s->d = d;
 		s->conf = d->conf;
 		s->after = d->last_seq;
+		s->spooled = d->spooled;
 		TAILQ_INIT(&s->made);
 		d->scanning = 1;
 		worker_submit(d->io, scan_work, scan_done, s);
 	}
+	if (!d->stopping)
+		fold_due(d);
 	run(d);
 }
 
 /*
  * On the I/O worker: read the events after s->after and make their
- * deliveries on disk. An event with nothing to page is deleted at once. A
+ * deliveries on disk. An event with nothing to page is deleted at once
+ * when s->spooled covers it, else listed in s->idle for the sweep. A
  * record that cannot be written stops the scan there; the next one
  * resumes at that event.
  */
@@ -368,7 +443,9 @@ scan_work(void *arg)
 		if ((r = make_deliveries(s->d, s->conf, &ev, &s->made)) == -1)
 			break;
 		s->last = seqs[i];
-		if (r == 0) {
+		if (r == 0 && ev.seq > s->spooled)
+			idle_add(&s->idle, &s->nidle, &s->idlecap, ev.seq);
+		else if (r == 0) {
 			/* Nothing to page. */
 			snprintf(name, sizeof(name), "%020" PRIu64 ".json",
 			    ev.seq);
@@ -385,16 +462,19 @@ scan_work(void *arg)
 
 /*
  * Make one record, unless it is on disk already. info is filled the first
- * time a record needs it (*have_info). Returns 0, or -1 when the record
- * could not be written.
+ * time a record needs it (*have_info). held: the end of the storm window
+ * whose digest lists the event (the record holds its line), or 0. Returns
+ * 0, or -1 when the record could not be written.
  */
 static int
 make_record(struct dispatch *d, const struct conf *conf,
     const struct spool_event *ev, const struct want *w, int flap_stopped,
-    struct server_info *info, int *have_info, struct deliveries *made)
+    int64_t held, struct server_info *info, int *have_info,
+    struct deliveries *made)
 {
 	struct delivery	*del;
 	struct page_ctx	 p;
+	char		 line[1024];
 
 	del = xcalloc(1, sizeof(*del));
 	del->seq = ev->seq;
@@ -406,6 +486,13 @@ make_record(struct dispatch *d, const struct conf *conf,
 	if (queue_exists(d->qfd, del)) {
 		queue_free(del);
 		return 0;
+	}
+	if (held != 0) {
+		format_digest_line(ev, line, sizeof(line));
+		del->payload = xstrdup(line);
+		del->state = D_HELD;
+		del->next = del->window = held;
+		goto write;
 	}
 	if (!*have_info) {
 		server_info(conf, ev->id, info);
@@ -421,6 +508,7 @@ make_record(struct dispatch *d, const struct conf *conf,
 	p.now = del->created;
 	del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
 	    format_email(ev, &p);
+write:
 	if (del->payload == NULL || queue_write(d->qfd, del) == -1) {
 		log_warn("queue: cannot write the delivery of event %" PRIu64
 		    " to %s (%s)", ev->seq, del->contact,
@@ -448,6 +536,7 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	struct memo_entry	*me;
 	const char		*why;
 	size_t			 n = 0, i;
+	int64_t			 held = 0;
 	int			 was = 0, have_info = 0, recovery, worthy;
 
 	recovery = strcmp(ev->new_state, "up") == 0;
@@ -469,9 +558,17 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state,
 		    worthy ? "no contact for it" : why);
+	else if (rules_storm(&d->storm, conf, ev, &held) == STORM_FOLD)
+		log_info("event %" PRIu64 " %s %s -> %s: listed in the "
+		    "storm digest at the window's end (%s)", ev->seq, ev->id,
+		    ev->old_state, ev->new_state, ev->unreachable ?
+		    "unreachable: a server it depends on is down" :
+		    "more changes than set storm pages alone");
+	else
+		held = 0;
 	for (i = 0; i < n; i++)
 		if (make_record(d, conf, ev, &wants[i], was && !ev->flapping,
-		    &info, &have_info, made) == -1)
+		    held, &info, &have_info, made) == -1)
 			return -1;
 	return n;
 }
@@ -543,6 +640,7 @@ static void
 scan_done_sync(struct dispatch *d, struct scan *s)
 {
 	struct delivery	*del;
+	size_t		 i;
 
 	while ((del = TAILQ_FIRST(&s->made)) != NULL) {
 		TAILQ_REMOVE(&s->made, del, entry);
@@ -550,15 +648,116 @@ scan_done_sync(struct dispatch *d, struct scan *s)
 	}
 	if (s->last > d->last_seq)
 		d->last_seq = s->last;
+	for (i = 0; i < s->nidle; i++)
+		idle_add(&d->idle, &d->nidle, &d->idlecap, s->idle[i]);
+	free(s->idle);
+	s->idle = NULL;
+	s->nidle = s->idlecap = 0;
 	/* Records left final by a crash before their event was removed. */
+	if (d->io == NULL)
+		release(d);
+}
+
+/* Add seq to a growing list. */
+static void
+idle_add(uint64_t **v, size_t *n, size_t *cap, uint64_t seq)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xreallocarray(*v, *cap, sizeof(**v));
+	}
+	(*v)[(*n)++] = seq;
+}
+
+/*
+ * Read state.json's "spooled" into *out. A missing state file is 0 (no
+ * event may go); an unreadable one leaves *out as it was and says why.
+ * Blocks: on the I/O worker, or at start.
+ */
+static int
+read_spooled(int dirfd, uint64_t *out)
+{
+	struct stateread	 sr;
+	char			 err[256];
+
+	if (faccessat(dirfd, PATH_STATE_FILE, F_OK, 0) == -1 &&
+	    errno == ENOENT) {
+		*out = 0;
+		return 0;
+	}
+	if (stateread_load(dirfd, PATH_STATE_FILE, &sr, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: %s; spool events kept", PATH_STATE_FILE, err);
+		return -1;
+	}
+	*out = sr.spooled;
+	stateread_free(&sr);
+	return 0;
+}
+
+/* Every SWEEP_EVERY_MS: when events wait for "spooled", read it again. */
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch	*d = arg;
+	struct delivery	*del;
+	struct sweep	*w;
+	int		 waiting = d->nidle > 0;
+
+	TAILQ_FOREACH(del, &d->q, entry)
+		if (!waiting && !del->closing && (del->state == D_DONE ||
+		    del->state == D_FAILED))
+			waiting = 1;
+	if (!waiting || d->sweeping || d->stopping)
+		return;
+	w = xcalloc(1, sizeof(*w));
+	w->d = d;
+	d->sweeping = 1;
+	worker_submit(d->io, sweep_work, sweep_done, w);
+}
+
+static void
+sweep_work(void *arg)
+{
+	struct sweep *w = arg;
+
+	w->ok = read_spooled(w->d->statefd, &w->spooled) == 0;
+}
+
+/* On the loop: take the new "spooled" and delete what it covers. */
+static void
+sweep_done(void *arg)
+{
+	struct sweep	*w = arg;
+	struct dispatch	*d = w->d;
+
+	d->sweeping = 0;
+	if (w->ok)
+		d->spooled = w->spooled;
+	free(w);
+	release(d);
+}
+
+/* Delete the events kept for "spooled" that d->spooled covers now. */
+static void
+release(struct dispatch *d)
+{
+	struct delivery	*del;
+	size_t		 i, j;
+
+	for (i = j = 0; i < d->nidle; i++)
+		if (d->idle[i] <= d->spooled)
+			delete_event(d, d->idle[i]);
+		else
+			d->idle[j++] = d->idle[i];
+	d->nidle = j;
 again:
 	TAILQ_FOREACH(del, &d->q, entry)
-		if (!del->closing && del->state != D_QUEUED &&
-		    queue_event_final(&d->q, del->seq)) {
-			finalize(d, del->seq);
-			if (d->io == NULL)
-				goto again;	/* done at once; list changed */
-		}
+		if (!del->closing && (del->state == D_DONE ||
+		    del->state == D_FAILED) &&
+		    queue_event_final(&d->q, del->seq) &&
+		    finalize(d, del->seq) && d->io == NULL)
+			goto again;	/* done at once; list changed */
 }
 
 /* Start every delivery that is due, within PAGER_INFLIGHT_MAX. */
@@ -685,6 +884,8 @@ send_done(void *arg)
 		    queue_channel_str(del->ch), del->contact, del->to,
 		    del->error);
 		break;
+	case D_HELD:
+		break;
 	case D_QUEUED:
 		log_warnx("event %" PRIu64 " %s: %s page to %s (%s) failed "
 		    "(try %u), next in %" PRId64 " s: %s", del->seq,
@@ -707,16 +908,26 @@ send_done(void *arg)
 	run(d);
 }
 
-/* Every delivery of seq is final: remove the event, then its records (at
- * once while starting, when there is no worker yet). */
-static void
+/*
+ * Every delivery of seq is final: remove the event, then its records (at
+ * once while starting, when there is no worker yet). An event above
+ * state.json's "spooled" is kept, records and all, for the sweep. Returns
+ * 1 when the removal started, 0 when the event is kept.
+ */
+static int
 finalize(struct dispatch *d, uint64_t seq)
 {
 	struct delivery	*del;
 	struct final	*f;
 
 	if (d->stopping)
-		return;		/* done at the next start */
+		return 0;	/* done at the next start */
+	if (seq > d->spooled) {
+		log_debug("event %" PRIu64 ": delivered; kept in the spool "
+		    "until state.json's spooled (%" PRIu64 ") reaches it",
+		    seq, d->spooled);
+		return 0;
+	}
 	f = xcalloc(1, sizeof(*f));
 	f->d = d;
 	f->seq = seq;
@@ -732,6 +943,24 @@ finalize(struct dispatch *d, uint64_t seq)
 			    sizeof(f->recs[f->n].name));
 			f->recs[f->n++].failed = del->state == D_FAILED;
 		}
+	if (d->io == NULL) {
+		final_work(f);
+		final_done(f);
+	} else
+		worker_submit(d->io, final_work, final_done, f);
+	return 1;
+}
+
+/* Delete an event that has no records (nothing was paged for it). */
+static void
+delete_event(struct dispatch *d, uint64_t seq)
+{
+	struct final *f;
+
+	f = xcalloc(1, sizeof(*f));
+	f->d = d;
+	f->seq = seq;
+	f->recs = xcalloc(1, sizeof(*f->recs));
 	if (d->io == NULL) {
 		final_work(f);
 		final_done(f);
@@ -787,4 +1016,162 @@ final_done(void *arg)
 	}
 	free(f->recs);
 	free(f);
+}
+
+/* Same contact and channel. */
+static int
+same_lane(const struct delivery *a, const struct delivery *b)
+{
+	return a->ch == b->ch && strcmp(a->contact, b->contact) == 0;
+}
+
+/*
+ * On the loop, each tick: the storm windows that have ended. The held
+ * deliveries of one (contact, channel, window) are folded on the I/O
+ * worker into one digest page: the record of the window's last event
+ * becomes the digest, then the others are done ("listed in the storm
+ * digest of event N"). When a digest of that window is on disk already (a
+ * crash came between the two writes), the held ones are only marked done:
+ * nothing is listed twice.
+ */
+static void
+fold_due(struct dispatch *d)
+{
+	struct delivery	*del, *o;
+	struct fold	*f;
+	struct page_ctx	 p;
+	const char	**lines;
+	int64_t		 now = now_us() / 1000000;
+	size_t		 i;
+
+#define IN_GROUP(o)	((o)->state == D_HELD && !(o)->busy &&		\
+			    (o)->window == del->window && same_lane(o, del))
+	TAILQ_FOREACH(del, &d->q, entry) {
+		if (del->state != D_HELD || del->busy || del->next > now)
+			continue;
+		f = xcalloc(1, sizeof(*f));
+		f->d = d;
+		f->last = -1;
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (IN_GROUP(o))
+				f->n++;
+		f->orig = xcalloc(f->n, sizeof(*f->orig));
+		f->copy = xcalloc(f->n, sizeof(*f->copy));
+		f->ok = xcalloc(f->n, sizeof(*f->ok));
+		f->n = 0;
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (IN_GROUP(o)) {
+				f->orig[f->n] = o;
+				f->copy[f->n++] = *o;
+			}
+		for (i = 0; i < f->n; i++)
+			f->orig[i]->busy = 1;
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (o->digest && o->window == del->window &&
+			    same_lane(o, del))
+				f->digest_seq = o->seq;
+		if (f->digest_seq == 0) {
+			for (i = 0; i < f->n; i++)
+				if (f->last == -1 ||
+				    f->orig[i]->seq > f->orig[f->last]->seq)
+					f->last = i;
+			f->digest_seq = f->orig[f->last]->seq;
+			lines = xcalloc(f->n, sizeof(*lines));
+			for (i = 0; i < f->n; i++)
+				lines[i] = f->orig[i]->payload;
+			memset(&p, 0, sizeof(p));
+			p.conf = d->conf;
+			p.contact = del->contact;
+			p.to = f->orig[f->last]->to;
+			p.ch = del->ch;
+			p.now = now;
+			f->digest = format_digest(&p, f->digest_seq, lines,
+			    f->n);
+			free(lines);
+		}
+		worker_submit(d->io, fold_work, fold_done, f);
+	}
+#undef IN_GROUP
+}
+
+/* On the I/O worker: the digest first, then the others done. */
+static void
+fold_work(void *arg)
+{
+	struct fold	*f = arg;
+	struct delivery	*c;
+	size_t		 i;
+
+	if (f->last >= 0) {
+		c = &f->copy[f->last];
+		c->state = D_QUEUED;
+		c->digest = 1;
+		c->payload = f->digest;
+		c->next = 0;
+		c->tries = 0;
+		c->error[0] = '\0';
+		if (f->digest == NULL || queue_write(f->d->qfd, c) == -1) {
+			log_warn("queue: cannot write the storm digest of "
+			    "event %" PRIu64 " to %s (%s)", c->seq, c->contact,
+			    queue_channel_str(c->ch));
+			return;		/* all held; tried again */
+		}
+		f->ok[f->last] = 1;
+	}
+	for (i = 0; i < f->n; i++) {
+		if ((ssize_t)i == f->last)
+			continue;
+		c = &f->copy[i];
+		c->state = D_DONE;
+		snprintf(c->error, sizeof(c->error), "listed in the storm "
+		    "digest of event %" PRIu64, f->digest_seq);
+		f->ok[i] = queue_write(f->d->qfd, c) == 0;
+	}
+}
+
+/* On the loop: take the new states; close the events now final. */
+static void
+fold_done(void *arg)
+{
+	struct fold	*f = arg;
+	struct dispatch	*d = f->d;
+	struct delivery	*o;
+	size_t		 i;
+
+	for (i = 0; i < f->n; i++) {
+		o = f->orig[i];
+		o->busy = 0;
+		if (!f->ok[i]) {
+			o->next = now_us() / 1000000 + BACKOFF_MIN;
+			continue;
+		}
+		if ((ssize_t)i == f->last) {
+			free(o->payload);
+			o->payload = f->digest;
+			f->digest = NULL;
+			o->state = D_QUEUED;
+			o->digest = 1;
+			o->next = 0;
+			o->tries = 0;
+			o->error[0] = '\0';
+			log_info("event %" PRIu64 " %s: storm digest of %zu "
+			    "changes for %s (%s)", o->seq, o->server, f->n,
+			    o->contact, queue_channel_str(o->ch));
+		} else {
+			o->state = D_DONE;
+			strlcpy(o->error, f->copy[i].error, sizeof(o->error));
+		}
+	}
+	for (i = 0; i < f->n; i++) {
+		o = f->orig[i];
+		if (f->ok[i] && (ssize_t)i != f->last && !o->closing &&
+		    queue_event_final(&d->q, o->seq))
+			finalize(d, o->seq);
+	}
+	free(f->digest);
+	free(f->orig);
+	free(f->copy);
+	free(f->ok);
+	free(f);
+	run(d);
 }

@@ -22,6 +22,7 @@
 static void	 upper(const char *, char *, size_t);
 static void	 stamp(int64_t, char *, size_t);
 static void	 header_safe(const char *, char *, size_t);
+static const char *after_stamp(const char *);
 
 /*
  * What the page is about. A flapping event opens a flapping page; one that
@@ -255,4 +256,117 @@ format_webhook(const struct spool_event *ev, const struct page_ctx *p)
 	json_decref(o);
 	free(body);
 	return s;
+}
+
+/* A digest line without its time stamp (three words). */
+static const char *
+after_stamp(const char *line)
+{
+	const char	*s = line;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		if ((s = strchr(s, ' ')) == NULL)
+			return line;
+		s++;
+	}
+	return s;
+}
+
+/* One change as the digest lists it: "2026-12-01 03:04:05 UTC DOWN web1:
+ * connect: Connection refused (unreachable)". */
+void
+format_digest_line(const struct spool_event *ev, char *buf, size_t len)
+{
+	char when[40], subj[512];
+
+	stamp(ev->time, when, sizeof(when));
+	format_subject(ev, 0, subj, sizeof(subj));
+	snprintf(buf, len, "%s %s%s", when, subj, ev->unreachable ?
+	    " (unreachable: a server it depends on is down)" : "");
+}
+
+/*
+ * The storm digest for one contact and channel: every line of the window,
+ * once. Its Message-ID and Idempotency-Key are those of event seq (the
+ * window's last folded event, whose own page it replaces). An email lists
+ * them all; an SMS says how many and as many as fit one segment; a
+ * webhook gets `text` and the lines in `changes`.
+ */
+char *
+format_digest(const struct page_ctx *p, uint64_t seq,
+    const char *const *lines, size_t n)
+{
+	struct tm	 tm;
+	time_t		 t = p->now;
+	json_t		*o, *arr;
+	char		 date[64], mid[300], key[200], subj[128], *body, *msg;
+	char		 raw[1024], sms[SMS_MAX * 2 + 1];
+	const char	*from;
+	size_t		 i, len = 0, cap;
+
+	snprintf(subj, sizeof(subj), "STORM: %zu more state change%s, "
+	    "listed once", n, n == 1 ? "" : "s");
+	cap = 256;
+	for (i = 0; i < n; i++)
+		cap += strlen(lines[i]) + 2;
+	body = xmalloc(cap);
+	len = snprintf(body, cap, "%s\n\n", subj);
+	for (i = 0; i < n; i++)
+		len += snprintf(body + len, cap - len, "%s\n", lines[i]);
+	if (p->ch == CH_WEBHOOK) {
+		format_idempotency_key(seq, p->contact, p->ch, key,
+		    sizeof(key));
+		msg = NULL;
+		if ((o = json_object()) != NULL && (arr = json_array()) !=
+		    NULL) {
+			for (i = 0; i < n; i++)
+				json_array_append_new(arr, jsontext(lines[i]));
+			if (jsontext_set(o, "text", jsontext(body)) == 0 &&
+			    jsontext_set(o, "summary", jsontext(subj)) == 0 &&
+			    jsontext_set(o, "event", jsontext_u64(seq)) == 0 &&
+			    jsontext_set(o, "key", jsontext(key)) == 0 &&
+			    jsontext_set(o, "storm", json_true()) == 0 &&
+			    jsontext_set(o, "changes", arr) == 0)
+				msg = json_dumps(o, JSON_COMPACT |
+				    JSON_PRESERVE_ORDER);
+		}
+		json_decref(o);
+		free(body);
+		return msg;
+	}
+	if (p->ch == CH_SMS) {
+		len = snprintf(raw, sizeof(raw), "STORM %zu changes:", n);
+		for (i = 0; i < n && len < sizeof(raw); i++)
+			len += snprintf(raw + len, sizeof(raw) - len, " %s%s",
+			    after_stamp(lines[i]), i + 1 < n ? ";" : "");
+		sms_gsm7(raw, sms, sizeof(sms), SMS_MAX);
+		free(body);
+		body = xstrdup(sms);
+	}
+	from = p->conf != NULL && p->conf->from != NULL ? p->conf->from :
+	    "tocsin@localhost";
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
+	    &tm) == 0)
+		date[0] = '\0';
+	format_message_id(p->conf, seq, p->contact, p->ch, mid, sizeof(mid));
+	xasprintf(&msg,
+	    "From: %s\n"
+	    "To: %s\n"
+	    "%s%s%s"
+	    "Date: %s\n"
+	    "Message-ID: %s\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "Auto-Submitted: auto-generated\n"
+	    "X-Tocsin-Event: %" PRIu64 "\n"
+	    "\n"
+	    "%s\n",
+	    from, p->to, p->ch == CH_SMS ? "" : "Subject: [tocsin] ",
+	    p->ch == CH_SMS ? "" : subj, p->ch == CH_SMS ? "" : "\n", date,
+	    mid, seq, body);
+	free(body);
+	return msg;
 }

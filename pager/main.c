@@ -96,7 +96,8 @@ list_dir(const char *dir)
 	while ((d = TAILQ_FIRST(&q)) != NULL) {
 		TAILQ_REMOVE(&q, d, entry);
 		t = d->next;
-		if (d->state == D_QUEUED && d->next > 0 &&
+		if ((d->state == D_QUEUED || d->state == D_HELD) &&
+		    d->next > 0 &&
 		    localtime_r(&t, &tm) != NULL)
 			strftime(next, sizeof(next), "%Y-%m-%d %H:%M:%S", &tm);
 		else

@@ -27,6 +27,7 @@ enum dstate {
 	D_QUEUED,	/* not sent yet, or to be retried at `next` */
 	D_DONE,		/* the far side took it (final) */
 	D_FAILED,	/* refused for good: bad address, a 4xx (final) */
+	D_HELD,		/* for the storm digest that `window` ends with */
 };
 
 /* How one try ended. */
@@ -58,7 +59,11 @@ struct delivery {
 	int64_t		 next;		/* Unix s: not before */
 	int64_t		 created;	/* Unix s */
 	char		 error[ERROR_MAX];	/* the last failure */
-	char		*payload;	/* message (LF lines) or JSON; owned */
+	char		*payload;	/* message (LF lines) or JSON; owned;
+					   held: the event's digest line */
+	int64_t		 window;	/* Unix s: held or digest, its
+					   storm window's end; else 0 */
+	int		 digest;	/* the window's digest page */
 	/* Run-time only. */
 	int		 busy;		/* a send or a write is in flight */
 	int		 closing;	/* final; the event is being removed */
@@ -122,6 +127,16 @@ int		 memo_listed(const char *list, const char *name);
 void		 memo_list_add(char *list, size_t len, const char *name);
 
 /* rules.c */
+struct storm {			/* the storm window (one for all pages) */
+	int64_t		 end;		/* Unix s; event times before it */
+	unsigned long	 count;		/* changes paged alone in it */
+};
+enum storm_verdict {
+	STORM_PAGE,		/* page it alone, now */
+	STORM_FOLD,		/* list it in the window's digest */
+};
+enum storm_verdict rules_storm(struct storm *, const struct conf *,
+		    const struct spool_event *, int64_t *window_end);
 struct want {
 	const struct contact_conf *contact;
 	enum channel	 ch;
@@ -154,6 +169,10 @@ char		*format_email(const struct spool_event *,
 		    const struct page_ctx *);
 char		*format_webhook(const struct spool_event *,
 		    const struct page_ctx *);
+void		 format_digest_line(const struct spool_event *, char *,
+		    size_t);
+char		*format_digest(const struct page_ctx *, uint64_t seq,
+		    const char *const *lines, size_t n);
 
 /* sms.c */
 #define SMS_MAX		160	/* GSM-7 septets in one segment */

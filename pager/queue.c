@@ -27,7 +27,7 @@
 #define RECORD_MAX	(256 * 1024)	/* bytes in one record file */
 
 static const char *channels[CH_MAX] = { "email", "sms", "webhook" };
-static const char *states[] = { "queued", "done", "failed" };
+static const char *states[] = { "queued", "done", "failed", "held" };
 
 const char *
 queue_channel_str(enum channel ch)
@@ -52,7 +52,7 @@ queue_channel_parse(const char *s, enum channel *ch)
 const char *
 queue_state_str(enum dstate st)
 {
-	return st <= D_FAILED ? states[st] : "?";
+	return st <= D_HELD ? states[st] : "?";
 }
 
 /* The record's file name: 00000000000000000042-ops-email.json. Contact
@@ -85,6 +85,9 @@ queue_to_json(const struct delivery *d)
 	    jsontext_set(o, "next", json_integer(d->next)) == -1 ||
 	    jsontext_set(o, "created", json_integer(d->created)) == -1 ||
 	    jsontext_set(o, "error", jsontext(d->error)) == -1 ||
+	    (d->window != 0 && jsontext_set(o, "window",
+	    json_integer(d->window)) == -1) ||
+	    (d->digest && jsontext_set(o, "digest", json_true()) == -1) ||
 	    jsontext_set(o, "payload",
 	    jsontext(d->payload ? d->payload : "")) == -1) {
 		json_decref(o);
@@ -138,10 +141,10 @@ queue_from_json(const char *text, char *err, size_t errlen)
 		goto bad;
 	}
 	d->seq = json_integer_value(v);
-	for (i = 0; i <= D_FAILED; i++)
+	for (i = 0; i <= D_HELD; i++)
 		if (strcmp(st, states[i]) == 0)
 			break;
-	if (i > D_FAILED) {
+	if (i > D_HELD) {
 		snprintf(err, errlen, "bad state '%s'", st);
 		goto bad;
 	}
@@ -149,6 +152,8 @@ queue_from_json(const char *text, char *err, size_t errlen)
 	d->tries = json_integer_value(json_object_get(o, "tries"));
 	d->next = json_integer_value(json_object_get(o, "next"));
 	d->created = json_integer_value(json_object_get(o, "created"));
+	d->window = json_integer_value(json_object_get(o, "window"));
+	d->digest = json_is_true(json_object_get(o, "digest"));
 	d->payload = xstrdup(json_string_value(json_object_get(o,
 	    "payload")));
 	json_decref(o);
@@ -341,7 +346,8 @@ queue_event_final(const struct deliveries *q, uint64_t seq)
 	const struct delivery *d;
 
 	TAILQ_FOREACH(d, q, entry)
-		if (d->seq == seq && d->state == D_QUEUED)
+		if (d->seq == seq && (d->state == D_QUEUED ||
+		    d->state == D_HELD))
 			return 0;
 	return 1;
 }

@@ -37,6 +37,36 @@ rules_page_worthy(const struct spool_event *ev, int was_flapping,
 	return 1;
 }
 
+/*
+ * Storms: the first change opens a window of `set storm`'s duration (by
+ * event time); the first N changes in it are paged alone, the rest are
+ * folded into one digest per contact and channel, sent when the window
+ * ends (*window_end). An event that carries `unreachable` (a server it
+ * depends on is down, and paged) is never paged alone: it is folded, and
+ * opens a window if none is open; it does not count. `set storm 0` pages
+ * every other change alone.
+ */
+enum storm_verdict
+rules_storm(struct storm *st, const struct conf *c,
+    const struct spool_event *ev, int64_t *window_end)
+{
+	int64_t len;
+
+	if (c->storm_n == 0 && !ev->unreachable)
+		return STORM_PAGE;
+	if (ev->time >= st->end) {
+		len = c->storm_ms / 1000;
+		st->end = ev->time + (len > 0 ? len : 1);
+		st->count = 0;
+	}
+	*window_end = st->end;
+	if (ev->unreachable)
+		return STORM_FOLD;
+	if (++st->count > c->storm_n)
+		return STORM_FOLD;
+	return STORM_PAGE;
+}
+
 /* 1 if `when` (Unix s, local time) falls in the contact's quiet hours. */
 int
 rules_in_quiet(const struct contact_conf *ct, int64_t when)

@@ -119,3 +119,11 @@ EXTRA_DIST += t/asan-pager.supp
 # Downtime against real servers: farm scope, scheduled, spooled flags.
 TESTS += t/test_downtime.sh
 EXTRA_DIST += t/test_downtime.sh
+
+# tocsin-pager deletes spool events only up to state.json's "spooled".
+TESTS += t/test_pager_spooled.sh
+EXTRA_DIST += t/test_pager_spooled.sh
+
+# tocsin-pager's storm digest and unreachable folding, end to end.
+TESTS += t/test_pager_storm.sh
+EXTRA_DIST += t/test_pager_storm.sh

@@ -1615,6 +1615,34 @@ START_TEST(included_bytes_are_bounded_in_total)
 }
 END_TEST
 
+START_TEST(set_storm_takes_a_count_and_a_window)
+{
+	struct conf *c;
+
+	c = parse_ok("server a http://x/\n");
+	ck_assert_uint_eq(c->storm_n, 10);
+	ck_assert_uint_eq(c->storm_ms, 60000);
+	conf_free(c);
+	c = parse_ok("set storm 3 in 5s\nserver a http://x/\n");
+	ck_assert_uint_eq(c->storm_n, 3);
+	ck_assert_uint_eq(c->storm_ms, 5000);
+	conf_free(c);
+	c = parse_ok("set storm 0 2m\nserver a http://x/\n");
+	ck_assert_uint_eq(c->storm_n, 0);
+	ck_assert_uint_eq(c->storm_ms, 120000);
+	conf_free(c);
+	assert_errors("set storm 3\nserver a http://x/\n",
+	    "t.conf:1: 'storm' needs a duration: set storm N in DURATION\n");
+	assert_errors("set storm x 5s\nserver a http://x/\n",
+	    "t.conf:1: bad number 'x' for 'storm' (0 to 1000000)\n");
+	assert_errors("set storm 3 in 5\nserver a http://x/\n",
+	    "t.conf:1: bad duration '5' for 'storm': a number needs a unit "
+	    "(write 5s or 5m)\n");
+	assert_errors("set storm 3 in 5s more\nserver a http://x/\n",
+	    "t.conf:1: unexpected 'more' after 'set storm'\n");
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1709,6 +1737,10 @@ conf_suite(void)
 	tcase_add_test(tc, include_fifo_is_refused_without_blocking);
 	tcase_add_test(tc, includes_are_bounded_in_total);
 	tcase_add_test(tc, included_bytes_are_bounded_in_total);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("issue15");
+	tcase_add_test(tc, set_storm_takes_a_count_and_a_window);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,11 +2,11 @@
 # t/test_demo.sh: tools/demo leaves nothing running after it stops, however
 # it stops: SIGTERM to the script, Ctrl-C (SIGINT to its process group),
 # SIGKILL of its process group (its guard cleans up), and tocsin-probed
-# stopping. Each time every server it started, tocsin-probed and the guard
-# are gone, and net.ipv4.ping_group_range is what it was. The demo runs on
-# this build (DEMO_BUILD: no packages, no rebuild) in a folder of $T, on
-# its fixed ports (skipped, saying why, when one is taken or a server
-# program is missing).
+# stopping. Each time every server it started, tocsin-probed, tocsin-pager
+# and the guard are gone, and net.ipv4.ping_group_range is what it was.
+# The demo runs on this build (DEMO_BUILD: no packages, no rebuild) in a
+# folder of $T, on its fixed ports (skipped, saying why, when one is taken
+# or a server program is missing).
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -45,7 +45,7 @@ trap demo_cleanup EXIT
 # runs (DEMO_SHOW=0: no wait before its first table); record the pids it
 # started in $T/WHAT.pids as "NAME PID START" lines.
 demo_start() {
-    local i=0 f n g
+    local i=0 f n g p
     : >"$T/$1.out"
     DEMO_BUILD=$TOCSIN_BUILD DEMO_DIR=$DD DEMO_SHOW=0 \
         setsid "$srcdir/tools/demo" </dev/null >"$T/$1.out" 2>&1 7>&- &
@@ -64,6 +64,9 @@ demo_start() {
         echo "${n%.pid} $(cat "$f") $(cat "$DD/${n%.pid}.start")" >>"$T/$1.pids"
     done
     pass "$1: the demo runs ($(wc -l <"$T/$1.pids") processes recorded)"
+    p=$(awk '$1 == "pager" { print $2 }' "$T/$1.pids")
+    check "$1: tocsin-pager is recorded and runs (${p:-no pid})" \
+        running "$p"
     g=$(cat "$DD/guard.run" 2>/dev/null)
     if [ -n "$g" ] && [ -e "/proc/$g" ]; then
         echo "guard $g $(_srv_stat "$g" 20)" >>"$T/$1.pids"
@@ -75,13 +78,16 @@ demo_start() {
     fi
 }
 
+running() { [ -n "$1" ] && [ -e "/proc/$1" ]; }
+
 # left WHAT: print what of $T/WHAT.pids still runs (a server's group counts
 # while any member lives).
 left() {
     local name pid start
     while read -r name pid start; do
         if _srv_alive "$pid" "$start" ||
-            { [ "$name" != probed ] && [ "$name" != guard ] &&
+            { [ "$name" != probed ] && [ "$name" != pager ] &&
+                [ "$name" != guard ] &&
                 _srv_ours "$pid" "$start"; }; then
             echo "$name ($pid)"
         fi
@@ -104,7 +110,7 @@ demo_gone() {
     check "$1: the demo has exited" test ! -e "/proc/$DEMO"
     DEMO=
     l=$(left "$1")
-    check "$1: no server, tocsin-probed or guard is left (${l:-none})" \
+    check "$1: no server, tocsin-probed, tocsin-pager or guard is left (${l:-none})" \
         test -z "$l"
     check "$1: no pid file is left" sh -c '! ls "$1"/*.pid' sh "$DD"
     check "$1: ping_group_range is unchanged ($RANGE)" \
@@ -116,7 +122,7 @@ demo_start term || exit 1
 check "term: SIGTERM to the demo script" kill -TERM "$DEMO"
 demo_gone term 60
 check "term: the demo said it stopped everything" \
-    grep -q 'stopped tocsin-probed and the servers' "$T/term.out"
+    grep -q 'stopped tocsin-pager, tocsin-probed and the servers' "$T/term.out"
 
 # Ctrl-C: SIGINT to its process group.
 demo_start int || exit 1

@@ -487,6 +487,135 @@ START_TEST(memo_survives_save_and_load)
 }
 END_TEST
 
+/* The verdicts of a run of events, one letter each: P page, F fold. */
+static void
+storm_run(struct storm *st, const struct conf *c, int64_t t0,
+    const char *unreach, const char *want)
+{
+	struct spool_event	 ev;
+	int64_t			 end = 0;
+	char			 got[32];
+	size_t			 i;
+
+	for (i = 0; want[i] != '\0'; i++) {
+		event(&ev, i + 1, "web1", "up", "down");
+		ev.time = t0 + i;
+		ev.unreachable = unreach[i] == 'u';
+		got[i] = rules_storm(st, c, &ev, &end) == STORM_FOLD ? 'F' :
+		    'P';
+	}
+	got[i] = '\0';
+	ck_assert_str_eq(got, want);
+}
+
+START_TEST(storm_pages_the_first_n_then_folds_the_window)
+{
+	struct conf		*c;
+	struct storm		 st = { 0 };
+	struct spool_event	 ev;
+	int64_t			 end = 0;
+
+	c = parse("set storm 3 in 60s\ncontact ops email ops@example.net\n"
+	    "server web1 http://x/ notify ops\n");
+	storm_run(&st, c, 1700000000, "......", "PPPFFF");
+	ck_assert_int_eq(st.end, 1700000060);
+	/* The window is over: a new one, counted from 0. */
+	storm_run(&st, c, 1700000060, "....", "PPPF");
+	ck_assert_int_eq(st.end, 1700000120);
+	/* Unreachable: folded, opens a window, does not count. */
+	memset(&st, 0, sizeof(st));
+	storm_run(&st, c, 1700001000, "u.u...", "FPFPPF");
+	/* The digest is sent when the window ends. */
+	event(&ev, 50, "web1", "up", "down");
+	ev.time = 1700001030;
+	ck_assert_int_eq(rules_storm(&st, c, &ev, &end), STORM_FOLD);
+	ck_assert_int_eq(end, 1700001060);
+	conf_free(c);
+	/* storm 0: every change alone, but unreachable ones still folded. */
+	c = parse("set storm 0 in 60s\ncontact ops email ops@example.net\n"
+	    "server web1 http://x/ notify ops\n");
+	memset(&st, 0, sizeof(st));
+	storm_run(&st, c, 1700000000, "....u....", "PPPPFPPPP");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(storm_digest_lists_every_change_once)
+{
+	struct spool_event	 ev;
+	struct page_ctx		 p = { 0 };
+	char			 l[3][512], *m, *sms;
+	const char		*lines[3] = { l[0], l[1], l[2] };
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		event(&ev, 10 + i, i == 2 ? "db" : "web1", "up", "down");
+		ev.unreachable = i == 2;
+		format_digest_line(&ev, l[i], sizeof(l[i]));
+	}
+	ck_assert_str_eq(l[0], "2023-11-14 22:13:20 UTC DOWN web1: connect: "
+	    "Connection refused");
+	ck_assert_ptr_nonnull(strstr(l[2], "DOWN db: connect: Connection "
+	    "refused (unreachable: a server it depends on is down)"));
+	p.contact = "ops";
+	p.to = "ops@example.net";
+	p.ch = CH_EMAIL;
+	m = format_digest(&p, 12, lines, 3);
+	ck_assert_ptr_nonnull(strstr(m, "\nSubject: [tocsin] STORM: 3 more "
+	    "state changes, listed once\n"));
+	ck_assert_ptr_nonnull(strstr(m,
+	    "\nMessage-ID: <12.ops.email@tocsin-pager.localhost>\n"));
+	for (i = 0; i < 3; i++)
+		ck_assert_ptr_nonnull(strstr(m, l[i]));
+	free(m);
+	p.ch = CH_SMS;
+	m = format_digest(&p, 12, lines, 3);
+	ck_assert_ptr_null(strstr(m, "Subject:"));
+	sms = strstr(m, "\n\n") + 2;
+	ck_assert_ptr_nonnull(strstr(sms, "STORM 3 changes: DOWN web1"));
+	ck_assert_uint_le(strlen(sms), SMS_MAX + 1);	/* and its LF */
+	free(m);
+	p.ch = CH_WEBHOOK;
+	m = format_digest(&p, 12, lines, 3);
+	ck_assert_ptr_nonnull(strstr(m, "\"key\":\"tocsin-12-ops-webhook\""));
+	ck_assert_ptr_nonnull(strstr(m, "\"storm\":true,\"changes\":[\"2023"));
+	free(m);
+}
+END_TEST
+
+START_TEST(held_record_keeps_its_window)
+{
+	struct deliveries	 q;
+	struct delivery		*d;
+	char			 err[128];
+	int			 fd;
+
+	TAILQ_INIT(&q);
+	d = delivery(7, "ops", CH_EMAIL);
+	d->state = D_HELD;
+	d->window = d->next = 1700000060;
+	ck_assert_int_eq(queue_event_final(&q, 7), 1);
+	queue_insert(&q, d);
+	ck_assert_int_eq(queue_event_final(&q, 7), 0);	/* held: not final */
+	ck_assert_uint_eq(queue_ready(&q, 1800000000, &d, 1), 0);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_eq(queue_write(fd, TAILQ_FIRST(&q)), 0);
+	TAILQ_FIRST(&q)->digest = 1;
+	TAILQ_FIRST(&q)->seq = 8;
+	ck_assert_int_eq(queue_write(fd, TAILQ_FIRST(&q)), 0);
+	free_all(&q);
+	TAILQ_INIT(&q);
+	ck_assert_int_eq(queue_load(fd, &q, err, sizeof(err)), 2);
+	close(fd);
+	d = TAILQ_FIRST(&q);
+	ck_assert_int_eq(d->state, D_HELD);
+	ck_assert_int_eq(d->window, 1700000060);
+	ck_assert_int_eq(d->digest, 0);
+	ck_assert_int_eq(TAILQ_NEXT(d, entry)->digest, 1);
+	free_all(&q);
+}
+END_TEST
+
 static Suite *
 pager_suite(void)
 {
@@ -510,6 +639,9 @@ pager_suite(void)
 	tcase_add_test(tc, webhook_and_web_url_parse);
 	tcase_add_test(tc, min_state_down_gets_only_down);
 	tcase_add_test(tc, memo_survives_save_and_load);
+	tcase_add_test(tc, storm_pages_the_first_n_then_folds_the_window);
+	tcase_add_test(tc, storm_digest_lists_every_change_once);
+	tcase_add_test(tc, held_record_keeps_its_window);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,128 @@
+#!/bin/sh
+# t/test_pager_storm.sh: a storm. Past `set storm 2 in 4s` changes the
+# first two are paged alone at once; the rest of the window, and an event
+# that carries `unreachable` (never paged alone), come as one digest page
+# per contact and channel when the window ends, once, even across a kill
+# -9 of the pager inside the window. No probed: the spool and state.json
+# are made by hand; pages go to the Maildir.
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+
+PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
+[ -z "${ASAN_OPTIONS:-}" ] ||
+    export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$SERVERS_TDIR/asan-pager.supp"
+PAGER_PID=
+
+pager_start() {
+    local n i=0
+    : >>"$T/pager.log"
+    n=$(grep -c 'started:' "$T/pager.log")
+    "$PAGER" -f -d -c "$T/tocsin.conf" >>"$T/pager.log" 2>&1 &
+    PAGER_PID=$!
+    while [ $i -lt 100 ]; do
+        [ "$(grep -c 'started:' "$T/pager.log")" -gt "$n" ] && return 0
+        kill -0 "$PAGER_PID" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "tocsin-pager did not start; its log ends:" >&2
+    tail -20 "$T/pager.log" >&2
+    return 1
+}
+pager_stop() {
+    [ -n "$PAGER_PID" ] || return 0
+    kill -TERM "$PAGER_PID" 2>/dev/null
+    wait "$PAGER_PID"
+    PAGER_PID=
+}
+wait_for() {
+    local limit=$1 i=0
+    shift
+    while [ $i -lt $((limit * 5)) ]; do
+        "$@" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+NEW=$T/state/maildir/new
+# count CHANNEL [PATTERN]: pages of that channel (holding PATTERN).
+count() {
+    ls "$NEW" 2>/dev/null | grep -- "-ops-$1\$" | while read -r f; do
+        grep -l -- "${2:-}" "$NEW/$f"
+    done | wc -l
+}
+has() { [ "$(count "$1" "${3:-}")" -ge "$2" ]; }
+drained() {
+    [ -z "$(ls "$T/state/pager/queue")" ] &&
+        [ -z "$(ls "$T/state/spool")" ]
+}
+
+cat >"$T/tocsin.conf" <<CONF
+set state-dir $T/state
+set control $T/none.sock
+set from tocsin@example.net
+set storm 2 in 4s
+contact ops email ops@example.net sms 5551234@sms.example.net
+CONF
+for i in 1 2 3 4 5 6; do
+    echo "server s$i http://127.0.0.1:1/ notify ops" >>"$T/tocsin.conf"
+done
+mkdir -p "$T/state/spool" || exit 1
+printf '{"version":1,"written":%s,"spooled":100,"servers":{}}\n' \
+    "$(date +%s)" >"$T/state/state.json"
+now=$(date +%s)
+for i in 1 2 3 4 5 6; do
+    u=false
+    [ $i = 6 ] && u=true
+    printf '{"seq":%s,"id":"s%s","time":%s,"old":"up","new":"down","message":"by hand","flapping":false,"downtime":false,"acked":false,"unreachable":%s}\n' \
+        "$i" "$i" "$now" "$u" >"$T/state/spool/$(printf %020d "$i").json"
+done
+pager_start || exit 1
+
+wait_for 3 has email 2 && pass "the first two changes are paged at once" ||
+    failed "pages at once: $(ls "$NEW" 2>/dev/null)"
+[ "$(count email)" = 2 ] && [ "$(count email 'DOWN s1:')" = 1 ] &&
+    [ "$(count email 'DOWN s2:')" = 1 ] &&
+    pass "only those two before the window ends" ||
+    failed "before the window ends: $(ls "$NEW")"
+grep -q "event 6 s6 up -> down: listed in the storm digest at the window's end (unreachable" \
+    "$T/pager.log" && pass "the unreachable event is held for the digest" ||
+    failed "no word of event 6 held"
+# A crash inside the window: the held records are on disk.
+kill -KILL "$PAGER_PID"
+wait "$PAGER_PID" 2>/dev/null
+pager_start || exit 1
+
+wait_for 10 has email 3 && pass "the digest comes when the window ends" ||
+    failed "no digest: $(ls "$NEW")"
+wait_for 5 has sms 3 || :
+sleep 1
+[ "$(count email)" = 3 ] && [ "$(count sms)" = 3 ] &&
+    pass "one digest per channel, and no single page for the rest" ||
+    failed "pages: $(count email) email, $(count sms) SMS: $(ls "$NEW")"
+d=$(grep -l "STORM: 4 more state changes" "$NEW/"*-ops-email 2>/dev/null)
+[ -n "$d" ] && grep -q "DOWN s3: by hand$" "$d" && grep -q "DOWN s4: by hand$" "$d" &&
+    grep -q "DOWN s5: by hand$" "$d" &&
+    grep -q "DOWN s6: by hand (unreachable: a server it depends on is down)$" "$d" &&
+    grep -q "^Message-ID: <6.ops.email@tocsin-pager.example.net>$" "$d" &&
+    pass "the digest lists the four others, the unreachable one said so" ||
+    failed "digest: $(cat "$d" 2>/dev/null)"
+[ "$(count email 'Subject: \[tocsin\] DOWN s6')" = 0 ] &&
+    pass "the unreachable event is not paged alone" ||
+    failed "s6 paged alone"
+s=$(grep -l "STORM 4 changes" "$NEW/"*-ops-sms 2>/dev/null)
+[ -n "$s" ] && [ "$(sed '1,/^$/d' "$s" | wc -c)" -le 161 ] &&
+    pass "the SMS digest is one segment" || failed "SMS digest: $(cat "$s" 2>/dev/null)"
+wait_for 15 drained && pass "spool and queue emptied" ||
+    failed "left: $(ls "$T/state/spool" "$T/state/pager/queue")"
+"$PAGER" -l -c "$T/tocsin.conf" | grep -q held &&
+    failed "held deliveries listed after the digest" || :
+pager_stop
+if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log"; then
+    failed "sanitizer report in tocsin-pager's log"
+    grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log" | head -60
+fi
+finish
