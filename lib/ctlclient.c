@@ -251,7 +251,10 @@ ctlclient_request(int fd, const char *line, char **answer)
 
 	*answer = NULL;
 	deadline = mono_us() / 1000 + CTL_TIMEOUT_MS;
-	if (ctlclient_send(fd, line, CTL_TIMEOUT_MS) == -1)
+	/* A daemon that refuses us (too many clients) answers, then closes
+	 * before our request is in: read its answer all the same. */
+	if (ctlclient_send(fd, line, CTL_TIMEOUT_MS) == -1 &&
+	    errno != EPIPE && errno != ECONNRESET)
 		return -1;
 	for (;;) {
 		left = deadline - mono_us() / 1000;
