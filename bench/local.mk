@@ -1,3 +1,4 @@
 EXTRA_DIST += bench/probe
 EXTRA_DIST += bench/web
 EXTRA_DIST += bench/lb
+EXTRA_DIST += bench/probe_http

@@ -30,9 +30,12 @@
 #define BODY_MAX	(1024 * 1024)
 #define VISITED_MAX	64	/* URLs remembered to tell a redirect loop */
 
+/* The one header every check adds, never allocated: curl only reads it. */
+static char		 close_line[] = "Connection: close";
+static struct curl_slist close_header = { close_line, NULL };
+
 struct http {
 	struct curlxfer	 x;		/* the transfer */
-	struct curl_slist *headers;
 	char		*url;		/* with `host`: the URL naming it */
 	char		*body;		/* only when matching a regex */
 	size_t		 len;		/* bytes received */
@@ -186,8 +189,7 @@ http_start(struct probe *p)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, sc->o.method);
 	/* A new connection per check, closed by the server as it answers:
 	 * no connection left idle, no TIME_WAIT piling up on our side. */
-	h->headers = curl_slist_append(NULL, "Connection: close");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, &close_header);
 	if (sc->o.follow) {
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)sc->o.max_redirects);
@@ -208,7 +210,6 @@ http_release(struct probe *p)
 	if (h == NULL)
 		return;
 	curlopt_close(p, &h->x);
-	curl_slist_free_all(h->headers);
 	while (h->nvisited > 0)
 		free(h->visited[--h->nvisited]);
 	free(h->url);

@@ -16,8 +16,9 @@
 #include "curlopt.h"
 #include "probed.h"
 
-static int	curlopt_common(struct probe *, CURL *, char *,
-		    struct curl_slist **);
+static int	curlopt_common(struct probe *, struct curlxfer *);
+static void	line_add(char *, size_t, size_t *, const char *);
+static void	line_host(char *, size_t, size_t *, const char *, int);
 static CURLcode	on_ssl_ctx(CURL *, void *, void *);
 
 /*
@@ -28,30 +29,37 @@ static CURLcode	on_ssl_ctx(CURL *, void *, void *);
  * credentials from `user` + `password-file`. 0, or -1 with p->r set.
  */
 static int
-curlopt_common(struct probe *p, CURL *c, char *errbuf,
-    struct curl_slist **connect_to)
+curlopt_common(struct probe *p, struct curlxfer *x)
 {
 	const struct server_conf *sc = p->sc;
 	const char *name = curlopt_host(sc), *ca;
-	char	 line[512];
+	CURL	*c = x->easy;
 	long	 ms = sc->o.timeout + 1000;
 	int	 v6host = strchr(name, ':') != NULL;
 	int	 v6addr = p->addr.ss_family == AF_INET6;
+	char	 port[16];
+	size_t	 at;
 
 	/* Only this host:port goes to our address; a redirect elsewhere
 	 * (follow) is resolved by curl itself. The name is the one the URL
 	 * carries (`host` when given), so curl sends it as the TLS server
 	 * name and verifies the certificate against it. */
 	if (p->addrlen > 0) {
-		snprintf(line, sizeof(line), "%s%s%s:%d:%s%s%s:%d",
-		    v6host ? "[" : "", name, v6host ? "]" : "", sc->port,
-		    v6addr ? "[" : "", p->addrstr, v6addr ? "]" : "",
-		    sc->port);
-		*connect_to = curl_slist_append(NULL, line);
-		curl_easy_setopt(c, CURLOPT_CONNECT_TO, *connect_to);
+		snprintf(port, sizeof(port), ":%d", sc->port);
+		at = 0;
+		line_host(x->connect_line, sizeof(x->connect_line), &at, name,
+		    v6host);
+		line_add(x->connect_line, sizeof(x->connect_line), &at, port);
+		line_add(x->connect_line, sizeof(x->connect_line), &at, ":");
+		line_host(x->connect_line, sizeof(x->connect_line), &at,
+		    p->addrstr, v6addr);
+		line_add(x->connect_line, sizeof(x->connect_line), &at, port);
+		x->connect_to.data = x->connect_line;
+		x->connect_to.next = NULL;
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, &x->connect_to);
 	}
 	curl_easy_setopt(c, CURLOPT_PRIVATE, p);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
@@ -80,6 +88,36 @@ curlopt_common(struct probe *p, CURL *c, char *errbuf,
 			curl_easy_setopt(c, CURLOPT_PASSWORD, sc->password);
 	}
 	return 0;
+}
+
+/*
+ * Append s to the string buf holds (at is its length), cut to fit size:
+ * the CONNECT_TO line is built per check, where snprintf's general
+ * formatter cost more than the rest of the options together.
+ */
+static void
+line_add(char *buf, size_t size, size_t *at, const char *s)
+{
+	size_t	n = strlen(s);
+
+	if (*at >= size - 1)
+		return;
+	if (n > size - 1 - *at)
+		n = size - 1 - *at;
+	memcpy(buf + *at, s, n);
+	*at += n;
+	buf[*at] = '\0';
+}
+
+/* Append a host, in brackets when it is an IPv6 address. */
+static void
+line_host(char *buf, size_t size, size_t *at, const char *host, int v6)
+{
+	if (v6)
+		line_add(buf, size, at, "[");
+	line_add(buf, size, at, host);
+	if (v6)
+		line_add(buf, size, at, "]");
 }
 
 /*
@@ -119,7 +157,7 @@ curlopt_open(struct probe *p, struct curlxfer *x)
 	memset(&x->tls, 0, sizeof(x->tls));
 	curl_easy_setopt(x->easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
 	curl_easy_setopt(x->easy, CURLOPT_SSL_CTX_DATA, &x->tls);
-	return curlopt_common(p, x->easy, x->errbuf, &x->connect_to);
+	return curlopt_common(p, x);
 }
 
 /*
@@ -147,8 +185,6 @@ curlopt_close(struct probe *p, struct curlxfer *x)
 {
 	curlmulti_put(x->easy);
 	x->easy = NULL;
-	curl_slist_free_all(x->connect_to);
-	x->connect_to = NULL;
 }
 
 /* Latency parts from curl's timers, offset by when curl started. */

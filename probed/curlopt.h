@@ -15,10 +15,17 @@
 struct probe;
 struct server_conf;
 
-/* One transfer on the multi handle: what every curl kind keeps. */
+#define CURLOPT_CONNECT_TO_MAX	512	/* "host:port:addr:port" */
+
+/*
+ * One transfer on the multi handle: what every curl kind keeps. The
+ * CONNECT_TO list is one node held here, not allocated per check: curl
+ * only reads it, until the handle goes back (curlopt_close).
+ */
 struct curlxfer {
 	CURL		*easy;		/* pooled; NULL once closed */
-	struct curl_slist *connect_to;
+	struct curl_slist connect_to;	/* its data is connect_line */
+	char		 connect_line[CURLOPT_CONNECT_TO_MAX];
 	int64_t		 launch_us;	/* curl's clock starts here */
 	struct tlsinfo	 tls;		/* what the handshake showed */
 	char		 errbuf[CURL_ERROR_SIZE];

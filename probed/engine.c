@@ -462,19 +462,42 @@ on_resolved(void *arg, int status, const struct sockaddr *sa, socklen_t len,
 	launch(p);
 }
 
+/*
+ * An IPv4 address in dotted form, as inet_ntop writes it; by hand, since
+ * every check needs one and glibc's goes through sprintf. buf holds at
+ * least INET_ADDRSTRLEN bytes.
+ */
+static void
+ntop4(const struct in_addr *in, char *buf)
+{
+	const unsigned char *b = (const unsigned char *)&in->s_addr;
+	char	*o = buf;
+	int	 i;
+
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			*o++ = '.';
+		if (b[i] >= 100)
+			*o++ = '0' + b[i] / 100;
+		if (b[i] >= 10)
+			*o++ = '0' + b[i] / 10 % 10;
+		*o++ = '0' + b[i] % 10;
+	}
+	*o = '\0';
+}
+
 /* The address is known (or not needed): hand the probe to its kind. */
 static void
 launch(struct probe *p)
 {
-	const void *a;
-
 	if (p->addrlen > 0) {
 		if (p->addr.ss_family == AF_INET)
-			a = &((struct sockaddr_in *)&p->addr)->sin_addr;
+			ntop4(&((struct sockaddr_in *)&p->addr)->sin_addr,
+			    p->addrstr);
 		else
-			a = &((struct sockaddr_in6 *)&p->addr)->sin6_addr;
-		inet_ntop(p->addr.ss_family, a, p->addrstr,
-		    sizeof(p->addrstr));
+			inet_ntop(AF_INET6,
+			    &((struct sockaddr_in6 *)&p->addr)->sin6_addr,
+			    p->addrstr, sizeof(p->addrstr));
 	}
 	p->started = 1;
 	if (p->ops->start(p) == -1)
