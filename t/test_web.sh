@@ -309,6 +309,18 @@ for b in "http://127.0.0.1:$PUBLIC_PORT" \
     expect_code "public graph" 200 "$b/graph/www.svg?period=3h"
 done
 servers_stop public
+# `set public-page on` in the config does what --public does.
+{ cat "$T/probed.conf"; echo "set public-page on"; } >"$T/public.conf"
+for p in / /server/evil /farm/shop /events; do
+    REQUEST_METHOD=GET PATH_INFO=$p QUERY_STRING= TOCSIN_CONF=$T/public.conf \
+        "$WEBCGI" >"$T/body" 2>"$T/public-page.err"
+    body_has "public-page on $p: 200" '^Status: 200'
+    body_lacks "public-page on $p: no message" 'alert|HTTP 503|expected 2xx'
+    body_lacks "public-page on $p: no URL" "127\.0\.0\.1:$N|evil\.sh"
+done
+REQUEST_METHOD=GET PATH_INFO=/metrics TOCSIN_CONF=$T/public.conf \
+    "$WEBCGI" >"$T/body" 2>"$T/public-page.err"
+body_has "public-page on: no /metrics" '^Status: 404'
 
 # probed gone: the state file.
 probed_stop

@@ -2,8 +2,8 @@
  * main.c: tocsin.cgi. As a CGI (REQUEST_METHOD set) it answers one
  * request from the environment; with --serve ADDR:PORT it is an HTTP
  * server of its own (serve.c). The config comes from -c, TOCSIN_CONF or
- * the default path; --public or TOCSIN_PUBLIC=1 makes the customers' page
- * (no URL, message, comment, JSON or metrics).
+ * the default path; --public, TOCSIN_PUBLIC=1 or `set public-page on`
+ * makes the customers' page (no URL, message, comment, JSON or metrics).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +94,7 @@ main(int argc, char *argv[])
 		else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc)
 			serve = argv[++i];
 		else if (strcmp(argv[i], "--public") == 0)
-			w.public = 1;
+			w.public_arg = 1;
 		else
 			usage();
 	}
@@ -102,7 +102,7 @@ main(int argc, char *argv[])
 		usage();
 	if (getenv("TOCSIN_PUBLIC") != NULL &&
 	    strcmp(getenv("TOCSIN_PUBLIC"), "1") == 0)
-		w.public = 1;
+		w.public_arg = 1;
 	log_init("tocsin.cgi", 1, 0);
 	if (path == NULL && (path = getenv("TOCSIN_CONF")) == NULL)
 		path = conf_default_path();
@@ -118,6 +118,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	free(errors);
+	w.public = w.public_arg || w.conf->public_page;
 	if (!w.conf->no_archives)
 		w.store = archive_store_open(w.conf->state_dir,
 		    w.conf->rrdcached);

@@ -138,6 +138,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		archive_store_close(w->store);
 	conf_free(w->conf);
 	w->conf = nc;
+	w->public = w->public_arg || nc->public_page;
 	w->store = st;
 	graphcache_clear(w->cache);
 	log_info("reload: %s: %zu servers", w->conf_path, nc->nservers);

@@ -33,7 +33,10 @@ struct web {
 	struct graphcache	*cache;		/* --serve only; else NULL */
 	const char		*base;		/* SCRIPT_NAME, "" in --serve */
 	const char		*conf_path;	/* to read again on SIGHUP */
-	int			 public;	/* --public: no URL, message */
+	int			 public;	/* no URL, message: --public,
+						   TOCSIN_PUBLIC=1 or
+						   set public-page on */
+	int			 public_arg;	/* --public or TOCSIN_PUBLIC=1 */
 };
 
 /* One request; strings never NULL. path is already %-decoded. */
