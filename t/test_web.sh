@@ -239,6 +239,56 @@ PYEOF
 pages "$SERVE_URL" serve
 pages "$CGI_URL" cgi
 
+# Uptime and sparklines on the overview come from a summary file that a
+# request starts writing (detached) when it is missing or a minute old.
+for i in $(seq 1 100); do
+    [ -s "$T/state/web-summary.txt" ] && break
+    sleep 0.1
+done
+if [ -s "$T/state/web-summary.txt" ]; then
+    pass "summary: written after the first overview"
+else
+    failed "summary: no $T/state/web-summary.txt"
+fi
+# quiet's archive made by hand (probed checks it once an hour): the last
+# three hours at a minute a row, up for the first half, latency rising.
+now=$(date +%s)
+t0=$(( now - 3 * 3600 - now % 60 ))
+rm -f "$T/state/rrd/quiet.rrd"
+rrdtool create "$T/state/rrd/quiet.rrd" --start $(( t0 - 60 )) --step 60 \
+    DS:total:GAUGE:120:0:U DS:dns:GAUGE:120:0:U DS:connect:GAUGE:120:0:U \
+    DS:tls:GAUGE:120:0:U DS:firstbyte:GAUGE:120:0:U DS:up:GAUGE:120:0:1 \
+    RRA:AVERAGE:0.5:1:2880 RRA:AVERAGE:0.5:60:800 ||
+    failed "rrdtool create quiet.rrd"
+upd=()
+for i in $(seq 0 179); do
+    upd+=("$(( t0 + i * 60 )):0.$(printf %03d $(( 10 + i ))):U:U:U:U:$(( i < 90 ? 1 : 0 ))")
+done
+rrdtool update "$T/state/rrd/quiet.rrd" "${upd[@]}" ||
+    failed "rrdtool update quiet.rrd"
+m0=$(stat -c %Y "$T/state/web-summary.txt")
+touch -d '-2 min' "$T/state/web-summary.txt"
+fetch "$CGI_URL/"
+for i in $(seq 1 100); do
+    [ "$(stat -c %Y "$T/state/web-summary.txt")" -ge "$m0" ] && break
+    sleep 0.1
+done
+if [ "$(stat -c %Y "$T/state/web-summary.txt")" -ge "$m0" ]; then
+    pass "summary: an old one is written again"
+else
+    failed "summary: an old one was not written again"
+fi
+sed 's/^/# /' "$T/state/web-summary.txt"
+for b in "$SERVE_URL" "$CGI_URL"; do
+    expect_code "summary overview" 200 "$b/"
+    body_has "summary: quiet's uptime, 1 d" '/server/quiet">quiet</a>.*<td class="num up1d">(49\.[5-9]|50\.[0-4])[0-9]%</td>'
+    body_has "summary: quiet's uptime, 30 d" '/server/quiet">quiet</a>.*<td class="num wide up30d">[0-9]+\.[0-9]{2}%</td>'
+    body_has "summary: quiet's sparkline" '/server/quiet">quiet</a>.*<svg class="spark" [^>]*><path d="M4[0-9] [0-9]+L'
+    body_has "summary: www without a figure yet" '/server/www">www</a>.*<td class="num up1d">-</td>'
+done
+expect_code "summary on the farm page" 200 "$SERVE_URL/farm/shop"
+body_has "summary on the farm page: a column" '/server/shop/web1">web1</a>.*<td class="num up1d">'
+
 # The same graph twice on --serve: the second from the cache.
 t0=$(date +%s%N)
 fetch "$SERVE_URL/graph/www.png?period=1w"

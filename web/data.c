@@ -170,6 +170,7 @@ data_free(struct web_data *d)
 	ctlclient_servers_free(d->servers, d->n);
 	json_decref(d->objs);
 	json_decref(d->stats);
+	summary_free(d->sum);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -197,13 +197,16 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 	}
 	data_load(w, &d);
 	if (strcmp(path, "/") == 0 || path[0] == '\0') {
+		d.sum = summary_load(w, d.now);
 		page_overview(w, &d, q->query, r);
 	} else if (strncmp(path, "/server/", 8) == 0) {
 		if ((sc = find_server(w, path + 8, r)) != NULL)
 			page_server(w, &d, sc, r);
 	} else if (strncmp(path, "/farm/", 6) == 0) {
-		if ((f = find_farm(w, path + 6, r)) != NULL)
+		if ((f = find_farm(w, path + 6, r)) != NULL) {
+			d.sum = summary_load(w, d.now);
 			page_farm(w, &d, f, r);
+		}
 	} else if (strncmp(path, "/badge/", 7) == 0) {
 		id = path + 7;
 		if (!strip_suffix(id, ".svg"))

@@ -23,8 +23,19 @@
 			"style-src 'self'; base-uri 'none'; " \
 			"form-action 'self'; frame-ancestors 'none'"
 
+#define SUMMARY_POINTS	24	/* hours of latency in a sparkline */
+#define SUMMARY_MAX_AGE	60	/* seconds before the summary is redone */
+
 struct archive_store;
 struct graphcache;
+struct summary;
+
+/* A server's figures in the summary; NaN where unknown. */
+struct summary_row {
+	double		 up1d;			/* percent */
+	double		 up30d;			/* percent */
+	double		 lat[SUMMARY_POINTS];	/* ms, oldest hour first */
+};
 
 /* What the program was started with; lives as long as it runs. */
 struct web {
@@ -71,6 +82,7 @@ struct web_data {
 	int64_t			 written;	/* state file, Unix s */
 	char			 why[256];	/* why not live */
 	time_t			 now;
+	struct summary		*sum;		/* uptime, sparklines; or NULL */
 };
 
 /* route.c */
@@ -144,6 +156,13 @@ void	 graphcache_reply(struct web *, const struct server_conf *,
 	    const struct farm_conf *, int svg, const char *query,
 	    const struct web_req *, struct web_resp *);
 const char **farm_ids(const struct farm_conf *, size_t *);
+
+/* summary.c */
+struct summary *summary_load(struct web *, time_t);
+const struct summary_row *summary_get(const struct summary *, const char *);
+void	 summary_free(struct summary *);
+int	 summary_write(struct web *);
+void	 summary_sparkline(struct evbuffer *, const struct summary_row *);
 
 /* serve.c */
 int	 serve_run(struct web *, const char *);
