@@ -28,7 +28,7 @@ set retries 1
 server www http://$H:$N/health
 server evil exec "$T/evil.sh"
 farm shop {
-    server web1 http://$H:$N/health
+    server web1 https://$H:$NGINX_TLS_PORT/health insecure
     server web2 http://$H:$N/wrong
 }
 server quiet http://$H:$N/health interval 1h
@@ -100,11 +100,20 @@ pages() {
     done
     body_has "$m server page: uptime table" 'id="uptime".*<td>1d</td>.*<td>7d</td>.*<td>30d</td>.*<td>365d</td>'
     body_has "$m server page: uptime figure" '<td class="num">[0-9.]+%</td>'
+    for p in connect tls firstbyte latency; do
+        body_has "$m server page: latency part $p" "id=\"part-$p\">[0-9.]+ ms<"
+    done
+    body_has "$m server page: no events of web1" 'id="recent-events">No events'
+    body_lacks "$m server page: no other server's events" '/server/shop/web2"'
     expect_code "$m server page evil" 200 "$b/server/evil"
     body_has "$m server page: message escaped" "$EVIL_ESC"
     body_lacks "$m server page: no raw script" '<script'
     expect_code "$m server page web2" 200 "$b/server/shop/web2"
     body_has "$m server page: ack comment escaped" 'on it &lt;b&gt;now&lt;/b&gt;'
+    body_has "$m server page: recent events" '<table id="recent-events">'
+    body_has "$m server page: web2 went down" '/server/shop/web2">shop/web2</a></td><td>unknown &rarr; down'
+    body_lacks "$m server page: no other server's events" '/server/evil"'
+    body_has "$m server page: no tls part over http" 'id="part-tls">-<'
 
     expect_code "$m farm page" 200 "$b/farm/shop"
     body_has "$m farm page: both members" '/server/shop/web1">web1</a>.*' 
@@ -165,7 +174,8 @@ import json, sys
 a = json.load(open(sys.argv[1]))
 c = json.load(open(sys.argv[2]))
 volatile = {"since", "last_check", "latency_ms", "message", "checks",
-            "failures", "flap_pct", "state_type"}
+            "failures", "flap_pct", "state_type", "dns_ms", "connect_ms",
+            "tls_ms", "firstbyte_ms"}
 def strip(l):
     return [{k: v for k, v in o.items() if k not in volatile} for o in l]
 assert [o["id"] for o in a] == [o["id"] for o in c], "ids differ"
@@ -183,6 +193,12 @@ PYEOF
     else
         failed "$m api server: $(head -c 300 "$T/body")"
     fi
+    expect_code "$m api server web1" 200 "$b/api/server/shop/web1"
+    if "$PY" -c 'import json,sys,time; o=json.load(open(sys.argv[1])); assert all(isinstance(o[k], float) and 0 <= o[k] <= o["latency_ms"] for k in ("connect_ms","tls_ms","firstbyte_ms")), o; assert o["cert_not_after"] > time.time() + 86400, o' "$T/body"; then
+        pass "$m api server: probed gives web1's latency parts and certificate end"
+    else
+        failed "$m api server: parts: $(head -c 400 "$T/body")"
+    fi
     expect_code "$m api unknown server" 404 "$b/api/server/shop/nosuch"
 
     expect_code "$m metrics" 200 "$b/metrics"
@@ -190,6 +206,10 @@ PYEOF
     body_has "$m metrics: www up" '^tocsin_server_up\{id="www",farm="",kind="http"\} 1$'
     body_has "$m metrics: web2 down" '^tocsin_server_state\{id="shop/web2",state="down"\} 1$'
     body_has "$m metrics: a counter" '^tocsin_server_checks_total\{id="evil"'
+    body_has "$m metrics: tls part" '^tocsin_server_tls_seconds\{id="shop/web1",farm="shop",kind="https?"\} [0-9.e-]+$'
+    body_has "$m metrics: first byte part" '^tocsin_server_first_byte_seconds\{id="www",farm="",kind="http"\} [0-9.e-]+$'
+    body_has "$m metrics: certificate time left" '^tocsin_server_certificate_expires_in_seconds\{id="shop/web1",farm="shop",kind="https?"\} [0-9][0-9.e+]*$'
+    body_lacks "$m metrics: no certificate over http" '^tocsin_server_certificate_expires_in_seconds\{id="www"'
     if [ -n "$PROMTOOL" ]; then
         if "$PROMTOOL" check metrics <"$T/body" >"$T/promtool.out" 2>&1; then
             pass "$m metrics pass promtool check metrics"

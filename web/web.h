@@ -138,6 +138,7 @@ void	 api_server(struct web *, const struct web_data *,
 /* events.c */
 void	 events_page(struct web *, const struct web_data *, const char *,
 	    int, struct web_resp *);
+void	 events_recent(struct evbuffer *, struct web *, const char *, size_t);
 
 /* metrics.c */
 void	 metrics_page(struct web *, const struct web_data *,
