@@ -392,6 +392,56 @@ REQUEST_METHOD=GET PATH_INFO=/metrics TOCSIN_CONF=$T/public.conf \
     "$WEBCGI" >"$T/body" 2>"$T/public-page.err"
 body_has "public-page on: no /metrics" '^Status: 404'
 
+# A probed that hangs (a socket that takes connections and never answers)
+# must not stall --serve: while /api/status waits for it, /healthz and the
+# stylesheet answer at once; then the page falls back to the state file.
+cat >"$T/hung.py" <<'PYEOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(16)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+PYEOF
+_srv_spawn hung "$PY" "$T/hung.py" "$T/hung.sock" || exit 1
+_srv_wait hung "f:$T/hung.sock" || exit 1
+{ cat "$T/probed.conf"; echo "set control $T/hung.sock"; } >"$T/hung.conf"
+_srv_setport HUNG_PORT || exit 1
+LSAN_OPTIONS=$WEB_LSAN ASAN_OPTIONS=$WEB_ASAN _srv_spawn hungserve "$WEBCGI" \
+    -c "$T/hung.conf" --serve "127.0.0.1:$HUNG_PORT" || exit 1
+_srv_wait hungserve "t:$HUNG_PORT" || exit 1
+HU=http://127.0.0.1:$HUNG_PORT
+curl -s -o "$T/hung-api.body" -w '%{http_code} %{time_total}' --max-time 20 \
+    "$HU/api/status" >"$T/hung-api.out" &
+api_pid=$!
+sleep 0.5
+for p in /healthz /style.css; do
+    t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 20 "$HU$p")
+    if [ "${t%% *}" = 200 ] && "$PY" -c 'import sys; assert float(sys.argv[1]) < 1.0' "${t#* }"; then
+        pass "hung probed: $p answers at once (${t#* } s)"
+    else
+        failed "hung probed: $p: $t"
+    fi
+done
+if kill -0 "$api_pid" 2>/dev/null; then
+    pass "hung probed: /api/status still waits meanwhile"
+else
+    failed "hung probed: /api/status did not wait: $(cat "$T/hung-api.out")"
+fi
+wait "$api_pid"
+t=$(cat "$T/hung-api.out")
+if [ "${t%% *}" = 200 ] && "$PY" -c 'import json,sys; a=json.load(open(sys.argv[1])); assert len(a)==5 and all(o["stale"] is True for o in a); assert 2.0 < float(sys.argv[2]) < 6.0' "$T/hung-api.body" "${t#* }"; then
+    pass "hung probed: /api/status from the state file after the deadline (${t#* } s)"
+else
+    failed "hung probed: /api/status: $t $(head -c 200 "$T/hung-api.body")"
+fi
+expect_code "hung probed: overview" 200 "$HU/"
+body_has "hung probed: the overview says probed is not answering" 'id="stale">tocsin-probed is not answering: showing the last known state'
+servers_stop hungserve
+servers_stop hung
+
 # probed gone: the state file.
 probed_stop
 for b in "$SERVE_URL" "$CGI_URL"; do
@@ -457,7 +507,7 @@ fi
 servers_stop serve
 servers_stop lighttpd
 if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/serve.log" \
-    "$T/public.log" "$T/lighttpd/error.log" 2>/dev/null; then
+    "$T/public.log" "$T/hungserve.log" "$T/lighttpd/error.log" 2>/dev/null; then
     failed "sanitizer report from tocsin.cgi"
     grep -h -A20 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
         "$T/serve.log" "$T/public.log" "$T/lighttpd/error.log" | head -40

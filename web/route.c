@@ -171,6 +171,11 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 		style(r);
 		return;
 	}
+	if (strcmp(path, "/healthz") == 0) {
+		r->ctype = "text/plain; charset=utf-8";
+		evbuffer_add_printf(r->body, "ok\n");
+		return;
+	}
 	if (strncmp(path, "/graph/", 7) == 0) {
 		id = path + 7;
 		if (!(svg = strip_suffix(id, ".svg")) &&
@@ -235,6 +240,22 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 		html_error(w, r, 404, "Not found", "There is no page at this "
 		    "address: try the overview.");
 	data_free(&d);
+}
+
+/*
+ * 1 when route_request would ask probed for this request (every page but
+ * the stylesheet, /healthz, graphs and refusals), so --serve asks first.
+ */
+int
+route_needs_data(const struct web_req *q)
+{
+	const char	*p = q->path;
+
+	if ((strcmp(q->method, "GET") != 0 && strcmp(q->method, "HEAD") != 0) ||
+	    strlen(p) >= WEB_PATH_MAX || strlen(q->query) > WEB_QUERY_MAX)
+		return 0;
+	return strcmp(p, "/style.css") != 0 && strcmp(p, "/healthz") != 0 &&
+	    strncmp(p, "/graph/", 7) != 0 && strncmp(p, "/farmgraph/", 11) != 0;
 }
 
 /* The reason phrase of the codes we answer with. */

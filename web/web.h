@@ -27,6 +27,7 @@
 #define SUMMARY_MAX_AGE	60	/* seconds before the summary is redone */
 
 struct archive_store;
+struct event_base;
 struct graphcache;
 struct summary;
 
@@ -35,6 +36,13 @@ struct summary_row {
 	double		 up1d;			/* percent */
 	double		 up30d;			/* percent */
 	double		 lat[SUMMARY_POINTS];	/* ms, oldest hour first */
+};
+
+/* What probed answered, asked ahead without blocking (serve.c). */
+struct web_prefetch {
+	json_t		*status;	/* its status answer, or NULL */
+	json_t		*stats;		/* its stats answer, or NULL */
+	char		 why[256];	/* why status is NULL */
 };
 
 /* What the program was started with; lives as long as it runs. */
@@ -48,6 +56,7 @@ struct web {
 						   TOCSIN_PUBLIC=1 or
 						   set public-page on */
 	int			 public_arg;	/* --public or TOCSIN_PUBLIC=1 */
+	struct web_prefetch	*pre;		/* set around one request */
 };
 
 /* One request; strings never NULL. path is already %-decoded. */
@@ -88,6 +97,7 @@ struct web_data {
 /* route.c */
 void	 route_request(struct web *, const struct web_req *,
 	    struct web_resp *);
+int	 route_needs_data(const struct web_req *);
 int	 route_query(const char *, const char *, char *, size_t);
 const char *route_reason(int);
 void	 route_headers(const struct web_resp *,
@@ -95,6 +105,7 @@ void	 route_headers(const struct web_resp *,
 
 /* data.c */
 int	 data_load(struct web *, struct web_data *);
+const char *data_why(int);
 void	 data_free(struct web_data *);
 const struct ctl_server *data_find(const struct web_data *, const char *,
 	    json_t **);
@@ -164,6 +175,13 @@ const struct summary_row *summary_get(const struct summary *, const char *);
 void	 summary_free(struct summary *);
 int	 summary_write(struct web *);
 void	 summary_sparkline(struct evbuffer *, const struct summary_row *);
+
+/* prefetch.c */
+struct prefetch;
+typedef void	(*prefetch_cb)(struct web_prefetch *, void *);
+struct prefetch *prefetch_start(struct event_base *, const char *,
+	    prefetch_cb, void *);
+void	 prefetch_cancel(struct prefetch *);
 
 /* serve.c */
 int	 serve_run(struct web *, const char *);
