@@ -260,7 +260,7 @@ html_css(void)
 "border:1px solid var(--line);padding:.5rem;border-radius:6px}\n"
 "@media (max-width:40rem){main{padding:.5rem}.wide{display:none}"
 "th,td{padding:.35rem .4rem}.st{min-width:0}.c-state{width:4.6rem}"
-".c-since{width:4.2rem}.c-lat{width:5rem}}\n";
+".c-since{width:4.2rem}.c-lat{width:4.6rem}.c-up{width:3.4rem}}\n";
 }
 
 static const char *
