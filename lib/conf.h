@@ -164,6 +164,8 @@ struct conf {
 	unsigned long	 flap_low;	/* percent */
 	unsigned long	 flap_high;	/* percent */
 	int		 no_archives;	/* set archives off */
+	int		 public_page;	/* set public-page on: tocsin.cgi
+					   shows the customers' page */
 	struct options	 defaults;	/* from `set` */
 	struct server_conf **servers;	/* in file order */
 	size_t		 nservers;

@@ -54,7 +54,8 @@ const size_t conf_parse_noptdefs =
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
-	"flap-high", "archives", "control-group", "web-url", "storm", NULL
+	"flap-high", "archives", "control-group", "web-url", "storm",
+	"public-page", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -538,15 +539,16 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->from, v);
 	else if (strcmp(k, "web-url") == 0)
 		set_str(&c->web_url, v);
-	else if (strcmp(k, "archives") == 0) {
-		if (strcmp(v, "on") == 0)
-			c->no_archives = 0;
-		else if (strcmp(v, "off") == 0)
-			c->no_archives = 1;
-		else
+	else if (strcmp(k, "archives") == 0 ||
+	    strcmp(k, "public-page") == 0) {
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
 			conf_err(p, w[2].line,
-			    "bad value '%s' for 'archives' (on "
-			    "or off)", v);
+			    "bad value '%s' for '%s' (on "
+			    "or off)", v, k);
+		else if (strcmp(k, "archives") == 0)
+			c->no_archives = strcmp(v, "off") == 0;
+		else
+			c->public_page = strcmp(v, "on") == 0;
 	}
 	else {
 		unsigned long max = strncmp(k, "flap", 4) == 0 ? 100 : 1000000;

@@ -46,6 +46,8 @@ struct check_result {
 	 * (result_release frees it); a copy of the struct does not.
 	 */
 	char		*long_output;
+	int64_t		 cert_not_after;	/* Unix s: the peer certificate
+						   ends; 0 = none seen */
 };
 
 const char	*check_status_str(enum check_status);

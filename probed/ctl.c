@@ -1541,6 +1541,13 @@ ctl_target_json(struct engine *eng, const struct target *t, int64_t now)
 	    jsontext_set(o, "last_check", st->last_check != 0 ?
 	    json_integer(st->last_check) : json_null()) == -1 ||
 	    jsontext_set(o, "latency_ms", json_ms(st->last_latency_us)) == -1 ||
+	    jsontext_set(o, "dns_ms", json_ms(st->last_parts_us[0])) == -1 ||
+	    jsontext_set(o, "connect_ms", json_ms(st->last_parts_us[1])) == -1 ||
+	    jsontext_set(o, "tls_ms", json_ms(st->last_parts_us[2])) == -1 ||
+	    jsontext_set(o, "firstbyte_ms",
+	    json_ms(st->last_parts_us[3])) == -1 ||
+	    jsontext_set(o, "cert_not_after", st->cert_not_after != 0 ?
+	    json_integer(st->cert_not_after) : json_null()) == -1 ||
 	    jsontext_set(o, "message", jsontext(st->message)) == -1 ||
 	    jsontext_set(o, "long_output", st->long_output != NULL ?
 	    jsontext(st->long_output) : json_null()) == -1 ||

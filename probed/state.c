@@ -56,6 +56,8 @@ state_init(struct state *st)
 	st->hard = HSTATE_UNKNOWN;
 	st->candidate = HSTATE_UNKNOWN;
 	st->last_latency_us = -1;
+	st->last_parts_us[0] = st->last_parts_us[1] = -1;
+	st->last_parts_us[2] = st->last_parts_us[3] = -1;
 	st->last_status = CHECK_UNKNOWN;
 }
 
@@ -248,6 +250,12 @@ state_update(struct state *st, const struct server_conf *sc,
 	state_downtime_expire(st, now);
 	st->last_check = now;
 	st->last_latency_us = r->total_us;
+	st->last_parts_us[0] = r->dns_us;
+	st->last_parts_us[1] = r->connect_us;
+	st->last_parts_us[2] = r->tls_us;
+	st->last_parts_us[3] = r->firstbyte_us;
+	if (r->cert_not_after != 0)
+		st->cert_not_after = r->cert_not_after;
 	st->last_status = r->status;
 	state_set_text(&st->message, r->message, STATE_MSG_MAX);
 	state_set_text(&st->long_output, r->long_output, STATE_LONG_MAX);

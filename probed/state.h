@@ -69,6 +69,9 @@ struct state {
 	int64_t		 since;		/* Unix s: hard state began */
 	int64_t		 last_check;	/* Unix s; 0 = never */
 	int64_t		 last_latency_us;	/* -1 = none */
+	int64_t		 last_parts_us[4];	/* dns, connect, tls, first
+						   byte ends; -1 = none */
+	int64_t		 cert_not_after;	/* Unix s; 0 = none */
 	enum check_status last_status;
 	char		*message;	/* last result's; NULL = none */
 	char		*long_output;	/* last result's; NULL = none */

@@ -241,6 +241,8 @@ tlsinfo_cert_days(const struct tlsinfo *ti, const struct server_conf *sc,
 	long long	 days;
 	char		 d[32];
 
+	if (ti->have_cert)
+		r->cert_not_after = (int64_t)ti->not_after;
 	if ((warn == 0 && crit == 0) || !ti->have_cert)
 		return 0;
 	date(ti->not_after, d, sizeof(d));

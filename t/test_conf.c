@@ -911,7 +911,8 @@ START_TEST(every_set_keyword_is_parsed)
 	    "set exec-max 2\n"
 	    "set flap-low 10\n"
 	    "set flap-high 40\n"
-	    "set archives off\n");
+	    "set archives off\n"
+	    "set public-page on\n");
 
 	ck_assert_str_eq(c->state_dir, "/srv/tocsin");
 	ck_assert_str_eq(c->control, "/run/tocsin.sock");
@@ -928,8 +929,23 @@ START_TEST(every_set_keyword_is_parsed)
 	ck_assert_uint_eq(c->flap_low, 10);
 	ck_assert_uint_eq(c->flap_high, 40);
 	ck_assert_int_eq(c->no_archives, 1);
+	ck_assert_int_eq(c->public_page, 1);
 	ck_assert_uint_eq(c->nservers, 0);
 	conf_free(c);
+}
+END_TEST
+
+START_TEST(public_page_is_off_unless_set_on)
+{
+	struct conf	*c = parse_ok("server a ftp://a\n");
+
+	ck_assert_int_eq(c->public_page, 0);
+	conf_free(c);
+	c = parse_ok("set public-page on\nset public-page off\n");
+	ck_assert_int_eq(c->public_page, 0);
+	conf_free(c);
+	assert_errors("set public-page yes\n",
+	    "t.conf:1: bad value 'yes' for 'public-page' (on or off)\n");
 }
 END_TEST
 
@@ -1698,6 +1714,7 @@ conf_suite(void)
 	tcase_add_test(tc, every_server_option_is_parsed);
 	tcase_add_test(tc, every_set_keyword_is_parsed);
 	tcase_add_test(tc, set_user_is_the_daemon_user_not_a_login);
+	tcase_add_test(tc, public_page_is_off_unless_set_on);
 	tcase_add_test(tc, contacts_are_parsed);
 	tcase_add_test(tc, depends_on_names_an_id_or_a_farm_member);
 	tcase_add_test(tc, conf_summary_counts_with_plurals);

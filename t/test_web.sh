@@ -28,7 +28,7 @@ set retries 1
 server www http://$H:$N/health
 server evil exec "$T/evil.sh"
 farm shop {
-    server web1 http://$H:$N/health
+    server web1 https://$H:$NGINX_TLS_PORT/health insecure
     server web2 http://$H:$N/wrong
 }
 server quiet http://$H:$N/health interval 1h
@@ -100,11 +100,20 @@ pages() {
     done
     body_has "$m server page: uptime table" 'id="uptime".*<td>1d</td>.*<td>7d</td>.*<td>30d</td>.*<td>365d</td>'
     body_has "$m server page: uptime figure" '<td class="num">[0-9.]+%</td>'
+    for p in connect tls firstbyte latency; do
+        body_has "$m server page: latency part $p" "id=\"part-$p\">[0-9.]+ ms<"
+    done
+    body_has "$m server page: no events of web1" 'id="recent-events">No events'
+    body_lacks "$m server page: no other server's events" '/server/shop/web2"'
     expect_code "$m server page evil" 200 "$b/server/evil"
     body_has "$m server page: message escaped" "$EVIL_ESC"
     body_lacks "$m server page: no raw script" '<script'
     expect_code "$m server page web2" 200 "$b/server/shop/web2"
     body_has "$m server page: ack comment escaped" 'on it &lt;b&gt;now&lt;/b&gt;'
+    body_has "$m server page: recent events" '<table id="recent-events">'
+    body_has "$m server page: web2 went down" '/server/shop/web2">shop/web2</a></td><td>unknown &rarr; down'
+    body_lacks "$m server page: no other server's events" '/server/evil"'
+    body_has "$m server page: no tls part over http" 'id="part-tls">-<'
 
     expect_code "$m farm page" 200 "$b/farm/shop"
     body_has "$m farm page: both members" '/server/shop/web1">web1</a>.*' 
@@ -165,7 +174,8 @@ import json, sys
 a = json.load(open(sys.argv[1]))
 c = json.load(open(sys.argv[2]))
 volatile = {"since", "last_check", "latency_ms", "message", "checks",
-            "failures", "flap_pct", "state_type"}
+            "failures", "flap_pct", "state_type", "dns_ms", "connect_ms",
+            "tls_ms", "firstbyte_ms"}
 def strip(l):
     return [{k: v for k, v in o.items() if k not in volatile} for o in l]
 assert [o["id"] for o in a] == [o["id"] for o in c], "ids differ"
@@ -183,6 +193,12 @@ PYEOF
     else
         failed "$m api server: $(head -c 300 "$T/body")"
     fi
+    expect_code "$m api server web1" 200 "$b/api/server/shop/web1"
+    if "$PY" -c 'import json,sys,time; o=json.load(open(sys.argv[1])); assert all(isinstance(o[k], float) and 0 <= o[k] <= o["latency_ms"] for k in ("connect_ms","tls_ms","firstbyte_ms")), o; assert o["cert_not_after"] > time.time() + 86400, o' "$T/body"; then
+        pass "$m api server: probed gives web1's latency parts and certificate end"
+    else
+        failed "$m api server: parts: $(head -c 400 "$T/body")"
+    fi
     expect_code "$m api unknown server" 404 "$b/api/server/shop/nosuch"
 
     expect_code "$m metrics" 200 "$b/metrics"
@@ -190,6 +206,10 @@ PYEOF
     body_has "$m metrics: www up" '^tocsin_server_up\{id="www",farm="",kind="http"\} 1$'
     body_has "$m metrics: web2 down" '^tocsin_server_state\{id="shop/web2",state="down"\} 1$'
     body_has "$m metrics: a counter" '^tocsin_server_checks_total\{id="evil"'
+    body_has "$m metrics: tls part" '^tocsin_server_tls_seconds\{id="shop/web1",farm="shop",kind="https?"\} [0-9.e-]+$'
+    body_has "$m metrics: first byte part" '^tocsin_server_first_byte_seconds\{id="www",farm="",kind="http"\} [0-9.e-]+$'
+    body_has "$m metrics: certificate time left" '^tocsin_server_certificate_expires_in_seconds\{id="shop/web1",farm="shop",kind="https?"\} [0-9][0-9.e+]*$'
+    body_lacks "$m metrics: no certificate over http" '^tocsin_server_certificate_expires_in_seconds\{id="www"'
     if [ -n "$PROMTOOL" ]; then
         if "$PROMTOOL" check metrics <"$T/body" >"$T/promtool.out" 2>&1; then
             pass "$m metrics pass promtool check metrics"
@@ -238,6 +258,56 @@ PYEOF
 
 pages "$SERVE_URL" serve
 pages "$CGI_URL" cgi
+
+# Uptime and sparklines on the overview come from a summary file that a
+# request starts writing (detached) when it is missing or a minute old.
+for i in $(seq 1 100); do
+    [ -s "$T/state/web-summary.txt" ] && break
+    sleep 0.1
+done
+if [ -s "$T/state/web-summary.txt" ]; then
+    pass "summary: written after the first overview"
+else
+    failed "summary: no $T/state/web-summary.txt"
+fi
+# quiet's archive made by hand (probed checks it once an hour): the last
+# three hours at a minute a row, up for the first half, latency rising.
+now=$(date +%s)
+t0=$(( now - 3 * 3600 - now % 60 ))
+rm -f "$T/state/rrd/quiet.rrd"
+rrdtool create "$T/state/rrd/quiet.rrd" --start $(( t0 - 60 )) --step 60 \
+    DS:total:GAUGE:120:0:U DS:dns:GAUGE:120:0:U DS:connect:GAUGE:120:0:U \
+    DS:tls:GAUGE:120:0:U DS:firstbyte:GAUGE:120:0:U DS:up:GAUGE:120:0:1 \
+    RRA:AVERAGE:0.5:1:2880 RRA:AVERAGE:0.5:60:800 ||
+    failed "rrdtool create quiet.rrd"
+upd=()
+for i in $(seq 0 179); do
+    upd+=("$(( t0 + i * 60 )):0.$(printf %03d $(( 10 + i ))):U:U:U:U:$(( i < 90 ? 1 : 0 ))")
+done
+rrdtool update "$T/state/rrd/quiet.rrd" "${upd[@]}" ||
+    failed "rrdtool update quiet.rrd"
+m0=$(stat -c %Y "$T/state/web-summary.txt")
+touch -d '-2 min' "$T/state/web-summary.txt"
+fetch "$CGI_URL/"
+for i in $(seq 1 100); do
+    [ "$(stat -c %Y "$T/state/web-summary.txt")" -ge "$m0" ] && break
+    sleep 0.1
+done
+if [ "$(stat -c %Y "$T/state/web-summary.txt")" -ge "$m0" ]; then
+    pass "summary: an old one is written again"
+else
+    failed "summary: an old one was not written again"
+fi
+sed 's/^/# /' "$T/state/web-summary.txt"
+for b in "$SERVE_URL" "$CGI_URL"; do
+    expect_code "summary overview" 200 "$b/"
+    body_has "summary: quiet's uptime, 1 d" '/server/quiet">quiet</a>.*<td class="num up1d">(49\.[5-9]|50\.[0-4])[0-9]%</td>'
+    body_has "summary: quiet's uptime, 30 d" '/server/quiet">quiet</a>.*<td class="num wide up30d">[0-9]+\.[0-9]{2}%</td>'
+    body_has "summary: quiet's sparkline" '/server/quiet">quiet</a>.*<svg class="spark" [^>]*><path d="M4[0-9] [0-9]+L'
+    body_has "summary: www without a figure yet" '/server/www">www</a>.*<td class="num up1d">-</td>'
+done
+expect_code "summary on the farm page" 200 "$SERVE_URL/farm/shop"
+body_has "summary on the farm page: a column" '/server/shop/web1">web1</a>.*<td class="num up1d">'
 
 # The same graph twice on --serve: the second from the cache.
 t0=$(date +%s%N)
@@ -309,6 +379,68 @@ for b in "http://127.0.0.1:$PUBLIC_PORT" \
     expect_code "public graph" 200 "$b/graph/www.svg?period=3h"
 done
 servers_stop public
+# `set public-page on` in the config does what --public does.
+{ cat "$T/probed.conf"; echo "set public-page on"; } >"$T/public.conf"
+for p in / /server/evil /farm/shop /events; do
+    REQUEST_METHOD=GET PATH_INFO=$p QUERY_STRING= TOCSIN_CONF=$T/public.conf \
+        "$WEBCGI" >"$T/body" 2>"$T/public-page.err"
+    body_has "public-page on $p: 200" '^Status: 200'
+    body_lacks "public-page on $p: no message" 'alert|HTTP 503|expected 2xx'
+    body_lacks "public-page on $p: no URL" "127\.0\.0\.1:$N|evil\.sh"
+done
+REQUEST_METHOD=GET PATH_INFO=/metrics TOCSIN_CONF=$T/public.conf \
+    "$WEBCGI" >"$T/body" 2>"$T/public-page.err"
+body_has "public-page on: no /metrics" '^Status: 404'
+
+# A probed that hangs (a socket that takes connections and never answers)
+# must not stall --serve: while /api/status waits for it, /healthz and the
+# stylesheet answer at once; then the page falls back to the state file.
+cat >"$T/hung.py" <<'PYEOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(16)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+PYEOF
+_srv_spawn hung "$PY" "$T/hung.py" "$T/hung.sock" || exit 1
+_srv_wait hung "f:$T/hung.sock" || exit 1
+{ cat "$T/probed.conf"; echo "set control $T/hung.sock"; } >"$T/hung.conf"
+_srv_setport HUNG_PORT || exit 1
+LSAN_OPTIONS=$WEB_LSAN ASAN_OPTIONS=$WEB_ASAN _srv_spawn hungserve "$WEBCGI" \
+    -c "$T/hung.conf" --serve "127.0.0.1:$HUNG_PORT" || exit 1
+_srv_wait hungserve "t:$HUNG_PORT" || exit 1
+HU=http://127.0.0.1:$HUNG_PORT
+curl -s -o "$T/hung-api.body" -w '%{http_code} %{time_total}' --max-time 20 \
+    "$HU/api/status" >"$T/hung-api.out" &
+api_pid=$!
+sleep 0.5
+for p in /healthz /style.css; do
+    t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 20 "$HU$p")
+    if [ "${t%% *}" = 200 ] && "$PY" -c 'import sys; assert float(sys.argv[1]) < 1.0' "${t#* }"; then
+        pass "hung probed: $p answers at once (${t#* } s)"
+    else
+        failed "hung probed: $p: $t"
+    fi
+done
+if kill -0 "$api_pid" 2>/dev/null; then
+    pass "hung probed: /api/status still waits meanwhile"
+else
+    failed "hung probed: /api/status did not wait: $(cat "$T/hung-api.out")"
+fi
+wait "$api_pid"
+t=$(cat "$T/hung-api.out")
+if [ "${t%% *}" = 200 ] && "$PY" -c 'import json,sys; a=json.load(open(sys.argv[1])); assert len(a)==5 and all(o["stale"] is True for o in a); assert 2.0 < float(sys.argv[2]) < 6.0' "$T/hung-api.body" "${t#* }"; then
+    pass "hung probed: /api/status from the state file after the deadline (${t#* } s)"
+else
+    failed "hung probed: /api/status: $t $(head -c 200 "$T/hung-api.body")"
+fi
+expect_code "hung probed: overview" 200 "$HU/"
+body_has "hung probed: the overview says probed is not answering" 'id="stale">tocsin-probed is not answering: showing the last known state'
+servers_stop hungserve
+servers_stop hung
 
 # probed gone: the state file.
 probed_stop
@@ -376,7 +508,7 @@ fi
 servers_stop serve
 servers_stop lighttpd
 if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/serve.log" \
-    "$T/public.log" "$T/lighttpd/error.log" 2>/dev/null; then
+    "$T/public.log" "$T/hungserve.log" "$T/lighttpd/error.log" 2>/dev/null; then
     failed "sanitizer report from tocsin.cgi"
     grep -h -A20 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
         "$T/serve.log" "$T/public.log" "$T/lighttpd/error.log" | head -40

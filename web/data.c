@@ -21,7 +21,8 @@
 #include "xmalloc.h"
 #include "web.h"
 
-static int	 load_live(struct web *, struct web_data *);
+static void	 ask_live(struct web *, json_t **, json_t **, char *, size_t);
+static int	 load_live(struct web *, struct web_data *, json_t *, json_t *);
 static int	 load_state(struct web *, struct web_data *);
 static json_t	*stale_obj(const struct ctl_server *);
 static json_t	*ask(int, const char *);
@@ -43,44 +44,55 @@ ask(int fd, const char *req)
 	return j;
 }
 
-/* status and stats from probed. Returns 0, or -1 with d->why set. */
-static int
-load_live(struct web *w, struct web_data *d)
+/*
+ * status and stats from probed over its socket, blocking (CTL_TIMEOUT_MS
+ * at most): *status the answer or NULL with why set; *stats may be NULL.
+ */
+static void
+ask_live(struct web *w, json_t **status, json_t **stats, char *why,
+    size_t len)
 {
-	json_t	*ans;
-	char	 err[256];
 	int	 fd, saved;
 
+	*status = *stats = NULL;
 	if ((fd = ctlclient_connect(w->conf->control)) == -1) {
 		saved = errno;
-		snprintf(d->why, sizeof(d->why), "%s",
-		    saved == ENOENT || saved == ECONNREFUSED ?
-		    "tocsin-probed is not running" : saved == ETIMEDOUT ?
-		    "tocsin-probed is not answering" :
-		    "cannot reach tocsin-probed");
-		return -1;
+		snprintf(why, len, "%s", data_why(saved));
+		return;
 	}
-	if ((ans = ask(fd, "status")) == NULL) {
-		snprintf(d->why, sizeof(d->why), "tocsin-probed did not "
-		    "answer status");
-		close(fd);
-		return -1;
-	}
-	if (ctlclient_servers_from_answer(ans, &d->servers, &d->n, err,
+	if ((*status = ask(fd, "status")) == NULL)
+		snprintf(why, len, "tocsin-probed did not answer status");
+	else
+		*stats = ask(fd, "stats");
+	close(fd);
+}
+
+/* Why probed is not live, from a connect's errno. */
+const char *
+data_why(int err)
+{
+	return err == ENOENT || err == ECONNREFUSED ?
+	    "tocsin-probed is not running" : err == ETIMEDOUT ||
+	    err == EAGAIN ?
+	    "tocsin-probed is not answering" : "cannot reach tocsin-probed";
+}
+
+/* d from probed's answers. Returns 0, or -1 with d->why set. */
+static int
+load_live(struct web *w, struct web_data *d, json_t *status, json_t *stats)
+{
+	char	 err[256];
+
+	(void)w;
+	if (ctlclient_servers_from_answer(status, &d->servers, &d->n, err,
 	    sizeof(err)) == -1) {
 		snprintf(d->why, sizeof(d->why), "a bad answer from "
 		    "tocsin-probed");
-		json_decref(ans);
-		close(fd);
 		return -1;
 	}
-	d->objs = json_incref(json_object_get(ans, "servers"));
-	json_decref(ans);
-	if ((ans = ask(fd, "stats")) != NULL) {
-		d->stats = json_incref(json_object_get(ans, "stats"));
-		json_decref(ans);
-	}
-	close(fd);
+	d->objs = json_incref(json_object_get(status, "servers"));
+	if (stats != NULL)
+		d->stats = json_incref(json_object_get(stats, "stats"));
 	d->live = 1;
 	return 0;
 }
@@ -145,14 +157,27 @@ load_state(struct web *w, struct web_data *d)
 /*
  * Fill d: live from probed, else from the state file. Returns 0 (d may
  * hold no servers when neither is there: d->why says so); d is freed
- * with data_free either way.
+ * with data_free either way. When w->pre is set (--serve asked probed
+ * without blocking) its answers are used; else probed is asked here.
  */
 int
 data_load(struct web *w, struct web_data *d)
 {
+	json_t	*status, *stats;
+	int	 rc;
+
 	memset(d, 0, sizeof(*d));
 	d->now = time(NULL);
-	if (load_live(w, d) == 0)
+	if (w->pre != NULL) {
+		status = json_incref(w->pre->status);
+		stats = json_incref(w->pre->stats);
+		snprintf(d->why, sizeof(d->why), "%s", w->pre->why);
+	} else
+		ask_live(w, &status, &stats, d->why, sizeof(d->why));
+	rc = status != NULL ? load_live(w, d, status, stats) : -1;
+	json_decref(status);
+	json_decref(stats);
+	if (rc == 0)
 		return 0;
 	d->servers = NULL;
 	d->n = 0;
@@ -170,6 +195,7 @@ data_free(struct web_data *d)
 	ctlclient_servers_free(d->servers, d->n);
 	json_decref(d->objs);
 	json_decref(d->stats);
+	summary_free(d->sum);
 	memset(d, 0, sizeof(*d));
 }
 

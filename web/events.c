@@ -30,7 +30,9 @@ static int	 cmp_desc(const void *, const void *);
 static int	 seq_name(const char *, unsigned long long *);
 static json_t	*read_event(const char *, unsigned long long);
 static json_t	*collect(struct web *, const char *, unsigned long long,
-		    unsigned long long *);
+		    size_t, unsigned long long *);
+static void	 table(struct evbuffer *, struct web *, json_t *,
+		    const char *);
 static int	 params(struct web *, const char *, char *, size_t,
 		    unsigned long long *, struct web_resp *);
 
@@ -87,12 +89,12 @@ read_event(const char *dir, unsigned long long seq)
 
 /*
  * The events of id (NULL: all) with seq below before (0: any), newest
- * first, PAGE_EVENTS at most, as an array; *next gets the seq to ask
+ * first, max at most, as an array; *next gets the seq to ask
  * before for the next page, 0 when there is none.
  */
 static json_t *
 collect(struct web *w, const char *id, unsigned long long before,
-    unsigned long long *next)
+    size_t max, unsigned long long *next)
 {
 	char			 dir[PATH_MAX];
 	DIR			*d;
@@ -122,7 +124,7 @@ collect(struct web *w, const char *id, unsigned long long before,
 		return arr;
 	qsort(seqs, n, sizeof(*seqs), cmp_desc);
 	for (i = 0; i < n; i++) {
-		if (json_array_size(arr) == PAGE_EVENTS) {
+		if (json_array_size(arr) == max) {
 			*next = seqs[i - 1];
 			break;
 		}
@@ -178,16 +180,15 @@ void
 events_page(struct web *w, const struct web_data *d, const char *query,
     int json, struct web_resp *r)
 {
-	char			 id[SERVER_ID_MAX + 1], when[32];
+	char			 id[SERVER_ID_MAX + 1];
 	unsigned long long	 before, next;
-	json_t			*arr, *e;
-	const char		*eid, *msg;
+	json_t			*arr;
 	char			*s;
-	size_t			 i;
 
 	if (params(w, query, id, sizeof(id), &before, r) == -1)
 		return;
-	arr = collect(w, id[0] != '\0' ? id : NULL, before, &next);
+	arr = collect(w, id[0] != '\0' ? id : NULL, before, PAGE_EVENTS,
+	    &next);
 	if (json) {
 		r->ctype = "application/json";
 		s = json_dumps(arr, JSON_COMPACT);
@@ -209,50 +210,8 @@ events_page(struct web *w, const struct web_data *d, const char *query,
 	}
 	evbuffer_add_printf(r->body, "</h1><p class=\"muted\">State changes "
 	    "still in the spool, newest first; tocsin-pager removes those it "
-	    "delivered.</p>\n<table id=\"events\"><thead><tr><th>time</th>"
-	    "<th>server</th><th>change</th>%s</tr></thead><tbody>\n",
-	    w->public ? "" : "<th class=\"wide\">message</th>");
-	json_array_foreach(arr, i, e) {
-		html_time(when, sizeof(when), (time_t)json_integer_value(
-		    json_object_get(e, "time")));
-		eid = json_string_value(json_object_get(e, "id"));
-		evbuffer_add_printf(r->body, "<tr><td>%s</td><td><a href=\"",
-		    when);
-		html_url(r->body, w->base);
-		evbuffer_add_printf(r->body, "/server/");
-		html_url(r->body, eid);
-		evbuffer_add_printf(r->body, "\">");
-		html_esc(r->body, eid);
-		evbuffer_add_printf(r->body, "</a></td><td>");
-		html_esc(r->body, json_string_value(json_object_get(e,
-		    "old")) != NULL ? json_string_value(json_object_get(e,
-		    "old")) : "?");
-		evbuffer_add_printf(r->body, " &rarr; ");
-		html_esc(r->body, json_string_value(json_object_get(e,
-		    "new")) != NULL ? json_string_value(json_object_get(e,
-		    "new")) : "?");
-		if (json_is_true(json_object_get(e, "downtime")))
-			evbuffer_add_printf(r->body, " <span class=\"tag\">"
-			    "downtime</span>");
-		if (json_is_true(json_object_get(e, "acked")))
-			evbuffer_add_printf(r->body, " <span class=\"tag\">"
-			    "acked</span>");
-		if (json_is_true(json_object_get(e, "flapping")))
-			evbuffer_add_printf(r->body, " <span class=\"tag\">"
-			    "flapping</span>");
-		if (json_is_true(json_object_get(e, "unreachable")))
-			evbuffer_add_printf(r->body, " <span class=\"tag\">"
-			    "unreachable</span>");
-		evbuffer_add_printf(r->body, "</td>");
-		if (!w->public) {
-			msg = json_string_value(json_object_get(e, "message"));
-			evbuffer_add_printf(r->body, "<td class=\"msg wide\">");
-			html_esc(r->body, msg != NULL ? msg : "");
-			evbuffer_add_printf(r->body, "</td>");
-		}
-		evbuffer_add_printf(r->body, "</tr>\n");
-	}
-	evbuffer_add_printf(r->body, "</tbody></table>\n");
+	    "delivered.</p>\n");
+	table(r->body, w, arr, "events");
 	if (json_array_size(arr) == 0)
 		evbuffer_add_printf(r->body, "<p class=\"muted\">No events."
 		    "</p>");
@@ -267,5 +226,79 @@ events_page(struct web *w, const struct web_data *d, const char *query,
 		evbuffer_add_printf(r->body, "\">older</a></p>");
 	}
 	html_foot(r->body);
+	json_decref(arr);
+}
+
+/* Events (an array of spool objects) as a table with this id. */
+static void
+table(struct evbuffer *b, struct web *w, json_t *arr, const char *tid)
+{
+	const char	*eid, *msg;
+	char		 when[32];
+	json_t		*e;
+	size_t		 i;
+
+	evbuffer_add_printf(b, "<table id=\"%s\"><thead><tr><th>time</th>"
+	    "<th>server</th><th>change</th>%s</tr></thead><tbody>\n", tid,
+	    w->public ? "" : "<th class=\"wide\">message</th>");
+	json_array_foreach(arr, i, e) {
+		html_time(when, sizeof(when), (time_t)json_integer_value(
+		    json_object_get(e, "time")));
+		eid = json_string_value(json_object_get(e, "id"));
+		evbuffer_add_printf(b, "<tr><td>%s</td><td><a href=\"",
+		    when);
+		html_url(b, w->base);
+		evbuffer_add_printf(b, "/server/");
+		html_url(b, eid);
+		evbuffer_add_printf(b, "\">");
+		html_esc(b, eid);
+		evbuffer_add_printf(b, "</a></td><td>");
+		html_esc(b, json_string_value(json_object_get(e,
+		    "old")) != NULL ? json_string_value(json_object_get(e,
+		    "old")) : "?");
+		evbuffer_add_printf(b, " &rarr; ");
+		html_esc(b, json_string_value(json_object_get(e,
+		    "new")) != NULL ? json_string_value(json_object_get(e,
+		    "new")) : "?");
+		if (json_is_true(json_object_get(e, "downtime")))
+			evbuffer_add_printf(b, " <span class=\"tag\">"
+			    "downtime</span>");
+		if (json_is_true(json_object_get(e, "acked")))
+			evbuffer_add_printf(b, " <span class=\"tag\">"
+			    "acked</span>");
+		if (json_is_true(json_object_get(e, "flapping")))
+			evbuffer_add_printf(b, " <span class=\"tag\">"
+			    "flapping</span>");
+		if (json_is_true(json_object_get(e, "unreachable")))
+			evbuffer_add_printf(b, " <span class=\"tag\">"
+			    "unreachable</span>");
+		evbuffer_add_printf(b, "</td>");
+		if (!w->public) {
+			msg = json_string_value(json_object_get(e, "message"));
+			evbuffer_add_printf(b, "<td class=\"msg wide\">");
+			html_esc(b, msg != NULL ? msg : "");
+			evbuffer_add_printf(b, "</td>");
+		}
+		evbuffer_add_printf(b, "</tr>\n");
+	}
+	evbuffer_add_printf(b, "</tbody></table>\n");
+}
+
+/*
+ * The newest max events of one server as a table (id "recent-events"),
+ * with the same bounds as /events; "No events." when the spool has none.
+ */
+void
+events_recent(struct evbuffer *b, struct web *w, const char *id, size_t max)
+{
+	unsigned long long	 next;
+	json_t			*arr;
+
+	arr = collect(w, id, 0, max, &next);
+	if (json_array_size(arr) > 0)
+		table(b, w, arr, "recent-events");
+	else
+		evbuffer_add_printf(b, "<p class=\"muted\" id=\"recent-events\">"
+		    "No events in the spool.</p>");
 	json_decref(arr);
 }

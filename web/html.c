@@ -231,7 +231,11 @@ html_css(void)
 "th.num,td.num{text-align:right;white-space:nowrap}\n"
 "table.servers{table-layout:fixed}\n"
 ".c-state{width:6.5rem}.c-since{width:5.5rem}.c-lat{width:6rem}"
-".c-checked{width:5rem}.c-msg{width:45%}\n"
+".c-checked{width:5rem}.c-msg{width:32%}.c-up{width:5rem}"
+".c-spark{width:6.5rem}\n"
+"svg.spark{width:6rem;height:1.4rem;display:block}"
+"svg.spark path{fill:none;stroke:var(--link);stroke-width:1.2;"
+"vector-effect:non-scaling-stroke}\n"
 "#uptime{max-width:32rem}\n"
 "figure{margin:0}figcaption{font-size:.85rem;color:var(--mute)}\n"
 ".st{display:inline-block;min-width:5.2rem;text-align:center;"
@@ -256,7 +260,7 @@ html_css(void)
 "border:1px solid var(--line);padding:.5rem;border-radius:6px}\n"
 "@media (max-width:40rem){main{padding:.5rem}.wide{display:none}"
 "th,td{padding:.35rem .4rem}.st{min-width:0}.c-state{width:4.6rem}"
-".c-since{width:4.2rem}.c-lat{width:5rem}}\n";
+".c-since{width:4.2rem}.c-lat{width:4.6rem}.c-up{width:3.4rem}}\n";
 }
 
 static const char *

@@ -2,8 +2,8 @@
  * main.c: tocsin.cgi. As a CGI (REQUEST_METHOD set) it answers one
  * request from the environment; with --serve ADDR:PORT it is an HTTP
  * server of its own (serve.c). The config comes from -c, TOCSIN_CONF or
- * the default path; --public or TOCSIN_PUBLIC=1 makes the customers' page
- * (no URL, message, comment, JSON or metrics).
+ * the default path; --public, TOCSIN_PUBLIC=1 or `set public-page on`
+ * makes the customers' page (no URL, message, comment, JSON or metrics).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: tocsin.cgi [-c file] [--public] "
-	    "[--serve addr:port]\n"
+	    "[--serve addr:port | --write-summary]\n"
 	    "  as a CGI it reads PATH_INFO and QUERY_STRING; the config is "
 	    "-c, TOCSIN_CONF or %s\n", conf_default_path());
 	exit(2);
@@ -85,7 +85,7 @@ main(int argc, char *argv[])
 	struct web	 w;
 	const char	*path = NULL, *serve = NULL;
 	char		*errors = NULL;
-	int		 i, rc;
+	int		 i, rc, summary = 0;
 
 	memset(&w, 0, sizeof(w));
 	for (i = 1; i < argc; i++) {
@@ -94,15 +94,17 @@ main(int argc, char *argv[])
 		else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc)
 			serve = argv[++i];
 		else if (strcmp(argv[i], "--public") == 0)
-			w.public = 1;
+			w.public_arg = 1;
+		else if (strcmp(argv[i], "--write-summary") == 0)
+			summary = 1;
 		else
 			usage();
 	}
-	if (serve == NULL && getenv("REQUEST_METHOD") == NULL)
+	if (serve == NULL && !summary && getenv("REQUEST_METHOD") == NULL)
 		usage();
 	if (getenv("TOCSIN_PUBLIC") != NULL &&
 	    strcmp(getenv("TOCSIN_PUBLIC"), "1") == 0)
-		w.public = 1;
+		w.public_arg = 1;
 	log_init("tocsin.cgi", 1, 0);
 	if (path == NULL && (path = getenv("TOCSIN_CONF")) == NULL)
 		path = conf_default_path();
@@ -118,10 +120,13 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	free(errors);
+	w.public = w.public_arg || w.conf->public_page;
 	if (!w.conf->no_archives)
 		w.store = archive_store_open(w.conf->state_dir,
 		    w.conf->rrdcached);
-	if (serve != NULL) {
+	if (summary) {
+		rc = summary_write(&w);
+	} else if (serve != NULL) {
 		w.base = "";
 		w.cache = graphcache_new(256);
 		rc = serve_run(&w, serve);

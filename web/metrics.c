@@ -18,11 +18,13 @@ static void	 head(struct evbuffer *, const char *, const char *,
 static void	 per_server(struct evbuffer *, struct web *,
 		    const struct web_data *, const char *, const char *,
 		    const char *, int);
-static double	 value(const struct ctl_server *, json_t *, int);
+static double	 value(const struct ctl_server *, json_t *, int, time_t);
+static double	 num(json_t *, const char *, double);
 
 enum what {
 	M_UP, M_STATE, M_LATENCY, M_LAST, M_CHECKS, M_FAILURES, M_ACKED,
-	M_DOWNTIME, M_FLAPPING,
+	M_DOWNTIME, M_FLAPPING, M_DNS, M_CONNECT, M_TLS, M_FIRSTBYTE,
+	M_CERT_DAYS,
 };
 
 /* A label value: \ " and line feed escaped, nothing else touched. */
@@ -49,9 +51,18 @@ head(struct evbuffer *b, const char *name, const char *type,
 	    name, type);
 }
 
+/* o's number under key times scale; NAN when it is null or absent. */
+static double
+num(json_t *o, const char *key, double scale)
+{
+	json_t	*v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) * scale : NAN;
+}
+
 /* The value of one metric for one server; NAN when there is none. */
 static double
-value(const struct ctl_server *s, json_t *o, int what)
+value(const struct ctl_server *s, json_t *o, int what, time_t now)
 {
 	json_t	*v;
 
@@ -74,6 +85,16 @@ value(const struct ctl_server *s, json_t *o, int what)
 		return s->downtime_until > 0;
 	case M_FLAPPING:
 		return s->flapping;
+	case M_DNS:
+		return num(o, "dns_ms", 1e-3);
+	case M_CONNECT:
+		return num(o, "connect_ms", 1e-3);
+	case M_TLS:
+		return num(o, "tls_ms", 1e-3);
+	case M_FIRSTBYTE:
+		return num(o, "firstbyte_ms", 1e-3);
+	case M_CERT_DAYS:
+		return num(o, "cert_not_after", 1) - (double)now;
 	}
 	return NAN;
 }
@@ -89,7 +110,8 @@ per_server(struct evbuffer *b, struct web *w, const struct web_data *d,
 
 	head(b, name, type, help);
 	for (i = 0; i < d->n; i++) {
-		v = value(&d->servers[i], json_array_get(d->objs, i), what);
+		v = value(&d->servers[i], json_array_get(d->objs, i), what,
+		    d->now);
 		if (isnan(v))
 			continue;
 		sc = conf_find_server(w->conf, d->servers[i].id);
@@ -129,6 +151,20 @@ metrics_page(struct web *w, const struct web_data *d, struct web_resp *r)
 		}
 	per_server(b, w, d, "tocsin_server_latency_seconds", "gauge",
 	    "The last check's total time.", M_LATENCY);
+	per_server(b, w, d, "tocsin_server_dns_seconds", "gauge",
+	    "When the last check's name lookup ended, from its start.", M_DNS);
+	per_server(b, w, d, "tocsin_server_connect_seconds", "gauge",
+	    "When the last check's connection was made, from its start.",
+	    M_CONNECT);
+	per_server(b, w, d, "tocsin_server_tls_seconds", "gauge",
+	    "When the last check's TLS handshake ended, from its start.",
+	    M_TLS);
+	per_server(b, w, d, "tocsin_server_first_byte_seconds", "gauge",
+	    "When the last check's first byte came, from its start.",
+	    M_FIRSTBYTE);
+	per_server(b, w, d, "tocsin_server_certificate_expires_in_seconds",
+	    "gauge", "Until the peer certificate the last TLS check saw "
+	    "ends (86400 a day).", M_CERT_DAYS);
 	per_server(b, w, d, "tocsin_server_last_check_timestamp_seconds",
 	    "gauge", "When the last result came, Unix time.", M_LAST);
 	per_server(b, w, d, "tocsin_server_checks_total", "counter",

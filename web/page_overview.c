@@ -3,6 +3,7 @@
  * grouped by farm; filter by state and by name from the query. No
  * JavaScript: a form and a meta refresh.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,31 @@ static void	 filter_form(struct evbuffer *, struct web *, const char *,
 static int	 wanted(const struct ctl_server *, const char *, const char *);
 static void	 group(struct evbuffer *, struct web *, const struct web_data *,
 		    struct row *, size_t);
+static void	 summary_cells(struct evbuffer *, const struct web_data *,
+		    const char *);
+
+/* Uptime 1 d, 30 d and the day's sparkline from the summary, "-" when
+ * it has none yet. */
+static void
+summary_cells(struct evbuffer *b, const struct web_data *d, const char *id)
+{
+	const struct summary_row	*r = summary_get(d->sum, id);
+
+	if (r != NULL && !isnan(r->up1d))
+		evbuffer_add_printf(b, "<td class=\"num up1d\">%.2f%%</td>",
+		    r->up1d);
+	else
+		evbuffer_add_printf(b, "<td class=\"num up1d\">-</td>");
+	if (r != NULL && !isnan(r->up30d))
+		evbuffer_add_printf(b, "<td class=\"num wide up30d\">%.2f%%"
+		    "</td>", r->up30d);
+	else
+		evbuffer_add_printf(b, "<td class=\"num wide up30d\">-</td>");
+	evbuffer_add_printf(b, "<td class=\"wide\">");
+	if (r != NULL)
+		summary_sparkline(b, r);
+	evbuffer_add_printf(b, "</td>");
+}
 
 /* Farms with the worst state first, then config order, in each farm
  * the worst first, then config order. */
@@ -168,7 +194,10 @@ overview_table(struct evbuffer *b, struct web *w, const struct web_data *d,
 	evbuffer_add_printf(b, "<table class=\"servers\"><thead><tr>"
 	    "<th class=\"c-state\">state</th><th class=\"c-id\">server</th>"
 	    "<th class=\"c-since\">since</th><th class=\"num c-lat\">"
-	    "latency</th><th class=\"wide c-checked\">checked</th>%s</tr>"
+	    "latency</th><th class=\"num c-up\" title=\"uptime, last day\">"
+	    "1 d</th><th class=\"num wide c-up\" title=\"uptime, last 30 "
+	    "days\">30 d</th><th class=\"wide c-spark\">last day</th>"
+	    "<th class=\"wide c-checked\">checked</th>%s</tr>"
 	    "</thead><tbody>\n", w->public ? "" :
 	    "<th class=\"wide c-msg\">message</th>");
 	for (i = 0; i < n; i++) {
@@ -207,6 +236,7 @@ overview_table(struct evbuffer *b, struct web *w, const struct web_data *d,
 			    "</span>");
 		evbuffer_add_printf(b, "</td><td title=\"%s\">%s</td>"
 		    "<td class=\"num\">%s</td>", when, ago, lat);
+		summary_cells(b, d, s->id);
 		html_ago(ago, sizeof(ago), (time_t)s->last_check, d->now);
 		evbuffer_add_printf(b, "<td class=\"wide\">%s</td>", ago);
 		if (!w->public) {

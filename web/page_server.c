@@ -1,5 +1,6 @@
 /*
- * page_server.c: "/server/ID": the last result, the graphs (1 d large; 3 h,
+ * page_server.c: "/server/ID": the last result and its latency parts, the
+ * server's recent events, the graphs (1 d large; 3 h,
  * 1 w, 1 m, 1 y below) and the uptime table from the archive.
  */
 #include <math.h>
@@ -13,11 +14,14 @@
 #include "uptime.h"
 #include "web.h"
 
+#define SERVER_EVENTS	10	/* recent events on the page */
+
 static const char *const small[] = { "3h", "1w", "1m", "1y" };
 
 static void	 facts(struct evbuffer *, struct web *,
 		    const struct web_data *, const struct server_conf *,
 		    const struct ctl_server *);
+static void	 parts(struct evbuffer *, json_t *);
 static void	 uptime_table(struct evbuffer *, struct web *,
 		    const struct web_data *, const struct server_conf *);
 
@@ -70,6 +74,42 @@ facts(struct evbuffer *b, struct web *w, const struct web_data *d,
 	evbuffer_add_printf(b, "</dl>\n");
 }
 
+/*
+ * The last check's latency parts from probed's object: when each part
+ * ended, from the start ("-" for one that did not happen); nothing when
+ * probed gave none (its state file has no parts).
+ */
+static void
+parts(struct evbuffer *b, json_t *o)
+{
+	static const struct {
+		const char	*key, *name;
+	} p[] = {
+		{ "dns_ms", "dns" }, { "connect_ms", "connect" },
+		{ "tls_ms", "tls" }, { "firstbyte_ms", "first byte" },
+		{ "latency_ms", "total" },
+	};
+	char	 lat[32];
+	json_t	*v;
+	size_t	 i;
+
+	if (o == NULL || json_object_get(o, "dns_ms") == NULL)
+		return;
+	evbuffer_add_printf(b, "<h2>last check</h2><table id=\"parts\">"
+	    "<thead><tr>");
+	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		evbuffer_add_printf(b, "<th class=\"num\">%s</th>", p[i].name);
+	evbuffer_add_printf(b, "</tr></thead><tbody><tr>");
+	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		v = json_object_get(o, p[i].key);
+		overview_latency(lat, sizeof(lat), json_is_number(v) ?
+		    json_number_value(v) : -1);
+		evbuffer_add_printf(b, "<td class=\"num\" id=\"part-%.*s\">%s"
+		    "</td>", (int)strcspn(p[i].key, "_"), p[i].key, lat);
+	}
+	evbuffer_add_printf(b, "</tr></tbody></table>\n");
+}
+
 /* Uptime over 1, 7, 30 and 365 days, from the archive's up series. */
 static void
 uptime_table(struct evbuffer *b, struct web *w, const struct web_data *d,
@@ -103,9 +143,10 @@ page_server(struct web *w, const struct web_data *d,
     const struct server_conf *sc, struct web_resp *r)
 {
 	const struct ctl_server	*s;
+	json_t			*o = NULL;
 	size_t			 i;
 
-	s = data_find(d, sc->id, NULL);
+	s = data_find(d, sc->id, &o);
 	r->ctype = "text/html; charset=utf-8";
 	html_head(r->body, w, sc->id, WEB_REFRESH_S * 2);
 	html_status_banner(r->body, d);
@@ -118,11 +159,14 @@ page_server(struct web *w, const struct web_data *d,
 	html_esc(r->body, sc->name);
 	evbuffer_add_printf(r->body, "</h1>\n");
 	facts(r->body, w, d, sc, s);
+	parts(r->body, s != NULL ? o : NULL);
+	evbuffer_add_printf(r->body, "<h2>recent events</h2>");
+	events_recent(r->body, w, sc->id, SERVER_EVENTS);
 	evbuffer_add_printf(r->body, "<p><a id=\"events-link\" href=\"");
 	html_url(r->body, w->base);
 	evbuffer_add_printf(r->body, "/events?server=");
 	html_url(r->body, sc->id);
-	evbuffer_add_printf(r->body, "\">state changes</a></p>\n");
+	evbuffer_add_printf(r->body, "\">all state changes</a></p>\n");
 	if (w->store != NULL) {
 		evbuffer_add_printf(r->body, "<h2>latency</h2><div "
 		    "class=\"graphs\" id=\"graphs\">");

@@ -171,6 +171,11 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 		style(r);
 		return;
 	}
+	if (strcmp(path, "/healthz") == 0) {
+		r->ctype = "text/plain; charset=utf-8";
+		evbuffer_add_printf(r->body, "ok\n");
+		return;
+	}
 	if (strncmp(path, "/graph/", 7) == 0) {
 		id = path + 7;
 		if (!(svg = strip_suffix(id, ".svg")) &&
@@ -197,13 +202,16 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 	}
 	data_load(w, &d);
 	if (strcmp(path, "/") == 0 || path[0] == '\0') {
+		d.sum = summary_load(w, d.now);
 		page_overview(w, &d, q->query, r);
 	} else if (strncmp(path, "/server/", 8) == 0) {
 		if ((sc = find_server(w, path + 8, r)) != NULL)
 			page_server(w, &d, sc, r);
 	} else if (strncmp(path, "/farm/", 6) == 0) {
-		if ((f = find_farm(w, path + 6, r)) != NULL)
+		if ((f = find_farm(w, path + 6, r)) != NULL) {
+			d.sum = summary_load(w, d.now);
 			page_farm(w, &d, f, r);
+		}
 	} else if (strncmp(path, "/badge/", 7) == 0) {
 		id = path + 7;
 		if (!strip_suffix(id, ".svg"))
@@ -232,6 +240,22 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 		html_error(w, r, 404, "Not found", "There is no page at this "
 		    "address: try the overview.");
 	data_free(&d);
+}
+
+/*
+ * 1 when route_request would ask probed for this request (every page but
+ * the stylesheet, /healthz, graphs and refusals), so --serve asks first.
+ */
+int
+route_needs_data(const struct web_req *q)
+{
+	const char	*p = q->path;
+
+	if ((strcmp(q->method, "GET") != 0 && strcmp(q->method, "HEAD") != 0) ||
+	    strlen(p) >= WEB_PATH_MAX || strlen(q->query) > WEB_QUERY_MAX)
+		return 0;
+	return strcmp(p, "/style.css") != 0 && strcmp(p, "/healthz") != 0 &&
+	    strncmp(p, "/graph/", 7) != 0 && strncmp(p, "/farmgraph/", 11) != 0;
 }
 
 /* The reason phrase of the codes we answer with. */

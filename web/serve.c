@@ -1,8 +1,9 @@
 /*
  * serve.c: tocsin.cgi --serve ADDR:PORT, the pages on libevent's evhttp
  * (keep-alive, bounded headers and bodies, a timeout), with the graph
- * cache. Requests are answered one at a time on the loop: probed answers
- * a status at once, and librrd draws one graph at a time anyway.
+ * cache. Pages that show servers ask probed without blocking the loop
+ * (prefetch.c), so a hung probed delays only them; graphs are drawn on
+ * the loop, one at a time, as librrd wants.
  */
 #include <sys/socket.h>
 
@@ -21,6 +22,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "xmalloc.h"
 #include "archive.h"
 #include "web.h"
 
@@ -57,48 +59,113 @@ add_header(void *arg, const char *name, const char *value)
 	evhttp_add_header(arg, name, value);
 }
 
-/* One request: decode the path, route it, send the reply. */
+/* A request on its way: what route_request needs once probed answered. */
+struct pending {
+	struct web		*w;
+	struct evhttp_request	*req;
+	struct evhttp_connection *conn;
+	struct prefetch		*pf;
+	struct web_req		 q;
+	char			*path;	/* decoded; NULL: could not be */
+};
+
+/* Route p's request (with probed's answers in pre, or none) and reply. */
 static void
-on_request(struct evhttp_request *req, void *arg)
+answer(struct pending *p, struct web_prefetch *pre)
 {
-	struct web			*w = arg;
-	const struct evhttp_uri		*uri;
-	struct web_req			 q;
-	struct web_resp			 r;
-	const char			*p, *inm;
-	char				*path = NULL;
-	size_t				 len = 0;
+	struct web_resp	 r;
 
 	memset(&r, 0, sizeof(r));
 	r.code = 200;
 	r.ctype = "text/html; charset=utf-8";
 	if ((r.body = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, NULL);
+		evhttp_send_error(p->req, 500, NULL);
 		return;
 	}
+	if (p->path == NULL)
+		html_error(p->w, &r, 400, "Bad request", "The address could "
+		    "not be decoded.");
+	else {
+		p->w->pre = pre;
+		route_request(p->w, &p->q, &r);
+		p->w->pre = NULL;
+	}
+	route_headers(&r, add_header,
+	    evhttp_request_get_output_headers(p->req));
+	evhttp_send_reply(p->req, r.code, route_reason(r.code),
+	    r.code == 304 ? NULL : r.body);
+	evbuffer_free(r.body);
+}
+
+static void
+pending_free(struct pending *p)
+{
+	free(p->path);
+	free(p);
+}
+
+/* Probed answered (or did not in time): reply. */
+static void
+on_prefetched(struct web_prefetch *pre, void *arg)
+{
+	struct pending	*p = arg;
+
+	evhttp_connection_set_closecb(p->conn, NULL, NULL);
+	p->pf = NULL;
+	answer(p, pre);
+	pending_free(p);
+}
+
+/* The client went away while probed was asked: forget the request. */
+static void
+on_close(struct evhttp_connection *conn, void *arg)
+{
+	struct pending	*p = arg;
+
+	(void)conn;
+	prefetch_cancel(p->pf);
+	pending_free(p);
+}
+
+/*
+ * One request: decode the path; a page that shows servers first asks
+ * probed without blocking the loop (prefetch.c), the rest is answered at
+ * once.
+ */
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	struct pending			*p;
+	const struct evhttp_uri		*uri;
+	const char			*s, *inm;
+	size_t				 len = 0;
+
+	p = xcalloc(1, sizeof(*p));
+	p->w = arg;
+	p->req = req;
 	uri = evhttp_request_get_evhttp_uri(req);
-	p = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	if (p != NULL)
-		path = evhttp_uridecode(p, 0, &len);
-	q.method = method_str(evhttp_request_get_command(req));
-	q.query = uri != NULL && evhttp_uri_get_query(uri) != NULL ?
+	s = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	if (s != NULL && (p->path = evhttp_uridecode(s, 0, &len)) != NULL &&
+	    strlen(p->path) != len) {
+		free(p->path);
+		p->path = NULL;
+	}
+	p->q.method = method_str(evhttp_request_get_command(req));
+	p->q.path = p->path != NULL ? p->path : "";
+	p->q.query = uri != NULL && evhttp_uri_get_query(uri) != NULL ?
 	    evhttp_uri_get_query(uri) : "";
 	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "If-None-Match");
-	q.if_none_match = inm != NULL ? inm : "";
-	if (path == NULL || strlen(path) != len) {
-		q.path = "";
-		html_error(w, &r, 400, "Bad request", "The address could not "
-		    "be decoded.");
-	} else {
-		q.path = path;
-		route_request(w, &q, &r);
+	p->q.if_none_match = inm != NULL ? inm : "";
+	if (p->path != NULL && route_needs_data(&p->q) &&
+	    (p->conn = evhttp_request_get_connection(req)) != NULL &&
+	    (p->pf = prefetch_start(evhttp_connection_get_base(p->conn),
+	    p->w->conf->control, on_prefetched, p)) != NULL) {
+		evhttp_connection_set_closecb(p->conn, on_close, p);
+		return;
 	}
-	route_headers(&r, add_header, evhttp_request_get_output_headers(req));
-	evhttp_send_reply(req, r.code, route_reason(r.code),
-	    r.code == 304 ? NULL : r.body);
-	evbuffer_free(r.body);
-	free(path);
+	answer(p, NULL);
+	pending_free(p);
 }
 
 static void
@@ -138,6 +205,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		archive_store_close(w->store);
 	conf_free(w->conf);
 	w->conf = nc;
+	w->public = w->public_arg || nc->public_page;
 	w->store = st;
 	graphcache_clear(w->cache);
 	log_info("reload: %s: %zu servers", w->conf_path, nc->nservers);

@@ -23,8 +23,27 @@
 			"style-src 'self'; base-uri 'none'; " \
 			"form-action 'self'; frame-ancestors 'none'"
 
+#define SUMMARY_POINTS	24	/* hours of latency in a sparkline */
+#define SUMMARY_MAX_AGE	60	/* seconds before the summary is redone */
+
 struct archive_store;
+struct event_base;
 struct graphcache;
+struct summary;
+
+/* A server's figures in the summary; NaN where unknown. */
+struct summary_row {
+	double		 up1d;			/* percent */
+	double		 up30d;			/* percent */
+	double		 lat[SUMMARY_POINTS];	/* ms, oldest hour first */
+};
+
+/* What probed answered, asked ahead without blocking (serve.c). */
+struct web_prefetch {
+	json_t		*status;	/* its status answer, or NULL */
+	json_t		*stats;		/* its stats answer, or NULL */
+	char		 why[256];	/* why status is NULL */
+};
 
 /* What the program was started with; lives as long as it runs. */
 struct web {
@@ -33,7 +52,11 @@ struct web {
 	struct graphcache	*cache;		/* --serve only; else NULL */
 	const char		*base;		/* SCRIPT_NAME, "" in --serve */
 	const char		*conf_path;	/* to read again on SIGHUP */
-	int			 public;	/* --public: no URL, message */
+	int			 public;	/* no URL, message: --public,
+						   TOCSIN_PUBLIC=1 or
+						   set public-page on */
+	int			 public_arg;	/* --public or TOCSIN_PUBLIC=1 */
+	struct web_prefetch	*pre;		/* set around one request */
 };
 
 /* One request; strings never NULL. path is already %-decoded. */
@@ -68,11 +91,13 @@ struct web_data {
 	int64_t			 written;	/* state file, Unix s */
 	char			 why[256];	/* why not live */
 	time_t			 now;
+	struct summary		*sum;		/* uptime, sparklines; or NULL */
 };
 
 /* route.c */
 void	 route_request(struct web *, const struct web_req *,
 	    struct web_resp *);
+int	 route_needs_data(const struct web_req *);
 int	 route_query(const char *, const char *, char *, size_t);
 const char *route_reason(int);
 void	 route_headers(const struct web_resp *,
@@ -80,6 +105,7 @@ void	 route_headers(const struct web_resp *,
 
 /* data.c */
 int	 data_load(struct web *, struct web_data *);
+const char *data_why(int);
 void	 data_free(struct web_data *);
 const struct ctl_server *data_find(const struct web_data *, const char *,
 	    json_t **);
@@ -123,6 +149,7 @@ void	 api_server(struct web *, const struct web_data *,
 /* events.c */
 void	 events_page(struct web *, const struct web_data *, const char *,
 	    int, struct web_resp *);
+void	 events_recent(struct evbuffer *, struct web *, const char *, size_t);
 
 /* metrics.c */
 void	 metrics_page(struct web *, const struct web_data *,
@@ -141,6 +168,20 @@ void	 graphcache_reply(struct web *, const struct server_conf *,
 	    const struct farm_conf *, int svg, const char *query,
 	    const struct web_req *, struct web_resp *);
 const char **farm_ids(const struct farm_conf *, size_t *);
+
+/* summary.c */
+struct summary *summary_load(struct web *, time_t);
+const struct summary_row *summary_get(const struct summary *, const char *);
+void	 summary_free(struct summary *);
+int	 summary_write(struct web *);
+void	 summary_sparkline(struct evbuffer *, const struct summary_row *);
+
+/* prefetch.c */
+struct prefetch;
+typedef void	(*prefetch_cb)(struct web_prefetch *, void *);
+struct prefetch *prefetch_start(struct event_base *, const char *,
+	    prefetch_cb, void *);
+void	 prefetch_cancel(struct prefetch *);
 
 /* serve.c */
 int	 serve_run(struct web *, const char *);
