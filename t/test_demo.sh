@@ -18,7 +18,7 @@ done
 /usr/bin/python3 -c 'import pyftpdlib, aiosmtpd' 2>/dev/null ||
     skip_all "python3-pyftpdlib or python3-aiosmtpd is missing"
 for port in 18080 18443 18444 18445 18053 18021 18022 18990 18025 18587 \
-    18465 18110 18143 18995 18993; do
+    18465 18110 18143 18995 18993 18088 18090; do
     [ -z "$(ss -Hantu "sport = :$port" 2>/dev/null)" ] ||
         skip_all "port $port is taken (is a demo running?)"
 done
@@ -67,6 +67,10 @@ demo_start() {
     p=$(awk '$1 == "pager" { print $2 }' "$T/$1.pids")
     check "$1: tocsin-pager is recorded and runs (${p:-no pid})" \
         running "$p"
+    for d in web lb; do
+        p=$(awk -v d=$d '$1 == d { print $2 }' "$T/$1.pids")
+        check "$1: $d is recorded and runs (${p:-no pid})" running "$p"
+    done
     g=$(cat "$DD/guard.run" 2>/dev/null)
     if [ -n "$g" ] && [ -e "/proc/$g" ]; then
         echo "guard $g $(_srv_stat "$g" 20)" >>"$T/$1.pids"
