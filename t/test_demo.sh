@@ -126,7 +126,8 @@ demo_start term || exit 1
 check "term: SIGTERM to the demo script" kill -TERM "$DEMO"
 demo_gone term 60
 check "term: the demo said it stopped everything" \
-    grep -q 'stopped tocsin-pager, tocsin-probed and the servers' "$T/term.out"
+    grep -q 'stopped tocsin-lb, tocsin.cgi, tocsin-pager, tocsin-probed and the servers' \
+    "$T/term.out"
 
 # Ctrl-C: SIGINT to its process group.
 demo_start int || exit 1
