@@ -160,6 +160,39 @@ backend_weight(const struct backend *b)
 	return b->weight;
 }
 
+/*
+ * The share of new traffic b takes now, from LB_SLOWSTART_MIN to 1: it
+ * grows linearly over its farm's slowstart after a ramp began (joined by
+ * a reload, back from down, undrained); 1 otherwise. A finished ramp is
+ * forgotten.
+ */
+double
+backend_share(struct backend *b, int64_t now)
+{
+	double	 f;
+
+	if (b->ramp_at == 0 || b->slowstart_ms == 0)
+		return 1.0;
+	f = (double)(now - b->ramp_at) / (b->slowstart_ms * 1000.0);
+	if (f >= 1.0) {
+		b->ramp_at = 0;
+		return 1.0;
+	}
+	return f < LB_SLOWSTART_MIN ? LB_SLOWSTART_MIN : f;
+}
+
+/* Begin b's ramp now, when its farm has a slowstart. */
+void
+backend_ramp(struct backend *b, int64_t now)
+{
+	if (b->slowstart_ms == 0)
+		return;
+	if (b->ramp_at == 0)
+		log_info("%s: slow start over %llu ms", b->id,
+		    (unsigned long long)b->slowstart_ms);
+	b->ramp_at = now > 0 ? now : 1;
+}
+
 /* The EWMA now: decayed toward 0 while no sample comes, so a member once
  * slow is tried again. */
 double
@@ -250,6 +283,7 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 	f->algo = fc->balance;
 	f->refs = 1;
 	f->persist_ms = fc->persist;
+	f->slowstart_ms = fc->slowstart;
 	if (f->persist_ms > 0) {
 		for (i = 0; i < nold; i++)
 			if (strcmp(old[i]->name, fc->name) == 0 &&
@@ -266,9 +300,15 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 		}
 		if ((ob = old_backend(old, nold, b->id, b)) != NULL) {
 			ob->weight = b->weight;
+			ob->slowstart_ms = f->slowstart_ms;
 			backend_unref(b);
 			backend_ref(ob);
 			b = ob;
+		} else {
+			/* A member a reload adds ramps up; not at start. */
+			b->slowstart_ms = f->slowstart_ms;
+			if (nold > 0)
+				backend_ramp(b, mono_us());
 		}
 		f->be[f->nbe++] = b;
 	}

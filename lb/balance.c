@@ -31,26 +31,40 @@ static uint64_t	fnv1a(uint64_t, const void *, size_t);
 /*
  * The members a new session may go to, not yet tried by it: the usable
  * ones, or when passive marks left none, the eligible ones (panic mode:
- * probed's word and drain still count, our suspicion does not).
+ * probed's word and drain still count, our suspicion does not). A member
+ * in slow start is a candidate only with the probability of its share,
+ * so its traffic ramps up whatever the algorithm; when that leaves
+ * nobody, the ramping ones are candidates all the same.
  */
 static size_t
 candidates(struct farm *f, struct backend **tried, size_t ntried,
     struct backend **out, int64_t now)
 {
-	size_t	 i, j, n, pass;
+	struct backend	*ramping[CAND_MAX];
+	size_t		 i, j, n, nramp, pass;
+	double		 share;
 
 	for (pass = 0; pass < 2; pass++) {
-		n = 0;
-		for (i = 0; i < f->nbe && n < CAND_MAX; i++) {
+		n = nramp = 0;
+		for (i = 0; i < f->nbe && n + nramp < CAND_MAX; i++) {
 			for (j = 0; j < ntried; j++)
 				if (tried[j] == f->be[i])
 					break;
 			if (j < ntried)
 				continue;
-			if (pass == 0 ? backend_usable(f->be[i], now) :
-			    backend_eligible(f->be[i]))
+			if (!(pass == 0 ? backend_usable(f->be[i], now) :
+			    backend_eligible(f->be[i])))
+				continue;
+			share = backend_share(f->be[i], now);
+			if (share < 1.0 &&
+			    (double)random() / RAND_MAX >= share)
+				ramping[nramp++] = f->be[i];
+			else
 				out[n++] = f->be[i];
 		}
+		if (n == 0)
+			for (i = 0; i < nramp; i++)
+				out[n++] = ramping[i];
 		if (n > 0)
 			return n;
 	}

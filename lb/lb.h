@@ -25,6 +25,7 @@ struct event_base;
 #define LB_SUSPECT_MS		10000	/* a passive mark lasts, at most */
 #define LB_REPLAY_MAX		16384	/* client bytes kept for a retry */
 #define LB_TRIES_MAX		8	/* servers one session may try */
+#define LB_SLOWSTART_MIN	0.05	/* a ramping member's first share */
 
 /* What probed says of a server; unknown until it has said anything. */
 enum be_health {
@@ -58,6 +59,8 @@ struct backend {
 	int		 rr_current;	/* smooth weighted round robin */
 	uint64_t	 conns;		/* sessions sent to it */
 	uint64_t	 errors;	/* connect failures and resets */
+	uint64_t	 slowstart_ms;	/* its farm's; 0 = none */
+	int64_t		 ramp_at;	/* mono_us its ramp began; 0 = none */
 };
 
 struct listener;
@@ -72,6 +75,7 @@ struct farm {
 	size_t		 nbe;
 	int		 refs;
 	uint64_t	 persist_ms;	/* 0 = none */
+	uint64_t	 slowstart_ms;	/* 0 = none */
 	struct persist	*persist;	/* tcp clients' members; or NULL */
 };
 
@@ -98,6 +102,8 @@ double		 backend_ewma(const struct backend *, int64_t now);
 double		 backend_cost(const struct backend *, int64_t now,
 		    double band);
 unsigned	 backend_weight(const struct backend *);
+double		 backend_share(struct backend *, int64_t now);
+void		 backend_ramp(struct backend *, int64_t now);
 const char	*backend_health_str(enum be_health);
 enum be_health	 backend_health_parse(const char *);
 struct farm	*farm_new(const struct farm_conf *, struct farm **old,

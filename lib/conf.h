@@ -122,6 +122,7 @@ struct farm_conf {
 	int		 line;
 	enum balance_algo balance;
 	uint64_t	 persist;	/* milliseconds; 0 = none */
+	uint64_t	 slowstart;	/* milliseconds; 0 = none */
 	struct listen_conf *listens;
 	size_t		 nlistens;
 	struct options	 o;		/* defaults for its servers */

@@ -60,7 +60,7 @@ static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
 };
 static const char *farm_words[] = {
-	"server", "balance", "listen", "persist", NULL
+	"server", "balance", "listen", "persist", "slowstart", NULL
 };
 static const char *contact_words[] = { "email", "sms", "quiet", "webhook",
 	"min-state", NULL };
@@ -981,6 +981,18 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		if (parse_duration(p, w[1].line, "persist", w[1].s, &ms) == -1)
 			return;
 		f->persist = ms;
+		return;
+	}
+	if (strcmp(w[0].s, "slowstart") == 0) {
+		if (n != 2) {
+			conf_err(p, w[0].line,
+			    "'slowstart' needs one duration");
+			return;
+		}
+		if (parse_duration(p, w[1].line, "slowstart", w[1].s, &ms) ==
+		    -1)
+			return;
+		f->slowstart = ms;
 		return;
 	}
 	if (find_opt(w[0].s) != NULL) {

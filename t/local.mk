@@ -112,3 +112,6 @@ t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
 	-lpthread
 EXTRA_DIST += t/test_paging.sh t/servers/hookd.py t/servers/smtpd.py
 EXTRA_DIST += t/asan-pager.supp
+# tocsin-lb: slow start, maxconn, stats on its socket, lb-threads.
+TESTS += t/test_lb_more.sh
+EXTRA_DIST += t/test_lb_more.sh

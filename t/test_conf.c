@@ -147,6 +147,11 @@ START_TEST(missing_value_is_reported)
 	    "t.conf:1: 'include' needs one file name or pattern\n");
 	assert_errors("farm f { persist }\n",
 	    "t.conf:1: 'persist' needs one duration\n");
+	assert_errors("farm f { slowstart }\n",
+	    "t.conf:1: 'slowstart' needs one duration\n");
+	assert_errors("farm f { slowstart 5q }\n",
+	    "t.conf:1: bad duration '5q' for 'slowstart' (a number with ms, "
+	    "s, m, h or d)\n");
 	assert_errors("farm f { listen }\n",
 	    "t.conf:1: 'listen' needs ADDRESS:PORT [http|tcp]\n");
 }
@@ -535,6 +540,7 @@ START_TEST(farm_block_options_are_parsed)
 	    "  listen [::]:8443 tcp\n"
 	    "  listen 127.0.0.1:8080\n"
 	    "  persist 10m\n"
+	    "  slowstart 30s\n"
 	    "  server web1 http://a\n"
 	    "}\n");
 	struct farm_conf *f = c->farms[0];
@@ -543,6 +549,7 @@ START_TEST(farm_block_options_are_parsed)
 	ck_assert_int_eq(f->balance, BALANCE_LEASTCONN);
 	ck_assert_str_eq(conf_balance_str(f->balance), "leastconn");
 	ck_assert_uint_eq(f->persist, 600000);
+	ck_assert_uint_eq(f->slowstart, 30000);
 	ck_assert_uint_eq(f->nlistens, 3);
 	ck_assert_str_eq(f->listens[0].addr, "0.0.0.0:80");
 	ck_assert_int_eq(f->listens[0].http, 1);
