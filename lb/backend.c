@@ -72,6 +72,7 @@ backend_new(const struct server_conf *s, char *err, size_t errlen)
 	b->id = xstrdup(s->id);
 	b->refs = 1;
 	b->weight = s->o.weight == 0 ? 1 : (unsigned)s->o.weight;
+	b->maxconn = (unsigned)s->o.maxconn;
 	if (resolve(s->host, s->port, b, err, errlen) == -1) {
 		free(b->id);
 		free(b);
@@ -100,6 +101,23 @@ int
 backend_eligible(const struct backend *b)
 {
 	return !b->drained && b->health != BE_DOWN;
+}
+
+/* At its maxconn: no new session until one ends. */
+int
+backend_full(const struct backend *b)
+{
+	return b->maxconn > 0 && b->inflight >= b->maxconn;
+}
+
+/* A session or request on b ended: one slot fewer in use, and the queue
+ * may go on. */
+void
+backend_release(struct backend *b)
+{
+	b->inflight--;
+	if (b->maxconn > 0)
+		queue_kick();
 }
 
 /* Eligible and not marked suspect by our own traffic. */
@@ -300,6 +318,7 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 		}
 		if ((ob = old_backend(old, nold, b->id, b)) != NULL) {
 			ob->weight = b->weight;
+			ob->maxconn = b->maxconn;
 			ob->slowstart_ms = f->slowstart_ms;
 			backend_unref(b);
 			backend_ref(ob);

@@ -6,6 +6,7 @@
 #ifndef TOCSIN_LB_H
 #define TOCSIN_LB_H
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <stddef.h>
@@ -25,6 +26,7 @@ struct event_base;
 #define LB_SUSPECT_MS		10000	/* a passive mark lasts, at most */
 #define LB_REPLAY_MAX		16384	/* client bytes kept for a retry */
 #define LB_TRIES_MAX		8	/* servers one session may try */
+#define LB_QUEUE_MAX		1024	/* waiting for a slot, a farm */
 #define LB_SLOWSTART_MIN	0.05	/* a ramping member's first share */
 
 /* What probed says of a server; unknown until it has said anything. */
@@ -47,6 +49,7 @@ struct backend {
 	socklen_t	 addrlen;
 	char		 addrstr[64];	/* "host:port" for logs */
 	unsigned	 weight;	/* 1..256 */
+	unsigned	 maxconn;	/* sessions at once; 0 = no limit */
 	int		 refs;
 	enum be_health	 health;	/* probed's word */
 	int		 drained;	/* probed's drained flag */
@@ -77,6 +80,20 @@ struct farm {
 	uint64_t	 persist_ms;	/* 0 = none */
 	uint64_t	 slowstart_ms;	/* 0 = none */
 	struct persist	*persist;	/* tcp clients' members; or NULL */
+	unsigned	 nqueued;	/* waiting for a slot now */
+	uint64_t	 queued_total;	/* that ever waited */
+};
+
+/* A session or request waiting for a slot (queue.c); embedded in it,
+ * zeroed before its first use. */
+struct waiter {
+	TAILQ_ENTRY(waiter) entry;
+	struct farm	*farm;
+	struct event	*timer;
+	void		(*retry)(void *);
+	void		(*expire)(void *);
+	void		*arg;
+	int		 queued;
 };
 
 struct lb {
@@ -95,6 +112,8 @@ void		 backend_ref(struct backend *);
 void		 backend_unref(struct backend *);
 int		 backend_usable(const struct backend *, int64_t now);
 int		 backend_eligible(const struct backend *);
+int		 backend_full(const struct backend *);
+void		 backend_release(struct backend *);
 void		 backend_sample(struct backend *, double ms, int64_t now);
 void		 backend_error(struct backend *, int64_t now);
 void		 backend_ok(struct backend *);
@@ -115,7 +134,15 @@ struct backend	*lb_find_backend(struct lb *, const char *id);
 
 /* balance.c */
 struct backend	*balance_pick(struct farm *, const struct sockaddr *,
-		    socklen_t, struct backend **tried, size_t ntried);
+		    socklen_t, struct backend **tried, size_t ntried,
+		    int *full);
+
+/* queue.c */
+int		 queue_add(struct lb *, struct waiter *, struct farm *,
+		    void (*retry)(void *), void (*expire)(void *), void *);
+void		 queue_cancel(struct waiter *);
+void		 queue_kick(void);
+void		 queue_shutdown(void);
 
 /* listener.c */
 struct listener	*listener_open(struct lb *, const char *addr, int http,

@@ -273,6 +273,7 @@ main(int argc, char **argv)
 	event_base_dispatch(lb.base);
 	health_stop(lb.health);
 	proxy_http_shutdown();
+	queue_shutdown();
 	for (i = 0; i < lb.nls; i++)
 		listener_close(lb.ls[i]);
 	free(lb.ls);

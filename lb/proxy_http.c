@@ -95,6 +95,7 @@ struct hconn {
 	struct sconn	*sc;
 	int		 answered;	/* a byte of answer went to the client */
 	int64_t		 t_sent;
+	struct waiter	 wait;		/* for a slot, when all are full */
 };
 
 static struct sconnq	pool = TAILQ_HEAD_INITIALIZER(pool);
@@ -107,6 +108,8 @@ static void	hc_reply(struct hconn *, int status, const char *reason,
 		    const char *body);
 static void	hc_parse(struct hconn *);
 static void	hc_dispatch(struct hconn *);
+static void	hc_slot(void *);
+static void	hc_busy(void *);
 static void	hc_next(struct hconn *);
 static void	hc_linger(struct hconn *);
 static void	hc_reset_request(struct hconn *);
@@ -412,6 +415,7 @@ hc_reset_request(struct hconn *hc)
 static void
 hc_free(struct hconn *hc)
 {
+	queue_cancel(&hc->wait);
 	if (hc->sc != NULL)
 		sc_release(hc, 0);
 	bufferevent_free(hc->bev);
@@ -573,21 +577,51 @@ hc_next(struct hconn *hc)
 
 /* --- members ------------------------------------------------------------- */
 
-/* Pick a member (none tried yet by this request) and send it there. */
+/* A slot may be free: try again (staying queued when not). */
+static void
+hc_slot(void *arg)
+{
+	hc_dispatch(arg);
+}
+
+/* No slot within the connect timeout: 503. */
+static void
+hc_busy(void *arg)
+{
+	hc_reply(arg, 503, "Service Unavailable",
+	    "<h1>503 Service Unavailable</h1>\n<p>Every server of this farm "
+	    "is busy.</p>\n");
+}
+
+/*
+ * Pick a member (none tried yet by this request) and send it there. When
+ * the members left are all at their maxconn, wait in the queue for a
+ * slot; 503 when none comes in time or the queue is full.
+ */
 static void
 hc_dispatch(struct hconn *hc)
 {
 	struct backend	*b;
+	int		 full = 0;
 
 	bufferevent_disable(hc->bev, EV_READ);
 	for (;;) {
 		b = NULL;
 		if (hc->ntried == 0 && hc->farm->persist_ms > 0 &&
-		    hc->has_cookie)
-			b = persist_by_key(hc->farm, hc->cookie_key);
+		    hc->has_cookie &&
+		    (b = persist_by_key(hc->farm, hc->cookie_key)) != NULL &&
+		    backend_full(b))
+			b = NULL;
 		if (b == NULL && hc->ntried < LB_TRIES_MAX)
 			b = balance_pick(hc->farm, (struct sockaddr *)&hc->client,
-			    hc->clientlen, hc->tried, hc->ntried);
+			    hc->clientlen, hc->tried, hc->ntried, &full);
+		if (b == NULL && full) {
+			if (queue_add(hc->lb, &hc->wait, hc->farm, hc_slot,
+			    hc_busy, hc) == -1)
+				hc_busy(hc);
+			return;
+		}
+		queue_cancel(&hc->wait);
 		if (b == NULL) {
 			if (hc->ntried == 0)
 				hc_reply(hc, 503, "Service Unavailable",
@@ -693,7 +727,7 @@ sc_release(struct hconn *hc, int reusable)
 	struct sconn	*sc = hc->sc;
 
 	hc->sc = NULL;
-	sc->be->inflight--;
+	backend_release(sc->be);
 	sc->hc = NULL;
 	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
 	    evbuffer_get_length(bufferevent_get_input(sc->bev)) > 0) {

@@ -53,6 +53,7 @@ struct options {
 	unsigned long	 max_redirects;	/* http follow */
 	unsigned long	 count;		/* ping: echoes per check */
 	unsigned long	 weight;
+	unsigned long	 maxconn;	/* tocsin-lb: 0 = no limit */
 	unsigned long	 max_per_host;
 	double		 loss;		/* ping: percent lost to fail */
 	int		 follow;

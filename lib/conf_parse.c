@@ -28,6 +28,7 @@ const struct optdef conf_parse_optdefs[] = {
 	{ "cert-days",		OT_DAYS,	O(cert_days_warn), 3650, 0 },
 	{ "count",		OT_UINT,	O(count), 100, 1 },
 	{ "weight",		OT_UINT,	O(weight), 256, 0 },
+	{ "maxconn",		OT_UINT,	O(maxconn), 1000000, 0 },
 	{ "max-per-host",	OT_UINT,	O(max_per_host), 100000, 0 },
 	{ "loss",		OT_PERCENT,	O(loss), 0, 0 },
 	{ "follow",		OT_FLAG,	O(follow), 0, 0 },

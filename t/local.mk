@@ -115,3 +115,4 @@ EXTRA_DIST += t/asan-pager.supp
 # tocsin-lb: slow start, maxconn, stats on its socket, lb-threads.
 TESTS += t/test_lb_more.sh
 EXTRA_DIST += t/test_lb_more.sh
+EXTRA_DIST += t/lbbusy.py

@@ -232,6 +232,8 @@ START_TEST(bad_number_is_reported)
 	    "t.conf:1: bad number '101' for 'retries' (0 to 100)\n");
 	assert_errors("farm f { server a http://a weight -1 }\n",
 	    "t.conf:1: bad number '-1' for 'weight' (0 to 256)\n");
+	assert_errors("farm f { server a http://a maxconn x }\n",
+	    "t.conf:1: bad number 'x' for 'maxconn' (0 to 1000000)\n");
 	assert_errors("set max-concurrent 9999999\n",
 	    "t.conf:1: bad number '9999999' for 'max-concurrent' "
 	    "(0 to 1000000)\n");
@@ -462,7 +464,8 @@ static const char spec_example[] =
     "server disk exec \"/usr/lib/nagios/plugins/check_disk -w 10% -c 5% "
     "-p /\"\n"
     "farm shop notify ops { balance fastest; listen 0.0.0.0:80 http; "
-    "persist 10m; server web1 http://10.0.0.11:8080/health weight 2 }\n";
+    "persist 10m; maxconn 50; server web1 http://10.0.0.11:8080/health "
+    "weight 2 }\n";
 
 START_TEST(spec_example_parses)
 {
@@ -504,6 +507,8 @@ START_TEST(spec_example_parses)
 	sv = server(c, "shop/web1");
 	ck_assert_str_eq(sv->name, "web1");
 	ck_assert_uint_eq(sv->o.weight, 2);
+	ck_assert_uint_eq(sv->o.maxconn, 50);
+	ck_assert_uint_eq(server(c, "www1")->o.maxconn, 0);
 	ck_assert_uint_eq(sv->ncontacts, 1);
 	ck_assert_ptr_null(conf_find_server(c, "web1"));
 	conf_free(c);

@@ -11,6 +11,14 @@ servers_trap
 
 start_lb_backends 3 || exit 1
 SRR=$(servers_port) SFA=$(servers_port)
+MCH=$(servers_port) MCT=$(servers_port) MCN=$(servers_port)
+BZ1=$(servers_port) BZ2=$(servers_port)
+for i in 1 2; do
+    eval "p=\$BZ$i"
+    _srv_spawn "busy$i" $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbbusy.py" \
+        "$p" "z$i" 2000 || exit 1
+    _srv_wait "busy$i" "t:$p" || exit 1
+done
 B1=$LB_B1_PORT B2=$LB_B2_PORT B3=$LB_B3_PORT
 H=127.0.0.1
 
@@ -37,13 +45,72 @@ set retry-interval 1s
 CONF
     farm srr roundrobin "$SRR" tcp "slowstart 5s"
     farm sfa fastest "$SFA" http "slowstart 5s"
+    for m in "mch $MCH http 1" "mct $MCT tcp 1" "mcn $MCN http 0"; do
+        set -- $m
+        cat <<F
+farm $1 {
+    balance roundrobin
+    listen $H:$2 $3
+    server z1 http://$H:$BZ1/health maxconn $4
+    server z2 http://$H:$BZ2/health maxconn $4
+}
+F
+    done
 } >"$T/lb.conf"
 
 probed_start "$T/lb.conf" || exit 1
 lb_start "$T/lb.conf" || exit 1
-for f in srr sfa; do
-    for b in b1 b2 b3; do wait_field "$f/$b" state up 15; done
+for f in srr sfa mch mct mcn; do
+    for b in b1 b2 b3 z1 z2; do
+        case $f/$b in mc?/b?|s??/z?) continue ;; esac
+        wait_field "$f/$b" state up 15
+    done
 done
+
+# --- maxconn and its queue -----------------------------------------------
+# z1 and z2 answer after 2 s; maxconn 1 each: two requests at once are
+# served, two more wait for a slot (2 s, within the 3 s connect timeout),
+# the rest get 503 (http) or are closed (tcp) after 3 s.
+peaks() {
+    echo "$(curl -s "http://$H:$BZ1/peak") $(curl -s "http://$H:$BZ2/peak")"
+}
+peaks >/dev/null
+for m in "mch http" "mct tcp"; do
+    set -- $m
+    eval "port=\$$(echo "$1" | tr a-z A-Z)"
+    t0=$(date +%s%N)
+    r=$($LBCLIENT "$port" 4 4 --timeout 10)
+    t1=$(date +%s%N)
+    p=$(peaks)
+    check "$2 maxconn 1 x 2: 4 at once all served, 2 after waiting ($(( (t1 - t0) / 1000000 )) ms)" \
+        "$r" "d['ok'] == 4 and d['by'] == {'z1': 2, 'z2': 2} and $(( (t1 - t0) / 1000000 )) >= 3500"
+    [ "$p" = "1 1" ] && pass "$2 maxconn 1: never 2 at once on a server (peaks $p)" ||
+        failed "$2 maxconn 1: peaks $p"
+    r=$($LBCLIENT "$port" 8 8 --timeout 10)
+    p=$(peaks)
+    check "$2 maxconn 1 x 2: 8 at once: 4 served, 4 turned away after the connect timeout" \
+        "$r" "d['ok'] == 4 and d['failed'] == 4"
+    [ "$p" = "1 1" ] && pass "$2 maxconn 1, 8 at once: peaks $p" ||
+        failed "$2 maxconn 1, 8 at once: peaks $p"
+done
+if grep -q "every server at its maxconn" "$T/lb.log"; then
+    pass "tcp: closed clients that found no slot"
+else
+    failed "tcp: no 'every server at its maxconn' in tocsin-lb's log"
+fi
+r=$(curl -s -w ' %{http_code}' "http://$H:$MCH/" & sleep 0.2;
+    curl -s -w ' %{http_code}' "http://$H:$MCH/" & sleep 0.2;
+    curl -s -m 10 -w ' %{http_code}' "http://$H:$MCH/" & sleep 0.2;
+    curl -s -m 10 -w ' %{http_code}' "http://$H:$MCH/" & sleep 0.2;
+    curl -s -m 10 -w ' %{http_code}' "http://$H:$MCH/"; wait)
+case $r in
+*"Every server of this farm is busy"*" 503"*) pass "http: the 503 page says busy" ;;
+*) failed "http: no busy 503 among: $r" ;;
+esac
+r=$($LBCLIENT "$MCN" 4 4 --timeout 10)
+p=$(peaks)
+[ "$p" != "1 1" ] && pass "maxconn 0 (no limit): 4 at once, peaks $p" ||
+    failed "maxconn 0: peaks $p"
 
 # --- slow start ------------------------------------------------------------
 # share3 JSON: b3's share of the requests, in percent.
