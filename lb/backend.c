@@ -302,6 +302,12 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 	f->refs = 1;
 	f->persist_ms = fc->persist;
 	f->slowstart_ms = fc->slowstart;
+	for (i = 0; i < nold; i++)
+		if (strcmp(old[i]->name, fc->name) == 0) {
+			f->clients = old[i]->clients;
+			f->rejected = old[i]->rejected;
+			f->queued_total = old[i]->queued_total;
+		}
 	if (f->persist_ms > 0) {
 		for (i = 0; i < nold; i++)
 			if (strcmp(old[i]->name, fc->name) == 0 &&

@@ -60,7 +60,8 @@ struct backend {
 	int		 has_ewma;
 	unsigned	 inflight;	/* sessions on it now */
 	int		 rr_current;	/* smooth weighted round robin */
-	uint64_t	 conns;		/* sessions sent to it */
+	uint64_t	 conns;		/* connections opened to it */
+	uint64_t	 requests;	/* sessions (tcp), requests (http) */
 	uint64_t	 errors;	/* connect failures and resets */
 	uint64_t	 slowstart_ms;	/* its farm's; 0 = none */
 	int64_t		 ramp_at;	/* mono_us its ramp began; 0 = none */
@@ -82,6 +83,8 @@ struct farm {
 	struct persist	*persist;	/* tcp clients' members; or NULL */
 	unsigned	 nqueued;	/* waiting for a slot now */
 	uint64_t	 queued_total;	/* that ever waited */
+	uint64_t	 clients;	/* connections accepted */
+	uint64_t	 rejected;	/* 503s, and tcp clients closed unserved */
 };
 
 /* A session or request waiting for a slot (queue.c); embedded in it,
@@ -104,6 +107,8 @@ struct lb {
 	struct listener	**ls;
 	size_t		 nls;
 	struct health	*health;
+	struct lbctl	*ctl;
+	int64_t		 started;	/* mono_us */
 };
 
 /* backend.c */
@@ -171,6 +176,10 @@ struct backend	*persist_by_key(struct farm *, uint64_t key);
 void		 proxy_http_accept(struct lb *, struct farm *, int fd,
 		    const struct sockaddr *, socklen_t);
 void		 proxy_http_shutdown(void);
+
+/* ctl.c */
+struct lbctl	*lbctl_open(struct lb *, const char *path);
+void		 lbctl_close(struct lbctl *);
 
 /* health.c */
 struct health	*health_start(struct lb *, const char *sockpath);

@@ -19,6 +19,8 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "paths.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #include "lb.h"
@@ -221,7 +223,7 @@ main(int argc, char **argv)
 	struct daemon_opts	 o;
 	struct lb		 lb;
 	struct event		*sighup, *sigterm, *sigint;
-	char			*pidpath, err[512], sum[128];
+	char			*pidpath, *ctlpath, err[512], sum[128];
 	int			 pidfd;
 	size_t			 i;
 
@@ -239,7 +241,8 @@ main(int argc, char **argv)
 	log_init("tocsin-lb", o.foreground, o.debug);
 	if (fsutil_mkdir_p(lb.conf->state_dir, 0750) == -1)
 		fatal("cannot make state folder %s", lb.conf->state_dir);
-	xasprintf(&pidpath, "%s/lb.pid", lb.conf->state_dir);
+	xasprintf(&pidpath, "%s/%s", lb.conf->state_dir, PATH_LB_PIDFILE);
+	xasprintf(&ctlpath, "%s/%s", lb.conf->state_dir, PATH_LB_SOCKET);
 	if (!o.foreground)
 		daemon_detach();
 	if ((pidfd = pidfile_open(pidpath)) == -1) {
@@ -259,6 +262,8 @@ main(int argc, char **argv)
 		log_warnx("no farm has a listen line: nothing to balance");
 	if (daemon_drop_privileges(lb.conf->user) == -1)
 		fatalx("cannot drop privileges");
+	lb.started = mono_us();
+	lb.ctl = lbctl_open(&lb, ctlpath);
 	lb.health = health_start(&lb, lb.conf->control);
 	sighup = evsignal_new(lb.base, SIGHUP, on_signal, &lb);
 	sigterm = evsignal_new(lb.base, SIGTERM, on_signal, &lb);
@@ -272,6 +277,8 @@ main(int argc, char **argv)
 	    lb.nls);
 	event_base_dispatch(lb.base);
 	health_stop(lb.health);
+	lbctl_close(lb.ctl);
+	free(ctlpath);
 	proxy_http_shutdown();
 	queue_shutdown();
 	for (i = 0; i < lb.nls; i++)

@@ -365,6 +365,7 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	hc = xcalloc(1, sizeof(*hc));
 	hc->lb = lb;
+	f->clients++;
 	farm_ref(f);
 	hc->farm = f;
 	memcpy(&hc->client, sa, salen);
@@ -588,7 +589,10 @@ hc_slot(void *arg)
 static void
 hc_busy(void *arg)
 {
-	hc_reply(arg, 503, "Service Unavailable",
+	struct hconn	*hc = arg;
+
+	hc->farm->rejected++;
+	hc_reply(hc, 503, "Service Unavailable",
 	    "<h1>503 Service Unavailable</h1>\n<p>Every server of this farm "
 	    "is busy.</p>\n");
 }
@@ -623,6 +627,7 @@ hc_dispatch(struct hconn *hc)
 		}
 		queue_cancel(&hc->wait);
 		if (b == NULL) {
+			hc->farm->rejected++;
 			if (hc->ntried == 0)
 				hc_reply(hc, 503, "Service Unavailable",
 				    "<h1>503 Service Unavailable</h1>\n<p>No "
@@ -638,7 +643,7 @@ hc_dispatch(struct hconn *hc)
 			break;
 	}
 	b->inflight++;
-	b->conns++;
+	b->requests++;
 	if (hc->sc->connected)
 		sc_send(hc);
 }
@@ -660,6 +665,7 @@ sc_get(struct hconn *hc, struct backend *b)
 	} else {
 		sc = xcalloc(1, sizeof(*sc));
 		backend_ref(b);
+		b->conns++;
 		sc->be = b;
 		sc->bev = bufferevent_socket_new(hc->lb->base, -1,
 		    BEV_OPT_CLOSE_ON_FREE);

@@ -103,6 +103,7 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	s = xcalloc(1, sizeof(*s));
 	s->lb = lb;
+	f->clients++;
 	farm_ref(f);
 	s->farm = f;
 	memcpy(&s->client, sa, salen);
@@ -165,7 +166,10 @@ on_slot(void *arg)
 static void
 on_busy(void *arg)
 {
-	session_close(arg, "every server at its maxconn");
+	struct session	*s = arg;
+
+	s->farm->rejected++;
+	session_close(s, "every server at its maxconn");
 }
 
 /*
@@ -193,11 +197,12 @@ start_connect(struct session *s)
 		if (b == NULL && full) {
 			if (queue_add(s->lb, &s->wait, s->farm, on_slot,
 			    on_busy, s) == -1)
-				session_close(s, "queue full");
+				on_busy(s);
 			return;
 		}
 		queue_cancel(&s->wait);
 		if (b == NULL) {
+			s->farm->rejected++;
 			session_close(s, s->ntried == 0 ? "no server up" :
 			    "every server tried failed");
 			return;
@@ -206,6 +211,7 @@ start_connect(struct session *s)
 		backend_ref(b);
 		b->inflight++;
 		b->conns++;
+		b->requests++;
 		s->be = b;
 		s->state = S_CONNECTING;
 		s->answered = 0;

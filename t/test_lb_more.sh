@@ -112,6 +112,61 @@ p=$(peaks)
 [ "$p" != "1 1" ] && pass "maxconn 0 (no limit): 4 at once, peaks $p" ||
     failed "maxconn 0: peaks $p"
 
+# --- stats on tocsin-lb's control socket ---------------------------------
+# lbstat: its stats as JSON, by tocsinctl lb-stats -j on the socket.
+lbstat() {
+    "$TOCSINCTL" -s "$T/state/lb.sock" -j lb-stats
+}
+# srv JSON ID: that server's object in the stats.
+srvq() {
+    echo "[s for f in d['farms'] for s in f['servers'] if s['id'] == '$1'][0]"
+}
+farmq() {
+    echo "[f for f in d['farms'] if f['name'] == '$1'][0]"
+}
+if [ -S "$T/state/lb.sock" ] && [ "$(stat -c %a "$T/state/lb.sock")" = 660 ]
+then pass "tocsin-lb's socket is state-dir/lb.sock, mode 660"
+else failed "no socket $T/state/lb.sock (mode 660)"; fi
+if j=$(lbstat); then pass "tocsinctl -s lb.sock -j lb-stats"
+else failed "tocsinctl lb-stats: $j"; j='{}'; fi
+check "stats: mch rejected the 5 turned away, queued the waiting" "$j" \
+    "$(farmq mch)['rejected'] == 5 and $(farmq mch)['queued_total'] >= 6 and $(farmq mch)['queued'] == 0"
+check "stats: mch clients counted (4 + 8 + 5 accepted)" "$j" \
+    "$(farmq mch)['clients'] == 17 and $(farmq mch)['balance'] == 'roundrobin'"
+check "stats: mch/z1 served 6 requests on connections of its own, none in flight" "$j" \
+    "$(srvq mch/z1)['requests'] == 6 and $(srvq mch/z1)['connections'] >= 1 and $(srvq mch/z1)['inflight'] == 0 and $(srvq mch/z1)['maxconn'] == 1"
+check "stats: mch/z1 up, its EWMA well above nginx's (2 s answers, decaying)" "$j" \
+    "$(srvq mch/z1)['state'] == 'up' and $(srvq mch/z1)['ewma_ms'] > 10 > $(srvq srr/b1)['ewma_ms'] and $(srvq mch/z1)['errors'] == 0"
+check "stats: mct (tcp) sessions are connections" "$j" \
+    "$(srvq mct/z2)['requests'] == $(srvq mct/z2)['connections'] == 4"
+out=$("$TOCSINCTL" -c "$T/lb.conf" lb-stats 2>&1)
+case $out in
+*"farm mch (roundrobin): 17 clients, 5 rejected"*"mch/z1 "*" up "*) pass "tocsinctl -c CONF lb-stats: a table" ;;
+*) failed "tocsinctl lb-stats table: $out" ;;
+esac
+r=$("$PY" - "$T/state/lb.sock" <<'PYEOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"ping\nbogus\nstats\n")
+buf = b""
+while buf.count(b"\n") < 3:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+ls = [json.loads(l) for l in buf.decode().splitlines()]
+print(json.dumps([ls[0]["ok"], ls[1]["ok"], "error" in ls[1], len(ls[2]["farms"])]))
+PYEOF
+)
+check "socket: one JSON line per request: ping ok, unknown refused, stats" \
+    "$r" 'd == [True, False, True, 5]'
+"$TOCSINCTL" -s "$T/nowhere.sock" lb-stats >/dev/null 2>&1
+rc=$?
+[ $rc = 3 ] && pass "lb-stats with tocsin-lb gone: exit 3" ||
+    failed "lb-stats with tocsin-lb gone: exit $rc"
+
 # --- slow start ------------------------------------------------------------
 # share3 JSON: b3's share of the requests, in percent.
 share3() {
@@ -126,6 +181,9 @@ check "slowstart, at start nobody ramps: b3 has its third ($s0 %)" "$r" \
 # its full share once slowstart (5 s) is over, in both algorithms.
 ramp() {    # FARM PORT HOW
     local r a b c
+    j=$(lbstat)
+    check "stats: b3 of $1 is in slowstart" "$j" \
+        "[(s['state'], s['share'] < 0.5) for f in d['farms'] for s in f['servers'] if s['id'].endswith('/b3') and f['balance'] == '$1'] == [('slowstart', True)]"
     r=$($LBCLIENT "$2" 300 4 --duration 0.7 ${4:-})
     a=$(share3 "$r")
     sleep 1.8
@@ -150,6 +208,7 @@ wait_field sfa/b3 state up 10
 sleep 5
 ctl drain sfa/b3 >/dev/null || failed "tocsinctl drain sfa/b3"
 sleep 1
+check "stats: sfa/b3 drained" "$(lbstat)" "$(srvq sfa/b3)['state'] == 'drained'"
 ctl enable sfa/b3 >/dev/null || failed "tocsinctl enable sfa/b3"
 sleep 0.3
 ramp fastest "$SFA" undrained --keepalive
