@@ -116,3 +116,6 @@ EXTRA_DIST += t/asan-pager.supp
 TESTS += t/test_lb_more.sh
 EXTRA_DIST += t/test_lb_more.sh
 EXTRA_DIST += t/lbbusy.py
+# tocsin-lb's unit, keepalived check and sample, installed; low ports.
+TESTS += t/test_lb_install.sh
+EXTRA_DIST += t/test_lb_install.sh

@@ -218,6 +218,20 @@ else
     failed "no slow start in tocsin-lb's log"
 fi
 
+# --- keepalived's check of tocsin-lb ----------------------------------------
+sed "s|@bindir@|$(cd "$(dirname "$TOCSINCTL")" && pwd)|" \
+    "$SERVERS_TDIR/../etc/tocsin-lb-check" >"$T/lbcheck"
+chmod +x "$T/lbcheck"
+if out=$("$T/lbcheck" "$T/state/lb.sock" 2>&1); then
+    pass "tocsin-lb-check: tocsin-lb answers with servers up: exit 0"
+else
+    failed "tocsin-lb-check with tocsin-lb up: $out"
+fi
 lb_stop
+if out=$("$T/lbcheck" "$T/state/lb.sock" 2>&1); then
+    failed "tocsin-lb-check passes with tocsin-lb gone"
+else
+    pass "tocsin-lb-check with tocsin-lb gone: fails ($out)"
+fi
 probed_stop
 finish
