@@ -235,7 +235,7 @@ server_stats(struct backend *b, int64_t now)
  * {"ok": true, "pid", "uptime_s", "farms": [{"name", "balance",
  * "clients", "rejected", "queued", "queued_total", "servers": [...]}]}:
  * counters since start (kept across reloads for the same farm and
- * member).
+ * member), of the first loop only when lb-threads runs several.
  */
 static json_t *
 stats(struct lb *lb)
@@ -262,7 +262,7 @@ stats(struct lb *lb)
 		    "servers", servers);
 		json_array_append_new(farms, fj);
 	}
-	return json_pack("{sb si sI so}", "ok", 1, "pid", (int)getpid(),
+	return json_pack("{sb si sI si so}", "ok", 1, "pid", (int)getpid(),
 	    "uptime_s", (json_int_t)((now - lb->started) / 1000000),
-	    "farms", farms);
+	    "threads", (int)lb->nthreads, "farms", farms);
 }

@@ -9,6 +9,8 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <pthread.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,8 +109,11 @@ struct lb {
 	struct listener	**ls;
 	size_t		 nls;
 	struct health	*health;
-	struct lbctl	*ctl;
+	struct lbctl	*ctl;		/* the first loop's; NULL in others */
 	int64_t		 started;	/* mono_us */
+	int		 reuseport;	/* several loops listen on each address */
+	unsigned	 nthreads;	/* loops running (the first one's) */
+	pthread_t	 thread;	/* the other loops' */
 };
 
 /* backend.c */

@@ -37,11 +37,11 @@ struct listener {
 
 static void	on_accept(evutil_socket_t, short, void *);
 static void	on_backoff(evutil_socket_t, short, void *);
-static int	bind_addr(const char *addr, char *err, size_t);
+static int	bind_addr(const char *addr, int reuseport, char *err, size_t);
 
 /* A listening socket on "host:port" or "[v6]:port"; -1 with err. */
 static int
-bind_addr(const char *addr, char *err, size_t errlen)
+bind_addr(const char *addr, int reuseport, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res;
 	char		 host[256], *port;
@@ -69,6 +69,8 @@ bind_addr(const char *addr, char *err, size_t errlen)
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, 1024) == -1) {
 		snprintf(err, errlen, "listen %s: %s", addr, strerror(errno));
@@ -91,7 +93,7 @@ listener_open(struct lb *lb, const char *addr, int http, struct farm *f,
 	struct listener	*l;
 	int		 fd;
 
-	if ((fd = bind_addr(addr, err, errlen)) == -1)
+	if ((fd = bind_addr(addr, lb->reuseport, err, errlen)) == -1)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
 	l->lb = lb;

@@ -98,10 +98,12 @@ struct hconn {
 	struct waiter	 wait;		/* for a slot, when all are full */
 };
 
-static struct sconnq	pool = TAILQ_HEAD_INITIALIZER(pool);
-static size_t		npool;
+/* Each loop (thread) has its own pool, parser settings and counts. */
+static _Thread_local struct sconnq pool_;
+static _Thread_local int	 pool_ready;
+static _Thread_local size_t	 npool;
 
-static http_parser_settings req_settings, resp_settings;
+static _Thread_local http_parser_settings req_settings, resp_settings;
 
 static void	hc_free(struct hconn *);
 static void	hc_reply(struct hconn *, int status, const char *reason,
@@ -126,6 +128,7 @@ static void	on_server_event(struct bufferevent *, short, void *);
 static void	on_pool_event(struct bufferevent *, short, void *);
 static void	on_pool_read(struct bufferevent *, void *);
 static void	settings_init(void);
+static struct sconnq *pool_get(void);
 static void	read_cookie(struct hconn *, const char *);
 static void	write_head(struct hconn *, const char *, size_t);
 static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
@@ -330,10 +333,21 @@ on_resp_complete(http_parser *p)
 	return 0;
 }
 
+/* This thread's pool of idle server connections. */
+static struct sconnq *
+pool_get(void)
+{
+	if (!pool_ready) {
+		TAILQ_INIT(&pool_);
+		pool_ready = 1;
+	}
+	return &pool_;
+}
+
 static void
 settings_init(void)
 {
-	static int	 done;
+	static _Thread_local int done;
 
 	if (done)
 		return;
@@ -655,11 +669,11 @@ sc_get(struct hconn *hc, struct backend *b)
 {
 	struct sconn	*sc;
 
-	TAILQ_FOREACH(sc, &pool, entry)
+	TAILQ_FOREACH(sc, pool_get(), entry)
 		if (sc->be == b)
 			break;
 	if (sc != NULL) {
-		TAILQ_REMOVE(&pool, sc, entry);
+		TAILQ_REMOVE(pool_get(), sc, entry);
 		npool--;
 		sc->reused = 1;
 	} else {
@@ -743,7 +757,7 @@ sc_release(struct hconn *hc, int reusable)
 	bufferevent_setcb(sc->bev, on_pool_read, NULL, on_pool_event, sc);
 	set_timeout(sc->bev, LB_HTTP_POOL_IDLE_MS);
 	bufferevent_enable(sc->bev, EV_READ);
-	TAILQ_INSERT_HEAD(&pool, sc, entry);
+	TAILQ_INSERT_HEAD(pool_get(), sc, entry);
 	npool++;
 }
 
@@ -955,7 +969,7 @@ on_pool_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	(void)what;
-	TAILQ_REMOVE(&pool, sc, entry);
+	TAILQ_REMOVE(pool_get(), sc, entry);
 	npool--;
 	sc_free(sc);
 }
@@ -966,8 +980,8 @@ proxy_http_shutdown(void)
 {
 	struct sconn	*sc;
 
-	while ((sc = TAILQ_FIRST(&pool)) != NULL) {
-		TAILQ_REMOVE(&pool, sc, entry);
+	while ((sc = TAILQ_FIRST(pool_get())) != NULL) {
+		TAILQ_REMOVE(pool_get(), sc, entry);
 		npool--;
 		sc_free(sc);
 	}

@@ -64,7 +64,7 @@ struct session {
 	struct waiter	 wait;		/* for a slot, when all are full */
 };
 
-static size_t	nsessions;
+static _Thread_local size_t nsessions;	/* this thread's */
 
 static void	start_connect(struct session *);
 static void	on_slot(void *);

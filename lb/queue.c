@@ -13,8 +13,21 @@
 
 #include "lb.h"
 
-static TAILQ_HEAD(, waiter) waiters = TAILQ_HEAD_INITIALIZER(waiters);
-static struct event	*kick_ev;
+/* One queue a loop (thread). */
+TAILQ_HEAD(waiterq, waiter);
+static _Thread_local struct waiterq waiters_;
+static _Thread_local int waiters_ready;
+static _Thread_local struct event *kick_ev;
+
+static struct waiterq *
+waitq(void)
+{
+	if (!waiters_ready) {
+		TAILQ_INIT(&waiters_);
+		waiters_ready = 1;
+	}
+	return &waiters_;
+}
 
 static void	on_kick(evutil_socket_t, short, void *);
 static void	on_expire(evutil_socket_t, short, void *);
@@ -48,7 +61,7 @@ queue_add(struct lb *lb, struct waiter *w, struct farm *f,
 	w->queued = 1;
 	f->nqueued++;
 	f->queued_total++;
-	TAILQ_INSERT_TAIL(&waiters, w, entry);
+	TAILQ_INSERT_TAIL(waitq(), w, entry);
 	evtimer_add(w->timer, &tv);
 	return 0;
 }
@@ -59,7 +72,7 @@ queue_cancel(struct waiter *w)
 {
 	if (!w->queued)
 		return;
-	TAILQ_REMOVE(&waiters, w, entry);
+	TAILQ_REMOVE(waitq(), w, entry);
 	event_free(w->timer);
 	w->timer = NULL;
 	w->farm->nqueued--;
@@ -71,7 +84,7 @@ queue_cancel(struct waiter *w)
 void
 queue_kick(void)
 {
-	if (kick_ev != NULL && !TAILQ_EMPTY(&waiters))
+	if (kick_ev != NULL && !TAILQ_EMPTY(waitq()))
 		event_active(kick_ev, 0, 0);
 }
 
@@ -83,7 +96,7 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	for (w = TAILQ_FIRST(&waiters); w != NULL; w = next) {
+	for (w = TAILQ_FIRST(waitq()); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
 		w->retry(w->arg);	/* may cancel w, never another */
 	}

@@ -163,6 +163,7 @@ struct conf {
 	char		*smtp_auth_file;
 	unsigned long	 max_concurrent;
 	unsigned long	 exec_max;
+	unsigned long	 lb_threads;	/* tocsin-lb's loops, 1..64 */
 	unsigned long	 flap_low;	/* percent */
 	unsigned long	 flap_high;	/* percent */
 	int		 no_archives;	/* set archives off */

@@ -55,7 +55,7 @@ const size_t conf_parse_noptdefs =
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
-	"flap-high", "archives", "control-group", "web-url", NULL
+	"flap-high", "archives", "control-group", "web-url", "lb-threads", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -533,7 +533,8 @@ st_set(struct parser *p, struct word *w, int n)
 			    "or off)", v);
 	}
 	else {
-		unsigned long max = strncmp(k, "flap", 4) == 0 ? 100 : 1000000;
+		unsigned long max = strncmp(k, "flap", 4) == 0 ? 100 :
+		    strcmp(k, "lb-threads") == 0 ? 64 : 1000000;
 		if (parse_uint(v, max, &ul) == -1) {
 			conf_err(p, w[2].line, "bad number '%s' for '%s' (0 to "
 			    "%lu)", v, k, max);
@@ -543,6 +544,8 @@ st_set(struct parser *p, struct word *w, int n)
 			c->max_concurrent = ul;
 		else if (strcmp(k, "exec-max") == 0)
 			c->exec_max = ul;
+		else if (strcmp(k, "lb-threads") == 0)
+			c->lb_threads = ul == 0 ? 1 : ul;
 		else if (strcmp(k, "flap-low") == 0)
 			c->flap_low = ul;
 		else

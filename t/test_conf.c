@@ -646,6 +646,7 @@ START_TEST(builtin_defaults_apply)
 	ck_assert_int_eq(sv->nexpect_status, 0);
 	ck_assert_uint_eq(c->max_concurrent, 1000);
 	ck_assert_uint_eq(c->exec_max, 8);
+	ck_assert_uint_eq(c->lb_threads, 1);
 	ck_assert_uint_eq(c->flap_low, 20);
 	ck_assert_uint_eq(c->flap_high, 30);
 	ck_assert_ptr_null(c->smtp_relay);
@@ -921,6 +922,7 @@ START_TEST(every_set_keyword_is_parsed)
 	    "set smtp-relay mail.example.net:25\n"
 	    "set max-concurrent 200\n"
 	    "set exec-max 2\n"
+	    "set lb-threads 4\n"
 	    "set flap-low 10\n"
 	    "set flap-high 40\n"
 	    "set archives off\n");
@@ -937,6 +939,7 @@ START_TEST(every_set_keyword_is_parsed)
 	ck_assert_ptr_null(c->smtp_auth_file);
 	ck_assert_uint_eq(c->max_concurrent, 200);
 	ck_assert_uint_eq(c->exec_max, 2);
+	ck_assert_uint_eq(c->lb_threads, 4);
 	ck_assert_uint_eq(c->flap_low, 10);
 	ck_assert_uint_eq(c->flap_high, 40);
 	ck_assert_int_eq(c->no_archives, 1);

@@ -12,6 +12,7 @@ servers_trap
 start_lb_backends 3 || exit 1
 SRR=$(servers_port) SFA=$(servers_port)
 MCH=$(servers_port) MCT=$(servers_port) MCN=$(servers_port)
+THR=$(servers_port)
 BZ1=$(servers_port) BZ2=$(servers_port)
 for i in 1 2; do
     eval "p=\$BZ$i"
@@ -45,6 +46,7 @@ set retry-interval 1s
 CONF
     farm srr roundrobin "$SRR" tcp "slowstart 5s"
     farm sfa fastest "$SFA" http "slowstart 5s"
+    farm thr roundrobin "$THR" tcp
     for m in "mch $MCH http 1" "mct $MCT tcp 1" "mcn $MCN http 0"; do
         set -- $m
         cat <<F
@@ -161,7 +163,7 @@ print(json.dumps([ls[0]["ok"], ls[1]["ok"], "error" in ls[1], len(ls[2]["farms"]
 PYEOF
 )
 check "socket: one JSON line per request: ping ok, unknown refused, stats" \
-    "$r" 'd == [True, False, True, 5]'
+    "$r" 'd == [True, False, True, 6]'
 "$TOCSINCTL" -s "$T/nowhere.sock" lb-stats >/dev/null 2>&1
 rc=$?
 [ $rc = 3 ] && pass "lb-stats with tocsin-lb gone: exit 3" ||
@@ -183,7 +185,7 @@ ramp() {    # FARM PORT HOW
     local r a b c
     j=$(lbstat)
     check "stats: b3 of $1 is in slowstart" "$j" \
-        "[(s['state'], s['share'] < 0.5) for f in d['farms'] for s in f['servers'] if s['id'].endswith('/b3') and f['balance'] == '$1'] == [('slowstart', True)]"
+        "[(s['state'], s['share'] < 0.5) for f in d['farms'] for s in f['servers'] if s['id'].endswith('/b3') and f['name'] in ('srr', 'sfa') and f['balance'] == '$1'] == [('slowstart', True)]"
     r=$($LBCLIENT "$2" 300 4 --duration 0.7 ${4:-})
     a=$(share3 "$r")
     sleep 1.8
@@ -233,5 +235,53 @@ if out=$("$T/lbcheck" "$T/state/lb.sock" 2>&1); then
 else
     pass "tocsin-lb-check with tocsin-lb gone: fails ($out)"
 fi
+# --- lb-threads 2: two loops on SO_REUSEPORT listeners --------------------
+{
+    printf 'set state-dir %s\nset control %s\nset lb-threads 2\n' \
+        "$T/state3" "$T/state/probed.sock"
+    farm thr roundrobin "$THR" tcp
+} >"$T/thr.conf"
+"$LB" -f -d -c "$T/thr.conf" >"$T/thr.log" 2>&1 &
+tpid=$!
+for _ in $(seq 50); do
+    [ -S "$T/state3/lb.sock" ] && grep -q started: "$T/thr.log" && break
+    sleep 0.1
+done
+if grep -q "started: 1 farms balanced, 1 listeners, 2 loops" "$T/thr.log"
+then pass "lb-threads 2: two loops start"
+else failed "lb-threads 2: $(grep started: "$T/thr.log")"; fi
+tstat() { "$TOCSINCTL" -s "$T/state3/lb.sock" -j lb-stats; }
+sleep 1.5      # both loops hear probed's word
+r=$($LBCLIENT "$THR" 600 6)
+check "lb-threads 2: 600 requests, 0 failed, all three servers" "$r" \
+    'd["failed"] == 0 and len(d["by"]) == 3'
+j=$(tstat)
+check "lb-threads 2: the first loop took some, the other the rest" "$j" \
+    "d['threads'] == 2 and 60 <= $(farmq thr)['clients'] <= 540"
+echo "# first loop's clients: $(jq_ "$j" "$(farmq thr)['clients']") of 600"
+touch "$T/lb_b2/down"
+expect_state thr/b2 down 10
+sleep 1
+r=$($LBCLIENT "$THR" 300 6)
+check "lb-threads 2: b2 down by probed: no loop sends it anything" "$r" \
+    'd["failed"] == 0 and "b2" not in d["by"]'
+rm -f "$T/lb_b2/down"
+expect_state thr/b2 up 10
+$LBCLIENT "$THR" 2000 6 >"$T/thr-reload.json" &
+cpid=$!
+for _ in 1 2; do
+    sleep 0.4
+    kill -HUP "$tpid"
+done
+wait "$cpid"
+check "lb-threads 2: 2 reloads under load, 0 failed" \
+    "$(cat "$T/thr-reload.json")" 'd["failed"] == 0 and d["ok"] == 2000'
+kill -TERM "$tpid"
+wait "$tpid"
+rc=$?
+if [ $rc = 0 ] && ! grep -qE "AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:" "$T/thr.log"
+then pass "lb-threads 2: exits 0 on SIGTERM, cleanly"
+else failed "lb-threads 2: exit $rc; $(tail -5 "$T/thr.log")"; fi
+
 probed_stop
 finish
