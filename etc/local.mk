@@ -44,6 +44,8 @@ CLEANFILES += $(unit_DATA) $(sysusers_DATA) $(tmpfiles_DATA)
 
 # etc_sed: the build's folders into a template.
 etc_sed = sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	-e 's|@bindir[@]|$(bindir)|g' \
+	-e 's|@pkglibexecdir[@]|$(pkglibexecdir)|g' \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	-e 's|@localstatedir[@]|$(localstatedir)|g'
 
@@ -63,3 +65,25 @@ EXTRA_DIST += etc/tocsin-pager.service
 etc/systemd/tocsin-pager.service: $(srcdir)/etc/tocsin-pager.service Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc/systemd && \
 	$(etc_sed) $(srcdir)/etc/tocsin-pager.service >$@.tmp && mv $@.tmp $@
+
+# tocsin-lb's unit, the same way; keepalived's check of it, and a sample
+# keepalived config for two lb boxes (doc examples, see tocsin-lb(8)).
+unit_DATA += etc/systemd/tocsin-lb.service
+EXTRA_DIST += etc/tocsin-lb.service etc/tocsin-lb-check \
+	etc/keepalived-tocsin-lb.conf.sample
+etc/systemd/tocsin-lb.service: $(srcdir)/etc/tocsin-lb.service Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc/systemd && \
+	$(etc_sed) $(srcdir)/etc/tocsin-lb.service >$@.tmp && mv $@.tmp $@
+pkglibexec_SCRIPTS = etc/examples/tocsin-lb-check
+lbexampledir = $(docdir)/examples
+lbexample_DATA = etc/examples/keepalived-tocsin-lb.conf.sample
+CLEANFILES += etc/examples/tocsin-lb-check $(lbexample_DATA)
+etc/examples/tocsin-lb-check: $(srcdir)/etc/tocsin-lb-check Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc/examples && \
+	$(etc_sed) $(srcdir)/etc/tocsin-lb-check >$@.tmp && \
+	chmod +x $@.tmp && mv $@.tmp $@
+etc/examples/keepalived-tocsin-lb.conf.sample: \
+    $(srcdir)/etc/keepalived-tocsin-lb.conf.sample Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc/examples && $(etc_sed) \
+	$(srcdir)/etc/keepalived-tocsin-lb.conf.sample >$@.tmp && \
+	mv $@.tmp $@

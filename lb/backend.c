@@ -72,6 +72,7 @@ backend_new(const struct server_conf *s, char *err, size_t errlen)
 	b->id = xstrdup(s->id);
 	b->refs = 1;
 	b->weight = s->o.weight == 0 ? 1 : (unsigned)s->o.weight;
+	b->maxconn = (unsigned)s->o.maxconn;
 	if (resolve(s->host, s->port, b, err, errlen) == -1) {
 		free(b->id);
 		free(b);
@@ -100,6 +101,23 @@ int
 backend_eligible(const struct backend *b)
 {
 	return !b->drained && b->health != BE_DOWN;
+}
+
+/* At its maxconn: no new session until one ends. */
+int
+backend_full(const struct backend *b)
+{
+	return b->maxconn > 0 && b->inflight >= b->maxconn;
+}
+
+/* A session or request on b ended: one slot fewer in use, and the queue
+ * may go on. */
+void
+backend_release(struct backend *b)
+{
+	b->inflight--;
+	if (b->maxconn > 0)
+		queue_kick();
 }
 
 /* Eligible and not marked suspect by our own traffic. */
@@ -158,6 +176,39 @@ backend_weight(const struct backend *b)
 	if (b->health == BE_DEGRADED)
 		return b->weight > 1 ? b->weight / 2 : 1;
 	return b->weight;
+}
+
+/*
+ * The share of new traffic b takes now, from LB_SLOWSTART_MIN to 1: it
+ * grows linearly over its farm's slowstart after a ramp began (joined by
+ * a reload, back from down, undrained); 1 otherwise. A finished ramp is
+ * forgotten.
+ */
+double
+backend_share(struct backend *b, int64_t now)
+{
+	double	 f;
+
+	if (b->ramp_at == 0 || b->slowstart_ms == 0)
+		return 1.0;
+	f = (double)(now - b->ramp_at) / (b->slowstart_ms * 1000.0);
+	if (f >= 1.0) {
+		b->ramp_at = 0;
+		return 1.0;
+	}
+	return f < LB_SLOWSTART_MIN ? LB_SLOWSTART_MIN : f;
+}
+
+/* Begin b's ramp now, when its farm has a slowstart. */
+void
+backend_ramp(struct backend *b, int64_t now)
+{
+	if (b->slowstart_ms == 0)
+		return;
+	if (b->ramp_at == 0)
+		log_info("%s: slow start over %llu ms", b->id,
+		    (unsigned long long)b->slowstart_ms);
+	b->ramp_at = now > 0 ? now : 1;
 }
 
 /* The EWMA now: decayed toward 0 while no sample comes, so a member once
@@ -250,6 +301,13 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 	f->algo = fc->balance;
 	f->refs = 1;
 	f->persist_ms = fc->persist;
+	f->slowstart_ms = fc->slowstart;
+	for (i = 0; i < nold; i++)
+		if (strcmp(old[i]->name, fc->name) == 0) {
+			f->clients = old[i]->clients;
+			f->rejected = old[i]->rejected;
+			f->queued_total = old[i]->queued_total;
+		}
 	if (f->persist_ms > 0) {
 		for (i = 0; i < nold; i++)
 			if (strcmp(old[i]->name, fc->name) == 0 &&
@@ -266,9 +324,16 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 		}
 		if ((ob = old_backend(old, nold, b->id, b)) != NULL) {
 			ob->weight = b->weight;
+			ob->maxconn = b->maxconn;
+			ob->slowstart_ms = f->slowstart_ms;
 			backend_unref(b);
 			backend_ref(ob);
 			b = ob;
+		} else {
+			/* A member a reload adds ramps up; not at start. */
+			b->slowstart_ms = f->slowstart_ms;
+			if (nold > 0)
+				backend_ramp(b, mono_us());
 		}
 		f->be[f->nbe++] = b;
 	}

@@ -19,7 +19,7 @@
 #define CAND_MAX	256
 
 static size_t	candidates(struct farm *, struct backend **tried, size_t,
-		    struct backend **out, int64_t now);
+		    struct backend **out, int64_t now, int *full);
 static struct backend *pick_fastest(struct backend **, size_t, int64_t);
 static struct backend *pick_leastconn(struct backend **, size_t);
 static struct backend *pick_roundrobin(struct backend **, size_t);
@@ -31,28 +31,50 @@ static uint64_t	fnv1a(uint64_t, const void *, size_t);
 /*
  * The members a new session may go to, not yet tried by it: the usable
  * ones, or when passive marks left none, the eligible ones (panic mode:
- * probed's word and drain still count, our suspicion does not).
+ * probed's word and drain still count, our suspicion does not). A member
+ * in slow start is a candidate only with the probability of its share,
+ * so its traffic ramps up whatever the algorithm; when that leaves
+ * nobody, the ramping ones are candidates all the same. A member at its
+ * maxconn is none; *full tells whether that alone left nobody.
  */
 static size_t
 candidates(struct farm *f, struct backend **tried, size_t ntried,
-    struct backend **out, int64_t now)
+    struct backend **out, int64_t now, int *full)
 {
-	size_t	 i, j, n, pass;
+	struct backend	*ramping[CAND_MAX];
+	size_t		 i, j, n, nramp, pass;
+	double		 share;
 
+	*full = 0;
 	for (pass = 0; pass < 2; pass++) {
-		n = 0;
-		for (i = 0; i < f->nbe && n < CAND_MAX; i++) {
+		n = nramp = 0;
+		for (i = 0; i < f->nbe && n + nramp < CAND_MAX; i++) {
 			for (j = 0; j < ntried; j++)
 				if (tried[j] == f->be[i])
 					break;
 			if (j < ntried)
 				continue;
-			if (pass == 0 ? backend_usable(f->be[i], now) :
-			    backend_eligible(f->be[i]))
+			if (!(pass == 0 ? backend_usable(f->be[i], now) :
+			    backend_eligible(f->be[i])))
+				continue;
+			if (backend_full(f->be[i])) {
+				*full = 1;
+				continue;
+			}
+			share = backend_share(f->be[i], now);
+			if (share < 1.0 &&
+			    (double)random() / RAND_MAX >= share)
+				ramping[nramp++] = f->be[i];
+			else
 				out[n++] = f->be[i];
 		}
-		if (n > 0)
+		if (n == 0)
+			for (i = 0; i < nramp; i++)
+				out[n++] = ramping[i];
+		if (n > 0) {
+			*full = 0;
 			return n;
+		}
 	}
 	return 0;
 }
@@ -196,18 +218,20 @@ pick_random(struct backend **c, size_t n)
 /*
  * The member for a new session from client sa, none of tried, by the
  * farm's algorithm; NULL when no member may take it (all down, drained or
- * tried). The caller counts the session in its inflight.
+ * tried); then *full is 1 when members at their maxconn are all that
+ * is left (wait for a slot), else 0. The caller counts the session in
+ * its inflight.
  */
 struct backend *
 balance_pick(struct farm *f, const struct sockaddr *sa, socklen_t salen,
-    struct backend **tried, size_t ntried)
+    struct backend **tried, size_t ntried, int *full)
 {
 	struct backend	*c[CAND_MAX];
 	int64_t		 now = mono_us();
 	size_t		 n;
 
 	(void)salen;
-	if ((n = candidates(f, tried, ntried, c, now)) == 0)
+	if ((n = candidates(f, tried, ntried, c, now, full)) == 0)
 		return NULL;
 	switch (f->algo) {
 	case BALANCE_LEASTCONN:

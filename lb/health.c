@@ -230,12 +230,14 @@ apply(struct health *h, const struct ctl_server *s, int result, json_t *obj)
 {
 	struct backend	*b;
 	enum be_health	 old;
+	int		 was_drained;
 	const char	*status;
 	int64_t		 now = mono_us();
 
 	if ((b = lb_find_backend(h->lb, s->id)) == NULL)
 		return;
 	old = b->health;
+	was_drained = b->drained;
 	b->health = backend_health_parse(s->state);
 	b->health_at = now;
 	if (obj != NULL && json_object_get(obj, "drained") != NULL)
@@ -244,6 +246,9 @@ apply(struct health *h, const struct ctl_server *s, int result, json_t *obj)
 		b->drained = s->drained;
 	if (b->health == BE_UP)
 		b->suspect_until = 0;
+	if ((old == BE_DOWN && backend_eligible(b)) ||
+	    (was_drained && backend_eligible(b)))
+		backend_ramp(b, now);
 	if (result && obj != NULL && s->latency_ms >= 0 &&
 	    (status = json_string_value(json_object_get(obj, "status"))) !=
 	    NULL && strcmp(status, "ok") == 0)

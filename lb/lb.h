@@ -6,7 +6,10 @@
 #ifndef TOCSIN_LB_H
 #define TOCSIN_LB_H
 
+#include <sys/queue.h>
 #include <sys/socket.h>
+
+#include <pthread.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +28,8 @@ struct event_base;
 #define LB_SUSPECT_MS		10000	/* a passive mark lasts, at most */
 #define LB_REPLAY_MAX		16384	/* client bytes kept for a retry */
 #define LB_TRIES_MAX		8	/* servers one session may try */
+#define LB_QUEUE_MAX		1024	/* waiting for a slot, a farm */
+#define LB_SLOWSTART_MIN	0.05	/* a ramping member's first share */
 
 /* What probed says of a server; unknown until it has said anything. */
 enum be_health {
@@ -46,6 +51,7 @@ struct backend {
 	socklen_t	 addrlen;
 	char		 addrstr[64];	/* "host:port" for logs */
 	unsigned	 weight;	/* 1..256 */
+	unsigned	 maxconn;	/* sessions at once; 0 = no limit */
 	int		 refs;
 	enum be_health	 health;	/* probed's word */
 	int		 drained;	/* probed's drained flag */
@@ -56,8 +62,11 @@ struct backend {
 	int		 has_ewma;
 	unsigned	 inflight;	/* sessions on it now */
 	int		 rr_current;	/* smooth weighted round robin */
-	uint64_t	 conns;		/* sessions sent to it */
+	uint64_t	 conns;		/* connections opened to it */
+	uint64_t	 requests;	/* sessions (tcp), requests (http) */
 	uint64_t	 errors;	/* connect failures and resets */
+	uint64_t	 slowstart_ms;	/* its farm's; 0 = none */
+	int64_t		 ramp_at;	/* mono_us its ramp began; 0 = none */
 };
 
 struct listener;
@@ -72,7 +81,24 @@ struct farm {
 	size_t		 nbe;
 	int		 refs;
 	uint64_t	 persist_ms;	/* 0 = none */
+	uint64_t	 slowstart_ms;	/* 0 = none */
 	struct persist	*persist;	/* tcp clients' members; or NULL */
+	unsigned	 nqueued;	/* waiting for a slot now */
+	uint64_t	 queued_total;	/* that ever waited */
+	uint64_t	 clients;	/* connections accepted */
+	uint64_t	 rejected;	/* 503s, and tcp clients closed unserved */
+};
+
+/* A session or request waiting for a slot (queue.c); embedded in it,
+ * zeroed before its first use. */
+struct waiter {
+	TAILQ_ENTRY(waiter) entry;
+	struct farm	*farm;
+	struct event	*timer;
+	void		(*retry)(void *);
+	void		(*expire)(void *);
+	void		*arg;
+	int		 queued;
 };
 
 struct lb {
@@ -83,6 +109,11 @@ struct lb {
 	struct listener	**ls;
 	size_t		 nls;
 	struct health	*health;
+	struct lbctl	*ctl;		/* the first loop's; NULL in others */
+	int64_t		 started;	/* mono_us */
+	int		 reuseport;	/* several loops listen on each address */
+	unsigned	 nthreads;	/* loops running (the first one's) */
+	pthread_t	 thread;	/* the other loops' */
 };
 
 /* backend.c */
@@ -91,6 +122,8 @@ void		 backend_ref(struct backend *);
 void		 backend_unref(struct backend *);
 int		 backend_usable(const struct backend *, int64_t now);
 int		 backend_eligible(const struct backend *);
+int		 backend_full(const struct backend *);
+void		 backend_release(struct backend *);
 void		 backend_sample(struct backend *, double ms, int64_t now);
 void		 backend_error(struct backend *, int64_t now);
 void		 backend_ok(struct backend *);
@@ -98,6 +131,8 @@ double		 backend_ewma(const struct backend *, int64_t now);
 double		 backend_cost(const struct backend *, int64_t now,
 		    double band);
 unsigned	 backend_weight(const struct backend *);
+double		 backend_share(struct backend *, int64_t now);
+void		 backend_ramp(struct backend *, int64_t now);
 const char	*backend_health_str(enum be_health);
 enum be_health	 backend_health_parse(const char *);
 struct farm	*farm_new(const struct farm_conf *, struct farm **old,
@@ -109,7 +144,15 @@ struct backend	*lb_find_backend(struct lb *, const char *id);
 
 /* balance.c */
 struct backend	*balance_pick(struct farm *, const struct sockaddr *,
-		    socklen_t, struct backend **tried, size_t ntried);
+		    socklen_t, struct backend **tried, size_t ntried,
+		    int *full);
+
+/* queue.c */
+int		 queue_add(struct lb *, struct waiter *, struct farm *,
+		    void (*retry)(void *), void (*expire)(void *), void *);
+void		 queue_cancel(struct waiter *);
+void		 queue_kick(void);
+void		 queue_shutdown(void);
 
 /* listener.c */
 struct listener	*listener_open(struct lb *, const char *addr, int http,
@@ -138,6 +181,10 @@ struct backend	*persist_by_key(struct farm *, uint64_t key);
 void		 proxy_http_accept(struct lb *, struct farm *, int fd,
 		    const struct sockaddr *, socklen_t);
 void		 proxy_http_shutdown(void);
+
+/* ctl.c */
+struct lbctl	*lbctl_open(struct lb *, const char *path);
+void		 lbctl_close(struct lbctl *);
 
 /* health.c */
 struct health	*health_start(struct lb *, const char *sockpath);

@@ -4,6 +4,7 @@
  * for a while when out of descriptors.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "lb.h"
 
 #define ACCEPT_BACKOFF_MS	100	/* after EMFILE/ENFILE */
+#define ACCEPT_FD_RESERVE	8	/* descriptors kept for server sides */
 #define ACCEPT_BATCH		64	/* accepts per wake-up, at most */
 
 struct listener {
@@ -35,11 +37,11 @@ struct listener {
 
 static void	on_accept(evutil_socket_t, short, void *);
 static void	on_backoff(evutil_socket_t, short, void *);
-static int	bind_addr(const char *addr, char *err, size_t);
+static int	bind_addr(const char *addr, int reuseport, char *err, size_t);
 
 /* A listening socket on "host:port" or "[v6]:port"; -1 with err. */
 static int
-bind_addr(const char *addr, char *err, size_t errlen)
+bind_addr(const char *addr, int reuseport, char *err, size_t errlen)
 {
 	struct addrinfo	 hints, *res;
 	char		 host[256], *port;
@@ -67,6 +69,8 @@ bind_addr(const char *addr, char *err, size_t errlen)
 	    SOCK_CLOEXEC, 0);
 	if (fd == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1) ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
 	    listen(fd, 1024) == -1) {
 		snprintf(err, errlen, "listen %s: %s", addr, strerror(errno));
@@ -89,7 +93,7 @@ listener_open(struct lb *lb, const char *addr, int http, struct farm *f,
 	struct listener	*l;
 	int		 fd;
 
-	if ((fd = bind_addr(addr, err, errlen)) == -1)
+	if ((fd = bind_addr(addr, lb->reuseport, err, errlen)) == -1)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
 	l->lb = lb;
@@ -154,13 +158,16 @@ listener_close(struct listener *l)
 }
 
 /* Accept what is waiting (a batch at most) and hand each to the proxy.
- * Out of descriptors: stop accepting for ACCEPT_BACKOFF_MS. */
+ * Out of descriptors, or a client whose descriptor leaves fewer than
+ * ACCEPT_FD_RESERVE for its server side (closed at once): stop accepting
+ * for ACCEPT_BACKOFF_MS. */
 static void
 on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener		*l = arg;
 	struct sockaddr_storage	 ss;
 	struct timeval		 tv = { 0, ACCEPT_BACKOFF_MS * 1000 };
+	struct rlimit		 rl;
 	socklen_t		 len;
 	int			 c, i;
 
@@ -169,6 +176,13 @@ on_accept(evutil_socket_t fd, short what, void *arg)
 		len = sizeof(ss);
 		c = accept4(fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c != -1 && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY &&
+		    (rlim_t)c + ACCEPT_FD_RESERVE >= rl.rlim_cur) {
+			close(c);
+			c = -1;
+			errno = EMFILE;
+		}
 		if (c == -1) {
 			if (errno == EMFILE || errno == ENFILE) {
 				log_warn("listen %s: accept, backing off",

@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "conf.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "paths.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #include "lb.h"
@@ -31,6 +34,16 @@ static void	reload(struct lb *);
 static void	on_signal(evutil_socket_t, short, void *);
 static void	raise_nofile(void);
 static struct conf *load(const char *path, int quiet);
+static void	*worker_main(void *);
+static void	worker_reload(evutil_socket_t, short, void *);
+static void	workers_build(struct lb *);
+static void	workers_start(struct lb *);
+static void	workers_stop(void);
+
+/* The loops beyond the first (set lb-threads), each with its own farms,
+ * listeners (SO_REUSEPORT) and watch of probed; NULL-free array. */
+static struct lb **workers;
+static size_t	nworkers;
 
 /*
  * What tocsin-lb needs beyond the config language: nothing yet, but the
@@ -162,12 +175,128 @@ fail:
 	return -1;
 }
 
+/* A loop beyond the first: its own until SIGTERM ends the first. */
+static void *
+worker_main(void *arg)
+{
+	struct lb	*lb = arg;
+
+	event_base_dispatch(lb->base);
+	proxy_http_shutdown();
+	queue_shutdown();
+	return NULL;
+}
+
+/* In a worker's own thread, after the first loop reloaded: the config
+ * again, for its own farms and listeners. */
+static void
+worker_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct lb	*lb = arg;
+	struct conf	*c;
+	char		 err[512];
+
+	(void)fd;
+	(void)what;
+	if ((c = load(conf_path, 1)) == NULL)
+		return;
+	if (build(lb, c, err, sizeof(err)) == -1) {
+		log_warnx("reload failed in a loop, keeping its config: %s",
+		    err);
+		conf_free(c);
+		return;
+	}
+	conf_free(lb->conf);
+	lb->conf = c;
+	health_set_path(lb->health, c->control);
+}
+
+/*
+ * Make lb-threads - 1 more loops, each built from its own reading of the
+ * config (nothing is shared between loops but the sockets' addresses:
+ * the kernel spreads connections over their SO_REUSEPORT listeners).
+ * Before privileges are dropped, for low ports.
+ */
+static void
+workers_build(struct lb *first)
+{
+	struct lb	*w;
+	char		 err[512];
+	size_t		 i, n = first->conf->lb_threads;
+
+	if (n <= 1)
+		return;
+	workers = xcalloc(n - 1, sizeof(*workers));
+	for (i = 0; i + 1 < n; i++) {
+		w = xcalloc(1, sizeof(*w));
+		w->reuseport = 1;
+		if ((w->conf = load(conf_path, 1)) == NULL)
+			fatalx("loop %zu: the config no longer loads", i + 2);
+		if ((w->base = event_base_new()) == NULL)
+			fatalx("event_base_new");
+		if (build(w, w->conf, err, sizeof(err)) == -1)
+			fatalx("loop %zu: %s", i + 2, err);
+		workers[nworkers++] = w;
+	}
+}
+
+/* Run the loops made by workers_build, each watching probed; they block
+ * every signal (the first loop takes them). */
+static void
+workers_start(struct lb *first)
+{
+	struct lb	*w;
+	sigset_t	 all, old;
+	size_t		 i;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < nworkers; i++) {
+		w = workers[i];
+		w->started = first->started;
+		w->health = health_start(w, w->conf->control);
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			fatalx("cannot start loop %zu", i + 2);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	first->nthreads = 1 + nworkers;
+}
+
+/* End the other loops, then free what they had. */
+static void
+workers_stop(void)
+{
+	struct lb	*w;
+	size_t		 i, j;
+
+	for (i = 0; i < nworkers; i++)
+		event_base_loopbreak(workers[i]->base);
+	for (i = 0; i < nworkers; i++) {
+		w = workers[i];
+		pthread_join(w->thread, NULL);
+		health_stop(w->health);
+		for (j = 0; j < w->nls; j++)
+			listener_close(w->ls[j]);
+		free(w->ls);
+		for (j = 0; j < w->nfarms; j++)
+			farm_unref(w->farms[j]);
+		free(w->farms);
+		event_base_free(w->base);
+		conf_free(w->conf);
+		free(w);
+	}
+	free(workers);
+	workers = NULL;
+	nworkers = 0;
+}
+
 /* SIGHUP: the new config, or the running one with every error logged. */
 static void
 reload(struct lb *lb)
 {
 	struct conf	*c;
 	char		 err[512];
+	size_t		 i;
 
 	if ((c = load(conf_path, 1)) == NULL)
 		return;
@@ -180,6 +309,13 @@ reload(struct lb *lb)
 	conf_free(lb->conf);
 	lb->conf = c;
 	health_set_path(lb->health, c->control);
+	if (c->lb_threads != lb->nthreads && c->lb_threads + lb->nthreads > 2)
+		log_warnx("lb-threads %lu takes a restart; %u loops run",
+		    c->lb_threads, lb->nthreads);
+	for (i = 0; i < nworkers; i++)
+		if (event_base_once(workers[i]->base, -1, EV_TIMEOUT,
+		    worker_reload, workers[i], NULL) == -1)
+			log_warnx("cannot tell loop %zu to reload", i + 2);
 	log_info("reloaded: %zu farms balanced, %zu listeners", lb->nfarms,
 	    lb->nls);
 }
@@ -221,7 +357,7 @@ main(int argc, char **argv)
 	struct daemon_opts	 o;
 	struct lb		 lb;
 	struct event		*sighup, *sigterm, *sigint;
-	char			*pidpath, err[512], sum[128];
+	char			*pidpath, *ctlpath, err[512], sum[128];
 	int			 pidfd;
 	size_t			 i;
 
@@ -239,7 +375,8 @@ main(int argc, char **argv)
 	log_init("tocsin-lb", o.foreground, o.debug);
 	if (fsutil_mkdir_p(lb.conf->state_dir, 0750) == -1)
 		fatal("cannot make state folder %s", lb.conf->state_dir);
-	xasprintf(&pidpath, "%s/lb.pid", lb.conf->state_dir);
+	xasprintf(&pidpath, "%s/%s", lb.conf->state_dir, PATH_LB_PIDFILE);
+	xasprintf(&ctlpath, "%s/%s", lb.conf->state_dir, PATH_LB_SOCKET);
 	if (!o.foreground)
 		daemon_detach();
 	if ((pidfd = pidfile_open(pidpath)) == -1) {
@@ -251,15 +388,23 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	srandom(time(NULL) ^ getpid());
+	if (evthread_use_pthreads() == -1)
+		fatalx("evthread_use_pthreads");
 	if ((lb.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	lb.nthreads = 1;
+	lb.reuseport = lb.conf->lb_threads > 1;
 	if (build(&lb, lb.conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (lb.nfarms == 0)
 		log_warnx("no farm has a listen line: nothing to balance");
+	workers_build(&lb);
 	if (daemon_drop_privileges(lb.conf->user) == -1)
 		fatalx("cannot drop privileges");
+	lb.started = mono_us();
+	lb.ctl = lbctl_open(&lb, ctlpath);
 	lb.health = health_start(&lb, lb.conf->control);
+	workers_start(&lb);
 	sighup = evsignal_new(lb.base, SIGHUP, on_signal, &lb);
 	sigterm = evsignal_new(lb.base, SIGTERM, on_signal, &lb);
 	sigint = evsignal_new(lb.base, SIGINT, on_signal, &lb);
@@ -268,11 +413,15 @@ main(int argc, char **argv)
 	    evsignal_add(sigterm, NULL) == -1 ||
 	    evsignal_add(sigint, NULL) == -1)
 		fatalx("cannot watch signals");
-	log_info("started: %zu farms balanced, %zu listeners", lb.nfarms,
-	    lb.nls);
+	log_info("started: %zu farms balanced, %zu listeners, %u loops",
+	    lb.nfarms, lb.nls, lb.nthreads);
 	event_base_dispatch(lb.base);
+	workers_stop();
 	health_stop(lb.health);
+	lbctl_close(lb.ctl);
+	free(ctlpath);
 	proxy_http_shutdown();
+	queue_shutdown();
 	for (i = 0; i < lb.nls; i++)
 		listener_close(lb.ls[i]);
 	free(lb.ls);

@@ -95,18 +95,23 @@ struct hconn {
 	struct sconn	*sc;
 	int		 answered;	/* a byte of answer went to the client */
 	int64_t		 t_sent;
+	struct waiter	 wait;		/* for a slot, when all are full */
 };
 
-static struct sconnq	pool = TAILQ_HEAD_INITIALIZER(pool);
-static size_t		npool;
+/* Each loop (thread) has its own pool, parser settings and counts. */
+static _Thread_local struct sconnq pool_;
+static _Thread_local int	 pool_ready;
+static _Thread_local size_t	 npool;
 
-static http_parser_settings req_settings, resp_settings;
+static _Thread_local http_parser_settings req_settings, resp_settings;
 
 static void	hc_free(struct hconn *);
 static void	hc_reply(struct hconn *, int status, const char *reason,
 		    const char *body);
 static void	hc_parse(struct hconn *);
 static void	hc_dispatch(struct hconn *);
+static void	hc_slot(void *);
+static void	hc_busy(void *);
 static void	hc_next(struct hconn *);
 static void	hc_linger(struct hconn *);
 static void	hc_reset_request(struct hconn *);
@@ -123,6 +128,7 @@ static void	on_server_event(struct bufferevent *, short, void *);
 static void	on_pool_event(struct bufferevent *, short, void *);
 static void	on_pool_read(struct bufferevent *, void *);
 static void	settings_init(void);
+static struct sconnq *pool_get(void);
 static void	read_cookie(struct hconn *, const char *);
 static void	write_head(struct hconn *, const char *, size_t);
 static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
@@ -327,10 +333,21 @@ on_resp_complete(http_parser *p)
 	return 0;
 }
 
+/* This thread's pool of idle server connections. */
+static struct sconnq *
+pool_get(void)
+{
+	if (!pool_ready) {
+		TAILQ_INIT(&pool_);
+		pool_ready = 1;
+	}
+	return &pool_;
+}
+
 static void
 settings_init(void)
 {
-	static int	 done;
+	static _Thread_local int done;
 
 	if (done)
 		return;
@@ -362,6 +379,7 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	hc = xcalloc(1, sizeof(*hc));
 	hc->lb = lb;
+	f->clients++;
 	farm_ref(f);
 	hc->farm = f;
 	memcpy(&hc->client, sa, salen);
@@ -412,6 +430,7 @@ hc_reset_request(struct hconn *hc)
 static void
 hc_free(struct hconn *hc)
 {
+	queue_cancel(&hc->wait);
 	if (hc->sc != NULL)
 		sc_release(hc, 0);
 	bufferevent_free(hc->bev);
@@ -573,22 +592,56 @@ hc_next(struct hconn *hc)
 
 /* --- members ------------------------------------------------------------- */
 
-/* Pick a member (none tried yet by this request) and send it there. */
+/* A slot may be free: try again (staying queued when not). */
+static void
+hc_slot(void *arg)
+{
+	hc_dispatch(arg);
+}
+
+/* No slot within the connect timeout: 503. */
+static void
+hc_busy(void *arg)
+{
+	struct hconn	*hc = arg;
+
+	hc->farm->rejected++;
+	hc_reply(hc, 503, "Service Unavailable",
+	    "<h1>503 Service Unavailable</h1>\n<p>Every server of this farm "
+	    "is busy.</p>\n");
+}
+
+/*
+ * Pick a member (none tried yet by this request) and send it there. When
+ * the members left are all at their maxconn, wait in the queue for a
+ * slot; 503 when none comes in time or the queue is full.
+ */
 static void
 hc_dispatch(struct hconn *hc)
 {
 	struct backend	*b;
+	int		 full = 0;
 
 	bufferevent_disable(hc->bev, EV_READ);
 	for (;;) {
 		b = NULL;
 		if (hc->ntried == 0 && hc->farm->persist_ms > 0 &&
-		    hc->has_cookie)
-			b = persist_by_key(hc->farm, hc->cookie_key);
+		    hc->has_cookie &&
+		    (b = persist_by_key(hc->farm, hc->cookie_key)) != NULL &&
+		    backend_full(b))
+			b = NULL;
 		if (b == NULL && hc->ntried < LB_TRIES_MAX)
 			b = balance_pick(hc->farm, (struct sockaddr *)&hc->client,
-			    hc->clientlen, hc->tried, hc->ntried);
+			    hc->clientlen, hc->tried, hc->ntried, &full);
+		if (b == NULL && full) {
+			if (queue_add(hc->lb, &hc->wait, hc->farm, hc_slot,
+			    hc_busy, hc) == -1)
+				hc_busy(hc);
+			return;
+		}
+		queue_cancel(&hc->wait);
 		if (b == NULL) {
+			hc->farm->rejected++;
 			if (hc->ntried == 0)
 				hc_reply(hc, 503, "Service Unavailable",
 				    "<h1>503 Service Unavailable</h1>\n<p>No "
@@ -604,7 +657,7 @@ hc_dispatch(struct hconn *hc)
 			break;
 	}
 	b->inflight++;
-	b->conns++;
+	b->requests++;
 	if (hc->sc->connected)
 		sc_send(hc);
 }
@@ -616,16 +669,17 @@ sc_get(struct hconn *hc, struct backend *b)
 {
 	struct sconn	*sc;
 
-	TAILQ_FOREACH(sc, &pool, entry)
+	TAILQ_FOREACH(sc, pool_get(), entry)
 		if (sc->be == b)
 			break;
 	if (sc != NULL) {
-		TAILQ_REMOVE(&pool, sc, entry);
+		TAILQ_REMOVE(pool_get(), sc, entry);
 		npool--;
 		sc->reused = 1;
 	} else {
 		sc = xcalloc(1, sizeof(*sc));
 		backend_ref(b);
+		b->conns++;
 		sc->be = b;
 		sc->bev = bufferevent_socket_new(hc->lb->base, -1,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -693,7 +747,7 @@ sc_release(struct hconn *hc, int reusable)
 	struct sconn	*sc = hc->sc;
 
 	hc->sc = NULL;
-	sc->be->inflight--;
+	backend_release(sc->be);
 	sc->hc = NULL;
 	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
 	    evbuffer_get_length(bufferevent_get_input(sc->bev)) > 0) {
@@ -703,7 +757,7 @@ sc_release(struct hconn *hc, int reusable)
 	bufferevent_setcb(sc->bev, on_pool_read, NULL, on_pool_event, sc);
 	set_timeout(sc->bev, LB_HTTP_POOL_IDLE_MS);
 	bufferevent_enable(sc->bev, EV_READ);
-	TAILQ_INSERT_HEAD(&pool, sc, entry);
+	TAILQ_INSERT_HEAD(pool_get(), sc, entry);
 	npool++;
 }
 
@@ -915,7 +969,7 @@ on_pool_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	(void)what;
-	TAILQ_REMOVE(&pool, sc, entry);
+	TAILQ_REMOVE(pool_get(), sc, entry);
 	npool--;
 	sc_free(sc);
 }
@@ -926,8 +980,8 @@ proxy_http_shutdown(void)
 {
 	struct sconn	*sc;
 
-	while ((sc = TAILQ_FIRST(&pool)) != NULL) {
-		TAILQ_REMOVE(&pool, sc, entry);
+	while ((sc = TAILQ_FIRST(pool_get())) != NULL) {
+		TAILQ_REMOVE(pool_get(), sc, entry);
 		npool--;
 		sc_free(sc);
 	}

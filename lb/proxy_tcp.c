@@ -61,11 +61,14 @@ struct session {
 	size_t		 rlen, rsent;
 	int		 c_eof;		/* client ended while buffered */
 	struct half	 c2s, s2c;
+	struct waiter	 wait;		/* for a slot, when all are full */
 };
 
-static size_t	nsessions;
+static _Thread_local size_t nsessions;	/* this thread's */
 
 static void	start_connect(struct session *);
+static void	on_slot(void *);
+static void	on_busy(void *);
 static void	server_failed(struct session *, const char *why);
 static void	release_server(struct session *);
 static void	session_close(struct session *, const char *why);
@@ -100,6 +103,7 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	s = xcalloc(1, sizeof(*s));
 	s->lb = lb;
+	f->clients++;
 	farm_ref(f);
 	s->farm = f;
 	memcpy(&s->client, sa, salen);
@@ -151,24 +155,54 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 	arm_idle(s, left);
 }
 
-/* Connect to the next member; with none left, close the client. */
+/* A slot may be free: try again (staying queued when not). */
+static void
+on_slot(void *arg)
+{
+	start_connect(arg);
+}
+
+/* No slot within the connect timeout. */
+static void
+on_busy(void *arg)
+{
+	struct session	*s = arg;
+
+	s->farm->rejected++;
+	session_close(s, "every server at its maxconn");
+}
+
+/*
+ * Connect to the next member; with none left, close the client. When the
+ * members left are all at their maxconn, wait in the queue for a slot.
+ */
 static void
 start_connect(struct session *s)
 {
 	struct timeval	 tv = { LB_CONNECT_TIMEOUT_MS / 1000,
 			    (LB_CONNECT_TIMEOUT_MS % 1000) * 1000 };
 	struct backend	*b;
-	int		 on = 1;
+	int		 on = 1, full = 0;
 
 	for (;;) {
 		b = NULL;
-		if (s->ntried == 0 && s->farm->persist != NULL)
-			b = persist_lookup(s->farm->persist, s->farm,
-			    (struct sockaddr *)&s->client, s->farm->persist_ms);
+		if (s->ntried == 0 && s->farm->persist != NULL &&
+		    (b = persist_lookup(s->farm->persist, s->farm,
+		    (struct sockaddr *)&s->client, s->farm->persist_ms)) !=
+		    NULL && backend_full(b))
+			b = NULL;
 		if (b == NULL && s->ntried < LB_TRIES_MAX)
 			b = balance_pick(s->farm, (struct sockaddr *)&s->client,
-			    s->clientlen, s->tried, s->ntried);
+			    s->clientlen, s->tried, s->ntried, &full);
+		if (b == NULL && full) {
+			if (queue_add(s->lb, &s->wait, s->farm, on_slot,
+			    on_busy, s) == -1)
+				on_busy(s);
+			return;
+		}
+		queue_cancel(&s->wait);
 		if (b == NULL) {
+			s->farm->rejected++;
 			session_close(s, s->ntried == 0 ? "no server up" :
 			    "every server tried failed");
 			return;
@@ -177,6 +211,7 @@ start_connect(struct session *s)
 		backend_ref(b);
 		b->inflight++;
 		b->conns++;
+		b->requests++;
 		s->be = b;
 		s->state = S_CONNECTING;
 		s->answered = 0;
@@ -221,7 +256,7 @@ release_server(struct session *s)
 		close(s->sfd);
 	s->sfd = -1;
 	if (s->be != NULL) {
-		s->be->inflight--;
+		backend_release(s->be);
 		backend_unref(s->be);
 		s->be = NULL;
 	}
@@ -527,6 +562,7 @@ session_close(struct session *s, const char *why)
 	if (why != NULL)
 		log_debug("session from farm %s closed: %s", s->farm->name,
 		    why);
+	queue_cancel(&s->wait);
 	release_server(s);
 	event_free(s->cr);
 	event_free(s->cw);

@@ -87,6 +87,7 @@ conf_defaults(struct conf *c)
 	c->state_dir = xstrdup(PATH_STATE_DIR);
 	c->max_concurrent = 1000;
 	c->exec_max = 8;
+	c->lb_threads = 1;
 	c->flap_low = 20;
 	c->flap_high = 30;
 	c->storm_n = 10;

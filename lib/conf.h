@@ -53,6 +53,7 @@ struct options {
 	unsigned long	 max_redirects;	/* http follow */
 	unsigned long	 count;		/* ping: echoes per check */
 	unsigned long	 weight;
+	unsigned long	 maxconn;	/* tocsin-lb: 0 = no limit */
 	unsigned long	 max_per_host;
 	double		 loss;		/* ping: percent lost to fail */
 	int		 follow;
@@ -122,6 +123,7 @@ struct farm_conf {
 	int		 line;
 	enum balance_algo balance;
 	uint64_t	 persist;	/* milliseconds; 0 = none */
+	uint64_t	 slowstart;	/* milliseconds; 0 = none */
 	struct listen_conf *listens;
 	size_t		 nlistens;
 	struct options	 o;		/* defaults for its servers */
@@ -161,6 +163,7 @@ struct conf {
 	char		*smtp_auth_file;
 	unsigned long	 max_concurrent;
 	unsigned long	 exec_max;
+	unsigned long	 lb_threads;	/* tocsin-lb's loops, 1..64 */
 	unsigned long	 flap_low;	/* percent */
 	unsigned long	 flap_high;	/* percent */
 	int		 no_archives;	/* set archives off */

@@ -28,6 +28,7 @@ const struct optdef conf_parse_optdefs[] = {
 	{ "cert-days",		OT_DAYS,	O(cert_days_warn), 3650, 0 },
 	{ "count",		OT_UINT,	O(count), 100, 1 },
 	{ "weight",		OT_UINT,	O(weight), 256, 0 },
+	{ "maxconn",		OT_UINT,	O(maxconn), 1000000, 0 },
 	{ "max-per-host",	OT_UINT,	O(max_per_host), 100000, 0 },
 	{ "loss",		OT_PERCENT,	O(loss), 0, 0 },
 	{ "follow",		OT_FLAG,	O(follow), 0, 0 },
@@ -55,13 +56,13 @@ static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
 	"flap-high", "archives", "control-group", "web-url", "storm",
-	"public-page", NULL
+	"public-page", "lb-threads", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
 };
 static const char *farm_words[] = {
-	"server", "balance", "listen", "persist", NULL
+	"server", "balance", "listen", "persist", "slowstart", NULL
 };
 static const char *contact_words[] = { "email", "sms", "quiet", "webhook",
 	"min-state", NULL };
@@ -551,7 +552,8 @@ st_set(struct parser *p, struct word *w, int n)
 			c->public_page = strcmp(v, "on") == 0;
 	}
 	else {
-		unsigned long max = strncmp(k, "flap", 4) == 0 ? 100 : 1000000;
+		unsigned long max = strncmp(k, "flap", 4) == 0 ? 100 :
+		    strcmp(k, "lb-threads") == 0 ? 64 : 1000000;
 		if (parse_uint(v, max, &ul) == -1) {
 			conf_err(p, w[2].line, "bad number '%s' for '%s' (0 to "
 			    "%lu)", v, k, max);
@@ -561,6 +563,8 @@ st_set(struct parser *p, struct word *w, int n)
 			c->max_concurrent = ul;
 		else if (strcmp(k, "exec-max") == 0)
 			c->exec_max = ul;
+		else if (strcmp(k, "lb-threads") == 0)
+			c->lb_threads = ul == 0 ? 1 : ul;
 		else if (strcmp(k, "flap-low") == 0)
 			c->flap_low = ul;
 		else
@@ -1000,6 +1004,18 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		if (parse_duration(p, w[1].line, "persist", w[1].s, &ms) == -1)
 			return;
 		f->persist = ms;
+		return;
+	}
+	if (strcmp(w[0].s, "slowstart") == 0) {
+		if (n != 2) {
+			conf_err(p, w[0].line,
+			    "'slowstart' needs one duration");
+			return;
+		}
+		if (parse_duration(p, w[1].line, "slowstart", w[1].s, &ms) ==
+		    -1)
+			return;
+		f->slowstart = ms;
 		return;
 	}
 	if (find_opt(w[0].s) != NULL) {

@@ -12,6 +12,8 @@
 #define PATH_RRD_DIR	"rrd"		/* archives */
 #define PATH_CTL_SOCKET	"probed.sock"	/* the control socket */
 #define PATH_PIDFILE	"probed.pid"	/* tocsin-probed's pidfile */
+#define PATH_LB_SOCKET	"lb.sock"	/* tocsin-lb's control socket */
+#define PATH_LB_PIDFILE	"lb.pid"	/* tocsin-lb's pidfile */
 #define PATH_TMP_PREFIX	".tmp."		/* a write not yet renamed */
 
 #endif

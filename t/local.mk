@@ -127,3 +127,11 @@ EXTRA_DIST += t/test_pager_spooled.sh
 # tocsin-pager's storm digest and unreachable folding, end to end.
 TESTS += t/test_pager_storm.sh
 EXTRA_DIST += t/test_pager_storm.sh
+
+# tocsin-lb: slow start, maxconn, stats on its socket, lb-threads.
+TESTS += t/test_lb_more.sh
+EXTRA_DIST += t/test_lb_more.sh
+EXTRA_DIST += t/lbbusy.py
+# tocsin-lb's unit, keepalived check and sample, installed; low ports.
+TESTS += t/test_lb_install.sh
+EXTRA_DIST += t/test_lb_install.sh

@@ -147,6 +147,11 @@ START_TEST(missing_value_is_reported)
 	    "t.conf:1: 'include' needs one file name or pattern\n");
 	assert_errors("farm f { persist }\n",
 	    "t.conf:1: 'persist' needs one duration\n");
+	assert_errors("farm f { slowstart }\n",
+	    "t.conf:1: 'slowstart' needs one duration\n");
+	assert_errors("farm f { slowstart 5q }\n",
+	    "t.conf:1: bad duration '5q' for 'slowstart' (a number with ms, "
+	    "s, m, h or d)\n");
 	assert_errors("farm f { listen }\n",
 	    "t.conf:1: 'listen' needs ADDRESS:PORT [http|tcp]\n");
 }
@@ -227,6 +232,8 @@ START_TEST(bad_number_is_reported)
 	    "t.conf:1: bad number '101' for 'retries' (0 to 100)\n");
 	assert_errors("farm f { server a http://a weight -1 }\n",
 	    "t.conf:1: bad number '-1' for 'weight' (0 to 256)\n");
+	assert_errors("farm f { server a http://a maxconn x }\n",
+	    "t.conf:1: bad number 'x' for 'maxconn' (0 to 1000000)\n");
 	assert_errors("set max-concurrent 9999999\n",
 	    "t.conf:1: bad number '9999999' for 'max-concurrent' "
 	    "(0 to 1000000)\n");
@@ -457,7 +464,8 @@ static const char spec_example[] =
     "server disk exec \"/usr/lib/nagios/plugins/check_disk -w 10% -c 5% "
     "-p /\"\n"
     "farm shop notify ops { balance fastest; listen 0.0.0.0:80 http; "
-    "persist 10m; server web1 http://10.0.0.11:8080/health weight 2 }\n";
+    "persist 10m; maxconn 50; server web1 http://10.0.0.11:8080/health "
+    "weight 2 }\n";
 
 START_TEST(spec_example_parses)
 {
@@ -499,6 +507,8 @@ START_TEST(spec_example_parses)
 	sv = server(c, "shop/web1");
 	ck_assert_str_eq(sv->name, "web1");
 	ck_assert_uint_eq(sv->o.weight, 2);
+	ck_assert_uint_eq(sv->o.maxconn, 50);
+	ck_assert_uint_eq(server(c, "www1")->o.maxconn, 0);
 	ck_assert_uint_eq(sv->ncontacts, 1);
 	ck_assert_ptr_null(conf_find_server(c, "web1"));
 	conf_free(c);
@@ -535,6 +545,7 @@ START_TEST(farm_block_options_are_parsed)
 	    "  listen [::]:8443 tcp\n"
 	    "  listen 127.0.0.1:8080\n"
 	    "  persist 10m\n"
+	    "  slowstart 30s\n"
 	    "  server web1 http://a\n"
 	    "}\n");
 	struct farm_conf *f = c->farms[0];
@@ -543,6 +554,7 @@ START_TEST(farm_block_options_are_parsed)
 	ck_assert_int_eq(f->balance, BALANCE_LEASTCONN);
 	ck_assert_str_eq(conf_balance_str(f->balance), "leastconn");
 	ck_assert_uint_eq(f->persist, 600000);
+	ck_assert_uint_eq(f->slowstart, 30000);
 	ck_assert_uint_eq(f->nlistens, 3);
 	ck_assert_str_eq(f->listens[0].addr, "0.0.0.0:80");
 	ck_assert_int_eq(f->listens[0].http, 1);
@@ -634,6 +646,7 @@ START_TEST(builtin_defaults_apply)
 	ck_assert_int_eq(sv->nexpect_status, 0);
 	ck_assert_uint_eq(c->max_concurrent, 1000);
 	ck_assert_uint_eq(c->exec_max, 8);
+	ck_assert_uint_eq(c->lb_threads, 1);
 	ck_assert_uint_eq(c->flap_low, 20);
 	ck_assert_uint_eq(c->flap_high, 30);
 	ck_assert_ptr_null(c->smtp_relay);
@@ -909,6 +922,7 @@ START_TEST(every_set_keyword_is_parsed)
 	    "set smtp-relay mail.example.net:25\n"
 	    "set max-concurrent 200\n"
 	    "set exec-max 2\n"
+	    "set lb-threads 4\n"
 	    "set flap-low 10\n"
 	    "set flap-high 40\n"
 	    "set archives off\n"
@@ -926,6 +940,7 @@ START_TEST(every_set_keyword_is_parsed)
 	ck_assert_ptr_null(c->smtp_auth_file);
 	ck_assert_uint_eq(c->max_concurrent, 200);
 	ck_assert_uint_eq(c->exec_max, 2);
+	ck_assert_uint_eq(c->lb_threads, 4);
 	ck_assert_uint_eq(c->flap_low, 10);
 	ck_assert_uint_eq(c->flap_high, 40);
 	ck_assert_int_eq(c->no_archives, 1);

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "conf.h"
 #include "ctlclient.h"
+#include "lbstats.h"
 #include "paths.h"
 #include "xmalloc.h"
 
@@ -58,6 +59,7 @@ static const struct command commands[] = {
 	{ "drain",	1, 1,	"drain ID" },
 	{ "enable",	1, 1,	"enable ID" },
 	{ "reload",	0, 0,	"reload" },
+	{ "lb-stats",	0, 0,	"lb-stats" },
 };
 
 struct opts {
@@ -78,6 +80,7 @@ static int		 cmd_watch(struct opts *, int);
 static json_t		*request(const struct opts *, int, const char *, int *);
 static json_t		*request_table(const struct opts *, int, const char *, int *);
 static int		 cmd_stats(struct opts *, int, const char *);
+static int		 lb_stats(struct opts *, const char *);
 static int		 cmd_simple(struct opts *, int, const char *);
 static int		 cmd_reload(struct opts *, int, const char *);
 static int		 cmd_downtime(struct opts *, int, const char *);
@@ -106,7 +109,7 @@ main(int argc, char **argv)
 {
 	struct opts		 o;
 	const struct command	*cmd;
-	const char		*conf_path = NULL;
+	const char		*conf_path = NULL, *lb_socket = NULL;
 	char			*req;
 	int			 ch, fd, nargs, r;
 	static const struct option longopts[] = {
@@ -135,6 +138,7 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			o.socket = optarg;
+			lb_socket = optarg;
 			break;
 		default:
 			usage(stderr, EXIT_USAGE);
@@ -158,6 +162,14 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 
 	load_conf(&o, conf_path, o.socket != NULL);
+	if (strcmp(cmd->name, "lb-stats") == 0) {
+		r = lb_stats(&o, lb_socket);
+		free(req);
+		free(o.state_dir);
+		free(o.conf_errors);
+		conf_free(o.conf);
+		return r;
+	}
 	if ((fd = ctlclient_connect(o.socket)) == -1)
 		r = -1;
 	else if (strcmp(cmd->name, "status") == 0)
@@ -754,6 +766,33 @@ cmd_stats(struct opts *o, int fd, const char *req)
 	}
 	json_decref(ans);
 	return 0;
+}
+
+/*
+ * lb-stats: tocsin-lb's own socket, -s or STATE_DIR/lb.sock. Returns the
+ * exit code.
+ */
+static int
+lb_stats(struct opts *o, const char *sock)
+{
+	char	*path = NULL;
+	int	 fd, r;
+
+	if (sock == NULL) {
+		xasprintf(&path, "%s/%s", o->state_dir != NULL ?
+		    o->state_dir : PATH_STATE_DIR, PATH_LB_SOCKET);
+		sock = path;
+	}
+	if ((fd = ctlclient_connect(sock)) == -1 ||
+	    (r = lbstats_run(fd, o->json)) == -1) {
+		fprintf(stderr, "tocsinctl: cannot reach tocsin-lb (%s: %s)\n",
+		    sock, strerror(errno));
+		r = EXIT_GONE;
+	}
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return r;
 }
 
 /* check, ack, downtime, drain, enable, reload: "ok", or why not. */

@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""t/lbbusy.py PORT NAME DELAY_MS: an HTTP/1.1 backend on 127.0.0.1 for
+tocsin-lb's maxconn test. GET /health answers "ok" at once; GET /peak
+answers the most requests it has had at once, and starts counting
+afresh; any other request answers NAME after DELAY_MS."""
+import http.server
+import sys
+import threading
+import time
+
+DELAY = int(sys.argv[3]) / 1000.0
+NAME = sys.argv[2].encode()
+lock = threading.Lock()
+now = [0]
+peak = [0]
+
+
+class Busy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, body):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/health":
+            self.answer(b"ok\n")
+            return
+        if self.path == "/peak":
+            with lock:
+                p, peak[0] = peak[0], now[0]
+            self.answer(b"%d\n" % p)
+            return
+        with lock:
+            now[0] += 1
+            peak[0] = max(peak[0], now[0])
+        time.sleep(DELAY)
+        with lock:
+            now[0] -= 1
+        self.answer(NAME + b"\n")
+
+    def log_message(self, *args):
+        pass
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])),
+                                Busy).serve_forever()
