@@ -84,8 +84,9 @@ jq_() {
     "$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-# check DESC JSON EXPR: pass when EXPR (on d) is True.
-check() {
+# check_json DESC JSON EXPR: pass when EXPR (on d) is True (the harness's
+# check runs a command).
+check_json() {
     local v
     v=$(jq_ "$2" "$3" 2>&1)
     if [ "$v" = True ]; then

@@ -62,10 +62,10 @@ assert_field fast/b3 state up
 
 # --- spread, keep-alive, X-Forwarded-For -----------------------------------
 r=$($LBCLIENT "$RR" 400 1 --keepalive)
-check "http roundrobin 1:2:1, keep-alive: 400 requests are 100/200/100" \
+check_json "http roundrobin 1:2:1, keep-alive: 400 requests are 100/200/100" \
     "$r" 'd["failed"] == 0 and d["by"] == {"b1": 100, "b2": 200, "b3": 100}'
 r=$($LBCLIENT "$RR" 400 1)
-check "http roundrobin, a connection each: 100/200/100" "$r" \
+check_json "http roundrobin, a connection each: 100/200/100" "$r" \
     'd["failed"] == 0 and d["by"] == {"b1": 100, "b2": 200, "b3": 100}'
 if tail -1 "$T/lb_b1/access.log" | grep -q 'xff=127.0.0.1$'; then
     pass "X-Forwarded-For names the client"
@@ -98,13 +98,13 @@ h=$(curl -s -0 -D - -o /dev/null -H 'Connection: keep-alive' \
     pass "an HTTP/1.0 keep-alive client is told keep-alive" ||
     failed "an HTTP/1.0 keep-alive client's answer has: $h"
 r=$($LBCLIENT "$FAST" 3000 16 --keepalive)
-check "http fastest, keep-alive, 16 at once: each member ≥ 500" "$r" \
+check_json "http fastest, keep-alive, 16 at once: each member ≥ 500" "$r" \
     'd["failed"] == 0 and len(d["by"]) == 3 and min(d["by"].values()) >= 500'
 
 # --- latency routing: a member 50 ms slower gets little ---------------------
 r=$($LBCLIENT "$LAT" 1500 8 --keepalive)
 echo "# lat: $r"
-check "fastest: a member answering in 50 ms gets under 5 % of 1500" "$r" \
+check_json "fastest: a member answering in 50 ms gets under 5 % of 1500" "$r" \
     'd["failed"] == 0 and d["by"].get("slow", 0) < 75'
 
 # --- persist: a cookie keeps a client on its member -------------------------
@@ -149,7 +149,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' \
 [ "$code" = 431 ] && pass "40000 bytes of headers get 431" ||
     failed "big headers got $code"
 r=$($LBCLIENT "$RR" 40 4 --keepalive)
-check "after bad requests, the next clients are served" "$r" \
+check_json "after bad requests, the next clients are served" "$r" \
     'd["failed"] == 0 and d["ok"] == 40'
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
     -H 'Transfer-Encoding: chunked' -d 'hello' "http://$H:$RR/post")
@@ -177,7 +177,7 @@ got=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/big" \
 [ "$got" = 413 ] && pass "a 4 MiB request body gets 413" ||
     failed "a 4 MiB request body got $got"
 r=$($LBCLIENT "$RR" 20 2)
-check "after the 413, the next clients are served" "$r" 'd["failed"] == 0'
+check_json "after the 413, the next clients are served" "$r" 'd["failed"] == 0'
 
 # --- a backend killed under keep-alive load ---------------------------------
 $LBCLIENT "$FAST" 4000 16 --keepalive >"$T/kill.json" &
@@ -186,9 +186,9 @@ sleep 0.7
 servers_stop lb_b3 KILL
 wait "$cpid"
 r=$(cat "$T/kill.json")
-check "http: b3 killed under keep-alive load: 4000 requests, 0 failed" \
+check_json "http: b3 killed under keep-alive load: 4000 requests, 0 failed" \
     "$r" 'd["failed"] == 0 and d["ok"] == 4000'
-check "b3 had taken some before it died" "$r" 'd["by"].get("b3", 0) > 0'
+check_json "b3 had taken some before it died" "$r" 'd["by"].get("b3", 0) > 0'
 expect_state fast/b3 down 10
 start_lb_backends 3 || exit 1
 expect_state fast/b3 up 10
@@ -201,7 +201,7 @@ sleep 1
 n0=$(hits 2)
 r=$($LBCLIENT "$RR" 300 4 --keepalive)
 n1=$(hits 2)
-check "http, b2 down by probed: 300 requests, 0 failed" "$r" \
+check_json "http, b2 down by probed: 300 requests, 0 failed" "$r" \
     'd["failed"] == 0'
 [ "$n0" = "$n1" ] && pass "http, b2 down by probed gets no request" ||
     failed "http, b2 down still got $((n1 - n0)) requests"
@@ -212,7 +212,7 @@ sleep 1
 n0=$(hits 1)
 r=$($LBCLIENT "$RR" 300 4 --keepalive)
 n1=$(hits 1)
-check "http, b1 drained: 300 requests, 0 failed" "$r" 'd["failed"] == 0'
+check_json "http, b1 drained: 300 requests, 0 failed" "$r" 'd["failed"] == 0'
 [ "$n0" = "$n1" ] && pass "http, drained b1 gets no request" ||
     failed "http, drained b1 still got $((n1 - n0)) requests"
 ctl enable rr/b1 >/dev/null
@@ -253,7 +253,7 @@ n=$(grep -c 'POST /once' "$T/lb_b1/access.log")
     pass "POST reset by its member gets 502 and is not replayed" ||
     failed "POST on a resetting member: $out, replayed $n times"
 r=$($LBCLIENT "$RP" 20 2 --keepalive)
-check "then the resetting member is suspect: 20 requests served" "$r" \
+check_json "then the resetting member is suspect: 20 requests served" "$r" \
     'd["failed"] == 0 and d["by"] == {"b1": 20}'
 kill -TERM "$rpid"
 wait "$rpid"

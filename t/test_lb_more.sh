@@ -84,13 +84,13 @@ for m in "mch http" "mct tcp"; do
     r=$($LBCLIENT "$port" 4 4 --timeout 10)
     t1=$(date +%s%N)
     p=$(peaks)
-    check "$2 maxconn 1 x 2: 4 at once all served, 2 after waiting ($(( (t1 - t0) / 1000000 )) ms)" \
+    check_json "$2 maxconn 1 x 2: 4 at once all served, 2 after waiting ($(( (t1 - t0) / 1000000 )) ms)" \
         "$r" "d['ok'] == 4 and d['by'] == {'z1': 2, 'z2': 2} and $(( (t1 - t0) / 1000000 )) >= 3500"
     [ "$p" = "1 1" ] && pass "$2 maxconn 1: never 2 at once on a server (peaks $p)" ||
         failed "$2 maxconn 1: peaks $p"
     r=$($LBCLIENT "$port" 8 8 --timeout 10)
     p=$(peaks)
-    check "$2 maxconn 1 x 2: 8 at once: 4 served, 4 turned away after the connect timeout" \
+    check_json "$2 maxconn 1 x 2: 8 at once: 4 served, 4 turned away after the connect timeout" \
         "$r" "d['ok'] == 4 and d['failed'] == 4"
     [ "$p" = "1 1" ] && pass "$2 maxconn 1, 8 at once: peaks $p" ||
         failed "$2 maxconn 1, 8 at once: peaks $p"
@@ -131,15 +131,15 @@ then pass "tocsin-lb's socket is state-dir/lb.sock, mode 660"
 else failed "no socket $T/state/lb.sock (mode 660)"; fi
 if j=$(lbstat); then pass "tocsinctl -s lb.sock -j lb-stats"
 else failed "tocsinctl lb-stats: $j"; j='{}'; fi
-check "stats: mch rejected the 5 turned away, queued the waiting" "$j" \
+check_json "stats: mch rejected the 5 turned away, queued the waiting" "$j" \
     "$(farmq mch)['rejected'] == 5 and $(farmq mch)['queued_total'] >= 6 and $(farmq mch)['queued'] == 0"
-check "stats: mch clients counted (4 + 8 + 5 accepted)" "$j" \
+check_json "stats: mch clients counted (4 + 8 + 5 accepted)" "$j" \
     "$(farmq mch)['clients'] == 17 and $(farmq mch)['balance'] == 'roundrobin'"
-check "stats: mch/z1 served 6 requests on connections of its own, none in flight" "$j" \
+check_json "stats: mch/z1 served 6 requests on connections of its own, none in flight" "$j" \
     "$(srvq mch/z1)['requests'] == 6 and $(srvq mch/z1)['connections'] >= 1 and $(srvq mch/z1)['inflight'] == 0 and $(srvq mch/z1)['maxconn'] == 1"
-check "stats: mch/z1 up, its EWMA well above nginx's (2 s answers, decaying)" "$j" \
+check_json "stats: mch/z1 up, its EWMA well above nginx's (2 s answers, decaying)" "$j" \
     "$(srvq mch/z1)['state'] == 'up' and $(srvq mch/z1)['ewma_ms'] > 10 > $(srvq srr/b1)['ewma_ms'] and $(srvq mch/z1)['errors'] == 0"
-check "stats: mct (tcp) sessions are connections" "$j" \
+check_json "stats: mct (tcp) sessions are connections" "$j" \
     "$(srvq mct/z2)['requests'] == $(srvq mct/z2)['connections'] == 4"
 out=$("$TOCSINCTL" -c "$T/lb.conf" lb-stats 2>&1)
 case $out in
@@ -162,7 +162,7 @@ ls = [json.loads(l) for l in buf.decode().splitlines()]
 print(json.dumps([ls[0]["ok"], ls[1]["ok"], "error" in ls[1], len(ls[2]["farms"])]))
 PYEOF
 )
-check "socket: one JSON line per request: ping ok, unknown refused, stats" \
+check_json "socket: one JSON line per request: ping ok, unknown refused, stats" \
     "$r" 'd == [True, False, True, 6]'
 "$TOCSINCTL" -s "$T/nowhere.sock" lb-stats >/dev/null 2>&1
 rc=$?
@@ -176,7 +176,7 @@ share3() {
 }
 r=$($LBCLIENT "$SRR" 300 1)
 s0=$(share3 "$r")
-check "slowstart, at start nobody ramps: b3 has its third ($s0 %)" "$r" \
+check_json "slowstart, at start nobody ramps: b3 has its third ($s0 %)" "$r" \
     'd["failed"] == 0 and d["by"].get("b3", 0) == 100'
 
 # A member back from down, then one undrained: a small share at first,
@@ -184,7 +184,7 @@ check "slowstart, at start nobody ramps: b3 has its third ($s0 %)" "$r" \
 ramp() {    # FARM PORT HOW
     local r a b c
     j=$(lbstat)
-    check "stats: b3 of $1 is in slowstart" "$j" \
+    check_json "stats: b3 of $1 is in slowstart" "$j" \
         "[(s['state'], s['share'] < 0.5) for f in d['farms'] for s in f['servers'] if s['id'].endswith('/b3') and f['name'] in ('srr', 'sfa') and f['balance'] == '$1'] == [('slowstart', True)]"
     r=$($LBCLIENT "$2" 300 4 --duration 0.7 ${4:-})
     a=$(share3 "$r")
@@ -210,7 +210,7 @@ wait_field sfa/b3 state up 10
 sleep 5
 ctl drain sfa/b3 >/dev/null || failed "tocsinctl drain sfa/b3"
 sleep 1
-check "stats: sfa/b3 drained" "$(lbstat)" "$(srvq sfa/b3)['state'] == 'drained'"
+check_json "stats: sfa/b3 drained" "$(lbstat)" "$(srvq sfa/b3)['state'] == 'drained'"
 ctl enable sfa/b3 >/dev/null || failed "tocsinctl enable sfa/b3"
 sleep 0.3
 ramp fastest "$SFA" undrained --keepalive
@@ -253,17 +253,17 @@ else failed "lb-threads 2: $(grep started: "$T/thr.log")"; fi
 tstat() { "$TOCSINCTL" -s "$T/state3/lb.sock" -j lb-stats; }
 sleep 1.5      # both loops hear probed's word
 r=$($LBCLIENT "$THR" 600 6)
-check "lb-threads 2: 600 requests, 0 failed, all three servers" "$r" \
+check_json "lb-threads 2: 600 requests, 0 failed, all three servers" "$r" \
     'd["failed"] == 0 and len(d["by"]) == 3'
 j=$(tstat)
-check "lb-threads 2: the first loop took some, the other the rest" "$j" \
+check_json "lb-threads 2: the first loop took some, the other the rest" "$j" \
     "d['threads'] == 2 and 60 <= $(farmq thr)['clients'] <= 540"
 echo "# first loop's clients: $(jq_ "$j" "$(farmq thr)['clients']") of 600"
 touch "$T/lb_b2/down"
 expect_state thr/b2 down 10
 sleep 1
 r=$($LBCLIENT "$THR" 300 6)
-check "lb-threads 2: b2 down by probed: no loop sends it anything" "$r" \
+check_json "lb-threads 2: b2 down by probed: no loop sends it anything" "$r" \
     'd["failed"] == 0 and "b2" not in d["by"]'
 rm -f "$T/lb_b2/down"
 expect_state thr/b2 up 10
@@ -274,7 +274,7 @@ for _ in 1 2; do
     kill -HUP "$tpid"
 done
 wait "$cpid"
-check "lb-threads 2: 2 reloads under load, 0 failed" \
+check_json "lb-threads 2: 2 reloads under load, 0 failed" \
     "$(cat "$T/thr-reload.json")" 'd["failed"] == 0 and d["ok"] == 2000'
 kill -TERM "$tpid"
 wait "$tpid"
