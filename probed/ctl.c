@@ -59,7 +59,6 @@
 #define CTL_FLUSH_S	5		/* to write a last answer, then close */
 /* 15 digits: a double shows a decimal of up to 15 digits exactly, so
  * 0.687 ms prints as 0.687 (16 would print 0.6870000000000001). */
-#define CTL_JSON_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(15))
 #define CTL_FULL_LINE	"{\"ok\":false,\"error\":\"too many clients\"}\n"
 
 /*
@@ -1710,7 +1709,7 @@ json_line(json_t *j, size_t *len)
 	char	*s, *line;
 	size_t	 n;
 
-	if ((s = json_dumps(j, CTL_JSON_FLAGS)) == NULL)
+	if ((s = json_dumps(j, JSONTEXT_DUMP_FLAGS)) == NULL)
 		return NULL;
 	n = strlen(s);
 	if ((line = realloc(s, n + 2)) == NULL) {
@@ -1726,7 +1725,7 @@ json_line(json_t *j, size_t *len)
 
 /*
  * Microseconds as milliseconds with three decimals (printed exactly, see
- * CTL_JSON_FLAGS); null when negative (did not happen).
+ * JSONTEXT_DUMP_FLAGS); null when negative (did not happen).
  */
 static json_t *
 json_ms(int64_t us)

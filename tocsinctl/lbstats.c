@@ -11,7 +11,6 @@
 #include "ctlclient.h"
 #include "lbstats.h"
 
-#define JSON_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(15))
 
 static long long
 num(json_t *o, const char *key)

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "conf.h"
 #include "ctlclient.h"
+#include "jsontext.h"
 #include "lbstats.h"
 #include "paths.h"
 #include "xmalloc.h"
@@ -37,7 +38,6 @@
 #define MSG_WIDTH	60	/* message column when not on a terminal */
 #define MSG_WIDTH_MIN	20
 #define ACK_WIDTH	20	/* the ACK column's comment, at most */
-#define JSON_FLAGS	(JSON_COMPACT | JSON_REAL_PRECISION(15))
 
 struct command {
 	const char	*name;
@@ -403,7 +403,7 @@ request_table(const struct opts *o, int fd, const char *req, int *code)
 
 	if ((ans = request(o, fd, req, code)) == NULL || !o->json)
 		return ans;
-	json_dumpf(ans, stdout, JSON_FLAGS);
+	json_dumpf(ans, stdout, JSONTEXT_DUMP_FLAGS);
 	putchar('\n');
 	json_decref(ans);
 	return NULL;
@@ -423,7 +423,7 @@ cmd_status(struct opts *o, int fd, const char *req)
 		return code;
 	if (o->json) {
 		json_dumpf(json_object_get(ans, "servers"), stdout,
-		    JSON_FLAGS);
+		    JSONTEXT_DUMP_FLAGS);
 		putchar('\n');
 		json_decref(ans);
 		return 0;
@@ -553,7 +553,7 @@ print_json_servers(struct ctl_server *s, size_t n)
 		if (o != NULL)
 			json_array_append_new(arr, o);
 	}
-	json_dumpf(arr, stdout, JSON_FLAGS);
+	json_dumpf(arr, stdout, JSONTEXT_DUMP_FLAGS);
 	putchar('\n');
 	json_decref(arr);
 }
@@ -805,7 +805,7 @@ cmd_simple(struct opts *o, int fd, const char *req)
 	if ((ans = request(o, fd, req, &code)) == NULL)
 		return code;
 	if (o->json) {
-		json_dumpf(ans, stdout, JSON_FLAGS);
+		json_dumpf(ans, stdout, JSONTEXT_DUMP_FLAGS);
 		putchar('\n');
 	} else
 		printf("ok\n");

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "jsontext.h"
 #include "web.h"
 
 static void	 dump(struct web_resp *, json_t *);
@@ -19,8 +20,7 @@ dump(struct web_resp *r, json_t *j)
 	char	*s;
 
 	r->ctype = "application/json";
-	if ((s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(16))) ==
-	    NULL) {
+	if ((s = json_dumps(j, JSONTEXT_DUMP_FLAGS)) == NULL) {
 		r->code = 500;
 		evbuffer_add_printf(r->body, "{\"error\":\"out of memory\"}\n");
 		return;
