@@ -620,8 +620,15 @@ st_contact(struct parser *p, struct word *w, int n)
 				conf_err(p, w[i].line, "bad email address '%s'",
 				    w[i + 1].s);
 			set_str(&ct->email, w[i + 1].s);
-		} else if (strcmp(w[i].s, "sms") == 0)
+		} else if (strcmp(w[i].s, "sms") == 0) {
+			/* Only email-to-SMS gateways are sent to today. */
+			if (strchr(w[i + 1].s, '@') == NULL)
+				conf_err(p, w[i].line, "sms '%s': give an "
+				    "email-to-SMS gateway address "
+				    "(NUMBER@gateway); an SMS API is not "
+				    "supported yet", w[i + 1].s);
 			set_str(&ct->sms, w[i + 1].s);
+		}
 		else if (strcmp(w[i].s, "webhook") == 0) {
 			if (strncmp(w[i + 1].s, "http://", 7) != 0 &&
 			    strncmp(w[i + 1].s, "https://", 8) != 0)

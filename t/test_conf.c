@@ -109,9 +109,17 @@ START_TEST(unknown_set_keyword_suggests_closest)
 }
 END_TEST
 
+START_TEST(sms_number_without_gateway_is_refused)
+{
+	assert_errors("contact k email k@example.net sms +15551234567\n",
+	    "t.conf:1: sms '+15551234567': give an email-to-SMS gateway "
+	    "address (NUMBER@gateway); an SMS API is not supported yet\n");
+}
+END_TEST
+
 START_TEST(unknown_contact_keyword_suggests_closest)
 {
-	assert_errors("contact k emial k@example.net sms +1555\n",
+	assert_errors("contact k emial k@example.net sms 1555@sms.example.net\n",
 	    "t.conf:1: unknown keyword 'emial' (did you mean 'email'?)\n");
 }
 END_TEST
@@ -453,7 +461,7 @@ static const char spec_example[] =
     "set smtp-relay mail.example.net:587 starttls auth-file "
     "/etc/tocsin/smtp.secret\n"
     "set from tocsin@example.net\n"
-    "contact ops email ops@example.net sms +15551234567\n"
+    "contact ops email ops@example.net sms 15551234567@sms.example.net\n"
     "contact night email oncall@example.net quiet 23:00-07:00\n"
     "server www1 https://www1.example.net/health expect 200 body \"OK\" "
     "warn 500ms cert-days 14 notify ops\n"
@@ -979,13 +987,13 @@ END_TEST
 START_TEST(contacts_are_parsed)
 {
 	struct conf	*c = parse_ok(
-	    "contact ops email ops@example.net sms +15551234567\n"
+	    "contact ops email ops@example.net sms 15551234567@sms.example.net\n"
 	    "contact night email oncall@example.net quiet 23:00-07:00\n");
 
 	ck_assert_uint_eq(c->ncontacts, 2);
 	ck_assert_str_eq(c->contacts[0]->name, "ops");
 	ck_assert_str_eq(c->contacts[0]->email, "ops@example.net");
-	ck_assert_str_eq(c->contacts[0]->sms, "+15551234567");
+	ck_assert_str_eq(c->contacts[0]->sms, "15551234567@sms.example.net");
 	ck_assert_int_eq(c->contacts[0]->quiet_from, -1);
 	ck_assert_int_eq(c->contacts[1]->quiet_from, 23 * 60);
 	ck_assert_int_eq(c->contacts[1]->quiet_to, 7 * 60);
@@ -1685,6 +1693,7 @@ conf_suite(void)
 	tcase_add_test(tc, unknown_keyword_far_from_any_has_no_hint);
 	tcase_add_test(tc, unknown_server_option_suggests_closest);
 	tcase_add_test(tc, unknown_set_keyword_suggests_closest);
+	tcase_add_test(tc, sms_number_without_gateway_is_refused);
 	tcase_add_test(tc, unknown_contact_keyword_suggests_closest);
 	tcase_add_test(tc, unknown_farm_keyword_suggests_closest);
 	tcase_add_test(tc, missing_value_is_reported);
