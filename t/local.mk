@@ -26,7 +26,7 @@ TESTS_ENVIRONMENT = TOCSIN_BUILD=$(abs_top_builddir) \
 # the unit and its sysusers.d and tmpfiles.d files show this build's folders.
 TESTS += t/test_servers.sh t/test_probed.sh t/test_archives.sh \
 	t/test_mail_ftp.sh t/test_demo.sh t/test_install.sh
-EXTRA_DIST += t/probed.sh t/test_probed.sh t/test_archives.sh \
+EXTRA_DIST += t/probed.sh t/install.sh t/test_probed.sh t/test_archives.sh \
 	t/test_mail_ftp.sh t/test_demo.sh t/test_install.sh t/lsan.supp
 
 check_PROGRAMS += t/test_spool

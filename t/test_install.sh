@@ -10,20 +10,10 @@
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
+. "${srcdir:-.}/t/install.sh" || exit 1
 servers_trap
 
-# make ARGS...: make in the build folder, not in make check's jobserver.
-mk() {
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s \
-        -C "$TOCSIN_BUILD" "$@"
-}
-# The build's folders, as make expands them.
-dirs=$(printf 'print-dirs:\n\t@echo $(prefix) $(sysconfdir) $(localstatedir) $(sbindir) $(mandir)\n' |
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s \
-        --no-print-directory -C "$TOCSIN_BUILD" -f Makefile -f - print-dirs |
-    tail -n 1)
-read -r prefix sysconfdir localstatedir sbindir mandir <<<"$dirs"
-[ -n "$mandir" ] || { failed "the build's folders" "$dirs"; finish; exit 1; }
+install_dirs
 pass "the build's folders: sysconfdir $sysconfdir, localstatedir $localstatedir"
 
 D=$T/root
@@ -80,22 +70,7 @@ check_not "no @placeholder@ left in the unit" grep -n '@[a-z]*dir@' "$U"
 check "sysusers.d makes the system user tocsin" grep -q '^u tocsin ' "$SU"
 check "tmpfiles.d makes $localstatedir/lib/tocsin for tocsin" \
     grep -qx "d $localstatedir/lib/tocsin 0750 tocsin tocsin -" "$TF"
-if command -v systemd-analyze >/dev/null; then
-    # verify needs the programs where the unit says; point it at DESTDIR.
-    mkdir -p "$T/verify"
-    sed "s|$sbindir/|$D$sbindir/|g" "$U" >"$T/verify/tocsin-probed.service"
-    systemd-analyze verify --man=no "$T/verify/tocsin-probed.service" \
-        >"$T/verify.out" 2>&1
-    check "systemd-analyze verify: exit 0" test $? = 0
-    check "systemd-analyze verify: no warning" test ! -s "$T/verify.out"
-    cat "$T/verify.out"
-    x=$(systemd-analyze security --offline=yes "$U" 2>&1 |
-        sed -n 's/.*Overall exposure level for tocsin-probed.service: \([0-9.]*\).*/\1/p')
-    check "systemd-analyze security: exposure ${x:-?} is below 3.0" \
-        awk -v x="${x:-99}" 'BEGIN { exit !(x < 3.0) }'
-else
-    skip "systemd-analyze verify and security" "no systemd-analyze here"
-fi
+unit_analyze tocsin-probed.service "$U"
 
 # As the unit runs it: not root, CAP_NET_RAW alone, no new privileges.
 if [ "$(id -u)" = 0 ]; then
@@ -108,11 +83,8 @@ set timeout 1s
 set archives off
 server lo ping://127.0.0.1
 CONF
-    setpriv --reuid=65534 --regid=65534 --clear-groups \
-        --inh-caps=-all,+net_raw --ambient-caps=-all,+net_raw \
-        --bounding-set=-all,+net_raw --no-new-privs \
-        "$PROBED" -f -d -c "$T/ping.conf" >"$T/ping.log" 2>&1 7>&- &
-    pid=$!
+    as_unit net_raw "$PROBED" -f -d -c "$T/ping.conf" >"$T/ping.log" 2>&1 7>&-
+    pid=$UNIT_PID
     for _ in $(seq 50); do
         grep -q '^tocsin-probed: lo: ' "$T/ping.log" && break
         sleep 0.1

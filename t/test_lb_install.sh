@@ -9,18 +9,10 @@
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
+. "${srcdir:-.}/t/install.sh" || exit 1
 servers_trap
 
-mk() {
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s \
-        -C "$TOCSIN_BUILD" "$@"
-}
-dirs=$(printf 'print-dirs:\n\t@echo $(prefix) $(sysconfdir) $(localstatedir) $(sbindir) $(bindir) $(pkglibexecdir) $(docdir)\n' |
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s \
-        --no-print-directory -C "$TOCSIN_BUILD" -f Makefile -f - print-dirs |
-    tail -n 1)
-read -r prefix sysconfdir localstatedir sbindir bindir libexec docdir <<<"$dirs"
-[ -n "$docdir" ] || { failed "the build's folders" "$dirs"; finish; exit 1; }
+install_dirs
 D=$T/root
 check "make install" mk install DESTDIR="$D"
 
@@ -36,21 +28,7 @@ for line in "User=tocsin" "AmbientCapabilities=CAP_NET_BIND_SERVICE" \
     check "the unit has $line" grep -qxF "$line" "$U"
 done
 check_not "no @placeholder@ left in the unit" grep -n '@[a-z]*dir@' "$U"
-if command -v systemd-analyze >/dev/null; then
-    mkdir -p "$T/verify"
-    sed "s|$sbindir/|$D$sbindir/|g" "$U" >"$T/verify/tocsin-lb.service"
-    systemd-analyze verify --man=no "$T/verify/tocsin-lb.service" \
-        >"$T/verify.out" 2>&1
-    check "systemd-analyze verify: exit 0" test $? = 0
-    check "systemd-analyze verify: no warning" test ! -s "$T/verify.out"
-    cat "$T/verify.out"
-    x=$(systemd-analyze security --offline=yes "$U" 2>&1 |
-        sed -n 's/.*Overall exposure level for tocsin-lb.service: \([0-9.]*\).*/\1/p')
-    check "systemd-analyze security: exposure ${x:-?} is below 3.0" \
-        awk -v x="${x:-99}" 'BEGIN { exit !(x < 3.0) }'
-else
-    skip "systemd-analyze verify and security" "no systemd-analyze here"
-fi
+unit_analyze tocsin-lb.service "$U"
 
 C=$D$libexec/tocsin-lb-check
 S=$D$docdir/examples/keepalived-tocsin-lb.conf.sample
@@ -98,13 +76,9 @@ farm low {
     server a http://127.0.0.1:9/
 }
 CONF
-    setpriv --reuid=65534 --regid=65534 --clear-groups \
-        --inh-caps=-all,+net_bind_service \
-        --ambient-caps=-all,+net_bind_service \
-        --bounding-set=-all,+net_bind_service --no-new-privs \
-        "$TOCSIN_BUILD/lb/tocsin-lb" -f -d -c "$T/low.conf" \
-        >"$T/low.log" 2>&1 &
-    pid=$!
+    as_unit net_bind_service "$TOCSIN_BUILD/lb/tocsin-lb" -f -d -c "$T/low.conf" \
+        >"$T/low.log" 2>&1
+    pid=$UNIT_PID
     for _ in $(seq 50); do
         grep -q 'started:' "$T/low.log" && break
         sleep 0.1
