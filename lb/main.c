@@ -3,14 +3,11 @@
  * listen line with their listeners, tocsin-probed's watch stream, then the
  * loop until SIGTERM; SIGHUP reloads, keeping the listeners it still has.
  */
-#include <sys/resource.h>
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,7 +15,6 @@
 
 #include "conf.h"
 #include "daemon.h"
-#include "fsutil.h"
 #include "log.h"
 #include "paths.h"
 #include "util.h"
@@ -32,7 +28,6 @@ static int	lb_check(const struct conf *, char *err, size_t);
 static int	build(struct lb *, struct conf *, char *err, size_t);
 static void	reload(struct lb *);
 static void	on_signal(evutil_socket_t, short, void *);
-static void	raise_nofile(void);
 static struct conf *load(const char *path, int quiet);
 static void	*worker_main(void *);
 static void	worker_reload(evutil_socket_t, short, void *);
@@ -338,27 +333,14 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Each session takes up to six descriptors: take the hard limit. */
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			log_warn("setrlimit NOFILE");
-	}
-}
-
 int
 main(int argc, char **argv)
 {
 	struct daemon_opts	 o;
 	struct lb		 lb;
 	struct event		*sighup, *sigterm, *sigint;
+	struct daemon_run	 run;
 	char			*pidpath, *ctlpath, err[512], sum[128];
-	int			 pidfd;
 	size_t			 i;
 
 	daemon_getopt(argc, argv, "tocsin-lb", &o);
@@ -372,22 +354,9 @@ main(int argc, char **argv)
 		conf_free(lb.conf);
 		return 0;
 	}
-	log_init("tocsin-lb", o.foreground, o.debug);
-	if (fsutil_mkdir_p(lb.conf->state_dir, 0750) == -1)
-		fatal("cannot make state folder %s", lb.conf->state_dir);
 	xasprintf(&pidpath, "%s/%s", lb.conf->state_dir, PATH_LB_PIDFILE);
 	xasprintf(&ctlpath, "%s/%s", lb.conf->state_dir, PATH_LB_SOCKET);
-	if (!o.foreground)
-		daemon_detach();
-	if ((pidfd = pidfile_open(pidpath)) == -1) {
-		if (errno == EWOULDBLOCK)
-			fatalx("another tocsin-lb runs (%s is locked)",
-			    pidpath);
-		fatal("pidfile %s", pidpath);
-	}
-	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
-	srandom(time(NULL) ^ getpid());
+	daemon_start("tocsin-lb", &o, lb.conf, pidpath, &run);
 	if (evthread_use_pthreads() == -1)
 		fatalx("evthread_use_pthreads");
 	if ((lb.base = event_base_new()) == NULL)
@@ -399,8 +368,7 @@ main(int argc, char **argv)
 	if (lb.nfarms == 0)
 		log_warnx("no farm has a listen line: nothing to balance");
 	workers_build(&lb);
-	if (daemon_drop_privileges(lb.conf->user) == -1)
-		fatalx("cannot drop privileges");
+	daemon_settle(&run, lb.conf);
 	lb.started = mono_us();
 	lb.ctl = lbctl_open(&lb, ctlpath);
 	lb.health = health_start(&lb, lb.conf->control);
@@ -433,7 +401,6 @@ main(int argc, char **argv)
 	event_free(sigint);
 	event_base_free(lb.base);
 	conf_free(lb.conf);
-	pidfile_remove(pidpath, pidfd);
-	free(pidpath);
+	daemon_stop(&run);
 	return 0;
 }

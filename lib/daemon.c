@@ -3,6 +3,7 @@
  * checking the config, a locked pidfile, detaching, and dropping root.
  */
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -12,9 +13,11 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -488,4 +491,74 @@ daemon_own_dir(int dirfd, const char *dir, const char *user)
 	}
 	own_tree(dirfd, dir, pw->pw_uid, pw->pw_gid, 3);
 	return 0;
+}
+
+/* Thousands of checks or sessions need as many descriptors: take the hard
+ * limit. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit NOFILE");
+	}
+}
+
+/*
+ * What every daemon does once its config is loaded, in this order:
+ * logging as progname, the state folder made and checked before anything
+ * is written there (daemon_state_dir; kept open in run->statefd for
+ * daemon_own_dir), detached unless -f, the pidfile pidpath (taken) locked,
+ * SIGPIPE ignored, the descriptor limit raised to the hard one, random()
+ * seeded. Exits with a message when one of them cannot be done.
+ */
+void
+daemon_start(const char *progname, const struct daemon_opts *o,
+    const struct conf *conf, char *pidpath, struct daemon_run *run)
+{
+	log_init(progname, o->foreground, o->debug);
+	if ((run->statefd = daemon_state_dir(conf->state_dir,
+	    conf->user)) == -1)
+		fatalx("cannot use state folder %s", conf->state_dir);
+	run->pidpath = pidpath;
+	if (!o->foreground)
+		daemon_detach();
+	if ((run->pidfd = pidfile_open(pidpath)) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another %s runs (%s is locked)", progname,
+			    pidpath);
+		fatal("pidfile %s", pidpath);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	srandom(time(NULL) ^ getpid());
+}
+
+/*
+ * Before dropping root: the state folder given to the config's user
+ * (daemon_own_dir) and closed, then privileges dropped. Exits with a
+ * message when one of them cannot be done.
+ */
+void
+daemon_settle(struct daemon_run *run, const struct conf *conf)
+{
+	if (daemon_own_dir(run->statefd, conf->state_dir, conf->user) == -1)
+		fatalx("cannot give %s to user %s", conf->state_dir,
+		    conf->user);
+	close(run->statefd);
+	run->statefd = -1;
+	if (daemon_drop_privileges(conf->user) == -1)
+		fatalx("cannot drop privileges");
+}
+
+/* At exit: the pidfile removed and unlocked. */
+void
+daemon_stop(struct daemon_run *run)
+{
+	pidfile_remove(run->pidpath, run->pidfd);
+	free(run->pidpath);
+	run->pidpath = NULL;
 }

@@ -14,6 +14,13 @@ struct daemon_opts {
 	int		 debug;		/* -d */
 };
 
+/* What daemon_start keeps for daemon_settle and daemon_stop. */
+struct daemon_run {
+	char		*pidpath;
+	int		 pidfd;
+	int		 statefd;	/* the state folder, until settled */
+};
+
 void		 daemon_getopt(int, char **, const char *progname,
 		    struct daemon_opts *);
 struct conf	*daemon_load_conf(const char *path);
@@ -24,5 +31,9 @@ void		 daemon_detach(void);
 int		 daemon_drop_privileges(const char *user);
 int		 daemon_state_dir(const char *path, const char *user);
 int		 daemon_own_dir(int dirfd, const char *dir, const char *user);
+void		 daemon_start(const char *progname, const struct daemon_opts *,
+		    const struct conf *, char *pidpath, struct daemon_run *);
+void		 daemon_settle(struct daemon_run *, const struct conf *);
+void		 daemon_stop(struct daemon_run *);
 
 #endif

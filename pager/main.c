@@ -181,8 +181,9 @@ main(int argc, char **argv)
 	struct mainctx		 m;
 	struct conf		*conf;
 	struct event		*sighup, *sigterm, *sigint;
+	struct daemon_run	 run;
 	char			*pidpath, err[512];
-	int			 ch, pidfd, statefd, list = 0;
+	int			 ch, list = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.conf_path = conf_default_path();
@@ -221,20 +222,8 @@ main(int argc, char **argv)
 		return list_queue(o.conf_path);
 	if ((conf = daemon_load_conf(o.conf_path)) == NULL)
 		return 1;
-	log_init("tocsin-pager", o.foreground, o.debug);
-	/* Checked before root writes anything there: see daemon_state_dir. */
-	if ((statefd = daemon_state_dir(conf->state_dir, conf->user)) == -1)
-		fatalx("cannot use state folder %s", conf->state_dir);
 	xasprintf(&pidpath, "%s/pager.pid", conf->state_dir);
-	if (!o.foreground)
-		daemon_detach();
-	if ((pidfd = pidfile_open(pidpath)) == -1) {
-		if (errno == EWOULDBLOCK)
-			fatalx("another tocsin-pager runs (%s is locked)",
-			    pidpath);
-		fatal("pidfile %s", pidpath);
-	}
-	signal(SIGPIPE, SIG_IGN);
+	daemon_start("tocsin-pager", &o, conf, pidpath, &run);
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent: no pthreads support");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -242,12 +231,7 @@ main(int argc, char **argv)
 	auth_client_init();
 	if ((m.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	if (daemon_own_dir(statefd, conf->state_dir, conf->user) == -1)
-		fatalx("cannot give %s to user %s", conf->state_dir,
-		    conf->user);
-	close(statefd);
-	if (daemon_drop_privileges(conf->user) == -1)
-		fatalx("cannot drop privileges");
+	daemon_settle(&run, conf);
 	m.conf_path = o.conf_path;
 	if ((m.disp = dispatch_new(m.base, conf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
@@ -277,7 +261,6 @@ main(int argc, char **argv)
 	event_base_free(m.base);
 	auth_client_exit();
 	curl_global_cleanup();
-	pidfile_remove(pidpath, pidfd);
-	free(pidpath);
+	daemon_stop(&run);
 	return 0;
 }

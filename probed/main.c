@@ -3,14 +3,11 @@
  * control socket and raw socket bound as root, then privileges dropped and
  * the loop run until SIGTERM; SIGHUP reloads.
  */
-#include <sys/resource.h>
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -28,7 +25,6 @@
 #include "probed.h"
 
 static void	on_signal(evutil_socket_t, short, void *);
-static void	raise_nofile(void);
 
 struct mainctx {
 	struct event_base *base;
@@ -59,20 +55,6 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Thousands of checks in flight need as many descriptors: take the hard
- * limit. */
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			log_warn("setrlimit NOFILE");
-	}
-}
-
 int
 main(int argc, char **argv)
 {
@@ -83,33 +65,19 @@ main(int argc, char **argv)
 	struct ctl_access	 access;
 	struct event		*sighup, *sigterm, *sigint;
 	struct event_config	*cfg;
+	struct daemon_run	 run;
 	char			*pidpath, *err = NULL;
-	int			 pidfd, statefd;
 
 	daemon_getopt(argc, argv, "tocsin-probed", &o);
 	if (o.test)
 		return daemon_check_conf(o.conf_path);
 	if ((conf = daemon_load_conf(o.conf_path)) == NULL)
 		return 1;
-	log_init("tocsin-probed", o.foreground, o.debug);
-	/* Checked before root writes anything there: see daemon_state_dir. */
-	if ((statefd = daemon_state_dir(conf->state_dir, conf->user)) == -1)
-		fatalx("cannot use state folder %s", conf->state_dir);
 	if (conf->pidfile != NULL)
 		pidpath = xstrdup(conf->pidfile);
 	else
 		xasprintf(&pidpath, "%s/%s", conf->state_dir, PATH_PIDFILE);
-	if (!o.foreground)
-		daemon_detach();
-	if ((pidfd = pidfile_open(pidpath)) == -1) {
-		if (errno == EWOULDBLOCK)
-			fatalx("another tocsin-probed runs (%s is locked)",
-			    pidpath);
-		fatal("pidfile %s", pidpath);
-	}
-	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
-	srandom(time(NULL) ^ getpid());
+	daemon_start("tocsin-probed", &o, conf, pidpath, &run);
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent: no pthreads support");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -123,12 +91,7 @@ main(int argc, char **argv)
 		fatalx("event_base_new");
 	event_config_free(cfg);
 	check_ping_init(conf);	/* raw socket while still root */
-	if (daemon_own_dir(statefd, conf->state_dir, conf->user) == -1)
-		fatalx("cannot give %s to user %s", conf->state_dir,
-		    conf->user);
-	close(statefd);
-	if (daemon_drop_privileges(conf->user) == -1)
-		fatalx("cannot drop privileges");
+	daemon_settle(&run, conf);
 	/* Everything in the state folder is opened as the daemon's user. */
 	if ((m.eng = engine_new(m.base, conf, &err)) == NULL)
 		fatalx("%s", err);
@@ -161,7 +124,6 @@ main(int argc, char **argv)
 	event_free(sigint);
 	event_base_free(m.base);
 	curl_global_cleanup();
-	pidfile_remove(pidpath, pidfd);
-	free(pidpath);
+	daemon_stop(&run);
 	return 0;
 }
