@@ -302,6 +302,7 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 	f->refs = 1;
 	f->persist_ms = fc->persist;
 	f->slowstart_ms = fc->slowstart;
+	f->proxy_protocol = fc->proxy_protocol;
 	for (i = 0; i < nold; i++)
 		if (strcmp(old[i]->name, fc->name) == 0) {
 			f->clients = old[i]->clients;

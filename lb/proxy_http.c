@@ -9,7 +9,9 @@
  * (connect failed) is retried on another at once; one whose server closed
  * without a byte of answer is retried only when idempotent. Bad input
  * gets 400, 413, 414 or 431 and costs only its connection; no member up
- * gets 503. With persist, a cookie keeps a client on its member.
+ * gets 503. With persist, a cookie keeps a client on its member. With
+ * proxy-protocol, a server connection begins with the PROXY header of
+ * the client it was opened for and serves only that client's requests.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -59,6 +61,9 @@ struct sconn {
 	int		 keepalive;	/* the member keeps it open */
 	int		 head_done;	/* the answer's head went on */
 	int		 needs_eof;	/* its body ends with the connection */
+	int		 pp;		/* PROXY version it began with; 0 */
+	int		 pp_sent;
+	struct sockaddr_storage client;	/* with pp: the only client */
 };
 TAILQ_HEAD(sconnq, sconn);
 
@@ -70,6 +75,8 @@ struct hconn {
 	struct sockaddr_storage client;
 	socklen_t	 clientlen;
 	char		 ip[64];
+	unsigned char	 pp[PROXYPROTO_MAX];	/* PROXY header; or none */
+	size_t		 pplen;
 	http_parser	 parser;	/* the requests */
 	int		 reading;	/* between requests or in one */
 	int		 complete;	/* the request is read whole */
@@ -132,6 +139,9 @@ static struct sconnq *pool_get(void);
 static void	read_cookie(struct hconn *, const char *);
 static void	write_head(struct hconn *, const char *, size_t);
 static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
+static void	proxy_header(struct hconn *, int fd, int version);
+static int	sc_fits(const struct sconn *, const struct hconn *,
+		    const struct backend *);
 
 static const char *hop_by_hop[] = {
 	"connection", "keep-alive", "proxy-connection", "transfer-encoding",
@@ -367,6 +377,19 @@ settings_init(void)
 
 /* --- the client ---------------------------------------------------------- */
 
+/* The PROXY header for this client, made once. */
+static void
+proxy_header(struct hconn *hc, int fd, int version)
+{
+	struct sockaddr_storage	 local;
+	socklen_t		 len = sizeof(local);
+	int			 known;
+
+	known = getsockname(fd, (struct sockaddr *)&local, &len) == 0;
+	hc->pplen = proxyproto_header(version, (struct sockaddr *)&hc->client,
+	    known ? (struct sockaddr *)&local : NULL, hc->pp, sizeof(hc->pp));
+}
+
 /* Take an accepted HTTP client of farm f. */
 void
 proxy_http_accept(struct lb *lb, struct farm *f, int fd,
@@ -395,6 +418,8 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	hc->body = evbuffer_new();
 	hc->field = evbuffer_new();
 	hc->value = evbuffer_new();
+	if (f->proxy_protocol != 0)
+		proxy_header(hc, fd, f->proxy_protocol);
 	hc->bev = bufferevent_socket_new(lb->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (hc->hdrs == NULL || hc->body == NULL || hc->field == NULL ||
 	    hc->value == NULL || hc->bev == NULL)
@@ -662,6 +687,19 @@ hc_dispatch(struct hconn *hc)
 		sc_send(hc);
 }
 
+/* A pooled connection may serve hc's request on b: to b, begun with
+ * the PROXY version hc's farm sends now, and with one, opened for this
+ * client. */
+static int
+sc_fits(const struct sconn *sc, const struct hconn *hc,
+    const struct backend *b)
+{
+	if (sc->be != b || sc->pp != hc->farm->proxy_protocol)
+		return 0;
+	return sc->pp == 0 || memcmp(&sc->client, &hc->client,
+	    hc->clientlen) == 0;
+}
+
 /* A pooled connection to b, or a new one being connected; NULL when no
  * socket could be made (b then counts an error). */
 static struct sconn *
@@ -670,7 +708,7 @@ sc_get(struct hconn *hc, struct backend *b)
 	struct sconn	*sc;
 
 	TAILQ_FOREACH(sc, pool_get(), entry)
-		if (sc->be == b)
+		if (sc_fits(sc, hc, b))
 			break;
 	if (sc != NULL) {
 		TAILQ_REMOVE(pool_get(), sc, entry);
@@ -681,6 +719,8 @@ sc_get(struct hconn *hc, struct backend *b)
 		backend_ref(b);
 		b->conns++;
 		sc->be = b;
+		sc->pp = hc->farm->proxy_protocol;
+		memcpy(&sc->client, &hc->client, hc->clientlen);
 		sc->bev = bufferevent_socket_new(hc->lb->base, -1,
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (sc->bev == NULL)
@@ -710,6 +750,10 @@ sc_send(struct hconn *hc)
 	struct evbuffer	*out = bufferevent_get_output(hc->sc->bev);
 	size_t		 blen = evbuffer_get_length(hc->body);
 
+	if (hc->sc->pp != 0 && !hc->sc->pp_sent) {
+		evbuffer_add(out, hc->pp, hc->pplen);
+		hc->sc->pp_sent = 1;
+	}
 	evbuffer_add_printf(out, "%s %s HTTP/1.1\r\n",
 	    http_method_str(hc->parser.method), hc->url != NULL ? hc->url : "/");
 	evbuffer_add(out, evbuffer_pullup(hc->hdrs, -1),
