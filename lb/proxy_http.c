@@ -2,7 +2,8 @@
  * proxy_http.c: HTTP/1.1 sessions. A client's requests are read one at a
  * time with Debian's http_parser (a proven parser, fuzzed upstream, so we
  * write none), buffered whole (LB_HTTP_BODY_MAX), rewritten (hop-by-hop
- * headers dropped, X-Forwarded-For added, chunked bodies sent with a
+ * headers dropped, X-Forwarded-For and Forwarded appended to, chunked
+ * bodies sent with a
  * length) and sent to a member over a pooled keep-alive connection; the
  * answer is streamed back as it comes, its head's Connection rewritten
  * for the client. A request that reached no server
@@ -94,7 +95,9 @@ struct hconn {
 	struct evbuffer	*field, *value;	/* the header being read */
 	int		 in_value;
 	int		 has_host;
-	char		*xff;		/* X-Forwarded-For as received */
+	char		*xff;		/* X-Forwarded-For as received, every
+					   such header joined by ", " */
+	char		*fwd;		/* Forwarded, the same way */
 	int		 has_cookie;	/* it carried our persist cookie */
 	uint64_t	 cookie_key;	/* its member's persist_key */
 	struct backend	*tried[LB_TRIES_MAX];
@@ -137,6 +140,7 @@ static void	on_pool_read(struct bufferevent *, void *);
 static void	settings_init(void);
 static struct sconnq *pool_get(void);
 static void	read_cookie(struct hconn *, const char *);
+static void	join_value(char **, const char *);
 static void	write_head(struct hconn *, const char *, size_t);
 static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
 static void	proxy_header(struct hconn *, int fd, int version);
@@ -203,6 +207,22 @@ read_cookie(struct hconn *hc, const char *v)
 	}
 }
 
+/* Add v to a list header's value kept in *list (RFC 9110 5.3: the same
+ * field twice is one list). Its size is bounded by the request's. */
+static void
+join_value(char **list, const char *v)
+{
+	char	*joined;
+
+	if (*list == NULL) {
+		*list = xstrdup(v);
+		return;
+	}
+	xasprintf(&joined, "%s, %s", *list, v);
+	free(*list);
+	*list = joined;
+}
+
 /* The header just read whole: keep it, or note what it says. */
 static void
 end_header(struct hconn *hc)
@@ -223,10 +243,11 @@ end_header(struct hconn *hc)
 		bufferevent_write(hc->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	if (strcasecmp(f, "cookie") == 0)
 		read_cookie(hc, v);
-	if (strcasecmp(f, "x-forwarded-for") == 0) {
-		free(hc->xff);
-		hc->xff = xstrdup(v);
-	} else if (hop_by_hop[i] == NULL) {
+	if (strcasecmp(f, "x-forwarded-for") == 0)
+		join_value(&hc->xff, v);
+	else if (strcasecmp(f, "forwarded") == 0)
+		join_value(&hc->fwd, v);
+	else if (hop_by_hop[i] == NULL) {
 		if (strcasecmp(f, "host") == 0)
 			hc->has_host = 1;
 		evbuffer_add_printf(hc->hdrs, "%s: %s\r\n", f, v);
@@ -440,6 +461,8 @@ hc_reset_request(struct hconn *hc)
 	hc->url = NULL;
 	free(hc->xff);
 	hc->xff = NULL;
+	free(hc->fwd);
+	hc->fwd = NULL;
 	hc->urllen = hc->hdrlen = 0;
 	hc->has_host = hc->in_value = hc->complete = hc->answered = 0;
 	hc->has_cookie = 0;
@@ -465,6 +488,7 @@ hc_free(struct hconn *hc)
 	evbuffer_free(hc->value);
 	free(hc->url);
 	free(hc->xff);
+	free(hc->fwd);
 	farm_unref(hc->farm);
 	free(hc);
 }
@@ -765,6 +789,11 @@ sc_send(struct hconn *hc)
 		    hc->xff, hc->ip);
 	else
 		evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n", hc->ip);
+	/* RFC 7239: an IPv6 node is quoted and bracketed. */
+	evbuffer_add_printf(out, "Forwarded: %s%s%s%s%s;proto=http\r\n",
+	    hc->fwd != NULL ? hc->fwd : "", hc->fwd != NULL ? ", " : "",
+	    strchr(hc->ip, ':') != NULL ? "for=\"[" : "for=", hc->ip,
+	    strchr(hc->ip, ':') != NULL ? "]\"" : "");
 	if (blen > 0 || hc->parser.method == HTTP_POST ||
 	    hc->parser.method == HTTP_PUT)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
