@@ -1,16 +1,19 @@
 /*
  * proxy_http.c: HTTP/1.1 sessions. A client's requests are read one at a
  * time with Debian's http_parser (a proven parser, fuzzed upstream, so we
- * write none), buffered whole (LB_HTTP_BODY_MAX), rewritten (hop-by-hop
- * headers dropped, X-Forwarded-For and Forwarded appended to, chunked
- * bodies sent with a
- * length) and sent to a member over a pooled keep-alive connection; the
- * answer is streamed back as it comes, its head's Connection rewritten
- * for the client. A request that reached no server
+ * write none), rewritten (hop-by-hop headers dropped, X-Forwarded-For and
+ * Forwarded appended to) and sent to a member over a pooled keep-alive
+ * connection. A body up to LB_HTTP_BODY_KEEP is read whole first (and
+ * sent with a length), so the request can go to another member; a longer
+ * one is streamed on a new connection as it comes (chunked stays
+ * chunked). The answer is streamed back, its head's Connection rewritten
+ * for the client. Either direction stops reading from its source while
+ * LB_HTTP_HIGH bytes wait for the other side, so memory stays bounded
+ * whatever the sizes and speeds. A request that reached no server
  * (connect failed) is retried on another at once; one whose server closed
- * without a byte of answer is retried only when idempotent. Bad input
- * gets 400, 413, 414 or 431 and costs only its connection; no member up
- * gets 503. With persist, a cookie keeps a client on its member. With
+ * without a byte of answer is retried only when idempotent and not
+ * streamed. Bad input gets 400, 414 or 431 and costs only its connection;
+ * no member up gets 503. With persist, a cookie keeps a client on its member. With
  * proxy-protocol, a server connection begins with the PROXY header of
  * the client it was opened for and serves only that client's requests.
  */
@@ -41,7 +44,9 @@
 
 #define LB_HTTP_URL_MAX		8192	/* request target, bytes */
 #define LB_HTTP_HEADERS_MAX	32768	/* all header lines, bytes */
-#define LB_HTTP_BODY_MAX	(1024 * 1024)	/* a request body, bytes */
+#define LB_HTTP_BODY_KEEP	65536	/* a body read whole first, at most */
+#define LB_HTTP_HIGH		262144	/* bytes waiting for one side: stop
+					   reading the other; go on at half */
 #define LB_HTTP_POOL_IDLE_MS	4000	/* a pooled server connection */
 #define LB_HTTP_POOL_MAX	512	/* pooled connections, in all */
 #define LB_HTTP_COOKIE		"tocsin_lb"	/* persist's cookie */
@@ -81,6 +86,14 @@ struct hconn {
 	http_parser	 parser;	/* the requests */
 	int		 reading;	/* between requests or in one */
 	int		 complete;	/* the request is read whole */
+	int		 streaming;	/* its body goes on as it comes */
+	int		 sent;		/* streaming: the head went */
+	int		 chunked;	/* its body is chunked */
+	uint64_t	 clen;		/* else its Content-Length */
+	int		 answer_done;	/* streaming: answered before the
+					   body ended */
+	int		 s_paused;	/* server reads stopped: our output
+					   to the client is full */
 	int		 closing;	/* close once the output is written */
 	int		 lingering;	/* written and half-closed: reading
 					   what is left, then close */
@@ -132,6 +145,10 @@ static struct sconn *sc_get(struct hconn *, struct backend *);
 static void	sc_send(struct hconn *);
 static void	on_client_read(struct bufferevent *, void *);
 static void	on_client_write(struct bufferevent *, void *);
+static void	on_server_write(struct bufferevent *, void *);
+static void	stream_body(struct hconn *, const char *, size_t);
+static void	stream_end(struct hconn *);
+static int	stream_full(struct hconn *);
 static void	on_client_event(struct bufferevent *, short, void *);
 static void	on_server_read(struct bufferevent *, void *);
 static void	on_server_event(struct bufferevent *, short, void *);
@@ -303,6 +320,8 @@ on_req_headers(http_parser *p)
 	hc->in_value = 0;
 	hc->keepalive = http_should_keep_alive(p);
 	hc->head = p->method == HTTP_HEAD;
+	hc->chunked = (p->flags & F_CHUNKED) != 0;
+	hc->clen = p->content_length;
 	hc->idempotent = p->method == HTTP_GET || p->method == HTTP_HEAD ||
 	    p->method == HTTP_PUT || p->method == HTTP_DELETE ||
 	    p->method == HTTP_OPTIONS || p->method == HTTP_TRACE;
@@ -318,11 +337,10 @@ on_req_body(http_parser *p, const char *at, size_t len)
 {
 	struct hconn	*hc = p->data;
 
-	if (evbuffer_get_length(hc->body) + len > LB_HTTP_BODY_MAX) {
-		hc->error = 413;
-		return -1;
-	}
-	evbuffer_add(hc->body, at, len);
+	if (hc->streaming && hc->sent)
+		stream_body(hc, at, len);
+	else
+		evbuffer_add(hc->body, at, len);
 	return 0;
 }
 
@@ -450,6 +468,7 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	hc->reading = 1;
 	bufferevent_setcb(hc->bev, on_client_read, on_client_write,
 	    on_client_event, hc);
+	bufferevent_setwatermark(hc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
 	set_timeout(hc->bev, LB_IDLE_TIMEOUT_MS);
 	bufferevent_enable(hc->bev, EV_READ);
 }
@@ -465,6 +484,8 @@ hc_reset_request(struct hconn *hc)
 	hc->fwd = NULL;
 	hc->urllen = hc->hdrlen = 0;
 	hc->has_host = hc->in_value = hc->complete = hc->answered = 0;
+	hc->streaming = hc->sent = hc->chunked = hc->answer_done = 0;
+	hc->s_paused = 0;
 	hc->has_cookie = 0;
 	hc->ntried = 0;
 	evbuffer_drain(hc->hdrs, evbuffer_get_length(hc->hdrs));
@@ -512,10 +533,6 @@ static void
 bad_request(struct hconn *hc)
 {
 	switch (hc->error) {
-	case 413:
-		hc_reply(hc, 413, "Content Too Large",
-		    "<h1>413 Content Too Large</h1>\n");
-		break;
 	case 414:
 		hc_reply(hc, 414, "URI Too Long", "<h1>414 URI Too Long</h1>\n");
 		break;
@@ -533,7 +550,12 @@ bad_request(struct hconn *hc)
 	}
 }
 
-/* Feed what the client sent to the parser until a request is whole. */
+/*
+ * Feed what the client sent to the parser until a request is whole, then
+ * send it; or, once its body outgrows LB_HTTP_BODY_KEEP, send what there
+ * is and stream the rest (while the member's side is not full: its
+ * write callback brings us back).
+ */
 static void
 hc_parse(struct hconn *hc)
 {
@@ -544,12 +566,21 @@ hc_parse(struct hconn *hc)
 
 	while (hc->reading && !hc->complete &&
 	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		if (hc->streaming && (!hc->sent || stream_full(hc)))
+			break;
 		n = http_parser_execute(&hc->parser, &req_settings,
 		    v.iov_base, v.iov_len);
 		evbuffer_drain(in, n);
 		e = HTTP_PARSER_ERRNO(&hc->parser);
 		if (e == HPE_PAUSED)
 			break;
+		if (e != HPE_OK && hc->streaming) {
+			/* Half a request went: nothing sane can follow. */
+			log_info("client %s: bad request body: %s", hc->ip,
+			    http_errno_name(e));
+			hc_free(hc);
+			return;
+		}
 		if (e != HPE_OK) {
 			if (hc->error == 0 && e == HPE_HEADER_OVERFLOW)
 				hc->error = 431;
@@ -558,10 +589,63 @@ hc_parse(struct hconn *hc)
 			bad_request(hc);
 			return;
 		}
+		if (!hc->streaming && !hc->complete &&
+		    evbuffer_get_length(hc->body) > LB_HTTP_BODY_KEEP) {
+			hc->streaming = 1;
+			hc_dispatch(hc);
+			return;
+		}
 	}
-	if (hc->complete) {
+	if (hc->complete && hc->streaming) {
+		hc->reading = 0;
+		stream_end(hc);
+	} else if (hc->complete) {
 		hc->reading = 0;
 		hc_dispatch(hc);
+	} else if (hc->streaming && hc->sent && stream_full(hc))
+		bufferevent_disable(hc->bev, EV_READ);
+}
+
+/* The request's body, as much as came, on to the member: as it is, or
+ * as one chunk when the client sent it chunked. */
+static void
+stream_body(struct hconn *hc, const char *at, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(hc->sc->bev);
+
+	if (len == 0)
+		return;
+	if (hc->chunked)
+		evbuffer_add_printf(out, "%zx\r\n", len);
+	evbuffer_add(out, at, len);
+	if (hc->chunked)
+		evbuffer_add(out, "\r\n", 2);
+}
+
+/* As many bytes as we let wait for the member: read no more from the
+ * client until they drain to half. */
+static int
+stream_full(struct hconn *hc)
+{
+	return hc->sc != NULL && evbuffer_get_length(
+	    bufferevent_get_output(hc->sc->bev)) > LB_HTTP_HIGH;
+}
+
+/* A streamed request read whole: its last chunk; when the answer came
+ * already, the next request (the member's connection pooled). */
+static void
+stream_end(struct hconn *hc)
+{
+	if (hc->sc == NULL)
+		return;
+	if (hc->chunked)
+		evbuffer_add(bufferevent_get_output(hc->sc->bev),
+		    "0\r\n\r\n", 5);
+	if (!hc->answered)
+		hc->t_sent = mono_us();
+	if (hc->answer_done) {
+		sc_release(hc, 1);
+		hc_next(hc);
 	}
 }
 
@@ -592,14 +676,22 @@ hc_linger(struct hconn *hc)
 	bufferevent_enable(hc->bev, EV_READ);
 }
 
-/* Output written: close when asked, else take the next request. */
+/* Output drained to LB_HTTP_HIGH / 2: read the member's answer again
+ * when that was stopped; when all is written and the client is to be
+ * closed, linger. */
 static void
 on_client_write(struct bufferevent *bev, void *arg)
 {
 	struct hconn	*hc = arg;
 
-	(void)bev;
-	if (hc->closing && hc->sc == NULL && !hc->lingering)
+	if (hc->s_paused && hc->sc != NULL) {
+		hc->s_paused = 0;
+		bufferevent_enable(hc->sc->bev, EV_READ);
+		on_server_read(hc->sc->bev, hc);
+		return;
+	}
+	if (hc->closing && hc->sc == NULL && !hc->lingering &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		hc_linger(hc);
 }
 
@@ -624,6 +716,8 @@ on_client_event(struct bufferevent *bev, short what, void *arg)
 static void
 hc_next(struct hconn *hc)
 {
+	if (hc->streaming && !hc->complete)
+		hc->keepalive = 0;	/* the rest of its body is not read */
 	if (!hc->keepalive) {
 		hc->closing = 1;
 		bufferevent_disable(hc->bev, EV_READ);
@@ -731,9 +825,12 @@ sc_get(struct hconn *hc, struct backend *b)
 {
 	struct sconn	*sc;
 
-	TAILQ_FOREACH(sc, pool_get(), entry)
-		if (sc_fits(sc, hc, b))
-			break;
+	/* A streamed body cannot be sent again: no stale pooled one. */
+	sc = NULL;
+	if (!hc->streaming)
+		TAILQ_FOREACH(sc, pool_get(), entry)
+			if (sc_fits(sc, hc, b))
+				break;
 	if (sc != NULL) {
 		TAILQ_REMOVE(pool_get(), sc, entry);
 		npool--;
@@ -762,7 +859,9 @@ sc_get(struct hconn *hc, struct backend *b)
 	sc->done = sc->head_done = sc->needs_eof = 0;
 	http_parser_init(&sc->parser, HTTP_RESPONSE);
 	sc->parser.data = sc;
-	bufferevent_setcb(sc->bev, on_server_read, NULL, on_server_event, hc);
+	bufferevent_setcb(sc->bev, on_server_read, on_server_write,
+	    on_server_event, hc);
+	bufferevent_setwatermark(sc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
 	bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
 	return sc;
 }
@@ -794,14 +893,43 @@ sc_send(struct hconn *hc)
 	    hc->fwd != NULL ? hc->fwd : "", hc->fwd != NULL ? ", " : "",
 	    strchr(hc->ip, ':') != NULL ? "for=\"[" : "for=", hc->ip,
 	    strchr(hc->ip, ':') != NULL ? "]\"" : "");
-	if (blen > 0 || hc->parser.method == HTTP_POST ||
+	if (hc->streaming && hc->chunked)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	else if (hc->streaming)
+		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+		    (unsigned long long)hc->clen);
+	else if (blen > 0 || hc->parser.method == HTTP_POST ||
 	    hc->parser.method == HTTP_PUT)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
 	evbuffer_add(out, "\r\n", 2);
-	if (blen > 0)
-		evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
 	hc->t_sent = mono_us();
 	set_timeout(hc->sc->bev, LB_IDLE_TIMEOUT_MS);
+	if (!hc->streaming) {
+		if (blen > 0)
+			evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
+		return;
+	}
+	/* The body kept so far, then the rest as it comes. */
+	hc->sent = 1;
+	stream_body(hc, (char *)evbuffer_pullup(hc->body, -1), blen);
+	evbuffer_drain(hc->body, blen);
+	bufferevent_enable(hc->bev, EV_READ);
+	hc_parse(hc);
+}
+
+/* The member took bytes, down to LB_HTTP_HIGH / 2 waiting: a streamed
+ * body goes on. */
+static void
+on_server_write(struct bufferevent *bev, void *arg)
+{
+	struct hconn	*hc = arg;
+
+	(void)bev;
+	if (hc->streaming && hc->sent && hc->reading && !hc->complete &&
+	    !hc->closing) {
+		bufferevent_enable(hc->bev, EV_READ);
+		hc_parse(hc);
+	}
 }
 
 static void
@@ -820,6 +948,7 @@ sc_release(struct hconn *hc, int reusable)
 	struct sconn	*sc = hc->sc;
 
 	hc->sc = NULL;
+	hc->s_paused = 0;
 	backend_release(sc->be);
 	sc->hc = NULL;
 	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
@@ -857,7 +986,7 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 		hc_free(hc);
 		return;
 	}
-	if (reached && !hc->idempotent) {
+	if (reached && (!hc->idempotent || hc->sent)) {
 		hc_reply(hc, 502, "Bad Gateway", "<h1>502 Bad Gateway</h1>\n");
 		return;
 	}
@@ -976,6 +1105,13 @@ on_server_read(struct bufferevent *bev, void *arg)
 	}
 	while (e == HPE_OK && !sc->done &&
 	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) >
+		    LB_HTTP_HIGH) {
+			/* The client's on_client_write brings us back. */
+			hc->s_paused = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		n = http_parser_execute(&sc->parser, &resp_settings,
 		    v.iov_base, v.iov_len);
 		evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev), n);
@@ -989,7 +1125,11 @@ on_server_read(struct bufferevent *bev, void *arg)
 		hc_free(hc);
 		return;
 	}
-	if (sc->done) {
+	if (sc->done && hc->streaming && !hc->complete) {
+		/* Answered before the body ended: the body goes on. */
+		hc->answer_done = 1;
+		bufferevent_disable(bev, EV_READ);
+	} else if (sc->done) {
 		sc_release(hc, 1);
 		hc_next(hc);
 	}
@@ -1011,6 +1151,13 @@ on_server_event(struct bufferevent *bev, short what, void *arg)
 	if (!sc->connected) {
 		sc_failed(hc, (what & BEV_EVENT_TIMEOUT) ? "connect timed out" :
 		    "connect failed", 0);
+		return;
+	}
+	if (hc->answer_done) {
+		/* It answered, then stopped taking the body: the answer
+		 * goes out, then the client is closed. */
+		sc_release(hc, 0);
+		hc_next(hc);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && hc->answered) {

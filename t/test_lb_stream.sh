@@ -13,6 +13,9 @@ servers_trap
 . "${srcdir:-.}/t/lb.sh" || exit 1
 
 command -v curl >/dev/null || skip_all "no curl"
+# Under ASan freed memory waits in a quarantine (256 MB by default):
+# keep it small, so peak memory is what tocsin-lb holds.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
 BP=$(servers_port)
 d=$T/ngx
 mkdir -p "$d/tmp" "$d/up" || exit 1
@@ -131,6 +134,66 @@ limit "1200 small headers over 32 KiB: 431, that connection closed, the other se
     many "HTTP/1.1 431 Request Header Fields Too Large close closed <h1>431 Request Header Fields Too Large</h1>"
 limit "a 30000-byte header is under the limit: served, kept open" \
     under "HTTP/1.1 200 OK - open ok"
+
+# --- 100 MB both ways, streamed, with bounded memory ------------------------
+# hwm: tocsin-lb's peak resident memory so far, KiB.
+hwm() {
+    awk '/^VmHWM:/ { print $2 }' "/proc/$LB_PID/status"
+}
+# bounded DESC BEFORE: the peak grew by less than 32 MiB since BEFORE.
+bounded() {
+    local after
+    after=$(hwm)
+    if [ -n "$after" ] && [ $((after - $2)) -lt 32768 ]; then
+        pass "$1: tocsin-lb's peak memory grew $(((after - $2) / 1024)) MiB (< 32)"
+    else
+        failed "$1: tocsin-lb's peak memory grew from $2 to ${after:-?} KiB"
+    fi
+}
+want=$(sha256sum <"$d/big" | cut -d' ' -f1)
+base=$(hwm)
+out=$(curl -s --max-time 120 -o /dev/null -w '%{http_code} %{size_upload}' \
+    -T "$d/big" "http://$H:$P/up/a")
+got=$(sha256sum <"$d/up/a" 2>/dev/null | cut -d' ' -f1)
+[ "$out" = "201 104857600" ] && [ "$got" = "$want" ] &&
+    pass "a 100 MB upload with a length arrives whole ($out)" ||
+    failed "100 MB upload with a length" "curl: '$out', stored sha256 $got"
+bounded "100 MB upload with a length" "$base"
+rm -f "$d/up/a"
+base=$(hwm)
+out=$(curl -s --max-time 120 -o /dev/null -w '%{http_code}' \
+    -H 'Transfer-Encoding: chunked' -T - "http://$H:$P/up/b" <"$d/big")
+got=$(sha256sum <"$d/up/b" 2>/dev/null | cut -d' ' -f1)
+[ "$out" = 201 ] && [ "$got" = "$want" ] &&
+    pass "a 100 MB chunked upload arrives whole ($out)" ||
+    failed "100 MB chunked upload" "curl: '$out', stored sha256 $got"
+bounded "100 MB chunked upload" "$base"
+rm -f "$d/up/b"
+base=$(hwm)
+got=$(curl -s --max-time 120 --limit-rate 40M "http://$H:$P/big" |
+    sha256sum | cut -d' ' -f1)
+[ "$got" = "$want" ] &&
+    pass "a 100 MB download with a length, read slower than nginx sends, arrives whole" ||
+    failed "100 MB download with a length" "sha256 $got"
+bounded "100 MB download to a slow reader" "$base"
+base=$(hwm)
+hdr=$(curl -s --max-time 120 --compressed -D "$T/gz.head" \
+    "http://$H:$P/gz/big" | sha256sum | cut -d' ' -f1)
+grep -qi '^transfer-encoding: chunked' "$T/gz.head" &&
+    [ "$hdr" = "$want" ] &&
+    pass "a 100 MB chunked (gzip) download arrives whole" ||
+    failed "100 MB chunked download" "sha256 $hdr, head: $(tr '\r\n' '  ' <"$T/gz.head")"
+bounded "100 MB chunked download" "$base"
+out=$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' -H 'Expect:' \
+    --data-binary @"$d/big" "http://$H:$P/small")
+[ "$out" = 413 ] &&
+    pass "nginx's 413 answered before the body ended reaches the client" ||
+    failed "an answer before the body's end" "got '$out'"
+out=$(curl -s --max-time 5 "http://$H:$P/hdr")
+case $out in
+xff=*) pass "after the big transfers, the next request is served" ;;
+*) failed "request after the big transfers" "got '$out'" ;;
+esac
 
 lb_stop
 _harness_summary
