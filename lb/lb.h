@@ -115,6 +115,8 @@ struct lb {
 	int64_t		 started;	/* mono_us */
 	int		 reuseport;	/* several loops listen on each address */
 	unsigned	 nthreads;	/* loops running (the first one's) */
+	struct lb	**peers;	/* the first one's: the other loops */
+	size_t		 npeers;
 	pthread_t	 thread;	/* the other loops' */
 };
 
@@ -171,7 +173,7 @@ size_t		 proxy_tcp_sessions(void);
 
 /* persist.c */
 uint64_t	 persist_key(const char *id);
-struct persist	*persist_new(struct persist *old);
+struct persist	*persist_new(const char *farm);
 void		 persist_unref(struct persist *);
 struct backend	*persist_lookup(struct persist *, struct farm *,
 		    const struct sockaddr *, uint64_t ttl_ms);
