@@ -189,6 +189,8 @@ void		 proxy_http_shutdown(void);
 /* proxyproto.c */
 size_t		 proxyproto_header(int version, const struct sockaddr *src,
 		    const struct sockaddr *dst, unsigned char *, size_t);
+size_t		 proxyproto_client(int version, int fd,
+		    const struct sockaddr *client, unsigned char *, size_t);
 
 /* ctl.c */
 struct lbctl	*lbctl_open(struct lb *, const char *path);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -45,28 +46,14 @@ struct persist {
 static struct persist	*registry;
 static pthread_mutex_t	 registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static uint64_t	hash_bytes(uint64_t, const void *, size_t);
 static int	client_ip(const struct sockaddr *, const void **);
 static void	entry_free(struct pentry *);
-
-static uint64_t
-hash_bytes(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char	*s = p;
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 /* The 64-bit key that the http cookie carries for member id. */
 uint64_t
 persist_key(const char *id)
 {
-	return hash_bytes(14695981039346656037ULL, id, strlen(id));
+	return hash_bytes(HASH_BYTES_INIT, id, strlen(id));
 }
 
 static int
@@ -163,7 +150,7 @@ persist_lookup(struct persist *p, struct farm *f, const struct sockaddr *sa,
 	if ((len = client_ip(sa, &ip)) == 0)
 		return NULL;
 	pthread_mutex_lock(&p->lock);
-	ep = &p->b[hash_bytes(14695981039346656037ULL, ip, len) %
+	ep = &p->b[hash_bytes(HASH_BYTES_INIT, ip, len) %
 	    PERSIST_BUCKETS];
 	while ((e = *ep) != NULL) {
 		if (now - e->seen > (int64_t)ttl_ms * 1000) {
@@ -198,7 +185,7 @@ persist_note(struct persist *p, const struct sockaddr *sa,
 
 	if ((len = client_ip(sa, &ip)) == 0)
 		return;
-	h = hash_bytes(14695981039346656037ULL, ip, len) % PERSIST_BUCKETS;
+	h = hash_bytes(HASH_BYTES_INIT, ip, len) % PERSIST_BUCKETS;
 	pthread_mutex_lock(&p->lock);
 	for (e = p->b[h]; e != NULL; e = e->next)
 		if (e->iplen == len && memcmp(e->ip, ip, len) == 0)

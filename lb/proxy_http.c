@@ -160,7 +160,6 @@ static void	read_cookie(struct hconn *, const char *);
 static void	join_value(char **, const char *);
 static void	write_head(struct hconn *, const char *, size_t);
 static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
-static void	proxy_header(struct hconn *, int fd, int version);
 static int	sc_fits(const struct sconn *, const struct hconn *,
 		    const struct backend *);
 
@@ -416,19 +415,6 @@ settings_init(void)
 
 /* --- the client ---------------------------------------------------------- */
 
-/* The PROXY header for this client, made once. */
-static void
-proxy_header(struct hconn *hc, int fd, int version)
-{
-	struct sockaddr_storage	 local;
-	socklen_t		 len = sizeof(local);
-	int			 known;
-
-	known = getsockname(fd, (struct sockaddr *)&local, &len) == 0;
-	hc->pplen = proxyproto_header(version, (struct sockaddr *)&hc->client,
-	    known ? (struct sockaddr *)&local : NULL, hc->pp, sizeof(hc->pp));
-}
-
 /* Take an accepted HTTP client of farm f. */
 void
 proxy_http_accept(struct lb *lb, struct farm *f, int fd,
@@ -458,7 +444,8 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	hc->field = evbuffer_new();
 	hc->value = evbuffer_new();
 	if (f->proxy_protocol != 0)
-		proxy_header(hc, fd, f->proxy_protocol);
+		hc->pplen = proxyproto_client(f->proxy_protocol, fd, sa, hc->pp,
+		    sizeof(hc->pp));
 	hc->bev = bufferevent_socket_new(lb->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (hc->hdrs == NULL || hc->body == NULL || hc->field == NULL ||
 	    hc->value == NULL || hc->bev == NULL)

@@ -86,7 +86,6 @@ static void	on_server_read(evutil_socket_t, short, void *);
 static void	on_server_write(evutil_socket_t, short, void *);
 static void	on_idle(evutil_socket_t, short, void *);
 static void	arm_idle(struct session *, int64_t ms);
-static void	proxy_header(struct session *, int version);
 
 size_t
 proxy_tcp_sessions(void)
@@ -115,8 +114,10 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	s->clientlen = salen;
 	s->cfd = fd;
 	s->sfd = -1;
+	/* Made once, sent again as it is to each member tried. */
 	if (f->proxy_protocol != 0)
-		proxy_header(s, f->proxy_protocol);
+		s->pplen = proxyproto_client(f->proxy_protocol, fd, sa, s->pp,
+		    sizeof(s->pp));
 	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
 	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
 	s->buffered = 1;
@@ -132,20 +133,6 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	nsessions++;
 	arm_idle(s, LB_IDLE_TIMEOUT_MS);
 	start_connect(s);
-}
-
-/* The PROXY header for this client, made once: sent again as it is to
- * each member tried. */
-static void
-proxy_header(struct session *s, int version)
-{
-	struct sockaddr_storage	 local;
-	socklen_t		 len = sizeof(local);
-	int			 known;
-
-	known = getsockname(s->cfd, (struct sockaddr *)&local, &len) == 0;
-	s->pplen = proxyproto_header(version, (struct sockaddr *)&s->client,
-	    known ? (struct sockaddr *)&local : NULL, s->pp, sizeof(s->pp));
 }
 
 static void

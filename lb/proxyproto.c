@@ -129,3 +129,21 @@ proxyproto_header(int version, const struct sockaddr *src,
 		return write_v2(&s, &d, out, outlen);
 	return 0;
 }
+
+/*
+ * The header of version for client, connected on socket fd (whose local
+ * address is where it connected; unknown when that cannot be read).
+ * Returns its length in out, as proxyproto_header.
+ */
+size_t
+proxyproto_client(int version, int fd, const struct sockaddr *client,
+    unsigned char *out, size_t outlen)
+{
+	struct sockaddr_storage	 local;
+	socklen_t		 len = sizeof(local);
+	int			 known;
+
+	known = getsockname(fd, (struct sockaddr *)&local, &len) == 0;
+	return proxyproto_header(version, client, known ?
+	    (struct sockaddr *)&local : NULL, out, outlen);
+}
