@@ -302,20 +302,15 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 	f->refs = 1;
 	f->persist_ms = fc->persist;
 	f->slowstart_ms = fc->slowstart;
+	f->proxy_protocol = fc->proxy_protocol;
 	for (i = 0; i < nold; i++)
 		if (strcmp(old[i]->name, fc->name) == 0) {
 			f->clients = old[i]->clients;
 			f->rejected = old[i]->rejected;
 			f->queued_total = old[i]->queued_total;
 		}
-	if (f->persist_ms > 0) {
-		for (i = 0; i < nold; i++)
-			if (strcmp(old[i]->name, fc->name) == 0 &&
-			    old[i]->persist != NULL)
-				break;
-		f->persist = persist_new(i < nold ? old[i]->persist :
-		    NULL);
-	}
+	if (f->persist_ms > 0)
+		f->persist = persist_new(f->name);
 	f->be = xcalloc(fc->nservers == 0 ? 1 : fc->nservers, sizeof(*f->be));
 	for (i = 0; i < fc->nservers; i++) {
 		if ((b = backend_new(fc->servers[i], err, errlen)) == NULL) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "util.h"
 
 #include "lb.h"
@@ -26,7 +27,6 @@ static struct backend *pick_roundrobin(struct backend **, size_t);
 static struct backend *pick_source(struct backend **, size_t,
 		    const struct sockaddr *);
 static struct backend *pick_random(struct backend **, size_t);
-static uint64_t	fnv1a(uint64_t, const void *, size_t);
 
 /*
  * The members a new session may go to, not yet tried by it: the usable
@@ -147,19 +147,6 @@ pick_roundrobin(struct backend **c, size_t n)
 	return best;
 }
 
-static uint64_t
-fnv1a(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char	*s = p;
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /*
  * Weighted rendezvous hashing of the client's address (not its port):
  * each member scores weight / -ln(u) with u uniform from hash(address,
@@ -182,8 +169,8 @@ pick_source(struct backend **c, size_t n, const struct sockaddr *sa)
 		iplen = 16;
 	}
 	for (i = 0; i < n; i++) {
-		h = fnv1a(14695981039346656037ULL, ip, iplen);
-		h = fnv1a(h, c[i]->id, strlen(c[i]->id));
+		h = hash_bytes(HASH_BYTES_INIT, ip, iplen);
+		h = hash_bytes(h, c[i]->id, strlen(c[i]->id));
 		h ^= h >> 33;
 		h *= 0xff51afd7ed558ccdULL;
 		h ^= h >> 33;

@@ -2,8 +2,14 @@
  * ctl.c: tocsin-lb's control socket, STATE_DIR/lb.sock (PATH_LB_SOCKET),
  * mode 0660: the protocol of probed's (one request a line, one compact
  * JSON object a line back, {"ok": ...} first), so lib/ctlclient talks to
- * it. Requests: "stats" (per farm and member, as tocsin-lb sees them)
- * and "ping". Read-only: nothing here changes the balancing.
+ * it. Requests: "stats" (per farm and member, as tocsin-lb sees them,
+ * summed over every loop) and "ping". Read-only: nothing here changes
+ * the balancing.
+ *
+ * With lb-threads above 1 each loop owns its farms: "stats" asks every
+ * other loop for a snapshot of its own (event_base_once into that loop,
+ * which posts the snapshot back the same way), and answers once all are
+ * in. A connection reads no further request meanwhile.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -38,12 +44,44 @@ struct lbctl {
 	struct evconnlistener	*listener;
 };
 
+/* A client of the socket; freed when it has gone and no stats request
+ * of its is out in the loops. */
+struct lbconn {
+	struct lbctl		*c;
+	struct bufferevent	*bev;		/* NULL once gone */
+	struct statsreq		*req;		/* out in the loops; or NULL */
+};
+
+/* A "stats" request out in the loops: one snapshot each. */
+struct statsreq {
+	struct lbconn		*conn;
+	json_t			**parts;	/* farms arrays, by loop */
+	size_t			 nparts, left;
+	struct event_base	*home;		/* the first loop's */
+};
+
+/* One loop's part of a request, taken there and back. */
+struct statsjob {
+	struct statsreq		*req;
+	size_t			 i;
+	struct lb		*lb;		/* the loop asked */
+};
+
 static void	on_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	on_read(struct bufferevent *, void *);
 static void	on_write(struct bufferevent *, void *);
 static void	on_event(struct bufferevent *, short, void *);
-static json_t	*stats(struct lb *);
+static json_t	*stats(struct lb *, json_t *farms);
+static json_t	*snapshot(struct lb *);
+static void	stats_ask(struct lbconn *);
+static void	on_job(evutil_socket_t, short, void *);
+static void	on_part(evutil_socket_t, short, void *);
+static void	stats_done(struct statsreq *);
+static void	merge(json_t *into, json_t *part);
+static void	merge_server(json_t *into, json_t *part);
+static void	conn_read(struct lbconn *);
+static void	conn_free(struct lbconn *);
 static json_t	*server_stats(struct backend *, int64_t now);
 static const char *lb_state(struct backend *, int64_t now);
 static void	answer(struct bufferevent *, json_t *);
@@ -119,20 +157,24 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
 	struct lbctl		*c = arg;
-	struct bufferevent	*bev;
+	struct lbconn		*conn;
 	struct timeval		 tv = { LBCTL_IDLE_S, 0 };
 
 	(void)l;
 	(void)sa;
 	(void)salen;
-	bev = bufferevent_socket_new(c->lb->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
+	conn = xcalloc(1, sizeof(*conn));
+	conn->c = c;
+	conn->bev = bufferevent_socket_new(c->lb->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (conn->bev == NULL) {
 		close(fd);
+		free(conn);
 		return;
 	}
-	bufferevent_setcb(bev, on_read, NULL, on_event, c);
-	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(conn->bev, on_read, NULL, on_event, conn);
+	bufferevent_set_timeouts(conn->bev, &tv, &tv);
+	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 }
 
 static void
@@ -148,20 +190,29 @@ answer(struct bufferevent *bev, json_t *j)
 	json_decref(j);
 }
 
-/* Each whole line a request; a line longer than CTL_REQUEST_MAX gets an
- * error and the connection closes once it is written. */
 static void
 on_read(struct bufferevent *bev, void *arg)
 {
-	struct lbctl	*c = arg;
+	(void)bev;
+	conn_read(arg);
+}
+
+/* Each whole line a request, in order: a "stats" out in the loops holds
+ * the lines after it until it is answered. A line longer than
+ * CTL_REQUEST_MAX gets an error and the connection closes once it is
+ * written. */
+static void
+conn_read(struct lbconn *conn)
+{
+	struct bufferevent *bev = conn->bev;
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	char		*line;
 	size_t		 len;
 
-	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) !=
-	    NULL) {
+	while (conn->req == NULL &&
+	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
 		if (strcmp(line, "stats") == 0)
-			answer(bev, stats(c->lb));
+			stats_ask(conn);
 		else if (strcmp(line, "ping") == 0)
 			answer(bev, json_pack("{sb}", "ok", 1));
 		else
@@ -170,11 +221,15 @@ on_read(struct bufferevent *bev, void *arg)
 			    "ping)"));
 		free(line);
 	}
+	if (conn->req != NULL) {
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
 	if (evbuffer_get_length(in) > CTL_REQUEST_MAX) {
 		answer(bev, json_pack("{sbss}", "ok", 0, "error",
 		    "request too long"));
 		bufferevent_disable(bev, EV_READ);
-		bufferevent_setcb(bev, NULL, on_write, on_event, c);
+		bufferevent_setcb(bev, NULL, on_write, on_event, conn);
 	}
 }
 
@@ -182,16 +237,121 @@ on_read(struct bufferevent *bev, void *arg)
 static void
 on_write(struct bufferevent *bev, void *arg)
 {
-	(void)arg;
-	bufferevent_free(bev);
+	(void)bev;
+	conn_free(arg);
 }
 
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
+	(void)bev;
 	(void)what;
-	(void)arg;
-	bufferevent_free(bev);
+	conn_free(arg);
+}
+
+/* The client is gone: its socket now, the rest once no request of its
+ * is out in the loops. */
+static void
+conn_free(struct lbconn *conn)
+{
+	if (conn->bev != NULL)
+		bufferevent_free(conn->bev);
+	conn->bev = NULL;
+	if (conn->req == NULL)
+		free(conn);
+}
+
+/*
+ * "stats": this loop's snapshot now; with other loops, theirs asked for
+ * and the answer given when the last is in (stats_done).
+ */
+static void
+stats_ask(struct lbconn *conn)
+{
+	struct lb	*lb = conn->c->lb;
+	struct statsreq	*req;
+	struct statsjob	*job;
+	size_t		 i;
+
+	if (lb->npeers == 0) {
+		answer(conn->bev, stats(lb, snapshot(lb)));
+		return;
+	}
+	req = xcalloc(1, sizeof(*req));
+	req->conn = conn;
+	req->home = lb->base;
+	req->nparts = 1 + lb->npeers;
+	req->parts = xcalloc(req->nparts, sizeof(*req->parts));
+	req->parts[0] = snapshot(lb);
+	req->left = lb->npeers;
+	conn->req = req;
+	for (i = 0; i < lb->npeers; i++) {
+		job = xcalloc(1, sizeof(*job));
+		job->req = req;
+		job->i = i + 1;
+		job->lb = lb->peers[i];
+		if (event_base_once(job->lb->base, -1, EV_TIMEOUT, on_job, job,
+		    NULL) == -1) {
+			log_warnx("stats: cannot ask loop %zu", i + 2);
+			free(job);
+			if (--req->left == 0)
+				stats_done(req);
+		}
+	}
+}
+
+/* In the loop asked: its snapshot, posted back to the first loop. */
+static void
+on_job(evutil_socket_t fd, short what, void *arg)
+{
+	struct statsjob	*job = arg;
+
+	(void)fd;
+	(void)what;
+	job->req->parts[job->i] = snapshot(job->lb);
+	if (event_base_once(job->req->home, -1, EV_TIMEOUT, on_part, job,
+	    NULL) == -1)
+		fatalx("stats: cannot post a loop's snapshot back");
+}
+
+/* Back in the first loop: one more part in. */
+static void
+on_part(evutil_socket_t fd, short what, void *arg)
+{
+	struct statsjob	*job = arg;
+	struct statsreq	*req = job->req;
+
+	(void)fd;
+	(void)what;
+	free(job);
+	if (--req->left == 0)
+		stats_done(req);
+}
+
+/* Every part in: sum them, answer (when the client is still there), and
+ * read its next requests. */
+static void
+stats_done(struct statsreq *req)
+{
+	struct lbconn	*conn = req->conn;
+	size_t		 i;
+
+	for (i = 1; i < req->nparts; i++) {
+		if (req->parts[i] != NULL)
+			merge(req->parts[0], req->parts[i]);
+		json_decref(req->parts[i]);
+	}
+	conn->req = NULL;
+	if (conn->bev == NULL) {
+		json_decref(req->parts[0]);
+		free(conn);
+	} else {
+		answer(conn->bev, stats(conn->c->lb, req->parts[0]));
+		bufferevent_enable(conn->bev, EV_READ);
+		conn_read(conn);
+	}
+	free(req->parts);
+	free(req);
 }
 
 /* The member's state as tocsin-lb sees it, worst first. */
@@ -232,13 +392,11 @@ server_stats(struct backend *b, int64_t now)
 }
 
 /*
- * {"ok": true, "pid", "uptime_s", "farms": [{"name", "balance",
- * "clients", "rejected", "queued", "queued_total", "servers": [...]}]}:
- * counters since start (kept across reloads for the same farm and
- * member), of the first loop only when lb-threads runs several.
+ * This loop's farms as the answer's "farms" array, each with
+ * "clients_by_loop": [its clients]. Run in the loop that owns them.
  */
 static json_t *
-stats(struct lb *lb)
+snapshot(struct lb *lb)
 {
 	json_t		*farms, *servers, *fj;
 	struct farm	*f;
@@ -252,17 +410,138 @@ stats(struct lb *lb)
 		for (j = 0; j < f->nbe; j++)
 			json_array_append_new(servers,
 			    server_stats(f->be[j], now));
-		fj = json_pack("{ss ss sI sI si sI so}",
+		fj = json_pack("{ss ss sI sI si sI s[I] so}",
 		    "name", f->name,
 		    "balance", conf_balance_str(f->algo),
 		    "clients", (json_int_t)f->clients,
 		    "rejected", (json_int_t)f->rejected,
 		    "queued", (int)f->nqueued,
 		    "queued_total", (json_int_t)f->queued_total,
+		    "clients_by_loop", (json_int_t)f->clients,
 		    "servers", servers);
 		json_array_append_new(farms, fj);
 	}
+	return farms;
+}
+
+/* into[key] += part[key], integers. */
+static void
+add_int(json_t *into, json_t *part, const char *key)
+{
+	json_object_set_new(into, key, json_integer(
+	    json_integer_value(json_object_get(into, key)) +
+	    json_integer_value(json_object_get(part, key))));
+}
+
+/* Rank of a member's state in lb_state's order, worst first. */
+static int
+state_rank(const char *st)
+{
+	static const char *order[] = { "drained", "down", "suspect",
+	    "slowstart", "degraded", "up", "unknown", NULL };
+	int	 i;
+
+	for (i = 0; order[i] != NULL && st != NULL; i++)
+		if (strcmp(order[i], st) == 0)
+			return i;
+	return i;
+}
+
+/*
+ * One loop's view of a member added to another's: counts summed, the
+ * worst state, suspect when any loop says so, the smaller share, and the
+ * response time averaged weighted by requests.
+ */
+static void
+merge_server(json_t *into, json_t *part)
+{
+	double	 ri, rp, e;
+
+	ri = (double)json_integer_value(json_object_get(into, "requests"));
+	rp = (double)json_integer_value(json_object_get(part, "requests"));
+	e = ri + rp > 0 ? (json_number_value(json_object_get(into,
+	    "ewma_ms")) * ri + json_number_value(json_object_get(part,
+	    "ewma_ms")) * rp) / (ri + rp) : (json_number_value(
+	    json_object_get(into, "ewma_ms")) + json_number_value(
+	    json_object_get(part, "ewma_ms"))) / 2;
+	json_object_set_new(into, "ewma_ms", json_real(e));
+	add_int(into, part, "inflight");
+	add_int(into, part, "connections");
+	add_int(into, part, "requests");
+	add_int(into, part, "errors");
+	if (json_is_true(json_object_get(part, "suspect")))
+		json_object_set(into, "suspect", json_true());
+	if (json_number_value(json_object_get(part, "share")) <
+	    json_number_value(json_object_get(into, "share")))
+		json_object_set(into, "share", json_object_get(part, "share"));
+	if (state_rank(json_string_value(json_object_get(part, "state"))) <
+	    state_rank(json_string_value(json_object_get(into, "state"))))
+		json_object_set(into, "state", json_object_get(part, "state"));
+}
+
+/* Find the object of array a whose key is the string v, or NULL. */
+static json_t *
+find_by(json_t *a, const char *key, const char *v)
+{
+	json_t	*o;
+	size_t	 i;
+
+	json_array_foreach(a, i, o)
+		if (v != NULL && json_string_value(json_object_get(o, key)) !=
+		    NULL && strcmp(json_string_value(json_object_get(o, key)),
+		    v) == 0)
+			return o;
+	return NULL;
+}
+
+/*
+ * Another loop's farms (part) added to into, farm by name and member by
+ * id: the farm's counts summed, its clients appended to
+ * clients_by_loop. A farm or member only part has (a loop between
+ * reloads) is taken as it is.
+ */
+static void
+merge(json_t *into, json_t *part)
+{
+	json_t	*pf, *f, *ps, *sv;
+	size_t	 i, j;
+
+	json_array_foreach(part, i, pf) {
+		f = find_by(into, "name", json_string_value(json_object_get(pf,
+		    "name")));
+		if (f == NULL) {
+			json_array_append(into, pf);
+			continue;
+		}
+		add_int(f, pf, "clients");
+		add_int(f, pf, "rejected");
+		add_int(f, pf, "queued");
+		add_int(f, pf, "queued_total");
+		json_array_extend(json_object_get(f, "clients_by_loop"),
+		    json_object_get(pf, "clients_by_loop"));
+		json_array_foreach(json_object_get(pf, "servers"), j, ps) {
+			sv = find_by(json_object_get(f, "servers"), "id",
+			    json_string_value(json_object_get(ps, "id")));
+			if (sv == NULL)
+				json_array_append(json_object_get(f,
+				    "servers"), ps);
+			else
+				merge_server(sv, ps);
+		}
+	}
+}
+
+/*
+ * {"ok": true, "pid", "uptime_s", "threads", "farms": [{"name",
+ * "balance", "clients", "rejected", "queued", "queued_total",
+ * "clients_by_loop", "servers": [...]}]} around farms (taken): counters
+ * since start (kept across reloads for the same farm and member),
+ * summed over every loop.
+ */
+static json_t *
+stats(struct lb *lb, json_t *farms)
+{
 	return json_pack("{sb si sI si so}", "ok", 1, "pid", (int)getpid(),
-	    "uptime_s", (json_int_t)((now - lb->started) / 1000000),
+	    "uptime_s", (json_int_t)((mono_us() - lb->started) / 1000000),
 	    "threads", (int)lb->nthreads, "farms", farms);
 }

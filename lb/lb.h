@@ -30,6 +30,7 @@ struct event_base;
 #define LB_TRIES_MAX		8	/* servers one session may try */
 #define LB_QUEUE_MAX		1024	/* waiting for a slot, a farm */
 #define LB_SLOWSTART_MIN	0.05	/* a ramping member's first share */
+#define PROXYPROTO_MAX		108	/* a PROXY header, bytes, at most */
 
 /* What probed says of a server; unknown until it has said anything. */
 enum be_health {
@@ -82,6 +83,7 @@ struct farm {
 	int		 refs;
 	uint64_t	 persist_ms;	/* 0 = none */
 	uint64_t	 slowstart_ms;	/* 0 = none */
+	int		 proxy_protocol;	/* to members: 0 none, 1, 2 */
 	struct persist	*persist;	/* tcp clients' members; or NULL */
 	unsigned	 nqueued;	/* waiting for a slot now */
 	uint64_t	 queued_total;	/* that ever waited */
@@ -113,6 +115,8 @@ struct lb {
 	int64_t		 started;	/* mono_us */
 	int		 reuseport;	/* several loops listen on each address */
 	unsigned	 nthreads;	/* loops running (the first one's) */
+	struct lb	**peers;	/* the first one's: the other loops */
+	size_t		 npeers;
 	pthread_t	 thread;	/* the other loops' */
 };
 
@@ -169,7 +173,7 @@ size_t		 proxy_tcp_sessions(void);
 
 /* persist.c */
 uint64_t	 persist_key(const char *id);
-struct persist	*persist_new(struct persist *old);
+struct persist	*persist_new(const char *farm);
 void		 persist_unref(struct persist *);
 struct backend	*persist_lookup(struct persist *, struct farm *,
 		    const struct sockaddr *, uint64_t ttl_ms);
@@ -181,6 +185,12 @@ struct backend	*persist_by_key(struct farm *, uint64_t key);
 void		 proxy_http_accept(struct lb *, struct farm *, int fd,
 		    const struct sockaddr *, socklen_t);
 void		 proxy_http_shutdown(void);
+
+/* proxyproto.c */
+size_t		 proxyproto_header(int version, const struct sockaddr *src,
+		    const struct sockaddr *dst, unsigned char *, size_t);
+size_t		 proxyproto_client(int version, int fd,
+		    const struct sockaddr *client, unsigned char *, size_t);
 
 /* ctl.c */
 struct lbctl	*lbctl_open(struct lb *, const char *path);

@@ -255,6 +255,8 @@ workers_start(struct lb *first)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	first->nthreads = 1 + nworkers;
+	first->peers = workers;
+	first->npeers = nworkers;
 }
 
 /* End the other loops, then free what they had. */
@@ -385,6 +387,8 @@ main(int argc, char **argv)
 	    lb.nfarms, lb.nls, lb.nthreads);
 	event_base_dispatch(lb.base);
 	workers_stop();
+	lb.peers = NULL;
+	lb.npeers = 0;
 	health_stop(lb.health);
 	lbctl_close(lb.ctl);
 	free(ctlpath);

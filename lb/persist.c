@@ -1,18 +1,22 @@
 /*
  * persist.c: `persist DURATION`: a client stays on its member while that
  * member may take traffic. For tcp the client is its address, kept in a
- * table per farm whose entries expire after DURATION without a new
- * connection; a reload hands the table to the farm of the same name. For
- * http the client carries a cookie naming its member's hash, refreshed on
- * every answer, so nothing is kept here.
+ * table per farm name whose entries expire after DURATION without a new
+ * connection. The table is shared by every loop's farm of that name
+ * (behind its lock: the kernel may hand a client's next connection to
+ * another loop) and outlives a reload, which takes it before letting go
+ * of the old farm. For http the client carries a cookie naming its
+ * member's hash, refreshed on every answer, so nothing is kept here.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -30,33 +34,26 @@ struct pentry {
 };
 
 struct persist {
-	int		 refs;
+	struct persist	*next;		/* in the registry */
+	char		*farm;
+	int		 refs;		/* farms holding it, in any loop */
+	pthread_mutex_t	 lock;		/* n and b */
 	size_t		 n;
 	struct pentry	*b[PERSIST_BUCKETS];
 };
 
-static uint64_t	hash_bytes(uint64_t, const void *, size_t);
+/* Every table, by farm name; refs and next under registry_lock. */
+static struct persist	*registry;
+static pthread_mutex_t	 registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int	client_ip(const struct sockaddr *, const void **);
 static void	entry_free(struct pentry *);
-
-static uint64_t
-hash_bytes(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char	*s = p;
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 /* The 64-bit key that the http cookie carries for member id. */
 uint64_t
 persist_key(const char *id)
 {
-	return hash_bytes(14695981039346656037ULL, id, strlen(id));
+	return hash_bytes(HASH_BYTES_INIT, id, strlen(id));
 }
 
 static int
@@ -80,29 +77,52 @@ entry_free(struct pentry *e)
 	free(e);
 }
 
-/* A table for a farm: the old one of the same farm (a reload's), or new. */
+/* The table of farm name, shared with every loop's farm of that name
+ * (and an old one a reload replaces); new when none holds one. */
 struct persist *
-persist_new(struct persist *old)
+persist_new(const char *farm)
 {
 	struct persist	*p;
 
-	if (old != NULL) {
-		old->refs++;
-		return old;
+	pthread_mutex_lock(&registry_lock);
+	for (p = registry; p != NULL; p = p->next)
+		if (strcmp(p->farm, farm) == 0)
+			break;
+	if (p != NULL)
+		p->refs++;
+	else {
+		p = xcalloc(1, sizeof(*p));
+		p->farm = xstrdup(farm);
+		p->refs = 1;
+		pthread_mutex_init(&p->lock, NULL);
+		p->next = registry;
+		registry = p;
 	}
-	p = xcalloc(1, sizeof(*p));
-	p->refs = 1;
+	pthread_mutex_unlock(&registry_lock);
 	return p;
 }
 
+/* A farm lets go of its table: freed with the last one, in any loop. */
 void
 persist_unref(struct persist *p)
 {
+	struct persist	**pp;
 	struct pentry	*e, *next;
 	size_t		 i;
 
-	if (p == NULL || --p->refs > 0)
+	if (p == NULL)
 		return;
+	pthread_mutex_lock(&registry_lock);
+	if (--p->refs > 0) {
+		pthread_mutex_unlock(&registry_lock);
+		return;
+	}
+	for (pp = &registry; *pp != p; pp = &(*pp)->next)
+		;
+	*pp = p->next;
+	pthread_mutex_unlock(&registry_lock);
+	pthread_mutex_destroy(&p->lock);
+	free(p->farm);
 	for (i = 0; i < PERSIST_BUCKETS; i++)
 		for (e = p->b[i]; e != NULL; e = next) {
 			next = e->next;
@@ -121,6 +141,7 @@ persist_lookup(struct persist *p, struct farm *f, const struct sockaddr *sa,
     uint64_t ttl_ms)
 {
 	struct pentry	**ep, *e;
+	struct backend	*b = NULL;
 	const void	*ip;
 	int		 len;
 	int64_t		 now = mono_us();
@@ -128,7 +149,8 @@ persist_lookup(struct persist *p, struct farm *f, const struct sockaddr *sa,
 
 	if ((len = client_ip(sa, &ip)) == 0)
 		return NULL;
-	ep = &p->b[hash_bytes(14695981039346656037ULL, ip, len) %
+	pthread_mutex_lock(&p->lock);
+	ep = &p->b[hash_bytes(HASH_BYTES_INIT, ip, len) %
 	    PERSIST_BUCKETS];
 	while ((e = *ep) != NULL) {
 		if (now - e->seen > (int64_t)ttl_ms * 1000) {
@@ -141,13 +163,14 @@ persist_lookup(struct persist *p, struct farm *f, const struct sockaddr *sa,
 			break;
 		ep = &e->next;
 	}
-	if (e == NULL)
-		return NULL;
-	for (i = 0; i < f->nbe; i++)
+	for (i = 0; e != NULL && i < f->nbe; i++)
 		if (strcmp(f->be[i]->id, e->id) == 0 &&
-		    backend_usable(f->be[i], now))
-			return f->be[i];
-	return NULL;
+		    backend_usable(f->be[i], now)) {
+			b = f->be[i];
+			break;
+		}
+	pthread_mutex_unlock(&p->lock);
+	return b;
 }
 
 /* Client sa is now on member b: remember it, from now. */
@@ -162,13 +185,16 @@ persist_note(struct persist *p, const struct sockaddr *sa,
 
 	if ((len = client_ip(sa, &ip)) == 0)
 		return;
-	h = hash_bytes(14695981039346656037ULL, ip, len) % PERSIST_BUCKETS;
+	h = hash_bytes(HASH_BYTES_INIT, ip, len) % PERSIST_BUCKETS;
+	pthread_mutex_lock(&p->lock);
 	for (e = p->b[h]; e != NULL; e = e->next)
 		if (e->iplen == len && memcmp(e->ip, ip, len) == 0)
 			break;
 	if (e == NULL) {
-		if (p->n >= PERSIST_MAX)
+		if (p->n >= PERSIST_MAX) {
+			pthread_mutex_unlock(&p->lock);
 			return;
+		}
 		e = xcalloc(1, sizeof(*e));
 		memcpy(e->ip, ip, len);
 		e->iplen = len;
@@ -181,6 +207,7 @@ persist_note(struct persist *p, const struct sockaddr *sa,
 		e->id = xstrdup(b->id);
 	}
 	e->seen = mono_us();
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* The member of farm f whose cookie key is key, if it may take traffic. */

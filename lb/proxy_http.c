@@ -1,15 +1,21 @@
 /*
  * proxy_http.c: HTTP/1.1 sessions. A client's requests are read one at a
  * time with Debian's http_parser (a proven parser, fuzzed upstream, so we
- * write none), buffered whole (LB_HTTP_BODY_MAX), rewritten (hop-by-hop
- * headers dropped, X-Forwarded-For added, chunked bodies sent with a
- * length) and sent to a member over a pooled keep-alive connection; the
- * answer is streamed back as it comes, its head's Connection rewritten
- * for the client. A request that reached no server
+ * write none), rewritten (hop-by-hop headers dropped, X-Forwarded-For and
+ * Forwarded appended to) and sent to a member over a pooled keep-alive
+ * connection. A body up to LB_HTTP_BODY_KEEP is read whole first (and
+ * sent with a length), so the request can go to another member; a longer
+ * one is streamed on a new connection as it comes (chunked stays
+ * chunked). The answer is streamed back, its head's Connection rewritten
+ * for the client. Either direction stops reading from its source while
+ * LB_HTTP_HIGH bytes wait for the other side, so memory stays bounded
+ * whatever the sizes and speeds. A request that reached no server
  * (connect failed) is retried on another at once; one whose server closed
- * without a byte of answer is retried only when idempotent. Bad input
- * gets 400, 413, 414 or 431 and costs only its connection; no member up
- * gets 503. With persist, a cookie keeps a client on its member.
+ * without a byte of answer is retried only when idempotent and not
+ * streamed. Bad input gets 400, 414 or 431 and costs only its connection;
+ * no member up gets 503. With persist, a cookie keeps a client on its member. With
+ * proxy-protocol, a server connection begins with the PROXY header of
+ * the client it was opened for and serves only that client's requests.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -38,7 +44,9 @@
 
 #define LB_HTTP_URL_MAX		8192	/* request target, bytes */
 #define LB_HTTP_HEADERS_MAX	32768	/* all header lines, bytes */
-#define LB_HTTP_BODY_MAX	(1024 * 1024)	/* a request body, bytes */
+#define LB_HTTP_BODY_KEEP	65536	/* a body read whole first, at most */
+#define LB_HTTP_HIGH		262144	/* bytes waiting for one side: stop
+					   reading the other; go on at half */
 #define LB_HTTP_POOL_IDLE_MS	4000	/* a pooled server connection */
 #define LB_HTTP_POOL_MAX	512	/* pooled connections, in all */
 #define LB_HTTP_COOKIE		"tocsin_lb"	/* persist's cookie */
@@ -59,6 +67,9 @@ struct sconn {
 	int		 keepalive;	/* the member keeps it open */
 	int		 head_done;	/* the answer's head went on */
 	int		 needs_eof;	/* its body ends with the connection */
+	int		 pp;		/* PROXY version it began with; 0 */
+	int		 pp_sent;
+	struct sockaddr_storage client;	/* with pp: the only client */
 };
 TAILQ_HEAD(sconnq, sconn);
 
@@ -70,9 +81,19 @@ struct hconn {
 	struct sockaddr_storage client;
 	socklen_t	 clientlen;
 	char		 ip[64];
+	unsigned char	 pp[PROXYPROTO_MAX];	/* PROXY header; or none */
+	size_t		 pplen;
 	http_parser	 parser;	/* the requests */
 	int		 reading;	/* between requests or in one */
 	int		 complete;	/* the request is read whole */
+	int		 streaming;	/* its body goes on as it comes */
+	int		 sent;		/* streaming: the head went */
+	int		 chunked;	/* its body is chunked */
+	uint64_t	 clen;		/* else its Content-Length */
+	int		 answer_done;	/* streaming: answered before the
+					   body ended */
+	int		 s_paused;	/* server reads stopped: our output
+					   to the client is full */
 	int		 closing;	/* close once the output is written */
 	int		 lingering;	/* written and half-closed: reading
 					   what is left, then close */
@@ -87,7 +108,9 @@ struct hconn {
 	struct evbuffer	*field, *value;	/* the header being read */
 	int		 in_value;
 	int		 has_host;
-	char		*xff;		/* X-Forwarded-For as received */
+	char		*xff;		/* X-Forwarded-For as received, every
+					   such header joined by ", " */
+	char		*fwd;		/* Forwarded, the same way */
 	int		 has_cookie;	/* it carried our persist cookie */
 	uint64_t	 cookie_key;	/* its member's persist_key */
 	struct backend	*tried[LB_TRIES_MAX];
@@ -122,6 +145,10 @@ static struct sconn *sc_get(struct hconn *, struct backend *);
 static void	sc_send(struct hconn *);
 static void	on_client_read(struct bufferevent *, void *);
 static void	on_client_write(struct bufferevent *, void *);
+static void	on_server_write(struct bufferevent *, void *);
+static void	stream_body(struct hconn *, const char *, size_t);
+static void	stream_end(struct hconn *);
+static int	stream_full(struct hconn *);
 static void	on_client_event(struct bufferevent *, short, void *);
 static void	on_server_read(struct bufferevent *, void *);
 static void	on_server_event(struct bufferevent *, short, void *);
@@ -130,8 +157,11 @@ static void	on_pool_read(struct bufferevent *, void *);
 static void	settings_init(void);
 static struct sconnq *pool_get(void);
 static void	read_cookie(struct hconn *, const char *);
+static void	join_value(char **, const char *);
 static void	write_head(struct hconn *, const char *, size_t);
 static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
+static int	sc_fits(const struct sconn *, const struct hconn *,
+		    const struct backend *);
 
 static const char *hop_by_hop[] = {
 	"connection", "keep-alive", "proxy-connection", "transfer-encoding",
@@ -193,6 +223,22 @@ read_cookie(struct hconn *hc, const char *v)
 	}
 }
 
+/* Add v to a list header's value kept in *list (RFC 9110 5.3: the same
+ * field twice is one list). Its size is bounded by the request's. */
+static void
+join_value(char **list, const char *v)
+{
+	char	*joined;
+
+	if (*list == NULL) {
+		*list = xstrdup(v);
+		return;
+	}
+	xasprintf(&joined, "%s, %s", *list, v);
+	free(*list);
+	*list = joined;
+}
+
 /* The header just read whole: keep it, or note what it says. */
 static void
 end_header(struct hconn *hc)
@@ -213,10 +259,11 @@ end_header(struct hconn *hc)
 		bufferevent_write(hc->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	if (strcasecmp(f, "cookie") == 0)
 		read_cookie(hc, v);
-	if (strcasecmp(f, "x-forwarded-for") == 0) {
-		free(hc->xff);
-		hc->xff = xstrdup(v);
-	} else if (hop_by_hop[i] == NULL) {
+	if (strcasecmp(f, "x-forwarded-for") == 0)
+		join_value(&hc->xff, v);
+	else if (strcasecmp(f, "forwarded") == 0)
+		join_value(&hc->fwd, v);
+	else if (hop_by_hop[i] == NULL) {
 		if (strcasecmp(f, "host") == 0)
 			hc->has_host = 1;
 		evbuffer_add_printf(hc->hdrs, "%s: %s\r\n", f, v);
@@ -272,6 +319,8 @@ on_req_headers(http_parser *p)
 	hc->in_value = 0;
 	hc->keepalive = http_should_keep_alive(p);
 	hc->head = p->method == HTTP_HEAD;
+	hc->chunked = (p->flags & F_CHUNKED) != 0;
+	hc->clen = p->content_length;
 	hc->idempotent = p->method == HTTP_GET || p->method == HTTP_HEAD ||
 	    p->method == HTTP_PUT || p->method == HTTP_DELETE ||
 	    p->method == HTTP_OPTIONS || p->method == HTTP_TRACE;
@@ -287,11 +336,10 @@ on_req_body(http_parser *p, const char *at, size_t len)
 {
 	struct hconn	*hc = p->data;
 
-	if (evbuffer_get_length(hc->body) + len > LB_HTTP_BODY_MAX) {
-		hc->error = 413;
-		return -1;
-	}
-	evbuffer_add(hc->body, at, len);
+	if (hc->streaming && hc->sent)
+		stream_body(hc, at, len);
+	else
+		evbuffer_add(hc->body, at, len);
 	return 0;
 }
 
@@ -395,6 +443,9 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	hc->body = evbuffer_new();
 	hc->field = evbuffer_new();
 	hc->value = evbuffer_new();
+	if (f->proxy_protocol != 0)
+		hc->pplen = proxyproto_client(f->proxy_protocol, fd, sa, hc->pp,
+		    sizeof(hc->pp));
 	hc->bev = bufferevent_socket_new(lb->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (hc->hdrs == NULL || hc->body == NULL || hc->field == NULL ||
 	    hc->value == NULL || hc->bev == NULL)
@@ -404,6 +455,7 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	hc->reading = 1;
 	bufferevent_setcb(hc->bev, on_client_read, on_client_write,
 	    on_client_event, hc);
+	bufferevent_setwatermark(hc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
 	set_timeout(hc->bev, LB_IDLE_TIMEOUT_MS);
 	bufferevent_enable(hc->bev, EV_READ);
 }
@@ -415,8 +467,12 @@ hc_reset_request(struct hconn *hc)
 	hc->url = NULL;
 	free(hc->xff);
 	hc->xff = NULL;
+	free(hc->fwd);
+	hc->fwd = NULL;
 	hc->urllen = hc->hdrlen = 0;
 	hc->has_host = hc->in_value = hc->complete = hc->answered = 0;
+	hc->streaming = hc->sent = hc->chunked = hc->answer_done = 0;
+	hc->s_paused = 0;
 	hc->has_cookie = 0;
 	hc->ntried = 0;
 	evbuffer_drain(hc->hdrs, evbuffer_get_length(hc->hdrs));
@@ -440,6 +496,7 @@ hc_free(struct hconn *hc)
 	evbuffer_free(hc->value);
 	free(hc->url);
 	free(hc->xff);
+	free(hc->fwd);
 	farm_unref(hc->farm);
 	free(hc);
 }
@@ -463,10 +520,6 @@ static void
 bad_request(struct hconn *hc)
 {
 	switch (hc->error) {
-	case 413:
-		hc_reply(hc, 413, "Content Too Large",
-		    "<h1>413 Content Too Large</h1>\n");
-		break;
 	case 414:
 		hc_reply(hc, 414, "URI Too Long", "<h1>414 URI Too Long</h1>\n");
 		break;
@@ -484,7 +537,12 @@ bad_request(struct hconn *hc)
 	}
 }
 
-/* Feed what the client sent to the parser until a request is whole. */
+/*
+ * Feed what the client sent to the parser until a request is whole, then
+ * send it; or, once its body outgrows LB_HTTP_BODY_KEEP, send what there
+ * is and stream the rest (while the member's side is not full: its
+ * write callback brings us back).
+ */
 static void
 hc_parse(struct hconn *hc)
 {
@@ -495,12 +553,21 @@ hc_parse(struct hconn *hc)
 
 	while (hc->reading && !hc->complete &&
 	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		if (hc->streaming && (!hc->sent || stream_full(hc)))
+			break;
 		n = http_parser_execute(&hc->parser, &req_settings,
 		    v.iov_base, v.iov_len);
 		evbuffer_drain(in, n);
 		e = HTTP_PARSER_ERRNO(&hc->parser);
 		if (e == HPE_PAUSED)
 			break;
+		if (e != HPE_OK && hc->streaming) {
+			/* Half a request went: nothing sane can follow. */
+			log_info("client %s: bad request body: %s", hc->ip,
+			    http_errno_name(e));
+			hc_free(hc);
+			return;
+		}
 		if (e != HPE_OK) {
 			if (hc->error == 0 && e == HPE_HEADER_OVERFLOW)
 				hc->error = 431;
@@ -509,10 +576,63 @@ hc_parse(struct hconn *hc)
 			bad_request(hc);
 			return;
 		}
+		if (!hc->streaming && !hc->complete &&
+		    evbuffer_get_length(hc->body) > LB_HTTP_BODY_KEEP) {
+			hc->streaming = 1;
+			hc_dispatch(hc);
+			return;
+		}
 	}
-	if (hc->complete) {
+	if (hc->complete && hc->streaming) {
+		hc->reading = 0;
+		stream_end(hc);
+	} else if (hc->complete) {
 		hc->reading = 0;
 		hc_dispatch(hc);
+	} else if (hc->streaming && hc->sent && stream_full(hc))
+		bufferevent_disable(hc->bev, EV_READ);
+}
+
+/* The request's body, as much as came, on to the member: as it is, or
+ * as one chunk when the client sent it chunked. */
+static void
+stream_body(struct hconn *hc, const char *at, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(hc->sc->bev);
+
+	if (len == 0)
+		return;
+	if (hc->chunked)
+		evbuffer_add_printf(out, "%zx\r\n", len);
+	evbuffer_add(out, at, len);
+	if (hc->chunked)
+		evbuffer_add(out, "\r\n", 2);
+}
+
+/* As many bytes as we let wait for the member: read no more from the
+ * client until they drain to half. */
+static int
+stream_full(struct hconn *hc)
+{
+	return hc->sc != NULL && evbuffer_get_length(
+	    bufferevent_get_output(hc->sc->bev)) > LB_HTTP_HIGH;
+}
+
+/* A streamed request read whole: its last chunk; when the answer came
+ * already, the next request (the member's connection pooled). */
+static void
+stream_end(struct hconn *hc)
+{
+	if (hc->sc == NULL)
+		return;
+	if (hc->chunked)
+		evbuffer_add(bufferevent_get_output(hc->sc->bev),
+		    "0\r\n\r\n", 5);
+	if (!hc->answered)
+		hc->t_sent = mono_us();
+	if (hc->answer_done) {
+		sc_release(hc, 1);
+		hc_next(hc);
 	}
 }
 
@@ -543,14 +663,22 @@ hc_linger(struct hconn *hc)
 	bufferevent_enable(hc->bev, EV_READ);
 }
 
-/* Output written: close when asked, else take the next request. */
+/* Output drained to LB_HTTP_HIGH / 2: read the member's answer again
+ * when that was stopped; when all is written and the client is to be
+ * closed, linger. */
 static void
 on_client_write(struct bufferevent *bev, void *arg)
 {
 	struct hconn	*hc = arg;
 
-	(void)bev;
-	if (hc->closing && hc->sc == NULL && !hc->lingering)
+	if (hc->s_paused && hc->sc != NULL) {
+		hc->s_paused = 0;
+		bufferevent_enable(hc->sc->bev, EV_READ);
+		on_server_read(hc->sc->bev, hc);
+		return;
+	}
+	if (hc->closing && hc->sc == NULL && !hc->lingering &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		hc_linger(hc);
 }
 
@@ -575,6 +703,8 @@ on_client_event(struct bufferevent *bev, short what, void *arg)
 static void
 hc_next(struct hconn *hc)
 {
+	if (hc->streaming && !hc->complete)
+		hc->keepalive = 0;	/* the rest of its body is not read */
 	if (!hc->keepalive) {
 		hc->closing = 1;
 		bufferevent_disable(hc->bev, EV_READ);
@@ -662,6 +792,19 @@ hc_dispatch(struct hconn *hc)
 		sc_send(hc);
 }
 
+/* A pooled connection may serve hc's request on b: to b, begun with
+ * the PROXY version hc's farm sends now, and with one, opened for this
+ * client. */
+static int
+sc_fits(const struct sconn *sc, const struct hconn *hc,
+    const struct backend *b)
+{
+	if (sc->be != b || sc->pp != hc->farm->proxy_protocol)
+		return 0;
+	return sc->pp == 0 || memcmp(&sc->client, &hc->client,
+	    hc->clientlen) == 0;
+}
+
 /* A pooled connection to b, or a new one being connected; NULL when no
  * socket could be made (b then counts an error). */
 static struct sconn *
@@ -669,9 +812,12 @@ sc_get(struct hconn *hc, struct backend *b)
 {
 	struct sconn	*sc;
 
-	TAILQ_FOREACH(sc, pool_get(), entry)
-		if (sc->be == b)
-			break;
+	/* A streamed body cannot be sent again: no stale pooled one. */
+	sc = NULL;
+	if (!hc->streaming)
+		TAILQ_FOREACH(sc, pool_get(), entry)
+			if (sc_fits(sc, hc, b))
+				break;
 	if (sc != NULL) {
 		TAILQ_REMOVE(pool_get(), sc, entry);
 		npool--;
@@ -681,6 +827,8 @@ sc_get(struct hconn *hc, struct backend *b)
 		backend_ref(b);
 		b->conns++;
 		sc->be = b;
+		sc->pp = hc->farm->proxy_protocol;
+		memcpy(&sc->client, &hc->client, hc->clientlen);
 		sc->bev = bufferevent_socket_new(hc->lb->base, -1,
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (sc->bev == NULL)
@@ -698,7 +846,9 @@ sc_get(struct hconn *hc, struct backend *b)
 	sc->done = sc->head_done = sc->needs_eof = 0;
 	http_parser_init(&sc->parser, HTTP_RESPONSE);
 	sc->parser.data = sc;
-	bufferevent_setcb(sc->bev, on_server_read, NULL, on_server_event, hc);
+	bufferevent_setcb(sc->bev, on_server_read, on_server_write,
+	    on_server_event, hc);
+	bufferevent_setwatermark(sc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
 	bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
 	return sc;
 }
@@ -710,6 +860,10 @@ sc_send(struct hconn *hc)
 	struct evbuffer	*out = bufferevent_get_output(hc->sc->bev);
 	size_t		 blen = evbuffer_get_length(hc->body);
 
+	if (hc->sc->pp != 0 && !hc->sc->pp_sent) {
+		evbuffer_add(out, hc->pp, hc->pplen);
+		hc->sc->pp_sent = 1;
+	}
 	evbuffer_add_printf(out, "%s %s HTTP/1.1\r\n",
 	    http_method_str(hc->parser.method), hc->url != NULL ? hc->url : "/");
 	evbuffer_add(out, evbuffer_pullup(hc->hdrs, -1),
@@ -721,14 +875,48 @@ sc_send(struct hconn *hc)
 		    hc->xff, hc->ip);
 	else
 		evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n", hc->ip);
-	if (blen > 0 || hc->parser.method == HTTP_POST ||
+	/* RFC 7239: an IPv6 node is quoted and bracketed. */
+	evbuffer_add_printf(out, "Forwarded: %s%s%s%s%s;proto=http\r\n",
+	    hc->fwd != NULL ? hc->fwd : "", hc->fwd != NULL ? ", " : "",
+	    strchr(hc->ip, ':') != NULL ? "for=\"[" : "for=", hc->ip,
+	    strchr(hc->ip, ':') != NULL ? "]\"" : "");
+	if (hc->streaming && hc->chunked)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	else if (hc->streaming)
+		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+		    (unsigned long long)hc->clen);
+	else if (blen > 0 || hc->parser.method == HTTP_POST ||
 	    hc->parser.method == HTTP_PUT)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
 	evbuffer_add(out, "\r\n", 2);
-	if (blen > 0)
-		evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
 	hc->t_sent = mono_us();
 	set_timeout(hc->sc->bev, LB_IDLE_TIMEOUT_MS);
+	if (!hc->streaming) {
+		if (blen > 0)
+			evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
+		return;
+	}
+	/* The body kept so far, then the rest as it comes. */
+	hc->sent = 1;
+	stream_body(hc, (char *)evbuffer_pullup(hc->body, -1), blen);
+	evbuffer_drain(hc->body, blen);
+	bufferevent_enable(hc->bev, EV_READ);
+	hc_parse(hc);
+}
+
+/* The member took bytes, down to LB_HTTP_HIGH / 2 waiting: a streamed
+ * body goes on. */
+static void
+on_server_write(struct bufferevent *bev, void *arg)
+{
+	struct hconn	*hc = arg;
+
+	(void)bev;
+	if (hc->streaming && hc->sent && hc->reading && !hc->complete &&
+	    !hc->closing) {
+		bufferevent_enable(hc->bev, EV_READ);
+		hc_parse(hc);
+	}
 }
 
 static void
@@ -747,6 +935,7 @@ sc_release(struct hconn *hc, int reusable)
 	struct sconn	*sc = hc->sc;
 
 	hc->sc = NULL;
+	hc->s_paused = 0;
 	backend_release(sc->be);
 	sc->hc = NULL;
 	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
@@ -784,7 +973,7 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 		hc_free(hc);
 		return;
 	}
-	if (reached && !hc->idempotent) {
+	if (reached && (!hc->idempotent || hc->sent)) {
 		hc_reply(hc, 502, "Bad Gateway", "<h1>502 Bad Gateway</h1>\n");
 		return;
 	}
@@ -903,6 +1092,13 @@ on_server_read(struct bufferevent *bev, void *arg)
 	}
 	while (e == HPE_OK && !sc->done &&
 	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) >
+		    LB_HTTP_HIGH) {
+			/* The client's on_client_write brings us back. */
+			hc->s_paused = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		n = http_parser_execute(&sc->parser, &resp_settings,
 		    v.iov_base, v.iov_len);
 		evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev), n);
@@ -916,7 +1112,11 @@ on_server_read(struct bufferevent *bev, void *arg)
 		hc_free(hc);
 		return;
 	}
-	if (sc->done) {
+	if (sc->done && hc->streaming && !hc->complete) {
+		/* Answered before the body ended: the body goes on. */
+		hc->answer_done = 1;
+		bufferevent_disable(bev, EV_READ);
+	} else if (sc->done) {
 		sc_release(hc, 1);
 		hc_next(hc);
 	}
@@ -938,6 +1138,13 @@ on_server_event(struct bufferevent *bev, short what, void *arg)
 	if (!sc->connected) {
 		sc_failed(hc, (what & BEV_EVENT_TIMEOUT) ? "connect timed out" :
 		    "connect failed", 0);
+		return;
+	}
+	if (hc->answer_done) {
+		/* It answered, then stopped taking the body: the answer
+		 * goes out, then the client is closed. */
+		sc_release(hc, 0);
+		hc_next(hc);
 		return;
 	}
 	if ((what & BEV_EVENT_EOF) && hc->answered) {

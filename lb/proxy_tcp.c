@@ -4,7 +4,9 @@
  * are kept (LB_REPLAY_MAX at most), so a connect failure, a reset or a
  * close before any answer retries at once on another member. After the
  * first answer bytes go both ways with splice(2) through two pipes, and
- * each side's end of stream is passed on as a half-close.
+ * each side's end of stream is passed on as a half-close. With the
+ * farm's proxy-protocol, each connection to a member begins with the
+ * PROXY header naming the client and the address it connected to.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -60,6 +62,8 @@ struct session {
 	char		*replay;	/* client bytes so far; NULL after */
 	size_t		 rlen, rsent;
 	int		 c_eof;		/* client ended while buffered */
+	unsigned char	 pp[PROXYPROTO_MAX];	/* PROXY header; or none */
+	size_t		 pplen, ppsent;
 	struct half	 c2s, s2c;
 	struct waiter	 wait;		/* for a slot, when all are full */
 };
@@ -110,6 +114,10 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	s->clientlen = salen;
 	s->cfd = fd;
 	s->sfd = -1;
+	/* Made once, sent again as it is to each member tried. */
+	if (f->proxy_protocol != 0)
+		s->pplen = proxyproto_client(f->proxy_protocol, fd, sa, s->pp,
+		    sizeof(s->pp));
 	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
 	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
 	s->buffered = 1;
@@ -217,6 +225,7 @@ start_connect(struct session *s)
 		s->answered = 0;
 		s->t_start = mono_us();
 		s->t_sent = 0;
+		s->ppsent = 0;
 		s->sfd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
 		if (s->sfd == -1) {
@@ -287,13 +296,31 @@ server_failed(struct session *s, const char *why)
 	start_connect(s);
 }
 
-/* Write the kept client bytes not yet sent; pass on the client's end.
- * Returns 0, or -1 when the member failed (the caller retries). */
+/* The PROXY header and every kept client byte went to the member. */
+static int
+all_sent(const struct session *s)
+{
+	return s->ppsent == s->pplen && s->rsent == s->rlen;
+}
+
+/* Write the PROXY header (when the farm sends one) and the kept client
+ * bytes not yet sent; pass on the client's end. Returns 0, or -1 when
+ * the member failed (the caller retries). */
 static int
 flush_replay(struct session *s)
 {
 	ssize_t	 n;
 
+	while (s->ppsent < s->pplen) {
+		n = write(s->sfd, s->pp + s->ppsent, s->pplen - s->ppsent);
+		if (n == -1 && errno == EAGAIN) {
+			event_add(s->sw, NULL);
+			return 0;
+		}
+		if (n == -1)
+			return -1;
+		s->ppsent += n;
+	}
 	while (s->rsent < s->rlen) {
 		n = write(s->sfd, s->replay + s->rsent, s->rlen - s->rsent);
 		if (n == -1 && errno == EAGAIN) {
@@ -354,7 +381,7 @@ on_answered(struct session *s)
 	s->answered = 1;
 	backend_sample(s->be, (double)(now - (s->t_sent != 0 ? s->t_sent :
 	    s->t_start)) / 1000.0, now);
-	if (s->buffered && s->rsent == s->rlen && start_splice(s) == -1)
+	if (s->buffered && all_sent(s) && start_splice(s) == -1)
 		s->answered = -1;
 }
 
@@ -476,7 +503,7 @@ on_client_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* More than can be kept: no retry from here on, splice the rest. */
-	if (s->buffered && s->rlen == LB_REPLAY_MAX && s->rsent == s->rlen &&
+	if (s->buffered && s->rlen == LB_REPLAY_MAX && all_sent(s) &&
 	    start_splice(s) == -1) {
 		session_close(s, "out of pipes");
 		return;
@@ -548,7 +575,7 @@ on_server_write(evutil_socket_t fd, short what, void *arg)
 		if (flush_replay(s) == -1)
 			server_failed(s, strerror(errno));
 		else if (s->buffered && s->rlen == LB_REPLAY_MAX &&
-		    s->rsent == s->rlen && start_splice(s) == -1)
+		    all_sent(s) && start_splice(s) == -1)
 			session_close(s, "out of pipes");
 		return;
 	}

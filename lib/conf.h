@@ -124,6 +124,7 @@ struct farm_conf {
 	enum balance_algo balance;
 	uint64_t	 persist;	/* milliseconds; 0 = none */
 	uint64_t	 slowstart;	/* milliseconds; 0 = none */
+	int		 proxy_protocol;	/* to its servers: 0 none, 1, 2 */
 	struct listen_conf *listens;
 	size_t		 nlistens;
 	struct options	 o;		/* defaults for its servers */

@@ -62,7 +62,8 @@ static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
 };
 static const char *farm_words[] = {
-	"server", "balance", "listen", "persist", "slowstart", NULL
+	"server", "balance", "listen", "persist", "slowstart",
+	"proxy-protocol", NULL
 };
 static const char *contact_words[] = { "email", "sms", "quiet", "webhook",
 	"min-state", NULL };
@@ -1023,6 +1024,16 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		    -1)
 			return;
 		f->slowstart = ms;
+		return;
+	}
+	if (strcmp(w[0].s, "proxy-protocol") == 0) {
+		if (n != 2 || (strcmp(w[1].s, "v1") != 0 &&
+		    strcmp(w[1].s, "v2") != 0)) {
+			conf_err(p, w[0].line,
+			    "'proxy-protocol' needs v1 or v2");
+			return;
+		}
+		f->proxy_protocol = w[1].s[1] - '0';
 		return;
 	}
 	if (find_opt(w[0].s) != NULL) {

@@ -1,7 +1,8 @@
 /*
  * hash.c: a chained hash table keyed by strings (FNV-1a, util.c's
  * hash_str), doubled when it holds more entries than buckets, so lookups
- * stay O(1) from ten keys to a hundred thousand.
+ * stay O(1) from ten keys to a hundred thousand. Also the one byte hash
+ * (hash_bytes, 64-bit FNV-1a) for keys that are not strings.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,24 @@ hash_each(const struct hash *t, hash_each_fn fn, void *arg)
 	for (i = 0; i < t->size; i++)
 		for (e = t->b[i]; e != NULL; e = e->next)
 			fn(e->key, e->value, arg);
+}
+
+/*
+ * 64-bit FNV-1a of len bytes at p, going on from h (HASH_BYTES_INIT to
+ * start), so several pieces hash as their concatenation. Stable: values
+ * leave the process (tocsin-lb's persist cookie).
+ */
+uint64_t
+hash_bytes(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char	*s = p;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
 }
 
 static void

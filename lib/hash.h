@@ -6,6 +6,10 @@
 #define TOCSIN_HASH_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* hash_bytes's start: FNV-1a's 64-bit offset basis. */
+#define HASH_BYTES_INIT	14695981039346656037ULL
 
 struct hash;
 
@@ -18,5 +22,6 @@ void		 hash_put(struct hash *, const char *key, void *value);
 void		*hash_remove(struct hash *, const char *key);
 size_t		 hash_count(const struct hash *);
 void		 hash_each(const struct hash *, hash_each_fn, void *arg);
+uint64_t	 hash_bytes(uint64_t h, const void *, size_t);
 
 #endif

@@ -135,3 +135,15 @@ EXTRA_DIST += t/lbbusy.py
 # tocsin-lb's unit, keepalived check and sample, installed; low ports.
 TESTS += t/test_lb_install.sh
 EXTRA_DIST += t/test_lb_install.sh
+# tocsin-lb's proxy-protocol v1/v2 to nginx reading it (tcp, http).
+TESTS += t/test_lb_proxy.sh
+EXTRA_DIST += t/test_lb_proxy.sh t/servers/nginx_pp.conf
+check_PROGRAMS += t/test_proxyproto
+TESTS += t/test_proxyproto
+t_test_proxyproto_SOURCES = t/test_proxyproto.c lb/proxyproto.c lb/lb.h
+t_test_proxyproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
+t_test_proxyproto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_test_proxyproto_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
+# tocsin-lb http: forwarding headers, limits, 100 MB streamed both ways.
+TESTS += t/test_lb_stream.sh
+EXTRA_DIST += t/test_lb_stream.sh t/servers/nginx_stream.conf

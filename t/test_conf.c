@@ -157,6 +157,10 @@ START_TEST(missing_value_is_reported)
 	    "t.conf:1: 'persist' needs one duration\n");
 	assert_errors("farm f { slowstart }\n",
 	    "t.conf:1: 'slowstart' needs one duration\n");
+	assert_errors("farm f { proxy-protocol v3 }\n",
+	    "t.conf:1: 'proxy-protocol' needs v1 or v2\n");
+	assert_errors("farm f { proxy-protocol }\n",
+	    "t.conf:1: 'proxy-protocol' needs v1 or v2\n");
 	assert_errors("farm f { slowstart 5q }\n",
 	    "t.conf:1: bad duration '5q' for 'slowstart' (a number with ms, "
 	    "s, m, h or d)\n");
@@ -554,6 +558,7 @@ START_TEST(farm_block_options_are_parsed)
 	    "  listen 127.0.0.1:8080\n"
 	    "  persist 10m\n"
 	    "  slowstart 30s\n"
+	    "  proxy-protocol v2\n"
 	    "  server web1 http://a\n"
 	    "}\n");
 	struct farm_conf *f = c->farms[0];
@@ -563,6 +568,7 @@ START_TEST(farm_block_options_are_parsed)
 	ck_assert_str_eq(conf_balance_str(f->balance), "leastconn");
 	ck_assert_uint_eq(f->persist, 600000);
 	ck_assert_uint_eq(f->slowstart, 30000);
+	ck_assert_int_eq(f->proxy_protocol, 2);
 	ck_assert_uint_eq(f->nlistens, 3);
 	ck_assert_str_eq(f->listens[0].addr, "0.0.0.0:80");
 	ck_assert_int_eq(f->listens[0].http, 1);

@@ -80,6 +80,20 @@ START_TEST(grows_and_keeps_every_entry)
 }
 END_TEST
 
+/* FNV-1a 64's published values; pieces hash as their concatenation. */
+START_TEST(hash_bytes_is_fnv1a_64)
+{
+	ck_assert_uint_eq(hash_bytes(HASH_BYTES_INIT, "", 0),
+	    0xcbf29ce484222325ULL);
+	ck_assert_uint_eq(hash_bytes(HASH_BYTES_INIT, "a", 1),
+	    0xaf63dc4c8601ec8cULL);
+	ck_assert_uint_eq(hash_bytes(HASH_BYTES_INIT, "foobar", 6),
+	    0x85944171f73967e8ULL);
+	ck_assert_uint_eq(hash_bytes(hash_bytes(HASH_BYTES_INIT, "foo", 3),
+	    "bar", 3), 0x85944171f73967e8ULL);
+}
+END_TEST
+
 static Suite *
 hash_suite(void)
 {
@@ -89,6 +103,7 @@ hash_suite(void)
 	tcase_add_test(tc, get_returns_what_put_stored);
 	tcase_add_test(tc, put_replaces_and_remove_takes_out);
 	tcase_add_test(tc, grows_and_keeps_every_entry);
+	tcase_add_test(tc, hash_bytes_is_fnv1a_64);
 	suite_add_tcase(s, tc);
 	return s;
 }

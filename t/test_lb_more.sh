@@ -12,7 +12,7 @@ servers_trap
 start_lb_backends 3 || exit 1
 SRR=$(servers_port) SFA=$(servers_port)
 MCH=$(servers_port) MCT=$(servers_port) MCN=$(servers_port)
-THR=$(servers_port)
+THR=$(servers_port) TPE=$(servers_port)
 BZ1=$(servers_port) BZ2=$(servers_port)
 for i in 1 2; do
     eval "p=\$BZ$i"
@@ -247,6 +247,7 @@ fi
     printf 'set state-dir %s\nset control %s\nset lb-threads 2\n' \
         "$T/state3" "$T/state/probed.sock"
     farm thr roundrobin "$THR" tcp
+    farm tpe random "$TPE" tcp "persist 30s"
 } >"$T/thr.conf"
 "$LB" -f -d -c "$T/thr.conf" >"$T/thr.log" 2>&1 &
 tpid=$!
@@ -254,7 +255,7 @@ for _ in $(seq 50); do
     [ -S "$T/state3/lb.sock" ] && grep -q started: "$T/thr.log" && break
     sleep 0.1
 done
-if grep -q "started: 1 farms balanced, 1 listeners, 2 loops" "$T/thr.log"
+if grep -q "started: 2 farms balanced, 2 listeners, 2 loops" "$T/thr.log"
 then pass "lb-threads 2: two loops start"
 else failed "lb-threads 2: $(grep started: "$T/thr.log")"; fi
 tstat() { "$TOCSINCTL" -s "$T/state3/lb.sock" -j lb-stats; }
@@ -263,9 +264,30 @@ r=$($LBCLIENT "$THR" 600 6)
 check_json "lb-threads 2: 600 requests, 0 failed, all three servers" "$r" \
     'd["failed"] == 0 and len(d["by"]) == 3'
 j=$(tstat)
-check_json "lb-threads 2: the first loop took some, the other the rest" "$j" \
-    "d['threads'] == 2 and 60 <= $(farmq thr)['clients'] <= 540"
-echo "# first loop's clients: $(jq_ "$j" "$(farmq thr)['clients']") of 600"
+check_json "lb-threads 2: each loop took some (clients_by_loop)" "$j" \
+    "d['threads'] == 2 and len($(farmq thr)['clients_by_loop']) == 2 and min($(farmq thr)['clients_by_loop']) >= 60"
+check_json "lb-threads 2: stats sum both loops: 600 clients, 600 sessions on the servers" "$j" \
+    "$(farmq thr)['clients'] == 600 and sum($(farmq thr)['clients_by_loop']) == 600 and sum(s['requests'] for s in $(farmq thr)['servers']) == 600 and sum(s['connections'] for s in $(farmq thr)['servers']) == 600"
+echo "# clients by loop: $(jq_ "$j" "$(farmq thr)['clients_by_loop']") of 600"
+out=$("$TOCSINCTL" -s "$T/state3/lb.sock" lb-stats)
+case $out in
+*"farm thr (roundrobin): 600 clients"*) pass "tocsinctl lb-stats shows the farm's total over both loops" ;;
+*) failed "tocsinctl lb-stats" "$out" ;;
+esac
+# tcp persist across loops: each address's 20 connections (spread by the
+# kernel over both loops) all on one member, with balance random.
+bad=
+for i in $(seq 60 69); do
+    r=$($LBCLIENT "$TPE" 20 1 --source "127.0.0.$i")
+    m=$(jq_ "$r" '",".join(sorted(d["by"])) if d["failed"] == 0 else "failed"')
+    case $m in b1|b2|b3) ;; *) bad="$bad 127.0.0.$i:$m" ;; esac
+done
+j=$(tstat)
+[ -z "$bad" ] &&
+    pass "lb-threads 2: tcp persist holds across loops (10 addresses, 20 connections each, one member each)" ||
+    failed "lb-threads 2: tcp persist across loops" "$bad"
+check_json "lb-threads 2: those connections came through both loops" "$j" \
+    "min($(farmq tpe)['clients_by_loop']) >= 20 and $(farmq tpe)['clients'] == 200"
 touch "$T/lb_b2/down"
 expect_state thr/b2 down 10
 sleep 1
