@@ -630,13 +630,23 @@ spool_change(struct engine *e, struct target *t,
 	spoolq_event(e->spoolq, &ev, copy);
 }
 
-/* The sample goes to the archive writer (off the loop). */
+/*
+ * The sample goes to the archive writer (off the loop), marked when a
+ * scheduled downtime of the server ran as the check started (the
+ * archive's sla series leaves it out). The writer copies the struct and
+ * never its long output.
+ */
 static void
 archive(struct engine *e, struct target *t, const struct check_result *r)
 {
-	if (e->writer != NULL)
-		writer_submit(e->writer, t->sc->id, t->sc->o.interval / 1000 ?
-		    t->sc->o.interval / 1000 : 1, r);
+	struct check_result	s;
+
+	if (e->writer == NULL)
+		return;
+	s = *r;
+	s.in_downtime = state_in_downtime(&t->st, r->started / 1000000);
+	writer_submit(e->writer, t->sc->id, t->sc->o.interval / 1000 ?
+	    t->sc->o.interval / 1000 : 1, &s);
 }
 
 /* The result goes to the watchers and the debug log. */

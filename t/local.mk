@@ -135,3 +135,7 @@ EXTRA_DIST += t/lbbusy.py
 # tocsin-lb's unit, keepalived check and sample, installed; low ports.
 TESTS += t/test_lb_install.sh
 EXTRA_DIST += t/test_lb_install.sh
+
+# tocsin.cgi: uptime raw and with scheduled downtime left out (SLA).
+TESTS += t/test_web_sla.sh
+EXTRA_DIST += t/test_web_sla.sh

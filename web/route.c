@@ -234,6 +234,9 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 	} else if (strncmp(path, "/api/server/", 12) == 0 && !w->public) {
 		if ((sc = find_server(w, path + 12, r)) != NULL)
 			api_server(w, &d, sc, r);
+	} else if (strncmp(path, "/api/uptime/", 12) == 0 && !w->public) {
+		if ((sc = find_server(w, path + 12, r)) != NULL)
+			api_uptime(w, &d, sc, r);
 	} else if (strcmp(path, "/metrics") == 0 && !w->public) {
 		metrics_page(w, &d, r);
 	} else

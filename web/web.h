@@ -35,6 +35,9 @@ struct summary;
 struct summary_row {
 	double		 up1d;			/* percent */
 	double		 up30d;			/* percent */
+	double		 sla1d;			/* percent, scheduled
+						   downtime left out */
+	double		 sla30d;		/* percent, likewise */
 	double		 lat[SUMMARY_POINTS];	/* ms, oldest hour first */
 };
 
@@ -144,6 +147,8 @@ void	 page_server(struct web *, const struct web_data *,
 /* api.c */
 void	 api_status(struct web *, const struct web_data *, struct web_resp *);
 void	 api_server(struct web *, const struct web_data *,
+	    const struct server_conf *, struct web_resp *);
+void	 api_uptime(struct web *, const struct web_data *,
 	    const struct server_conf *, struct web_resp *);
 
 /* events.c */
