@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "paths.h"
+#include "history.h"
 #include "spool.h"
 #include "util.h"
 #include "jsontext.h"
@@ -68,6 +69,7 @@ struct engine {
 	size_t		 ndnschans;
 	struct spool	*spool;
 	struct spoolq	*spoolq;
+	struct history	*history;	/* events for the page; or NULL */
 	struct writer	*writer;
 	struct ctl	*ctl;
 	uint64_t	 checks;
@@ -208,6 +210,8 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	    ARCHIVE_QUEUE)) == NULL)
 		log_warnx("archives off: cannot start the writer");
 	e->spoolq = spoolq_new(base, e->spool, on_durable, e);
+	e->history = history_open(conf->state_dir);
+	spoolq_set_history(e->spoolq, e->history);
 	curlmulti_init(base);
 	e->sched = sched_new(base, on_fire, e);
 	e->slots = slots_new(base, start_probe, e);
@@ -933,6 +937,7 @@ engine_free(struct engine *e)
 	}
 	statefile_flush(e->statefile);
 	spoolq_free(e->spoolq);
+	history_close(e->history);
 	statefile_free(e->statefile);
 	if (e->writer != NULL)
 		writer_close(e->writer);

@@ -139,3 +139,8 @@ EXTRA_DIST += t/test_lb_install.sh
 # tocsin.cgi: uptime raw and with scheduled downtime left out (SLA).
 TESTS += t/test_web_sla.sh
 EXTRA_DIST += t/test_web_sla.sh
+
+# tocsin.cgi: /events from probed's history after the pager deleted the
+# spool, and what was paged to whom from the pager's records.
+TESTS += t/test_web_events.sh
+EXTRA_DIST += t/test_web_events.sh

@@ -156,6 +156,9 @@ void	 events_page(struct web *, const struct web_data *, const char *,
 	    int, struct web_resp *);
 void	 events_recent(struct evbuffer *, struct web *, const char *, size_t);
 
+/* deliveries.c */
+void	 deliveries_attach(const char *, json_t *);
+
 /* metrics.c */
 void	 metrics_page(struct web *, const struct web_data *,
 	    struct web_resp *);
