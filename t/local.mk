@@ -144,3 +144,8 @@ EXTRA_DIST += t/test_web_sla.sh
 # spool, and what was paged to whom from the pager's records.
 TESTS += t/test_web_events.sh
 EXTRA_DIST += t/test_web_events.sh
+
+# tocsin.cgi: tocsin-lb's figures on the farm page; a stopped balancer
+# never holds --serve.
+TESTS += t/test_web_lb.sh
+EXTRA_DIST += t/test_web_lb.sh

@@ -45,6 +45,8 @@ struct summary_row {
 struct web_prefetch {
 	json_t		*status;	/* its status answer, or NULL */
 	json_t		*stats;		/* its stats answer, or NULL */
+	json_t		*lb;		/* tocsin-lb's stats, or NULL */
+	int		 lb_asked;	/* 1: lb was asked (farm pages) */
 	char		 why[256];	/* why status is NULL */
 };
 
@@ -55,6 +57,7 @@ struct web {
 	struct graphcache	*cache;		/* --serve only; else NULL */
 	const char		*base;		/* SCRIPT_NAME, "" in --serve */
 	const char		*conf_path;	/* to read again on SIGHUP */
+	char			 lb_sock[4096];	/* STATE_DIR/lb.sock */
 	int			 public;	/* no URL, message: --public,
 						   TOCSIN_PUBLIC=1 or
 						   set public-page on */
@@ -136,6 +139,10 @@ void	 overview_table(struct evbuffer *, struct web *,
 void	 page_overview(struct web *, const struct web_data *, const char *,
 	    struct web_resp *);
 
+/* lbstats.c */
+json_t	*lbstats_fetch(struct web *);
+void	 lbstats_farm(struct evbuffer *, json_t *, const char *);
+
 /* page_farm.c */
 void	 page_farm(struct web *, const struct web_data *,
 	    const struct farm_conf *, struct web_resp *);
@@ -188,7 +195,7 @@ void	 summary_sparkline(struct evbuffer *, const struct summary_row *);
 struct prefetch;
 typedef void	(*prefetch_cb)(struct web_prefetch *, void *);
 struct prefetch *prefetch_start(struct event_base *, const char *,
-	    prefetch_cb, void *);
+	    const char *, prefetch_cb, void *);
 void	 prefetch_cancel(struct prefetch *);
 
 /* serve.c */
