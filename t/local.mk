@@ -149,3 +149,11 @@ EXTRA_DIST += t/test_web_events.sh
 # never holds --serve.
 TESTS += t/test_web_lb.sh
 EXTRA_DIST += t/test_web_lb.sh
+
+# The bounded event history probed keeps for the page (lib/history.c).
+check_PROGRAMS += t/test_history
+TESTS += t/test_history
+t_test_history_SOURCES = t/test_history.c
+t_test_history_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
+t_test_history_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
+	-lpthread
