@@ -136,6 +136,7 @@ main(int argc, char *argv[])
 		graphcache_free(w.cache);
 	} else {
 		w.base = env("SCRIPT_NAME");
+		w.once = 1;
 		rc = cgi(&w);
 	}
 	if (w.store != NULL)

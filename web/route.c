@@ -242,7 +242,10 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 	} else
 		html_error(w, r, 404, "Not found", "There is no page at this "
 		    "address: try the overview.");
-	data_free(&d);
+	if (w->once)
+		data_keep(&d);
+	else
+		data_free(&d);
 }
 
 /*

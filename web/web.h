@@ -63,6 +63,8 @@ struct web {
 						   set public-page on */
 	int			 public_arg;	/* --public or TOCSIN_PUBLIC=1 */
 	struct web_prefetch	*pre;		/* set around one request */
+	int			 once;		/* a CGI: one request, then
+						   exit (data_keep) */
 };
 
 /* One request; strings never NULL. path is already %-decoded. */
@@ -113,6 +115,7 @@ void	 route_headers(const struct web_resp *,
 int	 data_load(struct web *, struct web_data *);
 const char *data_why(int);
 void	 data_free(struct web_data *);
+void	 data_keep(struct web_data *);
 const struct ctl_server *data_find(const struct web_data *, const char *,
 	    json_t **);
 int	 data_severity(const char *);
