@@ -157,3 +157,13 @@ t_test_history_SOURCES = t/test_history.c
 t_test_history_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_history_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
 	-lpthread
+
+# tocsin.cgi reads probed's status answer without jansson's tree, alike.
+check_PROGRAMS += t/test_statusscan
+TESTS += t/test_statusscan
+t_test_statusscan_SOURCES = t/test_statusscan.c web/statusscan.c
+t_test_statusscan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/web
+t_test_statusscan_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
+	$(JANSSON_CFLAGS)
+t_test_statusscan_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) \
+	-lm -lpthread

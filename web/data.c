@@ -21,11 +21,14 @@
 #include "xmalloc.h"
 #include "web.h"
 
-static void	 ask_live(struct web *, json_t **, json_t **, char *, size_t);
+static void	 ask_live(struct web *, int, json_t **, json_t **, char *,
+		    size_t, struct web_data *);
 static int	 load_live(struct web *, struct web_data *, json_t *, json_t *);
 static int	 load_state(struct web *, struct web_data *);
 static json_t	*stale_obj(const struct ctl_server *);
 static json_t	*ask(int, const char *);
+static void	 read_status(const char *, int, json_t **,
+		    struct web_data *);
 
 /* One request on fd; the parsed answer when ok, else NULL. */
 static json_t *
@@ -45,13 +48,36 @@ ask(int fd, const char *req)
 }
 
 /*
- * status and stats from probed over its socket, blocking (CTL_TIMEOUT_MS
- * at most): *status the answer or NULL with why set; *stats may be NULL.
+ * probed's status answer text: without objs read straight into d's
+ * servers (d->live set) when statusscan can; else parsed into *status
+ * (NULL when it is not an ok answer).
  */
 static void
-ask_live(struct web *w, json_t **status, json_t **stats, char *why,
-    size_t len)
+read_status(const char *text, int objs, json_t **status,
+    struct web_data *d)
 {
+	if (!objs && statusscan(text, &d->servers, &d->n) == 0) {
+		d->live = 1;
+		return;
+	}
+	if (ctlclient_parse(text, status, NULL, 0) != CTL_LINE_OK) {
+		json_decref(*status);
+		*status = NULL;
+	}
+}
+
+/*
+ * status and stats from probed over its socket, blocking (CTL_TIMEOUT_MS
+ * at most): *status the answer or NULL with why set; *stats may be NULL.
+ * Without objs (the page needs no JSON objects) the status answer is
+ * read straight into d's servers when statusscan can (d->servers set,
+ * *status NULL, why empty); else it is parsed with jansson.
+ */
+static void
+ask_live(struct web *w, int objs, json_t **status, json_t **stats,
+    char *why, size_t len, struct web_data *d)
+{
+	char	*line = NULL;
 	int	 fd, saved;
 
 	*status = *stats = NULL;
@@ -60,7 +86,10 @@ ask_live(struct web *w, json_t **status, json_t **stats, char *why,
 		snprintf(why, len, "%s", data_why(saved));
 		return;
 	}
-	if ((*status = ask(fd, "status")) == NULL)
+	if (ctlclient_request(fd, "status", &line) == 0)
+		read_status(line, objs, status, d);
+	free(line);
+	if (*status == NULL && !d->live)
 		snprintf(why, len, "tocsin-probed did not answer status");
 	else
 		*stats = ask(fd, "stats");
@@ -159,9 +188,12 @@ load_state(struct web *w, struct web_data *d)
  * hold no servers when neither is there: d->why says so); d is freed
  * with data_free either way. When w->pre is set (--serve asked probed
  * without blocking) its answers are used; else probed is asked here.
+ * objs: the page needs d->objs, probed's JSON objects; without, a CGI
+ * reads the servers straight from the answer (statusscan.c) and d->objs
+ * is an empty array.
  */
 int
-data_load(struct web *w, struct web_data *d)
+data_load(struct web *w, struct web_data *d, int objs)
 {
 	json_t	*status, *stats;
 	int	 rc;
@@ -172,8 +204,22 @@ data_load(struct web *w, struct web_data *d)
 		status = json_incref(w->pre->status);
 		stats = json_incref(w->pre->stats);
 		snprintf(d->why, sizeof(d->why), "%s", w->pre->why);
+		if (status == NULL && w->pre->status_text != NULL) {
+			read_status(w->pre->status_text, objs, &status, d);
+			if (status == NULL && !d->live)
+				snprintf(d->why, sizeof(d->why), "tocsin-probed "
+				    "did not answer status");
+		}
 	} else
-		ask_live(w, &status, &stats, d->why, sizeof(d->why));
+		ask_live(w, objs, &status, &stats, d->why, sizeof(d->why), d);
+	if (d->live) {		/* read straight: no objects */
+		d->objs = json_array();
+		if (stats != NULL)
+			d->stats = json_incref(json_object_get(stats,
+			    "stats"));
+		json_decref(stats);
+		return 0;
+	}
 	rc = status != NULL ? load_live(w, d, status, stats) : -1;
 	json_decref(status);
 	json_decref(stats);

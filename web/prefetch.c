@@ -72,7 +72,8 @@ finish(struct prefetch *p, const char *why)
 	struct timeval		 tv = { PREFETCH_LB_MS / 1000,
 				    PREFETCH_LB_MS % 1000 * 1000 };
 
-	if (why != NULL && why != p->res.why && p->res.status == NULL)
+	if (why != NULL && why != p->res.why && p->res.status == NULL &&
+	    p->res.status_text == NULL)
 		snprintf(p->res.why, sizeof(p->res.why), "%s", why);
 	if (p->stage < 2 && p->lb_path != NULL) {
 		base = event_get_base(p->timer);
@@ -112,7 +113,10 @@ on_read(struct bufferevent *bev, void *arg)
 			finish(p, NULL);
 			return;
 		}
-		if (p->stage == 0) {
+		if (p->stage == 0 && strncmp(line, "{\"ok\":true,", 11) == 0) {
+			/* Parsed by data_load, as the page needs. */
+			p->res.status_text = line;
+		} else if (p->stage == 0) {
 			p->res.status = answer(line);
 			free(line);
 			if (p->res.status == NULL) {
@@ -120,6 +124,8 @@ on_read(struct bufferevent *bev, void *arg)
 				    "status");
 				return;
 			}
+		}
+		if (p->stage == 0) {
 			p->stage = 1;
 			bufferevent_write(bev, "stats\n", 6);
 			continue;
@@ -213,7 +219,9 @@ connect_to(struct prefetch *p, struct event_base *base, const char *path,
  * Ask probed at path for status and stats, then, when lb_path is not
  * NULL, tocsin-lb at lb_path for its stats; done(res, arg) is called
  * once, later, from the loop (never from here), with what came:
- * res->status NULL and res->why set when probed did not answer in time,
+ * res->status and res->status_text NULL and res->why set when probed
+ * did not answer in time (an answer that starts as probed's ok ones do
+ * comes as status_text, for data_load to read as the page needs),
  * res->lb NULL when tocsin-lb did not. res lives only during the call.
  * Returns NULL when out of memory.
  */
@@ -251,6 +259,7 @@ prefetch_cancel(struct prefetch *p)
 		bufferevent_free(p->bev);
 	event_free(p->timer);
 	json_decref(p->res.status);
+	free(p->res.status_text);
 	json_decref(p->res.stats);
 	json_decref(p->res.lb);
 	free(p->lb_path);

@@ -44,6 +44,7 @@ struct summary_row {
 /* What probed answered, asked ahead without blocking (serve.c). */
 struct web_prefetch {
 	json_t		*status;	/* its status answer, or NULL */
+	char		*status_text;	/* or that answer unparsed */
 	json_t		*stats;		/* its stats answer, or NULL */
 	json_t		*lb;		/* tocsin-lb's stats, or NULL */
 	int		 lb_asked;	/* 1: lb was asked (farm pages) */
@@ -112,7 +113,7 @@ void	 route_headers(const struct web_resp *,
 	    void (*)(void *, const char *, const char *), void *);
 
 /* data.c */
-int	 data_load(struct web *, struct web_data *);
+int	 data_load(struct web *, struct web_data *, int);
 const char *data_why(int);
 void	 data_free(struct web_data *);
 void	 data_keep(struct web_data *);
@@ -165,6 +166,9 @@ void	 api_uptime(struct web *, const struct web_data *,
 void	 events_page(struct web *, const struct web_data *, const char *,
 	    int, struct web_resp *);
 void	 events_recent(struct evbuffer *, struct web *, const char *, size_t);
+
+/* statusscan.c */
+int	 statusscan(const char *, struct ctl_server **, size_t *);
 
 /* deliveries.c */
 void	 deliveries_attach(const char *, json_t *);
