@@ -49,6 +49,8 @@ for pair in "$CGI_URL CGI" "$SERVE_URL serve"; do
     body_has "$2 shop: balancer section" '<h2>balancer</h2><p id="balancer">tocsin-lb, roundrobin: <b id="lb-clients">20</b> clients'
     body_has "$2 shop: b1's requests" '<td class="id">shop/b1</td><td>up</td><td class="num">100%</td><td class="num">0</td><td class="num wide">[0-9]+</td><td class="num lb-requests">10</td>'
     body_has "$2 shop: b2's requests" '<td class="id">shop/b2</td><td>up</td>.*<td class="num lb-requests">10</td>'
+    expect_code "$2 metrics" 200 "$1/metrics"
+    body_has "$2 metrics: probed's own counters (its stats)" '^tocsin_probed_checks_total [0-9]+$'
     expect_code "$2 farm page plain" 200 "$1/farm/plain"
     body_lacks "$2 plain: not balanced, no section" 'id="balancer"'
 done

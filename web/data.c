@@ -48,15 +48,16 @@ ask(int fd, const char *req)
 }
 
 /*
- * probed's status answer text: without objs read straight into d's
- * servers (d->live set) when statusscan can; else parsed into *status
- * (NULL when it is not an ok answer).
+ * probed's status answer text: unless need has DATA_OBJS, read straight
+ * into d's servers (d->live set) when statusscan can; else parsed into
+ * *status (NULL when it is not an ok answer).
  */
 static void
-read_status(const char *text, int objs, json_t **status,
+read_status(const char *text, int need, json_t **status,
     struct web_data *d)
 {
-	if (!objs && statusscan(text, &d->servers, &d->n) == 0) {
+	if (!(need & DATA_OBJS) &&
+	    statusscan(text, &d->servers, &d->n) == 0) {
 		d->live = 1;
 		return;
 	}
@@ -67,14 +68,14 @@ read_status(const char *text, int objs, json_t **status,
 }
 
 /*
- * status and stats from probed over its socket, blocking (CTL_TIMEOUT_MS
- * at most): *status the answer or NULL with why set; *stats may be NULL.
- * Without objs (the page needs no JSON objects) the status answer is
- * read straight into d's servers when statusscan can (d->servers set,
- * *status NULL, why empty); else it is parsed with jansson.
+ * status (and with DATA_STATS in need, stats) from probed over its
+ * socket, blocking (CTL_TIMEOUT_MS at most): *status the answer or NULL
+ * with why set; *stats may be NULL. Without DATA_OBJS in need the status
+ * answer is read straight into d's servers when statusscan can
+ * (d->servers set, *status NULL, why empty); else it is parsed.
  */
 static void
-ask_live(struct web *w, int objs, json_t **status, json_t **stats,
+ask_live(struct web *w, int need, json_t **status, json_t **stats,
     char *why, size_t len, struct web_data *d)
 {
 	char	*line = NULL;
@@ -87,11 +88,11 @@ ask_live(struct web *w, int objs, json_t **status, json_t **stats,
 		return;
 	}
 	if (ctlclient_request(fd, "status", &line) == 0)
-		read_status(line, objs, status, d);
+		read_status(line, need, status, d);
 	free(line);
 	if (*status == NULL && !d->live)
 		snprintf(why, len, "tocsin-probed did not answer status");
-	else
+	else if (need & DATA_STATS)
 		*stats = ask(fd, "stats");
 	close(fd);
 }
@@ -188,12 +189,13 @@ load_state(struct web *w, struct web_data *d)
  * hold no servers when neither is there: d->why says so); d is freed
  * with data_free either way. When w->pre is set (--serve asked probed
  * without blocking) its answers are used; else probed is asked here.
- * objs: the page needs d->objs, probed's JSON objects; without, a CGI
- * reads the servers straight from the answer (statusscan.c) and d->objs
- * is an empty array.
+ * need: DATA_OBJS when the page needs d->objs, probed's JSON objects
+ * (without, the servers are read straight from the answer, statusscan.c,
+ * and d->objs is an empty array), DATA_STATS when it needs d->stats (a
+ * CGI asks probed for them only then).
  */
 int
-data_load(struct web *w, struct web_data *d, int objs)
+data_load(struct web *w, struct web_data *d, int need)
 {
 	json_t	*status, *stats;
 	int	 rc;
@@ -205,13 +207,13 @@ data_load(struct web *w, struct web_data *d, int objs)
 		stats = json_incref(w->pre->stats);
 		snprintf(d->why, sizeof(d->why), "%s", w->pre->why);
 		if (status == NULL && w->pre->status_text != NULL) {
-			read_status(w->pre->status_text, objs, &status, d);
+			read_status(w->pre->status_text, need, &status, d);
 			if (status == NULL && !d->live)
 				snprintf(d->why, sizeof(d->why), "tocsin-probed "
 				    "did not answer status");
 		}
 	} else
-		ask_live(w, objs, &status, &stats, d->why, sizeof(d->why), d);
+		ask_live(w, need, &status, &stats, d->why, sizeof(d->why), d);
 	if (d->live) {		/* read straight: no objects */
 		d->objs = json_array();
 		if (stats != NULL)

@@ -34,6 +34,7 @@ struct prefetch {
 	int			 stage;	/* 0: status asked, 1: stats asked,
 					   2: lb's stats asked */
 	char			*lb_path;	/* NULL: lb not to be asked */
+	int			 want_stats;	/* ask probed's stats too */
 	int			 connected;
 	struct web_prefetch	 res;
 	prefetch_cb		 done;
@@ -124,6 +125,10 @@ on_read(struct bufferevent *bev, void *arg)
 				    "status");
 				return;
 			}
+		}
+		if (p->stage == 0 && !p->want_stats) {
+			finish(p, NULL);	/* status is all the page needs */
+			return;
 		}
 		if (p->stage == 0) {
 			p->stage = 1;
@@ -216,7 +221,8 @@ connect_to(struct prefetch *p, struct event_base *base, const char *path,
 }
 
 /*
- * Ask probed at path for status and stats, then, when lb_path is not
+ * Ask probed at path for status (and stats when want_stats: only
+ * /metrics shows them), then, when lb_path is not
  * NULL, tocsin-lb at lb_path for its stats; done(res, arg) is called
  * once, later, from the loop (never from here), with what came:
  * res->status and res->status_text NULL and res->why set when probed
@@ -226,7 +232,7 @@ connect_to(struct prefetch *p, struct event_base *base, const char *path,
  * Returns NULL when out of memory.
  */
 struct prefetch *
-prefetch_start(struct event_base *base, const char *path,
+prefetch_start(struct event_base *base, const char *path, int want_stats,
     const char *lb_path, prefetch_cb done, void *arg)
 {
 	struct prefetch		*p;
@@ -236,6 +242,7 @@ prefetch_start(struct event_base *base, const char *path,
 	p = xcalloc(1, sizeof(*p));
 	p->done = done;
 	p->arg = arg;
+	p->want_stats = want_stats;
 	if (lb_path != NULL)
 		p->lb_path = xstrdup(lb_path);
 	if ((p->timer = evtimer_new(base, on_timer, p)) == NULL) {

@@ -201,8 +201,9 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 		return;
 	}
 	/* Pages that show probed's objects as they are, or their parts. */
-	data_load(w, &d, strncmp(path, "/api/", 5) == 0 ||
-	    strcmp(path, "/metrics") == 0 || strncmp(path, "/server/", 8) == 0);
+	data_load(w, &d, strcmp(path, "/metrics") == 0 ?
+	    DATA_OBJS | DATA_STATS : strncmp(path, "/api/", 5) == 0 ||
+	    strncmp(path, "/server/", 8) == 0 ? DATA_OBJS : 0);
 	if (strcmp(path, "/") == 0 || path[0] == '\0') {
 		d.sum = summary_load(w, d.now);
 		page_overview(w, &d, q->query, r);

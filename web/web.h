@@ -113,6 +113,8 @@ void	 route_headers(const struct web_resp *,
 	    void (*)(void *, const char *, const char *), void *);
 
 /* data.c */
+#define DATA_OBJS	1	/* the page shows probed's JSON objects */
+#define DATA_STATS	2	/* and its stats */
 int	 data_load(struct web *, struct web_data *, int);
 const char *data_why(int);
 void	 data_free(struct web_data *);
@@ -201,7 +203,7 @@ void	 summary_sparkline(struct evbuffer *, const struct summary_row *);
 /* prefetch.c */
 struct prefetch;
 typedef void	(*prefetch_cb)(struct web_prefetch *, void *);
-struct prefetch *prefetch_start(struct event_base *, const char *,
+struct prefetch *prefetch_start(struct event_base *, const char *, int,
 	    const char *, prefetch_cb, void *);
 void	 prefetch_cancel(struct prefetch *);
 
