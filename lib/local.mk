@@ -11,6 +11,7 @@ lib_libtocsin_a_SOURCES = \
 	lib/secret.c lib/secret.h \
 	lib/daemon.c lib/daemon.h \
 	lib/spool.c lib/spool.h \
+	lib/history.c lib/history.h \
 	lib/fsutil.c lib/fsutil.h lib/paths.h \
 	lib/stateread.c lib/stateread.h \
 	lib/ctlclient.c lib/ctlclient.h \

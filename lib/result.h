@@ -48,6 +48,9 @@ struct check_result {
 	char		*long_output;
 	int64_t		 cert_not_after;	/* Unix s: the peer certificate
 						   ends; 0 = none seen */
+	int		 in_downtime;	/* 1: a scheduled downtime of the
+					   server ran (set by probed for the
+					   archives' sla series) */
 };
 
 const char	*check_status_str(enum check_status);

@@ -25,6 +25,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "paths.h"
+#include "history.h"
 #include "spool.h"
 #include "util.h"
 #include "jsontext.h"
@@ -68,6 +69,7 @@ struct engine {
 	size_t		 ndnschans;
 	struct spool	*spool;
 	struct spoolq	*spoolq;
+	struct history	*history;	/* events for the page; or NULL */
 	struct writer	*writer;
 	struct ctl	*ctl;
 	uint64_t	 checks;
@@ -208,6 +210,8 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	    ARCHIVE_QUEUE)) == NULL)
 		log_warnx("archives off: cannot start the writer");
 	e->spoolq = spoolq_new(base, e->spool, on_durable, e);
+	e->history = history_open(conf->state_dir);
+	spoolq_set_history(e->spoolq, e->history);
 	curlmulti_init(base);
 	e->sched = sched_new(base, on_fire, e);
 	e->slots = slots_new(base, start_probe, e);
@@ -630,13 +634,23 @@ spool_change(struct engine *e, struct target *t,
 	spoolq_event(e->spoolq, &ev, copy);
 }
 
-/* The sample goes to the archive writer (off the loop). */
+/*
+ * The sample goes to the archive writer (off the loop), marked when a
+ * scheduled downtime of the server ran as the check started (the
+ * archive's sla series leaves it out). The writer copies the struct and
+ * never its long output.
+ */
 static void
 archive(struct engine *e, struct target *t, const struct check_result *r)
 {
-	if (e->writer != NULL)
-		writer_submit(e->writer, t->sc->id, t->sc->o.interval / 1000 ?
-		    t->sc->o.interval / 1000 : 1, r);
+	struct check_result	s;
+
+	if (e->writer == NULL)
+		return;
+	s = *r;
+	s.in_downtime = state_in_downtime(&t->st, r->started / 1000000);
+	writer_submit(e->writer, t->sc->id, t->sc->o.interval / 1000 ?
+	    t->sc->o.interval / 1000 : 1, &s);
 }
 
 /* The result goes to the watchers and the debug log. */
@@ -923,6 +937,7 @@ engine_free(struct engine *e)
 	}
 	statefile_flush(e->statefile);
 	spoolq_free(e->spoolq);
+	history_close(e->history);
 	statefile_free(e->statefile);
 	if (e->writer != NULL)
 		writer_close(e->writer);

@@ -20,6 +20,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "history.h"
 #include "spoolq.h"
 #include "xmalloc.h"
 
@@ -35,6 +36,7 @@ struct job {
 
 struct spoolq {
 	struct spool	*spool;
+	struct history	*history;	/* NULL: none; not ours */
 	pthread_t	 thread;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
@@ -95,6 +97,8 @@ worker(void *arg)
 				}
 				sleep(1);
 			}
+			if (!q->lost)
+				(void)history_append(q->history, &j->ev);
 		} else
 			write_file(q, j);
 
@@ -152,6 +156,19 @@ spoolq_new(struct event_base *base, struct spool *spool, spoolq_done_fn done,
 	if ((errno = pthread_create(&q->thread, NULL, worker, q)) != 0)
 		fatal("spoolq: pthread_create");
 	return q;
+}
+
+/*
+ * Every event written from now on is appended to h as well (after the
+ * spool has it). Call before the first event; h stays the caller's and
+ * must outlive spoolq_free.
+ */
+void
+spoolq_set_history(struct spoolq *q, struct history *h)
+{
+	pthread_mutex_lock(&q->mu);
+	q->history = h;
+	pthread_mutex_unlock(&q->mu);
 }
 
 static void

@@ -12,6 +12,7 @@
 
 struct event_base;
 struct spoolq;
+struct history;
 
 /* On the loop: ev is durable with its sequence number; ctx as given. */
 typedef void	(*spoolq_done_fn)(void *arg, const struct spool_event *,
@@ -24,6 +25,7 @@ void		 spoolq_event(struct spoolq *, const struct spool_event *,
 void		 spoolq_write_file(struct spoolq *, int dirfd,
 		    const char *name, char *data);
 uint64_t	 spoolq_durable_seq(const struct spoolq *);
+void		 spoolq_set_history(struct spoolq *, struct history *);
 void		 spoolq_free(struct spoolq *);
 
 #endif

@@ -79,7 +79,7 @@ struct rra {
 };
 
 const char *const archive_fixed_ds[ARCHIVE_NFIXED] = {
-	"total", "dns", "connect", "tls", "firstbyte", "up"
+	"total", "dns", "connect", "tls", "firstbyte", "up", "sla"
 };
 
 static _Thread_local char errbuf[1024];
@@ -470,8 +470,9 @@ us_to_s(int64_t us)
 /*
  * One row of values for a result, in the layout's order (v holds l->nds):
  * latencies in seconds, NaN for a part that did not happen; up is 1 for ok
- * or warning, 0 for critical, NaN for unknown; perfdata by label, NaN when
- * this result does not carry it.
+ * or warning, 0 for critical, NaN for unknown; sla as up, but NaN while a
+ * scheduled downtime ran (r->in_downtime), so uptime from sla leaves that
+ * time out; perfdata by label, NaN when this result does not carry it.
  */
 void
 archive_values(const struct archive_layout *l, const struct check_result *r,
@@ -498,6 +499,10 @@ archive_values(const struct archive_layout *l, const struct check_result *r,
 			v[i] = us_to_s(r->firstbyte_us);
 			break;
 		case ARCHIVE_UP:
+		case ARCHIVE_SLA:
+			if (fixed_index(l->ds[i]) == ARCHIVE_SLA &&
+			    r->in_downtime)
+				break;
 			if (r->status == CHECK_OK || r->status == CHECK_WARNING)
 				v[i] = 1;
 			else if (r->status == CHECK_CRITICAL)
@@ -708,7 +713,8 @@ create_args(const struct archive_layout *l, char (*buf)[ARG_MAX_LEN],
 	const char	*range;
 
 	for (i = 0; i < l->nds; i++) {
-		if (strcmp(l->ds[i], archive_fixed_ds[ARCHIVE_UP]) == 0)
+		if (strcmp(l->ds[i], archive_fixed_ds[ARCHIVE_UP]) == 0 ||
+		    strcmp(l->ds[i], archive_fixed_ds[ARCHIVE_SLA]) == 0)
 			range = "0:1";
 		else if (fixed_index(l->ds[i]) != -1)
 			range = "0:U";	/* latency, seconds */

@@ -12,7 +12,7 @@
 #include "result.h"
 
 #define ARCHIVE_ID_MAX	128	/* "farm/name" and its NUL */
-#define ARCHIVE_NFIXED	6	/* series every archive has */
+#define ARCHIVE_NFIXED	7	/* series every archive has */
 #define ARCHIVE_DS_MAX	(ARCHIVE_NFIXED + PERF_MAX)
 #define ARCHIVE_DS_NAME	PERF_LABEL_MAX	/* 19 characters and NUL */
 
@@ -24,6 +24,8 @@ enum archive_fixed {
 	ARCHIVE_TLS,		/* seconds */
 	ARCHIVE_FIRSTBYTE,	/* seconds */
 	ARCHIVE_UP,		/* 1 up, 0 down, unknown */
+	ARCHIVE_SLA,		/* as up, but unknown while a scheduled
+				   downtime runs: uptime for an SLA */
 };
 
 /*

@@ -1,7 +1,10 @@
 /*
  * uptime.c: uptime over a period from the `up` series (AVERAGE: the
  * fraction of samples that were up), fetched with rrd_fetch_r at the finest
- * resolution that covers the period. Members of a farm may have different
+ * resolution that covers the period; the SLA figure the same way from the
+ * `sla` series, which is unknown while a scheduled downtime ran, so that
+ * time is left out of it (a consolidated row more than half in downtime
+ * is unknown as a whole: xff 0.5). Members of a farm may have different
  * steps: the period is cut at every row boundary of every member and each
  * piece is judged on its own.
  */
@@ -29,15 +32,31 @@ static const struct span {
 	{ "365d", 365 * 86400 },
 };
 
-/* One member's `up` rows. */
+#define UPTIME_TAIL_S	3600	/* the last hour: at the finest rows */
+
+/*
+ * One member's `up` (or `sla`) rows: those that cover the period, and
+ * for a longer period the last hour at a finer step as well, so a change
+ * of the last minutes counts before librrd has consolidated it.
+ */
 struct member {
 	struct archive_series	 s;
-	int			 col;	/* of `up`; -1: no data */
+	int			 col;	/* of the series; -1: no data */
+	struct archive_series	 tail;
+	int			 tcol;	/* of the series; -1: no tail */
 };
 
-static int	 load(struct archive_store *, const char *, time_t, time_t,
-		    struct member *);
+static int	 load(struct archive_store *, const char *, const char *,
+		    time_t, time_t, struct member *);
+static int	 farm_series(struct archive_store *, const char *,
+		    const char *const *, size_t, time_t, time_t,
+		    struct uptime *, struct uptime *);
+static int	 load_one(struct archive_store *, const char *, const char *,
+		    time_t, time_t, struct archive_series *, int *);
+static double	 row_at(const struct archive_series *, int, double);
 static double	 value_at(const struct member *, double);
+static size_t	 add_cuts(time_t *, size_t, const struct archive_series *,
+		    int, time_t, time_t);
 static int	 cmp_time(const void *, const void *);
 static void	 finish(struct uptime *, double, double, double);
 
@@ -54,46 +73,107 @@ uptime_span_name(enum uptime_span sp)
 }
 
 /*
- * Fetch an id's `up` rows for [from, to). An id without an archive has no
- * data (col -1), which is not an error. Returns -1 on error (logged).
+ * Fetch an id's rows of series ("up" or "sla") for [from, to) into s,
+ * *col its column. An id without an archive has no data (*col -1), which
+ * is not an error; nor is an archive without `sla` (made before it, until
+ * probed re-creates it). Returns -1 on error (logged).
  */
 static int
-load(struct archive_store *st, const char *id, time_t from, time_t to,
-    struct member *m)
+load_one(struct archive_store *st, const char *series, const char *id,
+    time_t from, time_t to, struct archive_series *s, int *col)
 {
 	int	rc;
 
-	m->col = -1;
-	rc = archive_fetch(st, id, "AVERAGE", from, to, 1, &m->s);
+	*col = -1;
+	memset(s, 0, sizeof(*s));
+	rc = archive_fetch(st, id, "AVERAGE", from, to, 1, s);
 	if (rc == -1) {
 		log_warnx("rrd: uptime %s: %s", id, archive_error());
 		return -1;
 	}
 	if (rc == 1)
 		return 0;
-	if ((m->col = archive_series_ds(&m->s, "up")) == -1) {
+	if ((*col = archive_series_ds(s, series)) == -1 &&
+	    strcmp(series, archive_fixed_ds[ARCHIVE_SLA]) == 0)
+		return 0;
+	if (*col == -1) {
 		log_warnx("rrd: uptime %s: archive has no up series", id);
-		archive_series_free(&m->s);
+		archive_series_free(s);
 		return -1;
 	}
 	return 0;
 }
 
-/* The member's up fraction (0..1) at time t, or NaN when unknown. */
+/*
+ * A member's rows for [from, to), and the last UPTIME_TAIL_S of them at
+ * a finer step when the archive has one. Returns -1 on error (logged).
+ */
+static int
+load(struct archive_store *st, const char *series, const char *id,
+    time_t from, time_t to, struct member *m)
+{
+	m->tcol = -1;
+	memset(&m->tail, 0, sizeof(m->tail));
+	if (load_one(st, series, id, from, to, &m->s, &m->col) == -1)
+		return -1;
+	if (m->col == -1 || to - from <= UPTIME_TAIL_S)
+		return 0;
+	if (load_one(st, series, id, to - UPTIME_TAIL_S, to, &m->tail,
+	    &m->tcol) == -1) {
+		archive_series_free(&m->s);
+		m->col = -1;
+		return -1;
+	}
+	if (m->tcol != -1 && m->tail.step >= m->s.step) {
+		archive_series_free(&m->tail);	/* no finer: no use */
+		m->tcol = -1;
+	}
+	return 0;
+}
+
+/* The fraction (0..1) of row col at time t, or NaN when unknown. */
 static double
-value_at(const struct member *m, double t)
+row_at(const struct archive_series *s, int col, double t)
 {
 	double	k, v;
 
-	if (m->col == -1 || m->s.step == 0)
+	if (col == -1 || s->step == 0)
 		return NAN;
-	k = floor((t - (double)m->s.start) / (double)m->s.step);
-	if (k < 0 || k >= (double)m->s.nrows)
+	k = floor((t - (double)s->start) / (double)s->step);
+	if (k < 0 || k >= (double)s->nrows)
 		return NAN;
-	v = m->s.data[(size_t)k * m->s.nds + (size_t)m->col];
+	v = s->data[(size_t)k * s->nds + (size_t)col];
 	if (isnan(v))
 		return NAN;
 	return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+/* The member's up fraction (0..1) at time t, the finer rows first, or
+ * NaN when unknown. */
+static double
+value_at(const struct member *m, double t)
+{
+	double	v;
+
+	if (!isnan(v = row_at(&m->tail, m->tcol, t)))
+		return v;
+	return row_at(&m->s, m->col, t);
+}
+
+/* Add the row boundaries of s inside (from, to) to cut[n...]; the new n. */
+static size_t
+add_cuts(time_t *cut, size_t n, const struct archive_series *s, int col,
+    time_t from, time_t to)
+{
+	time_t	t;
+	size_t	j;
+
+	for (j = 0; col != -1 && j <= s->nrows; j++) {
+		t = s->start + (time_t)(j * s->step);
+		if (t > from && t < to)
+			cut[n++] = t;
+	}
+	return n;
 }
 
 static int
@@ -127,8 +207,18 @@ int
 uptime_farm(struct archive_store *st, const char *const *ids, size_t n,
     time_t from, time_t to, struct uptime *any, struct uptime *all)
 {
+	return farm_series(st, archive_fixed_ds[ARCHIVE_UP], ids, n, from, to,
+	    any, all);
+}
+
+/* uptime_farm from the rows of series ("up" or "sla"). */
+static int
+farm_series(struct archive_store *st, const char *series,
+    const char *const *ids, size_t n, time_t from, time_t to,
+    struct uptime *any, struct uptime *all)
+{
 	struct member	*m;
-	time_t		*cut, t;
+	time_t		*cut;
 	size_t		 i, j, ncut = 0, maxcut = 2, nknown;
 	double		 len, mid, v, vmax, vmin;
 	double		 any_up = 0, any_known = 0;
@@ -143,19 +233,17 @@ uptime_farm(struct archive_store *st, const char *const *ids, size_t n,
 	}
 	m = xcalloc(n, sizeof(*m));
 	for (i = 0; i < n; i++) {
-		if (load(st, ids[i], from, to, &m[i]) == -1)
+		if (load(st, series, ids[i], from, to, &m[i]) == -1)
 			goto out;
-		maxcut += m[i].s.nrows + 1;
+		maxcut += m[i].s.nrows + m[i].tail.nrows + 2;
 	}
 	cut = xcalloc(maxcut, sizeof(*cut));
 	cut[ncut++] = from;
 	cut[ncut++] = to;
-	for (i = 0; i < n; i++)
-		for (j = 0; m[i].col != -1 && j <= m[i].s.nrows; j++) {
-			t = m[i].s.start + (time_t)(j * m[i].s.step);
-			if (t > from && t < to)
-				cut[ncut++] = t;
-		}
+	for (i = 0; i < n; i++) {
+		ncut = add_cuts(cut, ncut, &m[i].s, m[i].col, from, to);
+		ncut = add_cuts(cut, ncut, &m[i].tail, m[i].tcol, from, to);
+	}
 	qsort(cut, ncut, sizeof(*cut), cmp_time);
 
 	for (j = 0; j + 1 < ncut; j++) {
@@ -187,8 +275,10 @@ uptime_farm(struct archive_store *st, const char *const *ids, size_t n,
 	finish(all, all_up, all_known, (double)(to - from));
 	rc = 0;
 out:
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		archive_series_free(&m[i].s);
+		archive_series_free(&m[i].tail);
+	}
 	free(m);
 	return rc;
 }
@@ -204,6 +294,35 @@ uptime_server(struct archive_store *st, const char *id, time_t from,
 	struct uptime	all;
 
 	return uptime_farm(st, &id, 1, from, to, u, &all);
+}
+
+/*
+ * A server's SLA uptime over [from, to): as uptime_server, with the time
+ * of scheduled downtimes left out (counted in unknown_pct). Returns 0, or
+ * -1 on error (logged).
+ */
+int
+uptime_server_sla(struct archive_store *st, const char *id, time_t from,
+    time_t to, struct uptime *u)
+{
+	struct uptime	all;
+
+	return farm_series(st, archive_fixed_ds[ARCHIVE_SLA], &id, 1, from,
+	    to, u, &all);
+}
+
+/* uptime_server_spans for the SLA figure (uptime_server_sla). */
+int
+uptime_server_spans_sla(struct archive_store *st, const char *id,
+    time_t now, struct uptime *out)
+{
+	int	i;
+
+	for (i = 0; i < UPTIME_NSPANS; i++)
+		if (uptime_server_sla(st, id, now - spans[i].seconds, now,
+		    &out[i]) == -1)
+			return -1;
+	return 0;
 }
 
 /* A server's uptime for the last 1, 7, 30 and 365 days up to now. */

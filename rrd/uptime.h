@@ -1,7 +1,8 @@
 /*
  * uptime.h: uptime figures from the archives' `up` series, for a server
  * and for a farm (some member up, all members up). Time without data is
- * unknown: it is left out of the percentage and reported on its own.
+ * unknown: it is left out of the percentage and reported on its own. The
+ * SLA figure (uptime_server_sla) leaves scheduled downtime out as well.
  */
 #ifndef TOCSIN_UPTIME_H
 #define TOCSIN_UPTIME_H
@@ -30,6 +31,10 @@ time_t		 uptime_span_seconds(enum uptime_span);
 const char	*uptime_span_name(enum uptime_span);
 int		 uptime_server(struct archive_store *, const char *, time_t,
 		    time_t, struct uptime *);
+int		 uptime_server_sla(struct archive_store *, const char *,
+		    time_t, time_t, struct uptime *);
+int		 uptime_server_spans_sla(struct archive_store *,
+		    const char *, time_t, struct uptime *);
 int		 uptime_farm(struct archive_store *, const char *const *,
 		    size_t, time_t, time_t, struct uptime *, struct uptime *);
 int		 uptime_server_spans(struct archive_store *, const char *,

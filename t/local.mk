@@ -147,3 +147,35 @@ t_test_proxyproto_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
 # tocsin-lb http: forwarding headers, limits, 100 MB streamed both ways.
 TESTS += t/test_lb_stream.sh
 EXTRA_DIST += t/test_lb_stream.sh t/servers/nginx_stream.conf
+
+# tocsin.cgi: uptime raw and with scheduled downtime left out (SLA).
+TESTS += t/test_web_sla.sh
+EXTRA_DIST += t/test_web_sla.sh
+
+# tocsin.cgi: /events from probed's history after the pager deleted the
+# spool, and what was paged to whom from the pager's records.
+TESTS += t/test_web_events.sh
+EXTRA_DIST += t/test_web_events.sh
+
+# tocsin.cgi: tocsin-lb's figures on the farm page; a stopped balancer
+# never holds --serve.
+TESTS += t/test_web_lb.sh
+EXTRA_DIST += t/test_web_lb.sh
+
+# The bounded event history probed keeps for the page (lib/history.c).
+check_PROGRAMS += t/test_history
+TESTS += t/test_history
+t_test_history_SOURCES = t/test_history.c
+t_test_history_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
+t_test_history_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
+	-lpthread
+
+# tocsin.cgi reads probed's status answer without jansson's tree, alike.
+check_PROGRAMS += t/test_statusscan
+TESTS += t/test_statusscan
+t_test_statusscan_SOURCES = t/test_statusscan.c web/statusscan.c
+t_test_statusscan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/web
+t_test_statusscan_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
+	$(JANSSON_CFLAGS)
+t_test_statusscan_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) \
+	-lm -lpthread

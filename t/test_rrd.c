@@ -308,6 +308,47 @@ START_TEST(unknown_status_and_missing_parts_are_unknown)
 }
 END_TEST
 
+START_TEST(downtime_is_unknown_in_sla_only)
+{
+	struct writer		*w;
+	struct archive_store	*st;
+	struct archive_series	 s;
+	struct check_result	 r;
+	struct uptime		 raw, sla;
+	time_t			 t0 = hour_ago(10);
+
+	w = writer_open(tmp, NULL, 10);
+	ck_assert_ptr_nonnull(w);
+	result_at(&r, t0 + STEP, CHECK_OK, 5000);
+	writer_submit(w, "sla", STEP, &r);
+	result_at(&r, t0 + 2 * STEP, CHECK_CRITICAL, -1);
+	r.in_downtime = 1;
+	writer_submit(w, "sla", STEP, &r);
+	result_at(&r, t0 + 3 * STEP, CHECK_CRITICAL, -1);
+	writer_submit(w, "sla", STEP, &r);
+	result_at(&r, t0 + 4 * STEP, CHECK_OK, 5000);
+	writer_submit(w, "sla", STEP, &r);
+	writer_close(w);
+
+	st = archive_store_open(tmp, NULL);
+	ck_assert_int_eq(archive_fetch(st, "sla", "AVERAGE", t0,
+	    t0 + 4 * STEP, STEP, &s), 0);
+	ck_assert_double_eq_tol(row_at(&s, t0 + STEP, "sla"), 1, 1e-12);
+	ck_assert_double_eq_tol(row_at(&s, t0 + 2 * STEP, "up"), 0, 1e-12);
+	ck_assert(isnan(row_at(&s, t0 + 2 * STEP, "sla")));
+	ck_assert_double_eq_tol(row_at(&s, t0 + 3 * STEP, "sla"), 0, 1e-12);
+	archive_series_free(&s);
+	/* Up 2 of 4 steps; 2 of the 3 known outside the downtime. */
+	ck_assert_int_eq(uptime_server(st, "sla", t0, t0 + 4 * STEP, &raw), 0);
+	ck_assert_int_eq(uptime_server_sla(st, "sla", t0, t0 + 4 * STEP,
+	    &sla), 0);
+	ck_assert_double_eq_tol(raw.pct, 50, 1e-9);
+	ck_assert_double_eq_tol(sla.pct, 100.0 * 2 / 3, 1e-9);
+	ck_assert_double_eq_tol(raw.known_s - sla.known_s, STEP, 1e-9);
+	archive_store_close(st);
+}
+END_TEST
+
 START_TEST(interval_change_keeps_history)
 {
 	struct writer		*w;
@@ -1657,6 +1698,7 @@ rrd_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, update_then_fetch_returns_same_values);
 	tcase_add_test(tc, unknown_status_and_missing_parts_are_unknown);
+	tcase_add_test(tc, downtime_is_unknown_in_sla_only);
 	tcase_add_test(tc, interval_change_keeps_history);
 	tcase_add_test(tc, new_perf_label_adds_series_and_keeps_history);
 	tcase_add_test(tc, too_many_perf_labels_are_capped);

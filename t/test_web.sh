@@ -304,7 +304,7 @@ for b in "$SERVE_URL" "$CGI_URL"; do
     body_has "summary: quiet's uptime, 1 d" '/server/quiet">quiet</a>.*<td class="num up1d">(49\.[5-9]|50\.[0-4])[0-9]%</td>'
     body_has "summary: quiet's uptime, 30 d" '/server/quiet">quiet</a>.*<td class="num wide up30d">[0-9]+\.[0-9]{2}%</td>'
     body_has "summary: quiet's sparkline" '/server/quiet">quiet</a>.*<svg class="spark" [^>]*><path d="M4[0-9] [0-9]+L'
-    body_has "summary: www without a figure yet" '/server/www">www</a>.*<td class="num up1d">-</td>'
+    body_has "summary: www counts its last minutes (the tail at 1 s)" '/server/www">www</a>.*<td class="num up1d">100\.00%</td>'
 done
 expect_code "summary on the farm page" 200 "$SERVE_URL/farm/shop"
 body_has "summary on the farm page: a column" '/server/shop/web1">web1</a>.*<td class="num up1d">'

@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 
 #include "conf.h"
+#include "paths.h"
 #include "log.h"
 #include "archive.h"
 #include "web.h"
@@ -121,6 +122,8 @@ main(int argc, char *argv[])
 	}
 	free(errors);
 	w.public = w.public_arg || w.conf->public_page;
+	snprintf(w.lb_sock, sizeof(w.lb_sock), "%s/%s", w.conf->state_dir,
+	    PATH_LB_SOCKET);
 	if (!w.conf->no_archives)
 		w.store = archive_store_open(w.conf->state_dir,
 		    w.conf->rrdcached);
@@ -133,6 +136,7 @@ main(int argc, char *argv[])
 		graphcache_free(w.cache);
 	} else {
 		w.base = env("SCRIPT_NAME");
+		w.once = 1;
 		rc = cgi(&w);
 	}
 	if (w.store != NULL)

@@ -58,6 +58,7 @@ page_farm(struct web *w, const struct web_data *d, const struct farm_conf *f,
     struct web_resp *r)
 {
 	const struct ctl_server	**list;
+	json_t			 *lb;
 	size_t			  i, n;
 	static const char *const small[] = { "3h", "1w", "1m", "1y" };
 
@@ -74,6 +75,9 @@ page_farm(struct web *w, const struct web_data *d, const struct farm_conf *f,
 	if (list != NULL)
 		overview_table(r->body, w, d, f->name, 0, list, n);
 	free(list);
+	lb = lbstats_fetch(w);
+	lbstats_farm(r->body, lb, f->name);
+	json_decref(lb);
 	if (w->store != NULL) {
 		evbuffer_add_printf(r->body, "<h2>latency</h2><div "
 		    "class=\"graphs\" id=\"graphs\">");

@@ -37,6 +37,30 @@ static void	 group(struct evbuffer *, struct web *, const struct web_data *,
 		    struct row *, size_t);
 static void	 summary_cells(struct evbuffer *, const struct web_data *,
 		    const char *);
+static void	 uptime_cell(struct evbuffer *, const char *, double, double);
+
+/*
+ * An uptime cell: the raw figure, and below it the SLA figure (scheduled
+ * downtime left out) when that is known and says something else.
+ */
+static void
+uptime_cell(struct evbuffer *b, const char *cls, double up, double sla)
+{
+	char	 raw[16], other[16];
+
+	evbuffer_add_printf(b, "<td class=\"num %s\">", cls);
+	if (isnan(up)) {
+		evbuffer_add_printf(b, "-</td>");
+		return;
+	}
+	snprintf(raw, sizeof(raw), "%.2f", up);
+	evbuffer_add_printf(b, "%s%%", raw);
+	if (!isnan(sla) && (snprintf(other, sizeof(other), "%.2f", sla),
+	    strcmp(raw, other) != 0))
+		evbuffer_add_printf(b, "<small class=\"sla\" title=\"scheduled "
+		    "downtime left out\">SLA %s%%</small>", other);
+	evbuffer_add_printf(b, "</td>");
+}
 
 /* Uptime 1 d, 30 d and the day's sparkline from the summary, "-" when
  * it has none yet. */
@@ -45,16 +69,10 @@ summary_cells(struct evbuffer *b, const struct web_data *d, const char *id)
 {
 	const struct summary_row	*r = summary_get(d->sum, id);
 
-	if (r != NULL && !isnan(r->up1d))
-		evbuffer_add_printf(b, "<td class=\"num up1d\">%.2f%%</td>",
-		    r->up1d);
-	else
-		evbuffer_add_printf(b, "<td class=\"num up1d\">-</td>");
-	if (r != NULL && !isnan(r->up30d))
-		evbuffer_add_printf(b, "<td class=\"num wide up30d\">%.2f%%"
-		    "</td>", r->up30d);
-	else
-		evbuffer_add_printf(b, "<td class=\"num wide up30d\">-</td>");
+	uptime_cell(b, "up1d", r != NULL ? r->up1d : NAN,
+	    r != NULL ? r->sla1d : NAN);
+	uptime_cell(b, "wide up30d", r != NULL ? r->up30d : NAN,
+	    r != NULL ? r->sla30d : NAN);
 	evbuffer_add_printf(b, "<td class=\"wide\">");
 	if (r != NULL)
 		summary_sparkline(b, r);

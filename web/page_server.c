@@ -22,6 +22,7 @@ static void	 facts(struct evbuffer *, struct web *,
 		    const struct web_data *, const struct server_conf *,
 		    const struct ctl_server *);
 static void	 parts(struct evbuffer *, json_t *);
+static void	 duration(char *, size_t, double);
 static void	 uptime_table(struct evbuffer *, struct web *,
 		    const struct web_data *, const struct server_conf *);
 
@@ -110,30 +111,62 @@ parts(struct evbuffer *b, json_t *o)
 	evbuffer_add_printf(b, "</tr></tbody></table>\n");
 }
 
-/* Uptime over 1, 7, 30 and 365 days, from the archive's up series. */
+/* A length of time, seconds, as "45 s", "12 min", "5 h" or "3 d". */
+static void
+duration(char *dst, size_t len, double s)
+{
+	if (s < 120)
+		snprintf(dst, len, "%.0f s", s);
+	else if (s < 120 * 60)
+		snprintf(dst, len, "%.0f min", s / 60);
+	else if (s < 48 * 3600)
+		snprintf(dst, len, "%.0f h", s / 3600);
+	else
+		snprintf(dst, len, "%.0f d", s / 86400);
+}
+
+/*
+ * Uptime over 1, 7, 30 and 365 days: raw from the archive's up series,
+ * SLA from its sla series (scheduled downtime left out), the downtime
+ * left out and the time without data.
+ */
 static void
 uptime_table(struct evbuffer *b, struct web *w, const struct web_data *d,
     const struct server_conf *sc)
 {
-	struct uptime	 u[UPTIME_NSPANS];
+	struct uptime	 u[UPTIME_NSPANS], s[UPTIME_NSPANS];
+	char		 dt[32];
 	int		 i, have;
 
 	have = w->store != NULL &&
-	    uptime_server_spans(w->store, sc->id, d->now, u) == 0;
+	    uptime_server_spans(w->store, sc->id, d->now, u) == 0 &&
+	    uptime_server_spans_sla(w->store, sc->id, d->now, s) == 0;
 	evbuffer_add_printf(b, "<h2>uptime</h2><table id=\"uptime\"><thead>"
 	    "<tr><th>period</th><th class=\"num\">uptime</th>"
+	    "<th class=\"num\" title=\"scheduled downtime left out\">SLA"
+	    "</th><th class=\"num\">in downtime</th>"
 	    "<th class=\"num\">no data</th></tr></thead><tbody>");
 	for (i = 0; i < UPTIME_NSPANS; i++) {
-		evbuffer_add_printf(b, "<tr><td>%s</td>",
+		evbuffer_add_printf(b, "<tr id=\"uptime-%s\"><td>%s</td>",
+		    uptime_span_name((enum uptime_span)i),
 		    uptime_span_name((enum uptime_span)i));
-		if (have && !isnan(u[i].pct))
-			evbuffer_add_printf(b, "<td class=\"num\">%.3f%%</td>"
-			    "<td class=\"num\">%.1f%%</td></tr>", u[i].pct,
-			    u[i].unknown_pct);
-		else
+		if (!have || isnan(u[i].pct)) {
 			evbuffer_add_printf(b, "<td class=\"num\">-</td>"
-			    "<td class=\"num\">%s</td></tr>",
+			    "<td class=\"num sla\">-</td><td class=\"num\">-"
+			    "</td><td class=\"num\">%s</td></tr>",
 			    have ? "100%" : "-");
+			continue;
+		}
+		evbuffer_add_printf(b, "<td class=\"num\">%.3f%%</td>",
+		    u[i].pct);
+		if (isnan(s[i].pct))
+			evbuffer_add_printf(b, "<td class=\"num sla\">-</td>");
+		else
+			evbuffer_add_printf(b, "<td class=\"num sla\">%.3f%%"
+			    "</td>", s[i].pct);
+		duration(dt, sizeof(dt), fmax(0, u[i].known_s - s[i].known_s));
+		evbuffer_add_printf(b, "<td class=\"num\">%s</td>"
+		    "<td class=\"num\">%.1f%%</td></tr>", dt, u[i].unknown_pct);
 	}
 	evbuffer_add_printf(b, "</tbody></table>\n");
 }

@@ -200,7 +200,10 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 			graphcache_reply(w, NULL, f, svg, q->query, q, r);
 		return;
 	}
-	data_load(w, &d);
+	/* Pages that show probed's objects as they are, or their parts. */
+	data_load(w, &d, strcmp(path, "/metrics") == 0 ?
+	    DATA_OBJS | DATA_STATS : strncmp(path, "/api/", 5) == 0 ||
+	    strncmp(path, "/server/", 8) == 0 ? DATA_OBJS : 0);
 	if (strcmp(path, "/") == 0 || path[0] == '\0') {
 		d.sum = summary_load(w, d.now);
 		page_overview(w, &d, q->query, r);
@@ -234,12 +237,18 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 	} else if (strncmp(path, "/api/server/", 12) == 0 && !w->public) {
 		if ((sc = find_server(w, path + 12, r)) != NULL)
 			api_server(w, &d, sc, r);
+	} else if (strncmp(path, "/api/uptime/", 12) == 0 && !w->public) {
+		if ((sc = find_server(w, path + 12, r)) != NULL)
+			api_uptime(w, &d, sc, r);
 	} else if (strcmp(path, "/metrics") == 0 && !w->public) {
 		metrics_page(w, &d, r);
 	} else
 		html_error(w, r, 404, "Not found", "There is no page at this "
 		    "address: try the overview.");
-	data_free(&d);
+	if (w->once)
+		data_keep(&d);
+	else
+		data_free(&d);
 }
 
 /*

@@ -160,7 +160,8 @@ on_request(struct evhttp_request *req, void *arg)
 	if (p->path != NULL && route_needs_data(&p->q) &&
 	    (p->conn = evhttp_request_get_connection(req)) != NULL &&
 	    (p->pf = prefetch_start(evhttp_connection_get_base(p->conn),
-	    p->w->conf->control, on_prefetched, p)) != NULL) {
+	    p->w->conf->control, strcmp(p->path, "/metrics") == 0, strncmp(p->path, "/farm/", 6) == 0 ?
+	    p->w->lb_sock : NULL, on_prefetched, p)) != NULL) {
 		evhttp_connection_set_closecb(p->conn, on_close, p);
 		return;
 	}

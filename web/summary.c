@@ -8,8 +8,9 @@
  * file as it is. The file is written atomically (lib/fsutil).
  *
  * The file: a first line "tocsin-web-summary 1 TIME", then a line a
- * server: "ID<TAB>UP1D<TAB>UP30D<TAB>MS,MS,...", "-" for an unknown
- * figure. Ids hold no tab or line feed.
+ * server: "ID<TAB>UP1D<TAB>UP30D<TAB>MS,MS,...<TAB>SLA1D<TAB>SLA30D",
+ * "-" for an unknown figure; the SLA figures leave scheduled downtime out
+ * (a line without them has them unknown). Ids hold no tab or line feed.
  */
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -84,10 +85,10 @@ static int
 parse_line(struct summary *s, char *line)
 {
 	struct summary_row	*r;
-	char			*f[4], *p, *pt;
+	char			*f[6] = { NULL }, *p, *pt;
 	int			 i;
 
-	for (i = 0, p = line; i < 4; i++) {
+	for (i = 0, p = line; i < 6 && p != NULL; i++) {
 		f[i] = p;
 		if ((p = strchr(p, '\t')) == NULL && i < 3)
 			return -1;
@@ -100,6 +101,8 @@ parse_line(struct summary *s, char *line)
 	r = xcalloc(1, sizeof(*r));
 	r->up1d = parse_num(f[1]);
 	r->up30d = parse_num(f[2]);
+	r->sla1d = f[4] != NULL ? parse_num(f[4]) : NAN;
+	r->sla30d = f[5] != NULL ? parse_num(f[5]) : NAN;
 	for (i = 0; i < SUMMARY_POINTS; i++)
 		r->lat[i] = NAN;
 	for (i = 0, p = f[3]; i < SUMMARY_POINTS && p != NULL; i++) {
@@ -268,7 +271,8 @@ hourly(struct web *w, const char *id, time_t now, double *lat)
 		lat[i] = n[i] > 0 ? sum[i] / n[i] : NAN;
 }
 
-/* One server's line: uptime 1 d and 30 d, hourly latency of a day. */
+/* One server's line: uptime 1 d and 30 d, hourly latency of a day, SLA
+ * uptime 1 d and 30 d. */
 static void
 write_row(struct evbuffer *b, struct web *w, const char *id, time_t now)
 {
@@ -289,6 +293,12 @@ write_row(struct evbuffer *b, struct web *w, const char *id, time_t now)
 			evbuffer_add(b, ",", 1);
 		put_num(b, lat[i], "%.1f");
 	}
+	evbuffer_add(b, "\t", 1);
+	put_num(b, uptime_server_sla(w->store, id, now - 86400, now, &u) ==
+	    0 ? u.pct : NAN, "%.3f");
+	evbuffer_add(b, "\t", 1);
+	put_num(b, uptime_server_sla(w->store, id, now - 30 * 86400, now,
+	    &u) == 0 ? u.pct : NAN, "%.3f");
 	evbuffer_add(b, "\n", 1);
 }
 

@@ -35,13 +35,19 @@ struct summary;
 struct summary_row {
 	double		 up1d;			/* percent */
 	double		 up30d;			/* percent */
+	double		 sla1d;			/* percent, scheduled
+						   downtime left out */
+	double		 sla30d;		/* percent, likewise */
 	double		 lat[SUMMARY_POINTS];	/* ms, oldest hour first */
 };
 
 /* What probed answered, asked ahead without blocking (serve.c). */
 struct web_prefetch {
 	json_t		*status;	/* its status answer, or NULL */
+	char		*status_text;	/* or that answer unparsed */
 	json_t		*stats;		/* its stats answer, or NULL */
+	json_t		*lb;		/* tocsin-lb's stats, or NULL */
+	int		 lb_asked;	/* 1: lb was asked (farm pages) */
 	char		 why[256];	/* why status is NULL */
 };
 
@@ -52,11 +58,14 @@ struct web {
 	struct graphcache	*cache;		/* --serve only; else NULL */
 	const char		*base;		/* SCRIPT_NAME, "" in --serve */
 	const char		*conf_path;	/* to read again on SIGHUP */
+	char			 lb_sock[4096];	/* STATE_DIR/lb.sock */
 	int			 public;	/* no URL, message: --public,
 						   TOCSIN_PUBLIC=1 or
 						   set public-page on */
 	int			 public_arg;	/* --public or TOCSIN_PUBLIC=1 */
 	struct web_prefetch	*pre;		/* set around one request */
+	int			 once;		/* a CGI: one request, then
+						   exit (data_keep) */
 };
 
 /* One request; strings never NULL. path is already %-decoded. */
@@ -104,9 +113,12 @@ void	 route_headers(const struct web_resp *,
 	    void (*)(void *, const char *, const char *), void *);
 
 /* data.c */
-int	 data_load(struct web *, struct web_data *);
+#define DATA_OBJS	1	/* the page shows probed's JSON objects */
+#define DATA_STATS	2	/* and its stats */
+int	 data_load(struct web *, struct web_data *, int);
 const char *data_why(int);
 void	 data_free(struct web_data *);
+void	 data_keep(struct web_data *);
 const struct ctl_server *data_find(const struct web_data *, const char *,
 	    json_t **);
 int	 data_severity(const char *);
@@ -133,6 +145,10 @@ void	 overview_table(struct evbuffer *, struct web *,
 void	 page_overview(struct web *, const struct web_data *, const char *,
 	    struct web_resp *);
 
+/* lbstats.c */
+json_t	*lbstats_fetch(struct web *);
+void	 lbstats_farm(struct evbuffer *, json_t *, const char *);
+
 /* page_farm.c */
 void	 page_farm(struct web *, const struct web_data *,
 	    const struct farm_conf *, struct web_resp *);
@@ -145,11 +161,19 @@ void	 page_server(struct web *, const struct web_data *,
 void	 api_status(struct web *, const struct web_data *, struct web_resp *);
 void	 api_server(struct web *, const struct web_data *,
 	    const struct server_conf *, struct web_resp *);
+void	 api_uptime(struct web *, const struct web_data *,
+	    const struct server_conf *, struct web_resp *);
 
 /* events.c */
 void	 events_page(struct web *, const struct web_data *, const char *,
 	    int, struct web_resp *);
 void	 events_recent(struct evbuffer *, struct web *, const char *, size_t);
+
+/* statusscan.c */
+int	 statusscan(const char *, struct ctl_server **, size_t *);
+
+/* deliveries.c */
+void	 deliveries_attach(const char *, json_t *);
 
 /* metrics.c */
 void	 metrics_page(struct web *, const struct web_data *,
@@ -179,8 +203,8 @@ void	 summary_sparkline(struct evbuffer *, const struct summary_row *);
 /* prefetch.c */
 struct prefetch;
 typedef void	(*prefetch_cb)(struct web_prefetch *, void *);
-struct prefetch *prefetch_start(struct event_base *, const char *,
-	    prefetch_cb, void *);
+struct prefetch *prefetch_start(struct event_base *, const char *, int,
+	    const char *, prefetch_cb, void *);
 void	 prefetch_cancel(struct prefetch *);
 
 /* serve.c */

@@ -1,0 +1,93 @@
+#!/bin/bash
+# t/test_web_lb.sh: the farm page shows tocsin-lb's figures when it
+# balances the farm (its stats on STATE_DIR/lb.sock), as a CGI under
+# lighttpd and in --serve; a farm it does not balance has none; a
+# stopped balancer (SIGSTOP) never holds --serve: the farm page comes
+# without the figures within about a second and other pages at once.
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+. "${srcdir:-.}/t/web.sh" || exit 1
+servers_trap
+. "${srcdir:-.}/t/lb.sh" || exit 1
+
+start_lb_backends 2 || exit 1
+H=127.0.0.1
+LBP=$(servers_port) || exit 1
+cat >"$T/probed.conf" <<CONF
+set state-dir $T/state
+set interval 1s
+set timeout 1s
+set retries 1
+farm shop {
+    balance roundrobin
+    listen $H:$LBP http
+    server b1 http://$H:$LB_B1_PORT/health
+    server b2 http://$H:$LB_B2_PORT/health
+}
+farm plain {
+    server p1 http://$H:$LB_B1_PORT/health
+}
+CONF
+probed_start "$T/probed.conf" || exit 1
+expect_state shop/b1 up
+expect_state shop/b2 up
+lb_start "$T/probed.conf" || exit 1
+sleep 1
+n=0
+for i in $(seq 1 20); do
+    curl -s -o /dev/null --max-time 5 "http://$H:$LBP/" && n=$((n + 1))
+done
+[ "$n" = 20 ] && pass "20 requests through the balancer" ||
+    failed "only $n of 20 requests through the balancer"
+
+start_serve "$T/probed.conf" || exit 1
+start_lighttpd "$T/probed.conf" || exit 1
+for pair in "$CGI_URL CGI" "$SERVE_URL serve"; do
+    set -- $pair
+    expect_code "$2 farm page shop" 200 "$1/farm/shop"
+    body_has "$2 shop: balancer section" '<h2>balancer</h2><p id="balancer">tocsin-lb, roundrobin: <b id="lb-clients">20</b> clients'
+    body_has "$2 shop: b1's requests" '<td class="id">shop/b1</td><td>up</td><td class="num">100%</td><td class="num">0</td><td class="num wide">[0-9]+</td><td class="num lb-requests">10</td>'
+    body_has "$2 shop: b2's requests" '<td class="id">shop/b2</td><td>up</td>.*<td class="num lb-requests">10</td>'
+    expect_code "$2 metrics" 200 "$1/metrics"
+    body_has "$2 metrics: probed's own counters (its stats)" '^tocsin_probed_checks_total [0-9]+$'
+    expect_code "$2 farm page plain" 200 "$1/farm/plain"
+    body_lacks "$2 plain: not balanced, no section" 'id="balancer"'
+done
+
+# A balancer that stops answering (SIGSTOP): --serve does not wait on it.
+kill -STOP "$LB_PID"
+t0=$(date +%s%N)
+curl -s -o "$T/slow" --max-time 10 "$SERVE_URL/farm/shop" &
+cpid=$!
+sleep 0.2
+expect_code "serve: the overview while the balancer hangs" 200 "$SERVE_URL/"
+t1=$(date +%s%N)
+wait "$cpid"
+t2=$(date +%s%N)
+kill -CONT "$LB_PID"
+if [ $(( (t1 - t0) / 1000000 )) -lt 900 ]; then
+    pass "serve: another page at once ($(( (t1 - t0) / 1000000 )) ms)"
+else
+    failed "serve: another page waited $(( (t1 - t0) / 1000000 )) ms"
+fi
+if grep -q '<h1><span class="muted">farm</span> shop</h1>' "$T/slow" &&
+    ! grep -q 'id="balancer"' "$T/slow" &&
+    [ $(( (t2 - t0) / 1000000 )) -lt 2500 ]; then
+    pass "serve: the farm page without figures after $(( (t2 - t0) / 1000000 )) ms"
+else
+    failed "serve: farm page with a stopped balancer ($(( (t2 - t0) / 1000000 )) ms)" "$(head -c 300 "$T/slow")"
+fi
+expect_code "serve: the figures again once it runs" 200 "$SERVE_URL/farm/shop"
+body_has "serve: balancer section back" 'id="balancer"'
+
+servers_stop serve
+servers_stop lighttpd
+lb_stop
+if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/serve.log" \
+    "$T/lighttpd/error.log" 2>/dev/null; then
+    failed "sanitizer report from tocsin.cgi"
+else
+    pass "tocsin.cgi: no sanitizer report"
+fi
+finish
