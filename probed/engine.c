@@ -30,6 +30,7 @@
 #include "jsontext.h"
 #include "xmalloc.h"
 
+#include "cluster.h"
 #include "confref.h"
 #include "ctl.h"
 #include "curlmulti.h"
@@ -76,6 +77,7 @@ struct engine {
 	uint64_t	 nlate;
 	int64_t		 started;	/* Unix s */
 	struct statefile *statefile;
+	struct cluster	*cluster;	/* set cluster; else NULL */
 };
 
 static void	 on_fire(struct target *, void *);
@@ -217,6 +219,9 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	    err)) == NULL)
 		goto fail;
 	statefile_load(e->statefile);
+	if (conf->cluster != NULL &&
+	    (e->cluster = cluster_new(base, conf, err)) == NULL)
+		goto fail;
 	schedule_initial(e);
 	return e;
 fail:
@@ -913,6 +918,7 @@ engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
+	cluster_free(e->cluster);
 	for (i = 0; i < e->ntargets; i++)
 		target_drop_probe(e, e->targets[i]);
 	while ((t = TAILQ_FIRST(&e->parked)) != NULL)

@@ -135,3 +135,6 @@ EXTRA_DIST += t/lbbusy.py
 # tocsin-lb's unit, keepalived check and sample, installed; low ports.
 TESTS += t/test_lb_install.sh
 EXTRA_DIST += t/test_lb_install.sh
+
+# Cluster mode on NATS JetStream.
+include $(srcdir)/t/cluster.mk
