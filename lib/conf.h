@@ -186,6 +186,8 @@ struct conf {
 					   one machine, no NATS */
 	char		*cluster_creds;	/* credentials file or NULL */
 	char		*node;		/* this node's name (cluster mode) */
+	unsigned long	 quorum;	/* verdicts that must agree; 0 = a
+					   majority of the server's nodes */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
 					   that do not refuse it; or NULL */
 };

@@ -1,7 +1,7 @@
 /*
  * conf_cluster.c: the `set` keywords of cluster mode: `set cluster URL,...
- * [credentials FILE]` and `set node NAME`; the node's name defaults to the
- * host's. Without `set cluster` none of it is used.
+ * [credentials FILE]`, `set node NAME` and `set quorum N`; the node's
+ * name defaults to the host's. Without `set cluster` none of it is used.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "xmalloc.h"
 
 #define CLUSTER_URLS_MAX 16
+#define CONF_QUORUM_MAX	32	/* the nodes that vote on a server */
 
 static int	 valid_url(const char *, const char **why);
 
@@ -118,6 +119,23 @@ set_cluster(struct parser *p, struct word *w, int n)
 	c->cluster = xstrdup(w[2].s);
 }
 
+/* set quorum N: verdicts that must agree (1 to NODES); 0 is the
+ * default, a majority of the nodes that watch the server. */
+static void
+set_quorum(struct parser *p, struct word *w, int n)
+{
+	unsigned long q;
+
+	if (n > 3)
+		conf_err(p, w[3].line, "unexpected '%s' after 'set quorum'",
+		    w[3].s);
+	else if (parse_uint(w[2].s, CONF_QUORUM_MAX, &q) == -1 || q == 0)
+		conf_err(p, w[2].line, "bad number '%s' for 'quorum' (1 to "
+		    "%d)", w[2].s, CONF_QUORUM_MAX);
+	else
+		p->conf->quorum = q;
+}
+
 /*
  * `set KEY VALUE...` for a cluster keyword (w[1] is KEY, n > 2): 1 when
  * handled here (errors reported), 0 when KEY is not one of them.
@@ -129,6 +147,10 @@ conf_cluster_set(struct parser *p, struct word *w, int n)
 
 	if (strcmp(w[1].s, "cluster") == 0) {
 		set_cluster(p, w, n);
+		return 1;
+	}
+	if (strcmp(w[1].s, "quorum") == 0) {
+		set_quorum(p, w, n);
 		return 1;
 	}
 	if (strcmp(w[1].s, "node") != 0)

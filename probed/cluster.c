@@ -1,35 +1,564 @@
 /*
- * cluster.c: tocsin-probed's part of cluster mode. It joins the NATS
- * JetStream cluster that `set cluster` names as node `set node`.
+ * cluster.c: tocsin-probed's part of cluster mode. The node joins the
+ * NATS JetStream cluster that `set cluster` names as `set node`, and:
+ *  - puts its verdict of each server (its hard state, latency, message)
+ *    in the bucket tocsin_verdicts under SKEY.NODE, whenever the hard
+ *    state changes (and once at start);
+ *  - watches that bucket: a server's cluster-level state is the state
+ *    that `set quorum` nodes (default a majority of those with a verdict
+ *    of it) agree on (quorum.c), so every node computes the same;
+ *  - keeps that state in the bucket tocsin_states under SKEY, moved only
+ *    by compare-and-set on its revision, so one node wins each change;
+ *  - watches tocsin_states: each change it sees live is published to the
+ *    stream TOCSIN_EVENTS with Nats-Msg-Id SKEY:REVISION. Every node
+ *    publishes it; the stream keeps it once. A node that won the change
+ *    and died before publishing is covered by the others.
+ * JetStream calls block, so they run as link jobs; their ends and the
+ * watches' changes come back to the loop, where all state here lives.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
 
 #include "conf.h"
+#include "hash.h"
+#include "jsontext.h"
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #include "cluster.h"
 #include "link.h"
+#include "probed.h"
+#include "quorum.h"
+#include "store.h"
+#include "watch.h"
 
-struct cluster {
-	struct link	*link;
+#define NODES_MAX	32	/* verdicts kept a server */
+#define TICK_MS		2000	/* set-up retried, verdicts and changes
+				   that failed tried again */
+
+struct vote {
+	char		 node[64];
+	int		 state;		/* enum hstate; 0 = none */
+	json_t		*v;		/* the node's verdict, as put */
 };
 
-/* Join the cluster of c (c->cluster set). NULL with *err. */
+/* What this node knows of one server in the cluster. */
+struct cserver {
+	char		*id;
+	char		 skey[QUORUM_KEY_MAX];
+	struct vote	 votes[NODES_MAX];
+	size_t		 nvotes;
+	int		 cstate;	/* cluster-level enum hstate */
+	uint64_t	 crev;		/* its revision; 0 = none yet */
+	int		 cas;		/* a change is being written */
+	int		 want;		/* this node's verdict to put */
+	int		 sent;		/* ... and the one put; 0 none */
+	int		 putting;
+};
+
+struct cluster {
+	struct engine	*eng;
+	struct link	*link;
+	struct event	*tick;
+	kvStore		*verdicts;	/* set by the set-up job */
+	kvStore		*states;
+	struct watch	*wv, *ws;
+	int		 setting_up;
+	int		 ready;		/* buckets and stream are there */
+	int		 v_synced;	/* the watches gave the whole bucket */
+	int		 s_synced;
+	struct hash	*servers;	/* id -> struct cserver */
+};
+
+/* A set-up, a put, a change or a publish, for the link's thread. */
+struct job {
+	struct cluster	*cl;
+	char		 skey[QUORUM_KEY_MAX];
+	char		 key[QUORUM_KEY_MAX + 80];
+	char		*data;
+	uint64_t	 rev;
+	int		 state;
+	int		 ok;
+	int		 dup;
+	char		 err[256];
+};
+
+static const int severity[QUORUM_STATES_MAX] = {
+	[HSTATE_UNKNOWN] = 0, [HSTATE_UP] = 1, [HSTATE_DEGRADED] = 2,
+	[HSTATE_UNKNOWN_STATUS] = 3, [HSTATE_DOWN] = 4,
+};
+
+static void	 on_tick(evutil_socket_t, short, void *);
+static void	 on_verdict(const struct watch_entry *, void *);
+static void	 on_state(const struct watch_entry *, void *);
+static void	 evaluate(struct cluster *, struct cserver *);
+static void	 put_verdict(struct cluster *, struct cserver *);
+
+static struct cserver *
+cserver_get(struct cluster *cl, const char *id)
+{
+	struct cserver *cs;
+
+	if ((cs = hash_get(cl->servers, id)) != NULL)
+		return cs;
+	cs = xcalloc(1, sizeof(*cs));
+	cs->id = xstrdup(id);
+	quorum_key(id, cs->skey, sizeof(cs->skey));
+	hash_put(cl->servers, cs->id, cs);
+	return cs;
+}
+
+static void
+cserver_free(void *arg)
+{
+	struct cserver	*cs = arg;
+	size_t		 i;
+
+	for (i = 0; i < cs->nvotes; i++)
+		json_decref(cs->votes[i].v);
+	free(cs->id);
+	free(cs);
+}
+
+static struct job *
+job_new(struct cluster *cl)
+{
+	struct job *j;
+
+	j = xcalloc(1, sizeof(*j));
+	j->cl = cl;
+	return j;
+}
+
+static void
+job_free(struct job *j)
+{
+	free(j->data);
+	free(j);
+}
+
+/* Thread: make (or find) the buckets and the stream. */
+static void
+setup_work(void *arg)
+{
+	struct job	*j = arg;
+	struct cluster	*cl = j->cl;
+	jsCtx		*js = link_js(cl->link);
+	int		 r = link_replicas(cl->link);
+
+	j->ok = store_bucket(js, QUORUM_VERDICTS, r, 1, &cl->verdicts, j->err,
+	    sizeof(j->err)) == 0 &&
+	    store_bucket(js, QUORUM_STATES, r, 1, &cl->states, j->err,
+	    sizeof(j->err)) == 0 &&
+	    store_stream(js, r, j->err, sizeof(j->err)) == 0;
+}
+
+/* Loop: set up, so watch; or try again at the next tick. */
+static void
+setup_done(void *arg)
+{
+	struct job	*j = arg;
+	struct cluster	*cl = j->cl;
+	struct target	*t;
+	size_t		 i;
+
+	cl->setting_up = 0;
+	if (!j->ok) {
+		log_warnx("cluster: %s; trying again", j->err);
+		kvStore_Destroy(cl->verdicts);
+		kvStore_Destroy(cl->states);
+		cl->verdicts = cl->states = NULL;
+		job_free(j);
+		return;
+	}
+	job_free(j);
+	cl->ready = 1;
+	log_info("cluster: buckets %s, %s and stream %s ready", QUORUM_VERDICTS,
+	    QUORUM_STATES, QUORUM_STREAM);
+	cl->wv = watch_new(engine_base(cl->eng), cl->verdicts, on_verdict, cl);
+	cl->ws = watch_new(engine_base(cl->eng), cl->states, on_state, cl);
+	for (i = 0; (t = engine_target(cl->eng, i)) != NULL; i++)
+		cluster_verdict(cl, t);
+}
+
+/* Thread: put one verdict (arg: a struct put_job, its job first). */
+static void
+put_work(void *arg)
+{
+	struct job	*j = arg;
+	uint64_t	 rev;
+	natsStatus	 s;
+
+	if (j->cl->verdicts == NULL)
+		return;
+	s = kvStore_PutString(&rev, j->cl->verdicts, j->key, j->data);
+	j->ok = s == NATS_OK;
+	if (!j->ok)
+		snprintf(j->err, sizeof(j->err), "%s", link_error(s));
+}
+
+/*
+ * The node's verdict of t for the cluster (its hard state changed, or
+ * the cluster link is new): put once set up; a failed put is tried again
+ * at the next tick.
+ */
+void
+cluster_verdict(struct cluster *cl, const struct target *t)
+{
+	struct cserver *cs;
+
+	if (cl == NULL || t->st.hard == HSTATE_UNKNOWN)
+		return;
+	cs = cserver_get(cl, t->sc->id);
+	cs->want = t->st.hard;
+	cs->sent = 0;
+	if (cl->ready)
+		put_verdict(cl, cs);
+}
+
+/* The verdict JSON of t by this node. */
+static char *
+verdict_json(struct cluster *cl, const struct target *t)
+{
+	json_t	*o;
+	char	*s;
+
+	o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}",
+	    "server", t->sc->id, "node", link_node(cl->link),
+	    "state", hstate_str(t->st.hard), "code", (int)t->st.hard,
+	    "time", (json_int_t)time(NULL),
+	    "message", t->st.message != NULL ? t->st.message : "");
+	if (o == NULL)
+		fatalx("cluster: json_pack");
+	if (t->st.last_latency_us >= 0)
+		json_object_set_new(o, "latency_ms",
+		    json_real(t->st.last_latency_us / 1000.0));
+	s = json_dumps(o, JSONTEXT_DUMP_FLAGS);
+	json_decref(o);
+	if (s == NULL)
+		fatalx("cluster: json_dumps");
+	return s;
+}
+
+struct put_job {
+	struct job	 j;
+	struct cserver	*cs;
+};
+
+static void
+put_verdict_done(void *arg)
+{
+	struct put_job	*pj = arg;
+
+	pj->cs->putting = 0;
+	if (pj->j.ok)
+		pj->cs->sent = pj->j.state;
+	else
+		log_warnx("cluster: verdict of %s: %s", pj->cs->id,
+		    pj->j.err);
+	free(pj->j.data);
+	free(pj);
+}
+
+/* Put cs's verdict unless a put is under way (its end tries again). */
+static void
+put_verdict(struct cluster *cl, struct cserver *cs)
+{
+	struct put_job	*pj;
+	struct target	*t;
+
+	if (cs->putting || cs->sent == cs->want ||
+	    (t = engine_find(cl->eng, cs->id)) == NULL)
+		return;
+	pj = xcalloc(1, sizeof(*pj));
+	pj->cs = cs;
+	pj->j.cl = cl;
+	pj->j.state = cs->want;
+	snprintf(pj->j.key, sizeof(pj->j.key), "%s.%s", cs->skey,
+	    link_node(cl->link));
+	pj->j.data = verdict_json(cl, t);
+	cs->putting = 1;
+	link_job(cl->link, put_work, put_verdict_done, pj);
+}
+
+/* The watch of tocsin_verdicts: a node's verdict came, changed or went. */
+static void
+on_verdict(const struct watch_entry *e, void *arg)
+{
+	struct cluster	*cl = arg;
+	struct cserver	*cs;
+	json_t		*o;
+	const char	*id, *node;
+	size_t		 i;
+	int		 code;
+
+	if (e->key == NULL) {
+		if (!cl->v_synced)
+			log_info("cluster: verdicts read");
+		cl->v_synced = 1;
+		return;
+	}
+	if (e->deleted || (o = json_loads(e->value, 0, NULL)) == NULL)
+		return;
+	id = json_string_value(json_object_get(o, "server"));
+	node = json_string_value(json_object_get(o, "node"));
+	code = json_integer_value(json_object_get(o, "code"));
+	if (id == NULL || node == NULL || code <= 0 ||
+	    code >= QUORUM_STATES_MAX || strlen(node) >= sizeof(cs->votes[0].node)) {
+		json_decref(o);
+		return;
+	}
+	cs = cserver_get(cl, id);
+	for (i = 0; i < cs->nvotes; i++)
+		if (strcmp(cs->votes[i].node, node) == 0)
+			break;
+	if (i == cs->nvotes) {
+		if (cs->nvotes == NODES_MAX) {
+			json_decref(o);
+			return;
+		}
+		snprintf(cs->votes[cs->nvotes++].node, sizeof(cs->votes[0].node),
+		    "%s", node);
+	}
+	json_decref(cs->votes[i].v);
+	cs->votes[i].v = o;
+	cs->votes[i].state = code;
+	evaluate(cl, cs);
+}
+
+/* Thread: publish one event. */
+static void
+publish_work(void *arg)
+{
+	struct job *j = arg;
+
+	j->ok = store_publish_event(link_js(j->cl->link), j->skey, j->rev,
+	    j->data, strlen(j->data), &j->dup, j->err, sizeof(j->err)) == 0;
+}
+
+static void
+publish_done(void *arg)
+{
+	struct job *j = arg;
+
+	if (!j->ok)
+		log_warnx("cluster: event %s:%" PRIu64 ": %s", j->skey, j->rev,
+		    j->err);
+	else
+		log_info("cluster: event %s:%" PRIu64 " %s", j->skey, j->rev,
+		    j->dup ? "was published already" : "published");
+	job_free(j);
+}
+
+/* The watch of tocsin_states: a server's cluster-level state moved. */
+static void
+on_state(const struct watch_entry *e, void *arg)
+{
+	struct cluster	*cl = arg;
+	struct cserver	*cs;
+	struct job	*j;
+	json_t		*o;
+	const char	*id;
+	int		 code;
+
+	if (e->key == NULL) {
+		cl->s_synced = 1;
+		return;
+	}
+	if (e->deleted || (o = json_loads(e->value, 0, NULL)) == NULL)
+		return;
+	id = json_string_value(json_object_get(o, "id"));
+	code = json_integer_value(json_object_get(o, "code"));
+	if (id == NULL || code <= 0 || code >= QUORUM_STATES_MAX) {
+		json_decref(o);
+		return;
+	}
+	cs = cserver_get(cl, id);
+	json_decref(o);
+	if (e->rev <= cs->crev)
+		return;
+	cs->cstate = code;
+	cs->crev = e->rev;
+	if (!e->initial) {
+		j = job_new(cl);
+		snprintf(j->skey, sizeof(j->skey), "%s", cs->skey);
+		j->rev = e->rev;
+		j->data = xstrdup(e->value);
+		link_job(cl->link, publish_work, publish_done, j);
+	}
+	evaluate(cl, cs);
+}
+
+/*
+ * The new cluster-level state's record: the event as the stream and
+ * the pager read it (spool fields), with each node's verdict and the
+ * quorum. The message is the first agreeing node's (by name).
+ */
+static char *
+state_json(struct cluster *cl, struct cserver *cs, int state, int need)
+{
+	json_t		*o, *nodes;
+	const char	*msg = NULL, *m, *first = NULL;
+	size_t		 i;
+	char		*s;
+
+	nodes = json_object();
+	for (i = 0; i < cs->nvotes; i++) {
+		json_object_set(nodes, cs->votes[i].node, cs->votes[i].v);
+		m = json_string_value(json_object_get(cs->votes[i].v,
+		    "message"));
+		if (cs->votes[i].state == state && m != NULL &&
+		    (first == NULL || strcmp(cs->votes[i].node, first) < 0)) {
+			first = cs->votes[i].node;
+			msg = m;
+		}
+	}
+	o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:s, s:b, s:b, s:b, s:b, "
+	    "s:i, s:s, s:o}",
+	    "id", cs->id, "time", (json_int_t)time(NULL),
+	    "old", hstate_str(cs->cstate), "new", hstate_str(state),
+	    "code", state, "message", msg != NULL ? msg : "",
+	    "flapping", 0, "downtime", 0, "acked", 0, "unreachable", 0,
+	    "quorum", need, "by", link_node(cl->link), "nodes", nodes);
+	if (o == NULL)
+		fatalx("cluster: json_pack");
+	s = json_dumps(o, JSONTEXT_DUMP_FLAGS | JSON_SORT_KEYS);
+	json_decref(o);
+	if (s == NULL)
+		fatalx("cluster: json_dumps");
+	return s;
+}
+
+struct cas_job {
+	struct job	 j;
+	struct cserver	*cs;
+};
+
+/* Thread: move the state by compare-and-set on its revision. */
+static void
+cas_work(void *arg)
+{
+	struct cas_job	*cj = arg;
+	uint64_t	 rev;
+	natsStatus	 s;
+
+	if (cj->j.rev == 0)
+		s = kvStore_CreateString(&rev, cj->j.cl->states, cj->j.skey,
+		    cj->j.data);
+	else
+		s = kvStore_UpdateString(&rev, cj->j.cl->states, cj->j.skey,
+		    cj->j.data, cj->j.rev);
+	cj->j.ok = s == NATS_OK;
+	if (!cj->j.ok)
+		snprintf(cj->j.err, sizeof(cj->j.err), "%s", link_error(s));
+}
+
+/* Loop: won, or lost to another node (its change comes by the watch),
+ * or failed (tried again at the next tick). */
+static void
+cas_done(void *arg)
+{
+	struct cas_job *cj = arg;
+
+	cj->cs->cas = 0;
+	if (!cj->j.ok)
+		log_debug("cluster: %s not moved (another node did, or: %s)",
+		    cj->cs->id, cj->j.err);
+	free(cj->j.data);
+	free(cj);
+}
+
+/*
+ * Does a quorum now agree on another state than the cluster's? Then try
+ * to move it (compare-and-set). Only once both buckets were read whole,
+ * so a node that starts never undoes what it has not seen.
+ */
+static void
+evaluate(struct cluster *cl, struct cserver *cs)
+{
+	const struct conf *c = engine_conf(cl->eng);
+	struct cas_job	*cj;
+	int		 votes[NODES_MAX], state;
+	size_t		 i;
+
+	if (!cl->v_synced || !cl->s_synced || cs->cas || cs->nvotes == 0)
+		return;
+	for (i = 0; i < cs->nvotes; i++)
+		votes[i] = cs->votes[i].state;
+	state = quorum_decide(votes, cs->nvotes, c->quorum, cs->cstate,
+	    severity);
+	if (state == cs->cstate || state <= 0)
+		return;
+	cj = xcalloc(1, sizeof(*cj));
+	cj->cs = cs;
+	cj->j.cl = cl;
+	cj->j.rev = cs->crev;
+	snprintf(cj->j.skey, sizeof(cj->j.skey), "%s", cs->skey);
+	cj->j.data = state_json(cl, cs, state,
+	    quorum_needed(c->quorum, cs->nvotes));
+	cs->cas = 1;
+	link_job(cl->link, cas_work, cas_done, cj);
+}
+
+static void
+retry_one(const char *id, void *value, void *arg)
+{
+	struct cluster	*cl = arg;
+	struct cserver	*cs = value;
+
+	put_verdict(cl, cs);
+	evaluate(cl, cs);
+}
+
+/* Every TICK_MS: set up if not yet, else what failed is tried again. */
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster	*cl = arg;
+
+	if (!cl->ready) {
+		if (!cl->setting_up) {
+			cl->setting_up = 1;
+			link_job(cl->link, setup_work, setup_done,
+			    job_new(cl));
+		}
+		return;
+	}
+	hash_each(cl->servers, retry_one, cl);
+}
+
+/* Join the cluster of the engine's config (c->cluster set). NULL with
+ * *err. */
 struct cluster *
-cluster_new(struct event_base *base, const struct conf *c, char **err)
+cluster_new(struct event_base *base, struct engine *eng, char **err)
 {
 	struct cluster	*cl;
+	struct timeval	 tv;
 	char		 msg[512];
 
 	cl = xcalloc(1, sizeof(*cl));
-	if ((cl->link = link_new(base, c, "tocsin-probed", msg,
+	cl->eng = eng;
+	cl->servers = hash_new();
+	if ((cl->link = link_new(base, engine_conf(eng), "tocsin-probed", msg,
 	    sizeof(msg))) == NULL) {
 		*err = xstrdup(msg);
+		hash_free(cl->servers, NULL);
 		free(cl);
 		return NULL;
 	}
+	if ((cl->tick = event_new(base, -1, EV_PERSIST, on_tick, cl)) ==
+	    NULL)
+		fatalx("cluster: event_new");
+	ms_to_timeval(TICK_MS, &tv);
+	event_add(cl->tick, &tv);
+	on_tick(-1, EV_TIMEOUT, cl);
 	return cl;
 }
 
@@ -38,6 +567,12 @@ cluster_free(struct cluster *cl)
 {
 	if (cl == NULL)
 		return;
-	link_free(cl->link);
+	event_free(cl->tick);
+	watch_free(cl->wv);
+	watch_free(cl->ws);
+	link_free(cl->link);	/* runs the jobs' ends: before the rest */
+	kvStore_Destroy(cl->verdicts);
+	kvStore_Destroy(cl->states);
+	hash_free(cl->servers, cserver_free);
 	free(cl);
 }

@@ -220,7 +220,7 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 		goto fail;
 	statefile_load(e->statefile);
 	if (conf->cluster != NULL &&
-	    (e->cluster = cluster_new(base, conf, err)) == NULL)
+	    (e->cluster = cluster_new(base, e, err)) == NULL)
 		goto fail;
 	schedule_initial(e);
 	return e;
@@ -722,8 +722,10 @@ conclude(struct engine *e, struct target *t, const struct check_result *r)
 {
 	struct state_change chg;
 
-	if (judge(e, t, r, &chg))
+	if (judge(e, t, r, &chg)) {
 		spool_change(e, t, &chg);
+		cluster_verdict(e->cluster, t);
+	}
 	archive(e, t, r);
 	publish(e, t, r);
 	reschedule(e, t);

@@ -1,7 +1,7 @@
 /*
  * test_cluster.c: cluster mode's pure parts: the `set cluster`, `set node`
  * and `set quorum` keywords (each error as the FILE:LINE: text a user
- * sees).
+ * sees), and the quorum rule every node applies to the verdicts.
  */
 #include <check.h>
 #include <stdio.h>
@@ -10,6 +10,11 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "quorum.h"
+
+/* As probed numbers hard states: up 1, degraded 2, down 3, unknown 4. */
+enum { UP = 1, DEG = 2, DOWN = 3, UNK = 4 };
+static const int sev[QUORUM_STATES_MAX] = { 0, 1, 2, 4, 3 };
 
 /* Parse text that must be rejected; its errors must be exactly want. */
 static void
@@ -107,6 +112,89 @@ START_TEST(bad_cluster_values_name_file_and_line)
 }
 END_TEST
 
+START_TEST(quorum_takes_numbers_only)
+{
+	struct conf *c;
+
+	c = parse_ok("set quorum 2\nserver a http://x/\n");
+	ck_assert_uint_eq(c->quorum, 2);
+	conf_free(c);
+	c = parse_ok("server a http://x/\n");
+	ck_assert_uint_eq(c->quorum, 0);
+	conf_free(c);
+	assert_errors("set quorum 0\n",
+	    "t.conf:1: bad number '0' for 'quorum' (1 to 32)\n");
+	assert_errors("set quorum most\n",
+	    "t.conf:1: bad number 'most' for 'quorum' (1 to 32)\n");
+	assert_errors("set quorum 2 3\n",
+	    "t.conf:1: unexpected '3' after 'set quorum'\n");
+}
+END_TEST
+
+START_TEST(default_quorum_is_a_majority_of_watchers)
+{
+	ck_assert_int_eq(quorum_needed(0, 1), 1);
+	ck_assert_int_eq(quorum_needed(0, 2), 2);
+	ck_assert_int_eq(quorum_needed(0, 3), 2);
+	ck_assert_int_eq(quorum_needed(0, 4), 3);
+	ck_assert_int_eq(quorum_needed(0, 5), 3);
+	ck_assert_int_eq(quorum_needed(2, 5), 2);
+}
+END_TEST
+
+START_TEST(one_node_cut_off_changes_nothing)
+{
+	int v[3] = { UP, UP, DOWN };
+
+	ck_assert_int_eq(quorum_decide(v, 3, 2, UP, sev), UP);
+	ck_assert_int_eq(quorum_decide(v, 3, 0, UP, sev), UP);
+	v[1] = DOWN;
+	ck_assert_int_eq(quorum_decide(v, 3, 2, UP, sev), DOWN);
+	ck_assert_int_eq(quorum_decide(v, 3, 0, UP, sev), DOWN);
+}
+END_TEST
+
+START_TEST(no_quorum_keeps_the_current_state)
+{
+	int v[3] = { UP, DEG, DOWN };
+	int w[3] = { UP, 0, 0 };	/* two nodes without a verdict yet */
+
+	ck_assert_int_eq(quorum_decide(v, 3, 0, UP, sev), UP);
+	ck_assert_int_eq(quorum_decide(v, 3, 0, DOWN, sev), DOWN);
+	ck_assert_int_eq(quorum_decide(w, 3, 0, 0, sev), 0);
+	ck_assert_int_eq(quorum_decide(w, 3, 4, 0, sev), 0);
+}
+END_TEST
+
+START_TEST(small_quorum_takes_the_worst_agreed)
+{
+	int v[4] = { UP, UP, DOWN, UNK };
+
+	ck_assert_int_eq(quorum_decide(v, 4, 1, UP, sev), DOWN);
+	v[2] = UP;
+	ck_assert_int_eq(quorum_decide(v, 4, 1, DOWN, sev), UNK);
+	v[3] = DEG;
+	ck_assert_int_eq(quorum_decide(v, 4, 2, DOWN, sev), UP);
+}
+END_TEST
+
+START_TEST(keys_hold_any_id_without_dots)
+{
+	char k[QUORUM_KEY_MAX];
+
+	quorum_key("shop/web-1_a", k, sizeof(k));
+	ck_assert_str_eq(k, "shop/web-1_a");
+	quorum_key("a.b c=", k, sizeof(k));
+	ck_assert_str_eq(k, "a=2Eb=20c=3D");
+	quorum_key("\xc3\xa9", k, sizeof(k));
+	ck_assert_str_eq(k, "=C3=A9");
+	quorum_key("abcdef", k, 4);
+	ck_assert_str_eq(k, "abc");
+	quorum_key("a.b", k, 4);
+	ck_assert_str_eq(k, "a");
+}
+END_TEST
+
 static Suite *
 cluster_suite(void)
 {
@@ -117,6 +205,14 @@ cluster_suite(void)
 	tcase_add_test(tc, cluster_takes_urls_and_credentials);
 	tcase_add_test(tc, node_defaults_to_the_host_name);
 	tcase_add_test(tc, bad_cluster_values_name_file_and_line);
+	tcase_add_test(tc, quorum_takes_numbers_only);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("quorum");
+	tcase_add_test(tc, default_quorum_is_a_majority_of_watchers);
+	tcase_add_test(tc, one_node_cut_off_changes_nothing);
+	tcase_add_test(tc, no_quorum_keeps_the_current_state);
+	tcase_add_test(tc, small_quorum_takes_the_worst_agreed);
+	tcase_add_test(tc, keys_hold_any_id_without_dots);
 	suite_add_tcase(s, tc);
 	return s;
 }
