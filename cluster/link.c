@@ -42,6 +42,7 @@ struct link {
 	char			 node[64];
 	int			 replicas;	/* of streams and buckets */
 	int			 connected;	/* under mtx */
+	unsigned		 generation;	/* connections made; under mtx */
 	pthread_t		 thread;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
@@ -49,6 +50,7 @@ struct link {
 	struct jobs		 finished;
 	struct event		*ev;		/* jobs finished */
 	int			 stop;
+	int			 closed;	/* link_close ran */
 };
 
 static void	*run(void *);
@@ -58,12 +60,16 @@ static void	 on_disconnected(natsConnection *, void *);
 static int	 set_options(struct link *, const struct conf *, const char *,
 		    char *, size_t);
 
+/* The text of status s: the thread's last error when it is s's (it
+ * says more), else the status's name. */
 const char *
 link_error(int s)
 {
-	const char *t;
+	const char	*t;
+	natsStatus	 last = NATS_OK;
 
-	if ((t = nats_GetLastError(NULL)) != NULL && *t != '\0')
+	if ((t = nats_GetLastError(&last)) != NULL && *t != '\0' &&
+	    last == (natsStatus)s)
 		return t;
 	return natsStatus_GetText((natsStatus)s);
 }
@@ -78,6 +84,7 @@ on_connected(natsConnection *nc, void *arg)
 	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
 	pthread_mutex_lock(&l->mtx);
 	l->connected = 1;
+	l->generation++;
 	pthread_mutex_unlock(&l->mtx);
 	log_info("cluster: connected to %s as node %s", url, l->node);
 }
@@ -95,6 +102,19 @@ on_disconnected(natsConnection *nc, void *arg)
 	pthread_mutex_unlock(&l->mtx);
 	if (!closing)
 		log_warnx("cluster: disconnected; reconnecting");
+}
+
+/* How many times the link (re)connected: a change says subscriptions
+ * that lived on a server may be gone. */
+unsigned
+link_generation(struct link *l)
+{
+	unsigned g;
+
+	pthread_mutex_lock(&l->mtx);
+	g = l->generation;
+	pthread_mutex_unlock(&l->mtx);
+	return g;
 }
 
 int
@@ -192,6 +212,7 @@ link_new(struct event_base *base, const struct conf *c, const char *who,
 	if (s == NATS_OK) {
 		pthread_mutex_lock(&l->mtx);
 		l->connected = 1;
+		l->generation++;
 		pthread_mutex_unlock(&l->mtx);
 		log_info("cluster: connected as node %s", l->node);
 	} else if (s == NATS_NOT_YET_CONNECTED)
@@ -298,16 +319,20 @@ on_finished(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Close: the job under way ends (its reply, or the close, ends its wait);
- * then every job's done runs here, those never started too (their work
- * did not run: callers mark a result failed until work sets it). So the
- * owner frees the link before what the dones touch.
+ * Close the connection: every JetStream call under way, on any thread,
+ * fails at once (their replies would need this loop, which is busy
+ * closing), and so do later ones. The job under way ends; then every
+ * job's done runs here, those never started too (their work did not run:
+ * callers mark a result failed until work sets it). So the owner closes
+ * the link before what the dones touch goes, and before it joins threads
+ * that may wait on JetStream (watches). Idempotent.
  */
 void
-link_free(struct link *l)
+link_close(struct link *l)
 {
-	if (l == NULL)
+	if (l == NULL || l->closed)
 		return;
+	l->closed = 1;
 	pthread_mutex_lock(&l->mtx);
 	l->stop = 1;
 	pthread_cond_signal(&l->cond);
@@ -316,6 +341,15 @@ link_free(struct link *l)
 	pthread_join(l->thread, NULL);
 	TAILQ_CONCAT(&l->finished, &l->todo, entry);
 	on_finished(-1, 0, l);
+}
+
+/* Close (if not yet) and free. */
+void
+link_free(struct link *l)
+{
+	if (l == NULL)
+		return;
+	link_close(l);
 	jsCtx_Destroy(l->js);
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);

@@ -21,9 +21,11 @@ typedef void	(link_fn)(void *arg);
 
 struct link	*link_new(struct event_base *, const struct conf *,
 		    const char *who, char *err, size_t errlen);
+void		 link_close(struct link *);
 void		 link_free(struct link *);
 jsCtx		*link_js(struct link *);
 int		 link_connected(struct link *);
+unsigned	 link_generation(struct link *);
 void		 link_job(struct link *, link_fn *work, link_fn *done,
 		    void *arg);
 const char	*link_node(const struct link *);

@@ -17,9 +17,11 @@
 static const char *
 errtext(natsStatus s)
 {
-	const char *t = nats_GetLastError(NULL);
+	natsStatus	 last = NATS_OK;
+	const char	*t = nats_GetLastError(&last);
 
-	return t != NULL && *t != '\0' ? t : natsStatus_GetText(s);
+	return t != NULL && *t != '\0' && last == s ? t :
+	    natsStatus_GetText(s);
 }
 
 /*

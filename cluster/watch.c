@@ -42,6 +42,7 @@ struct watch {
 	struct items	 q;
 	struct event	*ev;
 	int		 stop;
+	int		 restart;	/* make the watcher again */
 };
 
 static void	*run(void *);
@@ -108,6 +109,34 @@ stopping(struct watch *w)
 	return stop;
 }
 
+/* Take the restart flag. */
+static int
+restarting(struct watch *w)
+{
+	int r;
+
+	pthread_mutex_lock(&w->mtx);
+	r = w->restart;
+	w->restart = 0;
+	pthread_mutex_unlock(&w->mtx);
+	return r;
+}
+
+/*
+ * Make the watcher again soon (the link reconnected: its consumer may
+ * have lived on a server that died, and nats.c may not notice). Does not
+ * block: the watch's thread does it.
+ */
+void
+watch_restart(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mtx);
+	w->restart = 1;
+	pthread_mutex_unlock(&w->mtx);
+}
+
 /* The thread: (re)make the watcher, pass on what it gives. */
 static void *
 run(void *arg)
@@ -119,6 +148,10 @@ run(void *arg)
 	int		 initial = 1;
 
 	while (!stopping(w)) {
+		if (kw != NULL && restarting(w)) {
+			kvWatcher_Destroy(kw);
+			kw = NULL;
+		}
 		if (kw == NULL) {
 			if ((s = kvStore_WatchAll(&kw, w->kv, NULL)) !=
 			    NATS_OK) {
@@ -131,6 +164,8 @@ run(void *arg)
 		s = kvWatcher_Next(&e, kw, NEXT_WAIT_MS);
 		if (s == NATS_TIMEOUT)
 			continue;
+		if (s != NATS_OK && stopping(w))
+			break;
 		if (s != NATS_OK) {
 			log_warnx("cluster: watch of %s: %s; watching again",
 			    kvStore_Bucket(w->kv), natsStatus_GetText(s));
@@ -196,7 +231,9 @@ watch_new(struct event_base *base, kvStore *kv, watch_fn *fn, void *arg)
 	return w;
 }
 
-/* Stop (within NEXT_WAIT_MS) and drop what was not handed on. */
+/* Stop (within NEXT_WAIT_MS) and drop what was not handed on. Close the
+ * link first: the watcher's end asks JetStream, whose reply this loop
+ * would have to read. */
 void
 watch_free(struct watch *w)
 {

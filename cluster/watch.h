@@ -32,6 +32,7 @@ typedef void	(watch_fn)(const struct watch_entry *, void *arg);
 
 struct watch	*watch_new(struct event_base *, kvStore *, watch_fn *,
 		    void *arg);
+void		 watch_restart(struct watch *);
 void		 watch_free(struct watch *);
 
 #endif

@@ -74,6 +74,7 @@ struct cluster {
 	int		 ready;		/* buckets and stream are there */
 	int		 v_synced;	/* the watches gave the whole bucket */
 	int		 s_synced;
+	unsigned	 generation;	/* the link's, when last watched */
 	struct hash	*servers;	/* id -> struct cserver */
 };
 
@@ -182,6 +183,7 @@ setup_done(void *arg)
 	cl->ready = 1;
 	log_info("cluster: buckets %s, %s and stream %s ready", QUORUM_VERDICTS,
 	    QUORUM_STATES, QUORUM_STREAM);
+	cl->generation = link_generation(cl->link);
 	cl->wv = watch_new(engine_base(cl->eng), cl->verdicts, on_verdict, cl);
 	cl->ws = watch_new(engine_base(cl->eng), cl->states, on_state, cl);
 	for (i = 0; (t = engine_target(cl->eng, i)) != NULL; i++)
@@ -397,36 +399,102 @@ on_state(const struct watch_entry *e, void *arg)
 }
 
 /*
- * The new cluster-level state's record: the event as the stream and
- * the pager read it (spool fields), with each node's verdict and the
- * quorum. The message is the first agreeing node's (by name).
+ * A change being made, on the link's thread: what it needs is copied, so
+ * the thread never reads the loop's tables.
+ */
+struct cas_job {
+	struct cluster	*cl;
+	struct cserver	*cs;		/* the loop's; only done touches it */
+	char		 id[SERVER_ID_MAX + 1];
+	char		 skey[QUORUM_KEY_MAX];
+	char		 me[64];
+	char		 nodes[NODES_MAX][64];
+	size_t		 nnodes;
+	unsigned long	 quorum;	/* set quorum; 0 = majority */
+	/* Set by the thread. */
+	int		 state;		/* the cluster's, as read or made */
+	uint64_t	 rev;		/* its revision; 0 = not read */
+	int		 moved;		/* this node made the change */
+	int		 dup;
+	char		 err[256];
+};
+
+/* Thread: a node's verdict as in the bucket now: its state (0 = none)
+ * and the JSON (NULL = none; the caller's). */
+static int
+fresh_verdict(kvStore *kv, const char *skey, const char *node, json_t **v)
+{
+	kvEntry		*e;
+	char		 key[QUORUM_KEY_MAX + 80];
+	int		 code = 0;
+
+	*v = NULL;
+	snprintf(key, sizeof(key), "%s.%s", skey, node);
+	if (kvStore_Get(&e, kv, key) != NATS_OK)
+		return 0;
+	if ((*v = json_loads(kvEntry_ValueString(e), 0, NULL)) != NULL)
+		code = json_integer_value(json_object_get(*v, "code"));
+	kvEntry_Destroy(e);
+	if (code <= 0 || code >= QUORUM_STATES_MAX)
+		code = 0;
+	return code;
+}
+
+/* Thread: the cluster's state of the server now (0 and rev 0: none). */
+static int
+fresh_state(kvStore *kv, const char *skey, uint64_t *rev, char *err,
+    size_t errlen)
+{
+	kvEntry		*e;
+	json_t		*o;
+	natsStatus	 s;
+	int		 code = 0;
+
+	*rev = 0;
+	if ((s = kvStore_Get(&e, kv, skey)) == NATS_NOT_FOUND)
+		return 0;
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "%s", link_error(s));
+		return -1;
+	}
+	*rev = kvEntry_Revision(e);
+	if ((o = json_loads(kvEntry_ValueString(e), 0, NULL)) != NULL) {
+		code = json_integer_value(json_object_get(o, "code"));
+		json_decref(o);
+	}
+	kvEntry_Destroy(e);
+	return code;
+}
+
+/*
+ * The new cluster-level state's record: the event as the stream and the
+ * pager read it (spool fields), with each node's verdict (nodes: node ->
+ * verdict, taken) and the quorum. The message is the first agreeing
+ * node's by name.
  */
 static char *
-state_json(struct cluster *cl, struct cserver *cs, int state, int need)
+state_json(const struct cas_job *cj, int old, int state, json_t *nodes)
 {
-	json_t		*o, *nodes;
-	const char	*msg = NULL, *m, *first = NULL;
-	size_t		 i;
+	json_t		*o, *v;
+	const char	*msg = "", *first = NULL, *node;
 	char		*s;
 
-	nodes = json_object();
-	for (i = 0; i < cs->nvotes; i++) {
-		json_object_set(nodes, cs->votes[i].node, cs->votes[i].v);
-		m = json_string_value(json_object_get(cs->votes[i].v,
-		    "message"));
-		if (cs->votes[i].state == state && m != NULL &&
-		    (first == NULL || strcmp(cs->votes[i].node, first) < 0)) {
-			first = cs->votes[i].node;
-			msg = m;
+	json_object_foreach(nodes, node, v) {
+		if (json_integer_value(json_object_get(v, "code")) == state &&
+		    json_is_string(json_object_get(v, "message")) &&
+		    (first == NULL || strcmp(node, first) < 0)) {
+			first = node;
+			msg = json_string_value(json_object_get(v, "message"));
 		}
 	}
 	o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:s, s:b, s:b, s:b, s:b, "
 	    "s:i, s:s, s:o}",
-	    "id", cs->id, "time", (json_int_t)time(NULL),
-	    "old", hstate_str(cs->cstate), "new", hstate_str(state),
-	    "code", state, "message", msg != NULL ? msg : "",
+	    "id", cj->id, "time", (json_int_t)time(NULL),
+	    "old", hstate_str(old), "new", hstate_str(state),
+	    "code", state, "message", msg,
 	    "flapping", 0, "downtime", 0, "acked", 0, "unreachable", 0,
-	    "quorum", need, "by", link_node(cl->link), "nodes", nodes);
+	    "quorum", quorum_needed(cj->quorum, cj->nnodes), "by", cj->me,
+	    "nodes", nodes);
 	if (o == NULL)
 		fatalx("cluster: json_pack");
 	s = json_dumps(o, JSONTEXT_DUMP_FLAGS | JSON_SORT_KEYS);
@@ -436,49 +504,86 @@ state_json(struct cluster *cl, struct cserver *cs, int state, int need)
 	return s;
 }
 
-struct cas_job {
-	struct job	 j;
-	struct cserver	*cs;
-};
-
-/* Thread: move the state by compare-and-set on its revision. */
+/*
+ * Thread: decide again on what the buckets hold now (this node's view
+ * may lag: a watch that was on a dead server), and when a quorum agrees
+ * on another state, move it by compare-and-set on the revision read; the
+ * winner publishes the event at once (the watches publish it too: the
+ * stream keeps it once).
+ */
 static void
 cas_work(void *arg)
 {
 	struct cas_job	*cj = arg;
+	struct cluster	*cl = cj->cl;
+	json_t		*nodes, *v;
+	int		 votes[NODES_MAX], old, state;
 	uint64_t	 rev;
+	size_t		 i;
 	natsStatus	 s;
+	char		*data;
 
-	if (cj->j.rev == 0)
-		s = kvStore_CreateString(&rev, cj->j.cl->states, cj->j.skey,
-		    cj->j.data);
+	if (cl->states == NULL || (old = fresh_state(cl->states, cj->skey,
+	    &cj->rev, cj->err, sizeof(cj->err))) == -1)
+		return;
+	cj->state = old;
+	nodes = json_object();
+	for (i = 0; i < cj->nnodes; i++) {
+		votes[i] = fresh_verdict(cl->verdicts, cj->skey, cj->nodes[i],
+		    &v);
+		if (v != NULL)
+			json_object_set_new(nodes, cj->nodes[i], v);
+	}
+	state = quorum_decide(votes, cj->nnodes, cj->quorum, old, severity);
+	if (state == old || state <= 0) {
+		json_decref(nodes);
+		return;
+	}
+	data = state_json(cj, old, state, nodes);
+	if (cj->rev == 0)
+		s = kvStore_CreateString(&rev, cl->states, cj->skey, data);
 	else
-		s = kvStore_UpdateString(&rev, cj->j.cl->states, cj->j.skey,
-		    cj->j.data, cj->j.rev);
-	cj->j.ok = s == NATS_OK;
-	if (!cj->j.ok)
-		snprintf(cj->j.err, sizeof(cj->j.err), "%s", link_error(s));
+		s = kvStore_UpdateString(&rev, cl->states, cj->skey, data,
+		    cj->rev);
+	if (s != NATS_OK) {
+		snprintf(cj->err, sizeof(cj->err), "%s", link_error(s));
+		free(data);
+		return;
+	}
+	cj->moved = 1;
+	cj->state = state;
+	cj->rev = rev;
+	if (store_publish_event(link_js(cl->link), cj->skey, rev, data,
+	    strlen(data), &cj->dup, cj->err, sizeof(cj->err)) == -1)
+		log_warnx("cluster: event %s:%" PRIu64 ": %s (the watches "
+		    "publish it again)", cj->skey, rev, cj->err);
+	free(data);
 }
 
-/* Loop: won, or lost to another node (its change comes by the watch),
- * or failed (tried again at the next tick). */
+/* Loop: what the thread read or made is the cluster's state now. */
 static void
 cas_done(void *arg)
 {
-	struct cas_job *cj = arg;
+	struct cas_job	*cj = arg;
+	struct cserver	*cs = cj->cs;
 
-	cj->cs->cas = 0;
-	if (!cj->j.ok)
-		log_debug("cluster: %s not moved (another node did, or: %s)",
-		    cj->cs->id, cj->j.err);
-	free(cj->j.data);
+	cs->cas = 0;
+	if (cj->moved)
+		log_info("cluster: %s is %s (revision %" PRIu64 ")", cs->id,
+		    hstate_str(cj->state), cj->rev);
+	else if (cj->err[0] != '\0')
+		log_debug("cluster: %s not moved: %s", cs->id, cj->err);
+	if (cj->rev > cs->crev) {
+		cs->cstate = cj->state;
+		cs->crev = cj->rev;
+	}
 	free(cj);
 }
 
 /*
- * Does a quorum now agree on another state than the cluster's? Then try
- * to move it (compare-and-set). Only once both buckets were read whole,
- * so a node that starts never undoes what it has not seen.
+ * Does a quorum seem to agree on another state than the cluster's? Then
+ * the link's thread decides again on fresh reads and moves it. Only once
+ * both buckets were read whole.
  */
 static void
 evaluate(struct cluster *cl, struct cserver *cs)
@@ -497,12 +602,16 @@ evaluate(struct cluster *cl, struct cserver *cs)
 	if (state == cs->cstate || state <= 0)
 		return;
 	cj = xcalloc(1, sizeof(*cj));
+	cj->cl = cl;
 	cj->cs = cs;
-	cj->j.cl = cl;
-	cj->j.rev = cs->crev;
-	snprintf(cj->j.skey, sizeof(cj->j.skey), "%s", cs->skey);
-	cj->j.data = state_json(cl, cs, state,
-	    quorum_needed(c->quorum, cs->nvotes));
+	snprintf(cj->id, sizeof(cj->id), "%s", cs->id);
+	snprintf(cj->skey, sizeof(cj->skey), "%s", cs->skey);
+	snprintf(cj->me, sizeof(cj->me), "%s", link_node(cl->link));
+	for (i = 0; i < cs->nvotes; i++)
+		snprintf(cj->nodes[i], sizeof(cj->nodes[i]), "%s",
+		    cs->votes[i].node);
+	cj->nnodes = cs->nvotes;
+	cj->quorum = c->quorum;
 	cs->cas = 1;
 	link_job(cl->link, cas_work, cas_done, cj);
 }
@@ -530,6 +639,11 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 			    job_new(cl));
 		}
 		return;
+	}
+	if (link_generation(cl->link) != cl->generation) {
+		cl->generation = link_generation(cl->link);
+		watch_restart(cl->wv);
+		watch_restart(cl->ws);
 	}
 	hash_each(cl->servers, retry_one, cl);
 }
@@ -568,11 +682,13 @@ cluster_free(struct cluster *cl)
 	if (cl == NULL)
 		return;
 	event_free(cl->tick);
+	link_close(cl->link);	/* runs the jobs' ends; JetStream calls of
+				   the watches fail at once */
 	watch_free(cl->wv);
 	watch_free(cl->ws);
-	link_free(cl->link);	/* runs the jobs' ends: before the rest */
 	kvStore_Destroy(cl->verdicts);
 	kvStore_Destroy(cl->states);
+	link_free(cl->link);
 	hash_free(cl->servers, cserver_free);
 	free(cl);
 }

@@ -1,5 +1,5 @@
 /*
- * test_cluster.c: cluster mode's pure parts: the `set cluster`, `set node`
+ * test_quorum.c: cluster mode's pure parts: the `set cluster`, `set node`
  * and `set quorum` keywords (each error as the FILE:LINE: text a user
  * sees), and the quorum rule every node applies to the verdicts.
  */
