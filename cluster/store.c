@@ -89,9 +89,9 @@ store_stream(jsCtx *js, int replicas, char *err, size_t errlen)
 }
 
 /*
- * Publish one cluster event of the server whose key is skey, made by
- * revision rev of its state: its Nats-Msg-Id is "SKEY:REV", so whichever
- * nodes publish it, the stream keeps it once. 0 (*duplicate: the stream
+ * Publish one cluster event of the server whose key is skey, the change
+ * away from revision rev of its state: its Nats-Msg-Id is "SKEY:REV", so
+ * whichever nodes publish it, the stream keeps it once. 0 (*duplicate: the stream
  * had it already), or -1 with err.
  */
 int

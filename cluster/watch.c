@@ -166,6 +166,10 @@ run(void *arg)
 			continue;
 		if (s != NATS_OK && stopping(w))
 			break;
+		if (s == NATS_CONNECTION_CLOSED) {	/* link_close: stopping */
+			pause_or_stop(w, RETRY_MS);
+			continue;
+		}
 		if (s != NATS_OK) {
 			log_warnx("cluster: watch of %s: %s; watching again",
 			    kvStore_Bucket(w->kv), natsStatus_GetText(s));

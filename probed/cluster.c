@@ -10,9 +10,10 @@
  *  - keeps that state in the bucket tocsin_states under SKEY, moved only
  *    by compare-and-set on its revision, so one node wins each change;
  *  - watches tocsin_states: each change it sees live is published to the
- *    stream TOCSIN_EVENTS with Nats-Msg-Id SKEY:REVISION. Every node
- *    publishes it; the stream keeps it once. A node that won the change
- *    and died before publishing is covered by the others.
+ *    stream TOCSIN_EVENTS with Nats-Msg-Id SKEY:REVISION, the revision
+ *    the change replaced. Every node publishes it; the stream keeps it
+ *    once. A node that won the change and died before publishing is
+ *    covered by the others.
  * JetStream calls block, so they run as link jobs; their ends and the
  * watches' changes come back to the loop, where all state here lives.
  */
@@ -40,8 +41,12 @@
 #include "watch.h"
 
 #define NODES_MAX	32	/* verdicts kept a server */
-#define TICK_MS		2000	/* set-up retried, verdicts and changes
-				   that failed tried again */
+#define TICK_MS		2000	/* set-up retried, verdicts, changes and
+				   events that failed tried again */
+#define PUBQ_MAX	16	/* states waiting to be published, a server */
+#define PUBLISH_MAX_AGE	300	/* seconds: an older state is not
+				   published (the stream's dedup window
+				   is 10 minutes) */
 
 struct vote {
 	char		 node[64];
@@ -61,6 +66,15 @@ struct cserver {
 	int		 want;		/* this node's verdict to put */
 	int		 sent;		/* ... and the one put; 0 none */
 	int		 putting;
+	struct {
+		char	*data;		/* a state's record to publish */
+		uint64_t rev;		/* its revision */
+		uint64_t from;		/* the revision it replaced: its
+					   event's id */
+	}		 pubq[PUBQ_MAX];	/* oldest first */
+	size_t		 npub;
+	uint64_t	 pub_rev;	/* the newest queued or published */
+	int		 publishing;
 };
 
 struct cluster {
@@ -85,6 +99,7 @@ struct job {
 	char		 key[QUORUM_KEY_MAX + 80];
 	char		*data;
 	uint64_t	 rev;
+	uint64_t	 from;		/* the event's id: see publish_later */
 	int		 state;
 	int		 ok;
 	int		 dup;
@@ -101,6 +116,7 @@ static void	 on_verdict(const struct watch_entry *, void *);
 static void	 on_state(const struct watch_entry *, void *);
 static void	 evaluate(struct cluster *, struct cserver *);
 static void	 put_verdict(struct cluster *, struct cserver *);
+static void	 publish(struct cluster *, struct cserver *);
 
 static struct cserver *
 cserver_get(struct cluster *cl, const char *id)
@@ -124,6 +140,8 @@ cserver_free(void *arg)
 
 	for (i = 0; i < cs->nvotes; i++)
 		json_decref(cs->votes[i].v);
+	while (cs->npub > 0)
+		free(cs->pubq[--cs->npub].data);
 	free(cs->id);
 	free(cs);
 }
@@ -335,28 +353,98 @@ on_verdict(const struct watch_entry *e, void *arg)
 	evaluate(cl, cs);
 }
 
+struct pub_job {
+	struct job	 j;
+	struct cserver	*cs;
+};
+
 /* Thread: publish one event. */
 static void
 publish_work(void *arg)
 {
 	struct job *j = arg;
 
-	j->ok = store_publish_event(link_js(j->cl->link), j->skey, j->rev,
+	j->ok = store_publish_event(link_js(j->cl->link), j->skey, j->from,
 	    j->data, strlen(j->data), &j->dup, j->err, sizeof(j->err)) == 0;
 }
 
+/* Loop: published (or the stream had it), or tried again at the next
+ * tick unless a newer state came meanwhile. */
 static void
 publish_done(void *arg)
 {
-	struct job *j = arg;
+	struct pub_job	*pj = arg;
+	struct cserver	*cs = pj->cs;
 
-	if (!j->ok)
-		log_warnx("cluster: event %s:%" PRIu64 ": %s", j->skey, j->rev,
-		    j->err);
-	else
-		log_info("cluster: event %s:%" PRIu64 " %s", j->skey, j->rev,
-		    j->dup ? "was published already" : "published");
-	job_free(j);
+	cs->publishing = 0;
+	if (!pj->j.ok)
+		log_warnx("cluster: event %s:%" PRIu64 ": %s; trying again",
+		    pj->j.skey, pj->j.rev, pj->j.err);
+	else {
+		log_info("cluster: event %s:%" PRIu64 " %s", pj->j.skey,
+		    pj->j.rev, pj->j.dup ? "was published already" :
+		    "published");
+		if (cs->npub > 0 && cs->pubq[0].rev == pj->j.rev) {
+			free(cs->pubq[0].data);
+			memmove(&cs->pubq[0], &cs->pubq[1],
+			    --cs->npub * sizeof(cs->pubq[0]));
+			publish(pj->j.cl, cs);
+		}
+	}
+	free(pj->j.data);
+	free(pj);
+}
+
+/* Publish cs's oldest pending state unless a publish is under way: in
+ * order, so the stream has a server's changes as they came. */
+static void
+publish(struct cluster *cl, struct cserver *cs)
+{
+	struct pub_job *pj;
+
+	if (cs->npub == 0 || cs->publishing)
+		return;
+	pj = xcalloc(1, sizeof(*pj));
+	pj->cs = cs;
+	pj->j.cl = cl;
+	snprintf(pj->j.skey, sizeof(pj->j.skey), "%s", cs->skey);
+	pj->j.rev = cs->pubq[0].rev;
+	pj->j.from = cs->pubq[0].from;
+	pj->j.data = xstrdup(cs->pubq[0].data);
+	cs->publishing = 1;
+	link_job(cl->link, publish_work, publish_done, pj);
+}
+
+/*
+ * State record data of revision rev is to be in the stream: queued after
+ * the server's others and published until it is, with the id SKEY:FROM,
+ * FROM the revision it replaced. Two nodes whose changes from the same
+ * revision both pass the compare-and-set (nats-server 2.9 lets
+ * concurrent proposals in a replicated bucket through) so make one
+ * event: the first in the stream. Not when it is older
+ * than PUBLISH_MAX_AGE: the stream's dedup may have forgotten it. A full
+ * queue loses its oldest (logged).
+ */
+static void
+publish_later(struct cluster *cl, struct cserver *cs, uint64_t rev,
+    const char *data, int64_t when, uint64_t from)
+{
+	if (rev <= cs->pub_rev || time(NULL) - when > PUBLISH_MAX_AGE)
+		return;
+	if (cs->npub == PUBQ_MAX) {
+		log_warnx("cluster: event %s:%" PRIu64 " not published: "
+		    "%d newer wait", cs->skey, cs->pubq[0].rev, PUBQ_MAX);
+		if (cs->publishing)
+			return;	/* its end takes the head */
+		free(cs->pubq[0].data);
+		memmove(&cs->pubq[0], &cs->pubq[1],
+		    --cs->npub * sizeof(cs->pubq[0]));
+	}
+	cs->pubq[cs->npub].data = xstrdup(data);
+	cs->pubq[cs->npub].from = from;
+	cs->pubq[cs->npub++].rev = rev;
+	cs->pub_rev = rev;
+	publish(cl, cs);
 }
 
 /* The watch of tocsin_states: a server's cluster-level state moved. */
@@ -365,9 +453,10 @@ on_state(const struct watch_entry *e, void *arg)
 {
 	struct cluster	*cl = arg;
 	struct cserver	*cs;
-	struct job	*j;
 	json_t		*o;
 	const char	*id;
+	int64_t		 when;
+	uint64_t	 from;
 	int		 code;
 
 	if (e->key == NULL) {
@@ -378,23 +467,23 @@ on_state(const struct watch_entry *e, void *arg)
 		return;
 	id = json_string_value(json_object_get(o, "id"));
 	code = json_integer_value(json_object_get(o, "code"));
+	when = json_integer_value(json_object_get(o, "time"));
+	from = json_integer_value(json_object_get(o, "from"));
 	if (id == NULL || code <= 0 || code >= QUORUM_STATES_MAX) {
 		json_decref(o);
 		return;
 	}
 	cs = cserver_get(cl, id);
 	json_decref(o);
+	/* Live, or missed while a watch was gone (not at start: the
+	 * states then are old news); even when a fresh read told of it
+	 * already, as its winner may have died before publishing. */
+	if (!e->initial || cl->s_synced)
+		publish_later(cl, cs, e->rev, e->value, when, from);
 	if (e->rev <= cs->crev)
 		return;
 	cs->cstate = code;
 	cs->crev = e->rev;
-	if (!e->initial) {
-		j = job_new(cl);
-		snprintf(j->skey, sizeof(j->skey), "%s", cs->skey);
-		j->rev = e->rev;
-		j->data = xstrdup(e->value);
-		link_job(cl->link, publish_work, publish_done, j);
-	}
 	evaluate(cl, cs);
 }
 
@@ -414,55 +503,83 @@ struct cas_job {
 	/* Set by the thread. */
 	int		 state;		/* the cluster's, as read or made */
 	uint64_t	 rev;		/* its revision; 0 = not read */
+	uint64_t	 from;		/* the revision a change replaces */
 	int		 moved;		/* this node made the change */
+	char		*unpublished;	/* its record, when publishing it
+					   failed */
 	int		 dup;
 	char		 err[256];
 };
 
-/* Thread: a node's verdict as in the bucket now: its state (0 = none)
- * and the JSON (NULL = none; the caller's). */
+/*
+ * Thread: the last value of a bucket's key as its stream's leader has it
+ * (a key-value get may be answered by a replica that lags, as one that
+ * just came back does). 0 with *o (NULL when the value is no JSON) and
+ * *rev, 1 when there is none, -1 on failure.
+ */
 static int
-fresh_verdict(kvStore *kv, const char *skey, const char *node, json_t **v)
+leader_get(struct cluster *cl, const char *bucket, const char *key,
+    json_t **o, uint64_t *rev)
 {
-	kvEntry		*e;
+	natsMsg		*m = NULL;
+	jsErrCode	 jerr = 0;
+	natsStatus	 s;
+	char		 stream[64], subj[QUORUM_KEY_MAX + 128];
+
+	*o = NULL;
+	*rev = 0;
+	snprintf(stream, sizeof(stream), "KV_%s", bucket);
+	snprintf(subj, sizeof(subj), "$KV.%s.%s", bucket, key);
+	s = js_GetLastMsg(&m, link_js(cl->link), stream, subj, NULL, &jerr);
+	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
+		return 1;
+	if (s != NATS_OK)
+		return -1;
+	*rev = natsMsg_GetSequence(m);
+	*o = json_loadb(natsMsg_GetData(m), natsMsg_GetDataLength(m), 0, NULL);
+	natsMsg_Destroy(m);
+	return 0;
+}
+
+/* Thread: a node's verdict now: its state (0 = none) and the JSON (NULL
+ * = none; the caller's). */
+static int
+fresh_verdict(struct cluster *cl, const char *skey, const char *node,
+    json_t **v)
+{
 	char		 key[QUORUM_KEY_MAX + 80];
+	uint64_t	 rev;
 	int		 code = 0;
 
-	*v = NULL;
 	snprintf(key, sizeof(key), "%s.%s", skey, node);
-	if (kvStore_Get(&e, kv, key) != NATS_OK)
+	if (leader_get(cl, QUORUM_VERDICTS, key, v, &rev) != 0)
 		return 0;
-	if ((*v = json_loads(kvEntry_ValueString(e), 0, NULL)) != NULL)
+	if (*v != NULL)
 		code = json_integer_value(json_object_get(*v, "code"));
-	kvEntry_Destroy(e);
 	if (code <= 0 || code >= QUORUM_STATES_MAX)
 		code = 0;
 	return code;
 }
 
-/* Thread: the cluster's state of the server now (0 and rev 0: none). */
+/* Thread: the cluster's state of the server now (0 and rev 0: none), or
+ * -1 with err. */
 static int
-fresh_state(kvStore *kv, const char *skey, uint64_t *rev, char *err,
+fresh_state(struct cluster *cl, const char *skey, uint64_t *rev, char *err,
     size_t errlen)
 {
-	kvEntry		*e;
-	json_t		*o;
-	natsStatus	 s;
-	int		 code = 0;
+	json_t	*o;
+	int	 code = 0, r;
 
-	*rev = 0;
-	if ((s = kvStore_Get(&e, kv, skey)) == NATS_NOT_FOUND)
+	if ((r = leader_get(cl, QUORUM_STATES, skey, &o, rev)) == 1)
 		return 0;
-	if (s != NATS_OK) {
-		snprintf(err, errlen, "%s", link_error(s));
+	if (r == -1) {
+		snprintf(err, errlen, "%s", link_error(NATS_ERR));
 		return -1;
 	}
-	*rev = kvEntry_Revision(e);
-	if ((o = json_loads(kvEntry_ValueString(e), 0, NULL)) != NULL) {
+	if (o != NULL) {
 		code = json_integer_value(json_object_get(o, "code"));
 		json_decref(o);
 	}
-	kvEntry_Destroy(e);
 	return code;
 }
 
@@ -495,6 +612,9 @@ state_json(const struct cas_job *cj, int old, int state, json_t *nodes)
 	    "flapping", 0, "downtime", 0, "acked", 0, "unreachable", 0,
 	    "quorum", quorum_needed(cj->quorum, cj->nnodes), "by", cj->me,
 	    "nodes", nodes);
+	if (o != NULL)
+		json_object_set_new(o, "from", json_integer((json_int_t)
+		    cj->from));
 	if (o == NULL)
 		fatalx("cluster: json_pack");
 	s = json_dumps(o, JSONTEXT_DUMP_FLAGS | JSON_SORT_KEYS);
@@ -523,14 +643,13 @@ cas_work(void *arg)
 	natsStatus	 s;
 	char		*data;
 
-	if (cl->states == NULL || (old = fresh_state(cl->states, cj->skey,
+	if (cl->states == NULL || (old = fresh_state(cl, cj->skey,
 	    &cj->rev, cj->err, sizeof(cj->err))) == -1)
 		return;
 	cj->state = old;
 	nodes = json_object();
 	for (i = 0; i < cj->nnodes; i++) {
-		votes[i] = fresh_verdict(cl->verdicts, cj->skey, cj->nodes[i],
-		    &v);
+		votes[i] = fresh_verdict(cl, cj->skey, cj->nodes[i], &v);
 		if (v != NULL)
 			json_object_set_new(nodes, cj->nodes[i], v);
 	}
@@ -539,6 +658,7 @@ cas_work(void *arg)
 		json_decref(nodes);
 		return;
 	}
+	cj->from = cj->rev;
 	data = state_json(cj, old, state, nodes);
 	if (cj->rev == 0)
 		s = kvStore_CreateString(&rev, cl->states, cj->skey, data);
@@ -553,10 +673,11 @@ cas_work(void *arg)
 	cj->moved = 1;
 	cj->state = state;
 	cj->rev = rev;
-	if (store_publish_event(link_js(cl->link), cj->skey, rev, data,
-	    strlen(data), &cj->dup, cj->err, sizeof(cj->err)) == -1)
-		log_warnx("cluster: event %s:%" PRIu64 ": %s (the watches "
-		    "publish it again)", cj->skey, rev, cj->err);
+	if (store_publish_event(link_js(cl->link), cj->skey, cj->from, data,
+	    strlen(data), &cj->dup, cj->err, sizeof(cj->err)) == -1) {
+		cj->unpublished = data;	/* the loop tries again */
+		return;
+	}
 	free(data);
 }
 
@@ -576,6 +697,13 @@ cas_done(void *arg)
 	if (cj->rev > cs->crev) {
 		cs->cstate = cj->state;
 		cs->crev = cj->rev;
+	}
+	if (cj->unpublished != NULL) {
+		log_warnx("cluster: event %s:%" PRIu64 ": %s; trying again",
+		    cj->skey, cj->rev, cj->err);
+		publish_later(cj->cl, cs, cj->rev, cj->unpublished,
+		    time(NULL), cj->from);
+		free(cj->unpublished);
 	}
 	free(cj);
 }
@@ -623,6 +751,7 @@ retry_one(const char *id, void *value, void *arg)
 	struct cserver	*cs = value;
 
 	put_verdict(cl, cs);
+	publish(cl, cs);
 	evaluate(cl, cs);
 }
 

@@ -16,4 +16,8 @@ t_natsdump_LDADD = $(NATS_LIBS)
 
 # 3 nats-servers, 3 probe nodes, nginx; needs root (iptables).
 TESTS += t/test_cluster.sh
-EXTRA_DIST += t/test_cluster.sh t/nats.sh
+EXTRA_DIST += t/test_cluster.sh t/nats.sh t/cluster.sh
+
+# 2 pagers in cluster mode, exactly once across kills.
+TESTS += t/test_cluster_pager.sh
+EXTRA_DIST += t/test_cluster_pager.sh
