@@ -61,9 +61,21 @@ CONF
     return 1
 }
 
-# events: how many events the stream holds (nothing printed: no stream).
+# events: how many events the stream holds; asked again (10 s at most)
+# while the cluster cannot answer (a leader being elected), never 0 for
+# a failed ask.
 events() {
-    natsdump TOCSIN_EVENTS | wc -l
+    local i=0 out
+    while [ $i -lt 50 ]; do
+        if out=$(natsdump TOCSIN_EVENTS); then
+            printf '%s' "$out" | grep -c .
+            return 0
+        fi
+        sleep 0.2
+        i=$((i + 1))
+    done
+    echo "events: natsdump failed for 10 s" >&2
+    echo -1
 }
 
 # wait_events N SECONDS: until the stream holds N events.

@@ -84,10 +84,11 @@ check "the first state (unknown -> up) is in the stream" wait_events 1 30
 flip() {
     local n
     n=$(events)
+    [ "$n" -ge 0 ] || echo "cannot count the events" >>"$T/flip.err"
     cut_view
-    wait_events $((n + 1)) 30 || echo "no down event after $n" >>"$T/flip.err"
+    wait_events $((n + 1)) 60 || echo "no down event after $n" >>"$T/flip.err"
     heal
-    wait_events $((n + 2)) 30 ||
+    wait_events $((n + 2)) 60 ||
         echo "no up event after $((n + 1))" >>"$T/flip.err"
 }
 : >"$T/flip.err"
