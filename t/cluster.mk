@@ -21,3 +21,4 @@ EXTRA_DIST += t/test_cluster.sh t/nats.sh t/cluster.sh
 # 2 pagers in cluster mode, exactly once across kills.
 TESTS += t/test_cluster_pager.sh
 EXTRA_DIST += t/test_cluster_pager.sh
+EXTRA_DIST += t/servers/smtpd_slow.py

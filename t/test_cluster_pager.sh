@@ -5,7 +5,9 @@
 # three probe nodes (quorum 2), a real SMTP server (aiosmtpd) that keeps
 # what it receives. The server goes down and up again and again while
 # one pager, then the other, is killed -9 (and started again), a
-# nats-server is killed -9 and a probe node too: every page is delivered
+# nats-server is killed -9 and a probe node too; the SMTP server takes
+# 1.5 s to answer, and each kill of a pager comes while it sends: every
+# page is delivered
 # exactly once, counted by Message-ID at the SMTP server, but for the
 # window the contract leaves (a try cut between the SMTP server taking it
 # and its record: sent again with the same Message-ID).
@@ -26,14 +28,35 @@ iptables -L OUTPUT -n >/dev/null 2>&1 || skip_all "iptables cannot work here"
 command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
 [ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
 
-# start_smtpd: aiosmtpd keeping each message in $T/smtpd/mail.log.
+# start_smtpd: aiosmtpd keeping each message in $T/smtpd/mail.log, then
+# taking 1.5 s to say so: a pager killed meanwhile is killed mid-send.
 start_smtpd() {
     mkdir -p "$T/smtpd" && _srv_chown "$T/smtpd" &&
         _srv_setport SMTPD_PORT || return 1
     _srv_spawn smtpd $SERVERS_ASUSER $SERVERS_PY \
-        "$SERVERS_TDIR/servers/smtpd.py" "$SMTPD_PORT" "$T/smtpd/mail.log" ||
-        return 1
+        "$SERVERS_TDIR/servers/smtpd_slow.py" "$SMTPD_PORT" \
+        "$T/smtpd/mail.log" 1.5 || return 1
     _srv_wait smtpd "t:$SMTPD_PORT"
+}
+
+# kill_sending: kill -9 the pager that is sending a page now (its log's
+# last page line says "sending"), or after 10 s, pager $1.
+kill_sending() {
+    local i=0 n
+    while [ $i -lt 100 ]; do
+        for n in 1 2; do
+            if servers_running "pager$n" && grep -E "page to" \
+                "$T/pager$n.log" | tail -1 | grep -q "sending"; then
+                kill9 "pager$n"
+                echo "$n"
+                return 0
+            fi
+        done
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill9 "pager$1"
+    echo "$1"
 }
 
 # start_pager N: pager N in cluster mode, until it says it started.
@@ -103,9 +126,7 @@ for round in 1 2 3 4; do
     esac
     flip &
     flipping=$!
-    sleep "0.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')"
-    p=$((round % 2 + 1))
-    kill9 "pager$p"
+    p=$(kill_sending $((round % 2 + 1)))
     wait "$flipping"
     start_pager "$p" || exit 1
     [ "$round" = 2 ] && { start_nats 2 || failed "nats2 did not start"; }
