@@ -41,7 +41,6 @@ struct link {
 	jsCtx			*js;
 	char			 node[64];
 	int			 replicas;	/* of streams and buckets */
-	int			 connected;	/* under mtx */
 	unsigned		 generation;	/* connections made; under mtx */
 	pthread_t		 thread;
 	pthread_mutex_t		 mtx;
@@ -83,21 +82,19 @@ on_connected(natsConnection *nc, void *arg)
 
 	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
 	pthread_mutex_lock(&l->mtx);
-	l->connected = 1;
 	l->generation++;
 	pthread_mutex_unlock(&l->mtx);
 	log_info("cluster: connected to %s as node %s", url, l->node);
 }
 
+/* A nats.c thread: the connection is lost; nats.c reconnects. */
 static void
 on_disconnected(natsConnection *nc, void *arg)
 {
 	struct link	*l = arg;
-
 	int		 closing;
 
 	pthread_mutex_lock(&l->mtx);
-	l->connected = 0;
 	closing = l->stop;
 	pthread_mutex_unlock(&l->mtx);
 	if (!closing)
@@ -115,17 +112,6 @@ link_generation(struct link *l)
 	g = l->generation;
 	pthread_mutex_unlock(&l->mtx);
 	return g;
-}
-
-int
-link_connected(struct link *l)
-{
-	int c;
-
-	pthread_mutex_lock(&l->mtx);
-	c = l->connected;
-	pthread_mutex_unlock(&l->mtx);
-	return c;
 }
 
 /*
@@ -211,8 +197,7 @@ link_new(struct event_base *base, const struct conf *c, const char *who,
 	s = natsConnection_Connect(&l->nc, l->opts);
 	if (s == NATS_OK) {
 		pthread_mutex_lock(&l->mtx);
-		l->connected = 1;
-		l->generation++;
+			l->generation++;
 		pthread_mutex_unlock(&l->mtx);
 		log_info("cluster: connected as node %s", l->node);
 	} else if (s == NATS_NOT_YET_CONNECTED)

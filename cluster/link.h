@@ -24,7 +24,6 @@ struct link	*link_new(struct event_base *, const struct conf *,
 void		 link_close(struct link *);
 void		 link_free(struct link *);
 jsCtx		*link_js(struct link *);
-int		 link_connected(struct link *);
 unsigned	 link_generation(struct link *);
 void		 link_job(struct link *, link_fn *work, link_fn *done,
 		    void *arg);
