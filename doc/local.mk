@@ -27,3 +27,6 @@ CLEANFILES += doc/tocsin-pager.8
 doc/tocsin-pager.8: $(srcdir)/doc/tocsin-pager.8.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) doc && \
 	$(etc_sed) $(srcdir)/doc/tocsin-pager.8.in >$@.tmp && mv $@.tmp $@
+
+# tocsin-cluster(7): cluster mode on NATS JetStream.
+dist_man_MANS += doc/tocsin-cluster.7

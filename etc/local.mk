@@ -87,3 +87,9 @@ etc/examples/keepalived-tocsin-lb.conf.sample: \
 	$(AM_V_GEN)$(MKDIR_P) etc/examples && $(etc_sed) \
 	$(srcdir)/etc/keepalived-tocsin-lb.conf.sample >$@.tmp && \
 	mv $@.tmp $@
+
+# Cluster mode's samples (tocsin-cluster(7)): 3 NATS servers, 2 vantage
+# points, 2 pagers.
+EXTRA_DIST += etc/cluster/nats.conf etc/cluster/servers.conf \
+	etc/cluster/probe-a.conf etc/cluster/probe-b.conf \
+	etc/cluster/pager-1.conf etc/cluster/pager-2.conf

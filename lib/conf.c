@@ -102,6 +102,7 @@ conf_finish(struct conf *c)
 		xasprintf(&c->control, "%s/%s", c->state_dir, PATH_CTL_SOCKET);
 	if (c->from == NULL)
 		c->from = xstrdup("tocsin@localhost");
+	conf_cluster_finish(c);
 }
 
 static struct conf *
@@ -255,6 +256,9 @@ conf_free(struct conf *c)
 	free(c->smtp_relay);
 	free(c->smtp_auth_file);
 	free(c->web_url);
+	free(c->cluster);
+	free(c->cluster_creds);
+	free(c->node);
 	free(c->warnings);
 	free(c);
 }

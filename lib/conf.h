@@ -183,6 +183,12 @@ struct conf {
 	char		*web_url;	/* set web-url: links in pages */
 	unsigned long	 storm_n;	/* set storm N DURATION: changes */
 	uint64_t	 storm_ms;	/* paged alone per window; 0 = off */
+	char		*cluster;	/* set cluster: "nats://h:p,..."; NULL =
+					   one machine, no NATS */
+	char		*cluster_creds;	/* credentials file or NULL */
+	char		*node;		/* this node's name (cluster mode) */
+	unsigned long	 quorum;	/* verdicts that must agree; 0 = a
+					   majority of the server's nodes */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
 					   that do not refuse it; or NULL */
 };
@@ -196,6 +202,9 @@ const char	*conf_kind_str(enum check_kind);
 const char	*conf_balance_str(enum balance_algo);
 void		 conf_summary(const struct conf *, char *, size_t);
 const char	*conf_default_path(void);
+
+/* conf_cluster.c */
+int		 conf_cluster_valid_node(const char *);
 
 /* conf_host.c */
 int		 conf_host_check(struct conf *, char **errors);

@@ -103,4 +103,8 @@ void		 conf_parse_list_add(char ***, size_t *, const char *);
 /* conf_validate.c */
 void		 conf_validate(struct parser *);
 
+/* conf_cluster.c */
+int		 conf_cluster_set(struct parser *, struct word *, int);
+void		 conf_cluster_finish(struct conf *);
+
 #endif

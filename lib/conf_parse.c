@@ -56,7 +56,7 @@ static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
 	"flap-high", "archives", "control-group", "web-url", "storm",
-	"public-page", "lb-threads", NULL
+	"public-page", "lb-threads", "cluster", "node", "quorum", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -478,6 +478,8 @@ st_set(struct parser *p, struct word *w, int n)
 		return;
 	}
 	v = w[2].s;
+	if (conf_cluster_set(p, w, n))
+		return;
 	if (strcmp(k, "smtp-relay") == 0) {
 		set_str(&c->smtp_relay, v);
 		for (i = 3; i < n; i++) {

@@ -8,6 +8,7 @@ lib_libtocsin_a_SOURCES = \
 	lib/hash.c lib/hash.h \
 	lib/conf.c lib/conf.h lib/conf_impl.h \
 	lib/conf_lex.c lib/conf_parse.c lib/conf_validate.c lib/conf_host.c \
+	lib/conf_cluster.c \
 	lib/secret.c lib/secret.h \
 	lib/daemon.c lib/daemon.h \
 	lib/spool.c lib/spool.h \

@@ -4,10 +4,13 @@ sbin_PROGRAMS += pager/tocsin-pager
 pager_core_sources = \
 	pager/pager.h pager/dispatch.c pager/dispatch.h \
 	pager/queue.c pager/rules.c pager/format.c pager/sms.c pager/memo.c \
-	pager/maildir.c pager/mail.c pager/webhook.c pager/worker.c
+	pager/maildir.c pager/mail.c pager/webhook.c pager/worker.c \
+	pager/cluster.c pager/cluster.h
 pager_tocsin_pager_SOURCES = pager/main.c $(pager_core_sources)
-pager_tocsin_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
+pager_tocsin_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager \
+	-I$(top_srcdir)/cluster
 pager_tocsin_pager_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(EVENT_CFLAGS) \
-	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(ESMTP_CFLAGS)
-pager_tocsin_pager_LDADD = lib/libtocsin.a $(CURL_LIBS) $(EVENT_LIBS) \
-	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(ESMTP_LIBS) -lpthread
+	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(ESMTP_CFLAGS) $(NATS_CFLAGS)
+pager_tocsin_pager_LDADD = cluster/libcluster.a lib/libtocsin.a \
+	$(CURL_LIBS) $(EVENT_LIBS) \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(ESMTP_LIBS) $(NATS_LIBS) -lpthread

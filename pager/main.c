@@ -26,12 +26,14 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#include "cluster.h"
 #include "dispatch.h"
 #include "pager.h"
 
 struct mainctx {
 	struct event_base	*base;
 	struct dispatch		*disp;
+	struct cluster		*cl;		/* set cluster: instead of disp */
 	const char		*conf_path;
 };
 
@@ -142,6 +144,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	switch (sig) {
 	case SIGHUP:
+		if (m->cl != NULL) {
+			log_warnx("cluster mode: a reload takes a restart");
+			break;
+		}
 		if ((c = conf_load(m->conf_path, &errs)) == NULL) {
 			for (line = strtok_r(errs, "\n", &save); line != NULL;
 			    line = strtok_r(NULL, "\n", &save))
@@ -183,7 +189,7 @@ main(int argc, char **argv)
 	struct event		*sighup, *sigterm, *sigint;
 	struct daemon_run	 run;
 	char			*pidpath, err[512];
-	int			 ch, list = 0;
+	int			 ch, list = 0, clustered;
 
 	memset(&o, 0, sizeof(o));
 	o.conf_path = conf_default_path();
@@ -233,7 +239,13 @@ main(int argc, char **argv)
 		fatalx("event_base_new");
 	daemon_settle(&run, conf);
 	m.conf_path = o.conf_path;
-	if ((m.disp = dispatch_new(m.base, conf, err, sizeof(err))) == NULL)
+	m.disp = NULL;
+	m.cl = NULL;
+	if (conf->cluster != NULL) {
+		if ((m.cl = cluster_new(m.base, conf, err, sizeof(err))) == NULL)
+			fatalx("%s", err);
+	} else if ((m.disp = dispatch_new(m.base, conf, err, sizeof(err))) ==
+	    NULL)
 		fatalx("%s", err);
 	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
 	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
@@ -243,17 +255,26 @@ main(int argc, char **argv)
 	    evsignal_add(sigterm, NULL) == -1 ||
 	    evsignal_add(sigint, NULL) == -1)
 		fatalx("cannot watch signals");
-	if (conf->smtp_relay == NULL)
+	if (conf->smtp_relay == NULL && m.disp != NULL)
 		log_info("no smtp-relay in the config: email and SMS pages go "
 		    "to the Maildir %s", dispatch_maildir(m.disp));
+	else if (conf->smtp_relay == NULL)
+		log_info("no smtp-relay in the config: email and SMS pages go "
+		    "to the Maildir %s/maildir", conf->state_dir);
 	else
 		log_info("email and SMS pages go through %s%s%s",
 		    conf->smtp_relay, conf->smtp_starttls ?
 		    " (STARTTLS required)" : " (STARTTLS when offered)",
 		    conf->smtp_auth_file ? " with AUTH" : "");
-	log_info("started: %zu contacts, spool %s/spool", conf->ncontacts,
-	    conf->state_dir);
+	if (m.cl != NULL)
+		log_info("started: %zu contacts, cluster mode as node %s",
+		    conf->ncontacts, conf->node);
+	else
+		log_info("started: %zu contacts, spool %s/spool",
+		    conf->ncontacts, conf->state_dir);
 	event_base_dispatch(m.base);
+	clustered = m.cl != NULL;
+	cluster_free(m.cl);
 	dispatch_free(m.disp);
 	event_free(sighup);
 	event_free(sigterm);
@@ -261,6 +282,8 @@ main(int argc, char **argv)
 	event_base_free(m.base);
 	auth_client_exit();
 	curl_global_cleanup();
+	if (clustered)
+		conf_free(conf);	/* the cluster's, kept to the end */
 	daemon_stop(&run);
 	return 0;
 }

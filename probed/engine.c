@@ -31,6 +31,7 @@
 #include "jsontext.h"
 #include "xmalloc.h"
 
+#include "cluster.h"
 #include "confref.h"
 #include "ctl.h"
 #include "curlmulti.h"
@@ -78,6 +79,7 @@ struct engine {
 	uint64_t	 nlate;
 	int64_t		 started;	/* Unix s */
 	struct statefile *statefile;
+	struct cluster	*cluster;	/* set cluster; else NULL */
 };
 
 static void	 on_fire(struct target *, void *);
@@ -221,6 +223,9 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	    err)) == NULL)
 		goto fail;
 	statefile_load(e->statefile);
+	if (conf->cluster != NULL &&
+	    (e->cluster = cluster_new(base, e, err)) == NULL)
+		goto fail;
 	schedule_initial(e);
 	return e;
 fail:
@@ -731,8 +736,10 @@ conclude(struct engine *e, struct target *t, const struct check_result *r)
 {
 	struct state_change chg;
 
-	if (judge(e, t, r, &chg))
+	if (judge(e, t, r, &chg)) {
 		spool_change(e, t, &chg);
+		cluster_verdict(e->cluster, t);
+	}
 	archive(e, t, r);
 	publish(e, t, r);
 	reschedule(e, t);
@@ -927,6 +934,7 @@ engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
+	cluster_free(e->cluster);
 	for (i = 0; i < e->ntargets; i++)
 		target_drop_probe(e, e->targets[i]);
 	while ((t = TAILQ_FIRST(&e->parked)) != NULL)

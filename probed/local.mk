@@ -16,14 +16,17 @@ probed_engine_sources = \
 	probed/ctl.c probed/ctl.h \
 	probed/check_http.c probed/check_tcp.c probed/check_dns.c \
 	probed/check_ftp.c probed/check_mail.c probed/check_ping.c \
-	probed/check_exec.c probed/perfdata.c probed/perfdata.h
+	probed/check_exec.c probed/perfdata.c probed/perfdata.h \
+	probed/cluster.c probed/cluster.h
 probed_tocsin_probed_SOURCES = probed/main.c $(probed_engine_sources)
 probed_tocsin_probed_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed \
-	-I$(top_srcdir)/rrd
+	-I$(top_srcdir)/rrd -I$(top_srcdir)/cluster
 probed_tocsin_probed_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CARES_CFLAGS) \
-	$(EVENT_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(RRD_CFLAGS)
-probed_tocsin_probed_LDADD = rrd/librrdarch.a lib/libtocsin.a \
+	$(EVENT_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(RRD_CFLAGS) \
+	$(NATS_CFLAGS)
+probed_tocsin_probed_LDADD = rrd/librrdarch.a cluster/libcluster.a \
+	lib/libtocsin.a \
 	$(CURL_LIBS) $(CARES_LIBS) $(EVENT_LIBS) $(JANSSON_LIBS) \
-	$(OPENSSL_LIBS) $(RRD_LIBS)
+	$(OPENSSL_LIBS) $(RRD_LIBS) $(NATS_LIBS)
 # TLS handshake facts for the checks' verdicts (curl kinds and conn.c).
 probed_engine_sources += probed/tlsinfo.c probed/tlsinfo.h

@@ -179,3 +179,6 @@ t_test_statusscan_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
 	$(JANSSON_CFLAGS)
 t_test_statusscan_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) \
 	-lm -lpthread
+
+# Cluster mode on NATS JetStream.
+include $(srcdir)/t/cluster.mk

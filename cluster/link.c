@@ -1,0 +1,345 @@
+/*
+ * link.c: one daemon's connection to the NATS cluster of `set cluster`.
+ * Its socket is served by the daemon's libevent loop (nats.c's libevent
+ * adapter); it reconnects for ever, over every URL given. JetStream calls
+ * wait for a reply that the loop reads, so they never run on the loop:
+ * link_job hands them to the link's thread and their ends back to the loop.
+ */
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <nats/nats.h>
+#include <nats/adapters/libevent.h>
+
+#include "conf.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include "link.h"
+
+#define URLS_MAX	16
+#define RECONNECT_MS	500	/* between rounds over the servers */
+#define JS_WAIT_MS	5000	/* a JetStream request's reply */
+
+struct job {
+	link_fn			*work;
+	link_fn			*done;
+	void			*arg;
+	TAILQ_ENTRY(job)	 entry;
+};
+TAILQ_HEAD(jobs, job);
+
+struct link {
+	struct event_base	*base;
+	natsOptions		*opts;
+	natsConnection		*nc;
+	jsCtx			*js;
+	char			 node[64];
+	int			 replicas;	/* of streams and buckets */
+	unsigned		 generation;	/* connections made; under mtx */
+	pthread_t		 thread;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	struct jobs		 todo;
+	struct jobs		 finished;
+	struct event		*ev;		/* jobs finished */
+	int			 stop;
+	int			 closed;	/* link_close ran */
+};
+
+static void	*run(void *);
+static void	 on_finished(evutil_socket_t, short, void *);
+static void	 on_connected(natsConnection *, void *);
+static void	 on_disconnected(natsConnection *, void *);
+static int	 set_options(struct link *, const struct conf *, const char *,
+		    char *, size_t);
+
+/* The text of status s: the thread's last error when it is s's (it
+ * says more), else the status's name. */
+const char *
+link_error(int s)
+{
+	const char	*t;
+	natsStatus	 last = NATS_OK;
+
+	if ((t = nats_GetLastError(&last)) != NULL && *t != '\0' &&
+	    last == (natsStatus)s)
+		return t;
+	return natsStatus_GetText((natsStatus)s);
+}
+
+/* A nats.c thread: the connection is up (again). */
+static void
+on_connected(natsConnection *nc, void *arg)
+{
+	struct link	*l = arg;
+	char		 url[256] = "";
+
+	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+	pthread_mutex_lock(&l->mtx);
+	l->generation++;
+	pthread_mutex_unlock(&l->mtx);
+	log_info("cluster: connected to %s as node %s", url, l->node);
+}
+
+/* A nats.c thread: the connection is lost; nats.c reconnects. */
+static void
+on_disconnected(natsConnection *nc, void *arg)
+{
+	struct link	*l = arg;
+	int		 closing;
+
+	pthread_mutex_lock(&l->mtx);
+	closing = l->stop;
+	pthread_mutex_unlock(&l->mtx);
+	if (!closing)
+		log_warnx("cluster: disconnected; reconnecting");
+}
+
+/* How many times the link (re)connected: a change says subscriptions
+ * that lived on a server may be gone. */
+unsigned
+link_generation(struct link *l)
+{
+	unsigned g;
+
+	pthread_mutex_lock(&l->mtx);
+	g = l->generation;
+	pthread_mutex_unlock(&l->mtx);
+	return g;
+}
+
+/*
+ * The options from the config: every URL, TLS when one says tls://, the
+ * credentials file, reconnection for ever (buffering what is published
+ * meanwhile), the loop. 0, or -1 with err.
+ */
+static int
+set_options(struct link *l, const struct conf *c, const char *who,
+    char *err, size_t errlen)
+{
+	char		*list, *p, *save, name[128];
+	const char	*urls[URLS_MAX];
+	int		 n = 0, tls = 0, s;
+
+	list = xstrdup(c->cluster);
+	for (p = strtok_r(list, ",", &save); p != NULL && n < URLS_MAX;
+	    p = strtok_r(NULL, ",", &save)) {
+		urls[n++] = p;
+		tls |= strncmp(p, "tls://", 6) == 0;
+	}
+	l->replicas = n >= 3 ? 3 : 1;
+	snprintf(name, sizeof(name), "%s@%s", who, l->node);
+	s = natsOptions_Create(&l->opts);
+	if (s == NATS_OK)
+		s = natsOptions_SetServers(l->opts, urls, n);
+	if (s == NATS_OK)
+		s = natsOptions_SetName(l->opts, name);
+	if (s == NATS_OK && tls)
+		s = natsOptions_SetSecure(l->opts, true);
+	if (s == NATS_OK && c->cluster_creds != NULL)
+		s = natsOptions_SetUserCredentialsFromFiles(l->opts,
+		    c->cluster_creds, NULL);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(l->opts, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(l->opts, RECONNECT_MS);
+	if (s == NATS_OK)
+		s = natsOptions_SetRetryOnFailedConnect(l->opts, true,
+		    on_connected, l);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(l->opts, on_connected, l);
+	if (s == NATS_OK)
+		s = natsOptions_SetDisconnectedCB(l->opts, on_disconnected, l);
+	if (s == NATS_OK)
+		s = natsOptions_SetEventLoop(l->opts, l->base,
+		    natsLibevent_Attach, natsLibevent_Read, natsLibevent_Write,
+		    natsLibevent_Detach);
+	free(list);
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "cluster: %s", link_error(s));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Connect to the cluster of c (c->cluster is set) on base; who names the
+ * daemon in the server's connection list. A cluster not reachable now is
+ * not an error: the link keeps trying and JetStream calls fail meanwhile.
+ * NULL with err when the options are refused.
+ */
+struct link *
+link_new(struct event_base *base, const struct conf *c, const char *who,
+    char *err, size_t errlen)
+{
+	struct link	*l;
+	jsOptions	 jo;
+	int		 s;
+
+	l = xcalloc(1, sizeof(*l));
+	l->base = base;
+	snprintf(l->node, sizeof(l->node), "%s", c->node);
+	pthread_mutex_init(&l->mtx, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	TAILQ_INIT(&l->todo);
+	TAILQ_INIT(&l->finished);
+	if ((l->ev = event_new(base, -1, 0, on_finished, l)) == NULL)
+		fatalx("link: event_new");
+	natsLibevent_Init();	/* libevent's locks: the daemon's are on */
+	if (set_options(l, c, who, err, errlen) == -1)
+		goto fail;
+	s = natsConnection_Connect(&l->nc, l->opts);
+	if (s == NATS_OK) {
+		pthread_mutex_lock(&l->mtx);
+			l->generation++;
+		pthread_mutex_unlock(&l->mtx);
+		log_info("cluster: connected as node %s", l->node);
+	} else if (s == NATS_NOT_YET_CONNECTED)
+		log_warnx("cluster: no NATS server answers yet; retrying");
+	else {
+		snprintf(err, errlen, "cluster: %s", link_error(s));
+		goto fail;
+	}
+	jsOptions_Init(&jo);
+	jo.Wait = JS_WAIT_MS;
+	if ((s = natsConnection_JetStream(&l->js, l->nc, &jo)) != NATS_OK) {
+		snprintf(err, errlen, "cluster: JetStream: %s", link_error(s));
+		goto fail;
+	}
+	if (pthread_create(&l->thread, NULL, run, l) != 0)
+		fatalx("link: pthread_create");
+	return l;
+fail:
+	natsConnection_Destroy(l->nc);
+	natsOptions_Destroy(l->opts);
+	event_free(l->ev);
+	free(l);
+	return NULL;
+}
+
+jsCtx *
+link_js(struct link *l)
+{
+	return l->js;
+}
+
+const char *
+link_node(const struct link *l)
+{
+	return l->node;
+}
+
+int
+link_replicas(const struct link *l)
+{
+	return l->replicas;
+}
+
+/* Queue a job: work on the link's thread, then done (may be NULL) on the
+ * loop. Jobs run one at a time, in order. */
+void
+link_job(struct link *l, link_fn *work, link_fn *done, void *arg)
+{
+	struct job *j;
+
+	j = xcalloc(1, sizeof(*j));
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	pthread_mutex_lock(&l->mtx);
+	TAILQ_INSERT_TAIL(&l->todo, j, entry);
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->mtx);
+}
+
+/* The link's thread: take a job, run it, hand it back. */
+static void *
+run(void *arg)
+{
+	struct link	*l = arg;
+	struct job	*j;
+
+	pthread_mutex_lock(&l->mtx);
+	for (;;) {
+		while (TAILQ_EMPTY(&l->todo) && !l->stop)
+			pthread_cond_wait(&l->cond, &l->mtx);
+		if (l->stop)
+			break;
+		j = TAILQ_FIRST(&l->todo);
+		TAILQ_REMOVE(&l->todo, j, entry);
+		pthread_mutex_unlock(&l->mtx);
+		j->work(j->arg);
+		pthread_mutex_lock(&l->mtx);
+		TAILQ_INSERT_TAIL(&l->finished, j, entry);
+		event_active(l->ev, EV_READ, 0);
+	}
+	pthread_mutex_unlock(&l->mtx);
+	return NULL;
+}
+
+/* On the loop: the ends of finished jobs, in order. */
+static void
+on_finished(evutil_socket_t fd, short what, void *arg)
+{
+	struct link	*l = arg;
+	struct jobs	 done;
+	struct job	*j;
+
+	TAILQ_INIT(&done);
+	pthread_mutex_lock(&l->mtx);
+	TAILQ_CONCAT(&done, &l->finished, entry);
+	pthread_mutex_unlock(&l->mtx);
+	while ((j = TAILQ_FIRST(&done)) != NULL) {
+		TAILQ_REMOVE(&done, j, entry);
+		if (j->done != NULL)
+			j->done(j->arg);
+		free(j);
+	}
+}
+
+/*
+ * Close the connection: every JetStream call under way, on any thread,
+ * fails at once (their replies would need this loop, which is busy
+ * closing), and so do later ones. The job under way ends; then every
+ * job's done runs here, those never started too (their work did not run:
+ * callers mark a result failed until work sets it). So the owner closes
+ * the link before what the dones touch goes, and before it joins threads
+ * that may wait on JetStream (watches). Idempotent.
+ */
+void
+link_close(struct link *l)
+{
+	if (l == NULL || l->closed)
+		return;
+	l->closed = 1;
+	pthread_mutex_lock(&l->mtx);
+	l->stop = 1;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->mtx);
+	natsConnection_Close(l->nc);
+	pthread_join(l->thread, NULL);
+	TAILQ_CONCAT(&l->finished, &l->todo, entry);
+	on_finished(-1, 0, l);
+}
+
+/* Close (if not yet) and free. */
+void
+link_free(struct link *l)
+{
+	if (l == NULL)
+		return;
+	link_close(l);
+	jsCtx_Destroy(l->js);
+	natsConnection_Destroy(l->nc);
+	natsOptions_Destroy(l->opts);
+	event_free(l->ev);
+	pthread_mutex_destroy(&l->mtx);
+	pthread_cond_destroy(&l->cond);
+	free(l);
+}

@@ -1,0 +1,26 @@
+/*
+ * quorum.h: the cluster's pure rules (quorum.c): what state the nodes'
+ * verdicts make a server's, and the names under which JetStream keeps
+ * them. No I/O, so every node computes the same and tests need no NATS.
+ */
+#ifndef TOCSIN_QUORUM_H
+#define TOCSIN_QUORUM_H
+
+#include <stddef.h>
+
+/* JetStream's names for tocsin's data (see tocsin-cluster(7)). */
+#define QUORUM_VERDICTS	"tocsin_verdicts"	/* KV: SKEY.NODE -> verdict */
+#define QUORUM_STATES	"tocsin_states"		/* KV: SKEY -> cluster state */
+#define QUORUM_STREAM	"TOCSIN_EVENTS"		/* stream of cluster events */
+#define QUORUM_SUBJECT	"tocsin.events"		/* ... on SUBJECT.SKEY */
+#define QUORUM_KEY_MAX	(3 * 200 + 1)		/* an encoded server id */
+
+/* The most states a vote may hold; states are small ints, 0 = none. */
+#define QUORUM_STATES_MAX 8
+
+int		 quorum_needed(unsigned long set_quorum, size_t watchers);
+int		 quorum_decide(const int *votes, size_t n, unsigned long
+		    set_quorum, int current, const int *severity);
+void		 quorum_key(const char *id, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * store.h: tocsin's buckets and stream in JetStream (store.c). Every
+ * function blocks on JetStream: call them from the link's thread.
+ */
+#ifndef TOCSIN_STORE_H
+#define TOCSIN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nats/nats.h>
+
+int	 store_bucket(jsCtx *, const char *name, int replicas, int history,
+	    kvStore **, char *err, size_t errlen);
+int	 store_stream(jsCtx *, int replicas, char *err, size_t errlen);
+int	 store_publish_event(jsCtx *, const char *skey, uint64_t rev,
+	    const char *data, size_t len, int *duplicate, char *err,
+	    size_t errlen);
+
+#endif

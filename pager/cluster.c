@@ -1,0 +1,377 @@
+/*
+ * cluster.c: tocsin-pager in cluster mode. Every pager of the cluster
+ * pulls from one durable consumer (tocsin-pager) of the stream
+ * TOCSIN_EVENTS, which tocsin-probed's nodes fill with the changes a
+ * quorum agreed on; acks are explicit, so an event a pager took and did
+ * not finish (it died) goes to another after the ack wait. Its delivery
+ * records, one per (event, contact, channel), live in the bucket
+ * tocsin_deliveries, not on local disk: "sending" before a try, "done" or
+ * "failed" after; an event is acked once each of its deliveries is final.
+ * A delivery found "sending" (its pager died mid-send) is sent again with
+ * the same Message-ID: the one window where the far side may see a page
+ * twice, as on one machine (see tocsin-pager(8)).
+ *
+ * All of it blocks (fetch, records, SMTP), so it runs on a thread of its
+ * own; the loop serves only the NATS connection. The event's number in
+ * pages (Message-ID, subject) is its stream sequence.
+ * Not in cluster mode yet: webhooks (recorded failed), storm digests, and
+ * the memo of who was paged by SMS for an open problem.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <nats/nats.h>
+
+#include "conf.h"
+#include "jsontext.h"
+#include "log.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#include "cluster.h"
+#include "link.h"
+#include "pager.h"
+#include "quorum.h"
+#include "store.h"
+
+#define DURABLE		"tocsin-pager"
+#define DELIVERIES	"tocsin_deliveries"	/* KV: SEQ.CONTACT.CHANNEL */
+#define ACK_WAIT_S	15	/* an event unacked this long goes to
+				   another pager; kept alive while sending */
+#define FETCH_WAIT_MS	1000
+#define RETRY_S		5	/* set-up tried again */
+
+struct cluster {
+	const struct conf *conf;	/* the caller's, for our life */
+	struct link	*link;
+	struct mail_conf *mc;		/* NULL: the Maildir */
+	char		 maildir[1024];
+	kvStore		*kv;
+	natsSubscription *sub;
+	pthread_t	 thread;
+	pthread_mutex_t	 mtx;
+	int		 stop;
+};
+
+static int
+stopping(struct cluster *cl)
+{
+	int s;
+
+	pthread_mutex_lock(&cl->mtx);
+	s = cl->stop;
+	pthread_mutex_unlock(&cl->mtx);
+	return s;
+}
+
+/* Thread: the stream, the bucket and the shared consumer. 0 or -1. */
+static int
+setup(struct cluster *cl)
+{
+	jsCtx		*js = link_js(cl->link);
+	jsSubOptions	 so;
+	jsErrCode	 jerr = 0;
+	natsStatus	 s;
+	char		 err[256];
+	int		 r = link_replicas(cl->link);
+
+	if (store_stream(js, r, err, sizeof(err)) == -1 ||
+	    (cl->kv == NULL && store_bucket(js, DELIVERIES, r, 1, &cl->kv,
+	    err, sizeof(err)) == -1)) {
+		log_warnx("cluster: %s; trying again", err);
+		return -1;
+	}
+	jsSubOptions_Init(&so);
+	so.Stream = QUORUM_STREAM;
+	so.Config.AckPolicy = js_AckExplicit;
+	so.Config.AckWait = (int64_t)ACK_WAIT_S * 1000000000;
+	so.Config.DeliverPolicy = js_DeliverAll;
+	s = js_PullSubscribe(&cl->sub, js, QUORUM_SUBJECT ".>", DURABLE, NULL,
+	    &so, &jerr);
+	if (s != NATS_OK) {
+		log_warnx("cluster: consumer %s: %s; trying again", DURABLE,
+		    link_error(s));
+		cl->sub = NULL;
+		return -1;
+	}
+	log_info("cluster: pulling events from %s (consumer %s), records in "
+	    "%s", QUORUM_STREAM, DURABLE, DELIVERIES);
+	return 0;
+}
+
+/* The event of a stream message, numbered by its stream sequence. */
+static int
+event_of(natsMsg *m, struct spool_event *ev)
+{
+	jsMsgMetaData	*meta = NULL;
+	json_t		*o;
+	char		*s;
+	int		 rc;
+
+	if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
+		return -1;
+	o = json_loadb(natsMsg_GetData(m), natsMsg_GetDataLength(m), 0, NULL);
+	if (o == NULL) {
+		jsMsgMetaData_Destroy(meta);
+		return -1;
+	}
+	json_object_set_new(o, "seq", json_integer(
+	    (json_int_t)meta->Sequence.Stream));
+	jsMsgMetaData_Destroy(meta);
+	s = json_dumps(o, JSONTEXT_DUMP_FLAGS);
+	json_decref(o);
+	rc = s != NULL ? spool_event_parse(s, ev) : -1;
+	free(s);
+	return rc;
+}
+
+/* Thread: a delivery's record: its state ("sending", "done", "failed")
+ * or "" when there is none, or NULL when the bucket cannot tell. */
+static const char *
+record_get(struct cluster *cl, const char *key, char *buf, size_t len)
+{
+	kvEntry		*e;
+	json_t		*o;
+	natsStatus	 s;
+
+	if ((s = kvStore_Get(&e, cl->kv, key)) == NATS_NOT_FOUND) {
+		buf[0] = '\0';
+		return buf;
+	}
+	if (s != NATS_OK)
+		return NULL;
+	buf[0] = '\0';
+	if ((o = json_loads(kvEntry_ValueString(e), 0, NULL)) != NULL) {
+		snprintf(buf, len, "%s",
+		    json_string_value(json_object_get(o, "state")) ?
+		    json_string_value(json_object_get(o, "state")) : "");
+		json_decref(o);
+	}
+	kvEntry_Destroy(e);
+	return buf;
+}
+
+static int
+record_put(struct cluster *cl, const char *key, const char *state,
+    const struct want *w, const char *error)
+{
+	json_t		*o;
+	char		*s;
+	uint64_t	 rev;
+	int		 rc;
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "state", state,
+	    "contact", w->contact->name, "channel", queue_channel_str(w->ch),
+	    "pager", cl->conf->node, "time", (json_int_t)time(NULL),
+	    "error", error != NULL ? error : "");
+	if (o == NULL || (s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
+		fatalx("cluster: json");
+	json_decref(o);
+	rc = kvStore_PutString(&rev, cl->kv, key, s) == NATS_OK ? 0 : -1;
+	free(s);
+	return rc;
+}
+
+/* Thread: one try of one delivery. */
+static enum send_result
+send_one(struct cluster *cl, const struct spool_event *ev,
+    const struct want *w, char *err, size_t errlen)
+{
+	struct page_ctx	 p;
+	char		*msg, name[200];
+	enum send_result r;
+
+	if (w->ch == CH_WEBHOOK) {
+		snprintf(err, errlen, "webhooks are not sent in cluster mode "
+		    "yet");
+		return SEND_REFUSED;
+	}
+	memset(&p, 0, sizeof(p));
+	p.conf = cl->conf;
+	p.contact = w->contact->name;
+	p.to = w->to;
+	p.ch = w->ch;
+	p.now = time(NULL);
+	if ((msg = format_email(ev, &p)) == NULL) {
+		snprintf(err, errlen, "cannot make the page");
+		return SEND_REFUSED;
+	}
+	if (cl->mc != NULL)
+		r = mail_send(cl->mc, w->to, msg, err, errlen);
+	else {
+		snprintf(name, sizeof(name), "%" PRIu64 ".%s.%s", ev->seq,
+		    w->contact->name, queue_channel_str(w->ch));
+		r = maildir_deliver(cl->maildir, name, msg, err, errlen) == 0 ?
+		    SEND_OK : SEND_RETRY;
+	}
+	free(msg);
+	return r;
+}
+
+/*
+ * Thread: each delivery of the event that is not final: recorded
+ * "sending", sent, recorded final. 1 when all are final (ack), 0 when
+ * one must be tried later (nak), -1 when the bucket failed (left to
+ * come again).
+ */
+static int
+deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
+{
+	struct want	 wants[WANT_MAX];
+	const char	*why, *st;
+	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
+	char		 buf[32], err[ERROR_MAX];
+	size_t		 n, i;
+	enum send_result r;
+
+	if (!rules_page_worthy(ev, 0, &why)) {
+		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
+		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
+		return 1;
+	}
+	n = rules_wants(cl->conf, ev, NULL, wants, WANT_MAX);
+	for (i = 0; i < n; i++) {
+		quorum_key(wants[i].contact->name, ckey, sizeof(ckey));
+		snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s", ev->seq, ckey,
+		    queue_channel_str(wants[i].ch));
+		if ((st = record_get(cl, key, buf, sizeof(buf))) == NULL)
+			return -1;
+		if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0)
+			continue;
+		if (record_put(cl, key, "sending", &wants[i], NULL) == -1)
+			return -1;
+		natsMsg_InProgress(m, NULL);
+		/* Tests read this line, as on one machine. */
+		log_debug("event %" PRIu64 " %s: sending %s page to %s (%s)",
+		    ev->seq, ev->id, queue_channel_str(wants[i].ch),
+		    wants[i].contact->name, *st ? "again" : "try 1");
+		r = send_one(cl, ev, &wants[i], err, sizeof(err));
+		if (r == SEND_RETRY) {
+			log_warnx("event %" PRIu64 " %s: %s page to %s: %s; "
+			    "trying again", ev->seq, ev->id,
+			    queue_channel_str(wants[i].ch),
+			    wants[i].contact->name, err);
+			return 0;
+		}
+		if (record_put(cl, key, r == SEND_OK ? "done" : "failed",
+		    &wants[i], r == SEND_OK ? NULL : err) == -1)
+			return -1;
+		log_info("event %" PRIu64 " %s: %s page to %s (%s) %s%s%s",
+		    ev->seq, ev->id, queue_channel_str(wants[i].ch),
+		    wants[i].contact->name, wants[i].to,
+		    r == SEND_OK ? "delivered" : "refused",
+		    r == SEND_OK ? "" : ": ", r == SEND_OK ? "" : err);
+	}
+	return 1;
+}
+
+/* Thread: one message of the stream, to its ack. */
+static void
+handle(struct cluster *cl, natsMsg *m)
+{
+	struct spool_event	 ev;
+	int			 r;
+
+	if (event_of(m, &ev) == -1) {
+		log_warnx("cluster: an event that cannot be read; dropped");
+		natsMsg_Term(m, NULL);
+		return;
+	}
+	r = deliver(cl, m, &ev);
+	if (r == 1)
+		natsMsg_AckSync(m, NULL, NULL);
+	else if (r == 0)
+		natsMsg_NakWithDelay(m, (int64_t)RETRY_S * 1000, NULL);
+	/* -1: the ack wait brings it back */
+}
+
+/* The thread: set up, then pull one event at a time. */
+static void *
+run(void *arg)
+{
+	struct cluster	*cl = arg;
+	natsMsgList	 list;
+	natsStatus	 s;
+	int		 i;
+
+	while (!stopping(cl)) {
+		if (cl->sub == NULL) {
+			if (setup(cl) == -1) {
+				for (i = 0; i < RETRY_S * 10 &&
+				    !stopping(cl); i++)
+					nanosleep(&(struct timespec){ 0,
+					    100000000 }, NULL);
+			}
+			continue;
+		}
+		memset(&list, 0, sizeof(list));
+		s = natsSubscription_Fetch(&list, cl->sub, 1, FETCH_WAIT_MS,
+		    NULL);
+		if (s == NATS_OK)
+			for (i = 0; i < list.Count; i++)
+				handle(cl, list.Msgs[i]);
+		natsMsgList_Destroy(&list);
+		if (s != NATS_OK && s != NATS_TIMEOUT && !stopping(cl))
+			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * Join the cluster of conf (set cluster) and page its events; conf must
+ * outlive the cluster. NULL with err.
+ */
+struct cluster *
+cluster_new(struct event_base *base, const struct conf *conf, char *err,
+    size_t errlen)
+{
+	struct cluster *cl;
+
+	cl = xcalloc(1, sizeof(*cl));
+	cl->conf = conf;
+	pthread_mutex_init(&cl->mtx, NULL);
+	if (conf->smtp_relay != NULL &&
+	    (cl->mc = mail_conf_new(conf, err, errlen)) == NULL)
+		goto fail;
+	if (maildir_open(conf->state_dir, cl->maildir, sizeof(cl->maildir)) ==
+	    -1) {
+		snprintf(err, errlen, "cannot make the Maildir under %s",
+		    conf->state_dir);
+		goto fail;
+	}
+	if ((cl->link = link_new(base, conf, "tocsin-pager", err, errlen)) ==
+	    NULL)
+		goto fail;
+	if (pthread_create(&cl->thread, NULL, run, cl) != 0)
+		fatalx("cluster: pthread_create");
+	return cl;
+fail:
+	mail_conf_free(cl->mc);
+	free(cl);
+	return NULL;
+}
+
+/* Stop: the link closes first, so a fetch or a record under way ends at
+ * once; an event not acked goes to another pager. */
+void
+cluster_free(struct cluster *cl)
+{
+	if (cl == NULL)
+		return;
+	pthread_mutex_lock(&cl->mtx);
+	cl->stop = 1;
+	pthread_mutex_unlock(&cl->mtx);
+	link_close(cl->link);
+	pthread_join(cl->thread, NULL);
+	natsSubscription_Destroy(cl->sub);
+	kvStore_Destroy(cl->kv);
+	link_free(cl->link);
+	mail_conf_free(cl->mc);
+	pthread_mutex_destroy(&cl->mtx);
+	free(cl);
+}

@@ -1,0 +1,823 @@
+/*
+ * cluster.c: tocsin-probed's part of cluster mode. The node joins the
+ * NATS JetStream cluster that `set cluster` names as `set node`, and:
+ *  - puts its verdict of each server (its hard state, latency, message)
+ *    in the bucket tocsin_verdicts under SKEY.NODE, whenever the hard
+ *    state changes (and once at start);
+ *  - watches that bucket: a server's cluster-level state is the state
+ *    that `set quorum` nodes (default a majority of those with a verdict
+ *    of it) agree on (quorum.c), so every node computes the same;
+ *  - keeps that state in the bucket tocsin_states under SKEY, moved only
+ *    by compare-and-set on its revision, so one node wins each change;
+ *  - watches tocsin_states: each change it sees live is published to the
+ *    stream TOCSIN_EVENTS with Nats-Msg-Id SKEY:REVISION, the revision
+ *    the change replaced. Every node publishes it; the stream keeps it
+ *    once. A node that won the change and died before publishing is
+ *    covered by the others.
+ * JetStream calls block, so they run as link jobs; their ends and the
+ * watches' changes come back to the loop, where all state here lives.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "conf.h"
+#include "hash.h"
+#include "jsontext.h"
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#include "cluster.h"
+#include "link.h"
+#include "probed.h"
+#include "quorum.h"
+#include "store.h"
+#include "watch.h"
+
+#define NODES_MAX	32	/* verdicts kept a server */
+#define TICK_MS		2000	/* set-up retried, verdicts, changes and
+				   events that failed tried again */
+#define PUBQ_MAX	16	/* states waiting to be published, a server */
+#define PUBLISH_MAX_AGE	300	/* seconds: an older state is not
+				   published (the stream's dedup window
+				   is 10 minutes) */
+
+struct vote {
+	char		 node[64];
+	int		 state;		/* enum hstate; 0 = none */
+	json_t		*v;		/* the node's verdict, as put */
+};
+
+/* What this node knows of one server in the cluster. */
+struct cserver {
+	char		*id;
+	char		 skey[QUORUM_KEY_MAX];
+	struct vote	 votes[NODES_MAX];
+	size_t		 nvotes;
+	int		 cstate;	/* cluster-level enum hstate */
+	uint64_t	 crev;		/* its revision; 0 = none yet */
+	int		 cas;		/* a change is being written */
+	int		 want;		/* this node's verdict to put */
+	int		 sent;		/* ... and the one put; 0 none */
+	int		 putting;
+	struct {
+		char	*data;		/* a state's record to publish */
+		uint64_t rev;		/* its revision */
+		uint64_t from;		/* the revision it replaced: its
+					   event's id */
+	}		 pubq[PUBQ_MAX];	/* oldest first */
+	size_t		 npub;
+	uint64_t	 pub_rev;	/* the newest queued or published */
+	int		 publishing;
+};
+
+struct cluster {
+	struct engine	*eng;
+	struct link	*link;
+	struct event	*tick;
+	kvStore		*verdicts;	/* set by the set-up job */
+	kvStore		*states;
+	struct watch	*wv, *ws;
+	int		 setting_up;
+	int		 ready;		/* buckets and stream are there */
+	int		 v_synced;	/* the watches gave the whole bucket */
+	int		 s_synced;
+	unsigned	 generation;	/* the link's, when last watched */
+	struct hash	*servers;	/* id -> struct cserver */
+};
+
+/* A set-up, a put, a change or a publish, for the link's thread. */
+struct job {
+	struct cluster	*cl;
+	char		 skey[QUORUM_KEY_MAX];
+	char		 key[QUORUM_KEY_MAX + 80];
+	char		*data;
+	uint64_t	 rev;
+	uint64_t	 from;		/* the event's id: see publish_later */
+	int		 state;
+	int		 ok;
+	int		 dup;
+	char		 err[256];
+};
+
+static const int severity[QUORUM_STATES_MAX] = {
+	[HSTATE_UNKNOWN] = 0, [HSTATE_UP] = 1, [HSTATE_DEGRADED] = 2,
+	[HSTATE_UNKNOWN_STATUS] = 3, [HSTATE_DOWN] = 4,
+};
+
+static void	 on_tick(evutil_socket_t, short, void *);
+static void	 on_verdict(const struct watch_entry *, void *);
+static void	 on_state(const struct watch_entry *, void *);
+static void	 evaluate(struct cluster *, struct cserver *);
+static void	 put_verdict(struct cluster *, struct cserver *);
+static void	 publish(struct cluster *, struct cserver *);
+
+static struct cserver *
+cserver_get(struct cluster *cl, const char *id)
+{
+	struct cserver *cs;
+
+	if ((cs = hash_get(cl->servers, id)) != NULL)
+		return cs;
+	cs = xcalloc(1, sizeof(*cs));
+	cs->id = xstrdup(id);
+	quorum_key(id, cs->skey, sizeof(cs->skey));
+	hash_put(cl->servers, cs->id, cs);
+	return cs;
+}
+
+static void
+cserver_free(void *arg)
+{
+	struct cserver	*cs = arg;
+	size_t		 i;
+
+	for (i = 0; i < cs->nvotes; i++)
+		json_decref(cs->votes[i].v);
+	while (cs->npub > 0)
+		free(cs->pubq[--cs->npub].data);
+	free(cs->id);
+	free(cs);
+}
+
+static struct job *
+job_new(struct cluster *cl)
+{
+	struct job *j;
+
+	j = xcalloc(1, sizeof(*j));
+	j->cl = cl;
+	return j;
+}
+
+static void
+job_free(struct job *j)
+{
+	free(j->data);
+	free(j);
+}
+
+/* Thread: make (or find) the buckets and the stream. */
+static void
+setup_work(void *arg)
+{
+	struct job	*j = arg;
+	struct cluster	*cl = j->cl;
+	jsCtx		*js = link_js(cl->link);
+	int		 r = link_replicas(cl->link);
+
+	j->ok = store_bucket(js, QUORUM_VERDICTS, r, 1, &cl->verdicts, j->err,
+	    sizeof(j->err)) == 0 &&
+	    store_bucket(js, QUORUM_STATES, r, 1, &cl->states, j->err,
+	    sizeof(j->err)) == 0 &&
+	    store_stream(js, r, j->err, sizeof(j->err)) == 0;
+}
+
+/* Loop: set up, so watch; or try again at the next tick. */
+static void
+setup_done(void *arg)
+{
+	struct job	*j = arg;
+	struct cluster	*cl = j->cl;
+	struct target	*t;
+	size_t		 i;
+
+	cl->setting_up = 0;
+	if (!j->ok) {
+		log_warnx("cluster: %s; trying again", j->err);
+		kvStore_Destroy(cl->verdicts);
+		kvStore_Destroy(cl->states);
+		cl->verdicts = cl->states = NULL;
+		job_free(j);
+		return;
+	}
+	job_free(j);
+	cl->ready = 1;
+	log_info("cluster: buckets %s, %s and stream %s ready", QUORUM_VERDICTS,
+	    QUORUM_STATES, QUORUM_STREAM);
+	cl->generation = link_generation(cl->link);
+	cl->wv = watch_new(engine_base(cl->eng), cl->verdicts, on_verdict, cl);
+	cl->ws = watch_new(engine_base(cl->eng), cl->states, on_state, cl);
+	for (i = 0; (t = engine_target(cl->eng, i)) != NULL; i++)
+		cluster_verdict(cl, t);
+}
+
+/* Thread: put one verdict (arg: a struct put_job, its job first). */
+static void
+put_work(void *arg)
+{
+	struct job	*j = arg;
+	uint64_t	 rev;
+	natsStatus	 s;
+
+	if (j->cl->verdicts == NULL)
+		return;
+	s = kvStore_PutString(&rev, j->cl->verdicts, j->key, j->data);
+	j->ok = s == NATS_OK;
+	if (!j->ok)
+		snprintf(j->err, sizeof(j->err), "%s", link_error(s));
+}
+
+/*
+ * The node's verdict of t for the cluster (its hard state changed, or
+ * the cluster link is new): put once set up; a failed put is tried again
+ * at the next tick.
+ */
+void
+cluster_verdict(struct cluster *cl, const struct target *t)
+{
+	struct cserver *cs;
+
+	if (cl == NULL || t->st.hard == HSTATE_UNKNOWN)
+		return;
+	cs = cserver_get(cl, t->sc->id);
+	cs->want = t->st.hard;
+	cs->sent = 0;
+	if (cl->ready)
+		put_verdict(cl, cs);
+}
+
+/* The verdict JSON of t by this node. */
+static char *
+verdict_json(struct cluster *cl, const struct target *t)
+{
+	json_t	*o;
+	char	*s;
+
+	o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}",
+	    "server", t->sc->id, "node", link_node(cl->link),
+	    "state", hstate_str(t->st.hard), "code", (int)t->st.hard,
+	    "time", (json_int_t)time(NULL),
+	    "message", t->st.message != NULL ? t->st.message : "");
+	if (o == NULL)
+		fatalx("cluster: json_pack");
+	if (t->st.last_latency_us >= 0)
+		json_object_set_new(o, "latency_ms",
+		    json_real(t->st.last_latency_us / 1000.0));
+	s = json_dumps(o, JSONTEXT_DUMP_FLAGS);
+	json_decref(o);
+	if (s == NULL)
+		fatalx("cluster: json_dumps");
+	return s;
+}
+
+struct put_job {
+	struct job	 j;
+	struct cserver	*cs;
+};
+
+static void
+put_verdict_done(void *arg)
+{
+	struct put_job	*pj = arg;
+
+	pj->cs->putting = 0;
+	if (pj->j.ok)
+		pj->cs->sent = pj->j.state;
+	else
+		log_warnx("cluster: verdict of %s: %s", pj->cs->id,
+		    pj->j.err);
+	free(pj->j.data);
+	free(pj);
+}
+
+/* Put cs's verdict unless a put is under way (its end tries again). */
+static void
+put_verdict(struct cluster *cl, struct cserver *cs)
+{
+	struct put_job	*pj;
+	struct target	*t;
+
+	if (cs->putting || cs->sent == cs->want ||
+	    (t = engine_find(cl->eng, cs->id)) == NULL)
+		return;
+	pj = xcalloc(1, sizeof(*pj));
+	pj->cs = cs;
+	pj->j.cl = cl;
+	pj->j.state = cs->want;
+	snprintf(pj->j.key, sizeof(pj->j.key), "%s.%s", cs->skey,
+	    link_node(cl->link));
+	pj->j.data = verdict_json(cl, t);
+	cs->putting = 1;
+	link_job(cl->link, put_work, put_verdict_done, pj);
+}
+
+/* The watch of tocsin_verdicts: a node's verdict came, changed or went. */
+static void
+on_verdict(const struct watch_entry *e, void *arg)
+{
+	struct cluster	*cl = arg;
+	struct cserver	*cs;
+	json_t		*o;
+	const char	*id, *node;
+	size_t		 i;
+	int		 code;
+
+	if (e->key == NULL) {
+		if (!cl->v_synced)
+			log_info("cluster: verdicts read");
+		cl->v_synced = 1;
+		return;
+	}
+	if (e->deleted || (o = json_loads(e->value, 0, NULL)) == NULL)
+		return;
+	id = json_string_value(json_object_get(o, "server"));
+	node = json_string_value(json_object_get(o, "node"));
+	code = json_integer_value(json_object_get(o, "code"));
+	if (id == NULL || node == NULL || code <= 0 ||
+	    code >= QUORUM_STATES_MAX || strlen(node) >= sizeof(cs->votes[0].node)) {
+		json_decref(o);
+		return;
+	}
+	cs = cserver_get(cl, id);
+	for (i = 0; i < cs->nvotes; i++)
+		if (strcmp(cs->votes[i].node, node) == 0)
+			break;
+	if (i == cs->nvotes) {
+		if (cs->nvotes == NODES_MAX) {
+			json_decref(o);
+			return;
+		}
+		snprintf(cs->votes[cs->nvotes++].node, sizeof(cs->votes[0].node),
+		    "%s", node);
+	}
+	json_decref(cs->votes[i].v);
+	cs->votes[i].v = o;
+	cs->votes[i].state = code;
+	evaluate(cl, cs);
+}
+
+struct pub_job {
+	struct job	 j;
+	struct cserver	*cs;
+};
+
+/* Thread: publish one event. */
+static void
+publish_work(void *arg)
+{
+	struct job *j = arg;
+
+	j->ok = store_publish_event(link_js(j->cl->link), j->skey, j->from,
+	    j->data, strlen(j->data), &j->dup, j->err, sizeof(j->err)) == 0;
+}
+
+/* Loop: published (or the stream had it), or tried again at the next
+ * tick unless a newer state came meanwhile. */
+static void
+publish_done(void *arg)
+{
+	struct pub_job	*pj = arg;
+	struct cserver	*cs = pj->cs;
+
+	cs->publishing = 0;
+	if (!pj->j.ok)
+		log_warnx("cluster: event %s:%" PRIu64 ": %s; trying again",
+		    pj->j.skey, pj->j.rev, pj->j.err);
+	else {
+		log_info("cluster: event %s:%" PRIu64 " %s", pj->j.skey,
+		    pj->j.rev, pj->j.dup ? "was published already" :
+		    "published");
+		if (cs->npub > 0 && cs->pubq[0].rev == pj->j.rev) {
+			free(cs->pubq[0].data);
+			memmove(&cs->pubq[0], &cs->pubq[1],
+			    --cs->npub * sizeof(cs->pubq[0]));
+			publish(pj->j.cl, cs);
+		}
+	}
+	free(pj->j.data);
+	free(pj);
+}
+
+/* Publish cs's oldest pending state unless a publish is under way: in
+ * order, so the stream has a server's changes as they came. */
+static void
+publish(struct cluster *cl, struct cserver *cs)
+{
+	struct pub_job *pj;
+
+	if (cs->npub == 0 || cs->publishing)
+		return;
+	pj = xcalloc(1, sizeof(*pj));
+	pj->cs = cs;
+	pj->j.cl = cl;
+	snprintf(pj->j.skey, sizeof(pj->j.skey), "%s", cs->skey);
+	pj->j.rev = cs->pubq[0].rev;
+	pj->j.from = cs->pubq[0].from;
+	pj->j.data = xstrdup(cs->pubq[0].data);
+	cs->publishing = 1;
+	link_job(cl->link, publish_work, publish_done, pj);
+}
+
+/*
+ * State record data of revision rev is to be in the stream: queued after
+ * the server's others and published until it is, with the id SKEY:FROM,
+ * FROM the revision it replaced. Two nodes whose changes from the same
+ * revision both pass the compare-and-set (nats-server 2.9 lets
+ * concurrent proposals in a replicated bucket through) so make one
+ * event: the first in the stream. Not when it is older
+ * than PUBLISH_MAX_AGE: the stream's dedup may have forgotten it. A full
+ * queue loses its oldest (logged).
+ */
+static void
+publish_later(struct cluster *cl, struct cserver *cs, uint64_t rev,
+    const char *data, int64_t when, uint64_t from)
+{
+	if (rev <= cs->pub_rev || time(NULL) - when > PUBLISH_MAX_AGE)
+		return;
+	if (cs->npub == PUBQ_MAX) {
+		log_warnx("cluster: event %s:%" PRIu64 " not published: "
+		    "%d newer wait", cs->skey, cs->pubq[0].rev, PUBQ_MAX);
+		if (cs->publishing)
+			return;	/* its end takes the head */
+		free(cs->pubq[0].data);
+		memmove(&cs->pubq[0], &cs->pubq[1],
+		    --cs->npub * sizeof(cs->pubq[0]));
+	}
+	cs->pubq[cs->npub].data = xstrdup(data);
+	cs->pubq[cs->npub].from = from;
+	cs->pubq[cs->npub++].rev = rev;
+	cs->pub_rev = rev;
+	publish(cl, cs);
+}
+
+/* The watch of tocsin_states: a server's cluster-level state moved. */
+static void
+on_state(const struct watch_entry *e, void *arg)
+{
+	struct cluster	*cl = arg;
+	struct cserver	*cs;
+	json_t		*o;
+	const char	*id;
+	int64_t		 when;
+	uint64_t	 from;
+	int		 code;
+
+	if (e->key == NULL) {
+		cl->s_synced = 1;
+		return;
+	}
+	if (e->deleted || (o = json_loads(e->value, 0, NULL)) == NULL)
+		return;
+	id = json_string_value(json_object_get(o, "id"));
+	code = json_integer_value(json_object_get(o, "code"));
+	when = json_integer_value(json_object_get(o, "time"));
+	from = json_integer_value(json_object_get(o, "from"));
+	if (id == NULL || code <= 0 || code >= QUORUM_STATES_MAX) {
+		json_decref(o);
+		return;
+	}
+	cs = cserver_get(cl, id);
+	json_decref(o);
+	/* Live, or missed while a watch was gone (not at start: the
+	 * states then are old news); even when a fresh read told of it
+	 * already, as its winner may have died before publishing. */
+	if (!e->initial || cl->s_synced)
+		publish_later(cl, cs, e->rev, e->value, when, from);
+	if (e->rev <= cs->crev)
+		return;
+	cs->cstate = code;
+	cs->crev = e->rev;
+	evaluate(cl, cs);
+}
+
+/*
+ * A change being made, on the link's thread: what it needs is copied, so
+ * the thread never reads the loop's tables.
+ */
+struct cas_job {
+	struct cluster	*cl;
+	struct cserver	*cs;		/* the loop's; only done touches it */
+	char		 id[SERVER_ID_MAX + 1];
+	char		 skey[QUORUM_KEY_MAX];
+	char		 me[64];
+	char		 nodes[NODES_MAX][64];
+	size_t		 nnodes;
+	unsigned long	 quorum;	/* set quorum; 0 = majority */
+	/* Set by the thread. */
+	int		 state;		/* the cluster's, as read or made */
+	uint64_t	 rev;		/* its revision; 0 = not read */
+	uint64_t	 from;		/* the revision a change replaces */
+	int		 moved;		/* this node made the change */
+	char		*unpublished;	/* its record, when publishing it
+					   failed */
+	int		 dup;
+	char		 err[256];
+};
+
+/*
+ * Thread: the last value of a bucket's key as its stream's leader has it
+ * (a key-value get may be answered by a replica that lags, as one that
+ * just came back does). 0 with *o (NULL when the value is no JSON) and
+ * *rev, 1 when there is none, -1 on failure.
+ */
+static int
+leader_get(struct cluster *cl, const char *bucket, const char *key,
+    json_t **o, uint64_t *rev)
+{
+	natsMsg		*m = NULL;
+	jsErrCode	 jerr = 0;
+	natsStatus	 s;
+	char		 stream[64], subj[QUORUM_KEY_MAX + 128];
+
+	*o = NULL;
+	*rev = 0;
+	snprintf(stream, sizeof(stream), "KV_%s", bucket);
+	snprintf(subj, sizeof(subj), "$KV.%s.%s", bucket, key);
+	s = js_GetLastMsg(&m, link_js(cl->link), stream, subj, NULL, &jerr);
+	if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr)
+		return 1;
+	if (s != NATS_OK)
+		return -1;
+	*rev = natsMsg_GetSequence(m);
+	*o = json_loadb(natsMsg_GetData(m), natsMsg_GetDataLength(m), 0, NULL);
+	natsMsg_Destroy(m);
+	return 0;
+}
+
+/* Thread: a node's verdict now: its state (0 = none) and the JSON (NULL
+ * = none; the caller's). */
+static int
+fresh_verdict(struct cluster *cl, const char *skey, const char *node,
+    json_t **v)
+{
+	char		 key[QUORUM_KEY_MAX + 80];
+	uint64_t	 rev;
+	int		 code = 0;
+
+	snprintf(key, sizeof(key), "%s.%s", skey, node);
+	if (leader_get(cl, QUORUM_VERDICTS, key, v, &rev) != 0)
+		return 0;
+	if (*v != NULL)
+		code = json_integer_value(json_object_get(*v, "code"));
+	if (code <= 0 || code >= QUORUM_STATES_MAX)
+		code = 0;
+	return code;
+}
+
+/* Thread: the cluster's state of the server now (0 and rev 0: none), or
+ * -1 with err. */
+static int
+fresh_state(struct cluster *cl, const char *skey, uint64_t *rev, char *err,
+    size_t errlen)
+{
+	json_t	*o;
+	int	 code = 0, r;
+
+	if ((r = leader_get(cl, QUORUM_STATES, skey, &o, rev)) == 1)
+		return 0;
+	if (r == -1) {
+		snprintf(err, errlen, "%s", link_error(NATS_ERR));
+		return -1;
+	}
+	if (o != NULL) {
+		code = json_integer_value(json_object_get(o, "code"));
+		json_decref(o);
+	}
+	return code;
+}
+
+/*
+ * The new cluster-level state's record: the event as the stream and the
+ * pager read it (spool fields), with each node's verdict (nodes: node ->
+ * verdict, taken) and the quorum. The message is the first agreeing
+ * node's by name.
+ */
+static char *
+state_json(const struct cas_job *cj, int old, int state, json_t *nodes)
+{
+	json_t		*o, *v;
+	const char	*msg = "", *first = NULL, *node;
+	char		*s;
+
+	json_object_foreach(nodes, node, v) {
+		if (json_integer_value(json_object_get(v, "code")) == state &&
+		    json_is_string(json_object_get(v, "message")) &&
+		    (first == NULL || strcmp(node, first) < 0)) {
+			first = node;
+			msg = json_string_value(json_object_get(v, "message"));
+		}
+	}
+	o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:s, s:b, s:b, s:b, s:b, "
+	    "s:i, s:s, s:o}",
+	    "id", cj->id, "time", (json_int_t)time(NULL),
+	    "old", hstate_str(old), "new", hstate_str(state),
+	    "code", state, "message", msg,
+	    "flapping", 0, "downtime", 0, "acked", 0, "unreachable", 0,
+	    "quorum", quorum_needed(cj->quorum, cj->nnodes), "by", cj->me,
+	    "nodes", nodes);
+	if (o != NULL)
+		json_object_set_new(o, "from", json_integer((json_int_t)
+		    cj->from));
+	if (o == NULL)
+		fatalx("cluster: json_pack");
+	s = json_dumps(o, JSONTEXT_DUMP_FLAGS | JSON_SORT_KEYS);
+	json_decref(o);
+	if (s == NULL)
+		fatalx("cluster: json_dumps");
+	return s;
+}
+
+/*
+ * Thread: decide again on what the buckets hold now (this node's view
+ * may lag: a watch that was on a dead server), and when a quorum agrees
+ * on another state, move it by compare-and-set on the revision read; the
+ * winner publishes the event at once (the watches publish it too: the
+ * stream keeps it once).
+ */
+static void
+cas_work(void *arg)
+{
+	struct cas_job	*cj = arg;
+	struct cluster	*cl = cj->cl;
+	json_t		*nodes, *v;
+	int		 votes[NODES_MAX], old, state;
+	uint64_t	 rev;
+	size_t		 i;
+	natsStatus	 s;
+	char		*data;
+
+	if (cl->states == NULL || (old = fresh_state(cl, cj->skey,
+	    &cj->rev, cj->err, sizeof(cj->err))) == -1)
+		return;
+	cj->state = old;
+	nodes = json_object();
+	for (i = 0; i < cj->nnodes; i++) {
+		votes[i] = fresh_verdict(cl, cj->skey, cj->nodes[i], &v);
+		if (v != NULL)
+			json_object_set_new(nodes, cj->nodes[i], v);
+	}
+	state = quorum_decide(votes, cj->nnodes, cj->quorum, old, severity);
+	if (state == old || state <= 0) {
+		json_decref(nodes);
+		return;
+	}
+	cj->from = cj->rev;
+	data = state_json(cj, old, state, nodes);
+	if (cj->rev == 0)
+		s = kvStore_CreateString(&rev, cl->states, cj->skey, data);
+	else
+		s = kvStore_UpdateString(&rev, cl->states, cj->skey, data,
+		    cj->rev);
+	if (s != NATS_OK) {
+		snprintf(cj->err, sizeof(cj->err), "%s", link_error(s));
+		free(data);
+		return;
+	}
+	cj->moved = 1;
+	cj->state = state;
+	cj->rev = rev;
+	if (store_publish_event(link_js(cl->link), cj->skey, cj->from, data,
+	    strlen(data), &cj->dup, cj->err, sizeof(cj->err)) == -1) {
+		cj->unpublished = data;	/* the loop tries again */
+		return;
+	}
+	free(data);
+}
+
+/* Loop: what the thread read or made is the cluster's state now. */
+static void
+cas_done(void *arg)
+{
+	struct cas_job	*cj = arg;
+	struct cserver	*cs = cj->cs;
+
+	cs->cas = 0;
+	if (cj->moved)
+		log_info("cluster: %s is %s (revision %" PRIu64 ")", cs->id,
+		    hstate_str(cj->state), cj->rev);
+	else if (cj->err[0] != '\0')
+		log_debug("cluster: %s not moved: %s", cs->id, cj->err);
+	if (cj->rev > cs->crev) {
+		cs->cstate = cj->state;
+		cs->crev = cj->rev;
+	}
+	if (cj->unpublished != NULL) {
+		log_warnx("cluster: event %s:%" PRIu64 ": %s; trying again",
+		    cj->skey, cj->rev, cj->err);
+		publish_later(cj->cl, cs, cj->rev, cj->unpublished,
+		    time(NULL), cj->from);
+		free(cj->unpublished);
+	}
+	free(cj);
+}
+
+/*
+ * Does a quorum seem to agree on another state than the cluster's? Then
+ * the link's thread decides again on fresh reads and moves it. Only once
+ * both buckets were read whole.
+ */
+static void
+evaluate(struct cluster *cl, struct cserver *cs)
+{
+	const struct conf *c = engine_conf(cl->eng);
+	struct cas_job	*cj;
+	int		 votes[NODES_MAX], state;
+	size_t		 i;
+
+	if (!cl->v_synced || !cl->s_synced || cs->cas || cs->nvotes == 0)
+		return;
+	for (i = 0; i < cs->nvotes; i++)
+		votes[i] = cs->votes[i].state;
+	state = quorum_decide(votes, cs->nvotes, c->quorum, cs->cstate,
+	    severity);
+	if (state == cs->cstate || state <= 0)
+		return;
+	cj = xcalloc(1, sizeof(*cj));
+	cj->cl = cl;
+	cj->cs = cs;
+	snprintf(cj->id, sizeof(cj->id), "%s", cs->id);
+	snprintf(cj->skey, sizeof(cj->skey), "%s", cs->skey);
+	snprintf(cj->me, sizeof(cj->me), "%s", link_node(cl->link));
+	for (i = 0; i < cs->nvotes; i++)
+		snprintf(cj->nodes[i], sizeof(cj->nodes[i]), "%s",
+		    cs->votes[i].node);
+	cj->nnodes = cs->nvotes;
+	cj->quorum = c->quorum;
+	cs->cas = 1;
+	link_job(cl->link, cas_work, cas_done, cj);
+}
+
+static void
+retry_one(const char *id, void *value, void *arg)
+{
+	struct cluster	*cl = arg;
+	struct cserver	*cs = value;
+
+	put_verdict(cl, cs);
+	publish(cl, cs);
+	evaluate(cl, cs);
+}
+
+/* Every TICK_MS: set up if not yet, else what failed is tried again. */
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster	*cl = arg;
+
+	if (!cl->ready) {
+		if (!cl->setting_up) {
+			cl->setting_up = 1;
+			link_job(cl->link, setup_work, setup_done,
+			    job_new(cl));
+		}
+		return;
+	}
+	if (link_generation(cl->link) != cl->generation) {
+		cl->generation = link_generation(cl->link);
+		watch_restart(cl->wv);
+		watch_restart(cl->ws);
+	}
+	hash_each(cl->servers, retry_one, cl);
+}
+
+/* Join the cluster of the engine's config (c->cluster set). NULL with
+ * *err. */
+struct cluster *
+cluster_new(struct event_base *base, struct engine *eng, char **err)
+{
+	struct cluster	*cl;
+	struct timeval	 tv;
+	char		 msg[512];
+
+	cl = xcalloc(1, sizeof(*cl));
+	cl->eng = eng;
+	cl->servers = hash_new();
+	if ((cl->link = link_new(base, engine_conf(eng), "tocsin-probed", msg,
+	    sizeof(msg))) == NULL) {
+		*err = xstrdup(msg);
+		hash_free(cl->servers, NULL);
+		free(cl);
+		return NULL;
+	}
+	if ((cl->tick = event_new(base, -1, EV_PERSIST, on_tick, cl)) ==
+	    NULL)
+		fatalx("cluster: event_new");
+	ms_to_timeval(TICK_MS, &tv);
+	event_add(cl->tick, &tv);
+	on_tick(-1, EV_TIMEOUT, cl);
+	return cl;
+}
+
+void
+cluster_free(struct cluster *cl)
+{
+	if (cl == NULL)
+		return;
+	event_free(cl->tick);
+	link_close(cl->link);	/* runs the jobs' ends; JetStream calls of
+				   the watches fail at once */
+	watch_free(cl->wv);
+	watch_free(cl->ws);
+	kvStore_Destroy(cl->verdicts);
+	kvStore_Destroy(cl->states);
+	link_free(cl->link);
+	hash_free(cl->servers, cserver_free);
+	free(cl);
+}

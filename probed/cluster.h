@@ -1,0 +1,21 @@
+/*
+ * cluster.h: tocsin-probed in cluster mode (set cluster, cluster.c). The
+ * node publishes its own verdict of each server, watches every node's,
+ * and moves the cluster-level state that a quorum agrees on; each change
+ * of it becomes one event in the events stream. Without `set cluster`
+ * nothing here runs.
+ */
+#ifndef TOCSIN_PROBED_CLUSTER_H
+#define TOCSIN_PROBED_CLUSTER_H
+
+struct engine;
+struct event_base;
+struct cluster;
+struct target;
+
+struct cluster	*cluster_new(struct event_base *, struct engine *,
+		    char **err);
+void		 cluster_verdict(struct cluster *, const struct target *);
+void		 cluster_free(struct cluster *);
+
+#endif

@@ -1,0 +1,24 @@
+# t/cluster.mk: cluster mode (set cluster, NATS JetStream). Included from
+# t/local.mk.
+check_PROGRAMS += t/test_quorum
+TESTS += t/test_quorum
+t_test_quorum_SOURCES = t/test_quorum.c
+t_test_quorum_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster
+t_test_quorum_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_test_quorum_LDADD = cluster/libcluster.a lib/libtocsin.a \
+	$(JANSSON_LIBS) $(CHECK_LIBS) -lm -lpthread
+
+# The tests' window on JetStream (t/test_cluster.sh).
+check_PROGRAMS += t/natsdump
+t_natsdump_SOURCES = t/natsdump.c
+t_natsdump_CFLAGS = $(AM_CFLAGS) $(NATS_CFLAGS)
+t_natsdump_LDADD = $(NATS_LIBS)
+
+# 3 nats-servers, 3 probe nodes, nginx; needs root (iptables).
+TESTS += t/test_cluster.sh
+EXTRA_DIST += t/test_cluster.sh t/nats.sh t/cluster.sh
+
+# 2 pagers in cluster mode, exactly once across kills.
+TESTS += t/test_cluster_pager.sh
+EXTRA_DIST += t/test_cluster_pager.sh
+EXTRA_DIST += t/servers/smtpd_slow.py

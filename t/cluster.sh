@@ -1,0 +1,157 @@
+# t/cluster.sh: what the cluster tests share, after t/servers.sh,
+# t/probed.sh and t/nats.sh: probe nodes (each as a user of its own, so
+# an iptables owner rule cuts one node's view), the events stream, the
+# verdicts bucket. Our iptables rules go on exit, whatever happens.
+#     cluster_trap             # instead of servers_trap
+#     start_node N [OPTIONS]   # probe node N watching nginx (web)
+#     stop_node N              # TERM; asserts it exits within 5 s
+#     events | wait_events N SECONDS | event_field SEQ FIELD
+#     verdict NODE | wait_verdict NODE STATE SECONDS
+#     cut_view [N] | heal      # node N's (or every node's) view of nginx
+
+RULES=$T/iptables.rules
+# Our rules go, whatever happens; then servers.sh's exit path.
+on_exit() {
+    local rc=$? r
+    if [ -f "$RULES" ]; then
+        while read -r r; do
+            # shellcheck disable=SC2086
+            iptables -D OUTPUT $r 2>/dev/null
+        done <"$RULES"
+    fi
+    for n in 1 2 3; do servers_stop "node$n"; done
+    for n in 1 2; do servers_stop "pager$n"; done
+    (exit $rc)
+    _srv_on_exit
+}
+cluster_trap() {
+    trap on_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+}
+
+# node user: the users the nodes run as, one each.
+NODE_USER_1=daemon NODE_USER_2=bin NODE_USER_3=sys
+
+# start_node N [QUORUM]: probe node N (its config in $T/node$N.conf),
+# until its control socket answers.
+start_node() {
+    local n=$1 q=${2:-2} u i=0
+    eval "u=\$NODE_USER_$n"
+    mkdir -p "$T/node$n"
+    cat >"$T/node$n.conf" <<CONF
+set state-dir $T/node$n
+set user $u
+set archives off
+set cluster $NATS_URLS
+set node node$n
+set quorum $q
+server web http://127.0.0.1:$NGINX_PORT/body interval 1s timeout 1s retries 1 retry-interval 1s
+CONF
+    _srv_spawn "node$n" "$PROBED" -f -d -c "$T/node$n.conf" || return 1
+    while [ $i -lt 100 ]; do
+        "$TOCSINCTL" -s "$T/node$n/probed.sock" status >/dev/null 2>&1 &&
+            return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "node$n did not start:" >&2
+    tail -20 "$T/node$n.log" >&2
+    return 1
+}
+
+# events: how many events the stream holds; asked again (10 s at most)
+# while the cluster cannot answer (a leader being elected), never 0 for
+# a failed ask.
+events() {
+    local i=0 out
+    while [ $i -lt 50 ]; do
+        if out=$(natsdump TOCSIN_EVENTS); then
+            printf '%s' "$out" | grep -c .
+            return 0
+        fi
+        sleep 0.2
+        i=$((i + 1))
+    done
+    echo "events: natsdump failed for 10 s" >&2
+    echo -1
+}
+
+# wait_events N SECONDS: until the stream holds N events.
+wait_events() {
+    local i=0
+    while [ $i -lt $(($2 * 5)) ]; do
+        [ "$(events)" -ge "$1" ] && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# verdict NODE: that node's verdict of web in tocsin_verdicts.
+verdict() {
+    natsdump -k tocsin_verdicts 2>/dev/null | sed -n "s/^web\.$1 .*\"state\":\"\([a-z]*\)\".*/\1/p"
+}
+
+wait_verdict() {
+    local i=0
+    while [ $i -lt $(($3 * 5)) ]; do
+        [ "$(verdict "$1")" = "$2" ] && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# cut_view [N]: node N's view of nginx cut (every node's without N).
+cut_view() {
+    local r u
+    if [ -n "${1:-}" ]; then
+        eval "u=\$NODE_USER_$1"
+        r="-p tcp -d 127.0.0.1 --dport $NGINX_PORT -m owner --uid-owner $u -j REJECT --reject-with tcp-reset"
+    else
+        r="-p tcp -d 127.0.0.1 --dport $NGINX_PORT -j REJECT --reject-with tcp-reset"
+    fi
+    echo "$r" >>"$RULES"
+    # shellcheck disable=SC2086
+    iptables -I OUTPUT $r
+}
+
+# heal: every rule of ours goes.
+heal() {
+    local r
+    while read -r r; do
+        # shellcheck disable=SC2086
+        iptables -D OUTPUT $r
+    done <"$RULES"
+    : >"$RULES"
+}
+
+# event_field SEQ FIELD: a field of the stream's message SEQ.
+event_field() {
+    natsdump TOCSIN_EVENTS | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    seq, data = line.split(" ", 1)
+    if seq == sys.argv[1]:
+        d = json.loads(data)
+        for k in sys.argv[2].split("."):
+            d = d[k]
+        print(d)
+' "$1" "$2"
+}
+
+# stop_node N: TERM; it must be gone within 5 s.
+stop_node() {
+    local pid i=0
+    pid=$(servers_pid "node$1")
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    check "node$1 exits within 5 s of SIGTERM" [ $i -lt 50 ]
+    servers_stop "node$1"
+}
+

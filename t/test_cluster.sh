@@ -1,0 +1,119 @@
+#!/bin/sh
+# t/test_cluster.sh: cluster mode end to end on loopback. A real 3-server
+# NATS JetStream cluster (routes between them), a real nginx, and three
+# tocsin-probed nodes with quorum 2, each running as a user of its own so
+# that a firewall rule scoped to that user (iptables' owner match on
+# nginx's port) cuts that node's view of the server, and only its.
+# One node cut: its verdict says down, the cluster's state stays up and
+# the events stream gets nothing. Two nodes cut: exactly one event, which
+# names what each node saw. kill -9 of a nats-server while the server
+# changes state for every node: still exactly one event for the change.
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+. "${srcdir:-.}/t/nats.sh" || exit 1
+. "${srcdir:-.}/t/cluster.sh" || exit 1
+cluster_trap
+
+[ "$(id -u)" = 0 ] || skip_all "needs root: nodes run as users of their own"
+command -v iptables >/dev/null 2>&1 || skip_all "no iptables (apt-get install iptables)"
+iptables -L OUTPUT -n >/dev/null 2>&1 || skip_all "iptables cannot work here"
+command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
+[ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
+
+start_nginx || exit 1
+start_nats_cluster || exit 1
+pass "3 nats-servers with JetStream and routes run"
+
+: >"$RULES"
+for n in 1 2 3; do
+    start_node "$n" || exit 1
+done
+pass "3 probe nodes started, each as its own user"
+
+# The first verdicts (up) make the first cluster state: unknown -> up.
+if wait_events 1 30; then
+    pass "first cluster state published"
+else
+    failed "no event within 30 s" "$(tail -20 "$T/node1.log")"
+fi
+sleep 2
+check "the stream holds exactly one event" [ "$(events)" = 1 ]
+check "it says web is up" [ "$(event_field 1 new)" = up ]
+
+# One node cut off: its verdict goes down, the cluster's does not.
+cut_view 1
+if wait_verdict node1 down 15; then
+    pass "node1, cut off, says web is down"
+else
+    failed "node1's verdict is '$(verdict node1)'" "$(tail -20 "$T/node1.log")"
+fi
+check "node2 still says up" [ "$(verdict node2)" = up ]
+sleep 4
+check "one node cut off: no cluster event (quorum 2)" [ "$(events)" = 1 ]
+
+# Two nodes cut off: one event.
+cut_view 2
+wait_verdict node2 down 15 || failed "node2's verdict is '$(verdict node2)'"
+if wait_events 2 15; then
+    pass "two nodes cut off: a cluster event"
+else
+    failed "no second event" "$(tail -20 "$T/node2.log")"
+fi
+sleep 4
+check "exactly one event for it" [ "$(events)" = 2 ]
+check "the event says up -> down" \
+    [ "$(event_field 2 old) $(event_field 2 new)" = "up down" ]
+check "the event carries node1's verdict (down)" \
+    [ "$(event_field 2 nodes.node1.state)" = down ]
+check "... node2's (down)" [ "$(event_field 2 nodes.node2.state)" = down ]
+check "... node3's (up)" [ "$(event_field 2 nodes.node3.state)" = up ]
+check "... and the quorum (2)" [ "$(event_field 2 quorum)" = 2 ]
+natsdump TOCSIN_EVENTS >&2
+
+heal
+wait_events 3 20 || failed "no recovery event"
+sleep 3
+check "healed: exactly one recovery event" [ "$(events)" = 3 ]
+check "it says down -> up" \
+    [ "$(event_field 3 old) $(event_field 3 new)" = "down up" ]
+
+# kill -9 of a nats-server while web goes down for every node.
+kill -KILL "$(servers_pid nats1)"
+cut_view
+if wait_events 4 30; then
+    pass "nats1 killed: the change still makes an event"
+else
+    failed "no event with nats1 dead" "$(tail -30 "$T/node3.log")"
+fi
+sleep 5
+check "exactly one event for it, though 3 nodes publish it" \
+    [ "$(events)" = 4 ]
+check "it says up -> down" \
+    [ "$(event_field 4 old) $(event_field 4 new)" = "up down" ]
+heal
+servers_stop nats1
+start_nats 1 || failed "nats1 did not start again"
+wait_events 5 30 || failed "no recovery event after nats1 came back"
+sleep 3
+check "nats1 back: exactly one recovery event" [ "$(events)" = 5 ]
+natsdump TOCSIN_EVENTS | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    seq, d = line.split(" ", 1)
+    d = json.loads(d)
+    print("#", seq, d["old"], "->", d["new"], "by", d["by"],
+          {n: v["state"] for n, v in d["nodes"].items()})' >&2
+
+for n in 1 2 3; do
+    stop_node "$n"
+    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
+        "$T/node$n.log"; then
+        failed "sanitizer report in node$n's log" \
+            "$(grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
+            "$T/node$n.log" | head -40)"
+    else
+        pass "node$n stopped cleanly"
+    fi
+done
+finish

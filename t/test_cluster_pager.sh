@@ -1,0 +1,225 @@
+#!/bin/sh
+# t/test_cluster_pager.sh: two tocsin-pagers in cluster mode share one
+# durable consumer of the events stream, their delivery records in a
+# JetStream bucket. A real 3-server NATS cluster, a real nginx watched by
+# three probe nodes (quorum 2), a real SMTP server (aiosmtpd) that keeps
+# what it receives. The server goes down and up again and again while
+# one pager, then the other, is killed -9 (and started again), a
+# nats-server is killed -9 and a probe node too; the SMTP server takes
+# 1.5 s to answer, and each kill of a pager comes while it sends: every
+# page is delivered
+# exactly once, counted by Message-ID at the SMTP server, but for the
+# window the contract leaves (a try cut between the SMTP server taking it
+# and its record: sent again with the same Message-ID).
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+. "${srcdir:-.}/t/nats.sh" || exit 1
+. "${srcdir:-.}/t/cluster.sh" || exit 1
+cluster_trap
+
+PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
+[ -z "${ASAN_OPTIONS:-}" ] ||
+    export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$SERVERS_TDIR/asan-pager.supp"
+
+[ "$(id -u)" = 0 ] || skip_all "needs root: nodes run as users of their own"
+command -v iptables >/dev/null 2>&1 || skip_all "no iptables"
+iptables -L OUTPUT -n >/dev/null 2>&1 || skip_all "iptables cannot work here"
+command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
+[ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
+
+# start_smtpd: aiosmtpd keeping each message in $T/smtpd/mail.log, then
+# taking 1.5 s to say so: a pager killed meanwhile is killed mid-send.
+start_smtpd() {
+    mkdir -p "$T/smtpd" && _srv_chown "$T/smtpd" &&
+        _srv_setport SMTPD_PORT || return 1
+    _srv_spawn smtpd $SERVERS_ASUSER $SERVERS_PY \
+        "$SERVERS_TDIR/servers/smtpd_slow.py" "$SMTPD_PORT" \
+        "$T/smtpd/mail.log" 1.5 || return 1
+    _srv_wait smtpd "t:$SMTPD_PORT"
+}
+
+# kill_sending: kill -9 the pager that is sending a page now (its log's
+# last page line says "sending"), or after 10 s, pager $1.
+kill_sending() {
+    local i=0 n
+    while [ $i -lt 100 ]; do
+        for n in 1 2; do
+            if servers_running "pager$n" && grep -E "page to" \
+                "$T/pager$n.log" | tail -1 | grep -q "sending"; then
+                kill9 "pager$n"
+                echo "$n"
+                return 0
+            fi
+        done
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill9 "pager$1"
+    echo "$1"
+}
+
+# start_pager N: pager N in cluster mode, until it says it started.
+start_pager() {
+    local n=$1 c i=0
+    mkdir -p "$T/pager$n"
+    cat >"$T/pager$n.conf" <<CONF
+set state-dir $T/pager$n
+set user nobody
+set cluster $NATS_URLS
+set node pager$n
+set smtp-relay 127.0.0.1:$SMTPD_PORT
+set from tocsin@example.net
+contact ops email ops@example.net
+server web http://127.0.0.1:$NGINX_PORT/body notify ops
+CONF
+    : >>"$T/pager$n.log"
+    c=$(grep -c 'started:' "$T/pager$n.log")
+    _srv_spawn "pager$n" "$PAGER" -f -d -c "$T/pager$n.conf" || return 1
+    while [ $i -lt 100 ]; do
+        [ "$(grep -c 'started:' "$T/pager$n.log")" -gt "$c" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "pager$n did not start:" >&2
+    tail -20 "$T/pager$n.log" >&2
+    return 1
+}
+
+kill9() {
+    kill -KILL "$(servers_pid "$1")"
+    servers_stop "$1"
+}
+
+start_nginx || exit 1
+start_smtpd || exit 1
+start_nats_cluster || exit 1
+: >"$RULES"
+for n in 1 2 3; do
+    start_node "$n" || exit 1
+done
+start_pager 1 && start_pager 2 || exit 1
+pass "3 nats-servers, 3 probe nodes, 2 pagers run"
+check "the first state (unknown -> up) is in the stream" wait_events 1 30
+
+# flip: web goes down for every node, then up again; one event each.
+# In the background: what went wrong goes to $T/flip.err.
+flip() {
+    local n
+    n=$(events)
+    [ "$n" -ge 0 ] || echo "cannot count the events" >>"$T/flip.err"
+    cut_view
+    wait_events $((n + 1)) 60 || echo "no down event after $n" >>"$T/flip.err"
+    heal
+    wait_events $((n + 2)) 60 ||
+        echo "no up event after $((n + 1))" >>"$T/flip.err"
+}
+: >"$T/flip.err"
+
+# A pager killed at a random moment of each round, the other then.
+for round in 1 2 3 4; do
+    case $round in
+    2) kill9 nats2 ;;
+    3)  # its last verdict stays: let it be up, as the others'
+        wait_verdict node3 up 15 || failed "node3 does not say up"
+        kill9 node3 ;;
+    esac
+    flip &
+    flipping=$!
+    p=$(kill_sending $((round % 2 + 1)))
+    wait "$flipping"
+    start_pager "$p" || exit 1
+    [ "$round" = 2 ] && { start_nats 2 || failed "nats2 did not start"; }
+done
+start_node 3 || failed "node3 did not start again"
+check "each flip made its down and up events" [ ! -s "$T/flip.err" ]
+[ ! -s "$T/flip.err" ] || cat "$T/flip.err"
+
+# Every event but the first (unknown -> up) pages ops by email.
+natsdump TOCSIN_EVENTS | sed -n 's/^\([0-9]*\) .*"old":"\(up\|down\)".*/\1/p' \
+    >"$T/paged"
+want=$(wc -l <"$T/paged")
+natsdump TOCSIN_EVENTS | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    seq, d = line.split(" ", 1)
+    d = json.loads(d)
+    print("#", seq, d["old"], "->", d["new"], "by", d["by"],
+          {n: v["state"] for n, v in d["nodes"].items()})' >&2
+check "the server changed state 8 times in the stream, once each" \
+    [ "$want" = 8 -a "$(events)" = 9 ]
+i=0
+while [ $i -lt 60 ]; do
+    got=$(sed -n 's/.*"message_id": "<\([0-9]*\)\.ops\.email@.*/\1/p' \
+        "$T/smtpd/mail.log" 2>/dev/null | sort -un | wc -l)
+    [ "$got" -ge "$want" ] && break
+    sleep 1
+    i=$((i + 1))
+done
+sleep 3
+"$PY" - "$T/paged" "$T/smtpd/mail.log" "$T/pager1.log" "$T/pager2.log" <<'PY' >"$T/verdict" 2>&1
+import collections, json, re, sys
+seqs = [int(l) for l in open(sys.argv[1]) if l.strip()]
+mail = [json.loads(l) for l in open(sys.argv[2])]
+cut = set()
+for log in sys.argv[3:]:
+    open_tries = set()
+    for line in open(log):
+        if "started:" in line:
+            cut |= open_tries
+            open_tries = set()
+        m = re.search(r"event (\d+) \S+: sending (\w+) page to (\S+) ", line)
+        if m:
+            open_tries.add(int(m[1]))
+        m = re.search(r"event (\d+) \S+: (\w+) page to (\S+) \(.*\) "
+                      r"(delivered|refused)", line)
+        if m:
+            open_tries.discard(int(m[1]))
+    cut |= open_tries
+mids = collections.Counter(m["message_id"] for m in mail)
+bad, resent = [], 0
+for s in seqs:
+    mid = "<%d.ops.email@tocsin-pager.example.net>" % s
+    if mids[mid] == 2 and s in cut:
+        resent += 1
+    elif mids[mid] != 1:
+        bad.append("%s seen %d times" % (mid, mids[mid]))
+extra = set(mids) - {"<%d.ops.email@tocsin-pager.example.net>" % s
+                     for s in seqs}
+if extra:
+    bad.append("pages for no event: %s" % sorted(extra))
+print("%d events paged, %d messages, %d tries cut by a kill, %d sent again"
+      % (len(seqs), len(mail), len(cut), resent))
+for b in bad:
+    print("  " + b)
+sys.exit(1 if bad else 0)
+PY
+if [ $? = 0 ]; then
+    pass "every page delivered exactly once across the kills ($(head -1 "$T/verdict"))"
+else
+    failed "pages not delivered exactly once" "$(cat "$T/verdict")"
+fi
+check "both pagers delivered pages" \
+    [ "$(grep -l 'delivered' "$T/pager1.log" "$T/pager2.log" | wc -l)" = 2 ]
+
+for n in 1 2; do
+    pid=$(servers_pid "pager$n")
+    kill -TERM "$pid"
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    check "pager$n exits within 5 s of SIGTERM" [ $i -lt 50 ]
+    servers_stop "pager$n"
+done
+for n in 1 2 3; do
+    stop_node "$n"
+done
+if grep -lE "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/node*.log \
+    "$T"/pager*.log >&2; then
+    failed "sanitizer report in a node's or pager's log"
+else
+    pass "no sanitizer report"
+fi
+finish

@@ -1,0 +1,230 @@
+/*
+ * test_quorum.c: cluster mode's pure parts: the `set cluster`, `set node`
+ * and `set quorum` keywords (each error as the FILE:LINE: text a user
+ * sees), and the quorum rule every node applies to the verdicts.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "quorum.h"
+
+/* As probed numbers hard states: up 1, degraded 2, down 3, unknown 4. */
+enum { UP = 1, DEG = 2, DOWN = 3, UNK = 4 };
+static const int sev[QUORUM_STATES_MAX] = { 0, 1, 2, 4, 3 };
+
+/* Parse text that must be rejected; its errors must be exactly want. */
+static void
+assert_errors(const char *text, const char *want)
+{
+	struct conf	*c;
+	char		*errs = NULL;
+
+	c = conf_parse_string("t.conf", text, &errs);
+	ck_assert_msg(c == NULL, "config accepted:\n%s", text);
+	ck_assert_str_eq(errs, want);
+	free(errs);
+}
+
+static struct conf *
+parse_ok(const char *text)
+{
+	struct conf	*c;
+	char		*errs = NULL;
+
+	c = conf_parse_string("t.conf", text, &errs);
+	ck_assert_msg(c != NULL, "config rejected:\n%s", errs);
+	return c;
+}
+
+START_TEST(no_cluster_by_default)
+{
+	struct conf *c = parse_ok("server a http://x/\n");
+
+	ck_assert_ptr_null(c->cluster);
+	ck_assert_ptr_null(c->node);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(cluster_takes_urls_and_credentials)
+{
+	struct conf *c;
+
+	c = parse_ok("set cluster nats://10.0.0.1:4222,tls://n2,"
+	    "nats://u:p@n3:4223 credentials /etc/tocsin/nats.creds\n"
+	    "set node probe-1\nserver a http://x/\n");
+	ck_assert_str_eq(c->cluster,
+	    "nats://10.0.0.1:4222,tls://n2,nats://u:p@n3:4223");
+	ck_assert_str_eq(c->cluster_creds, "/etc/tocsin/nats.creds");
+	ck_assert_str_eq(c->node, "probe-1");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(node_defaults_to_the_host_name)
+{
+	struct conf	*c;
+	char		 host[256], want[64];
+	size_t		 i;
+
+	c = parse_ok("set cluster nats://n1:4222\nserver a http://x/\n");
+	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
+	host[strcspn(host, ".")] = '\0';
+	host[63] = '\0';
+	memcpy(want, host, strlen(host) + 1);
+	for (i = 0; want[i] != '\0'; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_", want[i]) == NULL)
+			want[i] = '-';
+	ck_assert_str_eq(c->node, want);
+	ck_assert(conf_cluster_valid_node(c->node));
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(bad_cluster_values_name_file_and_line)
+{
+	assert_errors("\nset cluster http://n1:4222\n",
+	    "t.conf:2: bad cluster URL 'http://n1:4222': needs nats:// or "
+	    "tls://\n");
+	assert_errors("set cluster nats://n1:99999\n",
+	    "t.conf:1: bad cluster URL 'nats://n1:99999': bad port (1 to "
+	    "65535)\n");
+	assert_errors("set cluster nats://:4222\n",
+	    "t.conf:1: bad cluster URL 'nats://:4222': needs a host: "
+	    "nats://HOST:PORT\n");
+	assert_errors("set cluster ,\n",
+	    "t.conf:1: 'cluster' needs 1 to 16 URLs separated by commas\n");
+	assert_errors("set cluster nats://n1 creds x\n",
+	    "t.conf:1: unknown keyword 'creds' after cluster "
+	    "(credentials)\n");
+	assert_errors("set cluster nats://n1 credentials\n",
+	    "t.conf:1: 'credentials' needs a file\n");
+	assert_errors("set node a.b\n",
+	    "t.conf:1: bad node name 'a.b' (1 to 63 letters, digits, '-' or "
+	    "'_')\n");
+	assert_errors("set node a b\n",
+	    "t.conf:1: unexpected 'b' after 'set node'\n");
+}
+END_TEST
+
+START_TEST(quorum_takes_numbers_only)
+{
+	struct conf *c;
+
+	c = parse_ok("set quorum 2\nserver a http://x/\n");
+	ck_assert_uint_eq(c->quorum, 2);
+	conf_free(c);
+	c = parse_ok("server a http://x/\n");
+	ck_assert_uint_eq(c->quorum, 0);
+	conf_free(c);
+	assert_errors("set quorum 0\n",
+	    "t.conf:1: bad number '0' for 'quorum' (1 to 32)\n");
+	assert_errors("set quorum most\n",
+	    "t.conf:1: bad number 'most' for 'quorum' (1 to 32)\n");
+	assert_errors("set quorum 2 3\n",
+	    "t.conf:1: unexpected '3' after 'set quorum'\n");
+}
+END_TEST
+
+START_TEST(default_quorum_is_a_majority_of_watchers)
+{
+	ck_assert_int_eq(quorum_needed(0, 1), 1);
+	ck_assert_int_eq(quorum_needed(0, 2), 2);
+	ck_assert_int_eq(quorum_needed(0, 3), 2);
+	ck_assert_int_eq(quorum_needed(0, 4), 3);
+	ck_assert_int_eq(quorum_needed(0, 5), 3);
+	ck_assert_int_eq(quorum_needed(2, 5), 2);
+}
+END_TEST
+
+START_TEST(one_node_cut_off_changes_nothing)
+{
+	int v[3] = { UP, UP, DOWN };
+
+	ck_assert_int_eq(quorum_decide(v, 3, 2, UP, sev), UP);
+	ck_assert_int_eq(quorum_decide(v, 3, 0, UP, sev), UP);
+	v[1] = DOWN;
+	ck_assert_int_eq(quorum_decide(v, 3, 2, UP, sev), DOWN);
+	ck_assert_int_eq(quorum_decide(v, 3, 0, UP, sev), DOWN);
+}
+END_TEST
+
+START_TEST(no_quorum_keeps_the_current_state)
+{
+	int v[3] = { UP, DEG, DOWN };
+	int w[3] = { UP, 0, 0 };	/* two nodes without a verdict yet */
+
+	ck_assert_int_eq(quorum_decide(v, 3, 0, UP, sev), UP);
+	ck_assert_int_eq(quorum_decide(v, 3, 0, DOWN, sev), DOWN);
+	ck_assert_int_eq(quorum_decide(w, 3, 0, 0, sev), 0);
+	ck_assert_int_eq(quorum_decide(w, 3, 4, 0, sev), 0);
+}
+END_TEST
+
+START_TEST(small_quorum_takes_the_worst_agreed)
+{
+	int v[4] = { UP, UP, DOWN, UNK };
+
+	ck_assert_int_eq(quorum_decide(v, 4, 1, UP, sev), DOWN);
+	v[2] = UP;
+	ck_assert_int_eq(quorum_decide(v, 4, 1, DOWN, sev), UNK);
+	v[3] = DEG;
+	ck_assert_int_eq(quorum_decide(v, 4, 2, DOWN, sev), UP);
+}
+END_TEST
+
+START_TEST(keys_hold_any_id_without_dots)
+{
+	char k[QUORUM_KEY_MAX];
+
+	quorum_key("shop/web-1_a", k, sizeof(k));
+	ck_assert_str_eq(k, "shop/web-1_a");
+	quorum_key("a.b c=", k, sizeof(k));
+	ck_assert_str_eq(k, "a=2Eb=20c=3D");
+	quorum_key("\xc3\xa9", k, sizeof(k));
+	ck_assert_str_eq(k, "=C3=A9");
+	quorum_key("abcdef", k, 4);
+	ck_assert_str_eq(k, "abc");
+	quorum_key("a.b", k, 4);
+	ck_assert_str_eq(k, "a");
+}
+END_TEST
+
+static Suite *
+cluster_suite(void)
+{
+	Suite	*s = suite_create("cluster");
+	TCase	*tc = tcase_create("conf");
+
+	tcase_add_test(tc, no_cluster_by_default);
+	tcase_add_test(tc, cluster_takes_urls_and_credentials);
+	tcase_add_test(tc, node_defaults_to_the_host_name);
+	tcase_add_test(tc, bad_cluster_values_name_file_and_line);
+	tcase_add_test(tc, quorum_takes_numbers_only);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("quorum");
+	tcase_add_test(tc, default_quorum_is_a_majority_of_watchers);
+	tcase_add_test(tc, one_node_cut_off_changes_nothing);
+	tcase_add_test(tc, no_quorum_keeps_the_current_state);
+	tcase_add_test(tc, small_quorum_takes_the_worst_agreed);
+	tcase_add_test(tc, keys_hold_any_id_without_dots);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(cluster_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
