@@ -254,6 +254,9 @@ conf_free(struct conf *c)
 	free(c->from);
 	free(c->smtp_relay);
 	free(c->smtp_auth_file);
+	free(c->sms_gateway);
+	free(c->sms_auth_file);
+	free(c->sms_body);
 	free(c->web_url);
 	free(c->warnings);
 	free(c);

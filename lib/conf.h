@@ -161,6 +161,16 @@ struct conf {
 	char		*smtp_relay;	/* host:port or NULL (Maildir) */
 	int		 smtp_starttls;
 	char		*smtp_auth_file;
+	/* set sms-gateway URL [get|post] [auth basic|bearer] [auth-file F]
+	 * [body TEMPLATE]: the HTTP SMS API for contacts whose sms is a
+	 * phone number; templates hold {to}, {text} and {key}. */
+	char		*sms_gateway;	/* URL template, or NULL */
+	int		 sms_get;	/* method get: no body */
+	int		 sms_bearer;	/* auth bearer: the file holds a token */
+	char		*sms_auth_file;	/* or NULL: no Authorization */
+	char		*sms_body;	/* body template; NULL = default */
+	const char	*sms_gateway_file;	/* where it was written */
+	int		 sms_gateway_line;
 	unsigned long	 max_concurrent;
 	unsigned long	 exec_max;
 	unsigned long	 lb_threads;	/* tocsin-lb's loops, 1..64 */

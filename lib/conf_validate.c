@@ -227,6 +227,26 @@ check_duplicate_names(struct parser *p)
 			}
 }
 
+/* A phone number in a contact's sms needs the HTTP SMS API. */
+static void
+check_sms_numbers(struct parser *p)
+{
+	struct conf		*c = p->conf;
+	struct contact_conf	*ct;
+	size_t			 i;
+
+	for (i = 0; i < c->ncontacts; i++) {
+		ct = c->contacts[i];
+		if (ct->sms != NULL && ct->sms[0] == '+' &&
+		    c->sms_gateway == NULL)
+			conf_err_at(p, ct->file, ct->line, "contact '%s': sms "
+			    "%s is a phone number, which needs 'set "
+			    "sms-gateway URL' (or give an email-to-SMS "
+			    "gateway address, NUMBER@gateway)", ct->name,
+			    ct->sms);
+	}
+}
+
 /* The first contact called name, or NULL. */
 static struct contact_conf *
 find_contact(struct conf *c, const char *name)
@@ -383,6 +403,7 @@ conf_validate(struct parser *p)
 	size_t		 i;
 
 	check_duplicate_names(p);
+	check_sms_numbers(p);
 	index_servers(p);
 	for (i = 0; i < c->nservers; i++) {
 		resolve(c, c->servers[i]);

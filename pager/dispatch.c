@@ -54,6 +54,8 @@ struct dispatch {
 	struct conf		*next_conf;	/* a reload waiting for a scan */
 	struct mail_conf	*mc;		/* NULL: Maildir */
 	struct mail_conf	*next_mc;
+	struct smsapi		*sms;		/* NULL: no set sms-gateway */
+	struct smsapi		*next_sms;
 	struct worker		*io;		/* spool, records */
 	struct worker		*mail;		/* SMTP, Maildir */
 	struct webhook		*wh;
@@ -242,6 +244,8 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
 	    conf->smtp_relay != NULL)
 		goto fail;
+	if ((d->sms = smsapi_new(conf, err, errlen)) == NULL && err[0] != '\0')
+		goto fail;
 	if (open_folders(d, conf, err, errlen) == -1)
 		goto fail;
 	if ((n = queue_load(d->qfd, &d->q, why, sizeof(why))) == -1) {
@@ -322,6 +326,8 @@ dispatch_free(struct dispatch *d)
 	}
 	mail_conf_free(d->mc);
 	mail_conf_free(d->next_mc);
+	smsapi_free(d->sms);
+	smsapi_free(d->next_sms);
 	if (d->next_conf != NULL)
 		conf_free(d->next_conf);
 	conf_free(d->conf);
@@ -350,11 +356,16 @@ struct conf *
 dispatch_reload(struct dispatch *d, struct conf *conf, char *err,
     size_t errlen)
 {
-	struct mail_conf *mc;
+	struct mail_conf	*mc;
+	struct smsapi		*sms;
 
 	mc = mail_conf_new(conf, err, errlen);
 	if (mc == NULL && conf->smtp_relay != NULL)
 		return conf;
+	if ((sms = smsapi_new(conf, err, errlen)) == NULL && err[0] != '\0') {
+		mail_conf_free(mc);
+		return conf;
+	}
 	if ((mc == NULL) != (d->mc == NULL) ||
 	    strcmp(conf->state_dir, d->conf->state_dir) != 0)
 		log_warnx("reload: a change of smtp-relay on or off, or of "
@@ -362,8 +373,10 @@ dispatch_reload(struct dispatch *d, struct conf *conf, char *err,
 	if (d->next_conf != NULL)
 		conf_free(d->next_conf);
 	mail_conf_free(d->next_mc);
+	smsapi_free(d->next_sms);
 	d->next_conf = conf;
 	d->next_mc = mc;
+	d->next_sms = sms;
 	if (d->scanning)
 		return NULL;
 	return swap_conf(d);
@@ -385,6 +398,10 @@ swap_conf(struct dispatch *d)
 	} else
 		mail_conf_free(d->next_mc);
 	d->next_mc = NULL;
+	/* Used on the loop only (webhook_call copies what it needs). */
+	smsapi_free(d->sms);
+	d->sms = d->next_sms;
+	d->next_sms = NULL;
 	return old;
 }
 
@@ -507,7 +524,7 @@ make_record(struct dispatch *d, const struct conf *conf,
 	p.flap_stopped = flap_stopped;
 	p.now = del->created;
 	del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
-	    format_email(ev, &p);
+	    del->ch == CH_SMS ? format_sms(ev, &p) : format_email(ev, &p);
 write:
 	if (del->payload == NULL || queue_write(d->qfd, del) == -1) {
 		log_warn("queue: cannot write the delivery of event %" PRIu64
@@ -775,11 +792,13 @@ run(struct dispatch *d)
 		start(d, ready[i]);
 }
 
-/* One try: email and SMS on the mail worker, a webhook on the loop. */
+/* One try: email and SMS by gateway on the mail worker, a webhook and
+ * SMS by the API on the loop. */
 static void
 start(struct dispatch *d, struct delivery *del)
 {
 	struct send	*s;
+	struct http_call hc;
 	char		 key[200];
 
 	s = xcalloc(1, sizeof(*s));
@@ -794,15 +813,28 @@ start(struct dispatch *d, struct delivery *del)
 	log_debug("event %" PRIu64 " %s: sending %s page to %s (try %u)",
 	    del->seq, del->server, queue_channel_str(del->ch), del->contact,
 	    del->tries + 1);
-	if (del->ch != CH_WEBHOOK) {
+	if (del->ch == CH_EMAIL ||
+	    (del->ch == CH_SMS && sms_is_gateway(del->to))) {
 		worker_submit(d->mail, mail_work, send_done, s);
 		return;
 	}
 	format_idempotency_key(del->seq, del->contact, del->ch, key,
 	    sizeof(key));
-	if (webhook_post(d->wh, del->to, key, del->payload, on_webhook,
-	    s) == -1)
+	if (del->ch == CH_WEBHOOK) {
+		if (webhook_post(d->wh, del->to, key, del->payload,
+		    on_webhook, s) == -1)
+			on_webhook(s, SEND_RETRY, "cannot start the HTTP "
+			    "request");
+		return;
+	}
+	if (d->sms == NULL) {
+		on_webhook(s, SEND_RETRY, "no 'set sms-gateway' in the config");
+		return;
+	}
+	smsapi_request(d->sms, del->to, del->payload, key, &hc);
+	if (webhook_call(d->wh, &hc, on_webhook, s) == -1)
 		on_webhook(s, SEND_RETRY, "cannot start the HTTP request");
+	smsapi_request_free(&hc);
 }
 
 /* On the mail worker: send through the relay or into the Maildir, then

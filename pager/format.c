@@ -162,6 +162,22 @@ format_page(const struct spool_event *ev, const struct page_ctx *p)
 }
 
 /*
+ * An SMS page: for an email-to-SMS gateway address the whole email (see
+ * format_email); for a phone number (the SMS API) the bare text, one
+ * GSM-7 segment.
+ */
+char *
+format_sms(const struct spool_event *ev, const struct page_ctx *p)
+{
+	char sms[SMS_MAX * 2 + 1];
+
+	if (sms_is_gateway(p->to))
+		return format_email(ev, p);
+	sms_text(ev, p->flap_stopped, sms, sizeof(sms));
+	return xstrdup(sms);
+}
+
+/*
  * The whole email (headers, blank line, body), lines ending in LF.
  * SMS through a gateway gets the short text as its body and no subject
  * (gateways put the subject in front of the text).
@@ -290,7 +306,8 @@ format_digest_line(const struct spool_event *ev, char *buf, size_t len)
  * The storm digest for one contact and channel: every line of the window,
  * once. Its Message-ID and Idempotency-Key are those of event seq (the
  * window's last folded event, whose own page it replaces). An email lists
- * them all; an SMS says how many and as many as fit one segment; a
+ * them all; an SMS says how many and as many as fit one segment (the text
+ * alone for the SMS API); a
  * webhook gets `text` and the lines in `changes`.
  */
 char *
@@ -343,6 +360,8 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 		sms_gsm7(raw, sms, sizeof(sms), SMS_MAX);
 		free(body);
 		body = xstrdup(sms);
+		if (!sms_is_gateway(p->to))
+			return body;	/* the SMS API: the text alone */
 	}
 	from = p->conf != NULL && p->conf->from != NULL ? p->conf->from :
 	    "tocsin@localhost";

@@ -48,17 +48,19 @@ usage(FILE *f, int code)
 	    "  -d         debug logging\n"
 	    "  -f         stay in the foreground, log to stderr\n"
 	    "  -l         list deliveries queued, retrying and refused\n"
-	    "  -t         check the config (and the relay's auth-file), exit\n"
+	    "  -t         check the config (and the auth-files), exit\n"
 	    "  -V, --version  print the version\n"
 	    "  --help     this text\n", conf_default_path());
 	exit(code);
 }
 
-/* -t: the config, and what only the pager checks: the auth-file. */
+/* -t: the config, and what only the pager checks: the auth-files of the
+ * relay and of the SMS gateway. */
 static int
 check_conf(const char *path)
 {
 	struct mail_conf	*mc;
+	struct smsapi		*sa;
 	struct conf		*c;
 	char			 err[512];
 
@@ -73,6 +75,12 @@ check_conf(const char *path)
 		return 1;
 	}
 	mail_conf_free(mc);
+	if ((sa = smsapi_new(c, err, sizeof(err))) == NULL && err[0] != '\0') {
+		fprintf(stderr, "tocsin-pager: %s\n", err);
+		conf_free(c);
+		return 1;
+	}
+	smsapi_free(sa);
 	conf_free(c);
 	return 0;
 }

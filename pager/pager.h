@@ -18,7 +18,8 @@ struct event_base;
 
 enum channel {
 	CH_EMAIL,
-	CH_SMS,		/* an email-to-SMS gateway address */
+	CH_SMS,		/* an email-to-SMS gateway address, or a
+			   +NUMBER through `set sms-gateway` */
 	CH_WEBHOOK,
 	CH_MAX
 };
@@ -167,6 +168,8 @@ char		*format_page(const struct spool_event *,
 		    const struct page_ctx *);
 char		*format_email(const struct spool_event *,
 		    const struct page_ctx *);
+char		*format_sms(const struct spool_event *,
+		    const struct page_ctx *);
 char		*format_webhook(const struct spool_event *,
 		    const struct page_ctx *);
 void		 format_digest_line(const struct spool_event *, char *,
@@ -198,11 +201,32 @@ enum send_result mail_send(const struct mail_conf *, const char *to,
 
 /* webhook.c */
 struct webhook;
+/* One HTTP request: POST with body, or GET when body is NULL. */
+struct http_call {
+	char		*url;
+	char		*body;		/* or NULL: GET */
+	const char	*content_type;	/* of the body */
+	const char	*key;		/* the Idempotency-Key header */
+	const char	*userpwd;	/* Basic auth user:password, or NULL */
+	const char	*bearer;	/* Bearer token, or NULL */
+};
 typedef void	 webhook_cb(void *arg, enum send_result, const char *err);
 struct webhook	*webhook_new(struct event_base *);
 void		 webhook_free(struct webhook *);
 int		 webhook_post(struct webhook *, const char *url,
 		    const char *key, const char *json, webhook_cb *, void *);
+int		 webhook_call(struct webhook *, const struct http_call *,
+		    webhook_cb *, void *);
+
+/* smsapi.c */
+struct smsapi;
+struct smsapi	*smsapi_new(const struct conf *, char *err, size_t errlen);
+void		 smsapi_free(struct smsapi *);
+char		*smsapi_fill(const char *tmpl, const char *to,
+		    const char *text, const char *key, int json);
+void		 smsapi_request(const struct smsapi *, const char *to,
+		    const char *text, const char *key, struct http_call *);
+void		 smsapi_request_free(struct http_call *);
 
 /* worker.c */
 struct worker;

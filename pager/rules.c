@@ -86,8 +86,8 @@ rules_in_quiet(const struct contact_conf *ct, int64_t when)
 /*
  * The deliveries an event wants: every contact its server names (notify on
  * the server, its farm or `set`), each channel the contact has. A contact
- * with `min-state down` gets only events into or out of down. SMS needs an
- * email gateway address (an SMS API is not built yet) and is held in the
+ * with `min-state down` gets only events into or out of down. SMS (a
+ * gateway address or a phone number for `set sms-gateway`) is held in the
  * contact's quiet hours, except a recovery to a contact whose problem went
  * by SMS (sms_sent: the comma-separated contacts it went to; may be NULL).
  * Returns how many went in out (at most max); none when the server is not
@@ -114,7 +114,7 @@ rules_wants(const struct conf *c, const struct spool_event *ev,
 			out[n++] = (struct want){ ct, CH_EMAIL, ct->email };
 		sms_ok = !rules_in_quiet(ct, ev->time) || (recovery &&
 		    sms_sent != NULL && memo_listed(sms_sent, ct->name));
-		if (ct->sms != NULL && sms_is_gateway(ct->sms) && sms_ok)
+		if (ct->sms != NULL && sms_ok)
 			out[n++] = (struct want){ ct, CH_SMS, ct->sms };
 		if (ct->webhook != NULL)
 			out[n++] = (struct want){ ct, CH_WEBHOOK,

@@ -108,7 +108,7 @@ EXTRA_DIST += t/lbslow.py
 check_PROGRAMS += t/test_pager
 TESTS += t/test_pager t/test_paging.sh
 t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
-	pager/format.c pager/sms.c pager/memo.c
+	pager/format.c pager/sms.c pager/memo.c pager/smsapi.c
 t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
 t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
@@ -135,3 +135,10 @@ EXTRA_DIST += t/lbbusy.py
 # tocsin-lb's unit, keepalived check and sample, installed; low ports.
 TESTS += t/test_lb_install.sh
 EXTRA_DIST += t/test_lb_install.sh
+
+# What tocsin-pager's shell tests share.
+EXTRA_DIST += t/pager.sh
+
+# SMS through an HTTP API (set sms-gateway), end to end.
+TESTS += t/test_pager_smsapi.sh
+EXTRA_DIST += t/test_pager_smsapi.sh

@@ -3,6 +3,8 @@
  * order (pager/queue.c), who gets what (pager/rules.c), and the texts
  * (pager/format.c, pager/sms.c).
  */
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -616,6 +618,129 @@ START_TEST(held_record_keeps_its_window)
 }
 END_TEST
 
+/* Write text to dir/name with mode; returns the path (static buffer). */
+static const char *
+secret_file(const char *name, const char *text, mode_t mode)
+{
+	static char	 path[128];
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+	return path;
+}
+
+START_TEST(sms_api_request_is_filled_from_the_templates)
+{
+	struct conf		*c;
+	struct smsapi		*sa;
+	struct http_call	 hc;
+	struct spool_event	 ev;
+	struct want		 w[WANT_MAX];
+	struct page_ctx		 p;
+	char			 text[512], err[256];
+	char			*pay;
+
+	/* Form body by default, Basic auth from a 0600 file. */
+	snprintf(text, sizeof(text), "set sms-gateway "
+	    "https://api.example.net/send auth-file %s\n"
+	    "contact ops sms +15551234567\n"
+	    "server web1 http://127.0.0.1/ notify ops\n",
+	    secret_file("basic", "AC123:t0ken\n", 0600));
+	c = parse(text);
+	ck_assert_ptr_nonnull(sa = smsapi_new(c, err, sizeof(err)));
+	smsapi_request(sa, "+15551234567", "01:02 UTC DOWN a&b=c \"x\"",
+	    "tocsin-7-ops-sms", &hc);
+	ck_assert_str_eq(hc.url, "https://api.example.net/send");
+	ck_assert_str_eq(hc.body, "to=%2B15551234567&text=01%3A02%20UTC%20"
+	    "DOWN%20a%26b%3Dc%20%22x%22");
+	ck_assert_str_eq(hc.content_type, "application/x-www-form-urlencoded");
+	ck_assert_str_eq(hc.userpwd, "AC123:t0ken");
+	ck_assert_ptr_null(hc.bearer);
+	ck_assert_str_eq(hc.key, "tocsin-7-ops-sms");
+	smsapi_request_free(&hc);
+	smsapi_free(sa);
+	/* The phone number is an SMS want; its payload is the text alone. */
+	event(&ev, 7, "web1", "up", "down");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 1);
+	ck_assert_int_eq(w[0].ch, CH_SMS);
+	ck_assert_str_eq(w[0].to, "+15551234567");
+	memset(&p, 0, sizeof(p));
+	p.conf = c;
+	p.contact = "ops";
+	p.to = w[0].to;
+	p.ch = CH_SMS;
+	pay = format_sms(&ev, &p);
+	ck_assert_str_eq(pay, "22:13 UTC DOWN web1: connect: Connection "
+	    "refused");
+	free(pay);
+	p.to = "555@sms.example.net";
+	pay = format_sms(&ev, &p);
+	ck_assert_ptr_nonnull(strstr(pay, "\nMessage-ID: <7.ops.sms@"));
+	free(pay);
+	conf_free(c);
+
+	/* A JSON body is JSON-escaped; bearer takes the file as a token; a
+	 * GET's URL is percent-encoded. */
+	snprintf(text, sizeof(text), "set sms-gateway "
+	    "\"https://x/{key}\" auth bearer auth-file %s body "
+	    "\"{\\\"to\\\":\\\"{to}\\\",\\\"text\\\":\\\"{text}\\\"}\"\n",
+	    secret_file("token", "s3cret-token\n", 0400));
+	c = parse(text);
+	ck_assert_ptr_nonnull(sa = smsapi_new(c, err, sizeof(err)));
+	smsapi_request(sa, "+15551234567", "a \"b\" \\ c", "k-1", &hc);
+	ck_assert_str_eq(hc.url, "https://x/k-1");
+	ck_assert_str_eq(hc.body,
+	    "{\"to\":\"+15551234567\",\"text\":\"a \\\"b\\\" \\\\ c\"}");
+	ck_assert_str_eq(hc.content_type, "application/json");
+	ck_assert_str_eq(hc.bearer, "s3cret-token");
+	ck_assert_ptr_null(hc.userpwd);
+	smsapi_request_free(&hc);
+	smsapi_free(sa);
+	conf_free(c);
+	c = parse("set sms-gateway \"http://x/s?to={to}&m={text}\" get\n");
+	ck_assert_ptr_nonnull(sa = smsapi_new(c, err, sizeof(err)));
+	smsapi_request(sa, "+1555123", "UP web1/x", "k", &hc);
+	ck_assert_str_eq(hc.url, "http://x/s?to=%2B1555123&m=UP%20web1%2Fx");
+	ck_assert_ptr_null(hc.body);
+	smsapi_request_free(&hc);
+	smsapi_free(sa);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(sms_api_auth_file_must_be_private)
+{
+	struct conf	*c;
+	char		 text[512], err[256];
+	const char	*path;
+
+	path = secret_file("open", "AC123:t0ken\n", 0644);
+	snprintf(text, sizeof(text), "set sms-gateway https://x/ "
+	    "auth-file %s\n", path);
+	c = parse(text);
+	ck_assert_ptr_null(smsapi_new(c, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "is mode 0644: it must be 0600") != NULL,
+	    "%s", err);
+	conf_free(c);
+	path = secret_file("nocolon", "t0ken\n", 0600);
+	snprintf(text, sizeof(text), "set sms-gateway https://x/ "
+	    "auth-file %s\n", path);
+	c = parse(text);
+	ck_assert_ptr_null(smsapi_new(c, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "expected user:password") != NULL, "%s",
+	    err);
+	conf_free(c);
+	c = parse("contact a email a@example.net\n");
+	ck_assert_ptr_null(smsapi_new(c, err, sizeof(err)));
+	ck_assert_str_eq(err, "");	/* no gateway is no error */
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 pager_suite(void)
 {
@@ -642,6 +767,8 @@ pager_suite(void)
 	tcase_add_test(tc, storm_pages_the_first_n_then_folds_the_window);
 	tcase_add_test(tc, storm_digest_lists_every_change_once);
 	tcase_add_test(tc, held_record_keeps_its_window);
+	tcase_add_test(tc, sms_api_request_is_filled_from_the_templates);
+	tcase_add_test(tc, sms_api_auth_file_must_be_private);
 	suite_add_tcase(s, tc);
 	return s;
 }
