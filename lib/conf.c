@@ -235,6 +235,7 @@ conf_free(struct conf *c)
 		free(c->contacts[i]->email);
 		free(c->contacts[i]->sms);
 		free(c->contacts[i]->webhook);
+		free(c->contacts[i]->escalate_name);
 		free(c->contacts[i]);
 	}
 	free(c->contacts);

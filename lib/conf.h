@@ -72,6 +72,8 @@ struct options {
 	size_t		 nnotify;
 	char		**depends;	/* server ids or names */
 	size_t		 ndepends;
+	uint64_t	 renotify;	/* milliseconds: page again while the
+					   problem lasts; 0 = the contact's */
 };
 
 /*
@@ -141,6 +143,10 @@ struct contact_conf {
 	int		 quiet_to;
 	char		*webhook;	/* URL or NULL */
 	int		 min_down;	/* min-state down: only pages about down */
+	uint64_t	 renotify;	/* milliseconds; 0 = never */
+	uint64_t	 escalate_ms;	/* escalate-after: milliseconds */
+	char		*escalate_name;	/* escalate-after's contact, or NULL */
+	const struct contact_conf *escalate;	/* it, once validated */
 };
 
 struct conf {

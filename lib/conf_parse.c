@@ -46,6 +46,7 @@ const struct optdef conf_parse_optdefs[] = {
 	{ "notify",		OT_LIST,	O(notify), 0, 0 },
 	{ "depends-on",		OT_LIST,	O(depends), 0, 0 },
 	{ "max-redirects",	OT_UINT,	O(max_redirects), 50, 0 },
+	{ "renotify",		OT_DURATION,	O(renotify), 0, 0 },
 };
 #undef O
 const size_t conf_parse_noptdefs =
@@ -65,6 +66,7 @@ static const char *farm_words[] = {
 	"server", "balance", "listen", "persist", "slowstart", NULL
 };
 static const char *contact_words[] = { "email", "sms", "quiet", "webhook",
+	"renotify", "escalate-after",
 	"min-state", NULL };
 
 static const struct {
@@ -710,9 +712,32 @@ st_contact(struct parser *p, struct word *w, int n)
 		if (i + 1 >= n && (strcmp(w[i].s, "email") == 0 ||
 		    strcmp(w[i].s, "sms") == 0 || strcmp(w[i].s, "quiet") == 0 ||
 		    strcmp(w[i].s, "webhook") == 0 ||
+		    strcmp(w[i].s, "renotify") == 0 ||
+		    strcmp(w[i].s, "escalate-after") == 0 ||
 		    strcmp(w[i].s, "min-state") == 0)) {
 			conf_err(p, w[i].line, "'%s' needs a value", w[i].s);
 			break;
+		}
+		if (strcmp(w[i].s, "escalate-after") == 0) {
+			/* escalate-after DURATION CONTACT */
+			if (i + 2 >= n) {
+				conf_err(p, w[i].line, "'escalate-after' needs "
+				    "a duration and a contact");
+				break;
+			}
+			if (parse_duration(p, w[i].line, "escalate-after",
+			    w[i + 1].s, &ct->escalate_ms) == 0 &&
+			    ct->escalate_ms == 0)
+				conf_err(p, w[i].line, "'escalate-after' "
+				    "needs a duration above 0");
+			set_str(&ct->escalate_name, w[i + 2].s);
+			i++;
+			continue;
+		}
+		if (strcmp(w[i].s, "renotify") == 0) {
+			parse_duration(p, w[i].line, "renotify", w[i + 1].s,
+			    &ct->renotify);
+			continue;
 		}
 		if (strcmp(w[i].s, "email") == 0) {
 			if (strchr(w[i + 1].s, '@') == NULL)

@@ -227,6 +227,34 @@ check_duplicate_names(struct parser *p)
 			}
 }
 
+static struct contact_conf *find_contact(struct conf *, const char *);
+
+/* escalate-after names a known contact, not the contact itself. */
+static void
+link_escalations(struct parser *p)
+{
+	struct conf		*c = p->conf;
+	struct contact_conf	*ct;
+	size_t			 i;
+
+	for (i = 0; i < c->ncontacts; i++) {
+		ct = c->contacts[i];
+		if (ct->escalate_name == NULL)
+			continue;
+		if ((ct->escalate = find_contact(c, ct->escalate_name)) ==
+		    NULL)
+			conf_err_at(p, ct->file, ct->line, "contact '%s': "
+			    "escalate-after names unknown contact '%s'",
+			    ct->name, ct->escalate_name);
+		else if (ct->escalate == ct) {
+			conf_err_at(p, ct->file, ct->line, "contact '%s': "
+			    "escalate-after names the contact itself",
+			    ct->name);
+			ct->escalate = NULL;
+		}
+	}
+}
+
 /* A phone number in a contact's sms needs the HTTP SMS API. */
 static void
 check_sms_numbers(struct parser *p)
@@ -404,6 +432,7 @@ conf_validate(struct parser *p)
 
 	check_duplicate_names(p);
 	check_sms_numbers(p);
+	link_escalations(p);
 	index_servers(p);
 	for (i = 0; i < c->nservers; i++) {
 		resolve(c, c->servers[i]);

@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "ctlclient.h"
 #include "fsutil.h"
+#include "hash.h"
 #include "log.h"
 #include "paths.h"
 #include "stateread.h"
@@ -47,6 +48,7 @@
 #define SCAN_MAX	1000	/* events read per scan */
 #define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
 #define SWEEP_EVERY_MS	10000	/* state.json's "spooled" read again */
+#define POLL_EVERY_MS	2000	/* probed's status, then renotify */
 
 struct dispatch {
 	struct event_base	*base;
@@ -58,6 +60,7 @@ struct dispatch {
 	struct smsapi		*next_sms;
 	struct worker		*io;		/* spool, records */
 	struct worker		*mail;		/* SMTP, Maildir */
+	struct worker		*ctl;		/* asking probed */
 	struct webhook		*wh;
 	struct event		*tick;
 	struct deliveries	 q;
@@ -78,6 +81,11 @@ struct dispatch {
 	uint64_t		 spooled;
 	uint64_t		*idle;		/* nothing to page, kept */
 	size_t			 nidle, idlecap;
+	/* Asking probed for acks and downtimes, then the renotify pass. */
+	struct event		*poll;
+	int			 polling;
+	struct poll		*poll_waiting;	/* for the scan to end */
+	int			 probed_answers;	/* the last poll's */
 	/* Owned by the scan (one at a time, on the I/O worker). */
 	struct memo		*memo;
 	struct storm		 storm;
@@ -107,6 +115,21 @@ struct fold {
 	ssize_t			 last;		/* becomes the digest; or -1 */
 	char			*digest;	/* its payload */
 	uint64_t		 digest_seq;
+};
+
+/*
+ * A poll of probed's status (on the ctl worker), then the renotify pass
+ * over the open problems (on the I/O worker, which owns the memo).
+ */
+struct poll {
+	struct dispatch		*d;
+	char			 control[1100];
+	char			 state_file[1100];
+	int			 answered;	/* probed answered */
+	struct ctl_server	*sv;		/* NULL: nothing known */
+	size_t			 nsv;
+	const struct conf	*conf;		/* the pass's */
+	struct deliveries	 made;
 };
 
 /* A read of state.json's "spooled", on the I/O worker. */
@@ -146,7 +169,18 @@ static int	 make_deliveries(struct dispatch *, const struct conf *,
 		    const struct spool_event *, struct deliveries *);
 static int	 make_record(struct dispatch *, const struct conf *,
 		    const struct spool_event *, const struct want *, int,
-		    int64_t, struct server_info *, int *, struct deliveries *);
+		    int64_t, unsigned, struct server_info *, int *,
+		    struct deliveries *);
+static void	 on_poll(evutil_socket_t, short, void *);
+static void	 poll_work(void *);
+static void	 poll_done(void *);
+static void	 remind_work(void *);
+static void	 remind_server(struct poll *, struct memo_entry *,
+		    const struct ctl_server *, int64_t);
+static void	 remind_finish(void *);
+static void	 poll_free(struct poll *);
+static size_t	 escalated_wants(const struct conf *, const char *,
+		    const struct spool_event *, struct want *, size_t);
 static void	 fold_due(struct dispatch *);
 static void	 fold_work(void *);
 static void	 fold_done(void *);
@@ -233,6 +267,8 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	struct scan	 s;
 	struct timeval	 tv = { 0, SCAN_EVERY_MS * 1000 };
 	struct timeval	 stv = { SWEEP_EVERY_MS / 1000, 0 };
+	struct timeval	 ptv = { POLL_EVERY_MS / 1000,
+			    POLL_EVERY_MS % 1000 * 1000 };
 	char		 why[512];
 	int		 n;
 
@@ -269,6 +305,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	scan_done_sync(d, &s);
 	d->io = worker_new(base, "io");
 	d->mail = worker_new(base, "mail");
+	d->ctl = worker_new(base, "ctl");
 	if ((d->wh = webhook_new(base)) == NULL) {
 		snprintf(err, errlen, "cannot start libcurl");
 		goto fail;
@@ -281,6 +318,11 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	if ((d->sweep = event_new(base, -1, EV_PERSIST, on_sweep, d)) ==
 	    NULL || event_add(d->sweep, &stv) == -1) {
 		snprintf(err, errlen, "cannot add the sweep timer");
+		goto fail;
+	}
+	if ((d->poll = event_new(base, -1, EV_PERSIST, on_poll, d)) ==
+	    NULL || event_add(d->poll, &ptv) == -1) {
+		snprintf(err, errlen, "cannot add the poll timer");
 		goto fail;
 	}
 	log_info("queue: %d deliveries pending from before, spool up to "
@@ -317,7 +359,12 @@ dispatch_free(struct dispatch *d)
 		event_free(d->tick);
 	if (d->sweep != NULL)
 		event_free(d->sweep);
+	if (d->poll != NULL)
+		event_free(d->poll);
+	if (d->poll_waiting != NULL)
+		poll_free(d->poll_waiting);
 	webhook_free(d->wh);
+	worker_free(d->ctl);
 	worker_free(d->mail);
 	worker_free(d->io);
 	while ((del = TAILQ_FIRST(&d->q)) != NULL) {
@@ -480,13 +527,14 @@ scan_work(void *arg)
 /*
  * Make one record, unless it is on disk already. info is filled the first
  * time a record needs it (*have_info). held: the end of the storm window
- * whose digest lists the event (the record holds its line), or 0. Returns
+ * whose digest lists the event (the record holds its line), or 0. round:
+ * the reminder's number (renotify), or 0 for the event's page. Returns
  * 0, or -1 when the record could not be written.
  */
 static int
 make_record(struct dispatch *d, const struct conf *conf,
     const struct spool_event *ev, const struct want *w, int flap_stopped,
-    int64_t held, struct server_info *info, int *have_info,
+    int64_t held, unsigned round, struct server_info *info, int *have_info,
     struct deliveries *made)
 {
 	struct delivery	*del;
@@ -500,6 +548,7 @@ make_record(struct dispatch *d, const struct conf *conf,
 	strlcpy(del->server, ev->id, sizeof(del->server));
 	strlcpy(del->to, w->to, sizeof(del->to));
 	del->created = now_us() / 1000000;
+	del->round = round;
 	if (queue_exists(d->qfd, del)) {
 		queue_free(del);
 		return 0;
@@ -522,6 +571,7 @@ make_record(struct dispatch *d, const struct conf *conf,
 	p.ch = del->ch;
 	p.info = info;
 	p.flap_stopped = flap_stopped;
+	p.round = round;
 	p.now = del->created;
 	del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
 	    del->ch == CH_SMS ? format_sms(ev, &p) : format_email(ev, &p);
@@ -539,8 +589,9 @@ write:
 
 /*
  * Make the records an event wants that are not on disk yet, and note in
- * the server's memo whether it flaps and who got its problem by SMS (who
- * then gets the recovery by SMS, quiet hours or not). Returns how many
+ * the server's memo whether it flaps, who got its problem by SMS (who
+ * then gets the recovery by SMS, quiet hours or not) and the problem
+ * itself (for renotify and escalate-after). Returns how many
  * deliveries the event has (made now or before), or -1 when a record could
  * not be written (the event is retried at the next scan).
  */
@@ -565,6 +616,15 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	if ((worthy = rules_page_worthy(ev, was, &why)))
 		n = rules_wants(conf, ev, me != NULL ? me->sms : NULL, wants,
 		    WANT_MAX);
+	/* The open problem: renotify and escalate-after page it again; a
+	 * recovery goes to whoever it was escalated to, too. */
+	if (me != NULL && recovery && worthy && ev->seq > me->problem)
+		n += escalated_wants(conf, me->escalated, ev, wants + n,
+		    WANT_MAX - n);
+	if (me != NULL && recovery)
+		memo_problem_close(me, ev->seq);
+	else if (me != NULL && worthy && n > 0)
+		memo_problem_open(me, ev);
 	if (me != NULL && recovery)
 		me->sms[0] = '\0';	/* the problem is over */
 	for (i = 0; me != NULL && !recovery && i < n; i++)
@@ -585,7 +645,7 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		held = 0;
 	for (i = 0; i < n; i++)
 		if (make_record(d, conf, ev, &wants[i], was && !ev->flapping,
-		    held, &info, &have_info, made) == -1)
+		    held, 0, &info, &have_info, made) == -1)
 			return -1;
 	return n;
 }
@@ -642,12 +702,17 @@ scan_done(void *arg)
 	struct scan	*s = arg;
 	struct dispatch	*d = s->d;
 	struct conf	*old;
+	struct poll	*p;
 
 	scan_done_sync(d, s);
 	free(s);
 	d->scanning = 0;
 	if (d->next_conf != NULL && (old = swap_conf(d)) != NULL)
 		conf_free(old);
+	if ((p = d->poll_waiting) != NULL) {
+		d->poll_waiting = NULL;
+		poll_done(p);
+	}
 	run(d);
 }
 
@@ -818,8 +883,8 @@ start(struct dispatch *d, struct delivery *del)
 		worker_submit(d->mail, mail_work, send_done, s);
 		return;
 	}
-	format_idempotency_key(del->seq, del->contact, del->ch, key,
-	    sizeof(key));
+	format_idempotency_key(del->seq, del->contact, del->ch, del->round,
+	    key, sizeof(key));
 	if (del->ch == CH_WEBHOOK) {
 		if (webhook_post(d->wh, del->to, key, del->payload,
 		    on_webhook, s) == -1)
@@ -1206,4 +1271,200 @@ fold_done(void *arg)
 	free(f->ok);
 	free(f);
 	run(d);
+}
+
+/*
+ * The recovery's deliveries to the contacts the problem was escalated to
+ * (escalated: their comma-separated names) that the server's own notify
+ * does not reach already. Returns how many went in out.
+ */
+static size_t
+escalated_wants(const struct conf *c, const char *escalated,
+    const struct spool_event *ev, struct want *out, size_t max)
+{
+	const struct server_conf	*sv;
+	size_t				 i, j, n = 0;
+
+	if (escalated[0] == '\0' || (sv = conf_find_server(c, ev->id)) ==
+	    NULL)
+		return 0;
+	for (i = 0; i < c->ncontacts; i++) {
+		if (!memo_listed(escalated, c->contacts[i]->name))
+			continue;
+		for (j = 0; j < sv->ncontacts; j++)
+			if (sv->contacts[j] == c->contacts[i])
+				break;
+		if (j == sv->ncontacts)
+			n += rules_contact_wants(c->contacts[i], ev, NULL,
+			    out + n, max - n);
+	}
+	return n;
+}
+
+/* Every POLL_EVERY_MS: ask probed (unless a poll runs). */
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch	*d = arg;
+	struct poll	*p;
+
+	if (d->polling || d->stopping)
+		return;
+	p = xcalloc(1, sizeof(*p));
+	p->d = d;
+	TAILQ_INIT(&p->made);
+	strlcpy(p->control, d->conf->control, sizeof(p->control));
+	snprintf(p->state_file, sizeof(p->state_file), "%s/%s",
+	    d->conf->state_dir, PATH_STATE_FILE);
+	d->polling = 1;
+	worker_submit(d->ctl, poll_work, poll_done, p);
+}
+
+/*
+ * On the ctl worker: every server as probed sees it now (acks and
+ * downtimes included); when probed does not answer, as its state file
+ * last said.
+ */
+static void
+poll_work(void *arg)
+{
+	struct poll	*p = arg;
+	json_t		*obj = NULL;
+	char		*ans = NULL, err[256];
+	int64_t		 written;
+	int		 fd;
+
+	if ((fd = ctlclient_connect(p->control)) != -1) {
+		if (ctlclient_request(fd, "status", &ans) == 0 &&
+		    ctlclient_parse(ans, &obj, err, sizeof(err)) ==
+		    CTL_LINE_OK &&
+		    ctlclient_servers_from_answer(obj, &p->sv, &p->nsv, err,
+		    sizeof(err)) == 0)
+			p->answered = 1;
+		close(fd);
+		free(ans);
+		json_decref(obj);
+	}
+	if (!p->answered && ctlclient_state_load(p->state_file, &p->sv,
+	    &p->nsv, &written, err, sizeof(err)) == -1) {
+		p->sv = NULL;
+		p->nsv = 0;
+	}
+}
+
+/* On the loop: start the renotify pass with what the poll learnt (when
+ * a scan runs, once it is over). */
+static void
+poll_done(void *arg)
+{
+	struct poll	*p = arg;
+	struct dispatch	*d = p->d;
+
+	d->probed_answers = p->answered;
+	if (d->stopping || p->sv == NULL) {
+		poll_free(p);
+		d->polling = 0;
+		return;
+	}
+	if (d->scanning) {
+		d->poll_waiting = p;
+		return;
+	}
+	/* The pass holds the config as a scan does: a reload waits. */
+	d->scanning = 1;
+	p->conf = d->conf;
+	worker_submit(d->io, remind_work, remind_finish, p);
+}
+
+/* On the I/O worker: the reminders and escalations due now, made on disk,
+ * then the memo saved. */
+static void
+remind_work(void *arg)
+{
+	struct poll		*p = arg;
+	struct memo		*m = p->d->memo;
+	struct memo_entry	*e;
+	struct hash		*byid;
+	int64_t			 now = now_us() / 1000000;
+	size_t			 i;
+
+	byid = hash_new();
+	for (i = 0; i < p->nsv; i++)
+		hash_put(byid, p->sv[i].id, &p->sv[i]);
+	for (i = 0; i < memo_count(m); i++) {
+		e = memo_at(m, i);
+		if (e->problem != 0)
+			remind_server(p, e, hash_get(byid, e->id), now);
+	}
+	hash_free(byid, NULL);
+	memo_save(m, p->d->pagerfd);
+}
+
+/* One open problem: make what is due, unless the server is up again,
+ * acknowledged or in a downtime (st says; NULL: not known). */
+static void
+remind_server(struct poll *p, struct memo_entry *e,
+    const struct ctl_server *st, int64_t now)
+{
+	const struct server_conf	*sv;
+	struct remind			 due[64];
+	struct want			 w[3];
+	struct spool_event		 ev;
+	struct server_info		 info;
+	size_t				 n, i, k, j;
+	int				 have_info = 0, ok;
+
+	if (!remind_allowed(st, now) ||
+	    (sv = conf_find_server(p->conf, e->id)) == NULL)
+		return;
+	n = remind_due(p->conf, sv, e, now, due, 64);
+	for (i = 0; i < n; i++) {
+		remind_event(e, &due[i], now, &ev);
+		k = rules_contact_wants(due[i].ct, &ev, NULL, w, 3);
+		for (j = 0, ok = 1; j < k && ok; j++)
+			ok = make_record(p->d, p->conf, &ev, &w[j], 0, 0,
+			    due[i].round, &info, &have_info, &p->made) == 0;
+		if (!ok)
+			return;		/* tried again at the next poll */
+		remind_done(e, &due[i]);
+		memo_touch(p->d->memo);
+		log_info("event %" PRIu64 " %s: %s to %s (%zu page%s): %s",
+		    e->problem, e->id, due[i].from != NULL ? "escalated" :
+		    "reminder", due[i].ct->name, k, k == 1 ? "" : "s",
+		    ev.message);
+	}
+}
+
+/* On the loop: queue what the pass made. */
+static void
+remind_finish(void *arg)
+{
+	struct poll	*p = arg;
+	struct dispatch	*d = p->d;
+	struct delivery	*del;
+	struct conf	*old;
+
+	while ((del = TAILQ_FIRST(&p->made)) != NULL) {
+		TAILQ_REMOVE(&p->made, del, entry);
+		queue_insert(&d->q, del);
+	}
+	poll_free(p);
+	d->polling = 0;
+	d->scanning = 0;
+	if (d->next_conf != NULL && (old = swap_conf(d)) != NULL)
+		conf_free(old);
+	run(d);
+}
+
+static void
+poll_free(struct poll *p)
+{
+	struct delivery *del;
+
+	while ((del = TAILQ_FIRST(&p->made)) != NULL) {
+		TAILQ_REMOVE(&p->made, del, entry);
+		queue_free(del);
+	}
+	ctlclient_servers_free(p->sv, p->nsv);
+	free(p);
 }

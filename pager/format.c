@@ -76,29 +76,37 @@ header_safe(const char *s, char *out, size_t len)
 	out[i] = '\0';
 }
 
-/* <42.ops.email@tocsin-pager.example.net>: the domain is the one of
- * `set from` (or localhost). */
+/* <42.ops.email@tocsin-pager.example.net>, <42.ops.email.r2@...> for the
+ * second reminder: the domain is the one of `set from` (or localhost). */
 void
 format_message_id(const struct conf *c, uint64_t seq, const char *contact,
-    enum channel ch, char *buf, size_t len)
+    enum channel ch, unsigned round, char *buf, size_t len)
 {
-	const char *dom = NULL;
+	const char	*dom = NULL;
+	char		 r[16] = "";
 
 	if (c != NULL && c->from != NULL && (dom = strrchr(c->from, '@')))
 		dom++;
 	if (dom == NULL || *dom == '\0' || strchr(dom, '>') != NULL)
 		dom = "localhost";
-	snprintf(buf, len, "<%" PRIu64 ".%s.%s@tocsin-pager.%s>", seq,
-	    contact, queue_channel_str(ch), dom);
+	if (round > 0)
+		snprintf(r, sizeof(r), ".r%u", round);
+	snprintf(buf, len, "<%" PRIu64 ".%s.%s%s@tocsin-pager.%s>", seq,
+	    contact, queue_channel_str(ch), r, dom);
 }
 
-/* tocsin-42-ops-webhook */
+/* tocsin-42-ops-webhook, tocsin-42-ops-webhook-r2 for the second
+ * reminder. */
 void
 format_idempotency_key(uint64_t seq, const char *contact, enum channel ch,
-    char *buf, size_t len)
+    unsigned round, char *buf, size_t len)
 {
-	snprintf(buf, len, "tocsin-%" PRIu64 "-%s-%s", seq, contact,
-	    queue_channel_str(ch));
+	char r[16] = "";
+
+	if (round > 0)
+		snprintf(r, sizeof(r), "-r%u", round);
+	snprintf(buf, len, "tocsin-%" PRIu64 "-%s-%s%s", seq, contact,
+	    queue_channel_str(ch), r);
 }
 
 /* "DOWN shop/web1: connect: Connection refused" and the like. */
@@ -197,7 +205,7 @@ format_email(const struct spool_event *ev, const struct page_ctx *p)
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 	    &tm) == 0)
 		date[0] = '\0';
-	format_message_id(p->conf, ev->seq, p->contact, p->ch, mid,
+	format_message_id(p->conf, ev->seq, p->contact, p->ch, p->round, mid,
 	    sizeof(mid));
 	format_subject(ev, p->flap_stopped, subj, sizeof(subj));
 	header_safe(subj, safe, sizeof(safe));
@@ -240,7 +248,8 @@ format_webhook(const struct spool_event *ev, const struct page_ctx *p)
 
 	format_subject(ev, p->flap_stopped, subj, sizeof(subj));
 	body = format_page(ev, p);
-	format_idempotency_key(ev->seq, p->contact, p->ch, key, sizeof(key));
+	format_idempotency_key(ev->seq, p->contact, p->ch, p->round, key,
+	    sizeof(key));
 	link[0] = '\0';
 	if (p->conf != NULL && p->conf->web_url != NULL)
 		snprintf(link, sizeof(link), "%s/server/%s",
@@ -332,7 +341,7 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	for (i = 0; i < n; i++)
 		len += snprintf(body + len, cap - len, "%s\n", lines[i]);
 	if (p->ch == CH_WEBHOOK) {
-		format_idempotency_key(seq, p->contact, p->ch, key,
+		format_idempotency_key(seq, p->contact, p->ch, 0, key,
 		    sizeof(key));
 		msg = NULL;
 		if ((o = json_object()) != NULL && (arr = json_array()) !=
@@ -369,7 +378,8 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 	    &tm) == 0)
 		date[0] = '\0';
-	format_message_id(p->conf, seq, p->contact, p->ch, mid, sizeof(mid));
+	format_message_id(p->conf, seq, p->contact, p->ch, 0, mid,
+	    sizeof(mid));
 	xasprintf(&msg,
 	    "From: %s\n"
 	    "To: %s\n"

@@ -14,6 +14,7 @@
 
 struct conf;
 struct contact_conf;
+struct server_conf;
 struct event_base;
 
 enum channel {
@@ -65,6 +66,8 @@ struct delivery {
 	int64_t		 window;	/* Unix s: held or digest, its
 					   storm window's end; else 0 */
 	int		 digest;	/* the window's digest page */
+	unsigned	 round;		/* 0: the event's page; N: the Nth
+					   reminder (renotify) */
 	/* Run-time only. */
 	int		 busy;		/* a send or a write is in flight */
 	int		 closing;	/* final; the event is being removed */
@@ -88,6 +91,7 @@ struct page_ctx {
 	enum channel		 ch;
 	const struct server_info *info;	/* may be NULL */
 	int			 flap_stopped;	/* flapping ended with this */
+	unsigned		 round;		/* reminder number, or 0 */
 	int64_t			 now;		/* Unix s: the Date header */
 };
 
@@ -117,6 +121,13 @@ struct memo_entry {
 	char		 id[256];
 	int		 flapping;
 	char		 sms[256];	/* contacts SMSed for the open problem */
+	/* The open problem, for renotify and escalate-after. */
+	uint64_t	 problem;	/* its page's event; 0 = none open */
+	int64_t		 problem_time;	/* Unix s: that event's time */
+	char		 state[16];	/* its state */
+	char		 message[256];	/* its message */
+	char		 rounds[256];	/* "contact:N,...": reminders made */
+	char		 escalated[256];	/* contacts escalated to */
 };
 struct memo;
 struct memo	*memo_load(int dirfd);
@@ -124,8 +135,16 @@ struct memo_entry *memo_get(struct memo *, const char *id);
 void		 memo_touch(struct memo *);
 int		 memo_save(struct memo *, int dirfd);
 void		 memo_free(struct memo *);
+size_t		 memo_count(const struct memo *);
+struct memo_entry *memo_at(struct memo *, size_t);
 int		 memo_listed(const char *list, const char *name);
 void		 memo_list_add(char *list, size_t len, const char *name);
+unsigned	 memo_round(const char *rounds, const char *contact);
+void		 memo_round_set(char *rounds, size_t len, const char *contact,
+		    unsigned n);
+void		 memo_problem_open(struct memo_entry *,
+		    const struct spool_event *);
+void		 memo_problem_close(struct memo_entry *, uint64_t seq);
 
 /* rules.c */
 struct storm {			/* the storm window (one for all pages) */
@@ -149,6 +168,27 @@ int		 rules_page_worthy(const struct spool_event *, int was_flapping,
 size_t		 rules_wants(const struct conf *, const struct spool_event *,
 		    const char *sms_sent, struct want *, size_t max);
 int		 rules_in_quiet(const struct contact_conf *, int64_t when);
+size_t		 rules_contact_wants(const struct contact_conf *,
+		    const struct spool_event *, const char *sms_sent,
+		    struct want *, size_t max);
+uint64_t	 rules_renotify_ms(const struct server_conf *,
+		    const struct contact_conf *);
+
+/* remind.c */
+struct ctl_server;
+struct remind {
+	const struct contact_conf *ct;	/* who gets it */
+	unsigned	 round;		/* reminder number; 0: escalation */
+	const struct contact_conf *from;	/* escalated from; NULL:
+					   a reminder */
+};
+int		 remind_allowed(const struct ctl_server *, int64_t now);
+size_t		 remind_due(const struct conf *, const struct server_conf *,
+		    const struct memo_entry *, int64_t now, struct remind *,
+		    size_t max);
+void		 remind_event(const struct memo_entry *, const struct remind *,
+		    int64_t now, struct spool_event *);
+void		 remind_done(struct memo_entry *, const struct remind *);
 
 /* format.c */
 enum page_kind {
@@ -159,9 +199,10 @@ enum page_kind {
 };
 enum page_kind	 format_kind(const struct spool_event *, int flap_stopped);
 void		 format_message_id(const struct conf *, uint64_t seq,
-		    const char *contact, enum channel, char *, size_t);
+		    const char *contact, enum channel, unsigned round, char *,
+		    size_t);
 void		 format_idempotency_key(uint64_t seq, const char *contact,
-		    enum channel, char *, size_t);
+		    enum channel, unsigned round, char *, size_t);
 void		 format_subject(const struct spool_event *, int flap_stopped,
 		    char *, size_t);
 char		*format_page(const struct spool_event *,

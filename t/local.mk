@@ -108,7 +108,7 @@ EXTRA_DIST += t/lbslow.py
 check_PROGRAMS += t/test_pager
 TESTS += t/test_pager t/test_paging.sh
 t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
-	pager/format.c pager/sms.c pager/memo.c pager/smsapi.c
+	pager/format.c pager/sms.c pager/memo.c pager/smsapi.c pager/remind.c
 t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
 t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
@@ -142,3 +142,7 @@ EXTRA_DIST += t/pager.sh
 # SMS through an HTTP API (set sms-gateway), end to end.
 TESTS += t/test_pager_smsapi.sh
 EXTRA_DIST += t/test_pager_smsapi.sh
+
+# renotify and escalate-after, with acks and downtimes from probed.
+TESTS += t/test_pager_renotify.sh
+EXTRA_DIST += t/test_pager_renotify.sh

@@ -381,7 +381,7 @@ START_TEST(webhook_json_has_text_and_key)
 	ck_assert_ptr_nonnull(strstr(j, "\"key\":\"tocsin-9-ops-webhook\""));
 	ck_assert_ptr_nonnull(strstr(j, "\"state\":\"down\""));
 	free(j);
-	format_idempotency_key(9, "ops", CH_WEBHOOK, key, sizeof(key));
+	format_idempotency_key(9, "ops", CH_WEBHOOK, 0, key, sizeof(key));
 	ck_assert_str_eq(key, "tocsin-9-ops-webhook");
 }
 END_TEST
