@@ -177,6 +177,34 @@ START_TEST(sms_gateway_parses)
 }
 END_TEST
 
+START_TEST(renotify_and_escalate_after_are_checked)
+{
+	struct conf *c;
+
+	assert_errors("contact a email a@example.net escalate-after 5m nobody\n"
+	    "contact b email b@example.net escalate-after 5m b\n"
+	    "contact d email d@example.net escalate-after 5m\n"
+	    "contact e email e@example.net renotify 5\n",
+	    "t.conf:3: 'escalate-after' needs a duration and a contact\n"
+	    "t.conf:4: bad duration '5' for 'renotify': a number needs a unit "
+	    "(write 5s or 5m)\n"
+	    "t.conf:1: contact 'a': escalate-after names unknown contact "
+	    "'nobody'\n"
+	    "t.conf:2: contact 'b': escalate-after names the contact itself\n");
+	c = parse_ok("set renotify 1h\n"
+	    "contact ops email o@example.net renotify 30m escalate-after 1h "
+	    "boss\ncontact boss email b@example.net\n"
+	    "server web1 http://a/ notify ops\n"
+	    "server web2 http://a/ notify ops renotify 0s\n");
+	ck_assert_uint_eq(c->contacts[0]->renotify, 1800000);
+	ck_assert_uint_eq(c->contacts[0]->escalate_ms, 3600000);
+	ck_assert_ptr_eq(c->contacts[0]->escalate, c->contacts[1]);
+	ck_assert_uint_eq(server(c, "web1")->o.renotify, 3600000);
+	ck_assert_uint_eq(server(c, "web2")->o.renotify, 0);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(unknown_contact_keyword_suggests_closest)
 {
 	assert_errors("contact k emial k@example.net sms 1555@sms.example.net\n",
@@ -1756,6 +1784,7 @@ conf_suite(void)
 	tcase_add_test(tc, sms_number_without_gateway_is_refused);
 	tcase_add_test(tc, sms_gateway_is_checked);
 	tcase_add_test(tc, sms_gateway_parses);
+	tcase_add_test(tc, renotify_and_escalate_after_are_checked);
 	tcase_add_test(tc, unknown_contact_keyword_suggests_closest);
 	tcase_add_test(tc, unknown_farm_keyword_suggests_closest);
 	tcase_add_test(tc, missing_value_is_reported);

@@ -15,6 +15,7 @@
 #include <check.h>
 
 #include "conf.h"
+#include "ctlclient.h"
 #include "xmalloc.h"
 
 #include "pager.h"
@@ -741,6 +742,100 @@ START_TEST(sms_api_auth_file_must_be_private)
 }
 END_TEST
 
+START_TEST(reminders_and_escalations_fall_due)
+{
+	struct conf		*c;
+	struct memo_entry	 e;
+	struct ctl_server	 st;
+	struct remind		 r[8];
+	struct spool_event	 ev, got;
+	const struct server_conf *sv;
+	size_t			 n;
+
+	c = parse("contact ops email o@example.net renotify 10m "
+	    "escalate-after 30m boss\n"
+	    "contact boss email b@example.net escalate-after 1h ceo\n"
+	    "contact ceo email c@example.net\n"
+	    "server web1 http://127.0.0.1/ notify ops\n"
+	    "server web2 http://127.0.0.1/ notify ops,boss renotify 5m\n");
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.id, "web1", sizeof(e.id));
+	event(&ev, 42, "web1", "up", "down");
+	memo_problem_open(&e, &ev);
+	ck_assert_uint_eq(e.problem, 42);
+	sv = conf_find_server(c, "web1");
+	/* 9 minutes: nothing; 10: reminder 1; 25: reminder 2 (one, not
+	 * two); done, nothing again until 30: reminder 3 and boss. */
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 540, r, 8), 0);
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 600, r, 8), 1);
+	ck_assert_uint_eq(r[0].round, 1);
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1500, r, 8), 1);
+	ck_assert_uint_eq(r[0].round, 2);
+	remind_done(&e, &r[0]);
+	ck_assert_str_eq(e.rounds, "ops:2");
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1700, r, 8), 0);
+	n = remind_due(c, sv, &e, ev.time + 1800, r, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(r[0].round, 3);
+	ck_assert_str_eq(r[1].ct->name, "boss");
+	ck_assert_str_eq(r[1].from->name, "ops");
+	remind_event(&e, &r[1], ev.time + 1800, &got);
+	ck_assert_uint_eq(got.seq, 42);
+	ck_assert_str_eq(got.message, "escalated from ops: down 30m, not "
+	    "acknowledged: connect: Connection refused");
+	remind_event(&e, &r[0], ev.time + 3720, &got);
+	ck_assert_str_eq(got.message, "still down after 1h2m, reminder 3: "
+	    "connect: Connection refused");
+	remind_done(&e, &r[0]);
+	remind_done(&e, &r[1]);
+	ck_assert_str_eq(e.rounds, "ops:3");
+	ck_assert_str_eq(e.escalated, "boss");
+	/* Boss once; at 1 h boss's own escalate-after reaches ceo. */
+	n = remind_due(c, sv, &e, ev.time + 3600, r, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(r[0].ct->name, "ops");
+	ck_assert_str_eq(r[1].ct->name, "ceo");
+	ck_assert_str_eq(r[1].from->name, "boss");
+	/* The server's renotify wins; boss is notified, never escalated to. */
+	memo_problem_close(&e, 43);
+	ck_assert_uint_eq(e.problem, 0);
+	strlcpy(e.id, "web2", sizeof(e.id));
+	event(&ev, 50, "web2", "up", "down");
+	memo_problem_open(&e, &ev);
+	memo_problem_open(&e, &ev);	/* read again: nothing changes */
+	sv = conf_find_server(c, "web2");
+	n = remind_due(c, sv, &e, ev.time + 1800, r, 8);
+	ck_assert_uint_eq(n, 2);	/* ops r6, boss r6; ceo at 1 h */
+	ck_assert_uint_eq(r[0].round, 6);
+	ck_assert_str_eq(r[1].ct->name, "boss");
+	ck_assert_uint_eq(r[1].round, 6);
+	ck_assert_ptr_null(r[1].from);
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1799, r, 1), 1);
+	/* Acked, in downtime, up or unknown to probed: nothing. */
+	memset(&st, 0, sizeof(st));
+	strlcpy(st.state, "down", sizeof(st.state));
+	ck_assert_int_eq(remind_allowed(&st, 1000), 1);
+	st.acked = 1;
+	ck_assert_int_eq(remind_allowed(&st, 1000), 0);
+	st.acked = 0;
+	st.downtime_until = 1001;
+	ck_assert_int_eq(remind_allowed(&st, 1000), 0);
+	st.downtime_until = 1000;
+	ck_assert_int_eq(remind_allowed(&st, 1000), 1);
+	strlcpy(st.state, "up", sizeof(st.state));
+	ck_assert_int_eq(remind_allowed(&st, 1000), 0);
+	ck_assert_int_eq(remind_allowed(NULL, 1000), 0);
+	/* The rounds list keeps the others. */
+	memo_round_set(e.rounds, sizeof(e.rounds), "a", 1);
+	memo_round_set(e.rounds, sizeof(e.rounds), "b", 2);
+	memo_round_set(e.rounds, sizeof(e.rounds), "a", 3);
+	ck_assert_str_eq(e.rounds, "b:2,a:3");
+	ck_assert_uint_eq(memo_round(e.rounds, "a"), 3);
+	ck_assert_uint_eq(memo_round(e.rounds, "c"), 0);
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 pager_suite(void)
 {
@@ -769,6 +864,7 @@ pager_suite(void)
 	tcase_add_test(tc, held_record_keeps_its_window);
 	tcase_add_test(tc, sms_api_request_is_filled_from_the_templates);
 	tcase_add_test(tc, sms_api_auth_file_must_be_private);
+	tcase_add_test(tc, reminders_and_escalations_fall_due);
 	suite_add_tcase(s, tc);
 	return s;
 }
