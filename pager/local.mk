@@ -7,7 +7,7 @@ pager_core_sources = \
 	pager/remind.c pager/maildir.c pager/mail.c pager/webhook.c \
 	pager/smsapi.c \
 	pager/worker.c
-pager_tocsin_pager_SOURCES = pager/main.c $(pager_core_sources)
+pager_tocsin_pager_SOURCES = pager/main.c pager/ctl.c $(pager_core_sources)
 pager_tocsin_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
 pager_tocsin_pager_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(EVENT_CFLAGS) \
 	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(ESMTP_CFLAGS)

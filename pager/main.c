@@ -1,7 +1,7 @@
 /*
  * main.c: tocsin-pager's start-up: flags, config, state folder, pidfile,
- * privileges dropped, then the loop until SIGTERM; SIGHUP reloads. -l
- * lists the deliveries queued, retrying and refused.
+ * privileges dropped, the control socket, then the loop until SIGTERM;
+ * SIGHUP reloads. -l lists the deliveries queued, retrying and refused.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +32,7 @@
 struct mainctx {
 	struct event_base	*base;
 	struct dispatch		*disp;
+	struct pagerctl		*ctl;
 	const char		*conf_path;
 };
 
@@ -259,6 +260,7 @@ main(int argc, char **argv)
 	m.conf_path = o.conf_path;
 	if ((m.disp = dispatch_new(m.base, conf, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	m.ctl = pagerctl_open(m.base, m.disp, conf->state_dir);
 	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
 	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
 	sigint = evsignal_new(m.base, SIGINT, on_signal, &m);
@@ -278,6 +280,7 @@ main(int argc, char **argv)
 	log_info("started: %zu contacts, spool %s/spool", conf->ncontacts,
 	    conf->state_dir);
 	event_base_dispatch(m.base);
+	pagerctl_close(m.ctl);
 	dispatch_free(m.disp);
 	event_free(sighup);
 	event_free(sigterm);

@@ -146,3 +146,7 @@ EXTRA_DIST += t/test_pager_smsapi.sh
 # renotify and escalate-after, with acks and downtimes from probed.
 TESTS += t/test_pager_renotify.sh
 EXTRA_DIST += t/test_pager_renotify.sh
+
+# tocsin-pager's control socket: tocsinctl pages and test-page.
+TESTS += t/test_pager_ctl.sh
+EXTRA_DIST += t/test_pager_ctl.sh
