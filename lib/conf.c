@@ -258,6 +258,7 @@ conf_free(struct conf *c)
 	free(c->sms_gateway);
 	free(c->sms_auth_file);
 	free(c->sms_body);
+	free(c->admin);
 	free(c->web_url);
 	free(c->warnings);
 	free(c);

@@ -177,6 +177,11 @@ struct conf {
 	char		*sms_body;	/* body template; NULL = default */
 	const char	*sms_gateway_file;	/* where it was written */
 	int		 sms_gateway_line;
+	char		*admin;		/* set admin CONTACT: paged when
+					   tocsin-probed stops answering */
+	const char	*admin_file;
+	int		 admin_line;
+	const struct contact_conf *admin_contact;	/* once validated */
 	unsigned long	 max_concurrent;
 	unsigned long	 exec_max;
 	unsigned long	 lb_threads;	/* tocsin-lb's loops, 1..64 */

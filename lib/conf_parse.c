@@ -57,7 +57,7 @@ static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
 	"flap-high", "archives", "control-group", "web-url", "storm",
-	"public-page", "lb-threads", "sms-gateway", NULL
+	"public-page", "lb-threads", "sms-gateway", "admin", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -629,6 +629,11 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->from, v);
 	else if (strcmp(k, "web-url") == 0)
 		set_str(&c->web_url, v);
+	else if (strcmp(k, "admin") == 0) {
+		set_str(&c->admin, v);
+		c->admin_file = p->stack[p->depth - 1]->name;
+		c->admin_line = w[2].line;
+	}
 	else if (strcmp(k, "archives") == 0 ||
 	    strcmp(k, "public-page") == 0) {
 		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)

@@ -255,6 +255,18 @@ link_escalations(struct parser *p)
 	}
 }
 
+/* set admin names a contact. */
+static void
+link_admin(struct parser *p)
+{
+	struct conf *c = p->conf;
+
+	if (c->admin != NULL && (c->admin_contact = find_contact(c,
+	    c->admin)) == NULL)
+		conf_err_at(p, c->admin_file, c->admin_line, "set admin: "
+		    "unknown contact '%s'", c->admin);
+}
+
 /* A phone number in a contact's sms needs the HTTP SMS API. */
 static void
 check_sms_numbers(struct parser *p)
@@ -433,6 +445,7 @@ conf_validate(struct parser *p)
 	check_duplicate_names(p);
 	check_sms_numbers(p);
 	link_escalations(p);
+	link_admin(p);
 	index_servers(p);
 	for (i = 0; i < c->nservers; i++) {
 		resolve(c, c->servers[i]);

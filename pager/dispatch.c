@@ -91,6 +91,7 @@ struct dispatch {
 	int			 polling;
 	struct poll		*poll_waiting;	/* for the scan to end */
 	int			 probed_answers;	/* the last poll's */
+	struct watchdog		 wd;		/* set admin's */
 	struct testpages	 tests;		/* test pages in flight */
 	/* Owned by the scan (one at a time, on the I/O worker). */
 	struct memo		*memo;
@@ -136,6 +137,10 @@ struct poll {
 	size_t			 nsv;
 	const struct conf	*conf;		/* the pass's */
 	struct deliveries	 made;
+	enum wd_verdict		 wd;		/* to tell set admin */
+	struct watchdog		 wd_state;	/* to save after */
+	char			 wd_why[256];
+	int			 wd_told;	/* on disk */
 };
 
 /* `pages`: the loop's queue copied, then pager/failed read on the I/O
@@ -217,6 +222,8 @@ static void	 remind_server(struct poll *, struct memo_entry *,
 		    const struct ctl_server *, int64_t);
 static void	 remind_finish(void *);
 static void	 poll_free(struct poll *);
+static void	 watch_probed(struct dispatch *, struct poll *);
+static void	 tell_admin(struct poll *, int64_t);
 static size_t	 escalated_wants(const struct conf *, const char *,
 		    const struct spool_event *, struct want *, size_t);
 static void	 pages_work(void *);
@@ -343,6 +350,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	if (why[0] != '\0')
 		log_warnx("queue: %s", why);
 	d->memo = memo_load(d->pagerfd);
+	watchdog_load(d->pagerfd, &d->wd);
 	/* What may be deleted; read again by every sweep. */
 	read_spooled(d->statefd, &d->spooled);
 	/* What a crash left: events whose records are not all made, and
@@ -1413,7 +1421,7 @@ poll_done(void *arg)
 	struct dispatch	*d = p->d;
 
 	d->probed_answers = p->answered;
-	if (d->stopping || p->sv == NULL) {
+	if (d->stopping) {
 		poll_free(p);
 		d->polling = 0;
 		return;
@@ -1422,6 +1430,7 @@ poll_done(void *arg)
 		d->poll_waiting = p;
 		return;
 	}
+	watch_probed(d, p);
 	/* The pass holds the config as a scan does: a reload waits. */
 	d->scanning = 1;
 	p->conf = d->conf;
@@ -1440,6 +1449,8 @@ remind_work(void *arg)
 	int64_t			 now = now_us() / 1000000;
 	size_t			 i;
 
+	if (p->wd != WD_NONE)
+		tell_admin(p, now);
 	byid = hash_new();
 	for (i = 0; i < p->nsv; i++)
 		hash_put(byid, p->sv[i].id, &p->sv[i]);
@@ -1499,6 +1510,12 @@ remind_finish(void *arg)
 	while ((del = TAILQ_FIRST(&p->made)) != NULL) {
 		TAILQ_REMOVE(&p->made, del, entry);
 		queue_insert(&d->q, del);
+	}
+	if (p->wd != WD_NONE && !p->wd_told) {
+		/* Not on disk: judge again (and tell) at the next poll. */
+		d->wd.down = !d->wd.down;
+		if (p->wd == WD_STOPPED)
+			d->wd.incident--;
 	}
 	poll_free(p);
 	d->polling = 0;
@@ -1827,4 +1844,57 @@ tests_abandon(struct dispatch *d)
 
 	while ((t = TAILQ_FIRST(&d->tests)) != NULL)
 		test_answer(t, "tocsin-pager stopped first");
+}
+
+/*
+ * On the loop, after each poll: has monitoring stopped, or is it back?
+ * The verdict rides with the poll to the I/O worker (tell_admin).
+ */
+static void
+watch_probed(struct dispatch *d, struct poll *p)
+{
+	uint64_t	 interval = 0;
+	int64_t		 newest = 0;
+	size_t		 i;
+
+	for (i = 0; i < d->conf->nservers; i++)
+		if (d->conf->servers[i]->o.interval > interval)
+			interval = d->conf->servers[i]->o.interval;
+	for (i = 0; p->answered && i < p->nsv; i++)
+		if (p->sv[i].last_check > newest)
+			newest = p->sv[i].last_check;
+	p->wd = watchdog_judge(&d->wd, p->answered, newest, interval,
+	    now_us() / 1000000, p->wd_why, sizeof(p->wd_why));
+	p->wd_state = d->wd;
+	if (p->wd == WD_STOPPED)
+		log_warnx("monitoring has stopped: %s%s", p->wd_why,
+		    d->conf->admin_contact != NULL ? "; paging set admin" :
+		    " (no set admin to page)");
+	else if (p->wd == WD_BACK)
+		log_info("monitoring is back: tocsin-probed answers again");
+}
+
+/*
+ * On the I/O worker: set admin's page that monitoring stopped or is back,
+ * made on disk before watchdog.json says it was told (a crash between
+ * makes the same record again, which is then found on disk).
+ */
+static void
+tell_admin(struct poll *p, int64_t now)
+{
+	const struct contact_conf	*ct = p->conf->admin_contact;
+	struct spool_event		 ev;
+	struct server_info		 info;
+	struct want			 w[3];
+	size_t				 k, j;
+	unsigned			 round;
+	int				 have_info = 0;
+
+	round = watchdog_event(&p->wd_state, p->wd, p->wd_why, now, &ev);
+	k = ct != NULL ? rules_contact_wants(ct, &ev, NULL, w, 3) : 0;
+	for (j = 0; j < k; j++)
+		if (make_record(p->d, p->conf, &ev, &w[j], 0, 0, round, &info,
+		    &have_info, &p->made) == -1)
+			return;		/* told again at the next poll */
+	p->wd_told = watchdog_save(p->d->pagerfd, &p->wd_state) == 0;
 }

@@ -190,6 +190,26 @@ void		 remind_event(const struct memo_entry *, const struct remind *,
 		    int64_t now, struct spool_event *);
 void		 remind_done(struct memo_entry *, const struct remind *);
 
+/* watchdog.c */
+struct watchdog {
+	unsigned	 incident;	/* incidents told so far */
+	int		 down;		/* "stopped" told, "back" not yet */
+	int64_t		 since;		/* Unix s: when it stopped */
+	int64_t		 bad_since;	/* run-time: first bad poll; 0 */
+};
+enum wd_verdict {
+	WD_NONE,
+	WD_STOPPED,		/* page set admin: monitoring stopped */
+	WD_BACK,		/* page set admin: it is back */
+};
+enum wd_verdict	 watchdog_judge(struct watchdog *, int answered,
+		    int64_t newest, uint64_t interval_ms, int64_t now,
+		    char *why, size_t whylen);
+void		 watchdog_load(int dirfd, struct watchdog *);
+int		 watchdog_save(int dirfd, const struct watchdog *);
+unsigned	 watchdog_event(const struct watchdog *, enum wd_verdict,
+		    const char *why, int64_t now, struct spool_event *);
+
 /* format.c */
 enum page_kind {
 	PAGE_PROBLEM,

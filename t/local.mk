@@ -108,7 +108,8 @@ EXTRA_DIST += t/lbslow.py
 check_PROGRAMS += t/test_pager
 TESTS += t/test_pager t/test_paging.sh
 t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
-	pager/format.c pager/sms.c pager/memo.c pager/smsapi.c pager/remind.c
+	pager/format.c pager/sms.c pager/memo.c pager/smsapi.c pager/remind.c \
+	pager/watchdog.c
 t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
 t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
@@ -150,3 +151,7 @@ EXTRA_DIST += t/test_pager_renotify.sh
 # tocsin-pager's control socket: tocsinctl pages and test-page.
 TESTS += t/test_pager_ctl.sh
 EXTRA_DIST += t/test_pager_ctl.sh
+
+# set admin: tocsin-probed stopping and coming back.
+TESTS += t/test_pager_admin.sh
+EXTRA_DIST += t/test_pager_admin.sh

@@ -202,6 +202,11 @@ START_TEST(renotify_and_escalate_after_are_checked)
 	ck_assert_uint_eq(server(c, "web1")->o.renotify, 3600000);
 	ck_assert_uint_eq(server(c, "web2")->o.renotify, 0);
 	conf_free(c);
+	assert_errors("contact a email a@example.net\n\nset admin root\n",
+	    "t.conf:3: set admin: unknown contact 'root'\n");
+	c = parse_ok("set admin a\ncontact a email a@example.net\n");
+	ck_assert_ptr_eq(c->admin_contact, c->contacts[0]);
+	conf_free(c);
 }
 END_TEST
 

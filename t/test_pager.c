@@ -836,6 +836,53 @@ START_TEST(reminders_and_escalations_fall_due)
 }
 END_TEST
 
+START_TEST(watchdog_tells_stopped_once_and_back)
+{
+	struct watchdog		 w, l;
+	struct spool_event	 ev;
+	char			 why[128];
+
+	memset(&w, 0, sizeof(w));
+	/* Grace: twice the longest interval (30 s), 10 s at least. */
+	ck_assert_int_eq(watchdog_judge(&w, 1, 995, 15000, 1000, why,
+	    sizeof(why)), WD_NONE);
+	ck_assert_int_eq(watchdog_judge(&w, 0, 0, 15000, 1000, why,
+	    sizeof(why)), WD_NONE);
+	ck_assert_str_eq(why, "tocsin-probed does not answer on its control "
+	    "socket");
+	ck_assert_int_eq(watchdog_judge(&w, 0, 0, 15000, 1029, why,
+	    sizeof(why)), WD_NONE);
+	ck_assert_int_eq(watchdog_judge(&w, 0, 0, 15000, 1030, why,
+	    sizeof(why)), WD_STOPPED);
+	ck_assert_uint_eq(w.incident, 1);
+	ck_assert_int_eq(w.since, 1000);
+	ck_assert_uint_eq(watchdog_event(&w, WD_STOPPED, why, 1030, &ev), 1);
+	ck_assert_str_eq(ev.new_state, "down");
+	ck_assert_str_eq(ev.message, "monitoring has stopped: tocsin-probed "
+	    "does not answer on its control socket");
+	ck_assert_int_eq(watchdog_judge(&w, 0, 0, 15000, 1100, why,
+	    sizeof(why)), WD_NONE);		/* told once */
+	ck_assert_int_eq(watchdog_judge(&w, 1, 1101, 15000, 1102, why,
+	    sizeof(why)), WD_BACK);
+	ck_assert_uint_eq(watchdog_event(&w, WD_BACK, why, 1102, &ev), 2);
+	ck_assert_str_eq(ev.new_state, "up");
+	/* Answering but no result for longer than the grace (10 s). */
+	ck_assert_int_eq(watchdog_judge(&w, 1, 1100, 1000, 1111, why,
+	    sizeof(why)), WD_NONE);
+	ck_assert_str_eq(why, "no check result for 11 s");
+	ck_assert_int_eq(watchdog_judge(&w, 1, 1100, 1000, 1121, why,
+	    sizeof(why)), WD_STOPPED);
+	ck_assert_uint_eq(watchdog_event(&w, WD_STOPPED, why, 1121, &ev), 3);
+	/* Kept across a restart. */
+	ck_assert_int_eq(watchdog_save(open(dir, O_RDONLY | O_DIRECTORY), &w),
+	    0);
+	watchdog_load(open(dir, O_RDONLY | O_DIRECTORY), &l);
+	ck_assert_uint_eq(l.incident, 2);
+	ck_assert_int_eq(l.down, 1);
+	ck_assert_int_eq(l.since, 1111);
+}
+END_TEST
+
 static Suite *
 pager_suite(void)
 {
@@ -865,6 +912,7 @@ pager_suite(void)
 	tcase_add_test(tc, sms_api_request_is_filled_from_the_templates);
 	tcase_add_test(tc, sms_api_auth_file_must_be_private);
 	tcase_add_test(tc, reminders_and_escalations_fall_due);
+	tcase_add_test(tc, watchdog_tells_stopped_once_and_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
