@@ -155,3 +155,7 @@ EXTRA_DIST += t/test_pager_ctl.sh
 # set admin: tocsin-probed stopping and coming back.
 TESTS += t/test_pager_admin.sh
 EXTRA_DIST += t/test_pager_admin.sh
+
+# Both daemons killed -9 while servers change state: no page lost or doubled.
+TESTS += t/test_pager_crash.sh
+EXTRA_DIST += t/test_pager_crash.sh
