@@ -710,23 +710,41 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	return n;
 }
 
+/* 1 if server c depends on the server called id. */
+static int
+depends_on(const struct server_conf *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndeps; i++)
+		if (strcmp(c->deps[i]->id, id) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * The server's latency and last message, from probed's `status` or, when
- * probed is gone, the state file. Unknown fields stay unknown.
+ * probed is gone, the state file, and the servers that depend on it and
+ * are unreachable or not up now (for its problem page to list them).
+ * Unknown fields stay unknown.
  */
 static void
 server_info(const struct conf *conf, const char *id, struct server_info *si)
 {
+	const struct server_conf *c;
 	struct ctl_server	*sv = NULL;
 	json_t			*obj = NULL;
-	size_t			 n = 0, i;
+	size_t			 n = 0, i, ndep = 0;
 	int64_t			 written;
 	char			 req[300], *ans = NULL, err[128], path[1100];
 	int			 fd;
 
 	memset(si, 0, sizeof(*si));
 	si->latency_ms = -1;
-	snprintf(req, sizeof(req), "status %s", id);
+	for (i = 0; i < conf->nservers; i++)
+		ndep += depends_on(conf->servers[i], id);
+	/* With dependents, every server's status (one answer). */
+	snprintf(req, sizeof(req), ndep > 0 ? "status" : "status %s", id);
 	if ((fd = ctlclient_connect(conf->control)) != -1) {
 		if (ctlclient_request(fd, req, &ans) == 0 &&
 		    ctlclient_parse(ans, &obj, err, sizeof(err)) ==
@@ -744,14 +762,19 @@ server_info(const struct conf *conf, const char *id, struct server_info *si)
 		    sizeof(err)) == -1)
 			return;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (strcmp(sv[i].id, id) == 0) {
 			si->since = sv[i].since;
 			si->latency_ms = sv[i].latency_ms;
 			strlcpy(si->message, sv[i].message,
 			    sizeof(si->message));
-			break;
-		}
+		} else if (ndep > 0 && (sv[i].unreachable ||
+		    strcmp(sv[i].state, "up") != 0) &&
+		    (c = conf_find_server(conf, sv[i].id)) != NULL &&
+		    depends_on(c, id))
+			memo_list_add(si->unreachable, sizeof(si->unreachable),
+			    sv[i].id);
+	}
 	ctlclient_servers_free(sv, n);
 }
 

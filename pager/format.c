@@ -138,7 +138,8 @@ format_subject(const struct spool_event *ev, int flap_stopped, char *buf,
 
 /*
  * The text a person reads: what, since when, the last message and
- * latency, and the link to the server's page when `set web-url` is given.
+ * latency, the servers that depend on it and are unreachable (a problem
+ * page), and the link to the server's page when `set web-url` is given.
  */
 char *
 format_page(const struct spool_event *ev, const struct page_ctx *p)
@@ -163,6 +164,10 @@ format_page(const struct spool_event *ev, const struct page_ctx *p)
 	    subj, ev->id, ev->new_state, ev->old_state,
 	    ev->unreachable ? ", unreachable: a server it depends on is down"
 	    : "", when, ev->message, lat, ev->seq);
+	if (n < sizeof(buf) && p->info != NULL && p->info->unreachable[0] &&
+	    format_kind(ev, p->flap_stopped) == PAGE_PROBLEM)
+		n += snprintf(buf + n, sizeof(buf) - n, "unreachable: %s "
+		    "(they depend on it)\n", p->info->unreachable);
 	if (n < sizeof(buf) && p->conf != NULL && p->conf->web_url != NULL)
 		snprintf(buf + n, sizeof(buf) - n, "link:     %s/server/%s\n",
 		    p->conf->web_url, ev->id);

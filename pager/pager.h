@@ -81,6 +81,8 @@ struct server_info {
 	int64_t		 since;		/* Unix s; 0 = not known */
 	double		 latency_ms;	/* < 0 = not known */
 	char		 message[256];
+	char		 unreachable[512];	/* servers that depend on it,
+					   down or unreachable: "a,b" */
 };
 
 /* What the texts need besides the event. */

@@ -159,3 +159,7 @@ EXTRA_DIST += t/test_pager_admin.sh
 # Both daemons killed -9 while servers change state: no page lost or doubled.
 TESTS += t/test_pager_crash.sh
 EXTRA_DIST += t/test_pager_crash.sh
+
+# A parent's page lists its unreachable dependents.
+TESTS += t/test_pager_depends.sh
+EXTRA_DIST += t/test_pager_depends.sh

@@ -311,7 +311,7 @@ START_TEST(problem_page_says_what_since_message_latency_link)
 {
 	struct conf		*c;
 	struct spool_event	 ev;
-	struct server_info	 si = { 0, 12.5, "" };
+	struct server_info	 si = { 0, 12.5, "", "" };
 	struct page_ctx		 p = { 0 };
 	char			*msg;
 
