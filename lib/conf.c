@@ -92,6 +92,7 @@ conf_defaults(struct conf *c)
 	c->flap_high = 30;
 	c->storm_n = 10;
 	c->storm_ms = 60000;
+	c->stale_after_ms = 30 * 60000;
 }
 
 /* After parsing: fill paths that derive from the state folder. */

@@ -203,6 +203,9 @@ struct conf {
 	char		*web_url;	/* set web-url: links in pages */
 	unsigned long	 storm_n;	/* set storm N DURATION: changes */
 	uint64_t	 storm_ms;	/* paged alone per window; 0 = off */
+	uint64_t	 stale_after_ms;	/* set stale-after: a contact's
+					   pages queued longer go as one
+					   digest; 0 = never */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
 					   that do not refuse it; or NULL */
 };

@@ -57,7 +57,8 @@ static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
 	"flap-high", "archives", "control-group", "web-url", "storm",
-	"public-page", "lb-threads", "sms-gateway", "admin", NULL
+	"public-page", "lb-threads", "sms-gateway", "admin", "stale-after",
+	NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -629,6 +630,9 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->from, v);
 	else if (strcmp(k, "web-url") == 0)
 		set_str(&c->web_url, v);
+	else if (strcmp(k, "stale-after") == 0)
+		parse_duration(p, w[2].line, "stale-after", v,
+		    &c->stale_after_ms);
 	else if (strcmp(k, "admin") == 0) {
 		set_str(&c->admin, v);
 		c->admin_file = p->stack[p->depth - 1]->name;

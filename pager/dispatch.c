@@ -239,6 +239,9 @@ static void	 test_over(struct testpage *, size_t, enum send_result,
 static void	 test_answer(struct testpage *, const char *);
 static void	 tests_abandon(struct dispatch *);
 static void	 fold_due(struct dispatch *);
+static void	 stale_due(struct dispatch *);
+static void	 stale_work(void *);
+static void	 stale_done(void *);
 static void	 fold_work(void *);
 static void	 fold_done(void *);
 static int	 same_lane(const struct delivery *, const struct delivery *);
@@ -530,8 +533,10 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		d->scanning = 1;
 		worker_submit(d->io, scan_work, scan_done, s);
 	}
-	if (!d->stopping)
+	if (!d->stopping) {
+		stale_due(d);
 		fold_due(d);
+	}
 	run(d);
 }
 
@@ -1225,7 +1230,8 @@ fold_due(struct dispatch *d)
 	size_t		 i;
 
 #define IN_GROUP(o)	((o)->state == D_HELD && !(o)->busy &&		\
-			    (o)->window == del->window && same_lane(o, del))
+			    (o)->window == del->window &&			\
+			    (o)->stale == del->stale && same_lane(o, del))
 	TAILQ_FOREACH(del, &d->q, entry) {
 		if (del->state != D_HELD || del->busy || del->next > now)
 			continue;
@@ -1248,7 +1254,7 @@ fold_due(struct dispatch *d)
 			f->orig[i]->busy = 1;
 		TAILQ_FOREACH(o, &d->q, entry)
 			if (o->digest && o->window == del->window &&
-			    same_lane(o, del))
+			    o->stale == del->stale && same_lane(o, del))
 				f->digest_seq = o->seq;
 		if (f->digest_seq == 0) {
 			for (i = 0; i < f->n; i++)
@@ -1265,6 +1271,8 @@ fold_due(struct dispatch *d)
 			p.to = f->orig[f->last]->to;
 			p.ch = del->ch;
 			p.now = now;
+			p.round = f->orig[f->last]->round;
+			p.stale = del->stale;
 			f->digest = format_digest(&p, f->digest_seq, lines,
 			    f->n);
 			free(lines);
@@ -1303,8 +1311,9 @@ fold_work(void *arg)
 			continue;
 		c = &f->copy[i];
 		c->state = D_DONE;
-		snprintf(c->error, sizeof(c->error), "listed in the storm "
-		    "digest of event %" PRIu64, f->digest_seq);
+		snprintf(c->error, sizeof(c->error), "listed in the %s "
+		    "digest of event %" PRIu64, c->stale ? "stale" : "storm",
+		    f->digest_seq);
 		f->ok[i] = queue_write(f->d->qfd, c) == 0;
 	}
 }
@@ -1334,9 +1343,10 @@ fold_done(void *arg)
 			o->next = 0;
 			o->tries = 0;
 			o->error[0] = '\0';
-			log_info("event %" PRIu64 " %s: storm digest of %zu "
-			    "changes for %s (%s)", o->seq, o->server, f->n,
-			    o->contact, queue_channel_str(o->ch));
+			log_info("event %" PRIu64 " %s: %s digest of %zu "
+			    "%s for %s (%s)", o->seq, o->server, o->stale ?
+			    "stale" : "storm", f->n, o->stale ? "pages" :
+			    "changes", o->contact, queue_channel_str(o->ch));
 		} else {
 			o->state = D_DONE;
 			strlcpy(o->error, f->copy[i].error, sizeof(o->error));
@@ -1920,4 +1930,111 @@ tell_admin(struct poll *p, int64_t now)
 		    &have_info, &p->made) == -1)
 			return;		/* told again at the next poll */
 	p->wd_told = watchdog_save(p->d->pagerfd, &p->wd_state) == 0;
+}
+
+/* Stale deliveries of one lane, held for their digest on the I/O worker
+ * (the copies are written; the loop's are updated after). */
+struct stale {
+	struct dispatch		*d;
+	size_t			 n;
+	struct delivery		**orig;
+	struct delivery		*copy;
+	int			*ok;
+};
+
+/*
+ * On the loop, each tick: a contact's channel whose queue holds two or
+ * more pages made longer than `set stale-after` ago (not sent yet, or
+ * retrying) gets them held, with their lines, for one digest: fold_due
+ * sends it as it sends a storm's. A crash before all are held leaves the
+ * rest queued; they go in a digest of their own: none is listed twice.
+ */
+static void
+stale_due(struct dispatch *d)
+{
+	struct delivery	*del, *o;
+	struct stale	*st;
+	int64_t		 now = now_us() / 1000000, cut;
+	size_t		 n;
+
+	if (d->conf->stale_after_ms == 0)
+		return;
+	cut = now - (int64_t)(d->conf->stale_after_ms / 1000);
+#define STALE(o)	((o)->state == D_QUEUED && !(o)->busy &&		\
+			    !(o)->closing && !(o)->digest && (o)->created < cut)
+	TAILQ_FOREACH(del, &d->q, entry) {
+		if (!STALE(del))
+			continue;
+		n = 0;
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (STALE(o) && same_lane(o, del))
+				n++;
+		if (n < 2)
+			continue;
+		st = xcalloc(1, sizeof(*st));
+		st->d = d;
+		st->orig = xcalloc(n, sizeof(*st->orig));
+		st->copy = xcalloc(n, sizeof(*st->copy));
+		st->ok = xcalloc(n, sizeof(*st->ok));
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (STALE(o) && same_lane(o, del) && o != del) {
+				st->orig[st->n] = o;
+				st->copy[st->n++] = *o;
+			}
+		st->orig[st->n] = del;
+		st->copy[st->n++] = *del;
+		for (n = 0; n < st->n; n++) {
+			st->orig[n]->busy = 1;
+			st->copy[n].state = D_HELD;
+			st->copy[n].stale = 1;
+			st->copy[n].window = st->copy[n].next = now;
+			st->copy[n].payload = xmalloc(1024);
+			format_stale_line(st->orig[n], st->copy[n].payload,
+			    1024);
+		}
+		log_info("%zu pages to %s (%s) made over %" PRIu64 " s ago: "
+		    "held for one digest", st->n, del->contact,
+		    queue_channel_str(del->ch), d->conf->stale_after_ms / 1000);
+		worker_submit(d->io, stale_work, stale_done, st);
+	}
+#undef STALE
+}
+
+/* On the I/O worker: write each as held. */
+static void
+stale_work(void *arg)
+{
+	struct stale	*st = arg;
+	size_t		 i;
+
+	for (i = 0; i < st->n; i++)
+		st->ok[i] = queue_write(st->d->qfd, &st->copy[i]) == 0;
+}
+
+/* On the loop: the held ones wait for fold_due; the others stay queued. */
+static void
+stale_done(void *arg)
+{
+	struct stale	*st = arg;
+	struct delivery	*o;
+	size_t		 i;
+
+	for (i = 0; i < st->n; i++) {
+		o = st->orig[i];
+		o->busy = 0;
+		if (!st->ok[i]) {
+			free(st->copy[i].payload);
+			continue;
+		}
+		free(o->payload);
+		o->payload = st->copy[i].payload;
+		o->state = D_HELD;
+		o->stale = 1;
+		o->window = st->copy[i].window;
+		o->next = st->copy[i].next;
+	}
+	free(st->orig);
+	free(st->copy);
+	free(st->ok);
+	free(st);
 }

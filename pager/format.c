@@ -317,6 +317,37 @@ format_digest_line(const struct spool_event *ev, char *buf, size_t len)
 }
 
 /*
+ * A queued delivery as a stale digest lists it: when it was made, then
+ * what it said (an email's subject, an email-to-SMS or SMS API text, a
+ * webhook's summary): "2026-12-01 03:04:05 UTC DOWN web1: timeout".
+ */
+void
+format_stale_line(const struct delivery *d, char *buf, size_t len)
+{
+	const char	*pay = d->payload != NULL ? d->payload : "", *s;
+	char		 when[40], what[512] = "";
+	json_t		*o;
+
+	stamp(d->created, when, sizeof(when));
+	if (d->ch == CH_WEBHOOK) {
+		if ((o = json_loads(pay, 0, NULL)) != NULL)
+			strlcpy(what, json_string_value(json_object_get(o,
+			    "summary")) != NULL ? json_string_value(
+			    json_object_get(o, "summary")) : "", sizeof(what));
+		json_decref(o);
+	} else if ((s = strstr(pay, "\nSubject: [tocsin] ")) != NULL)
+		snprintf(what, sizeof(what), "%.*s",
+		    (int)strcspn(s + 19, "\n"), s + 19);
+	else if ((s = strstr(pay, "\n\n")) != NULL)
+		snprintf(what, sizeof(what), "%.*s",
+		    (int)strcspn(s + 2, "\n"), s + 2);
+	else
+		snprintf(what, sizeof(what), "%.*s", (int)strcspn(pay, "\n"),
+		    pay);
+	snprintf(buf, len, "%s %s", when, what);
+}
+
+/*
  * The storm digest for one contact and channel: every line of the window,
  * once. Its Message-ID and Idempotency-Key are those of event seq (the
  * window's last folded event, whose own page it replaces). An email lists
@@ -336,8 +367,12 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	const char	*from;
 	size_t		 i, len = 0, cap;
 
-	snprintf(subj, sizeof(subj), "STORM: %zu more state change%s, "
-	    "listed once", n, n == 1 ? "" : "s");
+	if (p->stale)
+		snprintf(subj, sizeof(subj), "STALE: %zu page%s not delivered "
+		    "in time, listed once", n, n == 1 ? "" : "s");
+	else
+		snprintf(subj, sizeof(subj), "STORM: %zu more state change%s, "
+		    "listed once", n, n == 1 ? "" : "s");
 	cap = 256;
 	for (i = 0; i < n; i++)
 		cap += strlen(lines[i]) + 2;
@@ -346,7 +381,7 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	for (i = 0; i < n; i++)
 		len += snprintf(body + len, cap - len, "%s\n", lines[i]);
 	if (p->ch == CH_WEBHOOK) {
-		format_idempotency_key(seq, p->contact, p->ch, 0, key,
+		format_idempotency_key(seq, p->contact, p->ch, p->round, key,
 		    sizeof(key));
 		msg = NULL;
 		if ((o = json_object()) != NULL && (arr = json_array()) !=
@@ -357,7 +392,8 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 			    jsontext_set(o, "summary", jsontext(subj)) == 0 &&
 			    jsontext_set(o, "event", jsontext_u64(seq)) == 0 &&
 			    jsontext_set(o, "key", jsontext(key)) == 0 &&
-			    jsontext_set(o, "storm", json_true()) == 0 &&
+			    jsontext_set(o, p->stale ? "stale" : "storm",
+			    json_true()) == 0 &&
 			    jsontext_set(o, "changes", arr) == 0)
 				msg = json_dumps(o, JSON_COMPACT |
 				    JSON_PRESERVE_ORDER);
@@ -367,7 +403,8 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 		return msg;
 	}
 	if (p->ch == CH_SMS) {
-		len = snprintf(raw, sizeof(raw), "STORM %zu changes:", n);
+		len = snprintf(raw, sizeof(raw), "%s %zu %s:", p->stale ?
+		    "STALE" : "STORM", n, p->stale ? "pages" : "changes");
 		for (i = 0; i < n && len < sizeof(raw); i++)
 			len += snprintf(raw + len, sizeof(raw) - len, " %s%s",
 			    after_stamp(lines[i]), i + 1 < n ? ";" : "");
@@ -383,7 +420,7 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 	    &tm) == 0)
 		date[0] = '\0';
-	format_message_id(p->conf, seq, p->contact, p->ch, 0, mid,
+	format_message_id(p->conf, seq, p->contact, p->ch, p->round, mid,
 	    sizeof(mid));
 	xasprintf(&msg,
 	    "From: %s\n"

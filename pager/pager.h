@@ -66,6 +66,8 @@ struct delivery {
 	int64_t		 window;	/* Unix s: held or digest, its
 					   storm window's end; else 0 */
 	int		 digest;	/* the window's digest page */
+	int		 stale;		/* held or digest: for set stale-after,
+					   not a storm */
 	unsigned	 round;		/* 0: the event's page; N: the Nth
 					   reminder (renotify) */
 	/* Run-time only. */
@@ -94,6 +96,7 @@ struct page_ctx {
 	const struct server_info *info;	/* may be NULL */
 	int			 flap_stopped;	/* flapping ended with this */
 	unsigned		 round;		/* reminder number, or 0 */
+	int			 stale;		/* a digest of stale pages */
 	int64_t			 now;		/* Unix s: the Date header */
 };
 
@@ -237,6 +240,7 @@ char		*format_webhook(const struct spool_event *,
 		    const struct page_ctx *);
 void		 format_digest_line(const struct spool_event *, char *,
 		    size_t);
+void		 format_stale_line(const struct delivery *, char *, size_t);
 char		*format_digest(const struct page_ctx *, uint64_t seq,
 		    const char *const *lines, size_t n);
 

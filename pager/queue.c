@@ -93,6 +93,7 @@ queue_to_json(const struct delivery *d)
 	    (d->window != 0 && jsontext_set(o, "window",
 	    json_integer(d->window)) == -1) ||
 	    (d->digest && jsontext_set(o, "digest", json_true()) == -1) ||
+	    (d->stale && jsontext_set(o, "stale", json_true()) == -1) ||
 	    (d->round > 0 && jsontext_set(o, "round",
 	    json_integer(d->round)) == -1) ||
 	    jsontext_set(o, "payload",
@@ -161,6 +162,7 @@ queue_from_json(const char *text, char *err, size_t errlen)
 	d->created = json_integer_value(json_object_get(o, "created"));
 	d->window = json_integer_value(json_object_get(o, "window"));
 	d->digest = json_is_true(json_object_get(o, "digest"));
+	d->stale = json_is_true(json_object_get(o, "stale"));
 	d->round = json_integer_value(json_object_get(o, "round"));
 	d->payload = xstrdup(json_string_value(json_object_get(o,
 	    "payload")));

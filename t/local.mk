@@ -163,3 +163,7 @@ EXTRA_DIST += t/test_pager_crash.sh
 # A parent's page lists its unreachable dependents.
 TESTS += t/test_pager_depends.sh
 EXTRA_DIST += t/test_pager_depends.sh
+
+# set stale-after: pages queued too long go as one digest.
+TESTS += t/test_pager_stale.sh
+EXTRA_DIST += t/test_pager_stale.sh

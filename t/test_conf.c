@@ -206,7 +206,13 @@ START_TEST(renotify_and_escalate_after_are_checked)
 	    "t.conf:3: set admin: unknown contact 'root'\n");
 	c = parse_ok("set admin a\ncontact a email a@example.net\n");
 	ck_assert_ptr_eq(c->admin_contact, c->contacts[0]);
+	ck_assert_uint_eq(c->stale_after_ms, 1800000);	/* the default */
 	conf_free(c);
+	c = parse_ok("set stale-after 10m\n");
+	ck_assert_uint_eq(c->stale_after_ms, 600000);
+	conf_free(c);
+	assert_errors("set stale-after 10\n", "t.conf:1: bad duration '10' "
+	    "for 'stale-after': a number needs a unit (write 10s or 10m)\n");
 }
 END_TEST
 
