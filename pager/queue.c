@@ -136,7 +136,7 @@ queue_from_json(const char *text, char *err, size_t errlen)
 	}
 	d = xcalloc(1, sizeof(*d));
 	if (!json_is_integer(v = json_object_get(o, "seq")) ||
-	    json_integer_value(v) <= 0 ||
+	    json_integer_value(v) < 0 ||
 	    get_str(o, "contact", d->contact, sizeof(d->contact)) == -1 ||
 	    get_str(o, "channel", ch, sizeof(ch)) == -1 ||
 	    queue_channel_parse(ch, &d->ch) == -1 ||

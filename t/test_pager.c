@@ -117,6 +117,21 @@ START_TEST(record_survives_write_and_load)
 	ck_assert_str_eq(l->payload, d->payload);
 	free_all(&q);
 	queue_free(d);
+	/* set admin's pages: event 0, a round; a stale digest's flag. */
+	d = delivery(0, "root", CH_EMAIL);
+	d->round = 3;
+	d->stale = 1;
+	ck_assert_int_eq(queue_write(fd, d), 0);
+	ck_assert_int_eq(faccessat(fd,
+	    "00000000000000000000-root-email-r3.json", F_OK, 0), 0);
+	TAILQ_INIT(&q);
+	ck_assert_int_eq(queue_load(fd, &q, err, sizeof(err)), 2);
+	l = TAILQ_FIRST(&q);
+	ck_assert_uint_eq(l->seq, 0);
+	ck_assert_uint_eq(l->round, 3);
+	ck_assert_int_eq(l->stale, 1);
+	free_all(&q);
+	queue_free(d);
 	close(fd);
 }
 END_TEST
