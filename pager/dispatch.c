@@ -66,6 +66,7 @@ struct dispatch {
 	struct worker		*io;		/* spool, records */
 	struct worker		*mail;		/* SMTP, Maildir */
 	struct worker		*ctl;		/* asking probed */
+	struct worker		*save;		/* HTTP outcomes, on disk */
 	struct webhook		*wh;
 	struct event		*tick;
 	struct deliveries	 q;
@@ -368,6 +369,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	d->io = worker_new(base, "io");
 	d->mail = worker_new(base, "mail");
 	d->ctl = worker_new(base, "ctl");
+	d->save = worker_new(base, "save");
 	if ((d->wh = webhook_new(base)) == NULL) {
 		snprintf(err, errlen, "cannot start libcurl");
 		goto fail;
@@ -427,6 +429,7 @@ dispatch_free(struct dispatch *d)
 		poll_free(d->poll_waiting);
 	webhook_free(d->wh);
 	worker_free(d->ctl);
+	worker_free(d->save);
 	worker_free(d->mail);
 	worker_free(d->io);
 	tests_abandon(d);
@@ -1025,8 +1028,9 @@ save_work(void *arg)
 		    s->err[0] ? "; " : "", strerror(errno));
 }
 
-/* The webhook's answer, on the loop: write the outcome on the I/O
- * worker. */
+/* The webhook's (or SMS API's) answer, on the loop: write the outcome on
+ * the save worker, beside the I/O worker's spool scans and removals (the
+ * fsyncs of one do not wait for the other's). */
 static void
 on_webhook(void *arg, enum send_result r, const char *err)
 {
@@ -1038,7 +1042,7 @@ on_webhook(void *arg, enum send_result r, const char *err)
 		send_done(s);
 		return;
 	}
-	worker_submit(s->d->io, save_work, send_done, s);
+	worker_submit(s->d->save, save_work, send_done, s);
 }
 
 /* On the loop: the try is over and on disk. Log it, take the new state,
