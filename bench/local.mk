@@ -2,3 +2,4 @@ EXTRA_DIST += bench/probe
 EXTRA_DIST += bench/web
 EXTRA_DIST += bench/lb
 EXTRA_DIST += bench/probe_http
+EXTRA_DIST += bench/pager

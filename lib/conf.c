@@ -92,6 +92,7 @@ conf_defaults(struct conf *c)
 	c->flap_high = 30;
 	c->storm_n = 10;
 	c->storm_ms = 60000;
+	c->stale_after_ms = 30 * 60000;
 }
 
 /* After parsing: fill paths that derive from the state folder. */
@@ -236,6 +237,7 @@ conf_free(struct conf *c)
 		free(c->contacts[i]->email);
 		free(c->contacts[i]->sms);
 		free(c->contacts[i]->webhook);
+		free(c->contacts[i]->escalate_name);
 		free(c->contacts[i]);
 	}
 	free(c->contacts);
@@ -255,6 +257,10 @@ conf_free(struct conf *c)
 	free(c->from);
 	free(c->smtp_relay);
 	free(c->smtp_auth_file);
+	free(c->sms_gateway);
+	free(c->sms_auth_file);
+	free(c->sms_body);
+	free(c->admin);
 	free(c->web_url);
 	free(c->cluster);
 	free(c->cluster_creds);

@@ -72,6 +72,8 @@ struct options {
 	size_t		 nnotify;
 	char		**depends;	/* server ids or names */
 	size_t		 ndepends;
+	uint64_t	 renotify;	/* milliseconds: page again while the
+					   problem lasts; 0 = the contact's */
 };
 
 /*
@@ -142,6 +144,10 @@ struct contact_conf {
 	int		 quiet_to;
 	char		*webhook;	/* URL or NULL */
 	int		 min_down;	/* min-state down: only pages about down */
+	uint64_t	 renotify;	/* milliseconds; 0 = never */
+	uint64_t	 escalate_ms;	/* escalate-after: milliseconds */
+	char		*escalate_name;	/* escalate-after's contact, or NULL */
+	const struct contact_conf *escalate;	/* it, once validated */
 };
 
 struct conf {
@@ -162,6 +168,21 @@ struct conf {
 	char		*smtp_relay;	/* host:port or NULL (Maildir) */
 	int		 smtp_starttls;
 	char		*smtp_auth_file;
+	/* set sms-gateway URL [get|post] [auth basic|bearer] [auth-file F]
+	 * [body TEMPLATE]: the HTTP SMS API for contacts whose sms is a
+	 * phone number; templates hold {to}, {text} and {key}. */
+	char		*sms_gateway;	/* URL template, or NULL */
+	int		 sms_get;	/* method get: no body */
+	int		 sms_bearer;	/* auth bearer: the file holds a token */
+	char		*sms_auth_file;	/* or NULL: no Authorization */
+	char		*sms_body;	/* body template; NULL = default */
+	const char	*sms_gateway_file;	/* where it was written */
+	int		 sms_gateway_line;
+	char		*admin;		/* set admin CONTACT: paged when
+					   tocsin-probed stops answering */
+	const char	*admin_file;
+	int		 admin_line;
+	const struct contact_conf *admin_contact;	/* once validated */
 	unsigned long	 max_concurrent;
 	unsigned long	 exec_max;
 	unsigned long	 lb_threads;	/* tocsin-lb's loops, 1..64 */
@@ -189,6 +210,9 @@ struct conf {
 	char		*node;		/* this node's name (cluster mode) */
 	unsigned long	 quorum;	/* verdicts that must agree; 0 = a
 					   majority of the server's nodes */
+	uint64_t	 stale_after_ms;	/* set stale-after: a contact's
+					   pages queued longer go as one
+					   digest; 0 = never */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
 					   that do not refuse it; or NULL */
 };

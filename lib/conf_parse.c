@@ -46,6 +46,7 @@ const struct optdef conf_parse_optdefs[] = {
 	{ "notify",		OT_LIST,	O(notify), 0, 0 },
 	{ "depends-on",		OT_LIST,	O(depends), 0, 0 },
 	{ "max-redirects",	OT_UINT,	O(max_redirects), 50, 0 },
+	{ "renotify",		OT_DURATION,	O(renotify), 0, 0 },
 };
 #undef O
 const size_t conf_parse_noptdefs =
@@ -56,7 +57,8 @@ static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
 	"flap-high", "archives", "control-group", "web-url", "storm",
-	"public-page", "lb-threads", "cluster", "node", "quorum", NULL
+	"public-page", "lb-threads", "cluster", "node", "quorum",
+	"sms-gateway", "admin", "stale-after", NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
@@ -66,6 +68,7 @@ static const char *farm_words[] = {
 	"proxy-protocol", NULL
 };
 static const char *contact_words[] = { "email", "sms", "quiet", "webhook",
+	"renotify", "escalate-after",
 	"min-state", NULL };
 
 static const struct {
@@ -443,6 +446,89 @@ set_str(char **dst, const char *v)
 	*dst = xstrdup(v);
 }
 
+/*
+ * Report every {word} in an sms-gateway template that is not {to}, {text}
+ * or {key}. A brace not followed by a lower-case word and '}' is text (a
+ * JSON body's own braces). Returns how many placeholders were {text}.
+ */
+static int
+sms_template(struct parser *p, int line, const char *what, const char *t)
+{
+	const char	*s, *e;
+	int		 ntext = 0;
+
+	for (s = t; (s = strchr(s, '{')) != NULL; s++) {
+		for (e = s + 1; *e >= 'a' && *e <= 'z'; e++)
+			;
+		if (e == s + 1 || *e != '}')
+			continue;
+		if (strncmp(s, "{text}", 6) == 0)
+			ntext++;
+		else if (strncmp(s, "{to}", 4) != 0 &&
+		    strncmp(s, "{key}", 5) != 0)
+			conf_err(p, line, "unknown placeholder '%.*s' in the "
+			    "sms-gateway %s ({to}, {text}, {key})",
+			    (int)(e - s + 1), s, what);
+	}
+	return ntext;
+}
+
+/*
+ * set sms-gateway URL [get|post] [auth basic|bearer] [auth-file FILE]
+ * [body TEMPLATE]: the HTTP SMS API. The URL and the body are templates
+ * ({to}, {text}, {key}); a GET has no body; the text must go somewhere.
+ */
+static void
+sms_gateway(struct parser *p, struct word *w, int n)
+{
+	struct conf	*c = p->conf;
+	const char	*url = w[2].s;
+	int		 i, ntext;
+
+	if (strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0)
+		conf_err(p, w[2].line, "bad sms-gateway URL '%s' (http:// or "
+		    "https://)", url);
+	set_str(&c->sms_gateway, url);
+	c->sms_gateway_file = p->stack[p->depth - 1]->name;
+	c->sms_gateway_line = w[2].line;
+	for (i = 3; i < n; i++) {
+		if (strcmp(w[i].s, "get") == 0 || strcmp(w[i].s, "post") == 0)
+			c->sms_get = strcmp(w[i].s, "get") == 0;
+		else if ((strcmp(w[i].s, "auth") == 0 ||
+		    strcmp(w[i].s, "auth-file") == 0 ||
+		    strcmp(w[i].s, "body") == 0) && i + 1 >= n)
+			conf_err(p, w[i].line, "'%s' needs a value", w[i].s);
+		else if (strcmp(w[i].s, "auth") == 0) {
+			i++;
+			if (strcmp(w[i].s, "basic") != 0 &&
+			    strcmp(w[i].s, "bearer") != 0)
+				conf_err(p, w[i].line, "bad value '%s' for "
+				    "'auth' (basic or bearer)", w[i].s);
+			c->sms_bearer = strcmp(w[i].s, "bearer") == 0;
+		} else if (strcmp(w[i].s, "auth-file") == 0)
+			set_str(&c->sms_auth_file, w[++i].s);
+		else if (strcmp(w[i].s, "body") == 0)
+			set_str(&c->sms_body, w[++i].s);
+		else
+			conf_err(p, w[i].line, "unknown keyword '%s' after "
+			    "sms-gateway (get, post, auth, auth-file, body)",
+			    w[i].s);
+	}
+	ntext = sms_template(p, w[2].line, "URL", url);
+	if (c->sms_get && c->sms_body != NULL)
+		conf_err(p, w[2].line, "sms-gateway: a GET has no body (drop "
+		    "'body' or use post)");
+	else if (c->sms_body != NULL)
+		ntext += sms_template(p, w[2].line, "body", c->sms_body);
+	else if (!c->sms_get)
+		ntext++;	/* the default body: to={to}&text={text} */
+	if (ntext == 0)
+		conf_err(p, w[2].line, "sms-gateway: no {text} in the %s: "
+		    "the message would go nowhere", c->sms_get ? "URL" :
+		    "body");
+}
+
 static void
 st_set(struct parser *p, struct word *w, int n)
 {
@@ -497,6 +583,10 @@ st_set(struct parser *p, struct word *w, int n)
 		}
 		return;
 	}
+	if (strcmp(k, "sms-gateway") == 0) {
+		sms_gateway(p, w, n);
+		return;
+	}
 	if (strcmp(k, "storm") == 0) {
 		/* set storm N [in] DURATION */
 		i = n > 3 && strcmp(w[3].s, "in") == 0 ? 4 : 3;
@@ -543,6 +633,14 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->from, v);
 	else if (strcmp(k, "web-url") == 0)
 		set_str(&c->web_url, v);
+	else if (strcmp(k, "stale-after") == 0)
+		parse_duration(p, w[2].line, "stale-after", v,
+		    &c->stale_after_ms);
+	else if (strcmp(k, "admin") == 0) {
+		set_str(&c->admin, v);
+		c->admin_file = p->stack[p->depth - 1]->name;
+		c->admin_line = w[2].line;
+	}
 	else if (strcmp(k, "archives") == 0 ||
 	    strcmp(k, "public-page") == 0) {
 		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
@@ -587,6 +685,18 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* 1 if s is +DIGITS, 6 to 15 of them (E.164). */
+static int
+phone_number(const char *s)
+{
+	size_t n;
+
+	if (*s++ != '+')
+		return 0;
+	n = strspn(s, "0123456789");
+	return s[n] == '\0' && n >= 6 && n <= 15;
+}
+
 static void
 st_contact(struct parser *p, struct word *w, int n)
 {
@@ -614,9 +724,32 @@ st_contact(struct parser *p, struct word *w, int n)
 		if (i + 1 >= n && (strcmp(w[i].s, "email") == 0 ||
 		    strcmp(w[i].s, "sms") == 0 || strcmp(w[i].s, "quiet") == 0 ||
 		    strcmp(w[i].s, "webhook") == 0 ||
+		    strcmp(w[i].s, "renotify") == 0 ||
+		    strcmp(w[i].s, "escalate-after") == 0 ||
 		    strcmp(w[i].s, "min-state") == 0)) {
 			conf_err(p, w[i].line, "'%s' needs a value", w[i].s);
 			break;
+		}
+		if (strcmp(w[i].s, "escalate-after") == 0) {
+			/* escalate-after DURATION CONTACT */
+			if (i + 2 >= n) {
+				conf_err(p, w[i].line, "'escalate-after' needs "
+				    "a duration and a contact");
+				break;
+			}
+			if (parse_duration(p, w[i].line, "escalate-after",
+			    w[i + 1].s, &ct->escalate_ms) == 0 &&
+			    ct->escalate_ms == 0)
+				conf_err(p, w[i].line, "'escalate-after' "
+				    "needs a duration above 0");
+			set_str(&ct->escalate_name, w[i + 2].s);
+			i++;
+			continue;
+		}
+		if (strcmp(w[i].s, "renotify") == 0) {
+			parse_duration(p, w[i].line, "renotify", w[i + 1].s,
+			    &ct->renotify);
+			continue;
 		}
 		if (strcmp(w[i].s, "email") == 0) {
 			if (strchr(w[i + 1].s, '@') == NULL)
@@ -624,12 +757,13 @@ st_contact(struct parser *p, struct word *w, int n)
 				    w[i + 1].s);
 			set_str(&ct->email, w[i + 1].s);
 		} else if (strcmp(w[i].s, "sms") == 0) {
-			/* Only email-to-SMS gateways are sent to today. */
-			if (strchr(w[i + 1].s, '@') == NULL)
-				conf_err(p, w[i].line, "sms '%s': give an "
-				    "email-to-SMS gateway address "
-				    "(NUMBER@gateway); an SMS API is not "
-				    "supported yet", w[i + 1].s);
+			/* NUMBER@gateway, or +NUMBER for the SMS API. */
+			if (strchr(w[i + 1].s, '@') == NULL &&
+			    !phone_number(w[i + 1].s))
+				conf_err(p, w[i].line, "sms '%s': give a phone "
+				    "number in international form (+ and 6 "
+				    "to 15 digits) or an email-to-SMS gateway "
+				    "address (NUMBER@gateway)", w[i + 1].s);
 			set_str(&ct->sms, w[i + 1].s);
 		}
 		else if (strcmp(w[i].s, "webhook") == 0) {

@@ -227,6 +227,66 @@ check_duplicate_names(struct parser *p)
 			}
 }
 
+static struct contact_conf *find_contact(struct conf *, const char *);
+
+/* escalate-after names a known contact, not the contact itself. */
+static void
+link_escalations(struct parser *p)
+{
+	struct conf		*c = p->conf;
+	struct contact_conf	*ct;
+	size_t			 i;
+
+	for (i = 0; i < c->ncontacts; i++) {
+		ct = c->contacts[i];
+		if (ct->escalate_name == NULL)
+			continue;
+		if ((ct->escalate = find_contact(c, ct->escalate_name)) ==
+		    NULL)
+			conf_err_at(p, ct->file, ct->line, "contact '%s': "
+			    "escalate-after names unknown contact '%s'",
+			    ct->name, ct->escalate_name);
+		else if (ct->escalate == ct) {
+			conf_err_at(p, ct->file, ct->line, "contact '%s': "
+			    "escalate-after names the contact itself",
+			    ct->name);
+			ct->escalate = NULL;
+		}
+	}
+}
+
+/* set admin names a contact. */
+static void
+link_admin(struct parser *p)
+{
+	struct conf *c = p->conf;
+
+	if (c->admin != NULL && (c->admin_contact = find_contact(c,
+	    c->admin)) == NULL)
+		conf_err_at(p, c->admin_file, c->admin_line, "set admin: "
+		    "unknown contact '%s'", c->admin);
+}
+
+/* A phone number in a contact's sms needs the HTTP SMS API. */
+static void
+check_sms_numbers(struct parser *p)
+{
+	struct conf		*c = p->conf;
+	struct contact_conf	*ct;
+	size_t			 i;
+
+	for (i = 0; i < c->ncontacts; i++) {
+		ct = c->contacts[i];
+		if (ct->sms != NULL && ct->sms[0] == '+' &&
+		    c->sms_gateway == NULL)
+			conf_err_at(p, ct->file, ct->line, "contact '%s': sms "
+			    "%s is a phone number, which needs 'set "
+			    "sms-gateway URL' (or give an email-to-SMS "
+			    "gateway address, NUMBER@gateway)", ct->name,
+			    ct->sms);
+	}
+}
+
 /* The first contact called name, or NULL. */
 static struct contact_conf *
 find_contact(struct conf *c, const char *name)
@@ -383,6 +443,9 @@ conf_validate(struct parser *p)
 	size_t		 i;
 
 	check_duplicate_names(p);
+	check_sms_numbers(p);
+	link_escalations(p);
+	link_admin(p);
 	index_servers(p);
 	for (i = 0; i < c->nservers; i++) {
 		resolve(c, c->servers[i]);

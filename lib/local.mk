@@ -15,6 +15,7 @@ lib_libtocsin_a_SOURCES = \
 	lib/history.c lib/history.h \
 	lib/fsutil.c lib/fsutil.h lib/paths.h \
 	lib/stateread.c lib/stateread.h \
+	lib/ctlsock.c lib/ctlsock.h \
 	lib/ctlclient.c lib/ctlclient.h \
 	lib/jsontext.c lib/jsontext.h
 lib_libtocsin_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

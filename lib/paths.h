@@ -14,6 +14,7 @@
 #define PATH_PIDFILE	"probed.pid"	/* tocsin-probed's pidfile */
 #define PATH_LB_SOCKET	"lb.sock"	/* tocsin-lb's control socket */
 #define PATH_LB_PIDFILE	"lb.pid"	/* tocsin-lb's pidfile */
+#define PATH_PAGER_SOCKET "pager.sock"	/* tocsin-pager's control socket */
 #define PATH_TMP_PREFIX	".tmp."		/* a write not yet renamed */
 
 #endif

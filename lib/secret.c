@@ -16,6 +16,9 @@
 #include "util.h"
 #include "xmalloc.h"
 
+static int	 read_first_line(const char *, const char *, int, char **,
+		    int *, char *, size_t);
+
 /*
  * Read the first line of path (without its "\r\n" or "\n") into *secret,
  * which the caller frees with secret_free. *world_readable says whether
@@ -27,6 +30,29 @@ int
 secret_read(const char *path, char **secret, int *world_readable, char *err,
     size_t errlen)
 {
+	return read_first_line(path, "password-file", 0, secret,
+	    world_readable, err, errlen);
+}
+
+/*
+ * As secret_read, for a file only its owner may read or write (mode 0600
+ * or stricter): anything else is refused, saying so and how to fix it.
+ * label names the file in err ("auth-file").
+ */
+int
+secret_read_private(const char *path, const char *label, char **secret,
+    char *err, size_t errlen)
+{
+	int wr;
+
+	return read_first_line(path, label, 1, secret, &wr, err, errlen);
+}
+
+/* The one reader behind both; private: refuse group and other bits. */
+static int
+read_first_line(const char *path, const char *label, int private,
+    char **secret, int *world_readable, char *err, size_t errlen)
+{
 	struct stat	 st;
 	char		 buf[SECRET_MAX + 2];
 	const char	*why;
@@ -35,7 +61,14 @@ secret_read(const char *path, char **secret, int *world_readable, char *err,
 	int		 fd;
 
 	if ((fd = open_regular(path, &st, &why)) == -1) {
-		snprintf(err, errlen, "password-file %s: %s", path, why);
+		snprintf(err, errlen, "%s %s: %s", label, path, why);
+		return -1;
+	}
+	if (private && (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "%s %s is mode %04o: it must be 0600, "
+		    "readable by its owner only (chmod 600 %s)", label, path,
+		    (unsigned)(st.st_mode & 07777), path);
+		close(fd);
 		return -1;
 	}
 	while (n < sizeof(buf) - 1 && memchr(buf, '\n', n) == NULL) {
@@ -43,7 +76,7 @@ secret_read(const char *path, char **secret, int *world_readable, char *err,
 		    errno == EINTR)
 			continue;
 		if (r == -1) {
-			snprintf(err, errlen, "password-file %s: %s", path,
+			snprintf(err, errlen, "%s %s: %s", label, path,
 			    strerror(errno));
 			close(fd);
 			explicit_bzero(buf, sizeof(buf));
@@ -57,8 +90,8 @@ secret_read(const char *path, char **secret, int *world_readable, char *err,
 	buf[n] = '\0';
 	n = strcspn(buf, "\r\n");
 	if (n > SECRET_MAX) {
-		snprintf(err, errlen, "password-file %s: first line longer "
-		    "than %d bytes", path, SECRET_MAX);
+		snprintf(err, errlen, "%s %s: first line longer than %d "
+		    "bytes", label, path, SECRET_MAX);
 		explicit_bzero(buf, sizeof(buf));
 		return -1;
 	}

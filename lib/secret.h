@@ -11,6 +11,8 @@
 
 int	 secret_read(const char *path, char **secret, int *world_readable,
 	    char *err, size_t errlen);
+int	 secret_read_private(const char *path, const char *label,
+	    char **secret, char *err, size_t errlen);
 void	 secret_free(char *);
 
 #endif

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -34,6 +35,8 @@
 #include "conf.h"
 #include "ctlclient.h"
 #include "fsutil.h"
+#include "hash.h"
+#include "jsontext.h"
 #include "log.h"
 #include "paths.h"
 #include "stateread.h"
@@ -47,6 +50,10 @@
 #define SCAN_MAX	1000	/* events read per scan */
 #define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
 #define SWEEP_EVERY_MS	10000	/* state.json's "spooled" read again */
+#define POLL_EVERY_MS	2000	/* probed's status, then renotify */
+
+struct testpage;
+TAILQ_HEAD(testpages, testpage);
 
 struct dispatch {
 	struct event_base	*base;
@@ -54,8 +61,12 @@ struct dispatch {
 	struct conf		*next_conf;	/* a reload waiting for a scan */
 	struct mail_conf	*mc;		/* NULL: Maildir */
 	struct mail_conf	*next_mc;
+	struct smsapi		*sms;		/* NULL: no set sms-gateway */
+	struct smsapi		*next_sms;
 	struct worker		*io;		/* spool, records */
 	struct worker		*mail;		/* SMTP, Maildir */
+	struct worker		*ctl;		/* asking probed */
+	struct worker		*save;		/* HTTP outcomes, on disk */
 	struct webhook		*wh;
 	struct event		*tick;
 	struct deliveries	 q;
@@ -76,6 +87,13 @@ struct dispatch {
 	uint64_t		 spooled;
 	uint64_t		*idle;		/* nothing to page, kept */
 	size_t			 nidle, idlecap;
+	/* Asking probed for acks and downtimes, then the renotify pass. */
+	struct event		*poll;
+	int			 polling;
+	struct poll		*poll_waiting;	/* for the scan to end */
+	int			 probed_answers;	/* the last poll's */
+	struct watchdog		 wd;		/* set admin's */
+	struct testpages	 tests;		/* test pages in flight */
 	/* Owned by the scan (one at a time, on the I/O worker). */
 	struct memo		*memo;
 	struct storm		 storm;
@@ -105,6 +123,57 @@ struct fold {
 	ssize_t			 last;		/* becomes the digest; or -1 */
 	char			*digest;	/* its payload */
 	uint64_t		 digest_seq;
+};
+
+/*
+ * A poll of probed's status (on the ctl worker), then the renotify pass
+ * over the open problems (on the I/O worker, which owns the memo).
+ */
+struct poll {
+	struct dispatch		*d;
+	char			 control[1100];
+	char			 state_file[1100];
+	int			 answered;	/* probed answered */
+	struct ctl_server	*sv;		/* NULL: nothing known */
+	size_t			 nsv;
+	const struct conf	*conf;		/* the pass's */
+	struct deliveries	 made;
+	enum wd_verdict		 wd;		/* to tell set admin */
+	struct watchdog		 wd_state;	/* to save after */
+	char			 wd_why[256];
+	int			 wd_told;	/* on disk */
+};
+
+/* `pages`: the loop's queue copied, then pager/failed read on the I/O
+ * worker. */
+struct pages {
+	struct dispatch		*d;
+	struct deliveries	 q;		/* copies, payloads dropped */
+	dispatch_answer_fn	*cb;
+	void			*arg;
+	int			 probed;	/* probed answered last */
+};
+
+/* `test-page CONTACT`: one try on each of its channels, not recorded. */
+struct testch {
+	struct testpage		*t;
+	enum channel		 ch;
+	char			 to[ADDR_MAX];
+	char			*msg;
+	char			 name[200];	/* in the Maildir */
+	struct mail_conf	*mc;
+	enum send_result	 r;
+	char			 err[ERROR_MAX];
+	int			 over;
+};
+struct testpage {
+	struct dispatch		*d;
+	char			 contact[CONTACT_MAX];
+	size_t			 n, left;
+	struct testch		 ch[3];
+	dispatch_answer_fn	*cb;
+	void			*arg;
+	TAILQ_ENTRY(testpage)	 entry;
 };
 
 /* A read of state.json's "spooled", on the I/O worker. */
@@ -144,8 +213,36 @@ static int	 make_deliveries(struct dispatch *, const struct conf *,
 		    const struct spool_event *, struct deliveries *);
 static int	 make_record(struct dispatch *, const struct conf *,
 		    const struct spool_event *, const struct want *, int,
-		    int64_t, struct server_info *, int *, struct deliveries *);
+		    int64_t, unsigned, struct server_info *, int *,
+		    struct deliveries *);
+static void	 on_poll(evutil_socket_t, short, void *);
+static void	 poll_work(void *);
+static void	 poll_done(void *);
+static void	 remind_work(void *);
+static void	 remind_server(struct poll *, struct memo_entry *,
+		    const struct ctl_server *, int64_t);
+static void	 remind_finish(void *);
+static void	 poll_free(struct poll *);
+static void	 watch_probed(struct dispatch *, struct poll *);
+static void	 tell_admin(struct poll *, int64_t);
+static size_t	 escalated_wants(const struct conf *, const char *,
+		    const struct spool_event *, struct want *, size_t);
+static void	 pages_work(void *);
+static void	 pages_done(void *);
+static json_t	*delivery_json(const struct delivery *);
+static void	 test_channel(struct testpage *, size_t);
+static char	*test_json(const char *, const char *);
+static void	 test_mail_work(void *);
+static void	 test_mail_done(void *);
+static void	 on_test_http(void *, enum send_result, const char *);
+static void	 test_over(struct testpage *, size_t, enum send_result,
+		    const char *);
+static void	 test_answer(struct testpage *, const char *);
+static void	 tests_abandon(struct dispatch *);
 static void	 fold_due(struct dispatch *);
+static void	 stale_due(struct dispatch *);
+static void	 stale_work(void *);
+static void	 stale_done(void *);
 static void	 fold_work(void *);
 static void	 fold_done(void *);
 static int	 same_lane(const struct delivery *, const struct delivery *);
@@ -231,6 +328,8 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	struct scan	 s;
 	struct timeval	 tv = { 0, SCAN_EVERY_MS * 1000 };
 	struct timeval	 stv = { SWEEP_EVERY_MS / 1000, 0 };
+	struct timeval	 ptv = { POLL_EVERY_MS / 1000,
+			    POLL_EVERY_MS % 1000 * 1000 };
 	char		 why[512];
 	int		 n;
 
@@ -239,8 +338,11 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	d->conf = conf;
 	TAILQ_INIT(&d->q);
 	d->qfd = d->failfd = d->spoolfd = d->pagerfd = d->statefd = -1;
+	TAILQ_INIT(&d->tests);
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
 	    conf->smtp_relay != NULL)
+		goto fail;
+	if ((d->sms = smsapi_new(conf, err, errlen)) == NULL && err[0] != '\0')
 		goto fail;
 	if (open_folders(d, conf, err, errlen) == -1)
 		goto fail;
@@ -252,6 +354,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	if (why[0] != '\0')
 		log_warnx("queue: %s", why);
 	d->memo = memo_load(d->pagerfd);
+	watchdog_load(d->pagerfd, &d->wd);
 	/* What may be deleted; read again by every sweep. */
 	read_spooled(d->statefd, &d->spooled);
 	/* What a crash left: events whose records are not all made, and
@@ -265,6 +368,8 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	scan_done_sync(d, &s);
 	d->io = worker_new(base, "io");
 	d->mail = worker_new(base, "mail");
+	d->ctl = worker_new(base, "ctl");
+	d->save = worker_new(base, "save");
 	if ((d->wh = webhook_new(base)) == NULL) {
 		snprintf(err, errlen, "cannot start libcurl");
 		goto fail;
@@ -277,6 +382,11 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	if ((d->sweep = event_new(base, -1, EV_PERSIST, on_sweep, d)) ==
 	    NULL || event_add(d->sweep, &stv) == -1) {
 		snprintf(err, errlen, "cannot add the sweep timer");
+		goto fail;
+	}
+	if ((d->poll = event_new(base, -1, EV_PERSIST, on_poll, d)) ==
+	    NULL || event_add(d->poll, &ptv) == -1) {
+		snprintf(err, errlen, "cannot add the poll timer");
 		goto fail;
 	}
 	log_info("queue: %d deliveries pending from before, spool up to "
@@ -313,15 +423,24 @@ dispatch_free(struct dispatch *d)
 		event_free(d->tick);
 	if (d->sweep != NULL)
 		event_free(d->sweep);
+	if (d->poll != NULL)
+		event_free(d->poll);
+	if (d->poll_waiting != NULL)
+		poll_free(d->poll_waiting);
 	webhook_free(d->wh);
+	worker_free(d->ctl);
+	worker_free(d->save);
 	worker_free(d->mail);
 	worker_free(d->io);
+	tests_abandon(d);
 	while ((del = TAILQ_FIRST(&d->q)) != NULL) {
 		TAILQ_REMOVE(&d->q, del, entry);
 		queue_free(del);
 	}
 	mail_conf_free(d->mc);
 	mail_conf_free(d->next_mc);
+	smsapi_free(d->sms);
+	smsapi_free(d->next_sms);
 	if (d->next_conf != NULL)
 		conf_free(d->next_conf);
 	conf_free(d->conf);
@@ -350,11 +469,16 @@ struct conf *
 dispatch_reload(struct dispatch *d, struct conf *conf, char *err,
     size_t errlen)
 {
-	struct mail_conf *mc;
+	struct mail_conf	*mc;
+	struct smsapi		*sms;
 
 	mc = mail_conf_new(conf, err, errlen);
 	if (mc == NULL && conf->smtp_relay != NULL)
 		return conf;
+	if ((sms = smsapi_new(conf, err, errlen)) == NULL && err[0] != '\0') {
+		mail_conf_free(mc);
+		return conf;
+	}
 	if ((mc == NULL) != (d->mc == NULL) ||
 	    strcmp(conf->state_dir, d->conf->state_dir) != 0)
 		log_warnx("reload: a change of smtp-relay on or off, or of "
@@ -362,8 +486,10 @@ dispatch_reload(struct dispatch *d, struct conf *conf, char *err,
 	if (d->next_conf != NULL)
 		conf_free(d->next_conf);
 	mail_conf_free(d->next_mc);
+	smsapi_free(d->next_sms);
 	d->next_conf = conf;
 	d->next_mc = mc;
+	d->next_sms = sms;
 	if (d->scanning)
 		return NULL;
 	return swap_conf(d);
@@ -385,6 +511,10 @@ swap_conf(struct dispatch *d)
 	} else
 		mail_conf_free(d->next_mc);
 	d->next_mc = NULL;
+	/* Used on the loop only (webhook_call copies what it needs). */
+	smsapi_free(d->sms);
+	d->sms = d->next_sms;
+	d->next_sms = NULL;
 	return old;
 }
 
@@ -406,8 +536,10 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		d->scanning = 1;
 		worker_submit(d->io, scan_work, scan_done, s);
 	}
-	if (!d->stopping)
+	if (!d->stopping) {
+		stale_due(d);
 		fold_due(d);
+	}
 	run(d);
 }
 
@@ -463,13 +595,14 @@ scan_work(void *arg)
 /*
  * Make one record, unless it is on disk already. info is filled the first
  * time a record needs it (*have_info). held: the end of the storm window
- * whose digest lists the event (the record holds its line), or 0. Returns
+ * whose digest lists the event (the record holds its line), or 0. round:
+ * the reminder's number (renotify), or 0 for the event's page. Returns
  * 0, or -1 when the record could not be written.
  */
 static int
 make_record(struct dispatch *d, const struct conf *conf,
     const struct spool_event *ev, const struct want *w, int flap_stopped,
-    int64_t held, struct server_info *info, int *have_info,
+    int64_t held, unsigned round, struct server_info *info, int *have_info,
     struct deliveries *made)
 {
 	struct delivery	*del;
@@ -483,6 +616,7 @@ make_record(struct dispatch *d, const struct conf *conf,
 	strlcpy(del->server, ev->id, sizeof(del->server));
 	strlcpy(del->to, w->to, sizeof(del->to));
 	del->created = now_us() / 1000000;
+	del->round = round;
 	if (queue_exists(d->qfd, del)) {
 		queue_free(del);
 		return 0;
@@ -505,9 +639,10 @@ make_record(struct dispatch *d, const struct conf *conf,
 	p.ch = del->ch;
 	p.info = info;
 	p.flap_stopped = flap_stopped;
+	p.round = round;
 	p.now = del->created;
 	del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
-	    format_email(ev, &p);
+	    del->ch == CH_SMS ? format_sms(ev, &p) : format_email(ev, &p);
 write:
 	if (del->payload == NULL || queue_write(d->qfd, del) == -1) {
 		log_warn("queue: cannot write the delivery of event %" PRIu64
@@ -522,8 +657,9 @@ write:
 
 /*
  * Make the records an event wants that are not on disk yet, and note in
- * the server's memo whether it flaps and who got its problem by SMS (who
- * then gets the recovery by SMS, quiet hours or not). Returns how many
+ * the server's memo whether it flaps, who got its problem by SMS (who
+ * then gets the recovery by SMS, quiet hours or not) and the problem
+ * itself (for renotify and escalate-after). Returns how many
  * deliveries the event has (made now or before), or -1 when a record could
  * not be written (the event is retried at the next scan).
  */
@@ -548,6 +684,15 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	if ((worthy = rules_page_worthy(ev, was, &why)))
 		n = rules_wants(conf, ev, me != NULL ? me->sms : NULL, wants,
 		    WANT_MAX);
+	/* The open problem: renotify and escalate-after page it again; a
+	 * recovery goes to whoever it was escalated to, too. */
+	if (me != NULL && recovery && worthy && ev->seq > me->problem)
+		n += escalated_wants(conf, me->escalated, ev, wants + n,
+		    WANT_MAX - n);
+	if (me != NULL && recovery)
+		memo_problem_close(me, ev->seq);
+	else if (me != NULL && worthy && n > 0)
+		memo_problem_open(me, ev);
 	if (me != NULL && recovery)
 		me->sms[0] = '\0';	/* the problem is over */
 	for (i = 0; me != NULL && !recovery && i < n; i++)
@@ -568,28 +713,46 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		held = 0;
 	for (i = 0; i < n; i++)
 		if (make_record(d, conf, ev, &wants[i], was && !ev->flapping,
-		    held, &info, &have_info, made) == -1)
+		    held, 0, &info, &have_info, made) == -1)
 			return -1;
 	return n;
 }
 
+/* 1 if server c depends on the server called id. */
+static int
+depends_on(const struct server_conf *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndeps; i++)
+		if (strcmp(c->deps[i]->id, id) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * The server's latency and last message, from probed's `status` or, when
- * probed is gone, the state file. Unknown fields stay unknown.
+ * probed is gone, the state file, and the servers that depend on it and
+ * are unreachable or not up now (for its problem page to list them).
+ * Unknown fields stay unknown.
  */
 static void
 server_info(const struct conf *conf, const char *id, struct server_info *si)
 {
+	const struct server_conf *c;
 	struct ctl_server	*sv = NULL;
 	json_t			*obj = NULL;
-	size_t			 n = 0, i;
+	size_t			 n = 0, i, ndep = 0;
 	int64_t			 written;
 	char			 req[300], *ans = NULL, err[128], path[1100];
 	int			 fd;
 
 	memset(si, 0, sizeof(*si));
 	si->latency_ms = -1;
-	snprintf(req, sizeof(req), "status %s", id);
+	for (i = 0; i < conf->nservers; i++)
+		ndep += depends_on(conf->servers[i], id);
+	/* With dependents, every server's status (one answer). */
+	snprintf(req, sizeof(req), ndep > 0 ? "status" : "status %s", id);
 	if ((fd = ctlclient_connect(conf->control)) != -1) {
 		if (ctlclient_request(fd, req, &ans) == 0 &&
 		    ctlclient_parse(ans, &obj, err, sizeof(err)) ==
@@ -607,14 +770,19 @@ server_info(const struct conf *conf, const char *id, struct server_info *si)
 		    sizeof(err)) == -1)
 			return;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (strcmp(sv[i].id, id) == 0) {
 			si->since = sv[i].since;
 			si->latency_ms = sv[i].latency_ms;
 			strlcpy(si->message, sv[i].message,
 			    sizeof(si->message));
-			break;
-		}
+		} else if (ndep > 0 && (sv[i].unreachable ||
+		    strcmp(sv[i].state, "up") != 0) &&
+		    (c = conf_find_server(conf, sv[i].id)) != NULL &&
+		    depends_on(c, id))
+			memo_list_add(si->unreachable, sizeof(si->unreachable),
+			    sv[i].id);
+	}
 	ctlclient_servers_free(sv, n);
 }
 
@@ -625,12 +793,17 @@ scan_done(void *arg)
 	struct scan	*s = arg;
 	struct dispatch	*d = s->d;
 	struct conf	*old;
+	struct poll	*p;
 
 	scan_done_sync(d, s);
 	free(s);
 	d->scanning = 0;
 	if (d->next_conf != NULL && (old = swap_conf(d)) != NULL)
 		conf_free(old);
+	if ((p = d->poll_waiting) != NULL) {
+		d->poll_waiting = NULL;
+		poll_done(p);
+	}
 	run(d);
 }
 
@@ -775,11 +948,13 @@ run(struct dispatch *d)
 		start(d, ready[i]);
 }
 
-/* One try: email and SMS on the mail worker, a webhook on the loop. */
+/* One try: email and SMS by gateway on the mail worker, a webhook and
+ * SMS by the API on the loop. */
 static void
 start(struct dispatch *d, struct delivery *del)
 {
 	struct send	*s;
+	struct http_call hc;
 	char		 key[200];
 
 	s = xcalloc(1, sizeof(*s));
@@ -794,15 +969,28 @@ start(struct dispatch *d, struct delivery *del)
 	log_debug("event %" PRIu64 " %s: sending %s page to %s (try %u)",
 	    del->seq, del->server, queue_channel_str(del->ch), del->contact,
 	    del->tries + 1);
-	if (del->ch != CH_WEBHOOK) {
+	if (del->ch == CH_EMAIL ||
+	    (del->ch == CH_SMS && sms_is_gateway(del->to))) {
 		worker_submit(d->mail, mail_work, send_done, s);
 		return;
 	}
-	format_idempotency_key(del->seq, del->contact, del->ch, key,
-	    sizeof(key));
-	if (webhook_post(d->wh, del->to, key, del->payload, on_webhook,
-	    s) == -1)
+	format_idempotency_key(del->seq, del->contact, del->ch, del->round,
+	    key, sizeof(key));
+	if (del->ch == CH_WEBHOOK) {
+		if (webhook_post(d->wh, del->to, key, del->payload,
+		    on_webhook, s) == -1)
+			on_webhook(s, SEND_RETRY, "cannot start the HTTP "
+			    "request");
+		return;
+	}
+	if (d->sms == NULL) {
+		on_webhook(s, SEND_RETRY, "no 'set sms-gateway' in the config");
+		return;
+	}
+	smsapi_request(d->sms, del->to, del->payload, key, &hc);
+	if (webhook_call(d->wh, &hc, on_webhook, s) == -1)
 		on_webhook(s, SEND_RETRY, "cannot start the HTTP request");
+	smsapi_request_free(&hc);
 }
 
 /* On the mail worker: send through the relay or into the Maildir, then
@@ -840,8 +1028,9 @@ save_work(void *arg)
 		    s->err[0] ? "; " : "", strerror(errno));
 }
 
-/* The webhook's answer, on the loop: write the outcome on the I/O
- * worker. */
+/* The webhook's (or SMS API's) answer, on the loop: write the outcome on
+ * the save worker, beside the I/O worker's spool scans and removals (the
+ * fsyncs of one do not wait for the other's). */
 static void
 on_webhook(void *arg, enum send_result r, const char *err)
 {
@@ -853,7 +1042,7 @@ on_webhook(void *arg, enum send_result r, const char *err)
 		send_done(s);
 		return;
 	}
-	worker_submit(s->d->io, save_work, send_done, s);
+	worker_submit(s->d->save, save_work, send_done, s);
 }
 
 /* On the loop: the try is over and on disk. Log it, take the new state,
@@ -1045,7 +1234,8 @@ fold_due(struct dispatch *d)
 	size_t		 i;
 
 #define IN_GROUP(o)	((o)->state == D_HELD && !(o)->busy &&		\
-			    (o)->window == del->window && same_lane(o, del))
+			    (o)->window == del->window &&			\
+			    (o)->stale == del->stale && same_lane(o, del))
 	TAILQ_FOREACH(del, &d->q, entry) {
 		if (del->state != D_HELD || del->busy || del->next > now)
 			continue;
@@ -1068,7 +1258,7 @@ fold_due(struct dispatch *d)
 			f->orig[i]->busy = 1;
 		TAILQ_FOREACH(o, &d->q, entry)
 			if (o->digest && o->window == del->window &&
-			    same_lane(o, del))
+			    o->stale == del->stale && same_lane(o, del))
 				f->digest_seq = o->seq;
 		if (f->digest_seq == 0) {
 			for (i = 0; i < f->n; i++)
@@ -1085,6 +1275,8 @@ fold_due(struct dispatch *d)
 			p.to = f->orig[f->last]->to;
 			p.ch = del->ch;
 			p.now = now;
+			p.round = f->orig[f->last]->round;
+			p.stale = del->stale;
 			f->digest = format_digest(&p, f->digest_seq, lines,
 			    f->n);
 			free(lines);
@@ -1123,8 +1315,9 @@ fold_work(void *arg)
 			continue;
 		c = &f->copy[i];
 		c->state = D_DONE;
-		snprintf(c->error, sizeof(c->error), "listed in the storm "
-		    "digest of event %" PRIu64, f->digest_seq);
+		snprintf(c->error, sizeof(c->error), "listed in the %s "
+		    "digest of event %" PRIu64, c->stale ? "stale" : "storm",
+		    f->digest_seq);
 		f->ok[i] = queue_write(f->d->qfd, c) == 0;
 	}
 }
@@ -1154,9 +1347,10 @@ fold_done(void *arg)
 			o->next = 0;
 			o->tries = 0;
 			o->error[0] = '\0';
-			log_info("event %" PRIu64 " %s: storm digest of %zu "
-			    "changes for %s (%s)", o->seq, o->server, f->n,
-			    o->contact, queue_channel_str(o->ch));
+			log_info("event %" PRIu64 " %s: %s digest of %zu "
+			    "%s for %s (%s)", o->seq, o->server, o->stale ?
+			    "stale" : "storm", f->n, o->stale ? "pages" :
+			    "changes", o->contact, queue_channel_str(o->ch));
 		} else {
 			o->state = D_DONE;
 			strlcpy(o->error, f->copy[i].error, sizeof(o->error));
@@ -1174,4 +1368,677 @@ fold_done(void *arg)
 	free(f->ok);
 	free(f);
 	run(d);
+}
+
+/*
+ * The recovery's deliveries to the contacts the problem was escalated to
+ * (escalated: their comma-separated names) that the server's own notify
+ * does not reach already. Returns how many went in out.
+ */
+static size_t
+escalated_wants(const struct conf *c, const char *escalated,
+    const struct spool_event *ev, struct want *out, size_t max)
+{
+	const struct server_conf	*sv;
+	size_t				 i, j, n = 0;
+
+	if (escalated[0] == '\0' || (sv = conf_find_server(c, ev->id)) ==
+	    NULL)
+		return 0;
+	for (i = 0; i < c->ncontacts; i++) {
+		if (!memo_listed(escalated, c->contacts[i]->name))
+			continue;
+		for (j = 0; j < sv->ncontacts; j++)
+			if (sv->contacts[j] == c->contacts[i])
+				break;
+		if (j == sv->ncontacts)
+			n += rules_contact_wants(c->contacts[i], ev, NULL,
+			    out + n, max - n);
+	}
+	return n;
+}
+
+/* Every POLL_EVERY_MS: ask probed (unless a poll runs). */
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch	*d = arg;
+	struct poll	*p;
+
+	if (d->polling || d->stopping)
+		return;
+	p = xcalloc(1, sizeof(*p));
+	p->d = d;
+	TAILQ_INIT(&p->made);
+	strlcpy(p->control, d->conf->control, sizeof(p->control));
+	snprintf(p->state_file, sizeof(p->state_file), "%s/%s",
+	    d->conf->state_dir, PATH_STATE_FILE);
+	d->polling = 1;
+	worker_submit(d->ctl, poll_work, poll_done, p);
+}
+
+/*
+ * On the ctl worker: every server as probed sees it now (acks and
+ * downtimes included); when probed does not answer, as its state file
+ * last said.
+ */
+static void
+poll_work(void *arg)
+{
+	struct poll	*p = arg;
+	json_t		*obj = NULL;
+	char		*ans = NULL, err[256];
+	int64_t		 written;
+	int		 fd;
+
+	if ((fd = ctlclient_connect(p->control)) != -1) {
+		if (ctlclient_request(fd, "status", &ans) == 0 &&
+		    ctlclient_parse(ans, &obj, err, sizeof(err)) ==
+		    CTL_LINE_OK &&
+		    ctlclient_servers_from_answer(obj, &p->sv, &p->nsv, err,
+		    sizeof(err)) == 0)
+			p->answered = 1;
+		close(fd);
+		free(ans);
+		json_decref(obj);
+	}
+	if (!p->answered && ctlclient_state_load(p->state_file, &p->sv,
+	    &p->nsv, &written, err, sizeof(err)) == -1) {
+		p->sv = NULL;
+		p->nsv = 0;
+	}
+}
+
+/* On the loop: start the renotify pass with what the poll learnt (when
+ * a scan runs, once it is over). */
+static void
+poll_done(void *arg)
+{
+	struct poll	*p = arg;
+	struct dispatch	*d = p->d;
+
+	d->probed_answers = p->answered;
+	if (d->stopping) {
+		poll_free(p);
+		d->polling = 0;
+		return;
+	}
+	if (d->scanning) {
+		d->poll_waiting = p;
+		return;
+	}
+	watch_probed(d, p);
+	/* The pass holds the config as a scan does: a reload waits. */
+	d->scanning = 1;
+	p->conf = d->conf;
+	worker_submit(d->io, remind_work, remind_finish, p);
+}
+
+/* On the I/O worker: the reminders and escalations due now, made on disk,
+ * then the memo saved. */
+static void
+remind_work(void *arg)
+{
+	struct poll		*p = arg;
+	struct memo		*m = p->d->memo;
+	struct memo_entry	*e;
+	struct hash		*byid;
+	int64_t			 now = now_us() / 1000000;
+	size_t			 i;
+
+	if (p->wd != WD_NONE)
+		tell_admin(p, now);
+	byid = hash_new();
+	for (i = 0; i < p->nsv; i++)
+		hash_put(byid, p->sv[i].id, &p->sv[i]);
+	for (i = 0; i < memo_count(m); i++) {
+		e = memo_at(m, i);
+		if (e->problem != 0)
+			remind_server(p, e, hash_get(byid, e->id), now);
+	}
+	hash_free(byid, NULL);
+	memo_save(m, p->d->pagerfd);
+}
+
+/* One open problem: make what is due, unless the server is up again,
+ * acknowledged or in a downtime (st says; NULL: not known). */
+static void
+remind_server(struct poll *p, struct memo_entry *e,
+    const struct ctl_server *st, int64_t now)
+{
+	const struct server_conf	*sv;
+	struct remind			 due[64];
+	struct want			 w[3];
+	struct spool_event		 ev;
+	struct server_info		 info;
+	size_t				 n, i, k, j;
+	int				 have_info = 0, ok;
+
+	if (!remind_allowed(st, now) ||
+	    (sv = conf_find_server(p->conf, e->id)) == NULL)
+		return;
+	n = remind_due(p->conf, sv, e, now, due, 64);
+	for (i = 0; i < n; i++) {
+		remind_event(e, &due[i], now, &ev);
+		k = rules_contact_wants(due[i].ct, &ev, NULL, w, 3);
+		for (j = 0, ok = 1; j < k && ok; j++)
+			ok = make_record(p->d, p->conf, &ev, &w[j], 0, 0,
+			    due[i].round, &info, &have_info, &p->made) == 0;
+		if (!ok)
+			return;		/* tried again at the next poll */
+		remind_done(e, &due[i]);
+		memo_touch(p->d->memo);
+		log_info("event %" PRIu64 " %s: %s to %s (%zu page%s): %s",
+		    e->problem, e->id, due[i].from != NULL ? "escalated" :
+		    "reminder", due[i].ct->name, k, k == 1 ? "" : "s",
+		    ev.message);
+	}
+}
+
+/* On the loop: queue what the pass made. */
+static void
+remind_finish(void *arg)
+{
+	struct poll	*p = arg;
+	struct dispatch	*d = p->d;
+	struct delivery	*del;
+	struct conf	*old;
+
+	while ((del = TAILQ_FIRST(&p->made)) != NULL) {
+		TAILQ_REMOVE(&p->made, del, entry);
+		queue_insert(&d->q, del);
+	}
+	if (p->wd != WD_NONE && !p->wd_told) {
+		/* Not on disk: judge again (and tell) at the next poll. */
+		d->wd.down = !d->wd.down;
+		if (p->wd == WD_STOPPED)
+			d->wd.incident--;
+	}
+	poll_free(p);
+	d->polling = 0;
+	d->scanning = 0;
+	if (d->next_conf != NULL && (old = swap_conf(d)) != NULL)
+		conf_free(old);
+	run(d);
+}
+
+static void
+poll_free(struct poll *p)
+{
+	struct delivery *del;
+
+	while ((del = TAILQ_FIRST(&p->made)) != NULL) {
+		TAILQ_REMOVE(&p->made, del, entry);
+		queue_free(del);
+	}
+	ctlclient_servers_free(p->sv, p->nsv);
+	free(p);
+}
+
+/* The config in use (for the control socket's checks). */
+const struct conf *
+dispatch_conf(const struct dispatch *d)
+{
+	return d->conf;
+}
+
+/*
+ * `pages`: every delivery queued, retrying, held or done (waiting for its
+ * event's removal), then those refused for good (pager/failed, read on the
+ * I/O worker); cb(arg, answer) gets {"ok":true,"probed":B,"pages":[...]}.
+ */
+void
+dispatch_pages(struct dispatch *d, dispatch_answer_fn *cb, void *arg)
+{
+	struct pages	*pg;
+	struct delivery	*del, *c;
+
+	pg = xcalloc(1, sizeof(*pg));
+	pg->d = d;
+	pg->cb = cb;
+	pg->arg = arg;
+	pg->probed = d->probed_answers;
+	TAILQ_INIT(&pg->q);
+	TAILQ_FOREACH(del, &d->q, entry) {
+		c = xmalloc(sizeof(*c));
+		*c = *del;
+		c->payload = NULL;
+		TAILQ_INSERT_TAIL(&pg->q, c, entry);
+	}
+	worker_submit(d->io, pages_work, pages_done, pg);
+}
+
+/* On the I/O worker: add the records of pager/failed. */
+static void
+pages_work(void *arg)
+{
+	struct pages	*pg = arg;
+	struct deliveries failed;
+	struct delivery	*del;
+	char		 err[256];
+
+	TAILQ_INIT(&failed);
+	if (queue_load(pg->d->failfd, &failed, err, sizeof(err)) == -1)
+		log_warn("pager/failed");
+	while ((del = TAILQ_FIRST(&failed)) != NULL) {
+		TAILQ_REMOVE(&failed, del, entry);
+		free(del->payload);
+		del->payload = NULL;
+		TAILQ_INSERT_TAIL(&pg->q, del, entry);
+	}
+}
+
+/* One delivery as `pages` lists it. */
+static json_t *
+delivery_json(const struct delivery *del)
+{
+	const char	*st;
+	json_t		*o;
+
+	st = del->state == D_QUEUED && del->tries > 0 ? "retrying" :
+	    queue_state_str(del->state);
+	o = json_object();
+	jsontext_set(o, "event", jsontext_u64(del->seq));
+	jsontext_set(o, "server", jsontext(del->server));
+	jsontext_set(o, "contact", jsontext(del->contact));
+	jsontext_set(o, "channel", json_string(queue_channel_str(del->ch)));
+	jsontext_set(o, "to", jsontext(del->to));
+	jsontext_set(o, "state", json_string(st));
+	jsontext_set(o, "round", json_integer(del->round));
+	jsontext_set(o, "tries", json_integer(del->tries));
+	jsontext_set(o, "next", (del->state == D_QUEUED ||
+	    del->state == D_HELD) && del->next > 0 ?
+	    json_integer(del->next) : json_null());
+	jsontext_set(o, "created", json_integer(del->created));
+	jsontext_set(o, "error", jsontext(del->error));
+	return o;
+}
+
+/* On the loop: the answer. */
+static void
+pages_done(void *arg)
+{
+	struct pages	*pg = arg;
+	struct delivery	*del;
+	json_t		*arr;
+
+	arr = json_array();
+	while ((del = TAILQ_FIRST(&pg->q)) != NULL) {
+		TAILQ_REMOVE(&pg->q, del, entry);
+		json_array_append_new(arr, delivery_json(del));
+		queue_free(del);
+	}
+	pg->cb(pg->arg, json_pack("{sbsbso}", "ok", 1, "probed",
+	    pg->probed, "pages", arr));
+	free(pg);
+}
+
+/*
+ * `test-page CONTACT`: a test page on each channel the contact has, sent
+ * at once (not recorded: a crash forgets it), each outcome reported:
+ * cb(arg, {"ok":true,"contact":C,"channels":[{"channel","to","result",
+ * "error"}]}) once every try is over. Returns 0, or -1 with err set (no
+ * such contact: cb is not called).
+ */
+int
+dispatch_test_page(struct dispatch *d, const char *contact,
+    dispatch_answer_fn *cb, void *arg, char *err, size_t errlen)
+{
+	const struct contact_conf	*ct = NULL;
+	struct testpage			*t;
+	size_t				 i;
+
+	for (i = 0; i < d->conf->ncontacts; i++)
+		if (strcmp(d->conf->contacts[i]->name, contact) == 0)
+			ct = d->conf->contacts[i];
+	if (ct == NULL) {
+		snprintf(err, errlen, "no contact '%s' in the config",
+		    contact);
+		return -1;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->d = d;
+	t->cb = cb;
+	t->arg = arg;
+	strlcpy(t->contact, ct->name, sizeof(t->contact));
+	if (ct->email != NULL) {
+		t->ch[t->n].ch = CH_EMAIL;
+		strlcpy(t->ch[t->n++].to, ct->email, sizeof(t->ch[0].to));
+	}
+	if (ct->sms != NULL) {
+		t->ch[t->n].ch = CH_SMS;
+		strlcpy(t->ch[t->n++].to, ct->sms, sizeof(t->ch[0].to));
+	}
+	if (ct->webhook != NULL) {
+		t->ch[t->n].ch = CH_WEBHOOK;
+		strlcpy(t->ch[t->n++].to, ct->webhook, sizeof(t->ch[0].to));
+	}
+	TAILQ_INSERT_TAIL(&d->tests, t, entry);
+	t->left = t->n;
+	if (t->n == 0) {
+		test_answer(t, NULL);
+		return 0;
+	}
+	for (i = 0; i < t->n; i++)
+		test_channel(t, i);
+	return 0;
+}
+
+/*
+ * Start one channel's test: the text says it is a test; its Message-ID
+ * and Idempotency-Key are event 0's (no event has that number), with the
+ * Unix time as round, so each test is a message of its own.
+ */
+static void
+test_channel(struct testpage *t, size_t i)
+{
+	struct dispatch		*d = t->d;
+	struct http_call	 hc;
+	const char		*from;
+	char			 mid[300], key[200], text[200], date[64];
+	struct tm		 tm;
+	time_t			 now = time(NULL);
+	unsigned		 round = (unsigned)(now % 1000000000);
+	enum channel		 ch = t->ch[i].ch;
+
+	t->ch[i].t = t;
+	snprintf(text, sizeof(text), "TEST page from tocsin-pager to %s (%s)",
+	    t->contact, queue_channel_str(ch));
+	format_message_id(d->conf, 0, t->contact, ch, round, mid,
+	    sizeof(mid));
+	format_idempotency_key(0, t->contact, ch, round, key, sizeof(key));
+	from = d->conf->from != NULL ? d->conf->from : "tocsin@localhost";
+	if (gmtime_r(&now, &tm) == NULL || strftime(date, sizeof(date),
+	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+		date[0] = '\0';
+	if (ch == CH_WEBHOOK) {
+		t->ch[i].msg = test_json(text, key);
+		if (webhook_post(d->wh, t->ch[i].to, key, t->ch[i].msg,
+		    on_test_http, &t->ch[i]) == -1)
+			test_over(t, i, SEND_RETRY, "cannot start the HTTP "
+			    "request");
+		return;
+	}
+	if (ch == CH_SMS && !sms_is_gateway(t->ch[i].to)) {
+		if (d->sms == NULL) {
+			test_over(t, i, SEND_REFUSED, "no 'set sms-gateway' "
+			    "in the config");
+			return;
+		}
+		smsapi_request(d->sms, t->ch[i].to, text, key, &hc);
+		if (webhook_call(d->wh, &hc, on_test_http, &t->ch[i]) == -1)
+			test_over(t, i, SEND_RETRY, "cannot start the HTTP "
+			    "request");
+		smsapi_request_free(&hc);
+		return;
+	}
+	xasprintf(&t->ch[i].msg, "From: %s\nTo: %s\n%s%s%sDate: %s\n"
+	    "Message-ID: %s\nMIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Auto-Submitted: auto-generated\n\n%s\n", from, t->ch[i].to,
+	    ch == CH_SMS ? "" : "Subject: [tocsin] ", ch == CH_SMS ? "" :
+	    text, ch == CH_SMS ? "" : "\n", date, mid, text);
+	snprintf(t->ch[i].name, sizeof(t->ch[i].name), "test-%u-%s-%s",
+	    round, t->contact, queue_channel_str(ch));
+	t->ch[i].mc = d->mc;
+	worker_submit(d->mail, test_mail_work, test_mail_done, &t->ch[i]);
+}
+
+/* The test webhook's JSON: text, test, key. */
+static char *
+test_json(const char *text, const char *key)
+{
+	json_t	*o;
+	char	*s;
+
+	o = json_pack("{sssbss}", "text", text, "test", 1, "key", key);
+	if (o == NULL || (s = json_dumps(o, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER)) == NULL)
+		fatalx("out of memory for a test page");
+	json_decref(o);
+	return s;
+}
+
+/* On the mail worker: through the relay, or into the Maildir. */
+static void
+test_mail_work(void *arg)
+{
+	struct testch *c = arg;
+
+	if (c->mc != NULL)
+		c->r = mail_send(c->mc, c->to, c->msg, c->err,
+		    sizeof(c->err));
+	else
+		c->r = maildir_deliver(c->t->d->maildir, c->name, c->msg,
+		    c->err, sizeof(c->err)) == 0 ? SEND_OK : SEND_RETRY;
+}
+
+static void
+test_mail_done(void *arg)
+{
+	struct testch *c = arg;
+
+	test_over(c->t, c - c->t->ch, c->r, c->err);
+}
+
+static void
+on_test_http(void *arg, enum send_result r, const char *err)
+{
+	struct testch *c = arg;
+
+	test_over(c->t, c - c->t->ch, r, err);
+}
+
+/* Channel i's try is over; when all are, answer. */
+static void
+test_over(struct testpage *t, size_t i, enum send_result r, const char *err)
+{
+	if (t->ch[i].over)
+		return;
+	t->ch[i].over = 1;
+	t->ch[i].r = r;
+	strlcpy(t->ch[i].err, r == SEND_OK ? "" : err != NULL ? err : "",
+	    sizeof(t->ch[i].err));
+	log_info("test page to %s (%s, %s): %s%s%s", t->contact,
+	    queue_channel_str(t->ch[i].ch), t->ch[i].to, r == SEND_OK ?
+	    "delivered" : "failed", r == SEND_OK ? "" : ": ", t->ch[i].err);
+	if (--t->left == 0)
+		test_answer(t, NULL);
+}
+
+/* Answer and forget the test (why: set when it could not finish). */
+static void
+test_answer(struct testpage *t, const char *why)
+{
+	json_t	*arr, *o;
+	size_t	 i;
+
+	arr = json_array();
+	for (i = 0; i < t->n; i++) {
+		o = json_object();
+		jsontext_set(o, "channel",
+		    json_string(queue_channel_str(t->ch[i].ch)));
+		jsontext_set(o, "to", jsontext(t->ch[i].to));
+		jsontext_set(o, "result", json_string(!t->ch[i].over ?
+		    "unknown" : t->ch[i].r == SEND_OK ? "delivered" :
+		    "failed"));
+		jsontext_set(o, "error", jsontext(t->ch[i].over ?
+		    t->ch[i].err : why != NULL ? why : ""));
+		json_array_append_new(arr, o);
+		free(t->ch[i].msg);
+	}
+	TAILQ_REMOVE(&t->d->tests, t, entry);
+	t->cb(t->arg, json_pack("{sbssso}", "ok", 1, "contact", t->contact,
+	    "channels", arr));
+	free(t);
+}
+
+/* At stop: the tests still in flight answer with what they have. */
+static void
+tests_abandon(struct dispatch *d)
+{
+	struct testpage *t;
+
+	while ((t = TAILQ_FIRST(&d->tests)) != NULL)
+		test_answer(t, "tocsin-pager stopped first");
+}
+
+/*
+ * On the loop, after each poll: has monitoring stopped, or is it back?
+ * The verdict rides with the poll to the I/O worker (tell_admin).
+ */
+static void
+watch_probed(struct dispatch *d, struct poll *p)
+{
+	uint64_t	 interval = 0;
+	int64_t		 newest = 0;
+	size_t		 i;
+
+	for (i = 0; i < d->conf->nservers; i++)
+		if (d->conf->servers[i]->o.interval > interval)
+			interval = d->conf->servers[i]->o.interval;
+	for (i = 0; p->answered && i < p->nsv; i++)
+		if (p->sv[i].last_check > newest)
+			newest = p->sv[i].last_check;
+	p->wd = watchdog_judge(&d->wd, p->answered, newest, interval,
+	    now_us() / 1000000, p->wd_why, sizeof(p->wd_why));
+	p->wd_state = d->wd;
+	if (p->wd == WD_STOPPED)
+		log_warnx("monitoring has stopped: %s%s", p->wd_why,
+		    d->conf->admin_contact != NULL ? "; paging set admin" :
+		    " (no set admin to page)");
+	else if (p->wd == WD_BACK)
+		log_info("monitoring is back: tocsin-probed answers again");
+}
+
+/*
+ * On the I/O worker: set admin's page that monitoring stopped or is back,
+ * made on disk before watchdog.json says it was told (a crash between
+ * makes the same record again, which is then found on disk).
+ */
+static void
+tell_admin(struct poll *p, int64_t now)
+{
+	const struct contact_conf	*ct = p->conf->admin_contact;
+	struct spool_event		 ev;
+	struct server_info		 info;
+	struct want			 w[3];
+	size_t				 k, j;
+	unsigned			 round;
+	int				 have_info = 0;
+
+	round = watchdog_event(&p->wd_state, p->wd, p->wd_why, now, &ev);
+	k = ct != NULL ? rules_contact_wants(ct, &ev, NULL, w, 3) : 0;
+	for (j = 0; j < k; j++)
+		if (make_record(p->d, p->conf, &ev, &w[j], 0, 0, round, &info,
+		    &have_info, &p->made) == -1)
+			return;		/* told again at the next poll */
+	p->wd_told = watchdog_save(p->d->pagerfd, &p->wd_state) == 0;
+}
+
+/* Stale deliveries of one lane, held for their digest on the I/O worker
+ * (the copies are written; the loop's are updated after). */
+struct stale {
+	struct dispatch		*d;
+	size_t			 n;
+	struct delivery		**orig;
+	struct delivery		*copy;
+	int			*ok;
+};
+
+/*
+ * On the loop, each tick: a contact's channel whose queue holds two or
+ * more pages made longer than `set stale-after` ago (not sent yet, or
+ * retrying) gets them held, with their lines, for one digest: fold_due
+ * sends it as it sends a storm's. A crash before all are held leaves the
+ * rest queued; they go in a digest of their own: none is listed twice.
+ */
+static void
+stale_due(struct dispatch *d)
+{
+	struct delivery	*del, *o;
+	struct stale	*st;
+	int64_t		 now = now_us() / 1000000, cut;
+	size_t		 n;
+
+	if (d->conf->stale_after_ms == 0)
+		return;
+	cut = now - (int64_t)(d->conf->stale_after_ms / 1000);
+#define STALE(o)	((o)->state == D_QUEUED && !(o)->busy &&		\
+			    !(o)->closing && !(o)->digest && (o)->created < cut)
+	TAILQ_FOREACH(del, &d->q, entry) {
+		if (!STALE(del))
+			continue;
+		n = 0;
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (STALE(o) && same_lane(o, del))
+				n++;
+		if (n < 2)
+			continue;
+		st = xcalloc(1, sizeof(*st));
+		st->d = d;
+		st->orig = xcalloc(n, sizeof(*st->orig));
+		st->copy = xcalloc(n, sizeof(*st->copy));
+		st->ok = xcalloc(n, sizeof(*st->ok));
+		TAILQ_FOREACH(o, &d->q, entry)
+			if (STALE(o) && same_lane(o, del) && o != del) {
+				st->orig[st->n] = o;
+				st->copy[st->n++] = *o;
+			}
+		st->orig[st->n] = del;
+		st->copy[st->n++] = *del;
+		for (n = 0; n < st->n; n++) {
+			st->orig[n]->busy = 1;
+			st->copy[n].state = D_HELD;
+			st->copy[n].stale = 1;
+			st->copy[n].window = st->copy[n].next = now;
+			st->copy[n].payload = xmalloc(1024);
+			format_stale_line(st->orig[n], st->copy[n].payload,
+			    1024);
+		}
+		log_info("%zu pages to %s (%s) made over %" PRIu64 " s ago: "
+		    "held for one digest", st->n, del->contact,
+		    queue_channel_str(del->ch), d->conf->stale_after_ms / 1000);
+		worker_submit(d->io, stale_work, stale_done, st);
+	}
+#undef STALE
+}
+
+/* On the I/O worker: write each as held. */
+static void
+stale_work(void *arg)
+{
+	struct stale	*st = arg;
+	size_t		 i;
+
+	for (i = 0; i < st->n; i++)
+		st->ok[i] = queue_write(st->d->qfd, &st->copy[i]) == 0;
+}
+
+/* On the loop: the held ones wait for fold_due; the others stay queued. */
+static void
+stale_done(void *arg)
+{
+	struct stale	*st = arg;
+	struct delivery	*o;
+	size_t		 i;
+
+	for (i = 0; i < st->n; i++) {
+		o = st->orig[i];
+		o->busy = 0;
+		if (!st->ok[i]) {
+			free(st->copy[i].payload);
+			continue;
+		}
+		free(o->payload);
+		o->payload = st->copy[i].payload;
+		o->state = D_HELD;
+		o->stale = 1;
+		o->window = st->copy[i].window;
+		o->next = st->copy[i].next;
+	}
+	free(st->orig);
+	free(st->copy);
+	free(st->ok);
+	free(st);
 }

@@ -9,6 +9,10 @@
 struct conf;
 struct dispatch;
 struct event_base;
+struct json_t;
+
+/* Where an answer for the control socket goes (taken). */
+typedef void	 dispatch_answer_fn(void *arg, struct json_t *answer);
 
 struct dispatch	*dispatch_new(struct event_base *, struct conf *, char *err,
 		    size_t errlen);
@@ -16,5 +20,16 @@ void		 dispatch_free(struct dispatch *);
 struct conf	*dispatch_reload(struct dispatch *, struct conf *, char *err,
 		    size_t errlen);
 const char	*dispatch_maildir(const struct dispatch *);
+const struct conf *dispatch_conf(const struct dispatch *);
+void		 dispatch_pages(struct dispatch *, dispatch_answer_fn *,
+		    void *);
+int		 dispatch_test_page(struct dispatch *, const char *contact,
+		    dispatch_answer_fn *, void *, char *err, size_t errlen);
+
+/* ctl.c */
+struct pagerctl;
+struct pagerctl	*pagerctl_open(struct event_base *, struct dispatch *,
+		    const char *state_dir);
+void		 pagerctl_close(struct pagerctl *);
 
 #endif

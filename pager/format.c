@@ -76,29 +76,37 @@ header_safe(const char *s, char *out, size_t len)
 	out[i] = '\0';
 }
 
-/* <42.ops.email@tocsin-pager.example.net>: the domain is the one of
- * `set from` (or localhost). */
+/* <42.ops.email@tocsin-pager.example.net>, <42.ops.email.r2@...> for the
+ * second reminder: the domain is the one of `set from` (or localhost). */
 void
 format_message_id(const struct conf *c, uint64_t seq, const char *contact,
-    enum channel ch, char *buf, size_t len)
+    enum channel ch, unsigned round, char *buf, size_t len)
 {
-	const char *dom = NULL;
+	const char	*dom = NULL;
+	char		 r[16] = "";
 
 	if (c != NULL && c->from != NULL && (dom = strrchr(c->from, '@')))
 		dom++;
 	if (dom == NULL || *dom == '\0' || strchr(dom, '>') != NULL)
 		dom = "localhost";
-	snprintf(buf, len, "<%" PRIu64 ".%s.%s@tocsin-pager.%s>", seq,
-	    contact, queue_channel_str(ch), dom);
+	if (round > 0)
+		snprintf(r, sizeof(r), ".r%u", round);
+	snprintf(buf, len, "<%" PRIu64 ".%s.%s%s@tocsin-pager.%s>", seq,
+	    contact, queue_channel_str(ch), r, dom);
 }
 
-/* tocsin-42-ops-webhook */
+/* tocsin-42-ops-webhook, tocsin-42-ops-webhook-r2 for the second
+ * reminder. */
 void
 format_idempotency_key(uint64_t seq, const char *contact, enum channel ch,
-    char *buf, size_t len)
+    unsigned round, char *buf, size_t len)
 {
-	snprintf(buf, len, "tocsin-%" PRIu64 "-%s-%s", seq, contact,
-	    queue_channel_str(ch));
+	char r[16] = "";
+
+	if (round > 0)
+		snprintf(r, sizeof(r), "-r%u", round);
+	snprintf(buf, len, "tocsin-%" PRIu64 "-%s-%s%s", seq, contact,
+	    queue_channel_str(ch), r);
 }
 
 /* "DOWN shop/web1: connect: Connection refused" and the like. */
@@ -130,7 +138,8 @@ format_subject(const struct spool_event *ev, int flap_stopped, char *buf,
 
 /*
  * The text a person reads: what, since when, the last message and
- * latency, and the link to the server's page when `set web-url` is given.
+ * latency, the servers that depend on it and are unreachable (a problem
+ * page), and the link to the server's page when `set web-url` is given.
  */
 char *
 format_page(const struct spool_event *ev, const struct page_ctx *p)
@@ -155,10 +164,30 @@ format_page(const struct spool_event *ev, const struct page_ctx *p)
 	    subj, ev->id, ev->new_state, ev->old_state,
 	    ev->unreachable ? ", unreachable: a server it depends on is down"
 	    : "", when, ev->message, lat, ev->seq);
+	if (n < sizeof(buf) && p->info != NULL && p->info->unreachable[0] &&
+	    format_kind(ev, p->flap_stopped) == PAGE_PROBLEM)
+		n += snprintf(buf + n, sizeof(buf) - n, "unreachable: %s "
+		    "(they depend on it)\n", p->info->unreachable);
 	if (n < sizeof(buf) && p->conf != NULL && p->conf->web_url != NULL)
 		snprintf(buf + n, sizeof(buf) - n, "link:     %s/server/%s\n",
 		    p->conf->web_url, ev->id);
 	return xstrdup(buf);
+}
+
+/*
+ * An SMS page: for an email-to-SMS gateway address the whole email (see
+ * format_email); for a phone number (the SMS API) the bare text, one
+ * GSM-7 segment.
+ */
+char *
+format_sms(const struct spool_event *ev, const struct page_ctx *p)
+{
+	char sms[SMS_MAX * 2 + 1];
+
+	if (sms_is_gateway(p->to))
+		return format_email(ev, p);
+	sms_text(ev, p->flap_stopped, sms, sizeof(sms));
+	return xstrdup(sms);
 }
 
 /*
@@ -181,7 +210,7 @@ format_email(const struct spool_event *ev, const struct page_ctx *p)
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 	    &tm) == 0)
 		date[0] = '\0';
-	format_message_id(p->conf, ev->seq, p->contact, p->ch, mid,
+	format_message_id(p->conf, ev->seq, p->contact, p->ch, p->round, mid,
 	    sizeof(mid));
 	format_subject(ev, p->flap_stopped, subj, sizeof(subj));
 	header_safe(subj, safe, sizeof(safe));
@@ -224,7 +253,8 @@ format_webhook(const struct spool_event *ev, const struct page_ctx *p)
 
 	format_subject(ev, p->flap_stopped, subj, sizeof(subj));
 	body = format_page(ev, p);
-	format_idempotency_key(ev->seq, p->contact, p->ch, key, sizeof(key));
+	format_idempotency_key(ev->seq, p->contact, p->ch, p->round, key,
+	    sizeof(key));
 	link[0] = '\0';
 	if (p->conf != NULL && p->conf->web_url != NULL)
 		snprintf(link, sizeof(link), "%s/server/%s",
@@ -287,10 +317,42 @@ format_digest_line(const struct spool_event *ev, char *buf, size_t len)
 }
 
 /*
+ * A queued delivery as a stale digest lists it: when it was made, then
+ * what it said (an email's subject, an email-to-SMS or SMS API text, a
+ * webhook's summary): "2026-12-01 03:04:05 UTC DOWN web1: timeout".
+ */
+void
+format_stale_line(const struct delivery *d, char *buf, size_t len)
+{
+	const char	*pay = d->payload != NULL ? d->payload : "", *s;
+	char		 when[40], what[512] = "";
+	json_t		*o;
+
+	stamp(d->created, when, sizeof(when));
+	if (d->ch == CH_WEBHOOK) {
+		if ((o = json_loads(pay, 0, NULL)) != NULL)
+			strlcpy(what, json_string_value(json_object_get(o,
+			    "summary")) != NULL ? json_string_value(
+			    json_object_get(o, "summary")) : "", sizeof(what));
+		json_decref(o);
+	} else if ((s = strstr(pay, "\nSubject: [tocsin] ")) != NULL)
+		snprintf(what, sizeof(what), "%.*s",
+		    (int)strcspn(s + 19, "\n"), s + 19);
+	else if ((s = strstr(pay, "\n\n")) != NULL)
+		snprintf(what, sizeof(what), "%.*s",
+		    (int)strcspn(s + 2, "\n"), s + 2);
+	else
+		snprintf(what, sizeof(what), "%.*s", (int)strcspn(pay, "\n"),
+		    pay);
+	snprintf(buf, len, "%s %s", when, what);
+}
+
+/*
  * The storm digest for one contact and channel: every line of the window,
  * once. Its Message-ID and Idempotency-Key are those of event seq (the
  * window's last folded event, whose own page it replaces). An email lists
- * them all; an SMS says how many and as many as fit one segment; a
+ * them all; an SMS says how many and as many as fit one segment (the text
+ * alone for the SMS API); a
  * webhook gets `text` and the lines in `changes`.
  */
 char *
@@ -305,8 +367,12 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	const char	*from;
 	size_t		 i, len = 0, cap;
 
-	snprintf(subj, sizeof(subj), "STORM: %zu more state change%s, "
-	    "listed once", n, n == 1 ? "" : "s");
+	if (p->stale)
+		snprintf(subj, sizeof(subj), "STALE: %zu page%s not delivered "
+		    "in time, listed once", n, n == 1 ? "" : "s");
+	else
+		snprintf(subj, sizeof(subj), "STORM: %zu more state change%s, "
+		    "listed once", n, n == 1 ? "" : "s");
 	cap = 256;
 	for (i = 0; i < n; i++)
 		cap += strlen(lines[i]) + 2;
@@ -315,7 +381,7 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	for (i = 0; i < n; i++)
 		len += snprintf(body + len, cap - len, "%s\n", lines[i]);
 	if (p->ch == CH_WEBHOOK) {
-		format_idempotency_key(seq, p->contact, p->ch, key,
+		format_idempotency_key(seq, p->contact, p->ch, p->round, key,
 		    sizeof(key));
 		msg = NULL;
 		if ((o = json_object()) != NULL && (arr = json_array()) !=
@@ -326,7 +392,8 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 			    jsontext_set(o, "summary", jsontext(subj)) == 0 &&
 			    jsontext_set(o, "event", jsontext_u64(seq)) == 0 &&
 			    jsontext_set(o, "key", jsontext(key)) == 0 &&
-			    jsontext_set(o, "storm", json_true()) == 0 &&
+			    jsontext_set(o, p->stale ? "stale" : "storm",
+			    json_true()) == 0 &&
 			    jsontext_set(o, "changes", arr) == 0)
 				msg = json_dumps(o, JSON_COMPACT |
 				    JSON_PRESERVE_ORDER);
@@ -336,13 +403,16 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 		return msg;
 	}
 	if (p->ch == CH_SMS) {
-		len = snprintf(raw, sizeof(raw), "STORM %zu changes:", n);
+		len = snprintf(raw, sizeof(raw), "%s %zu %s:", p->stale ?
+		    "STALE" : "STORM", n, p->stale ? "pages" : "changes");
 		for (i = 0; i < n && len < sizeof(raw); i++)
 			len += snprintf(raw + len, sizeof(raw) - len, " %s%s",
 			    after_stamp(lines[i]), i + 1 < n ? ";" : "");
 		sms_gsm7(raw, sms, sizeof(sms), SMS_MAX);
 		free(body);
 		body = xstrdup(sms);
+		if (!sms_is_gateway(p->to))
+			return body;	/* the SMS API: the text alone */
 	}
 	from = p->conf != NULL && p->conf->from != NULL ? p->conf->from :
 	    "tocsin@localhost";
@@ -350,7 +420,8 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 	    &tm) == 0)
 		date[0] = '\0';
-	format_message_id(p->conf, seq, p->contact, p->ch, mid, sizeof(mid));
+	format_message_id(p->conf, seq, p->contact, p->ch, p->round, mid,
+	    sizeof(mid));
 	xasprintf(&msg,
 	    "From: %s\n"
 	    "To: %s\n"

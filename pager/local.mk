@@ -4,9 +4,10 @@ sbin_PROGRAMS += pager/tocsin-pager
 pager_core_sources = \
 	pager/pager.h pager/dispatch.c pager/dispatch.h \
 	pager/queue.c pager/rules.c pager/format.c pager/sms.c pager/memo.c \
-	pager/maildir.c pager/mail.c pager/webhook.c pager/worker.c \
-	pager/cluster.c pager/cluster.h
-pager_tocsin_pager_SOURCES = pager/main.c $(pager_core_sources)
+	pager/remind.c pager/maildir.c pager/mail.c pager/webhook.c \
+	pager/smsapi.c pager/watchdog.c \
+	pager/worker.c pager/cluster.c pager/cluster.h
+pager_tocsin_pager_SOURCES = pager/main.c pager/ctl.c $(pager_core_sources)
 pager_tocsin_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager \
 	-I$(top_srcdir)/cluster
 pager_tocsin_pager_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(EVENT_CFLAGS) \

@@ -1,7 +1,7 @@
 /*
  * main.c: tocsin-pager's start-up: flags, config, state folder, pidfile,
- * privileges dropped, then the loop until SIGTERM; SIGHUP reloads. -l
- * lists the deliveries queued, retrying and refused.
+ * privileges dropped, the control socket, then the loop until SIGTERM;
+ * SIGHUP reloads. -l lists the deliveries queued, retrying and refused.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,6 +34,7 @@ struct mainctx {
 	struct event_base	*base;
 	struct dispatch		*disp;
 	struct cluster		*cl;		/* set cluster: instead of disp */
+	struct pagerctl		*ctl;		/* NULL in cluster mode */
 	const char		*conf_path;
 };
 
@@ -50,17 +51,19 @@ usage(FILE *f, int code)
 	    "  -d         debug logging\n"
 	    "  -f         stay in the foreground, log to stderr\n"
 	    "  -l         list deliveries queued, retrying and refused\n"
-	    "  -t         check the config (and the relay's auth-file), exit\n"
+	    "  -t         check the config (and the auth-files), exit\n"
 	    "  -V, --version  print the version\n"
 	    "  --help     this text\n", conf_default_path());
 	exit(code);
 }
 
-/* -t: the config, and what only the pager checks: the auth-file. */
+/* -t: the config, and what only the pager checks: the auth-files of the
+ * relay and of the SMS gateway. */
 static int
 check_conf(const char *path)
 {
 	struct mail_conf	*mc;
+	struct smsapi		*sa;
 	struct conf		*c;
 	char			 err[512];
 
@@ -75,6 +78,12 @@ check_conf(const char *path)
 		return 1;
 	}
 	mail_conf_free(mc);
+	if ((sa = smsapi_new(c, err, sizeof(err))) == NULL && err[0] != '\0') {
+		fprintf(stderr, "tocsin-pager: %s\n", err);
+		conf_free(c);
+		return 1;
+	}
+	smsapi_free(sa);
 	conf_free(c);
 	return 0;
 }
@@ -247,6 +256,9 @@ main(int argc, char **argv)
 	} else if ((m.disp = dispatch_new(m.base, conf, err, sizeof(err))) ==
 	    NULL)
 		fatalx("%s", err);
+	/* The control socket shows the local queue: none in cluster mode. */
+	m.ctl = m.disp != NULL ?
+	    pagerctl_open(m.base, m.disp, conf->state_dir) : NULL;
 	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
 	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
 	sigint = evsignal_new(m.base, SIGINT, on_signal, &m);
@@ -275,6 +287,7 @@ main(int argc, char **argv)
 	event_base_dispatch(m.base);
 	clustered = m.cl != NULL;
 	cluster_free(m.cl);
+	pagerctl_close(m.ctl);
 	dispatch_free(m.disp);
 	event_free(sighup);
 	event_free(sigterm);

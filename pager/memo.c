@@ -2,9 +2,13 @@
  * memo.c: what the pager remembers of each server between its events:
  * whether it was flapping (so the end of flapping is paged as such) and
  * which contacts got an SMS for the problem still open (so the recovery
- * reaches them by SMS even in their quiet hours). Kept in
+ * reaches them by SMS even in their quiet hours), and the open problem
+ * that renotify and escalate-after page about again: its event, time,
+ * state and message, the reminders made per contact and who it was
+ * escalated to. Kept in
  * STATE_DIR/pager/memo.json, written whole (atomically) after each scan
- * that changed it; used by the scan only, on the I/O worker.
+ * that changed it; used on the I/O worker only (the scan and the
+ * renotify pass).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +35,50 @@ struct memo {
 	size_t			 n;
 	int			 dirty;
 };
+
+/* Copy a string member into dst, when it is one. */
+static void
+get_str(json_t *o, const char *key, char *dst, size_t len)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v))
+		strlcpy(dst, json_string_value(v), len);
+}
+
+/* The open problem of a loaded entry, if any. */
+static void
+get_problem(struct memo_entry *e, json_t *v)
+{
+	json_t *p = json_object_get(v, "problem");
+
+	if (!json_is_integer(p) || json_integer_value(p) <= 0)
+		return;
+	e->problem = json_integer_value(p);
+	e->problem_time = json_integer_value(json_object_get(v,
+	    "problem_time"));
+	get_str(v, "state", e->state, sizeof(e->state));
+	get_str(v, "message", e->message, sizeof(e->message));
+	get_str(v, "rounds", e->rounds, sizeof(e->rounds));
+	get_str(v, "escalated", e->escalated, sizeof(e->escalated));
+}
+
+/* Add the open problem to a saved entry; -1 when out of memory. */
+static int
+put_problem(json_t *e, const struct memo_entry *m)
+{
+	if (m->problem == 0)
+		return 0;
+	if (jsontext_set(e, "problem", jsontext_u64(m->problem)) == -1 ||
+	    jsontext_set(e, "problem_time",
+	    json_integer(m->problem_time)) == -1 ||
+	    jsontext_set(e, "state", jsontext(m->state)) == -1 ||
+	    jsontext_set(e, "message", jsontext(m->message)) == -1 ||
+	    jsontext_set(e, "rounds", jsontext(m->rounds)) == -1 ||
+	    jsontext_set(e, "escalated", jsontext(m->escalated)) == -1)
+		return -1;
+	return 0;
+}
 
 /* Load what was remembered (nothing when there is no file yet). */
 struct memo *
@@ -63,9 +111,12 @@ memo_load(int dirfd)
 	json_object_foreach(o, id, v) {
 		struct memo_entry *e = memo_get(m, id);
 		json_t *s = json_object_get(v, "sms");
+		if (e == NULL)
+			break;
 		e->flapping = json_is_true(json_object_get(v, "flapping"));
 		if (json_is_string(s))
 			strlcpy(e->sms, json_string_value(s), sizeof(e->sms));
+		get_problem(e, v);
 	}
 	json_decref(o);
 	m->dirty = 0;
@@ -111,12 +162,14 @@ memo_save(struct memo *m, int dirfd)
 	if ((o = json_object()) == NULL)
 		return -1;
 	for (i = 0; i < m->n; i++) {
-		if (!m->e[i].flapping && m->e[i].sms[0] == '\0')
+		if (!m->e[i].flapping && m->e[i].sms[0] == '\0' &&
+		    m->e[i].problem == 0)
 			continue;	/* nothing worth keeping */
 		if ((e = json_object()) == NULL ||
 		    jsontext_set(e, "flapping",
 		    json_boolean(m->e[i].flapping)) == -1 ||
 		    jsontext_set(e, "sms", jsontext(m->e[i].sms)) == -1 ||
+		    put_problem(e, &m->e[i]) == -1 ||
 		    jsontext_set(o, m->e[i].id, e) == -1) {
 			json_decref(o);
 			return -1;
@@ -142,6 +195,19 @@ memo_free(struct memo *m)
 		return;
 	free(m->e);
 	free(m);
+}
+
+/* Entries, for a walk with memo_at (valid until the next memo_get). */
+size_t
+memo_count(const struct memo *m)
+{
+	return m->n;
+}
+
+struct memo_entry *
+memo_at(struct memo *m, size_t i)
+{
+	return i < m->n ? &m->e[i] : NULL;
 }
 
 /* 1 if name is in the comma-separated list. */
@@ -170,4 +236,76 @@ memo_list_add(char *list, size_t len, const char *name)
 	if (memo_listed(list, name) || l + strlen(name) + 2 > len)
 		return;
 	snprintf(list + l, len - l, "%s%s", l > 0 ? "," : "", name);
+}
+
+/* The reminders made for contact ("ops:3" in rounds), 0 if none. */
+unsigned
+memo_round(const char *rounds, const char *contact)
+{
+	size_t		 len = strlen(contact);
+	const char	*p = rounds;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, contact, len) == 0 && p[len] == ':')
+			return (unsigned)strtoul(p + len + 1, NULL, 10);
+		if ((p = strchr(p, ',')) != NULL)
+			p++;
+	}
+	return 0;
+}
+
+/* Set contact's reminder count in rounds (kept when it does not fit). */
+void
+memo_round_set(char *rounds, size_t len, const char *contact, unsigned n)
+{
+	char		 out[256], item[128];
+	const char	*p = rounds, *e;
+	size_t		 clen = strlen(contact), o = 0;
+
+	out[0] = '\0';
+	while (p != NULL && *p != '\0') {
+		e = strchr(p, ',');
+		if (!(strncmp(p, contact, clen) == 0 && p[clen] == ':'))
+			o += snprintf(out + o, sizeof(out) - o, "%s%.*s",
+			    o > 0 ? "," : "", e != NULL ? (int)(e - p) :
+			    (int)strlen(p), p);
+		if (o >= sizeof(out))
+			return;
+		p = e != NULL ? e + 1 : NULL;
+	}
+	snprintf(item, sizeof(item), "%s%s:%u", o > 0 ? "," : "", contact, n);
+	if (o + strlen(item) + 1 > len || o + strlen(item) + 1 > sizeof(out))
+		return;
+	memcpy(out + o, item, strlen(item) + 1);
+	strlcpy(rounds, out, len);
+}
+
+/* A problem page went out for ev: remember it, reminders and escalations
+ * start afresh. An event at or below the open problem's (a rescan after a
+ * restart) changes nothing. */
+void
+memo_problem_open(struct memo_entry *e, const struct spool_event *ev)
+{
+	if (ev->seq <= e->problem)
+		return;
+	e->problem = ev->seq;
+	e->problem_time = ev->time;
+	strlcpy(e->state, ev->new_state, sizeof(e->state));
+	strlcpy(e->message, ev->message, sizeof(e->message));
+	e->rounds[0] = '\0';
+	e->escalated[0] = '\0';
+}
+
+/* The problem is over: a recovery, event seq (one older than the open
+ * problem, read again after a restart, changes nothing). */
+void
+memo_problem_close(struct memo_entry *e, uint64_t seq)
+{
+	if (seq < e->problem)
+		return;
+	e->problem = 0;
+	e->problem_time = 0;
+	e->state[0] = e->message[0] = '\0';
+	e->rounds[0] = '\0';
+	e->escalated[0] = '\0';
 }

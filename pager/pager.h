@@ -14,11 +14,13 @@
 
 struct conf;
 struct contact_conf;
+struct server_conf;
 struct event_base;
 
 enum channel {
 	CH_EMAIL,
-	CH_SMS,		/* an email-to-SMS gateway address */
+	CH_SMS,		/* an email-to-SMS gateway address, or a
+			   +NUMBER through `set sms-gateway` */
 	CH_WEBHOOK,
 	CH_MAX
 };
@@ -64,6 +66,10 @@ struct delivery {
 	int64_t		 window;	/* Unix s: held or digest, its
 					   storm window's end; else 0 */
 	int		 digest;	/* the window's digest page */
+	int		 stale;		/* held or digest: for set stale-after,
+					   not a storm */
+	unsigned	 round;		/* 0: the event's page; N: the Nth
+					   reminder (renotify) */
 	/* Run-time only. */
 	int		 busy;		/* a send or a write is in flight */
 	int		 closing;	/* final; the event is being removed */
@@ -77,6 +83,8 @@ struct server_info {
 	int64_t		 since;		/* Unix s; 0 = not known */
 	double		 latency_ms;	/* < 0 = not known */
 	char		 message[256];
+	char		 unreachable[512];	/* servers that depend on it,
+					   down or unreachable: "a,b" */
 };
 
 /* What the texts need besides the event. */
@@ -87,6 +95,8 @@ struct page_ctx {
 	enum channel		 ch;
 	const struct server_info *info;	/* may be NULL */
 	int			 flap_stopped;	/* flapping ended with this */
+	unsigned		 round;		/* reminder number, or 0 */
+	int			 stale;		/* a digest of stale pages */
 	int64_t			 now;		/* Unix s: the Date header */
 };
 
@@ -116,6 +126,13 @@ struct memo_entry {
 	char		 id[256];
 	int		 flapping;
 	char		 sms[256];	/* contacts SMSed for the open problem */
+	/* The open problem, for renotify and escalate-after. */
+	uint64_t	 problem;	/* its page's event; 0 = none open */
+	int64_t		 problem_time;	/* Unix s: that event's time */
+	char		 state[16];	/* its state */
+	char		 message[256];	/* its message */
+	char		 rounds[256];	/* "contact:N,...": reminders made */
+	char		 escalated[256];	/* contacts escalated to */
 };
 struct memo;
 struct memo	*memo_load(int dirfd);
@@ -123,8 +140,16 @@ struct memo_entry *memo_get(struct memo *, const char *id);
 void		 memo_touch(struct memo *);
 int		 memo_save(struct memo *, int dirfd);
 void		 memo_free(struct memo *);
+size_t		 memo_count(const struct memo *);
+struct memo_entry *memo_at(struct memo *, size_t);
 int		 memo_listed(const char *list, const char *name);
 void		 memo_list_add(char *list, size_t len, const char *name);
+unsigned	 memo_round(const char *rounds, const char *contact);
+void		 memo_round_set(char *rounds, size_t len, const char *contact,
+		    unsigned n);
+void		 memo_problem_open(struct memo_entry *,
+		    const struct spool_event *);
+void		 memo_problem_close(struct memo_entry *, uint64_t seq);
 
 /* rules.c */
 struct storm {			/* the storm window (one for all pages) */
@@ -148,6 +173,47 @@ int		 rules_page_worthy(const struct spool_event *, int was_flapping,
 size_t		 rules_wants(const struct conf *, const struct spool_event *,
 		    const char *sms_sent, struct want *, size_t max);
 int		 rules_in_quiet(const struct contact_conf *, int64_t when);
+size_t		 rules_contact_wants(const struct contact_conf *,
+		    const struct spool_event *, const char *sms_sent,
+		    struct want *, size_t max);
+uint64_t	 rules_renotify_ms(const struct server_conf *,
+		    const struct contact_conf *);
+
+/* remind.c */
+struct ctl_server;
+struct remind {
+	const struct contact_conf *ct;	/* who gets it */
+	unsigned	 round;		/* reminder number; 0: escalation */
+	const struct contact_conf *from;	/* escalated from; NULL:
+					   a reminder */
+};
+int		 remind_allowed(const struct ctl_server *, int64_t now);
+size_t		 remind_due(const struct conf *, const struct server_conf *,
+		    const struct memo_entry *, int64_t now, struct remind *,
+		    size_t max);
+void		 remind_event(const struct memo_entry *, const struct remind *,
+		    int64_t now, struct spool_event *);
+void		 remind_done(struct memo_entry *, const struct remind *);
+
+/* watchdog.c */
+struct watchdog {
+	unsigned	 incident;	/* incidents told so far */
+	int		 down;		/* "stopped" told, "back" not yet */
+	int64_t		 since;		/* Unix s: when it stopped */
+	int64_t		 bad_since;	/* run-time: first bad poll; 0 */
+};
+enum wd_verdict {
+	WD_NONE,
+	WD_STOPPED,		/* page set admin: monitoring stopped */
+	WD_BACK,		/* page set admin: it is back */
+};
+enum wd_verdict	 watchdog_judge(struct watchdog *, int answered,
+		    int64_t newest, uint64_t interval_ms, int64_t now,
+		    char *why, size_t whylen);
+void		 watchdog_load(int dirfd, struct watchdog *);
+int		 watchdog_save(int dirfd, const struct watchdog *);
+unsigned	 watchdog_event(const struct watchdog *, enum wd_verdict,
+		    const char *why, int64_t now, struct spool_event *);
 
 /* format.c */
 enum page_kind {
@@ -158,19 +224,23 @@ enum page_kind {
 };
 enum page_kind	 format_kind(const struct spool_event *, int flap_stopped);
 void		 format_message_id(const struct conf *, uint64_t seq,
-		    const char *contact, enum channel, char *, size_t);
+		    const char *contact, enum channel, unsigned round, char *,
+		    size_t);
 void		 format_idempotency_key(uint64_t seq, const char *contact,
-		    enum channel, char *, size_t);
+		    enum channel, unsigned round, char *, size_t);
 void		 format_subject(const struct spool_event *, int flap_stopped,
 		    char *, size_t);
 char		*format_page(const struct spool_event *,
 		    const struct page_ctx *);
 char		*format_email(const struct spool_event *,
 		    const struct page_ctx *);
+char		*format_sms(const struct spool_event *,
+		    const struct page_ctx *);
 char		*format_webhook(const struct spool_event *,
 		    const struct page_ctx *);
 void		 format_digest_line(const struct spool_event *, char *,
 		    size_t);
+void		 format_stale_line(const struct delivery *, char *, size_t);
 char		*format_digest(const struct page_ctx *, uint64_t seq,
 		    const char *const *lines, size_t n);
 
@@ -198,11 +268,32 @@ enum send_result mail_send(const struct mail_conf *, const char *to,
 
 /* webhook.c */
 struct webhook;
+/* One HTTP request: POST with body, or GET when body is NULL. */
+struct http_call {
+	char		*url;
+	char		*body;		/* or NULL: GET */
+	const char	*content_type;	/* of the body */
+	const char	*key;		/* the Idempotency-Key header */
+	const char	*userpwd;	/* Basic auth user:password, or NULL */
+	const char	*bearer;	/* Bearer token, or NULL */
+};
 typedef void	 webhook_cb(void *arg, enum send_result, const char *err);
 struct webhook	*webhook_new(struct event_base *);
 void		 webhook_free(struct webhook *);
 int		 webhook_post(struct webhook *, const char *url,
 		    const char *key, const char *json, webhook_cb *, void *);
+int		 webhook_call(struct webhook *, const struct http_call *,
+		    webhook_cb *, void *);
+
+/* smsapi.c */
+struct smsapi;
+struct smsapi	*smsapi_new(const struct conf *, char *err, size_t errlen);
+void		 smsapi_free(struct smsapi *);
+char		*smsapi_fill(const char *tmpl, const char *to,
+		    const char *text, const char *key, int json);
+void		 smsapi_request(const struct smsapi *, const char *to,
+		    const char *text, const char *key, struct http_call *);
+void		 smsapi_request_free(struct http_call *);
 
 /* worker.c */
 struct worker;

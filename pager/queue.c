@@ -55,13 +55,18 @@ queue_state_str(enum dstate st)
 	return st <= D_HELD ? states[st] : "?";
 }
 
-/* The record's file name: 00000000000000000042-ops-email.json. Contact
+/* The record's file name: 00000000000000000042-ops-email.json, and
+ * 00000000000000000042-ops-email-r2.json for the second reminder. Contact
  * names are letters, digits, '.', '_' and '-' (the config says so). */
 void
 queue_name(const struct delivery *d, char *buf, size_t len)
 {
-	snprintf(buf, len, "%020" PRIu64 "-%s-%s.json", d->seq, d->contact,
-	    queue_channel_str(d->ch));
+	char r[16] = "";
+
+	if (d->round > 0)
+		snprintf(r, sizeof(r), "-r%u", d->round);
+	snprintf(buf, len, "%020" PRIu64 "-%s-%s%s.json", d->seq, d->contact,
+	    queue_channel_str(d->ch), r);
 }
 
 /* The record as one line of JSON; the caller frees it. */
@@ -88,6 +93,9 @@ queue_to_json(const struct delivery *d)
 	    (d->window != 0 && jsontext_set(o, "window",
 	    json_integer(d->window)) == -1) ||
 	    (d->digest && jsontext_set(o, "digest", json_true()) == -1) ||
+	    (d->stale && jsontext_set(o, "stale", json_true()) == -1) ||
+	    (d->round > 0 && jsontext_set(o, "round",
+	    json_integer(d->round)) == -1) ||
 	    jsontext_set(o, "payload",
 	    jsontext(d->payload ? d->payload : "")) == -1) {
 		json_decref(o);
@@ -128,7 +136,7 @@ queue_from_json(const char *text, char *err, size_t errlen)
 	}
 	d = xcalloc(1, sizeof(*d));
 	if (!json_is_integer(v = json_object_get(o, "seq")) ||
-	    json_integer_value(v) <= 0 ||
+	    json_integer_value(v) < 0 ||
 	    get_str(o, "contact", d->contact, sizeof(d->contact)) == -1 ||
 	    get_str(o, "channel", ch, sizeof(ch)) == -1 ||
 	    queue_channel_parse(ch, &d->ch) == -1 ||
@@ -154,6 +162,8 @@ queue_from_json(const char *text, char *err, size_t errlen)
 	d->created = json_integer_value(json_object_get(o, "created"));
 	d->window = json_integer_value(json_object_get(o, "window"));
 	d->digest = json_is_true(json_object_get(o, "digest"));
+	d->stale = json_is_true(json_object_get(o, "stale"));
+	d->round = json_integer_value(json_object_get(o, "round"));
 	d->payload = xstrdup(json_string_value(json_object_get(o,
 	    "payload")));
 	json_decref(o);
@@ -277,7 +287,9 @@ before(const struct delivery *a, const struct delivery *b)
 		return a->seq < b->seq;
 	if ((c = strcmp(a->contact, b->contact)) != 0)
 		return c < 0;
-	return a->ch < b->ch;
+	if (a->ch != b->ch)
+		return a->ch < b->ch;
+	return a->round < b->round;
 }
 
 /* Insert d in order of (seq, contact, channel); new events come last, so

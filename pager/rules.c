@@ -84,41 +84,63 @@ rules_in_quiet(const struct contact_conf *ct, int64_t when)
 }
 
 /*
+ * The deliveries one contact wants for an event: each channel it has. A
+ * contact with `min-state down` gets only events into or out of down. SMS
+ * (a gateway address or a phone number for `set sms-gateway`) is held in
+ * the contact's quiet hours, except a recovery to a contact whose problem
+ * went by SMS (sms_sent: the comma-separated contacts it went to; may be
+ * NULL). Returns how many went in out (at most max).
+ */
+size_t
+rules_contact_wants(const struct contact_conf *ct,
+    const struct spool_event *ev, const char *sms_sent, struct want *out,
+    size_t max)
+{
+	size_t	 n = 0;
+	int	 recovery, sms_ok;
+
+	recovery = strcmp(ev->new_state, "up") == 0;
+	if (max < 3 || (ct->min_down && strcmp(ev->new_state, "down") != 0 &&
+	    strcmp(ev->old_state, "down") != 0))
+		return 0;
+	if (ct->email != NULL)
+		out[n++] = (struct want){ ct, CH_EMAIL, ct->email };
+	sms_ok = !rules_in_quiet(ct, ev->time) || (recovery &&
+	    sms_sent != NULL && memo_listed(sms_sent, ct->name));
+	if (ct->sms != NULL && sms_ok)
+		out[n++] = (struct want){ ct, CH_SMS, ct->sms };
+	if (ct->webhook != NULL)
+		out[n++] = (struct want){ ct, CH_WEBHOOK, ct->webhook };
+	return n;
+}
+
+/*
  * The deliveries an event wants: every contact its server names (notify on
- * the server, its farm or `set`), each channel the contact has. A contact
- * with `min-state down` gets only events into or out of down. SMS needs an
- * email gateway address (an SMS API is not built yet) and is held in the
- * contact's quiet hours, except a recovery to a contact whose problem went
- * by SMS (sms_sent: the comma-separated contacts it went to; may be NULL).
- * Returns how many went in out (at most max); none when the server is not
- * in the config.
+ * the server, its farm or `set`), as rules_contact_wants says. Returns how
+ * many went in out (at most max); none when the server is not in the
+ * config.
  */
 size_t
 rules_wants(const struct conf *c, const struct spool_event *ev,
     const char *sms_sent, struct want *out, size_t max)
 {
 	const struct server_conf	*sv;
-	const struct contact_conf	*ct;
 	size_t				 i, n = 0;
-	int				 recovery, sms_ok;
 
 	if ((sv = conf_find_server(c, ev->id)) == NULL)
 		return 0;
-	recovery = strcmp(ev->new_state, "up") == 0;
-	for (i = 0; i < sv->ncontacts && n + 3 <= max; i++) {
-		ct = sv->contacts[i];
-		if (ct->min_down && strcmp(ev->new_state, "down") != 0 &&
-		    strcmp(ev->old_state, "down") != 0)
-			continue;
-		if (ct->email != NULL)
-			out[n++] = (struct want){ ct, CH_EMAIL, ct->email };
-		sms_ok = !rules_in_quiet(ct, ev->time) || (recovery &&
-		    sms_sent != NULL && memo_listed(sms_sent, ct->name));
-		if (ct->sms != NULL && sms_is_gateway(ct->sms) && sms_ok)
-			out[n++] = (struct want){ ct, CH_SMS, ct->sms };
-		if (ct->webhook != NULL)
-			out[n++] = (struct want){ ct, CH_WEBHOOK,
-			    ct->webhook };
-	}
+	for (i = 0; i < sv->ncontacts && n + 3 <= max; i++)
+		n += rules_contact_wants(sv->contacts[i], ev, sms_sent,
+		    out + n, max - n);
 	return n;
+}
+
+/* How often a server's problem is paged again to a contact, in
+ * milliseconds: the server's renotify (from it, its farm or `set`), else
+ * the contact's; 0 = never. */
+uint64_t
+rules_renotify_ms(const struct server_conf *sv,
+    const struct contact_conf *ct)
+{
+	return sv->o.renotify != 0 ? sv->o.renotify : ct->renotify;
 }

@@ -2,7 +2,8 @@
  * sms.c: the SMS text: one 160-septet GSM-7 segment saying the state, the
  * server, the time and a short reason; characters GSM-7 lacks become '?'.
  * SMS goes out through an email-to-SMS gateway address (the contact's
- * `sms` holds an '@'); an HTTP SMS API is not built yet.
+ * `sms` holds an '@'), or to a phone number through the HTTP SMS API
+ * (smsapi.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,7 +18,8 @@ static const char *gsm_latin[] = {
 	"¡", "Ä", "Ö", "Ñ", "Ü", "§", "¿", "ä", "ö", "ñ", "ü", "à", NULL
 };
 
-/* 1 if the contact's sms value is a gateway email address. */
+/* 1 if the contact's sms value is a gateway email address (else a phone
+ * number for the SMS API). */
 int
 sms_is_gateway(const char *sms)
 {

@@ -1,11 +1,12 @@
 /*
- * webhook.c: webhook (and, later, SMS API) calls with libcurl's multi
+ * webhook.c: webhook and SMS API calls with libcurl's multi
  * interface on the pager's event loop, in the shape of curl's hiperfifo
  * example: curl says which sockets to watch and when to time out, libevent
  * tells curl what happened, and finished transfers are read back with
  * curl_multi_info_read. Each POST carries its Idempotency-Key, so a resend
  * after a crash is recognisably the same call.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,9 @@ static void	 on_timeout(evutil_socket_t, short, void *);
 static void	 drain(struct webhook *);
 static void	 call_close(struct call *);
 static size_t	 discard(char *, size_t, size_t, void *);
+static int	 header(struct call *, const char *, const char *,
+		    const char *);
+static int	 call_setup(struct call *, const struct http_call *);
 
 /* curl's answer bodies are not kept (a 4xx is told by its code). */
 static size_t
@@ -241,29 +245,85 @@ int
 webhook_post(struct webhook *wh, const char *url, const char *key,
     const char *json, webhook_cb *cb, void *arg)
 {
+	struct http_call hc;
+
+	memset(&hc, 0, sizeof(hc));
+	hc.url = (char *)url;
+	hc.body = (char *)json;
+	hc.content_type = "application/json";
+	hc.key = key;
+	return webhook_call(wh, &hc, cb, arg);
+}
+
+/* Add "Name: [prefix]value" to the call's headers; -1 when out of
+ * memory. */
+static int
+header(struct call *c, const char *name, const char *prefix,
+    const char *value)
+{
+	struct curl_slist	*l;
+	char			*h;
+
+	xasprintf(&h, "%s: %s%s", name, prefix, value);
+	l = curl_slist_append(c->headers, h);
+	explicit_bzero(h, strlen(h));	/* may be a token */
+	free(h);
+	if (l == NULL)
+		return -1;
+	c->headers = l;
+	return 0;
+}
+
+/* Set the method, the body and the credentials of hc on c's handle. */
+static int
+call_setup(struct call *c, const struct http_call *hc)
+{
+	CURL *e = c->easy;
+
+	if (hc->body != NULL) {
+		c->body = xstrdup(hc->body);
+		if (curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body) !=
+		    CURLE_OK ||
+		    header(c, "Content-Type", "", hc->content_type != NULL ?
+		    hc->content_type : "application/octet-stream") == -1)
+			return -1;
+	} else if (curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK)
+		return -1;
+	if (hc->userpwd != NULL && (curl_easy_setopt(e, CURLOPT_HTTPAUTH,
+	    (long)CURLAUTH_BASIC) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_USERPWD, hc->userpwd) != CURLE_OK))
+		return -1;
+	if (hc->bearer != NULL && header(c, "Authorization", "Bearer ",
+	    hc->bearer) == -1)
+		return -1;
+	/* "Expect:" with no value: no 100-continue round trip. */
+	if (header(c, "Idempotency-Key", "", hc->key) == -1 ||
+	    header(c, "Expect", "", "") == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Start the request hc (copied: the caller may free it on return); cb(arg,
+ * result, err) runs on the loop when it is over: 2xx delivered, 4xx
+ * refused for good (but 408 and 429), the rest retried. Returns 0, or -1
+ * (nothing started, cb is not called).
+ */
+int
+webhook_call(struct webhook *wh, const struct http_call *hc, webhook_cb *cb,
+    void *arg)
+{
 	struct call	*c;
-	char		*hdr;
 
 	c = xcalloc(1, sizeof(*c));
 	c->wh = wh;
 	c->cb = cb;
 	c->arg = arg;
-	c->body = xstrdup(json);
-	xasprintf(&hdr, "Idempotency-Key: %s", key);
-	if ((c->easy = curl_easy_init()) == NULL ||
-	    (c->headers = curl_slist_append(NULL,
-	    "Content-Type: application/json")) == NULL ||
-	    curl_slist_append(c->headers, hdr) == NULL ||
-	    curl_slist_append(c->headers, "Expect:") == NULL) {
-		free(hdr);
+	if ((c->easy = curl_easy_init()) == NULL || call_setup(c, hc) == -1)
 		goto fail;
-	}
-	free(hdr);
-	if (curl_easy_setopt(c->easy, CURLOPT_URL, url) != CURLE_OK ||
+	if (curl_easy_setopt(c->easy, CURLOPT_URL, hc->url) != CURLE_OK ||
 	    curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR,
 	    "http,https") != CURLE_OK ||
-	    curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body) !=
-	    CURLE_OK ||
 	    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c) != CURLE_OK ||

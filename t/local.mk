@@ -108,7 +108,8 @@ EXTRA_DIST += t/lbslow.py
 check_PROGRAMS += t/test_pager
 TESTS += t/test_pager t/test_paging.sh
 t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
-	pager/format.c pager/sms.c pager/memo.c
+	pager/format.c pager/sms.c pager/memo.c pager/smsapi.c pager/remind.c \
+	pager/watchdog.c
 t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
 t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
@@ -182,3 +183,34 @@ t_test_statusscan_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) \
 
 # Cluster mode on NATS JetStream.
 include $(srcdir)/t/cluster.mk
+
+# What tocsin-pager's shell tests share.
+EXTRA_DIST += t/pager.sh
+
+# SMS through an HTTP API (set sms-gateway), end to end.
+TESTS += t/test_pager_smsapi.sh
+EXTRA_DIST += t/test_pager_smsapi.sh
+
+# renotify and escalate-after, with acks and downtimes from probed.
+TESTS += t/test_pager_renotify.sh
+EXTRA_DIST += t/test_pager_renotify.sh
+
+# tocsin-pager's control socket: tocsinctl pages and test-page.
+TESTS += t/test_pager_ctl.sh
+EXTRA_DIST += t/test_pager_ctl.sh
+
+# set admin: tocsin-probed stopping and coming back.
+TESTS += t/test_pager_admin.sh
+EXTRA_DIST += t/test_pager_admin.sh
+
+# Both daemons killed -9 while servers change state: no page lost or doubled.
+TESTS += t/test_pager_crash.sh
+EXTRA_DIST += t/test_pager_crash.sh
+
+# A parent's page lists its unreachable dependents.
+TESTS += t/test_pager_depends.sh
+EXTRA_DIST += t/test_pager_depends.sh
+
+# set stale-after: pages queued too long go as one digest.
+TESTS += t/test_pager_stale.sh
+EXTRA_DIST += t/test_pager_stale.sh

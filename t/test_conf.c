@@ -112,8 +112,107 @@ END_TEST
 START_TEST(sms_number_without_gateway_is_refused)
 {
 	assert_errors("contact k email k@example.net sms +15551234567\n",
-	    "t.conf:1: sms '+15551234567': give an email-to-SMS gateway "
-	    "address (NUMBER@gateway); an SMS API is not supported yet\n");
+	    "t.conf:1: contact 'k': sms +15551234567 is a phone number, "
+	    "which needs 'set sms-gateway URL' (or give an email-to-SMS "
+	    "gateway address, NUMBER@gateway)\n");
+	assert_errors("set sms-gateway https://sms.example.net/send\n"
+	    "contact k sms 15551234567\ncontact j sms +12\n",
+	    "t.conf:2: sms '15551234567': give a phone number in "
+	    "international form (+ and 6 to 15 digits) or an email-to-SMS "
+	    "gateway address (NUMBER@gateway)\n"
+	    "t.conf:3: sms '+12': give a phone number in "
+	    "international form (+ and 6 to 15 digits) or an email-to-SMS "
+	    "gateway address (NUMBER@gateway)\n");
+}
+END_TEST
+
+START_TEST(sms_gateway_is_checked)
+{
+	assert_errors("set sms-gateway \"ftp://x/{text}\"\n",
+	    "t.conf:1: bad sms-gateway URL 'ftp://x/{text}' (http:// or "
+	    "https://)\n");
+	assert_errors("set sms-gateway https://x/ body \"to={to}&m={txt}\"\n",
+	    "t.conf:1: unknown placeholder '{txt}' in the sms-gateway body "
+	    "({to}, {text}, {key})\n"
+	    "t.conf:1: sms-gateway: no {text} in the body: the message "
+	    "would go nowhere\n");
+	assert_errors("set sms-gateway \"https://x/?to={to}\" get\n",
+	    "t.conf:1: sms-gateway: no {text} in the URL: the message "
+	    "would go nowhere\n");
+	assert_errors("set sms-gateway \"https://x/?m={text}\" get body "
+	    "\"a={text}\"\n",
+	    "t.conf:1: sms-gateway: a GET has no body (drop 'body' or use "
+	    "post)\n");
+	assert_errors("set sms-gateway https://x/ auth digest auth-file\n",
+	    "t.conf:1: bad value 'digest' for 'auth' (basic or bearer)\n"
+	    "t.conf:1: 'auth-file' needs a value\n");
+	assert_errors("set sms-gateway https://x/ methd post\n",
+	    "t.conf:1: unknown keyword 'methd' after sms-gateway (get, "
+	    "post, auth, auth-file, body)\n");
+}
+END_TEST
+
+START_TEST(sms_gateway_parses)
+{
+	struct conf *c;
+
+	c = parse_ok("set sms-gateway \"https://api.example.net/{key}\" auth "
+	    "bearer auth-file /etc/tocsin/sms.token body "
+	    "\"{\\\"to\\\":\\\"{to}\\\",\\\"text\\\":\\\"{text}\\\"}\"\n"
+	    "contact k sms +15551234567\n");
+	ck_assert_str_eq(c->sms_gateway, "https://api.example.net/{key}");
+	ck_assert_int_eq(c->sms_get, 0);
+	ck_assert_int_eq(c->sms_bearer, 1);
+	ck_assert_str_eq(c->sms_auth_file, "/etc/tocsin/sms.token");
+	ck_assert_str_eq(c->sms_body,
+	    "{\"to\":\"{to}\",\"text\":\"{text}\"}");
+	ck_assert_str_eq(c->contacts[0]->sms, "+15551234567");
+	conf_free(c);
+	c = parse_ok("set sms-gateway \"http://x/s?to={to}&text={text}\" "
+	    "get\n");
+	ck_assert_int_eq(c->sms_get, 1);
+	ck_assert_ptr_null(c->sms_body);
+	ck_assert_ptr_null(c->sms_auth_file);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(renotify_and_escalate_after_are_checked)
+{
+	struct conf *c;
+
+	assert_errors("contact a email a@example.net escalate-after 5m nobody\n"
+	    "contact b email b@example.net escalate-after 5m b\n"
+	    "contact d email d@example.net escalate-after 5m\n"
+	    "contact e email e@example.net renotify 5\n",
+	    "t.conf:3: 'escalate-after' needs a duration and a contact\n"
+	    "t.conf:4: bad duration '5' for 'renotify': a number needs a unit "
+	    "(write 5s or 5m)\n"
+	    "t.conf:1: contact 'a': escalate-after names unknown contact "
+	    "'nobody'\n"
+	    "t.conf:2: contact 'b': escalate-after names the contact itself\n");
+	c = parse_ok("set renotify 1h\n"
+	    "contact ops email o@example.net renotify 30m escalate-after 1h "
+	    "boss\ncontact boss email b@example.net\n"
+	    "server web1 http://a/ notify ops\n"
+	    "server web2 http://a/ notify ops renotify 0s\n");
+	ck_assert_uint_eq(c->contacts[0]->renotify, 1800000);
+	ck_assert_uint_eq(c->contacts[0]->escalate_ms, 3600000);
+	ck_assert_ptr_eq(c->contacts[0]->escalate, c->contacts[1]);
+	ck_assert_uint_eq(server(c, "web1")->o.renotify, 3600000);
+	ck_assert_uint_eq(server(c, "web2")->o.renotify, 0);
+	conf_free(c);
+	assert_errors("contact a email a@example.net\n\nset admin root\n",
+	    "t.conf:3: set admin: unknown contact 'root'\n");
+	c = parse_ok("set admin a\ncontact a email a@example.net\n");
+	ck_assert_ptr_eq(c->admin_contact, c->contacts[0]);
+	ck_assert_uint_eq(c->stale_after_ms, 1800000);	/* the default */
+	conf_free(c);
+	c = parse_ok("set stale-after 10m\n");
+	ck_assert_uint_eq(c->stale_after_ms, 600000);
+	conf_free(c);
+	assert_errors("set stale-after 10\n", "t.conf:1: bad duration '10' "
+	    "for 'stale-after': a number needs a unit (write 10s or 10m)\n");
 }
 END_TEST
 
@@ -1700,6 +1799,9 @@ conf_suite(void)
 	tcase_add_test(tc, unknown_server_option_suggests_closest);
 	tcase_add_test(tc, unknown_set_keyword_suggests_closest);
 	tcase_add_test(tc, sms_number_without_gateway_is_refused);
+	tcase_add_test(tc, sms_gateway_is_checked);
+	tcase_add_test(tc, sms_gateway_parses);
+	tcase_add_test(tc, renotify_and_escalate_after_are_checked);
 	tcase_add_test(tc, unknown_contact_keyword_suggests_closest);
 	tcase_add_test(tc, unknown_farm_keyword_suggests_closest);
 	tcase_add_test(tc, missing_value_is_reported);

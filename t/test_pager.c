@@ -3,6 +3,8 @@
  * order (pager/queue.c), who gets what (pager/rules.c), and the texts
  * (pager/format.c, pager/sms.c).
  */
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <check.h>
 
 #include "conf.h"
+#include "ctlclient.h"
 #include "xmalloc.h"
 
 #include "pager.h"
@@ -112,6 +115,21 @@ START_TEST(record_survives_write_and_load)
 	ck_assert_int_eq(l->next, 1700000123);
 	ck_assert_str_eq(l->error, "HTTP 500");
 	ck_assert_str_eq(l->payload, d->payload);
+	free_all(&q);
+	queue_free(d);
+	/* set admin's pages: event 0, a round; a stale digest's flag. */
+	d = delivery(0, "root", CH_EMAIL);
+	d->round = 3;
+	d->stale = 1;
+	ck_assert_int_eq(queue_write(fd, d), 0);
+	ck_assert_int_eq(faccessat(fd,
+	    "00000000000000000000-root-email-r3.json", F_OK, 0), 0);
+	TAILQ_INIT(&q);
+	ck_assert_int_eq(queue_load(fd, &q, err, sizeof(err)), 2);
+	l = TAILQ_FIRST(&q);
+	ck_assert_uint_eq(l->seq, 0);
+	ck_assert_uint_eq(l->round, 3);
+	ck_assert_int_eq(l->stale, 1);
 	free_all(&q);
 	queue_free(d);
 	close(fd);
@@ -308,7 +326,7 @@ START_TEST(problem_page_says_what_since_message_latency_link)
 {
 	struct conf		*c;
 	struct spool_event	 ev;
-	struct server_info	 si = { 0, 12.5, "" };
+	struct server_info	 si = { 0, 12.5, "", "" };
 	struct page_ctx		 p = { 0 };
 	char			*msg;
 
@@ -379,7 +397,7 @@ START_TEST(webhook_json_has_text_and_key)
 	ck_assert_ptr_nonnull(strstr(j, "\"key\":\"tocsin-9-ops-webhook\""));
 	ck_assert_ptr_nonnull(strstr(j, "\"state\":\"down\""));
 	free(j);
-	format_idempotency_key(9, "ops", CH_WEBHOOK, key, sizeof(key));
+	format_idempotency_key(9, "ops", CH_WEBHOOK, 0, key, sizeof(key));
 	ck_assert_str_eq(key, "tocsin-9-ops-webhook");
 }
 END_TEST
@@ -616,6 +634,270 @@ START_TEST(held_record_keeps_its_window)
 }
 END_TEST
 
+/* Write text to dir/name with mode; returns the path (static buffer). */
+static const char *
+secret_file(const char *name, const char *text, mode_t mode)
+{
+	static char	 path[128];
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+	return path;
+}
+
+START_TEST(sms_api_request_is_filled_from_the_templates)
+{
+	struct conf		*c;
+	struct smsapi		*sa;
+	struct http_call	 hc;
+	struct spool_event	 ev;
+	struct want		 w[WANT_MAX];
+	struct page_ctx		 p;
+	char			 text[512], err[256];
+	char			*pay;
+
+	/* Form body by default, Basic auth from a 0600 file. */
+	snprintf(text, sizeof(text), "set sms-gateway "
+	    "https://api.example.net/send auth-file %s\n"
+	    "contact ops sms +15551234567\n"
+	    "server web1 http://127.0.0.1/ notify ops\n",
+	    secret_file("basic", "AC123:t0ken\n", 0600));
+	c = parse(text);
+	ck_assert_ptr_nonnull(sa = smsapi_new(c, err, sizeof(err)));
+	smsapi_request(sa, "+15551234567", "01:02 UTC DOWN a&b=c \"x\"",
+	    "tocsin-7-ops-sms", &hc);
+	ck_assert_str_eq(hc.url, "https://api.example.net/send");
+	ck_assert_str_eq(hc.body, "to=%2B15551234567&text=01%3A02%20UTC%20"
+	    "DOWN%20a%26b%3Dc%20%22x%22");
+	ck_assert_str_eq(hc.content_type, "application/x-www-form-urlencoded");
+	ck_assert_str_eq(hc.userpwd, "AC123:t0ken");
+	ck_assert_ptr_null(hc.bearer);
+	ck_assert_str_eq(hc.key, "tocsin-7-ops-sms");
+	smsapi_request_free(&hc);
+	smsapi_free(sa);
+	/* The phone number is an SMS want; its payload is the text alone. */
+	event(&ev, 7, "web1", "up", "down");
+	ck_assert_uint_eq(rules_wants(c, &ev, NULL, w, WANT_MAX), 1);
+	ck_assert_int_eq(w[0].ch, CH_SMS);
+	ck_assert_str_eq(w[0].to, "+15551234567");
+	memset(&p, 0, sizeof(p));
+	p.conf = c;
+	p.contact = "ops";
+	p.to = w[0].to;
+	p.ch = CH_SMS;
+	pay = format_sms(&ev, &p);
+	ck_assert_str_eq(pay, "22:13 UTC DOWN web1: connect: Connection "
+	    "refused");
+	free(pay);
+	p.to = "555@sms.example.net";
+	pay = format_sms(&ev, &p);
+	ck_assert_ptr_nonnull(strstr(pay, "\nMessage-ID: <7.ops.sms@"));
+	free(pay);
+	conf_free(c);
+
+	/* A JSON body is JSON-escaped; bearer takes the file as a token; a
+	 * GET's URL is percent-encoded. */
+	snprintf(text, sizeof(text), "set sms-gateway "
+	    "\"https://x/{key}\" auth bearer auth-file %s body "
+	    "\"{\\\"to\\\":\\\"{to}\\\",\\\"text\\\":\\\"{text}\\\"}\"\n",
+	    secret_file("token", "s3cret-token\n", 0400));
+	c = parse(text);
+	ck_assert_ptr_nonnull(sa = smsapi_new(c, err, sizeof(err)));
+	smsapi_request(sa, "+15551234567", "a \"b\" \\ c", "k-1", &hc);
+	ck_assert_str_eq(hc.url, "https://x/k-1");
+	ck_assert_str_eq(hc.body,
+	    "{\"to\":\"+15551234567\",\"text\":\"a \\\"b\\\" \\\\ c\"}");
+	ck_assert_str_eq(hc.content_type, "application/json");
+	ck_assert_str_eq(hc.bearer, "s3cret-token");
+	ck_assert_ptr_null(hc.userpwd);
+	smsapi_request_free(&hc);
+	smsapi_free(sa);
+	conf_free(c);
+	c = parse("set sms-gateway \"http://x/s?to={to}&m={text}\" get\n");
+	ck_assert_ptr_nonnull(sa = smsapi_new(c, err, sizeof(err)));
+	smsapi_request(sa, "+1555123", "UP web1/x", "k", &hc);
+	ck_assert_str_eq(hc.url, "http://x/s?to=%2B1555123&m=UP%20web1%2Fx");
+	ck_assert_ptr_null(hc.body);
+	smsapi_request_free(&hc);
+	smsapi_free(sa);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(sms_api_auth_file_must_be_private)
+{
+	struct conf	*c;
+	char		 text[512], err[256];
+	const char	*path;
+
+	path = secret_file("open", "AC123:t0ken\n", 0644);
+	snprintf(text, sizeof(text), "set sms-gateway https://x/ "
+	    "auth-file %s\n", path);
+	c = parse(text);
+	ck_assert_ptr_null(smsapi_new(c, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "is mode 0644: it must be 0600") != NULL,
+	    "%s", err);
+	conf_free(c);
+	path = secret_file("nocolon", "t0ken\n", 0600);
+	snprintf(text, sizeof(text), "set sms-gateway https://x/ "
+	    "auth-file %s\n", path);
+	c = parse(text);
+	ck_assert_ptr_null(smsapi_new(c, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "expected user:password") != NULL, "%s",
+	    err);
+	conf_free(c);
+	c = parse("contact a email a@example.net\n");
+	ck_assert_ptr_null(smsapi_new(c, err, sizeof(err)));
+	ck_assert_str_eq(err, "");	/* no gateway is no error */
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(reminders_and_escalations_fall_due)
+{
+	struct conf		*c;
+	struct memo_entry	 e;
+	struct ctl_server	 st;
+	struct remind		 r[8];
+	struct spool_event	 ev, got;
+	const struct server_conf *sv;
+	size_t			 n;
+
+	c = parse("contact ops email o@example.net renotify 10m "
+	    "escalate-after 30m boss\n"
+	    "contact boss email b@example.net escalate-after 1h ceo\n"
+	    "contact ceo email c@example.net\n"
+	    "server web1 http://127.0.0.1/ notify ops\n"
+	    "server web2 http://127.0.0.1/ notify ops,boss renotify 5m\n");
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.id, "web1", sizeof(e.id));
+	event(&ev, 42, "web1", "up", "down");
+	memo_problem_open(&e, &ev);
+	ck_assert_uint_eq(e.problem, 42);
+	sv = conf_find_server(c, "web1");
+	/* 9 minutes: nothing; 10: reminder 1; 25: reminder 2 (one, not
+	 * two); done, nothing again until 30: reminder 3 and boss. */
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 540, r, 8), 0);
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 600, r, 8), 1);
+	ck_assert_uint_eq(r[0].round, 1);
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1500, r, 8), 1);
+	ck_assert_uint_eq(r[0].round, 2);
+	remind_done(&e, &r[0]);
+	ck_assert_str_eq(e.rounds, "ops:2");
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1700, r, 8), 0);
+	n = remind_due(c, sv, &e, ev.time + 1800, r, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(r[0].round, 3);
+	ck_assert_str_eq(r[1].ct->name, "boss");
+	ck_assert_str_eq(r[1].from->name, "ops");
+	remind_event(&e, &r[1], ev.time + 1800, &got);
+	ck_assert_uint_eq(got.seq, 42);
+	ck_assert_str_eq(got.message, "escalated from ops: down 30m, not "
+	    "acknowledged: connect: Connection refused");
+	remind_event(&e, &r[0], ev.time + 3720, &got);
+	ck_assert_str_eq(got.message, "still down after 1h2m, reminder 3: "
+	    "connect: Connection refused");
+	remind_done(&e, &r[0]);
+	remind_done(&e, &r[1]);
+	ck_assert_str_eq(e.rounds, "ops:3");
+	ck_assert_str_eq(e.escalated, "boss");
+	/* Boss once; at 1 h boss's own escalate-after reaches ceo. */
+	n = remind_due(c, sv, &e, ev.time + 3600, r, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(r[0].ct->name, "ops");
+	ck_assert_str_eq(r[1].ct->name, "ceo");
+	ck_assert_str_eq(r[1].from->name, "boss");
+	/* The server's renotify wins; boss is notified, never escalated to. */
+	memo_problem_close(&e, 43);
+	ck_assert_uint_eq(e.problem, 0);
+	strlcpy(e.id, "web2", sizeof(e.id));
+	event(&ev, 50, "web2", "up", "down");
+	memo_problem_open(&e, &ev);
+	memo_problem_open(&e, &ev);	/* read again: nothing changes */
+	sv = conf_find_server(c, "web2");
+	n = remind_due(c, sv, &e, ev.time + 1800, r, 8);
+	ck_assert_uint_eq(n, 2);	/* ops r6, boss r6; ceo at 1 h */
+	ck_assert_uint_eq(r[0].round, 6);
+	ck_assert_str_eq(r[1].ct->name, "boss");
+	ck_assert_uint_eq(r[1].round, 6);
+	ck_assert_ptr_null(r[1].from);
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1799, r, 1), 1);
+	/* Acked, in downtime, up or unknown to probed: nothing. */
+	memset(&st, 0, sizeof(st));
+	strlcpy(st.state, "down", sizeof(st.state));
+	ck_assert_int_eq(remind_allowed(&st, 1000), 1);
+	st.acked = 1;
+	ck_assert_int_eq(remind_allowed(&st, 1000), 0);
+	st.acked = 0;
+	st.downtime_until = 1001;
+	ck_assert_int_eq(remind_allowed(&st, 1000), 0);
+	st.downtime_until = 1000;
+	ck_assert_int_eq(remind_allowed(&st, 1000), 1);
+	strlcpy(st.state, "up", sizeof(st.state));
+	ck_assert_int_eq(remind_allowed(&st, 1000), 0);
+	ck_assert_int_eq(remind_allowed(NULL, 1000), 0);
+	/* The rounds list keeps the others. */
+	memo_round_set(e.rounds, sizeof(e.rounds), "a", 1);
+	memo_round_set(e.rounds, sizeof(e.rounds), "b", 2);
+	memo_round_set(e.rounds, sizeof(e.rounds), "a", 3);
+	ck_assert_str_eq(e.rounds, "b:2,a:3");
+	ck_assert_uint_eq(memo_round(e.rounds, "a"), 3);
+	ck_assert_uint_eq(memo_round(e.rounds, "c"), 0);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(watchdog_tells_stopped_once_and_back)
+{
+	struct watchdog		 w, l;
+	struct spool_event	 ev;
+	char			 why[128];
+
+	memset(&w, 0, sizeof(w));
+	/* Grace: twice the longest interval (30 s), 10 s at least. */
+	ck_assert_int_eq(watchdog_judge(&w, 1, 995, 15000, 1000, why,
+	    sizeof(why)), WD_NONE);
+	ck_assert_int_eq(watchdog_judge(&w, 0, 0, 15000, 1000, why,
+	    sizeof(why)), WD_NONE);
+	ck_assert_str_eq(why, "tocsin-probed does not answer on its control "
+	    "socket");
+	ck_assert_int_eq(watchdog_judge(&w, 0, 0, 15000, 1029, why,
+	    sizeof(why)), WD_NONE);
+	ck_assert_int_eq(watchdog_judge(&w, 0, 0, 15000, 1030, why,
+	    sizeof(why)), WD_STOPPED);
+	ck_assert_uint_eq(w.incident, 1);
+	ck_assert_int_eq(w.since, 1000);
+	ck_assert_uint_eq(watchdog_event(&w, WD_STOPPED, why, 1030, &ev), 1);
+	ck_assert_str_eq(ev.new_state, "down");
+	ck_assert_str_eq(ev.message, "monitoring has stopped: tocsin-probed "
+	    "does not answer on its control socket");
+	ck_assert_int_eq(watchdog_judge(&w, 0, 0, 15000, 1100, why,
+	    sizeof(why)), WD_NONE);		/* told once */
+	ck_assert_int_eq(watchdog_judge(&w, 1, 1101, 15000, 1102, why,
+	    sizeof(why)), WD_BACK);
+	ck_assert_uint_eq(watchdog_event(&w, WD_BACK, why, 1102, &ev), 2);
+	ck_assert_str_eq(ev.new_state, "up");
+	/* Answering but no result for longer than the grace (10 s). */
+	ck_assert_int_eq(watchdog_judge(&w, 1, 1100, 1000, 1111, why,
+	    sizeof(why)), WD_NONE);
+	ck_assert_str_eq(why, "no check result for 11 s");
+	ck_assert_int_eq(watchdog_judge(&w, 1, 1100, 1000, 1121, why,
+	    sizeof(why)), WD_STOPPED);
+	ck_assert_uint_eq(watchdog_event(&w, WD_STOPPED, why, 1121, &ev), 3);
+	/* Kept across a restart. */
+	ck_assert_int_eq(watchdog_save(open(dir, O_RDONLY | O_DIRECTORY), &w),
+	    0);
+	watchdog_load(open(dir, O_RDONLY | O_DIRECTORY), &l);
+	ck_assert_uint_eq(l.incident, 2);
+	ck_assert_int_eq(l.down, 1);
+	ck_assert_int_eq(l.since, 1111);
+}
+END_TEST
+
 static Suite *
 pager_suite(void)
 {
@@ -642,6 +924,10 @@ pager_suite(void)
 	tcase_add_test(tc, storm_pages_the_first_n_then_folds_the_window);
 	tcase_add_test(tc, storm_digest_lists_every_change_once);
 	tcase_add_test(tc, held_record_keeps_its_window);
+	tcase_add_test(tc, sms_api_request_is_filled_from_the_templates);
+	tcase_add_test(tc, sms_api_auth_file_must_be_private);
+	tcase_add_test(tc, reminders_and_escalations_fall_due);
+	tcase_add_test(tc, watchdog_tells_stopped_once_and_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

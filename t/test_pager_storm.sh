@@ -10,43 +10,7 @@ set -u
 . "${srcdir:-.}/t/probed.sh" || exit 1
 servers_trap
 
-PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
-[ -z "${ASAN_OPTIONS:-}" ] ||
-    export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$SERVERS_TDIR/asan-pager.supp"
-PAGER_PID=
-
-pager_start() {
-    local n i=0
-    : >>"$T/pager.log"
-    n=$(grep -c 'started:' "$T/pager.log")
-    "$PAGER" -f -d -c "$T/tocsin.conf" >>"$T/pager.log" 2>&1 &
-    PAGER_PID=$!
-    while [ $i -lt 100 ]; do
-        [ "$(grep -c 'started:' "$T/pager.log")" -gt "$n" ] && return 0
-        kill -0 "$PAGER_PID" 2>/dev/null || break
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "tocsin-pager did not start; its log ends:" >&2
-    tail -20 "$T/pager.log" >&2
-    return 1
-}
-pager_stop() {
-    [ -n "$PAGER_PID" ] || return 0
-    kill -TERM "$PAGER_PID" 2>/dev/null
-    wait "$PAGER_PID"
-    PAGER_PID=
-}
-wait_for() {
-    local limit=$1 i=0
-    shift
-    while [ $i -lt $((limit * 5)) ]; do
-        "$@" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    return 1
-}
+. "${srcdir:-.}/t/pager.sh" || exit 1
 NEW=$T/state/maildir/new
 # count CHANNEL [PATTERN]: pages of that channel (holding PATTERN).
 count() {
@@ -121,8 +85,5 @@ wait_for 15 drained && pass "spool and queue emptied" ||
 "$PAGER" -l -c "$T/tocsin.conf" | grep -q held &&
     failed "held deliveries listed after the digest" || :
 pager_stop
-if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log"; then
-    failed "sanitizer report in tocsin-pager's log"
-    grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log" | head -60
-fi
+pager_sanitizers
 finish

@@ -21,78 +21,8 @@ fi
 . "${srcdir:-.}/t/probed.sh" || exit 1
 servers_trap
 
-PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
-# Under the sanitizers: libesmtp's header lookup trips strict_string_checks
-# (see the file).
-[ -z "${ASAN_OPTIONS:-}" ] ||
-    export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$SERVERS_TDIR/asan-pager.supp"
+. "${srcdir:-.}/t/pager.sh" || exit 1
 H=127.0.0.1
-PAGER_PID=
-
-# start_hookd FAIL_FIRST: the webhook receiver; POSTs in $T/hookd/hook.log.
-start_hookd() {
-    mkdir -p "$T/hookd" && _srv_chown "$T/hookd" &&
-        _srv_setport HOOK_PORT || return 1
-    _srv_spawn hookd $SERVERS_ASUSER $SERVERS_PY \
-        "$SERVERS_TDIR/servers/hookd.py" "$HOOK_PORT" "$T/hookd/hook.log" \
-        "$1" || return 1
-    _srv_wait hookd "t:$HOOK_PORT"
-}
-
-# start_smtpd: aiosmtpd requiring STARTTLS and AUTH pager:s3cret; what it
-# receives in $T/smtpd/mail.log.
-start_smtpd() {
-    servers_certs && mkdir -p "$T/smtpd" && _srv_chown "$T/smtpd" &&
-        _srv_setport SMTPD_PORT || return 1
-    _srv_spawn smtpd $SERVERS_ASUSER $SERVERS_PY \
-        "$SERVERS_TDIR/servers/smtpd.py" "$SMTPD_PORT" "$T/smtpd/mail.log" \
-        --starttls "$TLS_CERT" "$TLS_KEY" --auth pager:s3cret || return 1
-    _srv_wait smtpd "t:$SMTPD_PORT"
-}
-
-# pager_start: run the pager in the foreground (our child, backgrounded),
-# wait until it says it started.
-pager_start() {
-    local n i=0
-    : >>"$T/pager.log"
-    n=$(grep -c 'started:' "$T/pager.log")
-    "$PAGER" -f -d -c "$T/tocsin.conf" >>"$T/pager.log" 2>&1 &
-    PAGER_PID=$!
-    while [ $i -lt 100 ]; do
-        [ "$(grep -c 'started:' "$T/pager.log")" -gt "$n" ] && return 0
-        kill -0 "$PAGER_PID" 2>/dev/null || break
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "tocsin-pager did not start; its log ends:" >&2
-    tail -20 "$T/pager.log" >&2
-    return 1
-}
-
-pager_kill9() {
-    kill -KILL "$PAGER_PID" 2>/dev/null
-    wait "$PAGER_PID" 2>/dev/null
-    PAGER_PID=
-}
-
-pager_stop() {
-    [ -n "$PAGER_PID" ] || return 0
-    kill -TERM "$PAGER_PID" 2>/dev/null
-    wait "$PAGER_PID"
-    PAGER_PID=
-}
-
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
-wait_for() {
-    local limit=$1 i=0
-    shift
-    while [ $i -lt $((limit * 5)) ]; do
-        "$@" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    return 1
-}
 
 maildir_has() {
     grep -l -- "$2" "$T/state/maildir/new/"*"-ops-$1" 2>/dev/null | wc -l
@@ -401,8 +331,5 @@ PY
     failed "no pager/failed record for 5001"
 
 pager_stop
-if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log"; then
-    failed "sanitizer report in tocsin-pager's log"
-    grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log" | head -60
-fi
+pager_sanitizers
 finish

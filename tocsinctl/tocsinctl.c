@@ -28,6 +28,7 @@
 #include "ctlclient.h"
 #include "jsontext.h"
 #include "lbstats.h"
+#include "pagerctl.h"
 #include "paths.h"
 #include "xmalloc.h"
 
@@ -60,6 +61,8 @@ static const struct command commands[] = {
 	{ "enable",	1, 1,	"enable ID" },
 	{ "reload",	0, 0,	"reload" },
 	{ "lb-stats",	0, 0,	"lb-stats" },
+	{ "pages",	0, 0,	"pages" },
+	{ "test-page",	1, 1,	"test-page CONTACT" },
 };
 
 struct opts {
@@ -76,6 +79,7 @@ static char		*build_request(int, char **);
 static void		 load_conf(struct opts *, const char *, int);
 static int		 gone(struct opts *, int, const char *, const char *);
 static int		 cmd_status(struct opts *, int, const char *);
+static int		 pager(struct opts *, const char *, char **);
 static int		 cmd_watch(struct opts *, int);
 static json_t		*request(const struct opts *, int, const char *, int *);
 static json_t		*request_table(const struct opts *, int, const char *, int *);
@@ -162,8 +166,11 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 
 	load_conf(&o, conf_path, o.socket != NULL);
-	if (strcmp(cmd->name, "lb-stats") == 0) {
-		r = lb_stats(&o, lb_socket);
+	if (strcmp(cmd->name, "lb-stats") == 0 ||
+	    strcmp(cmd->name, "pages") == 0 ||
+	    strcmp(cmd->name, "test-page") == 0) {
+		r = strcmp(cmd->name, "lb-stats") == 0 ?
+		    lb_stats(&o, lb_socket) : pager(&o, lb_socket, argv);
 		free(req);
 		free(o.state_dir);
 		free(o.conf_errors);
@@ -224,7 +231,12 @@ usage(FILE *f, int code)
 	    "  drain ID                  the balancer sends no new traffic\n"
 	    "  enable ID                 undo drain\n"
 	    "  reload                    read the config again\n"
-	    "  stats                     the engine's figures\n");
+	    "  stats                     the engine's figures\n"
+	    "  lb-stats                  tocsin-lb's figures\n"
+	    "  pages                     tocsin-pager's deliveries: queued, "
+	    "retrying, failed\n"
+	    "  test-page CONTACT         a test page on each of CONTACT's "
+	    "channels\n");
 	exit(code);
 }
 
@@ -787,6 +799,34 @@ lb_stats(struct opts *o, const char *sock)
 	    (r = lbstats_run(fd, o->json)) == -1) {
 		fprintf(stderr, "tocsinctl: cannot reach tocsin-lb (%s: %s)\n",
 		    sock, strerror(errno));
+		r = EXIT_GONE;
+	}
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return r;
+}
+
+/*
+ * pages, test-page CONTACT: tocsin-pager's own socket, -s or
+ * STATE_DIR/pager.sock. Returns the exit code.
+ */
+static int
+pager(struct opts *o, const char *sock, char **argv)
+{
+	char	*path = NULL;
+	int	 fd, r;
+
+	if (sock == NULL) {
+		xasprintf(&path, "%s/%s", o->state_dir != NULL ?
+		    o->state_dir : PATH_STATE_DIR, PATH_PAGER_SOCKET);
+		sock = path;
+	}
+	if ((fd = ctlclient_connect(sock)) == -1 ||
+	    (r = strcmp(argv[0], "pages") == 0 ? pagerctl_pages(fd, o->json) :
+	    pagerctl_test_page(fd, argv[1], o->json)) == -1) {
+		fprintf(stderr, "tocsinctl: cannot reach tocsin-pager (%s: "
+		    "%s)\n", sock, strerror(errno));
 		r = EXIT_GONE;
 	}
 	if (fd != -1)

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 # t/servers/hookd.py PORT LOG [FAIL_FIRST]: a real HTTP server for the
-# pager's webhook tests, on 127.0.0.1:PORT. Each POST is appended to LOG as
-# one JSON line {"path", "key" (the Idempotency-Key header), "status",
-# "body" (the JSON posted)}. A path ending in /gone is answered 410; of
-# the others, the first FAIL_FIRST (default 0) are answered 500, the rest
-# 200.
+# pager's webhook and SMS API tests, on 127.0.0.1:PORT. Each POST or GET is
+# appended to LOG as one JSON line {"method", "path" (with its query),
+# "key" (the Idempotency-Key header), "auth" (the Authorization header),
+# "ctype" (the Content-Type), "status", "body" (the JSON posted, else the
+# text)}. A path ending in /gone, and a request naming the phone number
+# +15550000000 (one the gateway refuses), are answered 410 and 400; of the
+# others, the first FAIL_FIRST (default 0) are answered 500, the rest 200.
 import json
 import sys
 import threading
@@ -17,6 +19,9 @@ seen = 0
 
 
 class Hook(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.do_POST()
+
     def do_POST(self):
         global seen
         n = int(self.headers.get("Content-Length") or 0)
@@ -28,15 +33,21 @@ class Hook(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             body = raw.decode("utf-8", "replace")
+        refused = "15550000000" in self.path + raw.decode("utf-8", "replace")
         with lock:
             if self.path.endswith("/gone"):
                 status = 410
+            elif refused:
+                status = 400
             else:
                 seen += 1
                 status = 500 if seen <= fail_first else 200
             with open(log, "a") as f:
-                f.write(json.dumps({"path": self.path,
+                f.write(json.dumps({"method": self.command,
+                                    "path": self.path,
                                     "key": self.headers.get("Idempotency-Key"),
+                                    "auth": self.headers.get("Authorization"),
+                                    "ctype": self.headers.get("Content-Type"),
                                     "status": status, "body": body}) + "\n")
         self.send_response(status)
         self.send_header("Content-Length", "2")

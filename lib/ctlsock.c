@@ -1,0 +1,293 @@
+/*
+ * ctlsock.c: a control socket in probed's protocol for a daemon that
+ * answers requests (tocsin-pager): a Unix stream socket, mode 0660, each
+ * line a request handed to the daemon's handler, each answer one compact
+ * JSON line. A handler may answer later (ctlsock_reply); until it does,
+ * that client's next lines wait in its buffer.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include "ctlclient.h"
+#include "ctlsock.h"
+#include "jsontext.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CTLSOCK_IDLE_S		120	/* a silent client is closed after */
+#define CTLSOCK_BACKLOG		16
+#define CTLSOCK_CLIENTS_MAX	64	/* at once; the next is refused */
+
+struct client;
+TAILQ_HEAD(clients, client);
+
+struct ctlsock {
+	struct event_base	*base;
+	char			*path;
+	struct evconnlistener	*listener;
+	ctlsock_fn		*fn;
+	void			*arg;
+	struct clients		 clients;
+	size_t			 nclients;
+};
+
+struct client {
+	struct ctlsock		*cs;
+	struct bufferevent	*bev;
+	struct ctlsock_req	*pending;	/* answer awaited */
+	int			 eof;		/* the client sent its all */
+	TAILQ_ENTRY(client)	 entry;
+};
+
+/* A request answered later; c is NULL once the client is gone. */
+struct ctlsock_req {
+	struct client		*c;
+};
+
+static void	on_accept(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	on_read(struct bufferevent *, void *);
+static void	on_drained(struct bufferevent *, void *);
+static void	on_event(struct bufferevent *, short, void *);
+static void	answer(struct client *, json_t *);
+static void	client_free(struct client *);
+static void	client_close_when_written(struct client *);
+
+/*
+ * Listen at path (a stale socket there is replaced: the caller's locked
+ * pidfile says no other instance runs). fn(req, line, arg) answers each
+ * request. Returns NULL with err set.
+ */
+struct ctlsock *
+ctlsock_open(struct event_base *base, const char *path, ctlsock_fn *fn,
+    void *arg, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct ctlsock		*cs;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket %s: path too long "
+		    "(%zu bytes at most)", path, sizeof(sun.sun_path) - 1);
+		return NULL;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "control socket %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		return NULL;
+	}
+	/* The node takes the socket's mode: never more open than 0660. */
+	(void)fchmod(fd, 0660);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0660) == -1) {
+		snprintf(err, errlen, "control socket %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	cs = xcalloc(1, sizeof(*cs));
+	cs->base = base;
+	cs->path = xstrdup(path);
+	cs->fn = fn;
+	cs->arg = arg;
+	TAILQ_INIT(&cs->clients);
+	if ((cs->listener = evconnlistener_new(base, on_accept, cs,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, CTLSOCK_BACKLOG,
+	    fd)) == NULL) {
+		snprintf(err, errlen, "control socket %s: listen: %s", path,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		free(cs->path);
+		free(cs);
+		return NULL;
+	}
+	return cs;
+}
+
+/* Stop listening, drop every client (answers awaited go nowhere) and
+ * remove the socket. */
+void
+ctlsock_close(struct ctlsock *cs)
+{
+	struct client *c;
+
+	if (cs == NULL)
+		return;
+	evconnlistener_free(cs->listener);
+	while ((c = TAILQ_FIRST(&cs->clients)) != NULL)
+		client_free(c);
+	unlink(cs->path);
+	free(cs->path);
+	free(cs);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct ctlsock		*cs = arg;
+	struct client		*c;
+	struct timeval		 tv = { CTLSOCK_IDLE_S, 0 };
+	static const char	 busy[] = "{\"ok\":false,\"error\":\"too many "
+				    "clients\"}\n";
+
+	if (cs->nclients >= CTLSOCK_CLIENTS_MAX) {
+		(void)write(fd, busy, sizeof(busy) - 1);
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->cs = cs;
+	if ((c->bev = bufferevent_socket_new(cs->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&cs->clients, c, entry);
+	cs->nclients++;
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* One compact JSON line to the client. */
+static void
+answer(struct client *c, json_t *j)
+{
+	char *s;
+
+	if ((s = json_dumps(j, JSONTEXT_DUMP_FLAGS)) == NULL)
+		fatalx("out of memory for an answer");
+	evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\n", s);
+	free(s);
+	json_decref(j);
+}
+
+/*
+ * Each whole line a request, in order; none while an answer is awaited.
+ * A line longer than CTL_REQUEST_MAX gets an error and the connection
+ * closes once it is written.
+ */
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct client		*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct ctlsock_req	*req;
+	json_t			*ans;
+	char			*line;
+	size_t			 len;
+
+	while (c->pending == NULL && (line = evbuffer_readln(in, &len,
+	    EVBUFFER_EOL_CRLF)) != NULL) {
+		req = xcalloc(1, sizeof(*req));
+		req->c = c;
+		ans = c->cs->fn(req, line, c->cs->arg);
+		free(line);
+		if (ans == NULL) {
+			c->pending = req;
+			return;
+		}
+		free(req);
+		answer(c, ans);
+	}
+	if (c->pending == NULL && evbuffer_get_length(in) > CTL_REQUEST_MAX) {
+		answer(c, json_pack("{sbss}", "ok", 0, "error",
+		    "request line too long"));
+		client_close_when_written(c);
+		return;
+	}
+	if (c->pending == NULL && c->eof)
+		client_close_when_written(c);
+}
+
+/*
+ * The answer to a request its handler kept: written when the client is
+ * still there (then its waiting lines are read), else dropped. Frees req.
+ */
+void
+ctlsock_reply(struct ctlsock_req *req, json_t *ans)
+{
+	struct client *c = req->c;
+
+	free(req);
+	if (c == NULL) {
+		json_decref(ans);
+		return;
+	}
+	c->pending = NULL;
+	answer(c, ans);
+	on_read(c->bev, c);
+}
+
+/* Close once everything queued is written. */
+static void
+client_close_when_written(struct client *c)
+{
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, on_drained, on_event, c);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_free(c);
+}
+
+static void
+on_drained(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	client_free(arg);
+}
+
+/* The client closed its side (its answers still go), failed or idled. */
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+
+	(void)bev;
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		c->eof = 1;
+		if (c->pending == NULL)
+			client_close_when_written(c);
+		else
+			bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	client_free(c);
+}
+
+/* The one teardown of a client; an answer awaited goes nowhere. */
+static void
+client_free(struct client *c)
+{
+	if (c->pending != NULL)
+		c->pending->c = NULL;
+	TAILQ_REMOVE(&c->cs->clients, c, entry);
+	c->cs->nclients--;
+	bufferevent_free(c->bev);
+	free(c);
+}

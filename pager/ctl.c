@@ -1,0 +1,110 @@
+/*
+ * ctl.c: tocsin-pager's control socket, STATE_DIR/pager.sock
+ * (PATH_PAGER_SOCKET), in probed's protocol (lib/ctlsock): `pages` (what
+ * is queued, retrying, held, done and refused), `test-page CONTACT` (a
+ * test page on each of its channels, answered when every try is over),
+ * `ping` and `help`. Only `test-page` sends anything; it changes no
+ * record.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctlsock.h"
+#include "log.h"
+#include "paths.h"
+#include "xmalloc.h"
+
+#include "dispatch.h"
+#include "pager.h"
+
+struct pagerctl {
+	struct ctlsock	*cs;
+	struct dispatch	*d;
+};
+
+static json_t	*on_request(struct ctlsock_req *, char *, void *);
+static void	 reply(void *, json_t *);
+static json_t	*error(const char *);
+
+static json_t *
+error(const char *msg)
+{
+	return json_pack("{sbss}", "ok", 0, "error", msg);
+}
+
+/* The dispatch's answer to a request kept for it. */
+static void
+reply(void *arg, json_t *answer)
+{
+	ctlsock_reply(arg, answer);
+}
+
+/* One request: answered now, or later through reply. */
+static json_t *
+on_request(struct ctlsock_req *req, char *line, void *arg)
+{
+	struct pagerctl	*pc = arg;
+	char		*cmd, *contact, *save, err[256];
+
+	if ((cmd = strtok_r(line, " \t", &save)) == NULL)
+		return error("empty request (pages, test-page CONTACT, ping, "
+		    "help)");
+	if (strcmp(cmd, "ping") == 0)
+		return json_pack("{sb}", "ok", 1);
+	if (strcmp(cmd, "help") == 0)
+		return json_pack("{sbs[sss]}", "ok", 1, "commands", "pages",
+		    "test-page CONTACT", "ping");
+	if (strcmp(cmd, "pages") == 0) {
+		dispatch_pages(pc->d, reply, req);
+		return NULL;
+	}
+	if (strcmp(cmd, "test-page") == 0) {
+		if ((contact = strtok_r(NULL, " \t", &save)) == NULL ||
+		    strtok_r(NULL, " \t", &save) != NULL)
+			return error("usage: test-page CONTACT");
+		if (dispatch_test_page(pc->d, contact, reply, req, err,
+		    sizeof(err)) == -1)
+			return error(err);
+		return NULL;
+	}
+	snprintf(err, sizeof(err), "unknown command '%s' (pages, test-page "
+	    "CONTACT, ping, help)", cmd);
+	return error(err);
+}
+
+/*
+ * Listen at STATE_DIR/pager.sock. Returns NULL after logging why: the
+ * pager then pages without one.
+ */
+struct pagerctl *
+pagerctl_open(struct event_base *base, struct dispatch *d,
+    const char *state_dir)
+{
+	struct pagerctl	*pc;
+	char		 path[1100], err[1300];
+
+	snprintf(path, sizeof(path), "%s/%s", state_dir, PATH_PAGER_SOCKET);
+	pc = xcalloc(1, sizeof(*pc));
+	pc->d = d;
+	if ((pc->cs = ctlsock_open(base, path, on_request, pc, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s; tocsinctl pages and test-page will not reach "
+		    "the pager", err);
+		free(pc);
+		return NULL;
+	}
+	log_info("control socket %s", path);
+	return pc;
+}
+
+void
+pagerctl_close(struct pagerctl *pc)
+{
+	if (pc == NULL)
+		return;
+	ctlsock_close(pc->cs);
+	free(pc);
+}

@@ -1,0 +1,159 @@
+/*
+ * remind.c: renotify and escalate-after. From a server's open problem (its
+ * memo entry), what probed says of the server now and the config: which
+ * reminders and escalations are due, the page each one is, and what the
+ * memo keeps once it is made. Pure functions, no I/O: the renotify pass in
+ * dispatch.c makes the records.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+#include "ctlclient.h"
+#include "xmalloc.h"
+
+#include "pager.h"
+
+#define REMIND_CONTACTS	64	/* contacts a problem reaches, at most */
+
+/* "1h2m", "5m", "40s": an age for a person. */
+static void
+age_str(int64_t s, char *buf, size_t len)
+{
+	if (s >= 3600)
+		snprintf(buf, len, "%" PRId64 "h%" PRId64 "m", s / 3600,
+		    s % 3600 / 60);
+	else if (s >= 60)
+		snprintf(buf, len, "%" PRId64 "m", s / 60);
+	else
+		snprintf(buf, len, "%" PRId64 "s", s);
+}
+
+/* 1 if ct is one of the n in list. */
+static int
+has(const struct contact_conf **list, size_t n,
+    const struct contact_conf *ct)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (list[i] == ct)
+			return 1;
+	return 0;
+}
+
+/*
+ * The contacts the problem reached: the server's own, then those it was
+ * escalated to (still in the config). Returns how many (at most max).
+ */
+static size_t
+reached(const struct conf *c, const struct server_conf *sv,
+    const struct memo_entry *e, const struct contact_conf **out, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sv->ncontacts && n < max; i++)
+		out[n++] = sv->contacts[i];
+	for (i = 0; i < c->ncontacts && n < max; i++)
+		if (memo_listed(e->escalated, c->contacts[i]->name) &&
+		    !has(out, n, c->contacts[i]))
+			out[n++] = c->contacts[i];
+	return n;
+}
+
+/*
+ * 1 if the problem may be paged again now: probed (or its state file)
+ * knows the server, which is still not up, not acknowledged and not in a
+ * downtime. st may be NULL (not known: nothing is paged).
+ */
+int
+remind_allowed(const struct ctl_server *st, int64_t now)
+{
+	return st != NULL && strcmp(st->state, "up") != 0 && !st->acked &&
+	    st->downtime_until <= now;
+}
+
+/*
+ * The reminders and escalations due for the open problem e of server sv
+ * at now (Unix s): a reminder to each contact it reached whose renotify
+ * period has passed again since the problem's page (only the latest
+ * round when several passed: one reminder, not a burst), and for each
+ * such contact with escalate-after, once that long has passed, its
+ * escalation contact (unless the problem reached it already). Returns how
+ * many went in out (at most max).
+ */
+size_t
+remind_due(const struct conf *c, const struct server_conf *sv,
+    const struct memo_entry *e, int64_t now, struct remind *out, size_t max)
+{
+	const struct contact_conf	*ct[REMIND_CONTACTS];
+	uint64_t			 ms, age_ms;
+	size_t				 n, i, k = 0;
+	unsigned			 round;
+
+	if (e->problem == 0 || now < e->problem_time)
+		return 0;
+	age_ms = (uint64_t)(now - e->problem_time) * 1000;
+	n = reached(c, sv, e, ct, REMIND_CONTACTS);
+	for (i = 0; i < n && k < max; i++) {
+		if ((ms = rules_renotify_ms(sv, ct[i])) == 0)
+			continue;
+		round = age_ms / ms;
+		if (round > 0 && round > memo_round(e->rounds, ct[i]->name))
+			out[k++] = (struct remind){ ct[i], round, NULL };
+	}
+	for (i = 0; i < n && k < max; i++) {
+		if (ct[i]->escalate == NULL || age_ms < ct[i]->escalate_ms ||
+		    has(ct, n, ct[i]->escalate))
+			continue;
+		out[k++] = (struct remind){ ct[i]->escalate, 0, ct[i] };
+		/* Once, even when two contacts escalate to it; its own
+		 * escalate-after is then looked at too. */
+		if (n < REMIND_CONTACTS)
+			ct[n++] = ct[i]->escalate;
+	}
+	return k;
+}
+
+/*
+ * The page a reminder or escalation is: the problem's event again (its
+ * number, so its Message-ID and Idempotency-Key say which problem), at
+ * now, with a message saying what it is: "still down after 1h2m, reminder
+ * 2: ..." or "escalated from ops: down 30m, not acknowledged: ...".
+ */
+void
+remind_event(const struct memo_entry *e, const struct remind *r,
+    int64_t now, struct spool_event *ev)
+{
+	char age[32], msg[600];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->seq = e->problem;
+	strlcpy(ev->id, e->id, sizeof(ev->id));
+	ev->time = now;
+	strlcpy(ev->old_state, e->state, sizeof(ev->old_state));
+	strlcpy(ev->new_state, e->state, sizeof(ev->new_state));
+	age_str(now - e->problem_time, age, sizeof(age));
+	if (r->from == NULL)
+		snprintf(msg, sizeof(msg), "still %s after %s, reminder %u: "
+		    "%s", e->state, age, r->round, e->message);
+	else
+		snprintf(msg, sizeof(msg), "escalated from %s: %s %s, not "
+		    "acknowledged: %s", r->from->name, e->state, age,
+		    e->message);
+	strlcpy(ev->message, msg, sizeof(ev->message));
+}
+
+/* The reminder or escalation is made: the memo keeps it. */
+void
+remind_done(struct memo_entry *e, const struct remind *r)
+{
+	if (r->from == NULL)
+		memo_round_set(e->rounds, sizeof(e->rounds), r->ct->name,
+		    r->round);
+	else
+		memo_list_add(e->escalated, sizeof(e->escalated),
+		    r->ct->name);
+}

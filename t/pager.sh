@@ -1,0 +1,102 @@
+# t/pager.sh: what tocsin-pager's tests share (after t/servers.sh and
+# t/probed.sh): the pager started, killed and stopped, the HTTP receiver
+# (t/servers/hookd.py) and aiosmtpd (t/servers/smtpd.py) that count what
+# they get, polling, and the sanitizer check of the pager's log.
+#
+#     pager_start | pager_kill9 | pager_stop   # -f -d; log in $T/pager.log
+#     pager_sanitizers           # one failed assertion per report in the log
+#     wait_for SECONDS CMD...    # poll CMD until it succeeds
+#     start_hookd FAIL_FIRST     # HOOK_PORT; POSTs in $T/hookd/hook.log
+#     start_smtpd [plain|ARGS...] # SMTPD_PORT; STARTTLS + AUTH pager:s3cret
+#                                # unless plain or ARGS; $T/smtpd/mail.log
+
+PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
+# Under the sanitizers: libesmtp's header lookup trips strict_string_checks
+# (see the file).
+[ -z "${ASAN_OPTIONS:-}" ] ||
+    export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$SERVERS_TDIR/asan-pager.supp"
+PAGER_PID=
+
+# pager_start [CONF]: run the pager in the foreground (our child,
+# backgrounded) on CONF (default $T/tocsin.conf), wait until it says it
+# started.
+pager_start() {
+    local n i=0
+    : >>"$T/pager.log"
+    n=$(grep -c 'started:' "$T/pager.log")
+    "$PAGER" -f -d -c "${1:-$T/tocsin.conf}" >>"$T/pager.log" 2>&1 &
+    PAGER_PID=$!
+    while [ $i -lt 100 ]; do
+        [ "$(grep -c 'started:' "$T/pager.log")" -gt "$n" ] && return 0
+        kill -0 "$PAGER_PID" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "tocsin-pager did not start; its log ends:" >&2
+    tail -20 "$T/pager.log" >&2
+    return 1
+}
+
+pager_kill9() {
+    [ -n "$PAGER_PID" ] || return 0
+    kill -KILL "$PAGER_PID" 2>/dev/null
+    wait "$PAGER_PID" 2>/dev/null
+    PAGER_PID=
+}
+
+pager_stop() {
+    [ -n "$PAGER_PID" ] || return 0
+    kill -TERM "$PAGER_PID" 2>/dev/null
+    wait "$PAGER_PID"
+    PAGER_PID=
+}
+
+# pager_sanitizers: a failed assertion when the pager's log holds a
+# sanitizer report (printed under it).
+pager_sanitizers() {
+    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log"; then
+        failed "sanitizer report in tocsin-pager's log"
+        grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
+            "$T/pager.log" | head -60
+    fi
+}
+
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+wait_for() {
+    local limit=$1 i=0
+    shift
+    while [ $i -lt $((limit * 5)) ]; do
+        "$@" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# start_hookd FAIL_FIRST: the HTTP receiver (webhooks, the SMS API); each
+# request one JSON line in $T/hookd/hook.log. Kept on HOOK_PORT when set.
+start_hookd() {
+    mkdir -p "$T/hookd" && _srv_chown "$T/hookd" &&
+        _srv_setport HOOK_PORT || return 1
+    _srv_spawn hookd $SERVERS_ASUSER $SERVERS_PY \
+        "$SERVERS_TDIR/servers/hookd.py" "$HOOK_PORT" "$T/hookd/hook.log" \
+        "$1" || return 1
+    _srv_wait hookd "t:$HOOK_PORT"
+}
+
+# start_smtpd [plain|ARGS...]: aiosmtpd, by default requiring STARTTLS and
+# AUTH pager:s3cret (plain: neither; ARGS: smtpd.py's options); what it
+# receives in $T/smtpd/mail.log.
+start_smtpd() {
+    servers_certs && mkdir -p "$T/smtpd" && _srv_chown "$T/smtpd" &&
+        _srv_setport SMTPD_PORT || return 1
+    if [ "${1:-}" = plain ]; then
+        shift
+    elif [ $# = 0 ]; then
+        set -- --starttls "$TLS_CERT" "$TLS_KEY" --auth pager:s3cret
+    fi
+    _srv_spawn smtpd $SERVERS_ASUSER $SERVERS_PY \
+        "$SERVERS_TDIR/servers/smtpd.py" "$SMTPD_PORT" "$T/smtpd/mail.log" \
+        "$@" || return 1
+    _srv_wait smtpd "t:$SMTPD_PORT"
+}

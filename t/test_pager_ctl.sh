@@ -1,0 +1,114 @@
+#!/bin/sh
+# t/test_pager_ctl.sh: tocsin-pager's control socket through tocsinctl.
+# `pages` lists what is queued, retrying (with its next try) and refused;
+# `test-page CONTACT` sends a test page on each of the contact's channels
+# (email through a real aiosmtpd, SMS through the HTTP API and a webhook to
+# a real HTTP receiver) and reports each outcome, a refusal included. No
+# probed: the spool and state.json are made by hand.
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+. "${srcdir:-.}/t/pager.sh" || exit 1
+
+LOG=$T/hookd/hook.log
+CTL() { "$TOCSINCTL" -c "$T/tocsin.conf" "$@"; }
+
+start_hookd 0 || exit 1
+start_smtpd plain || exit 1
+cat >"$T/tocsin.conf" <<CONF
+set state-dir $T/state
+set control $T/none.sock
+set from tocsin@example.net
+set storm 0 in 60s
+set smtp-relay 127.0.0.1:$SMTPD_PORT
+set sms-gateway "http://127.0.0.1:$HOOK_PORT/sms"
+contact ops email ops@example.net sms +15551234567 webhook http://127.0.0.1:$HOOK_PORT/hook
+contact bad webhook http://127.0.0.1:$HOOK_PORT/gone
+contact down webhook http://127.0.0.1:1/closed
+server web1 http://127.0.0.1:1/ notify ops,bad,down
+CONF
+mkdir -p "$T/state/spool" || exit 1
+printf '{"version":1,"written":%s,"spooled":100,"servers":{}}\n' \
+    "$(date +%s)" >"$T/state/state.json"
+
+out=$(CTL pages 2>&1); rc=$?
+[ $rc = 3 ] && echo "$out" | grep -q "cannot reach tocsin-pager ($T/state/pager.sock" &&
+    pass "no pager: pages exits 3 and says where it looked" ||
+    failed "no pager: rc $rc: $out"
+pager_start || exit 1
+grep -q "control socket $T/state/pager.sock" "$T/pager.log" &&
+    pass "the pager says where its control socket is" ||
+    failed "no control socket in the log"
+[ "$(stat -c %a "$T/state/pager.sock")" = 660 ] &&
+    pass "the socket is mode 0660" || failed "mode $(stat -c %a "$T/state/pager.sock")"
+
+# --- test-page --------------------------------------------------------------
+out=$(CTL test-page ops 2>&1); rc=$?
+echo "$out"
+[ $rc = 0 ] && [ "$(echo "$out" | grep -c ' delivered$')" = 3 ] &&
+    pass "test-page ops: email, sms and webhook delivered, exit 0" ||
+    failed "test-page ops: rc $rc: $out"
+grep -q '"subject": "\[tocsin\] TEST page from tocsin-pager to ops (email)"' \
+    "$T/smtpd/mail.log" && pass "the test email reached the relay" ||
+    failed "relay: $(cat "$T/smtpd/mail.log" 2>/dev/null)"
+"$PY" - "$LOG" <<'PY' && pass "the test SMS and webhook reached the receiver, each with its key" ||
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+sms = [r for r in rows if r["path"] == "/sms"]
+hook = [r for r in rows if r["path"] == "/hook"]
+ok = len(sms) == 1 and "TEST%20page" in sms[0]["body"] and \
+    sms[0]["key"].startswith("tocsin-0-ops-sms-r") and \
+    len(hook) == 1 and hook[0]["body"]["test"] is True and \
+    hook[0]["key"].startswith("tocsin-0-ops-webhook-r")
+print(rows)
+sys.exit(0 if ok else 1)
+PY
+    failed "test SMS or webhook"
+out=$(CTL test-page bad 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "webhook .*/gone *failed: HTTP 410" &&
+    pass "test-page bad: the refusal is reported, exit 1" ||
+    failed "test-page bad: rc $rc: $out"
+out=$(CTL test-page nobody 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "no contact 'nobody' in the config" &&
+    pass "test-page of an unknown contact says so, exit 1" ||
+    failed "test-page nobody: rc $rc: $out"
+out=$(CTL -j test-page ops 2>&1)
+echo "$out" | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); sys.exit(0 if d["ok"] and d["contact"]=="ops" and [c["result"] for c in d["channels"]]==["delivered"]*3 else 1)' &&
+    pass "test-page -j prints the JSON answer" || failed "-j: $out"
+[ -z "$(ls "$T/state/pager/queue")" ] &&
+    pass "test pages leave no delivery record" ||
+    failed "records: $(ls "$T/state/pager/queue")"
+
+# --- pages ------------------------------------------------------------------
+now=$(date +%s)
+printf '{"seq":1,"id":"web1","time":%s,"old":"up","new":"down","message":"by hand","flapping":false,"downtime":false,"acked":false,"unreachable":false}\n' \
+    "$now" >"$T/state/spool/00000000000000000001.json"
+wait_for 10 sh -c "grep -q 'event 1 web1: webhook page to down .* failed (try 1)' '$T/pager.log'" &&
+    wait_for 10 sh -c "grep -q 'event 1 web1: webhook page to bad .* refused for good' '$T/pager.log'" ||
+    failed "the event's deliveries: $(grep 'event 1' "$T/pager.log")"
+out=$(CTL pages 2>&1); rc=$?
+echo "$out"
+[ $rc = 0 ] && echo "$out" | grep -Eq "^1 +web1 +down +webhook +retrying +1 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} .*Connection refused|^1 +web1 +down +webhook +retrying +1 +[0-9-]+ [0-9:]+ " &&
+    pass "pages: the webhook to a closed port is retrying, with its next try" ||
+    failed "pages: rc $rc: $out"
+echo "$out" | grep -Eq "^1 +web1 +bad +webhook +failed +.*HTTP 410" &&
+    pass "pages: the 410 is listed as failed" || failed "no failed line: $out"
+out=$(CTL -j pages 2>&1)
+echo "$out" | "$PY" -c '
+import json, sys
+d = json.loads(sys.stdin.read())
+p = {(x["contact"], x["channel"]): x for x in d["pages"]}
+r = p[("down", "webhook")]
+ok = d["ok"] and d["probed"] is False and r["state"] == "retrying" and \
+    r["tries"] >= 1 and isinstance(r["next"], int) and r["event"] == 1 and \
+    r["round"] == 0 and p[("bad", "webhook")]["state"] == "failed" and \
+    p[("bad", "webhook")]["next"] is None
+sys.exit(0 if ok else 1)' &&
+    pass "pages -j: state, tries, next, round, probed" || failed "-j pages: $out"
+pager_stop
+out=$(CTL pages 2>&1); rc=$?
+[ $rc = 3 ] && [ ! -e "$T/state/pager.sock" ] &&
+    pass "the socket is removed at exit" || failed "after exit: rc $rc, $(ls "$T/state")"
+pager_sanitizers
+finish

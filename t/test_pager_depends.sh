@@ -1,0 +1,61 @@
+#!/bin/sh
+# t/test_pager_depends.sh: a parent's problem page lists the servers that
+# depend on it and are unreachable or down now (as probed's state file
+# says while probed is gone), and only those; a child's event that carries
+# `unreachable` is still not paged alone (it goes in the digest). No
+# probed: the spool and state.json are made by hand; pages go to the
+# Maildir.
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+. "${srcdir:-.}/t/pager.sh" || exit 1
+
+NEW=$T/state/maildir/new
+cat >"$T/tocsin.conf" <<CONF
+set state-dir $T/state
+set control $T/none.sock
+set from tocsin@example.net
+set storm 0 in 2s
+contact ops email ops@example.net webhook http://127.0.0.1:1/closed
+server gw http://127.0.0.1:1/ notify ops
+server c1 http://127.0.0.1:1/ notify ops depends-on gw
+server c2 http://127.0.0.1:1/ notify ops depends-on gw
+server c3 http://127.0.0.1:1/ notify ops depends-on gw
+server other http://127.0.0.1:1/ notify ops
+CONF
+mkdir -p "$T/state/spool" || exit 1
+now=$(date +%s)
+cat >"$T/state/state.json" <<JSON
+{"version":1,"written":$now,"spooled":100,"servers":{
+ "gw":{"state":"down","state_type":"hard","since":$now,"message":"connect refused"},
+ "c1":{"state":"down","state_type":"hard","since":$now,"unreachable":true,"message":"timeout"},
+ "c2":{"state":"up","state_type":"hard","since":$now,"message":"ok"},
+ "c3":{"state":"down","state_type":"soft","since":$now,"message":"timeout"},
+ "other":{"state":"down","state_type":"hard","since":$now,"message":"timeout"}}}
+JSON
+ev() {
+    printf '{"seq":%s,"id":"%s","time":%s,"old":"up","new":"down","message":"m","flapping":false,"downtime":false,"acked":false,"unreachable":%s}\n' \
+        "$1" "$2" "$now" "$3" >"$T/state/spool/$(printf %020d "$1").json"
+}
+ev 1 gw false
+ev 2 c1 true
+pager_start || exit 1
+wait_for 10 sh -c "ls '$NEW' 2>/dev/null | grep -q '^00000000000000000001-ops-email\$'" ||
+    failed "no page for gw: $(ls "$NEW")"
+f=$NEW/00000000000000000001-ops-email
+grep -q "^unreachable: c1,c3 (they depend on it)$" "$f" &&
+    pass "the parent's page lists the dependents down or unreachable" ||
+    failed "page: $(cat "$f" 2>/dev/null)"
+grep -q "c2\|other" "$f" && failed "a server up or not depending is listed" ||
+    pass "a dependent that is up, and a server that does not depend, are not"
+wait_for 10 sh -c "grep -l 'STORM' '$NEW/'* >/dev/null 2>&1" &&
+    pass "the child's unreachable event goes in the digest" ||
+    failed "no digest: $(ls "$NEW")"
+ls "$NEW" | grep -q '^00000000000000000002-ops-email$' &&
+    ! grep -q "STORM" "$NEW/00000000000000000002-ops-email" &&
+    failed "the unreachable child was paged alone" ||
+    pass "the unreachable child is not paged alone"
+pager_stop
+pager_sanitizers
+finish
