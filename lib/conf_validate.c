@@ -287,6 +287,46 @@ check_sms_numbers(struct parser *p)
 	}
 }
 
+/*
+ * Cluster mode pages from the JetStream stream (pager/cluster.c), which
+ * sends email and email-to-SMS only so far: what it would ignore is
+ * refused, so no keyword is taken that does nothing.
+ */
+static void
+check_cluster_paging(struct parser *p)
+{
+	static const char	 why[] = "not in cluster mode yet "
+	    "(tocsin-cluster(7))";
+	struct conf		*c = p->conf;
+	struct contact_conf	*ct;
+	size_t			 i;
+
+	if (c->cluster == NULL)
+		return;
+	if (c->sms_gateway != NULL)
+		conf_err_at(p, c->sms_gateway_file, c->sms_gateway_line,
+		    "sms-gateway: %s", why);
+	if (c->admin != NULL)
+		conf_err_at(p, c->admin_file, c->admin_line, "admin: %s", why);
+	for (i = 0; i < c->ncontacts; i++) {
+		ct = c->contacts[i];
+		if (ct->webhook != NULL)
+			conf_err_at(p, ct->file, ct->line, "contact '%s': "
+			    "webhook: %s", ct->name, why);
+		if (ct->renotify != 0)
+			conf_err_at(p, ct->file, ct->line, "contact '%s': "
+			    "renotify: %s", ct->name, why);
+		if (ct->escalate_name != NULL)
+			conf_err_at(p, ct->file, ct->line, "contact '%s': "
+			    "escalate-after: %s", ct->name, why);
+	}
+	for (i = 0; i < c->nservers; i++)
+		if (c->servers[i]->o.renotify != 0)
+			conf_err_at(p, c->servers[i]->file,
+			    c->servers[i]->line, "server '%s': renotify: %s",
+			    c->servers[i]->id, why);
+}
+
 /* The first contact called name, or NULL. */
 static struct contact_conf *
 find_contact(struct conf *c, const char *name)
@@ -454,6 +494,7 @@ conf_validate(struct parser *p)
 	}
 	for (i = 0; i < c->nservers; i++)
 		link_depends(p, c->servers[i]);
+	check_cluster_paging(p);
 	if (p->nerrs == 0)
 		check_cycles(p);
 }

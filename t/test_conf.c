@@ -1787,6 +1787,42 @@ START_TEST(set_storm_takes_a_count_and_a_window)
 }
 END_TEST
 
+/* Cluster mode pages email and email-to-SMS only so far: the rest is
+ * refused where it is written, never accepted to do nothing. */
+START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
+{
+	struct conf	*c;
+
+	assert_errors("set cluster nats://n1:4222\n"
+	    "set sms-gateway \"https://sms.example.net/s?to={to}&m={text}\"\n"
+	    "contact ops email ops@example.net webhook https://h.example.net/"
+	    " renotify 1h\n"
+	    "contact boss email boss@example.net escalate-after 30m ops\n"
+	    "set admin boss\n"
+	    "server a http://a.example.net/ notify ops renotify 2h\n",
+	    "t.conf:2: sms-gateway: not in cluster mode yet "
+	    "(tocsin-cluster(7))\n"
+	    "t.conf:5: admin: not in cluster mode yet (tocsin-cluster(7))\n"
+	    "t.conf:3: contact 'ops': webhook: not in cluster mode yet "
+	    "(tocsin-cluster(7))\n"
+	    "t.conf:3: contact 'ops': renotify: not in cluster mode yet "
+	    "(tocsin-cluster(7))\n"
+	    "t.conf:4: contact 'boss': escalate-after: not in cluster mode "
+	    "yet (tocsin-cluster(7))\n"
+	    "t.conf:6: server 'a': renotify: not in cluster mode yet "
+	    "(tocsin-cluster(7))\n");
+	c = parse_ok("set cluster nats://n1:4222\n"
+	    "contact ops email ops@example.net sms 5551234@sms.example.net\n"
+	    "server a http://a.example.net/ notify ops\n");
+	conf_free(c);
+	/* The same lines without `set cluster` are taken. */
+	c = parse_ok("contact ops email ops@example.net webhook "
+	    "https://h.example.net/ renotify 1h\n"
+	    "server a http://a.example.net/ notify ops renotify 2h\n");
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1890,6 +1926,10 @@ conf_suite(void)
 
 	tc = tcase_create("issue15");
 	tcase_add_test(tc, set_storm_takes_a_count_and_a_window);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("issue18");
+	tcase_add_test(tc, cluster_mode_refuses_what_its_pager_does_not_send);
 	suite_add_tcase(s, tc);
 	return s;
 }
