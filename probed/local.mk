@@ -15,6 +15,8 @@ probed_engine_sources = \
 	probed/conn.c probed/conn.h \
 	probed/ctl.c probed/ctl.h \
 	probed/check_http.c probed/check_tcp.c probed/check_dns.c \
+	probed/http_native.c probed/http_native.h \
+	probed/http_judge.c probed/http_judge.h \
 	probed/check_ftp.c probed/check_mail.c probed/check_ping.c \
 	probed/check_exec.c probed/perfdata.c probed/perfdata.h
 probed_tocsin_probed_SOURCES = probed/main.c $(probed_engine_sources)

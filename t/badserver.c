@@ -94,6 +94,40 @@ static const struct mode modes[] = {
 	  "answer a request with a TCP reset" },
 	{ "longline", AT_ACCEPT, FLOOD, KEEP, "220 ",
 	  "send \"220 \" and then one line without end, at full speed" },
+	{ "empty", AT_INPUT, ALL, CLOSE, "",
+	  "answer a request with nothing: close at once" },
+	{ "chunked", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	  "Connection: close\r\n\r\n3\r\nOK\n\r\n4;x=y\r\nmore\r\n0\r\n"
+	  "Trailer: z\r\n\r\n",
+	  "answer a request with a chunked body (an extension, a trailer)" },
+	{ "badchunk", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	  "zz\r\nOK\r\n0\r\n\r\n",
+	  "answer a request with a chunk size that is not hexadecimal" },
+	{ "shortchunk", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	  "64\r\nhello",
+	  "answer a request with 5 of a chunk's 100 bytes, then close" },
+	{ "oldhttp", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+	  "OK from HTTP/1.0, the body ends at the close\n",
+	  "answer as HTTP/1.0 with no Content-Length, then close" },
+	{ "badstatus", AT_INPUT, ALL, CLOSE, "HTTP/1.1 2x0 OK\r\n\r\n",
+	  "answer a request with a status code that is not a number" },
+	{ "continue", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\n"
+	  "Content-Length: 4\r\n\r\ngone",
+	  "answer 100 Continue, then 404 with a body" },
+	{ "lfonly", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\nContent-Length: 3\n\nOK\n",
+	  "answer with lines ending in LF alone" },
+	{ "badlength", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\nOK",
+	  "answer with a Content-Length that is not a number" },
+	{ "bigheader", AT_INPUT, FLOOD, KEEP,
+	  "HTTP/1.1 200 OK\r\nX-Long: ",
+	  "answer with one header line without end, at full speed" },
 };
 
 /* Where a client is in its life. */
@@ -495,7 +529,8 @@ main(int argc, char *argv[])
 	reply = mode->reply != NULL ? mode->reply : "";
 	replylen = strlen(reply);
 	for (i = 0; i < sizeof(body); i++)
-		body[i] = (i % 64 == 63 && strcmp(mode->name, "longline") != 0) ?
+		body[i] = (i % 64 == 63 && strcmp(mode->name, "longline") != 0 &&
+		    strcmp(mode->name, "bigheader") != 0) ?
 		    '\n' : 'A' + (char)(i % 26);
 
 	/* As many clients as descriptors allow, within MAX_CLIENTS. */

@@ -135,3 +135,7 @@ EXTRA_DIST += t/lbbusy.py
 # tocsin-lb's unit, keepalived check and sample, installed; low ports.
 TESTS += t/test_lb_install.sh
 EXTRA_DIST += t/test_lb_install.sh
+
+# Plain http:// on probed's own client judges as the libcurl path does.
+TESTS += t/test_http_native.sh
+EXTRA_DIST += t/test_http_native.sh
