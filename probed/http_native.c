@@ -10,9 +10,9 @@
  * It takes a check only when the check needs none of libcurl's extras,
  * decided once per config at load (http_native_prepare):
  *   - http:// (no TLS), without `follow`, `user` or `password-file`;
- *   - a host (and `host`) of letters, digits, '-' and '.', not an IPv6
- *     address, and when numeric a plain dotted quad (curl rewrites the
- *     other forms of an IPv4 address);
+ *   - a host (and `host`) of small letters, digits, '-' and '.' (not an
+ *     IPv6 address), and when numeric a plain dotted quad (curl rewrites
+ *     the other forms of an IPv4 address);
  *   - a path starting with '/', of URL characters, without '#' and
  *     without "." or ".." segments (curl removes them);
  *   - a method that is an HTTP token, and a request under 1 KiB;
@@ -50,6 +50,7 @@
 
 #include "config.h"
 #include "conf.h"
+#include "hash.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -60,7 +61,7 @@
 
 #define REQUEST_MAX	1024		/* bytes of a request, at most */
 #define LINE_KEEP	256		/* bytes kept of a header line */
-#define LINE_MAX	(100 * 1024)	/* curl's longest header line */
+#define HEADER_LINE_MAX	(100 * 1024)	/* curl's longest header line */
 #define TRAILER_MAX	(64 * 1024)	/* curl's longest trailer line */
 #define HEX_MAX		16		/* digits of a chunk size */
 #define READ_SIZE	16384		/* bytes asked of one recv */
@@ -72,10 +73,15 @@ struct http_req {
 	char		 text[];
 };
 
-/* What a config's servers send, by server index; NULL: libcurl's. */
+/*
+ * What a config's servers send, by server index (NULL: libcurl's); the
+ * same request is kept once, however many servers send it.
+ */
 struct http_prep {
 	size_t		 n;
 	struct http_req	**reqs;
+	struct http_req	**owned;	/* each distinct request */
+	size_t		 nowned;
 };
 
 enum phase {
@@ -176,8 +182,8 @@ const struct check_ops http_native_ops = {
 
 /* --- at load: which servers, and what they send ------------------------ */
 
-/* A host name curl sends as written: letters, digits, '-', '.'; an IPv4
- * address only as a plain dotted quad. */
+/* A host name curl sends as written: small letters, digits, '-', '.';
+ * an IPv4 address only as a plain dotted quad. */
 static int
 plain_host(const char *h)
 {
@@ -189,7 +195,8 @@ plain_host(const char *h)
 	if (h == NULL || *h == '\0' || strlen(h) > 253)
 		return 0;
 	for (s = h; *s != '\0'; s++) {
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.')
+		if (!islower((unsigned char)*s) &&
+		    !isdigit((unsigned char)*s) && *s != '-' && *s != '.')
 			return 0;
 		if (!isdigit((unsigned char)*s) && *s != '.')
 			numeric = 0;
@@ -248,14 +255,19 @@ takes(const struct server_conf *sc)
 	    plain_path(sc->path) && token(sc->o.method);
 }
 
-/* The request curl would send for sc, or NULL when it is too long. */
+/*
+ * The request curl would send for sc: one already in seen (text ->
+ * request) or a new one put there and in hp->owned. NULL when it is too
+ * long.
+ */
 static struct http_req *
-request_new(const struct server_conf *sc)
+request_of_conf(struct http_prep *hp, struct hash *seen,
+    const struct server_conf *sc)
 {
 	struct http_req	*r;
 	const char	*method = sc->o.method;
 	const char	*host = sc->o.host != NULL ? sc->o.host : sc->host;
-	char		 port[16] = "";
+	char		 port[16] = "", text[REQUEST_MAX];
 	int		 n;
 
 	if (strcasecmp(method, "GET") == 0)
@@ -264,18 +276,21 @@ request_new(const struct server_conf *sc)
 		method = "HEAD";
 	if (sc->port != 80)
 		snprintf(port, sizeof(port), ":%d", sc->port);
-	r = xmalloc(sizeof(*r) + REQUEST_MAX);
-	n = snprintf(r->text, REQUEST_MAX, "%s %s HTTP/1.1\r\n"
+	n = snprintf(text, sizeof(text), "%s %s HTTP/1.1\r\n"
 	    "Host: %s%s\r\n"
 	    "User-Agent: tocsin/" PACKAGE_VERSION "\r\n"
 	    "Accept: */*\r\n"
 	    "Connection: close\r\n\r\n", method, sc->path, host, port);
-	if (n < 0 || n >= REQUEST_MAX) {
-		free(r);
+	if (n < 0 || (size_t)n >= sizeof(text))
 		return NULL;
-	}
+	if ((r = hash_get(seen, text)) != NULL)
+		return r;
+	r = xmalloc(sizeof(*r) + n + 1);
+	memcpy(r->text, text, n + 1);
 	r->len = n;
 	r->head = strcmp(method, "HEAD") == 0;
+	hash_put(seen, text, r);
+	hp->owned[hp->nowned++] = r;
 	return r;
 }
 
@@ -288,6 +303,7 @@ void *
 http_native_prepare(const struct conf *conf)
 {
 	struct http_prep *hp;
+	struct hash	*seen = hash_new();
 	size_t		 i, nhttp = 0, nnative = 0;
 	const char	*force = getenv("TOCSIN_HTTP_CURL");
 	int		 off = force != NULL && *force != '\0';
@@ -295,15 +311,20 @@ http_native_prepare(const struct conf *conf)
 	hp = xcalloc(1, sizeof(*hp));
 	hp->n = conf->nservers;
 	hp->reqs = xcalloc(hp->n + 1, sizeof(*hp->reqs));
+	hp->owned = xcalloc(hp->n + 1, sizeof(*hp->owned));
 	for (i = 0; i < conf->nservers; i++) {
 		if (conf->servers[i]->kind != KIND_HTTP)
 			continue;
 		nhttp++;
 		if (off || !takes(conf->servers[i]))
 			continue;
-		if ((hp->reqs[i] = request_new(conf->servers[i])) != NULL)
+		if ((hp->reqs[i] = request_of_conf(hp, seen,
+		    conf->servers[i])) != NULL)
 			nnative++;
 	}
+	hash_free(seen, NULL);
+	hp->owned = xreallocarray(hp->owned, hp->nowned + 1,
+	    sizeof(*hp->owned));
 	log_debug("http: %zu of %zu http checks on the native client",
 	    nnative, nhttp);
 	return hp;
@@ -317,8 +338,9 @@ http_native_prep_free(void *arg)
 
 	if (hp == NULL)
 		return;
-	for (i = 0; i < hp->n; i++)
-		free(hp->reqs[i]);
+	for (i = 0; i < hp->nowned; i++)
+		free(hp->owned[i]);
+	free(hp->owned);
 	free(hp->reqs);
 	free(hp);
 }
@@ -585,7 +607,7 @@ head_bytes(struct native *n, const char *d, size_t len, size_t *used)
 			return fail(n, "bad answer: Received HTTP/0.9 when "
 			    "not allowed");
 	}
-	if (n->linelen >= LINE_MAX)
+	if (n->linelen >= HEADER_LINE_MAX)
 		return fail(n, "Out of memory");
 	if (nl == NULL)
 		return ST_MORE;
