@@ -13,7 +13,7 @@ servers_trap
 
 MODES="noaccept silent drip flood garbage halfheader shortbody reset slow empty
 chunked badchunk shortchunk oldhttp badstatus continue lfonly bigheader
-badlength"
+badlength banner-close garbage-banner longline"
 start_nginx || exit 1
 for m in $MODES; do
     start_badserver "$m" -d 300 || exit 1
