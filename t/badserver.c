@@ -61,6 +61,10 @@ struct mode {
 static const struct mode modes[] = {
 	{ "noaccept", NEVER, ALL, KEEP, NULL,
 	  "listen (backlog 1), fill the backlog itself, never accept" },
+	{ "lateaccept", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nOK\n",
+	  "as noaccept until SIGUSR1, then answer: a connect that completes "
+	  "late" },
 	{ "silent", NEVER, ALL, KEEP, NULL,
 	  "accept, never send a byte" },
 	{ "drip", AT_ACCEPT, DRIP, KEEP,
@@ -176,6 +180,7 @@ static size_t		 nclients;		/* slots in use */
 static size_t		 maxclients;
 static int		 sigpipe[2] = { -1, -1 };
 static volatile sig_atomic_t quit;
+static volatile sig_atomic_t open_up;	/* lateaccept: SIGUSR1 came */
 static char		 body[65536];		/* flood and drip body bytes */
 static int		 fillers[NOACCEPT_FILL];
 static int		 nfillers;
@@ -220,14 +225,17 @@ set_nonblock(int fd)
 	return 0;
 }
 
-/* SIGTERM, SIGINT: wake the poll loop through the self-pipe. */
+/* SIGTERM, SIGINT (quit), SIGUSR1 (lateaccept opens): wake the poll
+ * loop through the self-pipe. */
 static void
 on_signal(int sig)
 {
 	int saved = errno;
 
-	(void)sig;
-	quit = 1;
+	if (sig == SIGUSR1)
+		open_up = 1;
+	else
+		quit = 1;
 	if (write(sigpipe[1], "x", 1) == -1) {
 		/* the pipe is full: the loop wakes anyway */
 	}
@@ -303,8 +311,8 @@ fill_backlog(const char *addr, int port)
 		}
 		fillers[nfillers++] = fd;
 	}
-	fprintf(stderr, "badserver: noaccept: %d connections fill the "
-	    "backlog\n", nfillers);
+	fprintf(stderr, "badserver: %s: %d connections fill the backlog\n",
+	    mode->name, nfillers);
 }
 
 /* Write our pid to path, or exit. */
@@ -490,7 +498,7 @@ main(int argc, char *argv[])
 	size_t i, n;
 	int64_t now, next;
 	long port;
-	int ch, lfd, fd, timeout, listening;
+	int ch, lfd, fd, timeout, listening, closed;
 
 	while ((ch = getopt(argc, argv, "a:d:hi:p:")) != -1) {
 		switch (ch) {
@@ -559,12 +567,14 @@ main(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	lfd = listen_on(addr, (int)port,
-	    strcmp(mode->name, "noaccept") == 0 ? 1 : SOMAXCONN);
-	if (strcmp(mode->name, "noaccept") == 0)
+	closed = strcmp(mode->name, "noaccept") == 0 ||
+	    strcmp(mode->name, "lateaccept") == 0;
+	lfd = listen_on(addr, (int)port, closed ? 1 : SOMAXCONN);
+	if (closed)
 		fill_backlog(addr, (int)port);
 	if (pidfile != NULL)
 		write_pidfile(pidfile);
@@ -577,8 +587,9 @@ main(int argc, char *argv[])
 		pfd[n].fd = sigpipe[0];
 		pfd[n].events = POLLIN;
 		who[n++] = NULL;
-		listening = strcmp(mode->name, "noaccept") != 0 &&
-		    nclients < maxclients;
+		if (open_up && strcmp(mode->name, "lateaccept") == 0)
+			closed = 0;
+		listening = !closed && nclients < maxclients;
 		if (listening) {
 			pfd[n].fd = lfd;
 			pfd[n].events = POLLIN;
@@ -605,6 +616,12 @@ main(int argc, char *argv[])
 		}
 		if (quit)
 			break;
+		if (pfd[0].revents & POLLIN) {
+			char junk[16];
+
+			while (read(sigpipe[0], junk, sizeof(junk)) > 0)
+				;	/* SIGUSR1's wake-up, seen */
+		}
 		if (listening && (pfd[1].revents & POLLIN)) {
 			/* A bounded batch, so clients get their turn too. */
 			for (i = 0; i < 64 && nclients < maxclients; i++) {

@@ -115,4 +115,52 @@ while IFS='|' read -r id state msg parts; do
             "libcurl: $id|$state|$msg|$parts" "native:  $got"
     fi
 done <"$T/curl.out"
+
+# A connection that completes late, as any to another machine does: the
+# listener's queue stays full until SIGUSR1, so the first SYN is dropped
+# and the one sent again a second later gets in. The request then goes
+# when the socket turns writable, not at once.
+late() { # late NAME [ENV...]: one check; its line in $T/late-NAME.out
+    local name=$1 i
+    shift
+    start_badserver lateaccept || return 1
+    {
+        echo "set state-dir $T/late-$name"
+        echo "set interval 10s"
+        echo "set timeout 8s"
+        echo "server late http://$H:$BAD_LATEACCEPT_PORT/ body \"^OK\""
+    } >"$T/late-$name.conf"
+    : >"$T/probed.log"
+    env "$@" "$PROBED" -f -d -c "$T/late-$name.conf" >>"$T/probed.log" \
+        2>&1 7>&- &
+    PROBED_PID=$!
+    PROBED_SOCK=$T/late-$name/probed.sock
+    for i in $(seq 100); do
+        ctl status >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    sleep 0.5
+    kill -USR1 -- "-$(servers_pid bad-lateaccept)"
+    for i in $(seq 100); do
+        [ "$(field late checks)" = 1 ] && break
+        sleep 0.1
+    done
+    ctl -j status late >"$T/late-$name.json" 2>/dev/null
+    "$PY" - "$T/late-$name.json" >"$T/late-$name.out" <<'PYEOF'
+import json, re, sys
+s = json.load(open(sys.argv[1]))
+s = s[0] if isinstance(s, list) else s
+msg = re.sub(r"[0-9]+\.[0-9] ms", "N ms", s.get("message") or "")
+late = "late" if (s.get("connect_ms") or 0) >= 500 else "at once"
+print("%s|%s|%s|connected %s" % (s["id"], s.get("state"), msg, late))
+PYEOF
+    probed_stop
+    servers_stop bad-lateaccept
+}
+late curl TOCSIN_HTTP_CURL=1
+late native
+check "libcurl: the late connection is up" grep -q \
+    "^late|up|HTTP 200, 3 bytes in N ms|connected late$" "$T/late-curl.out"
+check "native: the late connection is up, as libcurl says" \
+    cmp "$T/late-curl.out" "$T/late-native.out"
 finish
