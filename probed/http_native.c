@@ -149,6 +149,13 @@ struct native {
 	char		*body;		/* only for a `body` pattern */
 };
 
+static int	 plain_host(const char *);
+static int	 plain_path(const char *);
+static int	 token(const char *);
+static int	 takes(const struct server_conf *);
+static struct http_req *request_of_conf(struct http_prep *, struct hash *,
+		    const struct server_conf *);
+static const struct http_req *request_of(const struct probe *);
 static int	 native_start(struct probe *);
 static void	 native_release(struct probe *);
 static const char *native_phase(struct probe *);
@@ -164,6 +171,7 @@ static enum step header_line(struct native *);
 static enum step body_start(struct native *);
 static enum step body_bytes(struct native *, const char *, size_t,
 		    size_t *);
+static enum step chunk_size(struct native *);
 static enum step chunk_bytes(struct native *, const char *, size_t,
 		    size_t *);
 static int	 take_body(struct native *, const char *, size_t);
