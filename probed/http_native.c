@@ -128,6 +128,8 @@ struct native {
 	enum phase	 phase;
 	char		 line[LINE_KEEP];	/* a header line's first bytes */
 	size_t		 linelen;	/* its bytes so far */
+	int		 line_colon;	/* it holds a ':' */
+	int		 line_nul;	/* it holds a NUL byte */
 	unsigned	 lines;		/* whole lines of this answer's header */
 	uint64_t	 hdrbytes;	/* bytes of whole header lines */
 	uint64_t	 deduct;	/* of those, 1xx answers' */
@@ -609,6 +611,10 @@ head_bytes(struct native *n, const char *d, size_t len, size_t *used)
 		n->line[n->linelen + keep] = '\0';
 	}
 	n->linelen += take;
+	if (!n->line_colon && memchr(d, ':', take) != NULL)
+		n->line_colon = 1;
+	if (!n->line_nul && memchr(d, '\0', take) != NULL)
+		n->line_nul = 1;
 	if (n->lines == 0) {
 		k = n->linelen < 5 ? n->linelen : 5;
 		if (strncasecmp(n->line, "HTTP/", k) != 0)
@@ -623,13 +629,19 @@ head_bytes(struct native *n, const char *d, size_t len, size_t *used)
 	return head_line(n);
 }
 
-/* A whole header line is in n->line (its first bytes). */
+/*
+ * A whole header line is in n->line (its first bytes): the blank one, the
+ * status line or a field, which curl refuses with a NUL byte or, past the
+ * status line, without a colon.
+ */
 static enum step
 head_line(struct native *n)
 {
-	enum step st;
+	enum step	 st;
+	int		 colon = n->line_colon, nul = n->line_nul;
 
 	n->linelen = 0;
+	n->line_colon = n->line_nul = 0;
 	if (n->line[0] == '\r' || n->line[0] == '\n') {
 		n->hdr_end = 1;
 		if (n->status >= 100 && n->status < 200 && n->status != 101) {
@@ -640,12 +652,22 @@ head_line(struct native *n)
 		}
 		return body_start(n);
 	}
-	st = n->lines == 0 ? status_line(n) : header_line(n);
+	if (n->lines == 0 && (st = status_line(n)) != ST_MORE)
+		return st;
+	if (nul)
+		return fail(n, "bad answer: Nul byte in header");
+	if (n->lines > 0 && !colon)
+		return fail(n, "bad answer: Header without colon");
+	st = n->lines == 0 ? ST_MORE : header_line(n);
 	n->lines++;
 	return st;
 }
 
-/* "HTTP/1.1 200 OK", read as curl 7.88 reads it. */
+/*
+ * "HTTP/1.1 200 OK", read as curl 7.88 reads it; a line that starts as
+ * "HTTP/" (in any case) but has no version curl reads is taken as
+ * HTTP/1.0 200, as curl takes it.
+ */
 static enum step
 status_line(struct native *n)
 {
@@ -664,7 +686,11 @@ status_line(struct native *n)
 	} else if (isdigit((unsigned char)digit4) || (nc >= 4 && code < 100))
 		return fail(n, "bad answer: Unsupported response code in "
 		    "HTTP response");
-	if (nc < 4 || sep != ' ')
+	if (nc == 0) {
+		major = 1;
+		minor = 0;
+		code = 200;
+	} else if (nc < 4 || sep != ' ')
 		return fail(n, "bad answer: Unsupported HTTP version in "
 		    "response");
 	version = major * 10 + minor;

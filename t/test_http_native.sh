@@ -13,7 +13,8 @@ servers_trap
 
 MODES="noaccept silent drip flood garbage halfheader shortbody reset slow empty
 chunked badchunk shortchunk oldhttp badstatus continue lfonly bigheader
-badlength banner-close garbage-banner longline"
+badlength banner-close garbage-banner longline manyheaders lowerhttp
+nocolon"
 start_nginx || exit 1
 for m in $MODES; do
     start_badserver "$m" -d 300 || exit 1
