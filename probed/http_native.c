@@ -29,7 +29,10 @@
  * none for HEAD, 204 and 304; a header line over 100 KiB refused; reading
  * stopped after 1 MiB of body. Latency parts as curl's timers give them:
  * connect when the connection is seen up, first byte at the first read
- * that returns (data or the close), nothing on a timeout.
+ * that returns (data or the close), nothing on a timeout. One difference
+ * is kept: a transfer coding other than chunked (gzip, which servers do
+ * not send unasked) is not decoded; such a body runs to the close, as
+ * curl 8 reads it, where curl 7.88 decodes it.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -135,9 +138,11 @@ struct native {
 	uint64_t	 deduct;	/* of those, 1xx answers' */
 	int		 hdr_end;	/* the last line was the blank one */
 	long		 status;
-	int		 bodyless;	/* 204, 304 */
+	int		 bodyless;	/* 1xx, 204, 304: no length read */
+	int		 nobody;	/* 204, 304: the header ends it */
 	int		 have_length;
 	int64_t		 length;	/* Content-Length */
+	int		 ignore_length;	/* a Transfer-Encoding not chunked */
 	int		 chunked;
 	enum framing	 framing;
 	uint64_t	 left;		/* FR_LENGTH: bytes still to come */
@@ -170,6 +175,7 @@ static enum step head_bytes(struct native *, const char *, size_t,
 static enum step head_line(struct native *);
 static enum step status_line(struct native *);
 static enum step header_line(struct native *);
+static void	 transfer_encoding(struct native *, const char *);
 static enum step body_start(struct native *);
 static enum step body_bytes(struct native *, const char *, size_t,
 		    size_t *);
@@ -675,7 +681,7 @@ status_line(struct native *n)
 	char	 sep = 0, digit4 = 0, two[2];
 
 	n->hdr_end = 0;
-	n->have_length = n->chunked = n->bodyless = 0;
+	n->have_length = n->chunked = n->ignore_length = 0;
 	nc = sscanf(n->line, " HTTP/%1d.%1d%c%3d%c", &major, &minor, &sep,
 	    &code, &digit4);
 	if (nc == 1 && major >= 2 &&
@@ -698,7 +704,8 @@ status_line(struct native *n)
 		return fail(n, "bad answer: Unsupported HTTP version (%d.%d) "
 		    "in response", major, minor);
 	n->status = code;
-	n->bodyless = code == 204 || code == 304;
+	n->nobody = code == 204 || code == 304;
+	n->bodyless = n->nobody || (code >= 100 && code < 200);
 	return ST_MORE;
 }
 
@@ -727,14 +734,37 @@ header_line(struct native *n)
 			n->have_length = 1;
 			n->length = cl;
 		}
-	} else if (strncasecmp(n->line, "Transfer-Encoding:", 18) == 0) {
-		for (v = n->line + 18; *v != '\0'; v++)
-			if (strncasecmp(v, "chunked", 7) == 0 &&
-			    (v == n->line + 18 || v[-1] == ' ' ||
-			    v[-1] == ',' || v[-1] == '\t'))
-				n->chunked = 1;
-	}
+	} else if (!n->bodyless &&
+	    strncasecmp(n->line, "Transfer-Encoding:", 18) == 0)
+		transfer_encoding(n, n->line + 18);
 	return ST_MORE;
+}
+
+/*
+ * A Transfer-Encoding list, as curl reads it: "chunked" among the names
+ * before the first other one says chunked; without it the body runs to
+ * the close whatever Content-Length says.
+ */
+static void
+transfer_encoding(struct native *n, const char *v)
+{
+	const char	*name;
+	size_t		 len;
+
+	do {
+		while (*v == ' ' || *v == '\t' || *v == ',')
+			v++;
+		name = v;
+		for (len = 0; *v != '\0' && *v != ','; v++)
+			if (!isspace((unsigned char)*v))
+				len = v - name + 1;
+		if (len == 7 && strncasecmp(name, "chunked", 7) == 0)
+			n->chunked = 1;
+		else if (len > 0)
+			break;		/* curl stops at one it does not do */
+	} while (*v != '\0');
+	if (!n->chunked)
+		n->ignore_length = 1;
 }
 
 /* The header ended: how the body comes, or that none does. */
@@ -742,14 +772,14 @@ static enum step
 body_start(struct native *n)
 {
 	n->phase = PH_BODY;
-	if (n->req->head || n->bodyless)
+	if (n->req->head || n->nobody)
 		return ST_DONE;
 	if (n->chunked) {
 		n->framing = FR_CHUNKED;
 		n->cs = CH_HEX;
 		return ST_MORE;
 	}
-	if (n->have_length) {
+	if (n->have_length && !n->ignore_length) {
 		if (n->length == 0)
 			return ST_DONE;
 		n->framing = FR_LENGTH;

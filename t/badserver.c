@@ -138,6 +138,17 @@ static const struct mode modes[] = {
 	{ "nocolon", AT_INPUT, ALL, CLOSE,
 	  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nno colon here\r\n\r\nOK",
 	  "answer with a header line without a colon" },
+	{ "gzipchunked", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n"
+	  "Content-Length: 2\r\n\r\n2\r\nOK\r\n0\r\n\r\n",
+	  "answer with a transfer coding before chunked, then close" },
+	{ "switching", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 101 Switching Protocols\r\nContent-Length: 2\r\n\r\n"
+	  "OK and more",
+	  "answer 101 not asked for, with a body, then close" },
+	{ "nocontent", AT_INPUT, ALL, KEEP,
+	  "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+	  "answer 204 with a Content-Length and stay open" },
 	{ "bigheader", AT_INPUT, FLOOD, KEEP,
 	  "HTTP/1.1 200 OK\r\nX-Long: ",
 	  "answer with one header line without end, at full speed" },

@@ -12,9 +12,9 @@ set -u
 servers_trap
 
 MODES="noaccept silent drip flood garbage halfheader shortbody reset slow empty
-chunked badchunk shortchunk oldhttp badstatus continue lfonly bigheader
+gzipchunked chunked badchunk shortchunk oldhttp badstatus continue lfonly bigheader
 badlength banner-close garbage-banner longline manyheaders lowerhttp
-nocolon"
+nocolon switching nocontent"
 start_nginx || exit 1
 for m in $MODES; do
     start_badserver "$m" -d 300 || exit 1
@@ -107,6 +107,15 @@ check "every server has its results in both runs" sh -c \
 # for a header cut by the close).
 check "libcurl: a chunked body with a trailer is up" grep -q \
     "^chunked|up|HTTP 200, 7 bytes in N ms|" "$T/curl.out"
+# The one known difference: a transfer coding other than chunked (gzip,
+# which no common server sends unasked) is decoded by libcurl and not by
+# probed's client, which reads such a body to the close, as curl 8 does.
+check "libcurl decodes Transfer-Encoding: gzip" grep -q \
+    "^gzipchunked|down|Error while processing content unencoding" \
+    "$T/curl.out"
+check "native: Transfer-Encoding: gzip, chunked is read to the close" \
+    grep -q "^gzipchunked|up|HTTP 200, 12 bytes in N ms|" "$T/native.out"
+sed -i '/^gzipchunked|/d' "$T/curl.out"
 while IFS='|' read -r id state msg parts; do
     got=$(grep "^$id|" "$T/native.out")
     if [ "$got" = "$id|$state|$msg|$parts" ]; then
