@@ -22,24 +22,20 @@
  *
  * The request is written once at load as curl writes it: request line,
  * Host, User-Agent, Accept, Connection: close. The answer is read as
- * curl 7.88 reads it, so a check gets the same verdict and words either
- * way (both judge through http_judge.c): the status line as curl's sscanf
- * takes it, 1xx answers skipped, the body ended by Content-Length, by
- * chunked encoding (extensions and trailers allowed) or by the close;
- * none for HEAD, 204 and 304; a header line over 100 KiB refused; reading
- * stopped after 1 MiB of body. Latency parts as curl's timers give them:
- * connect when the connection is seen up, first byte at the first read
- * that returns (data or the close), nothing on a timeout. One difference
- * is kept: a transfer coding other than chunked (gzip, which servers do
- * not send unasked) is not decoded; such a body runs to the close, as
- * curl 8 reads it, where curl 7.88 decodes it.
+ * curl 7.88 reads it (http_answer.c), so a check gets the same verdict
+ * and words either way (both judge through http_judge.c); connection
+ * failures are worded as curl words them. Latency parts as curl's
+ * timers give them: connect when the connection is seen up, first byte
+ * at the first read that returns (data or the close), nothing on a
+ * timeout. One difference is kept: a transfer coding other than chunked
+ * (gzip, which servers do not send unasked) is not decoded; such a body
+ * runs to the close, as curl 8 reads it, where curl 7.88 decodes it.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,15 +54,12 @@
 #include "xmalloc.h"
 
 #include "confref.h"
+#include "http_answer.h"
 #include "http_judge.h"
 #include "http_native.h"
 #include "probed.h"
 
 #define REQUEST_MAX	1024		/* bytes of a request, at most */
-#define LINE_KEEP	256		/* bytes kept of a header line */
-#define HEADER_LINE_MAX	(100 * 1024)	/* curl's longest header line */
-#define TRAILER_MAX	(64 * 1024)	/* curl's longest trailer line */
-#define HEX_MAX		16		/* digits of a chunk size */
 #define READ_SIZE	16384		/* bytes asked of one recv */
 
 /* The request of one server, written at load. */
@@ -87,36 +80,6 @@ struct http_prep {
 	size_t		 nowned;
 };
 
-enum phase {
-	PH_HEAD,			/* status line and header */
-	PH_BODY,
-};
-
-enum framing {
-	FR_CLOSE,			/* the body ends at the close */
-	FR_LENGTH,			/* Content-Length */
-	FR_CHUNKED,
-};
-
-/* Chunked decoding, in curl's steps. */
-enum chunk {
-	CH_HEX,				/* the size's digits */
-	CH_LF,				/* to the end of the size line */
-	CH_DATA,
-	CH_POSTLF,			/* the CRLF after the data */
-	CH_TRAILER,			/* a trailer line, or the end */
-	CH_TRAILER_CR,
-	CH_TRAILER_POSTCR,
-	CH_STOP,			/* the last LF */
-};
-
-/* The outcome of reading some bytes. */
-enum step {
-	ST_MORE,			/* read on */
-	ST_DONE,			/* the answer is whole: judge it */
-	ST_FAILED,			/* p->r says why */
-};
-
 struct native {
 	struct probe	*p;
 	const struct http_req *req;
@@ -128,32 +91,7 @@ struct native {
 	int		 up;		/* the connection was seen up */
 	int64_t		 connect_us;	/* from the check's start; -1 */
 	int64_t		 firstbyte_us;	/* from the check's start; -1 */
-	enum phase	 phase;
-	char		 line[LINE_KEEP];	/* a header line's first bytes */
-	size_t		 linelen;	/* its bytes so far */
-	int		 line_colon;	/* it holds a ':' */
-	int		 line_nul;	/* it holds a NUL byte */
-	unsigned	 lines;		/* whole lines of this answer's header */
-	uint64_t	 hdrbytes;	/* bytes of whole header lines */
-	uint64_t	 deduct;	/* of those, 1xx answers' */
-	int		 hdr_end;	/* the last line was the blank one */
-	long		 status;
-	int		 bodyless;	/* 1xx, 204, 304: no length read */
-	int		 nobody;	/* 204, 304: the header ends it */
-	int		 have_length;
-	int64_t		 length;	/* Content-Length */
-	int		 ignore_length;	/* a Transfer-Encoding not chunked */
-	int		 chunked;
-	enum framing	 framing;
-	uint64_t	 left;		/* FR_LENGTH: bytes still to come */
-	enum chunk	 cs;
-	char		 hex[HEX_MAX + 1];
-	size_t		 nhex;
-	uint64_t	 csize;		/* the chunk's bytes still to come */
-	size_t		 trailer;	/* bytes of the trailer line */
-	size_t		 len;		/* body bytes taken */
-	int		 over;		/* stopped at HTTP_BODY_MAX */
-	char		*body;		/* only for a `body` pattern */
+	struct http_answer *ans;	/* the answer read so far */
 };
 
 static int	 plain_host(const char *);
@@ -169,24 +107,7 @@ static const char *native_phase(struct probe *);
 static void	 on_socket(evutil_socket_t, short, void *);
 static int	 send_request(struct native *);
 static void	 read_answer(struct native *);
-static enum step feed(struct native *, const char *, size_t);
-static enum step head_bytes(struct native *, const char *, size_t,
-		    size_t *);
-static enum step head_line(struct native *);
-static enum step status_line(struct native *);
-static enum step header_line(struct native *);
-static void	 transfer_encoding(struct native *, const char *);
-static enum step body_start(struct native *);
-static enum step body_bytes(struct native *, const char *, size_t,
-		    size_t *);
-static enum step chunk_size(struct native *);
-static enum step chunk_bytes(struct native *, const char *, size_t,
-		    size_t *);
-static int	 take_body(struct native *, const char *, size_t);
-static enum step at_close(struct native *);
-static enum step fail(struct native *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
-static void	 end(struct native *, enum step);
+static void	 end(struct native *, enum http_step);
 
 const struct check_ops http_native_ops = {
 	.name = "http",
@@ -399,7 +320,7 @@ native_start(struct probe *p)
 	n->p = p;
 	n->req = request_of(p);
 	n->connect_us = n->firstbyte_us = -1;
-	n->phase = PH_HEAD;
+	n->ans = http_answer_new(n->req->head, p->sc->o.body != NULL);
 	n->fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (n->fd == -1) {
@@ -435,7 +356,7 @@ native_release(struct probe *p)
 		event_del(&n->wev);
 		close(n->fd);
 	}
-	free(n->body);
+	http_answer_free(n->ans);
 	free(n);
 	p->priv = NULL;
 }
@@ -508,7 +429,7 @@ on_socket(evutil_socket_t fd, short what, void *arg)
 
 	if (n->sent < n->req->len) {
 		if (send_request(n) == -1) {
-			end(n, ST_FAILED);
+			end(n, HTTP_FAILED);
 			return;
 		}
 		if (n->sent < n->req->len)
@@ -524,429 +445,50 @@ read_answer(struct native *n)
 {
 	char		 buf[READ_SIZE];
 	ssize_t		 r;
+	enum http_step	 st;
 
 	r = recv(n->fd, buf, sizeof(buf), 0);
 	if (r == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		end(n, fail(n, "connection broken mid-answer: Recv failure: "
-		    "%s", strerror(errno)));
+		result_set(&n->p->r, CHECK_CRITICAL, "connection broken "
+		    "mid-answer: Recv failure: %s", strerror(errno));
+		end(n, HTTP_FAILED);
 		return;
 	}
 	if (n->firstbyte_us < 0)
 		n->firstbyte_us = probe_elapsed_us(n->p);
-	end(n, r == 0 ? at_close(n) : feed(n, buf, r));
-}
-
-/* Set p->r's message as failing; returns ST_FAILED. */
-static enum step
-fail(struct native *n, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 msg[RESULT_MSG_MAX];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	result_set(&n->p->r, CHECK_CRITICAL, "%s", msg);
-	return ST_FAILED;
+	st = r == 0 ? http_answer_close(n->ans) :
+	    http_answer_feed(n->ans, buf, r);
+	if (st == HTTP_FAILED)
+		result_set(&n->p->r, CHECK_CRITICAL, "%s",
+		    http_answer_error(n->ans));
+	end(n, st);
 }
 
 /*
- * The check ends (unless step is ST_MORE): latency parts as curl's timers
- * give them, then the verdict of a whole answer, then the engine.
+ * The check ends (unless step is HTTP_MORE; after HTTP_FAILED p->r says
+ * why): latency parts as curl's timers give them, then the verdict of a
+ * whole answer, then the engine.
  */
 static void
-end(struct native *n, enum step step)
+end(struct native *n, enum http_step step)
 {
-	struct probe	*p = n->p;
+	struct probe		*p = n->p;
+	struct http_facts	 f;
 
-	if (step == ST_MORE)
+	if (step == HTTP_MORE)
 		return;
 	if (n->up)
 		p->r.connect_us = n->connect_us;
 	if (n->firstbyte_us >= 0)
 		p->r.firstbyte_us = n->firstbyte_us;
 	p->r.total_us = probe_elapsed_us(p);
-	if (step == ST_DONE && !http_judge_head(p, n->status, n->hdr_end) &&
-	    !http_judge_body(p, n->status, n->body, n->over))
-		http_judge_ok(p, n->status, n->len, n->over);
+	if (step == HTTP_DONE) {
+		http_answer_facts(n->ans, &f);
+		if (!http_judge_head(p, f.status, f.hdr_end) &&
+		    !http_judge_body(p, f.status, f.body, f.over))
+			http_judge_ok(p, f.status, f.len, f.over);
+	}
 	probe_done(p);
-}
-
-/* --- the answer -------------------------------------------------------- */
-
-/* Bytes of the answer, in whatever pieces they come. */
-static enum step
-feed(struct native *n, const char *d, size_t len)
-{
-	enum step	 st = ST_MORE;
-	size_t		 used;
-
-	while (len > 0 && st == ST_MORE) {
-		if (n->phase == PH_HEAD)
-			st = head_bytes(n, d, len, &used);
-		else if (n->framing == FR_CHUNKED)
-			st = chunk_bytes(n, d, len, &used);
-		else
-			st = body_bytes(n, d, len, &used);
-		d += used;
-		len -= used;
-	}
-	return st;
-}
-
-/*
- * Header bytes, up to the end of the line they hold. The first line of
- * an answer must start as "HTTP/" does, checked as its bytes come, as
- * curl does (else it is HTTP/0.9, which curl refuses).
- */
-static enum step
-head_bytes(struct native *n, const char *d, size_t len, size_t *used)
-{
-	const char	*nl = memchr(d, '\n', len);
-	size_t		 take = nl != NULL ? (size_t)(nl - d) + 1 : len;
-	size_t		 keep, k;
-
-	*used = take;
-	if (n->linelen < LINE_KEEP - 1) {
-		keep = LINE_KEEP - 1 - n->linelen;
-		if (keep > take)
-			keep = take;
-		memcpy(n->line + n->linelen, d, keep);
-		n->line[n->linelen + keep] = '\0';
-	}
-	n->linelen += take;
-	if (!n->line_colon && memchr(d, ':', take) != NULL)
-		n->line_colon = 1;
-	if (!n->line_nul && memchr(d, '\0', take) != NULL)
-		n->line_nul = 1;
-	if (n->lines == 0) {
-		k = n->linelen < 5 ? n->linelen : 5;
-		if (strncasecmp(n->line, "HTTP/", k) != 0)
-			return fail(n, "bad answer: Received HTTP/0.9 when "
-			    "not allowed");
-	}
-	if (n->linelen >= HEADER_LINE_MAX)
-		return fail(n, "Out of memory");
-	if (nl == NULL)
-		return ST_MORE;
-	n->hdrbytes += n->linelen;
-	return head_line(n);
-}
-
-/*
- * A whole header line is in n->line (its first bytes): the blank one, the
- * status line or a field, which curl refuses with a NUL byte or, past the
- * status line, without a colon.
- */
-static enum step
-head_line(struct native *n)
-{
-	enum step	 st;
-	int		 colon = n->line_colon, nul = n->line_nul;
-
-	n->linelen = 0;
-	n->line_colon = n->line_nul = 0;
-	if (n->line[0] == '\r' || n->line[0] == '\n') {
-		n->hdr_end = 1;
-		if (n->status >= 100 && n->status < 200 && n->status != 101) {
-			/* A provisional answer: the real one follows. */
-			n->lines = 0;
-			n->deduct = n->hdrbytes;
-			return ST_MORE;
-		}
-		return body_start(n);
-	}
-	if (n->lines == 0 && (st = status_line(n)) != ST_MORE)
-		return st;
-	if (nul)
-		return fail(n, "bad answer: Nul byte in header");
-	if (n->lines > 0 && !colon)
-		return fail(n, "bad answer: Header without colon");
-	st = n->lines == 0 ? ST_MORE : header_line(n);
-	n->lines++;
-	return st;
-}
-
-/*
- * "HTTP/1.1 200 OK", read as curl 7.88 reads it; a line that starts as
- * "HTTP/" (in any case) but has no version curl reads is taken as
- * HTTP/1.0 200, as curl takes it.
- */
-static enum step
-status_line(struct native *n)
-{
-	int	 major = 0, minor = 0, code = 0, nc, version;
-	char	 sep = 0, digit4 = 0, two[2];
-
-	n->hdr_end = 0;
-	n->have_length = n->chunked = n->ignore_length = 0;
-	nc = sscanf(n->line, " HTTP/%1d.%1d%c%3d%c", &major, &minor, &sep,
-	    &code, &digit4);
-	if (nc == 1 && major >= 2 &&
-	    sscanf(n->line, " HTTP/%1[23] %d", two, &code) == 2) {
-		nc = 4;
-		sep = ' ';
-		major = minor = 1;	/* no version check */
-	} else if (isdigit((unsigned char)digit4) || (nc >= 4 && code < 100))
-		return fail(n, "bad answer: Unsupported response code in "
-		    "HTTP response");
-	if (nc == 0) {
-		major = 1;
-		minor = 0;
-		code = 200;
-	} else if (nc < 4 || sep != ' ')
-		return fail(n, "bad answer: Unsupported HTTP version in "
-		    "response");
-	version = major * 10 + minor;
-	if (version != 10 && version != 11 && version != 20)
-		return fail(n, "bad answer: Unsupported HTTP version (%d.%d) "
-		    "in response", major, minor);
-	n->status = code;
-	n->nobody = code == 204 || code == 304;
-	n->bodyless = n->nobody || (code >= 100 && code < 200);
-	return ST_MORE;
-}
-
-/* A header field: only the body's framing matters here. */
-static enum step
-header_line(struct native *n)
-{
-	const char	*v;
-	char		*e;
-	long long	 cl;
-
-	if (!n->bodyless && strncasecmp(n->line, "Content-Length:", 15) == 0) {
-		for (v = n->line + 15; *v == ' ' || *v == '\t'; v++)
-			;
-		if (*v == '-' || isspace((unsigned char)*v))
-			return fail(n, "bad answer: Invalid Content-Length: "
-			    "value");
-		errno = 0;
-		cl = strtoll(v, &e, 10);
-		if (errno == ERANGE)
-			n->have_length = 0;	/* curl: read to the close */
-		else if (e == v)
-			return fail(n, "bad answer: Invalid Content-Length: "
-			    "value");
-		else {
-			n->have_length = 1;
-			n->length = cl;
-		}
-	} else if (!n->bodyless &&
-	    strncasecmp(n->line, "Transfer-Encoding:", 18) == 0)
-		transfer_encoding(n, n->line + 18);
-	return ST_MORE;
-}
-
-/*
- * A Transfer-Encoding list, as curl reads it: "chunked" among the names
- * before the first other one says chunked; without it the body runs to
- * the close whatever Content-Length says.
- */
-static void
-transfer_encoding(struct native *n, const char *v)
-{
-	const char	*name;
-	size_t		 len;
-
-	do {
-		while (*v == ' ' || *v == '\t' || *v == ',')
-			v++;
-		name = v;
-		for (len = 0; *v != '\0' && *v != ','; v++)
-			if (!isspace((unsigned char)*v))
-				len = v - name + 1;
-		if (len == 7 && strncasecmp(name, "chunked", 7) == 0)
-			n->chunked = 1;
-		else if (len > 0)
-			break;		/* curl stops at one it does not do */
-	} while (*v != '\0');
-	if (!n->chunked)
-		n->ignore_length = 1;
-}
-
-/* The header ended: how the body comes, or that none does. */
-static enum step
-body_start(struct native *n)
-{
-	n->phase = PH_BODY;
-	if (n->req->head || n->nobody)
-		return ST_DONE;
-	if (n->chunked) {
-		n->framing = FR_CHUNKED;
-		n->cs = CH_HEX;
-		return ST_MORE;
-	}
-	if (n->have_length && !n->ignore_length) {
-		if (n->length == 0)
-			return ST_DONE;
-		n->framing = FR_LENGTH;
-		n->left = n->length;
-		return ST_MORE;
-	}
-	n->framing = FR_CLOSE;
-	return ST_MORE;
-}
-
-/*
- * Body bytes, as check_http.c's on_body takes them: at most
- * HTTP_BODY_MAX counted (kept for a `body` pattern); 1 when that stops
- * the reading.
- */
-static int
-take_body(struct native *n, const char *d, size_t len)
-{
-	if (n->len + len > HTTP_BODY_MAX) {
-		len = HTTP_BODY_MAX - n->len;
-		n->over = 1;
-	}
-	if (n->p->sc->o.body != NULL) {
-		n->body = xreallocarray(n->body, n->len + len + 1, 1);
-		memcpy(n->body + n->len, d, len);
-		n->body[n->len + len] = '\0';
-	}
-	n->len += len;
-	return n->over;
-}
-
-/* Body bytes ended by Content-Length or by the close. */
-static enum step
-body_bytes(struct native *n, const char *d, size_t len, size_t *used)
-{
-	if (n->framing == FR_LENGTH && len > n->left)
-		len = n->left;
-	*used = len;
-	if (take_body(n, d, len))
-		return ST_DONE;
-	if (n->framing == FR_LENGTH) {
-		n->left -= len;
-		if (n->left == 0)
-			return ST_DONE;
-	}
-	return ST_MORE;
-}
-
-/* The size line's digits are in: the chunk's size. */
-static enum step
-chunk_size(struct native *n)
-{
-	char			*e;
-	unsigned long long	 v;
-
-	n->hex[n->nhex] = '\0';
-	errno = 0;
-	v = strtoull(n->hex, &e, 16);
-	if (errno == ERANGE || v > INT64_MAX)
-		return fail(n, "connection broken mid-answer: Illegal or "
-		    "missing hexadecimal sequence in chunked-encoding");
-	n->csize = v;
-	n->nhex = 0;
-	n->cs = CH_LF;
-	return ST_MORE;
-}
-
-/* Chunked body bytes, decoded in curl's steps. */
-static enum step
-chunk_bytes(struct native *n, const char *d, size_t len, size_t *used)
-{
-	char	 c = d[0];
-	size_t	 take;
-
-	*used = 1;
-	switch (n->cs) {
-	case CH_HEX:
-		if (isxdigit((unsigned char)c)) {
-			if (n->nhex >= HEX_MAX)
-				return fail(n, "connection broken mid-answer: "
-				    "Too long hexadecimal number in "
-				    "chunked-encoding");
-			n->hex[n->nhex++] = c;
-			return ST_MORE;
-		}
-		*used = 0;
-		if (n->nhex == 0)
-			return fail(n, "connection broken mid-answer: Illegal "
-			    "or missing hexadecimal sequence in "
-			    "chunked-encoding");
-		return chunk_size(n);
-	case CH_LF:
-		if (c == '\n')
-			n->cs = n->csize == 0 ? CH_TRAILER : CH_DATA;
-		return ST_MORE;
-	case CH_DATA:
-		take = len < n->csize ? len : (size_t)n->csize;
-		*used = take;
-		if (take_body(n, d, take))
-			return ST_DONE;
-		if ((n->csize -= take) == 0)
-			n->cs = CH_POSTLF;
-		return ST_MORE;
-	case CH_POSTLF:
-		if (c == '\n')
-			n->cs = CH_HEX;
-		else if (c != '\r')
-			return fail(n, "connection broken mid-answer: "
-			    "Malformed encoding found in chunked-encoding");
-		return ST_MORE;
-	case CH_TRAILER:
-		if (c != '\r' && c != '\n') {
-			if (++n->trailer >= TRAILER_MAX)
-				return fail(n, "connection broken mid-answer: "
-				    "Out of memory in chunked-encoding");
-			return ST_MORE;
-		}
-		if (n->trailer > 0) {
-			n->trailer = 0;
-			n->cs = CH_TRAILER_CR;
-			if (c == '\n')
-				*used = 0;	/* already on the LF */
-		} else {
-			n->cs = CH_TRAILER_POSTCR;
-			*used = 0;
-		}
-		return ST_MORE;
-	case CH_TRAILER_CR:
-		if (c != '\n')
-			return fail(n, "connection broken mid-answer: "
-			    "Malformed encoding found in chunked-encoding");
-		n->cs = CH_TRAILER_POSTCR;
-		return ST_MORE;
-	case CH_TRAILER_POSTCR:
-		if (c != '\r' && c != '\n') {
-			n->cs = CH_TRAILER;	/* another trailer line */
-			*used = 0;
-			return ST_MORE;
-		}
-		if (c != '\r')
-			*used = 0;
-		n->cs = CH_STOP;
-		return ST_MORE;
-	case CH_STOP:
-		if (c != '\n')
-			return fail(n, "connection broken mid-answer: "
-			    "Malformed encoding found in chunked-encoding");
-		return ST_DONE;
-	}
-	return ST_MORE;
-}
-
-/* The server closed: a whole answer, or which part was cut. */
-static enum step
-at_close(struct native *n)
-{
-	if (n->phase == PH_HEAD) {
-		if (n->hdrbytes - n->deduct == 0)
-			return fail(n, "connection closed with no answer");
-		return ST_DONE;		/* judged: "mid-header" */
-	}
-	if (n->framing == FR_LENGTH)
-		return fail(n, "connection broken mid-answer: transfer closed "
-		    "with %llu bytes remaining to read",
-		    (unsigned long long)n->left);
-	if (n->framing == FR_CHUNKED)
-		return fail(n, "connection broken mid-answer: transfer closed "
-		    "with outstanding read data remaining");
-	return ST_DONE;
 }
