@@ -6,12 +6,13 @@
  * came is judged; the status is matched against `expect`, and with
  * `cert-days` the peer certificate's expiry (tlsinfo.c) is judged.
  * `follow` follows at most `max-redirects` redirections and tells a loop.
+ * A plain http:// check that needs none of curl's extras is handed to
+ * http_native.c instead; both judge through http_judge.c.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,9 @@
 #include "probed.h"
 #include "curlmulti.h"
 #include "curlopt.h"
+#include "http_judge.h"
+#include "http_native.h"
 
-#define BODY_MAX	(1024 * 1024)
 #define VISITED_MAX	64	/* URLs remembered to tell a redirect loop */
 
 /* The one header every check adds, never allocated: curl only reads it. */
@@ -39,7 +41,7 @@ struct http {
 	char		*url;		/* with `host`: the URL naming it */
 	char		*body;		/* only when matching a regex */
 	size_t		 len;		/* bytes received */
-	int		 over;		/* stopped at BODY_MAX */
+	int		 over;		/* stopped at HTTP_BODY_MAX */
 	int		 hdr_end;	/* the blank line ending a header */
 	CURL		*easy;		/* for on_header */
 	int		 follow;	/* the server's `follow` */
@@ -68,7 +70,7 @@ const struct check_ops check_http_ops = {
 };
 
 /*
- * The body: at most BODY_MAX bytes are read (kept only for a `body`
+ * The body: at most HTTP_BODY_MAX bytes are read (kept only for a `body`
  * pattern); then reading stops (curl ends with CURLE_WRITE_ERROR and
  * h->over says it was us) and what came is judged.
  */
@@ -79,8 +81,8 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	struct http	*h = p->priv;
 	size_t		 len = size * n;
 
-	if (h->len + len > BODY_MAX) {
-		len = BODY_MAX - h->len;
+	if (h->len + len > HTTP_BODY_MAX) {
+		len = HTTP_BODY_MAX - h->len;
 		h->over = 1;
 	}
 	if (p->sc->o.body != NULL) {
@@ -119,8 +121,13 @@ on_header(char *data, size_t size, size_t n, void *arg)
 	size_t		 len = size * n;
 	char		*url = NULL;
 
-	h->hdr_end = (len == 2 && data[0] == '\r' && data[1] == '\n') ||
-	    (len == 1 && data[0] == '\n');
+	/* A status line opens a header, a blank line ends it; a chunked
+	 * body's trailer lines come after its end and change nothing. */
+	if (len > 5 && strncmp(data, "HTTP/", 5) == 0)
+		h->hdr_end = 0;
+	else if ((len == 2 && data[0] == '\r' && data[1] == '\n') ||
+	    (len == 1 && data[0] == '\n'))
+		h->hdr_end = 1;
 	/* With follow, a status line: remember which URL answered, to tell
 	 * a loop. */
 	if (h->follow && len > 5 && strncmp(data, "HTTP/", 5) == 0 &&
@@ -162,6 +169,12 @@ http_start(struct probe *p)
 	struct http	*h;
 	CURL		*c;
 
+	/* A plain check goes to our own client (http_native.c), which
+	 * takes the probe over from here. */
+	if (http_native_takes(p)) {
+		p->ops = &http_native_ops;
+		return p->ops->start(p);
+	}
 	h = xcalloc(1, sizeof(*h));
 	p->priv = h;
 	if (curlopt_open(p, &h->x) == -1)
@@ -227,36 +240,6 @@ http_phase(struct probe *p)
 	    "first byte") : NULL;
 }
 
-static int
-status_ok(const struct server_conf *sc, long code)
-{
-	int i;
-
-	if (sc->nexpect_status == 0)
-		return code >= 200 && code < 400;
-	for (i = 0; i < sc->nexpect_status; i++)
-		if (code >= sc->expect_status[i].lo &&
-		    code <= sc->expect_status[i].hi)
-			return 1;
-	return 0;
-}
-
-static int
-body_matches(const char *re, const char *body, char *err, size_t len)
-{
-	regex_t	 rx;
-	int	 rc;
-
-	if ((rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB)) != 0) {
-		regerror(rc, &rx, err, len);
-		regfree(&rx);
-		return -1;
-	}
-	rc = regexec(&rx, body != NULL ? body : "", 0, NULL, 0);
-	regfree(&rx);
-	return rc == 0;
-}
-
 /*
  * Too many redirections: a loop when the next one goes to a URL that
  * already answered, else just too many.
@@ -283,37 +266,20 @@ redirects_message(struct probe *p, struct http *h)
 static void
 judge_answer(struct probe *p, struct http *h, long status)
 {
-	const struct server_conf *sc = p->sc;
-	char		 err[128], what[32];
-	int		 m;
+	char		 what[32];
 
-	if (sc->o.body != NULL &&
-	    (m = body_matches(sc->o.body, h->body, err, sizeof(err))) != 1) {
-		if (m == -1)
-			result_set(&p->r, CHECK_UNKNOWN, "bad body regular "
-			    "expression \"%s\": %s", sc->o.body, err);
-		else if (h->over)
-			result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, no match "
-			    "for \"%s\" in the first 1 MiB", status,
-			    sc->o.body);
-		else
-			result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, body does "
-			    "not match \"%s\"", status, sc->o.body);
+	if (http_judge_body(p, status, h->body, h->over))
 		return;
-	}
 	snprintf(what, sizeof(what), "HTTP %ld", status);
-	if (sc->implicit_tls &&
-	    tlsinfo_cert_days(&h->x.tls, sc, &p->r, what))
+	if (p->sc->implicit_tls &&
+	    tlsinfo_cert_days(&h->x.tls, p->sc, &p->r, what))
 		return;
-	result_set(&p->r, CHECK_OK, "HTTP %ld, %zu bytes%s in %.1f ms",
-	    status, h->len, h->over ? " (stopped at 1 MiB)" : "",
-	    p->r.total_us / 1000.0);
+	http_judge_ok(p, status, h->len, h->over);
 }
 
 static void
 http_done(struct probe *p, int code)
 {
-	const struct server_conf *sc = p->sc;
 	struct http	*h = p->priv;
 	long		 status = 0;
 
@@ -327,13 +293,7 @@ http_done(struct probe *p, int code)
 		if (!curlopt_tls_error(p, &h->x, code))
 			curlopt_error(p, h->x.easy, code, h->x.errbuf,
 			    "first byte");
-	} else if (!h->hdr_end)
-		result_set(&p->r, CHECK_CRITICAL, "connection closed "
-		    "mid-header");
-	else if (!status_ok(sc, status))
-		result_set(&p->r, CHECK_CRITICAL, "HTTP %ld, expected %s",
-		    status, sc->o.expect != NULL ? sc->o.expect : "2xx or 3xx");
-	else
+	} else if (!http_judge_head(p, status, h->hdr_end))
 		judge_answer(p, h, status);
 	probe_done(p);
 }

@@ -14,16 +14,23 @@ struct confref {
 	struct conf	*conf;
 	unsigned	 refs;		/* probes using it */
 	int		 retired;	/* no longer the current config */
+	void		*prep;		/* prepared from conf; may be NULL */
+	confref_prep_free prep_free;	/* frees prep */
 };
 
-/* A reference to conf, which it then owns. */
+/*
+ * A reference to conf, which it then owns, with prep (what the engine
+ * prepared from conf, or NULL), freed by prep_free when conf goes.
+ */
 struct confref *
-confref_new(struct conf *conf)
+confref_new(struct conf *conf, void *prep, confref_prep_free prep_free)
 {
 	struct confref *cr;
 
 	cr = xcalloc(1, sizeof(*cr));
 	cr->conf = conf;
+	cr->prep = prep;
+	cr->prep_free = prep_free;
 	return cr;
 }
 
@@ -31,6 +38,12 @@ struct conf *
 confref_conf(const struct confref *cr)
 {
 	return cr->conf;
+}
+
+void *
+confref_prep(const struct confref *cr)
+{
+	return cr->prep;
 }
 
 /* One more user; returns cr. */
@@ -44,6 +57,8 @@ confref_hold(struct confref *cr)
 static void
 confref_free(struct confref *cr)
 {
+	if (cr->prep != NULL)
+		cr->prep_free(cr->prep);
 	conf_free(cr->conf);
 	free(cr);
 }

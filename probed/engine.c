@@ -36,6 +36,7 @@
 #include "ctl.h"
 #include "curlmulti.h"
 #include "engine.h"
+#include "http_native.h"
 #include "probed.h"
 #include "resolver.h"
 #include "scheduler.h"
@@ -188,7 +189,8 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 
 	e = xcalloc(1, sizeof(*e));
 	e->base = base;
-	e->cur = confref_new(conf);
+	e->cur = confref_new(conf, http_native_prepare(conf),
+	    http_native_prep_free);
 	TAILQ_INIT(&e->gone);
 	TAILQ_INIT(&e->parked);
 	e->started = time(NULL);
@@ -230,6 +232,7 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	return e;
 fail:
 	spool_close(e->spool);
+	http_native_prep_free(confref_prep(e->cur));
 	free(e->cur);	/* conf stays the caller's on failure */
 	free(e);
 	return NULL;
@@ -904,7 +907,8 @@ engine_reload(struct engine *e, char **errors)
 	e->ntargets = nc->nservers;
 	/* The old config lives on while probes still use it. */
 	confref_retire(e->cur);
-	e->cur = confref_new(nc);
+	e->cur = confref_new(nc, http_native_prepare(nc),
+	    http_native_prep_free);
 	slots_set_limit(e->slots, nc->max_concurrent);
 	unpark_children(e, NULL);
 	conf_summary(nc, sum, sizeof(sum));

@@ -15,6 +15,9 @@ probed_engine_sources = \
 	probed/conn.c probed/conn.h \
 	probed/ctl.c probed/ctl.h \
 	probed/check_http.c probed/check_tcp.c probed/check_dns.c \
+	probed/http_native.c probed/http_native.h \
+	probed/http_answer.c probed/http_answer.h \
+	probed/http_judge.c probed/http_judge.h \
 	probed/check_ftp.c probed/check_mail.c probed/check_ping.c \
 	probed/check_exec.c probed/perfdata.c probed/perfdata.h \
 	probed/cluster.c probed/cluster.h

@@ -37,7 +37,9 @@ struct hostq;
  * what the check was waiting for ("first byte"), for timeout messages; it
  * may be NULL. curl_done() is for kinds on the curl multi handle: the
  * transfer ended with that CURLcode. needs_addr: the engine resolves
- * sc->host (c-ares) first and fills p->addr.
+ * sc->host (c-ares) first and fills p->addr. A kind's start() may hand
+ * the probe to another kind that needs the same (check_http.c gives plain
+ * checks to http_native.c): it sets p->ops and returns that one's start().
  */
 struct check_ops {
 	const char	*name;

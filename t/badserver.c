@@ -61,6 +61,10 @@ struct mode {
 static const struct mode modes[] = {
 	{ "noaccept", NEVER, ALL, KEEP, NULL,
 	  "listen (backlog 1), fill the backlog itself, never accept" },
+	{ "lateaccept", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nOK\n",
+	  "as noaccept until SIGUSR1, then answer: a connect that completes "
+	  "late" },
 	{ "silent", NEVER, ALL, KEEP, NULL,
 	  "accept, never send a byte" },
 	{ "drip", AT_ACCEPT, DRIP, KEEP,
@@ -94,6 +98,60 @@ static const struct mode modes[] = {
 	  "answer a request with a TCP reset" },
 	{ "longline", AT_ACCEPT, FLOOD, KEEP, "220 ",
 	  "send \"220 \" and then one line without end, at full speed" },
+	{ "empty", AT_INPUT, ALL, CLOSE, "",
+	  "answer a request with nothing: close at once" },
+	{ "chunked", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	  "Connection: close\r\n\r\n3\r\nOK\n\r\n4;x=y\r\nmore\r\n0\r\n"
+	  "Trailer: z\r\n\r\n",
+	  "answer a request with a chunked body (an extension, a trailer)" },
+	{ "badchunk", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	  "zz\r\nOK\r\n0\r\n\r\n",
+	  "answer a request with a chunk size that is not hexadecimal" },
+	{ "shortchunk", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	  "64\r\nhello",
+	  "answer a request with 5 of a chunk's 100 bytes, then close" },
+	{ "oldhttp", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+	  "OK from HTTP/1.0, the body ends at the close\n",
+	  "answer as HTTP/1.0 with no Content-Length, then close" },
+	{ "badstatus", AT_INPUT, ALL, CLOSE, "HTTP/1.1 2x0 OK\r\n\r\n",
+	  "answer a request with a status code that is not a number" },
+	{ "continue", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\n"
+	  "Content-Length: 4\r\n\r\ngone",
+	  "answer 100 Continue, then 404 with a body" },
+	{ "lfonly", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\nContent-Length: 3\n\nOK\n",
+	  "answer with lines ending in LF alone" },
+	{ "badlength", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\nOK",
+	  "answer with a Content-Length that is not a number" },
+	{ "manyheaders", AT_INPUT, FLOOD, KEEP,
+	  "HTTP/1.1 200 OK\r\n",
+	  "answer with header lines without end, at full speed" },
+	{ "lowerhttp", AT_INPUT, ALL, CLOSE,
+	  "http/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\ngone",
+	  "answer with the protocol name in small letters" },
+	{ "nocolon", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nno colon here\r\n\r\nOK",
+	  "answer with a header line without a colon" },
+	{ "gzipchunked", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n"
+	  "Content-Length: 2\r\n\r\n2\r\nOK\r\n0\r\n\r\n",
+	  "answer with a transfer coding before chunked, then close" },
+	{ "switching", AT_INPUT, ALL, CLOSE,
+	  "HTTP/1.1 101 Switching Protocols\r\nContent-Length: 2\r\n\r\n"
+	  "OK and more",
+	  "answer 101 not asked for, with a body, then close" },
+	{ "nocontent", AT_INPUT, ALL, KEEP,
+	  "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+	  "answer 204 with a Content-Length and stay open" },
+	{ "bigheader", AT_INPUT, FLOOD, KEEP,
+	  "HTTP/1.1 200 OK\r\nX-Long: ",
+	  "answer with one header line without end, at full speed" },
 };
 
 /* Where a client is in its life. */
@@ -142,6 +200,7 @@ static size_t		 nclients;		/* slots in use */
 static size_t		 maxclients;
 static int		 sigpipe[2] = { -1, -1 };
 static volatile sig_atomic_t quit;
+static volatile sig_atomic_t open_up;	/* lateaccept: SIGUSR1 came */
 static char		 body[65536];		/* flood and drip body bytes */
 static int		 fillers[NOACCEPT_FILL];
 static int		 nfillers;
@@ -186,14 +245,17 @@ set_nonblock(int fd)
 	return 0;
 }
 
-/* SIGTERM, SIGINT: wake the poll loop through the self-pipe. */
+/* SIGTERM, SIGINT (quit), SIGUSR1 (lateaccept opens): wake the poll
+ * loop through the self-pipe. */
 static void
 on_signal(int sig)
 {
 	int saved = errno;
 
-	(void)sig;
-	quit = 1;
+	if (sig == SIGUSR1)
+		open_up = 1;
+	else
+		quit = 1;
 	if (write(sigpipe[1], "x", 1) == -1) {
 		/* the pipe is full: the loop wakes anyway */
 	}
@@ -269,8 +331,8 @@ fill_backlog(const char *addr, int port)
 		}
 		fillers[nfillers++] = fd;
 	}
-	fprintf(stderr, "badserver: noaccept: %d connections fill the "
-	    "backlog\n", nfillers);
+	fprintf(stderr, "badserver: %s: %d connections fill the backlog\n",
+	    mode->name, nfillers);
 }
 
 /* Write our pid to path, or exit. */
@@ -456,7 +518,7 @@ main(int argc, char *argv[])
 	size_t i, n;
 	int64_t now, next;
 	long port;
-	int ch, lfd, fd, timeout, listening;
+	int ch, lfd, fd, timeout, listening, closed;
 
 	while ((ch = getopt(argc, argv, "a:d:hi:p:")) != -1) {
 		switch (ch) {
@@ -495,7 +557,8 @@ main(int argc, char *argv[])
 	reply = mode->reply != NULL ? mode->reply : "";
 	replylen = strlen(reply);
 	for (i = 0; i < sizeof(body); i++)
-		body[i] = (i % 64 == 63 && strcmp(mode->name, "longline") != 0) ?
+		body[i] = (i % 64 == 63 && strcmp(mode->name, "longline") != 0 &&
+		    strcmp(mode->name, "bigheader") != 0) ?
 		    '\n' : 'A' + (char)(i % 26);
 
 	/* As many clients as descriptors allow, within MAX_CLIENTS. */
@@ -524,12 +587,14 @@ main(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	lfd = listen_on(addr, (int)port,
-	    strcmp(mode->name, "noaccept") == 0 ? 1 : SOMAXCONN);
-	if (strcmp(mode->name, "noaccept") == 0)
+	closed = strcmp(mode->name, "noaccept") == 0 ||
+	    strcmp(mode->name, "lateaccept") == 0;
+	lfd = listen_on(addr, (int)port, closed ? 1 : SOMAXCONN);
+	if (closed)
 		fill_backlog(addr, (int)port);
 	if (pidfile != NULL)
 		write_pidfile(pidfile);
@@ -542,8 +607,9 @@ main(int argc, char *argv[])
 		pfd[n].fd = sigpipe[0];
 		pfd[n].events = POLLIN;
 		who[n++] = NULL;
-		listening = strcmp(mode->name, "noaccept") != 0 &&
-		    nclients < maxclients;
+		if (open_up && strcmp(mode->name, "lateaccept") == 0)
+			closed = 0;
+		listening = !closed && nclients < maxclients;
 		if (listening) {
 			pfd[n].fd = lfd;
 			pfd[n].events = POLLIN;
@@ -570,6 +636,12 @@ main(int argc, char *argv[])
 		}
 		if (quit)
 			break;
+		if (pfd[0].revents & POLLIN) {
+			char junk[16];
+
+			while (read(sigpipe[0], junk, sizeof(junk)) > 0)
+				;	/* SIGUSR1's wake-up, seen */
+		}
 		if (listening && (pfd[1].revents & POLLIN)) {
 			/* A bounded batch, so clients get their turn too. */
 			for (i = 0; i < 64 && nclients < maxclients; i++) {

@@ -214,3 +214,15 @@ EXTRA_DIST += t/test_pager_depends.sh
 # set stale-after: pages queued too long go as one digest.
 TESTS += t/test_pager_stale.sh
 EXTRA_DIST += t/test_pager_stale.sh
+
+# Plain http:// on probed's own client judges as the libcurl path does.
+TESTS += t/test_http_native.sh
+EXTRA_DIST += t/test_http_native.sh
+# The native http checks' answer reader: any split of the bytes, curl's words.
+check_PROGRAMS += t/test_http_answer
+TESTS += t/test_http_answer
+t_test_http_answer_SOURCES = t/test_http_answer.c probed/http_answer.c \
+	probed/http_answer.h probed/http_judge.h
+t_test_http_answer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
+t_test_http_answer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_test_http_answer_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
