@@ -179,3 +179,9 @@ t_test_statusscan_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
 	$(JANSSON_CFLAGS)
 t_test_statusscan_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) \
 	-lm -lpthread
+
+# tocsin.cgi: issue 16's checklist (busybox httpd, farm uptime, the
+# objects of /api/server and /api/events, graph spans and ETags, CSP,
+# methods, bounded requests).
+TESTS += t/test_web_audit.sh
+EXTRA_DIST += t/test_web_audit.sh
