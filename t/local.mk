@@ -184,4 +184,4 @@ t_test_statusscan_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) \
 # objects of /api/server and /api/events, graph spans and ETags, CSP,
 # methods, bounded requests).
 TESTS += t/test_web_audit.sh
-EXTRA_DIST += t/test_web_audit.sh
+EXTRA_DIST += t/test_web_audit.sh t/pngedge.py

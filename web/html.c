@@ -273,8 +273,9 @@ html_css(void)
 "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--card);"
 "border:1px solid var(--line);padding:.5rem;border-radius:6px}\n"
 "@media (max-width:40rem){main{padding:.5rem}.wide{display:none}"
-"th,td{padding:.35rem .4rem}.st{min-width:0}.c-state{width:4.6rem}"
-".c-since{width:4.2rem}.c-lat{width:4.6rem}.c-up{width:3.4rem}}\n";
+"th,td{padding:.35rem .4rem}.st{min-width:0}td.num{font-size:.9rem}"
+".c-state{width:4.4rem}.c-since{width:3.8rem}.c-lat{width:4.6rem}"
+".c-up{width:4.6rem}}\n";
 }
 
 static const char *
