@@ -105,6 +105,38 @@ for pair in "$SERVE_URL serve" "$CGI_URL cgi"; do
     done
 done
 
+# /metrics: uptime over 1 and 30 days (from the summary the overview
+# starts writing) and check lateness (from probed's stats), through
+# promtool's lint.
+for i in $(seq 1 100); do
+    [ -s "$T/state/web-summary.txt" ] && break
+    sleep 0.1
+done
+check "the summary is written" test -s "$T/state/web-summary.txt"
+PROMTOOL=$("${TOCSIN_SRCDIR:-.}/tools/promtool" 2>"$T/promtool.why") ||
+    PROMTOOL=
+for pair in "$SERVE_URL serve" "$CGI_URL cgi"; do
+    set -- $pair
+    expect_code "$2 metrics" 200 "$1/metrics"
+    for s in 1d 30d; do
+        body_has "$2 metrics: www's uptime over $s" "^tocsin_server_uptime_ratio\{id=\"www\",farm=\"\",kind=\"http\",span=\"$s\"\} 1\$"
+        body_has "$2 metrics: web2's uptime over $s" "^tocsin_server_uptime_ratio\{id=\"shop/web2\",farm=\"shop\",kind=\"http\",span=\"$s\"\} 0\$"
+        body_has "$2 metrics: www's SLA uptime over $s" "^tocsin_server_sla_uptime_ratio\{id=\"www\",farm=\"\",kind=\"http\",span=\"$s\"\} 1\$"
+    done
+    body_has "$2 metrics: check lateness" '^tocsin_probed_check_lateness_p99_seconds [0-9.e-]+$'
+    body_has "$2 metrics: checks counter" '^tocsin_server_checks_total\{id="www",farm="",kind="http"\} [1-9][0-9]*$'
+    body_has "$2 metrics: failures counter" '^tocsin_server_failures_total\{id="shop/web2",farm="shop",kind="http"\} [1-9][0-9]*$'
+    if [ -n "$PROMTOOL" ]; then
+        if "$PROMTOOL" check metrics <"$T/body" >"$T/promtool.out" 2>&1; then
+            pass "$2 metrics pass promtool check metrics"
+        else
+            failed "$2 metrics: promtool: $(head -n 5 "$T/promtool.out")"
+        fi
+    else
+        echo "# SKIP $2 promtool check metrics: $(cat "$T/promtool.why")"
+    fi
+done
+
 # /api/server/ID: the object tocsinctl -j status ID prints (live: all but
 # the figures that move with each check).
 for id in www shop/web2 flip; do
