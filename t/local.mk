@@ -226,3 +226,8 @@ t_test_http_answer_SOURCES = t/test_http_answer.c probed/http_answer.c \
 t_test_http_answer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
 t_test_http_answer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_http_answer_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
+# tocsin.cgi: issue 16's checklist (busybox httpd, farm uptime, the
+# objects of /api/server and /api/events, graph spans and ETags, CSP,
+# methods, bounded requests).
+TESTS += t/test_web_audit.sh
+EXTRA_DIST += t/test_web_audit.sh t/pngedge.py

@@ -154,6 +154,18 @@ shot server-phone "$B/server/shop/web1" 390,844
 shot server-desktop "$B/server/shop/web1" 1280,1400
 shot farm-desktop "$B/farm/shop" 1280,1400
 shot public-phone "http://127.0.0.1:$PUBLIC_PORT/" 390,844
+shot overview-dark-phone "$B/" 390,844 --force-dark-mode \
+    --blink-settings=preferredColorScheme=0
+shot server-dark-phone "$B/server/shop/web1" 390,844 --force-dark-mode \
+    --blink-settings=preferredColorScheme=0
+shot events-phone "$B/events" 390,844
+# At a phone's width nothing runs past the right edge (the overview's
+# uptime column did, at 390 px).
+for s in overview-phone public-phone overview-dark-phone server-phone \
+    server-dark-phone events-phone; do
+    check "$s: nothing past the right edge" "$PY" "$SERVERS_TDIR/pngedge.py" \
+        "$SHOTS/$s.png"
+done
 echo "# screenshots in $SHOTS"
 servers_stop public
 servers_stop serve

@@ -72,6 +72,19 @@ html_url(struct evbuffer *b, const char *s)
 	}
 }
 
+/*
+ * The overview's address: the CGI's own (SCRIPT_NAME) with no slash after
+ * it, since busybox httpd answers 404 to /cgi-bin/x.cgi/; "/" in --serve.
+ */
+void
+html_home(struct evbuffer *b, const struct web *w)
+{
+	if (w->base[0] == '\0')
+		evbuffer_add(b, "/", 1);
+	else
+		html_url(b, w->base);
+}
+
 /* "3d 4h", "5m 2s", "12s": how long ago t was (or "never"). */
 void
 html_ago(char *dst, size_t len, time_t t, time_t now)
@@ -127,8 +140,8 @@ html_head(struct evbuffer *b, struct web *w, const char *title, int refresh)
 	html_url(b, w->base);
 	evbuffer_add_printf(b, "/style.css\"></head>\n<body><header>"
 	    "<a class=\"brand\" href=\"");
-	html_url(b, w->base);
-	evbuffer_add_printf(b, "/\">tocsin</a><nav><a href=\"");
+	html_home(b, w);
+	evbuffer_add_printf(b, "\">tocsin</a><nav><a href=\"");
 	html_url(b, w->base);
 	evbuffer_add_printf(b, "/events\">events</a>");
 	if (!w->public) {
@@ -181,8 +194,8 @@ html_error(struct web *w, struct web_resp *r, int code, const char *title,
 	evbuffer_add_printf(r->body, "</h1><p class=\"detail\">");
 	html_esc(r->body, detail);
 	evbuffer_add_printf(r->body, "</p><p><a href=\"");
-	html_url(r->body, w->base);
-	evbuffer_add_printf(r->body, "/\">All servers</a></p>");
+	html_home(r->body, w);
+	evbuffer_add_printf(r->body, "\">All servers</a></p>");
 	html_foot(r->body);
 }
 
@@ -260,8 +273,9 @@ html_css(void)
 "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--card);"
 "border:1px solid var(--line);padding:.5rem;border-radius:6px}\n"
 "@media (max-width:40rem){main{padding:.5rem}.wide{display:none}"
-"th,td{padding:.35rem .4rem}.st{min-width:0}.c-state{width:4.6rem}"
-".c-since{width:4.2rem}.c-lat{width:4.6rem}.c-up{width:3.4rem}}\n";
+"th,td{padding:.35rem .4rem}.st{min-width:0}td.num{font-size:.9rem}"
+".c-state{width:4.4rem}.c-since{width:3.8rem}.c-lat{width:4.6rem}"
+".c-up{width:4.6rem}}\n";
 }
 
 static const char *

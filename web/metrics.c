@@ -125,6 +125,43 @@ per_server(struct evbuffer *b, struct web *w, const struct web_data *d,
 	}
 }
 
+/*
+ * The uptime of each server over 1 and 30 days as a ratio (0 to 1), raw
+ * or sla (scheduled downtime left out), from the summary file the
+ * overview uses: none for a server it has no figure of yet.
+ */
+static void
+uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
+    const char *name, const char *help, int sla)
+{
+	const struct server_conf	*sc;
+	const struct summary_row	*row;
+	size_t				 i, k;
+	double				 v;
+
+	head(b, name, "gauge", help);
+	for (i = 0; i < d->n; i++) {
+		if ((row = summary_get(d->sum, d->servers[i].id)) == NULL)
+			continue;
+		sc = conf_find_server(w->conf, d->servers[i].id);
+		for (k = 0; k < 2; k++) {
+			v = k == 0 ? (sla ? row->sla1d : row->up1d) :
+			    (sla ? row->sla30d : row->up30d);
+			if (isnan(v))
+				continue;
+			evbuffer_add_printf(b, "%s{id=\"", name);
+			label(b, d->servers[i].id);
+			evbuffer_add_printf(b, "\",farm=\"");
+			label(b, sc != NULL && sc->farm != NULL ?
+			    sc->farm->name : "");
+			evbuffer_add_printf(b, "\",kind=\"");
+			label(b, d->servers[i].kind);
+			evbuffer_add_printf(b, "\",span=\"%s\"} %.17g\n",
+			    k == 0 ? "1d" : "30d", v / 100.0);
+		}
+	}
+}
+
 void
 metrics_page(struct web *w, const struct web_data *d, struct web_resp *r)
 {
@@ -177,6 +214,10 @@ metrics_page(struct web *w, const struct web_data *d, struct web_resp *r)
 	    "1 while a downtime runs.", M_DOWNTIME);
 	per_server(b, w, d, "tocsin_server_flapping", "gauge",
 	    "1 while the server flaps.", M_FLAPPING);
+	uptime(b, w, d, "tocsin_server_uptime_ratio", "Time up over the "
+	    "span, from the archive (1 is always up).", 0);
+	uptime(b, w, d, "tocsin_server_sla_uptime_ratio", "Time up over the "
+	    "span with scheduled downtime left out.", 1);
 	if (d->stats == NULL)
 		return;
 	if (json_is_integer(v = json_object_get(d->stats, "checks"))) {

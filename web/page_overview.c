@@ -133,14 +133,14 @@ counts(struct evbuffer *b, struct web *w, const struct web_data *d,
 				n[k]++;
 	evbuffer_add_printf(b, "<ul class=\"counts\"><li><a id=\"count-all\" "
 	    "%shref=\"", sel[0] == '\0' ? "class=\"sel\" " : "");
-	html_url(b, w->base);
-	evbuffer_add_printf(b, "/\"><b>%zu</b>servers</a></li>", d->n);
+	html_home(b, w);
+	evbuffer_add_printf(b, "\"><b>%zu</b>servers</a></li>", d->n);
 	for (k = 0; k < NSTATES; k++) {
 		evbuffer_add_printf(b, "<li><a id=\"count-%s\" %shref=\"",
 		    states[k], strcmp(sel, states[k]) == 0 ?
 		    "class=\"sel\" " : "");
-		html_url(b, w->base);
-		evbuffer_add_printf(b, "/?state=%s\"><b>%zu</b>"
+		html_home(b, w);
+		evbuffer_add_printf(b, "?state=%s\"><b>%zu</b>"
 		    "<span class=\"st st-%s\">%s</span></a></li>", states[k],
 		    n[k], states[k], states[k]);
 	}
@@ -155,8 +155,8 @@ filter_form(struct evbuffer *b, struct web *w, const char *state,
 
 	evbuffer_add_printf(b, "<form class=\"filter\" method=\"get\" "
 	    "action=\"");
-	html_url(b, w->base);
-	evbuffer_add_printf(b, "/\"><input type=\"search\" name=\"q\" "
+	html_home(b, w);
+	evbuffer_add_printf(b, "\"><input type=\"search\" name=\"q\" "
 	    "placeholder=\"name contains\" aria-label=\"name\" value=\"");
 	html_esc(b, name);
 	evbuffer_add_printf(b, "\"><select name=\"state\" aria-label=\"state\">"

@@ -241,6 +241,7 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 		if ((sc = find_server(w, path + 12, r)) != NULL)
 			api_uptime(w, &d, sc, r);
 	} else if (strcmp(path, "/metrics") == 0 && !w->public) {
+		d.sum = summary_load(w, d.now);
 		metrics_page(w, &d, r);
 	} else
 		html_error(w, r, 404, "Not found", "There is no page at this "

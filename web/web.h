@@ -126,6 +126,7 @@ int	 data_severity(const char *);
 /* html.c */
 void	 html_esc(struct evbuffer *, const char *);
 void	 html_url(struct evbuffer *, const char *);
+void	 html_home(struct evbuffer *, const struct web *);
 void	 html_head(struct evbuffer *, struct web *, const char *, int);
 void	 html_foot(struct evbuffer *);
 void	 html_status_banner(struct evbuffer *, const struct web_data *);
