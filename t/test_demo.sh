@@ -139,6 +139,34 @@ demo_start kill || exit 1
 check "kill: SIGKILL to the demo's process group" kill -KILL -- "-$DEMO"
 demo_gone kill 60
 
+# The page the demo prints: every server of etc/demo.conf on it, and, once
+# a minute of samples is in (10 s steps), a graph and an uptime figure.
+demo_start page || exit 1
+W=http://127.0.0.1:18088
+check "page: the demo prints the status page's address" \
+    grep -q "^Status page: $W/ " "$T/page.out"
+nsrv=$(grep -Ec '^ *server ' "$srcdir/etc/demo.conf")
+check "page: the overview lists the demo's $nsrv servers" sh -c \
+    'curl -sf "$1/" | grep -q "id=\"count-all\" [^>]*><b>$2</b>servers"' \
+    sh "$W" "$nsrv"
+i=0
+while [ $i -lt 180 ]; do
+    curl -sf "$W/api/uptime/web" >"$T/uptime.json" 2>/dev/null &&
+        grep -q '"known_s": *[1-9]' "$T/uptime.json" && break
+    sleep 1
+    i=$((i + 1))
+done
+check "page: web's uptime has known time after $i s" \
+    grep -q '"known_s": *[1-9]' "$T/uptime.json"
+curl -s -o "$T/web.png" -w '%{http_code} %{content_type}' \
+    "$W/graph/web.png?period=3h" >"$T/graph.out"
+check "page: web's 3 h graph is a PNG ($(cat "$T/graph.out"))" \
+    test "$(cat "$T/graph.out")" = "200 image/png"
+check "page: ... with PNG bytes" sh -c \
+    'head -c 8 "$1" | od -An -tx1 | grep -q "89 50 4e 47"' sh "$T/web.png"
+check "page: SIGTERM to the demo script" kill -TERM "$DEMO"
+demo_gone page 60
+
 # tocsin-probed stops: the demo ends and takes its servers with it.
 demo_start probed || exit 1
 check "probed: SIGTERM to tocsin-probed" \

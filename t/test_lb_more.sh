@@ -194,18 +194,20 @@ ramp() {    # FARM PORT HOW
     sleep 3.5
     r=$($LBCLIENT "$2" 600 4 ${4:-})
     c=$(share3 "$r")
-    # A loaded machine can make b3 answer slower for a while (fastest then
+    # The first share is taken within 0.7 s of a 5 s ramp; a loaded machine
+    # can start it late, so "small" is under half its third (16 %). A loaded
+    # machine can also make b3 answer slower for a while (fastest then
     # rightly gives it less): measure the ramped share once more.
     if [ "$c" -lt 20 ] || [ "$c" -le $((a + 10)) ]; then
         sleep 2
         r=$($LBCLIENT "$2" 600 4 ${4:-})
         c=$(share3 "$r")
     fi
-    if [ "$a" -ge 0 ] && [ "$a" -le 12 ] &&
+    if [ "$a" -ge 0 ] && [ "$a" -le 16 ] &&
         [ "$c" -ge 20 ] && [ "$c" -gt $((a + 10)) ]; then
         pass "$1 b3 $3: ramps $a % -> $b % -> $c % of the requests"
     else
-        failed "$1 b3 $3: shares $a % -> $b % -> $c % (want <= 12 at first, then >= 20 and 10 more than at first)"
+        failed "$1 b3 $3: shares $a % -> $b % -> $c % (want <= 16 at first, under half its third, then >= 20 and 10 more than at first)"
     fi
 }
 touch "$T/lb_b3/down"
