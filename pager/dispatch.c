@@ -38,6 +38,7 @@
 #include "ctlclient.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "history.h"
 #include "jsontext.h"
 #include "log.h"
 #include "paths.h"
@@ -71,6 +72,7 @@ struct dispatch {
 	struct worker		*save;		/* HTTP outcomes, on disk */
 	struct webhook		*wh;
 	struct event		*tick;
+	struct history		*dlog;		/* pager/deliveries.jsonl */
 	int			 inofd;		/* inotify on the spool, or -1 */
 	struct event		*ino;
 	int			 rescan;	/* a new file came during a scan */
@@ -208,12 +210,14 @@ struct final {
 	struct {
 		char	 name[200];
 		int	 failed;
+		char	*line;	/* for the delivery log, or NULL */
 	}			*recs;
 };
 
 static void	 on_tick(evutil_socket_t, short, void *);
 static void	 scan_work(void *);
 static void	 scan_start(struct dispatch *);
+static char	*delivery_log_line(const struct delivery *, int64_t);
 static void	 watch_spool(struct dispatch *, const struct conf *);
 static void	 on_spool_change(evutil_socket_t, short, void *);
 static void	 scan_done(void *);
@@ -313,6 +317,9 @@ open_folders(struct dispatch *d, const struct conf *conf, char *err,
 		return -1;
 	}
 	strlcpy(d->spool_dir, path, sizeof(d->spool_dir));	/* opened last */
+	snprintf(path, sizeof(path), "%s/%s", conf->state_dir, PATH_PAGER_DIR);
+	d->dlog = history_open_file(path, PATH_DELIVERY_LOG,
+	    PATH_DELIVERY_OLD);
 	if (d->mc == NULL && maildir_open(conf->state_dir, d->maildir,
 	    sizeof(d->maildir)) == -1) {
 		snprintf(err, errlen, "maildir under %s: %s", conf->state_dir,
@@ -465,6 +472,7 @@ dispatch_free(struct dispatch *d)
 		close(d->qfd);
 	if (d->failfd != -1)
 		close(d->failfd);
+	history_close(d->dlog);
 	if (d->spoolfd != -1)
 		close(d->spoolfd);
 	if (d->statefd != -1)
@@ -1231,6 +1239,8 @@ finalize(struct dispatch *d, uint64_t seq)
 			del->closing = 1;
 			queue_name(del, f->recs[f->n].name,
 			    sizeof(f->recs[f->n].name));
+			f->recs[f->n].line = delivery_log_line(del,
+			    now_us() / 1000000);
 			f->recs[f->n++].failed = del->state == D_FAILED;
 		}
 	if (d->io == NULL) {
@@ -1279,6 +1289,11 @@ final_work(void *arg)
 	}
 	if (fsync(d->spoolfd) == -1)
 		log_warn("spool: fsync");
+	/* The outcomes, before their records go (a crash in between logs
+	 * them again at the next start). */
+	for (i = 0; i < f->n; i++)
+		if (f->recs[i].line != NULL)
+			history_append_line(d->dlog, f->recs[i].line);
 	for (i = 0; i < f->n; i++) {
 		if (f->recs[i].failed)
 			renameat(d->qfd, f->recs[i].name, d->failfd,
@@ -1296,6 +1311,7 @@ final_done(void *arg)
 {
 	struct final	*f = arg;
 	struct delivery	*del, *next;
+	size_t		 i;
 
 	for (del = TAILQ_FIRST(&f->d->q); del != NULL; del = next) {
 		next = TAILQ_NEXT(del, entry);
@@ -1304,8 +1320,50 @@ final_done(void *arg)
 			queue_free(del);
 		}
 	}
+	for (i = 0; i < f->n; i++)
+		free(f->recs[i].line);
 	free(f->recs);
 	free(f);
+}
+
+/*
+ * One final outcome as a line of pager/deliveries.jsonl (tocsin-pager(8),
+ * FILES): {"seq","contact","channel","to","server","result","tries",
+ * "time","error"}, "result" "done" or "failed", "time" the Unix second
+ * it was logged (the event's removal). NULL for a delivery not final.
+ */
+static char *
+delivery_log_line(const struct delivery *del, int64_t now)
+{
+	json_t	*o;
+	char	*s, *line;
+	size_t	 len;
+
+	if (del->state != D_DONE && del->state != D_FAILED)
+		return NULL;
+	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s?}",
+	    "seq", (json_int_t)del->seq,
+	    "contact", del->contact,
+	    "channel", queue_channel_str(del->ch),
+	    "to", del->to,
+	    "server", del->server,
+	    "result", del->state == D_DONE ? "done" : "failed",
+	    "tries", (json_int_t)del->tries,
+	    "time", (json_int_t)now,
+	    "error", del->error[0] != '\0' ? del->error : NULL);
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s == NULL)
+		return NULL;
+	len = strlen(s);
+	line = xmalloc(len + 2);
+	memcpy(line, s, len);
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	free(s);
+	return line;
 }
 
 /* Same contact and channel. */

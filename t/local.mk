@@ -214,3 +214,7 @@ EXTRA_DIST += t/test_pager_depends.sh
 # set stale-after: pages queued too long go as one digest.
 TESTS += t/test_pager_stale.sh
 EXTRA_DIST += t/test_pager_stale.sh
+
+# The delivery log: who was paged, after the records are gone.
+TESTS += t/test_pager_dlog.sh
+EXTRA_DIST += t/test_pager_dlog.sh
