@@ -27,6 +27,8 @@ struct history {
 	int	 dirfd;		/* the state folder */
 	int	 fd;		/* history.jsonl, -1 until opened */
 	off_t	 size;		/* its size, bytes */
+	char	 file[64];	/* history.jsonl, or another log's */
+	char	 old[64];	/* what it turns into: history.1.jsonl */
 };
 
 static int	 reopen(struct history *);
@@ -36,16 +38,29 @@ static int	 read_file(int, const char *, char *, size_t, size_t *);
 struct history *
 history_open(const char *state_dir)
 {
+	return history_open_file(state_dir, HISTORY_FILE, HISTORY_OLD);
+}
+
+/*
+ * Another bounded log of JSON lines kept the same way: FILE in folder dir,
+ * turning into OLD past HISTORY_MAX bytes (tocsin-pager's
+ * pager/deliveries.jsonl). NULL (logged) when dir cannot be opened.
+ */
+struct history *
+history_open_file(const char *dir, const char *file, const char *old)
+{
 	struct history	*h;
 	int		 dfd;
 
-	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		log_warn("history: %s", state_dir);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("history: %s", dir);
 		return NULL;
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->dirfd = dfd;
 	h->fd = -1;
+	strlcpy(h->file, file, sizeof(h->file));
+	strlcpy(h->old, old, sizeof(h->old));
 	return h;
 }
 
@@ -57,10 +72,10 @@ reopen(struct history *h)
 
 	if (h->fd != -1)
 		close(h->fd);
-	h->fd = openat(h->dirfd, HISTORY_FILE, O_WRONLY | O_APPEND | O_CREAT |
+	h->fd = openat(h->dirfd, h->file, O_WRONLY | O_APPEND | O_CREAT |
 	    O_CLOEXEC, 0640);
 	if (h->fd == -1 || fstat(h->fd, &sb) == -1) {
-		log_warn("history: %s", HISTORY_FILE);
+		log_warn("history: %s", h->file);
 		if (h->fd != -1)
 			close(h->fd);
 		h->fd = -1;
@@ -80,26 +95,41 @@ int
 history_append(struct history *h, const struct spool_event *ev)
 {
 	char	*line;
+	int	 rc;
+
+	if (h == NULL)
+		return -1;
+	line = spool_event_json(ev);
+	rc = history_append_line(h, line);
+	free(line);
+	return rc;
+}
+
+/*
+ * Append one line (ending in a newline, no other), as history_append
+ * does: one write, the file turned first when it passed HISTORY_MAX.
+ * Blocking; one thread at a time for a given h. 0, or -1 (logged).
+ */
+int
+history_append_line(struct history *h, const char *line)
+{
 	size_t	 len;
 	ssize_t	 n;
 
 	if (h == NULL)
 		return -1;
 	if (h->fd != -1 && h->size >= HISTORY_MAX) {
-		if (renameat(h->dirfd, HISTORY_FILE, h->dirfd,
-		    HISTORY_OLD) == -1)
-			log_warn("history: rename %s", HISTORY_FILE);
+		if (renameat(h->dirfd, h->file, h->dirfd, h->old) == -1)
+			log_warn("history: rename %s", h->file);
 		close(h->fd);
 		h->fd = -1;
 	}
 	if (h->fd == -1 && reopen(h) == -1)
 		return -1;
-	line = spool_event_json(ev);
 	len = strlen(line);
 	n = write(h->fd, line, len);
-	free(line);
 	if (n != (ssize_t)len) {
-		log_warn("history: %s", HISTORY_FILE);
+		log_warn("history: %s", h->file);
 		return -1;
 	}
 	h->size += n;
@@ -151,13 +181,23 @@ read_file(int dirfd, const char *name, char *buf, size_t max, size_t *got)
 char *
 history_load(const char *state_dir, size_t *len)
 {
-	static const char *const names[] = { HISTORY_OLD, HISTORY_FILE };
+	return history_load_file(state_dir, HISTORY_FILE, HISTORY_OLD, len);
+}
+
+/* The same for another log: OLD then FILE in folder dir. */
+char *
+history_load_file(const char *dir, const char *file, const char *old,
+    size_t *len)
+{
+	const char	*names[2];
 	char		*buf, *end;
 	size_t		 got, i;
 	int		 dfd;
 
+	names[0] = old;
+	names[1] = file;
 	*len = 0;
-	if ((dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return NULL;
 	buf = xmalloc(2 * HISTORY_READ_MAX + 1);
 	for (i = 0; i < 2; i++) {

@@ -18,8 +18,12 @@ struct history;
 struct spool_event;
 
 struct history	*history_open(const char *);
+struct history	*history_open_file(const char *, const char *, const char *);
 int		 history_append(struct history *, const struct spool_event *);
+int		 history_append_line(struct history *, const char *);
 void		 history_close(struct history *);
 char		*history_load(const char *, size_t *);
+char		*history_load_file(const char *, const char *, const char *,
+		    size_t *);
 
 #endif

@@ -15,6 +15,9 @@
 #define PATH_LB_SOCKET	"lb.sock"	/* tocsin-lb's control socket */
 #define PATH_LB_PIDFILE	"lb.pid"	/* tocsin-lb's pidfile */
 #define PATH_PAGER_SOCKET "pager.sock"	/* tocsin-pager's control socket */
+#define PATH_PAGER_DIR	"pager"		/* tocsin-pager's records */
+#define PATH_DELIVERY_LOG "deliveries.jsonl"	/* in pager/: outcomes */
+#define PATH_DELIVERY_OLD "deliveries.1.jsonl"	/* ... the one before */
 #define PATH_TMP_PREFIX	".tmp."		/* a write not yet renamed */
 
 #endif

@@ -20,6 +20,8 @@
  * SWEEP_EVERY_MS) reads "spooled" on the I/O worker and deletes what it
  * now covers.
  */
+#include <sys/inotify.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -36,6 +38,7 @@
 #include "ctlclient.h"
 #include "fsutil.h"
 #include "hash.h"
+#include "history.h"
 #include "jsontext.h"
 #include "log.h"
 #include "paths.h"
@@ -69,6 +72,10 @@ struct dispatch {
 	struct worker		*save;		/* HTTP outcomes, on disk */
 	struct webhook		*wh;
 	struct event		*tick;
+	struct history		*dlog;		/* pager/deliveries.jsonl */
+	int			 inofd;		/* inotify on the spool, or -1 */
+	struct event		*ino;
+	int			 rescan;	/* a new file came during a scan */
 	struct deliveries	 q;
 	char			 spool_dir[1024];
 	char			 maildir[1024];
@@ -203,11 +210,16 @@ struct final {
 	struct {
 		char	 name[200];
 		int	 failed;
+		char	*line;	/* for the delivery log, or NULL */
 	}			*recs;
 };
 
 static void	 on_tick(evutil_socket_t, short, void *);
 static void	 scan_work(void *);
+static void	 scan_start(struct dispatch *);
+static char	*delivery_log_line(const struct delivery *, int64_t);
+static void	 watch_spool(struct dispatch *, const struct conf *);
+static void	 on_spool_change(evutil_socket_t, short, void *);
 static void	 scan_done(void *);
 static int	 make_deliveries(struct dispatch *, const struct conf *,
 		    const struct spool_event *, struct deliveries *);
@@ -305,6 +317,9 @@ open_folders(struct dispatch *d, const struct conf *conf, char *err,
 		return -1;
 	}
 	strlcpy(d->spool_dir, path, sizeof(d->spool_dir));	/* opened last */
+	snprintf(path, sizeof(path), "%s/%s", conf->state_dir, PATH_PAGER_DIR);
+	d->dlog = history_open_file(path, PATH_DELIVERY_LOG,
+	    PATH_DELIVERY_OLD);
 	if (d->mc == NULL && maildir_open(conf->state_dir, d->maildir,
 	    sizeof(d->maildir)) == -1) {
 		snprintf(err, errlen, "maildir under %s: %s", conf->state_dir,
@@ -338,6 +353,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	d->conf = conf;
 	TAILQ_INIT(&d->q);
 	d->qfd = d->failfd = d->spoolfd = d->pagerfd = d->statefd = -1;
+	d->inofd = -1;
 	TAILQ_INIT(&d->tests);
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
 	    conf->smtp_relay != NULL)
@@ -379,6 +395,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 		snprintf(err, errlen, "cannot add the scan timer");
 		goto fail;
 	}
+	watch_spool(d, conf);
 	if ((d->sweep = event_new(base, -1, EV_PERSIST, on_sweep, d)) ==
 	    NULL || event_add(d->sweep, &stv) == -1) {
 		snprintf(err, errlen, "cannot add the sweep timer");
@@ -421,6 +438,10 @@ dispatch_free(struct dispatch *d)
 	d->stopping = 1;
 	if (d->tick != NULL)
 		event_free(d->tick);
+	if (d->ino != NULL)
+		event_free(d->ino);
+	if (d->inofd != -1)
+		close(d->inofd);
 	if (d->sweep != NULL)
 		event_free(d->sweep);
 	if (d->poll != NULL)
@@ -451,6 +472,7 @@ dispatch_free(struct dispatch *d)
 		close(d->qfd);
 	if (d->failfd != -1)
 		close(d->failfd);
+	history_close(d->dlog);
 	if (d->spoolfd != -1)
 		close(d->spoolfd);
 	if (d->statefd != -1)
@@ -518,24 +540,109 @@ swap_conf(struct dispatch *d)
 	return old;
 }
 
+/*
+ * React to a new spool file at once: inotify on the spool folder (a file
+ * gets its name by link(2), IN_CREATE, or by rename, IN_MOVED_TO) starts a
+ * scan. The scan timer stays the fallback (inotify missing, its queue
+ * overflowing, or a file system that does not report): without inotify a
+ * new event waits at most SCAN_EVERY_MS.
+ */
+static void
+watch_spool(struct dispatch *d, const struct conf *conf)
+{
+	char	 path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", conf->state_dir, PATH_SPOOL_DIR);
+	if ((d->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
+	    inotify_add_watch(d->inofd, path, IN_CREATE | IN_MOVED_TO) == -1) {
+		log_warn("inotify on %s (the spool is scanned every %d ms)",
+		    path, SCAN_EVERY_MS);
+		goto fail;
+	}
+	if ((d->ino = event_new(d->base, d->inofd, EV_READ | EV_PERSIST,
+	    on_spool_change, d)) == NULL || event_add(d->ino, NULL) == -1) {
+		log_warnx("inotify: cannot add the event (the spool is "
+		    "scanned every %d ms)", SCAN_EVERY_MS);
+		goto fail;
+	}
+	return;
+fail:
+	if (d->ino != NULL)
+		event_free(d->ino);
+	d->ino = NULL;
+	if (d->inofd != -1)
+		close(d->inofd);
+	d->inofd = -1;
+}
+
+/* A name appeared in the spool: scan when it is an event (SEQ.json),
+ * now or when the scan running ends. */
+static void
+on_spool_change(evutil_socket_t fd, short what, void *arg)
+{
+	struct dispatch	*d = arg;
+	char		 buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ie;
+	ssize_t		 n;
+	size_t		 off, len;
+	int		 event = 0;
+
+	(void)what;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (off = 0; off + sizeof(*ie) <= (size_t)n;
+		    off += sizeof(*ie) + ie->len) {
+			ie = (const struct inotify_event *)(buf + off);
+			if (ie->mask & IN_Q_OVERFLOW)
+				event = 1;
+			if (ie->len == 0)
+				continue;
+			len = strlen(ie->name);
+			if (len > 5 && ie->name[0] >= '0' &&
+			    ie->name[0] <= '9' &&
+			    strcmp(ie->name + len - 5, ".json") == 0)
+				event = 1;
+		}
+	}
+	if (!event || d->stopping)
+		return;
+	if (d->scanning)
+		d->rescan = 1;
+	else {
+		scan_start(d);
+		run(d);
+	}
+}
+
+/* Scan the spool on the I/O worker unless a scan runs. */
+static void
+scan_start(struct dispatch *d)
+{
+	struct scan	*s;
+
+	if (d->scanning || d->stopping)
+		return;
+	s = xcalloc(1, sizeof(*s));
+	s->d = d;
+	s->conf = d->conf;
+	s->after = d->last_seq;
+	s->spooled = d->spooled;
+	TAILQ_INIT(&s->made);
+	d->scanning = 1;
+	d->rescan = 0;
+	worker_submit(d->io, scan_work, scan_done, s);
+}
+
 /* Every SCAN_EVERY_MS: scan the spool unless a scan runs, start what is
  * due. */
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct dispatch	*d = arg;
-	struct scan	*s;
 
-	if (!d->scanning && !d->stopping) {
-		s = xcalloc(1, sizeof(*s));
-		s->d = d;
-		s->conf = d->conf;
-		s->after = d->last_seq;
-		s->spooled = d->spooled;
-		TAILQ_INIT(&s->made);
-		d->scanning = 1;
-		worker_submit(d->io, scan_work, scan_done, s);
-	}
+	(void)fd;
+	(void)what;
+	scan_start(d);
 	if (!d->stopping) {
 		stale_due(d);
 		fold_due(d);
@@ -804,6 +911,8 @@ scan_done(void *arg)
 		d->poll_waiting = NULL;
 		poll_done(p);
 	}
+	if (d->rescan)
+		scan_start(d);
 	run(d);
 }
 
@@ -1130,6 +1239,8 @@ finalize(struct dispatch *d, uint64_t seq)
 			del->closing = 1;
 			queue_name(del, f->recs[f->n].name,
 			    sizeof(f->recs[f->n].name));
+			f->recs[f->n].line = delivery_log_line(del,
+			    now_us() / 1000000);
 			f->recs[f->n++].failed = del->state == D_FAILED;
 		}
 	if (d->io == NULL) {
@@ -1178,6 +1289,11 @@ final_work(void *arg)
 	}
 	if (fsync(d->spoolfd) == -1)
 		log_warn("spool: fsync");
+	/* The outcomes, before their records go (a crash in between logs
+	 * them again at the next start). */
+	for (i = 0; i < f->n; i++)
+		if (f->recs[i].line != NULL)
+			history_append_line(d->dlog, f->recs[i].line);
 	for (i = 0; i < f->n; i++) {
 		if (f->recs[i].failed)
 			renameat(d->qfd, f->recs[i].name, d->failfd,
@@ -1195,6 +1311,7 @@ final_done(void *arg)
 {
 	struct final	*f = arg;
 	struct delivery	*del, *next;
+	size_t		 i;
 
 	for (del = TAILQ_FIRST(&f->d->q); del != NULL; del = next) {
 		next = TAILQ_NEXT(del, entry);
@@ -1203,8 +1320,50 @@ final_done(void *arg)
 			queue_free(del);
 		}
 	}
+	for (i = 0; i < f->n; i++)
+		free(f->recs[i].line);
 	free(f->recs);
 	free(f);
+}
+
+/*
+ * One final outcome as a line of pager/deliveries.jsonl (tocsin-pager(8),
+ * FILES): {"seq","contact","channel","to","server","result","tries",
+ * "time","error"}, "result" "done" or "failed", "time" the Unix second
+ * it was logged (the event's removal). NULL for a delivery not final.
+ */
+static char *
+delivery_log_line(const struct delivery *del, int64_t now)
+{
+	json_t	*o;
+	char	*s, *line;
+	size_t	 len;
+
+	if (del->state != D_DONE && del->state != D_FAILED)
+		return NULL;
+	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s?}",
+	    "seq", (json_int_t)del->seq,
+	    "contact", del->contact,
+	    "channel", queue_channel_str(del->ch),
+	    "to", del->to,
+	    "server", del->server,
+	    "result", del->state == D_DONE ? "done" : "failed",
+	    "tries", (json_int_t)del->tries,
+	    "time", (json_int_t)now,
+	    "error", del->error[0] != '\0' ? del->error : NULL);
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s == NULL)
+		return NULL;
+	len = strlen(s);
+	line = xmalloc(len + 2);
+	memcpy(line, s, len);
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	free(s);
+	return line;
 }
 
 /* Same contact and channel. */

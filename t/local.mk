@@ -231,3 +231,6 @@ t_test_http_answer_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
 # methods, bounded requests).
 TESTS += t/test_web_audit.sh
 EXTRA_DIST += t/test_web_audit.sh t/pngedge.py
+# The delivery log: who was paged, after the records are gone.
+TESTS += t/test_pager_dlog.sh
+EXTRA_DIST += t/test_pager_dlog.sh

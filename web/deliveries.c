@@ -6,9 +6,11 @@
  * and waiting for the event's removal) or STATE_DIR/pager/failed
  * (refused for good), holding one JSON object with "seq", "contact",
  * "channel", "to", "state", "tries", "error" and the page itself. The
- * pager removes a done record with its event, so for older events there
- * is nothing to show. Bounded: DELIVERY_SCAN_MAX names a folder, files of
- * at most DELIVERY_FILE_MAX bytes, DELIVERY_MAX records an event.
+ * pager removes a done record with its event, after appending its outcome
+ * to STATE_DIR/pager/deliveries.jsonl (and .1.jsonl before it, bounded as
+ * lib/history.c keeps them), which gives the older events theirs. Bounded:
+ * DELIVERY_SCAN_MAX names a folder, files of at most DELIVERY_FILE_MAX
+ * bytes, DELIVERY_MAX records an event, HISTORY_READ_MAX bytes a log.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +23,8 @@
 
 #include <jansson.h>
 
+#include "history.h"
+#include "paths.h"
 #include "xmalloc.h"
 #include "web.h"
 
@@ -31,6 +35,8 @@
 static json_t	*find_event(json_t *, unsigned long long);
 static json_t	*read_record(int, const char *, char *);
 static void	 scan(const char *, const char *, json_t *);
+static void	 scan_log(const char *, json_t *);
+static int	 listed(json_t *, json_t *);
 
 /* The event of arr numbered seq, or NULL. arr is small (a page). */
 static json_t *
@@ -133,8 +139,8 @@ scan(const char *state_dir, const char *sub, json_t *arr)
 /*
  * Give each event of arr (an array of event objects, a page of them)
  * "paged": the deliveries tocsin-pager still holds for it, pending and
- * done from pager/queue, refused ones from pager/failed; no "paged" when
- * it holds none.
+ * done from pager/queue, refused ones from pager/failed, then the final
+ * outcomes of its delivery log; no "paged" when there are none.
  */
 void
 deliveries_attach(const char *state_dir, json_t *arr)
@@ -143,4 +149,89 @@ deliveries_attach(const char *state_dir, json_t *arr)
 		return;
 	scan(state_dir, "queue", arr);
 	scan(state_dir, "failed", arr);
+	scan_log(state_dir, arr);
+}
+
+/* Whether paged already holds r's contact and channel. */
+static int
+listed(json_t *paged, json_t *r)
+{
+	json_t	*p;
+	size_t	 i;
+
+	json_array_foreach(paged, i, p)
+		if (json_equal(json_object_get(p, "contact"),
+		    json_object_get(r, "contact")) &&
+		    json_equal(json_object_get(p, "channel"),
+		    json_object_get(r, "channel")))
+			return 1;
+	return 0;
+}
+
+/*
+ * The outcomes in the delivery log of events in arr whose records are
+ * gone, added to them: one line {"seq","contact","channel","to",
+ * "result","tries","error",...} each, "result" shown as "state". A
+ * (contact, channel) the records or an earlier line gave is not added
+ * again (a crash may log one twice).
+ */
+static void
+scan_log(const char *state_dir, json_t *arr)
+{
+	char			 dir[PATH_MAX], *text, *line, *nl, *end;
+	unsigned long long	 seq;
+	size_t			 len;
+	json_t			*e, *o, *r, *paged;
+
+	if (snprintf(dir, sizeof(dir), "%s/%s", state_dir, PATH_PAGER_DIR) >=
+	    (int)sizeof(dir) || (text = history_load_file(dir,
+	    PATH_DELIVERY_LOG, PATH_DELIVERY_OLD, &len)) == NULL)
+		return;
+	for (line = text; line < text + len; line = nl + 1) {
+		if ((nl = memchr(line, '\n', text + len - line)) == NULL)
+			break;
+		*nl = '\0';
+		/* The pager writes "seq" first: skip other events cheaply. */
+		if (strncmp(line, "{\"seq\":", 7) == 0) {
+			errno = 0;
+			seq = strtoull(line + 7, &end, 10);
+			if (errno != 0 || end == line + 7 ||
+			    find_event(arr, seq) == NULL)
+				continue;
+		}
+		if ((o = json_loads(line, 0, NULL)) == NULL)
+			continue;
+		if (!json_is_integer(json_object_get(o, "seq")) ||
+		    !json_is_string(json_object_get(o, "contact")) ||
+		    !json_is_string(json_object_get(o, "channel")) ||
+		    !json_is_string(json_object_get(o, "result")) ||
+		    (e = find_event(arr, (unsigned long long)
+		    json_integer_value(json_object_get(o, "seq")))) == NULL) {
+			json_decref(o);
+			continue;
+		}
+		r = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}",
+		    "contact", json_object_get(o, "contact"),
+		    "channel", json_object_get(o, "channel"),
+		    "to", json_is_string(json_object_get(o, "to")) ?
+		    json_object_get(o, "to") : json_null(),
+		    "state", json_object_get(o, "result"),
+		    "tries", json_is_integer(json_object_get(o, "tries")) ?
+		    json_object_get(o, "tries") : json_null(),
+		    "error", json_is_string(json_object_get(o, "error")) ?
+		    json_object_get(o, "error") : json_null());
+		json_decref(o);
+		if (r == NULL)
+			continue;
+		if ((paged = json_object_get(e, "paged")) == NULL) {
+			paged = json_array();
+			json_object_set_new(e, "paged", paged);
+		}
+		if (json_array_size(paged) >= DELIVERY_MAX ||
+		    listed(paged, r))
+			json_decref(r);
+		else
+			json_array_append_new(paged, r);
+	}
+	free(text);
 }
