@@ -147,3 +147,7 @@ t_test_proxyproto_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
 # tocsin-lb http: forwarding headers, limits, 100 MB streamed both ways.
 TESTS += t/test_lb_stream.sh
 EXTRA_DIST += t/test_lb_stream.sh t/servers/nginx_stream.conf
+# tocsin-lb: latency routing after Linkerd's experiment (one of eleven
+# held at 2 s, 1 s client timeout); LB_LATENCY_SECONDS=60 for the long form.
+TESTS += t/test_lb_latency.sh
+EXTRA_DIST += t/test_lb_latency.sh t/lbheld.py
