@@ -168,6 +168,41 @@ static const char *hop_by_hop[] = {
 	"te", "trailer", "upgrade", "content-length", "expect", NULL
 };
 
+/*
+ * Write what waits in bev's output now, in this turn of the loop. A
+ * client connection and a pooled server connection keep their
+ * bufferevent's writing disabled while all is written, so an answer or
+ * request costs one write(2), not a write event added, waited for and
+ * deleted (two epoll_ctl(2) and a turn of the loop). What the socket does
+ * not take, and an error, are left to the bufferevent as usual: its
+ * writing is enabled until the output drains (see drained).
+ */
+static void
+flush_now(struct bufferevent *bev)
+{
+	struct evbuffer	*out = bufferevent_get_output(bev);
+
+	if (bufferevent_get_enabled(bev) & EV_WRITE)
+		return;
+	if (evbuffer_get_length(out) > 0) {
+		/* The bufferevent keeps its output's start frozen but for
+		 * its own writes; this is one. */
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, bufferevent_getfd(bev));
+		evbuffer_freeze(out, 1);
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(bev, EV_WRITE);
+}
+
+/* From a write callback: all written, back to writing at once. */
+static void
+drained(struct bufferevent *bev)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
+}
+
 static void
 set_timeout(struct bufferevent *bev, int64_t ms)
 {
@@ -256,7 +291,10 @@ end_header(struct hconn *hc)
 		if (strcasecmp(f, hop_by_hop[i]) == 0)
 			break;
 	if (strcasecmp(f, "expect") == 0 && strcasecmp(v, "100-continue") == 0)
+	{
 		bufferevent_write(hc->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		flush_now(hc->bev);
+	}
 	if (strcasecmp(f, "cookie") == 0)
 		read_cookie(hc, v);
 	if (strcasecmp(f, "x-forwarded-for") == 0)
@@ -456,7 +494,11 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	bufferevent_setcb(hc->bev, on_client_read, on_client_write,
 	    on_client_event, hc);
 	bufferevent_setwatermark(hc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
+	/* Reading stays on while a request is served (see hc_dispatch);
+	 * what a client sends ahead waits, LB_HTTP_HIGH bytes at most. */
+	bufferevent_setwatermark(hc->bev, EV_READ, 0, LB_HTTP_HIGH);
 	set_timeout(hc->bev, LB_IDLE_TIMEOUT_MS);
+	bufferevent_disable(hc->bev, EV_WRITE);	/* see flush_now */
 	bufferevent_enable(hc->bev, EV_READ);
 }
 
@@ -680,6 +722,8 @@ on_client_write(struct bufferevent *bev, void *arg)
 	if (hc->closing && hc->sc == NULL && !hc->lingering &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		hc_linger(hc);
+	else if (!hc->closing)
+		drained(bev);
 }
 
 /* The client closed or failed. Having sent a whole request and only its
@@ -750,9 +794,18 @@ static void
 hc_dispatch(struct hconn *hc)
 {
 	struct backend	*b;
+	struct timeval	 tv = { LB_IDLE_TIMEOUT_MS / 1000, 0 };
 	int		 full = 0;
 
-	bufferevent_disable(hc->bev, EV_READ);
+	/*
+	 * The client's reading stays on (turning it off and on again costs
+	 * two epoll_ctl(2) a request): bytes it sends ahead wait in its
+	 * input (on_client_read parses only between answers; the read
+	 * watermark bounds them), its close is seen at once. Only its idle
+	 * timeout is off while a member answers: the member's timeout
+	 * counts then.
+	 */
+	bufferevent_set_timeouts(hc->bev, NULL, &tv);
 	for (;;) {
 		b = NULL;
 		if (hc->ntried == 0 && hc->farm->persist_ms > 0 &&
@@ -849,7 +902,8 @@ sc_get(struct hconn *hc, struct backend *b)
 	bufferevent_setcb(sc->bev, on_server_read, on_server_write,
 	    on_server_event, hc);
 	bufferevent_setwatermark(sc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
-	bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
+	/* A pooled one writes at once (flush_now); a new one connects. */
+	bufferevent_enable(sc->bev, sc->reused ? EV_READ : EV_READ | EV_WRITE);
 	return sc;
 }
 
@@ -894,6 +948,7 @@ sc_send(struct hconn *hc)
 	if (!hc->streaming) {
 		if (blen > 0)
 			evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
+		flush_now(hc->sc->bev);
 		return;
 	}
 	/* The body kept so far, then the rest as it comes. */
@@ -939,10 +994,12 @@ sc_release(struct hconn *hc, int reusable)
 	backend_release(sc->be);
 	sc->hc = NULL;
 	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
-	    evbuffer_get_length(bufferevent_get_input(sc->bev)) > 0) {
+	    evbuffer_get_length(bufferevent_get_input(sc->bev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(sc->bev)) > 0) {
 		sc_free(sc);
 		return;
 	}
+	bufferevent_disable(sc->bev, EV_WRITE);	/* see flush_now */
 	bufferevent_setcb(sc->bev, on_pool_read, NULL, on_pool_event, sc);
 	set_timeout(sc->bev, LB_HTTP_POOL_IDLE_MS);
 	bufferevent_enable(sc->bev, EV_READ);
@@ -1087,11 +1144,16 @@ on_server_read(struct bufferevent *bev, void *arg)
 			e = HPE_UNKNOWN;
 			break;
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			flush_now(hc->bev);	/* an interim head, if any */
 			return;	/* the head is not whole yet */
+		}
 	}
 	while (e == HPE_OK && !sc->done &&
 	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) >
+		    LB_HTTP_HIGH)
+			flush_now(hc->bev);
 		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) >
 		    LB_HTTP_HIGH) {
 			/* The client's on_client_write brings us back. */
@@ -1106,6 +1168,7 @@ on_server_read(struct bufferevent *bev, void *arg)
 		if (e == HPE_PAUSED)
 			e = HPE_OK;
 	}
+	flush_now(hc->bev);
 	if (e != HPE_OK) {
 		log_info("%s: bad answer: %s", sc->be->id, http_errno_name(e));
 		sc_release(hc, 0);
