@@ -3,9 +3,8 @@
  * balance.c; until that member answers its first byte the client's bytes
  * are kept (LB_REPLAY_MAX at most), so a connect failure, a reset or a
  * close before any answer retries at once on another member. After the
- * first answer bytes go both ways, copied while they come in small reads
- * and with splice(2) through two pipes in bulk, and each side's end of
- * stream is passed on as a half-close. With the
+ * first answer bytes go both ways with splice(2) through two pipes, and
+ * each side's end of stream is passed on as a half-close. With the
  * farm's proxy-protocol, each connection to a member begins with the
  * PROXY header naming the client and the address it connected to.
  */
@@ -29,7 +28,6 @@
 #include "lb.h"
 
 #define SPLICE_CHUNK	65536
-#define COPY_CHUNK	16384	/* reads up to this are copied, not spliced */
 
 enum sess_state {
 	S_CONNECTING,		/* waiting for the member's connect */
@@ -41,7 +39,6 @@ struct half {
 	int		 from, to;
 	int		 pipe[2];	/* -1 until splicing starts */
 	size_t		 inpipe;	/* bytes in the pipe */
-	int		 bulk;		/* the last read filled COPY_CHUNK */
 	int		 eof;		/* from has ended */
 	int		 shut;		/* to was half-closed */
 };
@@ -81,7 +78,6 @@ static void	release_server(struct session *);
 static void	session_close(struct session *, const char *why);
 static int	flush_replay(struct session *);
 static int	pump(struct session *, struct half *);
-static ssize_t	take(struct half *);
 static int	start_splice(struct session *);
 static void	on_answered(struct session *);
 static void	on_client_read(evutil_socket_t, short, void *);
@@ -434,9 +430,11 @@ pump(struct session *s, struct half *h)
 			event_add(rev, NULL);
 			return 0;
 		}
-		n = take(h);
+		n = splice(h->from, NULL, h->pipe[1], NULL, SPLICE_CHUNK,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
-			more = n == COPY_CHUNK || n == SPLICE_CHUNK;
+			h->inpipe += n;
+			more = n == SPLICE_CHUNK;
 			s->last = mono_us();
 			if (s2c && !s->answered) {
 				on_answered(s);
@@ -457,47 +455,6 @@ pump(struct session *s, struct half *h)
 		}
 		return -1;
 	}
-}
-
-/*
- * Read what h's source has and pass it on. Small reads (a request, an
- * answer) are copied through a buffer: read(2) and write(2) cost less
- * than two splices through the pipe for a few hundred bytes, and are as
- * many calls. Once a read fills COPY_CHUNK the stream is bulk and is
- * spliced (no copy) until a splice brings less. What the destination
- * does not take at once goes into the pipe (empty here, and larger than
- * COPY_CHUNK), as a splice's bytes would, and leaves from there. Returns
- * the bytes read, 0 at the source's end, -1 (errno set).
- */
-static ssize_t
-take(struct half *h)
-{
-	char	 buf[COPY_CHUNK];
-	ssize_t	 n, w;
-
-	if (h->bulk) {
-		n = splice(h->from, NULL, h->pipe[1], NULL, SPLICE_CHUNK,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			h->inpipe += n;
-			h->bulk = n >= COPY_CHUNK;
-		}
-		return n;
-	}
-	if ((n = read(h->from, buf, sizeof(buf))) <= 0)
-		return n;
-	h->bulk = n == sizeof(buf);
-	w = write(h->to, buf, n);
-	if (w == -1 && errno != EAGAIN)
-		return -1;
-	if (w == -1)
-		w = 0;
-	if (w < n) {
-		if (write(h->pipe[1], buf + w, n - w) != n - w)
-			return -1;
-		h->inpipe += n - w;
-	}
-	return n;
 }
 
 /* Both directions ended and flushed: the session is over. */
