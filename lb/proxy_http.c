@@ -118,6 +118,8 @@ struct hconn {
 	struct sconn	*sc;
 	int		 answered;	/* a byte of answer went to the client */
 	int64_t		 t_sent;
+	int64_t		 t_wait;	/* t_sent while counted in its member's
+					   waiting; 0 = not */
 	struct waiter	 wait;		/* for a slot, when all are full */
 };
 
@@ -138,6 +140,8 @@ static void	hc_busy(void *);
 static void	hc_next(struct hconn *);
 static void	hc_linger(struct hconn *);
 static void	hc_reset_request(struct hconn *);
+static void	hc_wait_begin(struct hconn *);
+static void	hc_wait_end(struct hconn *);
 static void	sc_free(struct sconn *);
 static void	sc_release(struct hconn *, int reusable);
 static void	sc_failed(struct hconn *, const char *why, int reached);
@@ -523,12 +527,46 @@ hc_reset_request(struct hconn *hc)
 	evbuffer_drain(hc->value, evbuffer_get_length(hc->value));
 }
 
-/* The one teardown of a client: its server connection, if on one,
- * closes too (its answer can no longer go anywhere). */
+/* The request, sent at t_sent, now waits for its member's answer. */
+static void
+hc_wait_begin(struct hconn *hc)
+{
+	hc_wait_end(hc);
+	hc->t_wait = hc->t_sent;
+	backend_wait_begin(hc->sc->be, hc->t_wait);
+}
+
+/* It waits no more: answered, failed or given up. */
+static void
+hc_wait_end(struct hconn *hc)
+{
+	if (hc->t_wait == 0)
+		return;
+	backend_wait_end(hc->sc->be, hc->t_wait);
+	hc->t_wait = 0;
+}
+
+/*
+ * The one teardown of a client: its server connection, if on one,
+ * closes too (its answer can no longer go anywhere). A client that gave
+ * up waiting tells us the member takes at least that long: that time is
+ * a sample when it is more than the member's average (a client leaving
+ * early says nothing of a member's speed, and must never make it look
+ * fast).
+ */
 static void
 hc_free(struct hconn *hc)
 {
+	int64_t		 now;
+	double		 ms;
+
 	queue_cancel(&hc->wait);
+	if (hc->sc != NULL && hc->t_wait != 0) {
+		now = mono_us();
+		ms = (double)(now - hc->t_wait) / 1000.0;
+		if (ms > backend_ewma(hc->sc->be, now))
+			backend_sample(hc->sc->be, ms, now);
+	}
 	if (hc->sc != NULL)
 		sc_release(hc, 0);
 	bufferevent_free(hc->bev);
@@ -670,8 +708,10 @@ stream_end(struct hconn *hc)
 	if (hc->chunked)
 		evbuffer_add(bufferevent_get_output(hc->sc->bev),
 		    "0\r\n\r\n", 5);
-	if (!hc->answered)
+	if (!hc->answered) {
 		hc->t_sent = mono_us();
+		hc_wait_begin(hc);
+	}
 	if (hc->answer_done) {
 		sc_release(hc, 1);
 		hc_next(hc);
@@ -946,6 +986,7 @@ sc_send(struct hconn *hc)
 	hc->t_sent = mono_us();
 	set_timeout(hc->sc->bev, LB_IDLE_TIMEOUT_MS);
 	if (!hc->streaming) {
+		hc_wait_begin(hc);
 		if (blen > 0)
 			evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
 		flush_now(hc->sc->bev);
@@ -989,6 +1030,7 @@ sc_release(struct hconn *hc, int reusable)
 {
 	struct sconn	*sc = hc->sc;
 
+	hc_wait_end(hc);
 	hc->sc = NULL;
 	hc->s_paused = 0;
 	backend_release(sc->be);
@@ -1135,6 +1177,7 @@ on_server_read(struct bufferevent *bev, void *arg)
 
 	if (!hc->answered && evbuffer_get_length(in) > 0) {
 		hc->answered = 1;
+		hc_wait_end(hc);
 		backend_sample(sc->be, (double)(mono_us() - hc->t_sent) /
 		    1000.0, mono_us());
 	}
