@@ -223,7 +223,46 @@ backend_ewma(const struct backend *b, int64_t now)
 }
 
 /*
- * Expected cost of one more session: the EWMA, raised to band (response
+ * A request sent at mono_us sent now waits for its answer; it stops
+ * waiting (answered, failed or abandoned) with backend_wait_end.
+ */
+void
+backend_wait_begin(struct backend *b, int64_t sent)
+{
+	b->waiting++;
+	b->waiting_sum += sent;
+}
+
+void
+backend_wait_end(struct backend *b, int64_t sent)
+{
+	if (b->waiting == 0)
+		return;
+	b->waiting--;
+	b->waiting_sum -= sent;
+}
+
+/*
+ * The response time to expect now (ms): the EWMA, or when more, the mean
+ * age of the requests waiting for their answer. An answer not come yet
+ * takes at least that long, so a member that stops answering looks slow
+ * within milliseconds, not only when its first slow answer (or the
+ * client's giving up) is measured: peak EWMA's penalty on outstanding
+ * requests, with their true age.
+ */
+double
+backend_latency(const struct backend *b, int64_t now)
+{
+	double	 ewma = backend_ewma(b, now), age;
+
+	if (b->waiting == 0)
+		return ewma;
+	age = ((double)now - (double)b->waiting_sum / b->waiting) / 1000.0;
+	return age > ewma ? age : ewma;
+}
+
+/*
+ * Expected cost of one more session: the latency, raised to band (response
  * times that close to the fastest member's are noise, and load alone
  * should decide between them), times the sessions it would then have,
  * over its weight. Lower is better.
@@ -231,7 +270,7 @@ backend_ewma(const struct backend *b, int64_t now)
 double
 backend_cost(const struct backend *b, int64_t now, double band)
 {
-	double	 ewma = backend_ewma(b, now);
+	double	 ewma = backend_latency(b, now);
 
 	if (ewma < band)
 		ewma = band;

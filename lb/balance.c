@@ -94,7 +94,7 @@ pick_fastest(struct backend **c, size_t n, int64_t now)
 	if (n == 1)
 		return c[0];
 	for (i = 0; i < n; i++)
-		if ((e = backend_ewma(c[i], now)) < best || best < 0)
+		if ((e = backend_latency(c[i], now)) < best || best < 0)
 			best = e;
 	band = best * LB_BAND_FACTOR;
 	if (band < best + LB_BAND_MS)

@@ -62,6 +62,8 @@ struct backend {
 	int64_t		 ewma_at;	/* mono_us of its last update */
 	int		 has_ewma;
 	unsigned	 inflight;	/* sessions on it now */
+	unsigned	 waiting;	/* http requests sent, no answer yet */
+	int64_t		 waiting_sum;	/* their mono_us sent, summed */
 	int		 rr_current;	/* smooth weighted round robin */
 	uint64_t	 conns;		/* connections opened to it */
 	uint64_t	 requests;	/* sessions (tcp), requests (http) */
@@ -132,8 +134,11 @@ void		 backend_sample(struct backend *, double ms, int64_t now);
 void		 backend_error(struct backend *, int64_t now);
 void		 backend_ok(struct backend *);
 double		 backend_ewma(const struct backend *, int64_t now);
+double		 backend_latency(const struct backend *, int64_t now);
 double		 backend_cost(const struct backend *, int64_t now,
 		    double band);
+void		 backend_wait_begin(struct backend *, int64_t sent);
+void		 backend_wait_end(struct backend *, int64_t sent);
 unsigned	 backend_weight(const struct backend *);
 double		 backend_share(struct backend *, int64_t now);
 void		 backend_ramp(struct backend *, int64_t now);

@@ -118,6 +118,8 @@ struct hconn {
 	struct sconn	*sc;
 	int		 answered;	/* a byte of answer went to the client */
 	int64_t		 t_sent;
+	int64_t		 t_wait;	/* t_sent while counted in its member's
+					   waiting; 0 = not */
 	struct waiter	 wait;		/* for a slot, when all are full */
 };
 
@@ -138,6 +140,8 @@ static void	hc_busy(void *);
 static void	hc_next(struct hconn *);
 static void	hc_linger(struct hconn *);
 static void	hc_reset_request(struct hconn *);
+static void	hc_wait_begin(struct hconn *);
+static void	hc_wait_end(struct hconn *);
 static void	sc_free(struct sconn *);
 static void	sc_release(struct hconn *, int reusable);
 static void	sc_failed(struct hconn *, const char *why, int reached);
@@ -167,6 +171,41 @@ static const char *hop_by_hop[] = {
 	"connection", "keep-alive", "proxy-connection", "transfer-encoding",
 	"te", "trailer", "upgrade", "content-length", "expect", NULL
 };
+
+/*
+ * Write what waits in bev's output now, in this turn of the loop. A
+ * client connection and a pooled server connection keep their
+ * bufferevent's writing disabled while all is written, so an answer or
+ * request costs one write(2), not a write event added, waited for and
+ * deleted (two epoll_ctl(2) and a turn of the loop). What the socket does
+ * not take, and an error, are left to the bufferevent as usual: its
+ * writing is enabled until the output drains (see drained).
+ */
+static void
+flush_now(struct bufferevent *bev)
+{
+	struct evbuffer	*out = bufferevent_get_output(bev);
+
+	if (bufferevent_get_enabled(bev) & EV_WRITE)
+		return;
+	if (evbuffer_get_length(out) > 0) {
+		/* The bufferevent keeps its output's start frozen but for
+		 * its own writes; this is one. */
+		evbuffer_unfreeze(out, 1);
+		(void)evbuffer_write(out, bufferevent_getfd(bev));
+		evbuffer_freeze(out, 1);
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(bev, EV_WRITE);
+}
+
+/* From a write callback: all written, back to writing at once. */
+static void
+drained(struct bufferevent *bev)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
+}
 
 static void
 set_timeout(struct bufferevent *bev, int64_t ms)
@@ -256,7 +295,10 @@ end_header(struct hconn *hc)
 		if (strcasecmp(f, hop_by_hop[i]) == 0)
 			break;
 	if (strcasecmp(f, "expect") == 0 && strcasecmp(v, "100-continue") == 0)
+	{
 		bufferevent_write(hc->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		flush_now(hc->bev);
+	}
 	if (strcasecmp(f, "cookie") == 0)
 		read_cookie(hc, v);
 	if (strcasecmp(f, "x-forwarded-for") == 0)
@@ -456,7 +498,11 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	bufferevent_setcb(hc->bev, on_client_read, on_client_write,
 	    on_client_event, hc);
 	bufferevent_setwatermark(hc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
+	/* Reading stays on while a request is served (see hc_dispatch);
+	 * what a client sends ahead waits, LB_HTTP_HIGH bytes at most. */
+	bufferevent_setwatermark(hc->bev, EV_READ, 0, LB_HTTP_HIGH);
 	set_timeout(hc->bev, LB_IDLE_TIMEOUT_MS);
+	bufferevent_disable(hc->bev, EV_WRITE);	/* see flush_now */
 	bufferevent_enable(hc->bev, EV_READ);
 }
 
@@ -481,12 +527,46 @@ hc_reset_request(struct hconn *hc)
 	evbuffer_drain(hc->value, evbuffer_get_length(hc->value));
 }
 
-/* The one teardown of a client: its server connection, if on one,
- * closes too (its answer can no longer go anywhere). */
+/* The request, sent at t_sent, now waits for its member's answer. */
+static void
+hc_wait_begin(struct hconn *hc)
+{
+	hc_wait_end(hc);
+	hc->t_wait = hc->t_sent;
+	backend_wait_begin(hc->sc->be, hc->t_wait);
+}
+
+/* It waits no more: answered, failed or given up. */
+static void
+hc_wait_end(struct hconn *hc)
+{
+	if (hc->t_wait == 0)
+		return;
+	backend_wait_end(hc->sc->be, hc->t_wait);
+	hc->t_wait = 0;
+}
+
+/*
+ * The one teardown of a client: its server connection, if on one,
+ * closes too (its answer can no longer go anywhere). A client that gave
+ * up waiting tells us the member takes at least that long: that time is
+ * a sample when it is more than the member's average (a client leaving
+ * early says nothing of a member's speed, and must never make it look
+ * fast).
+ */
 static void
 hc_free(struct hconn *hc)
 {
+	int64_t		 now;
+	double		 ms;
+
 	queue_cancel(&hc->wait);
+	if (hc->sc != NULL && hc->t_wait != 0) {
+		now = mono_us();
+		ms = (double)(now - hc->t_wait) / 1000.0;
+		if (ms > backend_ewma(hc->sc->be, now))
+			backend_sample(hc->sc->be, ms, now);
+	}
 	if (hc->sc != NULL)
 		sc_release(hc, 0);
 	bufferevent_free(hc->bev);
@@ -628,8 +708,10 @@ stream_end(struct hconn *hc)
 	if (hc->chunked)
 		evbuffer_add(bufferevent_get_output(hc->sc->bev),
 		    "0\r\n\r\n", 5);
-	if (!hc->answered)
+	if (!hc->answered) {
 		hc->t_sent = mono_us();
+		hc_wait_begin(hc);
+	}
 	if (hc->answer_done) {
 		sc_release(hc, 1);
 		hc_next(hc);
@@ -680,6 +762,8 @@ on_client_write(struct bufferevent *bev, void *arg)
 	if (hc->closing && hc->sc == NULL && !hc->lingering &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		hc_linger(hc);
+	else if (!hc->closing)
+		drained(bev);
 }
 
 /* The client closed or failed. Having sent a whole request and only its
@@ -750,9 +834,18 @@ static void
 hc_dispatch(struct hconn *hc)
 {
 	struct backend	*b;
+	struct timeval	 tv = { LB_IDLE_TIMEOUT_MS / 1000, 0 };
 	int		 full = 0;
 
-	bufferevent_disable(hc->bev, EV_READ);
+	/*
+	 * The client's reading stays on (turning it off and on again costs
+	 * two epoll_ctl(2) a request): bytes it sends ahead wait in its
+	 * input (on_client_read parses only between answers; the read
+	 * watermark bounds them), its close is seen at once. Only its idle
+	 * timeout is off while a member answers: the member's timeout
+	 * counts then.
+	 */
+	bufferevent_set_timeouts(hc->bev, NULL, &tv);
 	for (;;) {
 		b = NULL;
 		if (hc->ntried == 0 && hc->farm->persist_ms > 0 &&
@@ -849,7 +942,8 @@ sc_get(struct hconn *hc, struct backend *b)
 	bufferevent_setcb(sc->bev, on_server_read, on_server_write,
 	    on_server_event, hc);
 	bufferevent_setwatermark(sc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
-	bufferevent_enable(sc->bev, EV_READ | EV_WRITE);
+	/* A pooled one writes at once (flush_now); a new one connects. */
+	bufferevent_enable(sc->bev, sc->reused ? EV_READ : EV_READ | EV_WRITE);
 	return sc;
 }
 
@@ -892,8 +986,10 @@ sc_send(struct hconn *hc)
 	hc->t_sent = mono_us();
 	set_timeout(hc->sc->bev, LB_IDLE_TIMEOUT_MS);
 	if (!hc->streaming) {
+		hc_wait_begin(hc);
 		if (blen > 0)
 			evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
+		flush_now(hc->sc->bev);
 		return;
 	}
 	/* The body kept so far, then the rest as it comes. */
@@ -934,15 +1030,18 @@ sc_release(struct hconn *hc, int reusable)
 {
 	struct sconn	*sc = hc->sc;
 
+	hc_wait_end(hc);
 	hc->sc = NULL;
 	hc->s_paused = 0;
 	backend_release(sc->be);
 	sc->hc = NULL;
 	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
-	    evbuffer_get_length(bufferevent_get_input(sc->bev)) > 0) {
+	    evbuffer_get_length(bufferevent_get_input(sc->bev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(sc->bev)) > 0) {
 		sc_free(sc);
 		return;
 	}
+	bufferevent_disable(sc->bev, EV_WRITE);	/* see flush_now */
 	bufferevent_setcb(sc->bev, on_pool_read, NULL, on_pool_event, sc);
 	set_timeout(sc->bev, LB_HTTP_POOL_IDLE_MS);
 	bufferevent_enable(sc->bev, EV_READ);
@@ -1078,6 +1177,7 @@ on_server_read(struct bufferevent *bev, void *arg)
 
 	if (!hc->answered && evbuffer_get_length(in) > 0) {
 		hc->answered = 1;
+		hc_wait_end(hc);
 		backend_sample(sc->be, (double)(mono_us() - hc->t_sent) /
 		    1000.0, mono_us());
 	}
@@ -1087,11 +1187,16 @@ on_server_read(struct bufferevent *bev, void *arg)
 			e = HPE_UNKNOWN;
 			break;
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			flush_now(hc->bev);	/* an interim head, if any */
 			return;	/* the head is not whole yet */
+		}
 	}
 	while (e == HPE_OK && !sc->done &&
 	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) >
+		    LB_HTTP_HIGH)
+			flush_now(hc->bev);
 		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) >
 		    LB_HTTP_HIGH) {
 			/* The client's on_client_write brings us back. */
@@ -1106,6 +1211,7 @@ on_server_read(struct bufferevent *bev, void *arg)
 		if (e == HPE_PAUSED)
 			e = HPE_OK;
 	}
+	flush_now(hc->bev);
 	if (e != HPE_OK) {
 		log_info("%s: bad answer: %s", sc->be->id, http_errno_name(e));
 		sc_release(hc, 0);

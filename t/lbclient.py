@@ -2,13 +2,17 @@
 """t/lbclient.py: a bounded HTTP/1.0 client for tocsin-lb's tests.
 
     lbclient.py PORT COUNT CONCURRENCY [--timeout S] [--source IP]
-                [--duration S] [--keepalive]
+                [--duration S] [--keepalive] [--rate R]
 
 Sends COUNT requests (one connection each, or with --keepalive HTTP/1.1
 on one connection a thread, opened again after a failure) to
 127.0.0.1:PORT from
 CONCURRENCY threads, each with a TIMEOUT (default 5 s), and stops after
-DURATION seconds (default 60) whatever is left. Prints one JSON object:
+DURATION seconds (default 60) whatever is left. With --rate, an open
+load: request i is due i / R s after the start and is sent then, or as
+soon as a thread is free (late ones catch up), so a slow server costs
+its share of requests and not only the threads it holds. Prints one
+JSON object:
 {"ok": N, "failed": N, "by": {"b1": N, ...}, "errors": {"why": N}}.
 """
 import http.client
@@ -69,7 +73,8 @@ class KeepAlive:
 
 def main():
     args = sys.argv[1:]
-    opts = {"--timeout": "5", "--source": "", "--duration": "60"}
+    opts = {"--timeout": "5", "--source": "", "--duration": "60",
+            "--rate": "0"}
     keepalive = False
     pos = []
     while args:
@@ -86,6 +91,9 @@ def main():
     lock = threading.Lock()
     res = {"ok": 0, "failed": 0, "by": {}, "errors": {}}
     left = [count]
+    rate = float(opts["--rate"])
+    start = time.monotonic()
+    sent = [0]
 
     def worker():
         ka = KeepAlive(port, timeout, opts["--source"]) if keepalive else None
@@ -94,6 +102,12 @@ def main():
                 if left[0] == 0 or time.monotonic() > deadline:
                     return
                 left[0] -= 1
+                due = start + sent[0] / rate if rate > 0 else 0
+                sent[0] += 1
+            if due > deadline:
+                return
+            if due > time.monotonic():
+                time.sleep(due - time.monotonic())
             try:
                 if ka is not None:
                     name = ka.one()

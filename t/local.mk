@@ -234,3 +234,7 @@ EXTRA_DIST += t/test_web_audit.sh t/pngedge.py
 # The delivery log: who was paged, after the records are gone.
 TESTS += t/test_pager_dlog.sh
 EXTRA_DIST += t/test_pager_dlog.sh
+# tocsin-lb: latency routing after Linkerd's experiment (one of eleven
+# held at 2 s, 1 s client timeout); LB_LATENCY_SECONDS=60 for the long form.
+TESTS += t/test_lb_latency.sh
+EXTRA_DIST += t/test_lb_latency.sh t/lbheld.py
