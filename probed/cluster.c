@@ -4,9 +4,13 @@
  *  - puts its verdict of each server (its hard state, latency, message)
  *    in the bucket tocsin_verdicts under SKEY.NODE, whenever the hard
  *    state changes (and once at start);
+ *  - puts its heartbeat in the bucket tocsin_nodes under NODE every
+ *    QUORUM_BEAT seconds: a node whose heartbeat is older than
+ *    QUORUM_NODE_MAX_AGE is dead, and its verdicts stop counting;
  *  - watches that bucket: a server's cluster-level state is the state
- *    that `set quorum` nodes (default a majority of those with a verdict
- *    of it) agree on (quorum.c), so every node computes the same;
+ *    that `set quorum` nodes (default a majority of the live nodes with
+ *    a verdict of it) agree on (quorum.c), so every node computes the
+ *    same;
  *  - keeps that state in the bucket tocsin_states under SKEY, moved only
  *    by compare-and-set on its revision, so one node wins each change;
  *  - watches tocsin_states: each change it sees live is published to the
@@ -41,8 +45,9 @@
 #include "watch.h"
 
 #define NODES_MAX	32	/* verdicts kept a server */
-#define TICK_MS		2000	/* set-up retried, verdicts, changes and
-				   events that failed tried again */
+#define TICK_MS		(QUORUM_BEAT * 1000)	/* set-up retried,
+				   heartbeat, verdicts, changes and events
+				   that failed tried again */
 #define PUBQ_MAX	16	/* states waiting to be published, a server */
 #define PUBLISH_MAX_AGE	300	/* seconds: an older state is not
 				   published (the stream's dedup window
@@ -77,17 +82,28 @@ struct cserver {
 	int		 publishing;
 };
 
+/* A node's last heartbeat, as the watch of tocsin_nodes gave it. */
+struct beat {
+	char		 node[64];
+	int64_t		 time;
+};
+
 struct cluster {
 	struct engine	*eng;
 	struct link	*link;
 	struct event	*tick;
 	kvStore		*verdicts;	/* set by the set-up job */
 	kvStore		*states;
-	struct watch	*wv, *ws;
+	kvStore		*nodes;
+	struct watch	*wv, *ws, *wn;
+	struct beat	 beats[NODES_MAX];
+	size_t		 nbeats;
+	int		 beating;	/* a heartbeat is being put */
 	int		 setting_up;
 	int		 ready;		/* buckets and stream are there */
 	int		 v_synced;	/* the watches gave the whole bucket */
 	int		 s_synced;
+	int		 n_synced;
 	unsigned	 generation;	/* the link's, when last watched */
 	struct hash	*servers;	/* id -> struct cserver */
 };
@@ -117,6 +133,8 @@ static void	 on_state(const struct watch_entry *, void *);
 static void	 evaluate(struct cluster *, struct cserver *);
 static void	 put_verdict(struct cluster *, struct cserver *);
 static void	 publish(struct cluster *, struct cserver *);
+static void	 on_beat(const struct watch_entry *, void *);
+static void	 heartbeat(struct cluster *);
 
 static struct cserver *
 cserver_get(struct cluster *cl, const char *id)
@@ -176,6 +194,8 @@ setup_work(void *arg)
 	    sizeof(j->err)) == 0 &&
 	    store_bucket(js, QUORUM_STATES, r, 1, &cl->states, j->err,
 	    sizeof(j->err)) == 0 &&
+	    store_bucket(js, QUORUM_NODES, r, 1, &cl->nodes, j->err,
+	    sizeof(j->err)) == 0 &&
 	    store_stream(js, r, j->err, sizeof(j->err)) == 0;
 }
 
@@ -193,17 +213,20 @@ setup_done(void *arg)
 		log_warnx("cluster: %s; trying again", j->err);
 		kvStore_Destroy(cl->verdicts);
 		kvStore_Destroy(cl->states);
-		cl->verdicts = cl->states = NULL;
+		kvStore_Destroy(cl->nodes);
+		cl->verdicts = cl->states = cl->nodes = NULL;
 		job_free(j);
 		return;
 	}
 	job_free(j);
 	cl->ready = 1;
-	log_info("cluster: buckets %s, %s and stream %s ready", QUORUM_VERDICTS,
-	    QUORUM_STATES, QUORUM_STREAM);
+	log_info("cluster: buckets %s, %s, %s and stream %s ready",
+	    QUORUM_VERDICTS, QUORUM_STATES, QUORUM_NODES, QUORUM_STREAM);
 	cl->generation = link_generation(cl->link);
 	cl->wv = watch_new(engine_base(cl->eng), cl->verdicts, on_verdict, cl);
 	cl->ws = watch_new(engine_base(cl->eng), cl->states, on_state, cl);
+	cl->wn = watch_new(engine_base(cl->eng), cl->nodes, on_beat, cl);
+	heartbeat(cl);
 	for (i = 0; (t = engine_target(cl->eng, i)) != NULL; i++)
 		cluster_verdict(cl, t);
 }
@@ -306,6 +329,102 @@ put_verdict(struct cluster *cl, struct cserver *cs)
 	pj->j.data = verdict_json(cl, t);
 	cs->putting = 1;
 	link_job(cl->link, put_work, put_verdict_done, pj);
+}
+
+/* Thread: put this node's heartbeat. */
+static void
+beat_work(void *arg)
+{
+	struct job	*j = arg;
+	uint64_t	 rev;
+	natsStatus	 s;
+
+	if (j->cl->nodes == NULL)
+		return;
+	s = kvStore_PutString(&rev, j->cl->nodes, j->key, j->data);
+	j->ok = s == NATS_OK;
+	if (!j->ok)
+		snprintf(j->err, sizeof(j->err), "%s", link_error(s));
+}
+
+static void
+beat_done(void *arg)
+{
+	struct job *j = arg;
+
+	j->cl->beating = 0;
+	if (!j->ok)
+		log_warnx("cluster: heartbeat: %s", j->err);
+	job_free(j);
+}
+
+/* Put this node's heartbeat unless one is being put. */
+static void
+heartbeat(struct cluster *cl)
+{
+	struct job	*j;
+	json_t		*o;
+
+	if (cl->beating)
+		return;
+	j = job_new(cl);
+	snprintf(j->key, sizeof(j->key), "%s", link_node(cl->link));
+	if ((o = json_pack("{s:s, s:I}", "node", link_node(cl->link), "time",
+	    (json_int_t)time(NULL))) == NULL ||
+	    (j->data = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
+		fatalx("cluster: heartbeat json");
+	json_decref(o);
+	cl->beating = 1;
+	link_job(cl->link, beat_work, beat_done, j);
+}
+
+/* The watch of tocsin_nodes: a node's heartbeat. */
+static void
+on_beat(const struct watch_entry *e, void *arg)
+{
+	struct cluster	*cl = arg;
+	json_t		*o;
+	const char	*node;
+	size_t		 i;
+
+	if (e->key == NULL) {
+		if (!cl->n_synced)
+			log_info("cluster: heartbeats read");
+		cl->n_synced = 1;
+		return;
+	}
+	if (e->deleted || (o = json_loads(e->value, 0, NULL)) == NULL)
+		return;
+	node = json_string_value(json_object_get(o, "node"));
+	if (node == NULL || strlen(node) >= sizeof(cl->beats[0].node)) {
+		json_decref(o);
+		return;
+	}
+	for (i = 0; i < cl->nbeats; i++)
+		if (strcmp(cl->beats[i].node, node) == 0)
+			break;
+	if (i == cl->nbeats) {
+		if (cl->nbeats == NODES_MAX) {
+			json_decref(o);
+			return;
+		}
+		snprintf(cl->beats[cl->nbeats++].node,
+		    sizeof(cl->beats[0].node), "%s", node);
+	}
+	cl->beats[i].time = json_integer_value(json_object_get(o, "time"));
+	json_decref(o);
+}
+
+/* Is node alive, as this node's watch of the heartbeats has it? */
+static int
+node_alive(const struct cluster *cl, const char *node)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nbeats; i++)
+		if (strcmp(cl->beats[i].node, node) == 0)
+			return quorum_alive(cl->beats[i].time, time(NULL));
+	return 0;
 }
 
 /* The watch of tocsin_verdicts: a node's verdict came, changed or went. */
@@ -497,9 +616,11 @@ struct cas_job {
 	char		 id[SERVER_ID_MAX + 1];
 	char		 skey[QUORUM_KEY_MAX];
 	char		 me[64];
-	char		 nodes[NODES_MAX][64];
+	char		 nodes[NODES_MAX][64];	/* those with a verdict */
 	size_t		 nnodes;
 	unsigned long	 quorum;	/* set quorum; 0 = majority */
+	size_t		 nlive;		/* set by the thread: the nodes
+					   alive, whose verdicts count */
 	/* Set by the thread. */
 	int		 state;		/* the cluster's, as read or made */
 	uint64_t	 rev;		/* its revision; 0 = not read */
@@ -539,6 +660,22 @@ leader_get(struct cluster *cl, const char *bucket, const char *key,
 	*o = json_loadb(natsMsg_GetData(m), natsMsg_GetDataLength(m), 0, NULL);
 	natsMsg_Destroy(m);
 	return 0;
+}
+
+/* Thread: is node alive, by its heartbeat now? */
+static int
+fresh_alive(struct cluster *cl, const char *node)
+{
+	json_t		*o;
+	uint64_t	 rev;
+	int		 alive;
+
+	if (leader_get(cl, QUORUM_NODES, node, &o, &rev) != 0)
+		return 0;
+	alive = o != NULL && quorum_alive(json_integer_value(
+	    json_object_get(o, "time")), time(NULL));
+	json_decref(o);
+	return alive;
 }
 
 /* Thread: a node's verdict now: its state (0 = none) and the JSON (NULL
@@ -610,7 +747,7 @@ state_json(const struct cas_job *cj, int old, int state, json_t *nodes)
 	    "old", hstate_str(old), "new", hstate_str(state),
 	    "code", state, "message", msg,
 	    "flapping", 0, "downtime", 0, "acked", 0, "unreachable", 0,
-	    "quorum", quorum_needed(cj->quorum, cj->nnodes), "by", cj->me,
+	    "quorum", quorum_needed(cj->quorum, cj->nlive), "by", cj->me,
 	    "nodes", nodes);
 	if (o != NULL)
 		json_object_set_new(o, "from", json_integer((json_int_t)
@@ -648,12 +785,20 @@ cas_work(void *arg)
 		return;
 	cj->state = old;
 	nodes = json_object();
+	cj->nlive = 0;
 	for (i = 0; i < cj->nnodes; i++) {
-		votes[i] = fresh_verdict(cl, cj->skey, cj->nodes[i], &v);
+		if (!fresh_alive(cl, cj->nodes[i]))
+			continue;	/* dead: its verdict may be stale */
+		votes[cj->nlive++] = fresh_verdict(cl, cj->skey,
+		    cj->nodes[i], &v);
 		if (v != NULL)
 			json_object_set_new(nodes, cj->nodes[i], v);
 	}
-	state = quorum_decide(votes, cj->nnodes, cj->quorum, old, severity);
+	if (cj->nlive == 0) {
+		json_decref(nodes);
+		return;
+	}
+	state = quorum_decide(votes, cj->nlive, cj->quorum, old, severity);
 	if (state == old || state <= 0) {
 		json_decref(nodes);
 		return;
@@ -719,14 +864,17 @@ evaluate(struct cluster *cl, struct cserver *cs)
 	const struct conf *c = engine_conf(cl->eng);
 	struct cas_job	*cj;
 	int		 votes[NODES_MAX], state;
-	size_t		 i;
+	size_t		 i, n = 0;
 
-	if (!cl->v_synced || !cl->s_synced || cs->cas || cs->nvotes == 0)
+	if (!cl->v_synced || !cl->s_synced || !cl->n_synced || cs->cas ||
+	    cs->nvotes == 0)
 		return;
 	for (i = 0; i < cs->nvotes; i++)
-		votes[i] = cs->votes[i].state;
-	state = quorum_decide(votes, cs->nvotes, c->quorum, cs->cstate,
-	    severity);
+		if (node_alive(cl, cs->votes[i].node))
+			votes[n++] = cs->votes[i].state;
+	if (n == 0)
+		return;
+	state = quorum_decide(votes, n, c->quorum, cs->cstate, severity);
 	if (state == cs->cstate || state <= 0)
 		return;
 	cj = xcalloc(1, sizeof(*cj));
@@ -773,7 +921,9 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		cl->generation = link_generation(cl->link);
 		watch_restart(cl->wv);
 		watch_restart(cl->ws);
+		watch_restart(cl->wn);
 	}
+	heartbeat(cl);
 	hash_each(cl->servers, retry_one, cl);
 }
 
@@ -815,8 +965,10 @@ cluster_free(struct cluster *cl)
 				   the watches fail at once */
 	watch_free(cl->wv);
 	watch_free(cl->ws);
+	watch_free(cl->wn);
 	kvStore_Destroy(cl->verdicts);
 	kvStore_Destroy(cl->states);
+	kvStore_Destroy(cl->nodes);
 	link_free(cl->link);
 	hash_free(cl->servers, cserver_free);
 	free(cl);

@@ -22,3 +22,7 @@ EXTRA_DIST += t/test_cluster.sh t/nats.sh t/cluster.sh
 TESTS += t/test_cluster_pager.sh
 EXTRA_DIST += t/test_cluster_pager.sh
 EXTRA_DIST += t/servers/smtpd_slow.py
+
+# Node heartbeats: a dead node's stale verdict never counts.
+TESTS += t/test_cluster_nodes.sh
+EXTRA_DIST += t/test_cluster_nodes.sh
