@@ -241,10 +241,8 @@ link_replicas(const struct link *l)
 	return l->replicas;
 }
 
-/* Queue a job: work on the link's thread, then done (may be NULL) on the
- * loop. Jobs run one at a time, in order. */
-void
-link_job(struct link *l, link_fn *work, link_fn *done, void *arg)
+static void
+enqueue(struct link *l, link_fn *work, link_fn *done, void *arg, int first)
 {
 	struct job *j;
 
@@ -253,9 +251,28 @@ link_job(struct link *l, link_fn *work, link_fn *done, void *arg)
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&l->mtx);
-	TAILQ_INSERT_TAIL(&l->todo, j, entry);
+	if (first)
+		TAILQ_INSERT_HEAD(&l->todo, j, entry);
+	else
+		TAILQ_INSERT_TAIL(&l->todo, j, entry);
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->mtx);
+}
+
+/* Queue a job: work on the link's thread, then done (may be NULL) on the
+ * loop. Jobs run one at a time, in order. */
+void
+link_job(struct link *l, link_fn *work, link_fn *done, void *arg)
+{
+	enqueue(l, work, done, arg, 0);
+}
+
+/* As link_job, but before every job waiting: for what must not wait
+ * behind a burst (a heartbeat behind a thousand verdicts). */
+void
+link_job_first(struct link *l, link_fn *work, link_fn *done, void *arg)
+{
+	enqueue(l, work, done, arg, 1);
 }
 
 /* The link's thread: take a job, run it, hand it back. */

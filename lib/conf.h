@@ -189,6 +189,8 @@ struct conf {
 	char		*node;		/* this node's name (cluster mode) */
 	unsigned long	 quorum;	/* verdicts that must agree; 0 = a
 					   majority of the server's nodes */
+	int		 shard;		/* set shard on: servers spread over
+					   the live nodes */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
 					   that do not refuse it; or NULL */
 };

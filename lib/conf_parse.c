@@ -56,7 +56,8 @@ static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
 	"flap-high", "archives", "control-group", "web-url", "storm",
-	"public-page", "lb-threads", "cluster", "node", "quorum", NULL
+	"public-page", "lb-threads", "cluster", "node", "quorum", "shard",
+	NULL
 };
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL

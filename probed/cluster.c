@@ -71,6 +71,10 @@ struct cserver {
 	int		 want;		/* this node's verdict to put */
 	int		 sent;		/* ... and the one put; 0 none */
 	int		 putting;
+	int		 mine;		/* this node watches it (set shard) */
+	int		 take;		/* ... newly: its verdict is put after
+					   its next check */
+	int		 dropping;	/* the verdict is being deleted */
 	struct {
 		char	*data;		/* a state's record to publish */
 		uint64_t rev;		/* its revision */
@@ -106,6 +110,7 @@ struct cluster {
 	int		 n_synced;
 	unsigned	 generation;	/* the link's, when last watched */
 	struct hash	*servers;	/* id -> struct cserver */
+	struct hash	*byskey;	/* its skey -> the same */
 };
 
 /* A set-up, a put, a change or a publish, for the link's thread. */
@@ -147,6 +152,7 @@ cserver_get(struct cluster *cl, const char *id)
 	cs->id = xstrdup(id);
 	quorum_key(id, cs->skey, sizeof(cs->skey));
 	hash_put(cl->servers, cs->id, cs);
+	hash_put(cl->byskey, cs->skey, cs);
 	return cs;
 }
 
@@ -260,6 +266,8 @@ cluster_verdict(struct cluster *cl, const struct target *t)
 	if (cl == NULL || t->st.hard == HSTATE_UNKNOWN)
 		return;
 	cs = cserver_get(cl, t->sc->id);
+	if (engine_conf(cl->eng)->shard && !cs->mine)
+		return;
 	cs->want = t->st.hard;
 	cs->sent = 0;
 	if (cl->ready)
@@ -375,7 +383,7 @@ heartbeat(struct cluster *cl)
 		fatalx("cluster: heartbeat json");
 	json_decref(o);
 	cl->beating = 1;
-	link_job(cl->link, beat_work, beat_done, j);
+	link_job_first(cl->link, beat_work, beat_done, j);
 }
 
 /* The watch of tocsin_nodes: a node's heartbeat. */
@@ -427,6 +435,167 @@ node_alive(const struct cluster *cl, const char *node)
 	return 0;
 }
 
+/* The live nodes, as this node's watch of the heartbeats has them: their
+ * names in out (pointers into cl), how many. */
+static size_t
+live_nodes(const struct cluster *cl, const char **out)
+{
+	int64_t	 now = time(NULL);
+	size_t	 i, n = 0;
+
+	for (i = 0; i < cl->nbeats; i++)
+		if (quorum_alive(cl->beats[i].time, now))
+			out[n++] = cl->beats[i].node;
+	return n;
+}
+
+/* Does node watch cs? Every node does without `set shard`; with it, the
+ * quorum_watchers() live nodes that rendezvous hashing picks. */
+static int
+watches(const struct cluster *cl, const struct cserver *cs, const char *node)
+{
+	const struct conf *c = engine_conf(cl->eng);
+	const char	*live[NODES_MAX];
+	size_t		 n, k, i, out[QUORUM_SHARD_MAX];
+
+	if (!c->shard)
+		return 1;
+	n = live_nodes(cl, live);
+	k = quorum_shard(cs->skey, live, n, quorum_watchers(c->quorum, n),
+	    out);
+	for (i = 0; i < k; i++)
+		if (strcmp(live[out[i]], node) == 0)
+			return 1;
+	return 0;
+}
+
+/* Thread: delete this node's verdict of a server it no longer watches. */
+static void
+drop_work(void *arg)
+{
+	struct job	*j = arg;
+	natsStatus	 s;
+
+	if (j->cl->verdicts == NULL)
+		return;
+	s = kvStore_Delete(j->cl->verdicts, j->key);
+	j->ok = s == NATS_OK;
+	if (!j->ok)
+		snprintf(j->err, sizeof(j->err), "%s", link_error(s));
+}
+
+struct drop_job {
+	struct job	 j;
+	struct cserver	*cs;
+};
+
+static void
+drop_done(void *arg)
+{
+	struct drop_job	*dj = arg;
+
+	dj->cs->dropping = 0;
+	if (!dj->j.ok)	/* tried again at the next ask */
+		log_warnx("cluster: verdict of %s not deleted: %s",
+		    dj->cs->id, dj->j.err);
+	free(dj);
+}
+
+/* Does the bucket hold a verdict of cs by node, as the watch has it? */
+static int
+has_vote(const struct cserver *cs, const char *node)
+{
+	size_t i;
+
+	for (i = 0; i < cs->nvotes; i++)
+		if (strcmp(cs->votes[i].node, node) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * With `set shard on`: is t this node's to check? Asked before each
+ * check is due. A server newly this node's has its verdict put after its
+ * next check; one no longer its has its verdict deleted, so the
+ * verdicts bucket holds those of its watchers.
+ */
+int
+cluster_mine(struct cluster *cl, const struct target *t)
+{
+	struct cserver	*cs;
+	struct drop_job	*dj;
+	int		 mine;
+
+	if (cl == NULL || !engine_conf(cl->eng)->shard)
+		return 1;
+	if (!cl->ready || !cl->n_synced)
+		return 0;
+	cs = cserver_get(cl, t->sc->id);
+	mine = watches(cl, cs, link_node(cl->link));
+	if (mine && !cs->mine) {
+		log_debug("cluster: %s is this node's now", cs->id);
+		cs->take = 1;
+	} else if (!mine && (cs->mine || has_vote(cs, link_node(cl->link))) &&
+	    !cs->dropping && !cs->putting) {
+		log_debug("cluster: %s is another node's now", cs->id);
+		cs->take = 0;
+		cs->want = cs->sent = 0;
+		dj = xcalloc(1, sizeof(*dj));
+		dj->cs = cs;
+		dj->j.cl = cl;
+		snprintf(dj->j.key, sizeof(dj->j.key), "%s.%s", cs->skey,
+		    link_node(cl->link));
+		cs->dropping = 1;
+		link_job(cl->link, drop_work, drop_done, dj);
+	}
+	cs->mine = mine;
+	return mine;
+}
+
+/* t was checked: when it is newly this node's, its verdict goes out now
+ * (the first fresh one; later ones on hard changes). */
+void
+cluster_checked(struct cluster *cl, const struct target *t)
+{
+	struct cserver *cs;
+
+	if (cl == NULL || !engine_conf(cl->eng)->shard ||
+	    (cs = hash_get(cl->servers, t->sc->id)) == NULL || !cs->take ||
+	    t->st.hard == HSTATE_UNKNOWN)
+		return;
+	cs->take = 0;
+	cs->want = t->st.hard;
+	cs->sent = 0;
+	if (cl->ready)
+		put_verdict(cl, cs);
+}
+
+/* A verdict SKEY.NODE was deleted: the node no longer votes on SKEY. */
+static void
+forget_vote(struct cluster *cl, const char *key)
+{
+	const char	*dot = strrchr(key, '.');
+	struct cserver	*cs;
+	char		 skey[QUORUM_KEY_MAX];
+	size_t		 v;
+
+	if (dot == NULL || (size_t)(dot - key) >= sizeof(skey))
+		return;
+	memcpy(skey, key, dot - key);
+	skey[dot - key] = '\0';
+	if ((cs = hash_get(cl->byskey, skey)) == NULL)
+		return;
+	for (v = 0; v < cs->nvotes; v++)
+		if (strcmp(cs->votes[v].node, dot + 1) == 0) {
+			json_decref(cs->votes[v].v);
+			cs->nvotes--;
+			memmove(&cs->votes[v], &cs->votes[v + 1],
+			    (cs->nvotes - v) * sizeof(cs->votes[0]));
+			break;
+		}
+	evaluate(cl, cs);
+}
+
 /* The watch of tocsin_verdicts: a node's verdict came, changed or went. */
 static void
 on_verdict(const struct watch_entry *e, void *arg)
@@ -444,7 +613,11 @@ on_verdict(const struct watch_entry *e, void *arg)
 		cl->v_synced = 1;
 		return;
 	}
-	if (e->deleted || (o = json_loads(e->value, 0, NULL)) == NULL)
+	if (e->deleted) {
+		forget_vote(cl, e->key);
+		return;
+	}
+	if ((o = json_loads(e->value, 0, NULL)) == NULL)
 		return;
 	id = json_string_value(json_object_get(o, "server"));
 	node = json_string_value(json_object_get(o, "node"));
@@ -870,7 +1043,8 @@ evaluate(struct cluster *cl, struct cserver *cs)
 	    cs->nvotes == 0)
 		return;
 	for (i = 0; i < cs->nvotes; i++)
-		if (node_alive(cl, cs->votes[i].node))
+		if (node_alive(cl, cs->votes[i].node) &&
+		    watches(cl, cs, cs->votes[i].node))
 			votes[n++] = cs->votes[i].state;
 	if (n == 0)
 		return;
@@ -883,10 +1057,11 @@ evaluate(struct cluster *cl, struct cserver *cs)
 	snprintf(cj->id, sizeof(cj->id), "%s", cs->id);
 	snprintf(cj->skey, sizeof(cj->skey), "%s", cs->skey);
 	snprintf(cj->me, sizeof(cj->me), "%s", link_node(cl->link));
+	/* the watchers as this node sees them; the thread drops the dead */
 	for (i = 0; i < cs->nvotes; i++)
-		snprintf(cj->nodes[i], sizeof(cj->nodes[i]), "%s",
-		    cs->votes[i].node);
-	cj->nnodes = cs->nvotes;
+		if (watches(cl, cs, cs->votes[i].node))
+			snprintf(cj->nodes[cj->nnodes++], sizeof(cj->nodes[0]),
+			    "%s", cs->votes[i].node);
 	cj->quorum = c->quorum;
 	cs->cas = 1;
 	link_job(cl->link, cas_work, cas_done, cj);
@@ -939,10 +1114,12 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 	cl = xcalloc(1, sizeof(*cl));
 	cl->eng = eng;
 	cl->servers = hash_new();
+	cl->byskey = hash_new();
 	if ((cl->link = link_new(base, engine_conf(eng), "tocsin-probed", msg,
 	    sizeof(msg))) == NULL) {
 		*err = xstrdup(msg);
 		hash_free(cl->servers, NULL);
+		hash_free(cl->byskey, NULL);
 		free(cl);
 		return NULL;
 	}
@@ -970,6 +1147,7 @@ cluster_free(struct cluster *cl)
 	kvStore_Destroy(cl->states);
 	kvStore_Destroy(cl->nodes);
 	link_free(cl->link);
+	hash_free(cl->byskey, NULL);
 	hash_free(cl->servers, cserver_free);
 	free(cl);
 }

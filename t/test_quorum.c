@@ -189,6 +189,26 @@ START_TEST(heartbeats_older_than_the_max_age_are_dead)
 }
 END_TEST
 
+START_TEST(shard_takes_on_or_off)
+{
+	struct conf *c;
+
+	c = parse_ok("server a http://x/\n");
+	ck_assert_int_eq(c->shard, 0);
+	conf_free(c);
+	c = parse_ok("set shard on\nserver a http://x/\n");
+	ck_assert_int_eq(c->shard, 1);
+	conf_free(c);
+	c = parse_ok("set shard on\nset shard off\nserver a http://x/\n");
+	ck_assert_int_eq(c->shard, 0);
+	conf_free(c);
+	assert_errors("set shard yes\n",
+	    "t.conf:1: bad value 'yes' for 'shard' (on or off)\n");
+	assert_errors("\nset shard on off\n",
+	    "t.conf:2: unexpected 'off' after 'set shard'\n");
+}
+END_TEST
+
 START_TEST(shard_picks_the_same_watchers_whatever_the_order)
 {
 	const char *a[3] = { "n1", "n2", "n3" }, *b[3] = { "n3", "n1", "n2" };
@@ -254,6 +274,7 @@ cluster_suite(void)
 	tcase_add_test(tc, node_defaults_to_the_host_name);
 	tcase_add_test(tc, bad_cluster_values_name_file_and_line);
 	tcase_add_test(tc, quorum_takes_numbers_only);
+	tcase_add_test(tc, shard_takes_on_or_off);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("quorum");
 	tcase_add_test(tc, default_quorum_is_a_majority_of_watchers);
