@@ -241,8 +241,23 @@ link_replicas(const struct link *l)
 	return l->replicas;
 }
 
-static void
-enqueue(struct link *l, link_fn *work, link_fn *done, void *arg, int first)
+/*
+ * Publish data on subject without waiting for JetStream's ack: from the
+ * loop, never blocking (the client buffers it). For what must not queue
+ * behind the thread's requests, as a heartbeat (a key-value put is a
+ * message on $KV.BUCKET.KEY). 0, or -1 when not even buffered.
+ */
+int
+link_publish(struct link *l, const char *subject, const char *data)
+{
+	return natsConnection_PublishString(l->nc, subject, data) ==
+	    NATS_OK ? 0 : -1;
+}
+
+/* Queue a job: work on the link's thread, then done (may be NULL) on the
+ * loop. Jobs run one at a time, in order. */
+void
+link_job(struct link *l, link_fn *work, link_fn *done, void *arg)
 {
 	struct job *j;
 
@@ -251,28 +266,9 @@ enqueue(struct link *l, link_fn *work, link_fn *done, void *arg, int first)
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&l->mtx);
-	if (first)
-		TAILQ_INSERT_HEAD(&l->todo, j, entry);
-	else
-		TAILQ_INSERT_TAIL(&l->todo, j, entry);
+	TAILQ_INSERT_TAIL(&l->todo, j, entry);
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->mtx);
-}
-
-/* Queue a job: work on the link's thread, then done (may be NULL) on the
- * loop. Jobs run one at a time, in order. */
-void
-link_job(struct link *l, link_fn *work, link_fn *done, void *arg)
-{
-	enqueue(l, work, done, arg, 0);
-}
-
-/* As link_job, but before every job waiting: for what must not wait
- * behind a burst (a heartbeat behind a thousand verdicts). */
-void
-link_job_first(struct link *l, link_fn *work, link_fn *done, void *arg)
-{
-	enqueue(l, work, done, arg, 1);
 }
 
 /* The link's thread: take a job, run it, hand it back. */

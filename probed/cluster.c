@@ -102,7 +102,6 @@ struct cluster {
 	struct watch	*wv, *ws, *wn;
 	struct beat	 beats[NODES_MAX];
 	size_t		 nbeats;
-	int		 beating;	/* a heartbeat is being put */
 	int		 setting_up;
 	int		 ready;		/* buckets and stream are there */
 	int		 v_synced;	/* the watches gave the whole bucket */
@@ -339,51 +338,27 @@ put_verdict(struct cluster *cl, struct cserver *cs)
 	link_job(cl->link, put_work, put_verdict_done, pj);
 }
 
-/* Thread: put this node's heartbeat. */
-static void
-beat_work(void *arg)
-{
-	struct job	*j = arg;
-	uint64_t	 rev;
-	natsStatus	 s;
-
-	if (j->cl->nodes == NULL)
-		return;
-	s = kvStore_PutString(&rev, j->cl->nodes, j->key, j->data);
-	j->ok = s == NATS_OK;
-	if (!j->ok)
-		snprintf(j->err, sizeof(j->err), "%s", link_error(s));
-}
-
-static void
-beat_done(void *arg)
-{
-	struct job *j = arg;
-
-	j->cl->beating = 0;
-	if (!j->ok)
-		log_warnx("cluster: heartbeat: %s", j->err);
-	job_free(j);
-}
-
-/* Put this node's heartbeat unless one is being put. */
+/*
+ * Put this node's heartbeat: published from the loop without waiting for
+ * the ack, so it never waits behind the link's thread (behind thousands
+ * of verdicts a node looked dead). A lost one is made up 2 s later.
+ */
 static void
 heartbeat(struct cluster *cl)
 {
-	struct job	*j;
-	json_t		*o;
+	json_t	*o;
+	char	*data, subject[128];
 
-	if (cl->beating)
-		return;
-	j = job_new(cl);
-	snprintf(j->key, sizeof(j->key), "%s", link_node(cl->link));
+	snprintf(subject, sizeof(subject), "$KV.%s.%s", QUORUM_NODES,
+	    link_node(cl->link));
 	if ((o = json_pack("{s:s, s:I}", "node", link_node(cl->link), "time",
 	    (json_int_t)time(NULL))) == NULL ||
-	    (j->data = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
+	    (data = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
 		fatalx("cluster: heartbeat json");
 	json_decref(o);
-	cl->beating = 1;
-	link_job_first(cl->link, beat_work, beat_done, j);
+	if (link_publish(cl->link, subject, data) == -1)
+		log_warnx("cluster: heartbeat not sent");
+	free(data);
 }
 
 /* The watch of tocsin_nodes: a node's heartbeat. */
@@ -591,6 +566,9 @@ forget_vote(struct cluster *cl, const char *key)
 			cs->nvotes--;
 			memmove(&cs->votes[v], &cs->votes[v + 1],
 			    (cs->nvotes - v) * sizeof(cs->votes[0]));
+			/* the slot left is free: no copy of a pointer */
+			memset(&cs->votes[cs->nvotes], 0,
+			    sizeof(cs->votes[0]));
 			break;
 		}
 	evaluate(cl, cs);
