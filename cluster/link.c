@@ -241,6 +241,19 @@ link_replicas(const struct link *l)
 	return l->replicas;
 }
 
+/*
+ * Publish data on subject without waiting for JetStream's ack: from the
+ * loop, never blocking (the client buffers it). For what must not queue
+ * behind the thread's requests, as a heartbeat (a key-value put is a
+ * message on $KV.BUCKET.KEY). 0, or -1 when not even buffered.
+ */
+int
+link_publish(struct link *l, const char *subject, const char *data)
+{
+	return natsConnection_PublishString(l->nc, subject, data) ==
+	    NATS_OK ? 0 : -1;
+}
+
 /* Queue a job: work on the link's thread, then done (may be NULL) on the
  * loop. Jobs run one at a time, in order. */
 void

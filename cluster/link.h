@@ -27,6 +27,8 @@ jsCtx		*link_js(struct link *);
 unsigned	 link_generation(struct link *);
 void		 link_job(struct link *, link_fn *work, link_fn *done,
 		    void *arg);
+int		 link_publish(struct link *, const char *subject,
+		    const char *data);
 const char	*link_node(const struct link *);
 int		 link_replicas(const struct link *);
 

@@ -48,6 +48,100 @@ quorum_decide(const int *votes, size_t n, unsigned long set_quorum,
 }
 
 /*
+ * Is a node whose last heartbeat says beat (seconds since the epoch; 0 =
+ * none) alive at now? Nodes' clocks must agree within a few seconds
+ * (NTP): a heartbeat from a clock ahead counts as fresh.
+ */
+int
+quorum_alive(long long beat, long long now)
+{
+	return beat > 0 && now - beat <= QUORUM_NODE_MAX_AGE;
+}
+
+/*
+ * With `set shard on`: how many of the live nodes watch each server:
+ * `set quorum` (default 2), at most all of them.
+ */
+size_t
+quorum_watchers(unsigned long set_quorum, size_t live)
+{
+	size_t k = set_quorum > 0 ? set_quorum : 2;
+
+	return k < live ? k : live;
+}
+
+/* A node's weight for a server: 64-bit FNV-1a over node NUL skey, then
+ * mixed (splitmix64's finalizer) so that close names spread. */
+static unsigned long long
+weight(const char *node, const char *skey)
+{
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)node; *p != '\0'; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	h = (h ^ 0) * 0x100000001b3ULL;
+	for (p = (const unsigned char *)skey; *p != '\0'; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
+}
+
+/* Does node a (weight wa) come before b (wb)? Equal weights: by name, so
+ * every node orders them alike. */
+static int
+before(unsigned long long wa, const char *a, unsigned long long wb,
+    const char *b)
+{
+	if (wa != wb)
+		return wa > wb;
+	return strcmp(a, b) < 0;
+}
+
+/*
+ * Rendezvous hashing: the k (at most n, at most QUORUM_SHARD_MAX) of
+ * the n nodes that watch the server of key skey, as their indices in
+ * out, best first. Depends only on the set of names, not their order,
+ * so every node that sees the same live nodes picks the same; a node
+ * that goes moves only its own servers, each to the next best.
+ */
+size_t
+quorum_shard(const char *skey, const char *const *nodes, size_t n, size_t k,
+    size_t *out)
+{
+	unsigned long long w[QUORUM_SHARD_MAX];
+	size_t	 i, j, m = 0;
+
+	if (k > n)
+		k = n;
+	if (k > QUORUM_SHARD_MAX)
+		k = QUORUM_SHARD_MAX;
+	for (i = 0; i < n; i++) {
+		unsigned long long wi = weight(nodes[i], skey);
+
+		/* insert into the best k kept so far */
+		for (j = m; j > 0 && before(wi, nodes[i], w[j - 1],
+		    nodes[out[j - 1]]); j--) {
+			if (j < k) {
+				w[j] = w[j - 1];
+				out[j] = out[j - 1];
+			}
+		}
+		if (j < k) {
+			w[j] = wi;
+			out[j] = i;
+			if (m < k)
+				m++;
+		}
+	}
+	return m;
+}
+
+/*
  * A server id as one JetStream key token: letters, digits, '-', '_' and
  * '/' stay, any other byte is =XX (hex), so no two ids meet and none
  * holds the '.' that separates tokens. out holds QUORUM_KEY_MAX bytes

@@ -213,6 +213,8 @@ struct conf {
 	uint64_t	 stale_after_ms;	/* set stale-after: a contact's
 					   pages queued longer go as one
 					   digest; 0 = never */
+	int		 shard;		/* set shard on: servers spread over
+					   the live nodes */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines
 					   that do not refuse it; or NULL */
 };

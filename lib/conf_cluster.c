@@ -153,6 +153,18 @@ conf_cluster_set(struct parser *p, struct word *w, int n)
 		set_quorum(p, w, n);
 		return 1;
 	}
+	if (strcmp(w[1].s, "shard") == 0) {
+		if (n > 3)
+			conf_err(p, w[3].line, "unexpected '%s' after "
+			    "'set shard'", w[3].s);
+		else if (strcmp(w[2].s, "on") != 0 &&
+		    strcmp(w[2].s, "off") != 0)
+			conf_err(p, w[2].line, "bad value '%s' for 'shard' "
+			    "(on or off)", w[2].s);
+		else
+			c->shard = strcmp(w[2].s, "on") == 0;
+		return 1;
+	}
 	if (strcmp(w[1].s, "node") != 0)
 		return 0;
 	if (n > 3)

@@ -57,7 +57,7 @@ static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
 	"from", "smtp-relay", "max-concurrent", "exec-max", "flap-low",
 	"flap-high", "archives", "control-group", "web-url", "storm",
-	"public-page", "lb-threads", "cluster", "node", "quorum",
+	"public-page", "lb-threads", "cluster", "node", "quorum", "shard",
 	"sms-gateway", "admin", "stale-after", NULL
 };
 static const char *top_words[] = {

@@ -4,9 +4,13 @@
  *  - puts its verdict of each server (its hard state, latency, message)
  *    in the bucket tocsin_verdicts under SKEY.NODE, whenever the hard
  *    state changes (and once at start);
+ *  - puts its heartbeat in the bucket tocsin_nodes under NODE every
+ *    QUORUM_BEAT seconds: a node whose heartbeat is older than
+ *    QUORUM_NODE_MAX_AGE is dead, and its verdicts stop counting;
  *  - watches that bucket: a server's cluster-level state is the state
- *    that `set quorum` nodes (default a majority of those with a verdict
- *    of it) agree on (quorum.c), so every node computes the same;
+ *    that `set quorum` nodes (default a majority of the live nodes with
+ *    a verdict of it) agree on (quorum.c), so every node computes the
+ *    same;
  *  - keeps that state in the bucket tocsin_states under SKEY, moved only
  *    by compare-and-set on its revision, so one node wins each change;
  *  - watches tocsin_states: each change it sees live is published to the
@@ -41,8 +45,9 @@
 #include "watch.h"
 
 #define NODES_MAX	32	/* verdicts kept a server */
-#define TICK_MS		2000	/* set-up retried, verdicts, changes and
-				   events that failed tried again */
+#define TICK_MS		(QUORUM_BEAT * 1000)	/* set-up retried,
+				   heartbeat, verdicts, changes and events
+				   that failed tried again */
 #define PUBQ_MAX	16	/* states waiting to be published, a server */
 #define PUBLISH_MAX_AGE	300	/* seconds: an older state is not
 				   published (the stream's dedup window
@@ -66,6 +71,10 @@ struct cserver {
 	int		 want;		/* this node's verdict to put */
 	int		 sent;		/* ... and the one put; 0 none */
 	int		 putting;
+	int		 mine;		/* this node watches it (set shard) */
+	int		 take;		/* ... newly: its verdict is put after
+					   its next check */
+	int		 dropping;	/* the verdict is being deleted */
 	struct {
 		char	*data;		/* a state's record to publish */
 		uint64_t rev;		/* its revision */
@@ -77,19 +86,30 @@ struct cserver {
 	int		 publishing;
 };
 
+/* A node's last heartbeat, as the watch of tocsin_nodes gave it. */
+struct beat {
+	char		 node[64];
+	int64_t		 time;
+};
+
 struct cluster {
 	struct engine	*eng;
 	struct link	*link;
 	struct event	*tick;
 	kvStore		*verdicts;	/* set by the set-up job */
 	kvStore		*states;
-	struct watch	*wv, *ws;
+	kvStore		*nodes;
+	struct watch	*wv, *ws, *wn;
+	struct beat	 beats[NODES_MAX];
+	size_t		 nbeats;
 	int		 setting_up;
 	int		 ready;		/* buckets and stream are there */
 	int		 v_synced;	/* the watches gave the whole bucket */
 	int		 s_synced;
+	int		 n_synced;
 	unsigned	 generation;	/* the link's, when last watched */
 	struct hash	*servers;	/* id -> struct cserver */
+	struct hash	*byskey;	/* its skey -> the same */
 };
 
 /* A set-up, a put, a change or a publish, for the link's thread. */
@@ -117,6 +137,8 @@ static void	 on_state(const struct watch_entry *, void *);
 static void	 evaluate(struct cluster *, struct cserver *);
 static void	 put_verdict(struct cluster *, struct cserver *);
 static void	 publish(struct cluster *, struct cserver *);
+static void	 on_beat(const struct watch_entry *, void *);
+static void	 heartbeat(struct cluster *);
 
 static struct cserver *
 cserver_get(struct cluster *cl, const char *id)
@@ -129,6 +151,7 @@ cserver_get(struct cluster *cl, const char *id)
 	cs->id = xstrdup(id);
 	quorum_key(id, cs->skey, sizeof(cs->skey));
 	hash_put(cl->servers, cs->id, cs);
+	hash_put(cl->byskey, cs->skey, cs);
 	return cs;
 }
 
@@ -176,6 +199,8 @@ setup_work(void *arg)
 	    sizeof(j->err)) == 0 &&
 	    store_bucket(js, QUORUM_STATES, r, 1, &cl->states, j->err,
 	    sizeof(j->err)) == 0 &&
+	    store_bucket(js, QUORUM_NODES, r, 1, &cl->nodes, j->err,
+	    sizeof(j->err)) == 0 &&
 	    store_stream(js, r, j->err, sizeof(j->err)) == 0;
 }
 
@@ -193,17 +218,20 @@ setup_done(void *arg)
 		log_warnx("cluster: %s; trying again", j->err);
 		kvStore_Destroy(cl->verdicts);
 		kvStore_Destroy(cl->states);
-		cl->verdicts = cl->states = NULL;
+		kvStore_Destroy(cl->nodes);
+		cl->verdicts = cl->states = cl->nodes = NULL;
 		job_free(j);
 		return;
 	}
 	job_free(j);
 	cl->ready = 1;
-	log_info("cluster: buckets %s, %s and stream %s ready", QUORUM_VERDICTS,
-	    QUORUM_STATES, QUORUM_STREAM);
+	log_info("cluster: buckets %s, %s, %s and stream %s ready",
+	    QUORUM_VERDICTS, QUORUM_STATES, QUORUM_NODES, QUORUM_STREAM);
 	cl->generation = link_generation(cl->link);
 	cl->wv = watch_new(engine_base(cl->eng), cl->verdicts, on_verdict, cl);
 	cl->ws = watch_new(engine_base(cl->eng), cl->states, on_state, cl);
+	cl->wn = watch_new(engine_base(cl->eng), cl->nodes, on_beat, cl);
+	heartbeat(cl);
 	for (i = 0; (t = engine_target(cl->eng, i)) != NULL; i++)
 		cluster_verdict(cl, t);
 }
@@ -237,6 +265,8 @@ cluster_verdict(struct cluster *cl, const struct target *t)
 	if (cl == NULL || t->st.hard == HSTATE_UNKNOWN)
 		return;
 	cs = cserver_get(cl, t->sc->id);
+	if (engine_conf(cl->eng)->shard && !cs->mine)
+		return;
 	cs->want = t->st.hard;
 	cs->sent = 0;
 	if (cl->ready)
@@ -308,6 +338,242 @@ put_verdict(struct cluster *cl, struct cserver *cs)
 	link_job(cl->link, put_work, put_verdict_done, pj);
 }
 
+/*
+ * Put this node's heartbeat: published from the loop without waiting for
+ * the ack, so it never waits behind the link's thread (behind thousands
+ * of verdicts a node looked dead). A lost one is made up 2 s later.
+ */
+static void
+heartbeat(struct cluster *cl)
+{
+	json_t	*o;
+	char	*data, subject[128];
+
+	snprintf(subject, sizeof(subject), "$KV.%s.%s", QUORUM_NODES,
+	    link_node(cl->link));
+	if ((o = json_pack("{s:s, s:I}", "node", link_node(cl->link), "time",
+	    (json_int_t)time(NULL))) == NULL ||
+	    (data = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
+		fatalx("cluster: heartbeat json");
+	json_decref(o);
+	if (link_publish(cl->link, subject, data) == -1)
+		log_warnx("cluster: heartbeat not sent");
+	free(data);
+}
+
+/* The watch of tocsin_nodes: a node's heartbeat. */
+static void
+on_beat(const struct watch_entry *e, void *arg)
+{
+	struct cluster	*cl = arg;
+	json_t		*o;
+	const char	*node;
+	size_t		 i;
+
+	if (e->key == NULL) {
+		if (!cl->n_synced)
+			log_info("cluster: heartbeats read");
+		cl->n_synced = 1;
+		return;
+	}
+	if (e->deleted || (o = json_loads(e->value, 0, NULL)) == NULL)
+		return;
+	node = json_string_value(json_object_get(o, "node"));
+	if (node == NULL || strlen(node) >= sizeof(cl->beats[0].node)) {
+		json_decref(o);
+		return;
+	}
+	for (i = 0; i < cl->nbeats; i++)
+		if (strcmp(cl->beats[i].node, node) == 0)
+			break;
+	if (i == cl->nbeats) {
+		if (cl->nbeats == NODES_MAX) {
+			json_decref(o);
+			return;
+		}
+		snprintf(cl->beats[cl->nbeats++].node,
+		    sizeof(cl->beats[0].node), "%s", node);
+	}
+	cl->beats[i].time = json_integer_value(json_object_get(o, "time"));
+	json_decref(o);
+}
+
+/* Is node alive, as this node's watch of the heartbeats has it? */
+static int
+node_alive(const struct cluster *cl, const char *node)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nbeats; i++)
+		if (strcmp(cl->beats[i].node, node) == 0)
+			return quorum_alive(cl->beats[i].time, time(NULL));
+	return 0;
+}
+
+/* The live nodes, as this node's watch of the heartbeats has them: their
+ * names in out (pointers into cl), how many. */
+static size_t
+live_nodes(const struct cluster *cl, const char **out)
+{
+	int64_t	 now = time(NULL);
+	size_t	 i, n = 0;
+
+	for (i = 0; i < cl->nbeats; i++)
+		if (quorum_alive(cl->beats[i].time, now))
+			out[n++] = cl->beats[i].node;
+	return n;
+}
+
+/* Does node watch cs? Every node does without `set shard`; with it, the
+ * quorum_watchers() live nodes that rendezvous hashing picks. */
+static int
+watches(const struct cluster *cl, const struct cserver *cs, const char *node)
+{
+	const struct conf *c = engine_conf(cl->eng);
+	const char	*live[NODES_MAX];
+	size_t		 n, k, i, out[QUORUM_SHARD_MAX];
+
+	if (!c->shard)
+		return 1;
+	n = live_nodes(cl, live);
+	k = quorum_shard(cs->skey, live, n, quorum_watchers(c->quorum, n),
+	    out);
+	for (i = 0; i < k; i++)
+		if (strcmp(live[out[i]], node) == 0)
+			return 1;
+	return 0;
+}
+
+/* Thread: delete this node's verdict of a server it no longer watches. */
+static void
+drop_work(void *arg)
+{
+	struct job	*j = arg;
+	natsStatus	 s;
+
+	if (j->cl->verdicts == NULL)
+		return;
+	s = kvStore_Delete(j->cl->verdicts, j->key);
+	j->ok = s == NATS_OK;
+	if (!j->ok)
+		snprintf(j->err, sizeof(j->err), "%s", link_error(s));
+}
+
+struct drop_job {
+	struct job	 j;
+	struct cserver	*cs;
+};
+
+static void
+drop_done(void *arg)
+{
+	struct drop_job	*dj = arg;
+
+	dj->cs->dropping = 0;
+	if (!dj->j.ok)	/* tried again at the next ask */
+		log_warnx("cluster: verdict of %s not deleted: %s",
+		    dj->cs->id, dj->j.err);
+	free(dj);
+}
+
+/* Does the bucket hold a verdict of cs by node, as the watch has it? */
+static int
+has_vote(const struct cserver *cs, const char *node)
+{
+	size_t i;
+
+	for (i = 0; i < cs->nvotes; i++)
+		if (strcmp(cs->votes[i].node, node) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * With `set shard on`: is t this node's to check? Asked before each
+ * check is due. A server newly this node's has its verdict put after its
+ * next check; one no longer its has its verdict deleted, so the
+ * verdicts bucket holds those of its watchers.
+ */
+int
+cluster_mine(struct cluster *cl, const struct target *t)
+{
+	struct cserver	*cs;
+	struct drop_job	*dj;
+	int		 mine;
+
+	if (cl == NULL || !engine_conf(cl->eng)->shard)
+		return 1;
+	if (!cl->ready || !cl->n_synced)
+		return 0;
+	cs = cserver_get(cl, t->sc->id);
+	mine = watches(cl, cs, link_node(cl->link));
+	if (mine && !cs->mine) {
+		log_debug("cluster: %s is this node's now", cs->id);
+		cs->take = 1;
+	} else if (!mine && (cs->mine || has_vote(cs, link_node(cl->link))) &&
+	    !cs->dropping && !cs->putting) {
+		log_debug("cluster: %s is another node's now", cs->id);
+		cs->take = 0;
+		cs->want = cs->sent = 0;
+		dj = xcalloc(1, sizeof(*dj));
+		dj->cs = cs;
+		dj->j.cl = cl;
+		snprintf(dj->j.key, sizeof(dj->j.key), "%s.%s", cs->skey,
+		    link_node(cl->link));
+		cs->dropping = 1;
+		link_job(cl->link, drop_work, drop_done, dj);
+	}
+	cs->mine = mine;
+	return mine;
+}
+
+/* t was checked: when it is newly this node's, its verdict goes out now
+ * (the first fresh one; later ones on hard changes). */
+void
+cluster_checked(struct cluster *cl, const struct target *t)
+{
+	struct cserver *cs;
+
+	if (cl == NULL || !engine_conf(cl->eng)->shard ||
+	    (cs = hash_get(cl->servers, t->sc->id)) == NULL || !cs->take ||
+	    t->st.hard == HSTATE_UNKNOWN)
+		return;
+	cs->take = 0;
+	cs->want = t->st.hard;
+	cs->sent = 0;
+	if (cl->ready)
+		put_verdict(cl, cs);
+}
+
+/* A verdict SKEY.NODE was deleted: the node no longer votes on SKEY. */
+static void
+forget_vote(struct cluster *cl, const char *key)
+{
+	const char	*dot = strrchr(key, '.');
+	struct cserver	*cs;
+	char		 skey[QUORUM_KEY_MAX];
+	size_t		 v;
+
+	if (dot == NULL || (size_t)(dot - key) >= sizeof(skey))
+		return;
+	memcpy(skey, key, dot - key);
+	skey[dot - key] = '\0';
+	if ((cs = hash_get(cl->byskey, skey)) == NULL)
+		return;
+	for (v = 0; v < cs->nvotes; v++)
+		if (strcmp(cs->votes[v].node, dot + 1) == 0) {
+			json_decref(cs->votes[v].v);
+			cs->nvotes--;
+			memmove(&cs->votes[v], &cs->votes[v + 1],
+			    (cs->nvotes - v) * sizeof(cs->votes[0]));
+			/* the slot left is free: no copy of a pointer */
+			memset(&cs->votes[cs->nvotes], 0,
+			    sizeof(cs->votes[0]));
+			break;
+		}
+	evaluate(cl, cs);
+}
+
 /* The watch of tocsin_verdicts: a node's verdict came, changed or went. */
 static void
 on_verdict(const struct watch_entry *e, void *arg)
@@ -325,7 +591,11 @@ on_verdict(const struct watch_entry *e, void *arg)
 		cl->v_synced = 1;
 		return;
 	}
-	if (e->deleted || (o = json_loads(e->value, 0, NULL)) == NULL)
+	if (e->deleted) {
+		forget_vote(cl, e->key);
+		return;
+	}
+	if ((o = json_loads(e->value, 0, NULL)) == NULL)
 		return;
 	id = json_string_value(json_object_get(o, "server"));
 	node = json_string_value(json_object_get(o, "node"));
@@ -497,9 +767,11 @@ struct cas_job {
 	char		 id[SERVER_ID_MAX + 1];
 	char		 skey[QUORUM_KEY_MAX];
 	char		 me[64];
-	char		 nodes[NODES_MAX][64];
+	char		 nodes[NODES_MAX][64];	/* those with a verdict */
 	size_t		 nnodes;
 	unsigned long	 quorum;	/* set quorum; 0 = majority */
+	size_t		 nlive;		/* set by the thread: the nodes
+					   alive, whose verdicts count */
 	/* Set by the thread. */
 	int		 state;		/* the cluster's, as read or made */
 	uint64_t	 rev;		/* its revision; 0 = not read */
@@ -539,6 +811,22 @@ leader_get(struct cluster *cl, const char *bucket, const char *key,
 	*o = json_loadb(natsMsg_GetData(m), natsMsg_GetDataLength(m), 0, NULL);
 	natsMsg_Destroy(m);
 	return 0;
+}
+
+/* Thread: is node alive, by its heartbeat now? */
+static int
+fresh_alive(struct cluster *cl, const char *node)
+{
+	json_t		*o;
+	uint64_t	 rev;
+	int		 alive;
+
+	if (leader_get(cl, QUORUM_NODES, node, &o, &rev) != 0)
+		return 0;
+	alive = o != NULL && quorum_alive(json_integer_value(
+	    json_object_get(o, "time")), time(NULL));
+	json_decref(o);
+	return alive;
 }
 
 /* Thread: a node's verdict now: its state (0 = none) and the JSON (NULL
@@ -610,7 +898,7 @@ state_json(const struct cas_job *cj, int old, int state, json_t *nodes)
 	    "old", hstate_str(old), "new", hstate_str(state),
 	    "code", state, "message", msg,
 	    "flapping", 0, "downtime", 0, "acked", 0, "unreachable", 0,
-	    "quorum", quorum_needed(cj->quorum, cj->nnodes), "by", cj->me,
+	    "quorum", quorum_needed(cj->quorum, cj->nlive), "by", cj->me,
 	    "nodes", nodes);
 	if (o != NULL)
 		json_object_set_new(o, "from", json_integer((json_int_t)
@@ -648,12 +936,20 @@ cas_work(void *arg)
 		return;
 	cj->state = old;
 	nodes = json_object();
+	cj->nlive = 0;
 	for (i = 0; i < cj->nnodes; i++) {
-		votes[i] = fresh_verdict(cl, cj->skey, cj->nodes[i], &v);
+		if (!fresh_alive(cl, cj->nodes[i]))
+			continue;	/* dead: its verdict may be stale */
+		votes[cj->nlive++] = fresh_verdict(cl, cj->skey,
+		    cj->nodes[i], &v);
 		if (v != NULL)
 			json_object_set_new(nodes, cj->nodes[i], v);
 	}
-	state = quorum_decide(votes, cj->nnodes, cj->quorum, old, severity);
+	if (cj->nlive == 0) {
+		json_decref(nodes);
+		return;
+	}
+	state = quorum_decide(votes, cj->nlive, cj->quorum, old, severity);
 	if (state == old || state <= 0) {
 		json_decref(nodes);
 		return;
@@ -719,14 +1015,18 @@ evaluate(struct cluster *cl, struct cserver *cs)
 	const struct conf *c = engine_conf(cl->eng);
 	struct cas_job	*cj;
 	int		 votes[NODES_MAX], state;
-	size_t		 i;
+	size_t		 i, n = 0;
 
-	if (!cl->v_synced || !cl->s_synced || cs->cas || cs->nvotes == 0)
+	if (!cl->v_synced || !cl->s_synced || !cl->n_synced || cs->cas ||
+	    cs->nvotes == 0)
 		return;
 	for (i = 0; i < cs->nvotes; i++)
-		votes[i] = cs->votes[i].state;
-	state = quorum_decide(votes, cs->nvotes, c->quorum, cs->cstate,
-	    severity);
+		if (node_alive(cl, cs->votes[i].node) &&
+		    watches(cl, cs, cs->votes[i].node))
+			votes[n++] = cs->votes[i].state;
+	if (n == 0)
+		return;
+	state = quorum_decide(votes, n, c->quorum, cs->cstate, severity);
 	if (state == cs->cstate || state <= 0)
 		return;
 	cj = xcalloc(1, sizeof(*cj));
@@ -735,10 +1035,11 @@ evaluate(struct cluster *cl, struct cserver *cs)
 	snprintf(cj->id, sizeof(cj->id), "%s", cs->id);
 	snprintf(cj->skey, sizeof(cj->skey), "%s", cs->skey);
 	snprintf(cj->me, sizeof(cj->me), "%s", link_node(cl->link));
+	/* the watchers as this node sees them; the thread drops the dead */
 	for (i = 0; i < cs->nvotes; i++)
-		snprintf(cj->nodes[i], sizeof(cj->nodes[i]), "%s",
-		    cs->votes[i].node);
-	cj->nnodes = cs->nvotes;
+		if (watches(cl, cs, cs->votes[i].node))
+			snprintf(cj->nodes[cj->nnodes++], sizeof(cj->nodes[0]),
+			    "%s", cs->votes[i].node);
 	cj->quorum = c->quorum;
 	cs->cas = 1;
 	link_job(cl->link, cas_work, cas_done, cj);
@@ -773,7 +1074,9 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		cl->generation = link_generation(cl->link);
 		watch_restart(cl->wv);
 		watch_restart(cl->ws);
+		watch_restart(cl->wn);
 	}
+	heartbeat(cl);
 	hash_each(cl->servers, retry_one, cl);
 }
 
@@ -789,10 +1092,12 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 	cl = xcalloc(1, sizeof(*cl));
 	cl->eng = eng;
 	cl->servers = hash_new();
+	cl->byskey = hash_new();
 	if ((cl->link = link_new(base, engine_conf(eng), "tocsin-probed", msg,
 	    sizeof(msg))) == NULL) {
 		*err = xstrdup(msg);
 		hash_free(cl->servers, NULL);
+		hash_free(cl->byskey, NULL);
 		free(cl);
 		return NULL;
 	}
@@ -815,9 +1120,12 @@ cluster_free(struct cluster *cl)
 				   the watches fail at once */
 	watch_free(cl->wv);
 	watch_free(cl->ws);
+	watch_free(cl->wn);
 	kvStore_Destroy(cl->verdicts);
 	kvStore_Destroy(cl->states);
+	kvStore_Destroy(cl->nodes);
 	link_free(cl->link);
+	hash_free(cl->byskey, NULL);
 	hash_free(cl->servers, cserver_free);
 	free(cl);
 }

@@ -13,9 +13,15 @@ struct event_base;
 struct cluster;
 struct target;
 
+/* How often a server of another node asks again whether it is this
+ * node's (set shard on), in ms at most. */
+#define CLUSTER_ASK_MS	1000
+
 struct cluster	*cluster_new(struct event_base *, struct engine *,
 		    char **err);
 void		 cluster_verdict(struct cluster *, const struct target *);
+int		 cluster_mine(struct cluster *, const struct target *);
+void		 cluster_checked(struct cluster *, const struct target *);
 void		 cluster_free(struct cluster *);
 
 #endif

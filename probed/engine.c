@@ -365,6 +365,14 @@ on_fire(struct target *t, void *arg)
 
 	if (t->probe != NULL || t->parked != NULL)
 		return;
+	if (!cluster_mine(e->cluster, t)) {
+		/* another node's (set shard on): asked again soon, so a
+		 * dead node's servers move within their interval */
+		sched_set(e->sched, t, mono_us() + (int64_t)(t->sc->o.interval
+		    < CLUSTER_ASK_MS ? t->sc->o.interval : CLUSTER_ASK_MS) *
+		    1000);
+		return;
+	}
 	slots_want(e->slots, t);
 }
 
@@ -743,6 +751,7 @@ conclude(struct engine *e, struct target *t, const struct check_result *r)
 		spool_change(e, t, &chg);
 		cluster_verdict(e->cluster, t);
 	}
+	cluster_checked(e->cluster, t);
 	archive(e, t, r);
 	publish(e, t, r);
 	reschedule(e, t);

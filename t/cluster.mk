@@ -22,3 +22,12 @@ EXTRA_DIST += t/test_cluster.sh t/nats.sh t/cluster.sh
 TESTS += t/test_cluster_pager.sh
 EXTRA_DIST += t/test_cluster_pager.sh
 EXTRA_DIST += t/servers/smtpd_slow.py
+
+# Node heartbeats: a dead node's stale verdict never counts.
+TESTS += t/test_cluster_nodes.sh
+EXTRA_DIST += t/test_cluster_nodes.sh
+
+# set shard on: 300 servers over 3 nodes (TOCSIN_SHARD_SERVERS=3000 for
+# the issue's long form).
+TESTS += t/test_cluster_shard.sh
+EXTRA_DIST += t/test_cluster_shard.sh

@@ -178,6 +178,74 @@ START_TEST(small_quorum_takes_the_worst_agreed)
 }
 END_TEST
 
+START_TEST(heartbeats_older_than_the_max_age_are_dead)
+{
+	ck_assert(quorum_alive(1000, 1000));
+	ck_assert(quorum_alive(1000, 1000 + QUORUM_NODE_MAX_AGE));
+	ck_assert(!quorum_alive(1000, 1001 + QUORUM_NODE_MAX_AGE));
+	ck_assert(!quorum_alive(0, 5));
+	ck_assert(quorum_alive(1005, 1000));	/* a clock a little ahead */
+	ck_assert_int_gt(QUORUM_NODE_MAX_AGE, 2 * QUORUM_BEAT);
+}
+END_TEST
+
+START_TEST(shard_takes_on_or_off)
+{
+	struct conf *c;
+
+	c = parse_ok("server a http://x/\n");
+	ck_assert_int_eq(c->shard, 0);
+	conf_free(c);
+	c = parse_ok("set shard on\nserver a http://x/\n");
+	ck_assert_int_eq(c->shard, 1);
+	conf_free(c);
+	c = parse_ok("set shard on\nset shard off\nserver a http://x/\n");
+	ck_assert_int_eq(c->shard, 0);
+	conf_free(c);
+	assert_errors("set shard yes\n",
+	    "t.conf:1: bad value 'yes' for 'shard' (on or off)\n");
+	assert_errors("\nset shard on off\n",
+	    "t.conf:2: unexpected 'off' after 'set shard'\n");
+}
+END_TEST
+
+START_TEST(shard_picks_the_same_watchers_whatever_the_order)
+{
+	const char *a[3] = { "n1", "n2", "n3" }, *b[3] = { "n3", "n1", "n2" };
+	size_t	 oa[3], ob[3], count[3] = { 0 }, i, moved = 0, two = 0;
+	char	 key[32];
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(key, sizeof(key), "web%zu", i);
+		ck_assert_uint_eq(quorum_shard(key, a, 3, 2, oa), 2);
+		ck_assert_uint_eq(quorum_shard(key, b, 3, 2, ob), 2);
+		ck_assert_str_eq(a[oa[0]], b[ob[0]]);
+		ck_assert_str_eq(a[oa[1]], b[ob[1]]);
+		ck_assert_uint_ne(oa[0], oa[1]);
+		count[oa[0]]++;
+		count[oa[1]]++;
+		/* n3 gone: a server n3 did not watch keeps its two */
+		quorum_shard(key, a, 2, 2, ob);
+		if (oa[0] != 2 && oa[1] != 2) {
+			two++;
+			if (!((ob[0] == oa[0] && ob[1] == oa[1]) ||
+			    (ob[0] == oa[1] && ob[1] == oa[0])))
+				moved++;
+		}
+	}
+	ck_assert_uint_eq(moved, 0);
+	ck_assert_uint_gt(two, 800);	/* a third of them, about */
+	for (i = 0; i < 3; i++)		/* each 2,000 of 6,000, about */
+		ck_assert_msg(count[i] > 1800 && count[i] < 2200,
+		    "node %zu watches %zu", i, count[i]);
+	ck_assert_uint_eq(quorum_shard("x", a, 3, 5, oa), 3);
+	ck_assert_uint_eq(quorum_shard("x", a, 0, 2, oa), 0);
+	ck_assert_uint_eq(quorum_watchers(0, 3), 2);
+	ck_assert_uint_eq(quorum_watchers(3, 3), 3);
+	ck_assert_uint_eq(quorum_watchers(3, 2), 2);
+}
+END_TEST
+
 START_TEST(keys_hold_any_id_without_dots)
 {
 	char k[QUORUM_KEY_MAX];
@@ -206,6 +274,7 @@ cluster_suite(void)
 	tcase_add_test(tc, node_defaults_to_the_host_name);
 	tcase_add_test(tc, bad_cluster_values_name_file_and_line);
 	tcase_add_test(tc, quorum_takes_numbers_only);
+	tcase_add_test(tc, shard_takes_on_or_off);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("quorum");
 	tcase_add_test(tc, default_quorum_is_a_majority_of_watchers);
@@ -213,6 +282,8 @@ cluster_suite(void)
 	tcase_add_test(tc, no_quorum_keeps_the_current_state);
 	tcase_add_test(tc, small_quorum_takes_the_worst_agreed);
 	tcase_add_test(tc, keys_hold_any_id_without_dots);
+	tcase_add_test(tc, heartbeats_older_than_the_max_age_are_dead);
+	tcase_add_test(tc, shard_picks_the_same_watchers_whatever_the_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
