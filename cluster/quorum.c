@@ -70,6 +70,53 @@ quorum_watchers(unsigned long set_quorum, size_t live)
 	return k < live ? k : live;
 }
 
+/*
+ * A server's `vantage NODE,...` (nvantage 0: none given): is node one
+ * that watches it? Without the option every node is.
+ */
+int
+quorum_named(const char *node, char *const *vantage, size_t nvantage)
+{
+	size_t i;
+
+	if (nvantage == 0)
+		return 1;
+	for (i = 0; i < nvantage; i++)
+		if (strcmp(vantage[i], node) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Keep of the n nodes those a server's vantage names, in order, in place
+ * (nodes[0 .. returned count)): who `set shard on` chooses among.
+ */
+size_t
+quorum_among(const char **nodes, size_t n, char *const *vantage,
+    size_t nvantage)
+{
+	size_t i, m = 0;
+
+	for (i = 0; i < n; i++)
+		if (quorum_named(nodes[i], vantage, nvantage))
+			nodes[m++] = nodes[i];
+	return m;
+}
+
+/*
+ * The quorum of a server: `set quorum` when given; else, for a server
+ * with a vantage list, a majority of its named nodes (fixed, so a named
+ * node that dies is a missing vote); else 0, a majority of the nodes
+ * with a verdict (quorum_needed()).
+ */
+unsigned long
+quorum_vantage(unsigned long set_quorum, size_t nvantage)
+{
+	if (set_quorum > 0 || nvantage == 0)
+		return set_quorum;
+	return nvantage / 2 + 1;
+}
+
 /* A node's weight for a server: 64-bit FNV-1a over node NUL skey, then
  * mixed (splitmix64's finalizer) so that close names spread. */
 static unsigned long long

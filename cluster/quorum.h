@@ -37,6 +37,11 @@ int		 quorum_alive(long long beat, long long now);
 size_t		 quorum_watchers(unsigned long set_quorum, size_t live);
 size_t		 quorum_shard(const char *skey, const char *const *nodes,
 		    size_t n, size_t k, size_t *out);
+int		 quorum_named(const char *node, char *const *vantage,
+		    size_t nvantage);
+size_t		 quorum_among(const char **nodes, size_t n,
+		    char *const *vantage, size_t nvantage);
+unsigned long	 quorum_vantage(unsigned long set_quorum, size_t nvantage);
 void		 quorum_key(const char *id, char *out, size_t outlen);
 
 #endif

@@ -188,6 +188,9 @@ conf_options_free(struct options *o)
 	for (i = 0; i < o->ndepends; i++)
 		free(o->depends[i]);
 	free(o->depends);
+	for (i = 0; i < o->nvantage; i++)
+		free(o->vantage[i]);
+	free(o->vantage);
 }
 
 /* Free one server's settings (NULL fields allowed; sv may be NULL). */

@@ -74,6 +74,9 @@ struct options {
 	size_t		 ndepends;
 	uint64_t	 renotify;	/* milliseconds: page again while the
 					   problem lasts; 0 = the contact's */
+	char		**vantage;	/* cluster nodes that watch it; none =
+					   every node (set cluster only) */
+	size_t		 nvantage;
 };
 
 /*

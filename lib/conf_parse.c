@@ -47,6 +47,7 @@ const struct optdef conf_parse_optdefs[] = {
 	{ "depends-on",		OT_LIST,	O(depends), 0, 0 },
 	{ "max-redirects",	OT_UINT,	O(max_redirects), 50, 0 },
 	{ "renotify",		OT_DURATION,	O(renotify), 0, 0 },
+	{ "vantage",		OT_LIST,	O(vantage), 0, 0 },
 };
 #undef O
 const size_t conf_parse_noptdefs =
@@ -384,7 +385,17 @@ parse_option(struct parser *p, struct options *o, struct word *w, int n,
 				continue;
 			if (d->off == offsetof(struct options, notify))
 				conf_parse_list_add(&o->notify, &o->nnotify, v);
-			else
+			else if (d->off == offsetof(struct options, vantage)) {
+				if (!conf_cluster_valid_node(v)) {
+					conf_err(p, w[*i + 1].line, "bad node "
+					    "name '%s' for 'vantage' (1 to 63 "
+					    "letters, digits, '-' or '_')", v);
+					free(tok);
+					goto bad;
+				}
+				conf_parse_list_add(&o->vantage, &o->nvantage,
+				    v);
+			} else
 				conf_parse_list_add(&o->depends, &o->ndepends,
 				    v);
 		}

@@ -60,6 +60,12 @@ options_inherit(struct options *to, const struct options *from)
 	for (i = 0; i < from->ndepends; i++)
 		conf_parse_list_add(&to->depends, &to->ndepends,
 		    from->depends[i]);
+	/* ... but vantage replaces: a server's own list, else its farm's,
+	 * else set's. */
+	if (to->nvantage == 0)
+		for (i = 0; i < from->nvantage; i++)
+			conf_parse_list_add(&to->vantage, &to->nvantage,
+			    from->vantage[i]);
 }
 
 /* Fill the options nothing gave with the built-in defaults. */
@@ -301,8 +307,17 @@ check_cluster_paging(struct parser *p)
 	struct contact_conf	*ct;
 	size_t			 i;
 
-	if (c->cluster == NULL)
+	if (c->cluster == NULL) {
+		/* vantage chooses among cluster nodes: alone it would do
+		 * nothing */
+		for (i = 0; i < c->nservers; i++)
+			if (c->servers[i]->o.nvantage > 0)
+				conf_err_at(p, c->servers[i]->file,
+				    c->servers[i]->line, "server '%s': "
+				    "vantage needs 'set cluster' "
+				    "(tocsin-cluster(7))", c->servers[i]->id);
 		return;
+	}
 	if (c->sms_gateway != NULL)
 		conf_err_at(p, c->sms_gateway_file, c->sms_gateway_line,
 		    "sms-gateway: %s", why);

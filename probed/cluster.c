@@ -264,6 +264,9 @@ cluster_verdict(struct cluster *cl, const struct target *t)
 
 	if (cl == NULL || t->st.hard == HSTATE_UNKNOWN)
 		return;
+	if (!quorum_named(link_node(cl->link), t->sc->o.vantage,
+	    t->sc->o.nvantage))
+		return;		/* not a vantage point of t */
 	cs = cserver_get(cl, t->sc->id);
 	if (engine_conf(cl->eng)->shard && !cs->mine)
 		return;
@@ -424,18 +427,47 @@ live_nodes(const struct cluster *cl, const char **out)
 	return n;
 }
 
-/* Does node watch cs? Every node does without `set shard`; with it, the
- * quorum_watchers() live nodes that rendezvous hashing picks. */
+/* cs's options in the running config (NULL: a server it no longer
+ * has). */
+static const struct options *
+cs_options(const struct cluster *cl, const struct cserver *cs)
+{
+	const struct server_conf *sc;
+
+	sc = conf_find_server(engine_conf(cl->eng), cs->id);
+	return sc != NULL ? &sc->o : NULL;
+}
+
+/* cs's quorum: set quorum, or a majority of its vantage nodes, or 0. */
+static unsigned long
+cs_quorum(const struct cluster *cl, const struct cserver *cs)
+{
+	const struct options *o = cs_options(cl, cs);
+
+	return quorum_vantage(engine_conf(cl->eng)->quorum, o != NULL ?
+	    o->nvantage : 0);
+}
+
+/*
+ * Does node watch cs? Those its `vantage` names (every node without
+ * it); with `set shard`, the quorum_watchers() of those alive that
+ * rendezvous hashing picks.
+ */
 static int
 watches(const struct cluster *cl, const struct cserver *cs, const char *node)
 {
 	const struct conf *c = engine_conf(cl->eng);
+	const struct options *o = cs_options(cl, cs);
 	const char	*live[NODES_MAX];
 	size_t		 n, k, i, out[QUORUM_SHARD_MAX];
 
+	if (o != NULL && !quorum_named(node, o->vantage, o->nvantage))
+		return 0;
 	if (!c->shard)
 		return 1;
 	n = live_nodes(cl, live);
+	if (o != NULL)
+		n = quorum_among(live, n, o->vantage, o->nvantage);
 	k = quorum_shard(cs->skey, live, n, quorum_watchers(c->quorum, n),
 	    out);
 	for (i = 0; i < k; i++)
@@ -501,8 +533,11 @@ cluster_mine(struct cluster *cl, const struct target *t)
 	struct drop_job	*dj;
 	int		 mine;
 
-	if (cl == NULL || !engine_conf(cl->eng)->shard)
+	if (cl == NULL)
 		return 1;
+	if (!engine_conf(cl->eng)->shard)	/* a node not named skips t */
+		return quorum_named(link_node(cl->link), t->sc->o.vantage,
+		    t->sc->o.nvantage);
 	if (!cl->ready || !cl->n_synced)
 		return 0;
 	cs = cserver_get(cl, t->sc->id);
@@ -1012,7 +1047,6 @@ cas_done(void *arg)
 static void
 evaluate(struct cluster *cl, struct cserver *cs)
 {
-	const struct conf *c = engine_conf(cl->eng);
 	struct cas_job	*cj;
 	int		 votes[NODES_MAX], state;
 	size_t		 i, n = 0;
@@ -1026,7 +1060,8 @@ evaluate(struct cluster *cl, struct cserver *cs)
 			votes[n++] = cs->votes[i].state;
 	if (n == 0)
 		return;
-	state = quorum_decide(votes, n, c->quorum, cs->cstate, severity);
+	state = quorum_decide(votes, n, cs_quorum(cl, cs), cs->cstate,
+	    severity);
 	if (state == cs->cstate || state <= 0)
 		return;
 	cj = xcalloc(1, sizeof(*cj));
@@ -1040,7 +1075,7 @@ evaluate(struct cluster *cl, struct cserver *cs)
 		if (watches(cl, cs, cs->votes[i].node))
 			snprintf(cj->nodes[cj->nnodes++], sizeof(cj->nodes[0]),
 			    "%s", cs->votes[i].node);
-	cj->quorum = c->quorum;
+	cj->quorum = cs_quorum(cl, cs);
 	cs->cas = 1;
 	link_job(cl->link, cas_work, cas_done, cj);
 }

@@ -246,6 +246,94 @@ START_TEST(shard_picks_the_same_watchers_whatever_the_order)
 }
 END_TEST
 
+START_TEST(vantage_names_nodes_and_inherits)
+{
+	struct conf			*c;
+	const struct server_conf	*s;
+
+	c = parse_ok("set cluster nats://h:4222\n"
+	    "set vantage n1,n2,n3\n"
+	    "server a http://x/ vantage n1,n2\n"
+	    "server b http://x/\n"
+	    "farm f {\n vantage n3\n server c http://x/\n"
+	    " server d http://x/ vantage n2\n}\n");
+	s = conf_find_server(c, "a");
+	ck_assert_uint_eq(s->o.nvantage, 2);
+	ck_assert_str_eq(s->o.vantage[0], "n1");
+	ck_assert_str_eq(s->o.vantage[1], "n2");
+	s = conf_find_server(c, "b");		/* set's */
+	ck_assert_uint_eq(s->o.nvantage, 3);
+	s = conf_find_server(c, "f/c");		/* the farm's replaces set's */
+	ck_assert_uint_eq(s->o.nvantage, 1);
+	ck_assert_str_eq(s->o.vantage[0], "n3");
+	s = conf_find_server(c, "f/d");		/* its own replaces both */
+	ck_assert_uint_eq(s->o.nvantage, 1);
+	ck_assert_str_eq(s->o.vantage[0], "n2");
+	conf_free(c);
+	c = parse_ok("set cluster nats://h:4222\nserver a http://x/\n");
+	ck_assert_uint_eq(conf_find_server(c, "a")->o.nvantage, 0);
+	conf_free(c);
+	assert_errors("set cluster nats://h:4222\n"
+	    "\nserver a http://x/ vantage n1,no.dot\n",
+	    "t.conf:3: bad node name 'no.dot' for 'vantage' (1 to 63 "
+	    "letters, digits, '-' or '_')\n");
+	assert_errors("\nserver a http://x/ vantage n1\n",
+	    "t.conf:2: server 'a': vantage needs 'set cluster' "
+	    "(tocsin-cluster(7))\n");
+	assert_errors("set vantage n1\nserver a http://x/\n",
+	    "t.conf:2: server 'a': vantage needs 'set cluster' "
+	    "(tocsin-cluster(7))\n");
+}
+END_TEST
+
+START_TEST(vantage_chooses_watchers_and_quorum)
+{
+	char	*v[2] = { "n1", "n2" };
+	const char *live[3] = { "n3", "n2", "n1" }, *l[3];
+	size_t	 out[3], i, k, n;
+	char	 key[32];
+
+	ck_assert_int_eq(quorum_named("n1", v, 2), 1);
+	ck_assert_int_eq(quorum_named("n3", v, 2), 0);
+	ck_assert_int_eq(quorum_named("n3", NULL, 0), 1);	/* none given */
+	/* with shard: only named live nodes, whatever the hash says */
+	for (i = 0; i < 300; i++) {
+		snprintf(key, sizeof(key), "web%zu", i);
+		memcpy(l, live, sizeof(l));
+		n = quorum_among(l, 3, v, 2);
+		ck_assert_uint_eq(n, 2);
+		k = quorum_shard(key, l, n, quorum_watchers(0, n), out);
+		ck_assert_uint_eq(k, 2);
+		ck_assert_int_eq(quorum_named(l[out[0]], v, 2), 1);
+		ck_assert_int_eq(quorum_named(l[out[1]], v, 2), 1);
+		/* k 1: one of the named, never n3 */
+		k = quorum_shard(key, l, n, 1, out);
+		ck_assert_int_eq(quorum_named(l[out[0]], v, 2), 1);
+	}
+	memcpy(l, live, sizeof(l));
+	ck_assert_uint_eq(quorum_among(l, 3, NULL, 0), 3);
+	memcpy(l, live, sizeof(l));
+	ck_assert_uint_eq(quorum_among(l, 1, v, 2), 0);	/* n3 only alive */
+	/* default quorum: a majority of the vantage nodes; set quorum wins */
+	ck_assert_uint_eq(quorum_vantage(0, 2), 2);
+	ck_assert_uint_eq(quorum_vantage(0, 3), 2);
+	ck_assert_uint_eq(quorum_vantage(0, 5), 3);
+	ck_assert_uint_eq(quorum_vantage(1, 3), 1);
+	ck_assert_uint_eq(quorum_vantage(0, 0), 0);
+	/* 2 named, one of 3 live nodes' verdicts is n3's... not counted by
+	 * the caller; of the named two, one down is no quorum */
+	{
+		int votes[2] = { UP, DOWN };
+
+		ck_assert_int_eq(quorum_decide(votes, 2, quorum_vantage(0, 2),
+		    UP, sev), UP);
+		votes[0] = DOWN;
+		ck_assert_int_eq(quorum_decide(votes, 2, quorum_vantage(0, 2),
+		    UP, sev), DOWN);
+	}
+}
+END_TEST
+
 START_TEST(keys_hold_any_id_without_dots)
 {
 	char k[QUORUM_KEY_MAX];
@@ -284,6 +372,8 @@ cluster_suite(void)
 	tcase_add_test(tc, keys_hold_any_id_without_dots);
 	tcase_add_test(tc, heartbeats_older_than_the_max_age_are_dead);
 	tcase_add_test(tc, shard_picks_the_same_watchers_whatever_the_order);
+	tcase_add_test(tc, vantage_names_nodes_and_inherits);
+	tcase_add_test(tc, vantage_chooses_watchers_and_quorum);
 	suite_add_tcase(s, tc);
 	return s;
 }
