@@ -562,13 +562,23 @@ cluster_mine(struct cluster *cl, const struct target *t)
 	return mine;
 }
 
-/* t was checked: when it is newly this node's, its verdict goes out now
- * (the first fresh one; later ones on hard changes). */
+/*
+ * t was checked: when it is newly this node's, its verdict goes out now
+ * (the first fresh one; later ones on hard changes). Without `set
+ * shard`, a first hard state that is no change (unknown to up, after the
+ * link was set up) goes out too.
+ */
 void
 cluster_checked(struct cluster *cl, const struct target *t)
 {
 	struct cserver *cs;
 
+	if (cl != NULL && !engine_conf(cl->eng)->shard &&
+	    t->st.hard != HSTATE_UNKNOWN && ((cs = hash_get(cl->servers,
+	    t->sc->id)) == NULL || cs->want != (int)t->st.hard)) {
+		cluster_verdict(cl, t);
+		return;
+	}
 	if (cl == NULL || !engine_conf(cl->eng)->shard ||
 	    (cs = hash_get(cl->servers, t->sc->id)) == NULL || !cs->take ||
 	    t->st.hard == HSTATE_UNKNOWN)

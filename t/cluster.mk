@@ -31,3 +31,7 @@ EXTRA_DIST += t/test_cluster_nodes.sh
 # the issue's long form).
 TESTS += t/test_cluster_shard.sh
 EXTRA_DIST += t/test_cluster_shard.sh
+
+# vantage NODE,...: only the named nodes check a server and vote on it.
+TESTS += t/test_cluster_vantage.sh
+EXTRA_DIST += t/test_cluster_vantage.sh

@@ -35,7 +35,8 @@ trap 'exit 143' TERM
 NODE_USER_1=daemon NODE_USER_2=bin NODE_USER_3=sys
 
 # start_node N [QUORUM]: probe node N (its config in $T/node$N.conf),
-# until its control socket answers.
+# until its control socket answers. QUORUM - : no `set quorum`; lines in
+# $NODE_EXTRA go at the end of the config.
 start_node() {
     local n=$1 q=${2:-2} u i=0
     eval "u=\$NODE_USER_$n"
@@ -46,9 +47,10 @@ set user $u
 set archives off
 set cluster $NATS_URLS
 set node node$n
-set quorum $q
 server web http://127.0.0.1:$NGINX_PORT/body interval 1s timeout 1s retries 1 retry-interval 1s
 CONF
+    [ "$q" = - ] || echo "set quorum $q" >>"$T/node$n.conf"
+    [ -z "${NODE_EXTRA:-}" ] || printf '%s\n' "$NODE_EXTRA" >>"$T/node$n.conf"
     _srv_spawn "node$n" "$PROBED" -f -d -c "$T/node$n.conf" || return 1
     while [ $i -lt 100 ]; do
         "$TOCSINCTL" -s "$T/node$n/probed.sock" status >/dev/null 2>&1 &&
