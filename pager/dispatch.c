@@ -234,6 +234,9 @@ static void	 remind_work(void *);
 static void	 remind_server(struct poll *, struct memo_entry *,
 		    const struct ctl_server *, int64_t);
 static void	 remind_finish(void *);
+static void	 dtend_server(struct poll *, struct memo_entry *,
+		    const struct ctl_server *, int64_t);
+static void	 dtend_reconcile(struct dispatch *);
 static void	 poll_free(struct poll *);
 static void	 watch_probed(struct dispatch *, struct poll *);
 static void	 tell_admin(struct poll *, int64_t);
@@ -370,6 +373,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	if (why[0] != '\0')
 		log_warnx("queue: %s", why);
 	d->memo = memo_load(d->pagerfd);
+	dtend_reconcile(d);
 	watchdog_load(d->pagerfd, &d->wd);
 	/* What may be deleted; read again by every sweep. */
 	read_spooled(d->statefd, &d->spooled);
@@ -786,6 +790,7 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	if ((me = memo_get(d->memo, ev->id)) != NULL) {
 		was = me->flapping;
 		me->flapping = ev->flapping;
+		memo_held_note(me, ev);
 		memo_touch(d->memo);
 	}
 	if ((worthy = rules_page_worthy(ev, was, &why)))
@@ -1652,6 +1657,8 @@ remind_work(void *arg)
 		hash_put(byid, p->sv[i].id, &p->sv[i]);
 	for (i = 0; i < memo_count(m); i++) {
 		e = memo_at(m, i);
+		if (e->held != 0)
+			dtend_server(p, e, hash_get(byid, e->id), now);
 		if (e->problem != 0)
 			remind_server(p, e, hash_get(byid, e->id), now);
 	}
@@ -1691,6 +1698,63 @@ remind_server(struct poll *p, struct memo_entry *e,
 		    e->problem, e->id, due[i].from != NULL ? "escalated" :
 		    "reminder", due[i].ct->name, k, k == 1 ? "" : "s",
 		    ev.message);
+	}
+}
+
+/* A problem a downtime held: page it once when the downtime is over and
+ * the server is still not up, nor acknowledged (st says). */
+static void
+dtend_server(struct poll *p, struct memo_entry *e,
+    const struct ctl_server *st, int64_t now)
+{
+	struct want		 w[WANT_MAX];
+	struct spool_event	 ev;
+	struct server_info	 info;
+	size_t			 n, i;
+	int			 have_info = 0;
+
+	if (!remind_dtend_due(st, e, now))
+		return;
+	remind_dtend_event(e, now, &ev);
+	n = rules_wants(p->conf, &ev, e->sms, w, WANT_MAX);
+	for (i = 0; i < n; i++)
+		if (make_record(p->d, p->conf, &ev, &w[i], 0, 0, 0, &info,
+		    &have_info, &p->made) == -1)
+			return;		/* tried again at the next poll */
+	for (i = 0; i < n; i++)
+		if (w[i].ch == CH_SMS)
+			memo_list_add(e->sms, sizeof(e->sms),
+			    w[i].contact->name);
+	remind_dtend_done(e, now);
+	memo_touch(p->d->memo);
+	log_info("event %" PRIu64 " %s: downtime over (%zu page%s): %s",
+	    ev.seq, e->id, n, n == 1 ? "" : "s", ev.message);
+}
+
+/*
+ * At start: a held problem whose page records are on disk was paged (a
+ * crash came before the memo said so): say so now, before those records
+ * go out and are deleted.
+ */
+static void
+dtend_reconcile(struct dispatch *d)
+{
+	struct memo_entry	*e;
+	struct delivery		*del;
+	size_t			 i;
+
+	for (i = 0; i < memo_count(d->memo); i++) {
+		e = memo_at(d->memo, i);
+		if (e->held == 0)
+			continue;
+		TAILQ_FOREACH(del, &d->q, entry)
+			if (del->seq == e->held && del->round == 0 &&
+			    strcmp(del->server, e->id) == 0)
+				break;
+		if (del == NULL)
+			continue;
+		remind_dtend_done(e, del->created);
+		memo_touch(d->memo);
 	}
 }
 

@@ -63,6 +63,34 @@ get_problem(struct memo_entry *e, json_t *v)
 	get_str(v, "escalated", e->escalated, sizeof(e->escalated));
 }
 
+/* The problem held by a downtime of a loaded entry, if any. */
+static void
+get_held(struct memo_entry *e, json_t *v)
+{
+	json_t *p = json_object_get(v, "held");
+
+	if (!json_is_integer(p) || json_integer_value(p) <= 0)
+		return;
+	e->held = json_integer_value(p);
+	e->held_time = json_integer_value(json_object_get(v, "held_time"));
+	get_str(v, "held_state", e->held_state, sizeof(e->held_state));
+	get_str(v, "held_message", e->held_message, sizeof(e->held_message));
+}
+
+/* Add the held problem to a saved entry; -1 when out of memory. */
+static int
+put_held(json_t *e, const struct memo_entry *m)
+{
+	if (m->held == 0)
+		return 0;
+	if (jsontext_set(e, "held", jsontext_u64(m->held)) == -1 ||
+	    jsontext_set(e, "held_time", json_integer(m->held_time)) == -1 ||
+	    jsontext_set(e, "held_state", jsontext(m->held_state)) == -1 ||
+	    jsontext_set(e, "held_message", jsontext(m->held_message)) == -1)
+		return -1;
+	return 0;
+}
+
 /* Add the open problem to a saved entry; -1 when out of memory. */
 static int
 put_problem(json_t *e, const struct memo_entry *m)
@@ -117,6 +145,7 @@ memo_load(int dirfd)
 		if (json_is_string(s))
 			strlcpy(e->sms, json_string_value(s), sizeof(e->sms));
 		get_problem(e, v);
+		get_held(e, v);
 	}
 	json_decref(o);
 	m->dirty = 0;
@@ -163,13 +192,14 @@ memo_save(struct memo *m, int dirfd)
 		return -1;
 	for (i = 0; i < m->n; i++) {
 		if (!m->e[i].flapping && m->e[i].sms[0] == '\0' &&
-		    m->e[i].problem == 0)
+		    m->e[i].problem == 0 && m->e[i].held == 0)
 			continue;	/* nothing worth keeping */
 		if ((e = json_object()) == NULL ||
 		    jsontext_set(e, "flapping",
 		    json_boolean(m->e[i].flapping)) == -1 ||
 		    jsontext_set(e, "sms", jsontext(m->e[i].sms)) == -1 ||
 		    put_problem(e, &m->e[i]) == -1 ||
+		    put_held(e, &m->e[i]) == -1 ||
 		    jsontext_set(o, m->e[i].id, e) == -1) {
 			json_decref(o);
 			return -1;
@@ -308,4 +338,29 @@ memo_problem_close(struct memo_entry *e, uint64_t seq)
 	e->state[0] = e->message[0] = '\0';
 	e->rounds[0] = '\0';
 	e->escalated[0] = '\0';
+}
+
+/*
+ * Event ev of the entry's server is read: a problem inside a downtime
+ * (not paged then) is held for the downtime's end; any other event ends
+ * what was held (a recovery, or a change paged or judged on its own). An
+ * event at or below the open problem or what is held (read again after a
+ * restart) changes nothing.
+ */
+void
+memo_held_note(struct memo_entry *e, const struct spool_event *ev)
+{
+	if (ev->seq <= e->problem || ev->seq <= e->held)
+		return;
+	if (ev->downtime && strcmp(ev->new_state, "up") != 0) {
+		e->held = ev->seq;
+		e->held_time = ev->time;
+		strlcpy(e->held_state, ev->new_state, sizeof(e->held_state));
+		strlcpy(e->held_message, ev->message,
+		    sizeof(e->held_message));
+	} else {
+		e->held = 0;
+		e->held_time = 0;
+		e->held_state[0] = e->held_message[0] = '\0';
+	}
 }

@@ -133,6 +133,12 @@ struct memo_entry {
 	char		 message[256];	/* its message */
 	char		 rounds[256];	/* "contact:N,...": reminders made */
 	char		 escalated[256];	/* contacts escalated to */
+	/* A problem not paged because of a downtime: paged when the
+	 * downtime ends if it is still there (remind.c). */
+	uint64_t	 held;		/* its event; 0 = none */
+	int64_t		 held_time;	/* Unix s: that event's time */
+	char		 held_state[16];
+	char		 held_message[256];
 };
 struct memo;
 struct memo	*memo_load(int dirfd);
@@ -150,6 +156,7 @@ void		 memo_round_set(char *rounds, size_t len, const char *contact,
 void		 memo_problem_open(struct memo_entry *,
 		    const struct spool_event *);
 void		 memo_problem_close(struct memo_entry *, uint64_t seq);
+void		 memo_held_note(struct memo_entry *, const struct spool_event *);
 
 /* rules.c */
 struct storm {			/* the storm window (one for all pages) */
@@ -194,6 +201,11 @@ size_t		 remind_due(const struct conf *, const struct server_conf *,
 void		 remind_event(const struct memo_entry *, const struct remind *,
 		    int64_t now, struct spool_event *);
 void		 remind_done(struct memo_entry *, const struct remind *);
+int		 remind_dtend_due(const struct ctl_server *,
+		    const struct memo_entry *, int64_t now);
+void		 remind_dtend_event(const struct memo_entry *, int64_t now,
+		    struct spool_event *);
+void		 remind_dtend_done(struct memo_entry *, int64_t now);
 
 /* watchdog.c */
 struct watchdog {

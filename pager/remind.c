@@ -157,3 +157,56 @@ remind_done(struct memo_entry *e, const struct remind *r)
 		memo_list_add(e->escalated, sizeof(e->escalated),
 		    r->ct->name);
 }
+
+/*
+ * 1 if the problem a downtime held (e->held) is to be paged now: its
+ * downtime is over and probed says the server is still not up, and not
+ * acknowledged (st NULL: not known, nothing is paged).
+ */
+int
+remind_dtend_due(const struct ctl_server *st, const struct memo_entry *e,
+    int64_t now)
+{
+	return e->held != 0 && remind_allowed(st, now);
+}
+
+/*
+ * The page for a held problem at the downtime's end: the held event
+ * itself (its number, so its records, Message-ID and Idempotency-Key are
+ * that event's, which was never paged: made once), at now, saying "still
+ * down after the downtime: ...".
+ */
+void
+remind_dtend_event(const struct memo_entry *e, int64_t now,
+    struct spool_event *ev)
+{
+	char msg[600];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->seq = e->held;
+	strlcpy(ev->id, e->id, sizeof(ev->id));
+	ev->time = now;
+	strlcpy(ev->old_state, e->held_state, sizeof(ev->old_state));
+	strlcpy(ev->new_state, e->held_state, sizeof(ev->new_state));
+	snprintf(msg, sizeof(msg), "still %s after the downtime: %s",
+	    e->held_state, e->held_message);
+	strlcpy(ev->message, msg, sizeof(ev->message));
+}
+
+/*
+ * The held problem is paged (its records made at now): it is the open
+ * problem from here on, for renotify and escalate-after, counted from
+ * now.
+ */
+void
+remind_dtend_done(struct memo_entry *e, int64_t now)
+{
+	struct spool_event ev;
+
+	remind_dtend_event(e, now, &ev);
+	strlcpy(ev.message, e->held_message, sizeof(ev.message));
+	memo_problem_open(e, &ev);
+	e->held = 0;
+	e->held_time = 0;
+	e->held_state[0] = e->held_message[0] = '\0';
+}

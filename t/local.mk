@@ -238,3 +238,6 @@ EXTRA_DIST += t/test_pager_dlog.sh
 # held at 2 s, 1 s client timeout); LB_LATENCY_SECONDS=60 for the long form.
 TESTS += t/test_lb_latency.sh
 EXTRA_DIST += t/test_lb_latency.sh t/lbheld.py
+# tocsin-pager: a problem that outlasts its downtime is paged at its end.
+TESTS += t/test_pager_dtend.sh
+EXTRA_DIST += t/test_pager_dtend.sh
