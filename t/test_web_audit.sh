@@ -244,15 +244,25 @@ for pair in "$SERVE_URL serve" "$CGI_URL cgi"; do
     e1=$(tr -d '\r' <"$T/hdrs" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
     expect_code "$2 quiet graph: 304 while no new data" 304 \
         "$1/graph/quiet.png?period=3h" -H "If-None-Match: $e1"
-    e2=$e1
-    for i in $(seq 1 50); do
+    # The page's contract: the tag follows the archive. Wait until probed
+    # has written a row (the file's mtime moves), then the tag must move.
+    m1=$(stat -c %y "$T/state/rrd/quiet.rrd")
+    m2=$m1
+    for i in $(seq 1 150); do
         # A row a second at most: ask again until one is written.
         [ $((i % 5)) = 1 ] && { ctl check quiet >/dev/null || failed "check quiet"; }
         sleep 0.2
-        fetch "$1/graph/quiet.png?period=3h"
-        e2=$(tr -d '\r' <"$T/hdrs" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
-        [ -n "$e2" ] && [ "$e2" != "$e1" ] && break
+        m2=$(stat -c %y "$T/state/rrd/quiet.rrd")
+        [ "$m2" != "$m1" ] && break
     done
+    if [ "$m2" = "$m1" ]; then
+        skip "$2 quiet graph: a new ETag after a check" \
+            "no row written to quiet.rrd in 30 s of checks (its mtime stayed $m1)"
+        skip "$2 quiet graph: the old ETag gets the new graph" "as above"
+        continue
+    fi
+    fetch "$1/graph/quiet.png?period=3h"
+    e2=$(tr -d '\r' <"$T/hdrs" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
     check "$2 quiet graph: a new ETag after a check ($e1 -> $e2)" \
         test -n "$e2" -a "$e2" != "$e1"
     expect_code "$2 quiet graph: the old ETag gets the new graph" 200 \
