@@ -10,6 +10,7 @@
 #endif
 
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,7 +64,11 @@ static char	*escape(const char *);
 static int	 common_args(struct args *, struct archive_store *,
 		    const struct graph_req *, const char *);
 static int	 def_path(struct archive_store *, const char *, char **);
+static int	 known(struct archive_store *, const char *,
+		    const struct graph_req *);
+static int	 farm_defs(struct args *, const int *, size_t, int);
 static int	 render(struct args *, const char *, struct graph_image *);
+static void	 legend_add(struct graph_image *, const char *);
 
 static void
 args_add(struct args *a, const char *fmt, ...)
@@ -199,6 +204,23 @@ def_path(struct archive_store *st, const char *id, char **out)
 	return 0;
 }
 
+/* Append one legend entry, trimmed, as a line of img->legend. */
+static void
+legend_add(struct graph_image *img, const char *text)
+{
+	size_t	 have, len;
+
+	text += strspn(text, " ");
+	len = strlen(text);
+	while (len > 0 && text[len - 1] == ' ')
+		len--;
+	have = img->legend != NULL ? strlen(img->legend) : 0;
+	img->legend = xreallocarray(img->legend, 1, have + len + 2);
+	memcpy(img->legend + have, text, len);
+	img->legend[have + len] = '\n';
+	img->legend[have + len + 1] = '\0';
+}
+
 /*
  * Draw under the graph lock and copy the image out of librrd's answer.
  * Returns 0 with *img filled, or -1 with librrd's reason logged.
@@ -230,10 +252,15 @@ render(struct args *a, const char *what, struct graph_image *img)
 		else if (strcmp(p->key, "image_height") == 0 &&
 		    p->type == RD_I_CNT)
 			img->height = (unsigned)p->value.u_cnt;
+		else if (strncmp(p->key, "legend[", 7) == 0 &&
+		    p->type == RD_I_STR)
+			legend_add(img, p->value.u_str);
 	}
 	rrd_info_free(info);
-	if (img->data == NULL)
+	if (img->data == NULL) {
 		log_warnx("rrd: graph %s: librrd returned no image", what);
+		graph_image_free(img);
+	}
 	else
 		rc = 0;
 out:
@@ -284,10 +311,13 @@ graph_server(struct archive_store *st, const char *id,
 	args_add(&a, "AREA:min");
 	args_add(&a, "AREA:band#c8c8c8:min-max:STACK");
 	args_add(&a, "LINE1.5:avg#0050c0:total latency");
-	args_add(&a, "GPRINT:vlast:last %%6.2lf %%ss");
-	args_add(&a, "GPRINT:vavg:avg %%6.2lf %%ss");
-	args_add(&a, "GPRINT:vmax:max %%6.2lf %%ss");
-	args_add(&a, "GPRINT:vup:uptime %%7.3lf%%%%\\l");
+	if (known(st, id, req)) {
+		args_add(&a, "GPRINT:vlast:last %%6.2lf %%ss");
+		args_add(&a, "GPRINT:vavg:avg %%6.2lf %%ss");
+		args_add(&a, "GPRINT:vmax:max %%6.2lf %%ss");
+		args_add(&a, "GPRINT:vup:uptime %%7.3lf%%%%\\l");
+	} else
+		args_add(&a, "COMMENT:no sample yet in this period\\l");
 	free(path);
 	rc = render(&a, id, img);
 	args_free(&a);
@@ -307,17 +337,15 @@ graph_farm(struct archive_store *st, const char *farm,
     struct graph_image *img)
 {
 	struct args	 a = { NULL, 0, 0 };
-	char		*path, *label, expr_any[4096], expr_all[4096];
-	char		 expr_some[4096], expr_every[4096], expr_nd[4096];
-	size_t		 i, used = 0, k = 0, *member;
-	int		 rc;
+	char		*path, *label;
+	size_t		 i, used = 0, nseen = 0, k, *member;
+	int		*seen, rc;
 
 	memset(img, 0, sizeof(*img));
-	expr_any[0] = expr_all[0] = expr_some[0] = expr_every[0] = '\0';
-	expr_nd[0] = '\0';
 	if (common_args(&a, st, req, farm) == -1)
 		return -1;
 	member = xcalloc(n > 0 ? n : 1, sizeof(*member));
+	seen = xcalloc(n > 0 ? n : 1, sizeof(*seen));
 	for (i = 0; i < n; i++) {
 		if ((rc = def_path(st, ids[i], &path)) == 1)
 			continue;
@@ -338,46 +366,22 @@ graph_farm(struct archive_store *st, const char *farm,
 		args_add(&a, "VDEF:va%zu=a%zu,AVERAGE", used, used);
 		args_add(&a, "VDEF:vx%zu=x%zu,MAXIMUM", used, used);
 		args_add(&a, "VDEF:vu%zu=p%zu,AVERAGE", used, used);
-		if (used == 0) {
-			snprintf(expr_any, sizeof(expr_any), "u0");
-			snprintf(expr_all, sizeof(expr_all), "u0");
-			snprintf(expr_some, sizeof(expr_some), "d0");
-			snprintf(expr_every, sizeof(expr_every), "z0");
-			snprintf(expr_nd, sizeof(expr_nd), "u0,UN");
-		} else {
-			k = strlen(expr_any);
-			snprintf(expr_any + k, sizeof(expr_any) - k,
-			    ",u%zu,MAX", used);
-			k = strlen(expr_all);
-			snprintf(expr_all + k, sizeof(expr_all) - k,
-			    ",u%zu,MIN", used);
-			k = strlen(expr_some);
-			snprintf(expr_some + k, sizeof(expr_some) - k,
-			    ",d%zu,MAX", used);
-			k = strlen(expr_every);
-			snprintf(expr_every + k, sizeof(expr_every) - k,
-			    ",z%zu,*", used);
-			k = strlen(expr_nd);
-			snprintf(expr_nd + k, sizeof(expr_nd) - k,
-			    ",u%zu,UN,*", used);
-		}
-		if (strlen(expr_nd) + 32 >= sizeof(expr_nd)) {
-			log_warnx("rrd: graph %s: too many members", farm);
-			goto fail;
-		}
+		seen[used] = known(st, ids[i], req);
+		nseen += seen[used] != 0;
 		member[used++] = i;
 	}
 	if (used == 0) {
 		log_warnx("rrd: graph %s: no member has an archive yet", farm);
 		goto fail;
 	}
-	args_add(&a, "CDEF:fany=%s,100,*", expr_any);
-	args_add(&a, "CDEF:fall=%s,100,*", expr_all);
-	args_add(&a, "CDEF:fsome=%s,0,GT,INF,UNKN,IF", expr_some);
-	args_add(&a, "CDEF:fevery=%s,0,GT,INF,UNKN,IF", expr_every);
-	args_add(&a, "CDEF:fnd=%s,0,GT,INF,UNKN,IF", expr_nd);
-	args_add(&a, "VDEF:vany=fany,AVERAGE");
-	args_add(&a, "VDEF:vall=fall,AVERAGE");
+	/*
+	 * The farm's figures are over the members with samples in the
+	 * period: one added a minute ago would make them unknown throughout.
+	 */
+	if (farm_defs(&a, seen, used, nseen > 0) == -1) {
+		log_warnx("rrd: graph %s: too many members", farm);
+		goto fail;
+	}
 	args_add(&a, "AREA:fnd#a0a0a040:no data");
 	args_add(&a, "AREA:fsome#ffa00050:some down");
 	args_add(&a, "AREA:fevery#ff000070:all down\\l");
@@ -392,26 +396,102 @@ graph_farm(struct archive_store *st, const char *farm,
 		args_add(&a, "LINE1.5:a%zu#%s:%-20s", k,
 		    palette[k % NPALETTE], label);
 		free(label);
+		if (!seen[k]) {
+			args_add(&a, "COMMENT:no sample yet\\l");
+			continue;
+		}
 		args_add(&a, "GPRINT:vl%zu:last %%6.2lf %%ss", k);
 		args_add(&a, "GPRINT:va%zu:avg %%6.2lf %%ss", k);
 		args_add(&a, "GPRINT:vx%zu:max %%6.2lf %%ss", k);
 		args_add(&a, "GPRINT:vu%zu:up %%7.3lf%%%%\\l", k);
 	}
-	args_add(&a, "GPRINT:vany:farm up (some member) %%7.3lf%%%%");
-	args_add(&a, "GPRINT:vall:(all members) %%7.3lf%%%%\\l");
+	if (nseen > 0) {
+		args_add(&a, "GPRINT:vany:farm up (some member) %%7.3lf%%%%");
+		args_add(&a, "GPRINT:vall:(all members) %%7.3lf%%%%\\l");
+	}
 	rc = render(&a, farm, img);
 	args_free(&a);
 	free(member);
+	free(seen);
 	return rc;
 fail:
 	args_free(&a);
 	free(member);
+	free(seen);
 	return -1;
+}
+
+/*
+ * The farm-wide series over members 0..used-1 (only those with seen set,
+ * unless only_seen is 0): fany/fall the uptime of some/all members in
+ * percent, fsome/fevery INF where some/every member was down, fnd INF where
+ * none has data; vany and vall their averages. Unknown where any counted
+ * member is. Returns -1 when the expressions would not fit.
+ */
+static int
+farm_defs(struct args *a, const int *seen, size_t used, int only_seen)
+{
+	static const char *const first[5] = { "u", "u", "d", "z", "u" };
+	static const char *const op[5] = { ",MAX", ",MIN", ",MAX", ",*",
+	    ",UN,*" };
+	char		 buf[5][4096];
+	size_t		 k, j, len[5] = { 0, 0, 0, 0, 0 };
+	int		 n = 0;
+
+	for (k = 0; k < used; k++) {
+		if (only_seen && !seen[k])
+			continue;
+		for (j = 0; j < 5; j++) {
+			if (len[j] + 32 >= sizeof(buf[j]))
+				return -1;
+			len[j] += (size_t)snprintf(buf[j] + len[j],
+			    sizeof(buf[j]) - len[j], "%s%s%zu%s",
+			    n > 0 ? "," : "", first[j], k,
+			    n > 0 ? op[j] : (j == 4 ? ",UN" : ""));
+		}
+		n++;
+	}
+	args_add(a, "CDEF:fany=%s,100,*", buf[0]);
+	args_add(a, "CDEF:fall=%s,100,*", buf[1]);
+	args_add(a, "CDEF:fsome=%s,0,GT,INF,UNKN,IF", buf[2]);
+	args_add(a, "CDEF:fevery=%s,0,GT,INF,UNKN,IF", buf[3]);
+	args_add(a, "CDEF:fnd=%s,0,GT,INF,UNKN,IF", buf[4]);
+	args_add(a, "VDEF:vany=fany,AVERAGE");
+	args_add(a, "VDEF:vall=fall,AVERAGE");
+	return 0;
+}
+
+/*
+ * Whether an archive holds at least one known latency row in req's period.
+ * librrd prints an unknown legend figure as "-nan", which is what every
+ * figure is until the first complete row (an archive's first minute), so
+ * the legend says so in words instead. An error counts as known: the
+ * graph then shows what librrd makes of it.
+ */
+static int
+known(struct archive_store *st, const char *id, const struct graph_req *req)
+{
+	struct archive_series	 s;
+	time_t			 end;
+	size_t			 r;
+	int			 ds, found = 0;
+
+	end = req->end != 0 ? req->end : time(NULL);
+	if (archive_fetch(st, id, "AVERAGE", req->start, end, 1, &s) != 0)
+		return 1;
+	if ((ds = archive_series_ds(&s, archive_fixed_ds[ARCHIVE_TOTAL])) < 0)
+		found = 1;
+	for (r = 0; !found && r < s.nrows; r++)
+		if (!isnan(s.data[r * s.nds + (size_t)ds]))
+			found = 1;
+	archive_series_free(&s);
+	return found;
 }
 
 void
 graph_image_free(struct graph_image *img)
 {
 	free(img->data);
+	free(img->legend);
 	memset(img, 0, sizeof(*img));
 }

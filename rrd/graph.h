@@ -30,6 +30,8 @@ struct graph_image {
 	size_t		 len;		/* bytes */
 	unsigned	 width;		/* whole image, pixels */
 	unsigned	 height;
+	char		*legend;	/* the legend's entries as drawn, a
+					   line each (figures included) */
 };
 
 int	graph_period(const char *, time_t, struct graph_req *);

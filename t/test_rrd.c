@@ -1027,6 +1027,54 @@ START_TEST(png_and_svg_are_valid)
 }
 END_TEST
 
+/* The legend librrd drew holds s. */
+static int
+legend_has(const struct graph_image *img, const char *s)
+{
+	ck_assert_ptr_nonnull(img->legend);
+	return strstr(img->legend, s) != NULL;
+}
+
+/*
+ * An archive without a complete row yet (its first minute) gets a legend
+ * in words, never librrd's "-nan"; one with rows gets its figures.
+ */
+START_TEST(legend_never_says_nan)
+{
+	struct archive_store	*st;
+	struct graph_req	 req;
+	struct graph_image	 img;
+	const char		*ids[] = { "shop/web1", "shop/fresh" };
+	time_t			 now = time(NULL);
+
+	fill_server("shop/web1", now - 3 * 3600 - now % STEP, 180);
+	fill_server("shop/fresh", now - 2 * STEP, 1);
+	st = archive_store_open(tmp, NULL);
+	ck_assert_ptr_nonnull(st);
+	memset(&req, 0, sizeof(req));
+	ck_assert_int_eq(graph_period("3h", now, &req), 0);
+	req.format = GRAPH_SVG;
+
+	ck_assert_int_eq(graph_server(st, "shop/fresh", &req, &img), 0);
+	ck_assert_msg(legend_has(&img, "no sample yet"), "no words for no rows");
+	ck_assert_msg(!legend_has(&img, "nan"), "legend prints nan");
+	graph_image_free(&img);
+
+	ck_assert_int_eq(graph_server(st, "shop/web1", &req, &img), 0);
+	ck_assert_msg(legend_has(&img, "avg"), "no figures with rows");
+	ck_assert_msg(!legend_has(&img, "no sample yet"), "words with rows");
+	ck_assert_msg(!legend_has(&img, "nan"), "legend prints nan");
+	graph_image_free(&img);
+
+	ck_assert_int_eq(graph_farm(st, "shop", ids, 2, &req, &img), 0);
+	ck_assert_msg(legend_has(&img, "no sample yet"), "no words for fresh");
+	ck_assert_msg(legend_has(&img, "farm up"), "no farm figure");
+	ck_assert_msg(!legend_has(&img, "nan"), "farm legend prints nan");
+	graph_image_free(&img);
+	archive_store_close(st);
+}
+END_TEST
+
 struct grapher {
 	struct archive_store	*st;
 	int			 n;
@@ -1737,6 +1785,7 @@ rrd_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, png_and_svg_are_valid);
+	tcase_add_test(tc, legend_never_says_nan);
 	tcase_add_test(tc, eight_threads_graph_at_once);
 	suite_add_tcase(s, tc);
 
