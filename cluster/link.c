@@ -5,7 +5,6 @@
  * wait for a reply that the loop reads, so they never run on the loop:
  * link_job hands them to the link's thread and their ends back to the loop.
  */
-#include <sys/queue.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "worker.h"
 #include "xmalloc.h"
 
 #include "link.h"
@@ -25,14 +25,6 @@
 #define URLS_MAX	16
 #define RECONNECT_MS	500	/* between rounds over the servers */
 #define JS_WAIT_MS	5000	/* a JetStream request's reply */
-
-struct job {
-	link_fn			*work;
-	link_fn			*done;
-	void			*arg;
-	TAILQ_ENTRY(job)	 entry;
-};
-TAILQ_HEAD(jobs, job);
 
 struct link {
 	struct event_base	*base;
@@ -42,18 +34,12 @@ struct link {
 	char			 node[64];
 	int			 replicas;	/* of streams and buckets */
 	unsigned		 generation;	/* connections made; under mtx */
-	pthread_t		 thread;
 	pthread_mutex_t		 mtx;
-	pthread_cond_t		 cond;
-	struct jobs		 todo;
-	struct jobs		 finished;
-	struct event		*ev;		/* jobs finished */
-	int			 stop;
+	struct worker		*jobs;		/* JetStream requests */
+	int			 stop;		/* under mtx: closing */
 	int			 closed;	/* link_close ran */
 };
 
-static void	*run(void *);
-static void	 on_finished(evutil_socket_t, short, void *);
 static void	 on_connected(natsConnection *, void *);
 static void	 on_disconnected(natsConnection *, void *);
 static int	 set_options(struct link *, const struct conf *, const char *,
@@ -186,11 +172,6 @@ link_new(struct event_base *base, const struct conf *c, const char *who,
 	l->base = base;
 	snprintf(l->node, sizeof(l->node), "%s", c->node);
 	pthread_mutex_init(&l->mtx, NULL);
-	pthread_cond_init(&l->cond, NULL);
-	TAILQ_INIT(&l->todo);
-	TAILQ_INIT(&l->finished);
-	if ((l->ev = event_new(base, -1, 0, on_finished, l)) == NULL)
-		fatalx("link: event_new");
 	natsLibevent_Init();	/* libevent's locks: the daemon's are on */
 	if (set_options(l, c, who, err, errlen) == -1)
 		goto fail;
@@ -212,13 +193,12 @@ link_new(struct event_base *base, const struct conf *c, const char *who,
 		snprintf(err, errlen, "cluster: JetStream: %s", link_error(s));
 		goto fail;
 	}
-	if (pthread_create(&l->thread, NULL, run, l) != 0)
-		fatalx("link: pthread_create");
+	l->jobs = worker_new(base, "link");
 	return l;
 fail:
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
-	event_free(l->ev);
+	pthread_mutex_destroy(&l->mtx);
 	free(l);
 	return NULL;
 }
@@ -259,61 +239,7 @@ link_publish(struct link *l, const char *subject, const char *data)
 void
 link_job(struct link *l, link_fn *work, link_fn *done, void *arg)
 {
-	struct job *j;
-
-	j = xcalloc(1, sizeof(*j));
-	j->work = work;
-	j->done = done;
-	j->arg = arg;
-	pthread_mutex_lock(&l->mtx);
-	TAILQ_INSERT_TAIL(&l->todo, j, entry);
-	pthread_cond_signal(&l->cond);
-	pthread_mutex_unlock(&l->mtx);
-}
-
-/* The link's thread: take a job, run it, hand it back. */
-static void *
-run(void *arg)
-{
-	struct link	*l = arg;
-	struct job	*j;
-
-	pthread_mutex_lock(&l->mtx);
-	for (;;) {
-		while (TAILQ_EMPTY(&l->todo) && !l->stop)
-			pthread_cond_wait(&l->cond, &l->mtx);
-		if (l->stop)
-			break;
-		j = TAILQ_FIRST(&l->todo);
-		TAILQ_REMOVE(&l->todo, j, entry);
-		pthread_mutex_unlock(&l->mtx);
-		j->work(j->arg);
-		pthread_mutex_lock(&l->mtx);
-		TAILQ_INSERT_TAIL(&l->finished, j, entry);
-		event_active(l->ev, EV_READ, 0);
-	}
-	pthread_mutex_unlock(&l->mtx);
-	return NULL;
-}
-
-/* On the loop: the ends of finished jobs, in order. */
-static void
-on_finished(evutil_socket_t fd, short what, void *arg)
-{
-	struct link	*l = arg;
-	struct jobs	 done;
-	struct job	*j;
-
-	TAILQ_INIT(&done);
-	pthread_mutex_lock(&l->mtx);
-	TAILQ_CONCAT(&done, &l->finished, entry);
-	pthread_mutex_unlock(&l->mtx);
-	while ((j = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, j, entry);
-		if (j->done != NULL)
-			j->done(j->arg);
-		free(j);
-	}
+	worker_submit(l->jobs, work, done, arg);
 }
 
 /*
@@ -333,12 +259,9 @@ link_close(struct link *l)
 	l->closed = 1;
 	pthread_mutex_lock(&l->mtx);
 	l->stop = 1;
-	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->mtx);
 	natsConnection_Close(l->nc);
-	pthread_join(l->thread, NULL);
-	TAILQ_CONCAT(&l->finished, &l->todo, entry);
-	on_finished(-1, 0, l);
+	worker_stop(l->jobs, WORKER_SKIP);
 }
 
 /* Close (if not yet) and free. */
@@ -351,8 +274,7 @@ link_free(struct link *l)
 	jsCtx_Destroy(l->js);
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
-	event_free(l->ev);
+	worker_free(l->jobs);
 	pthread_mutex_destroy(&l->mtx);
-	pthread_cond_destroy(&l->cond);
 	free(l);
 }

@@ -6,8 +6,6 @@
  * values come again first, marked initial, so the loop sees the whole
  * bucket after any gap.
  */
-#include <sys/queue.h>
-
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,6 +15,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "handoff.h"
 #include "xmalloc.h"
 
 #include "watch.h"
@@ -28,9 +27,7 @@ struct item {
 	struct watch_entry	 e;
 	char			*key;
 	char			*value;
-	TAILQ_ENTRY(item)	 entry;
 };
-TAILQ_HEAD(items, item);
 
 struct watch {
 	kvStore		*kv;		/* the caller's */
@@ -39,14 +36,14 @@ struct watch {
 	pthread_t	 thread;
 	pthread_mutex_t	 mtx;
 	pthread_cond_t	 cond;
-	struct items	 q;
-	struct event	*ev;
+	struct handoff	*items;		/* to the loop */
 	int		 stop;
 	int		 restart;	/* make the watcher again */
 };
 
 static void	*run(void *);
-static void	 on_items(evutil_socket_t, short, void *);
+static void	 on_item(void *, void *);
+static void	 item_free(void *, void *);
 
 /* Queue one entry (NULL: caught up) for the loop. */
 static void
@@ -69,10 +66,7 @@ push(struct watch *w, kvEntry *e, int initial)
 	}
 	it->e.key = it->key;
 	it->e.value = it->value;
-	pthread_mutex_lock(&w->mtx);
-	TAILQ_INSERT_TAIL(&w->q, it, entry);
-	pthread_mutex_unlock(&w->mtx);
-	event_active(w->ev, EV_READ, 0);
+	handoff_push(w->items, it);
 }
 
 /* Wait ms unless told to stop; 1 when stopping. */
@@ -193,25 +187,27 @@ run(void *arg)
 	return NULL;
 }
 
-/* On the loop: the queued changes, in order. */
+/* On the loop: one change, in order. */
 static void
-on_items(evutil_socket_t fd, short what, void *arg)
+on_item(void *item, void *arg)
 {
 	struct watch	*w = arg;
-	struct items	 q;
-	struct item	*it;
+	struct item	*it = item;
 
-	TAILQ_INIT(&q);
-	pthread_mutex_lock(&w->mtx);
-	TAILQ_CONCAT(&q, &w->q, entry);
-	pthread_mutex_unlock(&w->mtx);
-	while ((it = TAILQ_FIRST(&q)) != NULL) {
-		TAILQ_REMOVE(&q, it, entry);
-		w->fn(&it->e, w->arg);
-		free(it->key);
-		free(it->value);
-		free(it);
-	}
+	w->fn(&it->e, w->arg);
+	item_free(it, NULL);
+}
+
+/* An item's memory. */
+static void
+item_free(void *item, void *arg)
+{
+	struct item	*it = item;
+
+	(void)arg;
+	free(it->key);
+	free(it->value);
+	free(it);
 }
 
 /* Watch every key of kv (which must outlive the watch); fn gets each
@@ -225,11 +221,9 @@ watch_new(struct event_base *base, kvStore *kv, watch_fn *fn, void *arg)
 	w->kv = kv;
 	w->fn = fn;
 	w->arg = arg;
-	TAILQ_INIT(&w->q);
 	pthread_mutex_init(&w->mtx, NULL);
 	pthread_cond_init(&w->cond, NULL);
-	if ((w->ev = event_new(base, -1, 0, on_items, w)) == NULL)
-		fatalx("watch: event_new");
+	w->items = handoff_new(base, on_item, w);
 	if (pthread_create(&w->thread, NULL, run, w) != 0)
 		fatalx("watch: pthread_create");
 	return w;
@@ -241,8 +235,6 @@ watch_new(struct event_base *base, kvStore *kv, watch_fn *fn, void *arg)
 void
 watch_free(struct watch *w)
 {
-	struct item *it;
-
 	if (w == NULL)
 		return;
 	pthread_mutex_lock(&w->mtx);
@@ -250,13 +242,7 @@ watch_free(struct watch *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mtx);
 	pthread_join(w->thread, NULL);
-	while ((it = TAILQ_FIRST(&w->q)) != NULL) {
-		TAILQ_REMOVE(&w->q, it, entry);
-		free(it->key);
-		free(it->value);
-		free(it);
-	}
-	event_free(w->ev);
+	handoff_free(w->items, item_free);
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);
 	free(w);

@@ -17,5 +17,7 @@ lib_libtocsin_a_SOURCES = \
 	lib/stateread.c lib/stateread.h \
 	lib/ctlsock.c lib/ctlsock.h \
 	lib/ctlclient.c lib/ctlclient.h \
-	lib/jsontext.c lib/jsontext.h
-lib_libtocsin_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+	lib/jsontext.c lib/jsontext.h \
+	lib/handoff.c lib/handoff.h \
+	lib/worker.c lib/worker.h
+lib_libtocsin_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(EVENT_CFLAGS)

@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 
 #include "spool.h"
+#include "worker.h"
 
 struct conf;
 struct contact_conf;
@@ -307,12 +308,5 @@ void		 smsapi_request(const struct smsapi *, const char *to,
 		    const char *text, const char *key, struct http_call *);
 void		 smsapi_request_free(struct http_call *);
 
-/* worker.c */
-struct worker;
-typedef void	 worker_fn(void *);
-struct worker	*worker_new(struct event_base *, const char *name);
-void		 worker_submit(struct worker *, worker_fn *work,
-		    worker_fn *done, void *arg);
-void		 worker_free(struct worker *);
 
 #endif

@@ -2,8 +2,7 @@
  * spoolq.c: one worker thread for fsync-bound work. Jobs go in through a
  * mutex-protected list and are done strictly in the order queued, so a
  * state file queued after an event is never on disk before it; finished
- * events come back through another list and an event made active from the
- * thread (libevent is set up with evthread_use_pthreads). An event that
+ * events come back to the loop through a handoff. An event that
  * cannot be written is retried every second, never dropped: "nothing
  * lost" wins over memory, and each event is small. Once one is lost (at
  * shutdown) no state file is written after it: the state file must never
@@ -19,6 +18,7 @@
 #include <event2/event.h>
 
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 #include "history.h"
 #include "spoolq.h"
@@ -41,17 +41,16 @@ struct spoolq {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	struct job	*in_head, *in_tail;
-	struct job	*out_head, *out_tail;
+	struct handoff	*out;		/* durable events, to the loop */
 	int		 stop;
 	int		 lost;		/* an event was dropped: no more files */
 	uint64_t	 told;		/* highest seq handed to the loop */
-	struct event	*done_ev;
 	spoolq_done_fn	 done;
 	void		*arg;
 };
 
 static void	*worker(void *);
-static void	 on_done(evutil_socket_t, short, void *);
+static void	 on_durable(void *, void *);
 static void	 write_file(struct spoolq *, struct job *);
 
 /* A file job, on the worker: written atomically, unless an event was lost
@@ -102,40 +101,27 @@ worker(void *arg)
 		} else
 			write_file(q, j);
 
-		pthread_mutex_lock(&q->mu);
-		if (j->kind == 0) {
-			j->next = NULL;
-			if (q->out_tail != NULL)
-				q->out_tail->next = j;
-			else
-				q->out_head = j;
-			q->out_tail = j;
-			event_active(q->done_ev, EV_READ, 0);
-		} else
+		if (j->kind == 0)
+			handoff_push(q->out, j);
+		else
 			free(j);
+		pthread_mutex_lock(&q->mu);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
 }
 
-/* On the loop: tell the engine about every durable event, in order. */
+/* On the loop: tell the engine about a durable event, in order. */
 static void
-on_done(evutil_socket_t fd, short what, void *arg)
+on_durable(void *item, void *arg)
 {
 	struct spoolq	*q = arg;
-	struct job	*list, *j;
+	struct job	*j = item;
 
-	pthread_mutex_lock(&q->mu);
-	list = q->out_head;
-	q->out_head = q->out_tail = NULL;
-	pthread_mutex_unlock(&q->mu);
-	while ((j = list) != NULL) {
-		list = j->next;
-		if (j->ev.seq > q->told)
-			q->told = j->ev.seq;
-		q->done(q->arg, &j->ev, j->ctx);
-		free(j);
-	}
+	if (j->ev.seq > q->told)
+		q->told = j->ev.seq;
+	q->done(q->arg, &j->ev, j->ctx);
+	free(j);
 }
 
 struct spoolq *
@@ -151,8 +137,7 @@ spoolq_new(struct event_base *base, struct spool *spool, spoolq_done_fn done,
 	q->arg = arg;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
-	if ((q->done_ev = event_new(base, -1, 0, on_done, q)) == NULL)
-		fatalx("spoolq: event_new");
+	q->out = handoff_new(base, on_durable, q);
 	if ((errno = pthread_create(&q->thread, NULL, worker, q)) != 0)
 		fatal("spoolq: pthread_create");
 	return q;
@@ -261,8 +246,7 @@ spoolq_free(struct spoolq *q)
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	pthread_join(q->thread, NULL);
-	on_done(-1, 0, q);
-	event_free(q->done_ev);
+	handoff_free(q->out, NULL);
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cv);
 	free(q);

@@ -241,3 +241,11 @@ EXTRA_DIST += t/test_lb_latency.sh t/lbheld.py
 # tocsin-pager: a problem that outlasts its downtime is paged at its end.
 TESTS += t/test_pager_dtend.sh
 EXTRA_DIST += t/test_pager_dtend.sh
+
+# lib/worker.c and lib/handoff.c: threads handing work back to a loop.
+check_PROGRAMS += t/test_worker
+TESTS += t/test_worker
+t_test_worker_SOURCES = t/test_worker.c
+t_test_worker_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS)
+t_test_worker_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(CHECK_LIBS) -lm \
+	-lpthread

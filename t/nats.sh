@@ -52,6 +52,16 @@ nats_url() {
     return 1
 }
 
+# A JetStream request may time out on a loaded machine: up to 3 tries,
+# the output of the first that succeeds.
 natsdump() {
+    local i out
+    for i in 1 2 3; do
+        if out=$("$NATSDUMP" "$(nats_url)" "$@"); then
+            [ -z "$out" ] || printf '%s\n' "$out"
+            return 0
+        fi
+        sleep 0.5
+    done
     "$NATSDUMP" "$(nats_url)" "$@"
 }

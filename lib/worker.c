@@ -1,0 +1,153 @@
+/*
+ * worker.c: a thread that runs blocking jobs (fsync, SMTP, JetStream
+ * requests) off the event loop, one at a time in order, and hands each
+ * back to the loop through a handoff. The queue has no cap of its own:
+ * callers bound what they submit.
+ */
+#include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "handoff.h"
+#include "log.h"
+#include "xmalloc.h"
+#include "worker.h"
+
+struct job {
+	worker_fn		*work;
+	worker_fn		*done;
+	void			*arg;
+	STAILQ_ENTRY(job)	 entry;
+};
+STAILQ_HEAD(jobs, job);
+
+struct worker {
+	char		 name[16];
+	pthread_t	 thread;
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cond;
+	struct jobs	 todo;		/* under mtx */
+	struct handoff	*finished;	/* to the loop */
+	enum worker_stop how;		/* under mtx, once stop is set */
+	int		 stop;		/* under mtx */
+	int		 joined;	/* the loop's: worker_stop ran */
+};
+
+static void	*run(void *);
+static void	 on_finished(void *, void *);
+
+/* The thread: take a job, run it (or not, when skipping), hand it on. */
+static void *
+run(void *arg)
+{
+	struct worker	*w = arg;
+	struct job	*j;
+	int		 skip;
+
+	pthread_mutex_lock(&w->mtx);
+	for (;;) {
+		while (STAILQ_EMPTY(&w->todo) && !w->stop)
+			pthread_cond_wait(&w->cond, &w->mtx);
+		if ((j = STAILQ_FIRST(&w->todo)) == NULL)
+			break;		/* stopping, nothing left */
+		STAILQ_REMOVE_HEAD(&w->todo, entry);
+		skip = w->stop && w->how == WORKER_SKIP;
+		pthread_mutex_unlock(&w->mtx);
+		if (!skip)
+			j->work(j->arg);
+		handoff_push(w->finished, j);
+		pthread_mutex_lock(&w->mtx);
+	}
+	pthread_mutex_unlock(&w->mtx);
+	return NULL;
+}
+
+/* On the loop: a finished job's done. */
+static void
+on_finished(void *item, void *arg)
+{
+	struct job	*j = item;
+
+	(void)arg;
+	if (j->done != NULL)
+		j->done(j->arg);
+	free(j);
+}
+
+/* A worker whose done callbacks run on base. Fatal when no thread can be
+ * made (start-up only). */
+struct worker *
+worker_new(struct event_base *base, const char *name)
+{
+	struct worker *w;
+
+	w = xcalloc(1, sizeof(*w));
+	strlcpy(w->name, name, sizeof(w->name));
+	STAILQ_INIT(&w->todo);
+	pthread_mutex_init(&w->mtx, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->finished = handoff_new(base, on_finished, w);
+	if (pthread_create(&w->thread, NULL, run, w) != 0)
+		fatalx("worker %s: cannot start a thread", name);
+	return w;
+}
+
+/* Run work(arg) on the thread, then done(arg) (may be NULL) on the loop. */
+void
+worker_submit(struct worker *w, worker_fn *work, worker_fn *done, void *arg)
+{
+	struct job *j;
+
+	j = xcalloc(1, sizeof(*j));
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	pthread_mutex_lock(&w->mtx);
+	STAILQ_INSERT_TAIL(&w->todo, j, entry);
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+/*
+ * Stop the thread after the job under way and the queued ones (run, or
+ * with WORKER_SKIP only ended: their work does not run), then run every
+ * done here, on the caller's thread. A job submitted later only gets its
+ * done, at worker_free. Idempotent.
+ */
+void
+worker_stop(struct worker *w, enum worker_stop how)
+{
+	if (w == NULL || w->joined)
+		return;
+	pthread_mutex_lock(&w->mtx);
+	w->stop = 1;
+	w->how = how;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mtx);
+	pthread_join(w->thread, NULL);
+	w->joined = 1;
+	handoff_drain(w->finished);
+}
+
+/* Stop (finishing the queued jobs, unless stopped already) and free. */
+void
+worker_free(struct worker *w)
+{
+	struct job	*j;
+
+	if (w == NULL)
+		return;
+	worker_stop(w, WORKER_FINISH);
+	while ((j = STAILQ_FIRST(&w->todo)) != NULL) {
+		STAILQ_REMOVE_HEAD(&w->todo, entry);
+		on_finished(j, w);
+	}
+	handoff_free(w->finished, NULL);
+	pthread_mutex_destroy(&w->mtx);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}

@@ -1,0 +1,27 @@
+/*
+ * worker.h: a thread that runs blocking jobs (fsync, SMTP, JetStream
+ * requests) off the event loop and hands each back to the loop, in order
+ * (worker.c).
+ */
+#ifndef TOCSIN_WORKER_H
+#define TOCSIN_WORKER_H
+
+#include <event2/event.h>
+
+struct worker;
+typedef void	 worker_fn(void *);
+
+/* How worker_stop treats the jobs not started yet. */
+enum worker_stop {
+	WORKER_FINISH,		/* run them */
+	WORKER_SKIP,		/* only their done */
+};
+
+/* worker.c */
+struct worker	*worker_new(struct event_base *, const char *);
+void		 worker_submit(struct worker *, worker_fn *, worker_fn *,
+		    void *);
+void		 worker_stop(struct worker *, enum worker_stop);
+void		 worker_free(struct worker *);
+
+#endif
