@@ -1,13 +1,17 @@
-# t/cluster.sh: what the cluster tests share, after t/servers.sh,
-# t/probed.sh and t/nats.sh: probe nodes (each as a user of its own, so
+# t/cluster.sh: what the cluster tests share; it sources t/servers.sh,
+# t/probed.sh and t/nats.sh. Probe nodes (each as a user of its own, so
 # an iptables owner rule cuts one node's view), the events stream, the
 # verdicts bucket. Our iptables rules go on exit, whatever happens.
+#     cluster_setup [iptables] # the trap, and a skip when a need is missing
 #     cluster_trap             # instead of servers_trap
 #     start_node N [OPTIONS]   # probe node N watching nginx (web)
 #     stop_node N              # TERM; asserts it exits within 5 s
 #     events | wait_events N SECONDS | event_field SEQ FIELD
 #     verdict NODE | wait_verdict NODE STATE SECONDS
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+. "${srcdir:-.}/t/nats.sh" || exit 1
 
 RULES=$T/iptables.rules
 # Our rules go, whatever happens; then servers.sh's exit path.
@@ -29,6 +33,22 @@ cluster_trap() {
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+}
+
+# cluster_setup [iptables]: the exit trap, then skip the whole test when
+# what it needs is missing: root (nodes run as users of their own),
+# nats-server, t/natsdump, and iptables when asked.
+cluster_setup() {
+    cluster_trap
+    [ "$(id -u)" = 0 ] || skip_all "needs root: nodes run as users of their own"
+    if [ "${1:-}" = iptables ]; then
+        command -v iptables >/dev/null 2>&1 ||
+            skip_all "no iptables (apt-get install iptables)"
+        iptables -L OUTPUT -n >/dev/null 2>&1 ||
+            skip_all "iptables cannot work here"
+    fi
+    command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
+    [ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
 }
 
 # node user: the users the nodes run as, one each.

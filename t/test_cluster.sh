@@ -9,17 +9,9 @@
 # names what each node saw. kill -9 of a nats-server while the server
 # changes state for every node: still exactly one event for the change.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-. "${srcdir:-.}/t/nats.sh" || exit 1
 . "${srcdir:-.}/t/cluster.sh" || exit 1
-cluster_trap
+cluster_setup iptables
 
-[ "$(id -u)" = 0 ] || skip_all "needs root: nodes run as users of their own"
-command -v iptables >/dev/null 2>&1 || skip_all "no iptables (apt-get install iptables)"
-iptables -L OUTPUT -n >/dev/null 2>&1 || skip_all "iptables cannot work here"
-command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
-[ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
 
 start_nginx || exit 1
 start_nats_cluster || exit 1

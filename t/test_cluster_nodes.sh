@@ -8,17 +8,9 @@
 # verdict were a quorum); node1 and node2 together make exactly one, which
 # names only the live nodes.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-. "${srcdir:-.}/t/nats.sh" || exit 1
 . "${srcdir:-.}/t/cluster.sh" || exit 1
-cluster_trap
+cluster_setup iptables
 
-[ "$(id -u)" = 0 ] || skip_all "needs root: nodes run as users of their own"
-command -v iptables >/dev/null 2>&1 || skip_all "no iptables (apt-get install iptables)"
-iptables -L OUTPUT -n >/dev/null 2>&1 || skip_all "iptables cannot work here"
-command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
-[ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
 
 # beats: the nodes with a heartbeat in tocsin_nodes, sorted.
 beats() {

@@ -12,21 +12,13 @@
 # window the contract leaves (a try cut between the SMTP server taking it
 # and its record: sent again with the same Message-ID).
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-. "${srcdir:-.}/t/nats.sh" || exit 1
 . "${srcdir:-.}/t/cluster.sh" || exit 1
-cluster_trap
+cluster_setup iptables
 
 PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
 [ -z "${ASAN_OPTIONS:-}" ] ||
     export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$SERVERS_TDIR/asan-pager.supp"
 
-[ "$(id -u)" = 0 ] || skip_all "needs root: nodes run as users of their own"
-command -v iptables >/dev/null 2>&1 || skip_all "no iptables"
-iptables -L OUTPUT -n >/dev/null 2>&1 || skip_all "iptables cannot work here"
-command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
-[ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
 
 # start_smtpd: aiosmtpd keeping each message in $T/smtpd/mail.log, then
 # taking 1.5 s to say so: a pager killed meanwhile is killed mid-send.

@@ -8,15 +8,9 @@
 # within two intervals (30 s), the other servers keep their nodes, and
 # nothing pages. node3 back: the spread is the one before.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-. "${srcdir:-.}/t/nats.sh" || exit 1
 . "${srcdir:-.}/t/cluster.sh" || exit 1
-cluster_trap
+cluster_setup
 
-[ "$(id -u)" = 0 ] || skip_all "needs root: nodes run as users of their own"
-command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
-[ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
 
 N=${TOCSIN_SHARD_SERVERS:-300}
 INTERVAL=15
