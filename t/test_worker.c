@@ -138,6 +138,7 @@ START_TEST(a_stop_finishes_or_skips_what_waits)
 	ck_assert_int_eq(r.nwork, NJOBS);
 	ck_assert_int_eq(r.ndone, NJOBS);
 	ck_assert_int_eq(r.on_loop, NJOBS);
+	event_base_free(r.base);
 
 	run_init(&r);
 	r.slow = 20;
