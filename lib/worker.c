@@ -34,7 +34,8 @@ struct worker {
 	struct handoff	*finished;	/* to the loop */
 	enum worker_stop how;		/* under mtx, once stop is set */
 	int		 stop;		/* under mtx */
-	int		 joined;	/* the loop's: worker_stop ran */
+	int		 joined;	/* the loop's: the thread is gone, jobs
+					   run at once (worker_stop ran) */
 };
 
 static void	*run(void *);
@@ -96,12 +97,24 @@ worker_new(struct event_base *base, const char *name)
 	return w;
 }
 
-/* Run work(arg) on the thread, then done(arg) (may be NULL) on the loop. */
+/*
+ * Run work(arg) on the thread, then done(arg) (may be NULL) on the loop.
+ * Once worker_stop has ended the thread (a done callback submitting more
+ * while it drains), the job runs at once on the caller's thread: work as
+ * the stop said (run, or skipped), then done.
+ */
 void
 worker_submit(struct worker *w, worker_fn *work, worker_fn *done, void *arg)
 {
 	struct job *j;
 
+	if (w->joined) {
+		if (w->how == WORKER_FINISH)
+			work(arg);
+		if (done != NULL)
+			done(arg);
+		return;
+	}
 	j = xcalloc(1, sizeof(*j));
 	j->work = work;
 	j->done = done;
@@ -115,8 +128,7 @@ worker_submit(struct worker *w, worker_fn *work, worker_fn *done, void *arg)
 /*
  * Stop the thread after the job under way and the queued ones (run, or
  * with WORKER_SKIP only ended: their work does not run), then run every
- * done here, on the caller's thread. A job submitted later only gets its
- * done, at worker_free. Idempotent.
+ * done here, on the caller's thread. Idempotent.
  */
 void
 worker_stop(struct worker *w, enum worker_stop how)
@@ -137,15 +149,9 @@ worker_stop(struct worker *w, enum worker_stop how)
 void
 worker_free(struct worker *w)
 {
-	struct job	*j;
-
 	if (w == NULL)
 		return;
 	worker_stop(w, WORKER_FINISH);
-	while ((j = STAILQ_FIRST(&w->todo)) != NULL) {
-		STAILQ_REMOVE_HEAD(&w->todo, entry);
-		on_finished(j, w);
-	}
 	handoff_free(w->finished, NULL);
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);

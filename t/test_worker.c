@@ -158,6 +158,53 @@ START_TEST(a_stop_finishes_or_skips_what_waits)
 }
 END_TEST
 
+static struct worker	*chain_w;
+static int		 chain_work, chain_done;
+
+static void
+chain_second_work(void *arg)
+{
+	(void)arg;
+	chain_work++;
+}
+
+static void
+chain_second_done(void *arg)
+{
+	(void)arg;
+	chain_done++;
+}
+
+/* A done that submits more, as the pager's do (a send's end saves). */
+static void
+chain_first_done(void *arg)
+{
+	(void)arg;
+	worker_submit(chain_w, chain_second_work, chain_second_done, NULL);
+}
+
+static void
+chain_first_work(void *arg)
+{
+	(void)arg;
+}
+
+/* Work submitted by a done while the worker stops is not lost. */
+START_TEST(a_done_may_submit_while_the_worker_stops)
+{
+	struct event_base	*base;
+
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	base = event_base_new();
+	chain_w = worker_new(base, "chain");
+	worker_submit(chain_w, chain_first_work, chain_first_done, NULL);
+	worker_free(chain_w);
+	ck_assert_int_eq(chain_work, 1);
+	ck_assert_int_eq(chain_done, 1);
+	event_base_free(base);
+}
+END_TEST
+
 static int	delivered, dropped;
 
 static void
@@ -204,6 +251,7 @@ worker_suite(void)
 
 	tcase_add_test(tc, jobs_run_off_the_loop_and_end_on_it_in_order);
 	tcase_add_test(tc, a_stop_finishes_or_skips_what_waits);
+	tcase_add_test(tc, a_done_may_submit_while_the_worker_stops);
 	tcase_add_test(tc, handoff_free_drops_what_the_loop_did_not_take);
 	suite_add_tcase(s, tc);
 	return s;
