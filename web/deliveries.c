@@ -37,6 +37,7 @@ static json_t	*read_record(int, const char *, char *);
 static void	 scan(const char *, const char *, json_t *);
 static void	 scan_log(const char *, json_t *);
 static int	 listed(json_t *, json_t *);
+static json_t	*paged_entry(json_t *, const char *);
 
 /* The event of arr numbered seq, or NULL. arr is small (a page). */
 static json_t *
@@ -50,6 +51,28 @@ find_event(json_t *arr, unsigned long long seq)
 		    "seq")) == seq)
 			return e;
 	return NULL;
+}
+
+/*
+ * What the page shows of a delivery from o (a record, or a line of the
+ * delivery log): contact, channel, to, state (from o's field state_key),
+ * tries and error, JSON null where o lacks one. NULL when jansson fails.
+ */
+static json_t *
+paged_entry(json_t *o, const char *state_key)
+{
+	json_t	*to, *tries, *error;
+
+	to = json_object_get(o, "to");
+	tries = json_object_get(o, "tries");
+	error = json_object_get(o, "error");
+	return json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}",
+	    "contact", json_object_get(o, "contact"),
+	    "channel", json_object_get(o, "channel"),
+	    "to", json_is_string(to) ? to : json_null(),
+	    "state", json_object_get(o, state_key),
+	    "tries", json_is_integer(tries) ? tries : json_null(),
+	    "error", json_is_string(error) ? error : json_null());
 }
 
 /*
@@ -83,16 +106,7 @@ read_record(int dfd, const char *name, char *buf)
 	if (json_is_string(json_object_get(o, "contact")) &&
 	    json_is_string(json_object_get(o, "channel")) &&
 	    json_is_string(json_object_get(o, "state")))
-		r = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}",
-		    "contact", json_object_get(o, "contact"),
-		    "channel", json_object_get(o, "channel"),
-		    "to", json_is_string(json_object_get(o, "to")) ?
-		    json_object_get(o, "to") : json_null(),
-		    "state", json_object_get(o, "state"),
-		    "tries", json_is_integer(json_object_get(o, "tries")) ?
-		    json_object_get(o, "tries") : json_null(),
-		    "error", json_is_string(json_object_get(o, "error")) ?
-		    json_object_get(o, "error") : json_null());
+		r = paged_entry(o, "state");
 	json_decref(o);
 	return r;
 }
@@ -210,16 +224,7 @@ scan_log(const char *state_dir, json_t *arr)
 			json_decref(o);
 			continue;
 		}
-		r = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O}",
-		    "contact", json_object_get(o, "contact"),
-		    "channel", json_object_get(o, "channel"),
-		    "to", json_is_string(json_object_get(o, "to")) ?
-		    json_object_get(o, "to") : json_null(),
-		    "state", json_object_get(o, "result"),
-		    "tries", json_is_integer(json_object_get(o, "tries")) ?
-		    json_object_get(o, "tries") : json_null(),
-		    "error", json_is_string(json_object_get(o, "error")) ?
-		    json_object_get(o, "error") : json_null());
+		r = paged_entry(o, "result");
 		json_decref(o);
 		if (r == NULL)
 			continue;
