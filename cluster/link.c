@@ -7,10 +7,12 @@
  */
 #include <sys/queue.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <nats/nats.h>
@@ -25,6 +27,7 @@
 #define URLS_MAX	16
 #define RECONNECT_MS	500	/* between rounds over the servers */
 #define JS_WAIT_MS	5000	/* a JetStream request's reply */
+#define CLOSED_WAIT_MS	2000	/* for nats.c's last callback, at most */
 
 struct job {
 	link_fn			*work;
@@ -50,12 +53,14 @@ struct link {
 	struct event		*ev;		/* jobs finished */
 	int			 stop;
 	int			 closed;	/* link_close ran */
+	int			 gone;		/* nats.c's last callback ran */
 };
 
 static void	*run(void *);
 static void	 on_finished(evutil_socket_t, short, void *);
 static void	 on_connected(natsConnection *, void *);
 static void	 on_disconnected(natsConnection *, void *);
+static void	 on_closed(natsConnection *, void *);
 static int	 set_options(struct link *, const struct conf *, const char *,
 		    char *, size_t);
 
@@ -99,6 +104,19 @@ on_disconnected(natsConnection *nc, void *arg)
 	pthread_mutex_unlock(&l->mtx);
 	if (!closing)
 		log_warnx("cluster: disconnected; reconnecting");
+}
+
+/* A nats.c thread: the connection is closed for good; no callback of
+ * it comes after this one, so link_close may let the link go. */
+static void
+on_closed(natsConnection *nc, void *arg)
+{
+	struct link	*l = arg;
+
+	pthread_mutex_lock(&l->mtx);
+	l->gone = 1;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->mtx);
 }
 
 /* How many times the link (re)connected: a change says subscriptions
@@ -156,6 +174,8 @@ set_options(struct link *l, const struct conf *c, const char *who,
 		s = natsOptions_SetReconnectedCB(l->opts, on_connected, l);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(l->opts, on_disconnected, l);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(l->opts, on_closed, l);
 	if (s == NATS_OK)
 		s = natsOptions_SetEventLoop(l->opts, l->base,
 		    natsLibevent_Attach, natsLibevent_Read, natsLibevent_Write,
@@ -316,6 +336,22 @@ on_finished(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Wait (CLOSED_WAIT_MS at most) for nats.c's closed callback: its
+ * thread may still be giving the disconnected one, which reads l. */
+static void
+wait_gone(struct link *l)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CLOSED_WAIT_MS / 1000;
+	pthread_mutex_lock(&l->mtx);
+	while (!l->gone && pthread_cond_timedwait(&l->cond, &l->mtx, &ts) !=
+	    ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&l->mtx);
+}
+
 /*
  * Close the connection: every JetStream call under way, on any thread,
  * fails at once (their replies would need this loop, which is busy
@@ -337,6 +373,7 @@ link_close(struct link *l)
 	pthread_mutex_unlock(&l->mtx);
 	natsConnection_Close(l->nc);
 	pthread_join(l->thread, NULL);
+	wait_gone(l);
 	TAILQ_CONCAT(&l->finished, &l->todo, entry);
 	on_finished(-1, 0, l);
 }

@@ -7,6 +7,8 @@
 #     stop_node N              # TERM; asserts it exits within 5 s
 #     events | wait_events N SECONDS | event_field SEQ FIELD
 #     verdict NODE | wait_verdict NODE STATE SECONDS
+#     cstate ID | wait_cstate ID STATE SECONDS   # the cluster's state
+#     until_says SECONDS WANT CMD...             # until CMD prints WANT
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
 
 RULES=$T/iptables.rules
@@ -96,14 +98,37 @@ verdict() {
     natsdump -k tocsin_verdicts 2>/dev/null | sed -n "s/^web\.$1 .*\"state\":\"\([a-z]*\)\".*/\1/p"
 }
 
-wait_verdict() {
-    local i=0
-    while [ $i -lt $(($3 * 5)) ]; do
-        [ "$(verdict "$1")" = "$2" ] && return 0
+# until_says SECONDS WANT CMD...: until CMD prints WANT, asked 5 times a second.
+until_says() {
+    local n=$(($1 * 5)) want=$2 i=0
+    shift 2
+    while [ $i -lt $n ]; do
+        [ "$("$@")" = "$want" ] && return 0
         sleep 0.2
         i=$((i + 1))
     done
     return 1
+}
+
+# wait_verdict NODE STATE SECONDS
+wait_verdict() {
+    until_says "$3" "$2" verdict "$1"
+}
+
+# cstate ID: the cluster's state of server ID in tocsin_states.
+cstate() {
+    natsdump -k tocsin_states 2>/dev/null | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line.split(" ", 1)[1])
+    if d.get("id") == sys.argv[1]:
+        print(d["new"])
+' "$1"
+}
+
+# wait_cstate ID STATE SECONDS
+wait_cstate() {
+    until_says "$3" "$2" cstate "$1"
 }
 
 # cut_view [N]: node N's view of nginx cut (every node's without N).
