@@ -9,6 +9,7 @@
 #     verdict NODE | wait_verdict NODE STATE SECONDS
 #     cstate ID | wait_cstate ID STATE SECONDS   # the cluster's state
 #     until_says SECONDS WANT CMD...             # until CMD prints WANT
+#     clean_log NAME           # no sanitizer report in $T/NAME.log
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
 
 RULES=$T/iptables.rules
@@ -182,3 +183,16 @@ stop_node() {
     servers_stop "node$1"
 }
 
+
+# clean_log NAME: pass when $T/NAME.log (a stopped process's) has no
+# sanitizer report.
+clean_log() {
+    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
+        "$T/$1.log"; then
+        failed "sanitizer report in $1's log" \
+            "$(grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
+            "$T/$1.log" | head -40)"
+    else
+        pass "$1 stopped cleanly"
+    fi
+}

@@ -101,5 +101,6 @@ check_json "f/b2 up again: it takes traffic" "$r" \
 lb_stop
 for n in 1 2; do
     stop_node "$n"
+    clean_log "node$n"
 done
 finish

@@ -1,7 +1,8 @@
 /*
  * page_server.c: "/server/ID": the last result and its latency parts, the
  * server's recent events, the graphs (1 d large; 3 h,
- * 1 w, 1 m, 1 y below) and the uptime table from the archive.
+ * 1 w, 1 m, 1 y below; a line per probe node in cluster mode) and the
+ * uptime table from the archive.
  */
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@ static void	 parts(struct evbuffer *, json_t *);
 static void	 duration(char *, size_t, double);
 static void	 uptime_table(struct evbuffer *, struct web *,
 		    const struct web_data *, const struct server_conf *);
+static void	 vantage(struct evbuffer *, struct web *,
+		    const struct server_conf *);
 
 /* What probed says of the server, as a list of terms. */
 static void
@@ -171,6 +174,27 @@ uptime_table(struct evbuffer *b, struct web *w, const struct web_data *d,
 	evbuffer_add_printf(b, "</tbody></table>\n");
 }
 
+/* In cluster mode, the probe nodes whose archives the graphs draw, a
+ * line each. */
+static void
+vantage(struct evbuffer *b, struct web *w, const struct server_conf *sc)
+{
+	char	**nodes;
+	int	 i, n;
+
+	if ((n = archive_nodes(w->store, sc->id, &nodes)) <= 0)
+		return;
+	evbuffer_add_printf(b, "<p id=\"vantage\">A line per probe node:");
+	for (i = 0; i < n; i++) {
+		evbuffer_add_printf(b, "%s <span class=\"node\">",
+		    i > 0 ? "," : "");
+		html_esc(b, nodes[i]);
+		evbuffer_add_printf(b, "</span>");
+	}
+	evbuffer_add_printf(b, ".</p>");
+	archive_nodes_free(nodes);
+}
+
 void
 page_server(struct web *w, const struct web_data *d,
     const struct server_conf *sc, struct web_resp *r)
@@ -201,8 +225,10 @@ page_server(struct web *w, const struct web_data *d,
 	html_url(r->body, sc->id);
 	evbuffer_add_printf(r->body, "\">all state changes</a></p>\n");
 	if (w->store != NULL) {
-		evbuffer_add_printf(r->body, "<h2>latency</h2><div "
-		    "class=\"graphs\" id=\"graphs\">");
+		evbuffer_add_printf(r->body, "<h2>latency</h2>");
+		vantage(r->body, w, sc);
+		evbuffer_add_printf(r->body, "<div class=\"graphs\" "
+		    "id=\"graphs\">");
 		html_graph_img(r->body, w, "graph", sc->id, "1d", 0);
 		evbuffer_add_printf(r->body, "<div class=\"small\">");
 		for (i = 0; i < sizeof(small) / sizeof(small[0]); i++)

@@ -164,6 +164,8 @@ void	 api_server(struct web *, const struct web_data *,
 	    const struct server_conf *, struct web_resp *);
 void	 api_uptime(struct web *, const struct web_data *,
 	    const struct server_conf *, struct web_resp *);
+void	 api_vantage(struct web *, const struct web_data *,
+	    const struct server_conf *, struct web_resp *);
 
 /* events.c */
 void	 events_page(struct web *, const struct web_data *, const char *,
