@@ -4,8 +4,8 @@
 # real rrdcached over TCP: each into its own archive, web@node1.rrd and
 # web@node2.rrd, never one web.rrd that both would write. tocsin.cgi
 # --serve, reading through the same rrdcached, lists both nodes with
-# rows (/api/vantage/web), names them on the server's page and draws the
-# graph with a line each.
+# rows (/api/vantage/web), names them on the server's page with their
+# uptime and draws the graph with a line each.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -66,6 +66,8 @@ fi
 expect_code "the server's page" 200 "$SERVE_URL/server/web"
 body_has "... names node1 and node2 as its lines" \
     'id="vantage">[^<]*<span class="node">node1</span>, <span class="node">node2</span>'
+body_has "... and has their uptime (1 d, up for some node and every node)" \
+    'id="vantage-uptime".*<td>1d</td><td class="num">[0-9.]+%</td><td class="num">[0-9.]+%</td>'
 expect_code "its graph, a line per node" 200 "$SERVE_URL/graph/web.svg"
 hdr_has "... an SVG image" '^Content-Type: image/svg\+xml'
 fetch "$SERVE_URL/api/vantage/other"

@@ -2,10 +2,10 @@
 # t/test_cluster_lb.sh: a balancer in cluster mode reads the cluster's
 # health, with no probe node of its own. A 3-server NATS cluster, two
 # probe nodes (quorum 2) checking farm f's two nginx members, and
-# tocsin-lb with `set cluster` and no probed to watch. When b2's health
-# page fails (its traffic still answers 200) the cluster marks f/b2 down
-# in tocsin_states; 1 s later b2 gets no new request; back up, it takes
-# traffic again.
+# tocsin-lb with `set cluster`, two loops (lb-threads 2) and no probed
+# to watch. When b2's health page fails (its traffic still answers 200)
+# the cluster marks f/b2 down in tocsin_states; 1 s later b2 gets no new
+# request from either loop; back up, it takes traffic again.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -49,6 +49,7 @@ cat >"$T/lb.conf" <<CONF
 set state-dir $T/lb
 set cluster $NATS_URLS
 set node lb1
+set lb-threads 2
 farm f {
     balance roundrobin
     listen 127.0.0.1:$LBP tcp
@@ -62,8 +63,8 @@ if wait_cstate f/b1 up 30 && wait_cstate f/b2 up 10; then
 else
     failed "cluster states: $(natsdump -k tocsin_states)" "$(tail -20 "$T/node1.log")"
 fi
-check "tocsin-lb takes f/b2's state from the cluster" \
-    until_says 10 1 grep -c "f/b2: up (cluster)" "$T/lb.log"
+check "each of tocsin-lb's 2 loops takes f/b2's state from the cluster" \
+    until_says 10 2 grep -c "f/b2: up (cluster)" "$T/lb.log"
 if grep -q "tocsin-probed" "$T/lb.log"; then
     failed "tocsin-lb watches a probed in cluster mode" "$(grep tocsin-probed "$T/lb.log")"
 else

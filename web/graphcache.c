@@ -47,21 +47,13 @@ static int	 newest(struct web *, const char *const *, size_t,
 		    struct timespec *);
 
 /*
- * What one graph draws: archive ids and each line's label. A server's
- * own archive, or (cluster mode) one archive a probe node that has one,
- * ID@NODE, labelled with the node; a farm's members.
+ * The archives of sc's graph: its own, or (cluster mode) one a probe
+ * node that has one, ID@NODE, labelled with the node (ls->nodes set).
+ * Free with graphcache_lines_free.
  */
-struct lineset {
-	const char	**ids;
-	const char	**labels;
-	char		**nodes;	/* archive_nodes' answer, or NULL */
-	char		**bufs;		/* the ID@NODE ids, or NULL */
-	size_t		  n;
-};
-
-static void
-lineset_server(struct web *w, const struct server_conf *sc,
-    struct lineset *ls)
+void
+graphcache_lines_server(struct web *w, const struct server_conf *sc,
+    struct web_lines *ls)
 {
 	char	 id[ARCHIVE_ID_MAX], *node;
 	int	 k, i;
@@ -107,15 +99,15 @@ farm_ids(const struct farm_conf *f, size_t *n)
 }
 
 static void
-lineset_farm(const struct farm_conf *f, struct lineset *ls)
+lineset_farm(const struct farm_conf *f, struct web_lines *ls)
 {
 	memset(ls, 0, sizeof(*ls));
 	ls->ids = farm_ids(f, &ls->n);
 	ls->labels = ls->ids;
 }
 
-static void
-lineset_free(struct lineset *ls)
+void
+graphcache_lines_free(struct web_lines *ls)
 {
 	size_t	i;
 
@@ -282,7 +274,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	struct entry		*e;
 	struct timespec		 ts;
 	char			 name[64], key[sizeof(e->key)];
-	struct lineset		 ls;
+	struct web_lines	 ls;
 	const char		*why, *label;
 	int			 rc;
 	time_t			 now = time(NULL);
@@ -298,7 +290,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	}
 	req.format = svg ? GRAPH_SVG : GRAPH_PNG;
 	if (sc != NULL) {
-		lineset_server(w, sc, &ls);
+		graphcache_lines_server(w, sc, &ls);
 		label = sc->id;
 	} else {
 		lineset_farm(farm, &ls);
@@ -306,7 +298,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	}
 	rc = newest(w, ls.ids, ls.n, &ts);
 	if (rc == -1) {
-		lineset_free(&ls);
+		graphcache_lines_free(&ls);
 		html_error(w, r, 404, "No graph yet", "No archive yet: not "
 		    "checked so far.");
 		return;
@@ -321,7 +313,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	if (strstr(q->if_none_match, r->etag) != NULL ||
 	    strcmp(q->if_none_match, "*") == 0) {
 		r->code = 304;
-		lineset_free(&ls);
+		graphcache_lines_free(&ls);
 		return;
 	}
 	snprintf(key, sizeof(key), "%c%s %s %c", sc != NULL ? 's' : 'f',
@@ -330,7 +322,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	    strcmp(e->etag, r->etag) == 0 && now - e->made < GRAPH_TTL_S) {
 		e->used = ++w->cache->tick;
 		evbuffer_add(r->body, e->img.data, e->img.len);
-		lineset_free(&ls);
+		graphcache_lines_free(&ls);
 		return;
 	}
 	if (farm != NULL)
@@ -340,7 +332,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 		    &req, &img);
 	else
 		rc = graph_server(w->store, sc->id, &req, &img);
-	lineset_free(&ls);
+	graphcache_lines_free(&ls);
 	if (rc == -1) {
 		html_error(w, r, 503, "Graph failed", "The graph could not be "
 		    "drawn; see the log.");
