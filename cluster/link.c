@@ -6,10 +6,12 @@
  * link_job hands them to the link's thread and their ends back to the loop.
  */
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <nats/nats.h>
@@ -25,6 +27,7 @@
 #define URLS_MAX	16
 #define RECONNECT_MS	500	/* between rounds over the servers */
 #define JS_WAIT_MS	5000	/* a JetStream request's reply */
+#define CLOSED_WAIT_MS	2000	/* for nats.c's last callback, at most */
 
 struct link {
 	struct event_base	*base;
@@ -35,13 +38,16 @@ struct link {
 	int			 replicas;	/* of streams and buckets */
 	unsigned		 generation;	/* connections made; under mtx */
 	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;		/* gone */
 	struct worker		*jobs;		/* JetStream requests */
 	int			 stop;		/* under mtx: closing */
 	int			 closed;	/* link_close ran */
+	int			 gone;		/* nats.c's last callback ran */
 };
 
 static void	 on_connected(natsConnection *, void *);
 static void	 on_disconnected(natsConnection *, void *);
+static void	 on_closed(natsConnection *, void *);
 static int	 set_options(struct link *, const struct conf *, const char *,
 		    char *, size_t);
 
@@ -85,6 +91,19 @@ on_disconnected(natsConnection *nc, void *arg)
 	pthread_mutex_unlock(&l->mtx);
 	if (!closing)
 		log_warnx("cluster: disconnected; reconnecting");
+}
+
+/* A nats.c thread: the connection is closed for good; no callback of
+ * it comes after this one, so link_close may let the link go. */
+static void
+on_closed(natsConnection *nc, void *arg)
+{
+	struct link	*l = arg;
+
+	pthread_mutex_lock(&l->mtx);
+	l->gone = 1;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->mtx);
 }
 
 /* How many times the link (re)connected: a change says subscriptions
@@ -143,6 +162,8 @@ set_options(struct link *l, const struct conf *c, const char *who,
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(l->opts, on_disconnected, l);
 	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(l->opts, on_closed, l);
+	if (s == NATS_OK)
 		s = natsOptions_SetEventLoop(l->opts, l->base,
 		    natsLibevent_Attach, natsLibevent_Read, natsLibevent_Write,
 		    natsLibevent_Detach);
@@ -172,6 +193,7 @@ link_new(struct event_base *base, const struct conf *c, const char *who,
 	l->base = base;
 	snprintf(l->node, sizeof(l->node), "%s", c->node);
 	pthread_mutex_init(&l->mtx, NULL);
+	pthread_cond_init(&l->cond, NULL);
 	natsLibevent_Init();	/* libevent's locks: the daemon's are on */
 	if (set_options(l, c, who, err, errlen) == -1)
 		goto fail;
@@ -199,6 +221,7 @@ fail:
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
 	pthread_mutex_destroy(&l->mtx);
+	pthread_cond_destroy(&l->cond);
 	free(l);
 	return NULL;
 }
@@ -242,6 +265,22 @@ link_job(struct link *l, link_fn *work, link_fn *done, void *arg)
 	worker_submit(l->jobs, work, done, arg);
 }
 
+/* Wait (CLOSED_WAIT_MS at most) for nats.c's closed callback: its
+ * thread may still be giving the disconnected one, which reads l. */
+static void
+wait_gone(struct link *l)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CLOSED_WAIT_MS / 1000;
+	pthread_mutex_lock(&l->mtx);
+	while (!l->gone && pthread_cond_timedwait(&l->cond, &l->mtx, &ts) !=
+	    ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&l->mtx);
+}
+
 /*
  * Close the connection: every JetStream call under way, on any thread,
  * fails at once (their replies would need this loop, which is busy
@@ -262,6 +301,7 @@ link_close(struct link *l)
 	pthread_mutex_unlock(&l->mtx);
 	natsConnection_Close(l->nc);
 	worker_stop(l->jobs, WORKER_SKIP);
+	wait_gone(l);
 }
 
 /* Close (if not yet) and free. */
@@ -276,5 +316,6 @@ link_free(struct link *l)
 	natsOptions_Destroy(l->opts);
 	worker_free(l->jobs);
 	pthread_mutex_destroy(&l->mtx);
+	pthread_cond_destroy(&l->cond);
 	free(l);
 }

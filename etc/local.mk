@@ -89,7 +89,8 @@ etc/examples/keepalived-tocsin-lb.conf.sample: \
 	mv $@.tmp $@
 
 # Cluster mode's samples (tocsin-cluster(7)): 3 NATS servers, 2 vantage
-# points, 2 pagers.
+# points, 2 pagers, a balancer.
 EXTRA_DIST += etc/cluster/nats.conf etc/cluster/servers.conf \
 	etc/cluster/probe-a.conf etc/cluster/probe-b.conf \
-	etc/cluster/pager-1.conf etc/cluster/pager-2.conf
+	etc/cluster/pager-1.conf etc/cluster/pager-2.conf \
+	etc/cluster/lb-1.conf

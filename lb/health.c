@@ -2,7 +2,9 @@
  * health.c: what tocsin-probed says of the members, read on the loop from
  * its control socket: `watch` then `status`, and from then on every result,
  * event and drain. When probed cannot be reached its last word stays and
- * we try again every second; passive marks go on meanwhile.
+ * we try again every second; passive marks go on meanwhile. With `set
+ * cluster` the word is the cluster's instead (cluster.c), and no probed
+ * is watched.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -34,6 +36,8 @@ struct health {
 	struct event	*retry;
 	int		 up;		/* connected now */
 	int		 warned;	/* said it is unreachable */
+	struct cluster	*cluster;	/* set cluster: the word comes from
+					   there, path is unused */
 };
 
 static void	try_connect(struct health *);
@@ -45,7 +49,8 @@ static void	handle_line(struct health *, const char *);
 static void	apply(struct health *, const struct ctl_server *, int result,
 		    json_t *obj);
 
-/* Start watching probed on sockpath (NULL: nobody to watch). */
+/* Start watching probed on sockpath (NULL: nobody to watch), or the
+ * cluster's states with `set cluster`. */
 struct health *
 health_start(struct lb *lb, const char *sockpath)
 {
@@ -53,9 +58,13 @@ health_start(struct lb *lb, const char *sockpath)
 
 	h = xcalloc(1, sizeof(*h));
 	h->lb = lb;
-	h->path = sockpath != NULL ? xstrdup(sockpath) : NULL;
 	if ((h->retry = evtimer_new(lb->base, on_retry, h)) == NULL)
 		fatalx("out of memory for an event");
+	if (lb->conf->cluster != NULL) {
+		h->cluster = cluster_start(lb);
+		return h;
+	}
+	h->path = sockpath != NULL ? xstrdup(sockpath) : NULL;
 	try_connect(h);
 	return h;
 }
@@ -64,7 +73,7 @@ health_start(struct lb *lb, const char *sockpath)
 void
 health_set_path(struct health *h, const char *sockpath)
 {
-	if (sockpath == NULL || (h->path != NULL &&
+	if (h->cluster != NULL || sockpath == NULL || (h->path != NULL &&
 	    strcmp(h->path, sockpath) == 0))
 		return;
 	free(h->path);
@@ -77,6 +86,7 @@ health_stop(struct health *h)
 {
 	if (h == NULL)
 		return;
+	cluster_stop(h->cluster);
 	if (h->bev != NULL)
 		bufferevent_free(h->bev);
 	event_free(h->retry);
@@ -223,37 +233,51 @@ handle_line(struct health *h, const char *line)
  * Take probed's word on one member: its state (soft or hard: a member
  * that failed its check gets no new traffic from now), drained (event
  * lines do not carry it), and an ok result's latency as an EWMA sample.
- * Up lifts our passive mark.
  */
 static void
 apply(struct health *h, const struct ctl_server *s, int result, json_t *obj)
 {
 	struct backend	*b;
-	enum be_health	 old;
-	int		 was_drained;
 	const char	*status;
+	int		 drained = -1;
 	int64_t		 now = mono_us();
 
 	if ((b = lb_find_backend(h->lb, s->id)) == NULL)
 		return;
-	old = b->health;
-	was_drained = b->drained;
-	b->health = backend_health_parse(s->state);
-	b->health_at = now;
 	if (obj != NULL && json_object_get(obj, "drained") != NULL)
-		b->drained = s->drained;
+		drained = s->drained;
 	else if (!result && s->kind[0] != '\0')
-		b->drained = s->drained;
+		drained = s->drained;
+	health_word(b, backend_health_parse(s->state), drained, now,
+	    "tocsin-probed");
+	if (result && obj != NULL && s->latency_ms >= 0 &&
+	    (status = json_string_value(json_object_get(obj, "status"))) !=
+	    NULL && strcmp(status, "ok") == 0)
+		backend_sample(b, s->latency_ms, now);
+}
+
+/*
+ * Take a word on member b from who (tocsin-probed, the cluster): its
+ * health, and drained unless -1. Up lifts our passive mark; a member
+ * that may take traffic again after down or drained ramps up.
+ */
+void
+health_word(struct backend *b, enum be_health health, int drained,
+    int64_t now, const char *who)
+{
+	enum be_health	 old = b->health;
+	int		 was_drained = b->drained;
+
+	b->health = health;
+	b->health_at = now;
+	if (drained != -1)
+		b->drained = drained;
 	if (b->health == BE_UP)
 		b->suspect_until = 0;
 	if ((old == BE_DOWN && backend_eligible(b)) ||
 	    (was_drained && backend_eligible(b)))
 		backend_ramp(b, now);
-	if (result && obj != NULL && s->latency_ms >= 0 &&
-	    (status = json_string_value(json_object_get(obj, "status"))) !=
-	    NULL && strcmp(status, "ok") == 0)
-		backend_sample(b, s->latency_ms, now);
 	if (old != b->health)
-		log_info("%s: %s (tocsin-probed)", b->id,
-		    backend_health_str(b->health));
+		log_info("%s: %s (%s)", b->id, backend_health_str(b->health),
+		    who);
 }

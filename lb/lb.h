@@ -205,5 +205,11 @@ void		 lbctl_close(struct lbctl *);
 struct health	*health_start(struct lb *, const char *sockpath);
 void		 health_set_path(struct health *, const char *sockpath);
 void		 health_stop(struct health *);
+void		 health_word(struct backend *, enum be_health, int drained,
+		    int64_t now, const char *who);
+
+/* cluster.c */
+struct cluster	*cluster_start(struct lb *);
+void		 cluster_stop(struct cluster *);
 
 #endif

@@ -31,6 +31,7 @@
 #include "jsontext.h"
 #include "xmalloc.h"
 
+#include "archive.h"
 #include "cluster.h"
 #include "confref.h"
 #include "ctl.h"
@@ -654,18 +655,25 @@ spool_change(struct engine *e, struct target *t,
  * The sample goes to the archive writer (off the loop), marked when a
  * scheduled downtime of the server ran as the check started (the
  * archive's sla series leaves it out). The writer copies the struct and
- * never its long output.
+ * never its long output. In cluster mode the archive is the node's:
+ * ID@NODE (tocsin-probed(8), ARCHIVES).
  */
 static void
 archive(struct engine *e, struct target *t, const struct check_result *r)
 {
+	const struct conf	*c = confref_conf(e->cur);
 	struct check_result	s;
+	char			id[ARCHIVE_ID_MAX];
 
 	if (e->writer == NULL)
 		return;
 	s = *r;
 	s.in_downtime = state_in_downtime(&t->st, r->started / 1000000);
-	writer_submit(e->writer, t->sc->id, t->sc->o.interval / 1000 ?
+	if (c->cluster == NULL)
+		snprintf(id, sizeof(id), "%s", t->sc->id);
+	else if (archive_node_id(t->sc->id, c->node, id, sizeof(id)) == -1)
+		id[0] = '\0';	/* refused and counted by the writer */
+	writer_submit(e->writer, id, t->sc->o.interval / 1000 ?
 	    t->sc->o.interval / 1000 : 1, &s);
 }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -244,16 +245,23 @@ archive_store_daemon(const struct archive_store *st)
 
 /*
  * A server id names a file under STATE_DIR/rrd: one or more segments of
- * [A-Za-z0-9._-] joined by '/', none empty, "." or "..".
+ * [A-Za-z0-9._-] joined by '/', none empty, "." or "..". A probe node's
+ * archive of it (cluster mode) is ID@NODE: one '@' in the last segment,
+ * with something on each side.
  */
 int
 archive_id_valid(const char *id)
 {
-	const char	*p, *seg;
+	const char	*p, *seg, *at;
 	size_t		 len;
 
 	if (id == NULL || (len = strlen(id)) == 0 || len >= ARCHIVE_ID_MAX)
 		return 0;
+	if ((at = strchr(id, '@')) != NULL) {
+		if (at == id || at[-1] == '/' || at[1] == '\0' ||
+		    strchr(at + 1, '@') != NULL || strchr(at, '/') != NULL)
+			return 0;
+	}
 	for (seg = p = id;; p++) {
 		if (*p == '/' || *p == '\0') {
 			len = (size_t)(p - seg);
@@ -267,9 +275,145 @@ archive_id_valid(const char *id)
 		}
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		    *p == '-'))
+		    *p == '-' || *p == '@'))
 			return 0;
 	}
+}
+
+/*
+ * The archive id of node's samples of server id: ID@NODE (see
+ * archive_id_valid). Returns 0, or -1 when it is no valid id or does not
+ * fit.
+ */
+int
+archive_node_id(const char *id, const char *node, char *buf, size_t len)
+{
+	int	n;
+
+	n = snprintf(buf, len, "%s@%s", id, node);
+	if (n < 0 || (size_t)n >= len || strchr(id, '@') != NULL ||
+	    !archive_id_valid(buf)) {
+		seterr("no archive id for server %s at node %s", id, node);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* If name is BASE@NODE.rrd, add NODE to *out (n of them, cap room). */
+static void
+node_add(const char *name, const char *base, char ***out, size_t *n,
+    size_t *cap)
+{
+	size_t	 bl = strlen(base), nl = strlen(name);
+	char	*node;
+
+	if (nl <= bl + 5 || strncmp(name, base, bl) != 0 || name[bl] != '@' ||
+	    strcmp(name + nl - 4, ".rrd") != 0)
+		return;
+	node = xstrndup(name + bl + 1, nl - bl - 5);
+	if (strchr(node, '@') != NULL || strchr(node, '/') != NULL) {
+		free(node);
+		return;
+	}
+	if (*n + 2 > *cap) {
+		*cap = *cap * 2 + 4;
+		*out = xreallocarray(*out, *cap, sizeof(**out));
+	}
+	(*out)[(*n)++] = node;
+	(*out)[*n] = NULL;
+}
+
+/* The names in id's folder: through rrdcached's LIST, or readdir. Adds
+ * the nodes of base's archives to *out; 0 or -1. */
+static int
+nodes_scan(struct archive_store *st, const char *folder, const char *base,
+    char ***out, size_t *n, size_t *cap)
+{
+	char		 path[PATH_MAX], *list, *line, *save, *argv[4];
+	DIR		*d;
+	struct dirent	*de;
+
+	if (st->remote) {
+		snprintf(path, sizeof(path), "/%s", folder);
+		argv[0] = "list";
+		argv[1] = "--daemon";
+		argv[2] = st->daemon;
+		argv[3] = path;
+		rrd_clear_error();
+		/* librrd 1.7.2 exports rrd_list, not rrdc_list */
+		if ((list = rrd_list(4, argv)) == NULL) {
+			if (!rrd_test_error() || rrd_says_missing())
+				return 0;
+			seterr_rrd("list", path, 0);
+			return -1;
+		}
+		for (line = strtok_r(list, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			node_add(line, base, out, n, cap);
+		free(list);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s", st->dir, folder);
+	if ((d = opendir(path)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		seterr("opendir %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		node_add(de->d_name, base, out, n, cap);
+	closedir(d);
+	return 0;
+}
+
+/*
+ * The probe nodes that have an archive of server id (ID@NODE.rrd), sorted
+ * by name, as a NULL-terminated array the caller frees with
+ * archive_nodes_free (*out is NULL when there are none). Returns how many,
+ * or -1 with archive_error().
+ */
+int
+archive_nodes(struct archive_store *st, const char *id, char ***out)
+{
+	char		 folder[ARCHIVE_ID_MAX], *slash;
+	const char	*base = id;
+	size_t		 n = 0, cap = 0;
+
+	*out = NULL;
+	if (!archive_id_valid(id) || strchr(id, '@') != NULL) {
+		seterr("bad server id \"%.*s\"", ARCHIVE_ID_MAX,
+		    id == NULL ? "" : id);
+		return -1;
+	}
+	folder[0] = '\0';
+	if ((slash = strrchr(id, '/')) != NULL) {
+		snprintf(folder, sizeof(folder), "%.*s", (int)(slash - id), id);
+		base = slash + 1;
+	}
+	if (nodes_scan(st, folder, base, out, &n, &cap) == -1) {
+		archive_nodes_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	if (n > 1)
+		qsort(*out, n, sizeof(**out), cmp_names);
+	return (int)n;
+}
+
+void
+archive_nodes_free(char **nodes)
+{
+	size_t	i;
+
+	for (i = 0; nodes != NULL && nodes[i] != NULL; i++)
+		free(nodes[i]);
+	free(nodes);
 }
 
 /*

@@ -11,7 +11,7 @@
 
 #include "result.h"
 
-#define ARCHIVE_ID_MAX	128	/* "farm/name" and its NUL */
+#define ARCHIVE_ID_MAX	192	/* "farm/name[@node]" and its NUL */
 #define ARCHIVE_NFIXED	7	/* series every archive has */
 #define ARCHIVE_DS_MAX	(ARCHIVE_NFIXED + PERF_MAX)
 #define ARCHIVE_DS_NAME	PERF_LABEL_MAX	/* 19 characters and NUL */
@@ -66,6 +66,9 @@ const char	*archive_store_daemon(const struct archive_store *);
 const char	*archive_error(void);
 
 int		 archive_id_valid(const char *);
+int		 archive_node_id(const char *, const char *, char *, size_t);
+int		 archive_nodes(struct archive_store *, const char *, char ***);
+void		 archive_nodes_free(char **);
 int		 archive_path(const struct archive_store *, const char *,
 		    char *, size_t);
 

@@ -57,6 +57,12 @@ struct args {
 	int	  cap;
 };
 
+/* The legend's uptime figures of a graph of several lines. */
+struct lines_text {
+	const char	*some;		/* up where some line is */
+	const char	*all;		/* up where every line is */
+};
+
 static void	 args_add(struct args *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	 args_free(struct args *);
@@ -69,6 +75,10 @@ static int	 known(struct archive_store *, const char *,
 static int	 farm_defs(struct args *, const int *, size_t, int);
 static int	 render(struct args *, const char *, struct graph_image *);
 static void	 legend_add(struct graph_image *, const char *);
+static int	 lines(struct archive_store *, const char *,
+		    const char *const *, const char *const *, size_t,
+		    const struct lines_text *, const struct graph_req *,
+		    struct graph_image *);
 
 static void
 args_add(struct args *a, const char *fmt, ...)
@@ -336,6 +346,38 @@ graph_farm(struct archive_store *st, const char *farm,
     const char *const *ids, size_t n, const struct graph_req *req,
     struct graph_image *img)
 {
+	static const struct lines_text t = { "farm up (some member)",
+	    "(all members)" };
+
+	return lines(st, farm, ids, ids, n, &t, req, img);
+}
+
+/*
+ * A server's graph from each probe node that archives it (cluster mode):
+ * ids[i] is node nodes[i]'s archive of it (ID@NODE); one line a node,
+ * drawn as a farm's members are, and the server's uptime as some node
+ * and as every node saw it. Returns as graph_server.
+ */
+int
+graph_vantage(struct archive_store *st, const char *id,
+    const char *const *ids, const char *const *nodes, size_t n,
+    const struct graph_req *req, struct graph_image *img)
+{
+	static const struct lines_text t = { "up (some node)", "(all nodes)" };
+
+	return lines(st, id, ids, nodes, n, &t, req, img);
+}
+
+/*
+ * One average line and band a series of ids, labelled labels[i], under
+ * title, with the uptime figures text names (graph_farm's drawing).
+ */
+static int
+lines(struct archive_store *st, const char *title, const char *const *ids,
+    const char *const *labels, size_t n, const struct lines_text *text,
+    const struct graph_req *req, struct graph_image *img)
+{
+	const char	*farm = title;
 	struct args	 a = { NULL, 0, 0 };
 	char		*path, *label;
 	size_t		 i, used = 0, nseen = 0, k, *member;
@@ -392,7 +434,7 @@ graph_farm(struct archive_store *st, const char *farm,
 	}
 	/* Lines after every band, so that no band hides a line. */
 	for (k = 0; k < used; k++) {
-		label = escape(ids[member[k]]);
+		label = escape(labels[member[k]]);
 		args_add(&a, "LINE1.5:a%zu#%s:%-20s", k,
 		    palette[k % NPALETTE], label);
 		free(label);
@@ -406,8 +448,8 @@ graph_farm(struct archive_store *st, const char *farm,
 		args_add(&a, "GPRINT:vu%zu:up %%7.3lf%%%%\\l", k);
 	}
 	if (nseen > 0) {
-		args_add(&a, "GPRINT:vany:farm up (some member) %%7.3lf%%%%");
-		args_add(&a, "GPRINT:vall:(all members) %%7.3lf%%%%\\l");
+		args_add(&a, "GPRINT:vany:%s %%7.3lf%%%%", text->some);
+		args_add(&a, "GPRINT:vall:%s %%7.3lf%%%%\\l", text->all);
 	}
 	rc = render(&a, farm, img);
 	args_free(&a);

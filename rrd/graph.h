@@ -39,6 +39,9 @@ int	graph_server(struct archive_store *, const char *,
 	    const struct graph_req *, struct graph_image *);
 int	graph_farm(struct archive_store *, const char *, const char *const *,
 	    size_t, const struct graph_req *, struct graph_image *);
+int	graph_vantage(struct archive_store *, const char *,
+	    const char *const *, const char *const *, size_t,
+	    const struct graph_req *, struct graph_image *);
 void	graph_image_free(struct graph_image *);
 
 #endif

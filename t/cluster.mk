@@ -35,3 +35,11 @@ EXTRA_DIST += t/test_cluster_shard.sh
 # vantage NODE,...: only the named nodes check a server and vote on it.
 TESTS += t/test_cluster_vantage.sh
 EXTRA_DIST += t/test_cluster_vantage.sh
+
+# set cluster in tocsin-lb: the cluster's states, no probed of its own.
+TESTS += t/test_cluster_lb.sh
+EXTRA_DIST += t/test_cluster_lb.sh
+
+# Per-node archives (ID@NODE) through one rrdcached; the page's lines.
+TESTS += t/test_cluster_archives.sh
+EXTRA_DIST += t/test_cluster_archives.sh

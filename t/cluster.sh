@@ -3,11 +3,15 @@
 # an iptables owner rule cuts one node's view), the events stream, the
 # verdicts bucket. Our iptables rules go on exit, whatever happens.
 #     cluster_setup [iptables] # the trap, and a skip when a need is missing
+#     cluster_needs [iptables] # only the skips (a test with its own trap)
 #     cluster_trap             # instead of servers_trap
 #     start_node N [OPTIONS]   # probe node N watching nginx (web)
 #     stop_node N              # TERM; asserts it exits within 5 s
 #     events | wait_events N SECONDS | event_field SEQ FIELD
 #     verdict NODE | wait_verdict NODE STATE SECONDS
+#     cstate ID | wait_cstate ID STATE SECONDS   # the cluster's state
+#     until_says SECONDS WANT CMD...             # until CMD prints WANT
+#     clean_log NAME           # no sanitizer report in $T/NAME.log
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -35,11 +39,16 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 }
 
-# cluster_setup [iptables]: the exit trap, then skip the whole test when
-# what it needs is missing: root (nodes run as users of their own),
-# nats-server, t/natsdump, and iptables when asked.
+# cluster_setup [iptables]: the exit trap, then cluster_needs.
 cluster_setup() {
     cluster_trap
+    cluster_needs "$@"
+}
+
+# cluster_needs [iptables]: skip the whole test when what it needs is
+# missing: root (nodes run as users of their own), nats-server,
+# t/natsdump, and iptables when asked.
+cluster_needs() {
     [ "$(id -u)" = 0 ] || skip_all "needs root: nodes run as users of their own"
     if [ "${1:-}" = iptables ]; then
         command -v iptables >/dev/null 2>&1 ||
@@ -116,14 +125,37 @@ verdict() {
     natsdump -k tocsin_verdicts 2>/dev/null | sed -n "s/^web\.$1 .*\"state\":\"\([a-z]*\)\".*/\1/p"
 }
 
-wait_verdict() {
-    local i=0
-    while [ $i -lt $(($3 * 5)) ]; do
-        [ "$(verdict "$1")" = "$2" ] && return 0
+# until_says SECONDS WANT CMD...: until CMD prints WANT, asked 5 times a second.
+until_says() {
+    local n=$(($1 * 5)) want=$2 i=0
+    shift 2
+    while [ $i -lt $n ]; do
+        [ "$("$@")" = "$want" ] && return 0
         sleep 0.2
         i=$((i + 1))
     done
     return 1
+}
+
+# wait_verdict NODE STATE SECONDS
+wait_verdict() {
+    until_says "$3" "$2" verdict "$1"
+}
+
+# cstate ID: the cluster's state of server ID in tocsin_states.
+cstate() {
+    natsdump -k tocsin_states 2>/dev/null | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    d = json.loads(line.split(" ", 1)[1])
+    if d.get("id") == sys.argv[1]:
+        print(d["new"])
+' "$1"
+}
+
+# wait_cstate ID STATE SECONDS
+wait_cstate() {
+    until_says "$3" "$2" cstate "$1"
 }
 
 # cut_view [N]: node N's view of nginx cut (every node's without N).
@@ -177,3 +209,16 @@ stop_node() {
     servers_stop "node$1"
 }
 
+
+# clean_log NAME: pass when $T/NAME.log (a stopped process's) has no
+# sanitizer report.
+clean_log() {
+    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
+        "$T/$1.log"; then
+        failed "sanitizer report in $1's log" \
+            "$(grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
+            "$T/$1.log" | head -40)"
+    else
+        pass "$1 stopped cleanly"
+    fi
+}

@@ -1,8 +1,9 @@
 /*
  * natsdump.c: the tests' window on JetStream. `natsdump URL STREAM`
  * prints each message of STREAM as one line, "SEQ DATA"; `natsdump URL
- * -k BUCKET` prints each key of a bucket as "KEY VALUE". Exit 0, or 1
- * with why on stderr.
+ * -k BUCKET` prints each key of a bucket as "KEY VALUE"; `natsdump URL -t
+ * STREAM` prints "SEQ TIME DATA", TIME the message's, nanoseconds since
+ * the epoch (bench/cluster). Exit 0, or 1 with why on stderr.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@ fail(const char *what, natsStatus s)
 }
 
 static int
-dump_stream(jsCtx *js, const char *stream)
+dump_stream(jsCtx *js, const char *stream, int times)
 {
 	jsStreamInfo	*si = NULL;
 	natsMsg		*m;
@@ -33,8 +34,13 @@ dump_stream(jsCtx *js, const char *stream)
 	    seq++) {
 		if (js_GetMsg(&m, js, stream, seq, NULL, &je) != NATS_OK)
 			continue;	/* deleted */
-		printf("%" PRIu64 " %.*s\n", seq, natsMsg_GetDataLength(m),
-		    natsMsg_GetData(m));
+		if (times)
+			printf("%" PRIu64 " %" PRId64 " %.*s\n", seq,
+			    natsMsg_GetTime(m), natsMsg_GetDataLength(m),
+			    natsMsg_GetData(m));
+		else
+			printf("%" PRIu64 " %.*s\n", seq,
+			    natsMsg_GetDataLength(m), natsMsg_GetData(m));
 		natsMsg_Destroy(m);
 	}
 	jsStreamInfo_Destroy(si);
@@ -73,15 +79,22 @@ main(int argc, char **argv)
 	natsStatus	 s;
 	int		 rc;
 
-	if (argc != 3 && !(argc == 4 && strcmp(argv[2], "-k") == 0)) {
-		fprintf(stderr, "usage: natsdump URL STREAM | URL -k BUCKET\n");
+	if (argc != 3 && !(argc == 4 && (strcmp(argv[2], "-k") == 0 ||
+	    strcmp(argv[2], "-t") == 0))) {
+		fprintf(stderr, "usage: natsdump URL [-t] STREAM | "
+		    "URL -k BUCKET\n");
 		return 2;
 	}
 	if ((s = natsConnection_ConnectTo(&nc, argv[1])) != NATS_OK)
 		return fail(argv[1], s);
 	if ((s = natsConnection_JetStream(&js, nc, NULL)) != NATS_OK)
 		return fail("jetstream", s);
-	rc = argc == 3 ? dump_stream(js, argv[2]) : dump_bucket(js, argv[3]);
+	if (argc == 3)
+		rc = dump_stream(js, argv[2], 0);
+	else if (strcmp(argv[2], "-t") == 0)
+		rc = dump_stream(js, argv[3], 1);
+	else
+		rc = dump_bucket(js, argv[3]);
 	fflush(stdout);
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);

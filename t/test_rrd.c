@@ -505,6 +505,51 @@ START_TEST(bad_ids_are_refused)
 }
 END_TEST
 
+/* Cluster mode: a node's archive ID@NODE is a valid id of its own, and
+ * archive_nodes lists the nodes of a server's archives, by name. */
+START_TEST(node_archives_are_listed_by_server)
+{
+	struct archive_store	*st;
+	struct writer		*w;
+	struct writer_stats	 ws;
+	struct check_result	 r;
+	char			 id[ARCHIVE_ID_MAX], **nodes;
+
+	ck_assert(archive_id_valid("shop/web1@node-2"));
+	ck_assert(!archive_id_valid("shop@n/web1"));
+	ck_assert(!archive_id_valid("web1@"));
+	ck_assert(!archive_id_valid("@n"));
+	ck_assert(!archive_id_valid("web1@a@b"));
+	ck_assert_int_eq(archive_node_id("shop/web1", "b", id, sizeof(id)), 0);
+	ck_assert_str_eq(id, "shop/web1@b");
+	ck_assert_int_eq(archive_node_id("web1@x", "b", id, sizeof(id)), -1);
+	ck_assert_int_eq(archive_node_id("web1", "b", id, 6), -1);
+
+	w = writer_open(tmp, NULL, 16);
+	ck_assert_ptr_nonnull(w);
+	result_at(&r, hour_ago(1), CHECK_OK, 1000);
+	ck_assert_int_eq(writer_submit(w, "shop/web1@b", STEP, &r), 0);
+	ck_assert_int_eq(writer_submit(w, "shop/web1@a", STEP, &r), 0);
+	ck_assert_int_eq(writer_submit(w, "shop/web10@c", STEP, &r), 0);
+	ck_assert_int_eq(writer_submit(w, "shop/web2", STEP, &r), 0);
+	drain_close(w, &ws);
+	ck_assert_uint_eq(ws.written, 4);
+
+	st = archive_store_open(tmp, NULL);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(archive_nodes(st, "shop/web1", &nodes), 2);
+	ck_assert_str_eq(nodes[0], "a");
+	ck_assert_str_eq(nodes[1], "b");
+	ck_assert_ptr_null(nodes[2]);
+	archive_nodes_free(nodes);
+	ck_assert_int_eq(archive_nodes(st, "shop/web2", &nodes), 0);
+	ck_assert_ptr_null(nodes);
+	ck_assert_int_eq(archive_nodes(st, "nofarm/web1", &nodes), 0);
+	ck_assert_int_eq(archive_nodes(st, "shop/web1@a", &nodes), -1);
+	archive_store_close(st);
+}
+END_TEST
+
 START_TEST(same_second_is_written_once)
 {
 	struct writer		*w;
@@ -1745,6 +1790,7 @@ rrd_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, update_then_fetch_returns_same_values);
+	tcase_add_test(tc, node_archives_are_listed_by_server);
 	tcase_add_test(tc, unknown_status_and_missing_parts_are_unknown);
 	tcase_add_test(tc, downtime_is_unknown_in_sla_only);
 	tcase_add_test(tc, interval_change_keeps_history);

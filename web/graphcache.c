@@ -46,6 +46,44 @@ static struct entry *slot(struct graphcache *);
 static int	 newest(struct web *, const char *const *, size_t,
 		    struct timespec *);
 
+/*
+ * The archives of sc's graph: its own, or (cluster mode) one a probe
+ * node that has one, ID@NODE, labelled with the node (ls->nodes set).
+ * Free with graphcache_lines_free.
+ */
+void
+graphcache_lines_server(struct web *w, const struct server_conf *sc,
+    struct web_lines *ls)
+{
+	char	 id[ARCHIVE_ID_MAX], *node;
+	int	 k, i;
+
+	memset(ls, 0, sizeof(*ls));
+	ls->ids = xcalloc(1, sizeof(*ls->ids));
+	ls->ids[0] = sc->id;
+	ls->labels = ls->ids;
+	ls->n = 1;
+	if ((k = archive_nodes(w->store, sc->id, &ls->nodes)) <= 0)
+		return;
+	free(ls->ids);
+	ls->ids = xcalloc((size_t)k, sizeof(*ls->ids));
+	ls->bufs = xcalloc((size_t)k, sizeof(*ls->bufs));
+	ls->n = 0;
+	for (i = 0; i < k; i++) {
+		node = ls->nodes[i];
+		ls->nodes[i] = NULL;
+		if (archive_node_id(sc->id, node, id, sizeof(id)) == -1) {
+			free(node);
+			continue;
+		}
+		ls->nodes[ls->n] = node;
+		ls->bufs[ls->n] = xstrdup(id);
+		ls->ids[ls->n] = ls->bufs[ls->n];
+		ls->n++;
+	}
+	ls->labels = (const char **)ls->nodes;
+}
+
 /* The ids of a farm's members, malloc'd (the strings are the config's). */
 const char **
 farm_ids(const struct farm_conf *f, size_t *n)
@@ -58,6 +96,26 @@ farm_ids(const struct farm_conf *f, size_t *n)
 		ids[i] = f->servers[i]->id;
 	*n = f->nservers;
 	return ids;
+}
+
+static void
+lineset_farm(const struct farm_conf *f, struct web_lines *ls)
+{
+	memset(ls, 0, sizeof(*ls));
+	ls->ids = farm_ids(f, &ls->n);
+	ls->labels = ls->ids;
+}
+
+void
+graphcache_lines_free(struct web_lines *ls)
+{
+	size_t	i;
+
+	for (i = 0; ls->bufs != NULL && i < ls->n; i++)
+		free(ls->bufs[i]);
+	free(ls->bufs);
+	archive_nodes_free(ls->nodes);
+	free(ls->ids);
 }
 
 /* A cache of at most n images; NULL never (fatal on no memory). */
@@ -216,9 +274,8 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	struct entry		*e;
 	struct timespec		 ts;
 	char			 name[64], key[sizeof(e->key)];
-	const char		*why, *one, *const *ids;
-	const char		*label;
-	size_t			 n;
+	struct web_lines	 ls;
+	const char		*why, *label;
 	int			 rc;
 	time_t			 now = time(NULL);
 
@@ -233,18 +290,15 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	}
 	req.format = svg ? GRAPH_SVG : GRAPH_PNG;
 	if (sc != NULL) {
-		one = sc->id;
-		ids = &one;
-		n = 1;
+		graphcache_lines_server(w, sc, &ls);
 		label = sc->id;
 	} else {
-		ids = farm_ids(farm, &n);
+		lineset_farm(farm, &ls);
 		label = farm->name;
 	}
-	rc = newest(w, ids, n, &ts);
+	rc = newest(w, ls.ids, ls.n, &ts);
 	if (rc == -1) {
-		if (sc == NULL)
-			free((void *)ids);
+		graphcache_lines_free(&ls);
 		html_error(w, r, 404, "No graph yet", "No archive yet: not "
 		    "checked so far.");
 		return;
@@ -259,8 +313,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	if (strstr(q->if_none_match, r->etag) != NULL ||
 	    strcmp(q->if_none_match, "*") == 0) {
 		r->code = 304;
-		if (sc == NULL)
-			free((void *)ids);
+		graphcache_lines_free(&ls);
 		return;
 	}
 	snprintf(key, sizeof(key), "%c%s %s %c", sc != NULL ? 's' : 'f',
@@ -269,16 +322,17 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	    strcmp(e->etag, r->etag) == 0 && now - e->made < GRAPH_TTL_S) {
 		e->used = ++w->cache->tick;
 		evbuffer_add(r->body, e->img.data, e->img.len);
-		if (sc == NULL)
-			free((void *)ids);
+		graphcache_lines_free(&ls);
 		return;
 	}
-	if (sc != NULL)
+	if (farm != NULL)
+		rc = graph_farm(w->store, farm->name, ls.ids, ls.n, &req, &img);
+	else if (ls.nodes != NULL)
+		rc = graph_vantage(w->store, sc->id, ls.ids, ls.labels, ls.n,
+		    &req, &img);
+	else
 		rc = graph_server(w->store, sc->id, &req, &img);
-	else {
-		rc = graph_farm(w->store, farm->name, ids, n, &req, &img);
-		free((void *)ids);
-	}
+	graphcache_lines_free(&ls);
 	if (rc == -1) {
 		html_error(w, r, 503, "Graph failed", "The graph could not be "
 		    "drawn; see the log.");

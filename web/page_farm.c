@@ -34,15 +34,32 @@ farm_uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
 	struct uptime	 any[UPTIME_NSPANS], all[UPTIME_NSPANS];
 	const char	**ids;
 	size_t		  n;
-	int		  i, have;
+	int		  have;
 
 	ids = farm_ids(f, &n);
 	have = w->store != NULL && n > 0 && uptime_farm_spans(w->store, ids,
 	    n, d->now, any, all) == 0;
 	free(ids);
-	evbuffer_add_printf(b, "<h2>uptime</h2><table id=\"uptime\"><thead>"
-	    "<tr><th>period</th><th class=\"num\">some member up</th>"
-	    "<th class=\"num\">all members up</th></tr></thead><tbody>");
+	evbuffer_add_printf(b, "<h2>uptime</h2>");
+	page_farm_uptime_table(b, "uptime", have, any, all, "some member up",
+	    "all members up");
+}
+
+/*
+ * A table of uptime over each span: where some series was up (any) and
+ * where all were (all), under those heads; "-" where !have. Shared with
+ * a server's probe nodes (page_server.c).
+ */
+void
+page_farm_uptime_table(struct evbuffer *b, const char *tid, int have,
+    const struct uptime *any, const struct uptime *all,
+    const char *any_head, const char *all_head)
+{
+	int	i;
+
+	evbuffer_add_printf(b, "<table id=\"%s\"><thead><tr><th>period</th>"
+	    "<th class=\"num\">%s</th><th class=\"num\">%s</th></tr>"
+	    "</thead><tbody>", tid, any_head, all_head);
 	for (i = 0; i < UPTIME_NSPANS; i++) {
 		evbuffer_add_printf(b, "<tr><td>%s</td>",
 		    uptime_span_name((enum uptime_span)i));

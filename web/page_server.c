@@ -1,7 +1,8 @@
 /*
  * page_server.c: "/server/ID": the last result and its latency parts, the
  * server's recent events, the graphs (1 d large; 3 h,
- * 1 w, 1 m, 1 y below) and the uptime table from the archive.
+ * 1 w, 1 m, 1 y below; a line per probe node in cluster mode) and the
+ * uptime table from the archive.
  */
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +26,9 @@ static void	 parts(struct evbuffer *, json_t *);
 static void	 duration(char *, size_t, double);
 static void	 uptime_table(struct evbuffer *, struct web *,
 		    const struct web_data *, const struct server_conf *);
+static void	 vantage(struct evbuffer *, const struct web_lines *);
+static void	 vantage_uptime(struct evbuffer *, struct web *,
+		    const struct web_data *, const struct web_lines *);
 
 /* What probed says of the server, as a list of terms. */
 static void
@@ -171,11 +175,50 @@ uptime_table(struct evbuffer *b, struct web *w, const struct web_data *d,
 	evbuffer_add_printf(b, "</tbody></table>\n");
 }
 
+/* In cluster mode, the probe nodes whose archives the graphs draw, a
+ * line each. */
+static void
+vantage(struct evbuffer *b, const struct web_lines *ls)
+{
+	size_t	i;
+
+	if (ls->nodes == NULL)
+		return;
+	evbuffer_add_printf(b, "<p id=\"vantage\">A line per probe node:");
+	for (i = 0; i < ls->n; i++) {
+		evbuffer_add_printf(b, "%s <span class=\"node\">",
+		    i > 0 ? "," : "");
+		html_esc(b, ls->labels[i]);
+		evbuffer_add_printf(b, "</span>");
+	}
+	evbuffer_add_printf(b, ".</p>");
+}
+
+/* In cluster mode, the uptime as the probe nodes saw it: some node, every
+ * node (the server's own archive, which the uptime table reads, is not
+ * written then). */
+static void
+vantage_uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
+    const struct web_lines *ls)
+{
+	struct uptime	 any[UPTIME_NSPANS], all[UPTIME_NSPANS];
+	int		 have;
+
+	if (ls->nodes == NULL || ls->n == 0)
+		return;
+	have = uptime_farm_spans(w->store, ls->ids, ls->n, d->now, any,
+	    all) == 0;
+	evbuffer_add_printf(b, "<h2>uptime from the probe nodes</h2>");
+	page_farm_uptime_table(b, "vantage-uptime", have, any, all,
+	    "up for some node", "up for every node");
+}
+
 void
 page_server(struct web *w, const struct web_data *d,
     const struct server_conf *sc, struct web_resp *r)
 {
 	const struct ctl_server	*s;
+	struct web_lines	 ls;
 	json_t			*o = NULL;
 	size_t			 i;
 
@@ -201,15 +244,20 @@ page_server(struct web *w, const struct web_data *d,
 	html_url(r->body, sc->id);
 	evbuffer_add_printf(r->body, "\">all state changes</a></p>\n");
 	if (w->store != NULL) {
-		evbuffer_add_printf(r->body, "<h2>latency</h2><div "
-		    "class=\"graphs\" id=\"graphs\">");
+		graphcache_lines_server(w, sc, &ls);
+		evbuffer_add_printf(r->body, "<h2>latency</h2>");
+		vantage(r->body, &ls);
+		evbuffer_add_printf(r->body, "<div class=\"graphs\" "
+		    "id=\"graphs\">");
 		html_graph_img(r->body, w, "graph", sc->id, "1d", 0);
 		evbuffer_add_printf(r->body, "<div class=\"small\">");
 		for (i = 0; i < sizeof(small) / sizeof(small[0]); i++)
 			html_graph_img(r->body, w, "graph", sc->id, small[i],
 			    1);
 		evbuffer_add_printf(r->body, "</div></div>\n");
+		vantage_uptime(r->body, w, d, &ls);
 		uptime_table(r->body, w, d, sc);
+		graphcache_lines_free(&ls);
 	} else
 		evbuffer_add_printf(r->body, "<p class=\"muted\">Archives are "
 		    "off: no graphs or uptime.</p>");

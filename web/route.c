@@ -240,6 +240,9 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 	} else if (strncmp(path, "/api/uptime/", 12) == 0 && !w->public) {
 		if ((sc = find_server(w, path + 12, r)) != NULL)
 			api_uptime(w, &d, sc, r);
+	} else if (strncmp(path, "/api/vantage/", 13) == 0 && !w->public) {
+		if ((sc = find_server(w, path + 13, r)) != NULL)
+			api_vantage(w, &d, sc, r);
 	} else if (strcmp(path, "/metrics") == 0 && !w->public) {
 		d.sum = summary_load(w, d.now);
 		metrics_page(w, &d, r);

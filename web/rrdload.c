@@ -33,6 +33,7 @@ static struct {
 	rrd_info_t	*(*graph_v)(int, char **);
 	void		 (*info_free)(rrd_info_t *);
 	rrd_info_t	*(*info_r)(const char *);
+	char		*(*list)(int, char **);
 	int		 (*test_error)(void);
 	int		 (*update_r)(const char *, const char *, int,
 			    const char **);
@@ -70,6 +71,7 @@ load(void)
 		{ "rrd_graph_v", (void **)&lib.graph_v },
 		{ "rrd_info_free", (void **)&lib.info_free },
 		{ "rrd_info_r", (void **)&lib.info_r },
+		{ "rrd_list", (void **)&lib.list },
 		{ "rrd_test_error", (void **)&lib.test_error },
 		{ "rrd_update_r", (void **)&lib.update_r },
 		{ "rrdc_connect", (void **)&lib.c_connect },
@@ -166,6 +168,12 @@ rrd_info_t *
 rrd_info_r(const char *f)
 {
 	return ready() ? lib.info_r(f) : NULL;
+}
+
+char *
+rrd_list(int argc, char **argv)
+{
+	return ready() ? lib.list(argc, argv) : NULL;
 }
 
 int

@@ -29,6 +29,20 @@
 struct archive_store;
 struct event_base;
 struct graphcache;
+struct uptime;
+
+/*
+ * What one graph draws (graphcache.c): archive ids and each line's
+ * label: a server's own archive; in cluster mode one a probe node,
+ * ID@NODE, labelled with the node (nodes then set); a farm's members.
+ */
+struct web_lines {
+	const char	**ids;
+	const char	**labels;
+	char		**nodes;	/* archive_nodes' answer, or NULL */
+	char		**bufs;		/* the ID@NODE ids, or NULL */
+	size_t		  n;
+};
 struct summary;
 
 /* A server's figures in the summary; NaN where unknown. */
@@ -153,6 +167,9 @@ void	 lbstats_farm(struct evbuffer *, json_t *, const char *);
 /* page_farm.c */
 void	 page_farm(struct web *, const struct web_data *,
 	    const struct farm_conf *, struct web_resp *);
+void	 page_farm_uptime_table(struct evbuffer *, const char *, int,
+	    const struct uptime *, const struct uptime *, const char *,
+	    const char *);
 
 /* page_server.c */
 void	 page_server(struct web *, const struct web_data *,
@@ -163,6 +180,8 @@ void	 api_status(struct web *, const struct web_data *, struct web_resp *);
 void	 api_server(struct web *, const struct web_data *,
 	    const struct server_conf *, struct web_resp *);
 void	 api_uptime(struct web *, const struct web_data *,
+	    const struct server_conf *, struct web_resp *);
+void	 api_vantage(struct web *, const struct web_data *,
 	    const struct server_conf *, struct web_resp *);
 
 /* events.c */
@@ -193,6 +212,9 @@ void	 graphcache_reply(struct web *, const struct server_conf *,
 	    const struct farm_conf *, int svg, const char *query,
 	    const struct web_req *, struct web_resp *);
 const char **farm_ids(const struct farm_conf *, size_t *);
+void	 graphcache_lines_server(struct web *, const struct server_conf *,
+	    struct web_lines *);
+void	 graphcache_lines_free(struct web_lines *);
 
 /* summary.c */
 struct summary *summary_load(struct web *, time_t);

@@ -2,12 +2,14 @@
 # t/servers/smtpd.py PORT LOG [--starttls CERT KEY] [--auth USER:PASSWORD]:
 # aiosmtpd on 127.0.0.1:PORT that keeps what it receives: each message is
 # appended to LOG as one JSON line {"message_id", "to", "subject", "auth",
-# "tls", "data"}. --starttls offers STARTTLS and requires it before MAIL;
-# --auth requires AUTH (PLAIN or LOGIN) with that user and password.
+# "tls", "data", "time"} (time: when it was taken, seconds since the
+# epoch). --starttls offers STARTTLS and requires it before MAIL; --auth
+# requires AUTH (PLAIN or LOGIN) with that user and password.
 import argparse
 import json
 import ssl
 import threading
+import time
 from email import message_from_bytes
 
 from aiosmtpd.controller import Controller
@@ -33,6 +35,7 @@ class Keep:
                 "auth": session.authenticated,
                 "tls": session.ssl is not None,
                 "data": envelope.content.decode("utf-8", "replace"),
+                "time": time.time(),
             }) + "\n")
         return "250 OK kept"
 

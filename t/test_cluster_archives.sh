@@ -1,0 +1,76 @@
+#!/bin/sh
+# t/test_cluster_archives.sh: per-node archives. Two probe nodes of a
+# 3-server NATS cluster write their samples of server web through one
+# real rrdcached over TCP: each into its own archive, web@node1.rrd and
+# web@node2.rrd, never one web.rrd that both would write. tocsin.cgi
+# --serve, reading through the same rrdcached, lists both nodes with
+# rows (/api/vantage/web), names them on the server's page with their
+# uptime and draws the graph with a line each.
+set -u
+. "${srcdir:-.}/t/cluster.sh" || exit 1
+. "${srcdir:-.}/t/web.sh" || exit 1
+cluster_setup
+
+command -v rrdcached >/dev/null 2>&1 || skip_all "no rrdcached"
+
+# vantage_rows: "NODE:ROWS ..." from /api/vantage/web.
+vantage_rows() {
+    fetch "$SERVE_URL/api/vantage/web"
+    "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join("%s:%s" % (n["node"], "yes" if n["rows"] > 0 else "no")
+      for n in d["nodes"]))
+' "$T/body" 2>/dev/null
+}
+
+start_nginx || exit 1
+start_rrdcached || exit 1
+start_nats_cluster || exit 1
+NODE_EXTRA="set archives on
+set rrdcached 127.0.0.1:$RRDCACHED_PORT"
+for n in 1 2; do
+    start_node "$n" || exit 1
+done
+pass "3 nats-servers, rrdcached and 2 probe nodes run"
+
+i=0
+while { [ ! -f "$RRDCACHED_DIR/web@node1.rrd" ] ||
+    [ ! -f "$RRDCACHED_DIR/web@node2.rrd" ]; } && [ $i -lt 75 ]; do
+    sleep 0.2
+    i=$((i + 1))
+done
+check "node1's archive web@node1.rrd is made" [ -f "$RRDCACHED_DIR/web@node1.rrd" ]
+check "node2's archive web@node2.rrd is made" [ -f "$RRDCACHED_DIR/web@node2.rrd" ]
+check "no web.rrd that both nodes would write" [ ! -e "$RRDCACHED_DIR/web.rrd" ]
+
+mkdir -p "$T/web"
+cat >"$T/web.conf" <<CONF
+set state-dir $T/web
+set rrdcached 127.0.0.1:$RRDCACHED_PORT
+server web http://127.0.0.1:$NGINX_PORT/body
+server other http://127.0.0.1:$NGINX_PORT/other
+CONF
+start_serve "$T/web.conf" || exit 1
+if until_says 15 "node1:yes node2:yes" vantage_rows; then
+    pass "/api/vantage/web: node1 and node2, each archive with rows"
+else
+    failed "/api/vantage/web says '$(vantage_rows)'" "$(cat "$T/body")"
+fi
+expect_code "the server's page" 200 "$SERVE_URL/server/web"
+body_has "... names node1 and node2 as its lines" \
+    'id="vantage">[^<]*<span class="node">node1</span>, <span class="node">node2</span>'
+body_has "... and has their uptime (1 d, up for some node and every node)" \
+    'id="vantage-uptime".*<td>1d</td><td class="num">[0-9.]+%</td><td class="num">[0-9.]+%</td>'
+expect_code "its graph, a line per node" 200 "$SERVE_URL/graph/web.svg"
+hdr_has "... an SVG image" '^Content-Type: image/svg\+xml'
+fetch "$SERVE_URL/api/vantage/other"
+body_has "a server no node archives has no vantage node" '"nodes": ?\[\]'
+
+servers_stop serve
+clean_log serve
+for n in 1 2; do
+    stop_node "$n"
+    clean_log "node$n"
+done
+finish
