@@ -52,6 +52,7 @@
 #define SCAN_EVERY_MS	250	/* spool scan and due-delivery check */
 #define SCAN_MAX	1000	/* events read per scan */
 #define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
+#define MAIL_BATCH	32	/* a lane's mails in one SMTP session */
 #define SWEEP_EVERY_MS	10000	/* state.json's "spooled" read again */
 #define POLL_EVERY_MS	2000	/* probed's status, then renotify */
 
@@ -69,7 +70,10 @@ struct dispatch {
 	struct worker		*io;		/* spool, records */
 	struct worker		*mail;		/* SMTP, Maildir */
 	struct worker		*ctl;		/* asking probed */
-	struct worker		*save;		/* HTTP outcomes, on disk */
+	struct worker		*save;		/* outcomes, on disk */
+	struct batch		*saves;		/* outcomes to write (sends) */
+	struct batch		*finals;	/* events to remove (finals) */
+	struct event		*kick;		/* run() from the next turn */
 	struct webhook		*wh;
 	struct event		*tick;
 	struct history		*dlog;		/* pager/deliveries.jsonl */
@@ -190,6 +194,16 @@ struct sweep {
 	int			 ok;
 };
 
+/* Tries of mails (or Maildir files) in one SMTP session, on the mail
+ * worker. */
+struct mailjob {
+	struct dispatch		*d;
+	struct mail_conf	*mc;		/* NULL: the Maildir */
+	size_t			 n;
+	struct send		*s[MAIL_BATCH * 2];
+	struct mail_msg		 mm[MAIL_BATCH * 2];
+};
+
 /* One try of one delivery; the copy is what the worker writes. */
 struct send {
 	struct dispatch		*d;
@@ -206,6 +220,7 @@ struct send {
 struct final {
 	struct dispatch		*d;
 	uint64_t		 seq;
+	int			 kept;		/* the spool file would not go */
 	size_t			 n;
 	struct {
 		char	 name[200];
@@ -264,11 +279,20 @@ static int	 same_lane(const struct delivery *, const struct delivery *);
 static void	 server_info(const struct conf *, const char *,
 		    struct server_info *);
 static void	 run(struct dispatch *);
-static void	 start(struct dispatch *, struct delivery *);
+static void	 on_kick(evutil_socket_t, short, void *);
+static int	 by_mail(const struct delivery *);
+static struct send *start(struct dispatch *, struct delivery *);
+static void	 mail_add(struct mailjob **, struct send *);
 static void	 mail_work(void *);
-static void	 send_done(void *);
+static void	 mail_done(void *);
+static void	 send_done(struct send *);
 static void	 on_webhook(void *, enum send_result, const char *);
-static void	 save_work(void *);
+static void	 taken(struct send *);
+static void	 saves_work(void **, size_t, void *);
+static void	 saves_done(void **, size_t, void *);
+static void	 finals_work(void **, size_t, void *);
+static void	 finals_done(void **, size_t, void *);
+static void	 final_remove(struct final *);
 static int	 finalize(struct dispatch *, uint64_t);
 static int	 read_spooled(int, uint64_t *);
 static void	 on_sweep(evutil_socket_t, short, void *);
@@ -277,8 +301,7 @@ static void	 sweep_done(void *);
 static void	 release(struct dispatch *);
 static void	 idle_add(uint64_t **, size_t *, size_t *, uint64_t);
 static void	 delete_event(struct dispatch *, uint64_t);
-static void	 final_work(void *);
-static void	 final_done(void *);
+static void	 final_done(struct final *);
 static int	 open_dir(const char *, const char *, char *, size_t);
 static int	 open_folders(struct dispatch *, const struct conf *, char *,
 		    size_t);
@@ -390,6 +413,12 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	d->mail = worker_new(base, "mail");
 	d->ctl = worker_new(base, "ctl");
 	d->save = worker_new(base, "save");
+	d->saves = batch_new(d->save, saves_work, saves_done, d);
+	d->finals = batch_new(d->io, finals_work, finals_done, d);
+	if ((d->kick = event_new(base, -1, 0, on_kick, d)) == NULL) {
+		snprintf(err, errlen, "cannot add the run event");
+		goto fail;
+	}
 	if ((d->wh = webhook_new(base)) == NULL) {
 		snprintf(err, errlen, "cannot start libcurl");
 		goto fail;
@@ -454,9 +483,15 @@ dispatch_free(struct dispatch *d)
 		poll_free(d->poll_waiting);
 	webhook_free(d->wh);
 	worker_free(d->ctl);
-	worker_free(d->save);
+	/* The mails' outcomes go to the save worker, the saves' removals
+	 * to the I/O worker: stopped in that order. */
 	worker_free(d->mail);
+	worker_free(d->save);
 	worker_free(d->io);
+	batch_free(d->saves);
+	batch_free(d->finals);
+	if (d->kick != NULL)
+		event_free(d->kick);
 	tests_abandon(d);
 	while ((del = TAILQ_FIRST(&d->q)) != NULL) {
 		TAILQ_REMOVE(&d->q, del, entry);
@@ -1047,24 +1082,85 @@ again:
 			goto again;	/* done at once; list changed */
 }
 
-/* Start every delivery that is due, within PAGER_INFLIGHT_MAX. */
+/*
+ * Start every delivery that is due, within PAGER_INFLIGHT_MAX. The mails
+ * go as one job on the mail worker, one SMTP session for all: each lane's
+ * head, and after it up to MAIL_BATCH of that lane's next ones when they
+ * are due too (taken in order, in that one session).
+ */
 static void
 run(struct dispatch *d)
 {
-	struct delivery	*ready[PAGER_INFLIGHT_MAX];
-	size_t		 n, i;
+	struct delivery	*ready[PAGER_INFLIGHT_MAX], *del;
+	struct mailjob	*mj = NULL;
+	struct send	*s;
+	size_t		 n, i, k;
+	int64_t		 now = now_us() / 1000000;
 
 	if (d->stopping || d->inflight >= PAGER_INFLIGHT_MAX)
 		return;
-	n = queue_ready(&d->q, now_us() / 1000000, ready,
-	    PAGER_INFLIGHT_MAX - d->inflight);
-	for (i = 0; i < n; i++)
-		start(d, ready[i]);
+	n = queue_ready(&d->q, now, ready, PAGER_INFLIGHT_MAX - d->inflight);
+	for (i = 0; i < n && d->inflight < PAGER_INFLIGHT_MAX; i++) {
+		if ((s = start(d, ready[i])) == NULL)
+			continue;
+		mail_add(&mj, s);
+		for (del = ready[i], k = 1; k < MAIL_BATCH &&
+		    d->inflight < PAGER_INFLIGHT_MAX &&
+		    (del = queue_lane_next(del, now)) != NULL &&
+		    by_mail(del); k++)
+			mail_add(&mj, start(d, del));
+	}
+	if (mj != NULL)
+		worker_submit(d->mail, mail_work, mail_done, mj);
 }
 
-/* One try: email and SMS by gateway on the mail worker, a webhook and
- * SMS by the API on the loop. */
+/* 1 when del goes through the relay (or the Maildir): email, and SMS by
+ * an email-to-SMS gateway. */
+static int
+by_mail(const struct delivery *del)
+{
+	return del->ch == CH_EMAIL ||
+	    (del->ch == CH_SMS && sms_is_gateway(del->to));
+}
+
+/* run() at the loop's next turn: a far side's answer may let a lane go on
+ * (called where run() itself may be on the stack). */
 static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run(arg);
+}
+
+/* Put one mail try in the job being made (a new one when full: the full
+ * one goes to the worker). */
+static void
+mail_add(struct mailjob **mjp, struct send *s)
+{
+	struct mailjob	*mj = *mjp;
+	struct delivery	*c = &s->copy;
+
+	if (mj != NULL && mj->n == sizeof(mj->s) / sizeof(mj->s[0])) {
+		worker_submit(s->d->mail, mail_work, mail_done, mj);
+		mj = NULL;
+	}
+	if (mj == NULL) {
+		mj = *mjp = xcalloc(1, sizeof(*mj));
+		mj->d = s->d;
+		mj->mc = s->mc;
+	}
+	mj->s[mj->n] = s;
+	mj->mm[mj->n].to = c->to;
+	mj->mm[mj->n++].msg = c->payload;
+}
+
+/*
+ * One try. A webhook and SMS by the API start on the loop (NULL
+ * returned); email and SMS by gateway are returned for the caller to put
+ * in a mail job.
+ */
+static struct send *
 start(struct dispatch *d, struct delivery *del)
 {
 	struct send	*s;
@@ -1083,11 +1179,8 @@ start(struct dispatch *d, struct delivery *del)
 	log_debug("event %" PRIu64 " %s: sending %s page to %s (try %u)",
 	    del->seq, del->server, queue_channel_str(del->ch), del->contact,
 	    del->tries + 1);
-	if (del->ch == CH_EMAIL ||
-	    (del->ch == CH_SMS && sms_is_gateway(del->to))) {
-		worker_submit(d->mail, mail_work, send_done, s);
-		return;
-	}
+	if (by_mail(del))
+		return s;
 	format_idempotency_key(del->seq, del->contact, del->ch, del->round,
 	    key, sizeof(key));
 	if (del->ch == CH_WEBHOOK) {
@@ -1095,56 +1188,58 @@ start(struct dispatch *d, struct delivery *del)
 		    on_webhook, s) == -1)
 			on_webhook(s, SEND_RETRY, "cannot start the HTTP "
 			    "request");
-		return;
+		return NULL;
 	}
 	if (d->sms == NULL) {
 		on_webhook(s, SEND_RETRY, "no 'set sms-gateway' in the config");
-		return;
+		return NULL;
 	}
 	smsapi_request(d->sms, del->to, del->payload, key, &hc);
 	if (webhook_call(d->wh, &hc, on_webhook, s) == -1)
 		on_webhook(s, SEND_RETRY, "cannot start the HTTP request");
 	smsapi_request_free(&hc);
+	return NULL;
 }
 
-/* On the mail worker: send through the relay or into the Maildir, then
- * write the outcome. */
+/* On the mail worker: the job's mails in one session through the relay,
+ * or each into the Maildir. */
 static void
 mail_work(void *arg)
 {
-	struct send	*s = arg;
-	struct delivery	*c = &s->copy;
+	struct mailjob	*mj = arg;
+	struct delivery	*c;
 	char		 name[200];
+	size_t		 i;
 
-	if (s->mc != NULL) {
-		s->r = mail_send(s->mc, c->to, c->payload, s->err,
-		    sizeof(s->err));
-	} else {
-		queue_name(c, name, sizeof(name));
-		name[strlen(name) - 5] = '\0';	/* no ".json" */
-		s->r = maildir_deliver(s->d->maildir, name, c->payload,
-		    s->err, sizeof(s->err)) == 0 ? SEND_OK : SEND_RETRY;
+	if (mj->mc != NULL)
+		mail_send_batch(mj->mc, mj->mm, mj->n);
+	for (i = 0; i < mj->n; i++) {
+		if (mj->mc == NULL) {
+			c = &mj->s[i]->copy;
+			queue_name(c, name, sizeof(name));
+			name[strlen(name) - 5] = '\0';	/* no ".json" */
+			mj->mm[i].r = maildir_deliver(mj->d->maildir, name,
+			    c->payload, mj->mm[i].err, sizeof(mj->mm[i].err))
+			    == 0 ? SEND_OK : SEND_RETRY;
+		}
+		mj->s[i]->r = mj->mm[i].r;
+		strlcpy(mj->s[i]->err, mj->mm[i].err, sizeof(mj->s[i]->err));
 	}
-	save_work(s);
 }
 
-/* Record the outcome in the copy and write it (any worker). */
+/* On the loop: the relay answered; each outcome to be written. */
 static void
-save_work(void *arg)
+mail_done(void *arg)
 {
-	struct send *s = arg;
+	struct mailjob	*mj = arg;
+	size_t		 i;
 
-	queue_outcome(&s->copy, s->r, s->err, now_us() / 1000000);
-	s->saved = queue_write(s->d->qfd, &s->copy) == 0;
-	if (!s->saved)
-		snprintf(s->err + strlen(s->err), sizeof(s->err) -
-		    strlen(s->err), "%srecord not written: %s",
-		    s->err[0] ? "; " : "", strerror(errno));
+	for (i = 0; i < mj->n; i++)
+		taken(mj->s[i]);
+	free(mj);
 }
 
-/* The webhook's (or SMS API's) answer, on the loop: write the outcome on
- * the save worker, beside the I/O worker's spool scans and removals (the
- * fsyncs of one do not wait for the other's). */
+/* The webhook's (or SMS API's) answer, on the loop. */
 static void
 on_webhook(void *arg, enum send_result r, const char *err)
 {
@@ -1156,19 +1251,87 @@ on_webhook(void *arg, enum send_result r, const char *err)
 		send_done(s);
 		return;
 	}
-	worker_submit(s->d->save, save_work, send_done, s);
+	taken(s);
+}
+
+/*
+ * The far side has answered s: its outcome goes to the save worker's next
+ * batch (one round of fsyncs for all). Answered for good, the delivery no
+ * longer holds its lane: the next one starts at the loop's next turn.
+ */
+static void
+taken(struct send *s)
+{
+	struct dispatch *d = s->d;
+
+	if (s->r != SEND_RETRY) {
+		s->del->taken = 1;
+		event_active(d->kick, EV_READ, 0);
+	}
+	batch_add(d->saves, s);
+}
+
+/* On the save worker: record each outcome in its copy, and write them
+ * all with one round of syncs. */
+static void
+saves_work(void **items, size_t n, void *ctx)
+{
+	struct dispatch	*d = ctx;
+	struct send	*s;
+	char		**names, **texts;
+	int		*ok;
+	size_t		 i;
+	int64_t		 now = now_us() / 1000000;
+
+	names = xcalloc(n, sizeof(*names));
+	texts = xcalloc(n, sizeof(*texts));
+	ok = xcalloc(n, sizeof(*ok));
+	for (i = 0; i < n; i++) {
+		s = items[i];
+		queue_outcome(&s->copy, s->r, s->err, now);
+		names[i] = xmalloc(200);
+		queue_name(&s->copy, names[i], 200);
+		if ((texts[i] = queue_to_json(&s->copy)) == NULL)
+			texts[i] = xstrdup("");	/* a record that fails to load */
+	}
+	fsutil_write_batch(d->qfd, n, (const char *const *)names,
+	    (const char *const *)texts, 0640, ok);
+	for (i = 0; i < n; i++) {
+		s = items[i];
+		s->saved = ok[i];
+		if (!s->saved)
+			snprintf(s->err + strlen(s->err), sizeof(s->err) -
+			    strlen(s->err), "%srecord not written",
+			    s->err[0] ? "; " : "");
+		free(names[i]);
+		free(texts[i]);
+	}
+	free(names);
+	free(texts);
+	free(ok);
+}
+
+/* On the loop: the batch's outcomes are on disk. */
+static void
+saves_done(void **items, size_t n, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		send_done(items[i]);
+	run(ctx);
 }
 
 /* On the loop: the try is over and on disk. Log it, take the new state,
  * and close the event when all its deliveries are final. */
 static void
-send_done(void *arg)
+send_done(struct send *s)
 {
-	struct send	*s = arg;
 	struct dispatch	*d = s->d;
 	struct delivery	*del = s->del, *c = &s->copy;
 
 	del->busy = 0;
+	del->taken = 0;
 	d->inflight--;
 	del->state = c->state;
 	del->tries = c->tries;
@@ -1208,14 +1371,14 @@ send_done(void *arg)
 	free(s);
 	if (del->state != D_QUEUED && queue_event_final(&d->q, del->seq))
 		finalize(d, del->seq);
-	run(d);
 }
 
 /*
  * Every delivery of seq is final: remove the event, then its records (at
- * once while starting, when there is no worker yet). An event above
- * state.json's "spooled" is kept, records and all, for the sweep. Returns
- * 1 when the removal started, 0 when the event is kept.
+ * once while starting, when there is no worker yet; else with the I/O
+ * worker's next batch of removals). An event above state.json's
+ * "spooled" is kept, records and all, for the sweep. Returns 1 when the
+ * removal started, 0 when the event is kept.
  */
 static int
 finalize(struct dispatch *d, uint64_t seq)
@@ -1248,11 +1411,7 @@ finalize(struct dispatch *d, uint64_t seq)
 			    now_us() / 1000000);
 			f->recs[f->n++].failed = del->state == D_FAILED;
 		}
-	if (d->io == NULL) {
-		final_work(f);
-		final_done(f);
-	} else
-		worker_submit(d->io, final_work, final_done, f);
+	final_remove(f);
 	return 1;
 }
 
@@ -1266,55 +1425,84 @@ delete_event(struct dispatch *d, uint64_t seq)
 	f->d = d;
 	f->seq = seq;
 	f->recs = xcalloc(1, sizeof(*f->recs));
-	if (d->io == NULL) {
-		final_work(f);
+	final_remove(f);
+}
+
+/* Remove f's event: at once while starting, else in the next batch. */
+static void
+final_remove(struct final *f)
+{
+	void *one = f;
+
+	if (f->d->finals == NULL) {
+		finals_work(&one, 1, f->d);
 		final_done(f);
 	} else
-		worker_submit(d->io, final_work, final_done, f);
+		batch_add(f->d->finals, f);
 }
 
 /*
- * On the I/O worker: delete the spool file and fsync the spool folder
- * first; only then remove the records (failed ones are moved to
- * pager/failed, where they stay listed). A crash between the two leaves
- * final records without an event, which the next start removes.
+ * On the I/O worker: delete the batch's spool files and fsync the spool
+ * folder first (once for all); only then remove their records (failed
+ * ones are moved to pager/failed, where they stay listed), and fsync
+ * those folders once. A crash in between leaves final records without an
+ * event, which the next start removes.
  */
 static void
-final_work(void *arg)
+finals_work(void **items, size_t n, void *ctx)
 {
-	struct final	*f = arg;
-	struct dispatch	*d = f->d;
+	struct dispatch	*d = ctx;
+	struct final	*f;
 	char		 name[64];
-	size_t		 i;
+	size_t		 i, j;
 
-	snprintf(name, sizeof(name), "%020" PRIu64 ".json", f->seq);
-	if (unlinkat(d->spoolfd, name, 0) == -1 && errno != ENOENT) {
-		log_warn("spool: cannot delete %s", name);
-		return;
+	for (i = 0; i < n; i++) {
+		f = items[i];
+		snprintf(name, sizeof(name), "%020" PRIu64 ".json", f->seq);
+		f->kept = unlinkat(d->spoolfd, name, 0) == -1 &&
+		    errno != ENOENT;
+		if (f->kept)
+			log_warn("spool: cannot delete %s", name);
 	}
 	if (fsync(d->spoolfd) == -1)
 		log_warn("spool: fsync");
 	/* The outcomes, before their records go (a crash in between logs
 	 * them again at the next start). */
-	for (i = 0; i < f->n; i++)
-		if (f->recs[i].line != NULL)
-			history_append_line(d->dlog, f->recs[i].line);
-	for (i = 0; i < f->n; i++) {
-		if (f->recs[i].failed)
-			renameat(d->qfd, f->recs[i].name, d->failfd,
-			    f->recs[i].name);
-		else
-			unlinkat(d->qfd, f->recs[i].name, 0);
+	for (i = 0; i < n; i++) {
+		f = items[i];
+		for (j = 0; j < f->n && !f->kept; j++)
+			if (f->recs[j].line != NULL)
+				history_append_line(d->dlog, f->recs[j].line);
+	}
+	for (i = 0; i < n; i++) {
+		f = items[i];
+		for (j = 0; j < f->n && !f->kept; j++) {
+			if (f->recs[j].failed)
+				renameat(d->qfd, f->recs[j].name, d->failfd,
+				    f->recs[j].name);
+			else
+				unlinkat(d->qfd, f->recs[j].name, 0);
+		}
 	}
 	fsync(d->failfd);
 	fsync(d->qfd);
 }
 
+/* On the loop: the batch's events are gone. */
+static void
+finals_done(void **items, size_t n, void *ctx)
+{
+	size_t i;
+
+	(void)ctx;
+	for (i = 0; i < n; i++)
+		final_done(items[i]);
+}
+
 /* On the loop: forget the event. */
 static void
-final_done(void *arg)
+final_done(struct final *f)
 {
-	struct final	*f = arg;
 	struct delivery	*del, *next;
 	size_t		 i;
 

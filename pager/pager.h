@@ -72,6 +72,10 @@ struct delivery {
 					   reminder (renotify) */
 	/* Run-time only. */
 	int		 busy;		/* a send or a write is in flight */
+	int		 taken;		/* busy: the far side's answer is
+					   final (took it or refused it),
+					   its record not yet written: the
+					   lane's next may start */
 	int		 closing;	/* final; the event is being removed */
 	TAILQ_ENTRY(delivery) entry;
 };
@@ -120,6 +124,7 @@ int64_t		 queue_backoff(unsigned tries);
 int		 queue_event_final(const struct deliveries *, uint64_t seq);
 size_t		 queue_ready(struct deliveries *, int64_t now,
 		    struct delivery **, size_t max);
+struct delivery	*queue_lane_next(struct delivery *, int64_t now);
 
 /* memo.c */
 struct memo_entry {
@@ -275,6 +280,18 @@ struct mail_conf *mail_conf_new(const struct conf *, char *err,
 		    size_t errlen);
 void		 mail_conf_free(struct mail_conf *);
 void		 mail_conf_free_job(void *);
+/* One message of a session: to, msg in; r, err out. */
+struct mail_msg {
+	const char	*to;
+	const char	*msg;
+	enum send_result r;
+	char		 err[ERROR_MAX];
+	/* libesmtp's, during the session. */
+	char		*text;
+	void		*m, *rcpt;
+};
+void		 mail_send_batch(const struct mail_conf *, struct mail_msg *,
+		    size_t n);
 enum send_result mail_send(const struct mail_conf *, const char *to,
 		    const char *msg, char *err, size_t errlen);
 
@@ -314,5 +331,11 @@ struct worker	*worker_new(struct event_base *, const char *name);
 void		 worker_submit(struct worker *, worker_fn *work,
 		    worker_fn *done, void *arg);
 void		 worker_free(struct worker *);
+struct batch;
+typedef void	 batch_fn(void **items, size_t n, void *ctx);
+struct batch	*batch_new(struct worker *, batch_fn *work, batch_fn *done,
+		    void *ctx);
+void		 batch_add(struct batch *, void *item);
+void		 batch_free(struct batch *);
 
 #endif

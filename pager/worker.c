@@ -32,10 +32,31 @@ struct worker {
 	struct jobs	 finished;
 	struct event	*ev;		/* activated when jobs finish */
 	int		 stop;
+	int		 joined;	/* the thread is gone: jobs run inline */
+};
+
+struct batch {
+	struct worker	*w;
+	batch_fn	*work;
+	batch_fn	*done;
+	void		*ctx;
+	void		**items;	/* waiting for the next job */
+	size_t		 n, cap;
+	int		 busy;		/* a job is out */
+};
+
+/* One job of a batch: the items it took. */
+struct batch_job {
+	struct batch	*b;
+	void		**items;
+	size_t		 n;
 };
 
 static void	*run(void *);
 static void	 on_finished(evutil_socket_t, short, void *);
+static void	 batch_start(struct batch *);
+static void	 batch_work(void *);
+static void	 batch_done(void *);
 
 /* The thread: take a job, run it, hand it to the loop. */
 static void *
@@ -101,12 +122,20 @@ worker_new(struct event_base *base, const char *name)
 	return w;
 }
 
-/* Run work(arg) on the thread, then done(arg) on the loop. */
+/* Run work(arg) on the thread, then done(arg) on the loop. Once
+ * worker_free has stopped the thread (a done callback submitting more),
+ * both run at once on the caller's thread. */
 void
 worker_submit(struct worker *w, worker_fn *work, worker_fn *done, void *arg)
 {
 	struct job *j;
 
+	if (w->joined) {
+		work(arg);
+		if (done != NULL)
+			done(arg);
+		return;
+	}
 	j = xcalloc(1, sizeof(*j));
 	j->work = work;
 	j->done = done;
@@ -131,9 +160,91 @@ worker_free(struct worker *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->mtx);
 	pthread_join(w->thread, NULL);
+	w->joined = 1;
 	on_finished(-1, 0, w);
 	event_free(w->ev);
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);
 	free(w);
+}
+
+/*
+ * A batch on w: items added while a job of it runs wait, and the next
+ * job takes them all. work(items, n, ctx) runs on the thread, done(items,
+ * n, ctx) on the loop; the item array is the batch's, the items the
+ * caller's.
+ */
+struct batch *
+batch_new(struct worker *w, batch_fn *work, batch_fn *done, void *ctx)
+{
+	struct batch *b;
+
+	b = xcalloc(1, sizeof(*b));
+	b->w = w;
+	b->work = work;
+	b->done = done;
+	b->ctx = ctx;
+	return b;
+}
+
+/* Add one item; it goes with the next job (at once when none is out). */
+void
+batch_add(struct batch *b, void *item)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 16;
+		b->items = xreallocarray(b->items, b->cap, sizeof(*b->items));
+	}
+	b->items[b->n++] = item;
+	if (!b->busy)
+		batch_start(b);
+}
+
+/* Hand the waiting items to a job. */
+static void
+batch_start(struct batch *b)
+{
+	struct batch_job *j;
+
+	j = xcalloc(1, sizeof(*j));
+	j->b = b;
+	j->items = b->items;
+	j->n = b->n;
+	b->items = NULL;
+	b->n = b->cap = 0;
+	b->busy = 1;
+	worker_submit(b->w, batch_work, batch_done, j);
+}
+
+static void
+batch_work(void *arg)
+{
+	struct batch_job *j = arg;
+
+	j->b->work(j->items, j->n, j->b->ctx);
+}
+
+/* On the loop: the job's items are done; start the next job if any. */
+static void
+batch_done(void *arg)
+{
+	struct batch_job	*j = arg;
+	struct batch		*b = j->b;
+
+	b->done(j->items, j->n, b->ctx);
+	free(j->items);
+	free(j);
+	b->busy = 0;
+	if (b->n > 0)
+		batch_start(b);
+}
+
+/* Free a batch with no job out and nothing waiting (after worker_free). */
+void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->items);
+	free(b);
 }

@@ -207,6 +207,10 @@ EXTRA_DIST += t/test_pager_admin.sh
 TESTS += t/test_pager_crash.sh
 EXTRA_DIST += t/test_pager_crash.sh
 
+# A burst spooled at once: in order per lane, once each, few SMTP sessions.
+TESTS += t/test_pager_batch.sh
+EXTRA_DIST += t/test_pager_batch.sh
+
 # A parent's page lists its unreachable dependents.
 TESTS += t/test_pager_depends.sh
 EXTRA_DIST += t/test_pager_depends.sh

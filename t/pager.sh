@@ -9,6 +9,9 @@
 #     start_hookd FAIL_FIRST     # HOOK_PORT; POSTs in $T/hookd/hook.log
 #     start_smtpd [plain|ARGS...] # SMTPD_PORT; STARTTLS + AUTH pager:s3cret
 #                                # unless plain or ARGS; $T/smtpd/mail.log
+#     spool_events DIR FROM TO   # events FROM..TO of web1 (down, up, ...)
+#     pager_spooled N            # $T/state/state.json saying "spooled" N
+#     pager_conf_head            # a config's first lines, without probed
 
 PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
 # Under the sanitizers: libesmtp's header lookup trips strict_string_checks
@@ -99,4 +102,41 @@ start_smtpd() {
         "$SERVERS_TDIR/servers/smtpd.py" "$SMTPD_PORT" "$T/smtpd/mail.log" \
         "$@" || return 1
     _srv_wait smtpd "t:$SMTPD_PORT"
+}
+
+# spool_events DIR FROM TO: events FROM..TO of server web1 in the spool
+# DIR, odd ones down, even ones up, each renamed into place whole as
+# probed writes them.
+spool_events() {
+    "$PY" - "$@" <<'PY'
+import json, os, sys, time
+d, a, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for s in range(a, b + 1):
+    ev = {"seq": s, "id": "web1", "time": int(time.time()),
+          "old": "up" if s % 2 else "down", "new": "down" if s % 2 else "up",
+          "message": "spooled", "flapping": False, "downtime": False,
+          "acked": False, "unreachable": False}
+    with open(d + "/.tmp", "w") as f:
+        f.write(json.dumps(ev) + "\n")
+    os.rename(d + "/.tmp", "%s/%020d.json" % (d, s))
+PY
+}
+
+# pager_spooled N: $T/state/state.json as probed writes it (atomically),
+# saying every event up to N is in it.
+pager_spooled() {
+    printf '{"version":1,"written":%s,"spooled":%s,"servers":{}}\n' \
+        "$(date +%s)" "$1" >"$T/state/.tmp.state.json" &&
+        mv "$T/state/.tmp.state.json" "$T/state/state.json"
+}
+
+# pager_conf_head: the first lines of a config for the pager without
+# probed: state in $T/state, no control socket, storms off, and the relay
+# when start_smtpd ran.
+pager_conf_head() {
+    echo "set state-dir $T/state"
+    echo "set control $T/none.sock"
+    echo "set from tocsin@example.net"
+    echo "set storm 0 in 60s"
+    [ -z "${SMTPD_PORT:-}" ] || echo "set smtp-relay 127.0.0.1:$SMTPD_PORT"
 }

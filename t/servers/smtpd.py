@@ -2,7 +2,8 @@
 # t/servers/smtpd.py PORT LOG [--starttls CERT KEY] [--auth USER:PASSWORD]:
 # aiosmtpd on 127.0.0.1:PORT that keeps what it receives: each message is
 # appended to LOG as one JSON line {"message_id", "to", "subject", "auth",
-# "tls", "data"}. --starttls offers STARTTLS and requires it before MAIL;
+# "tls", "peer", "data"} ("peer": the client's address:port, one per
+# session). --starttls offers STARTTLS and requires it before MAIL;
 # --auth requires AUTH (PLAIN or LOGIN) with that user and password.
 import argparse
 import json
@@ -32,6 +33,7 @@ class Keep:
                 "subject": m.get("Subject"),
                 "auth": session.authenticated,
                 "tls": session.ssl is not None,
+                "peer": "%s:%s" % tuple(session.peer[:2]),
                 "data": envelope.content.decode("utf-8", "replace"),
             }) + "\n")
         return "250 OK kept"
