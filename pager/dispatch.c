@@ -238,6 +238,13 @@ static void	 on_spool_change(evutil_socket_t, short, void *);
 static void	 scan_done(void *);
 static int	 make_deliveries(struct dispatch *, const struct conf *,
 		    const struct spool_event *, struct deliveries *);
+static struct delivery *record_new(struct dispatch *,
+		    const struct spool_event *, const struct want *, unsigned);
+static int	 record_write(struct dispatch *, struct delivery *,
+		    struct deliveries *);
+static int	 make_listed(struct dispatch *, const struct spool_event *,
+		    const struct want *, uint64_t, struct deliveries *);
+static int	 was_listed(const struct memo_entry *, const struct want *);
 static int	 make_record(struct dispatch *, const struct conf *,
 		    const struct spool_event *, const struct want *, int,
 		    int64_t, unsigned, struct server_info *, int *,
@@ -755,18 +762,8 @@ make_record(struct dispatch *d, const struct conf *conf,
 	struct page_ctx	 p;
 	char		 line[1024];
 
-	del = xcalloc(1, sizeof(*del));
-	del->seq = ev->seq;
-	strlcpy(del->contact, w->contact->name, sizeof(del->contact));
-	del->ch = w->ch;
-	strlcpy(del->server, ev->id, sizeof(del->server));
-	strlcpy(del->to, w->to, sizeof(del->to));
-	del->created = now_us() / 1000000;
-	del->round = round;
-	if (queue_exists(d->qfd, del)) {
-		queue_free(del);
+	if ((del = record_new(d, ev, w, round)) == NULL)
 		return 0;
-	}
 	if (held != 0) {
 		format_digest_line(ev, line, sizeof(line));
 		del->payload = xstrdup(line);
@@ -789,16 +786,88 @@ make_record(struct dispatch *d, const struct conf *conf,
 	p.now = del->created;
 	del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
 	    del->ch == CH_SMS ? format_sms(ev, &p) : format_email(ev, &p);
+	/* Email and webhook pages list the unreachable dependents. */
+	if (del->ch != CH_SMS && info->unreachable[0] != '\0' &&
+	    format_kind(ev, flap_stopped) == PAGE_PROBLEM)
+		memo_listed_note(d->memo, info->unreachable, del->contact,
+		    del->ch, ev->seq);
 write:
+	return record_write(d, del, made);
+}
+
+/* A new record of ev for w (its page not made yet), or NULL when it is on
+ * disk already. */
+static struct delivery *
+record_new(struct dispatch *d, const struct spool_event *ev,
+    const struct want *w, unsigned round)
+{
+	struct delivery *del;
+
+	del = xcalloc(1, sizeof(*del));
+	del->seq = ev->seq;
+	strlcpy(del->contact, w->contact->name, sizeof(del->contact));
+	del->ch = w->ch;
+	strlcpy(del->server, ev->id, sizeof(del->server));
+	strlcpy(del->to, w->to, sizeof(del->to));
+	del->created = now_us() / 1000000;
+	del->round = round;
+	if (queue_exists(d->qfd, del)) {
+		queue_free(del);
+		return NULL;
+	}
+	return del;
+}
+
+/* Write the record and add it to made; 0, or -1 (logged; freed). */
+static int
+record_write(struct dispatch *d, struct delivery *del,
+    struct deliveries *made)
+{
 	if (del->payload == NULL || queue_write(d->qfd, del) == -1) {
 		log_warn("queue: cannot write the delivery of event %" PRIu64
-		    " to %s (%s)", ev->seq, del->contact,
+		    " to %s (%s)", del->seq, del->contact,
 		    queue_channel_str(del->ch));
 		queue_free(del);
 		return -1;
 	}
 	queue_insert(made, del);
 	return 0;
+}
+
+/*
+ * An unreachable server's event for w, whose contact read it on that
+ * channel in its parent's page (event by): made done at once, "listed in
+ * the page of event N", never sent nor digested. 0, or -1.
+ */
+static int
+make_listed(struct dispatch *d, const struct spool_event *ev,
+    const struct want *w, uint64_t by, struct deliveries *made)
+{
+	struct delivery	*del;
+	char		 line[1024];
+
+	if ((del = record_new(d, ev, w, 0)) == NULL)
+		return 0;
+	format_digest_line(ev, line, sizeof(line));
+	del->payload = xstrdup(line);
+	del->state = D_DONE;
+	snprintf(del->error, sizeof(del->error), "listed in the page of "
+	    "event %" PRIu64, by);
+	return record_write(d, del, made);
+}
+
+/* 1 when the memo says w's contact read the server's problem on w's
+ * channel in a parent's page. */
+static int
+was_listed(const struct memo_entry *me, const struct want *w)
+{
+	char who[CONTACT_MAX + 16];
+
+	if (me == NULL || me->listed_by == 0)
+		return 0;
+	snprintf(who, sizeof(who), "%s/%s", w->contact->name,
+	    queue_channel_str(w->ch));
+	return memo_listed(me->listed, who);
 }
 
 /*
@@ -817,9 +886,10 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	struct server_info	 info;
 	struct memo_entry	*me;
 	const char		*why;
-	size_t			 n = 0, i;
+	size_t			 n = 0, i, nlisted = 0;
 	int64_t			 held = 0;
 	int			 was = 0, have_info = 0, recovery, worthy;
+	uint64_t		 by = 0;
 
 	recovery = strcmp(ev->new_state, "up") == 0;
 	if ((me = memo_get(d->memo, ev->id)) != NULL) {
@@ -840,16 +910,30 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		memo_problem_close(me, ev->seq);
 	else if (me != NULL && worthy && n > 0)
 		memo_problem_open(me, ev);
-	if (me != NULL && recovery)
+	if (me != NULL && recovery) {
 		me->sms[0] = '\0';	/* the problem is over */
+		me->listed[0] = '\0';
+		me->listed_by = 0;
+	}
+	/* An unreachable server's event goes to no one who read it in its
+	 * parent's page; to the others in the digest. */
+	for (i = 0; ev->unreachable && i < n; i++)
+		nlisted += was_listed(me, &wants[i]);
+	if (nlisted > 0) {
+		by = me->listed_by;
+		log_info("event %" PRIu64 " %s %s -> %s: listed in the page of "
+		    "event %" PRIu64 " for %zu of its %zu deliveries", ev->seq,
+		    ev->id, ev->old_state, ev->new_state, by, nlisted, n);
+	}
 	for (i = 0; me != NULL && !recovery && i < n; i++)
 		if (wants[i].ch == CH_SMS)
 			memo_list_add(me->sms, sizeof(me->sms),
 			    wants[i].contact->name);
-	if (!worthy || n == 0)
+	if (!worthy || n == 0 || nlisted == n)
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state,
-		    worthy ? "no contact for it" : why);
+		    !worthy ? why : n == 0 ? "no contact for it" :
+		    "all listed in its parent's page");
 	else if (rules_storm(&d->storm, conf, ev, &held) == STORM_FOLD)
 		log_info("event %" PRIu64 " %s %s -> %s: listed in the "
 		    "storm digest at the window's end (%s)", ev->seq, ev->id,
@@ -859,8 +943,11 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	else
 		held = 0;
 	for (i = 0; i < n; i++)
-		if (make_record(d, conf, ev, &wants[i], was && !ev->flapping,
-		    held, 0, &info, &have_info, made) == -1)
+		if (by != 0 && was_listed(me, &wants[i])) {
+			if (make_listed(d, ev, &wants[i], by, made) == -1)
+				return -1;
+		} else if (make_record(d, conf, ev, &wants[i], was &&
+		    !ev->flapping, held, 0, &info, &have_info, made) == -1)
 			return -1;
 	return n;
 }
@@ -1394,16 +1481,18 @@ finalize(struct dispatch *d, uint64_t seq)
 		    seq, d->spooled);
 		return 0;
 	}
+	/* Only the deliveries not closing already: a reminder made for the
+	 * event while an earlier removal of it was on its way has its own. */
 	f = xcalloc(1, sizeof(*f));
 	f->d = d;
 	f->seq = seq;
 	TAILQ_FOREACH(del, &d->q, entry)
-		if (del->seq == seq)
+		if (del->seq == seq && !del->closing)
 			f->n++;
 	f->recs = xcalloc(f->n + 1, sizeof(*f->recs));
 	f->n = 0;
 	TAILQ_FOREACH(del, &d->q, entry)
-		if (del->seq == seq) {
+		if (del->seq == seq && !del->closing) {
 			del->closing = 1;
 			queue_name(del, f->recs[f->n].name,
 			    sizeof(f->recs[f->n].name));
@@ -1499,7 +1588,8 @@ finals_done(void **items, size_t n, void *ctx)
 		final_done(items[i]);
 }
 
-/* On the loop: forget the event. */
+/* On the loop: forget the event's deliveries that were closing; one made
+ * since (a reminder, maybe in flight) stays for its own removal. */
 static void
 final_done(struct final *f)
 {
@@ -1508,7 +1598,7 @@ final_done(struct final *f)
 
 	for (del = TAILQ_FIRST(&f->d->q); del != NULL; del = next) {
 		next = TAILQ_NEXT(del, entry);
-		if (del->seq == f->seq) {
+		if (del->seq == f->seq && del->closing) {
 			TAILQ_REMOVE(&f->d->q, del, entry);
 			queue_free(del);
 		}

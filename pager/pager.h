@@ -144,6 +144,11 @@ struct memo_entry {
 	int64_t		 held_time;	/* Unix s: that event's time */
 	char		 held_state[16];
 	char		 held_message[256];
+	/* Its problem listed in a parent's page (it depends on it): who
+	 * read it there ("contact/channel,..."), and that page's event.
+	 * Its own unreachable event then goes to no one of them. */
+	char		 listed[256];
+	uint64_t	 listed_by;
 };
 struct memo;
 struct memo	*memo_load(int dirfd);
@@ -162,6 +167,8 @@ void		 memo_problem_open(struct memo_entry *,
 		    const struct spool_event *);
 void		 memo_problem_close(struct memo_entry *, uint64_t seq);
 void		 memo_held_note(struct memo_entry *, const struct spool_event *);
+void		 memo_listed_note(struct memo *, const char *children,
+		    const char *contact, enum channel, uint64_t seq);
 
 /* rules.c */
 struct storm {			/* the storm window (one for all pages) */
