@@ -12,6 +12,10 @@
 #     spool_events DIR FROM TO   # events FROM..TO of web1 (down, up, ...)
 #     pager_spooled N            # $T/state/state.json saying "spooled" N
 #     pager_conf_head            # a config's first lines, without probed
+#     pager_probed_setup [FAIL_FIRST [CONF]] # beside probed: nginx, hookd,
+#                                # H, LOG, NEW; CONF ($T/tocsin.conf) begun
+#     hook_keys PREFIX           # distinct keys PREFIX* answered 200
+#     has_key KEY                # KEY answered 200
 
 PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
 # Under the sanitizers: libesmtp's header lookup trips strict_string_checks
@@ -140,3 +144,37 @@ pager_conf_head() {
     echo "set storm 0 in 60s"
     [ -z "${SMTPD_PORT:-}" ] || echo "set smtp-relay 127.0.0.1:$SMTPD_PORT"
 }
+
+# pager_probed_setup [FAIL_FIRST [CONF]]: what the tests of the pager
+# beside a real probed share: nginx and the HTTP receiver (answering 500
+# to the first FAIL_FIRST requests, default 0) started; H, LOG (the
+# receiver's log) and NEW (the Maildir's new/) set; CONF (default
+# $T/tocsin.conf) begun with fast checks (every second, one retry), the
+# from address and storms off, for the test to add its contacts and
+# servers (cat >>).
+pager_probed_setup() {
+    H=127.0.0.1
+    LOG=$T/hookd/hook.log
+    NEW=$T/state/maildir/new
+    start_nginx && start_hookd "${1:-0}" || return 1
+    cat >"${2:-$T/tocsin.conf}" <<CONF
+set state-dir $T/state
+set interval 1s
+set timeout 1s
+set retries 1
+set retry-interval 1s
+set from tocsin@example.net
+set storm 0 in 60s
+CONF
+}
+
+# hook_keys PREFIX: how many distinct Idempotency-Keys starting with
+# PREFIX the receiver answered 200.
+hook_keys() {
+    grep '"status": 200' "$LOG" 2>/dev/null |
+        sed -n 's/.*"key": "\([^"]*\)".*/\1/p' | grep -- "^$1" | sort -u |
+        wc -l
+}
+
+# has_key KEY: the receiver answered KEY 200.
+has_key() { grep '"status": 200' "$LOG" 2>/dev/null | grep -q "\"key\": \"$1\""; }
