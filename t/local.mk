@@ -211,6 +211,10 @@ EXTRA_DIST += t/test_pager_crash.sh
 TESTS += t/test_pager_batch.sh
 EXTRA_DIST += t/test_pager_batch.sh
 
+# The page of each kind of change; quiet hours hold SMS, not email.
+TESTS += t/test_pager_kinds.sh
+EXTRA_DIST += t/test_pager_kinds.sh
+
 # A parent's page lists its unreachable dependents.
 TESTS += t/test_pager_depends.sh
 EXTRA_DIST += t/test_pager_depends.sh
