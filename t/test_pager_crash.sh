@@ -1,12 +1,14 @@
 #!/bin/bash
 # t/test_pager_crash.sh: tocsin-pager and tocsin-probed both killed with
-# SIGKILL at random moments, and started again, while four servers change
+# SIGKILL at random moments, and started again, while its servers change
 # state every two seconds. At the end every paged event went out exactly
 # once on each channel: its Message-ID counted at a real aiosmtpd, its
 # Idempotency-Key at a real HTTP receiver; the only resend allowed is a
 # try the kill cut between the far side taking it and the fsync of its
 # outcome (seen in the pager's log as "sending" with no outcome before the
-# next start). PAGER_CRASH_ROUNDS (default 10) kills of each.
+# next start). PAGER_CRASH_ROUNDS (default 10) kills of each, over
+# PAGER_CRASH_SERVERS (default 4) servers; the long form, about 200
+# events and 20 kills: PAGER_CRASH_ROUNDS=20 PAGER_CRASH_SERVERS=8.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -14,7 +16,7 @@ servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 ROUNDS=${PAGER_CRASH_ROUNDS:-10}
-NSERVERS=4
+NSERVERS=${PAGER_CRASH_SERVERS:-4}
 # Each port listens for two seconds, then is closed for two.
 flapper_start 2 $NSERVERS || exit 1
 start_hookd 0 || exit 1
