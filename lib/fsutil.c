@@ -108,6 +108,73 @@ fail:
 	return -1;
 }
 
+/*
+ * Write n files in the folder dirfd as fsutil_write_atomic writes one,
+ * with one round of syncs for all: every temporary written, one syncfs of
+ * the filesystem (an fsync of each temporary where syncfs fails), every
+ * rename, one fsync of the folder. So a burst of small records costs two
+ * syncs, not two each. ok[i] says which file is in place and durable.
+ * Returns 0 when all are, else -1 with errno of the last failure.
+ */
+int
+fsutil_write_batch(int dirfd, size_t n, const char *const *names,
+    const char *const *data, int mode, int *ok)
+{
+	char	 tmp[256];
+	int	*fds, bad = 0, saved = 0, synced;
+	size_t	 i;
+
+	fds = xcalloc(n ? n : 1, sizeof(*fds));
+	for (i = 0; i < n; i++) {
+		ok[i] = 0;
+		fds[i] = -1;
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", PATH_TMP_PREFIX,
+		    names[i]) >= sizeof(tmp)) {
+			saved = ENAMETOOLONG;
+			continue;
+		}
+		if ((unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT) ||
+		    (fds[i] = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, mode)) == -1 ||
+		    write_all(fds[i], data[i], strlen(data[i])) == -1) {
+			saved = errno;
+			if (fds[i] != -1) {
+				close(fds[i]);
+				fds[i] = -1;
+				unlinkat(dirfd, tmp, 0);
+			}
+			continue;
+		}
+		ok[i] = 1;
+	}
+	synced = n > 0 && syncfs(dirfd) == 0;
+	for (i = 0; i < n; i++) {
+		if (fds[i] == -1)
+			continue;
+		snprintf(tmp, sizeof(tmp), "%s%s", PATH_TMP_PREFIX, names[i]);
+		if (!synced && sys.fsync(fds[i]) == -1)
+			ok[i] = 0;
+		if (close(fds[i]) == -1)
+			ok[i] = 0;
+		if (!ok[i] || sys.renameat(dirfd, tmp, dirfd, names[i]) == -1) {
+			saved = errno;
+			ok[i] = 0;
+			unlinkat(dirfd, tmp, 0);
+		}
+	}
+	free(fds);
+	if (n > 0 && sys.fsync(dirfd) == -1) {
+		saved = errno;
+		for (i = 0; i < n; i++)
+			ok[i] = 0;
+	}
+	for (i = 0; i < n; i++)
+		bad |= !ok[i];
+	if (bad)
+		errno = saved;
+	return bad ? -1 : 0;
+}
+
 /* mkdir -p; 0 or -1 with errno (ENOTDIR if path exists but is no folder). */
 int
 fsutil_mkdir_p(const char *path, int mode)

@@ -24,6 +24,8 @@ struct fsutil_sys {
 
 int	 fsutil_write_atomic(int dirfd, const char *name, const void *data,
 	    size_t len, int mode, int flags);
+int	 fsutil_write_batch(int dirfd, size_t n, const char *const *names,
+	    const char *const *data, int mode, int *ok);
 int	 fsutil_mkdir_p(const char *path, int mode);
 int	 fsutil_open_dir(int dirfd, const char *name, int mode);
 int	 fsutil_clean_tmp(int dirfd, const char *what);

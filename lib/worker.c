@@ -25,6 +25,24 @@ struct job {
 };
 STAILQ_HEAD(jobs, job);
 
+/* Items added meanwhile wait for the next job, which takes them all. */
+struct batch {
+	struct worker	*w;
+	batch_fn	*work;
+	batch_fn	*done;
+	void		*ctx;
+	void		**items;	/* waiting for the next job */
+	size_t		 n, cap;
+	int		 busy;		/* a job is out */
+};
+
+/* One job of a batch: the items it took. */
+struct batch_job {
+	struct batch	*b;
+	void		**items;
+	size_t		 n;
+};
+
 struct worker {
 	char		 name[16];
 	pthread_t	 thread;
@@ -40,6 +58,9 @@ struct worker {
 
 static void	*run(void *);
 static void	 on_finished(void *, void *);
+static void	 batch_start(struct batch *);
+static void	 batch_work(void *);
+static void	 batch_done(void *);
 
 /* The thread: take a job, run it (or not, when skipping), hand it on. */
 static void *
@@ -156,4 +177,85 @@ worker_free(struct worker *w)
 	pthread_mutex_destroy(&w->mtx);
 	pthread_cond_destroy(&w->cond);
 	free(w);
+}
+
+/*
+ * A batch on w: items added while a job of it runs wait, and the next
+ * job takes them all. work(items, n, ctx) runs on the thread, done(items,
+ * n, ctx) on the loop; the item array is the batch's, the items the
+ * caller's.
+ */
+struct batch *
+batch_new(struct worker *w, batch_fn *work, batch_fn *done, void *ctx)
+{
+	struct batch *b;
+
+	b = xcalloc(1, sizeof(*b));
+	b->w = w;
+	b->work = work;
+	b->done = done;
+	b->ctx = ctx;
+	return b;
+}
+
+/* Add one item; it goes with the next job (at once when none is out). */
+void
+batch_add(struct batch *b, void *item)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 16;
+		b->items = xreallocarray(b->items, b->cap, sizeof(*b->items));
+	}
+	b->items[b->n++] = item;
+	if (!b->busy)
+		batch_start(b);
+}
+
+/* Hand the waiting items to a job. */
+static void
+batch_start(struct batch *b)
+{
+	struct batch_job *j;
+
+	j = xcalloc(1, sizeof(*j));
+	j->b = b;
+	j->items = b->items;
+	j->n = b->n;
+	b->items = NULL;
+	b->n = b->cap = 0;
+	b->busy = 1;
+	worker_submit(b->w, batch_work, batch_done, j);
+}
+
+static void
+batch_work(void *arg)
+{
+	struct batch_job *j = arg;
+
+	j->b->work(j->items, j->n, j->b->ctx);
+}
+
+/* On the loop: the job's items are done; start the next job if any. */
+static void
+batch_done(void *arg)
+{
+	struct batch_job	*j = arg;
+	struct batch		*b = j->b;
+
+	b->done(j->items, j->n, b->ctx);
+	free(j->items);
+	free(j);
+	b->busy = 0;
+	if (b->n > 0)
+		batch_start(b);
+}
+
+/* Free a batch with no job out and nothing waiting (after worker_free). */
+void
+batch_free(struct batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->items);
+	free(b);
 }

@@ -6,6 +6,8 @@
 #ifndef TOCSIN_WORKER_H
 #define TOCSIN_WORKER_H
 
+#include <stddef.h>
+
 #include <event2/event.h>
 
 struct worker;
@@ -23,5 +25,12 @@ void		 worker_submit(struct worker *, worker_fn *, worker_fn *,
 		    void *);
 void		 worker_stop(struct worker *, enum worker_stop);
 void		 worker_free(struct worker *);
+
+/* A worker's jobs over items that gather while one runs (worker.c). */
+struct batch;
+typedef void	 batch_fn(void **items, size_t n, void *ctx);
+struct batch	*batch_new(struct worker *, batch_fn *, batch_fn *, void *);
+void		 batch_add(struct batch *, void *);
+void		 batch_free(struct batch *);
 
 #endif

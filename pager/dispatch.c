@@ -52,6 +52,7 @@
 #define SCAN_EVERY_MS	250	/* spool scan and due-delivery check */
 #define SCAN_MAX	1000	/* events read per scan */
 #define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
+#define MAIL_BATCH	32	/* a lane's mails in one SMTP session */
 #define SWEEP_EVERY_MS	10000	/* state.json's "spooled" read again */
 #define POLL_EVERY_MS	2000	/* probed's status, then renotify */
 
@@ -69,7 +70,10 @@ struct dispatch {
 	struct worker		*io;		/* spool, records */
 	struct worker		*mail;		/* SMTP, Maildir */
 	struct worker		*ctl;		/* asking probed */
-	struct worker		*save;		/* HTTP outcomes, on disk */
+	struct worker		*save;		/* outcomes, on disk */
+	struct batch		*saves;		/* outcomes to write (sends) */
+	struct batch		*finals;	/* events to remove (finals) */
+	struct event		*kick;		/* run() from the next turn */
 	struct webhook		*wh;
 	struct event		*tick;
 	struct history		*dlog;		/* pager/deliveries.jsonl */
@@ -190,6 +194,16 @@ struct sweep {
 	int			 ok;
 };
 
+/* Tries of mails (or Maildir files) in one SMTP session, on the mail
+ * worker. */
+struct mailjob {
+	struct dispatch		*d;
+	struct mail_conf	*mc;		/* NULL: the Maildir */
+	size_t			 n;
+	struct send		*s[MAIL_BATCH * 2];
+	struct mail_msg		 mm[MAIL_BATCH * 2];
+};
+
 /* One try of one delivery; the copy is what the worker writes. */
 struct send {
 	struct dispatch		*d;
@@ -206,6 +220,7 @@ struct send {
 struct final {
 	struct dispatch		*d;
 	uint64_t		 seq;
+	int			 kept;		/* the spool file would not go */
 	size_t			 n;
 	struct {
 		char	 name[200];
@@ -223,6 +238,13 @@ static void	 on_spool_change(evutil_socket_t, short, void *);
 static void	 scan_done(void *);
 static int	 make_deliveries(struct dispatch *, const struct conf *,
 		    const struct spool_event *, struct deliveries *);
+static struct delivery *record_new(struct dispatch *,
+		    const struct spool_event *, const struct want *, unsigned);
+static int	 record_write(struct dispatch *, struct delivery *,
+		    struct deliveries *);
+static int	 make_listed(struct dispatch *, const struct spool_event *,
+		    const struct want *, uint64_t, struct deliveries *);
+static int	 was_listed(const struct memo_entry *, const struct want *);
 static int	 make_record(struct dispatch *, const struct conf *,
 		    const struct spool_event *, const struct want *, int,
 		    int64_t, unsigned, struct server_info *, int *,
@@ -264,11 +286,20 @@ static int	 same_lane(const struct delivery *, const struct delivery *);
 static void	 server_info(const struct conf *, const char *,
 		    struct server_info *);
 static void	 run(struct dispatch *);
-static void	 start(struct dispatch *, struct delivery *);
+static void	 on_kick(evutil_socket_t, short, void *);
+static int	 by_mail(const struct delivery *);
+static struct send *start(struct dispatch *, struct delivery *);
+static void	 mail_add(struct mailjob **, struct send *);
 static void	 mail_work(void *);
-static void	 send_done(void *);
+static void	 mail_done(void *);
+static void	 send_done(struct send *);
 static void	 on_webhook(void *, enum send_result, const char *);
-static void	 save_work(void *);
+static void	 taken(struct send *);
+static void	 saves_work(void **, size_t, void *);
+static void	 saves_done(void **, size_t, void *);
+static void	 finals_work(void **, size_t, void *);
+static void	 finals_done(void **, size_t, void *);
+static void	 final_remove(struct final *);
 static int	 finalize(struct dispatch *, uint64_t);
 static int	 read_spooled(int, uint64_t *);
 static void	 on_sweep(evutil_socket_t, short, void *);
@@ -277,8 +308,7 @@ static void	 sweep_done(void *);
 static void	 release(struct dispatch *);
 static void	 idle_add(uint64_t **, size_t *, size_t *, uint64_t);
 static void	 delete_event(struct dispatch *, uint64_t);
-static void	 final_work(void *);
-static void	 final_done(void *);
+static void	 final_done(struct final *);
 static int	 open_dir(const char *, const char *, char *, size_t);
 static int	 open_folders(struct dispatch *, const struct conf *, char *,
 		    size_t);
@@ -390,6 +420,12 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	d->mail = worker_new(base, "mail");
 	d->ctl = worker_new(base, "ctl");
 	d->save = worker_new(base, "save");
+	d->saves = batch_new(d->save, saves_work, saves_done, d);
+	d->finals = batch_new(d->io, finals_work, finals_done, d);
+	if ((d->kick = event_new(base, -1, 0, on_kick, d)) == NULL) {
+		snprintf(err, errlen, "cannot add the run event");
+		goto fail;
+	}
 	if ((d->wh = webhook_new(base)) == NULL) {
 		snprintf(err, errlen, "cannot start libcurl");
 		goto fail;
@@ -454,9 +490,15 @@ dispatch_free(struct dispatch *d)
 		poll_free(d->poll_waiting);
 	webhook_free(d->wh);
 	worker_free(d->ctl);
-	worker_free(d->save);
+	/* The mails' outcomes go to the save worker, the saves' removals
+	 * to the I/O worker: stopped in that order. */
 	worker_free(d->mail);
+	worker_free(d->save);
 	worker_free(d->io);
+	batch_free(d->saves);
+	batch_free(d->finals);
+	if (d->kick != NULL)
+		event_free(d->kick);
 	tests_abandon(d);
 	while ((del = TAILQ_FIRST(&d->q)) != NULL) {
 		TAILQ_REMOVE(&d->q, del, entry);
@@ -720,18 +762,8 @@ make_record(struct dispatch *d, const struct conf *conf,
 	struct page_ctx	 p;
 	char		 line[1024];
 
-	del = xcalloc(1, sizeof(*del));
-	del->seq = ev->seq;
-	strlcpy(del->contact, w->contact->name, sizeof(del->contact));
-	del->ch = w->ch;
-	strlcpy(del->server, ev->id, sizeof(del->server));
-	strlcpy(del->to, w->to, sizeof(del->to));
-	del->created = now_us() / 1000000;
-	del->round = round;
-	if (queue_exists(d->qfd, del)) {
-		queue_free(del);
+	if ((del = record_new(d, ev, w, round)) == NULL)
 		return 0;
-	}
 	if (held != 0) {
 		format_digest_line(ev, line, sizeof(line));
 		del->payload = xstrdup(line);
@@ -754,16 +786,88 @@ make_record(struct dispatch *d, const struct conf *conf,
 	p.now = del->created;
 	del->payload = del->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
 	    del->ch == CH_SMS ? format_sms(ev, &p) : format_email(ev, &p);
+	/* Email and webhook pages list the unreachable dependents. */
+	if (del->ch != CH_SMS && info->unreachable[0] != '\0' &&
+	    format_kind(ev, flap_stopped) == PAGE_PROBLEM)
+		memo_listed_note(d->memo, info->unreachable, del->contact,
+		    del->ch, ev->seq);
 write:
+	return record_write(d, del, made);
+}
+
+/* A new record of ev for w (its page not made yet), or NULL when it is on
+ * disk already. */
+static struct delivery *
+record_new(struct dispatch *d, const struct spool_event *ev,
+    const struct want *w, unsigned round)
+{
+	struct delivery *del;
+
+	del = xcalloc(1, sizeof(*del));
+	del->seq = ev->seq;
+	strlcpy(del->contact, w->contact->name, sizeof(del->contact));
+	del->ch = w->ch;
+	strlcpy(del->server, ev->id, sizeof(del->server));
+	strlcpy(del->to, w->to, sizeof(del->to));
+	del->created = now_us() / 1000000;
+	del->round = round;
+	if (queue_exists(d->qfd, del)) {
+		queue_free(del);
+		return NULL;
+	}
+	return del;
+}
+
+/* Write the record and add it to made; 0, or -1 (logged; freed). */
+static int
+record_write(struct dispatch *d, struct delivery *del,
+    struct deliveries *made)
+{
 	if (del->payload == NULL || queue_write(d->qfd, del) == -1) {
 		log_warn("queue: cannot write the delivery of event %" PRIu64
-		    " to %s (%s)", ev->seq, del->contact,
+		    " to %s (%s)", del->seq, del->contact,
 		    queue_channel_str(del->ch));
 		queue_free(del);
 		return -1;
 	}
 	queue_insert(made, del);
 	return 0;
+}
+
+/*
+ * An unreachable server's event for w, whose contact read it on that
+ * channel in its parent's page (event by): made done at once, "listed in
+ * the page of event N", never sent nor digested. 0, or -1.
+ */
+static int
+make_listed(struct dispatch *d, const struct spool_event *ev,
+    const struct want *w, uint64_t by, struct deliveries *made)
+{
+	struct delivery	*del;
+	char		 line[1024];
+
+	if ((del = record_new(d, ev, w, 0)) == NULL)
+		return 0;
+	format_digest_line(ev, line, sizeof(line));
+	del->payload = xstrdup(line);
+	del->state = D_DONE;
+	snprintf(del->error, sizeof(del->error), "listed in the page of "
+	    "event %" PRIu64, by);
+	return record_write(d, del, made);
+}
+
+/* 1 when the memo says w's contact read the server's problem on w's
+ * channel in a parent's page. */
+static int
+was_listed(const struct memo_entry *me, const struct want *w)
+{
+	char who[CONTACT_MAX + 16];
+
+	if (me == NULL || me->listed_by == 0)
+		return 0;
+	snprintf(who, sizeof(who), "%s/%s", w->contact->name,
+	    queue_channel_str(w->ch));
+	return memo_listed(me->listed, who);
 }
 
 /*
@@ -782,9 +886,10 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	struct server_info	 info;
 	struct memo_entry	*me;
 	const char		*why;
-	size_t			 n = 0, i;
+	size_t			 n = 0, i, nlisted = 0;
 	int64_t			 held = 0;
 	int			 was = 0, have_info = 0, recovery, worthy;
+	uint64_t		 by = 0;
 
 	recovery = strcmp(ev->new_state, "up") == 0;
 	if ((me = memo_get(d->memo, ev->id)) != NULL) {
@@ -805,16 +910,30 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		memo_problem_close(me, ev->seq);
 	else if (me != NULL && worthy && n > 0)
 		memo_problem_open(me, ev);
-	if (me != NULL && recovery)
+	if (me != NULL && recovery) {
 		me->sms[0] = '\0';	/* the problem is over */
+		me->listed[0] = '\0';
+		me->listed_by = 0;
+	}
+	/* An unreachable server's event goes to no one who read it in its
+	 * parent's page; to the others in the digest. */
+	for (i = 0; ev->unreachable && i < n; i++)
+		nlisted += was_listed(me, &wants[i]);
+	if (nlisted > 0) {
+		by = me->listed_by;
+		log_info("event %" PRIu64 " %s %s -> %s: listed in the page of "
+		    "event %" PRIu64 " for %zu of its %zu deliveries", ev->seq,
+		    ev->id, ev->old_state, ev->new_state, by, nlisted, n);
+	}
 	for (i = 0; me != NULL && !recovery && i < n; i++)
 		if (wants[i].ch == CH_SMS)
 			memo_list_add(me->sms, sizeof(me->sms),
 			    wants[i].contact->name);
-	if (!worthy || n == 0)
+	if (!worthy || n == 0 || nlisted == n)
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state,
-		    worthy ? "no contact for it" : why);
+		    !worthy ? why : n == 0 ? "no contact for it" :
+		    "all listed in its parent's page");
 	else if (rules_storm(&d->storm, conf, ev, &held) == STORM_FOLD)
 		log_info("event %" PRIu64 " %s %s -> %s: listed in the "
 		    "storm digest at the window's end (%s)", ev->seq, ev->id,
@@ -824,8 +943,11 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	else
 		held = 0;
 	for (i = 0; i < n; i++)
-		if (make_record(d, conf, ev, &wants[i], was && !ev->flapping,
-		    held, 0, &info, &have_info, made) == -1)
+		if (by != 0 && was_listed(me, &wants[i])) {
+			if (make_listed(d, ev, &wants[i], by, made) == -1)
+				return -1;
+		} else if (make_record(d, conf, ev, &wants[i], was &&
+		    !ev->flapping, held, 0, &info, &have_info, made) == -1)
 			return -1;
 	return n;
 }
@@ -1047,24 +1169,85 @@ again:
 			goto again;	/* done at once; list changed */
 }
 
-/* Start every delivery that is due, within PAGER_INFLIGHT_MAX. */
+/*
+ * Start every delivery that is due, within PAGER_INFLIGHT_MAX. The mails
+ * go as one job on the mail worker, one SMTP session for all: each lane's
+ * head, and after it up to MAIL_BATCH of that lane's next ones when they
+ * are due too (taken in order, in that one session).
+ */
 static void
 run(struct dispatch *d)
 {
-	struct delivery	*ready[PAGER_INFLIGHT_MAX];
-	size_t		 n, i;
+	struct delivery	*ready[PAGER_INFLIGHT_MAX], *del;
+	struct mailjob	*mj = NULL;
+	struct send	*s;
+	size_t		 n, i, k;
+	int64_t		 now = now_us() / 1000000;
 
 	if (d->stopping || d->inflight >= PAGER_INFLIGHT_MAX)
 		return;
-	n = queue_ready(&d->q, now_us() / 1000000, ready,
-	    PAGER_INFLIGHT_MAX - d->inflight);
-	for (i = 0; i < n; i++)
-		start(d, ready[i]);
+	n = queue_ready(&d->q, now, ready, PAGER_INFLIGHT_MAX - d->inflight);
+	for (i = 0; i < n && d->inflight < PAGER_INFLIGHT_MAX; i++) {
+		if ((s = start(d, ready[i])) == NULL)
+			continue;
+		mail_add(&mj, s);
+		for (del = ready[i], k = 1; k < MAIL_BATCH &&
+		    d->inflight < PAGER_INFLIGHT_MAX &&
+		    (del = queue_lane_next(del, now)) != NULL &&
+		    by_mail(del); k++)
+			mail_add(&mj, start(d, del));
+	}
+	if (mj != NULL)
+		worker_submit(d->mail, mail_work, mail_done, mj);
 }
 
-/* One try: email and SMS by gateway on the mail worker, a webhook and
- * SMS by the API on the loop. */
+/* 1 when del goes through the relay (or the Maildir): email, and SMS by
+ * an email-to-SMS gateway. */
+static int
+by_mail(const struct delivery *del)
+{
+	return del->ch == CH_EMAIL ||
+	    (del->ch == CH_SMS && sms_is_gateway(del->to));
+}
+
+/* run() at the loop's next turn: a far side's answer may let a lane go on
+ * (called where run() itself may be on the stack). */
 static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run(arg);
+}
+
+/* Put one mail try in the job being made (a new one when full: the full
+ * one goes to the worker). */
+static void
+mail_add(struct mailjob **mjp, struct send *s)
+{
+	struct mailjob	*mj = *mjp;
+	struct delivery	*c = &s->copy;
+
+	if (mj != NULL && mj->n == sizeof(mj->s) / sizeof(mj->s[0])) {
+		worker_submit(s->d->mail, mail_work, mail_done, mj);
+		mj = NULL;
+	}
+	if (mj == NULL) {
+		mj = *mjp = xcalloc(1, sizeof(*mj));
+		mj->d = s->d;
+		mj->mc = s->mc;
+	}
+	mj->s[mj->n] = s;
+	mj->mm[mj->n].to = c->to;
+	mj->mm[mj->n++].msg = c->payload;
+}
+
+/*
+ * One try. A webhook and SMS by the API start on the loop (NULL
+ * returned); email and SMS by gateway are returned for the caller to put
+ * in a mail job.
+ */
+static struct send *
 start(struct dispatch *d, struct delivery *del)
 {
 	struct send	*s;
@@ -1083,11 +1266,8 @@ start(struct dispatch *d, struct delivery *del)
 	log_debug("event %" PRIu64 " %s: sending %s page to %s (try %u)",
 	    del->seq, del->server, queue_channel_str(del->ch), del->contact,
 	    del->tries + 1);
-	if (del->ch == CH_EMAIL ||
-	    (del->ch == CH_SMS && sms_is_gateway(del->to))) {
-		worker_submit(d->mail, mail_work, send_done, s);
-		return;
-	}
+	if (by_mail(del))
+		return s;
 	format_idempotency_key(del->seq, del->contact, del->ch, del->round,
 	    key, sizeof(key));
 	if (del->ch == CH_WEBHOOK) {
@@ -1095,56 +1275,58 @@ start(struct dispatch *d, struct delivery *del)
 		    on_webhook, s) == -1)
 			on_webhook(s, SEND_RETRY, "cannot start the HTTP "
 			    "request");
-		return;
+		return NULL;
 	}
 	if (d->sms == NULL) {
 		on_webhook(s, SEND_RETRY, "no 'set sms-gateway' in the config");
-		return;
+		return NULL;
 	}
 	smsapi_request(d->sms, del->to, del->payload, key, &hc);
 	if (webhook_call(d->wh, &hc, on_webhook, s) == -1)
 		on_webhook(s, SEND_RETRY, "cannot start the HTTP request");
 	smsapi_request_free(&hc);
+	return NULL;
 }
 
-/* On the mail worker: send through the relay or into the Maildir, then
- * write the outcome. */
+/* On the mail worker: the job's mails in one session through the relay,
+ * or each into the Maildir. */
 static void
 mail_work(void *arg)
 {
-	struct send	*s = arg;
-	struct delivery	*c = &s->copy;
+	struct mailjob	*mj = arg;
+	struct delivery	*c;
 	char		 name[200];
+	size_t		 i;
 
-	if (s->mc != NULL) {
-		s->r = mail_send(s->mc, c->to, c->payload, s->err,
-		    sizeof(s->err));
-	} else {
-		queue_name(c, name, sizeof(name));
-		name[strlen(name) - 5] = '\0';	/* no ".json" */
-		s->r = maildir_deliver(s->d->maildir, name, c->payload,
-		    s->err, sizeof(s->err)) == 0 ? SEND_OK : SEND_RETRY;
+	if (mj->mc != NULL)
+		mail_send_batch(mj->mc, mj->mm, mj->n);
+	for (i = 0; i < mj->n; i++) {
+		if (mj->mc == NULL) {
+			c = &mj->s[i]->copy;
+			queue_name(c, name, sizeof(name));
+			name[strlen(name) - 5] = '\0';	/* no ".json" */
+			mj->mm[i].r = maildir_deliver(mj->d->maildir, name,
+			    c->payload, mj->mm[i].err, sizeof(mj->mm[i].err))
+			    == 0 ? SEND_OK : SEND_RETRY;
+		}
+		mj->s[i]->r = mj->mm[i].r;
+		strlcpy(mj->s[i]->err, mj->mm[i].err, sizeof(mj->s[i]->err));
 	}
-	save_work(s);
 }
 
-/* Record the outcome in the copy and write it (any worker). */
+/* On the loop: the relay answered; each outcome to be written. */
 static void
-save_work(void *arg)
+mail_done(void *arg)
 {
-	struct send *s = arg;
+	struct mailjob	*mj = arg;
+	size_t		 i;
 
-	queue_outcome(&s->copy, s->r, s->err, now_us() / 1000000);
-	s->saved = queue_write(s->d->qfd, &s->copy) == 0;
-	if (!s->saved)
-		snprintf(s->err + strlen(s->err), sizeof(s->err) -
-		    strlen(s->err), "%srecord not written: %s",
-		    s->err[0] ? "; " : "", strerror(errno));
+	for (i = 0; i < mj->n; i++)
+		taken(mj->s[i]);
+	free(mj);
 }
 
-/* The webhook's (or SMS API's) answer, on the loop: write the outcome on
- * the save worker, beside the I/O worker's spool scans and removals (the
- * fsyncs of one do not wait for the other's). */
+/* The webhook's (or SMS API's) answer, on the loop. */
 static void
 on_webhook(void *arg, enum send_result r, const char *err)
 {
@@ -1156,19 +1338,87 @@ on_webhook(void *arg, enum send_result r, const char *err)
 		send_done(s);
 		return;
 	}
-	worker_submit(s->d->save, save_work, send_done, s);
+	taken(s);
+}
+
+/*
+ * The far side has answered s: its outcome goes to the save worker's next
+ * batch (one round of fsyncs for all). Answered for good, the delivery no
+ * longer holds its lane: the next one starts at the loop's next turn.
+ */
+static void
+taken(struct send *s)
+{
+	struct dispatch *d = s->d;
+
+	if (s->r != SEND_RETRY) {
+		s->del->taken = 1;
+		event_active(d->kick, EV_READ, 0);
+	}
+	batch_add(d->saves, s);
+}
+
+/* On the save worker: record each outcome in its copy, and write them
+ * all with one round of syncs. */
+static void
+saves_work(void **items, size_t n, void *ctx)
+{
+	struct dispatch	*d = ctx;
+	struct send	*s;
+	char		**names, **texts;
+	int		*ok;
+	size_t		 i;
+	int64_t		 now = now_us() / 1000000;
+
+	names = xcalloc(n, sizeof(*names));
+	texts = xcalloc(n, sizeof(*texts));
+	ok = xcalloc(n, sizeof(*ok));
+	for (i = 0; i < n; i++) {
+		s = items[i];
+		queue_outcome(&s->copy, s->r, s->err, now);
+		names[i] = xmalloc(200);
+		queue_name(&s->copy, names[i], 200);
+		if ((texts[i] = queue_to_json(&s->copy)) == NULL)
+			texts[i] = xstrdup("");	/* a record that fails to load */
+	}
+	fsutil_write_batch(d->qfd, n, (const char *const *)names,
+	    (const char *const *)texts, 0640, ok);
+	for (i = 0; i < n; i++) {
+		s = items[i];
+		s->saved = ok[i];
+		if (!s->saved)
+			snprintf(s->err + strlen(s->err), sizeof(s->err) -
+			    strlen(s->err), "%srecord not written",
+			    s->err[0] ? "; " : "");
+		free(names[i]);
+		free(texts[i]);
+	}
+	free(names);
+	free(texts);
+	free(ok);
+}
+
+/* On the loop: the batch's outcomes are on disk. */
+static void
+saves_done(void **items, size_t n, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		send_done(items[i]);
+	run(ctx);
 }
 
 /* On the loop: the try is over and on disk. Log it, take the new state,
  * and close the event when all its deliveries are final. */
 static void
-send_done(void *arg)
+send_done(struct send *s)
 {
-	struct send	*s = arg;
 	struct dispatch	*d = s->d;
 	struct delivery	*del = s->del, *c = &s->copy;
 
 	del->busy = 0;
+	del->taken = 0;
 	d->inflight--;
 	del->state = c->state;
 	del->tries = c->tries;
@@ -1208,14 +1458,14 @@ send_done(void *arg)
 	free(s);
 	if (del->state != D_QUEUED && queue_event_final(&d->q, del->seq))
 		finalize(d, del->seq);
-	run(d);
 }
 
 /*
  * Every delivery of seq is final: remove the event, then its records (at
- * once while starting, when there is no worker yet). An event above
- * state.json's "spooled" is kept, records and all, for the sweep. Returns
- * 1 when the removal started, 0 when the event is kept.
+ * once while starting, when there is no worker yet; else with the I/O
+ * worker's next batch of removals). An event above state.json's
+ * "spooled" is kept, records and all, for the sweep. Returns 1 when the
+ * removal started, 0 when the event is kept.
  */
 static int
 finalize(struct dispatch *d, uint64_t seq)
@@ -1231,16 +1481,18 @@ finalize(struct dispatch *d, uint64_t seq)
 		    seq, d->spooled);
 		return 0;
 	}
+	/* Only the deliveries not closing already: a reminder made for the
+	 * event while an earlier removal of it was on its way has its own. */
 	f = xcalloc(1, sizeof(*f));
 	f->d = d;
 	f->seq = seq;
 	TAILQ_FOREACH(del, &d->q, entry)
-		if (del->seq == seq)
+		if (del->seq == seq && !del->closing)
 			f->n++;
 	f->recs = xcalloc(f->n + 1, sizeof(*f->recs));
 	f->n = 0;
 	TAILQ_FOREACH(del, &d->q, entry)
-		if (del->seq == seq) {
+		if (del->seq == seq && !del->closing) {
 			del->closing = 1;
 			queue_name(del, f->recs[f->n].name,
 			    sizeof(f->recs[f->n].name));
@@ -1248,11 +1500,7 @@ finalize(struct dispatch *d, uint64_t seq)
 			    now_us() / 1000000);
 			f->recs[f->n++].failed = del->state == D_FAILED;
 		}
-	if (d->io == NULL) {
-		final_work(f);
-		final_done(f);
-	} else
-		worker_submit(d->io, final_work, final_done, f);
+	final_remove(f);
 	return 1;
 }
 
@@ -1266,61 +1514,91 @@ delete_event(struct dispatch *d, uint64_t seq)
 	f->d = d;
 	f->seq = seq;
 	f->recs = xcalloc(1, sizeof(*f->recs));
-	if (d->io == NULL) {
-		final_work(f);
+	final_remove(f);
+}
+
+/* Remove f's event: at once while starting, else in the next batch. */
+static void
+final_remove(struct final *f)
+{
+	void *one = f;
+
+	if (f->d->finals == NULL) {
+		finals_work(&one, 1, f->d);
 		final_done(f);
 	} else
-		worker_submit(d->io, final_work, final_done, f);
+		batch_add(f->d->finals, f);
 }
 
 /*
- * On the I/O worker: delete the spool file and fsync the spool folder
- * first; only then remove the records (failed ones are moved to
- * pager/failed, where they stay listed). A crash between the two leaves
- * final records without an event, which the next start removes.
+ * On the I/O worker: delete the batch's spool files and fsync the spool
+ * folder first (once for all); only then remove their records (failed
+ * ones are moved to pager/failed, where they stay listed), and fsync
+ * those folders once. A crash in between leaves final records without an
+ * event, which the next start removes.
  */
 static void
-final_work(void *arg)
+finals_work(void **items, size_t n, void *ctx)
 {
-	struct final	*f = arg;
-	struct dispatch	*d = f->d;
+	struct dispatch	*d = ctx;
+	struct final	*f;
 	char		 name[64];
-	size_t		 i;
+	size_t		 i, j;
 
-	snprintf(name, sizeof(name), "%020" PRIu64 ".json", f->seq);
-	if (unlinkat(d->spoolfd, name, 0) == -1 && errno != ENOENT) {
-		log_warn("spool: cannot delete %s", name);
-		return;
+	for (i = 0; i < n; i++) {
+		f = items[i];
+		snprintf(name, sizeof(name), "%020" PRIu64 ".json", f->seq);
+		f->kept = unlinkat(d->spoolfd, name, 0) == -1 &&
+		    errno != ENOENT;
+		if (f->kept)
+			log_warn("spool: cannot delete %s", name);
 	}
 	if (fsync(d->spoolfd) == -1)
 		log_warn("spool: fsync");
 	/* The outcomes, before their records go (a crash in between logs
 	 * them again at the next start). */
-	for (i = 0; i < f->n; i++)
-		if (f->recs[i].line != NULL)
-			history_append_line(d->dlog, f->recs[i].line);
-	for (i = 0; i < f->n; i++) {
-		if (f->recs[i].failed)
-			renameat(d->qfd, f->recs[i].name, d->failfd,
-			    f->recs[i].name);
-		else
-			unlinkat(d->qfd, f->recs[i].name, 0);
+	for (i = 0; i < n; i++) {
+		f = items[i];
+		for (j = 0; j < f->n && !f->kept; j++)
+			if (f->recs[j].line != NULL)
+				history_append_line(d->dlog, f->recs[j].line);
+	}
+	for (i = 0; i < n; i++) {
+		f = items[i];
+		for (j = 0; j < f->n && !f->kept; j++) {
+			if (f->recs[j].failed)
+				renameat(d->qfd, f->recs[j].name, d->failfd,
+				    f->recs[j].name);
+			else
+				unlinkat(d->qfd, f->recs[j].name, 0);
+		}
 	}
 	fsync(d->failfd);
 	fsync(d->qfd);
 }
 
-/* On the loop: forget the event. */
+/* On the loop: the batch's events are gone. */
 static void
-final_done(void *arg)
+finals_done(void **items, size_t n, void *ctx)
 {
-	struct final	*f = arg;
+	size_t i;
+
+	(void)ctx;
+	for (i = 0; i < n; i++)
+		final_done(items[i]);
+}
+
+/* On the loop: forget the event's deliveries that were closing; one made
+ * since (a reminder, maybe in flight) stays for its own removal. */
+static void
+final_done(struct final *f)
+{
 	struct delivery	*del, *next;
 	size_t		 i;
 
 	for (del = TAILQ_FIRST(&f->d->q); del != NULL; del = next) {
 		next = TAILQ_NEXT(del, entry);
-		if (del->seq == f->seq) {
+		if (del->seq == f->seq && del->closing) {
 			TAILQ_REMOVE(&f->d->q, del, entry);
 			queue_free(del);
 		}

@@ -22,6 +22,8 @@
 static void	 upper(const char *, char *, size_t);
 static void	 stamp(int64_t, char *, size_t);
 static void	 header_safe(const char *, char *, size_t);
+static char	*email_wrap(const struct page_ctx *, uint64_t, const char *,
+		    const char *);
 static const char *after_stamp(const char *);
 
 /*
@@ -198,11 +200,35 @@ format_sms(const struct spool_event *ev, const struct page_ctx *p)
 char *
 format_email(const struct spool_event *ev, const struct page_ctx *p)
 {
+	char	 subj[512], sms[SMS_MAX * 2 + 1], *body, *msg;
+
+	format_subject(ev, p->flap_stopped, subj, sizeof(subj));
+	if (p->ch == CH_SMS) {
+		sms_text(ev, p->flap_stopped, sms, sizeof(sms));
+		body = xstrdup(sms);
+	} else
+		body = format_page(ev, p);
+	msg = email_wrap(p, ev->seq, subj, body);
+	free(body);
+	return msg;
+}
+
+/*
+ * The whole email around body for the page of event seq to p->to:
+ * headers (Message-ID from (seq, contact, channel, round), Date p->now),
+ * a blank line, body ending in a newline. Subject "[tocsin] subj", made
+ * safe for a header, except for an SMS gateway (which puts the subject in
+ * front of the text). The caller frees it.
+ */
+static char *
+email_wrap(const struct page_ctx *p, uint64_t seq, const char *subj,
+    const char *body)
+{
 	struct tm	 tm;
 	time_t		 t = p->now;
-	char		 date[64], mid[300], subj[512], safe[512];
-	char		 sms[SMS_MAX * 2 + 1], *body, *msg;
+	char		 date[64], mid[300], safe[512], *msg;
 	const char	*from;
+	int		 sms = p->ch == CH_SMS;
 
 	from = p->conf != NULL && p->conf->from != NULL ? p->conf->from :
 	    "tocsin@localhost";
@@ -210,15 +236,9 @@ format_email(const struct spool_event *ev, const struct page_ctx *p)
 	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
 	    &tm) == 0)
 		date[0] = '\0';
-	format_message_id(p->conf, ev->seq, p->contact, p->ch, p->round, mid,
+	format_message_id(p->conf, seq, p->contact, p->ch, p->round, mid,
 	    sizeof(mid));
-	format_subject(ev, p->flap_stopped, subj, sizeof(subj));
 	header_safe(subj, safe, sizeof(safe));
-	if (p->ch == CH_SMS) {
-		sms_text(ev, p->flap_stopped, sms, sizeof(sms));
-		body = xstrdup(sms);
-	} else
-		body = format_page(ev, p);
 	xasprintf(&msg,
 	    "From: %s\n"
 	    "To: %s\n"
@@ -232,12 +252,10 @@ format_email(const struct spool_event *ev, const struct page_ctx *p)
 	    "X-Tocsin-Event: %" PRIu64 "\n"
 	    "\n"
 	    "%s%s",
-	    from, p->to, p->ch == CH_SMS ? "" : "Subject: [tocsin] ",
-	    p->ch == CH_SMS ? "" : safe, p->ch == CH_SMS ? "" : "\n", date,
-	    mid, ev->seq,
+	    from, p->to, sms ? "" : "Subject: [tocsin] ", sms ? "" : safe,
+	    sms ? "" : "\n", date, mid, seq,
 	    body, body[0] != '\0' && body[strlen(body) - 1] == '\n' ? "" :
 	    "\n");
-	free(body);
 	return msg;
 }
 
@@ -359,12 +377,9 @@ char *
 format_digest(const struct page_ctx *p, uint64_t seq,
     const char *const *lines, size_t n)
 {
-	struct tm	 tm;
-	time_t		 t = p->now;
 	json_t		*o, *arr;
-	char		 date[64], mid[300], key[200], subj[128], *body, *msg;
+	char		 key[200], subj[128], *body, *msg;
 	char		 raw[1024], sms[SMS_MAX * 2 + 1];
-	const char	*from;
 	size_t		 i, len = 0, cap;
 
 	if (p->stale)
@@ -414,30 +429,7 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 		if (!sms_is_gateway(p->to))
 			return body;	/* the SMS API: the text alone */
 	}
-	from = p->conf != NULL && p->conf->from != NULL ? p->conf->from :
-	    "tocsin@localhost";
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000",
-	    &tm) == 0)
-		date[0] = '\0';
-	format_message_id(p->conf, seq, p->contact, p->ch, p->round, mid,
-	    sizeof(mid));
-	xasprintf(&msg,
-	    "From: %s\n"
-	    "To: %s\n"
-	    "%s%s%s"
-	    "Date: %s\n"
-	    "Message-ID: %s\n"
-	    "MIME-Version: 1.0\n"
-	    "Content-Type: text/plain; charset=utf-8\n"
-	    "Content-Transfer-Encoding: 8bit\n"
-	    "Auto-Submitted: auto-generated\n"
-	    "X-Tocsin-Event: %" PRIu64 "\n"
-	    "\n"
-	    "%s\n",
-	    from, p->to, p->ch == CH_SMS ? "" : "Subject: [tocsin] ",
-	    p->ch == CH_SMS ? "" : subj, p->ch == CH_SMS ? "" : "\n", date,
-	    mid, seq, body);
+	msg = email_wrap(p, seq, subj, body);
 	free(body);
 	return msg;
 }

@@ -267,83 +267,158 @@ crlf(const char *s)
 }
 
 /*
- * Send one message to one address. Blocks up to the timeouts. Returns
- * SEND_OK when the relay took it, SEND_REFUSED on a 5xx for the message or
- * the address, SEND_RETRY for the rest (connection, TLS, AUTH, 4xx), with
- * err set.
+ * A session to the relay with the timeouts, STARTTLS and AUTH set; *auth
+ * is what to destroy after it (or NULL). NULL with err set on failure.
  */
-enum send_result
-mail_send(const struct mail_conf *mc, const char *to, const char *msg,
-    char *err, size_t errlen)
+static smtp_session_t
+session_new(const struct mail_conf *mc, auth_context_t *auth, char *err,
+    size_t errlen)
 {
 	smtp_session_t		 ses;
-	smtp_message_t		 m;
-	smtp_recipient_t	 r;
-	auth_context_t		 auth = NULL;
-	const smtp_status_t	*st, *rst;
-	enum send_result	 res = SEND_RETRY;
-	char			*text, ebuf[128];
+	char			 ebuf[128];
 	int			 i;
 	static const int	 steps[] = { Timeout_GREETING,
 	    Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER, Timeout_DATA2 };
 
-	err[0] = '\0';
+	*auth = NULL;
 	if ((ses = smtp_create_session()) == NULL) {
 		snprintf(err, errlen, "libesmtp: cannot make a session");
-		return SEND_RETRY;
+		return NULL;
 	}
-	text = crlf(msg);
 	for (i = 0; i < 5; i++)
 		smtp_set_timeout(ses, steps[i] | Timeout_OVERRIDE_RFC2822_MINIMUM,
 		    SMTP_TIMEOUT_MS);
 	smtp_set_hostname(ses, NULL);
 	if (smtp_set_server(ses, mc->server) == 0 ||
-	    smtp_set_eventcb(ses, on_event, (void *)mc) == 0 ||
-	    (m = smtp_add_message(ses)) == NULL ||
-	    smtp_set_reverse_path(m, mc->from) == 0 ||
-	    (r = smtp_add_recipient(m, to)) == NULL ||
-	    smtp_set_message_str(m, text) == 0) {
+	    smtp_set_eventcb(ses, on_event, (void *)mc) == 0) {
 		snprintf(err, errlen, "libesmtp: %s", smtp_strerror(
 		    smtp_errno(), ebuf, sizeof(ebuf)));
-		goto out;
+		smtp_destroy_session(ses);
+		return NULL;
 	}
 	smtp_starttls_set_ctx(ses, mc->ctx);
 	smtp_starttls_enable(ses, mc->starttls ? Starttls_REQUIRED :
 	    Starttls_ENABLED);
 	if (mc->user != NULL) {
-		auth = auth_create_context();
-		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
-		auth_set_interact_cb(auth, interact, (void *)mc);
-		smtp_auth_set_context(ses, auth);
+		*auth = auth_create_context();
+		auth_set_mechanism_flags(*auth, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(*auth, interact, (void *)mc);
+		smtp_auth_set_context(ses, *auth);
 	}
-	if (smtp_start_session(ses) == 0) {
-		snprintf(err, errlen, "relay %s: %s", mc->relay,
+	return ses;
+}
+
+/* Add one message for one address to the session; 0, or -1 with the
+ * message's err set. */
+static int
+message_add(const struct mail_conf *mc, smtp_session_t ses,
+    struct mail_msg *mm)
+{
+	char ebuf[128];
+
+	mm->text = crlf(mm->msg);
+	if ((mm->m = smtp_add_message(ses)) == NULL ||
+	    smtp_set_reverse_path(mm->m, mc->from) == 0 ||
+	    (mm->rcpt = smtp_add_recipient(mm->m, mm->to)) == NULL ||
+	    smtp_set_message_str(mm->m, mm->text) == 0) {
+		snprintf(mm->err, sizeof(mm->err), "libesmtp: %s",
 		    smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
-		goto out;
+		mm->m = NULL;
+		return -1;
 	}
-	st = smtp_message_transfer_status(m);
-	rst = smtp_recipient_status(r);
+	return 0;
+}
+
+/* How the relay answered one message of a session that ran. */
+static void
+message_judge(const struct mail_conf *mc, struct mail_msg *mm)
+{
+	const smtp_status_t	*st, *rst;
+
+	st = smtp_message_transfer_status(mm->m);
+	rst = smtp_recipient_status(mm->rcpt);
 	if (st != NULL && st->code >= 200 && st->code < 300)
-		res = SEND_OK;
+		mm->r = SEND_OK;
 	else if (rst != NULL && rst->code >= 500) {
-		snprintf(err, errlen, "relay %s refused %s: %d %s", mc->relay,
-		    to, rst->code, rst->text ? rst->text : "");
-		res = SEND_REFUSED;
+		snprintf(mm->err, sizeof(mm->err), "relay %s refused %s: "
+		    "%d %s", mc->relay, mm->to, rst->code,
+		    rst->text ? rst->text : "");
+		mm->r = SEND_REFUSED;
 	} else if (st != NULL && st->code >= 500) {
-		snprintf(err, errlen, "relay %s refused the message: %d %s",
-		    mc->relay, st->code, st->text ? st->text : "");
-		res = SEND_REFUSED;
+		snprintf(mm->err, sizeof(mm->err), "relay %s refused the "
+		    "message: %d %s", mc->relay, st->code,
+		    st->text ? st->text : "");
+		mm->r = SEND_REFUSED;
 	} else
-		snprintf(err, errlen, "relay %s: %d %s", mc->relay,
-		    st != NULL ? st->code : 0,
+		snprintf(mm->err, sizeof(mm->err), "relay %s: %d %s",
+		    mc->relay, st != NULL ? st->code : 0,
 		    st != NULL && st->text != NULL ? st->text :
 		    "no answer (TLS or AUTH failed?)");
-	if (err[0] != '\0')
-		err[strcspn(err, "\r\n")] = '\0';
-out:
+	mm->err[strcspn(mm->err, "\r\n")] = '\0';
+}
+
+/*
+ * Send n messages, each to its one address, in one session to the relay
+ * (in order). Blocks up to the timeouts. Each message's r is SEND_OK when
+ * the relay took it, SEND_REFUSED on a 5xx for the message or the
+ * address, SEND_RETRY for the rest (connection, TLS, AUTH, 4xx), with err
+ * set.
+ */
+void
+mail_send_batch(const struct mail_conf *mc, struct mail_msg *mm, size_t n)
+{
+	smtp_session_t	 ses;
+	auth_context_t	 auth;
+	char		 err[ERROR_MAX], ebuf[128];
+	size_t		 i, added = 0;
+
+	for (i = 0; i < n; i++) {
+		mm[i].r = SEND_RETRY;
+		mm[i].err[0] = '\0';
+		mm[i].text = NULL;
+		mm[i].m = NULL;
+	}
+	if ((ses = session_new(mc, &auth, err, sizeof(err))) == NULL) {
+		for (i = 0; i < n; i++)
+			strlcpy(mm[i].err, err, sizeof(mm[i].err));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (message_add(mc, ses, &mm[i]) == 0)
+			added++;
+	if (added > 0 && smtp_start_session(ses) == 0) {
+		snprintf(err, sizeof(err), "relay %s: %s", mc->relay,
+		    smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+		for (i = 0; i < n; i++)
+			if (mm[i].m != NULL) {
+				strlcpy(mm[i].err, err, sizeof(mm[i].err));
+				mm[i].m = NULL;
+			}
+	}
+	for (i = 0; i < n; i++)
+		if (mm[i].m != NULL)
+			message_judge(mc, &mm[i]);
 	smtp_destroy_session(ses);
 	if (auth != NULL)
 		auth_destroy_context(auth);
-	free(text);
-	return res;
+	for (i = 0; i < n; i++) {
+		free(mm[i].text);
+		mm[i].text = NULL;
+		mm[i].m = NULL;
+	}
+}
+
+/* One message to one address: mail_send_batch of one. */
+enum send_result
+mail_send(const struct mail_conf *mc, const char *to, const char *msg,
+    char *err, size_t errlen)
+{
+	struct mail_msg mm;
+
+	memset(&mm, 0, sizeof(mm));
+	mm.to = to;
+	mm.msg = msg;
+	mail_send_batch(mc, &mm, 1);
+	strlcpy(err, mm.err, errlen);
+	return mm.r;
 }

@@ -31,7 +31,8 @@
 #define MEMO_FILE_MAX	(64 * 1024 * 1024)
 
 struct memo {
-	struct memo_entry	*e;
+	struct memo_entry	**e;	/* each its own allocation: an entry
+					   stays put when others are added */
 	size_t			 n;
 	int			 dirty;
 };
@@ -91,6 +92,30 @@ put_held(json_t *e, const struct memo_entry *m)
 	return 0;
 }
 
+/* The listing by a parent's page, from a saved entry. */
+static void
+get_listed(struct memo_entry *e, json_t *v)
+{
+	json_t *p = json_object_get(v, "listed_by");
+
+	if (!json_is_integer(p) || json_integer_value(p) <= 0)
+		return;
+	e->listed_by = json_integer_value(p);
+	get_str(v, "listed", e->listed, sizeof(e->listed));
+}
+
+/* Add the listing to a saved entry; -1 when out of memory. */
+static int
+put_listed(json_t *e, const struct memo_entry *m)
+{
+	if (m->listed_by == 0)
+		return 0;
+	if (jsontext_set(e, "listed_by", jsontext_u64(m->listed_by)) == -1 ||
+	    jsontext_set(e, "listed", jsontext(m->listed)) == -1)
+		return -1;
+	return 0;
+}
+
 /* Add the open problem to a saved entry; -1 when out of memory. */
 static int
 put_problem(json_t *e, const struct memo_entry *m)
@@ -146,28 +171,30 @@ memo_load(int dirfd)
 			strlcpy(e->sms, json_string_value(s), sizeof(e->sms));
 		get_problem(e, v);
 		get_held(e, v);
+		get_listed(e, v);
 	}
 	json_decref(o);
 	m->dirty = 0;
 	return m;
 }
 
-/* The server's entry, made when new (NULL past MEMO_MAX). */
+/* The server's entry, made when new (NULL past MEMO_MAX); it stays valid
+ * until memo_free. */
 struct memo_entry *
 memo_get(struct memo *m, const char *id)
 {
 	size_t i;
 
 	for (i = 0; i < m->n; i++)
-		if (strcmp(m->e[i].id, id) == 0)
-			return &m->e[i];
+		if (strcmp(m->e[i]->id, id) == 0)
+			return m->e[i];
 	if (m->n == MEMO_MAX)
 		return NULL;
 	m->e = xreallocarray(m->e, m->n + 1, sizeof(*m->e));
-	memset(&m->e[m->n], 0, sizeof(*m->e));
-	strlcpy(m->e[m->n].id, id, sizeof(m->e[m->n].id));
+	m->e[m->n] = xcalloc(1, sizeof(**m->e));
+	strlcpy(m->e[m->n]->id, id, sizeof(m->e[m->n]->id));
 	m->dirty = 1;
-	return &m->e[m->n++];
+	return m->e[m->n++];
 }
 
 /* Say an entry changed, so memo_save writes. */
@@ -191,16 +218,18 @@ memo_save(struct memo *m, int dirfd)
 	if ((o = json_object()) == NULL)
 		return -1;
 	for (i = 0; i < m->n; i++) {
-		if (!m->e[i].flapping && m->e[i].sms[0] == '\0' &&
-		    m->e[i].problem == 0 && m->e[i].held == 0)
+		if (!m->e[i]->flapping && m->e[i]->sms[0] == '\0' &&
+		    m->e[i]->problem == 0 && m->e[i]->held == 0 &&
+		    m->e[i]->listed_by == 0)
 			continue;	/* nothing worth keeping */
 		if ((e = json_object()) == NULL ||
 		    jsontext_set(e, "flapping",
-		    json_boolean(m->e[i].flapping)) == -1 ||
-		    jsontext_set(e, "sms", jsontext(m->e[i].sms)) == -1 ||
-		    put_problem(e, &m->e[i]) == -1 ||
-		    put_held(e, &m->e[i]) == -1 ||
-		    jsontext_set(o, m->e[i].id, e) == -1) {
+		    json_boolean(m->e[i]->flapping)) == -1 ||
+		    jsontext_set(e, "sms", jsontext(m->e[i]->sms)) == -1 ||
+		    put_problem(e, m->e[i]) == -1 ||
+		    put_held(e, m->e[i]) == -1 ||
+		    put_listed(e, m->e[i]) == -1 ||
+		    jsontext_set(o, m->e[i]->id, e) == -1) {
 			json_decref(o);
 			return -1;
 		}
@@ -221,13 +250,17 @@ memo_save(struct memo *m, int dirfd)
 void
 memo_free(struct memo *m)
 {
+	size_t i;
+
 	if (m == NULL)
 		return;
+	for (i = 0; i < m->n; i++)
+		free(m->e[i]);
 	free(m->e);
 	free(m);
 }
 
-/* Entries, for a walk with memo_at (valid until the next memo_get). */
+/* Entries, for a walk with memo_at (each valid until memo_free). */
 size_t
 memo_count(const struct memo *m)
 {
@@ -237,7 +270,7 @@ memo_count(const struct memo *m)
 struct memo_entry *
 memo_at(struct memo *m, size_t i)
 {
-	return i < m->n ? &m->e[i] : NULL;
+	return i < m->n ? m->e[i] : NULL;
 }
 
 /* 1 if name is in the comma-separated list. */
@@ -362,5 +395,34 @@ memo_held_note(struct memo_entry *e, const struct spool_event *ev)
 		e->held = 0;
 		e->held_time = 0;
 		e->held_state[0] = e->held_message[0] = '\0';
+	}
+}
+
+/*
+ * A parent's problem page (event seq) to contact on channel lists the
+ * comma-separated children: each child's entry says so, for its own
+ * unreachable event to go to no one who read it there.
+ */
+void
+memo_listed_note(struct memo *m, const char *children, const char *contact,
+    enum channel ch, uint64_t seq)
+{
+	struct memo_entry	*e;
+	char			 name[256], who[CONTACT_MAX + 16];
+	const char		*p = children;
+	size_t			 len;
+
+	snprintf(who, sizeof(who), "%s/%s", contact, queue_channel_str(ch));
+	while (*p != '\0') {
+		len = strcspn(p, ",");
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		if ((e = memo_get(m, name)) != NULL) {
+			memo_list_add(e->listed, sizeof(e->listed), who);
+			e->listed_by = seq;
+			memo_touch(m);
+		}
+		p += len;
+		if (*p == ',')
+			p++;
 	}
 }

@@ -73,6 +73,10 @@ struct delivery {
 					   reminder (renotify) */
 	/* Run-time only. */
 	int		 busy;		/* a send or a write is in flight */
+	int		 taken;		/* busy: the far side's answer is
+					   final (took it or refused it),
+					   its record not yet written: the
+					   lane's next may start */
 	int		 closing;	/* final; the event is being removed */
 	TAILQ_ENTRY(delivery) entry;
 };
@@ -121,6 +125,7 @@ int64_t		 queue_backoff(unsigned tries);
 int		 queue_event_final(const struct deliveries *, uint64_t seq);
 size_t		 queue_ready(struct deliveries *, int64_t now,
 		    struct delivery **, size_t max);
+struct delivery	*queue_lane_next(struct delivery *, int64_t now);
 
 /* memo.c */
 struct memo_entry {
@@ -140,6 +145,11 @@ struct memo_entry {
 	int64_t		 held_time;	/* Unix s: that event's time */
 	char		 held_state[16];
 	char		 held_message[256];
+	/* Its problem listed in a parent's page (it depends on it): who
+	 * read it there ("contact/channel,..."), and that page's event.
+	 * Its own unreachable event then goes to no one of them. */
+	char		 listed[256];
+	uint64_t	 listed_by;
 };
 struct memo;
 struct memo	*memo_load(int dirfd);
@@ -158,6 +168,8 @@ void		 memo_problem_open(struct memo_entry *,
 		    const struct spool_event *);
 void		 memo_problem_close(struct memo_entry *, uint64_t seq);
 void		 memo_held_note(struct memo_entry *, const struct spool_event *);
+void		 memo_listed_note(struct memo *, const char *children,
+		    const char *contact, enum channel, uint64_t seq);
 
 /* rules.c */
 struct storm {			/* the storm window (one for all pages) */
@@ -276,6 +288,18 @@ struct mail_conf *mail_conf_new(const struct conf *, char *err,
 		    size_t errlen);
 void		 mail_conf_free(struct mail_conf *);
 void		 mail_conf_free_job(void *);
+/* One message of a session: to, msg in; r, err out. */
+struct mail_msg {
+	const char	*to;
+	const char	*msg;
+	enum send_result r;
+	char		 err[ERROR_MAX];
+	/* libesmtp's, during the session. */
+	char		*text;
+	void		*m, *rcpt;
+};
+void		 mail_send_batch(const struct mail_conf *, struct mail_msg *,
+		    size_t n);
 enum send_result mail_send(const struct mail_conf *, const char *to,
 		    const char *msg, char *err, size_t errlen);
 

@@ -207,6 +207,18 @@ EXTRA_DIST += t/test_pager_admin.sh
 TESTS += t/test_pager_crash.sh
 EXTRA_DIST += t/test_pager_crash.sh
 
+# A burst spooled at once: in order per lane, once each, few SMTP sessions.
+TESTS += t/test_pager_batch.sh
+EXTRA_DIST += t/test_pager_batch.sh
+
+# 300 servers down within 5 s: at most 3 pages a contact and channel.
+TESTS += t/test_pager_storm300.sh
+EXTRA_DIST += t/test_pager_storm300.sh
+
+# The page of each kind of change; quiet hours hold SMS, not email.
+TESTS += t/test_pager_kinds.sh
+EXTRA_DIST += t/test_pager_kinds.sh
+
 # A parent's page lists its unreachable dependents.
 TESTS += t/test_pager_depends.sh
 EXTRA_DIST += t/test_pager_depends.sh

@@ -9,6 +9,13 @@
 #     start_hookd FAIL_FIRST     # HOOK_PORT; POSTs in $T/hookd/hook.log
 #     start_smtpd [plain|ARGS...] # SMTPD_PORT; STARTTLS + AUTH pager:s3cret
 #                                # unless plain or ARGS; $T/smtpd/mail.log
+#     spool_events DIR FROM TO   # events FROM..TO of web1 (down, up, ...)
+#     pager_spooled N            # $T/state/state.json saying "spooled" N
+#     pager_conf_head            # a config's first lines, without probed
+#     pager_probed_setup [FAIL_FIRST [CONF]] # beside probed: nginx, hookd,
+#                                # H, LOG, NEW; CONF ($T/tocsin.conf) begun
+#     hook_keys PREFIX           # distinct keys PREFIX* answered 200
+#     has_key KEY                # KEY answered 200
 
 PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
 # Under the sanitizers: libesmtp's header lookup trips strict_string_checks
@@ -100,3 +107,74 @@ start_smtpd() {
         "$@" || return 1
     _srv_wait smtpd "t:$SMTPD_PORT"
 }
+
+# spool_events DIR FROM TO: events FROM..TO of server web1 in the spool
+# DIR, odd ones down, even ones up, each renamed into place whole as
+# probed writes them.
+spool_events() {
+    "$PY" - "$@" <<'PY'
+import json, os, sys, time
+d, a, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for s in range(a, b + 1):
+    ev = {"seq": s, "id": "web1", "time": int(time.time()),
+          "old": "up" if s % 2 else "down", "new": "down" if s % 2 else "up",
+          "message": "spooled", "flapping": False, "downtime": False,
+          "acked": False, "unreachable": False}
+    with open(d + "/.tmp", "w") as f:
+        f.write(json.dumps(ev) + "\n")
+    os.rename(d + "/.tmp", "%s/%020d.json" % (d, s))
+PY
+}
+
+# pager_spooled N: $T/state/state.json as probed writes it (atomically),
+# saying every event up to N is in it.
+pager_spooled() {
+    printf '{"version":1,"written":%s,"spooled":%s,"servers":{}}\n' \
+        "$(date +%s)" "$1" >"$T/state/.tmp.state.json" &&
+        mv "$T/state/.tmp.state.json" "$T/state/state.json"
+}
+
+# pager_conf_head: the first lines of a config for the pager without
+# probed: state in $T/state, no control socket, storms off, and the relay
+# when start_smtpd ran.
+pager_conf_head() {
+    echo "set state-dir $T/state"
+    echo "set control $T/none.sock"
+    echo "set from tocsin@example.net"
+    echo "set storm 0 in 60s"
+    [ -z "${SMTPD_PORT:-}" ] || echo "set smtp-relay 127.0.0.1:$SMTPD_PORT"
+}
+
+# pager_probed_setup [FAIL_FIRST [CONF]]: what the tests of the pager
+# beside a real probed share: nginx and the HTTP receiver (answering 500
+# to the first FAIL_FIRST requests, default 0) started; H, LOG (the
+# receiver's log) and NEW (the Maildir's new/) set; CONF (default
+# $T/tocsin.conf) begun with fast checks (every second, one retry), the
+# from address and storms off, for the test to add its contacts and
+# servers (cat >>).
+pager_probed_setup() {
+    H=127.0.0.1
+    LOG=$T/hookd/hook.log
+    NEW=$T/state/maildir/new
+    start_nginx && start_hookd "${1:-0}" || return 1
+    cat >"${2:-$T/tocsin.conf}" <<CONF
+set state-dir $T/state
+set interval 1s
+set timeout 1s
+set retries 1
+set retry-interval 1s
+set from tocsin@example.net
+set storm 0 in 60s
+CONF
+}
+
+# hook_keys PREFIX: how many distinct Idempotency-Keys starting with
+# PREFIX the receiver answered 200.
+hook_keys() {
+    grep '"status": 200' "$LOG" 2>/dev/null |
+        sed -n 's/.*"key": "\([^"]*\)".*/\1/p' | grep -- "^$1" | sort -u |
+        wc -l
+}
+
+# has_key KEY: the receiver answered KEY 200.
+has_key() { grep '"status": 200' "$LOG" 2>/dev/null | grep -q "\"key\": \"$1\""; }

@@ -18,6 +18,10 @@
 #     assert_field ID FIELD VALUE | assert_match ID FIELD REGEX
 #     expect_state ID STATE [SECONDS]
 #     probed_stop                # TERM; fails on sanitizer reports
+#     probed_kill9               # KILL, reaped
+#     flapper_start PERIOD N     # N ports in PORTS, up PERIOD s, down PERIOD s
+#     crash_conf INTERVAL        # probed's fast config lines (crash tests)
+#     crash_pause [MAX]          # a random 0.3 to MAX (2) s, where those kill
 #     finish                     # plan and summary; status 0 if none failed
 #
 # The build folder is TOCSIN_BUILD (make check sets it to the top build
@@ -175,6 +179,74 @@ probed_stop() {
     else
         pass "tocsin-probed exited cleanly"
     fi
+}
+
+# probed_kill9: SIGKILL to probed, reaped; no report (a crash test's).
+probed_kill9() {
+    [ -n "${PROBED_PID:-}" ] || return 0
+    kill -KILL "$PROBED_PID" 2>/dev/null
+    wait "$PROBED_PID" 2>/dev/null
+    PROBED_PID=
+}
+
+# flapper_start PERIOD N: N free ports, put in PORTS, each listening for
+# PERIOD seconds then closed for PERIOD, each out of phase with the one
+# before (the servers the crash tests watch change state), served by the
+# server "flapper".
+flapper_start() {
+    local i
+    PORTS=
+    for i in $(seq "$2"); do
+        PORTS="$PORTS $(servers_port)" || return 1
+    done
+    cat >"$T/flap.py" <<'PY'
+import select, socket, sys, time
+period = float(sys.argv[1])
+ports = [int(p) for p in sys.argv[2:]]
+socks = {}
+while True:
+    now = time.time()
+    for i, p in enumerate(ports):
+        up = int(now / period + i / len(ports)) % 2 == 0
+        if up and p not in socks:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", p))
+                s.listen(64)
+                socks[p] = s
+            except OSError:
+                s.close()
+        elif not up and p in socks:
+            socks.pop(p).close()
+    r, _, _ = select.select(list(socks.values()), [], [], 0.02)
+    for s in r:
+        try:
+            s.accept()[0].close()
+        except OSError:
+            pass
+PY
+    _srv_spawn flapper "$PY" "$T/flap.py" "$1" $PORTS
+}
+
+# crash_conf INTERVAL: the first lines of the crash tests' config: state
+# in $T/state, no archives, checks every INTERVAL, one failure or success
+# makes a hard state.
+crash_conf() {
+    echo "set state-dir $T/state"
+    echo "set archives off"
+    echo "set interval $1"
+    echo "set timeout 500ms"
+    echo "set retry-interval $1"
+    echo "set retries 1"
+    echo "set rise 1"
+}
+
+# crash_pause [MAX]: sleep a random 0.3 to MAX s (default 2; where the
+# crash tests kill).
+crash_pause() {
+    sleep "$(awk -v s="$(od -An -N2 -tu2 /dev/urandom)" -v m="${1:-2}" \
+        'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * (m - 0.3) }')"
 }
 
 # ctl ARGS...: tocsinctl on the running daemon's socket (so it works even

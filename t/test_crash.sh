@@ -13,49 +13,11 @@ servers_trap
 
 ROUNDS=${CRASH_ROUNDS:-30}
 NSERVERS=8
-PORTS=
-for i in $(seq $NSERVERS); do
-    PORTS="$PORTS $(servers_port)" || exit 1
-done
-
-# The flapper: each port listens for a second, then is closed for a second,
-# each a little out of phase with the previous.
-cat >"$T/flap.py" <<'PY'
-import select, socket, sys, time
-ports = [int(p) for p in sys.argv[1:]]
-socks = {}
-while True:
-    now = time.time()
-    for i, p in enumerate(ports):
-        up = int(now + i / len(ports)) % 2 == 0
-        if up and p not in socks:
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", p))
-                s.listen(64)
-                socks[p] = s
-            except OSError:
-                s.close()
-        elif not up and p in socks:
-            socks.pop(p).close()
-    r, _, _ = select.select(list(socks.values()), [], [], 0.02)
-    for s in r:
-        try:
-            s.accept()[0].close()
-        except OSError:
-            pass
-PY
-_srv_spawn flapper "$PY" "$T/flap.py" $PORTS
+# Each port listens for a second, then is closed for a second.
+flapper_start 1 $NSERVERS || exit 1
 
 {
-    echo "set state-dir $T/state"
-    echo "set archives off"
-    echo "set interval 100ms"
-    echo "set timeout 500ms"
-    echo "set retry-interval 100ms"
-    echo "set retries 1"
-    echo "set rise 1"
+    crash_conf 100ms
     i=0
     for p in $PORTS; do
         i=$((i + 1))
@@ -90,10 +52,8 @@ for r in $(seq "$ROUNDS"); do
         [ "$(stat -c %i.%y "$f" 2>/dev/null)" = "$ino" ] &&
             failed "round $r: $f left after restart"
     done <"$T/tmps"
-    sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 1.7 }')"
-    kill -KILL "$PROBED_PID"
-    wait "$PROBED_PID" 2>/dev/null
-    PROBED_PID=
+    crash_pause
+    probed_kill9
     stat -c '%n %i.%y' "$T/state/spool/".tmp* "$T/state/".tmp* \
         "$T/state/"*.tmp 2>/dev/null >"$T/tmps"
     if ! out=$("$PY" "$SERVERS_TDIR/crash_check.py" "$T/state" killed); then

@@ -102,6 +102,39 @@ START_TEST(write_atomic_noreplace_keeps_what_is_there)
 }
 END_TEST
 
+START_TEST(write_batch_puts_each_in_place_and_reports_each)
+{
+	char		 longname[300];
+	const char	*names[3], *data[3];
+	int		 ok[3];
+	struct stat	 st;
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	put("a", "old");
+	names[0] = "a";
+	data[0] = "one\n";
+	names[1] = longname;
+	data[1] = "lost";
+	names[2] = "c";
+	data[2] = "three\n";
+	errno = 0;
+	ck_assert_int_eq(fsutil_write_batch(dfd, 3, names, data, 0640, ok), -1);
+	ck_assert_int_eq(errno, ENAMETOOLONG);
+	ck_assert_int_eq(ok[0], 1);
+	ck_assert_int_eq(ok[1], 0);
+	ck_assert_int_eq(ok[2], 1);
+	ck_assert_str_eq(get("a"), "one\n");
+	ck_assert_str_eq(get("c"), "three\n");
+	ck_assert_int_eq(stat(at("c"), &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0640);
+	ck_assert_int_eq(access(at(".tmp.a"), F_OK), -1);
+	ck_assert_int_eq(access(at(".tmp.c"), F_OK), -1);
+	ck_assert_int_eq(fsutil_write_batch(dfd, 1, names, data, 0640, ok), 0);
+	ck_assert_int_eq(ok[0], 1);
+}
+END_TEST
+
 START_TEST(write_atomic_never_writes_through_a_planted_link)
 {
 	put("victim", "victim");
@@ -179,6 +212,7 @@ fsutil_suite(void)
 	tcase_add_test(tc, write_atomic_replaces_and_leaves_no_temporary);
 	tcase_add_test(tc, write_atomic_noreplace_keeps_what_is_there);
 	tcase_add_test(tc, write_atomic_never_writes_through_a_planted_link);
+	tcase_add_test(tc, write_batch_puts_each_in_place_and_reports_each);
 	tcase_add_test(tc, open_dir_refuses_a_link);
 	tcase_add_test(tc, clean_tmp_removes_leftovers_and_links_not_targets);
 	tcase_add_test(tc, pidfile_that_is_a_link_is_replaced_not_followed);

@@ -12,7 +12,6 @@ servers_trap
 
 H=127.0.0.1
 LOG=$T/hookd/hook.log
-has_key() { grep '"status": 200' "$LOG" 2>/dev/null | grep -q "\"key\": \"$1\""; }
 count_key() { grep '"status": 200' "$LOG" 2>/dev/null | grep -c "\"key\": \"$1\""; }
 
 start_nginx || exit 1

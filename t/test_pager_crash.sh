@@ -1,12 +1,14 @@
 #!/bin/bash
 # t/test_pager_crash.sh: tocsin-pager and tocsin-probed both killed with
-# SIGKILL at random moments, and started again, while four servers change
+# SIGKILL at random moments, and started again, while its servers change
 # state every two seconds. At the end every paged event went out exactly
 # once on each channel: its Message-ID counted at a real aiosmtpd, its
 # Idempotency-Key at a real HTTP receiver; the only resend allowed is a
 # try the kill cut between the far side taking it and the fsync of its
 # outcome (seen in the pager's log as "sending" with no outcome before the
-# next start). PAGER_CRASH_ROUNDS (default 10) kills of each.
+# next start). PAGER_CRASH_ROUNDS (default 10) kills of each, over
+# PAGER_CRASH_SERVERS (default 4) servers; the issue's long form, about 200
+# events and 20 kills: PAGER_CRASH_ROUNDS=20 PAGER_CRASH_SERVERS=8.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -14,51 +16,13 @@ servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 ROUNDS=${PAGER_CRASH_ROUNDS:-10}
-NSERVERS=4
-PORTS=
-for i in $(seq $NSERVERS); do
-    PORTS="$PORTS $(servers_port)" || exit 1
-done
-
-# The flapper: each port listens for two seconds, then is closed for two,
-# out of phase with the others.
-cat >"$T/flap.py" <<'PY'
-import select, socket, sys, time
-ports = [int(p) for p in sys.argv[1:]]
-socks = {}
-while True:
-    now = time.time()
-    for i, p in enumerate(ports):
-        up = int(now / 2 + i / len(ports)) % 2 == 0
-        if up and p not in socks:
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", p))
-                s.listen(64)
-                socks[p] = s
-            except OSError:
-                s.close()
-        elif not up and p in socks:
-            socks.pop(p).close()
-    r, _, _ = select.select(list(socks.values()), [], [], 0.02)
-    for s in r:
-        try:
-            s.accept()[0].close()
-        except OSError:
-            pass
-PY
-_srv_spawn flapper "$PY" "$T/flap.py" $PORTS || exit 1
+NSERVERS=${PAGER_CRASH_SERVERS:-4}
+# Each port listens for two seconds, then is closed for two.
+flapper_start 2 $NSERVERS || exit 1
 start_hookd 0 || exit 1
 start_smtpd plain || exit 1
 {
-    echo "set state-dir $T/state"
-    echo "set archives off"
-    echo "set interval 200ms"
-    echo "set timeout 500ms"
-    echo "set retry-interval 200ms"
-    echo "set retries 1"
-    echo "set rise 1"
+    crash_conf 200ms
     echo "set flap-low 99"
     echo "set flap-high 100"
     echo "set storm 0 in 60s"
@@ -72,20 +36,16 @@ start_smtpd plain || exit 1
     done
 } >"$T/tocsin.conf"
 
-rnd() { echo "0.$(od -An -N1 -tu1 /dev/urandom | tr -d ' ')"; }
 probed_start "$T/tocsin.conf" || exit 1
 pager_start || exit 1
 for r in $(seq "$ROUNDS"); do
-    sleep "$(rnd)"
+    crash_pause 1
     pager_kill9
-    sleep "$(rnd)"
-    kill -KILL "$PROBED_PID" 2>/dev/null
-    wait "$PROBED_PID" 2>/dev/null
-    PROBED_PID=
-    sleep "$(rnd)"
+    crash_pause 1
+    probed_kill9
     pager_start || exit 1
     probed_start "$T/tocsin.conf" || exit 1
-    sleep "1$(rnd | cut -c2-)"
+    crash_pause
 done
 # Quiet: every server stays down; everything drains.
 servers_stop flapper

@@ -16,21 +16,14 @@ CTL() { "$TOCSINCTL" -c "$T/tocsin.conf" "$@"; }
 
 start_hookd 0 || exit 1
 start_smtpd plain || exit 1
-cat >"$T/tocsin.conf" <<CONF
-set state-dir $T/state
-set control $T/none.sock
-set from tocsin@example.net
-set storm 0 in 60s
-set smtp-relay 127.0.0.1:$SMTPD_PORT
+{ pager_conf_head; cat <<CONF; } >"$T/tocsin.conf"
 set sms-gateway "http://127.0.0.1:$HOOK_PORT/sms"
 contact ops email ops@example.net sms +15551234567 webhook http://127.0.0.1:$HOOK_PORT/hook
 contact bad webhook http://127.0.0.1:$HOOK_PORT/gone
 contact down webhook http://127.0.0.1:1/closed
 server web1 http://127.0.0.1:1/ notify ops,bad,down
 CONF
-mkdir -p "$T/state/spool" || exit 1
-printf '{"version":1,"written":%s,"spooled":100,"servers":{}}\n' \
-    "$(date +%s)" >"$T/state/state.json"
+mkdir -p "$T/state/spool" && pager_spooled 100 || exit 1
 
 out=$(CTL pages 2>&1); rc=$?
 [ $rc = 3 ] && echo "$out" | grep -q "cannot reach tocsin-pager ($T/state/pager.sock" &&

@@ -1,10 +1,12 @@
 #!/bin/sh
 # t/test_pager_depends.sh: a parent's problem page lists the servers that
 # depend on it and are unreachable or down now (as probed's state file
-# says while probed is gone), and only those; a child's event that carries
-# `unreachable` is still not paged alone (it goes in the digest). No
-# probed: the spool and state.json are made by hand; pages go to the
-# Maildir.
+# says while probed is gone), and only those. A child's event that carries
+# `unreachable` is never paged alone: when the parent's page listed it, it
+# goes to no one (done, "listed in the page of event N"), not in the
+# digest either; when it did not (the child failed after the page), it
+# goes in the digest. No probed: the spool and state.json are made by
+# hand; pages go to the Maildir.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -36,7 +38,8 @@ cat >"$T/state/state.json" <<JSON
 JSON
 ev() {
     printf '{"seq":%s,"id":"%s","time":%s,"old":"up","new":"down","message":"m","flapping":false,"downtime":false,"acked":false,"unreachable":%s}\n' \
-        "$1" "$2" "$now" "$3" >"$T/state/spool/$(printf %020d "$1").json"
+        "$1" "$2" "$now" "$3" >"$T/state/spool/.tmp" &&
+        mv "$T/state/spool/.tmp" "$T/state/spool/$(printf %020d "$1").json"
 }
 ev 1 gw false
 ev 2 c1 true
@@ -49,13 +52,30 @@ grep -q "^unreachable: c1,c3 (they depend on it)$" "$f" &&
     failed "page: $(cat "$f" 2>/dev/null)"
 grep -q "c2\|other" "$f" && failed "a server up or not depending is listed" ||
     pass "a dependent that is up, and a server that does not depend, are not"
-wait_for 10 sh -c "grep -l 'STORM' '$NEW/'* >/dev/null 2>&1" &&
-    pass "the child's unreachable event goes in the digest" ||
+# c2 was up when gw's page was made: its unreachable event comes after.
+ev 3 c2 true
+wait_for 10 sh -c "grep -l 'STORM' '$NEW/'* >/dev/null 2>&1" ||
     failed "no digest: $(ls "$NEW")"
-ls "$NEW" | grep -q '^00000000000000000002-ops-email$' &&
-    ! grep -q "STORM" "$NEW/00000000000000000002-ops-email" &&
-    failed "the unreachable child was paged alone" ||
-    pass "the unreachable child is not paged alone"
+digest=$(grep -l 'STORM' "$NEW/"* 2>/dev/null)
+[ "$(echo "$digest" | wc -l)" = 1 ] && grep -q " c2: " "$digest" &&
+    pass "the child the parent's page did not list goes in the digest" ||
+    failed "digest: $digest: $(cat $digest)"
+grep -q " c1: " "$digest" && failed "c1, listed in gw's page, is in the digest too" ||
+    pass "the child the parent's page listed is not in the digest"
+ls "$NEW" | grep -qE '^0000000000000000000[23]-ops-email$' &&
+    ! grep -q "STORM" "$NEW/00000000000000000002-ops-email" \
+        "$NEW/00000000000000000003-ops-email" 2>/dev/null &&
+    failed "an unreachable child was paged alone" ||
+    pass "no unreachable child is paged alone"
+# c1's event, all of it listed, is final at once and logged as such.
+DLOG=$T/state/pager/deliveries.jsonl
+listed() {
+    [ "$(grep '"seq": *2,' "$DLOG" 2>/dev/null |
+        grep -c 'listed in the page of event 1')" = 2 ]
+}
+wait_for 10 listed &&
+    pass "c1's email and webhook are done, listed in the page of event 1" ||
+    failed "delivery log: $(cat "$DLOG" 2>/dev/null)"
 pager_stop
 pager_sanitizers
 finish

@@ -11,15 +11,6 @@ set -u
 servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-H=127.0.0.1
-LOG=$T/hookd/hook.log
-NEW=$T/state/maildir/new
-# keys PREFIX: distinct keys starting with PREFIX that got a 200.
-keys() {
-    grep '"status": 200' "$LOG" 2>/dev/null |
-        sed -n 's/.*"key": "\([^"]*\)".*/\1/p' | grep -- "^$1" | sort -u |
-        wc -l
-}
 # calls SERVER: 200 answers whose body names SERVER.
 calls() { grep '"status": 200' "$LOG" 2>/dev/null | grep -c "\"server\": \"$1\""; }
 mails() { grep -l -- "$1" "$NEW/"* 2>/dev/null | wc -l; }
@@ -35,17 +26,9 @@ s.listen(16)
 while True:
     s.accept()[0].close()
 PY
-start_nginx || exit 1
+pager_probed_setup || exit 1
 _srv_spawn lc "$PY" "$T/listen.py" "$PC" || exit 1
-start_hookd 0 || exit 1
-cat >"$T/tocsin.conf" <<CONF
-set state-dir $T/state
-set interval 1s
-set timeout 1s
-set retries 1
-set retry-interval 1s
-set from tocsin@example.net
-set storm 0 in 60s
+cat >>"$T/tocsin.conf" <<CONF
 contact ops email ops@example.net webhook http://$H:$HOOK_PORT/ops
 server a http://$H:$NGINX_PORT/health notify ops
 server b http://$H:$NGINX_PORT/health notify ops
@@ -102,9 +85,9 @@ sleep 6		# polls after the restart, and with the first pager gone
     failed "made $(grep -c 'downtime over' "$T/pager.log") times"
 [ "$(mails 'still down after the downtime')" = 1 ] &&
     pass "one email for a" || failed "$(mails 'still down after the downtime') emails for a"
-[ "$(keys "tocsin-$SA-ops-webhook")" = 1 ] && [ "$(calls a)" = 1 ] &&
+[ "$(hook_keys "tocsin-$SA-ops-webhook")" = 1 ] && [ "$(calls a)" = 1 ] &&
     pass "one webhook call for a" ||
-    failed "webhook for a: $(keys "tocsin-$SA-ops-webhook") keys, $(calls a) calls"
+    failed "webhook for a: $(hook_keys "tocsin-$SA-ops-webhook") keys, $(calls a) calls"
 [ "$(calls b)" = 0 ] && ! logged "b: downtime over" &&
     pass "b, acknowledged, is not paged after the downtime" ||
     failed "b paged: $(calls b)"

@@ -13,29 +13,11 @@ set -u
 servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-H=127.0.0.1
-LOG=$T/hookd/hook.log
-NEW=$T/state/maildir/new
-# keys PREFIX: how many distinct keys starting with PREFIX got a 200.
-keys() {
-    grep '"status": 200' "$LOG" 2>/dev/null |
-        sed -n 's/.*"key": "\([^"]*\)".*/\1/p' | grep -- "^$1" | sort -u |
-        wc -l
-}
-has_key() { grep '"status": 200' "$LOG" 2>/dev/null | grep -q "\"key\": \"$1\""; }
 mails() { grep -l -- "$2" "$NEW/"*"-$1-email"* 2>/dev/null | wc -l; }
 has_mail() { [ "$(mails "$1" "$2")" -ge 1 ]; }
 
-start_nginx || exit 1
-start_hookd 0 || exit 1
-cat >"$T/tocsin.conf" <<CONF
-set state-dir $T/state
-set interval 1s
-set timeout 1s
-set retries 1
-set retry-interval 1s
-set from tocsin@example.net
-set storm 0 in 60s
+pager_probed_setup || exit 1
+cat >>"$T/tocsin.conf" <<CONF
 contact ops email ops@example.net webhook http://$H:$HOOK_PORT/ops renotify 3s escalate-after 5s boss
 contact boss email boss@example.net
 contact dev webhook http://$H:$HOOK_PORT/dev
@@ -80,24 +62,24 @@ wait_for 10 has_key "tocsin-$S1-ops-webhook-r2" &&
 # An ack stops web2's reminders.
 ctl ack web2 on it >/dev/null || failed "ack web2"
 sleep 3		# a poll, and a reminder already made may still go
-n=$(keys "tocsin-$S2-dev-webhook-r")
+n=$(hook_keys "tocsin-$S2-dev-webhook-r")
 sleep 9
-[ "$(keys "tocsin-$S2-dev-webhook-r")" = "$n" ] &&
+[ "$(hook_keys "tocsin-$S2-dev-webhook-r")" = "$n" ] &&
     pass "acknowledged: no more reminders (still $n)" ||
-    failed "reminders after the ack: $n then $(keys "tocsin-$S2-dev-webhook-r")"
+    failed "reminders after the ack: $n then $(hook_keys "tocsin-$S2-dev-webhook-r")"
 
 # A downtime stops web1's; cancelling it lets them come again.
 ctl downtime web1 10m maintenance >/dev/null || failed "downtime web1"
 sleep 3
-n=$(keys "tocsin-$S1-ops-webhook-r")
+n=$(hook_keys "tocsin-$S1-ops-webhook-r")
 sleep 8
-[ "$(keys "tocsin-$S1-ops-webhook-r")" = "$n" ] &&
+[ "$(hook_keys "tocsin-$S1-ops-webhook-r")" = "$n" ] &&
     pass "in downtime: no more reminders (still $n)" ||
-    failed "reminders in downtime: $n then $(keys "tocsin-$S1-ops-webhook-r")"
+    failed "reminders in downtime: $n then $(hook_keys "tocsin-$S1-ops-webhook-r")"
 ctl downtime-cancel web1 >/dev/null || failed "downtime-cancel web1"
 wait_for 10 sh -c "[ \$(grep '\"status\": 200' '$LOG' | sed -n 's/.*\"key\": \"\\(tocsin-$S1-ops-webhook-r[0-9]*\\)\".*/\\1/p' | sort -u | wc -l) -gt $n ]" &&
     pass "the downtime cancelled: reminders again" ||
-    failed "no reminder after the downtime: $(keys "tocsin-$S1-ops-webhook-r")"
+    failed "no reminder after the downtime: $(hook_keys "tocsin-$S1-ops-webhook-r")"
 [ "$(mails boss escalated)" = 1 ] && pass "boss is escalated to once" ||
     failed "boss escalations: $(mails boss escalated)"
 
@@ -109,9 +91,9 @@ wait_for 15 has_mail boss "RECOVERED web1" &&
 has_mail ops "RECOVERED web1" && pass "ops gets the recovery" ||
     failed "no recovery for ops"
 sleep 2
-n=$(keys "tocsin-$S1-ops-webhook-r")
+n=$(hook_keys "tocsin-$S1-ops-webhook-r")
 sleep 7
-[ "$(keys "tocsin-$S1-ops-webhook-r")" = "$n" ] &&
+[ "$(hook_keys "tocsin-$S1-ops-webhook-r")" = "$n" ] &&
     pass "after the recovery: no more reminders" ||
     failed "reminders after the recovery"
 

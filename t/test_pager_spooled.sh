@@ -10,13 +10,6 @@ set -u
 servers_trap
 
 . "${srcdir:-.}/t/pager.sh" || exit 1
-# spooled N: state.json as probed writes it, saying every event up to N
-# is in it (atomically, as probed does).
-spooled() {
-    printf '{"version":1,"written":%s,"spooled":%s,"servers":{}}\n' \
-        "$(date +%s)" "$1" >"$T/state/.tmp.state.json" &&
-        mv "$T/state/.tmp.state.json" "$T/state/state.json"
-}
 # event SEQ OLD NEW: a spool event made by hand.
 event() {
     printf '{"seq":%s,"id":"web1","time":1700000000,"old":"%s","new":"%s","message":"by hand","flapping":false,"downtime":false,"acked":false,"unreachable":false}\n' \
@@ -38,7 +31,7 @@ contact ops email ops@example.net
 server web1 http://127.0.0.1:1/ notify ops
 CONF
 mkdir -p "$T/state/spool" || exit 1
-spooled 10
+pager_spooled 10
 event 11 up down
 # 12: nothing to page (a change of unknown to up); 9: covered already.
 event 12 unknown up
@@ -66,7 +59,7 @@ in_spool 11 && [ "$(pages)" = 1 ] &&
     pass "a restart keeps the event and sends nothing again" ||
     failed "after a restart: $(pages) pages, spool $(ls "$T/state/spool")"
 
-spooled 11
+pager_spooled 11
 wait_for 15 gone 11 && pass "once spooled passes it, the sweep deletes the event" ||
     failed "event 11 kept with spooled at 11"
 wait_for 2 sh -c "[ -z \"\$(ls '$T/state/pager/queue')\" ]" &&
@@ -74,7 +67,7 @@ wait_for 2 sh -c "[ -z \"\$(ls '$T/state/pager/queue')\" ]" &&
 in_spool 12 && pass "event 12 still above spooled" || failed "event 12 deleted"
 pager_stop
 # At start: spooled covers 12 now.
-spooled 12
+pager_spooled 12
 pager_start || exit 1
 wait_for 5 gone 12 && pass "at start, a kept event spooled covers now goes" ||
     failed "event 12 kept at start with spooled at 12"

@@ -22,7 +22,6 @@ fi
 servers_trap
 
 . "${srcdir:-.}/t/pager.sh" || exit 1
-H=127.0.0.1
 
 maildir_has() {
     grep -l -- "$2" "$T/state/maildir/new/"*"-ops-$1" 2>/dev/null | wc -l
@@ -41,20 +40,12 @@ drained() {
         [ "$(ls "$T/state/spool")" = seq ]
 }
 
-start_nginx || exit 1
-start_hookd 2 || exit 1
+# Every event paged alone (storms off; the storm digest is
+# t/test_pager_storm.sh's).
+pager_probed_setup 2 "$T/base.conf" || exit 1
 start_smtpd || exit 1
-
-cat >"$T/base.conf" <<CONF
-set state-dir $T/state
-set interval 1s
-set timeout 1s
-set retries 1
-set retry-interval 1s
-set from tocsin@example.net
+cat >>"$T/base.conf" <<CONF
 set web-url http://tocsin.example.net/status
-# Every event paged alone (the storm digest is t/test_pager_storm.sh's).
-set storm 0 in 60s
 contact ops email ops@example.net sms 5551234@sms.example.net webhook http://$H:$HOOK_PORT/hook
 contact gone webhook http://$H:$HOOK_PORT/gone
 server web1 http://$H:$NGINX_PORT/health notify ops,gone

@@ -205,6 +205,56 @@ START_TEST(a_done_may_submit_while_the_worker_stops)
 }
 END_TEST
 
+static size_t		 batch_jobs, batch_items, batch_first;
+
+static void
+batch_slow_work(void **items, size_t n, void *ctx)
+{
+	(void)items;
+	(void)ctx;
+	if (batch_jobs == 0)
+		usleep(50 * 1000);	/* the rest gather meanwhile */
+	batch_first = batch_first == 0 ? n : batch_first;
+}
+
+static void
+batch_count_done(void **items, size_t n, void *ctx)
+{
+	size_t	i;
+
+	(void)ctx;
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(*(int *)items[i], (int)batch_items + (int)i);
+	batch_jobs++;
+	batch_items += n;
+}
+
+/* Items added while a job runs go together in the next one, in order. */
+START_TEST(a_batch_gathers_items_while_a_job_runs)
+{
+	struct event_base	*base;
+	struct worker		*w;
+	struct batch		*b;
+	static int		 v[100];
+	int			 i;
+
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	base = event_base_new();
+	w = worker_new(base, "batch");
+	b = batch_new(w, batch_slow_work, batch_count_done, NULL);
+	for (i = 0; i < 100; i++) {
+		v[i] = i;
+		batch_add(b, &v[i]);
+	}
+	worker_free(w);
+	ck_assert_uint_eq(batch_items, 100);
+	ck_assert_uint_eq(batch_first, 1);
+	ck_assert_uint_eq(batch_jobs, 2);
+	batch_free(b);
+	event_base_free(base);
+}
+END_TEST
+
 static int	delivered, dropped;
 
 static void
@@ -253,6 +303,7 @@ worker_suite(void)
 	tcase_add_test(tc, a_stop_finishes_or_skips_what_waits);
 	tcase_add_test(tc, a_done_may_submit_while_the_worker_stops);
 	tcase_add_test(tc, handoff_free_drops_what_the_loop_did_not_take);
+	tcase_add_test(tc, a_batch_gathers_items_while_a_job_runs);
 	suite_add_tcase(s, tc);
 	return s;
 }

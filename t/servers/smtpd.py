@@ -2,9 +2,10 @@
 # t/servers/smtpd.py PORT LOG [--starttls CERT KEY] [--auth USER:PASSWORD]:
 # aiosmtpd on 127.0.0.1:PORT that keeps what it receives: each message is
 # appended to LOG as one JSON line {"message_id", "to", "subject", "auth",
-# "tls", "data", "time"} (time: when it was taken, seconds since the
-# epoch). --starttls offers STARTTLS and requires it before MAIL; --auth
-# requires AUTH (PLAIN or LOGIN) with that user and password.
+# "tls", "peer", "data", "time"} ("peer": the client's address:port, one
+# per session; "time": when it was taken, seconds since the epoch).
+# --starttls offers STARTTLS and requires it before MAIL; --auth requires
+# AUTH (PLAIN or LOGIN) with that user and password.
 import argparse
 import json
 import ssl
@@ -34,6 +35,7 @@ class Keep:
                 "subject": m.get("Subject"),
                 "auth": session.authenticated,
                 "tls": session.ssl is not None,
+                "peer": "%s:%s" % tuple(session.peer[:2]),
                 "data": envelope.content.decode("utf-8", "replace"),
                 "time": time.time(),
             }) + "\n")
