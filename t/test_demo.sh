@@ -48,10 +48,10 @@ demo_start() {
     local i=0 f n g p
     : >"$T/$1.out"
     DEMO_BUILD=$TOCSIN_BUILD DEMO_DIR=$DD DEMO_SHOW=0 \
-        setsid "$srcdir/tools/demo" </dev/null >"$T/$1.out" 2>&1 7>&- &
+        DEMO_PAGE=${DEMO_PAGE:-0} setsid "$srcdir/tools/demo" </dev/null >"$T/$1.out" 2>&1 7>&- &
     DEMO=$!
     while ! grep -q '^Running; Ctrl-C stops' "$T/$1.out"; do
-        if ! kill -0 "$DEMO" 2>/dev/null || [ $i -ge 600 ]; then
+        if ! kill -0 "$DEMO" 2>/dev/null || [ $i -ge 1800 ]; then
             failed "$1: the demo starts" "$(tail -20 "$T/$1.out")"
             return 1
         fi
@@ -141,8 +141,17 @@ demo_gone kill 60
 
 # The page the demo prints: every server of etc/demo.conf on it, and, once
 # a minute of samples is in (10 s steps), a graph and an uptime figure.
-demo_start page || exit 1
+DEMO_PAGE=1 demo_start page || exit 1
 W=http://127.0.0.1:18088
+# The demo stops its FTP server and shows the page arriving, then the
+# recovery page once it is back.
+check "page: the demo shows ftp's down page arriving in the Maildir" \
+    grep -q '^  page: Subject: \[tocsin\] DOWN ftp' "$T/page.out"
+check "page: ... and its recovery page" \
+    grep -q '^  page: Subject: \[tocsin\] RECOVERED ftp is up' "$T/page.out"
+check "page: ... both are files in the Maildir" sh -c \
+    'test "$(grep -c "^  file: $1/state/maildir/new/" "$2")" = 2' \
+    sh "$DD" "$T/page.out"
 check "page: the demo prints the status page's address" \
     grep -q "^Status page: $W/ " "$T/page.out"
 nsrv=$(grep -Ec '^ *server ' "$srcdir/etc/demo.conf")
