@@ -11,6 +11,7 @@
 struct engine;
 struct event_base;
 struct cluster;
+struct cluster_ctl;
 struct target;
 
 /* How often a server of another node asks again whether it is this
@@ -22,6 +23,7 @@ struct cluster	*cluster_new(struct event_base *, struct engine *,
 void		 cluster_verdict(struct cluster *, const struct target *);
 int		 cluster_mine(struct cluster *, const struct target *);
 void		 cluster_checked(struct cluster *, const struct target *);
+struct cluster_ctl *cluster_control(struct cluster *);
 void		 cluster_free(struct cluster *);
 
 #endif

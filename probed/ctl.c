@@ -132,8 +132,6 @@ static const struct ctl_cmd *find_cmd(const char *);
 static json_t	*answer_usage(const char *);
 static void	 note_queue(struct ctl *, struct evbuffer *);
 static void	 broadcast(struct ctl *, json_t *);
-static void	 publish_server(struct ctl *, const struct target *,
-		    const char *);
 static char	*json_line(json_t *, size_t *);
 static json_t	*json_ms(int64_t);
 static json_t	*answer_ok(void);
@@ -1477,7 +1475,8 @@ save_and_publish(struct ctl_client *c, struct target **ts, size_t n,
 
 	engine_save_state(c->ctl->eng);
 	for (i = 0; i < n; i++)
-		publish_server(c->ctl, ts[i], what);
+		ctl_publish_server(c->ctl, ts[i], what);
+	engine_share_change(c->ctl->eng, ts, n, what);
 }
 
 /* reload: read the config again; a bad one keeps the old, and says why. */
@@ -1642,8 +1641,8 @@ ctl_publish_event(struct ctl *ctl, const struct target *t, uint64_t seq,
  * watchers with {"type":"server","change":WHAT, ...the status object},
  * so tocsin-lb learns of a drain without polling.
  */
-static void
-publish_server(struct ctl *ctl, const struct target *t, const char *what)
+void
+ctl_publish_server(struct ctl *ctl, const struct target *t, const char *what)
 {
 	json_t	*o, *srv;
 

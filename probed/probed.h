@@ -139,6 +139,10 @@ struct target	*engine_find(struct engine *, const char *id);
 void		 engine_check_now(struct engine *, struct target *);
 int		 engine_reload(struct engine *, char **errors);
 void		 engine_save_state(struct engine *);
+void		 engine_person_changed(struct engine *, const struct target *,
+		    const char *what);
+void		 engine_share_change(struct engine *, struct target *const *,
+		    size_t, const char *what);
 
 struct engine_stats {
 	uint64_t	 checks;	/* finished since start */

@@ -195,6 +195,16 @@ engine_save_state(struct engine *eng)
 }
 
 void
+engine_share_change(struct engine *eng, struct target *const *ts, size_t n,
+    const char *what)
+{
+	(void)eng;
+	(void)ts;
+	(void)n;
+	(void)what;
+}
+
+void
 engine_stats(struct engine *eng, struct engine_stats *es)
 {
 	(void)eng;

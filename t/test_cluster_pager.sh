@@ -11,6 +11,10 @@
 # exactly once, counted by Message-ID at the SMTP server, but for the
 # window the contract leaves (a try cut between the SMTP server taking it
 # and its record: sent again with the same Message-ID).
+# Then acks, downtimes and drains made on one node with tocsinctl reach
+# the others (and a node started again) through the bucket
+# tocsin_control: web going down and up under a downtime set on node2
+# makes events that say so and no mail; the ack and the downtime go again.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -201,6 +205,96 @@ else
 fi
 check "both pagers delivered pages" \
     [ "$(grep -l 'delivered' "$T/pager1.log" "$T/pager2.log" | wc -l)" = 2 ]
+
+# People's changes on one node reach every node (bucket tocsin_control).
+# ctl N ARGS: tocsinctl on node N. sfield N FIELD: FIELD of web in node
+# N's `tocsinctl -j status` (as JSON). wait_sfield N FIELD [!]VALUE: until
+# it is (is not) VALUE, 15 s at most.
+ctl() {
+    local n=$1
+    shift
+    "$TOCSINCTL" -s "$T/node$n/probed.sock" "$@"
+}
+sfield() {
+    ctl "$1" -j status web | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+s = (d if isinstance(d, list) else d["servers"])[0]
+print(json.dumps(s[sys.argv[1]]))' "$2"
+}
+wait_sfield() {
+    local i=0 v
+    while [ $i -lt 75 ]; do
+        v=$(sfield "$1" "$2")
+        case $3 in
+        !*) [ "$v" != "${3#!}" ] && return 0 ;;
+        *) [ "$v" = "$3" ] && return 0 ;;
+        esac
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+# ckeys: the keys of tocsin_control, sorted.
+ckeys() {
+    natsdump -k tocsin_control 2>/dev/null | cut -d' ' -f1 | sort |
+        tr '\n' ' '
+}
+# not_paged SEQ: until a pager logs event SEQ as not paged in downtime.
+not_paged() {
+    local i=0
+    while [ $i -lt 100 ]; do
+        grep -q "event $1 web .*: not paged, in downtime" \
+            "$T/pager1.log" "$T/pager2.log" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
+}
+
+check "downtime on node2" ctl 2 downtime web 10m maintenance
+for n in 1 3; do
+    check "node2's downtime reaches node$n" wait_sfield $n downtime_until '!null'
+done
+check "... as one key of tocsin_control" [ "$(ckeys)" = "web.dt.1 " ]
+stop_node 3
+start_node 3 || failed "node3 did not start again"
+check "node3, started again, has the downtime" \
+    wait_sfield 3 downtime_until '!null'
+mails=$(wc -l <"$T/smtpd/mail.log")
+n=$(events)
+cut_view
+check "web down under the downtime: an event" wait_events $((n + 1)) 30
+check "... that says downtime" [ "$(event_field $((n + 1)) downtime)" = True ]
+wait_verdict node1 down 15 || failed "node1 does not see web down"
+wait_sfield 1 state '"down"' || failed "node1's status does not say down"
+check "ack on node1" ctl 1 ack web on it
+for n2 in 2 3; do
+    check "node1's ack reaches node$n2" wait_sfield $n2 acked true
+done
+check "... with its comment" [ "$(sfield 3 ack_comment)" = '"on it"' ]
+heal
+check "web up again: an event" wait_events $((n + 2)) 30
+check "the pagers leave the down event unpaged (downtime)" not_paged $((n + 1))
+check "... and the up event" not_paged $((n + 2))
+check "no mail under the downtime ($mails before)" \
+    [ "$(wc -l <"$T/smtpd/mail.log")" = "$mails" ]
+i=0
+while [ "$(ckeys)" != "web.dt.1 " ] && [ $i -lt 75 ]; do
+    sleep 0.2
+    i=$((i + 1))
+done
+check "web up: its ack leaves tocsin_control" [ "$(ckeys)" = "web.dt.1 " ]
+check "... and node2's status" wait_sfield 2 acked false
+check "downtime-cancel on node2" ctl 2 downtime-cancel web
+for n2 in 1 3; do
+    check "the downtime goes from node$n2" wait_sfield $n2 downtime_until null
+done
+check "... and from tocsin_control" [ "$(ckeys)" = "" ]
+check "drain on node3" ctl 3 drain web
+check "node3's drain reaches node1" wait_sfield 1 drained true
+check "enable on node1" ctl 1 enable web
+check "node1's enable reaches node3" wait_sfield 3 drained false
 
 for n in 1 2; do
     pid=$(servers_pid "pager$n")
