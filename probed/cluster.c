@@ -1168,6 +1168,75 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 	return cl;
 }
 
+/*
+ * The cluster's view of server id at now (Unix s), for `status`:
+ * {"state": the cluster's, "nodes": {NODE: {"state", "latency_ms",
+ * "age_s", "alive"}}}, each node's verdict as this node's watch has it
+ * (age_s: since the node put it, at its last hard change). NULL when the
+ * cluster has no word of id yet.
+ */
+json_t *
+cluster_server_json(struct cluster *cl, const char *id, int64_t now)
+{
+	struct cserver	*cs;
+	const struct vote *by[NODES_MAX], *tmp;
+	json_t		*o, *nodes, *v, *lat;
+	size_t		 i, k;
+
+	if (cl == NULL || (cs = hash_get(cl->servers, id)) == NULL)
+		return NULL;
+	if ((nodes = json_object()) == NULL)
+		return NULL;
+	for (i = 0; i < cs->nvotes; i++)	/* by name: a few */
+		for (by[i] = &cs->votes[i], k = i; k > 0 &&
+		    strcmp(by[k - 1]->node, by[k]->node) > 0; k--) {
+			tmp = by[k];
+			by[k] = by[k - 1];
+			by[k - 1] = tmp;
+		}
+	for (i = 0; i < cs->nvotes; i++) {
+		lat = json_object_get(by[i]->v, "latency_ms");
+		v = json_pack("{s:s, s:O, s:I, s:b}",
+		    "state", hstate_str(by[i]->state),
+		    "latency_ms", lat != NULL ? lat : json_null(),
+		    "age_s", (json_int_t)(now - json_integer_value(
+		    json_object_get(by[i]->v, "time"))),
+		    "alive", node_alive(cl, by[i]->node));
+		if (v == NULL || json_object_set_new(nodes, by[i]->node,
+		    v) == -1) {
+			json_decref(nodes);
+			return NULL;
+		}
+	}
+	if ((o = json_pack("{s:s, s:o}", "state", hstate_str(cs->cstate),
+	    "nodes", nodes)) == NULL)
+		return NULL;
+	return o;
+}
+
+/* For `status`: {"node": this one, "alive": [the live nodes by name]}. */
+json_t *
+cluster_head_json(struct cluster *cl)
+{
+	const char	*live[NODES_MAX], *tmp;
+	json_t		*arr;
+	size_t		 n, i, k;
+
+	if (cl == NULL || (arr = json_array()) == NULL)
+		return NULL;
+	n = live_nodes(cl, live);
+	for (i = 1; i < n; i++)		/* by name: a few */
+		for (k = i; k > 0 && strcmp(live[k - 1], live[k]) > 0; k--) {
+			tmp = live[k];
+			live[k] = live[k - 1];
+			live[k - 1] = tmp;
+		}
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(live[i]));
+	return json_pack("{s:s, s:o}", "node", link_node(cl->link), "alive",
+	    arr);
+}
+
 /* The people's changes shared by the cluster; NULL without one. */
 struct cluster_ctl *
 cluster_control(struct cluster *cl)

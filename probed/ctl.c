@@ -130,6 +130,8 @@ static int	 client_may_change(const struct ctl_client *);
 static void	 client_idle_timer(struct ctl_client *);
 static const struct ctl_cmd *find_cmd(const char *);
 static json_t	*answer_usage(const char *);
+static json_t	*status_json(struct engine *, const struct target *,
+		    int64_t);
 static void	 note_queue(struct ctl *, struct evbuffer *);
 static void	 broadcast(struct ctl *, json_t *);
 static char	*json_line(json_t *, size_t *);
@@ -1028,7 +1030,7 @@ cmd_status(struct ctl_client *c, char *args)
 {
 	struct engine	*eng = c->ctl->eng;
 	struct target	*t;
-	json_t		*ans, *arr, *err;
+	json_t		*ans, *arr, *err, *head;
 	const char	*id;
 	size_t		 i, n;
 	int64_t		 now = time(NULL);
@@ -1043,7 +1045,7 @@ cmd_status(struct ctl_client *c, char *args)
 			json_decref(arr);
 			return err;
 		}
-		if (json_array_append_new(arr, ctl_target_json(eng, t, now)) == -1)
+		if (json_array_append_new(arr, status_json(eng, t, now)) == -1)
 			goto fail;
 	} else {
 		n = engine_ntargets(eng);
@@ -1051,7 +1053,7 @@ cmd_status(struct ctl_client *c, char *args)
 			if ((t = engine_target(eng, i)) == NULL)
 				continue;
 			if (json_array_append_new(arr,
-			    ctl_target_json(eng, t, now)) == -1)
+			    status_json(eng, t, now)) == -1)
 				goto fail;
 		}
 	}
@@ -1061,10 +1063,32 @@ cmd_status(struct ctl_client *c, char *args)
 		json_decref(ans);
 		return NULL;
 	}
+	if ((head = engine_cluster_head(eng)) != NULL &&
+	    jsontext_set(ans, "cluster", head) == -1) {
+		json_decref(ans);
+		return NULL;
+	}
 	return ans;
 fail:
 	json_decref(arr);
 	return NULL;
+}
+
+/* A server in `status`: ctl_target_json, with the cluster's view of it
+ * under "cluster" in cluster mode. NULL when out of memory. */
+static json_t *
+status_json(struct engine *eng, const struct target *t, int64_t now)
+{
+	json_t *o, *cv;
+
+	if ((o = ctl_target_json(eng, t, now)) == NULL)
+		return NULL;
+	if ((cv = engine_cluster_json(eng, t, now)) != NULL &&
+	    jsontext_set(o, "cluster", cv) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* stats: the engine's figures, and the control socket's own. */

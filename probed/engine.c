@@ -869,6 +869,20 @@ engine_share_change(struct engine *e, struct target *const *ts, size_t n,
 	cluster_ctl_changed(cluster_control(e->cluster), ts, n, what);
 }
 
+/* For `status`: the cluster's view of t ({"state", "nodes"}) and the
+ * answer's head ({"node", "alive"}); NULL out of cluster mode. */
+json_t *
+engine_cluster_json(struct engine *e, const struct target *t, int64_t now)
+{
+	return cluster_server_json(e->cluster, t->sc->id, now);
+}
+
+json_t *
+engine_cluster_head(struct engine *e)
+{
+	return cluster_head_json(e->cluster);
+}
+
 /*
  * A reload dropped t: it leaves the schedule and the slot queues, and goes
  * now, or when its check in flight ends (then it waits in e->gone, so a

@@ -204,6 +204,22 @@ engine_share_change(struct engine *eng, struct target *const *ts, size_t n,
 	(void)what;
 }
 
+struct json_t *
+engine_cluster_json(struct engine *eng, const struct target *t, int64_t now)
+{
+	(void)eng;
+	(void)t;
+	(void)now;
+	return NULL;
+}
+
+struct json_t *
+engine_cluster_head(struct engine *eng)
+{
+	(void)eng;
+	return NULL;
+}
+
 void
 engine_stats(struct engine *eng, struct engine_stats *es)
 {
