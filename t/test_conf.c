@@ -1799,10 +1799,15 @@ START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 	    " renotify 1h\n"
 	    "contact boss email boss@example.net escalate-after 30m ops\n"
 	    "set admin boss\n"
-	    "server a http://a.example.net/ notify ops renotify 2h\n",
+	    "server a http://a.example.net/ notify ops renotify 2h\n"
+	    "set storm 5 in 1m\n"
+	    "set stale-after 10m\n",
 	    "t.conf:2: sms-gateway: not in cluster mode yet "
 	    "(tocsin-cluster(7))\n"
 	    "t.conf:5: admin: not in cluster mode yet (tocsin-cluster(7))\n"
+	    "t.conf:7: storm: not in cluster mode yet (tocsin-cluster(7))\n"
+	    "t.conf:8: stale-after: not in cluster mode yet "
+	    "(tocsin-cluster(7))\n"
 	    "t.conf:3: contact 'ops': webhook: not in cluster mode yet "
 	    "(tocsin-cluster(7))\n"
 	    "t.conf:3: contact 'ops': renotify: not in cluster mode yet "
@@ -1818,7 +1823,8 @@ START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 	/* The same lines without `set cluster` are taken. */
 	c = parse_ok("contact ops email ops@example.net webhook "
 	    "https://h.example.net/ renotify 1h\n"
-	    "server a http://a.example.net/ notify ops renotify 2h\n");
+	    "server a http://a.example.net/ notify ops renotify 2h\n"
+	    "set storm 5 in 1m\nset stale-after 10m\n");
 	conf_free(c);
 }
 END_TEST
