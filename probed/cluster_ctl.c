@@ -500,7 +500,10 @@ on_entry(const struct watch_entry *e, void *arg)
 	struct centry		*ce, *old;
 
 	if (e->key == NULL) {
-		if (cc->resync)
+		/* a restarted watch that gave nothing: the bucket is empty */
+		if (e->initial && cc->synced && !cc->resync)
+			hash_each(cc->entries, mark_stale, NULL);
+		if (e->initial && cc->synced)
 			sweep(cc);
 		if (!cc->synced)
 			log_info("cluster: control read (%zu keys)",
