@@ -8,6 +8,8 @@
 #     events | wait_events N SECONDS | event_field SEQ FIELD
 #     verdict NODE | wait_verdict NODE STATE SECONDS
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
+#     cut_nats N               # node N's NATS connections (heal ends it)
+#     wait_for SECONDS CMD...  # until CMD succeeds
 
 RULES=$T/iptables.rules
 # Our rules go, whatever happens; then servers.sh's exit path.
@@ -29,6 +31,19 @@ cluster_trap() {
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+}
+
+# wait_for SECONDS CMD [ARGS...]: until CMD succeeds, asked every 0.2 s;
+# 1 when it never did.
+wait_for() {
+    local i=0 n=$(($1 * 5))
+    shift
+    while [ $i -lt $n ]; do
+        "$@" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
 }
 
 # node user: the users the nodes run as, one each.
@@ -118,6 +133,19 @@ cut_view() {
     echo "$r" >>"$RULES"
     # shellcheck disable=SC2086
     iptables -I OUTPUT $r
+}
+
+# cut_nats N: node N's connections to the NATS servers cut (until heal).
+cut_nats() {
+    local r u j p
+    eval "u=\$NODE_USER_$1"
+    for j in 1 2 3; do
+        eval "p=\$NATS${j}_PORT"
+        r="-p tcp -d 127.0.0.1 --dport $p -m owner --uid-owner $u -j REJECT --reject-with tcp-reset"
+        echo "$r" >>"$RULES"
+        # shellcheck disable=SC2086
+        iptables -I OUTPUT $r
+    done
 }
 
 # heal: every rule of ours goes.

@@ -15,7 +15,8 @@
 # Then acks, downtimes and drains made on one node with tocsinctl reach
 # the others (and a node started again) through the bucket
 # tocsin_control: web going down and up under a downtime set on node2
-# makes events that say so and no mail; the ack and the downtime go again.
+# makes events that say so and no mail; the ack and the downtime go again
+# (node3, cut off from NATS meanwhile, drops it once it reconnects).
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -228,94 +229,97 @@ check "both pagers delivered pages" \
     [ "$(grep -l 'delivered' "$T/pager1.log" "$T/pager2.log" | wc -l)" = 2 ]
 
 # People's changes on one node reach every node (bucket tocsin_control).
-# ctl N ARGS: tocsinctl on node N. sfield N FIELD: FIELD of web in node
-# N's `tocsinctl -j status` (as JSON). wait_sfield N FIELD [!]VALUE: until
-# it is (is not) VALUE, 15 s at most.
-ctl() {
+# nctl N ARGS: tocsinctl on node N. sfield N FIELD: FIELD of web in node
+# N's `tocsinctl -j status` (as JSON). sfield_is N FIELD [!]VALUE: it is
+# (is not) VALUE. ckeys_are KEYS: the keys of tocsin_control, sorted, as
+# one line. paged_not SEQ: a pager logged event SEQ as not paged in
+# downtime. disconnects N: how often node N lost NATS; disconnected_since
+# N COUNT: more often than COUNT.
+nctl() {
     local n=$1
     shift
     "$TOCSINCTL" -s "$T/node$n/probed.sock" "$@"
 }
 sfield() {
-    ctl "$1" -j status web | "$PY" -c '
+    nctl "$1" -j status web | "$PY" -c '
 import json, sys
 d = json.load(sys.stdin)
 s = (d if isinstance(d, list) else d["servers"])[0]
 print(json.dumps(s[sys.argv[1]]))' "$2"
 }
-wait_sfield() {
-    local i=0 v
-    while [ $i -lt 75 ]; do
-        v=$(sfield "$1" "$2")
-        case $3 in
-        !*) [ "$v" != "${3#!}" ] && return 0 ;;
-        *) [ "$v" = "$3" ] && return 0 ;;
-        esac
-        sleep 0.2
-        i=$((i + 1))
-    done
-    return 1
+sfield_is() {
+    case $3 in
+    !*) [ "$(sfield "$1" "$2")" != "${3#!}" ] ;;
+    *) [ "$(sfield "$1" "$2")" = "$3" ] ;;
+    esac
 }
-# ckeys: the keys of tocsin_control, sorted.
-ckeys() {
-    natsdump -k tocsin_control 2>/dev/null | cut -d' ' -f1 | sort |
-        tr '\n' ' '
+ckeys_are() {
+    [ "$(natsdump -k tocsin_control 2>/dev/null | cut -d' ' -f1 | sort |
+        tr '\n' ' ')" = "$1" ]
 }
-# not_paged SEQ: until a pager logs event SEQ as not paged in downtime.
-not_paged() {
-    local i=0
-    while [ $i -lt 100 ]; do
-        grep -q "event $1 web .*: not paged, in downtime" \
-            "$T/pager1.log" "$T/pager2.log" && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    return 1
+paged_not() {
+    grep -q "event $1 web .*: not paged, in downtime" "$T/pager1.log" \
+        "$T/pager2.log"
+}
+disconnects() {
+    grep -c "cluster: disconnected" "$T/node$1.log"
+}
+disconnected_since() {
+    [ "$(disconnects "$1")" -gt "$2" ]
 }
 
-check "downtime on node2" ctl 2 downtime web 10m maintenance
+check "downtime on node2" nctl 2 downtime web 10m maintenance
 for n in 1 3; do
-    check "node2's downtime reaches node$n" wait_sfield $n downtime_until '!null'
+    check "node2's downtime reaches node$n" \
+        wait_for 15 sfield_is $n downtime_until '!null'
 done
-check "... as one key of tocsin_control" [ "$(ckeys)" = "web.dt.1 " ]
+check "... as one key of tocsin_control" ckeys_are "web.dt.1 "
 stop_node 3
 start_node 3 || failed "node3 did not start again"
 check "node3, started again, has the downtime" \
-    wait_sfield 3 downtime_until '!null'
+    wait_for 15 sfield_is 3 downtime_until '!null'
 mails=$(cat "$T/smtpd/mail.log" "$T/hookd/hook.log" | wc -l)
 n=$(events)
 cut_view
 check "web down under the downtime: an event" wait_events $((n + 1)) 30
 check "... that says downtime" [ "$(event_field $((n + 1)) downtime)" = True ]
-wait_verdict node1 down 15 || failed "node1 does not see web down"
-wait_sfield 1 state '"down"' || failed "node1's status does not say down"
-check "ack on node1" ctl 1 ack web on it
+wait_for 15 sfield_is 1 state '"down"' ||
+    failed "node1's status does not say down"
+check "ack on node1" nctl 1 ack web on it
 for n2 in 2 3; do
-    check "node1's ack reaches node$n2" wait_sfield $n2 acked true
+    check "node1's ack reaches node$n2" wait_for 15 sfield_is $n2 acked true
 done
-check "... with its comment" [ "$(sfield 3 ack_comment)" = '"on it"' ]
+check "... with its comment" sfield_is 3 ack_comment '"on it"'
 heal
 check "web up again: an event" wait_events $((n + 2)) 30
-check "the pagers leave the down event unpaged (downtime)" not_paged $((n + 1))
-check "... and the up event" not_paged $((n + 2))
+check "the pagers leave the down event unpaged (downtime)" \
+    wait_for 20 paged_not $((n + 1))
+check "... and the up event" wait_for 20 paged_not $((n + 2))
 check "no mail nor webhook under the downtime ($mails before)" \
     [ "$(cat "$T/smtpd/mail.log" "$T/hookd/hook.log" | wc -l)" = "$mails" ]
-i=0
-while [ "$(ckeys)" != "web.dt.1 " ] && [ $i -lt 75 ]; do
-    sleep 0.2
-    i=$((i + 1))
-done
-check "web up: its ack leaves tocsin_control" [ "$(ckeys)" = "web.dt.1 " ]
-check "... and node2's status" wait_sfield 2 acked false
-check "downtime-cancel on node2" ctl 2 downtime-cancel web
-for n2 in 1 3; do
-    check "the downtime goes from node$n2" wait_sfield $n2 downtime_until null
-done
-check "... and from tocsin_control" [ "$(ckeys)" = "" ]
-check "drain on node3" ctl 3 drain web
-check "node3's drain reaches node1" wait_sfield 1 drained true
-check "enable on node1" ctl 1 enable web
-check "node1's enable reaches node3" wait_sfield 3 drained false
+check "web up: its ack leaves tocsin_control" \
+    wait_for 15 ckeys_are "web.dt.1 "
+check "... and node2's status" wait_for 15 sfield_is 2 acked false
+# node3 cut off from NATS while the downtime is cancelled: it learns of
+# it once it reconnects (its watch gives the bucket again).
+c=$(disconnects 3)
+cut_nats 3
+# its next heartbeat (2 s) meets the cut
+check "node3 cut off from NATS" wait_for 10 disconnected_since 3 "$c"
+check "downtime-cancel on node2" nctl 2 downtime-cancel web
+check "the downtime goes from node1" wait_for 15 sfield_is 1 downtime_until null
+check "... and from tocsin_control" ckeys_are ""
+check "node3, cut off from NATS, still has it" sfield_is 3 downtime_until '!null'
+heal
+if wait_for 30 sfield_is 3 downtime_until null; then
+    pass "node3, reconnected, drops the cancelled downtime"
+else
+    failed "node3 still has the downtime" "$(tail -20 "$T/node3.log")"
+fi
+check "drain on node3" nctl 3 drain web
+check "node3's drain reaches node1" wait_for 15 sfield_is 1 drained true
+check "enable on node1" nctl 1 enable web
+check "node1's enable reaches node3" wait_for 15 sfield_is 3 drained false
 
 for n in 1 2; do
     pid=$(servers_pid "pager$n")
