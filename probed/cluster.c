@@ -799,12 +799,12 @@ on_state(const struct watch_entry *e, void *arg)
 	 * already, as its winner may have died before publishing. */
 	if (!e->initial || cl->s_synced)
 		publish_later(cl, cs, e->rev, e->value, when, from);
+	if (e->rev >= cs->crev)	/* the newest, the winner's own too */
+		cluster_ctl_state(cl->ctl, cs->id, code == HSTATE_UP);
 	if (e->rev <= cs->crev)
 		return;
 	cs->cstate = code;
 	cs->crev = e->rev;
-	if (code == HSTATE_UP)
-		cluster_ctl_up(cl->ctl, cs->id);
 	evaluate(cl, cs);
 }
 

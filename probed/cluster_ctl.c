@@ -69,6 +69,7 @@ struct cluster_ctl {
 	kvStore		*kv;		/* set by the set-up job */
 	struct watch	*w;
 	struct hash	*entries;	/* key -> struct centry */
+	struct hash	*up;		/* ids the cluster has up -> cc */
 	struct op	*ops, **ops_tail;	/* waiting for the bucket */
 	size_t		 nops;
 	int		 running;	/* an op is on the link's thread */
@@ -188,10 +189,10 @@ delete_entry(struct cluster_ctl *cc, const char *key, struct centry *ce)
 	queue_op(cc, key, NULL);
 }
 
-/* The value to put for a server's kind (d: the downtime, for one). */
+/* The value node puts for a server's kind (d: the downtime, for one). */
 static char *
-value_json(const char *id, enum ckind k, const char *comment,
-    const struct downtime *d)
+value_json(const char *node, const char *id, enum ckind k,
+    const char *comment, const struct downtime *d)
 {
 	json_t	*o;
 	char	*s;
@@ -199,6 +200,7 @@ value_json(const char *id, enum ckind k, const char *comment,
 	if ((o = json_object()) == NULL ||
 	    jsontext_set(o, "kind", json_string(kind_name[k])) == -1 ||
 	    jsontext_set(o, "server", jsontext(id)) == -1 ||
+	    jsontext_set(o, "node", jsontext(node)) == -1 ||
 	    jsontext_set(o, "time", json_integer(time(NULL))) == -1 ||
 	    (comment != NULL && jsontext_set(o, "comment",
 	    jsontext(comment)) == -1) ||
@@ -250,7 +252,8 @@ share_downtimes(struct cluster_ctl *cc, const struct target *t)
 		if ((ce = hash_get(cc->entries, key)) != NULL &&
 		    !ce->deleting && ce->until == d->until)
 			continue;
-		queue_op(cc, key, value_json(t->sc->id, CK_DOWNTIME, NULL, d));
+		queue_op(cc, key, value_json(link_node(cc->link), t->sc->id,
+		    CK_DOWNTIME, NULL, d));
 	}
 	hash_each(cc->entries, drop_cancelled, &scan);
 }
@@ -266,22 +269,24 @@ cluster_ctl_changed(struct cluster_ctl *cc, struct target *const *ts,
     size_t n, const char *what)
 {
 	const struct target *t;
+	const char	*me;
 	char		 key[QUORUM_KEY_MAX + 32];
 	size_t		 i;
 
 	if (cc == NULL)
 		return;
+	me = link_node(cc->link);
 	for (i = 0; i < n; i++) {
 		t = ts[i];
 		if (strcmp(what, "ack") == 0 && t->st.acked) {
 			make_key(key, sizeof(key), t->sc->id, CK_ACK, 0);
-			queue_op(cc, key, value_json(t->sc->id, CK_ACK,
+			queue_op(cc, key, value_json(me, t->sc->id, CK_ACK,
 			    t->st.ack_comment != NULL ? t->st.ack_comment : "",
 			    NULL));
 		} else if (strcmp(what, "drain") == 0) {
 			make_key(key, sizeof(key), t->sc->id, CK_DRAIN, 0);
-			queue_op(cc, key, value_json(t->sc->id, CK_DRAIN, NULL,
-			    NULL));
+			queue_op(cc, key, value_json(me, t->sc->id, CK_DRAIN,
+			    NULL, NULL));
 		} else if (strcmp(what, "enable") == 0) {
 			make_key(key, sizeof(key), t->sc->id, CK_DRAIN, 0);
 			queue_op(cc, key, NULL);
@@ -291,18 +296,24 @@ cluster_ctl_changed(struct cluster_ctl *cc, struct target *const *ts,
 }
 
 /*
- * The cluster's state of server id is up again: its ack, a person's
- * word on the problem that ended, goes from the bucket (every node that
- * sees it asks; the deletes are alike).
+ * The cluster's state of server id, as this node's watch has it (up or
+ * not). Up: its ack, a person's word on a problem that ended, goes from
+ * the bucket (every node that sees it asks; the deletes are alike), so
+ * it never silences the next problem.
  */
 void
-cluster_ctl_up(struct cluster_ctl *cc, const char *id)
+cluster_ctl_state(struct cluster_ctl *cc, const char *id, int up)
 {
 	struct centry	*ce;
 	char		 key[QUORUM_KEY_MAX + 32];
 
 	if (cc == NULL)
 		return;
+	if (!up) {
+		hash_remove(cc->up, id);
+		return;
+	}
+	hash_put(cc->up, id, cc);
 	make_key(key, sizeof(key), id, CK_ACK, 0);
 	if ((ce = hash_get(cc->entries, key)) != NULL)
 		delete_entry(cc, key, ce);
@@ -492,6 +503,21 @@ sweep(struct cluster_ctl *cc)
 	free(sw.keys);
 }
 
+/*
+ * An ack this node put for a server the cluster has up (the person saw
+ * this node's own state, down): nothing of the cluster's to acknowledge,
+ * and it would silence the next problem. Only its node judges, on the
+ * view the person had.
+ */
+static int
+stale_ack(struct cluster_ctl *cc, const struct centry *ce)
+{
+	const char *node = json_string_value(json_object_get(ce->v, "node"));
+
+	return node != NULL && strcmp(node, link_node(cc->link)) == 0 &&
+	    hash_get(cc->up, ce->id) != NULL;
+}
+
 /* The watch of tocsin_control: a key came, changed or went. */
 static void
 on_entry(const struct watch_entry *e, void *arg)
@@ -536,6 +562,8 @@ on_entry(const struct watch_entry *e, void *arg)
 		centry_free(old);
 	hash_put(cc->entries, e->key, ce);
 	if (ce->kind == CK_DOWNTIME && ce->until <= time(NULL))
+		delete_entry(cc, e->key, ce);
+	else if (ce->kind == CK_ACK && stale_ack(cc, ce))
 		delete_entry(cc, e->key, ce);
 	else
 		apply_entry(cc, ce, 0);
@@ -626,6 +654,7 @@ cluster_ctl_new(struct engine *eng, struct link *link)
 	cc->eng = eng;
 	cc->link = link;
 	cc->entries = hash_new();
+	cc->up = hash_new();
 	cc->ops_tail = &cc->ops;
 	return cc;
 }
@@ -655,5 +684,6 @@ cluster_ctl_free(struct cluster_ctl *cc)
 		free(op);
 	}
 	hash_free(cc->entries, centry_free);
+	hash_free(cc->up, NULL);
 	free(cc);
 }

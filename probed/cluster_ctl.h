@@ -19,7 +19,8 @@ struct cluster_ctl *cluster_ctl_new(struct engine *, struct link *);
 void		 cluster_ctl_tick(struct cluster_ctl *);
 void		 cluster_ctl_changed(struct cluster_ctl *,
 		    struct target *const *, size_t, const char *what);
-void		 cluster_ctl_up(struct cluster_ctl *, const char *id);
+void		 cluster_ctl_state(struct cluster_ctl *, const char *id,
+		    int up);
 void		 cluster_ctl_flags(struct cluster_ctl *, const char *id,
 		    int64_t now, int *acked, int *downtime);
 void		 cluster_ctl_stop(struct cluster_ctl *);
