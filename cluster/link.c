@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <nats/nats.h>
@@ -24,6 +25,7 @@
 
 #define URLS_MAX	16
 #define RECONNECT_MS	500	/* between rounds over the servers */
+#define CLOSE_WAIT_MS	5000	/* for nats.c's last callback, at most */
 #define JS_WAIT_MS	5000	/* a JetStream request's reply */
 
 struct job {
@@ -50,12 +52,16 @@ struct link {
 	struct event		*ev;		/* jobs finished */
 	int			 stop;
 	int			 closed;	/* link_close ran */
+	int			 nats_closed;	/* nats.c's last callback ran;
+						   under mtx */
 };
 
 static void	*run(void *);
 static void	 on_finished(evutil_socket_t, short, void *);
 static void	 on_connected(natsConnection *, void *);
 static void	 on_disconnected(natsConnection *, void *);
+static void	 on_closed(natsConnection *, void *);
+static void	 wait_closed(struct link *);
 static int	 set_options(struct link *, const struct conf *, const char *,
 		    char *, size_t);
 
@@ -99,6 +105,45 @@ on_disconnected(natsConnection *nc, void *arg)
 	pthread_mutex_unlock(&l->mtx);
 	if (!closing)
 		log_warnx("cluster: disconnected; reconnecting");
+}
+
+/* A nats.c thread: the connection is closed for good, the last
+ * callback nats.c makes with the link: it may be freed now. */
+static void
+on_closed(natsConnection *nc, void *arg)
+{
+	struct link *l = arg;
+
+	(void)nc;
+	pthread_mutex_lock(&l->mtx);
+	l->nats_closed = 1;
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->mtx);
+}
+
+/*
+ * Close the connection and wait (CLOSE_WAIT_MS at most) for nats.c's
+ * closed callback: its callbacks run on a thread of its own, after
+ * natsConnection_Close returns, and read the link.
+ */
+static void
+wait_closed(struct link *l)
+{
+	struct timespec	 ts;
+
+	if (l->nc == NULL)
+		return;
+	natsConnection_Close(l->nc);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CLOSE_WAIT_MS / 1000;
+	pthread_mutex_lock(&l->mtx);
+	while (!l->nats_closed && pthread_cond_timedwait(&l->cond, &l->mtx,
+	    &ts) == 0)
+		;
+	if (!l->nats_closed)
+		log_warnx("cluster: NATS connection not closed after %d ms",
+		    CLOSE_WAIT_MS);
+	pthread_mutex_unlock(&l->mtx);
 }
 
 /* How many times the link (re)connected: a change says subscriptions
@@ -156,6 +201,8 @@ set_options(struct link *l, const struct conf *c, const char *who,
 		s = natsOptions_SetReconnectedCB(l->opts, on_connected, l);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(l->opts, on_disconnected, l);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(l->opts, on_closed, l);
 	if (s == NATS_OK)
 		s = natsOptions_SetEventLoop(l->opts, l->base,
 		    natsLibevent_Attach, natsLibevent_Read, natsLibevent_Write,
@@ -216,6 +263,7 @@ link_new(struct event_base *base, const struct conf *c, const char *who,
 		fatalx("link: pthread_create");
 	return l;
 fail:
+	wait_closed(l);
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
 	event_free(l->ev);
@@ -348,6 +396,7 @@ link_free(struct link *l)
 	if (l == NULL)
 		return;
 	link_close(l);
+	wait_closed(l);
 	jsCtx_Destroy(l->js);
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);

@@ -351,7 +351,9 @@ for n in 1 2 3; do
 done
 if grep -lE "AddressSanitizer|LeakSanitizer|runtime error:" "$T"/node*.log \
     "$T"/pager*.log >&2; then
-    failed "sanitizer report in a node's or pager's log"
+    failed "sanitizer report in a node's or pager's log" \
+        "$(grep -hA30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
+        "$T"/node*.log "$T"/pager*.log | head -60)"
 else
     pass "no sanitizer report"
 fi
