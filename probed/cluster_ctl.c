@@ -12,7 +12,6 @@
  * A downtime's key goes once it ended (any node deletes it); an ack's
  * once the cluster's state of the server is up again.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,7 +466,6 @@ mark_stale(const char *key, void *value, void *arg)
 }
 
 struct sweep {
-	struct cluster_ctl *cc;
 	char		**keys;
 	size_t		 n;
 };
@@ -488,7 +486,7 @@ take_stale(const char *key, void *value, void *arg)
 static void
 sweep(struct cluster_ctl *cc)
 {
-	struct sweep	 sw = { cc, NULL, 0 };
+	struct sweep	 sw = { NULL, 0 };
 	struct centry	*ce;
 	size_t		 i;
 
