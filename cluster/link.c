@@ -26,8 +26,8 @@
 
 #define URLS_MAX	16
 #define RECONNECT_MS	500	/* between rounds over the servers */
+#define CLOSE_WAIT_MS	5000	/* for nats.c's last callback, at most */
 #define JS_WAIT_MS	5000	/* a JetStream request's reply */
-#define CLOSED_WAIT_MS	2000	/* for nats.c's last callback, at most */
 
 struct link {
 	struct event_base	*base;
@@ -38,16 +38,18 @@ struct link {
 	int			 replicas;	/* of streams and buckets */
 	unsigned		 generation;	/* connections made; under mtx */
 	pthread_mutex_t		 mtx;
-	pthread_cond_t		 cond;		/* gone */
+	pthread_cond_t		 cond;		/* nats_closed */
 	struct worker		*jobs;		/* JetStream requests */
 	int			 stop;		/* under mtx: closing */
 	int			 closed;	/* link_close ran */
-	int			 gone;		/* nats.c's last callback ran */
+	int			 nats_closed;	/* nats.c's last callback ran;
+						   under mtx */
 };
 
 static void	 on_connected(natsConnection *, void *);
 static void	 on_disconnected(natsConnection *, void *);
 static void	 on_closed(natsConnection *, void *);
+static void	 wait_closed(struct link *);
 static int	 set_options(struct link *, const struct conf *, const char *,
 		    char *, size_t);
 
@@ -93,16 +95,42 @@ on_disconnected(natsConnection *nc, void *arg)
 		log_warnx("cluster: disconnected; reconnecting");
 }
 
-/* A nats.c thread: the connection is closed for good; no callback of
- * it comes after this one, so link_close may let the link go. */
+/* A nats.c thread: the connection is closed for good, the last
+ * callback nats.c makes with the link: it may be freed now. */
 static void
 on_closed(natsConnection *nc, void *arg)
 {
-	struct link	*l = arg;
+	struct link *l = arg;
 
+	(void)nc;
 	pthread_mutex_lock(&l->mtx);
-	l->gone = 1;
+	l->nats_closed = 1;
 	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->mtx);
+}
+
+/*
+ * Close the connection and wait (CLOSE_WAIT_MS at most) for nats.c's
+ * closed callback: its callbacks run on a thread of its own, after
+ * natsConnection_Close returns, and read the link.
+ */
+static void
+wait_closed(struct link *l)
+{
+	struct timespec	 ts;
+
+	if (l->nc == NULL)
+		return;
+	natsConnection_Close(l->nc);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += CLOSE_WAIT_MS / 1000;
+	pthread_mutex_lock(&l->mtx);
+	while (!l->nats_closed && pthread_cond_timedwait(&l->cond, &l->mtx,
+	    &ts) == 0)
+		;
+	if (!l->nats_closed)
+		log_warnx("cluster: NATS connection not closed after %d ms",
+		    CLOSE_WAIT_MS);
 	pthread_mutex_unlock(&l->mtx);
 }
 
@@ -218,6 +246,7 @@ link_new(struct event_base *base, const struct conf *c, const char *who,
 	l->jobs = worker_new(base, "link");
 	return l;
 fail:
+	wait_closed(l);
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
 	pthread_mutex_destroy(&l->mtx);
@@ -265,22 +294,6 @@ link_job(struct link *l, link_fn *work, link_fn *done, void *arg)
 	worker_submit(l->jobs, work, done, arg);
 }
 
-/* Wait (CLOSED_WAIT_MS at most) for nats.c's closed callback: its
- * thread may still be giving the disconnected one, which reads l. */
-static void
-wait_gone(struct link *l)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += CLOSED_WAIT_MS / 1000;
-	pthread_mutex_lock(&l->mtx);
-	while (!l->gone && pthread_cond_timedwait(&l->cond, &l->mtx, &ts) !=
-	    ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&l->mtx);
-}
-
 /*
  * Close the connection: every JetStream call under way, on any thread,
  * fails at once (their replies would need this loop, which is busy
@@ -299,9 +312,8 @@ link_close(struct link *l)
 	pthread_mutex_lock(&l->mtx);
 	l->stop = 1;
 	pthread_mutex_unlock(&l->mtx);
-	natsConnection_Close(l->nc);
+	wait_closed(l);
 	worker_stop(l->jobs, WORKER_SKIP);
-	wait_gone(l);
 }
 
 /* Close (if not yet) and free. */

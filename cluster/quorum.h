@@ -12,6 +12,8 @@
 #define QUORUM_VERDICTS	"tocsin_verdicts"	/* KV: SKEY.NODE -> verdict */
 #define QUORUM_STATES	"tocsin_states"		/* KV: SKEY -> cluster state */
 #define QUORUM_NODES	"tocsin_nodes"		/* KV: NODE -> heartbeat */
+#define QUORUM_CONTROL	"tocsin_control"	/* KV: SKEY.KIND -> ack,
+						   drain, downtime */
 #define QUORUM_STREAM	"TOCSIN_EVENTS"		/* stream of cluster events */
 #define QUORUM_SUBJECT	"tocsin.events"		/* ... on SUBJECT.SKEY */
 #define QUORUM_KEY_MAX	(3 * 200 + 1)		/* an encoded server id */

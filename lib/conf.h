@@ -207,6 +207,8 @@ struct conf {
 	char		*web_url;	/* set web-url: links in pages */
 	unsigned long	 storm_n;	/* set storm N DURATION: changes */
 	uint64_t	 storm_ms;	/* paged alone per window; 0 = off */
+	const char	*storm_file;	/* where `set storm` was written; */
+	int		 storm_line;	/* NULL: not written (the default) */
 	char		*cluster;	/* set cluster: "nats://h:p,..."; NULL =
 					   one machine, no NATS */
 	char		*cluster_creds;	/* credentials file or NULL */
@@ -216,6 +218,9 @@ struct conf {
 	uint64_t	 stale_after_ms;	/* set stale-after: a contact's
 					   pages queued longer go as one
 					   digest; 0 = never */
+	const char	*stale_after_file;	/* where it was written; NULL:
+						   the default */
+	int		 stale_after_line;
 	int		 shard;		/* set shard on: servers spread over
 					   the live nodes */
 	char		*warnings;	/* "FILE:LINE: warning: ...\n" lines

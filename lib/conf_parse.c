@@ -611,8 +611,11 @@ st_set(struct parser *p, struct word *w, int n)
 			conf_err(p, w[i + 1].line, "unexpected '%s' after "
 			    "'set storm'", w[i + 1].s);
 		else if (parse_duration(p, w[i].line, "storm", w[i].s,
-		    &c->storm_ms) == 0)
+		    &c->storm_ms) == 0) {
 			c->storm_n = ul;
+			c->storm_file = p->stack[p->depth - 1]->name;
+			c->storm_line = w[2].line;
+		}
 		return;
 	}
 	if (n > 3) {
@@ -644,9 +647,12 @@ st_set(struct parser *p, struct word *w, int n)
 		set_str(&c->from, v);
 	else if (strcmp(k, "web-url") == 0)
 		set_str(&c->web_url, v);
-	else if (strcmp(k, "stale-after") == 0)
+	else if (strcmp(k, "stale-after") == 0) {
 		parse_duration(p, w[2].line, "stale-after", v,
 		    &c->stale_after_ms);
+		c->stale_after_file = p->stack[p->depth - 1]->name;
+		c->stale_after_line = w[2].line;
+	}
 	else if (strcmp(k, "admin") == 0) {
 		set_str(&c->admin, v);
 		c->admin_file = p->stack[p->depth - 1]->name;

@@ -14,8 +14,11 @@
  * All of it blocks (fetch, records, SMTP), so it runs on a thread of its
  * own; the loop serves only the NATS connection. The event's number in
  * pages (Message-ID, subject) is its stream sequence.
- * Not in cluster mode yet: webhooks (recorded failed), storm digests, and
- * the memo of who was paged by SMS for an open problem.
+ * Webhooks go through webhook.c on the loop (the thread hands each over
+ * and waits for its end), with the Idempotency-Key of one machine, so
+ * a webhook resent after a pager died mid-send carries the same key.
+ * Not in cluster mode yet: storm digests, and the memo of who was paged
+ * by SMS for an open problem.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <jansson.h>
 #include <nats/nats.h>
 
@@ -46,8 +50,23 @@
 #define FETCH_WAIT_MS	1000
 #define RETRY_S		5	/* set-up tried again */
 
+/* A webhook the thread asks the loop to send; on the thread's stack
+ * while it waits. */
+struct hookcall {
+	const char	*url;
+	const char	*key;		/* Idempotency-Key */
+	const char	*json;
+	enum send_result r;
+	char		 err[ERROR_MAX];
+	int		 done;
+};
+
 struct cluster {
 	const struct conf *conf;	/* the caller's, for our life */
+	struct webhook	*wh;		/* the loop's */
+	struct event	*hook_ev;	/* starts call on the loop */
+	struct hookcall	*call;		/* under mtx; NULL: none */
+	pthread_cond_t	 cond;		/* call done, or stop */
 	struct link	*link;
 	struct mail_conf *mc;		/* NULL: the Maildir */
 	char		 maildir[1024];
@@ -177,26 +196,99 @@ record_put(struct cluster *cl, const char *key, const char *state,
 	return rc;
 }
 
+/* Loop: the webhook's end, for the thread waiting on it. */
+static void
+on_hook_done(void *arg, enum send_result r, const char *err)
+{
+	struct cluster *cl = arg;
+
+	pthread_mutex_lock(&cl->mtx);
+	if (cl->call != NULL) {
+		cl->call->r = r;
+		snprintf(cl->call->err, sizeof(cl->call->err), "%s",
+		    err != NULL ? err : "");
+		cl->call->done = 1;
+		cl->call = NULL;
+		pthread_cond_broadcast(&cl->cond);
+	}
+	pthread_mutex_unlock(&cl->mtx);
+}
+
+/* Loop: start the webhook the thread handed over. */
+static void
+on_hook_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster	*cl = arg;
+	struct hookcall	*hc;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&cl->mtx);
+	hc = cl->call;
+	pthread_mutex_unlock(&cl->mtx);
+	if (hc != NULL && webhook_post(cl->wh, hc->url, hc->key, hc->json,
+	    on_hook_done, cl) == -1)
+		on_hook_done(cl, SEND_RETRY, "cannot start the HTTP request");
+}
+
+/*
+ * Thread: POST json to url with key on the loop, and wait for its end.
+ * A stop meanwhile gives SEND_RETRY: the record stays "sending", and the
+ * pager that takes the event sends it again under the same key.
+ */
+static enum send_result
+hook_send(struct cluster *cl, const char *url, const char *key,
+    const char *json, char *err, size_t errlen)
+{
+	struct hookcall	 hc;
+
+	memset(&hc, 0, sizeof(hc));
+	hc.url = url;
+	hc.key = key;
+	hc.json = json;
+	hc.r = SEND_RETRY;
+	pthread_mutex_lock(&cl->mtx);
+	if (cl->stop) {
+		pthread_mutex_unlock(&cl->mtx);
+		snprintf(err, errlen, "stopping");
+		return SEND_RETRY;
+	}
+	cl->call = &hc;
+	event_active(cl->hook_ev, EV_READ, 0);
+	while (!hc.done && !cl->stop)
+		pthread_cond_wait(&cl->cond, &cl->mtx);
+	cl->call = NULL;
+	pthread_mutex_unlock(&cl->mtx);
+	snprintf(err, errlen, "%s", hc.done ? hc.err : "stopping");
+	return hc.r;
+}
+
 /* Thread: one try of one delivery. */
 static enum send_result
 send_one(struct cluster *cl, const struct spool_event *ev,
     const struct want *w, char *err, size_t errlen)
 {
 	struct page_ctx	 p;
-	char		*msg, name[200];
+	char		*msg, name[200], key[200];
 	enum send_result r;
 
-	if (w->ch == CH_WEBHOOK) {
-		snprintf(err, errlen, "webhooks are not sent in cluster mode "
-		    "yet");
-		return SEND_REFUSED;
-	}
 	memset(&p, 0, sizeof(p));
 	p.conf = cl->conf;
 	p.contact = w->contact->name;
 	p.to = w->to;
 	p.ch = w->ch;
 	p.now = time(NULL);
+	if (w->ch == CH_WEBHOOK) {
+		if ((msg = format_webhook(ev, &p)) == NULL) {
+			snprintf(err, errlen, "cannot make the page");
+			return SEND_REFUSED;
+		}
+		format_idempotency_key(ev->seq, w->contact->name, w->ch, 0,
+		    key, sizeof(key));
+		r = hook_send(cl, w->to, key, msg, err, errlen);
+		free(msg);
+		return r;
+	}
 	if ((msg = format_email(ev, &p)) == NULL) {
 		snprintf(err, errlen, "cannot make the page");
 		return SEND_REFUSED;
@@ -335,6 +427,13 @@ cluster_new(struct event_base *base, const struct conf *conf, char *err,
 	cl = xcalloc(1, sizeof(*cl));
 	cl->conf = conf;
 	pthread_mutex_init(&cl->mtx, NULL);
+	pthread_cond_init(&cl->cond, NULL);
+	if ((cl->wh = webhook_new(base)) == NULL ||
+	    (cl->hook_ev = event_new(base, -1, 0, on_hook_start, cl)) ==
+	    NULL) {
+		snprintf(err, errlen, "cannot set up webhooks");
+		goto fail;
+	}
 	if (conf->smtp_relay != NULL &&
 	    (cl->mc = mail_conf_new(conf, err, errlen)) == NULL)
 		goto fail;
@@ -352,6 +451,11 @@ cluster_new(struct event_base *base, const struct conf *conf, char *err,
 	return cl;
 fail:
 	mail_conf_free(cl->mc);
+	if (cl->hook_ev != NULL)
+		event_free(cl->hook_ev);
+	webhook_free(cl->wh);
+	pthread_cond_destroy(&cl->cond);
+	pthread_mutex_destroy(&cl->mtx);
 	free(cl);
 	return NULL;
 }
@@ -365,13 +469,18 @@ cluster_free(struct cluster *cl)
 		return;
 	pthread_mutex_lock(&cl->mtx);
 	cl->stop = 1;
+	pthread_cond_broadcast(&cl->cond);
 	pthread_mutex_unlock(&cl->mtx);
 	link_close(cl->link);
 	pthread_join(cl->thread, NULL);
+	/* on the loop's thread: no webhook callback runs meanwhile */
+	event_free(cl->hook_ev);
+	webhook_free(cl->wh);	/* a call in flight is abandoned */
 	natsSubscription_Destroy(cl->sub);
 	kvStore_Destroy(cl->kv);
 	link_free(cl->link);
 	mail_conf_free(cl->mc);
+	pthread_cond_destroy(&cl->cond);
 	pthread_mutex_destroy(&cl->mtx);
 	free(cl);
 }

@@ -18,6 +18,8 @@
  *    the change replaced. Every node publishes it; the stream keeps it
  *    once. A node that won the change and died before publishing is
  *    covered by the others.
+ * People's acks, downtimes and drains go through the bucket
+ * tocsin_control (cluster_ctl.c), ticked from here.
  * JetStream calls block, so they run as link jobs; their ends and the
  * watches' changes come back to the loop, where all state here lives.
  */
@@ -38,6 +40,7 @@
 #include "xmalloc.h"
 
 #include "cluster.h"
+#include "cluster_ctl.h"
 #include "link.h"
 #include "probed.h"
 #include "quorum.h"
@@ -110,6 +113,7 @@ struct cluster {
 	unsigned	 generation;	/* the link's, when last watched */
 	struct hash	*servers;	/* id -> struct cserver */
 	struct hash	*byskey;	/* its skey -> the same */
+	struct cluster_ctl *ctl;	/* people's changes, shared */
 };
 
 /* A set-up, a put, a change or a publish, for the link's thread. */
@@ -795,6 +799,8 @@ on_state(const struct watch_entry *e, void *arg)
 	 * already, as its winner may have died before publishing. */
 	if (!e->initial || cl->s_synced)
 		publish_later(cl, cs, e->rev, e->value, when, from);
+	if (e->rev >= cs->crev)	/* the newest, the winner's own too */
+		cluster_ctl_state(cl->ctl, cs->id, code == HSTATE_UP);
 	if (e->rev <= cs->crev)
 		return;
 	cs->cstate = code;
@@ -817,6 +823,8 @@ struct cas_job {
 	unsigned long	 quorum;	/* set quorum; 0 = majority */
 	size_t		 nlive;		/* set by the thread: the nodes
 					   alive, whose verdicts count */
+	int		 acked;		/* a person's, for the event */
+	int		 downtime;
 	/* Set by the thread. */
 	int		 state;		/* the cluster's, as read or made */
 	uint64_t	 rev;		/* its revision; 0 = not read */
@@ -942,7 +950,8 @@ state_json(const struct cas_job *cj, int old, int state, json_t *nodes)
 	    "id", cj->id, "time", (json_int_t)time(NULL),
 	    "old", hstate_str(old), "new", hstate_str(state),
 	    "code", state, "message", msg,
-	    "flapping", 0, "downtime", 0, "acked", 0, "unreachable", 0,
+	    "flapping", 0, "downtime", cj->downtime,
+	    "acked", cj->acked && state != HSTATE_UP, "unreachable", 0,
 	    "quorum", quorum_needed(cj->quorum, cj->nlive), "by", cj->me,
 	    "nodes", nodes);
 	if (o != NULL)
@@ -1086,6 +1095,8 @@ evaluate(struct cluster *cl, struct cserver *cs)
 			snprintf(cj->nodes[cj->nnodes++], sizeof(cj->nodes[0]),
 			    "%s", cs->votes[i].node);
 	cj->quorum = cs_quorum(cl, cs);
+	cluster_ctl_flags(cl->ctl, cs->id, time(NULL), &cj->acked,
+	    &cj->downtime);
 	cs->cas = 1;
 	link_job(cl->link, cas_work, cas_done, cj);
 }
@@ -1123,6 +1134,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 	heartbeat(cl);
 	hash_each(cl->servers, retry_one, cl);
+	cluster_ctl_tick(cl->ctl);
 }
 
 /* Join the cluster of the engine's config (c->cluster set). NULL with
@@ -1146,6 +1158,7 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 		free(cl);
 		return NULL;
 	}
+	cl->ctl = cluster_ctl_new(eng, cl->link);
 	if ((cl->tick = event_new(base, -1, EV_PERSIST, on_tick, cl)) ==
 	    NULL)
 		fatalx("cluster: event_new");
@@ -1155,12 +1168,89 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 	return cl;
 }
 
+/*
+ * The cluster's view of server id at now (Unix s), for `status`:
+ * {"state": the cluster's, "nodes": {NODE: {"state", "latency_ms",
+ * "age_s", "alive"}}}, each node's verdict as this node's watch has it
+ * (age_s: since the node put it, at its last hard change). NULL when the
+ * cluster has no word of id yet.
+ */
+json_t *
+cluster_server_json(struct cluster *cl, const char *id, int64_t now)
+{
+	struct cserver	*cs;
+	const struct vote *by[NODES_MAX], *tmp;
+	json_t		*o, *nodes, *v, *lat;
+	size_t		 i, k;
+
+	if (cl == NULL || (cs = hash_get(cl->servers, id)) == NULL)
+		return NULL;
+	if ((nodes = json_object()) == NULL)
+		return NULL;
+	for (i = 0; i < cs->nvotes; i++)	/* by name: a few */
+		for (by[i] = &cs->votes[i], k = i; k > 0 &&
+		    strcmp(by[k - 1]->node, by[k]->node) > 0; k--) {
+			tmp = by[k];
+			by[k] = by[k - 1];
+			by[k - 1] = tmp;
+		}
+	for (i = 0; i < cs->nvotes; i++) {
+		lat = json_object_get(by[i]->v, "latency_ms");
+		v = json_pack("{s:s, s:O, s:I, s:b}",
+		    "state", hstate_str(by[i]->state),
+		    "latency_ms", lat != NULL ? lat : json_null(),
+		    "age_s", (json_int_t)(now - json_integer_value(
+		    json_object_get(by[i]->v, "time"))),
+		    "alive", node_alive(cl, by[i]->node));
+		if (v == NULL || json_object_set_new(nodes, by[i]->node,
+		    v) == -1) {
+			json_decref(nodes);
+			return NULL;
+		}
+	}
+	if ((o = json_pack("{s:s, s:o}", "state", hstate_str(cs->cstate),
+	    "nodes", nodes)) == NULL)
+		return NULL;
+	return o;
+}
+
+/* For `status`: {"node": this one, "alive": [the live nodes by name]}. */
+json_t *
+cluster_head_json(struct cluster *cl)
+{
+	const char	*live[NODES_MAX], *tmp;
+	json_t		*arr;
+	size_t		 n, i, k;
+
+	if (cl == NULL || (arr = json_array()) == NULL)
+		return NULL;
+	n = live_nodes(cl, live);
+	for (i = 1; i < n; i++)		/* by name: a few */
+		for (k = i; k > 0 && strcmp(live[k - 1], live[k]) > 0; k--) {
+			tmp = live[k];
+			live[k] = live[k - 1];
+			live[k - 1] = tmp;
+		}
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(live[i]));
+	return json_pack("{s:s, s:o}", "node", link_node(cl->link), "alive",
+	    arr);
+}
+
+/* The people's changes shared by the cluster; NULL without one. */
+struct cluster_ctl *
+cluster_control(struct cluster *cl)
+{
+	return cl != NULL ? cl->ctl : NULL;
+}
+
 void
 cluster_free(struct cluster *cl)
 {
 	if (cl == NULL)
 		return;
 	event_free(cl->tick);
+	cluster_ctl_stop(cl->ctl);
 	link_close(cl->link);	/* runs the jobs' ends; JetStream calls of
 				   the watches fail at once */
 	watch_free(cl->wv);
@@ -1169,6 +1259,7 @@ cluster_free(struct cluster *cl)
 	kvStore_Destroy(cl->verdicts);
 	kvStore_Destroy(cl->states);
 	kvStore_Destroy(cl->nodes);
+	cluster_ctl_free(cl->ctl);
 	link_free(cl->link);
 	hash_free(cl->byskey, NULL);
 	hash_free(cl->servers, cserver_free);

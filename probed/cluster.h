@@ -8,9 +8,13 @@
 #ifndef TOCSIN_PROBED_CLUSTER_H
 #define TOCSIN_PROBED_CLUSTER_H
 
+#include <stdint.h>
+
 struct engine;
 struct event_base;
+struct json_t;
 struct cluster;
+struct cluster_ctl;
 struct target;
 
 /* How often a server of another node asks again whether it is this
@@ -22,6 +26,10 @@ struct cluster	*cluster_new(struct event_base *, struct engine *,
 void		 cluster_verdict(struct cluster *, const struct target *);
 int		 cluster_mine(struct cluster *, const struct target *);
 void		 cluster_checked(struct cluster *, const struct target *);
+struct cluster_ctl *cluster_control(struct cluster *);
+struct json_t	*cluster_server_json(struct cluster *, const char *id,
+		    int64_t now);
+struct json_t	*cluster_head_json(struct cluster *);
 void		 cluster_free(struct cluster *);
 
 #endif

@@ -130,10 +130,10 @@ static int	 client_may_change(const struct ctl_client *);
 static void	 client_idle_timer(struct ctl_client *);
 static const struct ctl_cmd *find_cmd(const char *);
 static json_t	*answer_usage(const char *);
+static json_t	*status_json(struct engine *, const struct target *,
+		    int64_t);
 static void	 note_queue(struct ctl *, struct evbuffer *);
 static void	 broadcast(struct ctl *, json_t *);
-static void	 publish_server(struct ctl *, const struct target *,
-		    const char *);
 static char	*json_line(json_t *, size_t *);
 static json_t	*json_ms(int64_t);
 static json_t	*answer_ok(void);
@@ -1030,7 +1030,7 @@ cmd_status(struct ctl_client *c, char *args)
 {
 	struct engine	*eng = c->ctl->eng;
 	struct target	*t;
-	json_t		*ans, *arr, *err;
+	json_t		*ans, *arr, *err, *head;
 	const char	*id;
 	size_t		 i, n;
 	int64_t		 now = time(NULL);
@@ -1045,7 +1045,7 @@ cmd_status(struct ctl_client *c, char *args)
 			json_decref(arr);
 			return err;
 		}
-		if (json_array_append_new(arr, ctl_target_json(eng, t, now)) == -1)
+		if (json_array_append_new(arr, status_json(eng, t, now)) == -1)
 			goto fail;
 	} else {
 		n = engine_ntargets(eng);
@@ -1053,7 +1053,7 @@ cmd_status(struct ctl_client *c, char *args)
 			if ((t = engine_target(eng, i)) == NULL)
 				continue;
 			if (json_array_append_new(arr,
-			    ctl_target_json(eng, t, now)) == -1)
+			    status_json(eng, t, now)) == -1)
 				goto fail;
 		}
 	}
@@ -1063,10 +1063,32 @@ cmd_status(struct ctl_client *c, char *args)
 		json_decref(ans);
 		return NULL;
 	}
+	if ((head = engine_cluster_head(eng)) != NULL &&
+	    jsontext_set(ans, "cluster", head) == -1) {
+		json_decref(ans);
+		return NULL;
+	}
 	return ans;
 fail:
 	json_decref(arr);
 	return NULL;
+}
+
+/* A server in `status`: ctl_target_json, with the cluster's view of it
+ * under "cluster" in cluster mode. NULL when out of memory. */
+static json_t *
+status_json(struct engine *eng, const struct target *t, int64_t now)
+{
+	json_t *o, *cv;
+
+	if ((o = ctl_target_json(eng, t, now)) == NULL)
+		return NULL;
+	if ((cv = engine_cluster_json(eng, t, now)) != NULL &&
+	    jsontext_set(o, "cluster", cv) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* stats: the engine's figures, and the control socket's own. */
@@ -1477,7 +1499,8 @@ save_and_publish(struct ctl_client *c, struct target **ts, size_t n,
 
 	engine_save_state(c->ctl->eng);
 	for (i = 0; i < n; i++)
-		publish_server(c->ctl, ts[i], what);
+		ctl_publish_server(c->ctl, ts[i], what);
+	engine_share_change(c->ctl->eng, ts, n, what);
 }
 
 /* reload: read the config again; a bad one keeps the old, and says why. */
@@ -1642,8 +1665,8 @@ ctl_publish_event(struct ctl *ctl, const struct target *t, uint64_t seq,
  * watchers with {"type":"server","change":WHAT, ...the status object},
  * so tocsin-lb learns of a drain without polling.
  */
-static void
-publish_server(struct ctl *ctl, const struct target *t, const char *what)
+void
+ctl_publish_server(struct ctl *ctl, const struct target *t, const char *what)
 {
 	json_t	*o, *srv;
 

@@ -36,6 +36,8 @@ void		 ctl_publish_result(struct ctl *, const struct target *,
 		    const struct check_result *);
 void		 ctl_publish_event(struct ctl *, const struct target *,
 		    uint64_t seq, const struct state_change *);
+void		 ctl_publish_server(struct ctl *, const struct target *,
+		    const char *what);
 struct json_t	*ctl_target_json(struct engine *, const struct target *,
 		    int64_t now);
 

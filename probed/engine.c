@@ -33,6 +33,7 @@
 
 #include "archive.h"
 #include "cluster.h"
+#include "cluster_ctl.h"
 #include "confref.h"
 #include "ctl.h"
 #include "curlmulti.h"
@@ -851,6 +852,43 @@ void
 engine_save_state(struct engine *e)
 {
 	statefile_save(e->statefile);
+}
+
+/*
+ * A person's change of t came from elsewhere (another node of the
+ * cluster, what: "ack", "downtime", "drain", "enable"): saved soon, told
+ * to the control socket's watchers as the socket tells its own.
+ */
+void
+engine_person_changed(struct engine *e, const struct target *t,
+    const char *what)
+{
+	statefile_save(e->statefile);
+	if (e->ctl != NULL)
+		ctl_publish_server(e->ctl, t, what);
+}
+
+/* A person changed the n servers ts here (what as above): the cluster's
+ * other nodes get it, in cluster mode. */
+void
+engine_share_change(struct engine *e, struct target *const *ts, size_t n,
+    const char *what)
+{
+	cluster_ctl_changed(cluster_control(e->cluster), ts, n, what);
+}
+
+/* For `status`: the cluster's view of t ({"state", "nodes"}) and the
+ * answer's head ({"node", "alive"}); NULL out of cluster mode. */
+json_t *
+engine_cluster_json(struct engine *e, const struct target *t, int64_t now)
+{
+	return cluster_server_json(e->cluster, t->sc->id, now);
+}
+
+json_t *
+engine_cluster_head(struct engine *e)
+{
+	return cluster_head_json(e->cluster);
 }
 
 /*

@@ -20,7 +20,8 @@ probed_engine_sources = \
 	probed/http_judge.c probed/http_judge.h \
 	probed/check_ftp.c probed/check_mail.c probed/check_ping.c \
 	probed/check_exec.c probed/perfdata.c probed/perfdata.h \
-	probed/cluster.c probed/cluster.h
+	probed/cluster.c probed/cluster.h \
+	probed/cluster_ctl.c probed/cluster_ctl.h
 probed_tocsin_probed_SOURCES = probed/main.c $(probed_engine_sources)
 probed_tocsin_probed_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed \
 	-I$(top_srcdir)/rrd -I$(top_srcdir)/cluster

@@ -25,6 +25,7 @@ struct dnschan;
 struct writer;
 struct confref;
 struct hostq;
+struct json_t;
 
 /*
  * A check kind: one file, one table. start() begins the check on the
@@ -139,6 +140,13 @@ struct target	*engine_find(struct engine *, const char *id);
 void		 engine_check_now(struct engine *, struct target *);
 int		 engine_reload(struct engine *, char **errors);
 void		 engine_save_state(struct engine *);
+void		 engine_person_changed(struct engine *, const struct target *,
+		    const char *what);
+void		 engine_share_change(struct engine *, struct target *const *,
+		    size_t, const char *what);
+struct json_t	*engine_cluster_json(struct engine *, const struct target *,
+		    int64_t now);
+struct json_t	*engine_cluster_head(struct engine *);
 
 struct engine_stats {
 	uint64_t	 checks;	/* finished since start */

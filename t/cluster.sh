@@ -13,6 +13,8 @@
 #     until_says SECONDS WANT CMD...             # until CMD prints WANT
 #     clean_log NAME           # no sanitizer report in $T/NAME.log
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
+#     cut_nats N               # node N's NATS connections (heal ends it)
+#     wait_for SECONDS CMD...  # until CMD succeeds
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
 . "${srcdir:-.}/t/nats.sh" || exit 1
@@ -58,6 +60,19 @@ cluster_needs() {
     fi
     command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
     [ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
+}
+
+# wait_for SECONDS CMD [ARGS...]: until CMD succeeds, asked every 0.2 s;
+# 1 when it never did.
+wait_for() {
+    local i=0 n=$(($1 * 5))
+    shift
+    while [ $i -lt $n ]; do
+        "$@" && return 0
+        sleep 0.2
+        i=$((i + 1))
+    done
+    return 1
 }
 
 # node user: the users the nodes run as, one each.
@@ -170,6 +185,19 @@ cut_view() {
     echo "$r" >>"$RULES"
     # shellcheck disable=SC2086
     iptables -I OUTPUT $r
+}
+
+# cut_nats N: node N's connections to the NATS servers cut (until heal).
+cut_nats() {
+    local r u j p
+    eval "u=\$NODE_USER_$1"
+    for j in 1 2 3; do
+        eval "p=\$NATS${j}_PORT"
+        r="-p tcp -d 127.0.0.1 --dport $p -m owner --uid-owner $u -j REJECT --reject-with tcp-reset"
+        echo "$r" >>"$RULES"
+        # shellcheck disable=SC2086
+        iptables -I OUTPUT $r
+    done
 }
 
 # heal: every rule of ours goes.

@@ -195,6 +195,32 @@ engine_save_state(struct engine *eng)
 }
 
 void
+engine_share_change(struct engine *eng, struct target *const *ts, size_t n,
+    const char *what)
+{
+	(void)eng;
+	(void)ts;
+	(void)n;
+	(void)what;
+}
+
+struct json_t *
+engine_cluster_json(struct engine *eng, const struct target *t, int64_t now)
+{
+	(void)eng;
+	(void)t;
+	(void)now;
+	return NULL;
+}
+
+struct json_t *
+engine_cluster_head(struct engine *eng)
+{
+	(void)eng;
+	return NULL;
+}
+
+void
 engine_stats(struct engine *eng, struct engine_stats *es)
 {
 	(void)eng;

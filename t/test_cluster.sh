@@ -8,6 +8,8 @@
 # the events stream gets nothing. Two nodes cut: exactly one event, which
 # names what each node saw. kill -9 of a nats-server while the server
 # changes state for every node: still exactly one event for the change.
+# tocsinctl status on any node shows the cluster's view: who answers,
+# which nodes are alive, web's cluster state and each node's verdict.
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
@@ -62,6 +64,35 @@ check "... node2's (down)" [ "$(event_field 2 nodes.node2.state)" = down ]
 check "... node3's (up)" [ "$(event_field 2 nodes.node3.state)" = up ]
 check "... and the quorum (2)" [ "$(event_field 2 quorum)" = 2 ]
 natsdump TOCSIN_EVENTS >&2
+
+# tocsinctl status on any node: the cluster's view. cview N: node N's
+# `-j status` as "NODE ALIVE... | web CLUSTER NODE=STATE... | AGES OK".
+cview() {
+    "$TOCSINCTL" -s "$T/node$1/probed.sock" -j status | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+c = d["cluster"]
+w = [s for s in d["servers"] if s["id"] == "web"][0]["cluster"]
+n = w["nodes"]
+print(c["node"], " ".join(c["alive"]), "|", "web", w["state"],
+      " ".join("%s=%s" % (k, n[k]["state"]) for k in sorted(n)), "|",
+      all(n[k]["age_s"] >= 0 and n[k]["alive"] for k in n),
+      all(isinstance(n[k]["latency_ms"], (int, float)) for k in n
+          if n[k]["state"] == "up"))'
+}
+v=$(cview 3)
+check "node3's -j status: node3 answers, 3 nodes alive, web down for the cluster, each node's verdict ($v)" \
+    [ "$v" = "node3 node1 node2 node3 | web down node1=down node2=down node3=up | True True" ]
+check "node1's says the same but who answers" \
+    [ "$(cview 1)" = "node1 node1 node2 node3 | web down node1=down node2=down node3=up | True True" ]
+"$TOCSINCTL" -s "$T/node2/probed.sock" status >"$T/table" 2>&1
+cat "$T/table" >&2
+check "node2's table: who answers and who is alive" \
+    grep -q "^cluster: node2 answers; alive: node1, node2, node3$" "$T/table"
+check "... the cluster's state of web and node1's verdict" \
+    grep -qE "^web +down +node1 +down +[-0-9. ms]+ +[0-9]+s ago$" "$T/table"
+check "... node3's verdict" grep -qE "^ +node3 +up +[0-9.]+ ms +[0-9]+s ago$" \
+    "$T/table"
 
 heal
 wait_events 3 20 || failed "no recovery event"

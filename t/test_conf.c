@@ -1787,8 +1787,8 @@ START_TEST(set_storm_takes_a_count_and_a_window)
 }
 END_TEST
 
-/* Cluster mode pages email and email-to-SMS only so far: the rest is
- * refused where it is written, never accepted to do nothing. */
+/* Cluster mode pages email, email-to-SMS and webhooks only so far: the
+ * rest is refused where it is written, never accepted to do nothing. */
 START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 {
 	struct conf	*c;
@@ -1799,11 +1799,14 @@ START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 	    " renotify 1h\n"
 	    "contact boss email boss@example.net escalate-after 30m ops\n"
 	    "set admin boss\n"
-	    "server a http://a.example.net/ notify ops renotify 2h\n",
+	    "server a http://a.example.net/ notify ops renotify 2h\n"
+	    "set storm 5 in 1m\n"
+	    "set stale-after 10m\n",
 	    "t.conf:2: sms-gateway: not in cluster mode yet "
 	    "(tocsin-cluster(7))\n"
 	    "t.conf:5: admin: not in cluster mode yet (tocsin-cluster(7))\n"
-	    "t.conf:3: contact 'ops': webhook: not in cluster mode yet "
+	    "t.conf:7: storm: not in cluster mode yet (tocsin-cluster(7))\n"
+	    "t.conf:8: stale-after: not in cluster mode yet "
 	    "(tocsin-cluster(7))\n"
 	    "t.conf:3: contact 'ops': renotify: not in cluster mode yet "
 	    "(tocsin-cluster(7))\n"
@@ -1812,13 +1815,15 @@ START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 	    "t.conf:6: server 'a': renotify: not in cluster mode yet "
 	    "(tocsin-cluster(7))\n");
 	c = parse_ok("set cluster nats://n1:4222\n"
-	    "contact ops email ops@example.net sms 5551234@sms.example.net\n"
+	    "contact ops email ops@example.net sms 5551234@sms.example.net"
+	    " webhook https://h.example.net/\n"
 	    "server a http://a.example.net/ notify ops\n");
 	conf_free(c);
 	/* The same lines without `set cluster` are taken. */
 	c = parse_ok("contact ops email ops@example.net webhook "
 	    "https://h.example.net/ renotify 1h\n"
-	    "server a http://a.example.net/ notify ops renotify 2h\n");
+	    "server a http://a.example.net/ notify ops renotify 2h\n"
+	    "set storm 5 in 1m\nset stale-after 10m\n");
 	conf_free(c);
 }
 END_TEST

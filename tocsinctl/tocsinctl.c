@@ -94,6 +94,10 @@ static void		 fmt_when(char *, size_t, int64_t, int64_t);
 static void		 fmt_who(char *, size_t, json_t *);
 static void		 word_cut(char *, size_t);
 static void		 print_long_output(json_t *);
+static void		 print_cluster_head(json_t *);
+static void		 print_cluster(json_t *);
+static void		 cluster_cells(char [][256], json_t *, json_t *, int,
+			    const char *, json_t *);
 static void		 append(char *, size_t, const char *, ...)
 			    __attribute__((format(printf, 3, 4)));
 static int		 last_known(struct opts *, const char *, const char *);
@@ -434,7 +438,10 @@ cmd_status(struct opts *o, int fd, const char *req)
 	if ((ans = request(o, fd, req, &code)) == NULL)
 		return code;
 	if (o->json) {
-		json_dumpf(json_object_get(ans, "servers"), stdout,
+		if (json_object_get(ans, "cluster") != NULL)
+			json_object_del(ans, "ok");	/* {cluster, servers} */
+		json_dumpf(json_object_get(ans, "cluster") != NULL ? ans :
+		    json_object_get(ans, "servers"), stdout,
 		    JSONTEXT_DUMP_FLAGS);
 		putchar('\n');
 		json_decref(ans);
@@ -446,13 +453,124 @@ cmd_status(struct opts *o, int fd, const char *req)
 		json_decref(ans);
 		return EXIT_REFUSED;
 	}
+	print_cluster_head(json_object_get(ans, "cluster"));
 	print_table(o, s, n);
+	print_cluster(json_object_get(ans, "servers"));
 	if (n == 1)
 		print_long_output(json_array_get(json_object_get(ans,
 		    "servers"), 0));
 	json_decref(ans);
 	ctlclient_servers_free(s, n);
 	return 0;
+}
+
+/* In cluster mode, above the table: "node1 answers; alive: node1,
+ * node2" (head: the answer's "cluster"; NULL: nothing). */
+static void
+print_cluster_head(json_t *head)
+{
+	json_t		*v;
+	const char	*node;
+	char		 buf[256];
+	size_t		 i;
+
+	if ((node = json_string_value(json_object_get(head, "node"))) == NULL)
+		return;
+	clean(buf, node, sizeof(buf));
+	printf("cluster: %s answers; alive:", buf);
+	json_array_foreach(json_object_get(head, "alive"), i, v) {
+		clean(buf, json_string_value(v) != NULL ?
+		    json_string_value(v) : "?", sizeof(buf));
+		printf("%s %s", i > 0 ? "," : "", buf);
+	}
+	printf("\n\n");
+}
+
+/*
+ * In cluster mode, under the table: each server's cluster-level state
+ * and each node's verdict, one line a node:
+ *   ID  CLUSTER  NODE  VERDICT  LATENCY  AGE
+ * a dead node's verdict (it no longer counts) marked "(dead)".
+ */
+static void
+print_cluster(json_t *servers)
+{
+	static const char *head[] = { "ID", "CLUSTER", "NODE", "VERDICT",
+	    "LATENCY", "AGE" };
+	enum { NC = 6 };
+	json_t		*srv, *cv, *v;
+	const char	*node;
+	char		 cell[NC][256];
+	size_t		 w[NC], i, k;
+	int		 pass, first, pad, any = 0;
+
+	for (k = 0; k < NC; k++)
+		w[k] = strlen(head[k]);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			if (!any)
+				return;
+			printf("\n");
+			for (k = 0; k < NC - 1; k++)
+				printf(k == 4 ? "%*s  " : "%-*s  ", (int)w[k],
+				    head[k]);
+			printf("%s\n", head[NC - 1]);
+		}
+		json_array_foreach(servers, i, srv) {
+			if ((cv = json_object_get(srv, "cluster")) == NULL)
+				continue;
+			any = 1;
+			first = 1;
+			json_object_foreach(json_object_get(cv, "nodes"), node,
+			    v) {
+				cluster_cells(cell, srv, cv, first, node, v);
+				first = 0;
+				for (k = 0; k < NC; k++) {
+					if (pass == 0) {
+						if (utf8_len(cell[k]) > w[k])
+							w[k] = utf8_len(cell[k]);
+						continue;
+					}
+					pad = (int)(w[k] - utf8_len(cell[k]));
+					if (k == NC - 1)
+						printf("%s\n", cell[k]);
+					else if (k == 4)	/* LATENCY */
+						printf("%*s%s  ", pad, "",
+						    cell[k]);
+					else
+						printf("%s%*s  ", cell[k], pad,
+						    "");
+				}
+			}
+		}
+	}
+}
+
+/* One line of print_cluster: the server's id and state on its first. */
+static void
+cluster_cells(char cell[][256], json_t *srv, json_t *cv, int first,
+    const char *node, json_t *v)
+{
+	const char	*st;
+	json_t		*lat;
+
+	if (first) {
+		clean(cell[0], json_string_value(json_object_get(srv, "id")) ?
+		    json_string_value(json_object_get(srv, "id")) : "?", 256);
+		st = json_string_value(json_object_get(cv, "state"));
+		clean(cell[1], st != NULL ? st : "?", 256);
+	} else
+		cell[0][0] = cell[1][0] = '\0';
+	clean(cell[2], node, 256);
+	st = json_string_value(json_object_get(v, "state"));
+	snprintf(cell[3], 256, "%s%s", st != NULL ? st : "?",
+	    json_is_false(json_object_get(v, "alive")) ? " (dead)" : "");
+	clean(cell[3], cell[3], 256);
+	lat = json_object_get(v, "latency_ms");
+	fmt_ms(cell[4], 256, json_is_number(lat) ? json_number_value(lat) :
+	    -1);
+	snprintf(cell[5], 256, "%llds ago", (long long)json_integer_value(
+	    json_object_get(v, "age_s")));
 }
 
 /* status ID: a plugin's long output (the lines after the first), if the

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# t/servers/hookd.py PORT LOG [FAIL_FIRST]: a real HTTP server for the
+# t/servers/hookd.py PORT LOG [FAIL_FIRST [DELAY]]: a real HTTP server for the
 # pager's webhook and SMS API tests, on 127.0.0.1:PORT. Each POST or GET is
 # appended to LOG as one JSON line {"method", "path" (with its query),
 # "key" (the Idempotency-Key header), "auth" (the Authorization header),
@@ -7,13 +7,17 @@
 # text)}. A path ending in /gone, and a request naming the phone number
 # +15550000000 (one the gateway refuses), are answered 410 and 400; of the
 # others, the first FAIL_FIRST (default 0) are answered 500, the rest 200.
+# DELAY (seconds, default 0): the answer waits so long after the line is
+# written, so a client killed meanwhile was cut mid-send.
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, log = int(sys.argv[1]), sys.argv[2]
 fail_first = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0
 lock = threading.Lock()
 seen = 0
 
@@ -49,6 +53,7 @@ class Hook(BaseHTTPRequestHandler):
                                     "auth": self.headers.get("Authorization"),
                                     "ctype": self.headers.get("Content-Type"),
                                     "status": status, "body": body}) + "\n")
+        time.sleep(delay)
         self.send_response(status)
         self.send_header("Content-Length", "2")
         self.end_headers()
