@@ -1,13 +1,15 @@
 /*
  * cluster.c: tocsin-lb's word on its members in cluster mode (`set
  * cluster`): the cluster-level state of each server, as the probe nodes'
- * quorum put it in the bucket tocsin_states, watched from this loop. So a
- * balancer needs no probe node of its own. When the cluster cannot be
- * reached the last word stays, as when probed is gone.
+ * quorum put it in the bucket tocsin_states, and its drain, as `tocsinctl
+ * drain` on any node put it in tocsin_control, both watched from this
+ * loop. So a balancer needs no probe node of its own. When the cluster
+ * cannot be reached the last word stays, as when probed is gone.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -30,7 +32,9 @@ struct cluster {
 	struct link	*link;
 	struct event	*tick;
 	kvStore		*states;	/* set by the set-up job */
+	kvStore		*control;	/* set by the set-up job */
 	struct watch	*watch;
+	struct watch	*cwatch;	/* of control */
 	unsigned	 generation;	/* the link's, when last watched */
 	int		 setting_up;
 	int		 synced;	/* said the states were read */
@@ -40,14 +44,17 @@ struct cluster {
 struct setup_job {
 	struct cluster	*cl;
 	kvStore		*kv;
+	kvStore		*ckv;
 	int		 ok;
 	char		 err[256];
 };
 
 static void	on_tick(evutil_socket_t, short, void *);
 static void	on_state(const struct watch_entry *, void *);
+static void	on_control(const struct watch_entry *, void *);
+static struct backend *find_by_key(struct lb *, const char *);
 
-/* Thread: find (or make) the states bucket. */
+/* Thread: find (or make) the states and control buckets. */
 static void
 setup_work(void *arg)
 {
@@ -55,6 +62,9 @@ setup_work(void *arg)
 
 	j->ok = store_bucket(link_js(j->cl->link), QUORUM_STATES,
 	    link_replicas(j->cl->link), 1, &j->kv, j->err,
+	    sizeof(j->err)) == 0 &&
+	    store_bucket(link_js(j->cl->link), QUORUM_CONTROL,
+	    link_replicas(j->cl->link), 1, &j->ckv, j->err,
 	    sizeof(j->err)) == 0;
 }
 
@@ -71,14 +81,18 @@ setup_done(void *arg)
 		if (j->err[0] != '\0')
 			log_warnx("cluster: %s; trying again", j->err);
 		kvStore_Destroy(j->kv);
+		kvStore_Destroy(j->ckv);
 		free(j);
 		return;
 	}
 	cl->states = j->kv;
+	cl->control = j->ckv;
 	free(j);
 	cl->generation = link_generation(cl->link);
 	cl->watch = watch_new(cl->lb->base, cl->states, on_state, cl);
-	log_info("cluster: watching %s", QUORUM_STATES);
+	cl->cwatch = watch_new(cl->lb->base, cl->control, on_control, cl);
+	log_info("cluster: watching %s and %s", QUORUM_STATES,
+	    QUORUM_CONTROL);
 }
 
 /*
@@ -111,6 +125,48 @@ on_state(const struct watch_entry *e, void *arg)
 	json_decref(o);
 }
 
+/* The member whose cluster key (quorum_key of its id) is skey, or NULL. */
+static struct backend *
+find_by_key(struct lb *lb, const char *skey)
+{
+	char	 k[512];
+	size_t	 i, j;
+
+	for (i = 0; i < lb->nfarms; i++)
+		for (j = 0; j < lb->farms[i]->nbe; j++) {
+			quorum_key(lb->farms[i]->be[j]->id, k, sizeof(k));
+			if (strcmp(k, skey) == 0)
+				return lb->farms[i]->be[j];
+		}
+	return NULL;
+}
+
+/*
+ * The watch of tocsin_control: only drains concern a balancer. The key
+ * SKEY.drain is there while a server is drained (`tocsinctl drain` on any
+ * node) and goes with `tocsinctl enable`; a deleted key has no value, so
+ * the member is found by its key.
+ */
+static void
+on_control(const struct watch_entry *e, void *arg)
+{
+	struct cluster	*cl = arg;
+	struct backend	*b;
+	char		 skey[512];
+	size_t		 klen;
+
+	if (e->key == NULL)
+		return;
+	klen = strlen(e->key);
+	if (klen <= 6 || strcmp(e->key + klen - 6, ".drain") != 0 ||
+	    klen - 6 >= sizeof(skey))
+		return;
+	memcpy(skey, e->key, klen - 6);
+	skey[klen - 6] = '\0';
+	if ((b = find_by_key(cl->lb, skey)) != NULL)
+		health_drain(b, !e->deleted, mono_us(), "cluster");
+}
+
 /* Every TICK_MS: set up if not yet; after a reconnection, watch again
  * (the watcher's consumer may have lived on a server that died). */
 static void
@@ -133,6 +189,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (link_generation(cl->link) != cl->generation) {
 		cl->generation = link_generation(cl->link);
 		watch_restart(cl->watch);
+		watch_restart(cl->cwatch);
 	}
 }
 
@@ -172,7 +229,9 @@ cluster_stop(struct cluster *cl)
 	event_free(cl->tick);
 	link_close(cl->link);
 	watch_free(cl->watch);
+	watch_free(cl->cwatch);
 	kvStore_Destroy(cl->states);
+	kvStore_Destroy(cl->control);
 	link_free(cl->link);
 	free(cl);
 }

@@ -256,6 +256,21 @@ apply(struct health *h, const struct ctl_server *s, int result, json_t *obj)
 		backend_sample(b, s->latency_ms, now);
 }
 
+/* Take who's word (the cluster) that member b is drained or not; one
+ * no longer drained ramps up. */
+void
+health_drain(struct backend *b, int drained, int64_t now, const char *who)
+{
+	int	 was = b->drained;
+
+	b->drained = drained;
+	if (was && !drained && backend_eligible(b))
+		backend_ramp(b, now);
+	if (was != drained)
+		log_info("%s: %s (%s)", b->id, drained ? "drained" :
+		    "no longer drained", who);
+}
+
 /*
  * Take a word on member b from who (tocsin-probed, the cluster): its
  * health, and drained unless -1. Up lifts our passive mark; a member

@@ -205,6 +205,7 @@ void		 lbctl_close(struct lbctl *);
 struct health	*health_start(struct lb *, const char *sockpath);
 void		 health_set_path(struct health *, const char *sockpath);
 void		 health_stop(struct health *);
+void		 health_drain(struct backend *, int, int64_t, const char *);
 void		 health_word(struct backend *, enum be_health, int drained,
 		    int64_t now, const char *who);
 

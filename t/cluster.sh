@@ -15,6 +15,7 @@
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
 #     cut_nats N               # node N's NATS connections (heal ends it)
 #     wait_for SECONDS CMD...  # until CMD succeeds
+#     nctl N ARGS...           # tocsinctl on node N's control socket
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
 . "${srcdir:-.}/t/nats.sh" || exit 1
@@ -73,6 +74,13 @@ wait_for() {
         i=$((i + 1))
     done
     return 1
+}
+
+# nctl N ARGS...: tocsinctl on probe node N's control socket.
+nctl() {
+    local n=$1
+    shift
+    "$TOCSINCTL" -s "$T/node$n/probed.sock" "$@"
 }
 
 # node user: the users the nodes run as, one each.

@@ -5,7 +5,9 @@
 # tocsin-lb with `set cluster`, two loops (lb-threads 2) and no probed
 # to watch. When b2's health page fails (its traffic still answers 200)
 # the cluster marks f/b2 down in tocsin_states; 1 s later b2 gets no new
-# request from either loop; back up, it takes traffic again.
+# request from either loop; back up, it takes traffic again. A drain made
+# on node1 (tocsin_control) takes b2 out of both loops; enable on node2
+# brings it back.
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 . "${srcdir:-.}/t/lb.sh" || exit 1
@@ -92,6 +94,23 @@ fi
 sleep 1
 r=$($LBCLIENT "$LBP" 40 2)
 check_json "f/b2 up again: it takes traffic" "$r" \
+    'd["failed"] == 0 and d["by"].get("b2", 0) > 0'
+
+# A drain made on a probe node reaches the balancer through the cluster.
+check "drain f/b2 on node1" nctl 1 drain f/b2
+check "each of tocsin-lb's loops hears f/b2 drained from the cluster" \
+    until_says 10 2 grep -c "f/b2: drained (cluster)" "$T/lb.log"
+n0=$(lbhits 2)
+r=$($LBCLIENT "$LBP" 40 2)
+n1=$(lbhits 2)
+check_json "f/b2 drained: 40 requests, 0 failed, all to b1" "$r" \
+    'd["failed"] == 0 and d["by"] == {"b1": 40}'
+check "... and b2's log got no request ($n0 then $n1)" [ "$n0" = "$n1" ]
+check "enable f/b2 on node2" nctl 2 enable f/b2
+check "each loop hears f/b2 no longer drained" \
+    until_says 10 2 grep -c "f/b2: no longer drained (cluster)" "$T/lb.log"
+r=$($LBCLIENT "$LBP" 60 2)
+check_json "f/b2 enabled: it takes traffic again" "$r" \
     'd["failed"] == 0 and d["by"].get("b2", 0) > 0'
 
 lb_stop

@@ -228,11 +228,6 @@ check "both pagers delivered pages" \
 # downtime; pages_of SEQ: how many mails and webhooks it made.
 # disconnects N: how often node N lost NATS; disconnected_since
 # N COUNT: more often than COUNT.
-nctl() {
-    local n=$1
-    shift
-    "$TOCSINCTL" -s "$T/node$n/probed.sock" "$@"
-}
 sfield() {
     nctl "$1" -j status web | "$PY" -c '
 import json, sys
