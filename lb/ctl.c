@@ -80,8 +80,8 @@ static void	on_part(evutil_socket_t, short, void *);
 static void	stats_done(struct statsreq *);
 static void	merge(json_t *into, json_t *part);
 static void	merge_server(json_t *into, json_t *part);
-static void	conn_read(struct lbconn *);
-static void	conn_free(struct lbconn *);
+static void	lbconn_read(struct lbconn *);
+static void	lbconn_free(struct lbconn *);
 static json_t	*server_stats(struct backend *, int64_t now);
 static const char *lb_state(struct backend *, int64_t now);
 static void	answer(struct bufferevent *, json_t *);
@@ -194,7 +194,7 @@ static void
 on_read(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
-	conn_read(arg);
+	lbconn_read(arg);
 }
 
 /* Each whole line a request, in order: a "stats" out in the loops holds
@@ -202,7 +202,7 @@ on_read(struct bufferevent *bev, void *arg)
  * CTL_REQUEST_MAX gets an error and the connection closes once it is
  * written. */
 static void
-conn_read(struct lbconn *conn)
+lbconn_read(struct lbconn *conn)
 {
 	struct bufferevent *bev = conn->bev;
 	struct evbuffer	*in = bufferevent_get_input(bev);
@@ -238,7 +238,7 @@ static void
 on_write(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
-	conn_free(arg);
+	lbconn_free(arg);
 }
 
 static void
@@ -246,13 +246,13 @@ on_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
 	(void)what;
-	conn_free(arg);
+	lbconn_free(arg);
 }
 
 /* The client is gone: its socket now, the rest once no request of its
  * is out in the loops. */
 static void
-conn_free(struct lbconn *conn)
+lbconn_free(struct lbconn *conn)
 {
 	if (conn->bev != NULL)
 		bufferevent_free(conn->bev);
@@ -348,7 +348,7 @@ stats_done(struct statsreq *req)
 	} else {
 		answer(conn->bev, stats(conn->c->lb, req->parts[0]));
 		bufferevent_enable(conn->bev, EV_READ);
-		conn_read(conn);
+		lbconn_read(conn);
 	}
 	free(req->parts);
 	free(req);
