@@ -72,6 +72,7 @@ struct backend {
 	int64_t		 ramp_at;	/* mono_us its ramp began; 0 = none */
 };
 
+struct ctlsock;
 struct listener;
 struct persist;
 
@@ -113,7 +114,7 @@ struct lb {
 	struct listener	**ls;
 	size_t		 nls;
 	struct health	*health;
-	struct lbctl	*ctl;		/* the first loop's; NULL in others */
+	struct ctlsock	*ctl;		/* the first loop's; NULL in others */
 	int64_t		 started;	/* mono_us */
 	int		 reuseport;	/* several loops listen on each address */
 	unsigned	 nthreads;	/* loops running (the first one's) */
@@ -228,8 +229,7 @@ size_t		 proxyproto_client(int version, int fd,
 		    const struct sockaddr *client, unsigned char *, size_t);
 
 /* ctl.c */
-struct lbctl	*lbctl_open(struct lb *, const char *path);
-void		 lbctl_close(struct lbctl *);
+struct ctlsock	*lbctl_open(struct lb *, const char *path);
 
 /* health.c */
 struct health	*health_start(struct lb *, const char *sockpath);
