@@ -492,7 +492,11 @@ pump(struct session *s, struct half *h)
 			event_add(rev, NULL);
 			return 0;
 		}
-		if (s2c && !s->answered && s->replay != NULL)
+		/* A member that closes before answering failed, and the
+		 * session may retry; but not when the client sent nothing
+		 * and ended: that close is the answer to its own. */
+		if (s2c && !s->answered && s->replay != NULL &&
+		    !(s->c_eof && s->rlen == 0))
 			return -2;
 		if (n == 0) {
 			h->eof = 1;
