@@ -1,60 +1,35 @@
 /*
  * ctl.c: tocsin-lb's control socket, STATE_DIR/lb.sock (PATH_LB_SOCKET),
- * mode 0660: the protocol of probed's (one request a line, one compact
- * JSON object a line back, {"ok": ...} first), so lib/ctlclient talks to
- * it. Requests: "stats" (per farm and member, as tocsin-lb sees them,
+ * served by lib/ctlsock as the pager's is: mode 0660, the protocol of
+ * probed's (one request a line, one compact JSON object a line back,
+ * {"ok": ...} first), so lib/ctlclient talks to it. Requests: "stats" (per farm and member, as tocsin-lb sees them,
  * summed over every loop) and "ping". Read-only: nothing here changes
  * the balancing.
  *
  * With lb-threads above 1 each loop owns its farms: "stats" asks every
  * other loop for a snapshot of its own (event_base_once into that loop,
  * which posts the snapshot back the same way), and answers once all are
- * in. A connection reads no further request meanwhile.
+ * in (ctlsock_reply). A connection reads no further request meanwhile.
  */
-#include <sys/types.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <jansson.h>
 
 #include "conf.h"
-#include "ctlclient.h"
+#include "ctlsock.h"
 #include "log.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #include "lb.h"
 
-#define LBCTL_IDLE_S	60	/* a silent client is closed after */
-#define LBCTL_BACKLOG	16
-
-struct lbctl {
-	struct lb		*lb;
-	char			*path;
-	struct evconnlistener	*listener;
-};
-
-/* A client of the socket; freed when it has gone and no stats request
- * of its is out in the loops. */
-struct lbconn {
-	struct lbctl		*c;
-	struct bufferevent	*bev;		/* NULL once gone */
-	struct statsreq		*req;		/* out in the loops; or NULL */
-};
-
 /* A "stats" request out in the loops: one snapshot each. */
 struct statsreq {
-	struct lbconn		*conn;
+	struct ctlsock_req	*creq;		/* answered by stats_done */
+	struct lb		*lb;		/* the first loop's */
 	json_t			**parts;	/* farms arrays, by loop */
 	size_t			 nparts, left;
 	struct event_base	*home;		/* the first loop's */
@@ -67,224 +42,74 @@ struct statsjob {
 	struct lb		*lb;		/* the loop asked */
 };
 
-static void	on_accept(struct evconnlistener *, evutil_socket_t,
-		    struct sockaddr *, int, void *);
-static void	on_read(struct bufferevent *, void *);
-static void	on_write(struct bufferevent *, void *);
-static void	on_event(struct bufferevent *, short, void *);
+static json_t	*on_request(struct ctlsock_req *, char *, void *);
 static json_t	*stats(struct lb *, json_t *farms);
 static json_t	*snapshot(struct lb *);
-static void	stats_ask(struct lbconn *);
+static json_t	*stats_ask(struct lb *, struct ctlsock_req *);
 static void	on_job(evutil_socket_t, short, void *);
 static void	on_part(evutil_socket_t, short, void *);
 static void	stats_done(struct statsreq *);
+static json_t	*stats_sum(struct statsreq *);
 static void	merge(json_t *into, json_t *part);
 static void	merge_server(json_t *into, json_t *part);
-static void	conn_read(struct lbconn *);
-static void	conn_free(struct lbconn *);
 static json_t	*server_stats(struct backend *, int64_t now);
 static const char *lb_state(struct backend *, int64_t now);
-static void	answer(struct bufferevent *, json_t *);
 
 /*
- * Open the socket at path (a stale one is replaced: the pidfile, locked
- * before, says no other tocsin-lb runs). Returns it, or NULL after
- * logging why; tocsin-lb then balances without one.
+ * Open the socket at path (lib/ctlsock; a stale one is replaced: the
+ * pidfile, locked before, says no other tocsin-lb runs). Returns it, or
+ * NULL after logging why; tocsin-lb then balances without one.
  */
-struct lbctl *
+struct ctlsock *
 lbctl_open(struct lb *lb, const char *path)
 {
-	struct sockaddr_un	 sun;
-	struct lbctl		*c;
-	int			 fd;
+	struct ctlsock	*cs;
+	char		 err[512];
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		log_warnx("control socket %s: path too long", path);
-		return NULL;
-	}
-	if (unlink(path) == -1 && errno != ENOENT) {
-		log_warn("control socket %s: unlink", path);
-		return NULL;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		log_warn("control socket %s: socket", path);
-		return NULL;
-	}
-	/* The node takes the socket's mode: never more open than 0660. */
-	(void)fchmod(fd, 0660);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1) {
-		log_warn("control socket %s: bind", path);
-		close(fd);
-		return NULL;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->lb = lb;
-	c->path = xstrdup(path);
-	c->listener = evconnlistener_new(lb->base, on_accept, c,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, LBCTL_BACKLOG, fd);
-	if (c->listener == NULL) {
-		log_warn("control socket %s: listen", path);
-		close(fd);
-		unlink(path);
-		free(c->path);
-		free(c);
+	if ((cs = ctlsock_open(lb->base, path, on_request, lb, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
 		return NULL;
 	}
 	log_debug("control socket %s", path);
-	return c;
+	return cs;
 }
 
-/* Stop listening and remove the socket; clients connected stay until
- * the loop ends. */
-void
-lbctl_close(struct lbctl *c)
+/* One request: answered now, or ("stats" with other loops) later. */
+static json_t *
+on_request(struct ctlsock_req *creq, char *line, void *arg)
 {
-	if (c == NULL)
-		return;
-	evconnlistener_free(c->listener);
-	unlink(c->path);
-	free(c->path);
-	free(c);
-}
+	struct lb	*lb = arg;
 
-static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
-{
-	struct lbctl		*c = arg;
-	struct lbconn		*conn;
-	struct timeval		 tv = { LBCTL_IDLE_S, 0 };
-
-	(void)l;
-	(void)sa;
-	(void)salen;
-	conn = xcalloc(1, sizeof(*conn));
-	conn->c = c;
-	conn->bev = bufferevent_socket_new(c->lb->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (conn->bev == NULL) {
-		close(fd);
-		free(conn);
-		return;
-	}
-	bufferevent_setcb(conn->bev, on_read, NULL, on_event, conn);
-	bufferevent_set_timeouts(conn->bev, &tv, &tv);
-	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
-}
-
-static void
-answer(struct bufferevent *bev, json_t *j)
-{
-	char	*s;
-
-	if ((s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6))) ==
-	    NULL)
-		fatalx("out of memory for an answer");
-	evbuffer_add_printf(bufferevent_get_output(bev), "%s\n", s);
-	free(s);
-	json_decref(j);
-}
-
-static void
-on_read(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	conn_read(arg);
-}
-
-/* Each whole line a request, in order: a "stats" out in the loops holds
- * the lines after it until it is answered. A line longer than
- * CTL_REQUEST_MAX gets an error and the connection closes once it is
- * written. */
-static void
-conn_read(struct lbconn *conn)
-{
-	struct bufferevent *bev = conn->bev;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	char		*line;
-	size_t		 len;
-
-	while (conn->req == NULL &&
-	    (line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) != NULL) {
-		if (strcmp(line, "stats") == 0)
-			stats_ask(conn);
-		else if (strcmp(line, "ping") == 0)
-			answer(bev, json_pack("{sb}", "ok", 1));
-		else
-			answer(bev, json_pack("{sbss}", "ok", 0, "error",
-			    "unknown request (tocsin-lb answers stats, "
-			    "ping)"));
-		free(line);
-	}
-	if (conn->req != NULL) {
-		bufferevent_disable(bev, EV_READ);
-		return;
-	}
-	if (evbuffer_get_length(in) > CTL_REQUEST_MAX) {
-		answer(bev, json_pack("{sbss}", "ok", 0, "error",
-		    "request too long"));
-		bufferevent_disable(bev, EV_READ);
-		bufferevent_setcb(bev, NULL, on_write, on_event, conn);
-	}
-}
-
-/* After a last answer: close once it is written. */
-static void
-on_write(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	conn_free(arg);
-}
-
-static void
-on_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	(void)what;
-	conn_free(arg);
-}
-
-/* The client is gone: its socket now, the rest once no request of its
- * is out in the loops. */
-static void
-conn_free(struct lbconn *conn)
-{
-	if (conn->bev != NULL)
-		bufferevent_free(conn->bev);
-	conn->bev = NULL;
-	if (conn->req == NULL)
-		free(conn);
+	if (strcmp(line, "stats") == 0)
+		return stats_ask(lb, creq);
+	if (strcmp(line, "ping") == 0)
+		return json_pack("{sb}", "ok", 1);
+	return json_pack("{sbss}", "ok", 0, "error",
+	    "unknown request (tocsin-lb answers stats, ping)");
 }
 
 /*
  * "stats": this loop's snapshot now; with other loops, theirs asked for
- * and the answer given when the last is in (stats_done).
+ * and the answer given when the last is in (stats_done): NULL then.
  */
-static void
-stats_ask(struct lbconn *conn)
+static json_t *
+stats_ask(struct lb *lb, struct ctlsock_req *creq)
 {
-	struct lb	*lb = conn->c->lb;
 	struct statsreq	*req;
 	struct statsjob	*job;
 	size_t		 i;
 
-	if (lb->npeers == 0) {
-		answer(conn->bev, stats(lb, snapshot(lb)));
-		return;
-	}
+	if (lb->npeers == 0)
+		return stats(lb, snapshot(lb));
 	req = xcalloc(1, sizeof(*req));
-	req->conn = conn;
+	req->creq = creq;
+	req->lb = lb;
 	req->home = lb->base;
 	req->nparts = 1 + lb->npeers;
 	req->parts = xcalloc(req->nparts, sizeof(*req->parts));
 	req->parts[0] = snapshot(lb);
 	req->left = lb->npeers;
-	conn->req = req;
 	for (i = 0; i < lb->npeers; i++) {
 		job = xcalloc(1, sizeof(*job));
 		job->req = req;
@@ -294,12 +119,12 @@ stats_ask(struct lbconn *conn)
 		    NULL) == -1) {
 			log_warnx("stats: cannot ask loop %zu", i + 2);
 			free(job);
-			if (--req->left == 0)
-				stats_done(req);
+			req->left--;
 		}
 	}
+	/* No other loop could be asked: answered now. */
+	return req->left == 0 ? stats_sum(req) : NULL;
 }
-
 /* In the loop asked: its snapshot, posted back to the first loop. */
 static void
 on_job(evutil_socket_t fd, short what, void *arg)
@@ -328,30 +153,32 @@ on_part(evutil_socket_t fd, short what, void *arg)
 		stats_done(req);
 }
 
-/* Every part in: sum them, answer (when the client is still there), and
- * read its next requests. */
-static void
-stats_done(struct statsreq *req)
+/* Every part in: the answer, summed; req is freed. */
+static json_t *
+stats_sum(struct statsreq *req)
 {
-	struct lbconn	*conn = req->conn;
+	json_t		*farms = req->parts[0];
+	struct lb	*lb = req->lb;
 	size_t		 i;
 
 	for (i = 1; i < req->nparts; i++) {
 		if (req->parts[i] != NULL)
-			merge(req->parts[0], req->parts[i]);
+			merge(farms, req->parts[i]);
 		json_decref(req->parts[i]);
-	}
-	conn->req = NULL;
-	if (conn->bev == NULL) {
-		json_decref(req->parts[0]);
-		free(conn);
-	} else {
-		answer(conn->bev, stats(conn->c->lb, req->parts[0]));
-		bufferevent_enable(conn->bev, EV_READ);
-		conn_read(conn);
 	}
 	free(req->parts);
 	free(req);
+	return stats(lb, farms);
+}
+
+/* Every part in: answered (to nowhere when the client has gone; its
+ * next requests are read then). */
+static void
+stats_done(struct statsreq *req)
+{
+	struct ctlsock_req *creq = req->creq;
+
+	ctlsock_reply(creq, stats_sum(req));
 }
 
 /* The member's state as tocsin-lb sees it, worst first. */

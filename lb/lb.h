@@ -72,6 +72,7 @@ struct backend {
 	int64_t		 ramp_at;	/* mono_us its ramp began; 0 = none */
 };
 
+struct ctlsock;
 struct listener;
 struct persist;
 
@@ -113,7 +114,7 @@ struct lb {
 	struct listener	**ls;
 	size_t		 nls;
 	struct health	*health;
-	struct lbctl	*ctl;		/* the first loop's; NULL in others */
+	struct ctlsock	*ctl;		/* the first loop's; NULL in others */
 	int64_t		 started;	/* mono_us */
 	int		 reuseport;	/* several loops listen on each address */
 	unsigned	 nthreads;	/* loops running (the first one's) */
@@ -186,6 +187,36 @@ void		 persist_note(struct persist *, const struct sockaddr *,
 		    const struct backend *);
 struct backend	*persist_by_key(struct farm *, uint64_t key);
 
+/* conn.c: a buffered socket, as a bufferevent but no ioctl a read. */
+#define CONN_READING	0x01	/* with one of these: which side */
+#define CONN_WRITING	0x02
+#define CONN_EOF	0x10
+#define CONN_ERROR	0x20	/* errno says which */
+#define CONN_TIMEOUT	0x40
+#define CONN_CONNECTED	0x80
+struct conn;
+struct evbuffer;
+typedef void	 conn_data_cb(struct conn *, void *arg);
+typedef void	 conn_event_cb(struct conn *, short what, void *arg);
+struct conn	*conn_new(struct event_base *, int fd);
+void		 conn_setfd(struct conn *, int fd);
+void		 conn_free(struct conn *);
+int		 conn_connect(struct conn *, const struct sockaddr *,
+		    socklen_t);
+void		 conn_setcb(struct conn *, conn_data_cb *readcb,
+		    conn_data_cb *writecb, conn_event_cb *, void *arg);
+void		 conn_enable(struct conn *, short);
+void		 conn_disable(struct conn *, short);
+short		 conn_enabled(const struct conn *);
+void		 conn_set_timeouts(struct conn *, int64_t read_ms,
+		    int64_t write_ms);
+void		 conn_set_watermarks(struct conn *, size_t rhigh,
+		    size_t wlow);
+struct evbuffer	*conn_input(const struct conn *);
+struct evbuffer	*conn_output(const struct conn *);
+int		 conn_fd(const struct conn *);
+void		 conn_flush(struct conn *);
+
 /* proxy_http.c */
 void		 proxy_http_accept(struct lb *, struct farm *, int fd,
 		    const struct sockaddr *, socklen_t);
@@ -198,8 +229,7 @@ size_t		 proxyproto_client(int version, int fd,
 		    const struct sockaddr *client, unsigned char *, size_t);
 
 /* ctl.c */
-struct lbctl	*lbctl_open(struct lb *, const char *path);
-void		 lbctl_close(struct lbctl *);
+struct ctlsock	*lbctl_open(struct lb *, const char *path);
 
 /* health.c */
 struct health	*health_start(struct lb *, const char *sockpath);

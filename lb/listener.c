@@ -36,6 +36,7 @@ struct listener {
 };
 
 static void	on_accept(evutil_socket_t, short, void *);
+static int	fd_too_high(int fd);
 static void	on_backoff(evutil_socket_t, short, void *);
 static int	bind_addr(const char *addr, int reuseport, char *err, size_t);
 
@@ -157,6 +158,23 @@ listener_close(struct listener *l)
 	free(l);
 }
 
+/*
+ * fd leaves fewer than ACCEPT_FD_RESERVE descriptors below the limit. The
+ * limit is read once (a getrlimit(2) an accept cost as much as a system
+ * call a request in close mode); it is set at start and never changes.
+ */
+static int
+fd_too_high(int fd)
+{
+	static _Thread_local rlim_t lim;	/* 0: not read yet */
+	struct rlimit	 rl;
+
+	if (lim == 0)
+		lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur :
+		    RLIM_INFINITY;
+	return lim != RLIM_INFINITY && (rlim_t)fd + ACCEPT_FD_RESERVE >= lim;
+}
+
 /* Accept what is waiting (a batch at most) and hand each to the proxy.
  * Out of descriptors, or a client whose descriptor leaves fewer than
  * ACCEPT_FD_RESERVE for its server side (closed at once): stop accepting
@@ -167,7 +185,6 @@ on_accept(evutil_socket_t fd, short what, void *arg)
 	struct listener		*l = arg;
 	struct sockaddr_storage	 ss;
 	struct timeval		 tv = { 0, ACCEPT_BACKOFF_MS * 1000 };
-	struct rlimit		 rl;
 	socklen_t		 len;
 	int			 c, i;
 
@@ -176,9 +193,7 @@ on_accept(evutil_socket_t fd, short what, void *arg)
 		len = sizeof(ss);
 		c = accept4(fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (c != -1 && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-		    rl.rlim_cur != RLIM_INFINITY &&
-		    (rlim_t)c + ACCEPT_FD_RESERVE >= rl.rlim_cur) {
+		if (c != -1 && fd_too_high(c)) {
 			close(c);
 			c = -1;
 			errno = EMFILE;

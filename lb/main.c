@@ -14,6 +14,7 @@
 #include <event2/thread.h>
 
 #include "conf.h"
+#include "ctlsock.h"
 #include "daemon.h"
 #include "log.h"
 #include "paths.h"
@@ -390,7 +391,7 @@ main(int argc, char **argv)
 	lb.peers = NULL;
 	lb.npeers = 0;
 	health_stop(lb.health);
-	lbctl_close(lb.ctl);
+	ctlsock_close(lb.ctl);
 	free(ctlpath);
 	proxy_http_shutdown();
 	queue_shutdown();

@@ -32,7 +32,6 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <http_parser.h>
 
@@ -58,7 +57,7 @@ struct hconn;
 struct sconn {
 	TAILQ_ENTRY(sconn) entry;	/* in the pool while idle */
 	struct backend	*be;		/* referenced */
-	struct bufferevent *bev;
+	struct conn *conn;
 	struct hconn	*hc;		/* NULL while idle */
 	http_parser	 parser;	/* the answer */
 	int		 connected;
@@ -77,7 +76,7 @@ TAILQ_HEAD(sconnq, sconn);
 struct hconn {
 	struct lb	*lb;
 	struct farm	*farm;		/* referenced */
-	struct bufferevent *bev;
+	struct conn *conn;
 	struct sockaddr_storage client;
 	socklen_t	 clientlen;
 	char		 ip[64];
@@ -147,17 +146,17 @@ static void	sc_release(struct hconn *, int reusable);
 static void	sc_failed(struct hconn *, const char *why, int reached);
 static struct sconn *sc_get(struct hconn *, struct backend *);
 static void	sc_send(struct hconn *);
-static void	on_client_read(struct bufferevent *, void *);
-static void	on_client_write(struct bufferevent *, void *);
-static void	on_server_write(struct bufferevent *, void *);
+static void	on_client_read(struct conn *, void *);
+static void	on_client_write(struct conn *, void *);
+static void	on_server_write(struct conn *, void *);
 static void	stream_body(struct hconn *, const char *, size_t);
 static void	stream_end(struct hconn *);
 static int	stream_full(struct hconn *);
-static void	on_client_event(struct bufferevent *, short, void *);
-static void	on_server_read(struct bufferevent *, void *);
-static void	on_server_event(struct bufferevent *, short, void *);
-static void	on_pool_event(struct bufferevent *, short, void *);
-static void	on_pool_read(struct bufferevent *, void *);
+static void	on_client_event(struct conn *, short, void *);
+static void	on_server_read(struct conn *, void *);
+static void	on_server_event(struct conn *, short, void *);
+static void	on_pool_event(struct conn *, short, void *);
+static void	on_pool_read(struct conn *, void *);
 static void	settings_init(void);
 static struct sconnq *pool_get(void);
 static void	read_cookie(struct hconn *, const char *);
@@ -172,47 +171,22 @@ static const char *hop_by_hop[] = {
 	"te", "trailer", "upgrade", "content-length", "expect", NULL
 };
 
-/*
- * Write what waits in bev's output now, in this turn of the loop. A
- * client connection and a pooled server connection keep their
- * bufferevent's writing disabled while all is written, so an answer or
- * request costs one write(2), not a write event added, waited for and
- * deleted (two epoll_ctl(2) and a turn of the loop). What the socket does
- * not take, and an error, are left to the bufferevent as usual: its
- * writing is enabled until the output drains (see drained).
- */
+/* From a write callback: all written, back to writing at once. A
+ * client connection and a pooled server connection keep their writing
+ * disabled while all is written, so an answer or request costs one
+ * writev(2) in the turn of the loop that made it (conn_flush), not a
+ * write event added, waited for and deleted. */
 static void
-flush_now(struct bufferevent *bev)
+drained(struct conn *conn)
 {
-	struct evbuffer	*out = bufferevent_get_output(bev);
-
-	if (bufferevent_get_enabled(bev) & EV_WRITE)
-		return;
-	if (evbuffer_get_length(out) > 0) {
-		/* The bufferevent keeps its output's start frozen but for
-		 * its own writes; this is one. */
-		evbuffer_unfreeze(out, 1);
-		(void)evbuffer_write(out, bufferevent_getfd(bev));
-		evbuffer_freeze(out, 1);
-	}
-	if (evbuffer_get_length(out) > 0)
-		bufferevent_enable(bev, EV_WRITE);
-}
-
-/* From a write callback: all written, back to writing at once. */
-static void
-drained(struct bufferevent *bev)
-{
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		bufferevent_disable(bev, EV_WRITE);
+	if (evbuffer_get_length(conn_output(conn)) == 0)
+		conn_disable(conn, EV_WRITE);
 }
 
 static void
-set_timeout(struct bufferevent *bev, int64_t ms)
+set_timeout(struct conn *conn, int64_t ms)
 {
-	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
-
-	bufferevent_set_timeouts(bev, &tv, &tv);
+	conn_set_timeouts(conn, ms, ms);
 }
 
 /* --- the request --------------------------------------------------------- */
@@ -296,8 +270,9 @@ end_header(struct hconn *hc)
 			break;
 	if (strcasecmp(f, "expect") == 0 && strcasecmp(v, "100-continue") == 0)
 	{
-		bufferevent_write(hc->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-		flush_now(hc->bev);
+		evbuffer_add(conn_output(hc->conn),
+		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		conn_flush(hc->conn);
 	}
 	if (strcasecmp(f, "cookie") == 0)
 		read_cookie(hc, v);
@@ -488,22 +463,21 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	if (f->proxy_protocol != 0)
 		hc->pplen = proxyproto_client(f->proxy_protocol, fd, sa, hc->pp,
 		    sizeof(hc->pp));
-	hc->bev = bufferevent_socket_new(lb->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	hc->conn = conn_new(lb->base, fd);
 	if (hc->hdrs == NULL || hc->body == NULL || hc->field == NULL ||
-	    hc->value == NULL || hc->bev == NULL)
+	    hc->value == NULL)
 		fatalx("out of memory for an HTTP client");
 	http_parser_init(&hc->parser, HTTP_REQUEST);
 	hc->parser.data = hc;
 	hc->reading = 1;
-	bufferevent_setcb(hc->bev, on_client_read, on_client_write,
+	conn_setcb(hc->conn, on_client_read, on_client_write,
 	    on_client_event, hc);
-	bufferevent_setwatermark(hc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
 	/* Reading stays on while a request is served (see hc_dispatch);
 	 * what a client sends ahead waits, LB_HTTP_HIGH bytes at most. */
-	bufferevent_setwatermark(hc->bev, EV_READ, 0, LB_HTTP_HIGH);
-	set_timeout(hc->bev, LB_IDLE_TIMEOUT_MS);
-	bufferevent_disable(hc->bev, EV_WRITE);	/* see flush_now */
-	bufferevent_enable(hc->bev, EV_READ);
+	conn_set_watermarks(hc->conn, LB_HTTP_HIGH, LB_HTTP_HIGH / 2);
+	set_timeout(hc->conn, LB_IDLE_TIMEOUT_MS);
+	conn_disable(hc->conn, EV_WRITE);	/* see flush_now */
+	conn_enable(hc->conn, EV_READ);
 }
 
 static void
@@ -569,7 +543,7 @@ hc_free(struct hconn *hc)
 	}
 	if (hc->sc != NULL)
 		sc_release(hc, 0);
-	bufferevent_free(hc->bev);
+	conn_free(hc->conn);
 	evbuffer_free(hc->hdrs);
 	evbuffer_free(hc->body);
 	evbuffer_free(hc->field);
@@ -585,15 +559,15 @@ hc_free(struct hconn *hc)
 static void
 hc_reply(struct hconn *hc, int status, const char *reason, const char *body)
 {
-	struct evbuffer	*out = bufferevent_get_output(hc->bev);
+	struct evbuffer	*out = conn_output(hc->conn);
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: text/html\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
 	    reason, strlen(body), body);
 	hc->closing = 1;
 	hc->reading = 0;
-	bufferevent_disable(hc->bev, EV_READ);
-	bufferevent_enable(hc->bev, EV_WRITE);
+	conn_disable(hc->conn, EV_READ);
+	conn_enable(hc->conn, EV_WRITE);
 }
 
 static void
@@ -626,7 +600,7 @@ bad_request(struct hconn *hc)
 static void
 hc_parse(struct hconn *hc)
 {
-	struct evbuffer	*in = bufferevent_get_input(hc->bev);
+	struct evbuffer	*in = conn_input(hc->conn);
 	struct evbuffer_iovec v;
 	size_t		 n;
 	enum http_errno	 e;
@@ -670,7 +644,7 @@ hc_parse(struct hconn *hc)
 		hc->reading = 0;
 		hc_dispatch(hc);
 	} else if (hc->streaming && hc->sent && stream_full(hc))
-		bufferevent_disable(hc->bev, EV_READ);
+		conn_disable(hc->conn, EV_READ);
 }
 
 /* The request's body, as much as came, on to the member: as it is, or
@@ -678,7 +652,7 @@ hc_parse(struct hconn *hc)
 static void
 stream_body(struct hconn *hc, const char *at, size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(hc->sc->bev);
+	struct evbuffer	*out = conn_output(hc->sc->conn);
 
 	if (len == 0)
 		return;
@@ -695,7 +669,7 @@ static int
 stream_full(struct hconn *hc)
 {
 	return hc->sc != NULL && evbuffer_get_length(
-	    bufferevent_get_output(hc->sc->bev)) > LB_HTTP_HIGH;
+	    conn_output(hc->sc->conn)) > LB_HTTP_HIGH;
 }
 
 /* A streamed request read whole: its last chunk; when the answer came
@@ -706,7 +680,7 @@ stream_end(struct hconn *hc)
 	if (hc->sc == NULL)
 		return;
 	if (hc->chunked)
-		evbuffer_add(bufferevent_get_output(hc->sc->bev),
+		evbuffer_add(conn_output(hc->sc->conn),
 		    "0\r\n\r\n", 5);
 	if (!hc->answered) {
 		hc->t_sent = mono_us();
@@ -719,10 +693,10 @@ stream_end(struct hconn *hc)
 }
 
 static void
-on_client_read(struct bufferevent *bev, void *arg)
+on_client_read(struct conn *conn, void *arg)
 {
 	struct hconn	*hc = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct evbuffer	*in = conn_input(conn);
 
 	if (hc->lingering)
 		evbuffer_drain(in, evbuffer_get_length(in));
@@ -740,44 +714,44 @@ static void
 hc_linger(struct hconn *hc)
 {
 	hc->lingering = 1;
-	shutdown(bufferevent_getfd(hc->bev), SHUT_WR);
-	set_timeout(hc->bev, LB_HTTP_LINGER_MS);
-	bufferevent_enable(hc->bev, EV_READ);
+	shutdown(conn_fd(hc->conn), SHUT_WR);
+	set_timeout(hc->conn, LB_HTTP_LINGER_MS);
+	conn_enable(hc->conn, EV_READ);
 }
 
 /* Output drained to LB_HTTP_HIGH / 2: read the member's answer again
  * when that was stopped; when all is written and the client is to be
  * closed, linger. */
 static void
-on_client_write(struct bufferevent *bev, void *arg)
+on_client_write(struct conn *conn, void *arg)
 {
 	struct hconn	*hc = arg;
 
 	if (hc->s_paused && hc->sc != NULL) {
 		hc->s_paused = 0;
-		bufferevent_enable(hc->sc->bev, EV_READ);
-		on_server_read(hc->sc->bev, hc);
+		conn_enable(hc->sc->conn, EV_READ);
+		on_server_read(hc->sc->conn, hc);
 		return;
 	}
 	if (hc->closing && hc->sc == NULL && !hc->lingering &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	    evbuffer_get_length(conn_output(conn)) == 0)
 		hc_linger(hc);
 	else if (!hc->closing)
-		drained(bev);
+		drained(conn);
 }
 
 /* The client closed or failed. Having sent a whole request and only its
  * sending side closed, it still gets the answer, then the close. */
 static void
-on_client_event(struct bufferevent *bev, short what, void *arg)
+on_client_event(struct conn *conn, short what, void *arg)
 {
 	struct hconn	*hc = arg;
 
-	(void)bev;
-	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) &&
+	(void)conn;
+	if ((what & CONN_EOF) && (what & CONN_READING) &&
 	    !hc->reading && !hc->closing && !hc->lingering) {
 		hc->keepalive = 0;
-		bufferevent_disable(hc->bev, EV_READ);
+		conn_disable(hc->conn, EV_READ);
 		return;
 	}
 	hc_free(hc);
@@ -791,16 +765,16 @@ hc_next(struct hconn *hc)
 		hc->keepalive = 0;	/* the rest of its body is not read */
 	if (!hc->keepalive) {
 		hc->closing = 1;
-		bufferevent_disable(hc->bev, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0)
+		conn_disable(hc->conn, EV_READ);
+		if (evbuffer_get_length(conn_output(hc->conn)) == 0)
 			hc_linger(hc);
 		return;
 	}
 	hc_reset_request(hc);
 	hc->reading = 1;
 	http_parser_pause(&hc->parser, 0);
-	set_timeout(hc->bev, LB_IDLE_TIMEOUT_MS);
-	bufferevent_enable(hc->bev, EV_READ);
+	set_timeout(hc->conn, LB_IDLE_TIMEOUT_MS);
+	conn_enable(hc->conn, EV_READ);
 	hc_parse(hc);
 }
 
@@ -834,7 +808,6 @@ static void
 hc_dispatch(struct hconn *hc)
 {
 	struct backend	*b;
-	struct timeval	 tv = { LB_IDLE_TIMEOUT_MS / 1000, 0 };
 	int		 full = 0;
 
 	/*
@@ -845,7 +818,7 @@ hc_dispatch(struct hconn *hc)
 	 * timeout is off while a member answers: the member's timeout
 	 * counts then.
 	 */
-	bufferevent_set_timeouts(hc->bev, NULL, &tv);
+	conn_set_timeouts(hc->conn, -1, LB_IDLE_TIMEOUT_MS);
 	for (;;) {
 		b = NULL;
 		if (hc->ntried == 0 && hc->farm->persist_ms > 0 &&
@@ -922,12 +895,9 @@ sc_get(struct hconn *hc, struct backend *b)
 		sc->be = b;
 		sc->pp = hc->farm->proxy_protocol;
 		memcpy(&sc->client, &hc->client, hc->clientlen);
-		sc->bev = bufferevent_socket_new(hc->lb->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
-		if (sc->bev == NULL)
-			fatalx("out of memory for a server connection");
-		set_timeout(sc->bev, LB_CONNECT_TIMEOUT_MS);
-		if (bufferevent_socket_connect(sc->bev,
+		sc->conn = conn_new(hc->lb->base, -1);
+		set_timeout(sc->conn, LB_CONNECT_TIMEOUT_MS);
+		if (conn_connect(sc->conn,
 		    (struct sockaddr *)&b->addr, b->addrlen) == -1) {
 			backend_error(b, mono_us());
 			farm_mark_suspect(hc->farm, b, mono_us());
@@ -939,11 +909,12 @@ sc_get(struct hconn *hc, struct backend *b)
 	sc->done = sc->head_done = sc->needs_eof = 0;
 	http_parser_init(&sc->parser, HTTP_RESPONSE);
 	sc->parser.data = sc;
-	bufferevent_setcb(sc->bev, on_server_read, on_server_write,
+	conn_setcb(sc->conn, on_server_read, on_server_write,
 	    on_server_event, hc);
-	bufferevent_setwatermark(sc->bev, EV_WRITE, LB_HTTP_HIGH / 2, 0);
-	/* A pooled one writes at once (flush_now); a new one connects. */
-	bufferevent_enable(sc->bev, sc->reused ? EV_READ : EV_READ | EV_WRITE);
+	conn_set_watermarks(sc->conn, 0, LB_HTTP_HIGH / 2);
+	/* The request is written at once (conn_flush), on a new one as
+	 * soon as it is connected; a streamed body as it comes. */
+	conn_enable(sc->conn, hc->streaming ? EV_READ | EV_WRITE : EV_READ);
 	return sc;
 }
 
@@ -951,7 +922,7 @@ sc_get(struct hconn *hc, struct backend *b)
 static void
 sc_send(struct hconn *hc)
 {
-	struct evbuffer	*out = bufferevent_get_output(hc->sc->bev);
+	struct evbuffer	*out = conn_output(hc->sc->conn);
 	size_t		 blen = evbuffer_get_length(hc->body);
 
 	if (hc->sc->pp != 0 && !hc->sc->pp_sent) {
@@ -984,33 +955,33 @@ sc_send(struct hconn *hc)
 		evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
 	evbuffer_add(out, "\r\n", 2);
 	hc->t_sent = mono_us();
-	set_timeout(hc->sc->bev, LB_IDLE_TIMEOUT_MS);
+	set_timeout(hc->sc->conn, LB_IDLE_TIMEOUT_MS);
 	if (!hc->streaming) {
 		hc_wait_begin(hc);
 		if (blen > 0)
 			evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
-		flush_now(hc->sc->bev);
+		conn_flush(hc->sc->conn);
 		return;
 	}
 	/* The body kept so far, then the rest as it comes. */
 	hc->sent = 1;
 	stream_body(hc, (char *)evbuffer_pullup(hc->body, -1), blen);
 	evbuffer_drain(hc->body, blen);
-	bufferevent_enable(hc->bev, EV_READ);
+	conn_enable(hc->conn, EV_READ);
 	hc_parse(hc);
 }
 
 /* The member took bytes, down to LB_HTTP_HIGH / 2 waiting: a streamed
  * body goes on. */
 static void
-on_server_write(struct bufferevent *bev, void *arg)
+on_server_write(struct conn *conn, void *arg)
 {
 	struct hconn	*hc = arg;
 
-	(void)bev;
+	(void)conn;
 	if (hc->streaming && hc->sent && hc->reading && !hc->complete &&
 	    !hc->closing) {
-		bufferevent_enable(hc->bev, EV_READ);
+		conn_enable(hc->conn, EV_READ);
 		hc_parse(hc);
 	}
 }
@@ -1018,7 +989,7 @@ on_server_write(struct bufferevent *bev, void *arg)
 static void
 sc_free(struct sconn *sc)
 {
-	bufferevent_free(sc->bev);
+	conn_free(sc->conn);
 	backend_unref(sc->be);
 	free(sc);
 }
@@ -1036,15 +1007,15 @@ sc_release(struct hconn *hc, int reusable)
 	backend_release(sc->be);
 	sc->hc = NULL;
 	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
-	    evbuffer_get_length(bufferevent_get_input(sc->bev)) > 0 ||
-	    evbuffer_get_length(bufferevent_get_output(sc->bev)) > 0) {
+	    evbuffer_get_length(conn_input(sc->conn)) > 0 ||
+	    evbuffer_get_length(conn_output(sc->conn)) > 0) {
 		sc_free(sc);
 		return;
 	}
-	bufferevent_disable(sc->bev, EV_WRITE);	/* see flush_now */
-	bufferevent_setcb(sc->bev, on_pool_read, NULL, on_pool_event, sc);
-	set_timeout(sc->bev, LB_HTTP_POOL_IDLE_MS);
-	bufferevent_enable(sc->bev, EV_READ);
+	conn_disable(sc->conn, EV_WRITE);	/* see flush_now */
+	conn_setcb(sc->conn, on_pool_read, NULL, on_pool_event, sc);
+	set_timeout(sc->conn, LB_HTTP_POOL_IDLE_MS);
+	conn_enable(sc->conn, EV_READ);
 	TAILQ_INSERT_HEAD(pool_get(), sc, entry);
 	npool++;
 }
@@ -1092,7 +1063,7 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 static void
 write_head(struct hconn *hc, const char *head, size_t hlen)
 {
-	struct evbuffer	*out = bufferevent_get_output(hc->bev);
+	struct evbuffer	*out = conn_output(hc->conn);
 	const char	*line = head, *end = head + hlen, *eol;
 	int		 first = 1, dropping = 0;
 
@@ -1153,7 +1124,7 @@ read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 		return -1;
 	if (sc->parser.status_code < 200) {
 		/* Interim (100): on as it is; the real head follows. */
-		evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev),
+		evbuffer_remove_buffer(in, conn_output(hc->conn),
 		    hlen);
 		return 2;
 	}
@@ -1165,11 +1136,11 @@ read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 
 /* Answer bytes: parse to find their end, pass them on as they are. */
 static void
-on_server_read(struct bufferevent *bev, void *arg)
+on_server_read(struct conn *conn, void *arg)
 {
 	struct hconn	*hc = arg;
 	struct sconn	*sc = hc->sc;
-	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct evbuffer	*in = conn_input(conn);
 	struct evbuffer_iovec v;
 	size_t		 n;
 	enum http_errno	 e = HPE_OK;
@@ -1188,30 +1159,30 @@ on_server_read(struct bufferevent *bev, void *arg)
 			break;
 		}
 		if (rc == 0) {
-			flush_now(hc->bev);	/* an interim head, if any */
+			conn_flush(hc->conn);	/* an interim head, if any */
 			return;	/* the head is not whole yet */
 		}
 	}
 	while (e == HPE_OK && !sc->done &&
 	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
-		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) >
+		if (evbuffer_get_length(conn_output(hc->conn)) >
 		    LB_HTTP_HIGH)
-			flush_now(hc->bev);
-		if (evbuffer_get_length(bufferevent_get_output(hc->bev)) >
+			conn_flush(hc->conn);
+		if (evbuffer_get_length(conn_output(hc->conn)) >
 		    LB_HTTP_HIGH) {
 			/* The client's on_client_write brings us back. */
 			hc->s_paused = 1;
-			bufferevent_disable(bev, EV_READ);
+			conn_disable(conn, EV_READ);
 			return;
 		}
 		n = http_parser_execute(&sc->parser, &resp_settings,
 		    v.iov_base, v.iov_len);
-		evbuffer_remove_buffer(in, bufferevent_get_output(hc->bev), n);
+		evbuffer_remove_buffer(in, conn_output(hc->conn), n);
 		e = HTTP_PARSER_ERRNO(&sc->parser);
 		if (e == HPE_PAUSED)
 			e = HPE_OK;
 	}
-	flush_now(hc->bev);
+	conn_flush(hc->conn);
 	if (e != HPE_OK) {
 		log_info("%s: bad answer: %s", sc->be->id, http_errno_name(e));
 		sc_release(hc, 0);
@@ -1221,7 +1192,7 @@ on_server_read(struct bufferevent *bev, void *arg)
 	if (sc->done && hc->streaming && !hc->complete) {
 		/* Answered before the body ended: the body goes on. */
 		hc->answer_done = 1;
-		bufferevent_disable(bev, EV_READ);
+		conn_disable(conn, EV_READ);
 	} else if (sc->done) {
 		sc_release(hc, 1);
 		hc_next(hc);
@@ -1229,20 +1200,20 @@ on_server_read(struct bufferevent *bev, void *arg)
 }
 
 static void
-on_server_event(struct bufferevent *bev, short what, void *arg)
+on_server_event(struct conn *conn, short what, void *arg)
 {
 	struct hconn	*hc = arg;
 	struct sconn	*sc = hc->sc;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
+	(void)conn;
+	if (what & CONN_CONNECTED) {
 		sc->connected = 1;
 		backend_ok(sc->be);
 		sc_send(hc);
 		return;
 	}
 	if (!sc->connected) {
-		sc_failed(hc, (what & BEV_EVENT_TIMEOUT) ? "connect timed out" :
+		sc_failed(hc, (what & CONN_TIMEOUT) ? "connect timed out" :
 		    "connect failed", 0);
 		return;
 	}
@@ -1253,7 +1224,7 @@ on_server_event(struct bufferevent *bev, short what, void *arg)
 		hc_next(hc);
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) && hc->answered) {
+	if ((what & CONN_EOF) && hc->answered) {
 		/* An answer that ends with the connection. */
 		http_parser_execute(&sc->parser, &resp_settings, NULL, 0);
 		if (sc->done) {
@@ -1263,24 +1234,24 @@ on_server_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 	}
-	sc_failed(hc, (what & BEV_EVENT_TIMEOUT) ? "no answer in time" :
+	sc_failed(hc, (what & CONN_TIMEOUT) ? "no answer in time" :
 	    "closed before answering", 1);
 }
 
 /* An idle pooled connection that talks or closes is done. */
 static void
-on_pool_read(struct bufferevent *bev, void *arg)
+on_pool_read(struct conn *conn, void *arg)
 {
-	(void)bev;
+	(void)conn;
 	on_pool_event(NULL, 0, arg);
 }
 
 static void
-on_pool_event(struct bufferevent *bev, short what, void *arg)
+on_pool_event(struct conn *conn, short what, void *arg)
 {
 	struct sconn	*sc = arg;
 
-	(void)bev;
+	(void)conn;
 	(void)what;
 	TAILQ_REMOVE(pool_get(), sc, entry);
 	npool--;

@@ -3,8 +3,10 @@
  * balance.c; until that member answers its first byte the client's bytes
  * are kept (LB_REPLAY_MAX at most), so a connect failure, a reset or a
  * close before any answer retries at once on another member. After the
- * first answer bytes go both ways with splice(2) through two pipes, and
- * each side's end of stream is passed on as a half-close. With the
+ * first answer bytes go both ways: small reads (as a request or answer
+ * of a few hundred bytes is) copied with recv(2) and send(2), which cost
+ * less than two splices, bulk with splice(2) through two pipes; each
+ * side's end of stream is passed on as a half-close. With the
  * farm's proxy-protocol, each connection to a member begins with the
  * PROXY header naming the client and the address it connected to.
  */
@@ -28,6 +30,8 @@
 #include "lb.h"
 
 #define SPLICE_CHUNK	65536
+#define COPY_CHUNK	4096	/* a read this full: splice from then on
+				   (a pipe holds one whatever its size) */
 
 enum sess_state {
 	S_CONNECTING,		/* waiting for the member's connect */
@@ -40,6 +44,8 @@ struct half {
 	int		 pipe[2];	/* -1 until splicing starts */
 	size_t		 inpipe;	/* bytes in the pipe */
 	int		 eof;		/* from has ended */
+	int		 bulk;		/* the last read was COPY_CHUNK or more:
+					   splice; else recv(2) and send(2) */
 	int		 shut;		/* to was half-closed */
 };
 
@@ -79,6 +85,7 @@ static void	session_close(struct session *, const char *why);
 static int	flush_replay(struct session *);
 static int	pump(struct session *, struct half *);
 static int	start_splice(struct session *);
+static ssize_t	copy_small(struct half *);
 static void	on_answered(struct session *);
 static void	on_client_read(evutil_socket_t, short, void *);
 static void	on_client_write(evutil_socket_t, short, void *);
@@ -386,8 +393,39 @@ on_answered(struct session *s)
 }
 
 /*
+ * One small read, sent on at once: what the other socket does not take
+ * goes into the pipe (empty now, and holding COPY_CHUNK whatever its
+ * size), sent from there as spliced bytes are. Returns what was read, 0
+ * at its end, or -1 with errno (EPIPE for a failed send, so the session
+ * closes rather than retries).
+ */
+static ssize_t
+copy_small(struct half *h)
+{
+	char	 buf[COPY_CHUNK];
+	ssize_t	 n, w;
+
+	if ((n = recv(h->from, buf, sizeof(buf), 0)) <= 0)
+		return n;
+	w = send(h->to, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w == -1 && errno != EAGAIN) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (w == -1)
+		w = 0;
+	if (w < n && write(h->pipe[1], buf + w, n - w) != n - w) {
+		errno = EPIPE;
+		return -1;
+	}
+	h->inpipe += n - w;
+	return n;
+}
+
+/*
  * Move what can move in one direction: from the socket into the pipe,
- * from the pipe to the other socket, until one would block (then wait
+ * from the pipe to the other socket (or, for a small read, straight
+ * across), until one would block (then wait
  * for it) or the source ends (then half-close the other side). Returns 0;
  * -1 on an error (errno set); -2 when the member failed before answering
  * and the session may retry.
@@ -430,11 +468,18 @@ pump(struct session *s, struct half *h)
 			event_add(rev, NULL);
 			return 0;
 		}
-		n = splice(h->from, NULL, h->pipe[1], NULL, SPLICE_CHUNK,
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (h->bulk) {
+			n = splice(h->from, NULL, h->pipe[1], NULL,
+			    SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0)
+				h->inpipe += n;
+		} else
+			n = copy_small(h);
+		if (n == -1 && errno == EPIPE)
+			return -1;
 		if (n > 0) {
-			h->inpipe += n;
-			more = n == SPLICE_CHUNK;
+			more = n == (h->bulk ? SPLICE_CHUNK : COPY_CHUNK);
+			h->bulk = n >= COPY_CHUNK;
 			s->last = mono_us();
 			if (s2c && !s->answered) {
 				on_answered(s);
@@ -447,7 +492,11 @@ pump(struct session *s, struct half *h)
 			event_add(rev, NULL);
 			return 0;
 		}
-		if (s2c && !s->answered && s->replay != NULL)
+		/* A member that closes before answering failed, and the
+		 * session may retry; but not when the client sent nothing
+		 * and ended: that close is the answer to its own. */
+		if (s2c && !s->answered && s->replay != NULL &&
+		    !(s->c_eof && s->rlen == 0))
 			return -2;
 		if (n == 0) {
 			h->eof = 1;

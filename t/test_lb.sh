@@ -88,6 +88,22 @@ r=$($LBCLIENT "$RR" 400 1)
 check_json "roundrobin 1:2:1 over 400 sequential requests is 100/200/100" "$r" \
     'd["failed"] == 0 and d["by"] == {"b1": 100, "b2": 200, "b3": 100}'
 
+# A client that connects and closes without a byte: each member's close
+# answers its own, no failure; nobody is marked suspect.
+"$PY" - "$RR" <<'PYEOF'
+import socket, sys, time
+for i in range(6):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(5)
+    s.recv(1)
+    s.close()
+time.sleep(0.2)
+PYEOF
+if grep -q "rr/b.: suspect\|rr/b.: closed before" "$T/lb.log"; then
+    failed "tcp clients that sent nothing made a member suspect: $(grep 'rr/b.: suspect\|rr/b.: closed before' "$T/lb.log" | head -3)"
+else pass "tcp clients that sent nothing and closed: no member suspect"; fi
+
 r=$($LBCLIENT "$RND" 3000 4)
 check_json "random 2:1:1 over 3000 requests within 20 % of its share" "$r" \
     'd["failed"] == 0 and 1200 <= d["by"]["b1"] <= 1800 and 600 <= d["by"]["b2"] <= 900 and 600 <= d["by"]["b3"] <= 900'
