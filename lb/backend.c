@@ -150,6 +150,16 @@ backend_sample(struct backend *b, double ms, int64_t now)
 	b->ewma_at = now;
 }
 
+/* Our traffic's answer came after ms: a sample, and the response time
+ * the stats show (an average over every answer since start). */
+void
+backend_answered(struct backend *b, double ms, int64_t now)
+{
+	b->answered++;
+	b->answer_ms_sum += ms;
+	backend_sample(b, ms, now);
+}
+
 /* A connect failure or reset counts as a slow answer, never a fast one,
  * and weighs half the average at once, however busy the member is. */
 void

@@ -201,7 +201,7 @@ lb_state(struct backend *b, int64_t now)
 static json_t *
 server_stats(struct backend *b, int64_t now)
 {
-	return json_pack("{ss ss ss ss sb sb sf si si si sI sI sI sf}",
+	return json_pack("{ss ss ss ss sb sb sf si si si sI sI sI sf sf}",
 	    "id", b->id,
 	    "addr", b->addrstr,
 	    "state", lb_state(b, now),
@@ -215,7 +215,9 @@ server_stats(struct backend *b, int64_t now)
 	    "connections", (json_int_t)b->conns,
 	    "requests", (json_int_t)b->requests,
 	    "errors", (json_int_t)b->errors,
-	    "ewma_ms", backend_ewma(b, now));
+	    "ewma_ms", backend_ewma(b, now),
+	    "rt_ms", b->answered > 0 ? b->answer_ms_sum /
+	    (double)b->answered : 0.0);
 }
 
 /*
@@ -274,6 +276,19 @@ state_rank(const char *st)
 	return i;
 }
 
+/* into's key made the mean of into's and part's, weighted by their
+ * requests ri and rp (equal weights when neither has any). */
+static void
+merge_mean(json_t *into, json_t *part, const char *key, double ri, double rp)
+{
+	double	 a, b;
+
+	a = json_number_value(json_object_get(into, key));
+	b = json_number_value(json_object_get(part, key));
+	json_object_set_new(into, key, json_real(ri + rp > 0 ?
+	    (a * ri + b * rp) / (ri + rp) : (a + b) / 2));
+}
+
 /*
  * One loop's view of a member added to another's: counts summed, the
  * worst state, suspect when any loop says so, the smaller share, and the
@@ -282,16 +297,12 @@ state_rank(const char *st)
 static void
 merge_server(json_t *into, json_t *part)
 {
-	double	 ri, rp, e;
+	double	 ri, rp;
 
 	ri = (double)json_integer_value(json_object_get(into, "requests"));
 	rp = (double)json_integer_value(json_object_get(part, "requests"));
-	e = ri + rp > 0 ? (json_number_value(json_object_get(into,
-	    "ewma_ms")) * ri + json_number_value(json_object_get(part,
-	    "ewma_ms")) * rp) / (ri + rp) : (json_number_value(
-	    json_object_get(into, "ewma_ms")) + json_number_value(
-	    json_object_get(part, "ewma_ms"))) / 2;
-	json_object_set_new(into, "ewma_ms", json_real(e));
+	merge_mean(into, part, "ewma_ms", ri, rp);
+	merge_mean(into, part, "rt_ms", ri, rp);
 	add_int(into, part, "inflight");
 	add_int(into, part, "connections");
 	add_int(into, part, "requests");

@@ -67,6 +67,8 @@ struct backend {
 	int		 rr_current;	/* smooth weighted round robin */
 	uint64_t	 conns;		/* connections opened to it */
 	uint64_t	 requests;	/* sessions (tcp), requests (http) */
+	uint64_t	 answered;	/* of them, answered (first byte) */
+	double		 answer_ms_sum;	/* their times to the first byte */
 	uint64_t	 errors;	/* connect failures and resets */
 	uint64_t	 slowstart_ms;	/* its farm's; 0 = none */
 	int64_t		 ramp_at;	/* mono_us its ramp began; 0 = none */
@@ -132,6 +134,7 @@ int		 backend_eligible(const struct backend *);
 int		 backend_full(const struct backend *);
 void		 backend_release(struct backend *);
 void		 backend_sample(struct backend *, double ms, int64_t now);
+void		 backend_answered(struct backend *, double ms, int64_t now);
 void		 backend_error(struct backend *, int64_t now);
 void		 backend_ok(struct backend *);
 double		 backend_ewma(const struct backend *, int64_t now);

@@ -1149,7 +1149,7 @@ on_server_read(struct conn *conn, void *arg)
 	if (!hc->answered && evbuffer_get_length(in) > 0) {
 		hc->answered = 1;
 		hc_wait_end(hc);
-		backend_sample(sc->be, (double)(mono_us() - hc->t_sent) /
+		backend_answered(sc->be, (double)(mono_us() - hc->t_sent) /
 		    1000.0, mono_us());
 	}
 	while (!sc->head_done && evbuffer_get_length(in) > 0 &&

@@ -386,7 +386,7 @@ on_answered(struct session *s)
 	int64_t	 now = mono_us();
 
 	s->answered = 1;
-	backend_sample(s->be, (double)(now - (s->t_sent != 0 ? s->t_sent :
+	backend_answered(s->be, (double)(now - (s->t_sent != 0 ? s->t_sent :
 	    s->t_start)) / 1000.0, now);
 	if (s->buffered && all_sent(s) && start_splice(s) == -1)
 		s->answered = -1;

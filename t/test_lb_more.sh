@@ -137,8 +137,11 @@ check_json "stats: mch clients counted (4 + 8 + 5 accepted)" "$j" \
     "$(farmq mch)['clients'] == 17 and $(farmq mch)['balance'] == 'roundrobin'"
 check_json "stats: mch/z1 served 6 requests on connections of its own, none in flight" "$j" \
     "$(srvq mch/z1)['requests'] == 6 and $(srvq mch/z1)['connections'] >= 1 and $(srvq mch/z1)['inflight'] == 0 and $(srvq mch/z1)['maxconn'] == 1"
-check_json "stats: mch/z1 up, its EWMA well above nginx's (2 s answers, decaying)" "$j" \
-    "$(srvq mch/z1)['state'] == 'up' and $(srvq mch/z1)['ewma_ms'] > 10 > $(srvq srr/b1)['ewma_ms'] and $(srvq mch/z1)['errors'] == 0"
+# rt_ms is the mean time to our answers (z1 takes 2 s, nginx ~1 ms);
+# ewma_ms, what the balancer expects now, decays while a server is idle
+# (t/test_lb_latency.sh tests it), so no fixed figure of it holds here.
+check_json "stats: mch/z1 up, its response time 2 s; srr/b1, not asked yet, none" "$j" \
+    "$(srvq mch/z1)['state'] == 'up' and $(srvq mch/z1)['rt_ms'] >= 1900 and $(srvq srr/b1)['rt_ms'] == 0 and $(srvq mch/z1)['errors'] == 0"
 check_json "stats: mct (tcp) sessions are connections" "$j" \
     "$(srvq mct/z2)['requests'] == $(srvq mct/z2)['connections'] == 4"
 out=$("$TOCSINCTL" -c "$T/lb.conf" lb-stats 2>&1)

@@ -32,7 +32,7 @@ print_farm(json_t *f)
 	    num(f, "clients"), num(f, "rejected"), num(f, "queued"),
 	    num(f, "queued_total"));
 	printf("  %-24s %-9s %6s %8s %10s %10s %7s %9s\n", "SERVER", "STATE",
-	    "SHARE", "INFLIGHT", "CONNS", "REQUESTS", "ERRORS", "EWMA");
+	    "SHARE", "INFLIGHT", "CONNS", "REQUESTS", "ERRORS", "RESPONSE");
 	json_array_foreach(json_object_get(f, "servers"), i, s) {
 		id = json_string_value(json_object_get(s, "id"));
 		state = json_string_value(json_object_get(s, "state"));
@@ -42,7 +42,7 @@ print_farm(json_t *f)
 		    100 * json_number_value(json_object_get(s, "share")),
 		    num(s, "inflight"), num(s, "connections"),
 		    num(s, "requests"), num(s, "errors"),
-		    json_number_value(json_object_get(s, "ewma_ms")));
+		    json_number_value(json_object_get(s, "rt_ms")));
 	}
 }
 

@@ -115,7 +115,7 @@ lbstats_farm(struct evbuffer *b, json_t *stats, const char *name)
 		    "</tr>\n", 100 * json_number_value(json_object_get(s,
 		    "share")), num(s, "inflight"), num(s, "connections"),
 		    num(s, "requests"), num(s, "errors"),
-		    json_number_value(json_object_get(s, "ewma_ms")));
+		    json_number_value(json_object_get(s, "rt_ms")));
 	}
 	evbuffer_add_printf(b, "</tbody></table>\n");
 }
