@@ -53,8 +53,10 @@ static int	 parse_line(struct summary *, char *);
 static double	 parse_num(const char *);
 static void	 spawn(const struct web *);
 static void	 hourly(struct web *, const char *, time_t, double *);
-static void	 write_row(struct evbuffer *, struct web *, const char *,
+static double	 pct(struct web *, const struct web_view *, int, int,
 		    time_t);
+static void	 write_row(struct evbuffer *, struct web *,
+		    const struct server_conf *, time_t);
 static void	 put_num(struct evbuffer *, double, const char *);
 
 /* The lock file's path; -1 when too long. */
@@ -271,35 +273,46 @@ hourly(struct web *w, const char *id, time_t now, double *lat)
 		lat[i] = n[i] > 0 ? sum[i] / n[i] : NAN;
 }
 
-/* One server's line: uptime 1 d and 30 d, hourly latency of a day, SLA
- * uptime 1 d and 30 d. */
-static void
-write_row(struct evbuffer *b, struct web *w, const char *id, time_t now)
+/* The uptime percentage over the days up to now from v (sla: with
+ * scheduled downtime left out), or NaN. */
+static double
+pct(struct web *w, const struct web_view *v, int sla, int days, time_t now)
 {
-	struct uptime	 u;
+	struct uptime	u;
+
+	return views_uptime(w, v, sla, now - days * 86400, now, &u) == 0 ?
+	    u.pct : NAN;
+}
+
+/* One server's line: uptime 1 d and 30 d, hourly latency of a day, SLA
+ * uptime 1 d and 30 d; the uptime in cluster mode the cluster's view
+ * (views.c). */
+static void
+write_row(struct evbuffer *b, struct web *w, const struct server_conf *sc,
+    time_t now)
+{
+	struct web_view	*v;
 	double		 lat[SUMMARY_POINTS];
 	int		 i;
 
-	evbuffer_add_printf(b, "%s\t", id);
-	put_num(b, uptime_server(w->store, id, now - 86400, now, &u) == 0 ?
-	    u.pct : NAN, "%.3f");
+	v = views_open(w, sc);
+	evbuffer_add_printf(b, "%s\t", sc->id);
+	put_num(b, pct(w, v, 0, 1, now), "%.3f");
 	evbuffer_add(b, "\t", 1);
-	put_num(b, uptime_server(w->store, id, now - 30 * 86400, now, &u) ==
-	    0 ? u.pct : NAN, "%.3f");
+	put_num(b, pct(w, v, 0, 30, now), "%.3f");
 	evbuffer_add(b, "\t", 1);
-	hourly(w, id, now, lat);
+	hourly(w, sc->id, now, lat);
 	for (i = 0; i < SUMMARY_POINTS; i++) {
 		if (i > 0)
 			evbuffer_add(b, ",", 1);
 		put_num(b, lat[i], "%.1f");
 	}
 	evbuffer_add(b, "\t", 1);
-	put_num(b, uptime_server_sla(w->store, id, now - 86400, now, &u) ==
-	    0 ? u.pct : NAN, "%.3f");
+	put_num(b, pct(w, v, 1, 1, now), "%.3f");
 	evbuffer_add(b, "\t", 1);
-	put_num(b, uptime_server_sla(w->store, id, now - 30 * 86400, now,
-	    &u) == 0 ? u.pct : NAN, "%.3f");
+	put_num(b, pct(w, v, 1, 30, now), "%.3f");
 	evbuffer_add(b, "\n", 1);
+	views_close(v);
 }
 
 /*
@@ -335,7 +348,7 @@ summary_write(struct web *w)
 	b = evbuffer_new();
 	evbuffer_add_printf(b, "%s%lld\n", SUMMARY_MAGIC, (long long)now);
 	for (i = 0; i < w->conf->nservers; i++)
-		write_row(b, w, w->conf->servers[i]->id, now);
+		write_row(b, w, w->conf->servers[i], now);
 	if ((dfd = open(w->conf->state_dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) != -1 && fsutil_write_atomic(dfd, SUMMARY_FILE,
 	    evbuffer_pullup(b, -1), evbuffer_get_length(b), 0644, 0) == 0)
