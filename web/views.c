@@ -72,6 +72,14 @@ views_uptime(struct web *w, const struct web_view *v, int sla, time_t from,
 	return uptime_view(w->store, &v->src, sla, from, to, u);
 }
 
+/* The archives v reads (n of them): the server's own, or its nodes'. */
+const char *const *
+views_ids(const struct web_view *v, size_t *n)
+{
+	*n = v->src.n;
+	return v->src.ids;
+}
+
 void
 views_close(struct web_view *v)
 {

@@ -223,6 +223,7 @@ size_t	 views_quorum(const struct conf *, const struct server_conf *,
 	    size_t);
 int	 views_uptime(struct web *, const struct web_view *, int, time_t,
 	    time_t, struct uptime *);
+const char *const *views_ids(const struct web_view *, size_t *);
 void	 views_close(struct web_view *);
 int	 views_spans(struct web *, const struct server_conf *, time_t,
 	    struct uptime *, struct uptime *);
