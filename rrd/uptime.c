@@ -35,6 +35,14 @@ static const struct span {
 };
 
 #define UPTIME_TAIL_S	3600	/* the last hour: at the finest rows */
+/*
+ * The tail is asked for this much less than UPTIME_TAIL_S: the finest
+ * tier of a 1 s archive holds an hour up to its last update, which lags
+ * now, and a tier that does not cover the whole ask loses to a coarser one
+ * that covers more of it (librrd's choice): minute rows, of which a young
+ * archive has none yet.
+ */
+#define UPTIME_TAIL_LAG	120	/* seconds */
 
 /*
  * One member's `up` (or `sla`) rows: those that cover the period, and
@@ -118,8 +126,8 @@ load(struct archive_store *st, const char *series, const char *id,
 		return -1;
 	if (m->col == -1 || to - from <= UPTIME_TAIL_S)
 		return 0;
-	if (load_one(st, series, id, to - UPTIME_TAIL_S, to, &m->tail,
-	    &m->tcol) == -1) {
+	if (load_one(st, series, id, to - UPTIME_TAIL_S + UPTIME_TAIL_LAG, to,
+	    &m->tail, &m->tcol) == -1) {
 		archive_series_free(&m->s);
 		m->col = -1;
 		return -1;
