@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
 #include <rrd_client.h>
 
 #include "fsutil.h"
+#include "hash.h"
+#include "util.h"
 #include "xmalloc.h"
 #include "archive.h"
 
@@ -38,10 +41,14 @@
  * must be STATE_DIR/rrd, since it refuses absolute ones.
  */
 struct archive_store {
-	char	*dir;		/* STATE_DIR/rrd */
-	char	*daemon;	/* rrdcached address; NULL: no rrdcached */
-	int	 remote;	/* rrdcached over TCP */
+	char		*dir;		/* STATE_DIR/rrd */
+	char		*daemon;	/* rrdcached address; NULL: none */
+	int		 remote;	/* rrdcached over TCP */
+	pthread_mutex_t	 lock;		/* of lists */
+	struct hash	*lists;		/* folder -> struct listing */
 };
+
+#define ARCHIVE_LIST_TTL_US	(5 * 1000000LL)	/* a folder's listing */
 
 /*
  * Resolutions kept, Smokeping-like, so that one archive stays under 2 MB
@@ -91,6 +98,7 @@ static void	seterr_rrd(const char *, const char *, int);
 static int	rrd_says_missing(void);
 static int	daemon_connect(struct archive_store *);
 static int	mkdir_parents(const char *);
+static void	listing_free(void *);
 static int	local_missing(const struct archive_store *, const char *);
 static int	ds_name_valid(const char *);
 static int	fixed_index(const char *);
@@ -200,6 +208,8 @@ archive_store_open(const char *state_dir, const char *rrdcached)
 	char			 real[PATH_MAX];
 
 	st = xcalloc(1, sizeof(*st));
+	pthread_mutex_init(&st->lock, NULL);
+	st->lists = hash_new();
 	if (rrdcached != NULL && *rrdcached != '\0') {
 		st->daemon = xstrdup(rrdcached);
 		st->remote = strncmp(rrdcached, "unix:", 5) != 0 &&
@@ -231,6 +241,8 @@ archive_store_close(struct archive_store *st)
 {
 	if (st == NULL)
 		return;
+	hash_free(st->lists, listing_free);
+	pthread_mutex_destroy(&st->lock);
 	free(st->dir);
 	free(st->daemon);
 	free(st);
@@ -305,40 +317,87 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* If name is BASE@NODE.rrd, add NODE to *out (n of them, cap room). */
-static void
-node_add(const char *name, const char *base, char ***out, size_t *n,
-    size_t *cap)
-{
-	size_t	 bl = strlen(base), nl = strlen(name);
-	char	*node;
+/* One server's nodes in a listing: a growing array of names. */
+struct nodelist {
+	char	**v;
+	size_t	  n;
+	size_t	  cap;
+};
 
-	if (nl <= bl + 5 || strncmp(name, base, bl) != 0 || name[bl] != '@' ||
-	    strcmp(name + nl - 4, ".rrd") != 0)
-		return;
-	node = xstrndup(name + bl + 1, nl - bl - 5);
-	if (strchr(node, '@') != NULL || strchr(node, '/') != NULL) {
-		free(node);
-		return;
-	}
-	if (*n + 2 > *cap) {
-		*cap = *cap * 2 + 4;
-		*out = xreallocarray(*out, *cap, sizeof(**out));
-	}
-	(*out)[(*n)++] = node;
-	(*out)[*n] = NULL;
+/*
+ * A folder's node archives, listed at most once every ARCHIVE_LIST_TTL_US
+ * for a store: the page's summary asks for every server of a folder, and
+ * listing a folder of 10,000 archives for each took 15 ms each.
+ */
+struct listing {
+	int64_t		 made_us;	/* mono_us() when listed */
+	struct hash	*bases;		/* BASE -> struct nodelist */
+};
+
+static void
+nodelist_free(void *p)
+{
+	struct nodelist	*nl = p;
+	size_t		 i;
+
+	for (i = 0; i < nl->n; i++)
+		free(nl->v[i]);
+	free(nl->v);
+	free(nl);
 }
 
-/* The names in id's folder: through rrdcached's LIST, or readdir. Adds
- * the nodes of base's archives to *out; 0 or -1. */
-static int
-nodes_scan(struct archive_store *st, const char *folder, const char *base,
-    char ***out, size_t *n, size_t *cap)
+static void
+listing_free(void *p)
+{
+	struct listing	*l = p;
+
+	if (l == NULL)
+		return;
+	hash_free(l->bases, nodelist_free);
+	free(l);
+}
+
+/* If name is BASE@NODE.rrd (one '@', neither side empty), add NODE
+ * under BASE in l. */
+static void
+listing_add(struct listing *l, const char *name)
+{
+	const char	*at = strchr(name, '@');
+	size_t		 nl = strlen(name);
+	struct nodelist	*list;
+	char		*base;
+
+	if (at == NULL || at == name || nl < 5 || (size_t)(at - name) + 5 >=
+	    nl || strcmp(name + nl - 4, ".rrd") != 0 ||
+	    strchr(at + 1, '@') != NULL || strchr(name, '/') != NULL)
+		return;
+	base = xstrndup(name, (size_t)(at - name));
+	if ((list = hash_get(l->bases, base)) == NULL) {
+		list = xcalloc(1, sizeof(*list));
+		hash_put(l->bases, base, list);
+	}
+	free(base);
+	if (list->n == list->cap) {
+		list->cap = list->cap * 2 + 2;
+		list->v = xreallocarray(list->v, list->cap, sizeof(*list->v));
+	}
+	list->v[list->n++] = xstrndup(at + 1, nl - 4 - (size_t)(at + 1 -
+	    name));
+}
+
+/* List folder's node archives into a new listing: through rrdcached's
+ * LIST, or readdir. NULL on error (archive_error()). */
+static struct listing *
+nodes_scan(struct archive_store *st, const char *folder)
 {
 	char		 path[PATH_MAX], *list, *line, *save, *argv[4];
+	struct listing	*l;
 	DIR		*d;
 	struct dirent	*de;
 
+	l = xcalloc(1, sizeof(*l));
+	l->bases = hash_new();
+	l->made_us = mono_us();
 	if (st->remote) {
 		snprintf(path, sizeof(path), "/%s", folder);
 		argv[0] = "list";
@@ -349,41 +408,62 @@ nodes_scan(struct archive_store *st, const char *folder, const char *base,
 		/* librrd 1.7.2 exports rrd_list, not rrdc_list */
 		if ((list = rrd_list(4, argv)) == NULL) {
 			if (!rrd_test_error() || rrd_says_missing())
-				return 0;
+				return l;
 			seterr_rrd("list", path, 0);
-			return -1;
+			listing_free(l);
+			return NULL;
 		}
 		for (line = strtok_r(list, "\n", &save); line != NULL;
 		    line = strtok_r(NULL, "\n", &save))
-			node_add(line, base, out, n, cap);
+			listing_add(l, line);
 		free(list);
-		return 0;
+		return l;
 	}
 	snprintf(path, sizeof(path), "%s/%s", st->dir, folder);
 	if ((d = opendir(path)) == NULL) {
 		if (errno == ENOENT)
-			return 0;
+			return l;
 		seterr("opendir %s: %s", path, strerror(errno));
-		return -1;
+		listing_free(l);
+		return NULL;
 	}
 	while ((de = readdir(d)) != NULL)
-		node_add(de->d_name, base, out, n, cap);
+		listing_add(l, de->d_name);
 	closedir(d);
-	return 0;
+	return l;
+}
+
+/* folder's listing, listed again when older than ARCHIVE_LIST_TTL_US;
+ * NULL on error. Called with st->lock held. */
+static struct listing *
+nodes_listing(struct archive_store *st, const char *folder)
+{
+	struct listing	*l;
+
+	l = hash_get(st->lists, folder);
+	if (l != NULL && mono_us() - l->made_us < ARCHIVE_LIST_TTL_US)
+		return l;
+	listing_free(hash_remove(st->lists, folder));
+	if ((l = nodes_scan(st, folder)) != NULL)
+		hash_put(st->lists, folder, l);
+	return l;
 }
 
 /*
  * The probe nodes that have an archive of server id (ID@NODE.rrd), sorted
  * by name, as a NULL-terminated array the caller frees with
  * archive_nodes_free (*out is NULL when there are none). Returns how many,
- * or -1 with archive_error().
+ * or -1 with archive_error(). A folder is listed once and kept for
+ * ARCHIVE_LIST_TTL_US: a node's new archive shows after that at most.
  */
 int
 archive_nodes(struct archive_store *st, const char *id, char ***out)
 {
 	char		 folder[ARCHIVE_ID_MAX], *slash;
 	const char	*base = id;
-	size_t		 n = 0, cap = 0;
+	struct listing	*l;
+	struct nodelist	*nl;
+	size_t		 i, n = 0;
 
 	*out = NULL;
 	if (!archive_id_valid(id) || strchr(id, '@') != NULL) {
@@ -396,11 +476,18 @@ archive_nodes(struct archive_store *st, const char *id, char ***out)
 		snprintf(folder, sizeof(folder), "%.*s", (int)(slash - id), id);
 		base = slash + 1;
 	}
-	if (nodes_scan(st, folder, base, out, &n, &cap) == -1) {
-		archive_nodes_free(*out);
-		*out = NULL;
+	pthread_mutex_lock(&st->lock);
+	if ((l = nodes_listing(st, folder)) == NULL) {
+		pthread_mutex_unlock(&st->lock);
 		return -1;
 	}
+	if ((nl = hash_get(l->bases, base)) != NULL && nl->n > 0) {
+		n = nl->n;
+		*out = xcalloc(n + 1, sizeof(**out));
+		for (i = 0; i < n; i++)
+			(*out)[i] = xstrdup(nl->v[i]);
+	}
+	pthread_mutex_unlock(&st->lock);
 	if (n > 1)
 		qsort(*out, n, sizeof(**out), cmp_names);
 	return (int)n;

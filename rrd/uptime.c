@@ -6,7 +6,9 @@
  * time is left out of it (a consolidated row more than half in downtime
  * is unknown as a whole: xff 0.5). Members of a farm may have different
  * steps: the period is cut at every row boundary of every member and each
- * piece is judged on its own.
+ * piece is judged on its own. A server that probe nodes archive each on
+ * their own (cluster mode) is judged in each piece from its nodes' rows
+ * with a quorum (uptime_quorum_at), and a farm of them from those.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -33,6 +35,14 @@ static const struct span {
 };
 
 #define UPTIME_TAIL_S	3600	/* the last hour: at the finest rows */
+/*
+ * The tail is asked for this much less than UPTIME_TAIL_S: the finest
+ * tier of a 1 s archive holds an hour up to its last update, which lags
+ * now, and a tier that does not cover the whole ask loses to a coarser one
+ * that covers more of it (librrd's choice): minute rows, of which a young
+ * archive has none yet.
+ */
+#define UPTIME_TAIL_LAG	120	/* seconds */
 
 /*
  * One member's `up` (or `sla`) rows: those that cover the period, and
@@ -48,9 +58,6 @@ struct member {
 
 static int	 load(struct archive_store *, const char *, const char *,
 		    time_t, time_t, struct member *);
-static int	 farm_series(struct archive_store *, const char *,
-		    const char *const *, size_t, time_t, time_t,
-		    struct uptime *, struct uptime *);
 static int	 load_one(struct archive_store *, const char *, const char *,
 		    time_t, time_t, struct archive_series *, int *);
 static double	 row_at(const struct archive_series *, int, double);
@@ -58,6 +65,7 @@ static double	 value_at(const struct member *, double);
 static size_t	 add_cuts(time_t *, size_t, const struct archive_series *,
 		    int, time_t, time_t);
 static int	 cmp_time(const void *, const void *);
+static struct uptime_src *farm_src(const char *const *, size_t);
 static void	 finish(struct uptime *, double, double, double);
 
 time_t
@@ -118,8 +126,8 @@ load(struct archive_store *st, const char *series, const char *id,
 		return -1;
 	if (m->col == -1 || to - from <= UPTIME_TAIL_S)
 		return 0;
-	if (load_one(st, series, id, to - UPTIME_TAIL_S, to, &m->tail,
-	    &m->tcol) == -1) {
+	if (load_one(st, series, id, to - UPTIME_TAIL_S + UPTIME_TAIL_LAG, to,
+	    &m->tail, &m->tcol) == -1) {
 		archive_series_free(&m->s);
 		m->col = -1;
 		return -1;
@@ -207,20 +215,68 @@ int
 uptime_farm(struct archive_store *st, const char *const *ids, size_t n,
     time_t from, time_t to, struct uptime *any, struct uptime *all)
 {
-	return farm_series(st, archive_fixed_ds[ARCHIVE_UP], ids, n, from, to,
-	    any, all);
+	struct uptime_src	*src = farm_src(ids, n);
+	int			 rc;
+
+	rc = uptime_views(st, src, n, 0, from, to, any, all);
+	free(src);
+	return rc;
 }
 
-/* uptime_farm from the rows of series ("up" or "sla"). */
-static int
-farm_series(struct archive_store *st, const char *series,
-    const char *const *ids, size_t n, time_t from, time_t to,
-    struct uptime *any, struct uptime *all)
+/* Each of n ids as a server read from its own archive; free() it. */
+static struct uptime_src *
+farm_src(const char *const *ids, size_t n)
+{
+	struct uptime_src	*src;
+	size_t			 i;
+
+	src = xcalloc(n + 1, sizeof(*src));
+	for (i = 0; i < n; i++) {
+		src[i].ids = &ids[i];
+		src[i].n = 1;
+		src[i].need = 1;
+	}
+	return src;
+}
+
+/*
+ * A server's up fraction (0..1) at time t as its need of n archives saw
+ * it (vals: room for n): NaN when fewer than need have data there, else
+ * the need-th largest fraction, so that the nodes' outages overlap as
+ * much as they can (need 1: the largest, need n: the smallest, as a
+ * farm's any and all).
+ */
+double
+uptime_quorum_at(const double *v, size_t n, size_t need, double *vals)
+{
+	size_t	i, j, k = 0;
+	double	x;
+
+	for (i = 0; i < n; i++) {
+		if (isnan(x = v[i]))
+			continue;
+		for (j = k++; j > 0 && vals[j - 1] < x; j--)
+			vals[j] = vals[j - 1];
+		vals[j] = x;
+	}
+	return need == 0 || k < need ? NAN : vals[need - 1];
+}
+
+/*
+ * uptime_farm over servers each read from its own src (a server's
+ * archive, or its probe nodes' with a quorum: uptime_view), from the
+ * rows of the up series, or the sla series when sla. Returns 0, or -1 on
+ * error (logged).
+ */
+int
+uptime_views(struct archive_store *st, const struct uptime_src *src,
+    size_t n, int sla, time_t from, time_t to, struct uptime *any,
+    struct uptime *all)
 {
 	struct member	*m;
 	time_t		*cut;
-	size_t		 i, j, ncut = 0, maxcut = 2, nknown;
-	double		 len, mid, v, vmax, vmin;
+	size_t		 i, j, k, nm = 0, ncut = 0, maxcut = 2, nknown;
+	double		 len, mid, v, vmax, vmin, *at, *vals;
 	double		 any_up = 0, any_known = 0;
 	double		 all_up = 0, all_known = 0;
 	int		 rc = -1;
@@ -231,18 +287,24 @@ farm_series(struct archive_store *st, const char *series,
 		log_warnx("rrd: uptime: empty period or no server");
 		return -1;
 	}
-	m = xcalloc(n, sizeof(*m));
-	for (i = 0; i < n; i++) {
-		if (load(st, series, ids[i], from, to, &m[i]) == -1)
-			goto out;
-		maxcut += m[i].s.nrows + m[i].tail.nrows + 2;
-	}
+	for (i = 0; i < n; i++)
+		nm += src[i].n;
+	m = xcalloc(nm + 1, sizeof(*m));
+	at = xcalloc(nm + 1, sizeof(*at));
+	vals = xcalloc(nm + 1, sizeof(*vals));
+	for (i = 0, k = 0; i < n; i++)
+		for (j = 0; j < src[i].n; j++, k++) {
+			if (load(st, archive_fixed_ds[sla ? ARCHIVE_SLA :
+			    ARCHIVE_UP], src[i].ids[j], from, to, &m[k]) == -1)
+				goto out;
+			maxcut += m[k].s.nrows + m[k].tail.nrows + 2;
+		}
 	cut = xcalloc(maxcut, sizeof(*cut));
 	cut[ncut++] = from;
 	cut[ncut++] = to;
-	for (i = 0; i < n; i++) {
-		ncut = add_cuts(cut, ncut, &m[i].s, m[i].col, from, to);
-		ncut = add_cuts(cut, ncut, &m[i].tail, m[i].tcol, from, to);
+	for (k = 0; k < nm; k++) {
+		ncut = add_cuts(cut, ncut, &m[k].s, m[k].col, from, to);
+		ncut = add_cuts(cut, ncut, &m[k].tail, m[k].tcol, from, to);
 	}
 	qsort(cut, ncut, sizeof(*cut), cmp_time);
 
@@ -251,11 +313,14 @@ farm_series(struct archive_store *st, const char *series,
 			continue;
 		len = (double)(cut[j + 1] - cut[j]);
 		mid = (double)cut[j] + len / 2;
+		for (k = 0; k < nm; k++)
+			at[k] = value_at(&m[k], mid);
 		nknown = 0;
 		vmax = 0;
 		vmin = 1;
-		for (i = 0; i < n; i++) {
-			if (isnan(v = value_at(&m[i], mid)))
+		for (i = 0, k = 0; i < n; k += src[i].n, i++) {
+			if (isnan(v = uptime_quorum_at(at + k, src[i].n,
+			    src[i].need, vals)))
 				continue;
 			nknown++;
 			vmax = fmax(vmax, v);
@@ -275,12 +340,57 @@ farm_series(struct archive_store *st, const char *series,
 	finish(all, all_up, all_known, (double)(to - from));
 	rc = 0;
 out:
-	for (i = 0; i < n; i++) {
-		archive_series_free(&m[i].s);
-		archive_series_free(&m[i].tail);
+	for (k = 0; k < nm; k++) {
+		archive_series_free(&m[k].s);
+		archive_series_free(&m[k].tail);
 	}
 	free(m);
+	free(at);
+	free(vals);
 	return rc;
+}
+
+/*
+ * A server's uptime over [from, to) from src: its own archive, or (cluster
+ * mode) its probe nodes' archives, up where at least src->need of them had
+ * it up and unknown where fewer than src->need have data (the cluster's
+ * view). From the sla series when sla. Returns 0, or -1 on error (logged).
+ */
+int
+uptime_view(struct archive_store *st, const struct uptime_src *src, int sla,
+    time_t from, time_t to, struct uptime *u)
+{
+	struct uptime	all;
+
+	return uptime_views(st, src, 1, sla, from, to, u, &all);
+}
+
+/* uptime_view for the last 1, 7, 30 and 365 days up to now. */
+int
+uptime_view_spans(struct archive_store *st, const struct uptime_src *src,
+    int sla, time_t now, struct uptime *out)
+{
+	int	i;
+
+	for (i = 0; i < UPTIME_NSPANS; i++)
+		if (uptime_view(st, src, sla, now - spans[i].seconds, now,
+		    &out[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* uptime_views for the same spans. */
+int
+uptime_views_spans(struct archive_store *st, const struct uptime_src *src,
+    size_t n, time_t now, struct uptime *any, struct uptime *all)
+{
+	int	i;
+
+	for (i = 0; i < UPTIME_NSPANS; i++)
+		if (uptime_views(st, src, n, 0, now - spans[i].seconds, now,
+		    &any[i], &all[i]) == -1)
+			return -1;
+	return 0;
 }
 
 /*
@@ -291,9 +401,9 @@ int
 uptime_server(struct archive_store *st, const char *id, time_t from,
     time_t to, struct uptime *u)
 {
-	struct uptime	all;
+	const struct uptime_src	src = { &id, 1, 1 };
 
-	return uptime_farm(st, &id, 1, from, to, u, &all);
+	return uptime_view(st, &src, 0, from, to, u);
 }
 
 /*
@@ -305,10 +415,9 @@ int
 uptime_server_sla(struct archive_store *st, const char *id, time_t from,
     time_t to, struct uptime *u)
 {
-	struct uptime	all;
+	const struct uptime_src	src = { &id, 1, 1 };
 
-	return farm_series(st, archive_fixed_ds[ARCHIVE_SLA], &id, 1, from,
-	    to, u, &all);
+	return uptime_view(st, &src, 1, from, to, u);
 }
 
 /* uptime_server_spans for the SLA figure (uptime_server_sla). */
@@ -316,13 +425,9 @@ int
 uptime_server_spans_sla(struct archive_store *st, const char *id,
     time_t now, struct uptime *out)
 {
-	int	i;
+	const struct uptime_src	src = { &id, 1, 1 };
 
-	for (i = 0; i < UPTIME_NSPANS; i++)
-		if (uptime_server_sla(st, id, now - spans[i].seconds, now,
-		    &out[i]) == -1)
-			return -1;
-	return 0;
+	return uptime_view_spans(st, &src, 1, now, out);
 }
 
 /* A server's uptime for the last 1, 7, 30 and 365 days up to now. */
@@ -330,13 +435,9 @@ int
 uptime_server_spans(struct archive_store *st, const char *id, time_t now,
     struct uptime *out)
 {
-	int	i;
+	const struct uptime_src	src = { &id, 1, 1 };
 
-	for (i = 0; i < UPTIME_NSPANS; i++)
-		if (uptime_server(st, id, now - spans[i].seconds, now,
-		    &out[i]) == -1)
-			return -1;
-	return 0;
+	return uptime_view_spans(st, &src, 0, now, out);
 }
 
 /* A farm's uptime, any member and all members, for the same spans. */
@@ -344,11 +445,10 @@ int
 uptime_farm_spans(struct archive_store *st, const char *const *ids,
     size_t n, time_t now, struct uptime *any, struct uptime *all)
 {
-	int	i;
+	struct uptime_src	*src = farm_src(ids, n);
+	int			 rc;
 
-	for (i = 0; i < UPTIME_NSPANS; i++)
-		if (uptime_farm(st, ids, n, now - spans[i].seconds, now,
-		    &any[i], &all[i]) == -1)
-			return -1;
-	return 0;
+	rc = uptime_views_spans(st, src, n, now, any, all);
+	free(src);
+	return rc;
 }

@@ -865,6 +865,84 @@ START_TEST(farm_uptime_any_and_all)
 }
 END_TEST
 
+/*
+ * The cluster's view of a server from its probe nodes' archives: up where
+ * at least need of them had it up, unknown where fewer than need have data.
+ *
+ *          1 2 3 4 5 6 7 8 9 10
+ * node1    u u u d d d d u ? ?
+ * node2    u u u u u u u u u ?
+ * need 2   1 1 1 0 0 0 0 1 ? ?   (4 up of 8 known)
+ * need 1   1 1 1 1 1 1 1 1 1 ?   (9 up of 9 known)
+ */
+START_TEST(quorum_uptime_from_node_archives)
+{
+	struct writer		*w;
+	struct archive_store	*st;
+	struct uptime		 u, any, all;
+	const char		*ids[] = { "web@node1", "web@node2" };
+	const char		*farm[] = { "db@node1", "db@node2" };
+	struct uptime_src	 src = { ids, 2, 2 };
+	struct uptime_src	 two[2] = { { ids, 2, 2 }, { farm, 2, 2 } };
+	time_t			 t0 = hour_ago(20);
+
+	w = writer_open(tmp, NULL, 1000);
+	ck_assert_ptr_nonnull(w);
+	fill_pattern(w, "web@node1", t0, "uuuddddu??");
+	fill_pattern(w, "web@node2", t0, "uuuuuuuuu?");
+	fill_pattern(w, "db@node1", t0, "ddduuuuuuu");
+	fill_pattern(w, "db@node2", t0, "uuuuuuuuuu");
+	writer_close(w);
+	st = archive_store_open(tmp, NULL);
+	ck_assert_ptr_nonnull(st);
+
+	/* Quorum 2: down while node1 saw it down. */
+	ck_assert_int_eq(uptime_view(st, &src, 0, t0, t0 + 10 * STEP, &u), 0);
+	ck_assert_double_eq_tol(u.known_s, 8 * STEP, 1e-6);
+	ck_assert_double_eq_tol(u.up_s, 4 * STEP, 1e-6);
+	ck_assert_double_eq_tol(u.pct, 50, 1e-9);
+	ck_assert_double_eq_tol(u.unknown_pct, 20, 1e-9);
+
+	/* Quorum 1: up, node2 saw it up throughout; row 9 known from
+	 * node2 alone. */
+	src.need = 1;
+	ck_assert_int_eq(uptime_view(st, &src, 0, t0, t0 + 10 * STEP, &u), 0);
+	ck_assert_double_eq_tol(u.known_s, 9 * STEP, 1e-6);
+	ck_assert_double_eq_tol(u.pct, 100, 1e-9);
+
+	/* A quorum more than the nodes: never known. */
+	src.need = 3;
+	ck_assert_int_eq(uptime_view(st, &src, 0, t0, t0 + 10 * STEP, &u), 0);
+	ck_assert(isnan(u.pct));
+	ck_assert_double_eq_tol(u.unknown_pct, 100, 1e-9);
+
+	/* A farm of two such servers: db is down (quorum 2) in 1-3, web in
+	 * 4-7 and unknown in 9-10: some member up in 10 of 10... */
+	ck_assert_int_eq(uptime_views(st, two, 2, 0, t0, t0 + 10 * STEP,
+	    &any, &all), 0);
+	ck_assert_double_eq_tol(any.known_s, 10 * STEP, 1e-6);
+	ck_assert_double_eq_tol(any.pct, 100, 1e-9);
+	/* ... all members up in 1 of 8 (row 8; 9-10 web unknown, db up). */
+	ck_assert_double_eq_tol(all.known_s, 8 * STEP, 1e-6);
+	ck_assert_double_eq_tol(all.up_s, 1 * STEP, 1e-6);
+	archive_store_close(st);
+}
+END_TEST
+
+/* The rule on consolidated fractions: the need-th largest. */
+START_TEST(quorum_of_fractions_is_the_kth_largest)
+{
+	const double	v[] = { 0.5, NAN, 1, 0.25 };
+	double		vals[4];
+
+	ck_assert_double_eq(uptime_quorum_at(v, 4, 1, vals), 1);
+	ck_assert_double_eq(uptime_quorum_at(v, 4, 2, vals), 0.5);
+	ck_assert_double_eq(uptime_quorum_at(v, 4, 3, vals), 0.25);
+	ck_assert(isnan(uptime_quorum_at(v, 4, 4, vals)));
+	ck_assert(isnan(uptime_quorum_at(v, 4, 0, vals)));
+}
+END_TEST
+
 /* Three hours of samples up to now, down for a while in the middle. */
 static void
 fill_server(const char *id, time_t t0, int rows)
@@ -1824,6 +1902,8 @@ rrd_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, uptime_matches_hand_computed);
 	tcase_add_test(tc, farm_uptime_any_and_all);
+	tcase_add_test(tc, quorum_uptime_from_node_archives);
+	tcase_add_test(tc, quorum_of_fractions_is_the_kth_largest);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("graph");

@@ -103,8 +103,9 @@ figures(const struct uptime *u)
  * {"id":ID,"now":T,"uptime":[{"span":"1d","from":T,"to":T,"raw":{...},
  * "sla":{...},"downtime_s":S},...]} for 1, 7, 30 and 365 days: raw from
  * the up series, sla with scheduled downtime left out; downtime_s is the
- * time known in raw but not in sla (the downtime with data). 503 when the
- * archives are off or unreadable.
+ * time known in raw but not in sla (the downtime with data). In cluster
+ * mode the figures are the cluster's view of its probe nodes' archives
+ * (views.c). 503 when the archives are off or unreadable.
  */
 void
 api_uptime(struct web *w, const struct web_data *d,
@@ -114,9 +115,7 @@ api_uptime(struct web *w, const struct web_data *d,
 	json_t		*o, *arr;
 	int		 i;
 
-	if (w->store == NULL ||
-	    uptime_server_spans(w->store, sc->id, d->now, raw) == -1 ||
-	    uptime_server_spans_sla(w->store, sc->id, d->now, sla) == -1) {
+	if (!views_spans(w, sc, d->now, raw, sla)) {
 		no_archive(w, sc, "cannot read the archive", r);
 		return;
 	}

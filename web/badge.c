@@ -21,6 +21,8 @@ badge_svg(struct web *w, const struct web_data *d,
 {
 	const struct ctl_server	*s;
 	struct uptime		 u;
+	struct web_view		*v;
+	int			 have = 0;
 	const char		*colour = "#6e7781";
 	char			 val[32];
 	unsigned		 lw, rw;
@@ -38,8 +40,13 @@ badge_svg(struct web *w, const struct web_data *d,
 		overview_latency(val, sizeof(val), s != NULL ?
 		    s->latency_ms : -1);
 	else if (strcmp(show, "uptime") == 0) {
-		if (w->store != NULL && uptime_server(w->store, sc->id,
-		    now - 30 * 86400, now, &u) == 0 && !isnan(u.pct))
+		if (w->store != NULL) {
+			v = views_open(w, sc);
+			have = views_uptime(w, v, 0, now - 30 * 86400, now,
+			    &u) == 0 && !isnan(u.pct);
+			views_close(v);
+		}
+		if (have)
 			snprintf(val, sizeof(val), "%.2f%% 30d", u.pct);
 		else
 			snprintf(val, sizeof(val), "no data");

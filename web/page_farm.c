@@ -32,14 +32,9 @@ farm_uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
     const struct farm_conf *f)
 {
 	struct uptime	 any[UPTIME_NSPANS], all[UPTIME_NSPANS];
-	const char	**ids;
-	size_t		  n;
-	int		  have;
+	int		 have;
 
-	ids = farm_ids(f, &n);
-	have = w->store != NULL && n > 0 && uptime_farm_spans(w->store, ids,
-	    n, d->now, any, all) == 0;
-	free(ids);
+	have = views_farm_spans(w, f, d->now, any, all);
 	evbuffer_add_printf(b, "<h2>uptime</h2>");
 	page_farm_uptime_table(b, "uptime", have, any, all, "some member up",
 	    "all members up");

@@ -132,7 +132,8 @@ duration(char *dst, size_t len, double s)
 /*
  * Uptime over 1, 7, 30 and 365 days: raw from the archive's up series,
  * SLA from its sla series (scheduled downtime left out), the downtime
- * left out and the time without data.
+ * left out and the time without data; in cluster mode the cluster's view
+ * of its probe nodes' archives (views.c).
  */
 static void
 uptime_table(struct evbuffer *b, struct web *w, const struct web_data *d,
@@ -142,9 +143,7 @@ uptime_table(struct evbuffer *b, struct web *w, const struct web_data *d,
 	char		 dt[32];
 	int		 i, have;
 
-	have = w->store != NULL &&
-	    uptime_server_spans(w->store, sc->id, d->now, u) == 0 &&
-	    uptime_server_spans_sla(w->store, sc->id, d->now, s) == 0;
+	have = views_spans(w, sc, d->now, u, s);
 	evbuffer_add_printf(b, "<h2>uptime</h2><table id=\"uptime\"><thead>"
 	    "<tr><th>period</th><th class=\"num\">uptime</th>"
 	    "<th class=\"num\" title=\"scheduled downtime left out\">SLA"
@@ -195,8 +194,7 @@ vantage(struct evbuffer *b, const struct web_lines *ls)
 }
 
 /* In cluster mode, the uptime as the probe nodes saw it: some node, every
- * node (the server's own archive, which the uptime table reads, is not
- * written then). */
+ * node (the uptime table has the cluster's view: a quorum of them). */
 static void
 vantage_uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
     const struct web_lines *ls)

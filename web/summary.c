@@ -11,6 +11,8 @@
  * server: "ID<TAB>UP1D<TAB>UP30D<TAB>MS,MS,...<TAB>SLA1D<TAB>SLA30D",
  * "-" for an unknown figure; the SLA figures leave scheduled downtime out
  * (a line without them has them unknown). Ids hold no tab or line feed.
+ * In cluster mode the figures come from the probe nodes' archives
+ * (views.c).
  */
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -52,9 +54,12 @@ static int	 lock_path(const struct web *, char *, size_t);
 static int	 parse_line(struct summary *, char *);
 static double	 parse_num(const char *);
 static void	 spawn(const struct web *);
-static void	 hourly(struct web *, const char *, time_t, double *);
-static void	 write_row(struct evbuffer *, struct web *, const char *,
+static void	 hourly(struct web *, const struct web_view *, time_t,
+		    double *);
+static double	 pct(struct web *, const struct web_view *, int, int,
 		    time_t);
+static void	 write_row(struct evbuffer *, struct web *,
+		    const struct server_conf *, time_t);
 static void	 put_num(struct evbuffer *, double, const char *);
 
 /* The lock file's path; -1 when too long. */
@@ -242,64 +247,82 @@ put_num(struct evbuffer *b, double v, const char *fmt)
 /*
  * A day's latency by the hour into lat (ms, NaN for an hour without
  * data), hour SUMMARY_POINTS - 1 ending at now: the finest rows that
- * cover the day, averaged, so the hour under way has its figure too.
+ * cover the day, averaged, so the hour under way has its figure too; in
+ * cluster mode the rows of every probe node's archive (v's), together.
  */
 static void
-hourly(struct web *w, const char *id, time_t now, double *lat)
+hourly(struct web *w, const struct web_view *v, time_t now, double *lat)
 {
 	struct archive_series	 s;
-	double			 sum[SUMMARY_POINTS] = { 0 }, v;
+	double			 sum[SUMMARY_POINTS] = { 0 }, x;
 	int			 n[SUMMARY_POINTS] = { 0 }, col, i;
 	time_t			 start = now - SUMMARY_POINTS * 3600, t;
-	size_t			 row;
+	const char *const	*ids;
+	size_t			 row, k, nids;
 
-	col = archive_fetch(w->store, id, "AVERAGE", start, now, 1, &s) == 0 ?
-	    archive_series_ds(&s, archive_fixed_ds[ARCHIVE_TOTAL]) : -1;
-	for (row = 0; col >= 0 && row < s.nrows; row++) {
-		t = s.start + (time_t)((row + 1) * s.step);	/* row's end */
-		v = s.data[row * s.nds + (size_t)col];
-		if (isnan(v) || t <= start || t > now + (time_t)s.step)
-			continue;
-		i = (int)((t - 1 - start) / 3600);
-		if (i >= SUMMARY_POINTS)
-			i = SUMMARY_POINTS - 1;
-		sum[i] += v * 1000;
-		n[i]++;
+	ids = views_ids(v, &nids);
+	for (k = 0; k < nids; k++) {
+		col = archive_fetch(w->store, ids[k], "AVERAGE", start, now, 1,
+		    &s) == 0 ? archive_series_ds(&s,
+		    archive_fixed_ds[ARCHIVE_TOTAL]) : -1;
+		for (row = 0; col >= 0 && row < s.nrows; row++) {
+			t = s.start + (time_t)((row + 1) * s.step); /* end */
+			x = s.data[row * s.nds + (size_t)col];
+			if (isnan(x) || t <= start ||
+			    t > now + (time_t)s.step)
+				continue;
+			i = (int)((t - 1 - start) / 3600);
+			if (i >= SUMMARY_POINTS)
+				i = SUMMARY_POINTS - 1;
+			sum[i] += x * 1000;
+			n[i]++;
+		}
+		archive_series_free(&s);
 	}
-	archive_series_free(&s);
 	for (i = 0; i < SUMMARY_POINTS; i++)
 		lat[i] = n[i] > 0 ? sum[i] / n[i] : NAN;
 }
 
-/* One server's line: uptime 1 d and 30 d, hourly latency of a day, SLA
- * uptime 1 d and 30 d. */
-static void
-write_row(struct evbuffer *b, struct web *w, const char *id, time_t now)
+/* The uptime percentage over the days up to now from v (sla: with
+ * scheduled downtime left out), or NaN. */
+static double
+pct(struct web *w, const struct web_view *v, int sla, int days, time_t now)
 {
-	struct uptime	 u;
+	struct uptime	u;
+
+	return views_uptime(w, v, sla, now - days * 86400, now, &u) == 0 ?
+	    u.pct : NAN;
+}
+
+/* One server's line: uptime 1 d and 30 d, hourly latency of a day, SLA
+ * uptime 1 d and 30 d; the uptime in cluster mode the cluster's view
+ * (views.c), the latency of every node's archive. */
+static void
+write_row(struct evbuffer *b, struct web *w, const struct server_conf *sc,
+    time_t now)
+{
+	struct web_view	*v;
 	double		 lat[SUMMARY_POINTS];
 	int		 i;
 
-	evbuffer_add_printf(b, "%s\t", id);
-	put_num(b, uptime_server(w->store, id, now - 86400, now, &u) == 0 ?
-	    u.pct : NAN, "%.3f");
+	v = views_open(w, sc);
+	evbuffer_add_printf(b, "%s\t", sc->id);
+	put_num(b, pct(w, v, 0, 1, now), "%.3f");
 	evbuffer_add(b, "\t", 1);
-	put_num(b, uptime_server(w->store, id, now - 30 * 86400, now, &u) ==
-	    0 ? u.pct : NAN, "%.3f");
+	put_num(b, pct(w, v, 0, 30, now), "%.3f");
 	evbuffer_add(b, "\t", 1);
-	hourly(w, id, now, lat);
+	hourly(w, v, now, lat);
 	for (i = 0; i < SUMMARY_POINTS; i++) {
 		if (i > 0)
 			evbuffer_add(b, ",", 1);
 		put_num(b, lat[i], "%.1f");
 	}
 	evbuffer_add(b, "\t", 1);
-	put_num(b, uptime_server_sla(w->store, id, now - 86400, now, &u) ==
-	    0 ? u.pct : NAN, "%.3f");
+	put_num(b, pct(w, v, 1, 1, now), "%.3f");
 	evbuffer_add(b, "\t", 1);
-	put_num(b, uptime_server_sla(w->store, id, now - 30 * 86400, now,
-	    &u) == 0 ? u.pct : NAN, "%.3f");
+	put_num(b, pct(w, v, 1, 30, now), "%.3f");
 	evbuffer_add(b, "\n", 1);
+	views_close(v);
 }
 
 /*
@@ -335,7 +358,7 @@ summary_write(struct web *w)
 	b = evbuffer_new();
 	evbuffer_add_printf(b, "%s%lld\n", SUMMARY_MAGIC, (long long)now);
 	for (i = 0; i < w->conf->nservers; i++)
-		write_row(b, w, w->conf->servers[i]->id, now);
+		write_row(b, w, w->conf->servers[i], now);
 	if ((dfd = open(w->conf->state_dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) != -1 && fsutil_write_atomic(dfd, SUMMARY_FILE,
 	    evbuffer_pullup(b, -1), evbuffer_get_length(b), 0644, 0) == 0)

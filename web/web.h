@@ -44,6 +44,7 @@ struct web_lines {
 	size_t		  n;
 };
 struct summary;
+struct web_view;
 
 /* A server's figures in the summary; NaN where unknown. */
 struct summary_row {
@@ -215,6 +216,19 @@ const char **farm_ids(const struct farm_conf *, size_t *);
 void	 graphcache_lines_server(struct web *, const struct server_conf *,
 	    struct web_lines *);
 void	 graphcache_lines_free(struct web_lines *);
+
+/* views.c */
+struct web_view *views_open(struct web *, const struct server_conf *);
+size_t	 views_quorum(const struct conf *, const struct server_conf *,
+	    size_t);
+int	 views_uptime(struct web *, const struct web_view *, int, time_t,
+	    time_t, struct uptime *);
+const char *const *views_ids(const struct web_view *, size_t *);
+void	 views_close(struct web_view *);
+int	 views_spans(struct web *, const struct server_conf *, time_t,
+	    struct uptime *, struct uptime *);
+int	 views_farm_spans(struct web *, const struct farm_conf *, time_t,
+	    struct uptime *, struct uptime *);
 
 /* summary.c */
 struct summary *summary_load(struct web *, time_t);

@@ -1,0 +1,141 @@
+/*
+ * views.c: whose archives tell a server's uptime. Its own (ID.rrd); or,
+ * when probe nodes archive it each on their own (cluster mode,
+ * ID@NODE.rrd), the cluster's view of them: up where at least its quorum
+ * of nodes had it up, unknown where fewer than that have data. The quorum
+ * is the probe nodes' own (cluster/quorum.h): `set quorum`, else a
+ * majority of its vantage nodes, else of the nodes that have archives.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "xmalloc.h"
+#include "archive.h"
+#include "quorum.h"
+#include "uptime.h"
+#include "web.h"
+
+/* Whose archives tell a server's uptime: its graph's lines, with the
+ * quorum of them in cluster mode. */
+struct web_view {
+	struct web_lines	 ls;
+	struct uptime_src	 src;
+};
+
+static void	 view_init(struct web *, const struct server_conf *,
+		    struct web_view *);
+
+/*
+ * The archives of sc's uptime (the same as its graph's lines), with the
+ * quorum of them that must have had it up. Close with views_close.
+ */
+struct web_view *
+views_open(struct web *w, const struct server_conf *sc)
+{
+	struct web_view	*v;
+
+	v = xcalloc(1, sizeof(*v));
+	view_init(w, sc, v);
+	return v;
+}
+
+/* views_open into v. */
+static void
+view_init(struct web *w, const struct server_conf *sc, struct web_view *v)
+{
+	graphcache_lines_server(w, sc, &v->ls);
+	v->src.ids = v->ls.ids;
+	v->src.n = v->ls.n;
+	v->src.need = v->ls.nodes == NULL ? 1 : views_quorum(w->conf, sc,
+	    v->ls.n);
+}
+
+/*
+ * The quorum of sc's n probe nodes with archives: as the nodes decide
+ * its state (quorum_vantage, quorum_needed).
+ */
+size_t
+views_quorum(const struct conf *c, const struct server_conf *sc, size_t n)
+{
+	return (size_t)quorum_needed(quorum_vantage(c->quorum,
+	    sc->o.nvantage), n);
+}
+
+/* The server's uptime over [from, to) from v (sla: with scheduled
+ * downtime left out): uptime_view. Returns 0 or -1. */
+int
+views_uptime(struct web *w, const struct web_view *v, int sla, time_t from,
+    time_t to, struct uptime *u)
+{
+	return uptime_view(w->store, &v->src, sla, from, to, u);
+}
+
+/* The archives v reads (n of them): the server's own, or its nodes'. */
+const char *const *
+views_ids(const struct web_view *v, size_t *n)
+{
+	*n = v->src.n;
+	return v->src.ids;
+}
+
+void
+views_close(struct web_view *v)
+{
+	if (v == NULL)
+		return;
+	graphcache_lines_free(&v->ls);
+	free(v);
+}
+
+/*
+ * sc's uptime over each span (uptime.h) into raw, and with scheduled
+ * downtime left out into sla. Returns 1 when both were read, else 0
+ * (archives off or unreadable).
+ */
+int
+views_spans(struct web *w, const struct server_conf *sc, time_t now,
+    struct uptime *raw, struct uptime *sla)
+{
+	struct web_view	*v;
+	int		 have;
+
+	if (w->store == NULL)
+		return 0;
+	v = views_open(w, sc);
+	have = uptime_view_spans(w->store, &v->src, 0, now, raw) == 0 &&
+	    uptime_view_spans(w->store, &v->src, 1, now, sla) == 0;
+	views_close(v);
+	return have;
+}
+
+/*
+ * A farm's uptime over each span: some member up (any), all up (all),
+ * each member as views_open reads it. Returns 1 when read, else 0.
+ */
+int
+views_farm_spans(struct web *w, const struct farm_conf *f, time_t now,
+    struct uptime *any, struct uptime *all)
+{
+	struct web_view		*v;
+	struct uptime_src	*src;
+	size_t			 i;
+	int			 have;
+
+	if (w->store == NULL || f->nservers == 0)
+		return 0;
+	v = xcalloc(f->nservers, sizeof(*v));
+	src = xcalloc(f->nservers, sizeof(*src));
+	for (i = 0; i < f->nservers; i++) {
+		view_init(w, f->servers[i], &v[i]);
+		src[i] = v[i].src;
+	}
+	have = uptime_views_spans(w->store, src, f->nservers, now, any,
+	    all) == 0;
+	for (i = 0; i < f->nservers; i++)
+		graphcache_lines_free(&v[i].ls);
+	free(src);
+	free(v);
+	return have;
+}
