@@ -150,14 +150,15 @@ verdict() {
 
 # until_says SECONDS WANT CMD...: until CMD prints WANT, asked 5 times a second.
 until_says() {
-    local n=$(($1 * 5)) want=$2 i=0
-    shift 2
-    while [ $i -lt $n ]; do
-        [ "$("$@")" = "$want" ] && return 0
-        sleep 0.2
-        i=$((i + 1))
-    done
-    return 1
+    local secs=$1
+    shift
+    wait_for "$secs" _says "$@"
+}
+# _says WANT CMD...: CMD prints WANT.
+_says() {
+    local want=$1
+    shift
+    [ "$("$@")" = "$want" ]
 }
 
 # wait_verdict NODE STATE SECONDS
