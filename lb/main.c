@@ -28,7 +28,6 @@ static const char *conf_path;
 static int	lb_check(const struct conf *, char *err, size_t);
 static int	build(struct lb *, struct conf *, char *err, size_t);
 static void	reload(struct lb *);
-static void	on_signal(evutil_socket_t, short, void *);
 static struct conf *load(const char *path, int quiet);
 static void	*worker_main(void *);
 static void	worker_reload(evutil_socket_t, short, void *);
@@ -68,7 +67,7 @@ static struct conf *
 load(const char *path, int quiet)
 {
 	struct conf	*c;
-	char		*errs = NULL, err[512], *line, *save;
+	char		*errs = NULL, err[512];
 
 	if ((c = conf_load(path, &errs)) != NULL &&
 	    conf_host_check(c, &errs) == -1) {
@@ -80,14 +79,10 @@ load(const char *path, int quiet)
 		c = NULL;
 		xasprintf(&errs, "%s\n", err);
 	}
-	if (c == NULL) {
-		if (quiet)
-			for (line = strtok_r(errs, "\n", &save); line != NULL;
-			    line = strtok_r(NULL, "\n", &save))
-				log_warnx("reload failed, keeping the running "
-				    "config: %s", line);
-		else
-			fputs(errs, stderr);
+	if (c == NULL && quiet)
+		daemon_reload_failed(errs);
+	else if (c == NULL) {
+		fputs(errs, stderr);
 		free(errs);
 	} else if (c->warnings != NULL && !quiet)
 		fputs(c->warnings, stderr);
@@ -318,22 +313,11 @@ reload(struct lb *lb)
 	    lb->nls);
 }
 
+/* SIGHUP. */
 static void
-on_signal(evutil_socket_t sig, short what, void *arg)
+on_hup(void *arg)
 {
-	struct lb	*lb = arg;
-
-	(void)what;
-	switch (sig) {
-	case SIGHUP:
-		reload(lb);
-		break;
-	case SIGTERM:
-	case SIGINT:
-		log_info("exiting on signal %d", (int)sig);
-		event_base_loopbreak(lb->base);
-		break;
-	}
+	reload(arg);
 }
 
 int
@@ -341,7 +325,7 @@ main(int argc, char **argv)
 {
 	struct daemon_opts	 o;
 	struct lb		 lb;
-	struct event		*sighup, *sigterm, *sigint;
+	struct daemon_signals	*sigs;
 	struct daemon_run	 run;
 	char			*pidpath, *ctlpath, err[512], sum[128];
 	size_t			 i;
@@ -376,14 +360,7 @@ main(int argc, char **argv)
 	lb.ctl = lbctl_open(&lb, ctlpath);
 	lb.health = health_start(&lb, lb.conf->control);
 	workers_start(&lb);
-	sighup = evsignal_new(lb.base, SIGHUP, on_signal, &lb);
-	sigterm = evsignal_new(lb.base, SIGTERM, on_signal, &lb);
-	sigint = evsignal_new(lb.base, SIGINT, on_signal, &lb);
-	if (sighup == NULL || sigterm == NULL || sigint == NULL ||
-	    evsignal_add(sighup, NULL) == -1 ||
-	    evsignal_add(sigterm, NULL) == -1 ||
-	    evsignal_add(sigint, NULL) == -1)
-		fatalx("cannot watch signals");
+	sigs = daemon_signals_new(lb.base, on_hup, &lb);
 	log_info("started: %zu farms balanced, %zu listeners, %u loops",
 	    lb.nfarms, lb.nls, lb.nthreads);
 	event_base_dispatch(lb.base);
@@ -401,9 +378,7 @@ main(int argc, char **argv)
 	for (i = 0; i < lb.nfarms; i++)
 		farm_unref(lb.farms[i]);
 	free(lb.farms);
-	event_free(sighup);
-	event_free(sigterm);
-	event_free(sigint);
+	daemon_signals_free(sigs);
 	event_base_free(lb.base);
 	conf_free(lb.conf);
 	daemon_stop(&run);

@@ -6,6 +6,11 @@
 #define TOCSIN_DAEMON_H
 
 struct conf;
+struct event_base;
+struct daemon_signals;
+
+/* SIGHUP: reload the config (the daemon's own way). */
+typedef void	 daemon_reload_fn(void *arg);
 
 struct daemon_opts {
 	const char	*conf_path;
@@ -35,5 +40,9 @@ void		 daemon_start(const char *progname, const struct daemon_opts *,
 		    const struct conf *, char *pidpath, struct daemon_run *);
 void		 daemon_settle(struct daemon_run *, const struct conf *);
 void		 daemon_stop(struct daemon_run *);
+struct daemon_signals *daemon_signals_new(struct event_base *,
+		    daemon_reload_fn *, void *arg);
+void		 daemon_signals_free(struct daemon_signals *);
+void		 daemon_reload_failed(char *errs);
 
 #endif

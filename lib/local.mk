@@ -10,7 +10,7 @@ lib_libtocsin_a_SOURCES = \
 	lib/conf_lex.c lib/conf_parse.c lib/conf_validate.c lib/conf_host.c \
 	lib/conf_cluster.c \
 	lib/secret.c lib/secret.h \
-	lib/daemon.c lib/daemon.h \
+	lib/daemon.c lib/daemon.h lib/daemon_signals.c \
 	lib/spool.c lib/spool.h \
 	lib/history.c lib/history.h \
 	lib/fsutil.c lib/fsutil.h lib/paths.h \

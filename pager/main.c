@@ -38,7 +38,6 @@ struct mainctx {
 	const char		*conf_path;
 };
 
-static void	on_signal(evutil_socket_t, short, void *);
 static void	usage(FILE *, int) __attribute__((noreturn));
 static int	check_conf(const char *);
 static int	list_queue(const char *);
@@ -144,44 +143,31 @@ list_queue(const char *path)
 	return rc;
 }
 
+/* SIGHUP. */
 static void
-on_signal(evutil_socket_t sig, short what, void *arg)
+on_hup(void *arg)
 {
 	struct mainctx	*m = arg;
 	struct conf	*c, *old;
-	char		*errs = NULL, *line, *save, err[512];
+	char		*errs = NULL, err[512];
 
-	switch (sig) {
-	case SIGHUP:
-		if (m->cl != NULL) {
-			log_warnx("cluster mode: a reload takes a restart");
-			break;
-		}
-		if ((c = conf_load(m->conf_path, &errs)) == NULL) {
-			for (line = strtok_r(errs, "\n", &save); line != NULL;
-			    line = strtok_r(NULL, "\n", &save))
-				log_warnx("reload failed, keeping the running "
-				    "config: %s", line);
-			free(errs);
-			break;
-		}
-		if ((old = dispatch_reload(m->disp, c, err, sizeof(err))) ==
-		    c) {
-			log_warnx("reload failed, keeping the running config: "
-			    "%s", err);
-			conf_free(c);
-			break;
-		}
-		if (old != NULL)
-			conf_free(old);
-		log_info("reloaded %s", m->conf_path);
-		break;
-	case SIGTERM:
-	case SIGINT:
-		log_info("exiting on signal %d", (int)sig);
-		event_base_loopbreak(m->base);
-		break;
+	if (m->cl != NULL) {
+		log_warnx("cluster mode: a reload takes a restart");
+		return;
 	}
+	if ((c = conf_load(m->conf_path, &errs)) == NULL) {
+		daemon_reload_failed(errs);
+		return;
+	}
+	if ((old = dispatch_reload(m->disp, c, err, sizeof(err))) == c) {
+		log_warnx("reload failed, keeping the running config: %s",
+		    err);
+		conf_free(c);
+		return;
+	}
+	if (old != NULL)
+		conf_free(old);
+	log_info("reloaded %s", m->conf_path);
 }
 
 int
@@ -195,7 +181,7 @@ main(int argc, char **argv)
 	struct daemon_opts	 o;
 	struct mainctx		 m;
 	struct conf		*conf;
-	struct event		*sighup, *sigterm, *sigint;
+	struct daemon_signals	*sigs;
 	struct daemon_run	 run;
 	char			*pidpath, err[512];
 	int			 ch, list = 0, clustered;
@@ -259,14 +245,7 @@ main(int argc, char **argv)
 	/* The control socket shows the local queue: none in cluster mode. */
 	m.ctl = m.disp != NULL ?
 	    pagerctl_open(m.base, m.disp, conf->state_dir) : NULL;
-	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
-	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
-	sigint = evsignal_new(m.base, SIGINT, on_signal, &m);
-	if (sighup == NULL || sigterm == NULL || sigint == NULL ||
-	    evsignal_add(sighup, NULL) == -1 ||
-	    evsignal_add(sigterm, NULL) == -1 ||
-	    evsignal_add(sigint, NULL) == -1)
-		fatalx("cannot watch signals");
+	sigs = daemon_signals_new(m.base, on_hup, &m);
 	if (conf->smtp_relay == NULL && m.disp != NULL)
 		log_info("no smtp-relay in the config: email and SMS pages go "
 		    "to the Maildir %s", dispatch_maildir(m.disp));
@@ -289,9 +268,7 @@ main(int argc, char **argv)
 	cluster_free(m.cl);
 	pagerctl_close(m.ctl);
 	dispatch_free(m.disp);
-	event_free(sighup);
-	event_free(sigterm);
-	event_free(sigint);
+	daemon_signals_free(sigs);
 	event_base_free(m.base);
 	auth_client_exit();
 	curl_global_cleanup();

@@ -24,35 +24,21 @@
 #include "engine.h"
 #include "probed.h"
 
-static void	on_signal(evutil_socket_t, short, void *);
 
 struct mainctx {
 	struct event_base *base;
 	struct engine	*eng;
 };
 
+/* SIGHUP. */
 static void
-on_signal(evutil_socket_t sig, short what, void *arg)
+on_hup(void *arg)
 {
 	struct mainctx	*m = arg;
-	char		*errs = NULL, *line, *save;
+	char		*errs = NULL;
 
-	switch (sig) {
-	case SIGHUP:
-		if (engine_reload(m->eng, &errs) == -1) {
-			for (line = strtok_r(errs, "\n", &save); line != NULL;
-			    line = strtok_r(NULL, "\n", &save))
-				log_warnx("reload failed, keeping the running "
-				    "config: %s", line);
-			free(errs);
-		}
-		break;
-	case SIGTERM:
-	case SIGINT:
-		log_info("exiting on signal %d", (int)sig);
-		event_base_loopbreak(m->base);
-		break;
-	}
+	if (engine_reload(m->eng, &errs) == -1)
+		daemon_reload_failed(errs);
 }
 
 int
@@ -63,7 +49,7 @@ main(int argc, char **argv)
 	struct conf		*conf;
 	struct ctl		*ctl;
 	struct ctl_access	 access;
-	struct event		*sighup, *sigterm, *sigint;
+	struct daemon_signals	*sigs;
 	struct event_config	*cfg;
 	struct daemon_run	 run;
 	char			*pidpath, *err = NULL;
@@ -103,14 +89,7 @@ main(int argc, char **argv)
 		ctl_set_access(ctl, &access);
 	}
 	engine_set_ctl(m.eng, ctl);
-	sighup = evsignal_new(m.base, SIGHUP, on_signal, &m);
-	sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
-	sigint = evsignal_new(m.base, SIGINT, on_signal, &m);
-	if (sighup == NULL || sigterm == NULL || sigint == NULL ||
-	    evsignal_add(sighup, NULL) == -1 ||
-	    evsignal_add(sigterm, NULL) == -1 ||
-	    evsignal_add(sigint, NULL) == -1)
-		fatalx("cannot watch signals");
+	sigs = daemon_signals_new(m.base, on_hup, &m);
 	log_info("started: %zu servers, state in %s, control %s",
 	    engine_ntargets(m.eng), engine_conf(m.eng)->state_dir,
 	    engine_conf(m.eng)->control);
@@ -119,9 +98,7 @@ main(int argc, char **argv)
 	ctl_close(ctl);
 	engine_free(m.eng);
 	check_ping_shutdown();
-	event_free(sighup);
-	event_free(sigterm);
-	event_free(sigint);
+	daemon_signals_free(sigs);
 	event_base_free(m.base);
 	curl_global_cleanup();
 	daemon_stop(&run);
