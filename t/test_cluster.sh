@@ -130,13 +130,6 @@ for line in sys.stdin:
 
 for n in 1 2 3; do
     stop_node "$n"
-    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
-        "$T/node$n.log"; then
-        failed "sanitizer report in node$n's log" \
-            "$(grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
-            "$T/node$n.log" | head -40)"
-    else
-        pass "node$n stopped cleanly"
-    fi
+    clean_log "node$n"
 done
 finish
