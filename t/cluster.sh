@@ -250,12 +250,5 @@ stop_node() {
 # clean_log NAME: pass when $T/NAME.log (a stopped process's) has no
 # sanitizer report.
 clean_log() {
-    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
-        "$T/$1.log"; then
-        failed "sanitizer report in $1's log" \
-            "$(grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
-            "$T/$1.log" | head -40)"
-    else
-        pass "$1 stopped cleanly"
-    fi
+    log_clean "$1" "$T/$1.log"
 }

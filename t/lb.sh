@@ -56,26 +56,9 @@ lb_start() {
 
 lb_stop() {
     [ -n "$LB_PID" ] || return 0
-    kill -TERM "$LB_PID" 2>/dev/null
-    local i=0
-    while kill -0 "$LB_PID" 2>/dev/null && [ $i -lt 100 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    if kill -0 "$LB_PID" 2>/dev/null; then
-        failed "tocsin-lb did not exit within 10 s of SIGTERM"
-        kill -KILL "$LB_PID" 2>/dev/null
-    fi
-    wait "$LB_PID" 2>/dev/null
+    term_wait "$LB_PID" tocsin-lb
     LB_PID=
-    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
-        "$T/lb.log"; then
-        failed "sanitizer report in tocsin-lb's log"
-        grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
-            "$T/lb.log" | head -60
-    else
-        pass "tocsin-lb exited cleanly"
-    fi
+    log_clean tocsin-lb "$T/lb.log"
 }
 trap 'lb_stop >/dev/null; servers_stop_all' EXIT
 

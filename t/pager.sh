@@ -61,11 +61,7 @@ pager_stop() {
 # pager_sanitizers: a failed assertion when the pager's log holds a
 # sanitizer report (printed under it).
 pager_sanitizers() {
-    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/pager.log"; then
-        failed "sanitizer report in tocsin-pager's log"
-        grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
-            "$T/pager.log" | head -60
-    fi
+    log_clean_quiet tocsin-pager "$T/pager.log" || :
 }
 
 # wait_for SECONDS COMMAND...: poll until COMMAND succeeds.

@@ -18,6 +18,8 @@
 #     assert_field ID FIELD VALUE | assert_match ID FIELD REGEX
 #     expect_state ID STATE [SECONDS]
 #     probed_stop                # TERM; fails on sanitizer reports
+#     term_wait PID WHAT         # TERM, gone within 10 s, reaped
+#     log_clean WHAT LOG...      # no sanitizer report in the LOGs
 #     probed_kill9               # KILL, reaped
 #     flapper_start PERIOD N     # N ports in PORTS, up PERIOD s, down PERIOD s
 #     crash_conf INTERVAL        # probed's fast config lines (crash tests)
@@ -156,29 +158,46 @@ probed_start() {
     return 1
 }
 
-# probed_stop: SIGTERM, wait, and fail on anything a sanitizer printed.
-probed_stop() {
-    [ -n "${PROBED_PID:-}" ] || return 0
-    kill -TERM "$PROBED_PID" 2>/dev/null
+# term_wait PID WHAT: SIGTERM; it must be gone within 10 s (else a failed
+# assertion and SIGKILL); reaped.
+term_wait() {
+    kill -TERM "$1" 2>/dev/null
     local i=0
-    while kill -0 "$PROBED_PID" 2>/dev/null && [ $i -lt 100 ]; do
+    while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
         sleep 0.1
         i=$((i + 1))
     done
-    if kill -0 "$PROBED_PID" 2>/dev/null; then
-        failed "tocsin-probed did not exit within 10 s of SIGTERM"
-        kill -KILL "$PROBED_PID" 2>/dev/null
+    if kill -0 "$1" 2>/dev/null; then
+        failed "$2 did not exit within 10 s of SIGTERM"
+        kill -KILL "$1" 2>/dev/null
     fi
-    wait "$PROBED_PID" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+# log_clean WHAT LOG...: a failed assertion when a LOG holds a sanitizer
+# report (shown), else "WHAT: no sanitizer report". Missing LOGs are
+# skipped. log_clean_quiet: the failure only.
+SANITIZED='AddressSanitizer|LeakSanitizer|runtime error:'
+log_clean_quiet() {
+    local what=$1
+    shift
+    if grep -qE "$SANITIZED" "$@" 2>/dev/null; then
+        failed "sanitizer report from $what" \
+            "$(grep -hA30 -E "$SANITIZED" "$@" 2>/dev/null | head -60)"
+        return 1
+    fi
+    return 0
+}
+log_clean() {
+    log_clean_quiet "$@" && pass "$1: no sanitizer report"
+}
+
+# probed_stop: SIGTERM, wait, and fail on anything a sanitizer printed.
+probed_stop() {
+    [ -n "${PROBED_PID:-}" ] || return 0
+    term_wait "$PROBED_PID" tocsin-probed
     PROBED_PID=
-    if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" \
-        "$T/probed.log"; then
-        failed "sanitizer report in tocsin-probed's log" \
-            "$(grep -A30 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
-            "$T/probed.log" | head -60)"
-    else
-        pass "tocsin-probed exited cleanly"
-    fi
+    log_clean tocsin-probed "$T/probed.log"
 }
 
 # probed_kill9: SIGKILL to probed, reaped; no report (a crash test's).

@@ -521,12 +521,6 @@ fi
 
 servers_stop serve
 servers_stop lighttpd
-if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/serve.log" \
-    "$T/public.log" "$T/hungserve.log" "$T/lighttpd/error.log" 2>/dev/null; then
-    failed "sanitizer report from tocsin.cgi"
-    grep -h -A20 -E "AddressSanitizer|LeakSanitizer|runtime error:" \
-        "$T/serve.log" "$T/public.log" "$T/lighttpd/error.log" | head -40
-else
-    pass "tocsin.cgi: no sanitizer report"
-fi
+log_clean tocsin.cgi "$T/serve.log" "$T/public.log" "$T/hungserve.log" \
+    "$T/lighttpd/error.log"
 finish

@@ -169,10 +169,5 @@ done
 echo "# screenshots in $SHOTS"
 servers_stop public
 servers_stop serve
-if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/serve.log" \
-    "$T/public.log"; then
-    failed "sanitizer report from tocsin.cgi"
-else
-    pass "tocsin.cgi: no sanitizer report"
-fi
+log_clean tocsin.cgi "$T/serve.log" "$T/public.log"
 finish

@@ -153,10 +153,5 @@ done
 
 servers_stop serve
 servers_stop lighttpd
-if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" "$T/serve.log" \
-    "$T/lighttpd/error.log" 2>/dev/null; then
-    failed "sanitizer report from tocsin.cgi"
-else
-    pass "tocsin.cgi: no sanitizer report"
-fi
+log_clean tocsin.cgi "$T/serve.log" "$T/lighttpd/error.log"
 finish
