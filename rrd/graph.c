@@ -24,6 +24,7 @@
 #include "xmalloc.h"
 #include "archive.h"
 #include "graph.h"
+#include "uptime.h"
 
 #define GRAPH_WIDTH	800
 #define GRAPH_HEIGHT	200
@@ -76,9 +77,14 @@ static int	 farm_defs(struct args *, const int *, size_t, int);
 static int	 render(struct args *, const char *, struct graph_image *);
 static void	 legend_add(struct graph_image *, const char *);
 static int	 lines(struct archive_store *, const char *,
-		    const char *const *, const char *const *, size_t,
+		    const struct uptime_src *, const char *const *, size_t,
 		    const struct lines_text *, const struct graph_req *,
 		    struct graph_image *);
+static const char *rpn(struct args *);
+static struct uptime_src *own_archives(const char *const *, size_t);
+static int	 member_defs(struct args *, struct archive_store *,
+		    const struct uptime_src *, size_t,
+		    const struct graph_req *, int *);
 
 static void
 args_add(struct args *a, const char *fmt, ...)
@@ -334,6 +340,21 @@ graph_server(struct archive_store *st, const char *id,
 	return rc;
 }
 
+/* A line each of ids[0..n-1], read from its own archive (malloc'd). */
+static struct uptime_src *
+own_archives(const char *const *ids, size_t n)
+{
+	struct uptime_src	*src;
+	size_t			 i;
+
+	src = xcalloc(n > 0 ? n : 1, sizeof(*src));
+	for (i = 0; i < n; i++) {
+		src[i].ids = &ids[i];
+		src[i].n = src[i].need = 1;
+	}
+	return src;
+}
+
 /*
  * A farm's graph: each member's average line in its colour inside its
  * band, with last, average, maximum and uptime; shaded orange where some
@@ -346,10 +367,31 @@ graph_farm(struct archive_store *st, const char *farm,
     const char *const *ids, size_t n, const struct graph_req *req,
     struct graph_image *img)
 {
+	struct uptime_src	*src;
+	int			 rc;
+
+	src = own_archives(ids, n);
+	rc = graph_farm_views(st, farm, src, ids, n, req, img);
+	free(src);
+	return rc;
+}
+
+/*
+ * graph_farm with each member read from its src (uptime.h): its own
+ * archive, or in cluster mode its probe nodes' (ID@NODE), labelled
+ * labels[i]. Such a member's line is the mean of its nodes' averages, its
+ * band from the least minimum to the greatest maximum, and it is up where
+ * src's quorum of nodes had it up (as its uptime is counted).
+ */
+int
+graph_farm_views(struct archive_store *st, const char *farm,
+    const struct uptime_src *src, const char *const *labels, size_t n,
+    const struct graph_req *req, struct graph_image *img)
+{
 	static const struct lines_text t = { "farm up (some member)",
 	    "(all members)" };
 
-	return lines(st, farm, ids, ids, n, &t, req, img);
+	return lines(st, farm, src, labels, n, &t, req, img);
 }
 
 /*
@@ -364,22 +406,127 @@ graph_vantage(struct archive_store *st, const char *id,
     const struct graph_req *req, struct graph_image *img)
 {
 	static const struct lines_text t = { "up (some node)", "(all nodes)" };
+	struct uptime_src	*src;
+	int			 rc;
 
-	return lines(st, id, ids, nodes, n, &t, req, img);
+	src = own_archives(ids, n);
+	rc = lines(st, id, src, nodes, n, &t, req, img);
+	free(src);
+	return rc;
 }
 
 /*
- * One average line and band a series of ids, labelled labels[i], under
- * title, with the uptime figures text names (graph_farm's drawing).
+ * The series of line k from src's archives: a{k} (average), n{k} (min),
+ * x{k} (max), u{k} (up fraction). One archive: its own. Several (a
+ * server's probe nodes): the mean of the averages, the least minimum, the
+ * greatest maximum, and as up fraction the need-th largest of the
+ * nodes' (unknown where fewer than need have data), as uptime_quorum_at
+ * counts it. *seen: some archive has a sample in req's period. Returns 1
+ * when none of src's archives exists, -1 on error, else 0.
  */
 static int
-lines(struct archive_store *st, const char *title, const char *const *ids,
-    const char *const *labels, size_t n, const struct lines_text *text,
-    const struct graph_req *req, struct graph_image *img)
+member_defs(struct args *a, struct archive_store *st,
+    const struct uptime_src *src, size_t k, const struct graph_req *req,
+    int *seen)
+{
+	static const char *const ds[4] = { "a", "n", "x", "u" };
+	static const char *const cf[4] = { "total:AVERAGE", "total:MIN",
+	    "total:MAX", "up:AVERAGE" };
+	struct args	 e = { NULL, 0, 0 };	/* an RPN expression's parts */
+	char		*path;
+	size_t		 i, j, m = 0;
+	int		 rc, one = src->n == 1 && src->need == 1;
+
+	*seen = 0;
+	for (i = 0; i < src->n; i++) {
+		if ((rc = def_path(st, src->ids[i], &path)) == 1)
+			continue;
+		if (rc == -1)
+			return -1;
+		for (j = 0; j < 4; j++)
+			if (one)
+				args_add(a, "DEF:%s%zu=%s:%s", ds[j], k, path,
+				    cf[j]);
+			else
+				args_add(a, "DEF:%s%zu_%zu=%s:%s", ds[j], k, m,
+				    path, cf[j]);
+		free(path);
+		*seen |= known(st, src->ids[i], req);
+		m++;
+	}
+	if (m == 0)
+		return 1;
+	if (one)
+		return 0;
+	for (i = 0; i < m; i++)
+		args_add(&e, "a%zu_%zu", k, i);
+	args_add(a, "CDEF:a%zu=%s,%zu,AVG", k, rpn(&e), m);
+	for (j = 1; j < 3; j++) {
+		args_free(&e);
+		for (i = 0; i < m; i++)
+			args_add(&e, i == 0 ? "%s%zu_%zu" : "%s%zu_%zu,%s",
+			    ds[j], k, i, j == 1 ? "MINNAN" : "MAXNAN");
+		args_add(a, "CDEF:%s%zu=%s", ds[j], k, rpn(&e));
+	}
+	args_free(&e);
+	/*
+	 * u{k}: the nodes' fractions, -1 where unknown, sorted ascending;
+	 * the need-th largest stays: POP the larger ones above it, then
+	 * EXC,POP each smaller one below it. -1 left: too few knew.
+	 */
+	if (src->need > m) {
+		args_add(a, "CDEF:u%zu=a%zu,POP,UNKN", k, k);
+		return 0;
+	}
+	for (i = 0; i < m; i++)
+		args_add(&e, "u%zu_%zu,UN,-1,u%zu_%zu,IF", k, i, k, i);
+	args_add(&e, "%zu,SORT", m);
+	for (i = 1; i < src->need; i++)
+		args_add(&e, "POP");
+	for (i = src->need; i < m; i++)
+		args_add(&e, "EXC,POP");
+	args_add(&e, "DUP,-1,EQ,EXC,UNKN,EXC,IF");
+	args_add(a, "CDEF:u%zu=%s", k, rpn(&e));
+	args_free(&e);
+	return 0;
+}
+
+/* e's parts joined by commas, in e's last slot (freed with e). */
+static const char *
+rpn(struct args *e)
+{
+	size_t	 len = 0;
+	char	*s;
+	int	 i;
+
+	for (i = 0; i < e->n; i++)
+		len += strlen(e->v[i]) + 1;
+	s = xmalloc(len + 1);
+	s[0] = '\0';
+	for (i = 0; i < e->n; i++) {
+		if (i > 0)
+			strcat(s, ",");
+		strcat(s, e->v[i]);
+	}
+	args_add(e, "%s", s);
+	free(s);
+	return e->v[e->n - 1];
+}
+
+/*
+ * One average line and band a member (member i read from src[i]),
+ * labelled labels[i], under title, with the uptime figures text names
+ * (graph_farm's drawing).
+ */
+static int
+lines(struct archive_store *st, const char *title,
+    const struct uptime_src *src, const char *const *labels, size_t n,
+    const struct lines_text *text, const struct graph_req *req,
+    struct graph_image *img)
 {
 	const char	*farm = title;
 	struct args	 a = { NULL, 0, 0 };
-	char		*path, *label;
+	char		*label;
 	size_t		 i, used = 0, nseen = 0, k, *member;
 	int		*seen, rc;
 
@@ -389,15 +536,11 @@ lines(struct archive_store *st, const char *title, const char *const *ids,
 	member = xcalloc(n > 0 ? n : 1, sizeof(*member));
 	seen = xcalloc(n > 0 ? n : 1, sizeof(*seen));
 	for (i = 0; i < n; i++) {
-		if ((rc = def_path(st, ids[i], &path)) == 1)
+		if ((rc = member_defs(&a, st, &src[i], used, req,
+		    &seen[used])) == 1)
 			continue;
 		if (rc == -1)
 			goto fail;
-		args_add(&a, "DEF:a%zu=%s:total:AVERAGE", used, path);
-		args_add(&a, "DEF:n%zu=%s:total:MIN", used, path);
-		args_add(&a, "DEF:x%zu=%s:total:MAX", used, path);
-		args_add(&a, "DEF:u%zu=%s:up:AVERAGE", used, path);
-		free(path);
 		args_add(&a, "CDEF:b%zu=x%zu,n%zu,-", used, used, used);
 		args_add(&a, "CDEF:d%zu=u%zu,UN,0,u%zu,1,LT,IF", used, used,
 		    used);
@@ -408,7 +551,6 @@ lines(struct archive_store *st, const char *title, const char *const *ids,
 		args_add(&a, "VDEF:va%zu=a%zu,AVERAGE", used, used);
 		args_add(&a, "VDEF:vx%zu=x%zu,MAXIMUM", used, used);
 		args_add(&a, "VDEF:vu%zu=p%zu,AVERAGE", used, used);
-		seen[used] = known(st, ids[i], req);
 		nseen += seen[used] != 0;
 		member[used++] = i;
 	}

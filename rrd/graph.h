@@ -10,6 +10,8 @@
 
 #include "archive.h"
 
+struct uptime_src;
+
 enum graph_format {
 	GRAPH_PNG,
 	GRAPH_SVG,
@@ -39,6 +41,9 @@ int	graph_server(struct archive_store *, const char *,
 	    const struct graph_req *, struct graph_image *);
 int	graph_farm(struct archive_store *, const char *, const char *const *,
 	    size_t, const struct graph_req *, struct graph_image *);
+int	graph_farm_views(struct archive_store *, const char *,
+	    const struct uptime_src *, const char *const *, size_t,
+	    const struct graph_req *, struct graph_image *);
 int	graph_vantage(struct archive_store *, const char *,
 	    const char *const *, const char *const *, size_t,
 	    const struct graph_req *, struct graph_image *);

@@ -865,6 +865,21 @@ START_TEST(farm_uptime_any_and_all)
 }
 END_TEST
 
+/* Two servers' archives from two probe nodes (the rows below). */
+static void
+fill_nodes(time_t t0)
+{
+	struct writer	*w;
+
+	w = writer_open(tmp, NULL, 1000);
+	ck_assert_ptr_nonnull(w);
+	fill_pattern(w, "web@node1", t0, "uuuddddu??");
+	fill_pattern(w, "web@node2", t0, "uuuuuuuuu?");
+	fill_pattern(w, "db@node1", t0, "ddduuuuuuu");
+	fill_pattern(w, "db@node2", t0, "uuuuuuuuuu");
+	writer_close(w);
+}
+
 /*
  * The cluster's view of a server from its probe nodes' archives: up where
  * at least need of them had it up, unknown where fewer than need have data.
@@ -877,7 +892,6 @@ END_TEST
  */
 START_TEST(quorum_uptime_from_node_archives)
 {
-	struct writer		*w;
 	struct archive_store	*st;
 	struct uptime		 u, any, all;
 	const char		*ids[] = { "web@node1", "web@node2" };
@@ -886,13 +900,7 @@ START_TEST(quorum_uptime_from_node_archives)
 	struct uptime_src	 two[2] = { { ids, 2, 2 }, { farm, 2, 2 } };
 	time_t			 t0 = hour_ago(20);
 
-	w = writer_open(tmp, NULL, 1000);
-	ck_assert_ptr_nonnull(w);
-	fill_pattern(w, "web@node1", t0, "uuuddddu??");
-	fill_pattern(w, "web@node2", t0, "uuuuuuuuu?");
-	fill_pattern(w, "db@node1", t0, "ddduuuuuuu");
-	fill_pattern(w, "db@node2", t0, "uuuuuuuuuu");
-	writer_close(w);
+	fill_nodes(t0);
 	st = archive_store_open(tmp, NULL);
 	ck_assert_ptr_nonnull(st);
 
@@ -1193,6 +1201,60 @@ START_TEST(legend_never_says_nan)
 	ck_assert_msg(legend_has(&img, "no sample yet"), "no words for fresh");
 	ck_assert_msg(legend_has(&img, "farm up"), "no farm figure");
 	ck_assert_msg(!legend_has(&img, "nan"), "farm legend prints nan");
+	graph_image_free(&img);
+	archive_store_close(st);
+}
+END_TEST
+
+/*
+ * A farm's graph in cluster mode: each member from its probe nodes'
+ * archives with its quorum, the same figures as the uptime above (web
+ * 50 % with quorum 2, db 70 %; some member up 100 %, all 1 of 8).
+ */
+START_TEST(farm_graph_from_node_archives)
+{
+	struct archive_store	*st;
+	struct graph_req	 req;
+	struct graph_image	 img;
+	const char		*web[] = { "web@node1", "web@node2" };
+	const char		*db[] = { "db@node1", "db@node2" };
+	const char		*labels[] = { "web", "db" };
+	struct uptime_src	 two[2] = { { web, 2, 2 }, { db, 2, 2 } };
+	time_t			 t0 = hour_ago(20);
+
+	fill_nodes(t0);
+	st = archive_store_open(tmp, NULL);
+	ck_assert_ptr_nonnull(st);
+	memset(&req, 0, sizeof(req));
+	req.start = t0;
+	req.end = t0 + 10 * STEP;
+	req.format = GRAPH_SVG;
+	ck_assert_int_eq(graph_farm_views(st, "shop", two, labels, 2, &req,
+	    &img), 0);
+	check_svg(&img);
+	ck_assert_msg(legend_has(&img, "up  50.000%"), "web: %s", img.legend);
+	ck_assert_msg(legend_has(&img, "up  70.000%"), "db: %s", img.legend);
+	ck_assert_msg(legend_has(&img, "(some member) 100.000%"), "any: %s",
+	    img.legend);
+	ck_assert_msg(legend_has(&img, "(all members)  12.500%"), "all: %s",
+	    img.legend);
+	graph_image_free(&img);
+
+	/* Quorum 1: web up throughout (node2), db too. */
+	two[0].need = two[1].need = 1;
+	ck_assert_int_eq(graph_farm_views(st, "shop", two, labels, 2, &req,
+	    &img), 0);
+	ck_assert_msg(legend_has(&img, "(all members) 100.000%"), "all: %s",
+	    img.legend);
+	ck_assert_msg(!legend_has(&img, "up  50.000%"), "web: %s", img.legend);
+	graph_image_free(&img);
+
+	/* A quorum above the nodes: the member is never known. */
+	two[0].need = 3;
+	ck_assert_int_eq(graph_farm_views(st, "shop", two, labels, 2, &req,
+	    &img), 0);
+	ck_assert_msg(legend_has(&img, "up     nan%") ||
+	    legend_has(&img, "up    -nan%"), "web: %s", img.legend);
 	graph_image_free(&img);
 	archive_store_close(st);
 }
@@ -1904,6 +1966,7 @@ rrd_suite(void)
 	tcase_add_test(tc, farm_uptime_any_and_all);
 	tcase_add_test(tc, quorum_uptime_from_node_archives);
 	tcase_add_test(tc, quorum_of_fractions_is_the_kth_largest);
+	tcase_add_test(tc, farm_graph_from_node_archives);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("graph");

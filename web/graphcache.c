@@ -84,28 +84,6 @@ graphcache_lines_server(struct web *w, const struct server_conf *sc,
 	ls->labels = (const char **)ls->nodes;
 }
 
-/* The ids of a farm's members, malloc'd (the strings are the config's). */
-const char **
-farm_ids(const struct farm_conf *f, size_t *n)
-{
-	const char	**ids;
-	size_t		  i;
-
-	ids = xcalloc(f->nservers == 0 ? 1 : f->nservers, sizeof(*ids));
-	for (i = 0; i < f->nservers; i++)
-		ids[i] = f->servers[i]->id;
-	*n = f->nservers;
-	return ids;
-}
-
-static void
-lineset_farm(const struct farm_conf *f, struct web_lines *ls)
-{
-	memset(ls, 0, sizeof(*ls));
-	ls->ids = farm_ids(f, &ls->n);
-	ls->labels = ls->ids;
-}
-
 void
 graphcache_lines_free(struct web_lines *ls)
 {
@@ -260,6 +238,17 @@ newest(struct web *w, const char *const *ids, size_t n, struct timespec *ts)
 	return found ? 0 : -1;
 }
 
+/* graphcache_reply's lines let go: a server's, or a farm's. */
+static void
+done(const struct server_conf *sc, struct web_lines *ls,
+    struct web_farmview *fv)
+{
+	if (sc != NULL)
+		graphcache_lines_free(ls);
+	else
+		views_farm_close(fv);
+}
+
 /*
  * Answer a graph request for sc, or for farm when sc is NULL (configured
  * ones: their ids, not the request's text, name the archives).
@@ -275,6 +264,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	struct timespec		 ts;
 	char			 name[64], key[sizeof(e->key)];
 	struct web_lines	 ls;
+	struct web_farmview	 fv;
 	const char		*why, *label;
 	int			 rc;
 	time_t			 now = time(NULL);
@@ -291,14 +281,15 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	req.format = svg ? GRAPH_SVG : GRAPH_PNG;
 	if (sc != NULL) {
 		graphcache_lines_server(w, sc, &ls);
+		rc = newest(w, ls.ids, ls.n, &ts);
 		label = sc->id;
 	} else {
-		lineset_farm(farm, &ls);
+		views_farm_open(w, farm, &fv);
+		rc = newest(w, fv.all, fv.nall, &ts);
 		label = farm->name;
 	}
-	rc = newest(w, ls.ids, ls.n, &ts);
 	if (rc == -1) {
-		graphcache_lines_free(&ls);
+		done(sc, &ls, &fv);
 		html_error(w, r, 404, "No graph yet", "No archive yet: not "
 		    "checked so far.");
 		return;
@@ -313,7 +304,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	if (strstr(q->if_none_match, r->etag) != NULL ||
 	    strcmp(q->if_none_match, "*") == 0) {
 		r->code = 304;
-		graphcache_lines_free(&ls);
+		done(sc, &ls, &fv);
 		return;
 	}
 	snprintf(key, sizeof(key), "%c%s %s %c", sc != NULL ? 's' : 'f',
@@ -322,17 +313,18 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	    strcmp(e->etag, r->etag) == 0 && now - e->made < GRAPH_TTL_S) {
 		e->used = ++w->cache->tick;
 		evbuffer_add(r->body, e->img.data, e->img.len);
-		graphcache_lines_free(&ls);
+		done(sc, &ls, &fv);
 		return;
 	}
-	if (farm != NULL)
-		rc = graph_farm(w->store, farm->name, ls.ids, ls.n, &req, &img);
+	if (sc == NULL)
+		rc = graph_farm_views(w->store, farm->name, fv.src, fv.labels,
+		    fv.n, &req, &img);
 	else if (ls.nodes != NULL)
 		rc = graph_vantage(w->store, sc->id, ls.ids, ls.labels, ls.n,
 		    &req, &img);
 	else
 		rc = graph_server(w->store, sc->id, &req, &img);
-	graphcache_lines_free(&ls);
+	done(sc, &ls, &fv);
 	if (rc == -1) {
 		html_error(w, r, 503, "Graph failed", "The graph could not be "
 		    "drawn; see the log.");

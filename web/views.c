@@ -111,6 +111,48 @@ views_spans(struct web *w, const struct server_conf *sc, time_t now,
 }
 
 /*
+ * A farm's members, each as views_open reads it; every archive of every
+ * member in all. Close with views_farm_close.
+ */
+void
+views_farm_open(struct web *w, const struct farm_conf *f,
+    struct web_farmview *fv)
+{
+	size_t	i, j;
+
+	memset(fv, 0, sizeof(*fv));
+	fv->n = f->nservers;
+	fv->v = xcalloc(fv->n > 0 ? fv->n : 1, sizeof(*fv->v));
+	fv->src = xcalloc(fv->n > 0 ? fv->n : 1, sizeof(*fv->src));
+	fv->labels = xcalloc(fv->n > 0 ? fv->n : 1, sizeof(*fv->labels));
+	for (i = 0; i < fv->n; i++) {
+		view_init(w, f->servers[i], &fv->v[i]);
+		fv->src[i] = fv->v[i].src;
+		fv->labels[i] = f->servers[i]->id;
+		fv->nall += fv->src[i].n;
+	}
+	fv->all = xcalloc(fv->nall > 0 ? fv->nall : 1, sizeof(*fv->all));
+	fv->nall = 0;
+	for (i = 0; i < fv->n; i++)
+		for (j = 0; j < fv->src[i].n; j++)
+			fv->all[fv->nall++] = fv->src[i].ids[j];
+}
+
+void
+views_farm_close(struct web_farmview *fv)
+{
+	size_t	i;
+
+	for (i = 0; i < fv->n; i++)
+		graphcache_lines_free(&fv->v[i].ls);
+	free(fv->v);
+	free(fv->src);
+	free(fv->labels);
+	free(fv->all);
+	memset(fv, 0, sizeof(*fv));
+}
+
+/*
  * A farm's uptime over each span: some member up (any), all up (all),
  * each member as views_open reads it. Returns 1 when read, else 0.
  */
@@ -118,24 +160,13 @@ int
 views_farm_spans(struct web *w, const struct farm_conf *f, time_t now,
     struct uptime *any, struct uptime *all)
 {
-	struct web_view		*v;
-	struct uptime_src	*src;
-	size_t			 i;
-	int			 have;
+	struct web_farmview	fv;
+	int			have;
 
 	if (w->store == NULL || f->nservers == 0)
 		return 0;
-	v = xcalloc(f->nservers, sizeof(*v));
-	src = xcalloc(f->nservers, sizeof(*src));
-	for (i = 0; i < f->nservers; i++) {
-		view_init(w, f->servers[i], &v[i]);
-		src[i] = v[i].src;
-	}
-	have = uptime_views_spans(w->store, src, f->nservers, now, any,
-	    all) == 0;
-	for (i = 0; i < f->nservers; i++)
-		graphcache_lines_free(&v[i].ls);
-	free(src);
-	free(v);
+	views_farm_open(w, f, &fv);
+	have = uptime_views_spans(w->store, fv.src, fv.n, now, any, all) == 0;
+	views_farm_close(&fv);
 	return have;
 }

@@ -45,6 +45,17 @@ struct web_lines {
 };
 struct summary;
 struct web_view;
+struct uptime_src;
+
+/* A farm's members as views.c reads them (views_farm_open). */
+struct web_farmview {
+	struct web_view		*v;		/* a member */
+	struct uptime_src	*src;		/* a member */
+	const char		**labels;	/* a member: its id */
+	size_t			  n;
+	const char		**all;		/* every member's archives */
+	size_t			  nall;
+};
 
 /* A server's figures in the summary; NaN where unknown. */
 struct summary_row {
@@ -212,7 +223,6 @@ void	 graphcache_warm(struct web *);
 void	 graphcache_reply(struct web *, const struct server_conf *,
 	    const struct farm_conf *, int svg, const char *query,
 	    const struct web_req *, struct web_resp *);
-const char **farm_ids(const struct farm_conf *, size_t *);
 void	 graphcache_lines_server(struct web *, const struct server_conf *,
 	    struct web_lines *);
 void	 graphcache_lines_free(struct web_lines *);
@@ -227,6 +237,9 @@ const char *const *views_ids(const struct web_view *, size_t *);
 void	 views_close(struct web_view *);
 int	 views_spans(struct web *, const struct server_conf *, time_t,
 	    struct uptime *, struct uptime *);
+void	 views_farm_open(struct web *, const struct farm_conf *,
+	    struct web_farmview *);
+void	 views_farm_close(struct web_farmview *);
 int	 views_farm_spans(struct web *, const struct farm_conf *, time_t,
 	    struct uptime *, struct uptime *);
 
