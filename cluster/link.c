@@ -67,6 +67,19 @@ link_error(int s)
 	return natsStatus_GetText((natsStatus)s);
 }
 
+/* A URL's user and password cut out (for the log): scheme://host:port. */
+static void
+hide_userinfo(char *url)
+{
+	char	*host, *at;
+
+	if ((host = strstr(url, "://")) == NULL)
+		return;
+	host += 3;
+	if ((at = strrchr(host, '@')) != NULL)
+		memmove(host, at + 1, strlen(at + 1) + 1);
+}
+
 /* A nats.c thread: the connection is up (again). */
 static void
 on_connected(natsConnection *nc, void *arg)
@@ -75,6 +88,7 @@ on_connected(natsConnection *nc, void *arg)
 	char		 url[256] = "";
 
 	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+	hide_userinfo(url);
 	pthread_mutex_lock(&l->mtx);
 	l->generation++;
 	pthread_mutex_unlock(&l->mtx);
@@ -148,9 +162,9 @@ link_generation(struct link *l)
 }
 
 /*
- * The options from the config: every URL, TLS when one says tls://, the
- * credentials file, reconnection for ever (buffering what is published
- * meanwhile), the loop. 0, or -1 with err.
+ * The options from the config: every URL, TLS when one says tls:// (with
+ * the CA file when given), the credentials file, reconnection for ever
+ * (buffering what is published meanwhile), the loop. 0, or -1 with err.
  */
 static int
 set_options(struct link *l, const struct conf *c, const char *who,
@@ -175,6 +189,9 @@ set_options(struct link *l, const struct conf *c, const char *who,
 		s = natsOptions_SetName(l->opts, name);
 	if (s == NATS_OK && tls)
 		s = natsOptions_SetSecure(l->opts, true);
+	if (s == NATS_OK && tls && c->cluster_ca != NULL)
+		s = natsOptions_LoadCATrustedCertificates(l->opts,
+		    c->cluster_ca);
 	if (s == NATS_OK && c->cluster_creds != NULL)
 		s = natsOptions_SetUserCredentialsFromFiles(l->opts,
 		    c->cluster_creds, NULL);
@@ -182,9 +199,6 @@ set_options(struct link *l, const struct conf *c, const char *who,
 		s = natsOptions_SetMaxReconnect(l->opts, -1);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectWait(l->opts, RECONNECT_MS);
-	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(l->opts, true,
-		    on_connected, l);
 	if (s == NATS_OK)
 		s = natsOptions_SetReconnectedCB(l->opts, on_connected, l);
 	if (s == NATS_OK)
@@ -225,7 +239,17 @@ link_new(struct event_base *base, const struct conf *c, const char *who,
 	natsLibevent_Init();	/* libevent's locks: the daemon's are on */
 	if (set_options(l, c, who, err, errlen) == -1)
 		goto fail;
-	s = natsConnection_Connect(&l->nc, l->opts);
+	/*
+	 * One try first, to log why it failed (nats.c's own retries say
+	 * nothing); then nats.c keeps trying, on_connected when it is in.
+	 */
+	if ((s = natsConnection_Connect(&l->nc, l->opts)) != NATS_OK) {
+		log_warnx("cluster: cannot connect yet: %s", link_error(s));
+		s = natsOptions_SetRetryOnFailedConnect(l->opts, true,
+		    on_connected, l);
+		if (s == NATS_OK)
+			s = natsConnection_Connect(&l->nc, l->opts);
+	}
 	if (s == NATS_OK) {
 		pthread_mutex_lock(&l->mtx);
 			l->generation++;

@@ -267,6 +267,7 @@ conf_free(struct conf *c)
 	free(c->web_url);
 	free(c->cluster);
 	free(c->cluster_creds);
+	free(c->cluster_ca);
 	free(c->node);
 	free(c->warnings);
 	free(c);

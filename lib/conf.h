@@ -212,6 +212,10 @@ struct conf {
 	char		*cluster;	/* set cluster: "nats://h:p,..."; NULL =
 					   one machine, no NATS */
 	char		*cluster_creds;	/* credentials file or NULL */
+	char		*cluster_ca;	/* CA file for tls:// URLs, or NULL (the
+					   system's) */
+	const char	*cluster_file;	/* where `set cluster` was written */
+	int		 cluster_line;
 	char		*node;		/* this node's name (cluster mode) */
 	unsigned long	 quorum;	/* verdicts that must agree; 0 = a
 					   majority of the server's nodes */

@@ -1,6 +1,6 @@
 /*
  * conf_cluster.c: the `set` keywords of cluster mode: `set cluster URL,...
- * [credentials FILE]`, `set node NAME` and `set quorum N`; the node's
+ * [credentials FILE] [ca FILE]`, `set node NAME` and `set quorum N`; the node's
  * name defaults to the host's. Without `set cluster` none of it is used.
  */
 #include <ctype.h>
@@ -76,7 +76,7 @@ conf_cluster_valid_node(const char *s)
 	return 1;
 }
 
-/* set cluster URL[,URL...] [credentials FILE] */
+/* set cluster URL[,URL...] [credentials FILE] [ca FILE] */
 static void
 set_cluster(struct parser *p, struct word *w, int n)
 {
@@ -105,18 +105,29 @@ set_cluster(struct parser *p, struct word *w, int n)
 		if (strcmp(w[i].s, "credentials") == 0 && i + 1 < n) {
 			free(c->cluster_creds);
 			c->cluster_creds = xstrdup(w[++i].s);
-		} else if (strcmp(w[i].s, "credentials") == 0)
-			conf_err(p, w[i].line, "'credentials' needs a file");
+		} else if (strcmp(w[i].s, "ca") == 0 && i + 1 < n) {
+			free(c->cluster_ca);
+			c->cluster_ca = xstrdup(w[++i].s);
+		} else if (strcmp(w[i].s, "credentials") == 0 ||
+		    strcmp(w[i].s, "ca") == 0)
+			conf_err(p, w[i].line, "'%s' needs a file", w[i].s);
 		else {
 			conf_err(p, w[i].line, "unknown keyword '%s' after "
-			    "cluster (credentials)", w[i].s);
+			    "cluster (credentials, ca)", w[i].s);
 			break;	/* one typo, one error */
 		}
+	}
+	if (c->cluster_ca != NULL && strstr(w[2].s, "tls://") == NULL) {
+		conf_err(p, w[2].line, "'ca' is for tls:// URLs; these have "
+		    "none");
+		bad = 1;
 	}
 	if (bad)
 		return;
 	free(c->cluster);
 	c->cluster = xstrdup(w[2].s);
+	c->cluster_file = p->stack[p->depth - 1]->name;
+	c->cluster_line = w[2].line;
 }
 
 /* set quorum N: verdicts that must agree (1 to NODES); 0 is the

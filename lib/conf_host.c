@@ -119,6 +119,40 @@ read_password(struct parser *p, struct server_conf *sv,
 }
 
 /*
+ * `set cluster`'s files: the CA must be a readable file; the credentials
+ * (a NATS .creds file: a JWT and the key that signs with it) one that
+ * other users cannot read. libnats reads both at each connection, as the
+ * daemon's user.
+ */
+static void
+check_cluster_files(struct parser *p)
+{
+	struct conf	*c = p->conf;
+	struct stat	 st;
+
+	if (c->cluster == NULL)
+		return;
+	if (c->cluster_ca != NULL && stat(c->cluster_ca, &st) == -1)
+		conf_err_at(p, c->cluster_file, c->cluster_line, "cluster: "
+		    "ca %s: %s", c->cluster_ca, strerror(errno));
+	else if (c->cluster_ca != NULL && !S_ISREG(st.st_mode))
+		conf_err_at(p, c->cluster_file, c->cluster_line, "cluster: "
+		    "ca %s: not a file", c->cluster_ca);
+	if (c->cluster_creds == NULL)
+		return;
+	if (stat(c->cluster_creds, &st) == -1)
+		conf_err_at(p, c->cluster_file, c->cluster_line, "cluster: "
+		    "credentials %s: %s", c->cluster_creds, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		conf_err_at(p, c->cluster_file, c->cluster_line, "cluster: "
+		    "credentials %s: not a file", c->cluster_creds);
+	else if (st.st_mode & S_IROTH)
+		conf_err_at(p, c->cluster_file, c->cluster_line, "cluster: "
+		    "credentials %s is readable by every user (chmod o-r "
+		    "it)", c->cluster_creds);
+}
+
+/*
  * Check the config against this machine and read its secrets. Returns 0,
  * with the warnings added to c->warnings; or -1 with *errors set to every
  * "FILE:LINE: message\n" (the caller frees it, and still frees c).
@@ -139,6 +173,7 @@ conf_host_check(struct conf *c, char **errors)
 	}
 	check_user(&p);
 	check_control_group(&p);
+	check_cluster_files(&p);
 	for (i = 0; i < c->nservers; i++) {
 		check_plugin(&p, c->servers[i]);
 		read_password(&p, c->servers[i], &sc);

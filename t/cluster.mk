@@ -43,3 +43,7 @@ EXTRA_DIST += t/test_cluster_lb.sh
 # Per-node archives (ID@NODE) through one rrdcached; the page's lines.
 TESTS += t/test_cluster_archives.sh
 EXTRA_DIST += t/test_cluster_archives.sh
+
+# set cluster tls:// with ca and a password; -t on its files.
+TESTS += t/test_cluster_tls.sh
+EXTRA_DIST += t/test_cluster_tls.sh
