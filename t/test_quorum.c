@@ -101,7 +101,7 @@ START_TEST(bad_cluster_values_name_file_and_line)
 	    "t.conf:1: 'cluster' needs 1 to 16 URLs separated by commas\n");
 	assert_errors("set cluster nats://n1 creds x\n",
 	    "t.conf:1: unknown keyword 'creds' after cluster "
-	    "(credentials)\n");
+	    "(credentials, ca)\n");
 	assert_errors("set cluster nats://n1 credentials\n",
 	    "t.conf:1: 'credentials' needs a file\n");
 	assert_errors("set node a.b\n",
