@@ -16,6 +16,9 @@
 #     cut_nats N               # node N's NATS connections (heal ends it)
 #     wait_for SECONDS CMD...  # until CMD succeeds
 #     nctl N ARGS...           # tocsinctl on node N's control socket
+#     start_smtpd [DELAY]      # aiosmtpd into $T/smtpd/mail.log
+#     start_pager N            # pager N in cluster mode ($PAGER_BODY)
+#     kill9 NAME               # kill -9 a server of servers.sh
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
 . "${srcdir:-.}/t/nats.sh" || exit 1
@@ -251,4 +254,57 @@ stop_node() {
 # sanitizer report.
 clean_log() {
     log_clean "$1" "$T/$1.log"
+}
+
+PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
+[ -z "${ASAN_OPTIONS:-}" ] ||
+    export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$SERVERS_TDIR/asan-pager.supp"
+
+# start_smtpd [DELAY]: aiosmtpd keeping each message in
+# $T/smtpd/mail.log, then taking DELAY seconds (default 0) to say so: a
+# pager killed meanwhile is killed mid-send.
+start_smtpd() {
+    mkdir -p "$T/smtpd" && _srv_chown "$T/smtpd" &&
+        _srv_setport SMTPD_PORT || return 1
+    _srv_spawn smtpd $SERVERS_ASUSER $SERVERS_PY \
+        "$SERVERS_TDIR/servers/smtpd_slow.py" "$SMTPD_PORT" \
+        "$T/smtpd/mail.log" "${1:-0}" || return 1
+    _srv_wait smtpd "t:$SMTPD_PORT"
+}
+
+# start_pager N: pager N in cluster mode (relay $SMTPD_PORT), until it
+# says it started. Its contacts and servers are $PAGER_BODY, by default
+# ops (email, and a webhook to $HOOK_PORT) notified for web; $PAGER_EXTRA
+# adds lines before them.
+start_pager() {
+    local n=$1 c i=0
+    mkdir -p "$T/pager$n"
+    cat >"$T/pager$n.conf" <<CONF
+set state-dir $T/pager$n
+set user nobody
+set cluster $NATS_URLS
+set node pager$n
+set smtp-relay 127.0.0.1:$SMTPD_PORT
+set from tocsin@example.net
+${PAGER_EXTRA:-}
+${PAGER_BODY:-contact ops email ops@example.net webhook http://127.0.0.1:${HOOK_PORT:-9}/hook
+server web http://127.0.0.1:$NGINX_PORT/body notify ops}
+CONF
+    : >>"$T/pager$n.log"
+    c=$(grep -c 'started:' "$T/pager$n.log")
+    _srv_spawn "pager$n" "$PAGER" -f -d -c "$T/pager$n.conf" || return 1
+    while [ $i -lt 100 ]; do
+        [ "$(grep -c 'started:' "$T/pager$n.log")" -gt "$c" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "pager$n did not start:" >&2
+    tail -20 "$T/pager$n.log" >&2
+    return 1
+}
+
+# kill9 NAME: kill -9 the server NAME of servers.sh, and forget it.
+kill9() {
+    kill -KILL "$(servers_pid "$1")"
+    servers_stop "$1"
 }

@@ -21,21 +21,6 @@ set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
 
-PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
-[ -z "${ASAN_OPTIONS:-}" ] ||
-    export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$SERVERS_TDIR/asan-pager.supp"
-
-
-# start_smtpd: aiosmtpd keeping each message in $T/smtpd/mail.log, then
-# taking 1.5 s to say so: a pager killed meanwhile is killed mid-send.
-start_smtpd() {
-    mkdir -p "$T/smtpd" && _srv_chown "$T/smtpd" &&
-        _srv_setport SMTPD_PORT || return 1
-    _srv_spawn smtpd $SERVERS_ASUSER $SERVERS_PY \
-        "$SERVERS_TDIR/servers/smtpd_slow.py" "$SMTPD_PORT" \
-        "$T/smtpd/mail.log" 1.5 || return 1
-    _srv_wait smtpd "t:$SMTPD_PORT"
-}
 
 # kill_sending N CHANNEL: kill -9 the pager that is sending a CHANNEL
 # page now (its log's last page line says "sending CHANNEL"), or after
@@ -58,40 +43,8 @@ kill_sending() {
     echo "$1"
 }
 
-# start_pager N: pager N in cluster mode, until it says it started.
-start_pager() {
-    local n=$1 c i=0
-    mkdir -p "$T/pager$n"
-    cat >"$T/pager$n.conf" <<CONF
-set state-dir $T/pager$n
-set user nobody
-set cluster $NATS_URLS
-set node pager$n
-set smtp-relay 127.0.0.1:$SMTPD_PORT
-set from tocsin@example.net
-contact ops email ops@example.net webhook http://127.0.0.1:$HOOK_PORT/hook
-server web http://127.0.0.1:$NGINX_PORT/body notify ops
-CONF
-    : >>"$T/pager$n.log"
-    c=$(grep -c 'started:' "$T/pager$n.log")
-    _srv_spawn "pager$n" "$PAGER" -f -d -c "$T/pager$n.conf" || return 1
-    while [ $i -lt 100 ]; do
-        [ "$(grep -c 'started:' "$T/pager$n.log")" -gt "$c" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "pager$n did not start:" >&2
-    tail -20 "$T/pager$n.log" >&2
-    return 1
-}
-
-kill9() {
-    kill -KILL "$(servers_pid "$1")"
-    servers_stop "$1"
-}
-
 start_nginx || exit 1
-start_smtpd || exit 1
+start_smtpd 1.5 || exit 1
 # hookd: each webhook a line of $T/hookd/hook.log (its Idempotency-Key),
 # answered 1 s later: a pager killed meanwhile is killed mid-send.
 mkdir -p "$T/hookd" && _srv_chown "$T/hookd" && _srv_setport HOOK_PORT &&
