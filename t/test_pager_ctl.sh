@@ -74,9 +74,12 @@ echo "$out" | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); sys.exi
     failed "records: $(ls "$T/state/pager/queue")"
 
 # --- pages ------------------------------------------------------------------
+# The event is renamed into place whole, as probed writes it (the pager
+# found it empty once, half made).
 now=$(date +%s)
 printf '{"seq":1,"id":"web1","time":%s,"old":"up","new":"down","message":"by hand","flapping":false,"downtime":false,"acked":false,"unreachable":false}\n' \
-    "$now" >"$T/state/spool/00000000000000000001.json"
+    "$now" >"$T/state/spool/.tmp" &&
+    mv "$T/state/spool/.tmp" "$T/state/spool/00000000000000000001.json"
 wait_for 10 sh -c "grep -q 'event 1 web1: webhook page to down .* failed (try 1)' '$T/pager.log'" &&
     wait_for 10 sh -c "grep -q 'event 1 web1: webhook page to bad .* refused for good' '$T/pager.log'" ||
     failed "the event's deliveries: $(grep 'event 1' "$T/pager.log")"
