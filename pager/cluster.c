@@ -17,8 +17,9 @@
  * Webhooks go through webhook.c on the loop (the thread hands each over
  * and waits for its end), with the Idempotency-Key of one machine, so
  * a webhook resent after a pager died mid-send carries the same key.
- * Not in cluster mode yet: storm digests, and the memo of who was paged
- * by SMS for an open problem.
+ * The memo of each server (who got its problem by SMS, whether it
+ * flapped) is in the bucket tocsin_memo (cluster_memo.c), noted before
+ * an event's pages go. Not in cluster mode yet: storm digests.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@
 #include "xmalloc.h"
 
 #include "cluster.h"
+#include "cluster_impl.h"
 #include "link.h"
 #include "pager.h"
 #include "quorum.h"
@@ -49,33 +51,6 @@
 				   another pager; kept alive while sending */
 #define FETCH_WAIT_MS	1000
 #define RETRY_S		5	/* set-up tried again */
-
-/* A webhook the thread asks the loop to send; on the thread's stack
- * while it waits. */
-struct hookcall {
-	const char	*url;
-	const char	*key;		/* Idempotency-Key */
-	const char	*json;
-	enum send_result r;
-	char		 err[ERROR_MAX];
-	int		 done;
-};
-
-struct cluster {
-	const struct conf *conf;	/* the caller's, for our life */
-	struct webhook	*wh;		/* the loop's */
-	struct event	*hook_ev;	/* starts call on the loop */
-	struct hookcall	*call;		/* under mtx; NULL: none */
-	pthread_cond_t	 cond;		/* call done, or stop */
-	struct link	*link;
-	struct mail_conf *mc;		/* NULL: the Maildir */
-	char		 maildir[1024];
-	kvStore		*kv;
-	natsSubscription *sub;
-	pthread_t	 thread;
-	pthread_mutex_t	 mtx;
-	int		 stop;
-};
 
 static int
 stopping(struct cluster *cl)
@@ -101,7 +76,8 @@ setup(struct cluster *cl)
 
 	if (store_stream(js, r, err, sizeof(err)) == -1 ||
 	    (cl->kv == NULL && store_bucket(js, DELIVERIES, r, 1, &cl->kv,
-	    err, sizeof(err)) == -1)) {
+	    err, sizeof(err)) == -1) ||
+	    cluster_memo_open(cl, err, sizeof(err)) == -1) {
 		log_warnx("cluster: %s; trying again", err);
 		return -1;
 	}
@@ -266,7 +242,7 @@ hook_send(struct cluster *cl, const char *url, const char *key,
 /* Thread: one try of one delivery. */
 static enum send_result
 send_one(struct cluster *cl, const struct spool_event *ev,
-    const struct want *w, char *err, size_t errlen)
+    const struct want *w, int flap_stopped, char *err, size_t errlen)
 {
 	struct page_ctx	 p;
 	char		*msg, name[200], key[200];
@@ -278,6 +254,7 @@ send_one(struct cluster *cl, const struct spool_event *ev,
 	p.to = w->to;
 	p.ch = w->ch;
 	p.now = time(NULL);
+	p.flap_stopped = flap_stopped;
 	if (w->ch == CH_WEBHOOK) {
 		if ((msg = format_webhook(ev, &p)) == NULL) {
 			snprintf(err, errlen, "cannot make the page");
@@ -315,18 +292,21 @@ static int
 deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 {
 	struct want	 wants[WANT_MAX];
+	struct cluster_memo mn;
 	const char	*why, *st;
 	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
 	char		 buf[32], err[ERROR_MAX];
 	size_t		 n, i;
 	enum send_result r;
 
-	if (!rules_page_worthy(ev, 0, &why)) {
+	if (cluster_memo_note(cl, ev, &mn) == -1)
+		return -1;
+	if (!rules_page_worthy(ev, mn.was_flapping, &why)) {
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
 		return 1;
 	}
-	n = rules_wants(cl->conf, ev, NULL, wants, WANT_MAX);
+	n = rules_wants(cl->conf, ev, mn.sms, wants, WANT_MAX);
 	for (i = 0; i < n; i++) {
 		quorum_key(wants[i].contact->name, ckey, sizeof(ckey));
 		snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s", ev->seq, ckey,
@@ -342,7 +322,8 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 		log_debug("event %" PRIu64 " %s: sending %s page to %s (%s)",
 		    ev->seq, ev->id, queue_channel_str(wants[i].ch),
 		    wants[i].contact->name, *st ? "again" : "try 1");
-		r = send_one(cl, ev, &wants[i], err, sizeof(err));
+		r = send_one(cl, ev, &wants[i], mn.was_flapping &&
+		    !ev->flapping, err, sizeof(err));
 		if (r == SEND_RETRY) {
 			log_warnx("event %" PRIu64 " %s: %s page to %s: %s; "
 			    "trying again", ev->seq, ev->id,
@@ -478,6 +459,7 @@ cluster_free(struct cluster *cl)
 	webhook_free(cl->wh);	/* a call in flight is abandoned */
 	natsSubscription_Destroy(cl->sub);
 	kvStore_Destroy(cl->kv);
+	kvStore_Destroy(cl->memo);
 	link_free(cl->link);
 	mail_conf_free(cl->mc);
 	pthread_cond_destroy(&cl->cond);

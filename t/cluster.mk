@@ -47,3 +47,8 @@ EXTRA_DIST += t/test_cluster_archives.sh
 # set cluster tls:// with ca and a password; -t on its files.
 TESTS += t/test_cluster_tls.sh
 EXTRA_DIST += t/test_cluster_tls.sh
+
+# The pagers' memo (bucket tocsin_memo): the recovery by SMS to who got
+# the problem so, whichever pager pages which.
+TESTS += t/test_cluster_pager_memo.sh
+EXTRA_DIST += t/test_cluster_pager_memo.sh
