@@ -35,6 +35,16 @@ int
 store_bucket(jsCtx *js, const char *name, int replicas, int history,
     kvStore **kv, char *err, size_t errlen)
 {
+	return store_bucket_ttl(js, name, replicas, history, 0, kv, err,
+	    errlen);
+}
+
+/* store_bucket whose values go ttl_ms milliseconds after their last
+ * change (0: never). */
+int
+store_bucket_ttl(jsCtx *js, const char *name, int replicas, int history,
+    int64_t ttl_ms, kvStore **kv, char *err, size_t errlen)
+{
 	kvConfig	 kc;
 	natsStatus	 s;
 
@@ -46,6 +56,7 @@ store_bucket(jsCtx *js, const char *name, int replicas, int history,
 	kc.History = (uint8_t)history;
 	kc.StorageType = js_FileStorage;
 	kc.Replicas = replicas;
+	kc.TTL = ttl_ms * 1000000;	/* ns */
 	if ((s = js_CreateKeyValue(kv, js, &kc)) != NATS_OK &&
 	    js_KeyValue(kv, js, name) != NATS_OK) {
 		snprintf(err, errlen, "bucket %s: %s", name, errtext(s));

@@ -1,7 +1,7 @@
 /*
  * cluster_impl.h: the cluster pager's state (cluster.c), shared with the
  * files that do one part of its work on its thread: cluster_memo.c (the
- * memo in the bucket tocsin_memo).
+ * memo in the bucket tocsin_memo), cluster_storm.c (storm digests).
  */
 #ifndef TOCSIN_PAGER_CLUSTER_IMPL_H
 #define TOCSIN_PAGER_CLUSTER_IMPL_H
@@ -34,11 +34,16 @@ struct cluster {
 	char		 maildir[1024];
 	kvStore		*kv;
 	kvStore		*memo;		/* tocsin_memo (cluster_memo.c) */
+	kvStore		*storm;		/* tocsin_storm (cluster_storm.c) */
 	natsSubscription *sub;
 	pthread_t	 thread;
 	pthread_mutex_t	 mtx;
 	int		 stop;
 };
+
+/* cluster.c */
+int	 cluster_page_made(struct cluster *, natsMsg *, uint64_t seq,
+	    const struct want *, const char *msg);
 
 /* cluster_memo.c */
 struct cluster_memo {		/* what the memo says for one event */
@@ -48,5 +53,10 @@ struct cluster_memo {		/* what the memo says for one event */
 int	 cluster_memo_open(struct cluster *, char *err, size_t errlen);
 int	 cluster_memo_note(struct cluster *, const struct spool_event *,
 	    struct cluster_memo *);
+
+/* cluster_storm.c */
+int	 cluster_storm_open(struct cluster *, char *err, size_t errlen);
+int	 cluster_storm_fold(struct cluster *, natsMsg *,
+	    const struct spool_event *, const struct want *, size_t n);
 
 #endif

@@ -52,3 +52,8 @@ EXTRA_DIST += t/test_cluster_tls.sh
 # the problem so, whichever pager pages which.
 TESTS += t/test_cluster_pager_memo.sh
 EXTRA_DIST += t/test_cluster_pager_memo.sh
+
+# Storm digests of the cluster's pagers (bucket tocsin_storm): one
+# digest, across a kill -9 inside the window.
+TESTS += t/test_cluster_pager_storm.sh
+EXTRA_DIST += t/test_cluster_pager_storm.sh
