@@ -333,9 +333,11 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 
 /*
  * Thread: each delivery of the event that is not final: recorded
- * "sending", sent, recorded final. 1 when all are final (ack), 0 when
- * one must be tried later (nak), -1 when the bucket failed (left to
- * come again).
+ * "sending", sent, recorded final. Its memo is noted first; in a storm
+ * it waits for its window's digest instead. 1 when all are final (or it
+ * was listed in a digest: ack), 0 when one must be tried later (nak), -1
+ * when it comes again on its own (the bucket failed, or NAKed until its
+ * storm window's end).
  */
 static int
 deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
