@@ -2,10 +2,13 @@
  * store.c: makes (or finds) tocsin's key-value buckets and its events
  * stream in JetStream, and publishes events with their dedup id. Any node
  * may make them first: the same config twice is no error, and a bucket or
- * stream another node made is used as it is.
+ * stream another node made is used as it is. store_get and store_cas
+ * read and change a key by compare-and-set, for what several processes
+ * update at once.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "quorum.h"
@@ -32,6 +35,16 @@ int
 store_bucket(jsCtx *js, const char *name, int replicas, int history,
     kvStore **kv, char *err, size_t errlen)
 {
+	return store_bucket_ttl(js, name, replicas, history, 0, kv, err,
+	    errlen);
+}
+
+/* store_bucket whose values go ttl_ms milliseconds after their last
+ * change (0: never). */
+int
+store_bucket_ttl(jsCtx *js, const char *name, int replicas, int history,
+    int64_t ttl_ms, kvStore **kv, char *err, size_t errlen)
+{
 	kvConfig	 kc;
 	natsStatus	 s;
 
@@ -43,6 +56,7 @@ store_bucket(jsCtx *js, const char *name, int replicas, int history,
 	kc.History = (uint8_t)history;
 	kc.StorageType = js_FileStorage;
 	kc.Replicas = replicas;
+	kc.TTL = ttl_ms * 1000000;	/* ns */
 	if ((s = js_CreateKeyValue(kv, js, &kc)) != NATS_OK &&
 	    js_KeyValue(kv, js, name) != NATS_OK) {
 		snprintf(err, errlen, "bucket %s: %s", name, errtext(s));
@@ -116,4 +130,58 @@ store_publish_event(jsCtx *js, const char *skey, uint64_t rev,
 	*duplicate = pa->Duplicate;
 	jsPubAck_Destroy(pa);
 	return 0;
+}
+
+/*
+ * The value of key: 1 with *val (the caller frees it) and its revision
+ * *rev, 0 when it has none (or was deleted; *rev then 0), -1 with err.
+ */
+int
+store_get(kvStore *kv, const char *key, char **val, uint64_t *rev,
+    char *err, size_t errlen)
+{
+	kvEntry		*e = NULL;
+	natsStatus	 s;
+
+	*val = NULL;
+	*rev = 0;
+	if ((s = kvStore_Get(&e, kv, key)) == NATS_NOT_FOUND)
+		return 0;
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "get %s: %s", key, errtext(s));
+		return -1;
+	}
+	if ((*val = strdup(kvEntry_ValueString(e))) == NULL) {
+		kvEntry_Destroy(e);
+		snprintf(err, errlen, "get %s: out of memory", key);
+		return -1;
+	}
+	*rev = kvEntry_Revision(e);
+	kvEntry_Destroy(e);
+	return 1;
+}
+
+/*
+ * Put val under key if the key is still at revision rev (0: if it has no
+ * value), as store_get gave it. 1 when done, 0 when another process
+ * changed it first (read it again and redo the change), -1 with err.
+ */
+int
+store_cas(kvStore *kv, const char *key, const char *val, uint64_t rev,
+    char *err, size_t errlen)
+{
+	natsStatus	 s;
+	uint64_t	 nrev, now;
+	char		*cur;
+
+	s = rev == 0 ? kvStore_CreateString(&nrev, kv, key, val) :
+	    kvStore_UpdateString(&nrev, kv, key, val, rev);
+	if (s == NATS_OK)
+		return 1;
+	snprintf(err, errlen, "put %s: %s", key, errtext(s));
+	/* moved on: a conflict, not a failure */
+	if (store_get(kv, key, &cur, &now, err, errlen) == -1)
+		return -1;
+	free(cur);
+	return now != rev ? 0 : -1;
 }

@@ -295,8 +295,8 @@ check_sms_numbers(struct parser *p)
 
 /*
  * Cluster mode pages from the JetStream stream (pager/cluster.c), which
- * sends email, email-to-SMS and webhooks only so far, each event alone
- * (no storm or stale digests): what it would ignore is
+ * sends email, email-to-SMS and webhooks only so far, with storm digests
+ * (pager/cluster_storm.c) but no stale digests: what it would ignore is
  * refused, so no keyword is taken that does nothing.
  */
 static void
@@ -324,9 +324,6 @@ check_cluster_paging(struct parser *p)
 		    "sms-gateway: %s", why);
 	if (c->admin != NULL)
 		conf_err_at(p, c->admin_file, c->admin_line, "admin: %s", why);
-	/* the cluster's pagers page each event alone, as it comes */
-	if (c->storm_file != NULL)
-		conf_err_at(p, c->storm_file, c->storm_line, "storm: %s", why);
 	if (c->stale_after_file != NULL)
 		conf_err_at(p, c->stale_after_file, c->stale_after_line,
 		    "stale-after: %s", why);

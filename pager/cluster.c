@@ -17,8 +17,11 @@
  * Webhooks go through webhook.c on the loop (the thread hands each over
  * and waits for its end), with the Idempotency-Key of one machine, so
  * a webhook resent after a pager died mid-send carries the same key.
- * Not in cluster mode yet: storm digests, and the memo of who was paged
- * by SMS for an open problem.
+ * The memo of each server (who got its problem by SMS, whether it
+ * flapped) is in the bucket tocsin_memo (cluster_memo.c), noted before
+ * an event's pages go. Storm digests (set storm) count each window's
+ * changes in the bucket tocsin_storm (cluster_storm.c); one pager sends
+ * the window's digest.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -38,6 +41,7 @@
 #include "xmalloc.h"
 
 #include "cluster.h"
+#include "cluster_impl.h"
 #include "link.h"
 #include "pager.h"
 #include "quorum.h"
@@ -49,33 +53,6 @@
 				   another pager; kept alive while sending */
 #define FETCH_WAIT_MS	1000
 #define RETRY_S		5	/* set-up tried again */
-
-/* A webhook the thread asks the loop to send; on the thread's stack
- * while it waits. */
-struct hookcall {
-	const char	*url;
-	const char	*key;		/* Idempotency-Key */
-	const char	*json;
-	enum send_result r;
-	char		 err[ERROR_MAX];
-	int		 done;
-};
-
-struct cluster {
-	const struct conf *conf;	/* the caller's, for our life */
-	struct webhook	*wh;		/* the loop's */
-	struct event	*hook_ev;	/* starts call on the loop */
-	struct hookcall	*call;		/* under mtx; NULL: none */
-	pthread_cond_t	 cond;		/* call done, or stop */
-	struct link	*link;
-	struct mail_conf *mc;		/* NULL: the Maildir */
-	char		 maildir[1024];
-	kvStore		*kv;
-	natsSubscription *sub;
-	pthread_t	 thread;
-	pthread_mutex_t	 mtx;
-	int		 stop;
-};
 
 static int
 stopping(struct cluster *cl)
@@ -101,7 +78,9 @@ setup(struct cluster *cl)
 
 	if (store_stream(js, r, err, sizeof(err)) == -1 ||
 	    (cl->kv == NULL && store_bucket(js, DELIVERIES, r, 1, &cl->kv,
-	    err, sizeof(err)) == -1)) {
+	    err, sizeof(err)) == -1) ||
+	    cluster_memo_open(cl, err, sizeof(err)) == -1 ||
+	    cluster_storm_open(cl, err, sizeof(err)) == -1) {
 		log_warnx("cluster: %s; trying again", err);
 		return -1;
 	}
@@ -263,13 +242,34 @@ hook_send(struct cluster *cl, const char *url, const char *key,
 	return hc.r;
 }
 
+/* Thread: one try of page msg, of event seq, to w: a webhook under the
+ * Idempotency-Key of one machine, else a mail (relay or Maildir). */
+static enum send_result
+send_made(struct cluster *cl, uint64_t seq, const struct want *w,
+    const char *msg, char *err, size_t errlen)
+{
+	char name[200], key[200];
+
+	if (w->ch == CH_WEBHOOK) {
+		format_idempotency_key(seq, w->contact->name, w->ch, 0, key,
+		    sizeof(key));
+		return hook_send(cl, w->to, key, msg, err, errlen);
+	}
+	if (cl->mc != NULL)
+		return mail_send(cl->mc, w->to, msg, err, errlen);
+	snprintf(name, sizeof(name), "%" PRIu64 ".%s.%s", seq,
+	    w->contact->name, queue_channel_str(w->ch));
+	return maildir_deliver(cl->maildir, name, msg, err, errlen) == 0 ?
+	    SEND_OK : SEND_RETRY;
+}
+
 /* Thread: one try of one delivery. */
 static enum send_result
 send_one(struct cluster *cl, const struct spool_event *ev,
-    const struct want *w, char *err, size_t errlen)
+    const struct want *w, int flap_stopped, char *err, size_t errlen)
 {
 	struct page_ctx	 p;
-	char		*msg, name[200], key[200];
+	char		*msg;
 	enum send_result r;
 
 	memset(&p, 0, sizeof(p));
@@ -278,55 +278,89 @@ send_one(struct cluster *cl, const struct spool_event *ev,
 	p.to = w->to;
 	p.ch = w->ch;
 	p.now = time(NULL);
-	if (w->ch == CH_WEBHOOK) {
-		if ((msg = format_webhook(ev, &p)) == NULL) {
-			snprintf(err, errlen, "cannot make the page");
-			return SEND_REFUSED;
-		}
-		format_idempotency_key(ev->seq, w->contact->name, w->ch, 0,
-		    key, sizeof(key));
-		r = hook_send(cl, w->to, key, msg, err, errlen);
-		free(msg);
-		return r;
-	}
-	if ((msg = format_email(ev, &p)) == NULL) {
+	p.flap_stopped = flap_stopped;
+	msg = w->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
+	    format_email(ev, &p);
+	if (msg == NULL) {
 		snprintf(err, errlen, "cannot make the page");
 		return SEND_REFUSED;
 	}
-	if (cl->mc != NULL)
-		r = mail_send(cl->mc, w->to, msg, err, errlen);
-	else {
-		snprintf(name, sizeof(name), "%" PRIu64 ".%s.%s", ev->seq,
-		    w->contact->name, queue_channel_str(w->ch));
-		r = maildir_deliver(cl->maildir, name, msg, err, errlen) == 0 ?
-		    SEND_OK : SEND_RETRY;
-	}
+	r = send_made(cl, ev->seq, w, msg, err, errlen);
 	free(msg);
 	return r;
 }
 
 /*
+ * Thread: page msg (made already: a storm digest), in the place of event
+ * seq's own page to w, as deliver sends each: recorded "sending", sent,
+ * recorded final; nothing when its record is final already. 1 when
+ * final, 0 to be tried later, -1 when the bucket failed.
+ */
+int
+cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
+    const struct want *w, const char *msg)
+{
+	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
+	char		 buf[32], err[ERROR_MAX];
+	const char	*st;
+	enum send_result r;
+
+	quorum_key(w->contact->name, ckey, sizeof(ckey));
+	snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s", seq, ckey,
+	    queue_channel_str(w->ch));
+	if ((st = record_get(cl, key, buf, sizeof(buf))) == NULL)
+		return -1;
+	if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0)
+		return 1;
+	if (record_put(cl, key, "sending", w, NULL) == -1)
+		return -1;
+	natsMsg_InProgress(m, NULL);
+	if ((r = send_made(cl, seq, w, msg, err, sizeof(err))) == SEND_RETRY) {
+		log_warnx("event %" PRIu64 ": %s digest to %s: %s; trying "
+		    "again", seq, queue_channel_str(w->ch), w->contact->name,
+		    err);
+		return 0;
+	}
+	if (record_put(cl, key, r == SEND_OK ? "done" : "failed", w,
+	    r == SEND_OK ? NULL : err) == -1)
+		return -1;
+	log_info("event %" PRIu64 ": %s digest to %s (%s) %s%s%s", seq,
+	    queue_channel_str(w->ch), w->contact->name, w->to,
+	    r == SEND_OK ? "delivered" : "refused", r == SEND_OK ? "" : ": ",
+	    r == SEND_OK ? "" : err);
+	return 1;
+}
+
+/*
  * Thread: each delivery of the event that is not final: recorded
- * "sending", sent, recorded final. 1 when all are final (ack), 0 when
- * one must be tried later (nak), -1 when the bucket failed (left to
- * come again).
+ * "sending", sent, recorded final. Its memo is noted first; in a storm
+ * it waits for its window's digest instead. 1 when all are final (or it
+ * was listed in a digest: ack), 0 when one must be tried later (nak), -1
+ * when it comes again on its own (the bucket failed, or NAKed until its
+ * storm window's end).
  */
 static int
 deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 {
 	struct want	 wants[WANT_MAX];
+	struct cluster_memo mn;
 	const char	*why, *st;
 	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
 	char		 buf[32], err[ERROR_MAX];
 	size_t		 n, i;
 	enum send_result r;
+	int		 fold;
 
-	if (!rules_page_worthy(ev, 0, &why)) {
+	if (cluster_memo_note(cl, ev, &mn) == -1)
+		return -1;
+	if (!rules_page_worthy(ev, mn.was_flapping, &why)) {
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
 		return 1;
 	}
-	n = rules_wants(cl->conf, ev, NULL, wants, WANT_MAX);
+	n = rules_wants(cl->conf, ev, mn.sms, wants, WANT_MAX);
+	if ((fold = cluster_storm_fold(cl, m, ev, wants, n)) != 0)
+		return fold;	/* in the window's digest */
 	for (i = 0; i < n; i++) {
 		quorum_key(wants[i].contact->name, ckey, sizeof(ckey));
 		snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s", ev->seq, ckey,
@@ -342,7 +376,8 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 		log_debug("event %" PRIu64 " %s: sending %s page to %s (%s)",
 		    ev->seq, ev->id, queue_channel_str(wants[i].ch),
 		    wants[i].contact->name, *st ? "again" : "try 1");
-		r = send_one(cl, ev, &wants[i], err, sizeof(err));
+		r = send_one(cl, ev, &wants[i], mn.was_flapping &&
+		    !ev->flapping, err, sizeof(err));
 		if (r == SEND_RETRY) {
 			log_warnx("event %" PRIu64 " %s: %s page to %s: %s; "
 			    "trying again", ev->seq, ev->id,
@@ -478,6 +513,8 @@ cluster_free(struct cluster *cl)
 	webhook_free(cl->wh);	/* a call in flight is abandoned */
 	natsSubscription_Destroy(cl->sub);
 	kvStore_Destroy(cl->kv);
+	kvStore_Destroy(cl->memo);
+	kvStore_Destroy(cl->storm);
 	link_free(cl->link);
 	mail_conf_free(cl->mc);
 	pthread_cond_destroy(&cl->cond);

@@ -893,9 +893,7 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 
 	recovery = strcmp(ev->new_state, "up") == 0;
 	if ((me = memo_get(d->memo, ev->id)) != NULL) {
-		was = me->flapping;
-		me->flapping = ev->flapping;
-		memo_held_note(me, ev);
+		was = memo_event_read(me, ev);
 		memo_touch(d->memo);
 	}
 	if ((worthy = rules_page_worthy(ev, was, &why)))
@@ -906,15 +904,8 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	if (me != NULL && recovery && worthy && ev->seq > me->problem)
 		n += escalated_wants(conf, me->escalated, ev, wants + n,
 		    WANT_MAX - n);
-	if (me != NULL && recovery)
-		memo_problem_close(me, ev->seq);
-	else if (me != NULL && worthy && n > 0)
-		memo_problem_open(me, ev);
-	if (me != NULL && recovery) {
-		me->sms[0] = '\0';	/* the problem is over */
-		me->listed[0] = '\0';
-		me->listed_by = 0;
-	}
+	if (me != NULL)
+		memo_event_paged(me, ev, worthy, wants, n);
 	/* An unreachable server's event goes to no one who read it in its
 	 * parent's page; to the others in the digest. */
 	for (i = 0; ev->unreachable && i < n; i++)
@@ -925,10 +916,6 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		    "event %" PRIu64 " for %zu of its %zu deliveries", ev->seq,
 		    ev->id, ev->old_state, ev->new_state, by, nlisted, n);
 	}
-	for (i = 0; me != NULL && !recovery && i < n; i++)
-		if (wants[i].ch == CH_SMS)
-			memo_list_add(me->sms, sizeof(me->sms),
-			    wants[i].contact->name);
 	if (!worthy || n == 0 || nlisted == n)
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state,

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "conf.h"
 #include "fsutil.h"
 #include "jsontext.h"
 #include "log.h"
@@ -133,6 +134,48 @@ put_problem(json_t *e, const struct memo_entry *m)
 	return 0;
 }
 
+/* 1 when the entry holds nothing worth keeping. */
+int
+memo_entry_empty(const struct memo_entry *e)
+{
+	return !e->flapping && e->sms[0] == '\0' && e->problem == 0 &&
+	    e->held == 0 && e->listed_by == 0;
+}
+
+/*
+ * The entry as JSON (its id is not in it: memo.json and the cluster's
+ * bucket tocsin_memo key it), or NULL when out of memory. The caller
+ * owns it. memo_entry_parse reads it back.
+ */
+json_t *
+memo_entry_dump(const struct memo_entry *m)
+{
+	json_t *e;
+
+	if ((e = json_object()) == NULL)
+		return NULL;
+	if (jsontext_set(e, "flapping", json_boolean(m->flapping)) == -1 ||
+	    jsontext_set(e, "sms", jsontext(m->sms)) == -1 ||
+	    put_problem(e, m) == -1 || put_held(e, m) == -1 ||
+	    put_listed(e, m) == -1) {
+		json_decref(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Fill the entry (its id kept) from memo_entry_dump's JSON; members
+ * missing or of the wrong type stay as they were. */
+void
+memo_entry_parse(struct memo_entry *e, json_t *v)
+{
+	e->flapping = json_is_true(json_object_get(v, "flapping"));
+	get_str(v, "sms", e->sms, sizeof(e->sms));
+	get_problem(e, v);
+	get_held(e, v);
+	get_listed(e, v);
+}
+
 /* Load what was remembered (nothing when there is no file yet). */
 struct memo *
 memo_load(int dirfd)
@@ -163,15 +206,9 @@ memo_load(int dirfd)
 	}
 	json_object_foreach(o, id, v) {
 		struct memo_entry *e = memo_get(m, id);
-		json_t *s = json_object_get(v, "sms");
 		if (e == NULL)
 			break;
-		e->flapping = json_is_true(json_object_get(v, "flapping"));
-		if (json_is_string(s))
-			strlcpy(e->sms, json_string_value(s), sizeof(e->sms));
-		get_problem(e, v);
-		get_held(e, v);
-		get_listed(e, v);
+		memo_entry_parse(e, v);
 	}
 	json_decref(o);
 	m->dirty = 0;
@@ -218,17 +255,9 @@ memo_save(struct memo *m, int dirfd)
 	if ((o = json_object()) == NULL)
 		return -1;
 	for (i = 0; i < m->n; i++) {
-		if (!m->e[i]->flapping && m->e[i]->sms[0] == '\0' &&
-		    m->e[i]->problem == 0 && m->e[i]->held == 0 &&
-		    m->e[i]->listed_by == 0)
+		if (memo_entry_empty(m->e[i]))
 			continue;	/* nothing worth keeping */
-		if ((e = json_object()) == NULL ||
-		    jsontext_set(e, "flapping",
-		    json_boolean(m->e[i]->flapping)) == -1 ||
-		    jsontext_set(e, "sms", jsontext(m->e[i]->sms)) == -1 ||
-		    put_problem(e, m->e[i]) == -1 ||
-		    put_held(e, m->e[i]) == -1 ||
-		    put_listed(e, m->e[i]) == -1 ||
+		if ((e = memo_entry_dump(m->e[i])) == NULL ||
 		    jsontext_set(o, m->e[i]->id, e) == -1) {
 			json_decref(o);
 			return -1;
@@ -425,4 +454,48 @@ memo_listed_note(struct memo *m, const char *children, const char *contact,
 		if (*p == ',')
 			p++;
 	}
+}
+
+/*
+ * Event ev of the entry's server is read, before its wants are made: the
+ * flapping it says is noted, and what a downtime holds (memo_held_note).
+ * Returns whether the server flapped before it (a change that ends the
+ * flapping is paged as such).
+ */
+int
+memo_event_read(struct memo_entry *e, const struct spool_event *ev)
+{
+	int was = e->flapping;
+
+	e->flapping = ev->flapping;
+	memo_held_note(e, ev);
+	return was;
+}
+
+/*
+ * Event ev is paged to the n wants w (worthy: it is paged at all). A
+ * recovery closes the open problem and forgets who got it by SMS or read
+ * it in a parent's page; a problem paged to someone opens it, and the
+ * contacts of its SMS wants join those SMSed (their recovery then goes
+ * by SMS, quiet hours or not).
+ */
+void
+memo_event_paged(struct memo_entry *e, const struct spool_event *ev,
+    int worthy, const struct want *w, size_t n)
+{
+	size_t i;
+
+	if (strcmp(ev->new_state, "up") == 0) {
+		memo_problem_close(e, ev->seq);
+		e->sms[0] = '\0';
+		e->listed[0] = '\0';
+		e->listed_by = 0;
+		return;
+	}
+	if (worthy && n > 0)
+		memo_problem_open(e, ev);
+	for (i = 0; i < n; i++)
+		if (w[i].ch == CH_SMS)
+			memo_list_add(e->sms, sizeof(e->sms),
+			    w[i].contact->name);
 }

@@ -152,6 +152,10 @@ struct memo_entry {
 	uint64_t	 listed_by;
 };
 struct memo;
+struct want;
+int		 memo_entry_empty(const struct memo_entry *);
+struct json_t	*memo_entry_dump(const struct memo_entry *);
+void		 memo_entry_parse(struct memo_entry *, struct json_t *);
 struct memo	*memo_load(int dirfd);
 struct memo_entry *memo_get(struct memo *, const char *id);
 void		 memo_touch(struct memo *);
@@ -168,6 +172,11 @@ void		 memo_problem_open(struct memo_entry *,
 		    const struct spool_event *);
 void		 memo_problem_close(struct memo_entry *, uint64_t seq);
 void		 memo_held_note(struct memo_entry *, const struct spool_event *);
+int		 memo_event_read(struct memo_entry *,
+		    const struct spool_event *);
+void		 memo_event_paged(struct memo_entry *,
+		    const struct spool_event *, int worthy, const struct want *,
+		    size_t n);
 void		 memo_listed_note(struct memo *, const char *children,
 		    const char *contact, enum channel, uint64_t seq);
 

@@ -47,3 +47,13 @@ EXTRA_DIST += t/test_cluster_archives.sh
 # set cluster tls:// with ca and a password; -t on its files.
 TESTS += t/test_cluster_tls.sh
 EXTRA_DIST += t/test_cluster_tls.sh
+
+# The pagers' memo (bucket tocsin_memo): the recovery by SMS to who got
+# the problem so, whichever pager pages which.
+TESTS += t/test_cluster_pager_memo.sh
+EXTRA_DIST += t/test_cluster_pager_memo.sh
+
+# Storm digests of the cluster's pagers (bucket tocsin_storm): one
+# digest, across a kill -9 inside the window.
+TESTS += t/test_cluster_pager_storm.sh
+EXTRA_DIST += t/test_cluster_pager_storm.sh

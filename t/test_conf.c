@@ -1787,8 +1787,9 @@ START_TEST(set_storm_takes_a_count_and_a_window)
 }
 END_TEST
 
-/* Cluster mode pages email, email-to-SMS and webhooks only so far: the
- * rest is refused where it is written, never accepted to do nothing. */
+/* Cluster mode pages email, email-to-SMS and webhooks only so far, and
+ * storm digests: the rest is refused where it is written, never
+ * accepted to do nothing. */
 START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 {
 	struct conf	*c;
@@ -1805,7 +1806,6 @@ START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 	    "t.conf:2: sms-gateway: not in cluster mode yet "
 	    "(tocsin-cluster(7))\n"
 	    "t.conf:5: admin: not in cluster mode yet (tocsin-cluster(7))\n"
-	    "t.conf:7: storm: not in cluster mode yet (tocsin-cluster(7))\n"
 	    "t.conf:8: stale-after: not in cluster mode yet "
 	    "(tocsin-cluster(7))\n"
 	    "t.conf:3: contact 'ops': renotify: not in cluster mode yet "
@@ -1817,7 +1817,9 @@ START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 	c = parse_ok("set cluster nats://n1:4222\n"
 	    "contact ops email ops@example.net sms 5551234@sms.example.net"
 	    " webhook https://h.example.net/\n"
-	    "server a http://a.example.net/ notify ops\n");
+	    "server a http://a.example.net/ notify ops\n"
+	    "set storm 5 in 1m\n");
+	ck_assert_uint_eq(c->storm_n, 5);
 	conf_free(c);
 	/* The same lines without `set cluster` are taken. */
 	c = parse_ok("contact ops email ops@example.net webhook "

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <jansson.h>
 
 #include "conf.h"
 #include "ctlclient.h"
@@ -526,6 +527,66 @@ storm_run(struct storm *st, const struct conf *c, int64_t t0,
 	ck_assert_str_eq(got, want);
 }
 
+START_TEST(memo_entry_dump_parse_round_trip)
+{
+	struct conf		*c;
+	struct memo_entry	 e, got;
+	struct spool_event	 ev;
+	struct want		 w[WANT_MAX];
+	json_t			*o;
+	char			*text;
+	size_t			 n;
+
+	/* A problem paged by email and SMS: it opens, ops joins those
+	 * SMSed (as the cluster's pagers note it, too). */
+	c = parse("contact ops email o@x.net sms 5@sms.x.net\n"
+	    "server web1 http://127.0.0.1/ notify ops\n");
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.id, "web1", sizeof(e.id));
+	event(&ev, 7, "web1", "up", "down");
+	ev.flapping = 1;
+	ck_assert_int_eq(memo_event_read(&e, &ev), 0);
+	n = rules_wants(c, &ev, e.sms, w, WANT_MAX);
+	memo_event_paged(&e, &ev, 1, w, n);
+	ck_assert_str_eq(e.sms, "ops");
+	ck_assert_uint_eq(e.problem, 7);
+	e.held = 9;
+	e.held_time = 1700000009;
+	strlcpy(e.held_state, "degraded", sizeof(e.held_state));
+	strlcpy(e.held_message, "slow \"quoted\" \xc3\xa9",
+	    sizeof(e.held_message));
+	e.listed_by = 5;
+	strlcpy(e.listed, "ops/email,boss/webhook", sizeof(e.listed));
+	strlcpy(e.rounds, "ops:2", sizeof(e.rounds));
+	strlcpy(e.escalated, "boss", sizeof(e.escalated));
+	/* Through text and back: the same entry (its id is the key). */
+	ck_assert_ptr_nonnull(o = memo_entry_dump(&e));
+	ck_assert_ptr_nonnull(text = json_dumps(o, JSON_COMPACT));
+	json_decref(o);
+	ck_assert_ptr_nonnull(o = json_loads(text, 0, NULL));
+	free(text);
+	memset(&got, 0, sizeof(got));
+	strlcpy(got.id, "web1", sizeof(got.id));
+	memo_entry_parse(&got, o);
+	json_decref(o);
+	ck_assert_int_eq(memcmp(&e, &got, sizeof(e)), 0);
+	ck_assert_int_eq(got.flapping, 1);
+	ck_assert_str_eq(got.held_message, e.held_message);
+	/* Its recovery: read with the flapping it ended, the problem and
+	 * who got it by SMS forgotten. */
+	event(&ev, 8, "web1", "down", "up");
+	ck_assert_int_eq(memo_event_read(&got, &ev), 1);
+	memo_event_paged(&got, &ev, 1, w, n);
+	ck_assert_str_eq(got.sms, "");
+	ck_assert_uint_eq(got.problem, 0);
+	ck_assert_uint_eq(got.listed_by, 0);
+	ck_assert_int_eq(memo_entry_empty(&got), 0);	/* held stays */
+	got.held = 0;
+	ck_assert_int_eq(memo_entry_empty(&got), 1);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(storm_pages_the_first_n_then_folds_the_window)
 {
 	struct conf		*c;
@@ -913,6 +974,7 @@ pager_suite(void)
 	tcase_add_test(tc, lane_waits_for_its_head_and_others_go_on);
 	tcase_add_test(tc, contacts_and_channels_from_notify);
 	tcase_add_test(tc, quiet_hours_hold_sms_not_email);
+	tcase_add_test(tc, memo_entry_dump_parse_round_trip);
 	tcase_add_test(tc, downtime_ack_and_first_up_are_not_paged);
 	tcase_add_test(tc, problem_page_says_what_since_message_latency_link);
 	tcase_add_test(tc, recovery_and_flapping_pages);
