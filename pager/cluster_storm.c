@@ -13,9 +13,9 @@
  * its window's end; then the pager that holds one claims the digest (by
  * compare-and-set on win.T), sends it in the place of the last folded
  * event's own pages (their Message-ID, Idempotency-Key and records), and
- * says "sent"; the others' folded events are acked as listed in it. A
- * claim older than 30 s (its pager died) is taken over: the records say
- * what went already.
+ * says "sent"; the others' folded events are acked as listed in it. The
+ * claimant makes its claim fresh before each page; a claim 90 s old (its
+ * pager died) is taken over: the records say what went already.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,7 +38,8 @@
 #define STORM_TTL_MS	((int64_t)24 * 3600 * 1000)	/* keys kept */
 #define CAS_TRIES	10
 #define AFTER_END_S	2	/* a folded event comes back then */
-#define CLAIM_STALE_S	30	/* a digest claimed so long ago is taken */
+#define CLAIM_STALE_S	90	/* a claim not made fresh so long (a page
+				   takes 60 s at most) is taken over */
 #define RETRY_S		5
 
 enum verdict { V_PAGE, V_FOLD, V_FAIL };
@@ -295,10 +296,54 @@ send_to(struct cluster *cl, natsMsg *m, json_t *folded, uint64_t seq,
 	return r;
 }
 
-/* The digest of window win to everyone its folded events want, each
- * once: 1 all sent, 0 one later, -1 the bucket failed. */
+/* Set the digest's state in win (key at rev): 1, 0 conflict, -1. */
 static int
-send_digest(struct cluster *cl, natsMsg *m, json_t *win, uint64_t seq)
+claim(struct cluster *cl, const char *key, json_t *win, uint64_t rev,
+    const char *state)
+{
+	json_object_set_new(win, "digest", json_pack("{s:s, s:I, s:s}",
+	    "by", cl->conf->node, "time", (json_int_t)time(NULL), "state",
+	    state));
+	return cas(cl, key, win, rev);
+}
+
+/*
+ * Before each page of the digest: the claim on window key made fresh
+ * (its time now) while it is still ours, so no other pager takes it over
+ * as stale while this one sends. 1, 0 when another pager has it, -1 when
+ * the bucket failed.
+ */
+static int
+keep_claim(struct cluster *cl, const char *key)
+{
+	json_t		*win;
+	const char	*by;
+	uint64_t	 rev;
+	int		 i, r = 0;
+
+	for (i = 0; i < CAS_TRIES; i++) {
+		if ((win = get(cl, key, &rev)) == NULL)
+			return -1;
+		by = json_string_value(json_object_get(json_object_get(win,
+		    "digest"), "by"));
+		if (by == NULL || strcmp(by, cl->conf->node) != 0)
+			r = 0;
+		else if ((r = claim(cl, key, win, rev, "sending")) == 0) {
+			json_decref(win);
+			continue;
+		}
+		json_decref(win);
+		return r;
+	}
+	return -1;
+}
+
+/* The digest of window win (key) to everyone its folded events want,
+ * each once: 1 all sent, 0 one later (or another pager took it over), -1
+ * the bucket failed. */
+static int
+send_digest(struct cluster *cl, natsMsg *m, const char *key, json_t *win,
+    uint64_t seq)
 {
 	json_t		*folded = json_object_get(win, "folded"), *f, *t;
 	json_t		*done = json_object();
@@ -313,7 +358,8 @@ send_digest(struct cluster *cl, natsMsg *m, json_t *win, uint64_t seq)
 			    json_object_get(done, who) != NULL)
 				continue;
 			json_object_set_new(done, who, json_true());
-			r = send_to(cl, m, folded, seq, who);
+			if ((r = keep_claim(cl, key)) == 1)
+				r = send_to(cl, m, folded, seq, who);
 		}
 	json_decref(done);
 	return r;
@@ -332,17 +378,6 @@ last_folded(json_t *win)
 		    "seq"))) > seq)
 			seq = s;
 	return seq;
-}
-
-/* Set the digest's state in win (key at rev): 1, 0 conflict, -1. */
-static int
-claim(struct cluster *cl, const char *key, json_t *win, uint64_t rev,
-    const char *state)
-{
-	json_object_set_new(win, "digest", json_pack("{s:s, s:I, s:s}",
-	    "by", cl->conf->node, "time", (json_int_t)time(NULL), "state",
-	    state));
-	return cas(cl, key, win, rev);
 }
 
 /* The window's digest is sent: 1, or -1 when the bucket failed. */
@@ -401,7 +436,7 @@ digest(struct cluster *cl, natsMsg *m, const struct spool_event *ev,
 			break;		/* another pager sends it */
 		}
 		if ((r = claim(cl, key, win, rev, "sending")) == 1) {
-			if ((r = send_digest(cl, m, win, seq)) == 1)
+			if ((r = send_digest(cl, m, key, win, seq)) == 1)
 				r = mark_sent(cl, key);
 			json_decref(win);
 			if (r == 0)
