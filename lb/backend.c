@@ -272,15 +272,16 @@ backend_latency(const struct backend *b, int64_t now)
 }
 
 /*
- * Expected cost of one more session: the latency, raised to band (response
- * times that close to the fastest member's are noise, and load alone
- * should decide between them), times the sessions it would then have,
- * over its weight. Lower is better.
+ * Expected cost of one more session: its latency (backend_latency, as
+ * the caller had it), raised to band (response times that close to the
+ * fastest member's are noise, and load alone should decide between them),
+ * times the sessions it would then have, over its weight. Lower is
+ * better.
  */
 double
-backend_cost(const struct backend *b, int64_t now, double band)
+backend_cost(const struct backend *b, double latency, double band)
 {
-	double	 ewma = backend_latency(b, now);
+	double	 ewma = latency;
 
 	if (ewma < band)
 		ewma = band;

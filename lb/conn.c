@@ -4,7 +4,13 @@
  * proxied request). Reads go straight into the input evbuffer's reserved
  * space with one readv(2); writes are one writev(2) from the output.
  * Callbacks, enabling, watermarks and timeouts behave as a bufferevent's
- * do, so the proxy reads the same either way.
+ * do, so the proxy reads the same either way; but the socket's events
+ * carry no timeout (re-adding one costs as much as a read), and output
+ * added while writing is enabled waits for conn_flush (no callback on
+ * each change of a buffer). A side's timeout counts from its last byte
+ * moved, a time noted as it moves; one coarse timer per connection
+ * checks them, added again only when it fires before any is due or a
+ * new one falls due earlier than it.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -20,6 +26,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #include "lb.h"
@@ -30,25 +37,31 @@ struct conn {
 	struct event_base *base;
 	int		 fd;
 	struct event	*rev, *wev;	/* persistent, on fd */
+	struct event	*tmr;		/* the timeouts' one timer */
 	struct evbuffer	*in, *out;
 	conn_data_cb	*readcb, *writecb;
 	conn_event_cb	*eventcb;
 	void		*arg;
 	short		 enabled;	/* EV_READ, EV_WRITE as asked */
 	short		 rpending, wpending;	/* rev, wev added */
+	short		 rwatch;	/* on_in_change enabled */
 	int		 connecting;
 	int		 connect_errno;	/* the connect's own failure; 0 */
 	size_t		 rhigh;		/* input: stop reading at; 0 = none */
 	size_t		 wlow;		/* output: writecb at or below */
 	int64_t		 rto, wto;	/* timeouts, ms; -1 = none */
+	int64_t		 rlast, wlast;	/* mono_us: a side began waiting or
+					   last moved a byte */
+	int64_t		 tdue;		/* mono_us the timer fires; 0 none */
 };
 
 static void	conn_update(struct conn *);
 static void	on_read(evutil_socket_t, short, void *);
 static void	on_write(evutil_socket_t, short, void *);
+static void	on_timer(evutil_socket_t, short, void *);
+static void	arm(struct conn *);
+static void	fail(struct conn *, short);
 static void	on_in_change(struct evbuffer *,
-		    const struct evbuffer_cb_info *, void *);
-static void	on_out_change(struct evbuffer *,
 		    const struct evbuffer_cb_info *, void *);
 
 /* A buffered socket on fd (non-blocking, taken: closed by conn_free), or
@@ -64,9 +77,8 @@ conn_new(struct event_base *base, int fd)
 	c->rto = c->wto = -1;
 	c->in = evbuffer_new();
 	c->out = evbuffer_new();
-	if (c->in == NULL || c->out == NULL ||
-	    evbuffer_add_cb(c->in, on_in_change, c) == NULL ||
-	    evbuffer_add_cb(c->out, on_out_change, c) == NULL)
+	c->tmr = evtimer_new(base, on_timer, c);
+	if (c->in == NULL || c->out == NULL || c->tmr == NULL)
 		fatalx("out of memory for a connection");
 	if (fd != -1)
 		conn_setfd(c, fd);
@@ -94,6 +106,7 @@ conn_free(struct conn *c)
 		event_free(c->rev);
 	if (c->wev != NULL)
 		event_free(c->wev);
+	event_free(c->tmr);
 	if (c->fd != -1)
 		close(c->fd);
 	evbuffer_free(c->in);
@@ -157,22 +170,18 @@ conn_enabled(const struct conn *c)
 }
 
 /* Read and write timeouts in ms, -1 for none. A timeout counts while
- * that side waits for its socket; each read or write starts it again. */
+ * that side waits for its socket; each read or write starts it again,
+ * and so does a change of timeouts. */
 void
 conn_set_timeouts(struct conn *c, int64_t read_ms, int64_t write_ms)
 {
-	int	 moved = read_ms != c->rto || write_ms != c->wto;
-
+	if (read_ms == c->rto && write_ms == c->wto)
+		return;
 	c->rto = read_ms;
 	c->wto = write_ms;
-	if (moved) {
-		/* Pending events take the new timeouts when added again. */
-		if (c->rpending)
-			c->rpending = -1;
-		if (c->wpending)
-			c->wpending = -1;
-		conn_update(c);
-	}
+	c->rlast = c->wlast = mono_us();
+	conn_update(c);
+	arm(c);
 }
 
 /* Stop reading while rhigh bytes wait in the input (0: never); call the
@@ -209,48 +218,99 @@ conn_fd(const struct conn *c)
  * a write event added, waited for and deleted. What the socket does not
  * take, and an error, are left to the write event: writing is enabled
  * until the output drains (the write callback may then disable it).
+ * When writing is enabled, the write event waits for what was added.
+ * Whoever adds to the output calls this (or conn_enable) after.
  */
 void
 conn_flush(struct conn *c)
 {
-	if ((c->enabled & EV_WRITE) || c->connecting || c->fd == -1)
+	if ((c->enabled & EV_WRITE) || c->connecting || c->fd == -1) {
+		conn_update(c);
 		return;
-	if (evbuffer_get_length(c->out) > 0)
-		(void)evbuffer_write(c->out, c->fd);
+	}
+	if (evbuffer_get_length(c->out) > 0 &&
+	    evbuffer_write(c->out, c->fd) > 0)
+		c->wlast = mono_us();
 	if (evbuffer_get_length(c->out) > 0)
 		conn_enable(c, EV_WRITE);
 }
 
-static void
-set_event(struct event *ev, short *pending, int want, int64_t ms)
+/* The earliest a waiting side's timeout falls due; 0 when none. */
+static int64_t
+next_due(const struct conn *c)
 {
+	int64_t	 due = 0, d;
+
+	if (c->rpending && c->rto >= 0)
+		due = c->rlast + c->rto * 1000;
+	if (c->wpending && c->wto >= 0) {
+		d = c->wlast + c->wto * 1000;
+		if (due == 0 || d < due)
+			due = d;
+	}
+	return due;
+}
+
+/* Have the timer fire by the earliest timeout due: added only when it
+ * is not armed, or armed later than that (firing early costs a check). */
+static void
+arm(struct conn *c)
+{
+	int64_t		 due = next_due(c), now;
 	struct timeval	 tv;
 
-	if (want && *pending != 1) {
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
-		event_add(ev, ms >= 0 ? &tv : NULL);
+	if (due == 0 || (c->tdue != 0 && c->tdue <= due))
+		return;
+	now = mono_us();
+	us_to_timeval(due > now ? due - now : 0, &tv);
+	event_add(c->tmr, &tv);
+	c->tdue = due;
+}
+
+/* Add or delete a socket event; one that begins waiting starts its
+ * side's timeout. Returns 1 when it began waiting. */
+static int
+set_event(struct event *ev, short *pending, int want, int64_t *last)
+{
+	if (want && !*pending) {
+		event_add(ev, NULL);
 		*pending = 1;
-	} else if (!want && *pending != 0) {
+		*last = mono_us();
+		return 1;
+	}
+	if (!want && *pending) {
 		event_del(ev);
 		*pending = 0;
 	}
+	return 0;
 }
 
 /* Add or delete the events to match what is asked and possible. */
 static void
 conn_update(struct conn *c)
 {
-	int	 rd, wr;
+	int	 rd, wr, mark, began;
 
 	if (c->rev == NULL)
 		return;
-	rd = (c->enabled & EV_READ) && !c->connecting &&
-	    (c->rhigh == 0 || evbuffer_get_length(c->in) < c->rhigh);
+	mark = c->rhigh > 0 && evbuffer_get_length(c->in) >= c->rhigh;
+	rd = (c->enabled & EV_READ) && !c->connecting && !mark;
 	wr = c->connecting ||
 	    ((c->enabled & EV_WRITE) && evbuffer_get_length(c->out) > 0);
-	set_event(c->rev, &c->rpending, rd, c->rto);
-	set_event(c->wev, &c->wpending, wr, c->wto);
+	began = set_event(c->rev, &c->rpending, rd, &c->rlast);
+	began |= set_event(c->wev, &c->wpending, wr, &c->wlast);
+	if (began)
+		arm(c);
+	/* Stopped at the high mark: reading goes on once the input drains
+	 * below it (the only buffer callback, and only while needed). */
+	if ((mark && (c->enabled & EV_READ)) != c->rwatch) {
+		c->rwatch = !c->rwatch;
+		if (c->rwatch && evbuffer_add_cb(c->in, on_in_change, c) ==
+		    NULL)
+			fatalx("out of memory for a connection");
+		if (!c->rwatch)
+			evbuffer_remove_cb(c->in, on_in_change, c);
+	}
 }
 
 /* Input drained below the high mark: reading goes on. */
@@ -261,21 +321,31 @@ on_in_change(struct evbuffer *b, const struct evbuffer_cb_info *info,
 	struct conn	*c = arg;
 
 	(void)b;
-	if (info->n_deleted > 0 && c->rhigh > 0 && c->rpending == 0 &&
-	    (c->enabled & EV_READ))
+	if (info->n_deleted > 0)
 		conn_update(c);
 }
 
-/* Output grew while writing is enabled: the write event writes it. */
+/* The timer: a side waited its timeout through (the read side's first),
+ * or the timer is added again for the earliest due. */
 static void
-on_out_change(struct evbuffer *b, const struct evbuffer_cb_info *info,
-    void *arg)
+on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
+	int64_t		 now = mono_us();
 
-	(void)b;
-	if (info->n_added > 0 && c->wpending == 0 && (c->enabled & EV_WRITE))
-		conn_update(c);
+	(void)fd;
+	(void)what;
+	c->tdue = 0;
+	if (c->rpending && c->rto >= 0 && now >= c->rlast + c->rto * 1000) {
+		fail(c, CONN_READING | CONN_TIMEOUT);
+		return;
+	}
+	if (c->wpending && c->wto >= 0 && now >= c->wlast + c->wto * 1000) {
+		c->connecting = 0;
+		fail(c, CONN_WRITING | CONN_TIMEOUT);
+		return;
+	}
+	arm(c);
 }
 
 /* Stop one side after an end or error, then say so (the last thing
@@ -300,10 +370,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	ssize_t			 n;
 	int			 nv, i;
 
-	if (what & EV_TIMEOUT) {
-		fail(c, CONN_READING | CONN_TIMEOUT);
-		return;
-	}
+	(void)what;
 	have = evbuffer_get_length(c->in);
 	if (c->rhigh > 0 && have + want > c->rhigh)
 		want = c->rhigh > have ? c->rhigh - have : 0;
@@ -335,6 +402,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 			break;
 	}
 	evbuffer_commit_space(c->in, v, i);
+	c->rlast = mono_us();
 	if (c->rhigh > 0 && evbuffer_get_length(c->in) >= c->rhigh)
 		conn_update(c);
 	if (c->readcb != NULL)
@@ -369,11 +437,7 @@ on_write(evutil_socket_t fd, short what, void *arg)
 	struct conn	*c = arg;
 	int		 n;
 
-	if (what & EV_TIMEOUT) {
-		c->connecting = 0;
-		fail(c, CONN_WRITING | CONN_TIMEOUT);
-		return;
-	}
+	(void)what;
 	if (c->connecting) {
 		connect_done(c);
 		return;
@@ -388,6 +452,8 @@ on_write(evutil_socket_t fd, short what, void *arg)
 			fail(c, CONN_WRITING | CONN_EOF);
 			return;
 		}
+		if (n > 0)
+			c->wlast = mono_us();
 	}
 	if (evbuffer_get_length(c->out) == 0)
 		conn_update(c);

@@ -139,7 +139,7 @@ void		 backend_error(struct backend *, int64_t now);
 void		 backend_ok(struct backend *);
 double		 backend_ewma(const struct backend *, int64_t now);
 double		 backend_latency(const struct backend *, int64_t now);
-double		 backend_cost(const struct backend *, int64_t now,
+double		 backend_cost(const struct backend *, double latency,
 		    double band);
 void		 backend_wait_begin(struct backend *, int64_t sent);
 void		 backend_wait_end(struct backend *, int64_t sent);

@@ -53,6 +53,12 @@
 
 struct hconn;
 
+/* Bytes that grow, kept between requests: header lines. */
+struct text {
+	char		*p;
+	size_t		 len, cap;
+};
+
 /* A connection to a member: serving one request, or idle in the pool. */
 struct sconn {
 	TAILQ_ENTRY(sconn) entry;	/* in the pool while idle */
@@ -101,11 +107,13 @@ struct hconn {
 	int		 idempotent;
 	int		 head;		/* method HEAD */
 	size_t		 urllen, hdrlen;
-	char		*url;
-	struct evbuffer	*hdrs;		/* kept header lines */
+	size_t		 urlcap;
+	char		*url;		/* kept across requests, as hdrs */
+	struct text	 hdrs;		/* kept header lines, as received;
+					   the one being read at the end */
+	size_t		 fstart, vstart;	/* its field's and value's */
+	int		 in_hdr;	/* 0 none, 1 its field, 2 its value */
 	struct evbuffer	*body;
-	struct evbuffer	*field, *value;	/* the header being read */
-	int		 in_value;
 	int		 has_host;
 	char		*xff;		/* X-Forwarded-For as received, every
 					   such header joined by ", " */
@@ -166,9 +174,38 @@ static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
 static int	sc_fits(const struct sconn *, const struct hconn *,
 		    const struct backend *);
 
-static const char *hop_by_hop[] = {
-	"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-	"te", "trailer", "upgrade", "content-length", "expect", NULL
+/* The request headers we look at: each dropped (hop-by-hop ones, and
+ * those we append to), noted, or both. */
+enum hdr_kind {
+	H_OTHER,
+	H_HOP,		/* hop-by-hop, or a length we set again: dropped */
+	H_EXPECT,	/* dropped; 100-continue answered */
+	H_COOKIE,	/* kept; our persist cookie read */
+	H_XFF,		/* dropped, appended to */
+	H_FORWARDED,	/* dropped, appended to */
+	H_HOST,		/* kept; noted */
+};
+
+static const struct {
+	const char	*name;
+	size_t		 len;
+	enum hdr_kind	 kind;
+} hdr_kinds[] = {
+#define H(name, kind)	{ name, sizeof(name) - 1, kind }
+	H("connection", H_HOP),
+	H("keep-alive", H_HOP),
+	H("proxy-connection", H_HOP),
+	H("transfer-encoding", H_HOP),
+	H("te", H_HOP),
+	H("trailer", H_HOP),
+	H("upgrade", H_HOP),
+	H("content-length", H_HOP),
+	H("expect", H_EXPECT),
+	H("cookie", H_COOKIE),
+	H("x-forwarded-for", H_XFF),
+	H("forwarded", H_FORWARDED),
+	H("host", H_HOST),
+#undef H
 };
 
 /* From a write callback: all written, back to writing at once. A
@@ -209,9 +246,11 @@ on_req_url(http_parser *p, const char *at, size_t len)
 		hc->error = 414;
 		return -1;
 	}
-	hc->url = realloc(hc->url, hc->urllen + len + 1);
-	if (hc->url == NULL)
-		fatal("realloc");
+	if (hc->urllen + len + 1 > hc->urlcap) {
+		hc->urlcap = hc->urllen + len + 1 < 256 ? 256 :
+		    hc->urllen + len + 1;
+		hc->url = xreallocarray(hc->url, 1, hc->urlcap);
+	}
 	memcpy(hc->url + hc->urllen, at, len);
 	hc->urllen += len;
 	hc->url[hc->urllen] = '\0';
@@ -252,41 +291,92 @@ join_value(char **list, const char *v)
 	*list = joined;
 }
 
-/* The header just read whole: keep it, or note what it says. */
+/* Room for n more bytes, and a NUL after them. */
+static void
+text_grow(struct text *t, size_t n)
+{
+	if (t->len + n + 1 <= t->cap)
+		return;
+	t->cap = t->len + n + 1 < 1024 ? 1024 : (t->len + n + 1) * 2;
+	t->p = xreallocarray(t->p, 1, t->cap);
+}
+
+static void
+text_add(struct text *t, const void *at, size_t n)
+{
+	text_grow(t, n);
+	memcpy(t->p + t->len, at, n);
+	t->len += n;
+}
+
+/* What a field name (len bytes, any case) is to us. */
+static enum hdr_kind
+hdr_kind(const char *f, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(hdr_kinds) / sizeof(hdr_kinds[0]); i++)
+		if (hdr_kinds[i].len == len &&
+		    strncasecmp(f, hdr_kinds[i].name, len) == 0)
+			return hdr_kinds[i].kind;
+	return H_OTHER;
+}
+
+/*
+ * The header just read whole, as received at the end of the kept lines
+ * ("field: value", its field from fstart): keep it as it is, or drop it
+ * again and note what it says.
+ */
 static void
 end_header(struct hconn *hc)
 {
-	char		*f, *v;
-	size_t		 i;
+	struct text	*t = &hc->hdrs;
+	char		*v;
+	size_t		 flen;
+	enum hdr_kind	 kind;
 
-	if (evbuffer_get_length(hc->field) == 0)
+	if (hc->in_hdr == 1) {		/* a field with no value */
+		text_add(t, ": ", 2);
+		hc->vstart = t->len;
+	}
+	if (hc->in_hdr == 0)
 		return;
-	evbuffer_add(hc->field, "", 1);
-	evbuffer_add(hc->value, "", 1);
-	f = (char *)evbuffer_pullup(hc->field, -1);
-	v = (char *)evbuffer_pullup(hc->value, -1);
-	for (i = 0; hop_by_hop[i] != NULL; i++)
-		if (strcasecmp(f, hop_by_hop[i]) == 0)
-			break;
-	if (strcasecmp(f, "expect") == 0 && strcasecmp(v, "100-continue") == 0)
-	{
-		evbuffer_add(conn_output(hc->conn),
-		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
-		conn_flush(hc->conn);
+	hc->in_hdr = 0;
+	flen = hc->vstart - 2 - hc->fstart;
+	if (flen == 0) {
+		t->len = hc->fstart;
+		return;
 	}
-	if (strcasecmp(f, "cookie") == 0)
+	text_grow(t, 0);
+	t->p[t->len] = '\0';
+	v = t->p + hc->vstart;
+	switch ((kind = hdr_kind(t->p + hc->fstart, flen))) {
+	case H_EXPECT:
+		if (strcasecmp(v, "100-continue") == 0) {
+			evbuffer_add(conn_output(hc->conn),
+			    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+			conn_flush(hc->conn);
+		}
+		break;
+	case H_COOKIE:
 		read_cookie(hc, v);
-	if (strcasecmp(f, "x-forwarded-for") == 0)
+		break;
+	case H_XFF:
 		join_value(&hc->xff, v);
-	else if (strcasecmp(f, "forwarded") == 0)
+		break;
+	case H_FORWARDED:
 		join_value(&hc->fwd, v);
-	else if (hop_by_hop[i] == NULL) {
-		if (strcasecmp(f, "host") == 0)
-			hc->has_host = 1;
-		evbuffer_add_printf(hc->hdrs, "%s: %s\r\n", f, v);
+		break;
+	case H_HOST:
+		hc->has_host = 1;
+		break;
+	default:
+		break;
 	}
-	evbuffer_drain(hc->field, evbuffer_get_length(hc->field));
-	evbuffer_drain(hc->value, evbuffer_get_length(hc->value));
+	if (kind == H_OTHER || kind == H_COOKIE || kind == H_HOST)
+		text_add(t, "\r\n", 2);
+	else
+		t->len = hc->fstart;
 }
 
 static int
@@ -305,13 +395,15 @@ on_req_field(http_parser *p, const char *at, size_t len)
 {
 	struct hconn	*hc = p->data;
 
-	if (hc->in_value) {
+	if (hc->in_hdr == 2)
 		end_header(hc);
-		hc->in_value = 0;
-	}
 	if (header_bytes(hc, len) == -1)
 		return -1;
-	evbuffer_add(hc->field, at, len);
+	if (hc->in_hdr == 0) {
+		hc->fstart = hc->hdrs.len;
+		hc->in_hdr = 1;
+	}
+	text_add(&hc->hdrs, at, len);
 	return 0;
 }
 
@@ -320,10 +412,14 @@ on_req_value(http_parser *p, const char *at, size_t len)
 {
 	struct hconn	*hc = p->data;
 
-	hc->in_value = 1;
 	if (header_bytes(hc, len) == -1)
 		return -1;
-	evbuffer_add(hc->value, at, len);
+	if (hc->in_hdr == 1) {
+		text_add(&hc->hdrs, ": ", 2);
+		hc->vstart = hc->hdrs.len;
+		hc->in_hdr = 2;
+	}
+	text_add(&hc->hdrs, at, len);
 	return 0;
 }
 
@@ -333,7 +429,6 @@ on_req_headers(http_parser *p)
 	struct hconn	*hc = p->data;
 
 	end_header(hc);
-	hc->in_value = 0;
 	hc->keepalive = http_should_keep_alive(p);
 	hc->head = p->method == HTTP_HEAD;
 	hc->chunked = (p->flags & F_CHUNKED) != 0;
@@ -432,6 +527,24 @@ settings_init(void)
 
 /* --- the client ---------------------------------------------------------- */
 
+/* An IPv4 address in dotted decimal, as inet_ntop(3) writes it (which
+ * costs a sprintf(3) a connection). */
+static void
+ip4_str(const struct in_addr *a, char *out)
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr;
+	int		 i;
+
+	for (i = 0; i < 4; i++) {
+		if (b[i] >= 100)
+			*out++ = '0' + b[i] / 100;
+		if (b[i] >= 10)
+			*out++ = '0' + b[i] / 10 % 10;
+		*out++ = '0' + b[i] % 10;
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
 /* Take an accepted HTTP client of farm f. */
 void
 proxy_http_accept(struct lb *lb, struct farm *f, int fd,
@@ -450,22 +563,17 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	memcpy(&hc->client, sa, salen);
 	hc->clientlen = salen;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-		    hc->ip, sizeof(hc->ip));
+		ip4_str(&((const struct sockaddr_in *)sa)->sin_addr, hc->ip);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
 		    &((const struct sockaddr_in6 *)sa)->sin6_addr, hc->ip,
 		    sizeof(hc->ip));
-	hc->hdrs = evbuffer_new();
 	hc->body = evbuffer_new();
-	hc->field = evbuffer_new();
-	hc->value = evbuffer_new();
 	if (f->proxy_protocol != 0)
 		hc->pplen = proxyproto_client(f->proxy_protocol, fd, sa, hc->pp,
 		    sizeof(hc->pp));
 	hc->conn = conn_new(lb->base, fd);
-	if (hc->hdrs == NULL || hc->body == NULL || hc->field == NULL ||
-	    hc->value == NULL)
+	if (hc->body == NULL)
 		fatalx("out of memory for an HTTP client");
 	http_parser_init(&hc->parser, HTTP_REQUEST);
 	hc->parser.data = hc;
@@ -483,22 +591,19 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 static void
 hc_reset_request(struct hconn *hc)
 {
-	free(hc->url);
-	hc->url = NULL;
 	free(hc->xff);
 	hc->xff = NULL;
 	free(hc->fwd);
 	hc->fwd = NULL;
 	hc->urllen = hc->hdrlen = 0;
-	hc->has_host = hc->in_value = hc->complete = hc->answered = 0;
+	hc->hdrs.len = 0;
+	hc->in_hdr = 0;
+	hc->has_host = hc->complete = hc->answered = 0;
 	hc->streaming = hc->sent = hc->chunked = hc->answer_done = 0;
 	hc->s_paused = 0;
 	hc->has_cookie = 0;
 	hc->ntried = 0;
-	evbuffer_drain(hc->hdrs, evbuffer_get_length(hc->hdrs));
 	evbuffer_drain(hc->body, evbuffer_get_length(hc->body));
-	evbuffer_drain(hc->field, evbuffer_get_length(hc->field));
-	evbuffer_drain(hc->value, evbuffer_get_length(hc->value));
 }
 
 /* The request, sent at t_sent, now waits for its member's answer. */
@@ -544,10 +649,8 @@ hc_free(struct hconn *hc)
 	if (hc->sc != NULL)
 		sc_release(hc, 0);
 	conn_free(hc->conn);
-	evbuffer_free(hc->hdrs);
 	evbuffer_free(hc->body);
-	evbuffer_free(hc->field);
-	evbuffer_free(hc->value);
+	free(hc->hdrs.p);
 	free(hc->url);
 	free(hc->xff);
 	free(hc->fwd);
@@ -661,6 +764,7 @@ stream_body(struct hconn *hc, const char *at, size_t len)
 	evbuffer_add(out, at, len);
 	if (hc->chunked)
 		evbuffer_add(out, "\r\n", 2);
+	conn_flush(hc->sc->conn);
 }
 
 /* As many bytes as we let wait for the member: read no more from the
@@ -679,9 +783,10 @@ stream_end(struct hconn *hc)
 {
 	if (hc->sc == NULL)
 		return;
-	if (hc->chunked)
-		evbuffer_add(conn_output(hc->sc->conn),
-		    "0\r\n\r\n", 5);
+	if (hc->chunked) {
+		evbuffer_add(conn_output(hc->sc->conn), "0\r\n\r\n", 5);
+		conn_flush(hc->sc->conn);
+	}
 	if (!hc->answered) {
 		hc->t_sent = mono_us();
 		hc_wait_begin(hc);
@@ -918,42 +1023,101 @@ sc_get(struct hconn *hc, struct backend *b)
 	return sc;
 }
 
-/* Write the request, rewritten, to the member. */
+/* Where the head being built goes next. */
+struct head {
+	char		*p;
+};
+
+static void
+put(struct head *h, const char *s, size_t n)
+{
+	memcpy(h->p, s, n);
+	h->p += n;
+}
+
+#define PUTS(h, s)	put((h), (s), sizeof(s) - 1)
+
+/*
+ * Write the request, rewritten, to the member: its head built in one
+ * piece of the output (the kept header lines copied as they came, ours
+ * added), then its body.
+ */
 static void
 sc_send(struct hconn *hc)
 {
 	struct evbuffer	*out = conn_output(hc->sc->conn);
 	size_t		 blen = evbuffer_get_length(hc->body);
+	const char	*method = http_method_str(hc->parser.method);
+	const char	*url = hc->urllen > 0 ? hc->url : "/";
+	const char	*host = hc->sc->be->addrstr;
+	int		 v6 = strchr(hc->ip, ':') != NULL;
+	size_t		 mlen = strlen(method), ulen = strlen(url);
+	size_t		 iplen = strlen(hc->ip), len, clen = 0;
+	char		 cl[64];
+	struct evbuffer_iovec v;
+	struct head	 h;
 
 	if (hc->sc->pp != 0 && !hc->sc->pp_sent) {
 		evbuffer_add(out, hc->pp, hc->pplen);
 		hc->sc->pp_sent = 1;
 	}
-	evbuffer_add_printf(out, "%s %s HTTP/1.1\r\n",
-	    http_method_str(hc->parser.method), hc->url != NULL ? hc->url : "/");
-	evbuffer_add(out, evbuffer_pullup(hc->hdrs, -1),
-	    evbuffer_get_length(hc->hdrs));
-	if (!hc->has_host)
-		evbuffer_add_printf(out, "Host: %s\r\n", hc->sc->be->addrstr);
-	if (hc->xff != NULL)
-		evbuffer_add_printf(out, "X-Forwarded-For: %s, %s\r\n",
-		    hc->xff, hc->ip);
-	else
-		evbuffer_add_printf(out, "X-Forwarded-For: %s\r\n", hc->ip);
-	/* RFC 7239: an IPv6 node is quoted and bracketed. */
-	evbuffer_add_printf(out, "Forwarded: %s%s%s%s%s;proto=http\r\n",
-	    hc->fwd != NULL ? hc->fwd : "", hc->fwd != NULL ? ", " : "",
-	    strchr(hc->ip, ':') != NULL ? "for=\"[" : "for=", hc->ip,
-	    strchr(hc->ip, ':') != NULL ? "]\"" : "");
 	if (hc->streaming && hc->chunked)
-		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+		clen = strlcpy(cl, "Transfer-Encoding: chunked\r\n",
+		    sizeof(cl));
 	else if (hc->streaming)
-		evbuffer_add_printf(out, "Content-Length: %llu\r\n",
+		clen = snprintf(cl, sizeof(cl), "Content-Length: %llu\r\n",
 		    (unsigned long long)hc->clen);
 	else if (blen > 0 || hc->parser.method == HTTP_POST ||
 	    hc->parser.method == HTTP_PUT)
-		evbuffer_add_printf(out, "Content-Length: %zu\r\n", blen);
-	evbuffer_add(out, "\r\n", 2);
+		clen = snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n",
+		    blen);
+	/* What follows, as put below. RFC 7239: an IPv6 node is quoted
+	 * and bracketed. */
+	len = mlen + 1 + ulen + 11 + hc->hdrs.len +
+	    (hc->has_host ? 0 : 6 + strlen(host) + 2) +
+	    17 + (hc->xff != NULL ? strlen(hc->xff) + 2 : 0) + iplen + 2 +
+	    11 + (hc->fwd != NULL ? strlen(hc->fwd) + 2 : 0) +
+	    (v6 ? 6 : 4) + iplen + (v6 ? 2 : 0) + 13 + clen + 2;
+	if (evbuffer_reserve_space(out, len, &v, 1) != 1)
+		fatalx("out of memory for a request");
+	h.p = v.iov_base;
+	put(&h, method, mlen);
+	PUTS(&h, " ");
+	put(&h, url, ulen);
+	PUTS(&h, " HTTP/1.1\r\n");
+	put(&h, hc->hdrs.p, hc->hdrs.len);
+	if (!hc->has_host) {
+		PUTS(&h, "Host: ");
+		put(&h, host, strlen(host));
+		PUTS(&h, "\r\n");
+	}
+	PUTS(&h, "X-Forwarded-For: ");
+	if (hc->xff != NULL) {
+		put(&h, hc->xff, strlen(hc->xff));
+		PUTS(&h, ", ");
+	}
+	put(&h, hc->ip, iplen);
+	PUTS(&h, "\r\n");
+	PUTS(&h, "Forwarded: ");
+	if (hc->fwd != NULL) {
+		put(&h, hc->fwd, strlen(hc->fwd));
+		PUTS(&h, ", ");
+	}
+	if (v6)
+		PUTS(&h, "for=\"[");
+	else
+		PUTS(&h, "for=");
+	put(&h, hc->ip, iplen);
+	if (v6)
+		PUTS(&h, "]\"");
+	PUTS(&h, ";proto=http\r\n");
+	put(&h, cl, clen);
+	PUTS(&h, "\r\n");
+	if ((size_t)(h.p - (char *)v.iov_base) != len)
+		fatalx("sc_send: %zu bytes of head, %zu counted",
+		    (size_t)(h.p - (char *)v.iov_base), len);
+	v.iov_len = len;
+	evbuffer_commit_space(out, &v, 1);
 	hc->t_sent = mono_us();
 	set_timeout(hc->sc->conn, LB_IDLE_TIMEOUT_MS);
 	if (!hc->streaming) {
@@ -967,6 +1131,7 @@ sc_send(struct hconn *hc)
 	hc->sent = 1;
 	stream_body(hc, (char *)evbuffer_pullup(hc->body, -1), blen);
 	evbuffer_drain(hc->body, blen);
+	conn_flush(hc->sc->conn);
 	conn_enable(hc->conn, EV_READ);
 	hc_parse(hc);
 }
@@ -1064,38 +1229,47 @@ static void
 write_head(struct hconn *hc, const char *head, size_t hlen)
 {
 	struct evbuffer	*out = conn_output(hc->conn);
-	const char	*line = head, *end = head + hlen, *eol;
+	const char	*line = head, *end = head + hlen, *eol, *run = head;
+	char		 tail[160];
+	size_t		 tlen = 0;
 	int		 first = 1, dropping = 0;
 
+	/* The lines kept go on in runs, one copy each. */
 	while (line < end && (eol = memchr(line, '\n', end - line)) != NULL) {
 		eol++;
 		if (eol - line <= 2 && (*line == '\r' || *line == '\n'))
 			break;	/* the blank line */
-		if (!first && (*line == ' ' || *line == '\t')) {
-			if (!dropping)
-				evbuffer_add(out, line, eol - line);
-		} else {
-			dropping = !first &&
-			    (strncasecmp(line, "connection:", 11) == 0 ||
-			    strncasecmp(line, "keep-alive:", 11) == 0);
-			if (!dropping)
-				evbuffer_add(out, line, eol - line);
+		if (first || (*line != ' ' && *line != '\t')) {
+			if (!first && (strncasecmp(line, "connection:", 11) ==
+			    0 || strncasecmp(line, "keep-alive:", 11) == 0)) {
+				if (!dropping)
+					evbuffer_add(out, run, line - run);
+				dropping = 1;
+			} else if (dropping) {
+				dropping = 0;
+				run = line;
+			}
 		}
 		first = 0;
 		line = eol;
 	}
+	if (!dropping)
+		evbuffer_add(out, run, line - run);
 	if (hc->sc->needs_eof)
 		hc->keepalive = 0;
 	if (!hc->keepalive)
-		evbuffer_add_printf(out, "Connection: close\r\n");
+		tlen = strlcpy(tail, "Connection: close\r\n", sizeof(tail));
 	else if (hc->parser.http_major == 1 && hc->parser.http_minor == 0)
-		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+		tlen = strlcpy(tail, "Connection: keep-alive\r\n",
+		    sizeof(tail));
 	if (hc->farm->persist_ms > 0)
-		evbuffer_add_printf(out, "Set-Cookie: %s=%016llx; Max-Age=%llu; "
-		    "Path=/; HttpOnly\r\n", LB_HTTP_COOKIE,
+		tlen += snprintf(tail + tlen, sizeof(tail) - tlen,
+		    "Set-Cookie: %s=%016llx; Max-Age=%llu; Path=/; HttpOnly\r\n",
+		    LB_HTTP_COOKIE,
 		    (unsigned long long)persist_key(hc->sc->be->id),
 		    (unsigned long long)(hc->farm->persist_ms + 999) / 1000);
-	evbuffer_add(out, "\r\n", 2);
+	memcpy(tail + tlen, "\r\n", 2);
+	evbuffer_add(out, tail, tlen + 2);
 }
 
 /*
@@ -1108,14 +1282,24 @@ static int
 read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 {
 	struct evbuffer_ptr	 p;
+	struct evbuffer_iovec	 v;
 	unsigned char		*head;
+	const char		*eoh = NULL;
 	size_t			 hlen, n;
 	enum http_errno		 e;
 
-	p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	if (p.pos == -1)
-		return evbuffer_get_length(in) > LB_HTTP_HEADERS_MAX ? -1 : 0;
-	hlen = p.pos + 4;
+	/* Mostly the head came whole in the first read: look there first. */
+	if (evbuffer_peek(in, -1, NULL, &v, 1) > 0)
+		eoh = memmem(v.iov_base, v.iov_len, "\r\n\r\n", 4);
+	if (eoh != NULL)
+		hlen = eoh + 4 - (const char *)v.iov_base;
+	else {
+		p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+		if (p.pos == -1)
+			return evbuffer_get_length(in) > LB_HTTP_HEADERS_MAX ?
+			    -1 : 0;
+		hlen = p.pos + 4;
+	}
 	head = evbuffer_pullup(in, hlen);
 	n = http_parser_execute(&sc->parser, &resp_settings, (char *)head,
 	    hlen);

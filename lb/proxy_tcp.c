@@ -60,6 +60,7 @@ struct session {
 	enum sess_state	 state;
 	int		 cfd, sfd;
 	struct event	*cr, *cw, *sr, *sw, *idle;
+	short		 cr_on, cw_on, sr_on, sw_on;	/* see want() */
 	int64_t		 t_start;	/* mono_us the member's connect began */
 	int64_t		 t_sent;	/* mono_us the first bytes went; 0 */
 	int64_t		 last;		/* mono_us of the last byte moved */
@@ -93,6 +94,7 @@ static void	on_server_read(evutil_socket_t, short, void *);
 static void	on_server_write(evutil_socket_t, short, void *);
 static void	on_idle(evutil_socket_t, short, void *);
 static void	arm_idle(struct session *, int64_t ms);
+static void	want(struct event *, short *on, int);
 
 size_t
 proxy_tcp_sessions(void)
@@ -140,6 +142,24 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	nsessions++;
 	arm_idle(s, LB_IDLE_TIMEOUT_MS);
 	start_connect(s);
+}
+
+/*
+ * Wait for ev, or not: an event_add(3) or event_del(3) only when that
+ * changes (each costs the base's lock and its bookkeeping, and the pump
+ * asks at every step). *on: 0 not pending, 1 pending, 2 pending with a
+ * timeout (which wanting it again clears).
+ */
+static void
+want(struct event *ev, short *on, int yes)
+{
+	if (yes && *on != 1) {
+		event_add(ev, NULL);
+		*on = 1;
+	} else if (!yes && *on != 0) {
+		event_del(ev);
+		*on = 0;
+	}
 }
 
 static void
@@ -257,6 +277,7 @@ start_connect(struct session *s)
 	if (s->sr == NULL || s->sw == NULL)
 		fatalx("out of memory for a session's events");
 	event_add(s->sw, &tv);
+	s->sw_on = 2;
 }
 
 /* Let go of the current member: its socket, events and our count. */
@@ -268,6 +289,7 @@ release_server(struct session *s)
 	if (s->sw != NULL)
 		event_free(s->sw);
 	s->sr = s->sw = NULL;
+	s->sr_on = s->sw_on = 0;
 	if (s->sfd != -1)
 		close(s->sfd);
 	s->sfd = -1;
@@ -298,7 +320,7 @@ server_failed(struct session *s, const char *why)
 		session_close(s, why);
 		return;
 	}
-	event_del(s->cr);
+	want(s->cr, &s->cr_on, 0);
 	s->rsent = 0;
 	start_connect(s);
 }
@@ -321,7 +343,7 @@ flush_replay(struct session *s)
 	while (s->ppsent < s->pplen) {
 		n = write(s->sfd, s->pp + s->ppsent, s->pplen - s->ppsent);
 		if (n == -1 && errno == EAGAIN) {
-			event_add(s->sw, NULL);
+			want(s->sw, &s->sw_on, 1);
 			return 0;
 		}
 		if (n == -1)
@@ -331,7 +353,7 @@ flush_replay(struct session *s)
 	while (s->rsent < s->rlen) {
 		n = write(s->sfd, s->replay + s->rsent, s->rlen - s->rsent);
 		if (n == -1 && errno == EAGAIN) {
-			event_add(s->sw, NULL);
+			want(s->sw, &s->sw_on, 1);
 			return 0;
 		}
 		if (n == -1)
@@ -340,17 +362,14 @@ flush_replay(struct session *s)
 		if (s->t_sent == 0)
 			s->t_sent = mono_us();
 	}
-	event_del(s->sw);
+	want(s->sw, &s->sw_on, 0);
 	if (s->c_eof && !s->c2s.shut) {
 		shutdown(s->sfd, SHUT_WR);
 		s->c2s.shut = 1;
 	}
 	if (s->answered)
 		return start_splice(s);
-	if (!s->c_eof && s->rlen < LB_REPLAY_MAX)
-		event_add(s->cr, NULL);
-	else
-		event_del(s->cr);
+	want(s->cr, &s->cr_on, !s->c_eof && s->rlen < LB_REPLAY_MAX);
 	return 0;
 }
 
@@ -436,6 +455,8 @@ pump(struct session *s, struct half *h)
 	ssize_t		 n;
 	int		 s2c = h == &s->s2c, more = 1;
 	struct event	*rev = s2c ? s->sr : s->cr, *wev = s2c ? s->cw : s->sw;
+	short		*ron = s2c ? &s->sr_on : &s->cr_on;
+	short		*won = s2c ? &s->cw_on : &s->sw_on;
 
 	for (;;) {
 		if (h->inpipe > 0) {
@@ -447,15 +468,15 @@ pump(struct session *s, struct half *h)
 			}
 			if (n == -1 && errno == EAGAIN) {
 				/* Read no more until the other side drains. */
-				event_del(rev);
-				event_add(wev, NULL);
+				want(rev, ron, 0);
+				want(wev, won, 1);
 				return 0;
 			}
 			return -1;
 		}
-		event_del(wev);
+		want(wev, won, 0);
 		if (h->eof) {
-			event_del(rev);
+			want(rev, ron, 0);
 			if (!h->shut) {
 				shutdown(h->to, SHUT_WR);
 				h->shut = 1;
@@ -465,7 +486,7 @@ pump(struct session *s, struct half *h)
 		if (!more) {
 			/* The last read took less than asked: the socket is
 			 * likely empty, and the read event says when not. */
-			event_add(rev, NULL);
+			want(rev, ron, 1);
 			return 0;
 		}
 		if (h->bulk) {
@@ -489,7 +510,7 @@ pump(struct session *s, struct half *h)
 			continue;
 		}
 		if (n == -1 && errno == EAGAIN) {
-			event_add(rev, NULL);
+			want(rev, ron, 1);
 			return 0;
 		}
 		/* A member that closes before answering failed, and the
@@ -602,7 +623,7 @@ on_server_write(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		s->state = S_OPEN;
-		event_del(s->sw);	/* and its connect timeout */
+		want(s->sw, &s->sw_on, 0);	/* and its connect timeout */
 		backend_ok(s->be);
 		if (s->farm->persist != NULL)
 			persist_note(s->farm->persist,
@@ -618,7 +639,7 @@ on_server_write(evutil_socket_t fd, short what, void *arg)
 		s->s2c.inpipe = 0;
 		s->s2c.eof = 0;
 		s->c2s.shut = 0;
-		event_add(s->sr, NULL);
+		want(s->sr, &s->sr_on, 1);
 	}
 	if (s->buffered) {
 		if (flush_replay(s) == -1)
