@@ -98,13 +98,15 @@ left() {
     done <"$T/$1.pids"
 }
 
-# demo_gone WHAT SECONDS: the demo has exited and nothing it started runs,
-# within SECONDS.
+# demo_gone WHAT SECONDS: the demo has exited, nothing it started runs
+# and its pid files are gone, within SECONDS (on a loaded machine the
+# guard removes the last pid file a moment after the last process ends).
 demo_gone() {
     local i=0 l
     while [ $i -lt $(($2 * 10)) ]; do
         l=$(left "$1")
-        if [ -z "$l" ] && ! kill -0 "$DEMO" 2>/dev/null; then
+        if [ -z "$l" ] && ! kill -0 "$DEMO" 2>/dev/null &&
+            ! ls "$DD"/*.pid >/dev/null 2>&1; then
             break
         fi
         sleep 0.1
