@@ -32,6 +32,7 @@
 #include "lb.h"
 
 #define CONN_READ_MAX	16384	/* bytes one read takes, at most */
+#define CONN_CACHE_MAX	256	/* freed connections kept, a thread */
 
 struct conn {
 	struct event_base *base;
@@ -53,7 +54,13 @@ struct conn {
 	int64_t		 rlast, wlast;	/* mono_us: a side began waiting or
 					   last moved a byte */
 	int64_t		 tdue;		/* mono_us the timer fires; 0 none */
+	struct conn	*next;		/* in the cache */
 };
+
+/* Freed connections with their buffers and timer, for the next ones of
+ * this thread: a connection a client costs no allocation of these. */
+static _Thread_local struct conn *cache;
+static _Thread_local size_t	 ncache;
 
 static void	conn_update(struct conn *);
 static void	on_read(evutil_socket_t, short, void *);
@@ -70,16 +77,31 @@ static void	on_in_change(struct evbuffer *,
 struct conn *
 conn_new(struct event_base *base, int fd)
 {
-	struct conn	*c = xcalloc(1, sizeof(*c));
+	struct conn	*c = cache;
+	struct evbuffer	*in, *out;
+	struct event	*tmr;
 
+	if (c != NULL && c->base == base) {
+		cache = c->next;
+		ncache--;
+		in = c->in;
+		out = c->out;
+		tmr = c->tmr;
+		memset(c, 0, sizeof(*c));
+		c->in = in;
+		c->out = out;
+		c->tmr = tmr;
+	} else {
+		c = xcalloc(1, sizeof(*c));
+		c->in = evbuffer_new();
+		c->out = evbuffer_new();
+		c->tmr = evtimer_new(base, on_timer, c);
+		if (c->in == NULL || c->out == NULL || c->tmr == NULL)
+			fatalx("out of memory for a connection");
+	}
 	c->base = base;
 	c->fd = fd;
 	c->rto = c->wto = -1;
-	c->in = evbuffer_new();
-	c->out = evbuffer_new();
-	c->tmr = evtimer_new(base, on_timer, c);
-	if (c->in == NULL || c->out == NULL || c->tmr == NULL)
-		fatalx("out of memory for a connection");
 	if (fd != -1)
 		conn_setfd(c, fd);
 	return c;
@@ -96,7 +118,8 @@ conn_setfd(struct conn *c, int fd)
 		fatalx("out of memory for a connection");
 }
 
-/* Close and free; safe from the connection's own callbacks. */
+/* Close and free (into this thread's cache while it has room); safe
+ * from the connection's own callbacks. */
 void
 conn_free(struct conn *c)
 {
@@ -106,12 +129,39 @@ conn_free(struct conn *c)
 		event_free(c->rev);
 	if (c->wev != NULL)
 		event_free(c->wev);
-	event_free(c->tmr);
 	if (c->fd != -1)
 		close(c->fd);
+	if (ncache < CONN_CACHE_MAX) {
+		event_del(c->tmr);
+		if (c->rwatch)
+			evbuffer_remove_cb(c->in, on_in_change, c);
+		evbuffer_drain(c->in, evbuffer_get_length(c->in));
+		evbuffer_drain(c->out, evbuffer_get_length(c->out));
+		c->next = cache;
+		cache = c;
+		ncache++;
+		return;
+	}
+	event_free(c->tmr);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
 	free(c);
+}
+
+/* At a loop's end: free its cache (before its base). */
+void
+conn_cache_free(void)
+{
+	struct conn	*c;
+
+	while ((c = cache) != NULL) {
+		cache = c->next;
+		event_free(c->tmr);
+		evbuffer_free(c->in);
+		evbuffer_free(c->out);
+		free(c);
+	}
+	ncache = 0;
 }
 
 /*

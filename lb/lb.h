@@ -204,6 +204,7 @@ typedef void	 conn_event_cb(struct conn *, short what, void *arg);
 struct conn	*conn_new(struct event_base *, int fd);
 void		 conn_setfd(struct conn *, int fd);
 void		 conn_free(struct conn *);
+void		 conn_cache_free(void);
 int		 conn_connect(struct conn *, const struct sockaddr *,
 		    socklen_t);
 void		 conn_setcb(struct conn *, conn_data_cb *readcb,

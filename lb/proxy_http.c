@@ -128,9 +128,15 @@ struct hconn {
 	int64_t		 t_wait;	/* t_sent while counted in its member's
 					   waiting; 0 = not */
 	struct waiter	 wait;		/* for a slot, when all are full */
+	struct hconn	*next;		/* in the cache */
 };
 
-/* Each loop (thread) has its own pool, parser settings and counts. */
+#define LB_HTTP_CACHE_MAX	256	/* freed clients kept, a thread */
+
+/* Each loop (thread) has its own pool, parser settings and counts, and
+ * its freed clients with their buffers, for the next ones. */
+static _Thread_local struct hconn *hc_cache;
+static _Thread_local size_t	 nhc_cache;
 static _Thread_local struct sconnq pool_;
 static _Thread_local int	 pool_ready;
 static _Thread_local size_t	 npool;
@@ -138,6 +144,8 @@ static _Thread_local size_t	 npool;
 static _Thread_local http_parser_settings req_settings, resp_settings;
 
 static void	hc_free(struct hconn *);
+static struct hconn *hc_new(void);
+static void	hc_destroy(struct hconn *);
 static void	hc_reply(struct hconn *, int status, const char *reason,
 		    const char *body);
 static void	hc_parse(struct hconn *);
@@ -545,6 +553,37 @@ ip4_str(const struct in_addr *a, char *out)
 	}
 }
 
+/* A client zeroed but for its buffers: from the cache, or new. */
+static struct hconn *
+hc_new(void)
+{
+	struct hconn	*hc = hc_cache;
+	struct evbuffer	*body;
+	struct text	 hdrs;
+	char		*url;
+	size_t		 urlcap;
+
+	if (hc == NULL) {
+		hc = xcalloc(1, sizeof(*hc));
+		if ((hc->body = evbuffer_new()) == NULL)
+			fatalx("out of memory for an HTTP client");
+		return hc;
+	}
+	hc_cache = hc->next;
+	nhc_cache--;
+	body = hc->body;
+	hdrs = hc->hdrs;
+	url = hc->url;
+	urlcap = hc->urlcap;
+	memset(hc, 0, sizeof(*hc));
+	hc->body = body;
+	hc->hdrs.p = hdrs.p;
+	hc->hdrs.cap = hdrs.cap;
+	hc->url = url;
+	hc->urlcap = urlcap;
+	return hc;
+}
+
 /* Take an accepted HTTP client of farm f. */
 void
 proxy_http_accept(struct lb *lb, struct farm *f, int fd,
@@ -555,7 +594,7 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 
 	settings_init();
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	hc = xcalloc(1, sizeof(*hc));
+	hc = hc_new();
 	hc->lb = lb;
 	f->clients++;
 	farm_ref(f);
@@ -568,13 +607,10 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 		inet_ntop(AF_INET6,
 		    &((const struct sockaddr_in6 *)sa)->sin6_addr, hc->ip,
 		    sizeof(hc->ip));
-	hc->body = evbuffer_new();
 	if (f->proxy_protocol != 0)
 		hc->pplen = proxyproto_client(f->proxy_protocol, fd, sa, hc->pp,
 		    sizeof(hc->pp));
 	hc->conn = conn_new(lb->base, fd);
-	if (hc->body == NULL)
-		fatalx("out of memory for an HTTP client");
 	http_parser_init(&hc->parser, HTTP_REQUEST);
 	hc->parser.data = hc;
 	hc->reading = 1;
@@ -649,12 +685,26 @@ hc_free(struct hconn *hc)
 	if (hc->sc != NULL)
 		sc_release(hc, 0);
 	conn_free(hc->conn);
-	evbuffer_free(hc->body);
-	free(hc->hdrs.p);
-	free(hc->url);
 	free(hc->xff);
 	free(hc->fwd);
 	farm_unref(hc->farm);
+	if (nhc_cache < LB_HTTP_CACHE_MAX) {
+		evbuffer_drain(hc->body, evbuffer_get_length(hc->body));
+		hc->next = hc_cache;
+		hc_cache = hc;
+		nhc_cache++;
+		return;
+	}
+	hc_destroy(hc);
+}
+
+/* Free a client's own memory (the rest went in hc_free). */
+static void
+hc_destroy(struct hconn *hc)
+{
+	evbuffer_free(hc->body);
+	free(hc->hdrs.p);
+	free(hc->url);
 	free(hc);
 }
 
@@ -1272,6 +1322,23 @@ write_head(struct hconn *hc, const char *head, size_t hlen)
 	evbuffer_add(out, tail, tlen + 2);
 }
 
+/* The blank line ending a head in the len bytes at p, or NULL: a
+ * memchr(3) a line, not memmem(3)'s generic search. */
+static const char *
+head_end(const char *p, size_t len)
+{
+	const char	*end = p + len, *cr;
+
+	while ((cr = memchr(p, '\r', end - p)) != NULL) {
+		if (end - cr < 4)
+			return NULL;
+		if (cr[1] == '\n' && cr[2] == '\r' && cr[3] == '\n')
+			return cr;
+		p = cr + 1;
+	}
+	return NULL;
+}
+
 /*
  * The answer's head, once whole in the input: parse it, write it to the
  * client rewritten, drop it. Returns 1 when done, 2 after an interim
@@ -1290,7 +1357,7 @@ read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 
 	/* Mostly the head came whole in the first read: look there first. */
 	if (evbuffer_peek(in, -1, NULL, &v, 1) > 0)
-		eoh = memmem(v.iov_base, v.iov_len, "\r\n\r\n", 4);
+		eoh = head_end(v.iov_base, v.iov_len);
 	if (eoh != NULL)
 		hlen = eoh + 4 - (const char *)v.iov_base;
 	else {
@@ -1442,15 +1509,22 @@ on_pool_event(struct conn *conn, short what, void *arg)
 	sc_free(sc);
 }
 
-/* At exit: close the pooled connections. */
+/* At a loop's end: close the pooled connections, free the caches. */
 void
 proxy_http_shutdown(void)
 {
 	struct sconn	*sc;
+	struct hconn	*hc;
 
 	while ((sc = TAILQ_FIRST(pool_get())) != NULL) {
 		TAILQ_REMOVE(pool_get(), sc, entry);
 		npool--;
 		sc_free(sc);
 	}
+	while ((hc = hc_cache) != NULL) {
+		hc_cache = hc->next;
+		hc_destroy(hc);
+	}
+	nhc_cache = 0;
+	conn_cache_free();
 }
