@@ -209,8 +209,14 @@ pages_of() {
 disconnects() {
     grep -c "cluster: disconnected" "$T/node$1.log"
 }
+# disconnected_since N COUNT: node N logged a disconnect past its first
+# COUNT and has not connected again since (a disconnect of before the
+# cut, logged late on a loaded machine, was followed by a reconnect, and
+# the cut node went on reading the bucket until its own next send).
 disconnected_since() {
-    [ "$(disconnects "$1")" -gt "$2" ]
+    [ "$(disconnects "$1")" -gt "$2" ] &&
+        grep -E "cluster: (disconnected|connected to)" "$T/node$1.log" |
+        tail -1 | grep -q "cluster: disconnected"
 }
 
 check "downtime on node2" nctl 2 downtime web 10m maintenance

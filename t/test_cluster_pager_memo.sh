@@ -131,7 +131,15 @@ check "a pager killed while it sends ops the recovery's email" \
 other=$((3 - ${killed:-2}))
 check "the other pager pages the recovery (after the ack wait)" \
     wait_for 60 done_in "$other" "$u"
-check "... ops by SMS still, once" [ "$(pages "$u" ops sms)" = 1 ]
+# On a loaded machine the kill can come after the email, mid-SMS: that
+# SMS may then come twice with its one Message-ID (the contract's window).
+if [ -n "$killed" ] && grep "event $u web: sending" "$T/pager$killed.log" |
+    tail -1 | grep -q "sending sms page to ops"; then
+    check "... ops by SMS still (killed mid-SMS: at most twice)" \
+        [ "$(pages "$u" ops sms)" -ge 1 ] && [ "$(pages "$u" ops sms)" -le 2 ]
+else
+    check "... ops by SMS still, once" [ "$(pages "$u" ops sms)" = 1 ]
+fi
 check "... night by email only" [ "$(pages "$u" night sms)" = 0 ]
 check "... the memo noted the event once" \
     [ "$(grep -c "event $u web: memo noted" "$T/pager1.log" \
