@@ -17,6 +17,8 @@
  * Webhooks go through webhook.c on the loop (the thread hands each over
  * and waits for its end), with the Idempotency-Key of one machine, so
  * a webhook resent after a pager died mid-send carries the same key.
+ * Dependencies (a parent's page lists its children down; an
+ * unreachable child's event is not paged alone) are cluster_events.c's.
  * Not in cluster mode yet: storm digests, and the memo of who was paged
  * by SMS for an open problem.
  */
@@ -71,6 +73,7 @@ struct cluster {
 	struct mail_conf *mc;		/* NULL: the Maildir */
 	char		 maildir[1024];
 	kvStore		*kv;
+	struct cluster_events *events;	/* dependencies */
 	natsSubscription *sub;
 	pthread_t	 thread;
 	pthread_mutex_t	 mtx;
@@ -263,13 +266,36 @@ hook_send(struct cluster *cl, const char *url, const char *key,
 	return hc.r;
 }
 
-/* Thread: one try of one delivery. */
+/* Thread: one try of the made page msg of event seq to w (arg: the
+ * cluster; a cluster_send_fn). */
+static enum send_result
+send_page(void *arg, const struct want *w, uint64_t seq, const char *msg,
+    char *err, size_t errlen)
+{
+	struct cluster	*cl = arg;
+	char		 name[200], key[200];
+
+	if (w->ch == CH_WEBHOOK) {
+		format_idempotency_key(seq, w->contact->name, w->ch, 0, key,
+		    sizeof(key));
+		return hook_send(cl, w->to, key, msg, err, errlen);
+	}
+	if (cl->mc != NULL)
+		return mail_send(cl->mc, w->to, msg, err, errlen);
+	snprintf(name, sizeof(name), "%" PRIu64 ".%s.%s", seq,
+	    w->contact->name, queue_channel_str(w->ch));
+	return maildir_deliver(cl->maildir, name, msg, err, errlen) == 0 ?
+	    SEND_OK : SEND_RETRY;
+}
+
+/* Thread: one try of one delivery; info for its page. */
 static enum send_result
 send_one(struct cluster *cl, const struct spool_event *ev,
-    const struct want *w, char *err, size_t errlen)
+    const struct want *w, const struct server_info *info, char *err,
+    size_t errlen)
 {
 	struct page_ctx	 p;
-	char		*msg, name[200], key[200];
+	char		*msg;
 	enum send_result r;
 
 	memset(&p, 0, sizeof(p));
@@ -277,30 +303,15 @@ send_one(struct cluster *cl, const struct spool_event *ev,
 	p.contact = w->contact->name;
 	p.to = w->to;
 	p.ch = w->ch;
+	p.info = info;
 	p.now = time(NULL);
-	if (w->ch == CH_WEBHOOK) {
-		if ((msg = format_webhook(ev, &p)) == NULL) {
-			snprintf(err, errlen, "cannot make the page");
-			return SEND_REFUSED;
-		}
-		format_idempotency_key(ev->seq, w->contact->name, w->ch, 0,
-		    key, sizeof(key));
-		r = hook_send(cl, w->to, key, msg, err, errlen);
-		free(msg);
-		return r;
-	}
-	if ((msg = format_email(ev, &p)) == NULL) {
+	msg = w->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
+	    format_email(ev, &p);
+	if (msg == NULL) {
 		snprintf(err, errlen, "cannot make the page");
 		return SEND_REFUSED;
 	}
-	if (cl->mc != NULL)
-		r = mail_send(cl->mc, w->to, msg, err, errlen);
-	else {
-		snprintf(name, sizeof(name), "%" PRIu64 ".%s.%s", ev->seq,
-		    w->contact->name, queue_channel_str(w->ch));
-		r = maildir_deliver(cl->maildir, name, msg, err, errlen) == 0 ?
-		    SEND_OK : SEND_RETRY;
-	}
+	r = send_page(cl, w, ev->seq, msg, err, errlen);
 	free(msg);
 	return r;
 }
@@ -315,10 +326,12 @@ static int
 deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 {
 	struct want	 wants[WANT_MAX];
+	struct server_info info;
 	const char	*why, *st;
 	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
 	char		 buf[32], err[ERROR_MAX];
 	size_t		 n, i;
+	int		 rc;
 	enum send_result r;
 
 	if (!rules_page_worthy(ev, 0, &why)) {
@@ -327,6 +340,10 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 		return 1;
 	}
 	n = rules_wants(cl->conf, ev, NULL, wants, WANT_MAX);
+	/* dependencies: listed in a parent's page, or in a digest */
+	if ((rc = cluster_events_take(cl->events, ev, wants, n, &info)) !=
+	    CLUSTER_EVENTS_PAGE)
+		return rc;
 	for (i = 0; i < n; i++) {
 		quorum_key(wants[i].contact->name, ckey, sizeof(ckey));
 		snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s", ev->seq, ckey,
@@ -342,7 +359,7 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 		log_debug("event %" PRIu64 " %s: sending %s page to %s (%s)",
 		    ev->seq, ev->id, queue_channel_str(wants[i].ch),
 		    wants[i].contact->name, *st ? "again" : "try 1");
-		r = send_one(cl, ev, &wants[i], err, sizeof(err));
+		r = send_one(cl, ev, &wants[i], &info, err, sizeof(err));
 		if (r == SEND_RETRY) {
 			log_warnx("event %" PRIu64 " %s: %s page to %s: %s; "
 			    "trying again", ev->seq, ev->id,
@@ -408,6 +425,7 @@ run(void *arg)
 			for (i = 0; i < list.Count; i++)
 				handle(cl, list.Msgs[i]);
 		natsMsgList_Destroy(&list);
+		cluster_events_due(cl->events, send_page, cl);
 		if (s != NATS_OK && s != NATS_TIMEOUT && !stopping(cl))
 			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
 	}
@@ -446,6 +464,7 @@ cluster_new(struct event_base *base, const struct conf *conf, char *err,
 	if ((cl->link = link_new(base, conf, "tocsin-pager", err, errlen)) ==
 	    NULL)
 		goto fail;
+	cl->events = cluster_events_new(conf, cl->link);
 	if (pthread_create(&cl->thread, NULL, run, cl) != 0)
 		fatalx("cluster: pthread_create");
 	return cl;
@@ -478,6 +497,7 @@ cluster_free(struct cluster *cl)
 	webhook_free(cl->wh);	/* a call in flight is abandoned */
 	natsSubscription_Destroy(cl->sub);
 	kvStore_Destroy(cl->kv);
+	cluster_events_free(cl->events);
 	link_free(cl->link);
 	mail_conf_free(cl->mc);
 	pthread_cond_destroy(&cl->cond);

@@ -6,7 +6,7 @@ pager_core_sources = \
 	pager/queue.c pager/rules.c pager/format.c pager/sms.c pager/memo.c \
 	pager/remind.c pager/maildir.c pager/mail.c pager/webhook.c \
 	pager/smsapi.c pager/watchdog.c \
-	pager/cluster.c pager/cluster.h
+	pager/cluster.c pager/cluster.h pager/cluster_events.c
 pager_tocsin_pager_SOURCES = pager/main.c pager/ctl.c $(pager_core_sources)
 pager_tocsin_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager \
 	-I$(top_srcdir)/cluster

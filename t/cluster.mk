@@ -47,3 +47,8 @@ EXTRA_DIST += t/test_cluster_archives.sh
 # set cluster tls:// with ca and a password; -t on its files.
 TESTS += t/test_cluster_tls.sh
 EXTRA_DIST += t/test_cluster_tls.sh
+
+# depends-on in cluster mode: unreachable children listed in the parent's
+# page or in a digest, never paged alone; paged when the parent is back.
+TESTS += t/test_cluster_events.sh
+EXTRA_DIST += t/test_cluster_events.sh
