@@ -69,6 +69,7 @@ struct cserver {
 	struct vote	 votes[NODES_MAX];
 	size_t		 nvotes;
 	int		 cstate;	/* cluster-level enum hstate */
+	int		 unreach;	/* ... its record says unreachable */
 	uint64_t	 crev;		/* its revision; 0 = none yet */
 	int		 cas;		/* a change is being written */
 	int		 want;		/* this node's verdict to put */
@@ -139,6 +140,9 @@ static void	 on_tick(evutil_socket_t, short, void *);
 static void	 on_verdict(const struct watch_entry *, void *);
 static void	 on_state(const struct watch_entry *, void *);
 static void	 evaluate(struct cluster *, struct cserver *);
+static int	 decided(struct cluster *, struct cserver *);
+static int	 parent_down(struct cluster *, const struct cserver *);
+static void	 evaluate_children(struct cluster *, const struct cserver *);
 static void	 put_verdict(struct cluster *, struct cserver *);
 static void	 publish(struct cluster *, struct cserver *);
 static void	 on_beat(const struct watch_entry *, void *);
@@ -793,7 +797,6 @@ on_state(const struct watch_entry *e, void *arg)
 		return;
 	}
 	cs = cserver_get(cl, id);
-	json_decref(o);
 	/* Live, or missed while a watch was gone (not at start: the
 	 * states then are old news); even when a fresh read told of it
 	 * already, as its winner may have died before publishing. */
@@ -801,11 +804,16 @@ on_state(const struct watch_entry *e, void *arg)
 		publish_later(cl, cs, e->rev, e->value, when, from);
 	if (e->rev >= cs->crev)	/* the newest, the winner's own too */
 		cluster_ctl_state(cl->ctl, cs->id, code == HSTATE_UP);
-	if (e->rev <= cs->crev)
+	if (e->rev <= cs->crev) {
+		json_decref(o);
 		return;
+	}
 	cs->cstate = code;
 	cs->crev = e->rev;
+	cs->unreach = json_is_true(json_object_get(o, "unreachable"));
+	json_decref(o);
 	evaluate(cl, cs);
+	evaluate_children(cl, cs);
 }
 
 /*
@@ -825,6 +833,9 @@ struct cas_job {
 					   alive, whose verdicts count */
 	int		 acked;		/* a person's, for the event */
 	int		 downtime;
+	int		 unreachable;	/* a server it depends on is down */
+	int		 reach;		/* down and unreachable, its parents
+					   up now: a new record says so */
 	/* Set by the thread. */
 	int		 state;		/* the cluster's, as read or made */
 	uint64_t	 rev;		/* its revision; 0 = not read */
@@ -902,15 +913,16 @@ fresh_verdict(struct cluster *cl, const char *skey, const char *node,
 	return code;
 }
 
-/* Thread: the cluster's state of the server now (0 and rev 0: none), or
- * -1 with err. */
+/* Thread: the cluster's state of the server now (0 and rev 0: none), and
+ * whether its record says unreachable; or -1 with err. */
 static int
-fresh_state(struct cluster *cl, const char *skey, uint64_t *rev, char *err,
-    size_t errlen)
+fresh_state(struct cluster *cl, const char *skey, uint64_t *rev,
+    int *unreach, char *err, size_t errlen)
 {
 	json_t	*o;
 	int	 code = 0, r;
 
+	*unreach = 0;
 	if ((r = leader_get(cl, QUORUM_STATES, skey, &o, rev)) == 1)
 		return 0;
 	if (r == -1) {
@@ -919,6 +931,7 @@ fresh_state(struct cluster *cl, const char *skey, uint64_t *rev, char *err,
 	}
 	if (o != NULL) {
 		code = json_integer_value(json_object_get(o, "code"));
+		*unreach = json_is_true(json_object_get(o, "unreachable"));
 		json_decref(o);
 	}
 	return code;
@@ -951,7 +964,8 @@ state_json(const struct cas_job *cj, int old, int state, json_t *nodes)
 	    "old", hstate_str(old), "new", hstate_str(state),
 	    "code", state, "message", msg,
 	    "flapping", 0, "downtime", cj->downtime,
-	    "acked", cj->acked && state != HSTATE_UP, "unreachable", 0,
+	    "acked", cj->acked && state != HSTATE_UP,
+	    "unreachable", cj->unreachable,
 	    "quorum", quorum_needed(cj->quorum, cj->nlive), "by", cj->me,
 	    "nodes", nodes);
 	if (o != NULL)
@@ -979,14 +993,14 @@ cas_work(void *arg)
 	struct cas_job	*cj = arg;
 	struct cluster	*cl = cj->cl;
 	json_t		*nodes, *v;
-	int		 votes[NODES_MAX], old, state;
+	int		 votes[NODES_MAX], old, state, unreach;
 	uint64_t	 rev;
 	size_t		 i;
 	natsStatus	 s;
 	char		*data;
 
 	if (cl->states == NULL || (old = fresh_state(cl, cj->skey,
-	    &cj->rev, cj->err, sizeof(cj->err))) == -1)
+	    &cj->rev, &unreach, cj->err, sizeof(cj->err))) == -1)
 		return;
 	cj->state = old;
 	nodes = json_object();
@@ -1004,7 +1018,8 @@ cas_work(void *arg)
 		return;
 	}
 	state = quorum_decide(votes, cj->nlive, cj->quorum, old, severity);
-	if (state == old || state <= 0) {
+	if ((state == old && !(cj->reach && unreach &&
+	    old == HSTATE_DOWN)) || state <= 0) {
 		json_decref(nodes);
 		return;
 	}
@@ -1040,14 +1055,19 @@ cas_done(void *arg)
 
 	cs->cas = 0;
 	if (cj->moved)
-		log_info("cluster: %s is %s (revision %" PRIu64 ")", cs->id,
-		    hstate_str(cj->state), cj->rev);
+		log_info("cluster: %s is %s%s (revision %" PRIu64 ")", cs->id,
+		    hstate_str(cj->state), cj->unreachable ? ", unreachable" :
+		    cj->reach ? ", its parents up again" : "", cj->rev);
 	else if (cj->err[0] != '\0')
 		log_debug("cluster: %s not moved: %s", cs->id, cj->err);
 	if (cj->rev > cs->crev) {
 		cs->cstate = cj->state;
 		cs->crev = cj->rev;
+		if (cj->moved)
+			cs->unreach = cj->unreachable;
 	}
+	if (cj->moved)
+		evaluate_children(cj->cl, cs);
 	if (cj->unpublished != NULL) {
 		log_warnx("cluster: event %s:%" PRIu64 ": %s; trying again",
 		    cj->skey, cj->rev, cj->err);
@@ -1058,8 +1078,74 @@ cas_done(void *arg)
 	free(cj);
 }
 
+/* The state the live watchers' verdicts of cs decide now (the cluster's
+ * when they decide none), as this node's watches have them; 0 when no
+ * live watcher has a verdict. */
+static int
+decided(struct cluster *cl, struct cserver *cs)
+{
+	int	 votes[NODES_MAX];
+	size_t	 i, n = 0;
+
+	for (i = 0; i < cs->nvotes; i++)
+		if (node_alive(cl, cs->votes[i].node) &&
+		    watches(cl, cs, cs->votes[i].node))
+			votes[n++] = cs->votes[i].state;
+	if (n == 0)
+		return 0;
+	return quorum_decide(votes, n, cs_quorum(cl, cs), cs->cstate,
+	    severity);
+}
+
 /*
- * Does a quorum seem to agree on another state than the cluster's? Then
+ * The servers cs depends on (depends-on): 1 when one is down for the
+ * cluster (cs's change is then `unreachable`); else 2 when one's
+ * verdicts decide down and its change is on its way (each node checked
+ * it before judging cs, as on one machine): cs's change waits for it,
+ * so the stream has the parent's first and the child's says unreachable.
+ * Else 0.
+ */
+static int
+parent_down(struct cluster *cl, const struct cserver *cs)
+{
+	const struct server_conf *sc;
+	struct cserver	*p;
+	size_t		 i;
+	int		 r = 0;
+
+	if ((sc = conf_find_server(engine_conf(cl->eng), cs->id)) == NULL)
+		return 0;
+	for (i = 0; i < sc->ndeps; i++) {
+		if ((p = hash_get(cl->servers, sc->deps[i]->id)) == NULL)
+			continue;
+		if (p->cstate == HSTATE_DOWN)
+			return 1;
+		if (p->nvotes > 0 && decided(cl, p) == HSTATE_DOWN)
+			r = 2;
+	}
+	return r;
+}
+
+/* cs's cluster state moved: the servers that depend on it decide again
+ * (a change that waited for it; one down and unreachable whose parents
+ * are up again). */
+static void
+evaluate_children(struct cluster *cl, const struct cserver *cs)
+{
+	const struct conf *c = engine_conf(cl->eng);
+	struct cserver	*d;
+	size_t		 i;
+
+	for (i = 0; i < c->nservers; i++)
+		if (conf_depends_on(c->servers[i], cs->id) &&
+		    (d = hash_get(cl->servers, c->servers[i]->id)) != NULL)
+			evaluate(cl, d);
+}
+
+/*
+ * Does a quorum seem to agree on another state than the cluster's? Or is
+ * the server down and unreachable while its parents are up again (a
+ * record, down to down, says it is down on its own)? Then
  * the link's thread decides again on fresh reads and moves it. Only once
  * both buckets were read whole.
  */
@@ -1067,23 +1153,20 @@ static void
 evaluate(struct cluster *cl, struct cserver *cs)
 {
 	struct cas_job	*cj;
-	int		 votes[NODES_MAX], state;
-	size_t		 i, n = 0;
+	int		 state, reach, parent;
+	size_t		 i;
 
 	if (!cl->v_synced || !cl->s_synced || !cl->n_synced || cs->cas ||
-	    cs->nvotes == 0)
+	    cs->nvotes == 0 || (state = decided(cl, cs)) <= 0)
 		return;
-	for (i = 0; i < cs->nvotes; i++)
-		if (node_alive(cl, cs->votes[i].node) &&
-		    watches(cl, cs, cs->votes[i].node))
-			votes[n++] = cs->votes[i].state;
-	if (n == 0)
-		return;
-	state = quorum_decide(votes, n, cs_quorum(cl, cs), cs->cstate,
-	    severity);
-	if (state == cs->cstate || state <= 0)
+	if ((parent = parent_down(cl, cs)) == 2)
+		return;		/* evaluate_children() comes back */
+	reach = cs->cstate == HSTATE_DOWN && cs->unreach && parent == 0;
+	if (state == cs->cstate && !reach)
 		return;
 	cj = xcalloc(1, sizeof(*cj));
+	cj->unreachable = parent;
+	cj->reach = reach;
 	cj->cl = cl;
 	cj->cs = cs;
 	snprintf(cj->id, sizeof(cj->id), "%s", cs->id);
