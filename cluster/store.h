@@ -13,8 +13,8 @@
 int	 store_bucket(jsCtx *, const char *name, int replicas, int history,
 	    kvStore **, char *err, size_t errlen);
 int	 store_stream(jsCtx *, int replicas, char *err, size_t errlen);
-int	 store_publish_event(jsCtx *, const char *skey, uint64_t rev,
-	    const char *data, size_t len, int *duplicate, char *err,
-	    size_t errlen);
+int	 store_publish_event(jsCtx *, const char *skey, const char *tag,
+	    uint64_t rev, const char *data, size_t len, int *duplicate,
+	    char *err, size_t errlen);
 
 #endif

@@ -54,6 +54,7 @@ struct cluster_events {
 	kvStore		*kv;		/* BUCKET */
 	kvStore		*states;	/* QUORUM_STATES */
 	int64_t		 due_at;	/* Unix s: next look at the digests */
+	int		 deps;		/* the config has a depends-on */
 };
 
 static int	 open_buckets(struct cluster_events *);
@@ -79,10 +80,13 @@ struct cluster_events *
 cluster_events_new(const struct conf *conf, struct link *link)
 {
 	struct cluster_events *ce;
+	size_t i;
 
 	ce = xcalloc(1, sizeof(*ce));
 	ce->conf = conf;
 	ce->link = link;
+	for (i = 0; i < conf->nservers; i++)
+		ce->deps |= conf->servers[i]->ndeps > 0;
 	return ce;
 }
 
@@ -195,6 +199,8 @@ cluster_events_take(struct cluster_events *ce, const struct spool_event *ev,
 
 	memset(info, 0, sizeof(*info));
 	info->latency_ms = -1;
+	if (!ce->deps)
+		return CLUSTER_EVENTS_PAGE;	/* none of this is needed */
 	if (open_buckets(ce) == -1)
 		return -1;
 	quorum_key(ev->id, skey, sizeof(skey));
@@ -247,7 +253,7 @@ list_dependents(struct cluster_events *ce, const struct spool_event *ev,
 	char		 who[512] = "", w[CONTACT_MAX + 16];
 	uint64_t	 rev;
 	size_t		 i;
-	int		 found;
+	int		 found, ndeps = 0;
 
 	for (i = 0; i < n; i++) {
 		snprintf(w, sizeof(w), "%s/%s", wants[i].contact->name,
@@ -259,6 +265,7 @@ list_dependents(struct cluster_events *ce, const struct spool_event *ev,
 		sc = ce->conf->servers[i];
 		if (!conf_depends_on(sc, ev->id))
 			continue;
+		ndeps++;
 		quorum_key(sc->id, skey, sizeof(skey));
 		o = get_json(ce->states, skey, &rev, &found);
 		st = json_string_value(json_object_get(o, "new"));
@@ -276,6 +283,8 @@ list_dependents(struct cluster_events *ce, const struct spool_event *ev,
 		}
 		json_decref(o);
 	}
+	if (ndeps == 0)
+		return;
 	/* its children's events need wait no more */
 	quorum_key(ev->id, skey, sizeof(skey));
 	snprintf(key, sizeof(key), "page.%s", skey);
