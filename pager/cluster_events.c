@@ -40,13 +40,20 @@
 #define WAIT_S		60	/* an unreachable child's event waits this
 				   long (by its time) for its parent's page */
 
-/* Thread: the buckets, made or found once. 0, or -1 with err. */
+/* Thread: the buckets, made or found once; none when the config has no
+ * depends-on (cl->deps stays NULL: nothing here is needed). 0, or -1
+ * with err. */
 int
 cluster_events_open(struct cluster *cl, char *err, size_t errlen)
 {
 	jsCtx	*js = link_js(cl->link);
-	int	 r = link_replicas(cl->link);
+	size_t	 i;
+	int	 r = link_replicas(cl->link), any = 0;
 
+	for (i = 0; i < cl->conf->nservers; i++)
+		any |= cl->conf->servers[i]->ndeps > 0;
+	if (!any)
+		return 0;
 	if (cl->deps == NULL && store_bucket(js, BUCKET, r, 1, &cl->deps, err,
 	    errlen) == -1)
 		return -1;
@@ -204,6 +211,8 @@ cluster_events_take(struct cluster *cl, natsMsg *m,
 	size_t		 i, j;
 	int		 recovery = format_kind(ev, 0) == PAGE_RECOVERY;
 
+	if (cl->deps == NULL)
+		return 0;	/* no depends-on: the storm folds it */
 	quorum_key(ev->id, skey, sizeof(skey));
 	/* a child's problem paged alone now, or over: no longer listed */
 	if (sc != NULL && sc->ndeps > 0 && (rules_alone(ev) || recovery)) {
@@ -254,7 +263,8 @@ cluster_events_list(struct cluster *cl, const struct spool_event *ev,
 
 	memset(info, 0, sizeof(*info));
 	info->latency_ms = -1;
-	if (!rules_alone(ev) || format_kind(ev, 0) != PAGE_PROBLEM)
+	if (cl->deps == NULL || !rules_alone(ev) ||
+	    format_kind(ev, 0) != PAGE_PROBLEM)
 		return;
 	for (i = 0; i < n; i++) {
 		snprintf(w, sizeof(w), "%s/%s", wants[i].contact->name,

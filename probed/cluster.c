@@ -70,6 +70,11 @@ struct cserver {
 	size_t		 nvotes;
 	int		 cstate;	/* cluster-level enum hstate */
 	int		 unreach;	/* ... its record says unreachable */
+	int		 held;		/* ... not up, by a change made in a
+					   downtime: paged at its end */
+	char		*message;	/* ... its message */
+	uint64_t	 dtend_rev;	/* crev when its downtime's end was
+					   published; 0 none */
 	uint64_t	 crev;		/* its revision; 0 = none yet */
 	int		 cas;		/* a change is being written */
 	int		 want;		/* this node's verdict to put */
@@ -146,6 +151,7 @@ static void	 evaluate_children(struct cluster *, const struct cserver *);
 static void	 put_verdict(struct cluster *, struct cserver *);
 static void	 publish(struct cluster *, struct cserver *);
 static void	 on_beat(const struct watch_entry *, void *);
+static void	 on_dtend(void *, const char *, uint64_t);
 static void	 heartbeat(struct cluster *);
 
 static struct cserver *
@@ -173,6 +179,7 @@ cserver_free(void *arg)
 		json_decref(cs->votes[i].v);
 	while (cs->npub > 0)
 		free(cs->pubq[--cs->npub].data);
+	free(cs->message);
 	free(cs->id);
 	free(cs);
 }
@@ -687,8 +694,9 @@ publish_work(void *arg)
 {
 	struct job *j = arg;
 
-	j->ok = store_publish_event(link_js(j->cl->link), j->skey, j->from,
-	    j->data, strlen(j->data), &j->dup, j->err, sizeof(j->err)) == 0;
+	j->ok = store_publish_event(link_js(j->cl->link), j->skey, NULL,
+	    j->from, j->data, strlen(j->data), &j->dup, j->err,
+	    sizeof(j->err)) == 0;
 }
 
 /* Loop: published (or the stream had it), or tried again at the next
@@ -802,8 +810,15 @@ on_state(const struct watch_entry *e, void *arg)
 	 * already, as its winner may have died before publishing. */
 	if (!e->initial || cl->s_synced)
 		publish_later(cl, cs, e->rev, e->value, when, from);
-	if (e->rev >= cs->crev)	/* the newest, the winner's own too */
+	if (e->rev >= cs->crev) {	/* the newest, the winner's own too */
 		cluster_ctl_state(cl->ctl, cs->id, code == HSTATE_UP);
+		cs->held = code != HSTATE_UP &&
+		    json_is_true(json_object_get(o, "downtime"));
+		free(cs->message);
+		cs->message = xstrdup(json_string_value(json_object_get(o,
+		    "message")) != NULL ? json_string_value(json_object_get(o,
+		    "message")) : "");
+	}
 	if (e->rev <= cs->crev) {
 		json_decref(o);
 		return;
@@ -1038,8 +1053,8 @@ cas_work(void *arg)
 	cj->moved = 1;
 	cj->state = state;
 	cj->rev = rev;
-	if (store_publish_event(link_js(cl->link), cj->skey, cj->from, data,
-	    strlen(data), &cj->dup, cj->err, sizeof(cj->err)) == -1) {
+	if (store_publish_event(link_js(cl->link), cj->skey, NULL, cj->from,
+	    data, strlen(data), &cj->dup, cj->err, sizeof(cj->err)) == -1) {
 		cj->unpublished = data;	/* the loop tries again */
 		return;
 	}
@@ -1184,6 +1199,88 @@ evaluate(struct cluster *cl, struct cserver *cs)
 	link_job(cl->link, cas_work, cas_done, cj);
 }
 
+/* A downtime's end being published, for the link's thread. */
+struct dtend_job {
+	struct job	 j;
+	char		 id[SERVER_ID_MAX + 1];
+};
+
+/* Thread: publish it with its id SKEY:dtend:REV. */
+static void
+dtend_work(void *arg)
+{
+	struct dtend_job *dj = arg;
+
+	dj->j.ok = store_publish_event(link_js(dj->j.cl->link), dj->j.skey,
+	    "dtend", dj->j.rev, dj->j.data, strlen(dj->j.data), &dj->j.dup,
+	    dj->j.err, sizeof(dj->j.err)) == 0;
+}
+
+/* Loop: said; a failure is the other nodes' to cover. */
+static void
+dtend_done(void *arg)
+{
+	struct dtend_job *dj = arg;
+
+	if (!dj->j.ok)
+		log_warnx("cluster: %s: downtime's end: %s", dj->id, dj->j.err);
+	else
+		log_info("cluster: %s still %s after its downtime: event %s "
+		    "(dtend %" PRIu64 ")", dj->id, hstate_str(dj->j.state),
+		    dj->j.dup ? "was published already" : "published",
+		    dj->j.rev);
+	free(dj->j.data);
+	free(dj);
+}
+
+/*
+ * A downtime of server id ended (its key in tocsin_control, of revision
+ * rev, went: expired or cancelled), as every node sees it. When the
+ * cluster has the server not up by a change made inside a downtime (that
+ * was not paged), and no ack and no other downtime holds it, one event
+ * says it is still down: old and new its state, "still down after the
+ * downtime: MESSAGE". Every node publishes it with the Nats-Msg-Id
+ * SKEY:dtend:REV, so the stream keeps it once and it is paged once; once
+ * a state, on each node.
+ */
+static void
+on_dtend(void *arg, const char *id, uint64_t rev)
+{
+	struct cluster	*cl = arg;
+	struct cserver	*cs;
+	struct dtend_job *dj;
+	json_t		*o;
+	char		 msg[600];
+	int		 acked, downtime;
+
+	if ((cs = hash_get(cl->servers, id)) == NULL || !cs->held ||
+	    cs->dtend_rev == cs->crev)
+		return;
+	cluster_ctl_flags(cl->ctl, id, time(NULL), &acked, &downtime);
+	if (acked || downtime)
+		return;
+	snprintf(msg, sizeof(msg), "still %s after the downtime: %s",
+	    hstate_str(cs->cstate), cs->message != NULL ? cs->message : "");
+	o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:s, s:b, s:b, s:b, s:b, "
+	    "s:s, s:I}", "id", id, "time", (json_int_t)time(NULL),
+	    "old", hstate_str(cs->cstate), "new", hstate_str(cs->cstate),
+	    "code", cs->cstate, "message", msg, "flapping", 0, "downtime", 0,
+	    "acked", 0, "unreachable", cs->unreach, "by", link_node(cl->link),
+	    "dtend", (json_int_t)rev);
+	dj = xcalloc(1, sizeof(*dj));
+	if (o == NULL || (dj->j.data = json_dumps(o, JSONTEXT_DUMP_FLAGS |
+	    JSON_SORT_KEYS)) == NULL)
+		fatalx("cluster: dtend json");
+	json_decref(o);
+	dj->j.cl = cl;
+	dj->j.rev = rev;
+	dj->j.state = cs->cstate;
+	snprintf(dj->j.skey, sizeof(dj->j.skey), "%s", cs->skey);
+	snprintf(dj->id, sizeof(dj->id), "%s", id);
+	cs->dtend_rev = cs->crev;
+	link_job(cl->link, dtend_work, dtend_done, dj);
+}
+
 static void
 retry_one(const char *id, void *value, void *arg)
 {
@@ -1241,7 +1338,7 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 		free(cl);
 		return NULL;
 	}
-	cl->ctl = cluster_ctl_new(eng, cl->link);
+	cl->ctl = cluster_ctl_new(eng, cl->link, on_dtend, cl);
 	if ((cl->tick = event_new(base, -1, EV_PERSIST, on_tick, cl)) ==
 	    NULL)
 		fatalx("cluster: event_new");

@@ -7,9 +7,13 @@
 # goes to no one (listed in web's page). c2 goes down later: its event
 # is not paged alone but folded into its storm window (bucket
 # tocsin_storm) whatever set storm's count (10 by default), and listed in
-# the window's one digest (STORM), which lists c2 and not c1. web comes back while c1 and c2 are still down: one
-# new event each (down -> down, not unreachable), however many nodes saw
-# it, paged alone once.
+# the window's one digest (STORM), which lists c2 and not c1. web comes
+# back while c1 and c2 are still down: one new event each (down -> down,
+# not unreachable), however many nodes saw it, paged alone once.
+# Then a downtime of web ends (cancelled on another node than set it)
+# while web is still down: one event says so (Nats-Msg-Id
+# web:dtend:REVISION, so every node publishing it makes one), paged
+# once; a second downtime ending in the same outage pages nothing.
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
@@ -174,6 +178,51 @@ sleep 3
 check "each paged once" [ "$(nmail "$(seqs c1 down down | head -1)")" = 1 -a \
     "$(nmail "$(seqs c2 down down | head -1)")" = 1 ]
 
+heal
+
+# A downtime that ends while web is still down: one event says so,
+# whichever nodes saw the end, paged once; a second downtime set and
+# ended in the same outage pages nothing more.
+# dt_seqs: the stream's events that say web is still down after it.
+dt_seqs() {
+    natsdump TOCSIN_EVENTS | grep '"id":"web"' |
+        grep 'still down after the downtime' | cut -d' ' -f1
+}
+has_dt() { [ -n "$(dt_seqs)" ]; }
+has_dt_ok() { nctl "$1" -j status web | grep -q '"downtime_until": *[0-9]'; }
+dt_everywhere() { has_dt_ok 1 && has_dt_ok 2 && has_dt_ok 3; }
+no_dt() { ! has_dt_ok 1 && ! has_dt_ok 2 && ! has_dt_ok 3; }
+set_dt() { nctl "$1" downtime web 10m "$2" >/dev/null && wait_for 15 dt_everywhere; }
+wait_cstate web up 30 || failed "web is not up again"
+check "a downtime of web set on node1 reaches every node" set_dt 1 maintenance
+cut_view
+wait_cstate web down 30 || failed "web is not down under its downtime"
+DOWN=$(seqs web up down | tail -1)
+check "web's event under the downtime says so" \
+    [ "$(event_field "$DOWN" downtime)" = True ]
+indt() {
+    cat "$T/pager1.log" "$T/pager2.log" |
+        grep -q "event $DOWN web up -> down: not paged, in downtime"
+}
+check "... and is not paged" wait_for 20 indt
+check "the downtime cancelled on node2" nctl 2 downtime-cancel web
+check "an event says web is still down after the downtime" \
+    wait_for 20 has_dt
+sleep 5   # every node saw the end and published it
+check "one such event, whichever nodes saw the end" \
+    [ "$(dt_seqs | wc -l)" = 1 ]
+DT=$(dt_seqs | head -1)
+wait_for 30 has_mail "$DT" || failed "no page at the downtime's end"
+mail "$DT" | grep -q "^Subject: \[tocsin\] DOWN web: still down after the downtime" &&
+    pass "web, down at the downtime's end, is paged" ||
+    failed "the downtime's end page" "$(mail "$DT")"
+check "another downtime on node3" set_dt 3 again
+check "... cancelled on node1" nctl 1 downtime-cancel web
+wait_for 15 no_dt || failed "the second downtime stays"
+sleep 5
+check "its end, in the same outage, makes no second event" \
+    [ "$(dt_seqs | wc -l)" = 1 ]
+check "the downtime's end was paged once" [ "$(nmail "$DT")" = 1 ]
 heal
 for n in 1 2; do
     term_wait "$(servers_pid "pager$n")" "pager$n"
