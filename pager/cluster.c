@@ -304,6 +304,7 @@ send_one(struct cluster *cl, const struct spool_event *ev,
 	p.to = w->to;
 	p.ch = w->ch;
 	p.info = info;
+	p.flap_stopped = ev->was_flapping && !ev->flapping;
 	p.now = time(NULL);
 	msg = w->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
 	    format_email(ev, &p);
@@ -334,7 +335,7 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 	int		 rc;
 	enum send_result r;
 
-	if (!rules_page_worthy(ev, 0, &why)) {
+	if (!rules_page_worthy(ev, ev->was_flapping, &why)) {
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
 		return 1;

@@ -72,6 +72,7 @@ static int	 listed_by(struct cluster_events *, const char *skey,
 		    uint64_t *by, char *who, size_t wholen);
 static int	 fold(struct cluster_events *, const struct spool_event *,
 		    const struct want *);
+static int	 by_time(const void *, const void *);
 static void	 send_digest(struct cluster_events *, const char *key,
 		    cluster_send_fn, void *);
 
@@ -462,6 +463,13 @@ cluster_events_due(struct cluster_events *ce, cluster_send_fn send,
 	kvKeysList_Destroy(&keys);
 }
 
+/* qsort: two digest lines, by the time each opens with. */
+static int
+by_time(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Thread: the digest at key, if due: taken, made, sent, marked. */
 static void
 send_digest(struct cluster_events *ce, const char *key, cluster_send_fn send,
@@ -475,22 +483,24 @@ send_digest(struct cluster_events *ce, const char *key, cluster_send_fn send,
 	uint64_t	 rev, seq = 0;
 	int64_t		 now = time(NULL);
 	size_t		 n = 0;
-	int		 found;
+	int		 found, due;
 	enum send_result r;
 
 	if ((o = get_json(ce->kv, key, &rev, &found)) == NULL)
 		return;
-	st = json_string_value(json_object_get(o, "state"));
-	if (st == NULL || strcmp(st, "done") == 0 || json_integer_value(
-	    json_object_get(o, strcmp(st, "open") == 0 ? "end" : "time")) +
-	    (strcmp(st, "open") == 0 ? 0 : TAKE_S) > now) {
+	st = str(o, "state");
+	if (strcmp(st, "open") == 0)
+		due = json_integer_value(json_object_get(o, "end")) <= now;
+	else	/* "sending" this long: its pager died */
+		due = strcmp(st, "sending") == 0 && json_integer_value(
+		    json_object_get(o, "time")) + TAKE_S <= now;
+	if (!due) {
 		json_decref(o);
 		return;
 	}
 	memset(&w, 0, sizeof(w));
 	if ((w.contact = conf_find_contact(ce->conf, str(o, "contact"))) ==
-	    NULL || queue_channel_parse(str(o, "channel"),
-	    &w.ch) == -1 ||
+	    NULL || queue_channel_parse(str(o, "channel"), &w.ch) == -1 ||
 	    (w.to = json_string_value(json_object_get(o, "to"))) == NULL) {
 		json_decref(o);	/* a contact no longer in the config */
 		return;
@@ -503,10 +513,12 @@ send_digest(struct cluster_events *ce, const char *key, cluster_send_fn send,
 		return;
 	}
 	json_object_foreach(json_object_get(o, "lines"), k, v) {
-		lines[n++] = json_string_value(v);
+		if (n < LINES_MAX && json_is_string(v))
+			lines[n++] = json_string_value(v);
 		if (strtoull(k, NULL, 10) > seq)
 			seq = strtoull(k, NULL, 10);
 	}
+	qsort(lines, n, sizeof(lines[0]), by_time);	/* lines open with it */
 	memset(&p, 0, sizeof(p));
 	p.conf = ce->conf;
 	p.contact = w.contact->name;
