@@ -255,6 +255,13 @@ want_of(const struct conf *c, const char *who, struct want *w)
 	return 0;
 }
 
+/* qsort: two digest lines, by the time each opens with. */
+static int
+by_time(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* The digest of folded to who ("contact/channel"), in the place of event
  * seq's page: 1 sent (or none due), 0 later, -1 the bucket failed. */
 static int
@@ -277,6 +284,7 @@ send_to(struct cluster *cl, natsMsg *m, json_t *folded, uint64_t seq,
 			if (strcmp(json_string_value(t), who) == 0)
 				lines[n++] = json_string_value(
 				    json_object_get(f, "line"));
+	qsort(lines, n, sizeof(*lines), by_time);
 	memset(&p, 0, sizeof(p));
 	p.conf = cl->conf;
 	p.contact = w.contact->name;

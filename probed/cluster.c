@@ -18,6 +18,11 @@
  *    the change replaced. Every node publishes it; the stream keeps it
  *    once. A node that won the change and died before publishing is
  *    covered by the others.
+ * A change's record says `unreachable` when a server it depends on is
+ * down for the cluster (evaluate, parent_down), `flapping` when a quorum
+ * of the live verdicts flap. A child still down when its parents are up
+ * again gets one more record; a downtime's end while the server is still
+ * down, one more event (on_dtend).
  * People's acks, downtimes and drains go through the bucket
  * tocsin_control (cluster_ctl.c), ticked from here.
  * JetStream calls block, so they run as link jobs; their ends and the
@@ -298,11 +303,12 @@ verdict_json(struct cluster *cl, const struct target *t)
 	json_t	*o;
 	char	*s;
 
-	o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}",
+	o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:b}",
 	    "server", t->sc->id, "node", link_node(cl->link),
 	    "state", hstate_str(t->st.hard), "code", (int)t->st.hard,
 	    "time", (json_int_t)time(NULL),
-	    "message", t->st.message != NULL ? t->st.message : "");
+	    "message", t->st.message != NULL ? t->st.message : "",
+	    "flapping", t->st.flapping);
 	if (o == NULL)
 		fatalx("cluster: json_pack");
 	if (t->st.last_latency_us >= 0)
@@ -849,6 +855,9 @@ struct cas_job {
 	int		 acked;		/* a person's, for the event */
 	int		 downtime;
 	int		 unreachable;	/* a server it depends on is down */
+	int		 flapping;	/* set by the thread: a quorum of the
+					   live verdicts says it flaps */
+	int		 was_flapping;	/* ... the record it replaces did */
 	int		 reach;		/* down and unreachable, its parents
 					   up now: a new record says so */
 	/* Set by the thread. */
@@ -929,15 +938,15 @@ fresh_verdict(struct cluster *cl, const char *skey, const char *node,
 }
 
 /* Thread: the cluster's state of the server now (0 and rev 0: none), and
- * whether its record says unreachable; or -1 with err. */
+ * whether its record says unreachable and flapping; or -1 with err. */
 static int
 fresh_state(struct cluster *cl, const char *skey, uint64_t *rev,
-    int *unreach, char *err, size_t errlen)
+    int *unreach, int *flapping, char *err, size_t errlen)
 {
 	json_t	*o;
 	int	 code = 0, r;
 
-	*unreach = 0;
+	*unreach = *flapping = 0;
 	if ((r = leader_get(cl, QUORUM_STATES, skey, &o, rev)) == 1)
 		return 0;
 	if (r == -1) {
@@ -947,6 +956,7 @@ fresh_state(struct cluster *cl, const char *skey, uint64_t *rev,
 	if (o != NULL) {
 		code = json_integer_value(json_object_get(o, "code"));
 		*unreach = json_is_true(json_object_get(o, "unreachable"));
+		*flapping = json_is_true(json_object_get(o, "flapping"));
 		json_decref(o);
 	}
 	return code;
@@ -978,14 +988,17 @@ state_json(const struct cas_job *cj, int old, int state, json_t *nodes)
 	    "id", cj->id, "time", (json_int_t)time(NULL),
 	    "old", hstate_str(old), "new", hstate_str(state),
 	    "code", state, "message", msg,
-	    "flapping", 0, "downtime", cj->downtime,
+	    "flapping", cj->flapping, "downtime", cj->downtime,
 	    "acked", cj->acked && state != HSTATE_UP,
 	    "unreachable", cj->unreachable,
 	    "quorum", quorum_needed(cj->quorum, cj->nlive), "by", cj->me,
 	    "nodes", nodes);
-	if (o != NULL)
+	if (o != NULL) {
 		json_object_set_new(o, "from", json_integer((json_int_t)
 		    cj->from));
+		json_object_set_new(o, "was_flapping",
+		    json_boolean(cj->was_flapping));
+	}
 	if (o == NULL)
 		fatalx("cluster: json_pack");
 	s = json_dumps(o, JSONTEXT_DUMP_FLAGS | JSON_SORT_KEYS);
@@ -1008,14 +1021,15 @@ cas_work(void *arg)
 	struct cas_job	*cj = arg;
 	struct cluster	*cl = cj->cl;
 	json_t		*nodes, *v;
-	int		 votes[NODES_MAX], old, state, unreach;
+	int		 votes[NODES_MAX], old, state, unreach, nflap = 0;
 	uint64_t	 rev;
 	size_t		 i;
 	natsStatus	 s;
 	char		*data;
 
 	if (cl->states == NULL || (old = fresh_state(cl, cj->skey,
-	    &cj->rev, &unreach, cj->err, sizeof(cj->err))) == -1)
+	    &cj->rev, &unreach, &cj->was_flapping, cj->err,
+	    sizeof(cj->err))) == -1)
 		return;
 	cj->state = old;
 	nodes = json_object();
@@ -1025,6 +1039,7 @@ cas_work(void *arg)
 			continue;	/* dead: its verdict may be stale */
 		votes[cj->nlive++] = fresh_verdict(cl, cj->skey,
 		    cj->nodes[i], &v);
+		nflap += json_is_true(json_object_get(v, "flapping"));
 		if (v != NULL)
 			json_object_set_new(nodes, cj->nodes[i], v);
 	}
@@ -1039,6 +1054,7 @@ cas_work(void *arg)
 		return;
 	}
 	cj->from = cj->rev;
+	cj->flapping = nflap >= quorum_needed(cj->quorum, cj->nlive);
 	data = state_json(cj, old, state, nodes);
 	if (cj->rev == 0)
 		s = kvStore_CreateString(&rev, cl->states, cj->skey, data);

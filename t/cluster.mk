@@ -60,5 +60,6 @@ EXTRA_DIST += t/test_cluster_pager_storm.sh
 
 # depends-on in cluster mode: unreachable children listed in the parent's
 # page or in a digest, never paged alone; paged when the parent is back.
+# The page at a downtime's end, and flapping, once for the cluster.
 TESTS += t/test_cluster_events.sh
 EXTRA_DIST += t/test_cluster_events.sh

@@ -6,7 +6,7 @@
 # the pagers, started after, page web once, listing c1, and c1's event
 # goes to no one (listed in web's page). c2 goes down later: its event
 # is not paged alone but folded into its storm window (bucket
-# tocsin_storm) whatever set storm's count (10 by default), and listed in
+# tocsin_storm) whatever set storm's count (100 here), and listed in
 # the window's one digest (STORM), which lists c2 and not c1. web comes
 # back while c1 and c2 are still down: one new event each (down -> down,
 # not unreachable), however many nodes saw it, paged alone once.
@@ -14,6 +14,8 @@
 # while web is still down: one event says so (Nats-Msg-Id
 # web:dtend:REVISION, so every node publishing it makes one), paged
 # once; a second downtime ending in the same outage pages nothing.
+# Last, web flaps: one event of the cluster starts the flapping and one
+# ends it (FLAPPING, FLAPPING STOPPED), not one a node.
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
@@ -112,6 +114,9 @@ C1=$(seqs c1 up down | head -1)
 check "web's event comes first in the stream, c1's waited for it" \
     [ "${WEB:-0}" -lt "${C1:-0}" ]
 
+# set storm 100: the test pages more than 10 changes of web in a minute
+# (the downtime's end, flapping), which the default would fold.
+PAGER_EXTRA="set storm 100 in 60s"
 PAGER_BODY="contact ops email ops@example.net
 server web http://127.0.0.1:$NGINX_PORT/body notify ops
 $(child c1 "$L1_PORT") notify ops
@@ -140,9 +145,9 @@ folded() {
     cat "$T/pager1.log" "$T/pager2.log" |
         grep -q "event $C2 c2 up -> down: listed in the storm digest at the window's end (unreachable: a server it depends on is down)"
 }
-check "c2's event is folded into its storm window, though it pages 10 alone" \
+check "c2's event is folded into its storm window, though it pages 100 alone" \
     wait_for 20 folded
-# the window is 60 s (set storm's default duration)
+# the window is 60 s (set storm 100 in 60s)
 wait_for 120 has_mail "$C2" || failed "no digest for c2 (event $C2)"
 mail "$C2" | grep -q "^Subject: \[tocsin\] STORM: 1 more state change" &&
     mail "$C2" | grep -q " DOWN c2: .*(unreachable: a server it depends on is down)" &&
@@ -223,6 +228,55 @@ sleep 5
 check "its end, in the same outage, makes no second event" \
     [ "$(dt_seqs | wc -l)" = 1 ]
 check "the downtime's end was paged once" [ "$(nmail "$DT")" = 1 ]
+heal
+
+# Flapping: web goes down and up every 2 s until its nodes flap. The
+# cluster's records carry it: one event starts it (flapping, the one
+# before not), paged as FLAPPING; once the nodes settle, web's next change
+# is the one event that ends it, paged as FLAPPING STOPPED.
+# flap_seqs WAS NOW: web's events whose was_flapping is WAS and flapping
+# NOW (True or False).
+flap_seqs() {
+    natsdump TOCSIN_EVENTS | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    seq, d = line.split(" ", 1)
+    d = json.loads(d)
+    if d["id"] == "web" and d.get("old") != d.get("new") and \
+            str(d.get("was_flapping", False)) == sys.argv[1] and \
+            str(d["flapping"]) == sys.argv[2]:
+        print(seq)' "$1" "$2"
+}
+node_flaps() { nctl "$1" -j status web | grep -q '"flapping": *true'; }
+none_flaps() { ! node_flaps 1 && ! node_flaps 2 && ! node_flaps 3; }
+wait_cstate web up 30 || failed "web is not up before it flaps"
+i=0
+while [ $i -lt 20 ] && [ -z "$(flap_seqs False True)" ]; do
+    cut_view
+    sleep 2
+    uncut_port "$NGINX_PORT"
+    sleep 2
+    i=$((i + 1))
+done
+check "web's flapping starts in the stream" [ -n "$(flap_seqs False True)" ]
+wait_cstate web up 30 || failed "web is not up after flapping"
+check "the nodes settle: none says web flaps" wait_for 90 none_flaps
+cut_view
+wait_cstate web down 30 || failed "web is not down after settling"
+flap_ended() { [ -n "$(flap_seqs True False)" ]; }
+check "web's flapping ends in the stream" wait_for 10 flap_ended
+check "one event starts it, one ends it, however many nodes" \
+    [ "$(flap_seqs False True | wc -l)" = 1 -a "$(flap_seqs True False | wc -l)" = 1 ]
+START=$(flap_seqs False True)
+STOP=$(flap_seqs True False)
+wait_for 30 has_mail "$START" && wait_for 30 has_mail "$STOP" ||
+    failed "no page for the flapping's start ($START) or end ($STOP)"
+mail "$START" | grep -q "^Subject: \[tocsin\] FLAPPING web (now " &&
+    pass "its start is paged as FLAPPING" ||
+    failed "the start's page" "$(mail "$START")"
+mail "$STOP" | grep -q "^Subject: \[tocsin\] FLAPPING STOPPED web, settled DOWN" &&
+    pass "its end is paged as FLAPPING STOPPED" ||
+    failed "the end's page" "$(mail "$STOP")"
 heal
 for n in 1 2; do
     term_wait "$(servers_pid "pager$n")" "pager$n"
