@@ -103,23 +103,27 @@ store_stream(jsCtx *js, int replicas, char *err, size_t errlen)
 }
 
 /*
- * Publish one cluster event of the server whose key is skey, the change
- * away from revision rev of its state: its Nats-Msg-Id is "SKEY:REV", so
- * whichever nodes publish it, the stream keeps it once. 0 (*duplicate: the stream
- * had it already), or -1 with err.
+ * Publish one cluster event of the server whose key is skey. Its
+ * Nats-Msg-Id is "SKEY:REV" for the change away from revision rev of its
+ * state, or "SKEY:TAG:REV" for another event (tag "dtend": the server
+ * still down when its downtime, whose key had revision rev, ended), so
+ * whichever nodes publish it, the stream keeps it once. 0 (*duplicate:
+ * the stream had it already), or -1 with err.
  */
 int
-store_publish_event(jsCtx *js, const char *skey, uint64_t rev,
-    const char *data, size_t len, int *duplicate, char *err, size_t errlen)
+store_publish_event(jsCtx *js, const char *skey, const char *tag,
+    uint64_t rev, const char *data, size_t len, int *duplicate, char *err,
+    size_t errlen)
 {
 	jsPubOptions	 po;
 	jsPubAck	*pa = NULL;
 	jsErrCode	 jerr = 0;
 	natsStatus	 s;
-	char		 subj[QUORUM_KEY_MAX + 32], id[QUORUM_KEY_MAX + 32];
+	char		 subj[QUORUM_KEY_MAX + 32], id[QUORUM_KEY_MAX + 64];
 
 	snprintf(subj, sizeof(subj), "%s.%s", QUORUM_SUBJECT, skey);
-	snprintf(id, sizeof(id), "%s:%" PRIu64, skey, rev);
+	snprintf(id, sizeof(id), "%s:%s%s%" PRIu64, skey, tag != NULL ? tag :
+	    "", tag != NULL ? ":" : "", rev);
 	jsPubOptions_Init(&po);
 	po.MsgId = id;
 	s = js_Publish(&pa, js, subj, data, (int)len, &po, &jerr);

@@ -16,9 +16,9 @@ int	 store_bucket_ttl(jsCtx *, const char *name, int replicas,
 	    int history, int64_t ttl_ms, kvStore **, char *err,
 	    size_t errlen);
 int	 store_stream(jsCtx *, int replicas, char *err, size_t errlen);
-int	 store_publish_event(jsCtx *, const char *skey, uint64_t rev,
-	    const char *data, size_t len, int *duplicate, char *err,
-	    size_t errlen);
+int	 store_publish_event(jsCtx *, const char *skey, const char *tag,
+	    uint64_t rev, const char *data, size_t len, int *duplicate,
+	    char *err, size_t errlen);
 int	 store_get(kvStore *, const char *key, char **val, uint64_t *rev,
 	    char *err, size_t errlen);
 int	 store_cas(kvStore *, const char *key, const char *val, uint64_t rev,

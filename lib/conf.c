@@ -279,6 +279,30 @@ conf_find_server(const struct conf *c, const char *id)
 	return c->byid != NULL ? hash_get(c->byid, id) : NULL;
 }
 
+/* The first contact called name, or NULL. */
+struct contact_conf *
+conf_find_contact(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ncontacts; i++)
+		if (strcmp(c->contacts[i]->name, name) == 0)
+			return c->contacts[i];
+	return NULL;
+}
+
+/* 1 if server c depends on (depends-on) the server called id. */
+int
+conf_depends_on(const struct server_conf *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndeps; i++)
+		if (strcmp(c->deps[i]->id, id) == 0)
+			return 1;
+	return 0;
+}
+
 const char *
 conf_kind_str(enum check_kind k)
 {

@@ -236,6 +236,9 @@ struct conf	*conf_parse_string(const char *name, const char *text,
 		    char **errors);
 void		 conf_free(struct conf *);
 struct server_conf *conf_find_server(const struct conf *, const char *id);
+int		 conf_depends_on(const struct server_conf *, const char *id);
+struct contact_conf *conf_find_contact(const struct conf *,
+		    const char *name);
 const char	*conf_kind_str(enum check_kind);
 const char	*conf_balance_str(enum balance_algo);
 void		 conf_summary(const struct conf *, char *, size_t);

@@ -233,8 +233,6 @@ check_duplicate_names(struct parser *p)
 			}
 }
 
-static struct contact_conf *find_contact(struct conf *, const char *);
-
 /* escalate-after names a known contact, not the contact itself. */
 static void
 link_escalations(struct parser *p)
@@ -247,7 +245,7 @@ link_escalations(struct parser *p)
 		ct = c->contacts[i];
 		if (ct->escalate_name == NULL)
 			continue;
-		if ((ct->escalate = find_contact(c, ct->escalate_name)) ==
+		if ((ct->escalate = conf_find_contact(c, ct->escalate_name)) ==
 		    NULL)
 			conf_err_at(p, ct->file, ct->line, "contact '%s': "
 			    "escalate-after names unknown contact '%s'",
@@ -267,7 +265,7 @@ link_admin(struct parser *p)
 {
 	struct conf *c = p->conf;
 
-	if (c->admin != NULL && (c->admin_contact = find_contact(c,
+	if (c->admin != NULL && (c->admin_contact = conf_find_contact(c,
 	    c->admin)) == NULL)
 		conf_err_at(p, c->admin_file, c->admin_line, "set admin: "
 		    "unknown contact '%s'", c->admin);
@@ -295,8 +293,9 @@ check_sms_numbers(struct parser *p)
 
 /*
  * Cluster mode pages from the JetStream stream (pager/cluster.c), which
- * sends email, email-to-SMS and webhooks only so far, with storm digests
- * (pager/cluster_storm.c) but no stale digests: what it would ignore is
+ * sends email, email-to-SMS and webhooks only so far, with the memo,
+ * storm digests and dependencies (pager/cluster_memo.c, cluster_storm.c,
+ * cluster_events.c) but no stale digests: what it would ignore is
  * refused, so no keyword is taken that does nothing.
  */
 static void
@@ -343,18 +342,6 @@ check_cluster_paging(struct parser *p)
 			    c->servers[i]->id, why);
 }
 
-/* The first contact called name, or NULL. */
-static struct contact_conf *
-find_contact(struct conf *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->ncontacts; i++)
-		if (strcmp(c->contacts[i]->name, name) == 0)
-			return c->contacts[i];
-	return NULL;
-}
-
 /*
  * Resolve a server's notify list into sv->contacts, once each; an unknown
  * name is reported.
@@ -366,7 +353,8 @@ link_contacts(struct parser *p, struct server_conf *sv)
 	size_t			 j, k;
 
 	for (j = 0; j < sv->o.nnotify; j++) {
-		if ((ct = find_contact(p->conf, sv->o.notify[j])) == NULL) {
+		if ((ct = conf_find_contact(p->conf, sv->o.notify[j])) ==
+		    NULL) {
 			conf_err_at(p, sv->file, sv->line, "server '%s': "
 			    "unknown contact '%s'", sv->id, sv->o.notify[j]);
 			continue;

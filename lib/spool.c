@@ -280,6 +280,7 @@ spool_event_parse(const char *text, struct spool_event *ev)
 	copy_str(ev->new_state, sizeof(ev->new_state), o, "new");
 	copy_str(ev->message, sizeof(ev->message), o, "message");
 	ev->flapping = json_is_true(json_object_get(o, "flapping"));
+	ev->was_flapping = json_is_true(json_object_get(o, "was_flapping"));
 	ev->downtime = json_is_true(json_object_get(o, "downtime"));
 	ev->acked = json_is_true(json_object_get(o, "acked"));
 	ev->unreachable = json_is_true(json_object_get(o, "unreachable"));

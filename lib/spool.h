@@ -41,6 +41,10 @@ struct spool_event {
 	int		 downtime;
 	int		 acked;
 	int		 unreachable;
+	int		 was_flapping;	/* read only: the server's previous
+					   event flapped (a cluster event
+					   says; one machine keeps it in
+					   the pager's memo) */
 };
 
 struct spool	*spool_open(const char *state_dir);

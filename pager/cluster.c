@@ -21,7 +21,9 @@
  * flapped) is in the bucket tocsin_memo (cluster_memo.c), noted before
  * an event's pages go. Storm digests (set storm) count each window's
  * changes in the bucket tocsin_storm (cluster_storm.c); one pager sends
- * the window's digest.
+ * the window's digest. Dependencies (a parent's page lists its children
+ * down; an unreachable child's event is not paged alone but listed in
+ * that page or in the storm window's digest) are cluster_events.c's.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -52,7 +54,6 @@
 #define ACK_WAIT_S	15	/* an event unacked this long goes to
 				   another pager; kept alive while sending */
 #define FETCH_WAIT_MS	1000
-#define RETRY_S		5	/* set-up tried again */
 
 static int
 stopping(struct cluster *cl)
@@ -80,7 +81,8 @@ setup(struct cluster *cl)
 	    (cl->kv == NULL && store_bucket(js, DELIVERIES, r, 1, &cl->kv,
 	    err, sizeof(err)) == -1) ||
 	    cluster_memo_open(cl, err, sizeof(err)) == -1 ||
-	    cluster_storm_open(cl, err, sizeof(err)) == -1) {
+	    cluster_storm_open(cl, err, sizeof(err)) == -1 ||
+	    cluster_events_open(cl, err, sizeof(err)) == -1) {
 		log_warnx("cluster: %s; trying again", err);
 		return -1;
 	}
@@ -263,51 +265,47 @@ send_made(struct cluster *cl, uint64_t seq, const struct want *w,
 	    SEND_OK : SEND_RETRY;
 }
 
-/* Thread: one try of one delivery. */
-static enum send_result
-send_one(struct cluster *cl, const struct spool_event *ev,
-    const struct want *w, int flap_stopped, char *err, size_t errlen)
+/* Thread: event ev's own page to w, made (NULL: it cannot be); info
+ * and flap_stopped for what it says. The caller frees it. */
+static char *
+make_page(struct cluster *cl, const struct spool_event *ev,
+    const struct want *w, const struct server_info *info, int flap_stopped)
 {
 	struct page_ctx	 p;
-	char		*msg;
-	enum send_result r;
 
 	memset(&p, 0, sizeof(p));
 	p.conf = cl->conf;
 	p.contact = w->contact->name;
 	p.to = w->to;
 	p.ch = w->ch;
+	p.info = info;
 	p.now = time(NULL);
 	p.flap_stopped = flap_stopped;
-	msg = w->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
+	return w->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
 	    format_email(ev, &p);
-	if (msg == NULL) {
-		snprintf(err, errlen, "cannot make the page");
-		return SEND_REFUSED;
-	}
-	r = send_made(cl, ev->seq, w, msg, err, errlen);
-	free(msg);
-	return r;
 }
 
 /*
- * Thread: page msg (made already: a storm digest), in the place of event
- * seq's own page to w, as deliver sends each: recorded "sending", sent,
- * recorded final; nothing when its record is final already. 1 when
+ * Thread: page msg to w in the place of event seq's own page, recorded
+ * "sending", sent, recorded final; nothing when its record is final
+ * already. id: the event's server (its own page), or NULL (msg is a
+ * storm digest); msg NULL: the page could not be made (refused). 1 when
  * final, 0 to be tried later, -1 when the bucket failed.
  */
 int
 cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
-    const struct want *w, const char *msg)
+    const char *id, const struct want *w, const char *msg)
 {
 	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
-	char		 buf[32], err[ERROR_MAX];
-	const char	*st;
-	enum send_result r;
+	char		 buf[32], err[ERROR_MAX], ev[QUORUM_KEY_MAX + 32];
+	const char	*st, *what = id != NULL ? "page" : "digest";
+	enum send_result r = SEND_REFUSED;
 
 	quorum_key(w->contact->name, ckey, sizeof(ckey));
 	snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s", seq, ckey,
 	    queue_channel_str(w->ch));
+	snprintf(ev, sizeof(ev), "event %" PRIu64 "%s%s", seq,
+	    id != NULL ? " " : "", id != NULL ? id : "");
 	if ((st = record_get(cl, key, buf, sizeof(buf))) == NULL)
 		return -1;
 	if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0)
@@ -315,41 +313,46 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 	if (record_put(cl, key, "sending", w, NULL) == -1)
 		return -1;
 	natsMsg_InProgress(m, NULL);
-	if ((r = send_made(cl, seq, w, msg, err, sizeof(err))) == SEND_RETRY) {
-		log_warnx("event %" PRIu64 ": %s digest to %s: %s; trying "
-		    "again", seq, queue_channel_str(w->ch), w->contact->name,
-		    err);
+	/* Tests read this line, as on one machine. */
+	log_debug("%s: sending %s %s to %s (%s)", ev, queue_channel_str(w->ch),
+	    what, w->contact->name, *st ? "again" : "try 1");
+	if (msg == NULL)
+		snprintf(err, sizeof(err), "cannot make the %s", what);
+	else if ((r = send_made(cl, seq, w, msg, err, sizeof(err))) ==
+	    SEND_RETRY) {
+		log_warnx("%s: %s %s to %s: %s; trying again", ev,
+		    queue_channel_str(w->ch), what, w->contact->name, err);
 		return 0;
 	}
 	if (record_put(cl, key, r == SEND_OK ? "done" : "failed", w,
 	    r == SEND_OK ? NULL : err) == -1)
 		return -1;
-	log_info("event %" PRIu64 ": %s digest to %s (%s) %s%s%s", seq,
-	    queue_channel_str(w->ch), w->contact->name, w->to,
-	    r == SEND_OK ? "delivered" : "refused", r == SEND_OK ? "" : ": ",
-	    r == SEND_OK ? "" : err);
+	log_info("%s: %s %s to %s (%s) %s%s%s", ev, queue_channel_str(w->ch),
+	    what, w->contact->name, w->to, r == SEND_OK ? "delivered" :
+	    "refused", r == SEND_OK ? "" : ": ", r == SEND_OK ? "" : err);
 	return 1;
 }
 
 /*
- * Thread: each delivery of the event that is not final: recorded
- * "sending", sent, recorded final. Its memo is noted first; in a storm
- * it waits for its window's digest instead. 1 when all are final (or it
- * was listed in a digest: ack), 0 when one must be tried later (nak), -1
- * when it comes again on its own (the bucket failed, or NAKed until its
- * storm window's end).
+ * Thread: each delivery of the event that is not final, by
+ * cluster_page_made. Its memo is noted first; an unreachable child's
+ * event goes to no one who read it in its parent's page, and waits for
+ * its window's digest, as in a storm; a parent's problem page lists its
+ * children down. 1 when all are final (or it was listed in a page or a
+ * digest: ack), 0 when one must be tried later (nak), -1 when it comes
+ * again on its own (the bucket failed, or NAKed until its storm window's
+ * end or its parent's page).
  */
 static int
 deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 {
 	struct want	 wants[WANT_MAX];
 	struct cluster_memo mn;
-	const char	*why, *st;
-	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
-	char		 buf[32], err[ERROR_MAX];
+	struct server_info info;
+	const char	*why;
+	char		*msg;
 	size_t		 n, i;
-	enum send_result r;
-	int		 fold;
+	int		 r;
 
 	if (cluster_memo_note(cl, ev, &mn) == -1)
 		return -1;
@@ -359,42 +362,17 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 		return 1;
 	}
 	n = rules_wants(cl->conf, ev, mn.sms, wants, WANT_MAX);
-	if ((fold = cluster_storm_fold(cl, m, ev, wants, n)) != 0)
-		return fold;	/* in the window's digest */
-	for (i = 0; i < n; i++) {
-		quorum_key(wants[i].contact->name, ckey, sizeof(ckey));
-		snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s", ev->seq, ckey,
-		    queue_channel_str(wants[i].ch));
-		if ((st = record_get(cl, key, buf, sizeof(buf))) == NULL)
-			return -1;
-		if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0)
-			continue;
-		if (record_put(cl, key, "sending", &wants[i], NULL) == -1)
-			return -1;
-		natsMsg_InProgress(m, NULL);
-		/* Tests read this line, as on one machine. */
-		log_debug("event %" PRIu64 " %s: sending %s page to %s (%s)",
-		    ev->seq, ev->id, queue_channel_str(wants[i].ch),
-		    wants[i].contact->name, *st ? "again" : "try 1");
-		r = send_one(cl, ev, &wants[i], mn.was_flapping &&
-		    !ev->flapping, err, sizeof(err));
-		if (r == SEND_RETRY) {
-			log_warnx("event %" PRIu64 " %s: %s page to %s: %s; "
-			    "trying again", ev->seq, ev->id,
-			    queue_channel_str(wants[i].ch),
-			    wants[i].contact->name, err);
-			return 0;
-		}
-		if (record_put(cl, key, r == SEND_OK ? "done" : "failed",
-		    &wants[i], r == SEND_OK ? NULL : err) == -1)
-			return -1;
-		log_info("event %" PRIu64 " %s: %s page to %s (%s) %s%s%s",
-		    ev->seq, ev->id, queue_channel_str(wants[i].ch),
-		    wants[i].contact->name, wants[i].to,
-		    r == SEND_OK ? "delivered" : "refused",
-		    r == SEND_OK ? "" : ": ", r == SEND_OK ? "" : err);
+	if ((r = cluster_events_take(cl, m, ev, wants, &n)) != 0 ||
+	    (r = cluster_storm_fold(cl, m, ev, wants, n)) != 0)
+		return r;	/* listed in a page, or in the digest */
+	cluster_events_list(cl, ev, wants, n, &info);
+	for (i = 0, r = 1; i < n && r == 1; i++) {
+		msg = make_page(cl, ev, &wants[i], &info, mn.was_flapping &&
+		    !ev->flapping);
+		r = cluster_page_made(cl, m, ev->seq, ev->id, &wants[i], msg);
+		free(msg);
 	}
-	return 1;
+	return r;
 }
 
 /* Thread: one message of the stream, to its ack. */
@@ -515,6 +493,8 @@ cluster_free(struct cluster *cl)
 	kvStore_Destroy(cl->kv);
 	kvStore_Destroy(cl->memo);
 	kvStore_Destroy(cl->storm);
+	kvStore_Destroy(cl->deps);
+	kvStore_Destroy(cl->states);
 	link_free(cl->link);
 	mail_conf_free(cl->mc);
 	pthread_cond_destroy(&cl->cond);

@@ -1,7 +1,8 @@
 /*
  * cluster_impl.h: the cluster pager's state (cluster.c), shared with the
  * files that do one part of its work on its thread: cluster_memo.c (the
- * memo in the bucket tocsin_memo), cluster_storm.c (storm digests).
+ * memo in the bucket tocsin_memo), cluster_storm.c (storm digests),
+ * cluster_events.c (dependencies).
  */
 #ifndef TOCSIN_PAGER_CLUSTER_IMPL_H
 #define TOCSIN_PAGER_CLUSTER_IMPL_H
@@ -11,6 +12,8 @@
 #include <nats/nats.h>
 
 #include "pager.h"
+
+#define RETRY_S		5	/* set-up, or an event, tried again after */
 
 /* A webhook the thread asks the loop to send; on the thread's stack
  * while it waits. */
@@ -35,6 +38,8 @@ struct cluster {
 	kvStore		*kv;
 	kvStore		*memo;		/* tocsin_memo (cluster_memo.c) */
 	kvStore		*storm;		/* tocsin_storm (cluster_storm.c) */
+	kvStore		*deps;		/* tocsin_unreachable and */
+	kvStore		*states;	/* QUORUM_STATES (cluster_events.c) */
 	natsSubscription *sub;
 	pthread_t	 thread;
 	pthread_mutex_t	 mtx;
@@ -43,7 +48,14 @@ struct cluster {
 
 /* cluster.c */
 int	 cluster_page_made(struct cluster *, natsMsg *, uint64_t seq,
-	    const struct want *, const char *msg);
+	    const char *id, const struct want *, const char *msg);
+
+/* cluster_events.c */
+int	 cluster_events_open(struct cluster *, char *err, size_t errlen);
+int	 cluster_events_take(struct cluster *, natsMsg *,
+	    const struct spool_event *, struct want *, size_t *n);
+void	 cluster_events_list(struct cluster *, const struct spool_event *,
+	    const struct want *, size_t n, struct server_info *);
 
 /* cluster_memo.c */
 struct cluster_memo {		/* what the memo says for one event */

@@ -93,7 +93,8 @@ note(const struct conf *conf, struct memo_entry *e,
 	size_t		 n = 0;
 	int		 worthy;
 
-	cm->was_flapping = e->flapping;
+	/* flapped before: the memo says so, or the event's record */
+	cm->was_flapping = e->flapping || ev->was_flapping;
 	snprintf(cm->sms, sizeof(cm->sms), "%s", e->sms);
 	memo_event_read(e, ev);
 	if ((worthy = rules_page_worthy(ev, cm->was_flapping, &why)))

@@ -2,8 +2,9 @@
  * cluster_storm.c: storm digests of the cluster's pagers (set storm N
  * DURATION), as on one machine (rules_storm): the first change opens a
  * window, its first N changes are paged alone, the rest (and unreachable
- * servers' changes) wait for one digest per contact and channel at the
- * window's end. The windows live in the bucket tocsin_storm:
+ * servers' changes, whatever the count, to whom cluster_events.c left
+ * them: not who read them in their parent's page) wait for one digest
+ * per contact and channel at the window's end. The windows live in the bucket tocsin_storm:
  *   open       {"end": T}: the window now open (Unix s, event time)
  *   ev.SEQ     {"end": T}: the window of event SEQ, set once
  *   win.T      {"counted": [SEQ...], "folded": [{"seq", "line", "to":
@@ -40,7 +41,6 @@
 #define AFTER_END_S	2	/* a folded event comes back then */
 #define CLAIM_STALE_S	90	/* a claim not made fresh so long (a page
 				   takes 60 s at most) is taken over */
-#define RETRY_S		5
 
 enum verdict { V_PAGE, V_FOLD, V_FAIL };
 
@@ -180,7 +180,7 @@ add(struct cluster *cl, json_t *o, const struct spool_event *ev,
 	char	 line[1024], who[CONTACT_MAX + 16];
 	size_t	 i;
 
-	if (!ev->unreachable &&
+	if (rules_alone(ev) &&
 	    json_array_size(counted) < cl->conf->storm_n) {
 		json_array_append_new(counted, jsontext_u64(ev->seq));
 		return V_PAGE;
@@ -255,6 +255,13 @@ want_of(const struct conf *c, const char *who, struct want *w)
 	return 0;
 }
 
+/* qsort: two digest lines, by the time each opens with. */
+static int
+by_time(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* The digest of folded to who ("contact/channel"), in the place of event
  * seq's page: 1 sent (or none due), 0 later, -1 the bucket failed. */
 static int
@@ -277,20 +284,17 @@ send_to(struct cluster *cl, natsMsg *m, json_t *folded, uint64_t seq,
 			if (strcmp(json_string_value(t), who) == 0)
 				lines[n++] = json_string_value(
 				    json_object_get(f, "line"));
+	qsort(lines, n, sizeof(*lines), by_time);
 	memset(&p, 0, sizeof(p));
 	p.conf = cl->conf;
 	p.contact = w.contact->name;
 	p.to = w.to;
 	p.ch = w.ch;
 	p.now = time(NULL);
-	if ((msg = format_digest(&p, seq, lines, n)) == NULL)
-		r = -1;
-	else {
-		log_info("event %" PRIu64 ": storm digest of %zu changes for "
-		    "%s (%s)", seq, n, w.contact->name,
-		    queue_channel_str(w.ch));
-		r = cluster_page_made(cl, m, seq, &w, msg);
-	}
+	msg = format_digest(&p, seq, lines, n);
+	log_info("event %" PRIu64 ": storm digest of %zu changes for %s (%s)",
+	    seq, n, w.contact->name, queue_channel_str(w.ch));
+	r = cluster_page_made(cl, m, seq, NULL, &w, msg);
 	free(msg);
 	free(lines);
 	return r;
@@ -468,7 +472,7 @@ cluster_storm_fold(struct cluster *cl, natsMsg *m,
 	int64_t		 end, wait;
 	enum verdict	 v;
 
-	if (n == 0 || (cl->conf->storm_n == 0 && !ev->unreachable))
+	if (n == 0 || (cl->conf->storm_n == 0 && rules_alone(ev)))
 		return 0;
 	if ((end = window_of(cl, ev)) == 0)
 		return -1;
@@ -482,7 +486,7 @@ cluster_storm_fold(struct cluster *cl, natsMsg *m,
 	if ((wait = end + AFTER_END_S - (int64_t)time(NULL)) > 0) {
 		log_info("event %" PRIu64 " %s %s -> %s: listed in the storm "
 		    "digest at the window's end (%s)", ev->seq, ev->id,
-		    ev->old_state, ev->new_state, ev->unreachable ?
+		    ev->old_state, ev->new_state, !rules_alone(ev) ?
 		    "unreachable: a server it depends on is down" :
 		    "more changes than set storm pages alone");
 		natsMsg_NakWithDelay(m, wait * 1000, NULL);

@@ -908,7 +908,7 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		memo_event_paged(me, ev, worthy, wants, n);
 	/* An unreachable server's event goes to no one who read it in its
 	 * parent's page; to the others in the digest. */
-	for (i = 0; ev->unreachable && i < n; i++)
+	for (i = 0; !rules_alone(ev) && i < n; i++)
 		nlisted += was_listed(me, &wants[i]);
 	if (nlisted > 0) {
 		by = me->listed_by;
@@ -924,7 +924,7 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	else if (rules_storm(&d->storm, conf, ev, &held) == STORM_FOLD)
 		log_info("event %" PRIu64 " %s %s -> %s: listed in the "
 		    "storm digest at the window's end (%s)", ev->seq, ev->id,
-		    ev->old_state, ev->new_state, ev->unreachable ?
+		    ev->old_state, ev->new_state, !rules_alone(ev) ?
 		    "unreachable: a server it depends on is down" :
 		    "more changes than set storm pages alone");
 	else
@@ -937,18 +937,6 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		    !ev->flapping, held, 0, &info, &have_info, made) == -1)
 			return -1;
 	return n;
-}
-
-/* 1 if server c depends on the server called id. */
-static int
-depends_on(const struct server_conf *c, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < c->ndeps; i++)
-		if (strcmp(c->deps[i]->id, id) == 0)
-			return 1;
-	return 0;
 }
 
 /*
@@ -971,7 +959,7 @@ server_info(const struct conf *conf, const char *id, struct server_info *si)
 	memset(si, 0, sizeof(*si));
 	si->latency_ms = -1;
 	for (i = 0; i < conf->nservers; i++)
-		ndep += depends_on(conf->servers[i], id);
+		ndep += conf_depends_on(conf->servers[i], id);
 	/* With dependents, every server's status (one answer). */
 	snprintf(req, sizeof(req), ndep > 0 ? "status" : "status %s", id);
 	if ((fd = ctlclient_connect(conf->control)) != -1) {
@@ -1000,7 +988,7 @@ server_info(const struct conf *conf, const char *id, struct server_info *si)
 		} else if (ndep > 0 && (sv[i].unreachable ||
 		    strcmp(sv[i].state, "up") != 0) &&
 		    (c = conf_find_server(conf, sv[i].id)) != NULL &&
-		    depends_on(c, id))
+		    conf_depends_on(c, id))
 			memo_list_add(si->unreachable, sizeof(si->unreachable),
 			    sv[i].id);
 	}

@@ -197,6 +197,7 @@ struct want {
 	const char	*to;
 };
 #define WANT_MAX	(3 * 64)
+int		 rules_alone(const struct spool_event *);
 int		 rules_page_worthy(const struct spool_event *, int was_flapping,
 		    const char **why);
 size_t		 rules_wants(const struct conf *, const struct spool_event *,

@@ -38,6 +38,18 @@ rules_page_worthy(const struct spool_event *ev, int was_flapping,
 }
 
 /*
+ * 1 if the event may be paged alone; 0 when it carries `unreachable` (a
+ * server it depends on is down): it is listed in that server's page, or
+ * in a digest, never alone. Both modes ask it: dispatch.c folds it into
+ * the storm digest, cluster_events.c into the cluster's digest.
+ */
+int
+rules_alone(const struct spool_event *ev)
+{
+	return !ev->unreachable;
+}
+
+/*
  * Storms: the first change opens a window of `set storm`'s duration (by
  * event time); the first N changes in it are paged alone, the rest are
  * folded into one digest per contact and channel, sent when the window
@@ -52,7 +64,7 @@ rules_storm(struct storm *st, const struct conf *c,
 {
 	int64_t len;
 
-	if (c->storm_n == 0 && !ev->unreachable)
+	if (c->storm_n == 0 && rules_alone(ev))
 		return STORM_PAGE;
 	if (ev->time >= st->end) {
 		len = c->storm_ms / 1000;
@@ -60,7 +72,7 @@ rules_storm(struct storm *st, const struct conf *c,
 		st->count = 0;
 	}
 	*window_end = st->end;
-	if (ev->unreachable)
+	if (!rules_alone(ev))
 		return STORM_FOLD;
 	if (++st->count > c->storm_n)
 		return STORM_FOLD;

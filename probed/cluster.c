@@ -18,6 +18,11 @@
  *    the change replaced. Every node publishes it; the stream keeps it
  *    once. A node that won the change and died before publishing is
  *    covered by the others.
+ * A change's record says `unreachable` when a server it depends on is
+ * down for the cluster (evaluate, parent_down), `flapping` when a quorum
+ * of the live verdicts flap. A child still down when its parents are up
+ * again gets one more record; a downtime's end while the server is still
+ * down, one more event (on_dtend).
  * People's acks, downtimes and drains go through the bucket
  * tocsin_control (cluster_ctl.c), ticked from here.
  * JetStream calls block, so they run as link jobs; their ends and the
@@ -69,6 +74,12 @@ struct cserver {
 	struct vote	 votes[NODES_MAX];
 	size_t		 nvotes;
 	int		 cstate;	/* cluster-level enum hstate */
+	int		 unreach;	/* ... its record says unreachable */
+	int		 held;		/* ... not up, by a change made in a
+					   downtime: paged at its end */
+	char		*message;	/* ... its message */
+	uint64_t	 dtend_rev;	/* crev when its downtime's end was
+					   published; 0 none */
 	uint64_t	 crev;		/* its revision; 0 = none yet */
 	int		 cas;		/* a change is being written */
 	int		 want;		/* this node's verdict to put */
@@ -139,9 +150,13 @@ static void	 on_tick(evutil_socket_t, short, void *);
 static void	 on_verdict(const struct watch_entry *, void *);
 static void	 on_state(const struct watch_entry *, void *);
 static void	 evaluate(struct cluster *, struct cserver *);
+static int	 decided(struct cluster *, struct cserver *);
+static int	 parent_down(struct cluster *, const struct cserver *);
+static void	 evaluate_children(struct cluster *, const struct cserver *);
 static void	 put_verdict(struct cluster *, struct cserver *);
 static void	 publish(struct cluster *, struct cserver *);
 static void	 on_beat(const struct watch_entry *, void *);
+static void	 on_dtend(void *, const char *, uint64_t);
 static void	 heartbeat(struct cluster *);
 
 static struct cserver *
@@ -169,6 +184,7 @@ cserver_free(void *arg)
 		json_decref(cs->votes[i].v);
 	while (cs->npub > 0)
 		free(cs->pubq[--cs->npub].data);
+	free(cs->message);
 	free(cs->id);
 	free(cs);
 }
@@ -287,11 +303,12 @@ verdict_json(struct cluster *cl, const struct target *t)
 	json_t	*o;
 	char	*s;
 
-	o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}",
+	o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s, s:b}",
 	    "server", t->sc->id, "node", link_node(cl->link),
 	    "state", hstate_str(t->st.hard), "code", (int)t->st.hard,
 	    "time", (json_int_t)time(NULL),
-	    "message", t->st.message != NULL ? t->st.message : "");
+	    "message", t->st.message != NULL ? t->st.message : "",
+	    "flapping", t->st.flapping);
 	if (o == NULL)
 		fatalx("cluster: json_pack");
 	if (t->st.last_latency_us >= 0)
@@ -683,8 +700,9 @@ publish_work(void *arg)
 {
 	struct job *j = arg;
 
-	j->ok = store_publish_event(link_js(j->cl->link), j->skey, j->from,
-	    j->data, strlen(j->data), &j->dup, j->err, sizeof(j->err)) == 0;
+	j->ok = store_publish_event(link_js(j->cl->link), j->skey, NULL,
+	    j->from, j->data, strlen(j->data), &j->dup, j->err,
+	    sizeof(j->err)) == 0;
 }
 
 /* Loop: published (or the stream had it), or tried again at the next
@@ -793,19 +811,30 @@ on_state(const struct watch_entry *e, void *arg)
 		return;
 	}
 	cs = cserver_get(cl, id);
-	json_decref(o);
 	/* Live, or missed while a watch was gone (not at start: the
 	 * states then are old news); even when a fresh read told of it
 	 * already, as its winner may have died before publishing. */
 	if (!e->initial || cl->s_synced)
 		publish_later(cl, cs, e->rev, e->value, when, from);
-	if (e->rev >= cs->crev)	/* the newest, the winner's own too */
+	if (e->rev >= cs->crev) {	/* the newest, the winner's own too */
 		cluster_ctl_state(cl->ctl, cs->id, code == HSTATE_UP);
-	if (e->rev <= cs->crev)
+		cs->held = code != HSTATE_UP &&
+		    json_is_true(json_object_get(o, "downtime"));
+		free(cs->message);
+		cs->message = xstrdup(json_string_value(json_object_get(o,
+		    "message")) != NULL ? json_string_value(json_object_get(o,
+		    "message")) : "");
+	}
+	if (e->rev <= cs->crev) {
+		json_decref(o);
 		return;
+	}
 	cs->cstate = code;
 	cs->crev = e->rev;
+	cs->unreach = json_is_true(json_object_get(o, "unreachable"));
+	json_decref(o);
 	evaluate(cl, cs);
+	evaluate_children(cl, cs);
 }
 
 /*
@@ -825,6 +854,12 @@ struct cas_job {
 					   alive, whose verdicts count */
 	int		 acked;		/* a person's, for the event */
 	int		 downtime;
+	int		 unreachable;	/* a server it depends on is down */
+	int		 flapping;	/* set by the thread: a quorum of the
+					   live verdicts says it flaps */
+	int		 was_flapping;	/* ... the record it replaces did */
+	int		 reach;		/* down and unreachable, its parents
+					   up now: a new record says so */
 	/* Set by the thread. */
 	int		 state;		/* the cluster's, as read or made */
 	uint64_t	 rev;		/* its revision; 0 = not read */
@@ -902,15 +937,16 @@ fresh_verdict(struct cluster *cl, const char *skey, const char *node,
 	return code;
 }
 
-/* Thread: the cluster's state of the server now (0 and rev 0: none), or
- * -1 with err. */
+/* Thread: the cluster's state of the server now (0 and rev 0: none), and
+ * whether its record says unreachable and flapping; or -1 with err. */
 static int
-fresh_state(struct cluster *cl, const char *skey, uint64_t *rev, char *err,
-    size_t errlen)
+fresh_state(struct cluster *cl, const char *skey, uint64_t *rev,
+    int *unreach, int *flapping, char *err, size_t errlen)
 {
 	json_t	*o;
 	int	 code = 0, r;
 
+	*unreach = *flapping = 0;
 	if ((r = leader_get(cl, QUORUM_STATES, skey, &o, rev)) == 1)
 		return 0;
 	if (r == -1) {
@@ -919,6 +955,8 @@ fresh_state(struct cluster *cl, const char *skey, uint64_t *rev, char *err,
 	}
 	if (o != NULL) {
 		code = json_integer_value(json_object_get(o, "code"));
+		*unreach = json_is_true(json_object_get(o, "unreachable"));
+		*flapping = json_is_true(json_object_get(o, "flapping"));
 		json_decref(o);
 	}
 	return code;
@@ -950,13 +988,17 @@ state_json(const struct cas_job *cj, int old, int state, json_t *nodes)
 	    "id", cj->id, "time", (json_int_t)time(NULL),
 	    "old", hstate_str(old), "new", hstate_str(state),
 	    "code", state, "message", msg,
-	    "flapping", 0, "downtime", cj->downtime,
-	    "acked", cj->acked && state != HSTATE_UP, "unreachable", 0,
+	    "flapping", cj->flapping, "downtime", cj->downtime,
+	    "acked", cj->acked && state != HSTATE_UP,
+	    "unreachable", cj->unreachable,
 	    "quorum", quorum_needed(cj->quorum, cj->nlive), "by", cj->me,
 	    "nodes", nodes);
-	if (o != NULL)
+	if (o != NULL) {
 		json_object_set_new(o, "from", json_integer((json_int_t)
 		    cj->from));
+		json_object_set_new(o, "was_flapping",
+		    json_boolean(cj->was_flapping));
+	}
 	if (o == NULL)
 		fatalx("cluster: json_pack");
 	s = json_dumps(o, JSONTEXT_DUMP_FLAGS | JSON_SORT_KEYS);
@@ -979,14 +1021,15 @@ cas_work(void *arg)
 	struct cas_job	*cj = arg;
 	struct cluster	*cl = cj->cl;
 	json_t		*nodes, *v;
-	int		 votes[NODES_MAX], old, state;
+	int		 votes[NODES_MAX], old, state, unreach, nflap = 0;
 	uint64_t	 rev;
 	size_t		 i;
 	natsStatus	 s;
 	char		*data;
 
 	if (cl->states == NULL || (old = fresh_state(cl, cj->skey,
-	    &cj->rev, cj->err, sizeof(cj->err))) == -1)
+	    &cj->rev, &unreach, &cj->was_flapping, cj->err,
+	    sizeof(cj->err))) == -1)
 		return;
 	cj->state = old;
 	nodes = json_object();
@@ -996,6 +1039,7 @@ cas_work(void *arg)
 			continue;	/* dead: its verdict may be stale */
 		votes[cj->nlive++] = fresh_verdict(cl, cj->skey,
 		    cj->nodes[i], &v);
+		nflap += json_is_true(json_object_get(v, "flapping"));
 		if (v != NULL)
 			json_object_set_new(nodes, cj->nodes[i], v);
 	}
@@ -1004,11 +1048,13 @@ cas_work(void *arg)
 		return;
 	}
 	state = quorum_decide(votes, cj->nlive, cj->quorum, old, severity);
-	if (state == old || state <= 0) {
+	if ((state == old && !(cj->reach && unreach &&
+	    old == HSTATE_DOWN)) || state <= 0) {
 		json_decref(nodes);
 		return;
 	}
 	cj->from = cj->rev;
+	cj->flapping = nflap >= quorum_needed(cj->quorum, cj->nlive);
 	data = state_json(cj, old, state, nodes);
 	if (cj->rev == 0)
 		s = kvStore_CreateString(&rev, cl->states, cj->skey, data);
@@ -1023,8 +1069,8 @@ cas_work(void *arg)
 	cj->moved = 1;
 	cj->state = state;
 	cj->rev = rev;
-	if (store_publish_event(link_js(cl->link), cj->skey, cj->from, data,
-	    strlen(data), &cj->dup, cj->err, sizeof(cj->err)) == -1) {
+	if (store_publish_event(link_js(cl->link), cj->skey, NULL, cj->from,
+	    data, strlen(data), &cj->dup, cj->err, sizeof(cj->err)) == -1) {
 		cj->unpublished = data;	/* the loop tries again */
 		return;
 	}
@@ -1040,14 +1086,19 @@ cas_done(void *arg)
 
 	cs->cas = 0;
 	if (cj->moved)
-		log_info("cluster: %s is %s (revision %" PRIu64 ")", cs->id,
-		    hstate_str(cj->state), cj->rev);
+		log_info("cluster: %s is %s%s (revision %" PRIu64 ")", cs->id,
+		    hstate_str(cj->state), cj->unreachable ? ", unreachable" :
+		    cj->reach ? ", its parents up again" : "", cj->rev);
 	else if (cj->err[0] != '\0')
 		log_debug("cluster: %s not moved: %s", cs->id, cj->err);
 	if (cj->rev > cs->crev) {
 		cs->cstate = cj->state;
 		cs->crev = cj->rev;
+		if (cj->moved)
+			cs->unreach = cj->unreachable;
 	}
+	if (cj->moved)
+		evaluate_children(cj->cl, cs);
 	if (cj->unpublished != NULL) {
 		log_warnx("cluster: event %s:%" PRIu64 ": %s; trying again",
 		    cj->skey, cj->rev, cj->err);
@@ -1058,8 +1109,74 @@ cas_done(void *arg)
 	free(cj);
 }
 
+/* The state the live watchers' verdicts of cs decide now (the cluster's
+ * when they decide none), as this node's watches have them; 0 when no
+ * live watcher has a verdict. */
+static int
+decided(struct cluster *cl, struct cserver *cs)
+{
+	int	 votes[NODES_MAX];
+	size_t	 i, n = 0;
+
+	for (i = 0; i < cs->nvotes; i++)
+		if (node_alive(cl, cs->votes[i].node) &&
+		    watches(cl, cs, cs->votes[i].node))
+			votes[n++] = cs->votes[i].state;
+	if (n == 0)
+		return 0;
+	return quorum_decide(votes, n, cs_quorum(cl, cs), cs->cstate,
+	    severity);
+}
+
 /*
- * Does a quorum seem to agree on another state than the cluster's? Then
+ * The servers cs depends on (depends-on): 1 when one is down for the
+ * cluster (cs's change is then `unreachable`); else 2 when one's
+ * verdicts decide down and its change is on its way (each node checked
+ * it before judging cs, as on one machine): cs's change waits for it,
+ * so the stream has the parent's first and the child's says unreachable.
+ * Else 0.
+ */
+static int
+parent_down(struct cluster *cl, const struct cserver *cs)
+{
+	const struct server_conf *sc;
+	struct cserver	*p;
+	size_t		 i;
+	int		 r = 0;
+
+	if ((sc = conf_find_server(engine_conf(cl->eng), cs->id)) == NULL)
+		return 0;
+	for (i = 0; i < sc->ndeps; i++) {
+		if ((p = hash_get(cl->servers, sc->deps[i]->id)) == NULL)
+			continue;
+		if (p->cstate == HSTATE_DOWN)
+			return 1;
+		if (p->nvotes > 0 && decided(cl, p) == HSTATE_DOWN)
+			r = 2;
+	}
+	return r;
+}
+
+/* cs's cluster state moved: the servers that depend on it decide again
+ * (a change that waited for it; one down and unreachable whose parents
+ * are up again). */
+static void
+evaluate_children(struct cluster *cl, const struct cserver *cs)
+{
+	const struct conf *c = engine_conf(cl->eng);
+	struct cserver	*d;
+	size_t		 i;
+
+	for (i = 0; i < c->nservers; i++)
+		if (conf_depends_on(c->servers[i], cs->id) &&
+		    (d = hash_get(cl->servers, c->servers[i]->id)) != NULL)
+			evaluate(cl, d);
+}
+
+/*
+ * Does a quorum seem to agree on another state than the cluster's? Or is
+ * the server down and unreachable while its parents are up again (a
+ * record, down to down, says it is down on its own)? Then
  * the link's thread decides again on fresh reads and moves it. Only once
  * both buckets were read whole.
  */
@@ -1067,23 +1184,20 @@ static void
 evaluate(struct cluster *cl, struct cserver *cs)
 {
 	struct cas_job	*cj;
-	int		 votes[NODES_MAX], state;
-	size_t		 i, n = 0;
+	int		 state, reach, parent;
+	size_t		 i;
 
 	if (!cl->v_synced || !cl->s_synced || !cl->n_synced || cs->cas ||
-	    cs->nvotes == 0)
+	    cs->nvotes == 0 || (state = decided(cl, cs)) <= 0)
 		return;
-	for (i = 0; i < cs->nvotes; i++)
-		if (node_alive(cl, cs->votes[i].node) &&
-		    watches(cl, cs, cs->votes[i].node))
-			votes[n++] = cs->votes[i].state;
-	if (n == 0)
-		return;
-	state = quorum_decide(votes, n, cs_quorum(cl, cs), cs->cstate,
-	    severity);
-	if (state == cs->cstate || state <= 0)
+	if ((parent = parent_down(cl, cs)) == 2)
+		return;		/* evaluate_children() comes back */
+	reach = cs->cstate == HSTATE_DOWN && cs->unreach && parent == 0;
+	if (state == cs->cstate && !reach)
 		return;
 	cj = xcalloc(1, sizeof(*cj));
+	cj->unreachable = parent;
+	cj->reach = reach;
 	cj->cl = cl;
 	cj->cs = cs;
 	snprintf(cj->id, sizeof(cj->id), "%s", cs->id);
@@ -1099,6 +1213,88 @@ evaluate(struct cluster *cl, struct cserver *cs)
 	    &cj->downtime);
 	cs->cas = 1;
 	link_job(cl->link, cas_work, cas_done, cj);
+}
+
+/* A downtime's end being published, for the link's thread. */
+struct dtend_job {
+	struct job	 j;
+	char		 id[SERVER_ID_MAX + 1];
+};
+
+/* Thread: publish it with its id SKEY:dtend:REV. */
+static void
+dtend_work(void *arg)
+{
+	struct dtend_job *dj = arg;
+
+	dj->j.ok = store_publish_event(link_js(dj->j.cl->link), dj->j.skey,
+	    "dtend", dj->j.rev, dj->j.data, strlen(dj->j.data), &dj->j.dup,
+	    dj->j.err, sizeof(dj->j.err)) == 0;
+}
+
+/* Loop: said; a failure is the other nodes' to cover. */
+static void
+dtend_done(void *arg)
+{
+	struct dtend_job *dj = arg;
+
+	if (!dj->j.ok)
+		log_warnx("cluster: %s: downtime's end: %s", dj->id, dj->j.err);
+	else
+		log_info("cluster: %s still %s after its downtime: event %s "
+		    "(dtend %" PRIu64 ")", dj->id, hstate_str(dj->j.state),
+		    dj->j.dup ? "was published already" : "published",
+		    dj->j.rev);
+	free(dj->j.data);
+	free(dj);
+}
+
+/*
+ * A downtime of server id ended (its key in tocsin_control, of revision
+ * rev, went: expired or cancelled), as every node sees it. When the
+ * cluster has the server not up by a change made inside a downtime (that
+ * was not paged), and no ack and no other downtime holds it, one event
+ * says it is still down: old and new its state, "still down after the
+ * downtime: MESSAGE". Every node publishes it with the Nats-Msg-Id
+ * SKEY:dtend:REV, so the stream keeps it once and it is paged once; once
+ * a state, on each node.
+ */
+static void
+on_dtend(void *arg, const char *id, uint64_t rev)
+{
+	struct cluster	*cl = arg;
+	struct cserver	*cs;
+	struct dtend_job *dj;
+	json_t		*o;
+	char		 msg[600];
+	int		 acked, downtime;
+
+	if ((cs = hash_get(cl->servers, id)) == NULL || !cs->held ||
+	    cs->dtend_rev == cs->crev)
+		return;
+	cluster_ctl_flags(cl->ctl, id, time(NULL), &acked, &downtime);
+	if (acked || downtime)
+		return;
+	snprintf(msg, sizeof(msg), "still %s after the downtime: %s",
+	    hstate_str(cs->cstate), cs->message != NULL ? cs->message : "");
+	o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:s, s:b, s:b, s:b, s:b, "
+	    "s:s, s:I}", "id", id, "time", (json_int_t)time(NULL),
+	    "old", hstate_str(cs->cstate), "new", hstate_str(cs->cstate),
+	    "code", cs->cstate, "message", msg, "flapping", 0, "downtime", 0,
+	    "acked", 0, "unreachable", cs->unreach, "by", link_node(cl->link),
+	    "dtend", (json_int_t)rev);
+	dj = xcalloc(1, sizeof(*dj));
+	if (o == NULL || (dj->j.data = json_dumps(o, JSONTEXT_DUMP_FLAGS |
+	    JSON_SORT_KEYS)) == NULL)
+		fatalx("cluster: dtend json");
+	json_decref(o);
+	dj->j.cl = cl;
+	dj->j.rev = rev;
+	dj->j.state = cs->cstate;
+	snprintf(dj->j.skey, sizeof(dj->j.skey), "%s", cs->skey);
+	snprintf(dj->id, sizeof(dj->id), "%s", id);
+	cs->dtend_rev = cs->crev;
+	link_job(cl->link, dtend_work, dtend_done, dj);
 }
 
 static void
@@ -1158,7 +1354,7 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 		free(cl);
 		return NULL;
 	}
-	cl->ctl = cluster_ctl_new(eng, cl->link);
+	cl->ctl = cluster_ctl_new(eng, cl->link, on_dtend, cl);
 	if ((cl->tick = event_new(base, -1, EV_PERSIST, on_tick, cl)) ==
 	    NULL)
 		fatalx("cluster: event_new");

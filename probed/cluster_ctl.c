@@ -46,6 +46,7 @@ struct centry {
 	enum ckind	 kind;
 	json_t		*v;		/* the value */
 	unsigned	 dtid;		/* CK_DOWNTIME: its number */
+	uint64_t	 rev;		/* the key's revision */
 	int64_t		 until;		/* ... its end, Unix s */
 	int		 stale;		/* not given again by a restarted
 					   watch yet */
@@ -64,6 +65,8 @@ struct op {
 
 struct cluster_ctl {
 	struct engine	*eng;
+	cluster_ctl_ended_fn *ended;	/* a downtime ended */
+	void		*ended_arg;
 	struct link	*link;		/* the cluster's */
 	kvStore		*kv;		/* set by the set-up job */
 	struct watch	*w;
@@ -390,14 +393,21 @@ apply(struct target *t, const struct centry *ce, int gone)
 	return 0;
 }
 
-/* Apply ce to its server, if this node has it; tell who watches. */
+/* Apply ce to its server, if this node has it; tell who watches, and
+ * the cluster when a downtime ended. */
 static void
 apply_entry(struct cluster_ctl *cc, const struct centry *ce, int gone)
 {
-	struct target *t;
+	struct target	*t;
+	int		 changed;
 
 	if ((t = engine_find(cc->eng, ce->id)) == NULL ||
-	    t->life == TARGET_REMOVED || !apply(t, ce, gone))
+	    t->life == TARGET_REMOVED)
+		return;
+	changed = apply(t, ce, gone);
+	if (gone && ce->kind == CK_DOWNTIME)
+		cc->ended(cc->ended_arg, ce->id, ce->rev);
+	if (!changed)
 		return;
 	log_info("cluster: %s %s%s from the cluster", ce->id,
 	    kind_name[ce->kind], gone ? " removed" : "");
@@ -423,6 +433,7 @@ centry_parse(const struct watch_entry *e)
 	}
 	ce = xcalloc(1, sizeof(*ce));
 	ce->v = o;
+	ce->rev = e->rev;
 	ce->id = xstrdup(id);
 	if (strcmp(kind, "ack") == 0)
 		ce->kind = CK_ACK;
@@ -642,14 +653,19 @@ cluster_ctl_tick(struct cluster_ctl *cc)
 }
 
 /* Share people's changes of eng's servers over link (the cluster's, which
- * outlives it up to cluster_ctl_stop). */
+ * outlives it up to cluster_ctl_stop); ended(arg, ...) hears of each
+ * downtime that ends (expired or cancelled) after its server's state
+ * here lost it. */
 struct cluster_ctl *
-cluster_ctl_new(struct engine *eng, struct link *link)
+cluster_ctl_new(struct engine *eng, struct link *link,
+    cluster_ctl_ended_fn *ended, void *arg)
 {
 	struct cluster_ctl *cc;
 
 	cc = xcalloc(1, sizeof(*cc));
 	cc->eng = eng;
+	cc->ended = ended;
+	cc->ended_arg = arg;
 	cc->link = link;
 	cc->entries = hash_new();
 	cc->up = hash_new();

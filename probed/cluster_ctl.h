@@ -15,7 +15,11 @@ struct engine;
 struct link;
 struct target;
 
-struct cluster_ctl *cluster_ctl_new(struct engine *, struct link *);
+/* A downtime of server id ended (its key, of revision rev, went). */
+typedef void	(cluster_ctl_ended_fn)(void *arg, const char *id,
+		    uint64_t rev);
+struct cluster_ctl *cluster_ctl_new(struct engine *, struct link *,
+		    cluster_ctl_ended_fn *, void *arg);
 void		 cluster_ctl_tick(struct cluster_ctl *);
 void		 cluster_ctl_changed(struct cluster_ctl *,
 		    struct target *const *, size_t, const char *what);

@@ -57,3 +57,9 @@ EXTRA_DIST += t/test_cluster_pager_memo.sh
 # digest, across a kill -9 inside the window.
 TESTS += t/test_cluster_pager_storm.sh
 EXTRA_DIST += t/test_cluster_pager_storm.sh
+
+# depends-on in cluster mode: unreachable children listed in the parent's
+# page or in a digest, never paged alone; paged when the parent is back.
+# The page at a downtime's end, and flapping, once for the cluster.
+TESTS += t/test_cluster_events.sh
+EXTRA_DIST += t/test_cluster_events.sh
