@@ -295,9 +295,10 @@ check_sms_numbers(struct parser *p)
 
 /*
  * Cluster mode pages from the JetStream stream (pager/cluster.c), which
- * sends email, email-to-SMS and webhooks only so far, with storm digests
- * (pager/cluster_storm.c) but no stale digests: what it would ignore is
- * refused, so no keyword is taken that does nothing.
+ * sends email, SMS (email-to-SMS or set sms-gateway) and webhooks only
+ * so far, with storm digests (pager/cluster_storm.c) but no stale
+ * digests: what it would ignore is refused, so no keyword is taken that
+ * does nothing.
  */
 static void
 check_cluster_paging(struct parser *p)
@@ -319,9 +320,6 @@ check_cluster_paging(struct parser *p)
 				    "(tocsin-cluster(7))", c->servers[i]->id);
 		return;
 	}
-	if (c->sms_gateway != NULL)
-		conf_err_at(p, c->sms_gateway_file, c->sms_gateway_line,
-		    "sms-gateway: %s", why);
 	if (c->admin != NULL)
 		conf_err_at(p, c->admin_file, c->admin_line, "admin: %s", why);
 	if (c->stale_after_file != NULL)

@@ -16,12 +16,16 @@
  * pages (Message-ID, subject) is its stream sequence.
  * Webhooks go through webhook.c on the loop (the thread hands each over
  * and waits for its end), with the Idempotency-Key of one machine, so
- * a webhook resent after a pager died mid-send carries the same key.
+ * a webhook resent after a pager died mid-send carries the same key;
+ * so do SMS to phone numbers, by the HTTP API of set sms-gateway
+ * (cluster_sms.c).
  * The memo of each server (who got its problem by SMS, whether it
  * flapped) is in the bucket tocsin_memo (cluster_memo.c), noted before
  * an event's pages go. Storm digests (set storm) count each window's
  * changes in the bucket tocsin_storm (cluster_storm.c); one pager sends
- * the window's digest.
+ * the window's digest. Reminders and escalations (renotify,
+ * escalate-after) are claimed in the bucket tocsin_remind
+ * (cluster_remind.c), looked at between fetches.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -80,7 +84,8 @@ setup(struct cluster *cl)
 	    (cl->kv == NULL && store_bucket(js, DELIVERIES, r, 1, &cl->kv,
 	    err, sizeof(err)) == -1) ||
 	    cluster_memo_open(cl, err, sizeof(err)) == -1 ||
-	    cluster_storm_open(cl, err, sizeof(err)) == -1) {
+	    cluster_storm_open(cl, err, sizeof(err)) == -1 ||
+	    cluster_remind_open(cl, err, sizeof(err)) == -1) {
 		log_warnx("cluster: %s; trying again", err);
 		return -1;
 	}
@@ -205,26 +210,24 @@ on_hook_start(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&cl->mtx);
 	hc = cl->call;
 	pthread_mutex_unlock(&cl->mtx);
-	if (hc != NULL && webhook_post(cl->wh, hc->url, hc->key, hc->json,
-	    on_hook_done, cl) == -1)
+	if (hc != NULL && webhook_call(cl->wh, hc->http, on_hook_done, cl) ==
+	    -1)
 		on_hook_done(cl, SEND_RETRY, "cannot start the HTTP request");
 }
 
 /*
- * Thread: POST json to url with key on the loop, and wait for its end.
- * A stop meanwhile gives SEND_RETRY: the record stays "sending", and the
- * pager that takes the event sends it again under the same key.
+ * Thread: the request http on the loop, waited for. A stop meanwhile
+ * gives SEND_RETRY: the record stays "sending", and the pager that takes
+ * the event sends it again under the same Idempotency-Key.
  */
-static enum send_result
-hook_send(struct cluster *cl, const char *url, const char *key,
-    const char *json, char *err, size_t errlen)
+enum send_result
+cluster_http_send(struct cluster *cl, const struct http_call *http,
+    char *err, size_t errlen)
 {
 	struct hookcall	 hc;
 
 	memset(&hc, 0, sizeof(hc));
-	hc.url = url;
-	hc.key = key;
-	hc.json = json;
+	hc.http = http;
 	hc.r = SEND_RETRY;
 	pthread_mutex_lock(&cl->mtx);
 	if (cl->stop) {
@@ -242,18 +245,35 @@ hook_send(struct cluster *cl, const char *url, const char *key,
 	return hc.r;
 }
 
-/* Thread: one try of page msg, of event seq, to w: a webhook under the
- * Idempotency-Key of one machine, else a mail (relay or Maildir). */
+/* Thread: POST json to url with key, as webhook_post does. */
+static enum send_result
+hook_send(struct cluster *cl, const char *url, const char *key,
+    const char *json, char *err, size_t errlen)
+{
+	struct http_call http;
+
+	webhook_json(&http, url, key, json);
+	return cluster_http_send(cl, &http, err, errlen);
+}
+
+/* Thread: one try of page msg, of event seq, to w: a webhook or an SMS
+ * by the API under the Idempotency-Key of one machine, else a mail (relay
+ * or Maildir). */
 static enum send_result
 send_made(struct cluster *cl, uint64_t seq, const struct want *w,
-    const char *msg, char *err, size_t errlen)
+    unsigned round, const char *msg, char *err, size_t errlen)
 {
 	char name[200], key[200];
 
 	if (w->ch == CH_WEBHOOK) {
-		format_idempotency_key(seq, w->contact->name, w->ch, 0, key,
-		    sizeof(key));
+		format_idempotency_key(seq, w->contact->name, w->ch, round,
+		    key, sizeof(key));
 		return hook_send(cl, w->to, key, msg, err, errlen);
+	}
+	if (w->ch == CH_SMS && !sms_is_gateway(w->to)) {
+		format_idempotency_key(seq, w->contact->name, w->ch, round,
+		    key, sizeof(key));
+		return cluster_sms_send(cl, w->to, key, msg, err, errlen);
 	}
 	if (cl->mc != NULL)
 		return mail_send(cl->mc, w->to, msg, err, errlen);
@@ -263,14 +283,13 @@ send_made(struct cluster *cl, uint64_t seq, const struct want *w,
 	    SEND_OK : SEND_RETRY;
 }
 
-/* Thread: one try of one delivery. */
-static enum send_result
-send_one(struct cluster *cl, const struct spool_event *ev,
-    const struct want *w, int flap_stopped, char *err, size_t errlen)
+/* The page of ev to w (round: the reminder's number, or 0), made now;
+ * NULL when it cannot be made. */
+char *
+cluster_page_format(struct cluster *cl, const struct spool_event *ev,
+    const struct want *w, unsigned round, int flap_stopped)
 {
 	struct page_ctx	 p;
-	char		*msg;
-	enum send_result r;
 
 	memset(&p, 0, sizeof(p));
 	p.conf = cl->conf;
@@ -279,53 +298,75 @@ send_one(struct cluster *cl, const struct spool_event *ev,
 	p.ch = w->ch;
 	p.now = time(NULL);
 	p.flap_stopped = flap_stopped;
-	msg = w->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
-	    format_email(ev, &p);
-	if (msg == NULL) {
+	p.round = round;
+	return w->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
+	    w->ch == CH_SMS ? format_sms(ev, &p) : format_email(ev, &p);
+}
+
+/* Thread: one try of one delivery. */
+static enum send_result
+send_one(struct cluster *cl, const struct spool_event *ev,
+    const struct want *w, int flap_stopped, char *err, size_t errlen)
+{
+	char		*msg;
+	enum send_result r;
+
+	if ((msg = cluster_page_format(cl, ev, w, 0, flap_stopped)) == NULL) {
 		snprintf(err, errlen, "cannot make the page");
 		return SEND_REFUSED;
 	}
-	r = send_made(cl, ev->seq, w, msg, err, errlen);
+	r = send_made(cl, ev->seq, w, 0, msg, err, errlen);
 	free(msg);
 	return r;
 }
 
 /*
- * Thread: page msg (made already: a storm digest), in the place of event
- * seq's own page to w, as deliver sends each: recorded "sending", sent,
- * recorded final; nothing when its record is final already. 1 when
- * final, 0 to be tried later, -1 when the bucket failed.
+ * Thread: page msg (made already: what, a storm digest in the place of
+ * event seq's own page to w, or its reminder number round), as deliver
+ * sends each: recorded "sending", sent, recorded final; nothing when its
+ * record is final already. m: the event kept in progress meanwhile, or
+ * NULL. 1 when final, 0 to be tried later, -1 when the bucket failed.
  */
 int
 cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
-    const struct want *w, const char *msg)
+    const struct want *w, unsigned round, const char *what,
+    const char *msg)
 {
+	char		 rn[16] = "";
+
 	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
 	char		 buf[32], err[ERROR_MAX];
 	const char	*st;
 	enum send_result r;
 
+	if (round > 0)
+		snprintf(rn, sizeof(rn), ".r%u", round);
 	quorum_key(w->contact->name, ckey, sizeof(ckey));
-	snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s", seq, ckey,
-	    queue_channel_str(w->ch));
+	snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s%s", seq, ckey,
+	    queue_channel_str(w->ch), rn);
 	if ((st = record_get(cl, key, buf, sizeof(buf))) == NULL)
 		return -1;
 	if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0)
 		return 1;
 	if (record_put(cl, key, "sending", w, NULL) == -1)
 		return -1;
-	natsMsg_InProgress(m, NULL);
-	if ((r = send_made(cl, seq, w, msg, err, sizeof(err))) == SEND_RETRY) {
-		log_warnx("event %" PRIu64 ": %s digest to %s: %s; trying "
-		    "again", seq, queue_channel_str(w->ch), w->contact->name,
-		    err);
+	if (m != NULL)
+		natsMsg_InProgress(m, NULL);
+	/* Tests read this line. */
+	log_debug("event %" PRIu64 ": sending %s %s to %s", seq,
+	    queue_channel_str(w->ch), what, w->contact->name);
+	if ((r = send_made(cl, seq, w, round, msg, err, sizeof(err))) ==
+	    SEND_RETRY) {
+		log_warnx("event %" PRIu64 ": %s %s to %s: %s; trying "
+		    "again", seq, queue_channel_str(w->ch), what,
+		    w->contact->name, err);
 		return 0;
 	}
 	if (record_put(cl, key, r == SEND_OK ? "done" : "failed", w,
 	    r == SEND_OK ? NULL : err) == -1)
 		return -1;
-	log_info("event %" PRIu64 ": %s digest to %s (%s) %s%s%s", seq,
-	    queue_channel_str(w->ch), w->contact->name, w->to,
+	log_info("event %" PRIu64 ": %s %s to %s (%s) %s%s%s", seq,
+	    queue_channel_str(w->ch), what, w->contact->name, w->to,
 	    r == SEND_OK ? "delivered" : "refused", r == SEND_OK ? "" : ": ",
 	    r == SEND_OK ? "" : err);
 	return 1;
@@ -445,6 +486,7 @@ run(void *arg)
 		natsMsgList_Destroy(&list);
 		if (s != NATS_OK && s != NATS_TIMEOUT && !stopping(cl))
 			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+		cluster_remind_tick(cl);
 	}
 	return NULL;
 }
@@ -472,6 +514,8 @@ cluster_new(struct event_base *base, const struct conf *conf, char *err,
 	if (conf->smtp_relay != NULL &&
 	    (cl->mc = mail_conf_new(conf, err, errlen)) == NULL)
 		goto fail;
+	if ((cl->sms = smsapi_new(conf, err, errlen)) == NULL && err[0] != '\0')
+		goto fail;
 	if (maildir_open(conf->state_dir, cl->maildir, sizeof(cl->maildir)) ==
 	    -1) {
 		snprintf(err, errlen, "cannot make the Maildir under %s",
@@ -485,6 +529,7 @@ cluster_new(struct event_base *base, const struct conf *conf, char *err,
 		fatalx("cluster: pthread_create");
 	return cl;
 fail:
+	smsapi_free(cl->sms);
 	mail_conf_free(cl->mc);
 	if (cl->hook_ev != NULL)
 		event_free(cl->hook_ev);
@@ -515,8 +560,11 @@ cluster_free(struct cluster *cl)
 	kvStore_Destroy(cl->kv);
 	kvStore_Destroy(cl->memo);
 	kvStore_Destroy(cl->storm);
+	kvStore_Destroy(cl->remind);
+	kvStore_Destroy(cl->control);
 	link_free(cl->link);
 	mail_conf_free(cl->mc);
+	smsapi_free(cl->sms);
 	pthread_cond_destroy(&cl->cond);
 	pthread_mutex_destroy(&cl->mtx);
 	free(cl);

@@ -326,6 +326,8 @@ struct http_call {
 typedef void	 webhook_cb(void *arg, enum send_result, const char *err);
 struct webhook	*webhook_new(struct event_base *);
 void		 webhook_free(struct webhook *);
+void		 webhook_json(struct http_call *, const char *url,
+		    const char *key, const char *json);
 int		 webhook_post(struct webhook *, const char *url,
 		    const char *key, const char *json, webhook_cb *, void *);
 int		 webhook_call(struct webhook *, const struct http_call *,

@@ -57,3 +57,8 @@ EXTRA_DIST += t/test_cluster_pager_memo.sh
 # digest, across a kill -9 inside the window.
 TESTS += t/test_cluster_pager_storm.sh
 EXTRA_DIST += t/test_cluster_pager_storm.sh
+
+# SMS by the HTTP API (set sms-gateway) of the cluster's pagers: the same
+# Idempotency-Key across a kill -9 mid-send.
+TESTS += t/test_cluster_pager_smsapi.sh
+EXTRA_DIST += t/test_cluster_pager_smsapi.sh
