@@ -37,7 +37,7 @@
 #define EVERY_S		2	/* a look at what is due */
 #define CLAIM_S		90	/* a claim older is its pager's death (a
 				   page may take 60 s; kept fresh before
-				   each) */
+				   each further one) */
 #define DUE_MAX		64
 
 /* Thread: the buckets (tocsin_remind, and tocsin_control for acks and
@@ -348,8 +348,9 @@ send_item(struct look *lk, const char *skey, json_t *it)
 	    lk->e->problem, lk->e->id, r.from != NULL ? "escalated" :
 	    "reminder", r.ct->name, k, k == 1 ? "" : "s", ev.message);
 	for (j = 0; j < k && rc == 1; j++) {
-		if (entry_change(cl, skey, refresh, it) != 1)
-			return 0;	/* taken over, or the bucket failed */
+		/* best effort: a read may not see our claim yet */
+		if (j > 0)
+			entry_change(cl, skey, refresh, it);
 		if ((msg = cluster_page_format(cl, &ev, &w[j], r.round,
 		    0)) == NULL)
 			continue;
@@ -358,6 +359,20 @@ send_item(struct look *lk, const char *skey, json_t *it)
 		free(msg);
 	}
 	return rc == 1;
+}
+
+/*
+ * Thread: item it is sent: out of "pending". A bucket's replica may
+ * answer a read before it has our claim (JetStream KV reads go to any
+ * replica): one without the item is read again a few times.
+ */
+static void
+sent(struct cluster *cl, const char *skey, json_t *it)
+{
+	int i;
+
+	for (i = 0; i < 20 && entry_change(cl, skey, unpend, it) == 0; i++)
+		nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 }
 
 /*
@@ -395,7 +410,7 @@ look(struct cluster *cl, const struct server_conf *sv, int64_t now)
 	if (entry_change(cl, skey, claim, &lk) == 1)
 		json_array_foreach(lk.mine, i, it)
 			if (send_item(&lk, skey, it) == 1)
-				entry_change(cl, skey, unpend, it);
+				sent(cl, skey, it);
 	json_decref(lk.mine);
 }
 

@@ -41,7 +41,8 @@ n=$(events)
 cut_view
 check "web's down event is in the stream" wait_events $((n + 1)) 60
 d=$((n + 1))
-check "the gateway takes the SMS" wait_for 60 [ "$(keyed "tocsin-$d-ops-sms")" -ge 1 ]
+check "the gateway takes the SMS" \
+    wait_for 60 eval '[ "$(keyed "tocsin-$d-ops-sms")" -ge 1 ]'
 killed=
 for p in 1 2; do
     if grep -q "event $d web: sending sms page to ops" "$T/pager$p.log"; then
