@@ -400,6 +400,7 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 		return 1;
 	}
 	n = rules_wants(cl->conf, ev, mn.sms, wants, WANT_MAX);
+	n += cluster_remind_recovery(cl, ev, &mn, wants + n, WANT_MAX - n);
 	if ((fold = cluster_storm_fold(cl, m, ev, wants, n)) != 0)
 		return fold;	/* in the window's digest */
 	for (i = 0; i < n; i++) {

@@ -62,6 +62,7 @@ enum send_result cluster_sms_send(struct cluster *, const char *to,
 struct cluster_memo {		/* what the memo says for one event */
 	int		 was_flapping;	/* the server flapped before it */
 	char		 sms[256];	/* contacts SMSed for its problem */
+	uint64_t	 problem;	/* the open problem before it */
 };
 int	 cluster_memo_open(struct cluster *, char *err, size_t errlen);
 int	 cluster_memo_note(struct cluster *, const struct spool_event *,
@@ -70,6 +71,8 @@ int	 cluster_memo_note(struct cluster *, const struct spool_event *,
 /* cluster_remind.c */
 int	 cluster_remind_open(struct cluster *, char *err, size_t errlen);
 void	 cluster_remind_tick(struct cluster *);
+size_t	 cluster_remind_recovery(struct cluster *, const struct spool_event *,
+	    const struct cluster_memo *, struct want *, size_t max);
 
 /* cluster_storm.c */
 int	 cluster_storm_open(struct cluster *, char *err, size_t errlen);

@@ -432,3 +432,38 @@ cluster_remind_tick(struct cluster *cl)
 		if (reminds(cl->conf->servers[i]))
 			look(cl, cl->conf->servers[i], time(NULL));
 }
+
+/*
+ * Thread: the recovery ev's deliveries to the contacts its problem (cm's,
+ * the memo's open problem before it) was escalated to, as on one machine
+ * (remind_escalated_wants); in out, how many returned. None when the
+ * bucket cannot tell (logged).
+ */
+size_t
+cluster_remind_recovery(struct cluster *cl, const struct spool_event *ev,
+    const struct cluster_memo *cm, struct want *out, size_t max)
+{
+	char		 skey[QUORUM_KEY_MAX], err[256], esc[256], *val;
+	uint64_t	 rev;
+	json_t		*o;
+	size_t		 n = 0;
+	int		 r;
+
+	if (cm->problem == 0 || strcmp(ev->new_state, "up") != 0)
+		return 0;
+	quorum_key(ev->id, skey, sizeof(skey));
+	if ((r = store_get(cl->remind, skey, &val, &rev, err,
+	    sizeof(err))) == -1)
+		log_warnx("cluster: remind: %s", err);
+	if (r != 1)
+		return 0;
+	if ((o = json_loads(val, 0, NULL)) != NULL &&
+	    (uint64_t)json_integer_value(json_object_get(o, "problem")) ==
+	    cm->problem) {
+		get_str_into(o, "escalated", esc, sizeof(esc));
+		n = remind_escalated_wants(cl->conf, esc, ev, out, max);
+	}
+	json_decref(o);
+	free(val);
+	return n;
+}

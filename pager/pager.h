@@ -223,6 +223,9 @@ size_t		 remind_due(const struct conf *, const struct server_conf *,
 void		 remind_event(const struct memo_entry *, const struct remind *,
 		    int64_t now, struct spool_event *);
 void		 remind_done(struct memo_entry *, const struct remind *);
+size_t		 remind_escalated_wants(const struct conf *,
+		    const char *escalated, const struct spool_event *,
+		    struct want *, size_t max);
 int		 remind_dtend_due(const struct ctl_server *,
 		    const struct memo_entry *, int64_t now);
 void		 remind_dtend_event(const struct memo_entry *, int64_t now,

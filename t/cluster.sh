@@ -20,6 +20,7 @@
 #     start_hookd [DELAY]      # HTTP receiver into $T/hookd/hook.log
 #     start_pager N            # pager N in cluster mode ($PAGER_BODY)
 #     start_probing            # 3 nats-servers, 3 probe nodes, web up
+#     web_goes down|up         # its event asserted, its number in $EV
 #     stop_all                 # nodes, pagers, their logs checked, finish
 #     kill9 NAME               # kill -9 a server of servers.sh
 . "${srcdir:-.}/t/servers.sh" || exit 1
@@ -329,6 +330,16 @@ start_probing() {
         start_node "$n" || return 1
     done
     check "the first state (unknown -> up) is in the stream" wait_events 1 30
+}
+
+# web_goes down|up: every node's view of web cut, or healed; asserts its
+# event is in the stream, and sets EV to its number.
+web_goes() {
+    local n
+    n=$(events)
+    if [ "$1" = down ]; then cut_view; else heal; fi
+    check "web's $1 event is in the stream" wait_events $((n + 1)) 60
+    EV=$((n + 1))
 }
 
 # stop_all: the probe nodes (each asserted to exit) and the pagers

@@ -37,10 +37,8 @@ check "tocsin-pager -t takes set sms-gateway with set cluster" \
     "$PAGER" -t -c "$T/pager1.conf"
 
 # 2. The problem's SMS, its pager killed between request and answer.
-n=$(events)
-cut_view
-check "web's down event is in the stream" wait_events $((n + 1)) 60
-d=$((n + 1))
+web_goes down
+d=$EV
 check "the gateway takes the SMS" \
     wait_for 60 eval '[ "$(keyed "tocsin-$d-ops-sms")" -ge 1 ]'
 killed=
@@ -61,10 +59,8 @@ check "... with the same Idempotency-Key: two requests, no third" \
 
 # 3. The recovery, no kill.
 start_pager "$killed" || exit 1
-n=$(events)
-heal
-check "web's up event is in the stream" wait_events $((n + 1)) 60
-u=$((n + 1))
+web_goes up
+u=$EV
 check "the recovery SMS is delivered" \
     wait_for 60 eval "delivered 1 $u || delivered 2 $u"
 sleep 2
