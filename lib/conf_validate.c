@@ -293,10 +293,11 @@ check_sms_numbers(struct parser *p)
 
 /*
  * Cluster mode pages from the JetStream stream (pager/cluster.c), which
- * sends email, email-to-SMS and webhooks only so far, with the memo,
- * storm digests and dependencies (pager/cluster_memo.c, cluster_storm.c,
- * cluster_events.c) but no stale digests: what it would ignore is
- * refused, so no keyword is taken that does nothing.
+ * sends email, SMS (email-to-SMS or set sms-gateway) and webhooks, with
+ * the memo, storm digests, dependencies and reminders
+ * (pager/cluster_memo.c, cluster_storm.c, cluster_events.c,
+ * cluster_remind.c) but no stale digests nor admin pages: what it would
+ * ignore is refused, so no keyword is taken that does nothing.
  */
 static void
 check_cluster_paging(struct parser *p)
@@ -304,7 +305,6 @@ check_cluster_paging(struct parser *p)
 	static const char	 why[] = "not in cluster mode yet "
 	    "(tocsin-cluster(7))";
 	struct conf		*c = p->conf;
-	struct contact_conf	*ct;
 	size_t			 i;
 
 	if (c->cluster == NULL) {
@@ -318,28 +318,11 @@ check_cluster_paging(struct parser *p)
 				    "(tocsin-cluster(7))", c->servers[i]->id);
 		return;
 	}
-	if (c->sms_gateway != NULL)
-		conf_err_at(p, c->sms_gateway_file, c->sms_gateway_line,
-		    "sms-gateway: %s", why);
 	if (c->admin != NULL)
 		conf_err_at(p, c->admin_file, c->admin_line, "admin: %s", why);
 	if (c->stale_after_file != NULL)
 		conf_err_at(p, c->stale_after_file, c->stale_after_line,
 		    "stale-after: %s", why);
-	for (i = 0; i < c->ncontacts; i++) {
-		ct = c->contacts[i];
-		if (ct->renotify != 0)
-			conf_err_at(p, ct->file, ct->line, "contact '%s': "
-			    "renotify: %s", ct->name, why);
-		if (ct->escalate_name != NULL)
-			conf_err_at(p, ct->file, ct->line, "contact '%s': "
-			    "escalate-after: %s", ct->name, why);
-	}
-	for (i = 0; i < c->nservers; i++)
-		if (c->servers[i]->o.renotify != 0)
-			conf_err_at(p, c->servers[i]->file,
-			    c->servers[i]->line, "server '%s': renotify: %s",
-			    c->servers[i]->id, why);
 }
 
 /*

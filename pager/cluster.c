@@ -16,7 +16,9 @@
  * pages (Message-ID, subject) is its stream sequence.
  * Webhooks go through webhook.c on the loop (the thread hands each over
  * and waits for its end), with the Idempotency-Key of one machine, so
- * a webhook resent after a pager died mid-send carries the same key.
+ * a webhook resent after a pager died mid-send carries the same key;
+ * so do SMS to phone numbers, by the HTTP API of set sms-gateway
+ * (cluster_sms.c).
  * The memo of each server (who got its problem by SMS, whether it
  * flapped) is in the bucket tocsin_memo (cluster_memo.c), noted before
  * an event's pages go. Storm digests (set storm) count each window's
@@ -24,6 +26,8 @@
  * the window's digest. Dependencies (a parent's page lists its children
  * down; an unreachable child's event is not paged alone but listed in
  * that page or in the storm window's digest) are cluster_events.c's.
+ * Reminders and escalations (renotify, escalate-after) are claimed in the
+ * bucket tocsin_remind (cluster_remind.c), looked at between fetches.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -82,7 +86,8 @@ setup(struct cluster *cl)
 	    err, sizeof(err)) == -1) ||
 	    cluster_memo_open(cl, err, sizeof(err)) == -1 ||
 	    cluster_storm_open(cl, err, sizeof(err)) == -1 ||
-	    cluster_events_open(cl, err, sizeof(err)) == -1) {
+	    cluster_events_open(cl, err, sizeof(err)) == -1 ||
+	    cluster_remind_open(cl, err, sizeof(err)) == -1) {
 		log_warnx("cluster: %s; trying again", err);
 		return -1;
 	}
@@ -207,26 +212,24 @@ on_hook_start(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&cl->mtx);
 	hc = cl->call;
 	pthread_mutex_unlock(&cl->mtx);
-	if (hc != NULL && webhook_post(cl->wh, hc->url, hc->key, hc->json,
-	    on_hook_done, cl) == -1)
+	if (hc != NULL && webhook_call(cl->wh, hc->http, on_hook_done, cl) ==
+	    -1)
 		on_hook_done(cl, SEND_RETRY, "cannot start the HTTP request");
 }
 
 /*
- * Thread: POST json to url with key on the loop, and wait for its end.
- * A stop meanwhile gives SEND_RETRY: the record stays "sending", and the
- * pager that takes the event sends it again under the same key.
+ * Thread: the request http on the loop, waited for. A stop meanwhile
+ * gives SEND_RETRY: the record stays "sending", and the pager that takes
+ * the event sends it again under the same Idempotency-Key.
  */
-static enum send_result
-hook_send(struct cluster *cl, const char *url, const char *key,
-    const char *json, char *err, size_t errlen)
+enum send_result
+cluster_http_send(struct cluster *cl, const struct http_call *http,
+    char *err, size_t errlen)
 {
 	struct hookcall	 hc;
 
 	memset(&hc, 0, sizeof(hc));
-	hc.url = url;
-	hc.key = key;
-	hc.json = json;
+	hc.http = http;
 	hc.r = SEND_RETRY;
 	pthread_mutex_lock(&cl->mtx);
 	if (cl->stop) {
@@ -244,18 +247,35 @@ hook_send(struct cluster *cl, const char *url, const char *key,
 	return hc.r;
 }
 
-/* Thread: one try of page msg, of event seq, to w: a webhook under the
- * Idempotency-Key of one machine, else a mail (relay or Maildir). */
+/* Thread: POST json to url with key, as webhook_post does. */
+static enum send_result
+hook_send(struct cluster *cl, const char *url, const char *key,
+    const char *json, char *err, size_t errlen)
+{
+	struct http_call http;
+
+	webhook_json(&http, url, key, json);
+	return cluster_http_send(cl, &http, err, errlen);
+}
+
+/* Thread: one try of page msg, of event seq, to w: a webhook or an SMS
+ * by the API under the Idempotency-Key of one machine, else a mail (relay
+ * or Maildir). */
 static enum send_result
 send_made(struct cluster *cl, uint64_t seq, const struct want *w,
-    const char *msg, char *err, size_t errlen)
+    unsigned round, const char *msg, char *err, size_t errlen)
 {
 	char name[200], key[200];
 
 	if (w->ch == CH_WEBHOOK) {
-		format_idempotency_key(seq, w->contact->name, w->ch, 0, key,
-		    sizeof(key));
+		format_idempotency_key(seq, w->contact->name, w->ch, round,
+		    key, sizeof(key));
 		return hook_send(cl, w->to, key, msg, err, errlen);
+	}
+	if (w->ch == CH_SMS && !sms_is_gateway(w->to)) {
+		format_idempotency_key(seq, w->contact->name, w->ch, round,
+		    key, sizeof(key));
+		return cluster_sms_send(cl, w->to, key, msg, err, errlen);
 	}
 	if (cl->mc != NULL)
 		return mail_send(cl->mc, w->to, msg, err, errlen);
@@ -265,11 +285,13 @@ send_made(struct cluster *cl, uint64_t seq, const struct want *w,
 	    SEND_OK : SEND_RETRY;
 }
 
-/* Thread: event ev's own page to w, made (NULL: it cannot be); info
- * and flap_stopped for what it says. The caller frees it. */
-static char *
-make_page(struct cluster *cl, const struct spool_event *ev,
-    const struct want *w, const struct server_info *info, int flap_stopped)
+/* Thread: the page of ev to w, made now (NULL: it cannot be); info (or
+ * NULL) and flap_stopped for what it says; round: the reminder's number,
+ * or 0. The caller frees it. */
+char *
+cluster_page_format(struct cluster *cl, const struct spool_event *ev,
+    const struct want *w, const struct server_info *info, unsigned round,
+    int flap_stopped)
 {
 	struct page_ctx	 p;
 
@@ -281,29 +303,36 @@ make_page(struct cluster *cl, const struct spool_event *ev,
 	p.info = info;
 	p.now = time(NULL);
 	p.flap_stopped = flap_stopped;
+	p.round = round;
 	return w->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
-	    format_email(ev, &p);
+	    w->ch == CH_SMS ? format_sms(ev, &p) : format_email(ev, &p);
 }
 
 /*
- * Thread: page msg to w in the place of event seq's own page, recorded
- * "sending", sent, recorded final; nothing when its record is final
- * already. id: the event's server (its own page), or NULL (msg is a
- * storm digest); msg NULL: the page could not be made (refused). 1 when
- * final, 0 to be tried later, -1 when the bucket failed.
+ * Thread: page msg to w (what it is: "page", event seq's own; "digest",
+ * a storm digest in its place; "reminder" or "escalation" number round),
+ * recorded "sending", sent, recorded final; nothing when its record is
+ * final already. id: the event's server, or NULL; m: the event kept in
+ * progress meanwhile, or NULL; msg NULL: the page could not be made
+ * (refused). 1 when final, 0 to be tried later, -1 when the bucket
+ * failed.
  */
 int
 cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
-    const char *id, const struct want *w, const char *msg)
+    const char *id, const struct want *w, unsigned round, const char *what,
+    const char *msg)
 {
+	char		 rn[16] = "";
 	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
 	char		 buf[32], err[ERROR_MAX], ev[QUORUM_KEY_MAX + 32];
-	const char	*st, *what = id != NULL ? "page" : "digest";
+	const char	*st;
 	enum send_result r = SEND_REFUSED;
 
+	if (round > 0)
+		snprintf(rn, sizeof(rn), ".r%u", round);
 	quorum_key(w->contact->name, ckey, sizeof(ckey));
-	snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s", seq, ckey,
-	    queue_channel_str(w->ch));
+	snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s%s", seq, ckey,
+	    queue_channel_str(w->ch), rn);
 	snprintf(ev, sizeof(ev), "event %" PRIu64 "%s%s", seq,
 	    id != NULL ? " " : "", id != NULL ? id : "");
 	if ((st = record_get(cl, key, buf, sizeof(buf))) == NULL)
@@ -312,13 +341,14 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 		return 1;
 	if (record_put(cl, key, "sending", w, NULL) == -1)
 		return -1;
-	natsMsg_InProgress(m, NULL);
+	if (m != NULL)
+		natsMsg_InProgress(m, NULL);
 	/* Tests read this line, as on one machine. */
 	log_debug("%s: sending %s %s to %s (%s)", ev, queue_channel_str(w->ch),
 	    what, w->contact->name, *st ? "again" : "try 1");
 	if (msg == NULL)
 		snprintf(err, sizeof(err), "cannot make the %s", what);
-	else if ((r = send_made(cl, seq, w, msg, err, sizeof(err))) ==
+	else if ((r = send_made(cl, seq, w, round, msg, err, sizeof(err))) ==
 	    SEND_RETRY) {
 		log_warnx("%s: %s %s to %s: %s; trying again", ev,
 		    queue_channel_str(w->ch), what, w->contact->name, err);
@@ -362,14 +392,16 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 		return 1;
 	}
 	n = rules_wants(cl->conf, ev, mn.sms, wants, WANT_MAX);
+	n += cluster_remind_recovery(cl, ev, &mn, wants + n, WANT_MAX - n);
 	if ((r = cluster_events_take(cl, m, ev, wants, &n)) != 0 ||
 	    (r = cluster_storm_fold(cl, m, ev, wants, n)) != 0)
 		return r;	/* listed in a page, or in the digest */
 	cluster_events_list(cl, ev, wants, n, &info);
 	for (i = 0, r = 1; i < n && r == 1; i++) {
-		msg = make_page(cl, ev, &wants[i], &info, mn.was_flapping &&
-		    !ev->flapping);
-		r = cluster_page_made(cl, m, ev->seq, ev->id, &wants[i], msg);
+		msg = cluster_page_format(cl, ev, &wants[i], &info, 0,
+		    mn.was_flapping && !ev->flapping);
+		r = cluster_page_made(cl, m, ev->seq, ev->id, &wants[i], 0,
+		    "page", msg);
 		free(msg);
 	}
 	return r;
@@ -423,6 +455,7 @@ run(void *arg)
 		natsMsgList_Destroy(&list);
 		if (s != NATS_OK && s != NATS_TIMEOUT && !stopping(cl))
 			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+		cluster_remind_tick(cl);
 	}
 	return NULL;
 }
@@ -450,6 +483,8 @@ cluster_new(struct event_base *base, const struct conf *conf, char *err,
 	if (conf->smtp_relay != NULL &&
 	    (cl->mc = mail_conf_new(conf, err, errlen)) == NULL)
 		goto fail;
+	if ((cl->sms = smsapi_new(conf, err, errlen)) == NULL && err[0] != '\0')
+		goto fail;
 	if (maildir_open(conf->state_dir, cl->maildir, sizeof(cl->maildir)) ==
 	    -1) {
 		snprintf(err, errlen, "cannot make the Maildir under %s",
@@ -463,6 +498,7 @@ cluster_new(struct event_base *base, const struct conf *conf, char *err,
 		fatalx("cluster: pthread_create");
 	return cl;
 fail:
+	smsapi_free(cl->sms);
 	mail_conf_free(cl->mc);
 	if (cl->hook_ev != NULL)
 		event_free(cl->hook_ev);
@@ -495,8 +531,11 @@ cluster_free(struct cluster *cl)
 	kvStore_Destroy(cl->storm);
 	kvStore_Destroy(cl->deps);
 	kvStore_Destroy(cl->states);
+	kvStore_Destroy(cl->remind);
+	kvStore_Destroy(cl->control);
 	link_free(cl->link);
 	mail_conf_free(cl->mc);
+	smsapi_free(cl->sms);
 	pthread_cond_destroy(&cl->cond);
 	pthread_mutex_destroy(&cl->mtx);
 	free(cl);

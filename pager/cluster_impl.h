@@ -2,7 +2,8 @@
  * cluster_impl.h: the cluster pager's state (cluster.c), shared with the
  * files that do one part of its work on its thread: cluster_memo.c (the
  * memo in the bucket tocsin_memo), cluster_storm.c (storm digests),
- * cluster_events.c (dependencies).
+ * cluster_events.c (dependencies), cluster_sms.c (SMS through the HTTP
+ * API of set sms-gateway), cluster_remind.c (renotify and escalate-after).
  */
 #ifndef TOCSIN_PAGER_CLUSTER_IMPL_H
 #define TOCSIN_PAGER_CLUSTER_IMPL_H
@@ -15,12 +16,10 @@
 
 #define RETRY_S		5	/* set-up, or an event, tried again after */
 
-/* A webhook the thread asks the loop to send; on the thread's stack
- * while it waits. */
+/* An HTTP request (a webhook, an SMS by the API) the thread asks the
+ * loop to send; on the thread's stack while it waits. */
 struct hookcall {
-	const char	*url;
-	const char	*key;		/* Idempotency-Key */
-	const char	*json;
+	const struct http_call *http;
 	enum send_result r;
 	char		 err[ERROR_MAX];
 	int		 done;
@@ -29,6 +28,7 @@ struct hookcall {
 struct cluster {
 	const struct conf *conf;	/* the caller's, for our life */
 	struct webhook	*wh;		/* the loop's */
+	struct smsapi	*sms;		/* NULL: no set sms-gateway */
 	struct event	*hook_ev;	/* starts call on the loop */
 	struct hookcall	*call;		/* under mtx; NULL: none */
 	pthread_cond_t	 cond;		/* call done, or stop */
@@ -40,6 +40,9 @@ struct cluster {
 	kvStore		*storm;		/* tocsin_storm (cluster_storm.c) */
 	kvStore		*deps;		/* tocsin_unreachable and */
 	kvStore		*states;	/* QUORUM_STATES (cluster_events.c) */
+	kvStore		*remind;	/* tocsin_remind (cluster_remind.c) */
+	kvStore		*control;	/* tocsin_control: acks, downtimes */
+	int64_t		 remind_next;	/* monotonic s: the next look */
 	natsSubscription *sub;
 	pthread_t	 thread;
 	pthread_mutex_t	 mtx;
@@ -47,8 +50,14 @@ struct cluster {
 };
 
 /* cluster.c */
+char	*cluster_page_format(struct cluster *, const struct spool_event *,
+	    const struct want *, const struct server_info *, unsigned round,
+	    int flap_stopped);
 int	 cluster_page_made(struct cluster *, natsMsg *, uint64_t seq,
-	    const char *id, const struct want *, const char *msg);
+	    const char *id, const struct want *, unsigned round,
+	    const char *what, const char *msg);
+enum send_result cluster_http_send(struct cluster *,
+	    const struct http_call *, char *err, size_t errlen);
 
 /* cluster_events.c */
 int	 cluster_events_open(struct cluster *, char *err, size_t errlen);
@@ -57,14 +66,25 @@ int	 cluster_events_take(struct cluster *, natsMsg *,
 void	 cluster_events_list(struct cluster *, const struct spool_event *,
 	    const struct want *, size_t n, struct server_info *);
 
+/* cluster_sms.c */
+enum send_result cluster_sms_send(struct cluster *, const char *to,
+	    const char *key, const char *text, char *err, size_t errlen);
+
 /* cluster_memo.c */
 struct cluster_memo {		/* what the memo says for one event */
 	int		 was_flapping;	/* the server flapped before it */
 	char		 sms[256];	/* contacts SMSed for its problem */
+	uint64_t	 problem;	/* the open problem before it */
 };
 int	 cluster_memo_open(struct cluster *, char *err, size_t errlen);
 int	 cluster_memo_note(struct cluster *, const struct spool_event *,
 	    struct cluster_memo *);
+
+/* cluster_remind.c */
+int	 cluster_remind_open(struct cluster *, char *err, size_t errlen);
+void	 cluster_remind_tick(struct cluster *);
+size_t	 cluster_remind_recovery(struct cluster *, const struct spool_event *,
+	    const struct cluster_memo *, struct want *, size_t max);
 
 /* cluster_storm.c */
 int	 cluster_storm_open(struct cluster *, char *err, size_t errlen);

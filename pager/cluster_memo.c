@@ -55,6 +55,8 @@ entry_of(const char *val, struct memo_entry *e, struct cluster_memo *before)
 	seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
 	before->was_flapping = json_is_true(json_object_get(o,
 	    "was_flapping"));
+	before->problem = (uint64_t)json_integer_value(json_object_get(o,
+	    "was_problem"));
 	snprintf(before->sms, sizeof(before->sms), "%s",
 	    json_string_value(json_object_get(o, "was_sms")) != NULL ?
 	    json_string_value(json_object_get(o, "was_sms")) : "");
@@ -76,6 +78,8 @@ value_of(const struct memo_entry *e, uint64_t seq,
 	    jsontext_set(o, "was_flapping",
 	    json_boolean(before->was_flapping)) == -1 ||
 	    jsontext_set(o, "was_sms", jsontext(before->sms)) == -1 ||
+	    jsontext_set(o, "was_problem", jsontext_u64(before->problem)) ==
+	    -1 ||
 	    (s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
 		fatalx("cluster: memo: out of memory");
 	json_decref(o);
@@ -95,6 +99,7 @@ note(const struct conf *conf, struct memo_entry *e,
 
 	/* flapped before: the memo says so, or the event's record */
 	cm->was_flapping = e->flapping || ev->was_flapping;
+	cm->problem = e->problem;
 	snprintf(cm->sms, sizeof(cm->sms), "%s", e->sms);
 	memo_event_read(e, ev);
 	if ((worthy = rules_page_worthy(ev, cm->was_flapping, &why)))

@@ -294,7 +294,7 @@ send_to(struct cluster *cl, natsMsg *m, json_t *folded, uint64_t seq,
 	msg = format_digest(&p, seq, lines, n);
 	log_info("event %" PRIu64 ": storm digest of %zu changes for %s (%s)",
 	    seq, n, w.contact->name, queue_channel_str(w.ch));
-	r = cluster_page_made(cl, m, seq, NULL, &w, msg);
+	r = cluster_page_made(cl, m, seq, NULL, &w, 0, "digest", msg);
 	free(msg);
 	free(lines);
 	return r;

@@ -262,8 +262,6 @@ static void	 dtend_reconcile(struct dispatch *);
 static void	 poll_free(struct poll *);
 static void	 watch_probed(struct dispatch *, struct poll *);
 static void	 tell_admin(struct poll *, int64_t);
-static size_t	 escalated_wants(const struct conf *, const char *,
-		    const struct spool_event *, struct want *, size_t);
 static void	 pages_work(void *);
 static void	 pages_done(void *);
 static json_t	*delivery_json(const struct delivery *);
@@ -902,7 +900,7 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 	/* The open problem: renotify and escalate-after page it again; a
 	 * recovery goes to whoever it was escalated to, too. */
 	if (me != NULL && recovery && worthy && ev->seq > me->problem)
-		n += escalated_wants(conf, me->escalated, ev, wants + n,
+		n += remind_escalated_wants(conf, me->escalated, ev, wants + n,
 		    WANT_MAX - n);
 	if (me != NULL)
 		memo_event_paged(me, ev, worthy, wants, n);
@@ -1785,34 +1783,6 @@ fold_done(void *arg)
 	free(f->ok);
 	free(f);
 	run(d);
-}
-
-/*
- * The recovery's deliveries to the contacts the problem was escalated to
- * (escalated: their comma-separated names) that the server's own notify
- * does not reach already. Returns how many went in out.
- */
-static size_t
-escalated_wants(const struct conf *c, const char *escalated,
-    const struct spool_event *ev, struct want *out, size_t max)
-{
-	const struct server_conf	*sv;
-	size_t				 i, j, n = 0;
-
-	if (escalated[0] == '\0' || (sv = conf_find_server(c, ev->id)) ==
-	    NULL)
-		return 0;
-	for (i = 0; i < c->ncontacts; i++) {
-		if (!memo_listed(escalated, c->contacts[i]->name))
-			continue;
-		for (j = 0; j < sv->ncontacts; j++)
-			if (sv->contacts[j] == c->contacts[i])
-				break;
-		if (j == sv->ncontacts)
-			n += rules_contact_wants(c->contacts[i], ev, NULL,
-			    out + n, max - n);
-	}
-	return n;
 }
 
 /* Every POLL_EVERY_MS: ask probed (unless a poll runs). */

@@ -224,6 +224,9 @@ size_t		 remind_due(const struct conf *, const struct server_conf *,
 void		 remind_event(const struct memo_entry *, const struct remind *,
 		    int64_t now, struct spool_event *);
 void		 remind_done(struct memo_entry *, const struct remind *);
+size_t		 remind_escalated_wants(const struct conf *,
+		    const char *escalated, const struct spool_event *,
+		    struct want *, size_t max);
 int		 remind_dtend_due(const struct ctl_server *,
 		    const struct memo_entry *, int64_t now);
 void		 remind_dtend_event(const struct memo_entry *, int64_t now,
@@ -327,6 +330,8 @@ struct http_call {
 typedef void	 webhook_cb(void *arg, enum send_result, const char *err);
 struct webhook	*webhook_new(struct event_base *);
 void		 webhook_free(struct webhook *);
+void		 webhook_json(struct http_call *, const char *url,
+		    const char *key, const char *json);
 int		 webhook_post(struct webhook *, const char *url,
 		    const char *key, const char *json, webhook_cb *, void *);
 int		 webhook_call(struct webhook *, const struct http_call *,

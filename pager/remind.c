@@ -118,6 +118,34 @@ remind_due(const struct conf *c, const struct server_conf *sv,
 }
 
 /*
+ * The recovery's deliveries to the contacts the problem was escalated to
+ * (escalated: their comma-separated names) that the server's own notify
+ * does not reach already. Returns how many went in out.
+ */
+size_t
+remind_escalated_wants(const struct conf *c, const char *escalated,
+    const struct spool_event *ev, struct want *out, size_t max)
+{
+	const struct server_conf	*sv;
+	size_t				 i, j, n = 0;
+
+	if (escalated[0] == '\0' || (sv = conf_find_server(c, ev->id)) ==
+	    NULL)
+		return 0;
+	for (i = 0; i < c->ncontacts; i++) {
+		if (!memo_listed(escalated, c->contacts[i]->name))
+			continue;
+		for (j = 0; j < sv->ncontacts; j++)
+			if (sv->contacts[j] == c->contacts[i])
+				break;
+		if (j == sv->ncontacts)
+			n += rules_contact_wants(c->contacts[i], ev, NULL,
+			    out + n, max - n);
+	}
+	return n;
+}
+
+/*
  * The page a reminder or escalation is: the problem's event again (its
  * number, so its Message-ID and Idempotency-Key say which problem), at
  * now, with a message saying what it is: "still down after 1h2m, reminder

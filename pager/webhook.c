@@ -236,6 +236,19 @@ webhook_free(struct webhook *wh)
 	free(wh);
 }
 
+/* The call that POSTs json to url with the Idempotency-Key header key
+ * (hc points at the strings given). */
+void
+webhook_json(struct http_call *hc, const char *url, const char *key,
+    const char *json)
+{
+	memset(hc, 0, sizeof(*hc));
+	hc->url = (char *)url;
+	hc->body = (char *)json;
+	hc->content_type = "application/json";
+	hc->key = key;
+}
+
 /*
  * POST json to url with the Idempotency-Key header; cb(arg, result, err)
  * runs on the loop when it is over. Returns 0, or -1 (nothing started, cb
@@ -247,11 +260,7 @@ webhook_post(struct webhook *wh, const char *url, const char *key,
 {
 	struct http_call hc;
 
-	memset(&hc, 0, sizeof(hc));
-	hc.url = (char *)url;
-	hc.body = (char *)json;
-	hc.content_type = "application/json";
-	hc.key = key;
+	webhook_json(&hc, url, key, json);
 	return webhook_call(wh, &hc, cb, arg);
 }
 

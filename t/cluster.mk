@@ -63,3 +63,13 @@ EXTRA_DIST += t/test_cluster_pager_storm.sh
 # The page at a downtime's end, and flapping, once for the cluster.
 TESTS += t/test_cluster_events.sh
 EXTRA_DIST += t/test_cluster_events.sh
+# SMS by the HTTP API (set sms-gateway) of the cluster's pagers: the same
+# Idempotency-Key across a kill -9 mid-send.
+TESTS += t/test_cluster_pager_smsapi.sh
+EXTRA_DIST += t/test_cluster_pager_smsapi.sh
+
+# renotify and escalate-after of the cluster's pagers (bucket
+# tocsin_remind): each reminder once across a kill -9 mid-send; an ack
+# on any node stops them.
+TESTS += t/test_cluster_pager_remind.sh
+EXTRA_DIST += t/test_cluster_pager_remind.sh

@@ -17,7 +17,11 @@
 #     wait_for SECONDS CMD...  # until CMD succeeds
 #     nctl N ARGS...           # tocsinctl on node N's control socket
 #     start_smtpd [DELAY]      # aiosmtpd into $T/smtpd/mail.log
+#     start_hookd [DELAY]      # HTTP receiver into $T/hookd/hook.log
 #     start_pager N            # pager N in cluster mode ($PAGER_BODY)
+#     start_probing            # 3 nats-servers, 3 probe nodes, web up
+#     web_goes down|up         # its event asserted, its number in $EV
+#     stop_all                 # nodes, pagers, their logs checked, finish
 #     kill9 NAME               # kill -9 a server of servers.sh
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -272,6 +276,19 @@ start_smtpd() {
     _srv_wait smtpd "t:$SMTPD_PORT"
 }
 
+# start_hookd [DELAY]: the HTTP receiver of webhooks and SMS by API
+# (t/servers/hookd.py) on $HOOK_PORT, each request a line of
+# $T/hookd/hook.log (its Idempotency-Key), answered DELAY seconds
+# (default 0) later: a pager killed meanwhile is killed mid-send.
+start_hookd() {
+    mkdir -p "$T/hookd" && _srv_chown "$T/hookd" &&
+        _srv_setport HOOK_PORT || return 1
+    _srv_spawn hookd $SERVERS_ASUSER $SERVERS_PY \
+        "$SERVERS_TDIR/servers/hookd.py" "$HOOK_PORT" "$T/hookd/hook.log" \
+        0 "${1:-0}" || return 1
+    _srv_wait hookd "t:$HOOK_PORT"
+}
+
 # start_pager N: pager N in cluster mode (relay $SMTPD_PORT), until it
 # says it started. Its contacts and servers are $PAGER_BODY, by default
 # ops (email, and a webhook to $HOOK_PORT) notified for web; $PAGER_EXTRA
@@ -301,6 +318,40 @@ CONF
     echo "pager$n did not start:" >&2
     tail -20 "$T/pager$n.log" >&2
     return 1
+}
+
+# start_probing: a NATS cluster of 3 servers and probe nodes 1 to 3
+# watching nginx, until the first state of web (unknown -> up) is in the
+# stream (asserted).
+start_probing() {
+    start_nats_cluster || return 1
+    : >"$RULES"
+    for n in 1 2 3; do
+        start_node "$n" || return 1
+    done
+    check "the first state (unknown -> up) is in the stream" wait_events 1 30
+}
+
+# web_goes down|up: every node's view of web cut, or healed; asserts its
+# event is in the stream, and sets EV to its number.
+web_goes() {
+    local n
+    n=$(events)
+    if [ "$1" = down ]; then cut_view; else heal; fi
+    check "web's $1 event is in the stream" wait_events $((n + 1)) 60
+    EV=$((n + 1))
+}
+
+# stop_all: the probe nodes (each asserted to exit) and the pagers
+# stopped, their logs checked for sanitizer reports; the test's end.
+stop_all() {
+    for n in 1 2 3; do
+        stop_node "$n"
+    done
+    servers_stop pager1
+    servers_stop pager2
+    log_clean "the nodes and pagers" "$T"/node*.log "$T"/pager*.log
+    finish
 }
 
 # kill9 NAME: kill -9 the server NAME of servers.sh, and forget it.

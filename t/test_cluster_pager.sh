@@ -45,12 +45,8 @@ kill_sending() {
 
 start_nginx || exit 1
 start_smtpd 1.5 || exit 1
-# hookd: each webhook a line of $T/hookd/hook.log (its Idempotency-Key),
-# answered 1 s later: a pager killed meanwhile is killed mid-send.
-mkdir -p "$T/hookd" && _srv_chown "$T/hookd" && _srv_setport HOOK_PORT &&
-    _srv_spawn hookd $SERVERS_ASUSER $SERVERS_PY \
-    "$SERVERS_TDIR/servers/hookd.py" "$HOOK_PORT" "$T/hookd/hook.log" 0 1 &&
-    _srv_wait hookd "t:$HOOK_PORT" || exit 1
+# webhooks answered 1 s late: a pager killed meanwhile is killed mid-send
+start_hookd 1 || exit 1
 start_nats_cluster || exit 1
 : >"$RULES"
 for n in 1 2 3; do

@@ -97,10 +97,4 @@ check "the folded events are acked as listed in it" \
     wait_for 30 eval '[ "$(cat "$T"/pager*.log | grep -c "listed in the storm digest of event $last")" -ge 4 ]'
 
 grep -h "storm" "$T/pager1.log" "$T/pager2.log" >&2
-for n in 1 2 3; do
-    stop_node "$n"
-done
-servers_stop pager1
-servers_stop pager2
-log_clean "the nodes and pagers" "$T"/node*.log "$T"/pager*.log
-finish
+stop_all

@@ -1787,9 +1787,10 @@ START_TEST(set_storm_takes_a_count_and_a_window)
 }
 END_TEST
 
-/* Cluster mode pages email, email-to-SMS and webhooks only so far, and
- * storm digests: the rest is refused where it is written, never
- * accepted to do nothing. */
+/* Cluster mode pages email, SMS (by gateway address or set sms-gateway)
+ * and webhooks, storm digests and reminders (renotify, escalate-after):
+ * the rest is refused where it is written, never accepted to do
+ * nothing. */
 START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 {
 	struct conf	*c;
@@ -1803,23 +1804,21 @@ START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 	    "server a http://a.example.net/ notify ops renotify 2h\n"
 	    "set storm 5 in 1m\n"
 	    "set stale-after 10m\n",
-	    "t.conf:2: sms-gateway: not in cluster mode yet "
-	    "(tocsin-cluster(7))\n"
 	    "t.conf:5: admin: not in cluster mode yet (tocsin-cluster(7))\n"
 	    "t.conf:8: stale-after: not in cluster mode yet "
-	    "(tocsin-cluster(7))\n"
-	    "t.conf:3: contact 'ops': renotify: not in cluster mode yet "
-	    "(tocsin-cluster(7))\n"
-	    "t.conf:4: contact 'boss': escalate-after: not in cluster mode "
-	    "yet (tocsin-cluster(7))\n"
-	    "t.conf:6: server 'a': renotify: not in cluster mode yet "
 	    "(tocsin-cluster(7))\n");
 	c = parse_ok("set cluster nats://n1:4222\n"
+	    "set sms-gateway \"https://sms.example.net/s?to={to}&m={text}\"\n"
 	    "contact ops email ops@example.net sms 5551234@sms.example.net"
-	    " webhook https://h.example.net/\n"
-	    "server a http://a.example.net/ notify ops\n"
+	    " webhook https://h.example.net/ renotify 1h escalate-after 30m"
+	    " oncall\n"
+	    "contact oncall sms +15551234567\n"
+	    "server a http://a.example.net/ notify ops,oncall renotify 2h\n"
 	    "set storm 5 in 1m\n");
 	ck_assert_uint_eq(c->storm_n, 5);
+	ck_assert_ptr_nonnull(c->sms_gateway);
+	ck_assert_uint_eq(c->contacts[0]->renotify, 3600 * 1000);
+	ck_assert_ptr_eq(c->contacts[0]->escalate, c->contacts[1]);
 	conf_free(c);
 	/* The same lines without `set cluster` are taken. */
 	c = parse_ok("contact ops email ops@example.net webhook "
