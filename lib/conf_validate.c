@@ -294,9 +294,9 @@ check_sms_numbers(struct parser *p)
 /*
  * Cluster mode pages from the JetStream stream (pager/cluster.c), which
  * sends email, SMS (email-to-SMS or set sms-gateway) and webhooks, with
- * the memo, storm digests, dependencies and reminders
+ * the memo, storm digests, dependencies, reminders and stale digests
  * (pager/cluster_memo.c, cluster_storm.c, cluster_events.c,
- * cluster_remind.c) but no stale digests nor admin pages: what it would
+ * cluster_remind.c, cluster_stale.c) but no admin pages: what it would
  * ignore is refused, so no keyword is taken that does nothing.
  */
 static void
@@ -320,9 +320,6 @@ check_cluster_paging(struct parser *p)
 	}
 	if (c->admin != NULL)
 		conf_err_at(p, c->admin_file, c->admin_line, "admin: %s", why);
-	if (c->stale_after_file != NULL)
-		conf_err_at(p, c->stale_after_file, c->stale_after_line,
-		    "stale-after: %s", why);
 }
 
 /*

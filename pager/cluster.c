@@ -27,7 +27,9 @@
  * down; an unreachable child's event is not paged alone but listed in
  * that page or in the storm window's digest) are cluster_events.c's.
  * Reminders and escalations (renotify, escalate-after) are claimed in the
- * bucket tocsin_remind (cluster_remind.c), looked at between fetches.
+ * bucket tocsin_remind (cluster_remind.c), looked at between fetches;
+ * so are stale digests (set stale-after), in tocsin_stale
+ * (cluster_stale.c).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -87,7 +89,8 @@ setup(struct cluster *cl)
 	    cluster_memo_open(cl, err, sizeof(err)) == -1 ||
 	    cluster_storm_open(cl, err, sizeof(err)) == -1 ||
 	    cluster_events_open(cl, err, sizeof(err)) == -1 ||
-	    cluster_remind_open(cl, err, sizeof(err)) == -1) {
+	    cluster_remind_open(cl, err, sizeof(err)) == -1 ||
+	    cluster_stale_open(cl, err, sizeof(err)) == -1) {
 		log_warnx("cluster: %s; trying again", err);
 		return -1;
 	}
@@ -135,10 +138,12 @@ event_of(natsMsg *m, struct spool_event *ev)
 	return rc;
 }
 
-/* Thread: a delivery's record: its state ("sending", "done", "failed")
- * or "" when there is none, or NULL when the bucket cannot tell. */
+/* Thread: a delivery's record: its state ("sending", "done", "failed",
+ * "stale": listed in a stale digest) or "" when there is none, or NULL
+ * when the bucket cannot tell; in made, when its first try began. */
 static const char *
-record_get(struct cluster *cl, const char *key, char *buf, size_t len)
+record_get(struct cluster *cl, const char *key, char *buf, size_t len,
+    int64_t *made)
 {
 	kvEntry		*e;
 	json_t		*o;
@@ -152,6 +157,7 @@ record_get(struct cluster *cl, const char *key, char *buf, size_t len)
 		return NULL;
 	buf[0] = '\0';
 	if ((o = json_loads(kvEntry_ValueString(e), 0, NULL)) != NULL) {
+		*made = json_integer_value(json_object_get(o, "made"));
 		snprintf(buf, len, "%s",
 		    json_string_value(json_object_get(o, "state")) ?
 		    json_string_value(json_object_get(o, "state")) : "");
@@ -161,19 +167,23 @@ record_get(struct cluster *cl, const char *key, char *buf, size_t len)
 	return buf;
 }
 
+/* Thread: the record of key; what, made and line for a stale digest
+ * (cluster_stale.c). */
 static int
 record_put(struct cluster *cl, const char *key, const char *state,
-    const struct want *w, const char *error)
+    const struct want *w, const char *error, const char *what,
+    int64_t made, const char *line)
 {
 	json_t		*o;
 	char		*s;
 	uint64_t	 rev;
 	int		 rc;
 
-	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "state", state,
-	    "contact", w->contact->name, "channel", queue_channel_str(w->ch),
-	    "pager", cl->conf->node, "time", (json_int_t)time(NULL),
-	    "error", error != NULL ? error : "");
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s}",
+	    "state", state, "contact", w->contact->name, "channel",
+	    queue_channel_str(w->ch), "to", w->to, "pager", cl->conf->node,
+	    "time", (json_int_t)time(NULL), "error", error != NULL ? error :
+	    "", "what", what, "made", (json_int_t)made, "line", line);
 	if (o == NULL || (s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
 		fatalx("cluster: json");
 	json_decref(o);
@@ -261,8 +271,8 @@ hook_send(struct cluster *cl, const char *url, const char *key,
 /* Thread: one try of page msg, of event seq, to w: a webhook or an SMS
  * by the API under the Idempotency-Key of one machine, else a mail (relay
  * or Maildir). */
-static enum send_result
-send_made(struct cluster *cl, uint64_t seq, const struct want *w,
+enum send_result
+cluster_send_made(struct cluster *cl, uint64_t seq, const struct want *w,
     unsigned round, const char *msg, char *err, size_t errlen)
 {
 	char name[200], key[200];
@@ -285,6 +295,32 @@ send_made(struct cluster *cl, uint64_t seq, const struct want *w,
 	    SEND_OK : SEND_RETRY;
 }
 
+/* What the texts to w need, made now. */
+static void
+page_ctx_of(struct cluster *cl, const struct want *w, struct page_ctx *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->conf = cl->conf;
+	p->contact = w->contact->name;
+	p->to = w->to;
+	p->ch = w->ch;
+	p->now = time(NULL);
+}
+
+/* Thread: the digest (stale: of stale pages, else a storm's) of the n
+ * lines to w, in the place of event seq's page, made now. The caller
+ * frees it; NULL when it cannot be made. */
+char *
+cluster_digest_format(struct cluster *cl, const struct want *w,
+    uint64_t seq, const char *const *lines, size_t n, int stale)
+{
+	struct page_ctx	 p;
+
+	page_ctx_of(cl, w, &p);
+	p.stale = stale;
+	return format_digest(&p, seq, lines, n);
+}
+
 /* Thread: the page of ev to w, made now (NULL: it cannot be); info (or
  * NULL) and flap_stopped for what it says; round: the reminder's number,
  * or 0. The caller frees it. */
@@ -295,13 +331,8 @@ cluster_page_format(struct cluster *cl, const struct spool_event *ev,
 {
 	struct page_ctx	 p;
 
-	memset(&p, 0, sizeof(p));
-	p.conf = cl->conf;
-	p.contact = w->contact->name;
-	p.to = w->to;
-	p.ch = w->ch;
+	page_ctx_of(cl, w, &p);
 	p.info = info;
-	p.now = time(NULL);
 	p.flap_stopped = flap_stopped;
 	p.round = round;
 	return w->ch == CH_WEBHOOK ? format_webhook(ev, &p) :
@@ -325,8 +356,11 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 	char		 rn[16] = "";
 	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
 	char		 buf[32], err[ERROR_MAX], ev[QUORUM_KEY_MAX + 32];
+	char		 line[1024] = "";
 	const char	*st;
 	enum send_result r = SEND_REFUSED;
+	struct delivery	 d;
+	int64_t		 made = 0;
 
 	if (round > 0)
 		snprintf(rn, sizeof(rn), ".r%u", round);
@@ -335,11 +369,17 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 	    queue_channel_str(w->ch), rn);
 	snprintf(ev, sizeof(ev), "event %" PRIu64 "%s%s", seq,
 	    id != NULL ? " " : "", id != NULL ? id : "");
-	if ((st = record_get(cl, key, buf, sizeof(buf))) == NULL)
+	if ((st = record_get(cl, key, buf, sizeof(buf), &made)) == NULL)
 		return -1;
-	if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0)
+	if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0 ||
+	    strcmp(st, "stale") == 0)
 		return 1;
-	if (record_put(cl, key, "sending", w, NULL) == -1)
+	memset(&d, 0, sizeof(d));
+	d.ch = w->ch;
+	d.payload = (char *)msg;
+	d.created = made = made != 0 ? made : time(NULL);
+	format_stale_line(&d, line, sizeof(line));
+	if (record_put(cl, key, "sending", w, NULL, what, made, line) == -1)
 		return -1;
 	if (m != NULL)
 		natsMsg_InProgress(m, NULL);
@@ -348,14 +388,14 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 	    what, w->contact->name, *st ? "again" : "try 1");
 	if (msg == NULL)
 		snprintf(err, sizeof(err), "cannot make the %s", what);
-	else if ((r = send_made(cl, seq, w, round, msg, err, sizeof(err))) ==
+	else if ((r = cluster_send_made(cl, seq, w, round, msg, err, sizeof(err))) ==
 	    SEND_RETRY) {
 		log_warnx("%s: %s %s to %s: %s; trying again", ev,
 		    queue_channel_str(w->ch), what, w->contact->name, err);
 		return 0;
 	}
 	if (record_put(cl, key, r == SEND_OK ? "done" : "failed", w,
-	    r == SEND_OK ? NULL : err) == -1)
+	    r == SEND_OK ? NULL : err, what, made, line) == -1)
 		return -1;
 	log_info("%s: %s %s to %s (%s) %s%s%s", ev, queue_channel_str(w->ch),
 	    what, w->contact->name, w->to, r == SEND_OK ? "delivered" :
@@ -456,6 +496,7 @@ run(void *arg)
 		if (s != NATS_OK && s != NATS_TIMEOUT && !stopping(cl))
 			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
 		cluster_remind_tick(cl);
+		cluster_stale_tick(cl);
 	}
 	return NULL;
 }
@@ -533,6 +574,7 @@ cluster_free(struct cluster *cl)
 	kvStore_Destroy(cl->states);
 	kvStore_Destroy(cl->remind);
 	kvStore_Destroy(cl->control);
+	kvStore_Destroy(cl->stale);
 	link_free(cl->link);
 	mail_conf_free(cl->mc);
 	smsapi_free(cl->sms);

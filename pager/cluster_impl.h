@@ -3,7 +3,8 @@
  * files that do one part of its work on its thread: cluster_memo.c (the
  * memo in the bucket tocsin_memo), cluster_storm.c (storm digests),
  * cluster_events.c (dependencies), cluster_sms.c (SMS through the HTTP
- * API of set sms-gateway), cluster_remind.c (renotify and escalate-after).
+ * API of set sms-gateway), cluster_remind.c (renotify and escalate-after),
+ * cluster_stale.c (stale digests).
  */
 #ifndef TOCSIN_PAGER_CLUSTER_IMPL_H
 #define TOCSIN_PAGER_CLUSTER_IMPL_H
@@ -43,6 +44,8 @@ struct cluster {
 	kvStore		*remind;	/* tocsin_remind (cluster_remind.c) */
 	kvStore		*control;	/* tocsin_control: acks, downtimes */
 	int64_t		 remind_next;	/* monotonic s: the next look */
+	kvStore		*stale;		/* tocsin_stale (cluster_stale.c) */
+	int64_t		 stale_next;	/* monotonic s: its next look */
 	natsSubscription *sub;
 	pthread_t	 thread;
 	pthread_mutex_t	 mtx;
@@ -53,9 +56,14 @@ struct cluster {
 char	*cluster_page_format(struct cluster *, const struct spool_event *,
 	    const struct want *, const struct server_info *, unsigned round,
 	    int flap_stopped);
+char	*cluster_digest_format(struct cluster *, const struct want *,
+	    uint64_t seq, const char *const *lines, size_t n, int stale);
 int	 cluster_page_made(struct cluster *, natsMsg *, uint64_t seq,
 	    const char *id, const struct want *, unsigned round,
 	    const char *what, const char *msg);
+enum send_result cluster_send_made(struct cluster *, uint64_t seq,
+	    const struct want *, unsigned round, const char *msg, char *err,
+	    size_t errlen);
 enum send_result cluster_http_send(struct cluster *,
 	    const struct http_call *, char *err, size_t errlen);
 
@@ -85,6 +93,10 @@ int	 cluster_remind_open(struct cluster *, char *err, size_t errlen);
 void	 cluster_remind_tick(struct cluster *);
 size_t	 cluster_remind_recovery(struct cluster *, const struct spool_event *,
 	    const struct cluster_memo *, struct want *, size_t max);
+
+/* cluster_stale.c */
+int	 cluster_stale_open(struct cluster *, char *err, size_t errlen);
+void	 cluster_stale_tick(struct cluster *);
 
 /* cluster_storm.c */
 int	 cluster_storm_open(struct cluster *, char *err, size_t errlen);

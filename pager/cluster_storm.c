@@ -268,7 +268,6 @@ static int
 send_to(struct cluster *cl, natsMsg *m, json_t *folded, uint64_t seq,
     const char *who)
 {
-	struct page_ctx	 p;
 	struct want	 w;
 	const char	**lines;
 	json_t		*f, *t;
@@ -285,13 +284,7 @@ send_to(struct cluster *cl, natsMsg *m, json_t *folded, uint64_t seq,
 				lines[n++] = json_string_value(
 				    json_object_get(f, "line"));
 	qsort(lines, n, sizeof(*lines), by_time);
-	memset(&p, 0, sizeof(p));
-	p.conf = cl->conf;
-	p.contact = w.contact->name;
-	p.to = w.to;
-	p.ch = w.ch;
-	p.now = time(NULL);
-	msg = format_digest(&p, seq, lines, n);
+	msg = cluster_digest_format(cl, &w, seq, lines, n, 0);
 	log_info("event %" PRIu64 ": storm digest of %zu changes for %s (%s)",
 	    seq, n, w.contact->name, queue_channel_str(w.ch));
 	r = cluster_page_made(cl, m, seq, NULL, &w, 0, "digest", msg);

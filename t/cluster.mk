@@ -73,3 +73,8 @@ EXTRA_DIST += t/test_cluster_pager_smsapi.sh
 # on any node stops them.
 TESTS += t/test_cluster_pager_remind.sh
 EXTRA_DIST += t/test_cluster_pager_remind.sh
+# set stale-after of the cluster's pagers (bucket tocsin_stale): pages
+# stuck past it go in one digest, once across two pagers, under the last
+# one's Message-ID; once more only when pages are stale again.
+TESTS += t/test_cluster_pager_stale.sh
+EXTRA_DIST += t/test_cluster_pager_stale.sh

@@ -23,6 +23,7 @@
 #     web_goes down|up         # its event asserted, its number in $EV
 #     stop_all                 # nodes, pagers, their logs checked, finish
 #     kill9 NAME               # kill -9 a server of servers.sh
+#     mids, got ID             # Message-IDs start_smtpd took; how many ID
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
 . "${srcdir:-.}/t/nats.sh" || exit 1
@@ -353,6 +354,14 @@ stop_all() {
     log_clean "the nodes and pagers" "$T"/node*.log "$T"/pager*.log
     finish
 }
+
+# mids: the Message-IDs the SMTP server took, without <@...>, one a line.
+mids() {
+    sed -n 's/.*"message_id": "<\([^@]*\)@.*/\1/p' "$T/smtpd/mail.log" \
+        2>/dev/null
+}
+# got ID: how many mails it took with Message-ID ID.
+got() { mids | grep -cx "$1"; }
 
 # kill9 NAME: kill -9 the server NAME of servers.sh, and forget it.
 kill9() {

@@ -16,13 +16,6 @@ set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
 
-# mids: the Message-IDs the SMTP server took, without <@...>, one a line.
-mids() {
-    sed -n 's/.*"message_id": "<\([^@]*\)@.*/\1/p' "$T/smtpd/mail.log" \
-        2>/dev/null
-}
-# got ID: how many mails it took with Message-ID ID.
-got() { mids | grep -cx "$1"; }
 # has ID: it took one at least.
 has() { [ "$(got "$1")" -ge 1 ]; }
 # rounds SEQ: the reminders of event SEQ to ops it took, by number.

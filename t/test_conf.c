@@ -1804,9 +1804,7 @@ START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 	    "server a http://a.example.net/ notify ops renotify 2h\n"
 	    "set storm 5 in 1m\n"
 	    "set stale-after 10m\n",
-	    "t.conf:5: admin: not in cluster mode yet (tocsin-cluster(7))\n"
-	    "t.conf:8: stale-after: not in cluster mode yet "
-	    "(tocsin-cluster(7))\n");
+	    "t.conf:5: admin: not in cluster mode yet (tocsin-cluster(7))\n");
 	c = parse_ok("set cluster nats://n1:4222\n"
 	    "set sms-gateway \"https://sms.example.net/s?to={to}&m={text}\"\n"
 	    "contact ops email ops@example.net sms 5551234@sms.example.net"
@@ -1814,8 +1812,9 @@ START_TEST(cluster_mode_refuses_what_its_pager_does_not_send)
 	    " oncall\n"
 	    "contact oncall sms +15551234567\n"
 	    "server a http://a.example.net/ notify ops,oncall renotify 2h\n"
-	    "set storm 5 in 1m\n");
+	    "set storm 5 in 1m\nset stale-after 10m\n");
 	ck_assert_uint_eq(c->storm_n, 5);
+	ck_assert_uint_eq(c->stale_after_ms, 600000);
 	ck_assert_ptr_nonnull(c->sms_gateway);
 	ck_assert_uint_eq(c->contacts[0]->renotify, 3600 * 1000);
 	ck_assert_ptr_eq(c->contacts[0]->escalate, c->contacts[1]);

@@ -1,0 +1,362 @@
+/*
+ * cluster_stale.c: stale digests of the cluster's pagers (set
+ * stale-after), as on one machine: a contact's channel with two or more
+ * pages not delivered (their record in tocsin_deliveries still
+ * "sending") made longer than stale-after ago gets them in one digest,
+ * in the place of the last one's page (its Message-ID and
+ * Idempotency-Key). Every pager looks every EVERY_S between fetches at
+ * the records of the events not acked yet (past the consumer's ack
+ * floor); the one whose compare-and-set makes the lane's entry in the
+ * bucket tocsin_stale, one a contact and channel:
+ *   {"state": "sending"|"sent", "pager", "claimed", "digest": SEQ,
+ *    "contact", "to", "channel", "lines": [...], "keys": [...]}
+ * marks each listed record "stale" (final: its event is acked as listed
+ * in the digest) and sends the digest until it goes, then says "sent".
+ * A claim older than CLAIM_S (its pager died mid-send) is taken over by
+ * another pager, which sends it again with the same Message-ID.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "jsontext.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#include "cluster_impl.h"
+#include "link.h"
+#include "store.h"
+
+#define STALE_BUCKET	"tocsin_stale"	/* KV: CONTACT.CHANNEL -> entry */
+#define EVERY_S		2	/* a look at what is stale */
+#define CLAIM_S		90	/* a claim older is its pager's death */
+#define CAS_TRIES	10
+
+/* Thread: the bucket, made unless it exists. 0, or -1 with err. */
+int
+cluster_stale_open(struct cluster *cl, char *err, size_t errlen)
+{
+	if (cl->stale != NULL)
+		return 0;
+	return store_bucket(link_js(cl->link), STALE_BUCKET,
+	    link_replicas(cl->link), 1, &cl->stale, err, errlen);
+}
+
+/* Thread: the JSON object of key in kv and its revision (an empty
+ * object at 0 when it has none); NULL when the bucket failed. */
+static json_t *
+get(kvStore *kv, const char *key, uint64_t *rev)
+{
+	char	 err[256], *val;
+	json_t	*o;
+	int	 r;
+
+	if ((r = store_get(kv, key, &val, rev, err, sizeof(err))) == -1) {
+		log_warnx("cluster: stale %s: %s", key, err);
+		return NULL;
+	}
+	if (r == 0)
+		*rev = 0;
+	o = r == 1 ? json_loads(val, 0, NULL) : NULL;
+	free(val);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	return o;
+}
+
+/* Thread: o put under key at rev: 1, 0 on a conflict, -1. */
+static int
+cas(kvStore *kv, const char *key, json_t *o, uint64_t rev)
+{
+	char	 err[256], *s;
+	int	 r;
+
+	if ((s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
+		fatalx("cluster: stale: out of memory");
+	if ((r = store_cas(kv, key, s, rev, err, sizeof(err))) == -1)
+		log_warnx("cluster: stale %s: %s", key, err);
+	free(s);
+	return r;
+}
+
+static const char *
+str(json_t *o, const char *name)
+{
+	const char *s = json_string_value(json_object_get(o, name));
+
+	return s != NULL ? s : "";
+}
+
+/* Thread: each record of keys still "sending" marked "stale", listed in
+ * the digest of event seq (a record already so is left). */
+static void
+mark(struct cluster *cl, json_t *keys, uint64_t seq)
+{
+	json_t		*k, *o;
+	uint64_t	 rev;
+	size_t		 i;
+	int		 t, r;
+
+	json_array_foreach(keys, i, k)
+		for (t = 0, r = 0; t < CAS_TRIES && r == 0; t++) {
+			if ((o = get(cl->kv, json_string_value(k), &rev)) ==
+			    NULL)
+				break;
+			r = 1;
+			if (strcmp(str(o, "state"), "sending") == 0) {
+				json_object_set_new(o, "state",
+				    json_string("stale"));
+				json_object_set_new(o, "digest",
+				    jsontext_u64(seq));
+				r = cas(cl->kv, json_string_value(k), o, rev);
+			}
+			json_decref(o);
+		}
+}
+
+/* Thread: the digest of entry e (lane key) sent: 1 it went (or was
+ * refused), 0 to try again at the next look. */
+static int
+send_lane(struct cluster *cl, json_t *e)
+{
+	struct want	 w;
+	const char	**lines;
+	json_t		*l;
+	char		*msg, err[ERROR_MAX];
+	uint64_t	 seq = (uint64_t)json_integer_value(json_object_get(e,
+			    "digest"));
+	size_t		 n, i;
+	enum send_result r;
+
+	memset(&w, 0, sizeof(w));
+	if ((w.contact = conf_find_contact(cl->conf, str(e, "contact"))) ==
+	    NULL || queue_channel_parse(str(e, "channel"), &w.ch) == -1)
+		return 1;	/* it left the config */
+	w.to = str(e, "to");
+	n = json_array_size(json_object_get(e, "lines"));
+	lines = xcalloc(n + 1, sizeof(*lines));
+	json_array_foreach(json_object_get(e, "lines"), i, l)
+		lines[i] = json_string_value(l);
+	msg = cluster_digest_format(cl, &w, seq, lines, n, 1);
+	free(lines);
+	/* Tests read this line. */
+	log_info("event %" PRIu64 ": sending stale digest of %zu pages for %s "
+	    "(%s)", seq, n, w.contact->name, queue_channel_str(w.ch));
+	if (msg == NULL) {
+		snprintf(err, sizeof(err), "cannot make the stale digest");
+		r = SEND_REFUSED;
+	} else
+		r = cluster_send_made(cl, seq, &w, 0, msg, err, sizeof(err));
+	free(msg);
+	if (r == SEND_RETRY) {
+		log_warnx("event %" PRIu64 ": stale digest to %s: %s; trying "
+		    "again", seq, w.contact->name, err);
+		return 0;
+	}
+	log_info("event %" PRIu64 ": stale digest of %zu pages for %s (%s) "
+	    "%s%s%s", seq, n, w.contact->name, queue_channel_str(w.ch),
+	    r == SEND_OK ? "delivered" : "refused", r == SEND_OK ? "" : ": ",
+	    r == SEND_OK ? "" : err);
+	return 1;
+}
+
+/*
+ * Thread: the lane's entry, if it is a digest to send that is ours or
+ * whose claim lapsed: claimed afresh, its records marked, sent; "sent"
+ * once it went.
+ */
+static void
+drive(struct cluster *cl, const char *lane, int64_t now)
+{
+	json_t		*e;
+	uint64_t	 rev;
+	int		 r;
+
+	if ((e = get(cl->stale, lane, &rev)) == NULL)
+		return;
+	if (strcmp(str(e, "state"), "sending") != 0 ||
+	    (strcmp(str(e, "pager"), cl->conf->node) != 0 &&
+	    json_integer_value(json_object_get(e, "claimed")) + CLAIM_S >
+	    now)) {
+		json_decref(e);
+		return;
+	}
+	json_object_set_new(e, "pager", json_string(cl->conf->node));
+	json_object_set_new(e, "claimed", json_integer(now));
+	if (cas(cl->stale, lane, e, rev) != 1) {
+		json_decref(e);
+		return;
+	}
+	mark(cl, json_object_get(e, "keys"), (uint64_t)json_integer_value(
+	    json_object_get(e, "digest")));
+	if (send_lane(cl, e) == 1) {
+		json_decref(e);
+		for (r = 0; r < CAS_TRIES; r++) {
+			if ((e = get(cl->stale, lane, &rev)) == NULL)
+				return;
+			json_object_set_new(e, "state", json_string("sent"));
+			if (cas(cl->stale, lane, e, rev) != 0)
+				break;
+			json_decref(e);
+			e = NULL;
+		}
+	}
+	json_decref(e);
+}
+
+/* Thread: the lane's digest of the stale records in items (n >= 2),
+ * claimed unless one is being sent. */
+static void
+claim(struct cluster *cl, const char *lane, json_t *items, int64_t now)
+{
+	json_t		*e, *it, *lines, *keys, *last = NULL;
+	uint64_t	 rev;
+	size_t		 i;
+
+	if ((e = get(cl->stale, lane, &rev)) == NULL)
+		return;
+	if (strcmp(str(e, "state"), "sending") == 0) {
+		json_decref(e);
+		return;
+	}
+	json_object_clear(e);
+	lines = json_array();
+	keys = json_array();
+	json_array_foreach(items, i, it) {
+		json_array_append(lines, json_object_get(it, "line"));
+		json_array_append(keys, json_object_get(it, "key"));
+		last = it;
+	}
+	json_object_set_new(e, "state", json_string("sending"));
+	json_object_set_new(e, "pager", json_string(cl->conf->node));
+	json_object_set_new(e, "claimed", json_integer(now));
+	json_object_set(e, "digest", json_object_get(last, "seq"));
+	json_object_set(e, "contact", json_object_get(last, "contact"));
+	json_object_set(e, "to", json_object_get(last, "to"));
+	json_object_set(e, "channel", json_object_get(last, "channel"));
+	json_object_set_new(e, "lines", lines);
+	json_object_set_new(e, "keys", keys);
+	if (cas(cl->stale, lane, e, rev) == 1)
+		log_info("%zu pages to %s (%s) made over %" PRIu64 " s ago: "
+		    "held for one digest", json_array_size(items),
+		    str(last, "contact"), str(last, "channel"),
+		    cl->conf->stale_after_ms / 1000);
+	json_decref(e);
+}
+
+/* qsort: items by their event's number. */
+static int
+by_seq(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a,
+	    "seq")), y = json_integer_value(json_object_get(
+	    *(json_t *const *)b, "seq"));
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Thread: the records of the events not acked yet that are pages still
+ * "sending" made before cut, by lane (CONTACT.CHANNEL), each in seq
+ * order. NULL when the bucket or the consumer cannot tell.
+ */
+static json_t *
+stale_records(struct cluster *cl, int64_t cut)
+{
+	jsConsumerInfo	*ci = NULL;
+	kvKeysList	 keys;
+	json_t		*lanes, *o, *arr, *v;
+	const char	*k, *dot;
+	uint64_t	 floor, rev;
+	json_t		**sorted;
+	const char	*lk;
+	size_t		 i, n;
+	natsStatus	 s;
+
+	if (natsSubscription_GetConsumerInfo(&ci, cl->sub, NULL, NULL) !=
+	    NATS_OK)
+		return NULL;
+	floor = ci->AckFloor.Stream;
+	jsConsumerInfo_Destroy(ci);
+	memset(&keys, 0, sizeof(keys));
+	if ((s = kvStore_Keys(&keys, cl->kv, NULL)) != NATS_OK &&
+	    s != NATS_NOT_FOUND)
+		return NULL;
+	lanes = json_object();
+	for (i = 0; s == NATS_OK && i < (size_t)keys.Count; i++) {
+		k = keys.Keys[i];
+		/* SEQ.CONTACT.CHANNEL: an event's page (not a reminder's) */
+		if (strtoull(k, NULL, 10) <= floor ||
+		    (dot = strchr(k, '.')) == NULL ||
+		    strchr(dot + 1, '.') == NULL ||
+		    strchr(strchr(dot + 1, '.') + 1, '.') != NULL ||
+		    (o = get(cl->kv, k, &rev)) == NULL)
+			continue;
+		if (strcmp(str(o, "state"), "sending") == 0 &&
+		    strcmp(str(o, "what"), "page") == 0 &&
+		    json_integer_value(json_object_get(o, "made")) < cut) {
+			json_object_set_new(o, "seq", json_integer(
+			    (json_int_t)strtoull(k, NULL, 10)));
+			json_object_set_new(o, "key", json_string(k));
+			if ((arr = json_object_get(lanes, dot + 1)) == NULL)
+				json_object_set_new(lanes, dot + 1,
+				    arr = json_array());
+			json_array_append(arr, o);
+		}
+		json_decref(o);
+	}
+	if (s == NATS_OK)
+		kvKeysList_Destroy(&keys);
+	json_object_foreach(lanes, lk, arr) {
+		n = json_array_size(arr);
+		sorted = xcalloc(n + 1, sizeof(*sorted));
+		json_array_foreach(arr, i, v)
+			sorted[i] = json_incref(v);
+		qsort(sorted, n, sizeof(*sorted), by_seq);
+		json_array_clear(arr);
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, sorted[i]);
+		free(sorted);
+	}
+	return lanes;
+}
+
+/*
+ * Thread, between two fetches: every EVERY_S, the digests due claimed,
+ * then each lane's digest that is ours, or whose claim lapsed, sent.
+ */
+void
+cluster_stale_tick(struct cluster *cl)
+{
+	struct timespec	 ts;
+	kvKeysList	 keys;
+	json_t		*lanes, *arr;
+	const char	*lane;
+	int64_t		 now = time(NULL);
+	int		 i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (cl->stale == NULL || cl->sub == NULL ||
+	    cl->conf->stale_after_ms == 0 || ts.tv_sec < cl->stale_next)
+		return;
+	cl->stale_next = ts.tv_sec + EVERY_S;
+	if ((lanes = stale_records(cl, now -
+	    (int64_t)(cl->conf->stale_after_ms / 1000))) != NULL)
+		json_object_foreach(lanes, lane, arr)
+			if (json_array_size(arr) >= 2)
+				claim(cl, lane, arr, now);
+	json_decref(lanes);
+	memset(&keys, 0, sizeof(keys));
+	if (kvStore_Keys(&keys, cl->stale, NULL) != NATS_OK)
+		return;
+	for (i = 0; i < keys.Count; i++)
+		drive(cl, keys.Keys[i], now);
+	kvKeysList_Destroy(&keys);
+}
