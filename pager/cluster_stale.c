@@ -265,7 +265,8 @@ by_seq(const void *a, const void *b)
 /*
  * Thread: the records of the events not acked yet that are pages still
  * "sending" made before cut, by lane (CONTACT.CHANNEL), each in seq
- * order. NULL when the bucket or the consumer cannot tell.
+ * order. NULL when the bucket or the consumer cannot tell. The keys are
+ * listed only while an event taken is not acked (a page is failing).
  */
 static json_t *
 stale_records(struct cluster *cl, int64_t cut)
@@ -274,7 +275,7 @@ stale_records(struct cluster *cl, int64_t cut)
 	kvKeysList	 keys;
 	json_t		*lanes, *o, *arr, *v;
 	const char	*k, *dot;
-	uint64_t	 floor, rev;
+	uint64_t	 floor, top, rev;
 	json_t		**sorted;
 	const char	*lk;
 	size_t		 i, n;
@@ -284,12 +285,17 @@ stale_records(struct cluster *cl, int64_t cut)
 	    NATS_OK)
 		return NULL;
 	floor = ci->AckFloor.Stream;
+	top = ci->Delivered.Stream;
 	jsConsumerInfo_Destroy(ci);
+	lanes = json_object();
+	if (top <= floor)
+		return lanes;	/* every event taken is acked */
 	memset(&keys, 0, sizeof(keys));
 	if ((s = kvStore_Keys(&keys, cl->kv, NULL)) != NATS_OK &&
-	    s != NATS_NOT_FOUND)
+	    s != NATS_NOT_FOUND) {
+		json_decref(lanes);
 		return NULL;
-	lanes = json_object();
+	}
 	for (i = 0; s == NATS_OK && i < (size_t)keys.Count; i++) {
 		k = keys.Keys[i];
 		/* SEQ.CONTACT.CHANNEL: an event's page (not a reminder's) */
