@@ -424,6 +424,8 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 	size_t		 n, i;
 	int		 r;
 
+	/* the buckets below may take long: the ack wait starts again */
+	natsMsg_InProgress(m, NULL);
 	if (cluster_memo_note(cl, ev, &mn) == -1)
 		return -1;
 	if (!rules_page_worthy(ev, mn.was_flapping, &why)) {
