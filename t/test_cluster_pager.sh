@@ -64,9 +64,23 @@ flip() {
     [ "$n" -ge 0 ] || echo "cannot count the events" >>"$T/flip.err"
     cut_view
     wait_events $((n + 1)) 60 || echo "no down event after $n" >>"$T/flip.err"
+    settle down
     heal
     wait_events $((n + 2)) 60 ||
         echo "no up event after $((n + 1))" >>"$T/flip.err"
+    settle up
+}
+# settle STATE: every running node's verdict is STATE. A heal (or cut)
+# that comes while one node's verdict still lags makes the quorum flip
+# twice: two nodes cut, the cluster down, healed, one of them up again
+# while the third's late "down" and the other's make a quorum down.
+settle() {
+    local k
+    for k in 1 2 3; do
+        servers_running "node$k" || continue
+        wait_verdict "node$k" "$1" 30 ||
+            echo "node$k's verdict is not $1" >>"$T/flip.err"
+    done
 }
 : >"$T/flip.err"
 
