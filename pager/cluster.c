@@ -321,6 +321,49 @@ cluster_digest_format(struct cluster *cl, const struct want *w,
 	return format_digest(&p, seq, lines, n);
 }
 
+/* Thread: the JSON object of key in kv (an empty one when it has none or
+ * holds no object) and its revision (0: none); NULL when the bucket
+ * failed (logged, with what: the part of the pager asking). */
+json_t *
+cluster_kv_object(kvStore *kv, const char *key, uint64_t *rev,
+    const char *what)
+{
+	char	*val, err[256];
+	json_t	*o;
+	int	 r;
+
+	if ((r = store_get(kv, key, &val, rev, err, sizeof(err))) == -1) {
+		log_warnx("cluster: %s %s: %s", what, key, err);
+		return NULL;
+	}
+	if (r == 0)
+		*rev = 0;
+	o = r == 1 ? json_loads(val, 0, NULL) : NULL;
+	free(val);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	return o;
+}
+
+/* Thread: o (kept) put under key in kv if it is still at rev: 1, 0 on a
+ * conflict, -1 (logged, with what). */
+int
+cluster_kv_cas(kvStore *kv, const char *key, json_t *o, uint64_t rev,
+    const char *what)
+{
+	char	*s, err[256];
+	int	 r;
+
+	if ((s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
+		fatalx("cluster: %s: out of memory", what);
+	if ((r = store_cas(kv, key, s, rev, err, sizeof(err))) == -1)
+		log_warnx("cluster: %s %s: %s", what, key, err);
+	free(s);
+	return r;
+}
+
 /* Thread: the page of ev to w, made now (NULL: it cannot be); info (or
  * NULL) and flap_stopped for what it says; round: the reminder's number,
  * or 0. The caller frees it. */

@@ -11,6 +11,8 @@
 
 #include <pthread.h>
 
+#include <jansson.h>
+
 #include <nats/nats.h>
 
 #include "pager.h"
@@ -53,6 +55,10 @@ struct cluster {
 };
 
 /* cluster.c */
+json_t	*cluster_kv_object(kvStore *, const char *key, uint64_t *rev,
+	    const char *what);
+int	 cluster_kv_cas(kvStore *, const char *key, json_t *, uint64_t rev,
+	    const char *what);
 char	*cluster_page_format(struct cluster *, const struct spool_event *,
 	    const struct want *, const struct server_info *, unsigned round,
 	    int flap_stopped);

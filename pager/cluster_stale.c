@@ -47,45 +47,6 @@ cluster_stale_open(struct cluster *cl, char *err, size_t errlen)
 	    link_replicas(cl->link), 1, &cl->stale, err, errlen);
 }
 
-/* Thread: the JSON object of key in kv and its revision (an empty
- * object at 0 when it has none); NULL when the bucket failed. */
-static json_t *
-get(kvStore *kv, const char *key, uint64_t *rev)
-{
-	char	 err[256], *val;
-	json_t	*o;
-	int	 r;
-
-	if ((r = store_get(kv, key, &val, rev, err, sizeof(err))) == -1) {
-		log_warnx("cluster: stale %s: %s", key, err);
-		return NULL;
-	}
-	if (r == 0)
-		*rev = 0;
-	o = r == 1 ? json_loads(val, 0, NULL) : NULL;
-	free(val);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		o = json_object();
-	}
-	return o;
-}
-
-/* Thread: o put under key at rev: 1, 0 on a conflict, -1. */
-static int
-cas(kvStore *kv, const char *key, json_t *o, uint64_t rev)
-{
-	char	 err[256], *s;
-	int	 r;
-
-	if ((s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
-		fatalx("cluster: stale: out of memory");
-	if ((r = store_cas(kv, key, s, rev, err, sizeof(err))) == -1)
-		log_warnx("cluster: stale %s: %s", key, err);
-	free(s);
-	return r;
-}
-
 static const char *
 str(json_t *o, const char *name)
 {
@@ -106,7 +67,8 @@ mark(struct cluster *cl, json_t *keys, uint64_t seq)
 
 	json_array_foreach(keys, i, k)
 		for (t = 0, r = 0; t < CAS_TRIES && r == 0; t++) {
-			if ((o = get(cl->kv, json_string_value(k), &rev)) ==
+			if ((o = cluster_kv_object(cl->kv, json_string_value(k),
+			    &rev, "stale")) ==
 			    NULL)
 				break;
 			r = 1;
@@ -115,7 +77,8 @@ mark(struct cluster *cl, json_t *keys, uint64_t seq)
 				    json_string("stale"));
 				json_object_set_new(o, "digest",
 				    jsontext_u64(seq));
-				r = cas(cl->kv, json_string_value(k), o, rev);
+				r = cluster_kv_cas(cl->kv, json_string_value(k),
+				    o, rev, "stale");
 			}
 			json_decref(o);
 		}
@@ -179,7 +142,7 @@ drive(struct cluster *cl, const char *lane, int64_t now)
 	uint64_t	 rev;
 	int		 r;
 
-	if ((e = get(cl->stale, lane, &rev)) == NULL)
+	if ((e = cluster_kv_object(cl->stale, lane, &rev, "stale")) == NULL)
 		return;
 	if (strcmp(str(e, "state"), "sending") != 0 ||
 	    (strcmp(str(e, "pager"), cl->conf->node) != 0 &&
@@ -190,7 +153,7 @@ drive(struct cluster *cl, const char *lane, int64_t now)
 	}
 	json_object_set_new(e, "pager", json_string(cl->conf->node));
 	json_object_set_new(e, "claimed", json_integer(now));
-	if (cas(cl->stale, lane, e, rev) != 1) {
+	if (cluster_kv_cas(cl->stale, lane, e, rev, "stale") != 1) {
 		json_decref(e);
 		return;
 	}
@@ -199,10 +162,12 @@ drive(struct cluster *cl, const char *lane, int64_t now)
 	if (send_lane(cl, e) == 1) {
 		json_decref(e);
 		for (r = 0; r < CAS_TRIES; r++) {
-			if ((e = get(cl->stale, lane, &rev)) == NULL)
+			if ((e = cluster_kv_object(cl->stale, lane, &rev,
+			    "stale")) == NULL)
 				return;
 			json_object_set_new(e, "state", json_string("sent"));
-			if (cas(cl->stale, lane, e, rev) != 0)
+			if (cluster_kv_cas(cl->stale, lane, e, rev,
+			    "stale") != 0)
 				break;
 			json_decref(e);
 			e = NULL;
@@ -220,7 +185,7 @@ claim(struct cluster *cl, const char *lane, json_t *items, int64_t now)
 	uint64_t	 rev;
 	size_t		 i;
 
-	if ((e = get(cl->stale, lane, &rev)) == NULL)
+	if ((e = cluster_kv_object(cl->stale, lane, &rev, "stale")) == NULL)
 		return;
 	if (strcmp(str(e, "state"), "sending") == 0) {
 		json_decref(e);
@@ -243,7 +208,7 @@ claim(struct cluster *cl, const char *lane, json_t *items, int64_t now)
 	json_object_set(e, "channel", json_object_get(last, "channel"));
 	json_object_set_new(e, "lines", lines);
 	json_object_set_new(e, "keys", keys);
-	if (cas(cl->stale, lane, e, rev) == 1)
+	if (cluster_kv_cas(cl->stale, lane, e, rev, "stale") == 1)
 		log_info("%zu pages to %s (%s) made over %" PRIu64 " s ago: "
 		    "held for one digest", json_array_size(items),
 		    str(last, "contact"), str(last, "channel"),
@@ -303,7 +268,7 @@ stale_records(struct cluster *cl, int64_t cut)
 		    (dot = strchr(k, '.')) == NULL ||
 		    strchr(dot + 1, '.') == NULL ||
 		    strchr(strchr(dot + 1, '.') + 1, '.') != NULL ||
-		    (o = get(cl->kv, k, &rev)) == NULL)
+		    (o = cluster_kv_object(cl->kv, k, &rev, "stale")) == NULL)
 			continue;
 		if (strcmp(str(o, "state"), "sending") == 0 &&
 		    strcmp(str(o, "what"), "page") == 0 &&

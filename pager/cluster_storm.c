@@ -55,42 +55,6 @@ cluster_storm_open(struct cluster *cl, char *err, size_t errlen)
 	    errlen);
 }
 
-/* The JSON of key (an empty object when it has none) and its revision;
- * NULL when the bucket failed (logged). */
-static json_t *
-get(struct cluster *cl, const char *key, uint64_t *rev)
-{
-	char	*val, err[256];
-	json_t	*o;
-	int	 r;
-
-	if ((r = store_get(cl->storm, key, &val, rev, err,
-	    sizeof(err))) == -1) {
-		log_warnx("cluster: storm: %s", err);
-		return NULL;
-	}
-	o = r == 1 ? json_loads(val, 0, NULL) : NULL;
-	free(val);
-	return json_is_object(o) ? o : (json_decref(o), json_object());
-}
-
-/* Put o under key if still at rev: 1, 0 on a conflict, -1 (logged). o
- * is kept. */
-static int
-cas(struct cluster *cl, const char *key, json_t *o, uint64_t rev)
-{
-	char	*s, err[256];
-	int	 r;
-
-	if ((s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
-		fatalx("cluster: storm: out of memory");
-	r = store_cas(cl->storm, key, s, rev, err, sizeof(err));
-	free(s);
-	if (r == -1)
-		log_warnx("cluster: storm: %s", err);
-	return r;
-}
-
 static int64_t
 end_of(json_t *o)
 {
@@ -113,20 +77,23 @@ window_of(struct cluster *cl, const struct spool_event *ev)
 
 	snprintf(key, sizeof(key), "ev.%" PRIu64, ev->seq);
 	for (i = 0; i < CAS_TRIES && r == 0; i++) {
-		if ((o = get(cl, key, &rev)) == NULL)
+		if ((o = cluster_kv_object(cl->storm, key, &rev,
+		    "storm")) == NULL)
 			return 0;
 		if ((end = end_of(o)) > 0) {
 			json_decref(o);
 			return end;
 		}
 		json_decref(o);
-		if ((o = get(cl, "open", &rev)) == NULL)
+		if ((o = cluster_kv_object(cl->storm, "open", &rev,
+		    "storm")) == NULL)
 			return 0;
 		if ((end = end_of(o)) <= ev->time) {
 			len = (int64_t)(cl->conf->storm_ms / 1000);
 			end = ev->time + (len > 0 ? len : 1);
 			json_object_set_new(o, "end", json_integer(end));
-			if ((r = cas(cl, "open", o, rev)) != 1) {
+			if ((r = cluster_kv_cas(cl->storm, "open", o, rev,
+			    "storm")) != 1) {
 				json_decref(o);
 				if (r == -1)
 					return 0;
@@ -135,7 +102,7 @@ window_of(struct cluster *cl, const struct spool_event *ev)
 		}
 		json_decref(o);
 		o = json_pack("{s:I}", "end", (json_int_t)end);
-		r = cas(cl, key, o, 0);
+		r = cluster_kv_cas(cl->storm, key, o, 0, "storm");
 		json_decref(o);
 		if (r == -1)
 			return 0;
@@ -213,7 +180,8 @@ join(struct cluster *cl, const char *key, const struct spool_event *ev,
 	int		 i, r;
 
 	for (i = 0; i < CAS_TRIES; i++) {
-		if ((*win = get(cl, key, &rev)) == NULL)
+		if ((*win = cluster_kv_object(cl->storm, key, &rev,
+		    "storm")) == NULL)
 			return V_FAIL;
 		if (holds(json_object_get(*win, "counted"), ev->seq))
 			return V_PAGE;
@@ -222,7 +190,8 @@ join(struct cluster *cl, const char *key, const struct spool_event *ev,
 		if (json_object_get(*win, "digest") != NULL)
 			return V_PAGE;
 		v = add(cl, *win, ev, w, n);
-		if ((r = cas(cl, key, *win, rev)) == 1)
+		if ((r = cluster_kv_cas(cl->storm, key, *win, rev,
+		    "storm")) == 1)
 			return v;
 		json_decref(*win);
 		*win = NULL;
@@ -301,7 +270,7 @@ claim(struct cluster *cl, const char *key, json_t *win, uint64_t rev,
 	json_object_set_new(win, "digest", json_pack("{s:s, s:I, s:s}",
 	    "by", cl->conf->node, "time", (json_int_t)time(NULL), "state",
 	    state));
-	return cas(cl, key, win, rev);
+	return cluster_kv_cas(cl->storm, key, win, rev, "storm");
 }
 
 /*
@@ -319,7 +288,8 @@ keep_claim(struct cluster *cl, const char *key)
 	int		 i, r = 0;
 
 	for (i = 0; i < CAS_TRIES; i++) {
-		if ((win = get(cl, key, &rev)) == NULL)
+		if ((win = cluster_kv_object(cl->storm, key, &rev,
+		    "storm")) == NULL)
 			return -1;
 		by = json_string_value(json_object_get(json_object_get(win,
 		    "digest"), "by"));
@@ -386,7 +356,8 @@ mark_sent(struct cluster *cl, const char *key)
 	int		 i, r = -1;
 
 	for (i = 0; i < CAS_TRIES && r != 1; i++) {
-		if ((win = get(cl, key, &rev)) == NULL)
+		if ((win = cluster_kv_object(cl->storm, key, &rev,
+		    "storm")) == NULL)
 			return -1;
 		r = claim(cl, key, win, rev, "sent");
 		json_decref(win);
@@ -412,7 +383,8 @@ digest(struct cluster *cl, natsMsg *m, const struct spool_event *ev,
 	int		 i, r = -1;
 
 	for (i = 0; i < CAS_TRIES; i++) {
-		if ((win = get(cl, key, &rev)) == NULL)
+		if ((win = cluster_kv_object(cl->storm, key, &rev,
+		    "storm")) == NULL)
 			return -1;
 		d = json_object_get(win, "digest");
 		state = json_string_value(json_object_get(d, "state"));
