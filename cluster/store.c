@@ -174,18 +174,28 @@ int
 store_cas(kvStore *kv, const char *key, const char *val, uint64_t rev,
     char *err, size_t errlen)
 {
+	return store_cas_rev(kv, key, val, &rev, err, errlen);
+}
+
+/* store_cas at *rev, which becomes the new value's revision. */
+int
+store_cas_rev(kvStore *kv, const char *key, const char *val, uint64_t *rev,
+    char *err, size_t errlen)
+{
 	natsStatus	 s;
 	uint64_t	 nrev, now;
 	char		*cur;
 
-	s = rev == 0 ? kvStore_CreateString(&nrev, kv, key, val) :
-	    kvStore_UpdateString(&nrev, kv, key, val, rev);
-	if (s == NATS_OK)
+	s = *rev == 0 ? kvStore_CreateString(&nrev, kv, key, val) :
+	    kvStore_UpdateString(&nrev, kv, key, val, *rev);
+	if (s == NATS_OK) {
+		*rev = nrev;
 		return 1;
+	}
 	snprintf(err, errlen, "put %s: %s", key, errtext(s));
 	/* moved on: a conflict, not a failure */
 	if (store_get(kv, key, &cur, &now, err, errlen) == -1)
 		return -1;
 	free(cur);
-	return now != rev ? 0 : -1;
+	return now != *rev ? 0 : -1;
 }

@@ -23,5 +23,7 @@ int	 store_get(kvStore *, const char *key, char **val, uint64_t *rev,
 	    char *err, size_t errlen);
 int	 store_cas(kvStore *, const char *key, const char *val, uint64_t rev,
 	    char *err, size_t errlen);
+int	 store_cas_rev(kvStore *, const char *key, const char *val,
+	    uint64_t *rev, char *err, size_t errlen);
 
 #endif

@@ -29,7 +29,10 @@
  * Reminders and escalations (renotify, escalate-after) are claimed in the
  * bucket tocsin_remind (cluster_remind.c), looked at between fetches;
  * so are stale digests (set stale-after), in tocsin_stale
- * (cluster_stale.c).
+ * (cluster_stale.c). A claim names its pager (NODE-PID-START), whose
+ * heartbeat the loop puts in the bucket tocsin_pagers every 2 s: the
+ * claims of a pager whose heartbeat is gone are taken over at once
+ * (cluster_claim_lapsed), those of one alive but stuck after CLAIM_S.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -37,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -58,8 +62,10 @@
 #define DURABLE		"tocsin-pager"
 #define DELIVERIES	"tocsin_deliveries"	/* KV: SEQ.CONTACT.CHANNEL */
 #define ACK_WAIT_S	15	/* an event unacked this long goes to
-				   another pager; kept alive while sending */
+				   another pager; kept alive while held */
 #define FETCH_WAIT_MS	1000
+#define PAGERS		"tocsin_pagers"	/* KV: pager -> its heartbeat */
+#define BEAT_S		2
 
 static int
 stopping(struct cluster *cl)
@@ -86,6 +92,9 @@ setup(struct cluster *cl)
 	if (store_stream(js, r, err, sizeof(err)) == -1 ||
 	    (cl->kv == NULL && store_bucket(js, DELIVERIES, r, 1, &cl->kv,
 	    err, sizeof(err)) == -1) ||
+	    (cl->pagers == NULL && store_bucket_ttl(js, PAGERS, r, 1,
+	    (int64_t)PAGER_TTL_S * 1000, &cl->pagers, err,
+	    sizeof(err)) == -1) ||
 	    cluster_memo_open(cl, err, sizeof(err)) == -1 ||
 	    cluster_storm_open(cl, err, sizeof(err)) == -1 ||
 	    cluster_events_open(cl, err, sizeof(err)) == -1 ||
@@ -110,6 +119,18 @@ setup(struct cluster *cl)
 	log_info("cluster: pulling events from %s (consumer %s), records in "
 	    "%s", QUORUM_STREAM, DURABLE, DELIVERIES);
 	return 0;
+}
+
+/* Thread: event m, held, NAKed to come again in delay_ms: no longer
+ * kept in progress by the loop. */
+void
+cluster_nak(struct cluster *cl, natsMsg *m, int64_t delay_ms)
+{
+	pthread_mutex_lock(&cl->mtx);
+	if (cl->held == m)
+		cl->held = NULL;
+	natsMsg_NakWithDelay(m, delay_ms, NULL);
+	pthread_mutex_unlock(&cl->mtx);
 }
 
 /* The event of a stream message, numbered by its stream sequence. */
@@ -138,17 +159,20 @@ event_of(natsMsg *m, struct spool_event *ev)
 	return rc;
 }
 
-/* Thread: a delivery's record: its state ("sending", "done", "failed",
- * "stale": listed in a stale digest) or "" when there is none, or NULL
- * when the bucket cannot tell; in made, when its first try began. */
+/* Thread: a delivery's record: its state ("sending": a try under way;
+ * "waiting": between two tries; "done", "failed", "stale": listed in a
+ * stale digest) or "" when there is none, or NULL when the bucket cannot
+ * tell; in made, when its first try began; in rev, its revision (0:
+ * none). */
 static const char *
 record_get(struct cluster *cl, const char *key, char *buf, size_t len,
-    int64_t *made)
+    int64_t *made, uint64_t *rev)
 {
 	kvEntry		*e;
 	json_t		*o;
 	natsStatus	 s;
 
+	*rev = 0;
 	if ((s = kvStore_Get(&e, cl->kv, key)) == NATS_NOT_FOUND) {
 		buf[0] = '\0';
 		return buf;
@@ -156,6 +180,7 @@ record_get(struct cluster *cl, const char *key, char *buf, size_t len,
 	if (s != NATS_OK)
 		return NULL;
 	buf[0] = '\0';
+	*rev = kvEntry_Revision(e);
 	if ((o = json_loads(kvEntry_ValueString(e), 0, NULL)) != NULL) {
 		*made = json_integer_value(json_object_get(o, "made"));
 		snprintf(buf, len, "%s",
@@ -167,27 +192,36 @@ record_get(struct cluster *cl, const char *key, char *buf, size_t len,
 	return buf;
 }
 
-/* Thread: the record of key; what, made and line for a stale digest
- * (cluster_stale.c). */
+/*
+ * Thread: the record of key, by this pager; what, made and line for a
+ * stale digest (cluster_stale.c). rev NULL: put as it is; else only if
+ * it is still at *rev (0: none), which becomes its new revision. 1, 0
+ * when it changed under us, -1 when the bucket failed.
+ */
 static int
-record_put(struct cluster *cl, const char *key, const char *state,
-    const struct want *w, const char *error, const char *what,
-    int64_t made, const char *line)
+record_put(struct cluster *cl, const char *key, uint64_t *rev,
+    const char *state, const struct want *w, const char *error,
+    const char *what, int64_t made, const char *line)
 {
 	json_t		*o;
-	char		*s;
-	uint64_t	 rev;
+	char		*s, err[256];
+	uint64_t	 nrev;
 	int		 rc;
 
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s}",
 	    "state", state, "contact", w->contact->name, "channel",
-	    queue_channel_str(w->ch), "to", w->to, "pager", cl->conf->node,
+	    queue_channel_str(w->ch), "to", w->to, "pager", cl->self,
 	    "time", (json_int_t)time(NULL), "error", error != NULL ? error :
 	    "", "what", what, "made", (json_int_t)made, "line", line);
 	if (o == NULL || (s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
 		fatalx("cluster: json");
 	json_decref(o);
-	rc = kvStore_PutString(&rev, cl->kv, key, s) == NATS_OK ? 0 : -1;
+	if (rev == NULL)
+		rc = kvStore_PutString(&nrev, cl->kv, key, s) == NATS_OK ?
+		    1 : -1;
+	else if ((rc = store_cas_rev(cl->kv, key, s, rev, err,
+	    sizeof(err))) == -1)
+		log_warnx("cluster: %s", err);
 	free(s);
 	return rc;
 }
@@ -347,10 +381,11 @@ cluster_kv_object(kvStore *kv, const char *key, uint64_t *rev,
 	return o;
 }
 
-/* Thread: o (kept) put under key in kv if it is still at rev: 1, 0 on a
- * conflict, -1 (logged, with what). */
+/* Thread: o (kept) put under key in kv if it is still at *rev (0: if it
+ * has none), which becomes its new revision: 1, 0 on a conflict, -1
+ * (logged, with what). */
 int
-cluster_kv_cas(kvStore *kv, const char *key, json_t *o, uint64_t rev,
+cluster_kv_cas(kvStore *kv, const char *key, json_t *o, uint64_t *rev,
     const char *what)
 {
 	char	*s, err[256];
@@ -358,10 +393,64 @@ cluster_kv_cas(kvStore *kv, const char *key, json_t *o, uint64_t rev,
 
 	if ((s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
 		fatalx("cluster: %s: out of memory", what);
-	if ((r = store_cas(kv, key, s, rev, err, sizeof(err))) == -1)
+	if ((r = store_cas_rev(kv, key, s, rev, err, sizeof(err))) == -1)
 		log_warnx("cluster: %s %s: %s", what, key, err);
 	free(s);
 	return r;
+}
+
+/*
+ * Thread: may a claim pager by made at claimed (Unix s) be taken over at
+ * now? When it is CLAIM_S old (its pager is stuck), or when it is not
+ * ours, PAGER_TTL_S old, and its pager's heartbeat is gone from
+ * tocsin_pagers (it died, or lost the cluster: a page it is still
+ * sending may then go twice, under its one Message-ID). 1 or 0.
+ */
+int
+cluster_claim_lapsed(struct cluster *cl, const char *by, int64_t claimed,
+    int64_t now)
+{
+	char		 err[256], *val = NULL;
+	uint64_t	 rev;
+	int		 r;
+
+	if (now - claimed >= CLAIM_S)
+		return 1;
+	if (by == NULL || strcmp(by, cl->self) == 0 ||
+	    now - claimed < PAGER_TTL_S || cl->pagers == NULL)
+		return 0;
+	if ((r = store_get(cl->pagers, by, &val, &rev, err,
+	    sizeof(err))) == -1)
+		log_warnx("cluster: %s: %s", PAGERS, err);
+	free(val);
+	if (r == 0)
+		log_info("cluster: pager %s is gone: its claim of %" PRId64
+		    " s ago is taken over", by, now - claimed);
+	return r == 0;
+}
+
+/*
+ * The loop, every BEAT_S: this pager's heartbeat, published without
+ * waiting for the ack (a lost one is made up next time); and the event
+ * the thread holds kept from other pagers (its ack wait starts again),
+ * however long its buckets and pages take, up to CLAIM_S: past that the
+ * thread is stuck, and another pager takes it.
+ */
+static void
+on_beat(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster	*cl = arg;
+	char		 subject[sizeof(PAGERS) + PAGER_MAX + 8], data[64];
+
+	(void)fd;
+	(void)what;
+	snprintf(subject, sizeof(subject), "$KV.%s.%s", PAGERS, cl->self);
+	snprintf(data, sizeof(data), "{\"time\":%lld}", (long long)time(NULL));
+	link_publish(cl->link, subject, data);
+	pthread_mutex_lock(&cl->mtx);
+	if (cl->held != NULL && time(NULL) - cl->held_since < CLAIM_S)
+		natsMsg_InProgress(cl->held, NULL);
+	pthread_mutex_unlock(&cl->mtx);
 }
 
 /* Thread: the page of ev to w, made now (NULL: it cannot be); info (or
@@ -385,8 +474,8 @@ cluster_page_format(struct cluster *cl, const struct spool_event *ev,
 /*
  * Thread: page msg to w (what it is: "page", event seq's own; "digest",
  * a storm digest in its place; "reminder" or "escalation" number round),
- * recorded "sending", sent, recorded final; nothing when its record is
- * final already. id: the event's server, or NULL; m: the event kept in
+ * recorded "sending", sent, recorded final ("waiting" when it is to be
+ * tried again); nothing when its record is final already. id: the event's server, or NULL; m: the event kept in
  * progress meanwhile, or NULL; msg NULL: the page could not be made
  * (refused). 1 when final, 0 to be tried later, -1 when the bucket
  * failed.
@@ -404,6 +493,8 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 	enum send_result r = SEND_REFUSED;
 	struct delivery	 d;
 	int64_t		 made = 0;
+	uint64_t	 rev;
+	int		 rc;
 
 	if (round > 0)
 		snprintf(rn, sizeof(rn), ".r%u", round);
@@ -412,7 +503,7 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 	    queue_channel_str(w->ch), rn);
 	snprintf(ev, sizeof(ev), "event %" PRIu64 "%s%s", seq,
 	    id != NULL ? " " : "", id != NULL ? id : "");
-	if ((st = record_get(cl, key, buf, sizeof(buf), &made)) == NULL)
+	if ((st = record_get(cl, key, buf, sizeof(buf), &made, &rev)) == NULL)
 		return -1;
 	if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0 ||
 	    strcmp(st, "stale") == 0)
@@ -422,10 +513,11 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 	d.payload = (char *)msg;
 	d.created = made = made != 0 ? made : time(NULL);
 	format_stale_line(&d, line, sizeof(line));
-	if (record_put(cl, key, "sending", w, NULL, what, made, line) == -1)
-		return -1;
-	if (m != NULL)
-		natsMsg_InProgress(m, NULL);
+	/* by compare-and-set: a pager marking it stale meanwhile, or
+	 * trying it too, wins, and this one tries it no more now */
+	if ((rc = record_put(cl, key, &rev, "sending", w, NULL, what, made,
+	    line)) != 1)
+		return rc;
 	/* Tests read this line, as on one machine. */
 	log_debug("%s: sending %s %s to %s (%s)", ev, queue_channel_str(w->ch),
 	    what, w->contact->name, *st ? "again" : "try 1");
@@ -435,9 +527,11 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 	    SEND_RETRY) {
 		log_warnx("%s: %s %s to %s: %s; trying again", ev,
 		    queue_channel_str(w->ch), what, w->contact->name, err);
-		return 0;
+		/* no try under way: it may be listed in a stale digest */
+		return record_put(cl, key, &rev, "waiting", w, err, what,
+		    made, line) == -1 ? -1 : 0;
 	}
-	if (record_put(cl, key, r == SEND_OK ? "done" : "failed", w,
+	if (record_put(cl, key, NULL, r == SEND_OK ? "done" : "failed", w,
 	    r == SEND_OK ? NULL : err, what, made, line) == -1)
 		return -1;
 	log_info("%s: %s %s to %s (%s) %s%s%s", ev, queue_channel_str(w->ch),
@@ -467,8 +561,6 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 	size_t		 n, i;
 	int		 r;
 
-	/* the buckets below may take long: the ack wait starts again */
-	natsMsg_InProgress(m, NULL);
 	if (cluster_memo_note(cl, ev, &mn) == -1)
 		return -1;
 	if (!rules_page_worthy(ev, mn.was_flapping, &why)) {
@@ -504,11 +596,18 @@ handle(struct cluster *cl, natsMsg *m)
 		natsMsg_Term(m, NULL);
 		return;
 	}
+	pthread_mutex_lock(&cl->mtx);
+	cl->held = m;
+	cl->held_since = time(NULL);
+	pthread_mutex_unlock(&cl->mtx);
 	r = deliver(cl, m, &ev);
+	pthread_mutex_lock(&cl->mtx);
+	cl->held = NULL;
+	pthread_mutex_unlock(&cl->mtx);
 	if (r == 1)
 		natsMsg_AckSync(m, NULL, NULL);
 	else if (r == 0)
-		natsMsg_NakWithDelay(m, (int64_t)RETRY_S * 1000, NULL);
+		cluster_nak(cl, m, (int64_t)RETRY_S * 1000);
 	/* -1: the ack wait brings it back */
 }
 
@@ -554,7 +653,8 @@ struct cluster *
 cluster_new(struct event_base *base, const struct conf *conf, char *err,
     size_t errlen)
 {
-	struct cluster *cl;
+	struct cluster	*cl;
+	char		 node[QUORUM_KEY_MAX];
 
 	cl = xcalloc(1, sizeof(*cl));
 	cl->conf = conf;
@@ -580,6 +680,14 @@ cluster_new(struct event_base *base, const struct conf *conf, char *err,
 	if ((cl->link = link_new(base, conf, "tocsin-pager", err, errlen)) ==
 	    NULL)
 		goto fail;
+	quorum_key(link_node(cl->link), node, sizeof(node));
+	snprintf(cl->self, sizeof(cl->self), "%s-%ld-%lld", node,
+	    (long)getpid(), (long long)time(NULL));
+	if ((cl->beat_ev = event_new(base, -1, EV_PERSIST, on_beat, cl)) ==
+	    NULL)
+		fatalx("cluster: event_new");
+	event_add(cl->beat_ev, &(struct timeval){ BEAT_S, 0 });
+	on_beat(-1, 0, cl);
 	if (pthread_create(&cl->thread, NULL, run, cl) != 0)
 		fatalx("cluster: pthread_create");
 	return cl;
@@ -606,6 +714,7 @@ cluster_free(struct cluster *cl)
 	cl->stop = 1;
 	pthread_cond_broadcast(&cl->cond);
 	pthread_mutex_unlock(&cl->mtx);
+	event_free(cl->beat_ev);
 	link_close(cl->link);
 	pthread_join(cl->thread, NULL);
 	/* on the loop's thread: no webhook callback runs meanwhile */
@@ -613,6 +722,7 @@ cluster_free(struct cluster *cl)
 	webhook_free(cl->wh);	/* a call in flight is abandoned */
 	natsSubscription_Destroy(cl->sub);
 	kvStore_Destroy(cl->kv);
+	kvStore_Destroy(cl->pagers);
 	kvStore_Destroy(cl->memo);
 	kvStore_Destroy(cl->storm);
 	kvStore_Destroy(cl->deps);

@@ -15,6 +15,8 @@
  *  - page.SKEY: a parent's last problem page made ({"seq": its event}):
  *    a child's unreachable event that came after the parent's waits for
  *    it (WAIT_S at most), so that page may list it.
+ * Keys go KEEP_MS after their last change (a server taken out of the
+ * config leaves none behind for good).
  * Everything here runs on the cluster thread of cluster.c and blocks.
  */
 #include <inttypes.h>
@@ -27,7 +29,6 @@
 #include <nats/nats.h>
 
 #include "conf.h"
-#include "jsontext.h"
 #include "log.h"
 
 #include "cluster_impl.h"
@@ -39,6 +40,7 @@
 #define CAS_TRIES	3
 #define WAIT_S		60	/* an unreachable child's event waits this
 				   long (by its time) for its parent's page */
+#define KEEP_MS		((int64_t)7 * 24 * 3600 * 1000)	/* keys kept */
 
 /* Thread: the buckets, made or found once; none when the config has no
  * depends-on (cl->deps stays NULL: nothing here is needed). 0, or -1
@@ -54,8 +56,8 @@ cluster_events_open(struct cluster *cl, char *err, size_t errlen)
 		any |= cl->conf->servers[i]->ndeps > 0;
 	if (!any)
 		return 0;
-	if (cl->deps == NULL && store_bucket(js, BUCKET, r, 1, &cl->deps, err,
-	    errlen) == -1)
+	if (cl->deps == NULL && store_bucket_ttl(js, BUCKET, r, 1, KEEP_MS,
+	    &cl->deps, err, errlen) == -1)
 		return -1;
 	if (cl->states == NULL && store_bucket(js, QUORUM_STATES, r, 1,
 	    &cl->states, err, errlen) == -1)
@@ -70,41 +72,6 @@ str(const json_t *o, const char *key)
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s != NULL ? s : "";
-}
-
-/* The JSON of key in kv (NULL when it has none, or is no JSON) and its
- * revision; -1 when the bucket failed (logged), else 0. */
-static int
-get_json(kvStore *kv, const char *key, json_t **o, uint64_t *rev)
-{
-	char	*val, err[256];
-	int	 r;
-
-	*o = NULL;
-	if ((r = store_get(kv, key, &val, rev, err, sizeof(err))) == -1) {
-		log_warnx("cluster: %s", err);
-		return -1;
-	}
-	if (r == 1)
-		*o = json_loads(val, 0, NULL);
-	free(val);
-	return 0;
-}
-
-/* Put o (the caller's) at key if still at rev: 1, 0 on a conflict, -1
- * (logged). */
-static int
-cas_json(kvStore *kv, const char *key, json_t *o, uint64_t rev)
-{
-	char	*s, err[256];
-	int	 r;
-
-	if ((s = json_dumps(o, JSONTEXT_DUMP_FLAGS | JSON_SORT_KEYS)) == NULL)
-		fatalx("cluster: out of memory");
-	if ((r = store_cas(kv, key, s, rev, err, sizeof(err))) == -1)
-		log_warnx("cluster: %s", err);
-	free(s);
-	return r;
 }
 
 /*
@@ -142,7 +109,8 @@ parent_wait(struct cluster *cl, const struct spool_event *ev,
 		natsMsg_Destroy(m);
 		if (pseq < ev->seq && strcmp(str(o, "new"), "up") != 0) {
 			snprintf(key, sizeof(key), "page.%s", pkey);
-			if (get_json(cl->deps, key, &pg, &rev) == 0)
+			if ((pg = cluster_kv_object(cl->deps, key, &rev,
+			    "dependencies")) != NULL)
 				wait = (uint64_t)json_integer_value(
 				    json_object_get(pg, "seq")) < pseq;
 			json_decref(pg);
@@ -168,17 +136,17 @@ listed_by(struct cluster *cl, const char *skey, uint64_t *by, char *who,
 
 	snprintf(key, sizeof(key), "listed.%s", skey);
 	for (i = 0; i < CAS_TRIES; i++) {
-		if (get_json(cl->deps, key, &o, &rev) == -1)
+		if ((o = cluster_kv_object(cl->deps, key, &rev,
+		    "dependencies")) == NULL)
 			return -1;
-		if (o != NULL) {
+		if (rev != 0) {
 			*by = json_integer_value(json_object_get(o, "by"));
 			snprintf(who, wholen, "%s", str(o, "who"));
 			json_decref(o);
 			return 0;
 		}
-		if ((o = json_pack("{s:i}", "by", 0)) == NULL)
-			fatalx("cluster: out of memory");
-		r = cas_json(cl->deps, key, o, rev);
+		json_object_set_new(o, "by", json_integer(0));
+		r = cluster_kv_cas(cl->deps, key, o, &rev, "dependencies");
 		json_decref(o);
 		if (r == -1)
 			return -1;
@@ -224,7 +192,7 @@ cluster_events_take(struct cluster *cl, natsMsg *m,
 	if (!recovery && sc != NULL && parent_wait(cl, ev, sc)) {
 		log_debug("event %" PRIu64 " %s: unreachable; waiting for its "
 		    "parent's page", ev->seq, ev->id);
-		natsMsg_NakWithDelay(m, (int64_t)RETRY_S * 1000, NULL);
+		cluster_nak(cl, m, (int64_t)RETRY_S * 1000);
 		return -1;
 	}
 	if (!recovery && listed_by(cl, skey, &by, who, sizeof(who)) == -1)
@@ -278,9 +246,10 @@ cluster_events_list(struct cluster *cl, const struct spool_event *ev,
 			continue;
 		ndep++;
 		quorum_key(sc->id, skey, sizeof(skey));
-		if (get_json(cl->states, skey, &o, &rev) == -1)
+		if ((o = cluster_kv_object(cl->states, skey, &rev,
+		    "states")) == NULL)
 			continue;
-		if (o != NULL && strcmp(str(o, "new"), "up") != 0) {
+		if (rev != 0 && strcmp(str(o, "new"), "up") != 0) {
 			memo_list_add(info->unreachable,
 			    sizeof(info->unreachable), sc->id);
 			snprintf(key, sizeof(key), "listed.%s", skey);
@@ -289,9 +258,10 @@ cluster_events_list(struct cluster *cl, const struct spool_event *ev,
 			if (claim == NULL)
 				fatalx("cluster: out of memory");
 			/* the first wins */
-			if (get_json(cl->deps, key, &cur, &rev) == 0 &&
-			    cur == NULL)
-				cas_json(cl->deps, key, claim, rev);
+			if ((cur = cluster_kv_object(cl->deps, key, &rev,
+			    "dependencies")) != NULL && rev == 0)
+				cluster_kv_cas(cl->deps, key, claim, &rev,
+				    "dependencies");
 			json_decref(cur);
 			json_decref(claim);
 		}
@@ -304,8 +274,9 @@ cluster_events_list(struct cluster *cl, const struct spool_event *ev,
 	snprintf(key, sizeof(key), "page.%s", skey);
 	if ((o = json_pack("{s:I}", "seq", (json_int_t)ev->seq)) == NULL)
 		fatalx("cluster: out of memory");
-	if (get_json(cl->deps, key, &cur, &rev) == 0)
-		cas_json(cl->deps, key, o, rev);
+	if ((cur = cluster_kv_object(cl->deps, key, &rev, "dependencies")) !=
+	    NULL)
+		cluster_kv_cas(cl->deps, key, o, &rev, "dependencies");
 	json_decref(cur);
 	json_decref(o);
 }

@@ -16,8 +16,18 @@
 #include <nats/nats.h>
 
 #include "pager.h"
+#include "quorum.h"
 
 #define RETRY_S		5	/* set-up, or an event, tried again after */
+#define CLAIM_S		90	/* a claim (a reminder, a digest) older is
+				   taken over: its pager is stuck (a page
+				   takes 60 s at most; a claim is made fresh
+				   before each further page) */
+#define PAGER_TTL_S	10	/* a pager's heartbeat (every 2 s) gone so
+				   long: it died, and its claims are taken
+				   over without waiting CLAIM_S */
+#define PAGER_MAX	(QUORUM_KEY_MAX + 48)	/* a pager's name in
+						   claims: NODE-PID-START */
 
 /* An HTTP request (a webhook, an SMS by the API) the thread asks the
  * loop to send; on the thread's stack while it waits. */
@@ -36,6 +46,9 @@ struct cluster {
 	struct hookcall	*call;		/* under mtx; NULL: none */
 	pthread_cond_t	 cond;		/* call done, or stop */
 	struct link	*link;
+	char		 self[PAGER_MAX];	/* this pager, in claims */
+	kvStore		*pagers;	/* tocsin_pagers: heartbeats */
+	struct event	*beat_ev;	/* this pager's, on the loop */
 	struct mail_conf *mc;		/* NULL: the Maildir */
 	char		 maildir[1024];
 	kvStore		*kv;
@@ -49,6 +62,9 @@ struct cluster {
 	kvStore		*stale;		/* tocsin_stale (cluster_stale.c) */
 	int64_t		 stale_next;	/* monotonic s: its next look */
 	natsSubscription *sub;
+	natsMsg		*held;		/* under mtx: the event the thread
+					   delivers, NULL: none */
+	int64_t		 held_since;	/* under mtx: since then (Unix s) */
 	pthread_t	 thread;
 	pthread_mutex_t	 mtx;
 	int		 stop;
@@ -57,8 +73,11 @@ struct cluster {
 /* cluster.c */
 json_t	*cluster_kv_object(kvStore *, const char *key, uint64_t *rev,
 	    const char *what);
-int	 cluster_kv_cas(kvStore *, const char *key, json_t *, uint64_t rev,
+int	 cluster_kv_cas(kvStore *, const char *key, json_t *, uint64_t *rev,
 	    const char *what);
+int	 cluster_claim_lapsed(struct cluster *, const char *by,
+	    int64_t claimed, int64_t now);
+void	 cluster_nak(struct cluster *, natsMsg *, int64_t delay_ms);
 char	*cluster_page_format(struct cluster *, const struct spool_event *,
 	    const struct want *, const struct server_info *, unsigned round,
 	    int flap_stopped);

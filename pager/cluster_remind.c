@@ -9,8 +9,8 @@
  * Every pager looks at it every few seconds; the one whose
  * compare-and-set puts a due reminder in "pending" (claimed) sends it,
  * each page under its delivery record in tocsin_deliveries like an
- * event's (SEQ.CONTACT.CHANNEL.rN), then takes it out. A claim older than
- * CLAIM_S (its pager died mid-send) is taken over by another pager,
+ * event's (SEQ.CONTACT.CHANNEL.rN), then takes it out. A claim whose
+ * pager died mid-send (cluster_claim_lapsed) is taken over by another,
  * which sends what is not final yet with the same Message-ID and
  * Idempotency-Key. Acks and downtimes are the cluster's, in the bucket
  * tocsin_control (tocsinctl on any node).
@@ -35,13 +35,11 @@
 
 #define REMIND_BUCKET	"tocsin_remind"	/* KV: server key -> entry */
 #define EVERY_S		2	/* a look at what is due */
-#define CLAIM_S		90	/* a claim older is its pager's death (a
-				   page may take 60 s; kept fresh before
-				   each further one) */
 #define DUE_MAX		64
 
-/* Thread: the buckets (tocsin_remind, and tocsin_control for acks and
- * downtimes), made unless they exist. 0, or -1 with err. */
+/* Thread: the buckets (tocsin_remind, tocsin_control for acks and
+ * downtimes, and the cluster's states), made unless they exist. 0, or -1
+ * with err. */
 int
 cluster_remind_open(struct cluster *cl, char *err, size_t errlen)
 {
@@ -51,6 +49,10 @@ cluster_remind_open(struct cluster *cl, char *err, size_t errlen)
 		return -1;
 	if (cl->control == NULL && store_bucket(link_js(cl->link),
 	    QUORUM_CONTROL, link_replicas(cl->link), 1, &cl->control, err,
+	    errlen) == -1)
+		return -1;
+	if (cl->states == NULL && store_bucket(link_js(cl->link),
+	    QUORUM_STATES, link_replicas(cl->link), 1, &cl->states, err,
 	    errlen) == -1)
 		return -1;
 	return 0;
@@ -84,8 +86,9 @@ contact_named(const struct conf *c, const char *name)
 /*
  * Thread: 1 if the cluster holds the problem of the server of key skey
  * from being paged again at now: acknowledged (SKEY.ack in
- * tocsin_control) or in a downtime (a SKEY.dt.N running); 0 if not; -1
- * when the bucket cannot tell.
+ * tocsin_control), in a downtime (a SKEY.dt.N running), or over (the
+ * cluster's state is up again: its recovery is on its way, and the ack
+ * went with it); 0 if not; -1 when a bucket cannot tell.
  */
 static int
 held(struct cluster *cl, const char *skey, int64_t now)
@@ -94,6 +97,7 @@ held(struct cluster *cl, const char *skey, int64_t now)
 	kvEntry		*e;
 	json_t		*o, *d;
 	char		 pre[QUORUM_KEY_MAX + 8];
+	uint64_t	 rev;
 	natsStatus	 s;
 	int		 i, r = 0;
 
@@ -121,6 +125,15 @@ held(struct cluster *cl, const char *skey, int64_t now)
 		kvEntry_Destroy(e);
 	}
 	kvKeysList_Destroy(&keys);
+	if (r == 0) {
+		if ((o = cluster_kv_object(cl->states, skey, &rev,
+		    "states")) == NULL)
+			return -1;
+		r = json_is_string(json_object_get(o, "new")) &&
+		    strcmp(json_string_value(json_object_get(o, "new")),
+		    "up") == 0;
+		json_decref(o);
+	}
 	return r;
 }
 
@@ -234,8 +247,8 @@ struct look {
 
 /*
  * entry_change: the entry set for the open problem (a new one starts
- * afresh); reminders due put in "pending", claimed; claims older than
- * CLAIM_S taken over (dropped when the problem is over or held).
+ * afresh); reminders due put in "pending", claimed; lapsed claims
+ * taken over (dropped when the problem is over or held).
  */
 static int
 claim(json_t *o, void *arg)
@@ -258,12 +271,13 @@ claim(json_t *o, void *arg)
 		json_object_set_new(o, "pending", pend = json_array());
 	keep = json_array();
 	json_array_foreach(pend, i, it) {
-		if (json_integer_value(json_object_get(it, "claimed")) +
-		    CLAIM_S > lk->now)
+		if (!cluster_claim_lapsed(lk->cl, json_string_value(
+		    json_object_get(it, "pager")), json_integer_value(
+		    json_object_get(it, "claimed")), lk->now))
 			json_array_append(keep, it);
 		else if (e->problem != 0 && !lk->held) {
 			json_object_set_new(it, "pager",
-			    json_string(lk->cl->conf->node));
+			    json_string(lk->cl->self));
 			json_object_set_new(it, "claimed",
 			    json_integer(lk->now));
 			json_array_append(keep, it);
@@ -280,7 +294,7 @@ claim(json_t *o, void *arg)
 	n = remind_due(lk->cl->conf, lk->sv, e, lk->now, due, DUE_MAX);
 	for (i = 0; i < n; i++) {
 		remind_done(e, &due[i]);
-		it = item_new(&due[i], lk->now, lk->cl->conf->node);
+		it = item_new(&due[i], lk->now, lk->cl->self);
 		json_array_append(keep, it);
 		json_array_append_new(lk->mine, it);
 		changed = 1;

@@ -1,8 +1,8 @@
 /*
  * cluster_stale.c: stale digests of the cluster's pagers (set
  * stale-after), as on one machine: a contact's channel with two or more
- * pages not delivered (their record in tocsin_deliveries still
- * "sending") made longer than stale-after ago gets them in one digest,
+ * pages not delivered (their record in tocsin_deliveries not final)
+ * made longer than stale-after ago gets them in one digest,
  * in the place of the last one's page (its Message-ID and
  * Idempotency-Key). Every pager looks every EVERY_S between fetches at
  * the records of the events not acked yet (past the consumer's ack
@@ -12,8 +12,12 @@
  *    "contact", "to", "channel", "lines": [...], "keys": [...]}
  * marks each listed record "stale" (final: its event is acked as listed
  * in the digest) and sends the digest until it goes, then says "sent".
- * A claim older than CLAIM_S (its pager died mid-send) is taken over by
- * another pager, which sends it again with the same Message-ID.
+ * A record is marked only between two tries ("waiting"), by
+ * compare-and-set, as a try begins by one ("sending"): so a page goes
+ * either alone or in the digest, never both; one being tried as its lane
+ * is claimed is left out of that digest.
+ * A claim whose pager died mid-send (cluster_claim_lapsed) is taken
+ * over by another pager, which sends it again with the same Message-ID.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,7 +38,6 @@
 
 #define STALE_BUCKET	"tocsin_stale"	/* KV: CONTACT.CHANNEL -> entry */
 #define EVERY_S		2	/* a look at what is stale */
-#define CLAIM_S		90	/* a claim older is its pager's death */
 #define CAS_TRIES	10
 
 /* Thread: the bucket, made unless it exists. 0, or -1 with err. */
@@ -55,10 +58,28 @@ str(json_t *o, const char *name)
 	return s != NULL ? s : "";
 }
 
-/* Thread: each record of keys still "sending" marked "stale", listed in
- * the digest of event seq (a record already so is left). */
+/* Thread: may record o (a page not final) be marked stale at now? When
+ * no try of it is under way: it waits for its next try, or the pager
+ * trying it died (or is stuck). */
+static int
+markable(struct cluster *cl, json_t *o, int64_t now)
+{
+	if (strcmp(str(o, "state"), "waiting") == 0)
+		return 1;
+	return strcmp(str(o, "state"), "sending") == 0 &&
+	    cluster_claim_lapsed(cl, str(o, "pager"), json_integer_value(
+	    json_object_get(o, "time")), now);
+}
+
+/*
+ * Thread: each record of keys that no try has under way marked "stale",
+ * listed in the digest of event seq, by compare-and-set (a pager that
+ * begins a try meanwhile wins, and its page is not listed). In listed,
+ * 1 for each that is stale now (a record already so counts), else 0.
+ */
 static void
-mark(struct cluster *cl, json_t *keys, uint64_t seq)
+mark(struct cluster *cl, json_t *keys, uint64_t seq, int64_t now,
+    char *listed)
 {
 	json_t		*k, *o;
 	uint64_t	 rev;
@@ -66,22 +87,66 @@ mark(struct cluster *cl, json_t *keys, uint64_t seq)
 	int		 t, r;
 
 	json_array_foreach(keys, i, k)
-		for (t = 0, r = 0; t < CAS_TRIES && r == 0; t++) {
+		for (t = 0, r = 0, listed[i] = 0; t < CAS_TRIES && r == 0;
+		    t++) {
 			if ((o = cluster_kv_object(cl->kv, json_string_value(k),
-			    &rev, "stale")) ==
-			    NULL)
+			    &rev, "stale")) == NULL)
 				break;
 			r = 1;
-			if (strcmp(str(o, "state"), "sending") == 0) {
+			if (strcmp(str(o, "state"), "stale") == 0)
+				listed[i] = 1;
+			else if (markable(cl, o, now)) {
 				json_object_set_new(o, "state",
 				    json_string("stale"));
 				json_object_set_new(o, "digest",
 				    jsontext_u64(seq));
 				r = cluster_kv_cas(cl->kv, json_string_value(k),
-				    o, rev, "stale");
+				    o, &rev, "stale");
+				listed[i] = r == 1;
 			}
 			json_decref(o);
 		}
+}
+
+/*
+ * Thread: entry e (lane's, at *rev, ours) down to the pages listed[] says
+ * were marked, under the newest one's Message-ID, so that a pager taking
+ * it over sends what this one would. 1, 0 when none was (nothing to
+ * send), -1 when the bucket failed.
+ */
+static int
+keep_listed(struct cluster *cl, const char *lane, json_t *e, uint64_t *rev,
+    const char *listed)
+{
+	json_t		*lines, *keys, *k;
+	uint64_t	 seq = 0;
+	size_t		 i, n = json_array_size(json_object_get(e, "keys"));
+
+	for (i = 0; i < n && listed[i]; i++)
+		;
+	if (i == n)
+		return 1;	/* all of them */
+	lines = json_array();
+	keys = json_array();
+	json_array_foreach(json_object_get(e, "keys"), i, k)
+		if (listed[i]) {
+			json_array_append(keys, k);
+			json_array_append(lines, json_array_get(
+			    json_object_get(e, "lines"), i));
+			seq = strtoull(json_string_value(k), NULL, 10);
+		}
+	log_info("stale digest of event %" PRIu64 ": %zu of its %zu pages "
+	    "listed (the others are being tried)", (uint64_t)
+	    json_integer_value(json_object_get(e, "digest")),
+	    json_array_size(keys), n);
+	json_object_set_new(e, "lines", lines);
+	json_object_set_new(e, "keys", keys);
+	json_object_set_new(e, "digest", jsontext_u64(seq));
+	if (seq == 0)
+		json_object_set_new(e, "state", json_string("sent"));
+	if (cluster_kv_cas(cl->stale, lane, e, rev, "stale") != 1)
+		return -1;
+	return seq != 0;
 }
 
 /* Thread: the digest of entry e (lane key) sent: 1 it went (or was
@@ -140,33 +205,37 @@ drive(struct cluster *cl, const char *lane, int64_t now)
 {
 	json_t		*e;
 	uint64_t	 rev;
+	char		*listed;
 	int		 r;
 
 	if ((e = cluster_kv_object(cl->stale, lane, &rev, "stale")) == NULL)
 		return;
 	if (strcmp(str(e, "state"), "sending") != 0 ||
-	    (strcmp(str(e, "pager"), cl->conf->node) != 0 &&
-	    json_integer_value(json_object_get(e, "claimed")) + CLAIM_S >
-	    now)) {
+	    (strcmp(str(e, "pager"), cl->self) != 0 &&
+	    !cluster_claim_lapsed(cl, str(e, "pager"), json_integer_value(
+	    json_object_get(e, "claimed")), now))) {
 		json_decref(e);
 		return;
 	}
-	json_object_set_new(e, "pager", json_string(cl->conf->node));
+	json_object_set_new(e, "pager", json_string(cl->self));
 	json_object_set_new(e, "claimed", json_integer(now));
-	if (cluster_kv_cas(cl->stale, lane, e, rev, "stale") != 1) {
+	if (cluster_kv_cas(cl->stale, lane, e, &rev, "stale") != 1) {
 		json_decref(e);
 		return;
 	}
+	listed = xcalloc(json_array_size(json_object_get(e, "keys")) + 1, 1);
 	mark(cl, json_object_get(e, "keys"), (uint64_t)json_integer_value(
-	    json_object_get(e, "digest")));
-	if (send_lane(cl, e) == 1) {
+	    json_object_get(e, "digest")), now, listed);
+	r = keep_listed(cl, lane, e, &rev, listed);
+	free(listed);
+	if (r == 1 && send_lane(cl, e) == 1) {
 		json_decref(e);
 		for (r = 0; r < CAS_TRIES; r++) {
 			if ((e = cluster_kv_object(cl->stale, lane, &rev,
 			    "stale")) == NULL)
 				return;
 			json_object_set_new(e, "state", json_string("sent"));
-			if (cluster_kv_cas(cl->stale, lane, e, rev,
+			if (cluster_kv_cas(cl->stale, lane, e, &rev,
 			    "stale") != 0)
 				break;
 			json_decref(e);
@@ -200,7 +269,7 @@ claim(struct cluster *cl, const char *lane, json_t *items, int64_t now)
 		last = it;
 	}
 	json_object_set_new(e, "state", json_string("sending"));
-	json_object_set_new(e, "pager", json_string(cl->conf->node));
+	json_object_set_new(e, "pager", json_string(cl->self));
 	json_object_set_new(e, "claimed", json_integer(now));
 	json_object_set(e, "digest", json_object_get(last, "seq"));
 	json_object_set(e, "contact", json_object_get(last, "contact"));
@@ -208,7 +277,7 @@ claim(struct cluster *cl, const char *lane, json_t *items, int64_t now)
 	json_object_set(e, "channel", json_object_get(last, "channel"));
 	json_object_set_new(e, "lines", lines);
 	json_object_set_new(e, "keys", keys);
-	if (cluster_kv_cas(cl->stale, lane, e, rev, "stale") == 1)
+	if (cluster_kv_cas(cl->stale, lane, e, &rev, "stale") == 1)
 		log_info("%zu pages to %s (%s) made over %" PRIu64 " s ago: "
 		    "held for one digest", json_array_size(items),
 		    str(last, "contact"), str(last, "channel"),
@@ -228,13 +297,14 @@ by_seq(const void *a, const void *b)
 }
 
 /*
- * Thread: the records of the events not acked yet that are pages still
- * "sending" made before cut, by lane (CONTACT.CHANNEL), each in seq
- * order. NULL when the bucket or the consumer cannot tell. The keys are
- * listed only while an event taken is not acked (a page is failing).
+ * Thread: the records of the events not acked yet that are pages not
+ * final, made before cut, with no try under way at now (markable), by
+ * lane (CONTACT.CHANNEL), each in seq order. NULL when the bucket or the
+ * consumer cannot tell. The keys are listed only while an event taken is
+ * not acked (a page is failing).
  */
 static json_t *
-stale_records(struct cluster *cl, int64_t cut)
+stale_records(struct cluster *cl, int64_t now, int64_t cut)
 {
 	jsConsumerInfo	*ci = NULL;
 	kvKeysList	 keys;
@@ -270,7 +340,7 @@ stale_records(struct cluster *cl, int64_t cut)
 		    strchr(strchr(dot + 1, '.') + 1, '.') != NULL ||
 		    (o = cluster_kv_object(cl->kv, k, &rev, "stale")) == NULL)
 			continue;
-		if (strcmp(str(o, "state"), "sending") == 0 &&
+		if (markable(cl, o, now) &&
 		    strcmp(str(o, "what"), "page") == 0 &&
 		    json_integer_value(json_object_get(o, "made")) < cut) {
 			json_object_set_new(o, "seq", json_integer(
@@ -318,7 +388,7 @@ cluster_stale_tick(struct cluster *cl)
 	    cl->conf->stale_after_ms == 0 || ts.tv_sec < cl->stale_next)
 		return;
 	cl->stale_next = ts.tv_sec + EVERY_S;
-	if ((lanes = stale_records(cl, now -
+	if ((lanes = stale_records(cl, now, now -
 	    (int64_t)(cl->conf->stale_after_ms / 1000))) != NULL)
 		json_object_foreach(lanes, lane, arr)
 			if (json_array_size(arr) >= 2)

@@ -15,8 +15,9 @@
  * compare-and-set on win.T), sends it in the place of the last folded
  * event's own pages (their Message-ID, Idempotency-Key and records), and
  * says "sent"; the others' folded events are acked as listed in it. The
- * claimant makes its claim fresh before each page; a claim 90 s old (its
- * pager died) is taken over: the records say what went already.
+ * claimant makes its claim fresh before each page; a claim whose pager
+ * died (cluster_claim_lapsed) is taken over: the records say what went
+ * already.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,8 +40,6 @@
 #define STORM_TTL_MS	((int64_t)24 * 3600 * 1000)	/* keys kept */
 #define CAS_TRIES	10
 #define AFTER_END_S	2	/* a folded event comes back then */
-#define CLAIM_STALE_S	90	/* a claim not made fresh so long (a page
-				   takes 60 s at most) is taken over */
 
 enum verdict { V_PAGE, V_FOLD, V_FAIL };
 
@@ -92,7 +91,7 @@ window_of(struct cluster *cl, const struct spool_event *ev)
 			len = (int64_t)(cl->conf->storm_ms / 1000);
 			end = ev->time + (len > 0 ? len : 1);
 			json_object_set_new(o, "end", json_integer(end));
-			if ((r = cluster_kv_cas(cl->storm, "open", o, rev,
+			if ((r = cluster_kv_cas(cl->storm, "open", o, &rev,
 			    "storm")) != 1) {
 				json_decref(o);
 				if (r == -1)
@@ -102,7 +101,8 @@ window_of(struct cluster *cl, const struct spool_event *ev)
 		}
 		json_decref(o);
 		o = json_pack("{s:I}", "end", (json_int_t)end);
-		r = cluster_kv_cas(cl->storm, key, o, 0, "storm");
+		rev = 0;	/* made: another pager may have first */
+		r = cluster_kv_cas(cl->storm, key, o, &rev, "storm");
 		json_decref(o);
 		if (r == -1)
 			return 0;
@@ -190,7 +190,7 @@ join(struct cluster *cl, const char *key, const struct spool_event *ev,
 		if (json_object_get(*win, "digest") != NULL)
 			return V_PAGE;
 		v = add(cl, *win, ev, w, n);
-		if ((r = cluster_kv_cas(cl->storm, key, *win, rev,
+		if ((r = cluster_kv_cas(cl->storm, key, *win, &rev,
 		    "storm")) == 1)
 			return v;
 		json_decref(*win);
@@ -268,9 +268,9 @@ claim(struct cluster *cl, const char *key, json_t *win, uint64_t rev,
     const char *state)
 {
 	json_object_set_new(win, "digest", json_pack("{s:s, s:I, s:s}",
-	    "by", cl->conf->node, "time", (json_int_t)time(NULL), "state",
+	    "by", cl->self, "time", (json_int_t)time(NULL), "state",
 	    state));
-	return cluster_kv_cas(cl->storm, key, win, rev, "storm");
+	return cluster_kv_cas(cl->storm, key, win, &rev, "storm");
 }
 
 /*
@@ -293,7 +293,7 @@ keep_claim(struct cluster *cl, const char *key)
 			return -1;
 		by = json_string_value(json_object_get(json_object_get(win,
 		    "digest"), "by"));
-		if (by == NULL || strcmp(by, cl->conf->node) != 0)
+		if (by == NULL || strcmp(by, cl->self) != 0)
 			r = 0;
 		else if ((r = claim(cl, key, win, rev, "sending")) == 0) {
 			json_decref(win);
@@ -399,8 +399,8 @@ digest(struct cluster *cl, natsMsg *m, const struct spool_event *ev,
 			return 1;
 		}
 		if (state != NULL && (by == NULL ||
-		    strcmp(by, cl->conf->node) != 0) &&
-		    time(NULL) - t < CLAIM_STALE_S) {
+		    strcmp(by, cl->self) != 0) &&
+		    !cluster_claim_lapsed(cl, by, t, time(NULL))) {
 			json_decref(win);
 			break;		/* another pager sends it */
 		}
@@ -418,7 +418,7 @@ digest(struct cluster *cl, natsMsg *m, const struct spool_event *ev,
 		if (r == -1)
 			return -1;
 	}
-	natsMsg_NakWithDelay(m, (int64_t)RETRY_S * 1000, NULL);
+	cluster_nak(cl, m, (int64_t)RETRY_S * 1000);
 	return -1;
 }
 
@@ -454,7 +454,7 @@ cluster_storm_fold(struct cluster *cl, natsMsg *m,
 		    ev->old_state, ev->new_state, !rules_alone(ev) ?
 		    "unreachable: a server it depends on is down" :
 		    "more changes than set storm pages alone");
-		natsMsg_NakWithDelay(m, wait * 1000, NULL);
+		cluster_nak(cl, m, wait * 1000);
 		return -1;
 	}
 	return digest(cl, m, ev, key);

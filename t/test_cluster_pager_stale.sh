@@ -10,8 +10,9 @@
 #   2. nothing more while nothing is stale; the relay down again, web
 #      down and up: a second claim, for these two only.
 #   3. its claimant killed -9 while the SMTP server (answering 3 s late)
-#      takes it: the other pager takes the claim over once it lapses
-#      (90 s) and sends it again with the same Message-ID.
+#      takes it: the other pager takes the claim over once the
+#      claimant's heartbeat is gone and sends it again with the same
+#      Message-ID.
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
@@ -78,8 +79,9 @@ d=$EV
 check "the next two pages stale: a second claim" wait_for 60 sh -c \
     "[ \$(cat '$T'/pager*.log | grep -c 'held for one digest') -ge 2 ]"
 # 3. Its claimant killed -9 while the SMTP server (back, answering 3 s
-# late) takes it: the other takes the claim over once it lapses and
-# sends it again, with the same Message-ID.
+# late) takes it: the other takes the claim over once the claimant's
+# heartbeat is gone (tocsin_pagers) and sends it again, with the same
+# Message-ID.
 claimant=1
 [ "$(claims 2)" -gt "$h2" ] && claimant=2
 start_smtpd 3 || exit 1
@@ -88,7 +90,10 @@ check "relay back: the second digest comes" \
 kill9 "pager$claimant"
 other=$((3 - claimant))
 check "its claimant (pager$claimant) killed -9 mid-send; pager$other takes it over" \
-    wait_for 150 grep -q "event $d: stale digest of 2 pages for ops (email) delivered" \
+    wait_for 60 grep -q "event $d: stale digest of 2 pages for ops (email) delivered" \
+    "$T/pager$other.log"
+check "... once the claimant's heartbeat is gone (not after 90 s)" \
+    grep -q "cluster: pager .* is gone: its claim of [0-9]* s ago" \
     "$T/pager$other.log"
 check "the second digest came again, with the same Message-ID ($(mids | tr '\n' ' '))" \
     [ "$(got "$d.ops.email")" = 2 -a "$(mids | wc -l)" = 3 ]
