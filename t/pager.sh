@@ -64,16 +64,19 @@ pager_sanitizers() {
     log_clean_quiet tocsin-pager "$T/pager.log" || :
 }
 
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds, at once, then
+# after 0.1 s, 0.2 s, ... and every 0.5 s from then on; 1 when it never
+# did over SECONDS of sleep.
 wait_for() {
-    local limit=$1 i=0
+    local left=$(($1 * 10)) d=1
     shift
-    while [ $i -lt $((limit * 5)) ]; do
+    while :; do
         "$@" && return 0
-        sleep 0.2
-        i=$((i + 1))
+        [ "$left" -gt 0 ] || return 1
+        sleep "0.$d"
+        left=$((left - d))
+        [ "$d" -ge 5 ] || d=$((d + 1))
     done
-    return 1
 }
 
 # start_hookd FAIL_FIRST: the HTTP receiver (webhooks, the SMS API); each

@@ -293,16 +293,18 @@ print("null" if v is None else str(v).lower() if isinstance(v, bool) else v)
 ' "$2"
 }
 
-# wait_field ID FIELD VALUE [SECONDS]: poll until the field has the value.
+# wait_field ID FIELD VALUE [SECONDS]: poll until the field has the value,
+# at once, then after 0.1 s, 0.2 s, ... and every 0.5 s from then on (each
+# poll runs tocsinctl and python); 1 when it never did over SECONDS.
 wait_field() {
-    local limit=${4:-15} i=0 v
-    while [ $i -lt $((limit * 5)) ]; do
-        v=$(field "$1" "$2")
-        [ "$v" = "$3" ] && return 0
-        sleep 0.2
-        i=$((i + 1))
+    local left=$((${4:-15} * 10)) d=1
+    while :; do
+        [ "$(field "$1" "$2")" = "$3" ] && return 0
+        [ "$left" -gt 0 ] || return 1
+        sleep "0.$d"
+        left=$((left - d))
+        [ "$d" -ge 5 ] || d=$((d + 1))
     done
-    return 1
 }
 
 assert_field() {

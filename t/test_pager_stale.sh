@@ -31,8 +31,10 @@ ev() {
         "$1" "$(date +%s)" "$2" "$3" "$1" >"$T/state/spool/.tmp" &&
         mv "$T/state/spool/.tmp" "$T/state/spool/$(printf %020d "$1").json"
 }
-pager_start || exit 1
+# all four spooled before the pager starts: it queues them at once (one
+# by one under load, two went stale before the others came: two digests)
 ev 1 up down; ev 2 down up; ev 3 up down; ev 4 down up
+pager_start || exit 1
 wait_for 10 grep -q "4 pages to ops (email) made over 3 s ago: held for one digest" \
     "$T/pager.log" && pass "past stale-after the four queued pages are held" ||
     failed "not held: $(grep -i 'held\|failed' "$T/pager.log" | tail -3)"
