@@ -291,35 +291,23 @@ check_sms_numbers(struct parser *p)
 	}
 }
 
-/*
- * Cluster mode pages from the JetStream stream (pager/cluster.c), which
- * sends email, SMS (email-to-SMS or set sms-gateway) and webhooks, with
- * the memo, storm digests, dependencies, reminders and stale digests
- * (pager/cluster_memo.c, cluster_storm.c, cluster_events.c,
- * cluster_remind.c, cluster_stale.c) but no admin pages: what it would
- * ignore is refused, so no keyword is taken that does nothing.
- */
+/* vantage chooses among cluster nodes: without set cluster it would do
+ * nothing, so it is refused. (Cluster mode pages all one machine does:
+ * pager/cluster*.c.) */
 static void
-check_cluster_paging(struct parser *p)
+check_vantage(struct parser *p)
 {
-	static const char	 why[] = "not in cluster mode yet "
-	    "(tocsin-cluster(7))";
-	struct conf		*c = p->conf;
-	size_t			 i;
+	struct conf	*c = p->conf;
+	size_t		 i;
 
-	if (c->cluster == NULL) {
-		/* vantage chooses among cluster nodes: alone it would do
-		 * nothing */
-		for (i = 0; i < c->nservers; i++)
-			if (c->servers[i]->o.nvantage > 0)
-				conf_err_at(p, c->servers[i]->file,
-				    c->servers[i]->line, "server '%s': "
-				    "vantage needs 'set cluster' "
-				    "(tocsin-cluster(7))", c->servers[i]->id);
+	if (c->cluster != NULL)
 		return;
-	}
-	if (c->admin != NULL)
-		conf_err_at(p, c->admin_file, c->admin_line, "admin: %s", why);
+	for (i = 0; i < c->nservers; i++)
+		if (c->servers[i]->o.nvantage > 0)
+			conf_err_at(p, c->servers[i]->file,
+			    c->servers[i]->line, "server '%s': vantage needs "
+			    "'set cluster' (tocsin-cluster(7))",
+			    c->servers[i]->id);
 }
 
 /*
@@ -478,7 +466,7 @@ conf_validate(struct parser *p)
 	}
 	for (i = 0; i < c->nservers; i++)
 		link_depends(p, c->servers[i]);
-	check_cluster_paging(p);
+	check_vantage(p);
 	if (p->nerrs == 0)
 		check_cycles(p);
 }

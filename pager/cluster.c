@@ -27,11 +27,12 @@
  * down; an unreachable child's event is not paged alone but listed in
  * that page or in the storm window's digest) are cluster_events.c's.
  * Reminders and escalations (renotify, escalate-after) are claimed in the
- * bucket tocsin_remind (cluster_remind.c), looked at between fetches;
- * so are stale digests (set stale-after), in tocsin_stale
- * (cluster_stale.c). A claim names its pager (NODE-PID-START), whose
- * heartbeat the loop puts in the bucket tocsin_pagers every 2 s: the
- * claims of a pager whose heartbeat is gone are taken over at once
+ * bucket tocsin_remind (cluster_remind.c), looked at between fetches; so
+ * are stale digests (set stale-after), in tocsin_stale
+ * (cluster_stale.c), and set admin's pages when too few probe nodes are
+ * alive (cluster_watchdog.c). A claim names its pager (NODE-PID-START),
+ * whose heartbeat the loop puts in the bucket tocsin_pagers every 2 s:
+ * the claims of a pager whose heartbeat is gone are taken over at once
  * (cluster_claim_lapsed), those of one alive but stuck after CLAIM_S.
  */
 #include <inttypes.h>
@@ -99,7 +100,8 @@ setup(struct cluster *cl)
 	    cluster_storm_open(cl, err, sizeof(err)) == -1 ||
 	    cluster_events_open(cl, err, sizeof(err)) == -1 ||
 	    cluster_remind_open(cl, err, sizeof(err)) == -1 ||
-	    cluster_stale_open(cl, err, sizeof(err)) == -1) {
+	    cluster_stale_open(cl, err, sizeof(err)) == -1 ||
+	    cluster_watchdog_open(cl, err, sizeof(err)) == -1) {
 		log_warnx("cluster: %s; trying again", err);
 		return -1;
 	}
@@ -473,11 +475,11 @@ cluster_page_format(struct cluster *cl, const struct spool_event *ev,
 
 /*
  * Thread: page msg to w (what it is: "page", event seq's own; "digest",
- * a storm digest in its place; "reminder" or "escalation" number round),
- * recorded "sending", sent, recorded final ("waiting" when it is to be
- * tried again); nothing when its record is final already. id: the event's server, or NULL; m: the event kept in
- * progress meanwhile, or NULL; msg NULL: the page could not be made
- * (refused). 1 when final, 0 to be tried later, -1 when the bucket
+ * a storm digest in its place; "reminder" or "escalation" number round;
+ * "admin", set admin's, event 0), recorded "sending", sent, recorded
+ * final ("waiting" when it is to be tried again); nothing when its record
+ * is final already. id: the event's server, or NULL; m: the event held,
+ * or NULL; msg NULL: the page could not be made (refused). 1 when final, 0 to be tried later, -1 when the bucket
  * failed.
  */
 int
@@ -641,6 +643,7 @@ run(void *arg)
 			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
 		cluster_remind_tick(cl);
 		cluster_stale_tick(cl);
+		cluster_watchdog_tick(cl);
 	}
 	return NULL;
 }
@@ -657,6 +660,7 @@ cluster_new(struct event_base *base, const struct conf *conf, char *err,
 	char		 node[QUORUM_KEY_MAX];
 
 	cl = xcalloc(1, sizeof(*cl));
+	cl->watchdog_alive = -1;
 	cl->conf = conf;
 	pthread_mutex_init(&cl->mtx, NULL);
 	pthread_cond_init(&cl->cond, NULL);
@@ -730,6 +734,8 @@ cluster_free(struct cluster *cl)
 	kvStore_Destroy(cl->remind);
 	kvStore_Destroy(cl->control);
 	kvStore_Destroy(cl->stale);
+	kvStore_Destroy(cl->watchdog);
+	kvStore_Destroy(cl->nodes);
 	link_free(cl->link);
 	mail_conf_free(cl->mc);
 	smsapi_free(cl->sms);

@@ -4,7 +4,7 @@
  * memo in the bucket tocsin_memo), cluster_storm.c (storm digests),
  * cluster_events.c (dependencies), cluster_sms.c (SMS through the HTTP
  * API of set sms-gateway), cluster_remind.c (renotify and escalate-after),
- * cluster_stale.c (stale digests).
+ * cluster_stale.c (stale digests), cluster_watchdog.c (set admin).
  */
 #ifndef TOCSIN_PAGER_CLUSTER_IMPL_H
 #define TOCSIN_PAGER_CLUSTER_IMPL_H
@@ -61,6 +61,13 @@ struct cluster {
 	int64_t		 remind_next;	/* monotonic s: the next look */
 	kvStore		*stale;		/* tocsin_stale (cluster_stale.c) */
 	int64_t		 stale_next;	/* monotonic s: its next look */
+	kvStore		*watchdog;	/* tocsin_watchdog and */
+	kvStore		*nodes;		/* tocsin_nodes (cluster_watchdog.c);
+					   NULL: no set admin */
+	int64_t		 watchdog_next;	/* monotonic s: its next look */
+	long		 watchdog_alive; /* probe nodes alive at it */
+	int64_t		 watchdog_bad_since; /* this pager's first look
+					   that found too few nodes; 0 */
 	natsSubscription *sub;
 	natsMsg		*held;		/* under mtx: the event the thread
 					   delivers, NULL: none */
@@ -122,6 +129,10 @@ size_t	 cluster_remind_recovery(struct cluster *, const struct spool_event *,
 /* cluster_stale.c */
 int	 cluster_stale_open(struct cluster *, char *err, size_t errlen);
 void	 cluster_stale_tick(struct cluster *);
+
+/* cluster_watchdog.c */
+int	 cluster_watchdog_open(struct cluster *, char *err, size_t errlen);
+void	 cluster_watchdog_tick(struct cluster *);
 
 /* cluster_storm.c */
 int	 cluster_storm_open(struct cluster *, char *err, size_t errlen);

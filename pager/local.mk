@@ -8,7 +8,8 @@ pager_core_sources = \
 	pager/smsapi.c pager/watchdog.c \
 	pager/cluster.c pager/cluster.h pager/cluster_impl.h \
 	pager/cluster_memo.c pager/cluster_storm.c pager/cluster_events.c \
-	pager/cluster_sms.c pager/cluster_remind.c pager/cluster_stale.c
+	pager/cluster_sms.c pager/cluster_remind.c pager/cluster_stale.c \
+	pager/cluster_watchdog.c
 pager_tocsin_pager_SOURCES = pager/main.c pager/ctl.c $(pager_core_sources)
 pager_tocsin_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager \
 	-I$(top_srcdir)/cluster

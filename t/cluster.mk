@@ -78,3 +78,8 @@ EXTRA_DIST += t/test_cluster_pager_remind.sh
 # one's Message-ID; once more only when pages are stale again.
 TESTS += t/test_cluster_pager_stale.sh
 EXTRA_DIST += t/test_cluster_pager_stale.sh
+# set admin of the cluster's pagers (bucket tocsin_watchdog): paged once
+# across two pagers when fewer probe nodes are alive than set quorum,
+# once when they are back.
+TESTS += t/test_cluster_pager_admin.sh
+EXTRA_DIST += t/test_cluster_pager_admin.sh
