@@ -68,14 +68,14 @@ pager_sanitizers() {
 # after 0.1 s, 0.2 s, ... and every 0.5 s from then on; 1 when it never
 # did over SECONDS of sleep.
 wait_for() {
-    local left=$(($1 * 10)) d=1
+    local _wait_left=$(($1 * 10)) _wait_d=1
     shift
     while :; do
         "$@" && return 0
-        [ "$left" -gt 0 ] || return 1
-        sleep "0.$d"
-        left=$((left - d))
-        [ "$d" -ge 5 ] || d=$((d + 1))
+        [ "$_wait_left" -gt 0 ] || return 1
+        sleep "0.$_wait_d"
+        _wait_left=$((_wait_left - _wait_d))
+        [ "$_wait_d" -ge 5 ] || _wait_d=$((_wait_d + 1))
     done
 }
 

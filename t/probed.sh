@@ -297,13 +297,13 @@ print("null" if v is None else str(v).lower() if isinstance(v, bool) else v)
 # at once, then after 0.1 s, 0.2 s, ... and every 0.5 s from then on (each
 # poll runs tocsinctl and python); 1 when it never did over SECONDS.
 wait_field() {
-    local left=$((${4:-15} * 10)) d=1
+    local _wait_left=$((${4:-15} * 10)) _wait_d=1
     while :; do
         [ "$(field "$1" "$2")" = "$3" ] && return 0
-        [ "$left" -gt 0 ] || return 1
-        sleep "0.$d"
-        left=$((left - d))
-        [ "$d" -ge 5 ] || d=$((d + 1))
+        [ "$_wait_left" -gt 0 ] || return 1
+        sleep "0.$_wait_d"
+        _wait_left=$((_wait_left - _wait_d))
+        [ "$_wait_d" -ge 5 ] || _wait_d=$((_wait_d + 1))
     done
 }
 
