@@ -20,6 +20,10 @@ TESTS_ENVIRONMENT = TOCSIN_BUILD=$(abs_top_builddir) \
 	TOCSIN_SRCDIR=$(abs_top_srcdir) srcdir=$(abs_top_srcdir) \
 	CK_DEFAULT_TIMEOUT=30
 
+# Long tests first, so that none of them starts last while the short
+# ones are done (make check runs four side by side: tools/test).
+TESTS += t/test_web_audit.sh t/test_http_native.sh t/test_lb_latency.sh
+
 # Integration tests run the built daemons; t/servers.sh starts the servers.
 # t/test_demo.sh: tools/demo stops everything it started, however it stops.
 # t/test_install.sh: make install keeps an edited config; the man pages,
@@ -228,7 +232,6 @@ TESTS += t/test_pager_stale.sh
 EXTRA_DIST += t/test_pager_stale.sh
 
 # Plain http:// on probed's own client judges as the libcurl path does.
-TESTS += t/test_http_native.sh
 EXTRA_DIST += t/test_http_native.sh
 # The native http checks' answer reader: any split of the bytes, curl's words.
 check_PROGRAMS += t/test_http_answer
@@ -241,14 +244,12 @@ t_test_http_answer_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
 # tocsin.cgi: issue 16's checklist (busybox httpd, farm uptime, the
 # objects of /api/server and /api/events, graph spans and ETags, CSP,
 # methods, bounded requests).
-TESTS += t/test_web_audit.sh
 EXTRA_DIST += t/test_web_audit.sh t/pngedge.py
 # The delivery log: who was paged, after the records are gone.
 TESTS += t/test_pager_dlog.sh
 EXTRA_DIST += t/test_pager_dlog.sh
 # tocsin-lb: latency routing after Linkerd's experiment (one of eleven
 # held at 2 s, 1 s client timeout); LB_LATENCY_SECONDS=60 for the long form.
-TESTS += t/test_lb_latency.sh
 EXTRA_DIST += t/test_lb_latency.sh t/lbheld.py
 # tocsin-pager: a problem that outlasts its downtime is paged at its end.
 TESTS += t/test_pager_dtend.sh
