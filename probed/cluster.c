@@ -584,6 +584,24 @@ cluster_mine(struct cluster *cl, const struct target *t)
 }
 
 /*
+ * Does this node check t now (its vantage names it; with `set shard
+ * on`, the shares give it)? As cluster_mine, without moving anything: a
+ * child's failure waits for a fresh check of its parent only when this
+ * node makes one (engine.c, stale_parent).
+ */
+int
+cluster_checks(struct cluster *cl, const struct target *t)
+{
+	if (cl == NULL)
+		return 1;
+	if (!engine_conf(cl->eng)->shard)
+		return quorum_named(link_node(cl->link), t->sc->o.vantage,
+		    t->sc->o.nvantage);
+	return cl->ready && cl->n_synced &&
+	    watches(cl, cserver_get(cl, t->sc->id), link_node(cl->link));
+}
+
+/*
  * t was checked: when it is newly this node's, its verdict goes out now
  * (the first fresh one; later ones on hard changes). Without `set
  * shard`, a first hard state that is no change (unknown to up, after the

@@ -25,6 +25,7 @@ struct cluster	*cluster_new(struct event_base *, struct engine *,
 		    char **err);
 void		 cluster_verdict(struct cluster *, const struct target *);
 int		 cluster_mine(struct cluster *, const struct target *);
+int		 cluster_checks(struct cluster *, const struct target *);
 void		 cluster_checked(struct cluster *, const struct target *);
 struct cluster_ctl *cluster_control(struct cluster *);
 struct json_t	*cluster_server_json(struct cluster *, const char *id,

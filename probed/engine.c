@@ -95,6 +95,7 @@ static void	 launch(struct probe *);
 static void	 finish(struct probe *);
 static void	 probe_stop(struct probe *);
 static void	 reschedule(struct engine *, struct target *);
+static void	 unpark_children(struct engine *, struct target *);
 static const struct check_ops *ops_for(enum check_kind);
 static void	 target_free(struct target *);
 
@@ -369,7 +370,10 @@ on_fire(struct target *t, void *arg)
 		return;
 	if (!cluster_mine(e->cluster, t)) {
 		/* another node's (set shard on): asked again soon, so a
-		 * dead node's servers move within their interval */
+		 * dead node's servers move within their interval; a
+		 * child's failure that waits for its check (it was ours
+		 * when the child parked) goes on without it */
+		unpark_children(e, t);
 		sched_set(e->sched, t, mono_us() + (int64_t)(t->sc->o.interval
 		    < CLUSTER_ASK_MS ? t->sc->o.interval : CLUSTER_ASK_MS) *
 		    1000);
@@ -703,8 +707,11 @@ target_gone(struct engine *e, struct target *t)
 
 /*
  * A parent of t whose state is not known to be fresh for t's failure
- * started at start_mono: not hard down (that answer needs no check) and
- * not checked since. NULL when t's result can be judged now.
+ * started at start_mono: not hard down (that answer needs no check), not
+ * checked since, and checked by this node (in cluster mode another may
+ * check it: its vantage, or the shares of set shard on; the cluster's
+ * state of it then says whether t's change is unreachable). NULL when
+ * t's result can be judged now.
  */
 static struct target *
 stale_parent(struct engine *e, struct target *t, int64_t start_mono)
@@ -714,7 +721,8 @@ stale_parent(struct engine *e, struct target *t, int64_t start_mono)
 
 	for (i = 0; i < t->sc->ndeps; i++)
 		if ((d = engine_find(e, t->sc->deps[i]->id)) != NULL &&
-		    d->st.hard != HSTATE_DOWN && d->done_mono < start_mono)
+		    d->st.hard != HSTATE_DOWN && d->done_mono < start_mono &&
+		    cluster_checks(e->cluster, d))
 			return d;
 	return NULL;
 }

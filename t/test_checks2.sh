@@ -139,8 +139,8 @@ server tcpwait tcp://$H:$BAD_GARBAGE_BANNER_PORT expect "220 "
 server tcpsilent tcp://$H:$BAD_SILENT_PORT expect "220 "
 server s400 http://$H:$N/s400
 server s399 http://$H:$N/s399
-server bigbody http://$H:$BAD_FLOOD_PORT/
-server bigmiss http://$H:$BAD_FLOOD_PORT/ body "^nothing like it"
+server bigbody http://$H:$BAD_FLOOD_PORT/ timeout 10s
+server bigmiss http://$H:$BAD_FLOOD_PORT/ body "^nothing like it" timeout 10s
 server loop http://$H:$N/loop follow
 server chain5 http://$H:$N/r5 follow body "^OK"
 server chain6 http://$H:$N/r6 follow

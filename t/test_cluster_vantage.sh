@@ -4,7 +4,9 @@
 # `vantage node1,node2`: verdicts of v come from exactly node1 and node2,
 # node3 never checks it (0 checks in its status, no v.node3 key). v's
 # quorum is a majority of its 2 nodes, so node1 alone seeing it down makes
-# no event of v; node1 and node2 make one, naming only them.
+# no event of v; node1 and node2 make one, naming only them. Server c
+# depends on v and fails: node3, which never checks v, still judges c
+# (its failure does not wait for a check of v that never comes).
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
@@ -30,6 +32,11 @@ for s in d if isinstance(d, list) else d["servers"]:
         print(s["checks"])
 '
 }
+# cverdict NODE: that node's verdict of c.
+cverdict() {
+    natsdump -k tocsin_verdicts 2>/dev/null |
+        sed -n "s/^c\.$1 .*\"state\":\"\([a-z]*\)\".*/\1/p"
+}
 # vfield N FIELD: FIELD of v's Nth event ("nodes": their names); vevents:
 # how many events of v the stream holds.
 vfield() {
@@ -51,7 +58,8 @@ vevents() {
 start_nginx || exit 1
 start_nats_cluster || exit 1
 : >"$RULES"
-NODE_EXTRA="server v http://127.0.0.1:$NGINX_PORT/body interval 1s timeout 1s retries 1 retry-interval 1s vantage node1,node2"
+NODE_EXTRA="server v http://127.0.0.1:$NGINX_PORT/body interval 1s timeout 1s retries 1 retry-interval 1s vantage node1,node2
+server c tcp://127.0.0.1:1 depends-on v interval 1s timeout 1s retries 1 retry-interval 1s"
 for n in 1 2 3; do
     start_node "$n" - || exit 1
 done
@@ -68,6 +76,11 @@ check "node3 never puts a verdict of v" [ "$(vkeys)" = "v.node1 v.node2 " ]
 c1=$(vchecks 1) c3=$(vchecks 3)
 check "node1 checks v ($c1 times)" [ "${c1:-0}" -gt 2 ]
 check "node3 never checks v" [ "$c3" = 0 ]
+# c (nothing listens on its port) depends on v: a failure of c waits for
+# a fresh check of v, on the nodes that check v only
+check "node3 judges c, whose parent it never checks: its verdict is down" \
+    until_says 20 down cverdict node3
+check "... as node1's is" until_says 20 down cverdict node1
 if wait_events 2 15 && [ "$(vevents)" = 1 ]; then
     pass "v's first cluster state published once"
 else
