@@ -5,8 +5,9 @@
  * quorum agreed on; acks are explicit, so an event a pager took and did
  * not finish (it died) goes to another after the ack wait. Its delivery
  * records, one per (event, contact, channel), live in the bucket
- * tocsin_deliveries, not on local disk: "sending" before a try, "done" or
- * "failed" after; an event is acked once each of its deliveries is final.
+ * tocsin_deliveries, not on local disk: "sending" before a try,
+ * "waiting" between two, "done" or "failed" after the last; an event is
+ * acked once each of its deliveries is final.
  * A delivery found "sending" (its pager died mid-send) is sent again with
  * the same Message-ID: the one window where the far side may see a page
  * twice, as on one machine (see tocsin-pager(8)).
