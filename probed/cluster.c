@@ -542,6 +542,24 @@ has_vote(const struct cserver *cs, const char *node)
 }
 
 /*
+ * Does this node check t now (its vantage names it; with `set shard
+ * on`, the shares give it)? Nothing moves (cluster_mine does that): a
+ * child's failure waits for a fresh check of its parent only when this
+ * node makes one (engine.c, stale_parent).
+ */
+int
+cluster_checks(struct cluster *cl, const struct target *t)
+{
+	if (cl == NULL)
+		return 1;
+	if (!engine_conf(cl->eng)->shard)	/* a node not named skips t */
+		return quorum_named(link_node(cl->link), t->sc->o.vantage,
+		    t->sc->o.nvantage);
+	return cl->ready && cl->n_synced &&
+	    watches(cl, cserver_get(cl, t->sc->id), link_node(cl->link));
+}
+
+/*
  * With `set shard on`: is t this node's to check? Asked before each
  * check is due. A server newly this node's has its verdict put after its
  * next check; one no longer its has its verdict deleted, so the
@@ -554,15 +572,11 @@ cluster_mine(struct cluster *cl, const struct target *t)
 	struct drop_job	*dj;
 	int		 mine;
 
-	if (cl == NULL)
-		return 1;
-	if (!engine_conf(cl->eng)->shard)	/* a node not named skips t */
-		return quorum_named(link_node(cl->link), t->sc->o.vantage,
-		    t->sc->o.nvantage);
-	if (!cl->ready || !cl->n_synced)
-		return 0;
+	mine = cluster_checks(cl, t);
+	if (cl == NULL || !engine_conf(cl->eng)->shard || !cl->ready ||
+	    !cl->n_synced)
+		return mine;
 	cs = cserver_get(cl, t->sc->id);
-	mine = watches(cl, cs, link_node(cl->link));
 	if (mine && !cs->mine) {
 		log_debug("cluster: %s is this node's now", cs->id);
 		cs->take = 1;
@@ -581,24 +595,6 @@ cluster_mine(struct cluster *cl, const struct target *t)
 	}
 	cs->mine = mine;
 	return mine;
-}
-
-/*
- * Does this node check t now (its vantage names it; with `set shard
- * on`, the shares give it)? As cluster_mine, without moving anything: a
- * child's failure waits for a fresh check of its parent only when this
- * node makes one (engine.c, stale_parent).
- */
-int
-cluster_checks(struct cluster *cl, const struct target *t)
-{
-	if (cl == NULL)
-		return 1;
-	if (!engine_conf(cl->eng)->shard)
-		return quorum_named(link_node(cl->link), t->sc->o.vantage,
-		    t->sc->o.nvantage);
-	return cl->ready && cl->n_synced &&
-	    watches(cl, cserver_get(cl, t->sc->id), link_node(cl->link));
 }
 
 /*
