@@ -576,7 +576,7 @@ servers_stop() {
             kill -s KILL -- "-$pid" 2>/dev/null ||
                 kill -s KILL "$pid" 2>/dev/null
             i=0
-            while [ $i -lt 20 ] && _srv_ours "$pid" "$start"; do
+            while [ $i -lt 50 ] && _srv_ours "$pid" "$start"; do
                 sleep 0.1
                 i=$((i + 1))
             done
