@@ -52,6 +52,7 @@
 #include "jsontext.h"
 #include "log.h"
 #include "spool.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #include "cluster.h"
@@ -68,6 +69,7 @@
 #define FETCH_WAIT_MS	1000
 #define PAGERS		"tocsin_pagers"	/* KV: pager -> its heartbeat */
 #define BEAT_S		2
+#define FINAL_RETRY_MS	250	/* a final record the bucket refused */
 
 static int
 stopping(struct cluster *cl)
@@ -227,6 +229,46 @@ record_put(struct cluster *cl, const char *key, uint64_t *rev,
 		log_warnx("cluster: %s", err);
 	free(s);
 	return rc;
+}
+
+/*
+ * Thread: the final record of a try that went (record_put's arguments;
+ * ev names the event in logs). The page has left: were the record lost,
+ * the event would come again, find the try "sending" and page again. So
+ * a bucket that fails (a nats-server killed, its stream electing a new
+ * leader) is tried again, every FINAL_RETRY_MS, while the held event is
+ * kept in progress by the loop, for up to CLAIM_S or until the pager
+ * stops. 1, or -1 when it never took it.
+ */
+static int
+record_final(struct cluster *cl, const char *key, const char *ev,
+    const char *state, const struct want *w, const char *error,
+    const char *what, int64_t made, const char *line)
+{
+	int64_t	 until = mono_us() + (int64_t)CLAIM_S * 1000000;
+	int	 tries = 0;
+
+	while (record_put(cl, key, NULL, state, w, error, what, made,
+	    line) != 1) {
+		if (tries++ == 0)
+			log_warnx("%s: the %s record of %s to %s cannot be "
+			    "written; trying again", ev, state,
+			    queue_channel_str(w->ch), w->contact->name);
+		if (stopping(cl) || mono_us() > until) {
+			log_warnx("%s: the %s record of %s to %s: given up "
+			    "after %d tries; it may be sent again", ev, state,
+			    queue_channel_str(w->ch), w->contact->name,
+			    tries);
+			return -1;
+		}
+		nanosleep(&(struct timespec){ 0, FINAL_RETRY_MS * 1000000L },
+		    NULL);
+	}
+	if (tries > 0)
+		log_info("%s: the %s record of %s to %s written after %d "
+		    "tries", ev, state, queue_channel_str(w->ch),
+		    w->contact->name, tries + 1);
+	return 1;
 }
 
 /* Loop: the webhook's end, for the thread waiting on it. */
@@ -534,7 +576,7 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 		return record_put(cl, key, &rev, "waiting", w, err, what,
 		    made, line) == -1 ? -1 : 0;
 	}
-	if (record_put(cl, key, NULL, r == SEND_OK ? "done" : "failed", w,
+	if (record_final(cl, key, ev, r == SEND_OK ? "done" : "failed", w,
 	    r == SEND_OK ? NULL : err, what, made, line) == -1)
 		return -1;
 	log_info("%s: %s %s to %s (%s) %s%s%s", ev, queue_channel_str(w->ch),

@@ -83,3 +83,7 @@ EXTRA_DIST += t/test_cluster_pager_stale.sh
 # once when they are back.
 TESTS += t/test_cluster_pager_admin.sh
 EXTRA_DIST += t/test_cluster_pager_admin.sh
+# A page's final record that NATS cannot take for a while (the pager cut
+# off from it after the mail left) is written later, never paged again.
+TESTS += t/test_cluster_pager_record.sh
+EXTRA_DIST += t/test_cluster_pager_record.sh

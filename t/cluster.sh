@@ -14,6 +14,7 @@
 #     clean_log NAME           # no sanitizer report in $T/NAME.log
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
 #     cut_nats N               # node N's NATS connections (heal ends it)
+#     cut_nats_of USER         # USER's (the pagers run as nobody)
 #     wait_for SECONDS CMD...  # until CMD succeeds
 #     nctl N ARGS...           # tocsinctl on node N's control socket
 #     start_smtpd [DELAY]      # aiosmtpd into $T/smtpd/mail.log
@@ -209,8 +210,15 @@ cut_view() {
 
 # cut_nats N: node N's connections to the NATS servers cut (until heal).
 cut_nats() {
-    local r u j p
+    local u
     eval "u=\$NODE_USER_$1"
+    cut_nats_of "$u"
+}
+
+# cut_nats_of USER: USER's connections to the NATS servers cut (until
+# heal); the pagers run as nobody.
+cut_nats_of() {
+    local r u=$1 j p
     for j in 1 2 3; do
         eval "p=\$NATS${j}_PORT"
         r="-p tcp -d 127.0.0.1 --dport $p -m owner --uid-owner $u -j REJECT --reject-with tcp-reset"
