@@ -1282,7 +1282,7 @@ write_head(struct hconn *hc, const char *head, size_t hlen)
 	const char	*line = head, *end = head + hlen, *eol, *run = head;
 	char		 tail[160];
 	size_t		 tlen = 0;
-	int		 first = 1, dropping = 0;
+	int		 first = 1, dropping = 0, c;
 
 	/* The lines kept go on in runs, one copy each. */
 	while (line < end && (eol = memchr(line, '\n', end - line)) != NULL) {
@@ -1290,8 +1290,11 @@ write_head(struct hconn *hc, const char *head, size_t hlen)
 		if (eol - line <= 2 && (*line == '\r' || *line == '\n'))
 			break;	/* the blank line */
 		if (first || (*line != ' ' && *line != '\t')) {
-			if (!first && (strncasecmp(line, "connection:", 11) ==
-			    0 || strncasecmp(line, "keep-alive:", 11) == 0)) {
+			/* the first letter first: most lines are neither */
+			c = *line | 0x20;
+			if (!first && ((c == 'c' && strncasecmp(line,
+			    "connection:", 11) == 0) || (c == 'k' &&
+			    strncasecmp(line, "keep-alive:", 11) == 0))) {
 				if (!dropping)
 					evbuffer_add(out, run, line - run);
 				dropping = 1;
