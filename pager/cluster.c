@@ -649,8 +649,11 @@ handle(struct cluster *cl, natsMsg *m)
 	pthread_mutex_lock(&cl->mtx);
 	cl->held = NULL;
 	pthread_mutex_unlock(&cl->mtx);
+	/* The ack is not waited for: one lost brings the event back, and
+	 * its records (all final) and memo (noted) make that a no-op; a
+	 * backlog then costs no round trip an event for it. */
 	if (r == 1)
-		natsMsg_AckSync(m, NULL, NULL);
+		natsMsg_Ack(m, NULL);
 	else if (r == 0)
 		cluster_nak(cl, m, (int64_t)RETRY_S * 1000);
 	/* -1: the ack wait brings it back */

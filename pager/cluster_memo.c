@@ -124,7 +124,7 @@ cluster_memo_note(struct cluster *cl, const struct spool_event *ev,
 	struct cluster_memo	 before;
 	char			 key[QUORUM_KEY_MAX], err[256], *val, *nval;
 	uint64_t		 rev, seen;
-	int			 i, r;
+	int			 i, r, none;
 
 	quorum_key(ev->id, key, sizeof(key));
 	for (i = 0; i < CAS_TRIES; i++) {
@@ -136,6 +136,7 @@ cluster_memo_note(struct cluster *cl, const struct spool_event *ev,
 		memset(&e, 0, sizeof(e));
 		snprintf(e.id, sizeof(e.id), "%s", ev->id);
 		seen = entry_of(val, &e, &before);
+		none = val == NULL;
 		free(val);
 		if (seen == ev->seq) {
 			*cm = before;
@@ -143,6 +144,12 @@ cluster_memo_note(struct cluster *cl, const struct spool_event *ev,
 		}
 		note(cl->conf, &e, ev, cm);
 		if (seen > ev->seq)
+			return 0;
+		/* No entry, and the event leaves none worth keeping (a
+		 * first state up, as each server's first is): nothing to
+		 * write; coming again, it is noted the same. A backlog of
+		 * first states costs no write each. */
+		if (none && memo_entry_empty(&e))
 			return 0;
 		nval = value_of(&e, ev->seq, cm);
 		r = store_cas(cl->memo, key, nval, rev, err, sizeof(err));
