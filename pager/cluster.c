@@ -232,6 +232,21 @@ record_put(struct cluster *cl, const char *key, uint64_t *rev,
 }
 
 /*
+ * Thread, between two fetches: whether a look made every every_s is due
+ * (monotonic seconds; *next, 0 at first, then says when the next is).
+ */
+int
+cluster_due(int64_t *next, int every_s)
+{
+	int64_t	 now = mono_us() / 1000000;
+
+	if (now < *next)
+		return 0;
+	*next = now + every_s;
+	return 1;
+}
+
+/*
  * Thread: the final record of a try that went (record_put's arguments;
  * ev names the event in logs). The page has left: were the record lost,
  * the event would come again, find the try "sending" and page again. So
@@ -522,8 +537,8 @@ cluster_page_format(struct cluster *cl, const struct spool_event *ev,
  * "admin", set admin's, event 0), recorded "sending", sent, recorded
  * final ("waiting" when it is to be tried again); nothing when its record
  * is final already. id: the event's server, or NULL; m: the event held,
- * or NULL; msg NULL: the page could not be made (refused). 1 when final, 0 to be tried later, -1 when the bucket
- * failed.
+ * or NULL; msg NULL: the page could not be made (refused). 1 when final,
+ * 0 to be tried later, -1 when the bucket failed.
  */
 int
 cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,

@@ -82,6 +82,7 @@ json_t	*cluster_kv_object(kvStore *, const char *key, uint64_t *rev,
 	    const char *what);
 int	 cluster_kv_cas(kvStore *, const char *key, json_t *, uint64_t *rev,
 	    const char *what);
+int	 cluster_due(int64_t *next, int every_s);
 int	 cluster_claim_lapsed(struct cluster *, const char *by,
 	    int64_t claimed, int64_t now);
 void	 cluster_nak(struct cluster *, natsMsg *, int64_t delay_ms);

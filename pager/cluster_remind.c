@@ -433,13 +433,10 @@ look(struct cluster *cl, const struct server_conf *sv, int64_t now)
 void
 cluster_remind_tick(struct cluster *cl)
 {
-	struct timespec	 ts;
 	size_t		 i;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (cl->remind == NULL || ts.tv_sec < cl->remind_next)
+	if (cl->remind == NULL || !cluster_due(&cl->remind_next, EVERY_S))
 		return;
-	cl->remind_next = ts.tv_sec + EVERY_S;
 	for (i = 0; i < cl->conf->nservers; i++)
 		if (reminds(cl->conf->servers[i]))
 			look(cl, cl->conf->servers[i], time(NULL));

@@ -376,18 +376,16 @@ stale_records(struct cluster *cl, int64_t now, int64_t cut)
 void
 cluster_stale_tick(struct cluster *cl)
 {
-	struct timespec	 ts;
 	kvKeysList	 keys;
 	json_t		*lanes, *arr;
 	const char	*lane;
 	int64_t		 now = time(NULL);
 	int		 i;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (cl->stale == NULL || cl->sub == NULL ||
-	    cl->conf->stale_after_ms == 0 || ts.tv_sec < cl->stale_next)
+	    cl->conf->stale_after_ms == 0 ||
+	    !cluster_due(&cl->stale_next, EVERY_S))
 		return;
-	cl->stale_next = ts.tv_sec + EVERY_S;
 	if ((lanes = stale_records(cl, now, now -
 	    (int64_t)(cl->conf->stale_after_ms / 1000))) != NULL)
 		json_object_foreach(lanes, lane, arr)

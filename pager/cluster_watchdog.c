@@ -33,6 +33,7 @@
 #define WATCHDOG_BUCKET	"tocsin_watchdog"
 #define KEY		"probed"
 #define EVERY_S		2
+#define CAS_TRIES	10
 
 /* Thread: the buckets, when there is a set admin to page. 0, or -1 with
  * err. */
@@ -150,7 +151,7 @@ told(struct cluster *cl, const json_t *was)
 	uint64_t	 rev;
 	int		 i;
 
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < CAS_TRIES; i++) {
 		if ((o = cluster_kv_object(cl->watchdog, KEY, &rev,
 		    "watchdog")) == NULL)
 			return;
@@ -180,20 +181,17 @@ void
 cluster_watchdog_tick(struct cluster *cl)
 {
 	const struct conf *c = cl->conf;
-	struct timespec	 ts;
 	struct watchdog	 w;
 	enum wd_verdict	 v;
 	json_t		*o;
 	char		 why[256], said[256];
-	uint64_t	 rev, interval = 0;
+	uint64_t	 rev;
 	int64_t		 now = time(NULL);
-	size_t		 known, i;
+	size_t		 known;
 	long		 alive, need = c->quorum > 0 ? (long)c->quorum : 1;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (cl->watchdog == NULL || ts.tv_sec < cl->watchdog_next)
+	if (cl->watchdog == NULL || !cluster_due(&cl->watchdog_next, EVERY_S))
 		return;
-	cl->watchdog_next = ts.tv_sec + EVERY_S;
 	if ((alive = alive_nodes(cl, now, &known)) == -1)
 		return;
 	if (alive != cl->watchdog_alive)
@@ -209,16 +207,13 @@ cluster_watchdog_tick(struct cluster *cl)
 	else
 		snprintf(why, sizeof(why), "%ld of %zu probe nodes alive, "
 		    "set quorum %ld needs more", alive, known, need);
-	for (i = 0; i < c->nservers; i++)
-		if (c->servers[i]->o.interval > interval)
-			interval = c->servers[i]->o.interval;
 	if ((o = cluster_kv_object(cl->watchdog, KEY, &rev,
 	    "watchdog")) == NULL)
 		return;
 	entry_watchdog(o, &w);
 	w.bad_since = cl->watchdog_bad_since;
-	v = watchdog_judge(&w, alive >= need, 0, interval, now, said,
-	    sizeof(said));
+	v = watchdog_judge(&w, alive >= need, 0, watchdog_interval(c), now,
+	    said, sizeof(said));
 	cl->watchdog_bad_since = w.bad_since;
 	if (v == WD_STOPPED || v == WD_BACK) {
 		json_object_set_new(o, "incident", json_integer(w.incident));

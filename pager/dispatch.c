@@ -2336,17 +2336,14 @@ tests_abandon(struct dispatch *d)
 static void
 watch_probed(struct dispatch *d, struct poll *p)
 {
-	uint64_t	 interval = 0;
 	int64_t		 newest = 0;
 	size_t		 i;
 
-	for (i = 0; i < d->conf->nservers; i++)
-		if (d->conf->servers[i]->o.interval > interval)
-			interval = d->conf->servers[i]->o.interval;
 	for (i = 0; p->answered && i < p->nsv; i++)
 		if (p->sv[i].last_check > newest)
 			newest = p->sv[i].last_check;
-	p->wd = watchdog_judge(&d->wd, p->answered, newest, interval,
+	p->wd = watchdog_judge(&d->wd, p->answered, newest,
+	    watchdog_interval(d->conf),
 	    now_us() / 1000000, p->wd_why, sizeof(p->wd_why));
 	p->wd_state = d->wd;
 	if (p->wd == WD_STOPPED)

@@ -245,6 +245,7 @@ enum wd_verdict {
 	WD_STOPPED,		/* page set admin: monitoring stopped */
 	WD_BACK,		/* page set admin: it is back */
 };
+uint64_t	 watchdog_interval(const struct conf *);
 enum wd_verdict	 watchdog_judge(struct watchdog *, int answered,
 		    int64_t newest, uint64_t interval_ms, int64_t now,
 		    char *why, size_t whylen);

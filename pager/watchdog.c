@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "conf.h"
 #include "fsutil.h"
 #include "jsontext.h"
 #include "log.h"
@@ -25,6 +26,19 @@
 
 #define WATCHDOG_FILE		"watchdog.json"
 #define WATCHDOG_GRACE_MIN	10	/* seconds, at least */
+
+/* The longest check interval of conf, ms: its grace is twice that. */
+uint64_t
+watchdog_interval(const struct conf *conf)
+{
+	uint64_t	 interval = 0;
+	size_t		 i;
+
+	for (i = 0; i < conf->nservers; i++)
+		if (conf->servers[i]->o.interval > interval)
+			interval = conf->servers[i]->o.interval;
+	return interval;
+}
 
 /*
  * Judge one poll at now (Unix s). answered: probed answered `status`;
