@@ -311,12 +311,13 @@ server_failed(struct session *s, const char *why)
 {
 	int64_t	 now = mono_us();
 
-	log_info("%s: %s; %s", s->be->id, why, s->replay != NULL ?
-	    "trying another server" : "closing the client");
+	log_info("%s: %s; %s", s->be->id, why, s->replay != NULL &&
+	    !s->answered ? "trying another server" : "closing the client");
 	backend_error(s->be, now);
 	farm_mark_suspect(s->farm, s->be, now);
 	release_server(s);
-	if (s->replay == NULL) {
+	if (s->replay == NULL || s->answered) {
+		/* Its bytes went to the client: another would add its own. */
 		session_close(s, why);
 		return;
 	}
@@ -513,11 +514,14 @@ pump(struct session *s, struct half *h)
 			want(rev, ron, 1);
 			return 0;
 		}
-		/* A member that closes before answering failed, and the
-		 * session may retry; but not when the client sent nothing
-		 * and ended: that close is the answer to its own. */
+		/* A member that closes or resets before answering failed,
+		 * and the session may retry; but not when the client sent
+		 * nothing and ended (that close is the answer to its own),
+		 * nor when the member ends cleanly after the client's end
+		 * reached it: a one-way session (a log line, a metric) is
+		 * over, and another member must not take it again. */
 		if (s2c && !s->answered && s->replay != NULL &&
-		    !(s->c_eof && s->rlen == 0))
+		    !(s->c_eof && s->rlen == 0) && !(n == 0 && s->c2s.shut))
 			return -2;
 		if (n == 0) {
 			h->eof = 1;
@@ -557,6 +561,12 @@ on_client_read(evutil_socket_t fd, short what, void *arg)
 		after_pump(s, pump(s, &s->c2s));
 		return;
 	}
+	if (s->rlen == LB_REPLAY_MAX) {
+		/* Kept full and not all sent: the server's write event
+		 * goes on (a read of 0 bytes would look like the end). */
+		want(s->cr, &s->cr_on, 0);
+		return;
+	}
 	n = read(fd, s->replay + s->rlen, LB_REPLAY_MAX - s->rlen);
 	if (n == -1 && errno == EAGAIN)
 		return;
@@ -565,8 +575,11 @@ on_client_read(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	s->last = mono_us();
-	if (n == 0)
+	if (n == 0) {
+		/* Ended: always readable from now on, never again read. */
 		s->c_eof = 1;
+		want(s->cr, &s->cr_on, 0);
+	}
 	s->rlen += n;
 	if (flush_replay(s) == -1) {
 		server_failed(s, strerror(errno));

@@ -251,6 +251,10 @@ EXTRA_DIST += t/test_pager_dlog.sh
 # tocsin-lb: latency routing after Linkerd's experiment (one of eleven
 # held at 2 s, 1 s client timeout); LB_LATENCY_SECONDS=60 for the long form.
 EXTRA_DIST += t/test_lb_latency.sh t/lbheld.py
+# tocsin-lb: the tcp relay byte-exact before a slow reader with a small
+# window (the kept first bytes full and not yet taken).
+TESTS += t/test_lb_tcp.sh
+EXTRA_DIST += t/test_lb_tcp.sh t/lbsink.py t/lbsend.py
 # tocsin-pager: a problem that outlasts its downtime is paged at its end.
 TESTS += t/test_pager_dtend.sh
 EXTRA_DIST += t/test_pager_dtend.sh
