@@ -353,6 +353,12 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 	f->persist_ms = fc->persist;
 	f->slowstart_ms = fc->slowstart;
 	f->proxy_protocol = fc->proxy_protocol;
+	f->connect_ms = fc->connect_timeout != 0 ?
+	    (int64_t)fc->connect_timeout : LB_CONNECT_TIMEOUT_MS;
+	f->client_ms = fc->client_timeout != 0 ?
+	    (int64_t)fc->client_timeout : LB_IDLE_TIMEOUT_MS;
+	f->server_ms = fc->server_timeout != 0 ?
+	    (int64_t)fc->server_timeout : LB_IDLE_TIMEOUT_MS;
 	for (i = 0; i < nold; i++)
 		if (strcmp(old[i]->name, fc->name) == 0) {
 			f->clients = old[i]->clients;

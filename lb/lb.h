@@ -19,8 +19,9 @@
 struct event;
 struct event_base;
 
+/* Defaults of a farm's connect-timeout, client-timeout, server-timeout. */
 #define LB_CONNECT_TIMEOUT_MS	3000	/* a server's connect, at most */
-#define LB_IDLE_TIMEOUT_MS	60000	/* a session with no byte either way */
+#define LB_IDLE_TIMEOUT_MS	60000	/* a silent client, or server */
 #define LB_EWMA_TAU_MS		1000	/* EWMA time constant; also its decay */
 #define LB_ERROR_PENALTY_MS	1000	/* what an error counts as */
 #define LB_BAND_FACTOR		3.0	/* fastest: times within this factor */
@@ -89,6 +90,10 @@ struct farm {
 	uint64_t	 persist_ms;	/* 0 = none */
 	uint64_t	 slowstart_ms;	/* 0 = none */
 	int		 proxy_protocol;	/* to members: 0 none, 1, 2 */
+	int64_t		 connect_ms;	/* a member's connect; a queued wait */
+	int64_t		 client_ms;	/* a client's silence; a tcp
+					   session's, either way */
+	int64_t		 server_ms;	/* a member's silence, in http */
 	struct persist	*persist;	/* tcp clients' members; or NULL */
 	unsigned	 nqueued;	/* waiting for a slot now */
 	uint64_t	 queued_total;	/* that ever waited */

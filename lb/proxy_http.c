@@ -619,7 +619,7 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	/* Reading stays on while a request is served (see hc_dispatch);
 	 * what a client sends ahead waits, LB_HTTP_HIGH bytes at most. */
 	conn_set_watermarks(hc->conn, LB_HTTP_HIGH, LB_HTTP_HIGH / 2);
-	set_timeout(hc->conn, LB_IDLE_TIMEOUT_MS);
+	set_timeout(hc->conn, f->client_ms);
 	conn_disable(hc->conn, EV_WRITE);	/* see flush_now */
 	conn_enable(hc->conn, EV_READ);
 }
@@ -833,6 +833,10 @@ stream_end(struct hconn *hc)
 {
 	if (hc->sc == NULL)
 		return;
+	/* From now on the member's answer is awaited (see sc_send). */
+	conn_set_timeouts(hc->sc->conn, hc->farm->server_ms,
+	    hc->farm->server_ms);
+	conn_set_timeouts(hc->conn, -1, hc->farm->client_ms);
 	if (hc->chunked) {
 		evbuffer_add(conn_output(hc->sc->conn), "0\r\n\r\n", 5);
 		conn_flush(hc->sc->conn);
@@ -928,7 +932,7 @@ hc_next(struct hconn *hc)
 	hc_reset_request(hc);
 	hc->reading = 1;
 	http_parser_pause(&hc->parser, 0);
-	set_timeout(hc->conn, LB_IDLE_TIMEOUT_MS);
+	set_timeout(hc->conn, hc->farm->client_ms);
 	conn_enable(hc->conn, EV_READ);
 	hc_parse(hc);
 }
@@ -971,9 +975,10 @@ hc_dispatch(struct hconn *hc)
 	 * input (on_client_read parses only between answers; the read
 	 * watermark bounds them), its close is seen at once. Only its idle
 	 * timeout is off while a member answers: the member's timeout
-	 * counts then.
+	 * counts then (but not while a streamed body still comes: see
+	 * sc_send).
 	 */
-	conn_set_timeouts(hc->conn, -1, LB_IDLE_TIMEOUT_MS);
+	conn_set_timeouts(hc->conn, -1, hc->farm->client_ms);
 	for (;;) {
 		b = NULL;
 		if (hc->ntried == 0 && hc->farm->persist_ms > 0 &&
@@ -1051,7 +1056,7 @@ sc_get(struct hconn *hc, struct backend *b)
 		sc->pp = hc->farm->proxy_protocol;
 		memcpy(&sc->client, &hc->client, hc->clientlen);
 		sc->conn = conn_new(hc->lb->base, -1);
-		set_timeout(sc->conn, LB_CONNECT_TIMEOUT_MS);
+		set_timeout(sc->conn, hc->farm->connect_ms);
 		if (conn_connect(sc->conn,
 		    (struct sockaddr *)&b->addr, b->addrlen) == -1) {
 			backend_error(b, mono_us());
@@ -1169,15 +1174,22 @@ sc_send(struct hconn *hc)
 	v.iov_len = len;
 	evbuffer_commit_space(out, &v, 1);
 	hc->t_sent = mono_us();
-	set_timeout(hc->sc->conn, LB_IDLE_TIMEOUT_MS);
 	if (!hc->streaming) {
+		set_timeout(hc->sc->conn, hc->farm->server_ms);
 		hc_wait_begin(hc);
 		if (blen > 0)
 			evbuffer_add(out, evbuffer_pullup(hc->body, -1), blen);
 		conn_flush(hc->sc->conn);
 		return;
 	}
-	/* The body kept so far, then the rest as it comes. */
+	/*
+	 * The body kept so far, then the rest as it comes. Until it has all
+	 * come, the member is not late to answer (most answer an upload at
+	 * its end), only to take the bytes; and the client is timed as it
+	 * sends, even when the member answered early and waits.
+	 */
+	conn_set_timeouts(hc->sc->conn, -1, hc->farm->server_ms);
+	conn_set_timeouts(hc->conn, hc->farm->client_ms, hc->farm->client_ms);
 	hc->sent = 1;
 	stream_body(hc, (char *)evbuffer_pullup(hc->body, -1), blen);
 	evbuffer_drain(hc->body, blen);

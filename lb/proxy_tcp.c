@@ -140,7 +140,7 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	if (s->cr == NULL || s->cw == NULL || s->idle == NULL)
 		fatalx("out of memory for a session's events");
 	nsessions++;
-	arm_idle(s, LB_IDLE_TIMEOUT_MS);
+	arm_idle(s, f->client_ms);
 	start_connect(s);
 }
 
@@ -172,8 +172,8 @@ arm_idle(struct session *s, int64_t ms)
 	evtimer_add(s->idle, &tv);
 }
 
-/* Idle deadline: close when nothing moved for LB_IDLE_TIMEOUT_MS, else
- * wait for what is left of it. */
+/* Idle deadline: close when nothing moved for the farm's client
+ * timeout, else wait for what is left of it. */
 static void
 on_idle(evutil_socket_t fd, short what, void *arg)
 {
@@ -182,7 +182,7 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	left = LB_IDLE_TIMEOUT_MS - (mono_us() - s->last) / 1000;
+	left = s->farm->client_ms - (mono_us() - s->last) / 1000;
 	if (left <= 0) {
 		session_close(s, "idle timeout");
 		return;
@@ -214,8 +214,8 @@ on_busy(void *arg)
 static void
 start_connect(struct session *s)
 {
-	struct timeval	 tv = { LB_CONNECT_TIMEOUT_MS / 1000,
-			    (LB_CONNECT_TIMEOUT_MS % 1000) * 1000 };
+	struct timeval	 tv = { s->farm->connect_ms / 1000,
+			    (s->farm->connect_ms % 1000) * 1000 };
 	struct backend	*b;
 	int		 on = 1, full = 0;
 

@@ -35,15 +35,15 @@ static void	on_expire(evutil_socket_t, short, void *);
 /*
  * Queue w for farm f: retry(arg) is called when a slot may be free (it
  * takes one and calls queue_cancel, or leaves w queued), expire(arg)
- * after LB_CONNECT_TIMEOUT_MS, w already out of the queue. Returns 0, or
+ * after the farm's connect timeout, w already out of the queue. Returns 0, or
  * -1 when the farm's queue is full (w is not queued).
  */
 int
 queue_add(struct lb *lb, struct waiter *w, struct farm *f,
     void (*retry)(void *), void (*expire)(void *), void *arg)
 {
-	struct timeval	 tv = { LB_CONNECT_TIMEOUT_MS / 1000,
-			    (LB_CONNECT_TIMEOUT_MS % 1000) * 1000 };
+	struct timeval	 tv = { f->connect_ms / 1000,
+			    (f->connect_ms % 1000) * 1000 };
 
 	if (w->queued)
 		return 0;

@@ -66,7 +66,8 @@ static const char *top_words[] = {
 };
 static const char *farm_words[] = {
 	"server", "balance", "listen", "persist", "slowstart",
-	"proxy-protocol", NULL
+	"proxy-protocol", "connect-timeout", "client-timeout",
+	"server-timeout", NULL
 };
 static const char *contact_words[] = { "email", "sms", "quiet", "webhook",
 	"renotify", "escalate-after",
@@ -105,6 +106,7 @@ static void	 st_server(struct parser *, struct word *, int);
 static void	 st_farm(struct parser *, struct word *, int);
 static void	 st_include(struct parser *, struct src *, struct word *, int);
 static void	 st_farm_item(struct parser *, struct word *, int);
+static void	 farm_end(struct parser *, struct farm_conf *);
 static int	 parse_option(struct parser *, struct options *, struct word *,
 		    int, int *);
 static int	 parse_url(struct parser *, struct server_conf *, int,
@@ -150,6 +152,8 @@ parse_statements(struct parser *p, struct src *s)
 		if (t == TOK_RBRACE) {
 			if (p->farm == NULL || p->farm_src != s)
 				conf_err(p, w.line, "'}' without a block");
+			else
+				farm_end(p, p->farm);
 			p->farm = NULL;
 			p->farm_src = NULL;
 		}
@@ -1091,16 +1095,44 @@ st_farm(struct parser *p, struct word *w, int n)
 	p->farm = f;
 }
 
+/* A farm's block closed: what only the whole block can tell. */
+static void
+farm_end(struct parser *p, struct farm_conf *f)
+{
+	size_t	 i;
+
+	if (f->server_timeout_line == 0)
+		return;
+	for (i = 0; i < f->nlistens; i++)
+		if (f->listens[i].http)
+			return;
+	conf_err(p, f->server_timeout_line, "farm '%s': 'server-timeout' "
+	    "times http answers, and the farm has no 'listen ... http' "
+	    "(a tcp session ends after its client-timeout)", f->name);
+}
+
 static void
 st_farm_item(struct parser *p, struct word *w, int n)
 {
 	struct farm_conf	*f = p->farm;
 	static const char	*algos[] = { "fastest", "leastconn",
 	    "roundrobin", "source", "random", NULL };
+	static const struct {
+		const char	*name;
+		size_t		 off;
+	} timeouts[] = {
+		{ "connect-timeout", offsetof(struct farm_conf,
+		    connect_timeout) },
+		{ "client-timeout", offsetof(struct farm_conf,
+		    client_timeout) },
+		{ "server-timeout", offsetof(struct farm_conf,
+		    server_timeout) },
+	};
 	char			 hint[64];
 	const char		*port;
 	unsigned long		 ul;
 	uint64_t		 ms;
+	size_t			 k;
 	int			 i;
 
 	if (strcmp(w[0].s, "server") == 0) {
@@ -1177,6 +1209,27 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		    -1)
 			return;
 		f->slowstart = ms;
+		return;
+	}
+	for (k = 0; k < sizeof(timeouts) / sizeof(timeouts[0]); k++) {
+		if (strcmp(w[0].s, timeouts[k].name) != 0)
+			continue;
+		if (n != 2) {
+			conf_err(p, w[0].line, "'%s' needs one duration",
+			    w[0].s);
+			return;
+		}
+		if (parse_duration(p, w[1].line, w[0].s, w[1].s, &ms) == -1)
+			return;
+		if (ms == 0) {
+			conf_err(p, w[1].line, "'%s' needs a duration above 0",
+			    w[0].s);
+			return;
+		}
+		*(uint64_t *)((char *)f + timeouts[k].off) = ms;
+		if (timeouts[k].off == offsetof(struct farm_conf,
+		    server_timeout))
+			f->server_timeout_line = w[0].line;
 		return;
 	}
 	if (strcmp(w[0].s, "proxy-protocol") == 0) {

@@ -265,6 +265,14 @@ START_TEST(missing_value_is_reported)
 	    "s, m, h or d)\n");
 	assert_errors("farm f { listen }\n",
 	    "t.conf:1: 'listen' needs ADDRESS:PORT [http|tcp]\n");
+	assert_errors("farm f { client-timeout }\n",
+	    "t.conf:1: 'client-timeout' needs one duration\n");
+	assert_errors("farm f { connect-timeout 0s }\n",
+	    "t.conf:1: 'connect-timeout' needs a duration above 0\n");
+	assert_errors("farm f {\n listen 127.0.0.1:1 tcp\n server-timeout 5s\n"
+	    "}\n", "t.conf:3: farm 'f': 'server-timeout' times http answers, "
+	    "and the farm has no 'listen ... http' (a tcp session ends after "
+	    "its client-timeout)\n");
 }
 END_TEST
 
@@ -658,6 +666,9 @@ START_TEST(farm_block_options_are_parsed)
 	    "  persist 10m\n"
 	    "  slowstart 30s\n"
 	    "  proxy-protocol v2\n"
+	    "  connect-timeout 1500ms\n"
+	    "  client-timeout 2m\n"
+	    "  server-timeout 45s\n"
 	    "  server web1 http://a\n"
 	    "}\n");
 	struct farm_conf *f = c->farms[0];
@@ -668,6 +679,9 @@ START_TEST(farm_block_options_are_parsed)
 	ck_assert_uint_eq(f->persist, 600000);
 	ck_assert_uint_eq(f->slowstart, 30000);
 	ck_assert_int_eq(f->proxy_protocol, 2);
+	ck_assert_uint_eq(f->connect_timeout, 1500);
+	ck_assert_uint_eq(f->client_timeout, 120000);
+	ck_assert_uint_eq(f->server_timeout, 45000);
 	ck_assert_uint_eq(f->nlistens, 3);
 	ck_assert_str_eq(f->listens[0].addr, "0.0.0.0:80");
 	ck_assert_int_eq(f->listens[0].http, 1);
