@@ -118,6 +118,25 @@ conn_setfd(struct conn *c, int fd)
 		fatalx("out of memory for a connection");
 }
 
+/* Its socket, for another owner: its events and timer stop, and
+ * conn_free will not close it. What its buffers hold stays there. */
+int
+conn_take_fd(struct conn *c)
+{
+	int	 fd = c->fd;
+
+	if (c->rev != NULL)
+		event_free(c->rev);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	c->rev = c->wev = NULL;
+	c->rpending = c->wpending = 0;
+	event_del(c->tmr);
+	c->tdue = 0;
+	c->fd = -1;
+	return fd;
+}
+
 /* Close and free (into this thread's cache while it has room); safe
  * from the connection's own callbacks. */
 void

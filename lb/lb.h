@@ -184,6 +184,9 @@ const char	*listener_addr(const struct listener *);
 void		 proxy_tcp_accept(struct lb *, struct farm *, int fd,
 		    const struct sockaddr *, socklen_t);
 size_t		 proxy_tcp_sessions(void);
+int		 proxy_tcp_adopt(struct lb *, struct farm *, struct backend *,
+		    int cfd, int sfd, const void *to_client, size_t,
+		    const void *to_server, size_t);
 
 /* persist.c */
 uint64_t	 persist_key(const char *id);
@@ -224,6 +227,7 @@ void		 conn_set_watermarks(struct conn *, size_t rhigh,
 struct evbuffer	*conn_input(const struct conn *);
 struct evbuffer	*conn_output(const struct conn *);
 int		 conn_fd(const struct conn *);
+int		 conn_take_fd(struct conn *);
 void		 conn_flush(struct conn *);
 
 /* proxy_http.c */

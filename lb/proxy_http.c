@@ -13,9 +13,12 @@
  * (connect failed) is retried on another at once; one whose server closed
  * without a byte of answer is retried only when idempotent and not
  * streamed. Bad input gets 400, 414 or 431 and costs only its connection;
- * no member up gets 503. With persist, a cookie keeps a client on its member. With
- * proxy-protocol, a server connection begins with the PROXY header of
- * the client it was opened for and serves only that client's requests.
+ * no member up gets 503. With persist, a cookie keeps a client on its
+ * member. With proxy-protocol, a server connection begins with the PROXY
+ * header of the client it was opened for and serves only that client's
+ * requests. A request to switch protocols (a WebSocket's Upgrade) that
+ * its member takes (101) turns both connections into a tcp session
+ * (proxy_tcp_adopt).
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -118,6 +121,8 @@ struct hconn {
 	char		*xff;		/* X-Forwarded-For as received, every
 					   such header joined by ", " */
 	char		*fwd;		/* Forwarded, the same way */
+	char		*upgrade_to;	/* its Upgrade header's value */
+	int		 upgrade;	/* it asks to switch protocols */
 	int		 has_cookie;	/* it carried our persist cookie */
 	uint64_t	 cookie_key;	/* its member's persist_key */
 	struct backend	*tried[LB_TRIES_MAX];
@@ -167,6 +172,7 @@ static void	on_client_write(struct conn *, void *);
 static void	on_server_write(struct conn *, void *);
 static void	stream_body(struct hconn *, const char *, size_t);
 static void	stream_end(struct hconn *);
+static void	hc_tunnel(struct hconn *);
 static int	stream_full(struct hconn *);
 static void	on_client_event(struct conn *, short, void *);
 static void	on_server_read(struct conn *, void *);
@@ -192,6 +198,7 @@ enum hdr_kind {
 	H_XFF,		/* dropped, appended to */
 	H_FORWARDED,	/* dropped, appended to */
 	H_HOST,		/* kept; noted */
+	H_UPGRADE,	/* dropped; noted, sent again with a switch asked */
 };
 
 static const struct {
@@ -206,7 +213,7 @@ static const struct {
 	H("transfer-encoding", H_HOP),
 	H("te", H_HOP),
 	H("trailer", H_HOP),
-	H("upgrade", H_HOP),
+	H("upgrade", H_UPGRADE),
 	H("content-length", H_HOP),
 	H("expect", H_EXPECT),
 	H("cookie", H_COOKIE),
@@ -378,6 +385,10 @@ end_header(struct hconn *hc)
 	case H_HOST:
 		hc->has_host = 1;
 		break;
+	case H_UPGRADE:
+		free(hc->upgrade_to);
+		hc->upgrade_to = xstrdup(v);
+		break;
 	default:
 		break;
 	}
@@ -445,8 +456,15 @@ on_req_headers(http_parser *p)
 	    p->method == HTTP_PUT || p->method == HTTP_DELETE ||
 	    p->method == HTTP_OPTIONS || p->method == HTTP_TRACE;
 	if (p->upgrade) {
-		hc->error = 501;
-		return -1;
+		/* A switch of protocols (a WebSocket): asked of the member,
+		 * and tunnelled once it agrees (hc_tunnel). Not CONNECT: no
+		 * forward proxy here. */
+		if (p->method == HTTP_CONNECT || hc->upgrade_to == NULL ||
+		    strpbrk(hc->upgrade_to, "\r\n") != NULL) {
+			hc->error = 501;
+			return -1;
+		}
+		hc->upgrade = 1;
 	}
 	return 0;
 }
@@ -631,6 +649,9 @@ hc_reset_request(struct hconn *hc)
 	hc->xff = NULL;
 	free(hc->fwd);
 	hc->fwd = NULL;
+	free(hc->upgrade_to);
+	hc->upgrade_to = NULL;
+	hc->upgrade = 0;
 	hc->urllen = hc->hdrlen = 0;
 	hc->hdrs.len = 0;
 	hc->in_hdr = 0;
@@ -687,6 +708,7 @@ hc_free(struct hconn *hc)
 	conn_free(hc->conn);
 	free(hc->xff);
 	free(hc->fwd);
+	free(hc->upgrade_to);
 	farm_unref(hc->farm);
 	if (nhc_cache < LB_HTTP_CACHE_MAX) {
 		evbuffer_drain(hc->body, evbuffer_get_length(hc->body));
@@ -1107,7 +1129,7 @@ sc_send(struct hconn *hc)
 	const char	*host = hc->sc->be->addrstr;
 	int		 v6 = strchr(hc->ip, ':') != NULL;
 	size_t		 mlen = strlen(method), ulen = strlen(url);
-	size_t		 iplen = strlen(hc->ip), len, clen = 0;
+	size_t		 iplen = strlen(hc->ip), len, clen = 0, uplen = 0;
 	char		 cl[64];
 	struct evbuffer_iovec v;
 	struct head	 h;
@@ -1126,9 +1148,12 @@ sc_send(struct hconn *hc)
 	    hc->parser.method == HTTP_PUT)
 		clen = snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n",
 		    blen);
+	if (hc->upgrade)
+		uplen = strlen(hc->upgrade_to);
 	/* What follows, as put below. RFC 7239: an IPv6 node is quoted
 	 * and bracketed. */
 	len = mlen + 1 + ulen + 11 + hc->hdrs.len +
+	    (hc->upgrade ? 21 + 9 + uplen + 2 : 0) +
 	    (hc->has_host ? 0 : 6 + strlen(host) + 2) +
 	    17 + (hc->xff != NULL ? strlen(hc->xff) + 2 : 0) + iplen + 2 +
 	    11 + (hc->fwd != NULL ? strlen(hc->fwd) + 2 : 0) +
@@ -1141,6 +1166,12 @@ sc_send(struct hconn *hc)
 	put(&h, url, ulen);
 	PUTS(&h, " HTTP/1.1\r\n");
 	put(&h, hc->hdrs.p, hc->hdrs.len);
+	if (hc->upgrade) {
+		PUTS(&h, "Connection: Upgrade\r\n");
+		PUTS(&h, "Upgrade: ");
+		put(&h, hc->upgrade_to, uplen);
+		PUTS(&h, "\r\n");
+	}
 	if (!hc->has_host) {
 		PUTS(&h, "Host: ");
 		put(&h, host, strlen(host));
@@ -1357,7 +1388,8 @@ head_end(const char *p, size_t len)
 /*
  * The answer's head, once whole in the input: parse it, write it to the
  * client rewritten, drop it. Returns 1 when done, 2 after an interim
- * head (passed on as it is; the real one follows), 0 when more is
+ * head (passed on as it is; the real one follows), 3 after a switch of
+ * protocols the client asked (passed on as it is), 0 when more is
  * needed, -1 on a bad answer.
  */
 static int
@@ -1388,6 +1420,11 @@ read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 	e = HTTP_PARSER_ERRNO(&sc->parser);
 	if ((e != HPE_OK && e != HPE_PAUSED) || (e == HPE_OK && n != hlen))
 		return -1;
+	if (sc->parser.status_code == 101 && hc->upgrade && hc->complete) {
+		/* Switched: the head on as it is, then a tunnel. */
+		evbuffer_remove_buffer(in, conn_output(hc->conn), hlen);
+		return 3;
+	}
 	if (sc->parser.status_code < 200) {
 		/* Interim (100): on as it is; the real head follows. */
 		evbuffer_remove_buffer(in, conn_output(hc->conn),
@@ -1428,6 +1465,10 @@ on_server_read(struct conn *conn, void *arg)
 			conn_flush(hc->conn);	/* an interim head, if any */
 			return;	/* the head is not whole yet */
 		}
+		if (rc == 3) {
+			hc_tunnel(hc);
+			return;
+		}
 	}
 	while (e == HPE_OK && !sc->done &&
 	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
@@ -1463,6 +1504,38 @@ on_server_read(struct conn *conn, void *arg)
 		sc_release(hc, 1);
 		hc_next(hc);
 	}
+}
+
+/*
+ * The member switched protocols as the client asked: both sockets go
+ * to a tcp session (proxy_tcp_adopt) with what each side sent that the
+ * other has not had yet, and the request is over here. The member keeps
+ * it in flight until the tunnel ends.
+ */
+static void
+hc_tunnel(struct hconn *hc)
+{
+	struct sconn	*sc = hc->sc;
+	struct evbuffer	*tc = conn_output(hc->conn);
+	struct evbuffer	*ts = conn_output(sc->conn);
+	struct backend	*b = sc->be;
+	int		 cfd, sfd;
+
+	evbuffer_remove_buffer(conn_input(sc->conn), tc,
+	    evbuffer_get_length(conn_input(sc->conn)));
+	evbuffer_remove_buffer(conn_input(hc->conn), ts,
+	    evbuffer_get_length(conn_input(hc->conn)));
+	cfd = conn_take_fd(hc->conn);
+	sfd = conn_take_fd(sc->conn);
+	backend_ref(b);
+	log_debug("client %s: %s switched to %s", hc->ip, b->id,
+	    hc->upgrade_to);
+	proxy_tcp_adopt(hc->lb, hc->farm, b, cfd, sfd,
+	    evbuffer_pullup(tc, -1), evbuffer_get_length(tc),
+	    evbuffer_pullup(ts, -1), evbuffer_get_length(ts));
+	sc_release(hc, 0);
+	hc_free(hc);
+	backend_unref(b);
 }
 
 static void

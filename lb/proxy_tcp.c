@@ -85,6 +85,7 @@ static void	release_server(struct session *);
 static void	session_close(struct session *, const char *why);
 static int	flush_replay(struct session *);
 static int	pump(struct session *, struct half *);
+static void	after_pump(struct session *, int);
 static int	start_splice(struct session *);
 static ssize_t	copy_small(struct half *);
 static void	on_answered(struct session *);
@@ -142,6 +143,95 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	nsessions++;
 	arm_idle(s, f->client_ms);
 	start_connect(s);
+}
+
+/* Put len bytes at p in h's pipe (grown to hold them when they are more
+ * than it holds): they go on first. Returns 0, or -1. */
+static int
+fill_pipe(struct half *h, const void *p, size_t len)
+{
+	ssize_t	 n;
+
+	if (len == 0)
+		return 0;
+	if (len > 65536 && fcntl(h->pipe[1], F_SETPIPE_SZ, (int)len) == -1)
+		return -1;
+	if ((n = write(h->pipe[1], p, len)) == -1 || (size_t)n != len)
+		return -1;
+	h->inpipe = len;
+	return 0;
+}
+
+/*
+ * Take over a client and its member that HTTP upgraded (101 Switching
+ * Protocols, as for a WebSocket): cfd and sfd, connected; to_client and
+ * to_server, bytes read from the other side and not yet sent (the 101
+ * head and what came after it; what the client sent after its request).
+ * From here on bytes go both ways as in a tcp session, in flight on
+ * member b until either side ends, with the farm's client timeout for
+ * its idle. Returns 0, or -1 (both sockets closed).
+ */
+int
+proxy_tcp_adopt(struct lb *lb, struct farm *f, struct backend *b, int cfd,
+    int sfd, const void *to_client, size_t clen, const void *to_server,
+    size_t slen)
+{
+	struct session	*s;
+	int		 rc;
+
+	s = xcalloc(1, sizeof(*s));
+	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
+	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
+	if (pipe2(s->c2s.pipe, O_NONBLOCK | O_CLOEXEC) == -1 ||
+	    pipe2(s->s2c.pipe, O_NONBLOCK | O_CLOEXEC) == -1 ||
+	    fill_pipe(&s->s2c, to_client, clen) == -1 ||
+	    fill_pipe(&s->c2s, to_server, slen) == -1) {
+		log_warn("%s: an upgraded connection", b->id);
+		close(cfd);
+		close(sfd);
+		for (rc = 0; rc < 2; rc++) {
+			if (s->c2s.pipe[rc] != -1)
+				close(s->c2s.pipe[rc]);
+			if (s->s2c.pipe[rc] != -1)
+				close(s->s2c.pipe[rc]);
+		}
+		free(s);
+		return -1;
+	}
+	s->lb = lb;
+	farm_ref(f);
+	s->farm = f;
+	s->cfd = cfd;
+	s->sfd = sfd;
+	backend_ref(b);
+	b->inflight++;
+	s->be = b;
+	s->tried[s->ntried++] = b;
+	s->state = S_OPEN;
+	s->answered = 1;
+	s->c2s.from = s->s2c.to = cfd;
+	s->c2s.to = s->s2c.from = sfd;
+	s->last = mono_us();
+	s->cr = event_new(lb->base, cfd, EV_READ | EV_PERSIST, on_client_read,
+	    s);
+	s->cw = event_new(lb->base, cfd, EV_WRITE | EV_PERSIST,
+	    on_client_write, s);
+	s->sr = event_new(lb->base, sfd, EV_READ | EV_PERSIST, on_server_read,
+	    s);
+	s->sw = event_new(lb->base, sfd, EV_WRITE | EV_PERSIST,
+	    on_server_write, s);
+	s->idle = evtimer_new(lb->base, on_idle, s);
+	if (s->cr == NULL || s->cw == NULL || s->sr == NULL || s->sw == NULL ||
+	    s->idle == NULL)
+		fatalx("out of memory for a session's events");
+	nsessions++;
+	arm_idle(s, f->client_ms);
+	if ((rc = pump(s, &s->s2c)) != 0) {
+		after_pump(s, rc);
+		return 0;
+	}
+	after_pump(s, pump(s, &s->c2s));
+	return 0;
 }
 
 /*

@@ -258,6 +258,9 @@ EXTRA_DIST += t/test_lb_tcp.sh t/lbsink.py t/lbsend.py
 # tocsin-lb: a farm's connect-, client- and server-timeout.
 TESTS += t/test_lb_timeouts.sh
 EXTRA_DIST += t/test_lb_timeouts.sh t/lbearly.py t/lbfull.py
+# tocsin-lb: WebSockets (HTTP Upgrade) tunnelled to real WebSocket servers.
+TESTS += t/test_lb_ws.sh
+EXTRA_DIST += t/test_lb_ws.sh t/lbws.py t/lbwsclient.py
 # tocsin-pager: a problem that outlasts its downtime is paged at its end.
 TESTS += t/test_pager_dtend.sh
 EXTRA_DIST += t/test_pager_dtend.sh
