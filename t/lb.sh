@@ -60,7 +60,17 @@ lb_stop() {
     LB_PID=
     log_clean tocsin-lb "$T/lb.log"
 }
-trap 'lb_stop >/dev/null; servers_stop_all' EXIT
+# On exit: tocsin-lb stopped, then t/servers.sh's own exit with the
+# script's status (every server stopped; the run's folder removed when the
+# script passed, kept and named when not; an early end reported in TAP).
+# It replaced that exit, which then never ran.
+_lb_on_exit() {
+    local rc=$?
+    lb_stop >/dev/null
+    (exit "$rc")
+    _srv_on_exit
+}
+trap _lb_on_exit EXIT
 
 # jq_ JSON EXPR: a Python expression on the parsed JSON as d.
 jq_() {
