@@ -14,8 +14,9 @@
  * in the digest) and sends the digest until it goes, then says "sent".
  * A record is marked only between two tries ("waiting"), by
  * compare-and-set, as a try begins by one ("sending"): so a page goes
- * either alone or in the digest, never both; one being tried as its lane
- * is claimed is left out of that digest.
+ * either alone or in the digest, never both. A try under way as its lane
+ * is claimed is waited for (SETTLE_MS at most): listed when it failed,
+ * left out when it went or still runs.
  * A claim whose pager died mid-send (cluster_claim_lapsed) is taken
  * over by another pager, which sends it again with the same Message-ID.
  */
@@ -39,6 +40,8 @@
 #define STALE_BUCKET	"tocsin_stale"	/* KV: CONTACT.CHANNEL -> entry */
 #define EVERY_S		2	/* a look at what is stale */
 #define CAS_TRIES	10
+#define SETTLE_MS	3000	/* a try under way waited for, at most */
+#define SETTLE_STEP_MS	100
 
 /* Thread: the bucket, made unless it exists. 0, or -1 with err. */
 int
@@ -74,8 +77,11 @@ markable(struct cluster *cl, json_t *o, int64_t now)
 /*
  * Thread: each record of keys that no try has under way marked "stale",
  * listed in the digest of event seq, by compare-and-set (a pager that
- * begins a try meanwhile wins, and its page is not listed). In listed,
- * 1 for each that is stale now (a record already so counts), else 0.
+ * begins a try meanwhile wins, and its page is not listed). A try under
+ * way is waited for, SETTLE_MS at most: mostly it is short (a relay that
+ * refuses), and a page whose try failed belongs in the digest, not in a
+ * mail of its own a retry later. In listed, 1 for each that is stale now
+ * (a record already so counts), else 0.
  */
 static void
 mark(struct cluster *cl, json_t *keys, uint64_t seq, int64_t now,
@@ -84,11 +90,11 @@ mark(struct cluster *cl, json_t *keys, uint64_t seq, int64_t now,
 	json_t		*k, *o;
 	uint64_t	 rev;
 	size_t		 i;
-	int		 t, r;
+	int		 t, r, waited;
 
 	json_array_foreach(keys, i, k)
-		for (t = 0, r = 0, listed[i] = 0; t < CAS_TRIES && r == 0;
-		    t++) {
+		for (t = 0, r = 0, waited = 0, listed[i] = 0; t < CAS_TRIES &&
+		    r == 0; t++) {
 			if ((o = cluster_kv_object(cl->kv, json_string_value(k),
 			    &rev, "stale")) == NULL)
 				break;
@@ -103,6 +109,13 @@ mark(struct cluster *cl, json_t *keys, uint64_t seq, int64_t now,
 				r = cluster_kv_cas(cl->kv, json_string_value(k),
 				    o, &rev, "stale");
 				listed[i] = r == 1;
+			} else if (strcmp(str(o, "state"), "sending") == 0 &&
+			    waited < SETTLE_MS) {
+				r = 0;
+				t--;	/* a wait, not a lost compare-and-set */
+				waited += SETTLE_STEP_MS;
+				nanosleep(&(struct timespec){ 0,
+				    SETTLE_STEP_MS * 1000000L }, NULL);
 			}
 			json_decref(o);
 		}
