@@ -77,6 +77,8 @@ struct session {
 
 static _Thread_local size_t nsessions;	/* this thread's */
 
+static struct session *session_new(struct lb *, struct farm *, int fd);
+static void	server_events(struct session *);
 static void	start_connect(struct session *);
 static void	on_slot(void *);
 static void	on_busy(void *);
@@ -115,23 +117,34 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	int		 on = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	s = xcalloc(1, sizeof(*s));
-	s->lb = lb;
 	f->clients++;
-	farm_ref(f);
-	s->farm = f;
+	s = session_new(lb, f, fd);
 	memcpy(&s->client, sa, salen);
 	s->clientlen = salen;
-	s->cfd = fd;
-	s->sfd = -1;
 	/* Made once, sent again as it is to each member tried. */
 	if (f->proxy_protocol != 0)
 		s->pplen = proxyproto_client(f->proxy_protocol, fd, sa, s->pp,
 		    sizeof(s->pp));
-	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
-	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
 	s->buffered = 1;
 	s->replay = xmalloc(LB_REPLAY_MAX);
+	start_connect(s);
+}
+
+/* A session of farm f for the client on fd: its events, its idle
+ * deadline; no member yet. */
+static struct session *
+session_new(struct lb *lb, struct farm *f, int fd)
+{
+	struct session	*s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->lb = lb;
+	farm_ref(f);
+	s->farm = f;
+	s->cfd = fd;
+	s->sfd = -1;
+	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
+	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
 	s->last = mono_us();
 	s->cr = event_new(lb->base, fd, EV_READ | EV_PERSIST, on_client_read,
 	    s);
@@ -142,7 +155,19 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 		fatalx("out of memory for a session's events");
 	nsessions++;
 	arm_idle(s, f->client_ms);
-	start_connect(s);
+	return s;
+}
+
+/* The member's socket s->sfd: its read and write events (not added). */
+static void
+server_events(struct session *s)
+{
+	s->sr = event_new(s->lb->base, s->sfd, EV_READ | EV_PERSIST,
+	    on_server_read, s);
+	s->sw = event_new(s->lb->base, s->sfd, EV_WRITE | EV_PERSIST,
+	    on_server_write, s);
+	if (s->sr == NULL || s->sw == NULL)
+		fatalx("out of memory for a session's events");
 }
 
 /* Put len bytes at p in h's pipe (grown to hold them when they are more
@@ -179,30 +204,9 @@ proxy_tcp_adopt(struct lb *lb, struct farm *f, struct backend *b, int cfd,
 	struct session	*s;
 	int		 rc;
 
-	s = xcalloc(1, sizeof(*s));
-	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
-	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
-	if (pipe2(s->c2s.pipe, O_NONBLOCK | O_CLOEXEC) == -1 ||
-	    pipe2(s->s2c.pipe, O_NONBLOCK | O_CLOEXEC) == -1 ||
-	    fill_pipe(&s->s2c, to_client, clen) == -1 ||
-	    fill_pipe(&s->c2s, to_server, slen) == -1) {
-		log_warn("%s: an upgraded connection", b->id);
-		close(cfd);
-		close(sfd);
-		for (rc = 0; rc < 2; rc++) {
-			if (s->c2s.pipe[rc] != -1)
-				close(s->c2s.pipe[rc]);
-			if (s->s2c.pipe[rc] != -1)
-				close(s->s2c.pipe[rc]);
-		}
-		free(s);
-		return -1;
-	}
-	s->lb = lb;
-	farm_ref(f);
-	s->farm = f;
-	s->cfd = cfd;
+	s = session_new(lb, f, cfd);
 	s->sfd = sfd;
+	server_events(s);
 	backend_ref(b);
 	b->inflight++;
 	s->be = b;
@@ -211,21 +215,14 @@ proxy_tcp_adopt(struct lb *lb, struct farm *f, struct backend *b, int cfd,
 	s->answered = 1;
 	s->c2s.from = s->s2c.to = cfd;
 	s->c2s.to = s->s2c.from = sfd;
-	s->last = mono_us();
-	s->cr = event_new(lb->base, cfd, EV_READ | EV_PERSIST, on_client_read,
-	    s);
-	s->cw = event_new(lb->base, cfd, EV_WRITE | EV_PERSIST,
-	    on_client_write, s);
-	s->sr = event_new(lb->base, sfd, EV_READ | EV_PERSIST, on_server_read,
-	    s);
-	s->sw = event_new(lb->base, sfd, EV_WRITE | EV_PERSIST,
-	    on_server_write, s);
-	s->idle = evtimer_new(lb->base, on_idle, s);
-	if (s->cr == NULL || s->cw == NULL || s->sr == NULL || s->sw == NULL ||
-	    s->idle == NULL)
-		fatalx("out of memory for a session's events");
-	nsessions++;
-	arm_idle(s, f->client_ms);
+	if (pipe2(s->c2s.pipe, O_NONBLOCK | O_CLOEXEC) == -1 ||
+	    pipe2(s->s2c.pipe, O_NONBLOCK | O_CLOEXEC) == -1 ||
+	    fill_pipe(&s->s2c, to_client, clen) == -1 ||
+	    fill_pipe(&s->c2s, to_server, slen) == -1) {
+		log_warn("%s: an upgraded connection", b->id);
+		session_close(s, NULL);
+		return -1;
+	}
 	if ((rc = pump(s, &s->s2c)) != 0) {
 		after_pump(s, rc);
 		return 0;
@@ -360,12 +357,7 @@ start_connect(struct session *s)
 		log_debug("%s: connect: %s", b->id, strerror(errno));
 		release_server(s);
 	}
-	s->sr = event_new(s->lb->base, s->sfd, EV_READ | EV_PERSIST,
-	    on_server_read, s);
-	s->sw = event_new(s->lb->base, s->sfd, EV_WRITE | EV_PERSIST,
-	    on_server_write, s);
-	if (s->sr == NULL || s->sw == NULL)
-		fatalx("out of memory for a session's events");
+	server_events(s);
 	event_add(s->sw, &tv);
 	s->sw_on = 2;
 }
