@@ -134,9 +134,9 @@ try_connect(struct health *h)
 static void
 lost(struct health *h, const char *why)
 {
-	struct timeval	 tv = { HEALTH_RETRY_MS / 1000,
-			    (HEALTH_RETRY_MS % 1000) * 1000 };
+	struct timeval	 tv;
 
+	ms_to_timeval(HEALTH_RETRY_MS, &tv);
 	if (h->bev != NULL) {
 		bufferevent_free(h->bev);
 		h->bev = NULL;

@@ -254,8 +254,7 @@ arm_idle(struct session *s, int64_t ms)
 {
 	struct timeval	 tv;
 
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_timeval(ms, &tv);
 	evtimer_add(s->idle, &tv);
 }
 
@@ -301,11 +300,11 @@ on_busy(void *arg)
 static void
 start_connect(struct session *s)
 {
-	struct timeval	 tv = { s->farm->connect_ms / 1000,
-			    (s->farm->connect_ms % 1000) * 1000 };
+	struct timeval	 tv;
 	struct backend	*b;
 	int		 on = 1, full = 0;
 
+	ms_to_timeval(s->farm->connect_ms, &tv);
 	for (;;) {
 		b = NULL;
 		if (s->ntried == 0 && s->farm->persist != NULL &&

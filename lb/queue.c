@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "util.h"
 
 #include "lb.h"
 
@@ -42,9 +43,9 @@ int
 queue_add(struct lb *lb, struct waiter *w, struct farm *f,
     void (*retry)(void *), void (*expire)(void *), void *arg)
 {
-	struct timeval	 tv = { f->connect_ms / 1000,
-			    (f->connect_ms % 1000) * 1000 };
+	struct timeval	 tv;
 
+	ms_to_timeval(f->connect_ms, &tv);
 	if (w->queued)
 		return 0;
 	if (f->nqueued >= LB_QUEUE_MAX)

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #include "pager.h"
@@ -110,8 +111,7 @@ on_timer_change(CURLM *multi, long ms, void *arg)
 		evtimer_del(wh->timer);
 		return 0;
 	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	ms_to_timeval(ms, &tv);
 	return evtimer_add(wh->timer, &tv) == -1 ? -1 : 0;
 }
 

@@ -456,8 +456,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	    pg->t0 + (int64_t)pg->sent * pg->spacing : pg->give_up;
 	if (next < now)
 		next = now;
-	tv.tv_sec = (next - now) / 1000000;
-	tv.tv_usec = (next - now) % 1000000;
+	us_to_timeval(next - now, &tv);
 	if (evtimer_add(pg->timer, &tv) == -1) {
 		log_warnx("%s: cannot re-arm the ping timer", pg->p->sc->id);
 		ping_finish(pg);

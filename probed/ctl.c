@@ -647,8 +647,7 @@ client_idle_timer(struct ctl_client *c)
 {
 	struct timeval	 tv;
 
-	tv.tv_sec = c->ctl->idle_ms / 1000;
-	tv.tv_usec = (c->ctl->idle_ms % 1000) * 1000;
+	ms_to_timeval(c->ctl->idle_ms, &tv);
 	bufferevent_set_timeouts(c->bev, c->watching ? NULL : &tv, NULL);
 }
 
