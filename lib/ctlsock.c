@@ -32,6 +32,13 @@
 #define CTLSOCK_IDLE_S		120	/* a silent client is closed after */
 #define CTLSOCK_BACKLOG		16
 #define CTLSOCK_CLIENTS_MAX	64	/* at once; the next is refused */
+/* A client's lines waiting behind an answer: reading stops at this much. */
+#define CTLSOCK_IN_MAX		(4 * (CTL_REQUEST_MAX + 1))
+/* A client's answers not yet taken: no more of its requests are read
+ * until they drain to CTLSOCK_OUT_LOW (a client that sends and never
+ * reads costs this, then the write timeout closes it). */
+#define CTLSOCK_OUT_MAX		(1024 * 1024)
+#define CTLSOCK_OUT_LOW		(CTLSOCK_OUT_MAX / 2)
 
 struct client;
 TAILQ_HEAD(clients, client);
@@ -51,18 +58,22 @@ struct client {
 	struct bufferevent	*bev;
 	struct ctlsock_req	*pending;	/* answer awaited */
 	int			 eof;		/* the client sent its all */
+	int			 full;		/* answers untaken: no reading */
 	TAILQ_ENTRY(client)	 entry;
 };
 
 /* A request answered later; c is NULL once the client is gone. */
 struct ctlsock_req {
 	struct client		*c;
+	int			 in_handler;	/* its handler runs */
+	json_t			*early;		/* answered before it returned */
 };
 
 static void	on_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	on_read(struct bufferevent *, void *);
 static void	on_drained(struct bufferevent *, void *);
+static void	on_written(struct bufferevent *, void *);
 static void	on_event(struct bufferevent *, short, void *);
 static void	answer(struct client *, json_t *);
 static void	client_free(struct client *);
@@ -170,7 +181,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	TAILQ_INSERT_TAIL(&cs->clients, c, entry);
 	cs->nclients++;
-	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_setcb(c->bev, on_read, on_written, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTLSOCK_IN_MAX);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CTLSOCK_OUT_LOW, 0);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
@@ -189,9 +202,10 @@ answer(struct client *c, json_t *j)
 }
 
 /*
- * Each whole line a request, in order; none while an answer is awaited.
- * A line longer than CTL_REQUEST_MAX gets an error and the connection
- * closes once it is written.
+ * Each whole line a request, in order; none while an answer is awaited,
+ * nor while the client leaves CTLSOCK_OUT_MAX of answers untaken (reading
+ * stops; on_written goes on). A line longer than CTL_REQUEST_MAX gets an
+ * error and the connection closes once it is written.
  */
 static void
 on_read(struct bufferevent *bev, void *arg)
@@ -203,12 +217,24 @@ on_read(struct bufferevent *bev, void *arg)
 	char			*line;
 	size_t			 len;
 
-	while (c->pending == NULL && (line = evbuffer_readln(in, &len,
-	    EVBUFFER_EOL_CRLF)) != NULL) {
+	while (c->pending == NULL) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) >=
+		    CTLSOCK_OUT_MAX) {
+			c->full = 1;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+		if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) ==
+		    NULL)
+			break;
 		req = xcalloc(1, sizeof(*req));
 		req->c = c;
+		req->in_handler = 1;
 		ans = c->cs->fn(req, line, c->cs->arg);
+		req->in_handler = 0;
 		free(line);
+		if (ans == NULL)
+			ans = req->early;
 		if (ans == NULL) {
 			c->pending = req;
 			return;
@@ -235,6 +261,11 @@ ctlsock_reply(struct ctlsock_req *req, json_t *ans)
 {
 	struct client *c = req->c;
 
+	if (req->in_handler) {
+		/* Answered before its handler returned: on_read sends it. */
+		req->early = ans;
+		return;
+	}
 	free(req);
 	if (c == NULL) {
 		json_decref(ans);
@@ -250,6 +281,7 @@ static void
 client_close_when_written(struct client *c)
 {
 	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	bufferevent_setcb(c->bev, NULL, on_drained, on_event, c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		client_free(c);
@@ -260,6 +292,20 @@ on_drained(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	client_free(arg);
+}
+
+/* Its answers drained to CTLSOCK_OUT_LOW: read its requests again. */
+static void
+on_written(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	if (!c->full)
+		return;
+	c->full = 0;
+	if (!c->eof)
+		bufferevent_enable(bev, EV_READ);
+	on_read(bev, c);
 }
 
 /* The client closed its side (its answers still go), failed or idled. */

@@ -21,6 +21,7 @@ set sms-gateway "http://127.0.0.1:$HOOK_PORT/sms"
 contact ops email ops@example.net sms +15551234567 webhook http://127.0.0.1:$HOOK_PORT/hook
 contact bad webhook http://127.0.0.1:$HOOK_PORT/gone
 contact down webhook http://127.0.0.1:1/closed
+contact quiet
 server web1 http://127.0.0.1:1/ notify ops,bad,down
 CONF
 mkdir -p "$T/state/spool" && pager_spooled 100 || exit 1
@@ -66,6 +67,48 @@ out=$(CTL test-page nobody 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "no contact 'nobody' in the config" &&
     pass "test-page of an unknown contact says so, exit 1" ||
     failed "test-page nobody: rc $rc: $out"
+# A client that sends requests and never reads their answers: its
+# answers and waiting lines are bounded (no more are read), not the
+# pager's memory.
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$PAGER_PID/status"; }
+r0=$(rss)
+"$PY" - "$T/state/pager.sock" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.setblocking(False)
+end, sent = time.time() + 3, 0
+while time.time() < end:
+    try:
+        sent += s.send(b"pages\n" * 4096)
+    except BlockingIOError:
+        time.sleep(0.01)
+print("hog sent", sent, file=sys.stderr)
+time.sleep(2)
+PY
+hog=$!
+sleep 2
+r1=$(rss)
+out=$(CTL pages 2>&1); rc=$?
+[ $rc = 0 ] && pass "meanwhile another client is answered" ||
+    failed "pages beside the hog: rc $rc: $out"
+wait $hog
+[ -n "$r0" ] && [ -n "$r1" ] && [ $((r1 - r0)) -lt 16384 ] &&
+    pass "a client that never reads costs the pager $((r1 - r0)) KiB (< 16 MiB)" ||
+    failed "the pager's RSS went from $r0 to $r1 KiB"
+# A contact with no channel: answered at once, inside the request's
+# handler (it left the connection waiting on an answer already freed, so
+# the 64th such test-page filled the pager's clients for good).
+out=$(CTL test-page quiet 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "contact quiet has no channel" &&
+    pass "test-page of a contact with no channel says so, exit 1" ||
+    failed "test-page quiet: rc $rc: $out"
+i=0
+while [ $i -lt 70 ]; do CTL test-page quiet >/dev/null 2>&1; i=$((i + 1)); done
+out=$(CTL pages 2>&1); rc=$?
+[ $rc = 0 ] && ! echo "$out" | grep -q "too many clients" &&
+    pass "70 more such test-pages: the pager still takes clients" ||
+    failed "after 70 test-page quiet: rc $rc: $out"
 out=$(CTL -j test-page ops 2>&1)
 echo "$out" | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); sys.exit(0 if d["ok"] and d["contact"]=="ops" and [c["result"] for c in d["channels"]]==["delivered"]*3 else 1)' &&
     pass "test-page -j prints the JSON answer" || failed "-j: $out"

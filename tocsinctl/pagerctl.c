@@ -4,6 +4,7 @@
  * deliveries as a table (or with -j the answer's JSON line as it came),
  * and each channel's outcome of a test page.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,16 @@ static int
 ask(int fd, const char *req, int ms, int json, json_t **ans)
 {
 	char	*line, err[512];
+	int	 r;
 
 	if (ctlclient_send(fd, req, ms) == -1 ||
-	    ctlclient_readline(fd, ms, &line) == -1)
+	    (r = ctlclient_readline(fd, ms, &line)) == -1)
 		return -1;
+	if (r == 0) {
+		/* The pager went away before it answered. */
+		errno = ECONNRESET;
+		return -1;
+	}
 	if (ctlclient_parse(line, ans, err, sizeof(err)) != CTL_LINE_OK) {
 		fprintf(stderr, "tocsinctl: tocsin-pager: %s\n", err);
 		free(line);
@@ -98,8 +105,8 @@ pagerctl_pages(int fd, int json)
 /*
  * test-page CONTACT: one line per channel, "email ops@example.net
  * delivered" or "... failed: why". Returns 0 when every channel
- * delivered, 1 when one failed or the contact is unknown, or -1 with
- * errno.
+ * delivered, 1 when one failed, the contact has none or is unknown, or -1
+ * with errno.
  */
 int
 pagerctl_test_page(int fd, const char *contact, int json)
@@ -120,8 +127,12 @@ pagerctl_test_page(int fd, const char *contact, int json)
 			    str(c, "to"), str(c, "result"),
 			    str(c, "error")[0] ? ": " : "", str(c, "error"));
 	}
-	if (!json && json_array_size(json_object_get(ans, "channels")) == 0)
-		printf("contact %s has no channel\n", contact);
+	if (json_array_size(json_object_get(ans, "channels")) == 0) {
+		/* Nothing went anywhere: not a success. */
+		if (!json)
+			printf("contact %s has no channel\n", contact);
+		bad = 1;
+	}
 	json_decref(ans);
 	return bad;
 }
