@@ -639,8 +639,10 @@ client_may_change(const struct ctl_client *c)
 
 /*
  * A client that does not watch is closed after idle_ms without a byte
- * from it (libevent restarts the read timeout at each read); a watcher
- * may stay silent for ever.
+ * from it (libevent restarts the read timeout at each read), or with
+ * answers waiting that it has not taken a byte of for idle_ms (reading
+ * stops while they are full, or at its end, and the read timeout with
+ * it); a watcher may stay silent for ever.
  */
 static void
 client_idle_timer(struct ctl_client *c)
@@ -648,7 +650,8 @@ client_idle_timer(struct ctl_client *c)
 	struct timeval	 tv;
 
 	ms_to_timeval(c->ctl->idle_ms, &tv);
-	bufferevent_set_timeouts(c->bev, c->watching ? NULL : &tv, NULL);
+	bufferevent_set_timeouts(c->bev, c->watching ? NULL : &tv,
+	    c->watching ? NULL : &tv);
 }
 
 /*

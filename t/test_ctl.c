@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -804,6 +805,56 @@ START_TEST(idle_client_closed_watcher_kept)
 }
 END_TEST
 
+/*
+ * Send "status" lines until the socket takes no more (probed stopped
+ * reading them: its answers wait, untaken), then true when probed has
+ * closed its side within ms.
+ */
+static int
+hog_closed_within(int fd, int half, int ms)
+{
+	static const char	 req[] = "status\n";
+	struct pollfd		 pfd = { .fd = fd, .events = POLLRDHUP };
+	size_t			 sent = 0;
+	ssize_t			 n;
+
+	while (sent < 64 * 1024 * 1024) {
+		n = send(fd, req, sizeof(req) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -1 && errno == EAGAIN) {
+			/* Probed may yet read more: make sure it stopped. */
+			usleep(200000);
+			if ((n = send(fd, req, sizeof(req) - 1, MSG_DONTWAIT |
+			    MSG_NOSIGNAL)) == -1 && errno == EAGAIN)
+				break;
+		}
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET))
+			return 1;	/* closed already */
+		ck_assert_msg(n > 0, "send: %s", strerror(errno));
+		sent += n;
+	}
+	if (half)
+		shutdown(fd, SHUT_WR);
+	return poll(&pfd, 1, ms) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP));
+}
+
+/* A client that asks and never reads its answers is closed idle_ms after
+ * it stopped taking them, whether or not it ended its side. */
+START_TEST(unread_answers_closed)
+{
+	int	 fd;
+
+	run_on_loop(do_short_idle, NULL);
+	fd = cl_connect();
+	ck_assert_msg(hog_closed_within(fd, 0, 3000),
+	    "a client that does not read its answers stayed");
+	close(fd);
+	fd = cl_connect();
+	ck_assert_msg(hog_closed_within(fd, 1, 3000),
+	    "a half-closed client that does not read its answers stayed");
+	close(fd);
+}
+END_TEST
+
 /* In a child, as uid 65534 with groups: hold nfds connections, say so
  * with a byte on holdfd, and wait to be killed. */
 static void
@@ -1584,6 +1635,7 @@ ctl_suite(void)
 	tcase_add_test(tc, latency_printed_to_microseconds);
 	tcase_add_test(tc, help_lists_commands_from_the_table);
 	tcase_add_test(tc, idle_client_closed_watcher_kept);
+	tcase_add_test(tc, unread_answers_closed);
 	if (geteuid() == 0) {
 		tcase_add_test(tc, changes_need_the_control_group);
 		tcase_add_test(tc, full_socket_keeps_room_for_root);
