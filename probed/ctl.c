@@ -863,21 +863,25 @@ target_unreachable(struct engine *eng, const struct target *t)
 }
 
 /*
- * The number for a new downtime: one above every number in use, so a
- * number names one downtime (a farm's on each member) until it ends.
+ * The number for a new downtime: one above every number in use and every
+ * number given since probed started, so a number names one downtime (a
+ * farm's on each member), never the next one once it has ended: a
+ * script's later downtime-cancel N cannot end someone else's.
  */
 static unsigned
 next_downtime_id(struct engine *eng)
 {
+	static unsigned	 given;
 	struct target	*t;
 	size_t		 i, n = engine_ntargets(eng);
-	unsigned	 max = 0;
+	unsigned	 max = given;
 
 	for (i = 0; i < n; i++)
 		if ((t = engine_target(eng, i)) != NULL &&
 		    state_downtime_max_id(&t->st) > max)
 			max = state_downtime_max_id(&t->st);
-	return max + 1;
+	given = max + 1;
+	return given;
 }
 
 /*
@@ -928,7 +932,7 @@ parse_when(const char *w, int64_t now, int64_t *when, char *why,
 	time_t		 tn = (time_t)now, t;
 	char		*end;
 	long long	 v;
-	int		 hh, mm, n = 0;
+	int		 hh, mm, n = 0, mon = 0, mday = 0;
 
 	if (strcmp(w, "now") == 0) {
 		*when = now;
@@ -955,6 +959,8 @@ parse_when(const char *w, int64_t now, int64_t *when, char *why,
 		if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
 		    tm.tm_mday > 31)
 			goto bad;
+		mon = tm.tm_mon;
+		mday = tm.tm_mday;
 		n = -1;		/* a date: no rolling to tomorrow */
 	} else
 		goto bad;
@@ -964,8 +970,16 @@ parse_when(const char *w, int64_t now, int64_t *when, char *why,
 	tm.tm_isdst = -1;
 	if ((t = mktime(&tm)) == (time_t)-1)
 		goto bad;
+	/* mktime makes April 31 May 1: a date that does not exist. */
+	if (n == -1 && (tm.tm_mon != mon || tm.tm_mday != mday))
+		goto bad;
 	if (n != -1 && (int64_t)t < now - 60) {
+		/* Tomorrow at the time asked, not at the one mktime moved
+		 * it to when it fell in today's daylight-saving gap. */
 		tm.tm_mday++;
+		tm.tm_hour = hh;
+		tm.tm_min = mm;
+		tm.tm_sec = 0;
 		tm.tm_isdst = -1;
 		if ((t = mktime(&tm)) == (time_t)-1)
 			goto bad;
@@ -1297,8 +1311,10 @@ out:
 }
 
 /*
- * downtime-cancel N|ID|FARM: end downtime number N on every server that
- * has it, or every downtime of a server or of a farm's members.
+ * downtime-cancel N|#N|ID|FARM: end downtime number N on every server
+ * that has it, or every downtime of a server or of a farm's members. A
+ * bare number that also names a server or farm is refused, not guessed:
+ * #N is always the number.
  */
 static json_t *
 cmd_downtime_cancel(struct ctl_client *c, char *args)
@@ -1314,7 +1330,15 @@ cmd_downtime_cancel(struct ctl_client *c, char *args)
 
 	if ((arg = next_word(&args)) == NULL || next_word(&args) != NULL)
 		return answer_usage("downtime-cancel");
-	if (parse_uint(arg, UINT_MAX, &id) == 0) {
+	if (arg[0] != '#' && parse_uint(arg, UINT_MAX, &id) == 0 &&
+	    (nt = find_scope(c, arg, &ts, &farm)) > 0) {
+		free(ts);
+		return answer_err("'%s' is both a downtime number and a %s: "
+		    "write #%s for the number, or cancel the %s's downtimes "
+		    "by their numbers (downtimes %s)", arg, farm ? "farm" :
+		    "server", arg, farm ? "farm" : "server", arg);
+	}
+	if (parse_uint(arg[0] == '#' ? arg + 1 : arg, UINT_MAX, &id) == 0) {
 		n = engine_ntargets(eng);
 		ts = xcalloc(n == 0 ? 1 : n, sizeof(*ts));
 		for (i = 0; i < n; i++) {

@@ -669,6 +669,11 @@ START_TEST(scheduled_downtime_listed_and_cancelled)
 	ck_assert_int_eq(tm.tm_min, 30);
 	ck_assert_ptr_nonnull(strstr(ask_err(fd, "downtime db1 from 25:00 "
 	    "for 1h"), "bad start '25:00'"));
+	/* A date that does not exist is refused, not moved to May 1. */
+	ck_assert_ptr_nonnull(strstr(ask_err(fd, "downtime db1 from "
+	    "2031-04-31T02:00 for 1h"), "bad start '2031-04-31T02:00'"));
+	ck_assert_ptr_nonnull(strstr(ask_err(fd, "downtime db1 from "
+	    "2031-02-29T02:00 for 1h"), "bad start"));
 
 	ans = ask_ok(fd, "downtimes");
 	ck_assert_uint_eq(json_array_size(json_object_get(ans, "downtimes")),
@@ -695,6 +700,15 @@ START_TEST(scheduled_downtime_listed_and_cancelled)
 	ck_assert_uint_eq(snapshot("db1").ndt, 1);
 	ck_assert_str_eq(ask_err(fd, "downtime-cancel 1"),
 	    "no downtime numbered 1");
+	/* A number is not given again once its downtime ended: a later
+	 * downtime-cancel 1 cannot end another. */
+	json_decref(ask_ok(fd, "downtime www1 from 03:30 for 1h"));
+	ck_assert_str_eq(ask_err(fd, "downtime-cancel 1"),
+	    "no downtime numbered 1");
+	ck_assert_uint_eq(snapshot("www1").ndt, 1);
+	ck_assert_uint_eq(snapshot("www1").dt[0].id, 3);
+	json_decref(ask_ok(fd, "downtime-cancel #3"));
+	ck_assert_uint_eq(snapshot("www1").ndt, 0);
 	close(fd);
 }
 END_TEST

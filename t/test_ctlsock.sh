@@ -26,6 +26,7 @@ server gw exec "$T/crit.sh"
 server app exec "$T/crit.sh" depends-on gw
 server long exec "$T/long.sh"
 server fine exec "/bin/true"
+server 3 exec "/bin/true"
 farm shop {
   server web1 exec "/bin/true"
   server web2 exec "/bin/true"
@@ -136,9 +137,14 @@ probed_start "$T/probed.conf" || exit 1
 n=$(ctl -j downtimes | grep -o '"id":' | wc -l)
 [ "$n" = 3 ] && pass "3 downtimes after restart" ||
     failed "$n downtimes after restart: $(ctl downtimes)"
-ctl downtime-cancel 3 >/dev/null || failed "downtime-cancel 3"
+# A server called 3 and downtime number 3: refused, not guessed.
+out=$(ctl downtime-cancel 3 2>&1) && failed "downtime-cancel 3 with a server 3: $out" ||
+    { echo "$out" | grep -q "'3' is both a downtime number and a server: write #3 for the number" &&
+      pass "downtime-cancel 3 with a server called 3: refused, says to write #3" ||
+      failed "downtime-cancel 3: $out"; }
+ctl downtime-cancel '#3' >/dev/null || failed "downtime-cancel #3"
 ctl downtimes | grep -q "night deploy" && failed "cancelled downtime listed" ||
-    pass "downtime-cancel 3 removes the farm's downtime"
+    pass "downtime-cancel #3 removes the farm's downtime"
 
 # --- long output ---------------------------------------------------------------
 if ctl -j status long | grep -q '"long_output"'; then
