@@ -168,6 +168,17 @@ printf '%s\n' "$out" | grep -q "keeps running the config it had" &&
     pass "reload says the running config was kept" || failed "reload said: $out"
 printf '%s\n' "$out" | grep -qE "default control socket|not running" &&
     failed "reload printed noise: $out" || pass "no 'default socket' or 'not running' noise"
+# The same with its state-dir quoted, in an included file: tocsinctl
+# still finds the socket (it read the raw word, quotes and all, and never
+# the includes).
+mkdir -p "$T/conf.d"
+printf 'set state-dir "%s" # where probed is\n' "$T/state" >"$T/conf.d/paths.conf"
+{ echo 'include conf.d/*.conf'; grep -v '^set state-dir' "$T/probed.conf"; } >"$T/split.conf"
+out=$("$TOCSINCTL" -c "$T/split.conf" reload 2>&1)
+rc=$?
+[ $rc = 1 ] && printf '%s\n' "$out" | grep -q "keeps running the config it had" &&
+    pass "a bad config with its state-dir quoted in an include: reload reaches probed" ||
+    failed "split config: reload exited $rc: $out"
 cp "$T/good.conf" "$T/probed.conf"
 
 # --- set control-group ----------------------------------------------------------

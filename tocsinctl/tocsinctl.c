@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
+#include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -89,7 +91,7 @@ static int		 cmd_simple(struct opts *, int, const char *);
 static int		 cmd_reload(struct opts *, int, const char *);
 static int		 cmd_downtime(struct opts *, int, const char *);
 static int		 cmd_downtimes(struct opts *, int, const char *);
-static void		 scan_paths(struct opts *, const char *);
+static void		 scan_paths(struct opts *, const char *, int);
 static void		 fmt_when(char *, size_t, int64_t, int64_t);
 static void		 fmt_who(char *, size_t, json_t *);
 static void		 word_cut(char *, size_t);
@@ -314,7 +316,7 @@ load_conf(struct opts *o, const char *path, int have_socket)
 			o->conf_errors = errs != NULL ? errs : xstrdup(path);
 			errs = NULL;
 			if (!have_socket)
-				scan_paths(o, path);
+				scan_paths(o, path, 0);
 		}
 		free(errs);
 	}
@@ -1103,21 +1105,78 @@ term_width(void)
 }
 
 /*
+ * One word of a config line at *pp, as the config writes it: bare, or in
+ * double quotes (with backslash escapes); copied into buf. Returns 0, or
+ * -1 when there is none or it does not fit.
+ */
+static int
+scan_word(const char **pp, char *buf, size_t len)
+{
+	const char	*p = *pp;
+	size_t		 n = 0;
+	int		 quoted;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '\n' || *p == '#')
+		return -1;
+	if ((quoted = *p == '"'))
+		p++;
+	while (*p != '\0' && *p != '\n' && (quoted ? *p != '"' :
+	    *p != ' ' && *p != '\t' && *p != '#')) {
+		if (quoted && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
+			p++;
+		if (n + 1 >= len)
+			return -1;
+		buf[n++] = *p++;
+	}
+	if (quoted && *p++ != '"')
+		return -1;
+	buf[n] = '\0';
+	*pp = p;
+	return 0;
+}
+
+/*
  * Where the socket and state folder are, from a config that does not
  * load: the first `set control` and `set state-dir` lines of the file
- * itself, if any. Good enough to reach the daemon that runs the old
- * config and ask it to reload.
+ * and of the files it includes, in order (depth levels at most). Good
+ * enough to reach the daemon that runs the old config and ask it to
+ * reload.
  */
 static void
-scan_paths(struct opts *o, const char *path)
+scan_paths(struct opts *o, const char *path, int depth)
 {
-	FILE	*f;
-	char	 line[1024], k[32], v[PATH_MAX];
+	FILE		*f;
+	const char	*p;
+	char		 line[1024], k[32], v[PATH_MAX], pat[PATH_MAX];
+	char		*copy;
+	glob_t		 g;
+	size_t		 i;
 
-	if ((f = fopen(path, "re")) == NULL)
+	if (depth > 8 || (f = fopen(path, "re")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, " set %31s %1023s", k, v) != 2)
+		p = line;
+		if (scan_word(&p, k, sizeof(k)) == -1)
+			continue;
+		if (strcmp(k, "include") == 0) {
+			if (scan_word(&p, v, sizeof(v)) == -1)
+				continue;
+			copy = xstrdup(path);
+			if (v[0] == '/' || (size_t)snprintf(pat, sizeof(pat),
+			    "%s/%s", dirname(copy), v) >= sizeof(pat))
+				strlcpy(pat, v, sizeof(pat));
+			free(copy);
+			if (glob(pat, 0, NULL, &g) == 0)
+				for (i = 0; i < g.gl_pathc; i++)
+					scan_paths(o, g.gl_pathv[i],
+					    depth + 1);
+			globfree(&g);
+			continue;
+		}
+		if (strcmp(k, "set") != 0 || scan_word(&p, k, sizeof(k)) ==
+		    -1 || scan_word(&p, v, sizeof(v)) == -1)
 			continue;
 		if (strcmp(k, "control") == 0 && o->socket == NULL)
 			o->socket = xstrdup(v);	/* lives as long as we do */
