@@ -27,6 +27,7 @@
 #include "ctlsock.h"
 #include "jsontext.h"
 #include "log.h"
+#include "peer.h"
 #include "xmalloc.h"
 
 #define CTLSOCK_IDLE_S		120	/* a silent client is closed after */
@@ -59,6 +60,7 @@ struct client {
 	struct ctlsock_req	*pending;	/* answer awaited */
 	int			 eof;		/* the client sent its all */
 	int			 full;		/* answers untaken: no reading */
+	struct peer		 peer;
 	TAILQ_ENTRY(client)	 entry;
 };
 
@@ -173,6 +175,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->cs = cs;
+	peer_get(fd, &c->peer);
 	if ((c->bev = bufferevent_socket_new(cs->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		close(fd);
@@ -250,6 +253,13 @@ on_read(struct bufferevent *bev, void *arg)
 	}
 	if (c->pending == NULL && c->eof)
 		client_close_when_written(c);
+}
+
+/* Who sent req (lib/peer), or NULL once the client is gone. */
+const struct peer *
+ctlsock_peer(const struct ctlsock_req *req)
+{
+	return req->c != NULL ? &req->c->peer : NULL;
 }
 
 /*

@@ -12,6 +12,7 @@ struct event_base;
 struct json_t;
 struct ctlsock;
 struct ctlsock_req;
+struct peer;
 
 /*
  * A request's handler: returns the answer (taken), or NULL when it will
@@ -24,5 +25,6 @@ struct ctlsock	*ctlsock_open(struct event_base *, const char *path,
 		    ctlsock_fn *, void *arg, char *err, size_t errlen);
 void		 ctlsock_close(struct ctlsock *);
 void		 ctlsock_reply(struct ctlsock_req *, struct json_t *answer);
+const struct peer *ctlsock_peer(const struct ctlsock_req *);
 
 #endif

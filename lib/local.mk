@@ -16,6 +16,7 @@ lib_libtocsin_a_SOURCES = \
 	lib/fsutil.c lib/fsutil.h lib/paths.h \
 	lib/stateread.c lib/stateread.h \
 	lib/ctlsock.c lib/ctlsock.h \
+	lib/peer.c lib/peer.h \
 	lib/ctlclient.c lib/ctlclient.h \
 	lib/jsontext.c lib/jsontext.h \
 	lib/handoff.c lib/handoff.h \

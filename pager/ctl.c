@@ -15,6 +15,7 @@
 #include "ctlsock.h"
 #include "log.h"
 #include "paths.h"
+#include "peer.h"
 #include "xmalloc.h"
 
 #include "dispatch.h"
@@ -23,6 +24,7 @@
 struct pagerctl {
 	struct ctlsock	*cs;
 	struct dispatch	*d;
+	long		 group;		/* set control-group's gid; -1 */
 };
 
 static json_t	*on_request(struct ctlsock_req *, char *, void *);
@@ -65,6 +67,16 @@ on_request(struct ctlsock_req *req, char *line, void *arg)
 		if ((contact = strtok_r(NULL, " \t", &save)) == NULL ||
 		    strtok_r(NULL, " \t", &save) != NULL)
 			return error("usage: test-page CONTACT");
+		/* It sends real pages: a change, as probed's commands. */
+		if (!peer_may_change(ctlsock_peer(req), pc->group)) {
+			log_warnx("control: uid %ld may not test-page: not "
+			    "in the control group %ld",
+			    ctlsock_peer(req)->uid, pc->group);
+			snprintf(err, sizeof(err), "permission denied: "
+			    "test-page sends pages, and uid %ld is not in the "
+			    "control group", ctlsock_peer(req)->uid);
+			return error(err);
+		}
 		if (dispatch_test_page(pc->d, contact, reply, req, err,
 		    sizeof(err)) == -1)
 			return error(err);
@@ -76,12 +88,13 @@ on_request(struct ctlsock_req *req, char *line, void *arg)
 }
 
 /*
- * Listen at STATE_DIR/pager.sock. Returns NULL after logging why: the
- * pager then pages without one.
+ * Listen at STATE_DIR/pager.sock; test-page only for root, the daemon's
+ * user and the members of group (set control-group's gid; -1: anyone).
+ * Returns NULL after logging why: the pager then pages without one.
  */
 struct pagerctl *
 pagerctl_open(struct event_base *base, struct dispatch *d,
-    const char *state_dir)
+    const char *state_dir, long group)
 {
 	struct pagerctl	*pc;
 	char		 path[1100], err[1300];
@@ -89,6 +102,7 @@ pagerctl_open(struct event_base *base, struct dispatch *d,
 	snprintf(path, sizeof(path), "%s/%s", state_dir, PATH_PAGER_SOCKET);
 	pc = xcalloc(1, sizeof(*pc));
 	pc->d = d;
+	pc->group = group;
 	if ((pc->cs = ctlsock_open(base, path, on_request, pc, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("%s; tocsinctl pages and test-page will not reach "

@@ -29,7 +29,7 @@ int		 dispatch_test_page(struct dispatch *, const char *contact,
 /* ctl.c */
 struct pagerctl;
 struct pagerctl	*pagerctl_open(struct event_base *, struct dispatch *,
-		    const char *state_dir);
+		    const char *state_dir, long group);
 void		 pagerctl_close(struct pagerctl *);
 
 #endif

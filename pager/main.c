@@ -244,7 +244,8 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	/* The control socket shows the local queue: none in cluster mode. */
 	m.ctl = m.disp != NULL ?
-	    pagerctl_open(m.base, m.disp, conf->state_dir) : NULL;
+	    pagerctl_open(m.base, m.disp, conf->state_dir,
+	    conf->control_group != NULL ? conf->control_gid : -1) : NULL;
 	sigs = daemon_signals_new(m.base, on_hup, &m);
 	if (conf->smtp_relay == NULL && m.disp != NULL)
 		log_info("no smtp-relay in the config: email and SMS pages go "

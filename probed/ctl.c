@@ -41,6 +41,7 @@
 #include "ctlclient.h"
 #include "jsontext.h"
 #include "log.h"
+#include "peer.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -50,7 +51,6 @@
 #define CTL_CLIENTS_MAX	256		/* connected at once; more refused */
 #define CTL_RESERVED	16		/* of those, kept for root and us */
 #define CTL_IDLE_S	10		/* a silent non-watcher is closed */
-#define CTL_GROUPS_MAX	64		/* the peer's groups we look at */
 #define CTL_DOWNTIME_MAX_S (366LL * 86400)	/* the longest downtime */
 #define CTL_OUT_MAX	(1024 * 1024)	/* bytes queued for one client */
 #define CTL_IN_MAX	(2 * CTL_REQUEST_MAX)	/* bytes read ahead */
@@ -70,11 +70,7 @@ struct ctl_client {
 	struct ctl		*ctl;
 	struct bufferevent	*bev;	/* NULL once closed */
 	unsigned		 id;	/* for log lines */
-	long			 uid;	/* the peer's; -1 when not known */
-	long			 pid;
-	long			 gid;	/* the peer's primary group; -1 */
-	gid_t			 groups[CTL_GROUPS_MAX];	/* supplementary */
-	int			 ngroups;
+	struct peer		 peer;	/* uid -1 when not known */
 	int			 watching;
 	int			 paused;	/* queue full: requests wait */
 	int			 eof;		/* the peer has sent all */
@@ -125,8 +121,6 @@ static void	 client_finish(struct ctl_client *);
 static void	 client_close(struct ctl_client *, const char *);
 static void	 client_release(struct ctl_client *);
 static const char *client_name(const struct ctl_client *);
-static int	 client_privileged(const struct ctl_client *);
-static int	 client_may_change(const struct ctl_client *);
 static void	 client_idle_timer(struct ctl_client *);
 static const struct ctl_cmd *find_cmd(const char *);
 static json_t	*answer_usage(const char *);
@@ -368,26 +362,13 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct ctl		*ctl = arg;
 	struct ctl_client	*c;
-	struct ucred		 uc;
-	socklen_t		 len = sizeof(uc);
-
 	(void)sa;
 	(void)salen;
 	c = xcalloc(1, sizeof(*c));
 	c->ctl = ctl;
-	c->uid = c->pid = c->gid = -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
-		c->uid = (long)uc.uid;
-		c->pid = (long)uc.pid;
-		c->gid = (long)uc.gid;
-	}
-#ifdef SO_PEERGROUPS
-	len = sizeof(c->groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) == 0)
-		c->ngroups = (int)(len / sizeof(c->groups[0]));
-#endif
+	peer_get(fd, &c->peer);
 	if (ctl->nclients >= CTL_CLIENTS_MAX || (ctl->nclients >=
-	    CTL_CLIENTS_MAX - CTL_RESERVED && !client_privileged(c))) {
+	    CTL_CLIENTS_MAX - CTL_RESERVED && !peer_privileged(&c->peer))) {
 		if (!ctl->full_logged)
 			log_warnx("control: %zu clients connected; refusing "
 			    "more%s", ctl->nclients,
@@ -603,39 +584,14 @@ client_name(const struct ctl_client *c)
 {
 	static char	 buf[64];
 
-	if (c->uid >= 0)
+	if (c->peer.uid >= 0)
 		snprintf(buf, sizeof(buf), "client %u (uid %ld, pid %ld)",
-		    c->id, c->uid, c->pid);
+		    c->id, c->peer.uid, c->peer.pid);
 	else
 		snprintf(buf, sizeof(buf), "client %u", c->id);
 	return buf;
 }
 
-/*
- * Root and the daemon's own user: the reserved places are theirs, and
- * they may always change things.
- */
-static int
-client_privileged(const struct ctl_client *c)
-{
-	return c->uid == 0 || (c->uid >= 0 && (uid_t)c->uid == geteuid());
-}
-
-/* Whether c may send the commands that change things (ctl_set_access). */
-static int
-client_may_change(const struct ctl_client *c)
-{
-	int	 i;
-
-	if (c->ctl->group < 0 || client_privileged(c))
-		return 1;
-	if (c->gid == c->ctl->group)
-		return 1;
-	for (i = 0; i < c->ngroups; i++)
-		if ((long)c->groups[i] == c->ctl->group)
-			return 1;
-	return 0;
-}
 
 /*
  * A client that does not watch is closed after idle_ms without a byte
@@ -736,12 +692,12 @@ client_request(struct ctl_client *c, char *line)
 		    names));
 		return;
 	}
-	if (cmd->changes && !client_may_change(c)) {
+	if (cmd->changes && !peer_may_change(&c->peer, c->ctl->group)) {
 		log_warnx("control: %s may not %s: not in the control group "
 		    "%ld", client_name(c), cmd->name, c->ctl->group);
 		client_send(c, answer_err("permission denied: %s changes "
 		    "things, and uid %ld is not in the control group",
-		    cmd->name, c->uid));
+		    cmd->name, c->peer.uid));
 		return;
 	}
 	client_send(c, cmd->fn(c, p));
@@ -1257,7 +1213,7 @@ cmd_downtime(struct ctl_client *c, char *args)
 		return answer_err("that downtime would be over already "
 		    "(it ends %lld s ago)", (long long)(now - d.until));
 	d.comment = unquote(rest_of_line(&args));
-	d.uid = c->uid;
+	d.uid = c->peer.uid;
 	if ((n = find_scope(c, scope, &ts, &farm)) == 0)
 		return answer_err("unknown server or farm '%s'", scope);
 	d.scope = farm ? (char *)scope : NULL;

@@ -145,6 +145,31 @@ ok = d["ok"] and d["probed"] is False and r["state"] == "retrying" and \
     p[("bad", "webhook")]["next"] is None
 sys.exit(0 if ok else 1)' &&
     pass "pages -j: state, tries, next, round, probed" || failed "-j pages: $out"
+
+# --- set control-group: test-page sends real pages, a change ----------------
+if [ "$(id -u)" = 0 ]; then
+    pager_stop
+    sed -i "1i set control-group nogroup" "$T/tocsin.conf"
+    pager_start || exit 1
+    chmod 755 "$T" "$T/state"; chmod 644 "$T/tocsin.conf"
+    chmod 666 "$T/state/pager.sock"
+    # as GID ARGS...: tocsinctl as nobody with primary group GID.
+    as() { g=$1; shift; setpriv --reuid=65534 --regid="$g" --clear-groups "$TOCSINCTL" -c "$T/tocsin.conf" "$@"; }
+    out=$(as 1 test-page quiet 2>&1) &&
+        failed "outside the control group, test-page was taken: $out" ||
+        { echo "$out" | grep -q "permission denied: test-page sends pages, and uid 65534 is not in the control group" &&
+            pass "outside the control group: test-page refused" ||
+            failed "test-page as nobody said: $out"; }
+    out=$(as 1 pages 2>&1) && pass "outside the control group: pages is open" ||
+        failed "pages as nobody: $out"
+    out=$(as 65534 test-page quiet 2>&1)
+    echo "$out" | grep -q "contact quiet has no channel" &&
+        pass "in the control group (primary): test-page taken" ||
+        failed "test-page in the group said: $out"
+    sed -i "/^set control-group/d" "$T/tocsin.conf"
+else
+    skip "set control-group for test-page: needs root to connect as another user"
+fi
 pager_stop
 out=$(CTL pages 2>&1); rc=$?
 [ $rc = 3 ] && [ ! -e "$T/state/pager.sock" ] &&
