@@ -34,6 +34,7 @@ static void	 on_request(struct evhttp_request *, void *);
 static void	 on_signal(evutil_socket_t, short, void *);
 static void	 on_hup(evutil_socket_t, short, void *);
 static void	 add_header(void *, const char *, const char *);
+static void	 send_reply(struct evhttp_request *, struct web_resp *);
 static const char *method_str(enum evhttp_cmd_type);
 
 static const char *
@@ -92,9 +93,29 @@ answer(struct pending *p, struct web_prefetch *pre)
 	}
 	route_headers(&r, add_header,
 	    evhttp_request_get_output_headers(p->req));
-	evhttp_send_reply(p->req, r.code, route_reason(r.code),
-	    r.code == 304 ? NULL : r.body);
+	send_reply(p->req, &r);
 	evbuffer_free(r.body);
+}
+
+/*
+ * Send r: a 304 without its body; HEAD with the Content-Length a GET
+ * would have and no body (evhttp writes any body it is given, and on a
+ * kept-alive connection the client would read it as the next answer).
+ */
+static void
+send_reply(struct evhttp_request *req, struct web_resp *r)
+{
+	char	 len[24];
+
+	if (r->code != 304 &&
+	    evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(r->body));
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", len);
+	}
+	evhttp_send_reply(req, r->code, route_reason(r->code),
+	    r->code == 304 || evhttp_request_get_command(req) ==
+	    EVHTTP_REQ_HEAD ? NULL : r->body);
 }
 
 static void
