@@ -1,7 +1,9 @@
 #!/bin/bash
 # t/test_web_serve.sh: tocsin.cgi --serve as an HTTP server, on raw
 # sockets where curl would hide what goes over the wire: HEAD on a
-# kept-alive connection. A real tocsin-probed watches an exec plugin.
+# kept-alive connection; a client that sends its request a byte at a
+# time; more connections than it takes; accept out of descriptors. A real
+# tocsin-probed watches an exec plugin.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -68,7 +70,120 @@ else
     failed "serve: HEAD on a kept-alive connection" "$(tail -n 5 "$T/head.out")"
 fi
 
+# A client that sends its head a byte a second (each byte restarts the
+# 30 s idle timeout) is closed by the 10 s deadline of a request; a
+# normal client is answered meanwhile.
+"$PY" - "$SERVE_PORT" >"$T/trickle.out" 2>&1 <<'PYEOF' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(1)
+t0 = time.time()
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+why = "still open after 40 s"
+while time.time() - t0 < 40:
+    try:
+        d = s.recv(100)
+        why = "closed" if d == b"" else "answered %r" % d[:30]
+        break
+    except socket.timeout:
+        pass
+    except OSError as e:
+        why = "closed (%s)" % e.__class__.__name__
+        break
+    try:
+        s.sendall(b"a")
+    except OSError as e:
+        why = "closed (%s)" % e.__class__.__name__
+        break
+print("%s after %.1f s" % (why, time.time() - t0))
+PYEOF
+TRICKLE_PID=$!
+sleep 2
+expect_code "serve: answers while a client trickles its head" 200 \
+    "$SERVE_URL/healthz"
+wait "$TRICKLE_PID"
+t=$(sed -n 's/^closed.* after \([0-9]*\)\..*/\1/p' "$T/trickle.out")
+if [ -n "$t" ] && [ "$t" -ge 8 ] && [ "$t" -lt 20 ]; then
+    pass "serve: a head trickled a byte a second is closed by the deadline ($(cat "$T/trickle.out"))"
+else
+    failed "serve: a trickled head: $(cat "$T/trickle.out")"
+fi
+
+# 300 connections at once: the first 256 are held (until the deadline),
+# the others closed at once; once they close, /healthz answers.
+"$PY" - "$SERVE_PORT" >"$T/cap.out" 2>&1 <<'PYEOF'
+import socket, sys, time
+port = int(sys.argv[1])
+socks = []
+for i in range(300):
+    socks.append(socket.create_connection(("127.0.0.1", port)))
+    time.sleep(0.002)
+def closed(s, wait):
+    s.settimeout(wait)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+time.sleep(1)
+late = sum(closed(s, 0.05) for s in socks[260:])
+early = sum(closed(s, 0.01) for s in socks[:200])
+for s in socks:
+    s.close()
+print("closed at once: %d of the last 40, %d of the first 200" % (late, early))
+assert late == 40 and early == 0
+PYEOF
+rc=$?
+if [ $rc = 0 ]; then
+    pass "serve: over 256 connections, the next are closed at once ($(cat "$T/cap.out"))"
+else
+    failed "serve: the cap on connections" "$(tail -n 3 "$T/cap.out")"
+fi
+expect_code "serve: answers once the connections are closed" 200 \
+    "$SERVE_URL/healthz"
+grep -q '256 connections open: one more closed' "$T/serve.log" &&
+    pass "serve: the cap is logged" || failed "serve: the cap is not logged"
+
+# Out of descriptors (an fd limit of 48): accept rests instead of
+# failing again at once, for ever (100 % CPU); /healthz answers again once
+# the clients close their connections.
+_srv_setport LOW_PORT || exit 1
+LSAN_OPTIONS=$WEB_LSAN ASAN_OPTIONS=$WEB_ASAN _srv_spawn lowfd bash -c \
+    'ulimit -n 48 && exec "$@"' lowfd "$WEBCGI" -c "$T/probed.conf" \
+    --serve "127.0.0.1:$LOW_PORT" || exit 1
+_srv_wait lowfd "t:$LOW_PORT" || exit 1
+LOW_PID=$(servers_pid lowfd)
+"$PY" - "$LOW_PORT" "$LOW_PID" >"$T/lowfd.out" 2>&1 <<'PYEOF'
+import os, socket, sys, time, urllib.request
+port, pid = int(sys.argv[1]), sys.argv[2]
+def cpu():
+    f = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(80)]
+time.sleep(0.5)
+c0 = cpu()
+time.sleep(2)
+used = cpu() - c0
+for s in socks:
+    s.close()
+print("cpu %.2f s in 2 s with 80 connections" % used)
+assert used < 0.5, used
+PYEOF
+rc=$?
+if [ $rc = 0 ]; then
+    pass "serve: out of descriptors, no spinning ($(tail -n 1 "$T/lowfd.out"))"
+else
+    failed "serve: out of descriptors" "$(tail -n 3 "$T/lowfd.out")"
+fi
+expect_code "serve: out of descriptors, then answers again" 200 \
+    "http://127.0.0.1:$LOW_PORT/healthz"
+grep -q 'accept: Too many open files: no new connection for' "$T/lowfd.log" &&
+    pass "serve: the back-off is logged" ||
+    failed "serve: the back-off is not logged" "$(tail -n 3 "$T/lowfd.log")"
+servers_stop lowfd
+
 servers_stop serve
 probed_stop
-log_clean tocsin.cgi "$T/serve.log"
+log_clean tocsin.cgi "$T/serve.log" "$T/lowfd.log"
 finish

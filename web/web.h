@@ -257,6 +257,18 @@ struct prefetch *prefetch_start(struct event_base *, const char *, int,
 	    const char *, prefetch_cb, void *);
 void	 prefetch_cancel(struct prefetch *);
 
+/* conns.c */
+struct conn;
+struct conns;
+struct evhttp;
+struct evhttp_bound_socket;
+struct evhttp_request;
+struct conns	*conns_new(struct evhttp *, struct evhttp_bound_socket *);
+void		 conns_free(struct conns *);
+struct conn	*conns_request(struct conns *, struct evhttp_request *);
+void		 conns_on_gone(struct conn *, void (*)(void *), void *);
+void		 conns_answered(struct conn *);
+
 /* serve.c */
 int	 serve_run(struct web *, const char *);
 
