@@ -2,8 +2,10 @@
 # t/test_web_serve.sh: tocsin.cgi --serve as an HTTP server, on raw
 # sockets where curl would hide what goes over the wire: HEAD on a
 # kept-alive connection; a client that sends its request a byte at a
-# time; more connections than it takes; accept out of descriptors. A real
-# tocsin-probed watches an exec plugin.
+# time; more connections than it takes; accept out of descriptors; a
+# graph's ETag when the archives go through rrdcached. A real
+# tocsin-probed watches an exec plugin, its archives through a real
+# rrdcached.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -16,8 +18,13 @@ echo "fine"
 exit 0
 OK
 chmod 755 "$T/ok.sh"
+start_rrdcached || exit 1
+# rrdcached's base folder holds the state folder's archives.
+mkdir -p "$RRDCACHED_DIR/state/rrd" || exit 1
+chmod -R 777 "$RRDCACHED_DIR/state"
 cat >"$T/probed.conf" <<CONF
-set state-dir $T/state
+set state-dir $RRDCACHED_DIR/state
+set rrdcached unix:$RRDCACHED_SOCK
 set interval 1s
 set timeout 2s
 set retries 1
@@ -25,7 +32,25 @@ server alpha exec "$T/ok.sh"
 CONF
 probed_start "$T/probed.conf" || exit 1
 expect_state alpha up
+for i in $(seq 1 100); do
+    [ -e "$RRDCACHED_DIR/state/rrd/alpha.rrd" ] && break
+    sleep 0.1
+done
 start_serve "$T/probed.conf" || exit 1
+
+# Through rrdcached the archive's mtime says nothing of new rows: the
+# ETag follows the clock, a minute at a time (the graph's cache life).
+# Its first tag here; the minute is checked at the end.
+for i in 1 2 3; do
+    etag_min=$(( $(date +%s) / 60 ))
+    fetch "$SERVE_URL/graph/alpha.png?period=3h"
+    etag1=$(tr -d '\r' <"$T/hdrs" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+    [ "$etag_min" = $(( $(date +%s) / 60 )) ] && break
+done
+check "serve, rrdcached: a graph ($CODE) with an ETag ($etag1)" \
+    test "$CODE" = 200 -a -n "$etag1"
+expect_code "serve, rrdcached: 304 on its ETag within the minute" 304 \
+    "$SERVE_URL/graph/alpha.png?period=3h" -H "If-None-Match: $etag1"
 
 # HEAD then GET on one connection: HEAD's answer has GET's Content-Length
 # and no body, so the GET's answer that follows parses as one.
@@ -182,6 +207,16 @@ grep -q 'accept: Too many open files: no new connection for' "$T/lowfd.log" &&
     pass "serve: the back-off is logged" ||
     failed "serve: the back-off is not logged" "$(tail -n 3 "$T/lowfd.log")"
 servers_stop lowfd
+
+# The next minute: the old ETag gets the graph again, with a new tag.
+while [ $(( $(date +%s) / 60 )) = "$etag_min" ]; do
+    sleep 1
+done
+expect_code "serve, rrdcached: the minute after, 200 on the old ETag" 200 \
+    "$SERVE_URL/graph/alpha.png?period=3h" -H "If-None-Match: $etag1"
+etag2=$(tr -d '\r' <"$T/hdrs" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
+check "serve, rrdcached: a new ETag ($etag1 -> $etag2)" \
+    test -n "$etag2" -a "$etag2" != "$etag1"
 
 servers_stop serve
 probed_stop

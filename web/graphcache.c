@@ -1,6 +1,7 @@
 /*
  * graphcache.c: "/graph/ID.png" and ".svg": one graph at a time through
- * rrd/graph.h, with an ETag made of the archive's mtime, and in --serve a
+ * rrd/graph.h, with an ETag made of the archive's mtime (through
+ * rrdcached, of the minute), and in --serve a
  * cache of rendered images keyed by id, period and format, good until the
  * archive changes (or GRAPH_TTL_S passes: rrdcached may hold new data
  * that the file does not show yet).
@@ -43,7 +44,7 @@ static int	 parse(const char *, time_t, struct graph_req *, char *,
 		    size_t, const char **);
 static struct entry *lookup(struct graphcache *, const char *);
 static struct entry *slot(struct graphcache *);
-static int	 newest(struct web *, const char *const *, size_t,
+static int	 newest(struct web *, const char *const *, size_t, time_t,
 		    struct timespec *);
 
 /*
@@ -210,11 +211,17 @@ parse(const char *q, time_t now, struct graph_req *req, char *name,
 }
 
 /*
- * The newest mtime of the archives of ids (0 for a remote store, which
- * cannot tell). Returns 0, or -1 when none of them has an archive.
+ * The newest mtime of the archives of ids. Through rrdcached a file's
+ * mtime does not move with the rows the daemon holds: then the start of
+ * now's GRAPH_TTL_S slot, so a graph's ETag (and cache entry) lasts as
+ * long as its max-age, and a client's If-None-Match gets the new graph
+ * after that (asking rrdcached for the last update instead would flush
+ * the archive on every request, which the daemon is there to avoid).
+ * Returns 0, or -1 when none of them has an archive.
  */
 static int
-newest(struct web *w, const char *const *ids, size_t n, struct timespec *ts)
+newest(struct web *w, const char *const *ids, size_t n, time_t now,
+    struct timespec *ts)
 {
 	struct stat	 sb;
 	char		 path[PATH_MAX];
@@ -225,8 +232,10 @@ newest(struct web *w, const char *const *ids, size_t n, struct timespec *ts)
 	for (i = 0; i < n; i++) {
 		if (archive_path(w->store, ids[i], path, sizeof(path)) == -1)
 			continue;
-		if (archive_store_daemon(w->store) != NULL)
+		if (archive_store_daemon(w->store) != NULL) {
+			ts->tv_sec = now - now % GRAPH_TTL_S;
 			return 0;
+		}
 		if (stat(path, &sb) == -1)
 			continue;
 		found = 1;
@@ -281,11 +290,11 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	req.format = svg ? GRAPH_SVG : GRAPH_PNG;
 	if (sc != NULL) {
 		graphcache_lines_server(w, sc, &ls);
-		rc = newest(w, ls.ids, ls.n, &ts);
+		rc = newest(w, ls.ids, ls.n, now, &ts);
 		label = sc->id;
 	} else {
 		views_farm_open(w, farm, &fv);
-		rc = newest(w, fv.all, fv.nall, &ts);
+		rc = newest(w, fv.all, fv.nall, now, &ts);
 		label = farm->name;
 	}
 	if (rc == -1) {
