@@ -3,7 +3,8 @@
 # sockets where curl would hide what goes over the wire: HEAD on a
 # kept-alive connection; a client that sends its request a byte at a
 # time; more connections than it takes; accept out of descriptors; a
-# graph's ETag when the archives go through rrdcached. A real
+# graph's ETag when the archives go through rrdcached; 404s that do not
+# ask probed. A real
 # tocsin-probed watches an exec plugin, its archives through a real
 # rrdcached.
 set -u
@@ -51,6 +52,26 @@ check "serve, rrdcached: a graph ($CODE) with an ETag ($etag1)" \
     test "$CODE" = 200 -a -n "$etag1"
 expect_code "serve, rrdcached: 304 on its ETag within the minute" 304 \
     "$SERVE_URL/graph/alpha.png?period=3h" -H "If-None-Match: $etag1"
+
+# An address that is no page is answered 404 without asking probed (its
+# log counts the control connections); the overview does ask.
+ctl_conns() { grep -c 'control: .* connected' "$T/probed.log"; }
+n0=$(ctl_conns)
+for p in /favicon.ico /robots.txt /nosuch /api /server; do
+    expect_code "serve: $p" 404 "$SERVE_URL$p"
+    REQUEST_METHOD=GET PATH_INFO=$p QUERY_STRING= TOCSIN_CONF=$T/probed.conf \
+        "$WEBCGI" >"$T/body" 2>>"$T/cgi.err"
+    body_has "cgi: $p: 404" '^Status: 404'
+done
+sleep 0.5
+n1=$(ctl_conns)
+check "404s: probed not asked ($n0 control connections before, $n1 after)" \
+    test "$n1" = "$n0"
+expect_code "serve: the overview" 200 "$SERVE_URL/"
+sleep 0.5
+n2=$(ctl_conns)
+check "the overview asks probed ($n1 control connections before, $n2 after)" \
+    test "$n2" -gt "$n1"
 
 # HEAD then GET on one connection: HEAD's answer has GET's Content-Length
 # and no body, so the GET's answer that follows parses as one.

@@ -181,8 +181,8 @@ on_request(struct evhttp_request *req, void *arg)
 	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "If-None-Match");
 	p->q.if_none_match = inm != NULL ? inm : "";
-	if (p->path != NULL && route_needs_data(&p->q) && p->conn != NULL &&
-	    (p->pf = prefetch_start(evhttp_connection_get_base(
+	if (p->path != NULL && route_needs_data(p->w, &p->q) &&
+	    p->conn != NULL && (p->pf = prefetch_start(evhttp_connection_get_base(
 	    evhttp_request_get_connection(req)),
 	    p->w->conf->control, strcmp(p->path, "/metrics") == 0,
 	    strncmp(p->path, "/farm/", 6) == 0 ? p->w->lb_sock : NULL,

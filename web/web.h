@@ -132,7 +132,7 @@ struct web_data {
 /* route.c */
 void	 route_request(struct web *, const struct web_req *,
 	    struct web_resp *);
-int	 route_needs_data(const struct web_req *);
+int	 route_needs_data(const struct web *, const struct web_req *);
 int	 route_query(const char *, const char *, char *, size_t);
 const char *route_reason(int);
 void	 route_headers(const struct web_resp *,
