@@ -53,6 +53,15 @@ check "serve, rrdcached: a graph ($CODE) with an ETag ($etag1)" \
 expect_code "serve, rrdcached: 304 on its ETag within the minute" 304 \
     "$SERVE_URL/graph/alpha.png?period=3h" -H "If-None-Match: $etag1"
 
+# A graph's start before 1980 (librrd draws none) is a bad request, said
+# so, not a graph that failed.
+for q in "start=0&end=600" "start=315360000&end=315363600" "start=0"; do
+    expect_code "serve: graph $q" 400 "$SERVE_URL/graph/alpha.png?$q"
+    body_has "serve: graph $q says why" 'start and end are Unix seconds after 1980'
+done
+expect_code "serve: graph from 1980" 200 \
+    "$SERVE_URL/graph/alpha.svg?start=315532800&end=315536400"
+
 # An address that is no page is answered 404 without asking probed (its
 # log counts the control connections); the overview does ask.
 ctl_conns() { grep -c 'control: .* connected' "$T/probed.log"; }

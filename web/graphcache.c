@@ -25,6 +25,8 @@
 
 #define GRAPH_TTL_S	60	/* a cached graph, at most */
 #define GRAPH_SPAN_MAX	(2 * 366 * 86400)	/* start..end, seconds */
+#define GRAPH_START_MIN	(10 * 365 * 86400)	/* librrd reads a number as
+						   Unix seconds above it */
 
 struct entry {
 	char			 key[SERVER_ID_MAX + 48];
@@ -162,7 +164,8 @@ slot(struct graphcache *c)
 
 /*
  * The graph's period from the query: period=3h|1d|1w|1m|1y (default 1d),
- * or start=UNIX&end=UNIX (end may be absent: now), and size=small. name
+ * or start=UNIX&end=UNIX (end may be absent: now; librrd takes no start
+ * before 1980: a smaller number is a date to it), and size=small. name
  * gets a short name of it for keys. Returns 0, or -1 with *why set.
  */
 static int
@@ -175,7 +178,7 @@ parse(const char *q, time_t now, struct graph_req *req, char *name,
 
 	memset(req, 0, sizeof(*req));
 	*why = "period is 3h, 1d, 1w, 1m or 1y; start and end are Unix "
-	    "seconds, at most two years apart; size is small";
+	    "seconds after 1980, at most two years apart; size is small";
 	if ((hp = route_query(q, "period", period, sizeof(period))) == -1 ||
 	    (ha = route_query(q, "start", a, sizeof(a))) == -1 ||
 	    (hz = route_query(q, "end", z, sizeof(z))) == -1 ||
@@ -193,7 +196,7 @@ parse(const char *q, time_t now, struct graph_req *req, char *name,
 		e = (unsigned long)now;
 		if (hz == 1 && parse_uint(z, 4102444800UL, &e) == -1)
 			return -1;
-		if (e <= s || e - s > GRAPH_SPAN_MAX)
+		if (s <= GRAPH_START_MIN || e <= s || e - s > GRAPH_SPAN_MAX)
 			return -1;
 		req->start = (time_t)s;
 		req->end = (time_t)e;
