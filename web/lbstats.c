@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "ctlclient.h"
+#include "paths.h"
 #include "web.h"
 
 #define LB_WAIT_MS	1000	/* a CGI waits for tocsin-lb at most */
@@ -45,6 +46,18 @@ ask(const char *path)
 }
 
 /*
+ * w->lb_sock from w->conf's state folder: at start and on each SIGHUP
+ * (the folder may have moved). A path too long is none.
+ */
+void
+lbstats_path(struct web *w)
+{
+	if ((size_t)snprintf(w->lb_sock, sizeof(w->lb_sock), "%s/%s",
+	    w->conf->state_dir, PATH_LB_SOCKET) >= sizeof(w->lb_sock))
+		w->lb_sock[0] = '\0';
+}
+
+/*
  * tocsin-lb's stats for this request (a reference: json_decref it), or
  * NULL when it does not run or did not answer in time. --serve never
  * asks here: it takes what prefetch.c asked ahead.
@@ -58,7 +71,7 @@ lbstats_fetch(struct web *w)
 		return json_incref(w->pre->lb);
 	if (w->cache != NULL)	/* --serve without an answer ahead */
 		return NULL;
-	return ask(w->lb_sock);
+	return w->lb_sock[0] != '\0' ? ask(w->lb_sock) : NULL;
 }
 
 static long long

@@ -160,7 +160,7 @@ on_request(struct evhttp_request *req, void *arg)
 {
 	struct pending			*p;
 	const struct evhttp_uri		*uri;
-	const char			*s, *inm;
+	const char			*s, *inm, *lb;
 	size_t				 len = 0;
 
 	p = xcalloc(1, sizeof(*p));
@@ -181,11 +181,12 @@ on_request(struct evhttp_request *req, void *arg)
 	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "If-None-Match");
 	p->q.if_none_match = inm != NULL ? inm : "";
+	lb = p->path != NULL && strncmp(p->path, "/farm/", 6) == 0 &&
+	    p->w->lb_sock[0] != '\0' ? p->w->lb_sock : NULL;
 	if (p->path != NULL && route_needs_data(p->w, &p->q) &&
-	    p->conn != NULL && (p->pf = prefetch_start(evhttp_connection_get_base(
-	    evhttp_request_get_connection(req)),
-	    p->w->conf->control, strcmp(p->path, "/metrics") == 0,
-	    strncmp(p->path, "/farm/", 6) == 0 ? p->w->lb_sock : NULL,
+	    p->conn != NULL && (p->pf = prefetch_start(
+	    evhttp_connection_get_base(evhttp_request_get_connection(req)),
+	    p->w->conf->control, strcmp(p->path, "/metrics") == 0, lb,
 	    on_prefetched, p)) != NULL) {
 		conns_on_gone(p->conn, on_gone, p);
 		return;
@@ -204,8 +205,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 /*
  * SIGHUP: read the config again; on errors keep the one running. The
- * archive store is opened again (the state folder may have moved) and the
- * graph cache emptied.
+ * archive store is opened again and tocsin-lb's socket named again (the
+ * state folder may have moved), and the graph cache emptied.
  */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
@@ -232,6 +233,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	conf_free(w->conf);
 	w->conf = nc;
 	w->public = w->public_arg || nc->public_page;
+	lbstats_path(w);
 	w->store = st;
 	graphcache_clear(w->cache);
 	log_info("reload: %s: %zu servers", w->conf_path, nc->nservers);

@@ -173,6 +173,7 @@ void	 page_overview(struct web *, const struct web_data *, const char *,
 	    struct web_resp *);
 
 /* lbstats.c */
+void	 lbstats_path(struct web *);
 json_t	*lbstats_fetch(struct web *);
 void	 lbstats_farm(struct evbuffer *, json_t *, const char *);
 
