@@ -79,6 +79,47 @@ if grep -q '<h1><span class="muted">farm</span> shop</h1>' "$T/slow" &&
 else
     failed "serve: farm page with a stopped balancer ($(( (t2 - t0) / 1000000 )) ms)" "$(head -c 300 "$T/slow")"
 fi
+# A CGI before a balancer whose backlog is full (stopped, its socket's
+# queue filled): the connect gives up after 1 s, the page comes without
+# the figures (it waited 10 s for the connect).
+kill -STOP "$LB_PID"
+"$PY" - "$T/state/lb.sock" "$T/full.done" >"$T/full.out" 2>&1 <<'PYEOF' &
+import os, socket, sys, time
+held = []
+for i in range(5000):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setblocking(False)
+    try:
+        s.connect(sys.argv[1])
+    except BlockingIOError:
+        break
+    held.append(s)
+print("full after %d connections" % len(held), flush=True)
+t0 = time.time()
+while not os.path.exists(sys.argv[2]) and time.time() - t0 < 60:
+    time.sleep(0.1)
+PYEOF
+FULL_PID=$!
+for i in $(seq 1 100); do
+    grep -q '^full' "$T/full.out" && break
+    sleep 0.1
+done
+t0=$(date +%s%N)
+REQUEST_METHOD=GET PATH_INFO=/farm/shop QUERY_STRING= \
+    TOCSIN_CONF=$T/probed.conf "$WEBCGI" >"$T/body" 2>"$T/full-cgi.err"
+t1=$(date +%s%N)
+touch "$T/full.done"
+wait "$FULL_PID"
+kill -CONT "$LB_PID"
+ms=$(( (t1 - t0) / 1000000 ))
+if grep -q '^Status: 200' "$T/body" && ! grep -q 'id="balancer"' "$T/body" &&
+    [ "$ms" -lt 4000 ]; then
+    pass "cgi: a full balancer's socket costs 1 s at most ($ms ms, $(cat "$T/full.out"))"
+else
+    failed "cgi: a full balancer's socket: $ms ms ($(cat "$T/full.out"))" \
+        "$(head -c 200 "$T/body")"
+fi
+
 expect_code "serve: the figures again once it runs" 200 "$SERVE_URL/farm/shop"
 body_has "serve: balancer section back" 'id="balancer"'
 

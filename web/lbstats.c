@@ -32,7 +32,7 @@ ask(const char *path)
 	char	*line = NULL;
 	int	 fd;
 
-	if ((fd = ctlclient_connect(path)) == -1)
+	if ((fd = ctlclient_connect_timeout(path, LB_WAIT_MS)) == -1)
 		return NULL;
 	if (ctlclient_send(fd, "stats", LB_WAIT_MS) == 0 &&
 	    ctlclient_readline(fd, LB_WAIT_MS, &line) == 1 &&
