@@ -204,7 +204,9 @@ PYEOF
     expect_code "$m metrics" 200 "$b/metrics"
     hdr_has "$m metrics: text format 0.0.4" '^Content-Type: text/plain; version=0.0.4'
     body_has "$m metrics: www up" '^tocsin_server_up\{id="www",farm="",kind="http"\} 1$'
-    body_has "$m metrics: web2 down" '^tocsin_server_state\{id="shop/web2",state="down"\} 1$'
+    body_has "$m metrics: web2 down, with its farm and kind" '^tocsin_server_state\{id="shop/web2",farm="shop",kind="http",state="down"\} 1$'
+    body_has "$m metrics: www's state, no farm" '^tocsin_server_state\{id="www",farm="",kind="http",state="up"\} 1$'
+    body_has "$m metrics: evil's state, not up" '^tocsin_server_state\{id="evil",farm="",kind="exec",state="up"\} 0$'
     body_has "$m metrics: a counter" '^tocsin_server_checks_total\{id="evil"'
     body_has "$m metrics: tls part" '^tocsin_server_tls_seconds\{id="shop/web1",farm="shop",kind="https?"\} [0-9.e-]+$'
     body_has "$m metrics: first byte part" '^tocsin_server_first_byte_seconds\{id="www",farm="",kind="http"\} [0-9.e-]+$'
