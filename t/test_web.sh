@@ -521,6 +521,28 @@ else
     failed "events: filter by server wrong"
 fi
 
+# ?server= pages: an "older" link only when that server has older
+# events. a's 50 are the newest, b's 50 older: a's one page, no link.
+mkdir -p "$T/paged2/spool"
+sed "s|$T/paged|$T/paged2|" "$T/paged.conf" >"$T/paged2.conf"
+for i in $(seq 1 100); do
+    id=b; [ "$i" -gt 50 ] && id=a
+    printf '{"seq":%d,"id":"%s","time":%d,"old":"up","new":"down","message":"m%d","flapping":false,"downtime":false,"acked":false,"unreachable":false}\n' \
+        "$i" "$id" $((1700000000 + i)) "$i" >"$T/paged2/spool/$(printf %020d "$i").json"
+done
+cgi2_get() {
+    REQUEST_METHOD=GET PATH_INFO=$1 QUERY_STRING=$2 TOCSIN_CONF=$T/paged2.conf \
+        "$WEBCGI" >"$T/body"
+}
+cgi2_get /events "server=a"
+body_has "events of a: its 50" '/server/a">a</a>.*m51<'
+body_lacks "events of a: no older link (b's are older, not a's)" 'id="older"'
+cgi2_get /events ""
+body_has "events of all: an older link" 'id="older" href="[^"]*/events\?before=51"'
+cgi2_get /events "server=b&before=100"
+body_has "events of b: its 50" '/server/b">b</a>.*m1<'
+body_lacks "events of b: no older link" 'id="older"'
+
 servers_stop serve
 servers_stop lighttpd
 log_clean tocsin.cgi "$T/serve.log" "$T/public.log" "$T/hungserve.log" \
