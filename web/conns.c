@@ -128,15 +128,17 @@ on_bev(struct event_base *base, void *arg)
 /*
  * The loop's next turn after accept: take evhttp's connection (the
  * argument of its bufferevent's callbacks), close it at once over
- * CONNS_MAX, else time it.
+ * CONNS_MAX (said once a minute at most), else time it.
  */
 static void
 on_take(evutil_socket_t fd, short what, void *arg)
 {
+	static time_t		 said;
 	struct conn		*c = arg;
 	struct bufferevent	*bev = c->bev;
 	bufferevent_data_cb	 readcb;
 	void			*evcon;
+	time_t			 now;
 
 	(void)fd;
 	(void)what;
@@ -150,8 +152,11 @@ on_take(evutil_socket_t fd, short what, void *arg)
 	evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
 	bufferevent_decref(bev);
 	if (c->cs->n > CONNS_MAX) {
-		log_warnx("serve: %d connections open: one more closed",
-		    CONNS_MAX);
+		if ((now = time(NULL)) - said >= 60) {
+			log_warnx("serve: %d connections open: one more "
+			    "closed (said once a minute)", CONNS_MAX);
+			said = now;
+		}
 		evhttp_connection_free(c->evcon);
 		return;
 	}
