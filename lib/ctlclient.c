@@ -90,6 +90,16 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 int
 ctlclient_connect(const char *path)
 {
+	return ctlclient_connect_timeout(path, CTL_TIMEOUT_MS);
+}
+
+/*
+ * ctlclient_connect, waiting timeout_ms (> 0) at most for room in a
+ * full backlog (tocsin.cgi asks tocsin-lb 1 s at most).
+ */
+int
+ctlclient_connect_timeout(const char *path, int timeout_ms)
+{
 	struct sockaddr_un	 sun;
 	struct timeval		 tv;
 	int			 fd, saved;
@@ -103,9 +113,10 @@ ctlclient_connect(const char *path)
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	/* On Linux a connect to a full backlog waits SO_SNDTIMEO at most. */
-	tv.tv_sec = CTL_TIMEOUT_MS / 1000;
-	tv.tv_usec = 0;
+	/* On Linux a connect to a full backlog waits SO_SNDTIMEO at most;
+	 * the option is the send timeout too, which send does not use
+	 * (ctlclient_send polls, MSG_DONTWAIT). */
+	ms_to_timeval(timeout_ms, &tv);
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		saved = errno;

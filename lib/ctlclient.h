@@ -53,6 +53,7 @@ enum ctl_line {
 };
 
 int		 ctlclient_connect(const char *path);
+int		 ctlclient_connect_timeout(const char *path, int timeout_ms);
 int		 ctlclient_send(int fd, const char *line, int timeout_ms);
 int		 ctlclient_readline(int fd, int timeout_ms, char **line);
 int		 ctlclient_request(int fd, const char *line, char **answer);

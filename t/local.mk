@@ -94,6 +94,11 @@ t_test_slots_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(CHECK_LIBS) -lm -lpthread
 # tocsin.cgi under lighttpd and --serve, against a running probed.
 TESTS += t/test_web.sh
 EXTRA_DIST += t/test_web.sh t/web.sh t/web-lsan.supp
+# tocsin.cgi --serve on raw sockets: HEAD on a kept-alive connection, a
+# trickled head, a cap on connections, accept out of descriptors, graph
+# ETags through rrdcached.
+TESTS += t/test_web_serve.sh
+EXTRA_DIST += t/test_web_serve.sh
 
 # Headless Chromium on tocsin.cgi's pages: DOM asserts and screenshots.
 TESTS += t/test_web_browser.sh

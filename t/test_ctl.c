@@ -1497,6 +1497,44 @@ START_TEST(readline_assembles_lines_and_times_out)
 }
 END_TEST
 
+/* A listener that never accepts: connect waits timeout_ms, not 10 s. */
+START_TEST(connect_timeout_bounds_a_full_backlog)
+{
+	struct sockaddr_un	 sun;
+	struct timespec		 t0, t1;
+	char			 path[] = "/tmp/tocsin-ctl-full.XXXXXX";
+	double			 waited = 0;
+	int			 lfd, fds[64], n, fd = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(path));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/s", path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	for (n = 0; n < 64; n++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		fd = ctlclient_connect_timeout(sun.sun_path, 300);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (fd == -1)
+			break;
+		fds[n] = fd;
+	}
+	waited = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_msg(waited > 0.2 && waited < 2, "waited %.3f s", waited);
+	while (n-- > 0)
+		close(fds[n]);
+	close(lfd);
+	unlink(sun.sun_path);
+	rmdir(path);
+}
+END_TEST
+
 START_TEST(parse_tells_answers_from_stream_lines)
 {
 	char	 err[128];
@@ -1661,6 +1699,7 @@ ctl_suite(void)
 
 	tc = tcase_create("client");
 	tcase_add_test(tc, readline_assembles_lines_and_times_out);
+	tcase_add_test(tc, connect_timeout_bounds_a_full_backlog);
 	tcase_add_test(tc, parse_tells_answers_from_stream_lines);
 	suite_add_tcase(s, tc);
 	return s;

@@ -204,7 +204,9 @@ PYEOF
     expect_code "$m metrics" 200 "$b/metrics"
     hdr_has "$m metrics: text format 0.0.4" '^Content-Type: text/plain; version=0.0.4'
     body_has "$m metrics: www up" '^tocsin_server_up\{id="www",farm="",kind="http"\} 1$'
-    body_has "$m metrics: web2 down" '^tocsin_server_state\{id="shop/web2",state="down"\} 1$'
+    body_has "$m metrics: web2 down, with its farm and kind" '^tocsin_server_state\{id="shop/web2",farm="shop",kind="http",state="down"\} 1$'
+    body_has "$m metrics: www's state, no farm" '^tocsin_server_state\{id="www",farm="",kind="http",state="up"\} 1$'
+    body_has "$m metrics: evil's state, not up" '^tocsin_server_state\{id="evil",farm="",kind="exec",state="up"\} 0$'
     body_has "$m metrics: a counter" '^tocsin_server_checks_total\{id="evil"'
     body_has "$m metrics: tls part" '^tocsin_server_tls_seconds\{id="shop/web1",farm="shop",kind="https?"\} [0-9.e-]+$'
     body_has "$m metrics: first byte part" '^tocsin_server_first_byte_seconds\{id="www",farm="",kind="http"\} [0-9.e-]+$'
@@ -518,6 +520,28 @@ if "$PY" -c 'import json,sys; t=open(sys.argv[1], newline="").read(); a=json.loa
 else
     failed "events: filter by server wrong"
 fi
+
+# ?server= pages: an "older" link only when that server has older
+# events. a's 50 are the newest, b's 50 older: a's one page, no link.
+mkdir -p "$T/paged2/spool"
+sed "s|$T/paged|$T/paged2|" "$T/paged.conf" >"$T/paged2.conf"
+for i in $(seq 1 100); do
+    id=b; [ "$i" -gt 50 ] && id=a
+    printf '{"seq":%d,"id":"%s","time":%d,"old":"up","new":"down","message":"m%d","flapping":false,"downtime":false,"acked":false,"unreachable":false}\n' \
+        "$i" "$id" $((1700000000 + i)) "$i" >"$T/paged2/spool/$(printf %020d "$i").json"
+done
+cgi2_get() {
+    REQUEST_METHOD=GET PATH_INFO=$1 QUERY_STRING=$2 TOCSIN_CONF=$T/paged2.conf \
+        "$WEBCGI" >"$T/body"
+}
+cgi2_get /events "server=a"
+body_has "events of a: its 50" '/server/a">a</a>.*m51<'
+body_lacks "events of a: no older link (b's are older, not a's)" 'id="older"'
+cgi2_get /events ""
+body_has "events of all: an older link" 'id="older" href="[^"]*/events\?before=51"'
+cgi2_get /events "server=b&before=100"
+body_has "events of b: its 50" '/server/b">b</a>.*m1<'
+body_lacks "events of b: no older link" 'id="older"'
 
 servers_stop serve
 servers_stop lighttpd

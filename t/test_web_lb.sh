@@ -3,7 +3,8 @@
 # balances the farm (its stats on STATE_DIR/lb.sock), as a CGI under
 # lighttpd and in --serve; a farm it does not balance has none; a
 # stopped balancer (SIGSTOP) never holds --serve: the farm page comes
-# without the figures within about a second and other pages at once.
+# without the figures within about a second and other pages at once;
+# SIGHUP to --serve finds the balancer's socket in the new state folder.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -78,11 +79,77 @@ if grep -q '<h1><span class="muted">farm</span> shop</h1>' "$T/slow" &&
 else
     failed "serve: farm page with a stopped balancer ($(( (t2 - t0) / 1000000 )) ms)" "$(head -c 300 "$T/slow")"
 fi
+# A CGI before a balancer whose backlog is full (stopped, its socket's
+# queue filled): the connect gives up after 1 s, the page comes without
+# the figures (it waited 10 s for the connect).
+kill -STOP "$LB_PID"
+"$PY" - "$T/state/lb.sock" "$T/full.done" >"$T/full.out" 2>&1 <<'PYEOF' &
+import os, socket, sys, time
+held = []
+for i in range(5000):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.setblocking(False)
+    try:
+        s.connect(sys.argv[1])
+    except BlockingIOError:
+        break
+    held.append(s)
+print("full after %d connections" % len(held), flush=True)
+t0 = time.time()
+while not os.path.exists(sys.argv[2]) and time.time() - t0 < 60:
+    time.sleep(0.1)
+PYEOF
+FULL_PID=$!
+for i in $(seq 1 100); do
+    grep -q '^full' "$T/full.out" && break
+    sleep 0.1
+done
+t0=$(date +%s%N)
+REQUEST_METHOD=GET PATH_INFO=/farm/shop QUERY_STRING= \
+    TOCSIN_CONF=$T/probed.conf "$WEBCGI" >"$T/body" 2>"$T/full-cgi.err"
+t1=$(date +%s%N)
+touch "$T/full.done"
+wait "$FULL_PID"
+kill -CONT "$LB_PID"
+ms=$(( (t1 - t0) / 1000000 ))
+if grep -q '^Status: 200' "$T/body" && ! grep -q 'id="balancer"' "$T/body" &&
+    [ "$ms" -lt 4000 ]; then
+    pass "cgi: a full balancer's socket costs 1 s at most ($ms ms, $(cat "$T/full.out"))"
+else
+    failed "cgi: a full balancer's socket: $ms ms ($(cat "$T/full.out"))" \
+        "$(head -c 200 "$T/body")"
+fi
+
 expect_code "serve: the figures again once it runs" 200 "$SERVE_URL/farm/shop"
 body_has "serve: balancer section back" 'id="balancer"'
+
+# SIGHUP names tocsin-lb's socket again from the new state folder: a
+# --serve started on a folder with no balancer's socket shows the
+# figures once its config names the folder that has one.
+mkdir -p "$T/other"
+sed "s|^set state-dir .*|set state-dir $T/other\nset control $T/state/probed.sock|" \
+    "$T/probed.conf" >"$T/hup.conf"
+_srv_setport HUP_PORT || exit 1
+LSAN_OPTIONS=$WEB_LSAN ASAN_OPTIONS=$WEB_ASAN _srv_spawn hupserve "$WEBCGI" \
+    -c "$T/hup.conf" --serve "127.0.0.1:$HUP_PORT" || exit 1
+_srv_wait hupserve "t:$HUP_PORT" || exit 1
+expect_code "serve, another state folder: farm page shop" 200 \
+    "http://127.0.0.1:$HUP_PORT/farm/shop"
+body_lacks "serve, another state folder: no balancer there" 'id="balancer"'
+sed "s|^set state-dir .*|set state-dir $T/state\nset control $T/state/probed.sock|" \
+    "$T/probed.conf" >"$T/hup.conf"
+kill -HUP "$(servers_pid hupserve)"
+for i in $(seq 1 50); do
+    grep -q 'reload: .*hup.conf' "$T/hupserve.log" && break
+    sleep 0.1
+done
+expect_code "serve, after SIGHUP to the balancer's folder: farm page shop" 200 \
+    "http://127.0.0.1:$HUP_PORT/farm/shop"
+body_has "serve, after SIGHUP: the balancer's figures" 'id="balancer"'
+servers_stop hupserve
 
 servers_stop serve
 servers_stop lighttpd
 lb_stop
-log_clean tocsin.cgi "$T/serve.log" "$T/lighttpd/error.log"
+log_clean tocsin.cgi "$T/serve.log" "$T/hupserve.log" "$T/lighttpd/error.log"
 finish

@@ -194,12 +194,14 @@ parse_line(const char *line)
 /*
  * The events of id (NULL: all) with seq below before (0: any), newest
  * first, max at most, as an array, each with what was paged; *next gets
- * the seq to ask before for the next page, 0 when there is none.
+ * the seq to ask before for the next page, 0 when no older event of id
+ * is left.
  */
 static json_t *
 collect(struct web *w, const char *id, unsigned long long before,
     size_t max, unsigned long long *next)
 {
+	unsigned long long	 last = 0;
 	char			 dir[PATH_MAX];
 	struct ref		*refs = NULL;
 	size_t			 n, cap = 0, i, len;
@@ -218,10 +220,6 @@ collect(struct web *w, const char *id, unsigned long long before,
 		if ((before != 0 && refs[i].seq >= before) ||
 		    (i > 0 && refs[i].seq == refs[i - 1].seq))
 			continue;
-		if (json_array_size(arr) == max) {
-			*next = refs[i - 1].seq;
-			break;
-		}
 		e = refs[i].line != NULL ? parse_line(refs[i].line) :
 		    read_event(dir, refs[i].seq);
 		if (e == NULL)
@@ -231,9 +229,16 @@ collect(struct web *w, const char *id, unsigned long long before,
 			json_decref(e);
 			continue;
 		}
+		if (json_array_size(arr) == max) {
+			/* An older event of id: there is a next page. */
+			json_decref(e);
+			*next = last;
+			break;
+		}
 		if (w->public)
 			json_object_del(e, "message");
 		json_array_append_new(arr, e);
+		last = refs[i].seq;
 	}
 	free(refs);
 	free(text);

@@ -1,6 +1,7 @@
 /*
  * graphcache.c: "/graph/ID.png" and ".svg": one graph at a time through
- * rrd/graph.h, with an ETag made of the archive's mtime, and in --serve a
+ * rrd/graph.h, with an ETag made of the archive's mtime (through
+ * rrdcached, of the minute), and in --serve a
  * cache of rendered images keyed by id, period and format, good until the
  * archive changes (or GRAPH_TTL_S passes: rrdcached may hold new data
  * that the file does not show yet).
@@ -24,6 +25,8 @@
 
 #define GRAPH_TTL_S	60	/* a cached graph, at most */
 #define GRAPH_SPAN_MAX	(2 * 366 * 86400)	/* start..end, seconds */
+#define GRAPH_START_MIN	(10 * 365 * 86400)	/* librrd reads a number as
+						   Unix seconds above it */
 
 struct entry {
 	char			 key[SERVER_ID_MAX + 48];
@@ -43,7 +46,7 @@ static int	 parse(const char *, time_t, struct graph_req *, char *,
 		    size_t, const char **);
 static struct entry *lookup(struct graphcache *, const char *);
 static struct entry *slot(struct graphcache *);
-static int	 newest(struct web *, const char *const *, size_t,
+static int	 newest(struct web *, const char *const *, size_t, time_t,
 		    struct timespec *);
 
 /*
@@ -161,7 +164,8 @@ slot(struct graphcache *c)
 
 /*
  * The graph's period from the query: period=3h|1d|1w|1m|1y (default 1d),
- * or start=UNIX&end=UNIX (end may be absent: now), and size=small. name
+ * or start=UNIX&end=UNIX (end may be absent: now; librrd takes no start
+ * before 1980: a smaller number is a date to it), and size=small. name
  * gets a short name of it for keys. Returns 0, or -1 with *why set.
  */
 static int
@@ -174,7 +178,7 @@ parse(const char *q, time_t now, struct graph_req *req, char *name,
 
 	memset(req, 0, sizeof(*req));
 	*why = "period is 3h, 1d, 1w, 1m or 1y; start and end are Unix "
-	    "seconds, at most two years apart; size is small";
+	    "seconds after 1980, at most two years apart; size is small";
 	if ((hp = route_query(q, "period", period, sizeof(period))) == -1 ||
 	    (ha = route_query(q, "start", a, sizeof(a))) == -1 ||
 	    (hz = route_query(q, "end", z, sizeof(z))) == -1 ||
@@ -192,7 +196,7 @@ parse(const char *q, time_t now, struct graph_req *req, char *name,
 		e = (unsigned long)now;
 		if (hz == 1 && parse_uint(z, 4102444800UL, &e) == -1)
 			return -1;
-		if (e <= s || e - s > GRAPH_SPAN_MAX)
+		if (s <= GRAPH_START_MIN || e <= s || e - s > GRAPH_SPAN_MAX)
 			return -1;
 		req->start = (time_t)s;
 		req->end = (time_t)e;
@@ -210,11 +214,17 @@ parse(const char *q, time_t now, struct graph_req *req, char *name,
 }
 
 /*
- * The newest mtime of the archives of ids (0 for a remote store, which
- * cannot tell). Returns 0, or -1 when none of them has an archive.
+ * The newest mtime of the archives of ids. Through rrdcached a file's
+ * mtime does not move with the rows the daemon holds: then the start of
+ * now's GRAPH_TTL_S slot, so a graph's ETag (and cache entry) lasts as
+ * long as its max-age, and a client's If-None-Match gets the new graph
+ * after that (asking rrdcached for the last update instead would flush
+ * the archive on every request, which the daemon is there to avoid).
+ * Returns 0, or -1 when none of them has an archive.
  */
 static int
-newest(struct web *w, const char *const *ids, size_t n, struct timespec *ts)
+newest(struct web *w, const char *const *ids, size_t n, time_t now,
+    struct timespec *ts)
 {
 	struct stat	 sb;
 	char		 path[PATH_MAX];
@@ -225,8 +235,10 @@ newest(struct web *w, const char *const *ids, size_t n, struct timespec *ts)
 	for (i = 0; i < n; i++) {
 		if (archive_path(w->store, ids[i], path, sizeof(path)) == -1)
 			continue;
-		if (archive_store_daemon(w->store) != NULL)
+		if (archive_store_daemon(w->store) != NULL) {
+			ts->tv_sec = now - now % GRAPH_TTL_S;
 			return 0;
+		}
 		if (stat(path, &sb) == -1)
 			continue;
 		found = 1;
@@ -281,11 +293,11 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	req.format = svg ? GRAPH_SVG : GRAPH_PNG;
 	if (sc != NULL) {
 		graphcache_lines_server(w, sc, &ls);
-		rc = newest(w, ls.ids, ls.n, &ts);
+		rc = newest(w, ls.ids, ls.n, now, &ts);
 		label = sc->id;
 	} else {
 		views_farm_open(w, farm, &fv);
-		rc = newest(w, fv.all, fv.nall, &ts);
+		rc = newest(w, fv.all, fv.nall, now, &ts);
 		label = farm->name;
 	}
 	if (rc == -1) {

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "ctlclient.h"
+#include "paths.h"
 #include "web.h"
 
 #define LB_WAIT_MS	1000	/* a CGI waits for tocsin-lb at most */
@@ -31,7 +32,7 @@ ask(const char *path)
 	char	*line = NULL;
 	int	 fd;
 
-	if ((fd = ctlclient_connect(path)) == -1)
+	if ((fd = ctlclient_connect_timeout(path, LB_WAIT_MS)) == -1)
 		return NULL;
 	if (ctlclient_send(fd, "stats", LB_WAIT_MS) == 0 &&
 	    ctlclient_readline(fd, LB_WAIT_MS, &line) == 1 &&
@@ -42,6 +43,18 @@ ask(const char *path)
 	free(line);
 	close(fd);
 	return j;
+}
+
+/*
+ * w->lb_sock from w->conf's state folder: at start and on each SIGHUP
+ * (the folder may have moved). A path too long is none.
+ */
+void
+lbstats_path(struct web *w)
+{
+	if ((size_t)snprintf(w->lb_sock, sizeof(w->lb_sock), "%s/%s",
+	    w->conf->state_dir, PATH_LB_SOCKET) >= sizeof(w->lb_sock))
+		w->lb_sock[0] = '\0';
 }
 
 /*
@@ -58,7 +71,7 @@ lbstats_fetch(struct web *w)
 		return json_incref(w->pre->lb);
 	if (w->cache != NULL)	/* --serve without an answer ahead */
 		return NULL;
-	return ask(w->lb_sock);
+	return w->lb_sock[0] != '\0' ? ask(w->lb_sock) : NULL;
 }
 
 static long long

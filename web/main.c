@@ -122,8 +122,7 @@ main(int argc, char *argv[])
 	}
 	free(errors);
 	w.public = w.public_arg || w.conf->public_page;
-	snprintf(w.lb_sock, sizeof(w.lb_sock), "%s/%s", w.conf->state_dir,
-	    PATH_LB_SOCKET);
+	lbstats_path(&w);
 	if (!w.conf->no_archives)
 		w.store = archive_store_open(w.conf->state_dir,
 		    w.conf->rrdcached);

@@ -13,6 +13,8 @@
 #include "web.h"
 
 static void	 label(struct evbuffer *, const char *);
+static void	 server_labels(struct evbuffer *, struct web *,
+		    const struct ctl_server *);
 static void	 head(struct evbuffer *, const char *, const char *,
 		    const char *);
 static void	 per_server(struct evbuffer *, struct web *,
@@ -99,14 +101,32 @@ value(const struct ctl_server *s, json_t *o, int what, time_t now)
 	return NAN;
 }
 
+/*
+ * The labels every per-server sample starts with: id="ID",farm="FARM"
+ * ("" outside farms),kind="KIND".
+ */
+static void
+server_labels(struct evbuffer *b, struct web *w, const struct ctl_server *s)
+{
+	const struct server_conf	*sc;
+
+	sc = conf_find_server(w->conf, s->id);
+	evbuffer_add_printf(b, "id=\"");
+	label(b, s->id);
+	evbuffer_add_printf(b, "\",farm=\"");
+	label(b, sc != NULL && sc->farm != NULL ? sc->farm->name : "");
+	evbuffer_add_printf(b, "\",kind=\"");
+	label(b, s->kind);
+	evbuffer_add_printf(b, "\"");
+}
+
 /* One metric, a sample per server that has a value. */
 static void
 per_server(struct evbuffer *b, struct web *w, const struct web_data *d,
     const char *name, const char *type, const char *help, int what)
 {
-	const struct server_conf	*sc;
-	size_t				 i;
-	double				 v;
+	size_t	 i;
+	double	 v;
 
 	head(b, name, type, help);
 	for (i = 0; i < d->n; i++) {
@@ -114,14 +134,9 @@ per_server(struct evbuffer *b, struct web *w, const struct web_data *d,
 		    d->now);
 		if (isnan(v))
 			continue;
-		sc = conf_find_server(w->conf, d->servers[i].id);
-		evbuffer_add_printf(b, "%s{id=\"", name);
-		label(b, d->servers[i].id);
-		evbuffer_add_printf(b, "\",farm=\"");
-		label(b, sc != NULL && sc->farm != NULL ? sc->farm->name : "");
-		evbuffer_add_printf(b, "\",kind=\"");
-		label(b, d->servers[i].kind);
-		evbuffer_add_printf(b, "\"} %.17g\n", v);
+		evbuffer_add_printf(b, "%s{", name);
+		server_labels(b, w, &d->servers[i]);
+		evbuffer_add_printf(b, "} %.17g\n", v);
 	}
 }
 
@@ -134,7 +149,6 @@ static void
 uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
     const char *name, const char *help, int sla)
 {
-	const struct server_conf	*sc;
 	const struct summary_row	*row;
 	size_t				 i, k;
 	double				 v;
@@ -143,20 +157,14 @@ uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
 	for (i = 0; i < d->n; i++) {
 		if ((row = summary_get(d->sum, d->servers[i].id)) == NULL)
 			continue;
-		sc = conf_find_server(w->conf, d->servers[i].id);
 		for (k = 0; k < 2; k++) {
 			v = k == 0 ? (sla ? row->sla1d : row->up1d) :
 			    (sla ? row->sla30d : row->up30d);
 			if (isnan(v))
 				continue;
-			evbuffer_add_printf(b, "%s{id=\"", name);
-			label(b, d->servers[i].id);
-			evbuffer_add_printf(b, "\",farm=\"");
-			label(b, sc != NULL && sc->farm != NULL ?
-			    sc->farm->name : "");
-			evbuffer_add_printf(b, "\",kind=\"");
-			label(b, d->servers[i].kind);
-			evbuffer_add_printf(b, "\",span=\"%s\"} %.17g\n",
+			evbuffer_add_printf(b, "%s{", name);
+			server_labels(b, w, &d->servers[i]);
+			evbuffer_add_printf(b, ",span=\"%s\"} %.17g\n",
 			    k == 0 ? "1d" : "30d", v / 100.0);
 		}
 	}
@@ -181,9 +189,9 @@ metrics_page(struct web *w, const struct web_data *d, struct web_resp *r)
 	    "1 for the server's current state, 0 for the others.");
 	for (i = 0; i < d->n; i++)
 		for (k = 0; k < sizeof(st) / sizeof(st[0]); k++) {
-			evbuffer_add_printf(b, "tocsin_server_state{id=\"");
-			label(b, d->servers[i].id);
-			evbuffer_add_printf(b, "\",state=\"%s\"} %d\n", st[k],
+			evbuffer_add_printf(b, "tocsin_server_state{");
+			server_labels(b, w, &d->servers[i]);
+			evbuffer_add_printf(b, ",state=\"%s\"} %d\n", st[k],
 			    strcmp(d->servers[i].state, st[k]) == 0);
 		}
 	per_server(b, w, d, "tocsin_server_latency_seconds", "gauge",

@@ -20,6 +20,8 @@ static const struct farm_conf *find_farm(struct web *, const char *,
 		    struct web_resp *);
 static int	 strip_suffix(char *, const char *);
 static void	 style(struct web_resp *);
+static int	 data_page(const char *, int);
+static void	 not_found(struct web *, struct web_resp *);
 
 static int
 hexval(int c)
@@ -143,6 +145,46 @@ style(struct web_resp *r)
 }
 
 /*
+ * The pages answered from probed's data ("/" and "" the overview; a name
+ * ending in '/' a prefix); with public set, the customers' ones only.
+ */
+static const struct {
+	const char	*name;
+	int		 private;
+} data_pages[] = {
+	{ "", 0 }, { "/", 0 }, { "/server/", 0 }, { "/farm/", 0 },
+	{ "/badge/", 0 }, { "/events", 0 }, { "/api/events", 1 },
+	{ "/api/status", 1 }, { "/api/server/", 1 }, { "/api/uptime/", 1 },
+	{ "/api/vantage/", 1 }, { "/metrics", 1 },
+};
+
+/* 1 when path is one of data_pages, so worth asking probed for. */
+static int
+data_page(const char *path, int public)
+{
+	const char	*n;
+	size_t		 i, len;
+
+	for (i = 0; i < sizeof(data_pages) / sizeof(data_pages[0]); i++) {
+		n = data_pages[i].name;
+		len = strlen(n);
+		if (public && data_pages[i].private)
+			continue;
+		if (len > 1 && n[len - 1] == '/' ? strncmp(path, n, len) == 0 :
+		    strcmp(path, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+not_found(struct web *w, struct web_resp *r)
+{
+	html_error(w, r, 404, "Not found", "There is no page at this "
+	    "address: try the overview.");
+}
+
+/*
  * Answer one request into r (r->body empty, r->code 200 on entry).
  */
 void
@@ -200,7 +242,12 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 			graphcache_reply(w, NULL, f, svg, q->query, q, r);
 		return;
 	}
-	/* Pages that show probed's objects as they are, or their parts. */
+	/* Pages that show probed's objects as they are, or their parts;
+	 * any other address is answered before probed is asked. */
+	if (!data_page(path, w->public)) {
+		not_found(w, r);
+		return;
+	}
 	data_load(w, &d, strcmp(path, "/metrics") == 0 ?
 	    DATA_OBJS | DATA_STATS : strncmp(path, "/api/", 5) == 0 ||
 	    strncmp(path, "/server/", 8) == 0 ? DATA_OBJS : 0);
@@ -247,8 +294,7 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 		d.sum = summary_load(w, d.now);
 		metrics_page(w, &d, r);
 	} else
-		html_error(w, r, 404, "Not found", "There is no page at this "
-		    "address: try the overview.");
+		not_found(w, r);
 	if (w->once)
 		data_keep(&d);
 	else
@@ -256,19 +302,16 @@ route_request(struct web *w, const struct web_req *q, struct web_resp *r)
 }
 
 /*
- * 1 when route_request would ask probed for this request (every page but
- * the stylesheet, /healthz, graphs and refusals), so --serve asks first.
+ * 1 when route_request would ask probed for this request (the pages of
+ * data_pages, asked for with GET or HEAD), so --serve asks first.
  */
 int
-route_needs_data(const struct web_req *q)
+route_needs_data(const struct web *w, const struct web_req *q)
 {
-	const char	*p = q->path;
-
 	if ((strcmp(q->method, "GET") != 0 && strcmp(q->method, "HEAD") != 0) ||
-	    strlen(p) >= WEB_PATH_MAX || strlen(q->query) > WEB_QUERY_MAX)
+	    strlen(q->path) >= WEB_PATH_MAX || strlen(q->query) > WEB_QUERY_MAX)
 		return 0;
-	return strcmp(p, "/style.css") != 0 && strcmp(p, "/healthz") != 0 &&
-	    strncmp(p, "/graph/", 7) != 0 && strncmp(p, "/farmgraph/", 11) != 0;
+	return data_page(q->path, w->public);
 }
 
 /* The reason phrase of the codes we answer with. */

@@ -30,10 +30,13 @@
 #define SERVE_BODY_MAX		4096	/* bytes of a request body */
 #define SERVE_TIMEOUT_S		30	/* an idle or slow connection */
 
+static struct conns	*conns;
+
 static void	 on_request(struct evhttp_request *, void *);
 static void	 on_signal(evutil_socket_t, short, void *);
 static void	 on_hup(evutil_socket_t, short, void *);
 static void	 add_header(void *, const char *, const char *);
+static void	 send_reply(struct evhttp_request *, struct web_resp *);
 static const char *method_str(enum evhttp_cmd_type);
 
 static const char *
@@ -63,7 +66,7 @@ add_header(void *arg, const char *name, const char *value)
 struct pending {
 	struct web		*w;
 	struct evhttp_request	*req;
-	struct evhttp_connection *conn;
+	struct conn		*conn;	/* NULL: not counted */
 	struct prefetch		*pf;
 	struct web_req		 q;
 	char			*path;	/* decoded; NULL: could not be */
@@ -78,6 +81,8 @@ answer(struct pending *p, struct web_prefetch *pre)
 	memset(&r, 0, sizeof(r));
 	r.code = 200;
 	r.ctype = "text/html; charset=utf-8";
+	if (p->conn != NULL)
+		conns_answered(p->conn);
 	if ((r.body = evbuffer_new()) == NULL) {
 		evhttp_send_error(p->req, 500, NULL);
 		return;
@@ -92,9 +97,29 @@ answer(struct pending *p, struct web_prefetch *pre)
 	}
 	route_headers(&r, add_header,
 	    evhttp_request_get_output_headers(p->req));
-	evhttp_send_reply(p->req, r.code, route_reason(r.code),
-	    r.code == 304 ? NULL : r.body);
+	send_reply(p->req, &r);
 	evbuffer_free(r.body);
+}
+
+/*
+ * Send r: a 304 without its body; HEAD with the Content-Length a GET
+ * would have and no body (evhttp writes any body it is given, and on a
+ * kept-alive connection the client would read it as the next answer).
+ */
+static void
+send_reply(struct evhttp_request *req, struct web_resp *r)
+{
+	char	 len[24];
+
+	if (r->code != 304 &&
+	    evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(r->body));
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", len);
+	}
+	evhttp_send_reply(req, r->code, route_reason(r->code),
+	    r->code == 304 || evhttp_request_get_command(req) ==
+	    EVHTTP_REQ_HEAD ? NULL : r->body);
 }
 
 static void
@@ -110,7 +135,6 @@ on_prefetched(struct web_prefetch *pre, void *arg)
 {
 	struct pending	*p = arg;
 
-	evhttp_connection_set_closecb(p->conn, NULL, NULL);
 	p->pf = NULL;
 	answer(p, pre);
 	pending_free(p);
@@ -118,11 +142,10 @@ on_prefetched(struct web_prefetch *pre, void *arg)
 
 /* The client went away while probed was asked: forget the request. */
 static void
-on_close(struct evhttp_connection *conn, void *arg)
+on_gone(void *arg)
 {
 	struct pending	*p = arg;
 
-	(void)conn;
 	prefetch_cancel(p->pf);
 	pending_free(p);
 }
@@ -137,12 +160,13 @@ on_request(struct evhttp_request *req, void *arg)
 {
 	struct pending			*p;
 	const struct evhttp_uri		*uri;
-	const char			*s, *inm;
+	const char			*s, *inm, *lb;
 	size_t				 len = 0;
 
 	p = xcalloc(1, sizeof(*p));
 	p->w = arg;
 	p->req = req;
+	p->conn = conns_request(conns, req);
 	uri = evhttp_request_get_evhttp_uri(req);
 	s = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (s != NULL && (p->path = evhttp_uridecode(s, 0, &len)) != NULL &&
@@ -157,12 +181,14 @@ on_request(struct evhttp_request *req, void *arg)
 	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "If-None-Match");
 	p->q.if_none_match = inm != NULL ? inm : "";
-	if (p->path != NULL && route_needs_data(&p->q) &&
-	    (p->conn = evhttp_request_get_connection(req)) != NULL &&
-	    (p->pf = prefetch_start(evhttp_connection_get_base(p->conn),
-	    p->w->conf->control, strcmp(p->path, "/metrics") == 0, strncmp(p->path, "/farm/", 6) == 0 ?
-	    p->w->lb_sock : NULL, on_prefetched, p)) != NULL) {
-		evhttp_connection_set_closecb(p->conn, on_close, p);
+	lb = p->path != NULL && strncmp(p->path, "/farm/", 6) == 0 &&
+	    p->w->lb_sock[0] != '\0' ? p->w->lb_sock : NULL;
+	if (p->path != NULL && route_needs_data(p->w, &p->q) &&
+	    p->conn != NULL && (p->pf = prefetch_start(
+	    evhttp_connection_get_base(evhttp_request_get_connection(req)),
+	    p->w->conf->control, strcmp(p->path, "/metrics") == 0, lb,
+	    on_prefetched, p)) != NULL) {
+		conns_on_gone(p->conn, on_gone, p);
 		return;
 	}
 	answer(p, NULL);
@@ -179,8 +205,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 /*
  * SIGHUP: read the config again; on errors keep the one running. The
- * archive store is opened again (the state folder may have moved) and the
- * graph cache emptied.
+ * archive store is opened again and tocsin-lb's socket named again (the
+ * state folder may have moved), and the graph cache emptied.
  */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
@@ -207,6 +233,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	conf_free(w->conf);
 	w->conf = nc;
 	w->public = w->public_arg || nc->public_page;
+	lbstats_path(w);
 	w->store = st;
 	graphcache_clear(w->cache);
 	log_info("reload: %s: %zu servers", w->conf_path, nc->nservers);
@@ -269,6 +296,7 @@ serve_run(struct web *w, const char *addr)
 	 * before the end of a reply (Nagle) on keep-alive connections. */
 	fd = evhttp_bound_socket_get_fd(bound);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conns = conns_new(http, bound);
 	graphcache_warm(w);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
@@ -282,6 +310,7 @@ serve_run(struct web *w, const char *addr)
 	event_free(sigterm);
 	event_free(sighup);
 	evhttp_free(http);
+	conns_free(conns);
 	event_base_free(base);
 	return 0;
 }

@@ -132,7 +132,7 @@ struct web_data {
 /* route.c */
 void	 route_request(struct web *, const struct web_req *,
 	    struct web_resp *);
-int	 route_needs_data(const struct web_req *);
+int	 route_needs_data(const struct web *, const struct web_req *);
 int	 route_query(const char *, const char *, char *, size_t);
 const char *route_reason(int);
 void	 route_headers(const struct web_resp *,
@@ -173,6 +173,7 @@ void	 page_overview(struct web *, const struct web_data *, const char *,
 	    struct web_resp *);
 
 /* lbstats.c */
+void	 lbstats_path(struct web *);
 json_t	*lbstats_fetch(struct web *);
 void	 lbstats_farm(struct evbuffer *, json_t *, const char *);
 
@@ -256,6 +257,18 @@ typedef void	(*prefetch_cb)(struct web_prefetch *, void *);
 struct prefetch *prefetch_start(struct event_base *, const char *, int,
 	    const char *, prefetch_cb, void *);
 void	 prefetch_cancel(struct prefetch *);
+
+/* conns.c */
+struct conn;
+struct conns;
+struct evhttp;
+struct evhttp_bound_socket;
+struct evhttp_request;
+struct conns	*conns_new(struct evhttp *, struct evhttp_bound_socket *);
+void		 conns_free(struct conns *);
+struct conn	*conns_request(struct conns *, struct evhttp_request *);
+void		 conns_on_gone(struct conn *, void (*)(void *), void *);
+void		 conns_answered(struct conn *);
 
 /* serve.c */
 int	 serve_run(struct web *, const char *);
