@@ -213,6 +213,8 @@ struct send {
 	enum send_result	 r;
 	char			 err[ERROR_MAX];
 	int			 saved;		/* the record write worked */
+	int			 rewrite;	/* no try: the final record that
+						   could not be written, again */
 };
 
 /* Removing an event's spool file and records, on the I/O worker: the
@@ -293,6 +295,9 @@ static void	 mail_done(void *);
 static void	 send_done(struct send *);
 static void	 on_webhook(void *, enum send_result, const char *);
 static void	 taken(struct send *);
+static void	 unsaved_keep(struct delivery *, const char *);
+static void	 resave_due(struct dispatch *);
+static void	 resave_done(struct send *);
 static void	 saves_work(void **, size_t, void *);
 static void	 saves_done(void **, size_t, void *);
 static void	 finals_work(void **, size_t, void *);
@@ -499,6 +504,12 @@ dispatch_free(struct dispatch *d)
 		event_free(d->kick);
 	tests_abandon(d);
 	while ((del = TAILQ_FIRST(&d->q)) != NULL) {
+		/* A final outcome still only in memory: a last write. */
+		if (del->unsaved && queue_write(d->qfd, del) == -1)
+			log_warn("queue: event %" PRIu64 " to %s (%s): the "
+			    "record is not written; the page goes again at the "
+			    "next start", del->seq, del->contact,
+			    queue_channel_str(del->ch));
 		TAILQ_REMOVE(&d->q, del, entry);
 		queue_free(del);
 	}
@@ -690,6 +701,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (!d->stopping) {
 		stale_due(d);
 		fold_due(d);
+		resave_due(d);
 	}
 	run(d);
 }
@@ -1348,7 +1360,8 @@ saves_work(void **items, size_t n, void *ctx)
 	ok = xcalloc(n, sizeof(*ok));
 	for (i = 0; i < n; i++) {
 		s = items[i];
-		queue_outcome(&s->copy, s->r, s->err, now);
+		if (!s->rewrite)
+			queue_outcome(&s->copy, s->r, s->err, now);
 		names[i] = xmalloc(200);
 		queue_name(&s->copy, names[i], 200);
 		if ((texts[i] = queue_to_json(&s->copy)) == NULL)
@@ -1390,6 +1403,10 @@ send_done(struct send *s)
 	struct dispatch	*d = s->d;
 	struct delivery	*del = s->del, *c = &s->copy;
 
+	if (s->rewrite) {
+		resave_done(s);
+		return;
+	}
 	del->busy = 0;
 	del->taken = 0;
 	d->inflight--;
@@ -1420,16 +1437,85 @@ send_done(struct send *s)
 		    del->error);
 		break;
 	}
-	if (!s->saved) {
-		/* Not on disk: try the write again with the next try. */
+	if (!s->saved && del->state == D_QUEUED)
+		/* Not on disk: written again with the next try. */
 		log_warnx("queue: %s", s->err);
-		if (del->state != D_QUEUED) {
-			del->state = D_QUEUED;
-			del->next = now_us() / 1000000 + BACKOFF_MIN;
-		}
-	}
+	else if (!s->saved)
+		unsaved_keep(del, s->err);
 	free(s);
 	if (del->state != D_QUEUED && queue_event_final(&d->q, del->seq))
+		finalize(d, del->seq);
+}
+
+/*
+ * The far side answered del for good but its record could not be written
+ * (a full or failing disk): sending it again would page twice, so the
+ * outcome stays in memory (the lane goes on, the event waits) and only
+ * the record is written again, after 2 s, 4 s, ... (resave_due). Logged
+ * once; a crash before the write is the resend window of any try.
+ */
+static void
+unsaved_keep(struct delivery *del, const char *err)
+{
+	int64_t now = now_us() / 1000000;
+
+	if (!del->unsaved)
+		log_warnx("queue: event %" PRIu64 " %s: %s page to %s: %s; "
+		    "its outcome is kept in memory and the record written "
+		    "again until it can be (the page is not sent again)",
+		    del->seq, del->server, queue_channel_str(del->ch),
+		    del->contact, err);
+	del->unsaved = 1;
+	del->resaves++;
+	del->resave = now + queue_backoff(del->resaves);
+}
+
+/* On the loop, each tick: the final records not yet written whose next
+ * write is due go to the save worker's next batch, no try made. */
+static void
+resave_due(struct dispatch *d)
+{
+	struct delivery	*del;
+	struct send	*s;
+	int64_t		 now = now_us() / 1000000;
+
+	TAILQ_FOREACH(del, &d->q, entry) {
+		if (!del->unsaved || del->busy || del->resave > now)
+			continue;
+		s = xcalloc(1, sizeof(*s));
+		s->d = d;
+		s->del = del;
+		s->copy = *del;
+		s->rewrite = 1;
+		del->busy = 1;
+		batch_add(d->saves, s);
+	}
+}
+
+/* On the loop: a final record written again, or not yet. */
+static void
+resave_done(struct send *s)
+{
+	struct dispatch	*d = s->d;
+	struct delivery	*del = s->del;
+
+	del->busy = 0;
+	if (!s->saved) {
+		unsaved_keep(del, s->err);
+		log_debug("queue: event %" PRIu64 " %s to %s (%s): record "
+		    "still not written, again in %" PRId64 " s", del->seq,
+		    del->server, del->contact, queue_channel_str(del->ch),
+		    del->resave - now_us() / 1000000);
+	} else {
+		log_info("queue: event %" PRIu64 " %s: the record of the %s "
+		    "page to %s is written (after %u failed writes)", del->seq,
+		    del->server, queue_channel_str(del->ch), del->contact,
+		    del->resaves);
+		del->unsaved = 0;
+		del->resaves = 0;
+	}
+	free(s);
+	if (!del->unsaved && queue_event_final(&d->q, del->seq))
 		finalize(d, del->seq);
 }
 

@@ -78,6 +78,11 @@ struct delivery {
 					   its record not yet written: the
 					   lane's next may start */
 	int		 closing;	/* final; the event is being removed */
+	int		 unsaved;	/* final in memory, its record not
+					   written (disk full): written again
+					   at resave, never sent again */
+	int64_t		 resave;	/* Unix s: the record's next write */
+	unsigned	 resaves;	/* writes of it that failed */
 	TAILQ_ENTRY(delivery) entry;
 };
 TAILQ_HEAD(deliveries, delivery);

@@ -351,7 +351,8 @@ queue_outcome(struct delivery *d, enum send_result r, const char *error,
 	}
 }
 
-/* 1 if every delivery of the event is final (done or failed). */
+/* 1 if every delivery of the event is final (done or failed) on disk
+ * too: one whose record is still to be written keeps its event. */
 int
 queue_event_final(const struct deliveries *q, uint64_t seq)
 {
@@ -359,7 +360,7 @@ queue_event_final(const struct deliveries *q, uint64_t seq)
 
 	TAILQ_FOREACH(d, q, entry)
 		if (d->seq == seq && (d->state == D_QUEUED ||
-		    d->state == D_HELD))
+		    d->state == D_HELD || d->unsaved))
 			return 0;
 	return 1;
 }

@@ -231,6 +231,11 @@ EXTRA_DIST += t/test_pager_depends.sh
 TESTS += t/test_pager_stale.sh
 EXTRA_DIST += t/test_pager_stale.sh
 
+# A full disk under a page the relay took: not sent again, its record
+# written once there is room.
+TESTS += t/test_pager_diskfull.sh
+EXTRA_DIST += t/test_pager_diskfull.sh
+
 # Plain http:// on probed's own client judges as the libcurl path does.
 EXTRA_DIST += t/test_http_native.sh
 # The native http checks' answer reader: any split of the bytes, curl's words.
