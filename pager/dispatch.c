@@ -278,6 +278,8 @@ static void	 test_answer(struct testpage *, const char *);
 static void	 tests_abandon(struct dispatch *);
 static void	 fold_due(struct dispatch *);
 static void	 stale_due(struct dispatch *);
+static int64_t	 stale_window(struct dispatch *, const struct delivery *,
+		    int64_t);
 static void	 stale_work(void *);
 static void	 stale_done(void *);
 static void	 fold_work(void *);
@@ -2487,7 +2489,7 @@ stale_due(struct dispatch *d)
 {
 	struct delivery	*del, *o;
 	struct stale	*st;
-	int64_t		 now = now_us() / 1000000, cut;
+	int64_t		 now = now_us() / 1000000, cut, window;
 	size_t		 n;
 
 	if (d->conf->stale_after_ms == 0)
@@ -2516,11 +2518,13 @@ stale_due(struct dispatch *d)
 			}
 		st->orig[st->n] = del;
 		st->copy[st->n++] = *del;
+		window = stale_window(d, del, now);
 		for (n = 0; n < st->n; n++) {
 			st->orig[n]->busy = 1;
 			st->copy[n].state = D_HELD;
 			st->copy[n].stale = 1;
-			st->copy[n].window = st->copy[n].next = now;
+			st->copy[n].window = window;
+			st->copy[n].next = now;
 			st->copy[n].payload = xmalloc(1024);
 			format_stale_line(st->orig[n], st->copy[n].payload,
 			    1024);
@@ -2531,6 +2535,25 @@ stale_due(struct dispatch *d)
 		worker_submit(d->io, stale_work, stale_done, st);
 	}
 #undef STALE
+}
+
+/*
+ * The window that names a new stale group of del's lane: now, or past
+ * every stale window the lane's records hold. fold_due finds a group's
+ * digest by its window; a second group held in the same second (its pages
+ * were in a try when the first was held) would find the first one's and
+ * be marked listed in it, never sent. On disk, so a restart keeps it.
+ */
+static int64_t
+stale_window(struct dispatch *d, const struct delivery *del, int64_t now)
+{
+	struct delivery	*o;
+	int64_t		 w = now;
+
+	TAILQ_FOREACH(o, &d->q, entry)
+		if (o->stale && o->window >= w && same_lane(o, del))
+			w = o->window + 1;
+	return w;
 }
 
 /* On the I/O worker: write each as held. */

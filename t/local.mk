@@ -230,6 +230,9 @@ EXTRA_DIST += t/test_pager_depends.sh
 # set stale-after: pages queued too long go as one digest.
 TESTS += t/test_pager_stale.sh
 EXTRA_DIST += t/test_pager_stale.sh
+# More stale pages on one lane than one session tries: each listed once.
+TESTS += t/test_pager_stale_many.sh
+EXTRA_DIST += t/test_pager_stale_many.sh
 
 # A full disk under a page the relay took: not sent again, its record
 # written once there is room.
