@@ -367,7 +367,8 @@ format_stale_line(const struct delivery *d, char *buf, size_t len)
 
 /*
  * The storm digest for one contact and channel: every line of the window,
- * once. Its Message-ID and Idempotency-Key are those of event seq (the
+ * once, up to DIGEST_LINES (then "... and K more", so that the page stays
+ * readable and its record within what queue.c reads back). Its Message-ID and Idempotency-Key are those of event seq (the
  * window's last folded event, whose own page it replaces). An email lists
  * them all; an SMS says how many and as many as fit one segment (the text
  * alone for the SMS API); a
@@ -379,8 +380,8 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 {
 	json_t		*o, *arr;
 	char		 key[200], subj[128], *body, *msg;
-	char		 raw[1024], sms[SMS_MAX * 2 + 1];
-	size_t		 i, len = 0, cap;
+	char		 raw[1024], sms[SMS_MAX * 2 + 1], more[80] = "";
+	size_t		 i, len = 0, cap, shown;
 
 	if (p->stale)
 		snprintf(subj, sizeof(subj), "STALE: %zu page%s not delivered "
@@ -388,20 +389,25 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	else
 		snprintf(subj, sizeof(subj), "STORM: %zu more state change%s, "
 		    "listed once", n, n == 1 ? "" : "s");
-	cap = 256;
-	for (i = 0; i < n; i++)
+	shown = n < DIGEST_LINES ? n : DIGEST_LINES;
+	if (shown < n)
+		snprintf(more, sizeof(more), "... and %zu more, not listed\n",
+		    n - shown);
+	cap = 256 + sizeof(more);
+	for (i = 0; i < shown; i++)
 		cap += strlen(lines[i]) + 2;
 	body = xmalloc(cap);
 	len = snprintf(body, cap, "%s\n\n", subj);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < shown; i++)
 		len += snprintf(body + len, cap - len, "%s\n", lines[i]);
+	len += snprintf(body + len, cap - len, "%s", more);
 	if (p->ch == CH_WEBHOOK) {
 		format_idempotency_key(seq, p->contact, p->ch, p->round, key,
 		    sizeof(key));
 		msg = NULL;
 		if ((o = json_object()) != NULL && (arr = json_array()) !=
 		    NULL) {
-			for (i = 0; i < n; i++)
+			for (i = 0; i < shown; i++)
 				json_array_append_new(arr, jsontext(lines[i]));
 			if (jsontext_set(o, "text", jsontext(body)) == 0 &&
 			    jsontext_set(o, "summary", jsontext(subj)) == 0 &&
@@ -409,7 +415,9 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 			    jsontext_set(o, "key", jsontext(key)) == 0 &&
 			    jsontext_set(o, p->stale ? "stale" : "storm",
 			    json_true()) == 0 &&
-			    jsontext_set(o, "changes", arr) == 0)
+			    jsontext_set(o, "changes", arr) == 0 &&
+			    jsontext_set(o, "more",
+			    json_integer(n - shown)) == 0)
 				msg = json_dumps(o, JSON_COMPACT |
 				    JSON_PRESERVE_ORDER);
 		}

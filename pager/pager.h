@@ -285,6 +285,7 @@ char		*format_webhook(const struct spool_event *,
 void		 format_digest_line(const struct spool_event *, char *,
 		    size_t);
 void		 format_stale_line(const struct delivery *, char *, size_t);
+#define DIGEST_LINES	500	/* lines a digest lists, at most */
 char		*format_digest(const struct page_ctx *, uint64_t seq,
 		    const char *const *lines, size_t n);
 

@@ -24,7 +24,11 @@
 
 #include "pager.h"
 
-#define RECORD_MAX	(256 * 1024)	/* bytes in one record file */
+/* Bytes in one record file: queue_write refuses a longer one, so every
+ * record written is read back whole. A digest (the longest) lists at most
+ * DIGEST_LINES lines of about 1 KiB, twice in a webhook's, each escaped in
+ * JSON twice: a few MiB at worst. */
+#define RECORD_MAX	(8 * 1024 * 1024)
 
 static const char *channels[CH_MAX] = { "email", "sms", "webhook" };
 static const char *states[] = { "queued", "done", "failed", "held" };
@@ -185,6 +189,11 @@ queue_write(int dirfd, const struct delivery *d)
 		errno = ENOMEM;
 		return -1;
 	}
+	if (strlen(s) > RECORD_MAX) {
+		free(s);
+		errno = EFBIG;
+		return -1;
+	}
 	queue_name(d, name, sizeof(name));
 	r = fsutil_write_atomic(dirfd, name, s, strlen(s), 0640, 0);
 	free(s);
@@ -214,19 +223,26 @@ queue_remove(int dirfd, const struct delivery *d)
 	return 0;
 }
 
+/*
+ * The record file whole, NUL-ended (the caller frees it); NULL when it
+ * cannot be read. One longer than RECORD_MAX (never written so) comes
+ * back cut, and then does not parse.
+ */
 static char *
 read_at(int dirfd, const char *name)
 {
-	char	*buf;
-	ssize_t	 n;
-	size_t	 len = 0;
-	int	 fd;
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 n;
+	size_t		 len = 0, cap;
+	int		 fd;
 
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	buf = xmalloc(RECORD_MAX + 1);
-	while (len < RECORD_MAX &&
-	    (n = read(fd, buf + len, RECORD_MAX - len)) > 0)
+	cap = fstat(fd, &st) == 0 && st.st_size < RECORD_MAX ?
+	    (size_t)st.st_size : RECORD_MAX;
+	buf = xmalloc(cap + 1);
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
 		len += n;
 	close(fd);
 	buf[len] = '\0';

@@ -218,6 +218,10 @@ EXTRA_DIST += t/test_pager_batch.sh
 # 300 servers down within 5 s: at most 3 pages a contact and channel.
 TESTS += t/test_pager_storm300.sh
 EXTRA_DIST += t/test_pager_storm300.sh
+# A storm digest past the old 256 KiB record: bounded, read back after a
+# restart.
+TESTS += t/test_pager_storm_big.sh
+EXTRA_DIST += t/test_pager_storm_big.sh
 
 # The page of each kind of change; quiet hours hold SMS, not email.
 TESTS += t/test_pager_kinds.sh
