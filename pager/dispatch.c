@@ -261,6 +261,7 @@ static void	 remind_finish(void *);
 static void	 dtend_server(struct poll *, struct memo_entry *,
 		    const struct ctl_server *, int64_t);
 static void	 dtend_reconcile(struct dispatch *);
+static void	 remind_reconcile(struct dispatch *);
 static void	 poll_free(struct poll *);
 static void	 watch_probed(struct dispatch *, struct poll *);
 static void	 tell_admin(struct poll *, int64_t);
@@ -409,6 +410,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 		log_warnx("queue: %s", why);
 	d->memo = memo_load(d->pagerfd);
 	dtend_reconcile(d);
+	remind_reconcile(d);
 	watchdog_load(d->pagerfd, &d->wd);
 	/* What may be deleted; read again by every sweep. */
 	read_spooled(d->statefd, &d->spooled);
@@ -2066,6 +2068,36 @@ dtend_reconcile(struct dispatch *d)
 			continue;
 		remind_dtend_done(e, del->created);
 		memo_touch(d->memo);
+	}
+}
+
+/*
+ * At start: the reminders and escalations whose records are on disk and
+ * that the memo does not know of (a crash came between the record and the
+ * memo's save) are kept in it now, before those records go out and are
+ * removed: the memo is saved by the first scan, before any send.
+ */
+static void
+remind_reconcile(struct dispatch *d)
+{
+	struct memo_entry	*e;
+	struct delivery		*del;
+	size_t			 i;
+
+	for (i = 0; i < memo_count(d->memo); i++) {
+		e = memo_at(d->memo, i);
+		if (e->problem == 0)
+			continue;
+		TAILQ_FOREACH(del, &d->q, entry)
+			if (del->seq == e->problem &&
+			    strcmp(del->server, e->id) == 0 &&
+			    remind_found(d->conf, e, del->contact, del->round)) {
+				log_info("event %" PRIu64 " %s: the %s to %s "
+				    "is on disk, not in the memo: kept", e->problem,
+				    e->id, del->round > 0 ? "reminder" :
+				    "escalation", del->contact);
+				memo_touch(d->memo);
+			}
 	}
 }
 

@@ -229,6 +229,8 @@ size_t		 remind_due(const struct conf *, const struct server_conf *,
 void		 remind_event(const struct memo_entry *, const struct remind *,
 		    int64_t now, struct spool_event *);
 void		 remind_done(struct memo_entry *, const struct remind *);
+int		 remind_found(const struct conf *, struct memo_entry *,
+		    const char *contact, unsigned round);
 size_t		 remind_escalated_wants(const struct conf *,
 		    const char *escalated, const struct spool_event *,
 		    struct want *, size_t max);

@@ -198,6 +198,9 @@ EXTRA_DIST += t/test_pager_smsapi.sh
 # renotify and escalate-after, with acks and downtimes from probed.
 TESTS += t/test_pager_renotify.sh
 EXTRA_DIST += t/test_pager_renotify.sh
+# A crash between a reminder's record and the memo: sent once.
+TESTS += t/test_pager_remind_crash.sh
+EXTRA_DIST += t/test_pager_remind_crash.sh
 
 # tocsin-pager's control socket: tocsinctl pages and test-page.
 TESTS += t/test_pager_ctl.sh
