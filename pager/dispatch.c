@@ -1257,8 +1257,8 @@ start(struct dispatch *d, struct delivery *del)
 	    del->tries + 1);
 	if (by_mail(del))
 		return s;
-	format_idempotency_key(del->seq, del->contact, del->ch, del->round,
-	    key, sizeof(key));
+	format_digest_key(del->seq, del->contact, del->ch, del->round,
+	    del->digest && del->stale ? del->window : 0, key, sizeof(key));
 	if (del->ch == CH_WEBHOOK) {
 		if (webhook_post(d->wh, del->to, key, del->payload,
 		    on_webhook, s) == -1)
@@ -1782,6 +1782,7 @@ fold_due(struct dispatch *d)
 			p.now = now;
 			p.round = f->orig[f->last]->round;
 			p.stale = del->stale;
+			p.window = del->stale ? del->window : 0;
 			f->digest = format_digest(&p, f->digest_seq, lines,
 			    f->n);
 			free(lines);

@@ -107,6 +107,9 @@ struct page_ctx {
 	int			 flap_stopped;	/* flapping ended with this */
 	unsigned		 round;		/* reminder number, or 0 */
 	int			 stale;		/* a digest of stale pages */
+	int64_t			 window;	/* a stale digest's: its own
+						   Message-ID and Idempotency-Key
+						   (".sWINDOW"); 0: the event's */
 	int64_t			 now;		/* Unix s: the Date header */
 };
 
@@ -271,6 +274,9 @@ enum page_kind {
 enum page_kind	 format_kind(const struct spool_event *, int flap_stopped);
 void		 format_message_id(const struct conf *, uint64_t seq,
 		    const char *contact, enum channel, unsigned round, char *,
+		    size_t);
+void		 format_digest_key(uint64_t seq, const char *contact,
+		    enum channel, unsigned round, int64_t window, char *,
 		    size_t);
 void		 format_idempotency_key(uint64_t seq, const char *contact,
 		    enum channel, unsigned round, char *, size_t);

@@ -240,6 +240,9 @@ EXTRA_DIST += t/test_pager_stale.sh
 # More stale pages on one lane than one session tries: each listed once.
 TESTS += t/test_pager_stale_many.sh
 EXTRA_DIST += t/test_pager_stale_many.sh
+# A stale digest's Idempotency-Key is its own.
+TESTS += t/test_pager_stale_key.sh
+EXTRA_DIST += t/test_pager_stale_key.sh
 
 # A full disk under a page the relay took: not sent again, its record
 # written once there is room.
