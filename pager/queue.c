@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "hash.h"
 #include "jsontext.h"
 #include "xmalloc.h"
 
@@ -395,31 +396,26 @@ queue_ready(struct deliveries *q, int64_t now, struct delivery **out,
     size_t max)
 {
 	struct delivery	*d;
-	struct {
-		const char	*contact;
-		enum channel	 ch;
-	} seen[256];
-	size_t		 nseen = 0, n = 0, i;
+	struct hash	*seen;		/* lanes whose head was met */
+	char		 lane[CONTACT_MAX + 16];
+	size_t		 n = 0;
 
+	seen = hash_new();
 	TAILQ_FOREACH(d, q, entry) {
 		if ((d->state != D_QUEUED && !d->busy) || d->taken)
 			continue;
-		for (i = 0; i < nseen; i++)
-			if (seen[i].ch == d->ch &&
-			    strcmp(seen[i].contact, d->contact) == 0)
-				break;
-		if (i < nseen)
+		snprintf(lane, sizeof(lane), "%s/%s", d->contact,
+		    queue_channel_str(d->ch));
+		if (hash_get(seen, lane) != NULL)
 			continue;	/* the lane's head is earlier */
-		if (nseen == sizeof(seen) / sizeof(seen[0]))
-			break;
-		seen[nseen].contact = d->contact;
-		seen[nseen++].ch = d->ch;
+		hash_put(seen, lane, d);
 		if (d->busy || d->state != D_QUEUED || d->next > now)
 			continue;
 		if (n == max)
 			break;
 		out[n++] = d;
 	}
+	hash_free(seen, NULL);
 	return n;
 }
 

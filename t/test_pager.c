@@ -241,6 +241,31 @@ START_TEST(lane_waits_for_its_head_and_others_go_on)
 }
 END_TEST
 
+/* Lanes past the first 256 with something unfinished start too. */
+START_TEST(every_lane_starts_past_256)
+{
+	struct deliveries	 q;
+	struct delivery		*d, *out[1000];
+	char			 name[32];
+	size_t			 n, i;
+
+	TAILQ_INIT(&q);
+	for (i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		d = delivery(1, name, CH_EMAIL);
+		/* The first 300 lanes wait for a try, the rest are due. */
+		d->next = i < 300 ? 5000 : 0;
+		queue_insert(&q, d);
+	}
+	n = queue_ready(&q, 1000, out, 1000);
+	ck_assert_uint_eq(n, 300);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(out[i]->next, 0);
+	ck_assert_uint_eq(queue_ready(&q, 6000, out, 1000), 600);
+	free_all(&q);
+}
+END_TEST
+
 START_TEST(contacts_and_channels_from_notify)
 {
 	struct conf		*c;
@@ -972,6 +997,7 @@ pager_suite(void)
 	tcase_add_test(tc, backoff_doubles_up_to_ten_minutes);
 	tcase_add_test(tc, outcome_sets_state_tries_and_next);
 	tcase_add_test(tc, lane_waits_for_its_head_and_others_go_on);
+	tcase_add_test(tc, every_lane_starts_past_256);
 	tcase_add_test(tc, contacts_and_channels_from_notify);
 	tcase_add_test(tc, quiet_hours_hold_sms_not_email);
 	tcase_add_test(tc, memo_entry_dump_parse_round_trip);
