@@ -52,6 +52,9 @@
 #define SCAN_EVERY_MS	250	/* spool scan and due-delivery check */
 #define SCAN_MAX	1000	/* events read per scan */
 #define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
+#define MAIL_INFLIGHT_MAX 48	/* of them, mails: a slow relay leaves
+				   room for webhooks and the SMS API */
+#define READY_MAX	1024	/* lane heads looked at by one run() */
 #define MAIL_BATCH	32	/* a lane's mails in one SMTP session */
 #define SWEEP_EVERY_MS	10000	/* state.json's "spooled" read again */
 #define POLL_EVERY_MS	2000	/* probed's status, then renotify */
@@ -90,6 +93,7 @@ struct dispatch {
 	int			 scanning;
 	int			 stopping;
 	size_t			 inflight;
+	size_t			 mail_inflight;	/* of them, by the relay */
 	int			 pagerfd;	/* STATE/pager */
 	int			 statefd;	/* STATE */
 	/* Deletion waits for state.json's "spooled" (loop's copy). */
@@ -1159,15 +1163,17 @@ again:
 }
 
 /*
- * Start every delivery that is due, within PAGER_INFLIGHT_MAX. The mails
- * go as one job on the mail worker, one SMTP session for all: each lane's
- * head, and after it up to MAIL_BATCH of that lane's next ones when they
- * are due too (taken in order, in that one session).
+ * Start every delivery that is due, within PAGER_INFLIGHT_MAX, of which
+ * mails take MAIL_INFLIGHT_MAX at most: a relay that stalls (each step
+ * waits its 10 s) never holds every slot, and webhooks and the SMS API go
+ * on. The mails go as one job on the mail worker, one SMTP session for
+ * all: each lane's head, and after it up to MAIL_BATCH of that lane's
+ * next ones when they are due too (taken in order, in that one session).
  */
 static void
 run(struct dispatch *d)
 {
-	struct delivery	*ready[PAGER_INFLIGHT_MAX], *del;
+	struct delivery	*ready[READY_MAX], *del;
 	struct mailjob	*mj = NULL;
 	struct send	*s;
 	size_t		 n, i, k;
@@ -1175,13 +1181,16 @@ run(struct dispatch *d)
 
 	if (d->stopping || d->inflight >= PAGER_INFLIGHT_MAX)
 		return;
-	n = queue_ready(&d->q, now, ready, PAGER_INFLIGHT_MAX - d->inflight);
+	n = queue_ready(&d->q, now, ready, READY_MAX);
 	for (i = 0; i < n && d->inflight < PAGER_INFLIGHT_MAX; i++) {
+		if (by_mail(ready[i]) && d->mail_inflight >= MAIL_INFLIGHT_MAX)
+			continue;
 		if ((s = start(d, ready[i])) == NULL)
 			continue;
 		mail_add(&mj, s);
 		for (del = ready[i], k = 1; k < MAIL_BATCH &&
 		    d->inflight < PAGER_INFLIGHT_MAX &&
+		    d->mail_inflight < MAIL_INFLIGHT_MAX &&
 		    (del = queue_lane_next(del, now)) != NULL &&
 		    by_mail(del); k++)
 			mail_add(&mj, start(d, del));
@@ -1250,6 +1259,8 @@ start(struct dispatch *d, struct delivery *del)
 	s->mc = d->mc;
 	del->busy = 1;
 	d->inflight++;
+	if (by_mail(del))
+		d->mail_inflight++;
 	/* Tests read this line: a try cut by a crash, between it and the
 	 * outcome, is the one that may be sent twice. */
 	log_debug("event %" PRIu64 " %s: sending %s page to %s (try %u)",
@@ -1414,6 +1425,8 @@ send_done(struct send *s)
 	del->busy = 0;
 	del->taken = 0;
 	d->inflight--;
+	if (by_mail(del))
+		d->mail_inflight--;
 	del->state = c->state;
 	del->tries = c->tries;
 	del->next = c->next;

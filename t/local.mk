@@ -217,6 +217,9 @@ EXTRA_DIST += t/test_pager_crash.sh
 # A burst spooled at once: in order per lane, once each, few SMTP sessions.
 TESTS += t/test_pager_batch.sh
 EXTRA_DIST += t/test_pager_batch.sh
+# A stalled relay leaves send slots for webhooks.
+TESTS += t/test_pager_slowrelay.sh
+EXTRA_DIST += t/test_pager_slowrelay.sh
 
 # 300 servers down within 5 s: at most 3 pages a contact and channel.
 TESTS += t/test_pager_storm300.sh
