@@ -102,6 +102,9 @@ struct dispatch {
 	uint64_t		 spooled;
 	uint64_t		*idle;		/* nothing to page, kept */
 	size_t			 nidle, idlecap;
+	uint64_t		*unread;	/* events that could not be read
+						   (not bad ones): read again */
+	size_t			 nunread, unreadcap;
 	/* Asking probed for acks and downtimes, then the renotify pass. */
 	struct event		*poll;
 	int			 polling;
@@ -124,6 +127,10 @@ struct scan {
 	struct deliveries	 made;
 	uint64_t		*idle;		/* nothing to page, above spooled */
 	size_t			 nidle, idlecap;
+	uint64_t		*retry;		/* d->unread's copy, read first */
+	size_t			 nretry;
+	uint64_t		*unread;	/* still or newly unreadable */
+	size_t			 nunread, unreadcap;
 };
 
 /* A storm window's held deliveries for one contact and channel, folded
@@ -237,6 +244,7 @@ struct final {
 
 static void	 on_tick(evutil_socket_t, short, void *);
 static void	 scan_work(void *);
+static int	 scan_one(struct scan *, uint64_t, int);
 static void	 scan_start(struct dispatch *);
 static char	*delivery_log_line(const struct delivery *, int64_t);
 static void	 watch_spool(struct dispatch *, const struct conf *);
@@ -541,6 +549,7 @@ dispatch_free(struct dispatch *d)
 	if (d->statefd != -1)
 		close(d->statefd);
 	free(d->idle);
+	free(d->unread);
 	free(d);
 }
 
@@ -691,6 +700,11 @@ scan_start(struct dispatch *d)
 	s->after = d->last_seq;
 	s->spooled = d->spooled;
 	TAILQ_INIT(&s->made);
+	if (d->nunread > 0) {
+		s->retry = xreallocarray(NULL, d->nunread, sizeof(*s->retry));
+		memcpy(s->retry, d->unread, d->nunread * sizeof(*s->retry));
+		s->nretry = d->nunread;
+	}
 	d->scanning = 1;
 	d->rescan = 0;
 	worker_submit(d->io, scan_work, scan_done, s);
@@ -719,48 +733,78 @@ on_tick(evutil_socket_t fd, short what, void *arg)
  * deliveries on disk. An event with nothing to page is deleted at once
  * when s->spooled covers it, else listed in s->idle for the sweep. A
  * record that cannot be written stops the scan there; the next one
- * resumes at that event.
+ * resumes at that event. An event that cannot be read (open or read
+ * failed: not a bad file) is not passed over: it goes in s->unread, and
+ * the next scan reads it first (s->retry), while the later ones go on.
  */
 static void
 scan_work(void *arg)
 {
 	struct scan		*s = arg;
-	struct spool_event	 ev;
 	uint64_t		*seqs = NULL;
 	size_t			 n = 0, i;
-	char			 name[64];
 	int			 r;
 
 	s->last = s->after;
-	if (spool_list(s->d->spool_dir, s->after, &seqs, &n) == -1) {
+	for (i = 0; i < s->nretry; i++)
+		if (scan_one(s, s->retry[i], 1) == -1)
+			idle_add(&s->unread, &s->nunread, &s->unreadcap,
+			    s->retry[i]);
+	if (spool_list(s->d->spool_dir, s->after, &seqs, &n) == -1)
 		log_warn("spool %s", s->d->spool_dir);
-		return;
-	}
 	for (i = 0; i < n && i < SCAN_MAX; i++) {
-		if (spool_read(s->d->spool_dir, seqs[i], &ev) == -1) {
-			log_warnx("spool: event %" PRIu64 " cannot be read; "
-			    "left in place", seqs[i]);
-			s->last = seqs[i];
-			continue;
-		}
-		if ((r = make_deliveries(s->d, s->conf, &ev, &s->made)) == -1)
+		if ((r = scan_one(s, seqs[i], 0)) == -2)
 			break;
+		if (r == -1)
+			idle_add(&s->unread, &s->nunread, &s->unreadcap,
+			    seqs[i]);
 		s->last = seqs[i];
-		if (r == 0 && ev.seq > s->spooled)
-			idle_add(&s->idle, &s->nidle, &s->idlecap, ev.seq);
-		else if (r == 0) {
-			/* Nothing to page. */
-			snprintf(name, sizeof(name), "%020" PRIu64 ".json",
-			    ev.seq);
-			if (unlinkat(s->d->spoolfd, name, 0) == -1 &&
-			    errno != ENOENT)
-				log_warn("spool: cannot delete %s", name);
-			else
-				fsync(s->d->spoolfd);
-		}
 	}
 	free(seqs);
 	memo_save(s->d->memo, s->d->pagerfd);
+}
+
+/*
+ * Read event seq and make its deliveries (again: one read before that
+ * could not be, when retry). Returns 0 when it is done with (a bad event,
+ * not JSON or gone, is logged and left in place), -1 when it could not be
+ * read (a transient error: open or read; read again at the next scan),
+ * -2 when a record could not be written (the scan stops there).
+ */
+static int
+scan_one(struct scan *s, uint64_t seq, int retry)
+{
+	struct spool_event	 ev;
+	char			 name[64];
+	int			 r;
+
+	if (spool_read(s->d->spool_dir, seq, &ev) == -1) {
+		if (errno == EINVAL || errno == ENOENT) {
+			log_warnx("spool: event %" PRIu64 " %s; left in place",
+			    seq, errno == EINVAL ? "is not a valid event" :
+			    "is gone");
+			return 0;
+		}
+		if (!retry)
+			log_warn("spool: event %" PRIu64 " cannot be read "
+			    "(read again at every scan until it can)", seq);
+		return -1;
+	}
+	if (retry)
+		log_info("spool: event %" PRIu64 " can be read now", seq);
+	if ((r = make_deliveries(s->d, s->conf, &ev, &s->made)) == -1)
+		return retry ? -1 : -2;
+	if (r == 0 && ev.seq > s->spooled)
+		idle_add(&s->idle, &s->nidle, &s->idlecap, ev.seq);
+	else if (r == 0) {
+		/* Nothing to page. */
+		snprintf(name, sizeof(name), "%020" PRIu64 ".json", ev.seq);
+		if (unlinkat(s->d->spoolfd, name, 0) == -1 && errno != ENOENT)
+			log_warn("spool: cannot delete %s", name);
+		else
+			fsync(s->d->spoolfd);
+	}
+	return 0;
 }
 
 /*
@@ -1055,6 +1099,14 @@ scan_done_sync(struct dispatch *d, struct scan *s)
 	free(s->idle);
 	s->idle = NULL;
 	s->nidle = s->idlecap = 0;
+	/* What is still unreadable replaces what was. */
+	free(d->unread);
+	d->unread = s->unread;
+	d->nunread = s->nunread;
+	d->unreadcap = s->unreadcap;
+	s->unread = NULL;
+	free(s->retry);
+	s->retry = NULL;
 	/* Records left final by a crash before their event was removed. */
 	if (d->io == NULL)
 		release(d);

@@ -128,6 +128,9 @@ EXTRA_DIST += t/test_downtime.sh
 # tocsin-pager deletes spool events only up to state.json's "spooled".
 TESTS += t/test_pager_spooled.sh
 EXTRA_DIST += t/test_pager_spooled.sh
+# A spool event that cannot be read for a while is paged once it can.
+TESTS += t/test_pager_unreadable.sh
+EXTRA_DIST += t/test_pager_unreadable.sh
 
 # tocsin-pager's storm digest and unreachable folding, end to end.
 TESTS += t/test_pager_storm.sh
