@@ -2105,6 +2105,8 @@ dtend_server(struct poll *p, struct memo_entry *e,
 			memo_list_add(e->sms, sizeof(e->sms),
 			    w[i].contact->name);
 	remind_dtend_done(e, now);
+	for (i = 0; i < n; i++)
+		memo_list_add(e->paged, sizeof(e->paged), w[i].contact->name);
 	memo_touch(p->d->memo);
 	log_info("event %" PRIu64 " %s: downtime over (%zu page%s): %s",
 	    ev.seq, e->id, n, n == 1 ? "" : "s", ev.message);

@@ -147,6 +147,8 @@ struct memo_entry {
 	char		 message[256];	/* its message */
 	char		 rounds[256];	/* "contact:N,...": reminders made */
 	char		 escalated[256];	/* contacts escalated to */
+	char		 paged[512];	/* contacts its page went to; ""
+					   (a memo of before): the server's */
 	/* A problem not paged because of a downtime: paged when the
 	 * downtime ends if it is still there (remind.c). */
 	uint64_t	 held;		/* its event; 0 = none */

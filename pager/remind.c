@@ -45,8 +45,11 @@ has(const struct contact_conf **list, size_t n,
 }
 
 /*
- * The contacts the problem reached: the server's own, then those it was
- * escalated to (still in the config). Returns how many (at most max).
+ * The contacts the problem reached: those its page went to (a contact of
+ * the server whose min-state left the problem out was not paged, and
+ * neither reminded nor escalated from; a memo of before that did not keep
+ * them: the server's own), then those it was escalated to (still in the
+ * config). Returns how many (at most max).
  */
 static size_t
 reached(const struct conf *c, const struct server_conf *sv,
@@ -54,8 +57,12 @@ reached(const struct conf *c, const struct server_conf *sv,
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < sv->ncontacts && n < max; i++)
-		out[n++] = sv->contacts[i];
+	if (e->paged[0] == '\0')
+		for (i = 0; i < sv->ncontacts && n < max; i++)
+			out[n++] = sv->contacts[i];
+	for (i = 0; e->paged[0] != '\0' && i < c->ncontacts && n < max; i++)
+		if (memo_listed(e->paged, c->contacts[i]->name))
+			out[n++] = c->contacts[i];
 	for (i = 0; i < c->ncontacts && n < max; i++)
 		if (memo_listed(e->escalated, c->contacts[i]->name) &&
 		    !has(out, n, c->contacts[i]))
