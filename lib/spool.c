@@ -361,22 +361,29 @@ spool_list(const char *dir, uint64_t after, uint64_t **seqs, size_t *n)
 	return r;
 }
 
-/* Read event seq; 0, or -1 (missing or not valid). */
+/* Read event seq; 0, or -1 with errno: open's or read's (ENOENT when it
+ * is missing), EINVAL when the file is not a valid event. */
 int
 spool_read(const char *dir, uint64_t seq, struct spool_event *ev)
 {
 	char	 path[4096], buf[EVENT_FILE_MAX];
 	ssize_t	 len;
-	int	 fd;
+	int	 fd, saved;
 
 	snprintf(path, sizeof(path), "%s/%020" PRIu64 ".json", dir, seq);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC)) == -1)
 		return -1;
 	len = read(fd, buf, sizeof(buf) - 1);
+	saved = errno;
 	close(fd);
+	errno = len < 0 ? saved : EINVAL;
 	if (len <= 0)
 		return -1;
 	buf[len] = '\0';
-	return spool_event_parse(buf, ev);
+	if (spool_event_parse(buf, ev) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }

@@ -52,6 +52,9 @@
 #define SCAN_EVERY_MS	250	/* spool scan and due-delivery check */
 #define SCAN_MAX	1000	/* events read per scan */
 #define PAGER_INFLIGHT_MAX 64	/* sends in flight at once */
+#define MAIL_INFLIGHT_MAX 48	/* of them, mails: a slow relay leaves
+				   room for webhooks and the SMS API */
+#define READY_MAX	1024	/* lane heads looked at by one run() */
 #define MAIL_BATCH	32	/* a lane's mails in one SMTP session */
 #define SWEEP_EVERY_MS	10000	/* state.json's "spooled" read again */
 #define POLL_EVERY_MS	2000	/* probed's status, then renotify */
@@ -90,6 +93,7 @@ struct dispatch {
 	int			 scanning;
 	int			 stopping;
 	size_t			 inflight;
+	size_t			 mail_inflight;	/* of them, by the relay */
 	int			 pagerfd;	/* STATE/pager */
 	int			 statefd;	/* STATE */
 	/* Deletion waits for state.json's "spooled" (loop's copy). */
@@ -98,6 +102,9 @@ struct dispatch {
 	uint64_t		 spooled;
 	uint64_t		*idle;		/* nothing to page, kept */
 	size_t			 nidle, idlecap;
+	uint64_t		*unread;	/* events that could not be read
+						   (not bad ones): read again */
+	size_t			 nunread, unreadcap;
 	/* Asking probed for acks and downtimes, then the renotify pass. */
 	struct event		*poll;
 	int			 polling;
@@ -120,6 +127,10 @@ struct scan {
 	struct deliveries	 made;
 	uint64_t		*idle;		/* nothing to page, above spooled */
 	size_t			 nidle, idlecap;
+	uint64_t		*retry;		/* d->unread's copy, read first */
+	size_t			 nretry;
+	uint64_t		*unread;	/* still or newly unreadable */
+	size_t			 nunread, unreadcap;
 };
 
 /* A storm window's held deliveries for one contact and channel, folded
@@ -213,6 +224,8 @@ struct send {
 	enum send_result	 r;
 	char			 err[ERROR_MAX];
 	int			 saved;		/* the record write worked */
+	int			 rewrite;	/* no try: the final record that
+						   could not be written, again */
 };
 
 /* Removing an event's spool file and records, on the I/O worker: the
@@ -231,6 +244,7 @@ struct final {
 
 static void	 on_tick(evutil_socket_t, short, void *);
 static void	 scan_work(void *);
+static int	 scan_one(struct scan *, uint64_t, int);
 static void	 scan_start(struct dispatch *);
 static char	*delivery_log_line(const struct delivery *, int64_t);
 static void	 watch_spool(struct dispatch *, const struct conf *);
@@ -259,6 +273,7 @@ static void	 remind_finish(void *);
 static void	 dtend_server(struct poll *, struct memo_entry *,
 		    const struct ctl_server *, int64_t);
 static void	 dtend_reconcile(struct dispatch *);
+static void	 remind_reconcile(struct dispatch *);
 static void	 poll_free(struct poll *);
 static void	 watch_probed(struct dispatch *, struct poll *);
 static void	 tell_admin(struct poll *, int64_t);
@@ -276,6 +291,8 @@ static void	 test_answer(struct testpage *, const char *);
 static void	 tests_abandon(struct dispatch *);
 static void	 fold_due(struct dispatch *);
 static void	 stale_due(struct dispatch *);
+static int64_t	 stale_window(struct dispatch *, const struct delivery *,
+		    int64_t);
 static void	 stale_work(void *);
 static void	 stale_done(void *);
 static void	 fold_work(void *);
@@ -293,6 +310,9 @@ static void	 mail_done(void *);
 static void	 send_done(struct send *);
 static void	 on_webhook(void *, enum send_result, const char *);
 static void	 taken(struct send *);
+static void	 unsaved_keep(struct delivery *, const char *);
+static void	 resave_due(struct dispatch *);
+static void	 resave_done(struct send *);
 static void	 saves_work(void **, size_t, void *);
 static void	 saves_done(void **, size_t, void *);
 static void	 finals_work(void **, size_t, void *);
@@ -402,6 +422,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 		log_warnx("queue: %s", why);
 	d->memo = memo_load(d->pagerfd);
 	dtend_reconcile(d);
+	remind_reconcile(d);
 	watchdog_load(d->pagerfd, &d->wd);
 	/* What may be deleted; read again by every sweep. */
 	read_spooled(d->statefd, &d->spooled);
@@ -499,6 +520,12 @@ dispatch_free(struct dispatch *d)
 		event_free(d->kick);
 	tests_abandon(d);
 	while ((del = TAILQ_FIRST(&d->q)) != NULL) {
+		/* A final outcome still only in memory: a last write. */
+		if (del->unsaved && queue_write(d->qfd, del) == -1)
+			log_warn("queue: event %" PRIu64 " to %s (%s): the "
+			    "record is not written; the page goes again at the "
+			    "next start", del->seq, del->contact,
+			    queue_channel_str(del->ch));
 		TAILQ_REMOVE(&d->q, del, entry);
 		queue_free(del);
 	}
@@ -522,6 +549,7 @@ dispatch_free(struct dispatch *d)
 	if (d->statefd != -1)
 		close(d->statefd);
 	free(d->idle);
+	free(d->unread);
 	free(d);
 }
 
@@ -672,6 +700,11 @@ scan_start(struct dispatch *d)
 	s->after = d->last_seq;
 	s->spooled = d->spooled;
 	TAILQ_INIT(&s->made);
+	if (d->nunread > 0) {
+		s->retry = xreallocarray(NULL, d->nunread, sizeof(*s->retry));
+		memcpy(s->retry, d->unread, d->nunread * sizeof(*s->retry));
+		s->nretry = d->nunread;
+	}
 	d->scanning = 1;
 	d->rescan = 0;
 	worker_submit(d->io, scan_work, scan_done, s);
@@ -690,6 +723,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	if (!d->stopping) {
 		stale_due(d);
 		fold_due(d);
+		resave_due(d);
 	}
 	run(d);
 }
@@ -699,48 +733,78 @@ on_tick(evutil_socket_t fd, short what, void *arg)
  * deliveries on disk. An event with nothing to page is deleted at once
  * when s->spooled covers it, else listed in s->idle for the sweep. A
  * record that cannot be written stops the scan there; the next one
- * resumes at that event.
+ * resumes at that event. An event that cannot be read (open or read
+ * failed: not a bad file) is not passed over: it goes in s->unread, and
+ * the next scan reads it first (s->retry), while the later ones go on.
  */
 static void
 scan_work(void *arg)
 {
 	struct scan		*s = arg;
-	struct spool_event	 ev;
 	uint64_t		*seqs = NULL;
 	size_t			 n = 0, i;
-	char			 name[64];
 	int			 r;
 
 	s->last = s->after;
-	if (spool_list(s->d->spool_dir, s->after, &seqs, &n) == -1) {
+	for (i = 0; i < s->nretry; i++)
+		if (scan_one(s, s->retry[i], 1) == -1)
+			idle_add(&s->unread, &s->nunread, &s->unreadcap,
+			    s->retry[i]);
+	if (spool_list(s->d->spool_dir, s->after, &seqs, &n) == -1)
 		log_warn("spool %s", s->d->spool_dir);
-		return;
-	}
 	for (i = 0; i < n && i < SCAN_MAX; i++) {
-		if (spool_read(s->d->spool_dir, seqs[i], &ev) == -1) {
-			log_warnx("spool: event %" PRIu64 " cannot be read; "
-			    "left in place", seqs[i]);
-			s->last = seqs[i];
-			continue;
-		}
-		if ((r = make_deliveries(s->d, s->conf, &ev, &s->made)) == -1)
+		if ((r = scan_one(s, seqs[i], 0)) == -2)
 			break;
+		if (r == -1)
+			idle_add(&s->unread, &s->nunread, &s->unreadcap,
+			    seqs[i]);
 		s->last = seqs[i];
-		if (r == 0 && ev.seq > s->spooled)
-			idle_add(&s->idle, &s->nidle, &s->idlecap, ev.seq);
-		else if (r == 0) {
-			/* Nothing to page. */
-			snprintf(name, sizeof(name), "%020" PRIu64 ".json",
-			    ev.seq);
-			if (unlinkat(s->d->spoolfd, name, 0) == -1 &&
-			    errno != ENOENT)
-				log_warn("spool: cannot delete %s", name);
-			else
-				fsync(s->d->spoolfd);
-		}
 	}
 	free(seqs);
 	memo_save(s->d->memo, s->d->pagerfd);
+}
+
+/*
+ * Read event seq and make its deliveries (again: one read before that
+ * could not be, when retry). Returns 0 when it is done with (a bad event,
+ * not JSON or gone, is logged and left in place), -1 when it could not be
+ * read (a transient error: open or read; read again at the next scan),
+ * -2 when a record could not be written (the scan stops there).
+ */
+static int
+scan_one(struct scan *s, uint64_t seq, int retry)
+{
+	struct spool_event	 ev;
+	char			 name[64];
+	int			 r;
+
+	if (spool_read(s->d->spool_dir, seq, &ev) == -1) {
+		if (errno == EINVAL || errno == ENOENT) {
+			log_warnx("spool: event %" PRIu64 " %s; left in place",
+			    seq, errno == EINVAL ? "is not a valid event" :
+			    "is gone");
+			return 0;
+		}
+		if (!retry)
+			log_warn("spool: event %" PRIu64 " cannot be read "
+			    "(read again at every scan until it can)", seq);
+		return -1;
+	}
+	if (retry)
+		log_info("spool: event %" PRIu64 " can be read now", seq);
+	if ((r = make_deliveries(s->d, s->conf, &ev, &s->made)) == -1)
+		return retry ? -1 : -2;
+	if (r == 0 && ev.seq > s->spooled)
+		idle_add(&s->idle, &s->nidle, &s->idlecap, ev.seq);
+	else if (r == 0) {
+		/* Nothing to page. */
+		snprintf(name, sizeof(name), "%020" PRIu64 ".json", ev.seq);
+		if (unlinkat(s->d->spoolfd, name, 0) == -1 && errno != ENOENT)
+			log_warn("spool: cannot delete %s", name);
+		else
+			fsync(s->d->spoolfd);
+	}
+	return 0;
 }
 
 /*
@@ -1035,6 +1099,14 @@ scan_done_sync(struct dispatch *d, struct scan *s)
 	free(s->idle);
 	s->idle = NULL;
 	s->nidle = s->idlecap = 0;
+	/* What is still unreadable replaces what was. */
+	free(d->unread);
+	d->unread = s->unread;
+	d->nunread = s->nunread;
+	d->unreadcap = s->unreadcap;
+	s->unread = NULL;
+	free(s->retry);
+	s->retry = NULL;
 	/* Records left final by a crash before their event was removed. */
 	if (d->io == NULL)
 		release(d);
@@ -1143,15 +1215,17 @@ again:
 }
 
 /*
- * Start every delivery that is due, within PAGER_INFLIGHT_MAX. The mails
- * go as one job on the mail worker, one SMTP session for all: each lane's
- * head, and after it up to MAIL_BATCH of that lane's next ones when they
- * are due too (taken in order, in that one session).
+ * Start every delivery that is due, within PAGER_INFLIGHT_MAX, of which
+ * mails take MAIL_INFLIGHT_MAX at most: a relay that stalls (each step
+ * waits its 10 s) never holds every slot, and webhooks and the SMS API go
+ * on. The mails go as one job on the mail worker, one SMTP session for
+ * all: each lane's head, and after it up to MAIL_BATCH of that lane's
+ * next ones when they are due too (taken in order, in that one session).
  */
 static void
 run(struct dispatch *d)
 {
-	struct delivery	*ready[PAGER_INFLIGHT_MAX], *del;
+	struct delivery	*ready[READY_MAX], *del;
 	struct mailjob	*mj = NULL;
 	struct send	*s;
 	size_t		 n, i, k;
@@ -1159,13 +1233,16 @@ run(struct dispatch *d)
 
 	if (d->stopping || d->inflight >= PAGER_INFLIGHT_MAX)
 		return;
-	n = queue_ready(&d->q, now, ready, PAGER_INFLIGHT_MAX - d->inflight);
+	n = queue_ready(&d->q, now, ready, READY_MAX);
 	for (i = 0; i < n && d->inflight < PAGER_INFLIGHT_MAX; i++) {
+		if (by_mail(ready[i]) && d->mail_inflight >= MAIL_INFLIGHT_MAX)
+			continue;
 		if ((s = start(d, ready[i])) == NULL)
 			continue;
 		mail_add(&mj, s);
 		for (del = ready[i], k = 1; k < MAIL_BATCH &&
 		    d->inflight < PAGER_INFLIGHT_MAX &&
+		    d->mail_inflight < MAIL_INFLIGHT_MAX &&
 		    (del = queue_lane_next(del, now)) != NULL &&
 		    by_mail(del); k++)
 			mail_add(&mj, start(d, del));
@@ -1234,6 +1311,8 @@ start(struct dispatch *d, struct delivery *del)
 	s->mc = d->mc;
 	del->busy = 1;
 	d->inflight++;
+	if (by_mail(del))
+		d->mail_inflight++;
 	/* Tests read this line: a try cut by a crash, between it and the
 	 * outcome, is the one that may be sent twice. */
 	log_debug("event %" PRIu64 " %s: sending %s page to %s (try %u)",
@@ -1241,8 +1320,8 @@ start(struct dispatch *d, struct delivery *del)
 	    del->tries + 1);
 	if (by_mail(del))
 		return s;
-	format_idempotency_key(del->seq, del->contact, del->ch, del->round,
-	    key, sizeof(key));
+	format_digest_key(del->seq, del->contact, del->ch, del->round,
+	    del->digest && del->stale ? del->window : 0, key, sizeof(key));
 	if (del->ch == CH_WEBHOOK) {
 		if (webhook_post(d->wh, del->to, key, del->payload,
 		    on_webhook, s) == -1)
@@ -1348,7 +1427,8 @@ saves_work(void **items, size_t n, void *ctx)
 	ok = xcalloc(n, sizeof(*ok));
 	for (i = 0; i < n; i++) {
 		s = items[i];
-		queue_outcome(&s->copy, s->r, s->err, now);
+		if (!s->rewrite)
+			queue_outcome(&s->copy, s->r, s->err, now);
 		names[i] = xmalloc(200);
 		queue_name(&s->copy, names[i], 200);
 		if ((texts[i] = queue_to_json(&s->copy)) == NULL)
@@ -1390,9 +1470,15 @@ send_done(struct send *s)
 	struct dispatch	*d = s->d;
 	struct delivery	*del = s->del, *c = &s->copy;
 
+	if (s->rewrite) {
+		resave_done(s);
+		return;
+	}
 	del->busy = 0;
 	del->taken = 0;
 	d->inflight--;
+	if (by_mail(del))
+		d->mail_inflight--;
 	del->state = c->state;
 	del->tries = c->tries;
 	del->next = c->next;
@@ -1420,16 +1506,85 @@ send_done(struct send *s)
 		    del->error);
 		break;
 	}
-	if (!s->saved) {
-		/* Not on disk: try the write again with the next try. */
+	if (!s->saved && del->state == D_QUEUED)
+		/* Not on disk: written again with the next try. */
 		log_warnx("queue: %s", s->err);
-		if (del->state != D_QUEUED) {
-			del->state = D_QUEUED;
-			del->next = now_us() / 1000000 + BACKOFF_MIN;
-		}
-	}
+	else if (!s->saved)
+		unsaved_keep(del, s->err);
 	free(s);
 	if (del->state != D_QUEUED && queue_event_final(&d->q, del->seq))
+		finalize(d, del->seq);
+}
+
+/*
+ * The far side answered del for good but its record could not be written
+ * (a full or failing disk): sending it again would page twice, so the
+ * outcome stays in memory (the lane goes on, the event waits) and only
+ * the record is written again, after 2 s, 4 s, ... (resave_due). Logged
+ * once; a crash before the write is the resend window of any try.
+ */
+static void
+unsaved_keep(struct delivery *del, const char *err)
+{
+	int64_t now = now_us() / 1000000;
+
+	if (!del->unsaved)
+		log_warnx("queue: event %" PRIu64 " %s: %s page to %s: %s; "
+		    "its outcome is kept in memory and the record written "
+		    "again until it can be (the page is not sent again)",
+		    del->seq, del->server, queue_channel_str(del->ch),
+		    del->contact, err);
+	del->unsaved = 1;
+	del->resaves++;
+	del->resave = now + queue_backoff(del->resaves);
+}
+
+/* On the loop, each tick: the final records not yet written whose next
+ * write is due go to the save worker's next batch, no try made. */
+static void
+resave_due(struct dispatch *d)
+{
+	struct delivery	*del;
+	struct send	*s;
+	int64_t		 now = now_us() / 1000000;
+
+	TAILQ_FOREACH(del, &d->q, entry) {
+		if (!del->unsaved || del->busy || del->resave > now)
+			continue;
+		s = xcalloc(1, sizeof(*s));
+		s->d = d;
+		s->del = del;
+		s->copy = *del;
+		s->rewrite = 1;
+		del->busy = 1;
+		batch_add(d->saves, s);
+	}
+}
+
+/* On the loop: a final record written again, or not yet. */
+static void
+resave_done(struct send *s)
+{
+	struct dispatch	*d = s->d;
+	struct delivery	*del = s->del;
+
+	del->busy = 0;
+	if (!s->saved) {
+		unsaved_keep(del, s->err);
+		log_debug("queue: event %" PRIu64 " %s to %s (%s): record "
+		    "still not written, again in %" PRId64 " s", del->seq,
+		    del->server, del->contact, queue_channel_str(del->ch),
+		    del->resave - now_us() / 1000000);
+	} else {
+		log_info("queue: event %" PRIu64 " %s: the record of the %s "
+		    "page to %s is written (after %u failed writes)", del->seq,
+		    del->server, queue_channel_str(del->ch), del->contact,
+		    del->resaves);
+		del->unsaved = 0;
+		del->resaves = 0;
+	}
+	free(s);
+	if (!del->unsaved && queue_event_final(&d->q, del->seq))
 		finalize(d, del->seq);
 }
 
@@ -1692,6 +1847,7 @@ fold_due(struct dispatch *d)
 			p.now = now;
 			p.round = f->orig[f->last]->round;
 			p.stale = del->stale;
+			p.window = del->stale ? del->window : 0;
 			f->digest = format_digest(&p, f->digest_seq, lines,
 			    f->n);
 			free(lines);
@@ -1949,6 +2105,8 @@ dtend_server(struct poll *p, struct memo_entry *e,
 			memo_list_add(e->sms, sizeof(e->sms),
 			    w[i].contact->name);
 	remind_dtend_done(e, now);
+	for (i = 0; i < n; i++)
+		memo_list_add(e->paged, sizeof(e->paged), w[i].contact->name);
 	memo_touch(p->d->memo);
 	log_info("event %" PRIu64 " %s: downtime over (%zu page%s): %s",
 	    ev.seq, e->id, n, n == 1 ? "" : "s", ev.message);
@@ -1978,6 +2136,36 @@ dtend_reconcile(struct dispatch *d)
 			continue;
 		remind_dtend_done(e, del->created);
 		memo_touch(d->memo);
+	}
+}
+
+/*
+ * At start: the reminders and escalations whose records are on disk and
+ * that the memo does not know of (a crash came between the record and the
+ * memo's save) are kept in it now, before those records go out and are
+ * removed: the memo is saved by the first scan, before any send.
+ */
+static void
+remind_reconcile(struct dispatch *d)
+{
+	struct memo_entry	*e;
+	struct delivery		*del;
+	size_t			 i;
+
+	for (i = 0; i < memo_count(d->memo); i++) {
+		e = memo_at(d->memo, i);
+		if (e->problem == 0)
+			continue;
+		TAILQ_FOREACH(del, &d->q, entry)
+			if (del->seq == e->problem &&
+			    strcmp(del->server, e->id) == 0 &&
+			    remind_found(d->conf, e, del->contact, del->round)) {
+				log_info("event %" PRIu64 " %s: the %s to %s "
+				    "is on disk, not in the memo: kept", e->problem,
+				    e->id, del->round > 0 ? "reminder" :
+				    "escalation", del->contact);
+				memo_touch(d->memo);
+			}
 	}
 }
 
@@ -2401,7 +2589,7 @@ stale_due(struct dispatch *d)
 {
 	struct delivery	*del, *o;
 	struct stale	*st;
-	int64_t		 now = now_us() / 1000000, cut;
+	int64_t		 now = now_us() / 1000000, cut, window;
 	size_t		 n;
 
 	if (d->conf->stale_after_ms == 0)
@@ -2430,11 +2618,13 @@ stale_due(struct dispatch *d)
 			}
 		st->orig[st->n] = del;
 		st->copy[st->n++] = *del;
+		window = stale_window(d, del, now);
 		for (n = 0; n < st->n; n++) {
 			st->orig[n]->busy = 1;
 			st->copy[n].state = D_HELD;
 			st->copy[n].stale = 1;
-			st->copy[n].window = st->copy[n].next = now;
+			st->copy[n].window = window;
+			st->copy[n].next = now;
 			st->copy[n].payload = xmalloc(1024);
 			format_stale_line(st->orig[n], st->copy[n].payload,
 			    1024);
@@ -2445,6 +2635,25 @@ stale_due(struct dispatch *d)
 		worker_submit(d->io, stale_work, stale_done, st);
 	}
 #undef STALE
+}
+
+/*
+ * The window that names a new stale group of del's lane: now, or past
+ * every stale window the lane's records hold. fold_due finds a group's
+ * digest by its window; a second group held in the same second (its pages
+ * were in a try when the first was held) would find the first one's and
+ * be marked listed in it, never sent. On disk, so a restart keeps it.
+ */
+static int64_t
+stale_window(struct dispatch *d, const struct delivery *del, int64_t now)
+{
+	struct delivery	*o;
+	int64_t		 w = now;
+
+	TAILQ_FOREACH(o, &d->q, entry)
+		if (o->stale && o->window >= w && same_lane(o, del))
+			w = o->window + 1;
+	return w;
 }
 
 /* On the I/O worker: write each as held. */

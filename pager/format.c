@@ -111,6 +111,25 @@ format_idempotency_key(uint64_t seq, const char *contact, enum channel ch,
 	    queue_channel_str(ch), r);
 }
 
+/*
+ * A page's Idempotency-Key (format_idempotency_key), and for a stale
+ * digest (window not 0) its own: tocsin-42-ops-webhook-s1796295061. The
+ * digest goes in the place of the newest stale page, which may have been
+ * tried (and taken by a receiver that then failed to answer): under that
+ * page's key an idempotent receiver would drop it. The window is in the
+ * record, so a restart makes the same key.
+ */
+void
+format_digest_key(uint64_t seq, const char *contact, enum channel ch,
+    unsigned round, int64_t window, char *buf, size_t len)
+{
+	size_t n;
+
+	format_idempotency_key(seq, contact, ch, round, buf, len);
+	if (window != 0 && (n = strlen(buf)) < len)
+		snprintf(buf + n, len - n, "-s%" PRId64, window);
+}
+
 /* "DOWN shop/web1: connect: Connection refused" and the like. */
 void
 format_subject(const struct spool_event *ev, int flap_stopped, char *buf,
@@ -213,6 +232,21 @@ format_email(const struct spool_event *ev, const struct page_ctx *p)
 	return msg;
 }
 
+/* A stale digest's own Message-ID: ".sWINDOW" before the '@' of mid
+ * (format_digest_key says why). */
+static void
+tag_message_id(char *mid, size_t len, int64_t window)
+{
+	char	 rest[300], *at;
+	size_t	 n;
+
+	if ((at = strchr(mid, '@')) == NULL)
+		return;
+	strlcpy(rest, at, sizeof(rest));
+	n = at - mid;
+	snprintf(at, len - n, ".s%" PRId64 "%s", window, rest);
+}
+
 /*
  * The whole email around body for the page of event seq to p->to:
  * headers (Message-ID from (seq, contact, channel, round), Date p->now),
@@ -238,6 +272,8 @@ email_wrap(const struct page_ctx *p, uint64_t seq, const char *subj,
 		date[0] = '\0';
 	format_message_id(p->conf, seq, p->contact, p->ch, p->round, mid,
 	    sizeof(mid));
+	if (p->window != 0)
+		tag_message_id(mid, sizeof(mid), p->window);
 	header_safe(subj, safe, sizeof(safe));
 	xasprintf(&msg,
 	    "From: %s\n"
@@ -367,10 +403,12 @@ format_stale_line(const struct delivery *d, char *buf, size_t len)
 
 /*
  * The storm digest for one contact and channel: every line of the window,
- * once. Its Message-ID and Idempotency-Key are those of event seq (the
- * window's last folded event, whose own page it replaces). An email lists
- * them all; an SMS says how many and as many as fit one segment (the text
- * alone for the SMS API); a
+ * once, up to DIGEST_LINES (then "... and K more", so that the page stays
+ * readable and its record within what queue.c reads back). Its Message-ID
+ * and Idempotency-Key are those of event seq (the window's last folded
+ * event, whose own page it replaces), tagged with p->window for a stale
+ * digest (format_digest_key). An email lists them; an SMS says how many
+ * and as many as fit one segment (the text alone for the SMS API); a
  * webhook gets `text` and the lines in `changes`.
  */
 char *
@@ -379,8 +417,8 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 {
 	json_t		*o, *arr;
 	char		 key[200], subj[128], *body, *msg;
-	char		 raw[1024], sms[SMS_MAX * 2 + 1];
-	size_t		 i, len = 0, cap;
+	char		 raw[1024], sms[SMS_MAX * 2 + 1], more[80] = "";
+	size_t		 i, len = 0, cap, shown;
 
 	if (p->stale)
 		snprintf(subj, sizeof(subj), "STALE: %zu page%s not delivered "
@@ -388,20 +426,25 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 	else
 		snprintf(subj, sizeof(subj), "STORM: %zu more state change%s, "
 		    "listed once", n, n == 1 ? "" : "s");
-	cap = 256;
-	for (i = 0; i < n; i++)
+	shown = n < DIGEST_LINES ? n : DIGEST_LINES;
+	if (shown < n)
+		snprintf(more, sizeof(more), "... and %zu more, not listed\n",
+		    n - shown);
+	cap = 256 + sizeof(more);
+	for (i = 0; i < shown; i++)
 		cap += strlen(lines[i]) + 2;
 	body = xmalloc(cap);
 	len = snprintf(body, cap, "%s\n\n", subj);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < shown; i++)
 		len += snprintf(body + len, cap - len, "%s\n", lines[i]);
+	len += snprintf(body + len, cap - len, "%s", more);
 	if (p->ch == CH_WEBHOOK) {
-		format_idempotency_key(seq, p->contact, p->ch, p->round, key,
-		    sizeof(key));
+		format_digest_key(seq, p->contact, p->ch, p->round, p->window,
+		    key, sizeof(key));
 		msg = NULL;
 		if ((o = json_object()) != NULL && (arr = json_array()) !=
 		    NULL) {
-			for (i = 0; i < n; i++)
+			for (i = 0; i < shown; i++)
 				json_array_append_new(arr, jsontext(lines[i]));
 			if (jsontext_set(o, "text", jsontext(body)) == 0 &&
 			    jsontext_set(o, "summary", jsontext(subj)) == 0 &&
@@ -409,7 +452,9 @@ format_digest(const struct page_ctx *p, uint64_t seq,
 			    jsontext_set(o, "key", jsontext(key)) == 0 &&
 			    jsontext_set(o, p->stale ? "stale" : "storm",
 			    json_true()) == 0 &&
-			    jsontext_set(o, "changes", arr) == 0)
+			    jsontext_set(o, "changes", arr) == 0 &&
+			    jsontext_set(o, "more",
+			    json_integer(n - shown)) == 0)
 				msg = json_dumps(o, JSON_COMPACT |
 				    JSON_PRESERVE_ORDER);
 		}

@@ -63,6 +63,7 @@ get_problem(struct memo_entry *e, json_t *v)
 	get_str(v, "message", e->message, sizeof(e->message));
 	get_str(v, "rounds", e->rounds, sizeof(e->rounds));
 	get_str(v, "escalated", e->escalated, sizeof(e->escalated));
+	get_str(v, "paged", e->paged, sizeof(e->paged));
 }
 
 /* The problem held by a downtime of a loaded entry, if any. */
@@ -129,7 +130,9 @@ put_problem(json_t *e, const struct memo_entry *m)
 	    jsontext_set(e, "state", jsontext(m->state)) == -1 ||
 	    jsontext_set(e, "message", jsontext(m->message)) == -1 ||
 	    jsontext_set(e, "rounds", jsontext(m->rounds)) == -1 ||
-	    jsontext_set(e, "escalated", jsontext(m->escalated)) == -1)
+	    jsontext_set(e, "escalated", jsontext(m->escalated)) == -1 ||
+	    (m->paged[0] != '\0' &&
+	    jsontext_set(e, "paged", jsontext(m->paged)) == -1))
 		return -1;
 	return 0;
 }
@@ -386,6 +389,7 @@ memo_problem_open(struct memo_entry *e, const struct spool_event *ev)
 	strlcpy(e->message, ev->message, sizeof(e->message));
 	e->rounds[0] = '\0';
 	e->escalated[0] = '\0';
+	e->paged[0] = '\0';
 }
 
 /* The problem is over: a recovery, event seq (one older than the open
@@ -400,6 +404,7 @@ memo_problem_close(struct memo_entry *e, uint64_t seq)
 	e->state[0] = e->message[0] = '\0';
 	e->rounds[0] = '\0';
 	e->escalated[0] = '\0';
+	e->paged[0] = '\0';
 }
 
 /*
@@ -475,9 +480,10 @@ memo_event_read(struct memo_entry *e, const struct spool_event *ev)
 /*
  * Event ev is paged to the n wants w (worthy: it is paged at all). A
  * recovery closes the open problem and forgets who got it by SMS or read
- * it in a parent's page; a problem paged to someone opens it, and the
- * contacts of its SMS wants join those SMSed (their recovery then goes
- * by SMS, quiet hours or not).
+ * it in a parent's page; a problem paged to someone opens it, its
+ * contacts are the ones it reached (renotify and escalate-after start
+ * from them only), and the contacts of its SMS wants join those SMSed
+ * (their recovery then goes by SMS, quiet hours or not).
  */
 void
 memo_event_paged(struct memo_entry *e, const struct spool_event *ev,
@@ -494,6 +500,8 @@ memo_event_paged(struct memo_entry *e, const struct spool_event *ev,
 	}
 	if (worthy && n > 0)
 		memo_problem_open(e, ev);
+	for (i = 0; worthy && ev->seq == e->problem && i < n; i++)
+		memo_list_add(e->paged, sizeof(e->paged), w[i].contact->name);
 	for (i = 0; i < n; i++)
 		if (w[i].ch == CH_SMS)
 			memo_list_add(e->sms, sizeof(e->sms),

@@ -78,6 +78,11 @@ struct delivery {
 					   its record not yet written: the
 					   lane's next may start */
 	int		 closing;	/* final; the event is being removed */
+	int		 unsaved;	/* final in memory, its record not
+					   written (disk full): written again
+					   at resave, never sent again */
+	int64_t		 resave;	/* Unix s: the record's next write */
+	unsigned	 resaves;	/* writes of it that failed */
 	TAILQ_ENTRY(delivery) entry;
 };
 TAILQ_HEAD(deliveries, delivery);
@@ -102,6 +107,9 @@ struct page_ctx {
 	int			 flap_stopped;	/* flapping ended with this */
 	unsigned		 round;		/* reminder number, or 0 */
 	int			 stale;		/* a digest of stale pages */
+	int64_t			 window;	/* a stale digest's: its own
+						   Message-ID and Idempotency-Key
+						   (".sWINDOW"); 0: the event's */
 	int64_t			 now;		/* Unix s: the Date header */
 };
 
@@ -139,6 +147,8 @@ struct memo_entry {
 	char		 message[256];	/* its message */
 	char		 rounds[256];	/* "contact:N,...": reminders made */
 	char		 escalated[256];	/* contacts escalated to */
+	char		 paged[512];	/* contacts its page went to; ""
+					   (a memo of before): the server's */
 	/* A problem not paged because of a downtime: paged when the
 	 * downtime ends if it is still there (remind.c). */
 	uint64_t	 held;		/* its event; 0 = none */
@@ -224,6 +234,8 @@ size_t		 remind_due(const struct conf *, const struct server_conf *,
 void		 remind_event(const struct memo_entry *, const struct remind *,
 		    int64_t now, struct spool_event *);
 void		 remind_done(struct memo_entry *, const struct remind *);
+int		 remind_found(const struct conf *, struct memo_entry *,
+		    const char *contact, unsigned round);
 size_t		 remind_escalated_wants(const struct conf *,
 		    const char *escalated, const struct spool_event *,
 		    struct want *, size_t max);
@@ -265,6 +277,9 @@ enum page_kind	 format_kind(const struct spool_event *, int flap_stopped);
 void		 format_message_id(const struct conf *, uint64_t seq,
 		    const char *contact, enum channel, unsigned round, char *,
 		    size_t);
+void		 format_digest_key(uint64_t seq, const char *contact,
+		    enum channel, unsigned round, int64_t window, char *,
+		    size_t);
 void		 format_idempotency_key(uint64_t seq, const char *contact,
 		    enum channel, unsigned round, char *, size_t);
 void		 format_subject(const struct spool_event *, int flap_stopped,
@@ -280,6 +295,7 @@ char		*format_webhook(const struct spool_event *,
 void		 format_digest_line(const struct spool_event *, char *,
 		    size_t);
 void		 format_stale_line(const struct delivery *, char *, size_t);
+#define DIGEST_LINES	500	/* lines a digest lists, at most */
 char		*format_digest(const struct page_ctx *, uint64_t seq,
 		    const char *const *lines, size_t n);
 

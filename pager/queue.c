@@ -19,12 +19,17 @@
 #include <jansson.h>
 
 #include "fsutil.h"
+#include "hash.h"
 #include "jsontext.h"
 #include "xmalloc.h"
 
 #include "pager.h"
 
-#define RECORD_MAX	(256 * 1024)	/* bytes in one record file */
+/* Bytes in one record file: queue_write refuses a longer one, so every
+ * record written is read back whole. A digest (the longest) lists at most
+ * DIGEST_LINES lines of about 1 KiB, twice in a webhook's, each escaped in
+ * JSON twice: a few MiB at worst. */
+#define RECORD_MAX	(8 * 1024 * 1024)
 
 static const char *channels[CH_MAX] = { "email", "sms", "webhook" };
 static const char *states[] = { "queued", "done", "failed", "held" };
@@ -185,6 +190,11 @@ queue_write(int dirfd, const struct delivery *d)
 		errno = ENOMEM;
 		return -1;
 	}
+	if (strlen(s) > RECORD_MAX) {
+		free(s);
+		errno = EFBIG;
+		return -1;
+	}
 	queue_name(d, name, sizeof(name));
 	r = fsutil_write_atomic(dirfd, name, s, strlen(s), 0640, 0);
 	free(s);
@@ -214,19 +224,26 @@ queue_remove(int dirfd, const struct delivery *d)
 	return 0;
 }
 
+/*
+ * The record file whole, NUL-ended (the caller frees it); NULL when it
+ * cannot be read. One longer than RECORD_MAX (never written so) comes
+ * back cut, and then does not parse.
+ */
 static char *
 read_at(int dirfd, const char *name)
 {
-	char	*buf;
-	ssize_t	 n;
-	size_t	 len = 0;
-	int	 fd;
+	struct stat	 st;
+	char		*buf;
+	ssize_t		 n;
+	size_t		 len = 0, cap;
+	int		 fd;
 
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	buf = xmalloc(RECORD_MAX + 1);
-	while (len < RECORD_MAX &&
-	    (n = read(fd, buf + len, RECORD_MAX - len)) > 0)
+	cap = fstat(fd, &st) == 0 && st.st_size < RECORD_MAX ?
+	    (size_t)st.st_size : RECORD_MAX;
+	buf = xmalloc(cap + 1);
+	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
 		len += n;
 	close(fd);
 	buf[len] = '\0';
@@ -351,7 +368,8 @@ queue_outcome(struct delivery *d, enum send_result r, const char *error,
 	}
 }
 
-/* 1 if every delivery of the event is final (done or failed). */
+/* 1 if every delivery of the event is final (done or failed) on disk
+ * too: one whose record is still to be written keeps its event. */
 int
 queue_event_final(const struct deliveries *q, uint64_t seq)
 {
@@ -359,7 +377,7 @@ queue_event_final(const struct deliveries *q, uint64_t seq)
 
 	TAILQ_FOREACH(d, q, entry)
 		if (d->seq == seq && (d->state == D_QUEUED ||
-		    d->state == D_HELD))
+		    d->state == D_HELD || d->unsaved))
 			return 0;
 	return 1;
 }
@@ -378,31 +396,26 @@ queue_ready(struct deliveries *q, int64_t now, struct delivery **out,
     size_t max)
 {
 	struct delivery	*d;
-	struct {
-		const char	*contact;
-		enum channel	 ch;
-	} seen[256];
-	size_t		 nseen = 0, n = 0, i;
+	struct hash	*seen;		/* lanes whose head was met */
+	char		 lane[CONTACT_MAX + 16];
+	size_t		 n = 0;
 
+	seen = hash_new();
 	TAILQ_FOREACH(d, q, entry) {
 		if ((d->state != D_QUEUED && !d->busy) || d->taken)
 			continue;
-		for (i = 0; i < nseen; i++)
-			if (seen[i].ch == d->ch &&
-			    strcmp(seen[i].contact, d->contact) == 0)
-				break;
-		if (i < nseen)
+		snprintf(lane, sizeof(lane), "%s/%s", d->contact,
+		    queue_channel_str(d->ch));
+		if (hash_get(seen, lane) != NULL)
 			continue;	/* the lane's head is earlier */
-		if (nseen == sizeof(seen) / sizeof(seen[0]))
-			break;
-		seen[nseen].contact = d->contact;
-		seen[nseen++].ch = d->ch;
+		hash_put(seen, lane, d);
 		if (d->busy || d->state != D_QUEUED || d->next > now)
 			continue;
 		if (n == max)
 			break;
 		out[n++] = d;
 	}
+	hash_free(seen, NULL);
 	return n;
 }
 

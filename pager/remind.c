@@ -45,8 +45,11 @@ has(const struct contact_conf **list, size_t n,
 }
 
 /*
- * The contacts the problem reached: the server's own, then those it was
- * escalated to (still in the config). Returns how many (at most max).
+ * The contacts the problem reached: those its page went to (a contact of
+ * the server whose min-state left the problem out was not paged, and
+ * neither reminded nor escalated from; a memo of before that did not keep
+ * them: the server's own), then those it was escalated to (still in the
+ * config). Returns how many (at most max).
  */
 static size_t
 reached(const struct conf *c, const struct server_conf *sv,
@@ -54,8 +57,12 @@ reached(const struct conf *c, const struct server_conf *sv,
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < sv->ncontacts && n < max; i++)
-		out[n++] = sv->contacts[i];
+	if (e->paged[0] == '\0')
+		for (i = 0; i < sv->ncontacts && n < max; i++)
+			out[n++] = sv->contacts[i];
+	for (i = 0; e->paged[0] != '\0' && i < c->ncontacts && n < max; i++)
+		if (memo_listed(e->paged, c->contacts[i]->name))
+			out[n++] = c->contacts[i];
 	for (i = 0; i < c->ncontacts && n < max; i++)
 		if (memo_listed(e->escalated, c->contacts[i]->name) &&
 		    !has(out, n, c->contacts[i]))
@@ -184,6 +191,45 @@ remind_done(struct memo_entry *e, const struct remind *r)
 	else
 		memo_list_add(e->escalated, sizeof(e->escalated),
 		    r->ct->name);
+}
+
+/*
+ * At start: a record of the open problem e's event is on disk, for
+ * contact with round (0: the event's own page, or an escalation). When
+ * it is a reminder or escalation the memo does not know of (a crash came
+ * between the record and the memo's save), the memo keeps it now, before
+ * the record goes and is removed: else the next pass would make it again
+ * under no record, and send it twice. Returns 1 when the memo changed.
+ */
+int
+remind_found(const struct conf *c, struct memo_entry *e,
+    const char *contact, unsigned round)
+{
+	const struct contact_conf	*ct[REMIND_CONTACTS];
+	const struct server_conf	*sv;
+	size_t				 n, i;
+
+	if (round > 0) {
+		if (memo_round(e->rounds, contact) >= round)
+			return 0;
+		memo_round_set(e->rounds, sizeof(e->rounds), contact, round);
+		return 1;
+	}
+	if (memo_listed(e->escalated, contact) ||
+	    (sv = conf_find_server(c, e->id)) == NULL)
+		return 0;
+	n = reached(c, sv, e, ct, REMIND_CONTACTS);
+	for (i = 0; i < n; i++)
+		if (strcmp(ct[i]->name, contact) == 0)
+			return 0;	/* its own page */
+	for (i = 0; i < n; i++)
+		if (ct[i]->escalate != NULL &&
+		    strcmp(ct[i]->escalate->name, contact) == 0) {
+			memo_list_add(e->escalated, sizeof(e->escalated),
+			    contact);
+			return 1;
+		}
+	return 0;
 }
 
 /*

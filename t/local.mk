@@ -133,6 +133,9 @@ EXTRA_DIST += t/test_downtime.sh
 # tocsin-pager deletes spool events only up to state.json's "spooled".
 TESTS += t/test_pager_spooled.sh
 EXTRA_DIST += t/test_pager_spooled.sh
+# A spool event that cannot be read for a while is paged once it can.
+TESTS += t/test_pager_unreadable.sh
+EXTRA_DIST += t/test_pager_unreadable.sh
 
 # tocsin-pager's storm digest and unreachable folding, end to end.
 TESTS += t/test_pager_storm.sh
@@ -203,6 +206,9 @@ EXTRA_DIST += t/test_pager_smsapi.sh
 # renotify and escalate-after, with acks and downtimes from probed.
 TESTS += t/test_pager_renotify.sh
 EXTRA_DIST += t/test_pager_renotify.sh
+# A crash between a reminder's record and the memo: sent once.
+TESTS += t/test_pager_remind_crash.sh
+EXTRA_DIST += t/test_pager_remind_crash.sh
 
 # tocsin-pager's control socket: tocsinctl pages and test-page.
 TESTS += t/test_pager_ctl.sh
@@ -219,10 +225,17 @@ EXTRA_DIST += t/test_pager_crash.sh
 # A burst spooled at once: in order per lane, once each, few SMTP sessions.
 TESTS += t/test_pager_batch.sh
 EXTRA_DIST += t/test_pager_batch.sh
+# A stalled relay leaves send slots for webhooks.
+TESTS += t/test_pager_slowrelay.sh
+EXTRA_DIST += t/test_pager_slowrelay.sh
 
 # 300 servers down within 5 s: at most 3 pages a contact and channel.
 TESTS += t/test_pager_storm300.sh
 EXTRA_DIST += t/test_pager_storm300.sh
+# A storm digest past the old 256 KiB record: bounded, read back after a
+# restart.
+TESTS += t/test_pager_storm_big.sh
+EXTRA_DIST += t/test_pager_storm_big.sh
 
 # The page of each kind of change; quiet hours hold SMS, not email.
 TESTS += t/test_pager_kinds.sh
@@ -235,6 +248,17 @@ EXTRA_DIST += t/test_pager_depends.sh
 # set stale-after: pages queued too long go as one digest.
 TESTS += t/test_pager_stale.sh
 EXTRA_DIST += t/test_pager_stale.sh
+# More stale pages on one lane than one session tries: each listed once.
+TESTS += t/test_pager_stale_many.sh
+EXTRA_DIST += t/test_pager_stale_many.sh
+# A stale digest's Idempotency-Key is its own.
+TESTS += t/test_pager_stale_key.sh
+EXTRA_DIST += t/test_pager_stale_key.sh
+
+# A full disk under a page the relay took: not sent again, its record
+# written once there is room.
+TESTS += t/test_pager_diskfull.sh
+EXTRA_DIST += t/test_pager_diskfull.sh
 
 # Plain http:// on probed's own client judges as the libcurl path does.
 EXTRA_DIST += t/test_http_native.sh

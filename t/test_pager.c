@@ -241,6 +241,31 @@ START_TEST(lane_waits_for_its_head_and_others_go_on)
 }
 END_TEST
 
+/* Lanes past the first 256 with something unfinished start too. */
+START_TEST(every_lane_starts_past_256)
+{
+	struct deliveries	 q;
+	struct delivery		*d, *out[1000];
+	char			 name[32];
+	size_t			 n, i;
+
+	TAILQ_INIT(&q);
+	for (i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "c%zu", i);
+		d = delivery(1, name, CH_EMAIL);
+		/* The first 300 lanes wait for a try, the rest are due. */
+		d->next = i < 300 ? 5000 : 0;
+		queue_insert(&q, d);
+	}
+	n = queue_ready(&q, 1000, out, 1000);
+	ck_assert_uint_eq(n, 300);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(out[i]->next, 0);
+	ck_assert_uint_eq(queue_ready(&q, 6000, out, 1000), 600);
+	free_all(&q);
+}
+END_TEST
+
 START_TEST(contacts_and_channels_from_notify)
 {
 	struct conf		*c;
@@ -818,6 +843,43 @@ START_TEST(sms_api_auth_file_must_be_private)
 }
 END_TEST
 
+/* A contact whose min-state left the problem out was not paged: it is
+ * neither reminded nor escalated from. */
+START_TEST(only_contacts_paged_are_reminded_and_escalate)
+{
+	struct conf		*c;
+	struct memo_entry	 e;
+	struct remind		 r[8];
+	struct want		 w[8];
+	struct spool_event	 ev;
+	const struct server_conf *sv;
+	size_t			 n;
+
+	c = parse("contact ops email o@example.net min-state down "
+	    "renotify 10m escalate-after 30m boss\n"
+	    "contact dev email d@example.net renotify 10m\n"
+	    "contact boss email b@example.net\n"
+	    "server web1 http://127.0.0.1/ notify ops,dev\n");
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.id, "web1", sizeof(e.id));
+	event(&ev, 42, "web1", "up", "degraded");
+	n = rules_wants(c, &ev, NULL, w, 8);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(w[0].contact->name, "dev");
+	memo_event_paged(&e, &ev, 1, w, n);
+	ck_assert_str_eq(e.paged, "dev");
+	sv = conf_find_server(c, "web1");
+	n = remind_due(c, sv, &e, ev.time + 1800, r, 8);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(r[0].ct->name, "dev");
+	ck_assert_ptr_null(r[0].from);
+	/* A memo of before, without "paged": the server's contacts. */
+	e.paged[0] = '\0';
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1800, r, 8), 3);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(reminders_and_escalations_fall_due)
 {
 	struct conf		*c;
@@ -972,6 +1034,7 @@ pager_suite(void)
 	tcase_add_test(tc, backoff_doubles_up_to_ten_minutes);
 	tcase_add_test(tc, outcome_sets_state_tries_and_next);
 	tcase_add_test(tc, lane_waits_for_its_head_and_others_go_on);
+	tcase_add_test(tc, every_lane_starts_past_256);
 	tcase_add_test(tc, contacts_and_channels_from_notify);
 	tcase_add_test(tc, quiet_hours_hold_sms_not_email);
 	tcase_add_test(tc, memo_entry_dump_parse_round_trip);
@@ -989,6 +1052,7 @@ pager_suite(void)
 	tcase_add_test(tc, sms_api_request_is_filled_from_the_templates);
 	tcase_add_test(tc, sms_api_auth_file_must_be_private);
 	tcase_add_test(tc, reminders_and_escalations_fall_due);
+	tcase_add_test(tc, only_contacts_paged_are_reminded_and_escalate);
 	tcase_add_test(tc, watchdog_tells_stopped_once_and_back);
 	suite_add_tcase(s, tc);
 	return s;
