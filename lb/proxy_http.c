@@ -116,6 +116,8 @@ struct hconn {
 					   the one being read at the end */
 	size_t		 fstart, vstart;	/* its field's and value's */
 	int		 in_hdr;	/* 0 none, 1 its field, 2 its value */
+	int		 in_body;	/* the head is read: header fields now
+					   are a chunked body's trailers */
 	struct evbuffer	*body;
 	int		 has_host;
 	char		*xff;		/* X-Forwarded-For as received, every
@@ -409,11 +411,21 @@ header_bytes(struct hconn *hc, size_t len)
 	return 0;
 }
 
+/*
+ * A header field's name, or a part of it. After the head, http_parser
+ * reports a chunked body's trailer fields here too: they are counted
+ * against LB_HTTP_HEADERS_MAX and dropped (the body goes on with a
+ * length, or as chunks we frame; RFC 9112 7.1.2 lets a recipient discard
+ * them), so none reaches the head sent on (a Host or Transfer-Encoding
+ * there would be a second one).
+ */
 static int
 on_req_field(http_parser *p, const char *at, size_t len)
 {
 	struct hconn	*hc = p->data;
 
+	if (hc->in_body)
+		return header_bytes(hc, len);
 	if (hc->in_hdr == 2)
 		end_header(hc);
 	if (header_bytes(hc, len) == -1)
@@ -433,6 +445,8 @@ on_req_value(http_parser *p, const char *at, size_t len)
 
 	if (header_bytes(hc, len) == -1)
 		return -1;
+	if (hc->in_body)
+		return 0;	/* a trailer's: dropped (on_req_field) */
 	if (hc->in_hdr == 1) {
 		text_add(&hc->hdrs, ": ", 2);
 		hc->vstart = hc->hdrs.len;
@@ -448,6 +462,7 @@ on_req_headers(http_parser *p)
 	struct hconn	*hc = p->data;
 
 	end_header(hc);
+	hc->in_body = 1;
 	hc->keepalive = http_should_keep_alive(p);
 	hc->head = p->method == HTTP_HEAD;
 	hc->chunked = (p->flags & F_CHUNKED) != 0;
@@ -654,7 +669,7 @@ hc_reset_request(struct hconn *hc)
 	hc->upgrade = 0;
 	hc->urllen = hc->hdrlen = 0;
 	hc->hdrs.len = 0;
-	hc->in_hdr = 0;
+	hc->in_hdr = hc->in_body = 0;
 	hc->has_host = hc->complete = hc->answered = 0;
 	hc->streaming = hc->sent = hc->chunked = hc->answer_done = 0;
 	hc->s_paused = 0;

@@ -261,6 +261,9 @@ EXTRA_DIST += t/test_lb_timeouts.sh t/lbearly.py t/lbfull.py
 # tocsin-lb: WebSockets (HTTP Upgrade) tunnelled to real WebSocket servers.
 TESTS += t/test_lb_ws.sh
 EXTRA_DIST += t/test_lb_ws.sh t/lbws.py t/lbwsclient.py
+# tocsin-lb: HTTP/1.1 at its edges (trailers, 304s, hop-by-hop, 1.0).
+TESTS += t/test_lb_http2.sh
+EXTRA_DIST += t/test_lb_http2.sh t/lbscript.py
 # tocsin-pager: a problem that outlasts its downtime is paged at its end.
 TESTS += t/test_pager_dtend.sh
 EXTRA_DIST += t/test_pager_dtend.sh

@@ -1,0 +1,66 @@
+#!/bin/bash
+# t/test_lb_http2.sh: tocsin-lb's HTTP/1.1 rewriting at its edges, before
+# t/lbscript.py (a server that answers what nginx will not send) and real
+# nginx, no probed: a chunked request's trailers never reach the head.
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+. "${srcdir:-.}/t/lb.sh" || exit 1
+
+start_lb_backends 3 || exit 1
+SP=$(servers_port)
+_srv_spawn script $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbscript.py" "$SP" ||
+    exit 1
+_srv_wait script "t:$SP" || exit 1
+B1=$LB_B1_PORT B2=$LB_B2_PORT B3=$LB_B3_PORT
+H=127.0.0.1
+ONE=$(servers_port)
+cat >"$T/lb.conf" <<CONF
+set state-dir $T/state
+set control $T/state/none.sock
+farm one {
+    listen $H:$ONE http
+    server-timeout 10s
+    server s http://$H:$SP/
+}
+CONF
+lb_start "$T/lb.conf" || exit 1
+
+# raw PORT DATA [shut]: DATA (with \r\n escapes) sent on one connection,
+# its sending side closed after it with shut; prints all that came back
+# until the close (or 4 s of silence), \r dropped.
+raw() {
+    "$PY" - "$@" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=4)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+if len(sys.argv) > 3:
+    s.shutdown(socket.SHUT_WR)
+d = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        d += b
+except socket.timeout:
+    d += b"\n<timeout>\n"
+sys.stdout.write(d.replace(b"\r", b"").decode("latin-1"))
+PYEOF
+}
+
+# --- 1. a chunked request's trailers stay out of the forwarded head ---------
+out=$(raw "$ONE" 'POST /echo HTTP/1.1\r\nHost: good\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\nHost: evil\r\nX-A: b\r\nTransfer-Encoding: chunked\r\n\r\n')
+echo "$out" | sed 's/^/# /'
+hosts=$(echo "$out" | grep -ci '^host:')
+if [ "$hosts" = 1 ] && echo "$out" | grep -qx 'Host: good' &&
+    echo "$out" | grep -qx 'X-Forwarded-For: 127.0.0.1' &&
+    ! echo "$out" | grep -qi '^x-a:\|^transfer-encoding:\|evil'; then
+    pass "chunked trailers: one Host, X-Forwarded-For alone on its line"
+else
+    failed "chunked trailers reached the head: $out"
+fi
+
+lb_stop
+finish
