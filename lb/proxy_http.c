@@ -508,17 +508,24 @@ on_req_complete(http_parser *p)
 
 /* --- the answer ---------------------------------------------------------- */
 
+/*
+ * The answer's head is parsed: does a body follow? Returns 1 (none) for
+ * an answer to HEAD and for 1xx, 204 and 304, whatever Content-Length or
+ * Transfer-Encoding they carry (RFC 9110 6.4.1, 15.3.5, 15.4.5: a 304's
+ * length is the representation's, not its own), so such an answer ends
+ * with its head and the connection serves the next request.
+ */
 static int
 on_resp_headers(http_parser *p)
 {
 	struct sconn	*sc = p->data;
-	int		 head = sc->hc != NULL && sc->hc->head;
+	int		 nobody;
 
-	sc->needs_eof = !head && !(p->flags & F_CHUNKED) &&
-	    p->content_length == ULLONG_MAX && p->status_code >= 200 &&
-	    p->status_code != 204 && p->status_code != 304;
-	/* A HEAD's answer has no body whatever its length says. */
-	return head ? 1 : 0;
+	nobody = (sc->hc != NULL && sc->hc->head) || p->status_code < 200 ||
+	    p->status_code == 204 || p->status_code == 304;
+	sc->needs_eof = !nobody && !(p->flags & F_CHUNKED) &&
+	    p->content_length == ULLONG_MAX;
+	return nobody ? 1 : 0;
 }
 
 static int

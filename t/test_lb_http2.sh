@@ -21,7 +21,7 @@ set state-dir $T/state
 set control $T/state/none.sock
 farm one {
     listen $H:$ONE http
-    server-timeout 10s
+    server-timeout 2s
     server s http://$H:$SP/
 }
 CONF
@@ -60,6 +60,25 @@ if [ "$hosts" = 1 ] && echo "$out" | grep -qx 'Host: good' &&
     pass "chunked trailers: one Host, X-Forwarded-For alone on its line"
 else
     failed "chunked trailers reached the head: $out"
+fi
+
+# --- 2. 204 and 304 have no body, whatever their length says ----------------
+for st in 304 204; do
+    out=$(raw "$ONE" "GET /$st HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    n=$(echo "$out" | grep -c '^HTTP/1.1 ')
+    served=$(echo "$out" | sed -n 's/^X-Served: //p' | tr '\n' ' ')
+    if [ "$n" = 2 ] && echo "$out" | grep -q "^HTTP/1.1 $st " &&
+        echo "$out" | grep -qx '/after' &&
+        [ "$(echo $served | awk '{ print $2 - $1 }')" = 1 ]; then
+        pass "a $st with a length, then the next request on the same connections ($served)"
+    else
+        failed "a $st with a length stalled the client: $out"
+    fi
+done
+if grep -q 'one/s: \|one/s .*suspect' "$T/lb.log"; then
+    failed "a member answering 204 or 304 was blamed: $(grep 'one/s' "$T/lb.log")"
+else
+    pass "a member answering 204 or 304 is not blamed"
 fi
 
 lb_stop
