@@ -52,7 +52,7 @@ struct backend {
 	struct sockaddr_storage addr;
 	socklen_t	 addrlen;
 	char		 addrstr[64];	/* "host:port" for logs */
-	unsigned	 weight;	/* 1..256 */
+	unsigned	 weight;	/* 0..256; 0: no new traffic */
 	unsigned	 maxconn;	/* sessions at once; 0 = no limit */
 	int		 refs;
 	enum be_health	 health;	/* probed's word */

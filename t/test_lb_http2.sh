@@ -25,6 +25,22 @@ farm one {
     server s http://$H:$SP/
 }
 CONF
+ALGOS="fastest leastconn roundrobin source random"
+for a in $ALGOS tcp; do
+    port=$(servers_port)
+    eval "W_$a=$port"
+    if [ $a = tcp ]; then algo=fastest listen="$H:$port"
+    else algo=$a listen="$H:$port http"; fi
+    cat >>"$T/lb.conf" <<CONF
+farm w_$a {
+    balance $algo
+    listen $listen
+    server b1 http://$H:$B1/health weight 1
+    server b2 http://$H:$B2/health weight 1
+    server b3 http://$H:$B3/health weight 0
+}
+CONF
+done
 lb_start "$T/lb.conf" || exit 1
 
 # raw PORT DATA [shut]: DATA (with \r\n escapes) sent on one connection,
@@ -80,6 +96,26 @@ if grep -q 'one/s: \|one/s .*suspect' "$T/lb.log"; then
 else
     pass "a member answering 204 or 304 is not blamed"
 fi
+
+# --- 3. weight 0: no new traffic, in every algorithm -------------------------
+for a in $ALGOS tcp; do
+    r=$($LBCLIENT "$(eval echo "\$W_$a")" 60 2)
+    check_json "weight 0 ($a): b3 gets none of 60, b1 and b2 share them" "$r" \
+        'd["failed"] == 0 and "b3" not in d["by"] and sum(d["by"].values()) == 60'
+done
+# source: from one address all goes to one member; 16 addresses spread.
+map=$(for i in $(seq 1 16); do
+    $LBCLIENT "$W_source" 3 1 --source 127.0.0.$i |
+        "$PY" -c 'import json,sys; print(*json.load(sys.stdin)["by"])'
+done | sort | uniq -c | tr -s ' \n' ' ')
+case "$map" in
+*b3*) failed "weight 0 (source, 16 addresses): b3 got some: $map" ;;
+*b1*b2*) pass "weight 0 (source, 16 addresses): b1 and b2 only: $map" ;;
+*) failed "weight 0 (source, 16 addresses): $map" ;;
+esac
+r=$($LBCLIENT "$W_roundrobin" 40 1 --keepalive)
+check_json "weight 0, roundrobin: 1:1:0 is 20/20/0" "$r" \
+    'd["failed"] == 0 and d["by"] == {"b1": 20, "b2": 20}'
 
 lb_stop
 finish
