@@ -123,6 +123,7 @@ struct hconn {
 	char		*xff;		/* X-Forwarded-For as received, every
 					   such header joined by ", " */
 	char		*fwd;		/* Forwarded, the same way */
+	char		*conn_opts;	/* Connection's options, the same way */
 	char		*upgrade_to;	/* its Upgrade header's value */
 	int		 upgrade;	/* it asks to switch protocols */
 	int		 has_cookie;	/* it carried our persist cookie */
@@ -185,6 +186,8 @@ static void	settings_init(void);
 static struct sconnq *pool_get(void);
 static void	read_cookie(struct hconn *, const char *);
 static void	join_value(char **, const char *);
+static int	token_in(const char *, size_t, const char *, size_t);
+static void	drop_named(struct hconn *);
 static void	write_head(struct hconn *, const char *, size_t);
 static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
 static int	sc_fits(const struct sconn *, const struct hconn *,
@@ -195,6 +198,7 @@ static int	sc_fits(const struct sconn *, const struct hconn *,
 enum hdr_kind {
 	H_OTHER,
 	H_HOP,		/* hop-by-hop, or a length we set again: dropped */
+	H_CONNECTION,	/* dropped; the fields it names dropped too */
 	H_EXPECT,	/* dropped; 100-continue answered */
 	H_COOKIE,	/* kept; our persist cookie read */
 	H_XFF,		/* dropped, appended to */
@@ -209,7 +213,7 @@ static const struct {
 	enum hdr_kind	 kind;
 } hdr_kinds[] = {
 #define H(name, kind)	{ name, sizeof(name) - 1, kind }
-	H("connection", H_HOP),
+	H("connection", H_CONNECTION),
 	H("keep-alive", H_HOP),
 	H("proxy-connection", H_HOP),
 	H("transfer-encoding", H_HOP),
@@ -339,6 +343,71 @@ hdr_kind(const char *f, size_t len)
 	return H_OTHER;
 }
 
+/* Whether the field name (nlen bytes) is one of the comma-separated
+ * tokens of list (llen bytes), in any case and with any spaces: a name
+ * a Connection header lists. */
+static int
+token_in(const char *list, size_t llen, const char *name, size_t nlen)
+{
+	const char	*p = list, *end = list + llen, *tok;
+
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' ||
+		    *p == '\r' || *p == '\n'))
+			p++;
+		for (tok = p; p < end && *p != ',' && *p != ' ' &&
+		    *p != '\t' && *p != '\r' && *p != '\n';)
+			p++;
+		if ((size_t)(p - tok) == nlen && nlen > 0 &&
+		    strncasecmp(tok, name, nlen) == 0)
+			return 1;
+		while (p < end && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * The kept header lines that the request's Connection header names go
+ * (RFC 9110 7.6.1: they are for this hop only), but Host (a request
+ * needs one; we would otherwise name the member). An X-Forwarded-For or
+ * Forwarded named is dropped too: ours then begins the list.
+ */
+static void
+drop_named(struct hconn *hc)
+{
+	struct text	*t = &hc->hdrs;
+	const char	*opts = hc->conn_opts, *colon;
+	size_t		 olen = strlen(opts), in = 0, out = 0, eol, n;
+
+	if (token_in(opts, olen, "x-forwarded-for", 15)) {
+		free(hc->xff);
+		hc->xff = NULL;
+	}
+	if (token_in(opts, olen, "forwarded", 9)) {
+		free(hc->fwd);
+		hc->fwd = NULL;
+	}
+	while (in < t->len) {
+		/* A line, with the folded ones that follow it. */
+		for (eol = in; eol + 1 < t->len; eol++)
+			if (t->p[eol] == '\r' && t->p[eol + 1] == '\n' &&
+			    (eol + 2 >= t->len || (t->p[eol + 2] != ' ' &&
+			    t->p[eol + 2] != '\t')))
+				break;
+		eol = eol + 2 < t->len ? eol + 2 : t->len;
+		n = (colon = memchr(t->p + in, ':', eol - in)) != NULL ?
+		    (size_t)(colon - (t->p + in)) : 0;
+		if (n == 0 || !token_in(opts, olen, t->p + in, n) ||
+		    hdr_kind(t->p + in, n) == H_HOST) {
+			memmove(t->p + out, t->p + in, eol - in);
+			out += eol - in;
+		}
+		in = eol;
+	}
+	t->len = out;
+}
+
 /*
  * The header just read whole, as received at the end of the kept lines
  * ("field: value", its field from fstart): keep it as it is, or drop it
@@ -386,6 +455,9 @@ end_header(struct hconn *hc)
 		break;
 	case H_HOST:
 		hc->has_host = 1;
+		break;
+	case H_CONNECTION:
+		join_value(&hc->conn_opts, v);
 		break;
 	case H_UPGRADE:
 		free(hc->upgrade_to);
@@ -462,6 +534,8 @@ on_req_headers(http_parser *p)
 	struct hconn	*hc = p->data;
 
 	end_header(hc);
+	if (hc->conn_opts != NULL)
+		drop_named(hc);
 	hc->in_body = 1;
 	hc->keepalive = http_should_keep_alive(p);
 	hc->head = p->method == HTTP_HEAD;
@@ -671,6 +745,8 @@ hc_reset_request(struct hconn *hc)
 	hc->xff = NULL;
 	free(hc->fwd);
 	hc->fwd = NULL;
+	free(hc->conn_opts);
+	hc->conn_opts = NULL;
 	free(hc->upgrade_to);
 	hc->upgrade_to = NULL;
 	hc->upgrade = 0;
@@ -730,6 +806,7 @@ hc_free(struct hconn *hc)
 	conn_free(hc->conn);
 	free(hc->xff);
 	free(hc->fwd);
+	free(hc->conn_opts);
 	free(hc->upgrade_to);
 	farm_unref(hc->farm);
 	if (nhc_cache < LB_HTTP_CACHE_MAX) {
@@ -1332,34 +1409,108 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 	hc_dispatch(hc);
 }
 
+#define LB_HTTP_CONN_LISTS	8	/* Connection lines naming fields,
+					   an answer's, looked at */
+
+/* A Connection header's value (len bytes) that names only close and
+ * keep-alive: nothing for write_head to drop by name. */
+static int
+conn_plain(const char *v, size_t len)
+{
+	const char	*p = v, *end = v + len, *tok;
+	size_t		 n;
+
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' ||
+		    *p == '\r' || *p == '\n'))
+			p++;
+		for (tok = p; p < end && *p != ',' && *p != ' ' &&
+		    *p != '\t' && *p != '\r' && *p != '\n';)
+			p++;
+		n = p - tok;
+		if (n > 0 && !(n == 5 && strncasecmp(tok, "close", 5) == 0) &&
+		    !(n == 10 && strncasecmp(tok, "keep-alive", 10) == 0))
+			return 0;
+		while (p < end && *p != ',')
+			p++;
+	}
+	return 1;
+}
+
+/* The values of the answer's Connection lines that name other fields
+ * (to list[], their lengths to len[]), LB_HTTP_CONN_LISTS at most. */
+static size_t
+conn_lists(const char *head, const char *end, const char **list,
+    size_t *len)
+{
+	const char	*line, *eol;
+	size_t		 n = 0;
+
+	for (line = head; n < LB_HTTP_CONN_LISTS && line < end &&
+	    (eol = memchr(line, '\n', end - line)) != NULL; line = eol + 1)
+		if ((*line | 0x20) == 'c' && eol - line > 11 &&
+		    strncasecmp(line, "connection:", 11) == 0 &&
+		    !conn_plain(line + 11, eol - line - 11)) {
+			list[n] = line + 11;
+			len[n++] = eol - line - 11;
+		}
+	return n;
+}
+
+/*
+ * The answer's header line at line (to eol) is for this hop only:
+ * Connection, Keep-Alive, Proxy-Connection, Upgrade (a switch of
+ * protocols is not passed here), or a field one of the nlists
+ * Connection values names.
+ */
+static int
+resp_hop(const char *line, const char *eol, const char **list,
+    const size_t *len, size_t nlists)
+{
+	const char	*colon;
+	size_t		 i;
+	int		 c = *line | 0x20;
+
+	/* the first letter first: most lines are none of these */
+	if ((c == 'c' && strncasecmp(line, "connection:", 11) == 0) ||
+	    (c == 'k' && strncasecmp(line, "keep-alive:", 11) == 0) ||
+	    (c == 'p' && strncasecmp(line, "proxy-connection:", 17) == 0) ||
+	    (c == 'u' && strncasecmp(line, "upgrade:", 8) == 0))
+		return 1;
+	if (nlists == 0 || (colon = memchr(line, ':', eol - line)) == NULL)
+		return 0;
+	for (i = 0; i < nlists; i++)
+		if (token_in(list[i], len[i], line, colon - line))
+			return 1;
+	return 0;
+}
+
 /*
  * The answer's head, hlen bytes at head, parsed already, goes to the
- * client rewritten: the member's Connection and Keep-Alive headers (and
- * lines folded onto them) dropped, ours added (close when the client
- * asked it or the body ends with the connection; keep-alive spelled out
- * for HTTP/1.0), and with persist a Set-Cookie naming the member, good
- * for the persist time from now.
+ * client rewritten: its hop-by-hop lines (resp_hop, and lines folded onto
+ * them) dropped, ours added (close when the client asked it or the body
+ * ends with the connection; keep-alive spelled out for HTTP/1.0), and
+ * with persist a Set-Cookie naming the member, good for the persist time
+ * from now.
  */
 static void
 write_head(struct hconn *hc, const char *head, size_t hlen)
 {
 	struct evbuffer	*out = conn_output(hc->conn);
 	const char	*line = head, *end = head + hlen, *eol, *run = head;
+	const char	*list[LB_HTTP_CONN_LISTS];
 	char		 tail[160];
-	size_t		 tlen = 0;
-	int		 first = 1, dropping = 0, c;
+	size_t		 tlen = 0, len[LB_HTTP_CONN_LISTS], nlists;
+	int		 first = 1, dropping = 0;
 
+	nlists = conn_lists(head, end, list, len);
 	/* The lines kept go on in runs, one copy each. */
 	while (line < end && (eol = memchr(line, '\n', end - line)) != NULL) {
 		eol++;
 		if (eol - line <= 2 && (*line == '\r' || *line == '\n'))
 			break;	/* the blank line */
 		if (first || (*line != ' ' && *line != '\t')) {
-			/* the first letter first: most lines are neither */
-			c = *line | 0x20;
-			if (!first && ((c == 'c' && strncasecmp(line,
-			    "connection:", 11) == 0) || (c == 'k' &&
-			    strncasecmp(line, "keep-alive:", 11) == 0))) {
+			if (!first && resp_hop(line, eol, list, len, nlists)) {
 				if (!dropping)
 					evbuffer_add(out, run, line - run);
 				dropping = 1;

@@ -117,5 +117,25 @@ r=$($LBCLIENT "$W_roundrobin" 40 1 --keepalive)
 check_json "weight 0, roundrobin: 1:1:0 is 20/20/0" "$r" \
     'd["failed"] == 0 and d["by"] == {"b1": 20, "b2": 20}'
 
+# --- 4. hop-by-hop headers, and those Connection names, go neither way ------
+out=$(raw "$ONE" 'GET /echo HTTP/1.1\r\nX-Internal: secret\r\nHost: good\r\nConnection: close, X-Internal\r\nProxy-Connection: keep-alive\r\nX-Keep: yes\r\nConnection: x-other\r\nX-Other: 1\r\n\r\n')
+out=$(echo "$out" | sed '1,/^$/d')	# the head the member got
+echo "$out" | sed 's/^/# /'
+if echo "$out" | grep -qx 'X-Keep: yes' && echo "$out" | grep -qx 'Host: good' &&
+    ! echo "$out" | grep -qi '^x-internal\|^proxy-connection\|^x-other\|^connection'; then
+    pass "request: fields Connection names, and Proxy-Connection, are dropped"
+else
+    failed "request: hop-by-hop fields went on: $out"
+fi
+out=$(raw "$ONE" 'GET /hop HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+if echo "$out" | grep -qx 'X-Kept: k' && echo "$out" | grep -qx 'hop' &&
+    [ "$(echo "$out" | grep -ci '^connection:')" = 1 ] &&
+    echo "$out" | grep -qx 'Connection: close' &&
+    ! echo "$out" | grep -qi '^x-secret\|^proxy-connection\|^upgrade\|^keep-alive'; then
+    pass "answer: fields Connection names, Proxy-Connection and Upgrade are dropped"
+else
+    failed "answer: hop-by-hop fields reached the client: $out"
+fi
+
 lb_stop
 finish
