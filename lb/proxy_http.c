@@ -75,6 +75,8 @@ struct sconn {
 	int		 keepalive;	/* the member keeps it open */
 	int		 head_done;	/* the answer's head went on */
 	int		 needs_eof;	/* its body ends with the connection */
+	int		 dechunk;	/* its chunked body goes to an HTTP/1.0
+					   client bare, ended by the close */
 	int		 pp;		/* PROXY version it began with; 0 */
 	int		 pp_sent;
 	struct sockaddr_storage client;	/* with pp: the only client */
@@ -109,6 +111,8 @@ struct hconn {
 	int		 keepalive;
 	int		 idempotent;
 	int		 head;		/* method HEAD */
+	int		 http10;	/* an HTTP/1.0 request: no chunks and
+					   no 1xx in its answer */
 	size_t		 urllen, hdrlen;
 	size_t		 urlcap;
 	char		*url;		/* kept across requests, as hdrs */
@@ -438,7 +442,9 @@ end_header(struct hconn *hc)
 	v = t->p + hc->vstart;
 	switch ((kind = hdr_kind(t->p + hc->fstart, flen))) {
 	case H_EXPECT:
-		if (strcasecmp(v, "100-continue") == 0) {
+		/* Never to HTTP/1.0 (RFC 9110 15.2: it knows no 1xx). */
+		if (strcasecmp(v, "100-continue") == 0 &&
+		    (hc->parser.http_major > 1 || hc->parser.http_minor > 0)) {
 			evbuffer_add(conn_output(hc->conn),
 			    "HTTP/1.1 100 Continue\r\n\r\n", 25);
 			conn_flush(hc->conn);
@@ -539,6 +545,7 @@ on_req_headers(http_parser *p)
 	hc->in_body = 1;
 	hc->keepalive = http_should_keep_alive(p);
 	hc->head = p->method == HTTP_HEAD;
+	hc->http10 = p->http_major == 1 && p->http_minor == 0;
 	hc->chunked = (p->flags & F_CHUNKED) != 0;
 	hc->clen = p->content_length;
 	hc->idempotent = p->method == HTTP_GET || p->method == HTTP_HEAD ||
@@ -587,7 +594,10 @@ on_req_complete(http_parser *p)
  * an answer to HEAD and for 1xx, 204 and 304, whatever Content-Length or
  * Transfer-Encoding they carry (RFC 9110 6.4.1, 15.3.5, 15.4.5: a 304's
  * length is the representation's, not its own), so such an answer ends
- * with its head and the connection serves the next request.
+ * with its head and the connection serves the next request. A chunked
+ * body for an HTTP/1.0 client, which cannot read chunks, goes to it bare
+ * (on_resp_body) and ends with the connection: simpler than reading it
+ * all for a length, and bounded as any body is.
  */
 static int
 on_resp_headers(http_parser *p)
@@ -599,7 +609,21 @@ on_resp_headers(http_parser *p)
 	    p->status_code == 204 || p->status_code == 304;
 	sc->needs_eof = !nobody && !(p->flags & F_CHUNKED) &&
 	    p->content_length == ULLONG_MAX;
+	sc->dechunk = !nobody && (p->flags & F_CHUNKED) && sc->hc != NULL &&
+	    sc->hc->http10;
 	return nobody ? 1 : 0;
+}
+
+/* Body bytes of an answer: to the client here only when de-chunked (else
+ * on_server_read passes them on as they came, framing and all). */
+static int
+on_resp_body(http_parser *p, const char *at, size_t len)
+{
+	struct sconn	*sc = p->data;
+
+	if (sc->dechunk && sc->hc != NULL)
+		evbuffer_add(conn_output(sc->hc->conn), at, len);
+	return 0;
 }
 
 static int
@@ -644,6 +668,7 @@ settings_init(void)
 	req_settings.on_message_complete = on_req_complete;
 	http_parser_settings_init(&resp_settings);
 	resp_settings.on_headers_complete = on_resp_headers;
+	resp_settings.on_body = on_resp_body;
 	resp_settings.on_message_complete = on_resp_complete;
 }
 
@@ -1187,7 +1212,7 @@ sc_get(struct hconn *hc, struct backend *b)
 		}
 	}
 	sc->hc = hc;
-	sc->done = sc->head_done = sc->needs_eof = 0;
+	sc->done = sc->head_done = sc->needs_eof = sc->dechunk = 0;
 	http_parser_init(&sc->parser, HTTP_RESPONSE);
 	sc->parser.data = sc;
 	conn_setcb(sc->conn, on_server_read, on_server_write,
@@ -1460,12 +1485,12 @@ conn_lists(const char *head, const char *end, const char **list,
 /*
  * The answer's header line at line (to eol) is for this hop only:
  * Connection, Keep-Alive, Proxy-Connection, Upgrade (a switch of
- * protocols is not passed here), or a field one of the nlists
- * Connection values names.
+ * protocols is not passed here), Transfer-Encoding when the body goes
+ * de-chunked, or a field one of the nlists Connection values names.
  */
 static int
 resp_hop(const char *line, const char *eol, const char **list,
-    const size_t *len, size_t nlists)
+    const size_t *len, size_t nlists, int dechunk)
 {
 	const char	*colon;
 	size_t		 i;
@@ -1475,7 +1500,9 @@ resp_hop(const char *line, const char *eol, const char **list,
 	if ((c == 'c' && strncasecmp(line, "connection:", 11) == 0) ||
 	    (c == 'k' && strncasecmp(line, "keep-alive:", 11) == 0) ||
 	    (c == 'p' && strncasecmp(line, "proxy-connection:", 17) == 0) ||
-	    (c == 'u' && strncasecmp(line, "upgrade:", 8) == 0))
+	    (c == 'u' && strncasecmp(line, "upgrade:", 8) == 0) ||
+	    (dechunk && c == 't' &&
+	    strncasecmp(line, "transfer-encoding:", 18) == 0))
 		return 1;
 	if (nlists == 0 || (colon = memchr(line, ':', eol - line)) == NULL)
 		return 0;
@@ -1510,7 +1537,8 @@ write_head(struct hconn *hc, const char *head, size_t hlen)
 		if (eol - line <= 2 && (*line == '\r' || *line == '\n'))
 			break;	/* the blank line */
 		if (first || (*line != ' ' && *line != '\t')) {
-			if (!first && resp_hop(line, eol, list, len, nlists)) {
+			if (!first && resp_hop(line, eol, list, len, nlists,
+			    hc->sc->dechunk)) {
 				if (!dropping)
 					evbuffer_add(out, run, line - run);
 				dropping = 1;
@@ -1524,7 +1552,7 @@ write_head(struct hconn *hc, const char *head, size_t hlen)
 	}
 	if (!dropping)
 		evbuffer_add(out, run, line - run);
-	if (hc->sc->needs_eof)
+	if (hc->sc->needs_eof || hc->sc->dechunk)
 		hc->keepalive = 0;
 	if (!hc->keepalive)
 		tlen = strlcpy(tail, "Connection: close\r\n", sizeof(tail));
@@ -1599,9 +1627,13 @@ read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 		return 3;
 	}
 	if (sc->parser.status_code < 200) {
-		/* Interim (100): on as it is; the real head follows. */
-		evbuffer_remove_buffer(in, conn_output(hc->conn),
-		    hlen);
+		/* Interim (100): on as it is, but to HTTP/1.0 (which knows
+		 * none); the real head follows. */
+		if (hc->http10)
+			evbuffer_drain(in, hlen);
+		else
+			evbuffer_remove_buffer(in, conn_output(hc->conn),
+			    hlen);
 		return 2;
 	}
 	write_head(hc, (char *)head, hlen);
@@ -1657,7 +1689,10 @@ on_server_read(struct conn *conn, void *arg)
 		}
 		n = http_parser_execute(&sc->parser, &resp_settings,
 		    v.iov_base, v.iov_len);
-		evbuffer_remove_buffer(in, conn_output(hc->conn), n);
+		if (sc->dechunk)
+			evbuffer_drain(in, n);	/* on_resp_body took the body */
+		else
+			evbuffer_remove_buffer(in, conn_output(hc->conn), n);
 		e = HTTP_PARSER_ERRNO(&sc->parser);
 		if (e == HPE_PAUSED)
 			e = HPE_OK;

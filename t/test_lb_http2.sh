@@ -137,5 +137,34 @@ else
     failed "answer: hop-by-hop fields reached the client: $out"
 fi
 
+# --- 5. an HTTP/1.0 client: no chunks, no 1xx --------------------------------
+out=$(raw "$ONE" 'GET /chunked HTTP/1.0\r\nHost: a\r\n\r\n')
+body=$(echo "$out" | sed '1,/^$/d')
+if [ "$body" = "hello chunked world" ] &&
+    ! echo "$out" | grep -qi '^transfer-encoding' &&
+    echo "$out" | grep -qx 'Connection: close'; then
+    pass "HTTP/1.0 client: a chunked answer comes de-chunked, ended by the close"
+else
+    failed "HTTP/1.0 client, chunked answer: $out"
+fi
+out=$(raw "$ONE" 'GET /chunked HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+echo "$out" | grep -qi '^transfer-encoding: chunked' &&
+    echo "$out" | grep -qx '0' &&
+    pass "HTTP/1.1 client: a chunked answer stays chunked" ||
+    failed "HTTP/1.1 client, chunked answer: $out"
+out=$(raw "$ONE" 'GET /continue HTTP/1.0\r\nHost: a\r\n\r\n')
+if ! echo "$out" | grep -q ' 100 ' && echo "$out" | grep -q '^HTTP/1.1 200 ' &&
+    [ "$(echo "$out" | sed '1,/^$/d')" = yes ]; then
+    pass "HTTP/1.0 client: a member's 100 Continue is not passed on"
+else
+    failed "HTTP/1.0 client got: $out"
+fi
+out=$(raw "$ONE" 'POST /echo HTTP/1.0\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi')
+if ! echo "$out" | grep -q ' 100 ' && echo "$out" | grep -q '^HTTP/1.1 200 '; then
+    pass "HTTP/1.0 client: no 100 Continue of our own"
+else
+    failed "HTTP/1.0 client with Expect got: $out"
+fi
+
 lb_stop
 finish
