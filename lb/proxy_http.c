@@ -192,6 +192,7 @@ static void	read_cookie(struct hconn *, const char *);
 static void	join_value(char **, const char *);
 static int	token_in(const char *, size_t, const char *, size_t);
 static void	drop_named(struct hconn *);
+static int	fwd_valid(const char *);
 static void	write_head(struct hconn *, const char *, size_t);
 static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
 static int	sc_fits(const struct sconn *, const struct hconn *,
@@ -478,6 +479,55 @@ end_header(struct hconn *hc)
 		t->len = hc->fstart;
 }
 
+/* A token character (RFC 9110 5.6.2). */
+static int
+tchar(int c)
+{
+	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/*
+ * Whether a Forwarded value is well formed (RFC 7239 4): elements
+ * separated by commas, each pairs token=value separated by semicolons,
+ * a value a token or a quoted-string that ends. One that is not must not
+ * be appended to: our element could land inside the client's quote.
+ */
+static int
+fwd_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',' || *p == ';')
+			p++;
+		if (*p == '\0')
+			return 1;
+		if (!tchar(*p))
+			return 0;
+		while (tchar(*p))
+			p++;
+		if (*p++ != '=')
+			return 0;
+		if (*p == '"') {
+			for (p++; *p != '"'; p++) {
+				if (*p == '\\')
+					p++;
+				if (*p == '\0' || (*p < ' ' && *p != '\t') ||
+				    *p == 0x7f)
+					return 0;
+			}
+			p++;
+		} else if (!tchar(*p))
+			return 0;
+		while (tchar(*p))
+			p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '\0' && *p != ',' && *p != ';')
+			return 0;
+	}
+}
+
 static int
 header_bytes(struct hconn *hc, size_t len)
 {
@@ -542,6 +592,12 @@ on_req_headers(http_parser *p)
 	end_header(hc);
 	if (hc->conn_opts != NULL)
 		drop_named(hc);
+	if (hc->fwd != NULL && !fwd_valid(hc->fwd)) {
+		log_debug("client %s: Forwarded not well formed, dropped",
+		    hc->ip);
+		free(hc->fwd);
+		hc->fwd = NULL;
+	}
 	hc->in_body = 1;
 	hc->keepalive = http_should_keep_alive(p);
 	hc->head = p->method == HTTP_HEAD;

@@ -166,5 +166,17 @@ else
     failed "HTTP/1.0 client with Expect got: $out"
 fi
 
+# --- 6. a Forwarded not well formed is dropped, not appended to --------------
+out=$(raw "$ONE" 'GET /echo HTTP/1.1\r\nHost: a\r\nForwarded: for=6.6.6.6;x="\r\nConnection: close\r\n\r\n')
+fwd=$(echo "$out" | grep -i '^forwarded:')
+[ "$fwd" = "Forwarded: for=127.0.0.1;proto=http" ] &&
+    pass "Forwarded with an open quote: dropped, ours alone ($fwd)" ||
+    failed "Forwarded with an open quote: $fwd"
+out=$(raw "$ONE" 'GET /echo HTTP/1.1\r\nHost: a\r\nForwarded: for=192.0.2.1;by="[2001:db8::1]", for=_x\r\nConnection: close\r\n\r\n')
+fwd=$(echo "$out" | grep -i '^forwarded:')
+[ "$fwd" = 'Forwarded: for=192.0.2.1;by="[2001:db8::1]", for=_x, for=127.0.0.1;proto=http' ] &&
+    pass "a well-formed Forwarded is appended to" ||
+    failed "a well-formed Forwarded became: $fwd"
+
 lb_stop
 finish
