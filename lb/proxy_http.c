@@ -108,6 +108,8 @@ struct hconn {
 	int		 lingering;	/* written and half-closed: reading
 					   what is left, then close */
 	int		 error;		/* status to answer on a bad request */
+	int		 eof;		/* it sent its end: the requests read
+					   are served, then it is closed */
 	int		 keepalive;
 	int		 idempotent;
 	int		 head;		/* method HEAD */
@@ -166,6 +168,7 @@ static void	hc_slot(void *);
 static void	hc_busy(void *);
 static void	hc_next(struct hconn *);
 static void	hc_linger(struct hconn *);
+static void	hc_last(struct hconn *);
 static void	hc_reset_request(struct hconn *);
 static void	hc_wait_begin(struct hconn *);
 static void	hc_wait_end(struct hconn *);
@@ -1102,7 +1105,8 @@ on_client_write(struct conn *conn, void *arg)
 }
 
 /* The client closed or failed. Having sent a whole request and only its
- * sending side closed, it still gets the answer, then the close. */
+ * sending side closed, it still gets the answer, and those of the
+ * requests it sent after it (read already), then the close. */
 static void
 on_client_event(struct conn *conn, short what, void *arg)
 {
@@ -1111,32 +1115,46 @@ on_client_event(struct conn *conn, short what, void *arg)
 	(void)conn;
 	if ((what & CONN_EOF) && (what & CONN_READING) &&
 	    !hc->reading && !hc->closing && !hc->lingering) {
-		hc->keepalive = 0;
+		hc->eof = 1;
 		conn_disable(hc->conn, EV_READ);
 		return;
 	}
 	hc_free(hc);
 }
 
-/* The answer is all written: next request, or close. */
+/* No more requests: close once the output is written. */
+static void
+hc_last(struct hconn *hc)
+{
+	hc->closing = 1;
+	hc->reading = 0;
+	conn_disable(hc->conn, EV_READ);
+	if (evbuffer_get_length(conn_output(hc->conn)) == 0)
+		hc_linger(hc);
+}
+
+/* The answer is all written: next request, or close. After the client's
+ * end, the requests it sent before are served (reading stays off: only
+ * its end would come), and a part of one left at the end closes. */
 static void
 hc_next(struct hconn *hc)
 {
 	if (hc->streaming && !hc->complete)
 		hc->keepalive = 0;	/* the rest of its body is not read */
-	if (!hc->keepalive) {
-		hc->closing = 1;
-		conn_disable(hc->conn, EV_READ);
-		if (evbuffer_get_length(conn_output(hc->conn)) == 0)
-			hc_linger(hc);
+	if (!hc->keepalive || (hc->eof &&
+	    evbuffer_get_length(conn_input(hc->conn)) == 0)) {
+		hc_last(hc);
 		return;
 	}
 	hc_reset_request(hc);
 	hc->reading = 1;
 	http_parser_pause(&hc->parser, 0);
 	set_timeout(hc->conn, hc->farm->client_ms);
-	conn_enable(hc->conn, EV_READ);
+	if (!hc->eof)
+		conn_enable(hc->conn, EV_READ);
 	hc_parse(hc);
+	if (hc->eof && hc->reading && !hc->closing)
+		hc_last(hc);
 }
 
 /* --- members ------------------------------------------------------------- */
@@ -1608,7 +1626,8 @@ write_head(struct hconn *hc, const char *head, size_t hlen)
 	}
 	if (!dropping)
 		evbuffer_add(out, run, line - run);
-	if (hc->sc->needs_eof || hc->sc->dechunk)
+	if (hc->sc->needs_eof || hc->sc->dechunk || (hc->eof &&
+	    evbuffer_get_length(conn_input(hc->conn)) == 0))
 		hc->keepalive = 0;
 	if (!hc->keepalive)
 		tlen = strlcpy(tail, "Connection: close\r\n", sizeof(tail));

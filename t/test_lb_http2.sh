@@ -178,5 +178,15 @@ fwd=$(echo "$out" | grep -i '^forwarded:')
     pass "a well-formed Forwarded is appended to" ||
     failed "a well-formed Forwarded became: $fwd"
 
+# --- 7. pipelined requests, then the client's end: each is answered ---------
+out=$(raw "$ONE" 'GET /p1 HTTP/1.1\r\nHost: a\r\n\r\nGET /p2 HTTP/1.1\r\nHost: a\r\n\r\nGET /p3 HTTP/1.1\r\nHost: a\r\n\r\nGET /p4 HTTP/1.1\r\nHo' shut)
+got=$(echo "$out" | grep '^/p' | tr '\n' ' ')
+if [ "$got" = "/p1 /p2 /p3 " ] && ! echo "$out" | grep -q '<timeout>' &&
+    [ "$(echo "$out" | grep -c '^HTTP/1.1 200 ')" = 3 ]; then
+    pass "three pipelined requests and a half-close: three answers, then the close"
+else
+    failed "pipelined, half-closed: $got: $out"
+fi
+
 lb_stop
 finish
