@@ -175,7 +175,7 @@ static void	hc_wait_end(struct hconn *);
 static void	sc_free(struct sconn *);
 static void	sc_release(struct hconn *, int reusable);
 static void	sc_failed(struct hconn *, const char *why, int reached);
-static struct sconn *sc_get(struct hconn *, struct backend *);
+static struct sconn *sc_get(struct hconn *, struct backend *, int *);
 static void	sc_send(struct hconn *);
 static void	on_client_read(struct conn *, void *);
 static void	on_client_write(struct conn *, void *);
@@ -1187,7 +1187,7 @@ static void
 hc_dispatch(struct hconn *hc)
 {
 	struct backend	*b;
-	int		 full = 0;
+	int		 full = 0, local = 0;
 
 	/*
 	 * The client's reading stays on (turning it off and on again costs
@@ -1229,8 +1229,17 @@ hc_dispatch(struct hconn *hc)
 			return;
 		}
 		hc->tried[hc->ntried++] = b;
-		if ((hc->sc = sc_get(hc, b)) != NULL)
+		if ((hc->sc = sc_get(hc, b, &local)) != NULL)
 			break;
+		if (local) {
+			/* Out of descriptors here: no member is to blame,
+			 * and none would do better now. */
+			hc->farm->rejected++;
+			hc_reply(hc, 503, "Service Unavailable",
+			    "<h1>503 Service Unavailable</h1>\n<p>The balancer "
+			    "is out of resources; try again later.</p>\n");
+			return;
+		}
 	}
 	b->inflight++;
 	b->requests++;
@@ -1251,12 +1260,17 @@ sc_fits(const struct sconn *sc, const struct hconn *hc,
 	    hc->clientlen) == 0;
 }
 
-/* A pooled connection to b, or a new one being connected; NULL when no
- * socket could be made (b then counts an error). */
+/*
+ * A pooled connection to b, or a new one being connected; NULL when no
+ * socket could be made: a failure of ours (EMFILE, ENFILE, ENOBUFS), so
+ * b is not blamed and *local says so (logged once a second at most).
+ */
 static struct sconn *
-sc_get(struct hconn *hc, struct backend *b)
+sc_get(struct hconn *hc, struct backend *b, int *local)
 {
+	static _Thread_local int64_t logged;
 	struct sconn	*sc;
+	int64_t		 now;
 
 	/* A streamed body cannot be sent again: no stale pooled one. */
 	sc = NULL;
@@ -1279,8 +1293,12 @@ sc_get(struct hconn *hc, struct backend *b)
 		set_timeout(sc->conn, hc->farm->connect_ms);
 		if (conn_connect(sc->conn,
 		    (struct sockaddr *)&b->addr, b->addrlen) == -1) {
-			backend_error(b, mono_us());
-			farm_mark_suspect(hc->farm, b, mono_us());
+			now = mono_us();
+			if (now - logged >= 1000000) {
+				log_warn("%s: no socket for a connection", b->id);
+				logged = now;
+			}
+			*local = 1;
 			sc_free(sc);
 			return NULL;
 		}

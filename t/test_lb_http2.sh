@@ -188,5 +188,56 @@ else
     failed "pipelined, half-closed: $got: $out"
 fi
 
+# --- 8. out of descriptors here: 503, and no member is blamed ---------------
+# A second tocsin-lb, one loop, whose descriptor limit, once it has read
+# it (at its first accept), is lowered to leave one free: the client's
+# accept takes it, the member's socket(2) gets EMFILE.
+FD=$(servers_port)
+cat >"$T/fd.conf" <<CONF
+set state-dir $T/state4
+set control $T/state4/none.sock
+set lb-threads 1
+farm fd {
+    balance roundrobin
+    listen $H:$FD http
+    server m1 http://$H:$B1/health
+    server m2 http://$H:$B2/health
+}
+CONF
+"$LB" -f -d -c "$T/fd.conf" >"$T/fd.log" 2>&1 &
+fpid=$!
+for i in $(seq 1 50); do
+    grep -q started: "$T/fd.log" && break
+    sleep 0.1
+done
+curl -s -o /dev/null "http://$H:$FD/warm"	# to m1, pooled
+limit=$("$PY" - "$fpid" <<'PYEOF'
+import os, sys
+fds = sorted(int(f) for f in os.listdir("/proc/%s/fd" % sys.argv[1]))
+lim = 1
+while lim - len([f for f in fds if f < lim]) != 1:
+    lim += 1
+print(lim)
+PYEOF
+)
+prlimit --pid "$fpid" --nofile="$limit:" || failed "prlimit"
+out=$(curl -s -m 5 -w ' %{http_code}' "http://$H:$FD/x" | tr -d '\n')
+prlimit --pid "$fpid" --nofile="$(ulimit -n):" || failed "prlimit"
+case $out in
+*"out of resources"*" 503") pass "no socket for a member: 503 ($limit descriptors)" ;;
+*) failed "no socket for a member (limit $limit): '$out'" ;;
+esac
+if grep -q 'suspect\|fd/m[12]: connect' "$T/fd.log"; then
+    failed "a member was blamed for our EMFILE: $(grep 'fd/m' "$T/fd.log")"
+else
+    pass "no member blamed for our EMFILE"
+fi
+r=$($LBCLIENT "$FD" 20 1)
+check_json "descriptors back: both members serve again" "$r" \
+    'd["failed"] == 0 and d["by"] == {"b1": 10, "b2": 10}'
+kill -TERM "$fpid"
+wait "$fpid"
+log_clean "the second tocsin-lb" "$T/fd.log"
+
 lb_stop
 finish
