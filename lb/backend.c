@@ -160,14 +160,22 @@ backend_answered(struct backend *b, double ms, int64_t now)
 	backend_sample(b, ms, now);
 }
 
-/* A connect failure or reset counts as a slow answer, never a fast one,
- * and weighs half the average at once, however busy the member is. */
+/*
+ * A connect failure or reset counts as a slow answer, never a fast one:
+ * a sample of LB_ERROR_PENALTY_MS, or of the member's average now when
+ * that is more (an error must not make a member slower than 1 s look
+ * faster), weighing half the average at once, however busy the member
+ * is.
+ */
 void
 backend_error(struct backend *b, int64_t now)
 {
+	double	 cur = backend_ewma(b, now), penalty = LB_ERROR_PENALTY_MS;
+
 	b->errors++;
-	b->ewma_ms = b->has_ewma ? (b->ewma_ms + LB_ERROR_PENALTY_MS) / 2 :
-	    LB_ERROR_PENALTY_MS;
+	if (cur > penalty)
+		penalty = cur;
+	b->ewma_ms = b->has_ewma ? (cur + penalty) / 2 : penalty;
 	b->has_ewma = 1;
 	b->ewma_at = now;
 }

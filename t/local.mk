@@ -149,6 +149,13 @@ t_test_proxyproto_SOURCES = t/test_proxyproto.c lb/proxyproto.c lb/lb.h
 t_test_proxyproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
 t_test_proxyproto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_proxyproto_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
+# tocsin-lb's members: the response-time average, errors, weights.
+check_PROGRAMS += t/test_backend
+TESTS += t/test_backend
+t_test_backend_SOURCES = t/test_backend.c lb/backend.c lb/lb.h
+t_test_backend_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
+t_test_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_test_backend_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
 # tocsin-lb http: forwarding headers, limits, 100 MB streamed both ways.
 TESTS += t/test_lb_stream.sh
 EXTRA_DIST += t/test_lb_stream.sh t/servers/nginx_stream.conf
