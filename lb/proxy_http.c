@@ -137,7 +137,9 @@ struct hconn {
 	struct backend	*tried[LB_TRIES_MAX];
 	size_t		 ntried;
 	struct sconn	*sc;
-	int		 answered;	/* a byte of answer went to the client */
+	int		 answered;	/* a byte of answer came from the member */
+	int		 forwarded;	/* a byte of answer went to the client */
+	int		 reached;	/* a member it tried took it and failed */
 	int64_t		 t_sent;
 	int64_t		 t_wait;	/* t_sent while counted in its member's
 					   waiting; 0 = not */
@@ -837,7 +839,8 @@ hc_reset_request(struct hconn *hc)
 	hc->urllen = hc->hdrlen = 0;
 	hc->hdrs.len = 0;
 	hc->in_hdr = hc->in_body = 0;
-	hc->has_host = hc->complete = hc->answered = 0;
+	hc->has_host = hc->complete = hc->answered = hc->forwarded = 0;
+	hc->reached = 0;
 	hc->streaming = hc->sent = hc->chunked = hc->answer_done = 0;
 	hc->s_paused = 0;
 	hc->has_cookie = 0;
@@ -1222,6 +1225,9 @@ hc_dispatch(struct hconn *hc)
 				hc_reply(hc, 503, "Service Unavailable",
 				    "<h1>503 Service Unavailable</h1>\n<p>No "
 				    "server of this farm is up.</p>\n");
+			else if (hc->reached)
+				hc_reply(hc, 502, "Bad Gateway",
+				    "<h1>502 Bad Gateway</h1>\n");
 			else
 				hc_reply(hc, 503, "Service Unavailable",
 				    "<h1>503 Service Unavailable</h1>\n<p>Every "
@@ -1495,16 +1501,19 @@ sc_release(struct hconn *hc, int reusable)
 }
 
 /*
- * The member failed this request. reached: the request may have got
- * there (the connection was up). Retry on another member when it did not,
- * or when it is idempotent and no answer byte came; mark the member
- * suspect unless the failure was a stale pooled connection.
+ * The member failed this request: closed, timed out, or sent a head that
+ * is cut short or no HTTP. reached: the request may have got there (the
+ * connection was up). Once a byte of answer went to the client nothing
+ * can be said: it is closed. Until then, retry on another member when
+ * the request did not get there, or when it is idempotent and was not
+ * streamed; else 502. The member is marked suspect unless the failure
+ * was a stale pooled connection (closed with no byte of answer).
  */
 static void
 sc_failed(struct hconn *hc, const char *why, int reached)
 {
 	struct sconn	*sc = hc->sc;
-	int		 stale = sc->reused && reached;
+	int		 stale = sc->reused && reached && !hc->answered;
 	int64_t		 now = mono_us();
 
 	log_info("%s: %s", sc->be->id, why);
@@ -1513,10 +1522,13 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 		farm_mark_suspect(hc->farm, sc->be, now);
 	}
 	sc_release(hc, 0);
-	if (hc->answered) {
+	if (hc->forwarded) {
 		hc_free(hc);
 		return;
 	}
+	hc->answered = 0;	/* the next member's answer is timed afresh */
+	if (reached && !stale)
+		hc->reached = 1;
 	if (reached && (!hc->idempotent || hc->sent)) {
 		hc_reply(hc, 502, "Bad Gateway", "<h1>502 Bad Gateway</h1>\n");
 		return;
@@ -1716,6 +1728,7 @@ read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 		return -1;
 	if (sc->parser.status_code == 101 && hc->upgrade && hc->complete) {
 		/* Switched: the head on as it is, then a tunnel. */
+		hc->forwarded = 1;
 		evbuffer_remove_buffer(in, conn_output(hc->conn), hlen);
 		return 3;
 	}
@@ -1724,11 +1737,14 @@ read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 		 * none); the real head follows. */
 		if (hc->http10)
 			evbuffer_drain(in, hlen);
-		else
+		else {
+			hc->forwarded = 1;
 			evbuffer_remove_buffer(in, conn_output(hc->conn),
 			    hlen);
+		}
 		return 2;
 	}
+	hc->forwarded = 1;
 	write_head(hc, (char *)head, hlen);
 	evbuffer_drain(in, hlen);
 	sc->head_done = 1;
@@ -1791,6 +1807,11 @@ on_server_read(struct conn *conn, void *arg)
 			e = HPE_OK;
 	}
 	conn_flush(hc->conn);
+	if (e != HPE_OK && !hc->forwarded) {
+		/* A head that is no HTTP: as if it had closed. */
+		sc_failed(hc, "bad answer head", 1);
+		return;
+	}
 	if (e != HPE_OK) {
 		log_info("%s: bad answer: %s", sc->be->id, http_errno_name(e));
 		sc_release(hc, 0);
@@ -1875,7 +1896,8 @@ on_server_event(struct conn *conn, short what, void *arg)
 		}
 	}
 	sc_failed(hc, (what & CONN_TIMEOUT) ? "no answer in time" :
-	    "closed before answering", 1);
+	    hc->answered ? "closed in its answer" : "closed before answering",
+	    1);
 }
 
 /* An idle pooled connection that talks or closes is done. */

@@ -15,7 +15,7 @@ _srv_spawn script $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbscript.py" "$SP" ||
 _srv_wait script "t:$SP" || exit 1
 B1=$LB_B1_PORT B2=$LB_B2_PORT B3=$LB_B3_PORT
 H=127.0.0.1
-ONE=$(servers_port)
+ONE=$(servers_port) TWO=$(servers_port)
 cat >"$T/lb.conf" <<CONF
 set state-dir $T/state
 set control $T/state/none.sock
@@ -23,6 +23,12 @@ farm one {
     listen $H:$ONE http
     server-timeout 2s
     server s http://$H:$SP/
+}
+farm two {
+    balance roundrobin
+    listen $H:$TWO http
+    server s http://$H:$SP/
+    server b1 http://$H:$B1/health
 }
 CONF
 ALGOS="fastest leastconn roundrobin source random"
@@ -187,6 +193,22 @@ if [ "$got" = "/p1 /p2 /p3 " ] && ! echo "$out" | grep -q '<timeout>' &&
 else
     failed "pipelined, half-closed: $got: $out"
 fi
+
+# --- 10. a head cut short or no HTTP, then the close: 502, or another ------
+out=$(raw "$ONE" 'GET /partial HTTP/1.1\r\nHost: a\r\n\r\n')
+case $out in
+"HTTP/1.1 502 Bad Gateway"*) pass "GET, a head cut short, no other member: 502" ;;
+*) failed "GET, a head cut short: '$out'" ;;
+esac
+out=$(raw "$ONE" 'POST /garbage HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx')
+case $out in
+"HTTP/1.1 502 Bad Gateway"*) pass "POST, a head that is no HTTP: 502" ;;
+*) failed "POST, a head that is no HTTP: '$out'" ;;
+esac
+out=$(curl -s -m 5 -w ' %{http_code}' "http://$H:$TWO/partial" | tr -d '\n')
+[ "$out" = "b1 200" ] &&
+    pass "GET, a head cut short: answered by another member" ||
+    failed "GET, a head cut short, two members: '$out'"
 
 # --- 8. out of descriptors here: 503, and no member is blamed ---------------
 # A second tocsin-lb, one loop, whose descriptor limit, once it has read
