@@ -118,6 +118,9 @@ struct lb {
 	struct conf	*conf;
 	struct farm	**farms;
 	size_t		 nfarms;
+	unsigned	 gen;		/* farms built so far: a keep-alive
+					   client looks its farm up again
+					   when this changed */
 	struct listener	**ls;
 	size_t		 nls;
 	struct health	*health;

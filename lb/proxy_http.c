@@ -87,6 +87,7 @@ TAILQ_HEAD(sconnq, sconn);
 struct hconn {
 	struct lb	*lb;
 	struct farm	*farm;		/* referenced */
+	unsigned	 gen;		/* lb->gen when farm was looked up */
 	struct conn *conn;
 	struct sockaddr_storage client;
 	socklen_t	 clientlen;
@@ -171,6 +172,7 @@ static void	hc_busy(void *);
 static void	hc_next(struct hconn *);
 static void	hc_linger(struct hconn *);
 static void	hc_last(struct hconn *);
+static int	hc_refarm(struct hconn *);
 static void	hc_reset_request(struct hconn *);
 static void	hc_wait_begin(struct hconn *);
 static void	hc_wait_end(struct hconn *);
@@ -799,6 +801,7 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	f->clients++;
 	farm_ref(f);
 	hc->farm = f;
+	hc->gen = lb->gen;
 	memcpy(&hc->client, sa, salen);
 	hc->clientlen = salen;
 	if (sa->sa_family == AF_INET)
@@ -1136,6 +1139,31 @@ hc_last(struct hconn *hc)
 		hc_linger(hc);
 }
 
+/*
+ * After a reload, a keep-alive client's next request goes to the farm of
+ * its farm's name now running (its members as the new config has them).
+ * Returns -1 when that farm is gone: the client is to be closed.
+ */
+static int
+hc_refarm(struct hconn *hc)
+{
+	struct lb	*lb = hc->lb;
+	size_t		 i;
+
+	hc->gen = lb->gen;
+	for (i = 0; i < lb->nfarms; i++)
+		if (strcmp(lb->farms[i]->name, hc->farm->name) == 0)
+			break;
+	if (i == lb->nfarms)
+		return -1;
+	if (lb->farms[i] != hc->farm) {
+		farm_ref(lb->farms[i]);
+		farm_unref(hc->farm);
+		hc->farm = lb->farms[i];
+	}
+	return 0;
+}
+
 /* The answer is all written: next request, or close. After the client's
  * end, the requests it sent before are served (reading stays off: only
  * its end would come), and a part of one left at the end closes. */
@@ -1145,7 +1173,8 @@ hc_next(struct hconn *hc)
 	if (hc->streaming && !hc->complete)
 		hc->keepalive = 0;	/* the rest of its body is not read */
 	if (!hc->keepalive || (hc->eof &&
-	    evbuffer_get_length(conn_input(hc->conn)) == 0)) {
+	    evbuffer_get_length(conn_input(hc->conn)) == 0) ||
+	    (hc->gen != hc->lb->gen && hc_refarm(hc) == -1)) {
 		hc_last(hc);
 		return;
 	}

@@ -15,7 +15,7 @@ _srv_spawn script $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbscript.py" "$SP" ||
 _srv_wait script "t:$SP" || exit 1
 B1=$LB_B1_PORT B2=$LB_B2_PORT B3=$LB_B3_PORT
 H=127.0.0.1
-ONE=$(servers_port) TWO=$(servers_port)
+ONE=$(servers_port) TWO=$(servers_port) KA=$(servers_port)
 cat >"$T/lb.conf" <<CONF
 set state-dir $T/state
 set control $T/state/none.sock
@@ -23,6 +23,12 @@ farm one {
     listen $H:$ONE http
     server-timeout 2s
     server s http://$H:$SP/
+}
+farm ka {
+    balance roundrobin
+    listen $H:$KA http
+    server b1 http://$H:$B1/health
+    server b2 http://$H:$B2/health
 }
 farm two {
     balance roundrobin
@@ -260,6 +266,57 @@ check_json "descriptors back: both members serve again" "$r" \
 kill -TERM "$fpid"
 wait "$fpid"
 log_clean "the second tocsin-lb" "$T/fd.log"
+
+# --- 11. after a reload, a keep-alive client's requests go to the new farm -
+"$PY" - "$KA" "$T/ka" >"$T/ka.out" 2>&1 <<'PYEOF' &
+import os, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rb")
+
+def get(i):
+    s.sendall(b"GET /ka%d HTTP/1.1\r\nHost: a\r\n\r\n" % i)
+    n = 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":")[1])
+    print(f.read(n).decode().strip(), flush=True)
+
+get(0)
+get(1)
+open(sys.argv[2] + ".ready", "w").close()
+for i in range(100):
+    if os.path.exists(sys.argv[2] + ".go"):
+        break
+    time.sleep(0.1)
+print("go", flush=True)
+for i in range(2, 12):
+    get(i)
+PYEOF
+kpid=$!
+for i in $(seq 1 50); do [ -f "$T/ka.ready" ] && break; sleep 0.1; done
+"$PY" - "$T/lb.conf" <<'PYEOF'
+import re, sys
+s = open(sys.argv[1]).read()
+s = re.sub(r"(farm ka \{[^}]*?)\n    server b2 [^\n]*", r"\1", s)
+open(sys.argv[1], "w").write(s)
+PYEOF
+n0=$(grep -c 'reloaded:' "$T/lb.log")
+kill -HUP "$LB_PID"
+for i in $(seq 1 50); do
+    [ "$(grep -c 'reloaded:' "$T/lb.log")" -gt "$n0" ] && break
+    sleep 0.1
+done
+sleep 0.5	# the other loops reload after the first
+touch "$T/ka.go"
+wait "$kpid"
+before=$(sed -n '1,/^go$/p' "$T/ka.out" | grep -v go | sort -u | tr '\n' ' ')
+after=$(sed '1,/^go$/d' "$T/ka.out" | sort | uniq -c | tr -s ' \n' ' ')
+[ "$before" = "b1 b2 " ] && [ "$after" = " 10 b1 " ] &&
+    pass "reload without b2: a keep-alive client's next 10 requests all on b1" ||
+    failed "reload without b2: before '$before', after '$after': $(cat "$T/ka.out")"
 
 lb_stop
 finish
