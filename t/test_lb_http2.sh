@@ -1,7 +1,12 @@
 #!/bin/bash
-# t/test_lb_http2.sh: tocsin-lb's HTTP/1.1 rewriting at its edges, before
+# t/test_lb_http2.sh: tocsin-lb's HTTP/1.1 at its edges, before
 # t/lbscript.py (a server that answers what nginx will not send) and real
-# nginx, no probed: a chunked request's trailers never reach the head.
+# nginx, no probed: a chunked request's trailers never reach the head;
+# 204 and 304 end with their head; weight 0 gets nothing in any algorithm;
+# hop-by-hop fields go neither way; an HTTP/1.0 client gets no chunks and
+# no 1xx; a Forwarded not well formed is dropped; pipelined requests then
+# a half-close are all answered; a head cut short gets 502 or another
+# member; EMFILE blames no member; a reload reaches keep-alive clients.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
