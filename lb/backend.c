@@ -71,7 +71,7 @@ backend_new(const struct server_conf *s, char *err, size_t errlen)
 	b = xcalloc(1, sizeof(*b));
 	b->id = xstrdup(s->id);
 	b->refs = 1;
-	b->weight = s->o.weight == 0 ? 1 : (unsigned)s->o.weight;
+	b->weight = (unsigned)s->o.weight;
 	b->maxconn = (unsigned)s->o.maxconn;
 	if (resolve(s->host, s->port, b, err, errlen) == -1) {
 		free(b->id);
@@ -160,14 +160,22 @@ backend_answered(struct backend *b, double ms, int64_t now)
 	backend_sample(b, ms, now);
 }
 
-/* A connect failure or reset counts as a slow answer, never a fast one,
- * and weighs half the average at once, however busy the member is. */
+/*
+ * A connect failure or reset counts as a slow answer, never a fast one:
+ * a sample of LB_ERROR_PENALTY_MS, or of the member's average now when
+ * that is more (an error must not make a member slower than 1 s look
+ * faster), weighing half the average at once, however busy the member
+ * is.
+ */
 void
 backend_error(struct backend *b, int64_t now)
 {
+	double	 cur = backend_ewma(b, now), penalty = LB_ERROR_PENALTY_MS;
+
 	b->errors++;
-	b->ewma_ms = b->has_ewma ? (b->ewma_ms + LB_ERROR_PENALTY_MS) / 2 :
-	    LB_ERROR_PENALTY_MS;
+	if (cur > penalty)
+		penalty = cur;
+	b->ewma_ms = b->has_ewma ? (cur + penalty) / 2 : penalty;
 	b->has_ewma = 1;
 	b->ewma_at = now;
 }
@@ -179,12 +187,13 @@ backend_ok(struct backend *b)
 	b->suspect_until = 0;
 }
 
-/* The weight as balancing uses it: halved while probed says degraded. */
+/* The weight as balancing uses it: halved while probed says degraded
+ * (never to 0); 0 stays 0, a member that takes no new traffic. */
 unsigned
 backend_weight(const struct backend *b)
 {
-	if (b->health == BE_DEGRADED)
-		return b->weight > 1 ? b->weight / 2 : 1;
+	if (b->health == BE_DEGRADED && b->weight > 1)
+		return b->weight / 2;
 	return b->weight;
 }
 
@@ -414,8 +423,9 @@ farm_unref(struct farm *f)
 
 /*
  * Mark b suspect after a failure of our own traffic, unless that would
- * leave the farm with no usable member (the panic threshold: passive
- * marks never take out the last healthy servers).
+ * leave the farm with no usable member to take new traffic (the panic
+ * threshold: passive marks never take out the last healthy servers; a
+ * member of weight 0 takes none, so it does not count).
  */
 void
 farm_mark_suspect(struct farm *f, struct backend *b, int64_t now)
@@ -423,7 +433,8 @@ farm_mark_suspect(struct farm *f, struct backend *b, int64_t now)
 	size_t	 i, others = 0;
 
 	for (i = 0; i < f->nbe; i++)
-		if (f->be[i] != b && backend_usable(f->be[i], now))
+		if (f->be[i] != b && backend_weight(f->be[i]) > 0 &&
+		    backend_usable(f->be[i], now))
 			others++;
 	if (others == 0) {
 		log_debug("%s: not marked suspect: the last usable member",

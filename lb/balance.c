@@ -35,7 +35,9 @@ static struct backend *pick_random(struct backend **, size_t);
  * in slow start is a candidate only with the probability of its share,
  * so its traffic ramps up whatever the algorithm; when that leaves
  * nobody, the ramping ones are candidates all the same. A member at its
- * maxconn is none; *full tells whether that alone left nobody.
+ * maxconn is none; *full tells whether that alone left nobody. A member
+ * of weight 0 is never one (it takes no new traffic, as in HAProxy; a
+ * client persist keeps on it stays), so no algorithm divides by 0.
  */
 static size_t
 candidates(struct farm *f, struct backend **tried, size_t ntried,
@@ -55,7 +57,8 @@ candidates(struct farm *f, struct backend **tried, size_t ntried,
 			if (j < ntried)
 				continue;
 			if (!(pass == 0 ? backend_usable(f->be[i], now) :
-			    backend_eligible(f->be[i])))
+			    backend_eligible(f->be[i])) ||
+			    backend_weight(f->be[i]) == 0)
 				continue;
 			if (backend_full(f->be[i])) {
 				*full = 1;

@@ -52,7 +52,7 @@ struct backend {
 	struct sockaddr_storage addr;
 	socklen_t	 addrlen;
 	char		 addrstr[64];	/* "host:port" for logs */
-	unsigned	 weight;	/* 1..256 */
+	unsigned	 weight;	/* 0..256; 0: no new traffic */
 	unsigned	 maxconn;	/* sessions at once; 0 = no limit */
 	int		 refs;
 	enum be_health	 health;	/* probed's word */
@@ -118,6 +118,9 @@ struct lb {
 	struct conf	*conf;
 	struct farm	**farms;
 	size_t		 nfarms;
+	unsigned	 gen;		/* farms built so far: a keep-alive
+					   client looks its farm up again
+					   when this changed */
 	struct listener	**ls;
 	size_t		 nls;
 	struct health	*health;

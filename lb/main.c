@@ -141,6 +141,7 @@ build(struct lb *lb, struct conf *c, char *err, size_t errlen)
 	free(lb->farms);
 	lb->farms = farms;
 	lb->nfarms = nfarms;
+	lb->gen++;
 	lb->ls = ls;
 	lb->nls = nls;
 	free(taken);

@@ -75,6 +75,8 @@ struct sconn {
 	int		 keepalive;	/* the member keeps it open */
 	int		 head_done;	/* the answer's head went on */
 	int		 needs_eof;	/* its body ends with the connection */
+	int		 dechunk;	/* its chunked body goes to an HTTP/1.0
+					   client bare, ended by the close */
 	int		 pp;		/* PROXY version it began with; 0 */
 	int		 pp_sent;
 	struct sockaddr_storage client;	/* with pp: the only client */
@@ -85,6 +87,7 @@ TAILQ_HEAD(sconnq, sconn);
 struct hconn {
 	struct lb	*lb;
 	struct farm	*farm;		/* referenced */
+	unsigned	 gen;		/* lb->gen when farm was looked up */
 	struct conn *conn;
 	struct sockaddr_storage client;
 	socklen_t	 clientlen;
@@ -106,9 +109,13 @@ struct hconn {
 	int		 lingering;	/* written and half-closed: reading
 					   what is left, then close */
 	int		 error;		/* status to answer on a bad request */
+	int		 eof;		/* it sent its end: the requests read
+					   are served, then it is closed */
 	int		 keepalive;
 	int		 idempotent;
 	int		 head;		/* method HEAD */
+	int		 http10;	/* an HTTP/1.0 request: no chunks and
+					   no 1xx in its answer */
 	size_t		 urllen, hdrlen;
 	size_t		 urlcap;
 	char		*url;		/* kept across requests, as hdrs */
@@ -116,11 +123,14 @@ struct hconn {
 					   the one being read at the end */
 	size_t		 fstart, vstart;	/* its field's and value's */
 	int		 in_hdr;	/* 0 none, 1 its field, 2 its value */
+	int		 in_body;	/* the head is read: header fields now
+					   are a chunked body's trailers */
 	struct evbuffer	*body;
 	int		 has_host;
 	char		*xff;		/* X-Forwarded-For as received, every
 					   such header joined by ", " */
 	char		*fwd;		/* Forwarded, the same way */
+	char		*conn_opts;	/* Connection's options, the same way */
 	char		*upgrade_to;	/* its Upgrade header's value */
 	int		 upgrade;	/* it asks to switch protocols */
 	int		 has_cookie;	/* it carried our persist cookie */
@@ -128,7 +138,9 @@ struct hconn {
 	struct backend	*tried[LB_TRIES_MAX];
 	size_t		 ntried;
 	struct sconn	*sc;
-	int		 answered;	/* a byte of answer went to the client */
+	int		 answered;	/* a byte of answer came from the member */
+	int		 forwarded;	/* a byte of answer went to the client */
+	int		 reached;	/* a member it tried took it and failed */
 	int64_t		 t_sent;
 	int64_t		 t_wait;	/* t_sent while counted in its member's
 					   waiting; 0 = not */
@@ -159,13 +171,15 @@ static void	hc_slot(void *);
 static void	hc_busy(void *);
 static void	hc_next(struct hconn *);
 static void	hc_linger(struct hconn *);
+static void	hc_last(struct hconn *);
+static int	hc_refarm(struct hconn *);
 static void	hc_reset_request(struct hconn *);
 static void	hc_wait_begin(struct hconn *);
 static void	hc_wait_end(struct hconn *);
 static void	sc_free(struct sconn *);
 static void	sc_release(struct hconn *, int reusable);
 static void	sc_failed(struct hconn *, const char *why, int reached);
-static struct sconn *sc_get(struct hconn *, struct backend *);
+static struct sconn *sc_get(struct hconn *, struct backend *, int *);
 static void	sc_send(struct hconn *);
 static void	on_client_read(struct conn *, void *);
 static void	on_client_write(struct conn *, void *);
@@ -183,6 +197,9 @@ static void	settings_init(void);
 static struct sconnq *pool_get(void);
 static void	read_cookie(struct hconn *, const char *);
 static void	join_value(char **, const char *);
+static int	token_in(const char *, size_t, const char *, size_t);
+static void	drop_named(struct hconn *);
+static int	fwd_valid(const char *);
 static void	write_head(struct hconn *, const char *, size_t);
 static int	read_head(struct hconn *, struct sconn *, struct evbuffer *);
 static int	sc_fits(const struct sconn *, const struct hconn *,
@@ -193,6 +210,7 @@ static int	sc_fits(const struct sconn *, const struct hconn *,
 enum hdr_kind {
 	H_OTHER,
 	H_HOP,		/* hop-by-hop, or a length we set again: dropped */
+	H_CONNECTION,	/* dropped; the fields it names dropped too */
 	H_EXPECT,	/* dropped; 100-continue answered */
 	H_COOKIE,	/* kept; our persist cookie read */
 	H_XFF,		/* dropped, appended to */
@@ -207,7 +225,7 @@ static const struct {
 	enum hdr_kind	 kind;
 } hdr_kinds[] = {
 #define H(name, kind)	{ name, sizeof(name) - 1, kind }
-	H("connection", H_HOP),
+	H("connection", H_CONNECTION),
 	H("keep-alive", H_HOP),
 	H("proxy-connection", H_HOP),
 	H("transfer-encoding", H_HOP),
@@ -337,6 +355,71 @@ hdr_kind(const char *f, size_t len)
 	return H_OTHER;
 }
 
+/* Whether the field name (nlen bytes) is one of the comma-separated
+ * tokens of list (llen bytes), in any case and with any spaces: a name
+ * a Connection header lists. */
+static int
+token_in(const char *list, size_t llen, const char *name, size_t nlen)
+{
+	const char	*p = list, *end = list + llen, *tok;
+
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' ||
+		    *p == '\r' || *p == '\n'))
+			p++;
+		for (tok = p; p < end && *p != ',' && *p != ' ' &&
+		    *p != '\t' && *p != '\r' && *p != '\n';)
+			p++;
+		if ((size_t)(p - tok) == nlen && nlen > 0 &&
+		    strncasecmp(tok, name, nlen) == 0)
+			return 1;
+		while (p < end && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * The kept header lines that the request's Connection header names go
+ * (RFC 9110 7.6.1: they are for this hop only), but Host (a request
+ * needs one; we would otherwise name the member). An X-Forwarded-For or
+ * Forwarded named is dropped too: ours then begins the list.
+ */
+static void
+drop_named(struct hconn *hc)
+{
+	struct text	*t = &hc->hdrs;
+	const char	*opts = hc->conn_opts, *colon;
+	size_t		 olen = strlen(opts), in = 0, out = 0, eol, n;
+
+	if (token_in(opts, olen, "x-forwarded-for", 15)) {
+		free(hc->xff);
+		hc->xff = NULL;
+	}
+	if (token_in(opts, olen, "forwarded", 9)) {
+		free(hc->fwd);
+		hc->fwd = NULL;
+	}
+	while (in < t->len) {
+		/* A line, with the folded ones that follow it. */
+		for (eol = in; eol + 1 < t->len; eol++)
+			if (t->p[eol] == '\r' && t->p[eol + 1] == '\n' &&
+			    (eol + 2 >= t->len || (t->p[eol + 2] != ' ' &&
+			    t->p[eol + 2] != '\t')))
+				break;
+		eol = eol + 2 < t->len ? eol + 2 : t->len;
+		n = (colon = memchr(t->p + in, ':', eol - in)) != NULL ?
+		    (size_t)(colon - (t->p + in)) : 0;
+		if (n == 0 || !token_in(opts, olen, t->p + in, n) ||
+		    hdr_kind(t->p + in, n) == H_HOST) {
+			memmove(t->p + out, t->p + in, eol - in);
+			out += eol - in;
+		}
+		in = eol;
+	}
+	t->len = out;
+}
+
 /*
  * The header just read whole, as received at the end of the kept lines
  * ("field: value", its field from fstart): keep it as it is, or drop it
@@ -367,7 +450,9 @@ end_header(struct hconn *hc)
 	v = t->p + hc->vstart;
 	switch ((kind = hdr_kind(t->p + hc->fstart, flen))) {
 	case H_EXPECT:
-		if (strcasecmp(v, "100-continue") == 0) {
+		/* Never to HTTP/1.0 (RFC 9110 15.2: it knows no 1xx). */
+		if (strcasecmp(v, "100-continue") == 0 &&
+		    (hc->parser.http_major > 1 || hc->parser.http_minor > 0)) {
 			evbuffer_add(conn_output(hc->conn),
 			    "HTTP/1.1 100 Continue\r\n\r\n", 25);
 			conn_flush(hc->conn);
@@ -385,6 +470,9 @@ end_header(struct hconn *hc)
 	case H_HOST:
 		hc->has_host = 1;
 		break;
+	case H_CONNECTION:
+		join_value(&hc->conn_opts, v);
+		break;
 	case H_UPGRADE:
 		free(hc->upgrade_to);
 		hc->upgrade_to = xstrdup(v);
@@ -398,6 +486,55 @@ end_header(struct hconn *hc)
 		t->len = hc->fstart;
 }
 
+/* A token character (RFC 9110 5.6.2). */
+static int
+tchar(int c)
+{
+	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/*
+ * Whether a Forwarded value is well formed (RFC 7239 4): elements
+ * separated by commas, each pairs token=value separated by semicolons,
+ * a value a token or a quoted-string that ends. One that is not must not
+ * be appended to: our element could land inside the client's quote.
+ */
+static int
+fwd_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',' || *p == ';')
+			p++;
+		if (*p == '\0')
+			return 1;
+		if (!tchar(*p))
+			return 0;
+		while (tchar(*p))
+			p++;
+		if (*p++ != '=')
+			return 0;
+		if (*p == '"') {
+			for (p++; *p != '"'; p++) {
+				if (*p == '\\')
+					p++;
+				if (*p == '\0' || (*p < ' ' && *p != '\t') ||
+				    *p == 0x7f)
+					return 0;
+			}
+			p++;
+		} else if (!tchar(*p))
+			return 0;
+		while (tchar(*p))
+			p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '\0' && *p != ',' && *p != ';')
+			return 0;
+	}
+}
+
 static int
 header_bytes(struct hconn *hc, size_t len)
 {
@@ -409,11 +546,21 @@ header_bytes(struct hconn *hc, size_t len)
 	return 0;
 }
 
+/*
+ * A header field's name, or a part of it. After the head, http_parser
+ * reports a chunked body's trailer fields here too: they are counted
+ * against LB_HTTP_HEADERS_MAX and dropped (the body goes on with a
+ * length, or as chunks we frame; RFC 9112 7.1.2 lets a recipient discard
+ * them), so none reaches the head sent on (a Host or Transfer-Encoding
+ * there would be a second one).
+ */
 static int
 on_req_field(http_parser *p, const char *at, size_t len)
 {
 	struct hconn	*hc = p->data;
 
+	if (hc->in_body)
+		return header_bytes(hc, len);
 	if (hc->in_hdr == 2)
 		end_header(hc);
 	if (header_bytes(hc, len) == -1)
@@ -433,6 +580,8 @@ on_req_value(http_parser *p, const char *at, size_t len)
 
 	if (header_bytes(hc, len) == -1)
 		return -1;
+	if (hc->in_body)
+		return 0;	/* a trailer's: dropped (on_req_field) */
 	if (hc->in_hdr == 1) {
 		text_add(&hc->hdrs, ": ", 2);
 		hc->vstart = hc->hdrs.len;
@@ -448,8 +597,18 @@ on_req_headers(http_parser *p)
 	struct hconn	*hc = p->data;
 
 	end_header(hc);
+	if (hc->conn_opts != NULL)
+		drop_named(hc);
+	if (hc->fwd != NULL && !fwd_valid(hc->fwd)) {
+		log_debug("client %s: Forwarded not well formed, dropped",
+		    hc->ip);
+		free(hc->fwd);
+		hc->fwd = NULL;
+	}
+	hc->in_body = 1;
 	hc->keepalive = http_should_keep_alive(p);
 	hc->head = p->method == HTTP_HEAD;
+	hc->http10 = p->http_major == 1 && p->http_minor == 0;
 	hc->chunked = (p->flags & F_CHUNKED) != 0;
 	hc->clen = p->content_length;
 	hc->idempotent = p->method == HTTP_GET || p->method == HTTP_HEAD ||
@@ -493,17 +652,41 @@ on_req_complete(http_parser *p)
 
 /* --- the answer ---------------------------------------------------------- */
 
+/*
+ * The answer's head is parsed: does a body follow? Returns 1 (none) for
+ * an answer to HEAD and for 1xx, 204 and 304, whatever Content-Length or
+ * Transfer-Encoding they carry (RFC 9110 6.4.1, 15.3.5, 15.4.5: a 304's
+ * length is the representation's, not its own), so such an answer ends
+ * with its head and the connection serves the next request. A chunked
+ * body for an HTTP/1.0 client, which cannot read chunks, goes to it bare
+ * (on_resp_body) and ends with the connection: simpler than reading it
+ * all for a length, and bounded as any body is.
+ */
 static int
 on_resp_headers(http_parser *p)
 {
 	struct sconn	*sc = p->data;
-	int		 head = sc->hc != NULL && sc->hc->head;
+	int		 nobody;
 
-	sc->needs_eof = !head && !(p->flags & F_CHUNKED) &&
-	    p->content_length == ULLONG_MAX && p->status_code >= 200 &&
-	    p->status_code != 204 && p->status_code != 304;
-	/* A HEAD's answer has no body whatever its length says. */
-	return head ? 1 : 0;
+	nobody = (sc->hc != NULL && sc->hc->head) || p->status_code < 200 ||
+	    p->status_code == 204 || p->status_code == 304;
+	sc->needs_eof = !nobody && !(p->flags & F_CHUNKED) &&
+	    p->content_length == ULLONG_MAX;
+	sc->dechunk = !nobody && (p->flags & F_CHUNKED) && sc->hc != NULL &&
+	    sc->hc->http10;
+	return nobody ? 1 : 0;
+}
+
+/* Body bytes of an answer: to the client here only when de-chunked (else
+ * on_server_read passes them on as they came, framing and all). */
+static int
+on_resp_body(http_parser *p, const char *at, size_t len)
+{
+	struct sconn	*sc = p->data;
+
+	if (sc->dechunk && sc->hc != NULL)
+		evbuffer_add(conn_output(sc->hc->conn), at, len);
+	return 0;
 }
 
 static int
@@ -548,6 +731,7 @@ settings_init(void)
 	req_settings.on_message_complete = on_req_complete;
 	http_parser_settings_init(&resp_settings);
 	resp_settings.on_headers_complete = on_resp_headers;
+	resp_settings.on_body = on_resp_body;
 	resp_settings.on_message_complete = on_resp_complete;
 }
 
@@ -617,6 +801,7 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	f->clients++;
 	farm_ref(f);
 	hc->farm = f;
+	hc->gen = lb->gen;
 	memcpy(&hc->client, sa, salen);
 	hc->clientlen = salen;
 	if (sa->sa_family == AF_INET)
@@ -649,13 +834,16 @@ hc_reset_request(struct hconn *hc)
 	hc->xff = NULL;
 	free(hc->fwd);
 	hc->fwd = NULL;
+	free(hc->conn_opts);
+	hc->conn_opts = NULL;
 	free(hc->upgrade_to);
 	hc->upgrade_to = NULL;
 	hc->upgrade = 0;
 	hc->urllen = hc->hdrlen = 0;
 	hc->hdrs.len = 0;
-	hc->in_hdr = 0;
-	hc->has_host = hc->complete = hc->answered = 0;
+	hc->in_hdr = hc->in_body = 0;
+	hc->has_host = hc->complete = hc->answered = hc->forwarded = 0;
+	hc->reached = 0;
 	hc->streaming = hc->sent = hc->chunked = hc->answer_done = 0;
 	hc->s_paused = 0;
 	hc->has_cookie = 0;
@@ -708,6 +896,7 @@ hc_free(struct hconn *hc)
 	conn_free(hc->conn);
 	free(hc->xff);
 	free(hc->fwd);
+	free(hc->conn_opts);
 	free(hc->upgrade_to);
 	farm_unref(hc->farm);
 	if (nhc_cache < LB_HTTP_CACHE_MAX) {
@@ -922,7 +1111,8 @@ on_client_write(struct conn *conn, void *arg)
 }
 
 /* The client closed or failed. Having sent a whole request and only its
- * sending side closed, it still gets the answer, then the close. */
+ * sending side closed, it still gets the answer, and those of the
+ * requests it sent after it (read already), then the close. */
 static void
 on_client_event(struct conn *conn, short what, void *arg)
 {
@@ -931,32 +1121,72 @@ on_client_event(struct conn *conn, short what, void *arg)
 	(void)conn;
 	if ((what & CONN_EOF) && (what & CONN_READING) &&
 	    !hc->reading && !hc->closing && !hc->lingering) {
-		hc->keepalive = 0;
+		hc->eof = 1;
 		conn_disable(hc->conn, EV_READ);
 		return;
 	}
 	hc_free(hc);
 }
 
-/* The answer is all written: next request, or close. */
+/* No more requests: close once the output is written. */
+static void
+hc_last(struct hconn *hc)
+{
+	hc->closing = 1;
+	hc->reading = 0;
+	conn_disable(hc->conn, EV_READ);
+	if (evbuffer_get_length(conn_output(hc->conn)) == 0)
+		hc_linger(hc);
+}
+
+/*
+ * After a reload, a keep-alive client's next request goes to the farm of
+ * its farm's name now running (its members as the new config has them).
+ * Returns -1 when that farm is gone: the client is to be closed.
+ */
+static int
+hc_refarm(struct hconn *hc)
+{
+	struct lb	*lb = hc->lb;
+	size_t		 i;
+
+	hc->gen = lb->gen;
+	for (i = 0; i < lb->nfarms; i++)
+		if (strcmp(lb->farms[i]->name, hc->farm->name) == 0)
+			break;
+	if (i == lb->nfarms)
+		return -1;
+	if (lb->farms[i] != hc->farm) {
+		farm_ref(lb->farms[i]);
+		farm_unref(hc->farm);
+		hc->farm = lb->farms[i];
+	}
+	return 0;
+}
+
+/* The answer is all written: next request, or close. After the client's
+ * end, the requests it sent before are served (reading stays off: only
+ * its end would come), and a part of one left at the end closes. */
 static void
 hc_next(struct hconn *hc)
 {
 	if (hc->streaming && !hc->complete)
 		hc->keepalive = 0;	/* the rest of its body is not read */
-	if (!hc->keepalive) {
-		hc->closing = 1;
-		conn_disable(hc->conn, EV_READ);
-		if (evbuffer_get_length(conn_output(hc->conn)) == 0)
-			hc_linger(hc);
+	if (!hc->keepalive || (hc->eof &&
+	    evbuffer_get_length(conn_input(hc->conn)) == 0) ||
+	    (hc->gen != hc->lb->gen && hc_refarm(hc) == -1)) {
+		hc_last(hc);
 		return;
 	}
 	hc_reset_request(hc);
 	hc->reading = 1;
 	http_parser_pause(&hc->parser, 0);
 	set_timeout(hc->conn, hc->farm->client_ms);
-	conn_enable(hc->conn, EV_READ);
+	if (!hc->eof)
+		conn_enable(hc->conn, EV_READ);
 	hc_parse(hc);
+	if (hc->eof && hc->reading && !hc->closing)
+		hc_last(hc);
 }
 
 /* --- members ------------------------------------------------------------- */
@@ -989,7 +1219,7 @@ static void
 hc_dispatch(struct hconn *hc)
 {
 	struct backend	*b;
-	int		 full = 0;
+	int		 full = 0, local = 0;
 
 	/*
 	 * The client's reading stays on (turning it off and on again costs
@@ -1024,6 +1254,9 @@ hc_dispatch(struct hconn *hc)
 				hc_reply(hc, 503, "Service Unavailable",
 				    "<h1>503 Service Unavailable</h1>\n<p>No "
 				    "server of this farm is up.</p>\n");
+			else if (hc->reached)
+				hc_reply(hc, 502, "Bad Gateway",
+				    "<h1>502 Bad Gateway</h1>\n");
 			else
 				hc_reply(hc, 503, "Service Unavailable",
 				    "<h1>503 Service Unavailable</h1>\n<p>Every "
@@ -1031,8 +1264,17 @@ hc_dispatch(struct hconn *hc)
 			return;
 		}
 		hc->tried[hc->ntried++] = b;
-		if ((hc->sc = sc_get(hc, b)) != NULL)
+		if ((hc->sc = sc_get(hc, b, &local)) != NULL)
 			break;
+		if (local) {
+			/* Out of descriptors here: no member is to blame,
+			 * and none would do better now. */
+			hc->farm->rejected++;
+			hc_reply(hc, 503, "Service Unavailable",
+			    "<h1>503 Service Unavailable</h1>\n<p>The balancer "
+			    "is out of resources; try again later.</p>\n");
+			return;
+		}
 	}
 	b->inflight++;
 	b->requests++;
@@ -1053,12 +1295,17 @@ sc_fits(const struct sconn *sc, const struct hconn *hc,
 	    hc->clientlen) == 0;
 }
 
-/* A pooled connection to b, or a new one being connected; NULL when no
- * socket could be made (b then counts an error). */
+/*
+ * A pooled connection to b, or a new one being connected; NULL when no
+ * socket could be made: a failure of ours (EMFILE, ENFILE, ENOBUFS), so
+ * b is not blamed and *local says so (logged once a second at most).
+ */
 static struct sconn *
-sc_get(struct hconn *hc, struct backend *b)
+sc_get(struct hconn *hc, struct backend *b, int *local)
 {
+	static _Thread_local int64_t logged;
 	struct sconn	*sc;
+	int64_t		 now;
 
 	/* A streamed body cannot be sent again: no stale pooled one. */
 	sc = NULL;
@@ -1081,14 +1328,18 @@ sc_get(struct hconn *hc, struct backend *b)
 		set_timeout(sc->conn, hc->farm->connect_ms);
 		if (conn_connect(sc->conn,
 		    (struct sockaddr *)&b->addr, b->addrlen) == -1) {
-			backend_error(b, mono_us());
-			farm_mark_suspect(hc->farm, b, mono_us());
+			now = mono_us();
+			if (now - logged >= 1000000) {
+				log_warn("%s: no socket for a connection", b->id);
+				logged = now;
+			}
+			*local = 1;
 			sc_free(sc);
 			return NULL;
 		}
 	}
 	sc->hc = hc;
-	sc->done = sc->head_done = sc->needs_eof = 0;
+	sc->done = sc->head_done = sc->needs_eof = sc->dechunk = 0;
 	http_parser_init(&sc->parser, HTTP_RESPONSE);
 	sc->parser.data = sc;
 	conn_setcb(sc->conn, on_server_read, on_server_write,
@@ -1279,16 +1530,19 @@ sc_release(struct hconn *hc, int reusable)
 }
 
 /*
- * The member failed this request. reached: the request may have got
- * there (the connection was up). Retry on another member when it did not,
- * or when it is idempotent and no answer byte came; mark the member
- * suspect unless the failure was a stale pooled connection.
+ * The member failed this request: closed, timed out, or sent a head that
+ * is cut short or no HTTP. reached: the request may have got there (the
+ * connection was up). Once a byte of answer went to the client nothing
+ * can be said: it is closed. Until then, retry on another member when
+ * the request did not get there, or when it is idempotent and was not
+ * streamed; else 502. The member is marked suspect unless the failure
+ * was a stale pooled connection (closed with no byte of answer).
  */
 static void
 sc_failed(struct hconn *hc, const char *why, int reached)
 {
 	struct sconn	*sc = hc->sc;
-	int		 stale = sc->reused && reached;
+	int		 stale = sc->reused && reached && !hc->answered;
 	int64_t		 now = mono_us();
 
 	log_info("%s: %s", sc->be->id, why);
@@ -1297,10 +1551,13 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 		farm_mark_suspect(hc->farm, sc->be, now);
 	}
 	sc_release(hc, 0);
-	if (hc->answered) {
+	if (hc->forwarded) {
 		hc_free(hc);
 		return;
 	}
+	hc->answered = 0;	/* the next member's answer is timed afresh */
+	if (reached && !stale)
+		hc->reached = 1;
 	if (reached && (!hc->idempotent || hc->sent)) {
 		hc_reply(hc, 502, "Bad Gateway", "<h1>502 Bad Gateway</h1>\n");
 		return;
@@ -1310,34 +1567,111 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 	hc_dispatch(hc);
 }
 
+#define LB_HTTP_CONN_LISTS	8	/* Connection lines naming fields,
+					   an answer's, looked at */
+
+/* A Connection header's value (len bytes) that names only close and
+ * keep-alive: nothing for write_head to drop by name. */
+static int
+conn_plain(const char *v, size_t len)
+{
+	const char	*p = v, *end = v + len, *tok;
+	size_t		 n;
+
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' ||
+		    *p == '\r' || *p == '\n'))
+			p++;
+		for (tok = p; p < end && *p != ',' && *p != ' ' &&
+		    *p != '\t' && *p != '\r' && *p != '\n';)
+			p++;
+		n = p - tok;
+		if (n > 0 && !(n == 5 && strncasecmp(tok, "close", 5) == 0) &&
+		    !(n == 10 && strncasecmp(tok, "keep-alive", 10) == 0))
+			return 0;
+		while (p < end && *p != ',')
+			p++;
+	}
+	return 1;
+}
+
+/* The values of the answer's Connection lines that name other fields
+ * (to list[], their lengths to len[]), LB_HTTP_CONN_LISTS at most. */
+static size_t
+conn_lists(const char *head, const char *end, const char **list,
+    size_t *len)
+{
+	const char	*line, *eol;
+	size_t		 n = 0;
+
+	for (line = head; n < LB_HTTP_CONN_LISTS && line < end &&
+	    (eol = memchr(line, '\n', end - line)) != NULL; line = eol + 1)
+		if ((*line | 0x20) == 'c' && eol - line > 11 &&
+		    strncasecmp(line, "connection:", 11) == 0 &&
+		    !conn_plain(line + 11, eol - line - 11)) {
+			list[n] = line + 11;
+			len[n++] = eol - line - 11;
+		}
+	return n;
+}
+
+/*
+ * The answer's header line at line (to eol) is for this hop only:
+ * Connection, Keep-Alive, Proxy-Connection, Upgrade (a switch of
+ * protocols is not passed here), Transfer-Encoding when the body goes
+ * de-chunked, or a field one of the nlists Connection values names.
+ */
+static int
+resp_hop(const char *line, const char *eol, const char **list,
+    const size_t *len, size_t nlists, int dechunk)
+{
+	const char	*colon;
+	size_t		 i;
+	int		 c = *line | 0x20;
+
+	/* the first letter first: most lines are none of these */
+	if ((c == 'c' && strncasecmp(line, "connection:", 11) == 0) ||
+	    (c == 'k' && strncasecmp(line, "keep-alive:", 11) == 0) ||
+	    (c == 'p' && strncasecmp(line, "proxy-connection:", 17) == 0) ||
+	    (c == 'u' && strncasecmp(line, "upgrade:", 8) == 0) ||
+	    (dechunk && c == 't' &&
+	    strncasecmp(line, "transfer-encoding:", 18) == 0))
+		return 1;
+	if (nlists == 0 || (colon = memchr(line, ':', eol - line)) == NULL)
+		return 0;
+	for (i = 0; i < nlists; i++)
+		if (token_in(list[i], len[i], line, colon - line))
+			return 1;
+	return 0;
+}
+
 /*
  * The answer's head, hlen bytes at head, parsed already, goes to the
- * client rewritten: the member's Connection and Keep-Alive headers (and
- * lines folded onto them) dropped, ours added (close when the client
- * asked it or the body ends with the connection; keep-alive spelled out
- * for HTTP/1.0), and with persist a Set-Cookie naming the member, good
- * for the persist time from now.
+ * client rewritten: its hop-by-hop lines (resp_hop, and lines folded onto
+ * them) dropped, ours added (close when the client asked it or the body
+ * ends with the connection; keep-alive spelled out for HTTP/1.0), and
+ * with persist a Set-Cookie naming the member, good for the persist time
+ * from now.
  */
 static void
 write_head(struct hconn *hc, const char *head, size_t hlen)
 {
 	struct evbuffer	*out = conn_output(hc->conn);
 	const char	*line = head, *end = head + hlen, *eol, *run = head;
+	const char	*list[LB_HTTP_CONN_LISTS];
 	char		 tail[160];
-	size_t		 tlen = 0;
-	int		 first = 1, dropping = 0, c;
+	size_t		 tlen = 0, len[LB_HTTP_CONN_LISTS], nlists;
+	int		 first = 1, dropping = 0;
 
+	nlists = conn_lists(head, end, list, len);
 	/* The lines kept go on in runs, one copy each. */
 	while (line < end && (eol = memchr(line, '\n', end - line)) != NULL) {
 		eol++;
 		if (eol - line <= 2 && (*line == '\r' || *line == '\n'))
 			break;	/* the blank line */
 		if (first || (*line != ' ' && *line != '\t')) {
-			/* the first letter first: most lines are neither */
-			c = *line | 0x20;
-			if (!first && ((c == 'c' && strncasecmp(line,
-			    "connection:", 11) == 0) || (c == 'k' &&
-			    strncasecmp(line, "keep-alive:", 11) == 0))) {
+			if (!first && resp_hop(line, eol, list, len, nlists,
+			    hc->sc->dechunk)) {
 				if (!dropping)
 					evbuffer_add(out, run, line - run);
 				dropping = 1;
@@ -1351,7 +1685,8 @@ write_head(struct hconn *hc, const char *head, size_t hlen)
 	}
 	if (!dropping)
 		evbuffer_add(out, run, line - run);
-	if (hc->sc->needs_eof)
+	if (hc->sc->needs_eof || hc->sc->dechunk || (hc->eof &&
+	    evbuffer_get_length(conn_input(hc->conn)) == 0))
 		hc->keepalive = 0;
 	if (!hc->keepalive)
 		tlen = strlcpy(tail, "Connection: close\r\n", sizeof(tail));
@@ -1422,15 +1757,23 @@ read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 		return -1;
 	if (sc->parser.status_code == 101 && hc->upgrade && hc->complete) {
 		/* Switched: the head on as it is, then a tunnel. */
+		hc->forwarded = 1;
 		evbuffer_remove_buffer(in, conn_output(hc->conn), hlen);
 		return 3;
 	}
 	if (sc->parser.status_code < 200) {
-		/* Interim (100): on as it is; the real head follows. */
-		evbuffer_remove_buffer(in, conn_output(hc->conn),
-		    hlen);
+		/* Interim (100): on as it is, but to HTTP/1.0 (which knows
+		 * none); the real head follows. */
+		if (hc->http10)
+			evbuffer_drain(in, hlen);
+		else {
+			hc->forwarded = 1;
+			evbuffer_remove_buffer(in, conn_output(hc->conn),
+			    hlen);
+		}
 		return 2;
 	}
+	hc->forwarded = 1;
 	write_head(hc, (char *)head, hlen);
 	evbuffer_drain(in, hlen);
 	sc->head_done = 1;
@@ -1484,12 +1827,20 @@ on_server_read(struct conn *conn, void *arg)
 		}
 		n = http_parser_execute(&sc->parser, &resp_settings,
 		    v.iov_base, v.iov_len);
-		evbuffer_remove_buffer(in, conn_output(hc->conn), n);
+		if (sc->dechunk)
+			evbuffer_drain(in, n);	/* on_resp_body took the body */
+		else
+			evbuffer_remove_buffer(in, conn_output(hc->conn), n);
 		e = HTTP_PARSER_ERRNO(&sc->parser);
 		if (e == HPE_PAUSED)
 			e = HPE_OK;
 	}
 	conn_flush(hc->conn);
+	if (e != HPE_OK && !hc->forwarded) {
+		/* A head that is no HTTP: as if it had closed. */
+		sc_failed(hc, "bad answer head", 1);
+		return;
+	}
 	if (e != HPE_OK) {
 		log_info("%s: bad answer: %s", sc->be->id, http_errno_name(e));
 		sc_release(hc, 0);
@@ -1574,7 +1925,8 @@ on_server_event(struct conn *conn, short what, void *arg)
 		}
 	}
 	sc_failed(hc, (what & CONN_TIMEOUT) ? "no answer in time" :
-	    "closed before answering", 1);
+	    hc->answered ? "closed in its answer" : "closed before answering",
+	    1);
 }
 
 /* An idle pooled connection that talks or closes is done. */

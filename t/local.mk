@@ -157,6 +157,13 @@ t_test_proxyproto_SOURCES = t/test_proxyproto.c lb/proxyproto.c lb/lb.h
 t_test_proxyproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
 t_test_proxyproto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_proxyproto_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
+# tocsin-lb's members: the response-time average, errors, weights.
+check_PROGRAMS += t/test_backend
+TESTS += t/test_backend
+t_test_backend_SOURCES = t/test_backend.c lb/backend.c lb/lb.h
+t_test_backend_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
+t_test_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_test_backend_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
 # tocsin-lb http: forwarding headers, limits, 100 MB streamed both ways.
 TESTS += t/test_lb_stream.sh
 EXTRA_DIST += t/test_lb_stream.sh t/servers/nginx_stream.conf
@@ -290,6 +297,9 @@ EXTRA_DIST += t/test_lb_timeouts.sh t/lbearly.py t/lbfull.py
 # tocsin-lb: WebSockets (HTTP Upgrade) tunnelled to real WebSocket servers.
 TESTS += t/test_lb_ws.sh
 EXTRA_DIST += t/test_lb_ws.sh t/lbws.py t/lbwsclient.py
+# tocsin-lb: HTTP/1.1 at its edges (trailers, 304s, hop-by-hop, 1.0).
+TESTS += t/test_lb_http2.sh
+EXTRA_DIST += t/test_lb_http2.sh t/lbscript.py
 # tocsin-pager: a problem that outlasts its downtime is paged at its end.
 TESTS += t/test_pager_dtend.sh
 EXTRA_DIST += t/test_pager_dtend.sh

@@ -1,0 +1,121 @@
+/*
+ * test_backend.c: lb/backend.c's response-time average: samples, its
+ * decay, and what an error does to it (always counts as slow).
+ */
+#include <sys/types.h>
+
+#include <check.h>
+
+#include "xmalloc.h"
+
+#include "lb.h"
+
+#define NOW	1000000000LL	/* mono_us, any */
+
+/* What backend.c calls in files this test does not link. */
+void
+queue_kick(void)
+{
+}
+
+struct persist *
+persist_new(const char *farm)
+{
+	(void)farm;
+	return NULL;
+}
+
+void
+persist_unref(struct persist *p)
+{
+	(void)p;
+}
+
+static struct backend *
+member(void)
+{
+	struct backend	*b = xcalloc(1, sizeof(*b));
+
+	b->id = xstrdup("f/m");
+	b->refs = 1;
+	b->weight = 1;
+	return b;
+}
+
+START_TEST(error_without_average_counts_as_penalty)
+{
+	struct backend	*b = member();
+
+	backend_error(b, NOW);
+	ck_assert_double_eq_tol(backend_ewma(b, NOW), LB_ERROR_PENALTY_MS,
+	    1e-9);
+	ck_assert_uint_eq(b->errors, 1);
+	backend_unref(b);
+}
+END_TEST
+
+START_TEST(error_moves_a_fast_member_halfway_to_penalty)
+{
+	struct backend	*b = member();
+
+	backend_sample(b, 4, NOW);
+	backend_error(b, NOW);
+	ck_assert_double_eq_tol(backend_ewma(b, NOW),
+	    (4 + LB_ERROR_PENALTY_MS) / 2.0, 1e-9);
+	backend_unref(b);
+}
+END_TEST
+
+START_TEST(error_never_makes_a_slow_member_faster)
+{
+	struct backend	*b = member();
+	double		 before;
+
+	backend_sample(b, 3000, NOW);
+	before = backend_ewma(b, NOW);
+	backend_error(b, NOW);
+	ck_assert_double_ge(backend_ewma(b, NOW), before);
+	/* Its average decayed since: the error counts from what it is now. */
+	before = backend_ewma(b, NOW + 500000);
+	backend_error(b, NOW + 500000);
+	ck_assert_double_ge(backend_ewma(b, NOW + 500000), before);
+	ck_assert_double_ge(backend_ewma(b, NOW + 500000),
+	    LB_ERROR_PENALTY_MS);
+	backend_unref(b);
+}
+END_TEST
+
+START_TEST(weight_zero_stays_zero_when_degraded)
+{
+	struct backend	*b = member();
+
+	b->weight = 0;
+	b->health = BE_DEGRADED;
+	ck_assert_uint_eq(backend_weight(b), 0);
+	b->weight = 1;
+	ck_assert_uint_eq(backend_weight(b), 1);
+	b->weight = 8;
+	ck_assert_uint_eq(backend_weight(b), 4);
+	backend_unref(b);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("backend");
+	TCase	*tc = tcase_create("core");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_test(tc, error_without_average_counts_as_penalty);
+	tcase_add_test(tc, error_moves_a_fast_member_halfway_to_penalty);
+	tcase_add_test(tc, error_never_makes_a_slow_member_faster);
+	tcase_add_test(tc, weight_zero_stays_zero_when_degraded);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
