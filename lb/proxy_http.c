@@ -355,27 +355,44 @@ hdr_kind(const char *f, size_t len)
 	return H_OTHER;
 }
 
+/*
+ * The next token of a comma-separated list at *pp (before end), spaces
+ * and folds around it skipped: its length, *tok set, and *pp past its
+ * element; 0 at the list's end (empty elements are skipped).
+ */
+static size_t
+list_next(const char **pp, const char *end, const char **tok)
+{
+	const char	*p = *pp;
+	size_t		 n = 0;
+
+	while (n == 0 && p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' ||
+		    *p == '\r' || *p == '\n'))
+			p++;
+		for (*tok = p; p < end && *p != ',' && *p != ' ' &&
+		    *p != '\t' && *p != '\r' && *p != '\n';)
+			p++;
+		n = p - *tok;
+		while (p < end && *p != ',')
+			p++;
+	}
+	*pp = p;
+	return n;
+}
+
 /* Whether the field name (nlen bytes) is one of the comma-separated
  * tokens of list (llen bytes), in any case and with any spaces: a name
  * a Connection header lists. */
 static int
 token_in(const char *list, size_t llen, const char *name, size_t nlen)
 {
-	const char	*p = list, *end = list + llen, *tok;
+	const char	*p = list, *tok;
+	size_t		 n;
 
-	while (p < end) {
-		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' ||
-		    *p == '\r' || *p == '\n'))
-			p++;
-		for (tok = p; p < end && *p != ',' && *p != ' ' &&
-		    *p != '\t' && *p != '\r' && *p != '\n';)
-			p++;
-		if ((size_t)(p - tok) == nlen && nlen > 0 &&
-		    strncasecmp(tok, name, nlen) == 0)
+	while ((n = list_next(&p, list + llen, &tok)) > 0)
+		if (n == nlen && strncasecmp(tok, name, nlen) == 0)
 			return 1;
-		while (p < end && *p != ',')
-			p++;
-	}
 	return 0;
 }
 
@@ -1575,23 +1592,13 @@ sc_failed(struct hconn *hc, const char *why, int reached)
 static int
 conn_plain(const char *v, size_t len)
 {
-	const char	*p = v, *end = v + len, *tok;
+	const char	*p = v, *tok;
 	size_t		 n;
 
-	while (p < end) {
-		while (p < end && (*p == ' ' || *p == '\t' || *p == ',' ||
-		    *p == '\r' || *p == '\n'))
-			p++;
-		for (tok = p; p < end && *p != ',' && *p != ' ' &&
-		    *p != '\t' && *p != '\r' && *p != '\n';)
-			p++;
-		n = p - tok;
-		if (n > 0 && !(n == 5 && strncasecmp(tok, "close", 5) == 0) &&
+	while ((n = list_next(&p, v + len, &tok)) > 0)
+		if (!(n == 5 && strncasecmp(tok, "close", 5) == 0) &&
 		    !(n == 10 && strncasecmp(tok, "keep-alive", 10) == 0))
 			return 0;
-		while (p < end && *p != ',')
-			p++;
-	}
 	return 1;
 }
 
