@@ -245,26 +245,34 @@ fail:
 	return -1;
 }
 
-/*
- * Send one request and wait CTL_TIMEOUT_MS at most for its answer.
- * Returns 0 with *answer set (malloc'd, one JSON line without "\n"), or
- * -1 with errno as ctlclient_send and ctlclient_readline say; ECONNRESET
- * when probed closed the connection without answering. On a watching
- * connection the stream's lines ({"type":...}) that arrive first are
- * skipped, and lost to the caller.
- */
+/* ctlclient_request_timeout with CTL_TIMEOUT_MS. */
 int
 ctlclient_request(int fd, const char *line, char **answer)
+{
+	return ctlclient_request_timeout(fd, line, CTL_TIMEOUT_MS, answer);
+}
+
+/*
+ * Send one request and wait timeout_ms (> 0) at most, all told, for its
+ * answer. Returns 0 with *answer set (malloc'd, one JSON line without
+ * "\n"), or -1 with errno as ctlclient_send and ctlclient_readline say;
+ * ECONNRESET when probed closed the connection without answering. On a
+ * watching connection the stream's lines ({"type":...}) that arrive
+ * first are skipped, and lost to the caller.
+ */
+int
+ctlclient_request_timeout(int fd, const char *line, int timeout_ms,
+    char **answer)
 {
 	int64_t		 deadline, left;
 	char		*l;
 	int		 r;
 
 	*answer = NULL;
-	deadline = mono_us() / 1000 + CTL_TIMEOUT_MS;
+	deadline = mono_us() / 1000 + timeout_ms;
 	/* A daemon that refuses us (too many clients) answers, then closes
 	 * before our request is in: read its answer all the same. */
-	if (ctlclient_send(fd, line, CTL_TIMEOUT_MS) == -1 &&
+	if (ctlclient_send(fd, line, timeout_ms) == -1 &&
 	    errno != EPIPE && errno != ECONNRESET)
 		return -1;
 	for (;;) {

@@ -57,6 +57,8 @@ int		 ctlclient_connect_timeout(const char *path, int timeout_ms);
 int		 ctlclient_send(int fd, const char *line, int timeout_ms);
 int		 ctlclient_readline(int fd, int timeout_ms, char **line);
 int		 ctlclient_request(int fd, const char *line, char **answer);
+int		 ctlclient_request_timeout(int fd, const char *line,
+		    int timeout_ms, char **answer);
 enum ctl_line	 ctlclient_parse(const char *line, struct json_t **obj,
 		    char *err, size_t errlen);
 int		 ctlclient_server_from_json(struct json_t *obj, const char *id,

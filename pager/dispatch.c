@@ -58,6 +58,8 @@
 #define MAIL_BATCH	32	/* a lane's mails in one SMTP session */
 #define SWEEP_EVERY_MS	10000	/* state.json's "spooled" read again */
 #define POLL_EVERY_MS	2000	/* probed's status, then renotify */
+#define INFO_WAIT_MS	2000	/* probed's answer for a page's details */
+#define INFO_QUIET_US	(60 * 1000000LL) /* after none: the state file */
 
 struct testpage;
 TAILQ_HEAD(testpages, testpage);
@@ -90,6 +92,10 @@ struct dispatch {
 	int			 failfd;	/* STATE/pager/failed */
 	int			 spoolfd;
 	uint64_t		 last_seq;	/* highest event with records */
+	int64_t			 info_quiet;	/* mono_us until which a page's
+						   details come from the state
+						   file: probed did not answer
+						   (the I/O worker's) */
 	int			 scanning;
 	int			 stopping;
 	size_t			 inflight;
@@ -298,8 +304,8 @@ static void	 stale_done(void *);
 static void	 fold_work(void *);
 static void	 fold_done(void *);
 static int	 same_lane(const struct delivery *, const struct delivery *);
-static void	 server_info(const struct conf *, const char *,
-		    struct server_info *);
+static void	 server_info(struct dispatch *, const struct conf *,
+		    const char *, struct server_info *);
 static void	 run(struct dispatch *);
 static void	 on_kick(evutil_socket_t, short, void *);
 static int	 by_mail(const struct delivery *);
@@ -834,7 +840,7 @@ make_record(struct dispatch *d, const struct conf *conf,
 		goto write;
 	}
 	if (!*have_info) {
-		server_info(conf, ev->id, info);
+		server_info(d, conf, ev->id, info);
 		*have_info = 1;
 	}
 	memset(&p, 0, sizeof(p));
@@ -1005,10 +1011,13 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
  * The server's latency and last message, from probed's `status` or, when
  * probed is gone, the state file, and the servers that depend on it and
  * are unreachable or not up now (for its problem page to list them).
- * Unknown fields stay unknown.
+ * Unknown fields stay unknown. Probed gets INFO_WAIT_MS; one that lets
+ * that pass (stopped, wedged) is not asked again for INFO_QUIET_US, so a
+ * storm's pages wait on it once, not once each.
  */
 static void
-server_info(const struct conf *conf, const char *id, struct server_info *si)
+server_info(struct dispatch *d, const struct conf *conf, const char *id,
+    struct server_info *si)
 {
 	const struct server_conf *c;
 	struct ctl_server	*sv = NULL;
@@ -1016,7 +1025,8 @@ server_info(const struct conf *conf, const char *id, struct server_info *si)
 	size_t			 n = 0, i, ndep = 0;
 	int64_t			 written;
 	char			 req[300], *ans = NULL, err[128], path[1100];
-	int			 fd;
+	int			 fd = -1, left;
+	int64_t			 t0;
 
 	memset(si, 0, sizeof(*si));
 	si->latency_ms = -1;
@@ -1024,15 +1034,30 @@ server_info(const struct conf *conf, const char *id, struct server_info *si)
 		ndep += conf_depends_on(conf->servers[i], id);
 	/* With dependents, every server's status (one answer). */
 	snprintf(req, sizeof(req), ndep > 0 ? "status" : "status %s", id);
-	if ((fd = ctlclient_connect(conf->control)) != -1) {
-		if (ctlclient_request(fd, req, &ans) == 0 &&
+	if ((t0 = mono_us()) >= d->info_quiet &&
+	    (fd = ctlclient_connect_timeout(conf->control, INFO_WAIT_MS)) !=
+	    -1) {
+		left = INFO_WAIT_MS - (int)((mono_us() - t0) / 1000);
+		if (left > 0 &&
+		    ctlclient_request_timeout(fd, req, left, &ans) == 0 &&
 		    ctlclient_parse(ans, &obj, err, sizeof(err)) ==
 		    CTL_LINE_OK)
 			ctlclient_servers_from_answer(obj, &sv, &n, err,
 			    sizeof(err));
+		else if (ans == NULL && (errno == ETIMEDOUT || left <= 0)) {
+			log_warnx("probed did not answer in %d ms: pages take "
+			    "their details from its state file for %lld s",
+			    INFO_WAIT_MS, INFO_QUIET_US / 1000000);
+			d->info_quiet = mono_us() + INFO_QUIET_US;
+		}
 		close(fd);
 		free(ans);
 		json_decref(obj);
+	} else if (fd == -1 && mono_us() - t0 >= INFO_WAIT_MS * 1000LL) {
+		log_warnx("probed took no connection in %d ms: pages take "
+		    "their details from its state file for %lld s",
+		    INFO_WAIT_MS, INFO_QUIET_US / 1000000);
+		d->info_quiet = mono_us() + INFO_QUIET_US;
 	}
 	if (sv == NULL) {
 		snprintf(path, sizeof(path), "%s/%s", conf->state_dir,

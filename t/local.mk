@@ -136,6 +136,9 @@ EXTRA_DIST += t/test_pager_spooled.sh
 # A spool event that cannot be read for a while is paged once it can.
 TESTS += t/test_pager_unreadable.sh
 EXTRA_DIST += t/test_pager_unreadable.sh
+# A stopped tocsin-probed costs a storm of pages one wait, not one each.
+TESTS += t/test_pager_probedstop.sh
+EXTRA_DIST += t/test_pager_probedstop.sh
 
 # tocsin-pager's storm digest and unreachable folding, end to end.
 TESTS += t/test_pager_storm.sh
