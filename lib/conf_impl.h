@@ -16,6 +16,7 @@
 #define INCLUDE_FILES_MAX 1000		/* files read through include, total */
 #define INCLUDE_BYTES_MAX (128 * 1024 * 1024)	/* and their bytes, total */
 #define STMT_WORDS_MAX	64
+#define DURATION_MAX_DAYS 3650	/* any duration, at most (ten years) */
 
 enum tok {
 	TOK_WORD,

@@ -270,14 +270,25 @@ conf_parse_list_add(char ***list, size_t *n, const char *s)
 /*
  * Parse the duration v of keyword name into *ms. A bare number is refused
  * with a hint: "5" reads as seconds to some and as minutes to a Nagios
- * admin. Returns 0, or -1 after reporting.
+ * admin. Past DURATION_MAX_DAYS is refused too: the daemons turn
+ * durations into signed microseconds and add them to the clock, which a
+ * few hundred million days would overflow. Returns 0, or -1 after
+ * reporting.
  */
 static int
 parse_duration(struct parser *p, int line, const char *name, const char *v,
     uint64_t *ms)
 {
-	switch (parse_duration_ms(v, ms)) {
+	uint64_t t;
+
+	switch (parse_duration_ms(v, &t)) {
 	case 0:
+		if (t > DURATION_MAX_DAYS * 86400000ULL) {
+			conf_err(p, line, "duration too long for '%s': %s (at "
+			    "most %dd)", name, v, DURATION_MAX_DAYS);
+			return -1;
+		}
+		*ms = t;
 		return 0;
 	case DURATION_BARE:
 		conf_err(p, line, "bad duration '%s' for '%s': a number needs "

@@ -1843,6 +1843,24 @@ START_TEST(cluster_mode_takes_every_paging_keyword)
 }
 END_TEST
 
+/* ---- reviewed defects: each test failed before its fix ---- */
+
+START_TEST(duration_past_ten_years_is_refused)
+{
+	struct conf *c;
+
+	/* microseconds of 200000000d overflow probed's int64 arithmetic */
+	assert_errors("server a http://a interval 200000000d\n"
+	    "set storm 3 in 3650d1ms\n",
+	    "t.conf:1: duration too long for 'interval': 200000000d (at most "
+	    "3650d)\n"
+	    "t.conf:2: duration too long for 'storm': 3650d1ms (at most "
+	    "3650d)\n");
+	c = parse_ok("server a http://a interval 3650d timeout 10s\n");
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1950,6 +1968,11 @@ conf_suite(void)
 
 	tc = tcase_create("issue18");
 	tcase_add_test(tc, cluster_mode_takes_every_paging_keyword);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("review");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, duration_past_ten_years_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
