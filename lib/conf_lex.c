@@ -32,9 +32,11 @@ conf_lex_next(struct parser *p, struct src *s, struct word *w)
 		c = s->pos;
 		while (*c == ' ' || *c == '\t' || *c == '\r')
 			c++;
-		if (*c == '\\' && c[1] == '\n') {	/* continuation */
+		/* A continuation, also in a file with CRLF line ends. */
+		if (*c == '\\' && (c[1] == '\n' ||
+		    (c[1] == '\r' && c[2] == '\n'))) {
 			s->line++;
-			s->pos = c + 2;
+			s->pos = c + (c[1] == '\r' ? 3 : 2);
 			continue;
 		}
 		if (*c == '#')

@@ -1861,6 +1861,18 @@ START_TEST(duration_past_ten_years_is_refused)
 }
 END_TEST
 
+START_TEST(crlf_backslash_continues_the_line)
+{
+	struct conf *c;
+
+	c = parse_ok("server a http://a \\\r\n  interval 5s\r\n"
+	    "server b http://b\r\n");
+	ck_assert_uint_eq(server(c, "a")->o.interval, 5000);
+	ck_assert_int_eq(server(c, "b")->line, 3);
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1973,6 +1985,7 @@ conf_suite(void)
 	tc = tcase_create("review");
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, duration_past_ten_years_is_refused);
+	tcase_add_test(tc, crlf_backslash_continues_the_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
