@@ -12,7 +12,7 @@
 #include "conf.h"
 
 #define CONF_FILE_MAX	(64 * 1024 * 1024)	/* bytes per config file */
-#define INCLUDE_DEPTH	16
+#define INCLUDE_DEPTH	16	/* includes below the top file, at most */
 #define INCLUDE_FILES_MAX 1000		/* files read through include, total */
 #define INCLUDE_BYTES_MAX (128 * 1024 * 1024)	/* and their bytes, total */
 #define STMT_WORDS_MAX	64
@@ -43,7 +43,7 @@ struct word {
 
 struct parser {
 	struct conf	*conf;
-	struct src	*stack[INCLUDE_DEPTH];
+	struct src	*stack[INCLUDE_DEPTH + 1];	/* the top file, its includes */
 	int		 depth;
 	struct farm_conf *farm;		/* open farm block, or NULL */
 	struct src	*farm_src;	/* file the open block is in */

@@ -1374,7 +1374,8 @@ st_include(struct parser *p, struct src *s, struct word *w, int n)
 			    g.gl_pathv[i]);
 			continue;
 		}
-		if (p->depth >= INCLUDE_DEPTH) {
+		/* depth counts the top file, which no include read */
+		if (p->depth > INCLUDE_DEPTH) {
 			conf_err(p, w[1].line,
 			    "includes nested more than %d deep",
 			    INCLUDE_DEPTH);

@@ -1347,17 +1347,23 @@ END_TEST
 
 START_TEST(include_nesting_is_bounded)
 {
-	char	 name[32], text[64];
-	int	 i;
+	struct conf	*c;
+	char		 name[32], text[64];
+	int		 i;
 
-	for (i = 0; i <= 16; i++) {
+	/* f0 includes f1 ... f16 includes f17: 17 includes deep */
+	for (i = 0; i <= 17; i++) {
 		snprintf(name, sizeof(name), "deep/f%d.conf", i);
 		snprintf(text, sizeof(text), "include \"f%d.conf\"\n", i + 1);
-		put(name, i < 16 ? text : "server z http://z\n");
+		put(name, i < 17 ? text : "server z http://z\n");
 	}
 	assert_load_errors("deep/f0.conf",
 	    fmt("%s:1: includes nested more than 16 deep\n",
-	    at("deep/f15.conf")));
+	    at("deep/f16.conf")));
+	/* from f1 on it is 16 deep, as tocsin.conf(5) allows */
+	c = load_ok("deep/f1.conf");
+	ck_assert_uint_eq(c->nservers, 1);
+	conf_free(c);
 }
 END_TEST
 
