@@ -92,7 +92,8 @@ void		 conf_server_free(struct server_conf *);
 /* conf_lex.c */
 enum tok	 conf_lex_next(struct parser *, struct src *, struct word *);
 void		 conf_lex_words_free(struct word *, int);
-char		*conf_lex_read_file(const char *, size_t *, const char **);
+char		*conf_lex_read_file(const char *, size_t *, const char **,
+		    int *);
 
 /* conf_parse.c */
 extern const struct optdef conf_parse_optdefs[];

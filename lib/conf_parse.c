@@ -1331,7 +1331,7 @@ st_include(struct parser *p, struct src *s, struct word *w, int n)
 	char		*text;
 	glob_t		 g;
 	size_t		 i, size;
-	int		 d, r;
+	int		 d, r, line;
 
 	if (n != 2) {
 		conf_err(p, w[0].line,
@@ -1383,11 +1383,13 @@ st_include(struct parser *p, struct src *s, struct word *w, int n)
 		}
 		if (include_bounded(p, w[1].line, 0) == -1)
 			break;
-		if ((text = conf_lex_read_file(g.gl_pathv[i], &size, &err)) ==
-		    NULL) {
-			conf_err(p, w[1].line,
-			    "include '%s': %s", g.gl_pathv[i],
-			    err);
+		if ((text = conf_lex_read_file(g.gl_pathv[i], &size, &err,
+		    &line)) == NULL) {
+			if (line > 0)	/* a line of that file */
+				conf_err_at(p, g.gl_pathv[i], line, "%s", err);
+			else
+				conf_err(p, w[1].line, "include '%s': %s",
+				    g.gl_pathv[i], err);
 			continue;
 		}
 		if (include_bounded(p, w[1].line, size) == 0)

@@ -1424,7 +1424,16 @@ START_TEST(nul_byte_in_file_is_reported)
 	ck_assert_uint_eq(fwrite("server a\0 http://a\n", 1, 20, fp), 20);
 	ck_assert_int_eq(fclose(fp), 0);
 	assert_load_errors("nul.conf",
-	    fmt("%s: file holds a NUL byte\n", at("nul.conf")));
+	    fmt("%s:1: file holds a NUL byte\n", at("nul.conf")));
+	/* on a later line, and in an included file: that file's line */
+	ck_assert_ptr_nonnull(fp = fopen(at("nul3.conf"), "w"));
+	ck_assert_uint_eq(fwrite("\n# x\nserver a\0\n", 1, 16, fp), 16);
+	ck_assert_int_eq(fclose(fp), 0);
+	assert_load_errors("nul3.conf",
+	    fmt("%s:3: file holds a NUL byte\n", at("nul3.conf")));
+	put("nulinc.conf", "server b http://b\ninclude \"nul3.conf\"\n");
+	assert_load_errors("nulinc.conf",
+	    fmt("%s:3: file holds a NUL byte\n", at("nul3.conf")));
 }
 END_TEST
 
@@ -1879,6 +1888,15 @@ START_TEST(crlf_backslash_continues_the_line)
 }
 END_TEST
 
+START_TEST(backslash_at_end_of_file_is_an_error)
+{
+	assert_errors("server a http://a \\",
+	    "t.conf:1: line continued past end of file\n");
+	assert_errors("\nserver a http://a \\\r",
+	    "t.conf:2: line continued past end of file\n");
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1992,6 +2010,7 @@ conf_suite(void)
 	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, duration_past_ten_years_is_refused);
 	tcase_add_test(tc, crlf_backslash_continues_the_line);
+	tcase_add_test(tc, backslash_at_end_of_file_is_an_error);
 	suite_add_tcase(s, tc);
 	return s;
 }
