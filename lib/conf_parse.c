@@ -149,11 +149,12 @@ parse_statements(struct parser *p, struct src *s)
 		n = 0;
 		too_many = 0;
 		p->badtok = 0;
-		if (t == TOK_RBRACE) {
-			if (p->farm == NULL || p->farm_src != s)
-				conf_err(p, w.line, "'}' without a block");
-			else
-				farm_end(p, p->farm);
+		/* Only the file that opened a block closes it: a '}' in a
+		 * file included inside the block is a stray. */
+		if (t == TOK_RBRACE && (p->farm == NULL || p->farm_src != s))
+			conf_err(p, w.line, "'}' without a block");
+		else if (t == TOK_RBRACE) {
+			farm_end(p, p->farm);
 			p->farm = NULL;
 			p->farm_src = NULL;
 		}
@@ -202,6 +203,10 @@ statement(struct parser *p, struct src *s, struct word *w, int n, int brace)
 		}
 		st_farm(p, w, n);
 		p->farm_src = s;
+		return;
+	}
+	if (p->farm != NULL && strcmp(w[0].s, "include") == 0) {
+		st_include(p, s, w, n);	/* its text stands in the block */
 		return;
 	}
 	if (p->farm != NULL) {

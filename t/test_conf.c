@@ -1897,6 +1897,34 @@ START_TEST(backslash_at_end_of_file_is_an_error)
 }
 END_TEST
 
+START_TEST(include_inside_a_farm_block_reads_its_servers_there)
+{
+	struct conf *c;
+
+	put("farminc/main.conf", "farm shop {\n"
+	    "  include \"members.conf\"\n"
+	    "  balance roundrobin\n"
+	    "}\n"
+	    "server solo http://solo\n");
+	put("farminc/members.conf", "server web1 http://w1\n"
+	    "interval 5s\n");
+	c = load_ok("farminc/main.conf");
+	ck_assert_uint_eq(c->nfarms, 1);
+	ck_assert_uint_eq(c->farms[0]->nservers, 1);
+	ck_assert_uint_eq(server(c, "shop/web1")->o.interval, 5000);
+	ck_assert_ptr_null(server(c, "solo")->farm);
+	conf_free(c);
+	/* a '}' in the included file does not close the farm it is in */
+	put("farminc/brace.conf", "farm shop {\n"
+	    "  include \"close.conf\"\n"
+	    "  server web2 http://w2\n"
+	    "}\n");
+	put("farminc/close.conf", "server web1 http://w1\n}\n");
+	assert_load_errors("farminc/brace.conf",
+	    fmt("%s:2: '}' without a block\n", at("farminc/close.conf")));
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -2011,6 +2039,7 @@ conf_suite(void)
 	tcase_add_test(tc, duration_past_ten_years_is_refused);
 	tcase_add_test(tc, crlf_backslash_continues_the_line);
 	tcase_add_test(tc, backslash_at_end_of_file_is_an_error);
+	tcase_add_test(tc, include_inside_a_farm_block_reads_its_servers_there);
 	suite_add_tcase(s, tc);
 	return s;
 }
