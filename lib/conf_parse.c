@@ -1201,6 +1201,8 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		f->listens = xreallocarray(f->listens, f->nlistens + 1,
 		    sizeof(*f->listens));
 		f->listens[f->nlistens].addr = xstrdup(w[1].s);
+		f->listens[f->nlistens].file = p->stack[p->depth - 1]->name;
+		f->listens[f->nlistens].line = w[0].line;
 		f->listens[f->nlistens++].http = n < 3 ||
 		    strcmp(w[2].s, "http") == 0;
 		return;

@@ -233,6 +233,44 @@ check_duplicate_names(struct parser *p)
 			}
 }
 
+/*
+ * The first listen before farms[fi]->listens[li] (in any farm) with the
+ * same address as written, or NULL.
+ */
+static const struct listen_conf *
+earlier_listen(const struct conf *c, size_t fi, size_t li)
+{
+	const struct listen_conf	*l = &c->farms[fi]->listens[li];
+	size_t				 i, j;
+
+	for (i = 0; i <= fi; i++)
+		for (j = 0; j < (i < fi ? c->farms[i]->nlistens : li); j++)
+			if (strcmp(c->farms[i]->listens[j].addr, l->addr) == 0)
+				return &c->farms[i]->listens[j];
+	return NULL;
+}
+
+/*
+ * Report an address listened on twice, in one farm or two: tocsin-lb
+ * could bind it only once, and would fail to start.
+ */
+static void
+check_duplicate_listens(struct parser *p)
+{
+	const struct conf		*c = p->conf;
+	const struct listen_conf	*l, *o;
+	size_t				 i, j;
+
+	for (i = 0; i < c->nfarms; i++)
+		for (j = 0; j < c->farms[i]->nlistens; j++) {
+			l = &c->farms[i]->listens[j];
+			if ((o = earlier_listen(c, i, j)) != NULL)
+				conf_err_at(p, l->file, l->line, "duplicate "
+				    "listen %s (first at %s:%d)", l->addr,
+				    o->file, o->line);
+		}
+}
+
 /* escalate-after names a known contact, not the contact itself. */
 static void
 link_escalations(struct parser *p)
@@ -455,6 +493,7 @@ conf_validate(struct parser *p)
 	size_t		 i;
 
 	check_duplicate_names(p);
+	check_duplicate_listens(p);
 	check_sms_numbers(p);
 	link_escalations(p);
 	link_admin(p);

@@ -1925,6 +1925,21 @@ START_TEST(include_inside_a_farm_block_reads_its_servers_there)
 }
 END_TEST
 
+START_TEST(same_listen_twice_is_refused)
+{
+	struct conf *c;
+
+	assert_errors("farm a {\n listen 0.0.0.0:80\n listen 0.0.0.0:80 tcp\n"
+	    "}\nfarm b {\n listen [::]:443\n}\n"
+	    "farm c {\n listen [::]:443 http\n}\n",
+	    "t.conf:3: duplicate listen 0.0.0.0:80 (first at t.conf:2)\n"
+	    "t.conf:9: duplicate listen [::]:443 (first at t.conf:6)\n");
+	c = parse_ok("farm a {\n listen 0.0.0.0:80\n listen 0.0.0.0:81\n}\n"
+	    "farm b {\n listen 127.0.0.1:80\n}\n");
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -2040,6 +2055,7 @@ conf_suite(void)
 	tcase_add_test(tc, crlf_backslash_continues_the_line);
 	tcase_add_test(tc, backslash_at_end_of_file_is_an_error);
 	tcase_add_test(tc, include_inside_a_farm_block_reads_its_servers_there);
+	tcase_add_test(tc, same_listen_twice_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
