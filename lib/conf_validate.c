@@ -271,6 +271,27 @@ check_duplicate_listens(struct parser *p)
 		}
 }
 
+/*
+ * Report a farm named as a server outside farms: a downtime or drain of
+ * the name (tocsinctl) could reach only one of them.
+ */
+static void
+check_farm_server_names(struct parser *p)
+{
+	struct conf		*c = p->conf;
+	struct server_conf	*sv;
+	size_t			 i;
+
+	for (i = 0; i < c->nfarms; i++) {
+		if ((sv = conf_find_server(c, c->farms[i]->name)) == NULL ||
+		    sv->farm != NULL)
+			continue;
+		conf_err_at(p, c->farms[i]->file, c->farms[i]->line, "farm "
+		    "'%s' has the name of server '%s' (at %s:%d)",
+		    c->farms[i]->name, sv->id, sv->file, sv->line);
+	}
+}
+
 /* escalate-after names a known contact, not the contact itself. */
 static void
 link_escalations(struct parser *p)
@@ -498,6 +519,7 @@ conf_validate(struct parser *p)
 	link_escalations(p);
 	link_admin(p);
 	index_servers(p);
+	check_farm_server_names(p);
 	for (i = 0; i < c->nservers; i++) {
 		resolve(c, c->servers[i]);
 		link_contacts(p, c->servers[i]);

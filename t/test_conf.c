@@ -1940,6 +1940,23 @@ START_TEST(same_listen_twice_is_refused)
 }
 END_TEST
 
+START_TEST(server_and_farm_may_not_share_a_name)
+{
+	struct conf *c;
+
+	/* tocsinctl downtime shop could reach only one of them */
+	assert_errors("server shop http://a\nfarm shop {\n server w http://w\n}\n",
+	    "t.conf:2: farm 'shop' has the name of server 'shop' (at "
+	    "t.conf:1)\n");
+	assert_errors("farm shop {\n}\n\nserver shop http://a\n",
+	    "t.conf:1: farm 'shop' has the name of server 'shop' (at "
+	    "t.conf:4)\n");
+	/* a server of the farm may: its id is shop/shop */
+	c = parse_ok("farm shop {\n server shop http://w\n}\n");
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -2056,6 +2073,7 @@ conf_suite(void)
 	tcase_add_test(tc, backslash_at_end_of_file_is_an_error);
 	tcase_add_test(tc, include_inside_a_farm_block_reads_its_servers_there);
 	tcase_add_test(tc, same_listen_twice_is_refused);
+	tcase_add_test(tc, server_and_farm_may_not_share_a_name);
 	suite_add_tcase(s, tc);
 	return s;
 }
