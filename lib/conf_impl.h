@@ -41,8 +41,17 @@ struct word {
 	int		 line;
 };
 
+/* Where a statement was written. */
+struct where {
+	const char	*file;		/* NULL: nowhere */
+	int		 line;
+};
+
 struct parser {
 	struct conf	*conf;
+	/* the last `set shard`, `set quorum`, `set node`: cluster mode's
+	 * alone, refused without `set cluster` */
+	struct where	 shard_at, quorum_at, node_at;
 	struct src	*stack[INCLUDE_DEPTH + 1];	/* the top file, its includes */
 	int		 depth;
 	struct farm_conf *farm;		/* open farm block, or NULL */
@@ -108,5 +117,6 @@ void		 conf_validate(struct parser *);
 /* conf_cluster.c */
 int		 conf_cluster_set(struct parser *, struct word *, int);
 void		 conf_cluster_finish(struct conf *);
+void		 conf_cluster_check(struct parser *);
 
 #endif

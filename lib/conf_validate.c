@@ -528,6 +528,7 @@ conf_validate(struct parser *p)
 	for (i = 0; i < c->nservers; i++)
 		link_depends(p, c->servers[i]);
 	check_vantage(p);
+	conf_cluster_check(p);
 	if (p->nerrs == 0)
 		check_cycles(p);
 }

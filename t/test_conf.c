@@ -1957,6 +1957,25 @@ START_TEST(server_and_farm_may_not_share_a_name)
 }
 END_TEST
 
+START_TEST(cluster_keywords_need_set_cluster)
+{
+	struct conf *c;
+
+	assert_errors("set shard on\nset quorum 2\n\nset node n1\n"
+	    "server a http://a\n",
+	    "t.conf:1: 'set shard' needs 'set cluster' (tocsin-cluster(7))\n"
+	    "t.conf:2: 'set quorum' needs 'set cluster' (tocsin-cluster(7))\n"
+	    "t.conf:4: 'set node' needs 'set cluster' (tocsin-cluster(7))\n");
+	/* a bad value is its own error, once */
+	assert_errors("set node a.b\n",
+	    "t.conf:1: bad node name 'a.b' (1 to 63 letters, digits, '-' or "
+	    "'_')\n");
+	c = parse_ok("set shard on\nset quorum 2\nset node n1\n"
+	    "set cluster nats://n1:4222\nserver a http://a\n");
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -2074,6 +2093,7 @@ conf_suite(void)
 	tcase_add_test(tc, include_inside_a_farm_block_reads_its_servers_there);
 	tcase_add_test(tc, same_listen_twice_is_refused);
 	tcase_add_test(tc, server_and_farm_may_not_share_a_name);
+	tcase_add_test(tc, cluster_keywords_need_set_cluster);
 	suite_add_tcase(s, tc);
 	return s;
 }
