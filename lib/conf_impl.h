@@ -52,6 +52,7 @@ struct parser {
 	/* the last `set shard`, `set quorum`, `set node`: cluster mode's
 	 * alone, refused without `set cluster` */
 	struct where	 shard_at, quorum_at, node_at;
+	struct where	 flap_low_at, flap_high_at;	/* the last of each */
 	struct src	*stack[INCLUDE_DEPTH + 1];	/* the top file, its includes */
 	int		 depth;
 	struct farm_conf *farm;		/* open farm block, or NULL */

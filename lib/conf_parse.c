@@ -101,6 +101,7 @@ static void	 parse_statements(struct parser *, struct src *);
 static void	 statement(struct parser *, struct src *, struct word *, int,
 		    int);
 static void	 st_set(struct parser *, struct word *, int);
+static void	 set_number(struct parser *, struct word *);
 static void	 st_contact(struct parser *, struct word *, int);
 static void	 st_server(struct parser *, struct word *, int);
 static void	 st_farm(struct parser *, struct word *, int);
@@ -689,24 +690,47 @@ st_set(struct parser *p, struct word *w, int n)
 		else
 			c->public_page = strcmp(v, "on") == 0;
 	}
-	else {
-		unsigned long max = strncmp(k, "flap", 4) == 0 ? 100 :
-		    strcmp(k, "lb-threads") == 0 ? 64 : 1000000;
-		if (parse_uint(v, max, &ul) == -1) {
-			conf_err(p, w[2].line, "bad number '%s' for '%s' (0 to "
-			    "%lu)", v, k, max);
-			return;
-		}
-		if (strcmp(k, "max-concurrent") == 0)
-			c->max_concurrent = ul;
-		else if (strcmp(k, "exec-max") == 0)
-			c->exec_max = ul;
-		else if (strcmp(k, "lb-threads") == 0)
-			c->lb_threads = ul == 0 ? 1 : ul;
-		else if (strcmp(k, "flap-low") == 0)
-			c->flap_low = ul;
-		else
-			c->flap_high = ul;
+	else
+		set_number(p, w);
+}
+
+/*
+ * set max-concurrent, exec-max, lb-threads, flap-low or flap-high N (w[1]
+ * the keyword, w[2] the number), in its range; the flap thresholds keep
+ * their line for conf_validate, which compares them.
+ */
+static void
+set_number(struct parser *p, struct word *w)
+{
+	struct conf	*c = p->conf;
+	const char	*k = w[1].s;
+	unsigned long	 ul, max, min;
+	struct where	*at = NULL;
+
+	max = strncmp(k, "flap", 4) == 0 ? 100 :
+	    strcmp(k, "lb-threads") == 0 ? 64 : 1000000;
+	min = strcmp(k, "lb-threads") == 0 ? 1 : 0;
+	if (parse_uint(w[2].s, max, &ul) == -1 || ul < min) {
+		conf_err(p, w[2].line, "bad number '%s' for '%s' (%lu to %lu)",
+		    w[2].s, k, min, max);
+		return;
+	}
+	if (strcmp(k, "max-concurrent") == 0)
+		c->max_concurrent = ul;
+	else if (strcmp(k, "exec-max") == 0)
+		c->exec_max = ul;
+	else if (strcmp(k, "lb-threads") == 0)
+		c->lb_threads = ul;
+	else if (strcmp(k, "flap-low") == 0) {
+		c->flap_low = ul;
+		at = &p->flap_low_at;
+	} else {
+		c->flap_high = ul;
+		at = &p->flap_high_at;
+	}
+	if (at != NULL) {
+		at->file = p->stack[p->depth - 1]->name;
+		at->line = w[2].line;
 	}
 }
 

@@ -292,6 +292,31 @@ check_farm_server_names(struct parser *p)
 	}
 }
 
+/*
+ * A server stops flapping below flap-low and starts above flap-high: a
+ * low above the high would have it do both at once. Reported at flap-low
+ * when it was written (naming flap-high's line), else at flap-high.
+ */
+static void
+check_flap(struct parser *p)
+{
+	const struct conf	*c = p->conf;
+	const struct where	*lo = &p->flap_low_at, *hi = &p->flap_high_at;
+
+	if (c->flap_low <= c->flap_high)
+		return;
+	if (lo->file != NULL && hi->file != NULL)
+		conf_err_at(p, lo->file, lo->line, "flap-low %lu is above "
+		    "flap-high %lu (at %s:%d)", c->flap_low, c->flap_high,
+		    hi->file, hi->line);
+	else if (lo->file != NULL)
+		conf_err_at(p, lo->file, lo->line, "flap-low %lu is above "
+		    "flap-high %lu", c->flap_low, c->flap_high);
+	else
+		conf_err_at(p, hi->file, hi->line, "flap-high %lu is below "
+		    "flap-low %lu", c->flap_high, c->flap_low);
+}
+
 /* escalate-after names a known contact, not the contact itself. */
 static void
 link_escalations(struct parser *p)
@@ -516,6 +541,7 @@ conf_validate(struct parser *p)
 	check_duplicate_names(p);
 	check_duplicate_listens(p);
 	check_sms_numbers(p);
+	check_flap(p);
 	link_escalations(p);
 	link_admin(p);
 	index_servers(p);

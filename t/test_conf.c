@@ -1976,6 +1976,26 @@ START_TEST(cluster_keywords_need_set_cluster)
 }
 END_TEST
 
+START_TEST(flap_low_above_high_and_lb_threads_zero_are_refused)
+{
+	struct conf *c;
+
+	assert_errors("set flap-low 90\nset flap-high 10\n",
+	    "t.conf:1: flap-low 90 is above flap-high 10 (at t.conf:2)\n");
+	/* against the default flap-high, 30 */
+	assert_errors("\nset flap-low 40\n",
+	    "t.conf:2: flap-low 40 is above flap-high 30\n");
+	assert_errors("set flap-high 10\n",
+	    "t.conf:1: flap-high 10 is below flap-low 20\n");
+	assert_errors("set lb-threads 0\nset lb-threads 65\n",
+	    "t.conf:1: bad number '0' for 'lb-threads' (1 to 64)\n"
+	    "t.conf:2: bad number '65' for 'lb-threads' (1 to 64)\n");
+	c = parse_ok("set flap-high 10\nset flap-low 10\nset lb-threads 1\n");
+	ck_assert_uint_eq(c->flap_low, 10);
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -2094,6 +2114,7 @@ conf_suite(void)
 	tcase_add_test(tc, same_listen_twice_is_refused);
 	tcase_add_test(tc, server_and_farm_may_not_share_a_name);
 	tcase_add_test(tc, cluster_keywords_need_set_cluster);
+	tcase_add_test(tc, flap_low_above_high_and_lb_threads_zero_are_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
