@@ -56,6 +56,8 @@ struct parser {
 	struct src	*stack[INCLUDE_DEPTH + 1];	/* the top file, its includes */
 	int		 depth;
 	struct farm_conf *farm;		/* open farm block, or NULL */
+	unsigned	 farm_seen;	/* its block keywords so far, a bit
+					   each, to refuse one given twice */
 	struct src	*farm_src;	/* file the open block is in */
 	char		*errs;
 	size_t		 errlen;

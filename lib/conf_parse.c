@@ -108,6 +108,9 @@ static void	 st_farm(struct parser *, struct word *, int);
 static void	 st_include(struct parser *, struct src *, struct word *, int);
 static void	 st_farm_item(struct parser *, struct word *, int);
 static void	 farm_end(struct parser *, struct farm_conf *);
+static int	 farm_twice(struct parser *, const char *, int);
+static int	 contact_twice(struct parser *, const char *, int, unsigned *);
+static uint64_t	 list_bits(void);
 static int	 parse_option(struct parser *, struct options *, struct word *,
 		    int, int *);
 static int	 parse_url(struct parser *, struct server_conf *, int,
@@ -252,6 +255,19 @@ suggest(char *buf, size_t len, const char *word, const char **words,
 		snprintf(buf, len, " (did you mean '%s'?)", best);
 	else
 		buf[0] = '\0';
+}
+
+/* The bits of the options that are lists: given twice, they add up. */
+static uint64_t
+list_bits(void)
+{
+	uint64_t	 bits = 0;
+	size_t		 i;
+
+	for (i = 0; i < conf_parse_noptdefs; i++)
+		if (conf_parse_optdefs[i].type == OT_LIST)
+			bits |= 1ULL << i;
+	return bits;
 }
 
 static const struct optdef *
@@ -435,15 +451,16 @@ bad:
 
 /*
  * Parse the options from w[i] on; report words that are not options, and
- * an option given twice in one statement (which of the two was meant?).
+ * an option given twice in one statement, or given before when its bit is
+ * in seen (which of the two was meant?).
  */
 static void
 parse_options(struct parser *p, struct options *o, struct word *w, int n,
-    int i, const char **extra)
+    int i, const char **extra, uint64_t seen)
 {
 	const struct optdef	*d;
 	char			 hint[64];
-	uint64_t		 seen = 0, bit;
+	uint64_t		 bit;
 	int			 r;
 
 	while (i < n) {
@@ -758,12 +775,35 @@ phone_number(const char *s)
 	return s[n] == '\0' && n >= 6 && n <= 15;
 }
 
+/*
+ * A contact keyword the statement had already (*seen has a bit for each):
+ * 1 after reporting (the caller skips it and its value), else 0.
+ */
+static int
+contact_twice(struct parser *p, const char *k, int line, unsigned *seen)
+{
+	size_t i;
+
+	for (i = 0; contact_words[i] != NULL; i++)
+		if (strcmp(contact_words[i], k) == 0)
+			break;
+	if (contact_words[i] == NULL)
+		return 0;
+	if (*seen & (1U << i)) {
+		conf_err(p, line, "'%s' given twice", k);
+		return 1;
+	}
+	*seen |= 1U << i;
+	return 0;
+}
+
 static void
 st_contact(struct parser *p, struct word *w, int n)
 {
 	struct conf		*c = p->conf;
 	struct contact_conf	*ct;
 	char			 hint[64];
+	unsigned		 seen = 0;
 	int			 i;
 
 	if (n < 2) {
@@ -782,6 +822,11 @@ st_contact(struct parser *p, struct word *w, int n)
 	ct->line = w[0].line;
 	ct->quiet_from = ct->quiet_to = -1;
 	for (i = 2; i < n; i += 2) {
+		if (contact_twice(p, w[i].s, w[i].line, &seen)) {
+			if (strcmp(w[i].s, "escalate-after") == 0)
+				i++;	/* it takes two values */
+			continue;
+		}
 		if (i + 1 >= n && (strcmp(w[i].s, "email") == 0 ||
 		    strcmp(w[i].s, "sms") == 0 || strcmp(w[i].s, "quiet") == 0 ||
 		    strcmp(w[i].s, "webhook") == 0 ||
@@ -1090,12 +1135,12 @@ st_server(struct parser *p, struct word *w, int n)
 			    "absolute path", sv->argv[0]);
 			goto drop;
 		}
-		parse_options(p, &sv->o, w, n, 4, NULL);
+		parse_options(p, &sv->o, w, n, 4, NULL, 0);
 	} else {
 		sv->url = xstrdup(w[2].s);
 		if (parse_url(p, sv, w[2].line, sv->url) == -1)
 			goto drop;
-		parse_options(p, &sv->o, w, n, 3, NULL);
+		parse_options(p, &sv->o, w, n, 3, NULL, 0);
 	}
 	c->servers = xreallocarray(c->servers, c->nservers + 1,
 	    sizeof(*c->servers));
@@ -1129,10 +1174,11 @@ st_farm(struct parser *p, struct word *w, int n)
 		conf_err(p, w[1].line, "bad farm name '%s' (letters, digits, "
 		    "'.', '_', '-')", w[1].s);
 	if (n > 2)
-		parse_options(p, &f->o, w, n, 2, NULL);
+		parse_options(p, &f->o, w, n, 2, NULL, 0);
 	c->farms = xreallocarray(c->farms, c->nfarms + 1, sizeof(*c->farms));
 	c->farms[c->nfarms++] = f;
 	p->farm = f;
+	p->farm_seen = 0;
 }
 
 /* A farm's block closed: what only the whole block can tell. */
@@ -1149,6 +1195,29 @@ farm_end(struct parser *p, struct farm_conf *f)
 	conf_err(p, f->server_timeout_line, "farm '%s': 'server-timeout' "
 	    "times http answers, and the farm has no 'listen ... http' "
 	    "(a tcp session ends after its client-timeout)", f->name);
+}
+
+/*
+ * A farm's block keyword (balance, persist, a timeout, ...) the block had
+ * already: 1 after reporting, else 0 and noted. server, listen and the
+ * server options are not counted here.
+ */
+static int
+farm_twice(struct parser *p, const char *k, int line)
+{
+	size_t i;
+
+	for (i = 0; farm_words[i] != NULL; i++)
+		if (strcmp(farm_words[i], k) == 0)
+			break;
+	if (farm_words[i] == NULL || strcmp(k, "listen") == 0)
+		return 0;
+	if (p->farm_seen & (1U << i)) {
+		conf_err(p, line, "'%s' given twice", k);
+		return 1;
+	}
+	p->farm_seen |= 1U << i;
+	return 0;
 }
 
 static void
@@ -1179,6 +1248,8 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		st_server(p, w, n);
 		return;
 	}
+	if (farm_twice(p, w[0].s, w[0].line))
+		return;
 	if (strcmp(w[0].s, "balance") == 0) {
 		if (n != 2) {
 			conf_err(p, w[0].line,
@@ -1285,7 +1356,8 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		return;
 	}
 	if (find_opt(w[0].s) != NULL) {
-		parse_options(p, &f->o, w, n, 0, farm_words);
+		parse_options(p, &f->o, w, n, 0, farm_words,
+		    f->o.given & ~list_bits());
 		return;
 	}
 	suggest(hint, sizeof(hint), w[0].s, farm_words, 1);

@@ -1996,6 +1996,30 @@ START_TEST(flap_low_above_high_and_lb_threads_zero_are_refused)
 }
 END_TEST
 
+START_TEST(keyword_twice_in_a_contact_or_farm_is_an_error)
+{
+	struct conf *c;
+
+	/* a contact has one email and one sms (tocsin.conf(5)) */
+	assert_errors("contact k email a@b email c@d\n"
+	    "contact j sms 1@g \\\n sms 2@g quiet 01:00-02:00\n",
+	    "t.conf:1: 'email' given twice\n"
+	    "t.conf:3: 'sms' given twice\n");
+	assert_errors("farm f interval 5s {\n balance source\n"
+	    " balance random\n interval 10s\n persist 1m\n persist 2m\n"
+	    " listen 127.0.0.1:1\n listen 127.0.0.1:2\n}\n",
+	    "t.conf:3: 'balance' given twice\n"
+	    "t.conf:4: 'interval' given twice\n"
+	    "t.conf:6: 'persist' given twice\n");
+	/* lists add up, so may come twice; each farm has its own */
+	c = parse_ok("contact a email a@b\ncontact b email b@c\n"
+	    "farm f {\n notify a\n notify b\n balance source\n}\n"
+	    "farm g {\n balance source\n}\n");
+	ck_assert_uint_eq(c->farms[0]->o.nnotify, 2);
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -2115,6 +2139,7 @@ conf_suite(void)
 	tcase_add_test(tc, server_and_farm_may_not_share_a_name);
 	tcase_add_test(tc, cluster_keywords_need_set_cluster);
 	tcase_add_test(tc, flap_low_above_high_and_lb_threads_zero_are_refused);
+	tcase_add_test(tc, keyword_twice_in_a_contact_or_farm_is_an_error);
 	suite_add_tcase(s, tc);
 	return s;
 }
