@@ -53,6 +53,40 @@ const struct optdef conf_parse_optdefs[] = {
 const size_t conf_parse_noptdefs =
     sizeof(conf_parse_optdefs) / sizeof(conf_parse_optdefs[0]);
 
+/*
+ * The check kinds each protocol option means something for
+ * (tocsin.conf(5), SERVER OPTIONS); an option not listed is for every
+ * kind. Written on a server's own line for another kind, it is an error.
+ */
+#define K(k)		(1U << (k))
+#define K_MAIL		(K(KIND_SMTP) | K(KIND_POP3) | K(KIND_IMAP))
+#define K_TLS		(K(KIND_HTTP) | K(KIND_TCP) | K(KIND_FTP) | K_MAIL)
+#define K_LOGIN		(K(KIND_HTTP) | K(KIND_FTP) | K(KIND_POP3) | \
+			    K(KIND_IMAP))
+static const struct {
+	const char	*name;
+	unsigned	 kinds;
+} opt_kinds[] = {
+	{ "expect",	K(KIND_HTTP) | K(KIND_TCP) | K(KIND_DNS) |
+			    K(KIND_FTP) | K_MAIL },
+	{ "body",	K(KIND_HTTP) },
+	{ "method",	K(KIND_HTTP) },
+	{ "host",	K(KIND_HTTP) },
+	{ "follow",	K(KIND_HTTP) },
+	{ "max-redirects", K(KIND_HTTP) },
+	{ "cert-days",	K_TLS },
+	{ "insecure",	K_TLS },
+	{ "starttls",	K(KIND_FTP) | K_MAIL },
+	{ "tls",	K(KIND_TCP) },
+	{ "send",	K(KIND_TCP) },
+	{ "user",	K_LOGIN },
+	{ "password-file", K_LOGIN },
+	{ "file",	K(KIND_FTP) },
+	{ "count",	K(KIND_PING) },
+	{ "loss",	K(KIND_PING) },
+};
+#undef K
+
 /* Keywords `set` takes besides the server options. */
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
@@ -111,6 +145,8 @@ static void	 farm_end(struct parser *, struct farm_conf *);
 static int	 farm_twice(struct parser *, const char *, int);
 static int	 contact_twice(struct parser *, const char *, int, unsigned *);
 static uint64_t	 list_bits(void);
+static int	 opt_for_kind(const char *, int);
+static const char *kind_article(int);
 static int	 parse_option(struct parser *, struct options *, struct word *,
 		    int, int *);
 static int	 parse_url(struct parser *, struct server_conf *, int,
@@ -449,14 +485,35 @@ bad:
 	return -1;
 }
 
+/* 1 if the option called name means something for a check of kind. */
+static int
+opt_for_kind(const char *name, int kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(opt_kinds) / sizeof(opt_kinds[0]); i++)
+		if (strcmp(opt_kinds[i].name, name) == 0)
+			return (opt_kinds[i].kinds & (1U << kind)) != 0;
+	return 1;
+}
+
+/* "a" or "an" before the kind's name, as it is read aloud ("an smtp"). */
+static const char *
+kind_article(int kind)
+{
+	return kind == KIND_HTTP || kind == KIND_FTP || kind == KIND_SMTP ||
+	    kind == KIND_IMAP || kind == KIND_EXEC ? "an" : "a";
+}
+
 /*
- * Parse the options from w[i] on; report words that are not options, and
- * an option given twice in one statement, or given before when its bit is
- * in seen (which of the two was meant?).
+ * Parse the options from w[i] on; report words that are not options, an
+ * option given twice in one statement, or given before when its bit is in
+ * seen (which of the two was meant?), and, when kind is a check kind (not
+ * -1), an option that means nothing for it.
  */
 static void
 parse_options(struct parser *p, struct options *o, struct word *w, int n,
-    int i, const char **extra, uint64_t seen)
+    int i, const char **extra, uint64_t seen, int kind)
 {
 	const struct optdef	*d;
 	char			 hint[64];
@@ -470,6 +527,10 @@ parse_options(struct parser *p, struct options *o, struct word *w, int n,
 				conf_err(p, w[i].line, "'%s' given twice",
 				    d->name);
 			seen |= bit;
+			if (kind >= 0 && !opt_for_kind(d->name, kind))
+				conf_err(p, w[i].line, "'%s' means nothing for "
+				    "%s %s check", d->name, kind_article(kind),
+				    conf_kind_str(kind));
 		}
 		r = parse_option(p, o, w, n, &i);
 		if (r != 1)
@@ -1135,12 +1196,12 @@ st_server(struct parser *p, struct word *w, int n)
 			    "absolute path", sv->argv[0]);
 			goto drop;
 		}
-		parse_options(p, &sv->o, w, n, 4, NULL, 0);
+		parse_options(p, &sv->o, w, n, 4, NULL, 0, sv->kind);
 	} else {
 		sv->url = xstrdup(w[2].s);
 		if (parse_url(p, sv, w[2].line, sv->url) == -1)
 			goto drop;
-		parse_options(p, &sv->o, w, n, 3, NULL, 0);
+		parse_options(p, &sv->o, w, n, 3, NULL, 0, sv->kind);
 	}
 	c->servers = xreallocarray(c->servers, c->nservers + 1,
 	    sizeof(*c->servers));
@@ -1174,7 +1235,7 @@ st_farm(struct parser *p, struct word *w, int n)
 		conf_err(p, w[1].line, "bad farm name '%s' (letters, digits, "
 		    "'.', '_', '-')", w[1].s);
 	if (n > 2)
-		parse_options(p, &f->o, w, n, 2, NULL, 0);
+		parse_options(p, &f->o, w, n, 2, NULL, 0, -1);
 	c->farms = xreallocarray(c->farms, c->nfarms + 1, sizeof(*c->farms));
 	c->farms[c->nfarms++] = f;
 	p->farm = f;
@@ -1357,7 +1418,7 @@ st_farm_item(struct parser *p, struct word *w, int n)
 	}
 	if (find_opt(w[0].s) != NULL) {
 		parse_options(p, &f->o, w, n, 0, farm_words,
-		    f->o.given & ~list_bits());
+		    f->o.given & ~list_bits(), -1);
 		return;
 	}
 	suggest(hint, sizeof(hint), w[0].s, farm_words, 1);

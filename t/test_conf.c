@@ -1003,7 +1003,7 @@ START_TEST(every_server_option_is_parsed)
 	    "expect 200\n"
 	    "server g ping://g count 10 loss 12.5%\n"
 	    "server m smtp://m starttls\n"
-	    "server i imap://i tls\n"
+	    "server i tcp://i:993 tls\n"
 	    "server t tcp://t:7 send \"x\" expect \"y\"\n"
 	    "server f ftp://f file /pub/README\n");
 	struct server_conf *sv = server(c, "a");
@@ -2020,6 +2020,33 @@ START_TEST(keyword_twice_in_a_contact_or_farm_is_an_error)
 }
 END_TEST
 
+START_TEST(option_that_means_nothing_for_the_check_is_refused)
+{
+	struct conf *c;
+
+	assert_errors("server p ping://127.0.0.1 expect foo follow \\\n"
+	    "  method POST count 3\n"
+	    "server t tcp://h:1 count 7 loss 5 cert-days 10 tls send x\n"
+	    "server e exec \"/bin/true\" insecure user u\n"
+	    "server m smtp://m user u starttls\n",
+	    "t.conf:1: 'expect' means nothing for a ping check\n"
+	    "t.conf:1: 'follow' means nothing for a ping check\n"
+	    "t.conf:2: 'method' means nothing for a ping check\n"
+	    "t.conf:3: 'count' means nothing for a tcp check\n"
+	    "t.conf:3: 'loss' means nothing for a tcp check\n"
+	    "t.conf:4: 'insecure' means nothing for an exec check\n"
+	    "t.conf:4: 'user' means nothing for an exec check\n"
+	    "t.conf:5: 'user' means nothing for an smtp check\n");
+	/* inherited from set or a farm, an option may fit only some */
+	c = parse_ok("set count 3\nset follow\n"
+	    "farm f method HEAD {\n server p ping://p\n"
+	    " server w http://w\n}\n"
+	    "server t tcp://h:1\nserver s pop3://u@p password-file /x.pw\n");
+	ck_assert_uint_eq(server(c, "t")->o.count, 3);
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -2140,6 +2167,7 @@ conf_suite(void)
 	tcase_add_test(tc, cluster_keywords_need_set_cluster);
 	tcase_add_test(tc, flap_low_above_high_and_lb_threads_zero_are_refused);
 	tcase_add_test(tc, keyword_twice_in_a_contact_or_farm_is_an_error);
+	tcase_add_test(tc, option_that_means_nothing_for_the_check_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
