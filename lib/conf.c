@@ -145,10 +145,13 @@ conf_load(const char *path, char **errors)
 	const char	*err;
 	char		*text, real[PATH_MAX];
 	size_t		 size;
+	int		 line;
 
-	if ((text = conf_lex_read_file(path, &size, &err)) == NULL ||
+	if ((text = conf_lex_read_file(path, &size, &err, &line)) == NULL ||
 	    realpath(path, real) == NULL) {
-		if (text == NULL)
+		if (text == NULL && line > 0)
+			xasprintf(errors, "%s:%d: %s\n", path, line, err);
+		else if (text == NULL)
 			xasprintf(errors, "%s: %s\n", path, err);
 		else
 			xasprintf(errors, "%s: %s\n", path, strerror(errno));

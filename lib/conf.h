@@ -120,6 +120,8 @@ struct server_conf {
 struct listen_conf {
 	char		*addr;		/* host:port as written */
 	int		 http;		/* 1 http, 0 tcp */
+	const char	*file;		/* where it was written */
+	int		 line;
 };
 
 struct farm_conf {

@@ -17,6 +17,7 @@
 #define CONF_QUORUM_MAX	32	/* the nodes that vote on a server */
 
 static int	 valid_url(const char *, const char **why);
+static void	 cluster_only_at(struct parser *, struct where *, int);
 
 /*
  * One server's URL: nats:// or tls://, an optional user[:password]@, a
@@ -130,6 +131,41 @@ set_cluster(struct parser *p, struct word *w, int n)
 	c->cluster_line = w[2].line;
 }
 
+/* Note where a keyword of cluster mode alone was set (the last wins). */
+static void
+cluster_only_at(struct parser *p, struct where *at, int line)
+{
+	at->file = p->stack[p->depth - 1]->name;
+	at->line = line;
+}
+
+/*
+ * `set shard`, `set quorum` and `set node` choose among cluster nodes:
+ * without `set cluster` they would do nothing, so each is refused at its
+ * line. After parsing, as `set cluster` may come later.
+ */
+void
+conf_cluster_check(struct parser *p)
+{
+	const struct {
+		const char		*word;
+		const struct where	*at;
+	} only[] = {
+		{ "shard", &p->shard_at },
+		{ "quorum", &p->quorum_at },
+		{ "node", &p->node_at },
+	};
+	size_t i;
+
+	if (p->conf->cluster != NULL)
+		return;
+	for (i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+		if (only[i].at->file != NULL)
+			conf_err_at(p, only[i].at->file, only[i].at->line,
+			    "'set %s' needs 'set cluster' (tocsin-cluster(7))",
+			    only[i].word);
+}
+
 /* set quorum N: verdicts that must agree (1 to NODES); 0 is the
  * default, a majority of the nodes that watch the server. */
 static void
@@ -143,8 +179,10 @@ set_quorum(struct parser *p, struct word *w, int n)
 	else if (parse_uint(w[2].s, CONF_QUORUM_MAX, &q) == -1 || q == 0)
 		conf_err(p, w[2].line, "bad number '%s' for 'quorum' (1 to "
 		    "%d)", w[2].s, CONF_QUORUM_MAX);
-	else
+	else {
 		p->conf->quorum = q;
+		cluster_only_at(p, &p->quorum_at, w[0].line);
+	}
 }
 
 /*
@@ -172,8 +210,10 @@ conf_cluster_set(struct parser *p, struct word *w, int n)
 		    strcmp(w[2].s, "off") != 0)
 			conf_err(p, w[2].line, "bad value '%s' for 'shard' "
 			    "(on or off)", w[2].s);
-		else
+		else {
 			c->shard = strcmp(w[2].s, "on") == 0;
+			cluster_only_at(p, &p->shard_at, w[0].line);
+		}
 		return 1;
 	}
 	if (strcmp(w[1].s, "node") != 0)
@@ -187,6 +227,7 @@ conf_cluster_set(struct parser *p, struct word *w, int n)
 	else {
 		free(c->node);
 		c->node = xstrdup(w[2].s);
+		cluster_only_at(p, &p->node_at, w[0].line);
 	}
 	return 1;
 }

@@ -12,10 +12,11 @@
 #include "conf.h"
 
 #define CONF_FILE_MAX	(64 * 1024 * 1024)	/* bytes per config file */
-#define INCLUDE_DEPTH	16
+#define INCLUDE_DEPTH	16	/* includes below the top file, at most */
 #define INCLUDE_FILES_MAX 1000		/* files read through include, total */
 #define INCLUDE_BYTES_MAX (128 * 1024 * 1024)	/* and their bytes, total */
 #define STMT_WORDS_MAX	64
+#define DURATION_MAX_DAYS 3650	/* any duration, at most (ten years) */
 
 enum tok {
 	TOK_WORD,
@@ -40,11 +41,23 @@ struct word {
 	int		 line;
 };
 
+/* Where a statement was written. */
+struct where {
+	const char	*file;		/* NULL: nowhere */
+	int		 line;
+};
+
 struct parser {
 	struct conf	*conf;
-	struct src	*stack[INCLUDE_DEPTH];
+	/* the last `set shard`, `set quorum`, `set node`: cluster mode's
+	 * alone, refused without `set cluster` */
+	struct where	 shard_at, quorum_at, node_at;
+	struct where	 flap_low_at, flap_high_at;	/* the last of each */
+	struct src	*stack[INCLUDE_DEPTH + 1];	/* the top file, its includes */
 	int		 depth;
 	struct farm_conf *farm;		/* open farm block, or NULL */
+	unsigned	 farm_seen;	/* its block keywords so far, a bit
+					   each, to refuse one given twice */
 	struct src	*farm_src;	/* file the open block is in */
 	char		*errs;
 	size_t		 errlen;
@@ -91,7 +104,8 @@ void		 conf_server_free(struct server_conf *);
 /* conf_lex.c */
 enum tok	 conf_lex_next(struct parser *, struct src *, struct word *);
 void		 conf_lex_words_free(struct word *, int);
-char		*conf_lex_read_file(const char *, size_t *, const char **);
+char		*conf_lex_read_file(const char *, size_t *, const char **,
+		    int *);
 
 /* conf_parse.c */
 extern const struct optdef conf_parse_optdefs[];
@@ -106,5 +120,6 @@ void		 conf_validate(struct parser *);
 /* conf_cluster.c */
 int		 conf_cluster_set(struct parser *, struct word *, int);
 void		 conf_cluster_finish(struct conf *);
+void		 conf_cluster_check(struct parser *);
 
 #endif

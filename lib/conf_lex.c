@@ -32,9 +32,19 @@ conf_lex_next(struct parser *p, struct src *s, struct word *w)
 		c = s->pos;
 		while (*c == ' ' || *c == '\t' || *c == '\r')
 			c++;
-		if (*c == '\\' && c[1] == '\n') {	/* continuation */
+		/* A continuation, also in a file with CRLF line ends. */
+		if (*c == '\\' && (c[1] == '\n' ||
+		    (c[1] == '\r' && c[2] == '\n'))) {
 			s->line++;
-			s->pos = c + 2;
+			s->pos = c + (c[1] == '\r' ? 3 : 2);
+			continue;
+		}
+		/* A file's last line, unended, cannot go on. */
+		if (*c == '\\' && (c[1] == '\0' ||
+		    (c[1] == '\r' && c[2] == '\0'))) {
+			conf_err(p, s->line, "line continued past end of "
+			    "file");
+			s->pos = c + 1 + (c[1] == '\r');
 			continue;
 		}
 		if (*c == '#')
@@ -104,17 +114,20 @@ conf_lex_words_free(struct word *w, int n)
  * Read a config file whole into a NUL-terminated buffer the caller frees;
  * only a regular file, opened without blocking (a FIFO named by an include
  * must not hang the loop or -t). *size is the file's length. Returns NULL
- * with *err set to a static message on failure.
+ * with *err set to a static message on failure, and *line to the line of
+ * the file it is about (a NUL byte's), or 0 when it is about the whole.
  */
 char *
-conf_lex_read_file(const char *path, size_t *size, const char **err)
+conf_lex_read_file(const char *path, size_t *size, const char **err,
+    int *line)
 {
 	struct stat	 st;
-	char		*buf = NULL;
+	char		*buf = NULL, *nul, *c;
 	size_t		 n = 0, cap = 0;
 	ssize_t		 r;
 	int		 fd;
 
+	*line = 0;
 	if ((fd = open_regular(path, &st, err)) == -1)
 		return NULL;
 	/* Grow with the file: includes nest, so never hold the cap each. */
@@ -144,8 +157,11 @@ conf_lex_read_file(const char *path, size_t *size, const char **err)
 		return NULL;
 	}
 	buf[n] = '\0';
-	if (memchr(buf, '\0', n) != NULL) {
+	if ((nul = memchr(buf, '\0', n)) != NULL) {
 		*err = "file holds a NUL byte";
+		*line = 1;
+		for (c = buf; (c = memchr(c, '\n', nul - c)) != NULL; c++)
+			(*line)++;
 		free(buf);
 		return NULL;
 	}

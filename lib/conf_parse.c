@@ -53,6 +53,40 @@ const struct optdef conf_parse_optdefs[] = {
 const size_t conf_parse_noptdefs =
     sizeof(conf_parse_optdefs) / sizeof(conf_parse_optdefs[0]);
 
+/*
+ * The check kinds each protocol option means something for
+ * (tocsin.conf(5), SERVER OPTIONS); an option not listed is for every
+ * kind. Written on a server's own line for another kind, it is an error.
+ */
+#define K(k)		(1U << (k))
+#define K_MAIL		(K(KIND_SMTP) | K(KIND_POP3) | K(KIND_IMAP))
+#define K_TLS		(K(KIND_HTTP) | K(KIND_TCP) | K(KIND_FTP) | K_MAIL)
+#define K_LOGIN		(K(KIND_HTTP) | K(KIND_FTP) | K(KIND_POP3) | \
+			    K(KIND_IMAP))
+static const struct {
+	const char	*name;
+	unsigned	 kinds;
+} opt_kinds[] = {
+	{ "expect",	K(KIND_HTTP) | K(KIND_TCP) | K(KIND_DNS) |
+			    K(KIND_FTP) | K_MAIL },
+	{ "body",	K(KIND_HTTP) },
+	{ "method",	K(KIND_HTTP) },
+	{ "host",	K(KIND_HTTP) },
+	{ "follow",	K(KIND_HTTP) },
+	{ "max-redirects", K(KIND_HTTP) },
+	{ "cert-days",	K_TLS },
+	{ "insecure",	K_TLS },
+	{ "starttls",	K(KIND_FTP) | K_MAIL },
+	{ "tls",	K(KIND_TCP) },
+	{ "send",	K(KIND_TCP) },
+	{ "user",	K_LOGIN },
+	{ "password-file", K_LOGIN },
+	{ "file",	K(KIND_FTP) },
+	{ "count",	K(KIND_PING) },
+	{ "loss",	K(KIND_PING) },
+};
+#undef K
+
 /* Keywords `set` takes besides the server options. */
 static const char *set_words[] = {
 	"state-dir", "control", "pidfile", "user", "dns-servers", "rrdcached",
@@ -101,12 +135,18 @@ static void	 parse_statements(struct parser *, struct src *);
 static void	 statement(struct parser *, struct src *, struct word *, int,
 		    int);
 static void	 st_set(struct parser *, struct word *, int);
+static void	 set_number(struct parser *, struct word *);
 static void	 st_contact(struct parser *, struct word *, int);
 static void	 st_server(struct parser *, struct word *, int);
 static void	 st_farm(struct parser *, struct word *, int);
 static void	 st_include(struct parser *, struct src *, struct word *, int);
 static void	 st_farm_item(struct parser *, struct word *, int);
 static void	 farm_end(struct parser *, struct farm_conf *);
+static int	 farm_twice(struct parser *, const char *, int);
+static int	 contact_twice(struct parser *, const char *, int, unsigned *);
+static uint64_t	 list_bits(void);
+static int	 opt_for_kind(const char *, int);
+static const char *kind_article(int);
 static int	 parse_option(struct parser *, struct options *, struct word *,
 		    int, int *);
 static int	 parse_url(struct parser *, struct server_conf *, int,
@@ -149,11 +189,12 @@ parse_statements(struct parser *p, struct src *s)
 		n = 0;
 		too_many = 0;
 		p->badtok = 0;
-		if (t == TOK_RBRACE) {
-			if (p->farm == NULL || p->farm_src != s)
-				conf_err(p, w.line, "'}' without a block");
-			else
-				farm_end(p, p->farm);
+		/* Only the file that opened a block closes it: a '}' in a
+		 * file included inside the block is a stray. */
+		if (t == TOK_RBRACE && (p->farm == NULL || p->farm_src != s))
+			conf_err(p, w.line, "'}' without a block");
+		else if (t == TOK_RBRACE) {
+			farm_end(p, p->farm);
 			p->farm = NULL;
 			p->farm_src = NULL;
 		}
@@ -204,6 +245,10 @@ statement(struct parser *p, struct src *s, struct word *w, int n, int brace)
 		p->farm_src = s;
 		return;
 	}
+	if (p->farm != NULL && strcmp(w[0].s, "include") == 0) {
+		st_include(p, s, w, n);	/* its text stands in the block */
+		return;
+	}
 	if (p->farm != NULL) {
 		st_farm_item(p, w, n);
 		return;
@@ -248,6 +293,19 @@ suggest(char *buf, size_t len, const char *word, const char **words,
 		buf[0] = '\0';
 }
 
+/* The bits of the options that are lists: given twice, they add up. */
+static uint64_t
+list_bits(void)
+{
+	uint64_t	 bits = 0;
+	size_t		 i;
+
+	for (i = 0; i < conf_parse_noptdefs; i++)
+		if (conf_parse_optdefs[i].type == OT_LIST)
+			bits |= 1ULL << i;
+	return bits;
+}
+
 static const struct optdef *
 find_opt(const char *name)
 {
@@ -270,14 +328,25 @@ conf_parse_list_add(char ***list, size_t *n, const char *s)
 /*
  * Parse the duration v of keyword name into *ms. A bare number is refused
  * with a hint: "5" reads as seconds to some and as minutes to a Nagios
- * admin. Returns 0, or -1 after reporting.
+ * admin. Past DURATION_MAX_DAYS is refused too: the daemons turn
+ * durations into signed microseconds and add them to the clock, which a
+ * few hundred million days would overflow. Returns 0, or -1 after
+ * reporting.
  */
 static int
 parse_duration(struct parser *p, int line, const char *name, const char *v,
     uint64_t *ms)
 {
-	switch (parse_duration_ms(v, ms)) {
+	uint64_t t;
+
+	switch (parse_duration_ms(v, &t)) {
 	case 0:
+		if (t > DURATION_MAX_DAYS * 86400000ULL) {
+			conf_err(p, line, "duration too long for '%s': %s (at "
+			    "most %dd)", name, v, DURATION_MAX_DAYS);
+			return -1;
+		}
+		*ms = t;
 		return 0;
 	case DURATION_BARE:
 		conf_err(p, line, "bad duration '%s' for '%s': a number needs "
@@ -416,17 +485,39 @@ bad:
 	return -1;
 }
 
+/* 1 if the option called name means something for a check of kind. */
+static int
+opt_for_kind(const char *name, int kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(opt_kinds) / sizeof(opt_kinds[0]); i++)
+		if (strcmp(opt_kinds[i].name, name) == 0)
+			return (opt_kinds[i].kinds & (1U << kind)) != 0;
+	return 1;
+}
+
+/* "a" or "an" before the kind's name, as it is read aloud ("an smtp"). */
+static const char *
+kind_article(int kind)
+{
+	return kind == KIND_HTTP || kind == KIND_FTP || kind == KIND_SMTP ||
+	    kind == KIND_IMAP || kind == KIND_EXEC ? "an" : "a";
+}
+
 /*
- * Parse the options from w[i] on; report words that are not options, and
- * an option given twice in one statement (which of the two was meant?).
+ * Parse the options from w[i] on; report words that are not options, an
+ * option given twice in one statement, or given before when its bit is in
+ * seen (which of the two was meant?), and, when kind is a check kind (not
+ * -1), an option that means nothing for it.
  */
 static void
 parse_options(struct parser *p, struct options *o, struct word *w, int n,
-    int i, const char **extra)
+    int i, const char **extra, uint64_t seen, int kind)
 {
 	const struct optdef	*d;
 	char			 hint[64];
-	uint64_t		 seen = 0, bit;
+	uint64_t		 bit;
 	int			 r;
 
 	while (i < n) {
@@ -436,6 +527,10 @@ parse_options(struct parser *p, struct options *o, struct word *w, int n,
 				conf_err(p, w[i].line, "'%s' given twice",
 				    d->name);
 			seen |= bit;
+			if (kind >= 0 && !opt_for_kind(d->name, kind))
+				conf_err(p, w[i].line, "'%s' means nothing for "
+				    "%s %s check", d->name, kind_article(kind),
+				    conf_kind_str(kind));
 		}
 		r = parse_option(p, o, w, n, &i);
 		if (r != 1)
@@ -673,24 +768,47 @@ st_set(struct parser *p, struct word *w, int n)
 		else
 			c->public_page = strcmp(v, "on") == 0;
 	}
-	else {
-		unsigned long max = strncmp(k, "flap", 4) == 0 ? 100 :
-		    strcmp(k, "lb-threads") == 0 ? 64 : 1000000;
-		if (parse_uint(v, max, &ul) == -1) {
-			conf_err(p, w[2].line, "bad number '%s' for '%s' (0 to "
-			    "%lu)", v, k, max);
-			return;
-		}
-		if (strcmp(k, "max-concurrent") == 0)
-			c->max_concurrent = ul;
-		else if (strcmp(k, "exec-max") == 0)
-			c->exec_max = ul;
-		else if (strcmp(k, "lb-threads") == 0)
-			c->lb_threads = ul == 0 ? 1 : ul;
-		else if (strcmp(k, "flap-low") == 0)
-			c->flap_low = ul;
-		else
-			c->flap_high = ul;
+	else
+		set_number(p, w);
+}
+
+/*
+ * set max-concurrent, exec-max, lb-threads, flap-low or flap-high N (w[1]
+ * the keyword, w[2] the number), in its range; the flap thresholds keep
+ * their line for conf_validate, which compares them.
+ */
+static void
+set_number(struct parser *p, struct word *w)
+{
+	struct conf	*c = p->conf;
+	const char	*k = w[1].s;
+	unsigned long	 ul, max, min;
+	struct where	*at = NULL;
+
+	max = strncmp(k, "flap", 4) == 0 ? 100 :
+	    strcmp(k, "lb-threads") == 0 ? 64 : 1000000;
+	min = strcmp(k, "lb-threads") == 0 ? 1 : 0;
+	if (parse_uint(w[2].s, max, &ul) == -1 || ul < min) {
+		conf_err(p, w[2].line, "bad number '%s' for '%s' (%lu to %lu)",
+		    w[2].s, k, min, max);
+		return;
+	}
+	if (strcmp(k, "max-concurrent") == 0)
+		c->max_concurrent = ul;
+	else if (strcmp(k, "exec-max") == 0)
+		c->exec_max = ul;
+	else if (strcmp(k, "lb-threads") == 0)
+		c->lb_threads = ul;
+	else if (strcmp(k, "flap-low") == 0) {
+		c->flap_low = ul;
+		at = &p->flap_low_at;
+	} else {
+		c->flap_high = ul;
+		at = &p->flap_high_at;
+	}
+	if (at != NULL) {
+		at->file = p->stack[p->depth - 1]->name;
+		at->line = w[2].line;
 	}
 }
 
@@ -718,12 +836,35 @@ phone_number(const char *s)
 	return s[n] == '\0' && n >= 6 && n <= 15;
 }
 
+/*
+ * A contact keyword the statement had already (*seen has a bit for each):
+ * 1 after reporting (the caller skips it and its value), else 0.
+ */
+static int
+contact_twice(struct parser *p, const char *k, int line, unsigned *seen)
+{
+	size_t i;
+
+	for (i = 0; contact_words[i] != NULL; i++)
+		if (strcmp(contact_words[i], k) == 0)
+			break;
+	if (contact_words[i] == NULL)
+		return 0;
+	if (*seen & (1U << i)) {
+		conf_err(p, line, "'%s' given twice", k);
+		return 1;
+	}
+	*seen |= 1U << i;
+	return 0;
+}
+
 static void
 st_contact(struct parser *p, struct word *w, int n)
 {
 	struct conf		*c = p->conf;
 	struct contact_conf	*ct;
 	char			 hint[64];
+	unsigned		 seen = 0;
 	int			 i;
 
 	if (n < 2) {
@@ -742,6 +883,11 @@ st_contact(struct parser *p, struct word *w, int n)
 	ct->line = w[0].line;
 	ct->quiet_from = ct->quiet_to = -1;
 	for (i = 2; i < n; i += 2) {
+		if (contact_twice(p, w[i].s, w[i].line, &seen)) {
+			if (strcmp(w[i].s, "escalate-after") == 0)
+				i++;	/* it takes two values */
+			continue;
+		}
 		if (i + 1 >= n && (strcmp(w[i].s, "email") == 0 ||
 		    strcmp(w[i].s, "sms") == 0 || strcmp(w[i].s, "quiet") == 0 ||
 		    strcmp(w[i].s, "webhook") == 0 ||
@@ -1050,12 +1196,12 @@ st_server(struct parser *p, struct word *w, int n)
 			    "absolute path", sv->argv[0]);
 			goto drop;
 		}
-		parse_options(p, &sv->o, w, n, 4, NULL);
+		parse_options(p, &sv->o, w, n, 4, NULL, 0, sv->kind);
 	} else {
 		sv->url = xstrdup(w[2].s);
 		if (parse_url(p, sv, w[2].line, sv->url) == -1)
 			goto drop;
-		parse_options(p, &sv->o, w, n, 3, NULL);
+		parse_options(p, &sv->o, w, n, 3, NULL, 0, sv->kind);
 	}
 	c->servers = xreallocarray(c->servers, c->nservers + 1,
 	    sizeof(*c->servers));
@@ -1089,10 +1235,11 @@ st_farm(struct parser *p, struct word *w, int n)
 		conf_err(p, w[1].line, "bad farm name '%s' (letters, digits, "
 		    "'.', '_', '-')", w[1].s);
 	if (n > 2)
-		parse_options(p, &f->o, w, n, 2, NULL);
+		parse_options(p, &f->o, w, n, 2, NULL, 0, -1);
 	c->farms = xreallocarray(c->farms, c->nfarms + 1, sizeof(*c->farms));
 	c->farms[c->nfarms++] = f;
 	p->farm = f;
+	p->farm_seen = 0;
 }
 
 /* A farm's block closed: what only the whole block can tell. */
@@ -1109,6 +1256,29 @@ farm_end(struct parser *p, struct farm_conf *f)
 	conf_err(p, f->server_timeout_line, "farm '%s': 'server-timeout' "
 	    "times http answers, and the farm has no 'listen ... http' "
 	    "(a tcp session ends after its client-timeout)", f->name);
+}
+
+/*
+ * A farm's block keyword (balance, persist, a timeout, ...) the block had
+ * already: 1 after reporting, else 0 and noted. server, listen and the
+ * server options are not counted here.
+ */
+static int
+farm_twice(struct parser *p, const char *k, int line)
+{
+	size_t i;
+
+	for (i = 0; farm_words[i] != NULL; i++)
+		if (strcmp(farm_words[i], k) == 0)
+			break;
+	if (farm_words[i] == NULL || strcmp(k, "listen") == 0)
+		return 0;
+	if (p->farm_seen & (1U << i)) {
+		conf_err(p, line, "'%s' given twice", k);
+		return 1;
+	}
+	p->farm_seen |= 1U << i;
+	return 0;
 }
 
 static void
@@ -1139,6 +1309,8 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		st_server(p, w, n);
 		return;
 	}
+	if (farm_twice(p, w[0].s, w[0].line))
+		return;
 	if (strcmp(w[0].s, "balance") == 0) {
 		if (n != 2) {
 			conf_err(p, w[0].line,
@@ -1185,6 +1357,8 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		f->listens = xreallocarray(f->listens, f->nlistens + 1,
 		    sizeof(*f->listens));
 		f->listens[f->nlistens].addr = xstrdup(w[1].s);
+		f->listens[f->nlistens].file = p->stack[p->depth - 1]->name;
+		f->listens[f->nlistens].line = w[0].line;
 		f->listens[f->nlistens++].http = n < 3 ||
 		    strcmp(w[2].s, "http") == 0;
 		return;
@@ -1243,7 +1417,8 @@ st_farm_item(struct parser *p, struct word *w, int n)
 		return;
 	}
 	if (find_opt(w[0].s) != NULL) {
-		parse_options(p, &f->o, w, n, 0, farm_words);
+		parse_options(p, &f->o, w, n, 0, farm_words,
+		    f->o.given & ~list_bits(), -1);
 		return;
 	}
 	suggest(hint, sizeof(hint), w[0].s, farm_words, 1);
@@ -1320,7 +1495,7 @@ st_include(struct parser *p, struct src *s, struct word *w, int n)
 	char		*text;
 	glob_t		 g;
 	size_t		 i, size;
-	int		 d, r;
+	int		 d, r, line;
 
 	if (n != 2) {
 		conf_err(p, w[0].line,
@@ -1363,7 +1538,8 @@ st_include(struct parser *p, struct src *s, struct word *w, int n)
 			    g.gl_pathv[i]);
 			continue;
 		}
-		if (p->depth >= INCLUDE_DEPTH) {
+		/* depth counts the top file, which no include read */
+		if (p->depth > INCLUDE_DEPTH) {
 			conf_err(p, w[1].line,
 			    "includes nested more than %d deep",
 			    INCLUDE_DEPTH);
@@ -1371,11 +1547,13 @@ st_include(struct parser *p, struct src *s, struct word *w, int n)
 		}
 		if (include_bounded(p, w[1].line, 0) == -1)
 			break;
-		if ((text = conf_lex_read_file(g.gl_pathv[i], &size, &err)) ==
-		    NULL) {
-			conf_err(p, w[1].line,
-			    "include '%s': %s", g.gl_pathv[i],
-			    err);
+		if ((text = conf_lex_read_file(g.gl_pathv[i], &size, &err,
+		    &line)) == NULL) {
+			if (line > 0)	/* a line of that file */
+				conf_err_at(p, g.gl_pathv[i], line, "%s", err);
+			else
+				conf_err(p, w[1].line, "include '%s': %s",
+				    g.gl_pathv[i], err);
 			continue;
 		}
 		if (include_bounded(p, w[1].line, size) == 0)

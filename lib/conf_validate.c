@@ -233,6 +233,90 @@ check_duplicate_names(struct parser *p)
 			}
 }
 
+/*
+ * The first listen before farms[fi]->listens[li] (in any farm) with the
+ * same address as written, or NULL.
+ */
+static const struct listen_conf *
+earlier_listen(const struct conf *c, size_t fi, size_t li)
+{
+	const struct listen_conf	*l = &c->farms[fi]->listens[li];
+	size_t				 i, j;
+
+	for (i = 0; i <= fi; i++)
+		for (j = 0; j < (i < fi ? c->farms[i]->nlistens : li); j++)
+			if (strcmp(c->farms[i]->listens[j].addr, l->addr) == 0)
+				return &c->farms[i]->listens[j];
+	return NULL;
+}
+
+/*
+ * Report an address listened on twice, in one farm or two: tocsin-lb
+ * could bind it only once, and would fail to start.
+ */
+static void
+check_duplicate_listens(struct parser *p)
+{
+	const struct conf		*c = p->conf;
+	const struct listen_conf	*l, *o;
+	size_t				 i, j;
+
+	for (i = 0; i < c->nfarms; i++)
+		for (j = 0; j < c->farms[i]->nlistens; j++) {
+			l = &c->farms[i]->listens[j];
+			if ((o = earlier_listen(c, i, j)) != NULL)
+				conf_err_at(p, l->file, l->line, "duplicate "
+				    "listen %s (first at %s:%d)", l->addr,
+				    o->file, o->line);
+		}
+}
+
+/*
+ * Report a farm named as a server outside farms: a downtime or drain of
+ * the name (tocsinctl) could reach only one of them.
+ */
+static void
+check_farm_server_names(struct parser *p)
+{
+	struct conf		*c = p->conf;
+	struct server_conf	*sv;
+	size_t			 i;
+
+	for (i = 0; i < c->nfarms; i++) {
+		if ((sv = conf_find_server(c, c->farms[i]->name)) == NULL ||
+		    sv->farm != NULL)
+			continue;
+		conf_err_at(p, c->farms[i]->file, c->farms[i]->line, "farm "
+		    "'%s' has the name of server '%s' (at %s:%d)",
+		    c->farms[i]->name, sv->id, sv->file, sv->line);
+	}
+}
+
+/*
+ * A server stops flapping below flap-low and starts above flap-high: a
+ * low above the high would have it do both at once. Reported at flap-low
+ * when it was written (naming flap-high's line), else at flap-high.
+ */
+static void
+check_flap(struct parser *p)
+{
+	const struct conf	*c = p->conf;
+	const struct where	*lo = &p->flap_low_at, *hi = &p->flap_high_at;
+
+	if (c->flap_low <= c->flap_high)
+		return;
+	if (lo->file != NULL && hi->file != NULL)
+		conf_err_at(p, lo->file, lo->line, "flap-low %lu is above "
+		    "flap-high %lu (at %s:%d)", c->flap_low, c->flap_high,
+		    hi->file, hi->line);
+	else if (lo->file != NULL)
+		conf_err_at(p, lo->file, lo->line, "flap-low %lu is above "
+		    "flap-high %lu", c->flap_low, c->flap_high);
+	else
+		conf_err_at(p, hi->file, hi->line, "flap-high %lu is below "
+		    "flap-low %lu", c->flap_high, c->flap_low);
+}
+
 /* escalate-after names a known contact, not the contact itself. */
 static void
 link_escalations(struct parser *p)
@@ -455,10 +539,13 @@ conf_validate(struct parser *p)
 	size_t		 i;
 
 	check_duplicate_names(p);
+	check_duplicate_listens(p);
 	check_sms_numbers(p);
+	check_flap(p);
 	link_escalations(p);
 	link_admin(p);
 	index_servers(p);
+	check_farm_server_names(p);
 	for (i = 0; i < c->nservers; i++) {
 		resolve(c, c->servers[i]);
 		link_contacts(p, c->servers[i]);
@@ -467,6 +554,7 @@ conf_validate(struct parser *p)
 	for (i = 0; i < c->nservers; i++)
 		link_depends(p, c->servers[i]);
 	check_vantage(p);
+	conf_cluster_check(p);
 	if (p->nerrs == 0)
 		check_cycles(p);
 }

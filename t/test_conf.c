@@ -1003,7 +1003,7 @@ START_TEST(every_server_option_is_parsed)
 	    "expect 200\n"
 	    "server g ping://g count 10 loss 12.5%\n"
 	    "server m smtp://m starttls\n"
-	    "server i imap://i tls\n"
+	    "server i tcp://i:993 tls\n"
 	    "server t tcp://t:7 send \"x\" expect \"y\"\n"
 	    "server f ftp://f file /pub/README\n");
 	struct server_conf *sv = server(c, "a");
@@ -1347,17 +1347,23 @@ END_TEST
 
 START_TEST(include_nesting_is_bounded)
 {
-	char	 name[32], text[64];
-	int	 i;
+	struct conf	*c;
+	char		 name[32], text[64];
+	int		 i;
 
-	for (i = 0; i <= 16; i++) {
+	/* f0 includes f1 ... f16 includes f17: 17 includes deep */
+	for (i = 0; i <= 17; i++) {
 		snprintf(name, sizeof(name), "deep/f%d.conf", i);
 		snprintf(text, sizeof(text), "include \"f%d.conf\"\n", i + 1);
-		put(name, i < 16 ? text : "server z http://z\n");
+		put(name, i < 17 ? text : "server z http://z\n");
 	}
 	assert_load_errors("deep/f0.conf",
 	    fmt("%s:1: includes nested more than 16 deep\n",
-	    at("deep/f15.conf")));
+	    at("deep/f16.conf")));
+	/* from f1 on it is 16 deep, as tocsin.conf(5) allows */
+	c = load_ok("deep/f1.conf");
+	ck_assert_uint_eq(c->nservers, 1);
+	conf_free(c);
 }
 END_TEST
 
@@ -1418,7 +1424,16 @@ START_TEST(nul_byte_in_file_is_reported)
 	ck_assert_uint_eq(fwrite("server a\0 http://a\n", 1, 20, fp), 20);
 	ck_assert_int_eq(fclose(fp), 0);
 	assert_load_errors("nul.conf",
-	    fmt("%s: file holds a NUL byte\n", at("nul.conf")));
+	    fmt("%s:1: file holds a NUL byte\n", at("nul.conf")));
+	/* on a later line, and in an included file: that file's line */
+	ck_assert_ptr_nonnull(fp = fopen(at("nul3.conf"), "w"));
+	ck_assert_uint_eq(fwrite("\n# x\nserver a\0\n", 1, 16, fp), 16);
+	ck_assert_int_eq(fclose(fp), 0);
+	assert_load_errors("nul3.conf",
+	    fmt("%s:3: file holds a NUL byte\n", at("nul3.conf")));
+	put("nulinc.conf", "server b http://b\ninclude \"nul3.conf\"\n");
+	assert_load_errors("nulinc.conf",
+	    fmt("%s:3: file holds a NUL byte\n", at("nul3.conf")));
 }
 END_TEST
 
@@ -1843,6 +1858,195 @@ START_TEST(cluster_mode_takes_every_paging_keyword)
 }
 END_TEST
 
+/* ---- reviewed defects: each test failed before its fix ---- */
+
+START_TEST(duration_past_ten_years_is_refused)
+{
+	struct conf *c;
+
+	/* microseconds of 200000000d overflow probed's int64 arithmetic */
+	assert_errors("server a http://a interval 200000000d\n"
+	    "set storm 3 in 3650d1ms\n",
+	    "t.conf:1: duration too long for 'interval': 200000000d (at most "
+	    "3650d)\n"
+	    "t.conf:2: duration too long for 'storm': 3650d1ms (at most "
+	    "3650d)\n");
+	c = parse_ok("server a http://a interval 3650d timeout 10s\n");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(crlf_backslash_continues_the_line)
+{
+	struct conf *c;
+
+	c = parse_ok("server a http://a \\\r\n  interval 5s\r\n"
+	    "server b http://b\r\n");
+	ck_assert_uint_eq(server(c, "a")->o.interval, 5000);
+	ck_assert_int_eq(server(c, "b")->line, 3);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(backslash_at_end_of_file_is_an_error)
+{
+	assert_errors("server a http://a \\",
+	    "t.conf:1: line continued past end of file\n");
+	assert_errors("\nserver a http://a \\\r",
+	    "t.conf:2: line continued past end of file\n");
+}
+END_TEST
+
+START_TEST(include_inside_a_farm_block_reads_its_servers_there)
+{
+	struct conf *c;
+
+	put("farminc/main.conf", "farm shop {\n"
+	    "  include \"members.conf\"\n"
+	    "  balance roundrobin\n"
+	    "}\n"
+	    "server solo http://solo\n");
+	put("farminc/members.conf", "server web1 http://w1\n"
+	    "interval 5s\n");
+	c = load_ok("farminc/main.conf");
+	ck_assert_uint_eq(c->nfarms, 1);
+	ck_assert_uint_eq(c->farms[0]->nservers, 1);
+	ck_assert_uint_eq(server(c, "shop/web1")->o.interval, 5000);
+	ck_assert_ptr_null(server(c, "solo")->farm);
+	conf_free(c);
+	/* a '}' in the included file does not close the farm it is in */
+	put("farminc/brace.conf", "farm shop {\n"
+	    "  include \"close.conf\"\n"
+	    "  server web2 http://w2\n"
+	    "}\n");
+	put("farminc/close.conf", "server web1 http://w1\n}\n");
+	assert_load_errors("farminc/brace.conf",
+	    fmt("%s:2: '}' without a block\n", at("farminc/close.conf")));
+}
+END_TEST
+
+START_TEST(same_listen_twice_is_refused)
+{
+	struct conf *c;
+
+	assert_errors("farm a {\n listen 0.0.0.0:80\n listen 0.0.0.0:80 tcp\n"
+	    "}\nfarm b {\n listen [::]:443\n}\n"
+	    "farm c {\n listen [::]:443 http\n}\n",
+	    "t.conf:3: duplicate listen 0.0.0.0:80 (first at t.conf:2)\n"
+	    "t.conf:9: duplicate listen [::]:443 (first at t.conf:6)\n");
+	c = parse_ok("farm a {\n listen 0.0.0.0:80\n listen 0.0.0.0:81\n}\n"
+	    "farm b {\n listen 127.0.0.1:80\n}\n");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(server_and_farm_may_not_share_a_name)
+{
+	struct conf *c;
+
+	/* tocsinctl downtime shop could reach only one of them */
+	assert_errors("server shop http://a\nfarm shop {\n server w http://w\n}\n",
+	    "t.conf:2: farm 'shop' has the name of server 'shop' (at "
+	    "t.conf:1)\n");
+	assert_errors("farm shop {\n}\n\nserver shop http://a\n",
+	    "t.conf:1: farm 'shop' has the name of server 'shop' (at "
+	    "t.conf:4)\n");
+	/* a server of the farm may: its id is shop/shop */
+	c = parse_ok("farm shop {\n server shop http://w\n}\n");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(cluster_keywords_need_set_cluster)
+{
+	struct conf *c;
+
+	assert_errors("set shard on\nset quorum 2\n\nset node n1\n"
+	    "server a http://a\n",
+	    "t.conf:1: 'set shard' needs 'set cluster' (tocsin-cluster(7))\n"
+	    "t.conf:2: 'set quorum' needs 'set cluster' (tocsin-cluster(7))\n"
+	    "t.conf:4: 'set node' needs 'set cluster' (tocsin-cluster(7))\n");
+	/* a bad value is its own error, once */
+	assert_errors("set node a.b\n",
+	    "t.conf:1: bad node name 'a.b' (1 to 63 letters, digits, '-' or "
+	    "'_')\n");
+	c = parse_ok("set shard on\nset quorum 2\nset node n1\n"
+	    "set cluster nats://n1:4222\nserver a http://a\n");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(flap_low_above_high_and_lb_threads_zero_are_refused)
+{
+	struct conf *c;
+
+	assert_errors("set flap-low 90\nset flap-high 10\n",
+	    "t.conf:1: flap-low 90 is above flap-high 10 (at t.conf:2)\n");
+	/* against the default flap-high, 30 */
+	assert_errors("\nset flap-low 40\n",
+	    "t.conf:2: flap-low 40 is above flap-high 30\n");
+	assert_errors("set flap-high 10\n",
+	    "t.conf:1: flap-high 10 is below flap-low 20\n");
+	assert_errors("set lb-threads 0\nset lb-threads 65\n",
+	    "t.conf:1: bad number '0' for 'lb-threads' (1 to 64)\n"
+	    "t.conf:2: bad number '65' for 'lb-threads' (1 to 64)\n");
+	c = parse_ok("set flap-high 10\nset flap-low 10\nset lb-threads 1\n");
+	ck_assert_uint_eq(c->flap_low, 10);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(keyword_twice_in_a_contact_or_farm_is_an_error)
+{
+	struct conf *c;
+
+	/* a contact has one email and one sms (tocsin.conf(5)) */
+	assert_errors("contact k email a@b email c@d\n"
+	    "contact j sms 1@g \\\n sms 2@g quiet 01:00-02:00\n",
+	    "t.conf:1: 'email' given twice\n"
+	    "t.conf:3: 'sms' given twice\n");
+	assert_errors("farm f interval 5s {\n balance source\n"
+	    " balance random\n interval 10s\n persist 1m\n persist 2m\n"
+	    " listen 127.0.0.1:1\n listen 127.0.0.1:2\n}\n",
+	    "t.conf:3: 'balance' given twice\n"
+	    "t.conf:4: 'interval' given twice\n"
+	    "t.conf:6: 'persist' given twice\n");
+	/* lists add up, so may come twice; each farm has its own */
+	c = parse_ok("contact a email a@b\ncontact b email b@c\n"
+	    "farm f {\n notify a\n notify b\n balance source\n}\n"
+	    "farm g {\n balance source\n}\n");
+	ck_assert_uint_eq(c->farms[0]->o.nnotify, 2);
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(option_that_means_nothing_for_the_check_is_refused)
+{
+	struct conf *c;
+
+	assert_errors("server p ping://127.0.0.1 expect foo follow \\\n"
+	    "  method POST count 3\n"
+	    "server t tcp://h:1 count 7 loss 5 cert-days 10 tls send x\n"
+	    "server e exec \"/bin/true\" insecure user u\n"
+	    "server m smtp://m user u starttls\n",
+	    "t.conf:1: 'expect' means nothing for a ping check\n"
+	    "t.conf:1: 'follow' means nothing for a ping check\n"
+	    "t.conf:2: 'method' means nothing for a ping check\n"
+	    "t.conf:3: 'count' means nothing for a tcp check\n"
+	    "t.conf:3: 'loss' means nothing for a tcp check\n"
+	    "t.conf:4: 'insecure' means nothing for an exec check\n"
+	    "t.conf:4: 'user' means nothing for an exec check\n"
+	    "t.conf:5: 'user' means nothing for an smtp check\n");
+	/* inherited from set or a farm, an option may fit only some */
+	c = parse_ok("set count 3\nset follow\n"
+	    "farm f method HEAD {\n server p ping://p\n"
+	    " server w http://w\n}\n"
+	    "server t tcp://h:1\nserver s pop3://u@p password-file /x.pw\n");
+	ck_assert_uint_eq(server(c, "t")->o.count, 3);
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -1950,6 +2154,20 @@ conf_suite(void)
 
 	tc = tcase_create("issue18");
 	tcase_add_test(tc, cluster_mode_takes_every_paging_keyword);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("review");
+	tcase_add_unchecked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, duration_past_ten_years_is_refused);
+	tcase_add_test(tc, crlf_backslash_continues_the_line);
+	tcase_add_test(tc, backslash_at_end_of_file_is_an_error);
+	tcase_add_test(tc, include_inside_a_farm_block_reads_its_servers_there);
+	tcase_add_test(tc, same_listen_twice_is_refused);
+	tcase_add_test(tc, server_and_farm_may_not_share_a_name);
+	tcase_add_test(tc, cluster_keywords_need_set_cluster);
+	tcase_add_test(tc, flap_low_above_high_and_lb_threads_zero_are_refused);
+	tcase_add_test(tc, keyword_twice_in_a_contact_or_farm_is_an_error);
+	tcase_add_test(tc, option_that_means_nothing_for_the_check_is_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -179,6 +179,25 @@ rc=$?
 [ $rc = 1 ] && printf '%s\n' "$out" | grep -q "keeps running the config it had" &&
     pass "a bad config with its state-dir quoted in an include: reload reaches probed" ||
     failed "split config: reload exited $rc: $out"
+# Its state-dir on a line with another statement after ';', and written
+# twice: the last one counts, as for the parser (tocsinctl read the
+# state-dir as "DIR;" and kept the first one, so it said "not running").
+{ echo "set state-dir $T/nowhere"; echo "set state-dir $T/state; set archives off"
+  grep -v '^set state-dir' "$T/probed.conf"; } >"$T/semi.conf"
+out=$("$TOCSINCTL" -c "$T/semi.conf" reload 2>&1)
+rc=$?
+[ $rc = 1 ] && printf '%s\n' "$out" | grep -q "keeps running the config it had" &&
+    pass "a bad config with 'set state-dir DIR; set archives off': reload reaches probed" ||
+    failed "state-dir before ';': reload exited $rc: $out"
+# Where nothing runs: "not running", exit 3, and nothing leaked (a
+# sanitizer build made the leak of the socket's path exit 1).
+{ echo "set state-dir $T/nowhere; set archives off"; echo 'server broken nothing://x'; } >"$T/gone.conf"
+out=$("$TOCSINCTL" -c "$T/gone.conf" drain fine 2>&1)
+rc=$?
+[ $rc = 3 ] && printf '%s\n' "$out" | grep -q "tocsin-probed is not running ($T/nowhere/probed.sock:" &&
+    ! printf '%s\n' "$out" | grep -q "LeakSanitizer" &&
+    pass "a bad config where nothing runs: not running, exit 3" ||
+    failed "nothing running: exit $rc: $out"
 cp "$T/good.conf" "$T/probed.conf"
 
 # --- set control-group ----------------------------------------------------------

@@ -116,7 +116,8 @@ START_TEST(quorum_takes_numbers_only)
 {
 	struct conf *c;
 
-	c = parse_ok("set quorum 2\nserver a http://x/\n");
+	c = parse_ok("set cluster nats://n1:4222\nset quorum 2\n"
+	    "server a http://x/\n");
 	ck_assert_uint_eq(c->quorum, 2);
 	conf_free(c);
 	c = parse_ok("server a http://x/\n");
@@ -196,10 +197,12 @@ START_TEST(shard_takes_on_or_off)
 	c = parse_ok("server a http://x/\n");
 	ck_assert_int_eq(c->shard, 0);
 	conf_free(c);
-	c = parse_ok("set shard on\nserver a http://x/\n");
+	c = parse_ok("set cluster nats://n1:4222\nset shard on\n"
+	    "server a http://x/\n");
 	ck_assert_int_eq(c->shard, 1);
 	conf_free(c);
-	c = parse_ok("set shard on\nset shard off\nserver a http://x/\n");
+	c = parse_ok("set cluster nats://n1:4222\nset shard on\n"
+	    "set shard off\nserver a http://x/\n");
 	ck_assert_int_eq(c->shard, 0);
 	conf_free(c);
 	assert_errors("set shard yes\n",

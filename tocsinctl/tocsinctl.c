@@ -70,6 +70,7 @@ static const struct command commands[] = {
 struct opts {
 	int		 json;
 	const char	*socket;
+	char		*socket_buf;	/* socket, when we made its path */
 	char		*state_dir;
 	struct conf	*conf;		/* NULL when it could not be read */
 	char		*conf_errors;	/* FILE:LINE lines when it could not */
@@ -92,6 +93,9 @@ static int		 cmd_reload(struct opts *, int, const char *);
 static int		 cmd_downtime(struct opts *, int, const char *);
 static int		 cmd_downtimes(struct opts *, int, const char *);
 static void		 scan_paths(struct opts *, const char *, int);
+static void		 scan_statement(struct opts *, const char *,
+			    const char *, int);
+static const char	*next_statement(const char *);
 static void		 fmt_when(char *, size_t, int64_t, int64_t);
 static void		 fmt_who(char *, size_t, json_t *);
 static void		 word_cut(char *, size_t);
@@ -178,6 +182,7 @@ main(int argc, char **argv)
 		r = strcmp(cmd->name, "lb-stats") == 0 ?
 		    lb_stats(&o, lb_socket) : pager(&o, lb_socket, argv);
 		free(req);
+		free(o.socket_buf);
 		free(o.state_dir);
 		free(o.conf_errors);
 		conf_free(o.conf);
@@ -204,6 +209,7 @@ main(int argc, char **argv)
 	if (fd != -1)
 		close(fd);
 	free(req);
+	free(o.socket_buf);
 	free(o.state_dir);
 	free(o.conf_errors);
 	conf_free(o.conf);
@@ -327,8 +333,8 @@ load_conf(struct opts *o, const char *path, int have_socket)
 		return;
 	}
 	if (o->socket == NULL && o->state_dir != NULL) {
-		xasprintf(&slash, "%s/probed.sock", o->state_dir);
-		o->socket = slash;	/* lives as long as the program */
+		xasprintf(&o->socket_buf, "%s/probed.sock", o->state_dir);
+		o->socket = o->socket_buf;
 		return;
 	}
 	if (o->socket == NULL) {
@@ -1105,9 +1111,10 @@ term_width(void)
 }
 
 /*
- * One word of a config line at *pp, as the config writes it: bare, or in
- * double quotes (with backslash escapes); copied into buf. Returns 0, or
- * -1 when there is none or it does not fit.
+ * One word of a config line at *pp, as the config writes it: bare (up to
+ * a blank, '#' or the ';' that ends a statement), or in double quotes
+ * (with backslash escapes); copied into buf. Returns 0, or -1 when there
+ * is none or it does not fit.
  */
 static int
 scan_word(const char **pp, char *buf, size_t len)
@@ -1116,14 +1123,15 @@ scan_word(const char **pp, char *buf, size_t len)
 	size_t		 n = 0;
 	int		 quoted;
 
-	while (*p == ' ' || *p == '\t')
+	while (*p == ' ' || *p == '\t' || *p == '\r')
 		p++;
-	if (*p == '\0' || *p == '\n' || *p == '#')
+	if (*p == '\0' || *p == '\n' || *p == '#' || *p == ';')
 		return -1;
 	if ((quoted = *p == '"'))
 		p++;
 	while (*p != '\0' && *p != '\n' && (quoted ? *p != '"' :
-	    *p != ' ' && *p != '\t' && *p != '#')) {
+	    *p != ' ' && *p != '\t' && *p != '\r' && *p != '#' &&
+	    *p != ';')) {
 		if (quoted && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
 			p++;
 		if (n + 1 >= len)
@@ -1138,51 +1146,88 @@ scan_word(const char **pp, char *buf, size_t len)
 }
 
 /*
+ * The statement after the one at p on its line (past the next ';' outside
+ * quotes), or NULL at the line's end or a comment.
+ */
+static const char *
+next_statement(const char *p)
+{
+	int quoted = 0;
+
+	for (; *p != '\0' && *p != '\n'; p++) {
+		if (quoted && *p == '\\' && (p[1] == '"' || p[1] == '\\'))
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == '#')
+			return NULL;
+		else if (!quoted && *p == ';')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/*
+ * One statement of the file at path: an include is scanned in place, a
+ * `set control` or `set state-dir` replaces what came before, as the
+ * parser's last one wins.
+ */
+static void
+scan_statement(struct opts *o, const char *path, const char *p, int depth)
+{
+	char		 k[32], v[PATH_MAX], pat[PATH_MAX];
+	char		*copy;
+	glob_t		 g;
+	size_t		 i;
+
+	if (scan_word(&p, k, sizeof(k)) == -1)
+		return;
+	if (strcmp(k, "include") == 0) {
+		if (scan_word(&p, v, sizeof(v)) == -1)
+			return;
+		copy = xstrdup(path);
+		if (v[0] == '/' || (size_t)snprintf(pat, sizeof(pat),
+		    "%s/%s", dirname(copy), v) >= sizeof(pat))
+			strlcpy(pat, v, sizeof(pat));
+		free(copy);
+		if (glob(pat, 0, NULL, &g) == 0)
+			for (i = 0; i < g.gl_pathc; i++)
+				scan_paths(o, g.gl_pathv[i], depth + 1);
+		globfree(&g);
+		return;
+	}
+	if (strcmp(k, "set") != 0 || scan_word(&p, k, sizeof(k)) == -1 ||
+	    scan_word(&p, v, sizeof(v)) == -1)
+		return;
+	if (strcmp(k, "control") == 0 && (o->socket == NULL ||
+	    o->socket == o->socket_buf)) {
+		free(o->socket_buf);
+		o->socket = o->socket_buf = xstrdup(v);
+	} else if (strcmp(k, "state-dir") == 0) {
+		free(o->state_dir);
+		o->state_dir = xstrdup(v);
+	}
+}
+
+/*
  * Where the socket and state folder are, from a config that does not
- * load: the first `set control` and `set state-dir` lines of the file
- * and of the files it includes, in order (depth levels at most). Good
- * enough to reach the daemon that runs the old config and ask it to
- * reload.
+ * load: the last `set control` and `set state-dir` statements of the
+ * file and of the files it includes, in order (depth levels at most), as
+ * the parser takes them. Good enough to reach the daemon that runs the
+ * old config and ask it to reload.
  */
 static void
 scan_paths(struct opts *o, const char *path, int depth)
 {
 	FILE		*f;
 	const char	*p;
-	char		 line[1024], k[32], v[PATH_MAX], pat[PATH_MAX];
-	char		*copy;
-	glob_t		 g;
-	size_t		 i;
+	char		 line[1024];
 
 	if (depth > 8 || (f = fopen(path, "re")) == NULL)
 		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		p = line;
-		if (scan_word(&p, k, sizeof(k)) == -1)
-			continue;
-		if (strcmp(k, "include") == 0) {
-			if (scan_word(&p, v, sizeof(v)) == -1)
-				continue;
-			copy = xstrdup(path);
-			if (v[0] == '/' || (size_t)snprintf(pat, sizeof(pat),
-			    "%s/%s", dirname(copy), v) >= sizeof(pat))
-				strlcpy(pat, v, sizeof(pat));
-			free(copy);
-			if (glob(pat, 0, NULL, &g) == 0)
-				for (i = 0; i < g.gl_pathc; i++)
-					scan_paths(o, g.gl_pathv[i],
-					    depth + 1);
-			globfree(&g);
-			continue;
-		}
-		if (strcmp(k, "set") != 0 || scan_word(&p, k, sizeof(k)) ==
-		    -1 || scan_word(&p, v, sizeof(v)) == -1)
-			continue;
-		if (strcmp(k, "control") == 0 && o->socket == NULL)
-			o->socket = xstrdup(v);	/* lives as long as we do */
-		else if (strcmp(k, "state-dir") == 0 && o->state_dir == NULL)
-			o->state_dir = xstrdup(v);
-	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		for (p = line; p != NULL; p = next_statement(p))
+			scan_statement(o, path, p, depth);
 	fclose(f);
 }
 
