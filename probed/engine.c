@@ -976,7 +976,10 @@ engine_reload(struct engine *e, char **errors)
 	unpark_children(e, NULL);
 	conf_summary(nc, sum, sizeof(sum));
 	log_info("reloaded %s: %s", nc->path, sum);
-	statefile_touch(e->statefile);
+	/* The file lists the running config's servers: written now, and a
+	 * save the reload cut short (an ack's, a downtime's) with it; it
+	 * waited for the next minute's tick. */
+	statefile_save(e->statefile);
 	return 0;
 }
 

@@ -285,7 +285,8 @@ on_step(evutil_socket_t fd, short what, void *arg)
 	step(arg, 0);
 }
 
-/* Drop a save under way (the target list changed); start again later. */
+/* Drop a save under way (the target list changes): the caller saves
+ * again once it has changed (statefile_save), or is exiting. */
 void
 statefile_abort(struct statefile *sf)
 {
@@ -296,7 +297,7 @@ statefile_abort(struct statefile *sf)
 	sf->buf = NULL;
 	sf->len = sf->cap = sf->next = 0;
 	sf->saving = 0;
-	sf->again = 1;
+	sf->again = 0;
 }
 
 /* Write the state file soon (the worker fsyncs, never the loop). */

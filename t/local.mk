@@ -139,6 +139,9 @@ EXTRA_DIST += t/test_pager_unreadable.sh
 # A stopped tocsin-probed costs a storm of pages one wait, not one each.
 TESTS += t/test_pager_probedstop.sh
 EXTRA_DIST += t/test_pager_probedstop.sh
+# tocsin-probed's state file follows a reload at once.
+TESTS += t/test_statefile_reload.sh
+EXTRA_DIST += t/test_statefile_reload.sh
 
 # tocsin-pager's storm digest and unreachable folding, end to end.
 TESTS += t/test_pager_storm.sh
