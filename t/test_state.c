@@ -235,22 +235,115 @@ START_TEST(retries_reset_by_success)
 }
 END_TEST
 
-START_TEST(different_problem_restarts_the_count)
+/*
+ * Any problem counts towards retries, whatever its kind (as Nagios counts
+ * any non-OK result as an attempt), and the hard state is then the latest
+ * result's: a plugin alternating critical and unknown, or warning and
+ * critical, goes hard (and makes its event) after retries results.
+ */
+START_TEST(mixed_problems_count_together_latest_is_hard)
 {
+	static const struct {
+		enum check_status	 s[3];
+		enum hstate		 hard;
+	} runs[] = {
+		{ { CHECK_CRITICAL, CHECK_UNKNOWN, CHECK_CRITICAL },
+		    HSTATE_DOWN },
+		{ { CHECK_UNKNOWN, CHECK_CRITICAL, CHECK_UNKNOWN },
+		    HSTATE_UNKNOWN_STATUS },
+		{ { CHECK_WARNING, CHECK_CRITICAL, CHECK_WARNING },
+		    HSTATE_DEGRADED },
+		{ { CHECK_CRITICAL, CHECK_CRITICAL, CHECK_WARNING },
+		    HSTATE_DEGRADED },
+	};
 	struct state		 st;
 	struct state_change	 chg;
 	struct server_conf	*sc = mkconf(3, 1, 0);
+	size_t			 i;
+
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		state_init(&st);
+		ck_assert_int_eq(res_ok(&st, sc, T0, &chg), 0);
+		ck_assert_int_eq(feed(&st, sc, runs[i].s[0], 1000, T0 + 1,
+		    &chg), 0);
+		ck_assert_int_eq(feed(&st, sc, runs[i].s[1], 1000, T0 + 2,
+		    &chg), 0);
+		ck_assert_int_eq(st.type, STATE_SOFT);
+		ck_assert_uint_eq(st.count, 2);
+		ck_assert_int_eq(st.candidate, state_observe(sc,
+		    &(struct check_result){ .status = runs[i].s[1] }));
+		ck_assert_int_eq(st.hard, HSTATE_UP);
+		memset(&chg, 0, sizeof(chg));
+		ck_assert_int_eq(feed(&st, sc, runs[i].s[2], 1000, T0 + 3,
+		    &chg), 1);
+		ck_assert_int_eq(chg.old_state, HSTATE_UP);
+		ck_assert_int_eq(chg.new_state, runs[i].hard);
+		ck_assert_int_eq(st.hard, runs[i].hard);
+		ck_assert_int_eq(st.type, STATE_HARD);
+		ck_assert_int_eq(st.since, T0 + 3);
+		state_free(&st);
+	}
+
+	/*
+	 * Alternating critical and unknown for 12 results (the reviewer's
+	 * plugin): hard down at the 3rd; the 4th, unknown, is better than
+	 * down, so rise (1) makes it hard unknown; then a critical needs 3
+	 * in a row again, and each unknown ends its run: it stays there.
+	 */
+	state_init(&st);
+	res_ok(&st, sc, T0, NULL);
+	for (i = 1; i <= 12; i++)
+		ck_assert_int_eq(feed(&st, sc, i % 2 ? CHECK_CRITICAL :
+		    CHECK_UNKNOWN, 1000, T0 + (int64_t)i, NULL),
+		    i == 3 || i == 4);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(st.since, T0 + 4);
+	state_free(&st);
+}
+END_TEST
+
+/*
+ * Results better than the hard state count towards rise whatever their
+ * kind: a down server answering ok, warning, ok is up again after rise 3
+ * (the latest result's state); a result on the other side of the hard
+ * state restarts the run.
+ */
+START_TEST(mixed_successes_count_towards_rise)
+{
+	struct state		 st;
+	struct state_change	 chg;
+	struct server_conf	*sc = mkconf(1, 3, 0);
 
 	state_init(&st);
-	res_ok(&st, sc, T0, &chg);
-	res_fail(&st, sc, T0 + 1, &chg);
-	res_fail(&st, sc, T0 + 2, &chg);
+	res_ok(&st, sc, T0, NULL);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 1, NULL), 1);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 2, &chg), 0);
 	ck_assert_int_eq(feed(&st, sc, CHECK_WARNING, 1000, T0 + 3, &chg), 0);
-	ck_assert_int_eq(st.state, HSTATE_DEGRADED);
 	ck_assert_int_eq(st.type, STATE_SOFT);
-	ck_assert_int_eq(st.candidate, HSTATE_DEGRADED);
-	ck_assert_uint_eq(st.count, 1);
+	ck_assert_uint_eq(st.count, 2);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 4, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_DOWN);
+	ck_assert_int_eq(chg.new_state, HSTATE_UP);
 	ck_assert_int_eq(st.hard, HSTATE_UP);
+
+	/* ok, warning, warning from down: degraded, the latest. */
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 5, NULL), 1);
+	res_ok(&st, sc, T0 + 6, NULL);
+	feed(&st, sc, CHECK_WARNING, 1000, T0 + 7, NULL);
+	ck_assert_int_eq(feed(&st, sc, CHECK_WARNING, 1000, T0 + 8, &chg), 1);
+	ck_assert_int_eq(chg.new_state, HSTATE_DEGRADED);
+
+	/* From degraded, better and worse results each restart the other. */
+	sc = mkconf(2, 2, 0);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 9, NULL), 0);
+	ck_assert_uint_eq(st.count, 1);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 10, NULL), 0);
+	ck_assert_uint_eq(st.count, 1);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 11, NULL), 0);
+	ck_assert_uint_eq(st.count, 1);
+	ck_assert_int_eq(st.hard, HSTATE_DEGRADED);
+	ck_assert_int_eq(st.type, STATE_SOFT);
+	state_free(&st);
 }
 END_TEST
 
@@ -1008,7 +1101,8 @@ state_suite(void)
 	tcase_add_test(tc,
 	    failure_is_soft_until_retries_then_hard_down_with_event);
 	tcase_add_test(tc, retries_reset_by_success);
-	tcase_add_test(tc, different_problem_restarts_the_count);
+	tcase_add_test(tc, mixed_problems_count_together_latest_is_hard);
+	tcase_add_test(tc, mixed_successes_count_towards_rise);
 	tcase_add_test(tc, rise_needs_n_successes);
 	tcase_add_test(tc, slow_answer_is_degraded_not_down);
 	tcase_add_test(tc, warning_result_is_degraded);
