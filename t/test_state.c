@@ -149,6 +149,7 @@ START_TEST(first_ok_is_hard_up_without_event)
 	ck_assert_int_eq(res_ok(&st, sc, T0 + 60, &chg), 0);
 	ck_assert_int_eq(st.since, T0);
 	ck_assert_uint_eq(st.checks, 2);
+	state_free(&st);
 }
 END_TEST
 
@@ -190,7 +191,7 @@ START_TEST(failure_is_soft_until_retries_then_hard_down_with_event)
 	ck_assert_int_eq(st.since, T0 + 30);
 
 	/* From unknown (start), down also waits for its retries... */
-	state_init(&st);
+	state_free(&st);
 	ck_assert_int_eq(res_fail(&st, sc, T0, &chg), 0);
 	ck_assert_int_eq(st.type, STATE_SOFT);
 	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN);
@@ -202,12 +203,13 @@ START_TEST(failure_is_soft_until_retries_then_hard_down_with_event)
 
 	/* retries 0 means 1: the first failure is hard. */
 	sc = mkconf(0, 0, 0);
-	state_init(&st);
+	state_free(&st);
 	ck_assert_int_eq(res_ok(&st, sc, T0, &chg), 0);
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 10, NULL), 1);
 	ck_assert_int_eq(st.hard, HSTATE_DOWN);
 	ck_assert_int_eq(res_ok(&st, sc, T0 + 20, NULL), 1);
 	ck_assert_int_eq(st.hard, HSTATE_UP);
+	state_free(&st);
 }
 END_TEST
 
@@ -232,6 +234,7 @@ START_TEST(retries_reset_by_success)
 	ck_assert_uint_eq(st.count, 2);
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 6, &chg), 1);
 	ck_assert_int_eq(st.since, T0 + 6);
+	state_free(&st);
 }
 END_TEST
 
@@ -290,7 +293,7 @@ START_TEST(mixed_problems_count_together_latest_is_hard)
 	 * down, so rise (1) makes it hard unknown; then a critical needs 3
 	 * in a row again, and each unknown ends its run: it stays there.
 	 */
-	state_init(&st);
+	state_free(&st);
 	res_ok(&st, sc, T0, NULL);
 	for (i = 1; i <= 12; i++)
 		ck_assert_int_eq(feed(&st, sc, i % 2 ? CHECK_CRITICAL :
@@ -377,6 +380,7 @@ START_TEST(rise_needs_n_successes)
 	ck_assert_int_eq(st.hard, HSTATE_UP);
 	ck_assert_int_eq(st.type, STATE_HARD);
 	ck_assert_int_eq(st.since, T0 + 70);
+	state_free(&st);
 }
 END_TEST
 
@@ -415,11 +419,12 @@ START_TEST(slow_answer_is_degraded_not_down)
 	ck_assert_int_eq(st.last_latency_us, 800000);
 
 	/* Found slow at start: hard at once, and reported. */
-	state_init(&st);
+	state_free(&st);
 	ck_assert_int_eq(feed(&st, sc, CHECK_OK, 800000, T0, &chg), 1);
 	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN);
 	ck_assert_int_eq(chg.new_state, HSTATE_DEGRADED);
 	ck_assert_int_eq(st.type, STATE_HARD);
+	state_free(&st);
 }
 END_TEST
 
@@ -450,6 +455,7 @@ START_TEST(warning_result_is_degraded)
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 2, &chg), 1);
 	ck_assert_int_eq(chg.old_state, HSTATE_DEGRADED);
 	ck_assert_int_eq(chg.new_state, HSTATE_DOWN);
+	state_free(&st);
 }
 END_TEST
 
@@ -465,6 +471,7 @@ START_TEST(first_change_after_start_is_not_flapping)
 	/* One change, in the newest pair (weight 1.2), out of 20 pairs. */
 	ck_assert_double_eq_tol(st.flap_pct, 1.2 / 20 * 100, PCT_TOL);
 	ck_assert_int_eq(st.flapping, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -533,6 +540,7 @@ START_TEST(flapping_detected_and_cleared_with_hysteresis)
 	res_ok(&st, sc, t++, NULL);
 	ck_assert(st.flap_pct > FLAP_HIGH);
 	ck_assert_int_eq(st.flapping, 1);
+	state_free(&st);
 }
 END_TEST
 
@@ -556,6 +564,7 @@ START_TEST(event_marked_flapping)
 	ck_assert_int_eq(chg.new_state, HSTATE_UP);
 	ck_assert_int_eq(chg.flapping, 1);
 	ck_assert_int_eq(st.flapping, 1);
+	state_free(&st);
 }
 END_TEST
 
@@ -607,6 +616,7 @@ START_TEST(downtimes_add_beside_schedule_cancel_expire)
 	assert_sane(&st);
 	state_free(&st);
 	ck_assert_uint_eq(st.ndowntimes, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -674,6 +684,7 @@ START_TEST(downtime_marks_change)
 	ck_assert_int_eq(res_ok(&st, sc, T0 + 200, &chg), 1);
 	ck_assert_int_eq(chg.new_state, HSTATE_UP);
 	ck_assert_int_eq(chg.in_downtime, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -705,6 +716,7 @@ START_TEST(ack_cleared_on_recovery)
 	/* The next problem is not acknowledged. */
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 40, &chg), 1);
 	ck_assert_int_eq(chg.acked, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -795,6 +807,7 @@ START_TEST(json_round_trip_keeps_everything)
 	ck_assert_int_eq(back.hard, HSTATE_UNKNOWN);
 	ck_assert_int_eq(back.last_latency_us, -1);
 	ck_assert_uint_eq(back.nhist, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -912,7 +925,7 @@ START_TEST(corrupt_json_is_rejected_without_crash)
 	ck_assert_int_eq(st.hard, HSTATE_UP);
 
 	/* Every known key with every wrong or odd type: never a crash. */
-	state_init(&st);
+	state_free(&st);
 	for (i = 0; i < 25; i++)
 		(i % 4 == 0 ? res_fail : res_ok)(&st, sc, T0 + i, NULL);
 	ck_assert_ptr_nonnull(good = state_to_json(&st));
@@ -947,6 +960,7 @@ START_TEST(corrupt_json_is_rejected_without_crash)
 	}
 	free(text);
 	json_decref(good);
+	state_free(&st);
 }
 END_TEST
 
@@ -1009,7 +1023,7 @@ START_TEST(unknown_result_is_unknown_with_retries_and_events)
 	ck_assert_int_eq(chg.new_state, HSTATE_UP);
 
 	/* From start, unknown waits for its retries and is reported. */
-	state_init(&st);
+	state_free(&st);
 	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0, &chg), 0);
 	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN);
 	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 10, &chg), 1);
@@ -1048,7 +1062,7 @@ START_TEST(unknown_result_survives_the_state_file)
 	/* A server never checked reads back as such: its first up is quiet. */
 	state_free(&back);
 	state_free(&st);
-	state_init(&st);
+	state_free(&st);
 	j = state_to_json(&st);
 	state_init(&back);
 	ck_assert_int_eq(state_from_json(&back, j), 0);
