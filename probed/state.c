@@ -31,6 +31,7 @@
 static unsigned long	 threshold(const struct server_conf *, enum hstate,
 			    enum hstate);
 static int		 severity(enum hstate);
+static int		 worse(const struct state *, enum hstate);
 static void		 hist_push(struct state *, enum hstate);
 static double		 flap_percent(const unsigned char *, unsigned);
 static int		 status_parse(const char *, enum check_status *);
@@ -149,9 +150,16 @@ severity(enum hstate s)
 	return 4;
 }
 
+/* Is observed state o worse than st's hard state (else it is better)? */
+static int
+worse(const struct state *st, enum hstate o)
+{
+	return severity(o) > severity(st->hard);
+}
+
 /*
- * How many consecutive results of o it takes to leave hard state h:
- * retries when o is worse, rise when it is better (both at least 1). From
+ * How long a run ending in o must be to leave hard state h: retries
+ * when o is worse, rise when it is better (both at least 1). From
  * unknown, up and degraded count at once (the first answer is the truth),
  * while down and a check's unknown still need their retries, so a probe
  * hiccup at start does not page anyone.
@@ -223,9 +231,16 @@ flap_percent(const unsigned char *hist, unsigned n)
  * then moves the state:
  *
  * - observed == hard: hard again, any candidate forgotten;
- * - otherwise the observed state is the candidate; a run of the same
- *   candidate counts up (a different one restarts at 1). Below threshold()
- *   the state is soft; at it the hard state changes and `since` is now.
+ * - otherwise the observed state is the candidate, and the run counts
+ *   results on the same side of the hard state: worse ones (down,
+ *   unknown, degraded from up: any problem, as Nagios counts any non-OK
+ *   result as an attempt) extend a run of worse ones, better ones a run of
+ *   better ones, whatever their exact state; a result on the other side
+ *   restarts the run at 1. Below threshold() the state is soft; at it the
+ *   hard state becomes the latest result's (as in Nagios: critical,
+ *   unknown, critical makes it down) and `since` is now. Counting exact
+ *   states instead left a plugin alternating critical and unknown soft
+ *   forever, never paged.
  *
  * Flapping starts when the percent state change goes above flap_high and
  * stops when it falls below flap_low (percent), so a value in between
@@ -278,13 +293,12 @@ state_update(struct state *st, const struct server_conf *sc,
 		return 0;
 	}
 
-	if (st->candidate == o && st->count > 0) {
+	if (st->count > 0 && worse(st, st->candidate) == worse(st, o)) {
 		if (st->count < UINT_MAX)
 			st->count++;
-	} else {
-		st->candidate = o;
+	} else
 		st->count = 1;
-	}
+	st->candidate = o;
 	st->state = o;
 	if (st->count < threshold(sc, st->hard, o)) {
 		st->type = STATE_SOFT;

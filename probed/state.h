@@ -65,7 +65,8 @@ struct state {
 	enum state_type	 type;
 	enum hstate	 hard;		/* last hard state */
 	enum hstate	 candidate;	/* state being counted towards hard */
-	unsigned	 count;		/* consecutive results of candidate */
+	unsigned	 count;		/* consecutive results on candidate's
+					   side of hard (worse or better) */
 	int64_t		 since;		/* Unix s: hard state began */
 	int64_t		 last_check;	/* Unix s; 0 = never */
 	int64_t		 last_latency_us;	/* -1 = none */

@@ -72,6 +72,10 @@ EXTRA_DIST += t/test_checks2.sh
 TESTS += t/test_exec_checks.sh
 EXTRA_DIST += t/test_exec_checks.sh
 
+# DNS expect against every record of a big answer (t/test_dns_many.sh).
+TESTS += t/test_dns_many.sh
+EXTRA_DIST += t/test_dns_many.sh
+
 # The engine's timing, reload with checks in flight, slots per address.
 TESTS += t/test_engine.sh t/test_slots.sh t/test_depends.sh
 EXTRA_DIST += t/test_engine.sh t/test_slots.sh t/test_depends.sh

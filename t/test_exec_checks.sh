@@ -3,7 +3,10 @@
 # the state "unknown" (not down), its long output is kept (capped) and
 # shown by the status JSON; a plugin that exits while something it left
 # (gone to a session of its own with setsid) holds its output ends its
-# check at its exit, and the leftover is killed and counted.
+# check at its exit, and the leftover is killed and counted. Failures of
+# mixed kinds count together towards retries, and mixed successes towards
+# rise: a plugin alternating exit 2 and 3 goes hard and is spooled, one
+# alternating 0 and 1 after a hard down is up again.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -37,7 +40,29 @@ while [ ! -s "$T/leftover.pid" ]; do /bin/sleep 0.05; done
 echo "OK: left something behind"
 exit 0
 PLUG
-chmod 755 "$T/unknown.sh" "$T/bigtext.sh" "$T/leaver.sh"
+# Alternates exit 2 and 3, from a counter in a file.
+cat >"$T/crit_unknown.sh" <<PLUG
+#!/bin/sh
+n=\$(cat "$T/crit_unknown.n" 2>/dev/null || echo 0)
+n=\$((n + 1))
+echo \$n >"$T/crit_unknown.n"
+if [ \$((n % 2)) -eq 1 ]; then echo "CRITICAL: \$n"; exit 2; fi
+echo "UNKNOWN: \$n"
+exit 3
+PLUG
+# Exits 2 three times (hard down), then alternates 0 and 1.
+cat >"$T/ok_warning.sh" <<PLUG
+#!/bin/sh
+n=\$(cat "$T/ok_warning.n" 2>/dev/null || echo 0)
+n=\$((n + 1))
+echo \$n >"$T/ok_warning.n"
+if [ \$n -le 3 ]; then echo "CRITICAL: \$n"; exit 2; fi
+if [ \$((n % 2)) -eq 0 ]; then echo "OK: \$n"; exit 0; fi
+echo "WARNING: \$n"
+exit 1
+PLUG
+chmod 755 "$T/unknown.sh" "$T/bigtext.sh" "$T/leaver.sh" \
+    "$T/crit_unknown.sh" "$T/ok_warning.sh"
 
 cat >"$T/probed.conf" <<CONF
 set state-dir $T/state
@@ -48,6 +73,8 @@ set retry-interval 1s
 server unknown exec "$T/unknown.sh"
 server bigtext exec "$T/bigtext.sh"
 server leaver exec "$T/leaver.sh"
+server critunk exec "$T/crit_unknown.sh" interval 1s retries 3 rise 1
+server okwarn exec "$T/ok_warning.sh" interval 1s retries 3 rise 3
 CONF
 probed_start "$T/probed.conf" || exit 1
 
@@ -102,5 +129,63 @@ if [ "${v:-0}" -ge 1 ] 2>/dev/null; then
     pass "stats count the leftovers ($v)"
 else
     failed "stats exec_leftovers is '$v'"
+fi
+# wait_hard ID STATES SECONDS: poll until the server is hard in one of
+# STATES (a regex) after a check (a server not checked yet is hard
+# unknown); 1 when it never was.
+wait_hard() {
+    local left=$(($3 * 4))
+    while [ "$left" -gt 0 ]; do
+        ctl -j status "$1" 2>/dev/null | "$PY" -c '
+import json, re, sys
+d = json.load(sys.stdin)
+d = d[0] if isinstance(d, list) else d
+sys.exit(0 if d.get("checks", 0) > 0 and d.get("state_type") == "hard"
+    and re.fullmatch(sys.argv[1], d.get("state", "")) else 1)' "$2" &&
+            return 0
+        sleep 0.25
+        left=$((left - 1))
+    done
+    return 1
+}
+
+# mixed_failures_count_towards_retries: critical, unknown, critical is 3
+# failures in a row: hard down at the 3rd result (then hard unknown at
+# the 4th, better than down with rise 1), and spooled. Counting exact
+# states, it stayed soft for ever and was never spooled.
+if wait_hard critunk 'down|unknown' 10; then
+    pass "critical/unknown alternating went hard ($(field critunk state))"
+else
+    failed "critical/unknown alternating is $(field critunk state)" \
+        "$(field critunk state_type) after $(field critunk checks) checks"
+fi
+if grep -l '"id":"critunk"' "$T/state/spool/"*.json 2>/dev/null |
+    xargs -r grep -l '"new":"down"' | grep -q .; then
+    pass "critunk's hard down is spooled"
+else
+    failed "no spooled event with new state down for critunk"
+fi
+
+# mixed_successes_count_towards_rise: critical 3 times (hard down), then
+# ok, warning, ok is 3 results better than down in a row: up again with
+# rise 3, at the 6th result, and both changes are spooled. (Then warning,
+# ok, ... keeps it up: ok ends each run of warnings.)
+if wait_hard okwarn up 15; then
+    pass "ok/warning alternating after down recovered to up" \
+        "($(field okwarn checks) checks)"
+else
+    failed "ok/warning alternating is still $(field okwarn state)" \
+        "$(field okwarn state_type) after $(field okwarn checks) checks"
+fi
+v=$("$PY" -c '
+import glob, json, sys
+ev = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/*.json")]
+for e in sorted(ev, key=lambda e: e["seq"]):
+    if e.get("id") == "okwarn":
+        print("%s>%s" % (e["old"], e["new"]), end=" ")' "$T/state/spool")
+if [ "$v" = "unknown>down down>up " ]; then
+    pass "okwarn's events: $v"
+else
+    failed "okwarn's events are '$v', expected unknown>down down>up"
 fi
 finish

@@ -149,6 +149,7 @@ START_TEST(first_ok_is_hard_up_without_event)
 	ck_assert_int_eq(res_ok(&st, sc, T0 + 60, &chg), 0);
 	ck_assert_int_eq(st.since, T0);
 	ck_assert_uint_eq(st.checks, 2);
+	state_free(&st);
 }
 END_TEST
 
@@ -190,7 +191,7 @@ START_TEST(failure_is_soft_until_retries_then_hard_down_with_event)
 	ck_assert_int_eq(st.since, T0 + 30);
 
 	/* From unknown (start), down also waits for its retries... */
-	state_init(&st);
+	state_free(&st);
 	ck_assert_int_eq(res_fail(&st, sc, T0, &chg), 0);
 	ck_assert_int_eq(st.type, STATE_SOFT);
 	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN);
@@ -202,12 +203,13 @@ START_TEST(failure_is_soft_until_retries_then_hard_down_with_event)
 
 	/* retries 0 means 1: the first failure is hard. */
 	sc = mkconf(0, 0, 0);
-	state_init(&st);
+	state_free(&st);
 	ck_assert_int_eq(res_ok(&st, sc, T0, &chg), 0);
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 10, NULL), 1);
 	ck_assert_int_eq(st.hard, HSTATE_DOWN);
 	ck_assert_int_eq(res_ok(&st, sc, T0 + 20, NULL), 1);
 	ck_assert_int_eq(st.hard, HSTATE_UP);
+	state_free(&st);
 }
 END_TEST
 
@@ -232,25 +234,119 @@ START_TEST(retries_reset_by_success)
 	ck_assert_uint_eq(st.count, 2);
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 6, &chg), 1);
 	ck_assert_int_eq(st.since, T0 + 6);
+	state_free(&st);
 }
 END_TEST
 
-START_TEST(different_problem_restarts_the_count)
+/*
+ * Any problem counts towards retries, whatever its kind (as Nagios counts
+ * any non-OK result as an attempt), and the hard state is then the latest
+ * result's: a plugin alternating critical and unknown, or warning and
+ * critical, goes hard (and makes its event) after retries results.
+ */
+START_TEST(mixed_problems_count_together_latest_is_hard)
 {
+	static const struct {
+		enum check_status	 s[3];
+		enum hstate		 hard;
+	} runs[] = {
+		{ { CHECK_CRITICAL, CHECK_UNKNOWN, CHECK_CRITICAL },
+		    HSTATE_DOWN },
+		{ { CHECK_UNKNOWN, CHECK_CRITICAL, CHECK_UNKNOWN },
+		    HSTATE_UNKNOWN_STATUS },
+		{ { CHECK_WARNING, CHECK_CRITICAL, CHECK_WARNING },
+		    HSTATE_DEGRADED },
+		{ { CHECK_CRITICAL, CHECK_CRITICAL, CHECK_WARNING },
+		    HSTATE_DEGRADED },
+	};
 	struct state		 st;
 	struct state_change	 chg;
 	struct server_conf	*sc = mkconf(3, 1, 0);
+	size_t			 i;
+
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		state_init(&st);
+		ck_assert_int_eq(res_ok(&st, sc, T0, &chg), 0);
+		ck_assert_int_eq(feed(&st, sc, runs[i].s[0], 1000, T0 + 1,
+		    &chg), 0);
+		ck_assert_int_eq(feed(&st, sc, runs[i].s[1], 1000, T0 + 2,
+		    &chg), 0);
+		ck_assert_int_eq(st.type, STATE_SOFT);
+		ck_assert_uint_eq(st.count, 2);
+		ck_assert_int_eq(st.candidate, state_observe(sc,
+		    &(struct check_result){ .status = runs[i].s[1] }));
+		ck_assert_int_eq(st.hard, HSTATE_UP);
+		memset(&chg, 0, sizeof(chg));
+		ck_assert_int_eq(feed(&st, sc, runs[i].s[2], 1000, T0 + 3,
+		    &chg), 1);
+		ck_assert_int_eq(chg.old_state, HSTATE_UP);
+		ck_assert_int_eq(chg.new_state, runs[i].hard);
+		ck_assert_int_eq(st.hard, runs[i].hard);
+		ck_assert_int_eq(st.type, STATE_HARD);
+		ck_assert_int_eq(st.since, T0 + 3);
+		state_free(&st);
+	}
+
+	/*
+	 * Alternating critical and unknown for 12 results (the reviewer's
+	 * plugin): hard down at the 3rd; the 4th, unknown, is better than
+	 * down, so rise (1) makes it hard unknown; then a critical needs 3
+	 * in a row again, and each unknown ends its run: it stays there.
+	 */
+	state_free(&st);
+	res_ok(&st, sc, T0, NULL);
+	for (i = 1; i <= 12; i++)
+		ck_assert_int_eq(feed(&st, sc, i % 2 ? CHECK_CRITICAL :
+		    CHECK_UNKNOWN, 1000, T0 + (int64_t)i, NULL),
+		    i == 3 || i == 4);
+	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN_STATUS);
+	ck_assert_int_eq(st.since, T0 + 4);
+	state_free(&st);
+}
+END_TEST
+
+/*
+ * Results better than the hard state count towards rise whatever their
+ * kind: a down server answering ok, warning, ok is up again after rise 3
+ * (the latest result's state); a result on the other side of the hard
+ * state restarts the run.
+ */
+START_TEST(mixed_successes_count_towards_rise)
+{
+	struct state		 st;
+	struct state_change	 chg;
+	struct server_conf	*sc = mkconf(1, 3, 0);
 
 	state_init(&st);
-	res_ok(&st, sc, T0, &chg);
-	res_fail(&st, sc, T0 + 1, &chg);
-	res_fail(&st, sc, T0 + 2, &chg);
+	res_ok(&st, sc, T0, NULL);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 1, NULL), 1);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 2, &chg), 0);
 	ck_assert_int_eq(feed(&st, sc, CHECK_WARNING, 1000, T0 + 3, &chg), 0);
-	ck_assert_int_eq(st.state, HSTATE_DEGRADED);
 	ck_assert_int_eq(st.type, STATE_SOFT);
-	ck_assert_int_eq(st.candidate, HSTATE_DEGRADED);
-	ck_assert_uint_eq(st.count, 1);
+	ck_assert_uint_eq(st.count, 2);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 4, &chg), 1);
+	ck_assert_int_eq(chg.old_state, HSTATE_DOWN);
+	ck_assert_int_eq(chg.new_state, HSTATE_UP);
 	ck_assert_int_eq(st.hard, HSTATE_UP);
+
+	/* ok, warning, warning from down: degraded, the latest. */
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 5, NULL), 1);
+	res_ok(&st, sc, T0 + 6, NULL);
+	feed(&st, sc, CHECK_WARNING, 1000, T0 + 7, NULL);
+	ck_assert_int_eq(feed(&st, sc, CHECK_WARNING, 1000, T0 + 8, &chg), 1);
+	ck_assert_int_eq(chg.new_state, HSTATE_DEGRADED);
+
+	/* From degraded, better and worse results each restart the other. */
+	sc = mkconf(2, 2, 0);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 9, NULL), 0);
+	ck_assert_uint_eq(st.count, 1);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 10, NULL), 0);
+	ck_assert_uint_eq(st.count, 1);
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 11, NULL), 0);
+	ck_assert_uint_eq(st.count, 1);
+	ck_assert_int_eq(st.hard, HSTATE_DEGRADED);
+	ck_assert_int_eq(st.type, STATE_SOFT);
+	state_free(&st);
 }
 END_TEST
 
@@ -284,6 +380,7 @@ START_TEST(rise_needs_n_successes)
 	ck_assert_int_eq(st.hard, HSTATE_UP);
 	ck_assert_int_eq(st.type, STATE_HARD);
 	ck_assert_int_eq(st.since, T0 + 70);
+	state_free(&st);
 }
 END_TEST
 
@@ -322,11 +419,12 @@ START_TEST(slow_answer_is_degraded_not_down)
 	ck_assert_int_eq(st.last_latency_us, 800000);
 
 	/* Found slow at start: hard at once, and reported. */
-	state_init(&st);
+	state_free(&st);
 	ck_assert_int_eq(feed(&st, sc, CHECK_OK, 800000, T0, &chg), 1);
 	ck_assert_int_eq(chg.old_state, HSTATE_UNKNOWN);
 	ck_assert_int_eq(chg.new_state, HSTATE_DEGRADED);
 	ck_assert_int_eq(st.type, STATE_HARD);
+	state_free(&st);
 }
 END_TEST
 
@@ -357,6 +455,7 @@ START_TEST(warning_result_is_degraded)
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 2, &chg), 1);
 	ck_assert_int_eq(chg.old_state, HSTATE_DEGRADED);
 	ck_assert_int_eq(chg.new_state, HSTATE_DOWN);
+	state_free(&st);
 }
 END_TEST
 
@@ -372,6 +471,7 @@ START_TEST(first_change_after_start_is_not_flapping)
 	/* One change, in the newest pair (weight 1.2), out of 20 pairs. */
 	ck_assert_double_eq_tol(st.flap_pct, 1.2 / 20 * 100, PCT_TOL);
 	ck_assert_int_eq(st.flapping, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -440,6 +540,7 @@ START_TEST(flapping_detected_and_cleared_with_hysteresis)
 	res_ok(&st, sc, t++, NULL);
 	ck_assert(st.flap_pct > FLAP_HIGH);
 	ck_assert_int_eq(st.flapping, 1);
+	state_free(&st);
 }
 END_TEST
 
@@ -463,6 +564,7 @@ START_TEST(event_marked_flapping)
 	ck_assert_int_eq(chg.new_state, HSTATE_UP);
 	ck_assert_int_eq(chg.flapping, 1);
 	ck_assert_int_eq(st.flapping, 1);
+	state_free(&st);
 }
 END_TEST
 
@@ -514,6 +616,7 @@ START_TEST(downtimes_add_beside_schedule_cancel_expire)
 	assert_sane(&st);
 	state_free(&st);
 	ck_assert_uint_eq(st.ndowntimes, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -581,6 +684,7 @@ START_TEST(downtime_marks_change)
 	ck_assert_int_eq(res_ok(&st, sc, T0 + 200, &chg), 1);
 	ck_assert_int_eq(chg.new_state, HSTATE_UP);
 	ck_assert_int_eq(chg.in_downtime, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -612,6 +716,7 @@ START_TEST(ack_cleared_on_recovery)
 	/* The next problem is not acknowledged. */
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 40, &chg), 1);
 	ck_assert_int_eq(chg.acked, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -702,6 +807,7 @@ START_TEST(json_round_trip_keeps_everything)
 	ck_assert_int_eq(back.hard, HSTATE_UNKNOWN);
 	ck_assert_int_eq(back.last_latency_us, -1);
 	ck_assert_uint_eq(back.nhist, 0);
+	state_free(&st);
 }
 END_TEST
 
@@ -819,7 +925,7 @@ START_TEST(corrupt_json_is_rejected_without_crash)
 	ck_assert_int_eq(st.hard, HSTATE_UP);
 
 	/* Every known key with every wrong or odd type: never a crash. */
-	state_init(&st);
+	state_free(&st);
 	for (i = 0; i < 25; i++)
 		(i % 4 == 0 ? res_fail : res_ok)(&st, sc, T0 + i, NULL);
 	ck_assert_ptr_nonnull(good = state_to_json(&st));
@@ -854,6 +960,7 @@ START_TEST(corrupt_json_is_rejected_without_crash)
 	}
 	free(text);
 	json_decref(good);
+	state_free(&st);
 }
 END_TEST
 
@@ -916,7 +1023,7 @@ START_TEST(unknown_result_is_unknown_with_retries_and_events)
 	ck_assert_int_eq(chg.new_state, HSTATE_UP);
 
 	/* From start, unknown waits for its retries and is reported. */
-	state_init(&st);
+	state_free(&st);
 	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0, &chg), 0);
 	ck_assert_int_eq(st.hard, HSTATE_UNKNOWN);
 	ck_assert_int_eq(feed(&st, sc, CHECK_UNKNOWN, 1000, T0 + 10, &chg), 1);
@@ -955,7 +1062,7 @@ START_TEST(unknown_result_survives_the_state_file)
 	/* A server never checked reads back as such: its first up is quiet. */
 	state_free(&back);
 	state_free(&st);
-	state_init(&st);
+	state_free(&st);
 	j = state_to_json(&st);
 	state_init(&back);
 	ck_assert_int_eq(state_from_json(&back, j), 0);
@@ -1008,7 +1115,8 @@ state_suite(void)
 	tcase_add_test(tc,
 	    failure_is_soft_until_retries_then_hard_down_with_event);
 	tcase_add_test(tc, retries_reset_by_success);
-	tcase_add_test(tc, different_problem_restarts_the_count);
+	tcase_add_test(tc, mixed_problems_count_together_latest_is_hard);
+	tcase_add_test(tc, mixed_successes_count_towards_rise);
 	tcase_add_test(tc, rise_needs_n_successes);
 	tcase_add_test(tc, slow_answer_is_degraded_not_down);
 	tcase_add_test(tc, warning_result_is_degraded);
