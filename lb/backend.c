@@ -8,6 +8,8 @@
 
 #include <math.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +20,23 @@
 
 #include "lb.h"
 
+struct beslot {
+	struct beslot	*next;		/* in the registry */
+	char		*id;
+	struct sockaddr_storage addr;
+	socklen_t	 addrlen;
+	int		 refs;		/* loops' members holding it */
+	atomic_uint	 inflight;	/* sessions on the server, all loops */
+};
+
+/* Every slot, by id and address; refs and next under registry_lock. */
+static struct beslot	*registry;
+static pthread_mutex_t	 registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int	resolve(const char *host, int port, struct backend *,
 		    char *err, size_t);
+static struct beslot *slot_get(const struct backend *);
+static void	slot_put(struct beslot *);
 static struct backend *old_backend(struct farm **, size_t, const char *id,
 		    const struct backend *fresh);
 
@@ -78,7 +95,57 @@ backend_new(const struct server_conf *s, char *err, size_t errlen)
 		free(b);
 		return NULL;
 	}
+	b->slot = slot_get(b);
 	return b;
+}
+
+/* The slot of b's id and address, shared with every loop's member of
+ * them; new when none holds one. */
+static struct beslot *
+slot_get(const struct backend *b)
+{
+	struct beslot	*sl;
+
+	pthread_mutex_lock(&registry_lock);
+	for (sl = registry; sl != NULL; sl = sl->next)
+		if (strcmp(sl->id, b->id) == 0 && sl->addrlen == b->addrlen &&
+		    memcmp(&sl->addr, &b->addr, b->addrlen) == 0)
+			break;
+	if (sl != NULL)
+		sl->refs++;
+	else {
+		sl = xcalloc(1, sizeof(*sl));
+		sl->id = xstrdup(b->id);
+		memcpy(&sl->addr, &b->addr, b->addrlen);
+		sl->addrlen = b->addrlen;
+		sl->refs = 1;
+		atomic_init(&sl->inflight, 0);
+		sl->next = registry;
+		registry = sl;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return sl;
+}
+
+/* A loop's member lets go of its slot: freed with the last one. */
+static void
+slot_put(struct beslot *sl)
+{
+	struct beslot	**pp;
+
+	if (sl == NULL)
+		return;
+	pthread_mutex_lock(&registry_lock);
+	if (--sl->refs > 0) {
+		pthread_mutex_unlock(&registry_lock);
+		return;
+	}
+	for (pp = &registry; *pp != sl; pp = &(*pp)->next)
+		;
+	*pp = sl->next;
+	pthread_mutex_unlock(&registry_lock);
+	free(sl->id);
+	free(sl);
 }
 
 void
@@ -92,6 +159,7 @@ backend_unref(struct backend *b)
 {
 	if (b == NULL || --b->refs > 0)
 		return;
+	slot_put(b->slot);
 	free(b->id);
 	free(b);
 }
@@ -103,21 +171,43 @@ backend_eligible(const struct backend *b)
 	return !b->drained && b->health != BE_DOWN;
 }
 
-/* At its maxconn: no new session until one ends. */
+/* Sessions on b's server now, from every loop. */
+unsigned
+backend_inflight(const struct backend *b)
+{
+	return b->slot != NULL ? atomic_load(&b->slot->inflight) :
+	    b->inflight;
+}
+
+/* At its maxconn, counting every loop's sessions: no new session until
+ * one ends. Two loops may both see the last slot free and take it (the
+ * check and the take are apart): maxconn can be passed by loops - 1 at
+ * most, for as long as those sessions last. */
 int
 backend_full(const struct backend *b)
 {
-	return b->maxconn > 0 && b->inflight >= b->maxconn;
+	return b->maxconn > 0 && backend_inflight(b) >= b->maxconn;
+}
+
+/* A session or request goes to b: one slot more in use. */
+void
+backend_take(struct backend *b)
+{
+	b->inflight++;
+	if (b->slot != NULL)
+		atomic_fetch_add(&b->slot->inflight, 1);
 }
 
 /* A session or request on b ended: one slot fewer in use, and the queue
- * may go on. */
+ * of every loop may go on (the slot is theirs too). */
 void
 backend_release(struct backend *b)
 {
 	b->inflight--;
+	if (b->slot != NULL)
+		atomic_fetch_sub(&b->slot->inflight, 1);
 	if (b->maxconn > 0)
-		queue_kick();
+		queue_kick_all();
 }
 
 /* Eligible and not marked suspect by our own traffic. */
@@ -294,7 +384,7 @@ backend_cost(const struct backend *b, double latency, double band)
 
 	if (ewma < band)
 		ewma = band;
-	return (ewma + 0.05) * (b->inflight + 1) / backend_weight(b);
+	return (ewma + 0.05) * (backend_inflight(b) + 1) / backend_weight(b);
 }
 
 const char *

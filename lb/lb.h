@@ -62,7 +62,9 @@ struct backend {
 	double		 ewma_ms;	/* EWMA of response times */
 	int64_t		 ewma_at;	/* mono_us of its last update */
 	int		 has_ewma;
-	unsigned	 inflight;	/* sessions on it now */
+	unsigned	 inflight;	/* sessions on it now, this loop's */
+	struct beslot	*slot;		/* shared by every loop's member of
+					   this id and address */
 	unsigned	 waiting;	/* http requests sent, no answer yet */
 	int64_t		 waiting_sum;	/* their mono_us sent, summed */
 	int		 rr_current;	/* smooth weighted round robin */
@@ -74,6 +76,14 @@ struct backend {
 	uint64_t	 slowstart_ms;	/* its farm's; 0 = none */
 	int64_t		 ramp_at;	/* mono_us its ramp began; 0 = none */
 };
+
+/*
+ * What every loop's member of one id and address shares (backend.c's
+ * registry, as persist.c's tables): the sessions in flight on the server
+ * from all loops, which maxconn caps. Lives while a loop's member holds
+ * it, so it outlives a reload that keeps the member.
+ */
+struct beslot;
 
 struct ctlsock;
 struct listener;
@@ -140,6 +150,8 @@ void		 backend_unref(struct backend *);
 int		 backend_usable(const struct backend *, int64_t now);
 int		 backend_eligible(const struct backend *);
 int		 backend_full(const struct backend *);
+unsigned	 backend_inflight(const struct backend *);
+void		 backend_take(struct backend *);
 void		 backend_release(struct backend *);
 void		 backend_sample(struct backend *, double ms, int64_t now);
 void		 backend_answered(struct backend *, double ms, int64_t now);
@@ -173,6 +185,7 @@ int		 queue_add(struct lb *, struct waiter *, struct farm *,
 		    void (*retry)(void *), void (*expire)(void *), void *);
 void		 queue_cancel(struct waiter *);
 void		 queue_kick(void);
+void		 queue_kick_all(void);
 void		 queue_shutdown(void);
 
 /* listener.c */

@@ -208,7 +208,7 @@ proxy_tcp_adopt(struct lb *lb, struct farm *f, struct backend *b, int cfd,
 	s->sfd = sfd;
 	server_events(s);
 	backend_ref(b);
-	b->inflight++;
+	backend_take(b);
 	s->be = b;
 	s->tried[s->ntried++] = b;
 	s->state = S_OPEN;
@@ -330,7 +330,7 @@ start_connect(struct session *s)
 		}
 		s->tried[s->ntried++] = b;
 		backend_ref(b);
-		b->inflight++;
+		backend_take(b);
 		b->conns++;
 		b->requests++;
 		s->be = b;

@@ -14,7 +14,7 @@
 
 /* What backend.c calls in files this test does not link. */
 void
-queue_kick(void)
+queue_kick_all(void)
 {
 }
 
