@@ -65,6 +65,9 @@ struct session {
 	int64_t		 t_sent;	/* mono_us the first bytes went; 0 */
 	int64_t		 last;		/* mono_us of the last byte moved */
 	int		 answered;	/* the member sent a byte */
+	int		 waiting;	/* counted in the member's waiting,
+					   from t_sent */
+	int		 fail_client;	/* pump's -1 was the client's socket */
 	int		 buffered;	/* c2s goes through replay, not splice */
 	char		*replay;	/* client bytes so far; NULL after */
 	size_t		 rlen, rsent;
@@ -270,6 +273,13 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	left = s->farm->client_ms - (mono_us() - s->last) / 1000;
 	if (left <= 0) {
+		/* The member took the client's bytes and never answered:
+		 * as slow as an error (a hung member must not look fast). */
+		if (s->be != NULL && s->t_sent != 0 && !s->answered) {
+			log_info("%s: no answer within the idle timeout",
+			    s->be->id);
+			backend_error(s->be, mono_us());
+		}
 		session_close(s, "idle timeout");
 		return;
 	}
@@ -361,6 +371,16 @@ start_connect(struct session *s)
 	s->sw_on = 2;
 }
 
+/* The session no longer waits for its member's first byte. */
+static void
+wait_end(struct session *s)
+{
+	if (!s->waiting)
+		return;
+	backend_wait_end(s->be, s->t_sent);
+	s->waiting = 0;
+}
+
 /* Let go of the current member: its socket, events and our count. */
 static void
 release_server(struct session *s)
@@ -375,6 +395,7 @@ release_server(struct session *s)
 		close(s->sfd);
 	s->sfd = -1;
 	if (s->be != NULL) {
+		wait_end(s);
 		backend_release(s->be);
 		backend_unref(s->be);
 		s->be = NULL;
@@ -441,8 +462,15 @@ flush_replay(struct session *s)
 		if (n == -1)
 			return -1;
 		s->rsent += n;
-		if (s->t_sent == 0)
+		if (s->t_sent == 0) {
+			/* Timed until the first answer byte: meanwhile its
+			 * age counts in the member's latency. */
 			s->t_sent = mono_us();
+			if (!s->answered) {
+				backend_wait_begin(s->be, s->t_sent);
+				s->waiting = 1;
+			}
+		}
 	}
 	want(s->sw, &s->sw_on, 0);
 	if (s->c_eof && !s->c2s.shut) {
@@ -487,6 +515,7 @@ on_answered(struct session *s)
 	int64_t	 now = mono_us();
 
 	s->answered = 1;
+	wait_end(s);
 	backend_answered(s->be, (double)(now - (s->t_sent != 0 ? s->t_sent :
 	    s->t_start)) / 1000.0, now);
 	if (s->buffered && all_sent(s) && start_splice(s) == -1)
