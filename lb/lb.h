@@ -195,6 +195,8 @@ struct listener	*listener_take(struct lb *, const char *addr, int http);
 void		 listener_set_farm(struct listener *, struct farm *);
 void		 listener_close(struct listener *);
 const char	*listener_addr(const struct listener *);
+int		 listener_fd_scarce(int fd);
+int		 listener_fd_plenty(int fd);
 
 /* proxy_tcp.c */
 void		 proxy_tcp_accept(struct lb *, struct farm *, int fd,
