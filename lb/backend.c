@@ -434,8 +434,11 @@ old_backend(struct farm **old, size_t nold, const char *id,
 /*
  * A farm from its config, one reference (the caller's). Members that the
  * old farms (a reload's) have with the same id and address are shared, so
- * health, EWMA and load carry over; their weight is the new one. Returns
- * NULL with err when a member cannot take traffic.
+ * health, EWMA and load carry over; their new settings (weight, maxconn,
+ * slowstart) are kept in f->set and take effect with farm_apply, once
+ * the whole reload went through: a reload that fails leaves the running
+ * members as they were. Returns NULL with err when a member cannot take
+ * traffic.
  */
 struct farm *
 farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
@@ -443,7 +446,7 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 {
 	struct farm	*f;
 	struct backend	*b, *ob;
-	size_t		 i;
+	size_t		 i, n = fc->nservers == 0 ? 1 : fc->nservers;
 
 	f = xcalloc(1, sizeof(*f));
 	f->name = xstrdup(fc->name);
@@ -466,16 +469,17 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 		}
 	if (f->persist_ms > 0)
 		f->persist = persist_new(f->name);
-	f->be = xcalloc(fc->nservers == 0 ? 1 : fc->nservers, sizeof(*f->be));
+	f->be = xcalloc(n, sizeof(*f->be));
+	f->set = xcalloc(n, sizeof(*f->set));
 	for (i = 0; i < fc->nservers; i++) {
 		if ((b = backend_new(fc->servers[i], err, errlen)) == NULL) {
 			farm_unref(f);
 			return NULL;
 		}
+		f->set[f->nbe].weight = b->weight;
+		f->set[f->nbe].maxconn = b->maxconn;
+		f->set[f->nbe].slowstart_ms = f->slowstart_ms;
 		if ((ob = old_backend(old, nold, b->id, b)) != NULL) {
-			ob->weight = b->weight;
-			ob->maxconn = b->maxconn;
-			ob->slowstart_ms = f->slowstart_ms;
 			backend_unref(b);
 			backend_ref(ob);
 			b = ob;
@@ -488,6 +492,20 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 		f->be[f->nbe++] = b;
 	}
 	return f;
+}
+
+/* The settings farm_new read, given to f's members (those kept from the
+ * running farms among them): once f is sure to run. */
+void
+farm_apply(struct farm *f)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->nbe; i++) {
+		f->be[i]->weight = f->set[i].weight;
+		f->be[i]->maxconn = f->set[i].maxconn;
+		f->be[i]->slowstart_ms = f->set[i].slowstart_ms;
+	}
 }
 
 void
@@ -506,6 +524,7 @@ farm_unref(struct farm *f)
 	for (i = 0; i < f->nbe; i++)
 		backend_unref(f->be[i]);
 	persist_unref(f->persist);
+	free(f->set);
 	free(f->be);
 	free(f->name);
 	free(f);

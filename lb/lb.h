@@ -89,6 +89,13 @@ struct ctlsock;
 struct listener;
 struct persist;
 
+/* A member's settings from the config, kept apart from its state. */
+struct member_set {
+	unsigned	 weight;
+	unsigned	 maxconn;
+	uint64_t	 slowstart_ms;
+};
+
 /* A farm that has at least one listen line. Referenced by main and each
  * session, so a reload can replace it while sessions finish. */
 struct farm {
@@ -96,6 +103,8 @@ struct farm {
 	enum balance_algo algo;
 	struct backend	**be;
 	size_t		 nbe;
+	struct member_set *set;		/* the config's settings of be[i],
+					   applied by farm_apply */
 	int		 refs;
 	uint64_t	 persist_ms;	/* 0 = none */
 	uint64_t	 slowstart_ms;	/* 0 = none */
@@ -170,6 +179,7 @@ const char	*backend_health_str(enum be_health);
 enum be_health	 backend_health_parse(const char *);
 struct farm	*farm_new(const struct farm_conf *, struct farm **old,
 		    size_t nold, char *err, size_t);
+void		 farm_apply(struct farm *);
 void		 farm_ref(struct farm *);
 void		 farm_unref(struct farm *);
 void		 farm_mark_suspect(struct farm *, struct backend *, int64_t);

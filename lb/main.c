@@ -130,6 +130,8 @@ build(struct lb *lb, struct conf *c, char *err, size_t errlen)
 			ls[nls++] = l;
 		}
 	}
+	for (i = 0; i < nfarms; i++)
+		farm_apply(farms[i]);
 	for (k = 0; k < nls; k++)
 		if (taken[k])
 			listener_set_farm(ls[k], lfarm[k]);
