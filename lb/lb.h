@@ -276,6 +276,7 @@ struct ctlsock	*lbctl_open(struct lb *, const char *path);
 struct health	*health_start(struct lb *, const char *sockpath);
 void		 health_set_path(struct health *, const char *sockpath);
 void		 health_stop(struct health *);
+void		 health_refresh(struct health *);
 void		 health_drain(struct backend *, int, int64_t, const char *);
 void		 health_word(struct backend *, enum be_health, int drained,
 		    int64_t now, const char *who);
@@ -283,5 +284,6 @@ void		 health_word(struct backend *, enum be_health, int drained,
 /* cluster.c */
 struct cluster	*cluster_start(struct lb *);
 void		 cluster_stop(struct cluster *);
+void		 cluster_refresh(struct cluster *);
 
 #endif

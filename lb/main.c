@@ -203,6 +203,7 @@ worker_reload(evutil_socket_t fd, short what, void *arg)
 	conf_free(lb->conf);
 	lb->conf = c;
 	health_set_path(lb->health, c->control);
+	health_refresh(lb->health);
 }
 
 /*
@@ -305,6 +306,7 @@ reload(struct lb *lb)
 	conf_free(lb->conf);
 	lb->conf = c;
 	health_set_path(lb->health, c->control);
+	health_refresh(lb->health);
 	if (c->lb_threads != lb->nthreads && c->lb_threads + lb->nthreads > 2)
 		log_warnx("lb-threads %lu takes a restart; %u loops run",
 		    c->lb_threads, lb->nthreads);
