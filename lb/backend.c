@@ -277,14 +277,19 @@ backend_ok(struct backend *b)
 	b->suspect_until = 0;
 }
 
-/* The weight as balancing uses it: halved while probed says degraded
- * (never to 0); 0 stays 0, a member that takes no new traffic. */
+/*
+ * The weight as balancing uses it: the config's, doubled, and only the
+ * config's while probed says degraded, so a degraded member gets half the
+ * share of an up one of the same weight at any weight (weight 1 too) and
+ * in every algorithm, which all count weights relative to each other. 0
+ * stays 0, a member that takes no new traffic.
+ */
 unsigned
 backend_weight(const struct backend *b)
 {
-	if (b->health == BE_DEGRADED && b->weight > 1)
-		return b->weight / 2;
-	return b->weight;
+	if (b->health == BE_DEGRADED)
+		return b->weight;
+	return b->weight * 2;
 }
 
 /*
