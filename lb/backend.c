@@ -180,16 +180,41 @@ backend_inflight(const struct backend *b)
 }
 
 /* At its maxconn, counting every loop's sessions: no new session until
- * one ends. Two loops may both see the last slot free and take it (the
- * check and the take are apart): maxconn can be passed by loops - 1 at
- * most, for as long as those sessions last. */
+ * one ends. A check only: two loops may both see the last slot free, and
+ * backend_try_take is the one that cannot be raced. */
 int
 backend_full(const struct backend *b)
 {
 	return b->maxconn > 0 && backend_inflight(b) >= b->maxconn;
 }
 
-/* A session or request goes to b: one slot more in use. */
+/*
+ * A tcp session goes to b: one slot more in use, taken at once against
+ * maxconn (compare and swap: no loop can take the slot another loop
+ * just took). Returns 0, or -1 when b is at its maxconn after all (the
+ * caller waits for a slot).
+ */
+int
+backend_try_take(struct backend *b)
+{
+	unsigned	 cur;
+
+	if (b->slot == NULL || b->maxconn == 0) {
+		backend_take(b);
+		return 0;
+	}
+	cur = atomic_load(&b->slot->inflight);
+	do {
+		if (cur >= b->maxconn)
+			return -1;
+	} while (!atomic_compare_exchange_weak(&b->slot->inflight, &cur,
+	    cur + 1));
+	b->inflight++;
+	return 0;
+}
+
+/* A session or request goes to b: one slot more in use, whatever its
+ * maxconn (the caller checked backend_full). */
 void
 backend_take(struct backend *b)
 {

@@ -160,6 +160,7 @@ int		 backend_usable(const struct backend *, int64_t now);
 int		 backend_eligible(const struct backend *);
 int		 backend_full(const struct backend *);
 unsigned	 backend_inflight(const struct backend *);
+int		 backend_try_take(struct backend *);
 void		 backend_take(struct backend *);
 void		 backend_release(struct backend *);
 void		 backend_sample(struct backend *, double ms, int64_t now);

@@ -347,9 +347,15 @@ start_connect(struct session *s)
 			    "every server tried failed");
 			return;
 		}
+		if (backend_try_take(b) == -1) {
+			/* Another loop took its last slot meanwhile. */
+			if (queue_add(s->lb, &s->wait, s->farm, on_slot,
+			    on_busy, s) == -1)
+				on_busy(s);
+			return;
+		}
 		s->tried[s->ntried++] = b;
 		backend_ref(b);
-		backend_take(b);
 		b->conns++;
 		b->requests++;
 		s->be = b;
