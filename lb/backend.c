@@ -8,6 +8,8 @@
 
 #include <math.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +20,23 @@
 
 #include "lb.h"
 
+struct beslot {
+	struct beslot	*next;		/* in the registry */
+	char		*id;
+	struct sockaddr_storage addr;
+	socklen_t	 addrlen;
+	int		 refs;		/* loops' members holding it */
+	atomic_uint	 inflight;	/* sessions on the server, all loops */
+};
+
+/* Every slot, by id and address; refs and next under registry_lock. */
+static struct beslot	*registry;
+static pthread_mutex_t	 registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int	resolve(const char *host, int port, struct backend *,
 		    char *err, size_t);
+static struct beslot *slot_get(const struct backend *);
+static void	slot_put(struct beslot *);
 static struct backend *old_backend(struct farm **, size_t, const char *id,
 		    const struct backend *fresh);
 
@@ -78,7 +95,57 @@ backend_new(const struct server_conf *s, char *err, size_t errlen)
 		free(b);
 		return NULL;
 	}
+	b->slot = slot_get(b);
 	return b;
+}
+
+/* The slot of b's id and address, shared with every loop's member of
+ * them; new when none holds one. */
+static struct beslot *
+slot_get(const struct backend *b)
+{
+	struct beslot	*sl;
+
+	pthread_mutex_lock(&registry_lock);
+	for (sl = registry; sl != NULL; sl = sl->next)
+		if (strcmp(sl->id, b->id) == 0 && sl->addrlen == b->addrlen &&
+		    memcmp(&sl->addr, &b->addr, b->addrlen) == 0)
+			break;
+	if (sl != NULL)
+		sl->refs++;
+	else {
+		sl = xcalloc(1, sizeof(*sl));
+		sl->id = xstrdup(b->id);
+		memcpy(&sl->addr, &b->addr, b->addrlen);
+		sl->addrlen = b->addrlen;
+		sl->refs = 1;
+		atomic_init(&sl->inflight, 0);
+		sl->next = registry;
+		registry = sl;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return sl;
+}
+
+/* A loop's member lets go of its slot: freed with the last one. */
+static void
+slot_put(struct beslot *sl)
+{
+	struct beslot	**pp;
+
+	if (sl == NULL)
+		return;
+	pthread_mutex_lock(&registry_lock);
+	if (--sl->refs > 0) {
+		pthread_mutex_unlock(&registry_lock);
+		return;
+	}
+	for (pp = &registry; *pp != sl; pp = &(*pp)->next)
+		;
+	*pp = sl->next;
+	pthread_mutex_unlock(&registry_lock);
+	free(sl->id);
+	free(sl);
 }
 
 void
@@ -92,6 +159,7 @@ backend_unref(struct backend *b)
 {
 	if (b == NULL || --b->refs > 0)
 		return;
+	slot_put(b->slot);
 	free(b->id);
 	free(b);
 }
@@ -103,21 +171,68 @@ backend_eligible(const struct backend *b)
 	return !b->drained && b->health != BE_DOWN;
 }
 
-/* At its maxconn: no new session until one ends. */
+/* Sessions on b's server now, from every loop. */
+unsigned
+backend_inflight(const struct backend *b)
+{
+	return b->slot != NULL ? atomic_load(&b->slot->inflight) :
+	    b->inflight;
+}
+
+/* At its maxconn, counting every loop's sessions: no new session until
+ * one ends. A check only: two loops may both see the last slot free, and
+ * backend_try_take is the one that cannot be raced. */
 int
 backend_full(const struct backend *b)
 {
-	return b->maxconn > 0 && b->inflight >= b->maxconn;
+	return b->maxconn > 0 && backend_inflight(b) >= b->maxconn;
+}
+
+/*
+ * A tcp session goes to b: one slot more in use, taken at once against
+ * maxconn (compare and swap: no loop can take the slot another loop
+ * just took). Returns 0, or -1 when b is at its maxconn after all (the
+ * caller waits for a slot).
+ */
+int
+backend_try_take(struct backend *b)
+{
+	unsigned	 cur;
+
+	if (b->slot == NULL || b->maxconn == 0) {
+		backend_take(b);
+		return 0;
+	}
+	cur = atomic_load(&b->slot->inflight);
+	do {
+		if (cur >= b->maxconn)
+			return -1;
+	} while (!atomic_compare_exchange_weak(&b->slot->inflight, &cur,
+	    cur + 1));
+	b->inflight++;
+	return 0;
+}
+
+/* A session or request goes to b: one slot more in use, whatever its
+ * maxconn (the caller checked backend_full). */
+void
+backend_take(struct backend *b)
+{
+	b->inflight++;
+	if (b->slot != NULL)
+		atomic_fetch_add(&b->slot->inflight, 1);
 }
 
 /* A session or request on b ended: one slot fewer in use, and the queue
- * may go on. */
+ * of every loop may go on (the slot is theirs too). */
 void
 backend_release(struct backend *b)
 {
 	b->inflight--;
+	if (b->slot != NULL)
+		atomic_fetch_sub(&b->slot->inflight, 1);
 	if (b->maxconn > 0)
-		queue_kick();
+		queue_kick_all();
 }
 
 /* Eligible and not marked suspect by our own traffic. */
@@ -187,14 +302,19 @@ backend_ok(struct backend *b)
 	b->suspect_until = 0;
 }
 
-/* The weight as balancing uses it: halved while probed says degraded
- * (never to 0); 0 stays 0, a member that takes no new traffic. */
+/*
+ * The weight as balancing uses it: the config's, doubled, and only the
+ * config's while probed says degraded, so a degraded member gets half the
+ * share of an up one of the same weight at any weight (weight 1 too) and
+ * in every algorithm, which all count weights relative to each other. 0
+ * stays 0, a member that takes no new traffic.
+ */
 unsigned
 backend_weight(const struct backend *b)
 {
-	if (b->health == BE_DEGRADED && b->weight > 1)
-		return b->weight / 2;
-	return b->weight;
+	if (b->health == BE_DEGRADED)
+		return b->weight;
+	return b->weight * 2;
 }
 
 /*
@@ -294,7 +414,7 @@ backend_cost(const struct backend *b, double latency, double band)
 
 	if (ewma < band)
 		ewma = band;
-	return (ewma + 0.05) * (b->inflight + 1) / backend_weight(b);
+	return (ewma + 0.05) * (backend_inflight(b) + 1) / backend_weight(b);
 }
 
 const char *
@@ -344,8 +464,11 @@ old_backend(struct farm **old, size_t nold, const char *id,
 /*
  * A farm from its config, one reference (the caller's). Members that the
  * old farms (a reload's) have with the same id and address are shared, so
- * health, EWMA and load carry over; their weight is the new one. Returns
- * NULL with err when a member cannot take traffic.
+ * health, EWMA and load carry over; their new settings (weight, maxconn,
+ * slowstart) are kept in f->set and take effect with farm_apply, once
+ * the whole reload went through: a reload that fails leaves the running
+ * members as they were. Returns NULL with err when a member cannot take
+ * traffic.
  */
 struct farm *
 farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
@@ -353,7 +476,7 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 {
 	struct farm	*f;
 	struct backend	*b, *ob;
-	size_t		 i;
+	size_t		 i, n = fc->nservers == 0 ? 1 : fc->nservers;
 
 	f = xcalloc(1, sizeof(*f));
 	f->name = xstrdup(fc->name);
@@ -376,16 +499,17 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 		}
 	if (f->persist_ms > 0)
 		f->persist = persist_new(f->name);
-	f->be = xcalloc(fc->nservers == 0 ? 1 : fc->nservers, sizeof(*f->be));
+	f->be = xcalloc(n, sizeof(*f->be));
+	f->set = xcalloc(n, sizeof(*f->set));
 	for (i = 0; i < fc->nservers; i++) {
 		if ((b = backend_new(fc->servers[i], err, errlen)) == NULL) {
 			farm_unref(f);
 			return NULL;
 		}
+		f->set[f->nbe].weight = b->weight;
+		f->set[f->nbe].maxconn = b->maxconn;
+		f->set[f->nbe].slowstart_ms = f->slowstart_ms;
 		if ((ob = old_backend(old, nold, b->id, b)) != NULL) {
-			ob->weight = b->weight;
-			ob->maxconn = b->maxconn;
-			ob->slowstart_ms = f->slowstart_ms;
 			backend_unref(b);
 			backend_ref(ob);
 			b = ob;
@@ -398,6 +522,20 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 		f->be[f->nbe++] = b;
 	}
 	return f;
+}
+
+/* The settings farm_new read, given to f's members (those kept from the
+ * running farms among them): once f is sure to run. */
+void
+farm_apply(struct farm *f)
+{
+	size_t	 i;
+
+	for (i = 0; i < f->nbe; i++) {
+		f->be[i]->weight = f->set[i].weight;
+		f->be[i]->maxconn = f->set[i].maxconn;
+		f->be[i]->slowstart_ms = f->set[i].slowstart_ms;
+	}
 }
 
 void
@@ -416,6 +554,7 @@ farm_unref(struct farm *f)
 	for (i = 0; i < f->nbe; i++)
 		backend_unref(f->be[i]);
 	persist_unref(f->persist);
+	free(f->set);
 	free(f->be);
 	free(f->name);
 	free(f);

@@ -121,7 +121,7 @@ pick_leastconn(struct backend **c, size_t n)
 	size_t		 i, ntied = 0;
 
 	for (i = 0; i < n; i++) {
-		load = (double)c[i]->inflight / backend_weight(c[i]);
+		load = (double)backend_inflight(c[i]) / backend_weight(c[i]);
 		if (ntied == 0 || load < best) {
 			ntied = 0;
 			best = load;

@@ -193,6 +193,18 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* After a reload: the states and drains again from the start of the
+ * watches, for the members the reload added; nothing before the first
+ * watch, which reads them all anyway. */
+void
+cluster_refresh(struct cluster *cl)
+{
+	if (cl == NULL || cl->watch == NULL)
+		return;
+	watch_restart(cl->watch);
+	watch_restart(cl->cwatch);
+}
+
 /*
  * Join the cluster of lb's config (set cluster) and take its word on
  * lb's members. Only at start (or a loop's start): options the link

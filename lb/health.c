@@ -81,6 +81,26 @@ health_set_path(struct health *h, const char *sockpath)
 	lost(h, "the control socket moved");
 }
 
+/*
+ * After a reload: ask for every server's state again (and, in a cluster,
+ * read its states again), so a member the reload added takes its health
+ * now rather than at probed's next result for it (unknown counts as
+ * eligible: a member probed sees down would take traffic meanwhile). When
+ * probed is not connected, the status that follows the reconnection does.
+ */
+void
+health_refresh(struct health *h)
+{
+	if (h == NULL)
+		return;
+	if (h->cluster != NULL) {
+		cluster_refresh(h->cluster);
+		return;
+	}
+	if (h->bev != NULL && h->up)
+		bufferevent_write(h->bev, "status\n", 7);
+}
+
 void
 health_stop(struct health *h)
 {

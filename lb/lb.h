@@ -62,7 +62,9 @@ struct backend {
 	double		 ewma_ms;	/* EWMA of response times */
 	int64_t		 ewma_at;	/* mono_us of its last update */
 	int		 has_ewma;
-	unsigned	 inflight;	/* sessions on it now */
+	unsigned	 inflight;	/* sessions on it now, this loop's */
+	struct beslot	*slot;		/* shared by every loop's member of
+					   this id and address */
 	unsigned	 waiting;	/* http requests sent, no answer yet */
 	int64_t		 waiting_sum;	/* their mono_us sent, summed */
 	int		 rr_current;	/* smooth weighted round robin */
@@ -75,9 +77,24 @@ struct backend {
 	int64_t		 ramp_at;	/* mono_us its ramp began; 0 = none */
 };
 
+/*
+ * What every loop's member of one id and address shares (backend.c's
+ * registry, as persist.c's tables): the sessions in flight on the server
+ * from all loops, which maxconn caps. Lives while a loop's member holds
+ * it, so it outlives a reload that keeps the member.
+ */
+struct beslot;
+
 struct ctlsock;
 struct listener;
 struct persist;
+
+/* A member's settings from the config, kept apart from its state. */
+struct member_set {
+	unsigned	 weight;
+	unsigned	 maxconn;
+	uint64_t	 slowstart_ms;
+};
 
 /* A farm that has at least one listen line. Referenced by main and each
  * session, so a reload can replace it while sessions finish. */
@@ -86,6 +103,8 @@ struct farm {
 	enum balance_algo algo;
 	struct backend	**be;
 	size_t		 nbe;
+	struct member_set *set;		/* the config's settings of be[i],
+					   applied by farm_apply */
 	int		 refs;
 	uint64_t	 persist_ms;	/* 0 = none */
 	uint64_t	 slowstart_ms;	/* 0 = none */
@@ -140,6 +159,9 @@ void		 backend_unref(struct backend *);
 int		 backend_usable(const struct backend *, int64_t now);
 int		 backend_eligible(const struct backend *);
 int		 backend_full(const struct backend *);
+unsigned	 backend_inflight(const struct backend *);
+int		 backend_try_take(struct backend *);
+void		 backend_take(struct backend *);
 void		 backend_release(struct backend *);
 void		 backend_sample(struct backend *, double ms, int64_t now);
 void		 backend_answered(struct backend *, double ms, int64_t now);
@@ -158,6 +180,7 @@ const char	*backend_health_str(enum be_health);
 enum be_health	 backend_health_parse(const char *);
 struct farm	*farm_new(const struct farm_conf *, struct farm **old,
 		    size_t nold, char *err, size_t);
+void		 farm_apply(struct farm *);
 void		 farm_ref(struct farm *);
 void		 farm_unref(struct farm *);
 void		 farm_mark_suspect(struct farm *, struct backend *, int64_t);
@@ -173,6 +196,7 @@ int		 queue_add(struct lb *, struct waiter *, struct farm *,
 		    void (*retry)(void *), void (*expire)(void *), void *);
 void		 queue_cancel(struct waiter *);
 void		 queue_kick(void);
+void		 queue_kick_all(void);
 void		 queue_shutdown(void);
 
 /* listener.c */
@@ -182,6 +206,8 @@ struct listener	*listener_take(struct lb *, const char *addr, int http);
 void		 listener_set_farm(struct listener *, struct farm *);
 void		 listener_close(struct listener *);
 const char	*listener_addr(const struct listener *);
+int		 listener_fd_scarce(int fd);
+int		 listener_fd_plenty(int fd);
 
 /* proxy_tcp.c */
 void		 proxy_tcp_accept(struct lb *, struct farm *, int fd,
@@ -251,6 +277,7 @@ struct ctlsock	*lbctl_open(struct lb *, const char *path);
 struct health	*health_start(struct lb *, const char *sockpath);
 void		 health_set_path(struct health *, const char *sockpath);
 void		 health_stop(struct health *);
+void		 health_refresh(struct health *);
 void		 health_drain(struct backend *, int, int64_t, const char *);
 void		 health_word(struct backend *, enum be_health, int drained,
 		    int64_t now, const char *who);
@@ -258,5 +285,6 @@ void		 health_word(struct backend *, enum be_health, int drained,
 /* cluster.c */
 struct cluster	*cluster_start(struct lb *);
 void		 cluster_stop(struct cluster *);
+void		 cluster_refresh(struct cluster *);
 
 #endif

@@ -36,7 +36,6 @@ struct listener {
 };
 
 static void	on_accept(evutil_socket_t, short, void *);
-static int	fd_too_high(int fd);
 static void	on_backoff(evutil_socket_t, short, void *);
 static int	bind_addr(const char *addr, int reuseport, char *err, size_t);
 
@@ -159,12 +158,12 @@ listener_close(struct listener *l)
 }
 
 /*
- * fd leaves fewer than ACCEPT_FD_RESERVE descriptors below the limit. The
- * limit is read once (a getrlimit(2) an accept cost as much as a system
- * call a request in close mode); it is set at start and never changes.
+ * The descriptor limit, read once (a getrlimit(2) an accept cost as much
+ * as a system call a request in close mode); it is set at start and
+ * never changes. RLIM_INFINITY when there is none.
  */
-static int
-fd_too_high(int fd)
+static rlim_t
+fd_limit(void)
 {
 	static _Thread_local rlim_t lim;	/* 0: not read yet */
 	struct rlimit	 rl;
@@ -172,7 +171,34 @@ fd_too_high(int fd)
 	if (lim == 0)
 		lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur :
 		    RLIM_INFINITY;
+	return lim;
+}
+
+/*
+ * fd leaves fewer than ACCEPT_FD_RESERVE descriptors below the limit: a
+ * client accepted there is closed.
+ */
+int
+listener_fd_scarce(int fd)
+{
+	rlim_t	 lim = fd_limit();
+
 	return lim != RLIM_INFINITY && (rlim_t)fd + ACCEPT_FD_RESERVE >= lim;
+}
+
+/*
+ * fd is in the lower half of the descriptors: room for extras a session
+ * can do without (a tcp session's pipes, two descriptors a direction).
+ * In the upper half, descriptors are kept for clients and their members,
+ * two a session, so that near the limit more clients are served, more
+ * slowly, rather than fewer, faster.
+ */
+int
+listener_fd_plenty(int fd)
+{
+	rlim_t	 lim = fd_limit();
+
+	return lim == RLIM_INFINITY || (rlim_t)fd < lim / 2;
 }
 
 /* Accept what is waiting (a batch at most) and hand each to the proxy.
@@ -193,7 +219,7 @@ on_accept(evutil_socket_t fd, short what, void *arg)
 		len = sizeof(ss);
 		c = accept4(fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (c != -1 && fd_too_high(c)) {
+		if (c != -1 && listener_fd_scarce(c)) {
 			close(c);
 			c = -1;
 			errno = EMFILE;

@@ -130,6 +130,8 @@ build(struct lb *lb, struct conf *c, char *err, size_t errlen)
 			ls[nls++] = l;
 		}
 	}
+	for (i = 0; i < nfarms; i++)
+		farm_apply(farms[i]);
 	for (k = 0; k < nls; k++)
 		if (taken[k])
 			listener_set_farm(ls[k], lfarm[k]);
@@ -201,6 +203,7 @@ worker_reload(evutil_socket_t fd, short what, void *arg)
 	conf_free(lb->conf);
 	lb->conf = c;
 	health_set_path(lb->health, c->control);
+	health_refresh(lb->health);
 }
 
 /*
@@ -303,6 +306,7 @@ reload(struct lb *lb)
 	conf_free(lb->conf);
 	lb->conf = c;
 	health_set_path(lb->health, c->control);
+	health_refresh(lb->health);
 	if (c->lb_threads != lb->nthreads && c->lb_threads + lb->nthreads > 2)
 		log_warnx("lb-threads %lu takes a restart; %u loops run",
 		    c->lb_threads, lb->nthreads);

@@ -153,7 +153,8 @@ persist_lookup(struct persist *p, struct farm *f, const struct sockaddr *sa,
 	ep = &p->b[hash_bytes(HASH_BYTES_INIT, ip, len) %
 	    PERSIST_BUCKETS];
 	while ((e = *ep) != NULL) {
-		if (now - e->seen > (int64_t)ttl_ms * 1000) {
+		/* In ms: ttl_ms in us may not fit (persist 200000000d). */
+		if ((uint64_t)(now - e->seen) / 1000 > ttl_ms) {
 			*ep = e->next;
 			entry_free(e);
 			p->n--;

@@ -1293,7 +1293,7 @@ hc_dispatch(struct hconn *hc)
 			return;
 		}
 	}
-	b->inflight++;
+	backend_take(b);
 	b->requests++;
 	if (hc->sc->connected)
 		sc_send(hc);

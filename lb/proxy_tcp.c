@@ -6,7 +6,9 @@
  * first answer bytes go both ways: small reads (as a request or answer
  * of a few hundred bytes is) copied with recv(2) and send(2), which cost
  * less than two splices, bulk with splice(2) through two pipes; each
- * side's end of stream is passed on as a half-close. With the
+ * side's end of stream is passed on as a half-close. Out of descriptors
+ * for a pipe, a direction copies with recv(2) and send(2) through a
+ * buffer of its own instead: slower, but the client is served. With the
  * farm's proxy-protocol, each connection to a member begins with the
  * PROXY header naming the client and the address it connected to.
  */
@@ -41,8 +43,12 @@ enum sess_state {
 /* One direction of the relay. */
 struct half {
 	int		 from, to;
-	int		 pipe[2];	/* -1 until splicing starts */
-	size_t		 inpipe;	/* bytes in the pipe */
+	int		 pipe[2];	/* -1 until splicing starts, or when
+					   none could be made (buf then) */
+	char		*buf;		/* COPY_CHUNK bytes read and not yet
+					   sent, with no pipe; or NULL */
+	size_t		 boff;		/* of them, sent */
+	size_t		 inpipe;	/* bytes in the pipe (or buf) */
 	int		 eof;		/* from has ended */
 	int		 bulk;		/* the last read was COPY_CHUNK or more:
 					   splice; else recv(2) and send(2) */
@@ -65,6 +71,9 @@ struct session {
 	int64_t		 t_sent;	/* mono_us the first bytes went; 0 */
 	int64_t		 last;		/* mono_us of the last byte moved */
 	int		 answered;	/* the member sent a byte */
+	int		 waiting;	/* counted in the member's waiting,
+					   from t_sent */
+	int		 fail_client;	/* pump's -1 was the client's socket */
 	int		 buffered;	/* c2s goes through replay, not splice */
 	char		*replay;	/* client bytes so far; NULL after */
 	size_t		 rlen, rsent;
@@ -88,7 +97,10 @@ static void	session_close(struct session *, const char *why);
 static int	flush_replay(struct session *);
 static int	pump(struct session *, struct half *);
 static void	after_pump(struct session *, int);
+static void	replay_failed(struct session *, int);
 static int	start_splice(struct session *);
+static void	half_pipe(struct half *);
+static void	wait_end(struct session *);
 static ssize_t	copy_small(struct half *);
 static void	on_answered(struct session *);
 static void	on_client_read(evutil_socket_t, short, void *);
@@ -208,7 +220,7 @@ proxy_tcp_adopt(struct lb *lb, struct farm *f, struct backend *b, int cfd,
 	s->sfd = sfd;
 	server_events(s);
 	backend_ref(b);
-	b->inflight++;
+	backend_take(b);
 	s->be = b;
 	s->tried[s->ntried++] = b;
 	s->state = S_OPEN;
@@ -270,6 +282,13 @@ on_idle(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	left = s->farm->client_ms - (mono_us() - s->last) / 1000;
 	if (left <= 0) {
+		/* The member took the client's bytes and never answered:
+		 * as slow as an error (a hung member must not look fast). */
+		if (s->be != NULL && s->t_sent != 0 && !s->answered) {
+			log_info("%s: no answer within the idle timeout",
+			    s->be->id);
+			backend_error(s->be, mono_us());
+		}
 		session_close(s, "idle timeout");
 		return;
 	}
@@ -328,9 +347,15 @@ start_connect(struct session *s)
 			    "every server tried failed");
 			return;
 		}
+		if (backend_try_take(b) == -1) {
+			/* Another loop took its last slot meanwhile. */
+			if (queue_add(s->lb, &s->wait, s->farm, on_slot,
+			    on_busy, s) == -1)
+				on_busy(s);
+			return;
+		}
 		s->tried[s->ntried++] = b;
 		backend_ref(b);
-		b->inflight++;
 		b->conns++;
 		b->requests++;
 		s->be = b;
@@ -361,6 +386,16 @@ start_connect(struct session *s)
 	s->sw_on = 2;
 }
 
+/* The session no longer waits for its member's first byte. */
+static void
+wait_end(struct session *s)
+{
+	if (!s->waiting)
+		return;
+	backend_wait_end(s->be, s->t_sent);
+	s->waiting = 0;
+}
+
 /* Let go of the current member: its socket, events and our count. */
 static void
 release_server(struct session *s)
@@ -375,6 +410,7 @@ release_server(struct session *s)
 		close(s->sfd);
 	s->sfd = -1;
 	if (s->be != NULL) {
+		wait_end(s);
 		backend_release(s->be);
 		backend_unref(s->be);
 		s->be = NULL;
@@ -415,8 +451,10 @@ all_sent(const struct session *s)
 }
 
 /* Write the PROXY header (when the farm sends one) and the kept client
- * bytes not yet sent; pass on the client's end. Returns 0, or -1 when
- * the member failed (the caller retries). */
+ * bytes not yet sent; pass on the client's end. Returns 0, -1 when the
+ * member failed (the caller retries or blames it), or -2 when the
+ * client's side failed once relaying began (the caller closes, blaming
+ * nobody). */
 static int
 flush_replay(struct session *s)
 {
@@ -441,34 +479,73 @@ flush_replay(struct session *s)
 		if (n == -1)
 			return -1;
 		s->rsent += n;
-		if (s->t_sent == 0)
+		if (s->t_sent == 0) {
+			/* Timed until the first answer byte: meanwhile its
+			 * age counts in the member's latency. */
 			s->t_sent = mono_us();
+			if (!s->answered) {
+				backend_wait_begin(s->be, s->t_sent);
+				s->waiting = 1;
+			}
+		}
 	}
 	want(s->sw, &s->sw_on, 0);
 	if (s->c_eof && !s->c2s.shut) {
 		shutdown(s->sfd, SHUT_WR);
 		s->c2s.shut = 1;
 	}
+	if (s->answered && start_splice(s) == -1)
+		return s->fail_client ? -2 : -1;
 	if (s->answered)
-		return start_splice(s);
+		return 0;
 	want(s->cr, &s->cr_on, !s->c_eof && s->rlen < LB_REPLAY_MAX);
 	return 0;
 }
 
 /*
- * From kept bytes to splicing, once they are all sent and the member has
- * answered, or when the client sends more than can be kept. Returns 0 or
- * -1 (out of pipes: the session cannot go on).
+ * h's pipe, or when none can be made (out of descriptors) or its
+ * descriptors are in the upper half of what we may open (kept for clients
+ * and their members: listener_fd_plenty), its buffer: the direction then
+ * copies with recv(2) and send(2), as tocsin-lb(8) says, rather than a
+ * client whose member is connected being dropped, or never accepted. A
+ * failed pipe2(2) is logged once a second at most.
+ */
+static void
+half_pipe(struct half *h)
+{
+	static _Thread_local int64_t warned;
+	int64_t	 now;
+
+	if (h->pipe[0] != -1 || h->buf != NULL)
+		return;
+	if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == 0) {
+		if (listener_fd_plenty(h->pipe[1]))
+			return;
+		close(h->pipe[0]);
+		close(h->pipe[1]);
+	} else {
+		now = mono_us();
+		if (warned == 0 || now - warned >= 1000000) {
+			log_warn("pipe; copying through a buffer instead");
+			warned = now;
+		}
+	}
+	h->pipe[0] = h->pipe[1] = -1;
+	h->buf = xmalloc(COPY_CHUNK);
+	h->boff = 0;
+}
+
+/*
+ * From kept bytes to relaying, once they are all sent and the member has
+ * answered, or when the client sends more than can be kept. Returns
+ * pump's 0, or -1 (errno set, s->fail_client telling whose socket).
  */
 static int
 start_splice(struct session *s)
 {
 	if (!s->buffered)
 		return 0;
-	if (pipe2(s->c2s.pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		log_warn("pipe");
-		return -1;
-	}
+	half_pipe(&s->c2s);
 	s->buffered = 0;
 	s->c2s.from = s->cfd;
 	s->c2s.to = s->sfd;
@@ -487,6 +564,7 @@ on_answered(struct session *s)
 	int64_t	 now = mono_us();
 
 	s->answered = 1;
+	wait_end(s);
 	backend_answered(s->be, (double)(now - (s->t_sent != 0 ? s->t_sent :
 	    s->t_start)) / 1000.0, now);
 	if (s->buffered && all_sent(s) && start_splice(s) == -1)
@@ -515,7 +593,10 @@ copy_small(struct half *h)
 	}
 	if (w == -1)
 		w = 0;
-	if (w < n && write(h->pipe[1], buf + w, n - w) != n - w) {
+	if (w < n && h->pipe[1] == -1) {
+		memcpy(h->buf, buf + w, n - w);
+		h->boff = 0;
+	} else if (w < n && write(h->pipe[1], buf + w, n - w) != n - w) {
 		errno = EPIPE;
 		return -1;
 	}
@@ -526,9 +607,10 @@ copy_small(struct half *h)
 /*
  * Move what can move in one direction: from the socket into the pipe,
  * from the pipe to the other socket (or, for a small read, straight
- * across), until one would block (then wait
- * for it) or the source ends (then half-close the other side). Returns 0;
- * -1 on an error (errno set); -2 when the member failed before answering
+ * across; with no pipe, always that way through h->buf), until one would
+ * block (then wait for it) or the source ends (then half-close the other
+ * side). Returns 0; -1 on an error (errno set, s->fail_client set when it
+ * was the client's socket); -2 when the member failed before answering
  * and the session may retry.
  */
 static int
@@ -542,8 +624,15 @@ pump(struct session *s, struct half *h)
 
 	for (;;) {
 		if (h->inpipe > 0) {
-			n = splice(h->pipe[0], NULL, h->to, NULL, h->inpipe,
-			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (h->pipe[0] == -1) {
+				n = send(h->to, h->buf + h->boff, h->inpipe,
+				    MSG_NOSIGNAL | MSG_DONTWAIT);
+				if (n > 0)
+					h->boff += n;
+			} else
+				n = splice(h->pipe[0], NULL, h->to, NULL,
+				    h->inpipe, SPLICE_F_MOVE |
+				    SPLICE_F_NONBLOCK);
 			if (n > 0) {
 				h->inpipe -= n;
 				continue;
@@ -554,6 +643,7 @@ pump(struct session *s, struct half *h)
 				want(wev, won, 1);
 				return 0;
 			}
+			s->fail_client = h->to == s->cfd;
 			return -1;
 		}
 		want(wev, won, 0);
@@ -571,15 +661,17 @@ pump(struct session *s, struct half *h)
 			want(rev, ron, 1);
 			return 0;
 		}
-		if (h->bulk) {
+		if (h->bulk && h->pipe[0] != -1) {
 			n = splice(h->from, NULL, h->pipe[1], NULL,
 			    SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n > 0)
 				h->inpipe += n;
 		} else
 			n = copy_small(h);
-		if (n == -1 && errno == EPIPE)
+		if (n == -1 && errno == EPIPE) {
+			s->fail_client = h->to == s->cfd;
 			return -1;
+		}
 		if (n > 0) {
 			more = n == (h->bulk ? SPLICE_CHUNK : COPY_CHUNK);
 			h->bulk = n >= COPY_CHUNK;
@@ -608,6 +700,7 @@ pump(struct session *s, struct half *h)
 			h->eof = 1;
 			continue;
 		}
+		s->fail_client = h->from == s->cfd;
 		return -1;
 	}
 }
@@ -618,6 +711,18 @@ finished(struct session *s)
 {
 	return s->c2s.shut && s->s2c.shut && s->s2c.inpipe == 0 &&
 	    s->c2s.inpipe == 0;
+}
+
+/* flush_replay's failure rc: the member's (-1: another member, or
+ * blamed when it answered already), or the client's (-2: closed, no
+ * member blamed). */
+static void
+replay_failed(struct session *s, int rc)
+{
+	if (rc == -2)
+		session_close(s, strerror(errno));
+	else
+		server_failed(s, strerror(errno));
 }
 
 static void
@@ -636,6 +741,7 @@ on_client_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct session	*s = arg;
 	ssize_t		 n;
+	int		 rc;
 
 	(void)what;
 	if (!s->buffered) {
@@ -662,14 +768,14 @@ on_client_read(evutil_socket_t fd, short what, void *arg)
 		want(s->cr, &s->cr_on, 0);
 	}
 	s->rlen += n;
-	if (flush_replay(s) == -1) {
-		server_failed(s, strerror(errno));
+	if ((rc = flush_replay(s)) != 0) {
+		replay_failed(s, rc);
 		return;
 	}
-	/* More than can be kept: no retry from here on, splice the rest. */
+	/* More than can be kept: no retry from here on, relay the rest. */
 	if (s->buffered && s->rlen == LB_REPLAY_MAX && all_sent(s) &&
 	    start_splice(s) == -1) {
-		session_close(s, "out of pipes");
+		after_pump(s, -1);
 		return;
 	}
 	if (finished(s))
@@ -702,7 +808,7 @@ on_server_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct session	*s = arg;
 	socklen_t	 len = sizeof(int);
-	int		 err = 0;
+	int		 err = 0, rc;
 
 	if (s->state == S_CONNECTING) {
 		if (what & EV_TIMEOUT) {
@@ -722,12 +828,7 @@ on_server_write(evutil_socket_t fd, short what, void *arg)
 		if (s->farm->persist != NULL)
 			persist_note(s->farm->persist,
 			    (struct sockaddr *)&s->client, s->be);
-		if (s->s2c.pipe[0] == -1 && pipe2(s->s2c.pipe,
-		    O_NONBLOCK | O_CLOEXEC) == -1) {
-			log_warn("pipe");
-			session_close(s, "out of pipes");
-			return;
-		}
+		half_pipe(&s->s2c);
 		s->s2c.from = s->sfd;
 		s->s2c.to = s->cfd;
 		s->s2c.inpipe = 0;
@@ -736,11 +837,11 @@ on_server_write(evutil_socket_t fd, short what, void *arg)
 		want(s->sr, &s->sr_on, 1);
 	}
 	if (s->buffered) {
-		if (flush_replay(s) == -1)
-			server_failed(s, strerror(errno));
+		if ((rc = flush_replay(s)) != 0)
+			replay_failed(s, rc);
 		else if (s->buffered && s->rlen == LB_REPLAY_MAX &&
 		    all_sent(s) && start_splice(s) == -1)
-			session_close(s, "out of pipes");
+			after_pump(s, -1);
 		return;
 	}
 	after_pump(s, pump(s, &s->c2s));
@@ -767,6 +868,8 @@ session_close(struct session *s, const char *why)
 		close(s->s2c.pipe[0]);
 		close(s->s2c.pipe[1]);
 	}
+	free(s->c2s.buf);
+	free(s->s2c.buf);
 	farm_unref(s->farm);
 	free(s->replay);
 	free(s);

@@ -4,8 +4,13 @@
  * at most LB_QUEUE_MAX waiters a farm; each waits at most the connect
  * timeout. A freed slot wakes the queue on the next loop turn: each
  * waiter in order tries again, and those that find a slot leave it.
+ * Each loop (set lb-threads) has its own queue; as maxconn counts every
+ * loop's sessions, a slot freed in one loop wakes the queues of all.
  */
 #include <sys/queue.h>
+
+#include <pthread.h>
+#include <stdlib.h>
 
 #include <event2/event.h>
 
@@ -19,6 +24,12 @@ TAILQ_HEAD(waiterq, waiter);
 static _Thread_local struct waiterq waiters_;
 static _Thread_local int waiters_ready;
 static _Thread_local struct event *kick_ev;
+
+/* Every loop's kick_ev, for queue_kick_all; under kicks_lock. */
+#define QUEUE_LOOPS_MAX	256
+static struct event	*kicks[QUEUE_LOOPS_MAX];
+static size_t		 nkicks;
+static pthread_mutex_t	 kicks_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct waiterq *
 waitq(void)
@@ -50,9 +61,15 @@ queue_add(struct lb *lb, struct waiter *w, struct farm *f,
 		return 0;
 	if (f->nqueued >= LB_QUEUE_MAX)
 		return -1;
-	if (kick_ev == NULL &&
-	    (kick_ev = event_new(lb->base, -1, 0, on_kick, NULL)) == NULL)
-		fatalx("out of memory for the queue's event");
+	if (kick_ev == NULL) {
+		if ((kick_ev = event_new(lb->base, -1, 0, on_kick, NULL)) ==
+		    NULL)
+			fatalx("out of memory for the queue's event");
+		pthread_mutex_lock(&kicks_lock);
+		if (nkicks < QUEUE_LOOPS_MAX)
+			kicks[nkicks++] = kick_ev;
+		pthread_mutex_unlock(&kicks_lock);
+	}
 	if ((w->timer = evtimer_new(lb->base, on_expire, w)) == NULL)
 		fatalx("out of memory for a waiter's timer");
 	w->farm = f;
@@ -89,6 +106,22 @@ queue_kick(void)
 		event_active(kick_ev, 0, 0);
 }
 
+/* A slot shared by the loops was freed: wake every loop's queue (each
+ * on its own thread, event_active(3) being safe across threads). */
+void
+queue_kick_all(void)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&kicks_lock);
+	for (i = 0; i < nkicks; i++)
+		if (kicks[i] == kick_ev)
+			queue_kick();
+		else
+			event_active(kicks[i], 0, 0);
+	pthread_mutex_unlock(&kicks_lock);
+}
+
 static void
 on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -118,7 +151,16 @@ on_expire(evutil_socket_t fd, short what, void *arg)
 void
 queue_shutdown(void)
 {
-	if (kick_ev != NULL)
-		event_free(kick_ev);
+	size_t	 i;
+
+	if (kick_ev == NULL)
+		return;
+	pthread_mutex_lock(&kicks_lock);
+	for (i = 0; i < nkicks && kicks[i] != kick_ev; i++)
+		;
+	if (i < nkicks)
+		kicks[i] = kicks[--nkicks];
+	pthread_mutex_unlock(&kicks_lock);
+	event_free(kick_ev);
 	kick_ev = NULL;
 }

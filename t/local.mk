@@ -310,6 +310,10 @@ EXTRA_DIST += t/test_lb_ws.sh t/lbws.py t/lbwsclient.py
 # tocsin-lb: HTTP/1.1 at its edges (trailers, 304s, hop-by-hop, 1.0).
 TESTS += t/test_lb_http2.sh
 EXTRA_DIST += t/test_lb_http2.sh t/lbscript.py
+# tocsin-lb: maxconn over loops, a hung tcp member, out of descriptors,
+# reloads that fail or add a member, a long persist.
+TESTS += t/test_lb_limits.sh
+EXTRA_DIST += t/test_lb_limits.sh t/lbtcp.py t/lbhold.py
 # tocsin-pager: a problem that outlasts its downtime is paged at its end.
 TESTS += t/test_pager_dtend.sh
 EXTRA_DIST += t/test_pager_dtend.sh

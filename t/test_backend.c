@@ -14,7 +14,7 @@
 
 /* What backend.c calls in files this test does not link. */
 void
-queue_kick(void)
+queue_kick_all(void)
 {
 }
 
@@ -92,10 +92,28 @@ START_TEST(weight_zero_stays_zero_when_degraded)
 	b->weight = 0;
 	b->health = BE_DEGRADED;
 	ck_assert_uint_eq(backend_weight(b), 0);
-	b->weight = 1;
-	ck_assert_uint_eq(backend_weight(b), 1);
-	b->weight = 8;
-	ck_assert_uint_eq(backend_weight(b), 4);
+	b->health = BE_UP;
+	ck_assert_uint_eq(backend_weight(b), 0);
+	backend_unref(b);
+}
+END_TEST
+
+/* tocsin-lb(8): degraded halves a member's weight; at weight 1 too. */
+START_TEST(degraded_gets_half_the_weight_of_up_at_any_weight)
+{
+	struct backend	*b = member();
+	unsigned	 w, up;
+
+	for (w = 1; w <= 256; w++) {
+		b->weight = w;
+		b->health = BE_UP;
+		up = backend_weight(b);
+		b->health = BE_UNKNOWN;
+		ck_assert_uint_eq(backend_weight(b), up);
+		b->health = BE_DEGRADED;
+		ck_assert_uint_gt(backend_weight(b), 0);
+		ck_assert_uint_eq(backend_weight(b) * 2, up);
+	}
 	backend_unref(b);
 }
 END_TEST
@@ -112,6 +130,7 @@ main(void)
 	tcase_add_test(tc, error_moves_a_fast_member_halfway_to_penalty);
 	tcase_add_test(tc, error_never_makes_a_slow_member_faster);
 	tcase_add_test(tc, weight_zero_stays_zero_when_degraded);
+	tcase_add_test(tc, degraded_gets_half_the_weight_of_up_at_any_weight);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
