@@ -7,7 +7,8 @@
 # of descriptors, every client accepted is served (relayed without pipes);
 # a reload
 # that fails leaves the running members' weights; a member a reload adds
-# takes probed's word at once; persist of 200000000 days keeps a client.
+# takes probed's word at once; persist of 3650 days (the longest the
+# config takes; 200000000d overflowed) keeps a client.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -178,22 +179,28 @@ check_json "failed_reload_keeps_the_running_weights: a reload that works sets we
     "$r" "d['served'] == 10 and d['by'] == {'g1': 10}"
 lbx_stop
 
-# --- persist_of_200000000_days_keeps_the_client ----------------------------
+# --- persist_of_3650_days_keeps_the_client -------------------------------
 {
     head_conf "$T/s6"
     cat <<F
 farm pl {
     balance roundrobin
-    persist 200000000d
+    persist 3650d
     listen $H:$P6 tcp
     server g1 tcp://$H:$G1
     server g2 tcp://$H:$G2
 }
 F
 } >"$T/pl.conf"
+sed 's/persist 3650d/persist 200000000d/' "$T/pl.conf" >"$T/pl-long.conf"
+out=$("$LB" -t -c "$T/pl-long.conf" 2>&1)
+case $out in
+*pl-long.conf:6:*"at most 3650d"*) pass "persist 200000000d is refused at its line" ;;
+*) failed "persist 200000000d: $out" ;;
+esac
 lbx_start pl "$T/pl.conf" || exit 1
 r=$($HOLD "$P6" 10 3 --conc 1)
-check_json "persist_of_200000000_days_keeps_the_client: 10 connections, one member ($r)" \
+check_json "persist_of_3650_days_keeps_the_client: 10 connections, one member ($r)" \
     "$r" "d['served'] == 10 and len(d['by']) == 1"
 lbx_stop
 
