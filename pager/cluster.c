@@ -10,7 +10,8 @@
  * acked once each of its deliveries is final.
  * A delivery found "sending" (its pager died mid-send) is sent again with
  * the same Message-ID: the one window where the far side may see a page
- * twice, as on one machine (see tocsin-pager(8)).
+ * twice, as on one machine (see tocsin-pager(8)). A consumer deleted is
+ * made again.
  *
  * All of it blocks (fetch, records, SMTP), so it runs on a thread of its
  * own; the loop serves only the NATS connection. The event's number in
@@ -674,6 +675,40 @@ handle(struct cluster *cl, natsMsg *m)
 	/* -1: the ack wait brings it back */
 }
 
+/*
+ * Thread: a pull failed, not for want of events (s); logged once a
+ * streak. When the consumer is gone (deleted by hand, or with its
+ * stream) no pull will ever work again: the subscription is dropped, and
+ * the loop makes it, and the consumer, again (setup). Else (a reconnect,
+ * a leader being elected) the pull is tried again in 200 ms.
+ */
+static void
+fetch_failed(struct cluster *cl, natsStatus s)
+{
+	jsConsumerInfo	*ci = NULL;
+	jsErrCode	 jerr = 0;
+	natsStatus	 is = s;
+
+	if (!cl->fetch_failing)
+		log_warnx("cluster: pulling from consumer %s: %s", DURABLE,
+		    link_error(s));
+	cl->fetch_failing = 1;
+	if (s != NATS_NOT_FOUND)
+		is = js_GetConsumerInfo(&ci, link_js(cl->link), QUORUM_STREAM,
+		    DURABLE, NULL, &jerr);
+	jsConsumerInfo_Destroy(ci);
+	if (is == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr ||
+	    jerr == JSStreamNotFoundErr) {
+		log_warnx("cluster: consumer %s is gone; making it again",
+		    DURABLE);
+		natsSubscription_Destroy(cl->sub);
+		cl->sub = NULL;
+		cl->fetch_failing = 0;
+		return;
+	}
+	nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+}
+
 /* The thread: set up, then pull one event at a time. */
 static void *
 run(void *arg)
@@ -701,7 +736,9 @@ run(void *arg)
 				handle(cl, list.Msgs[i]);
 		natsMsgList_Destroy(&list);
 		if (s != NATS_OK && s != NATS_TIMEOUT && !stopping(cl))
-			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+			fetch_failed(cl, s);
+		else
+			cl->fetch_failing = 0;
 		cluster_remind_tick(cl);
 		cluster_stale_tick(cl);
 		cluster_watchdog_tick(cl);

@@ -25,6 +25,9 @@ EXTRA_DIST += t/servers/smtpd_slow.py
 # A downtime of a farm of 1100 servers reaches tocsin_control whole.
 TESTS += t/test_cluster_ctl_farm.sh
 EXTRA_DIST += t/test_cluster_ctl_farm.sh
+# A pager's durable consumer deleted: made again, and paging goes on.
+TESTS += t/test_cluster_pager_consumer.sh
+EXTRA_DIST += t/test_cluster_pager_consumer.sh
 
 # Node heartbeats: a dead node's stale verdict never counts.
 TESTS += t/test_cluster_nodes.sh
