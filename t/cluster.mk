@@ -28,6 +28,9 @@ EXTRA_DIST += t/test_cluster_ctl_farm.sh
 # A pager's durable consumer deleted: made again, and paging goes on.
 TESTS += t/test_cluster_pager_consumer.sh
 EXTRA_DIST += t/test_cluster_pager_consumer.sh
+# A node started again puts no verdict before its first check.
+TESTS += t/test_cluster_restart.sh
+EXTRA_DIST += t/test_cluster_restart.sh
 
 # Node heartbeats: a dead node's stale verdict never counts.
 TESTS += t/test_cluster_nodes.sh
