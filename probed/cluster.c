@@ -858,22 +858,25 @@ publish(struct cluster *cl, struct cserver *cs)
  * concurrent proposals in a replicated bucket through) so make one
  * event: the first in the stream. Not when it is older
  * than PUBLISH_MAX_AGE: the stream's dedup may have forgotten it. A full
- * queue loses its oldest (logged).
+ * queue loses its oldest (logged), but the one being published, whose
+ * end takes it: the newest, the server's state now, always goes.
  */
 static void
 publish_later(struct cluster *cl, struct cserver *cs, uint64_t rev,
     const char *data, int64_t when, uint64_t from)
 {
+	size_t k;
+
 	if (rev <= cs->pub_rev || time(NULL) - when > PUBLISH_MAX_AGE)
 		return;
 	if (cs->npub == PUBQ_MAX) {
+		k = cs->publishing ? 1 : 0;	/* the head is being published */
 		log_warnx("cluster: event %s:%" PRIu64 " not published: "
-		    "%d newer wait", cs->skey, cs->pubq[0].rev, PUBQ_MAX);
-		if (cs->publishing)
-			return;	/* its end takes the head */
-		free(cs->pubq[0].data);
-		memmove(&cs->pubq[0], &cs->pubq[1],
-		    --cs->npub * sizeof(cs->pubq[0]));
+		    "%d newer wait", cs->skey, cs->pubq[k].rev,
+		    (int)(PUBQ_MAX - k));
+		free(cs->pubq[k].data);
+		memmove(&cs->pubq[k], &cs->pubq[k + 1],
+		    (--cs->npub - k) * sizeof(cs->pubq[0]));
 	}
 	cs->pubq[cs->npub].data = xstrdup(data);
 	cs->pubq[cs->npub].from = from;
