@@ -31,6 +31,9 @@ EXTRA_DIST += t/test_cluster_pager_consumer.sh
 # A node started again puts no verdict before its first check.
 TESTS += t/test_cluster_restart.sh
 EXTRA_DIST += t/test_cluster_restart.sh
+# A page another pager, alive, is sending is left to it (CLAIM_S).
+TESTS += t/test_cluster_pager_held.sh
+EXTRA_DIST += t/test_cluster_pager_held.sh
 
 # Node heartbeats: a dead node's stale verdict never counts.
 TESTS += t/test_cluster_nodes.sh
