@@ -9,7 +9,9 @@
 # event: it put its old hard state again as a fresh verdict as soon as
 # it joined the cluster, and its verdict left in the bucket counted
 # again with its first heartbeat, so the cluster went down and up again,
-# both paged. Its verdict left is deleted; its first one is up.
+# both paged. Its verdict left is deleted; its first one is up. A reload
+# of node1 that changes set node and set cluster logs that each takes a
+# restart.
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
@@ -67,6 +69,19 @@ check "node2's start made no event ($n before, $(events) now)" \
     [ "$(events)" = "$n" ]
 check "the cluster has app up" [ "$(cstate app)" = up ]
 check "... and web" [ "$(cstate web)" = up ]
+
+# A reload that changes set node and set cluster takes neither: each is
+# logged as needing a restart, and node1 goes on as it joined.
+sed -e 's/^set node node1$/set node renamed/' \
+    -e "s|^set cluster .*|set cluster nats://127.0.0.1:$NATS1_PORT|" \
+    "$T/node1.conf" >"$T/node1.conf.new" && mv "$T/node1.conf.new" "$T/node1.conf"
+kill -HUP "$(servers_pid node1)"
+check "the reload says set node takes a restart" wait_for 10 grep -q \
+    "reload: set node changed: it takes a restart" "$T/node1.log"
+check "... and set cluster" grep -q \
+    "reload: set cluster changed: it takes a restart" "$T/node1.log"
+check "node1 still answers as node1" eval \
+    'nctl 1 status | grep -q "^cluster: node1 answers"'
 stop_node 1
 stop_node 2
 log_clean "the nodes" "$T"/node*.log
