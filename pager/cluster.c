@@ -8,9 +8,11 @@
  * tocsin_deliveries, not on local disk: "sending" before a try,
  * "waiting" between two, "done" or "failed" after the last; an event is
  * acked once each of its deliveries is final.
- * A delivery found "sending" (its pager died mid-send) is sent again with
- * the same Message-ID: the one window where the far side may see a page
- * twice, as on one machine (see tocsin-pager(8)).
+ * A delivery found "sending" (its pager died mid-send, or is stuck) is
+ * sent again with the same Message-ID: the one window where the far side
+ * may see a page twice, as on one machine (see tocsin-pager(8)); one
+ * whose pager is alive and sending waits. A consumer deleted is made
+ * again.
  *
  * All of it blocks (fetch, records, SMTP), so it runs on a thread of its
  * own; the loop serves only the NATS connection. The event's number in
@@ -164,37 +166,45 @@ event_of(natsMsg *m, struct spool_event *ev)
 	return rc;
 }
 
-/* Thread: a delivery's record: its state ("sending": a try under way;
- * "waiting": between two tries; "done", "failed", "stale": listed in a
- * stale digest) or "" when there is none, or NULL when the bucket cannot
- * tell; in made, when its first try began; in rev, its revision (0:
- * none). */
-static const char *
-record_get(struct cluster *cl, const char *key, char *buf, size_t len,
-    int64_t *made, uint64_t *rev)
+/* What a delivery's record says. */
+struct record {
+	char		 state[16];	/* "sending": a try under way;
+					   "waiting": between two tries;
+					   "done", "failed", "stale": listed
+					   in a stale digest; "": none */
+	char		 pager[PAGER_MAX];	/* who wrote it */
+	int64_t		 time;		/* ... when, Unix s */
+	int64_t		 made;		/* when its first try began */
+	uint64_t	 rev;		/* its revision; 0: none */
+};
+
+/* Thread: the record of key in rec; -1 when the bucket cannot tell. */
+static int
+record_get(struct cluster *cl, const char *key, struct record *rec)
 {
 	kvEntry		*e;
 	json_t		*o;
 	natsStatus	 s;
 
-	*rev = 0;
-	if ((s = kvStore_Get(&e, cl->kv, key)) == NATS_NOT_FOUND) {
-		buf[0] = '\0';
-		return buf;
-	}
+	memset(rec, 0, sizeof(*rec));
+	if ((s = kvStore_Get(&e, cl->kv, key)) == NATS_NOT_FOUND)
+		return 0;
 	if (s != NATS_OK)
-		return NULL;
-	buf[0] = '\0';
-	*rev = kvEntry_Revision(e);
+		return -1;
+	rec->rev = kvEntry_Revision(e);
 	if ((o = json_loads(kvEntry_ValueString(e), 0, NULL)) != NULL) {
-		*made = json_integer_value(json_object_get(o, "made"));
-		snprintf(buf, len, "%s",
+		rec->made = json_integer_value(json_object_get(o, "made"));
+		rec->time = json_integer_value(json_object_get(o, "time"));
+		snprintf(rec->state, sizeof(rec->state), "%s",
 		    json_string_value(json_object_get(o, "state")) ?
 		    json_string_value(json_object_get(o, "state")) : "");
+		snprintf(rec->pager, sizeof(rec->pager), "%s",
+		    json_string_value(json_object_get(o, "pager")) ?
+		    json_string_value(json_object_get(o, "pager")) : "");
 		json_decref(o);
 	}
 	kvEntry_Destroy(e);
-	return buf;
+	return 0;
 }
 
 /*
@@ -532,13 +542,30 @@ cluster_page_format(struct cluster *cl, const struct spool_event *ev,
 }
 
 /*
+ * Thread: is a try of rec under way at another pager still alive? A
+ * record left "sending" by a pager that died (its heartbeat gone), or
+ * whose claim lapsed (cluster_claim_lapsed: CLAIM_S old, it is stuck), is
+ * sent again; so is one of this pager's, whose thread is here, so that
+ * try ended. An event held past CLAIM_S (many slow pages) goes to another
+ * pager while its first one is still sending: that one waits.
+ */
+static int
+sending_elsewhere(struct cluster *cl, const struct record *rec)
+{
+	return strcmp(rec->state, "sending") == 0 && rec->pager[0] != '\0' &&
+	    strcmp(rec->pager, cl->self) != 0 &&
+	    !cluster_claim_lapsed(cl, rec->pager, rec->time, time(NULL));
+}
+
+/*
  * Thread: page msg to w (what it is: "page", event seq's own; "digest",
  * a storm digest in its place; "reminder" or "escalation" number round;
  * "admin", set admin's, event 0), recorded "sending", sent, recorded
  * final ("waiting" when it is to be tried again); nothing when its record
  * is final already. id: the event's server, or NULL; m: the event held,
  * or NULL; msg NULL: the page could not be made (refused). 1 when final,
- * 0 to be tried later, -1 when the bucket failed.
+ * 0 to be tried later (also when another pager, alive, is sending it),
+ * -1 when the bucket failed.
  */
 int
 cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
@@ -547,12 +574,12 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 {
 	char		 rn[16] = "";
 	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
-	char		 buf[32], err[ERROR_MAX], ev[QUORUM_KEY_MAX + 32];
+	char		 err[ERROR_MAX], ev[QUORUM_KEY_MAX + 32];
 	char		 line[1024] = "";
-	const char	*st;
 	enum send_result r = SEND_REFUSED;
 	struct delivery	 d;
-	int64_t		 made = 0;
+	struct record	 rec;
+	int64_t		 made;
 	uint64_t	 rev;
 	int		 rc;
 
@@ -563,15 +590,23 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 	    queue_channel_str(w->ch), rn);
 	snprintf(ev, sizeof(ev), "event %" PRIu64 "%s%s", seq,
 	    id != NULL ? " " : "", id != NULL ? id : "");
-	if ((st = record_get(cl, key, buf, sizeof(buf), &made, &rev)) == NULL)
+	if (record_get(cl, key, &rec) == -1)
 		return -1;
-	if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0 ||
-	    strcmp(st, "stale") == 0)
+	if (strcmp(rec.state, "done") == 0 ||
+	    strcmp(rec.state, "failed") == 0 ||
+	    strcmp(rec.state, "stale") == 0)
 		return 1;
+	if (sending_elsewhere(cl, &rec)) {
+		log_info("%s: %s %s to %s is being sent by pager %s; later",
+		    ev, queue_channel_str(w->ch), what, w->contact->name,
+		    rec.pager);
+		return 0;
+	}
+	rev = rec.rev;
 	memset(&d, 0, sizeof(d));
 	d.ch = w->ch;
 	d.payload = (char *)msg;
-	d.created = made = made != 0 ? made : time(NULL);
+	d.created = made = rec.made != 0 ? rec.made : time(NULL);
 	format_stale_line(&d, line, sizeof(line));
 	/* by compare-and-set: a pager marking it stale meanwhile, or
 	 * trying it too, wins, and this one tries it no more now */
@@ -580,7 +615,7 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 		return rc;
 	/* Tests read this line, as on one machine. */
 	log_debug("%s: sending %s %s to %s (%s)", ev, queue_channel_str(w->ch),
-	    what, w->contact->name, *st ? "again" : "try 1");
+	    what, w->contact->name, rec.state[0] != '\0' ? "again" : "try 1");
 	if (msg == NULL)
 		snprintf(err, sizeof(err), "cannot make the %s", what);
 	else if ((r = cluster_send_made(cl, seq, w, round, msg, err, sizeof(err))) ==
@@ -674,6 +709,40 @@ handle(struct cluster *cl, natsMsg *m)
 	/* -1: the ack wait brings it back */
 }
 
+/*
+ * Thread: a pull failed, not for want of events (s); logged once a
+ * streak. When the consumer is gone (deleted by hand, or with its
+ * stream) no pull will ever work again: the subscription is dropped, and
+ * the loop makes it, and the consumer, again (setup). Else (a reconnect,
+ * a leader being elected) the pull is tried again in 200 ms.
+ */
+static void
+fetch_failed(struct cluster *cl, natsStatus s)
+{
+	jsConsumerInfo	*ci = NULL;
+	jsErrCode	 jerr = 0;
+	natsStatus	 is = s;
+
+	if (!cl->fetch_failing)
+		log_warnx("cluster: pulling from consumer %s: %s", DURABLE,
+		    link_error(s));
+	cl->fetch_failing = 1;
+	if (s != NATS_NOT_FOUND)
+		is = js_GetConsumerInfo(&ci, link_js(cl->link), QUORUM_STREAM,
+		    DURABLE, NULL, &jerr);
+	jsConsumerInfo_Destroy(ci);
+	if (is == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr ||
+	    jerr == JSStreamNotFoundErr) {
+		log_warnx("cluster: consumer %s is gone; making it again",
+		    DURABLE);
+		natsSubscription_Destroy(cl->sub);
+		cl->sub = NULL;
+		cl->fetch_failing = 0;
+		return;
+	}
+	nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+}
+
 /* The thread: set up, then pull one event at a time. */
 static void *
 run(void *arg)
@@ -701,7 +770,9 @@ run(void *arg)
 				handle(cl, list.Msgs[i]);
 		natsMsgList_Destroy(&list);
 		if (s != NATS_OK && s != NATS_TIMEOUT && !stopping(cl))
-			nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+			fetch_failed(cl, s);
+		else
+			cl->fetch_failing = 0;
 		cluster_remind_tick(cl);
 		cluster_stale_tick(cl);
 		cluster_watchdog_tick(cl);

@@ -69,6 +69,7 @@ struct cluster {
 	int64_t		 watchdog_bad_since; /* this pager's first look
 					   that found too few nodes; 0 */
 	natsSubscription *sub;
+	int		 fetch_failing;	/* the last pull failed (logged) */
 	natsMsg		*held;		/* under mtx: the event the thread
 					   delivers, NULL: none */
 	int64_t		 held_since;	/* under mtx: since then (Unix s) */

@@ -3,10 +3,13 @@
  * NATS JetStream cluster that `set cluster` names as `set node`, and:
  *  - puts its verdict of each server (its hard state, latency, message)
  *    in the bucket tocsin_verdicts under SKEY.NODE, whenever the hard
- *    state changes (and once at start);
+ *    state changes (and after its first check since it started: a state
+ *    restored from the state file is no verdict);
  *  - puts its heartbeat in the bucket tocsin_nodes under NODE every
  *    QUORUM_BEAT seconds: a node whose heartbeat is older than
- *    QUORUM_NODE_MAX_AGE is dead, and its verdicts stop counting;
+ *    QUORUM_NODE_MAX_AGE is dead, and its verdicts stop counting. The
+ *    first goes once the verdicts it left before it started are deleted
+ *    (clear_stale), which would count again with it;
  *  - watches that bucket: a server's cluster-level state is the state
  *    that `set quorum` nodes (default a majority of the live nodes with
  *    a verdict of it) agree on (quorum.c), so every node computes the
@@ -121,6 +124,9 @@ struct cluster {
 	int		 v_synced;	/* the watches gave the whole bucket */
 	int		 s_synced;
 	int		 n_synced;
+	int		 clearing;	/* stale verdicts of ours being deleted
+					   (-1: not looked for yet): no
+					   heartbeat meanwhile */
 	unsigned	 generation;	/* the link's, when last watched */
 	struct hash	*servers;	/* id -> struct cserver */
 	struct hash	*byskey;	/* its skey -> the same */
@@ -158,6 +164,8 @@ static void	 publish(struct cluster *, struct cserver *);
 static void	 on_beat(const struct watch_entry *, void *);
 static void	 on_dtend(void *, const char *, uint64_t);
 static void	 heartbeat(struct cluster *);
+static void	 clear_stale(struct cluster *);
+static int	 has_vote(const struct cserver *, const char *);
 
 static struct cserver *
 cserver_get(struct cluster *cl, const char *id)
@@ -224,6 +232,18 @@ setup_work(void *arg)
 	    store_stream(js, r, j->err, sizeof(j->err)) == 0;
 }
 
+/*
+ * Has t a hard state of its own checks since this node started? One
+ * restored from the state file is no verdict: put again as a fresh one
+ * (a new time, no message) it made a change the cluster had left, and
+ * paged it. A check held for its parent's (parked) is not concluded yet.
+ */
+static int
+checked(const struct target *t)
+{
+	return t->done_mono != 0 && t->parked == NULL;
+}
+
 /* Loop: set up, so watch; or try again at the next tick. */
 static void
 setup_done(void *arg)
@@ -253,7 +273,8 @@ setup_done(void *arg)
 	cl->wn = watch_new(engine_base(cl->eng), cl->nodes, on_beat, cl);
 	heartbeat(cl);
 	for (i = 0; (t = engine_target(cl->eng, i)) != NULL; i++)
-		cluster_verdict(cl, t);
+		if (checked(t))
+			cluster_verdict(cl, t);
 }
 
 /* Thread: put one verdict (arg: a struct put_job, its job first). */
@@ -373,6 +394,8 @@ heartbeat(struct cluster *cl)
 	json_t	*o;
 	char	*data, subject[128];
 
+	if (cl->clearing != 0)
+		return;		/* see clear_stale */
 	snprintf(subject, sizeof(subject), "$KV.%s.%s", QUORUM_NODES,
 	    link_node(cl->link));
 	if ((o = json_pack("{s:s, s:I}", "node", link_node(cl->link), "time",
@@ -529,6 +552,65 @@ drop_done(void *arg)
 	free(dj);
 }
 
+/* A stale verdict of ours deleted (or not: logged); the last one lets
+ * the heartbeat go. */
+static void
+clear_done(void *arg)
+{
+	struct drop_job	*dj = arg;
+	struct cluster	*cl = dj->j.cl;
+
+	dj->cs->dropping = 0;
+	if (!dj->j.ok)
+		log_warnx("cluster: old verdict of %s not deleted: %s",
+		    dj->cs->id, dj->j.err);
+	free(dj);
+	if (--cl->clearing == 0)
+		heartbeat(cl);
+}
+
+/* hash_each: delete this node's verdict of a server it has not put since
+ * it started (see clear_stale). */
+static void
+clear_one(const char *key, void *value, void *arg)
+{
+	struct cluster	*cl = arg;
+	struct cserver	*cs = value;
+	struct drop_job	*dj;
+
+	(void)key;
+	if (cs->sent != 0 || cs->putting || cs->dropping ||
+	    !has_vote(cs, link_node(cl->link)))
+		return;
+	log_info("cluster: %s: the verdict this node left is deleted until "
+	    "its first check", cs->id);
+	dj = xcalloc(1, sizeof(*dj));
+	dj->cs = cs;
+	dj->j.cl = cl;
+	snprintf(dj->j.key, sizeof(dj->j.key), "%s.%s", cs->skey,
+	    link_node(cl->link));
+	cs->dropping = 1;
+	cl->clearing++;
+	link_job(cl->link, drop_work, clear_done, dj);
+}
+
+/*
+ * The verdicts bucket was read at start: each verdict of this node's in
+ * it that this run has not put (left by the node before, killed or
+ * stopped, maybe long ago) is deleted before the node's first heartbeat,
+ * for with it the verdict would count again at once, though the server
+ * may have changed since. The node's first check of the server puts a
+ * fresh one (cluster_checked).
+ */
+static void
+clear_stale(struct cluster *cl)
+{
+	cl->clearing = 1;
+	hash_each(cl->servers, clear_one, cl);
+	if (--cl->clearing == 0)
+		heartbeat(cl);
+}
+
 /* Does the bucket hold a verdict of cs by node, as the watch has it? */
 static int
 has_vote(const struct cserver *cs, const char *node)
@@ -666,9 +748,11 @@ on_verdict(const struct watch_entry *e, void *arg)
 	int		 code;
 
 	if (e->key == NULL) {
-		if (!cl->v_synced)
+		if (!cl->v_synced) {
 			log_info("cluster: verdicts read");
-		cl->v_synced = 1;
+			cl->v_synced = 1;
+			clear_stale(cl);
+		}
 		return;
 	}
 	if (e->deleted) {
@@ -774,22 +858,25 @@ publish(struct cluster *cl, struct cserver *cs)
  * concurrent proposals in a replicated bucket through) so make one
  * event: the first in the stream. Not when it is older
  * than PUBLISH_MAX_AGE: the stream's dedup may have forgotten it. A full
- * queue loses its oldest (logged).
+ * queue loses its oldest (logged), but the one being published, whose
+ * end takes it: the newest, the server's state now, always goes.
  */
 static void
 publish_later(struct cluster *cl, struct cserver *cs, uint64_t rev,
     const char *data, int64_t when, uint64_t from)
 {
+	size_t k;
+
 	if (rev <= cs->pub_rev || time(NULL) - when > PUBLISH_MAX_AGE)
 		return;
 	if (cs->npub == PUBQ_MAX) {
+		k = cs->publishing ? 1 : 0;	/* the head is being published */
 		log_warnx("cluster: event %s:%" PRIu64 " not published: "
-		    "%d newer wait", cs->skey, cs->pubq[0].rev, PUBQ_MAX);
-		if (cs->publishing)
-			return;	/* its end takes the head */
-		free(cs->pubq[0].data);
-		memmove(&cs->pubq[0], &cs->pubq[1],
-		    --cs->npub * sizeof(cs->pubq[0]));
+		    "%d newer wait", cs->skey, cs->pubq[k].rev,
+		    (int)(PUBQ_MAX - k));
+		free(cs->pubq[k].data);
+		memmove(&cs->pubq[k], &cs->pubq[k + 1],
+		    (--cs->npub - k) * sizeof(cs->pubq[0]));
 	}
 	cs->pubq[cs->npub].data = xstrdup(data);
 	cs->pubq[cs->npub].from = from;
@@ -1358,6 +1445,7 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 
 	cl = xcalloc(1, sizeof(*cl));
 	cl->eng = eng;
+	cl->clearing = -1;
 	cl->servers = hash_new();
 	cl->byskey = hash_new();
 	if ((cl->link = link_new(base, engine_conf(eng), "tocsin-probed", msg,
@@ -1376,6 +1464,34 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 	event_add(cl->tick, &tv);
 	on_tick(-1, EV_TIMEOUT, cl);
 	return cl;
+}
+
+/* Are a and b (either may be NULL) the same setting? */
+static int
+same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * A reload from config was to now: the cluster is joined once, at start,
+ * so a change of `set cluster` (its servers, credentials or ca) or of
+ * `set node` is not taken; each is logged, naming it, as needing a
+ * restart. The rest of now (servers, quorum, shard) is.
+ */
+void
+cluster_reload_warn(const struct conf *was, const struct conf *now)
+{
+	if (!same(was->cluster, now->cluster) ||
+	    !same(was->cluster_creds, now->cluster_creds) ||
+	    !same(was->cluster_ca, now->cluster_ca))
+		log_warnx("reload: set cluster changed: it takes a restart "
+		    "(this node keeps %s)", was->cluster != NULL ?
+		    "its cluster" : "running without one");
+	if (was->cluster != NULL && now->cluster != NULL &&
+	    !same(was->node, now->node))
+		log_warnx("reload: set node changed: it takes a restart (this "
+		    "node is still %s)", was->node);
 }
 
 /*

@@ -31,8 +31,14 @@
 #include "store.h"
 #include "watch.h"
 
-#define OPS_MAX		1024	/* puts and deletes waiting; when full,
-				   the oldest is dropped (logged) */
+/*
+ * The puts and deletes waiting for the bucket are bounded by its keys,
+ * not by a count: a key has one op waiting at most, and a later change
+ * of it replaces that op's value (the bucket keeps only the last). So
+ * none is ever dropped: a downtime of a farm of thousands of servers
+ * reaches the bucket whole. The op on the link's thread is no longer
+ * waiting: a change of its key meanwhile queues one more after it.
+ */
 
 enum ckind {
 	CK_ACK,
@@ -73,7 +79,8 @@ struct cluster_ctl {
 	struct hash	*entries;	/* key -> struct centry */
 	struct hash	*up;		/* ids the cluster has up -> cc */
 	struct op	*ops, **ops_tail;	/* waiting for the bucket */
-	size_t		 nops;
+	struct hash	*waiting;	/* key -> its op in ops, not the
+					   one running */
 	int		 running;	/* an op is on the link's thread */
 	int		 setting_up;
 	int		 stopped;	/* the link closes: no more jobs */
@@ -105,21 +112,18 @@ make_key(char *out, size_t len, const char *id, enum ckind k, unsigned dtid)
 		snprintf(out, len, "%s.%s", skey, kind_name[k]);
 }
 
-/* Queue a put (data, taken) or a delete (data NULL) of key; in order. */
+/* Queue a put (data, taken) or a delete (data NULL) of key; a change of
+ * a key that waits replaces it, where it waits. */
 static void
 queue_op(struct cluster_ctl *cc, const char *key, char *data)
 {
 	struct op *op;
 
-	if (cc->nops == OPS_MAX && cc->ops != NULL) {
-		op = cc->ops;
-		log_warnx("cluster: control %s dropped: %d changes wait",
-		    op->key, OPS_MAX);
-		if ((cc->ops = op->next) == NULL)
-			cc->ops_tail = &cc->ops;
-		cc->nops--;
+	if ((op = hash_get(cc->waiting, key)) != NULL) {
 		free(op->data);
-		free(op);
+		op->data = data;
+		run_ops(cc);
+		return;
 	}
 	op = xcalloc(1, sizeof(*op));
 	op->cc = cc;
@@ -127,7 +131,7 @@ queue_op(struct cluster_ctl *cc, const char *key, char *data)
 	op->data = data;
 	*cc->ops_tail = op;
 	cc->ops_tail = &op->next;
-	cc->nops++;
+	hash_put(cc->waiting, op->key, op);
 	run_ops(cc);
 }
 
@@ -165,18 +169,20 @@ op_done(void *arg)
 	    "put" : "deleted");
 	if ((cc->ops = op->next) == NULL)
 		cc->ops_tail = &cc->ops;
-	cc->nops--;
 	free(op->data);
 	free(op);
 	run_ops(cc);
 }
 
-/* Hand the first op waiting to the link's thread, one at a time. */
+/* Hand the first op waiting to the link's thread, one at a time: it
+ * waits no more (a failed one is tried again as it is, first). */
 static void
 run_ops(struct cluster_ctl *cc)
 {
 	if (!cc->ready || cc->stopped || cc->running || cc->ops == NULL)
 		return;
+	if (hash_get(cc->waiting, cc->ops->key) == cc->ops)
+		hash_remove(cc->waiting, cc->ops->key);
 	cc->running = 1;
 	link_job(cc->link, op_work, op_done, cc->ops);
 }
@@ -669,6 +675,7 @@ cluster_ctl_new(struct engine *eng, struct link *link,
 	cc->link = link;
 	cc->entries = hash_new();
 	cc->up = hash_new();
+	cc->waiting = hash_new();
 	cc->ops_tail = &cc->ops;
 	return cc;
 }
@@ -699,5 +706,6 @@ cluster_ctl_free(struct cluster_ctl *cc)
 	}
 	hash_free(cc->entries, centry_free);
 	hash_free(cc->up, NULL);
+	hash_free(cc->waiting, NULL);
 	free(cc);
 }

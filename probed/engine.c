@@ -946,6 +946,7 @@ engine_reload(struct engine *e, char **errors)
 	}
 	if (nc->warnings != NULL)
 		log_warnx("reload: %s", nc->warnings);
+	cluster_reload_warn(confref_conf(e->cur), nc);
 	statefile_abort(e->statefile);
 	nt = xcalloc(nc->nservers, sizeof(*nt));
 	for (i = 0; i < nc->nservers; i++) {

@@ -22,6 +22,18 @@ EXTRA_DIST += t/test_cluster.sh t/nats.sh t/cluster.sh
 TESTS += t/test_cluster_pager.sh
 EXTRA_DIST += t/test_cluster_pager.sh
 EXTRA_DIST += t/servers/smtpd_slow.py
+# A downtime of a farm of 1100 servers reaches tocsin_control whole.
+TESTS += t/test_cluster_ctl_farm.sh
+EXTRA_DIST += t/test_cluster_ctl_farm.sh
+# A pager's durable consumer deleted: made again, and paging goes on.
+TESTS += t/test_cluster_pager_consumer.sh
+EXTRA_DIST += t/test_cluster_pager_consumer.sh
+# A node started again puts no verdict before its first check.
+TESTS += t/test_cluster_restart.sh
+EXTRA_DIST += t/test_cluster_restart.sh
+# A page another pager, alive, is sending is left to it (CLAIM_S).
+TESTS += t/test_cluster_pager_held.sh
+EXTRA_DIST += t/test_cluster_pager_held.sh
 
 # Node heartbeats: a dead node's stale verdict never counts.
 TESTS += t/test_cluster_nodes.sh

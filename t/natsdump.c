@@ -3,7 +3,10 @@
  * prints each message of STREAM as one line, "SEQ DATA"; `natsdump URL
  * -k BUCKET` prints each key of a bucket as "KEY VALUE"; `natsdump URL -t
  * STREAM` prints "SEQ TIME DATA", TIME the message's, nanoseconds since
- * the epoch (bench/cluster). Exit 0, or 1 with why on stderr.
+ * the epoch (bench/cluster); `natsdump URL -r SUBJECT` sends a raw
+ * request with no data (a JetStream API call such as
+ * $JS.API.CONSUMER.DELETE.STREAM.NAME) and prints its reply. Exit 0, or 1
+ * with why on stderr.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,6 +74,20 @@ dump_bucket(jsCtx *js, const char *bucket)
 	return 0;
 }
 
+static int
+request(natsConnection *nc, const char *subject)
+{
+	natsMsg		*m;
+	natsStatus	 s;
+
+	if ((s = natsConnection_RequestString(&m, nc, subject, "", 10000)) !=
+	    NATS_OK)
+		return fail(subject, s);
+	printf("%.*s\n", natsMsg_GetDataLength(m), natsMsg_GetData(m));
+	natsMsg_Destroy(m);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -80,9 +97,9 @@ main(int argc, char **argv)
 	int		 rc;
 
 	if (argc != 3 && !(argc == 4 && (strcmp(argv[2], "-k") == 0 ||
-	    strcmp(argv[2], "-t") == 0))) {
+	    strcmp(argv[2], "-t") == 0 || strcmp(argv[2], "-r") == 0))) {
 		fprintf(stderr, "usage: natsdump URL [-t] STREAM | "
-		    "URL -k BUCKET\n");
+		    "URL -k BUCKET | URL -r SUBJECT\n");
 		return 2;
 	}
 	if ((s = natsConnection_ConnectTo(&nc, argv[1])) != NATS_OK)
@@ -93,6 +110,8 @@ main(int argc, char **argv)
 		rc = dump_stream(js, argv[2], 0);
 	else if (strcmp(argv[2], "-t") == 0)
 		rc = dump_stream(js, argv[3], 1);
+	else if (strcmp(argv[2], "-r") == 0)
+		rc = request(nc, argv[3]);
 	else
 		rc = dump_bucket(js, argv[3]);
 	fflush(stdout);
