@@ -3,6 +3,8 @@
 # stopped by pid, as nobody when we are root). Source it after servers.sh.
 #     start_nats_cluster       # 3 servers nats1..nats3 with routes;
 #                              # exports NATS1_PORT..NATS3_PORT, NATS_URLS
+#     start_nats_alone         # one server nats1, no cluster (a test
+#                              # of the clients, not of JetStream's raft)
 #     start_nats I             # (re)start server I on its ports and store
 #     nats_url                 # any live server's URL
 #     natsdump ARGS...         # t/natsdump against a live server
@@ -36,6 +38,24 @@ start_nats_cluster() {
     start_nats 1 && start_nats 2 && start_nats 3 || return 1
     NATS_URLS="nats://127.0.0.1:$NATS1_PORT,nats://127.0.0.1:$NATS2_PORT"
     NATS_URLS="$NATS_URLS,nats://127.0.0.1:$NATS3_PORT"
+    export NATS_URLS
+}
+
+# start_nats_alone: server 1 on its own, JetStream on, NATS_URLS its URL:
+# the tocsin programs then keep one replica. A consumer's creation or
+# deletion needs no agreement of three servers, which on a loaded machine
+# took past a request's 10 s.
+start_nats_alone() {
+    local d=$T/nats1
+    command -v nats-server >/dev/null 2>&1 || {
+        echo "nats.sh: no nats-server (apt-get install nats-server)" >&2
+        return 1
+    }
+    mkdir -p "$d" && _srv_chown "$d" && _srv_setport NATS1_PORT || return 1
+    _srv_spawn nats1 $SERVERS_ASUSER nats-server -js -a 127.0.0.1 \
+        -p "$NATS1_PORT" -n tocsin-n1 -sd "$d" || return 1
+    _srv_wait nats1 "t:$NATS1_PORT" || return 1
+    NATS_URLS="nats://127.0.0.1:$NATS1_PORT"
     export NATS_URLS
 }
 
