@@ -630,7 +630,8 @@ on_durable(void *arg, const struct spool_event *ev, void *ctx)
 	free(chg);
 }
 
-/* Feed the state machine; 1 with *chg when the hard state changed. */
+/* Feed the state machine; 1 with *chg when the hard state changed, or
+ * flapping ended without a change (state_update). */
 static int
 judge(struct engine *e, struct target *t, const struct check_result *r,
     struct state_change *chg)
@@ -764,7 +765,11 @@ conclude(struct engine *e, struct target *t, const struct check_result *r)
 {
 	struct state_change chg;
 
-	if (judge(e, t, r, &chg)) {
+	/* The end of flapping with no change (old and new alike) is an
+	 * event of one node's; the cluster decides its events from the
+	 * nodes' verdicts, which say flapping themselves. */
+	if (judge(e, t, r, &chg) && (chg.old_state != chg.new_state ||
+	    e->cluster == NULL)) {
 		spool_change(e, t, &chg);
 		cluster_verdict(e->cluster, t);
 	}

@@ -251,14 +251,36 @@ flap_percent(const unsigned char *hist, unsigned n)
  * old and new state and the flapping, downtime and ack flags as they are
  * after this result; returns 0 otherwise and leaves *chg alone. unknown ->
  * up makes the state hard but returns 0: finding a server up at start is
- * not news. unknown -> degraded and unknown -> down are reported.
+ * not news. unknown -> degraded and unknown -> down are reported. The end
+ * of flapping with no hard change returns 1 too, old and new the hard
+ * state it settled in: else a server that flapped and stayed in the state
+ * of its last change was never said to have stopped (its last event says
+ * flapping), and one that settled down was never paged as down.
  */
+/* Flapping stopped with no hard change (and a hard state to settle in):
+ * 1 with *chg saying the hard state, old and new alike; else 0. */
+static int
+flap_ended(struct state *st, int was_flapping, int64_t now,
+    struct state_change *chg)
+{
+	if (!was_flapping || st->flapping || st->hard == HSTATE_UNKNOWN)
+		return 0;
+	if (chg != NULL) {
+		memset(chg, 0, sizeof(*chg));
+		chg->old_state = chg->new_state = st->hard;
+		chg->in_downtime = state_in_downtime(st, now);
+		chg->acked = st->acked;
+	}
+	return 1;
+}
+
 int
 state_update(struct state *st, const struct server_conf *sc,
     const struct check_result *r, unsigned flap_low, unsigned flap_high,
     int64_t now, struct state_change *chg)
 {
 	enum hstate	 o, old;
+	int		 was_flapping = st->flapping;
 
 	o = state_observe(sc, r);
 
@@ -290,7 +312,7 @@ state_update(struct state *st, const struct server_conf *sc,
 		st->type = STATE_HARD;
 		st->candidate = o;
 		st->count = 0;
-		return 0;
+		return flap_ended(st, was_flapping, now, chg);
 	}
 
 	if (st->count > 0 && worse(st, st->candidate) == worse(st, o)) {
@@ -302,7 +324,7 @@ state_update(struct state *st, const struct server_conf *sc,
 	st->state = o;
 	if (st->count < threshold(sc, st->hard, o)) {
 		st->type = STATE_SOFT;
-		return 0;
+		return flap_ended(st, was_flapping, now, chg);
 	}
 
 	old = st->hard;

@@ -143,6 +143,9 @@ EXTRA_DIST += t/test_pager_unreadable.sh
 # A stopped tocsin-probed costs a storm of pages one wait, not one each.
 TESTS += t/test_pager_probedstop.sh
 EXTRA_DIST += t/test_pager_probedstop.sh
+# The end of flapping is paged with the state it settled in.
+TESTS += t/test_pager_flapend.sh
+EXTRA_DIST += t/test_pager_flapend.sh
 # tocsin-probed's state file follows a reload at once.
 TESTS += t/test_statefile_reload.sh
 EXTRA_DIST += t/test_statefile_reload.sh

@@ -569,6 +569,43 @@ START_TEST(event_marked_flapping)
 END_TEST
 
 /*
+ * Flapping that ends with no hard change (the server stays in the state
+ * of its last change) is one change, old and new that state, flapping
+ * off: else nothing said it stopped, and a server settled down was never
+ * paged as down.
+ */
+START_TEST(flapping_end_without_change_is_one_event)
+{
+	struct state		 st;
+	struct state_change	 chg;
+	struct server_conf	*sc = mkconf(1, 1, 0);
+	int64_t			 t = T0;
+	int			 i, rc, ends = 0;
+
+	state_init(&st);
+	res_ok(&st, sc, t++, NULL);
+	for (i = 1; i < 12; i++, t++)
+		(i % 2 == 0 ? res_ok : res_fail)(&st, sc, t, NULL);
+	ck_assert_int_eq(st.flapping, 1);
+	ck_assert_int_eq(st.hard, HSTATE_DOWN);
+	for (i = 0; i < FLAP_WINDOW + 5; i++, t++) {
+		memset(&chg, 0xff, sizeof(chg));
+		rc = res_fail(&st, sc, t, &chg);
+		if (rc == 0)
+			continue;
+		ends++;
+		ck_assert_int_eq(chg.old_state, HSTATE_DOWN);
+		ck_assert_int_eq(chg.new_state, HSTATE_DOWN);
+		ck_assert_int_eq(chg.flapping, 0);
+		ck_assert_int_eq(st.flapping, 0);
+	}
+	ck_assert_int_eq(ends, 1);
+	ck_assert_int_eq(st.hard, HSTATE_DOWN);
+	state_free(&st);
+}
+END_TEST
+
+/*
  * A second downtime is added beside the first, which keeps its comment
  * and end; a scheduled one runs only from its start; cancel and expire
  * drop what they name; a server holds STATE_DOWNTIMES_MAX at most.
@@ -1135,6 +1172,7 @@ state_suite(void)
 	tcase_add_test(tc, first_change_after_start_is_not_flapping);
 	tcase_add_test(tc, flapping_detected_and_cleared_with_hysteresis);
 	tcase_add_test(tc, event_marked_flapping);
+	tcase_add_test(tc, flapping_end_without_change_is_one_event);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("json");

@@ -409,6 +409,11 @@ table(struct evbuffer *b, struct web *w, json_t *arr, const char *tid)
 		if (json_is_true(json_object_get(e, "flapping")))
 			evbuffer_add_printf(b, " <span class=\"tag\">"
 			    "flapping</span>");
+		else if (json_is_string(json_object_get(e, "old")) &&
+		    json_equal(json_object_get(e, "old"),
+		    json_object_get(e, "new")))
+			evbuffer_add_printf(b, " <span class=\"tag\">"
+			    "flapping stopped</span>");
 		if (json_is_true(json_object_get(e, "unreachable")))
 			evbuffer_add_printf(b, " <span class=\"tag\">"
 			    "unreachable</span>");

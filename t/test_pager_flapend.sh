@@ -1,0 +1,65 @@
+#!/bin/sh
+# t/test_pager_flapend.sh: the end of flapping is paged with the state the
+# server settled in, also when that is the state of its last change. A
+# real probed checks a real listener (t/servers via python) that opens
+# and closes every 0.5 s for 8 s, then stays closed; the pager and a real
+# HTTP receiver are beside it. probed spools an event down -> down,
+# flapping false, once flapping ends (before, the last event said
+# flapping and nothing followed: the server was down and never paged as
+# such), and the pager sends "FLAPPING STOPPED fl, settled DOWN".
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+. "${srcdir:-.}/t/pager.sh" || exit 1
+
+FP=$(servers_port) || exit 1
+cat >"$T/flap.py" <<'PY'
+import select, socket, sys, time
+port, t0, s = int(sys.argv[1]), time.time(), None
+while True:
+    el = time.time() - t0
+    up = el < 8 and int(el / 0.5) % 2 == 0
+    if up and s is None:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen(16)
+    elif not up and s is not None:
+        s.close()
+        s = None
+    if s is not None:
+        for x in select.select([s], [], [], 0.02)[0]:
+            x.accept()[0].close()
+    else:
+        time.sleep(0.02)
+PY
+pager_probed_setup || exit 1
+cat >>"$T/tocsin.conf" <<CONF
+set archives off
+contact ops webhook http://$H:$HOOK_PORT/ops
+server fl tcp://$H:$FP interval 250ms retry-interval 250ms timeout 200ms notify ops
+CONF
+probed_start "$T/tocsin.conf" || exit 1
+pager_start || exit 1
+_srv_spawn flap "$PY" "$T/flap.py" "$FP" || exit 1
+ev() { cat "$T/state/spool/"*.json "$T/state/spool/".done/*.json 2>/dev/null; }
+flapped() { grep -q "FLAPPING fl" "$LOG" 2>/dev/null; }
+wait_for 20 flapped && pass "flapping is paged" ||
+    failed "no flapping page: $(tail -3 "$T/pager.log")"
+settled() { grep -q "FLAPPING STOPPED fl, settled DOWN" "$LOG" 2>/dev/null; }
+wait_for 40 settled && pass "its end is paged: settled down" ||
+    failed "no end of flapping paged: $(grep ' fl' "$T/probed.log" | tail -3)"
+grep -q "fl: down -> down" "$T/probed.log" &&
+    pass "probed announced down -> down, flapping ended" ||
+    failed "probed: $(grep ' fl' "$T/probed.log" | tail -3)"
+n=$(grep -c "FLAPPING STOPPED fl" "$LOG")
+sleep 3
+[ "$(grep -c "FLAPPING STOPPED fl" "$LOG")" = "$n" ] && [ "$n" -ge 1 ] &&
+    pass "paged once ($n request)" || failed "$(grep -c "FLAPPING STOPPED fl" "$LOG") requests"
+assert_field fl flapping false
+servers_stop flap
+pager_stop
+probed_stop
+pager_sanitizers
+finish
