@@ -144,4 +144,14 @@ if [ "$(seqs)" = "39 36 33 30 27 24 21 18 15 12 9 6 3" ]; then
 else
     failed "made history: filter" "$(seqs)"
 fi
+# The end of flapping with no change (old and new alike) is tagged.
+printf '{"seq":131,"id":"alpha","time":1700000131,"old":"down","new":"down","message":"settled","flapping":false,"downtime":false,"acked":false,"unreachable":false}\n' \
+    >"$T/made/spool/$(printf %020d 131).json"
+cgi_get /events ""
+if grep -q 'down &rarr; down <span class="tag">flapping stopped</span>' \
+    "$T/body"; then
+    pass "events page: the end of flapping is tagged"
+else
+    failed "events page: no tag" "$(grep -m1 'down &rarr; down' "$T/body")"
+fi
 finish
