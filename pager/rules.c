@@ -12,8 +12,7 @@
 
 /*
  * 1 if the event is paged, else 0 with *why saying why not: inside a
- * downtime, already acknowledged, an unknown-to-up start, or the end of a
- * flapping (old and new state alike) the memo never saw. was_flapping
+ * downtime, already acknowledged, or an unknown-to-up start. was_flapping
  * says the server flapped at its previous event, so a change that ends the
  * flapping is paged even when it would not be otherwise.
  */
@@ -33,12 +32,6 @@ rules_page_worthy(const struct spool_event *ev, int was_flapping,
 	if (strcmp(ev->old_state, "unknown") == 0 &&
 	    strcmp(ev->new_state, "up") == 0 && !was_flapping) {
 		*why = "first state is up";
-		return 0;
-	}
-	/* The end of flapping with no change: news only to whoever heard
-	 * the flapping. */
-	if (strcmp(ev->old_state, ev->new_state) == 0 && !was_flapping) {
-		*why = "flapping ended, and no flapping was paged";
 		return 0;
 	}
 	return 1;

@@ -2,7 +2,8 @@
 """t/lbhold.py PORT N WAIT_S [HOLD_S] [--conc C]: N tcp clients of
 tocsin-lb on 127.0.0.1, C at once (all N by default). Each connects,
 sends "x", waits at most WAIT_S for the first line of the answer, then
-holds the connection HOLD_S more (with its line) and closes. Prints JSON:
+holds the connection HOLD_S more (with its line), half-closes and reads
+to the end (WAIT_S at most), and closes. Prints JSON:
 {"served": N, "closed": N, "reset": N, "timeout": N, "by": {line: N},
 "secs": S}."""
 import json
@@ -38,6 +39,13 @@ def one():
         if b"\n" in buf:
             k, line = "served", buf.split(b"\n")[0].decode()
             time.sleep(hold)
+            # End as a client should: our end, then the member's. A
+            # close with the echo unread would be a reset, which ends
+            # the session (and frees its slot) before the member has
+            # seen the end and counted the connection out.
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(4096):
+                pass
     except ConnectionResetError:
         k = "reset"
     except socket.timeout:
