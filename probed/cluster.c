@@ -569,6 +569,22 @@ clear_done(void *arg)
 		heartbeat(cl);
 }
 
+/* Delete this node's verdict of cs from the bucket, on the link's
+ * thread; done runs on the loop after. */
+static void
+drop_verdict(struct cluster *cl, struct cserver *cs, link_fn *done)
+{
+	struct drop_job	*dj;
+
+	dj = xcalloc(1, sizeof(*dj));
+	dj->cs = cs;
+	dj->j.cl = cl;
+	snprintf(dj->j.key, sizeof(dj->j.key), "%s.%s", cs->skey,
+	    link_node(cl->link));
+	cs->dropping = 1;
+	link_job(cl->link, drop_work, done, dj);
+}
+
 /* hash_each: delete this node's verdict of a server it has not put since
  * it started (see clear_stale). */
 static void
@@ -576,7 +592,6 @@ clear_one(const char *key, void *value, void *arg)
 {
 	struct cluster	*cl = arg;
 	struct cserver	*cs = value;
-	struct drop_job	*dj;
 
 	(void)key;
 	if (cs->sent != 0 || cs->putting || cs->dropping ||
@@ -584,14 +599,8 @@ clear_one(const char *key, void *value, void *arg)
 		return;
 	log_info("cluster: %s: the verdict this node left is deleted until "
 	    "its first check", cs->id);
-	dj = xcalloc(1, sizeof(*dj));
-	dj->cs = cs;
-	dj->j.cl = cl;
-	snprintf(dj->j.key, sizeof(dj->j.key), "%s.%s", cs->skey,
-	    link_node(cl->link));
-	cs->dropping = 1;
 	cl->clearing++;
-	link_job(cl->link, drop_work, clear_done, dj);
+	drop_verdict(cl, cs, clear_done);
 }
 
 /*
@@ -651,7 +660,6 @@ int
 cluster_mine(struct cluster *cl, const struct target *t)
 {
 	struct cserver	*cs;
-	struct drop_job	*dj;
 	int		 mine;
 
 	mine = cluster_checks(cl, t);
@@ -667,13 +675,7 @@ cluster_mine(struct cluster *cl, const struct target *t)
 		log_debug("cluster: %s is another node's now", cs->id);
 		cs->take = 0;
 		cs->want = cs->sent = 0;
-		dj = xcalloc(1, sizeof(*dj));
-		dj->cs = cs;
-		dj->j.cl = cl;
-		snprintf(dj->j.key, sizeof(dj->j.key), "%s.%s", cs->skey,
-		    link_node(cl->link));
-		cs->dropping = 1;
-		link_job(cl->link, drop_work, drop_done, dj);
+		drop_verdict(cl, cs, drop_done);
 	}
 	cs->mine = mine;
 	return mine;
