@@ -1025,7 +1025,7 @@ server_info(struct dispatch *d, const struct conf *conf, const char *id,
 	size_t			 n = 0, i, ndep = 0;
 	int64_t			 written;
 	char			 req[300], *ans = NULL, err[128], path[1100];
-	int			 fd = -1, left;
+	int			 fd, left;
 	int64_t			 t0;
 
 	memset(si, 0, sizeof(*si));
@@ -1034,30 +1034,26 @@ server_info(struct dispatch *d, const struct conf *conf, const char *id,
 		ndep += conf_depends_on(conf->servers[i], id);
 	/* With dependents, every server's status (one answer). */
 	snprintf(req, sizeof(req), ndep > 0 ? "status" : "status %s", id);
-	if ((t0 = mono_us()) >= d->info_quiet &&
-	    (fd = ctlclient_connect_timeout(conf->control, INFO_WAIT_MS)) !=
-	    -1) {
+	if ((t0 = mono_us()) >= d->info_quiet) {
+		fd = ctlclient_connect_timeout(conf->control, INFO_WAIT_MS);
 		left = INFO_WAIT_MS - (int)((mono_us() - t0) / 1000);
-		if (left > 0 &&
+		if (fd != -1 && left > 0 &&
 		    ctlclient_request_timeout(fd, req, left, &ans) == 0 &&
 		    ctlclient_parse(ans, &obj, err, sizeof(err)) ==
 		    CTL_LINE_OK)
 			ctlclient_servers_from_answer(obj, &sv, &n, err,
 			    sizeof(err));
-		else if (ans == NULL && (errno == ETIMEDOUT || left <= 0)) {
+		if (fd != -1)
+			close(fd);
+		free(ans);
+		json_decref(obj);
+		/* No answer, and the whole wait gone: stopped or wedged. */
+		if (sv == NULL && mono_us() - t0 >= INFO_WAIT_MS * 1000LL) {
 			log_warnx("probed did not answer in %d ms: pages take "
 			    "their details from its state file for %lld s",
 			    INFO_WAIT_MS, INFO_QUIET_US / 1000000);
 			d->info_quiet = mono_us() + INFO_QUIET_US;
 		}
-		close(fd);
-		free(ans);
-		json_decref(obj);
-	} else if (fd == -1 && mono_us() - t0 >= INFO_WAIT_MS * 1000LL) {
-		log_warnx("probed took no connection in %d ms: pages take "
-		    "their details from its state file for %lld s",
-		    INFO_WAIT_MS, INFO_QUIET_US / 1000000);
-		d->info_quiet = mono_us() + INFO_QUIET_US;
 	}
 	if (sv == NULL) {
 		snprintf(path, sizeof(path), "%s/%s", conf->state_dir,
