@@ -239,8 +239,10 @@ root_as_user(const char *user)
 }
 
 /*
- * Become the named user (groups included) if running as root; a no-op
- * otherwise. Returns 0, or -1 after logging.
+ * Become the named user, with its primary and supplementary groups (the
+ * groups check_state_dir counts: a group-readable rrdcached socket or
+ * plugin stays reachable), if running as root; a no-op otherwise.
+ * Returns 0, or -1 after logging.
  */
 int
 daemon_drop_privileges(const char *user)
@@ -249,7 +251,7 @@ daemon_drop_privileges(const char *user)
 
 	if ((pw = root_as_user(user)) == NULL)
 		return user == NULL || geteuid() != 0 ? 0 : -1;
-	if (setgroups(1, &pw->pw_gid) == -1 ||
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
 		log_warn("cannot become user '%s'", user);
