@@ -37,6 +37,7 @@ static int	resolve(const char *host, int port, struct backend *,
 		    char *err, size_t);
 static struct beslot *slot_get(const struct backend *);
 static void	slot_put(struct beslot *);
+static void	backend_take(struct backend *);
 static struct backend *old_backend(struct farm **, size_t, const char *id,
 		    const struct backend *fresh);
 
@@ -189,10 +190,12 @@ backend_full(const struct backend *b)
 }
 
 /*
- * A tcp session goes to b: one slot more in use, taken at once against
- * maxconn (compare and swap: no loop can take the slot another loop
- * just took). Returns 0, or -1 when b is at its maxconn after all (the
- * caller waits for a slot).
+ * A tcp session or http request goes to b: one slot more in use, taken
+ * at once against maxconn (compare and swap: no loop can take the slot
+ * another loop just took), before any connection to b is taken or
+ * opened. Returns 0, or -1 when b is at its maxconn after all (the
+ * caller waits for a slot). Each slot taken is let go once, with
+ * backend_release.
  */
 int
 backend_try_take(struct backend *b)
@@ -213,9 +216,8 @@ backend_try_take(struct backend *b)
 	return 0;
 }
 
-/* A session or request goes to b: one slot more in use, whatever its
- * maxconn (the caller checked backend_full). */
-void
+/* One slot more in use on b, whatever its maxconn. */
+static void
 backend_take(struct backend *b)
 {
 	b->inflight++;

@@ -161,7 +161,6 @@ int		 backend_eligible(const struct backend *);
 int		 backend_full(const struct backend *);
 unsigned	 backend_inflight(const struct backend *);
 int		 backend_try_take(struct backend *);
-void		 backend_take(struct backend *);
 void		 backend_release(struct backend *);
 void		 backend_sample(struct backend *, double ms, int64_t now);
 void		 backend_answered(struct backend *, double ms, int64_t now);

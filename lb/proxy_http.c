@@ -177,6 +177,7 @@ static void	hc_reset_request(struct hconn *);
 static void	hc_wait_begin(struct hconn *);
 static void	hc_wait_end(struct hconn *);
 static void	sc_free(struct sconn *);
+static struct sconn *sc_detach(struct hconn *);
 static void	sc_release(struct hconn *, int reusable);
 static void	sc_failed(struct hconn *, const char *why, int reached);
 static struct sconn *sc_get(struct hconn *, struct backend *, int *);
@@ -1228,9 +1229,13 @@ hc_busy(void *arg)
 }
 
 /*
- * Pick a member (none tried yet by this request) and send it there. When
- * the members left are all at their maxconn, wait in the queue for a
- * slot; 503 when none comes in time or the queue is full.
+ * Pick a member (none tried yet by this request), take its slot, and send
+ * the request there on a pooled or new connection. The slot is taken
+ * first, at once against maxconn (backend_try_take, as a tcp session
+ * does), so no two loops take the last one; the request holds it while
+ * hc->sc is set (sc_release lets it go). When the members left are all
+ * at their maxconn, or another loop took the slot picked, wait in the
+ * queue for one; 503 when none comes in time or the queue is full.
  */
 static void
 hc_dispatch(struct hconn *hc)
@@ -1258,7 +1263,8 @@ hc_dispatch(struct hconn *hc)
 		if (b == NULL && hc->ntried < LB_TRIES_MAX)
 			b = balance_pick(hc->farm, (struct sockaddr *)&hc->client,
 			    hc->clientlen, hc->tried, hc->ntried, &full);
-		if (b == NULL && full) {
+		if ((b == NULL && full) ||
+		    (b != NULL && backend_try_take(b) == -1)) {
 			if (queue_add(hc->lb, &hc->wait, hc->farm, hc_slot,
 			    hc_busy, hc) == -1)
 				hc_busy(hc);
@@ -1283,6 +1289,7 @@ hc_dispatch(struct hconn *hc)
 		hc->tried[hc->ntried++] = b;
 		if ((hc->sc = sc_get(hc, b, &local)) != NULL)
 			break;
+		backend_release(b);
 		if (local) {
 			/* Out of descriptors here: no member is to blame,
 			 * and none would do better now. */
@@ -1293,7 +1300,6 @@ hc_dispatch(struct hconn *hc)
 			return;
 		}
 	}
-	backend_take(b);
 	b->requests++;
 	if (hc->sc->connected)
 		sc_send(hc);
@@ -1520,18 +1526,30 @@ sc_free(struct sconn *sc)
 	free(sc);
 }
 
-/* The request is over on its member: pool the connection when the
- * member keeps it and the answer ended cleanly, else close it. */
-static void
-sc_release(struct hconn *hc, int reusable)
+/* The request lets go of its server connection, returned: its answer
+ * is no longer awaited, and its slot on the member is the caller's to
+ * release or hand on. */
+static struct sconn *
+sc_detach(struct hconn *hc)
 {
 	struct sconn	*sc = hc->sc;
 
 	hc_wait_end(hc);
 	hc->sc = NULL;
 	hc->s_paused = 0;
-	backend_release(sc->be);
 	sc->hc = NULL;
+	return sc;
+}
+
+/* The request is over on its member: its slot freed, the connection
+ * pooled when the member keeps it and the answer ended cleanly, else
+ * closed. */
+static void
+sc_release(struct hconn *hc, int reusable)
+{
+	struct sconn	*sc = sc_detach(hc);
+
+	backend_release(sc->be);
 	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
 	    evbuffer_get_length(conn_input(sc->conn)) > 0 ||
 	    evbuffer_get_length(conn_output(sc->conn)) > 0) {
@@ -1867,8 +1885,8 @@ on_server_read(struct conn *conn, void *arg)
 /*
  * The member switched protocols as the client asked: both sockets go
  * to a tcp session (proxy_tcp_adopt) with what each side sent that the
- * other has not had yet, and the request is over here. The member keeps
- * it in flight until the tunnel ends.
+ * other has not had yet, and the request is over here. Its slot on the
+ * member goes to the tunnel, which keeps it until it ends.
  */
 static void
 hc_tunnel(struct hconn *hc)
@@ -1885,15 +1903,13 @@ hc_tunnel(struct hconn *hc)
 	    evbuffer_get_length(conn_input(hc->conn)));
 	cfd = conn_take_fd(hc->conn);
 	sfd = conn_take_fd(sc->conn);
-	backend_ref(b);
 	log_debug("client %s: %s switched to %s", hc->ip, b->id,
 	    hc->upgrade_to);
 	proxy_tcp_adopt(hc->lb, hc->farm, b, cfd, sfd,
 	    evbuffer_pullup(tc, -1), evbuffer_get_length(tc),
 	    evbuffer_pullup(ts, -1), evbuffer_get_length(ts));
-	sc_release(hc, 0);
+	sc_free(sc_detach(hc));
 	hc_free(hc);
-	backend_unref(b);
 }
 
 static void

@@ -205,8 +205,10 @@ fill_pipe(struct half *h, const void *p, size_t len)
  * to_server, bytes read from the other side and not yet sent (the 101
  * head and what came after it; what the client sent after its request).
  * From here on bytes go both ways as in a tcp session, in flight on
- * member b until either side ends, with the farm's client timeout for
- * its idle. Returns 0, or -1 (both sockets closed).
+ * member b until either side ends (the caller's slot on b, taken with
+ * backend_try_take, is the session's from here, released at its end),
+ * with the farm's client timeout for its idle. Returns 0, or -1 (both
+ * sockets closed, the slot released).
  */
 int
 proxy_tcp_adopt(struct lb *lb, struct farm *f, struct backend *b, int cfd,
@@ -220,7 +222,6 @@ proxy_tcp_adopt(struct lb *lb, struct farm *f, struct backend *b, int cfd,
 	s->sfd = sfd;
 	server_events(s);
 	backend_ref(b);
-	backend_take(b);
 	s->be = b;
 	s->tried[s->ntried++] = b;
 	s->state = S_OPEN;

@@ -7,6 +7,8 @@
 #     lb_start CONF | lb_stop    # log in $T/lb.log; LB_PID
 #     $LBCLIENT PORT COUNT CONC [--keepalive] ...   # prints JSON
 #     check DESC JSON EXPR       # pass when the Python EXPR on d is True
+#     lbstat [STATEDIR]          # tocsin-lb's stats, JSON
+#     srvq ID | farmq NAME       # a server's, a farm's object in them
 
 LB=${TOCSIN_LB:-${TOCSIN_BUILD:-.}/lb/tocsin-lb}
 LBCLIENT="$PY $SERVERS_TDIR/lbclient.py"
@@ -75,6 +77,20 @@ trap _lb_on_exit EXIT
 # jq_ JSON EXPR: a Python expression on the parsed JSON as d.
 jq_() {
     "$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# lbstat [STATEDIR]: tocsin-lb's stats as JSON, by tocsinctl lb-stats -j
+# on STATEDIR/lb.sock ($T/state by default).
+lbstat() {
+    "$TOCSINCTL" -s "${1:-$T/state}/lb.sock" -j lb-stats
+}
+# srvq ID, farmq NAME: for check_json, that server's or that farm's
+# object in the stats (d).
+srvq() {
+    echo "[s for f in d['farms'] for s in f['servers'] if s['id'] == '$1'][0]"
+}
+farmq() {
+    echo "[f for f in d['farms'] if f['name'] == '$1'][0]"
 }
 
 # check_json DESC JSON EXPR: pass when EXPR (on d) is True (the harness's

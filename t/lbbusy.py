@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""t/lbbusy.py PORT NAME DELAY_MS: an HTTP/1.1 backend on 127.0.0.1 for
-tocsin-lb's maxconn test. GET /health answers "ok" at once; GET /peak
-answers the most requests it has had at once, and starts counting
-afresh; any other request answers NAME after DELAY_MS."""
+"""t/lbbusy.py PORT NAME DELAY_MS [close]: an HTTP/1.1 backend on
+127.0.0.1 for tocsin-lb's maxconn tests. GET /health answers "ok" at
+once; GET /peak answers the most requests it has had at once, and starts
+counting afresh; any other request answers NAME after DELAY_MS. With
+close, each answer closes its connection (Connection: close): the
+balancer opens a connection a request and pools none."""
 import http.server
 import sys
 import threading
@@ -10,6 +12,7 @@ import time
 
 DELAY = int(sys.argv[3]) / 1000.0
 NAME = sys.argv[2].encode()
+CLOSE = sys.argv[4:] == ["close"]
 lock = threading.Lock()
 now = [0]
 peak = [0]
@@ -21,6 +24,8 @@ class Busy(http.server.BaseHTTPRequestHandler):
     def answer(self, body):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
+        if CLOSE:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 

@@ -50,13 +50,6 @@ lbx_stop() {
     LB_PID=
     log_clean_quiet tocsin-lb "$LBX_LOG"
 }
-# lbx_stats STATEDIR: its lb-stats, JSON.
-lbx_stats() {
-    "$TOCSINCTL" -s "$1/lb.sock" -j lb-stats
-}
-srvq() {
-    echo "[s for f in d['farms'] for s in f['servers'] if s['id'] == '$1'][0]"
-}
 # head_conf STATEDIR [EXTRA]: a config's first lines, probed nowhere.
 head_conf() {
     printf 'set state-dir %s\nset control %s\n%s\n' "$1" "$T/nowhere.sock" \
@@ -84,7 +77,7 @@ check_json "maxconn_caps_a_server_over_every_loop: lb-threads 2, maxconn 2: 8 cl
 p=$(peak g1)
 [ "$p" = 2 ] && pass "maxconn_caps_a_server_over_every_loop: g1 had 2 at once at most" ||
     failed "maxconn_caps_a_server_over_every_loop: g1 had $p at once (maxconn 2)"
-j=$(lbx_stats "$T/s1")
+j=$(lbstat "$T/s1")
 check_json "maxconn_caps_a_server_over_every_loop: both loops took clients, none left in flight" \
     "$j" "min(d['farms'][0]['clients_by_loop']) >= 1 and $(srvq mc/g1)['inflight'] == 0"
 lbx_stop
@@ -107,7 +100,7 @@ lbx_start ff "$T/ff.conf" || exit 1
 r=$($HOLD "$P2" 30 2 --conc 5)
 check_json "fastest_avoids_a_member_that_accepts_and_never_answers: 30 clients 5 at once, at most 5 unanswered ($r)" \
     "$r" "d['served'] >= 25 and d['served'] + d['closed'] + d['timeout'] == 30"
-j=$(lbx_stats "$T/s2")
+j=$(lbstat "$T/s2")
 check_json "fastest_avoids_a_member_that_accepts_and_never_answers: its idle timeouts count as errors" \
     "$j" "$(srvq ff/mute)['errors'] >= 1 and $(srvq ff/mute)['errors'] == $(srvq ff/mute)['requests'] and $(srvq ff/g1)['errors'] == 0"
 lbx_stop
@@ -170,7 +163,7 @@ r=$($HOLD "$P5" 20 3 --conc 1)
 check_json "failed_reload_keeps_the_running_weights: g2 keeps its weight 1: half of 20 ($r)" \
     "$r" "d['served'] == 20 and d['by'] == {'g1': 10, 'g2': 10}"
 check_json "failed_reload_keeps_the_running_weights: lb-stats says weight 1" \
-    "$(lbx_stats "$T/s5")" "$(srvq rw/g2)['weight'] == 1"
+    "$(lbstat "$T/s5")" "$(srvq rw/g2)['weight'] == 1"
 rr_conf 0 >"$T/rw.conf"
 kill -HUP "$LB_PID"
 for _ in $(seq 50); do grep -q "reloaded:" "$LBX_LOG" && break; sleep 0.1; done
@@ -239,7 +232,7 @@ r=$($LBCLIENT "$P7" 60 2)
 check_json "reload_added_member_takes_probeds_word_at_once: b3, down, gets none of 60 ($r)" \
     "$r" "d['failed'] == 0 and d['ok'] == 60 and 'b3' not in d['by']"
 check_json "reload_added_member_takes_probeds_word_at_once: lb-stats says b3 down" \
-    "$(lbx_stats "$T/s7")" "$(srvq ad/b3)['state'] == 'down'"
+    "$(lbstat "$T/s7")" "$(srvq ad/b3)['state'] == 'down'"
 lbx_stop
 
 finish

@@ -117,17 +117,6 @@ p=$(peaks)
     failed "maxconn 0: peaks $p"
 
 # --- stats on tocsin-lb's control socket ---------------------------------
-# lbstat: its stats as JSON, by tocsinctl lb-stats -j on the socket.
-lbstat() {
-    "$TOCSINCTL" -s "$T/state/lb.sock" -j lb-stats
-}
-# srv JSON ID: that server's object in the stats.
-srvq() {
-    echo "[s for f in d['farms'] for s in f['servers'] if s['id'] == '$1'][0]"
-}
-farmq() {
-    echo "[f for f in d['farms'] if f['name'] == '$1'][0]"
-}
 if [ -S "$T/state/lb.sock" ] && [ "$(stat -c %a "$T/state/lb.sock")" = 660 ]
 then pass "tocsin-lb's socket is state-dir/lb.sock, mode 660"
 else failed "no socket $T/state/lb.sock (mode 660)"; fi

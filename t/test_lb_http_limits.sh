@@ -1,0 +1,73 @@
+#!/bin/bash
+# t/test_lb_http_limits.sh: tocsin-lb's http farms at their limits, before
+# members that count the requests they have at once (t/lbbusy.py): maxconn
+# holds over every loop of lb-threads 2, as a tcp farm's does
+# (t/test_lb_limits.sh), and a slot is let go once when a connect fails.
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+. "${srcdir:-.}/t/lb.sh" || exit 1
+
+H=127.0.0.1
+Z=$(servers_port) DEAD=$(servers_port) P1=$(servers_port) P2=$(servers_port)
+_srv_spawn z $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbbusy.py" "$Z" z 50 close ||
+    exit 1
+_srv_wait z "t:$Z" || exit 1
+# peak: the most requests z had at once since the last asked.
+peak() { curl -s "http://$H:$Z/peak"; }
+# lb_next NAME: tocsin-lb stopped, its log kept as lb-NAME.log (so the
+# next lb_start waits for a "started:" of its own).
+lb_next() {
+    lb_stop
+    mv "$T/lb.log" "$T/lb-$1.log"
+}
+
+# --- http_maxconn_caps_a_server_over_every_loop ----------------------------
+# 2 loops, z maxconn 2, 50 ms a request, each answer closing its
+# connection (so each request connects anew); 100 clients at once, twice:
+# all served (each may wait 30 s in either loop's queue), never more than
+# 2 on z at once, though each freed slot wakes both loops' queues at once
+# and each then tries for it.
+cat >"$T/maxconn.conf" <<F
+set state-dir $T/state
+set control $T/nowhere.sock
+set lb-threads 2
+farm hm {
+    connect-timeout 30s
+    listen $H:$P1 http
+    server z http://$H:$Z/health maxconn 2
+}
+farm hd {
+    balance roundrobin
+    connect-timeout 30s
+    listen $H:$P2 http
+    server dead http://$H:$DEAD/health maxconn 1
+    server z http://$H:$Z/health maxconn 2
+}
+F
+lb_start "$T/maxconn.conf" || exit 1
+peak >/dev/null
+for round in 1 2; do
+    r=$($LBCLIENT "$P1" 100 100 --timeout 60)
+    p=$(peak)
+    check_json "http_maxconn_caps_a_server_over_every_loop: round $round: 100 at once, all served ($r)" \
+        "$r" "d['ok'] == 100 and d['by'] == {'z': 100}"
+    [ "$p" = 2 ] &&
+        pass "http_maxconn_caps_a_server_over_every_loop: round $round: z had 2 at once at most" ||
+        failed "http_maxconn_caps_a_server_over_every_loop: round $round: z had $p at once (maxconn 2)"
+done
+check_json "http_maxconn_caps_a_server_over_every_loop: both loops took clients, none in flight, 200 requests" \
+    "$(lbstat)" "$(srvq hm/z)['inflight'] == 0 and $(srvq hm/z)['requests'] == 200 and min($(farmq hm)['clients_by_loop']) >= 1"
+
+# --- http_slot_let_go_once_when_a_connect_fails ----------------------------
+# dead (maxconn 1) refuses every connect: a request that tried it goes on
+# to z. The slot it took on dead is let go once, and z's once answered:
+# none is left in flight on either.
+r=$($LBCLIENT "$P2" 20 4 --timeout 60)
+check_json "http_slot_let_go_once_when_a_connect_fails: 20 requests, all served by z ($r)" \
+    "$r" "d['ok'] == 20 and d['by'] == {'z': 20}"
+check_json "http_slot_let_go_once_when_a_connect_fails: dead failed, none in flight on dead or z" \
+    "$(lbstat)" "$(srvq hd/dead)['errors'] >= 1 and $(srvq hd/dead)['inflight'] == 0 and $(srvq hd/z)['inflight'] == 0"
+lb_next maxconn
+finish
