@@ -100,6 +100,8 @@ static void	after_pump(struct session *, int);
 static void	replay_failed(struct session *, int);
 static int	start_splice(struct session *);
 static void	half_pipe(struct half *);
+static void	half_buf(struct half *, size_t len);
+static int	half_fill(struct half *, const void *, size_t);
 static void	wait_end(struct session *);
 static ssize_t	copy_small(struct half *);
 static void	on_answered(struct session *);
@@ -182,29 +184,13 @@ server_events(struct session *s)
 		fatalx("out of memory for a session's events");
 }
 
-/* Put len bytes at p in h's pipe (grown to hold them when they are more
- * than it holds): they go on first. Returns 0, or -1. */
-static int
-fill_pipe(struct half *h, const void *p, size_t len)
-{
-	ssize_t	 n;
-
-	if (len == 0)
-		return 0;
-	if (len > 65536 && fcntl(h->pipe[1], F_SETPIPE_SZ, (int)len) == -1)
-		return -1;
-	if ((n = write(h->pipe[1], p, len)) == -1 || (size_t)n != len)
-		return -1;
-	h->inpipe = len;
-	return 0;
-}
-
 /*
  * Take over a client and its member that HTTP upgraded (101 Switching
  * Protocols, as for a WebSocket): cfd and sfd, connected; to_client and
  * to_server, bytes read from the other side and not yet sent (the 101
  * head and what came after it; what the client sent after its request).
- * From here on bytes go both ways as in a tcp session, in flight on
+ * From here on bytes go both ways as in a tcp session (through pipes, or
+ * out of descriptors through buffers: half_pipe), in flight on
  * member b until either side ends (the caller's slot on b, taken with
  * backend_try_take, is the session's from here, released at its end),
  * with the farm's client timeout for its idle. Returns 0, or -1 (both
@@ -228,10 +214,8 @@ proxy_tcp_adopt(struct lb *lb, struct farm *f, struct backend *b, int cfd,
 	s->answered = 1;
 	s->c2s.from = s->s2c.to = cfd;
 	s->c2s.to = s->s2c.from = sfd;
-	if (pipe2(s->c2s.pipe, O_NONBLOCK | O_CLOEXEC) == -1 ||
-	    pipe2(s->s2c.pipe, O_NONBLOCK | O_CLOEXEC) == -1 ||
-	    fill_pipe(&s->s2c, to_client, clen) == -1 ||
-	    fill_pipe(&s->c2s, to_server, slen) == -1) {
+	if (half_fill(&s->s2c, to_client, clen) == -1 ||
+	    half_fill(&s->c2s, to_server, slen) == -1) {
 		log_warn("%s: an upgraded connection", b->id);
 		session_close(s, NULL);
 		return -1;
@@ -522,18 +506,55 @@ half_pipe(struct half *h)
 	if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == 0) {
 		if (listener_fd_plenty(h->pipe[1]))
 			return;
-		close(h->pipe[0]);
-		close(h->pipe[1]);
 	} else {
+		h->pipe[0] = h->pipe[1] = -1;
 		now = mono_us();
 		if (warned == 0 || now - warned >= 1000000) {
 			log_warn("pipe; copying through a buffer instead");
 			warned = now;
 		}
 	}
-	h->pipe[0] = h->pipe[1] = -1;
-	h->buf = xmalloc(COPY_CHUNK);
+	half_buf(h, COPY_CHUNK);
+}
+
+/* h copies through its buffer, its pipe (if any) closed: a buffer of
+ * COPY_CHUNK bytes, or of len when more. */
+static void
+half_buf(struct half *h, size_t len)
+{
+	if (h->pipe[0] != -1) {
+		close(h->pipe[0]);
+		close(h->pipe[1]);
+		h->pipe[0] = h->pipe[1] = -1;
+	}
+	h->buf = xreallocarray(h->buf, len > COPY_CHUNK ? len : COPY_CHUNK, 1);
 	h->boff = 0;
+}
+
+/*
+ * h's pipe or buffer (half_pipe), with len bytes at p in it to go on
+ * first: the pipe grown to hold them when they are more than it holds,
+ * and when it cannot be, given up for a buffer that holds them. Returns
+ * 0, or -1 (errno set).
+ */
+static int
+half_fill(struct half *h, const void *p, size_t len)
+{
+	ssize_t	 n;
+
+	half_pipe(h);
+	if (len == 0)
+		return 0;
+	if (h->pipe[1] != -1 && (len <= 65536 ||
+	    fcntl(h->pipe[1], F_SETPIPE_SZ, (int)len) != -1)) {
+		if ((n = write(h->pipe[1], p, len)) == -1 || (size_t)n != len)
+			return -1;
+	} else {
+		half_buf(h, len);
+		memcpy(h->buf, p, len);
+	}
+	h->inpipe = len;
+	return 0;
 }
 
 /*

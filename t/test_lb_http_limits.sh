@@ -1,8 +1,11 @@
 #!/bin/bash
 # t/test_lb_http_limits.sh: tocsin-lb's http farms at their limits, before
-# members that count the requests they have at once (t/lbbusy.py): maxconn
-# holds over every loop of lb-threads 2, as a tcp farm's does
-# (t/test_lb_limits.sh), and a slot is let go once when a connect fails.
+# members that count the requests they have at once (t/lbbusy.py) or
+# switch protocols and echo (t/lbupgrade.py): maxconn holds over every
+# loop of lb-threads 2, as a tcp farm's does (t/test_lb_limits.sh), and a
+# slot is let go once when a connect fails; out of descriptors for pipes,
+# upgraded connections carry their bytes both ways through buffers, each
+# holding its member's slot until it ends.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -14,6 +17,10 @@ Z=$(servers_port) DEAD=$(servers_port) P1=$(servers_port) P2=$(servers_port)
 _srv_spawn z $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbbusy.py" "$Z" z 50 close ||
     exit 1
 _srv_wait z "t:$Z" || exit 1
+U=$(servers_port) P3=$(servers_port)
+_srv_spawn up1 $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbupgrade.py" "$U" up1 ||
+    exit 1
+_srv_wait up1 "t:$U" || exit 1
 # peak: the most requests z had at once since the last asked.
 peak() { curl -s "http://$H:$Z/peak"; }
 # lb_next NAME: tocsin-lb stopped, its log kept as lb-NAME.log (so the
@@ -70,4 +77,36 @@ check_json "http_slot_let_go_once_when_a_connect_fails: 20 requests, all served 
 check_json "http_slot_let_go_once_when_a_connect_fails: dead failed, none in flight on dead or z" \
     "$(lbstat)" "$(srvq hd/dead)['errors'] >= 1 and $(srvq hd/dead)['inflight'] == 0 and $(srvq hd/z)['inflight'] == 0"
 lb_next maxconn
+
+# --- upgrade_out_of_pipes_carries_bytes_both_ways --------------------------
+# 64 descriptors, about 11 taken at start: 10 tunnels open at once take
+# 20 for their sockets, and with two pipes a direction 60 more. Each
+# client (t/lbupclient.py) sends bytes with its request, gets them back
+# after the 101 and the member's greeting, and once all 10 are open
+# sends 100000 more and ends.
+cat >"$T/upgrade.conf" <<F
+set state-dir $T/state
+set control $T/nowhere.sock
+farm up {
+    listen $H:$P3 http
+    server up1 http://$H:$U/ maxconn 10
+}
+F
+(ulimit -n 64 && exec "$LB" -f -d -c "$T/upgrade.conf") >>"$T/lb.log" 2>&1 &
+LB_PID=$!
+for _ in $(seq 100); do grep -q started: "$T/lb.log" && break; sleep 0.1; done
+r=$("$PY" "$SERVERS_TDIR/lbupclient.py" "$P3" 10 "$TOCSINCTL" \
+    -s "$T/state/lb.sock" -j lb-stats)
+check_json "upgrade_out_of_pipes_carries_bytes_both_ways: 10 tunnels at once, limit 64: each switched, with the member's greeting and its own early bytes back ($r)" \
+    "$r" "d['greeted'] == 10"
+check_json "upgrade_out_of_pipes_carries_bytes_both_ways: and then 100000 bytes more each way, and the end" \
+    "$r" "d['ok'] == 10"
+check_json "upgrade_out_of_pipes_carries_bytes_both_ways: the 10 tunnels open at once held 10 slots of up1" \
+    "$r" "json.loads(d['cmd'])['farms'][0]['servers'][0]['inflight'] == 10"
+check_json "upgrade_out_of_pipes_carries_bytes_both_ways: closed, none in flight" \
+    "$(lbstat)" "$(srvq up/up1)['inflight'] == 0"
+r=$("$PY" "$SERVERS_TDIR/lbupclient.py" "$P3" 10)
+check_json "upgrade_out_of_pipes_carries_bytes_both_ways: 10 more at once, all right ($r)" \
+    "$r" "d['ok'] == 10"
+lb_next upgrade
 finish
