@@ -40,6 +40,8 @@ static void	slot_put(struct beslot *);
 static void	backend_take(struct backend *);
 static struct backend *old_backend(struct farm **, size_t, const char *id,
 		    const struct backend *fresh);
+static struct farm_stats *farm_stats_get(struct farm **, size_t,
+		    const char *name);
 
 /*
  * The member's address is its check URL's host and port: blocking
@@ -463,10 +465,29 @@ old_backend(struct farm **old, size_t nold, const char *id,
 	return NULL;
 }
 
+/* The counts of the old farm of that name, shared; new ones when none. */
+static struct farm_stats *
+farm_stats_get(struct farm **old, size_t nold, const char *name)
+{
+	struct farm_stats *st;
+	size_t		 i;
+
+	for (i = 0; i < nold; i++)
+		if (strcmp(old[i]->name, name) == 0) {
+			old[i]->st->refs++;
+			return old[i]->st;
+		}
+	st = xcalloc(1, sizeof(*st));
+	st->refs = 1;
+	return st;
+}
+
 /*
- * A farm from its config, one reference (the caller's). Members that the
- * old farms (a reload's) have with the same id and address are shared, so
- * health, EWMA and load carry over; their new settings (weight, maxconn,
+ * A farm from its config, one reference (the caller's). Its counts are
+ * the old farm's of its name (a reload's: farm_stats_get), shared with
+ * it while that one's sessions finish. Members that the old farms have
+ * with the same id and address are shared, so health, EWMA and load
+ * carry over; their new settings (weight, maxconn,
  * slowstart) are kept in f->set and take effect with farm_apply, once
  * the whole reload went through: a reload that fails leaves the running
  * members as they were. Returns NULL with err when a member cannot take
@@ -493,12 +514,7 @@ farm_new(const struct farm_conf *fc, struct farm **old, size_t nold,
 	    (int64_t)fc->client_timeout : LB_IDLE_TIMEOUT_MS;
 	f->server_ms = fc->server_timeout != 0 ?
 	    (int64_t)fc->server_timeout : LB_IDLE_TIMEOUT_MS;
-	for (i = 0; i < nold; i++)
-		if (strcmp(old[i]->name, fc->name) == 0) {
-			f->clients = old[i]->clients;
-			f->rejected = old[i]->rejected;
-			f->queued_total = old[i]->queued_total;
-		}
+	f->st = farm_stats_get(old, nold, fc->name);
 	if (f->persist_ms > 0)
 		f->persist = persist_new(f->name);
 	f->be = xcalloc(n, sizeof(*f->be));
@@ -556,6 +572,8 @@ farm_unref(struct farm *f)
 	for (i = 0; i < f->nbe; i++)
 		backend_unref(f->be[i]);
 	persist_unref(f->persist);
+	if (--f->st->refs == 0)
+		free(f->st);
 	free(f->set);
 	free(f->be);
 	free(f->name);

@@ -242,11 +242,11 @@ snapshot(struct lb *lb)
 		fj = json_pack("{ss ss sI sI si sI s[I] so}",
 		    "name", f->name,
 		    "balance", conf_balance_str(f->algo),
-		    "clients", (json_int_t)f->clients,
-		    "rejected", (json_int_t)f->rejected,
-		    "queued", (int)f->nqueued,
-		    "queued_total", (json_int_t)f->queued_total,
-		    "clients_by_loop", (json_int_t)f->clients,
+		    "clients", (json_int_t)f->st->clients,
+		    "rejected", (json_int_t)f->st->rejected,
+		    "queued", (int)f->st->nqueued,
+		    "queued_total", (json_int_t)f->st->queued_total,
+		    "clients_by_loop", (json_int_t)f->st->clients,
 		    "servers", servers);
 		json_array_append_new(farms, fj);
 	}

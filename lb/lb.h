@@ -96,6 +96,21 @@ struct member_set {
 	uint64_t	 slowstart_ms;
 };
 
+/*
+ * A farm's counts, its state apart from its settings: shared by the farms
+ * of one name in a loop, the one running and those a reload replaced
+ * while their sessions finish, so that what those sessions count (a
+ * wait, a reject) counts where the stats read it, and counts go on
+ * across a reload. Freed with the last farm holding it.
+ */
+struct farm_stats {
+	int		 refs;
+	unsigned	 nqueued;	/* waiting for a slot now */
+	uint64_t	 queued_total;	/* that ever waited */
+	uint64_t	 clients;	/* connections accepted */
+	uint64_t	 rejected;	/* 503s, and tcp clients closed unserved */
+};
+
 /* A farm that has at least one listen line. Referenced by main and each
  * session, so a reload can replace it while sessions finish. */
 struct farm {
@@ -114,10 +129,7 @@ struct farm {
 					   session's, either way */
 	int64_t		 server_ms;	/* a member's silence, in http */
 	struct persist	*persist;	/* tcp clients' members; or NULL */
-	unsigned	 nqueued;	/* waiting for a slot now */
-	uint64_t	 queued_total;	/* that ever waited */
-	uint64_t	 clients;	/* connections accepted */
-	uint64_t	 rejected;	/* 503s, and tcp clients closed unserved */
+	struct farm_stats *st;		/* its counts, kept across a reload */
 };
 
 /* A session or request waiting for a slot (queue.c); embedded in it,

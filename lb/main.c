@@ -91,9 +91,10 @@ load(const char *path, int quiet)
 
 /*
  * Make lb's farms and listeners from c, keeping the running listeners on
- * the same address and mode and the members of the same id and address.
- * Returns 0 (lb now runs c; the old farms are let go), or -1 with err and
- * lb as it was.
+ * the same address and mode, the members of the same id and address, and
+ * each farm's counts. Returns 0 (lb now runs c; the old farms are let go,
+ * and the clients waiting for a slot try again), or -1 with err and lb as
+ * it was.
  */
 static int
 build(struct lb *lb, struct conf *c, char *err, size_t errlen)
@@ -132,6 +133,9 @@ build(struct lb *lb, struct conf *c, char *err, size_t errlen)
 	}
 	for (i = 0; i < nfarms; i++)
 		farm_apply(farms[i]);
+	/* A client waiting for a slot tries again under the new settings
+	 * (a maxconn raised), on the farm it began with. */
+	queue_kick();
 	for (k = 0; k < nls; k++)
 		if (taken[k])
 			listener_set_farm(ls[k], lfarm[k]);

@@ -816,7 +816,7 @@ proxy_http_accept(struct lb *lb, struct farm *f, int fd,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	hc = hc_new();
 	hc->lb = lb;
-	f->clients++;
+	f->st->clients++;
 	farm_ref(f);
 	hc->farm = f;
 	hc->gen = lb->gen;
@@ -1222,7 +1222,7 @@ hc_busy(void *arg)
 {
 	struct hconn	*hc = arg;
 
-	hc->farm->rejected++;
+	hc->farm->st->rejected++;
 	hc_reply(hc, 503, "Service Unavailable",
 	    "<h1>503 Service Unavailable</h1>\n<p>Every server of this farm "
 	    "is busy.</p>\n");
@@ -1272,7 +1272,7 @@ hc_dispatch(struct hconn *hc)
 		}
 		queue_cancel(&hc->wait);
 		if (b == NULL) {
-			hc->farm->rejected++;
+			hc->farm->st->rejected++;
 			if (hc->ntried == 0)
 				hc_reply(hc, 503, "Service Unavailable",
 				    "<h1>503 Service Unavailable</h1>\n<p>No "
@@ -1293,7 +1293,7 @@ hc_dispatch(struct hconn *hc)
 		if (local) {
 			/* Out of descriptors here: no member is to blame,
 			 * and none would do better now. */
-			hc->farm->rejected++;
+			hc->farm->st->rejected++;
 			hc_reply(hc, 503, "Service Unavailable",
 			    "<h1>503 Service Unavailable</h1>\n<p>The balancer "
 			    "is out of resources; try again later.</p>\n");

@@ -131,7 +131,7 @@ proxy_tcp_accept(struct lb *lb, struct farm *f, int fd,
 	int		 on = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	f->clients++;
+	f->st->clients++;
 	s = session_new(lb, f, fd);
 	memcpy(&s->client, sa, salen);
 	s->clientlen = salen;
@@ -293,7 +293,7 @@ on_busy(void *arg)
 {
 	struct session	*s = arg;
 
-	s->farm->rejected++;
+	s->farm->st->rejected++;
 	session_close(s, "every server at its maxconn");
 }
 
@@ -327,7 +327,7 @@ start_connect(struct session *s)
 		}
 		queue_cancel(&s->wait);
 		if (b == NULL) {
-			s->farm->rejected++;
+			s->farm->st->rejected++;
 			session_close(s, s->ntried == 0 ? "no server up" :
 			    "every server tried failed");
 			return;

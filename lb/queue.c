@@ -59,7 +59,7 @@ queue_add(struct lb *lb, struct waiter *w, struct farm *f,
 	ms_to_timeval(f->connect_ms, &tv);
 	if (w->queued)
 		return 0;
-	if (f->nqueued >= LB_QUEUE_MAX)
+	if (f->st->nqueued >= LB_QUEUE_MAX)
 		return -1;
 	if (kick_ev == NULL) {
 		if ((kick_ev = event_new(lb->base, -1, 0, on_kick, NULL)) ==
@@ -77,8 +77,8 @@ queue_add(struct lb *lb, struct waiter *w, struct farm *f,
 	w->expire = expire;
 	w->arg = arg;
 	w->queued = 1;
-	f->nqueued++;
-	f->queued_total++;
+	f->st->nqueued++;
+	f->st->queued_total++;
 	TAILQ_INSERT_TAIL(waitq(), w, entry);
 	evtimer_add(w->timer, &tv);
 	return 0;
@@ -93,7 +93,7 @@ queue_cancel(struct waiter *w)
 	TAILQ_REMOVE(waitq(), w, entry);
 	event_free(w->timer);
 	w->timer = NULL;
-	w->farm->nqueued--;
+	w->farm->st->nqueued--;
 	w->queued = 0;
 }
 

@@ -2,9 +2,10 @@
 """t/lbbusy.py PORT NAME DELAY_MS [close]: an HTTP/1.1 backend on
 127.0.0.1 for tocsin-lb's maxconn tests. GET /health answers "ok" at
 once; GET /peak answers the most requests it has had at once, and starts
-counting afresh; any other request answers NAME after DELAY_MS. With
-close, each answer closes its connection (Connection: close): the
-balancer opens a connection a request and pools none."""
+counting afresh; GET /held answers NAME once GET /release was asked
+(answered at once, and for good); any other request answers NAME after
+DELAY_MS. With close, each answer closes its connection (Connection:
+close): the balancer opens a connection a request and pools none."""
 import http.server
 import sys
 import threading
@@ -14,6 +15,7 @@ DELAY = int(sys.argv[3]) / 1000.0
 NAME = sys.argv[2].encode()
 CLOSE = sys.argv[4:] == ["close"]
 lock = threading.Lock()
+released = threading.Event()
 now = [0]
 peak = [0]
 
@@ -38,10 +40,17 @@ class Busy(http.server.BaseHTTPRequestHandler):
                 p, peak[0] = peak[0], now[0]
             self.answer(b"%d\n" % p)
             return
+        if self.path == "/release":
+            released.set()
+            self.answer(b"released\n")
+            return
         with lock:
             now[0] += 1
             peak[0] = max(peak[0], now[0])
-        time.sleep(DELAY)
+        if self.path == "/held":
+            released.wait()
+        else:
+            time.sleep(DELAY)
         with lock:
             now[0] -= 1
         self.answer(NAME + b"\n")

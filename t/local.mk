@@ -317,8 +317,8 @@ EXTRA_DIST += t/test_lb_http2.sh t/lbscript.py
 # reloads that fail or add a member, a long persist.
 TESTS += t/test_lb_limits.sh
 EXTRA_DIST += t/test_lb_limits.sh t/lbtcp.py t/lbhold.py
-# tocsin-lb http: maxconn over every loop of lb-threads, upgrades out of
-# descriptors for pipes.
+# tocsin-lb http: maxconn over loops, upgrades out of descriptors for
+# pipes, clients waiting for a slot through a reload, the queue's counts.
 TESTS += t/test_lb_http_limits.sh
 EXTRA_DIST += t/test_lb_http_limits.sh t/lbupgrade.py t/lbupclient.py
 # tocsin-pager: a problem that outlasts its downtime is paged at its end.
