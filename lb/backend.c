@@ -342,6 +342,19 @@ backend_share(struct backend *b, int64_t now)
 	return f < LB_SLOWSTART_MIN ? LB_SLOWSTART_MIN : f;
 }
 
+/*
+ * b's share of new traffic as the stats show it: 0 for a member that takes
+ * none (drained, down, suspect, weight 0), half when degraded, times the
+ * slow-start ramp.
+ */
+double
+backend_traffic_share(struct backend *b, int64_t now)
+{
+	if (!backend_usable(b, now) || b->weight == 0)
+		return 0.0;
+	return backend_share(b, now) * (b->health == BE_DEGRADED ? 0.5 : 1.0);
+}
+
 /* Begin b's ramp now, when its farm has a slowstart. */
 void
 backend_ramp(struct backend *b, int64_t now)

@@ -208,7 +208,7 @@ server_stats(struct backend *b, int64_t now)
 	    "probed", backend_health_str(b->health),
 	    "drained", b->drained,
 	    "suspect", b->suspect_until > now,
-	    "share", backend_share(b, now),
+	    "share", backend_traffic_share(b, now),
 	    "weight", (int)b->weight,
 	    "maxconn", (int)b->maxconn,
 	    "inflight", (int)b->inflight,

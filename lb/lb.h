@@ -186,6 +186,7 @@ void		 backend_wait_begin(struct backend *, int64_t sent);
 void		 backend_wait_end(struct backend *, int64_t sent);
 unsigned	 backend_weight(const struct backend *);
 double		 backend_share(struct backend *, int64_t now);
+double		 backend_traffic_share(struct backend *, int64_t now);
 void		 backend_ramp(struct backend *, int64_t now);
 const char	*backend_health_str(enum be_health);
 enum be_health	 backend_health_parse(const char *);

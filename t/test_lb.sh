@@ -204,6 +204,9 @@ n1=$(hits 1)
 check_json "lc/b1 drained: 300 requests, 0 failed" "$r" 'd["failed"] == 0'
 if [ "$n0" = "$n1" ]; then pass "drained lc/b1 gets no new connection"
 else failed "drained lc/b1 still got $((n1 - n0)) requests"; fi
+check_json "lb-stats: lc/b1 drained, its share of new traffic 0, lc/b2's 1" \
+    "$(lbstat)" "($(srvq lc/b1))['state'] == 'drained' and \
+($(srvq lc/b1))['share'] == 0 and ($(srvq lc/b2))['share'] == 1"
 ctl enable lc/b1 >/dev/null
 sleep 1
 r=$($LBCLIENT "$LC" 300 4)
