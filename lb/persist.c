@@ -174,12 +174,16 @@ persist_lookup(struct persist *p, struct farm *f, const struct sockaddr *sa,
 	return b;
 }
 
-/* Client sa is now on member b: remember it, from now. */
+/*
+ * Client sa is now on member b: remember it, from now. With PERSIST_MAX
+ * clients remembered, a new one takes the place of the longest idle entry
+ * in its bucket.
+ */
 void
 persist_note(struct persist *p, const struct sockaddr *sa,
     const struct backend *b)
 {
-	struct pentry	*e;
+	struct pentry	*e, *o;
 	const void	*ip;
 	int		 len;
 	size_t		 h;
@@ -191,11 +195,19 @@ persist_note(struct persist *p, const struct sockaddr *sa,
 	for (e = p->b[h]; e != NULL; e = e->next)
 		if (e->iplen == len && memcmp(e->ip, ip, len) == 0)
 			break;
-	if (e == NULL) {
-		if (p->n >= PERSIST_MAX) {
+	if (e == NULL && p->n >= PERSIST_MAX) {
+		/* Full: the longest idle entry of this bucket makes room. */
+		for (e = p->b[h], o = e; o != NULL; o = o->next)
+			if (o->seen < e->seen)
+				e = o;
+		if (e == NULL) {
 			pthread_mutex_unlock(&p->lock);
 			return;
 		}
+		memcpy(e->ip, ip, len);
+		e->iplen = len;
+	}
+	if (e == NULL) {
 		e = xcalloc(1, sizeof(*e));
 		memcpy(e->ip, ip, len);
 		e->iplen = len;

@@ -177,6 +177,13 @@ t_test_backend_SOURCES = t/test_backend.c lb/backend.c lb/lb.h
 t_test_backend_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
 t_test_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_backend_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
+
+check_PROGRAMS += t/test_persist
+TESTS += t/test_persist
+t_test_persist_SOURCES = t/test_persist.c lb/persist.c lb/backend.c lb/lb.h
+t_test_persist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
+t_test_persist_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+t_test_persist_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
 # tocsin-lb http: forwarding headers, limits, 100 MB streamed both ways.
 TESTS += t/test_lb_stream.sh
 EXTRA_DIST += t/test_lb_stream.sh t/servers/nginx_stream.conf
