@@ -540,9 +540,13 @@ graphcache_draw(struct web *w, const struct graph_ask *a,
 	for (i = 0; a->farm && i < w->conf->nfarms; i++)
 		if (strcmp(w->conf->farms[i]->name, a->name) == 0)
 			farm = w->conf->farms[i];
-	if (w->store == NULL || (sc == NULL && farm == NULL)) {
+	if (sc == NULL && farm == NULL) {
 		log_warnx("graph: %s %s: not in the config", a->farm ?
 		    "farm" : "server", a->name);
+		return -1;
+	}
+	if (w->store == NULL) {
+		log_warnx("graph: %s: archives are off", a->name);
 		return -1;
 	}
 	memset(&req, 0, sizeof(req));
