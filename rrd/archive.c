@@ -256,6 +256,17 @@ archive_store_daemon(const struct archive_store *st)
 }
 
 /*
+ * In a child just forked: let go of the rrdcached connection librrd
+ * holds, which is its parent's too (closed here only, so nothing is
+ * said on it), and connect anew at the next call.
+ */
+void
+archive_forked(void)
+{
+	rrdc_disconnect();
+}
+
+/*
  * A server id names a file under STATE_DIR/rrd: one or more segments of
  * [A-Za-z0-9._-] joined by '/', none empty, "." or "..". A probe node's
  * archive of it (cluster mode) is ID@NODE: one '@' in the last segment,

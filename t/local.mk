@@ -103,6 +103,11 @@ EXTRA_DIST += t/test_web.sh t/web.sh t/web-lsan.supp
 # ETags through rrdcached.
 TESTS += t/test_web_serve.sh
 EXTRA_DIST += t/test_web_serve.sh
+# tocsin.cgi --serve's graph workers: a graph waiting on a stopped
+# rrdcached holds up no other request; a worker killed, or past its time,
+# costs its graph alone; the queue's bound; a reload.
+TESTS += t/test_web_graphworkers.sh
+EXTRA_DIST += t/test_web_graphworkers.sh
 
 # Headless Chromium on tocsin.cgi's pages: DOM asserts and screenshots.
 TESTS += t/test_web_browser.sh

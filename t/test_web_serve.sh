@@ -13,30 +13,7 @@ set -u
 . "${srcdir:-.}/t/web.sh" || exit 1
 servers_trap
 
-cat >"$T/ok.sh" <<'OK'
-#!/bin/sh
-echo "fine"
-exit 0
-OK
-chmod 755 "$T/ok.sh"
-start_rrdcached || exit 1
-# rrdcached's base folder holds the state folder's archives.
-mkdir -p "$RRDCACHED_DIR/state/rrd" || exit 1
-chmod -R 777 "$RRDCACHED_DIR/state"
-cat >"$T/probed.conf" <<CONF
-set state-dir $RRDCACHED_DIR/state
-set rrdcached unix:$RRDCACHED_SOCK
-set interval 1s
-set timeout 2s
-set retries 1
-server alpha exec "$T/ok.sh"
-CONF
-probed_start "$T/probed.conf" || exit 1
-expect_state alpha up
-for i in $(seq 1 100); do
-    [ -e "$RRDCACHED_DIR/state/rrd/alpha.rrd" ] && break
-    sleep 0.1
-done
+probed_alpha_rrdcached || exit 1
 start_serve "$T/probed.conf" || exit 1
 
 # Through rrdcached the archive's mtime says nothing of new rows: the

@@ -3,6 +3,7 @@
 # t/servers.sh and t/probed.sh.
 #
 #     start_serve CONF [ARGS]   # exports SERVE_PORT, SERVE_URL
+#     probed_alpha_rrdcached    # probed archiving alpha through rrdcached
 #     start_lighttpd CONF [MORE] # exports LIGHTTPD_PORT, CGI_URL; MORE is
 #                               # a file of lighttpd config to add
 #     fetch URL [CURL ARGS]     # sets CODE; body in $T/body, headers $T/hdrs
@@ -25,6 +26,40 @@ start_serve() {
     SERVE_URL=http://127.0.0.1:$SERVE_PORT
     export SERVE_URL
     _srv_wait serve "t:$SERVE_PORT"
+}
+
+# probed_alpha_rrdcached: a real rrdcached, and a tocsin-probed on
+# $T/probed.conf whose one server, alpha (an exec plugin that says fine,
+# every second), it archives through that rrdcached; returns once alpha is
+# up and its archive is there.
+probed_alpha_rrdcached() {
+    local i
+    cat >"$T/ok.sh" <<'OK'
+#!/bin/sh
+echo "fine"
+exit 0
+OK
+    chmod 755 "$T/ok.sh"
+    start_rrdcached || return 1
+    # rrdcached's base folder holds the state folder's archives.
+    mkdir -p "$RRDCACHED_DIR/state/rrd" || return 1
+    chmod -R 777 "$RRDCACHED_DIR/state"
+    cat >"$T/probed.conf" <<CONF
+set state-dir $RRDCACHED_DIR/state
+set rrdcached unix:$RRDCACHED_SOCK
+set interval 1s
+set timeout 2s
+set retries 1
+server alpha exec "$T/ok.sh"
+CONF
+    probed_start "$T/probed.conf" || return 1
+    expect_state alpha up
+    for i in $(seq 1 100); do
+        [ -e "$RRDCACHED_DIR/state/rrd/alpha.rrd" ] && return 0
+        sleep 0.1
+    done
+    failed "alpha's archive through rrdcached: none after 10 s"
+    return 1
 }
 
 # start_lighttpd CONF [MORE]: lighttpd on a free port, running tocsin.cgi (a copy,

@@ -4,7 +4,9 @@
  * rrdcached, of the minute), and in --serve a
  * cache of rendered images keyed by id, period and format, good until the
  * archive changes (or GRAPH_TTL_S passes: rrdcached may hold new data
- * that the file does not show yet).
+ * that the file does not show yet). In --serve the ETag and the cache
+ * are looked at on the loop, and a graph to draw goes to a graph worker
+ * (graphworker.c) as a struct graph_drawing; a CGI draws it itself.
  */
 #include <sys/stat.h>
 
@@ -17,6 +19,7 @@
 #include <event2/buffer.h>
 
 #include "conf.h"
+#include "log.h"
 #include "util.h"
 #include "xmalloc.h"
 #include "archive.h"
@@ -28,8 +31,10 @@
 #define GRAPH_START_MIN	(10 * 365 * 86400)	/* librrd reads a number as
 						   Unix seconds above it */
 
+#define GRAPH_KEY_MAX	(SERVER_ID_MAX + 48)	/* "sID PERIOD p" */
+
 struct entry {
-	char			 key[SERVER_ID_MAX + 48];
+	char			 key[GRAPH_KEY_MAX];
 	char			 etag[80];
 	struct graph_image	 img;
 	time_t			 made;
@@ -42,12 +47,55 @@ struct graphcache {
 	unsigned long	 tick;
 };
 
+/* The reply to a graph not drawn, by how it ended; %u: the timeout. */
+static const struct {
+	int		 code;
+	const char	*title;
+	const char	*text;
+} undrawn[] = {
+	[GRAPHJOB_FAILED] = { 503, "Graph failed", "The graph could not be "
+	    "drawn; see the log." },
+	[GRAPHJOB_DIED] = { 500, "Graph failed", "The process drawing the "
+	    "graph died; see the log." },
+	[GRAPHJOB_TIMEOUT] = { 503, "Graph too slow", "The graph took over "
+	    "%u s to draw and was given up; see the log." },
+	[GRAPHJOB_BUSY] = { 503, "Busy", "Too many graphs are waiting to be "
+	    "drawn: try again in a moment." },
+	[GRAPHJOB_STOPPED] = { 503, "Stopping", "The server is stopping." },
+};
+
+/*
+ * A graph a worker draws for a request (--serve): what to draw, and what
+ * its reply and cache entry need once it comes (graphcache_drawn).
+ */
+struct graph_drawing {
+	struct graph_ask	 ask;
+	char			 key[GRAPH_KEY_MAX];
+	char			 etag[80];
+	time_t			 made;		/* Unix s, at the request */
+};
+
 static int	 parse(const char *, time_t, struct graph_req *, char *,
 		    size_t, const char **);
 static struct entry *lookup(struct graphcache *, const char *);
 static struct entry *slot(struct graphcache *);
 static int	 newest(struct web *, const char *const *, size_t, time_t,
 		    struct timespec *);
+static void	 lines_open(struct web *, const struct server_conf *,
+		    const struct farm_conf *, struct web_lines *,
+		    struct web_farmview *, const char *const **, size_t *);
+static void	 done(const struct server_conf *, struct web_lines *,
+		    struct web_farmview *);
+static int	 draw(struct web *, const struct server_conf *,
+		    const struct farm_conf *, struct web_lines *,
+		    struct web_farmview *, const struct graph_req *,
+		    struct graph_image *);
+static void	 image_headers(struct web_resp *, int);
+static void	 keep(struct graphcache *, const char *, const char *,
+		    struct graph_image *, time_t);
+static void	 drawing_new(const struct server_conf *,
+		    const struct farm_conf *, int, const struct graph_req *,
+		    const char *, struct web_resp *, time_t);
 
 /*
  * The archives of sc's graph: its own, or (cluster mode) one a probe
@@ -250,7 +298,27 @@ newest(struct web *w, const char *const *ids, size_t n, time_t now,
 	return found ? 0 : -1;
 }
 
-/* graphcache_reply's lines let go: a server's, or a farm's. */
+/*
+ * The lines of sc's graph into ls, or of farm's into fv when sc is NULL;
+ * every archive they read in *ids (*n of them). Let go with done.
+ */
+static void
+lines_open(struct web *w, const struct server_conf *sc,
+    const struct farm_conf *farm, struct web_lines *ls,
+    struct web_farmview *fv, const char *const **ids, size_t *n)
+{
+	if (sc != NULL) {
+		graphcache_lines_server(w, sc, ls);
+		*ids = ls->ids;
+		*n = ls->n;
+	} else {
+		views_farm_open(w, farm, fv);
+		*ids = fv->all;
+		*n = fv->nall;
+	}
+}
+
+/* lines_open's lines let go: a server's, or a farm's. */
 static void
 done(const struct server_conf *sc, struct web_lines *ls,
     struct web_farmview *fv)
@@ -261,9 +329,88 @@ done(const struct server_conf *sc, struct web_lines *ls,
 		views_farm_close(fv);
 }
 
+/* Draw sc's graph, or farm's when sc is NULL, from lines_open's lines. */
+static int
+draw(struct web *w, const struct server_conf *sc,
+    const struct farm_conf *farm, struct web_lines *ls,
+    struct web_farmview *fv, const struct graph_req *req,
+    struct graph_image *img)
+{
+	if (sc == NULL)
+		return graph_farm_views(w->store, farm->name, fv->src,
+		    fv->labels, fv->n, req, img);
+	if (ls->nodes != NULL)
+		return graph_vantage(w->store, sc->id, ls->ids, ls->labels,
+		    ls->n, req, img);
+	return graph_server(w->store, sc->id, req, img);
+}
+
+/* The headers of an image reply, its ETag apart. */
+static void
+image_headers(struct web_resp *r, int svg)
+{
+	snprintf(r->cache, sizeof(r->cache), "public, max-age=%d",
+	    GRAPH_TTL_S);
+	r->ctype = svg ? "image/svg+xml" : "image/png";
+}
+
+/*
+ * Keep img in c under key (c NULL: free it), made at made; c takes the
+ * image, img is left empty.
+ */
+static void
+keep(struct graphcache *c, const char *key, const char *etag,
+    struct graph_image *img, time_t made)
+{
+	struct entry	*e;
+
+	if (c == NULL) {
+		graph_image_free(img);
+		return;
+	}
+	if ((e = lookup(c, key)) == NULL)
+		e = slot(c);
+	else
+		graph_image_free(&e->img);
+	strlcpy(e->key, key, sizeof(e->key));
+	strlcpy(e->etag, etag, sizeof(e->etag));
+	e->img = *img;
+	memset(img, 0, sizeof(*img));
+	e->made = made;
+	e->used = ++c->tick;
+}
+
+/*
+ * What a worker must draw for a graph request not in the cache, with
+ * what its reply and cache entry need: r->drawing.
+ */
+static void
+drawing_new(const struct server_conf *sc, const struct farm_conf *farm,
+    int svg, const struct graph_req *req, const char *key,
+    struct web_resp *r, time_t now)
+{
+	struct graph_drawing	*d;
+
+	d = xcalloc(1, sizeof(*d));
+	strlcpy(d->ask.name, sc != NULL ? sc->id : farm->name,
+	    sizeof(d->ask.name));
+	d->ask.farm = sc == NULL;
+	d->ask.svg = svg;
+	d->ask.start = req->start;
+	d->ask.end = req->end;
+	d->ask.width = req->width;
+	d->ask.height = req->height;
+	strlcpy(d->key, key, sizeof(d->key));
+	strlcpy(d->etag, r->etag, sizeof(d->etag));
+	d->made = now;
+	r->drawing = d;
+}
+
 /*
  * Answer a graph request for sc, or for farm when sc is NULL (configured
- * ones: their ids, not the request's text, name the archives).
+ * ones: their ids, not the request's text, name the archives). A graph
+ * not in the cache is drawn here, or, when q->can_wait, left to a worker:
+ * r->drawing says what to draw, and graphcache_drawn makes the reply.
  */
 void
 graphcache_reply(struct web *w, const struct server_conf *sc,
@@ -274,10 +421,12 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	struct graph_image	 img;
 	struct entry		*e;
 	struct timespec		 ts;
-	char			 name[64], key[sizeof(e->key)];
+	char			 name[64], key[GRAPH_KEY_MAX];
 	struct web_lines	 ls;
 	struct web_farmview	 fv;
-	const char		*why, *label;
+	const char *const	*ids;
+	const char		*why, *label = sc != NULL ? sc->id : farm->name;
+	size_t			 n;
 	int			 rc;
 	time_t			 now = time(NULL);
 
@@ -291,16 +440,8 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 		return;
 	}
 	req.format = svg ? GRAPH_SVG : GRAPH_PNG;
-	if (sc != NULL) {
-		graphcache_lines_server(w, sc, &ls);
-		rc = newest(w, ls.ids, ls.n, now, &ts);
-		label = sc->id;
-	} else {
-		views_farm_open(w, farm, &fv);
-		rc = newest(w, fv.all, fv.nall, now, &ts);
-		label = farm->name;
-	}
-	if (rc == -1) {
+	lines_open(w, sc, farm, &ls, &fv, &ids, &n);
+	if (newest(w, ids, n, now, &ts) == -1) {
 		done(sc, &ls, &fv);
 		html_error(w, r, 404, "No graph yet", "No archive yet: not "
 		    "checked so far.");
@@ -309,9 +450,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	snprintf(r->etag, sizeof(r->etag), "\"%c%x-%llx.%lx-%s-%c\"",
 	    sc != NULL ? 's' : 'f', hash_str(label), (long long)ts.tv_sec,
 	    (long)ts.tv_nsec, name, svg ? 's' : 'p');
-	snprintf(r->cache, sizeof(r->cache), "public, max-age=%d",
-	    GRAPH_TTL_S);
-	r->ctype = svg ? "image/svg+xml" : "image/png";
+	image_headers(r, svg);
 	/* If-None-Match may list several tags, or be "*". */
 	if (strstr(q->if_none_match, r->etag) != NULL ||
 	    strcmp(q->if_none_match, "*") == 0) {
@@ -328,40 +467,104 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 		done(sc, &ls, &fv);
 		return;
 	}
-	if (sc == NULL)
-		rc = graph_farm_views(w->store, farm->name, fv.src, fv.labels,
-		    fv.n, &req, &img);
-	else if (ls.nodes != NULL)
-		rc = graph_vantage(w->store, sc->id, ls.ids, ls.labels, ls.n,
-		    &req, &img);
-	else
-		rc = graph_server(w->store, sc->id, &req, &img);
+	if (q->can_wait) {
+		drawing_new(sc, farm, svg, &req, key, r, now);
+		done(sc, &ls, &fv);
+		return;
+	}
+	rc = draw(w, sc, farm, &ls, &fv, &req, &img);
 	done(sc, &ls, &fv);
 	if (rc == -1) {
-		html_error(w, r, 503, "Graph failed", "The graph could not be "
-		    "drawn; see the log.");
-		r->etag[0] = '\0';
+		graphcache_drawn(w, NULL, GRAPHJOB_FAILED, NULL, r);
 		return;
 	}
 	evbuffer_add(r->body, img.data, img.len);
-	if (w->cache == NULL) {
-		graph_image_free(&img);
-		return;
-	}
-	if (e == NULL)
-		e = slot(w->cache);
-	else
-		graph_image_free(&e->img);
-	strlcpy(e->key, key, sizeof(e->key));
-	strlcpy(e->etag, r->etag, sizeof(e->etag));
-	e->img = img;
-	e->made = now;
-	e->used = ++w->cache->tick;
+	keep(w->cache, key, r->etag, &img, now);
+}
+
+/* What a worker is to draw for d. */
+const struct graph_ask *
+graphcache_ask(const struct graph_drawing *d)
+{
+	return &d->ask;
 }
 
 /*
- * Draw one small graph at start so librrd has found its fonts before the
- * first request (fontconfig takes long the first time). Any server with
+ * The reply to d's request once its graph ended so (img, the image, when
+ * GRAPHJOB_DRAWN; then it goes to the cache, and img is left empty). d is
+ * NULL for a graph drawn here, which failed.
+ */
+void
+graphcache_drawn(struct web *w, const struct graph_drawing *d,
+    enum graphjob_end end, struct graph_image *img, struct web_resp *r)
+{
+	char	 msg[128];
+
+	if (end == GRAPHJOB_DRAWN) {
+		strlcpy(r->etag, d->etag, sizeof(r->etag));
+		image_headers(r, d->ask.svg);
+		evbuffer_add(r->body, img->data, img->len);
+		keep(w->cache, d->key, d->etag, img, d->made);
+		return;
+	}
+	r->etag[0] = '\0';
+	snprintf(msg, sizeof(msg), undrawn[end].text, w->graph_timeout_s);
+	html_error(w, r, undrawn[end].code, undrawn[end].title, msg);
+}
+
+void
+graphcache_drawing_free(struct graph_drawing *d)
+{
+	free(d);
+}
+
+/*
+ * Draw a's graph (a graph worker's job): 0 with *img filled, or -1 when
+ * librrd drew none or a names no server or farm of the config (logged).
+ */
+int
+graphcache_draw(struct web *w, const struct graph_ask *a,
+    struct graph_image *img)
+{
+	const struct server_conf	*sc = NULL;
+	const struct farm_conf		*farm = NULL;
+	struct graph_req		 req;
+	struct web_lines		 ls;
+	struct web_farmview		 fv;
+	const char *const		*ids;
+	size_t				 i, n;
+	int				 rc;
+
+	if (!a->farm)
+		sc = conf_find_server(w->conf, a->name);
+	for (i = 0; a->farm && i < w->conf->nfarms; i++)
+		if (strcmp(w->conf->farms[i]->name, a->name) == 0)
+			farm = w->conf->farms[i];
+	if (sc == NULL && farm == NULL) {
+		log_warnx("graph: %s %s: not in the config", a->farm ?
+		    "farm" : "server", a->name);
+		return -1;
+	}
+	if (w->store == NULL) {
+		log_warnx("graph: %s: archives are off", a->name);
+		return -1;
+	}
+	memset(&req, 0, sizeof(req));
+	req.start = (time_t)a->start;
+	req.end = (time_t)a->end;
+	req.width = a->width;
+	req.height = a->height;
+	req.format = a->svg ? GRAPH_SVG : GRAPH_PNG;
+	lines_open(w, sc, farm, &ls, &fv, &ids, &n);
+	rc = draw(w, sc, farm, &ls, &fv, &req, img);
+	done(sc, &ls, &fv);
+	return rc;
+}
+
+/*
+ * Draw one small graph at start (a graph worker's, before it says it is
+ * ready) so librrd has found its fonts before the first request
+ * (fontconfig takes long the first time). Any server with
  * an archive will do; none, nothing.
  */
 void

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "paths.h"
 #include "log.h"
+#include "util.h"
 #include "archive.h"
 #include "web.h"
 
@@ -27,7 +28,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: tocsin.cgi [-c file] [--public] "
-	    "[--serve addr:port | --write-summary]\n"
+	    "[--serve addr:port [--graph-workers n] [--graph-timeout s] | "
+	    "--write-summary]\n"
 	    "  as a CGI it reads PATH_INFO and QUERY_STRING; the config is "
 	    "-c, TOCSIN_CONF or %s\n", conf_default_path());
 	exit(2);
@@ -55,6 +57,7 @@ cgi(struct web *w)
 	struct web_resp	 r;
 	size_t		 len;
 
+	memset(&q, 0, sizeof(q));	/* can_wait 0: graphs drawn here */
 	memset(&r, 0, sizeof(r));
 	r.code = 200;
 	r.ctype = "text/html; charset=utf-8";
@@ -86,14 +89,25 @@ main(int argc, char *argv[])
 	struct web	 w;
 	const char	*path = NULL, *serve = NULL;
 	char		*errors = NULL;
+	unsigned long	 u;
 	int		 i, rc, summary = 0;
 
 	memset(&w, 0, sizeof(w));
+	w.graph_workers = GRAPHWORKER_DEFAULT;
+	w.graph_timeout_s = GRAPHWORKER_TIMEOUT_S;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			path = argv[++i];
 		else if (strcmp(argv[i], "--serve") == 0 && i + 1 < argc)
 			serve = argv[++i];
+		else if (strcmp(argv[i], "--graph-workers") == 0 &&
+		    i + 1 < argc && parse_uint(argv[++i], GRAPHWORKER_MAX,
+		    &u) == 0 && u > 0)
+			w.graph_workers = (unsigned)u;
+		else if (strcmp(argv[i], "--graph-timeout") == 0 &&
+		    i + 1 < argc && parse_uint(argv[++i], 3600, &u) == 0 &&
+		    u > 0)
+			w.graph_timeout_s = (unsigned)u;
 		else if (strcmp(argv[i], "--public") == 0)
 			w.public_arg = 1;
 		else if (strcmp(argv[i], "--write-summary") == 0)

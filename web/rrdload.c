@@ -38,6 +38,7 @@ static struct {
 	int		 (*update_r)(const char *, const char *, int,
 			    const char **);
 	int		 (*c_connect)(const char *);
+	int		 (*c_disconnect)(void);
 	int		 (*c_create_r2)(const char *, unsigned long, time_t,
 			    int, const char **, const char *, int,
 			    const char **);
@@ -75,6 +76,7 @@ load(void)
 		{ "rrd_test_error", (void **)&lib.test_error },
 		{ "rrd_update_r", (void **)&lib.update_r },
 		{ "rrdc_connect", (void **)&lib.c_connect },
+		{ "rrdc_disconnect", (void **)&lib.c_disconnect },
 		{ "rrdc_create_r2", (void **)&lib.c_create_r2 },
 		{ "rrdc_fetch", (void **)&lib.c_fetch },
 		{ "rrdc_flush", (void **)&lib.c_flush },
@@ -186,6 +188,12 @@ int
 rrdc_connect(const char *addr)
 {
 	return ready() ? lib.c_connect(addr) : -1;
+}
+
+int
+rrdc_disconnect(void)
+{
+	return ready() ? lib.c_disconnect() : 0;
 }
 
 int

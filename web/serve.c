@@ -2,8 +2,9 @@
  * serve.c: tocsin.cgi --serve ADDR:PORT, the pages on libevent's evhttp
  * (keep-alive, bounded headers and bodies, a timeout), with the graph
  * cache. Pages that show servers ask probed without blocking the loop
- * (prefetch.c), so a hung probed delays only them; graphs are drawn on
- * the loop, one at a time, as librrd wants.
+ * (prefetch.c), so a hung probed delays only them; graphs are drawn by
+ * worker processes (graphworker.c), one at a time each, as librrd wants,
+ * so a slow one delays only itself.
  */
 #include <sys/socket.h>
 
@@ -36,8 +37,16 @@ static void	 on_request(struct evhttp_request *, void *);
 static void	 on_signal(evutil_socket_t, short, void *);
 static void	 on_hup(evutil_socket_t, short, void *);
 static void	 add_header(void *, const char *, const char *);
-static void	 send_reply(struct evhttp_request *, struct web_resp *);
 static const char *method_str(enum evhttp_cmd_type);
+
+struct pending;
+static int	 resp_new(struct web_resp *);
+static void	 answer(struct pending *, struct web_prefetch *);
+static void	 send_reply(struct pending *, struct web_resp *);
+static void	 pending_free(struct pending *);
+static void	 on_prefetched(struct web_prefetch *, void *);
+static void	 on_drawn(enum graphjob_end, struct graph_image *, void *);
+static void	 on_gone(void *);
 
 static const char *
 method_str(enum evhttp_cmd_type m)
@@ -62,29 +71,46 @@ add_header(void *arg, const char *name, const char *value)
 	evhttp_add_header(arg, name, value);
 }
 
-/* A request on its way: what route_request needs once probed answered. */
+/*
+ * A request on its way: what route_request needs once probed answered,
+ * or the graph a worker draws for it.
+ */
 struct pending {
 	struct web		*w;
-	struct evhttp_request	*req;
+	struct evhttp_request	*req;	/* NULL: its client went away */
 	struct conn		*conn;	/* NULL: not counted */
 	struct prefetch		*pf;
+	struct graph_drawing	*drawing;	/* its graph, to be drawn */
+	struct graphjob		*job;	/* that graph, with the workers */
 	struct web_req		 q;
 	char			*path;	/* decoded; NULL: could not be */
 };
 
-/* Route p's request (with probed's answers in pre, or none) and reply. */
+/* An empty 200 reply in r; -1 when out of memory. */
+static int
+resp_new(struct web_resp *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->code = 200;
+	r->ctype = "text/html; charset=utf-8";
+	return (r->body = evbuffer_new()) == NULL ? -1 : 0;
+}
+
+/*
+ * Route p's request (with probed's answers in pre, or none) and reply;
+ * or, for a graph to draw, give it to the workers: on_drawn replies.
+ * Takes p.
+ */
 static void
 answer(struct pending *p, struct web_prefetch *pre)
 {
 	struct web_resp	 r;
 
-	memset(&r, 0, sizeof(r));
-	r.code = 200;
-	r.ctype = "text/html; charset=utf-8";
-	if (p->conn != NULL)
-		conns_answered(p->conn);
-	if ((r.body = evbuffer_new()) == NULL) {
+	if (resp_new(&r) == -1) {
+		if (p->conn != NULL)
+			conns_answered(p->conn);
 		evhttp_send_error(p->req, 500, NULL);
+		pending_free(p);
 		return;
 	}
 	if (p->path == NULL)
@@ -95,22 +121,35 @@ answer(struct pending *p, struct web_prefetch *pre)
 		route_request(p->w, &p->q, &r);
 		p->w->pre = NULL;
 	}
-	route_headers(&r, add_header,
-	    evhttp_request_get_output_headers(p->req));
-	send_reply(p->req, &r);
+	if ((p->drawing = r.drawing) != NULL) {
+		if ((p->job = graphworker_submit(p->w->workers,
+		    graphcache_ask(p->drawing), on_drawn, p)) != NULL) {
+			conns_on_gone(p->conn, on_gone, p);
+			evbuffer_free(r.body);
+			return;
+		}
+		graphcache_drawn(p->w, p->drawing, GRAPHJOB_BUSY, NULL, &r);
+	}
+	send_reply(p, &r);
 	evbuffer_free(r.body);
+	pending_free(p);
 }
 
 /*
- * Send r: a 304 without its body; HEAD with the Content-Length a GET
- * would have and no body (evhttp writes any body it is given, and on a
- * kept-alive connection the client would read it as the next answer).
+ * Send r as p's reply: a 304 without its body; HEAD with the
+ * Content-Length a GET would have and no body (evhttp writes any body it
+ * is given, and on a kept-alive connection the client would read it as
+ * the next answer).
  */
 static void
-send_reply(struct evhttp_request *req, struct web_resp *r)
+send_reply(struct pending *p, struct web_resp *r)
 {
-	char	 len[24];
+	struct evhttp_request	*req = p->req;
+	char			 len[24];
 
+	if (p->conn != NULL)
+		conns_answered(p->conn);
+	route_headers(r, add_header, evhttp_request_get_output_headers(req));
 	if (r->code != 304 &&
 	    evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
 		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(r->body));
@@ -125,6 +164,7 @@ send_reply(struct evhttp_request *req, struct web_resp *r)
 static void
 pending_free(struct pending *p)
 {
+	graphcache_drawing_free(p->drawing);
 	free(p->path);
 	free(p);
 }
@@ -137,16 +177,49 @@ on_prefetched(struct web_prefetch *pre, void *arg)
 
 	p->pf = NULL;
 	answer(p, pre);
+}
+
+/*
+ * p's graph ended (drawn, or why not): cached when drawn, and the reply
+ * sent when its client is still there. p's end.
+ */
+static void
+on_drawn(enum graphjob_end end, struct graph_image *img, void *arg)
+{
+	struct pending	*p = arg;
+	struct web_resp	 r;
+
+	p->job = NULL;
+	if (resp_new(&r) == 0) {
+		graphcache_drawn(p->w, p->drawing, end, img, &r);
+		if (p->req != NULL)
+			send_reply(p, &r);
+		evbuffer_free(r.body);
+	} else if (p->req != NULL) {
+		if (p->conn != NULL)
+			conns_answered(p->conn);
+		evhttp_send_error(p->req, 500, NULL);
+	}
 	pending_free(p);
 }
 
-/* The client went away while probed was asked: forget the request. */
+/*
+ * The client went away while probed was asked or its graph drawn: forget
+ * the request. A graph a worker draws already is drawn all the same, for
+ * the cache, and on_drawn ends p.
+ */
 static void
 on_gone(void *arg)
 {
 	struct pending	*p = arg;
 
 	prefetch_cancel(p->pf);
+	p->pf = NULL;
+	if (p->job != NULL && !graphworker_cancel(p->job)) {
+		p->req = NULL;
+		p->conn = NULL;
+		return;
+	}
 	pending_free(p);
 }
 
@@ -181,6 +254,7 @@ on_request(struct evhttp_request *req, void *arg)
 	inm = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "If-None-Match");
 	p->q.if_none_match = inm != NULL ? inm : "";
+	p->q.can_wait = p->w->workers != NULL && p->conn != NULL;
 	lb = p->path != NULL && strncmp(p->path, "/farm/", 6) == 0 &&
 	    p->w->lb_sock[0] != '\0' ? p->w->lb_sock : NULL;
 	if (p->path != NULL && route_needs_data(p->w, &p->q) &&
@@ -192,7 +266,6 @@ on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	answer(p, NULL);
-	pending_free(p);
 }
 
 static void
@@ -206,7 +279,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 /*
  * SIGHUP: read the config again; on errors keep the one running. The
  * archive store is opened again and tocsin-lb's socket named again (the
- * state folder may have moved), and the graph cache emptied.
+ * state folder may have moved), the graph cache emptied, and the graph
+ * workers started again (each once its graph is done) with all that.
  */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
@@ -236,6 +310,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	lbstats_path(w);
 	w->store = st;
 	graphcache_clear(w->cache);
+	graphworker_reload(w->workers);
 	log_info("reload: %s: %zu servers", w->conf_path, nc->nservers);
 }
 
@@ -297,7 +372,7 @@ serve_run(struct web *w, const char *addr)
 	fd = evhttp_bound_socket_get_fd(bound);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	conns = conns_new(http, bound);
-	graphcache_warm(w);
+	w->workers = graphworker_start(base, w);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sighup = evsignal_new(base, SIGHUP, on_hup, w);
@@ -306,6 +381,8 @@ serve_run(struct web *w, const char *addr)
 	event_add(sighup, NULL);
 	fprintf(stderr, "tocsin.cgi: serving http://%s/\n", addr);
 	event_base_dispatch(base);
+	graphworker_stop(w->workers);
+	w->workers = NULL;
 	event_free(sigint);
 	event_free(sigterm);
 	event_free(sighup);

@@ -28,7 +28,10 @@
 
 struct archive_store;
 struct event_base;
+struct graph_drawing;
+struct graph_image;
 struct graphcache;
+struct graphworkers;
 struct uptime;
 
 /*
@@ -92,6 +95,10 @@ struct web {
 	struct web_prefetch	*pre;		/* set around one request */
 	int			 once;		/* a CGI: one request, then
 						   exit (data_keep) */
+	unsigned		 graph_workers;	/* --graph-workers */
+	unsigned		 graph_timeout_s; /* --graph-timeout */
+	struct graphworkers	*workers;	/* --serve: they draw the
+						   graphs; else NULL */
 };
 
 /* One request; strings never NULL. path is already %-decoded. */
@@ -100,6 +107,8 @@ struct web_req {
 	const char	*path;
 	const char	*query;		/* raw, without '?' */
 	const char	*if_none_match;
+	int		 can_wait;	/* 1: the reply may come later
+					   (web_resp's drawing) */
 };
 
 /* One reply. body is an evbuffer the caller made; headers are fixed. */
@@ -110,6 +119,34 @@ struct web_resp {
 	char		 cache[64];	/* Cache-Control; "" = no-store */
 	char		 allow[32];	/* Allow, for 405; "" none */
 	struct evbuffer	*body;
+	struct graph_drawing *drawing;	/* set: a graph for a worker to
+					   draw; the reply is made by
+					   graphcache_drawn */
+};
+
+/*
+ * One graph to draw, as graphcache.c asks a graph worker (graphworker.c):
+ * a server's, by id, or a farm's, by name; no pointer, so it goes over a
+ * socket as it is.
+ */
+struct graph_ask {
+	char		 name[SERVER_ID_MAX + 1];
+	int		 farm;		/* 1: name is a farm's */
+	int		 svg;		/* 0: PNG */
+	int64_t		 start;		/* Unix seconds */
+	int64_t		 end;		/* Unix seconds */
+	unsigned	 width;		/* plot area, pixels; 0: default */
+	unsigned	 height;	/* likewise */
+};
+
+/* How a graph given to the workers ended (graphworker.c). */
+enum graphjob_end {
+	GRAPHJOB_DRAWN,		/* here is its image */
+	GRAPHJOB_FAILED,	/* librrd drew none (the worker logged why) */
+	GRAPHJOB_DIED,		/* its worker died drawing it */
+	GRAPHJOB_TIMEOUT,	/* its worker took too long: killed */
+	GRAPHJOB_BUSY,		/* the queue was full: not drawn */
+	GRAPHJOB_STOPPED,	/* tocsin.cgi stops: not drawn */
 };
 
 /*
@@ -227,6 +264,26 @@ void	 graphcache_reply(struct web *, const struct server_conf *,
 void	 graphcache_lines_server(struct web *, const struct server_conf *,
 	    struct web_lines *);
 void	 graphcache_lines_free(struct web_lines *);
+int	 graphcache_draw(struct web *, const struct graph_ask *,
+	    struct graph_image *);
+const struct graph_ask *graphcache_ask(const struct graph_drawing *);
+void	 graphcache_drawn(struct web *, const struct graph_drawing *,
+	    enum graphjob_end, struct graph_image *, struct web_resp *);
+void	 graphcache_drawing_free(struct graph_drawing *);
+
+/* graphworker.c */
+#define GRAPHWORKER_DEFAULT	2	/* workers */
+#define GRAPHWORKER_MAX		16	/* --graph-workers, at most */
+#define GRAPHWORKER_TIMEOUT_S	20	/* a graph, at most */
+struct graphjob;
+typedef void	(*graphjob_cb)(enum graphjob_end, struct graph_image *,
+		    void *);
+struct graphworkers *graphworker_start(struct event_base *, struct web *);
+void	 graphworker_reload(struct graphworkers *);
+void	 graphworker_stop(struct graphworkers *);
+struct graphjob *graphworker_submit(struct graphworkers *,
+	    const struct graph_ask *, graphjob_cb, void *);
+int	 graphworker_cancel(struct graphjob *);
 
 /* views.c */
 struct web_view *views_open(struct web *, const struct server_conf *);

@@ -1,0 +1,264 @@
+#!/bin/bash
+# t/test_web_graphworkers.sh: tocsin.cgi --serve draws its graphs in worker
+# processes, so a slow graph holds up nothing but itself. A real
+# tocsin-probed writes alpha's archive through a real rrdcached, which
+# --serve reads through too; rrdcached stopped (SIGSTOP) makes a graph
+# wait on its flush, honestly. Meanwhile /api/status, /metrics and the
+# overview answer (asserted while the graph is still pending, not against
+# a time), and the graph comes, whole, once rrdcached goes on. A worker
+# killed mid-graph costs that graph (500) and no other, and is replaced; a
+# graph past --graph-timeout is given up (503, said so) and its worker
+# replaced; graphs past the two workers and the queue of 32 are refused
+# (503) and the rest drawn; a reload starts new workers.
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+. "${srcdir:-.}/t/web.sh" || exit 1
+servers_trap
+
+TIMEOUT=10	# --graph-timeout
+
+probed_alpha_rrdcached || exit 1
+start_serve "$T/probed.conf" --graph-timeout "$TIMEOUT" || exit 1
+SERVE_PID=$(servers_pid serve)
+RRD_PID=$(servers_pid rrdcached)
+
+# workers: the ready graph workers' pids (a worker takes its name once
+# ready), sorted, on one line.
+workers() {
+    pgrep -P "$SERVE_PID" -x tocsin-graph | sort -n | tr '\n' ' '
+}
+
+# wait_workers N OLD: up to 10 s until there are N workers, none of OLD.
+wait_workers() {
+    local i w p new
+    for i in $(seq 1 100); do
+        w=$(workers)
+        new=1
+        for p in $2; do
+            case " $w" in *" $p "*) new=0 ;; esac
+        done
+        [ "$(echo $w | wc -w)" = "$1" ] && [ $new = 1 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# graph_bg NAME PATH: GET PATH in the background; $T/NAME.code gets its
+# status once the answer is whole, $T/NAME.body its body.
+graph_bg() {
+    (
+        code=$(curl -s -o "$T/$1.body" -w '%{http_code}' --max-time 90 \
+            "$SERVE_URL$2") || code=000
+        echo "$code" >"$T/$1.tmp" && mv "$T/$1.tmp" "$T/$1.code"
+    ) &
+}
+
+pending() {
+    [ ! -s "$T/$1.code" ]
+}
+
+# wait_done NAME...: up to 90 s until every NAME has its answer.
+wait_done() {
+    local n i left
+    for i in $(seq 1 900); do
+        left=0
+        for n in "$@"; do
+            pending "$n" && left=1
+        done
+        [ $left = 0 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# is_png NAME | is_svg NAME: the body is a whole image of its kind.
+is_png() {
+    [ "$(head -c 8 "$T/$1.body" | od -An -tx1 | tr -d ' \n')" = \
+        89504e470d0a1a0a ] && [ "$(tail -c 12 "$T/$1.body" |
+        od -An -tx1 | tr -d ' \n' | cut -c9-16)" = 49454e44 ]
+}
+is_svg() {
+    head -c 200 "$T/$1.body" | grep -q '<svg' &&
+        tail -c 20 "$T/$1.body" | grep -q '</svg>'
+}
+
+# answers_meanwhile WHAT GRAPH...: the status pages answer (200) while
+# each GRAPH is still pending.
+answers_meanwhile() {
+    local what=$1 p g
+    shift
+    for p in /api/status /metrics /; do
+        fetch "$SERVE_URL$p"
+        for g in "$@"; do
+            if [ "$CODE" = 200 ] && pending "$g"; then
+                pass "$what: $p answers while graph $g is pending"
+            elif [ "$CODE" = 200 ]; then
+                failed "$what: $p answered only after graph $g ($(cat "$T/$g.code"))"
+            else
+                failed "$what: $p: got $CODE while graph $g is pending"
+            fi
+        done
+    done
+}
+
+expect_code "a graph, rrdcached running" 200 "$SERVE_URL/graph/alpha.png"
+wait_workers 2 "" &&
+    pass "two graph workers: $(workers)" ||
+    failed "two graph workers: $(workers)"
+
+# rrdcached stopped: two graphs wait on its flush, each in a worker.
+kill -STOP "$RRD_PID"
+graph_bg g1 "/graph/alpha.png?period=1w"
+graph_bg g2 "/graph/alpha.svg?period=1w"
+sleep 1     # both reach the server and wait on rrdcached
+answers_meanwhile "rrdcached stopped" g1 g2
+kill -CONT "$RRD_PID"
+wait_done g1 g2
+check "rrdcached going on: the PNG graph ($(cat "$T/g1.code"))" \
+    test "$(cat "$T/g1.code")" = 200
+check "rrdcached going on: a whole PNG" is_png g1
+check "rrdcached going on: the SVG graph ($(cat "$T/g2.code"))" \
+    test "$(cat "$T/g2.code")" = 200
+check "rrdcached going on: a whole SVG" is_svg g2
+
+# A worker killed mid-graph: its graph alone is answered 500, at once;
+# the other worker's comes once rrdcached goes on; a new worker starts.
+before=$(workers)
+kill -STOP "$RRD_PID"
+graph_bg k1 "/graph/alpha.png?period=1m"
+graph_bg k2 "/graph/alpha.png?period=1y"
+sleep 1
+victim=${before%% *}
+kill -KILL "$victim"
+for i in $(seq 1 100); do
+    pending k1 && pending k2 || break
+    sleep 0.1
+done
+if ! pending k1 && pending k2; then
+    killed=k1 other=k2
+else
+    killed=k2 other=k1
+fi
+if pending "$killed"; then
+    failed "worker $victim killed: no graph answered"
+else
+    check "worker $victim killed: its graph is answered 500 ($(cat "$T/$killed.code"))" \
+        test "$(cat "$T/$killed.code")" = 500
+    grep -q 'The process drawing the graph died' "$T/$killed.body" &&
+        pass "worker killed: the page says its drawer died" ||
+        failed "worker killed: the page" "$(head -c 600 "$T/$killed.body")"
+    check "worker killed: the other graph is still pending" pending "$other"
+fi
+expect_code "worker killed: /api/status answers" 200 "$SERVE_URL/api/status"
+kill -CONT "$RRD_PID"
+wait_done "$other"
+check "worker killed: the other graph comes ($(cat "$T/$other.code"))" \
+    test "$(cat "$T/$other.code")" = 200
+check "worker killed: the other graph is a whole PNG" is_png "$other"
+wait_workers 2 "$victim" &&
+    pass "worker killed: replaced ($before-> $(workers))" ||
+    failed "worker killed: not replaced ($before-> $(workers))"
+expect_code "worker killed: the next graph is drawn" 200 \
+    "$SERVE_URL/graph/alpha.png?period=1m"
+grep -q "graph worker $victim died drawing alpha (killed by signal 9): started again" \
+    "$T/serve.log" && pass "worker killed: logged" ||
+    failed "worker killed: not logged" "$(tail -n 5 "$T/serve.log")"
+
+# A graph past --graph-timeout: given up, said so; its worker killed and
+# replaced; the status pages answer meanwhile.
+before=$(workers)
+kill -STOP "$RRD_PID"
+graph_bg t1 "/graph/alpha.png?period=3h&size=small"
+sleep 1
+answers_meanwhile "a graph past its time" t1
+wait_done t1
+kill -CONT "$RRD_PID"
+check "a graph past $TIMEOUT s is answered 503 ($(cat "$T/t1.code"))" \
+    test "$(cat "$T/t1.code")" = 503
+grep -q "The graph took over $TIMEOUT s to draw and was given up" \
+    "$T/t1.body" && pass "a graph past its time: the page says so" ||
+    failed "a graph past its time: the page" "$(head -c 600 "$T/t1.body")"
+grep -q "graph worker [0-9]* killed after $TIMEOUT s drawing alpha (killed by signal 9): started again" \
+    "$T/serve.log" && pass "a graph past its time: logged" ||
+    failed "a graph past its time: not logged" "$(tail -n 5 "$T/serve.log")"
+wait_workers 2 "" && [ "$(workers)" != "$before" ] &&
+    pass "a graph past its time: its worker replaced ($before-> $(workers))" ||
+    failed "a graph past its time: not replaced ($before-> $(workers))"
+expect_code "a graph past its time: the next graph is drawn" 200 \
+    "$SERVE_URL/graph/alpha.png?period=3h&size=small"
+
+# 35 graphs at once with rrdcached stopped: two drawn, 32 queued, one
+# refused at once (503); the 34 come once rrdcached goes on.
+kill -STOP "$RRD_PID"
+if "$PY" - "$SERVE_PORT" "$RRD_PID" >"$T/queue.out" 2>&1 <<'PYEOF'
+import os, signal, socket, sys, time
+port, rrd = int(sys.argv[1]), int(sys.argv[2])
+socks = []
+start = int(time.time()) - 86400
+for i in range(35):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /graph/alpha.png?start=%d HTTP/1.1\r\nHost: x\r\n"
+              b"Connection: close\r\n\r\n" % (start - 60 * i))
+    socks.append(s)
+    time.sleep(0.05)
+def whole(s, wait):
+    s.settimeout(wait)
+    data = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return data
+            data += d
+    except socket.timeout:
+        return None
+early = [whole(s, 0.1) for s in socks]
+refused = [d for d in early if d is not None]
+print("answered with rrdcached stopped: %d: %s" %
+      (len(refused), [d.split(b"\r\n")[0] for d in refused]))
+os.kill(rrd, signal.SIGCONT)
+late = [whole(s, 90) for s, d in zip(socks, early) if d is None]
+ok = [d for d in late if d and d.startswith(b"HTTP/1.1 200")
+      and b"\r\n\r\n\x89PNG\r\n\x1a\n" in d]
+print("then: %d of %d a 200 with a PNG" % (len(ok), len(late)))
+assert len(refused) == 1 and refused[0].startswith(b"HTTP/1.1 503")
+assert b"Too many graphs are waiting" in refused[0]
+assert len(late) == 34 and len(ok) == 34
+PYEOF
+then
+    pass "35 graphs at once: one refused (503), 34 drawn ($(tr '\n' ' ' <"$T/queue.out"))"
+else
+    failed "35 graphs at once" "$(cat "$T/queue.out")"
+fi
+kill -CONT "$RRD_PID"
+expect_code "after the queue: /api/status answers" 200 "$SERVE_URL/api/status"
+
+# SIGHUP: new workers, with the config read again; graphs still drawn.
+before=$(workers)
+kill -HUP "$SERVE_PID"
+wait_workers 2 "$before" &&
+    pass "reload: new graph workers ($before-> $(workers))" ||
+    failed "reload: the graph workers ($before-> $(workers))"
+expect_code "reload: a graph" 200 "$SERVE_URL/graph/alpha.svg?period=1d"
+if grep 'graph worker' "$T/serve.log" | grep -qv 'killed by signal 9'; then
+    failed "reload: a worker's end logged" "$(grep 'graph worker' "$T/serve.log")"
+else
+    pass "reload: the workers asked to end are not logged"
+fi
+
+# gone PID...: none of them runs as a graph worker.
+gone() {
+    local p
+    for p in "$@"; do
+        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = tocsin-graph ] &&
+            return 1
+    done
+    return 0
+}
+last=$(workers)
+servers_stop serve
+check "stopped: its graph workers ($last) are gone" gone $last
+probed_stop
+log_clean tocsin.cgi "$T/serve.log"
+finish
