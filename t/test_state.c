@@ -757,6 +757,47 @@ START_TEST(ack_cleared_on_recovery)
 }
 END_TEST
 
+/*
+ * An ack of a soft failure (hard still up) ends with that failure: a
+ * result that is up again clears it, so the next hard down is paged
+ * (tocsinctl(8): no pages until the hard state is up again).
+ */
+START_TEST(ack_of_soft_failure_cleared_when_up_again)
+{
+	struct state		 st;
+	struct state_change	 chg;
+	struct server_conf	*sc = mkconf(3, 1, 0);
+
+	state_init(&st);
+	res_ok(&st, sc, T0, &chg);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 1, &chg), 0);
+	ck_assert_int_eq(st.type, STATE_SOFT);
+	ck_assert_int_eq(state_ack(&st, "bob: on it"), 0);
+
+	/* Up again, no hard change: the failure it acknowledged is over. */
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 2, &chg), 0);
+	ck_assert_int_eq(st.acked, 0);
+	ck_assert_ptr_null(st.ack_comment);
+
+	/* The next outage is not acknowledged. */
+	res_fail(&st, sc, T0 + 3, &chg);
+	res_fail(&st, sc, T0 + 4, &chg);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 5, &chg), 1);
+	ck_assert_int_eq(chg.new_state, HSTATE_DOWN);
+	ck_assert_int_eq(chg.acked, 0);
+
+	/* A soft failure acknowledged that goes on to hard down stays
+	 * acknowledged, as any ack of a problem does. */
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 6, &chg), 1);
+	res_fail(&st, sc, T0 + 7, &chg);
+	ck_assert_int_eq(state_ack(&st, "carol"), 0);
+	res_fail(&st, sc, T0 + 8, &chg);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 9, &chg), 1);
+	ck_assert_int_eq(chg.acked, 1);
+	state_free(&st);
+}
+END_TEST
+
 START_TEST(json_round_trip_keeps_everything)
 {
 	struct state		 st, back;
@@ -1158,6 +1199,7 @@ state_suite(void)
 	tcase_add_test(tc, slow_answer_is_degraded_not_down);
 	tcase_add_test(tc, warning_result_is_degraded);
 	tcase_add_test(tc, ack_cleared_on_recovery);
+	tcase_add_test(tc, ack_of_soft_failure_cleared_when_up_again);
 	tcase_add_test(tc, downtime_marks_change);
 	tcase_add_test(tc, downtimes_add_beside_schedule_cancel_expire);
 	tcase_add_test(tc, old_state_file_downtime_is_kept);
