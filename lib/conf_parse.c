@@ -3,6 +3,8 @@
  * words from the lexer, builds the model in conf.h, reports every error as
  * FILE:LINE: message and keeps going; includes are parsed in place.
  */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
@@ -136,6 +138,8 @@ static void	 statement(struct parser *, struct src *, struct word *, int,
 		    int);
 static void	 st_set(struct parser *, struct word *, int);
 static void	 set_number(struct parser *, struct word *);
+static const char *dns_server_bad(const char *, char *, size_t);
+static void	 set_dns_servers(struct parser *, struct word *);
 static void	 st_contact(struct parser *, struct word *, int);
 static void	 st_server(struct parser *, struct word *, int);
 static void	 st_farm(struct parser *, struct word *, int);
@@ -739,7 +743,7 @@ st_set(struct parser *p, struct word *w, int n)
 		c->user_line = w[2].line;
 	}
 	else if (strcmp(k, "dns-servers") == 0)
-		set_str(&c->dns_servers, v);
+		set_dns_servers(p, w);
 	else if (strcmp(k, "rrdcached") == 0)
 		set_str(&c->rrdcached, v);
 	else if (strcmp(k, "from") == 0)
@@ -770,6 +774,75 @@ st_set(struct parser *p, struct word *w, int n)
 	}
 	else
 		set_number(p, w);
+}
+
+/*
+ * What is wrong with one entry of dns-servers (e: its text, NUL ended),
+ * or NULL when it is ADDRESS, ADDRESS:PORT with an IPv4 address, or an
+ * IPv6 address bare or as [ADDRESS]:PORT (addr, of len bytes, gets the
+ * address). Stricter than c-ares's own reading (which takes a blank list,
+ * so no name server at all, and a port past 65535): what passes here,
+ * resolver_new takes at start.
+ */
+static const char *
+dns_server_bad(const char *e, char *addr, size_t len)
+{
+	const char	*port = NULL, *close;
+	unsigned char	 bin[16];
+	unsigned long	 ul;
+	size_t		 n;
+
+	if (*e == '\0')
+		return "empty";
+	if (*e == '[') {
+		if ((close = strchr(e, ']')) == NULL)
+			return "unclosed '['";
+		if (close[1] != ':')	/* c-ares reads [ADDRESS] alone wrong */
+			return "a bracketed address needs ':PORT' after ']'";
+		n = close - e - 1;
+		port = close + 2;
+		e++;
+	} else if ((port = strchr(e, ':')) != NULL &&
+	    strchr(port + 1, ':') == NULL)
+		n = port++ - e;		/* IPv4:PORT */
+	else {
+		n = strlen(e);		/* an address alone, IPv6 too */
+		port = NULL;
+	}
+	if (n == 0 || n >= len)
+		return "not an IP address";
+	memcpy(addr, e, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, bin) != 1 &&
+	    inet_pton(AF_INET6, addr, bin) != 1)
+		return "not an IP address";
+	if (port != NULL && (parse_uint(port, 65535, &ul) == -1 || ul < 1))
+		return "bad port (1-65535)";
+	return NULL;
+}
+
+/*
+ * set dns-servers ENTRY[,ENTRY...] (w[2]): each entry as dns_server_bad
+ * reads it, or an error naming the entry at the line.
+ */
+static void
+set_dns_servers(struct parser *p, struct word *w)
+{
+	char		*copy, *save, *e, addr[INET6_ADDRSTRLEN + 1];
+	const char	*why;
+	int		 bad = 0;
+
+	copy = xstrdup(w[2].s);
+	for (save = copy; !bad && (e = strsep(&save, ",")) != NULL;)
+		if ((why = dns_server_bad(e, addr, sizeof(addr))) != NULL) {
+			conf_err(p, w[2].line, "bad dns-servers entry '%s': "
+			    "%s (ADDRESS[:PORT] or [IPv6]:PORT, separated by "
+			    "commas)", e, why);
+			bad = 1;
+		}
+	free(copy);
+	if (!bad)
+		set_str(&p->conf->dns_servers, w[2].s);
 }
 
 /*

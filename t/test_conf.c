@@ -2047,6 +2047,43 @@ START_TEST(option_that_means_nothing_for_the_check_is_refused)
 }
 END_TEST
 
+/*
+ * dns-servers is read as c-ares reads it, or stricter, so -t and a
+ * reload refuse what resolver_new would refuse at start.
+ */
+START_TEST(bad_dns_servers_are_refused_at_their_line)
+{
+	struct conf *c;
+
+	assert_errors("\nset dns-servers garbage\n",
+	    "t.conf:2: bad dns-servers entry 'garbage': not an IP address "
+	    "(ADDRESS[:PORT] or [IPv6]:PORT, separated by commas)\n");
+	assert_errors("set dns-servers 192.0.2.1:99999\n",
+	    "t.conf:1: bad dns-servers entry '192.0.2.1:99999': bad port "
+	    "(1-65535) (ADDRESS[:PORT] or [IPv6]:PORT, separated by "
+	    "commas)\n");
+	assert_errors("set dns-servers 192.0.2.1,\n",
+	    "t.conf:1: bad dns-servers entry '': empty (ADDRESS[:PORT] or "
+	    "[IPv6]:PORT, separated by commas)\n");
+	assert_errors("set dns-servers [::1]\n",
+	    "t.conf:1: bad dns-servers entry '[::1]': a bracketed address "
+	    "needs ':PORT' after ']' (ADDRESS[:PORT] or [IPv6]:PORT, "
+	    "separated by commas)\n");
+	assert_errors("set dns-servers \"\"\n",
+	    "t.conf:1: bad dns-servers entry '': empty (ADDRESS[:PORT] or "
+	    "[IPv6]:PORT, separated by commas)\n");
+	assert_errors("set dns-servers ns1.example.net:53\n",
+	    "t.conf:1: bad dns-servers entry 'ns1.example.net:53': not an "
+	    "IP address (ADDRESS[:PORT] or [IPv6]:PORT, separated by "
+	    "commas)\n");
+	c = parse_ok("set dns-servers 127.0.0.1,192.0.2.1:5353,::1,"
+	    "[2001:db8::1]:53\n");
+	ck_assert_str_eq(c->dns_servers,
+	    "127.0.0.1,192.0.2.1:5353,::1,[2001:db8::1]:53");
+	conf_free(c);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -2105,6 +2142,7 @@ conf_suite(void)
 	tcase_add_test(tc, url_parts_are_split);
 	tcase_add_test(tc, every_server_option_is_parsed);
 	tcase_add_test(tc, every_set_keyword_is_parsed);
+	tcase_add_test(tc, bad_dns_servers_are_refused_at_their_line);
 	tcase_add_test(tc, set_user_is_the_daemon_user_not_a_login);
 	tcase_add_test(tc, public_page_is_off_unless_set_on);
 	tcase_add_test(tc, contacts_are_parsed);
