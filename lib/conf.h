@@ -135,7 +135,6 @@ struct farm_conf {
 	uint64_t	 connect_timeout;	/* a server's connect */
 	uint64_t	 client_timeout;	/* a client's silence */
 	uint64_t	 server_timeout;	/* a server's, in http */
-	int		 server_timeout_line;	/* where it was set */
 	int		 proxy_protocol;	/* to its servers: 0 none, 1, 2 */
 	struct listen_conf *listens;
 	size_t		 nlistens;

@@ -17,6 +17,7 @@
 #define INCLUDE_BYTES_MAX (128 * 1024 * 1024)	/* and their bytes, total */
 #define STMT_WORDS_MAX	64
 #define DURATION_MAX_DAYS 3650	/* any duration, at most (ten years) */
+#define FARM_WORDS_MAX	16	/* a farm block's own keywords, at most */
 
 enum tok {
 	TOK_WORD,
@@ -58,6 +59,7 @@ struct parser {
 	struct farm_conf *farm;		/* open farm block, or NULL */
 	unsigned	 farm_seen;	/* its block keywords so far, a bit
 					   each, to refuse one given twice */
+	struct where	 farm_at[FARM_WORDS_MAX];	/* and where each was */
 	struct src	*farm_src;	/* file the open block is in */
 	char		*errs;
 	size_t		 errlen;
@@ -113,6 +115,7 @@ extern const size_t conf_parse_noptdefs;
 void		 conf_parse_src(struct parser *, const char *name,
 		    const char *real, const char *text);
 void		 conf_parse_list_add(char ***, size_t *, const char *);
+uint64_t	 conf_parse_opt_bit(const char *);
 
 /* conf_validate.c */
 void		 conf_validate(struct parser *);

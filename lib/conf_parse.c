@@ -3,6 +3,8 @@
  * words from the lexer, builds the model in conf.h, reports every error as
  * FILE:LINE: message and keeps going; includes are parsed in place.
  */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
@@ -23,8 +25,8 @@ const struct optdef conf_parse_optdefs[] = {
 	{ "timeout",		OT_DURATION,	O(timeout), 0, 0 },
 	{ "retry-interval",	OT_DURATION,	O(retry_interval), 0, 0 },
 	{ "warn",		OT_DURATION,	O(warn), 0, 0 },
-	{ "retries",		OT_UINT,	O(retries), 100, 0 },
-	{ "rise",		OT_UINT,	O(rise), 100, 0 },
+	{ "retries",		OT_UINT,	O(retries), 100, 1 },
+	{ "rise",		OT_UINT,	O(rise), 100, 1 },
 	{ "cert-days",		OT_DAYS,	O(cert_days_warn), 3650, 0 },
 	{ "count",		OT_UINT,	O(count), 100, 1 },
 	{ "weight",		OT_UINT,	O(weight), 256, 0 },
@@ -98,11 +100,14 @@ static const char *set_words[] = {
 static const char *top_words[] = {
 	"set", "contact", "server", "farm", "include", NULL
 };
+/* Every one but server and listen is tocsin-lb's (farm_end). */
 static const char *farm_words[] = {
 	"server", "balance", "listen", "persist", "slowstart",
 	"proxy-protocol", "connect-timeout", "client-timeout",
 	"server-timeout", NULL
 };
+_Static_assert(sizeof(farm_words) / sizeof(farm_words[0]) - 1 <=
+    FARM_WORDS_MAX, "farm_at holds a place for each farm keyword");
 static const char *contact_words[] = { "email", "sms", "quiet", "webhook",
 	"renotify", "escalate-after",
 	"min-state", NULL };
@@ -136,12 +141,18 @@ static void	 statement(struct parser *, struct src *, struct word *, int,
 		    int);
 static void	 st_set(struct parser *, struct word *, int);
 static void	 set_number(struct parser *, struct word *);
+static const char *dns_server_bad(const char *, char *, size_t);
+static void	 set_dns_servers(struct parser *, struct word *);
 static void	 st_contact(struct parser *, struct word *, int);
 static void	 st_server(struct parser *, struct word *, int);
 static void	 st_farm(struct parser *, struct word *, int);
 static void	 st_include(struct parser *, struct src *, struct word *, int);
 static void	 st_farm_item(struct parser *, struct word *, int);
 static void	 farm_end(struct parser *, struct farm_conf *);
+static void	 lb_options(struct parser *, uint64_t, const char *, int,
+		    const char *, const char *);
+static void	 lb_server_options(struct parser *,
+		    const struct server_conf *, const char *);
 static int	 farm_twice(struct parser *, const char *, int);
 static int	 contact_twice(struct parser *, const char *, int, unsigned *);
 static uint64_t	 list_bits(void);
@@ -315,6 +326,15 @@ find_opt(const char *name)
 		if (strcmp(conf_parse_optdefs[i].name, name) == 0)
 			return &conf_parse_optdefs[i];
 	return NULL;
+}
+
+/* The bit of the option called name in a `given` mask (0: no such). */
+uint64_t
+conf_parse_opt_bit(const char *name)
+{
+	const struct optdef *d = find_opt(name);
+
+	return d != NULL ? 1ULL << (d - conf_parse_optdefs) : 0;
 }
 
 /* Append a copy of s to a list. */
@@ -739,7 +759,7 @@ st_set(struct parser *p, struct word *w, int n)
 		c->user_line = w[2].line;
 	}
 	else if (strcmp(k, "dns-servers") == 0)
-		set_str(&c->dns_servers, v);
+		set_dns_servers(p, w);
 	else if (strcmp(k, "rrdcached") == 0)
 		set_str(&c->rrdcached, v);
 	else if (strcmp(k, "from") == 0)
@@ -770,6 +790,75 @@ st_set(struct parser *p, struct word *w, int n)
 	}
 	else
 		set_number(p, w);
+}
+
+/*
+ * What is wrong with one entry of dns-servers (e: its text, NUL ended),
+ * or NULL when it is ADDRESS, ADDRESS:PORT with an IPv4 address, or an
+ * IPv6 address bare or as [ADDRESS]:PORT (addr, of len bytes, gets the
+ * address). Stricter than c-ares's own reading (which takes a blank list,
+ * so no name server at all, and a port past 65535): what passes here,
+ * resolver_new takes at start.
+ */
+static const char *
+dns_server_bad(const char *e, char *addr, size_t len)
+{
+	const char	*port = NULL, *close;
+	unsigned char	 bin[16];
+	unsigned long	 ul;
+	size_t		 n;
+
+	if (*e == '\0')
+		return "empty";
+	if (*e == '[') {
+		if ((close = strchr(e, ']')) == NULL)
+			return "unclosed '['";
+		if (close[1] != ':')	/* c-ares reads [ADDRESS] alone wrong */
+			return "a bracketed address needs ':PORT' after ']'";
+		n = close - e - 1;
+		port = close + 2;
+		e++;
+	} else if ((port = strchr(e, ':')) != NULL &&
+	    strchr(port + 1, ':') == NULL)
+		n = port++ - e;		/* IPv4:PORT */
+	else {
+		n = strlen(e);		/* an address alone, IPv6 too */
+		port = NULL;
+	}
+	if (n == 0 || n >= len)
+		return "not an IP address";
+	memcpy(addr, e, n);
+	addr[n] = '\0';
+	if (inet_pton(AF_INET, addr, bin) != 1 &&
+	    inet_pton(AF_INET6, addr, bin) != 1)
+		return "not an IP address";
+	if (port != NULL && (parse_uint(port, 65535, &ul) == -1 || ul < 1))
+		return "bad port (1-65535)";
+	return NULL;
+}
+
+/*
+ * set dns-servers ENTRY[,ENTRY...] (w[2]): each entry as dns_server_bad
+ * reads it, or an error naming the entry at the line.
+ */
+static void
+set_dns_servers(struct parser *p, struct word *w)
+{
+	char		*copy, *save, *e, addr[INET6_ADDRSTRLEN + 1];
+	const char	*why;
+	int		 bad = 0;
+
+	copy = xstrdup(w[2].s);
+	for (save = copy; !bad && (e = strsep(&save, ",")) != NULL;)
+		if ((why = dns_server_bad(e, addr, sizeof(addr))) != NULL) {
+			conf_err(p, w[2].line, "bad dns-servers entry '%s': "
+			    "%s (ADDRESS[:PORT] or [IPv6]:PORT, separated by "
+			    "commas)", e, why);
+			bad = 1;
+		}
+	free(copy);
+	if (!bad)
+		set_str(&p->conf->dns_servers, w[2].s);
 }
 
 /*
@@ -1206,7 +1295,9 @@ st_server(struct parser *p, struct word *w, int n)
 	c->servers = xreallocarray(c->servers, c->nservers + 1,
 	    sizeof(*c->servers));
 	c->servers[c->nservers++] = sv;
-	if (p->farm != NULL) {
+	if (p->farm == NULL)	/* a farm's wait for its end */
+		lb_server_options(p, sv, "a farm with a 'listen'");
+	else {
 		p->farm->servers = xreallocarray(p->farm->servers,
 		    p->farm->nservers + 1, sizeof(*p->farm->servers));
 		p->farm->servers[p->farm->nservers++] = sv;
@@ -1242,20 +1333,77 @@ st_farm(struct parser *p, struct word *w, int n)
 	p->farm_seen = 0;
 }
 
-/* A farm's block closed: what only the whole block can tell. */
+#define NO_LISTEN	"(a farm without one is watched, not balanced)"
+
+/*
+ * weight and maxconn, where given has their bits (a server's own line's,
+ * or a farm's), are tocsin-lb's: written where no listen balances them,
+ * each is an error at file:line, "WHO: 'weight' is tocsin-lb's and needs
+ * NEEDS".
+ */
+static void
+lb_options(struct parser *p, uint64_t given, const char *file, int line,
+    const char *who, const char *needs)
+{
+	static const char	*names[] = { "weight", "maxconn" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (given & conf_parse_opt_bit(names[i]))
+			conf_err_at(p, file, line, "%s: '%s' is tocsin-lb's and "
+			    "needs %s", who, names[i], needs);
+}
+
+/* lb_options for a server's own line (sv->o.given is its own until
+ * conf_validate resolves it); needs: what it lacks. */
+static void
+lb_server_options(struct parser *p, const struct server_conf *sv,
+    const char *needs)
+{
+	char who[SERVER_ID_MAX + 16];
+
+	snprintf(who, sizeof(who), "server '%s'", sv->id);
+	lb_options(p, sv->o.given, sv->file, sv->line, who, needs);
+}
+
+/*
+ * A farm's block closed: what only the whole block can tell. Its block
+ * keywords but server and listen, and weight and maxconn (its own or its
+ * servers'), are tocsin-lb's: without a listen they would do nothing.
+ * server-timeout times http answers: it needs an http listen.
+ */
 static void
 farm_end(struct parser *p, struct farm_conf *f)
 {
-	size_t	 i;
+	const struct where	*at;
+	char			 who[SERVER_ID_MAX + 16];
+	size_t			 i;
+	int			 http = 0;
 
-	if (f->server_timeout_line == 0)
-		return;
 	for (i = 0; i < f->nlistens; i++)
-		if (f->listens[i].http)
-			return;
-	conf_err(p, f->server_timeout_line, "farm '%s': 'server-timeout' "
-	    "times http answers, and the farm has no 'listen ... http' "
-	    "(a tcp session ends after its client-timeout)", f->name);
+		http |= f->listens[i].http;
+	for (i = 0; farm_words[i] != NULL; i++) {
+		at = &p->farm_at[i];
+		if (!(p->farm_seen & (1U << i)))
+			continue;
+		if (f->nlistens == 0)
+			conf_err_at(p, at->file, at->line, "farm '%s': '%s' is "
+			    "tocsin-lb's and needs a 'listen' in the farm "
+			    NO_LISTEN, f->name, farm_words[i]);
+		else if (!http && strcmp(farm_words[i], "server-timeout") == 0)
+			conf_err_at(p, at->file, at->line, "farm '%s': "
+			    "'server-timeout' times http answers, and the farm "
+			    "has no 'listen ... http' (a tcp session ends after "
+			    "its client-timeout)", f->name);
+	}
+	if (f->nlistens > 0)
+		return;
+	snprintf(who, sizeof(who), "farm '%s'", f->name);
+	lb_options(p, f->o.given, f->file, f->line, who,
+	    "a 'listen' in the farm " NO_LISTEN);
+	for (i = 0; i < f->nservers; i++)
+		lb_server_options(p, f->servers[i],
+		    "a 'listen' in its farm " NO_LISTEN);
 }
 
 /*
@@ -1278,6 +1426,8 @@ farm_twice(struct parser *p, const char *k, int line)
 		return 1;
 	}
 	p->farm_seen |= 1U << i;
+	p->farm_at[i].file = p->stack[p->depth - 1]->name;
+	p->farm_at[i].line = line;
 	return 0;
 }
 
@@ -1401,9 +1551,6 @@ st_farm_item(struct parser *p, struct word *w, int n)
 			return;
 		}
 		*(uint64_t *)((char *)f + timeouts[k].off) = ms;
-		if (timeouts[k].off == offsetof(struct farm_conf,
-		    server_timeout))
-			f->server_timeout_line = w[0].line;
 		return;
 	}
 	if (strcmp(w[0].s, "proxy-protocol") == 0) {

@@ -457,9 +457,96 @@ check_body_regex(struct parser *p, struct server_conf *sv)
 	    "expression \"%s\" for 'body': %s", sv->id, sv->o.body, why);
 }
 
-/* Check a server's resolved options against its kind. */
+/* 1 for the kinds that may speak TLS (K_TLS in conf_parse.c). */
+static int
+tls_kind(enum check_kind k)
+{
+	return k == KIND_HTTP || k == KIND_TCP || k == KIND_FTP ||
+	    k == KIND_SMTP || k == KIND_POP3 || k == KIND_IMAP;
+}
+
+/* 1 when sv's check speaks TLS, by its scheme or resolved options. */
+static int
+speaks_tls(const struct server_conf *sv)
+{
+	if (sv->implicit_tls)
+		return 1;
+	if (sv->kind == KIND_TCP)
+		return sv->o.tls;
+	return sv->kind != KIND_HTTP && sv->o.starttls;
+}
+
+/*
+ * TLS options a server's own line gave (own: their bits) that would do
+ * nothing: starttls where the scheme speaks TLS from the first byte,
+ * cert-days and insecure on a check without TLS (but insecure on an
+ * http:// check that follows redirects: one may lead to https://). From
+ * set or a farm they apply where they mean something, silently.
+ */
 static void
-check_server_options(struct parser *p, struct server_conf *sv)
+check_tls_options(struct parser *p, const struct server_conf *sv,
+    uint64_t own)
+{
+	static const char	*names[] = { "cert-days", "insecure" };
+	char			 how[64];
+	size_t			 i;
+
+	if ((own & conf_parse_opt_bit("starttls")) && sv->implicit_tls &&
+	    sv->kind != KIND_HTTP)
+		conf_err_at(p, sv->file, sv->line, "server '%s': 'starttls' "
+		    "means nothing for %s://, which speaks TLS from the first "
+		    "byte", sv->id, sv->scheme);
+	if (!tls_kind(sv->kind) || speaks_tls(sv))
+		return;
+	if (sv->kind == KIND_HTTP || sv->kind == KIND_TCP)
+		snprintf(how, sizeof(how), "%s", sv->kind == KIND_HTTP ?
+		    "use https://" : "add 'tls'");
+	else
+		snprintf(how, sizeof(how), "use %ss:// or add 'starttls'",
+		    sv->scheme);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((own & conf_parse_opt_bit(names[i])) &&
+		    !(i == 1 && sv->kind == KIND_HTTP && sv->o.follow))
+			conf_err_at(p, sv->file, sv->line, "server '%s': '%s' "
+			    "means nothing without TLS (%s)", sv->id, names[i],
+			    how);
+}
+
+/*
+ * Options that need another (resolved): max-redirects needs follow and
+ * password-file a user, when the server's own line gave them (own); and
+ * a pop3, imap or ftp user needs a password-file from anywhere, else
+ * every check fails at login: but ftp's anonymous, whose login takes an
+ * empty password (the way to log in without asking for a file).
+ */
+static void
+check_option_pairs(struct parser *p, const struct server_conf *sv,
+    uint64_t own)
+{
+	if ((own & conf_parse_opt_bit("max-redirects")) &&
+	    sv->kind == KIND_HTTP && !sv->o.follow)
+		conf_err_at(p, sv->file, sv->line, "server '%s': "
+		    "'max-redirects' needs 'follow'", sv->id);
+	if ((own & conf_parse_opt_bit("password-file")) &&
+	    sv->o.user == NULL && (sv->kind == KIND_HTTP ||
+	    sv->kind == KIND_FTP || sv->kind == KIND_POP3 ||
+	    sv->kind == KIND_IMAP))
+		conf_err_at(p, sv->file, sv->line, "server '%s': "
+		    "'password-file' needs 'user' (or user@ in the URL)",
+		    sv->id);
+	if (sv->o.user != NULL && sv->o.password_file == NULL &&
+	    ((sv->kind == KIND_FTP && strcmp(sv->o.user, "anonymous") != 0) ||
+	    sv->kind == KIND_POP3 || sv->kind == KIND_IMAP))
+		conf_err_at(p, sv->file, sv->line, "server '%s': user %s "
+		    "needs a password-file", sv->id, sv->o.user);
+}
+
+/*
+ * Check a server's resolved options against its kind; own: the bits of
+ * the options its own line gave.
+ */
+static void
+check_server_options(struct parser *p, struct server_conf *sv, uint64_t own)
 {
 	if (sv->kind == KIND_HTTP && sv->o.expect != NULL &&
 	    parse_status_list(sv->o.expect, sv) == -1)
@@ -473,6 +560,8 @@ check_server_options(struct parser *p, struct server_conf *sv)
 		check_timeout(p, sv);
 	if (sv->o.body != NULL)
 		check_body_regex(p, sv);
+	check_tls_options(p, sv, own);
+	check_option_pairs(p, sv, own);
 }
 
 /* Resolve a server's depends-on names into sv->deps. */
@@ -536,6 +625,7 @@ void
 conf_validate(struct parser *p)
 {
 	struct conf	*c = p->conf;
+	uint64_t	 own;
 	size_t		 i;
 
 	check_duplicate_names(p);
@@ -547,9 +637,10 @@ conf_validate(struct parser *p)
 	index_servers(p);
 	check_farm_server_names(p);
 	for (i = 0; i < c->nservers; i++) {
+		own = c->servers[i]->o.given;
 		resolve(c, c->servers[i]);
 		link_contacts(p, c->servers[i]);
-		check_server_options(p, c->servers[i]);
+		check_server_options(p, c->servers[i], own);
 	}
 	for (i = 0; i < c->nservers; i++)
 		link_depends(p, c->servers[i]);

@@ -1468,34 +1468,6 @@ cluster_new(struct event_base *base, struct engine *eng, char **err)
 	return cl;
 }
 
-/* Are a and b (either may be NULL) the same setting? */
-static int
-same(const char *a, const char *b)
-{
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-/*
- * A reload from config was to now: the cluster is joined once, at start,
- * so a change of `set cluster` (its servers, credentials or ca) or of
- * `set node` is not taken; each is logged, naming it, as needing a
- * restart. The rest of now (servers, quorum, shard) is.
- */
-void
-cluster_reload_warn(const struct conf *was, const struct conf *now)
-{
-	if (!same(was->cluster, now->cluster) ||
-	    !same(was->cluster_creds, now->cluster_creds) ||
-	    !same(was->cluster_ca, now->cluster_ca))
-		log_warnx("reload: set cluster changed: it takes a restart "
-		    "(this node keeps %s)", was->cluster != NULL ?
-		    "its cluster" : "running without one");
-	if (was->cluster != NULL && now->cluster != NULL &&
-	    !same(was->node, now->node))
-		log_warnx("reload: set node changed: it takes a restart (this "
-		    "node is still %s)", was->node);
-}
-
 /*
  * The cluster's view of server id at now (Unix s), for `status`:
  * {"state": the cluster's, "nodes": {NODE: {"state", "latency_ms",

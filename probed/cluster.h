@@ -33,7 +33,5 @@ struct json_t	*cluster_server_json(struct cluster *, const char *id,
 		    int64_t now);
 struct json_t	*cluster_head_json(struct cluster *);
 void		 cluster_free(struct cluster *);
-void		 cluster_reload_warn(const struct conf *was,
-		    const struct conf *now);
 
 #endif

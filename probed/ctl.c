@@ -39,6 +39,7 @@
 #include <jansson.h>
 
 #include "ctlclient.h"
+#include "daemon.h"
 #include "jsontext.h"
 #include "log.h"
 #include "peer.h"
@@ -1485,7 +1486,8 @@ save_and_publish(struct ctl_client *c, struct target **ts, size_t n,
 	engine_share_change(c->ctl->eng, ts, n, what);
 }
 
-/* reload: read the config again; a bad one keeps the old, and says why. */
+/* reload: read the config again; a bad one keeps the old, and says why,
+ * to the asker and in the log (as SIGHUP does). */
 static json_t *
 cmd_reload(struct ctl_client *c, char *args)
 {
@@ -1500,6 +1502,8 @@ cmd_reload(struct ctl_client *c, char *args)
 		free(errors);
 		return answer_ok();
 	}
+	daemon_reload_failed(xstrdup(errors != NULL && *errors != '\0' ?
+	    errors : "no reason given"));
 	if (errors == NULL || *errors == '\0') {
 		free(errors);
 		return answer_err("reload failed");

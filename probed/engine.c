@@ -29,6 +29,7 @@
 #include "spool.h"
 #include "util.h"
 #include "jsontext.h"
+#include "worker.h"
 #include "xmalloc.h"
 
 #include "archive.h"
@@ -74,7 +75,12 @@ struct engine {
 	struct spool	*spool;
 	struct spoolq	*spoolq;
 	struct history	*history;	/* events for the page; or NULL */
-	struct writer	*writer;
+	struct writer	*writer;	/* NULL: archives off */
+	struct writer	*closing;	/* one a reload replaced, being closed
+					   on bg; the next opens after it */
+	struct worker	*bg;		/* closes writers off the loop */
+	char		*state_dir;	/* the one it started with */
+	int		 stopping;	/* engine_free is under way */
 	struct ctl	*ctl;
 	uint64_t	 checks;
 	uint64_t	 events;
@@ -98,6 +104,7 @@ static void	 reschedule(struct engine *, struct target *);
 static void	 unpark_children(struct engine *, struct target *);
 static const struct check_ops *ops_for(enum check_kind);
 static void	 target_free(struct target *);
+static void	 archives_open(struct engine *);
 
 static const struct check_ops *
 ops_for(enum check_kind k)
@@ -197,6 +204,7 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	TAILQ_INIT(&e->gone);
 	TAILQ_INIT(&e->parked);
 	e->started = time(NULL);
+	e->state_dir = xstrdup(conf->state_dir);
 	if (fsutil_mkdir_p(conf->state_dir, 0750) == -1) {
 		xasprintf(err, "cannot make state folder %s: %s",
 		    conf->state_dir, strerror(errno));
@@ -212,10 +220,8 @@ engine_new(struct event_base *base, struct conf *conf, char **err)
 	if (fsutil_mkdir_p(rrddir, 0750) == -1)
 		log_warn("cannot make %s", rrddir);
 	free(rrddir);
-	if (!conf->no_archives &&
-	    (e->writer = writer_open(conf->state_dir, conf->rrdcached,
-	    ARCHIVE_QUEUE)) == NULL)
-		log_warnx("archives off: cannot start the writer");
+	e->bg = worker_new(base, "archives");
+	archives_open(e);
 	e->spoolq = spoolq_new(base, e->spool, on_durable, e);
 	e->history = history_open(conf->state_dir);
 	spoolq_set_history(e->spoolq, e->history);
@@ -237,6 +243,7 @@ fail:
 	spool_close(e->spool);
 	http_native_prep_free(confref_prep(e->cur));
 	free(e->cur);	/* conf stays the caller's on failure */
+	free(e->state_dir);
 	free(e);
 	return NULL;
 }
@@ -905,6 +912,103 @@ engine_cluster_head(struct engine *e)
 }
 
 /*
+ * Open the archive writer the running config asks for, unless one runs
+ * or one a reload replaced is still being closed (its end calls this
+ * again). In the state folder the daemon started with.
+ */
+static void
+archives_open(struct engine *e)
+{
+	const struct conf *c = confref_conf(e->cur);
+
+	if (c->no_archives || e->writer != NULL || e->closing != NULL)
+		return;
+	if ((e->writer = writer_open(e->state_dir, c->rrdcached,
+	    ARCHIVE_QUEUE)) == NULL)
+		log_warnx("archives off: cannot start the writer");
+}
+
+/* On the worker: close the writer a reload replaced, writing what it
+ * still holds first (which may take a while with many waiting). */
+static void
+archives_close_job(void *arg)
+{
+	struct engine *e = arg;
+
+	writer_close(e->closing);
+}
+
+/* On the loop: the replaced writer is gone; open the next, if any. */
+static void
+archives_closed(void *arg)
+{
+	struct engine *e = arg;
+
+	e->closing = NULL;
+	log_info("reload: the archive writer it replaced is closed");
+	if (!e->stopping)
+		archives_open(e);
+}
+
+/*
+ * A reload changed set archives or set rrdcached: the running writer is
+ * closed on the worker and the new one opened once it is gone, so two
+ * writers never write one archive, nor share librrd's one connection to
+ * rrdcached. Results in between are not archived.
+ */
+static void
+archives_reload(struct engine *e)
+{
+	const struct conf *c = confref_conf(e->cur);
+
+	log_info("reload: archives %s%s%s", c->no_archives ? "off" : "on",
+	    !c->no_archives && c->rrdcached != NULL ? " through rrdcached " :
+	    "", !c->no_archives && c->rrdcached != NULL ? c->rrdcached : "");
+	if (e->writer == NULL) {
+		archives_open(e);
+		return;
+	}
+	e->closing = e->writer;
+	e->writer = NULL;
+	worker_submit(e->bg, archives_close_job, archives_closed, e);
+}
+
+/*
+ * What a reload changed of the `set` keys the engine takes at once
+ * (apply: reload_compare's bits): new name servers for the lookups to
+ * come (those running finish on the old ones), the archives, who may
+ * change things on the control socket.
+ */
+static void
+reload_apply(struct engine *e, unsigned apply)
+{
+	const struct conf	*c = confref_conf(e->cur);
+	struct resolver		*r;
+	struct ctl_access	 access;
+	char			*err = NULL;
+
+	if ((apply & RELOAD_DNS) &&
+	    (r = resolver_renew(e->resolver, c->dns_servers, &err)) == NULL) {
+		log_warnx("reload: set dns-servers: %s (names are resolved as "
+		    "before)", err);
+		free(err);
+	} else if (apply & RELOAD_DNS) {
+		e->resolver = r;
+		log_info("reload: dns-servers %s for the lookups to come",
+		    c->dns_servers != NULL ? c->dns_servers :
+		    "of /etc/resolv.conf");
+	}
+	if (apply & RELOAD_ARCHIVES)
+		archives_reload(e);
+	if ((apply & RELOAD_CONTROL) && e->ctl != NULL) {
+		access.group = c->control_gid;
+		ctl_set_access(e->ctl, &access);
+		log_info("reload: control-group %s", c->control_group != NULL ?
+		    c->control_group : "unset: anyone who can connect");
+	}
+}
+
+/*
  * A reload dropped t: it leaves the schedule and the slot queues, and goes
  * now, or when its check in flight ends (then it waits in e->gone, so a
  * shutdown before that still frees it).
@@ -941,6 +1045,7 @@ engine_reload(struct engine *e, char **errors)
 	struct target	**nt, *t;
 	size_t		 i;
 	int64_t		 now = mono_us();
+	unsigned	 apply;
 	char		 sum[128];
 
 	if ((nc = conf_load(confref_conf(e->cur)->path, errors)) == NULL)
@@ -951,7 +1056,7 @@ engine_reload(struct engine *e, char **errors)
 	}
 	if (nc->warnings != NULL)
 		log_warnx("reload: %s", nc->warnings);
-	cluster_reload_warn(confref_conf(e->cur), nc);
+	apply = reload_compare(confref_conf(e->cur), nc);
 	statefile_abort(e->statefile);
 	nt = xcalloc(nc->nservers, sizeof(*nt));
 	for (i = 0; i < nc->nservers; i++) {
@@ -979,6 +1084,7 @@ engine_reload(struct engine *e, char **errors)
 	e->cur = confref_new(nc, http_native_prepare(nc),
 	    http_native_prep_free);
 	slots_set_limit(e->slots, nc->max_concurrent);
+	reload_apply(e, apply);
 	unpark_children(e, NULL);
 	conf_summary(nc, sum, sizeof(sum));
 	log_info("reloaded %s: %s", nc->path, sum);
@@ -1023,6 +1129,8 @@ engine_free(struct engine *e)
 	spoolq_free(e->spoolq);
 	history_close(e->history);
 	statefile_free(e->statefile);
+	e->stopping = 1;
+	worker_free(e->bg);	/* a writer a reload replaced: closed */
 	if (e->writer != NULL)
 		writer_close(e->writer);
 	sched_free(e->sched);
@@ -1043,5 +1151,6 @@ engine_free(struct engine *e)
 		free(p);
 	}
 	confref_retire(e->cur);
+	free(e->state_dir);
 	free(e);
 }

@@ -11,6 +11,7 @@ probed_engine_sources = \
 	probed/curlmulti.c probed/curlmulti.h \
 	probed/slots.c probed/slots.h \
 	probed/confref.c probed/confref.h \
+	probed/reload.c \
 	probed/curlopt.c probed/curlopt.h \
 	probed/conn.c probed/conn.h \
 	probed/ctl.c probed/ctl.h \

@@ -59,6 +59,12 @@ extern const struct check_ops check_mail_ops;	/* smtp, pop3, imap */
 extern const struct check_ops check_ping_ops;
 extern const struct check_ops check_exec_ops;
 
+/* reload.c: what a reload must apply (reload_compare's bits) */
+#define RELOAD_DNS	0x1	/* dns-servers: a new resolver */
+#define RELOAD_ARCHIVES	0x2	/* archives, rrdcached: a new writer */
+#define RELOAD_CONTROL	0x4	/* control-group: who may change things */
+unsigned	 reload_compare(const struct conf *was, const struct conf *now);
+
 /* check_exec.c */
 uint64_t	 check_exec_leftovers(void);
 

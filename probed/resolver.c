@@ -60,15 +60,30 @@ struct cache_entry {
 	struct resolver	*r;
 };
 
+/*
+ * A resolver that a reload replaced (resolver_renew) is retired: it takes
+ * no new lookups, answers the ones it runs, then frees itself from the
+ * loop. Its heir owns it until then (its retired list), and frees it
+ * with itself at shutdown.
+ */
 struct resolver {
 	struct dnschan	*chan;
 	struct hash	*cache;		/* host name -> struct cache_entry */
+	unsigned	 running;	/* lookups out on chan */
+	struct resolver	*heir;		/* retired: the one that replaced it */
+	struct resolver	*retired;	/* those it replaced, still answering */
+	struct resolver	*next;		/* in its heir's retired list */
+	struct event	*reap;		/* retired and idle: frees it */
+	int		 dying;		/* being freed: no reaping */
 };
 
 static void	on_sock(evutil_socket_t, short, void *);
 static void	on_timer(evutil_socket_t, short, void *);
 static void	on_sock_state(void *, ares_socket_t, int, int);
 static void	on_addrinfo(void *, int, int, struct ares_addrinfo *);
+static void	on_reap(evutil_socket_t, short, void *);
+static void	reap_soon(struct resolver *);
+static void	resolver_free_one(struct resolver *);
 static struct dnschan *chan_new(struct event_base *, const char *, int,
 		    char **);
 
@@ -284,6 +299,7 @@ on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 	int				 ttl = TTL_FAIL_S;
 
 	ce->running = 0;
+	ce->r->running--;
 	if (status == ARES_EDESTRUCTION) {
 		ce->ok = 0;
 		snprintf(ce->err, sizeof(ce->err), "resolver shut down");
@@ -313,6 +329,8 @@ on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 		ares_freeaddrinfo(ai);
 	ce->expires = mono_us() + (int64_t)ttl * 1000000;
 	deliver(ce);
+	if (ce->r->heir != NULL && ce->r->running == 0)
+		reap_soon(ce->r);
 }
 
 /*
@@ -369,6 +387,7 @@ resolver_lookup(struct resolver *r, const char *host, int port,
 	}
 	if (!ce->running) {
 		ce->running = 1;
+		r->running++;
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_family = AF_UNSPEC;
 		ares_getaddrinfo(dnschan_channel(r->chan), host, NULL, &hints,
@@ -406,12 +425,83 @@ resolver_cancel(struct resolve_req *q)
 		q->cb = NULL;
 }
 
+/*
+ * Free r once its last lookup has answered: from the loop, never inside
+ * c-ares's callback (the channel would be destroyed under its feet).
+ */
+static void
+reap_soon(struct resolver *r)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (r->dying || r->reap != NULL)
+		return;
+	if ((r->reap = evtimer_new(r->chan->base, on_reap, r)) == NULL ||
+	    evtimer_add(r->reap, &now) == -1)
+		fatalx("dns: cannot add the resolver's reaper");
+}
+
+/* A retired resolver is idle: out of its heir's list, and freed. */
+static void
+on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolver	*r = arg, **pp;
+
+	for (pp = &r->heir->retired; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	resolver_free_one(r);
+}
+
+/*
+ * A resolver asking `servers` (NULL: the system's) in old's place; old is
+ * retired (it answers the lookups it runs, then goes) and belongs to the
+ * new one. NULL with *err (malloc'd) when the new one cannot be made:
+ * old stays as it was.
+ */
+struct resolver *
+resolver_renew(struct resolver *old, const char *servers, char **err)
+{
+	struct resolver *r, *o;
+
+	if ((r = resolver_new(old->chan->base, servers, err)) == NULL)
+		return NULL;
+	r->retired = old->retired;	/* old's retired ones, and old */
+	old->retired = NULL;
+	old->next = r->retired;
+	r->retired = old;
+	for (o = r->retired; o != NULL; o = o->next)
+		o->heir = r;
+	if (old->running == 0)
+		reap_soon(old);
+	return r;
+}
+
+/* Free r alone; destroying its channel answers what it runs. */
+static void
+resolver_free_one(struct resolver *r)
+{
+	r->dying = 1;
+	dnschan_free(r->chan);	/* runs pending callbacks */
+	hash_free(r->cache, free);
+	if (r->reap != NULL)
+		event_free(r->reap);
+	free(r);
+}
+
+/* Free r and the resolvers it replaced that still answered. */
 void
 resolver_free(struct resolver *r)
 {
+	struct resolver *o;
+
 	if (r == NULL)
 		return;
-	dnschan_free(r->chan);	/* runs pending callbacks */
-	hash_free(r->cache, free);
-	free(r);
+	while ((o = r->retired) != NULL) {
+		r->retired = o->next;
+		resolver_free_one(o);
+	}
+	resolver_free_one(r);
 }

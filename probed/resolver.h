@@ -34,6 +34,8 @@ typedef void	(*resolve_cb)(void *arg, int status,
 
 struct resolver	*resolver_new(struct event_base *, const char *servers,
 		    char **err);
+struct resolver	*resolver_renew(struct resolver *, const char *servers,
+		    char **err);
 void		 resolver_free(struct resolver *);
 int		 resolver_lookup(struct resolver *, const char *host, int port,
 		    struct sockaddr_storage *, socklen_t *,

@@ -43,6 +43,7 @@ static json_int_t	 clamp(json_int_t, json_int_t, json_int_t);
 static void		 downtime_free(struct downtime *);
 static int		 downtime_from_json(struct downtime *, json_t *);
 static void		 unknowns(struct state *);
+static void		 ack_clear(struct state *);
 
 /*
  * Start a server's state: unknown (hard, nothing seen yet), no history,
@@ -245,7 +246,9 @@ flap_percent(const unsigned char *hist, unsigned n)
  * Flapping starts when the percent state change goes above flap_high and
  * stops when it falls below flap_low (percent), so a value in between
  * keeps the previous verdict. An ack is cleared when the hard state
- * returns to up.
+ * returns to up, and when a result is up while the hard state is up: an
+ * ack given during a soft failure ends with it (else the next outage
+ * would come acknowledged, and go unpaged).
  *
  * Returns 1 when the hard state changed, and fills *chg (may be NULL) with
  * old and new state and the flapping, downtime and ack flags as they are
@@ -257,6 +260,14 @@ flap_percent(const unsigned char *hist, unsigned n)
  * of its last change was never said to have stopped (its last event says
  * flapping), and one that settled down was never paged as down.
  */
+/* The problem acknowledged is over: forget the ack and its comment. */
+static void
+ack_clear(struct state *st)
+{
+	st->acked = 0;
+	state_set_text(&st->ack_comment, NULL, 0);
+}
+
 /* Flapping stopped with no hard change (and a hard state to settle in):
  * 1 with *chg saying the hard state, old and new alike; else 0. */
 static int
@@ -312,6 +323,8 @@ state_update(struct state *st, const struct server_conf *sc,
 		st->type = STATE_HARD;
 		st->candidate = o;
 		st->count = 0;
+		if (o == HSTATE_UP)
+			ack_clear(st);	/* a soft failure's ack: it is over */
 		return flap_ended(st, was_flapping, now, chg);
 	}
 
@@ -332,10 +345,8 @@ state_update(struct state *st, const struct server_conf *sc,
 	st->type = STATE_HARD;
 	st->since = now;
 	st->count = 0;
-	if (o == HSTATE_UP) {
-		st->acked = 0;
-		state_set_text(&st->ack_comment, NULL, 0);
-	}
+	if (o == HSTATE_UP)
+		ack_clear(st);
 	if (old == HSTATE_UNKNOWN && o == HSTATE_UP)
 		return 0;
 	if (chg != NULL) {
@@ -363,10 +374,8 @@ state_set_hard(struct state *st, enum hstate h, int64_t since)
 	st->type = STATE_HARD;
 	st->count = 0;
 	st->since = since;
-	if (h == HSTATE_UP) {
-		st->acked = 0;
-		state_set_text(&st->ack_comment, NULL, 0);
-	}
+	if (h == HSTATE_UP)
+		ack_clear(st);
 }
 
 /* 1 while a downtime set for the server runs at now (Unix seconds). */

@@ -154,6 +154,10 @@ EXTRA_DIST += t/test_pager_flapend.sh
 # tocsin-probed's state file follows a reload at once.
 TESTS += t/test_statefile_reload.sh
 EXTRA_DIST += t/test_statefile_reload.sh
+# What a reload does with the set keys: dns-servers, archives and
+# rrdcached at once, a log line for those that take a restart.
+TESTS += t/test_reload_settings.sh
+EXTRA_DIST += t/test_reload_settings.sh
 
 # tocsin-pager's storm digest and unreachable folding, end to end.
 TESTS += t/test_pager_storm.sh

@@ -50,6 +50,7 @@ set state-dir $2
 set interval 1s
 set timeout 2s
 ${3:-}
+server minute http://127.0.0.1:$NGINX_PORT/health interval 60s
 server www http://127.0.0.1:$NGINX_PORT/health
 server wrong http://127.0.0.1:$NGINX_PORT/wrong
 farm shop {
@@ -103,6 +104,19 @@ assert all(r["cf"] == "AVERAGE" for r in rra.values() if r["pdp_per_row"] == "1"
 assert any(r["cf"] == "MIN" for r in rra.values()), rra
 PYEOF
 done
+# tocsin-probed(8) gives an archive's size in bytes, at 60 s and below a
+# minute: as the files are.
+doc_says() { # doc_says RRD TEXT: the page says "SIZE bytes TEXT"
+    local n
+    n=$("$PY" -c 'import os, sys; print("{:,}".format(os.path.getsize(sys.argv[1])))' \
+        "$1") || return 1
+    echo "$1: $n bytes"
+    tr '\n' ' ' <"${TOCSIN_BUILD:-.}/doc/tocsin-probed.8" | grep -qF "$n bytes $2"
+}
+check "tocsin-probed(8) gives the size of an archive at 60 s" \
+    doc_says "$T/direct/rrd/minute.rrd" "with the seven fixed series"
+check "tocsin-probed(8) gives the size of an archive at 1 s" \
+    doc_says "$T/direct/rrd/shop/web1.rrd" "at any step below a minute"
 rrdtool fetch "$T/direct/rrd/www.rrd" AVERAGE -s $((old + 100)) \
     -e $((old + 500)) -r 1 >"$T/old.txt"
 n=$(grep -c ': 5\.0000000000e-01 ' "$T/old.txt")

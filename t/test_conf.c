@@ -228,7 +228,7 @@ START_TEST(unknown_farm_keyword_suggests_closest)
 	assert_errors("farm f {\n  balanse fastest\n  server a http://a\n}\n",
 	    "t.conf:2: unknown keyword 'balanse' (did you mean "
 	    "'balance'?)\n");
-	assert_errors("farm f { balance fastst }\n",
+	assert_errors("farm f { listen 127.0.0.1:1; balance fastst }\n",
 	    "t.conf:1: unknown balance 'fastst' (did you mean "
 	    "'fastest'?)\n");
 }
@@ -252,22 +252,22 @@ START_TEST(missing_value_is_reported)
 	assert_errors("server a\n", "t.conf:1: server 'a' needs a URL\n");
 	assert_errors("include\n",
 	    "t.conf:1: 'include' needs one file name or pattern\n");
-	assert_errors("farm f { persist }\n",
+	assert_errors("farm f { listen 127.0.0.1:1; persist }\n",
 	    "t.conf:1: 'persist' needs one duration\n");
-	assert_errors("farm f { slowstart }\n",
+	assert_errors("farm f { listen 127.0.0.1:1; slowstart }\n",
 	    "t.conf:1: 'slowstart' needs one duration\n");
-	assert_errors("farm f { proxy-protocol v3 }\n",
+	assert_errors("farm f { listen 127.0.0.1:1; proxy-protocol v3 }\n",
 	    "t.conf:1: 'proxy-protocol' needs v1 or v2\n");
-	assert_errors("farm f { proxy-protocol }\n",
+	assert_errors("farm f { listen 127.0.0.1:1; proxy-protocol }\n",
 	    "t.conf:1: 'proxy-protocol' needs v1 or v2\n");
-	assert_errors("farm f { slowstart 5q }\n",
+	assert_errors("farm f { listen 127.0.0.1:1; slowstart 5q }\n",
 	    "t.conf:1: bad duration '5q' for 'slowstart' (a number with ms, "
 	    "s, m, h or d)\n");
 	assert_errors("farm f { listen }\n",
 	    "t.conf:1: 'listen' needs ADDRESS:PORT [http|tcp]\n");
-	assert_errors("farm f { client-timeout }\n",
+	assert_errors("farm f { listen 127.0.0.1:1; client-timeout }\n",
 	    "t.conf:1: 'client-timeout' needs one duration\n");
-	assert_errors("farm f { connect-timeout 0s }\n",
+	assert_errors("farm f { listen 127.0.0.1:1; connect-timeout 0s }\n",
 	    "t.conf:1: 'connect-timeout' needs a duration above 0\n");
 	assert_errors("farm f {\n listen 127.0.0.1:1 tcp\n server-timeout 5s\n"
 	    "}\n", "t.conf:3: farm 'f': 'server-timeout' times http answers, "
@@ -290,7 +290,7 @@ START_TEST(bad_duration_is_reported)
 	assert_errors("server a http://a timeout 99999999999999999999s\n",
 	    "t.conf:1: bad duration '99999999999999999999s' for 'timeout' "
 	    "(a number with ms, s, m, h or d)\n");
-	assert_errors("farm f { persist 10x }\n",
+	assert_errors("farm f { listen 127.0.0.1:1; persist 10x }\n",
 	    "t.conf:1: bad duration '10x' for 'persist' (a number with ms, "
 	    "s, m, h or d)\n");
 	assert_errors("server a http://a interval 0\n",
@@ -302,7 +302,7 @@ END_TEST
 START_TEST(bare_number_duration_is_refused_with_a_hint)
 {
 	assert_errors("server a http://a interval 5\n"
-	    "farm f { persist 30 }\n"
+	    "farm f { listen 127.0.0.1:1; persist 30 }\n"
 	    "set retry-interval 10\n",
 	    "t.conf:1: bad duration '5' for 'interval': a number needs a unit "
 	    "(write 5s or 5m)\n"
@@ -346,12 +346,16 @@ END_TEST
 START_TEST(bad_number_is_reported)
 {
 	assert_errors("server a http://a retries many\n",
-	    "t.conf:1: bad number 'many' for 'retries' (0 to 100)\n");
+	    "t.conf:1: bad number 'many' for 'retries' (1 to 100)\n");
 	assert_errors("server a http://a retries 101\n",
-	    "t.conf:1: bad number '101' for 'retries' (0 to 100)\n");
-	assert_errors("farm f { server a http://a weight -1 }\n",
+	    "t.conf:1: bad number '101' for 'retries' (1 to 100)\n");
+	/* 0 was taken and counted as 1 */
+	assert_errors("server a http://a retries 0\nset rise 0\n",
+	    "t.conf:1: bad number '0' for 'retries' (1 to 100)\n"
+	    "t.conf:2: bad number '0' for 'rise' (1 to 100)\n");
+	assert_errors("farm f { listen :80; server a http://a weight -1 }\n",
 	    "t.conf:1: bad number '-1' for 'weight' (0 to 256)\n");
-	assert_errors("farm f { server a http://a maxconn x }\n",
+	assert_errors("farm f { listen :80; server a http://a maxconn x }\n",
 	    "t.conf:1: bad number 'x' for 'maxconn' (0 to 1000000)\n");
 	assert_errors("set max-concurrent 9999999\n",
 	    "t.conf:1: bad number '9999999' for 'max-concurrent' "
@@ -553,7 +557,7 @@ START_TEST(several_errors_are_reported_in_one_run)
 	    "t.conf:3: unknown URL scheme 'gopher' (http, https, tcp, dns, "
 	    "ftp, ftps, smtp, smtps, pop3, pop3s, imap, imaps, ping, or "
 	    "exec \"command\")\n"
-	    "t.conf:6: bad number 'lots' for 'retries' (0 to 100)\n"
+	    "t.conf:6: bad number 'lots' for 'retries' (1 to 100)\n"
 	    "t.conf:4: duplicate server id 'www2' (first at t.conf:2)\n"
 	    "t.conf:4: server 'www2': unknown contact 'nobody'\n"
 	    "t.conf:5: server 'db': unknown depends-on target 'gw'\n");
@@ -997,7 +1001,7 @@ START_TEST(every_server_option_is_parsed)
 {
 	struct conf	*c = parse_ok(
 	    "server a https://a interval 30s timeout 5s retry-interval 2s "
-	    "warn 750ms retries 4 rise 2 cert-days 21 weight 3 "
+	    "warn 750ms retries 4 rise 2 cert-days 21 "
 	    "max-per-host 16 follow insecure method HEAD body \"ok\" "
 	    "host www.example.net user u password-file /etc/tocsin/a.pw "
 	    "expect 200\n"
@@ -1015,7 +1019,6 @@ START_TEST(every_server_option_is_parsed)
 	ck_assert_uint_eq(sv->o.retries, 4);
 	ck_assert_uint_eq(sv->o.rise, 2);
 	ck_assert_uint_eq(sv->o.cert_days_warn, 21);
-	ck_assert_uint_eq(sv->o.weight, 3);
 	ck_assert_uint_eq(sv->o.max_per_host, 16);
 	ck_assert_int_eq(sv->o.follow, 1);
 	ck_assert_int_eq(sv->o.insecure, 1);
@@ -1498,8 +1501,8 @@ START_TEST(ftp_user_means_log_in)
 {
 	struct conf	*c = parse_ok(
 	    "server a ftp://a\n"
-	    "server b ftp://b user bob\n"
-	    "server d ftp://dan@d\n");
+	    "server b ftp://b user bob password-file /b.pw\n"
+	    "server d ftp://dan@d password-file /d.pw\n");
 
 	ck_assert_ptr_null(server(c, "a")->o.user);
 	ck_assert_str_eq(server(c, "b")->o.user, "bob");
@@ -1903,6 +1906,7 @@ START_TEST(include_inside_a_farm_block_reads_its_servers_there)
 
 	put("farminc/main.conf", "farm shop {\n"
 	    "  include \"members.conf\"\n"
+	    "  listen 127.0.0.1:1\n"
 	    "  balance roundrobin\n"
 	    "}\n"
 	    "server solo http://solo\n");
@@ -2013,8 +2017,9 @@ START_TEST(keyword_twice_in_a_contact_or_farm_is_an_error)
 	    "t.conf:6: 'persist' given twice\n");
 	/* lists add up, so may come twice; each farm has its own */
 	c = parse_ok("contact a email a@b\ncontact b email b@c\n"
-	    "farm f {\n notify a\n notify b\n balance source\n}\n"
-	    "farm g {\n balance source\n}\n");
+	    "farm f {\n notify a\n notify b\n balance source\n"
+	    " listen :1\n}\n"
+	    "farm g {\n balance source\n listen :2\n}\n");
 	ck_assert_uint_eq(c->farms[0]->o.nnotify, 2);
 	conf_free(c);
 }
@@ -2043,6 +2048,157 @@ START_TEST(option_that_means_nothing_for_the_check_is_refused)
 	    " server w http://w\n}\n"
 	    "server t tcp://h:1\nserver s pop3://u@p password-file /x.pw\n");
 	ck_assert_uint_eq(server(c, "t")->o.count, 3);
+	conf_free(c);
+}
+END_TEST
+
+/*
+ * Options a server's own line gives that would do nothing are refused at
+ * its line (tocsin.conf(5), ERRORS); from set or a farm they apply where
+ * they mean something.
+ */
+START_TEST(dead_options_on_a_server_line_are_refused)
+{
+	struct conf *c;
+
+	assert_errors("server h http://h cert-days 14 insecure\n"
+	    "server t tcp://t:1 insecure\n"
+	    "server m smtp://m cert-days 3\n"
+	    "server p pop3s://p starttls user u password-file /p.pw\n"
+	    "server r http://r max-redirects 3\n"
+	    "server w http://w password-file /w.pw\n",
+	    "t.conf:1: server 'h': 'cert-days' means nothing without TLS "
+	    "(use https://)\n"
+	    "t.conf:1: server 'h': 'insecure' means nothing without TLS "
+	    "(use https://)\n"
+	    "t.conf:2: server 't': 'insecure' means nothing without TLS "
+	    "(add 'tls')\n"
+	    "t.conf:3: server 'm': 'cert-days' means nothing without TLS "
+	    "(use smtps:// or add 'starttls')\n"
+	    "t.conf:4: server 'p': 'starttls' means nothing for pop3s://, "
+	    "which speaks TLS from the first byte\n"
+	    "t.conf:5: server 'r': 'max-redirects' needs 'follow'\n"
+	    "t.conf:6: server 'w': 'password-file' needs 'user' (or user@ "
+	    "in the URL)\n");
+	/* with what they need, or inherited, they are fine */
+	c = parse_ok("set insecure\nset cert-days 14\nset starttls\n"
+	    "set max-redirects 3\nset password-file /all.pw\n"
+	    "server h http://h\nserver s smtps://s\nserver i imaps://i\n"
+	    "server f http://f follow insecure max-redirects 2\n"
+	    "server t tcp://t:1 tls insecure cert-days 7\n"
+	    "server m smtp://m starttls cert-days 7\n"
+	    "server u https://u@u password-file /u.pw\n"
+	    "server p pop3://p user u\n");
+	ck_assert_int_eq(server(c, "h")->o.insecure, 1);
+	ck_assert_uint_eq(server(c, "f")->o.max_redirects, 2);
+	conf_free(c);
+}
+END_TEST
+
+/* A pop3, imap or ftp login without a password failed every check
+ * ("user bob needs a password-file"): -t says so at the server's line. */
+START_TEST(login_user_without_password_file_is_refused)
+{
+	assert_errors("server i imap://i user bob\n"
+	    "server f ftp://dan@f\n"
+	    "farm m user carol {\n server p pop3s://p\n"
+	    " server q pop3s://q password-file /q.pw\n}\n",
+	    "t.conf:1: server 'i': user bob needs a password-file\n"
+	    "t.conf:2: server 'f': user dan needs a password-file\n"
+	    "t.conf:4: server 'm/p': user carol needs a password-file\n");
+	/* ftp's anonymous logs in with an empty password */
+	conf_free(parse_ok("server f ftp://f user anonymous\n"));
+}
+END_TEST
+
+/* weight, maxconn and a farm's block keywords are tocsin-lb's: without
+ * a listen nothing balances the servers (tocsin.conf(5)). */
+START_TEST(lb_options_without_listen_are_refused)
+{
+	struct conf *c;
+
+	assert_errors("server a http://a weight 2\n"
+	    "farm w maxconn 3 {\n balance source\n persist 1m\n"
+	    " slowstart 5s\n proxy-protocol v1\n connect-timeout 1s\n"
+	    " client-timeout 2s\n server-timeout 3s\n"
+	    " server b http://b weight 2 maxconn 1\n}\n",
+	    "t.conf:1: server 'a': 'weight' is tocsin-lb's and needs a farm "
+	    "with a 'listen'\n"
+	    "t.conf:3: farm 'w': 'balance' is tocsin-lb's and needs a "
+	    "'listen' in the farm (a farm without one is watched, not "
+	    "balanced)\n"
+	    "t.conf:4: farm 'w': 'persist' is tocsin-lb's and needs a "
+	    "'listen' in the farm (a farm without one is watched, not "
+	    "balanced)\n"
+	    "t.conf:5: farm 'w': 'slowstart' is tocsin-lb's and needs a "
+	    "'listen' in the farm (a farm without one is watched, not "
+	    "balanced)\n"
+	    "t.conf:6: farm 'w': 'proxy-protocol' is tocsin-lb's and needs "
+	    "a 'listen' in the farm (a farm without one is watched, not "
+	    "balanced)\n"
+	    "t.conf:7: farm 'w': 'connect-timeout' is tocsin-lb's and needs "
+	    "a 'listen' in the farm (a farm without one is watched, not "
+	    "balanced)\n"
+	    "t.conf:8: farm 'w': 'client-timeout' is tocsin-lb's and needs "
+	    "a 'listen' in the farm (a farm without one is watched, not "
+	    "balanced)\n"
+	    "t.conf:9: farm 'w': 'server-timeout' is tocsin-lb's and needs "
+	    "a 'listen' in the farm (a farm without one is watched, not "
+	    "balanced)\n"
+	    "t.conf:2: farm 'w': 'maxconn' is tocsin-lb's and needs a "
+	    "'listen' in the farm (a farm without one is watched, not "
+	    "balanced)\n"
+	    "t.conf:10: server 'w/b': 'weight' is tocsin-lb's and needs a "
+	    "'listen' in its farm (a farm without one is watched, not "
+	    "balanced)\n"
+	    "t.conf:10: server 'w/b': 'maxconn' is tocsin-lb's and needs a "
+	    "'listen' in its farm (a farm without one is watched, not "
+	    "balanced)\n");
+	/* a listen anywhere in the block; set's apply where they mean
+	 * something */
+	c = parse_ok("set weight 2\nset maxconn 9\nserver a http://a\n"
+	    "farm w {\n balance source\n server b http://b weight 3\n"
+	    " listen 127.0.0.1:8080\n}\nfarm watched {\n server c http://c\n"
+	    "}\n");
+	ck_assert_uint_eq(server(c, "w/b")->o.weight, 3);
+	ck_assert_uint_eq(server(c, "w/b")->o.maxconn, 9);
+	conf_free(c);
+}
+END_TEST
+
+/*
+ * dns-servers is read as c-ares reads it, or stricter, so -t and a
+ * reload refuse what resolver_new would refuse at start.
+ */
+START_TEST(bad_dns_servers_are_refused_at_their_line)
+{
+	struct conf *c;
+
+	assert_errors("\nset dns-servers garbage\n",
+	    "t.conf:2: bad dns-servers entry 'garbage': not an IP address "
+	    "(ADDRESS[:PORT] or [IPv6]:PORT, separated by commas)\n");
+	assert_errors("set dns-servers 192.0.2.1:99999\n",
+	    "t.conf:1: bad dns-servers entry '192.0.2.1:99999': bad port "
+	    "(1-65535) (ADDRESS[:PORT] or [IPv6]:PORT, separated by "
+	    "commas)\n");
+	assert_errors("set dns-servers 192.0.2.1,\n",
+	    "t.conf:1: bad dns-servers entry '': empty (ADDRESS[:PORT] or "
+	    "[IPv6]:PORT, separated by commas)\n");
+	assert_errors("set dns-servers [::1]\n",
+	    "t.conf:1: bad dns-servers entry '[::1]': a bracketed address "
+	    "needs ':PORT' after ']' (ADDRESS[:PORT] or [IPv6]:PORT, "
+	    "separated by commas)\n");
+	assert_errors("set dns-servers \"\"\n",
+	    "t.conf:1: bad dns-servers entry '': empty (ADDRESS[:PORT] or "
+	    "[IPv6]:PORT, separated by commas)\n");
+	assert_errors("set dns-servers ns1.example.net:53\n",
+	    "t.conf:1: bad dns-servers entry 'ns1.example.net:53': not an "
+	    "IP address (ADDRESS[:PORT] or [IPv6]:PORT, separated by "
+	    "commas)\n");
+	c = parse_ok("set dns-servers 127.0.0.1,192.0.2.1:5353,::1,"
+	    "[2001:db8::1]:53\n");
+	ck_assert_str_eq(c->dns_servers,
+	    "127.0.0.1,192.0.2.1:5353,::1,[2001:db8::1]:53");
 	conf_free(c);
 }
 END_TEST
@@ -2105,6 +2261,10 @@ conf_suite(void)
 	tcase_add_test(tc, url_parts_are_split);
 	tcase_add_test(tc, every_server_option_is_parsed);
 	tcase_add_test(tc, every_set_keyword_is_parsed);
+	tcase_add_test(tc, bad_dns_servers_are_refused_at_their_line);
+	tcase_add_test(tc, dead_options_on_a_server_line_are_refused);
+	tcase_add_test(tc, login_user_without_password_file_is_refused);
+	tcase_add_test(tc, lb_options_without_listen_are_refused);
 	tcase_add_test(tc, set_user_is_the_daemon_user_not_a_login);
 	tcase_add_test(tc, public_page_is_off_unless_set_on);
 	tcase_add_test(tc, contacts_are_parsed);

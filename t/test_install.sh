@@ -35,6 +35,8 @@ check "the sample is installed as tocsin.conf.sample" cmp "$SAMPLE" \
 M5=$D$mandir/man5/tocsin.conf.5
 M8=$D$mandir/man8/tocsin-probed.8
 C8=$D$mandir/man8/tocsinctl.8
+L8=$D$mandir/man8/tocsin-lb.8
+G8=$D$mandir/man8/tocsin.cgi.8
 check "tocsin.conf(5) names $sysconfdir/tocsin.conf" \
     grep -q "$sysconfdir/tocsin.conf" "$M5"
 check "tocsin-probed(8) names $sysconfdir/tocsin.conf" \
@@ -43,11 +45,16 @@ check "tocsin-probed(8) names the state folder $localstatedir/lib/tocsin" \
     grep -q "$localstatedir/lib/tocsin" "$M8"
 check "tocsinctl(8) names $sysconfdir/tocsin.conf" \
     grep -q "$sysconfdir/tocsin.conf" "$C8"
+# Their default config is the build's, not /etc/tocsin.conf (lib/conf.c).
+check "tocsin-lb(8) names $sysconfdir/tocsin.conf" \
+    grep -q "$sysconfdir/tocsin.conf" "$L8"
+check "tocsin.cgi(8) names $sysconfdir/tocsin.conf" \
+    grep -q "$sysconfdir/tocsin.conf" "$G8"
 check_not "no @placeholder@ left in the man pages" \
-    grep -n '@[a-z]*dir@' "$M5" "$M8" "$C8"
+    grep -n '@[a-z]*dir@' "$M5" "$M8" "$C8" "$L8" "$G8"
 if [ "$sysconfdir" != /usr/local/etc ]; then
     check_not "no /usr/local/etc in the man pages" \
-        grep -n /usr/local/etc "$M5" "$M8" "$C8"
+        grep -n /usr/local/etc "$M5" "$M8" "$C8" "$L8" "$G8"
 else
     skip "no /usr/local/etc in the man pages" "this build's sysconfdir is /usr/local/etc"
 fi

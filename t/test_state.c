@@ -27,6 +27,7 @@ static int	res_ok(struct state *, const struct server_conf *, int64_t,
 		    struct state_change *);
 static int	res_fail(struct state *, const struct server_conf *, int64_t,
 		    struct state_change *);
+static void	start_up(struct state *, const struct server_conf *);
 static double	full_window_pct(unsigned, unsigned);
 static void	assert_sane(const struct state *);
 static Suite	*state_suite(void);
@@ -72,6 +73,14 @@ res_fail(struct state *st, const struct server_conf *sc, int64_t now,
     struct state_change *chg)
 {
 	return feed(st, sc, CHECK_CRITICAL, 10000000, now, chg);
+}
+
+/* A new state fed one ok result at T0: hard up, no event. */
+static void
+start_up(struct state *st, const struct server_conf *sc)
+{
+	state_init(st);
+	ck_assert_int_eq(res_ok(st, sc, T0, NULL), 0);
 }
 
 /*
@@ -219,8 +228,7 @@ START_TEST(retries_reset_by_success)
 	struct state_change	 chg;
 	struct server_conf	*sc = mkconf(3, 1, 0);
 
-	state_init(&st);
-	res_ok(&st, sc, T0, &chg);
+	start_up(&st, sc);
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 1, &chg), 0);
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 2, &chg), 0);
 	ck_assert_int_eq(res_ok(&st, sc, T0 + 3, &chg), 0);
@@ -317,8 +325,7 @@ START_TEST(mixed_successes_count_towards_rise)
 	struct state_change	 chg;
 	struct server_conf	*sc = mkconf(1, 3, 0);
 
-	state_init(&st);
-	res_ok(&st, sc, T0, NULL);
+	start_up(&st, sc);
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 1, NULL), 1);
 	ck_assert_int_eq(res_ok(&st, sc, T0 + 2, &chg), 0);
 	ck_assert_int_eq(feed(&st, sc, CHECK_WARNING, 1000, T0 + 3, &chg), 0);
@@ -356,8 +363,7 @@ START_TEST(rise_needs_n_successes)
 	struct state_change	 chg;
 	struct server_conf	*sc = mkconf(1, 3, 0);
 
-	state_init(&st);
-	res_ok(&st, sc, T0, &chg);
+	start_up(&st, sc);
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 10, &chg), 1);
 	ck_assert_int_eq(st.hard, HSTATE_DOWN);
 
@@ -406,8 +412,7 @@ START_TEST(slow_answer_is_degraded_not_down)
 	ck_assert_int_eq(state_observe(sc, &r), HSTATE_UP);
 	sc->o.warn = 500;
 
-	state_init(&st);
-	res_ok(&st, sc, T0, &chg);
+	start_up(&st, sc);
 	ck_assert_int_eq(feed(&st, sc, CHECK_OK, 800000, T0 + 10, &chg), 0);
 	ck_assert_int_eq(st.state, HSTATE_DEGRADED);
 	ck_assert_int_eq(st.type, STATE_SOFT);
@@ -446,8 +451,7 @@ START_TEST(warning_result_is_degraded)
 	r.status = CHECK_OK;
 	ck_assert_int_eq(state_observe(sc, &r), HSTATE_UP);
 
-	state_init(&st);
-	res_ok(&st, sc, T0, &chg);
+	start_up(&st, sc);
 	ck_assert_int_eq(feed(&st, sc, CHECK_WARNING, 1000, T0 + 1, &chg), 1);
 	ck_assert_int_eq(chg.new_state, HSTATE_DEGRADED);
 	ck_assert_uint_eq(st.failures, 1);
@@ -464,8 +468,7 @@ START_TEST(first_change_after_start_is_not_flapping)
 	struct state		 st;
 	struct server_conf	*sc = mkconf(1, 1, 0);
 
-	state_init(&st);
-	res_ok(&st, sc, T0, NULL);
+	start_up(&st, sc);
 	ck_assert_double_eq_tol(st.flap_pct, 0, PCT_TOL);
 	res_fail(&st, sc, T0 + 1, NULL);
 	/* One change, in the newest pair (weight 1.2), out of 20 pairs. */
@@ -683,8 +686,7 @@ START_TEST(ack_drain_enable_change_state)
 	struct state		 st;
 	struct server_conf	*sc = mkconf(1, 1, 0);
 
-	state_init(&st);
-	res_ok(&st, sc, T0, NULL);
+	start_up(&st, sc);
 	ck_assert_int_eq(state_ack(&st, "x"), -1);
 	ck_assert_int_eq(st.acked, 0);
 	res_fail(&st, sc, T0 + 1, NULL);
@@ -705,8 +707,7 @@ START_TEST(downtime_marks_change)
 	struct state_change	 chg;
 	struct server_conf	*sc = mkconf(2, 1, 0);
 
-	state_init(&st);
-	res_ok(&st, sc, T0, &chg);
+	start_up(&st, sc);
 	ck_assert_int_eq(state_downtime_add(&st, &(struct downtime){ .id = 1,
 	    .from = T0, .until = T0 + 100, .comment = "kernel upgrade" }), 0);
 	ck_assert_int_eq(state_in_downtime(&st, T0 + 99), 1);
@@ -731,8 +732,7 @@ START_TEST(ack_cleared_on_recovery)
 	struct state_change	 chg;
 	struct server_conf	*sc = mkconf(1, 1, 0);
 
-	state_init(&st);
-	res_ok(&st, sc, T0, &chg);
+	start_up(&st, sc);
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 10, &chg), 1);
 	st.acked = 1;
 	state_set_text(&st.ack_comment, "alice: on it", STATE_COMMENT_MAX);
@@ -753,6 +753,46 @@ START_TEST(ack_cleared_on_recovery)
 	/* The next problem is not acknowledged. */
 	ck_assert_int_eq(res_fail(&st, sc, T0 + 40, &chg), 1);
 	ck_assert_int_eq(chg.acked, 0);
+	state_free(&st);
+}
+END_TEST
+
+/*
+ * An ack of a soft failure (hard still up) ends with that failure: a
+ * result that is up again clears it, so the next hard down is paged
+ * (tocsinctl(8): no pages until the hard state is up again).
+ */
+START_TEST(ack_of_soft_failure_cleared_when_up_again)
+{
+	struct state		 st;
+	struct state_change	 chg;
+	struct server_conf	*sc = mkconf(3, 1, 0);
+
+	start_up(&st, sc);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 1, &chg), 0);
+	ck_assert_int_eq(st.type, STATE_SOFT);
+	ck_assert_int_eq(state_ack(&st, "bob: on it"), 0);
+
+	/* Up again, no hard change: the failure it acknowledged is over. */
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 2, &chg), 0);
+	ck_assert_int_eq(st.acked, 0);
+	ck_assert_ptr_null(st.ack_comment);
+
+	/* The next outage is not acknowledged. */
+	res_fail(&st, sc, T0 + 3, &chg);
+	res_fail(&st, sc, T0 + 4, &chg);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 5, &chg), 1);
+	ck_assert_int_eq(chg.new_state, HSTATE_DOWN);
+	ck_assert_int_eq(chg.acked, 0);
+
+	/* A soft failure acknowledged that goes on to hard down stays
+	 * acknowledged, as any ack of a problem does. */
+	ck_assert_int_eq(res_ok(&st, sc, T0 + 6, &chg), 1);
+	res_fail(&st, sc, T0 + 7, &chg);
+	ck_assert_int_eq(state_ack(&st, "carol"), 0);
+	res_fail(&st, sc, T0 + 8, &chg);
+	ck_assert_int_eq(res_fail(&st, sc, T0 + 9, &chg), 1);
+	ck_assert_int_eq(chg.acked, 1);
 	state_free(&st);
 }
 END_TEST
@@ -903,8 +943,7 @@ START_TEST(corrupt_json_is_rejected_without_crash)
 	char			*text, *cut, big[2000];
 	size_t			 i, k, len;
 
-	state_init(&st);
-	res_ok(&st, sc, T0, NULL);
+	start_up(&st, sc);
 	memcpy(&before, &st, sizeof(before));
 
 	ck_assert_int_eq(state_from_json(&st, NULL), -1);
@@ -1158,6 +1197,7 @@ state_suite(void)
 	tcase_add_test(tc, slow_answer_is_degraded_not_down);
 	tcase_add_test(tc, warning_result_is_degraded);
 	tcase_add_test(tc, ack_cleared_on_recovery);
+	tcase_add_test(tc, ack_of_soft_failure_cleared_when_up_again);
 	tcase_add_test(tc, downtime_marks_change);
 	tcase_add_test(tc, downtimes_add_beside_schedule_cancel_expire);
 	tcase_add_test(tc, old_state_file_downtime_is_kept);
