@@ -57,34 +57,32 @@ usage(FILE *f, int code)
 }
 
 /* -t: the config, and what only the pager checks: the auth-files of the
- * relay and of the SMS gateway. */
+ * relay and of the SMS gateway. "config ok" only once all of them are. */
 static int
 check_conf(const char *path)
 {
 	struct mail_conf	*mc;
 	struct smsapi		*sa;
 	struct conf		*c;
-	char			 err[512];
+	char			 err[512], sum[128];
 
-	if (daemon_check_conf(path) != 0)
-		return 1;
 	if ((c = daemon_load_conf(path)) == NULL)
 		return 1;
-	mc = mail_conf_new(c, err, sizeof(err));
-	if (mc == NULL && c->smtp_relay != NULL) {
-		fprintf(stderr, "tocsin-pager: %s\n", err);
-		conf_free(c);
-		return 1;
-	}
+	if ((mc = mail_conf_new(c, err, sizeof(err))) == NULL &&
+	    c->smtp_relay != NULL)
+		goto bad;
 	mail_conf_free(mc);
-	if ((sa = smsapi_new(c, err, sizeof(err))) == NULL && err[0] != '\0') {
-		fprintf(stderr, "tocsin-pager: %s\n", err);
-		conf_free(c);
-		return 1;
-	}
+	if ((sa = smsapi_new(c, err, sizeof(err))) == NULL && err[0] != '\0')
+		goto bad;
 	smsapi_free(sa);
+	conf_summary(c, sum, sizeof(sum));
+	printf("config ok: %s\n", sum);
 	conf_free(c);
 	return 0;
+bad:
+	fprintf(stderr, "tocsin-pager: %s\n", err);
+	conf_free(c);
+	return 1;
 }
 
 /* Print one folder's records: SEQ CONTACT CHANNEL STATE TRIES NEXT ERROR. */
