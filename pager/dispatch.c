@@ -2092,7 +2092,7 @@ remind_server(struct poll *p, struct memo_entry *e,
 			    due[i].round, &info, &have_info, &p->made) == 0;
 		if (!ok)
 			return;		/* tried again at the next poll */
-		remind_done(e, &due[i]);
+		remind_done(e, &due[i], now);
 		memo_touch(p->d->memo);
 		log_info("event %" PRIu64 " %s: %s to %s (%zu page%s): %s",
 		    e->problem, e->id, due[i].from != NULL ? "escalated" :
@@ -2180,7 +2180,8 @@ remind_reconcile(struct dispatch *d)
 		TAILQ_FOREACH(del, &d->q, entry)
 			if (del->seq == e->problem &&
 			    strcmp(del->server, e->id) == 0 &&
-			    remind_found(d->conf, e, del->contact, del->round)) {
+			    remind_found(d->conf, e, del->contact, del->round,
+			    del->created)) {
 				log_info("event %" PRIu64 " %s: the %s to %s "
 				    "is on disk, not in the memo: kept", e->problem,
 				    e->id, del->round > 0 ? "reminder" :

@@ -147,6 +147,9 @@ struct memo_entry {
 	char		 message[256];	/* its message */
 	char		 rounds[256];	/* "contact:N,...": reminders made */
 	char		 escalated[256];	/* contacts escalated to */
+	char		 escalated_at[256];	/* "contact:T,...": Unix s
+					   of each one's page ("": a memo
+					   of before, the problem's time) */
 	char		 paged[512];	/* contacts its page went to; ""
 					   (a memo of before): the server's */
 	/* A problem not paged because of a downtime: paged when the
@@ -175,9 +178,9 @@ size_t		 memo_count(const struct memo *);
 struct memo_entry *memo_at(struct memo *, size_t);
 int		 memo_listed(const char *list, const char *name);
 void		 memo_list_add(char *list, size_t len, const char *name);
-unsigned	 memo_round(const char *rounds, const char *contact);
-void		 memo_round_set(char *rounds, size_t len, const char *contact,
-		    unsigned n);
+uint64_t	 memo_num(const char *list, const char *contact);
+void		 memo_num_set(char *list, size_t len, const char *contact,
+		    uint64_t n);
 void		 memo_problem_open(struct memo_entry *,
 		    const struct spool_event *);
 void		 memo_problem_close(struct memo_entry *, uint64_t seq);
@@ -233,9 +236,10 @@ size_t		 remind_due(const struct conf *, const struct server_conf *,
 		    size_t max);
 void		 remind_event(const struct memo_entry *, const struct remind *,
 		    int64_t now, struct spool_event *);
-void		 remind_done(struct memo_entry *, const struct remind *);
+void		 remind_done(struct memo_entry *, const struct remind *,
+		    int64_t now);
 int		 remind_found(const struct conf *, struct memo_entry *,
-		    const char *contact, unsigned round);
+		    const char *contact, unsigned round, int64_t created);
 size_t		 remind_escalated_wants(const struct conf *,
 		    const char *escalated, const struct spool_event *,
 		    struct want *, size_t max);

@@ -229,6 +229,9 @@ EXTRA_DIST += t/test_pager_renotify.sh
 # A crash between a reminder's record and the memo: sent once.
 TESTS += t/test_pager_remind_crash.sh
 EXTRA_DIST += t/test_pager_remind_crash.sh
+# An escalate-after chain counts each step from its contact's own page.
+TESTS += t/test_pager_escalate.sh
+EXTRA_DIST += t/test_pager_escalate.sh
 
 # tocsin-pager's control socket: tocsinctl pages and test-page.
 TESTS += t/test_pager_ctl.sh

@@ -584,6 +584,7 @@ START_TEST(memo_entry_dump_parse_round_trip)
 	strlcpy(e.listed, "ops/email,boss/webhook", sizeof(e.listed));
 	strlcpy(e.rounds, "ops:2", sizeof(e.rounds));
 	strlcpy(e.escalated, "boss", sizeof(e.escalated));
+	strlcpy(e.escalated_at, "boss:1700000030", sizeof(e.escalated_at));
 	/* Through text and back: the same entry (its id is the key). */
 	ck_assert_ptr_nonnull(o = memo_entry_dump(&e));
 	ck_assert_ptr_nonnull(text = json_dumps(o, JSON_COMPACT));
@@ -909,7 +910,7 @@ START_TEST(reminders_and_escalations_fall_due)
 	ck_assert_uint_eq(r[0].round, 1);
 	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1500, r, 8), 1);
 	ck_assert_uint_eq(r[0].round, 2);
-	remind_done(&e, &r[0]);
+	remind_done(&e, &r[0], ev.time + 1500);
 	ck_assert_str_eq(e.rounds, "ops:2");
 	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1700, r, 8), 0);
 	n = remind_due(c, sv, &e, ev.time + 1800, r, 8);
@@ -924,16 +925,30 @@ START_TEST(reminders_and_escalations_fall_due)
 	remind_event(&e, &r[0], ev.time + 3720, &got);
 	ck_assert_str_eq(got.message, "still down after 1h2m, reminder 3: "
 	    "connect: Connection refused");
-	remind_done(&e, &r[0]);
-	remind_done(&e, &r[1]);
+	remind_done(&e, &r[0], ev.time + 1800);
+	remind_done(&e, &r[1], ev.time + 1830);	/* made a poll late */
 	ck_assert_str_eq(e.rounds, "ops:3");
 	ck_assert_str_eq(e.escalated, "boss");
-	/* Boss once; at 1 h boss's own escalate-after reaches ceo. */
+	ck_assert_str_eq(e.escalated_at, "boss:1700001830");
+	/* Boss once; boss's own escalate-after (1 h) counts from its own
+	 * page, not the problem's: ceo at 1 h 30 m 30 s, not at 1 h. */
 	n = remind_due(c, sv, &e, ev.time + 3600, r, 8);
-	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(r[0].ct->name, "ops");
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 5429, r, 8), 1);
+	n = remind_due(c, sv, &e, ev.time + 5430, r, 8);
+	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(r[1].ct->name, "ceo");
 	ck_assert_str_eq(r[1].from->name, "boss");
+	/* A memo of before, with no time of the escalation: the problem's. */
+	e.escalated_at[0] = '\0';
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 3600, r, 8), 2);
+	/* An escalation found on disk after a crash: its record's time. */
+	e.escalated[0] = '\0';
+	ck_assert_int_eq(remind_found(c, &e, "boss", 0, ev.time + 1830), 1);
+	ck_assert_str_eq(e.escalated_at, "boss:1700001830");
+	ck_assert_int_eq(remind_found(c, &e, "boss", 0, ev.time + 1900), 0);
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 3600, r, 8), 1);
 	/* The server's renotify wins; boss is notified, never escalated to. */
 	memo_problem_close(&e, 43);
 	ck_assert_uint_eq(e.problem, 0);
@@ -964,12 +979,12 @@ START_TEST(reminders_and_escalations_fall_due)
 	ck_assert_int_eq(remind_allowed(&st, 1000), 0);
 	ck_assert_int_eq(remind_allowed(NULL, 1000), 0);
 	/* The rounds list keeps the others. */
-	memo_round_set(e.rounds, sizeof(e.rounds), "a", 1);
-	memo_round_set(e.rounds, sizeof(e.rounds), "b", 2);
-	memo_round_set(e.rounds, sizeof(e.rounds), "a", 3);
+	memo_num_set(e.rounds, sizeof(e.rounds), "a", 1);
+	memo_num_set(e.rounds, sizeof(e.rounds), "b", 2);
+	memo_num_set(e.rounds, sizeof(e.rounds), "a", 3);
 	ck_assert_str_eq(e.rounds, "b:2,a:3");
-	ck_assert_uint_eq(memo_round(e.rounds, "a"), 3);
-	ck_assert_uint_eq(memo_round(e.rounds, "c"), 0);
+	ck_assert_uint_eq(memo_num(e.rounds, "a"), 3);
+	ck_assert_uint_eq(memo_num(e.rounds, "c"), 0);
 	conf_free(c);
 }
 END_TEST
