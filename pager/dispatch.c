@@ -262,8 +262,8 @@ static struct delivery *record_new(struct dispatch *,
 		    const struct spool_event *, const struct want *, unsigned);
 static int	 record_write(struct dispatch *, struct delivery *,
 		    struct deliveries *);
-static int	 make_listed(struct dispatch *, const struct spool_event *,
-		    const struct want *, uint64_t, struct deliveries *);
+static int	 make_unsent(struct dispatch *, const struct spool_event *,
+		    const struct want *, const char *, struct deliveries *);
 static int	 was_listed(const struct memo_entry *, const struct want *);
 static int	 make_record(struct dispatch *, const struct conf *,
 		    const struct spool_event *, const struct want *, int,
@@ -903,13 +903,15 @@ record_write(struct dispatch *d, struct delivery *del,
 }
 
 /*
- * An unreachable server's event for w, whose contact read it on that
- * channel in its parent's page (event by): made done at once, "listed in
- * the page of event N", never sent nor digested. 0, or -1.
+ * A record of ev for w made done at once, never sent nor digested: why
+ * says what stood in for its page ("listed in the page of event N", an
+ * unreachable server's event whose contact read it in its parent's page;
+ * "not paged: flapping", a change held while its server flaps). 0, or
+ * -1.
  */
 static int
-make_listed(struct dispatch *d, const struct spool_event *ev,
-    const struct want *w, uint64_t by, struct deliveries *made)
+make_unsent(struct dispatch *d, const struct spool_event *ev,
+    const struct want *w, const char *why, struct deliveries *made)
 {
 	struct delivery	*del;
 	char		 line[1024];
@@ -919,8 +921,7 @@ make_listed(struct dispatch *d, const struct spool_event *ev,
 	format_digest_line(ev, line, sizeof(line));
 	del->payload = xstrdup(line);
 	del->state = D_DONE;
-	snprintf(del->error, sizeof(del->error), "listed in the page of "
-	    "event %" PRIu64, by);
+	strlcpy(del->error, why, sizeof(del->error));
 	return record_write(d, del, made);
 }
 
@@ -942,7 +943,9 @@ was_listed(const struct memo_entry *me, const struct want *w)
  * Make the records an event wants that are not on disk yet, and note in
  * the server's memo whether it flaps, who got its problem by SMS (who
  * then gets the recovery by SMS, quiet hours or not) and the problem
- * itself (for renotify and escalate-after). Returns how many
+ * itself (for renotify and escalate-after). A change held while its
+ * server flaps gets records too, done at once and never sent, so that
+ * `pages` and the delivery log say why it went to no one. Returns how many
  * deliveries the event has (made now or before), or -1 when a record could
  * not be written (the event is retried at the next scan).
  */
@@ -952,8 +955,11 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 {
 	struct want		 wants[WANT_MAX];
 	struct server_info	 info;
+	struct spool_event	 buf;
+	const struct spool_event *as = ev;
 	struct memo_entry	*me;
 	const char		*why;
+	char			 listed[64];
 	size_t			 n = 0, i, nlisted = 0;
 	int64_t			 held = 0;
 	int			 was = 0, have_info = 0, recovery, worthy;
@@ -961,19 +967,31 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 
 	recovery = strcmp(ev->new_state, "up") == 0;
 	if ((me = memo_get(d->memo, ev->id)) != NULL) {
+		as = rules_as_heard(ev, me->flapping, memo_heard(me), &buf);
 		was = memo_event_read(me, ev);
 		memo_touch(d->memo);
 	}
-	if ((worthy = rules_page_worthy(ev, was, &why)))
-		n = rules_wants(conf, ev, me != NULL ? me->sms : NULL, wants,
+	if ((worthy = rules_page_worthy(ev, was, &why)) ||
+	    rules_flap_held(why))
+		n = rules_wants(conf, as, me != NULL ? me->sms : NULL, wants,
 		    WANT_MAX);
 	/* The open problem: renotify and escalate-after page it again; a
 	 * recovery goes to whoever it was escalated to, too. */
 	if (me != NULL && recovery && worthy && ev->seq > me->problem)
-		n += remind_escalated_wants(conf, me->escalated, ev, wants + n,
-		    WANT_MAX - n);
+		n += remind_escalated_wants(conf, me->escalated, as,
+		    wants + n, WANT_MAX - n);
 	if (me != NULL)
-		memo_event_paged(me, ev, worthy, wants, n);
+		memo_event_paged(me, ev, why, wants, n);
+	if (!worthy) {
+		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
+		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
+		/* Held while it flaps: each delivery says so, unsent. */
+		for (i = 0; i < n; i++)
+			if (make_unsent(d, ev, &wants[i], "not paged: "
+			    RULES_FLAPPING, made) == -1)
+				return -1;
+		return n;
+	}
 	/* An unreachable server's event goes to no one who read it in its
 	 * parent's page; to the others in the digest. */
 	for (i = 0; !rules_alone(ev) && i < n; i++)
@@ -984,10 +1002,10 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		    "event %" PRIu64 " for %zu of its %zu deliveries", ev->seq,
 		    ev->id, ev->old_state, ev->new_state, by, nlisted, n);
 	}
-	if (!worthy || n == 0 || nlisted == n)
+	if (n == 0 || nlisted == n)
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state,
-		    !worthy ? why : n == 0 ? "no contact for it" :
+		    n == 0 ? "no contact for it" :
 		    "all listed in its parent's page");
 	else if (rules_storm(&d->storm, conf, ev, &held) == STORM_FOLD)
 		log_info("event %" PRIu64 " %s %s -> %s: listed in the "
@@ -997,9 +1015,11 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		    "more changes than set storm pages alone");
 	else
 		held = 0;
+	snprintf(listed, sizeof(listed), "listed in the page of event %"
+	    PRIu64, by);
 	for (i = 0; i < n; i++)
 		if (by != 0 && was_listed(me, &wants[i])) {
-			if (make_listed(d, ev, &wants[i], by, made) == -1)
+			if (make_unsent(d, ev, &wants[i], listed, made) == -1)
 				return -1;
 		} else if (make_record(d, conf, ev, &wants[i], was &&
 		    !ev->flapping, held, 0, &info, &have_info, made) == -1)

@@ -483,19 +483,24 @@ memo_event_read(struct memo_entry *e, const struct spool_event *ev)
 }
 
 /*
- * Event ev is paged to the n wants w (worthy: it is paged at all). A
- * recovery closes the open problem and forgets who got it by SMS or read
- * it in a parent's page; a problem paged to someone opens it, its
- * contacts are the ones it reached (renotify and escalate-after start
- * from them only), and the contacts of its SMS wants join those SMSed
- * (their recovery then goes by SMS, quiet hours or not).
+ * Event ev is paged to the n wants w (why: NULL when it is paged at all,
+ * else why not, as rules_page_worthy says). A recovery closes the open
+ * problem and forgets who got it by SMS or read it in a parent's page; a
+ * problem paged to someone opens it, its contacts are the ones it reached
+ * (renotify and escalate-after start from them only), and the contacts of
+ * its SMS wants join those SMSed (their recovery then goes by SMS, quiet
+ * hours or not). A change held while the server flaps changes none of
+ * it: its contacts never heard of it, and the end of flapping is paged
+ * to those who heard the problem before.
  */
 void
 memo_event_paged(struct memo_entry *e, const struct spool_event *ev,
-    int worthy, const struct want *w, size_t n)
+    const char *why, const struct want *w, size_t n)
 {
 	size_t i;
 
+	if (rules_flap_held(why))
+		return;
 	if (strcmp(ev->new_state, "up") == 0) {
 		memo_problem_close(e, ev->seq);
 		e->sms[0] = '\0';
@@ -503,12 +508,20 @@ memo_event_paged(struct memo_entry *e, const struct spool_event *ev,
 		e->listed_by = 0;
 		return;
 	}
-	if (worthy && n > 0)
+	if (why == NULL && n > 0)
 		memo_problem_open(e, ev);
-	for (i = 0; worthy && ev->seq == e->problem && i < n; i++)
+	for (i = 0; why == NULL && ev->seq == e->problem && i < n; i++)
 		memo_list_add(e->paged, sizeof(e->paged), w[i].contact->name);
 	for (i = 0; i < n; i++)
 		if (w[i].ch == CH_SMS)
 			memo_list_add(e->sms, sizeof(e->sms),
 			    w[i].contact->name);
+}
+
+/* The state the server's contacts last heard of it: its open problem's,
+ * "up" when none is open. */
+const char *
+memo_heard(const struct memo_entry *e)
+{
+	return e->problem != 0 ? e->state : "up";
 }

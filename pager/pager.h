@@ -188,8 +188,9 @@ void		 memo_held_note(struct memo_entry *, const struct spool_event *);
 int		 memo_event_read(struct memo_entry *,
 		    const struct spool_event *);
 void		 memo_event_paged(struct memo_entry *,
-		    const struct spool_event *, int worthy, const struct want *,
-		    size_t n);
+		    const struct spool_event *, const char *why,
+		    const struct want *, size_t n);
+const char	*memo_heard(const struct memo_entry *);
 void		 memo_listed_note(struct memo *, const char *children,
 		    const char *contact, enum channel, uint64_t seq);
 
@@ -211,8 +212,12 @@ struct want {
 };
 #define WANT_MAX	(3 * 64)
 int		 rules_alone(const struct spool_event *);
+#define RULES_FLAPPING	"flapping"	/* why a change is held */
 int		 rules_page_worthy(const struct spool_event *, int was_flapping,
 		    const char **why);
+int		 rules_flap_held(const char *why);
+const struct spool_event *rules_as_heard(const struct spool_event *,
+		    int was_flapping, const char *heard, struct spool_event *);
 size_t		 rules_wants(const struct conf *, const struct spool_event *,
 		    const char *sms_sent, struct want *, size_t max);
 int		 rules_in_quiet(const struct contact_conf *, int64_t when);

@@ -115,8 +115,9 @@ paged_at(const struct memo_entry *e, const struct contact_conf *ct)
  * round when several passed: one reminder, not a burst), and for each
  * such contact with escalate-after, once that long has passed since its
  * own page (the problem's, or its escalation's), its escalation contact
- * (unless the problem reached it already). Returns how many went in out
- * (at most max).
+ * (unless the problem reached it already). Nothing while the server
+ * flaps: its pages are damped. Returns how many went in out (at most
+ * max).
  */
 size_t
 remind_due(const struct conf *c, const struct server_conf *sv,
@@ -128,7 +129,7 @@ remind_due(const struct conf *c, const struct server_conf *sv,
 	size_t				 n, i, k = 0;
 	unsigned			 round;
 
-	if (e->problem == 0 || now < e->problem_time)
+	if (e->problem == 0 || e->flapping || now < e->problem_time)
 		return 0;
 	age_ms = (uint64_t)(now - e->problem_time) * 1000;
 	n = reached(c, sv, e, ct, REMIND_CONTACTS);

@@ -146,6 +146,9 @@ EXTRA_DIST += t/test_pager_probedstop.sh
 # The end of flapping is paged with the state it settled in.
 TESTS += t/test_pager_flapend.sh
 EXTRA_DIST += t/test_pager_flapend.sh
+# Flapping is damped: its start and end paged, the changes between held.
+TESTS += t/test_pager_flapdamp.sh
+EXTRA_DIST += t/test_pager_flapdamp.sh
 # tocsin-probed's state file follows a reload at once.
 TESTS += t/test_statefile_reload.sh
 EXTRA_DIST += t/test_statefile_reload.sh

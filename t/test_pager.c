@@ -407,6 +407,102 @@ START_TEST(recovery_and_flapping_pages)
 }
 END_TEST
 
+/*
+ * One event of a server through the memo and the rules, as tocsin-pager
+ * takes it (make_deliveries, cluster_memo.c): *paged says whether it is
+ * paged; returns its wants (those of a held change too), in w.
+ */
+static size_t
+flap_step(const struct conf *c, struct memo_entry *e, uint64_t seq,
+    const char *old, const char *new, int flapping, int *paged,
+    struct want *w)
+{
+	struct spool_event	 ev, buf;
+	const struct spool_event *as;
+	const char		*why;
+	size_t			 n = 0;
+	int			 was;
+
+	event(&ev, seq, "web1", old, new);
+	ev.flapping = flapping;
+	as = rules_as_heard(&ev, e->flapping, memo_heard(e), &buf);
+	was = memo_event_read(e, &ev);
+	if ((*paged = rules_page_worthy(&ev, was, &why)) ||
+	    rules_flap_held(why))
+		n = rules_wants(c, as, e->sms, w, WANT_MAX);
+	memo_event_paged(e, &ev, why, w, n);
+	return n;
+}
+
+/* Flapping is damped: its start and its end are paged, the changes in
+ * between held; the end goes to whoever heard the start (min-state down
+ * by the state they heard), and opens or closes the problem. */
+START_TEST(flapping_pages_its_start_and_end_only)
+{
+	struct conf		*c;
+	struct memo_entry	 e;
+	struct spool_event	 ev;
+	struct want		 w[WANT_MAX];
+	const char		*why;
+	int			 paged;
+
+	c = parse("contact ops email o@x.net\n"
+	    "contact night email n@x.net min-state down\n"
+	    "server web1 http://127.0.0.1/ notify ops,night\n");
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.id, "web1", sizeof(e.id));
+	/* It starts as down: paged to both, the problem opens. */
+	ck_assert_uint_eq(flap_step(c, &e, 1, "up", "down", 1, &paged, w), 2);
+	ck_assert_int_eq(paged, 1);
+	ck_assert_uint_eq(e.problem, 1);
+	/* The changes while it flaps: held, the problem left as it was. */
+	ck_assert_uint_eq(flap_step(c, &e, 2, "down", "up", 1, &paged, w), 2);
+	ck_assert_int_eq(paged, 0);
+	ck_assert_uint_eq(flap_step(c, &e, 3, "up", "down", 1, &paged, w), 2);
+	ck_assert_int_eq(paged, 0);
+	ck_assert_uint_eq(flap_step(c, &e, 4, "down", "up", 1, &paged, w), 2);
+	ck_assert_int_eq(paged, 0);
+	ck_assert_uint_eq(e.problem, 1);
+	ck_assert_str_eq(memo_heard(&e), "down");
+	/* It settles up (up -> up): night heard down, and hears it too. */
+	ck_assert_uint_eq(flap_step(c, &e, 5, "up", "up", 0, &paged, w), 2);
+	ck_assert_int_eq(paged, 1);
+	ck_assert_uint_eq(e.problem, 0);
+	/* It starts as degraded (ops only), settles down: both hear it, and
+	 * it is the open problem. */
+	ck_assert_uint_eq(flap_step(c, &e, 6, "up", "degraded", 1, &paged, w),
+	    1);
+	ck_assert_int_eq(paged, 1);
+	ck_assert_uint_eq(flap_step(c, &e, 7, "degraded", "up", 1, &paged, w),
+	    1);
+	ck_assert_int_eq(paged, 0);
+	ck_assert_uint_eq(flap_step(c, &e, 8, "up", "down", 1, &paged, w), 2);
+	ck_assert_int_eq(paged, 0);
+	ck_assert_uint_eq(e.problem, 6);
+	ck_assert_uint_eq(flap_step(c, &e, 9, "down", "down", 0, &paged, w),
+	    2);
+	ck_assert_int_eq(paged, 1);
+	ck_assert_uint_eq(e.problem, 9);
+	ck_assert_str_eq(e.paged, "ops,night");
+	/* Its recovery goes where the down went. */
+	ck_assert_uint_eq(flap_step(c, &e, 10, "down", "up", 0, &paged, w), 2);
+	ck_assert_int_eq(paged, 1);
+	ck_assert_uint_eq(e.problem, 0);
+	/* A downtime or an ack says so first. */
+	event(&ev, 11, "web1", "up", "down");
+	ev.flapping = 1;
+	ev.acked = 1;
+	ck_assert_int_eq(rules_page_worthy(&ev, 1, &why), 0);
+	ck_assert_str_eq(why, "acknowledged");
+	ck_assert_int_eq(rules_flap_held(why), 0);
+	ev.acked = 0;
+	ck_assert_int_eq(rules_page_worthy(&ev, 1, &why), 0);
+	ck_assert_int_eq(rules_flap_held(why), 1);
+	ck_assert_int_eq(rules_page_worthy(&ev, 0, &why), 1);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(webhook_json_has_text_and_key)
 {
 	struct spool_event	 ev;
@@ -572,7 +668,7 @@ START_TEST(memo_entry_dump_parse_round_trip)
 	ev.flapping = 1;
 	ck_assert_int_eq(memo_event_read(&e, &ev), 0);
 	n = rules_wants(c, &ev, e.sms, w, WANT_MAX);
-	memo_event_paged(&e, &ev, 1, w, n);
+	memo_event_paged(&e, &ev, NULL, w, n);
 	ck_assert_str_eq(e.sms, "ops");
 	ck_assert_uint_eq(e.problem, 7);
 	e.held = 9;
@@ -602,7 +698,7 @@ START_TEST(memo_entry_dump_parse_round_trip)
 	 * who got it by SMS forgotten. */
 	event(&ev, 8, "web1", "down", "up");
 	ck_assert_int_eq(memo_event_read(&got, &ev), 1);
-	memo_event_paged(&got, &ev, 1, w, n);
+	memo_event_paged(&got, &ev, NULL, w, n);
 	ck_assert_str_eq(got.sms, "");
 	ck_assert_uint_eq(got.problem, 0);
 	ck_assert_uint_eq(got.listed_by, 0);
@@ -867,7 +963,7 @@ START_TEST(only_contacts_paged_are_reminded_and_escalate)
 	n = rules_wants(c, &ev, NULL, w, 8);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(w[0].contact->name, "dev");
-	memo_event_paged(&e, &ev, 1, w, n);
+	memo_event_paged(&e, &ev, NULL, w, n);
 	ck_assert_str_eq(e.paged, "dev");
 	sv = conf_find_server(c, "web1");
 	n = remind_due(c, sv, &e, ev.time + 1800, r, 8);
@@ -949,6 +1045,10 @@ START_TEST(reminders_and_escalations_fall_due)
 	ck_assert_str_eq(e.escalated_at, "boss:1700001830");
 	ck_assert_int_eq(remind_found(c, &e, "boss", 0, ev.time + 1900), 0);
 	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 3600, r, 8), 1);
+	/* While the server flaps, nothing: its pages are damped. */
+	e.flapping = 1;
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 5430, r, 8), 0);
+	e.flapping = 0;
 	/* The server's renotify wins; boss is notified, never escalated to. */
 	memo_problem_close(&e, 43);
 	ck_assert_uint_eq(e.problem, 0);
@@ -1056,6 +1156,7 @@ pager_suite(void)
 	tcase_add_test(tc, downtime_ack_and_first_up_are_not_paged);
 	tcase_add_test(tc, problem_page_says_what_since_message_latency_link);
 	tcase_add_test(tc, recovery_and_flapping_pages);
+	tcase_add_test(tc, flapping_pages_its_start_and_end_only);
 	tcase_add_test(tc, webhook_json_has_text_and_key);
 	tcase_add_test(tc, sms_is_one_gsm7_segment);
 	tcase_add_test(tc, webhook_and_web_url_parse);

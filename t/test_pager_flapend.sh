@@ -6,7 +6,8 @@
 # HTTP receiver are beside it. probed spools an event down -> down,
 # flapping false, once flapping ends (before, the last event said
 # flapping and nothing followed: the server was down and never paged as
-# such), and the pager sends "FLAPPING STOPPED fl, settled DOWN".
+# such), and the pager sends "FLAPPING STOPPED fl, settled DOWN"; of the
+# changes before it only the first, which started the flapping, is paged.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -57,6 +58,11 @@ n=$(grep -c "FLAPPING STOPPED fl" "$LOG")
 sleep 3
 [ "$(grep -c "FLAPPING STOPPED fl" "$LOG")" = "$n" ] && [ "$n" -ge 1 ] &&
     pass "paged once ($n request)" || failed "$(grep -c "FLAPPING STOPPED fl" "$LOG") requests"
+# Damped: the changes between its start and its end were held.
+n=$(grep '"status": 200' "$LOG" | grep -c '"summary": "FLAPPING fl (now ')
+[ "$n" = 1 ] && grep -q "event [0-9]* fl [a-z]* -> [a-z]*: not paged, flapping" "$T/pager.log" &&
+    pass "one FLAPPING page, at its start; the changes after it held" ||
+    failed "$n FLAPPING pages; held: $(grep -c 'not paged, flapping' "$T/pager.log")"
 assert_field fl flapping false
 servers_stop flap
 pager_stop
