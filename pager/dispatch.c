@@ -61,9 +61,6 @@
 #define INFO_WAIT_MS	2000	/* probed's answer for a page's details */
 #define INFO_QUIET_US	(60 * 1000000LL) /* after none: the state file */
 
-struct testpage;
-TAILQ_HEAD(testpages, testpage);
-
 struct dispatch {
 	struct event_base	*base;
 	struct conf		*conf;
@@ -117,7 +114,6 @@ struct dispatch {
 	struct poll		*poll_waiting;	/* for the scan to end */
 	int			 probed_answers;	/* the last poll's */
 	struct watchdog		 wd;		/* set admin's */
-	struct testpages	 tests;		/* test pages in flight */
 	/* Owned by the scan (one at a time, on the I/O worker). */
 	struct memo		*memo;
 	struct storm		 storm;
@@ -180,28 +176,6 @@ struct pages {
 	dispatch_answer_fn	*cb;
 	void			*arg;
 	int			 probed;	/* probed answered last */
-};
-
-/* `test-page CONTACT`: one try on each of its channels, not recorded. */
-struct testch {
-	struct testpage		*t;
-	enum channel		 ch;
-	char			 to[ADDR_MAX];
-	char			*msg;
-	char			 name[200];	/* in the Maildir */
-	struct mail_conf	*mc;
-	enum send_result	 r;
-	char			 err[ERROR_MAX];
-	int			 over;
-};
-struct testpage {
-	struct dispatch		*d;
-	char			 contact[CONTACT_MAX];
-	size_t			 n, left;
-	struct testch		 ch[3];
-	dispatch_answer_fn	*cb;
-	void			*arg;
-	TAILQ_ENTRY(testpage)	 entry;
 };
 
 /* A read of state.json's "spooled", on the I/O worker. */
@@ -286,15 +260,6 @@ static void	 tell_admin(struct poll *, int64_t);
 static void	 pages_work(void *);
 static void	 pages_done(void *);
 static json_t	*delivery_json(const struct delivery *);
-static void	 test_channel(struct testpage *, size_t);
-static char	*test_json(const char *, const char *);
-static void	 test_mail_work(void *);
-static void	 test_mail_done(void *);
-static void	 on_test_http(void *, enum send_result, const char *);
-static void	 test_over(struct testpage *, size_t, enum send_result,
-		    const char *);
-static void	 test_answer(struct testpage *, const char *);
-static void	 tests_abandon(struct dispatch *);
 static void	 fold_due(struct dispatch *);
 static void	 stale_due(struct dispatch *);
 static int64_t	 stale_window(struct dispatch *, const struct delivery *,
@@ -411,7 +376,6 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	TAILQ_INIT(&d->q);
 	d->qfd = d->failfd = d->spoolfd = d->pagerfd = d->statefd = -1;
 	d->inofd = -1;
-	TAILQ_INIT(&d->tests);
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
 	    conf->smtp_relay != NULL)
 		goto fail;
@@ -524,7 +488,6 @@ dispatch_free(struct dispatch *d)
 	batch_free(d->finals);
 	if (d->kick != NULL)
 		event_free(d->kick);
-	tests_abandon(d);
 	while ((del = TAILQ_FIRST(&d->q)) != NULL) {
 		/* A final outcome still only in memory: a last write. */
 		if (del->unsaved && queue_write(d->qfd, del) == -1)
@@ -2347,216 +2310,6 @@ pages_done(void *arg)
 	pg->cb(pg->arg, json_pack("{sbsbso}", "ok", 1, "probed",
 	    pg->probed, "pages", arr));
 	free(pg);
-}
-
-/*
- * `test-page CONTACT`: a test page on each channel the contact has, sent
- * at once (not recorded: a crash forgets it), each outcome reported:
- * cb(arg, {"ok":true,"contact":C,"channels":[{"channel","to","result",
- * "error"}]}) once every try is over. Returns 0, or -1 with err set (no
- * such contact: cb is not called).
- */
-int
-dispatch_test_page(struct dispatch *d, const char *contact,
-    dispatch_answer_fn *cb, void *arg, char *err, size_t errlen)
-{
-	const struct contact_conf	*ct = NULL;
-	struct testpage			*t;
-	size_t				 i;
-
-	for (i = 0; i < d->conf->ncontacts; i++)
-		if (strcmp(d->conf->contacts[i]->name, contact) == 0)
-			ct = d->conf->contacts[i];
-	if (ct == NULL) {
-		snprintf(err, errlen, "no contact '%s' in the config",
-		    contact);
-		return -1;
-	}
-	t = xcalloc(1, sizeof(*t));
-	t->d = d;
-	t->cb = cb;
-	t->arg = arg;
-	strlcpy(t->contact, ct->name, sizeof(t->contact));
-	if (ct->email != NULL) {
-		t->ch[t->n].ch = CH_EMAIL;
-		strlcpy(t->ch[t->n++].to, ct->email, sizeof(t->ch[0].to));
-	}
-	if (ct->sms != NULL) {
-		t->ch[t->n].ch = CH_SMS;
-		strlcpy(t->ch[t->n++].to, ct->sms, sizeof(t->ch[0].to));
-	}
-	if (ct->webhook != NULL) {
-		t->ch[t->n].ch = CH_WEBHOOK;
-		strlcpy(t->ch[t->n++].to, ct->webhook, sizeof(t->ch[0].to));
-	}
-	TAILQ_INSERT_TAIL(&d->tests, t, entry);
-	t->left = t->n;
-	if (t->n == 0) {
-		test_answer(t, NULL);
-		return 0;
-	}
-	for (i = 0; i < t->n; i++)
-		test_channel(t, i);
-	return 0;
-}
-
-/*
- * Start one channel's test: the text says it is a test; its Message-ID
- * and Idempotency-Key are event 0's (no event has that number), with the
- * Unix time as round, so each test is a message of its own.
- */
-static void
-test_channel(struct testpage *t, size_t i)
-{
-	struct dispatch		*d = t->d;
-	struct http_call	 hc;
-	const char		*from;
-	char			 mid[300], key[200], text[200], date[64];
-	struct tm		 tm;
-	time_t			 now = time(NULL);
-	unsigned		 round = (unsigned)(now % 1000000000);
-	enum channel		 ch = t->ch[i].ch;
-
-	t->ch[i].t = t;
-	snprintf(text, sizeof(text), "TEST page from tocsin-pager to %s (%s)",
-	    t->contact, queue_channel_str(ch));
-	format_message_id(d->conf, 0, t->contact, ch, round, mid,
-	    sizeof(mid));
-	format_idempotency_key(0, t->contact, ch, round, key, sizeof(key));
-	from = d->conf->from != NULL ? d->conf->from : "tocsin@localhost";
-	if (gmtime_r(&now, &tm) == NULL || strftime(date, sizeof(date),
-	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
-		date[0] = '\0';
-	if (ch == CH_WEBHOOK) {
-		t->ch[i].msg = test_json(text, key);
-		if (webhook_post(d->wh, t->ch[i].to, key, t->ch[i].msg,
-		    on_test_http, &t->ch[i]) == -1)
-			test_over(t, i, SEND_RETRY, "cannot start the HTTP "
-			    "request");
-		return;
-	}
-	if (ch == CH_SMS && !sms_is_gateway(t->ch[i].to)) {
-		if (d->sms == NULL) {
-			test_over(t, i, SEND_REFUSED, "no 'set sms-gateway' "
-			    "in the config");
-			return;
-		}
-		smsapi_request(d->sms, t->ch[i].to, text, key, &hc);
-		if (webhook_call(d->wh, &hc, on_test_http, &t->ch[i]) == -1)
-			test_over(t, i, SEND_RETRY, "cannot start the HTTP "
-			    "request");
-		smsapi_request_free(&hc);
-		return;
-	}
-	xasprintf(&t->ch[i].msg, "From: %s\nTo: %s\n%s%s%sDate: %s\n"
-	    "Message-ID: %s\nMIME-Version: 1.0\n"
-	    "Content-Type: text/plain; charset=utf-8\n"
-	    "Auto-Submitted: auto-generated\n\n%s\n", from, t->ch[i].to,
-	    ch == CH_SMS ? "" : "Subject: [tocsin] ", ch == CH_SMS ? "" :
-	    text, ch == CH_SMS ? "" : "\n", date, mid, text);
-	snprintf(t->ch[i].name, sizeof(t->ch[i].name), "test-%u-%s-%s",
-	    round, t->contact, queue_channel_str(ch));
-	t->ch[i].mc = d->mc;
-	worker_submit(d->mail, test_mail_work, test_mail_done, &t->ch[i]);
-}
-
-/* The test webhook's JSON: text, test, key. */
-static char *
-test_json(const char *text, const char *key)
-{
-	json_t	*o;
-	char	*s;
-
-	o = json_pack("{sssbss}", "text", text, "test", 1, "key", key);
-	if (o == NULL || (s = json_dumps(o, JSON_COMPACT |
-	    JSON_PRESERVE_ORDER)) == NULL)
-		fatalx("out of memory for a test page");
-	json_decref(o);
-	return s;
-}
-
-/* On the mail worker: through the relay, or into the Maildir. */
-static void
-test_mail_work(void *arg)
-{
-	struct testch *c = arg;
-
-	if (c->mc != NULL)
-		c->r = mail_send(c->mc, c->to, c->msg, c->err,
-		    sizeof(c->err));
-	else
-		c->r = maildir_deliver(c->t->d->maildir, c->name, c->msg,
-		    c->err, sizeof(c->err)) == 0 ? SEND_OK : SEND_RETRY;
-}
-
-static void
-test_mail_done(void *arg)
-{
-	struct testch *c = arg;
-
-	test_over(c->t, c - c->t->ch, c->r, c->err);
-}
-
-static void
-on_test_http(void *arg, enum send_result r, const char *err)
-{
-	struct testch *c = arg;
-
-	test_over(c->t, c - c->t->ch, r, err);
-}
-
-/* Channel i's try is over; when all are, answer. */
-static void
-test_over(struct testpage *t, size_t i, enum send_result r, const char *err)
-{
-	if (t->ch[i].over)
-		return;
-	t->ch[i].over = 1;
-	t->ch[i].r = r;
-	strlcpy(t->ch[i].err, r == SEND_OK ? "" : err != NULL ? err : "",
-	    sizeof(t->ch[i].err));
-	log_info("test page to %s (%s, %s): %s%s%s", t->contact,
-	    queue_channel_str(t->ch[i].ch), t->ch[i].to, r == SEND_OK ?
-	    "delivered" : "failed", r == SEND_OK ? "" : ": ", t->ch[i].err);
-	if (--t->left == 0)
-		test_answer(t, NULL);
-}
-
-/* Answer and forget the test (why: set when it could not finish). */
-static void
-test_answer(struct testpage *t, const char *why)
-{
-	json_t	*arr, *o;
-	size_t	 i;
-
-	arr = json_array();
-	for (i = 0; i < t->n; i++) {
-		o = json_object();
-		jsontext_set(o, "channel",
-		    json_string(queue_channel_str(t->ch[i].ch)));
-		jsontext_set(o, "to", jsontext(t->ch[i].to));
-		jsontext_set(o, "result", json_string(!t->ch[i].over ?
-		    "unknown" : t->ch[i].r == SEND_OK ? "delivered" :
-		    "failed"));
-		jsontext_set(o, "error", jsontext(t->ch[i].over ?
-		    t->ch[i].err : why != NULL ? why : ""));
-		json_array_append_new(arr, o);
-		free(t->ch[i].msg);
-	}
-	TAILQ_REMOVE(&t->d->tests, t, entry);
-	t->cb(t->arg, json_pack("{sbssso}", "ok", 1, "contact", t->contact,
-	    "channels", arr));
-	free(t);
-}
-
-/* At stop: the tests still in flight answer with what they have. */
-static void
-tests_abandon(struct dispatch *d)
-{
-	struct testpage *t;
-
-	while ((t = TAILQ_FIRST(&d->tests)) != NULL)
-		test_answer(t, "tocsin-pager stopped first");
 }
 
 /*

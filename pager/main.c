@@ -34,7 +34,7 @@ struct mainctx {
 	struct event_base	*base;
 	struct dispatch		*disp;
 	struct cluster		*cl;		/* set cluster: instead of disp */
-	struct pagerctl		*ctl;		/* NULL in cluster mode */
+	struct pagerctl		*ctl;		/* NULL: none could be made */
 	const char		*conf_path;
 };
 
@@ -240,10 +240,10 @@ main(int argc, char **argv)
 	} else if ((m.disp = dispatch_new(m.base, conf, err, sizeof(err))) ==
 	    NULL)
 		fatalx("%s", err);
-	/* The control socket shows the local queue: none in cluster mode. */
-	m.ctl = m.disp != NULL ?
-	    pagerctl_open(m.base, m.disp, conf->state_dir,
-	    conf->control_group != NULL ? conf->control_gid : -1) : NULL;
+	/* pages shows the local queue: in cluster mode it says it is the
+	 * cluster's; test-page and ping work in both. */
+	m.ctl = pagerctl_open(m.base, m.disp, conf,
+	    conf->control_group != NULL ? conf->control_gid : -1);
 	sigs = daemon_signals_new(m.base, on_hup, &m);
 	if (conf->smtp_relay == NULL && m.disp != NULL)
 		log_info("no smtp-relay in the config: email and SMS pages go "
@@ -264,8 +264,8 @@ main(int argc, char **argv)
 		    conf->ncontacts, conf->state_dir);
 	event_base_dispatch(m.base);
 	clustered = m.cl != NULL;
-	cluster_free(m.cl);
 	pagerctl_close(m.ctl);
+	cluster_free(m.cl);
 	dispatch_free(m.disp);
 	daemon_signals_free(sigs);
 	event_base_free(m.base);
