@@ -145,7 +145,7 @@ TESTS += t/test_pager_probedstop.sh
 EXTRA_DIST += t/test_pager_probedstop.sh
 # The end of flapping is paged with the state it settled in.
 TESTS += t/test_pager_flapend.sh
-EXTRA_DIST += t/test_pager_flapend.sh
+EXTRA_DIST += t/test_pager_flapend.sh t/servers/flap.py
 # Flapping is damped: its start and end paged, the changes between held.
 TESTS += t/test_pager_flapdamp.sh
 EXTRA_DIST += t/test_pager_flapdamp.sh

@@ -439,11 +439,36 @@ flap_step(const struct conf *c, struct memo_entry *e, uint64_t seq,
  * by the state they heard), and opens or closes the problem. */
 START_TEST(flapping_pages_its_start_and_end_only)
 {
+	static const struct {
+		const char	*old, *new;
+		int		 flapping;
+		size_t		 wants;		/* a held change's too */
+		int		 paged;
+		uint64_t	 problem;	/* the open one after it */
+	} step[] = {
+		/* It starts as down: paged to both, the problem opens. */
+		{ "up", "down", 1, 2, 1, 1 },
+		/* The changes while it flaps: held, the problem kept. */
+		{ "down", "up", 1, 2, 0, 1 },
+		{ "up", "down", 1, 2, 0, 1 },
+		{ "down", "up", 1, 2, 0, 1 },
+		/* It settles up (up -> up): night heard down, hears it. */
+		{ "up", "up", 0, 2, 1, 0 },
+		/* It starts as degraded (ops only), settles down: both hear
+		 * it, and it is the open problem; its recovery goes where
+		 * the down went. */
+		{ "up", "degraded", 1, 1, 1, 6 },
+		{ "degraded", "up", 1, 1, 0, 6 },
+		{ "up", "down", 1, 2, 0, 6 },
+		{ "down", "down", 0, 2, 1, 9 },
+		{ "down", "up", 0, 2, 1, 0 },
+	};
 	struct conf		*c;
 	struct memo_entry	 e;
 	struct spool_event	 ev;
 	struct want		 w[WANT_MAX];
 	const char		*why;
+	size_t			 i;
 	int			 paged;
 
 	c = parse("contact ops email o@x.net\n"
@@ -451,43 +476,16 @@ START_TEST(flapping_pages_its_start_and_end_only)
 	    "server web1 http://127.0.0.1/ notify ops,night\n");
 	memset(&e, 0, sizeof(e));
 	strlcpy(e.id, "web1", sizeof(e.id));
-	/* It starts as down: paged to both, the problem opens. */
-	ck_assert_uint_eq(flap_step(c, &e, 1, "up", "down", 1, &paged, w), 2);
-	ck_assert_int_eq(paged, 1);
-	ck_assert_uint_eq(e.problem, 1);
-	/* The changes while it flaps: held, the problem left as it was. */
-	ck_assert_uint_eq(flap_step(c, &e, 2, "down", "up", 1, &paged, w), 2);
-	ck_assert_int_eq(paged, 0);
-	ck_assert_uint_eq(flap_step(c, &e, 3, "up", "down", 1, &paged, w), 2);
-	ck_assert_int_eq(paged, 0);
-	ck_assert_uint_eq(flap_step(c, &e, 4, "down", "up", 1, &paged, w), 2);
-	ck_assert_int_eq(paged, 0);
-	ck_assert_uint_eq(e.problem, 1);
-	ck_assert_str_eq(memo_heard(&e), "down");
-	/* It settles up (up -> up): night heard down, and hears it too. */
-	ck_assert_uint_eq(flap_step(c, &e, 5, "up", "up", 0, &paged, w), 2);
-	ck_assert_int_eq(paged, 1);
-	ck_assert_uint_eq(e.problem, 0);
-	/* It starts as degraded (ops only), settles down: both hear it, and
-	 * it is the open problem. */
-	ck_assert_uint_eq(flap_step(c, &e, 6, "up", "degraded", 1, &paged, w),
-	    1);
-	ck_assert_int_eq(paged, 1);
-	ck_assert_uint_eq(flap_step(c, &e, 7, "degraded", "up", 1, &paged, w),
-	    1);
-	ck_assert_int_eq(paged, 0);
-	ck_assert_uint_eq(flap_step(c, &e, 8, "up", "down", 1, &paged, w), 2);
-	ck_assert_int_eq(paged, 0);
-	ck_assert_uint_eq(e.problem, 6);
-	ck_assert_uint_eq(flap_step(c, &e, 9, "down", "down", 0, &paged, w),
-	    2);
-	ck_assert_int_eq(paged, 1);
-	ck_assert_uint_eq(e.problem, 9);
-	ck_assert_str_eq(e.paged, "ops,night");
-	/* Its recovery goes where the down went. */
-	ck_assert_uint_eq(flap_step(c, &e, 10, "down", "up", 0, &paged, w), 2);
-	ck_assert_int_eq(paged, 1);
-	ck_assert_uint_eq(e.problem, 0);
+	for (i = 0; i < sizeof(step) / sizeof(step[0]); i++) {
+		ck_assert_uint_eq(flap_step(c, &e, i + 1, step[i].old,
+		    step[i].new, step[i].flapping, &paged, w), step[i].wants);
+		ck_assert_int_eq(paged, step[i].paged);
+		ck_assert_uint_eq(e.problem, step[i].problem);
+		if (i == 3)
+			ck_assert_str_eq(memo_heard(&e), "down");
+		if (i == 8)
+			ck_assert_str_eq(e.paged, "ops,night");
+	}
 	/* A downtime or an ack says so first. */
 	event(&ev, 11, "web1", "up", "down");
 	ev.flapping = 1;

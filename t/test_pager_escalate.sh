@@ -37,10 +37,9 @@ PY
 }
 
 servers_stop nginx
-wait_for 20 sh -c "grep -q 'event [0-9]* web1: webhook page to ops .* delivered' '$T/pager.log'" &&
+wait_for 20 was_paged web1 webhook ops &&
     pass "web1's problem is paged to ops" || failed "no page for web1"
-S=$(sed -n 's/.*event \([0-9]*\) web1: webhook page to ops .* delivered.*/\1/p' \
-    "$T/pager.log" | head -1)
+S=$(paged_seq web1 webhook ops)
 wait_for 20 has_key "tocsin-$S-boss-webhook" &&
     pass "escalate-after 6s pages boss" ||
     failed "no escalation to boss: $(tail -3 "$LOG")"

@@ -9,10 +9,11 @@
 # First by hand (a spool made here, a real HTTP receiver, the pages over
 # the pager's control socket): a flapping that starts down and settles up
 # reaches night (min-state down), who heard the down, with the end too.
-# Then a real tocsin-probed checks a real listener that opens and closes
-# every 2 s for 30 s, then stays closed: one FLAPPING page, the held
-# changes sent to no one, the end paged as settled down to both contacts
-# (night must learn it is down), and the recovery once it opens again.
+# Then a real tocsin-probed checks a real listener (t/servers/flap.py)
+# that opens and closes every 2 s for 30 s, then stays closed: one
+# FLAPPING page, the held changes sent to no one, the end paged as
+# settled down to both contacts (night must learn it is down), and the
+# recovery once it opens again.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -86,26 +87,6 @@ pager_stop
 
 # --- a real probed, a listener going up and down every 2 s ----------------
 FP=$(servers_port) || exit 1
-cat >"$T/flap.py" <<'PY'
-import os, select, socket, sys, time
-port, opened, t0, s = int(sys.argv[1]), sys.argv[2], time.time(), None
-while True:
-    el = time.time() - t0
-    up = os.path.exists(opened) or (el < 30 and int(el / 2) % 2 == 0)
-    if up and s is None:
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen(16)
-    elif not up and s is not None:
-        s.close()
-        s = None
-    if s is not None:
-        for x in select.select([s], [], [], 0.02)[0]:
-            x.accept()[0].close()
-    else:
-        time.sleep(0.02)
-PY
 rm -rf "$T/state"
 cat >>"$T/probed.conf" <<CONF
 set archives off
@@ -115,7 +96,8 @@ server flap tcp://$H:$FP interval 1s retries 1 rise 1 notify ops,night
 CONF
 probed_start "$T/probed.conf" || exit 1
 pager_start "$T/probed.conf" || exit 1
-_srv_spawn flap "$PY" "$T/flap.py" "$FP" "$T/open" || exit 1
+_srv_spawn flap "$PY" "$SERVERS_TDIR/servers/flap.py" "$FP" 2 30 "$T/open" ||
+    exit 1
 settled() { [ "$(count ops flap 'FLAPPING STOPPED flap, settled DOWN')" -ge 1 ]; }
 wait_for 120 settled && pass "the end of flapping is paged: settled DOWN" ||
     failed "no end of flapping paged: $(summaries ops flap | tail -3)"
