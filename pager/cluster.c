@@ -651,6 +651,8 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 	struct want	 wants[WANT_MAX];
 	struct cluster_memo mn;
 	struct server_info info;
+	struct spool_event buf;
+	const struct spool_event *as;
 	const char	*why;
 	char		*msg;
 	size_t		 n, i;
@@ -663,8 +665,9 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
 		return 1;
 	}
-	n = rules_wants(cl->conf, ev, mn.sms, wants, WANT_MAX);
-	n += cluster_remind_recovery(cl, ev, &mn, wants + n, WANT_MAX - n);
+	as = rules_as_heard(ev, mn.was_flapping, mn.heard, &buf);
+	n = rules_wants(cl->conf, as, mn.sms, wants, WANT_MAX);
+	n += cluster_remind_recovery(cl, as, &mn, wants + n, WANT_MAX - n);
 	if ((r = cluster_events_take(cl, m, ev, wants, &n)) != 0 ||
 	    (r = cluster_storm_fold(cl, m, ev, wants, n)) != 0)
 		return r;	/* listed in a page, or in the digest */

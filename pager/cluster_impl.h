@@ -117,6 +117,8 @@ struct cluster_memo {		/* what the memo says for one event */
 	int		 was_flapping;	/* the server flapped before it */
 	char		 sms[256];	/* contacts SMSed for its problem */
 	uint64_t	 problem;	/* the open problem before it */
+	char		 heard[16];	/* the state its contacts last heard
+					   before it (memo_heard) */
 };
 int	 cluster_memo_open(struct cluster *, char *err, size_t errlen);
 int	 cluster_memo_note(struct cluster *, const struct spool_event *,

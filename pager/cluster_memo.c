@@ -3,8 +3,9 @@
  * server in the bucket tocsin_memo, its value memo.c's entry as JSON
  * plus the event it last noted: whichever pager pages a server's problem,
  * the one that pages its recovery knows who got the problem by SMS (the
- * recovery reaches them by SMS even in their quiet hours) and whether
- * the server flapped. Changed by compare-and-set: two pagers noting
+ * recovery reaches them by SMS even in their quiet hours), whether the
+ * server flapped and the state its contacts last heard (the end of
+ * flapping goes to those who heard its start). Changed by compare-and-set: two pagers noting
  * events of one server at once both count.
  */
 #include <inttypes.h>
@@ -60,6 +61,9 @@ entry_of(const char *val, struct memo_entry *e, struct cluster_memo *before)
 	snprintf(before->sms, sizeof(before->sms), "%s",
 	    json_string_value(json_object_get(o, "was_sms")) != NULL ?
 	    json_string_value(json_object_get(o, "was_sms")) : "");
+	snprintf(before->heard, sizeof(before->heard), "%s",
+	    json_string_value(json_object_get(o, "was_heard")) != NULL ?
+	    json_string_value(json_object_get(o, "was_heard")) : "up");
 	json_decref(o);
 	return seq;
 }
@@ -78,6 +82,7 @@ value_of(const struct memo_entry *e, uint64_t seq,
 	    jsontext_set(o, "was_flapping",
 	    json_boolean(before->was_flapping)) == -1 ||
 	    jsontext_set(o, "was_sms", jsontext(before->sms)) == -1 ||
+	    jsontext_set(o, "was_heard", jsontext(before->heard)) == -1 ||
 	    jsontext_set(o, "was_problem", jsontext_u64(before->problem)) ==
 	    -1 ||
 	    (s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
@@ -93,6 +98,7 @@ note(const struct conf *conf, struct memo_entry *e,
     const struct spool_event *ev, struct cluster_memo *cm)
 {
 	struct want	 wants[WANT_MAX];
+	struct spool_event as;
 	const char	*why;
 	size_t		 n = 0;
 	int		 worthy;
@@ -101,10 +107,12 @@ note(const struct conf *conf, struct memo_entry *e,
 	cm->was_flapping = e->flapping || ev->was_flapping;
 	cm->problem = e->problem;
 	snprintf(cm->sms, sizeof(cm->sms), "%s", e->sms);
+	snprintf(cm->heard, sizeof(cm->heard), "%s", memo_heard(e));
 	memo_event_read(e, ev);
 	if ((worthy = rules_page_worthy(ev, cm->was_flapping, &why)))
-		n = rules_wants(conf, ev, cm->sms, wants, WANT_MAX);
-	memo_event_paged(e, ev, worthy, wants, n);
+		n = rules_wants(conf, rules_as_heard(ev, cm->was_flapping,
+		    cm->heard, &as), cm->sms, wants, WANT_MAX);
+	memo_event_paged(e, ev, why, wants, n);
 }
 
 /*

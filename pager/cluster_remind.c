@@ -5,7 +5,7 @@
  * what is being sent, is in the bucket tocsin_remind, one entry a
  * server:
  *   {"problem": SEQ, "rounds": "ops:2", "escalated": "boss",
- *    "pending": [{"to", "round", "from", "time", "pager", "claimed"}]}
+ *    "escalated_at": "boss:T", "pending": [{"to", "round", "from", "time", "pager", "claimed"}]}
  * Every pager looks at it every few seconds; the one whose
  * compare-and-set puts a due reminder in "pending" (claimed) sends it,
  * each page under its delivery record in tocsin_deliveries like an
@@ -291,9 +291,11 @@ claim(json_t *o, void *arg)
 		return changed;
 	get_str_into(o, "rounds", e->rounds, sizeof(e->rounds));
 	get_str_into(o, "escalated", e->escalated, sizeof(e->escalated));
+	get_str_into(o, "escalated_at", e->escalated_at,
+	    sizeof(e->escalated_at));
 	n = remind_due(lk->cl->conf, lk->sv, e, lk->now, due, DUE_MAX);
 	for (i = 0; i < n; i++) {
-		remind_done(e, &due[i]);
+		remind_done(e, &due[i], lk->now);
 		it = item_new(&due[i], lk->now, lk->cl->self);
 		json_array_append(keep, it);
 		json_array_append_new(lk->mine, it);
@@ -301,6 +303,7 @@ claim(json_t *o, void *arg)
 	}
 	json_object_set_new(o, "rounds", json_string(e->rounds));
 	json_object_set_new(o, "escalated", json_string(e->escalated));
+	json_object_set_new(o, "escalated_at", json_string(e->escalated_at));
 	return changed;
 }
 

@@ -1,10 +1,11 @@
 /*
  * ctl.c: tocsin-pager's control socket, STATE_DIR/pager.sock
  * (PATH_PAGER_SOCKET), in probed's protocol (lib/ctlsock): `pages` (what
- * is queued, retrying, held, done and refused), `test-page CONTACT` (a
- * test page on each of its channels, answered when every try is over),
- * `ping` and `help`. Only `test-page` sends anything; it changes no
- * record.
+ * is queued, retrying, held, done and refused; on one machine only: in
+ * cluster mode the deliveries are the cluster's, and it says so),
+ * `test-page CONTACT` (a test page on each of its channels, answered when
+ * every try is over; testpage.c), `ping` and `help`, in both modes. Only
+ * `test-page` sends anything; it changes no record.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "conf.h"
 #include "ctlsock.h"
 #include "log.h"
 #include "paths.h"
@@ -23,9 +25,15 @@
 
 struct pagerctl {
 	struct ctlsock	*cs;
-	struct dispatch	*d;
+	struct dispatch	*d;		/* NULL: cluster mode */
+	const struct conf *conf;	/* cluster mode's (d has its own) */
+	struct testpages *tp;
 	long		 group;		/* set control-group's gid; -1 */
 };
+
+#define PAGES_CLUSTER	"pages is for one machine: in cluster mode the " \
+			"deliveries are the records of the bucket " \
+			"tocsin_deliveries, which every pager shares"
 
 static json_t	*on_request(struct ctlsock_req *, char *, void *);
 static void	 reply(void *, json_t *);
@@ -60,6 +68,8 @@ on_request(struct ctlsock_req *req, char *line, void *arg)
 		return json_pack("{sbs[sss]}", "ok", 1, "commands", "pages",
 		    "test-page CONTACT", "ping");
 	if (strcmp(cmd, "pages") == 0) {
+		if (pc->d == NULL)
+			return error(PAGES_CLUSTER);
 		dispatch_pages(pc->d, reply, req);
 		return NULL;
 	}
@@ -77,7 +87,8 @@ on_request(struct ctlsock_req *req, char *line, void *arg)
 			    "control group", ctlsock_peer(req)->uid);
 			return error(err);
 		}
-		if (dispatch_test_page(pc->d, contact, reply, req, err,
+		if (testpage_start(pc->tp, pc->d != NULL ?
+		    dispatch_conf(pc->d) : pc->conf, contact, reply, req, err,
 		    sizeof(err)) == -1)
 			return error(err);
 		return NULL;
@@ -88,25 +99,32 @@ on_request(struct ctlsock_req *req, char *line, void *arg)
 }
 
 /*
- * Listen at STATE_DIR/pager.sock; test-page only for root, the daemon's
- * user and the members of group (set control-group's gid; -1: anyone).
- * Returns NULL after logging why: the pager then pages without one.
+ * Listen at STATE_DIR/pager.sock (conf's state folder); test-page only for
+ * root, the daemon's user and the members of group (set control-group's
+ * gid; -1: anyone). d: the queue `pages` shows, and the config in force;
+ * NULL in cluster mode, where conf (kept by the caller until
+ * pagerctl_close) is. Returns NULL after logging why: the pager then
+ * pages without one.
  */
 struct pagerctl *
 pagerctl_open(struct event_base *base, struct dispatch *d,
-    const char *state_dir, long group)
+    const struct conf *conf, long group)
 {
 	struct pagerctl	*pc;
 	char		 path[1100], err[1300];
 
-	snprintf(path, sizeof(path), "%s/%s", state_dir, PATH_PAGER_SOCKET);
+	snprintf(path, sizeof(path), "%s/%s", conf->state_dir,
+	    PATH_PAGER_SOCKET);
 	pc = xcalloc(1, sizeof(*pc));
 	pc->d = d;
+	pc->conf = conf;
 	pc->group = group;
-	if ((pc->cs = ctlsock_open(base, path, on_request, pc, err,
+	if ((pc->tp = testpages_new(base, err, sizeof(err))) == NULL ||
+	    (pc->cs = ctlsock_open(base, path, on_request, pc, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("%s; tocsinctl pages and test-page will not reach "
 		    "the pager", err);
+		testpages_free(pc->tp);
 		free(pc);
 		return NULL;
 	}
@@ -114,11 +132,13 @@ pagerctl_open(struct event_base *base, struct dispatch *d,
 	return pc;
 }
 
+/* Close it: the test pages in flight answer first. */
 void
 pagerctl_close(struct pagerctl *pc)
 {
 	if (pc == NULL)
 		return;
+	testpages_free(pc->tp);
 	ctlsock_close(pc->cs);
 	free(pc);
 }

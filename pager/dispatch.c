@@ -61,9 +61,6 @@
 #define INFO_WAIT_MS	2000	/* probed's answer for a page's details */
 #define INFO_QUIET_US	(60 * 1000000LL) /* after none: the state file */
 
-struct testpage;
-TAILQ_HEAD(testpages, testpage);
-
 struct dispatch {
 	struct event_base	*base;
 	struct conf		*conf;
@@ -117,7 +114,6 @@ struct dispatch {
 	struct poll		*poll_waiting;	/* for the scan to end */
 	int			 probed_answers;	/* the last poll's */
 	struct watchdog		 wd;		/* set admin's */
-	struct testpages	 tests;		/* test pages in flight */
 	/* Owned by the scan (one at a time, on the I/O worker). */
 	struct memo		*memo;
 	struct storm		 storm;
@@ -182,28 +178,6 @@ struct pages {
 	int			 probed;	/* probed answered last */
 };
 
-/* `test-page CONTACT`: one try on each of its channels, not recorded. */
-struct testch {
-	struct testpage		*t;
-	enum channel		 ch;
-	char			 to[ADDR_MAX];
-	char			*msg;
-	char			 name[200];	/* in the Maildir */
-	struct mail_conf	*mc;
-	enum send_result	 r;
-	char			 err[ERROR_MAX];
-	int			 over;
-};
-struct testpage {
-	struct dispatch		*d;
-	char			 contact[CONTACT_MAX];
-	size_t			 n, left;
-	struct testch		 ch[3];
-	dispatch_answer_fn	*cb;
-	void			*arg;
-	TAILQ_ENTRY(testpage)	 entry;
-};
-
 /* A read of state.json's "spooled", on the I/O worker. */
 struct sweep {
 	struct dispatch		*d;
@@ -262,8 +236,8 @@ static struct delivery *record_new(struct dispatch *,
 		    const struct spool_event *, const struct want *, unsigned);
 static int	 record_write(struct dispatch *, struct delivery *,
 		    struct deliveries *);
-static int	 make_listed(struct dispatch *, const struct spool_event *,
-		    const struct want *, uint64_t, struct deliveries *);
+static int	 make_unsent(struct dispatch *, const struct spool_event *,
+		    const struct want *, const char *, struct deliveries *);
 static int	 was_listed(const struct memo_entry *, const struct want *);
 static int	 make_record(struct dispatch *, const struct conf *,
 		    const struct spool_event *, const struct want *, int,
@@ -286,15 +260,6 @@ static void	 tell_admin(struct poll *, int64_t);
 static void	 pages_work(void *);
 static void	 pages_done(void *);
 static json_t	*delivery_json(const struct delivery *);
-static void	 test_channel(struct testpage *, size_t);
-static char	*test_json(const char *, const char *);
-static void	 test_mail_work(void *);
-static void	 test_mail_done(void *);
-static void	 on_test_http(void *, enum send_result, const char *);
-static void	 test_over(struct testpage *, size_t, enum send_result,
-		    const char *);
-static void	 test_answer(struct testpage *, const char *);
-static void	 tests_abandon(struct dispatch *);
 static void	 fold_due(struct dispatch *);
 static void	 stale_due(struct dispatch *);
 static int64_t	 stale_window(struct dispatch *, const struct delivery *,
@@ -411,7 +376,6 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	TAILQ_INIT(&d->q);
 	d->qfd = d->failfd = d->spoolfd = d->pagerfd = d->statefd = -1;
 	d->inofd = -1;
-	TAILQ_INIT(&d->tests);
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
 	    conf->smtp_relay != NULL)
 		goto fail;
@@ -524,7 +488,6 @@ dispatch_free(struct dispatch *d)
 	batch_free(d->finals);
 	if (d->kick != NULL)
 		event_free(d->kick);
-	tests_abandon(d);
 	while ((del = TAILQ_FIRST(&d->q)) != NULL) {
 		/* A final outcome still only in memory: a last write. */
 		if (del->unsaved && queue_write(d->qfd, del) == -1)
@@ -903,13 +866,15 @@ record_write(struct dispatch *d, struct delivery *del,
 }
 
 /*
- * An unreachable server's event for w, whose contact read it on that
- * channel in its parent's page (event by): made done at once, "listed in
- * the page of event N", never sent nor digested. 0, or -1.
+ * A record of ev for w made done at once, never sent nor digested: why
+ * says what stood in for its page ("listed in the page of event N", an
+ * unreachable server's event whose contact read it in its parent's page;
+ * "not paged: flapping", a change held while its server flaps). 0, or
+ * -1.
  */
 static int
-make_listed(struct dispatch *d, const struct spool_event *ev,
-    const struct want *w, uint64_t by, struct deliveries *made)
+make_unsent(struct dispatch *d, const struct spool_event *ev,
+    const struct want *w, const char *why, struct deliveries *made)
 {
 	struct delivery	*del;
 	char		 line[1024];
@@ -919,8 +884,7 @@ make_listed(struct dispatch *d, const struct spool_event *ev,
 	format_digest_line(ev, line, sizeof(line));
 	del->payload = xstrdup(line);
 	del->state = D_DONE;
-	snprintf(del->error, sizeof(del->error), "listed in the page of "
-	    "event %" PRIu64, by);
+	strlcpy(del->error, why, sizeof(del->error));
 	return record_write(d, del, made);
 }
 
@@ -942,7 +906,9 @@ was_listed(const struct memo_entry *me, const struct want *w)
  * Make the records an event wants that are not on disk yet, and note in
  * the server's memo whether it flaps, who got its problem by SMS (who
  * then gets the recovery by SMS, quiet hours or not) and the problem
- * itself (for renotify and escalate-after). Returns how many
+ * itself (for renotify and escalate-after). A change held while its
+ * server flaps gets records too, done at once and never sent, so that
+ * `pages` and the delivery log say why it went to no one. Returns how many
  * deliveries the event has (made now or before), or -1 when a record could
  * not be written (the event is retried at the next scan).
  */
@@ -952,8 +918,11 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 {
 	struct want		 wants[WANT_MAX];
 	struct server_info	 info;
+	struct spool_event	 buf;
+	const struct spool_event *as = ev;
 	struct memo_entry	*me;
 	const char		*why;
+	char			 listed[64];
 	size_t			 n = 0, i, nlisted = 0;
 	int64_t			 held = 0;
 	int			 was = 0, have_info = 0, recovery, worthy;
@@ -961,19 +930,31 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 
 	recovery = strcmp(ev->new_state, "up") == 0;
 	if ((me = memo_get(d->memo, ev->id)) != NULL) {
+		as = rules_as_heard(ev, me->flapping, memo_heard(me), &buf);
 		was = memo_event_read(me, ev);
 		memo_touch(d->memo);
 	}
-	if ((worthy = rules_page_worthy(ev, was, &why)))
-		n = rules_wants(conf, ev, me != NULL ? me->sms : NULL, wants,
+	if ((worthy = rules_page_worthy(ev, was, &why)) ||
+	    rules_flap_held(why))
+		n = rules_wants(conf, as, me != NULL ? me->sms : NULL, wants,
 		    WANT_MAX);
 	/* The open problem: renotify and escalate-after page it again; a
 	 * recovery goes to whoever it was escalated to, too. */
 	if (me != NULL && recovery && worthy && ev->seq > me->problem)
-		n += remind_escalated_wants(conf, me->escalated, ev, wants + n,
-		    WANT_MAX - n);
+		n += remind_escalated_wants(conf, me->escalated, as,
+		    wants + n, WANT_MAX - n);
 	if (me != NULL)
-		memo_event_paged(me, ev, worthy, wants, n);
+		memo_event_paged(me, ev, why, wants, n);
+	if (!worthy) {
+		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
+		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
+		/* Held while it flaps: each delivery says so, unsent. */
+		for (i = 0; i < n; i++)
+			if (make_unsent(d, ev, &wants[i], "not paged: "
+			    RULES_FLAPPING, made) == -1)
+				return -1;
+		return n;
+	}
 	/* An unreachable server's event goes to no one who read it in its
 	 * parent's page; to the others in the digest. */
 	for (i = 0; !rules_alone(ev) && i < n; i++)
@@ -984,10 +965,10 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		    "event %" PRIu64 " for %zu of its %zu deliveries", ev->seq,
 		    ev->id, ev->old_state, ev->new_state, by, nlisted, n);
 	}
-	if (!worthy || n == 0 || nlisted == n)
+	if (n == 0 || nlisted == n)
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state,
-		    !worthy ? why : n == 0 ? "no contact for it" :
+		    n == 0 ? "no contact for it" :
 		    "all listed in its parent's page");
 	else if (rules_storm(&d->storm, conf, ev, &held) == STORM_FOLD)
 		log_info("event %" PRIu64 " %s %s -> %s: listed in the "
@@ -997,9 +978,11 @@ make_deliveries(struct dispatch *d, const struct conf *conf,
 		    "more changes than set storm pages alone");
 	else
 		held = 0;
+	snprintf(listed, sizeof(listed), "listed in the page of event %"
+	    PRIu64, by);
 	for (i = 0; i < n; i++)
 		if (by != 0 && was_listed(me, &wants[i])) {
-			if (make_listed(d, ev, &wants[i], by, made) == -1)
+			if (make_unsent(d, ev, &wants[i], listed, made) == -1)
 				return -1;
 		} else if (make_record(d, conf, ev, &wants[i], was &&
 		    !ev->flapping, held, 0, &info, &have_info, made) == -1)
@@ -2092,7 +2075,7 @@ remind_server(struct poll *p, struct memo_entry *e,
 			    due[i].round, &info, &have_info, &p->made) == 0;
 		if (!ok)
 			return;		/* tried again at the next poll */
-		remind_done(e, &due[i]);
+		remind_done(e, &due[i], now);
 		memo_touch(p->d->memo);
 		log_info("event %" PRIu64 " %s: %s to %s (%zu page%s): %s",
 		    e->problem, e->id, due[i].from != NULL ? "escalated" :
@@ -2180,7 +2163,8 @@ remind_reconcile(struct dispatch *d)
 		TAILQ_FOREACH(del, &d->q, entry)
 			if (del->seq == e->problem &&
 			    strcmp(del->server, e->id) == 0 &&
-			    remind_found(d->conf, e, del->contact, del->round)) {
+			    remind_found(d->conf, e, del->contact, del->round,
+			    del->created)) {
 				log_info("event %" PRIu64 " %s: the %s to %s "
 				    "is on disk, not in the memo: kept", e->problem,
 				    e->id, del->round > 0 ? "reminder" :
@@ -2326,216 +2310,6 @@ pages_done(void *arg)
 	pg->cb(pg->arg, json_pack("{sbsbso}", "ok", 1, "probed",
 	    pg->probed, "pages", arr));
 	free(pg);
-}
-
-/*
- * `test-page CONTACT`: a test page on each channel the contact has, sent
- * at once (not recorded: a crash forgets it), each outcome reported:
- * cb(arg, {"ok":true,"contact":C,"channels":[{"channel","to","result",
- * "error"}]}) once every try is over. Returns 0, or -1 with err set (no
- * such contact: cb is not called).
- */
-int
-dispatch_test_page(struct dispatch *d, const char *contact,
-    dispatch_answer_fn *cb, void *arg, char *err, size_t errlen)
-{
-	const struct contact_conf	*ct = NULL;
-	struct testpage			*t;
-	size_t				 i;
-
-	for (i = 0; i < d->conf->ncontacts; i++)
-		if (strcmp(d->conf->contacts[i]->name, contact) == 0)
-			ct = d->conf->contacts[i];
-	if (ct == NULL) {
-		snprintf(err, errlen, "no contact '%s' in the config",
-		    contact);
-		return -1;
-	}
-	t = xcalloc(1, sizeof(*t));
-	t->d = d;
-	t->cb = cb;
-	t->arg = arg;
-	strlcpy(t->contact, ct->name, sizeof(t->contact));
-	if (ct->email != NULL) {
-		t->ch[t->n].ch = CH_EMAIL;
-		strlcpy(t->ch[t->n++].to, ct->email, sizeof(t->ch[0].to));
-	}
-	if (ct->sms != NULL) {
-		t->ch[t->n].ch = CH_SMS;
-		strlcpy(t->ch[t->n++].to, ct->sms, sizeof(t->ch[0].to));
-	}
-	if (ct->webhook != NULL) {
-		t->ch[t->n].ch = CH_WEBHOOK;
-		strlcpy(t->ch[t->n++].to, ct->webhook, sizeof(t->ch[0].to));
-	}
-	TAILQ_INSERT_TAIL(&d->tests, t, entry);
-	t->left = t->n;
-	if (t->n == 0) {
-		test_answer(t, NULL);
-		return 0;
-	}
-	for (i = 0; i < t->n; i++)
-		test_channel(t, i);
-	return 0;
-}
-
-/*
- * Start one channel's test: the text says it is a test; its Message-ID
- * and Idempotency-Key are event 0's (no event has that number), with the
- * Unix time as round, so each test is a message of its own.
- */
-static void
-test_channel(struct testpage *t, size_t i)
-{
-	struct dispatch		*d = t->d;
-	struct http_call	 hc;
-	const char		*from;
-	char			 mid[300], key[200], text[200], date[64];
-	struct tm		 tm;
-	time_t			 now = time(NULL);
-	unsigned		 round = (unsigned)(now % 1000000000);
-	enum channel		 ch = t->ch[i].ch;
-
-	t->ch[i].t = t;
-	snprintf(text, sizeof(text), "TEST page from tocsin-pager to %s (%s)",
-	    t->contact, queue_channel_str(ch));
-	format_message_id(d->conf, 0, t->contact, ch, round, mid,
-	    sizeof(mid));
-	format_idempotency_key(0, t->contact, ch, round, key, sizeof(key));
-	from = d->conf->from != NULL ? d->conf->from : "tocsin@localhost";
-	if (gmtime_r(&now, &tm) == NULL || strftime(date, sizeof(date),
-	    "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
-		date[0] = '\0';
-	if (ch == CH_WEBHOOK) {
-		t->ch[i].msg = test_json(text, key);
-		if (webhook_post(d->wh, t->ch[i].to, key, t->ch[i].msg,
-		    on_test_http, &t->ch[i]) == -1)
-			test_over(t, i, SEND_RETRY, "cannot start the HTTP "
-			    "request");
-		return;
-	}
-	if (ch == CH_SMS && !sms_is_gateway(t->ch[i].to)) {
-		if (d->sms == NULL) {
-			test_over(t, i, SEND_REFUSED, "no 'set sms-gateway' "
-			    "in the config");
-			return;
-		}
-		smsapi_request(d->sms, t->ch[i].to, text, key, &hc);
-		if (webhook_call(d->wh, &hc, on_test_http, &t->ch[i]) == -1)
-			test_over(t, i, SEND_RETRY, "cannot start the HTTP "
-			    "request");
-		smsapi_request_free(&hc);
-		return;
-	}
-	xasprintf(&t->ch[i].msg, "From: %s\nTo: %s\n%s%s%sDate: %s\n"
-	    "Message-ID: %s\nMIME-Version: 1.0\n"
-	    "Content-Type: text/plain; charset=utf-8\n"
-	    "Auto-Submitted: auto-generated\n\n%s\n", from, t->ch[i].to,
-	    ch == CH_SMS ? "" : "Subject: [tocsin] ", ch == CH_SMS ? "" :
-	    text, ch == CH_SMS ? "" : "\n", date, mid, text);
-	snprintf(t->ch[i].name, sizeof(t->ch[i].name), "test-%u-%s-%s",
-	    round, t->contact, queue_channel_str(ch));
-	t->ch[i].mc = d->mc;
-	worker_submit(d->mail, test_mail_work, test_mail_done, &t->ch[i]);
-}
-
-/* The test webhook's JSON: text, test, key. */
-static char *
-test_json(const char *text, const char *key)
-{
-	json_t	*o;
-	char	*s;
-
-	o = json_pack("{sssbss}", "text", text, "test", 1, "key", key);
-	if (o == NULL || (s = json_dumps(o, JSON_COMPACT |
-	    JSON_PRESERVE_ORDER)) == NULL)
-		fatalx("out of memory for a test page");
-	json_decref(o);
-	return s;
-}
-
-/* On the mail worker: through the relay, or into the Maildir. */
-static void
-test_mail_work(void *arg)
-{
-	struct testch *c = arg;
-
-	if (c->mc != NULL)
-		c->r = mail_send(c->mc, c->to, c->msg, c->err,
-		    sizeof(c->err));
-	else
-		c->r = maildir_deliver(c->t->d->maildir, c->name, c->msg,
-		    c->err, sizeof(c->err)) == 0 ? SEND_OK : SEND_RETRY;
-}
-
-static void
-test_mail_done(void *arg)
-{
-	struct testch *c = arg;
-
-	test_over(c->t, c - c->t->ch, c->r, c->err);
-}
-
-static void
-on_test_http(void *arg, enum send_result r, const char *err)
-{
-	struct testch *c = arg;
-
-	test_over(c->t, c - c->t->ch, r, err);
-}
-
-/* Channel i's try is over; when all are, answer. */
-static void
-test_over(struct testpage *t, size_t i, enum send_result r, const char *err)
-{
-	if (t->ch[i].over)
-		return;
-	t->ch[i].over = 1;
-	t->ch[i].r = r;
-	strlcpy(t->ch[i].err, r == SEND_OK ? "" : err != NULL ? err : "",
-	    sizeof(t->ch[i].err));
-	log_info("test page to %s (%s, %s): %s%s%s", t->contact,
-	    queue_channel_str(t->ch[i].ch), t->ch[i].to, r == SEND_OK ?
-	    "delivered" : "failed", r == SEND_OK ? "" : ": ", t->ch[i].err);
-	if (--t->left == 0)
-		test_answer(t, NULL);
-}
-
-/* Answer and forget the test (why: set when it could not finish). */
-static void
-test_answer(struct testpage *t, const char *why)
-{
-	json_t	*arr, *o;
-	size_t	 i;
-
-	arr = json_array();
-	for (i = 0; i < t->n; i++) {
-		o = json_object();
-		jsontext_set(o, "channel",
-		    json_string(queue_channel_str(t->ch[i].ch)));
-		jsontext_set(o, "to", jsontext(t->ch[i].to));
-		jsontext_set(o, "result", json_string(!t->ch[i].over ?
-		    "unknown" : t->ch[i].r == SEND_OK ? "delivered" :
-		    "failed"));
-		jsontext_set(o, "error", jsontext(t->ch[i].over ?
-		    t->ch[i].err : why != NULL ? why : ""));
-		json_array_append_new(arr, o);
-		free(t->ch[i].msg);
-	}
-	TAILQ_REMOVE(&t->d->tests, t, entry);
-	t->cb(t->arg, json_pack("{sbssso}", "ok", 1, "contact", t->contact,
-	    "channels", arr));
-	free(t);
-}
-
-/* At stop: the tests still in flight answer with what they have. */
-static void
-tests_abandon(struct dispatch *d)
-{
-	struct testpage *t;
-
-	while ((t = TAILQ_FIRST(&d->tests)) != NULL)
-		test_answer(t, "tocsin-pager stopped first");
 }
 
 /*

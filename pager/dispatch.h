@@ -1,5 +1,6 @@
 /*
- * dispatch.h: the pager's core on the event loop (dispatch.c).
+ * dispatch.h: the pager's core on the event loop (dispatch.c), its test
+ * pages (testpage.c) and its control socket (ctl.c).
  */
 #ifndef TOCSIN_DISPATCH_H
 #define TOCSIN_DISPATCH_H
@@ -23,13 +24,20 @@ const char	*dispatch_maildir(const struct dispatch *);
 const struct conf *dispatch_conf(const struct dispatch *);
 void		 dispatch_pages(struct dispatch *, dispatch_answer_fn *,
 		    void *);
-int		 dispatch_test_page(struct dispatch *, const char *contact,
-		    dispatch_answer_fn *, void *, char *err, size_t errlen);
+
+/* testpage.c */
+struct testpages;
+struct testpages *testpages_new(struct event_base *, char *err,
+		    size_t errlen);
+void		 testpages_free(struct testpages *);
+int		 testpage_start(struct testpages *, const struct conf *,
+		    const char *contact, dispatch_answer_fn *, void *,
+		    char *err, size_t errlen);
 
 /* ctl.c */
 struct pagerctl;
 struct pagerctl	*pagerctl_open(struct event_base *, struct dispatch *,
-		    const char *state_dir, long group);
+		    const struct conf *, long group);
 void		 pagerctl_close(struct pagerctl *);
 
 #endif

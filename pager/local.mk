@@ -10,7 +10,8 @@ pager_core_sources = \
 	pager/cluster_memo.c pager/cluster_storm.c pager/cluster_events.c \
 	pager/cluster_sms.c pager/cluster_remind.c pager/cluster_stale.c \
 	pager/cluster_watchdog.c
-pager_tocsin_pager_SOURCES = pager/main.c pager/ctl.c $(pager_core_sources)
+pager_tocsin_pager_SOURCES = pager/main.c pager/ctl.c pager/testpage.c \
+	$(pager_core_sources)
 pager_tocsin_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager \
 	-I$(top_srcdir)/cluster
 pager_tocsin_pager_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(EVENT_CFLAGS) \

@@ -34,7 +34,7 @@ struct mainctx {
 	struct event_base	*base;
 	struct dispatch		*disp;
 	struct cluster		*cl;		/* set cluster: instead of disp */
-	struct pagerctl		*ctl;		/* NULL in cluster mode */
+	struct pagerctl		*ctl;		/* NULL: none could be made */
 	const char		*conf_path;
 };
 
@@ -57,34 +57,32 @@ usage(FILE *f, int code)
 }
 
 /* -t: the config, and what only the pager checks: the auth-files of the
- * relay and of the SMS gateway. */
+ * relay and of the SMS gateway. "config ok" only once all of them are. */
 static int
 check_conf(const char *path)
 {
 	struct mail_conf	*mc;
 	struct smsapi		*sa;
 	struct conf		*c;
-	char			 err[512];
+	char			 err[512], sum[128];
 
-	if (daemon_check_conf(path) != 0)
-		return 1;
 	if ((c = daemon_load_conf(path)) == NULL)
 		return 1;
-	mc = mail_conf_new(c, err, sizeof(err));
-	if (mc == NULL && c->smtp_relay != NULL) {
-		fprintf(stderr, "tocsin-pager: %s\n", err);
-		conf_free(c);
-		return 1;
-	}
+	if ((mc = mail_conf_new(c, err, sizeof(err))) == NULL &&
+	    c->smtp_relay != NULL)
+		goto bad;
 	mail_conf_free(mc);
-	if ((sa = smsapi_new(c, err, sizeof(err))) == NULL && err[0] != '\0') {
-		fprintf(stderr, "tocsin-pager: %s\n", err);
-		conf_free(c);
-		return 1;
-	}
+	if ((sa = smsapi_new(c, err, sizeof(err))) == NULL && err[0] != '\0')
+		goto bad;
 	smsapi_free(sa);
+	conf_summary(c, sum, sizeof(sum));
+	printf("config ok: %s\n", sum);
 	conf_free(c);
 	return 0;
+bad:
+	fprintf(stderr, "tocsin-pager: %s\n", err);
+	conf_free(c);
+	return 1;
 }
 
 /* Print one folder's records: SEQ CONTACT CHANNEL STATE TRIES NEXT ERROR. */
@@ -242,10 +240,10 @@ main(int argc, char **argv)
 	} else if ((m.disp = dispatch_new(m.base, conf, err, sizeof(err))) ==
 	    NULL)
 		fatalx("%s", err);
-	/* The control socket shows the local queue: none in cluster mode. */
-	m.ctl = m.disp != NULL ?
-	    pagerctl_open(m.base, m.disp, conf->state_dir,
-	    conf->control_group != NULL ? conf->control_gid : -1) : NULL;
+	/* pages shows the local queue: in cluster mode it says it is the
+	 * cluster's; test-page and ping work in both. */
+	m.ctl = pagerctl_open(m.base, m.disp, conf,
+	    conf->control_group != NULL ? conf->control_gid : -1);
 	sigs = daemon_signals_new(m.base, on_hup, &m);
 	if (conf->smtp_relay == NULL && m.disp != NULL)
 		log_info("no smtp-relay in the config: email and SMS pages go "
@@ -266,8 +264,8 @@ main(int argc, char **argv)
 		    conf->ncontacts, conf->state_dir);
 	event_base_dispatch(m.base);
 	clustered = m.cl != NULL;
-	cluster_free(m.cl);
 	pagerctl_close(m.ctl);
+	cluster_free(m.cl);
 	dispatch_free(m.disp);
 	daemon_signals_free(sigs);
 	event_base_free(m.base);

@@ -4,14 +4,15 @@
  * which contacts got an SMS for the problem still open (so the recovery
  * reaches them by SMS even in their quiet hours), and the open problem
  * that renotify and escalate-after page about again: its event, time,
- * state and message, the reminders made per contact and who it was
- * escalated to. Kept in
+ * state and message, the reminders made per contact, who it was
+ * escalated to and when. Kept in
  * STATE_DIR/pager/memo.json, written whole (atomically) after each scan
  * that changed it; used on the I/O worker only (the scan and the
  * renotify pass).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ get_problem(struct memo_entry *e, json_t *v)
 	get_str(v, "message", e->message, sizeof(e->message));
 	get_str(v, "rounds", e->rounds, sizeof(e->rounds));
 	get_str(v, "escalated", e->escalated, sizeof(e->escalated));
+	get_str(v, "escalated_at", e->escalated_at, sizeof(e->escalated_at));
 	get_str(v, "paged", e->paged, sizeof(e->paged));
 }
 
@@ -131,6 +133,7 @@ put_problem(json_t *e, const struct memo_entry *m)
 	    jsontext_set(e, "message", jsontext(m->message)) == -1 ||
 	    jsontext_set(e, "rounds", jsontext(m->rounds)) == -1 ||
 	    jsontext_set(e, "escalated", jsontext(m->escalated)) == -1 ||
+	    jsontext_set(e, "escalated_at", jsontext(m->escalated_at)) == -1 ||
 	    (m->paged[0] != '\0' &&
 	    jsontext_set(e, "paged", jsontext(m->paged)) == -1))
 		return -1;
@@ -333,28 +336,29 @@ memo_list_add(char *list, size_t len, const char *name)
 	snprintf(list + l, len - l, "%s%s", l > 0 ? "," : "", name);
 }
 
-/* The reminders made for contact ("ops:3" in rounds), 0 if none. */
-unsigned
-memo_round(const char *rounds, const char *contact)
+/* Contact's number in a list of them ("ops:3,boss:1700000000": the
+ * reminders made, or when each escalation was paged), 0 if none. */
+uint64_t
+memo_num(const char *list, const char *contact)
 {
 	size_t		 len = strlen(contact);
-	const char	*p = rounds;
+	const char	*p = list;
 
 	while (p != NULL && *p != '\0') {
 		if (strncmp(p, contact, len) == 0 && p[len] == ':')
-			return (unsigned)strtoul(p + len + 1, NULL, 10);
+			return strtoull(p + len + 1, NULL, 10);
 		if ((p = strchr(p, ',')) != NULL)
 			p++;
 	}
 	return 0;
 }
 
-/* Set contact's reminder count in rounds (kept when it does not fit). */
+/* Set contact's number in the list (kept when it does not fit). */
 void
-memo_round_set(char *rounds, size_t len, const char *contact, unsigned n)
+memo_num_set(char *list, size_t len, const char *contact, uint64_t n)
 {
 	char		 out[256], item[128];
-	const char	*p = rounds, *e;
+	const char	*p = list, *e;
 	size_t		 clen = strlen(contact), o = 0;
 
 	out[0] = '\0';
@@ -368,11 +372,12 @@ memo_round_set(char *rounds, size_t len, const char *contact, unsigned n)
 			return;
 		p = e != NULL ? e + 1 : NULL;
 	}
-	snprintf(item, sizeof(item), "%s%s:%u", o > 0 ? "," : "", contact, n);
+	snprintf(item, sizeof(item), "%s%s:%" PRIu64, o > 0 ? "," : "",
+	    contact, n);
 	if (o + strlen(item) + 1 > len || o + strlen(item) + 1 > sizeof(out))
 		return;
 	memcpy(out + o, item, strlen(item) + 1);
-	strlcpy(rounds, out, len);
+	strlcpy(list, out, len);
 }
 
 /* A problem page went out for ev: remember it, reminders and escalations
@@ -388,7 +393,7 @@ memo_problem_open(struct memo_entry *e, const struct spool_event *ev)
 	strlcpy(e->state, ev->new_state, sizeof(e->state));
 	strlcpy(e->message, ev->message, sizeof(e->message));
 	e->rounds[0] = '\0';
-	e->escalated[0] = '\0';
+	e->escalated[0] = e->escalated_at[0] = '\0';
 	e->paged[0] = '\0';
 }
 
@@ -403,7 +408,7 @@ memo_problem_close(struct memo_entry *e, uint64_t seq)
 	e->problem_time = 0;
 	e->state[0] = e->message[0] = '\0';
 	e->rounds[0] = '\0';
-	e->escalated[0] = '\0';
+	e->escalated[0] = e->escalated_at[0] = '\0';
 	e->paged[0] = '\0';
 }
 
@@ -478,19 +483,24 @@ memo_event_read(struct memo_entry *e, const struct spool_event *ev)
 }
 
 /*
- * Event ev is paged to the n wants w (worthy: it is paged at all). A
- * recovery closes the open problem and forgets who got it by SMS or read
- * it in a parent's page; a problem paged to someone opens it, its
- * contacts are the ones it reached (renotify and escalate-after start
- * from them only), and the contacts of its SMS wants join those SMSed
- * (their recovery then goes by SMS, quiet hours or not).
+ * Event ev is paged to the n wants w (why: NULL when it is paged at all,
+ * else why not, as rules_page_worthy says). A recovery closes the open
+ * problem and forgets who got it by SMS or read it in a parent's page; a
+ * problem paged to someone opens it, its contacts are the ones it reached
+ * (renotify and escalate-after start from them only), and the contacts of
+ * its SMS wants join those SMSed (their recovery then goes by SMS, quiet
+ * hours or not). A change held while the server flaps changes none of
+ * it: its contacts never heard of it, and the end of flapping is paged
+ * to those who heard the problem before.
  */
 void
 memo_event_paged(struct memo_entry *e, const struct spool_event *ev,
-    int worthy, const struct want *w, size_t n)
+    const char *why, const struct want *w, size_t n)
 {
 	size_t i;
 
+	if (rules_flap_held(why))
+		return;
 	if (strcmp(ev->new_state, "up") == 0) {
 		memo_problem_close(e, ev->seq);
 		e->sms[0] = '\0';
@@ -498,12 +508,20 @@ memo_event_paged(struct memo_entry *e, const struct spool_event *ev,
 		e->listed_by = 0;
 		return;
 	}
-	if (worthy && n > 0)
+	if (why == NULL && n > 0)
 		memo_problem_open(e, ev);
-	for (i = 0; worthy && ev->seq == e->problem && i < n; i++)
+	for (i = 0; why == NULL && ev->seq == e->problem && i < n; i++)
 		memo_list_add(e->paged, sizeof(e->paged), w[i].contact->name);
 	for (i = 0; i < n; i++)
 		if (w[i].ch == CH_SMS)
 			memo_list_add(e->sms, sizeof(e->sms),
 			    w[i].contact->name);
+}
+
+/* The state the server's contacts last heard of it: its open problem's,
+ * "up" when none is open. */
+const char *
+memo_heard(const struct memo_entry *e)
+{
+	return e->problem != 0 ? e->state : "up";
 }

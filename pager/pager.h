@@ -147,6 +147,9 @@ struct memo_entry {
 	char		 message[256];	/* its message */
 	char		 rounds[256];	/* "contact:N,...": reminders made */
 	char		 escalated[256];	/* contacts escalated to */
+	char		 escalated_at[256];	/* "contact:T,...": Unix s
+					   of each one's page ("": a memo
+					   of before, the problem's time) */
 	char		 paged[512];	/* contacts its page went to; ""
 					   (a memo of before): the server's */
 	/* A problem not paged because of a downtime: paged when the
@@ -175,9 +178,9 @@ size_t		 memo_count(const struct memo *);
 struct memo_entry *memo_at(struct memo *, size_t);
 int		 memo_listed(const char *list, const char *name);
 void		 memo_list_add(char *list, size_t len, const char *name);
-unsigned	 memo_round(const char *rounds, const char *contact);
-void		 memo_round_set(char *rounds, size_t len, const char *contact,
-		    unsigned n);
+uint64_t	 memo_num(const char *list, const char *contact);
+void		 memo_num_set(char *list, size_t len, const char *contact,
+		    uint64_t n);
 void		 memo_problem_open(struct memo_entry *,
 		    const struct spool_event *);
 void		 memo_problem_close(struct memo_entry *, uint64_t seq);
@@ -185,8 +188,9 @@ void		 memo_held_note(struct memo_entry *, const struct spool_event *);
 int		 memo_event_read(struct memo_entry *,
 		    const struct spool_event *);
 void		 memo_event_paged(struct memo_entry *,
-		    const struct spool_event *, int worthy, const struct want *,
-		    size_t n);
+		    const struct spool_event *, const char *why,
+		    const struct want *, size_t n);
+const char	*memo_heard(const struct memo_entry *);
 void		 memo_listed_note(struct memo *, const char *children,
 		    const char *contact, enum channel, uint64_t seq);
 
@@ -208,8 +212,12 @@ struct want {
 };
 #define WANT_MAX	(3 * 64)
 int		 rules_alone(const struct spool_event *);
+#define RULES_FLAPPING	"flapping"	/* why a change is held */
 int		 rules_page_worthy(const struct spool_event *, int was_flapping,
 		    const char **why);
+int		 rules_flap_held(const char *why);
+const struct spool_event *rules_as_heard(const struct spool_event *,
+		    int was_flapping, const char *heard, struct spool_event *);
 size_t		 rules_wants(const struct conf *, const struct spool_event *,
 		    const char *sms_sent, struct want *, size_t max);
 int		 rules_in_quiet(const struct contact_conf *, int64_t when);
@@ -233,9 +241,10 @@ size_t		 remind_due(const struct conf *, const struct server_conf *,
 		    size_t max);
 void		 remind_event(const struct memo_entry *, const struct remind *,
 		    int64_t now, struct spool_event *);
-void		 remind_done(struct memo_entry *, const struct remind *);
+void		 remind_done(struct memo_entry *, const struct remind *,
+		    int64_t now);
 int		 remind_found(const struct conf *, struct memo_entry *,
-		    const char *contact, unsigned round);
+		    const char *contact, unsigned round, int64_t created);
 size_t		 remind_escalated_wants(const struct conf *,
 		    const char *escalated, const struct spool_event *,
 		    struct want *, size_t max);

@@ -18,6 +18,15 @@
 
 #define REMIND_CONTACTS	64	/* contacts a problem reaches, at most */
 
+/* The problem e is escalated to contact, whose page went at (Unix s). */
+static void
+escalated(struct memo_entry *e, const char *contact, int64_t at)
+{
+	memo_list_add(e->escalated, sizeof(e->escalated), contact);
+	memo_num_set(e->escalated_at, sizeof(e->escalated_at), contact,
+	    (uint64_t)at);
+}
+
 /* "1h2m", "5m", "40s": an age for a person. */
 static void
 age_str(int64_t s, char *buf, size_t len)
@@ -83,43 +92,67 @@ remind_allowed(const struct ctl_server *st, int64_t now)
 }
 
 /*
+ * When contact ct's page of the open problem e went (Unix s): the
+ * problem's time for a contact its page reached, the escalation's for one
+ * it was escalated to (the problem's when the memo, of before, does not
+ * say).
+ */
+static int64_t
+paged_at(const struct memo_entry *e, const struct contact_conf *ct)
+{
+	uint64_t t;
+
+	if ((e->paged[0] == '\0' || !memo_listed(e->paged, ct->name)) &&
+	    (t = memo_num(e->escalated_at, ct->name)) != 0)
+		return (int64_t)t;
+	return e->problem_time;
+}
+
+/*
  * The reminders and escalations due for the open problem e of server sv
  * at now (Unix s): a reminder to each contact it reached whose renotify
  * period has passed again since the problem's page (only the latest
  * round when several passed: one reminder, not a burst), and for each
- * such contact with escalate-after, once that long has passed, its
- * escalation contact (unless the problem reached it already). Returns how
- * many went in out (at most max).
+ * such contact with escalate-after, once that long has passed since its
+ * own page (the problem's, or its escalation's), its escalation contact
+ * (unless the problem reached it already). Nothing while the server
+ * flaps: its pages are damped. Returns how many went in out (at most
+ * max).
  */
 size_t
 remind_due(const struct conf *c, const struct server_conf *sv,
     const struct memo_entry *e, int64_t now, struct remind *out, size_t max)
 {
 	const struct contact_conf	*ct[REMIND_CONTACTS];
+	int64_t				 at[REMIND_CONTACTS];
 	uint64_t			 ms, age_ms;
 	size_t				 n, i, k = 0;
 	unsigned			 round;
 
-	if (e->problem == 0 || now < e->problem_time)
+	if (e->problem == 0 || e->flapping || now < e->problem_time)
 		return 0;
 	age_ms = (uint64_t)(now - e->problem_time) * 1000;
 	n = reached(c, sv, e, ct, REMIND_CONTACTS);
 	for (i = 0; i < n && k < max; i++) {
+		at[i] = paged_at(e, ct[i]);
 		if ((ms = rules_renotify_ms(sv, ct[i])) == 0)
 			continue;
 		round = age_ms / ms;
-		if (round > 0 && round > memo_round(e->rounds, ct[i]->name))
+		if (round > 0 && round > memo_num(e->rounds, ct[i]->name))
 			out[k++] = (struct remind){ ct[i], round, NULL };
 	}
 	for (i = 0; i < n && k < max; i++) {
-		if (ct[i]->escalate == NULL || age_ms < ct[i]->escalate_ms ||
+		if (ct[i]->escalate == NULL || now < at[i] ||
+		    (uint64_t)(now - at[i]) * 1000 < ct[i]->escalate_ms ||
 		    has(ct, n, ct[i]->escalate))
 			continue;
 		out[k++] = (struct remind){ ct[i]->escalate, 0, ct[i] };
 		/* Once, even when two contacts escalate to it; its own
-		 * escalate-after is then looked at too. */
-		if (n < REMIND_CONTACTS)
+		 * escalate-after counts from now, its page. */
+		if (n < REMIND_CONTACTS) {
+			at[n] = now;
 			ct[n++] = ct[i]->escalate;
+		}
 	}
 	return k;
 }
@@ -181,38 +214,40 @@ remind_event(const struct memo_entry *e, const struct remind *r,
 	strlcpy(ev->message, msg, sizeof(ev->message));
 }
 
-/* The reminder or escalation is made: the memo keeps it. */
+/* The reminder or escalation is made at now (Unix s): the memo keeps it,
+ * and when an escalation's page went (its contact's own escalate-after
+ * counts from then). */
 void
-remind_done(struct memo_entry *e, const struct remind *r)
+remind_done(struct memo_entry *e, const struct remind *r, int64_t now)
 {
 	if (r->from == NULL)
-		memo_round_set(e->rounds, sizeof(e->rounds), r->ct->name,
+		memo_num_set(e->rounds, sizeof(e->rounds), r->ct->name,
 		    r->round);
 	else
-		memo_list_add(e->escalated, sizeof(e->escalated),
-		    r->ct->name);
+		escalated(e, r->ct->name, now);
 }
 
 /*
  * At start: a record of the open problem e's event is on disk, for
- * contact with round (0: the event's own page, or an escalation). When
- * it is a reminder or escalation the memo does not know of (a crash came
- * between the record and the memo's save), the memo keeps it now, before
- * the record goes and is removed: else the next pass would make it again
+ * contact with round (0: the event's own page, or an escalation), made
+ * at created (Unix s). When it is a reminder or escalation the memo does
+ * not know of (a crash came between the record and the memo's save), the
+ * memo keeps it now (an escalation with its record's time), before the
+ * record goes and is removed: else the next pass would make it again
  * under no record, and send it twice. Returns 1 when the memo changed.
  */
 int
 remind_found(const struct conf *c, struct memo_entry *e,
-    const char *contact, unsigned round)
+    const char *contact, unsigned round, int64_t created)
 {
 	const struct contact_conf	*ct[REMIND_CONTACTS];
 	const struct server_conf	*sv;
 	size_t				 n, i;
 
 	if (round > 0) {
-		if (memo_round(e->rounds, contact) >= round)
+		if (memo_num(e->rounds, contact) >= round)
 			return 0;
-		memo_round_set(e->rounds, sizeof(e->rounds), contact, round);
+		memo_num_set(e->rounds, sizeof(e->rounds), contact, round);
 		return 1;
 	}
 	if (memo_listed(e->escalated, contact) ||
@@ -225,8 +260,7 @@ remind_found(const struct conf *c, struct memo_entry *e,
 	for (i = 0; i < n; i++)
 		if (ct[i]->escalate != NULL &&
 		    strcmp(ct[i]->escalate->name, contact) == 0) {
-			memo_list_add(e->escalated, sizeof(e->escalated),
-			    contact);
+			escalated(e, contact, created);
 			return 1;
 		}
 	return 0;

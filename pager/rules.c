@@ -7,14 +7,20 @@
 #include <time.h>
 
 #include "conf.h"
+#include "xmalloc.h"
 
 #include "pager.h"
 
 /*
  * 1 if the event is paged, else 0 with *why saying why not: inside a
- * downtime, already acknowledged, or an unknown-to-up start. was_flapping
- * says the server flapped at its previous event, so a change that ends the
- * flapping is paged even when it would not be otherwise.
+ * downtime, already acknowledged, held while its server flaps
+ * (RULES_FLAPPING), or an unknown-to-up start. was_flapping says the
+ * server flapped at its previous event. Flapping is damped as Nagios
+ * does: the change that starts it (the event flaps, the one before did
+ * not) is paged, and so is the event that ends it (it does not flap: a
+ * change, or probed's old and new alike when the server settled in the
+ * state of its last change), even where it would not be otherwise; the
+ * changes in between are held. Both modes ask it.
  */
 int
 rules_page_worthy(const struct spool_event *ev, int was_flapping,
@@ -29,12 +35,44 @@ rules_page_worthy(const struct spool_event *ev, int was_flapping,
 		*why = "acknowledged";
 		return 0;
 	}
+	if (ev->flapping && was_flapping) {
+		*why = RULES_FLAPPING;
+		return 0;
+	}
 	if (strcmp(ev->old_state, "unknown") == 0 &&
 	    strcmp(ev->new_state, "up") == 0 && !was_flapping) {
 		*why = "first state is up";
 		return 0;
 	}
 	return 1;
+}
+
+/* 1 when why (rules_page_worthy's) says the event was held because its
+ * server flaps. */
+int
+rules_flap_held(const char *why)
+{
+	return why != NULL && strcmp(why, RULES_FLAPPING) == 0;
+}
+
+/*
+ * The event as its contacts take it, for whom it goes to: the end of
+ * flapping follows changes that were held, so the state they last heard
+ * (heard: the open problem's state, "up" when none; see memo_heard)
+ * stands for its old state. A contact with min-state down that was paged
+ * the flapping's start as down then gets the end settled up, and the
+ * recovery reaches those its problem was escalated to. Any other event
+ * is itself. Returns ev, or buf filled.
+ */
+const struct spool_event *
+rules_as_heard(const struct spool_event *ev, int was_flapping,
+    const char *heard, struct spool_event *buf)
+{
+	if (!was_flapping || ev->flapping || heard == NULL)
+		return ev;
+	*buf = *ev;
+	strlcpy(buf->old_state, heard, sizeof(buf->old_state));
+	return buf;
 }
 
 /*

@@ -31,6 +31,9 @@ EXTRA_DIST += t/test_cluster_pager_consumer.sh
 # A node started again puts no verdict before its first check.
 TESTS += t/test_cluster_restart.sh
 EXTRA_DIST += t/test_cluster_restart.sh
+# The control socket in cluster mode: ping, test-page; pages says no.
+TESTS += t/test_cluster_pager_ctl.sh
+EXTRA_DIST += t/test_cluster_pager_ctl.sh
 # A page another pager, alive, is sending is left to it (CLAIM_S).
 TESTS += t/test_cluster_pager_held.sh
 EXTRA_DIST += t/test_cluster_pager_held.sh

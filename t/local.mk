@@ -150,7 +150,10 @@ TESTS += t/test_pager_probedstop.sh
 EXTRA_DIST += t/test_pager_probedstop.sh
 # The end of flapping is paged with the state it settled in.
 TESTS += t/test_pager_flapend.sh
-EXTRA_DIST += t/test_pager_flapend.sh
+EXTRA_DIST += t/test_pager_flapend.sh t/servers/flap.py
+# Flapping is damped: its start and end paged, the changes between held.
+TESTS += t/test_pager_flapdamp.sh
+EXTRA_DIST += t/test_pager_flapdamp.sh
 # tocsin-probed's state file follows a reload at once.
 TESTS += t/test_statefile_reload.sh
 EXTRA_DIST += t/test_statefile_reload.sh
@@ -245,6 +248,9 @@ EXTRA_DIST += t/test_pager_renotify.sh
 # A crash between a reminder's record and the memo: sent once.
 TESTS += t/test_pager_remind_crash.sh
 EXTRA_DIST += t/test_pager_remind_crash.sh
+# An escalate-after chain counts each step from its contact's own page.
+TESTS += t/test_pager_escalate.sh
+EXTRA_DIST += t/test_pager_escalate.sh
 
 # tocsin-pager's control socket: tocsinctl pages and test-page.
 TESTS += t/test_pager_ctl.sh

@@ -16,6 +16,8 @@
 #                                # H, LOG, NEW; CONF ($T/tocsin.conf) begun
 #     hook_keys PREFIX           # distinct keys PREFIX* answered 200
 #     has_key KEY                # KEY answered 200
+#     paged_seq ID CHANNEL CONTACT # the event of ID's first page delivered
+#     was_paged ID CHANNEL CONTACT # one was, by the pager's log
 
 PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
 # Under the sanitizers: libesmtp's header lookup trips strict_string_checks
@@ -177,3 +179,12 @@ hook_keys() {
 
 # has_key KEY: the receiver answered KEY 200.
 has_key() { grep '"status": 200' "$LOG" 2>/dev/null | grep -q "\"key\": \"$1\""; }
+
+# paged_seq ID CHANNEL CONTACT: the event whose page of server ID was
+# delivered to CONTACT on CHANNEL (email, sms, webhook), the first by the
+# pager's log; nothing when none was yet. was_paged: one was.
+paged_seq() {
+    sed -n "s/.*event \([0-9]*\) $1: $2 page to $3 .* delivered.*/\1/p" \
+        "$T/pager.log" 2>/dev/null | head -1
+}
+was_paged() { [ -n "$(paged_seq "$@")" ]; }

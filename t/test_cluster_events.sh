@@ -15,7 +15,8 @@
 # web:dtend:REVISION, so every node publishing it makes one), paged
 # once; a second downtime ending in the same outage pages nothing.
 # Last, web flaps: one event of the cluster starts the flapping and one
-# ends it (FLAPPING, FLAPPING STOPPED), not one a node.
+# ends it (FLAPPING, FLAPPING STOPPED), not one a node; the changes in
+# between are held, paged to no one.
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
@@ -232,8 +233,9 @@ heal
 
 # Flapping: web goes down and up every 2 s until its nodes flap. The
 # cluster's records carry it: one event starts it (flapping, the one
-# before not), paged as FLAPPING; once the nodes settle, web's next change
-# is the one event that ends it, paged as FLAPPING STOPPED.
+# before not), paged as FLAPPING; the changes after it, while the nodes
+# flap, are held; once the nodes settle, web's next change is the one
+# event that ends it, paged as FLAPPING STOPPED.
 # flap_seqs WAS NOW: web's events whose was_flapping is WAS and flapping
 # NOW (True or False).
 flap_seqs() {
@@ -259,6 +261,15 @@ while [ $i -lt 20 ] && [ -z "$(flap_seqs False True)" ]; do
     i=$((i + 1))
 done
 check "web's flapping starts in the stream" [ -n "$(flap_seqs False True)" ]
+# Two more changes while its nodes flap: held, paged to no one.
+for i in 1 2; do
+    cut_view
+    wait_cstate web down 30 || failed "web is not down while it flaps"
+    uncut_port "$NGINX_PORT"
+    wait_cstate web up 30 || failed "web is not up while it flaps"
+done
+check "changes while web flaps are in the stream" \
+    [ "$(flap_seqs True True | wc -l)" -ge 2 ]
 wait_cstate web up 30 || failed "web is not up after flapping"
 check "the nodes settle: none says web flaps" wait_for 90 none_flaps
 cut_view
@@ -277,6 +288,14 @@ mail "$START" | grep -q "^Subject: \[tocsin\] FLAPPING web (now " &&
 mail "$STOP" | grep -q "^Subject: \[tocsin\] FLAPPING STOPPED web, settled DOWN" &&
     pass "its end is paged as FLAPPING STOPPED" ||
     failed "the end's page" "$(mail "$STOP")"
+# held SEQ: a pager judged event SEQ of web held while it flaps.
+held() { grep -q "event $1 web [a-z]* -> [a-z]*: not paged, flapping" "$T"/pager*.log; }
+bad=
+for s in $(flap_seqs True True); do
+    wait_for 10 held "$s" && [ "$(nmail "$s")" = 0 ] || bad="$bad $s"
+done
+check "the changes while it flaps are held, paged to no one ($(flap_seqs True True | tr '\n' ' '))" \
+    [ -z "$bad" ]
 heal
 for n in 1 2; do
     term_wait "$(servers_pid "pager$n")" "pager$n"

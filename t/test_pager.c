@@ -407,6 +407,100 @@ START_TEST(recovery_and_flapping_pages)
 }
 END_TEST
 
+/*
+ * One event of a server through the memo and the rules, as tocsin-pager
+ * takes it (make_deliveries, cluster_memo.c): *paged says whether it is
+ * paged; returns its wants (those of a held change too), in w.
+ */
+static size_t
+flap_step(const struct conf *c, struct memo_entry *e, uint64_t seq,
+    const char *old, const char *new, int flapping, int *paged,
+    struct want *w)
+{
+	struct spool_event	 ev, buf;
+	const struct spool_event *as;
+	const char		*why;
+	size_t			 n = 0;
+	int			 was;
+
+	event(&ev, seq, "web1", old, new);
+	ev.flapping = flapping;
+	as = rules_as_heard(&ev, e->flapping, memo_heard(e), &buf);
+	was = memo_event_read(e, &ev);
+	if ((*paged = rules_page_worthy(&ev, was, &why)) ||
+	    rules_flap_held(why))
+		n = rules_wants(c, as, e->sms, w, WANT_MAX);
+	memo_event_paged(e, &ev, why, w, n);
+	return n;
+}
+
+/* Flapping is damped: its start and its end are paged, the changes in
+ * between held; the end goes to whoever heard the start (min-state down
+ * by the state they heard), and opens or closes the problem. */
+START_TEST(flapping_pages_its_start_and_end_only)
+{
+	static const struct {
+		const char	*old, *new;
+		int		 flapping;
+		size_t		 wants;		/* a held change's too */
+		int		 paged;
+		uint64_t	 problem;	/* the open one after it */
+	} step[] = {
+		/* It starts as down: paged to both, the problem opens. */
+		{ "up", "down", 1, 2, 1, 1 },
+		/* The changes while it flaps: held, the problem kept. */
+		{ "down", "up", 1, 2, 0, 1 },
+		{ "up", "down", 1, 2, 0, 1 },
+		{ "down", "up", 1, 2, 0, 1 },
+		/* It settles up (up -> up): night heard down, hears it. */
+		{ "up", "up", 0, 2, 1, 0 },
+		/* It starts as degraded (ops only), settles down: both hear
+		 * it, and it is the open problem; its recovery goes where
+		 * the down went. */
+		{ "up", "degraded", 1, 1, 1, 6 },
+		{ "degraded", "up", 1, 1, 0, 6 },
+		{ "up", "down", 1, 2, 0, 6 },
+		{ "down", "down", 0, 2, 1, 9 },
+		{ "down", "up", 0, 2, 1, 0 },
+	};
+	struct conf		*c;
+	struct memo_entry	 e;
+	struct spool_event	 ev;
+	struct want		 w[WANT_MAX];
+	const char		*why;
+	size_t			 i;
+	int			 paged;
+
+	c = parse("contact ops email o@x.net\n"
+	    "contact night email n@x.net min-state down\n"
+	    "server web1 http://127.0.0.1/ notify ops,night\n");
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.id, "web1", sizeof(e.id));
+	for (i = 0; i < sizeof(step) / sizeof(step[0]); i++) {
+		ck_assert_uint_eq(flap_step(c, &e, i + 1, step[i].old,
+		    step[i].new, step[i].flapping, &paged, w), step[i].wants);
+		ck_assert_int_eq(paged, step[i].paged);
+		ck_assert_uint_eq(e.problem, step[i].problem);
+		if (i == 3)
+			ck_assert_str_eq(memo_heard(&e), "down");
+		if (i == 8)
+			ck_assert_str_eq(e.paged, "ops,night");
+	}
+	/* A downtime or an ack says so first. */
+	event(&ev, 11, "web1", "up", "down");
+	ev.flapping = 1;
+	ev.acked = 1;
+	ck_assert_int_eq(rules_page_worthy(&ev, 1, &why), 0);
+	ck_assert_str_eq(why, "acknowledged");
+	ck_assert_int_eq(rules_flap_held(why), 0);
+	ev.acked = 0;
+	ck_assert_int_eq(rules_page_worthy(&ev, 1, &why), 0);
+	ck_assert_int_eq(rules_flap_held(why), 1);
+	ck_assert_int_eq(rules_page_worthy(&ev, 0, &why), 1);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(webhook_json_has_text_and_key)
 {
 	struct spool_event	 ev;
@@ -572,7 +666,7 @@ START_TEST(memo_entry_dump_parse_round_trip)
 	ev.flapping = 1;
 	ck_assert_int_eq(memo_event_read(&e, &ev), 0);
 	n = rules_wants(c, &ev, e.sms, w, WANT_MAX);
-	memo_event_paged(&e, &ev, 1, w, n);
+	memo_event_paged(&e, &ev, NULL, w, n);
 	ck_assert_str_eq(e.sms, "ops");
 	ck_assert_uint_eq(e.problem, 7);
 	e.held = 9;
@@ -584,6 +678,7 @@ START_TEST(memo_entry_dump_parse_round_trip)
 	strlcpy(e.listed, "ops/email,boss/webhook", sizeof(e.listed));
 	strlcpy(e.rounds, "ops:2", sizeof(e.rounds));
 	strlcpy(e.escalated, "boss", sizeof(e.escalated));
+	strlcpy(e.escalated_at, "boss:1700000030", sizeof(e.escalated_at));
 	/* Through text and back: the same entry (its id is the key). */
 	ck_assert_ptr_nonnull(o = memo_entry_dump(&e));
 	ck_assert_ptr_nonnull(text = json_dumps(o, JSON_COMPACT));
@@ -601,7 +696,7 @@ START_TEST(memo_entry_dump_parse_round_trip)
 	 * who got it by SMS forgotten. */
 	event(&ev, 8, "web1", "down", "up");
 	ck_assert_int_eq(memo_event_read(&got, &ev), 1);
-	memo_event_paged(&got, &ev, 1, w, n);
+	memo_event_paged(&got, &ev, NULL, w, n);
 	ck_assert_str_eq(got.sms, "");
 	ck_assert_uint_eq(got.problem, 0);
 	ck_assert_uint_eq(got.listed_by, 0);
@@ -866,7 +961,7 @@ START_TEST(only_contacts_paged_are_reminded_and_escalate)
 	n = rules_wants(c, &ev, NULL, w, 8);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(w[0].contact->name, "dev");
-	memo_event_paged(&e, &ev, 1, w, n);
+	memo_event_paged(&e, &ev, NULL, w, n);
 	ck_assert_str_eq(e.paged, "dev");
 	sv = conf_find_server(c, "web1");
 	n = remind_due(c, sv, &e, ev.time + 1800, r, 8);
@@ -909,7 +1004,7 @@ START_TEST(reminders_and_escalations_fall_due)
 	ck_assert_uint_eq(r[0].round, 1);
 	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1500, r, 8), 1);
 	ck_assert_uint_eq(r[0].round, 2);
-	remind_done(&e, &r[0]);
+	remind_done(&e, &r[0], ev.time + 1500);
 	ck_assert_str_eq(e.rounds, "ops:2");
 	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 1700, r, 8), 0);
 	n = remind_due(c, sv, &e, ev.time + 1800, r, 8);
@@ -924,16 +1019,34 @@ START_TEST(reminders_and_escalations_fall_due)
 	remind_event(&e, &r[0], ev.time + 3720, &got);
 	ck_assert_str_eq(got.message, "still down after 1h2m, reminder 3: "
 	    "connect: Connection refused");
-	remind_done(&e, &r[0]);
-	remind_done(&e, &r[1]);
+	remind_done(&e, &r[0], ev.time + 1800);
+	remind_done(&e, &r[1], ev.time + 1830);	/* made a poll late */
 	ck_assert_str_eq(e.rounds, "ops:3");
 	ck_assert_str_eq(e.escalated, "boss");
-	/* Boss once; at 1 h boss's own escalate-after reaches ceo. */
+	ck_assert_str_eq(e.escalated_at, "boss:1700001830");
+	/* Boss once; boss's own escalate-after (1 h) counts from its own
+	 * page, not the problem's: ceo at 1 h 30 m 30 s, not at 1 h. */
 	n = remind_due(c, sv, &e, ev.time + 3600, r, 8);
-	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(r[0].ct->name, "ops");
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 5429, r, 8), 1);
+	n = remind_due(c, sv, &e, ev.time + 5430, r, 8);
+	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(r[1].ct->name, "ceo");
 	ck_assert_str_eq(r[1].from->name, "boss");
+	/* A memo of before, with no time of the escalation: the problem's. */
+	e.escalated_at[0] = '\0';
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 3600, r, 8), 2);
+	/* An escalation found on disk after a crash: its record's time. */
+	e.escalated[0] = '\0';
+	ck_assert_int_eq(remind_found(c, &e, "boss", 0, ev.time + 1830), 1);
+	ck_assert_str_eq(e.escalated_at, "boss:1700001830");
+	ck_assert_int_eq(remind_found(c, &e, "boss", 0, ev.time + 1900), 0);
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 3600, r, 8), 1);
+	/* While the server flaps, nothing: its pages are damped. */
+	e.flapping = 1;
+	ck_assert_uint_eq(remind_due(c, sv, &e, ev.time + 5430, r, 8), 0);
+	e.flapping = 0;
 	/* The server's renotify wins; boss is notified, never escalated to. */
 	memo_problem_close(&e, 43);
 	ck_assert_uint_eq(e.problem, 0);
@@ -964,12 +1077,12 @@ START_TEST(reminders_and_escalations_fall_due)
 	ck_assert_int_eq(remind_allowed(&st, 1000), 0);
 	ck_assert_int_eq(remind_allowed(NULL, 1000), 0);
 	/* The rounds list keeps the others. */
-	memo_round_set(e.rounds, sizeof(e.rounds), "a", 1);
-	memo_round_set(e.rounds, sizeof(e.rounds), "b", 2);
-	memo_round_set(e.rounds, sizeof(e.rounds), "a", 3);
+	memo_num_set(e.rounds, sizeof(e.rounds), "a", 1);
+	memo_num_set(e.rounds, sizeof(e.rounds), "b", 2);
+	memo_num_set(e.rounds, sizeof(e.rounds), "a", 3);
 	ck_assert_str_eq(e.rounds, "b:2,a:3");
-	ck_assert_uint_eq(memo_round(e.rounds, "a"), 3);
-	ck_assert_uint_eq(memo_round(e.rounds, "c"), 0);
+	ck_assert_uint_eq(memo_num(e.rounds, "a"), 3);
+	ck_assert_uint_eq(memo_num(e.rounds, "c"), 0);
 	conf_free(c);
 }
 END_TEST
@@ -1041,6 +1154,7 @@ pager_suite(void)
 	tcase_add_test(tc, downtime_ack_and_first_up_are_not_paged);
 	tcase_add_test(tc, problem_page_says_what_since_message_latency_link);
 	tcase_add_test(tc, recovery_and_flapping_pages);
+	tcase_add_test(tc, flapping_pages_its_start_and_end_only);
 	tcase_add_test(tc, webhook_json_has_text_and_key);
 	tcase_add_test(tc, sms_is_one_gsm7_segment);
 	tcase_add_test(tc, webhook_and_web_url_parse);

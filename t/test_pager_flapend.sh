@@ -1,12 +1,13 @@
 #!/bin/sh
 # t/test_pager_flapend.sh: the end of flapping is paged with the state the
 # server settled in, also when that is the state of its last change. A
-# real probed checks a real listener (t/servers via python) that opens
+# real probed checks a real listener (t/servers/flap.py) that opens
 # and closes every 0.5 s for 8 s, then stays closed; the pager and a real
 # HTTP receiver are beside it. probed spools an event down -> down,
 # flapping false, once flapping ends (before, the last event said
 # flapping and nothing followed: the server was down and never paged as
-# such), and the pager sends "FLAPPING STOPPED fl, settled DOWN".
+# such), and the pager sends "FLAPPING STOPPED fl, settled DOWN"; of the
+# changes before it only the first, which started the flapping, is paged.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -14,26 +15,6 @@ servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 FP=$(servers_port) || exit 1
-cat >"$T/flap.py" <<'PY'
-import select, socket, sys, time
-port, t0, s = int(sys.argv[1]), time.time(), None
-while True:
-    el = time.time() - t0
-    up = el < 8 and int(el / 0.5) % 2 == 0
-    if up and s is None:
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen(16)
-    elif not up and s is not None:
-        s.close()
-        s = None
-    if s is not None:
-        for x in select.select([s], [], [], 0.02)[0]:
-            x.accept()[0].close()
-    else:
-        time.sleep(0.02)
-PY
 pager_probed_setup || exit 1
 cat >>"$T/tocsin.conf" <<CONF
 set archives off
@@ -42,7 +23,7 @@ server fl tcp://$H:$FP interval 250ms retry-interval 250ms timeout 200ms notify 
 CONF
 probed_start "$T/tocsin.conf" || exit 1
 pager_start || exit 1
-_srv_spawn flap "$PY" "$T/flap.py" "$FP" || exit 1
+_srv_spawn flap "$PY" "$SERVERS_TDIR/servers/flap.py" "$FP" 0.5 8 || exit 1
 ev() { cat "$T/state/spool/"*.json "$T/state/spool/".done/*.json 2>/dev/null; }
 flapped() { grep -q "FLAPPING fl" "$LOG" 2>/dev/null; }
 wait_for 20 flapped && pass "flapping is paged" ||
@@ -57,6 +38,11 @@ n=$(grep -c "FLAPPING STOPPED fl" "$LOG")
 sleep 3
 [ "$(grep -c "FLAPPING STOPPED fl" "$LOG")" = "$n" ] && [ "$n" -ge 1 ] &&
     pass "paged once ($n request)" || failed "$(grep -c "FLAPPING STOPPED fl" "$LOG") requests"
+# Damped: the changes between its start and its end were held.
+n=$(grep '"status": 200' "$LOG" | grep -c '"summary": "FLAPPING fl (now ')
+[ "$n" = 1 ] && grep -q "event [0-9]* fl [a-z]* -> [a-z]*: not paged, flapping" "$T/pager.log" &&
+    pass "one FLAPPING page, at its start; the changes after it held" ||
+    failed "$n FLAPPING pages; held: $(grep -c 'not paged, flapping' "$T/pager.log")"
 assert_field fl flapping false
 servers_stop flap
 pager_stop

@@ -30,10 +30,9 @@ expect_state web1 up
 pager_start || exit 1
 
 # web2 is down from the start: its page, then a reminder every 4 s.
-wait_for 15 sh -c "grep -q 'event [0-9]* web2: webhook page to dev .* delivered' '$T/pager.log'" &&
+wait_for 15 was_paged web2 webhook dev &&
     pass "web2's problem is paged" || failed "no page for web2"
-S2=$(sed -n 's/.*event \([0-9]*\) web2: webhook page to dev .* delivered.*/\1/p' \
-    "$T/pager.log" | head -1)
+S2=$(paged_seq web2 webhook dev)
 wait_for 10 has_key "tocsin-$S2-dev-webhook-r1" &&
     pass "the server's renotify 4s pages dev again" ||
     failed "no reminder for web2: $(tail -3 "$LOG")"
@@ -45,8 +44,7 @@ grep "tocsin-$S2-dev-webhook-r1" "$LOG" | grep -q 'still down after [0-9]*s, rem
 servers_stop nginx
 wait_for 15 has_mail ops "DOWN web1" && pass "web1's problem is paged to ops" ||
     failed "no page for web1"
-S1=$(sed -n 's/.*event \([0-9]*\) web1: email page to ops .* delivered.*/\1/p' \
-    "$T/pager.log" | head -1)
+S1=$(paged_seq web1 email ops)
 wait_for 10 has_key "tocsin-$S1-ops-webhook-r1" &&
     pass "ops's renotify 3s pages ops again" || failed "no reminder for web1"
 # A kill -9 between reminders: none goes twice, none is lost.

@@ -65,6 +65,10 @@ out=$("$PAGER" -t -c "$T/tocsin.conf" 2>&1) &&
     { echo "$out" | grep -q "sms-gateway auth-file $T/sms.auth is mode 0644: it must be 0600" &&
         pass "-t refuses a 0644 sms-gateway auth-file and says why" ||
         failed "-t says: $out"; }
+"$PAGER" -t -c "$T/tocsin.conf" >"$T/t.out" 2>/dev/null
+grep -q "config ok" "$T/t.out" &&
+    failed "-t says config ok, then refuses the 0644 sms-gateway auth-file: $(cat "$T/t.out")" ||
+    pass "-t says no 'config ok' of a 0644 sms-gateway auth-file"
 "$PAGER" -f -c "$T/tocsin.conf" >"$T/refused.log" 2>&1 &&
     failed "the pager starts with a 0644 sms-gateway auth-file" ||
     { grep -q "must be 0600" "$T/refused.log" &&
@@ -73,6 +77,9 @@ out=$("$PAGER" -t -c "$T/tocsin.conf" 2>&1) &&
 chmod 600 "$T/sms.auth"
 check "-t accepts the gateway with a 0600 auth-file" \
     "$PAGER" -t -c "$T/tocsin.conf"
+"$PAGER" -t -c "$T/tocsin.conf" 2>&1 | grep -q "^config ok: " &&
+    pass "-t says config ok of the 0600 sms-gateway auth-file" ||
+    failed "-t of the 0600 auth-file: $("$PAGER" -t -c "$T/tocsin.conf" 2>&1)"
 
 # --- down, 500s, a kill -9 in the back-off, recovery ----------------------
 mkdir -p "$T/state/spool" || exit 1
