@@ -77,6 +77,9 @@ struct dispatch {
 	struct batch		*finals;	/* events to remove (finals) */
 	struct event		*kick;		/* run() from the next turn */
 	struct webhook		*wh;
+	TAILQ_HEAD(, send)	 calls;		/* webhook and SMS API sends in
+						   flight (freed on a stop that
+						   abandons them) */
 	struct event		*tick;
 	struct history		*dlog;		/* pager/deliveries.jsonl */
 	int			 inofd;		/* inotify on the spool, or -1 */
@@ -206,6 +209,8 @@ struct send {
 	int			 saved;		/* the record write worked */
 	int			 rewrite;	/* no try: the final record that
 						   could not be written, again */
+	int			 calling;	/* on d->calls */
+	TAILQ_ENTRY(send)	 entry;
 };
 
 /* Removing an event's spool file and records, on the I/O worker: the
@@ -374,6 +379,7 @@ dispatch_new(struct event_base *base, struct conf *conf, char *err,
 	d->base = base;
 	d->conf = conf;
 	TAILQ_INIT(&d->q);
+	TAILQ_INIT(&d->calls);
 	d->qfd = d->failfd = d->spoolfd = d->pagerfd = d->statefd = -1;
 	d->inofd = -1;
 	if ((d->mc = mail_conf_new(conf, err, errlen)) == NULL &&
@@ -461,6 +467,7 @@ void
 dispatch_free(struct dispatch *d)
 {
 	struct delivery *del;
+	struct send	*s;
 
 	if (d == NULL)
 		return;
@@ -478,6 +485,11 @@ dispatch_free(struct dispatch *d)
 	if (d->poll_waiting != NULL)
 		poll_free(d->poll_waiting);
 	webhook_free(d->wh);
+	/* Their callbacks never come: the pages stay queued on disk. */
+	while ((s = TAILQ_FIRST(&d->calls)) != NULL) {
+		TAILQ_REMOVE(&d->calls, s, entry);
+		free(s);
+	}
 	worker_free(d->ctl);
 	/* The mails' outcomes go to the save worker, the saves' removals
 	 * to the I/O worker: stopped in that order. */
@@ -1326,6 +1338,8 @@ start(struct dispatch *d, struct delivery *del)
 		return s;
 	format_digest_key(del->seq, del->contact, del->ch, del->round,
 	    del->digest && del->stale ? del->window : 0, key, sizeof(key));
+	TAILQ_INSERT_TAIL(&d->calls, s, entry);
+	s->calling = 1;
 	if (del->ch == CH_WEBHOOK) {
 		if (webhook_post(d->wh, del->to, key, del->payload,
 		    on_webhook, s) == -1)
@@ -1388,6 +1402,10 @@ on_webhook(void *arg, enum send_result r, const char *err)
 {
 	struct send *s = arg;
 
+	if (s->calling) {
+		TAILQ_REMOVE(&s->d->calls, s, entry);
+		s->calling = 0;
+	}
 	s->r = r;
 	strlcpy(s->err, err ? err : "", sizeof(s->err));
 	if (s->d->stopping) {
