@@ -370,6 +370,7 @@ main(int argc, char **argv)
 	lb.health = health_start(&lb, lb.conf->control);
 	workers_start(&lb);
 	sigs = daemon_signals_new(lb.base, on_hup, &lb);
+	daemon_ready(&run);
 	log_info("started: %zu farms balanced, %zu listeners, %u loops",
 	    lb.nfarms, lb.nls, lb.nthreads);
 	event_base_dispatch(lb.base);

@@ -1,10 +1,13 @@
 /*
  * daemon.c: start-up shared by the daemons: -c -t -f -d -V, loading and
- * checking the config, a locked pidfile, detaching, and dropping root.
+ * checking the config, a locked pidfile, detaching (the parent waits until
+ * the daemon is ready, so a failed start exits 1 with its reason), and
+ * dropping root.
  */
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -215,11 +218,67 @@ pidfile_remove(const char *path, int fd)
 	close(fd);
 }
 
-void
-daemon_detach(void)
+/*
+ * The pid written in the pidfile (or lock file) name below dirfd
+ * (AT_FDCWD: name is a path), never following a link: the holder of its
+ * lock, for the message that refuses a second instance. 0 when it cannot
+ * be read (the holder may not have written it yet).
+ */
+static long
+pidfile_owner(int dirfd, const char *name)
 {
-	if (daemon(0, 0) == -1)
-		fatal("daemon");
+	char	 buf[32];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * Detach: fork, the child in a session of its own in /. The parent never
+ * returns: it waits for the child's word through a pipe and exits 0 when
+ * the child is ready (daemon_ready), or 1 when the child ended first (it
+ * said why on stderr, which it keeps until then; the parent adds a
+ * signal that killed it). The child gets the pipe's end to write.
+ */
+static int
+daemon_detach(const char *progname)
+{
+	pid_t	 pid;
+	ssize_t	 n;
+	char	 c;
+	int	 p[2], st;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe");
+	fflush(NULL);
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		close(p[0]);
+		if (setsid() == -1 || chdir("/") == -1)
+			fatal("detach");
+		return p[1];
+	}
+	close(p[1]);
+	while ((n = read(p[0], &c, 1)) == -1 && errno == EINTR)
+		;
+	if (n == 1)
+		_exit(0);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	if (WIFSIGNALED(st))
+		fprintf(stderr, "%s: killed by signal %d while starting\n",
+		    progname, WTERMSIG(st));
+	_exit(1);
 }
 
 /*
@@ -509,34 +568,77 @@ raise_nofile(void)
 	}
 }
 
+/* The daemon between its pidfile and daemon_ready, for unstarted(). */
+static struct daemon_run *starting;
+
+/* At exit before daemon_ready (a failed start): the pidfile we hold is
+ * removed, so that it names no pid that is gone. */
+static void
+unstarted(void)
+{
+	if (starting != NULL && starting->pidfd != -1)
+		unlink(starting->pidpath);
+}
+
 /*
  * What every daemon does once its config is loaded, in this order:
- * logging as progname, the state folder made and checked before anything
- * is written there (daemon_state_dir; kept open in run->statefd for
- * daemon_own_dir), detached unless -f, the pidfile pidpath (taken) locked,
- * SIGPIPE ignored, the descriptor limit raised to the hard one, random()
- * seeded. Exits with a message when one of them cannot be done.
+ * logging as progname, detached unless -f (the parent waits for
+ * daemon_ready; until then warnings go to stderr too), the state folder
+ * made and checked before anything is written there (daemon_state_dir;
+ * kept open in run->statefd for daemon_own_dir), the pidfile pidpath
+ * (taken) locked (and removed should the start fail), SIGPIPE ignored,
+ * the descriptor limit raised to the hard one, random() seeded. Exits
+ * with a message when one of them cannot be done.
  */
 void
 daemon_start(const char *progname, const struct daemon_opts *o,
     const struct conf *conf, char *pidpath, struct daemon_run *run)
 {
 	log_init(progname, o->foreground, o->debug);
+	run->readyfd = o->foreground ? -1 : daemon_detach(progname);
 	if ((run->statefd = daemon_state_dir(conf->state_dir,
 	    conf->user)) == -1)
 		fatalx("cannot use state folder %s", conf->state_dir);
 	run->pidpath = pidpath;
-	if (!o->foreground)
-		daemon_detach();
 	if ((run->pidfd = pidfile_open(pidpath)) == -1) {
 		if (errno == EWOULDBLOCK)
-			fatalx("another %s runs (%s is locked)", progname,
-			    pidpath);
+			fatalx("already running (pid %ld holds the pidfile "
+			    "%s)", pidfile_owner(AT_FDCWD, pidpath), pidpath);
 		fatal("pidfile %s", pidpath);
 	}
+	starting = run;
+	atexit(unstarted);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	srandom(time(NULL) ^ getpid());
+}
+
+/*
+ * Call once everything that can fail at start has succeeded (the control
+ * socket is bound): a detached daemon lets go of the terminal (standard
+ * input, output and error on /dev/null, logs to syslog alone), then tells
+ * its waiting parent, which exits 0. A no-op in the foreground.
+ */
+void
+daemon_ready(struct daemon_run *run)
+{
+	int	 fd;
+
+	starting = NULL;
+	if (run->readyfd == -1)
+		return;
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	log_detached();
+	if (write(run->readyfd, "", 1) != 1)
+		log_warn("cannot tell the starting shell that we run");
+	close(run->readyfd);
+	run->readyfd = -1;
 }
 
 /*
@@ -560,6 +662,7 @@ daemon_settle(struct daemon_run *run, const struct conf *conf)
 void
 daemon_stop(struct daemon_run *run)
 {
+	starting = NULL;
 	pidfile_remove(run->pidpath, run->pidfd);
 	free(run->pidpath);
 	run->pidpath = NULL;

@@ -1,6 +1,7 @@
 /*
  * daemon.h: what every tocsin daemon does at start: the common flags,
- * loading the config, the pidfile, detaching, dropping privileges.
+ * loading the config, the pidfile, detaching until ready, dropping
+ * privileges.
  */
 #ifndef TOCSIN_DAEMON_H
 #define TOCSIN_DAEMON_H
@@ -24,6 +25,8 @@ struct daemon_run {
 	char		*pidpath;
 	int		 pidfd;
 	int		 statefd;	/* the state folder, until settled */
+	int		 readyfd;	/* to the waiting parent; -1 in the
+					   foreground and once ready */
 };
 
 void		 daemon_getopt(int, char **, const char *progname,
@@ -32,13 +35,13 @@ struct conf	*daemon_load_conf(const char *path);
 int		 daemon_check_conf(const char *path);
 int		 pidfile_open(const char *path);
 void		 pidfile_remove(const char *path, int fd);
-void		 daemon_detach(void);
 int		 daemon_drop_privileges(const char *user);
 int		 daemon_state_dir(const char *path, const char *user);
 int		 daemon_own_dir(int dirfd, const char *dir, const char *user);
 void		 daemon_start(const char *progname, const struct daemon_opts *,
 		    const struct conf *, char *pidpath, struct daemon_run *);
 void		 daemon_settle(struct daemon_run *, const struct conf *);
+void		 daemon_ready(struct daemon_run *);
 void		 daemon_stop(struct daemon_run *);
 struct daemon_signals *daemon_signals_new(struct event_base *,
 		    daemon_reload_fn *, void *arg);

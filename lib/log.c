@@ -1,6 +1,8 @@
 /*
  * log.c: logging to syslog, or to stderr in the foreground. log_warn appends
- * strerror(errno); fatal and fatalx log and exit.
+ * strerror(errno); fatal and fatalx log and exit. A daemon that detaches
+ * logs its warnings to stderr too until it is ready (log_detached), so
+ * that what stops its start reaches the terminal that started it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 static void	vlog(int, const char *, va_list, int);
 
 static int	 log_fg = 1;
+static int	 log_starting;	/* detached, not ready: stderr too */
 static int	 log_dbg;
 static const char *log_name = "tocsin";
 
@@ -24,9 +27,17 @@ log_init(const char *progname, int foreground, int debug)
 	log_name = progname;
 	log_fg = foreground;
 	log_dbg = debug;
+	log_starting = !foreground;
 	if (!foreground)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	tzset();
+}
+
+/* A detached daemon is ready and its stderr gone: syslog alone. */
+void
+log_detached(void)
+{
+	log_starting = 0;
 }
 
 void
@@ -57,10 +68,10 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 		snprintf(msg + len, sizeof(msg) - len, ": %s",
 		    strerror(saved));
 	}
-	if (log_fg)
-		fprintf(stderr, "%s: %s\n", log_name, msg);
-	else
+	if (!log_fg)
 		syslog(pri, "%s", msg);
+	if (log_fg || (log_starting && pri <= LOG_WARNING))
+		fprintf(stderr, "%s: %s\n", log_name, msg);
 	errno = saved;
 }
 

@@ -1,5 +1,6 @@
 /*
- * log.h: one logging idiom for every program: syslog, or stderr with -f.
+ * log.h: one logging idiom for every program: syslog, or stderr with -f
+ * (and warnings to stderr while a detached daemon starts).
  */
 #ifndef TOCSIN_LOG_H
 #define TOCSIN_LOG_H
@@ -7,6 +8,7 @@
 #include <stdarg.h>
 
 void	log_init(const char *progname, int foreground, int debug);
+void	log_detached(void);
 void	log_setdebug(int);
 int	log_isdebug(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

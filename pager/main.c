@@ -245,6 +245,7 @@ main(int argc, char **argv)
 	m.ctl = pagerctl_open(m.base, m.disp, conf,
 	    conf->control_group != NULL ? conf->control_gid : -1);
 	sigs = daemon_signals_new(m.base, on_hup, &m);
+	daemon_ready(&run);
 	if (conf->smtp_relay == NULL && m.disp != NULL)
 		log_info("no smtp-relay in the config: email and SMS pages go "
 		    "to the Maildir %s", dispatch_maildir(m.disp));

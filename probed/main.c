@@ -90,6 +90,7 @@ main(int argc, char **argv)
 	}
 	engine_set_ctl(m.eng, ctl);
 	sigs = daemon_signals_new(m.base, on_hup, &m);
+	daemon_ready(&run);
 	log_info("started: %zu servers, state in %s, control %s",
 	    engine_ntargets(m.eng), engine_conf(m.eng)->state_dir,
 	    engine_conf(m.eng)->control);

@@ -55,6 +55,10 @@ t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
 TESTS += t/test_ctlsock.sh
 EXTRA_DIST += t/test_ctlsock.sh
 
+# The daemons started without -f: exit 0 once running, 1 with the reason.
+TESTS += t/test_daemon_start.sh
+EXTRA_DIST += t/test_daemon_start.sh
+
 # tocsin-probed -t on configs that must be refused or warned about.
 TESTS += t/test_conf_check.sh
 EXTRA_DIST += t/test_conf_check.sh
