@@ -166,6 +166,30 @@ pidfile_openat(int dirfd, const char *name)
 }
 
 /*
+ * Lock fd (a pidfile just opened) for good and write our pid in it.
+ * Returns fd, or -1 with errno set after closing it; EWOULDBLOCK means
+ * another process holds it.
+ */
+static int
+pidfile_take(int fd)
+{
+	char	 buf[32];
+	int	 n, saved;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1)
+		goto fail;
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || write(fd, buf, n) != n)
+		goto fail;
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/*
  * Create and lock the pidfile, never following a link at its name.
  * Returns its fd (kept open to hold the lock), or -1 with errno set;
  * EWOULDBLOCK means another instance runs.
@@ -173,8 +197,8 @@ pidfile_openat(int dirfd, const char *name)
 int
 pidfile_open(const char *path)
 {
-	char	 buf[32], *dir, *slash;
-	int	 dfd, fd, n, saved;
+	char	*dir, *slash;
+	int	 dfd, fd, saved;
 
 	dir = xstrdup(path);
 	if ((slash = strrchr(dir, '/')) == NULL)
@@ -193,20 +217,7 @@ pidfile_open(const char *path)
 		errno = saved;
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || write(fd, buf, n) != n) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
+	return pidfile_take(fd);
 }
 
 void
@@ -568,6 +579,35 @@ raise_nofile(void)
 	}
 }
 
+/*
+ * Lock the state folder dirfd (named dir) for progname through the file
+ * KIND.lock in it (KIND: progname less "tocsin-"), which holds our pid:
+ * two daemons of a kind on one folder would share its spool, state file
+ * and queue, whatever pidfiles and sockets their configs name. The file
+ * is never removed (one unlinked while a second daemon opened it would
+ * let a third lock a new one). Returns its fd, kept for the daemon's life;
+ * exits when another daemon holds it.
+ */
+static int
+state_lock(const char *progname, int dirfd, const char *dir)
+{
+	char	 name[64];
+	int	 fd;
+
+	if (strncmp(progname, "tocsin-", 7) == 0)
+		progname += 7;
+	snprintf(name, sizeof(name), "%s.lock", progname);
+	if ((fd = pidfile_openat(dirfd, name)) == -1 ||
+	    (fd = pidfile_take(fd)) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("already running on the state folder %s (pid "
+			    "%ld holds %s/%s)", dir, pidfile_owner(dirfd, name),
+			    dir, name);
+		fatal("cannot lock the state folder: %s/%s", dir, name);
+	}
+	return fd;
+}
+
 /* The daemon between its pidfile and daemon_ready, for unstarted(). */
 static struct daemon_run *starting;
 
@@ -585,7 +625,8 @@ unstarted(void)
  * logging as progname, detached unless -f (the parent waits for
  * daemon_ready; until then warnings go to stderr too), the state folder
  * made and checked before anything is written there (daemon_state_dir;
- * kept open in run->statefd for daemon_own_dir), the pidfile pidpath
+ * kept open in run->statefd for daemon_own_dir) and locked for this kind
+ * of daemon (state_lock: one a folder), the pidfile pidpath
  * (taken) locked (and removed should the start fail), SIGPIPE ignored,
  * the descriptor limit raised to the hard one, random() seeded. Exits
  * with a message when one of them cannot be done.
@@ -599,6 +640,7 @@ daemon_start(const char *progname, const struct daemon_opts *o,
 	if ((run->statefd = daemon_state_dir(conf->state_dir,
 	    conf->user)) == -1)
 		fatalx("cannot use state folder %s", conf->state_dir);
+	run->lockfd = state_lock(progname, run->statefd, conf->state_dir);
 	run->pidpath = pidpath;
 	if ((run->pidfd = pidfile_open(pidpath)) == -1) {
 		if (errno == EWOULDBLOCK)
@@ -664,6 +706,7 @@ daemon_stop(struct daemon_run *run)
 {
 	starting = NULL;
 	pidfile_remove(run->pidpath, run->pidfd);
+	close(run->lockfd);
 	free(run->pidpath);
 	run->pidpath = NULL;
 }

@@ -24,6 +24,7 @@ struct daemon_opts {
 struct daemon_run {
 	char		*pidpath;
 	int		 pidfd;
+	int		 lockfd;	/* STATE_DIR/KIND.lock, held */
 	int		 statefd;	/* the state folder, until settled */
 	int		 readyfd;	/* to the waiting parent; -1 in the
 					   foreground and once ready */

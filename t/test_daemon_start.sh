@@ -4,9 +4,10 @@
 # runs (exit 0, the daemon alive under the pid in its pidfile) or once its
 # start failed (exit 1 with the reason on stderr, nothing left running, no
 # pidfile left): a control socket in a missing folder, a state folder that
-# cannot be made, a listen address taken, a second instance. No /dev/log
-# is needed: what stops the start is said on stderr. Each daemon is
-# stopped by the pid in its pidfile.
+# cannot be made, a listen address taken, a second instance, a second
+# tocsin-probed on the same state folder under another pidfile and socket.
+# No /dev/log is needed: what stops the start is said on stderr. Each
+# daemon is stopped by the pid in its pidfile.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -28,9 +29,10 @@ stop_pidfiles() {
 trap 'rc=$?; stop_pidfiles; (exit $rc); _srv_on_exit' EXIT
 
 # start NAME PROGRAM CONF: PROGRAM -c CONF without -f; its exit status in
-# $rc, its stdout and stderr in $T/NAME.out.
+# $rc, its stdout and stderr in $T/NAME.out. The TAP stream (7) is not
+# handed on: a daemon left running would hold it open.
 start() {
-    "$2" -c "$3" >"$T/$1.out" 2>&1 </dev/null
+    "$2" -c "$3" >"$T/$1.out" 2>&1 </dev/null 7>&-
     rc=$?
     echo "$1: exit $rc: $(cat "$T/$1.out")"
 }
@@ -89,6 +91,25 @@ refused "probed, a second instance" "$PROBED" "$T/probed.conf" \
     "already running.*pid $(cat "$S/probed.pid")" "$(cat "$S/probed.pid")"
 check "probed: the second left the first's pidfile" \
     sh -c 'kill -0 "$(cat "$1")"' sh "$S/probed.pid"
+
+# Another config on the same state folder, with a pidfile and a control
+# socket of its own: the folder itself is locked (two probeds on one spool
+# paged twice and lost pages).
+{
+    cat "$T/probed.conf"
+    echo "set pidfile $T/other.pid"
+    echo "set control $T/other.sock"
+} >"$T/other.conf"
+LOCKED="already running on the state folder $S \\(pid $(cat "$S/probed.pid") holds $S/probed.lock\\)"
+refused "probed, another pidfile and control socket on the same state folder" \
+    "$PROBED" "$T/other.conf" "$LOCKED" "$(cat "$S/probed.pid")"
+check "probed: the second made no control socket" test ! -e "$T/other.sock"
+PIDFILES="$PIDFILES $T/other.pid"
+timeout 30 "$PROBED" -f -c "$T/other.conf" >"$T/other-f.out" 2>&1 7>&-
+rc=$?
+check "probed -f on the same state folder: exit 1 (was $rc)" test "$rc" = 1
+check "probed -f on the same state folder: says why: $(cat "$T/other-f.out")" \
+    grep -qE -- "$LOCKED" "$T/other-f.out"
 
 # --- tocsin-pager -----------------------------------------------------------
 sed "s|^set state-dir .*|set state-dir $T/file/state|" "$T/probed.conf" \
