@@ -3,6 +3,7 @@
  * contacts, dependencies and their cycles), and the resolution of each
  * server's options: its own, its farm's, `set`, then built-in defaults.
  */
+#include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,9 +356,33 @@ link_admin(struct parser *p)
 		    "unknown contact '%s'", c->admin);
 }
 
-/* A phone number in a contact's sms needs the HTTP SMS API. */
+/* Was an error reported at file:line already (its statement's)? */
+static int
+error_at(const struct parser *p, const char *file, int line)
+{
+	char		 at[PATH_MAX + 32];
+	const char	*e;
+	size_t		 n;
+
+	n = (size_t)snprintf(at, sizeof(at), "%s:%d: ", file, line);
+	e = p->errs;
+	while (e != NULL && *e != '\0') {
+		if (strncmp(e, at, n) == 0)
+			return 1;
+		if ((e = strchr(e, '\n')) != NULL)
+			e++;
+	}
+	return 0;
+}
+
+/*
+ * A contact has a channel (one without any was taken, and its pages
+ * dropped: "not paged, no contact for it"; not said again of a contact
+ * whose line had an error, "'email' needs a value"), and a phone number
+ * in its sms needs the HTTP SMS API.
+ */
 static void
-check_sms_numbers(struct parser *p)
+check_contacts(struct parser *p)
 {
 	struct conf		*c = p->conf;
 	struct contact_conf	*ct;
@@ -365,7 +390,13 @@ check_sms_numbers(struct parser *p)
 
 	for (i = 0; i < c->ncontacts; i++) {
 		ct = c->contacts[i];
-		if (ct->sms != NULL && ct->sms[0] == '+' &&
+		if (ct->email == NULL && ct->sms == NULL &&
+		    ct->webhook == NULL) {
+			if (!error_at(p, ct->file, ct->line))
+				conf_err_at(p, ct->file, ct->line, "contact "
+				    "'%s' has no channel: give it email, sms "
+				    "or webhook", ct->name);
+		} else if (ct->sms != NULL && ct->sms[0] == '+' &&
 		    c->sms_gateway == NULL)
 			conf_err_at(p, ct->file, ct->line, "contact '%s': sms "
 			    "%s is a phone number, which needs 'set "
@@ -630,7 +661,7 @@ conf_validate(struct parser *p)
 
 	check_duplicate_names(p);
 	check_duplicate_listens(p);
-	check_sms_numbers(p);
+	check_contacts(p);
 	check_flap(p);
 	link_escalations(p);
 	link_admin(p);

@@ -126,6 +126,27 @@ START_TEST(sms_number_without_gateway_is_refused)
 }
 END_TEST
 
+START_TEST(contact_without_channel_is_refused)
+{
+	struct conf *c;
+
+	/* Its pages went nowhere ("not paged, no contact for it"). */
+	assert_errors("contact ops email ops@example.net\n"
+	    "contact bob\n"
+	    "contact eve min-state down renotify 1h escalate-after 1h ops\n"
+	    "server a http://a/ notify ops,bob\n",
+	    "t.conf:2: contact 'bob' has no channel: give it email, sms or "
+	    "webhook\n"
+	    "t.conf:3: contact 'eve' has no channel: give it email, sms or "
+	    "webhook\n");
+	c = parse_ok("contact a email a@example.net\n"
+	    "contact b sms 15551234567@sms.example.net\n"
+	    "contact h webhook https://hooks.example.net/x\n");
+	ck_assert_uint_eq(c->ncontacts, 3);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(sms_gateway_is_checked)
 {
 	assert_errors("set sms-gateway \"ftp://x/{text}\"\n",
@@ -2215,6 +2236,7 @@ conf_suite(void)
 	tcase_add_test(tc, unknown_server_option_suggests_closest);
 	tcase_add_test(tc, unknown_set_keyword_suggests_closest);
 	tcase_add_test(tc, sms_number_without_gateway_is_refused);
+	tcase_add_test(tc, contact_without_channel_is_refused);
 	tcase_add_test(tc, sms_gateway_is_checked);
 	tcase_add_test(tc, sms_gateway_parses);
 	tcase_add_test(tc, renotify_and_escalate_after_are_checked);

@@ -3,7 +3,8 @@
 # that used to pass -t and fail (or hang) later: a FIFO named by an include
 # or a password-file is refused at once, includes are bounded in total, a
 # bare number for a duration gets a hint, a password-file that everyone may
-# read is a warning (and the config still passes). No servers needed.
+# read is a warning (and the config still passes), a contact with no
+# channel is refused by every program's -t. No servers needed.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -11,9 +12,10 @@ servers_trap
 
 # check NAME WANT_RC WANT_STDOUT WANT_STDERR CONF: run -t (killed after 10 s,
 # which would be a hang) and compare exit code and both outputs exactly.
+# The program is PROG (default tocsin-probed).
 check() {
     local name=$1 rc=0
-    timeout 10 "$PROBED" -t -c "$5" >"$T/out" 2>"$T/err" || rc=$?
+    timeout 10 "${PROG:-$PROBED}" -t -c "$5" >"$T/out" 2>"$T/err" || rc=$?
     if [ "$rc" != "$2" ]; then
         failed "$name: exit $rc, want $2 ($(cat "$T/err"))"
     elif [ "$(cat "$T/out")" != "$3" ]; then
@@ -69,5 +71,17 @@ check "a world-readable password-file is a warning, not an error" 0 \
 chmod 600 "$T/open.pw"
 check "a password-file only its owner reads passes quietly" 0 \
     "config ok: 1 server, 0 farms, 0 contacts" "" "$T/open.conf"
+
+# A contact with no channel: its pages went nowhere ("not paged, no
+# contact for it"), so every program refuses it at its line.
+printf 'contact ops email ops@example.net\ncontact bob\nserver a tcp://127.0.0.1:1 notify ops,bob\n' \
+    >"$T/nochan.conf"
+for PROG in "$PROBED" "$TOCSIN_BUILD/pager/tocsin-pager" \
+    "$TOCSIN_BUILD/lb/tocsin-lb"; do
+    check "${PROG##*/} -t: a contact with no channel is refused at its line" \
+        1 "" "$T/nochan.conf:2: contact 'bob' has no channel: give it email, sms or webhook" \
+        "$T/nochan.conf"
+done
+PROG=
 
 finish

@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "ctlclient.h"
+#include "ctlsock.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -183,13 +184,19 @@ teardown(void)
 }
 
 static int
-cl_connect(void)
+cl_connect_to(const char *path)
 {
 	int	 fd;
 
-	fd = ctlclient_connect(sock_path);
-	ck_assert_msg(fd >= 0, "connect %s: %s", sock_path, strerror(errno));
+	fd = ctlclient_connect(path);
+	ck_assert_msg(fd >= 0, "connect %s: %s", path, strerror(errno));
 	return fd;
+}
+
+static int
+cl_connect(void)
+{
+	return cl_connect_to(sock_path);
 }
 
 /* Send req; return the parsed answer (either kind). */
@@ -1497,6 +1504,64 @@ START_TEST(readline_assembles_lines_and_times_out)
 }
 END_TEST
 
+/* lib/ctlsock (tocsin-pager's and tocsin-lb's sockets), opened on the
+ * loop beside probed's. */
+struct early {
+	char		 path[160];
+	struct ctlsock	*cs;
+};
+
+/* A handler that answers inside itself, before it returns NULL. */
+static json_t *
+on_early(struct ctlsock_req *req, char *line, void *arg)
+{
+	(void)line;
+	(void)arg;
+	ctlsock_reply(req, json_pack("{sb}", "ok", 1));
+	return NULL;
+}
+
+static void
+do_early_open(void *arg)
+{
+	struct early	*e = arg;
+	char		 err[256];
+
+	e->cs = ctlsock_open(base, e->path, on_early, NULL, err, sizeof(err));
+	ck_assert_msg(e->cs != NULL, "%s", err);
+}
+
+static void
+do_early_close(void *arg)
+{
+	ctlsock_close(((struct early *)arg)->cs);
+}
+
+/*
+ * An answer given inside its request's handler, then the client's close:
+ * the client is freed. It was left waiting on the freed request, so the
+ * 64th such client (tocsin-pager's test-page of a contact with no
+ * channel) filled the socket for good.
+ */
+START_TEST(ctlsock_answer_inside_handler_frees_the_client)
+{
+	struct early	 e;
+	json_t		*j;
+	int		 i, fd;
+
+	snprintf(e.path, sizeof(e.path), "%s/early.sock", dir);
+	run_on_loop(do_early_open, &e);
+	for (i = 0; i < 70; i++) {
+		fd = cl_connect_to(e.path);
+		j = ask_ok(fd, "test-page quiet");
+		json_decref(j);
+		close(fd);
+	}
+	run_on_loop(do_early_close, &e);
+	unlink(e.path);
+}
+END_TEST
+
 /* A listener that never accepts: connect waits timeout_ms, not 10 s. */
 START_TEST(connect_timeout_bounds_a_full_backlog)
 {
@@ -1688,6 +1753,7 @@ ctl_suite(void)
 	tcase_add_test(tc, help_lists_commands_from_the_table);
 	tcase_add_test(tc, idle_client_closed_watcher_kept);
 	tcase_add_test(tc, unread_answers_closed);
+	tcase_add_test(tc, ctlsock_answer_inside_handler_frees_the_client);
 	if (geteuid() == 0) {
 		tcase_add_test(tc, changes_need_the_control_group);
 		tcase_add_test(tc, full_socket_keeps_room_for_root);

@@ -21,7 +21,6 @@ set sms-gateway "http://127.0.0.1:$HOOK_PORT/sms"
 contact ops email ops@example.net sms +15551234567 webhook http://127.0.0.1:$HOOK_PORT/hook
 contact bad webhook http://127.0.0.1:$HOOK_PORT/gone
 contact down webhook http://127.0.0.1:1/closed
-contact quiet
 server web1 http://127.0.0.1:1/ notify ops,bad,down
 CONF
 mkdir -p "$T/state/spool" && pager_spooled 100 || exit 1
@@ -95,19 +94,24 @@ sent=$(cat "$T/hog" 2>/dev/null)
 [ -n "$sent" ] && [ "$sent" -lt 1048576 ] &&
     pass "a client that never reads could send $sent bytes of requests (< 1 MiB)" ||
     failed "a client that never reads sent ${sent:-?} bytes of requests"
-# A contact with no channel: answered at once, inside the request's
-# handler (it left the connection waiting on an answer already freed, so
-# the 64th such test-page filled the pager's clients for good).
-out=$(CTL test-page quiet 2>&1); rc=$?
-[ $rc = 1 ] && echo "$out" | grep -q "contact quiet has no channel" &&
-    pass "test-page of a contact with no channel says so, exit 1" ||
-    failed "test-page quiet: rc $rc: $out"
+# A contact with no channel, whose test-page was answered at once inside
+# the request's handler (the 64th filled the pager's clients for good,
+# now t/test_ctl's ctlsock_answer_inside_handler_frees_the_client), is
+# refused by the config: its pages went nowhere.
+{ cat "$T/tocsin.conf"; echo "contact quiet"; } >"$T/quiet.conf"
+out=$("$PAGER" -t -c "$T/quiet.conf" 2>&1); rc=$?
+n=$(wc -l <"$T/quiet.conf")
+[ $rc = 1 ] && echo "$out" | grep -qF "$T/quiet.conf:$n: contact 'quiet' has no channel: give it email, sms or webhook" &&
+    pass "a contact with no channel is refused at its line, exit 1" ||
+    failed "contact quiet: rc $rc: $out"
+# Answers given at once, the refusals: 70 more, the pager still takes
+# clients.
 i=0
-while [ $i -lt 70 ]; do CTL test-page quiet >/dev/null 2>&1; i=$((i + 1)); done
+while [ $i -lt 70 ]; do CTL test-page nobody >/dev/null 2>&1; i=$((i + 1)); done
 out=$(CTL pages 2>&1); rc=$?
 [ $rc = 0 ] && ! echo "$out" | grep -q "too many clients" &&
-    pass "70 more such test-pages: the pager still takes clients" ||
-    failed "after 70 test-page quiet: rc $rc: $out"
+    pass "70 more test-pages of an unknown contact: the pager still takes clients" ||
+    failed "after 70 test-page nobody: rc $rc: $out"
 out=$(CTL -j test-page ops 2>&1)
 echo "$out" | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); sys.exit(0 if d["ok"] and d["contact"]=="ops" and [c["result"] for c in d["channels"]]==["delivered"]*3 else 1)' &&
     pass "test-page -j prints the JSON answer" || failed "-j: $out"
@@ -154,15 +158,15 @@ if [ "$(id -u)" = 0 ]; then
     chmod 666 "$T/state/pager.sock"
     # as GID ARGS...: tocsinctl as nobody with primary group GID.
     as() { g=$1; shift; setpriv --reuid=65534 --regid="$g" --clear-groups "$TOCSINCTL" -c "$T/tocsin.conf" "$@"; }
-    out=$(as 1 test-page quiet 2>&1) &&
+    out=$(as 1 test-page nobody 2>&1) &&
         failed "outside the control group, test-page was taken: $out" ||
         { echo "$out" | grep -q "permission denied: test-page sends pages, and uid 65534 is not in the control group" &&
             pass "outside the control group: test-page refused" ||
             failed "test-page as nobody said: $out"; }
     out=$(as 1 pages 2>&1) && pass "outside the control group: pages is open" ||
         failed "pages as nobody: $out"
-    out=$(as 65534 test-page quiet 2>&1)
-    echo "$out" | grep -q "contact quiet has no channel" &&
+    out=$(as 65534 test-page nobody 2>&1)
+    echo "$out" | grep -q "no contact 'nobody' in the config" &&
         pass "in the control group (primary): test-page taken" ||
         failed "test-page in the group said: $out"
     sed -i "/^set control-group/d" "$T/tocsin.conf"
