@@ -1,7 +1,8 @@
 #!/bin/bash
 # t/test_ctlsock.sh: tocsinctl against a running tocsin-probed: --help and
-# --version, reload with a bad config, scheduled and farm downtimes that
-# survive restart and reload, the status table's ACK and DOWNTIME columns,
+# --version, reload with a bad config, a config that cannot be read,
+# scheduled and farm downtimes that survive restart and reload, the status
+# table's ACK and DOWNTIME columns,
 # unreachable, latency to the microsecond, messages cut at a word, and a
 # plugin's long output. Exec checks only: no server to start.
 set -u
@@ -198,6 +199,23 @@ rc=$?
     ! printf '%s\n' "$out" | grep -q "LeakSanitizer" &&
     pass "a bad config where nothing runs: not running, exit 3" ||
     failed "nothing running: exit $rc: $out"
+# status too says first why the config did not load (it said only "not
+# running", from the socket the broken file named).
+out=$("$TOCSINCTL" -c "$T/gone.conf" status 2>&1)
+rc=$?
+[ $rc = 3 ] && printf '%s\n' "$out" | head -n 1 | grep -q "^$T/gone.conf:2: " &&
+    printf '%s\n' "$out" | grep -q "tocsin-probed is not running ($T/nowhere/probed.sock:" &&
+    pass "a bad config where nothing runs: status prints its errors first, exit 3" ||
+    failed "status on a bad config, nothing running: exit $rc: $out"
+# A config asked for that cannot be read: said, exit 2, whatever the
+# command (status spoke of the default socket as if it were the config's).
+for c in status "drain fine" reload pages lb-stats "test-page ops"; do
+    out=$("$TOCSINCTL" -c "$T/no-such.conf" $c 2>&1)
+    rc=$?
+    [ $rc = 2 ] && [ "$out" = "tocsinctl: cannot read the config $T/no-such.conf: No such file or directory" ] &&
+        pass "$c on a config that is not there: exit 2, saying so" ||
+        failed "$c on a config that is not there: exit $rc: $out"
+done
 cp "$T/good.conf" "$T/probed.conf"
 
 # --- set control-group ----------------------------------------------------------

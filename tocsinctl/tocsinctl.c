@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <glob.h>
 #include <libgen.h>
@@ -79,7 +80,7 @@ struct opts {
 static void		 usage(FILE *, int) __attribute__((noreturn));
 static const struct command *find_command(const char *);
 static char		*build_request(int, char **);
-static void		 load_conf(struct opts *, const char *, int);
+static int		 load_conf(struct opts *, const char *, int);
 static int		 gone(struct opts *, int, const char *, const char *);
 static int		 cmd_status(struct opts *, int, const char *);
 static int		 pager(struct opts *, const char *, char **);
@@ -175,7 +176,10 @@ main(int argc, char **argv)
 	if ((req = build_request(argc, argv)) == NULL)
 		return EXIT_USAGE;
 
-	load_conf(&o, conf_path, o.socket != NULL);
+	if (load_conf(&o, conf_path, o.socket != NULL) == -1) {
+		free(req);
+		return EXIT_USAGE;
+	}
 	if (strcmp(cmd->name, "lb-stats") == 0 ||
 	    strcmp(cmd->name, "pages") == 0 ||
 	    strcmp(cmd->name, "test-page") == 0) {
@@ -303,17 +307,28 @@ build_request(int argc, char **argv)
 /*
  * The config says where the socket and the state folder are. Without one
  * (none at the default path, or -s given) the defaults do, or the
- * socket's folder; a config that was asked for and cannot be read is
- * reported, and the defaults used.
+ * socket's folder. A config that was asked for (-c) and cannot be opened
+ * is reported and -1 returned, whatever the command: tocsinctl would
+ * otherwise speak of the default socket as if it were the user's. One
+ * that opens and does not load is searched for the two statements, its
+ * errors kept for gone().
  */
-static void
+static int
 load_conf(struct opts *o, const char *path, int have_socket)
 {
 	char	*errs = NULL, *slash;
-	int	 asked = path != NULL;
+	int	 asked = path != NULL, fd;
 
 	if (path == NULL)
 		path = conf_default_path();
+	if (asked) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+			fprintf(stderr, "tocsinctl: cannot read the config "
+			    "%s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		close(fd);
+	}
 	if (asked || access(path, F_OK) == 0) {
 		o->conf = conf_load(path, &errs);
 		if (o->conf == NULL) {
@@ -330,30 +345,32 @@ load_conf(struct opts *o, const char *path, int have_socket)
 		o->state_dir = xstrdup(o->conf->state_dir);
 		if (o->socket == NULL)
 			o->socket = o->conf->control;
-		return;
+		return 0;
 	}
 	if (o->socket == NULL && o->state_dir != NULL) {
 		xasprintf(&o->socket_buf, "%s/probed.sock", o->state_dir);
 		o->socket = o->socket_buf;
-		return;
+		return 0;
 	}
 	if (o->socket == NULL) {
 		o->state_dir = xstrdup(PATH_STATE_DIR);
 		o->socket = PATH_STATE_DIR "/" PATH_CTL_SOCKET;
-		return;
+		return 0;
 	}
 	if (o->state_dir != NULL)
-		return;
+		return 0;
 	o->state_dir = xstrdup(o->socket);
 	if ((slash = strrchr(o->state_dir, '/')) != NULL)
 		*(slash == o->state_dir ? slash + 1 : slash) = '\0';
 	else
 		strlcpy(o->state_dir, ".", strlen(o->state_dir) + 1);
+	return 0;
 }
 
 /*
- * probed could not be reached (err is why): say so; status goes on with
- * the last known state. Returns the exit code.
+ * probed could not be reached (err is why): say so, after the config's
+ * errors when it did not load; status goes on with the last known state.
+ * Returns the exit code.
  */
 static int
 gone(struct opts *o, int err, const char *cmd, const char *id)
@@ -371,10 +388,10 @@ gone(struct opts *o, int err, const char *cmd, const char *id)
 		how = "cannot reach tocsin-probed";
 	snprintf(why, sizeof(why), "%s (%s: %s)", how, o->socket,
 	    strerror(err));
-	if (strcmp(cmd, "status") == 0)
-		return last_known(o, why, id);
 	if (o->conf_errors != NULL)
 		fputs(o->conf_errors, stderr);
+	if (strcmp(cmd, "status") == 0)
+		return last_known(o, why, id);
 	fprintf(stderr, "tocsinctl: %s\n", why);
 	return EXIT_GONE;
 }
