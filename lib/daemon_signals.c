@@ -75,11 +75,6 @@ daemon_signals_free(struct daemon_signals *ds)
 void
 daemon_reload_failed(char *errs)
 {
-	char	*line, *save;
-
-	for (line = strtok_r(errs, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save))
-		log_warnx("reload failed, keeping the running config: %s",
-		    line);
+	log_warnx_lines("reload failed, keeping the running config: ", errs);
 	free(errs);
 }

@@ -95,6 +95,25 @@ log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Log each line of text (lines end in '\n'; the last may not) as a
+ * warning after prefix; empty lines are skipped. text may be NULL.
+ */
+void
+log_warnx_lines(const char *prefix, const char *text)
+{
+	size_t	 len;
+
+	while (text != NULL && *text != '\0') {
+		len = strcspn(text, "\n");
+		if (len > 0)
+			log_warnx("%s%.*s", prefix, (int)len, text);
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+}
+
 void
 log_info(const char *fmt, ...)
 {

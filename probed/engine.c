@@ -1054,8 +1054,7 @@ engine_reload(struct engine *e, char **errors)
 		conf_free(nc);
 		return -1;
 	}
-	if (nc->warnings != NULL)
-		log_warnx("reload: %s", nc->warnings);
+	log_warnx_lines("reload: ", nc->warnings);
 	apply = reload_compare(confref_conf(e->cur), nc);
 	statefile_abort(e->statefile);
 	nt = xcalloc(nc->nservers, sizeof(*nt));

@@ -1,10 +1,10 @@
 #!/bin/bash
 # t/test_ctlsock.sh: tocsinctl against a running tocsin-probed: --help and
-# --version, reload with a bad config, a config that cannot be read,
-# scheduled and farm downtimes that survive restart and reload, the status
-# table's ACK and DOWNTIME columns,
-# unreachable, latency to the microsecond, messages cut at a word, and a
-# plugin's long output. Exec checks only: no server to start.
+# --version, reload with a bad config or with warnings, a config that cannot
+# be read, scheduled and farm downtimes that survive restart and reload,
+# the status table's ACK and DOWNTIME columns, unreachable, latency to the
+# microsecond, messages cut at a word, and a plugin's long output. Exec
+# checks only: no server to start.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -216,7 +216,23 @@ for c in status "drain fine" reload pages lb-stats "test-page ops"; do
         pass "$c on a config that is not there: exit 2, saying so" ||
         failed "$c on a config that is not there: exit $rc: $out"
 done
+
+# --- reload with a warning ---------------------------------------------------
+# Each warning is a line of the log of its own, and no empty line follows
+# (the warnings' own line break made one). probed logs them before it
+# answers.
+{ cat "$T/good.conf"; echo 'server slow exec "/bin/true" interval 1s timeout 2s'
+  echo 'server slower exec "/bin/true" interval 1s timeout 3s'; } >"$T/probed.conf"
+n=$(wc -l <"$T/probed.log")
+out=$(ctl reload 2>&1) && pass "reload with warnings: ok" ||
+    failed "reload with warnings: $out"
+tail -n +$((n + 1)) "$T/probed.log" >"$T/reload.log"
+[ "$(grep -c "^tocsin-probed: reload: $T/probed.conf:[0-9]*: warning: server 'slow.*': timeout" "$T/reload.log")" = 2 ] &&
+    pass "reload: each warning on a line of its own, FILE:LINE" ||
+    failed "reload's warnings: $(cat "$T/reload.log")"
+check_not "reload: no empty line in the log" grep -qx '' "$T/reload.log"
 cp "$T/good.conf" "$T/probed.conf"
+ctl reload >/dev/null || failed "reload of the good config"
 
 # --- set control-group ----------------------------------------------------------
 printf 'set control-group no-such-group-here\n' >"$T/badgroup.conf"
