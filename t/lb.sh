@@ -20,18 +20,11 @@ start_lb_backends() {
     local i d
     for i in $(seq 1 "$1"); do
         d=$T/lb_b$i
-        _srv_setport "LB_B${i}_PORT" || return 1
-        mkdir -p "$d/tmp" || return 1
-        _srv_fill nginx_lb.conf "$d/nginx.conf" DIR="$d" NAME="b$i" \
-            PORT="$(eval echo "\$LB_B${i}_PORT")" || return 1
-        touch "$d/access.log"
+        _srv_setport "LB_B${i}_PORT" && mkdir -p "$d" || return 1
         [ -f "$T/big" ] || head -c 4194304 /dev/urandom >"$T/big"
         cp "$T/big" "$d/big"
-        _srv_chown "$d"
-        _srv_spawn "lb_b$i" $SERVERS_ASUSER nginx -p "$d" -c nginx.conf \
-            -e "$d/error.log" || return 1
-        _srv_wait "lb_b$i" "t:$(eval echo "\$LB_B${i}_PORT")" \
-            "log:$d/error.log" || return 1
+        start_nginx_backend "lb_b$i" "b$i" \
+            "$(eval echo "\$LB_B${i}_PORT")" || return 1
     done
 }
 

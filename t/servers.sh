@@ -15,10 +15,11 @@
 # never signalled. Logs are in $T/NAME.log. When we are root, servers run as
 # nobody (setpriv), or drop to nobody themselves (dnsmasq).
 #
-# Functions: servers_port, servers_certs, start_nginx, start_dnsmasq,
-# start_ftp, start_smtp, start_dovecot, start_rrdcached, start_badserver,
-# servers_pid, servers_running, servers_stop, servers_stop_all, servers_trap,
-# servers_selftest. Names starting with _srv_ are private.
+# Functions: servers_port, servers_certs, start_nginx, start_nginx_backend,
+# start_dnsmasq, start_ftp, start_smtp, start_dovecot, start_rrdcached,
+# start_badserver, servers_pid, servers_running, servers_stop,
+# servers_stop_all, servers_trap, servers_selftest. Names starting with
+# _srv_ are private.
 
 # --- set-up ------------------------------------------------------------------
 
@@ -343,6 +344,23 @@ start_nginx() {
         -e "$d/error.log" || return 1
     _srv_wait nginx "t:$NGINX_PORT" "t:$NGINX_TLS_PORT" \
         "t:$NGINX_EXPIRING_PORT" "t:$NGINX_WRONGNAME_PORT" "log:$d/error.log"
+}
+
+# start_nginx_backend NAME ANSWER PORT: an nginx of its own, NAME, on
+# 127.0.0.1:PORT (t/servers/nginx_lb.conf) that answers ANSWER (body and
+# X-Backend) on every path but /health (200 "OK", 503 while $T/NAME/down
+# exists) and /big (the file $T/NAME/big); requests logged in
+# $T/NAME/access.log. A member of a farm that can die alone.
+start_nginx_backend() {
+    local d=$T/$1
+    mkdir -p "$d/tmp" || return 1
+    _srv_fill nginx_lb.conf "$d/nginx.conf" DIR="$d" NAME="$2" PORT="$3" ||
+        return 1
+    touch "$d/access.log"
+    _srv_chown "$d"
+    _srv_spawn "$1" $SERVERS_ASUSER nginx -p "$d" -c nginx.conf \
+        -e "$d/error.log" || return 1
+    _srv_wait "$1" "t:$3" "log:$d/error.log"
 }
 
 # start_dnsmasq: an authoritative-only DNS server on 127.0.0.1:DNS_PORT

@@ -4,6 +4,8 @@
 # SIGKILL of its process group (its guard cleans up), and tocsin-probed
 # stopping. Each time every server it started, tocsin-probed, tocsin-pager
 # and the guard are gone, and net.ipv4.ping_group_range is what it was.
+# Its configs load without a warning, and its farm fails over: one of farm
+# shop's two nginx stopped, no request fails.
 # The demo runs on this build (DEMO_BUILD: no packages, no rebuild) in a
 # folder of $T, on its fixed ports (skipped, saying why, when one is taken
 # or a server program is missing).
@@ -18,7 +20,7 @@ done
 /usr/bin/python3 -c 'import pyftpdlib, aiosmtpd' 2>/dev/null ||
     skip_all "python3-pyftpdlib or python3-aiosmtpd is missing"
 for port in 18080 18443 18444 18445 18053 18021 18022 18990 18025 18587 \
-    18465 18110 18143 18995 18993 18088 18090; do
+    18465 18110 18143 18995 18993 18088 18090 18091 18092; do
     [ -z "$(ss -Hantu "sport = :$port" 2>/dev/null)" ] ||
         skip_all "port $port is taken (is a demo running?)"
 done
@@ -127,8 +129,36 @@ demo_gone() {
         test "$(ping_range)" = "$RANGE"
 }
 
+# jsonok JSON EXPR: the Python EXPR on the parsed JSON d is true.
+jsonok() {
+    "$PY" -c 'import json, sys; d = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
+}
+
 # An ordinary kill of the script.
 demo_start term || exit 1
+# Its configs load without a warning, at start as at reload (ftp's
+# interval 3s under the global timeout 5s warned four times).
+check_not "term: no config warning from -t or the daemons" grep -H "warning:" \
+    "$T/term.out" "$DD/probed.log" "$DD/pager.log" "$DD/lb.log"
+# Farm shop: two nginx of their own behind tocsin-lb. One stopped while
+# requests come, none fails and the other answers them (both members were
+# one nginx: stopping it failed most requests).
+LBC="$PY $srcdir/t/lbclient.py"
+r=$($LBC 18090 30 2)
+check "term: farm shop answers from web1 and web2: $r" \
+    jsonok "$r" 'd["failed"] == 0 and set(d["by"]) == {"web1", "web2"}'
+$LBC 18090 200 2 --rate 40 >"$T/failover.json" &
+lbc=$!
+sleep 1
+stop_web1() { (T=$DD; servers_stop shop-web1); }
+check "term: shop's web1 stopped by its pid" stop_web1
+wait "$lbc"
+r=$(cat "$T/failover.json")
+check "term: no request failed while web1 was stopped: $r" \
+    jsonok "$r" 'd["failed"] == 0 and d["by"].get("web2", 0) > 0'
+r=$($LBC 18090 30 2)
+check "term: with web1 gone, web2 answers every request: $r" \
+    jsonok "$r" 'd["failed"] == 0 and d["by"] == {"web2": 30}'
 check "term: SIGTERM to the demo script" kill -TERM "$DEMO"
 demo_gone term 60
 check "term: the demo said it stopped everything" \
