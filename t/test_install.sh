@@ -7,6 +7,7 @@
 # alone and systemd's hardening (systemd-analyze verify and security, when
 # there is systemd-analyze); and tocsin-probed run as the unit runs it (an
 # unprivileged user with CAP_NET_RAW alone) pings through a raw socket.
+# README.md names what is installed and how to reload each daemon.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -107,6 +108,23 @@ CONF
 else
     skip "tocsin-probed with CAP_NET_RAW alone" "needs root to set it up"
 fi
+
+# README.md tells the truth about what is installed: its `make install`
+# paragraph names each program and man page put in place (it left out
+# tocsin.cgi, tocsin-lb and three pages), and its reload recipe each
+# daemon (it reloaded tocsin-probed alone, though each reads the config).
+para=$(sed -n '/^`make install` puts/,/^$/p' "$srcdir/README.md")
+reload=$(sed -n '/^Each daemon reads the config itself/,/instead\.$/p' \
+    "$srcdir/README.md")
+has() { printf '%s\n' "$1" | grep -qF -- "$2"; }
+for f in "$D$sbindir"/* "$D$bindir"/* "$D$mandir"/man*/*; do
+    n=${f##*/}
+    case $f in "$D$mandir"/*) n="${n%.*}(${n##*.})" ;; esac
+    check "README's make install names $n" has "$para" "\`$n\`"
+done
+for f in "$D$sbindir"/*; do
+    check "README's reload recipe reloads ${f##*/}" has "$reload" "${f##*/}"
+done
 
 check "make uninstall" mk uninstall DESTDIR="$D"
 check "uninstall keeps the edited tocsin.conf" cmp "$T/edited.conf" "$CONF"
