@@ -105,6 +105,41 @@ store_stream(jsCtx *js, int replicas, char *err, size_t errlen)
 	return 0;
 }
 
+/* qsort: two key names. */
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The keys of kv in *keys, sorted, each once: nats.c's kvStore_Keys
+ * lists a key twice when its value changes while it lists (the new value
+ * comes before the end of the values it had), as heartbeats do every
+ * 2 s. nats.c's status (NATS_NOT_FOUND: no key); the caller
+ * kvKeysList_Destroy()s keys after NATS_OK.
+ */
+natsStatus
+store_keys(kvStore *kv, kvKeysList *keys)
+{
+	natsStatus	 s;
+	int		 i, j;
+
+	memset(keys, 0, sizeof(*keys));
+	if ((s = kvStore_Keys(keys, kv, NULL)) != NATS_OK)
+		return s;
+	if (keys->Count > 1)
+		qsort(keys->Keys, (size_t)keys->Count, sizeof(keys->Keys[0]),
+		    by_name);
+	for (i = j = 0; i < keys->Count; i++)
+		if (j > 0 && strcmp(keys->Keys[j - 1], keys->Keys[i]) == 0)
+			free(keys->Keys[i]);
+		else
+			keys->Keys[j++] = keys->Keys[i];
+	keys->Count = j;
+	return NATS_OK;
+}
+
 /*
  * The first event of the server whose key is skey at or after stream
  * sequence from, asked of the stream's leader ("next_by_subj", which

@@ -21,6 +21,7 @@ int	 store_next_event(natsConnection *, const char *skey, uint64_t from,
 int	 store_publish_event(jsCtx *, const char *skey, const char *tag,
 	    uint64_t rev, const char *data, size_t len, int *duplicate,
 	    char *err, size_t errlen);
+natsStatus store_keys(kvStore *, kvKeysList *);
 int	 store_get(kvStore *, const char *key, char **val, uint64_t *rev,
 	    char *err, size_t errlen);
 int	 store_cas(kvStore *, const char *key, const char *val, uint64_t rev,
