@@ -285,6 +285,14 @@ link_js(struct link *l)
 	return l->js;
 }
 
+/* The connection, for a JetStream request nats.c makes no call of
+ * (store_next_event). */
+natsConnection *
+link_conn(struct link *l)
+{
+	return l->nc;
+}
+
 const char *
 link_node(const struct link *l)
 {

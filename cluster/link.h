@@ -24,6 +24,7 @@ struct link	*link_new(struct event_base *, const struct conf *,
 void		 link_close(struct link *);
 void		 link_free(struct link *);
 jsCtx		*link_js(struct link *);
+natsConnection	*link_conn(struct link *);
 unsigned	 link_generation(struct link *);
 void		 link_job(struct link *, link_fn *work, link_fn *done,
 		    void *arg);

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "quorum.h"
 #include "store.h"
 
 #define DUPLICATES_MS	(10 * 60 * 1000)	/* events' dedup window */
 #define EVENTS_MAX_AGE_MS ((int64_t)30 * 24 * 3600 * 1000)
+#define REQUEST_MS	5000	/* a JetStream request's reply, as link.c */
 
 static const char *
 errtext(natsStatus s)
@@ -100,6 +103,82 @@ store_stream(jsCtx *js, int replicas, char *err, size_t errlen)
 	if (s != NATS_OK)
 		jsStreamInfo_Destroy(si);
 	return 0;
+}
+
+/* qsort: two key names. */
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The keys of kv in *keys, sorted, each once: nats.c's kvStore_Keys
+ * lists a key twice when its value changes while it lists (the new value
+ * comes before the end of the values it had), as heartbeats do every
+ * 2 s. nats.c's status (NATS_NOT_FOUND: no key); the caller
+ * kvKeysList_Destroy()s keys after NATS_OK.
+ */
+natsStatus
+store_keys(kvStore *kv, kvKeysList *keys)
+{
+	natsStatus	 s;
+	int		 i, j;
+
+	memset(keys, 0, sizeof(*keys));
+	if ((s = kvStore_Keys(keys, kv, NULL)) != NATS_OK)
+		return s;
+	if (keys->Count > 1)
+		qsort(keys->Keys, (size_t)keys->Count, sizeof(keys->Keys[0]),
+		    by_name);
+	for (i = j = 0; i < keys->Count; i++)
+		if (j > 0 && strcmp(keys->Keys[j - 1], keys->Keys[i]) == 0)
+			free(keys->Keys[i]);
+		else
+			keys->Keys[j++] = keys->Keys[i];
+	keys->Count = j;
+	return NATS_OK;
+}
+
+/*
+ * The first event of the server whose key is skey at or after stream
+ * sequence from, asked of the stream's leader ("next_by_subj", which
+ * nats.c's js_GetMsg does not ask): 1 with *seq, 0 when there is none,
+ * -1 with err.
+ */
+int
+store_next_event(natsConnection *nc, const char *skey, uint64_t from,
+    uint64_t *seq, char *err, size_t errlen)
+{
+	natsMsg		*reply = NULL;
+	json_t		*o, *m;
+	natsStatus	 s;
+	char		 req[QUORUM_KEY_MAX + 96];
+	int		 r = -1;
+
+	snprintf(req, sizeof(req), "{\"seq\":%" PRIu64 ",\"next_by_subj\":"
+	    "\"%s.%s\"}", from, QUORUM_SUBJECT, skey);
+	if ((s = natsConnection_RequestString(&reply, nc, "$JS.API.STREAM."
+	    "MSG.GET." QUORUM_STREAM, req, REQUEST_MS)) != NATS_OK) {
+		snprintf(err, errlen, "stream %s: %s", QUORUM_STREAM,
+		    errtext(s));
+		return -1;
+	}
+	o = json_loadb(natsMsg_GetData(reply), natsMsg_GetDataLength(reply),
+	    0, NULL);
+	natsMsg_Destroy(reply);
+	if ((m = json_object_get(o, "message")) != NULL &&
+	    json_integer_value(json_object_get(m, "seq")) > 0) {
+		*seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
+		r = 1;
+	} else if (json_integer_value(json_object_get(json_object_get(o,
+	    "error"), "code")) == 404)
+		r = 0;		/* no message found */
+	else
+		snprintf(err, errlen, "stream %s: no answer to %s",
+		    QUORUM_STREAM, req);
+	json_decref(o);
+	return r;
 }
 
 /*

@@ -24,8 +24,11 @@
  * (cluster_sms.c).
  * The memo of each server (who got its problem by SMS, whether it
  * flapped) is in the bucket tocsin_memo (cluster_memo.c), noted before
- * an event's pages go. Storm digests (set storm) count each window's
- * changes in the bucket tocsin_storm (cluster_storm.c); one pager sends
+ * an event's pages go, in the order of the server's events; an event
+ * sends nothing while an earlier one of its server is open (its pages
+ * not all final): its records are made "waiting", and it comes again.
+ * Storm digests (set storm) count each window's changes in the bucket
+ * tocsin_storm (cluster_storm.c); one pager sends
  * the window's digest. Dependencies (a parent's page lists its children
  * down; an unreachable child's event is not paged alone but listed in
  * that page or in the storm window's digest) are cluster_events.c's.
@@ -140,30 +143,57 @@ cluster_nak(struct cluster *cl, natsMsg *m, int64_t delay_ms)
 	pthread_mutex_unlock(&cl->mtx);
 }
 
-/* The event of a stream message, numbered by its stream sequence. */
-static int
-event_of(natsMsg *m, struct spool_event *ev)
+/* The event of stream message m (its data), numbered seq. 0, or -1. */
+int
+cluster_event_parse(natsMsg *m, uint64_t seq, struct spool_event *ev)
 {
-	jsMsgMetaData	*meta = NULL;
-	json_t		*o;
-	char		*s;
-	int		 rc;
+	json_t	*o;
+	char	*s;
+	int	 rc;
 
-	if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
-		return -1;
 	o = json_loadb(natsMsg_GetData(m), natsMsg_GetDataLength(m), 0, NULL);
-	if (o == NULL) {
-		jsMsgMetaData_Destroy(meta);
+	if (o == NULL)
 		return -1;
-	}
-	json_object_set_new(o, "seq", json_integer(
-	    (json_int_t)meta->Sequence.Stream));
-	jsMsgMetaData_Destroy(meta);
+	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
 	s = json_dumps(o, JSONTEXT_DUMP_FLAGS);
 	json_decref(o);
 	rc = s != NULL ? spool_event_parse(s, ev) : -1;
 	free(s);
 	return rc;
+}
+
+/* The event of a message the consumer delivered, numbered by its stream
+ * sequence. */
+static int
+event_of(natsMsg *m, struct spool_event *ev)
+{
+	jsMsgMetaData	*meta = NULL;
+	uint64_t	 seq;
+
+	if (natsMsg_GetMetaData(&meta, m) != NATS_OK)
+		return -1;
+	seq = meta->Sequence.Stream;
+	jsMsgMetaData_Destroy(meta);
+	return cluster_event_parse(m, seq, ev);
+}
+
+/* Thread: the consumer's ack floor in *floor (every event up to it is
+ * acked). 0, or -1 (logged). */
+int
+cluster_ack_floor(struct cluster *cl, uint64_t *floor)
+{
+	jsConsumerInfo	*ci = NULL;
+	jsErrCode	 jerr = 0;
+	natsStatus	 s;
+
+	if ((s = js_GetConsumerInfo(&ci, link_js(cl->link), QUORUM_STREAM,
+	    DURABLE, NULL, &jerr)) != NATS_OK) {
+		log_warnx("cluster: consumer %s: %s", DURABLE, link_error(s));
+		return -1;
+	}
+	*floor = ci->AckFloor.Stream;
+	jsConsumerInfo_Destroy(ci);
+	return 0;
 }
 
 /* What a delivery's record says. */
@@ -557,6 +587,34 @@ sending_elsewhere(struct cluster *cl, const struct record *rec)
 	    !cluster_claim_lapsed(cl, rec->pager, rec->time, time(NULL));
 }
 
+/* The record key of event seq's page to w (round: a reminder's, or 0). */
+static void
+record_key(uint64_t seq, const struct want *w, unsigned round, char *key,
+    size_t len)
+{
+	char rn[16] = "", ckey[QUORUM_KEY_MAX];
+
+	if (round > 0)
+		snprintf(rn, sizeof(rn), ".r%u", round);
+	quorum_key(w->contact->name, ckey, sizeof(ckey));
+	snprintf(key, len, "%" PRIu64 ".%s.%s%s", seq, ckey,
+	    queue_channel_str(w->ch), rn);
+}
+
+/* The line a stale digest lists for page msg to w, made at made. */
+static void
+stale_line(const struct want *w, const char *msg, int64_t made, char *line,
+    size_t len)
+{
+	struct delivery d;
+
+	memset(&d, 0, sizeof(d));
+	d.ch = w->ch;
+	d.payload = (char *)msg;
+	d.created = made;
+	format_stale_line(&d, line, len);
+}
+
 /*
  * Thread: page msg to w (what it is: "page", event seq's own; "digest",
  * a storm digest in its place; "reminder" or "escalation" number round;
@@ -572,22 +630,16 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
     const char *id, const struct want *w, unsigned round, const char *what,
     const char *msg)
 {
-	char		 rn[16] = "";
-	char		 key[QUORUM_KEY_MAX + 64], ckey[QUORUM_KEY_MAX];
+	char		 key[QUORUM_KEY_MAX + 64];
 	char		 err[ERROR_MAX], ev[QUORUM_KEY_MAX + 32];
 	char		 line[1024] = "";
 	enum send_result r = SEND_REFUSED;
-	struct delivery	 d;
 	struct record	 rec;
 	int64_t		 made;
 	uint64_t	 rev;
 	int		 rc;
 
-	if (round > 0)
-		snprintf(rn, sizeof(rn), ".r%u", round);
-	quorum_key(w->contact->name, ckey, sizeof(ckey));
-	snprintf(key, sizeof(key), "%" PRIu64 ".%s.%s%s", seq, ckey,
-	    queue_channel_str(w->ch), rn);
+	record_key(seq, w, round, key, sizeof(key));
 	snprintf(ev, sizeof(ev), "event %" PRIu64 "%s%s", seq,
 	    id != NULL ? " " : "", id != NULL ? id : "");
 	if (record_get(cl, key, &rec) == -1)
@@ -603,11 +655,8 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 		return 0;
 	}
 	rev = rec.rev;
-	memset(&d, 0, sizeof(d));
-	d.ch = w->ch;
-	d.payload = (char *)msg;
-	d.created = made = rec.made != 0 ? rec.made : time(NULL);
-	format_stale_line(&d, line, sizeof(line));
+	made = rec.made != 0 ? rec.made : time(NULL);
+	stale_line(w, msg, made, line, sizeof(line));
 	/* by compare-and-set: a pager marking it stale meanwhile, or
 	 * trying it too, wins, and this one tries it no more now */
 	if ((rc = record_put(cl, key, &rev, "sending", w, NULL, what, made,
@@ -636,20 +685,48 @@ cluster_page_made(struct cluster *cl, natsMsg *m, uint64_t seq,
 }
 
 /*
- * Thread: each delivery of the event that is not final, by
- * cluster_page_made. Its memo is noted first; an unreachable child's
- * event goes to no one who read it in its parent's page, and waits for
- * its window's digest, as in a storm; a parent's problem page lists its
- * children down. 1 when all are final (or it was listed in a page or a
- * digest: ack), 0 when one must be tried later (nak), -1 when it comes
- * again on its own (the bucket failed, or NAKed until its storm window's
- * end or its parent's page).
+ * Thread: page msg of event ev to w made, not sent, while the earlier
+ * event after of its server is open: its record "waiting" (made now,
+ * with its stale digest's line) unless it has one, so a stale digest
+ * may list it, as on one machine. 0, or -1 when the bucket failed.
  */
 static int
-deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
+page_held(struct cluster *cl, const struct spool_event *ev,
+    const struct want *w, uint64_t after, const char *msg)
+{
+	char		 key[QUORUM_KEY_MAX + 64], line[1024] = "", err[64];
+	struct record	 rec;
+	int64_t		 made = time(NULL);
+	uint64_t	 rev = 0;
+
+	record_key(ev->seq, w, 0, key, sizeof(key));
+	if (record_get(cl, key, &rec) == -1)
+		return -1;
+	if (rec.rev != 0)
+		return 0;
+	stale_line(w, msg, made, line, sizeof(line));
+	snprintf(err, sizeof(err), "after event %" PRIu64, after);
+	return record_put(cl, key, &rev, "waiting", w, err, "page", made,
+	    line) == -1 ? -1 : 0;
+}
+
+/*
+ * Thread: each delivery of the event that is not final, by
+ * cluster_page_made, mn being what its memo said before it; an
+ * unreachable child's event goes to no one who read it in its parent's
+ * page, and waits for its window's digest, as in a storm; a parent's
+ * problem page lists its children down. While an earlier event of its
+ * server is open (mn->behind) its pages are only made (page_held), and
+ * it is NAKed to come again ORDER_WAIT_MS later. 1 when all are final
+ * (or it was listed in a page or a digest), 0 when one must be tried
+ * later, -1 when it comes again on its own (the bucket failed, or NAKed:
+ * behind, or until its storm window's end or its parent's page).
+ */
+static int
+page(struct cluster *cl, natsMsg *m, const struct spool_event *ev,
+    const struct cluster_memo *mn)
 {
 	struct want	 wants[WANT_MAX];
-	struct cluster_memo mn;
 	struct server_info info;
 	struct spool_event buf;
 	const struct spool_event *as;
@@ -658,27 +735,55 @@ deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
 	size_t		 n, i;
 	int		 r;
 
-	if (cluster_memo_note(cl, ev, &mn) == -1)
-		return -1;
-	if (!rules_page_worthy(ev, mn.was_flapping, &why)) {
+	if (!rules_page_worthy(ev, mn->was_flapping, &why)) {
 		log_info("event %" PRIu64 " %s %s -> %s: not paged, %s",
 		    ev->seq, ev->id, ev->old_state, ev->new_state, why);
 		return 1;
 	}
-	as = rules_as_heard(ev, mn.was_flapping, mn.heard, &buf);
-	n = rules_wants(cl->conf, as, mn.sms, wants, WANT_MAX);
-	n += cluster_remind_recovery(cl, as, &mn, wants + n, WANT_MAX - n);
+	as = rules_as_heard(ev, mn->was_flapping, mn->heard, &buf);
+	n = rules_wants(cl->conf, as, mn->sms, wants, WANT_MAX);
+	n += cluster_remind_recovery(cl, as, mn, wants + n, WANT_MAX - n);
 	if ((r = cluster_events_take(cl, m, ev, wants, &n)) != 0 ||
 	    (r = cluster_storm_fold(cl, m, ev, wants, n)) != 0)
 		return r;	/* listed in a page, or in the digest */
 	cluster_events_list(cl, ev, wants, n, &info);
-	for (i = 0, r = 1; i < n && r == 1; i++) {
+	for (i = 0, r = 1; i < n && r != -1 && (r == 1 || mn->behind); i++) {
 		msg = cluster_page_format(cl, ev, &wants[i], &info, 0,
-		    mn.was_flapping && !ev->flapping);
-		r = cluster_page_made(cl, m, ev->seq, ev->id, &wants[i], 0,
+		    mn->was_flapping && !ev->flapping);
+		r = mn->behind != 0 ?
+		    page_held(cl, ev, &wants[i], mn->behind, msg) :
+		    cluster_page_made(cl, m, ev->seq, ev->id, &wants[i], 0,
 		    "page", msg);
 		free(msg);
 	}
+	if (mn->behind == 0 || r == -1 || n == 0)
+		return r;
+	log_debug("event %" PRIu64 " %s: waiting for event %" PRIu64 " of %s",
+	    ev->seq, ev->id, mn->behind, ev->id);
+	cluster_nak(cl, m, (int64_t)ORDER_WAIT_MS);
+	return -1;
+}
+
+/*
+ * Thread: the event noted in its server's memo, paged, and once its
+ * pages are final no longer open: a server's events are noted in their
+ * order in the stream, and one sends nothing while an earlier one is
+ * open (its pages are made "waiting"), whichever pager takes which. 1:
+ * ack; 0: nak, to try again later; -1: it comes again on its own (the
+ * bucket failed, or NAKed: waiting for an earlier event of its server,
+ * its storm window's end or its parent's page).
+ */
+static int
+deliver(struct cluster *cl, natsMsg *m, const struct spool_event *ev)
+{
+	struct cluster_memo mn;
+	int		 r;
+
+	if (cluster_memo_note(cl, m, ev, &mn) == -1)
+		return -1;
+	if ((r = page(cl, m, ev, &mn)) == 1 && mn.open &&
+	    cluster_memo_done(cl, ev) == -1)
+		return 0;	/* comes again: its records say all went */
 	return r;
 }
 

@@ -23,6 +23,8 @@
 				   taken over: its pager is stuck (a page
 				   takes 60 s at most; a claim is made fresh
 				   before each further page) */
+#define ORDER_WAIT_MS	1000	/* an event behind an earlier one of its
+				   server comes again after */
 #define PAGER_TTL_S	10	/* a pager's heartbeat (every 2 s) gone so
 				   long: it died, and its claims are taken
 				   over without waiting CLAIM_S */
@@ -79,6 +81,8 @@ struct cluster {
 };
 
 /* cluster.c */
+int	 cluster_event_parse(natsMsg *, uint64_t seq, struct spool_event *);
+int	 cluster_ack_floor(struct cluster *, uint64_t *floor);
 json_t	*cluster_kv_object(kvStore *, const char *key, uint64_t *rev,
 	    const char *what);
 int	 cluster_kv_cas(kvStore *, const char *key, json_t *, uint64_t *rev,
@@ -119,10 +123,15 @@ struct cluster_memo {		/* what the memo says for one event */
 	uint64_t	 problem;	/* the open problem before it */
 	char		 heard[16];	/* the state its contacts last heard
 					   before it (memo_heard) */
+	int		 open;		/* it is open: cluster_memo_done once
+					   its pages are final */
+	uint64_t	 behind;	/* an earlier event of its server
+					   open: it sends nothing; 0 */
 };
 int	 cluster_memo_open(struct cluster *, char *err, size_t errlen);
-int	 cluster_memo_note(struct cluster *, const struct spool_event *,
-	    struct cluster_memo *);
+int	 cluster_memo_note(struct cluster *, natsMsg *,
+	    const struct spool_event *, struct cluster_memo *);
+int	 cluster_memo_done(struct cluster *, const struct spool_event *);
 
 /* cluster_remind.c */
 int	 cluster_remind_open(struct cluster *, char *err, size_t errlen);

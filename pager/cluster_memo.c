@@ -7,6 +7,15 @@
  * server flapped and the state its contacts last heard (the end of
  * flapping goes to those who heard its start). Changed by compare-and-set: two pagers noting
  * events of one server at once both count.
+ * It also keeps a server's events in their order, as the lanes of one
+ * machine do (dispatch.c): an event is noted only once every earlier
+ * event of its server in the stream is (until then it is NAKed to come
+ * again), and "open" lists the events noted whose pages are not all
+ * final yet, each with what the memo said before it; an event with an
+ * earlier one open makes its records but sends nothing (cluster.c). So
+ * a recovery never reaches a contact before its problem's page, in
+ * flight at another pager or retried, and a stale digest may still list
+ * both, as on one machine.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +36,10 @@
 
 #define MEMO_BUCKET	"tocsin_memo"	/* KV: server key -> entry */
 #define CAS_TRIES	10		/* read-change-write rounds */
+#define SCAN_MAX	16		/* events skipped, at most, looking for
+					   an earlier one not noted */
+#define OPEN_MAX	64		/* events of a server open at once; one
+					   more waits to be noted */
 
 /* Thread: the bucket, made unless it exists. 0, or -1 with err. */
 int
@@ -38,53 +51,138 @@ cluster_memo_open(struct cluster *cl, char *err, size_t errlen)
 	    link_replicas(cl->link), 1, &cl->memo, err, errlen);
 }
 
-/*
- * The entry of a stored value (e->id set by the caller; none: left
- * empty), the event it last noted (0: none), and what the memo said
- * before that event into *before.
- */
-static uint64_t
-entry_of(const char *val, struct memo_entry *e, struct cluster_memo *before)
+/* What the memo said before an event, from o (the entry, or one of its
+ * open events). */
+static void
+before_of(json_t *o, struct cluster_memo *cm)
 {
-	json_t		*o;
-	uint64_t	 seq;
-
-	memset(before, 0, sizeof(*before));
-	if (val == NULL || (o = json_loads(val, 0, NULL)) == NULL)
-		return 0;
-	memo_entry_parse(e, o);
-	seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
-	before->was_flapping = json_is_true(json_object_get(o,
-	    "was_flapping"));
-	before->problem = (uint64_t)json_integer_value(json_object_get(o,
+	memset(cm, 0, sizeof(*cm));
+	cm->was_flapping = json_is_true(json_object_get(o, "was_flapping"));
+	cm->problem = (uint64_t)json_integer_value(json_object_get(o,
 	    "was_problem"));
-	snprintf(before->sms, sizeof(before->sms), "%s",
+	snprintf(cm->sms, sizeof(cm->sms), "%s",
 	    json_string_value(json_object_get(o, "was_sms")) != NULL ?
 	    json_string_value(json_object_get(o, "was_sms")) : "");
-	snprintf(before->heard, sizeof(before->heard), "%s",
+	snprintf(cm->heard, sizeof(cm->heard), "%s",
 	    json_string_value(json_object_get(o, "was_heard")) != NULL ?
 	    json_string_value(json_object_get(o, "was_heard")) : "up");
-	json_decref(o);
-	return seq;
 }
 
-/* The value for the entry once event seq is noted, what the memo said
- * before it in before; the caller frees it. */
+/* Put event seq and what the memo said before it in o. 0, or -1. */
+static int
+put_before(json_t *o, uint64_t seq, const struct cluster_memo *cm)
+{
+	if (jsontext_set(o, "seq", jsontext_u64(seq)) == -1 ||
+	    jsontext_set(o, "was_flapping", json_boolean(cm->was_flapping)) ==
+	    -1 ||
+	    jsontext_set(o, "was_sms", jsontext(cm->sms)) == -1 ||
+	    jsontext_set(o, "was_heard", jsontext(cm->heard)) == -1 ||
+	    jsontext_set(o, "was_problem", jsontext_u64(cm->problem)) == -1)
+		return -1;
+	return 0;
+}
+
+/* The event's sequence in o (an open event, or the entry: its last). */
+static uint64_t
+seq_of(const json_t *o)
+{
+	return (uint64_t)json_integer_value(json_object_get(o, "seq"));
+}
+
+/*
+ * The open events of entry o (val; none: NULL), a new array; its parsed
+ * entry in e (e->id set by the caller), what the memo said before its
+ * last event in *before, that event in *seen (0: none).
+ */
+static json_t *
+entry_of(const char *val, struct memo_entry *e, struct cluster_memo *before,
+    uint64_t *seen)
+{
+	json_t	*o, *open, *v;
+	size_t	 i;
+
+	memset(before, 0, sizeof(*before));
+	*seen = 0;
+	if ((open = json_array()) == NULL)
+		fatalx("cluster: memo: out of memory");
+	if (val == NULL || (o = json_loads(val, 0, NULL)) == NULL)
+		return open;
+	memo_entry_parse(e, o);
+	*seen = seq_of(o);
+	before_of(o, before);
+	json_array_foreach(json_object_get(o, "open"), i, v)
+		json_array_append(open, v);
+	json_decref(o);
+	return open;
+}
+
+/* Thread: the events of open at most the consumer's ack floor taken out
+ * (acked: their "done" was lost), the floor in *floor. 0, or -1. */
+static int
+open_prune(struct cluster *cl, json_t *open, uint64_t *floor)
+{
+	size_t i;
+
+	if (cluster_ack_floor(cl, floor) == -1)
+		return -1;
+	for (i = json_array_size(open); i > 0; i--)
+		if (seq_of(json_array_get(open, i - 1)) <= *floor)
+			json_array_remove(open, i - 1);
+	return 0;
+}
+
+/* The earliest event of open before seq (0: none). */
+static uint64_t
+open_first(json_t *open, uint64_t seq)
+{
+	json_t		*v;
+	uint64_t	 first = 0;
+	size_t		 i;
+
+	json_array_foreach(open, i, v)
+		if (seq_of(v) < seq && (first == 0 || seq_of(v) < first))
+			first = seq_of(v);
+	return first;
+}
+
+/* The index of event seq in open, or -1. */
+static int
+open_find(json_t *open, uint64_t seq)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(open, i, v)
+		if (seq_of(v) == seq)
+			return (int)i;
+	return -1;
+}
+
+/* Event seq, and what the memo said before it, added to open. 0, or -1. */
+static int
+put_open(json_t *open, uint64_t seq, const struct cluster_memo *cm)
+{
+	json_t *v = json_object();
+
+	if (v == NULL || put_before(v, seq, cm) == -1 ||
+	    json_array_append_new(open, v) == -1)
+		return -1;
+	return 0;
+}
+
+/* The value for entry e once event seq is noted, what the memo said
+ * before it in before, open its open events; the caller frees it. */
 static char *
 value_of(const struct memo_entry *e, uint64_t seq,
-    const struct cluster_memo *before)
+    const struct cluster_memo *before, json_t *open)
 {
 	json_t	*o;
 	char	*s;
 
 	if ((o = memo_entry_dump(e)) == NULL ||
-	    jsontext_set(o, "seq", jsontext_u64(seq)) == -1 ||
-	    jsontext_set(o, "was_flapping",
-	    json_boolean(before->was_flapping)) == -1 ||
-	    jsontext_set(o, "was_sms", jsontext(before->sms)) == -1 ||
-	    jsontext_set(o, "was_heard", jsontext(before->heard)) == -1 ||
-	    jsontext_set(o, "was_problem", jsontext_u64(before->problem)) ==
-	    -1 ||
+	    put_before(o, seq, before) == -1 ||
+	    (json_array_size(open) > 0 &&
+	    jsontext_set(o, "open", json_incref(open)) == -1) ||
 	    (s = json_dumps(o, JSONTEXT_DUMP_FLAGS)) == NULL)
 		fatalx("cluster: memo: out of memory");
 	json_decref(o);
@@ -92,8 +190,9 @@ value_of(const struct memo_entry *e, uint64_t seq,
 }
 
 /* Note event ev in entry e as tocsin-pager does on one machine
- * (make_deliveries in dispatch.c); what it said before goes in cm. */
-static void
+ * (make_deliveries in dispatch.c); what it said before goes in cm. 1
+ * when ev is paged, else 0. */
+static int
 note(const struct conf *conf, struct memo_entry *e,
     const struct spool_event *ev, struct cluster_memo *cm)
 {
@@ -113,27 +212,122 @@ note(const struct conf *conf, struct memo_entry *e,
 		n = rules_wants(conf, rules_as_heard(ev, cm->was_flapping,
 		    cm->heard, &as), cm->sms, wants, WANT_MAX);
 	memo_event_paged(e, ev, why, wants, n);
+	return worthy;
 }
 
 /*
- * Thread: note event ev in its server's entry, before any of its pages
- * go, and say in cm what the memo said before it (whether the server
- * flapped, who got its problem by SMS). The event noted already (its
- * pager died before it was acked) changes nothing and gets what was
- * said the first time; so does an older one that comes late (it gets
- * what the memo says now). 0, or -1 when the bucket failed (logged; the
- * event comes again).
+ * Does noting ev in e, an entry the bucket does not hold, page nothing
+ * and leave nothing worth keeping (a first state up, as each server's
+ * first is)? Such an event needs no write, and waits for no other: a
+ * backlog of first states costs no write each, and one coming again is
+ * noted the same.
+ */
+static int
+silent(const struct conf *conf, const struct memo_entry *e,
+    const struct spool_event *ev)
+{
+	struct memo_entry	 c = *e;
+	struct cluster_memo	 cm;
+
+	return !note(conf, &c, ev, &cm) && memo_entry_empty(&c);
+}
+
+/*
+ * Thread: an earlier event of ev's server that no pager has noted yet
+ * (taken by a pager that has not got so far, or NAKed before it did), in
+ * *wait (0: none): the stream is asked for the server's next event after
+ * seen, the last noted, and floor (every event up to it is acked). A
+ * silent one (of a server without entry; e is its entry, as it is now)
+ * is skipped, as no pager notes it; SCAN_MAX at most. 0, or -1 when
+ * JetStream cannot tell (logged).
+ */
+static int
+unnoted(struct cluster *cl, const struct spool_event *ev,
+    const struct memo_entry *e, int none, uint64_t seen, uint64_t floor,
+    uint64_t *wait)
+{
+	struct spool_event	 o;
+	natsMsg			*m;
+	jsErrCode		 jerr = 0;
+	char			 skey[QUORUM_KEY_MAX], err[256];
+	uint64_t		 from, seq;
+	int			 i, r;
+
+	*wait = 0;
+	quorum_key(ev->id, skey, sizeof(skey));
+	from = (seen > floor ? seen : floor) + 1;
+	for (i = 0; i < SCAN_MAX && from < ev->seq; i++) {
+		if ((r = store_next_event(link_conn(cl->link), skey, from, &seq,
+		    err, sizeof(err))) == -1) {
+			log_warnx("cluster: memo: %s", err);
+			return -1;
+		}
+		if (r == 0 || seq >= ev->seq)
+			return 0;
+		m = NULL;
+		if (js_GetMsg(&m, link_js(cl->link), QUORUM_STREAM, seq, NULL,
+		    &jerr) != NATS_OK || cluster_event_parse(m, seq, &o) == -1) {
+			log_warnx("cluster: memo: event %" PRIu64 " cannot be "
+			    "read", seq);
+			natsMsg_Destroy(m);
+			return -1;
+		}
+		natsMsg_Destroy(m);
+		if (!none || !silent(cl->conf, e, &o)) {
+			*wait = seq;
+			return 0;
+		}
+		from = seq + 1;
+	}
+	return 0;
+}
+
+/*
+ * Thread: the noted event ev (at i in open) is there again (its pager
+ * died, or it is tried again): what the memo said before it, and
+ * whether an earlier one is open. 0, or -1.
+ */
+static int
+noted_again(struct cluster *cl, json_t *open, int i,
+    const struct spool_event *ev, struct cluster_memo *cm)
+{
+	uint64_t floor;
+
+	before_of(json_array_get(open, (size_t)i), cm);
+	cm->open = 1;
+	if (open_first(open, ev->seq) != 0 &&
+	    open_prune(cl, open, &floor) == -1)
+		return -1;
+	cm->behind = open_first(open, ev->seq);
+	return 0;
+}
+
+/*
+ * Thread: note event ev (held as m) in its server's entry, before any of
+ * its pages go, and say in cm what the memo said before it (whether the
+ * server flapped, who got its problem by SMS), whether it is open (paged:
+ * cluster_memo_done once its pages are final) and which earlier event of
+ * its server is (cm->behind: ev sends nothing before that one is done).
+ * An event whose server has an earlier one in the stream not noted yet,
+ * or OPEN_MAX open, is not noted: NAKed, it comes again ORDER_WAIT_MS
+ * later. The event noted already (its pager died before it was acked, or
+ * it comes again to be tried) changes nothing and gets what was said the
+ * first time; so does an older one that comes late (it gets what the
+ * memo says now). 0, or -1 when it comes again (NAKed, or JetStream
+ * failed: logged).
  */
 int
-cluster_memo_note(struct cluster *cl, const struct spool_event *ev,
-    struct cluster_memo *cm)
+cluster_memo_note(struct cluster *cl, natsMsg *m,
+    const struct spool_event *ev, struct cluster_memo *cm)
 {
-	struct memo_entry	 e;
+	struct memo_entry	 e, was;
 	struct cluster_memo	 before;
+	json_t			*open;
 	char			 key[QUORUM_KEY_MAX], err[256], *val, *nval;
-	uint64_t		 rev, seen;
-	int			 i, r, none;
+	uint64_t		 rev, seen, floor, wait;
+	int			 i, r, none, k;
 
+	memset(cm, 0, sizeof(*cm));
 	quorum_key(ev->id, key, sizeof(key));
 	for (i = 0; i < CAS_TRIES; i++) {
 		if (store_get(cl->memo, key, &val, &rev, err,
@@ -143,23 +337,48 @@ cluster_memo_note(struct cluster *cl, const struct spool_event *ev,
 		}
 		memset(&e, 0, sizeof(e));
 		snprintf(e.id, sizeof(e.id), "%s", ev->id);
-		seen = entry_of(val, &e, &before);
+		open = entry_of(val, &e, &before, &seen);
 		none = val == NULL;
 		free(val);
-		if (seen == ev->seq) {
-			*cm = before;
+		if ((k = open_find(open, ev->seq)) != -1 || seen >= ev->seq) {
+			r = 0;
+			if (k != -1)
+				r = noted_again(cl, open, k, ev, cm);
+			else if (seen == ev->seq)
+				*cm = before;
+			else
+				note(cl->conf, &e, ev, cm);
+			json_decref(open);
+			return r;
+		}
+		was = e;
+		cm->open = note(cl->conf, &e, ev, cm);
+		cm->behind = 0;
+		if (none && silent(cl->conf, &was, ev)) {
+			json_decref(open);
+			cm->open = 0;
 			return 0;
 		}
-		note(cl->conf, &e, ev, cm);
-		if (seen > ev->seq)
-			return 0;
-		/* No entry, and the event leaves none worth keeping (a
-		 * first state up, as each server's first is): nothing to
-		 * write; coming again, it is noted the same. A backlog of
-		 * first states costs no write each. */
-		if (none && memo_entry_empty(&e))
-			return 0;
-		nval = value_of(&e, ev->seq, cm);
+		if (open_prune(cl, open, &floor) == -1 ||
+		    unnoted(cl, ev, &was, none, seen, floor, &wait) == -1) {
+			json_decref(open);
+			return -1;
+		}
+		if (wait == 0 && json_array_size(open) >= OPEN_MAX)
+			wait = open_first(open, ev->seq);
+		if (wait != 0) {
+			json_decref(open);
+			log_debug("event %" PRIu64 " %s: waiting for event %"
+			    PRIu64 " of %s to be noted", ev->seq, ev->id, wait,
+			    ev->id);
+			cluster_nak(cl, m, ORDER_WAIT_MS);
+			return -1;
+		}
+		cm->behind = open_first(open, ev->seq);
+		if (cm->open && put_open(open, ev->seq, cm) == -1)
+			fatalx("cluster: memo: out of memory");
+		nval = value_of(&e, ev->seq, cm, open);
+		json_decref(open);
 		r = store_cas(cl->memo, key, nval, rev, err, sizeof(err));
 		free(nval);
 		if (r == 1) {
@@ -175,5 +394,38 @@ cluster_memo_note(struct cluster *cl, const struct spool_event *ev,
 	}
 	log_warnx("cluster: memo: %s changed %d times under us; trying "
 	    "again later", key, CAS_TRIES);
+	return -1;
+}
+
+/*
+ * Thread: event ev, open, has all its pages final: its entry no longer
+ * lists it, so its server's later events may go. 0, or -1 when the
+ * bucket failed (logged; ev comes again, finds its records final, and is
+ * done again).
+ */
+int
+cluster_memo_done(struct cluster *cl, const struct spool_event *ev)
+{
+	json_t		*o, *open;
+	char		 key[QUORUM_KEY_MAX];
+	uint64_t	 rev;
+	int		 i, k, r;
+
+	quorum_key(ev->id, key, sizeof(key));
+	for (i = 0; i < CAS_TRIES; i++) {
+		if ((o = cluster_kv_object(cl->memo, key, &rev, "memo")) ==
+		    NULL)
+			return -1;
+		open = json_object_get(o, "open");
+		if ((k = open_find(open, ev->seq)) == -1) {
+			json_decref(o);
+			return 0;
+		}
+		json_array_remove(open, (size_t)k);
+		r = cluster_kv_cas(cl->memo, key, o, &rev, "memo");
+		json_decref(o);
+		if (r != 0)
+			return r == 1 ? 0 : -1;
+	}
 	return -1;
 }

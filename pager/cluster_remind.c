@@ -101,8 +101,7 @@ held(struct cluster *cl, const char *skey, int64_t now)
 	natsStatus	 s;
 	int		 i, r = 0;
 
-	memset(&keys, 0, sizeof(keys));
-	if ((s = kvStore_Keys(&keys, cl->control, NULL)) == NATS_NOT_FOUND)
+	if ((s = store_keys(cl->control, &keys)) == NATS_NOT_FOUND)
 		return 0;
 	if (s != NATS_OK)
 		return -1;

@@ -338,8 +338,7 @@ stale_records(struct cluster *cl, int64_t now, int64_t cut)
 	lanes = json_object();
 	if (top <= floor)
 		return lanes;	/* every event taken is acked */
-	memset(&keys, 0, sizeof(keys));
-	if ((s = kvStore_Keys(&keys, cl->kv, NULL)) != NATS_OK &&
+	if ((s = store_keys(cl->kv, &keys)) != NATS_OK &&
 	    s != NATS_NOT_FOUND) {
 		json_decref(lanes);
 		return NULL;
@@ -405,8 +404,7 @@ cluster_stale_tick(struct cluster *cl)
 			if (json_array_size(arr) >= 2)
 				claim(cl, lane, arr, now);
 	json_decref(lanes);
-	memset(&keys, 0, sizeof(keys));
-	if (kvStore_Keys(&keys, cl->stale, NULL) != NATS_OK)
+	if (store_keys(cl->stale, &keys) != NATS_OK)
 		return;
 	for (i = 0; i < keys.Count; i++)
 		drive(cl, keys.Keys[i], now);

@@ -67,8 +67,7 @@ alive_nodes(struct cluster *cl, int64_t now, size_t *known)
 	int		 i;
 
 	*known = 0;
-	memset(&keys, 0, sizeof(keys));
-	if ((s = kvStore_Keys(&keys, cl->nodes, NULL)) == NATS_NOT_FOUND)
+	if ((s = store_keys(cl->nodes, &keys)) == NATS_NOT_FOUND)
 		return 0;
 	if (s != NATS_OK)
 		return -1;

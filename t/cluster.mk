@@ -102,3 +102,7 @@ EXTRA_DIST += t/test_cluster_pager_admin.sh
 # off from it after the mail left) is written later, never paged again.
 TESTS += t/test_cluster_pager_record.sh
 EXTRA_DIST += t/test_cluster_pager_record.sh
+# A server's events paged in their order across the pagers: a recovery
+# waits for its problem's page, in flight at another pager or retried.
+TESTS += t/test_cluster_pager_order.sh
+EXTRA_DIST += t/test_cluster_pager_order.sh

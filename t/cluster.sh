@@ -276,15 +276,17 @@ PAGER=${TOCSIN_PAGER:-${TOCSIN_BUILD:-.}/pager/tocsin-pager}
 [ -z "${ASAN_OPTIONS:-}" ] ||
     export ASAN_OPTIONS="$ASAN_OPTIONS:suppressions=$SERVERS_TDIR/asan-pager.supp"
 
-# start_smtpd [DELAY]: aiosmtpd keeping each message in
+# start_smtpd [DELAY [MODE]]: aiosmtpd keeping each message in
 # $T/smtpd/mail.log, then taking DELAY seconds (default 0) to say so: a
-# pager killed meanwhile is killed mid-send.
+# pager killed meanwhile is killed mid-send. MODE first: only the first
+# message waits, before it is kept; defer-first: the first is answered
+# 451 after DELAY (t/servers/smtpd_slow.py).
 start_smtpd() {
     mkdir -p "$T/smtpd" && _srv_chown "$T/smtpd" &&
         _srv_setport SMTPD_PORT || return 1
     _srv_spawn smtpd $SERVERS_ASUSER $SERVERS_PY \
         "$SERVERS_TDIR/servers/smtpd_slow.py" "$SMTPD_PORT" \
-        "$T/smtpd/mail.log" "${1:-0}" || return 1
+        "$T/smtpd/mail.log" "${1:-0}" ${2:+"$2"} || return 1
     _srv_wait smtpd "t:$SMTPD_PORT"
 }
 

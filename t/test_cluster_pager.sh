@@ -24,10 +24,12 @@ cluster_setup iptables
 
 # kill_sending N CHANNEL: kill -9 the pager that is sending a CHANNEL
 # page now (its log's last page line says "sending CHANNEL"), or after
-# 10 s, pager N.
+# 40 s, pager N. A pager killed holds its event, and web's later ones
+# (paged in their order), for the ack wait and until its heartbeat is
+# gone (15 to 25 s): the next round's pages may only start then.
 kill_sending() {
     local i=0 n
-    while [ $i -lt 100 ]; do
+    while [ $i -lt 400 ]; do
         for n in 1 2; do
             if servers_running "pager$n" && grep -E "page to" \
                 "$T/pager$n.log" | tail -1 | grep -q "sending $2 "; then
@@ -119,7 +121,7 @@ for line in sys.stdin:
 check "the server changed state 8 times in the stream, once each" \
     [ "$want" = 8 -a "$(events)" = 9 ]
 i=0
-while [ $i -lt 60 ]; do
+while [ $i -lt 120 ]; do
     got=$(sed -n 's/.*"message_id": "<\([0-9]*\)\.ops\.email@.*/\1/p' \
         "$T/smtpd/mail.log" 2>/dev/null | sort -un | wc -l)
     hooks=$(sed -n 's/.*"key": "tocsin-\([0-9]*\)-ops-webhook".*/\1/p' \

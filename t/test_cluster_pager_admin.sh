@@ -10,6 +10,10 @@
 #      (event 0, round 1: Message-ID 0.root.email.r1).
 #   2. node 2 back: two alive, "monitoring is back" once (round 2).
 #   3. node 3 back too: nothing more.
+# No count the pagers logged is of more than the three nodes: a
+# heartbeat that changed while a pager listed tocsin_nodes was listed
+# twice, and counted so (1 of 3 alive seen as 2 of 4, "back"; 2 of 3 as
+# 3 of 4).
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup
@@ -28,6 +32,13 @@ PY
 }
 # subject_is ID RE: that mail's subject matches RE (grep).
 subject_is() { subject "$1" | grep -q "$2"; }
+# miscounts: the counts of probe nodes the pagers logged of more than
+# the three, one a line (fewer is right while a node has not put its
+# first heartbeat).
+miscounts() {
+    cat "$T"/pager*.log | grep -o "[0-9]* of [0-9]* probe nodes" |
+        grep -v " of [0-3] probe nodes" | sort -u
+}
 
 start_nginx || exit 1
 start_smtpd 1 || exit 1
@@ -71,5 +82,6 @@ check "nothing more for root ($(mids | tr '\n' ' '))" \
     [ "$(mids | grep -c '^0\.')" = 2 ]
 check "one pager told each: one 'monitoring has stopped' line in all" \
     [ "$(cat "$T"/pager*.log | grep -c 'cluster: monitoring has stopped')" = 1 ]
+check "each node counted once ($(miscounts | tr '\n' ' '))" [ -z "$(miscounts)" ]
 
 stop_all
