@@ -746,7 +746,8 @@ page(struct cluster *cl, natsMsg *m, const struct spool_event *ev,
 	if ((r = cluster_events_take(cl, m, ev, wants, &n)) != 0 ||
 	    (r = cluster_storm_fold(cl, m, ev, wants, n)) != 0)
 		return r;	/* listed in a page, or in the digest */
-	cluster_events_list(cl, ev, wants, n, &info);
+	if (cluster_events_list(cl, ev, wants, n, &info) == -1)
+		return 0;	/* tried again, its children not noted */
 	for (i = 0, r = 1; i < n && r != -1 && (r == 1 || mn->behind); i++) {
 		msg = cluster_page_format(cl, ev, &wants[i], &info, 0,
 		    mn->was_flapping && !ev->flapping);

@@ -90,29 +90,39 @@ parent_wait(struct cluster *cl, const struct spool_event *ev,
 	json_t		*o, *pg;
 	char		 pkey[QUORUM_KEY_MAX], subj[QUORUM_KEY_MAX + 32];
 	char		 key[QUORUM_KEY_MAX + 16];
+	natsStatus	 s;
 	uint64_t	 pseq, rev;
 	size_t		 i;
 	int		 wait = 0;
 
-	if (time(NULL) - ev->time >= WAIT_S)
+	if (time(NULL) - ev->time >= WAIT_S) {
+		log_info("event %" PRIu64 " %s: unreachable, %d s old: waits "
+		    "for its parent's page no more", ev->seq, ev->id, WAIT_S);
 		return 0;
+	}
 	for (i = 0; i < sc->ndeps && !wait; i++) {
 		quorum_key(sc->deps[i]->id, pkey, sizeof(pkey));
 		snprintf(subj, sizeof(subj), "%s.%s", QUORUM_SUBJECT, pkey);
 		m = NULL;
-		if (js_GetLastMsg(&m, link_js(cl->link), QUORUM_STREAM, subj,
-		    NULL, &jerr) != NATS_OK)
+		if ((s = js_GetLastMsg(&m, link_js(cl->link), QUORUM_STREAM,
+		    subj, NULL, &jerr)) != NATS_OK) {
+			/* no event of the parent: nothing to wait for; the
+			 * stream cannot tell: wait, rather than guess */
+			wait = s != NATS_NOT_FOUND &&
+			    jerr != JSNoMessageFoundErr;
 			continue;
+		}
 		pseq = natsMsg_GetSequence(m);
 		o = json_loadb(natsMsg_GetData(m), natsMsg_GetDataLength(m), 0,
 		    NULL);
 		natsMsg_Destroy(m);
 		if (pseq < ev->seq && strcmp(str(o, "new"), "up") != 0) {
 			snprintf(key, sizeof(key), "page.%s", pkey);
-			if ((pg = cluster_kv_object(cl->deps, key, &rev,
-			    "dependencies")) != NULL)
-				wait = (uint64_t)json_integer_value(
-				    json_object_get(pg, "seq")) < pseq;
+			/* the bucket cannot tell: wait */
+			wait = (pg = cluster_kv_object(cl->deps, key, &rev,
+			    "dependencies")) == NULL ||
+			    (uint64_t)json_integer_value(json_object_get(pg,
+			    "seq")) < pseq;
 			json_decref(pg);
 		}
 		json_decref(o);
@@ -212,28 +222,104 @@ cluster_events_take(struct cluster *cl, natsMsg *m,
 }
 
 /*
+ * Thread: the problem of the child of key skey noted as listed by the
+ * page of event ev, for who (its email and webhook deliveries), unless
+ * a page or the digest has it already: the first wins. 1 when a page of
+ * its parent has it (this one, now or when it was made before, or an
+ * earlier one): ev's page lists the child, as on one machine; 0 when
+ * the digest has it: ev's page does not, so the child is told in one of
+ * the two, not in both nor in none; -1 when the bucket cannot tell.
+ */
+static int
+claim(struct cluster *cl, const char *skey, const struct spool_event *ev,
+    const char *who)
+{
+	json_t		*cur, *mine;
+	char		 key[QUORUM_KEY_MAX + 16];
+	uint64_t	 rev;
+	int		 i, r = -1;
+
+	snprintf(key, sizeof(key), "listed.%s", skey);
+	mine = json_pack("{s:I, s:s, s:s}", "by", (json_int_t)ev->seq,
+	    "parent", ev->id, "who", who);
+	if (mine == NULL)
+		fatalx("cluster: out of memory");
+	/* a conflict: read who won */
+	for (i = 0; i < CAS_TRIES && r == -1; i++) {
+		if ((cur = cluster_kv_object(cl->deps, key, &rev,
+		    "dependencies")) == NULL)
+			break;
+		if (rev != 0)
+			r = json_integer_value(json_object_get(cur, "by")) !=
+			    0;
+		else if ((r = cluster_kv_cas(cl->deps, key, mine, &rev,
+		    "dependencies")) == 0)
+			r = -1;
+		else if (r == -1)
+			i = CAS_TRIES;
+		json_decref(cur);
+	}
+	json_decref(mine);
+	return r;
+}
+
+/* Thread: the parent's problem page of event ev made (page.SKEY), so its
+ * children's events wait no more. 0, or -1 when the bucket failed. */
+static int
+page_noted(struct cluster *cl, const struct spool_event *ev)
+{
+	json_t		*cur, *o;
+	char		 skey[QUORUM_KEY_MAX], key[QUORUM_KEY_MAX + 16];
+	uint64_t	 rev;
+	int		 i, r = 0;
+
+	quorum_key(ev->id, skey, sizeof(skey));
+	snprintf(key, sizeof(key), "page.%s", skey);
+	if ((o = json_pack("{s:I}", "seq", (json_int_t)ev->seq)) == NULL)
+		fatalx("cluster: out of memory");
+	for (i = 0; i < CAS_TRIES && r == 0; i++) {
+		if ((cur = cluster_kv_object(cl->deps, key, &rev,
+		    "dependencies")) == NULL)
+			r = -1;
+		else if ((uint64_t)json_integer_value(json_object_get(cur,
+		    "seq")) >= ev->seq)
+			r = 1;		/* this page, or a later one */
+		else
+			r = cluster_kv_cas(cl->deps, key, o, &rev,
+			    "dependencies");
+		json_decref(cur);
+	}
+	json_decref(o);
+	return r == 1 ? 0 : -1;
+}
+
+/*
  * Thread: what event ev's own page says besides (info); for a parent's
  * problem, the dependents of its server the cluster has not up, in
  * info->unreachable, each one's problem noted as listed by this page
  * (unless a page or the digest has it already) for the email and webhook
- * deliveries of wants (an SMS lists none).
+ * deliveries of wants (an SMS lists none), and the page noted made, so
+ * its children's events wait no more. 0, or -1 when a bucket cannot
+ * tell: then no page may go yet (a child's event could go to the digest
+ * while the page lists it, or wait for it long), and ev is tried again.
  */
-void
+int
 cluster_events_list(struct cluster *cl, const struct spool_event *ev,
     const struct want *wants, size_t n, struct server_info *info)
 {
 	const struct server_conf *sc;
-	json_t		*o, *cur, *claim;
-	char		 skey[QUORUM_KEY_MAX], key[QUORUM_KEY_MAX + 16];
+	json_t		*o;
+	char		 skey[QUORUM_KEY_MAX];
 	char		 who[512] = "", w[CONTACT_MAX + 16];
 	uint64_t	 rev;
 	size_t		 i, ndep = 0;
+	int		 r;
 
 	memset(info, 0, sizeof(*info));
 	info->latency_ms = -1;
 	if (cl->deps == NULL || !rules_alone(ev) ||
 	    format_kind(ev, 0) != PAGE_PROBLEM)
-		return;
+		return 0;
 	for (i = 0; i < n; i++) {
 		snprintf(w, sizeof(w), "%s/%s", wants[i].contact->name,
 		    queue_channel_str(wants[i].ch));
@@ -248,35 +334,15 @@ cluster_events_list(struct cluster *cl, const struct spool_event *ev,
 		quorum_key(sc->id, skey, sizeof(skey));
 		if ((o = cluster_kv_object(cl->states, skey, &rev,
 		    "states")) == NULL)
-			continue;
-		if (rev != 0 && strcmp(str(o, "new"), "up") != 0) {
+			return -1;
+		r = rev != 0 && strcmp(str(o, "new"), "up") != 0 ?
+		    claim(cl, skey, ev, who) : 0;
+		json_decref(o);
+		if (r == -1)
+			return -1;
+		if (r == 1)
 			memo_list_add(info->unreachable,
 			    sizeof(info->unreachable), sc->id);
-			snprintf(key, sizeof(key), "listed.%s", skey);
-			claim = json_pack("{s:I, s:s, s:s}", "by",
-			    (json_int_t)ev->seq, "parent", ev->id, "who", who);
-			if (claim == NULL)
-				fatalx("cluster: out of memory");
-			/* the first wins */
-			if ((cur = cluster_kv_object(cl->deps, key, &rev,
-			    "dependencies")) != NULL && rev == 0)
-				cluster_kv_cas(cl->deps, key, claim, &rev,
-				    "dependencies");
-			json_decref(cur);
-			json_decref(claim);
-		}
-		json_decref(o);
 	}
-	if (ndep == 0)
-		return;
-	/* its children's events need wait no more */
-	quorum_key(ev->id, skey, sizeof(skey));
-	snprintf(key, sizeof(key), "page.%s", skey);
-	if ((o = json_pack("{s:I}", "seq", (json_int_t)ev->seq)) == NULL)
-		fatalx("cluster: out of memory");
-	if ((cur = cluster_kv_object(cl->deps, key, &rev, "dependencies")) !=
-	    NULL)
-		cluster_kv_cas(cl->deps, key, o, &rev, "dependencies");
-	json_decref(cur);
-	json_decref(o);
+	return ndep > 0 ? page_noted(cl, ev) : 0;
 }

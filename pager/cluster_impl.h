@@ -109,7 +109,7 @@ enum send_result cluster_http_send(struct cluster *,
 int	 cluster_events_open(struct cluster *, char *err, size_t errlen);
 int	 cluster_events_take(struct cluster *, natsMsg *,
 	    const struct spool_event *, struct want *, size_t *n);
-void	 cluster_events_list(struct cluster *, const struct spool_event *,
+int	 cluster_events_list(struct cluster *, const struct spool_event *,
 	    const struct want *, size_t n, struct server_info *);
 
 /* cluster_sms.c */

@@ -133,8 +133,10 @@ listed() {
     cat "$T/pager1.log" "$T/pager2.log" |
         grep -q "event $C1 c1 up -> down: ops/email listed in the page of event $WEB"
 }
-check "c1's event goes to no one: listed in the page of event $WEB" \
-    wait_for 20 listed
+wait_for 20 listed &&
+    pass "c1's event goes to no one: listed in the page of event $WEB" ||
+    failed "c1's event goes to no one: listed in the page of event $WEB" \
+        "$(grep -h "event \($WEB\|$C1\) \|cluster" "$T"/pager*.log)"
 check "web was paged once" [ "$(nmail "$WEB")" = 1 ]
 
 # c2 down after web's page went out: in a digest at its window's end.
