@@ -8,4 +8,4 @@ cluster_libcluster_a_SOURCES = \
 	cluster/watch.c cluster/watch.h
 cluster_libcluster_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster
 cluster_libcluster_a_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(NATS_CFLAGS) \
-	$(JANSSON_CFLAGS)
+	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)

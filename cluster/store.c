@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "quorum.h"
 #include "store.h"
@@ -141,18 +142,45 @@ store_keys(kvStore *kv, kvKeysList *keys)
 }
 
 /*
+ * The bytes of the base64 text b64 (a stream message's data, as the
+ * stream's API gives it), a new NUL-ended string in *out, their count in
+ * *len. 0, or -1 when b64 is not base64.
+ */
+static int
+unbase64(const char *b64, char **out, size_t *len)
+{
+	size_t	 n = strlen(b64), pad = 0;
+	int	 r;
+
+	if (n % 4 != 0 || (*out = malloc(n / 4 * 3 + 1)) == NULL)
+		return -1;
+	if ((r = EVP_DecodeBlock((unsigned char *)*out,
+	    (const unsigned char *)b64, (int)n)) < 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	pad = (n > 0 && b64[n - 1] == '=') + (n > 1 && b64[n - 2] == '=');
+	*len = (size_t)r - pad;
+	(*out)[*len] = '\0';
+	return 0;
+}
+
+/*
  * The first event of the server whose key is skey at or after stream
  * sequence from, asked of the stream's leader ("next_by_subj", which
- * nats.c's js_GetMsg does not ask): 1 with *seq, 0 when there is none,
- * -1 with err.
+ * nats.c's js_GetMsg does not ask): 1 with *seq and, when data is not
+ * NULL, its data in *data (the caller frees it) and *len, so it need
+ * not be fetched again; 0 when there is none, -1 with err.
  */
 int
 store_next_event(natsConnection *nc, const char *skey, uint64_t from,
-    uint64_t *seq, char *err, size_t errlen)
+    uint64_t *seq, char **data, size_t *len, char *err, size_t errlen)
 {
 	natsMsg		*reply = NULL;
 	json_t		*o, *m;
 	natsStatus	 s;
+	const char	*b64;
 	char		 req[QUORUM_KEY_MAX + 96];
 	int		 r = -1;
 
@@ -171,6 +199,13 @@ store_next_event(natsConnection *nc, const char *skey, uint64_t from,
 	    json_integer_value(json_object_get(m, "seq")) > 0) {
 		*seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
 		r = 1;
+		b64 = json_string_value(json_object_get(m, "data"));
+		if (data != NULL && unbase64(b64 != NULL ? b64 : "", data,
+		    len) == -1) {
+			snprintf(err, errlen, "stream %s: message %" PRIu64
+			    " is not base64", QUORUM_STREAM, *seq);
+			r = -1;
+		}
 	} else if (json_integer_value(json_object_get(json_object_get(o,
 	    "error"), "code")) == 404)
 		r = 0;		/* no message found */

@@ -17,7 +17,8 @@ int	 store_bucket_ttl(jsCtx *, const char *name, int replicas,
 	    size_t errlen);
 int	 store_stream(jsCtx *, int replicas, char *err, size_t errlen);
 int	 store_next_event(natsConnection *, const char *skey, uint64_t from,
-	    uint64_t *seq, char *err, size_t errlen);
+	    uint64_t *seq, char **data, size_t *len, char *err,
+	    size_t errlen);
 int	 store_publish_event(jsCtx *, const char *skey, const char *tag,
 	    uint64_t rev, const char *data, size_t len, int *duplicate,
 	    char *err, size_t errlen);

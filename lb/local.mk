@@ -8,4 +8,5 @@ lb_tocsin_lb_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster
 lb_tocsin_lb_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JANSSON_CFLAGS) \
 	$(NATS_CFLAGS)
 lb_tocsin_lb_LDADD = cluster/libcluster.a lib/libtocsin.a $(EVENT_LIBS) \
-	$(JANSSON_LIBS) $(HTTP_PARSER_LIBS) $(NATS_LIBS) -lm -lpthread
+	$(JANSSON_LIBS) $(HTTP_PARSER_LIBS) $(NATS_LIBS) $(OPENSSL_LIBS) -lm \
+	-lpthread

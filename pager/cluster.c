@@ -143,16 +143,17 @@ cluster_nak(struct cluster *cl, natsMsg *m, int64_t delay_ms)
 	pthread_mutex_unlock(&cl->mtx);
 }
 
-/* The event of stream message m (its data), numbered seq. 0, or -1. */
+/* The event of a stream message's data (len bytes), numbered seq. 0, or
+ * -1. */
 int
-cluster_event_parse(natsMsg *m, uint64_t seq, struct spool_event *ev)
+cluster_event_parse(const char *data, size_t len, uint64_t seq,
+    struct spool_event *ev)
 {
 	json_t	*o;
 	char	*s;
 	int	 rc;
 
-	o = json_loadb(natsMsg_GetData(m), natsMsg_GetDataLength(m), 0, NULL);
-	if (o == NULL)
+	if ((o = json_loadb(data, len, 0, NULL)) == NULL)
 		return -1;
 	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
 	s = json_dumps(o, JSONTEXT_DUMP_FLAGS);
@@ -174,7 +175,8 @@ event_of(natsMsg *m, struct spool_event *ev)
 		return -1;
 	seq = meta->Sequence.Stream;
 	jsMsgMetaData_Destroy(meta);
-	return cluster_event_parse(m, seq, ev);
+	return cluster_event_parse(natsMsg_GetData(m),
+	    (size_t)natsMsg_GetDataLength(m), seq, ev);
 }
 
 /* Thread: the consumer's ack floor in *floor (every event up to it is

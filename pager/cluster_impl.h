@@ -81,7 +81,8 @@ struct cluster {
 };
 
 /* cluster.c */
-int	 cluster_event_parse(natsMsg *, uint64_t seq, struct spool_event *);
+int	 cluster_event_parse(const char *data, size_t len, uint64_t seq,
+	    struct spool_event *);
 int	 cluster_ack_floor(struct cluster *, uint64_t *floor);
 json_t	*cluster_kv_object(kvStore *, const char *key, uint64_t *rev,
 	    const char *what);

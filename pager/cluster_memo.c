@@ -247,9 +247,8 @@ unnoted(struct cluster *cl, const struct spool_event *ev,
     uint64_t *wait)
 {
 	struct spool_event	 o;
-	natsMsg			*m;
-	jsErrCode		 jerr = 0;
-	char			 skey[QUORUM_KEY_MAX], err[256];
+	char			 skey[QUORUM_KEY_MAX], err[256], *data;
+	size_t			 len;
 	uint64_t		 from, seq;
 	int			 i, r;
 
@@ -257,22 +256,23 @@ unnoted(struct cluster *cl, const struct spool_event *ev,
 	quorum_key(ev->id, skey, sizeof(skey));
 	from = (seen > floor ? seen : floor) + 1;
 	for (i = 0; i < SCAN_MAX && from < ev->seq; i++) {
+		data = NULL;
 		if ((r = store_next_event(link_conn(cl->link), skey, from, &seq,
-		    err, sizeof(err))) == -1) {
+		    &data, &len, err, sizeof(err))) == -1) {
 			log_warnx("cluster: memo: %s", err);
 			return -1;
 		}
-		if (r == 0 || seq >= ev->seq)
+		if (r == 0 || seq >= ev->seq) {
+			free(data);
 			return 0;
-		m = NULL;
-		if (js_GetMsg(&m, link_js(cl->link), QUORUM_STREAM, seq, NULL,
-		    &jerr) != NATS_OK || cluster_event_parse(m, seq, &o) == -1) {
+		}
+		r = cluster_event_parse(data, len, seq, &o);
+		free(data);
+		if (r == -1) {
 			log_warnx("cluster: memo: event %" PRIu64 " cannot be "
 			    "read", seq);
-			natsMsg_Destroy(m);
 			return -1;
 		}
-		natsMsg_Destroy(m);
 		if (!none || !silent(cl->conf, e, &o)) {
 			*wait = seq;
 			return 0;
