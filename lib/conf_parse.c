@@ -666,6 +666,7 @@ st_set(struct parser *p, struct word *w, int n)
 	const char	*k, *v;
 	char		 hint[64];
 	unsigned long	 ul;
+	uint64_t	 ms;
 	int		 i;
 
 	if (n < 2) {
@@ -730,7 +731,13 @@ st_set(struct parser *p, struct word *w, int n)
 			conf_err(p, w[i + 1].line, "unexpected '%s' after "
 			    "'set storm'", w[i + 1].s);
 		else if (parse_duration(p, w[i].line, "storm", w[i].s,
-		    &c->storm_ms) == 0) {
+		    &ms) == -1)
+			;	/* said */
+		else if (ms < 1000 || ms % 1000 != 0)
+			conf_err(p, w[i].line, "storm window '%s' is not whole "
+			    "seconds, 1s or more", w[i].s);
+		else {
+			c->storm_ms = ms;
 			c->storm_n = ul;
 			c->storm_file = p->stack[p->depth - 1]->name;
 			c->storm_line = w[2].line;

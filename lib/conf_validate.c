@@ -403,6 +403,10 @@ check_contacts(struct parser *p)
 			    "sms-gateway URL' (or give an email-to-SMS "
 			    "gateway address, NUMBER@gateway)", ct->name,
 			    ct->sms);
+		else if (ct->quiet_from != -1 && ct->sms == NULL)
+			conf_err_at(p, ct->file, ct->line, "contact '%s': "
+			    "quiet hours hold only SMS, and it has no sms",
+			    ct->name);
 	}
 }
 

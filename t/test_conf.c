@@ -598,7 +598,8 @@ static const char spec_example[] =
     "/etc/tocsin/smtp.secret\n"
     "set from tocsin@example.net\n"
     "contact ops email ops@example.net sms 15551234567@sms.example.net\n"
-    "contact night email oncall@example.net quiet 23:00-07:00\n"
+    "contact night email oncall@example.net sms "
+    "15557654321@sms.example.net quiet 23:00-07:00\n"
     "server www1 https://www1.example.net/health expect 200 body \"OK\" "
     "warn 500ms cert-days 14 notify ops\n"
     "server ns1  dns://127.0.0.1:5353/example.net?type=A expect "
@@ -1131,7 +1132,8 @@ START_TEST(contacts_are_parsed)
 {
 	struct conf	*c = parse_ok(
 	    "contact ops email ops@example.net sms 15551234567@sms.example.net\n"
-	    "contact night email oncall@example.net quiet 23:00-07:00\n");
+	    "contact night email oncall@example.net "
+	    "sms 15557654321@sms.example.net quiet 23:00-07:00\n");
 
 	ck_assert_uint_eq(c->ncontacts, 2);
 	ck_assert_str_eq(c->contacts[0]->name, "ops");
@@ -1140,7 +1142,7 @@ START_TEST(contacts_are_parsed)
 	ck_assert_int_eq(c->contacts[0]->quiet_from, -1);
 	ck_assert_int_eq(c->contacts[1]->quiet_from, 23 * 60);
 	ck_assert_int_eq(c->contacts[1]->quiet_to, 7 * 60);
-	ck_assert_ptr_null(c->contacts[1]->sms);
+	ck_assert_ptr_null(c->contacts[1]->webhook);
 	ck_assert_int_eq(c->contacts[1]->line, 2);
 	conf_free(c);
 }
@@ -1837,6 +1839,35 @@ START_TEST(set_storm_takes_a_count_and_a_window)
 	    "(write 5s or 5m)\n");
 	assert_errors("set storm 3 in 5s more\nserver a http://x/\n",
 	    "t.conf:1: unexpected 'more' after 'set storm'\n");
+	/* The window is whole seconds: 500ms was taken as 1 s. */
+	assert_errors("set storm 3 in 500ms\nserver a http://x/\n"
+	    "set storm 3 in 1500ms\n",
+	    "t.conf:1: storm window '500ms' is not whole seconds, 1s or "
+	    "more\n"
+	    "t.conf:3: storm window '1500ms' is not whole seconds, 1s or "
+	    "more\n");
+	c = parse_ok("set storm 3 in 2000ms\nserver a http://x/\n");
+	ck_assert_uint_eq(c->storm_ms, 2000);
+	conf_free(c);
+}
+END_TEST
+
+/* quiet holds SMS only: on a contact without sms it did nothing. */
+START_TEST(quiet_without_sms_is_refused)
+{
+	struct conf *c;
+
+	assert_errors("contact ops email ops@example.net quiet 23:00-07:00\n"
+	    "contact h webhook https://h.example.net/x quiet 01:00-02:00\n"
+	    "server a http://a/ notify ops,h\n",
+	    "t.conf:1: contact 'ops': quiet hours hold only SMS, and it has "
+	    "no sms\n"
+	    "t.conf:2: contact 'h': quiet hours hold only SMS, and it has no "
+	    "sms\n");
+	c = parse_ok("contact ops email ops@example.net "
+	    "sms 15551234567@sms.example.net quiet 23:00-07:00\n");
+	ck_assert_int_eq(c->contacts[0]->quiet_from, 23 * 60);
+	conf_free(c);
 }
 END_TEST
 
@@ -2332,6 +2363,7 @@ conf_suite(void)
 
 	tc = tcase_create("issue15");
 	tcase_add_test(tc, set_storm_takes_a_count_and_a_window);
+	tcase_add_test(tc, quiet_without_sms_is_refused);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("issue18");
