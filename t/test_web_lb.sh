@@ -146,6 +146,23 @@ done
 expect_code "serve, after SIGHUP to the balancer's folder: farm page shop" 200 \
     "http://127.0.0.1:$HUP_PORT/farm/shop"
 body_has "serve, after SIGHUP: the balancer's figures" 'id="balancer"'
+# A config with two bad lines: the running one stays, and each error is
+# logged on a line of its own, with the file and line it names.
+cp "$T/hup.conf" "$T/hup.good"
+printf 'server bad1 nope://x/\nserver bad2 http://x/ interval\n' >>"$T/hup.conf"
+kill -HUP "$(servers_pid hupserve)"
+for i in $(seq 1 50); do
+    [ "$(grep -c 'reload failed, keeping the running config: .*hup.conf:[0-9]*: ' "$T/hupserve.log")" -ge 2 ] && break
+    sleep 0.1
+done
+nl=$(wc -l <"$T/hup.good")
+grep -q "reload failed, keeping the running config: $T/hup.conf:$((nl + 1)): unknown URL scheme 'nope'" "$T/hupserve.log" &&
+    grep -q "reload failed, keeping the running config: $T/hup.conf:$((nl + 2)): " "$T/hupserve.log" &&
+    pass "serve, a bad reload: each error logged on its own line, at its file:line" ||
+    failed "serve, a bad reload: each error logged on its own line" "$(tail -5 "$T/hupserve.log")"
+expect_code "serve, after a bad reload: the running config stays" 200 \
+    "http://127.0.0.1:$HUP_PORT/farm/shop"
+mv "$T/hup.good" "$T/hup.conf"
 servers_stop hupserve
 
 servers_stop serve

@@ -22,6 +22,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "conf.h"
+#include "daemon.h"
 #include "log.h"
 #include "xmalloc.h"
 #include "archive.h"
@@ -293,9 +294,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	if ((nc = conf_load(w->conf_path, &errors)) == NULL) {
-		log_warnx("reload: %s: kept the running config:\n%s",
-		    w->conf_path, errors != NULL ? errors : "");
-		free(errors);
+		daemon_reload_failed(errors);	/* one a line */
 		return;
 	}
 	free(errors);
