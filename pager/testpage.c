@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "jsontext.h"
 #include "log.h"
+#include "util.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -50,11 +51,21 @@ struct testpage {
 	TAILQ_ENTRY(testpage)	 entry;
 };
 
+/* When a contact's last test page began. */
+struct testlast {
+	char			 contact[CONTACT_MAX];
+	int64_t			 at;		/* mono_us */
+};
+
 struct testpages {
 	struct webhook		*wh;		/* webhooks and the SMS API */
 	struct worker		*mail;		/* the relay, or the Maildir */
 	TAILQ_HEAD(, testpage)	 tests;		/* in flight */
+	struct testlast		*last;		/* one a contact tested */
+	size_t			 nlast;
 };
+
+#define TEST_GAP_S	5	/* a contact's test pages, one this often */
 
 static void	 channel_start(struct testpage *, const struct conf *,
 		    size_t);
@@ -102,7 +113,49 @@ testpages_free(struct testpages *tp)
 	worker_free(tp->mail);
 	while ((t = TAILQ_FIRST(&tp->tests)) != NULL)
 		answer(t, "tocsin-pager stopped first");
+	free(tp->last);
 	free(tp);
+}
+
+/*
+ * May a test page to contact begin now? Not while one to it is under
+ * way, nor within TEST_GAP_S of the last one's start: a script that
+ * loops on test-page pages a phone once in TEST_GAP_S at the most. 1
+ * (its start noted), or 0 with err.
+ */
+static int
+test_allowed(struct testpages *tp, const char *contact, char *err,
+    size_t errlen)
+{
+	struct testpage	*t;
+	int64_t		 now = mono_us(), ago;
+	size_t		 i;
+
+	TAILQ_FOREACH(t, &tp->tests, entry)
+		if (strcmp(t->contact, contact) == 0) {
+			snprintf(err, errlen, "a test page to '%s' is under "
+			    "way: one at a time", contact);
+			return 0;
+		}
+	for (i = 0; i < tp->nlast; i++)
+		if (strcmp(tp->last[i].contact, contact) == 0)
+			break;
+	if (i < tp->nlast && (ago = now - tp->last[i].at) <
+	    TEST_GAP_S * 1000000LL) {
+		snprintf(err, errlen, "a test page to '%s' began %lld s ago: "
+		    "one in %d s, try again in %lld s", contact,
+		    (long long)(ago / 1000000), TEST_GAP_S,
+		    (long long)(TEST_GAP_S - ago / 1000000));
+		return 0;
+	}
+	if (i == tp->nlast) {
+		tp->last = xreallocarray(tp->last, tp->nlast + 1,
+		    sizeof(*tp->last));
+		strlcpy(tp->last[tp->nlast++].contact, contact,
+		    sizeof(tp->last[0].contact));
+	}
+	tp->last[i].at = now;
+	return 1;
 }
 
 /*
@@ -110,7 +163,8 @@ testpages_free(struct testpages *tp)
  * (not recorded: a crash forgets it), each outcome reported: cb(arg,
  * {"ok":true,"contact":C,"channels":[{"channel","to","result","error"}]})
  * once every try is over. conf is read now only. Returns 0, or -1 with
- * err set (no such contact: cb is not called).
+ * err set (no such contact, or one tested under TEST_GAP_S ago or now:
+ * cb is not called).
  */
 int
 testpage_start(struct testpages *tp, const struct conf *conf,
@@ -129,6 +183,8 @@ testpage_start(struct testpages *tp, const struct conf *conf,
 		    contact);
 		return -1;
 	}
+	if (!test_allowed(tp, ct->name, err, errlen))
+		return -1;
 	t = xcalloc(1, sizeof(*t));
 	t->tp = tp;
 	t->cb = cb;
