@@ -186,17 +186,20 @@ t_test_proxyproto_SOURCES = t/test_proxyproto.c lb/proxyproto.c lb/lb.h
 t_test_proxyproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
 t_test_proxyproto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_proxyproto_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
-# tocsin-lb's members: the response-time average, errors, weights.
+# tocsin-lb's members: the response-time average, errors, weights. Its
+# suites share t/lbtest.c (a member by hand, main's run of a suite).
 check_PROGRAMS += t/test_backend
 TESTS += t/test_backend
-t_test_backend_SOURCES = t/test_backend.c lb/backend.c lb/lb.h
+t_test_backend_SOURCES = t/test_backend.c t/lbtest.c t/lbtest.h \
+	lb/backend.c lb/lb.h
 t_test_backend_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
 t_test_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_backend_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
-
+# tocsin-lb's table of tcp clients and their members.
 check_PROGRAMS += t/test_persist
 TESTS += t/test_persist
-t_test_persist_SOURCES = t/test_persist.c lb/persist.c lb/backend.c lb/lb.h
+t_test_persist_SOURCES = t/test_persist.c t/lbtest.c t/lbtest.h \
+	lb/persist.c lb/backend.c lb/lb.h
 t_test_persist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
 t_test_persist_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_persist_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
