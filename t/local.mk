@@ -35,7 +35,7 @@ EXTRA_DIST += t/probed.sh t/install.sh t/test_probed.sh t/test_archives.sh \
 
 check_PROGRAMS += t/test_spool
 TESTS += t/test_spool
-t_test_spool_SOURCES = t/test_spool.c probed/spoolq.c
+t_test_spool_SOURCES = t/test_spool.c t/tmpdir.c t/tmpdir.h probed/spoolq.c
 t_test_spool_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
 t_test_spool_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
 	$(JANSSON_CFLAGS)
@@ -45,7 +45,8 @@ t_test_spool_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(JANSSON_LIBS) \
 # The engine's reload, on a real engine (no daemon, no socket).
 check_PROGRAMS += t/test_reload
 TESTS += t/test_reload
-t_test_reload_SOURCES = t/test_reload.c $(probed_engine_sources)
+t_test_reload_SOURCES = t/test_reload.c t/tmpdir.c t/tmpdir.h \
+	$(probed_engine_sources)
 t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
@@ -129,9 +130,9 @@ EXTRA_DIST += t/lbslow.py
 # against real probed, nginx, aiosmtpd and an HTTP receiver.
 check_PROGRAMS += t/test_pager
 TESTS += t/test_pager t/test_paging.sh
-t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
-	pager/format.c pager/sms.c pager/memo.c pager/smsapi.c pager/remind.c \
-	pager/watchdog.c
+t_test_pager_SOURCES = t/test_pager.c t/tmpdir.c t/tmpdir.h pager/queue.c \
+	pager/rules.c pager/format.c pager/sms.c pager/memo.c pager/smsapi.c \
+	pager/remind.c pager/watchdog.c
 t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
 t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
@@ -224,7 +225,7 @@ EXTRA_DIST += t/test_web_lb.sh
 # The bounded event history probed keeps for the page (lib/history.c).
 check_PROGRAMS += t/test_history
 TESTS += t/test_history
-t_test_history_SOURCES = t/test_history.c
+t_test_history_SOURCES = t/test_history.c t/tmpdir.c t/tmpdir.h
 t_test_history_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_history_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
 	-lpthread

@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "fsutil.h"
+#include "tmpdir.h"
 
 static char	 dir[64];
 static int	 dfd;
@@ -23,19 +24,15 @@ static int	 dfd;
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-fsutil.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "fsutil");
 	ck_assert_int_ne(dfd = open(dir, O_RDONLY | O_DIRECTORY), -1);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
 	close(dfd);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static const char *

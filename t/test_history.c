@@ -16,6 +16,7 @@
 
 #include "history.h"
 #include "spool.h"
+#include "tmpdir.h"
 
 static char	 dir[64];
 static Suite	*history_suite(void);
@@ -23,17 +24,13 @@ static Suite	*history_suite(void);
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-history.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "history");
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static void

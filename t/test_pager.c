@@ -20,23 +20,20 @@
 #include "xmalloc.h"
 
 #include "pager.h"
+#include "tmpdir.h"
 
 static char	 dir[64];
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-pager.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "pager");
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static struct conf *

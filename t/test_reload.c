@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "probed.h"
+#include "tmpdir.h"
 
 static char	 dir[64], path[128];
 
@@ -34,18 +35,14 @@ write_conf(const char *body)
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-reload.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "reload");
 	snprintf(path, sizeof(path), "%s/tocsin.conf", dir);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static struct engine *

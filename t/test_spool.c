@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "spool.h"
 #include "spoolq.h"
+#include "tmpdir.h"
 
 static char	 dir[64];
 static Suite	*spool_suite(void);
@@ -27,17 +28,13 @@ static Suite	*spool_suite(void);
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-spool.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "spool");
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static void

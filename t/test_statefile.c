@@ -26,6 +26,7 @@
 
 #include "engine.h"
 #include "probed.h"
+#include "tmpdir.h"
 
 static char	 dir[64], sdir[128];
 
@@ -56,8 +57,7 @@ setup(void)
 	char	 path[256];
 	FILE	*fp;
 
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-statefile.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "statefile");
 	snprintf(sdir, sizeof(sdir), "%s/state", dir);
 	ck_assert_int_eq(mkdir(sdir, 0750), 0);
 	snprintf(path, sizeof(path), "%s/spool", sdir);
@@ -72,10 +72,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static struct engine *
