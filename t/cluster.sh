@@ -15,7 +15,7 @@
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
 #     cut_nats N               # node N's NATS connections (heal ends it)
 #     cut_nats_of USER         # USER's (the pagers run as nobody)
-#     wait_for SECONDS CMD...  # until CMD succeeds
+#     wait_for SECONDS CMD...  # until CMD succeeds (t/probed.sh)
 #     nctl N ARGS...           # tocsinctl on node N's control socket
 #     start_smtpd [DELAY]      # aiosmtpd into $T/smtpd/mail.log
 #     start_hookd [DELAY]      # HTTP receiver into $T/hookd/hook.log
@@ -70,22 +70,6 @@ cluster_needs() {
     fi
     command -v nats-server >/dev/null 2>&1 || skip_all "no nats-server"
     [ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
-}
-
-# wait_for SECONDS CMD [ARGS...]: until CMD succeeds, asked at once, then
-# after 0.1 s, 0.2 s, ... and every 0.5 s from then on (a long wait runs
-# CMD few times: the machine is shared by the tests running side by
-# side); 1 when it never did over SECONDS of sleep.
-wait_for() {
-    local _wait_left=$(($1 * 10)) _wait_d=1
-    shift
-    while :; do
-        "$@" && return 0
-        [ "$_wait_left" -gt 0 ] || return 1
-        sleep "0.$_wait_d"
-        _wait_left=$((_wait_left - _wait_d))
-        [ "$_wait_d" -ge 5 ] || _wait_d=$((_wait_d + 1))
-    done
 }
 
 # nctl N ARGS...: tocsinctl on probe node N's control socket.
