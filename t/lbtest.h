@@ -5,12 +5,9 @@
 #ifndef TOCSIN_LBTEST_H
 #define TOCSIN_LBTEST_H
 
-#include <check.h>
-
 #include "lb.h"
 
 /* lbtest.c */
 struct backend	*lbtest_member(const char *, enum be_health);
-int		 lbtest_run(const char *, TCase *);
 
 #endif /* TOCSIN_LBTEST_H */

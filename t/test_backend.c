@@ -7,6 +7,8 @@
 #include <check.h>
 
 #include "lb.h"
+
+#include "ckrun.h"
 #include "lbtest.h"
 
 #define NOW	1000000000LL	/* mono_us, any */
@@ -104,6 +106,7 @@ END_TEST
 int
 main(void)
 {
+	Suite	*s = suite_create("backend");
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, error_without_average_counts_as_penalty);
@@ -111,5 +114,6 @@ main(void)
 	tcase_add_test(tc, error_never_makes_a_slow_member_faster);
 	tcase_add_test(tc, weight_zero_stays_zero_when_degraded);
 	tcase_add_test(tc, degraded_gets_half_the_weight_of_up_at_any_weight);
-	return lbtest_run("backend", tc);
+	suite_add_tcase(s, tc);
+	return ckrun(s);
 }

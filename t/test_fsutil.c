@@ -16,6 +16,8 @@
 
 #include "daemon.h"
 #include "fsutil.h"
+
+#include "ckrun.h"
 #include "tmpdir.h"
 
 static char	 dir[64];
@@ -221,11 +223,5 @@ fsutil_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(fsutil_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(fsutil_suite());
 }

@@ -16,6 +16,8 @@
 
 #include "history.h"
 #include "spool.h"
+
+#include "ckrun.h"
 #include "tmpdir.h"
 
 static char	 dir[64];
@@ -175,11 +177,5 @@ history_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(history_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(history_suite());
 }

@@ -20,6 +20,8 @@
 #include "xmalloc.h"
 
 #include "pager.h"
+
+#include "ckrun.h"
 #include "tmpdir.h"
 
 static char	 dir[64];
@@ -1172,12 +1174,6 @@ pager_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(pager_suite());
-	int	 failed;
-
 	setenv("TZ", "UTC", 1);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(pager_suite());
 }

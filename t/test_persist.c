@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "lb.h"
+
+#include "ckrun.h"
 #include "lbtest.h"
 
 #define TTL_MS	3600000		/* an hour: nothing expires in the test */
@@ -74,10 +76,12 @@ END_TEST
 int
 main(void)
 {
+	Suite	*s = suite_create("persist");
 	TCase	*tc = tcase_create("table");
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, client_found_on_its_member);
 	tcase_add_test(tc, full_table_takes_a_new_client);
-	return lbtest_run("persist", tc);
+	suite_add_tcase(s, tc);
+	return ckrun(s);
 }

@@ -20,6 +20,8 @@
 #include "fsutil.h"
 #include "spool.h"
 #include "spoolq.h"
+
+#include "ckrun.h"
 #include "tmpdir.h"
 
 static char	 dir[64];
@@ -538,11 +540,5 @@ spool_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(spool_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(spool_suite());
 }

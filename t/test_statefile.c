@@ -26,6 +26,8 @@
 
 #include "engine.h"
 #include "probed.h"
+
+#include "ckrun.h"
 #include "tmpdir.h"
 
 static char	 dir[64], sdir[128];
@@ -248,15 +250,11 @@ statefile_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
+	int	 rc;
 
 	evthread_use_pthreads();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	sr = srunner_create(statefile_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = ckrun(statefile_suite());
 	curl_global_cleanup();
-	return failed == 0 ? 0 : 1;
+	return rc;
 }
