@@ -10,7 +10,7 @@ rrd_librrdarch_a_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS)
 
 check_PROGRAMS += t/test_rrd
 TESTS += t/test_rrd
-t_test_rrd_SOURCES = t/test_rrd.c
+t_test_rrd_SOURCES = t/test_rrd.c t/ckrun.c t/ckrun.h
 t_test_rrd_CFLAGS = $(AM_CFLAGS) $(RRD_CFLAGS) $(CHECK_CFLAGS)
 t_test_rrd_LDADD = rrd/librrdarch.a lib/libtocsin.a $(RRD_LIBS) \
 	$(CHECK_LIBS) -lpthread -lm

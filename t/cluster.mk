@@ -2,7 +2,7 @@
 # t/local.mk.
 check_PROGRAMS += t/test_quorum
 TESTS += t/test_quorum
-t_test_quorum_SOURCES = t/test_quorum.c
+t_test_quorum_SOURCES = t/test_quorum.c t/ckrun.c t/ckrun.h
 t_test_quorum_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster
 t_test_quorum_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_quorum_LDADD = cluster/libcluster.a lib/libtocsin.a \

@@ -6,6 +6,7 @@
 #     cluster_needs [iptables] # only the skips (a test with its own trap)
 #     cluster_trap             # instead of servers_trap
 #     start_node N [OPTIONS]   # probe node N watching nginx (web)
+#     node_spawn N             # node N on its own $T/nodeN.conf
 #     stop_node N              # TERM; asserts it exits within 5 s
 #     events | wait_events N SECONDS | event_field SEQ FIELD
 #     verdict NODE | wait_verdict NODE STATE SECONDS
@@ -15,7 +16,7 @@
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
 #     cut_nats N               # node N's NATS connections (heal ends it)
 #     cut_nats_of USER         # USER's (the pagers run as nobody)
-#     wait_for SECONDS CMD...  # until CMD succeeds
+#     wait_for SECONDS CMD...  # until CMD succeeds (t/probed.sh)
 #     nctl N ARGS...           # tocsinctl on node N's control socket
 #     start_smtpd [DELAY]      # aiosmtpd into $T/smtpd/mail.log
 #     start_hookd [DELAY]      # HTTP receiver into $T/hookd/hook.log
@@ -72,22 +73,6 @@ cluster_needs() {
     [ -x "$NATSDUMP" ] || skip_all "no $NATSDUMP (make check builds it)"
 }
 
-# wait_for SECONDS CMD [ARGS...]: until CMD succeeds, asked at once, then
-# after 0.1 s, 0.2 s, ... and every 0.5 s from then on (a long wait runs
-# CMD few times: the machine is shared by the tests running side by
-# side); 1 when it never did over SECONDS of sleep.
-wait_for() {
-    local _wait_left=$(($1 * 10)) _wait_d=1
-    shift
-    while :; do
-        "$@" && return 0
-        [ "$_wait_left" -gt 0 ] || return 1
-        sleep "0.$_wait_d"
-        _wait_left=$((_wait_left - _wait_d))
-        [ "$_wait_d" -ge 5 ] || _wait_d=$((_wait_d + 1))
-    done
-}
-
 # nctl N ARGS...: tocsinctl on probe node N's control socket.
 nctl() {
     local n=$1
@@ -102,7 +87,7 @@ NODE_USER_1=daemon NODE_USER_2=bin NODE_USER_3=sys
 # until its control socket answers. QUORUM - : no `set quorum`; lines in
 # $NODE_EXTRA go at the end of the config.
 start_node() {
-    local n=$1 q=${2:-2} u i=0
+    local n=$1 q=${2:-2} u
     eval "u=\$NODE_USER_$n"
     mkdir -p "$T/node$n"
     cat >"$T/node$n.conf" <<CONF
@@ -115,6 +100,13 @@ server web http://127.0.0.1:$NGINX_PORT/body interval 1s timeout 1s retries 1 re
 CONF
     [ "$q" = - ] || echo "set quorum $q" >>"$T/node$n.conf"
     [ -z "${NODE_EXTRA:-}" ] || printf '%s\n' "$NODE_EXTRA" >>"$T/node$n.conf"
+    node_spawn "$n"
+}
+
+# node_spawn N: probe node N on its config $T/node$N.conf, until its
+# control socket answers (10 s at most; else its log's end, and 1).
+node_spawn() {
+    local n=$1 i=0
     _srv_spawn "node$n" "$PROBED" -f -d -c "$T/node$n.conf" || return 1
     while [ $i -lt 100 ]; do
         "$TOCSINCTL" -s "$T/node$n/probed.sock" status >/dev/null 2>&1 &&

@@ -6,10 +6,10 @@ check_PROGRAMS += t/test_conf t/test_daemon
 TESTS += t/test_conf t/test_daemon
 EXTRA_DIST += t/fuzz_conf.c t/fuzz
 
-t_test_conf_SOURCES = t/test_conf.c
+t_test_conf_SOURCES = t/test_conf.c t/ckrun.c t/ckrun.h
 t_test_conf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_conf_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm -lpthread
 
-t_test_daemon_SOURCES = t/test_daemon.c
+t_test_daemon_SOURCES = t/test_daemon.c t/ckrun.c t/ckrun.h
 t_test_daemon_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_daemon_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm -lpthread

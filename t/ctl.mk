@@ -2,7 +2,7 @@
 # lib/ctlclient.c is in lib/libtocsin.a.
 check_PROGRAMS += t/test_ctl
 TESTS += t/test_ctl
-t_test_ctl_SOURCES = t/test_ctl.c t/ctl_stub_engine.c \
+t_test_ctl_SOURCES = t/test_ctl.c t/ckrun.c t/ckrun.h t/ctl_stub_engine.c \
 	probed/ctl.c probed/ctl.h probed/state.c
 t_test_ctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
 t_test_ctl_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \

@@ -10,6 +10,8 @@ include $(srcdir)/t/exec.mk
 # t/*.sh tests source t/probed.sh and print TAP, read by automake's
 # tap-driver.sh: one result per assertion in make check's summary, a skip
 # with its reason. TOCSIN_BUILD is the build folder, srcdir the source's.
+# Each Check suite links t/ckrun.c (main's run of its suite), and those
+# with a folder to work in t/tmpdir.c.
 TEST_EXTENSIONS = .sh
 SH_LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) \
 	$(top_srcdir)/build-aux/tap-driver.sh
@@ -35,7 +37,8 @@ EXTRA_DIST += t/probed.sh t/install.sh t/test_probed.sh t/test_archives.sh \
 
 check_PROGRAMS += t/test_spool
 TESTS += t/test_spool
-t_test_spool_SOURCES = t/test_spool.c probed/spoolq.c
+t_test_spool_SOURCES = t/test_spool.c t/ckrun.c t/ckrun.h t/tmpdir.c \
+	t/tmpdir.h probed/spoolq.c
 t_test_spool_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
 t_test_spool_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
 	$(JANSSON_CFLAGS)
@@ -45,7 +48,8 @@ t_test_spool_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(JANSSON_LIBS) \
 # The engine's reload, on a real engine (no daemon, no socket).
 check_PROGRAMS += t/test_reload
 TESTS += t/test_reload
-t_test_reload_SOURCES = t/test_reload.c $(probed_engine_sources)
+t_test_reload_SOURCES = t/test_reload.c t/ckrun.c t/ckrun.h t/tmpdir.c \
+	t/tmpdir.h $(probed_engine_sources)
 t_test_reload_CPPFLAGS = $(probed_tocsin_probed_CPPFLAGS)
 t_test_reload_CFLAGS = $(probed_tocsin_probed_CFLAGS) $(CHECK_CFLAGS)
 t_test_reload_LDADD = $(probed_tocsin_probed_LDADD) $(CHECK_LIBS) -lm \
@@ -87,14 +91,15 @@ EXTRA_DIST += t/test_engine.sh t/test_slots.sh t/test_depends.sh
 # lib/hash.c, the one string-keyed table.
 check_PROGRAMS += t/test_hash
 TESTS += t/test_hash
-t_test_hash_SOURCES = t/test_hash.c
+t_test_hash_SOURCES = t/test_hash.c t/ckrun.c t/ckrun.h
 t_test_hash_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_hash_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
 
 # probed/slots.c: global and per-address limits, turns, hung checks.
 check_PROGRAMS += t/test_slots
 TESTS += t/test_slots
-t_test_slots_SOURCES = t/test_slots.c probed/slots.c probed/slots.h
+t_test_slots_SOURCES = t/test_slots.c t/ckrun.c t/ckrun.h probed/slots.c \
+	probed/slots.h
 t_test_slots_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
 t_test_slots_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS)
 t_test_slots_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(CHECK_LIBS) -lm -lpthread
@@ -129,9 +134,9 @@ EXTRA_DIST += t/lbslow.py
 # against real probed, nginx, aiosmtpd and an HTTP receiver.
 check_PROGRAMS += t/test_pager
 TESTS += t/test_pager t/test_paging.sh
-t_test_pager_SOURCES = t/test_pager.c pager/queue.c pager/rules.c \
-	pager/format.c pager/sms.c pager/memo.c pager/smsapi.c pager/remind.c \
-	pager/watchdog.c
+t_test_pager_SOURCES = t/test_pager.c t/ckrun.c t/ckrun.h t/tmpdir.c \
+	t/tmpdir.h pager/queue.c pager/rules.c pager/format.c pager/sms.c \
+	pager/memo.c pager/smsapi.c pager/remind.c pager/watchdog.c
 t_test_pager_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pager
 t_test_pager_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_pager_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
@@ -182,21 +187,25 @@ TESTS += t/test_lb_proxy.sh
 EXTRA_DIST += t/test_lb_proxy.sh t/servers/nginx_pp.conf
 check_PROGRAMS += t/test_proxyproto
 TESTS += t/test_proxyproto
-t_test_proxyproto_SOURCES = t/test_proxyproto.c lb/proxyproto.c lb/lb.h
+t_test_proxyproto_SOURCES = t/test_proxyproto.c t/ckrun.c t/ckrun.h \
+	lb/proxyproto.c lb/lb.h
 t_test_proxyproto_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
 t_test_proxyproto_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_proxyproto_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
-# tocsin-lb's members: the response-time average, errors, weights.
+# tocsin-lb's members: the response-time average, errors, weights. Its
+# suites share t/lbtest.c (a member made by hand, a stub of lb/queue.c).
 check_PROGRAMS += t/test_backend
 TESTS += t/test_backend
-t_test_backend_SOURCES = t/test_backend.c lb/backend.c lb/lb.h
+t_test_backend_SOURCES = t/test_backend.c t/ckrun.c t/ckrun.h t/lbtest.c \
+	t/lbtest.h lb/backend.c lb/lb.h
 t_test_backend_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
 t_test_backend_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_backend_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
-
+# tocsin-lb's table of tcp clients and their members.
 check_PROGRAMS += t/test_persist
 TESTS += t/test_persist
-t_test_persist_SOURCES = t/test_persist.c lb/persist.c lb/backend.c lb/lb.h
+t_test_persist_SOURCES = t/test_persist.c t/ckrun.c t/ckrun.h t/lbtest.c \
+	t/lbtest.h lb/persist.c lb/backend.c lb/lb.h
 t_test_persist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/lb
 t_test_persist_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_persist_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
@@ -221,7 +230,8 @@ EXTRA_DIST += t/test_web_lb.sh
 # The bounded event history probed keeps for the page (lib/history.c).
 check_PROGRAMS += t/test_history
 TESTS += t/test_history
-t_test_history_SOURCES = t/test_history.c
+t_test_history_SOURCES = t/test_history.c t/ckrun.c t/ckrun.h t/tmpdir.c \
+	t/tmpdir.h
 t_test_history_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JANSSON_CFLAGS)
 t_test_history_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
 	-lpthread
@@ -229,7 +239,8 @@ t_test_history_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) -lm \
 # tocsin.cgi reads probed's status answer without jansson's tree, alike.
 check_PROGRAMS += t/test_statusscan
 TESTS += t/test_statusscan
-t_test_statusscan_SOURCES = t/test_statusscan.c web/statusscan.c
+t_test_statusscan_SOURCES = t/test_statusscan.c t/ckrun.c t/ckrun.h \
+	web/statusscan.c
 t_test_statusscan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/web
 t_test_statusscan_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
 	$(JANSSON_CFLAGS)
@@ -311,8 +322,8 @@ EXTRA_DIST += t/test_http_native.sh
 # The native http checks' answer reader: any split of the bytes, curl's words.
 check_PROGRAMS += t/test_http_answer
 TESTS += t/test_http_answer
-t_test_http_answer_SOURCES = t/test_http_answer.c probed/http_answer.c \
-	probed/http_answer.h probed/http_judge.h
+t_test_http_answer_SOURCES = t/test_http_answer.c t/ckrun.c t/ckrun.h \
+	probed/http_answer.c probed/http_answer.h probed/http_judge.h
 t_test_http_answer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probed
 t_test_http_answer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 t_test_http_answer_LDADD = lib/libtocsin.a $(CHECK_LIBS) -lm -lpthread
@@ -354,7 +365,7 @@ EXTRA_DIST += t/test_pager_dtend.sh
 # lib/worker.c and lib/handoff.c: threads handing work back to a loop.
 check_PROGRAMS += t/test_worker
 TESTS += t/test_worker
-t_test_worker_SOURCES = t/test_worker.c
+t_test_worker_SOURCES = t/test_worker.c t/ckrun.c t/ckrun.h
 t_test_worker_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS)
 t_test_worker_LDADD = lib/libtocsin.a $(EVENT_LIBS) $(CHECK_LIBS) -lm \
 	-lpthread

@@ -13,6 +13,7 @@
 #     check_not WHAT CMD...      # passes if CMD fails
 #     skip WHAT WHY              # one assertion that cannot run here
 #     skip_all WHY               # the whole file cannot run here; exits
+#     wait_for SECONDS CMD...    # poll CMD until it succeeds
 #     probed_start CONF          # background, -f -d; log in $T/probed.log
 #     wait_field ID FIELD VALUE [SECONDS]
 #     assert_field ID FIELD VALUE | assert_match ID FIELD REGEX
@@ -293,19 +294,29 @@ print("null" if v is None else str(v).lower() if isinstance(v, bool) else v)
 ' "$2"
 }
 
-# wait_field ID FIELD VALUE [SECONDS]: poll until the field has the value,
-# at once, then after 0.1 s, 0.2 s, ... and every 0.5 s from then on (each
-# poll runs tocsinctl and python); 1 when it never did over SECONDS.
-wait_field() {
-    local _wait_left=$((${4:-15} * 10)) _wait_d=1
+# wait_for SECONDS CMD [ARGS...]: until CMD succeeds, asked at once, then
+# after 0.1 s, 0.2 s, ... and every 0.5 s from then on (a long wait runs
+# CMD few times: the machine is shared by the tests running side by
+# side); 1 when it never did over SECONDS of sleep.
+wait_for() {
+    local _wait_left=$(($1 * 10)) _wait_d=1
+    shift
     while :; do
-        [ "$(field "$1" "$2")" = "$3" ] && return 0
+        "$@" && return 0
         [ "$_wait_left" -gt 0 ] || return 1
         sleep "0.$_wait_d"
         _wait_left=$((_wait_left - _wait_d))
         [ "$_wait_d" -ge 5 ] || _wait_d=$((_wait_d + 1))
     done
 }
+
+# wait_field ID FIELD VALUE [SECONDS]: wait_for (SECONDS, default 15) the
+# field to have the value (each poll runs tocsinctl and python).
+wait_field() {
+    wait_for "${4:-15}" _field_is "$1" "$2" "$3"
+}
+
+_field_is() { [ "$(field "$1" "$2")" = "$3" ]; }
 
 assert_field() {
     local v

@@ -6,18 +6,14 @@
 
 #include <check.h>
 
-#include "xmalloc.h"
-
 #include "lb.h"
+
+#include "ckrun.h"
+#include "lbtest.h"
 
 #define NOW	1000000000LL	/* mono_us, any */
 
-/* What backend.c calls in files this test does not link. */
-void
-queue_kick_all(void)
-{
-}
-
+/* What backend.c calls in lb/persist.c, which this test does not link. */
 struct persist *
 persist_new(const char *farm)
 {
@@ -31,20 +27,9 @@ persist_unref(struct persist *p)
 	(void)p;
 }
 
-static struct backend *
-member(void)
-{
-	struct backend	*b = xcalloc(1, sizeof(*b));
-
-	b->id = xstrdup("f/m");
-	b->refs = 1;
-	b->weight = 1;
-	return b;
-}
-
 START_TEST(error_without_average_counts_as_penalty)
 {
-	struct backend	*b = member();
+	struct backend	*b = lbtest_member("f/m", BE_UNKNOWN);
 
 	backend_error(b, NOW);
 	ck_assert_double_eq_tol(backend_ewma(b, NOW), LB_ERROR_PENALTY_MS,
@@ -56,7 +41,7 @@ END_TEST
 
 START_TEST(error_moves_a_fast_member_halfway_to_penalty)
 {
-	struct backend	*b = member();
+	struct backend	*b = lbtest_member("f/m", BE_UNKNOWN);
 
 	backend_sample(b, 4, NOW);
 	backend_error(b, NOW);
@@ -68,7 +53,7 @@ END_TEST
 
 START_TEST(error_never_makes_a_slow_member_faster)
 {
-	struct backend	*b = member();
+	struct backend	*b = lbtest_member("f/m", BE_UNKNOWN);
 	double		 before;
 
 	backend_sample(b, 3000, NOW);
@@ -87,7 +72,7 @@ END_TEST
 
 START_TEST(weight_zero_stays_zero_when_degraded)
 {
-	struct backend	*b = member();
+	struct backend	*b = lbtest_member("f/m", BE_UNKNOWN);
 
 	b->weight = 0;
 	b->health = BE_DEGRADED;
@@ -101,7 +86,7 @@ END_TEST
 /* tocsin-lb(8): degraded halves a member's weight; at weight 1 too. */
 START_TEST(degraded_gets_half_the_weight_of_up_at_any_weight)
 {
-	struct backend	*b = member();
+	struct backend	*b = lbtest_member("f/m", BE_UNKNOWN);
 	unsigned	 w, up;
 
 	for (w = 1; w <= 256; w++) {
@@ -123,8 +108,6 @@ main(void)
 {
 	Suite	*s = suite_create("backend");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, error_without_average_counts_as_penalty);
 	tcase_add_test(tc, error_moves_a_fast_member_halfway_to_penalty);
@@ -132,9 +115,5 @@ main(void)
 	tcase_add_test(tc, weight_zero_stays_zero_when_degraded);
 	tcase_add_test(tc, degraded_gets_half_the_weight_of_up_at_any_weight);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(s);
 }

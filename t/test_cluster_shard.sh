@@ -35,17 +35,7 @@ shard_node() {
             i=$((i + 1))
         done
     } >"$T/node$n.conf"
-    _srv_spawn "node$n" "$PROBED" -f -d -c "$T/node$n.conf" || return 1
-    i=0
-    while [ $i -lt 100 ]; do
-        "$TOCSINCTL" -s "$T/node$n/probed.sock" status >/dev/null 2>&1 &&
-            return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    echo "node$n did not start:" >&2
-    tail -20 "$T/node$n.log" >&2
-    return 1
+    node_spawn "$n"
 }
 
 # spread [DEAD [SINCE FILE]]: from the verdicts bucket, one line a

@@ -18,6 +18,8 @@
 
 #include "conf.h"
 
+#include "ckrun.h"
+
 static char	*errors_of(const char *);
 static struct conf *parse_ok(const char *);
 static char	*tmp;		/* the include tests' folder, or NULL */
@@ -2389,11 +2391,5 @@ conf_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(conf_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(conf_suite());
 }

@@ -36,6 +36,8 @@
 #include "ctl.h"
 #include "probed.h"
 
+#include "ckrun.h"
+
 #define OUT_CAP		(1024 * 1024)	/* CTL_OUT_MAX in ctl.c */
 #define CLIENTS_MAX	256		/* CTL_CLIENTS_MAX in ctl.c */
 
@@ -1774,13 +1776,6 @@ ctl_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
 	evthread_use_pthreads();
-	sr = srunner_create(ctl_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(ctl_suite());
 }

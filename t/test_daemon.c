@@ -21,6 +21,8 @@
 #include "fsutil.h"
 #include "util.h"
 
+#include "ckrun.h"
+
 static char	*tmp;		/* this test's folder */
 
 static int
@@ -595,11 +597,5 @@ daemon_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(daemon_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(daemon_suite());
 }

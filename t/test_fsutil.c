@@ -17,25 +17,24 @@
 #include "daemon.h"
 #include "fsutil.h"
 
+#include "ckrun.h"
+#include "tmpdir.h"
+
 static char	 dir[64];
 static int	 dfd;
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-fsutil.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "fsutil");
 	ck_assert_int_ne(dfd = open(dir, O_RDONLY | O_DIRECTORY), -1);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
 	close(dfd);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static const char *
@@ -224,11 +223,5 @@ fsutil_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(fsutil_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(fsutil_suite());
 }

@@ -10,6 +10,8 @@
 
 #include "hash.h"
 
+#include "ckrun.h"
+
 static Suite	*hash_suite(void);
 
 START_TEST(get_returns_what_put_stored)
@@ -111,12 +113,5 @@ hash_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(hash_suite());
-	srunner_run_all(sr, CK_ENV);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(hash_suite());
 }

@@ -14,6 +14,8 @@
 #include "http_answer.h"
 #include "http_judge.h"
 
+#include "ckrun.h"
+
 static Suite	*http_answer_suite(void);
 
 /* How one read of an answer ended. */
@@ -249,11 +251,5 @@ http_answer_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(http_answer_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(http_answer_suite());
 }

@@ -21,22 +21,21 @@
 
 #include "pager.h"
 
+#include "ckrun.h"
+#include "tmpdir.h"
+
 static char	 dir[64];
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-pager.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "pager");
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static struct conf *
@@ -1175,12 +1174,6 @@ pager_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(pager_suite());
-	int	 failed;
-
 	setenv("TZ", "UTC", 1);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(pager_suite());
 }

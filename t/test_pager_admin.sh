@@ -5,13 +5,8 @@
 # a kill -9 of the pager, and once more when probed is back. A contact
 # that is not admin gets none of it.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-H=127.0.0.1
-LOG=$T/hookd/hook.log
 count_key() { grep '"status": 200' "$LOG" 2>/dev/null | grep -c "\"key\": \"$1\""; }
 
 start_nginx || exit 1

@@ -7,15 +7,11 @@
 # far side took the previous one, before its record is written; the
 # records are written and synced in batches.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 N=60
 start_smtpd plain || exit 1
 start_hookd 0 || exit 1
-mkdir -p "$T/state/spool" || exit 1
 pager_spooled "$N" || exit 1
 {
     pager_conf_head

@@ -10,9 +10,6 @@
 # PAGER_CRASH_SERVERS (default 4) servers; the long form, about 200
 # events and 20 kills: PAGER_CRASH_ROUNDS=20 PAGER_CRASH_SERVERS=8.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 ROUNDS=${PAGER_CRASH_ROUNDS:-10}

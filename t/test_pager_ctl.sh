@@ -6,13 +6,7 @@
 # a real HTTP receiver) and reports each outcome, a refusal included. No
 # probed: the spool and state.json are made by hand.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
-
-LOG=$T/hookd/hook.log
-CTL() { "$TOCSINCTL" -c "$T/tocsin.conf" "$@"; }
 
 start_hookd 0 || exit 1
 start_smtpd plain || exit 1
@@ -23,9 +17,9 @@ contact bad webhook http://127.0.0.1:$HOOK_PORT/gone
 contact down webhook http://127.0.0.1:1/closed
 server web1 http://127.0.0.1:1/ notify ops,bad,down
 CONF
-mkdir -p "$T/state/spool" && pager_spooled 100 || exit 1
+pager_spooled 100 || exit 1
 
-out=$(CTL pages 2>&1); rc=$?
+out=$(pager_ctl pages 2>&1); rc=$?
 [ $rc = 3 ] && echo "$out" | grep -q "cannot reach tocsin-pager ($T/state/pager.sock" &&
     pass "no pager: pages exits 3 and says where it looked" ||
     failed "no pager: rc $rc: $out"
@@ -37,7 +31,7 @@ grep -q "control socket $T/state/pager.sock" "$T/pager.log" &&
     pass "the socket is mode 0660" || failed "mode $(stat -c %a "$T/state/pager.sock")"
 
 # --- test-page --------------------------------------------------------------
-out=$(CTL test-page ops 2>&1); rc=$?
+out=$(pager_ctl test-page ops 2>&1); rc=$?
 echo "$out"
 [ $rc = 0 ] && [ "$(echo "$out" | grep -c ' delivered$')" = 3 ] &&
     pass "test-page ops: email, sms and webhook delivered, exit 0" ||
@@ -60,18 +54,18 @@ PY
     failed "test SMS or webhook"
 # A second test page to ops at once is refused: one in 5 s a contact, so
 # a script that loops on test-page does not flood a phone.
-out=$(CTL test-page ops 2>&1); rc=$?
+out=$(pager_ctl test-page ops 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "a test page to 'ops' began [0-9]* s ago: one in 5 s, try again in [1-5] s" &&
     pass "a second test-page to ops at once: refused, saying when to try again, exit 1" ||
     failed "a second test-page ops: rc $rc: $out"
 [ "$(grep -c 'TEST page from tocsin-pager to ops (email)' "$T/smtpd/mail.log")" = 1 ] &&
     pass "... and it sent nothing" ||
     failed "the refused test-page sent mail: $(cat "$T/smtpd/mail.log")"
-out=$(CTL test-page bad 2>&1); rc=$?
+out=$(pager_ctl test-page bad 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "webhook .*/gone *failed: HTTP 410" &&
     pass "test-page bad: the refusal is reported, exit 1" ||
     failed "test-page bad: rc $rc: $out"
-out=$(CTL test-page nobody 2>&1); rc=$?
+out=$(pager_ctl test-page nobody 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "no contact 'nobody' in the config" &&
     pass "test-page of an unknown contact says so, exit 1" ||
     failed "test-page nobody: rc $rc: $out"
@@ -95,7 +89,7 @@ time.sleep(2)
 PY
 hog=$!
 sleep 2
-out=$(CTL pages 2>&1); rc=$?
+out=$(pager_ctl pages 2>&1); rc=$?
 [ $rc = 0 ] && pass "meanwhile another client is answered" ||
     failed "pages beside the hog: rc $rc: $out"
 wait $hog
@@ -116,15 +110,15 @@ n=$(wc -l <"$T/quiet.conf")
 # Answers given at once, the refusals: 70 more, the pager still takes
 # clients.
 i=0
-while [ $i -lt 70 ]; do CTL test-page nobody >/dev/null 2>&1; i=$((i + 1)); done
-out=$(CTL pages 2>&1); rc=$?
+while [ $i -lt 70 ]; do pager_ctl test-page nobody >/dev/null 2>&1; i=$((i + 1)); done
+out=$(pager_ctl pages 2>&1); rc=$?
 [ $rc = 0 ] && ! echo "$out" | grep -q "too many clients" &&
     pass "70 more test-pages of an unknown contact: the pager still takes clients" ||
     failed "after 70 test-page nobody: rc $rc: $out"
 # 5 s after the first, ops may be tested again.
 i=0
 while [ $i -lt 70 ]; do
-    out=$(CTL -j test-page ops 2>&1)
+    out=$(pager_ctl -j test-page ops 2>&1)
     echo "$out" | grep -q "try again" || break
     sleep 0.1
     i=$((i + 1))
@@ -145,14 +139,14 @@ printf '{"seq":1,"id":"web1","time":%s,"old":"up","new":"down","message":"by han
 wait_for 10 sh -c "grep -q 'event 1 web1: webhook page to down .* failed (try 1)' '$T/pager.log'" &&
     wait_for 10 sh -c "grep -q 'event 1 web1: webhook page to bad .* refused for good' '$T/pager.log'" ||
     failed "the event's deliveries: $(grep 'event 1' "$T/pager.log")"
-out=$(CTL pages 2>&1); rc=$?
+out=$(pager_ctl pages 2>&1); rc=$?
 echo "$out"
 [ $rc = 0 ] && echo "$out" | grep -Eq "^1 +web1 +down +webhook +retrying +1 +[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} .*Connection refused|^1 +web1 +down +webhook +retrying +1 +[0-9-]+ [0-9:]+ " &&
     pass "pages: the webhook to a closed port is retrying, with its next try" ||
     failed "pages: rc $rc: $out"
 echo "$out" | grep -Eq "^1 +web1 +bad +webhook +failed +.*HTTP 410" &&
     pass "pages: the 410 is listed as failed" || failed "no failed line: $out"
-out=$(CTL -j pages 2>&1)
+out=$(pager_ctl -j pages 2>&1)
 echo "$out" | "$PY" -c '
 import json, sys
 d = json.loads(sys.stdin.read())
@@ -190,7 +184,7 @@ else
     skip "set control-group for test-page: needs root to connect as another user"
 fi
 pager_stop
-out=$(CTL pages 2>&1); rc=$?
+out=$(pager_ctl pages 2>&1); rc=$?
 [ $rc = 3 ] && [ ! -e "$T/state/pager.sock" ] &&
     pass "the socket is removed at exit" || failed "after exit: rc $rc, $(ls "$T/state")"
 pager_sanitizers

@@ -8,17 +8,9 @@
 # goes in the digest. No probed: the spool and state.json are made by
 # hand; pages go to the Maildir.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-NEW=$T/state/maildir/new
-cat >"$T/tocsin.conf" <<CONF
-set state-dir $T/state
-set control $T/none.sock
-set from tocsin@example.net
-set storm 0 in 2s
+{ pager_conf_head "0 in 2s"; cat <<CONF; } >"$T/tocsin.conf"
 contact ops email ops@example.net webhook http://127.0.0.1:1/closed
 server gw http://127.0.0.1:1/ notify ops
 server c1 http://127.0.0.1:1/ notify ops depends-on gw

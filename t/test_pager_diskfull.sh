@@ -10,17 +10,12 @@ if [ -z "${DISKFULL_NS:-}" ] && [ "$(id -u)" = 0 ] &&
     unshare -m true 2>/dev/null; then
 	DISKFULL_NS=1 exec unshare -m sh "$0" "$@"
 fi
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-Q=$T/state/pager/queue
 mkdir -p "$Q" "$T/state/spool" || exit 1
 [ -n "${DISKFULL_NS:-}" ] && mount -t tmpfs -o size=256k tmpfs "$Q" ||
     skip_all "a small tmpfs needs root and a mount namespace"
 _srv_setport SMTPD_PORT || exit 1
-MAIL=$T/smtpd/mail.log
 {
     pager_conf_head
     echo "contact ops email ops@example.net"

@@ -6,12 +6,9 @@
 # probed: the spool, the state file and probed's history are made by
 # hand; email goes to the Maildir.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-. "${srcdir:-.}/t/web.sh" || exit 1
-servers_trap
-
 . "${srcdir:-.}/t/pager.sh" || exit 1
+. "${srcdir:-.}/t/web.sh" || exit 1
+
 # event SEQ OLD NEW: a spool event made by hand, and its history line as
 # probed writes it.
 event() {
@@ -34,9 +31,7 @@ contact ops email ops@example.net
 contact pal email pal@example.net
 server web1 http://127.0.0.1:1/ notify ops,pal
 CONF
-mkdir -p "$T/state/spool" || exit 1
-printf '{"version":1,"written":%s,"spooled":100,"servers":{}}\n' \
-    "$(date +%s)" >"$T/state/state.json" || exit 1
+pager_spooled 100 || exit 1
 event 1 up down || exit 1
 event 2 down up || exit 1
 

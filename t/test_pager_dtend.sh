@@ -6,9 +6,6 @@
 # (still down) is paged once, also across a kill -9 of the pager at that
 # moment; b (acknowledged) and c (recovered inside the downtime) are not.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 # calls SERVER: 200 answers whose body names SERVER.

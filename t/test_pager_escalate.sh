@@ -8,9 +8,6 @@
 # The pager is killed after boss's page and started again: when boss was
 # paged is kept in pager/memo.json.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 pager_probed_setup || exit 1

@@ -15,13 +15,8 @@
 # settled down to both contacts (night must learn it is down), and the
 # recovery once it opens again.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-LOG=$T/hookd/hook.log
-CTL() { "$TOCSINCTL" -c "$T/tocsin.conf" "$@"; }
 # summaries CONTACT SERVER: the summaries CONTACT's webhook got of
 # SERVER, answered 200, in order, one a line.
 summaries() {
@@ -41,7 +36,7 @@ count() { summaries "$1" "$2" | grep -c "$3"; }
 pager_probed_setup 0 "$T/probed.conf" || exit 1
 
 # --- by hand --------------------------------------------------------------
-mkdir -p "$T/state/spool" && pager_spooled 0 || exit 1
+pager_spooled 0 || exit 1
 {
     pager_conf_head
     echo "contact ops webhook http://127.0.0.1:$HOOK_PORT/ops"
@@ -61,10 +56,10 @@ ev 4 down up true
 ev 5 up up false
 pager_start || exit 1
 # done_pages: the deliveries `pages` lists as done (all ten once final).
-done_pages() { [ "$(CTL -j pages | grep -o '"state":"done"' | wc -l)" = 10 ]; }
+done_pages() { [ "$(pager_ctl -j pages | grep -o '"state":"done"' | wc -l)" = 10 ]; }
 wait_for 20 done_pages && pass "every delivery of the five events is final" ||
-    failed "pages: $(CTL pages)"
-"$PY" - "$(CTL -j pages)" <<'PY' && pass "pages lists the changes held while it flapped: done, 'not paged: flapping'" ||
+    failed "pages: $(pager_ctl pages)"
+"$PY" - "$(pager_ctl -j pages)" <<'PY' && pass "pages lists the changes held while it flapped: done, 'not paged: flapping'" ||
 import json, sys
 pages = json.loads(sys.argv[1])["pages"]
 held = sorted((p["event"], p["contact"]) for p in pages
@@ -73,7 +68,7 @@ want = sorted((e, c) for e in (2, 3, 4) for c in ("ops", "night"))
 print(held)
 sys.exit(0 if held == want else 1)
 PY
-    failed "pages: $(CTL pages)"
+    failed "pages: $(pager_ctl pages)"
 [ "$(summaries ops web2)" = "$(printf '%s\n%s' 'FLAPPING web2 (now DOWN): m1' 'FLAPPING STOPPED web2, settled UP')" ] &&
     pass "ops gets the flapping's start and its end, nothing between" ||
     failed "ops got: $(summaries ops web2)"

@@ -9,9 +9,6 @@
 # such), and the pager sends "FLAPPING STOPPED fl, settled DOWN"; of the
 # changes before it only the first, which started the flapping, is paged.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 FP=$(servers_port) || exit 1

@@ -6,15 +6,10 @@
 # email but no SMS, and no SMS for the recovery either (it got none for
 # the problem). No probed: the spool and state.json are made by hand.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-NEW=$T/state/maildir/new
-LOG=$T/hookd/hook.log
 start_hookd 0 || exit 1
-mkdir -p "$T/state/spool" && pager_spooled 100 || exit 1
+pager_spooled 100 || exit 1
 # Quiet from an hour ago to an hour from now (local time, as the config).
 quiet="$(date -d '-1 hour' +%H:%M)-$(date -d '+1 hour' +%H:%M)"
 {

@@ -8,9 +8,6 @@
 # in all), with their details from probed's state file, and the pager
 # says once that it reads the state file.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 pager_probed_setup || exit 1

@@ -7,13 +7,9 @@
 # found on disk is kept in the memo, so the next pass makes no second one.
 # No probed: the spool and state.json (web1 down) are made by hand.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 _srv_setport SMTPD_PORT || exit 1
-MAIL=$T/smtpd/mail.log
 MEMO=$T/state/pager/memo.json
 {
     pager_conf_head

@@ -8,9 +8,6 @@
 # gets the recovery; across a kill -9 of the pager no reminder goes twice
 # (Idempotency-Keys counted at the receiver).
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 mails() { grep -l -- "$2" "$NEW/"*"-$1-email"* 2>/dev/null | wc -l; }

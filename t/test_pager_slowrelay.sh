@@ -5,12 +5,8 @@
 # the same events, queued behind them, arrives at once at a real HTTP
 # receiver.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-LOG=$T/hookd/hook.log
 mkdir -p "$T/smtpd" && _srv_chown "$T/smtpd" && _srv_setport SMTPD_PORT ||
     exit 1
 _srv_spawn smtpd $SERVERS_ASUSER $SERVERS_PY \
@@ -25,7 +21,7 @@ start_hookd 0 || exit 1
     echo "contact z webhook http://127.0.0.1:$HOOK_PORT/z"
     echo "server web1 http://127.0.0.1:1/ notify a1,a2,z"
 } >"$T/tocsin.conf"
-mkdir -p "$T/state/spool" && pager_spooled 100 || exit 1
+pager_spooled 100 || exit 1
 spool_events "$T/state/spool" 1 40
 pager_start || exit 1
 # Before, the two mail lanes' 32-mail sessions took all 64 slots: the

@@ -5,11 +5,8 @@
 # "spooled" passes it the sweep deletes it. No probed: the spool and the
 # state file are made by hand; pages go to the Maildir.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
-
 . "${srcdir:-.}/t/pager.sh" || exit 1
+
 # event SEQ OLD NEW: a spool event made by hand.
 event() {
     printf '{"seq":%s,"id":"web1","time":1700000000,"old":"%s","new":"%s","message":"by hand","flapping":false,"downtime":false,"acked":false,"unreachable":false}\n' \
@@ -30,8 +27,7 @@ set from tocsin@example.net
 contact ops email ops@example.net
 server web1 http://127.0.0.1:1/ notify ops
 CONF
-mkdir -p "$T/state/spool" || exit 1
-pager_spooled 10
+pager_spooled 10 || exit 1
 event 11 up down
 # 12: nothing to page (a change of unknown to up); 9: covered already.
 event 12 unknown up

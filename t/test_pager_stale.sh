@@ -7,26 +7,9 @@
 # tagged with the digest's window); the next event is paged alone again. No
 # probed: the spool and state.json are made by hand.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-_srv_setport SMTPD_PORT || exit 1
-MAIL=$T/smtpd/mail.log
-cat >"$T/tocsin.conf" <<CONF
-set state-dir $T/state
-set control $T/none.sock
-set from tocsin@example.net
-set storm 0 in 60s
-set stale-after 3s
-set smtp-relay 127.0.0.1:$SMTPD_PORT
-contact ops email ops@example.net
-server web1 http://127.0.0.1:1/ notify ops
-CONF
-mkdir -p "$T/state/spool" || exit 1
-printf '{"version":1,"written":%s,"spooled":100,"servers":{}}\n' \
-    "$(date +%s)" >"$T/state/state.json"
+pager_stale_setup || exit 1
 ev() {
     printf '{"seq":%s,"id":"web1","time":%s,"old":"%s","new":"%s","message":"change %s","flapping":false,"downtime":false,"acked":false,"unreachable":false}\n' \
         "$1" "$(date +%s)" "$2" "$3" "$1" >"$T/state/spool/.tmp" &&

@@ -6,12 +6,8 @@
 # the pages' own (tocsin-N-ops-webhook), which a receiver may have taken
 # already and would drop the digest as a repeat.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-LOG=$T/hookd/hook.log
 start_hookd 2 || exit 1
 {
     pager_conf_head
@@ -19,7 +15,7 @@ start_hookd 2 || exit 1
     echo "contact ops webhook http://127.0.0.1:$HOOK_PORT/ops"
     echo "server web1 http://127.0.0.1:1/ notify ops"
 } >"$T/tocsin.conf"
-mkdir -p "$T/state/spool" && pager_spooled 100 || exit 1
+pager_spooled 100 || exit 1
 spool_events "$T/state/spool" 1 3
 pager_start || exit 1
 wait_for 20 sh -c "grep '\"status\": 200' '$LOG' | grep -q '\"stale\": true'" &&

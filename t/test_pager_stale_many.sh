@@ -6,34 +6,11 @@
 # listed in exactly one mail that arrives: none lost in a digest that was
 # never sent, none twice.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 N=40
-_srv_setport SMTPD_PORT || exit 1
-MAIL=$T/smtpd/mail.log
-{
-    pager_conf_head
-    echo "set stale-after 3s"
-    echo "contact ops email ops@example.net"
-    echo "server web1 http://127.0.0.1:1/ notify ops"
-} >"$T/tocsin.conf"
-mkdir -p "$T/state/spool" || exit 1
-pager_spooled 100
-"$PY" - "$T/state/spool" $N <<'PY'
-import json, os, sys, time
-d, n = sys.argv[1], int(sys.argv[2])
-for s in range(1, n + 1):
-    ev = {"seq": s, "id": "web1", "time": int(time.time()),
-          "old": "up" if s % 2 else "down", "new": "down" if s % 2 else "up",
-          "message": "change %d" % s, "flapping": False, "downtime": False,
-          "acked": False, "unreachable": False}
-    with open(d + "/.tmp", "w") as f:
-        f.write(json.dumps(ev) + "\n")
-    os.rename(d + "/.tmp", "%s/%020d.json" % (d, s))
-PY
+pager_stale_setup || exit 1
+spool_events "$T/state/spool" 1 "$N" change || exit 1
 pager_start || exit 1
 wait_for 20 grep -q "pages to ops (email) made over 3 s ago: held for one digest" \
     "$T/pager.log" && pass "past stale-after the pages are held" ||

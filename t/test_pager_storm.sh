@@ -6,12 +6,8 @@
 # -9 of the pager inside the window. No probed: the spool and state.json
 # are made by hand; pages go to the Maildir.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
-
 . "${srcdir:-.}/t/pager.sh" || exit 1
-NEW=$T/state/maildir/new
+
 # count CHANNEL [PATTERN]: pages of that channel (holding PATTERN).
 count() {
     ls "$NEW" 2>/dev/null | grep -- "-ops-$1\$" | while read -r f; do
@@ -24,19 +20,12 @@ drained() {
         [ -z "$(ls "$T/state/spool")" ]
 }
 
-cat >"$T/tocsin.conf" <<CONF
-set state-dir $T/state
-set control $T/none.sock
-set from tocsin@example.net
-set storm 2 in 4s
-contact ops email ops@example.net sms 5551234@sms.example.net
-CONF
-for i in 1 2 3 4 5 6; do
-    echo "server s$i http://127.0.0.1:1/ notify ops" >>"$T/tocsin.conf"
-done
-mkdir -p "$T/state/spool" || exit 1
-printf '{"version":1,"written":%s,"spooled":100,"servers":{}}\n' \
-    "$(date +%s)" >"$T/state/state.json"
+{
+    pager_conf_head "2 in 4s"
+    echo "contact ops email ops@example.net sms 5551234@sms.example.net"
+    storm_servers 6 ops
+} >"$T/tocsin.conf"
+pager_spooled 100 || exit 1
 now=$(date +%s)
 for i in 1 2 3 4 5 6; do
     u=false

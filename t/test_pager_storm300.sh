@@ -6,40 +6,18 @@
 # listing the 298 others, and no event is lost (each listed once). Pages
 # go to the Maildir and to a real HTTP receiver.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 N=300
-NEW=$T/state/maildir/new
-LOG=$T/hookd/hook.log
 start_hookd 0 || exit 1
-mkdir -p "$T/state/spool" && pager_spooled 1000 || exit 1
+pager_spooled 1000 || exit 1
 {
-    echo "set state-dir $T/state"
-    echo "set control $T/none.sock"
-    echo "set from tocsin@example.net"
-    echo "set storm 2 in 5s"
+    pager_conf_head "2 in 5s"
     echo "contact ops email ops@example.net webhook http://127.0.0.1:$HOOK_PORT/ops"
     echo "contact dev email dev@example.net webhook http://127.0.0.1:$HOOK_PORT/dev"
-    i=0
-    while [ $i -lt $N ]; do
-        i=$((i + 1))
-        echo "server s$i http://127.0.0.1:1/ notify ops,dev"
-    done
+    storm_servers "$N" ops,dev
 } >"$T/tocsin.conf"
-"$PY" - "$T/state/spool" "$N" <<'PY' || exit 1
-import json, os, sys, time
-d, n, now = sys.argv[1], int(sys.argv[2]), int(time.time())
-for s in range(1, n + 1):
-    ev = {"seq": s, "id": "s%d" % s, "time": now + (s - 1) * 4 // n,
-          "old": "up", "new": "down", "message": "storm", "flapping": False,
-          "downtime": False, "acked": False, "unreachable": False}
-    with open(d + "/.tmp", "w") as f:
-        f.write(json.dumps(ev) + "\n")
-    os.rename(d + "/.tmp", "%s/%020d.json" % (d, s))
-PY
+storm_spool "$N" || exit 1
 pager_start || exit 1
 drained() { [ -z "$(ls "$T/state/pager/queue")" ]; }
 wait_for 30 drained && pass "the $N events are paged or digested" ||

@@ -6,37 +6,17 @@
 # with the digest on disk, and once the relay (a real aiosmtpd) is back
 # the digest goes, once: no record set aside as unreadable.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 N=1200
 _srv_setport SMTPD_PORT || exit 1
-MAIL=$T/smtpd/mail.log
-Q=$T/state/pager/queue
-mkdir -p "$T/state/spool" && pager_spooled 10000 || exit 1
+pager_spooled 10000 || exit 1
 {
-    pager_conf_head | sed 's/^set storm .*/set storm 2 in 5s/'
+    pager_conf_head "2 in 5s"
     echo "contact ops email ops@example.net"
-    i=0
-    while [ $i -lt $N ]; do
-        i=$((i + 1))
-        echo "server s$i http://127.0.0.1:1/ notify ops"
-    done
+    storm_servers "$N" ops
 } >"$T/tocsin.conf"
-"$PY" - "$T/state/spool" "$N" <<'PY' || exit 1
-import json, os, sys, time
-d, n, now = sys.argv[1], int(sys.argv[2]), int(time.time())
-for s in range(1, n + 1):
-    ev = {"seq": s, "id": "s%d" % s, "time": now + (s - 1) * 4 // n,
-          "old": "up", "new": "down", "message": "m%d " % s + "x" * 240,
-          "flapping": False, "downtime": False, "acked": False,
-          "unreachable": False}
-    with open(d + "/.tmp", "w") as f:
-        f.write(json.dumps(ev) + "\n")
-    os.rename(d + "/.tmp", "%s/%020d.json" % (d, s))
-PY
+storm_spool "$N" 240 || exit 1
 pager_start || exit 1
 wait_for 60 grep -q "storm digest of $((N - 2)) changes for ops (email)" \
     "$T/pager.log" && pass "the storm's digest is made" ||

@@ -5,19 +5,15 @@
 # once it can be read it is paged too, without a restart. A real HTTP
 # receiver counts the webhooks.
 set -u
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
-LOG=$T/hookd/hook.log
 start_hookd 0 || exit 1
 {
     pager_conf_head
     echo "contact ops webhook http://127.0.0.1:$HOOK_PORT/ops"
     echo "server web1 http://127.0.0.1:1/ notify ops"
 } >"$T/tocsin.conf"
-mkdir -p "$T/state/spool" && pager_spooled 100 || exit 1
+pager_spooled 100 || exit 1
 spool_events "$T/state/spool" 1 3
 EV2=$T/state/spool/00000000000000000002.json
 chmod 000 "$EV2"

@@ -17,10 +17,6 @@ if [ -z "${PAGING_NO_HOSTS:-}" ] && [ "$(id -u)" = 0 ] &&
 	PAGING_NO_HOSTS=1 exec unshare -m sh -c \
 	    'mount --bind /dev/null /etc/hosts && exec sh "$0" "$@"' "$0" "$@"
 fi
-. "${srcdir:-.}/t/servers.sh" || exit 1
-. "${srcdir:-.}/t/probed.sh" || exit 1
-servers_trap
-
 . "${srcdir:-.}/t/pager.sh" || exit 1
 
 maildir_has() {
@@ -141,27 +137,9 @@ pager_stop
 
 # --- the relay: auth-file mode, STARTTLS, AUTH --------------------------------
 printf 'pager:s3cret\n' >"$T/auth"
-chmod 644 "$T/auth"
 { cat "$T/base.conf"; echo "set smtp-relay localhost:$SMTPD_PORT starttls auth-file $T/auth"; } \
     >"$T/tocsin.conf"
-out=$("$PAGER" -t -c "$T/tocsin.conf" 2>&1) && failed "-t accepts a 0644 auth-file" ||
-    { echo "$out" | grep -q "is mode 0644: it must be 0600" &&
-        pass "-t refuses a 0644 auth-file and says why" ||
-        failed "-t says: $out"; }
-# "config ok" is said only once the auth-file is good too (it came first).
-"$PAGER" -t -c "$T/tocsin.conf" >"$T/t.out" 2>/dev/null
-grep -q "config ok" "$T/t.out" &&
-    failed "-t says config ok, then refuses the 0644 auth-file: $(cat "$T/t.out")" ||
-    pass "-t says no 'config ok' of a 0644 auth-file"
-"$PAGER" -f -c "$T/tocsin.conf" >"$T/refused.log" 2>&1 &&
-    failed "the pager starts with a 0644 auth-file" ||
-    { grep -q "must be 0600" "$T/refused.log" &&
-        pass "the pager refuses to start with a 0644 auth-file" ||
-        failed "refusal: $(cat "$T/refused.log")"; }
-chmod 600 "$T/auth"
-"$PAGER" -t -c "$T/tocsin.conf" 2>&1 | grep -q "^config ok: " &&
-    pass "-t says config ok of the 0600 auth-file" ||
-    failed "-t of the 0600 auth-file: $("$PAGER" -t -c "$T/tocsin.conf" 2>&1)"
+pager_auth_mode "$T/auth" auth-file "is mode 0644: it must be 0600"
 SSL_CERT_FILE=$TLS_CA
 export SSL_CERT_FILE
 pager_start || exit 1

@@ -13,6 +13,8 @@
 #include "result.h"
 #include "perfdata.h"
 
+#include "ckrun.h"
+
 #define TOL	1e-9
 
 static int	 out(const char *, char *, size_t);
@@ -342,12 +344,5 @@ perfdata_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(perfdata_suite());
-	srunner_run_all(sr, CK_ENV);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(perfdata_suite());
 }

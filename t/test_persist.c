@@ -11,30 +11,13 @@
 #include <check.h>
 #include <string.h>
 
-#include "xmalloc.h"
-
 #include "lb.h"
+
+#include "ckrun.h"
+#include "lbtest.h"
 
 #define TTL_MS	3600000		/* an hour: nothing expires in the test */
 #define FULL	262144		/* PERSIST_MAX */
-
-/* What backend.c calls in files this test does not link. */
-void
-queue_kick_all(void)
-{
-}
-
-static struct backend *
-member(const char *id)
-{
-	struct backend	*b = xcalloc(1, sizeof(*b));
-
-	b->id = xstrdup(id);
-	b->refs = 1;
-	b->weight = 1;
-	b->health = BE_UP;
-	return b;
-}
 
 /* Client number i, as 10.x.y.z. */
 static struct sockaddr *
@@ -49,7 +32,8 @@ client(uint32_t i, struct sockaddr_in *sin)
 START_TEST(client_found_on_its_member)
 {
 	struct persist		*p = persist_new("f");
-	struct backend		*be[2] = { member("f/a"), member("f/b") };
+	struct backend		*be[2] = { lbtest_member("f/a", BE_UP),
+				    lbtest_member("f/b", BE_UP) };
 	struct farm		 f = { .be = be, .nbe = 2 };
 	struct sockaddr_in	 sin;
 
@@ -67,7 +51,8 @@ END_TEST
 START_TEST(full_table_takes_a_new_client)
 {
 	struct persist		*p = persist_new("g");
-	struct backend		*be[2] = { member("g/a"), member("g/b") };
+	struct backend		*be[2] = { lbtest_member("g/a", BE_UP),
+				    lbtest_member("g/b", BE_UP) };
 	struct farm		 f = { .be = be, .nbe = 2 };
 	struct sockaddr_in	 sin;
 	uint32_t		 i;
@@ -93,16 +78,10 @@ main(void)
 {
 	Suite	*s = suite_create("persist");
 	TCase	*tc = tcase_create("table");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, client_found_on_its_member);
 	tcase_add_test(tc, full_table_takes_a_new_client);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(s);
 }

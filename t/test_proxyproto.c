@@ -14,6 +14,8 @@
 
 #include "lb.h"
 
+#include "ckrun.h"
+
 static struct sockaddr_storage	 src, dst;
 static unsigned char		 out[PROXYPROTO_MAX];
 
@@ -155,12 +157,5 @@ proxyproto_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(proxyproto_suite());
-	srunner_run_all(sr, CK_ENV);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? 0 : 1;
+	return ckrun(proxyproto_suite());
 }

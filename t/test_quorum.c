@@ -12,6 +12,8 @@
 #include "conf.h"
 #include "quorum.h"
 
+#include "ckrun.h"
+
 /* As probed numbers hard states: up 1, degraded 2, down 3, unknown 4. */
 enum { UP = 1, DEG = 2, DOWN = 3, UNK = 4 };
 static const int sev[QUORUM_STATES_MAX] = { 0, 1, 2, 4, 3 };
@@ -384,11 +386,5 @@ cluster_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(cluster_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(cluster_suite());
 }

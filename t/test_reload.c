@@ -18,6 +18,9 @@
 #include "engine.h"
 #include "probed.h"
 
+#include "ckrun.h"
+#include "tmpdir.h"
+
 static char	 dir[64], path[128];
 
 static void
@@ -34,18 +37,14 @@ write_conf(const char *body)
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-reload.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "reload");
 	snprintf(path, sizeof(path), "%s/tocsin.conf", dir);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static struct engine *
@@ -140,15 +139,11 @@ reload_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
+	int	 rc;
 
 	evthread_use_pthreads();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	sr = srunner_create(reload_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = ckrun(reload_suite());
 	curl_global_cleanup();
-	return failed == 0 ? 0 : 1;
+	return rc;
 }

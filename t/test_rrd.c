@@ -42,6 +42,8 @@
 #include "rrd/uptime.h"
 #include "rrd/writer.h"
 
+#include "ckrun.h"
+
 #define RRDCACHED	"/usr/bin/rrdcached"
 #define STEP		60
 
@@ -1991,12 +1993,5 @@ rrd_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(rrd_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(rrd_suite());
 }

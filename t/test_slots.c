@@ -18,6 +18,8 @@
 #include "probed.h"
 #include "slots.h"
 
+#include "ckrun.h"
+
 #define NT	8
 
 static struct event_base	*base;
@@ -155,12 +157,5 @@ slots_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(slots_suite());
-	srunner_run_all(sr, CK_ENV);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(slots_suite());
 }

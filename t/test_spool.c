@@ -21,23 +21,22 @@
 #include "spool.h"
 #include "spoolq.h"
 
+#include "ckrun.h"
+#include "tmpdir.h"
+
 static char	 dir[64];
 static Suite	*spool_suite(void);
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-spool.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "spool");
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static void
@@ -541,11 +540,5 @@ spool_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(spool_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(spool_suite());
 }

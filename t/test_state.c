@@ -14,6 +14,8 @@
 #include "result.h"
 #include "state.h"
 
+#include "ckrun.h"
+
 #define T0		1700000000	/* Unix s: the tests' clock */
 #define FLAP_LOW	20
 #define FLAP_HIGH	30
@@ -1226,12 +1228,5 @@ state_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 nfailed;
-
-	sr = srunner_create(state_suite());
-	srunner_run_all(sr, CK_ENV);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(state_suite());
 }

@@ -27,6 +27,9 @@
 #include "engine.h"
 #include "probed.h"
 
+#include "ckrun.h"
+#include "tmpdir.h"
+
 static char	 dir[64], sdir[128];
 
 static void
@@ -56,8 +59,7 @@ setup(void)
 	char	 path[256];
 	FILE	*fp;
 
-	snprintf(dir, sizeof(dir), "/tmp/tocsin-statefile.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, sizeof(dir), "statefile");
 	snprintf(sdir, sizeof(sdir), "%s/state", dir);
 	ck_assert_int_eq(mkdir(sdir, 0750), 0);
 	snprintf(path, sizeof(path), "%s/spool", sdir);
@@ -72,10 +74,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 static struct engine *
@@ -251,15 +250,11 @@ statefile_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
+	int	 rc;
 
 	evthread_use_pthreads();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	sr = srunner_create(statefile_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = ckrun(statefile_suite());
 	curl_global_cleanup();
-	return failed == 0 ? 0 : 1;
+	return rc;
 }

@@ -14,6 +14,8 @@
 #include "ctlclient.h"
 #include "web.h"
 
+#include "ckrun.h"
+
 static Suite	*statusscan_suite(void);
 
 /* Both readers on text: the same servers, field by field. */
@@ -139,11 +141,5 @@ statusscan_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(statusscan_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return ckrun(statusscan_suite());
 }

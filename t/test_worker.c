@@ -17,6 +17,8 @@
 #include "handoff.h"
 #include "worker.h"
 
+#include "ckrun.h"
+
 #define NJOBS	200
 
 static Suite	*worker_suite(void);
@@ -311,11 +313,5 @@ worker_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(worker_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return ckrun(worker_suite());
 }
