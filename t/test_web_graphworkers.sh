@@ -44,34 +44,6 @@ wait_workers() {
     return 1
 }
 
-# graph_bg NAME PATH: GET PATH in the background; $T/NAME.code gets its
-# status once the answer is whole, $T/NAME.body its body.
-graph_bg() {
-    (
-        code=$(curl -s -o "$T/$1.body" -w '%{http_code}' --max-time 90 \
-            "$SERVE_URL$2") || code=000
-        echo "$code" >"$T/$1.tmp" && mv "$T/$1.tmp" "$T/$1.code"
-    ) &
-}
-
-pending() {
-    [ ! -s "$T/$1.code" ]
-}
-
-# wait_done NAME...: up to 90 s until every NAME has its answer.
-wait_done() {
-    local n i left
-    for i in $(seq 1 900); do
-        left=0
-        for n in "$@"; do
-            pending "$n" && left=1
-        done
-        [ $left = 0 ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # is_png NAME | is_svg NAME: the body is a whole image of its kind.
 is_png() {
     [ "$(head -c 8 "$T/$1.body" | od -An -tx1 | tr -d ' \n')" = \
@@ -83,25 +55,6 @@ is_svg() {
         tail -c 20 "$T/$1.body" | grep -q '</svg>'
 }
 
-# answers_meanwhile WHAT GRAPH...: the status pages answer (200) while
-# each GRAPH is still pending.
-answers_meanwhile() {
-    local what=$1 p g
-    shift
-    for p in /api/status /metrics /; do
-        fetch "$SERVE_URL$p"
-        for g in "$@"; do
-            if [ "$CODE" = 200 ] && pending "$g"; then
-                pass "$what: $p answers while graph $g is pending"
-            elif [ "$CODE" = 200 ]; then
-                failed "$what: $p answered only after graph $g ($(cat "$T/$g.code"))"
-            else
-                failed "$what: $p: got $CODE while graph $g is pending"
-            fi
-        done
-    done
-}
-
 expect_code "a graph, rrdcached running" 200 "$SERVE_URL/graph/alpha.png"
 wait_workers 2 "" &&
     pass "two graph workers: $(workers)" ||
@@ -109,8 +62,8 @@ wait_workers 2 "" &&
 
 # rrdcached stopped: two graphs wait on its flush, each in a worker.
 kill -STOP "$RRD_PID"
-graph_bg g1 "/graph/alpha.png?period=1w"
-graph_bg g2 "/graph/alpha.svg?period=1w"
+get_bg g1 "/graph/alpha.png?period=1w"
+get_bg g2 "/graph/alpha.svg?period=1w"
 sleep 1     # both reach the server and wait on rrdcached
 answers_meanwhile "rrdcached stopped" g1 g2
 kill -CONT "$RRD_PID"
@@ -126,8 +79,8 @@ check "rrdcached going on: a whole SVG" is_svg g2
 # the other worker's comes once rrdcached goes on; a new worker starts.
 before=$(workers)
 kill -STOP "$RRD_PID"
-graph_bg k1 "/graph/alpha.png?period=1m"
-graph_bg k2 "/graph/alpha.png?period=1y"
+get_bg k1 "/graph/alpha.png?period=1m"
+get_bg k2 "/graph/alpha.png?period=1y"
 sleep 1
 victim=${before%% *}
 kill -KILL "$victim"
@@ -169,7 +122,7 @@ grep -q "graph worker $victim died drawing alpha (killed by signal 9): started a
 # replaced; the status pages answer meanwhile.
 before=$(workers)
 kill -STOP "$RRD_PID"
-graph_bg t1 "/graph/alpha.png?period=3h&size=small"
+get_bg t1 "/graph/alpha.png?period=3h&size=small"
 sleep 1
 answers_meanwhile "a graph past its time" t1
 wait_done t1
