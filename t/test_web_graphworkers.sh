@@ -9,7 +9,9 @@
 # killed mid-graph costs that graph (500) and no other, and is replaced; a
 # graph past --graph-timeout is given up (503, said so) and its worker
 # replaced; graphs past the two workers and the queue of 32 are refused
-# (503) and the rest drawn; a reload starts new workers.
+# (503) and the rest drawn; two identical graphs asked together are drawn
+# once (rrdcached's flushes counted), both answered with that image; a
+# reload starts new workers.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -186,6 +188,55 @@ else
 fi
 kill -CONT "$RRD_PID"
 expect_code "after the queue: /api/status answers" 200 "$SERVE_URL/api/status"
+
+# Two identical graphs, not cached, asked while one is drawn: drawn once.
+# A drawing asks rrdcached to flush the archive (FLUSH, counted in its
+# STATS): one cold graph's flushes first, then the pair's, rrdcached
+# stopped meanwhile so both wait on the one drawing. The pair shares its
+# ETag's minute (through rrdcached a graph's ETag is of the minute).
+flushes() {
+    rrdcached_stat FlushesReceived
+}
+hdr() {
+    tr -d '\r' <"$T/$1.hdrs" | sed -n "s/^$2: //Ip"
+}
+f0=$(flushes)
+expect_code "one cold graph" 200 "$SERVE_URL/graph/alpha.svg?period=1w&size=small"
+f1=$(flushes)
+one=$((f1 - f0))
+check "one cold graph: rrdcached asked to flush ($f0 -> $f1)" test "$one" -gt 0
+fetch "$SERVE_URL/metrics"
+drawn0=$(sed -n 's/^tocsin_web_graphs_drawn_total //p' "$T/body")
+shared0=$(sed -n 's/^tocsin_web_graphs_shared_total //p' "$T/body")
+while [ $(($(date +%s) % 60)) -ge 55 ]; do
+    sleep 1
+done
+kill -STOP "$RRD_PID"
+get_bg c1 "/graph/alpha.png?period=1w&size=small"
+get_bg c2 "/graph/alpha.png?period=1w&size=small"
+sleep 1
+check "the same graph twice, rrdcached stopped: both wait" \
+    eval 'pending c1 && pending c2'
+kill -CONT "$RRD_PID"
+wait_done c1 c2
+f2=$(flushes)
+check "the same graph twice: both answered ($(cat "$T/c1.code") $(cat "$T/c2.code"))" \
+    test "$(cat "$T/c1.code") $(cat "$T/c2.code")" = "200 200"
+check "the same graph twice: drawn once (flushes $f1 -> $f2, one graph's $one)" \
+    test $((f2 - f1)) = "$one"
+check "the same graph twice: one image" cmp -s "$T/c1.body" "$T/c2.body"
+check "the same graph twice: a whole PNG" is_png c1
+check "the same graph twice: one ETag ($(hdr c1 etag))" \
+    test -n "$(hdr c1 etag)" -a "$(hdr c1 etag)" = "$(hdr c2 etag)"
+fetch "$SERVE_URL/metrics"
+check "the same graph twice: /metrics counts one drawing, one shared" \
+    test "$(sed -n 's/^tocsin_web_graphs_drawn_total //p' "$T/body") $(sed -n 's/^tocsin_web_graphs_shared_total //p' "$T/body")" = \
+    "$((${drawn0:-0} + 1)) $((${shared0:-0} + 1))"
+f3=$(flushes)
+expect_code "the same graph again: from the cache" 200 \
+    "$SERVE_URL/graph/alpha.png?period=1w&size=small"
+check "the same graph again: not drawn (flushes $f3 -> $(flushes))" \
+    test "$(flushes)" = "$f3"
 
 # SIGHUP: new workers, with the config read again; graphs still drawn.
 before=$(workers)

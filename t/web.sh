@@ -9,6 +9,7 @@
 #     fetch URL [CURL ARGS]     # sets CODE; body in $T/body, headers $T/hdrs
 #     get_bg NAME PATH          # GET $SERVE_URL/PATH in the background
 #     pending NAME | wait_done NAME... | answers_meanwhile WHAT NAME...
+#     rrdcached_stat NAME       # a counter of rrdcached's STATS
 #     expect_code WHAT CODE URL [CURL ARGS]
 #     body_has WHAT REGEX | body_lacks WHAT REGEX | hdr_has WHAT REGEX
 
@@ -191,4 +192,21 @@ answers_meanwhile() {
             fi
         done
     done
+}
+
+# rrdcached_stat NAME: the counter NAME of start_rrdcached's STATS (e.g.
+# FlushesReceived), or nothing when it does not answer.
+rrdcached_stat() {
+    "$PY" - "$RRDCACHED_SOCK" "$1" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"STATS\n")
+f = s.makefile("r")
+for _ in range(int(f.readline().split()[0])):
+    name, value = f.readline().split(":", 1)
+    if name == sys.argv[2]:
+        print(value.strip())
+PYEOF
 }

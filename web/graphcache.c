@@ -519,6 +519,16 @@ graphcache_drawing_free(struct graph_drawing *d)
 }
 
 /*
+ * 1 when a and b are one graph as the cache sees it (its key and ETag):
+ * what one is drawing answers the other, and makes the same entry.
+ */
+int
+graphcache_same(const struct graph_drawing *a, const struct graph_drawing *b)
+{
+	return strcmp(a->key, b->key) == 0 && strcmp(a->etag, b->etag) == 0;
+}
+
+/*
  * Draw a's graph of sc, or of farm when sc is NULL (a graph worker's
  * job): 0 with *img filled, or -1 when librrd drew none or archives are
  * off (logged).

@@ -64,8 +64,8 @@ num(json_t *o, const char *key, double scale)
 }
 
 /*
- * tocsin.cgi --serve's own counters (a CGI, one request, has none): what
- * the graph workers were late for.
+ * tocsin.cgi --serve's own counters (a CGI, one request, has none): the
+ * graph workers' work, and what spared or was late for it.
  */
 static void
 serve_counts(struct evbuffer *b, const struct web *w)
@@ -74,6 +74,11 @@ serve_counts(struct evbuffer *b, const struct web *w)
 		const char		*name, *help;
 		unsigned long long	 v;
 	} c[] = {
+		{ "tocsin_web_graphs_drawn_total", "Graphs the graph workers "
+		    "drew.", w->graphs_drawn },
+		{ "tocsin_web_graphs_shared_total", "Graph requests answered "
+		    "with the drawing of the same graph asked just before.",
+		    w->graphs_shared },
 		{ "tocsin_web_uptime_late_total", "Pages answered without "
 		    "their uptime figures, not read in time.",
 		    w->figures_late },

@@ -6,8 +6,10 @@
  * worker processes (graphworker.c), one at a time each, as librrd wants,
  * so a slow one delays only itself, and so are the uptime figures of a
  * page, read before the page is made (a slow rrdcached delays only the
- * pages that show them, at most --graph-timeout).
+ * pages that show them, at most --graph-timeout). A graph asked again
+ * while it is drawn waits for that drawing.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -35,7 +37,10 @@
 #define SERVE_BODY_MAX		4096	/* bytes of a request body */
 #define SERVE_TIMEOUT_S		30	/* an idle or slow connection */
 
+struct pending;
+
 static struct conns	*conns;
+static TAILQ_HEAD(, pending) flights = TAILQ_HEAD_INITIALIZER(flights);
 
 static void	 on_request(struct evhttp_request *, void *);
 static void	 on_signal(evutil_socket_t, short, void *);
@@ -43,7 +48,6 @@ static void	 on_hup(evutil_socket_t, short, void *);
 static void	 add_header(void *, const char *, const char *);
 static const char *method_str(enum evhttp_cmd_type);
 
-struct pending;
 static int	 resp_new(struct web_resp *);
 static void	 ask_figures(struct pending *, const struct graph_ask *);
 static void	 figures_late(struct pending *);
@@ -51,6 +55,7 @@ static void	 ask_probed(struct pending *);
 static void	 answer(struct pending *, struct web_prefetch *);
 static void	 draw(struct pending *, struct web_resp *);
 static void	 send_reply(struct pending *, struct web_resp *);
+static void	 send_copy(struct pending *, const struct web_resp *);
 static void	 send_500(struct pending *);
 static void	 pending_free(struct pending *);
 static void	 on_figures(enum graphjob_end, struct graph_image *, void *);
@@ -85,7 +90,7 @@ add_header(void *arg, const char *name, const char *value)
 /*
  * A request on its way: the uptime figures its page shows, read by a
  * worker; what route_request needs once probed answered; or the graph a
- * worker draws for it.
+ * worker draws for it, or for a request before it (its leader).
  */
 struct pending {
 	struct web		*w;
@@ -98,6 +103,11 @@ struct pending {
 	struct event		*late;	/* its figures' deadline */
 	struct web_figures	 fig;
 	int			 has_fig;	/* fig is its page's */
+	struct pending		*leader;	/* whose drawing answers it */
+	TAILQ_HEAD(, pending)	 followers;	/* those it answers too */
+	TAILQ_ENTRY(pending)	 entry;	/* in flights, or in leader's
+					   followers */
+	int			 flying;	/* in flights */
 	struct web_req		 q;
 	char			*path;	/* decoded; NULL: could not be */
 };
@@ -233,23 +243,38 @@ answer(struct pending *p, struct web_prefetch *pre)
 }
 
 /*
- * p's graph (p->drawing) is not cached: give it to the workers
- * (on_drawn replies), or refuse it when too many wait. Takes p and r's
- * body.
+ * p's graph (p->drawing) is not cached: it waits for the same graph's
+ * drawing when one is on its way (its leader's: on_drawn answers both,
+ * with one image, one cache entry), else it is given to the workers,
+ * as the leader of those to come; refused when too many wait. Takes p
+ * and r's body.
  */
 static void
 draw(struct pending *p, struct web_resp *r)
 {
-	if ((p->job = graphworker_submit(p->w->workers,
+	struct pending	*l;
+
+	TAILQ_INIT(&p->followers);
+	TAILQ_FOREACH(l, &flights, entry)
+		if (graphcache_same(l->drawing, p->drawing))
+			break;
+	if (l != NULL) {
+		p->leader = l;
+		TAILQ_INSERT_TAIL(&l->followers, p, entry);
+		p->w->graphs_shared++;
+	} else if ((p->job = graphworker_submit(p->w->workers,
 	    graphcache_ask(p->drawing), on_drawn, p)) != NULL) {
-		conns_on_gone(p->conn, on_gone, p);
+		TAILQ_INSERT_TAIL(&flights, p, entry);
+		p->flying = 1;
+	} else {
+		graphcache_drawn(p->w, p->drawing, GRAPHJOB_BUSY, NULL, r);
+		send_reply(p, r);
 		evbuffer_free(r->body);
+		pending_free(p);
 		return;
 	}
-	graphcache_drawn(p->w, p->drawing, GRAPHJOB_BUSY, NULL, r);
-	send_reply(p, r);
+	conns_on_gone(p->conn, on_gone, p);
 	evbuffer_free(r->body);
-	pending_free(p);
 }
 
 /*
@@ -278,6 +303,25 @@ send_reply(struct pending *p, struct web_resp *r)
 	    EVHTTP_REQ_HEAD ? NULL : r->body);
 }
 
+/*
+ * r as f's reply, with a copy of its body (evhttp takes what it sends);
+ * 500 when r has no body (no memory for it) or the copy cannot be made.
+ */
+static void
+send_copy(struct pending *f, const struct web_resp *r)
+{
+	struct web_resp	 c = *r;
+
+	if (r->body == NULL || (c.body = evbuffer_new()) == NULL ||
+	    evbuffer_add(c.body, evbuffer_pullup(r->body, -1),
+	    evbuffer_get_length(r->body)) == -1)
+		send_500(f);
+	else
+		send_reply(f, &c);
+	if (c.body != NULL)
+		evbuffer_free(c.body);
+}
+
 /* 500 with no page, when there is no memory to make one. */
 static void
 send_500(struct pending *p)
@@ -289,10 +333,12 @@ send_500(struct pending *p)
 	evhttp_send_error(p->req, 500, NULL);
 }
 
-/* p's one teardown. */
+/* p's one teardown (its followers answered or gone already). */
 static void
 pending_free(struct pending *p)
 {
+	if (p->flying)
+		TAILQ_REMOVE(&flights, p, entry);
 	if (p->late != NULL)
 		event_free(p->late);
 	graphcache_drawing_free(p->drawing);
@@ -312,29 +358,39 @@ on_prefetched(struct web_prefetch *pre, void *arg)
 
 /*
  * p's graph ended (drawn, or why not): cached when drawn, and the reply
- * sent when its client is still there. p's end.
+ * sent to p, when its client is still there, and to each of its
+ * followers. p's end.
  */
 static void
 on_drawn(enum graphjob_end end, struct graph_image *img, void *arg)
 {
-	struct pending	*p = arg;
+	struct pending	*p = arg, *f;
 	struct web_resp	 r;
 
 	p->job = NULL;
-	if (resp_new(&r) == 0) {
+	if (end == GRAPHJOB_DRAWN)
+		p->w->graphs_drawn++;
+	if (resp_new(&r) == 0)
 		graphcache_drawn(p->w, p->drawing, end, img, &r);
-		if (p->req != NULL)
-			send_reply(p, &r);
-		evbuffer_free(r.body);
-	} else
+	while ((f = TAILQ_FIRST(&p->followers)) != NULL) {
+		TAILQ_REMOVE(&p->followers, f, entry);
+		send_copy(f, &r);
+		pending_free(f);
+	}
+	if (r.body == NULL)
 		send_500(p);
+	else if (p->req != NULL)
+		send_reply(p, &r);
+	if (r.body != NULL)
+		evbuffer_free(r.body);
 	pending_free(p);
 }
 
 /*
  * The client went away while its figures were read, probed asked or its
- * graph drawn: forget the request. A graph a worker draws already is
- * drawn all the same, for the cache, and on_drawn ends p.
+ * graph drawn: forget the request. A graph a worker draws already, or
+ * that others wait for, is drawn all the same, for the cache and for
+ * them, and on_drawn ends p.
  */
 static void
 on_gone(void *arg)
@@ -343,9 +399,12 @@ on_gone(void *arg)
 
 	prefetch_cancel(p->pf);
 	p->pf = NULL;
-	if (p->job != NULL && p->drawing == NULL) {
+	if (p->leader != NULL) {
+		TAILQ_REMOVE(&p->leader->followers, p, entry);
+	} else if (p->job != NULL && p->drawing == NULL) {
 		graphworker_forget(p->job);
-	} else if (p->job != NULL && !graphworker_cancel(p->job)) {
+	} else if (p->job != NULL && (!TAILQ_EMPTY(&p->followers) ||
+	    !graphworker_cancel(p->job))) {
 		p->req = NULL;
 		p->conn = NULL;
 		return;

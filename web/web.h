@@ -121,6 +121,9 @@ struct web {
 	unsigned		 graph_timeout_s; /* --graph-timeout */
 	struct graphworkers	*workers;	/* --serve: they draw the
 						   graphs; else NULL */
+	unsigned long long	 graphs_drawn;	/* by the workers */
+	unsigned long long	 graphs_shared;	/* requests given another's
+						   drawing (serve.c) */
 	unsigned long long	 figures_late;	/* pages answered without
 						   their uptime figures */
 };
@@ -302,6 +305,8 @@ const struct graph_ask *graphcache_ask(const struct graph_drawing *);
 void	 graphcache_drawn(struct web *, const struct graph_drawing *,
 	    enum graphjob_end, struct graph_image *, struct web_resp *);
 void	 graphcache_drawing_free(struct graph_drawing *);
+int	 graphcache_same(const struct graph_drawing *,
+	    const struct graph_drawing *);
 
 /* graphworker.c */
 #define GRAPHWORKER_DEFAULT	2	/* workers */
