@@ -282,6 +282,18 @@ conf_find_server(const struct conf *c, const char *id)
 	return c->byid != NULL ? hash_get(c->byid, id) : NULL;
 }
 
+/* The farm called name, or NULL. */
+struct farm_conf *
+conf_find_farm(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nfarms; i++)
+		if (strcmp(c->farms[i]->name, name) == 0)
+			return c->farms[i];
+	return NULL;
+}
+
 /* The first contact called name, or NULL. */
 struct contact_conf *
 conf_find_contact(const struct conf *c, const char *name)

@@ -242,6 +242,7 @@ struct conf	*conf_parse_string(const char *name, const char *text,
 		    char **errors);
 void		 conf_free(struct conf *);
 struct server_conf *conf_find_server(const struct conf *, const char *id);
+struct farm_conf *conf_find_farm(const struct conf *, const char *);
 int		 conf_depends_on(const struct server_conf *, const char *id);
 struct contact_conf *conf_find_contact(const struct conf *,
 		    const char *name);

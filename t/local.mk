@@ -117,6 +117,11 @@ EXTRA_DIST += t/test_web_serve.sh
 # costs its graph alone; the queue's bound; a reload.
 TESTS += t/test_web_graphworkers.sh
 EXTRA_DIST += t/test_web_graphworkers.sh
+# tocsin.cgi --serve reads the uptime figures of its pages in the graph
+# workers: a stopped rrdcached holds up only the pages that show them, up
+# to --graph-timeout, after which they come saying the figures are late.
+TESTS += t/test_web_uptime_serve.sh
+EXTRA_DIST += t/test_web_uptime_serve.sh
 
 # Headless Chromium on tocsin.cgi's pages: DOM asserts and screenshots.
 TESTS += t/test_web_browser.sh
@@ -241,7 +246,8 @@ check_PROGRAMS += t/test_statusscan
 TESTS += t/test_statusscan
 t_test_statusscan_SOURCES = t/test_statusscan.c t/ckrun.c t/ckrun.h \
 	web/statusscan.c
-t_test_statusscan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/web
+t_test_statusscan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/web \
+	-I$(top_srcdir)/rrd
 t_test_statusscan_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(EVENT_CFLAGS) \
 	$(JANSSON_CFLAGS)
 t_test_statusscan_LDADD = lib/libtocsin.a $(JANSSON_LIBS) $(CHECK_LIBS) \

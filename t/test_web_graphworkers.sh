@@ -9,7 +9,9 @@
 # killed mid-graph costs that graph (500) and no other, and is replaced; a
 # graph past --graph-timeout is given up (503, said so) and its worker
 # replaced; graphs past the two workers and the queue of 32 are refused
-# (503) and the rest drawn; a reload starts new workers.
+# (503) and the rest drawn; two identical graphs asked together are drawn
+# once (rrdcached's flushes counted), both answered with that image; a
+# reload starts new workers.
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
@@ -44,34 +46,6 @@ wait_workers() {
     return 1
 }
 
-# graph_bg NAME PATH: GET PATH in the background; $T/NAME.code gets its
-# status once the answer is whole, $T/NAME.body its body.
-graph_bg() {
-    (
-        code=$(curl -s -o "$T/$1.body" -w '%{http_code}' --max-time 90 \
-            "$SERVE_URL$2") || code=000
-        echo "$code" >"$T/$1.tmp" && mv "$T/$1.tmp" "$T/$1.code"
-    ) &
-}
-
-pending() {
-    [ ! -s "$T/$1.code" ]
-}
-
-# wait_done NAME...: up to 90 s until every NAME has its answer.
-wait_done() {
-    local n i left
-    for i in $(seq 1 900); do
-        left=0
-        for n in "$@"; do
-            pending "$n" && left=1
-        done
-        [ $left = 0 ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # is_png NAME | is_svg NAME: the body is a whole image of its kind.
 is_png() {
     [ "$(head -c 8 "$T/$1.body" | od -An -tx1 | tr -d ' \n')" = \
@@ -83,25 +57,6 @@ is_svg() {
         tail -c 20 "$T/$1.body" | grep -q '</svg>'
 }
 
-# answers_meanwhile WHAT GRAPH...: the status pages answer (200) while
-# each GRAPH is still pending.
-answers_meanwhile() {
-    local what=$1 p g
-    shift
-    for p in /api/status /metrics /; do
-        fetch "$SERVE_URL$p"
-        for g in "$@"; do
-            if [ "$CODE" = 200 ] && pending "$g"; then
-                pass "$what: $p answers while graph $g is pending"
-            elif [ "$CODE" = 200 ]; then
-                failed "$what: $p answered only after graph $g ($(cat "$T/$g.code"))"
-            else
-                failed "$what: $p: got $CODE while graph $g is pending"
-            fi
-        done
-    done
-}
-
 expect_code "a graph, rrdcached running" 200 "$SERVE_URL/graph/alpha.png"
 wait_workers 2 "" &&
     pass "two graph workers: $(workers)" ||
@@ -109,8 +64,8 @@ wait_workers 2 "" &&
 
 # rrdcached stopped: two graphs wait on its flush, each in a worker.
 kill -STOP "$RRD_PID"
-graph_bg g1 "/graph/alpha.png?period=1w"
-graph_bg g2 "/graph/alpha.svg?period=1w"
+get_bg g1 "/graph/alpha.png?period=1w"
+get_bg g2 "/graph/alpha.svg?period=1w"
 sleep 1     # both reach the server and wait on rrdcached
 answers_meanwhile "rrdcached stopped" g1 g2
 kill -CONT "$RRD_PID"
@@ -126,8 +81,8 @@ check "rrdcached going on: a whole SVG" is_svg g2
 # the other worker's comes once rrdcached goes on; a new worker starts.
 before=$(workers)
 kill -STOP "$RRD_PID"
-graph_bg k1 "/graph/alpha.png?period=1m"
-graph_bg k2 "/graph/alpha.png?period=1y"
+get_bg k1 "/graph/alpha.png?period=1m"
+get_bg k2 "/graph/alpha.png?period=1y"
 sleep 1
 victim=${before%% *}
 kill -KILL "$victim"
@@ -169,7 +124,7 @@ grep -q "graph worker $victim died drawing alpha (killed by signal 9): started a
 # replaced; the status pages answer meanwhile.
 before=$(workers)
 kill -STOP "$RRD_PID"
-graph_bg t1 "/graph/alpha.png?period=3h&size=small"
+get_bg t1 "/graph/alpha.png?period=3h&size=small"
 sleep 1
 answers_meanwhile "a graph past its time" t1
 wait_done t1
@@ -233,6 +188,55 @@ else
 fi
 kill -CONT "$RRD_PID"
 expect_code "after the queue: /api/status answers" 200 "$SERVE_URL/api/status"
+
+# Two identical graphs, not cached, asked while one is drawn: drawn once.
+# A drawing asks rrdcached to flush the archive (FLUSH, counted in its
+# STATS): one cold graph's flushes first, then the pair's, rrdcached
+# stopped meanwhile so both wait on the one drawing. The pair shares its
+# ETag's minute (through rrdcached a graph's ETag is of the minute).
+flushes() {
+    rrdcached_stat FlushesReceived
+}
+hdr() {
+    tr -d '\r' <"$T/$1.hdrs" | sed -n "s/^$2: //Ip"
+}
+f0=$(flushes)
+expect_code "one cold graph" 200 "$SERVE_URL/graph/alpha.svg?period=1w&size=small"
+f1=$(flushes)
+one=$((f1 - f0))
+check "one cold graph: rrdcached asked to flush ($f0 -> $f1)" test "$one" -gt 0
+fetch "$SERVE_URL/metrics"
+drawn0=$(sed -n 's/^tocsin_web_graphs_drawn_total //p' "$T/body")
+shared0=$(sed -n 's/^tocsin_web_graphs_shared_total //p' "$T/body")
+while [ $(($(date +%s) % 60)) -ge 55 ]; do
+    sleep 1
+done
+kill -STOP "$RRD_PID"
+get_bg c1 "/graph/alpha.png?period=1w&size=small"
+get_bg c2 "/graph/alpha.png?period=1w&size=small"
+sleep 1
+check "the same graph twice, rrdcached stopped: both wait" \
+    eval 'pending c1 && pending c2'
+kill -CONT "$RRD_PID"
+wait_done c1 c2
+f2=$(flushes)
+check "the same graph twice: both answered ($(cat "$T/c1.code") $(cat "$T/c2.code"))" \
+    test "$(cat "$T/c1.code") $(cat "$T/c2.code")" = "200 200"
+check "the same graph twice: drawn once (flushes $f1 -> $f2, one graph's $one)" \
+    test $((f2 - f1)) = "$one"
+check "the same graph twice: one image" cmp -s "$T/c1.body" "$T/c2.body"
+check "the same graph twice: a whole PNG" is_png c1
+check "the same graph twice: one ETag ($(hdr c1 etag))" \
+    test -n "$(hdr c1 etag)" -a "$(hdr c1 etag)" = "$(hdr c2 etag)"
+fetch "$SERVE_URL/metrics"
+check "the same graph twice: /metrics counts one drawing, one shared" \
+    test "$(sed -n 's/^tocsin_web_graphs_drawn_total //p' "$T/body") $(sed -n 's/^tocsin_web_graphs_shared_total //p' "$T/body")" = \
+    "$((${drawn0:-0} + 1)) $((${shared0:-0} + 1))"
+f3=$(flushes)
+expect_code "the same graph again: from the cache" 200 \
+    "$SERVE_URL/graph/alpha.png?period=1w&size=small"
+check "the same graph again: not drawn (flushes $f3 -> $(flushes))" \
+    test "$(flushes)" = "$f3"
 
 # SIGHUP: new workers, with the config read again; graphs still drawn.
 before=$(workers)

@@ -7,6 +7,9 @@
 #     start_lighttpd CONF [MORE] # exports LIGHTTPD_PORT, CGI_URL; MORE is
 #                               # a file of lighttpd config to add
 #     fetch URL [CURL ARGS]     # sets CODE; body in $T/body, headers $T/hdrs
+#     get_bg NAME PATH          # GET $SERVE_URL/PATH in the background
+#     pending NAME | wait_done NAME... | answers_meanwhile WHAT NAME...
+#     rrdcached_stat NAME       # a counter of rrdcached's STATS
 #     expect_code WHAT CODE URL [CURL ARGS]
 #     body_has WHAT REGEX | body_lacks WHAT REGEX | hdr_has WHAT REGEX
 
@@ -28,12 +31,17 @@ start_serve() {
     _srv_wait serve "t:$SERVE_PORT"
 }
 
-# probed_alpha_rrdcached: a real rrdcached, and a tocsin-probed on
+# probed_alpha_rrdcached [FARM]: a real rrdcached, and a tocsin-probed on
 # $T/probed.conf whose one server, alpha (an exec plugin that says fine,
-# every second), it archives through that rrdcached; returns once alpha is
-# up and its archive is there.
+# every second; in farm FARM when given, its id FARM/alpha), it archives
+# through that rrdcached; returns once alpha is up and its archive is
+# there.
 probed_alpha_rrdcached() {
-    local i
+    local i id=alpha servers="server alpha exec \"$T/ok.sh\""
+    if [ -n "${1:-}" ]; then
+        id=$1/alpha
+        servers=$(printf 'farm %s {\n    %s\n}' "$1" "$servers")
+    fi
     cat >"$T/ok.sh" <<'OK'
 #!/bin/sh
 echo "fine"
@@ -42,7 +50,7 @@ OK
     chmod 755 "$T/ok.sh"
     start_rrdcached || return 1
     # rrdcached's base folder holds the state folder's archives.
-    mkdir -p "$RRDCACHED_DIR/state/rrd" || return 1
+    mkdir -p "$RRDCACHED_DIR/state/rrd/${1:-}" || return 1
     chmod -R 777 "$RRDCACHED_DIR/state"
     cat >"$T/probed.conf" <<CONF
 set state-dir $RRDCACHED_DIR/state
@@ -50,15 +58,15 @@ set rrdcached unix:$RRDCACHED_SOCK
 set interval 1s
 set timeout 2s
 set retries 1
-server alpha exec "$T/ok.sh"
+$servers
 CONF
     probed_start "$T/probed.conf" || return 1
-    expect_state alpha up
+    expect_state "$id" up
     for i in $(seq 1 100); do
-        [ -e "$RRDCACHED_DIR/state/rrd/alpha.rrd" ] && return 0
+        [ -e "$RRDCACHED_DIR/state/rrd/$id.rrd" ] && return 0
         sleep 0.1
     done
-    failed "alpha's archive through rrdcached: none after 10 s"
+    failed "$id's archive through rrdcached: none after 10 s"
     return 1
 }
 
@@ -134,4 +142,71 @@ hdr_has() {
         failed "$1: no /$2/ in the headers"
         cat "$T/hdrs"
     fi
+}
+
+# get_bg NAME PATH: GET $SERVE_URL/PATH in the background; $T/NAME.code
+# gets its status once the answer is whole, $T/NAME.body its body,
+# $T/NAME.hdrs its headers.
+get_bg() {
+    rm -f "$T/$1.code"
+    (
+        code=$(curl -s -o "$T/$1.body" -D "$T/$1.hdrs" -w '%{http_code}' \
+            --max-time 90 "$SERVE_URL$2") || code=000
+        echo "$code" >"$T/$1.tmp" && mv "$T/$1.tmp" "$T/$1.code"
+    ) &
+}
+
+# pending NAME: get_bg's NAME has no answer yet.
+pending() {
+    [ ! -s "$T/$1.code" ]
+}
+
+# wait_done NAME...: up to 90 s until every NAME has its answer.
+wait_done() {
+    local n i left
+    for i in $(seq 1 900); do
+        left=0
+        for n in "$@"; do
+            pending "$n" && left=1
+        done
+        [ $left = 0 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# answers_meanwhile WHAT NAME...: the status pages answer (200) while
+# each of get_bg's NAME is still pending.
+answers_meanwhile() {
+    local what=$1 p g
+    shift
+    for p in /api/status /metrics /; do
+        fetch "$SERVE_URL$p"
+        for g in "$@"; do
+            if [ "$CODE" = 200 ] && pending "$g"; then
+                pass "$what: $p answers while $g is pending"
+            elif [ "$CODE" = 200 ]; then
+                failed "$what: $p answered only after $g ($(cat "$T/$g.code"))"
+            else
+                failed "$what: $p: got $CODE while $g is pending"
+            fi
+        done
+    done
+}
+
+# rrdcached_stat NAME: the counter NAME of start_rrdcached's STATS (e.g.
+# FlushesReceived), or nothing when it does not answer.
+rrdcached_stat() {
+    "$PY" - "$RRDCACHED_SOCK" "$1" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"STATS\n")
+f = s.makefile("r")
+for _ in range(int(f.readline().split()[0])):
+    name, value = f.readline().split(":", 1)
+    if name == sys.argv[2]:
+        print(value.strip())
+PYEOF
 }

@@ -111,25 +111,31 @@ void
 api_uptime(struct web *w, const struct web_data *d,
     const struct server_conf *sc, struct web_resp *r)
 {
-	struct uptime	 raw[UPTIME_NSPANS], sla[UPTIME_NSPANS];
-	json_t		*o, *arr;
-	int		 i;
+	const struct web_figures	*fig;
+	struct web_figures		 own;
+	const struct uptime		*raw, *sla;
+	json_t				*o, *arr;
+	int				 i;
 
-	if (!views_spans(w, sc, d->now, raw, sla)) {
-		no_archive(w, sc, "cannot read the archive", r);
+	fig = views_page_figures(w, sc, NULL, d->now, &own);
+	if (!fig->have) {
+		no_archive(w, sc, fig->late ? "the archive was not read in "
+		    "time" : "cannot read the archive", r);
 		return;
 	}
+	raw = fig->raw;
+	sla = fig->sla;
 	arr = json_array();
 	for (i = 0; i < UPTIME_NSPANS; i++)
 		json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:o,s:o,"
 		    "s:o}", "span", uptime_span_name((enum uptime_span)i),
-		    "from", (json_int_t)(d->now -
+		    "from", (json_int_t)(fig->now -
 		    uptime_span_seconds((enum uptime_span)i)),
-		    "to", (json_int_t)d->now, "raw", figures(&raw[i]),
+		    "to", (json_int_t)fig->now, "raw", figures(&raw[i]),
 		    "sla", figures(&sla[i]), "downtime_s",
 		    num(fmax(0, raw[i].known_s - sla[i].known_s))));
 	o = json_pack("{s:s,s:I,s:o}", "id", sc->id, "now",
-	    (json_int_t)d->now, "uptime", arr);
+	    (json_int_t)fig->now, "uptime", arr);
 	dump(r, o);
 	json_decref(o);
 }

@@ -15,18 +15,47 @@
 
 #define CHAR_PX	7	/* a rough width of one character at 11px */
 
+static int	 uptime_30d(struct web *, const struct web_data *,
+		    const struct server_conf *, double *);
+
+/*
+ * sc's uptime over the last 30 days into *pct: from the figures --serve
+ * read ahead (w->fig), else read now, that span alone (a CGI). Returns
+ * 0, or -1 when it is not known.
+ */
+static int
+uptime_30d(struct web *w, const struct web_data *d,
+    const struct server_conf *sc, double *pct)
+{
+	struct uptime	 u;
+	struct web_view	*v;
+	int		 rc = -1;
+
+	if (w->fig != NULL) {
+		*pct = w->fig->raw[UPTIME_30D].pct;
+		return w->fig->have && !isnan(*pct) ? 0 : -1;
+	}
+	if (w->store == NULL)
+		return -1;
+	v = views_open(w, sc);
+	if (views_uptime(w, v, 0, d->now - 30 * 86400, d->now, &u) == 0 &&
+	    !isnan(u.pct)) {
+		*pct = u.pct;
+		rc = 0;
+	}
+	views_close(v);
+	return rc;
+}
+
 void
 badge_svg(struct web *w, const struct web_data *d,
     const struct server_conf *sc, const char *show, struct web_resp *r)
 {
 	const struct ctl_server	*s;
-	struct uptime		 u;
-	struct web_view		*v;
-	int			 have = 0;
+	double			 pct;
 	const char		*colour = "#6e7781";
 	char			 val[32];
 	unsigned		 lw, rw;
-	time_t			 now = d->now;
 
 	s = data_find(d, sc->id, NULL);
 	snprintf(val, sizeof(val), "%s", s != NULL ? s->state : "unknown");
@@ -40,14 +69,8 @@ badge_svg(struct web *w, const struct web_data *d,
 		overview_latency(val, sizeof(val), s != NULL ?
 		    s->latency_ms : -1);
 	else if (strcmp(show, "uptime") == 0) {
-		if (w->store != NULL) {
-			v = views_open(w, sc);
-			have = views_uptime(w, v, 0, now - 30 * 86400, now,
-			    &u) == 0 && !isnan(u.pct);
-			views_close(v);
-		}
-		if (have)
-			snprintf(val, sizeof(val), "%.2f%% 30d", u.pct);
+		if (uptime_30d(w, d, sc, &pct) == 0)
+			snprintf(val, sizeof(val), "%.2f%% 30d", pct);
 		else
 			snprintf(val, sizeof(val), "no data");
 	}

@@ -519,32 +519,32 @@ graphcache_drawing_free(struct graph_drawing *d)
 }
 
 /*
- * Draw a's graph (a graph worker's job): 0 with *img filled, or -1 when
- * librrd drew none or a names no server or farm of the config (logged).
+ * 1 when a and b are one graph as the cache sees it (its key and ETag):
+ * what one is drawing answers the other, and makes the same entry.
  */
 int
-graphcache_draw(struct web *w, const struct graph_ask *a,
+graphcache_same(const struct graph_drawing *a, const struct graph_drawing *b)
+{
+	return strcmp(a->key, b->key) == 0 && strcmp(a->etag, b->etag) == 0;
+}
+
+/*
+ * Draw a's graph of sc, or of farm when sc is NULL (a graph worker's
+ * job): 0 with *img filled, or -1 when librrd drew none or archives are
+ * off (logged).
+ */
+int
+graphcache_draw(struct web *w, const struct server_conf *sc,
+    const struct farm_conf *farm, const struct graph_ask *a,
     struct graph_image *img)
 {
-	const struct server_conf	*sc = NULL;
-	const struct farm_conf		*farm = NULL;
 	struct graph_req		 req;
 	struct web_lines		 ls;
 	struct web_farmview		 fv;
 	const char *const		*ids;
-	size_t				 i, n;
+	size_t				 n;
 	int				 rc;
 
-	if (!a->farm)
-		sc = conf_find_server(w->conf, a->name);
-	for (i = 0; a->farm && i < w->conf->nfarms; i++)
-		if (strcmp(w->conf->farms[i]->name, a->name) == 0)
-			farm = w->conf->farms[i];
-	if (sc == NULL && farm == NULL) {
-		log_warnx("graph: %s %s: not in the config", a->farm ?
-		    "farm" : "server", a->name);
-		return -1;
-	}
 	if (w->store == NULL) {
 		log_warnx("graph: %s: archives are off", a->name);
 		return -1;

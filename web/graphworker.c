@@ -9,7 +9,9 @@
  * graph it was drawing, one that takes over --graph-timeout is killed
  * and its graph given up; either is replaced once reaped. Graphs with no
  * worker free wait in a queue of GRAPHWORKER_QUEUE_MAX, and past it are
- * refused (GRAPHJOB_BUSY).
+ * refused (GRAPHJOB_BUSY). The uptime figures of a page read the same
+ * archives the same way, and are a job like a graph (graph_ask's
+ * figures), their struct web_figures in place of an image.
  */
 #include <sys/prctl.h>
 #include <sys/queue.h>
@@ -48,7 +50,7 @@ struct answer {
 struct graphjob {
 	struct graphworkers	*gw;
 	struct graph_ask	 ask;
-	graphjob_cb		 done;
+	graphjob_cb		 done;	/* NULL: nobody waits for it */
 	void			*arg;
 	struct drawer		*on;	/* its worker; NULL: queued */
 	TAILQ_ENTRY(graphjob)	 entry;
@@ -83,11 +85,15 @@ struct graphworkers {
 
 static int	 spawn(struct drawer *);
 static void	 child(struct web *, int, pid_t) __attribute__((noreturn));
+static int	 work(struct web *, const struct graph_ask *,
+		    struct graph_image *);
 static int	 full(int, void *, size_t, int);
 static void	 dispatch(struct graphworkers *);
 static void	 finish(struct drawer *, enum graphjob_end,
 		    struct graph_image *);
 static void	 lose(struct drawer *, enum graphjob_end, const char *);
+static void	 tell(struct graphjob *, enum graphjob_end,
+		    struct graph_image *);
 static void	 reaped(struct drawer *, int);
 static void	 respawn(struct drawer *);
 static void	 on_answer(struct bufferevent *, void *);
@@ -204,7 +210,7 @@ child(struct web *w, int fd, pid_t parent)
 		a.name[sizeof(a.name) - 1] = '\0';
 		memset(&img, 0, sizeof(img));
 		memset(&ans, 0, sizeof(ans));
-		if (graphcache_draw(w, &a, &img) == 0) {
+		if (work(w, &a, &img) == 0) {
 			ans.drawn = 1;
 			ans.len = img.len;
 		}
@@ -214,6 +220,36 @@ child(struct web *w, int fd, pid_t parent)
 		graph_image_free(&img);
 	}
 	_exit(0);
+}
+
+/*
+ * A worker's job: a's graph, or its figures (their bytes as the image),
+ * of a server or farm of the config. Returns 0 with img filled, or -1
+ * (logged).
+ */
+static int
+work(struct web *w, const struct graph_ask *a, struct graph_image *img)
+{
+	const struct server_conf	*sc = NULL;
+	const struct farm_conf		*farm = NULL;
+	struct web_figures		*fig;
+
+	if (a->farm)
+		farm = conf_find_farm(w->conf, a->name);
+	else
+		sc = conf_find_server(w->conf, a->name);
+	if (sc == NULL && farm == NULL) {
+		log_warnx("%s: %s %s: not in the config", a->figures ?
+		    "uptime" : "graph", a->farm ? "farm" : "server", a->name);
+		return -1;
+	}
+	if (!a->figures)
+		return graphcache_draw(w, sc, farm, a, img);
+	fig = xmalloc(sizeof(*fig));
+	views_figures(w, sc, farm, (time_t)a->end, fig);
+	img->data = (unsigned char *)fig;
+	img->len = sizeof(*fig);
+	return 0;
 }
 
 /*
@@ -240,9 +276,10 @@ full(int fd, void *buf, size_t len, int out)
 
 /*
  * Queue a to be drawn; done(end, img, arg) is called once, later, from
- * the loop (never from here): with the image, which done may take (it is
- * freed after), when GRAPHJOB_DRAWN. Returns NULL, done never called,
- * when GRAPHWORKER_QUEUE_MAX graphs wait already.
+ * the loop (never from here): with the image (for figures, their struct
+ * web_figures), which done may take (it is freed after), when
+ * GRAPHJOB_DRAWN. Returns NULL, done never called, when
+ * GRAPHWORKER_QUEUE_MAX jobs wait already.
  */
 struct graphjob *
 graphworker_submit(struct graphworkers *gw, const struct graph_ask *a,
@@ -276,6 +313,17 @@ graphworker_cancel(struct graphjob *j)
 	j->gw->queued--;
 	free(j);
 	return 1;
+}
+
+/*
+ * Nobody waits for j any more: dropped if it waits for a worker still,
+ * else its end, when it comes, is told to no one.
+ */
+void
+graphworker_forget(struct graphjob *j)
+{
+	if (!graphworker_cancel(j))
+		j->done = NULL;
 }
 
 /* Each ready worker without a graph takes the next one queued. */
@@ -360,8 +408,7 @@ finish(struct drawer *d, enum graphjob_end end, struct graph_image *img)
 	d->job = NULL;
 	j->on = NULL;
 	evtimer_del(d->timer);
-	j->done(end, img, j->arg);
-	free(j);
+	tell(j, end, img);
 	if (d->retire)
 		lose(d, GRAPHJOB_STOPPED, NULL);
 	else
@@ -379,7 +426,8 @@ lose(struct drawer *d, enum graphjob_end end, const char *why)
 	struct graphjob	*j = d->job;
 
 	snprintf(d->lost, sizeof(d->lost), "%s%s%s", why != NULL ? why : "",
-	    why != NULL && j != NULL ? " drawing " : "",
+	    why == NULL || j == NULL ? "" : j->ask.figures ?
+	    " reading the uptime of " : " drawing ",
 	    why != NULL && j != NULL ? j->ask.name : "");
 	if (d->bev != NULL)
 		bufferevent_free(d->bev);
@@ -391,7 +439,15 @@ lose(struct drawer *d, enum graphjob_end end, const char *why)
 	if (j == NULL)
 		return;
 	j->on = NULL;
-	j->done(end, NULL, j->arg);
+	tell(j, end, NULL);
+}
+
+/* j ended so: tell who waits for it (if anyone still does); free j. */
+static void
+tell(struct graphjob *j, enum graphjob_end end, struct graph_image *img)
+{
+	if (j->done != NULL)
+		j->done(end, img, j->arg);
 	free(j);
 }
 
@@ -516,8 +572,7 @@ graphworker_stop(struct graphworkers *gw)
 	gw->stopping = 1;
 	while ((j = TAILQ_FIRST(&gw->queue)) != NULL) {
 		TAILQ_REMOVE(&gw->queue, j, entry);
-		j->done(GRAPHJOB_STOPPED, NULL, j->arg);
-		free(j);
+		tell(j, GRAPHJOB_STOPPED, NULL);
 	}
 	for (i = 0; i < gw->n; i++) {
 		if (gw->d[i].bev != NULL)

@@ -317,3 +317,19 @@ html_graph_img(struct evbuffer *b, struct web *w, const char *what,
 	    "loading=\"lazy\"></a><figcaption>%s</figcaption></figure>",
 	    period, size, period, period_name(period));
 }
+
+/*
+ * When --serve could not read fig in time (the archives, or rrdcached's
+ * flush, slower than --graph-timeout), a line saying the uptime tables
+ * below have no figures, and why; else nothing.
+ */
+void
+html_figures_late(struct evbuffer *b, const struct web *w,
+    const struct web_figures *fig)
+{
+	if (!fig->late)
+		return;
+	evbuffer_add_printf(b, "<p class=\"muted\" id=\"uptime-late\">The "
+	    "uptime figures are not available: the archives were not read "
+	    "within %u s. Try again in a moment.</p>", w->graph_timeout_s);
+}

@@ -22,6 +22,7 @@ static void	 per_server(struct evbuffer *, struct web *,
 		    const char *, int);
 static double	 value(const struct ctl_server *, json_t *, int, time_t);
 static double	 num(json_t *, const char *, double);
+static void	 serve_counts(struct evbuffer *, const struct web *);
 
 enum what {
 	M_UP, M_STATE, M_LATENCY, M_LAST, M_CHECKS, M_FAILURES, M_ACKED,
@@ -60,6 +61,36 @@ num(json_t *o, const char *key, double scale)
 	json_t	*v = json_object_get(o, key);
 
 	return json_is_number(v) ? json_number_value(v) * scale : NAN;
+}
+
+/*
+ * tocsin.cgi --serve's own counters (a CGI, one request, has none): the
+ * graph workers' work, and what spared or was late for it.
+ */
+static void
+serve_counts(struct evbuffer *b, const struct web *w)
+{
+	const struct {
+		const char		*name, *help;
+		unsigned long long	 v;
+	} c[] = {
+		{ "tocsin_web_graphs_drawn_total", "Graphs the graph workers "
+		    "drew.", w->graphs_drawn },
+		{ "tocsin_web_graphs_shared_total", "Graph requests answered "
+		    "with the drawing of the same graph asked just before.",
+		    w->graphs_shared },
+		{ "tocsin_web_uptime_late_total", "Pages answered without "
+		    "their uptime figures, not read in time.",
+		    w->figures_late },
+	};
+	size_t	i;
+
+	if (w->workers == NULL)
+		return;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		head(b, c[i].name, "counter", c[i].help);
+		evbuffer_add_printf(b, "%s %llu\n", c[i].name, c[i].v);
+	}
 }
 
 /* The value of one metric for one server; NAN when there is none. */
@@ -226,6 +257,7 @@ metrics_page(struct web *w, const struct web_data *d, struct web_resp *r)
 	    "span, from the archive (1 is always up).", 0);
 	uptime(b, w, d, "tocsin_server_sla_uptime_ratio", "Time up over the "
 	    "span with scheduled downtime left out.", 1);
+	serve_counts(b, w);
 	if (d->stats == NULL)
 		return;
 	if (json_is_integer(v = json_object_get(d->stats, "checks"))) {

@@ -27,17 +27,19 @@ pct(struct evbuffer *b, int have, const struct uptime *u)
 		evbuffer_add_printf(b, "<td class=\"num\">-</td>");
 }
 
+/* The farm's uptime table, from the figures of its page. */
 static void
 farm_uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
     const struct farm_conf *f)
 {
-	struct uptime	 any[UPTIME_NSPANS], all[UPTIME_NSPANS];
-	int		 have;
+	const struct web_figures	*fig;
+	struct web_figures		 own;
 
-	have = views_farm_spans(w, f, d->now, any, all);
+	fig = views_page_figures(w, NULL, f, d->now, &own);
 	evbuffer_add_printf(b, "<h2>uptime</h2>");
-	page_farm_uptime_table(b, "uptime", have, any, all, "some member up",
-	    "all members up");
+	html_figures_late(b, w, fig);
+	page_farm_uptime_table(b, "uptime", fig->have, fig->any, fig->all,
+	    "some member up", "all members up");
 }
 
 /*

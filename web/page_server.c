@@ -24,11 +24,10 @@ static void	 facts(struct evbuffer *, struct web *,
 		    const struct ctl_server *);
 static void	 parts(struct evbuffer *, json_t *);
 static void	 duration(char *, size_t, double);
-static void	 uptime_table(struct evbuffer *, struct web *,
-		    const struct web_data *, const struct server_conf *);
+static void	 uptime_table(struct evbuffer *, const struct web_figures *);
 static void	 vantage(struct evbuffer *, const struct web_lines *);
-static void	 vantage_uptime(struct evbuffer *, struct web *,
-		    const struct web_data *, const struct web_lines *);
+static void	 vantage_uptime(struct evbuffer *, const struct web_lines *,
+		    const struct web_figures *);
 
 /* What probed says of the server, as a list of terms. */
 static void
@@ -130,20 +129,18 @@ duration(char *dst, size_t len, double s)
 }
 
 /*
- * Uptime over 1, 7, 30 and 365 days: raw from the archive's up series,
- * SLA from its sla series (scheduled downtime left out), the downtime
- * left out and the time without data; in cluster mode the cluster's view
- * of its probe nodes' archives (views.c).
+ * Uptime over 1, 7, 30 and 365 days from fig: raw from the archive's up
+ * series, SLA from its sla series (scheduled downtime left out), the
+ * downtime left out and the time without data; in cluster mode the
+ * cluster's view of its probe nodes' archives (views.c).
  */
 static void
-uptime_table(struct evbuffer *b, struct web *w, const struct web_data *d,
-    const struct server_conf *sc)
+uptime_table(struct evbuffer *b, const struct web_figures *fig)
 {
-	struct uptime	 u[UPTIME_NSPANS], s[UPTIME_NSPANS];
-	char		 dt[32];
-	int		 i, have;
+	const struct uptime	*u = fig->raw, *s = fig->sla;
+	char			 dt[32];
+	int			 i, have = fig->have;
 
-	have = views_spans(w, sc, d->now, u, s);
 	evbuffer_add_printf(b, "<h2>uptime</h2><table id=\"uptime\"><thead>"
 	    "<tr><th>period</th><th class=\"num\">uptime</th>"
 	    "<th class=\"num\" title=\"scheduled downtime left out\">SLA"
@@ -196,19 +193,14 @@ vantage(struct evbuffer *b, const struct web_lines *ls)
 /* In cluster mode, the uptime as the probe nodes saw it: some node, every
  * node (the uptime table has the cluster's view: a quorum of them). */
 static void
-vantage_uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
-    const struct web_lines *ls)
+vantage_uptime(struct evbuffer *b, const struct web_lines *ls,
+    const struct web_figures *fig)
 {
-	struct uptime	 any[UPTIME_NSPANS], all[UPTIME_NSPANS];
-	int		 have;
-
 	if (ls->nodes == NULL || ls->n == 0)
 		return;
-	have = uptime_farm_spans(w->store, ls->ids, ls->n, d->now, any,
-	    all) == 0;
 	evbuffer_add_printf(b, "<h2>uptime from the probe nodes</h2>");
-	page_farm_uptime_table(b, "vantage-uptime", have, any, all,
-	    "up for some node", "up for every node");
+	page_farm_uptime_table(b, "vantage-uptime", fig->have_nodes,
+	    fig->any, fig->all, "up for some node", "up for every node");
 }
 
 void
@@ -216,6 +208,8 @@ page_server(struct web *w, const struct web_data *d,
     const struct server_conf *sc, struct web_resp *r)
 {
 	const struct ctl_server	*s;
+	const struct web_figures *fig;
+	struct web_figures	 own;
 	struct web_lines	 ls;
 	json_t			*o = NULL;
 	size_t			 i;
@@ -253,8 +247,10 @@ page_server(struct web *w, const struct web_data *d,
 			html_graph_img(r->body, w, "graph", sc->id, small[i],
 			    1);
 		evbuffer_add_printf(r->body, "</div></div>\n");
-		vantage_uptime(r->body, w, d, &ls);
-		uptime_table(r->body, w, d, sc);
+		fig = views_page_figures(w, sc, NULL, d->now, &own);
+		html_figures_late(r->body, w, fig);
+		vantage_uptime(r->body, &ls, fig);
+		uptime_table(r->body, fig);
 		graphcache_lines_free(&ls);
 	} else
 		evbuffer_add_printf(r->body, "<p class=\"muted\">Archives are "

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
 #include "conf.h"
+#include "xmalloc.h"
 #include "web.h"
 
 static int	 hexval(int);
@@ -112,12 +114,11 @@ find_server(struct web *w, const char *id, struct web_resp *r)
 static const struct farm_conf *
 find_farm(struct web *w, const char *name, struct web_resp *r)
 {
-	char	 msg[SERVER_ID_MAX + 64];
-	size_t	 i;
+	const struct farm_conf	*f;
+	char			 msg[SERVER_ID_MAX + 64];
 
-	for (i = 0; i < w->conf->nfarms; i++)
-		if (strcmp(w->conf->farms[i]->name, name) == 0)
-			return w->conf->farms[i];
+	if ((f = conf_find_farm(w->conf, name)) != NULL)
+		return f;
 	snprintf(msg, sizeof(msg), "No farm '%.*s' in the config.",
 	    SERVER_ID_MAX, name);
 	html_error(w, r, 404, "No such farm", msg);
@@ -312,6 +313,45 @@ route_needs_data(const struct web *w, const struct web_req *q)
 	    strlen(q->path) >= WEB_PATH_MAX || strlen(q->query) > WEB_QUERY_MAX)
 		return 0;
 	return data_page(q->path, w->public);
+}
+
+/*
+ * 1 when route_request would show uptime figures for this request (a
+ * server's page or a farm's, /api/uptime/ID, an uptime badge) from the
+ * archives, with what to ask a graph worker for them in *a, up to now:
+ * --serve has them read ahead, off its loop (views_figures), and sets
+ * w->fig.
+ */
+int
+route_figures(const struct web *w, const struct web_req *q,
+    struct graph_ask *a)
+{
+	char		 show[16], badge[SERVER_ID_MAX + 1];
+	const char	*name = NULL;
+
+	if (w->store == NULL || !route_needs_data(w, q))
+		return 0;
+	memset(a, 0, sizeof(*a));
+	if (strncmp(q->path, "/server/", 8) == 0)
+		name = q->path + 8;
+	else if (strncmp(q->path, "/badge/", 7) == 0 &&
+	    strlcpy(badge, q->path + 7, sizeof(badge)) < sizeof(badge) &&
+	    strip_suffix(badge, ".svg") && route_query(q->query, "show",
+	    show, sizeof(show)) == 1 && strcmp(show, "uptime") == 0)
+		name = badge;
+	else if (strncmp(q->path, "/api/uptime/", 12) == 0)
+		name = q->path + 12;
+	else if (strncmp(q->path, "/farm/", 6) == 0) {
+		name = q->path + 6;
+		a->farm = 1;
+	}
+	if (name == NULL || (a->farm ? conf_find_farm(w->conf, name) ==
+	    NULL : conf_find_server(w->conf, name) == NULL))
+		return 0;
+	strlcpy(a->name, name, sizeof(a->name));
+	a->figures = 1;
+	a->end = (int64_t)time(NULL);
+	return 1;
 }
 
 /* The reason phrase of the codes we answer with. */

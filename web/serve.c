@@ -4,8 +4,12 @@
  * cache. Pages that show servers ask probed without blocking the loop
  * (prefetch.c), so a hung probed delays only them; graphs are drawn by
  * worker processes (graphworker.c), one at a time each, as librrd wants,
- * so a slow one delays only itself.
+ * so a slow one delays only itself, and so are the uptime figures of a
+ * page, read before the page is made (a slow rrdcached delays only the
+ * pages that show them, at most --graph-timeout). A graph asked again
+ * while it is drawn waits for that drawing.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -26,13 +31,17 @@
 #include "log.h"
 #include "xmalloc.h"
 #include "archive.h"
+#include "graph.h"
 #include "web.h"
 
 #define SERVE_HEADERS_MAX	8192	/* bytes of request headers */
 #define SERVE_BODY_MAX		4096	/* bytes of a request body */
 #define SERVE_TIMEOUT_S		30	/* an idle or slow connection */
 
+struct pending;
+
 static struct conns	*conns;
+static TAILQ_HEAD(, pending) flights = TAILQ_HEAD_INITIALIZER(flights);
 
 static void	 on_request(struct evhttp_request *, void *);
 static void	 on_signal(evutil_socket_t, short, void *);
@@ -40,11 +49,18 @@ static void	 on_hup(evutil_socket_t, short, void *);
 static void	 add_header(void *, const char *, const char *);
 static const char *method_str(enum evhttp_cmd_type);
 
-struct pending;
 static int	 resp_new(struct web_resp *);
+static void	 ask_figures(struct pending *, const struct graph_ask *);
+static void	 figures_late(struct pending *);
+static void	 ask_probed(struct pending *);
 static void	 answer(struct pending *, struct web_prefetch *);
+static void	 draw(struct pending *, struct web_resp *);
 static void	 send_reply(struct pending *, struct web_resp *);
+static void	 send_copy(struct pending *, const struct web_resp *);
+static void	 send_500(struct pending *);
 static void	 pending_free(struct pending *);
+static void	 on_figures(enum graphjob_end, struct graph_image *, void *);
+static void	 on_late(evutil_socket_t, short, void *);
 static void	 on_prefetched(struct web_prefetch *, void *);
 static void	 on_drawn(enum graphjob_end, struct graph_image *, void *);
 static void	 on_gone(void *);
@@ -73,8 +89,9 @@ add_header(void *arg, const char *name, const char *value)
 }
 
 /*
- * A request on its way: what route_request needs once probed answered,
- * or the graph a worker draws for it.
+ * A request on its way: the uptime figures its page shows, read by a
+ * worker; what route_request needs once probed answered; or the graph a
+ * worker draws for it, or for a request before it (its leader).
  */
 struct pending {
 	struct web		*w;
@@ -82,7 +99,16 @@ struct pending {
 	struct conn		*conn;	/* NULL: not counted */
 	struct prefetch		*pf;
 	struct graph_drawing	*drawing;	/* its graph, to be drawn */
-	struct graphjob		*job;	/* that graph, with the workers */
+	struct graphjob		*job;	/* that graph, or its figures, with
+					   the workers */
+	struct event		*late;	/* its figures' deadline */
+	struct web_figures	 fig;
+	int			 has_fig;	/* fig is its page's */
+	struct pending		*leader;	/* whose drawing answers it */
+	TAILQ_HEAD(, pending)	 followers;	/* those it answers too */
+	TAILQ_ENTRY(pending)	 entry;	/* in flights, or in leader's
+					   followers */
+	int			 flying;	/* in flights */
 	struct web_req		 q;
 	char			*path;	/* decoded; NULL: could not be */
 };
@@ -98,9 +124,95 @@ resp_new(struct web_resp *r)
 }
 
 /*
- * Route p's request (with probed's answers in pre, or none) and reply;
- * or, for a graph to draw, give it to the workers: on_drawn replies.
- * Takes p.
+ * Have a worker read the uptime figures of p's page (a): on_figures, or
+ * on_late after --graph-timeout, asks probed next. No worker to take
+ * them (the queue is full): the page goes without.
+ */
+static void
+ask_figures(struct pending *p, const struct graph_ask *a)
+{
+	struct timeval	 tv = { p->w->graph_timeout_s, 0 };
+
+	conns_on_gone(p->conn, on_gone, p);
+	if ((p->late = evtimer_new(evhttp_connection_get_base(
+	    evhttp_request_get_connection(p->req)), on_late, p)) == NULL ||
+	    (p->job = graphworker_submit(p->w->workers, a, on_figures,
+	    p)) == NULL) {
+		figures_late(p);
+		return;
+	}
+	evtimer_add(p->late, &tv);
+}
+
+/* p's figures came, or failed: on to probed. */
+static void
+on_figures(enum graphjob_end end, struct graph_image *img, void *arg)
+{
+	struct pending	*p = arg;
+
+	p->job = NULL;
+	evtimer_del(p->late);
+	if (end != GRAPHJOB_DRAWN || img->len != sizeof(p->fig)) {
+		figures_late(p);
+		return;
+	}
+	memcpy(&p->fig, img->data, sizeof(p->fig));
+	p->has_fig = 1;
+	ask_probed(p);
+}
+
+/* p's figures are not read by --graph-timeout: the page goes without. */
+static void
+on_late(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending	*p = arg;
+
+	(void)fd;
+	(void)what;
+	graphworker_forget(p->job);
+	p->job = NULL;
+	figures_late(p);
+}
+
+/* p's page is made without its figures ("not available"). */
+static void
+figures_late(struct pending *p)
+{
+	memset(&p->fig, 0, sizeof(p->fig));
+	p->fig.now = (int64_t)time(NULL);
+	p->fig.late = 1;
+	p->has_fig = 1;
+	p->w->figures_late++;
+	log_debug("serve: %s: the uptime figures not read in time", p->path);
+	ask_probed(p);
+}
+
+/*
+ * A page that shows servers first asks probed without blocking the loop
+ * (prefetch.c); the rest is answered at once.
+ */
+static void
+ask_probed(struct pending *p)
+{
+	const char	*lb;
+
+	lb = p->path != NULL && strncmp(p->path, "/farm/", 6) == 0 &&
+	    p->w->lb_sock[0] != '\0' ? p->w->lb_sock : NULL;
+	if (p->path != NULL && route_needs_data(p->w, &p->q) &&
+	    p->conn != NULL && (p->pf = prefetch_start(
+	    evhttp_connection_get_base(evhttp_request_get_connection(p->req)),
+	    p->w->conf->control, strcmp(p->path, "/metrics") == 0, lb,
+	    on_prefetched, p)) != NULL) {
+		conns_on_gone(p->conn, on_gone, p);
+		return;
+	}
+	answer(p, NULL);
+}
+
+/*
+ * Route p's request (with probed's answers in pre, or none, and its
+ * figures when read) and reply; or, for a graph to draw, have it drawn
+ * (draw). Takes p.
  */
 static void
 answer(struct pending *p, struct web_prefetch *pre)
@@ -108,9 +220,7 @@ answer(struct pending *p, struct web_prefetch *pre)
 	struct web_resp	 r;
 
 	if (resp_new(&r) == -1) {
-		if (p->conn != NULL)
-			conns_answered(p->conn);
-		evhttp_send_error(p->req, 500, NULL);
+		send_500(p);
 		pending_free(p);
 		return;
 	}
@@ -119,21 +229,53 @@ answer(struct pending *p, struct web_prefetch *pre)
 		    "not be decoded.");
 	else {
 		p->w->pre = pre;
+		p->w->fig = p->has_fig ? &p->fig : NULL;
 		route_request(p->w, &p->q, &r);
 		p->w->pre = NULL;
+		p->w->fig = NULL;
 	}
 	if ((p->drawing = r.drawing) != NULL) {
-		if ((p->job = graphworker_submit(p->w->workers,
-		    graphcache_ask(p->drawing), on_drawn, p)) != NULL) {
-			conns_on_gone(p->conn, on_gone, p);
-			evbuffer_free(r.body);
-			return;
-		}
-		graphcache_drawn(p->w, p->drawing, GRAPHJOB_BUSY, NULL, &r);
+		draw(p, &r);
+		return;
 	}
 	send_reply(p, &r);
 	evbuffer_free(r.body);
 	pending_free(p);
+}
+
+/*
+ * p's graph (p->drawing) is not cached: it waits for the same graph's
+ * drawing when one is on its way (its leader's: on_drawn answers both,
+ * with one image, one cache entry), else it is given to the workers,
+ * as the leader of those to come; refused when too many wait. Takes p
+ * and r's body.
+ */
+static void
+draw(struct pending *p, struct web_resp *r)
+{
+	struct pending	*l;
+
+	TAILQ_INIT(&p->followers);
+	TAILQ_FOREACH(l, &flights, entry)
+		if (graphcache_same(l->drawing, p->drawing))
+			break;
+	if (l != NULL) {
+		p->leader = l;
+		TAILQ_INSERT_TAIL(&l->followers, p, entry);
+		p->w->graphs_shared++;
+	} else if ((p->job = graphworker_submit(p->w->workers,
+	    graphcache_ask(p->drawing), on_drawn, p)) != NULL) {
+		TAILQ_INSERT_TAIL(&flights, p, entry);
+		p->flying = 1;
+	} else {
+		graphcache_drawn(p->w, p->drawing, GRAPHJOB_BUSY, NULL, r);
+		send_reply(p, r);
+		evbuffer_free(r->body);
+		pending_free(p);
+		return;
+	}
+	conns_on_gone(p->conn, on_gone, p);
+	evbuffer_free(r->body);
 }
 
 /*
@@ -162,9 +304,44 @@ send_reply(struct pending *p, struct web_resp *r)
 	    EVHTTP_REQ_HEAD ? NULL : r->body);
 }
 
+/*
+ * r as f's reply, with a copy of its body (evhttp takes what it sends);
+ * 500 when r has no body (no memory for it) or the copy cannot be made.
+ */
+static void
+send_copy(struct pending *f, const struct web_resp *r)
+{
+	struct web_resp	 c = *r;
+
+	if (r->body == NULL || (c.body = evbuffer_new()) == NULL ||
+	    evbuffer_add(c.body, evbuffer_pullup(r->body, -1),
+	    evbuffer_get_length(r->body)) == -1)
+		send_500(f);
+	else
+		send_reply(f, &c);
+	if (c.body != NULL)
+		evbuffer_free(c.body);
+}
+
+/* 500 with no page, when there is no memory to make one. */
+static void
+send_500(struct pending *p)
+{
+	if (p->req == NULL)
+		return;
+	if (p->conn != NULL)
+		conns_answered(p->conn);
+	evhttp_send_error(p->req, 500, NULL);
+}
+
+/* p's one teardown (its followers answered or gone already). */
 static void
 pending_free(struct pending *p)
 {
+	if (p->flying)
+		TAILQ_REMOVE(&flights, p, entry);
+	if (p->late != NULL)
+		event_free(p->late);
 	graphcache_drawing_free(p->drawing);
 	free(p->path);
 	free(p);
@@ -182,32 +359,39 @@ on_prefetched(struct web_prefetch *pre, void *arg)
 
 /*
  * p's graph ended (drawn, or why not): cached when drawn, and the reply
- * sent when its client is still there. p's end.
+ * sent to p, when its client is still there, and to each of its
+ * followers. p's end.
  */
 static void
 on_drawn(enum graphjob_end end, struct graph_image *img, void *arg)
 {
-	struct pending	*p = arg;
+	struct pending	*p = arg, *f;
 	struct web_resp	 r;
 
 	p->job = NULL;
-	if (resp_new(&r) == 0) {
+	if (end == GRAPHJOB_DRAWN)
+		p->w->graphs_drawn++;
+	if (resp_new(&r) == 0)
 		graphcache_drawn(p->w, p->drawing, end, img, &r);
-		if (p->req != NULL)
-			send_reply(p, &r);
-		evbuffer_free(r.body);
-	} else if (p->req != NULL) {
-		if (p->conn != NULL)
-			conns_answered(p->conn);
-		evhttp_send_error(p->req, 500, NULL);
+	while ((f = TAILQ_FIRST(&p->followers)) != NULL) {
+		TAILQ_REMOVE(&p->followers, f, entry);
+		send_copy(f, &r);
+		pending_free(f);
 	}
+	if (r.body == NULL)
+		send_500(p);
+	else if (p->req != NULL)
+		send_reply(p, &r);
+	if (r.body != NULL)
+		evbuffer_free(r.body);
 	pending_free(p);
 }
 
 /*
- * The client went away while probed was asked or its graph drawn: forget
- * the request. A graph a worker draws already is drawn all the same, for
- * the cache, and on_drawn ends p.
+ * The client went away while its figures were read, probed asked or its
+ * graph drawn: forget the request. A graph a worker draws already, or
+ * that others wait for, is drawn all the same, for the cache and for
+ * them, and on_drawn ends p.
  */
 static void
 on_gone(void *arg)
@@ -216,7 +400,12 @@ on_gone(void *arg)
 
 	prefetch_cancel(p->pf);
 	p->pf = NULL;
-	if (p->job != NULL && !graphworker_cancel(p->job)) {
+	if (p->leader != NULL) {
+		TAILQ_REMOVE(&p->leader->followers, p, entry);
+	} else if (p->job != NULL && p->drawing == NULL) {
+		graphworker_forget(p->job);
+	} else if (p->job != NULL && (!TAILQ_EMPTY(&p->followers) ||
+	    !graphworker_cancel(p->job))) {
 		p->req = NULL;
 		p->conn = NULL;
 		return;
@@ -225,16 +414,16 @@ on_gone(void *arg)
 }
 
 /*
- * One request: decode the path; a page that shows servers first asks
- * probed without blocking the loop (prefetch.c), the rest is answered at
- * once.
+ * One request: decode the path; a page that shows uptime figures has a
+ * worker read them first (ask_figures), then probed is asked.
  */
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
 	struct pending			*p;
 	const struct evhttp_uri		*uri;
-	const char			*s, *inm, *lb;
+	const char			*s, *inm;
+	struct graph_ask		 a;
 	size_t				 len = 0;
 
 	p = xcalloc(1, sizeof(*p));
@@ -256,17 +445,12 @@ on_request(struct evhttp_request *req, void *arg)
 	    "If-None-Match");
 	p->q.if_none_match = inm != NULL ? inm : "";
 	p->q.can_wait = p->w->workers != NULL && p->conn != NULL;
-	lb = p->path != NULL && strncmp(p->path, "/farm/", 6) == 0 &&
-	    p->w->lb_sock[0] != '\0' ? p->w->lb_sock : NULL;
-	if (p->path != NULL && route_needs_data(p->w, &p->q) &&
-	    p->conn != NULL && (p->pf = prefetch_start(
-	    evhttp_connection_get_base(evhttp_request_get_connection(req)),
-	    p->w->conf->control, strcmp(p->path, "/metrics") == 0, lb,
-	    on_prefetched, p)) != NULL) {
-		conns_on_gone(p->conn, on_gone, p);
+	if (p->q.can_wait && p->path != NULL &&
+	    route_figures(p->w, &p->q, &a)) {
+		ask_figures(p, &a);
 		return;
 	}
-	answer(p, NULL);
+	ask_probed(p);
 }
 
 static void

@@ -170,3 +170,46 @@ views_farm_spans(struct web *w, const struct farm_conf *f, time_t now,
 	views_farm_close(&fv);
 	return have;
 }
+
+/*
+ * The uptime figures of sc's page, or of farm's when sc is NULL, over
+ * the spans ending at now, into fig: what uptime_table and vantage_uptime
+ * (page_server.c), farm_uptime (page_farm.c), api_uptime and an uptime
+ * badge show. It reads the archives (rrdcached flushes first): --serve
+ * has a graph worker call it, off the loop.
+ */
+void
+views_figures(struct web *w, const struct server_conf *sc,
+    const struct farm_conf *farm, time_t now, struct web_figures *fig)
+{
+	struct web_lines	ls;
+
+	memset(fig, 0, sizeof(*fig));
+	fig->now = now;
+	if (sc == NULL) {
+		fig->have = views_farm_spans(w, farm, now, fig->any, fig->all);
+		return;
+	}
+	fig->have = views_spans(w, sc, now, fig->raw, fig->sla);
+	if (w->store == NULL)
+		return;
+	graphcache_lines_server(w, sc, &ls);
+	if (ls.nodes != NULL && ls.n > 0)
+		fig->have_nodes = uptime_farm_spans(w->store, ls.ids, ls.n,
+		    now, fig->any, fig->all) == 0;
+	graphcache_lines_free(&ls);
+}
+
+/*
+ * The figures a page shows: those --serve read ahead for this request
+ * (w->fig), else (a CGI) read now into buf. Never NULL.
+ */
+const struct web_figures *
+views_page_figures(struct web *w, const struct server_conf *sc,
+    const struct farm_conf *farm, time_t now, struct web_figures *buf)
+{
+	if (w->fig != NULL)
+		return w->fig;
+	views_figures(w, sc, farm, now, buf);
+	return buf;
+}

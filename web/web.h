@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "ctlclient.h"
+#include "uptime.h"
 
 #define WEB_PATH_MAX	1024	/* bytes of a path we look at */
 #define WEB_QUERY_MAX	1024	/* bytes of a query string */
@@ -32,7 +33,6 @@ struct graph_drawing;
 struct graph_image;
 struct graphcache;
 struct graphworkers;
-struct uptime;
 
 /*
  * What one graph draws (graphcache.c): archive ids and each line's
@@ -70,6 +70,24 @@ struct summary_row {
 	double		 lat[SUMMARY_POINTS];	/* ms, oldest hour first */
 };
 
+/*
+ * The uptime figures of a server's page or of a farm's (views_figures),
+ * read from the archives: in --serve by a graph worker, ahead of the page,
+ * which the loop must not wait on (rrdcached flushes before a read).
+ */
+struct web_figures {
+	int64_t		 now;		/* Unix s: the spans end here */
+	int		 late;		/* 1: not read in time: none */
+	int		 have;		/* a server: raw and sla read;
+					   a farm: any and all read */
+	int		 have_nodes;	/* a server in cluster mode: any
+					   and all read from its nodes */
+	struct uptime	 raw[UPTIME_NSPANS];
+	struct uptime	 sla[UPTIME_NSPANS];	/* scheduled downtime out */
+	struct uptime	 any[UPTIME_NSPANS];	/* some member (node) up */
+	struct uptime	 all[UPTIME_NSPANS];	/* every member (node) up */
+};
+
 /* What probed answered, asked ahead without blocking (serve.c). */
 struct web_prefetch {
 	json_t		*status;	/* its status answer, or NULL */
@@ -93,12 +111,21 @@ struct web {
 						   set public-page on */
 	int			 public_arg;	/* --public or TOCSIN_PUBLIC=1 */
 	struct web_prefetch	*pre;		/* set around one request */
+	const struct web_figures *fig;		/* set around one request:
+						   its page's figures, read
+						   ahead (--serve); NULL:
+						   read them when needed */
 	int			 once;		/* a CGI: one request, then
 						   exit (data_keep) */
 	unsigned		 graph_workers;	/* --graph-workers */
 	unsigned		 graph_timeout_s; /* --graph-timeout */
 	struct graphworkers	*workers;	/* --serve: they draw the
 						   graphs; else NULL */
+	unsigned long long	 graphs_drawn;	/* by the workers */
+	unsigned long long	 graphs_shared;	/* requests given another's
+						   drawing (serve.c) */
+	unsigned long long	 figures_late;	/* pages answered without
+						   their uptime figures */
 };
 
 /* One request; strings never NULL. path is already %-decoded. */
@@ -125,13 +152,16 @@ struct web_resp {
 };
 
 /*
- * One graph to draw, as graphcache.c asks a graph worker (graphworker.c):
- * a server's, by id, or a farm's, by name; no pointer, so it goes over a
- * socket as it is.
+ * One job for a graph worker (graphworker.c): a graph to draw, as
+ * graphcache.c asks it, or the uptime figures of a page, as route.c asks
+ * them (figures set); a server's, by id, or a farm's, by name. No
+ * pointer, so it goes over a socket as it is.
  */
 struct graph_ask {
 	char		 name[SERVER_ID_MAX + 1];
 	int		 farm;		/* 1: name is a farm's */
+	int		 figures;	/* 1: the figures (views_figures)
+					   up to end, not a graph */
 	int		 svg;		/* 0: PNG */
 	int64_t		 start;		/* Unix seconds */
 	int64_t		 end;		/* Unix seconds */
@@ -139,9 +169,9 @@ struct graph_ask {
 	unsigned	 height;	/* likewise */
 };
 
-/* How a graph given to the workers ended (graphworker.c). */
+/* How a job given to the workers ended (graphworker.c). */
 enum graphjob_end {
-	GRAPHJOB_DRAWN,		/* here is its image */
+	GRAPHJOB_DRAWN,		/* here is its image (or its figures) */
 	GRAPHJOB_FAILED,	/* librrd drew none (the worker logged why) */
 	GRAPHJOB_DIED,		/* its worker died drawing it */
 	GRAPHJOB_TIMEOUT,	/* its worker took too long: killed */
@@ -170,6 +200,8 @@ struct web_data {
 void	 route_request(struct web *, const struct web_req *,
 	    struct web_resp *);
 int	 route_needs_data(const struct web *, const struct web_req *);
+int	 route_figures(const struct web *, const struct web_req *,
+	    struct graph_ask *);
 int	 route_query(const char *, const char *, char *, size_t);
 const char *route_reason(int);
 void	 route_headers(const struct web_resp *,
@@ -200,6 +232,8 @@ void	 html_error(struct web *, struct web_resp *, int, const char *,
 const char *html_css(void);
 void	 html_graph_img(struct evbuffer *, struct web *, const char *,
 	    const char *, const char *, int);
+void	 html_figures_late(struct evbuffer *, const struct web *,
+	    const struct web_figures *);
 
 /* page_overview.c */
 void	 overview_latency(char *, size_t, double);
@@ -264,12 +298,15 @@ void	 graphcache_reply(struct web *, const struct server_conf *,
 void	 graphcache_lines_server(struct web *, const struct server_conf *,
 	    struct web_lines *);
 void	 graphcache_lines_free(struct web_lines *);
-int	 graphcache_draw(struct web *, const struct graph_ask *,
+int	 graphcache_draw(struct web *, const struct server_conf *,
+	    const struct farm_conf *, const struct graph_ask *,
 	    struct graph_image *);
 const struct graph_ask *graphcache_ask(const struct graph_drawing *);
 void	 graphcache_drawn(struct web *, const struct graph_drawing *,
 	    enum graphjob_end, struct graph_image *, struct web_resp *);
 void	 graphcache_drawing_free(struct graph_drawing *);
+int	 graphcache_same(const struct graph_drawing *,
+	    const struct graph_drawing *);
 
 /* graphworker.c */
 #define GRAPHWORKER_DEFAULT	2	/* workers */
@@ -284,6 +321,7 @@ void	 graphworker_stop(struct graphworkers *);
 struct graphjob *graphworker_submit(struct graphworkers *,
 	    const struct graph_ask *, graphjob_cb, void *);
 int	 graphworker_cancel(struct graphjob *);
+void	 graphworker_forget(struct graphjob *);
 
 /* views.c */
 struct web_view *views_open(struct web *, const struct server_conf *);
@@ -300,6 +338,11 @@ void	 views_farm_open(struct web *, const struct farm_conf *,
 void	 views_farm_close(struct web_farmview *);
 int	 views_farm_spans(struct web *, const struct farm_conf *, time_t,
 	    struct uptime *, struct uptime *);
+void	 views_figures(struct web *, const struct server_conf *,
+	    const struct farm_conf *, time_t, struct web_figures *);
+const struct web_figures *views_page_figures(struct web *,
+	    const struct server_conf *, const struct farm_conf *, time_t,
+	    struct web_figures *);
 
 /* summary.c */
 struct summary *summary_load(struct web *, time_t);
