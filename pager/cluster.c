@@ -749,7 +749,7 @@ page(struct cluster *cl, natsMsg *m, const struct spool_event *ev,
 	    (r = cluster_storm_fold(cl, m, ev, wants, n)) != 0)
 		return r;	/* listed in a page, or in the digest */
 	if (cluster_events_list(cl, ev, wants, n, &info) == -1)
-		return 0;	/* tried again, its children not noted */
+		return 0;	/* tried again: what it lists is not all kept */
 	for (i = 0, r = 1; i < n && r != -1 && (r == 1 || mn->behind); i++) {
 		msg = cluster_page_format(cl, ev, &wants[i], &info, 0,
 		    mn->was_flapping && !ev->flapping);

@@ -95,11 +95,8 @@ parent_wait(struct cluster *cl, const struct spool_event *ev,
 	size_t		 i;
 	int		 wait = 0;
 
-	if (time(NULL) - ev->time >= WAIT_S) {
-		log_info("event %" PRIu64 " %s: unreachable, %d s old: waits "
-		    "for its parent's page no more", ev->seq, ev->id, WAIT_S);
-		return 0;
-	}
+	if (time(NULL) - ev->time >= WAIT_S)
+		return 0;	/* the parent's may go to no one */
 	for (i = 0; i < sc->ndeps && !wait; i++) {
 		quorum_key(sc->deps[i]->id, pkey, sizeof(pkey));
 		snprintf(subj, sizeof(subj), "%s.%s", QUORUM_SUBJECT, pkey);
@@ -221,22 +218,45 @@ cluster_events_take(struct cluster *cl, natsMsg *m,
 	return 0;
 }
 
+/* 1 when every "contact/channel" of the comma-separated list who is in
+ * the list has. */
+static int
+all_listed(const char *has, const char *who)
+{
+	char	 w[CONTACT_MAX + 16];
+	size_t	 len;
+
+	while (*who != '\0') {
+		len = strcspn(who, ",");
+		snprintf(w, sizeof(w), "%.*s", (int)len, who);
+		if (!memo_listed(has, w))
+			return 0;
+		who += len;
+		if (*who == ',')
+			who++;
+	}
+	return 1;
+}
+
 /*
  * Thread: the problem of the child of key skey noted as listed by the
  * page of event ev, for who (its email and webhook deliveries), unless
- * a page or the digest has it already: the first wins. 1 when a page of
- * its parent has it (this one, now or when it was made before, or an
- * earlier one): ev's page lists the child, as on one machine; 0 when
- * the digest has it: ev's page does not, so the child is told in one of
- * the two, not in both nor in none; -1 when the bucket cannot tell.
+ * a page or the digest has it already: the first wins; when down is 0
+ * (the child is up now) no claim is made, only this page's own is
+ * looked for (a try of the page before made it, and the child's event
+ * may have been taken out for it). 1 when ev's page lists the child:
+ * the claim is ev's, or an earlier page's for every one of who; 0 when
+ * it does not (none; the digest's; another page's for others), so the
+ * child is told to each in one place, the page or the digest, not in
+ * both nor in none; -1 when the bucket cannot tell.
  */
 static int
 claim(struct cluster *cl, const char *skey, const struct spool_event *ev,
-    const char *who)
+    const char *who, int down)
 {
 	json_t		*cur, *mine;
 	char		 key[QUORUM_KEY_MAX + 16];
-	uint64_t	 rev;
+	uint64_t	 rev, by;
 	int		 i, r = -1;
 
 	snprintf(key, sizeof(key), "listed.%s", skey);
@@ -249,9 +269,12 @@ claim(struct cluster *cl, const char *skey, const struct spool_event *ev,
 		if ((cur = cluster_kv_object(cl->deps, key, &rev,
 		    "dependencies")) == NULL)
 			break;
+		by = (uint64_t)json_integer_value(json_object_get(cur, "by"));
 		if (rev != 0)
-			r = json_integer_value(json_object_get(cur, "by")) !=
-			    0;
+			r = by == ev->seq || (down && by != 0 &&
+			    all_listed(str(cur, "who"), who));
+		else if (!down)
+			r = 0;
 		else if ((r = cluster_kv_cas(cl->deps, key, mine, &rev,
 		    "dependencies")) == 0)
 			r = -1;
@@ -335,8 +358,8 @@ cluster_events_list(struct cluster *cl, const struct spool_event *ev,
 		if ((o = cluster_kv_object(cl->states, skey, &rev,
 		    "states")) == NULL)
 			return -1;
-		r = rev != 0 && strcmp(str(o, "new"), "up") != 0 ?
-		    claim(cl, skey, ev, who) : 0;
+		r = claim(cl, skey, ev, who, rev != 0 &&
+		    strcmp(str(o, "new"), "up") != 0);
 		json_decref(o);
 		if (r == -1)
 			return -1;
