@@ -120,7 +120,8 @@ api_uptime(struct web *w, const struct web_data *d,
 	fig = views_page_figures(w, sc, NULL, d->now, &own);
 	if (!fig->have) {
 		no_archive(w, sc, fig->late ? "the archive was not read in "
-		    "time" : "cannot read the archive", r);
+		    "time, or the graph workers were busy or failed" :
+		    "cannot read the archive", r);
 		return;
 	}
 	raw = fig->raw;

@@ -331,5 +331,6 @@ html_figures_late(struct evbuffer *b, const struct web *w,
 		return;
 	evbuffer_add_printf(b, "<p class=\"muted\" id=\"uptime-late\">The "
 	    "uptime figures are not available: the archives were not read "
-	    "within %u s. Try again in a moment.</p>", w->graph_timeout_s);
+	    "within %u s, or the graph workers were all busy or failed. Try "
+	    "again in a moment.</p>", w->graph_timeout_s);
 }

@@ -80,7 +80,8 @@ serve_counts(struct evbuffer *b, const struct web *w)
 		    "with the drawing of the same graph asked just before.",
 		    w->graphs_shared },
 		{ "tocsin_web_uptime_late_total", "Pages answered without "
-		    "their uptime figures, not read in time.",
+		    "their uptime figures: not read in time, the queue full, "
+		    "or the worker failed.",
 		    w->figures_late },
 	};
 	size_t	i;
