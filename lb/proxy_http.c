@@ -105,9 +105,13 @@ struct hconn {
 					   body ended */
 	int		 s_paused;	/* server reads stopped: our output
 					   to the client is full */
+	int		 c_paused;	/* no next request parsed: answers
+					   wait for the client, LB_HTTP_HIGH
+					   bytes or more */
 	int		 closing;	/* close once the output is written */
 	int		 lingering;	/* written and half-closed: reading
 					   what is left, then close */
+	int64_t		 linger_end;	/* mono_us it closes by, lingering */
 	int		 error;		/* status to answer on a bad request */
 	int		 eof;		/* it sent its end: the requests read
 					   are served, then it is closed */
@@ -126,7 +130,7 @@ struct hconn {
 	int		 in_body;	/* the head is read: header fields now
 					   are a chunked body's trailers */
 	struct evbuffer	*body;
-	int		 has_host;
+	int		 has_host;	/* Host lines in its head */
 	char		*xff;		/* X-Forwarded-For as received, every
 					   such header joined by ", " */
 	char		*fwd;		/* Forwarded, the same way */
@@ -170,6 +174,8 @@ static void	hc_dispatch(struct hconn *);
 static void	hc_slot(void *);
 static void	hc_busy(void *);
 static void	hc_next(struct hconn *);
+static void	hc_read_next(struct hconn *);
+static int	client_full(struct hconn *);
 static void	hc_linger(struct hconn *);
 static void	hc_last(struct hconn *);
 static int	hc_refarm(struct hconn *);
@@ -179,7 +185,7 @@ static void	hc_wait_end(struct hconn *);
 static void	sc_free(struct sconn *);
 static struct sconn *sc_detach(struct hconn *);
 static void	sc_release(struct hconn *, int reusable);
-static void	sc_failed(struct hconn *, const char *why, int reached);
+static void	sc_failed(struct hconn *, const char *why, int how);
 static struct sconn *sc_get(struct hconn *, struct backend *, int *);
 static void	sc_send(struct hconn *);
 static void	on_client_read(struct conn *, void *);
@@ -486,7 +492,8 @@ end_header(struct hconn *hc)
 		join_value(&hc->fwd, v);
 		break;
 	case H_HOST:
-		hc->has_host = 1;
+		if (!hc->in_body)
+			hc->has_host++;
 		break;
 	case H_CONNECTION:
 		join_value(&hc->conn_opts, v);
@@ -615,6 +622,12 @@ on_req_headers(http_parser *p)
 	struct hconn	*hc = p->data;
 
 	end_header(hc);
+	if (hc->has_host > 1) {
+		/* Which one the member reads is anyone's guess: 400, as
+		 * RFC 9112 3.2 asks. */
+		log_debug("client %s: more than one Host", hc->ip);
+		return -1;
+	}
 	if (hc->conn_opts != NULL)
 		drop_named(hc);
 	if (hc->fwd != NULL && !fwd_valid(hc->fwd)) {
@@ -987,10 +1000,19 @@ hc_parse(struct hconn *hc)
 	size_t		 n;
 	enum http_errno	 e;
 
+	hc->c_paused = 0;
 	while (hc->reading && !hc->complete &&
 	    evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
 		if (hc->streaming && (!hc->sent || stream_full(hc)))
 			break;
+		if (!hc->streaming && client_full(hc)) {
+			/* Its answers wait: no more until it reads them
+			 * (on_client_write resumes), or what a client
+			 * sends ahead (HEAD after HEAD, never reading)
+			 * would pile answers up here without end. */
+			hc->c_paused = 1;
+			break;
+		}
 		n = http_parser_execute(&hc->parser, &req_settings,
 		    v.iov_base, v.iov_len);
 		evbuffer_drain(in, n);
@@ -1027,6 +1049,19 @@ hc_parse(struct hconn *hc)
 		hc_dispatch(hc);
 	} else if (hc->streaming && hc->sent && stream_full(hc))
 		conn_disable(hc->conn, EV_READ);
+}
+
+/* Answers wait for the client, LB_HTTP_HIGH bytes or more once it took
+ * what it would now. */
+static int
+client_full(struct hconn *hc)
+{
+	struct evbuffer	*out = conn_output(hc->conn);
+
+	if (evbuffer_get_length(out) <= LB_HTTP_HIGH)
+		return 0;
+	conn_flush(hc->conn);
+	return evbuffer_get_length(out) > LB_HTTP_HIGH;
 }
 
 /* The request's body, as much as came, on to the member: as it is, or
@@ -1086,9 +1121,11 @@ on_client_read(struct conn *conn, void *arg)
 	struct hconn	*hc = arg;
 	struct evbuffer	*in = conn_input(conn);
 
-	if (hc->lingering)
+	if (hc->lingering) {
 		evbuffer_drain(in, evbuffer_get_length(in));
-	else if (hc->reading)
+		if (mono_us() >= hc->linger_end)
+			hc_free(hc);	/* it talks on: enough */
+	} else if (hc->reading)
 		hc_parse(hc);
 }
 
@@ -1096,12 +1133,19 @@ on_client_read(struct conn *conn, void *arg)
  * Our answer is written and the client is to be closed: half-close, and
  * read what it still sends (for LB_HTTP_LINGER_MS at most) before the
  * close, lest unread bytes make the kernel reset the connection and
- * discard the answer before the client reads it.
+ * discard the answer before the client reads it. What waits unread is
+ * dropped and the read mark goes: an input full to it would stop the
+ * reading, and with it the timeout, for good.
  */
 static void
 hc_linger(struct hconn *hc)
 {
+	struct evbuffer	*in = conn_input(hc->conn);
+
 	hc->lingering = 1;
+	hc->linger_end = mono_us() + LB_HTTP_LINGER_MS * 1000;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	conn_set_watermarks(hc->conn, 0, LB_HTTP_HIGH / 2);
 	shutdown(conn_fd(hc->conn), SHUT_WR);
 	set_timeout(hc->conn, LB_HTTP_LINGER_MS);
 	conn_enable(hc->conn, EV_READ);
@@ -1121,6 +1165,11 @@ on_client_write(struct conn *conn, void *arg)
 		on_server_read(hc->sc->conn, hc);
 		return;
 	}
+	if (hc->c_paused) {
+		drained(conn);
+		hc_read_next(hc);
+		return;
+	}
 	if (hc->closing && hc->sc == NULL && !hc->lingering &&
 	    evbuffer_get_length(conn_output(conn)) == 0)
 		hc_linger(hc);
@@ -1138,7 +1187,8 @@ on_client_event(struct conn *conn, short what, void *arg)
 
 	(void)conn;
 	if ((what & CONN_EOF) && (what & CONN_READING) &&
-	    !hc->reading && !hc->closing && !hc->lingering) {
+	    (!hc->reading || hc->c_paused) && !hc->closing &&
+	    !hc->lingering) {
 		hc->eof = 1;
 		conn_disable(hc->conn, EV_READ);
 		return;
@@ -1202,8 +1252,17 @@ hc_next(struct hconn *hc)
 	set_timeout(hc->conn, hc->farm->client_ms);
 	if (!hc->eof)
 		conn_enable(hc->conn, EV_READ);
+	hc_read_next(hc);
+}
+
+/* Parse the next request from what the client sent; after its end,
+ * what is left of one there closes (unless parsing waits for it to read
+ * its answers). */
+static void
+hc_read_next(struct hconn *hc)
+{
 	hc_parse(hc);
-	if (hc->eof && hc->reading && !hc->closing)
+	if (hc->eof && hc->reading && !hc->closing && !hc->c_paused)
 		hc_last(hc);
 }
 
@@ -1330,9 +1389,11 @@ sc_get(struct hconn *hc, struct backend *b, int *local)
 	struct sconn	*sc;
 	int64_t		 now;
 
-	/* A streamed body cannot be sent again: no stale pooled one. */
+	/* A request that cannot be sent again (a streamed body, or one not
+	 * idempotent: RFC 9110 9.2.2) goes on a new connection: a pooled
+	 * one the member closes as the request comes would cost it a 502. */
 	sc = NULL;
-	if (!hc->streaming)
+	if (!hc->streaming && hc->idempotent)
 		TAILQ_FOREACH(sc, pool_get(), entry)
 			if (sc_fits(sc, hc, b))
 				break;
@@ -1564,20 +1625,27 @@ sc_release(struct hconn *hc, int reusable)
 	npool++;
 }
 
+#define SC_REACHED	1	/* sc_failed: the connection was up */
+#define SC_TIMEDOUT	2	/* no answer within the server timeout */
+
 /*
  * The member failed this request: closed, timed out, or sent a head that
- * is cut short or no HTTP. reached: the request may have got there (the
- * connection was up). Once a byte of answer went to the client nothing
- * can be said: it is closed. Until then, retry on another member when
- * the request did not get there, or when it is idempotent and was not
- * streamed; else 502. The member is marked suspect unless the failure
- * was a stale pooled connection (closed with no byte of answer).
+ * is cut short or no HTTP. SC_REACHED in how: the request may have got
+ * there (the connection was up). Once a byte of answer went to the
+ * client nothing can be said: it is closed. Until then, retry on another
+ * member when the request did not get there, or when it is idempotent
+ * and was not streamed; else 502. The member is marked suspect unless
+ * the failure was a stale pooled connection: closed with no byte of
+ * answer, not a timeout (a member that holds a request unanswered is
+ * slow or stuck, however old the connection it came on).
  */
 static void
-sc_failed(struct hconn *hc, const char *why, int reached)
+sc_failed(struct hconn *hc, const char *why, int how)
 {
 	struct sconn	*sc = hc->sc;
-	int		 stale = sc->reused && reached && !hc->answered;
+	int		 reached = (how & SC_REACHED) != 0;
+	int		 stale = sc->reused && reached && !hc->answered &&
+			    !(how & SC_TIMEDOUT);
 	int64_t		 now = mono_us();
 
 	log_info("%s: %s", sc->be->id, why);
@@ -1728,19 +1796,27 @@ write_head(struct hconn *hc, const char *head, size_t hlen)
 	evbuffer_add(out, tail, tlen + 2);
 }
 
-/* The blank line ending a head in the len bytes at p, or NULL: a
- * memchr(3) a line, not memmem(3)'s generic search. */
+/* The end of the blank line ending a head in the len bytes at p, or
+ * NULL: a memchr(3) a line. Lines may end in a bare LF, as the parser
+ * takes them (RFC 9112 2.2): a head so ended, found only by its CRLF
+ * CRLF, would take in the body up to one. */
 static const char *
 head_end(const char *p, size_t len)
 {
-	const char	*end = p + len, *cr;
+	const char	*end = p + len, *lf;
 
-	while ((cr = memchr(p, '\r', end - p)) != NULL) {
-		if (end - cr < 4)
+	while ((lf = memchr(p, '\n', end - p)) != NULL) {
+		if (end - lf < 2)
 			return NULL;
-		if (cr[1] == '\n' && cr[2] == '\r' && cr[3] == '\n')
-			return cr;
-		p = cr + 1;
+		if (lf[1] == '\n')
+			return lf + 2;
+		if (lf[1] == '\r') {
+			if (end - lf < 3)
+				return NULL;
+			if (lf[2] == '\n')
+				return lf + 3;
+		}
+		p = lf + 1;
 	}
 	return NULL;
 }
@@ -1755,25 +1831,26 @@ head_end(const char *p, size_t len)
 static int
 read_head(struct hconn *hc, struct sconn *sc, struct evbuffer *in)
 {
-	struct evbuffer_ptr	 p;
 	struct evbuffer_iovec	 v;
 	unsigned char		*head;
 	const char		*eoh = NULL;
 	size_t			 hlen, n;
 	enum http_errno		 e;
 
-	/* Mostly the head came whole in the first read: look there first. */
+	/* Mostly the head came whole in the first read: look there first;
+	 * else in one piece of what came, as much as a head may be. */
 	if (evbuffer_peek(in, -1, NULL, &v, 1) > 0)
 		eoh = head_end(v.iov_base, v.iov_len);
-	if (eoh != NULL)
-		hlen = eoh + 4 - (const char *)v.iov_base;
-	else {
-		p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-		if (p.pos == -1)
+	if (eoh == NULL) {
+		n = evbuffer_get_length(in);
+		if (n > LB_HTTP_HEADERS_MAX + 4)
+			n = LB_HTTP_HEADERS_MAX + 4;
+		v.iov_base = evbuffer_pullup(in, n);
+		if ((eoh = head_end(v.iov_base, n)) == NULL)
 			return evbuffer_get_length(in) > LB_HTTP_HEADERS_MAX ?
 			    -1 : 0;
-		hlen = p.pos + 4;
 	}
+	hlen = eoh - (const char *)v.iov_base;
 	head = evbuffer_pullup(in, hlen);
 	n = http_parser_execute(&sc->parser, &resp_settings, (char *)head,
 	    hlen);
@@ -1863,7 +1940,7 @@ on_server_read(struct conn *conn, void *arg)
 	conn_flush(hc->conn);
 	if (e != HPE_OK && !hc->forwarded) {
 		/* A head that is no HTTP: as if it had closed. */
-		sc_failed(hc, "bad answer head", 1);
+		sc_failed(hc, "bad answer head", SC_REACHED);
 		return;
 	}
 	if (e != HPE_OK) {
@@ -1949,7 +2026,7 @@ on_server_event(struct conn *conn, short what, void *arg)
 	}
 	sc_failed(hc, (what & CONN_TIMEOUT) ? "no answer in time" :
 	    hc->answered ? "closed in its answer" : "closed before answering",
-	    1);
+	    SC_REACHED | ((what & CONN_TIMEOUT) ? SC_TIMEDOUT : 0));
 }
 
 /* An idle pooled connection that talks or closes is done. */

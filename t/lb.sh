@@ -8,6 +8,7 @@
 #     $LBCLIENT PORT COUNT CONC [--keepalive] ...   # prints JSON
 #     check DESC JSON EXPR       # pass when the Python EXPR on d is True
 #     lbstat [STATEDIR]          # tocsin-lb's stats, JSON
+#     raw PORT DATA [shut]       # bytes sent, what came back printed
 #     srvq ID | farmq NAME       # a server's, a farm's object in them
 
 LB=${TOCSIN_LB:-${TOCSIN_BUILD:-.}/lb/tocsin-lb}
@@ -98,3 +99,25 @@ check_json() {
     fi
 }
 
+# raw PORT DATA [shut]: DATA (with \r\n escapes) sent on one connection,
+# its sending side closed after it with shut; prints all that came back
+# until the close (or 4 s of silence), \r dropped.
+raw() {
+    "$PY" - "$@" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=4)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+if len(sys.argv) > 3:
+    s.shutdown(socket.SHUT_WR)
+d = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        d += b
+except socket.timeout:
+    d += b"\n<timeout>\n"
+sys.stdout.write(d.replace(b"\r", b"").decode("latin-1"))
+PYEOF
+}

@@ -12,6 +12,14 @@ answers by path what nginx cannot be made to send, for tocsin-lb's tests:
   /continue  100 Continue, then 200 "yes"
   /partial   "HTTP/1.1 200 O", then the close
   /garbage   a head that is no HTTP, then the close
+  /lf        200 whose head ends its lines in a bare LF, its body
+             "a\\r\\n\\r\\nb\\n" (a CRLF CRLF that is no end of head)
+  /slow      200 "/slow\\n" after half a second
+  /hang      no answer: the connection is held 30 s, then closed
+  /hangs     200, its body the count of /hang requests so far
+  /fresh     200 "/fresh\\n" as the first request of its connection; as
+             a later one, the close with no answer (a member closing an
+             idle keep-alive connection as a request comes on it)
   else       200 "PATH\\n"
 
 Each answer but /partial and /garbage carries X-Served: N, the count of
@@ -19,6 +27,9 @@ requests this connection served."""
 import socket
 import sys
 import threading
+import time
+
+hangs = 0
 
 
 def read_line(f):
@@ -94,6 +105,24 @@ def answer(c, head, path, n):
     elif path == "/garbage":
         c.sendall(b"\x00\x01 this is no HTTP\r\n\r\n")
         return False
+    elif path == "/lf":
+        c.sendall(b"HTTP/1.1 200 OK\nX-Served: %d\nContent-Length: 7\n\n"
+                  b"a\r\n\r\nb\n" % n)
+    elif path == "/hang":
+        global hangs
+        hangs += 1
+        time.sleep(30)
+        return False
+    elif path == "/hangs":
+        body = b"%d\n" % hangs
+        c.sendall(b"HTTP/1.1 200 OK\r\n" + served + b"Content-Length: %d"
+                  b"\r\n\r\n" % len(body) + body)
+    elif path == "/fresh" and n > 1:
+        return False
+    elif path == "/slow":
+        time.sleep(0.5)
+        c.sendall(b"HTTP/1.1 200 OK\r\n" + served +
+                  b"Content-Length: 6\r\n\r\n/slow\n")
     else:
         body = (path + "\n").encode("latin-1")
         c.sendall(b"HTTP/1.1 200 OK\r\n" + served + b"Content-Length: %d"

@@ -364,6 +364,11 @@ EXTRA_DIST += t/test_lb_limits.sh t/lbtcp.py t/lbhold.py
 # pipes, clients waiting for a slot through a reload, the queue's counts.
 TESTS += t/test_lb_http_limits.sh
 EXTRA_DIST += t/test_lb_http_limits.sh t/lbupgrade.py t/lbupclient.py
+# tocsin-lb http at bounds: HEAD pipelined unread, a full input at the
+# close, a timeout on a pooled connection, POST on its own, two Hosts,
+# bare-LF heads.
+TESTS += t/test_lb_http_bounds.sh
+EXTRA_DIST += t/test_lb_http_bounds.sh
 # tocsin-pager: a problem that outlasts its downtime is paged at its end.
 TESTS += t/test_pager_dtend.sh
 EXTRA_DIST += t/test_pager_dtend.sh

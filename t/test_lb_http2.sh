@@ -60,29 +60,6 @@ CONF
 done
 lb_start "$T/lb.conf" || exit 1
 
-# raw PORT DATA [shut]: DATA (with \r\n escapes) sent on one connection,
-# its sending side closed after it with shut; prints all that came back
-# until the close (or 4 s of silence), \r dropped.
-raw() {
-    "$PY" - "$@" <<'PYEOF'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=4)
-s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
-if len(sys.argv) > 3:
-    s.shutdown(socket.SHUT_WR)
-d = b""
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        d += b
-except socket.timeout:
-    d += b"\n<timeout>\n"
-sys.stdout.write(d.replace(b"\r", b"").decode("latin-1"))
-PYEOF
-}
-
 # --- 1. a chunked request's trailers stay out of the forwarded head ---------
 out=$(raw "$ONE" 'POST /echo HTTP/1.1\r\nHost: good\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\nHost: evil\r\nX-A: b\r\nTransfer-Encoding: chunked\r\n\r\n')
 echo "$out" | sed 's/^/# /'
