@@ -1443,6 +1443,8 @@ struct head {
 static void
 put(struct head *h, const char *s, size_t n)
 {
+	if (n == 0)
+		return;	/* s may be NULL then: no header kept */
 	memcpy(h->p, s, n);
 	h->p += n;
 }
