@@ -475,7 +475,124 @@ check_timeout(struct parser *p, struct server_conf *sv)
 	    t, iv);
 }
 
-/* The body pattern must compile as the http check compiles it. */
+#define RX_COPIES_MAX	10000	/* a pattern's atoms, repeats multiplied */
+#define RX_DEPTH_MAX	32	/* its groups, nested */
+
+/* a * f, held at RX_COPIES_MAX + 1 (no overflow, and past the limit). */
+static unsigned long
+rx_mul(unsigned long a, unsigned long f)
+{
+	if (f != 0 && a > (RX_COPIES_MAX + 1) / f)
+		return RX_COPIES_MAX + 1;
+	return a * f > RX_COPIES_MAX ? RX_COPIES_MAX + 1 : a * f;
+}
+
+static unsigned long
+rx_add(unsigned long a, unsigned long b)
+{
+	return a + b > RX_COPIES_MAX ? RX_COPIES_MAX + 1 : a + b;
+}
+
+/*
+ * How many copies of its atoms glibc's regcomp(3) may build for the
+ * extended pattern re: it copies what a repeat applies to for +, ? and
+ * each count of {m,n}, so repeats of repeats multiply ("O++++...",
+ * "((a{99}){99}){99}"), and a config line could ask for gigabytes (the
+ * config fuzzer found one). Each atom counts 1, a group the sum of its
+ * own; a repeat multiplies the atom or group before it by 2, or by the
+ * larger count of {m,n}. An upper bound, not glibc's exact count.
+ * Returns RX_COPIES_MAX + 1 past the limit or past RX_DEPTH_MAX groups.
+ */
+static unsigned long
+rx_copies(const char *re)
+{
+	unsigned long	 base[RX_DEPTH_MAX + 1], last[RX_DEPTH_MAX + 1], f, m;
+	const char	*q;
+	char		*end;
+	int		 d = 0;
+
+	base[0] = last[0] = 0;
+	for (q = re; *q != '\0'; q++) {
+		switch (*q) {
+		case '(':
+			if (++d > RX_DEPTH_MAX)
+				return RX_COPIES_MAX + 1;
+			base[d] = last[d] = 0;
+			continue;
+		case ')':
+			if (d == 0)
+				break;	/* a literal ) to regcomp */
+			f = rx_add(base[d], last[d]);
+			d--;
+			base[d] = rx_add(base[d], last[d]);
+			last[d] = f > 0 ? f : 1;
+			continue;
+		case '|':
+			base[d] = rx_add(base[d], last[d]);
+			last[d] = 0;
+			continue;
+		case '*':
+		case '+':
+		case '?':
+			last[d] = rx_mul(last[d], 2);
+			continue;
+		case '{':
+			m = strtoul(q + 1, &end, 10);
+			if (end == q + 1)
+				break;	/* no count: a literal { */
+			f = m;
+			if (*end == ',' && end[1] != '}') {
+				f = strtoul(end + 1, &end, 10);
+				if (f < m)
+					f = m;
+			} else if (*end == ',') {
+				end++;
+				f = m + 1;
+			}
+			if (*end != '}')
+				break;
+			last[d] = rx_mul(last[d], f > 1 ? f : 1);
+			q = end;
+			continue;
+		case '\\':
+			if (q[1] != '\0')
+				q++;
+			break;
+		case '[':
+			/* A bracket expression, one atom: []...] and [^]...]
+			 * hold a ], as do [:class:], [=e=] and [.c.]. */
+			q++;
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q != '\0' && *q != ']') {
+				if (*q == '[' && (q[1] == ':' || q[1] == '=' ||
+				    q[1] == '.') && (end = strchr(q + 2, q[1])) !=
+				    NULL && end[1] == ']')
+					q = end + 1;
+				q++;
+			}
+			if (*q == '\0')
+				q--;	/* regcomp says what is wrong */
+			break;
+		default:
+			break;
+		}
+		base[d] = rx_add(base[d], last[d]);
+		last[d] = 1;
+	}
+	while (d > 0) {		/* unclosed: regcomp refuses it */
+		f = rx_add(base[d], last[d]);
+		d--;
+		base[d] = rx_add(base[d], last[d]);
+		last[d] = f;
+	}
+	return rx_add(base[0], last[0]);
+}
+
+/* The body pattern must compile as the http check compiles it, at a
+ * cost in memory that a config line may ask for (rx_copies). */
 static void
 check_body_regex(struct parser *p, struct server_conf *sv)
 {
@@ -483,6 +600,13 @@ check_body_regex(struct parser *p, struct server_conf *sv)
 	char	 why[128];
 	int	 rc;
 
+	if (rx_copies(sv->o.body) > RX_COPIES_MAX) {
+		conf_err_at(p, sv->file, sv->line, "server '%s': regular "
+		    "expression for 'body' too costly: its repeats (and "
+		    "groups) multiply to over %d copies of its atoms, or "
+		    "nest over %d deep", sv->id, RX_COPIES_MAX, RX_DEPTH_MAX);
+		return;
+	}
 	if ((rc = regcomp(&rx, sv->o.body, REG_EXTENDED | REG_NOSUB)) == 0) {
 		regfree(&rx);
 		return;

@@ -1593,6 +1593,33 @@ START_TEST(body_regex_that_does_not_compile_is_an_error)
 }
 END_TEST
 
+/* Repeats of repeats would have regcomp build copies without end (the
+ * config fuzzer's "O+++...", 2^70 of them): refused at the line, at
+ * once; patterns a check really uses, and big but bounded ones, pass. */
+START_TEST(body_regex_too_costly_is_an_error)
+{
+	char	 text[512], pluses[71];
+
+	memset(pluses, '+', 70);
+	pluses[70] = '\0';
+	snprintf(text, sizeof(text), "server a http://a body \"^O%sK\"\n"
+	    "server b http://b body \"((a{100}){100}){2}\"\n"
+	    "server c http://c body \"(((((x+)+)+)+)+)*[]+]{9}\"\n", pluses);
+	assert_errors(text,
+	    "t.conf:1: server 'a': regular expression for 'body' too costly: "
+	    "its repeats (and groups) multiply to over 10000 copies of its "
+	    "atoms, or nest over 32 deep\n"
+	    "t.conf:2: server 'b': regular expression for 'body' too costly: "
+	    "its repeats (and groups) multiply to over 10000 copies of its "
+	    "atoms, or nest over 32 deep\n");
+	conf_free(parse_ok("server a http://a body "
+	    "\"^([0-9]{1,3}[.]){3}[0-9]{1,3}$\"\n"
+	    "server b http://b body \"(a{100}){100}\"\n"
+	    "server c http://c body \"^(ok|up)+ [[:digit:]]+( ms)?$\"\n"
+	    "server d http://d body \"[]{(]{99}\"\n"));
+}
+END_TEST
+
 START_TEST(exec_plugin_missing_or_not_executable_is_a_warning)
 {
 	struct conf	*c;
@@ -2348,6 +2375,7 @@ conf_suite(void)
 	tcase_add_test(tc, max_redirects_defaults_to_five);
 	tcase_add_test(tc, ftp_user_means_log_in);
 	tcase_add_test(tc, body_regex_that_does_not_compile_is_an_error);
+	tcase_add_test(tc, body_regex_too_costly_is_an_error);
 	tcase_add_test(tc, exec_plugin_missing_or_not_executable_is_a_warning);
 	tcase_add_test(tc, password_file_missing_or_not_a_file_is_an_error);
 	tcase_add_test(tc, password_file_fifo_is_refused_without_blocking);
