@@ -97,9 +97,12 @@ serve_members(void)
 			continue;
 		}
 		if (m->sent < answerlen) {
-			n = write(m->fd, answer + m->sent, answerlen - m->sent);
+			n = send(m->fd, answer + m->sent, answerlen - m->sent,
+			    MSG_NOSIGNAL);
 			if (n > 0)
 				m->sent += n;
+			else if (n == -1 && errno != EAGAIN)
+				m->sent = answerlen;	/* the balancer left */
 			if (m->sent == answerlen)
 				shutdown(m->fd, SHUT_WR);
 		} else if (m->sent == 0)
@@ -189,18 +192,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    sizeof(sin));
 	for (steps = 0; steps < STEPS_MAX; steps++) {
 		if (csent < clen) {
-			n = write(sv[1], data + csent, clen - csent);
+			n = send(sv[1], data + csent, clen - csent,
+			    MSG_NOSIGNAL);
 			if (n > 0)
 				csent += n;
+			else if (n == -1 && errno != EAGAIN)
+				csent = clen;	/* closed on us: said enough */
 			if (csent == clen)
 				shutdown(sv[1], SHUT_WR);
 		} else if (clen == 0 && steps == 0)
 			shutdown(sv[1], SHUT_WR);
-		while (!ended && (n = read(sv[1], buf, sizeof(buf))) != -1) {
-			if (n == 0)
-				ended = 1;
-			else if (dump)
-				fwrite(buf, 1, n, stderr);
+		while (!ended) {
+			if ((n = read(sv[1], buf, sizeof(buf))) > 0) {
+				if (dump)
+					fwrite(buf, 1, n, stderr);
+				continue;
+			}
+			/* Its end; or a reset, closed with what we sent
+			 * unread. */
+			ended = n == 0 || errno != EAGAIN;
+			break;
 		}
 		open = serve_members();
 		if (ended && open == 0)
