@@ -153,6 +153,27 @@ rrd_says_missing(void)
 	return strstr(e, "No such file") != NULL;
 }
 
+#define LOCK_TRIES	50	/* reads of an archive being written */
+#define LOCK_WAIT_NS	20000000	/* between them */
+
+/*
+ * Did the last librrd call fail on the archive's lock, held by its
+ * writer (tocsin-probed's update, a few ms) or a reader (a page, a
+ * graph)? Then wait a little and say to try again, LOCK_TRIES times at
+ * most (*tries counts them, from 0). librrd takes its locks without
+ * waiting (F_SETLK), so a page read during an update failed at once with
+ * "could not lock RRD", and an update during a read lost its sample.
+ */
+int
+archive_lock_wait(int *tries)
+{
+	if (!rrd_test_error() || strstr(rrd_get_error(), "could not lock") ==
+	    NULL || ++*tries > LOCK_TRIES)
+		return 0;
+	nanosleep(&(struct timespec){ 0, LOCK_WAIT_NS }, NULL);
+	return 1;
+}
+
 /*
  * The last error of an archive_* call in this thread; never NULL. Valid
  * until the next archive_* call in the same thread.
@@ -867,7 +888,7 @@ archive_info(struct archive_store *st, const char *id,
 {
 	char		 path[PATH_MAX];
 	rrd_info_t	*info;
-	int		 rc;
+	int		 rc, tries = 0;
 
 	if (archive_path(st, id, path, sizeof(path)) == -1)
 		return -1;
@@ -878,8 +899,10 @@ archive_info(struct archive_store *st, const char *id,
 			return -1;
 		info = rrdc_info(path);
 	} else {
-		rrd_clear_error();
-		info = rrd_info_r(path);
+		do {
+			rrd_clear_error();
+			info = rrd_info_r(path);
+		} while (info == NULL && archive_lock_wait(&tries));
 	}
 	if (info == NULL) {
 		if (st->remote && rrd_says_missing())
@@ -1040,7 +1063,7 @@ archive_update(struct archive_store *st, const char *id,
 	char		 path[PATH_MAX], row[32 + ARCHIVE_DS_MAX * 32];
 	const char	*argv[1];
 	size_t		 off;
-	int		 i, n, rc;
+	int		 i, n, rc, tries = 0;
 
 	if (archive_path(st, id, path, sizeof(path)) == -1)
 		return -1;
@@ -1063,8 +1086,10 @@ archive_update(struct archive_store *st, const char *id,
 			return -1;
 		rc = rrdc_update(path, 1, argv);
 	} else {
-		rrd_clear_error();
-		rc = rrd_update_r(path, NULL, 1, argv);
+		do {
+			rrd_clear_error();
+			rc = rrd_update_r(path, NULL, 1, argv);
+		} while (rc != 0 && archive_lock_wait(&tries));
 	}
 	if (rc != 0) {
 		seterr_rrd("update", path, rc);
@@ -1105,7 +1130,7 @@ fetch_rows(struct archive_store *st, const char *path, const char *cf,
 	char		**names = NULL;
 	rrd_value_t	*data = NULL;
 	unsigned long	 nds = 0;
-	int		 rc;
+	int		 rc, tries = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (st->daemon != NULL) {
@@ -1121,9 +1146,11 @@ fetch_rows(struct archive_store *st, const char *path, const char *cf,
 		rc = rrdc_fetch(path, cf, &start, &end, &step, &nds, &names,
 		    &data);
 	} else {
-		rrd_clear_error();
-		rc = rrd_fetch_r(path, cf, &start, &end, &step, &nds, &names,
-		    &data);
+		do {
+			rrd_clear_error();
+			rc = rrd_fetch_r(path, cf, &start, &end, &step, &nds,
+			    &names, &data);
+		} while (rc != 0 && archive_lock_wait(&tries));
 	}
 	if (rc != 0) {
 		if (st->remote && rrd_says_missing())

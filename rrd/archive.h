@@ -64,6 +64,7 @@ struct archive_store *archive_store_open(const char *, const char *);
 void		 archive_store_close(struct archive_store *);
 const char	*archive_store_daemon(const struct archive_store *);
 const char	*archive_error(void);
+int		 archive_lock_wait(int *tries);
 void		 archive_forked(void);
 
 int		 archive_id_valid(const char *);

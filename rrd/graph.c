@@ -245,12 +245,14 @@ static int
 render(struct args *a, const char *what, struct graph_image *img)
 {
 	rrd_info_t	*info, *p;
-	int		 rc = -1;
+	int		 rc = -1, tries = 0;
 
 	memset(img, 0, sizeof(*img));
 	pthread_mutex_lock(&graph_lock);
-	rrd_clear_error();
-	info = rrd_graph_v(a->n, a->v);
+	do {
+		rrd_clear_error();
+		info = rrd_graph_v(a->n, a->v);
+	} while (info == NULL && archive_lock_wait(&tries));
 	if (info == NULL) {
 		log_warnx("rrd: graph %s: %s", what, rrd_test_error() ?
 		    rrd_get_error() : "rrd_graph_v failed");

@@ -279,6 +279,88 @@ START_TEST(update_then_fetch_returns_same_values)
 }
 END_TEST
 
+/*
+ * A read while the writer holds the archive's lock (tocsin-probed's
+ * update) waits for it, and an update while a reader holds it: librrd
+ * takes its locks without waiting, and a page read during an update
+ * failed with "could not lock RRD" (an update during a read lost its
+ * sample). A child holds a write lock on the whole file for 300 ms; a
+ * fetch asked meanwhile succeeds, and so does a graph of it; then a read
+ * lock, and an update waits it out.
+ */
+START_TEST(read_waits_for_the_writers_lock)
+{
+	struct writer		*w;
+	struct writer_stats	 ws;
+	struct archive_store	*st;
+	struct archive_series	 s;
+	struct graph_image	 img;
+	struct graph_req	 req;
+	struct check_result	 r;
+	struct flock		 fl;
+	struct archive_layout	 l;
+	double			 v[ARCHIVE_DS_MAX];
+	char			 path[512], c;
+	time_t			 t0 = hour_ago(2);
+	pid_t			 pid;
+	int			 k, i, fd, p[2], status;
+
+	w = writer_open(tmp, NULL, 1000);
+	ck_assert_ptr_nonnull(w);
+	for (k = 1; k <= 10; k++) {
+		result_at(&r, t0 + k * STEP, CHECK_OK, 1000 * k);
+		ck_assert_int_eq(writer_submit(w, "locked", STEP, &r), 0);
+	}
+	drain_close(w, &ws);
+	snprintf(path, sizeof(path), "%s/rrd/locked.rrd", tmp);
+	memset(&req, 0, sizeof(req));
+	req.start = t0;
+	req.end = t0 + 10 * STEP;
+	st = archive_store_open(tmp, NULL);
+	ck_assert_ptr_nonnull(st);
+	for (k = 0; k < 3; k++) {
+		ck_assert_int_eq(pipe(p), 0);
+		if ((pid = fork()) == 0) {
+			memset(&fl, 0, sizeof(fl));
+			fl.l_type = k < 2 ? F_WRLCK : F_RDLCK;
+			fl.l_whence = SEEK_SET;
+			if ((fd = open(path, O_RDWR)) == -1 ||
+			    fcntl(fd, F_SETLK, &fl) == -1)
+				_exit(1);
+			(void)!write(p[1], "l", 1);
+			usleep(300000);
+			_exit(0);
+		}
+		ck_assert_int_gt(pid, 0);
+		close(p[1]);
+		ck_assert_int_eq(read(p[0], &c, 1), 1);	/* it holds it */
+		close(p[0]);
+		if (k == 0) {
+			ck_assert_msg(archive_fetch(st, "locked", "AVERAGE", t0,
+			    t0 + 10 * STEP, STEP, &s) == 0, "fetch: %s",
+			    archive_error());
+			ck_assert_uint_eq(s.step, STEP);
+			archive_series_free(&s);
+		} else if (k == 1) {
+			ck_assert_int_eq(graph_server(st, "locked", &req,
+			    &img), 0);
+			ck_assert_uint_gt(img.len, 0);
+			graph_image_free(&img);
+		} else {
+			ck_assert_int_eq(archive_info(st, "locked", &l), 0);
+			for (i = 0; i < l.nds; i++)
+				v[i] = 0.001;
+			ck_assert_msg(archive_update(st, "locked", &l,
+			    t0 + 11 * STEP, v) == 0, "update: %s",
+			    archive_error());
+		}
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert_int_eq(status, 0);
+	}
+	archive_store_close(st);
+}
+END_TEST
+
 START_TEST(unknown_status_and_missing_parts_are_unknown)
 {
 	struct writer		*w;
@@ -1932,6 +2014,7 @@ rrd_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, update_then_fetch_returns_same_values);
+	tcase_add_test(tc, read_waits_for_the_writers_lock);
 	tcase_add_test(tc, node_archives_are_listed_by_server);
 	tcase_add_test(tc, unknown_status_and_missing_parts_are_unknown);
 	tcase_add_test(tc, downtime_is_unknown_in_sla_only);
