@@ -476,6 +476,7 @@ check_timeout(struct parser *p, struct server_conf *sv)
 }
 
 #define RX_COPIES_MAX	10000	/* a pattern's atoms, repeats multiplied */
+#define RX_COUNT_MAX	255	/* a count of {m,n} (POSIX's RE_DUP_MAX) */
 #define RX_DEPTH_MAX	32	/* its groups, nested */
 
 /* a * f, held at RX_COPIES_MAX + 1 (no overflow, and past the limit). */
@@ -493,68 +494,127 @@ rx_add(unsigned long a, unsigned long b)
 	return a + b > RX_COPIES_MAX ? RX_COPIES_MAX + 1 : a + b;
 }
 
-/*
- * How many copies of its atoms glibc's regcomp(3) may build for the
- * extended pattern re: it copies what a repeat applies to for +, ? and
- * each count of {m,n}, so repeats of repeats multiply ("O++++...",
- * "((a{99}){99}){99}"), and a config line could ask for gigabytes (the
- * config fuzzer found one). Each atom counts 1, a group the sum of its
- * own; a repeat multiplies the atom or group before it by 2, or by the
- * larger count of {m,n}. An upper bound, not glibc's exact count.
- * Returns RX_COPIES_MAX + 1 past the limit or past RX_DEPTH_MAX groups.
- */
-static unsigned long
-rx_copies(const char *re)
+/* A group being read by rx_cost: its copies so far and the last item's
+ * (which a repeat applies to), and which of them can match nothing. */
+struct rx_level {
+	unsigned long	 base, last;
+	int		 has_last;	/* an item a repeat may follow */
+	int		 last_null;	/* it can match the empty string */
+	int		 branch_null;	/* so can all before it, this branch */
+	int		 alt_null;	/* an earlier branch can */
+};
+
+/* The item before goes into its branch; a new one (copies, nullable). */
+static void
+rx_item(struct rx_level *l, unsigned long copies, int null)
 {
-	unsigned long	 base[RX_DEPTH_MAX + 1], last[RX_DEPTH_MAX + 1], f, m;
+	if (l->has_last) {
+		l->branch_null &= l->last_null;
+		l->base = rx_add(l->base, l->last);
+	}
+	l->last = copies > 0 ? copies : 1;
+	l->last_null = null;
+	l->has_last = 1;
+}
+
+/* The group's end: its branch folded in. Returns its copies; *null says
+ * whether it can match nothing. */
+static unsigned long
+rx_close(struct rx_level *l, int *null)
+{
+	if (l->has_last) {
+		l->branch_null &= l->last_null;
+		l->base = rx_add(l->base, l->last);
+	}
+	*null = l->alt_null || l->branch_null;
+	return l->base;
+}
+
+/*
+ * Why glibc's regcomp(3) would take too long or too much to compile the
+ * extended pattern re, or NULL. It copies what a repeat applies to, for
+ * +, ? and each count of {m,n}, so repeats of repeats multiply and a
+ * config line could ask for gigabytes ("O+++...", found by the config
+ * fuzzer); and its closure of the empty matches grows exponentially when
+ * what is repeated can match nothing ("^O+?++++++", "^((a?)+){20}": tens
+ * of seconds in a 40-byte pattern). Refused: a repeat of what can match
+ * the empty string (undefined for stacked repeats in POSIX, and always
+ * written better: (a?)+ is a*), a count over 255, more than 10000
+ * copies of the atoms in all, groups over 32 deep.
+ */
+static const char *
+rx_cost(const char *re)
+{
+	struct rx_level	 lv[RX_DEPTH_MAX + 1];
+	unsigned long	 f, m, copies;
 	const char	*q;
 	char		*end;
-	int		 d = 0;
+	int		 d = 0, null;
 
-	base[0] = last[0] = 0;
+	memset(&lv[0], 0, sizeof(lv[0]));
+	lv[0].branch_null = 1;
 	for (q = re; *q != '\0'; q++) {
 		switch (*q) {
 		case '(':
 			if (++d > RX_DEPTH_MAX)
-				return RX_COPIES_MAX + 1;
-			base[d] = last[d] = 0;
+				return "its groups nest over 32 deep";
+			memset(&lv[d], 0, sizeof(lv[d]));
+			lv[d].branch_null = 1;
 			continue;
 		case ')':
 			if (d == 0)
 				break;	/* a literal ) to regcomp */
-			f = rx_add(base[d], last[d]);
+			copies = rx_close(&lv[d], &null);
 			d--;
-			base[d] = rx_add(base[d], last[d]);
-			last[d] = f > 0 ? f : 1;
+			rx_item(&lv[d], copies, null);
 			continue;
 		case '|':
-			base[d] = rx_add(base[d], last[d]);
-			last[d] = 0;
+			rx_close(&lv[d], &null);
+			lv[d].alt_null |= null;
+			lv[d].branch_null = 1;
+			lv[d].has_last = 0;
+			continue;
+		case '^':
+		case '$':
+			rx_item(&lv[d], 1, 1);	/* they match no character */
 			continue;
 		case '*':
 		case '+':
 		case '?':
-			last[d] = rx_mul(last[d], 2);
+			if (!lv[d].has_last)
+				break;
+			if (lv[d].last_null)
+				goto null;
+			lv[d].last = rx_mul(lv[d].last, 2);
+			lv[d].last_null = *q != '+';
 			continue;
 		case '{':
 			m = strtoul(q + 1, &end, 10);
-			if (end == q + 1)
+			if (end == q + 1 || !lv[d].has_last)
 				break;	/* no count: a literal { */
 			f = m;
-			if (*end == ',' && end[1] != '}') {
+			if (*end == ',' && end[1] != '}')
 				f = strtoul(end + 1, &end, 10);
-				if (f < m)
-					f = m;
-			} else if (*end == ',') {
+			else if (*end == ',') {
 				end++;
 				f = m + 1;
 			}
 			if (*end != '}')
 				break;
-			last[d] = rx_mul(last[d], f > 1 ? f : 1);
+			if (m > RX_COUNT_MAX || f > RX_COUNT_MAX)
+				return "a count of {m,n} is over 255";
+			if (lv[d].last_null)
+				goto null;
+			lv[d].last = rx_mul(lv[d].last, f > m ? f : m);
+			lv[d].last_null = m == 0;
 			q = end;
 			continue;
 		case '\\':
+			if (q[1] >= '1' && q[1] <= '9') {
+				rx_item(&lv[d], 1, 1);	/* may be empty */
+				q++;
+				continue;
+			}
 			if (q[1] != '\0')
 				q++;
 			break;
@@ -579,32 +639,35 @@ rx_copies(const char *re)
 		default:
 			break;
 		}
-		base[d] = rx_add(base[d], last[d]);
-		last[d] = 1;
+		rx_item(&lv[d], 1, 0);
 	}
 	while (d > 0) {		/* unclosed: regcomp refuses it */
-		f = rx_add(base[d], last[d]);
+		copies = rx_close(&lv[d], &null);
 		d--;
-		base[d] = rx_add(base[d], last[d]);
-		last[d] = f;
+		rx_item(&lv[d], copies, null);
 	}
-	return rx_add(base[0], last[0]);
+	if (rx_close(&lv[0], &null) > RX_COPIES_MAX)
+		return "its repeats multiply to over 10000 copies of its atoms";
+	return NULL;
+null:
+	return "it repeats what can match nothing, as (a?)+ or a*+ do "
+	    "(write a*)";
 }
 
 /* The body pattern must compile as the http check compiles it, at a
- * cost in memory that a config line may ask for (rx_copies). */
+ * cost in time and memory that a config line may ask for (rx_cost). */
 static void
 check_body_regex(struct parser *p, struct server_conf *sv)
 {
-	regex_t	 rx;
-	char	 why[128];
-	int	 rc;
+	regex_t		 rx;
+	const char	*cost;
+	char		 why[128];
+	int		 rc;
 
-	if (rx_copies(sv->o.body) > RX_COPIES_MAX) {
+	if ((cost = rx_cost(sv->o.body)) != NULL) {
 		conf_err_at(p, sv->file, sv->line, "server '%s': regular "
-		    "expression for 'body' too costly: its repeats (and "
-		    "groups) multiply to over %d copies of its atoms, or "
-		    "nest over %d deep", sv->id, RX_COPIES_MAX, RX_DEPTH_MAX);
+		    "expression for 'body' too costly to compile: %s", sv->id,
+		    cost);
 		return;
 	}
 	if ((rc = regcomp(&rx, sv->o.body, REG_EXTENDED | REG_NOSUB)) == 0) {

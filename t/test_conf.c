@@ -1593,30 +1593,48 @@ START_TEST(body_regex_that_does_not_compile_is_an_error)
 }
 END_TEST
 
-/* Repeats of repeats would have regcomp build copies without end (the
- * config fuzzer's "O+++...", 2^70 of them): refused at the line, at
- * once; patterns a check really uses, and big but bounded ones, pass. */
+/* Patterns that would take regcomp gigabytes or minutes are refused at
+ * their line, at once: repeats of repeats multiplying without end (the
+ * config fuzzer's "O+++...", 2^70 copies), a repeat of what can match
+ * nothing (its "^O+?++++++": minutes), a count over 255. Patterns a
+ * check really uses, and big but bounded ones, pass. */
 START_TEST(body_regex_too_costly_is_an_error)
 {
-	char	 text[512], pluses[71];
+	char	 text[1024], pluses[71];
 
 	memset(pluses, '+', 70);
 	pluses[70] = '\0';
 	snprintf(text, sizeof(text), "server a http://a body \"^O%sK\"\n"
 	    "server b http://b body \"((a{100}){100}){2}\"\n"
-	    "server c http://c body \"(((((x+)+)+)+)+)*[]+]{9}\"\n", pluses);
+	    "server c http://c body \"(((((x+)+)+)+)+)*[]+]{9}\"\n"
+	    "server d http://d body \"^O+?++++++\"\n"
+	    "server e http://e body \"^((a?)+){20}\"\n"
+	    "server f http://f body \"x(a|b|)*\"\n"
+	    "server g http://g body \"a{0,256}\"\n", pluses);
 	assert_errors(text,
-	    "t.conf:1: server 'a': regular expression for 'body' too costly: "
-	    "its repeats (and groups) multiply to over 10000 copies of its "
-	    "atoms, or nest over 32 deep\n"
-	    "t.conf:2: server 'b': regular expression for 'body' too costly: "
-	    "its repeats (and groups) multiply to over 10000 copies of its "
-	    "atoms, or nest over 32 deep\n");
+	    "t.conf:1: server 'a': regular expression for 'body' too costly "
+	    "to compile: its repeats multiply to over 10000 copies of its "
+	    "atoms\n"
+	    "t.conf:2: server 'b': regular expression for 'body' too costly "
+	    "to compile: its repeats multiply to over 10000 copies of its "
+	    "atoms\n"
+	    "t.conf:4: server 'd': regular expression for 'body' too costly "
+	    "to compile: it repeats what can match nothing, as (a?)+ or a*+ "
+	    "do (write a*)\n"
+	    "t.conf:5: server 'e': regular expression for 'body' too costly "
+	    "to compile: it repeats what can match nothing, as (a?)+ or a*+ "
+	    "do (write a*)\n"
+	    "t.conf:6: server 'f': regular expression for 'body' too costly "
+	    "to compile: it repeats what can match nothing, as (a?)+ or a*+ "
+	    "do (write a*)\n"
+	    "t.conf:7: server 'g': regular expression for 'body' too costly "
+	    "to compile: a count of {m,n} is over 255\n");
 	conf_free(parse_ok("server a http://a body "
 	    "\"^([0-9]{1,3}[.]){3}[0-9]{1,3}$\"\n"
 	    "server b http://b body \"(a{100}){100}\"\n"
 	    "server c http://c body \"^(ok|up)+ [[:digit:]]+( ms)?$\"\n"
-	    "server d http://d body \"[]{(]{99}\"\n"));
+	    "server d http://d body \"[]{(]{99}\"\n"
+	    "server e http://e body \"^(a+|b)*(c?d)+$\"\n"));
 }
 END_TEST
 
