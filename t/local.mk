@@ -122,6 +122,10 @@ EXTRA_DIST += t/test_web_graphworkers.sh
 # to --graph-timeout, after which they come saying the figures are late.
 TESTS += t/test_web_uptime_serve.sh
 EXTRA_DIST += t/test_web_uptime_serve.sh
+# And a server's probe nodes' archives: /api/vantage/ID, and their listing
+# through a remote rrdcached for the server's page and graphs.
+TESTS += t/test_web_vantage_serve.sh
+EXTRA_DIST += t/test_web_vantage_serve.sh
 
 # Headless Chromium on tocsin.cgi's pages: DOM asserts and screenshots.
 TESTS += t/test_web_browser.sh

@@ -63,13 +63,8 @@ wait_workers 2 "" &&
     failed "two graph workers: $(workers)"
 
 # rrdcached stopped: two graphs wait on its flush, each in a worker.
-kill -STOP "$RRD_PID"
-get_bg g1 "/graph/alpha.png?period=1w"
-get_bg g2 "/graph/alpha.svg?period=1w"
-sleep 1     # both reach the server and wait on rrdcached
-answers_meanwhile "rrdcached stopped" g1 g2
-kill -CONT "$RRD_PID"
-wait_done g1 g2
+while_stopped "rrdcached stopped" cont g1 "/graph/alpha.png?period=1w" \
+    g2 "/graph/alpha.svg?period=1w"
 check "rrdcached going on: the PNG graph ($(cat "$T/g1.code"))" \
     test "$(cat "$T/g1.code")" = 200
 check "rrdcached going on: a whole PNG" is_png g1
@@ -123,12 +118,8 @@ grep -q "graph worker $victim died drawing alpha (killed by signal 9): started a
 # A graph past --graph-timeout: given up, said so; its worker killed and
 # replaced; the status pages answer meanwhile.
 before=$(workers)
-kill -STOP "$RRD_PID"
-get_bg t1 "/graph/alpha.png?period=3h&size=small"
-sleep 1
-answers_meanwhile "a graph past its time" t1
-wait_done t1
-kill -CONT "$RRD_PID"
+while_stopped "a graph past its time" done \
+    t1 "/graph/alpha.png?period=3h&size=small"
 check "a graph past $TIMEOUT s is answered 503 ($(cat "$T/t1.code"))" \
     test "$(cat "$T/t1.code")" = 503
 grep -q "The graph took over $TIMEOUT s to draw and was given up" \

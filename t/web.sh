@@ -9,6 +9,7 @@
 #     fetch URL [CURL ARGS]     # sets CODE; body in $T/body, headers $T/hdrs
 #     get_bg NAME PATH          # GET $SERVE_URL/PATH in the background
 #     pending NAME | wait_done NAME... | answers_meanwhile WHAT NAME...
+#     while_stopped WHAT cont|done NAME PATH...  # with rrdcached stopped
 #     rrdcached_stat NAME       # a counter of rrdcached's STATS
 #     expect_code WHAT CODE URL [CURL ARGS]
 #     body_has WHAT REGEX | body_lacks WHAT REGEX | hdr_has WHAT REGEX
@@ -192,6 +193,27 @@ answers_meanwhile() {
             fi
         done
     done
+}
+
+# while_stopped WHAT AFTER NAME PATH [NAME PATH]...: with rrdcached
+# ($RRD_PID) stopped, each PATH asked as NAME (get_bg); the status pages
+# answer while they are all pending (answers_meanwhile); rrdcached goes
+# on then, and they are awaited (AFTER "cont"), or once they are
+# answered (AFTER "done": they come past --graph-timeout).
+while_stopped() {
+    local what=$1 after=$2 names=
+    shift 2
+    kill -STOP "$RRD_PID"
+    while [ $# -ge 2 ]; do
+        get_bg "$1" "$2"
+        names="$names $1"
+        shift 2
+    done
+    sleep 1     # they reach the server and wait on rrdcached
+    answers_meanwhile "$what" $names
+    [ "$after" = done ] && wait_done $names
+    kill -CONT "$RRD_PID"
+    wait_done $names
 }
 
 # rrdcached_stat NAME: the counter NAME of start_rrdcached's STATS (e.g.

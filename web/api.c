@@ -21,10 +21,13 @@
 static void	 dump(struct web_resp *, json_t *);
 static void	 no_archive(struct web *, const struct server_conf *,
 		    const char *, struct web_resp *);
+static const struct web_figures *read_figures(struct web *,
+		    const struct web_data *, const struct server_conf *, int,
+		    struct web_figures *, struct web_resp *);
 static json_t	*num(double);
 static json_t	*figures(const struct uptime *);
-static json_t	*vantage_node(struct web *, const struct server_conf *,
-		    const char *, time_t);
+static json_t	*vantage_node(const struct server_conf *,
+		    const struct web_node *);
 
 static void
 dump(struct web_resp *r, json_t *j)
@@ -83,6 +86,38 @@ no_archive(struct web *w, const struct server_conf *sc, const char *why,
 	json_decref(o);
 }
 
+/*
+ * The figures of sc that the request shows (what, as views_figures):
+ * those --serve read ahead, else read now into own. NULL after a 503
+ * saying why there are none: the archives are off or could not be read,
+ * or (--serve) were not read in time.
+ */
+static const struct web_figures *
+read_figures(struct web *w, const struct web_data *d,
+    const struct server_conf *sc, int what, struct web_figures *own,
+    struct web_resp *r)
+{
+	static const struct {
+		const char	*late;
+		const char	*failed;
+	} unread[] = {
+		[WEB_FIGURES_UPTIME] = { "the archive was not read in time, "
+		    "or the graph workers were busy or failed",
+		    "cannot read the archive" },
+		[WEB_FIGURES_VANTAGE] = { "the archives were not listed in "
+		    "time, or the graph workers were busy or failed",
+		    "cannot list the archives" },
+	};
+	const struct web_figures	*fig;
+
+	fig = views_page_figures(w, sc, NULL, what, d->now, own);
+	if (what == WEB_FIGURES_UPTIME ? fig->have : fig->listed)
+		return fig;
+	no_archive(w, sc, fig->late ? unread[what].late : unread[what].failed,
+	    r);
+	return NULL;
+}
+
 /* A JSON number, null for NaN. */
 static json_t *
 num(double v)
@@ -117,13 +152,9 @@ api_uptime(struct web *w, const struct web_data *d,
 	json_t				*o, *arr;
 	int				 i;
 
-	fig = views_page_figures(w, sc, NULL, d->now, &own);
-	if (!fig->have) {
-		no_archive(w, sc, fig->late ? "the archive was not read in "
-		    "time, or the graph workers were busy or failed" :
-		    "cannot read the archive", r);
+	if ((fig = read_figures(w, d, sc, WEB_FIGURES_UPTIME, &own,
+	    r)) == NULL)
 		return;
-	}
 	raw = fig->raw;
 	sla = fig->sla;
 	arr = json_array();
@@ -142,64 +173,45 @@ api_uptime(struct web *w, const struct web_data *d,
 }
 
 /*
- * One node's archive of sc: {"node","archive","last","rows","latency_ms"}
- * with its last update (null when unreadable), its rows with a total
- * latency over the hour before now and the newest of them (null: none).
+ * One node's archive of sc, as views_figures read it: {"node","archive",
+ * "last","rows","latency_ms"} with its last update (null when
+ * unreadable), its rows with a total latency over the hour before now
+ * and the newest of them (null: none).
  */
 static json_t *
-vantage_node(struct web *w, const struct server_conf *sc, const char *node,
-    time_t now)
+vantage_node(const struct server_conf *sc, const struct web_node *n)
 {
-	struct archive_layout	 l;
-	struct archive_series	 s;
-	char			 id[ARCHIVE_ID_MAX];
-	double			 last = NAN, v;
-	size_t			 row;
-	int			 col, rows = 0;
+	char	 id[ARCHIVE_ID_MAX];
 
-	if (archive_node_id(sc->id, node, id, sizeof(id)) == -1)
+	if (archive_node_id(sc->id, n->name, id, sizeof(id)) == -1)
 		return NULL;
-	col = archive_fetch(w->store, id, "AVERAGE", now - 3600, now, 1,
-	    &s) == 0 ? archive_series_ds(&s, archive_fixed_ds[ARCHIVE_TOTAL]) :
-	    -1;
-	for (row = 0; col >= 0 && row < s.nrows; row++) {
-		v = s.data[row * s.nds + (size_t)col];
-		if (!isnan(v)) {
-			rows++;
-			last = v * 1000;
-		}
-	}
-	archive_series_free(&s);
-	return json_pack("{s:s,s:s,s:o,s:i,s:o}", "node", node, "archive", id,
-	    "last", archive_info(w->store, id, &l) == 0 ?
-	    json_integer((json_int_t)l.last) : json_null(), "rows", rows,
-	    "latency_ms", num(last));
+	return json_pack("{s:s,s:s,s:o,s:i,s:o}", "node", n->name, "archive",
+	    id, "last", n->last >= 0 ? json_integer((json_int_t)n->last) :
+	    json_null(), "rows", n->rows, "latency_ms", num(n->latency_ms));
 }
 
 /*
  * {"id":ID,"nodes":[...]}: each probe node that archives the server
  * (ID@NODE, cluster mode; none on one machine), by name, as
- * vantage_node gives it. 503 when the archives are off or cannot be
- * listed.
+ * vantage_node gives it; the first WEB_NODES_MAX. 503 when the archives
+ * are off or cannot be listed, or (--serve) were not listed in time.
  */
 void
 api_vantage(struct web *w, const struct web_data *d,
     const struct server_conf *sc, struct web_resp *r)
 {
-	json_t	*o, *arr, *one;
-	char	**nodes;
-	int	 i, n;
+	const struct web_figures	*fig;
+	struct web_figures		 own;
+	json_t				*o, *arr, *one;
+	size_t				 i;
 
-	if (w->store == NULL || (n = archive_nodes(w->store, sc->id,
-	    &nodes)) == -1) {
-		no_archive(w, sc, "cannot list the archives", r);
+	if ((fig = read_figures(w, d, sc, WEB_FIGURES_VANTAGE, &own,
+	    r)) == NULL)
 		return;
-	}
 	arr = json_array();
-	for (i = 0; i < n; i++)
-		if ((one = vantage_node(w, sc, nodes[i], d->now)) != NULL)
+	for (i = 0; i < fig->nnodes; i++)
+		if ((one = vantage_node(sc, &fig->nodes[i])) != NULL)
 			json_array_append_new(arr, one);
-	archive_nodes_free(nodes);
 	o = json_pack("{s:s,s:o}", "id", sc->id, "nodes", arr);
 	dump(r, o);
 	json_decref(o);

@@ -79,8 +79,8 @@ static int	 parse(const char *, time_t, struct graph_req *, char *,
 		    size_t, const char **);
 static struct entry *lookup(struct graphcache *, const char *);
 static struct entry *slot(struct graphcache *);
-static int	 newest(struct web *, const char *const *, size_t, time_t,
-		    struct timespec *);
+static int	 newest(struct web *, const struct server_conf *,
+		    const struct farm_conf *, time_t, struct timespec *);
 static void	 lines_open(struct web *, const struct server_conf *,
 		    const struct farm_conf *, struct web_lines *,
 		    struct web_farmview *, const char *const **, size_t *);
@@ -100,9 +100,12 @@ static void	 drawing_new(const struct server_conf *,
 /*
  * The archives of sc's graph: its own, or (cluster mode) one a probe
  * node that has one, ID@NODE, labelled with the node (ls->nodes set).
- * Free with graphcache_lines_free.
+ * It lists the nodes' archives (archive_nodes: through a remote
+ * rrdcached, a request to it), so --serve calls it in its graph workers
+ * only. Returns 0, or -1 when they could not be listed (its own archive
+ * then). Free with graphcache_lines_free.
  */
-void
+int
 graphcache_lines_server(struct web *w, const struct server_conf *sc,
     struct web_lines *ls)
 {
@@ -115,7 +118,7 @@ graphcache_lines_server(struct web *w, const struct server_conf *sc,
 	ls->labels = ls->ids;
 	ls->n = 1;
 	if ((k = archive_nodes(w->store, sc->id, &ls->nodes)) <= 0)
-		return;
+		return k;
 	free(ls->ids);
 	ls->ids = xcalloc((size_t)k, sizeof(*ls->ids));
 	ls->bufs = xcalloc((size_t)k, sizeof(*ls->bufs));
@@ -133,6 +136,7 @@ graphcache_lines_server(struct web *w, const struct server_conf *sc,
 		ls->n++;
 	}
 	ls->labels = (const char **)ls->nodes;
+	return 0;
 }
 
 void
@@ -262,32 +266,38 @@ parse(const char *q, time_t now, struct graph_req *req, char *name,
 }
 
 /*
- * The newest mtime of the archives of ids. Through rrdcached a file's
- * mtime does not move with the rows the daemon holds: then the start of
- * now's GRAPH_TTL_S slot, so a graph's ETag (and cache entry) lasts as
- * long as its max-age, and a client's If-None-Match gets the new graph
- * after that (asking rrdcached for the last update instead would flush
- * the archive on every request, which the daemon is there to avoid).
- * Returns 0, or -1 when none of them has an archive.
+ * The newest mtime of the archives of sc's graph, or of farm's when sc
+ * is NULL. Through rrdcached a file's mtime does not move with the rows
+ * the daemon holds: then the start of now's GRAPH_TTL_S slot, so a
+ * graph's ETag (and cache entry) lasts as long as its max-age, and a
+ * client's If-None-Match gets the new graph after that (asking rrdcached
+ * for the last update instead would flush the archive on every request,
+ * which the daemon is there to avoid); nor are the probe nodes' archives
+ * listed then (through a remote rrdcached, which may be slow: --serve
+ * asks here, on its loop). Returns 0, or -1 when none of them has an
+ * archive.
  */
 static int
-newest(struct web *w, const char *const *ids, size_t n, time_t now,
-    struct timespec *ts)
+newest(struct web *w, const struct server_conf *sc,
+    const struct farm_conf *farm, time_t now, struct timespec *ts)
 {
-	struct stat	 sb;
-	char		 path[PATH_MAX];
-	size_t		 i;
-	int		 found = 0;
+	struct stat		 sb;
+	char			 path[PATH_MAX];
+	struct web_lines	 ls;
+	struct web_farmview	 fv;
+	const char *const	*ids;
+	size_t			 i, n;
+	int			 found = 0;
 
 	memset(ts, 0, sizeof(*ts));
+	if (archive_store_daemon(w->store) != NULL) {
+		ts->tv_sec = now - now % GRAPH_TTL_S;
+		return sc == NULL && farm->nservers == 0 ? -1 : 0;
+	}
+	lines_open(w, sc, farm, &ls, &fv, &ids, &n);
 	for (i = 0; i < n; i++) {
-		if (archive_path(w->store, ids[i], path, sizeof(path)) == -1)
-			continue;
-		if (archive_store_daemon(w->store) != NULL) {
-			ts->tv_sec = now - now % GRAPH_TTL_S;
-			return 0;
-		}
-		if (stat(path, &sb) == -1)
+		if (archive_path(w->store, ids[i], path, sizeof(path)) == -1 ||
+		    stat(path, &sb) == -1)
 			continue;
 		found = 1;
 		if (sb.st_mtim.tv_sec > ts->tv_sec ||
@@ -295,6 +305,7 @@ newest(struct web *w, const char *const *ids, size_t n, time_t now,
 		    sb.st_mtim.tv_nsec > ts->tv_nsec))
 			*ts = sb.st_mtim;
 	}
+	done(sc, &ls, &fv);
 	return found ? 0 : -1;
 }
 
@@ -440,9 +451,7 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 		return;
 	}
 	req.format = svg ? GRAPH_SVG : GRAPH_PNG;
-	lines_open(w, sc, farm, &ls, &fv, &ids, &n);
-	if (newest(w, ids, n, now, &ts) == -1) {
-		done(sc, &ls, &fv);
+	if (newest(w, sc, farm, now, &ts) == -1) {
 		html_error(w, r, 404, "No graph yet", "No archive yet: not "
 		    "checked so far.");
 		return;
@@ -455,7 +464,6 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	if (strstr(q->if_none_match, r->etag) != NULL ||
 	    strcmp(q->if_none_match, "*") == 0) {
 		r->code = 304;
-		done(sc, &ls, &fv);
 		return;
 	}
 	snprintf(key, sizeof(key), "%c%s %s %c", sc != NULL ? 's' : 'f',
@@ -464,14 +472,13 @@ graphcache_reply(struct web *w, const struct server_conf *sc,
 	    strcmp(e->etag, r->etag) == 0 && now - e->made < GRAPH_TTL_S) {
 		e->used = ++w->cache->tick;
 		evbuffer_add(r->body, e->img.data, e->img.len);
-		done(sc, &ls, &fv);
 		return;
 	}
 	if (q->can_wait) {
 		drawing_new(sc, farm, svg, &req, key, r, now);
-		done(sc, &ls, &fv);
 		return;
 	}
+	lines_open(w, sc, farm, &ls, &fv, &ids, &n);
 	rc = draw(w, sc, farm, &ls, &fv, &req, &img);
 	done(sc, &ls, &fv);
 	if (rc == -1) {

@@ -9,9 +9,10 @@
  * graph it was drawing, one that takes over --graph-timeout is killed
  * and its graph given up; either is replaced once reaped. Graphs with no
  * worker free wait in a queue of GRAPHWORKER_QUEUE_MAX, and past it are
- * refused (GRAPHJOB_BUSY). The uptime figures of a page read the same
- * archives the same way, and are a job like a graph (graph_ask's
- * figures), their struct web_figures in place of an image.
+ * refused (GRAPHJOB_BUSY). The figures of a page (its uptime, its probe
+ * nodes' archives) read the same archives the same way, and are a job
+ * like a graph (graph_ask's figures), their struct web_figures in place
+ * of an image.
  */
 #include <sys/prctl.h>
 #include <sys/queue.h>
@@ -92,6 +93,7 @@ static void	 dispatch(struct graphworkers *);
 static void	 finish(struct drawer *, enum graphjob_end,
 		    struct graph_image *);
 static void	 lose(struct drawer *, enum graphjob_end, const char *);
+static const char *doing(const struct graph_ask *);
 static void	 tell(struct graphjob *, enum graphjob_end,
 		    struct graph_image *);
 static void	 reaped(struct drawer *, int);
@@ -240,13 +242,13 @@ work(struct web *w, const struct graph_ask *a, struct graph_image *img)
 		sc = conf_find_server(w->conf, a->name);
 	if (sc == NULL && farm == NULL) {
 		log_warnx("%s: %s %s: not in the config", a->figures ?
-		    "uptime" : "graph", a->farm ? "farm" : "server", a->name);
+		    "figures" : "graph", a->farm ? "farm" : "server", a->name);
 		return -1;
 	}
 	if (!a->figures)
 		return graphcache_draw(w, sc, farm, a, img);
 	fig = xmalloc(sizeof(*fig));
-	views_figures(w, sc, farm, (time_t)a->end, fig);
+	views_figures(w, sc, farm, a->figures, (time_t)a->end, fig);
 	img->data = (unsigned char *)fig;
 	img->len = sizeof(*fig);
 	return 0;
@@ -426,8 +428,7 @@ lose(struct drawer *d, enum graphjob_end end, const char *why)
 	struct graphjob	*j = d->job;
 
 	snprintf(d->lost, sizeof(d->lost), "%s%s%s", why != NULL ? why : "",
-	    why == NULL || j == NULL ? "" : j->ask.figures ?
-	    " reading the uptime of " : " drawing ",
+	    why == NULL || j == NULL ? "" : doing(&j->ask),
 	    why != NULL && j != NULL ? j->ask.name : "");
 	if (d->bev != NULL)
 		bufferevent_free(d->bev);
@@ -440,6 +441,19 @@ lose(struct drawer *d, enum graphjob_end end, const char *why)
 		return;
 	j->on = NULL;
 	tell(j, end, NULL);
+}
+
+/* What a job does, for the log: " drawing " (NAME follows). */
+static const char *
+doing(const struct graph_ask *a)
+{
+	switch (a->figures) {
+	case WEB_FIGURES_UPTIME:
+		return " reading the uptime of ";
+	case WEB_FIGURES_VANTAGE:
+		return " reading the probe nodes' archives of ";
+	}
+	return " drawing ";
 }
 
 /* j ended so: tell who waits for it (if anyone still does); free j. */

@@ -80,8 +80,9 @@ serve_counts(struct evbuffer *b, const struct web *w)
 		    "with the drawing of the same graph asked just before.",
 		    w->graphs_shared },
 		{ "tocsin_web_uptime_late_total", "Pages answered without "
-		    "their uptime figures: not read in time, the queue full, "
-		    "or the worker failed.",
+		    "the figures they read from the archives (uptime, or "
+		    "/api/vantage's probe nodes): not read in time, the queue "
+		    "full, or the worker failed.",
 		    w->figures_late },
 	};
 	size_t	i;

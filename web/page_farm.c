@@ -35,7 +35,8 @@ farm_uptime(struct evbuffer *b, struct web *w, const struct web_data *d,
 	const struct web_figures	*fig;
 	struct web_figures		 own;
 
-	fig = views_page_figures(w, NULL, f, d->now, &own);
+	fig = views_page_figures(w, NULL, f, WEB_FIGURES_UPTIME, d->now,
+	    &own);
 	evbuffer_add_printf(b, "<h2>uptime</h2>");
 	html_figures_late(b, w, fig);
 	page_farm_uptime_table(b, "uptime", fig->have, fig->any, fig->all,

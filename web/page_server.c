@@ -25,9 +25,8 @@ static void	 facts(struct evbuffer *, struct web *,
 static void	 parts(struct evbuffer *, json_t *);
 static void	 duration(char *, size_t, double);
 static void	 uptime_table(struct evbuffer *, const struct web_figures *);
-static void	 vantage(struct evbuffer *, const struct web_lines *);
-static void	 vantage_uptime(struct evbuffer *, const struct web_lines *,
-		    const struct web_figures *);
+static void	 vantage(struct evbuffer *, const struct web_figures *);
+static void	 vantage_uptime(struct evbuffer *, const struct web_figures *);
 
 /* What probed says of the server, as a list of terms. */
 static void
@@ -172,19 +171,19 @@ uptime_table(struct evbuffer *b, const struct web_figures *fig)
 }
 
 /* In cluster mode, the probe nodes whose archives the graphs draw, a
- * line each. */
+ * line each (named with the page's figures). */
 static void
-vantage(struct evbuffer *b, const struct web_lines *ls)
+vantage(struct evbuffer *b, const struct web_figures *fig)
 {
 	size_t	i;
 
-	if (ls->nodes == NULL)
+	if (fig->nnodes == 0)
 		return;
 	evbuffer_add_printf(b, "<p id=\"vantage\">A line per probe node:");
-	for (i = 0; i < ls->n; i++) {
+	for (i = 0; i < fig->nnodes; i++) {
 		evbuffer_add_printf(b, "%s <span class=\"node\">",
 		    i > 0 ? "," : "");
-		html_esc(b, ls->labels[i]);
+		html_esc(b, fig->nodes[i].name);
 		evbuffer_add_printf(b, "</span>");
 	}
 	evbuffer_add_printf(b, ".</p>");
@@ -193,10 +192,9 @@ vantage(struct evbuffer *b, const struct web_lines *ls)
 /* In cluster mode, the uptime as the probe nodes saw it: some node, every
  * node (the uptime table has the cluster's view: a quorum of them). */
 static void
-vantage_uptime(struct evbuffer *b, const struct web_lines *ls,
-    const struct web_figures *fig)
+vantage_uptime(struct evbuffer *b, const struct web_figures *fig)
 {
-	if (ls->nodes == NULL || ls->n == 0)
+	if (fig->nnodes == 0)
 		return;
 	evbuffer_add_printf(b, "<h2>uptime from the probe nodes</h2>");
 	page_farm_uptime_table(b, "vantage-uptime", fig->have_nodes,
@@ -210,7 +208,6 @@ page_server(struct web *w, const struct web_data *d,
 	const struct ctl_server	*s;
 	const struct web_figures *fig;
 	struct web_figures	 own;
-	struct web_lines	 ls;
 	json_t			*o = NULL;
 	size_t			 i;
 
@@ -236,9 +233,10 @@ page_server(struct web *w, const struct web_data *d,
 	html_url(r->body, sc->id);
 	evbuffer_add_printf(r->body, "\">all state changes</a></p>\n");
 	if (w->store != NULL) {
-		graphcache_lines_server(w, sc, &ls);
+		fig = views_page_figures(w, sc, NULL, WEB_FIGURES_UPTIME,
+		    d->now, &own);
 		evbuffer_add_printf(r->body, "<h2>latency</h2>");
-		vantage(r->body, &ls);
+		vantage(r->body, fig);
 		evbuffer_add_printf(r->body, "<div class=\"graphs\" "
 		    "id=\"graphs\">");
 		html_graph_img(r->body, w, "graph", sc->id, "1d", 0);
@@ -247,11 +245,9 @@ page_server(struct web *w, const struct web_data *d,
 			html_graph_img(r->body, w, "graph", sc->id, small[i],
 			    1);
 		evbuffer_add_printf(r->body, "</div></div>\n");
-		fig = views_page_figures(w, sc, NULL, d->now, &own);
 		html_figures_late(r->body, w, fig);
-		vantage_uptime(r->body, &ls, fig);
+		vantage_uptime(r->body, fig);
 		uptime_table(r->body, fig);
-		graphcache_lines_free(&ls);
 	} else
 		evbuffer_add_printf(r->body, "<p class=\"muted\">Archives are "
 		    "off: no graphs or uptime.</p>");

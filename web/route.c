@@ -316,11 +316,11 @@ route_needs_data(const struct web *w, const struct web_req *q)
 }
 
 /*
- * 1 when route_request would show uptime figures for this request (a
- * server's page or a farm's, /api/uptime/ID, an uptime badge) from the
- * archives, with what to ask a graph worker for them in *a, up to now:
- * --serve has them read ahead, off its loop (views_figures), and sets
- * w->fig.
+ * 1 when route_request would show figures for this request from the
+ * archives (uptime: a server's page or a farm's, /api/uptime/ID, an
+ * uptime badge; the probe nodes' archives: /api/vantage/ID), with what
+ * to ask a graph worker for them in *a, up to now: --serve has them read
+ * ahead, off its loop (views_figures), and sets w->fig.
  */
 int
 route_figures(const struct web *w, const struct web_req *q,
@@ -332,6 +332,7 @@ route_figures(const struct web *w, const struct web_req *q,
 	if (w->store == NULL || !route_needs_data(w, q))
 		return 0;
 	memset(a, 0, sizeof(*a));
+	a->figures = WEB_FIGURES_UPTIME;
 	if (strncmp(q->path, "/server/", 8) == 0)
 		name = q->path + 8;
 	else if (strncmp(q->path, "/badge/", 7) == 0 &&
@@ -341,7 +342,10 @@ route_figures(const struct web *w, const struct web_req *q,
 		name = badge;
 	else if (strncmp(q->path, "/api/uptime/", 12) == 0)
 		name = q->path + 12;
-	else if (strncmp(q->path, "/farm/", 6) == 0) {
+	else if (strncmp(q->path, "/api/vantage/", 13) == 0) {
+		name = q->path + 13;
+		a->figures = WEB_FIGURES_VANTAGE;
+	} else if (strncmp(q->path, "/farm/", 6) == 0) {
 		name = q->path + 6;
 		a->farm = 1;
 	}
@@ -349,7 +353,6 @@ route_figures(const struct web *w, const struct web_req *q,
 	    NULL : conf_find_server(w->conf, name) == NULL))
 		return 0;
 	strlcpy(a->name, name, sizeof(a->name));
-	a->figures = 1;
 	a->end = (int64_t)time(NULL);
 	return 1;
 }

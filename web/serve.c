@@ -4,10 +4,11 @@
  * cache. Pages that show servers ask probed without blocking the loop
  * (prefetch.c), so a hung probed delays only them; graphs are drawn by
  * worker processes (graphworker.c), one at a time each, as librrd wants,
- * so a slow one delays only itself, and so are the uptime figures of a
- * page, read before the page is made (a slow rrdcached delays only the
- * pages that show them, at most --graph-timeout). A graph asked again
- * while it is drawn waits for that drawing.
+ * so a slow one delays only itself, and so are the figures of a page
+ * (its uptime, its probe nodes' archives), read before the page is made
+ * (a slow rrdcached delays only the pages that show them, at most
+ * --graph-timeout). A graph asked again while it is drawn waits for that
+ * drawing.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -89,7 +90,7 @@ add_header(void *arg, const char *name, const char *value)
 }
 
 /*
- * A request on its way: the uptime figures its page shows, read by a
+ * A request on its way: the figures its page shows, read by a
  * worker; what route_request needs once probed answered; or the graph a
  * worker draws for it, or for a request before it (its leader).
  */
@@ -124,7 +125,7 @@ resp_new(struct web_resp *r)
 }
 
 /*
- * Have a worker read the uptime figures of p's page (a): on_figures, or
+ * Have a worker read the figures of p's page (a): on_figures, or
  * on_late after --graph-timeout, asks probed next. No worker to take
  * them (the queue is full): the page goes without.
  */
@@ -183,7 +184,7 @@ figures_late(struct pending *p)
 	p->fig.late = 1;
 	p->has_fig = 1;
 	p->w->figures_late++;
-	log_debug("serve: %s: the uptime figures not read in time", p->path);
+	log_debug("serve: %s: the figures not read in time", p->path);
 	ask_probed(p);
 }
 
@@ -414,7 +415,7 @@ on_gone(void *arg)
 }
 
 /*
- * One request: decode the path; a page that shows uptime figures has a
+ * One request: decode the path; a page that shows figures has a
  * worker read them first (ask_figures), then probed is asked.
  */
 static void

@@ -26,6 +26,9 @@ struct web_view {
 
 static void	 view_init(struct web *, const struct server_conf *,
 		    struct web_view *);
+static void	 nodes_named(const struct web_lines *, struct web_figures *);
+static void	 node_read(struct web *, const char *, time_t,
+		    struct web_node *);
 
 /*
  * The archives of sc's uptime (the same as its graph's lines), with the
@@ -172,17 +175,70 @@ views_farm_spans(struct web *w, const struct farm_conf *f, time_t now,
 }
 
 /*
- * The uptime figures of sc's page, or of farm's when sc is NULL, over
- * the spans ending at now, into fig: what uptime_table and vantage_uptime
- * (page_server.c), farm_uptime (page_farm.c), api_uptime and an uptime
- * badge show. It reads the archives (rrdcached flushes first): --serve
- * has a graph worker call it, off the loop.
+ * ls's probe nodes (the first WEB_NODES_MAX, by name) into fig, each
+ * with its last update unread (-1) and no latency.
+ */
+static void
+nodes_named(const struct web_lines *ls, struct web_figures *fig)
+{
+	size_t	i;
+
+	for (i = 0; ls->nodes != NULL && i < ls->n && i < WEB_NODES_MAX;
+	    i++) {
+		strlcpy(fig->nodes[i].name, ls->labels[i],
+		    sizeof(fig->nodes[i].name));
+		fig->nodes[i].last = -1;
+		fig->nodes[i].latency_ms = NAN;
+	}
+	fig->nnodes = i;
+}
+
+/*
+ * Node n's archive of sc (id): its last update, and its rows with a total
+ * latency over the hour before now, the newest of them.
+ */
+static void
+node_read(struct web *w, const char *id, time_t now, struct web_node *n)
+{
+	struct archive_layout	 l;
+	struct archive_series	 s;
+	double			 v;
+	size_t			 row;
+	int			 col;
+
+	col = archive_fetch(w->store, id, "AVERAGE", now - 3600, now, 1,
+	    &s) == 0 ? archive_series_ds(&s, archive_fixed_ds[ARCHIVE_TOTAL]) :
+	    -1;
+	for (row = 0; col >= 0 && row < s.nrows; row++) {
+		v = s.data[row * s.nds + (size_t)col];
+		if (!isnan(v)) {
+			n->rows++;
+			n->latency_ms = v * 1000;
+		}
+	}
+	archive_series_free(&s);
+	if (archive_info(w->store, id, &l) == 0)
+		n->last = (int64_t)l.last;
+}
+
+/*
+ * The figures of sc's page, or of farm's when sc is NULL, over the spans
+ * ending at now, into fig. what is WEB_FIGURES_UPTIME: the uptime that
+ * uptime_table and vantage_uptime (page_server.c), farm_uptime
+ * (page_farm.c), api_uptime and an uptime badge show, and sc's probe
+ * nodes by name (the page's line per node); or WEB_FIGURES_VANTAGE: sc's
+ * probe nodes, each with its archive's last update and rows
+ * (api_vantage). It reads the archives (rrdcached flushes first) and
+ * lists the nodes' (through a remote rrdcached): --serve has a graph
+ * worker call it, off the loop.
  */
 void
 views_figures(struct web *w, const struct server_conf *sc,
-    const struct farm_conf *farm, time_t now, struct web_figures *fig)
+    const struct farm_conf *farm, int what, time_t now,
+    struct web_figures *fig)
 {
 	struct web_lines	ls;
+	size_t			i;
 
 	memset(fig, 0, sizeof(*fig));
 	fig->now = now;
@@ -190,26 +246,33 @@ views_figures(struct web *w, const struct server_conf *sc,
 		fig->have = views_farm_spans(w, farm, now, fig->any, fig->all);
 		return;
 	}
-	fig->have = views_spans(w, sc, now, fig->raw, fig->sla);
 	if (w->store == NULL)
 		return;
-	graphcache_lines_server(w, sc, &ls);
-	if (ls.nodes != NULL && ls.n > 0)
+	if (what == WEB_FIGURES_UPTIME)
+		fig->have = views_spans(w, sc, now, fig->raw, fig->sla);
+	fig->listed = graphcache_lines_server(w, sc, &ls) == 0;
+	nodes_named(&ls, fig);
+	if (what == WEB_FIGURES_VANTAGE)
+		for (i = 0; i < fig->nnodes; i++)
+			node_read(w, ls.ids[i], now, &fig->nodes[i]);
+	else if (ls.nodes != NULL && ls.n > 0)
 		fig->have_nodes = uptime_farm_spans(w->store, ls.ids, ls.n,
 		    now, fig->any, fig->all) == 0;
 	graphcache_lines_free(&ls);
 }
 
 /*
- * The figures a page shows: those --serve read ahead for this request
- * (w->fig), else (a CGI) read now into buf. Never NULL.
+ * The figures a page shows (what, as views_figures): those --serve read
+ * ahead for this request (w->fig), else (a CGI) read now into buf. Never
+ * NULL.
  */
 const struct web_figures *
 views_page_figures(struct web *w, const struct server_conf *sc,
-    const struct farm_conf *farm, time_t now, struct web_figures *buf)
+    const struct farm_conf *farm, int what, time_t now,
+    struct web_figures *buf)
 {
 	if (w->fig != NULL)
 		return w->fig;
-	views_figures(w, sc, farm, now, buf);
+	views_figures(w, sc, farm, what, now, buf);
 	return buf;
 }

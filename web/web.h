@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "ctlclient.h"
+#include "archive.h"
 #include "uptime.h"
 
 #define WEB_PATH_MAX	1024	/* bytes of a path we look at */
@@ -70,10 +71,29 @@ struct summary_row {
 	double		 lat[SUMMARY_POINTS];	/* ms, oldest hour first */
 };
 
+#define WEB_NODES_MAX	32	/* probe nodes a page or /api/vantage
+				   shows, the first by name */
+
+/* What a job of figures reads (graph_ask's figures, views_figures). */
+#define WEB_FIGURES_UPTIME	1	/* a page's uptime, its nodes named */
+#define WEB_FIGURES_VANTAGE	2	/* each node's archive (/api/vantage) */
+
+/* A probe node's archive of a server (cluster mode, ID@NODE). */
+struct web_node {
+	char		 name[ARCHIVE_ID_MAX];
+	int64_t		 last;		/* Unix s of its last update;
+					   -1: unreadable */
+	int		 rows;		/* rows with a latency, the hour
+					   before now (WEB_FIGURES_VANTAGE) */
+	double		 latency_ms;	/* the newest of them; NaN: none */
+};
+
 /*
- * The uptime figures of a server's page or of a farm's (views_figures),
- * read from the archives: in --serve by a graph worker, ahead of the page,
- * which the loop must not wait on (rrdcached flushes before a read).
+ * The figures of a server's page or of a farm's (views_figures), read
+ * from the archives: the uptime, and in cluster mode the probe nodes
+ * that archive the server (listed through rrdcached when it is remote).
+ * In --serve a graph worker reads them, ahead of the page, which the
+ * loop must not wait on (rrdcached flushes before a read).
  */
 struct web_figures {
 	int64_t		 now;		/* Unix s: the spans end here */
@@ -82,10 +102,13 @@ struct web_figures {
 					   a farm: any and all read */
 	int		 have_nodes;	/* a server in cluster mode: any
 					   and all read from its nodes */
+	int		 listed;	/* a server: its nodes were listed */
 	struct uptime	 raw[UPTIME_NSPANS];
 	struct uptime	 sla[UPTIME_NSPANS];	/* scheduled downtime out */
 	struct uptime	 any[UPTIME_NSPANS];	/* some member (node) up */
 	struct uptime	 all[UPTIME_NSPANS];	/* every member (node) up */
+	size_t		 nnodes;	/* in nodes; none: not cluster mode */
+	struct web_node	 nodes[WEB_NODES_MAX];	/* by name */
 };
 
 /* What probed answered, asked ahead without blocking (serve.c). */
@@ -160,8 +183,9 @@ struct web_resp {
 struct graph_ask {
 	char		 name[SERVER_ID_MAX + 1];
 	int		 farm;		/* 1: name is a farm's */
-	int		 figures;	/* 1: the figures (views_figures)
-					   up to end, not a graph */
+	int		 figures;	/* WEB_FIGURES_*: the figures
+					   (views_figures) up to end;
+					   0: a graph */
 	int		 svg;		/* 0: PNG */
 	int64_t		 start;		/* Unix seconds */
 	int64_t		 end;		/* Unix seconds */
@@ -295,7 +319,7 @@ void	 graphcache_warm(struct web *);
 void	 graphcache_reply(struct web *, const struct server_conf *,
 	    const struct farm_conf *, int svg, const char *query,
 	    const struct web_req *, struct web_resp *);
-void	 graphcache_lines_server(struct web *, const struct server_conf *,
+int	 graphcache_lines_server(struct web *, const struct server_conf *,
 	    struct web_lines *);
 void	 graphcache_lines_free(struct web_lines *);
 int	 graphcache_draw(struct web *, const struct server_conf *,
@@ -339,9 +363,9 @@ void	 views_farm_close(struct web_farmview *);
 int	 views_farm_spans(struct web *, const struct farm_conf *, time_t,
 	    struct uptime *, struct uptime *);
 void	 views_figures(struct web *, const struct server_conf *,
-	    const struct farm_conf *, time_t, struct web_figures *);
+	    const struct farm_conf *, int, time_t, struct web_figures *);
 const struct web_figures *views_page_figures(struct web *,
-	    const struct server_conf *, const struct farm_conf *, time_t,
+	    const struct server_conf *, const struct farm_conf *, int, time_t,
 	    struct web_figures *);
 
 /* summary.c */
