@@ -90,6 +90,7 @@ has b1 "rrdcached going on: the badge's figure" '>[0-9.]+% 30d</text>'
 # meanwhile.
 servers_stop serve
 start_serve "$T/probed.conf" --graph-timeout "$TIMEOUT" || exit 1
+check "figures past their time: both graph workers ready" workers_ready 2
 fetch "$SERVE_URL/metrics"
 late0=$(sed -n 's/^tocsin_web_uptime_late_total //p' "$T/body")
 kill -STOP "$RRD_PID"

@@ -11,10 +11,31 @@
 #     pending NAME | wait_done NAME... | answers_meanwhile WHAT NAME...
 #     while_stopped WHAT cont|done NAME PATH...  # with rrdcached stopped
 #     rrdcached_stat NAME       # a counter of rrdcached's STATS
+#     workers_ready N           # N graph workers of --serve are ready
 #     expect_code WHAT CODE URL [CURL ARGS]
 #     body_has WHAT REGEX | body_lacks WHAT REGEX | hdr_has WHAT REGEX
 
 WEBCGI=${TOCSIN_WEBCGI:-${TOCSIN_BUILD:-.}/web/tocsin.cgi}
+
+# workers_ready N: N graph workers of --serve said they are ready (each
+# names itself tocsin-graph then), 120 s at most: a test that stops
+# rrdcached to make a read late must not find a worker still starting
+# (killed "not ready" instead, under ASan on a busy machine).
+workers_ready() {
+    local serve i n p
+    serve=$(servers_pid serve)
+    for i in $(seq 1200); do
+        n=0
+        for p in /proc/[0-9]*; do
+            [ "$(cat "$p/comm" 2>/dev/null)" = tocsin-graph ] &&
+                [ "$(cut -d' ' -f4 "$p/stat" 2>/dev/null)" = "$serve" ] &&
+                n=$((n + 1))
+        done
+        [ "$n" -ge "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 # In a sanitizer build: librrd's graph code keeps memory for good.
 # Full stacks, so the suppressions see librrd's frames.
 WEB_LSAN="suppressions=$SERVERS_TDIR/web-lsan.supp:print_suppressions=0"
