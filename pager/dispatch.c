@@ -85,6 +85,9 @@ struct dispatch {
 	int			 inofd;		/* inotify on the spool, or -1 */
 	struct event		*ino;
 	int			 rescan;	/* a new file came during a scan */
+	int			 behind;	/* the last scan left events
+						   unread (SCAN_MAX): no storm
+						   window ends until they are */
 	struct deliveries	 q;
 	char			 spool_dir[1024];
 	char			 maildir[1024];
@@ -136,6 +139,8 @@ struct scan {
 	size_t			 nretry;
 	uint64_t		*unread;	/* still or newly unreadable */
 	size_t			 nunread, unreadcap;
+	int			 more;		/* stopped at SCAN_MAX, events
+						   left to read */
 };
 
 /* A storm window's held deliveries for one contact and channel, folded
@@ -741,6 +746,7 @@ scan_work(void *arg)
 			    seqs[i]);
 		s->last = seqs[i];
 	}
+	s->more = i == SCAN_MAX && n > SCAN_MAX;
 	free(seqs);
 	memo_save(s->d->memo, s->d->pagerfd);
 }
@@ -1110,6 +1116,11 @@ scan_done_sync(struct dispatch *d, struct scan *s)
 	}
 	if (s->last > d->last_seq)
 		d->last_seq = s->last;
+	/* A backlog (a restart, a relay back): read on at once, and let
+	 * no storm window end before its later events are read. */
+	d->behind = s->more;
+	if (s->more)
+		d->rescan = 1;
 	for (i = 0; i < s->nidle; i++)
 		idle_add(&d->idle, &d->nidle, &d->idlecap, s->idle[i]);
 	free(s->idle);
@@ -1825,6 +1836,11 @@ fold_due(struct dispatch *d)
 	int64_t		 now = now_us() / 1000000;
 	size_t		 i;
 
+	/* Events still unread may belong to a window that ended by the
+	 * clock (a backlog read SCAN_MAX at a time): it would be folded in
+	 * two digests, or more. Its end waits for them. */
+	if (d->behind)
+		return;
 #define IN_GROUP(o)	((o)->state == D_HELD && !(o)->busy &&		\
 			    (o)->window == del->window &&			\
 			    (o)->stale == del->stale && same_lane(o, del))

@@ -153,15 +153,15 @@ storm_servers() {
     done
 }
 
-# storm_spool N [PAD]: events 1..N in $T/state/spool, server sS going down
-# in event S, their times spread over the 4 s from now, each renamed into
-# place whole as probed writes them; each message "storm", or with PAD
-# "mS " and PAD x's.
+# storm_spool N [PAD [AGE]]: events 1..N in $T/state/spool, server sS
+# going down in event S, their times spread over the 4 s from now (or AGE
+# seconds ago), each renamed into place whole as probed writes them; each
+# message "storm", or with PAD "mS " and PAD x's.
 storm_spool() {
-    "$PY" - "$T/state/spool" "$1" "${2:-0}" <<'PY'
+    "$PY" - "$T/state/spool" "$1" "${2:-0}" "${3:-0}" <<'PY'
 import json, os, sys, time
 d, n, pad = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-now = int(time.time())
+now = int(time.time()) - int(sys.argv[4])
 for s in range(1, n + 1):
     ev = {"seq": s, "id": "s%d" % s, "time": now + (s - 1) * 4 // n,
           "old": "up", "new": "down",
