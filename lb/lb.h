@@ -225,6 +225,7 @@ int		 listener_fd_plenty(int fd);
 void		 proxy_tcp_accept(struct lb *, struct farm *, int fd,
 		    const struct sockaddr *, socklen_t);
 size_t		 proxy_tcp_sessions(void);
+void		 proxy_tcp_shutdown(void);
 int		 proxy_tcp_adopt(struct lb *, struct farm *, struct backend *,
 		    int cfd, int sfd, const void *to_client, size_t,
 		    const void *to_server, size_t);

@@ -6,7 +6,7 @@ lb_tocsin_lb_SOURCES = lb/lb.h lb/main.c lb/listener.c lb/backend.c \
 	lb/cluster.c
 lb_tocsin_lb_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster
 lb_tocsin_lb_CFLAGS = $(AM_CFLAGS) $(EVENT_CFLAGS) $(JANSSON_CFLAGS) \
-	$(NATS_CFLAGS)
+	$(NATS_CFLAGS) $(URING_CFLAGS)
 lb_tocsin_lb_LDADD = cluster/libcluster.a lib/libtocsin.a $(EVENT_LIBS) \
-	$(JANSSON_LIBS) $(HTTP_PARSER_LIBS) $(NATS_LIBS) $(OPENSSL_LIBS) -lm \
-	-lpthread
+	$(JANSSON_LIBS) $(HTTP_PARSER_LIBS) $(NATS_LIBS) $(OPENSSL_LIBS) \
+	$(URING_LIBS) -lm -lpthread

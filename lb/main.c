@@ -181,6 +181,7 @@ worker_main(void *arg)
 
 	event_base_dispatch(lb->base);
 	proxy_http_shutdown();
+	proxy_tcp_shutdown();
 	queue_shutdown();
 	return NULL;
 }
@@ -381,6 +382,7 @@ main(int argc, char **argv)
 	ctlsock_close(lb.ctl);
 	free(ctlpath);
 	proxy_http_shutdown();
+	proxy_tcp_shutdown();
 	queue_shutdown();
 	for (i = 0; i < lb.nls; i++)
 		listener_close(lb.ls[i]);

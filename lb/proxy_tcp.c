@@ -11,6 +11,17 @@
  * buffer of its own instead: slower, but the client is served. With the
  * farm's proxy-protocol, each connection to a member begins with the
  * PROXY header naming the client and the address it connected to.
+ *
+ * A small copy's send(2) is not made at once but staged in the loop's
+ * io_uring and made with the others of the same turn of the loop, in one
+ * io_uring_enter(2) when the turn's events are done (batch_flush): a system
+ * call costs a microsecond and more on a virtual machine with page-table
+ * isolation, and a turn carries a dozen requests and answers under load.
+ * Each staged send is MSG_DONTWAIT, so it completes within that call: what
+ * a socket did not take goes on as a send that would block does (into the
+ * pipe or buffer, the write event waited for). Where io_uring cannot be
+ * used (an old kernel, a sandbox, io_uring_disabled) or does not complete
+ * such sends at once (batch_probe), each send is made at once as before.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,6 +35,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <liburing.h>
 
 #include "log.h"
 #include "util.h"
@@ -53,7 +65,22 @@ struct half {
 	int		 bulk;		/* the last read was COPY_CHUNK or more:
 					   splice; else recv(2) and send(2) */
 	int		 shut;		/* to was half-closed */
+	struct session	*s;
+	char		*ubuf;		/* a staged send's bytes (COPY_CHUNK);
+					   NULL until one is staged */
+	size_t		 staged;	/* bytes of a send staged and not yet
+					   made: nothing else moves meanwhile */
 };
+
+/* This loop's staged sends (see the top of the file). */
+struct batch {
+	int		 state;		/* 0 untried, 1 in use, -1 not used */
+	struct io_uring	 ring;
+	struct event	*flush;		/* active while sends are staged */
+	unsigned	 staged;
+};
+
+#define BATCH_ENTRIES	256
 
 struct session {
 	struct lb	*lb;
@@ -85,6 +112,7 @@ struct session {
 };
 
 static _Thread_local size_t nsessions;	/* this thread's */
+static _Thread_local struct batch batch;
 
 static struct session *session_new(struct lb *, struct farm *, int fd);
 static void	server_events(struct session *);
@@ -112,6 +140,12 @@ static void	on_server_write(evutil_socket_t, short, void *);
 static void	on_idle(evutil_socket_t, short, void *);
 static void	arm_idle(struct session *, int64_t ms);
 static void	want(struct event *, short *on, int);
+static int	batch_ready(struct lb *);
+static int	batch_probe(struct io_uring *);
+static void	batch_flush(void);
+static void	on_batch(evutil_socket_t, short, void *);
+static void	unstage(struct session *);
+static void	keep_rest(struct half *, const char *, size_t);
 
 size_t
 proxy_tcp_sessions(void)
@@ -159,6 +193,7 @@ session_new(struct lb *lb, struct farm *f, int fd)
 	s->sfd = -1;
 	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
 	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
+	s->c2s.s = s->s2c.s = s;
 	s->last = mono_us();
 	s->cr = event_new(lb->base, fd, EV_READ | EV_PERSIST, on_client_read,
 	    s);
@@ -385,6 +420,7 @@ wait_end(struct session *s)
 static void
 release_server(struct session *s)
 {
+	unstage(s);
 	if (s->sr != NULL)
 		event_free(s->sr);
 	if (s->sw != NULL)
@@ -603,12 +639,30 @@ on_answered(struct session *s)
 static ssize_t
 copy_small(struct half *h)
 {
-	char	 buf[COPY_CHUNK];
-	ssize_t	 n, w;
+	char			 buf[COPY_CHUNK];
+	struct io_uring_sqe	*sqe;
+	ssize_t			 n, w;
 
-	if ((n = recv(h->from, buf, sizeof(buf), 0)) <= 0)
+	char			*p = buf;
+
+	if (h->s->answered && !h->s->buffered && batch_ready(h->s->lb)) {
+		if (h->ubuf == NULL)
+			h->ubuf = xmalloc(COPY_CHUNK);
+		if ((n = recv(h->from, h->ubuf, COPY_CHUNK, 0)) <= 0)
+			return n;
+		if ((sqe = io_uring_get_sqe(&batch.ring)) != NULL) {
+			io_uring_prep_send(sqe, h->to, h->ubuf, n,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			io_uring_sqe_set_data(sqe, h);
+			h->staged = n;
+			if (batch.staged++ == 0)
+				event_active(batch.flush, EV_WRITE, 1);
+			return n;
+		}
+		p = h->ubuf;	/* the ring is full: sent at once */
+	} else if ((n = recv(h->from, buf, sizeof(buf), 0)) <= 0)
 		return n;
-	w = send(h->to, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	w = send(h->to, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (w == -1 && errno != EAGAIN) {
 		errno = EPIPE;
 		return -1;
@@ -616,14 +670,184 @@ copy_small(struct half *h)
 	if (w == -1)
 		w = 0;
 	if (w < n && h->pipe[1] == -1) {
-		memcpy(h->buf, buf + w, n - w);
+		memcpy(h->buf, p + w, n - w);
 		h->boff = 0;
-	} else if (w < n && write(h->pipe[1], buf + w, n - w) != n - w) {
+	} else if (w < n && write(h->pipe[1], p + w, n - w) != n - w) {
 		errno = EPIPE;
 		return -1;
 	}
 	h->inpipe += n - w;
 	return n;
+}
+
+/*
+ * This loop's io_uring, made at its first staged send: 1 when sends are
+ * staged, 0 when each is made at once (io_uring unavailable, or its
+ * sends not completed within the call: batch_probe).
+ */
+static int
+batch_ready(struct lb *lb)
+{
+	if (batch.state != 0)
+		return batch.state == 1;
+	batch.state = -1;
+	if (getenv("TOCSIN_LB_NO_URING") != NULL) {
+		log_info("TOCSIN_LB_NO_URING: each small copy sent at once");
+		return 0;
+	}
+	if (io_uring_queue_init(BATCH_ENTRIES, &batch.ring, 0) != 0) {
+		log_info("io_uring unavailable: each small copy sent at once");
+		return 0;
+	}
+	if (batch_probe(&batch.ring) == -1) {
+		log_info("io_uring does not complete a send that would block "
+		    "at once: each small copy sent at once");
+		io_uring_queue_exit(&batch.ring);
+		return 0;
+	}
+	if ((batch.flush = event_new(lb->base, -1, 0, on_batch, NULL)) ==
+	    NULL)
+		fatalx("out of memory for the loop's batch event");
+	batch.state = 1;
+	return 1;
+}
+
+/*
+ * Whether this kernel's io_uring ends a MSG_DONTWAIT send to a full
+ * socket with EAGAIN within io_uring_enter(2) (as every send staged here
+ * must end, its bytes in the session's memory): one tried on a full
+ * socket pair. 0 when it does, -1 when not (the try cancelled first).
+ */
+static int
+batch_probe(struct io_uring *r)
+{
+	struct io_uring_sqe	*sqe;
+	struct io_uring_cqe	*cqe;
+	char			 fill[4096];
+	int			 sv[2], rc = -1, got = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, sv) == -1)
+		return -1;
+	memset(fill, 0, sizeof(fill));
+	while (send(sv[0], fill, sizeof(fill), MSG_DONTWAIT | MSG_NOSIGNAL) >
+	    0)
+		;
+	sqe = io_uring_get_sqe(r);
+	io_uring_prep_send(sqe, sv[0], fill, sizeof(fill),
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	io_uring_sqe_set_data64(sqe, 1);
+	if (io_uring_submit(r) == 1 && io_uring_peek_cqe(r, &cqe) == 0) {
+		rc = cqe->res == -EAGAIN ? 0 : -1;
+		io_uring_cqe_seen(r, cqe);
+		got = 1;
+	}
+	if (!got) {
+		/* Left waiting in the kernel: the peer's end closed makes it
+		 * fail, and it is reaped before its buffer goes. */
+		close(sv[1]);
+		sv[1] = -1;
+		if (io_uring_wait_cqe(r, &cqe) == 0)
+			io_uring_cqe_seen(r, cqe);
+	}
+	close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
+	return rc;
+}
+
+/* The turn's events are done: make its staged sends. */
+static void
+on_batch(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	batch_flush();
+}
+
+/*
+ * Make every staged send in one io_uring_enter(2), and settle each: all
+ * sent, or the rest kept (keep_rest) and the write event waited for, as
+ * for a send(2) that took less; a failed send's bytes are kept the same
+ * way, so the next try meets the error in pump, which closes the
+ * session as for a send failing at once. Closes nothing itself, so it
+ * may run from any session's teardown (unstage).
+ */
+static void
+batch_flush(void)
+{
+	struct io_uring_cqe	*cqe;
+	struct half		*h;
+	struct session		*s;
+	unsigned		 head, n;
+	int			 rc;
+
+	if (batch.staged == 0)
+		return;
+	/* EAGAIN and EBUSY: the kernel short of memory for a moment. */
+	while ((rc = io_uring_submit_and_wait(&batch.ring, batch.staged)) < 0
+	    && (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY))
+		;
+	if (rc < 0)
+		fatalx("io_uring_submit_and_wait: %s", strerror(-rc));
+	n = 0;
+	io_uring_for_each_cqe(&batch.ring, head, cqe) {
+		n++;
+		if ((h = io_uring_cqe_get_data(cqe)) == NULL)
+			continue;
+		s = h->s;
+		rc = cqe->res < 0 ? 0 : cqe->res;
+		if ((size_t)rc < h->staged) {
+			log_debug("farm %s: a staged send took %d of %zu bytes, "
+			    "the rest waits for the socket", s->farm->name, rc,
+			    h->staged);
+			keep_rest(h, h->ubuf + rc, h->staged - rc);
+			want(h == &s->s2c ? s->sr : s->cr, h == &s->s2c ?
+			    &s->sr_on : &s->cr_on, 0);
+			want(h == &s->s2c ? s->cw : s->sw, h == &s->s2c ?
+			    &s->cw_on : &s->sw_on, 1);
+		}
+		h->staged = 0;
+	}
+	io_uring_cq_advance(&batch.ring, n);
+	batch.staged -= n;
+}
+
+/*
+ * len bytes at p, not taken by h's socket, go on first as a send that
+ * would block: into the pipe (empty, and holding them) or the buffer.
+ */
+static void
+keep_rest(struct half *h, const char *p, size_t len)
+{
+	if (h->pipe[1] == -1 || write(h->pipe[1], p, len) != (ssize_t)len) {
+		half_buf(h, COPY_CHUNK);
+		memcpy(h->buf, p, len);
+	}
+	h->boff = 0;
+	h->inpipe = len;
+}
+
+/* Before s's sockets close: its staged sends made (the staged
+ * descriptor numbers and buffers are s's). */
+static void
+unstage(struct session *s)
+{
+	if (s->c2s.staged != 0 || s->s2c.staged != 0)
+		batch_flush();
+}
+
+/* This thread's loop ends: its io_uring goes. */
+void
+proxy_tcp_shutdown(void)
+{
+	if (batch.state == 1) {
+		batch_flush();
+		event_free(batch.flush);
+		io_uring_queue_exit(&batch.ring);
+	}
+	batch.state = 0;
 }
 
 /*
@@ -644,6 +868,8 @@ pump(struct session *s, struct half *h)
 	short		*ron = s2c ? &s->sr_on : &s->cr_on;
 	short		*won = s2c ? &s->cw_on : &s->sw_on;
 
+	if (h->staged != 0)
+		return 0;	/* batch_flush settles it */
 	for (;;) {
 		if (h->inpipe > 0) {
 			if (h->pipe[0] == -1) {
@@ -677,9 +903,11 @@ pump(struct session *s, struct half *h)
 			}
 			return 0;
 		}
-		if (!more) {
+		if (!more || h->staged != 0) {
 			/* The last read took less than asked: the socket is
-			 * likely empty, and the read event says when not. */
+			 * likely empty, and the read event says when not
+			 * (or its bytes wait for the loop's batch: the read
+			 * event comes again on the next turn). */
 			want(rev, ron, 1);
 			return 0;
 		}
@@ -732,7 +960,7 @@ static int
 finished(struct session *s)
 {
 	return s->c2s.shut && s->s2c.shut && s->s2c.inpipe == 0 &&
-	    s->c2s.inpipe == 0;
+	    s->c2s.inpipe == 0 && s->c2s.staged == 0 && s->s2c.staged == 0;
 }
 
 /* flush_replay's failure rc: the member's (-1: another member, or
@@ -876,6 +1104,7 @@ session_close(struct session *s, const char *why)
 	if (why != NULL)
 		log_debug("session from farm %s closed: %s", s->farm->name,
 		    why);
+	unstage(s);
 	queue_cancel(&s->wait);
 	release_server(s);
 	event_free(s->cr);
@@ -892,6 +1121,8 @@ session_close(struct session *s, const char *why)
 	}
 	free(s->c2s.buf);
 	free(s->s2c.buf);
+	free(s->c2s.ubuf);
+	free(s->s2c.ubuf);
 	farm_unref(s->farm);
 	free(s->replay);
 	free(s);

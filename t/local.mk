@@ -351,6 +351,10 @@ EXTRA_DIST += t/test_lb_latency.sh t/lbheld.py
 # window (the kept first bytes full and not yet taken).
 TESTS += t/test_lb_tcp.sh
 EXTRA_DIST += t/test_lb_tcp.sh t/lbsink.py t/lbsend.py
+# tocsin-lb: the tcp relay's sends staged in io_uring (and made at once
+# with TOCSIN_LB_NO_URING) byte-exact before slow readers both ways.
+TESTS += t/test_lb_batch.sh
+EXTRA_DIST += t/test_lb_batch.sh t/lbdrip.py
 # tocsin-lb: a farm's connect-, client- and server-timeout.
 TESTS += t/test_lb_timeouts.sh
 EXTRA_DIST += t/test_lb_timeouts.sh t/lbearly.py t/lbfull.py

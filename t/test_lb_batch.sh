@@ -1,0 +1,103 @@
+#!/bin/bash
+# t/test_lb_batch.sh: tocsin-lb's tcp relay after the server's answer,
+# its small copies' sends staged in the loop's io_uring (lb/proxy_tcp.c),
+# before slow readers: t/lbdrip.py drips 3 MB in writes of 100 to 3000
+# bytes, 1 ms apart, to a reader with a 4 KiB window that reads nothing
+# for 2.5 s, from the server to the client (down) and from the client to
+# the server (up). The relay's socket to the reader fills after about
+# 1.5 MB, while its reads are still small: a staged send then takes less
+# than it was given, and the rest must go on first (the log says so, and
+# each stream checks for it). Every stream arrives whole and in order
+# (SHA-256). tocsin-lb holds an io_uring once it relayed; with
+# TOCSIN_LB_NO_URING set it holds none, says so in its log, and relays
+# the same streams whole with send(2).
+set -u
+. "${srcdir:-.}/t/servers.sh" || exit 1
+. "${srcdir:-.}/t/probed.sh" || exit 1
+servers_trap
+. "${srcdir:-.}/t/lb.sh" || exit 1
+
+D=$(servers_port) P=$(servers_port)
+H=127.0.0.1
+_srv_spawn drip $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbdrip.py" server "$D" ||
+    exit 1
+_srv_wait drip "t:$D" || exit 1
+cat >"$T/lb.conf" <<CONF
+set state-dir $T/state
+farm drip {
+    listen $H:$P tcp
+    server drip tcp://$H:$D
+}
+CONF
+
+# streams DESC MODES CLIENTS SEED: every client's stream arrived whole,
+# CLIENTS of each of MODES (down, up or both) at once.
+streams() {
+    local out bad i m n=0
+    for m in $2; do n=$((n + $3)); done
+    out=$(for m in $2; do for i in $(seq 1 "$3"); do
+        "$PY" "$SERVERS_TDIR/lbdrip.py" client "$P" "$m" $(($4 + i)) &
+    done; done; wait)
+    bad=$(printf '%s\n' "$out" | grep -v '^ok$')
+    if [ -z "$bad" ] && [ "$(printf '%s\n' "$out" | grep -c '^ok$')" = "$n" ]
+    then
+        pass "$1"
+    else
+        failed "$1" "$(printf '%s\n' "$bad" | head -3)"
+    fi
+}
+
+# short: how many staged sends took less than they were given so far.
+short() {
+    grep -c "staged send took" "$T/lb.log"
+}
+
+# met_full DESC BEFORE: a staged send met a full socket since BEFORE.
+met_full() {
+    local now
+    now=$(short)
+    if [ "$now" -gt "$2" ]; then
+        pass "staged: $1 met a full socket in a staged send ($((now - $2)))"
+    else
+        failed "staged: $1 never met a full socket in a staged send" \
+            "the test does not try what it is for"
+    fi
+}
+
+# rings: how many io_uring descriptors tocsin-lb holds.
+rings() {
+    ls -l "/proc/$LB_PID/fd" 2>/dev/null | grep -c 'io_uring'
+}
+
+for how in staged direct; do
+    if [ $how = staged ]; then
+        lb_start "$T/lb.conf" || exit 1
+    else
+        TOCSIN_LB_NO_URING=1 lb_start "$T/lb.conf" || exit 1
+    fi
+    k=$(short)
+    streams "$how: one stream down to a slow client: whole, in order" down 1 10
+    [ $how = staged ] && met_full "the stream down" "$k" && k=$(short)
+    streams "$how: one stream up to a slow server: whole, in order" up 1 20
+    [ $how = staged ] && met_full "the stream up" "$k" && k=$(short)
+    streams "$how: 6 streams down and 6 up at once: each whole" "down up" 6 30
+    [ $how = staged ] && met_full "the 12 streams" "$k"
+    n=$(rings)
+    if [ $how = staged ]; then
+        if [ "$n" -ge 1 ]; then
+            pass "staged: tocsin-lb holds its loop's io_uring ($n)"
+        else
+            failed "staged: tocsin-lb holds no io_uring" \
+                "$(grep -i uring "$T/lb.log" | head -2)"
+        fi
+    elif [ "$n" = 0 ] && grep -q "TOCSIN_LB_NO_URING: each small copy sent at once" "$T/lb.log"; then
+        pass "direct: no io_uring, and the log says each copy is sent at once"
+    else
+        failed "direct: $n io_uring descriptors; log:" \
+            "$(grep -i uring "$T/lb.log" | head -2)"
+    fi
+    if kill -0 "$LB_PID" 2>/dev/null; then pass "$how: tocsin-lb still runs"
+    else failed "$how: tocsin-lb died"; fi
+    lb_stop
+done
+finish
