@@ -11,6 +11,14 @@
  * moved, a time noted as it moves; one coarse timer per connection
  * checks them, added again only when it fires before any is due or a
  * new one falls due earlier than it.
+ *
+ * conn_flush stages its write (up to CONN_STAGE_MAX bytes, copied) in the
+ * loop's batch (batch.c), made with the turn's other sends in one
+ * io_uring_enter(2); the bytes stay in the output until it is made, so
+ * the output's length counts them, and what the socket did not take goes
+ * on from the write event as after a writev(2) that took less. Anything
+ * that closes the socket, hands it on or shuts its sending side makes a
+ * staged write first (batch_settle).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -18,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +42,8 @@
 
 #define CONN_READ_MAX	16384	/* bytes one read takes, at most */
 #define CONN_CACHE_MAX	256	/* freed connections kept, a thread */
+#define CONN_STAGE_MAX	16384	/* output staged (copied) in one piece, at
+				   most; more is written at once */
 
 struct conn {
 	struct event_base *base;
@@ -54,6 +65,8 @@ struct conn {
 	int64_t		 rlast, wlast;	/* mono_us: a side began waiting or
 					   last moved a byte */
 	int64_t		 tdue;		/* mono_us the timer fires; 0 none */
+	struct batch_op	 op;		/* the staged write, of sbuf's bytes */
+	char		*sbuf;		/* CONN_STAGE_MAX; NULL until used */
 	struct conn	*next;		/* in the cache */
 };
 
@@ -70,6 +83,7 @@ static void	arm(struct conn *);
 static void	fail(struct conn *, short);
 static void	on_in_change(struct evbuffer *,
 		    const struct evbuffer_cb_info *, void *);
+static void	on_staged(struct batch_op *, int);
 
 /* A buffered socket on fd (non-blocking, taken: closed by conn_free), or
  * on none yet when fd is -1 (conn_connect makes it). Reading and writing
@@ -80,6 +94,7 @@ conn_new(struct event_base *base, int fd)
 	struct conn	*c = cache;
 	struct evbuffer	*in, *out;
 	struct event	*tmr;
+	char		*sbuf;
 
 	if (c != NULL && c->base == base) {
 		cache = c->next;
@@ -87,10 +102,12 @@ conn_new(struct event_base *base, int fd)
 		in = c->in;
 		out = c->out;
 		tmr = c->tmr;
+		sbuf = c->sbuf;
 		memset(c, 0, sizeof(*c));
 		c->in = in;
 		c->out = out;
 		c->tmr = tmr;
+		c->sbuf = sbuf;
 	} else {
 		c = xcalloc(1, sizeof(*c));
 		c->in = evbuffer_new();
@@ -102,6 +119,7 @@ conn_new(struct event_base *base, int fd)
 	c->base = base;
 	c->fd = fd;
 	c->rto = c->wto = -1;
+	c->op.done = on_staged;
 	if (fd != -1)
 		conn_setfd(c, fd);
 	return c;
@@ -125,6 +143,7 @@ conn_take_fd(struct conn *c)
 {
 	int	 fd = c->fd;
 
+	batch_settle(&c->op);
 	if (c->rev != NULL)
 		event_free(c->rev);
 	if (c->wev != NULL)
@@ -144,6 +163,7 @@ conn_free(struct conn *c)
 {
 	if (c == NULL)
 		return;
+	batch_settle(&c->op);
 	if (c->rev != NULL)
 		event_free(c->rev);
 	if (c->wev != NULL)
@@ -164,6 +184,7 @@ conn_free(struct conn *c)
 	event_free(c->tmr);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
+	free(c->sbuf);
 	free(c);
 }
 
@@ -178,6 +199,7 @@ conn_cache_free(void)
 		event_free(c->tmr);
 		evbuffer_free(c->in);
 		evbuffer_free(c->out);
+		free(c->sbuf);
 		free(c);
 	}
 	ncache = 0;
@@ -283,25 +305,76 @@ conn_fd(const struct conn *c)
 
 /*
  * Write what waits in the output now, in this turn of the loop, when
- * writing is not enabled: an answer or request costs one writev(2), not
- * a write event added, waited for and deleted. What the socket does not
- * take, and an error, are left to the write event: writing is enabled
- * until the output drains (the write callback may then disable it).
- * When writing is enabled, the write event waits for what was added.
- * Whoever adds to the output calls this (or conn_enable) after.
+ * writing is not enabled: an answer or request costs one writev(2) (or
+ * one staged send, made with the turn's others), not a write event
+ * added, waited for and deleted. What the socket does not take, and an
+ * error, are left to the write event: writing is enabled until the
+ * output drains (the write callback may then disable it). When writing
+ * is enabled, or a write is staged, the write event or the staged
+ * write's end carries on with what was added. Whoever adds to the
+ * output calls this (or conn_enable) after.
  */
 void
 conn_flush(struct conn *c)
 {
+	size_t	 len = evbuffer_get_length(c->out);
+
 	if ((c->enabled & EV_WRITE) || c->connecting || c->fd == -1) {
 		conn_update(c);
 		return;
 	}
-	if (evbuffer_get_length(c->out) > 0 &&
-	    evbuffer_write(c->out, c->fd) > 0)
+	if (c->op.len != 0 || len == 0)
+		return;
+	if (len <= CONN_STAGE_MAX && batch_ready(c->base)) {
+		if (c->sbuf == NULL)
+			c->sbuf = xmalloc(CONN_STAGE_MAX);
+		evbuffer_copyout(c->out, c->sbuf, len);
+		if (batch_send(&c->op, c->fd, c->sbuf, len) == 0)
+			return;
+	}
+	if (evbuffer_write(c->out, c->fd) > 0)
 		c->wlast = mono_us();
 	if (evbuffer_get_length(c->out) > 0)
 		conn_enable(c, EV_WRITE);
+}
+
+/*
+ * The staged write made (batch_flush): its bytes leave the output; what
+ * the socket did not take, what was added since, or all of it after a
+ * failure (the write event meets the error again), waits for the write
+ * event. Closes nothing.
+ */
+static void
+on_staged(struct batch_op *op, int res)
+{
+	struct conn	*c = (struct conn *)((char *)op -
+			    offsetof(struct conn, op));
+
+	if (res > 0) {
+		evbuffer_drain(c->out, (size_t)res);
+		c->wlast = mono_us();
+	}
+	if (res < (int)op->len)
+		log_debug("a staged write took %d of %zu bytes, the rest "
+		    "waits for the socket", res, op->len);
+	if (evbuffer_get_length(c->out) > 0)
+		conn_enable(c, EV_WRITE);
+}
+
+/* A staged write made now, before its caller looks at what is left. */
+void
+conn_settle(struct conn *c)
+{
+	batch_settle(&c->op);
+}
+
+/* No more to send after the output: shut the sending side (a staged
+ * write made first). */
+void
+conn_shutdown_write(struct conn *c)
+{
+	batch_settle(&c->op);
+	shutdown(c->fd, SHUT_WR);
 }
 
 /* The earliest a waiting side's timeout falls due; 0 when none. */
@@ -511,6 +584,7 @@ on_write(evutil_socket_t fd, short what, void *arg)
 		connect_done(c);
 		return;
 	}
+	batch_settle(&c->op);
 	if (evbuffer_get_length(c->out) > 0) {
 		n = evbuffer_write(c->out, fd);
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {

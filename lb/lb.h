@@ -221,11 +221,21 @@ const char	*listener_addr(const struct listener *);
 int		 listener_fd_scarce(int fd);
 int		 listener_fd_plenty(int fd);
 
+/* batch.c: a loop thread's sends, staged and made together */
+struct batch_op {
+	void	(*done)(struct batch_op *, int res);	/* bytes or -errno */
+	size_t	 len;		/* staged and not yet made; 0 when none */
+};
+int		 batch_ready(struct event_base *);
+int		 batch_send(struct batch_op *, int fd, const void *, size_t);
+void		 batch_flush(void);
+void		 batch_settle(struct batch_op *);
+void		 batch_shutdown(void);
+
 /* proxy_tcp.c */
 void		 proxy_tcp_accept(struct lb *, struct farm *, int fd,
 		    const struct sockaddr *, socklen_t);
 size_t		 proxy_tcp_sessions(void);
-void		 proxy_tcp_shutdown(void);
 int		 proxy_tcp_adopt(struct lb *, struct farm *, struct backend *,
 		    int cfd, int sfd, const void *to_client, size_t,
 		    const void *to_server, size_t);
@@ -271,6 +281,8 @@ struct evbuffer	*conn_output(const struct conn *);
 int		 conn_fd(const struct conn *);
 int		 conn_take_fd(struct conn *);
 void		 conn_flush(struct conn *);
+void		 conn_shutdown_write(struct conn *);
+void		 conn_settle(struct conn *);
 
 /* proxy_http.c */
 void		 proxy_http_accept(struct lb *, struct farm *, int fd,

@@ -1146,7 +1146,7 @@ hc_linger(struct hconn *hc)
 	hc->linger_end = mono_us() + LB_HTTP_LINGER_MS * 1000;
 	evbuffer_drain(in, evbuffer_get_length(in));
 	conn_set_watermarks(hc->conn, 0, LB_HTTP_HIGH / 2);
-	shutdown(conn_fd(hc->conn), SHUT_WR);
+	conn_shutdown_write(hc->conn);
 	set_timeout(hc->conn, LB_HTTP_LINGER_MS);
 	conn_enable(hc->conn, EV_READ);
 }
@@ -1203,6 +1203,7 @@ hc_last(struct hconn *hc)
 	hc->closing = 1;
 	hc->reading = 0;
 	conn_disable(hc->conn, EV_READ);
+	conn_settle(hc->conn);	/* the answer's staged write made */
 	if (evbuffer_get_length(conn_output(hc->conn)) == 0)
 		hc_linger(hc);
 }
@@ -1613,6 +1614,7 @@ sc_release(struct hconn *hc, int reusable)
 	struct sconn	*sc = sc_detach(hc);
 
 	backend_release(sc->be);
+	conn_settle(sc->conn);
 	if (!reusable || !sc->keepalive || npool >= LB_HTTP_POOL_MAX ||
 	    evbuffer_get_length(conn_input(sc->conn)) > 0 ||
 	    evbuffer_get_length(conn_output(sc->conn)) > 0) {

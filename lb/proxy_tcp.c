@@ -12,16 +12,11 @@
  * farm's proxy-protocol, each connection to a member begins with the
  * PROXY header naming the client and the address it connected to.
  *
- * A small copy's send(2) is not made at once but staged in the loop's
- * io_uring and made with the others of the same turn of the loop, in one
- * io_uring_enter(2) when the turn's events are done (batch_flush): a system
- * call costs a microsecond and more on a virtual machine with page-table
- * isolation, and a turn carries a dozen requests and answers under load.
- * Each staged send is MSG_DONTWAIT, so it completes within that call: what
- * a socket did not take goes on as a send that would block does (into the
- * pipe or buffer, the write event waited for). Where io_uring cannot be
- * used (an old kernel, a sandbox, io_uring_disabled) or does not complete
- * such sends at once (batch_probe), each send is made at once as before.
+ * A small copy's send(2), once the member has answered, is staged in the
+ * loop's batch (batch.c) and made with the others of the same turn of the
+ * loop in one io_uring_enter(2); what a socket did not take goes on as a
+ * send that would block does (into the pipe or buffer, the write event
+ * waited for). Where the batch is not used, each send is made at once.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -30,12 +25,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <liburing.h>
 
 #include "log.h"
 #include "util.h"
@@ -68,19 +63,9 @@ struct half {
 	struct session	*s;
 	char		*ubuf;		/* a staged send's bytes (COPY_CHUNK);
 					   NULL until one is staged */
-	size_t		 staged;	/* bytes of a send staged and not yet
-					   made: nothing else moves meanwhile */
+	struct batch_op	 op;		/* its send; while staged, nothing
+					   else moves */
 };
-
-/* This loop's staged sends (see the top of the file). */
-struct batch {
-	int		 state;		/* 0 untried, 1 in use, -1 not used */
-	struct io_uring	 ring;
-	struct event	*flush;		/* active while sends are staged */
-	unsigned	 staged;
-};
-
-#define BATCH_ENTRIES	256
 
 struct session {
 	struct lb	*lb;
@@ -112,7 +97,6 @@ struct session {
 };
 
 static _Thread_local size_t nsessions;	/* this thread's */
-static _Thread_local struct batch batch;
 
 static struct session *session_new(struct lb *, struct farm *, int fd);
 static void	server_events(struct session *);
@@ -140,10 +124,7 @@ static void	on_server_write(evutil_socket_t, short, void *);
 static void	on_idle(evutil_socket_t, short, void *);
 static void	arm_idle(struct session *, int64_t ms);
 static void	want(struct event *, short *on, int);
-static int	batch_ready(struct lb *);
-static int	batch_probe(struct io_uring *);
-static void	batch_flush(void);
-static void	on_batch(evutil_socket_t, short, void *);
+static void	half_sent(struct batch_op *, int);
 static void	unstage(struct session *);
 static void	keep_rest(struct half *, const char *, size_t);
 
@@ -194,6 +175,7 @@ session_new(struct lb *lb, struct farm *f, int fd)
 	s->c2s.pipe[0] = s->c2s.pipe[1] = -1;
 	s->s2c.pipe[0] = s->s2c.pipe[1] = -1;
 	s->c2s.s = s->s2c.s = s;
+	s->c2s.op.done = s->s2c.op.done = half_sent;
 	s->last = mono_us();
 	s->cr = event_new(lb->base, fd, EV_READ | EV_PERSIST, on_client_read,
 	    s);
@@ -639,26 +621,17 @@ on_answered(struct session *s)
 static ssize_t
 copy_small(struct half *h)
 {
-	char			 buf[COPY_CHUNK];
-	struct io_uring_sqe	*sqe;
-	ssize_t			 n, w;
+	char		 buf[COPY_CHUNK];
+	char		*p = buf;
+	ssize_t		 n, w;
 
-	char			*p = buf;
-
-	if (h->s->answered && !h->s->buffered && batch_ready(h->s->lb)) {
+	if (h->s->answered && !h->s->buffered && batch_ready(h->s->lb->base)) {
 		if (h->ubuf == NULL)
 			h->ubuf = xmalloc(COPY_CHUNK);
 		if ((n = recv(h->from, h->ubuf, COPY_CHUNK, 0)) <= 0)
 			return n;
-		if ((sqe = io_uring_get_sqe(&batch.ring)) != NULL) {
-			io_uring_prep_send(sqe, h->to, h->ubuf, n,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-			io_uring_sqe_set_data(sqe, h);
-			h->staged = n;
-			if (batch.staged++ == 0)
-				event_active(batch.flush, EV_WRITE, 1);
+		if (batch_send(&h->op, h->to, h->ubuf, n) == 0)
 			return n;
-		}
 		p = h->ubuf;	/* the ring is full: sent at once */
 	} else if ((n = recv(h->from, buf, sizeof(buf), 0)) <= 0)
 		return n;
@@ -681,137 +654,28 @@ copy_small(struct half *h)
 }
 
 /*
- * This loop's io_uring, made at its first staged send: 1 when sends are
- * staged, 0 when each is made at once (io_uring unavailable, or its
- * sends not completed within the call: batch_probe).
- */
-static int
-batch_ready(struct lb *lb)
-{
-	if (batch.state != 0)
-		return batch.state == 1;
-	batch.state = -1;
-	if (getenv("TOCSIN_LB_NO_URING") != NULL) {
-		log_info("TOCSIN_LB_NO_URING: each small copy sent at once");
-		return 0;
-	}
-	if (io_uring_queue_init(BATCH_ENTRIES, &batch.ring, 0) != 0) {
-		log_info("io_uring unavailable: each small copy sent at once");
-		return 0;
-	}
-	if (batch_probe(&batch.ring) == -1) {
-		log_info("io_uring does not complete a send that would block "
-		    "at once: each small copy sent at once");
-		io_uring_queue_exit(&batch.ring);
-		return 0;
-	}
-	if ((batch.flush = event_new(lb->base, -1, 0, on_batch, NULL)) ==
-	    NULL)
-		fatalx("out of memory for the loop's batch event");
-	batch.state = 1;
-	return 1;
-}
-
-/*
- * Whether this kernel's io_uring ends a MSG_DONTWAIT send to a full
- * socket with EAGAIN within io_uring_enter(2) (as every send staged here
- * must end, its bytes in the session's memory): one tried on a full
- * socket pair. 0 when it does, -1 when not (the try cancelled first).
- */
-static int
-batch_probe(struct io_uring *r)
-{
-	struct io_uring_sqe	*sqe;
-	struct io_uring_cqe	*cqe;
-	char			 fill[4096];
-	int			 sv[2], rc = -1, got = 0;
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0, sv) == -1)
-		return -1;
-	memset(fill, 0, sizeof(fill));
-	while (send(sv[0], fill, sizeof(fill), MSG_DONTWAIT | MSG_NOSIGNAL) >
-	    0)
-		;
-	sqe = io_uring_get_sqe(r);
-	io_uring_prep_send(sqe, sv[0], fill, sizeof(fill),
-	    MSG_NOSIGNAL | MSG_DONTWAIT);
-	io_uring_sqe_set_data64(sqe, 1);
-	if (io_uring_submit(r) == 1 && io_uring_peek_cqe(r, &cqe) == 0) {
-		rc = cqe->res == -EAGAIN ? 0 : -1;
-		io_uring_cqe_seen(r, cqe);
-		got = 1;
-	}
-	if (!got) {
-		/* Left waiting in the kernel: the peer's end closed makes it
-		 * fail, and it is reaped before its buffer goes. */
-		close(sv[1]);
-		sv[1] = -1;
-		if (io_uring_wait_cqe(r, &cqe) == 0)
-			io_uring_cqe_seen(r, cqe);
-	}
-	close(sv[0]);
-	if (sv[1] != -1)
-		close(sv[1]);
-	return rc;
-}
-
-/* The turn's events are done: make its staged sends. */
-static void
-on_batch(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	batch_flush();
-}
-
-/*
- * Make every staged send in one io_uring_enter(2), and settle each: all
- * sent, or the rest kept (keep_rest) and the write event waited for, as
- * for a send(2) that took less; a failed send's bytes are kept the same
- * way, so the next try meets the error in pump, which closes the
- * session as for a send failing at once. Closes nothing itself, so it
- * may run from any session's teardown (unstage).
+ * h's staged send made (batch_flush): what its socket did not take, or
+ * all of it after a failure (the next try meets the error in pump, which
+ * closes the session as for a send failing at once), goes on as after a
+ * send(2) that took less, the write event waited for.
  */
 static void
-batch_flush(void)
+half_sent(struct batch_op *op, int res)
 {
-	struct io_uring_cqe	*cqe;
-	struct half		*h;
-	struct session		*s;
-	unsigned		 head, n;
-	int			 rc;
+	struct half	*h = (struct half *)((char *)op -
+			    offsetof(struct half, op));
+	struct session	*s = h->s;
+	size_t		 sent = res < 0 ? 0 : (size_t)res;
 
-	if (batch.staged == 0)
+	if (sent >= op->len)
 		return;
-	/* EAGAIN and EBUSY: the kernel short of memory for a moment. */
-	while ((rc = io_uring_submit_and_wait(&batch.ring, batch.staged)) < 0
-	    && (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY))
-		;
-	if (rc < 0)
-		fatalx("io_uring_submit_and_wait: %s", strerror(-rc));
-	n = 0;
-	io_uring_for_each_cqe(&batch.ring, head, cqe) {
-		n++;
-		if ((h = io_uring_cqe_get_data(cqe)) == NULL)
-			continue;
-		s = h->s;
-		rc = cqe->res < 0 ? 0 : cqe->res;
-		if ((size_t)rc < h->staged) {
-			log_debug("farm %s: a staged send took %d of %zu bytes, "
-			    "the rest waits for the socket", s->farm->name, rc,
-			    h->staged);
-			keep_rest(h, h->ubuf + rc, h->staged - rc);
-			want(h == &s->s2c ? s->sr : s->cr, h == &s->s2c ?
-			    &s->sr_on : &s->cr_on, 0);
-			want(h == &s->s2c ? s->cw : s->sw, h == &s->s2c ?
-			    &s->cw_on : &s->sw_on, 1);
-		}
-		h->staged = 0;
-	}
-	io_uring_cq_advance(&batch.ring, n);
-	batch.staged -= n;
+	log_debug("farm %s: a staged send took %zu of %zu bytes, the rest "
+	    "waits for the socket", s->farm->name, sent, op->len);
+	keep_rest(h, h->ubuf + sent, op->len - sent);
+	want(h == &s->s2c ? s->sr : s->cr, h == &s->s2c ? &s->sr_on :
+	    &s->cr_on, 0);
+	want(h == &s->s2c ? s->cw : s->sw, h == &s->s2c ? &s->cw_on :
+	    &s->sw_on, 1);
 }
 
 /*
@@ -834,20 +698,8 @@ keep_rest(struct half *h, const char *p, size_t len)
 static void
 unstage(struct session *s)
 {
-	if (s->c2s.staged != 0 || s->s2c.staged != 0)
-		batch_flush();
-}
-
-/* This thread's loop ends: its io_uring goes. */
-void
-proxy_tcp_shutdown(void)
-{
-	if (batch.state == 1) {
-		batch_flush();
-		event_free(batch.flush);
-		io_uring_queue_exit(&batch.ring);
-	}
-	batch.state = 0;
+	batch_settle(&s->c2s.op);
+	batch_settle(&s->s2c.op);
 }
 
 /*
@@ -868,7 +720,7 @@ pump(struct session *s, struct half *h)
 	short		*ron = s2c ? &s->sr_on : &s->cr_on;
 	short		*won = s2c ? &s->cw_on : &s->sw_on;
 
-	if (h->staged != 0)
+	if (h->op.len != 0)
 		return 0;	/* batch_flush settles it */
 	for (;;) {
 		if (h->inpipe > 0) {
@@ -903,7 +755,7 @@ pump(struct session *s, struct half *h)
 			}
 			return 0;
 		}
-		if (!more || h->staged != 0) {
+		if (!more || h->op.len != 0) {
 			/* The last read took less than asked: the socket is
 			 * likely empty, and the read event says when not
 			 * (or its bytes wait for the loop's batch: the read
@@ -960,7 +812,7 @@ static int
 finished(struct session *s)
 {
 	return s->c2s.shut && s->s2c.shut && s->s2c.inpipe == 0 &&
-	    s->c2s.inpipe == 0 && s->c2s.staged == 0 && s->s2c.staged == 0;
+	    s->c2s.inpipe == 0 && s->c2s.op.len == 0 && s->s2c.op.len == 0;
 }
 
 /* flush_replay's failure rc: the member's (-1: another member, or

@@ -29,6 +29,19 @@ start_lb_backends() {
     done
 }
 
+# all_ok DESC N OUT: pass when OUT (the clients' lines) is N lines "ok"
+# and nothing else, else fail with the first lines that are not.
+all_ok() {
+    local bad
+    bad=$(printf '%s\n' "$3" | grep -v '^ok$')
+    if [ -z "$bad" ] && [ "$(printf '%s\n' "$3" | grep -c '^ok$')" = "$2" ]
+    then
+        pass "$1"
+    else
+        failed "$1" "$(printf '%s\n' "$bad" | head -3)"
+    fi
+}
+
 # hits I: requests backend I has logged.
 hits() {
     wc -l <"$T/lb_b$1/access.log"

@@ -352,9 +352,10 @@ EXTRA_DIST += t/test_lb_latency.sh t/lbheld.py
 TESTS += t/test_lb_tcp.sh
 EXTRA_DIST += t/test_lb_tcp.sh t/lbsink.py t/lbsend.py
 # tocsin-lb: the tcp relay's sends staged in io_uring (and made at once
-# with TOCSIN_LB_NO_URING) byte-exact before slow readers both ways.
+# with TOCSIN_LB_NO_URING) byte-exact before slow readers both ways, and
+# the http proxy's writes alike before a slow pipelining client.
 TESTS += t/test_lb_batch.sh
-EXTRA_DIST += t/test_lb_batch.sh t/lbdrip.py
+EXTRA_DIST += t/test_lb_batch.sh t/lbdrip.py t/lbranges.py
 # tocsin-lb: a farm's connect-, client- and server-timeout.
 TESTS += t/test_lb_timeouts.sh
 EXTRA_DIST += t/test_lb_timeouts.sh t/lbearly.py t/lbfull.py

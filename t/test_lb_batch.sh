@@ -8,17 +8,21 @@
 # 1.5 MB, while its reads are still small: a staged send then takes less
 # than it was given, and the rest must go on first (the log says so, and
 # each stream checks for it). Every stream arrives whole and in order
-# (SHA-256). tocsin-lb holds an io_uring once it relayed; with
-# TOCSIN_LB_NO_URING set it holds none, says so in its log, and relays
-# the same streams whole with send(2).
+# (SHA-256). The http proxy's writes are staged alike (lb/conn.c):
+# t/lbranges.py sends 700 pipelined GETs for ranges of an nginx's file,
+# the last with Connection: close, from a client with the same small
+# window, and checks every answer's bytes and the close. tocsin-lb holds
+# an io_uring once it relayed; with TOCSIN_LB_NO_URING set it holds none,
+# says so in its log, and relays the same streams whole with send(2).
 set -u
 . "${srcdir:-.}/t/servers.sh" || exit 1
 . "${srcdir:-.}/t/probed.sh" || exit 1
 servers_trap
 . "${srcdir:-.}/t/lb.sh" || exit 1
 
-D=$(servers_port) P=$(servers_port)
+D=$(servers_port) P=$(servers_port) W=$(servers_port)
 H=127.0.0.1
+start_lb_backends 1 || exit 1
 _srv_spawn drip $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbdrip.py" server "$D" ||
     exit 1
 _srv_wait drip "t:$D" || exit 1
@@ -28,23 +32,36 @@ farm drip {
     listen $H:$P tcp
     server drip tcp://$H:$D
 }
+farm web {
+    listen $H:$W http
+    server b1 http://$H:$LB_B1_PORT/health
+}
 CONF
+
+# ranges DESC CLIENTS SEED: every client's pipelined answers arrived
+# whole, in order, and then the close.
+ranges() {
+    local out i
+    out=$(for i in $(seq 1 "$2"); do
+        "$PY" "$SERVERS_TDIR/lbranges.py" "$W" "$T/big" $(($3 + i)) &
+    done; wait)
+    all_ok "$1" "$2" "$out"
+}
+
+# wshort: how many staged http writes took less than they were given.
+wshort() {
+    grep -c "staged write took" "$T/lb.log"
+}
 
 # streams DESC MODES CLIENTS SEED: every client's stream arrived whole,
 # CLIENTS of each of MODES (down, up or both) at once.
 streams() {
-    local out bad i m n=0
+    local out i m n=0
     for m in $2; do n=$((n + $3)); done
     out=$(for m in $2; do for i in $(seq 1 "$3"); do
         "$PY" "$SERVERS_TDIR/lbdrip.py" client "$P" "$m" $(($4 + i)) &
     done; done; wait)
-    bad=$(printf '%s\n' "$out" | grep -v '^ok$')
-    if [ -z "$bad" ] && [ "$(printf '%s\n' "$out" | grep -c '^ok$')" = "$n" ]
-    then
-        pass "$1"
-    else
-        failed "$1" "$(printf '%s\n' "$bad" | head -3)"
-    fi
+    all_ok "$1" "$n" "$out"
 }
 
 # short: how many staged sends took less than they were given so far.
@@ -82,6 +99,17 @@ for how in staged direct; do
     [ $how = staged ] && met_full "the stream up" "$k" && k=$(short)
     streams "$how: 6 streams down and 6 up at once: each whole" "down up" 6 30
     [ $how = staged ] && met_full "the 12 streams" "$k"
+    k=$(wshort)
+    ranges "$how: http, 700 pipelined answers to a slow client: whole" 1 40
+    ranges "$how: http, 6 slow clients at once: each whole" 6 50
+    if [ $how = staged ]; then
+        if [ "$(wshort)" -gt "$k" ]; then
+            pass "staged: http writes met a full socket ($(($(wshort) - k)))"
+        else
+            failed "staged: no http write met a full socket" \
+                "the test does not try what it is for"
+        fi
+    fi
     n=$(rings)
     if [ $how = staged ]; then
         if [ "$n" -ge 1 ]; then
@@ -90,7 +118,7 @@ for how in staged direct; do
             failed "staged: tocsin-lb holds no io_uring" \
                 "$(grep -i uring "$T/lb.log" | head -2)"
         fi
-    elif [ "$n" = 0 ] && grep -q "TOCSIN_LB_NO_URING: each small copy sent at once" "$T/lb.log"; then
+    elif [ "$n" = 0 ] && grep -q "TOCSIN_LB_NO_URING: each send made at once" "$T/lb.log"; then
         pass "direct: no io_uring, and the log says each copy is sent at once"
     else
         failed "direct: $n io_uring descriptors; log:" \

@@ -46,15 +46,7 @@ lb_start "$T/lb.conf" || exit 1
 
 # sent DESC CLIENTS SEED: every client's stream reached the sink whole.
 sent() {
-    local out bad
-    out=$("$PY" "$SERVERS_TDIR/lbsend.py" "$P" "$2" "$3")
-    bad=$(printf '%s\n' "$out" | grep -v '^ok$')
-    if [ -z "$bad" ] && [ "$(printf '%s\n' "$out" | grep -c '^ok$')" = "$2" ]
-    then
-        pass "$1"
-    else
-        failed "$1" "$(printf '%s\n' "$bad" | head -3)"
-    fi
+    all_ok "$1" "$2" "$("$PY" "$SERVERS_TDIR/lbsend.py" "$P" "$2" "$3")"
 }
 sent "one client, 16-320 KiB in small chunks to a sink that waits 1.5 s: every byte, then the end" 1 1
 sent "20 clients at once, the same: every stream whole" 20 2
