@@ -356,6 +356,11 @@ EXTRA_DIST += t/test_lb_tcp.sh t/lbsink.py t/lbsend.py
 # the http proxy's writes alike before a slow pipelining client.
 TESTS += t/test_lb_batch.sh
 EXTRA_DIST += t/test_lb_batch.sh t/lbdrip.py t/lbranges.py
+# tocsin-lb soaked: keep-alive, close and tcp clients while a member is
+# killed and started again and the config reloaded, every request answered
+# and nothing held after (LB_SOAK_SECONDS for the long form).
+TESTS += t/test_lb_soak.sh
+EXTRA_DIST += t/test_lb_soak.sh
 # tocsin-lb: a farm's connect-, client- and server-timeout.
 TESTS += t/test_lb_timeouts.sh
 EXTRA_DIST += t/test_lb_timeouts.sh t/lbearly.py t/lbfull.py
