@@ -669,8 +669,9 @@ half_sent(struct batch_op *op, int res)
 
 	if (sent >= op->len)
 		return;
-	log_debug("farm %s: a staged send took %zu of %zu bytes, the rest "
-	    "waits for the socket", s->farm->name, sent, op->len);
+	log_debug("farm %s: a staged send to the %s took %zu of %zu bytes, "
+	    "the rest waits for the socket", s->farm->name, h == &s->s2c ?
+	    "client" : "member", sent, op->len);
 	keep_rest(h, h->ubuf + sent, op->len - sent);
 	want(h == &s->s2c ? s->sr : s->cr, h == &s->s2c ? &s->sr_on :
 	    &s->cr_on, 0);
