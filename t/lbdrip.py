@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""t/lbdrip.py server PORT | client PORT MODE SEED: a stream of small
+"""t/lbdrip.py server PORT FLAGDIR | client PORT MODE SEED FLAGDIR: a stream of small
 writes (100 to 3000 bytes, 1 ms apart, 3 MB in all, from SEED) through
 tocsin-lb's tcp relay to a reader with a small receive window (SO_RCVBUF
-4096) that reads nothing for its first 2.5 s, so the relay's small copies
-meet a full socket (their sends staged in the loop's io_uring, or made at
-once) and must keep the rest in order.
+4096) that reads nothing until the writer finds its own socket full (the
+relay stopped reading from it: its socket to the reader is full) or has
+written all (FLAGDIR/MODE-SEED says so, at most HOLD_MAX s waited), so the
+relay's small copies meet a full socket whatever the pace of the machine
+(their sends staged in the loop's io_uring, or made at once) and must keep
+the rest in order.
 The server says "hi MODE SEED?" first (the session has an answer from
 there on, as after a request), reads the client's line "MODE SEED".
 MODE down: the server drips, the client is the slow reader and checks
@@ -12,14 +15,16 @@ the stream against its own making of it. MODE up: the client drips and
 ends, the server is the slow reader and answers "BYTES SHA256". The
 client prints "ok", or what went wrong."""
 import hashlib
+import os
 import random
+import select
 import socket
 import sys
 import threading
 import time
 
 TOTAL = 3000000
-HOLD = 2.5
+HOLD_MAX = 30
 
 
 def stream(seed):
@@ -32,14 +37,22 @@ def stream(seed):
         left -= n
 
 
-def drip(sock, seed):
+def drip(sock, seed, flag):
+    """Writes SEED's stream; FLAG made once sock is full, or at the end."""
     for chunk in stream(seed):
+        if flag and not select.select([], [sock], [], 0)[1]:
+            open(flag, "w").close()
+            flag = None
         sock.sendall(chunk)
         time.sleep(0.001)
+    if flag:
+        open(flag, "w").close()
 
 
-def slow_read(sock):
-    time.sleep(HOLD)
+def slow_read(sock, flag):
+    end = time.monotonic() + HOLD_MAX
+    while not os.path.exists(flag) and time.monotonic() < end:
+        time.sleep(0.01)
     h = hashlib.sha256()
     n = 0
     while True:
@@ -67,20 +80,21 @@ def line(sock):
     return got.decode().strip()
 
 
-def serve(c):
+def serve(c, flags):
     with c:
         c.sendall(b"hi\n")
         mode, seed = line(c).split()
+        flag = os.path.join(flags, "%s-%s" % (mode, seed))
         if mode == "down":
-            drip(c, int(seed))
+            drip(c, int(seed), flag)
             c.shutdown(socket.SHUT_WR)
             c.recv(1)
         else:
-            n, digest = slow_read(c)
+            n, digest = slow_read(c, flag)
             c.sendall(("%d %s\n" % (n, digest)).encode())
 
 
-def server(port):
+def server(port, flags):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -88,10 +102,11 @@ def server(port):
     ls.listen(64)
     while True:
         conn, _ = ls.accept()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, flags), daemon=True).start()
 
 
-def client(port, mode, seed):
+def client(port, mode, seed, flags):
+    flag = os.path.join(flags, "%s-%d" % (mode, seed))
     c = socket.socket()
     c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     c.settimeout(60)
@@ -100,9 +115,9 @@ def client(port, mode, seed):
         return "no greeting"
     c.sendall(("%s %d\n" % (mode, seed)).encode())
     if mode == "down":
-        got = slow_read(c)
+        got = slow_read(c, flag)
     else:
-        drip(c, seed)
+        drip(c, seed, flag)
         c.shutdown(socket.SHUT_WR)
         a = line(c).split()
         got = (int(a[0]), a[1]) if len(a) == 2 else (0, "no answer")
@@ -113,8 +128,9 @@ def client(port, mode, seed):
 
 
 if sys.argv[1] == "server":
-    server(int(sys.argv[2]))
+    server(int(sys.argv[2]), sys.argv[3])
 else:
     # One write of the whole line: the clients share one pipe.
-    said = client(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    said = client(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]),
+                  sys.argv[5])
     sys.stdout.write(said + "\n")

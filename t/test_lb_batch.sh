@@ -3,9 +3,11 @@
 # its small copies' sends staged in the loop's io_uring (lb/proxy_tcp.c),
 # before slow readers: t/lbdrip.py drips 3 MB in writes of 100 to 3000
 # bytes, 1 ms apart, to a reader with a 4 KiB window that reads nothing
-# for 2.5 s, from the server to the client (down) and from the client to
-# the server (up). The relay's socket to the reader fills after about
-# 1.5 MB, while its reads are mostly still small: a staged send then
+# until the writer finds its own socket full (so the relay's socket to the
+# reader is full, whatever the machine's pace; $T/flags says so), from the
+# server to the client (down) and from the client to the server (up). The
+# relay's socket to the reader fills after about 1.5 MB, while its reads
+# are mostly still small: a staged send then
 # takes less than it was given, and the rest must go on first (the log
 # says so, and to whom; each direction checks for it). Every stream
 # arrives whole and in order
@@ -23,8 +25,9 @@ servers_trap
 
 D=$(servers_port) P=$(servers_port) W=$(servers_port)
 H=127.0.0.1
+mkdir -m 1777 "$T/flags" || exit 1
 start_lb_backends 1 || exit 1
-_srv_spawn drip $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbdrip.py" server "$D" ||
+_srv_spawn drip $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbdrip.py" server "$D" "$T/flags" ||
     exit 1
 _srv_wait drip "t:$D" || exit 1
 cat >"$T/lb.conf" <<CONF
@@ -60,7 +63,8 @@ streams() {
     local out i m n=0
     for m in $2; do n=$((n + $3)); done
     out=$(for m in $2; do for i in $(seq 1 "$3"); do
-        "$PY" "$SERVERS_TDIR/lbdrip.py" client "$P" "$m" $(($4 + i)) &
+        "$PY" "$SERVERS_TDIR/lbdrip.py" client "$P" "$m" $(($4 + i)) \
+            "$T/flags" &
     done; done; wait)
     all_ok "$1" "$n" "$out"
 }
@@ -98,6 +102,7 @@ for how in staged direct; do
     else
         TOCSIN_LB_NO_URING=1 lb_start "$T/lb.conf" || exit 1
     fi
+    rm -f "$T/flags"/*
     kd=$(short client) ku=$(short member)
     streams "$how: one stream down to a slow client: whole, in order" down 1 10
     streams "$how: one stream up to a slow server: whole, in order" up 1 20

@@ -67,6 +67,25 @@ _st_gone() {
         -p "$(echo $left | tr ' ' ,)" 2>&1; return 1; }
 }
 
+# _st_ours_listening: print each listener on a port this test was handed
+# ($T/ports) that is this test's (its command line or working directory in
+# $T). Tests run side by side, and another test's server may take a port
+# this one freed: that one is not a leftover.
+_st_ours_listening() {
+    local p pid
+    for p in $(cat "$T/ports"); do
+        for pid in $(ss -Hltnp "sport = :$p" 2>/dev/null |
+            grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+            if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
+                grep -qF -- "$T" ||
+                case $(readlink "/proc/$pid/cwd" 2>/dev/null) in
+                "$T"|"$T"/*) true ;; *) false ;; esac; then
+                echo "port $p: $(ps -o pid=,args= -p "$pid")"
+            fi
+        done
+    done
+}
+
 # _st_users PID: the users a process group runs as, on one line.
 _st_users() {
     ps -o user= -p "$(_srv_members "$1" | paste -sd, -)" | sort -u |
@@ -312,8 +331,7 @@ servers_selftest() {
     _st "no process left" 0 '' _st_gone $pids
     _st "no pid file left" 0 '' sh -c '! ls "$1"/*.pid 2>/dev/null' sh "$T"
     _st "servers_stop_all again" 0 - servers_stop_all
-    _st "ports are free" 0 - sh -c 'for p in $(cat "$1"/ports); do
-        ss -Hltn "sport = :$p"; done' sh "$T"
+    _st "no listener of this test on its ports" 0 - _st_ours_listening
 
     if [ $_st_bad = 0 ]; then
         echo "# servers_selftest: all $_st_n passed"
