@@ -1,13 +1,13 @@
 #!/usr/bin/python3
-"""t/lbdrip.py server PORT FLAGDIR | client PORT MODE SEED FLAGDIR: a stream of small
-writes (100 to 3000 bytes, 1 ms apart, 3 MB in all, from SEED) through
-tocsin-lb's tcp relay to a reader with a small receive window (SO_RCVBUF
-4096) that reads nothing until the writer finds its own socket full (the
-relay stopped reading from it: its socket to the reader is full) or has
-written all (FLAGDIR/MODE-SEED says so, at most HOLD_MAX s waited), so the
-relay's small copies meet a full socket whatever the pace of the machine
-(their sends staged in the loop's io_uring, or made at once) and must keep
-the rest in order.
+"""t/lbdrip.py server PORT FLAGDIR | client PORT MODE SEED FLAGDIR: a
+stream of small writes (100 to 3000 bytes, 1 ms apart, 3 MB in all, from
+SEED) through tocsin-lb's tcp relay to a reader with a small receive
+window (SO_RCVBUF 4096) that reads nothing until the writer finds its own
+socket full (the relay stopped reading from it: its socket to the reader
+is full) or has written all (FLAGDIR/MODE-SEED says so, at most HOLD_MAX s
+waited), so the relay's small copies meet a full socket whatever the pace
+of the machine (their sends staged in the loop's io_uring, or made at
+once) and must keep the rest in order.
 The server says "hi MODE SEED?" first (the session has an answer from
 there on, as after a request), reads the client's line "MODE SEED".
 MODE down: the server drips, the client is the slow reader and checks
@@ -35,6 +35,11 @@ def stream(seed):
         n = min(left, r.randint(100, 3000))
         yield r.randbytes(n)
         left -= n
+
+
+def flag_path(flags, mode, seed):
+    """The file that tells the reader of MODE SEED's stream to read."""
+    return os.path.join(flags, "%s-%s" % (mode, seed))
 
 
 def drip(sock, seed, flag):
@@ -84,7 +89,7 @@ def serve(c, flags):
     with c:
         c.sendall(b"hi\n")
         mode, seed = line(c).split()
-        flag = os.path.join(flags, "%s-%s" % (mode, seed))
+        flag = flag_path(flags, mode, seed)
         if mode == "down":
             drip(c, int(seed), flag)
             c.shutdown(socket.SHUT_WR)
@@ -106,7 +111,7 @@ def server(port, flags):
 
 
 def client(port, mode, seed, flags):
-    flag = os.path.join(flags, "%s-%d" % (mode, seed))
+    flag = flag_path(flags, mode, seed)
     c = socket.socket()
     c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     c.settimeout(60)

@@ -179,13 +179,19 @@ _srv_spawn() {
     _srv_stat "$pid" 20 >"$T/$name.start"
 }
 
+# _srv_port_pids PROTO PORT: the pids listening on PORT (PROTO t) or
+# bound to it (PROTO u), one a line.
+_srv_port_pids() {
+    ss -Hlnp"$1" "sport = :$2" 2>/dev/null | grep -o 'pid=[0-9]*' |
+        cut -d= -f2 | sort -u
+}
+
 # _srv_listening PROTO PORT PGID: a process of group PGID listens on
 # 127.0.0.x:PORT (PROTO t) or has bound it (PROTO u). Another program on the
 # port does not count: then our server failed to bind and will exit.
 _srv_listening() {
     local p
-    for p in $(ss -Hlnp"$1" "sport = :$2" 2>/dev/null |
-        grep -o 'pid=[0-9]*' | cut -d= -f2); do
+    for p in $(_srv_port_pids "$1" "$2"); do
         [ "$(_srv_stat "$p" 3)" = "$3" ] && return 0
     done
     return 1

@@ -27,8 +27,8 @@ D=$(servers_port) P=$(servers_port) W=$(servers_port)
 H=127.0.0.1
 mkdir -m 1777 "$T/flags" || exit 1
 start_lb_backends 1 || exit 1
-_srv_spawn drip $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbdrip.py" server "$D" "$T/flags" ||
-    exit 1
+_srv_spawn drip $SERVERS_ASUSER "$PY" "$SERVERS_TDIR/lbdrip.py" server "$D" \
+    "$T/flags" || exit 1
 _srv_wait drip "t:$D" || exit 1
 cat >"$T/lb.conf" <<CONF
 set state-dir $T/state

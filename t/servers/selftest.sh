@@ -74,8 +74,7 @@ _st_gone() {
 _st_ours_listening() {
     local p pid
     for p in $(cat "$T/ports"); do
-        for pid in $(ss -Hltnp "sport = :$p" 2>/dev/null |
-            grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+        for pid in $(_srv_port_pids t "$p"); do
             if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null |
                 grep -qF -- "$T" ||
                 case $(readlink "/proc/$pid/cwd" 2>/dev/null) in
