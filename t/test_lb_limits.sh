@@ -71,13 +71,19 @@ farm mc {
 F
 } >"$T/mc.conf"
 lbx_start mc "$T/mc.conf" || exit 1
-r=$($HOLD "$P1" 8 12 1)
-check_json "maxconn_caps_a_server_over_every_loop: lb-threads 2, maxconn 2: 8 clients all served ($r)" \
-    "$r" "d['served'] == 8 and d['secs'] >= 3.5"
+# The kernel hashes each connection to a loop's listener, so 8 clients
+# all land in one loop once in 128 runs: then 8 more, up to three rounds.
+for round in 1 2 3; do
+    r=$($HOLD "$P1" 8 12 1)
+    check_json "maxconn_caps_a_server_over_every_loop: lb-threads 2, maxconn 2: 8 clients all served, round $round ($r)" \
+        "$r" "d['served'] == 8 and d['secs'] >= 3.5"
+    j=$(lbstat "$T/s1")
+    jq_ "$j" "min(d['farms'][0]['clients_by_loop'])" | grep -qx 0 || break
+    echo "# round $round: every client in one loop ($(jq_ "$j" "d['farms'][0]['clients_by_loop']"))"
+done
 p=$(peak g1)
 [ "$p" = 2 ] && pass "maxconn_caps_a_server_over_every_loop: g1 had 2 at once at most" ||
     failed "maxconn_caps_a_server_over_every_loop: g1 had $p at once (maxconn 2)"
-j=$(lbstat "$T/s1")
 check_json "maxconn_caps_a_server_over_every_loop: both loops took clients, none left in flight" \
     "$j" "min(d['farms'][0]['clients_by_loop']) >= 1 and $(srvq mc/g1)['inflight'] == 0"
 lbx_stop
