@@ -10,7 +10,9 @@
  * values first, so one that starts or reconnects gets them all, and
  * applies each to its servers' state as the control socket would have.
  * A downtime's key goes once it ended (any node deletes it); an ack's
- * once the cluster's state of the server is up again.
+ * once the cluster's state of the server is up again. While its key is
+ * there, the ack holds on every node, whatever that node's own check saw
+ * yet (the cluster's problem is what was acknowledged).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,7 @@ struct cluster_ctl {
 
 static void	 on_entry(const struct watch_entry *, void *);
 static void	 run_ops(struct cluster_ctl *);
+static void	 apply_entry(struct cluster_ctl *, const struct centry *, int);
 static void	 centry_free(void *);
 
 static const char *const kind_name[] = {
@@ -328,6 +331,24 @@ cluster_ctl_state(struct cluster_ctl *cc, const char *id, int up)
 }
 
 /*
+ * t's own hard state changed on this node: the cluster's ack of it, if
+ * its key is there, holds still (state.c forgets an ack when the server
+ * comes back here, while the cluster may have it down yet).
+ */
+void
+cluster_ctl_local(struct cluster_ctl *cc, struct target *t)
+{
+	struct centry	*ce;
+	char		 key[QUORUM_KEY_MAX + 32];
+
+	if (cc == NULL || t->st.acked)
+		return;
+	make_key(key, sizeof(key), t->sc->id, CK_ACK, 0);
+	if ((ce = hash_get(cc->entries, key)) != NULL && !ce->deleting)
+		apply_entry(cc, ce, 0);
+}
+
+/*
  * What the cluster says of server id at now (Unix s), for its events:
  * *acked when a person acknowledged its problem (its key is in the
  * bucket), *downtime when a downtime of it runs (the bucket's are the
@@ -370,8 +391,13 @@ apply(struct target *t, const struct centry *ce, int gone)
 			state_set_text(&t->st.ack_comment, NULL, 0);
 			return was;
 		}
+		/* not state_ack: this node may not have seen the problem
+		 * yet, and its ack would be refused for good */
 		s = json_string_value(json_object_get(ce->v, "comment"));
-		return state_ack(&t->st, s != NULL ? s : "") == 0 && !was;
+		t->st.acked = 1;
+		state_set_text(&t->st.ack_comment, s != NULL ? s : "",
+		    STATE_COMMENT_MAX);
+		return !was;
 	case CK_DRAIN:
 		was = t->st.drained;
 		if (gone)

@@ -25,6 +25,7 @@ void		 cluster_ctl_changed(struct cluster_ctl *,
 		    struct target *const *, size_t, const char *what);
 void		 cluster_ctl_state(struct cluster_ctl *, const char *id,
 		    int up);
+void		 cluster_ctl_local(struct cluster_ctl *, struct target *);
 void		 cluster_ctl_flags(struct cluster_ctl *, const char *id,
 		    int64_t now, int *acked, int *downtime);
 void		 cluster_ctl_stop(struct cluster_ctl *);

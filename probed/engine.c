@@ -779,6 +779,7 @@ conclude(struct engine *e, struct target *t, const struct check_result *r)
 	    e->cluster == NULL)) {
 		spool_change(e, t, &chg);
 		cluster_verdict(e->cluster, t);
+		cluster_ctl_local(cluster_control(e->cluster), t);
 	}
 	cluster_checked(e->cluster, t);
 	archive(e, t, r);

@@ -7,7 +7,7 @@
 #     cluster_trap             # instead of servers_trap
 #     start_node N [OPTIONS]   # probe node N watching nginx (web)
 #     node_spawn N             # node N on its own $T/nodeN.conf
-#     stop_node N              # TERM; asserts it exits within 5 s
+#     stop_node N              # TERM; asserts it exits within 10 s
 #     events | wait_events N SECONDS | event_field SEQ FIELD
 #     verdict NODE | wait_verdict NODE STATE SECONDS
 #     cstate ID | wait_cstate ID STATE SECONDS   # the cluster's state
@@ -18,6 +18,7 @@
 #     cut_nats_of USER         # USER's (the pagers run as nobody)
 #     wait_for SECONDS CMD...  # until CMD succeeds (t/probed.sh)
 #     nctl N ARGS...           # tocsinctl on node N's control socket
+#     sfield N FIELD | sfield_is N FIELD [!]VALUE   # web's, node N's status
 #     start_smtpd [DELAY]      # aiosmtpd into $T/smtpd/mail.log
 #     start_hookd [DELAY]      # HTTP receiver into $T/hookd/hook.log
 #     start_pager N            # pager N in cluster mode ($PAGER_BODY)
@@ -78,6 +79,22 @@ nctl() {
     local n=$1
     shift
     "$TOCSINCTL" -s "$T/node$n/probed.sock" "$@"
+}
+
+# sfield N FIELD: FIELD of web in node N's `tocsinctl -j status`, as
+# JSON. sfield_is N FIELD [!]VALUE: it is (is not) VALUE.
+sfield() {
+    nctl "$1" -j status web | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+s = (d if isinstance(d, list) else d["servers"])[0]
+print(json.dumps(s[sys.argv[1]]))' "$2"
+}
+sfield_is() {
+    case $3 in
+    !*) [ "$(sfield "$1" "$2")" != "${3#!}" ] ;;
+    *) [ "$(sfield "$1" "$2")" = "$3" ] ;;
+    esac
 }
 
 # node user: the users the nodes run as, one each.
@@ -244,16 +261,17 @@ for line in sys.stdin:
 ' "$1" "$2"
 }
 
-# stop_node N: TERM; it must be gone within 5 s.
+# stop_node N: TERM; it must be gone within 10 s (its NATS close alone
+# may wait 5 s, and LeakSanitizer's check follows under ASan).
 stop_node() {
     local pid i=0
     pid=$(servers_pid "node$1")
     kill -TERM "$pid"
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
         sleep 0.1
         i=$((i + 1))
     done
-    check "node$1 exits within 5 s of SIGTERM" [ $i -lt 50 ]
+    check "node$1 exits within 10 s of SIGTERM" [ $i -lt 100 ]
     servers_stop "node$1"
 }
 

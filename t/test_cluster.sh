@@ -10,6 +10,8 @@
 # changes state for every node: still exactly one event for the change.
 # tocsinctl status on any node shows the cluster's view: who answers,
 # which nodes are alive, web's cluster state and each node's verdict.
+# An ack on one node holds on every node, one whose own check sees the
+# server up too, until the cluster has it up again.
 set -u
 . "${srcdir:-.}/t/cluster.sh" || exit 1
 cluster_setup iptables
@@ -94,12 +96,22 @@ check "... the cluster's state of web and node1's verdict" \
 check "... node3's verdict" grep -qE "^ +node3 +up +[0-9.]+ ms +[0-9]+s ago$" \
     "$T/table"
 
+# An ack on node1 holds on node3 too, though node3's own check still sees
+# web up: it acknowledges the cluster's problem. It goes with the problem.
+check "ack on node1" nctl 1 ack web on it
+check "node3, which sees web up, has node1's ack" \
+    wait_for 15 sfield_is 3 acked true
+check "... with its comment" sfield_is 3 ack_comment '"on it"'
+check "... and its own state is up" sfield_is 3 state '"up"'
+
 heal
 wait_events 3 20 || failed "no recovery event"
 sleep 3
 check "healed: exactly one recovery event" [ "$(events)" = 3 ]
 check "it says down -> up" \
     [ "$(event_field 3 old) $(event_field 3 new)" = "down up" ]
+check "web up for the cluster: node3's ack goes" \
+    wait_for 15 sfield_is 3 acked false
 
 # kill -9 of a nats-server while web goes down for every node.
 kill -KILL "$(servers_pid nats1)"
