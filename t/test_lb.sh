@@ -158,9 +158,12 @@ got=$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' \
     failed "512 KiB upload: $got"
 
 # --- a backend killed under load -----------------------------------------
+n3=$(hits 3)
 $LBCLIENT "$FAST" 4000 16 --duration 60 >"$T/kill.json" &
 cpid=$!
-sleep 0.7
+# killed once it has answered some of this load, however slow the start
+wait_for 10 eval '[ "$(hits 3)" -gt "$n3" ]'
+sleep 0.2
 servers_stop lb_b3 KILL
 wait "$cpid"
 r=$(cat "$T/kill.json")
@@ -311,7 +314,7 @@ PYEOF
 hpid=$!
 prlimit --nofile=40:40 "$LB" -f -d -c "$T/em.conf" >"$T/em.log" 2>&1 &
 empid=$!
-sleep 0.3
+for _ in $(seq 100); do grep -q started: "$T/em.log" && break; sleep 0.1; done
 echo "$empid" >"$T/em.pid"
 wait "$hpid"
 sleep 0.5

@@ -171,9 +171,12 @@ check_json "after the streamed body, the next clients are served" "$r" \
     'd["failed"] == 0'
 
 # --- a backend killed under keep-alive load ---------------------------------
+n3=$(hits 3)
 $LBCLIENT "$FAST" 4000 16 --keepalive >"$T/kill.json" &
 cpid=$!
-sleep 0.7
+# killed once it has answered some of this load, however slow the start
+wait_for 10 eval '[ "$(hits 3)" -gt "$n3" ]'
+sleep 0.2
 servers_stop lb_b3 KILL
 wait "$cpid"
 r=$(cat "$T/kill.json")
@@ -230,7 +233,7 @@ farm rp {
 CONF
 "$LB" -f -d -c "$T/rst.conf" >"$T/rst.log" 2>&1 &
 rpid=$!
-for i in $(seq 1 50); do
+for i in $(seq 1 100); do
     grep -q started: "$T/rst.log" && break
     sleep 0.1
 done

@@ -216,7 +216,7 @@ farm fd {
 CONF
 "$LB" -f -d -c "$T/fd.conf" >"$T/fd.log" 2>&1 &
 fpid=$!
-for i in $(seq 1 50); do
+for i in $(seq 1 100); do
     grep -q started: "$T/fd.log" && break
     sleep 0.1
 done

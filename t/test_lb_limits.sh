@@ -233,7 +233,10 @@ sleep 0.5
 pconf "$T/s7" "$T/state/probed.sock" b1 b2 b3 >"$T/ad.conf"
 kill -HUP "$LB_PID"
 for _ in $(seq 50); do grep -q "reloaded:" "$LBX_LOG" && break; sleep 0.1; done
-sleep 0.3
+# probed's answer to the status asked at the reload, well before its next
+# result for b3 (30 s away)
+b3_down() { jq_ "$(lbstat "$T/s7")" "$(srvq ad/b3)['state']" | grep -qx down; }
+wait_for 10 b3_down
 r=$($LBCLIENT "$P7" 60 2)
 check_json "reload_added_member_takes_probeds_word_at_once: b3, down, gets none of 60 ($r)" \
     "$r" "d['failed'] == 0 and d['ok'] == 60 and 'b3' not in d['by']"

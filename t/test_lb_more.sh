@@ -247,7 +247,7 @@ fi
 } >"$T/thr.conf"
 "$LB" -f -d -c "$T/thr.conf" >"$T/thr.log" 2>&1 &
 tpid=$!
-for _ in $(seq 50); do
+for _ in $(seq 100); do
     [ -S "$T/state3/lb.sock" ] && grep -q started: "$T/thr.log" && break
     sleep 0.1
 done

@@ -59,13 +59,17 @@ check_json "20 WebSocket clients at once, 30 messages each: every echo right" \
 check_json "20 WebSocket clients: roundrobin spread them over both members" \
     "$r" 'd["by"].get("w1", 0) == 10 and d["by"].get("w2", 0) == 10'
 
-# Tunnels held open count as in flight on their members.
-"$PY" - "$PW" >"$T/held.out" <<'PY' &
-import asyncio, sys, websockets
+# Tunnels held open count as in flight on their members; each is held
+# until the test has counted them (the file release), 30 s at most.
+"$PY" - "$PW" "$T/release" >"$T/held.out" <<'PY' &
+import asyncio, os, sys, websockets
 async def one():
     async with websockets.connect("ws://127.0.0.1:%s/" % sys.argv[1]) as ws:
         await ws.recv()
-        await asyncio.sleep(3)
+        for _ in range(300):
+            if os.path.exists(sys.argv[2]):
+                break
+            await asyncio.sleep(0.1)
         await ws.send("close")
         await ws.wait_closed()
         print("closed", ws.close_code)
@@ -74,8 +78,9 @@ async def main():
 asyncio.run(main())
 PY
 hp=$!
-sleep 1.5
+wait_for 20 eval '[ "$(inflight)" = 4 ]'
 n=$(inflight)
+touch "$T/release"
 [ "$n" = 4 ] && pass "4 open tunnels: 4 in flight on the farm's members" ||
     failed "4 open tunnels: $n in flight"
 wait "$hp"

@@ -1,5 +1,6 @@
 #!/bin/sh
-# t/test_pager_storm.sh: a storm. Past `set storm 2 in 4s` changes the
+# t/test_pager_storm.sh: a storm. Past `set storm 2 in 12s` (a window long
+# enough for a slow pager to start inside it) changes the
 # first two are paged alone at once; the rest of the window, and an event
 # that carries `unreachable` (never paged alone), come as one digest page
 # per contact and channel when the window ends, once, even across a kill
@@ -21,7 +22,7 @@ drained() {
 }
 
 {
-    pager_conf_head "2 in 4s"
+    pager_conf_head "2 in 12s"
     echo "contact ops email ops@example.net sms 5551234@sms.example.net"
     storm_servers 6 ops
 } >"$T/tocsin.conf"
@@ -49,7 +50,7 @@ kill -KILL "$PAGER_PID"
 wait "$PAGER_PID" 2>/dev/null
 pager_start || exit 1
 
-wait_for 10 has email 3 && pass "the digest comes when the window ends" ||
+wait_for 25 has email 3 && pass "the digest comes when the window ends" ||
     failed "no digest: $(ls "$NEW")"
 wait_for 5 has sms 3 || :
 sleep 1
