@@ -14,6 +14,7 @@
 #     until_says SECONDS WANT CMD...             # until CMD prints WANT
 #     clean_log NAME           # no sanitizer report in $T/NAME.log
 #     cut_view [N] | heal      # node N's (or every node's) view of nginx
+#     uncut_view N             # node N's view whole again, alone
 #     cut_nats N               # node N's NATS connections (heal ends it)
 #     cut_nats_of USER         # USER's (the pagers run as nobody)
 #     wait_for SECONDS CMD...  # until CMD succeeds (t/probed.sh)
@@ -203,18 +204,36 @@ wait_cstate() {
     until_says "$3" "$2" cstate "$1"
 }
 
-# cut_view [N]: node N's view of nginx cut (every node's without N).
-cut_view() {
-    local r u
+# view_rule [N]: the rule that cuts node N's view of nginx (every node's
+# without N).
+view_rule() {
+    local u
     if [ -n "${1:-}" ]; then
         eval "u=\$NODE_USER_$1"
-        r="-p tcp -d 127.0.0.1 --dport $NGINX_PORT -m owner --uid-owner $u -j REJECT --reject-with tcp-reset"
+        echo "-p tcp -d 127.0.0.1 --dport $NGINX_PORT -m owner --uid-owner $u -j REJECT --reject-with tcp-reset"
     else
-        r="-p tcp -d 127.0.0.1 --dport $NGINX_PORT -j REJECT --reject-with tcp-reset"
+        echo "-p tcp -d 127.0.0.1 --dport $NGINX_PORT -j REJECT --reject-with tcp-reset"
     fi
+}
+
+# cut_view [N]: node N's view of nginx cut (every node's without N).
+cut_view() {
+    local r
+    r=$(view_rule "${1:-}")
     echo "$r" >>"$RULES"
     # shellcheck disable=SC2086
     iptables -I OUTPUT $r
+}
+
+# uncut_view N: node N's view, cut by cut_view N, whole again (the other
+# rules stay).
+uncut_view() {
+    local r
+    r=$(view_rule "$1")
+    # shellcheck disable=SC2086
+    iptables -D OUTPUT $r
+    grep -vxF -- "$r" "$RULES" >"$RULES.new"
+    mv "$RULES.new" "$RULES"
 }
 
 # cut_nats N: node N's connections to the NATS servers cut (until heal).

@@ -103,6 +103,15 @@ check "node3, which sees web up, has node1's ack" \
     wait_for 15 sfield_is 3 acked true
 check "... with its comment" sfield_is 3 ack_comment '"on it"'
 check "... and its own state is up" sfield_is 3 state '"up"'
+# node1 sees web up again while node2 and node3 have it down: node1's
+# own state forgets the ack, as a server that came back does, and the
+# cluster's ack (its key is there) holds on.
+cut_view 3
+wait_verdict node3 down 15 || failed "node3's verdict is '$(verdict node3)'"
+uncut_view 1
+check "node1's view whole again: its verdict says up" wait_verdict node1 up 15
+check "... the cluster still has web down" [ "$(cstate web)" = down ]
+check "... and node1 still has the cluster's ack" sfield_is 1 acked true
 
 heal
 wait_events 3 20 || failed "no recovery event"
